@@ -1,0 +1,50 @@
+#include "wk_hex.h"
+
+static int
+nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long
+wk_hex_decode(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	for (; *hex != '\0'; hex++) {
+		if (*hex == ' ' || *hex == ':' || *hex == '\t' || *hex == '\n')
+			continue;
+		if ((v = nibble(*hex)) < 0)
+			return -1;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n >= cap)
+			return -1;
+		out[n++] = (uint8_t)((hi << 4) | v);
+		hi = -1;
+	}
+	if (hi >= 0)
+		return -1;
+	return (long)n;
+}
+
+void
+wk_hex_encode(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0F];
+	}
+	out[2 * len] = '\0';
+}

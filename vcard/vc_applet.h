@@ -1,0 +1,68 @@
+/*
+ * the applet interface: every applet (PIV, purse, audit, ...) is one
+ * vc_applet in one file, listed once in vc_registry.c. The APDU layer
+ * (vc_card.c) owns parsing, chaining, GET RESPONSE and SELECT by name;
+ * applets see complete commands and append response data to a buffer.
+ */
+#ifndef VC_APPLET_H
+#define VC_APPLET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wk_apdu.h"
+#include "wk_buf.h"
+
+typedef struct vc_card vc_card;
+typedef struct vc_store vc_store;
+
+typedef struct vc_aid {
+	const uint8_t *aid;
+	size_t len;
+	size_t min_prefix;	/* SELECT matches any prefix of at least this many bytes */
+} vc_aid;
+
+typedef struct vc_applet {
+	const char *name;
+	const vc_aid *aids;	/* one applet may answer several DF names (PSE + ADF) */
+	size_t n_aids;
+	/* selected after power-on and reset (PIV, piv.md 1.4) */
+	bool default_selected;
+
+	/* --init: write the factory state into the store (inside a transaction) */
+	int (*create)(vc_card *card, void **state);
+	/* start-up: load what the applet keeps in memory; NULL state allowed */
+	int (*open)(vc_card *card, void **state);
+	void (*close)(void **state);
+
+	/* SELECT by name matched aids[which]: append FCI/APT, return SW.
+	 * Called again on re-SELECT of the applet already selected: it must not
+	 * drop security state then (piv.md 1.4). */
+	uint16_t (*select)(void *state, vc_card *card, size_t which,
+	    const wk_apdu *cmd, wk_buf *resp);
+	/* another applet was selected, or the card was reset or powered off:
+	 * drop PIN state, challenges and sessions */
+	void (*deselect)(void *state, vc_card *card);
+	/* SELECT by file id from the MF (P1 00, e.g. purse ADF 1001): return
+	 * true when this applet owns fid; then select() is called with which = n_aids */
+	bool (*owns_fid)(uint16_t fid);
+	/* every other command while selected, including SELECT forms other than
+	 * by-name (EF selection inside the applet). The APDU layer has already
+	 * joined chained fragments; data beyond 256 bytes (or Le) is sent by
+	 * the layer with 61xx. Data appended on an error SW other than 62xx/63xx
+	 * is dropped. */
+	uint16_t (*process)(void *state, vc_card *card, const wk_apdu *cmd,
+	    wk_buf *resp);
+	/* for --verbose: the byte range of cmd->data to mask (PINs, keys) */
+	void (*secret_range)(const wk_apdu *cmd, size_t *from, size_t *len);
+} vc_applet;
+
+/* services the card gives its applets */
+vc_store *vc_card_store(vc_card *card);
+/* 8-byte card serial (random at --init) */
+const uint8_t *vc_card_serial(const vc_card *card);
+/* random bytes from libsodium, for challenges and card randoms */
+void vc_card_random(vc_card *card, uint8_t *p, size_t n);
+
+#endif
