@@ -18,9 +18,11 @@ void ph_reset(piv_h *h);
 uint16_t ph_tx(piv_h *h, const char *hex, uint8_t *out, size_t cap, size_t *outlen);
 uint16_t ph_txb(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out,
     size_t cap, size_t *outlen);
+/* one exchange without the GET RESPONSE loop */
+uint16_t ph_raw(piv_h *h, const char *hex, uint8_t *out, size_t cap, size_t *outlen);
 /* a digest of everything in the store, to check that nothing changed */
 void ph_store_digest(piv_h *h, uint8_t out[32]);
-/* number of checkpoints taken so far */
+/* number of store commits so far (checkpoints included) */
 unsigned ph_checkpoints(const piv_h *h);
 
 #endif

@@ -88,9 +88,11 @@ piv_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
 	(void)state;
 	(void)card;
 	(void)which;
-	if (cmd->p1 != 0x04 || cmd->p2 != 0x00)
+	if (cmd->p1 != 0x04 || (cmd->p2 != 0x00 && cmd->p2 != 0x0C))
 		return WK_SW_WRONG_P1P2;
-	/* re-selection keeps the security state (piv.md 1.4) */
+	/* re-selection keeps the security state (piv.md 1.4); P2 0C: no APT */
+	if (cmd->p2 == 0x0C)
+		return WK_SW_OK;
 	apt = wk_tlv_begin(resp, 0x61);
 	wk_tlv_put(resp, 0x4F, piv_aid + 5, sizeof(piv_aid) - 5);
 	ac = wk_tlv_begin(resp, 0x79);
