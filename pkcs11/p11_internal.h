@@ -97,6 +97,7 @@ typedef struct p11_object {
 p11_object *p11_object_new(CK_OBJECT_CLASS cls);
 void p11_object_free(p11_object **obj);
 void p11_object_free_list(p11_object **list);
+void p11_object_append(p11_object **list, p11_object *obj);
 /* sets (replaces) an attribute; returns -1 on memory failure (sticky) */
 int p11_attr_set(p11_object *obj, CK_ATTRIBUTE_TYPE type, const void *value,
     size_t len);

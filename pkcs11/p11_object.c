@@ -43,6 +43,17 @@ p11_object_free(p11_object **objp)
 }
 
 void
+p11_object_append(p11_object **list, p11_object *obj)
+{
+	if (obj == NULL)
+		return;
+	while (*list != NULL)
+		list = &(*list)->next;
+	obj->next = NULL;
+	*list = obj;
+}
+
+void
 p11_object_free_list(p11_object **list)
 {
 	p11_object *o, *next;
@@ -414,21 +425,10 @@ p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
 out:
 	if (rv == CKR_OK) {
 		/* order: certificate, public key, private key */
-		if (priv != NULL) {
-			priv->next = *list;
-			*list = priv;
-			priv = NULL;
-		}
-		if (pub != NULL) {
-			pub->next = *list;
-			*list = pub;
-			pub = NULL;
-		}
-		if (cert != NULL) {
-			cert->next = *list;
-			*list = cert;
-			cert = NULL;
-		}
+		p11_object_append(list, cert);
+		p11_object_append(list, pub);
+		p11_object_append(list, priv);
+		cert = pub = priv = NULL;
 	}
 	p11_object_free(&cert);
 	p11_object_free(&pub);

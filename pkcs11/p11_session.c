@@ -214,7 +214,8 @@ p11_object_visible(const p11_session *s, const p11_slot *slot,
 {
 	if (obj->session != 0 && obj->session != s->handle)
 		return false;
-	return !obj->private_obj || slot->login == CKU_USER;
+	/* the SO sees them too: it must find the keys it generates */
+	return !obj->private_obj || slot->login != P11_NOBODY;
 }
 
 CK_RV

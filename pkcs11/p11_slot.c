@@ -340,8 +340,7 @@ load_data(p11_slot *slot, bool pin_ones, uint8_t *buf, size_t cap)
 		rv = p11_object_data(&pc[i], buf, len, &o);
 		if (rv != CKR_OK)
 			return rv;
-		o->next = slot->objects;
-		slot->objects = o;
+		p11_object_append(&slot->objects, o);
 	}
 	return CKR_OK;
 }
@@ -448,7 +447,7 @@ p11_token_drop_private(p11_slot *slot)
 CK_RV
 p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps)
 {
-	p11_object **pp = &slot->objects, *o, *fresh = NULL, *last;
+	p11_object **pp = &slot->objects, *o;
 	wk_piv_metadata *md = malloc(sizeof(*md));
 	uint8_t *buf = malloc(WK_PIV_OBJ_MAX);
 	CK_RV rv = CKR_HOST_MEMORY;
@@ -465,19 +464,10 @@ p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps)
 	}
 	if ((rv = card_begin(slot)) != CKR_OK)
 		goto out;
-	o = slot->objects;
-	slot->objects = NULL;
+	/* the new objects go to the end of the list, with new handles */
 	rv = load_key_slot(slot, ps, buf, WK_PIV_OBJ_MAX, md);
 	if (slot->card != NULL)
 		wk_card_end(slot->card);
-	fresh = slot->objects;
-	slot->objects = o;
-	if (fresh != NULL) {
-		for (last = fresh; last->next != NULL; last = last->next)
-			;
-		last->next = slot->objects;
-		slot->objects = fresh;
-	}
 out:
 	free(md);
 	free(buf);

@@ -59,7 +59,6 @@ test_exports(void **state)
 	assert_null(dlsym(lib, "C_Initialize"));
 	assert_null(dlsym(lib, "C_Sign"));
 	assert_null(dlsym(lib, "p11_rv"));
-	assert_null(dlsym(lib, "wk_ctx_new"));
 	assert_int_equal(f->version.major, 2);
 	assert_int_equal(f->version.minor, 40);
 	assert_int_equal(f->C_GetFunctionList(NULL), CKR_ARGUMENTS_BAD);
