@@ -1,0 +1,561 @@
+/*
+ * the module against a real (virtual) card in tools/walletkey-sandbox: the
+ * CKR_* of every argument, state and card path an application can hit.
+ * usage (inside the sandbox): test_p11_card PATH-TO-walletkey-pkcs11.so
+ * Skipped (exit 77) outside the sandbox.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "p11_compat.h"
+
+static const char *module_path;
+static void *lib;
+static CK_FUNCTION_LIST *f;
+static CK_SLOT_ID slot;
+static CK_BYTE pin[] = "123456";
+static CK_BYTE so[] = "010203040506070801020304050607080102030405060708";
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+static const CK_BYTE p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+
+#define OK(x) assert_int_equal((x), CKR_OK)
+#define RV(x, want) assert_int_equal((x), (want))
+
+static int
+setup(void **state)
+{
+	CK_C_GetFunctionList get;
+	CK_ULONG n = 1;
+
+	(void)state;
+	lib = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL)
+		return -1;
+	*(void **)&get = dlsym(lib, "C_GetFunctionList");
+	if (get == NULL || get(&f) != CKR_OK || f->C_Initialize(NULL) != CKR_OK)
+		return -1;
+	if (f->C_GetSlotList(CK_TRUE, &slot, &n) != CKR_OK || n != 1)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	f->C_Finalize(NULL);
+	dlclose(lib);
+	return 0;
+}
+
+static CK_SESSION_HANDLE
+open_rw(void)
+{
+	CK_SESSION_HANDLE h;
+
+	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+	    NULL, &h));
+	return h;
+}
+
+static CK_OBJECT_HANDLE
+find_one(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, CK_BYTE id)
+{
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_ID, &id, 1 },
+	};
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+
+	OK(f->C_FindObjectsInit(h, t, 2));
+	OK(f->C_FindObjects(h, &o, 1, &n));
+	OK(f->C_FindObjectsFinal(h));
+	return n == 1 ? o : CK_INVALID_HANDLE;
+}
+
+static CK_RV
+gen_ec(CK_SESSION_HANDLE h, CK_BYTE id, CK_OBJECT_HANDLE *pub,
+    CK_OBJECT_HANDLE *priv)
+{
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE pt[] = {
+		{ CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+		{ CKA_ID, &id, 1 },
+	};
+	CK_ATTRIBUTE kt[] = { { CKA_ID, &id, 1 }, { CKA_SIGN, &yes, 1 } };
+
+	return f->C_GenerateKeyPair(h, &m, pt, 2, kt, 2, pub, priv);
+}
+
+static void
+test_slots_and_token(void **state)
+{
+	CK_SLOT_ID list[8];
+	CK_ULONG n = 0;
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+
+	(void)state;
+	OK(f->C_GetSlotList(CK_FALSE, NULL, &n));
+	assert_true(n >= 2);	/* the card's reader and an empty one */
+	n = 1;
+	RV(f->C_GetSlotList(CK_FALSE, list, &n), CKR_BUFFER_TOO_SMALL);
+	assert_true(n >= 2);
+	OK(f->C_GetSlotList(CK_FALSE, list, &n));
+	OK(f->C_GetSlotInfo(slot, &si));
+	assert_true(si.flags & CKF_REMOVABLE_DEVICE);
+	assert_true(si.flags & CKF_TOKEN_PRESENT);
+	for (CK_ULONG i = 0; i < n; i++)
+		if (list[i] != slot) {
+			OK(f->C_GetSlotInfo(list[i], &si));
+			assert_false(si.flags & CKF_TOKEN_PRESENT);
+			RV(f->C_GetTokenInfo(list[i], &ti), CKR_TOKEN_NOT_PRESENT);
+			RV(f->C_OpenSession(list[i], CKF_SERIAL_SESSION, NULL, NULL,
+			    &n), CKR_TOKEN_NOT_PRESENT);
+			break;
+		}
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_memory_equal(ti.label, "walletkey #", 11);
+	assert_true(ti.flags & CKF_LOGIN_REQUIRED);
+	assert_true(ti.flags & CKF_RNG);
+	assert_false(ti.flags & CKF_USER_PIN_COUNT_LOW);
+	assert_int_equal(ti.ulMinPinLen, 6);
+	assert_int_equal(ti.ulMaxPinLen, 8);
+}
+
+static void
+test_login(void **state)
+{
+	CK_SESSION_HANDLE ro, rw;
+	CK_TOKEN_INFO ti;
+	CK_SESSION_INFO info;
+	CK_BYTE wrong[] = "654321";
+
+	(void)state;
+	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
+	rw = open_rw();
+	RV(f->C_Login(ro, CKU_USER, NULL, 6), CKR_ARGUMENTS_BAD);
+	RV(f->C_Login(ro, CKU_USER, pin, 5), CKR_PIN_LEN_RANGE);
+	RV(f->C_Login(ro, CKU_USER, pin, 9), CKR_PIN_LEN_RANGE);
+	RV(f->C_Login(ro, 7, pin, 6), CKR_USER_TYPE_INVALID);
+	RV(f->C_Login(ro, CKU_CONTEXT_SPECIFIC, pin, 6),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	/* the SO cannot log in while a read-only session exists */
+	RV(f->C_Login(rw, CKU_SO, so, 48), CKR_SESSION_READ_ONLY_EXISTS);
+	RV(f->C_Login(ro, CKU_USER, wrong, 6), CKR_PIN_INCORRECT);
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_true(ti.flags & CKF_USER_PIN_COUNT_LOW);
+	assert_false(ti.flags & CKF_USER_PIN_FINAL_TRY);
+	RV(f->C_Login(ro, CKU_USER, wrong, 6), CKR_PIN_INCORRECT);
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_true(ti.flags & CKF_USER_PIN_FINAL_TRY);
+	OK(f->C_Login(ro, CKU_USER, pin, 6));
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_false(ti.flags & (CKF_USER_PIN_COUNT_LOW | CKF_USER_PIN_FINAL_TRY));
+	/* the login is the application's: every session sees it */
+	OK(f->C_GetSessionInfo(rw, &info));
+	assert_int_equal(info.state, CKS_RW_USER_FUNCTIONS);
+	OK(f->C_GetSessionInfo(ro, &info));
+	assert_int_equal(info.state, CKS_RO_USER_FUNCTIONS);
+	RV(f->C_Login(rw, CKU_USER, pin, 6), CKR_USER_ALREADY_LOGGED_IN);
+	RV(f->C_Login(rw, CKU_SO, so, 48), CKR_USER_ANOTHER_ALREADY_LOGGED_IN);
+	OK(f->C_Logout(ro));
+	RV(f->C_Logout(ro), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_CloseSession(ro));
+	RV(f->C_CloseSession(ro), CKR_SESSION_HANDLE_INVALID);
+	/* a wrong management key (not just its DES parity bits), then the right one */
+	so[46] = 'F';
+	RV(f->C_Login(rw, CKU_SO, so, 48), CKR_PIN_INCORRECT);
+	so[46] = '0';
+	RV(f->C_Login(rw, CKU_SO, so, 47), CKR_PIN_LEN_RANGE);
+	OK(f->C_Login(rw, CKU_SO, so, 48));
+	OK(f->C_GetSessionInfo(rw, &info));
+	assert_int_equal(info.state, CKS_RW_SO_FUNCTIONS);
+	RV(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro),
+	    CKR_SESSION_READ_WRITE_SO_EXISTS);
+	OK(f->C_CloseAllSessions(slot));
+	RV(f->C_GetSessionInfo(rw, &info), CKR_SESSION_HANDLE_INVALID);
+}
+
+static void
+test_keygen(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(), ro;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_MECHANISM m = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM rsa = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_MECHANISM bad = { CKM_EC_KEY_PAIR_GEN, &yes, 1 };
+	CK_ULONG bits = 1000;
+	CK_BYTE id = 0x30, curve[] = { 0x06, 0x03, 0x2B, 0x81, 0x04 };
+	CK_ATTRIBUTE none[] = { { CKA_TOKEN, &yes, 1 } };
+	CK_ATTRIBUTE badcurve[] = { { CKA_EC_PARAMS, curve, sizeof(curve) } };
+	CK_ATTRIBUTE badbits[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) } };
+	CK_ATTRIBUTE badid[] = { { CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+	    { CKA_ID, &id, 1 } };
+	CK_ATTRIBUTE session_key[] = { { CKA_TOKEN, &no, 1 } };
+
+	(void)state;
+	/* before the SO logs in */
+	RV(gen_ec(h, 1, &pub, &priv), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_Login(h, CKU_SO, so, 48));
+	RV(f->C_GenerateKeyPair(h, NULL, badid, 1, NULL, 0, &pub, &priv),
+	    CKR_ARGUMENTS_BAD);
+	RV(f->C_GenerateKeyPair(h, &m, badid, 1, NULL, 0, NULL, &priv),
+	    CKR_ARGUMENTS_BAD);
+	RV(f->C_GenerateKeyPair(h, &m, none, 1, NULL, 0, &pub, &priv),
+	    CKR_TEMPLATE_INCOMPLETE);
+	RV(f->C_GenerateKeyPair(h, &m, badcurve, 1, NULL, 0, &pub, &priv),
+	    CKR_CURVE_NOT_SUPPORTED);
+	RV(f->C_GenerateKeyPair(h, &rsa, badbits, 1, NULL, 0, &pub, &priv),
+	    CKR_KEY_SIZE_RANGE);
+	RV(f->C_GenerateKeyPair(h, &bad, badid, 1, NULL, 0, &pub, &priv),
+	    CKR_MECHANISM_PARAM_INVALID);
+	RV(f->C_GenerateKeyPair(h, &m, badid, 2, NULL, 0, &pub, &priv),
+	    CKR_ATTRIBUTE_VALUE_INVALID);
+	RV(f->C_GenerateKeyPair(h, &m, badid, 1, session_key, 1, &pub, &priv),
+	    CKR_TEMPLATE_INCONSISTENT);
+	/* 9A (id 01) and 9C (id 02, PIN always) */
+	OK(gen_ec(h, 1, &pub, &priv));
+	assert_int_equal(find_one(h, CKO_PUBLIC_KEY, 1), pub);
+	OK(gen_ec(h, 2, &pub, &priv));
+	OK(f->C_Logout(h));
+	OK(f->C_CloseSession(h));
+	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
+	RV(gen_ec(ro, 1, &pub, &priv), CKR_SESSION_READ_ONLY);
+	OK(f->C_CloseSession(ro));
+}
+
+static void
+test_attributes(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_OBJECT_HANDLE priv, pub, all[64];
+	CK_BYTE buf[256], id = 0;
+	CK_BBOOL b = CK_FALSE;
+	CK_ULONG n = 0;
+	CK_ATTRIBUTE t[3];
+
+	(void)state;
+	/* private keys are invisible before login */
+	assert_int_equal(find_one(h, CKO_PRIVATE_KEY, 1), CK_INVALID_HANDLE);
+	pub = find_one(h, CKO_PUBLIC_KEY, 1);
+	assert_int_not_equal(pub, CK_INVALID_HANDLE);
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	assert_int_not_equal(priv, CK_INVALID_HANDLE);
+	t[0] = (CK_ATTRIBUTE){ CKA_VALUE, buf, sizeof(buf) };
+	RV(f->C_GetAttributeValue(h, priv, t, 1), CKR_ATTRIBUTE_SENSITIVE);
+	assert_int_equal(t[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	t[0] = (CK_ATTRIBUTE){ CKA_ID, &id, 1 };
+	t[1] = (CK_ATTRIBUTE){ CKA_MODULUS, buf, sizeof(buf) };
+	t[2] = (CK_ATTRIBUTE){ CKA_ALWAYS_AUTHENTICATE, &b, 1 };
+	RV(f->C_GetAttributeValue(h, priv, t, 3), CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(id, 1);
+	t[0] = (CK_ATTRIBUTE){ CKA_EC_POINT, NULL, 0 };
+	OK(f->C_GetAttributeValue(h, pub, t, 1));
+	assert_int_equal(t[0].ulValueLen, 67);
+	t[0].pValue = buf;
+	t[0].ulValueLen = 10;
+	RV(f->C_GetAttributeValue(h, pub, t, 1), CKR_BUFFER_TOO_SMALL);
+	RV(f->C_GetAttributeValue(h, pub, NULL, 1), CKR_ARGUMENTS_BAD);
+	RV(f->C_GetAttributeValue(h, 0x7FFFFFF0, t, 1), CKR_OBJECT_HANDLE_INVALID);
+	t[0] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)"x", 1 };
+	RV(f->C_SetAttributeValue(h, pub, t, 1), CKR_ACTION_PROHIBITED);
+	RV(f->C_CopyObject(h, pub, NULL, 0, &priv), CKR_ACTION_PROHIBITED);
+	/* find: arguments and states */
+	RV(f->C_FindObjects(h, all, 64, &n), CKR_OPERATION_NOT_INITIALIZED);
+	RV(f->C_FindObjectsFinal(h), CKR_OPERATION_NOT_INITIALIZED);
+	RV(f->C_FindObjectsInit(h, NULL, 1), CKR_ARGUMENTS_BAD);
+	OK(f->C_FindObjectsInit(h, NULL, 0));
+	RV(f->C_FindObjectsInit(h, NULL, 0), CKR_OPERATION_ACTIVE);
+	RV(f->C_FindObjects(h, NULL, 64, &n), CKR_ARGUMENTS_BAD);
+	OK(f->C_FindObjects(h, all, 64, &n));
+	assert_true(n >= 4 + 4);	/* two key pairs, four data objects */
+	OK(f->C_FindObjects(h, all, 64, &n));
+	assert_int_equal(n, 0);
+	OK(f->C_FindObjectsFinal(h));
+	/* the PIN-protected containers appear after login only */
+	OK(f->C_CloseSession(h));
+}
+
+static void
+test_sign_verify(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_OBJECT_HANDLE priv, pub, pub2;
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_MECHANISM rsa = { CKM_SHA256_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM unknown = { CKM_AES_CBC, NULL, 0 };
+	CK_MECHANISM params = { CKM_ECDSA, &yes, 1 };
+	CK_BYTE data[] = "to be signed", sig[128], sig2[128];
+	CK_ULONG n;
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	pub = find_one(h, CKO_PUBLIC_KEY, 1);
+	RV(f->C_SignInit(h, NULL, priv), CKR_ARGUMENTS_BAD);
+	RV(f->C_SignInit(h, &unknown, priv), CKR_MECHANISM_INVALID);
+	RV(f->C_SignInit(h, &rsa, priv), CKR_KEY_TYPE_INCONSISTENT);
+	RV(f->C_SignInit(h, &params, priv), CKR_MECHANISM_PARAM_INVALID);
+	RV(f->C_SignInit(h, &m, pub), CKR_KEY_TYPE_INCONSISTENT);
+	RV(f->C_SignInit(h, &m, 0x7FFFFFF0), CKR_KEY_HANDLE_INVALID);
+	RV(f->C_Sign(h, data, sizeof(data), sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	OK(f->C_SignInit(h, &m, priv));
+	RV(f->C_SignInit(h, &m, priv), CKR_OPERATION_ACTIVE);
+	/* the two-call convention: size, short buffer, then the signature */
+	OK(f->C_Sign(h, data, sizeof(data), NULL, &n));
+	assert_int_equal(n, 64);
+	n = 10;
+	RV(f->C_Sign(h, data, sizeof(data), sig, &n), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(n, 64);
+	OK(f->C_Sign(h, data, sizeof(data), sig, &n));
+	RV(f->C_Sign(h, data, sizeof(data), sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	/* C_Verify on the host */
+	OK(f->C_VerifyInit(h, &m, pub));
+	OK(f->C_Verify(h, data, sizeof(data), sig, 64));
+	OK(f->C_VerifyInit(h, &m, pub));
+	RV(f->C_Verify(h, data, sizeof(data), sig, 63), CKR_SIGNATURE_LEN_RANGE);
+	sig[3] ^= 1;
+	OK(f->C_VerifyInit(h, &m, pub));
+	RV(f->C_Verify(h, data, sizeof(data), sig, 64), CKR_SIGNATURE_INVALID);
+	/* multi-part: C_SignUpdate/C_SignFinal, checked by C_VerifyUpdate/Final */
+	OK(f->C_SignInit(h, &m, priv));
+	OK(f->C_SignUpdate(h, data, 5));
+	OK(f->C_SignUpdate(h, data + 5, sizeof(data) - 5));
+	n = sizeof(sig2);
+	OK(f->C_SignFinal(h, sig2, &n));
+	OK(f->C_VerifyInit(h, &m, pub));
+	OK(f->C_VerifyUpdate(h, data, 3));
+	OK(f->C_VerifyUpdate(h, data + 3, sizeof(data) - 3));
+	OK(f->C_VerifyFinal(h, sig2, n));
+	/* 9C: PIN always, so a context-specific login before each signature */
+	priv = find_one(h, CKO_PRIVATE_KEY, 2);
+	pub2 = find_one(h, CKO_PUBLIC_KEY, 2);
+	OK(f->C_SignInit(h, &m, priv));
+	n = sizeof(sig);
+	RV(f->C_Sign(h, data, sizeof(data), sig, &n), CKR_USER_NOT_LOGGED_IN);
+	RV(f->C_Login(h, CKU_CONTEXT_SPECIFIC, (CK_BYTE *)"000000", 6),
+	    CKR_PIN_INCORRECT);
+	OK(f->C_Login(h, CKU_CONTEXT_SPECIFIC, pin, 6));
+	OK(f->C_Sign(h, data, sizeof(data), sig, &n));
+	OK(f->C_VerifyInit(h, &m, pub2));
+	OK(f->C_Verify(h, data, sizeof(data), sig, n));
+	OK(f->C_SignInit(h, &m, priv));
+	RV(f->C_Sign(h, data, sizeof(data), sig, &n), CKR_USER_NOT_LOGGED_IN);
+	/* C_SessionCancel ends it */
+	{
+		CK_INTERFACE *iface;
+		CK_C_GetInterface get;
+		*(void **)&get = dlsym(lib, "C_GetInterface");
+		OK(get(NULL, NULL, &iface, 0));
+		OK(((CK_FUNCTION_LIST_3_0 *)iface->pFunctionList)->C_SessionCancel(h,
+		    CKF_SIGN));
+	}
+	OK(f->C_SignInit(h, &m, find_one(h, CKO_PRIVATE_KEY, 1)));
+	OK(f->C_Sign(h, data, sizeof(data), sig, &n));
+	OK(f->C_CloseSession(h));
+}
+
+static void
+test_misc(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_MECHANISM sha = { CKM_SHA256, NULL, 0 };
+	CK_BYTE rnd[100], d[64], junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+	CK_ULONG n;
+	CK_OBJECT_CLASS cert = CKO_CERTIFICATE;
+	CK_BYTE id = 1;
+	CK_ATTRIBUTE ct[] = {
+		{ CKA_CLASS, &cert, sizeof(cert) },
+		{ CKA_ID, &id, 1 },
+		{ CKA_VALUE, junk, sizeof(junk) },
+	};
+	CK_OBJECT_HANDLE o;
+
+	(void)state;
+	OK(f->C_GenerateRandom(h, rnd, 0));
+	RV(f->C_GenerateRandom(h, NULL, 8), CKR_ARGUMENTS_BAD);
+	OK(f->C_GenerateRandom(h, rnd, sizeof(rnd)));
+	RV(f->C_SeedRandom(h, rnd, 8), CKR_RANDOM_SEED_NOT_SUPPORTED);
+	OK(f->C_DigestInit(h, &sha));
+	OK(f->C_Digest(h, rnd, 10, NULL, &n));
+	assert_int_equal(n, 32);
+	n = 31;
+	RV(f->C_Digest(h, rnd, 10, d, &n), CKR_BUFFER_TOO_SMALL);
+	n = sizeof(d);
+	OK(f->C_Digest(h, rnd, 10, d, &n));
+	/* certificates: the SO writes, the template must hold a certificate */
+	RV(f->C_CreateObject(h, ct, 3, &o), CKR_ATTRIBUTE_VALUE_INVALID);
+	RV(f->C_CreateObject(h, ct, 2, &o), CKR_TEMPLATE_INCOMPLETE);
+	RV(f->C_CreateObject(h, ct + 1, 2, &o), CKR_TEMPLATE_INCOMPLETE);
+	RV(f->C_CreateObject(h, NULL, 2, &o), CKR_ARGUMENTS_BAD);
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	/* keys on a PIV card are not destroyed through PKCS#11 */
+	RV(f->C_DestroyObject(h, find_one(h, CKO_PRIVATE_KEY, 1)),
+	    CKR_ACTION_PROHIBITED);
+	RV(f->C_GetOperationState(h, NULL, &n), CKR_STATE_UNSAVEABLE);
+	RV(f->C_GetFunctionStatus(h), CKR_FUNCTION_NOT_PARALLEL);
+	OK(f->C_CloseSession(h));
+}
+
+/* several threads sign at once, each in its own session */
+static void *
+signer(void *arg)
+{
+	CK_SESSION_HANDLE h;
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_BYTE sig[64];
+	CK_ULONG n;
+	CK_RV rv = CKR_OK;
+
+	if (f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) != CKR_OK)
+		return (void *)1;
+	for (int i = 0; i < 20 && rv == CKR_OK; i++) {
+		n = sizeof(sig);
+		rv = f->C_SignInit(h, &m, *(CK_OBJECT_HANDLE *)arg);
+		if (rv == CKR_OK)
+			rv = f->C_Sign(h, (CK_BYTE *)"x", 1, sig, &n);
+	}
+	f->C_CloseSession(h);
+	return (void *)(uintptr_t)(rv != CKR_OK);
+}
+
+static void
+test_threads(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_OBJECT_HANDLE priv;
+	pthread_t t[4];
+	void *ret;
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, signer, &priv), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	OK(f->C_CloseSession(h));
+}
+
+/* the child of a fork initialises again and uses the card */
+static void
+test_fork(void **state)
+{
+	pid_t pid;
+	int st = 0;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		CK_SESSION_HANDLE h;
+		CK_ULONG n = 1;
+		CK_SLOT_ID s;
+		CK_BYTE r[16];
+		int ok = f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+		    &h) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+		    f->C_Initialize(NULL) == CKR_OK &&
+		    f->C_GetSlotList(CK_TRUE, &s, &n) == CKR_OK && n == 1 &&
+		    f->C_OpenSession(s, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK &&
+		    f->C_GenerateRandom(h, r, sizeof(r)) == CKR_OK &&
+		    f->C_Finalize(NULL) == CKR_OK;
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static int
+helper(const char *name)
+{
+	char cmd[512];
+	const char *sb = getenv("WALLETKEY_SANDBOX");
+
+	snprintf(cmd, sizeof(cmd), "%s/bin/%s 0 >/dev/null 2>&1", sb, name);
+	return system(cmd);
+}
+
+/* the card goes: CKR_DEVICE_REMOVED once, then CKR_SESSION_HANDLE_INVALID */
+static void
+test_removal(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_SESSION_INFO info;
+	CK_SLOT_INFO si;
+	CK_SLOT_ID ev;
+	CK_BYTE r[8];
+	CK_RV rv;
+
+	(void)state;
+	while (f->C_WaitForSlotEvent(CKF_DONT_BLOCK, &ev, NULL) == CKR_OK)
+		;
+	OK(f->C_GenerateRandom(h, r, sizeof(r)));
+	assert_int_equal(helper("card-kill"), 0);
+	rv = f->C_GenerateRandom(h, r, sizeof(r));
+	assert_true(rv == CKR_DEVICE_REMOVED || rv == CKR_DEVICE_ERROR);
+	for (int i = 0; i < 50; i++) {
+		rv = f->C_GetSessionInfo(h, &info);
+		if (rv != CKR_OK)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_true(rv == CKR_DEVICE_REMOVED || rv == CKR_SESSION_HANDLE_INVALID);
+	RV(f->C_GetSessionInfo(h, &info), CKR_SESSION_HANDLE_INVALID);
+	OK(f->C_WaitForSlotEvent(0, &ev, NULL));
+	assert_int_equal(ev, slot);
+	OK(f->C_GetSlotInfo(slot, &si));
+	assert_false(si.flags & CKF_TOKEN_PRESENT);
+	/* and back: the blocking wait reports the insertion */
+	assert_int_equal(helper("card-start"), 0);
+	OK(f->C_WaitForSlotEvent(0, &ev, NULL));
+	assert_int_equal(ev, slot);
+	OK(f->C_GetSlotInfo(slot, &si));
+	assert_true(si.flags & CKF_TOKEN_PRESENT);
+	h = open_rw();
+	OK(f->C_GenerateRandom(h, r, sizeof(r)));
+	OK(f->C_CloseSession(h));
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slots_and_token),
+		cmocka_unit_test(test_login),
+		cmocka_unit_test(test_keygen),
+		cmocka_unit_test(test_attributes),
+		cmocka_unit_test(test_sign_verify),
+		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_removal),
+	};
+
+	if (argc != 2)
+		return 2;
+	if (getenv("WALLETKEY_SANDBOX") == NULL) {
+		fprintf(stderr, "test_p11_card: not in tools/walletkey-sandbox, skipped\n");
+		return 77;
+	}
+	module_path = argv[1];
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
