@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
@@ -16,6 +18,40 @@
 #include <sodium.h>
 
 #include "p11_internal.h"
+
+/*
+ * the module's own OpenSSL library context: the application's OpenSSL
+ * configuration (an engine set as default, e.g. libengine-pkcs11-openssl
+ * loading this very module) must not handle the module's public-key work
+ */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static OSSL_LIB_CTX *libctx;
+static EVP_MD *mds[5];
+static const char *const md_names[5] = { "SHA1", "SHA224", "SHA256",
+    "SHA384", "SHA512" };
+
+static void
+crypto_init(void)
+{
+	libctx = OSSL_LIB_CTX_new();
+	for (size_t i = 0; libctx != NULL && i < 5; i++)
+		mds[i] = EVP_MD_fetch(libctx, md_names[i], NULL);
+}
+
+static OSSL_LIB_CTX *
+lib_ctx(void)
+{
+	(void)pthread_once(&once, crypto_init);
+	return libctx;
+}
+
+__attribute__((destructor)) static void
+crypto_fini(void)
+{
+	for (size_t i = 0; i < 5; i++)
+		EVP_MD_free(mds[i]);
+	OSSL_LIB_CTX_free(libctx);
+}
 
 static CK_RV
 der_dup(uint8_t **out, size_t *out_len, int n, uint8_t *der)
@@ -53,8 +89,9 @@ p11_x509_parse(const uint8_t *der, size_t len, p11_x509 *out)
 	memset(out, 0, sizeof(*out));
 	if (der == NULL || len == 0 || len > (size_t)INT32_MAX)
 		goto out;
-	x = d2i_X509(NULL, &p, (long)len);
-	if (x == NULL || (size_t)(p - der) != len)
+	x = X509_new_ex(lib_ctx(), NULL);
+	if (x == NULL || d2i_X509(&x, &p, (long)len) == NULL ||
+	    (size_t)(p - der) != len)
 		goto out;
 	rv = CKR_HOST_MEMORY;
 	buf = NULL;
@@ -110,7 +147,7 @@ spki_key(const uint8_t *spki, size_t len)
 
 	if (spki == NULL || len == 0 || len > (size_t)INT32_MAX)
 		return NULL;
-	return d2i_PUBKEY(NULL, &p, (long)len);
+	return d2i_PUBKEY_ex(NULL, &p, (long)len, lib_ctx(), NULL);
 }
 
 static int
@@ -247,17 +284,18 @@ out:
 const void *
 p11_hash_md(CK_MECHANISM_TYPE hash)
 {
+	(void)lib_ctx();
 	switch (hash) {
 	case CKM_SHA_1:
-		return EVP_sha1();
+		return mds[0];
 	case CKM_SHA224:
-		return EVP_sha224();
+		return mds[1];
 	case CKM_SHA256:
-		return EVP_sha256();
+		return mds[2];
 	case CKM_SHA384:
-		return EVP_sha384();
+		return mds[3];
 	case CKM_SHA512:
-		return EVP_sha512();
+		return mds[4];
 	default:
 		return NULL;
 	}
@@ -603,13 +641,14 @@ p11_host_verify(const uint8_t *spki, size_t spki_len, CK_MECHANISM_TYPE base,
 		rv = CKR_FUNCTION_FAILED;
 		mctx = EVP_MD_CTX_new();
 		if (mctx == NULL ||
-		    EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pk) != 1)
+		    EVP_DigestVerifyInit_ex(mctx, NULL, NULL, lib_ctx(), NULL, pk,
+		    NULL) != 1)
 			goto out;
 		ok = EVP_DigestVerify(mctx, sig, sig_len, tbs, tbs_len);
 		rv = ok == 1 ? CKR_OK : CKR_SIGNATURE_INVALID;
 		goto out;
 	}
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
+	ctx = EVP_PKEY_CTX_new_from_pkey(lib_ctx(), pk, NULL);
 	if (ctx == NULL)
 		goto out;
 	if (base == CKM_ECDSA) {
@@ -691,7 +730,7 @@ p11_host_encrypt(const uint8_t *spki, size_t spki_len, CK_MECHANISM_TYPE base,
 		rv = CKR_BUFFER_TOO_SMALL;
 		goto out;
 	}
-	ctx = EVP_PKEY_CTX_new(pk, NULL);
+	ctx = EVP_PKEY_CTX_new_from_pkey(lib_ctx(), pk, NULL);
 	if (ctx == NULL || EVP_PKEY_encrypt_init(ctx) != 1)
 		goto out;
 	rv = CKR_DATA_LEN_RANGE;
