@@ -144,6 +144,14 @@ ph_store_digest(piv_h *h, uint8_t out[32])
 	crypto_generichash_final(&s, out, 32);
 }
 
+static bool
+ph_is_extended(const uint8_t *apdu, size_t n)
+{
+	wk_apdu a;
+
+	return wk_apdu_parse(&a, apdu, n) == WK_APDU_OK && a.extended;
+}
+
 /* one exchange, then GET RESPONSE while 61xx, as OpenSC and ykpiv do */
 uint16_t
 ph_txb(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out, size_t cap,
@@ -156,11 +164,14 @@ ph_txb(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out, size_t cap,
 	if (outlen != NULL)
 		*outlen = 0;
 	for (int round = 0; round < 300; round++) {
-		if (vc_card_apdu(h->card, apdu, n, h->resp, 258, &rl) != VC_CARD_OK ||
-		    rl < 2)
+		if (vc_card_apdu(h->card, apdu, n, h->resp, sizeof(h->resp),
+		    &rl) != VC_CARD_OK || rl < 2)
 			abort();
 		sw = (uint16_t)(h->resp[rl - 2] << 8 | h->resp[rl - 1]);
 		rl -= 2;
+		/* short APDUs never get more than 256 bytes at once (piv.md 1.2) */
+		if (rl > 256 && !ph_is_extended(apdu, n))
+			return 0x6FFF;
 		if (out != NULL && total + rl <= cap)
 			memcpy(out + total, h->resp, rl);
 		total += rl;

@@ -42,6 +42,29 @@ out:
 	return r;
 }
 
+/* the attestation certificate is a CA for the ones it signs */
+static int
+piv_add_ca_exts(X509 *x)
+{
+	static const struct {
+		int nid;
+		const char *value;
+	} exts[] = {
+		{ NID_basic_constraints, "critical,CA:TRUE" },
+		{ NID_key_usage, "critical,keyCertSign,digitalSignature" },
+	};
+	X509_EXTENSION *ext;
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) && r == 0; i++) {
+		ext = X509V3_EXT_conf_nid(NULL, NULL, exts[i].nid, exts[i].value);
+		if (ext == NULL || X509_add_ext(x, ext, -1) != 1)
+			r = -1;
+		X509_EXTENSION_free(ext);
+	}
+	return r;
+}
+
 static int
 piv_set_name(X509_NAME *name, const char *cn)
 {
@@ -117,7 +140,7 @@ piv_attest_factory(vc_card *card)
 	    X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
 	    X509_gmtime_adj(X509_getm_notBefore(x), 0) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(x), PIV_ATTEST_DAYS, 0, NULL) == NULL ||
-	    X509_set_pubkey(x, k.pkey) != 1 ||
+	    X509_set_pubkey(x, k.pkey) != 1 || piv_add_ca_exts(x) != 0 ||
 	    X509_sign(x, k.pkey, EVP_sha256()) <= 0)
 		goto out;
 	if (piv_key_save(card, PIV_REF_ATTEST, &k) != VC_STORE_OK ||
