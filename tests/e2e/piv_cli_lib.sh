@@ -55,3 +55,15 @@ json() {
 wk_notty() {
 	setsid -w "$WK_BIN" --reader "$READER" "$@" </dev/null
 }
+
+# after card-restart: the first exchange may fail while pcscd notices the
+# new card; wait (bounded) until the card answers
+wait_card() {
+	for _ in $(seq 40); do
+		if wk pin retries >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.25
+	done
+	fail "the card did not come back"
+}

@@ -47,6 +47,7 @@ expect 1 wk pin verify --pin-file "$T/wrong"
 expect 1 wk pin verify --pin-file "$T/newpin"
 grep_out "blocked" "$T/err"
 "$WALLETKEY_SANDBOX/bin/card-restart" 0
+wait_card
 expect 1 wk pin verify --pin-file "$T/newpin"
 grep_out "blocked" "$T/err"
 expect 0 wk --json pin retries
@@ -100,10 +101,10 @@ expect 0 wk --json pin retries
 step "reset: refused without confirmation, then back to the factory state"
 expect 2 wk_notty reset
 expect 0 wk --json status
-[ "$(json '.slots | length')" != 0 ] || fail "keys gone before reset"
+[ "$(json '[.slots[] | select(.slot != "f9")] | length')" != 0 ] || fail "keys gone before reset"
 expect 0 wk reset --yes
 expect 0 wk --json status
-[ "$(json '.slots | length')" = 0 ] || fail "keys left after reset"
+[ "$(json '[.slots[] | select(.slot != "f9")] | length')" = 0 ] || fail "keys left after reset"
 [ "$(json '.pin.left')" = 3 ] || fail "PIN tries after reset"
 expect 0 wk pin verify --pin-file "$T/pin"
 expect 0 wk pin change --puk --puk-file "$T/puk" --new-puk-file "$T/newpuk"
