@@ -1,7 +1,8 @@
 #!/bin/bash
 # keys made with the walletkey CLI, used through OpenSC's PKCS#11 module by
 # pkcs11-tool, signatures checked by openssl: ECDSA P-256 (9a), RSA-2048
-# PKCS#1 v1.5 and PSS (9c, PIN-always), then pkcs11-tool's own test (-l -t)
+# PKCS#1 v1.5 and PSS (9c, PIN-always). pkcs11-tool -t, ECDH and wrong PINs
+# through PKCS#11 are in piv_opensc.sh
 . "$(dirname "$0")/piv_cli_lib.sh"
 
 MODULE=${OPENSC_PKCS11:-}
@@ -50,13 +51,4 @@ openssl dgst -sha256 -verify "$T/9c.pub" -signature "$T/pss.sig" \
     -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 "$msg" ||
     fail "PSS through PKCS#11"
 
-step "a wrong PIN through PKCS#11 costs a try; the CLI sees it"
-expect 1 P11 -l --pin 999999 -O
-expect 0 wk --json pin retries
-[ "$(json '.pin.left')" = 2 ] || fail "tries after a wrong C_Login"
-expect 0 wk pin verify
-
-step "pkcs11-tool's own test"
-expect 0 P11 -l --pin 123456 -t
-cat "$T/out"
 echo "piv_openssl: ok"
