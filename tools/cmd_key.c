@@ -195,8 +195,6 @@ do_import(wk_cli *cli, wk_piv *piv, key_opts *o)
 	size_t len = 0;
 	int rc, st;
 
-	if (o->in == NULL)
-		return piv_cli_usage("--in KEY.pem is required");
 	if ((st = load_key(o->in, &der, &len)) != 0)
 		return st;
 	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
@@ -231,10 +229,13 @@ do_attest(wk_cli *cli, wk_piv *piv, key_opts *o)
 {
 	uint8_t *der = NULL;
 	size_t len = WK_PIV_OBJ_MAX;
+	wk_piv_metadata md;
 	int rc, st = PIV_EXIT_FAIL;
 
 	if ((der = malloc(len)) == NULL)
 		goto out;
+	if (wk_piv_get_metadata(piv, o->slot, &md) == WK_OK)
+		o->alg = md.alg;
 	if ((rc = wk_piv_attest(piv, o->slot, der, &len)) != WK_OK) {
 		st = wk_cli_fail(cli, "attest", rc);
 		goto out;
@@ -265,6 +266,8 @@ cmd_key(wk_cli *cli, int argc, char **argv)
 	}
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
+	if (strcmp(sub, "import") == 0 && o.in == NULL)
+		return piv_cli_usage("--in KEY.pem is required");
 	if (strcmp(sub, "generate") == 0) {
 		if (o.alg_s == NULL)
 			return piv_cli_usage("--alg is required");
