@@ -194,6 +194,11 @@ print_tries(const char *what, json_t *t)
 static void
 print_table(json_t *st)
 {
+	static const char *const headers[] = { "slot", "algorithm", "origin",
+		"pin", "touch", "certificate" };
+	const char *cells[6];
+	char subject[512];
+	wk_cli_table *t;
 	json_t *v, *slot, *cert;
 	size_t i;
 
@@ -209,19 +214,26 @@ print_table(json_t *st)
 	printf("%-12s", "objects");
 	json_array_foreach(json_object_get(st, "objects"), i, v)
 		printf("%s%s", i ? ", " : " ", json_string_value(v));
-	printf("\n\n%-5s %-9s %-10s %-7s %-7s %s\n", "SLOT", "ALGORITHM",
-	    "ORIGIN", "PIN", "TOUCH", "CERTIFICATE");
+	printf("\n\n");
+	t = wk_cli_table_new(6, headers);
 	json_array_foreach(json_object_get(st, "slots"), i, slot) {
 		cert = json_object_get(slot, "certificate");
-		printf("%-5s %-9s %-10s %-7s %-7s %s%s%s%s\n",
-		    str(slot, "slot", "?"), str(slot, "algorithm", "-"),
-		    str(slot, "origin", "-"), str(slot, "pin_policy", "-"),
-		    str(slot, "touch_policy", "-"),
-		    json_is_object(cert) ? str(cert, "subject", "?") : "-",
-		    json_is_object(cert) ? " (until " : "",
-		    json_is_object(cert) ? str(cert, "not_after", "?") : "",
-		    json_is_object(cert) ? ")" : "");
+		subject[0] = '\0';
+		if (json_is_object(cert))
+			snprintf(subject, sizeof(subject), "%s (until %s)",
+			    str(cert, "subject", "?"), str(cert, "not_after", "?"));
+		cells[0] = str(slot, "slot", NULL);
+		cells[1] = str(slot, "algorithm", NULL);
+		cells[2] = str(slot, "origin", NULL);
+		cells[3] = str(slot, "pin_policy", NULL);
+		cells[4] = str(slot, "touch_policy", NULL);
+		cells[5] = subject[0] != '\0' ? subject : NULL;
+		if (t != NULL && wk_cli_table_add(t, cells) != 0)
+			wk_cli_table_free(&t);
 	}
+	if (t != NULL)
+		wk_cli_table_print(t, stdout);
+	wk_cli_table_free(&t);
 }
 
 int

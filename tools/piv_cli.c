@@ -474,11 +474,8 @@ out:
 void
 piv_cli_json(json_t *obj)
 {
-	if (obj == NULL)
-		return;
-	json_dumpf(obj, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	json_decref(obj);
+	if (obj != NULL)
+		(void)wk_cli_json_print(obj);
 }
 
 char *
