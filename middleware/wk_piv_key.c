@@ -164,8 +164,8 @@ wk_piv_import_key(wk_piv *piv, uint8_t slot, const uint8_t *der, size_t len,
 		OSSL_PKEY_PARAM_RSA_EXPONENT1, OSSL_PKEY_PARAM_RSA_EXPONENT2,
 		OSSL_PKEY_PARAM_RSA_COEFFICIENT1,
 	};
-	uint8_t *mem = NULL;
-	const size_t part_cap = 256, mem_len = 5 * 256;
+	enum { part_cap = 256 };
+	uint8_t mem[5 * part_cap];
 	const unsigned char *p = der;
 	EVP_PKEY *pkey = NULL;
 	wk_piv_key_parts parts;
@@ -180,9 +180,6 @@ wk_piv_import_key(wk_piv *piv, uint8_t slot, const uint8_t *der, size_t len,
 	if ((pkey = d2i_AutoPrivateKey(NULL, &p, (long)len)) == NULL)
 		goto out;
 	if ((rc = alg_of(pkey, &alg)) != WK_OK)
-		goto out;
-	rc = WK_ERR_MEMORY;
-	if ((mem = sodium_malloc(mem_len)) == NULL)
 		goto out;
 	rc = WK_ERR_ARG;
 	if (wk_piv_alg_is_rsa(alg)) {
@@ -209,7 +206,7 @@ wk_piv_import_key(wk_piv *piv, uint8_t slot, const uint8_t *der, size_t len,
 	if (rc == WK_OK && alg_out != NULL)
 		*alg_out = alg;
 out:
-	sodium_free(mem);
+	sodium_memzero(mem, sizeof(mem));
 	EVP_PKEY_free(pkey);
 	return rc;
 }
