@@ -34,6 +34,9 @@ tx(piv_h *h, const char *hex)
 	return ph_tx(h, hex, rbuf, sizeof(rbuf), &rlen);
 }
 
+static uint16_t txf(piv_h *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static uint16_t
 txf(piv_h *h, const char *fmt, ...)
 {
