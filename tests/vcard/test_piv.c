@@ -1049,6 +1049,9 @@ test_attest(void **state)
 
 	assert_int_equal(tx(h, "00 F9 9A 00"), 0x6A82);
 	assert_int_equal(tx(h, "00 F9 F9 00"), 0x6A86);
+	/* no raw signatures from the attestation key, PIN or not */
+	verify_pin(h);
+	assert_int_equal(tx(h, "00 87 11 F9 26 7C 24 82 00 81 20 0000000000000000000000000000000000000000000000000000000000000000"), 0x6982);
 	assert_int_equal(tx(h, "00 F9 9B 00"), 0x6A86);
 	mgm_auth(h);
 	assert_int_equal(tx(h, "00 47 00 9A 05 AC 03 80 01 11"), 0x9000);
