@@ -729,14 +729,15 @@ static EVP_PKEY *
 gen_rsa(piv_h *h, uint8_t slot, uint8_t alg, size_t bytes)
 {
 	wk_tlv t, m, e;
+	size_t hl = bytes > 255 ? 4 : 3;
 
 	assert_int_equal(txf(h, "00 47 00 %02X 05 AC 03 80 01 %02X", slot, alg), 0x9000);
 	assert_int_equal(wk_tlv_parse_one(rbuf, rlen, 0x7F49, &t), WK_TLV_OK);
 	if (bytes == 256)
 		assert_memory_equal(rbuf, "\x7F\x49\x82\x01\x09\x81\x82\x01\x00", 9);
-	assert_int_equal(wk_tlv_parse_one(t.value, bytes + 4, 0x81, &m), WK_TLV_OK);
+	assert_int_equal(wk_tlv_parse_one(t.value, bytes + hl, 0x81, &m), WK_TLV_OK);
 	assert_int_equal(m.len, bytes);
-	assert_int_equal(wk_tlv_parse_one(t.value + bytes + 4, t.len - bytes - 4, 0x82, &e), WK_TLV_OK);
+	assert_int_equal(wk_tlv_parse_one(t.value + bytes + hl, t.len - bytes - hl, 0x82, &e), WK_TLV_OK);
 	assert_int_equal(e.len, 3);
 	assert_memory_equal(e.value, "\x01\x00\x01", 3);
 	return rsa_pub(m.value, m.len, e.value, e.len);
@@ -1355,6 +1356,98 @@ test_rsa3072_retired(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* every 9B algorithm; the key survives a restart of the card */
+static void
+test_mgm_all_algs(void **state)
+{
+	piv_h *h = *state;
+	static const struct {
+		uint8_t alg;
+		const char *key;
+	} keys[] = {
+		{ 0x08, "00112233445566778899AABBCCDDEEFF" },
+		{ 0x0C, "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF" },
+		{ 0x03, "0F0E0D0C0B0A09080706050403020100F0E0D0C0B0A09080" },
+	};
+	const char *cur = MGM_DEFAULT;
+	uint8_t alg = 0x03;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t kl = strlen(keys[i].key) / 2;
+
+		assert_int_equal(mgm_auth_key(h, cur, alg), 0x9000);
+		assert_int_equal(txf(h, "00 FF FF FF %02X %02X 9B %02X %s",
+		    (unsigned)(3 + kl), keys[i].alg, (unsigned)kl, keys[i].key), 0x9000);
+		ph_reopen(h);
+		assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F C1 05 53 00"), 0x6982);
+		cur = keys[i].key;
+		alg = keys[i].alg;
+		assert_int_equal(mgm_auth_key(h, cur, alg), 0x9000);
+		assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F C1 05 53 00"), 0x9000);
+	}
+}
+
+static void
+test_more_algs(void **state)
+{
+	piv_h *h = *state;
+	EVP_PKEY *pub, *mine, *k;
+	EVP_PKEY_CTX *ctx;
+	uint8_t pt[97], secret[64], raw[32];
+	size_t plen = sizeof(pt), slen = sizeof(secret), rl = sizeof(raw);
+	char hx[300];
+
+	mgm_auth(h);
+	/* ECDH P-384 with 9E (no PIN) */
+	pub = gen_ec(h, 0x9E, 0x14);
+	mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	    pt, sizeof(pt), &plen);
+	hexs(pt, plen, hx);
+	assert_int_equal(txf(h, "00 87 14 9E 67 7C 65 82 00 85 61 %s", hx), 0x9000);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
+	EVP_PKEY_derive_init(ctx);
+	EVP_PKEY_derive_set_peer(ctx, pub);
+	assert_int_equal(EVP_PKEY_derive(ctx, secret, &slen), 1);
+	assert_int_equal(rlen, 4 + 48);
+	assert_memory_equal(rbuf + 4, secret, 48);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(pub);
+
+	/* Ed25519 import into 95: the public key in the metadata matches */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY_get_raw_private_key(k, raw, &rl);
+	hexs(raw, 32, hx);
+	assert_int_equal(txf(h, "00 FE E0 95 22 07 20 %s", hx), 0x9000);
+	rl = sizeof(raw);
+	EVP_PKEY_get_raw_public_key(k, raw, &rl);
+	assert_int_equal(tx(h, "00 F7 00 95"), 0x9000);
+	assert_memory_equal(rbuf + rlen - 32, raw, 32);
+	assert_memory_equal(rbuf, "\x01\x01\xE0", 3);
+	EVP_PKEY_free(k);
+
+	/* X25519 import into 94 */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	rl = sizeof(raw);
+	EVP_PKEY_get_raw_private_key(k, raw, &rl);
+	hexs(raw, 32, hx);
+	assert_int_equal(txf(h, "00 FE E1 94 22 08 20 %s", hx), 0x9000);
+	rl = sizeof(raw);
+	EVP_PKEY_get_raw_public_key(k, raw, &rl);
+	assert_int_equal(tx(h, "00 F7 00 94"), 0x9000);
+	assert_memory_equal(rbuf + rlen - 32, raw, 32);
+	EVP_PKEY_free(k);
+
+	/* RSA-1024 and RSA-4096 layouts */
+	pub = gen_rsa(h, 0x93, 0x06, 128);
+	assert_memory_equal(rbuf, "\x7F\x49\x81\x88\x81\x81\x80", 7);
+	EVP_PKEY_free(pub);
+	pub = gen_rsa(h, 0x92, 0x16, 512);
+	assert_memory_equal(rbuf, "\x7F\x49\x82\x02\x09\x81\x82\x02\x00", 9);
+	EVP_PKEY_free(pub);
+}
+
 int
 main(void)
 {
@@ -1388,6 +1481,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_trace_masks_secrets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsa3072_retired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mgm_all_algs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_more_algs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
