@@ -808,13 +808,27 @@ test_generate_rsa2048_sign(void **state)
 	olen = sizeof(out);
 	assert_int_equal(EVP_PKEY_encrypt(ctx, out, &olen, rbuf + 8, 256), 1);
 	assert_memory_equal(out, in, 256);
-	EVP_PKEY_CTX_free(ctx);
+	/* our middleware may send one extended APDU and get all 264 bytes at once */
+	{
+		uint8_t apdu[300];
+
+		memcpy(apdu, "\x00\x87\x07\x9A\x00\x01\x0A\x7C\x82\x01\x06\x82\x00\x81\x82\x01\x00", 17);
+		memcpy(apdu + 17, in, 256);
+		apdu[273] = 0x00;
+		apdu[274] = 0x00;
+		assert_int_equal(ph_raw_bin(h, apdu, 275, rbuf, sizeof(rbuf), &rlen), 0x9000);
+		assert_int_equal(rlen, 264);
+		olen = sizeof(out);
+		assert_int_equal(EVP_PKEY_encrypt(ctx, out, &olen, rbuf + 8, 256), 1);
+		assert_memory_equal(out, in, 256);
+	}
 	/* input >= n */
 	memset(in, 0xFF, sizeof(in));
 	rsa_sign_chained(h, 0x9A, in);
 	assert_int_equal(rlen, 0);
 	sw = sign_hash(h, 0x07, 0x9A, in, 128);
 	assert_int_equal(sw, 0x6A80);
+	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pub);
 }
 
