@@ -150,19 +150,23 @@ spki_key(const uint8_t *spki, size_t len)
 	return d2i_PUBKEY_ex(NULL, &p, (long)len, lib_ctx(), NULL);
 }
 
+/* the magnitude of a DER INTEGER as an attribute (CKA_MODULUS, ...) */
 static int
-bn_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, const EVP_PKEY *pk,
-    const char *name)
+int_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, const ASN1_TYPE *t,
+    size_t *bits)
 {
 	BIGNUM *bn = NULL;
 	uint8_t buf[1024];
 	int n, r = -1;
 
-	if (EVP_PKEY_get_bn_param(pk, name, &bn) != 1)
+	if (t == NULL || t->type != V_ASN1_INTEGER ||
+	    (bn = ASN1_INTEGER_to_BN(t->value.integer, NULL)) == NULL)
 		goto out;
 	n = BN_num_bytes(bn);
 	if (n <= 0 || (size_t)n > sizeof(buf) || BN_bn2bin(bn, buf) != n)
 		goto out;
+	if (bits != NULL)
+		*bits = (size_t)BN_num_bits(bn);
 	r = p11_attr_set(obj, type, buf, (size_t)n);
 out:
 	BN_free(bn);
@@ -186,63 +190,78 @@ point_attr(p11_object *obj, const uint8_t *pt, size_t len)
 	return p11_attr_set(obj, CKA_EC_POINT, buf, off + len);
 }
 
+/*
+ * read from the SPKI's DER alone, not through an EVP_PKEY: an engine the
+ * application made the default for EC or RSA keys cannot get in the way
+ */
 CK_RV
 p11_spki_attrs(p11_object *obj, const uint8_t *spki, size_t len, uint8_t *alg)
 {
-	EVP_PKEY *pk = spki_key(spki, len);
-	uint8_t pt[133];
-	size_t pt_len = sizeof(pt);
-	char group[64];
-	int err = 0, bits;
+	const unsigned char *p = spki, *pk = NULL;
+	X509_PUBKEY *xpk = NULL;
+	ASN1_OBJECT *algo = NULL;
+	const void *pval = NULL;
+	const X509_ALGOR *alg_id = NULL;
+	STACK_OF(ASN1_TYPE) *seq = NULL;
+	int pk_len = 0, ptype = 0, nid;
+	size_t bits = 0;
+	int err = 0;
 	CK_RV rv = CKR_DEVICE_ERROR;
 
-	if (pk == NULL)
-		goto out;
 	*alg = P11_ALG_NONE;
-	switch (EVP_PKEY_get_base_id(pk)) {
-	case EVP_PKEY_RSA:
-		bits = EVP_PKEY_get_bits(pk);
+	if (spki == NULL || len == 0 || len > (size_t)INT32_MAX)
+		goto out;
+	xpk = d2i_X509_PUBKEY(NULL, &p, (long)len);
+	if (xpk == NULL || (size_t)(p - spki) != len ||
+	    X509_PUBKEY_get0_param(&algo, &pk, &pk_len, (X509_ALGOR **)&alg_id,
+	    xpk) != 1 || pk == NULL || pk_len <= 0)
+		goto out;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg_id);
+	switch (OBJ_obj2nid(algo)) {
+	case NID_rsaEncryption:
+		p = pk;
+		seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, pk_len);
+		if (seq == NULL || sk_ASN1_TYPE_num(seq) != 2)
+			goto out;
+		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_RSA);
+		err |= int_attr(obj, CKA_MODULUS, sk_ASN1_TYPE_value(seq, 0), &bits);
+		err |= int_attr(obj, CKA_PUBLIC_EXPONENT, sk_ASN1_TYPE_value(seq, 1),
+		    NULL);
+		err |= p11_attr_ulong(obj, CKA_MODULUS_BITS, (CK_ULONG)bits);
 		*alg = bits == 1024 ? P11_ALG_RSA1024 : bits == 2048 ?
 		    P11_ALG_RSA2048 : bits == 3072 ? P11_ALG_RSA3072 :
 		    bits == 4096 ? P11_ALG_RSA4096 : P11_ALG_NONE;
-		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_RSA);
-		err |= bn_attr(obj, CKA_MODULUS, pk, OSSL_PKEY_PARAM_RSA_N);
-		err |= bn_attr(obj, CKA_PUBLIC_EXPONENT, pk, OSSL_PKEY_PARAM_RSA_E);
-		err |= p11_attr_ulong(obj, CKA_MODULUS_BITS, (CK_ULONG)bits);
 		break;
-	case EVP_PKEY_EC:
-		if (EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME,
-		    group, sizeof(group), NULL) != 1 ||
-		    EVP_PKEY_get_octet_string_param(pk,
-		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &pt_len) != 1)
+	case NID_X9_62_id_ecPublicKey:
+		if (ptype != V_ASN1_OBJECT)
 			goto out;
-		if (strcmp(group, "prime256v1") == 0) {
+		nid = OBJ_obj2nid(pval);
+		if (nid == NID_X9_62_prime256v1 && pk_len == 65) {
 			*alg = P11_ALG_P256;
 			err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_p256, sizeof(oid_p256));
-		} else if (strcmp(group, "secp384r1") == 0) {
+		} else if (nid == NID_secp384r1 && pk_len == 97) {
 			*alg = P11_ALG_P384;
 			err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_p384, sizeof(oid_p384));
 		} else
 			goto out;
 		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC);
-		err |= point_attr(obj, pt, pt_len);
+		err |= point_attr(obj, pk, (size_t)pk_len);
 		break;
-	case EVP_PKEY_ED25519:
-	case EVP_PKEY_X25519:
-		if (EVP_PKEY_get_raw_public_key(pk, pt, &pt_len) != 1)
+	case NID_ED25519:
+		if (pk_len != 32)
 			goto out;
-		if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_ED25519) {
-			*alg = P11_ALG_ED25519;
-			err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC_EDWARDS);
-			err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_ed25519,
-			    sizeof(oid_ed25519));
-		} else {
-			*alg = P11_ALG_X25519;
-			err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC_MONTGOMERY);
-			err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_x25519,
-			    sizeof(oid_x25519));
-		}
-		err |= point_attr(obj, pt, pt_len);
+		*alg = P11_ALG_ED25519;
+		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC_EDWARDS);
+		err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_ed25519, sizeof(oid_ed25519));
+		err |= point_attr(obj, pk, 32);
+		break;
+	case NID_X25519:
+		if (pk_len != 32)
+			goto out;
+		*alg = P11_ALG_X25519;
+		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC_MONTGOMERY);
+		err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_x25519, sizeof(oid_x25519));
+		err |= point_attr(obj, pk, 32);
 		break;
 	default:
 		goto out;
@@ -252,7 +271,8 @@ p11_spki_attrs(p11_object *obj, const uint8_t *spki, size_t len, uint8_t *alg)
 	err |= p11_attr_set(obj, CKA_PUBLIC_KEY_INFO, spki, len);
 	rv = err ? CKR_HOST_MEMORY : CKR_OK;
 out:
-	EVP_PKEY_free(pk);
+	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
+	X509_PUBKEY_free(xpk);
 	return rv;
 }
 

@@ -119,7 +119,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
     -out "$T/srv.pem" -subj /CN=localhost -days 30 2> /dev/null
 PORT=$(( 20000 + RANDOM % 20000 ))
 openssl s_server -accept "127.0.0.1:$PORT" -cert "$T/srv.pem" -key "$T/srv.key" \
-    -Verify 1 -CAfile "$T/ca.pem" -naccept 1 > "$T/server.log" 2>&1 &
+    -Verify 1 -CAfile "$T/ca.pem" -naccept 1 > "$T/server.log" 2>&1 < <(sleep 60) &
 SERVER=$!
 for _ in $(seq 50); do
 	grep -q ACCEPT "$T/server.log" && break
