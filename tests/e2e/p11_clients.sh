@@ -86,6 +86,26 @@ for id in 01 03; do
 	grep -q "Verifying against public key in the token... ok" "$T/ts" || fail "test-sign $id"
 done
 
+step "NSS: modutil adds the module, certutil -L -h all and -K see the card"
+if command -v certutil > /dev/null && command -v modutil > /dev/null; then
+	mkdir "$T/nss"
+	certutil -N -d "sql:$T/nss" --empty-password
+	modutil -dbdir "sql:$T/nss" -add walletkey -libfile "$M" -force > /dev/null ||
+	    fail "modutil -add"
+	modutil -dbdir "sql:$T/nss" -list walletkey > "$T/modlist" 2>&1 || true
+	grep -q "Token Name: $TOKEN" "$T/modlist" || fail "modutil -list: $(cat "$T/modlist")"
+	certutil -L -d "sql:$T/nss" -h all > "$T/nsscerts" || fail "certutil -L -h all"
+	grep -q "$TOKEN:Certificate for PIV Authentication" "$T/nsscerts" ||
+	    fail "certutil -L: $(cat "$T/nsscerts")"
+	printf '%s\n' "$PIN" > "$T/pinfile"
+	certutil -K -d "sql:$T/nss" -h "$TOKEN" -f "$T/pinfile" > "$T/nsskeys" ||
+	    fail "certutil -K"
+	grep -q "ec .*Private key for PIV Authentication" "$T/nsskeys" ||
+	    fail "certutil -K: $(cat "$T/nsskeys")"
+else
+	echo "(libnss3-tools not installed: NSS part skipped)"
+fi
+
 step "ssh-keygen -D prints the keys"
 ssh-keygen -D "$M" > "$T/ssh" 2> /dev/null || fail "ssh-keygen -D"
 grep -q "^ecdsa-sha2-nistp256 " "$T/ssh" || fail "ssh ECDSA key"
