@@ -103,13 +103,12 @@ last_session_closed(CK_SLOT_ID slot_id)
 	if (p11_slot_session_count(slot_id, false) > 0 ||
 	    p11_slot_get(slot_id, &slot) != CKR_OK)
 		return;
-	if (slot->login != P11_NOBODY && slot->token) {
-		if (p11_card_begin(slot) == CKR_OK) {
-			(void)wk_piv_logout(slot->piv);
-			p11_card_end(slot);
-		}
+	/*
+	 * no VERIFY FF here: the PIN state is the card's, shared with every
+	 * other program using it; only C_Logout asks the card to forget it
+	 */
+	if (slot->login != P11_NOBODY && slot->token)
 		p11_token_drop_private(slot);
-	}
 	slot->login = P11_NOBODY;
 	slot->so_puk = false;
 	sodium_memzero(slot->so_secret, sizeof(slot->so_secret));

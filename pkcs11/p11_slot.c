@@ -284,6 +284,11 @@ p11_token_get(CK_SLOT_ID id, p11_slot **out)
 CK_RV
 p11_token_check(p11_slot *slot, int wk)
 {
+	/* a PIN-once key refused: the card lost the login, let the user log in again */
+	if (wk == WK_ERR_AUTH_REQUIRED && slot->login == CKU_USER) {
+		slot->login = P11_NOBODY;
+		p11_token_drop_private(slot);
+	}
 	if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED ||
 	    wk == WK_ERR_NO_READER) {
 		p11_token_gone(slot);
@@ -424,7 +429,12 @@ p11_token_load_private(p11_slot *slot)
 	buf = malloc(WK_PIV_OBJ_MAX);
 	if (buf == NULL)
 		return CKR_HOST_MEMORY;
-	rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
+	rv = card_begin(slot);
+	if (rv == CKR_OK) {
+		rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
+		if (slot->card != NULL)
+			wk_card_end(slot->card);
+	}
 	sodium_memzero(buf, WK_PIV_OBJ_MAX);
 	free(buf);
 	return rv;
@@ -502,8 +512,14 @@ p11_token_pin_info(p11_slot *slot)
 	}
 	if (wk != WK_OK)
 		return p11_token_check(slot, wk);
-	if (!verified)
+	if (!verified) {
 		slot->pin_tries = (int)tries;
+		/* the card forgot the PIN (reset, or VERIFY FF from another program) */
+		if (slot->login == CKU_USER) {
+			slot->login = P11_NOBODY;
+			p11_token_drop_private(slot);
+		}
+	}
 	return CKR_OK;
 }
 

@@ -484,6 +484,71 @@ test_fork(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* another program sends VERIFY FF: our next signature says CKR_USER_NOT_LOGGED_IN and a new C_Login works */
+static void
+test_other_logout(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_MECHANISM m = { CKM_ECDSA, NULL, 0 };
+	CK_BYTE sig[64], hash[32] = { 1 };
+	CK_ULONG n = sizeof(sig);
+	CK_OBJECT_HANDLE priv;
+	char cmd[512];
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	snprintf(cmd, sizeof(cmd), "opensc-tool -r '%s' -s '00 A4 04 00 09 A0 00 00 03 "
+	    "08 00 00 10 00 00' -s '00 20 FF 80' >/dev/null 2>&1",
+	    getenv("WALLETKEY_READER_0"));
+	assert_int_equal(system(cmd), 0);
+	OK(f->C_SignInit(h, &m, priv));
+	RV(f->C_Sign(h, hash, sizeof(hash), sig, &n), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	OK(f->C_SignInit(h, &m, priv));
+	OK(f->C_Sign(h, hash, sizeof(hash), sig, &n));
+	OK(f->C_CloseSession(h));
+}
+
+/* two processes sign at once: PC/SC transactions keep their APDUs apart */
+static void
+test_two_processes(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_OBJECT_HANDLE priv;
+	pid_t pid;
+	int st = 0;
+	void *ret;
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		CK_ULONG n = 1;
+		CK_SLOT_ID s;
+		CK_SESSION_HANDLE c;
+		CK_OBJECT_HANDLE k;
+		int ok = f->C_Initialize(NULL) == CKR_OK &&
+		    f->C_GetSlotList(CK_TRUE, &s, &n) == CKR_OK &&
+		    f->C_OpenSession(s, CKF_SERIAL_SESSION, NULL, NULL, &c) == CKR_OK;
+		if (ok) {
+			/* the card holds the PIN for both processes */
+			(void)f->C_Login(c, CKU_USER, pin, 6);
+			k = find_one(c, CKO_PRIVATE_KEY, 1);
+			ok = k != CK_INVALID_HANDLE && signer(&k) == NULL;
+		}
+		_exit(ok ? 0 : 1);
+	}
+	ret = signer(&priv);
+	assert_null(ret);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	OK(f->C_CloseSession(h));
+}
+
 static int
 helper(const char *name)
 {
@@ -547,6 +612,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
+		cmocka_unit_test(test_other_logout),
+		cmocka_unit_test(test_two_processes),
 		cmocka_unit_test(test_removal),
 	};
 
