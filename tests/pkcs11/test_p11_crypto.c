@@ -224,6 +224,7 @@ test_ecdsa_and_x509(void **state)
 	p11_object_free(&obj);
 	assert_null(obj);
 	/* trailing bytes after the certificate are refused */
+	p11_x509_clear(&px);
 	assert_int_equal(p11_x509_parse(der, (size_t)n - 1, &px),
 	    CKR_ATTRIBUTE_VALUE_INVALID);
 	OPENSSL_free(der);
