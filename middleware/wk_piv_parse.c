@@ -28,6 +28,12 @@ piv_libctx_init(void)
 	piv_ctx = OSSL_LIB_CTX_new();
 }
 
+__attribute__((destructor)) static void
+piv_libctx_fini(void)
+{
+	OSSL_LIB_CTX_free(piv_ctx);
+}
+
 static OSSL_LIB_CTX *
 piv_libctx(void)
 {
