@@ -413,6 +413,133 @@ test_misc(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+static CK_RV
+derive(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, const CK_BYTE *peer,
+    CK_ULONG peer_len, CK_ULONG kdf, CK_OBJECT_HANDLE *out, CK_ULONG value_len)
+{
+	CK_ECDH1_DERIVE_PARAMS dp = { kdf, 0, NULL, peer_len, (CK_BYTE *)peer };
+	CK_MECHANISM m = { CKM_ECDH1_DERIVE, &dp, sizeof(dp) };
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_GENERIC_SECRET;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_VALUE_LEN, &value_len, sizeof(value_len) },
+	};
+
+	return f->C_DeriveKey(h, &m, key, t, value_len ? 3 : 2, out);
+}
+
+/* OpenSSL's side of an ECDH: our private key, the card's public point */
+static size_t
+host_ecdh(EVP_PKEY *mine, const CK_BYTE *spki, size_t spki_len, CK_BYTE *z)
+{
+	const unsigned char *p = spki;
+	EVP_PKEY *peer = d2i_PUBKEY(NULL, &p, (long)spki_len);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(mine, NULL);
+	size_t n = 64;
+
+	assert_non_null(peer);
+	assert_int_equal(EVP_PKEY_derive_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_derive_set_peer(ctx, peer), 1);
+	assert_int_equal(EVP_PKEY_derive(ctx, z, &n), 1);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	return n;
+}
+
+/* C_CreateObject of a private key (IMPORT KEY), X25519 generation, ECDH */
+static void
+test_import_and_derive(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	EVP_PKEY *imported = EVP_EC_gen("P-256"), *peer = EVP_EC_gen("P-256");
+	EVP_PKEY *xpeer = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	BIGNUM *d = NULL;
+	CK_BYTE dbuf[32], point[65], xpoint[32], spki[200], z_card[64], z_host[64];
+	CK_BYTE *der = NULL;
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_KEY_TYPE kt = CKK_EC;
+	CK_BYTE id = 3, xid = 5;
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_KEY_TYPE, &kt, sizeof(kt) },
+		{ CKA_ID, &id, 1 },
+		{ CKA_EC_PARAMS, (void *)p256, sizeof(p256) },
+		{ CKA_VALUE, dbuf, sizeof(dbuf) },
+	};
+	CK_MECHANISM xgen = { CKM_EC_MONTGOMERY_KEY_PAIR_GEN, NULL, 0 };
+	CK_ATTRIBUTE xt[] = { { CKA_ID, &xid, 1 } };
+	CK_OBJECT_HANDLE priv, pub, sec, xpub, xpriv;
+	CK_ATTRIBUTE a[] = { { CKA_PUBLIC_KEY_INFO, spki, sizeof(spki) } };
+	CK_ATTRIBUTE v[] = { { CKA_VALUE, z_card, sizeof(z_card) } };
+	size_t pl = sizeof(point), zl;
+	int n;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_get_bn_param(imported, "priv", &d), 1);
+	assert_int_equal(BN_bn2binpad(d, dbuf, 32), 32);
+	BN_free(d);
+	RV(f->C_CreateObject(h, t, 5, &priv), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_Login(h, CKU_SO, so, 48));
+	OK(f->C_CreateObject(h, t, 5, &priv));
+	OPENSSL_cleanse(dbuf, sizeof(dbuf));
+	OK(f->C_GenerateKeyPair(h, &xgen, xt, 1, xt, 1, &xpub, &xpriv));
+	OK(f->C_Logout(h));
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	/* the card's public key for 9D is the imported one */
+	pub = find_one(h, CKO_PUBLIC_KEY, 3);
+	OK(f->C_GetAttributeValue(h, pub, a, 1));
+	assert_int_equal(EVP_PKEY_get_octet_string_param(imported, "encoded-pub-key",
+	    point, sizeof(point), &pl), 1);
+	n = i2d_PUBKEY(imported, &der);
+	assert_int_equal((size_t)n, a[0].ulValueLen);
+	assert_memory_equal(der, spki, (size_t)n);
+	OPENSSL_free(der);
+	der = NULL;
+	/* ECDH with the imported key, checked against OpenSSL */
+	priv = find_one(h, CKO_PRIVATE_KEY, 3);
+	n = i2d_PUBKEY(peer, &der);
+	{
+		/* the peer point is the last 65 bytes of a P-256 SPKI */
+		const CK_BYTE *pt = der + n - 65;
+		RV(derive(h, priv, pt, 65, CKD_SHA1_KDF, &sec, 0),
+		    CKR_MECHANISM_PARAM_INVALID);
+		RV(derive(h, priv, pt, 64, CKD_NULL, &sec, 0),
+		    CKR_MECHANISM_PARAM_INVALID);
+		RV(derive(h, priv, pt, 65, CKD_NULL, &sec, 33),
+		    CKR_TEMPLATE_INCONSISTENT);
+		OK(derive(h, priv, pt, 65, CKD_NULL, &sec, 0));
+	}
+	OPENSSL_free(der);
+	der = NULL;
+	a[0].ulValueLen = sizeof(spki);
+	OK(f->C_GetAttributeValue(h, pub, a, 1));
+	zl = host_ecdh(peer, spki, a[0].ulValueLen, z_host);
+	OK(f->C_GetAttributeValue(h, sec, v, 1));
+	assert_int_equal(v[0].ulValueLen, zl);
+	assert_memory_equal(z_card, z_host, zl);
+	OK(f->C_DestroyObject(h, sec));
+	RV(f->C_GetAttributeValue(h, sec, v, 1), CKR_OBJECT_HANDLE_INVALID);
+	/* X25519 */
+	xpriv = find_one(h, CKO_PRIVATE_KEY, 5);
+	xpub = find_one(h, CKO_PUBLIC_KEY, 5);
+	pl = sizeof(xpoint);
+	assert_int_equal(EVP_PKEY_get_raw_public_key(xpeer, xpoint, &pl), 1);
+	OK(derive(h, xpriv, xpoint, 32, CKD_NULL, &sec, 0));
+	a[0].ulValueLen = sizeof(spki);
+	OK(f->C_GetAttributeValue(h, xpub, a, 1));
+	zl = host_ecdh(xpeer, spki, a[0].ulValueLen, z_host);
+	v[0].ulValueLen = sizeof(z_card);
+	OK(f->C_GetAttributeValue(h, sec, v, 1));
+	assert_int_equal(v[0].ulValueLen, 32);
+	assert_memory_equal(z_card, z_host, zl);
+	EVP_PKEY_free(imported);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(xpeer);
+	OK(f->C_CloseSession(h));
+}
+
 /* several threads sign at once, each in its own session */
 static void *
 signer(void *arg)
@@ -610,6 +737,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_import_and_derive),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),
