@@ -170,6 +170,12 @@ typedef struct wk_purse_txn {
 
 typedef struct wk_sam wk_sam;
 
+/* "12.30" -> 1230 fen: digits, at most 2 decimals, > 0, fits 32 bits;
+ * no sign, no exponent, no floating point. WK_ERR_ARG otherwise */
+int wk_purse_amount_parse(const char *s, uint32_t *fen);
+/* 1230 -> "12.30"; out holds at least 16 bytes */
+void wk_purse_amount_format(uint32_t fen, char *out, size_t cap);
+
 /* selects the purse: PSE 1PAY.SYS.DDF01 (when present), then the ADF by aid
  * (aid == NULL: by file id 1001); reads EF 0015 into app (may be NULL) */
 int wk_purse_select(wk_card *card, const uint8_t *aid, size_t aid_len,

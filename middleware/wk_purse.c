@@ -1,6 +1,8 @@
 /* the purse client: PBOC ED/EP commands (pboc-purse.md sections 2, 3, 7) */
 #include "wk_purse_internal.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -589,4 +591,49 @@ out:
 	sodium_memzero(mac, sizeof(mac));
 	sodium_memzero(tac, sizeof(tac));
 	return rc;
+}
+
+/* ---- amounts ---- */
+
+int
+wk_purse_amount_parse(const char *s, uint32_t *fen)
+{
+	uint64_t v = 0;
+	size_t k = 0, decimals = 0;
+	bool dot = false, digit = false;
+
+	if (s == NULL || fen == NULL)
+		return WK_ERR_ARG;
+	for (k = 0; s[k] != '\0'; k++) {
+		if (s[k] == '.') {
+			if (dot || !digit)
+				return WK_ERR_ARG;
+			dot = true;
+			continue;
+		}
+		if (s[k] < '0' || s[k] > '9' || k > 24)
+			return WK_ERR_ARG;
+		if (dot && ++decimals > 2)
+			return WK_ERR_ARG;
+		digit = true;
+		v = v * 10 + (uint64_t)(s[k] - '0');
+		if (v > UINT32_MAX)
+			return WK_ERR_ARG;
+	}
+	if (!digit || (dot && decimals == 0))
+		return WK_ERR_ARG;
+	for (; decimals < 2; decimals++)
+		v *= 10;
+	if (v == 0 || v > UINT32_MAX)
+		return WK_ERR_ARG;
+	*fen = (uint32_t)v;
+	return WK_OK;
+}
+
+void
+wk_purse_amount_format(uint32_t fen, char *out, size_t cap)
+{
+	if (out == NULL || cap == 0)
+		return;
+	snprintf(out, cap, "%" PRIu32 ".%02" PRIu32, fen / 100, fen % 100);
 }
