@@ -34,7 +34,10 @@ enum {
 int vc_store_create(const char *path, const char *seal_key_path, vc_store **out);
 int vc_store_open(const char *path, const char *seal_key_path, vc_store **out);
 void vc_store_free(vc_store **st);
+/* with st NULL: why the last vc_store_create/open failed */
 const char *vc_store_errmsg(const vc_store *st);
+/* the card serial fixed at create (8 bytes, WK_SERIAL_LEN) */
+const uint8_t *vc_store_serial(const vc_store *st);
 
 int vc_store_begin(vc_store *st);
 int vc_store_commit(vc_store *st);
