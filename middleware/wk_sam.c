@@ -34,6 +34,7 @@ struct wk_sam {
 	uint8_t (*keys)[WK_PURSE_KEY_LEN];	/* sodium_malloc: locked, guarded */
 	uint8_t terminal[WK_PURSE_TERM_ID_LEN];
 	uint8_t key_index;
+	bool diversify;		/* false: the keys are one card's keys (tests, vectors) */
 	uint32_t counter;
 	bool has_last;
 	wk_purse_txn last;
@@ -366,8 +367,9 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 	fprintf(fp, "{\n  \"format\": \"walletkey-sam\",\n  \"version\": 1,\n");
 	fprintf(fp, "  ");
 	put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
-	fprintf(fp, "\n  \"key_index\": %u,\n  \"counter\": %" PRIu32 ",\n",
-	    sam->key_index, sam->counter);
+	fprintf(fp, "\n  \"key_index\": %u,\n  \"diversify\": %u,\n"
+	    "  \"counter\": %" PRIu32 ",\n", sam->key_index,
+	    sam->diversify ? 1u : 0u, sam->counter);
 	fprintf(fp, "  \"keys\": {\n");
 	for (k = 0; k < N_KEYS; k++) {
 		fprintf(fp, "    ");
@@ -542,6 +544,7 @@ sam_alloc(void)
 		return NULL;
 	sam->lock_fd = -1;
 	sam->key_index = 1;
+	sam->diversify = true;
 	if ((sam->keys = sodium_malloc(N_KEYS * WK_PURSE_KEY_LEN)) == NULL) {
 		free(sam);
 		return NULL;
@@ -608,6 +611,11 @@ wk_sam_open(const char *path, wk_sam **out)
 	    json_uint(d, "key_index", 0xFF, &v) != 0)
 		goto out;
 	sam->key_index = (uint8_t)v;
+	if (json_get(d, "diversify") != NULL) {
+		if (json_uint(d, "diversify", 1, &v) != 0)
+			goto out;
+		sam->diversify = v == 1;
+	}
 	if (json_uint(d, "counter", UINT32_MAX, &v) != 0)
 		goto out;
 	sam->counter = (uint32_t)v;
@@ -704,6 +712,10 @@ card_key(const wk_sam *sam, unsigned which, const wk_purse_txn *t,
 {
 	if (t->key_index != sam->key_index)
 		return WK_ERR_KEY_NOT_FOUND;
+	if (!sam->diversify) {
+		memcpy(dk, sam->keys[which], WK_PURSE_KEY_LEN);
+		return WK_OK;
+	}
 	return wk_purse_derive_key(sam->keys[which], t->serial, dk);
 }
 
