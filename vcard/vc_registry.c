@@ -2,9 +2,11 @@
 #include "vc_card.h"
 
 extern const vc_applet vc_applet_wkinfo;
+extern const vc_applet vc_applet_purse;
 
 const vc_applet *const vc_registry[] = {
 	&vc_applet_wkinfo,
+	&vc_applet_purse,
 };
 
 const size_t vc_registry_len = sizeof(vc_registry) / sizeof(vc_registry[0]);

@@ -48,6 +48,7 @@ struct vc_store {
 	sqlite3 *db;
 	sqlite3_stmt *q[Q_COUNT];
 	int lock_fd;		/* flock: one card process per store */
+	bool in_cmd;		/* between vc_store_begin and vc_store_commit */
 	bool in_txn;		/* BEGIN issued for the current command */
 	uint8_t serial[WK_SERIAL_LEN];
 	uint8_t *seal_key;	/* sodium_malloc'd */
@@ -501,6 +502,7 @@ vc_store_open(const char *path, const char *seal_key_path, vc_store **out)
 int
 vc_store_begin(vc_store *st)
 {
+	st->in_cmd = true;
 	/* a transaction left open by a command that never committed is dropped */
 	if (st->in_txn) {
 		st->in_txn = false;
@@ -509,13 +511,14 @@ vc_store_begin(vc_store *st)
 	return VC_STORE_OK;
 }
 
-/* the first write of a command opens its transaction */
+/* the first write of a command opens its transaction; writes outside a
+ * command commit on their own */
 static int
 write_txn(vc_store *st)
 {
 	int rc;
 
-	if (st->in_txn)
+	if (st->in_txn || !st->in_cmd)
 		return VC_STORE_OK;
 	if ((rc = step_done(st, Q_BEGIN)) == VC_STORE_OK)
 		st->in_txn = true;
@@ -527,6 +530,7 @@ vc_store_commit(vc_store *st)
 {
 	int rc;
 
+	st->in_cmd = false;
 	if (!st->in_txn)
 		return VC_STORE_OK;
 	st->in_txn = false;
@@ -548,7 +552,12 @@ vc_store_abort(vc_store *st)
 int
 vc_store_checkpoint(vc_store *st)
 {
-	return vc_store_commit(st);
+	bool in_cmd = st->in_cmd;
+	int rc;
+
+	rc = vc_store_commit(st);
+	st->in_cmd = in_cmd;
+	return rc;
 }
 
 static int

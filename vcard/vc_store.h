@@ -5,6 +5,8 @@
  * applet that must make a change durable before it goes on (a PIN try
  * counter before the comparison) calls vc_store_checkpoint(). An applet that
  * fails half-way calls vc_store_abort() so nothing of the command is kept.
+ * The transaction begins at the command's first write, so a command that
+ * writes nothing costs no fsync; writes outside begin/commit commit at once.
  *
  * Values are blobs under (applet, key). Secrets go through the _secret
  * variants: sealed with XChaCha20-Poly1305 under the store's seal key, with
