@@ -135,7 +135,7 @@ int
 wk_cmd_perso(wk_cli *cli, int argc, char **argv)
 {
 	uint8_t (*mk)[16] = NULL, dk[16], serial[WK_PURSE_SERIAL_LEN];
-	char *iobuf = NULL, hex[33], sserial[21], start[9], expiry[9];
+	char *iobuf = NULL, hex[33], sserial[21], start[48], expiry[48];
 	uint32_t ceiling = 0;
 	FILE *f = NULL;
 	popts o;

@@ -556,8 +556,6 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 	wk_purse_txn txn;
 	uint8_t term[6], sam_term[6];
 	uint32_t amount = 0;
-	char pin[PIN_MAX + 2];
-	size_t pin_len = 0;
 	bool use_pin;
 	int rc, status = WK_CLI_FAILED;
 
@@ -591,18 +589,23 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 		status = wk_cli_fail(cli, what, rc);
 		goto out;
 	}
-	/* ED always needs the PIN; EP only when the card asks for it */
+	/* ED always needs the PIN; EP only when the card asks for it. VERIFY
+	 * and the transaction share one card transaction (begin nests) */
 	use_pin = o->kind == WK_PURSE_ED || pin_given(o);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (use_pin && pin_len == 0 &&
-		    (rc = get_pin(o, pin, sizeof(pin), &pin_len)) != WK_OK)
-			goto out;
+		if ((rc = wk_card_begin(card)) != WK_OK)
+			break;
+		if (use_pin && (rc = verify(cli, card, o)) != WK_OK) {
+			(void)wk_card_end(card);
+			break;
+		}
 		if (load)
-			rc = wk_purse_load(card, sam, &app, o->kind, amount,
-			    use_pin ? pin : NULL, pin_len, &txn);
+			rc = wk_purse_load(card, sam, &app, o->kind, amount, NULL, 0,
+			    &txn);
 		else
-			rc = wk_purse_purchase(card, sam, &app, o->kind, amount,
-			    use_pin ? pin : NULL, pin_len, &txn);
+			rc = wk_purse_purchase(card, sam, &app, o->kind, amount, NULL,
+			    0, &txn);
+		(void)wk_card_end(card);
 		if (!(needs_pin(rc) && !use_pin && txn.state == WK_PURSE_TXN_NONE))
 			break;
 		use_pin = true;
@@ -625,11 +628,8 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 			wk_cli_fail(cli, what, rc);
 		goto out;
 	}
-	if (rc == WK_ERR_WRONG_PIN)
-		fprintf(stderr, "walletkey: %s: wrong PIN, nothing changed\n", what);
 	status = wk_cli_fail(cli, what, rc);
 out:
-	sodium_memzero(pin, sizeof(pin));
 	sodium_memzero(&txn, sizeof(txn));
 	wk_sam_free(&sam);
 	return status;
