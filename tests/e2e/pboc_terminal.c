@@ -459,15 +459,17 @@ main(int argc, char **argv)
 		ktac[i] = dtk[i] ^ dtk[8 + i];
 
 	/* load, purchase, balance, records, prove */
-	CHECK(balance(&b0) == 0x9000, "GET BALANCE: %u fen", b0);
+	sw = balance(&b0);
+	CHECK(sw == 0x9000, "GET BALANCE: %u fen", b0);
 	sw = load(10000, false, tac, &lseq);
 	CHECK(sw == 0x9000, "load 100.00: %04X", sw);
-	CHECK(balance(&b1) == 0x9000 && b1 == b0 + 10000, "balance after load %u",
-	    b1);
+	sw = balance(&b1);
+	CHECK(sw == 0x9000 && b1 == b0 + 10000, "balance after load: %u fen", b1);
 	sw = purchase(1230, false, mac2, pr, &pseq);
 	CHECK(sw == 0x9000, "purchase 12.30: %04X", sw);
 	memcpy(pr + 4, pr, 4);
-	CHECK(balance(&b2) == 0x9000 && b2 == b1 - 1230, "balance after purchase %u",
+	sw = balance(&b2);
+	CHECK(sw == 0x9000 && b2 == b1 - 1230, "balance after purchase: %u fen",
 	    b2);
 	(void)verify_pin(pin);
 	sw = xfer(0x00B201C4, NULL, 0, 0x17, r, &n);
