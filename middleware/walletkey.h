@@ -101,7 +101,7 @@ int wk_card_transmit(wk_card *card, const uint8_t *apdu, size_t len,
 /* ==== electronic purse and software SAM (pboc-purse.md); purse/SAM block ==== */
 
 #define WK_PURSE_SERIAL_LEN 10	/* application serial number, BCD (EF 0015) */
-#define WK_PURSE_RECORDS_MAX 64
+#define WK_PURSE_RECORDS_MAX 100	/* the largest cyclic EF 0018 walletkey-card keeps */
 
 typedef enum wk_purse_kind {
 	WK_PURSE_ED = 1,	/* electronic deposit (needs the PIN for everything) */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # end-to-end crash test: PURSE_CRASH_N (default 500) mixed loads and purchases
 # through the CLI while the card is killed with kill -9 at random moments
-# (about one transaction in PURSE_CRASH_EVERY, default 4) and restarted.
+# (about one transaction in PURSE_CRASH_EVERY, default 5) and restarted.
 # The CLI recovers a lost answer with GET TRANSACTION PROVE; what it cannot
 # settle is settled with 'wallet prove --sam'. Afterwards:
 #   balance == initial + confirmed loads - confirmed purchases,
@@ -11,7 +11,7 @@
 . "$(dirname "$0")/purse_lib.sh"
 
 N=${PURSE_CRASH_N:-500}
-EVERY=${PURSE_CRASH_EVERY:-4}
+EVERY=${PURSE_CRASH_EVERY:-5}
 
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	T=$(mktemp -d)
@@ -40,7 +40,7 @@ field() {	# field NAME JSON-LINE: a number or string member of compact JSON
 }
 
 card_up() {
-	if ! kill -0 "$("$WALLETKEY_SANDBOX/bin/card-pid" 0)" 2>/dev/null; then
+	if ! kill -0 "$(cat "$WALLETKEY_SANDBOX/card0.pid")" 2>/dev/null; then
 		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
 	fi
 }
@@ -49,7 +49,7 @@ card_up() {
 line=$(cat "$T/out")
 echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") cli" >>"$LEDGER"
 
-kills=0 recovered=0 settled=0 refused=0
+kills=0 lost=0 recovered=0 settled=0 refused=0
 start=$(date +%s)
 for ((i = 1; i <= N; i++)); do
 	if ((RANDOM % 3 == 0)); then
@@ -58,14 +58,17 @@ for ((i = 1; i <= N; i++)); do
 		op=purchase amount=$((RANDOM % 2000 + 1))
 	fi
 	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
+	kill_now=$((RANDOM % EVERY == 0))
+	((kill_now)) && card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
 	"$WK" --reader "$R" --json wallet "$op" --amount "$yuan" --sam "$T/sam.json" \
 		--recover-wait 30 >"$T/out" 2>"$T/err" &
 	cli=$!
-	if ((RANDOM % EVERY == 0)); then
-		# somewhere inside the transaction: 0 to 60 ms after the start
-		sleep "0.0$(printf '%02d' $((RANDOM % 60)))"
-		"$WALLETKEY_SANDBOX/bin/card-kill" 0
+	if ((kill_now)); then
+		# somewhere inside the transaction (it takes 20-40 ms)
+		sleep "0.0$(printf '%02d' $((RANDOM % 45)))"
+		kill -KILL "$card"
 		kills=$((kills + 1))
+		while kill -0 "$card" 2>/dev/null; do sleep 0.01; done
 		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
 	fi
 	set +e
@@ -73,6 +76,7 @@ for ((i = 1; i <= N; i++)); do
 	rc=$?
 	set -e
 	line=$(grep -v '"error"' "$T/out" | tail -1)
+	grep -q "was lost" "$T/err" && lost=$((lost + 1))
 	if [ "$rc" -eq 0 ]; then
 		how=cli
 		grep -q "lost" "$T/err" && how=prove-by-cli && recovered=$((recovered + 1))
@@ -98,8 +102,9 @@ for ((i = 1; i <= N; i++)); do
 	fi
 done
 card_up
-echo "$N transactions in $(($(date +%s) - start)) s: $kills kills, $recovered recovered by the CLI," \
-	"$settled settled by 'wallet prove', $refused not done"
+echo "$N transactions in $(($(date +%s) - start)) s: $kills kills; $lost answers lost after" \
+	"DEBIT/CREDIT, $recovered of them proved done by the CLI; $settled settled by" \
+	"'wallet prove'; $refused not done"
 
 BAL=$("$WK" --reader "$R" --json wallet balance)
 RECS=$("$WK" --reader "$R" --json wallet records)
