@@ -237,8 +237,9 @@ int wk_sam_settle(wk_sam *sam, const wk_purse_txn *txn);
 int wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn);
 /* load: verifies the card's MAC1, then MAC2 into txn (recorded durably) */
 int wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn);
-/* verifies the card's answer: MAC2 (purchase) and TAC, constant time;
- * mac may be NULL to check the TAC only. WK_ERR_AUTH_FAILED on mismatch */
+/* verifies the card's answer: MAC2 (purchase; for a load's proof the host
+ * MAC2 it verified, docs/purse.md U2) and TAC, constant time; mac may be
+ * NULL to check the TAC only. WK_ERR_AUTH_FAILED on mismatch */
 int wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
     const uint8_t tac[4]);
 /* derives the 16-byte card key named "dlk", "dpk", "dtk", "dulk" or "duk"

@@ -574,7 +574,7 @@ wk_purse_recover(wk_card *card, wk_sam *sam, wk_purse_txn *txn)
 			continue;	/* 9406: no proof for this number */
 		if (rc != WK_OK)
 			goto end;
-		if (wk_sam_check(sam, txn, purchase ? mac : NULL, tac) == WK_OK) {
+		if (wk_sam_check(sam, txn, mac, tac) == WK_OK) {
 			memcpy(txn->tac, tac, 4);
 			if (purchase)
 				memcpy(txn->mac2, mac, 4);

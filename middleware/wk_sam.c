@@ -856,6 +856,11 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 		if (sodium_memcmp(want, mac, sizeof(want)) != 0)
 			goto out;
 	}
+	/* docs/purse.md U2: a load's proof carries the host MAC2 it verified */
+	rc = WK_ERR_AUTH_FAILED;
+	if (mac != NULL && is_load(txn->type) &&
+	    sodium_memcmp(txn->mac2, mac, sizeof(txn->mac2)) != 0)
+		goto out;
 	if ((rc = card_key(sam, K_DTK, txn, dtk)) != WK_OK)
 		goto out;
 	wk_purse_tac_key(dtk, ktac);

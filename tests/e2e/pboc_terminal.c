@@ -239,6 +239,7 @@ same(const snap *a, const snap *b)
 }
 
 static const uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 };
+static uint8_t last_load_mac2[4];	/* the MAC2 the last CREDIT carried */
 static const uint8_t tim[3] = { 0x12, 0x34, 0x56 };
 
 /* a full load with every check; returns the SW of CREDIT */
@@ -283,6 +284,7 @@ load(uint32_t amount, bool bad_mac2, uint8_t out_tac[4], uint16_t *seq_out)
 	memcpy(d, date, 4);
 	memcpy(d + 4, tim, 3);
 	memcpy(d + 7, m, 4);
+	memcpy(last_load_mac2, m, 4);
 	sw = xfer(0x80520000, d, 11, 4, r, &n);
 	if (sw != 0x9000)
 		return sw;
@@ -465,6 +467,15 @@ main(int argc, char **argv)
 	CHECK(sw == 0x9000, "load 100.00: %04X", sw);
 	sw = balance(&b1);
 	CHECK(sw == 0x9000 && b1 == b0 + 10000, "balance after load: %u fen", b1);
+	{
+		uint8_t out[8];
+
+		/* docs/purse.md U2: a load's proof is the host MAC2 and the TAC */
+		sw = prove(0x02, lseq, out);
+		CHECK(sw == 0x9000 && memcmp(out, last_load_mac2, 4) == 0 &&
+		    memcmp(out + 4, tac, 4) == 0,
+		    "GET TRANSACTION PROVE load: MAC2 and TAC match: %04X", sw);
+	}
 	sw = purchase(1230, false, mac2, pr, &pseq);
 	CHECK(sw == 0x9000, "purchase 12.30: %04X", sw);
 	memcpy(pr + 4, pr, 4);

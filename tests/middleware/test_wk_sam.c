@@ -192,6 +192,10 @@ test_load_v1(void **state)
 	assert_int_equal(wk_sam_counter(sam), 7);	/* loads use no terminal number */
 	hex("ED0F8755", tac, 4);
 	assert_int_equal(wk_sam_check(sam, &t, NULL, tac), WK_OK);
+	/* a load's proof carries the host MAC2 (docs/purse.md U2) */
+	assert_int_equal(wk_sam_check(sam, &t, want, tac), WK_OK);
+	want[0] ^= 1;
+	assert_int_equal(wk_sam_check(sam, &t, want, tac), WK_ERR_AUTH_FAILED);
 	tac[1] ^= 4;
 	assert_int_equal(wk_sam_check(sam, &t, NULL, tac), WK_ERR_AUTH_FAILED);
 
