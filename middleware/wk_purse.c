@@ -365,12 +365,16 @@ wk_purse_prove(wk_card *card, uint8_t type, uint16_t seq, uint8_t mac[4],
 		return WK_ERR_ARG;
 	if ((rc = cmd(card, CLA_PURSE, INS_PROVE, 0x00, type, data, sizeof(data),
 	    8, buf, sizeof(buf), &len, NULL)) != WK_OK)
-		return rc;
+		goto out;
+	rc = WK_ERR_CARD_MALFORMED;
 	if (len != 8)
-		return WK_ERR_CARD_MALFORMED;
+		goto out;
 	memcpy(mac, buf, 4);
 	memcpy(tac, buf + 4, 4);
-	return WK_OK;
+	rc = WK_OK;
+out:
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
 }
 
 /* ---- transactions ---- */
