@@ -3,10 +3,14 @@
 
 int wk_cmd_readers(wk_cli *cli, int argc, char **argv);
 int wk_cmd_apdu(wk_cli *cli, int argc, char **argv);
+int wk_cmd_wallet(wk_cli *cli, int argc, char **argv);
+int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
 	{ "apdu", "send raw APDUs (hex) and print each response and status word", wk_cmd_apdu, "HEX..." },
+	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, sam-init", wk_cmd_wallet, "info|balance|records|purchase|load|prove|sam-init [OPTIONS] (docs/wallet.md)" },
+	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
 };
 
 const size_t wk_cli_n_commands = sizeof(wk_cli_commands) / sizeof(wk_cli_commands[0]);
