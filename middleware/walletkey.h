@@ -108,7 +108,7 @@ int wk_card_apdu(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1,
 int wk_card_transmit(wk_card *card, const uint8_t *apdu, size_t len,
     uint8_t *resp, size_t *resp_len);
 
-/* ==== PIV client (SP 800-73-4 card edge + Yubico extensions) =====
+/* ==== PIV client (SP 800-73-4 card edge + Yubico extensions) ============
  * owner: branch pivhost (middleware/wk_piv*.c); see docs/piv.md.
  * A wk_piv is a session with the PIV application on one wk_card: it selects
  * the application when opened and wraps each multi-APDU operation in a card
@@ -329,7 +329,6 @@ unsigned wk_piv_alg_bits(uint8_t alg);
 bool wk_piv_alg_is_rsa(uint8_t alg);
 bool wk_piv_alg_is_ec(uint8_t alg);	/* P-256, P-384 */
 /* ==== end of PIV client ================================================= */
-=======
 /* ==== electronic purse and software SAM (pboc-purse.md); purse/SAM block ==== */
 
 #define WK_PURSE_SERIAL_LEN 10	/* application serial number, BCD (EF 0015) */
