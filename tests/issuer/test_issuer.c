@@ -924,6 +924,7 @@ typedef struct worker {
 	sim_card *card;
 	int loads;
 	int ok;
+	const char *base;
 } worker;
 
 static void *
@@ -932,7 +933,7 @@ run_worker(void *arg)
 	worker *w = arg;
 	sim_http *h;
 
-	if (sim_http_new(T.base, &h) != 0)
+	if (sim_http_new(w->base, &h) != 0)
 		return NULL;
 	for (int i = 0; i < w->loads; i++)
 		if (sim_load(h, w->card, 10 + (uint32_t)i, NULL) == 200)
@@ -950,9 +951,22 @@ test_concurrent(void **state)
 	int64_t float_before = q_int("SELECT balance FROM accounts WHERE kind ="
 	    " 'float'"), want = 0;
 
+	iss *is2 = NULL;
+	iss_server *srv2 = NULL;
+	iss_unlock u = { .key_file = T.key };
+	char err[256], base2[64];
+
 	(void)state;
+	/* a second, independent instance on the same database: the server
+	 * keeps no state, so clients may use either */
+	assert_int_equal(iss_open(T.url, &u, 8, &is2, err, sizeof(err)), 0);
+	assert_int_equal(iss_server_start(is2, "127.0.0.1:0", NULL, NULL, &srv2,
+	    err, sizeof(err)), 0);
+	snprintf(base2, sizeof(base2), "http://127.0.0.1:%u",
+	    (unsigned)iss_server_port(srv2));
 	for (int i = 0; i < N; i++) {
-		w[i] = (worker){ new_card(i % 2 ? PAN_BUSY : PAN_RICH), LOADS, 0 };
+		w[i] = (worker){ new_card(i % 2 ? PAN_BUSY : PAN_RICH), LOADS, 0,
+		    i % 4 < 2 ? T.base : base2 };
 		for (int j = 0; j < LOADS; j++)
 			want += 10 + j;
 	}
@@ -966,6 +980,67 @@ test_concurrent(void **state)
 	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
 	    float_before + want);
 	check_conservation();
+	iss_server_stop(&srv2);
+	iss_free(&is2);
+}
+
+typedef struct racer {
+	const wk_buf *req;
+	long status;
+	char load_id[33];
+} racer;
+
+static void *
+run_racer(void *arg)
+{
+	racer *r = arg;
+	sim_http *h;
+	json_t *req, *resp = NULL;
+
+	if (sim_http_new(T.base, &h) != 0)
+		return NULL;
+	req = json_pack("{s:o}", "request", sim_b64(r->req->p, r->req->len));
+	r->status = sim_http_call(h, "/v1/loads", req, &resp);
+	if (r->status == 200)
+		snprintf(r->load_id, sizeof(r->load_id), "%s",
+		    json_string_value(json_object_get(resp, "load_id")));
+	json_decref(req);
+	json_decref(resp);
+	sim_http_free(&h);
+	return NULL;
+}
+
+/* the same request from many connections at once: one load, one debit */
+static void
+test_race(void **state)
+{
+	enum { N = 8 };
+	sim_card *c = new_card(PAN_RICH);
+	pthread_t th[N];
+	racer r[N];
+	wk_buf req;
+	int64_t entries = q_int("SELECT COUNT(*) FROM entries");
+	char sql[256];
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	assert_int_equal(sim_card_load_request(c, 77, &req), 0);
+	for (int i = 0; i < N; i++) {
+		r[i] = (racer){ &req, 0, "" };
+		assert_int_equal(pthread_create(&th[i], NULL, run_racer, &r[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(r[i].status, 200);
+		assert_string_equal(r[i].load_id, r[0].load_id);
+	}
+	assert_int_equal(q_int("SELECT COUNT(*) FROM entries"), entries + 2);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM loads WHERE card_id = '%s'",
+	    c->id_hex);
+	assert_int_equal(q_int(sql), 1);
+	check_conservation();
+	wk_buf_clear(&req);
+	sim_card_free(&c);
 }
 
 int
@@ -983,6 +1058,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_http),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_race),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
