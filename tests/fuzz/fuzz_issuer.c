@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "iss.h"
@@ -18,6 +20,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* a fixed card key (test-only, public) so seeds signed by it verify and
+ * the fuzzer reaches the checks behind the signature */
+#define FUZZ_CARD_ID "0102030405060708"
+#define FUZZ_PAN "6222000000000001"
+static const char fuzz_card_key[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgf6mtLn+qmCeEuFO2\n"
+    "rUQBu/thrv5JUKsmGy1ts2hTQP6hRANCAASdHa9zM4rNty3IZDJYc9ceh8B0CK8S\n"
+    "LdPZg+VHGj92Lw11xNBHhEQExzZ6BfchvaFGNxfEex3ZlKRYz9X+DNE1\n"
+    "-----END PRIVATE KEY-----\n";
 
 static iss *fz;
 static char fz_dir[] = "/tmp/wk-fuzz-issuer.XXXXXX";
@@ -35,6 +48,40 @@ cleanup(void)
 		unlink(path);
 	}
 	rmdir(fz_dir);
+}
+
+static void
+enrol_fixed_card(void)
+{
+	BIO *bio = BIO_new_mem_buf(fuzz_card_key, -1);
+	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	X509_REQ *r = X509_REQ_new();
+	unsigned char *der = NULL;
+	char b64[2048];
+	json_t *req = NULL, *resp = NULL;
+	iss_err e = { 0 };
+	int n;
+
+	if (k == NULL || r == NULL || X509_NAME_add_entry_by_txt(
+	    X509_REQ_get_subject_name(r), "CN", MBSTRING_ASC,
+	    (const unsigned char *)FUZZ_CARD_ID, -1, -1, 0) != 1 ||
+	    X509_REQ_set_pubkey(r, k) != 1 || X509_REQ_sign(r, k, EVP_sha256()) <= 0 ||
+	    (n = i2d_X509_REQ(r, &der)) <= 0)
+		abort();
+	sodium_bin2base64(b64, sizeof(b64), der, (size_t)n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	req = json_pack("{s:s, s:s, s:s, s:s}", "pan", FUZZ_PAN, "password",
+	    "password1", "card_id", FUZZ_CARD_ID, "csr", b64);
+	if (iss_enrol(fz, req, &resp, &e) != 0) {
+		fprintf(stderr, "fuzz_issuer: enrol: %s\n", e.message);
+		abort();
+	}
+	json_decref(req);
+	json_decref(resp);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	EVP_PKEY_free(k);
+	BIO_free(bio);
 }
 
 int
@@ -56,8 +103,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (iss_db_open(url, &db, err, sizeof(err)) != 0 ||
 	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
 	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0 ||
-	    iss_account_create(db, "6222000000000001", "fuzz", "password1", &id,
-	    &e) != 0 || iss_deposit(db, "6222000000000001", 100000, &e) != 0) {
+	    iss_account_create(db, FUZZ_PAN, "fuzz", "password1", &id,
+	    &e) != 0 || iss_deposit(db, FUZZ_PAN, 100000, &e) != 0) {
 		fprintf(stderr, "fuzz_issuer: %s %s\n", err, e.message);
 		abort();
 	}
@@ -67,6 +114,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	atexit(cleanup);
+	enrol_fixed_card();
 	return 0;
 }
 
@@ -81,18 +129,40 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"/v1/enrolments",
 		"/v1/loads/00112233445566778899aabbccddeeff",
 	};
+	static const char *const fields[] = { "request", "receipt", "refusal",
+	    "proof", "csr", "request" };
 	json_t *resp = NULL;
 	iss_err e = { 0 };
 	wk_msg m;
 	const char *route;
+	char *body = NULL;
+	size_t r, blen = size - 1;
 
 	if (size == 0)
 		return 0;
 	(void)wk_msg_parse(data + 1, size - 1, &m, NULL, NULL);
-	route = routes[data[0] % (sizeof(routes) / sizeof(routes[0]))];
-	(void)iss_handle(fz, data[0] % 6 == 5 ? "GET" : "POST", route,
-	    (const char *)data + 1, size - 1, &resp, &e);
+	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));
+	route = routes[r];
+	if ((data[0] & 0x80) != 0) {
+		/* the rest is a raw message: wrap it as the route's JSON field so
+		 * the fuzzer reaches the message checks behind JSON and base64 */
+		size_t cap = sodium_base64_ENCODED_LEN(size - 1,
+		    sodium_base64_VARIANT_ORIGINAL);
+
+		if ((body = malloc(cap + 32)) == NULL)
+			return 0;
+		blen = (size_t)snprintf(body, cap + 32, "{\"%s\":\"", fields[r]);
+		sodium_bin2base64(body + blen, cap, data + 1, size - 1,
+		    sodium_base64_VARIANT_ORIGINAL);
+		blen += strlen(body + blen);
+		body[blen++] = '"';
+		body[blen++] = '}';
+		body[blen] = '\0';
+	}
+	(void)iss_handle(fz, r == 5 ? "GET" : "POST", route,
+	    body ? body : (const char *)data + 1, blen, &resp, &e);
 	json_decref(resp);
+	free(body);
 	return 0;
 }
 
