@@ -14,6 +14,11 @@ struct iss_db {
 	sqlite3 *lite;
 	PGconn *conn;
 	int64_t changes;
+	/* SQLite admits one writer: threads of one process queue on this lock
+	 * instead of sleeping in SQLite's busy handler (other processes still
+	 * wait through busy_timeout) */
+	pthread_mutex_t *wlock;
+	bool locked;
 	char err[256];
 };
 
@@ -333,10 +338,27 @@ iss_db_changes(const iss_db *db)
 	return db->changes;
 }
 
+static void
+wunlock(iss_db *db)
+{
+	if (db->locked) {
+		db->locked = false;
+		pthread_mutex_unlock(db->wlock);
+	}
+}
+
 int
 iss_db_begin(iss_db *db)
 {
-	return iss_db_script(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE");
+	int rc;
+
+	if (db->wlock != NULL && !db->locked) {
+		pthread_mutex_lock(db->wlock);
+		db->locked = true;
+	}
+	if ((rc = iss_db_script(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE")) != ISS_DB_OK)
+		wunlock(db);
+	return rc;
 }
 
 int
@@ -346,6 +368,7 @@ iss_db_commit(iss_db *db)
 
 	if (rc != ISS_DB_OK)
 		iss_db_rollback(db);
+	wunlock(db);
 	return rc;
 }
 
@@ -360,6 +383,7 @@ iss_db_rollback(iss_db *db)
 	else if (!sqlite3_get_autocommit(db->lite))
 		sqlite3_exec(db->lite, "ROLLBACK", NULL, NULL, NULL);
 	memcpy(db->err, keep, sizeof(keep));
+	wunlock(db);
 }
 
 size_t
@@ -408,6 +432,7 @@ iss_res_free(iss_res **rp)
 struct iss_pool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_mutex_t wlock;
 	char *url;
 	iss_db **idle;
 	size_t n_idle;
@@ -436,11 +461,14 @@ iss_pool_new(const char *url, size_t max, iss_pool **out, char *err,
 	p->max = max;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
+	pthread_mutex_init(&p->wlock, NULL);
 	/* open one now so a bad URL fails at start, not on the first request */
 	if (iss_db_open(url, &db, err, errlen) != ISS_DB_OK) {
 		iss_pool_free(&p);
 		return ISS_DB_ERROR;
 	}
+	if (!db->pg)
+		db->wlock = &p->wlock;
 	p->idle[p->n_idle++] = db;
 	p->n_open = 1;
 	*out = p;
@@ -458,6 +486,7 @@ iss_pool_free(iss_pool **pp)
 		iss_db_free(&p->idle[i]);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->wlock);
 	free(p->idle);
 	free(p->url);
 	free(p);
@@ -488,6 +517,8 @@ iss_pool_get(iss_pool *p)
 		pthread_mutex_unlock(&p->mu);
 		return NULL;
 	}
+	if (!db->pg)
+		db->wlock = &p->wlock;
 	return db;
 }
 
