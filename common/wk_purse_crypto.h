@@ -38,6 +38,13 @@ enum {
 	WK_PURSE_CRYPTO_BAD_INPUT = -2,	/* a length or value out of range */
 };
 
+/* how a host finds the purse on a walletkey card (docs/purse.md): the PSE by
+ * name, then the ADF by this AID (proprietary RID F0, "WKPURSE") or by FID 1001 */
+#define WK_PURSE_PSE_NAME "1PAY.SYS.DDF01"
+#define WK_PURSE_AID_BYTES 0xF0, 0x57, 0x4B, 0x50, 0x55, 0x52, 0x53, 0x45
+#define WK_PURSE_AID_LEN 8
+#define WK_PURSE_ADF_FID 0x1001
+
 /* transaction type identifiers, pboc-purse.md section 5 */
 enum {
 	WK_PURSE_TT_ED_LOAD = 0x01,

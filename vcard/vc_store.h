@@ -5,6 +5,8 @@
  * applet that must make a change durable before it goes on (a PIN try
  * counter before the comparison) calls vc_store_checkpoint(). An applet that
  * fails half-way calls vc_store_abort() so nothing of the command is kept.
+ * The transaction begins at the command's first write, so a command that
+ * writes nothing costs no fsync; writes outside begin/commit commit at once.
  *
  * Values are blobs under (applet, key). Secrets go through the _secret
  * variants: sealed with XChaCha20-Poly1305 under the store's seal key, with
@@ -34,7 +36,10 @@ enum {
 int vc_store_create(const char *path, const char *seal_key_path, vc_store **out);
 int vc_store_open(const char *path, const char *seal_key_path, vc_store **out);
 void vc_store_free(vc_store **st);
+/* with st NULL: why the last vc_store_create/open failed */
 const char *vc_store_errmsg(const vc_store *st);
+/* the card serial fixed at create (8 bytes, WK_SERIAL_LEN) */
+const uint8_t *vc_store_serial(const vc_store *st);
 
 int vc_store_begin(vc_store *st);
 int vc_store_commit(vc_store *st);
