@@ -66,6 +66,8 @@ int iss_ca_issue(const iss_keys *k, EVP_PKEY *pub,
 /* chain to our CA and validity now; on failure sets e (403) */
 int iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e);
 
+/* the card's purse application serial (10 bytes BCD), docs/purse.md "auto" */
+void iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10]);
 /* the card's diversified purse keys: DLK || DTK || DPK (48 bytes) */
 int iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
     uint8_t out[ISS_MK_LEN]);

@@ -426,27 +426,52 @@ iss_keys_clear(iss_keys *k)
 	memset(k, 0, sizeof(*k));
 }
 
-int
-iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[ISS_MK_LEN])
+/*
+ * the purse application serial (EF 0015 bytes 11-20, 10 bytes BCD) of a
+ * card, as docs/purse.md's "serial": "auto" makes it: "0000" then the last
+ * 16 decimal digits of the 8-byte card serial read big-endian. It is the
+ * diversification factor (pboc-purse.md 4.4), as on the card and host SAM.
+ */
+void
+iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10])
 {
-	for (size_t i = 0; i < ISS_MK_LEN; i += WK_PURSE_KEY_LEN)
-		if (wk_purse_diversify(k->mk + i, card_id, WK_MSG_CARD_ID_LEN,
-		    out + i) != WK_PURSE_CRYPTO_OK) {
-			sodium_memzero(out, ISS_MK_LEN);
-			return -1;
-		}
-	return 0;
+	uint64_t v = 0;
+
+	for (int i = 0; i < WK_MSG_CARD_ID_LEN; i++)
+		v = (v << 8) | card_id[i];
+	v %= 10000000000000000ull;
+	memset(out, 0, 10);
+	for (int i = 9; i >= 2; i--) {
+		out[i] = (uint8_t)(v % 10);
+		v /= 10;
+		out[i] = (uint8_t)(out[i] | ((v % 10) << 4));
+		v /= 10;
+	}
 }
 
 int
 iss_card_keys_one(const iss_keys *k, size_t which,
     const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16])
 {
+	uint8_t serial[10];
+
 	if (which > ISS_MK_LEN - WK_PURSE_KEY_LEN)
 		return -1;
-	return wk_purse_diversify(k->mk + which, card_id, WK_MSG_CARD_ID_LEN,
-	    out) == WK_PURSE_CRYPTO_OK ? 0 : -1;
+	iss_app_serial(card_id, serial);
+	return wk_purse_diversify(k->mk + which, serial, sizeof(serial), out) ==
+	    WK_PURSE_CRYPTO_OK ? 0 : -1;
+}
+
+int
+iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[ISS_MK_LEN])
+{
+	for (size_t i = 0; i < ISS_MK_LEN; i += WK_PURSE_KEY_LEN)
+		if (iss_card_keys_one(k, i, card_id, out + i) != 0) {
+			sodium_memzero(out, ISS_MK_LEN);
+			return -1;
+		}
+	return 0;
 }
 
 int

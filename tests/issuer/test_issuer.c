@@ -311,6 +311,26 @@ test_append_only(void **state)
 	assert_int_equal(iss_schema_version(T.db), iss_schema_latest());
 }
 
+/* the diversification factor follows docs/purse.md "serial": "auto" */
+static void
+test_app_serial(void **state)
+{
+	static const uint8_t one[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t ff[8] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF };
+	static const uint8_t want_one[10] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 };
+	/* 18446744073709551615: the last 16 digits */
+	static const uint8_t want_ff[10] = { 0, 0, 0x67, 0x44, 0x07, 0x37, 0x09,
+	    0x55, 0x16, 0x15 };
+	uint8_t out[10];
+
+	(void)state;
+	iss_app_serial(one, out);
+	assert_memory_equal(out, want_one, 10);
+	iss_app_serial(ff, out);
+	assert_memory_equal(out, want_ff, 10);
+}
+
 static void
 test_enrol(void **state)
 {
@@ -1048,6 +1068,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_only),
+		cmocka_unit_test(test_app_serial),
 		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_replay),
