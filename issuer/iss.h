@@ -14,6 +14,7 @@
 #include "wk_msg.h"
 
 #define ISS_MAX_BODY 65536	/* request bodies above this get 413 */
+#define ISS_MAX_CONNECTIONS 512	/* one thread each */
 #define ISS_DEFAULT_CEILING 100000000u	/* fen: 1,000,000.00 */
 #define ISS_CERT_DAYS 730
 #define ISS_FLOAT_ACCOUNT 1	/* created by migration 1 */
@@ -45,6 +46,7 @@ typedef struct iss_keys {
 	uint8_t *mk;		/* 3 x 16: master DLK, DTK, DPK */
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
+	X509_STORE *trust;	/* holds ca_cert; shared read-only by all threads */
 	uint8_t key_version;
 } iss_keys;
 

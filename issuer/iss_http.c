@@ -350,13 +350,16 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
 		    MHD_OPTION_HTTPS_MEM_CERT, s->cert,
 		    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
 	} else {
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
+		    MHD_OPTION_END);
 	}
 	if (s->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", listen);

@@ -406,6 +406,11 @@ iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
 		goto out;
 	}
 	k->key_version = (uint8_t)atoi(v);
+	if ((k->trust = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(k->trust, k->ca_cert) != 1) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	sodium_mprotect_readonly(k->mk);
 	rc = 0;
 out:
@@ -422,6 +427,7 @@ iss_keys_clear(iss_keys *k)
 {
 	sodium_free(k->mk);
 	EVP_PKEY_free(k->ca_key);
+	X509_STORE_free(k->trust);
 	X509_free(k->ca_cert);
 	memset(k, 0, sizeof(*k));
 }
@@ -537,12 +543,11 @@ out:
 int
 iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e)
 {
-	X509_STORE *st = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int rc = -1, err;
 
-	if (st == NULL || ctx == NULL || X509_STORE_add_cert(st, k->ca_cert) != 1 ||
-	    X509_STORE_CTX_init(ctx, st, cert, NULL) != 1) {
+	if (ctx == NULL || k->trust == NULL ||
+	    X509_STORE_CTX_init(ctx, k->trust, cert, NULL) != 1) {
 		iss_fail(e, 500, "internal", "certificate check failed to run");
 		goto out;
 	}
@@ -562,6 +567,5 @@ iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e)
 	rc = 0;
 out:
 	X509_STORE_CTX_free(ctx);
-	X509_STORE_free(st);
 	return rc;
 }
