@@ -644,6 +644,18 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	wk_buf_init_heap(&gb, WK_MSG_MAX);
 	load_row_clear(&x->out);
 	x->replay = false;
+	/* lock the card's row (a no-op update works on both engines) so a
+	 * revocation committed after the check outside is seen here */
+	if ((d = iss_db_exec(db, "UPDATE cards SET balance = balance WHERE"
+	    " card_id = $1 AND revoked_at IS NULL",
+	    (iss_param[]){ ISS_PS(x->card->card_id) }, 1, NULL)) != ISS_DB_OK) {
+		rc = db_fail(e, db, d);
+		goto out;
+	}
+	if (iss_db_changes(db) != 1) {
+		iss_fail(e, 403, "card_revoked", "card %s is revoked", x->card->card_id);
+		goto out;
+	}
 	d = load_read(db, "card_id = $1 AND seq = $2", (iss_param[]){
 	    ISS_PS(x->card->card_id), ISS_PI(q->seq) }, 2, &x->out);
 	if (d < 0) {
