@@ -89,6 +89,7 @@ snapshot(void)
 				}
 				n += (size_t)snprintf(s + n, cap - n, "%s|", t ? t : "-");
 			}
+		iss_res_free(&r);
 		s[n++] = '\n';
 		s[n] = '\0';
 	}
