@@ -33,14 +33,14 @@ static const char fuzz_card_key[] =
     "-----END PRIVATE KEY-----\n";
 
 static iss *fz;
-static char fz_dir[] = "/tmp/wk-fuzz-issuer.XXXXXX";
+static char fz_dir[256];
 
 static void
 cleanup(void)
 {
 	static const char *const files[] = { "issuer.db", "issuer.db-wal",
 	    "issuer.db-shm", "issuer.key" };
-	char path[128];
+	char path[300];
 
 	iss_free(&fz);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -87,7 +87,7 @@ enrol_fixed_card(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *dir = fz_dir, url[128], key[128], err[256];
+	char *dir = fz_dir, url[300], key[300], err[256];
 	iss_unlock u = { 0 };
 	iss_db *db = NULL;
 	iss_err e = { 0 };
@@ -95,6 +95,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
+	snprintf(fz_dir, sizeof(fz_dir), "%s/wk-fuzz-issuer.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		abort();
 	snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
