@@ -411,7 +411,7 @@ dr_spawn(char *const argv[])
 }
 
 static bool
-dr_nss_has_module(const char *dbdir)
+dr_nss_has_module(const char *dbdir, const char *module)
 {
 	char path[1100], line[1024];
 	FILE *f;
@@ -423,6 +423,7 @@ dr_nss_has_module(const char *dbdir)
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (strncmp(line, "library=", 8) == 0 &&
 		    (strstr(line, "walletkey-pkcs11") != NULL ||
+		    strstr(line, module) != NULL ||
 		    strstr(line, "p11-kit-proxy") != NULL))
 			found = true;
 	fclose(f);
@@ -436,7 +437,7 @@ check_nss_db(dr_run *r, const char *label, const char *dbdir)
 	dr_check *c;
 
 	snprintf(db, sizeof(db), "sql:%s", dbdir);
-	if (dr_nss_has_module(dbdir)) {
+	if (dr_nss_has_module(dbdir, r->module)) {
 		dr_add(r, "nss", DR_OK, "%s NSS database %s has the module",
 		    label, dbdir);
 		return;
@@ -454,7 +455,7 @@ check_nss_db(dr_run *r, const char *label, const char *dbdir)
 		char *argv[] = { modutil, "-dbdir", db, "-add", "walletkey",
 		    "-libfile", (char *)r->module, "-force", NULL };
 
-		c->fixed = dr_spawn(argv) == 0 && dr_nss_has_module(dbdir);
+		c->fixed = dr_spawn(argv) == 0 && dr_nss_has_module(dbdir, r->module);
 	}
 }
 
