@@ -9,11 +9,11 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
 	{ "apdu", "send raw APDUs (hex) and print each response and status word", wk_cmd_apdu, "HEX..." },
 	{ "status", "PIV: version, serial, PIN/PUK tries, objects, keys and certificates", cmd_status, "" },
-	{ "pin", "PIV PIN and PUK: verify, change, unblock, retries", cmd_pin, "verify|change|unblock|retries|set-retries [OPTIONS]" },
-	{ "mgmt-key", "PIV management key: set (3DES or AES)", cmd_mgmt_key, "set [OPTIONS]" },
-	{ "key", "PIV keys: generate, import, attest", cmd_key, "generate|import|attest --slot S [OPTIONS]" },
-	{ "cert", "PIV certificates: import, export, delete, request, selfsign", cmd_cert, "import|export|delete|request|selfsign --slot S [OPTIONS]" },
-	{ "sign", "sign a file with a PIV key", cmd_sign, "--slot S --in FILE [OPTIONS]" },
+	{ "pin", "PIV PIN and PUK: verify, change, unblock, retries", cmd_pin, "verify|change|unblock|retries|set-retries [OPTIONS]\n  (walletkey pin SUBCOMMAND --help; walletkey-piv(7))" },
+	{ "mgmt-key", "PIV management key: set (3DES or AES)", cmd_mgmt_key, "set [OPTIONS]\n  (walletkey mgmt-key set --help; walletkey-piv(7))" },
+	{ "key", "PIV keys: generate, import, attest", cmd_key, "generate|import|attest --slot S [OPTIONS]\n  (walletkey key SUBCOMMAND --help; walletkey-piv(7))" },
+	{ "cert", "PIV certificates: import, export, delete, request, selfsign", cmd_cert, "import|export|delete|request|selfsign --slot S [OPTIONS]\n  (walletkey cert SUBCOMMAND --help; walletkey-piv(7))" },
+	{ "sign", "sign a file with a PIV key", cmd_sign, "--slot S --in FILE [--hash sha256|sha384|sha512|none] [--pss] [--out SIG]\n      [--pin-file FILE]" },
 	{ "reset", "PIV: back to the factory state (deletes keys)", cmd_reset, "[--yes]" },
 };
 
