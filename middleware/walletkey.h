@@ -80,6 +80,16 @@ const char *wk_card_reader(const wk_card *card);
 int wk_card_atr(const wk_card *card, uint8_t *atr, size_t *len);
 bool wk_card_is_walletkey(const wk_card *card);
 
+/* what the card-information applet tells about a walletkey card */
+typedef struct wk_card_info {
+	uint8_t serial[8];
+	uint8_t version[3];	/* major, minor, patch */
+} wk_card_info;
+
+/* selects the card-information applet (this deselects any other applet) and
+ * reads serial and version; WK_ERR_NOT_FOUND on a card that is not a walletkey */
+int wk_card_get_info(wk_card *card, wk_card_info *out);
+
 /* exclusive access around multi-APDU operations; nests */
 int wk_card_begin(wk_card *card);
 int wk_card_end(wk_card *card);

@@ -3,7 +3,11 @@
 #define WK_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include <jansson.h>
 
 #include "walletkey.h"
 
@@ -21,14 +25,52 @@ typedef struct wk_cli_cmd {
 	/* argv[0] is the command name; returns the process exit status
 	 * (0 ok, 1 operation failed, 2 usage error) */
 	int (*run)(wk_cli *cli, int argc, char **argv);
+	/* optional: the arguments after the name, for "walletkey NAME --help" */
+	const char *usage;
 } wk_cli_cmd;
 
 extern const wk_cli_cmd wk_cli_commands[];
 extern const size_t wk_cli_n_commands;
 
+/* opens the PC/SC context once (for commands that list rather than connect) */
+int wk_cli_ctx(wk_cli *cli, wk_ctx **out);
 /* connects to the card named by --reader (or the first walletkey card) once */
 int wk_cli_card(wk_cli *cli, wk_card **out);
 /* prints "walletkey: <what>: <wk_strerror(rc)>" (or a JSON error object with --json) */
 int wk_cli_fail(wk_cli *cli, const char *what, int rc);
+
+/* exit statuses */
+enum {
+	WK_CLI_OK = 0,
+	WK_CLI_FAILED = 1,
+	WK_CLI_USAGE = 2,
+};
+
+/* prints "walletkey: <message>" (printf-style) and "try 'walletkey --help'"
+ * to stderr; returns WK_CLI_USAGE */
+int wk_cli_usage(wk_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* true when argv holds -h or --help before any "--" */
+bool wk_cli_wants_help(int argc, char **argv);
+
+/*
+ * JSON output (--json): build a json_t with jansson, then print it as one
+ * line on stdout. wk_cli_json_print takes the reference and returns
+ * WK_CLI_OK (WK_CLI_FAILED if it could not be printed).
+ */
+int wk_cli_json_print(json_t *value);
+/* a JSON string of lower-case hex, or NULL on allocation failure */
+json_t *wk_cli_json_hex(const uint8_t *p, size_t len);
+/* writes lower-case hex to f */
+void wk_cli_print_hex(FILE *f, const uint8_t *p, size_t len);
+
+/* a table for lists: columns sized to their widest cell, header in capitals */
+typedef struct wk_cli_table wk_cli_table;
+
+wk_cli_table *wk_cli_table_new(size_t ncols, const char *const *headers);
+/* copies ncols cells (NULL prints as "-"); returns 0 or -1 on memory failure */
+int wk_cli_table_add(wk_cli_table *t, const char *const *cells);
+void wk_cli_table_print(const wk_cli_table *t, FILE *f);
+void wk_cli_table_free(wk_cli_table **t);
 
 #endif

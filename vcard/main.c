@@ -10,6 +10,7 @@
 
 #include "vc_card.h"
 #include "vc_link.h"
+#include "vc_perso.h"
 #include "vc_store.h"
 #include "wk_log.h"
 #include "wk_vpcd.h"
@@ -33,7 +34,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: walletkey-card --store FILE [--init | --init-only] "
-	    "[--seal-key FILE]\n"
+	    "[--perso FILE] [--seal-key FILE]\n"
 	    "                      [--vpcd HOST:PORT | --listen ADDR:PORT] "
 	    "[--verbose]\n"
 	    "       walletkey-card --help | --version\n"
@@ -41,6 +42,8 @@ usage(FILE *f)
 	    "  --store FILE       the card store (one SQLite file per card)\n"
 	    "  --init             create a new card in FILE (never overwrites)\n"
 	    "  --init-only        create the card and exit\n"
+	    "  --perso FILE       with --init: personalise the purse from this\n"
+	    "                     JSON profile (default: demo purse, TEST KEYS)\n"
 	    "  --seal-key FILE    key that seals the store's secrets\n"
 	    "                     (default walletkey-seal.key beside the store)\n"
 	    "  --vpcd HOST:PORT   vpcd to connect to (default %s)\n"
@@ -96,6 +99,7 @@ parse_args(int argc, char **argv, args *a)
 		{ "init", no_argument, NULL, 'i' },
 		{ "init-only", no_argument, NULL, 'I' },
 		{ "seal-key", required_argument, NULL, 'k' },
+		{ "perso", required_argument, NULL, 'p' },
 		{ "vpcd", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -111,6 +115,7 @@ parse_args(int argc, char **argv, args *a)
 		case 'i': a->init = true; break;
 		case 'I': a->init = a->init_only = true; break;
 		case 'k': a->seal_key = optarg; break;
+		case 'p': a->card.perso_path = optarg; break;
 		case 'c': a->link.vpcd = optarg; break;
 		case 'l': a->link.listen = optarg; break;
 		case 'v': wk_log_set(WK_LOG_ALL); break;
@@ -130,6 +135,10 @@ parse_args(int argc, char **argv, args *a)
 		    "each other\n");
 		return EXIT_USAGE;
 	}
+	if (a->card.perso_path != NULL && !a->init) {
+		fprintf(stderr, "walletkey-card: --perso needs --init\n");
+		return EXIT_USAGE;
+	}
 	a->card.init = a->init;
 	return -1;
 }
@@ -141,6 +150,7 @@ main(int argc, char **argv)
 	vc_store *st = NULL;
 	vc_card *card = NULL;
 	args a;
+	char err[256];
 	int status, rc;
 	bool made_bad = false;
 
@@ -150,6 +160,13 @@ main(int argc, char **argv)
 	status = EXIT_RUNTIME;
 	if (sodium_init() < 0) {
 		fprintf(stderr, "walletkey-card: libsodium failed to start\n");
+		goto out;
+	}
+	/* a bad profile creates nothing */
+	if (a.init && vc_perso_check(a.card.perso_path, err, sizeof(err)) !=
+	    VC_PERSO_OK) {
+		fprintf(stderr, "walletkey-card: %s\n", err);
+		status = EXIT_USAGE;
 		goto out;
 	}
 	rc = a.init ? vc_store_create(a.store, a.seal_key, &st) :

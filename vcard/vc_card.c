@@ -362,7 +362,9 @@ vc_card_apdu(vc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp,
 		goto drop;
 	sw = run(card, &joined);
 	drop_chain(card);
-	limit = resp_limit(&joined);
+	/* the last fragment's form decides: a chain of short APDUs still gets
+	 * at most 256 bytes per response (piv.md 1.2) */
+	limit = resp_limit(&a);
 	goto send;
 drop:
 	drop_response(card);

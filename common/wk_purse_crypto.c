@@ -1,0 +1,444 @@
+#include "wk_purse_crypto.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+/* longest MAC input built here: the load TAC, 24 bytes */
+#define MSG_MAX 32
+
+/*
+ * OpenSSL 3 keeps single DES in the legacy provider, so single DES runs as
+ * DES-EDE3 with K||K||K and 2-key 3DES as DES-EDE3 with K1||K2||K1, both
+ * from the default provider.
+ */
+static int
+ecb_ede3(const uint8_t key24[24], const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int n = 0, fin = 0;
+	int rc = WK_PURSE_CRYPTO_ERROR;
+
+	if (len % 8 != 0 || len > (size_t)INT32_MAX) {
+		rc = WK_PURSE_CRYPTO_BAD_INPUT;
+		goto out;
+	}
+	if (len == 0) {
+		rc = WK_PURSE_CRYPTO_OK;
+		goto out;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(ctx, EVP_des_ede3_ecb(), NULL, key24, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+	    EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 ||
+	    (size_t)n + (size_t)fin != len)
+		goto out;
+	rc = WK_PURSE_CRYPTO_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+static int
+ecb_ede3_decrypt_block(const uint8_t key24[24], const uint8_t in[8],
+    uint8_t out[8])
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int n = 0, fin = 0;
+	int rc = WK_PURSE_CRYPTO_ERROR;
+
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DecryptInit_ex(ctx, EVP_des_ede3_ecb(), NULL, key24, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+	    EVP_DecryptUpdate(ctx, out, &n, in, 8) != 1 ||
+	    EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1 || n + fin != 8)
+		goto out;
+	rc = WK_PURSE_CRYPTO_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+static void
+expand_single(const uint8_t k[8], uint8_t key24[24])
+{
+	memcpy(key24, k, 8);
+	memcpy(key24 + 8, k, 8);
+	memcpy(key24 + 16, k, 8);
+}
+
+static void
+expand_double(const uint8_t k[16], uint8_t key24[24])
+{
+	memcpy(key24, k, 16);
+	memcpy(key24 + 16, k, 8);
+}
+
+int
+wk_purse_3des_ecb(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t *in,
+    size_t len, uint8_t *out)
+{
+	uint8_t key24[24];
+	int rc;
+
+	expand_double(key, key24);
+	rc = ecb_ede3(key24, in, len, out);
+	sodium_memzero(key24, sizeof(key24));
+	return rc;
+}
+
+/*
+ * CBC over data padded with ISO 9797-1 method 2, with the 24-byte EDE3 key
+ * k24; leaves the last chaining block in state. Block by block through ECB,
+ * so that algorithm 3 can finish the last block its own way.
+ */
+static int
+cbc_mac_core(const uint8_t k24[24], const uint8_t iv[8], const uint8_t *data,
+    size_t len, uint8_t state[8])
+{
+	uint8_t block[8];
+	size_t off = 0;
+	int rc = WK_PURSE_CRYPTO_OK;
+	bool done = false;
+
+	memcpy(state, iv, 8);
+	while (!done) {
+		size_t take = len - off >= 8 ? 8 : len - off;
+
+		memset(block, 0, sizeof(block));
+		if (take > 0)
+			memcpy(block, data + off, take);
+		off += take;
+		if (take < 8) {
+			block[take] = 0x80;
+			done = true;
+		}
+		for (size_t i = 0; i < 8; i++)
+			state[i] ^= block[i];
+		if ((rc = ecb_ede3(k24, state, 8, state)) != WK_PURSE_CRYPTO_OK)
+			break;
+	}
+	sodium_memzero(block, sizeof(block));
+	return rc;
+}
+
+int
+wk_purse_mac(const uint8_t key[WK_PURSE_SKEY_LEN], const uint8_t *data,
+    size_t len, uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	static const uint8_t zero_iv[8];
+	uint8_t key24[24], state[8];
+	int rc = WK_PURSE_CRYPTO_BAD_INPUT;
+
+	if (data == NULL && len > 0)
+		goto out;
+	expand_single(key, key24);
+	if ((rc = cbc_mac_core(key24, zero_iv, data, len, state)) ==
+	    WK_PURSE_CRYPTO_OK)
+		memcpy(mac, state, WK_PURSE_MAC_LEN);
+out:
+	sodium_memzero(key24, sizeof(key24));
+	sodium_memzero(state, sizeof(state));
+	return rc;
+}
+
+int
+wk_purse_sm_mac(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t iv[8],
+    const uint8_t *data, size_t len, uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	uint8_t k1[24], k2[24], state[8];
+	int rc = WK_PURSE_CRYPTO_BAD_INPUT;
+
+	if (data == NULL && len > 0)
+		goto out;
+	expand_single(key, k1);
+	expand_single(key + 8, k2);
+	/* alg 3: CBC with K1, then the last block decrypted with K2 and
+	 * encrypted again with K1; the final K1 pass equals one more ECB */
+	if ((rc = cbc_mac_core(k1, iv, data, len, state)) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	if ((rc = ecb_ede3_decrypt_block(k2, state, state)) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	if ((rc = ecb_ede3(k1, state, 8, state)) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	memcpy(mac, state, WK_PURSE_MAC_LEN);
+out:
+	sodium_memzero(k1, sizeof(k1));
+	sodium_memzero(k2, sizeof(k2));
+	sodium_memzero(state, sizeof(state));
+	return rc;
+}
+
+void
+wk_purse_tac_key(const uint8_t dtk[WK_PURSE_KEY_LEN],
+    uint8_t ktac[WK_PURSE_SKEY_LEN])
+{
+	for (size_t i = 0; i < WK_PURSE_SKEY_LEN; i++)
+		ktac[i] = (uint8_t)(dtk[i] ^ dtk[i + 8]);
+}
+
+static void
+put_be(uint8_t *p, uint32_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+int
+wk_purse_session_key_online(const uint8_t key[WK_PURSE_KEY_LEN],
+    const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t online_seq,
+    uint8_t sk[WK_PURSE_SKEY_LEN])
+{
+	uint8_t in[8];
+
+	memcpy(in, rnd, 4);
+	put_be(in + 4, online_seq, 2);
+	in[6] = 0x80;
+	in[7] = 0x00;
+	return wk_purse_3des_ecb(key, in, sizeof(in), sk);
+}
+
+int
+wk_purse_session_key_purchase(const uint8_t dpk[WK_PURSE_KEY_LEN],
+    const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t offline_seq,
+    const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN],
+    uint8_t sk[WK_PURSE_SKEY_LEN])
+{
+	uint8_t in[8];
+
+	memcpy(in, rnd, 4);
+	put_be(in + 4, offline_seq, 2);
+	memcpy(in + 6, term_seq + 2, 2);
+	return wk_purse_3des_ecb(dpk, in, sizeof(in), sk);
+}
+
+int
+wk_purse_diversify(const uint8_t mk[WK_PURSE_KEY_LEN], const uint8_t *factor,
+    size_t factor_len, uint8_t dk[WK_PURSE_KEY_LEN])
+{
+	uint8_t in[16];
+	int rc;
+
+	if (factor == NULL || factor_len == 0)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	memset(in, 0, sizeof(in));
+	if (factor_len >= 8)
+		memcpy(in, factor + factor_len - 8, 8);
+	else
+		memcpy(in + 8 - factor_len, factor, factor_len);
+	for (size_t i = 0; i < 8; i++)
+		in[8 + i] = (uint8_t)~in[i];
+	rc = wk_purse_3des_ecb(mk, in, sizeof(in), dk);
+	if (rc != WK_PURSE_CRYPTO_OK)
+		sodium_memzero(dk, WK_PURSE_KEY_LEN);
+	sodium_memzero(in, sizeof(in));
+	return rc;
+}
+
+/* a MAC input built field by field */
+typedef struct msg {
+	uint8_t b[MSG_MAX];
+	size_t n;
+} msg;
+
+static void
+msg_be(msg *m, uint32_t v, size_t n)
+{
+	put_be(m->b + m->n, v, n);
+	m->n += n;
+}
+
+static void
+msg_bytes(msg *m, const uint8_t *p, size_t n)
+{
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+static int
+msg_mac(const uint8_t key[WK_PURSE_SKEY_LEN], msg *m,
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	int rc = wk_purse_mac(key, m->b, m->n, mac);
+
+	sodium_memzero(m, sizeof(*m));
+	return rc;
+}
+
+int
+wk_purse_load_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
+    uint32_t amount, uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	msg_be(&m, old_balance, 4);
+	msg_be(&m, amount, 4);
+	msg_be(&m, type, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	return msg_mac(sk, &m, mac);
+}
+
+int
+wk_purse_load_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	msg_be(&m, amount, 4);
+	msg_be(&m, type, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
+	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
+	return msg_mac(sk, &m, mac);
+}
+
+int
+wk_purse_load_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+    uint16_t online_seq, uint32_t amount, uint8_t type,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t tac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	msg_be(&m, new_balance, 4);
+	msg_be(&m, online_seq, 2);
+	msg_be(&m, amount, 4);
+	msg_be(&m, type, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
+	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
+	return msg_mac(ktac, &m, tac);
+}
+
+int
+wk_purse_purchase_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	/* the same field list as the load MAC2 */
+	return wk_purse_load_mac2(sk, amount, type, term_id, date, time, mac);
+}
+
+int
+wk_purse_purchase_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	msg_be(&m, amount, 4);
+	return msg_mac(sk, &m, mac);
+}
+
+int
+wk_purse_purchase_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t tac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	msg_be(&m, amount, 4);
+	msg_be(&m, type, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	msg_bytes(&m, term_seq, WK_PURSE_TERM_SEQ_LEN);
+	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
+	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
+	return msg_mac(ktac, &m, tac);
+}
+
+int
+wk_purse_unload_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
+    uint32_t amount, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	return wk_purse_load_mac1(sk, old_balance, amount, WK_PURSE_TT_UNLOAD,
+	    term_id, mac);
+}
+
+int
+wk_purse_unload_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	return wk_purse_load_mac2(sk, amount, WK_PURSE_TT_UNLOAD, term_id, date,
+	    time, mac);
+}
+
+int
+wk_purse_unload_mac3(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+    uint16_t online_seq, uint32_t amount,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	/* the load TAC's field list under the session key */
+	return wk_purse_load_tac(sk, new_balance, online_seq, amount,
+	    WK_PURSE_TT_UNLOAD, term_id, date, time, mac);
+}
+
+int
+wk_purse_update_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t balance,
+    uint32_t old_limit, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	if (old_limit > 0xFFFFFFu)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	msg_be(&m, balance, 4);
+	msg_be(&m, old_limit, 3);
+	msg_be(&m, WK_PURSE_TT_ED_UPDATE, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	return msg_mac(sk, &m, mac);
+}
+
+int
+wk_purse_update_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_limit,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	if (new_limit > 0xFFFFFFu)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	msg_be(&m, new_limit, 3);
+	msg_be(&m, WK_PURSE_TT_ED_UPDATE, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
+	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
+	return msg_mac(sk, &m, mac);
+}
+
+int
+wk_purse_update_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+    uint16_t online_seq, uint32_t new_limit,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t tac[WK_PURSE_MAC_LEN])
+{
+	msg m = { .n = 0 };
+
+	if (new_limit > 0xFFFFFFu)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	msg_be(&m, new_balance, 4);
+	msg_be(&m, online_seq, 2);
+	msg_be(&m, new_limit, 3);
+	msg_be(&m, WK_PURSE_TT_ED_UPDATE, 1);
+	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
+	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
+	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
+	return msg_mac(ktac, &m, tac);
+}

@@ -1,0 +1,174 @@
+/*
+ * PBOC ED/EP purse cryptography (pboc-purse.md section 4): the one
+ * implementation, used by the card applet, the host software SAM and the
+ * issuer alike.
+ *
+ * Conventions:
+ *   - application keys (DLK, DPK, DTK, DULK, DUK) are 16 bytes, 2-key 3DES
+ *     (EDE with K1 K2 K1); session keys and the TAC key are 8 bytes, single DES;
+ *   - MACs and TACs are 4 bytes (the left half of the last CBC block);
+ *   - amounts, balances and limits are host integers, written big-endian
+ *     into the MAC input (amount and balance 4 bytes, limit 3 bytes);
+ *   - dates are 4 bytes BCD YYYYMMDD, times 3 bytes BCD hhmmss, the terminal
+ *     id 6 bytes, the terminal sequence number 4 bytes, all passed as bytes;
+ *   - sequence numbers are the values before the increment (section 4.2).
+ *
+ * Every function returns WK_PURSE_CRYPTO_OK or a negative code; outputs are
+ * untouched on failure except that they may have been zeroed. Internal key
+ * material is wiped before return; the caller wipes what it passed in.
+ */
+#ifndef WK_PURSE_CRYPTO_H
+#define WK_PURSE_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WK_PURSE_KEY_LEN 16	/* application key, 2-key 3DES */
+#define WK_PURSE_SKEY_LEN 8	/* session key and TAC key, single DES */
+#define WK_PURSE_MAC_LEN 4	/* MAC1, MAC2, MAC3, TAC */
+#define WK_PURSE_RND_LEN 4	/* card pseudo-random number */
+#define WK_PURSE_TERM_ID_LEN 6
+#define WK_PURSE_TERM_SEQ_LEN 4
+#define WK_PURSE_DATE_LEN 4
+#define WK_PURSE_TIME_LEN 3
+
+enum {
+	WK_PURSE_CRYPTO_OK = 0,
+	WK_PURSE_CRYPTO_ERROR = -1,	/* the cipher library failed */
+	WK_PURSE_CRYPTO_BAD_INPUT = -2,	/* a length or value out of range */
+};
+
+/* how a host finds the purse on a walletkey card (docs/purse.md): the PSE by
+ * name, then the ADF by this AID (proprietary RID F0, "WKPURSE") or by FID 1001 */
+#define WK_PURSE_PSE_NAME "1PAY.SYS.DDF01"
+#define WK_PURSE_AID_BYTES 0xF0, 0x57, 0x4B, 0x50, 0x55, 0x52, 0x53, 0x45
+#define WK_PURSE_AID_LEN 8
+#define WK_PURSE_ADF_FID 0x1001
+
+/* transaction type identifiers, pboc-purse.md section 5 */
+enum {
+	WK_PURSE_TT_ED_LOAD = 0x01,
+	WK_PURSE_TT_EP_LOAD = 0x02,
+	WK_PURSE_TT_UNLOAD = 0x03,
+	WK_PURSE_TT_ED_CASH = 0x04,
+	WK_PURSE_TT_ED_PURCHASE = 0x05,
+	WK_PURSE_TT_EP_PURCHASE = 0x06,
+	WK_PURSE_TT_ED_UPDATE = 0x07,
+	WK_PURSE_TT_CAPP = 0x09,
+};
+
+/* ---- primitives ---- */
+
+/* 3DES-ECB encryption (EDE, K1 K2 K1) of len bytes, len a multiple of 8;
+ * in and out may be the same buffer */
+int wk_purse_3des_ecb(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t *in,
+    size_t len, uint8_t *out);
+
+/* MAC_s: ISO 9797-1 MAC algorithm 1, single DES, zero IV, padding method 2
+ * (80 00.., a whole block when len is a multiple of 8), left 4 bytes */
+int wk_purse_mac(const uint8_t key[WK_PURSE_SKEY_LEN], const uint8_t *data,
+    size_t len, uint8_t mac[WK_PURSE_MAC_LEN]);
+
+/* secure-messaging MAC: ISO 9797-1 MAC algorithm 3 (retail MAC) with a
+ * 16-byte key, padding method 2, IV = iv (GET CHALLENGE value || 00000000
+ * for a 4-byte challenge), left 4 bytes; data = CLA INS P1 P2 Lc payload */
+int wk_purse_sm_mac(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t iv[8],
+    const uint8_t *data, size_t len, uint8_t mac[WK_PURSE_MAC_LEN]);
+
+/* ---- keys ---- */
+
+/* K_TAC = DTK[0..7] XOR DTK[8..15] (section 4.1) */
+void wk_purse_tac_key(const uint8_t dtk[WK_PURSE_KEY_LEN],
+    uint8_t ktac[WK_PURSE_SKEY_LEN]);
+
+/* load, unload, overdraft update: 3DES(key, rnd || online_seq || 8000) */
+int wk_purse_session_key_online(const uint8_t key[WK_PURSE_KEY_LEN],
+    const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t online_seq,
+    uint8_t sk[WK_PURSE_SKEY_LEN]);
+
+/* purchase, cash withdrawal, CAPP: 3DES(DPK, rnd || offline_seq ||
+ * term_seq[2..3]) */
+int wk_purse_session_key_purchase(const uint8_t dpk[WK_PURSE_KEY_LEN],
+    const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t offline_seq,
+    const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN],
+    uint8_t sk[WK_PURSE_SKEY_LEN]);
+
+/* section 4.4: DK = 3DES(MK, f) || 3DES(MK, NOT f), f = the right 8 bytes of
+ * factor (left-padded with 00 when factor_len < 8; factor_len >= 1).
+ * For walletkey the factor is the 10-byte BCD application serial number
+ * (EF 0015 bytes 11-20), so f is its right 8 bytes. */
+int wk_purse_diversify(const uint8_t mk[WK_PURSE_KEY_LEN],
+    const uint8_t *factor, size_t factor_len, uint8_t dk[WK_PURSE_KEY_LEN]);
+
+/* ---- load (types 01 ED, 02 EP), section 4.3 ---- */
+
+/* card: SESLK over oldBal amount type termID */
+int wk_purse_load_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
+    uint32_t amount, uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* host: SESLK over amount type termID date time */
+int wk_purse_load_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* card: K_TAC over newBal onlineSeq(before +1) amount type termID date time */
+int wk_purse_load_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+    uint16_t online_seq, uint32_t amount, uint8_t type,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t tac[WK_PURSE_MAC_LEN]);
+
+/* ---- purchase (05 ED, 06 EP), cash withdrawal (04), CAPP (09) ---- */
+
+/* terminal/PSAM: SESPK over amount type termID date time */
+int wk_purse_purchase_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* card: SESPK over amount */
+int wk_purse_purchase_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* card: K_TAC over amount type termID termSeq date time */
+int wk_purse_purchase_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t amount,
+    uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t tac[WK_PURSE_MAC_LEN]);
+
+/* ---- unload (type 03, ED only): session key SESULK from the DULK ---- */
+
+int wk_purse_unload_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN],
+    uint32_t old_balance, uint32_t amount,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN], uint8_t mac[WK_PURSE_MAC_LEN]);
+int wk_purse_unload_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* the response MAC3: SESULK (not K_TAC) over newBal onlineSeq(before +1)
+ * amount 03 termID date time */
+int wk_purse_unload_mac3(const uint8_t sk[WK_PURSE_SKEY_LEN],
+    uint32_t new_balance, uint16_t online_seq, uint32_t amount,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+
+/* ---- overdraft-limit update (type 07, ED only): SESUK from the DUK ---- */
+
+/* card: SESUK over bal oldLimit(3) 07 termID */
+int wk_purse_update_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t balance,
+    uint32_t old_limit, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* host: SESUK over newLimit(3) 07 termID date time */
+int wk_purse_update_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_limit,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+/* card: K_TAC (DTK left XOR right, the U3 choice in docs/purse.md) over
+ * newBal onlineSeq(before +1) newLimit(3) 07 termID date time */
+int wk_purse_update_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN],
+    uint32_t new_balance, uint16_t online_seq, uint32_t new_limit,
+    const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
+    const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
+    uint8_t tac[WK_PURSE_MAC_LEN]);
+
+#endif

@@ -1,0 +1,312 @@
+/* pboc-purse.md section 10 vectors, and section 4.4 diversification */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "wk_hex.h"
+#include "wk_purse_crypto.h"
+
+static void
+hex(const char *s, uint8_t *out, size_t n)
+{
+	assert_int_equal(wk_hex_decode(s, out, n), (long)n);
+}
+
+static void
+assert_hex(const uint8_t *got, size_t n, const char *want)
+{
+	uint8_t w[64];
+
+	assert_true(n <= sizeof(w));
+	hex(want, w, n);
+	assert_memory_equal(got, w, n);
+}
+
+/* V1: EP load on the Huada card */
+static void
+test_v1_ep_load(void **state)
+{
+	uint8_t dlk[16], dtk[16], rnd[4], tid[6], date[4], tim[3];
+	uint8_t sk[8], ktac[8], mac[4];
+
+	(void)state;
+	hex("374598B5C0B0EAE1E1D06609AC5BB369", dlk, 16);
+	hex("CAA6025290114BFCC3C9043F70F7A07A", dtk, 16);
+	hex("CDEF4F20", rnd, 4);
+	hex("000001000050", tid, 6);
+	hex("20140825", date, 4);
+	hex("103100", tim, 3);
+
+	assert_int_equal(wk_purse_session_key_online(dlk, rnd, 0, sk), 0);
+	assert_hex(sk, 8, "3C05F429713D0188");
+	assert_int_equal(wk_purse_load_mac1(sk, 0, 0x1C37, 0x02, tid, mac), 0);
+	assert_hex(mac, 4, "06B1BEF5");
+	assert_int_equal(wk_purse_load_mac2(sk, 0x1C37, 0x02, tid, date, tim,
+	    mac), 0);
+	assert_hex(mac, 4, "0641DCD8");
+	wk_purse_tac_key(dtk, ktac);
+	assert_hex(ktac, 8, "096F066DE0E6EB86");
+	assert_int_equal(wk_purse_load_tac(ktac, 0x1C37, 0, 0x1C37, 0x02, tid,
+	    date, tim, mac), 0);
+	assert_hex(mac, 4, "ED0F8755");
+}
+
+/* V2: EP purchase, textbook */
+static void
+test_v2_ep_purchase(void **state)
+{
+	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
+	uint8_t sk[8], ktac[8], mac[4];
+
+	(void)state;
+	hex("11223344556677888877665544332211", dpk, 16);
+	hex("00112233445566778899AABBCCDDEEFF", dtk, 16);
+	hex("11223344", rnd, 4);
+	hex("001122334455", tid, 6);
+	hex("00000001", tseq, 4);
+	hex("20120229", date, 4);
+	hex("135100", tim, 3);
+
+	assert_int_equal(wk_purse_session_key_purchase(dpk, rnd, 0, tseq, sk), 0);
+	assert_hex(sk, 8, "003238ABC57659DD");
+	assert_int_equal(wk_purse_purchase_mac1(sk, 0x1000, 0x06, tid, date, tim,
+	    mac), 0);
+	assert_hex(mac, 4, "F15CAB75");
+	assert_int_equal(wk_purse_purchase_mac2(sk, 0x1000, mac), 0);
+	assert_hex(mac, 4, "56988A13");
+	wk_purse_tac_key(dtk, ktac);
+	assert_hex(ktac, 8, "8888888888888888");
+	assert_int_equal(wk_purse_purchase_tac(ktac, 0x1000, 0x06, tid, tseq,
+	    date, tim, mac), 0);
+	assert_hex(mac, 4, "B3A0D49C");
+}
+
+/* V3: ED load, textbook */
+static void
+test_v3_ed_load(void **state)
+{
+	uint8_t key[16], rnd[4], tid[6], date[4], tim[3], sk[8], mac[4];
+
+	(void)state;
+	hex("11223344556677888877665544332211", key, 16);
+	hex("11223344", rnd, 4);
+	hex("001122334455", tid, 6);
+	hex("20111221", date, 4);
+	hex("214822", tim, 3);
+
+	assert_int_equal(wk_purse_session_key_online(key, rnd, 0, sk), 0);
+	assert_hex(sk, 8, "9B1D924E05595603");
+	assert_int_equal(wk_purse_load_mac1(sk, 0, 0x1000, 0x01, tid, mac), 0);
+	assert_hex(mac, 4, "2988AE5A");
+	assert_int_equal(wk_purse_load_mac2(sk, 0x1000, 0x01, tid, date, tim,
+	    mac), 0);
+	assert_hex(mac, 4, "3A845BF0");
+}
+
+/* V3b: EP load, dpj365 */
+static void
+test_v3b_ep_load(void **state)
+{
+	uint8_t key[16], rnd[4], tid[6], sk[8], mac[4];
+
+	(void)state;
+	hex("3F013F013F013F013F013F013F013F01", key, 16);
+	hex("F9CABA91", rnd, 4);
+	hex("000000000001", tid, 6);
+
+	assert_int_equal(wk_purse_session_key_online(key, rnd, 0, sk), 0);
+	assert_hex(sk, 8, "03015BEA347EA231");
+	assert_int_equal(wk_purse_load_mac1(sk, 0, 0x1234, 0x02, tid, mac), 0);
+	assert_hex(mac, 4, "6C394D64");
+}
+
+/* V4 without the MOHURD UID part: SESPK, MAC2, TAC and the derived MAC1 */
+static void
+test_v4_capp_purchase(void **state)
+{
+	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
+	uint8_t sk[8], ktac[8], mac[4];
+
+	(void)state;
+	hex("A338D92A10C8285411E761445C831C22", dpk, 16);
+	hex("CAA6025290114BFCC3C9043F70F7A07A", dtk, 16);
+	hex("9AC87503", rnd, 4);
+	hex("000000000001", tid, 6);
+	hex("00000001", tseq, 4);
+	hex("20110919", date, 4);
+	hex("204812", tim, 3);
+
+	assert_int_equal(wk_purse_session_key_purchase(dpk, rnd, 0, tseq, sk), 0);
+	assert_hex(sk, 8, "45B5E6403E9995A8");
+	assert_int_equal(wk_purse_purchase_mac1(sk, 0x1C37, WK_PURSE_TT_CAPP,
+	    tid, date, tim, mac), 0);
+	assert_hex(mac, 4, "CD573164");
+	assert_int_equal(wk_purse_purchase_mac2(sk, 0x1C37, mac), 0);
+	assert_hex(mac, 4, "350AC480");
+	wk_purse_tac_key(dtk, ktac);
+	assert_int_equal(wk_purse_purchase_tac(ktac, 0x1C37, WK_PURSE_TT_CAPP,
+	    tid, tseq, date, tim, mac), 0);
+	assert_hex(mac, 4, "44A8E04A");
+}
+
+/* the V4 MAC1 with the UID-auth appended is the plain MAC over 27 bytes */
+static void
+test_v4_uid_mac(void **state)
+{
+	uint8_t sk[8], data[27], mac[4];
+
+	(void)state;
+	hex("45B5E6403E9995A8", sk, 8);
+	hex("00001C37 09 000000000001 20110919204812 8588D32B7688D32B76", data,
+	    sizeof(data));
+	assert_int_equal(wk_purse_mac(sk, data, sizeof(data), mac), 0);
+	assert_hex(mac, 4, "303D735D");
+}
+
+/* V6: secure messaging, ISO 9797-1 alg 3 with IV = challenge || 00000000 */
+static void
+test_v6_sm_mac(void **state)
+{
+	uint8_t key[16], iv[8], mac[4], data[64], out[8];
+
+	(void)state;
+	hex("6474215EF549707831BB8DB9895FD48A", key, 16);
+	hex("1EA2B2E600000000", iv, 8);
+	hex("841E000004", data, 5);
+	assert_int_equal(wk_purse_sm_mac(key, iv, data, 5, mac), 0);
+	assert_hex(mac, 4, "A86CC6A8");
+
+	hex("F28E92292DCB63F11EA7F5776A7122B8", key, 16);
+	hex("1B53473200000000", iv, 8);
+	hex("04D685002C 0731410000000000 4100000089999985 0200 20150605 "
+	    "000F00000001 0001 20150605 20380808 0000", data, 45);
+	assert_int_equal(wk_purse_sm_mac(key, iv, data, 45, mac), 0);
+	assert_hex(mac, 4, "C853F358");
+
+	memset(key, 0xFF, 16);
+	hex("DCE8F51100000000", iv, 8);
+	assert_int_equal(wk_purse_3des_ecb(key, iv, 8, out), 0);
+	assert_hex(out, 8, "CB1693339A342336");
+}
+
+/* 4.4: DK = 3DES(MK, f) || 3DES(MK, ~f), f = right 8 bytes of the serial */
+static void
+test_diversify(void **state)
+{
+	uint8_t mk[16], serial[10], in[16], want[16], dk[16], dk2[16];
+
+	(void)state;
+	hex("11223344556677888877665544332211", mk, 16);
+	hex("00012345678901234567", serial, 10);
+	memcpy(in, serial + 2, 8);
+	for (size_t i = 0; i < 8; i++)
+		in[8 + i] = (uint8_t)~serial[2 + i];
+	assert_int_equal(wk_purse_3des_ecb(mk, in, 16, want), 0);
+	assert_int_equal(wk_purse_diversify(mk, serial, 10, dk), 0);
+	assert_memory_equal(dk, want, 16);
+	/* only the right 8 bytes count */
+	assert_int_equal(wk_purse_diversify(mk, serial + 2, 8, dk2), 0);
+	assert_memory_equal(dk2, dk, 16);
+	serial[0] = 0x99;
+	assert_int_equal(wk_purse_diversify(mk, serial, 10, dk2), 0);
+	assert_memory_equal(dk2, dk, 16);
+	/* short factors are left-padded with zeros */
+	assert_int_equal(wk_purse_diversify(mk, serial + 4, 6, dk2), 0);
+	assert_memory_not_equal(dk2, dk, 16);
+	assert_int_equal(wk_purse_diversify(mk, serial, 0, dk2),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+	/* a fixed value (openssl enc -des-ede), so card, SAM and issuer agree */
+	assert_hex(dk, 16, "1039B47CB7C2596710A54B1D83618A9C");
+}
+
+/* 3DES with K1 == K2 is single DES: the DES known answer
+ * (FIPS 81 / NBS: key 0123456789ABCDEF, "Now is t" -> 3FA40E8A984D4815) */
+static void
+test_single_des_kat(void **state)
+{
+	uint8_t key[16], in[8], out[8], mac[4];
+
+	(void)state;
+	hex("0123456789ABCDEF0123456789ABCDEF", key, 16);
+	hex("4E6F772069732074", in, 8);
+	assert_int_equal(wk_purse_3des_ecb(key, in, 8, out), 0);
+	assert_hex(out, 8, "3FA40E8A984D4815");
+	/* the MAC of an empty message is the encryption of one pad block */
+	hex("8000000000000000", in, 8);
+	assert_int_equal(wk_purse_3des_ecb(key, in, 8, out), 0);
+	assert_int_equal(wk_purse_mac(key, NULL, 0, mac), 0);
+	assert_memory_equal(mac, out, 4);
+	assert_int_equal(wk_purse_3des_ecb(key, in, 7, out),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+}
+
+/* unload and update builders follow the field lists of 4.3 */
+static void
+test_unload_update_layouts(void **state)
+{
+	uint8_t sk[8], tid[6], date[4], tim[3], buf[32], want[4], mac[4];
+
+	(void)state;
+	hex("0123456789ABCDEF", sk, 8);
+	hex("000001000050", tid, 6);
+	hex("20260101", date, 4);
+	hex("120000", tim, 3);
+
+	hex("00000500 00000100 03 000001000050", buf, 15);
+	assert_int_equal(wk_purse_mac(sk, buf, 15, want), 0);
+	assert_int_equal(wk_purse_unload_mac1(sk, 0x500, 0x100, tid, mac), 0);
+	assert_memory_equal(mac, want, 4);
+
+	hex("00000100 03 000001000050 20260101 120000", buf, 18);
+	assert_int_equal(wk_purse_mac(sk, buf, 18, want), 0);
+	assert_int_equal(wk_purse_unload_mac2(sk, 0x100, tid, date, tim, mac), 0);
+	assert_memory_equal(mac, want, 4);
+
+	hex("00000400 0007 00000100 03 000001000050 20260101 120000", buf, 24);
+	assert_int_equal(wk_purse_mac(sk, buf, 24, want), 0);
+	assert_int_equal(wk_purse_unload_mac3(sk, 0x400, 7, 0x100, tid, date,
+	    tim, mac), 0);
+	assert_memory_equal(mac, want, 4);
+
+	hex("00000500 001000 07 000001000050", buf, 14);
+	assert_int_equal(wk_purse_mac(sk, buf, 14, want), 0);
+	assert_int_equal(wk_purse_update_mac1(sk, 0x500, 0x1000, tid, mac), 0);
+	assert_memory_equal(mac, want, 4);
+
+	hex("002000 07 000001000050 20260101 120000", buf, 17);
+	assert_int_equal(wk_purse_mac(sk, buf, 17, want), 0);
+	assert_int_equal(wk_purse_update_mac2(sk, 0x2000, tid, date, tim, mac), 0);
+	assert_memory_equal(mac, want, 4);
+
+	hex("00000600 0003 002000 07 000001000050 20260101 120000", buf, 23);
+	assert_int_equal(wk_purse_mac(sk, buf, 23, want), 0);
+	assert_int_equal(wk_purse_update_tac(sk, 0x600, 3, 0x2000, tid, date,
+	    tim, mac), 0);
+	assert_memory_equal(mac, want, 4);
+
+	assert_int_equal(wk_purse_update_mac2(sk, 0x1000000, tid, date, tim,
+	    mac), WK_PURSE_CRYPTO_BAD_INPUT);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_v1_ep_load),
+		cmocka_unit_test(test_v2_ep_purchase),
+		cmocka_unit_test(test_v3_ed_load),
+		cmocka_unit_test(test_v3b_ep_load),
+		cmocka_unit_test(test_v4_capp_purchase),
+		cmocka_unit_test(test_v4_uid_mac),
+		cmocka_unit_test(test_v6_sm_mac),
+		cmocka_unit_test(test_diversify),
+		cmocka_unit_test(test_single_des_kat),
+		cmocka_unit_test(test_unload_update_layouts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

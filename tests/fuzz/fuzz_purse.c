@@ -1,0 +1,335 @@
+/*
+ * the purse applet through the card runtime. The input is a list of steps,
+ * each `op(1) len(2) bytes(len)`:
+ *   op even: the bytes are a command APDU, sent as they are;
+ *   op odd:  finish the last successful INITIALIZE with a correct MAC
+ *            (the bytes give date, time, terminal seq, new limit), so the
+ *            fuzzer reaches completed loads, purchases, unloads, updates.
+ * Oracles, after every step: a command that is not a completed transaction
+ * changes no purse state (balance, counters, limit, log, proof) except a
+ * VERIFY's try counter; a completed transaction moves the balance by its
+ * amount and its counter by one; the balance never passes the ceiling.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "applets/purse.h"
+#include "vc_card.h"
+#include "vc_store.h"
+#include "wk_log.h"
+#include "wk_purse_crypto.h"
+#include "wk_vpcd.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+extern const vc_applet vc_applet_purse;
+
+/* test keys, index 1 each; ED+EP, overdraft 0x1000, ceiling 0x100000 */
+static const uint8_t k_dlk[16] = { 0x37, 0x45, 0x98, 0xB5, 0xC0, 0xB0, 0xEA,
+    0xE1, 0xE1, 0xD0, 0x66, 0x09, 0xAC, 0x5B, 0xB3, 0x69 };
+static const uint8_t k_dpk[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+    0x88, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
+static const uint8_t k_dtk[16] = { 0xCA, 0xA6, 0x02, 0x52, 0x90, 0x11, 0x4B,
+    0xFC, 0xC3, 0xC9, 0x04, 0x3F, 0x70, 0xF7, 0xA0, 0x7A };
+static const uint8_t k_dulk[16] = { 0x0F, 0x1E, 0x2D, 0x3C, 0x4B, 0x5A, 0x69,
+    0x78, 0x87, 0x96, 0xA5, 0xB4, 0xC3, 0xD2, 0xE1, 0xF0 };
+static const uint8_t k_duk[16] = { 0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96,
+    0x87, 0x78, 0x69, 0x5A, 0x4B, 0x3C, 0x2D, 0x1E, 0x0F };
+
+static const char profile[] =
+    "{ \"format\": \"walletkey-purse-perso/1\","
+    "  \"issuer_id\": \"0102030405060708\", \"application_type\": \"ed+ep\","
+    "  \"serial\": \"00012345678901234567\", \"start_date\": \"20260101\","
+    "  \"expiry_date\": \"20301231\", \"pin\": \"123456\", \"pin_tries\": 15,"
+    "  \"balance_ceiling\": 1048576, \"overdraft_limit\": 4096,"
+    "  \"keys\": ["
+    "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1,"
+    "     \"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\" },"
+    "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1,"
+    "     \"key\": \"11223344556677888877665544332211\" },"
+    "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1,"
+    "     \"key\": \"CAA6025290114BFCC3C9043F70F7A07A\" },"
+    "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 1,"
+    "     \"key\": \"0F1E2D3C4B5A69788796A5B4C3D2E1F0\" },"
+    "   { \"purpose\": \"duk\", \"index\": 1, \"version\": 1,"
+    "     \"key\": \"F0E1D2C3B4A5968778695A4B3C2D1E0F\" } ] }";
+
+static vc_store *st;
+static vc_card *card;
+static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
+static char dir[256];
+
+/* the last INITIALIZE that answered 9000 */
+static struct {
+	bool valid;
+	uint8_t p1, p2;
+	uint8_t data[11];	/* keyIdx amount termID, or keyIdx termID */
+	uint8_t resp[19];
+} last_init;
+
+static void
+null_sink(unsigned category, const char *line, void *arg)
+{
+	(void)category;
+	(void)line;
+	(void)arg;
+}
+
+static void
+cleanup(void)
+{
+	static const char *const files[] = { "card.db", "card.db-wal",
+	    "card.db-shm", "walletkey-seal.key", "perso.json" };
+	char p[320];
+
+	vc_card_free(&card);
+	vc_store_free(&st);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static void
+start(void)
+{
+	static const vc_applet *const applets[] = { &vc_applet_purse };
+	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 1 };
+	const char *tmp = getenv("TMPDIR");
+	char path[320], perso[320];
+	FILE *f;
+
+	if (sodium_init() < 0)
+		abort();
+	snprintf(dir, sizeof(dir), "%.200s/fuzz_purse.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/card.db", dir);
+	snprintf(perso, sizeof(perso), "%s/perso.json", dir);
+	if ((f = fopen(perso, "w")) == NULL || fputs(profile, f) < 0 ||
+	    fclose(f) != 0)
+		abort();
+	o.perso_path = perso;
+	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
+	    vc_card_new(st, &o, &card) != VC_CARD_OK)
+		abort();
+	wk_log_set_sink(null_sink, NULL);
+	wk_log_set(WK_LOG_ALL);
+	atexit(cleanup);
+}
+
+static uint16_t
+send(const uint8_t *apdu, size_t len, size_t *n)
+{
+	if (vc_card_apdu(card, apdu, len, resp, sizeof(resp), n) != VC_CARD_OK ||
+	    *n < 2)
+		__builtin_trap();
+	return (uint16_t)((resp[*n - 2] << 8) | resp[*n - 1]);
+}
+
+static void
+snapshot(purse_state *s)
+{
+	if (purse_state_get(card, s) != VC_STORE_OK)
+		__builtin_trap();
+}
+
+static uint32_t
+get_be(const uint8_t *p, size_t n)
+{
+	uint32_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/*
+ * builds the completion of last_init with correct MACs; returns its length
+ * and the expected balance change (sign in *debit)
+ */
+static size_t
+completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
+    bool *debit)
+{
+	uint8_t p[14], sk[8], mac[4];
+	const uint8_t *tid = last_init.data + 5;
+	uint16_t seq = (uint16_t)get_be(last_init.resp + 4, 2);
+	uint8_t type;
+	size_t n = 0;
+
+	memset(p, 0, sizeof(p));
+	memcpy(p, in, inlen < sizeof(p) ? inlen : sizeof(p));
+	*amount = get_be(last_init.data + 1, 4);
+	*debit = true;
+	switch (last_init.p1) {
+	case 0x00:		/* load: date time MAC2 */
+		type = last_init.p2;
+		*debit = false;
+		if (wk_purse_session_key_online(k_dlk, last_init.resp + 8, seq,
+		    sk) != 0 || wk_purse_load_mac2(sk, *amount, type, tid, p,
+		    p + 4, mac) != 0)
+			__builtin_trap();
+		memcpy(apdu, "\x80\x52\x00\x00\x0B", 5);
+		memcpy(apdu + 5, p, 7);
+		memcpy(apdu + 12, mac, 4);
+		n = 16;
+		break;
+	case 0x01:
+	case 0x02:		/* purchase, cash: termSeq date time MAC1 */
+		type = last_init.p1 == 0x02 ? 0x04 :
+		    (last_init.p2 == 0x01 ? 0x05 : 0x06);
+		if (wk_purse_session_key_purchase(k_dpk, last_init.resp + 11, seq,
+		    p, sk) != 0 || wk_purse_purchase_mac1(sk, *amount, type, tid,
+		    p + 4, p + 8, mac) != 0)
+			__builtin_trap();
+		memcpy(apdu, "\x80\x54\x01\x00\x0F", 5);
+		memcpy(apdu + 5, p, 11);
+		memcpy(apdu + 16, mac, 4);
+		n = 20;
+		break;
+	case 0x05:		/* unload: date time MAC2 */
+		if (wk_purse_session_key_online(k_dulk, last_init.resp + 8, seq,
+		    sk) != 0 || wk_purse_unload_mac2(sk, *amount, tid, p, p + 4,
+		    mac) != 0)
+			__builtin_trap();
+		memcpy(apdu, "\x80\x54\x03\x00\x0B", 5);
+		memcpy(apdu + 5, p, 7);
+		memcpy(apdu + 12, mac, 4);
+		n = 16;
+		break;
+	case 0x04:		/* update: newLimit date time MAC2 */
+		tid = last_init.data + 1;
+		*amount = get_be(p, 3);
+		if (wk_purse_session_key_online(k_duk, last_init.resp + 11, seq,
+		    sk) != 0 || wk_purse_update_mac2(sk, *amount, tid, p + 3,
+		    p + 7, mac) != 0)
+			__builtin_trap();
+		memcpy(apdu, "\x80\x58\x00\x00\x0E", 5);
+		memcpy(apdu + 5, p, 10);
+		memcpy(apdu + 15, mac, 4);
+		n = 19;
+		break;
+	default:
+		break;
+	}
+	(void)k_dtk;
+	return n;
+}
+
+static bool
+same_state(const purse_state *a, const purse_state *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* the oracle of a completed transaction */
+static void
+check_completed(const purse_state *before, const purse_state *after,
+    uint32_t amount, bool debit)
+{
+	int purse = last_init.p2 == 0x01 ? PURSE_ED : PURSE_EP;
+	const purse_wallet *b = &before->w[purse], *a = &after->w[purse];
+	bool offline = last_init.p1 == 0x01 || last_init.p1 == 0x02;
+
+	if (last_init.p1 == 0x04) {
+		if (after->limit != amount || (uint64_t)a->balance + before->limit !=
+		    (uint64_t)b->balance + amount)
+			__builtin_trap();
+	} else if (debit ? a->balance != b->balance - amount :
+	    a->balance != b->balance + amount) {
+		__builtin_trap();
+	}
+	if (offline ? (a->offline_seq != b->offline_seq + 1 ||
+	    a->online_seq != b->online_seq) :
+	    (a->online_seq != b->online_seq + 1 ||
+	    a->offline_seq != b->offline_seq))
+		__builtin_trap();
+	if (!a->proof.valid || memcmp(&before->w[1 - purse], &after->w[1 - purse],
+	    sizeof(purse_wallet)) != 0)
+		__builtin_trap();
+	if (last_init.p1 == 0x00 && a->balance > after->ceiling)
+		__builtin_trap();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	purse_state before, after;
+	wk_apdu a;
+	uint8_t apdu[32];
+	const uint8_t *cmd;
+	size_t at = 0, len, n, clen;
+	uint32_t amount = 0;
+	uint16_t sw;
+	int steps = 0;
+	bool debit = false, complete;
+
+	if (card == NULL)
+		start();
+	/* a blocked PIN would hide every PIN-protected path from later inputs */
+	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", 15) != VC_STORE_OK)
+		__builtin_trap();
+	vc_card_control(card, WK_VPCD_RESET, NULL, 0, &n);
+	last_init.valid = false;
+	/* most inputs start from the ADF */
+	send((const uint8_t *)"\x00\xA4\x00\x0C\x02\x10\x01", 7, &n);
+	while (size - at >= 3 && steps++ < 48) {
+		uint8_t op = data[at];
+
+		len = get_be(data + at + 1, 2);
+		at += 3;
+		if (len > size - at)
+			len = size - at;
+		complete = (op & 1) != 0;
+		if (complete) {
+			if (!last_init.valid) {
+				at += len;
+				continue;
+			}
+			clen = completion(data + at, len, apdu, &amount, &debit);
+			cmd = apdu;
+		} else {
+			cmd = data + at;
+			clen = len;
+		}
+		at += len;
+		snapshot(&before);
+		sw = send(cmd, clen, &n);
+		snapshot(&after);
+		if (getenv("FUZZ_PURSE_TRACE") != NULL)
+			fprintf(stderr, "%s %04X\n", complete ? "done" : "apdu", sw);
+
+		if (complete && sw == 0x9000) {
+			check_completed(&before, &after, amount, debit);
+		} else if (!same_state(&before, &after)) {
+			/* only a completion may move money; a VERIFY only its
+			 * counter, which is not in the state */
+			__builtin_trap();
+		}
+		if (complete) {
+			last_init.valid = false;
+		} else if (sw == 0x9000 && wk_apdu_parse(&a, cmd, clen) == 0 &&
+		    a.cla == 0x80 && a.ins == 0x50 && a.lc >= 7 &&
+		    a.lc <= sizeof(last_init.data) &&
+		    n - 2 <= sizeof(last_init.resp)) {
+			last_init.valid = true;
+			last_init.p1 = a.p1;
+			last_init.p2 = a.p2;
+			memset(last_init.data, 0, sizeof(last_init.data));
+			memcpy(last_init.data, a.data, a.lc);
+			memcpy(last_init.resp, resp, n - 2);
+		} else {
+			last_init.valid = false;
+		}
+	}
+	return 0;
+}

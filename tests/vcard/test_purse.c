@@ -1,0 +1,1237 @@
+/*
+ * the purse applet (vcard/applets/purse*.c) through the card runtime: every
+ * command and every status word of pboc-purse.md section 6 that the card
+ * gives, the section 10 vectors replayed through the card with its random
+ * forced, persistence, and a kill -9 loop over financial commands.
+ * The terminal's MACs come from wk_purse_crypto with the profile's keys.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "applets/purse.h"
+#include "vc_card.h"
+#include "vc_perso.h"
+#include "wk_hex.h"
+#include "wk_purse_crypto.h"
+#include "wk_vpcd.h"
+
+extern const vc_applet vc_applet_purse;
+
+static const vc_applet *const applets[] = { &vc_applet_purse };
+
+/* ---- forced card randoms: the vectors' randoms, other bytes real ---- */
+
+static uint8_t forced[4];
+static bool have_forced;
+
+static const char *
+fake_name(void)
+{
+	return "test_purse";
+}
+
+static uint32_t
+fake_random(void)
+{
+	return randombytes_sysrandom_implementation.random();
+}
+
+static void
+fake_buf(void *const buf, const size_t size)
+{
+	if (have_forced && size == sizeof(forced)) {
+		memcpy(buf, forced, sizeof(forced));
+		have_forced = false;
+		return;
+	}
+	randombytes_sysrandom_implementation.buf(buf, size);
+}
+
+static randombytes_implementation fake_rng = {
+	.implementation_name = fake_name,
+	.random = fake_random,
+	.buf = fake_buf,
+};
+
+static void
+force_random(const char *hex)
+{
+	assert_int_equal(wk_hex_decode(hex, forced, 4), 4);
+	have_forced = true;
+}
+
+/* ---- profiles ---- */
+
+#define V1_DLK "374598B5C0B0EAE1E1D06609AC5BB369"
+#define V1_DTK "CAA6025290114BFCC3C9043F70F7A07A"
+#define V2_DPK "11223344556677888877665544332211"
+#define V2_DTK "00112233445566778899AABBCCDDEEFF"
+#define T_DULK "0F1E2D3C4B5A69788796A5B4C3D2E1F0"
+#define T_DUK "F0E1D2C3B4A5968778695A4B3C2D1E0F"
+
+/* %s: application type, %s: DTK, %s: DPK, %u: overdraft */
+static const char profile_fmt[] =
+    "{ \"format\": \"walletkey-purse-perso/1\",\n"
+    "  \"issuer_id\": \"0102030405060708\",\n"
+    "  \"application_type\": \"%s\", \"application_version\": 2,\n"
+    "  \"serial\": \"00012345678901234567\",\n"
+    "  \"start_date\": \"20260101\", \"expiry_date\": \"20301231\",\n"
+    "  \"issuer_fci\": \"ABCD\",\n"
+    "  \"cardholder\": { \"card_type\": 1, \"staff\": 0, \"name\": \"LI LEI\",\n"
+    "    \"id_number\": \"1101011990010112\", \"id_type\": 0 },\n"
+    "  \"pin\": \"123456\", \"pin_tries\": 3,\n"
+    "  \"balance_ceiling\": 100000, \"overdraft_limit\": %u,\n"
+    "  \"log_capacity\": 10,\n"
+    "  \"keys\": [\n"
+    "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1, \"key\": \"" V1_DLK "\" },\n"
+    "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1, \"key\": \"%s\" },\n"
+    "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1, \"key\": \"%s\" },\n"
+    "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 3, \"key\": \"" T_DULK "\" },\n"
+    "   { \"purpose\": \"duk\", \"index\": 2, \"version\": 4, \"algorithm\": 0,\n"
+    "     \"key\": \"" T_DUK "\" } ] }\n";
+
+typedef struct keys {
+	uint8_t dlk[16], dpk[16], dtk[16], dulk[16], duk[16];
+} keys;
+
+typedef struct fixture {
+	char dir[256];
+	char path[300];
+	char perso[300];
+	vc_store *st;
+	vc_card *card;
+	keys k;
+	uint8_t resp[WK_VPCD_MAX_PAYLOAD];
+	size_t rlen;
+} fixture;
+
+static fixture fx;
+
+static void
+hex(const char *s, uint8_t *out, size_t n)
+{
+	assert_int_equal(wk_hex_decode(s, out, n), (long)n);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+card_up(const char *profile, bool init)
+{
+	vc_card_opts o = { .applets = applets, .n_applets = 1, .init = init };
+
+	if (init && profile != NULL) {
+		write_file(fx.perso, profile);
+		o.perso_path = fx.perso;
+	}
+	if (init)
+		assert_int_equal(vc_store_create(fx.path, NULL, &fx.st),
+		    VC_STORE_OK);
+	else
+		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
+		    VC_STORE_OK);
+	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
+}
+
+static void
+card_down(void)
+{
+	vc_card_free(&fx.card);
+	vc_store_free(&fx.st);
+}
+
+static void
+new_card(const char *type, const char *dpk, const char *dtk, unsigned od)
+{
+	char profile[4096];
+
+	snprintf(profile, sizeof(profile), profile_fmt, type, od, dpk, dtk);
+	hex(V1_DLK, fx.k.dlk, 16);
+	hex(dpk, fx.k.dpk, 16);
+	hex(dtk, fx.k.dtk, 16);
+	hex(T_DULK, fx.k.dulk, 16);
+	hex(T_DUK, fx.k.duk, 16);
+	card_up(profile, true);
+}
+
+static int
+setup(void **unused)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	(void)unused;
+	snprintf(fx.dir, sizeof(fx.dir), "%s/test_purse.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	assert_non_null(mkdtemp(fx.dir));
+	snprintf(fx.path, sizeof(fx.path), "%s/card.db", fx.dir);
+	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
+	return 0;
+}
+
+/* V1/V2 keys, both purses, overdraft 0x1000 */
+static int
+setup_card(void **unused)
+{
+	setup(unused);
+	new_card("ed+ep", V2_DPK, V1_DTK, 0x1000);
+	return 0;
+}
+
+static int
+teardown(void **unused)
+{
+	static const char *const files[] = { "card.db", "card.db-wal",
+	    "card.db-shm", "walletkey-seal.key", "perso.json" };
+	char p[320];
+
+	(void)unused;
+	card_down();
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%.256s/%s", fx.dir, files[i]);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(fx.dir), 0);
+	return 0;
+}
+
+/* ---- APDUs ---- */
+
+static uint16_t
+xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* a printf-formatted hex APDU; returns SW, data in fx.resp[0..fx.rlen) */
+static uint16_t
+xfer(const char *fmt, ...)
+{
+	char text[1024];
+	uint8_t c[512];
+	va_list ap;
+	long n;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	n = wk_hex_decode(text, c, sizeof(c));
+	assert_true(n >= 0);
+	assert_int_equal(vc_card_apdu(fx.card, c, (size_t)n, fx.resp,
+	    sizeof(fx.resp), &fx.rlen), VC_CARD_OK);
+	assert_true(fx.rlen >= 2);
+	fx.rlen -= 2;
+	return (uint16_t)((fx.resp[fx.rlen] << 8) | fx.resp[fx.rlen + 1]);
+}
+
+static void
+assert_resp(const char *want)
+{
+	uint8_t w[300];
+	long n = wk_hex_decode(want, w, sizeof(w));
+
+	assert_int_equal(fx.rlen, (size_t)n);
+	assert_memory_equal(fx.resp, w, (size_t)n);
+}
+
+static void
+tohex(const uint8_t *p, size_t n, char *out)
+{
+	wk_hex_encode(p, n, out);
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	    ((uint32_t)p[2] << 8) | p[3];
+}
+
+#define SELECT_ADF "00 A4 04 00 08 F0 57 4B 50 55 52 53 45"
+#define SELECT_PSE "00 A4 04 00 0E 31 50 41 59 2E 53 59 53 2E 44 44 46 30 31"
+#define VERIFY_OK "00 20 00 00 03 12 34 56"
+#define TID "000001000050"
+
+static void
+sel(void)
+{
+	assert_int_equal(xfer(SELECT_ADF), 0x9000);
+}
+
+static void
+pin(void)
+{
+	assert_int_equal(xfer(VERIFY_OK), 0x9000);
+}
+
+static uint32_t
+balance(int purse)
+{
+	if (purse == PURSE_ED)
+		pin();
+	assert_int_equal(xfer("80 5C 00 %02X 04", purse == PURSE_ED ? 1 : 2),
+	    0x9000);
+	assert_int_equal(fx.rlen, 4);
+	return be32(fx.resp);
+}
+
+/* the terminal: INIT FOR LOAD (PIN verified here) + CREDIT; returns the SW
+ * of CREDIT, checks MAC1 and the TAC when they come */
+static uint16_t
+load(int purse, uint32_t amount, bool bad_mac)
+{
+	uint8_t tid[6], rnd[4], sk[8], mac[4], ktac[8], tac[4];
+	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 }, tim[3] = { 0x01, 0x02, 0x03 };
+	uint8_t type = purse == PURSE_ED ? 0x01 : 0x02;
+	uint32_t old;
+	uint16_t seq, sw;
+	char mh[9], dh[9], th[7];
+
+	hex(TID, tid, 6);
+	pin();
+	sw = xfer("80 50 00 %02X 0B 01 %08X " TID " 10", purse == PURSE_ED ? 1 : 2,
+	    amount);
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(fx.rlen, 16);
+	old = be32(fx.resp);
+	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
+	assert_int_equal(fx.resp[6], 1);	/* key version */
+	assert_int_equal(fx.resp[7], 0);	/* algorithm id (U5) */
+	memcpy(rnd, fx.resp + 8, 4);
+	assert_int_equal(wk_purse_session_key_online(fx.k.dlk, rnd, seq, sk), 0);
+	assert_int_equal(wk_purse_load_mac1(sk, old, amount, type, tid, mac), 0);
+	assert_memory_equal(mac, fx.resp + 12, 4);
+	assert_int_equal(wk_purse_load_mac2(sk, amount, type, tid, date, tim,
+	    mac), 0);
+	if (bad_mac)
+		mac[3] ^= 0x01;
+	tohex(mac, 4, mh);
+	tohex(date, 4, dh);
+	tohex(tim, 3, th);
+	sw = xfer("80 52 00 00 0B %s %s %s 04", dh, th, mh);
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(fx.rlen, 4);
+	wk_purse_tac_key(fx.k.dtk, ktac);
+	assert_int_equal(wk_purse_load_tac(ktac, old + amount, seq, amount, type,
+	    tid, date, tim, tac), 0);
+	assert_memory_equal(tac, fx.resp, 4);
+	return sw;
+}
+
+/* INIT FOR PURCHASE (P1 01) or CASH WITHDRAW (P1 02) + DEBIT */
+static uint16_t
+debit(int purse, uint8_t p1, uint32_t amount, bool bad_mac)
+{
+	uint8_t tid[6], rnd[4], sk[8], mac[4], ktac[8], tac[4], tseq[4];
+	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 }, tim[3] = { 0x13, 0x51, 0x00 };
+	uint8_t type;
+	uint16_t seq, sw;
+	char mh[9];
+
+	type = p1 == 0x02 ? 0x04 : (purse == PURSE_ED ? 0x05 : 0x06);
+	hex(TID, tid, 6);
+	hex("0000ABCD", tseq, 4);
+	sw = xfer("80 50 %02X %02X 0B 01 %08X " TID " 0F", p1,
+	    purse == PURSE_ED ? 1 : 2, amount);
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(fx.rlen, 15);
+	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
+	memcpy(rnd, fx.resp + 11, 4);
+	assert_int_equal(wk_purse_session_key_purchase(fx.k.dpk, rnd, seq, tseq,
+	    sk), 0);
+	assert_int_equal(wk_purse_purchase_mac1(sk, amount, type, tid, date, tim,
+	    mac), 0);
+	if (bad_mac)
+		mac[0] ^= 0x80;
+	tohex(mac, 4, mh);
+	sw = xfer("80 54 01 00 0F 0000ABCD 20261122 135100 %s 08", mh);
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(fx.rlen, 8);
+	wk_purse_tac_key(fx.k.dtk, ktac);
+	assert_int_equal(wk_purse_purchase_tac(ktac, amount, type, tid, tseq, date,
+	    tim, tac), 0);
+	assert_memory_equal(tac, fx.resp, 4);
+	assert_int_equal(wk_purse_purchase_mac2(sk, amount, mac), 0);
+	assert_memory_equal(mac, fx.resp + 4, 4);
+	return sw;
+}
+
+/* ---- selection and files ---- */
+
+static void
+test_select(void **unused)
+{
+	char want[200];
+
+	(void)unused;
+	/* 7.1: PSE FCI 6F 15 84 0E <name> A5 03 88 01 01 */
+	assert_int_equal(xfer(SELECT_PSE), 0x9000);
+	assert_resp("6F 15 84 0E 31 50 41 59 2E 53 59 53 2E 44 44 46 30 31 "
+	    "A5 03 88 01 01");
+	/* the directory record names the ADF */
+	assert_int_equal(xfer("00 B2 01 0C 00"), 0x9000);
+	assert_resp("70 1D 61 1B 4F 08 F0 57 4B 50 55 52 53 45 50 0F "
+	    "57 41 4C 4C 45 54 4B 45 59 20 50 55 52 53 45");
+	assert_int_equal(xfer("00 B2 02 0C 00"), 0x6A83);
+	assert_int_equal(xfer("00 B2 01 14 00"), 0x6A82);
+	assert_int_equal(xfer("80 5C 00 02 04"), 0x6D00);
+	/* 7.2: 6F 84 A5 { 9F08, 9F0C = EF 0015 } */
+	snprintf(want, sizeof(want), "6F 31 84 08 F0 57 4B 50 55 52 53 45 "
+	    "A5 25 9F08 01 02 9F0C 1E 0102030405060708 03 02 "
+	    "00012345678901234567 20260101 20301231 ABCD");
+	sel();
+	assert_resp(want);
+	/* by FID 1001 from anywhere */
+	assert_int_equal(xfer(SELECT_PSE), 0x9000);
+	assert_int_equal(xfer("00 A4 00 00 02 10 01"), 0x9000);
+	assert_resp(want);
+	assert_int_equal(xfer("00 A4 00 0C 02 10 01"), 0x9000);
+	assert_int_equal(fx.rlen, 0);
+	/* an unknown DF keeps the ADF selected */
+	assert_int_equal(xfer("00 A4 04 00 05 A0 00 00 00 99"), 0x6A82);
+	assert_int_equal(xfer("80 5C 00 02 04"), 0x9000);
+}
+
+static void
+test_read_binary(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(xfer("00 B0 95 00 1E"), 0x9000);
+	assert_resp("0102030405060708 03 02 00012345678901234567 20260101 "
+	    "20301231 ABCD");
+	/* EF 0016, PBOC 1.0: type, staff, name 20, id 16, id type */
+	assert_int_equal(xfer("00 B0 96 00 27"), 0x9000);
+	assert_int_equal(fx.rlen, 39);
+	assert_int_equal(fx.resp[0], 1);
+	assert_memory_equal(fx.resp + 2, "LI LEI\0\0", 8);
+	assert_memory_equal(fx.resp + 22, "1101011990010112", 16);
+	/* offset and Le */
+	assert_int_equal(xfer("00 B0 95 0A 04"), 0x9000);
+	assert_resp("00012345");
+	assert_int_equal(xfer("00 B0 95 1D 00"), 0x9000);
+	assert_resp("CD");
+	assert_int_equal(xfer("00 B0 95 1E 00"), 0x6B00);
+	assert_int_equal(xfer("00 B0 97 00 00"), 0x6A82);
+	assert_int_equal(xfer("00 B0 98 00 00"), 0x6981);
+	assert_int_equal(xfer("00 B0 B5 00 00"), 0x6A86);
+	assert_int_equal(xfer("00 B0 95 00 01 00 00"), 0x6700);
+	/* by the current EF */
+	assert_int_equal(xfer("00 B0 00 00 00"), 0x6986);
+	assert_int_equal(xfer("00 A4 02 0C 02 00 15"), 0x9000);
+	assert_int_equal(xfer("00 B0 00 1C 00"), 0x9000);
+	assert_resp("ABCD");
+	assert_int_equal(xfer("00 A4 02 0C 02 00 17"), 0x6A82);
+	assert_int_equal(xfer("00 A4 02 0C 01 00"), 0x6700);
+	assert_int_equal(xfer("00 A4 01 0C 02 00 15"), 0x6A86);
+	assert_int_equal(xfer("00 A4 00 0C 02 00 18"), 0x9000);
+	assert_int_equal(xfer("00 B0 00 00 00"), 0x6981);
+	/* CLA 80 is not ISO */
+	assert_int_equal(xfer("80 B0 95 00 00"), 0x6E00);
+}
+
+/* ---- PIN ---- */
+
+static void
+test_verify(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(xfer("00 20 00 00"), 0x63C3);
+	assert_int_equal(xfer("00 20 00 00 03 65 43 21"), 0x63C2);
+	assert_int_equal(xfer("00 20 00 00 03 65 43 21"), 0x63C1);
+	/* right PIN with FF padding resets the counter */
+	assert_int_equal(xfer("00 20 00 00 04 12 34 56 FF"), 0x9000);
+	assert_int_equal(xfer("00 20 00 00"), 0x9000);
+	assert_int_equal(xfer("00 20 00 00 06 12 34 56 FF FF FF"), 0x9000);
+	/* malformed: no try spent */
+	assert_int_equal(xfer("00 20 00 00 01 12"), 0x6700);
+	assert_int_equal(xfer("00 20 00 00 07 12 34 56 FF FF FF FF"), 0x6700);
+	assert_int_equal(xfer("00 20 00 00 03 12 3A 56"), 0x6A80);
+	assert_int_equal(xfer("00 20 00 00 03 12 F4 56"), 0x6A80);
+	assert_int_equal(xfer("00 20 00 00 02 12 FF"), 0x6A80);
+	assert_int_equal(xfer("00 20 00 01 03 12 34 56"), 0x6A88);
+	assert_int_equal(xfer("00 20 01 00 03 12 34 56"), 0x6A86);
+	assert_int_equal(xfer("80 20 00 00 03 12 34 56"), 0x6E00);
+	/* an odd digit count ends with an F nibble: 12345 is not 123456 */
+	assert_int_equal(xfer("00 20 00 00 03 12 34 5F"), 0x63C2);
+	pin();
+	/* three wrong: blocked, even for the right PIN */
+	assert_int_equal(xfer("00 20 00 00 03 00 00 00"), 0x63C2);
+	assert_int_equal(xfer("00 20 00 00 03 00 00 00"), 0x63C1);
+	assert_int_equal(xfer("00 20 00 00 03 00 00 00"), 0x63C0);
+	/* the failed VERIFY dropped the security state */
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x6982);
+	assert_int_equal(xfer(VERIFY_OK), 0x6983);
+	assert_int_equal(xfer("00 20 00 00"), 0x6983);
+	/* blocked survives a restart */
+	card_down();
+	card_up(NULL, false);
+	sel();
+	assert_int_equal(xfer(VERIFY_OK), 0x6983);
+}
+
+/* the try is durable before the comparison: a restart between keeps it */
+static void
+test_verify_counter_persists(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(xfer("00 20 00 00 03 99 99 99"), 0x63C2);
+	card_down();
+	card_up(NULL, false);
+	sel();
+	assert_int_equal(xfer("00 20 00 00"), 0x63C2);
+	/* deselect and reselect of another DF drops the PIN */
+	pin();
+	assert_int_equal(xfer(SELECT_PSE), 0x9000);
+	sel();
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x6982);
+	/* a re-SELECT of the ADF keeps it */
+	pin();
+	sel();
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x9000);
+	/* reset drops it */
+	assert_int_equal(vc_card_control(fx.card, WK_VPCD_RESET, fx.resp,
+	    sizeof(fx.resp), &fx.rlen), VC_CARD_OK);
+	sel();
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x6982);
+}
+
+/* ---- balance ---- */
+
+static void
+test_get_balance(void **unused)
+{
+	(void)unused;
+	sel();
+	/* V5 shapes */
+	assert_int_equal(xfer("80 5C 00 02 04"), 0x9000);
+	assert_resp("00000000");
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x6982);
+	assert_int_equal(xfer("00 20 00 00 03 12 34 56"), 0x9000);
+	/* ED = funds + overdraft limit */
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x9000);
+	assert_resp("00001000");
+	assert_int_equal(xfer("80 5C 00 03 04"), 0x6A86);
+	assert_int_equal(xfer("80 5C 01 02 04"), 0x6A86);
+	assert_int_equal(xfer("80 5C 00 02 01 00 04"), 0x6700);
+	assert_int_equal(xfer("00 5C 00 02 04"), 0x6D00);
+	assert_int_equal(xfer("84 5C 00 02 04"), 0x6E00);
+	assert_int_equal(xfer("80 FF 00 00"), 0x6D00);
+}
+
+/* ---- V1 and V2 through the card ---- */
+
+static void
+test_v1_load_through_card(void **unused)
+{
+	(void)unused;
+	card_down();
+	teardown(unused);
+	setup(unused);
+	new_card("ed+ep", V2_DPK, V1_DTK, 0);
+	sel();
+	pin();
+	force_random("CDEF4F20");
+	assert_int_equal(xfer("80 50 00 02 0B 01 00001C37 000001000050 10"),
+	    0x9000);
+	assert_resp("00000000 0000 01 00 CDEF4F20 06B1BEF5");
+	assert_int_equal(xfer("80 52 00 00 0B 20140825 103100 0641DCD8 04"),
+	    0x9000);
+	assert_resp("ED0F8755");
+	assert_int_equal(xfer("80 5C 00 02 04"), 0x9000);
+	assert_resp("00001C37");
+	/* the record, as the Huada card logged it (U1: seq after +1) */
+	pin();
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_resp("0001 000000 00001C37 02 000001000050 20140825 103100");
+	/* proof: N or N+1 (U1); MAC field = host MAC2 (U2) */
+	assert_int_equal(xfer("80 5A 00 02 02 0000 08"), 0x9000);
+	assert_resp("0641DCD8 ED0F8755");
+	assert_int_equal(xfer("80 5A 00 02 02 0001 08"), 0x9000);
+	assert_resp("0641DCD8 ED0F8755");
+	assert_int_equal(xfer("80 5A 00 02 02 0002 08"), 0x9406);
+	assert_int_equal(xfer("80 5A 00 06 02 0000 08"), 0x9406);
+	assert_int_equal(xfer("80 5A 00 01 02 0000 08"), 0x9406);
+}
+
+static void
+test_v2_purchase_through_card(void **unused)
+{
+	(void)unused;
+	card_down();
+	teardown(unused);
+	setup(unused);
+	new_card("ed+ep", V2_DPK, V2_DTK, 0);
+	sel();
+	assert_int_equal(load(PURSE_EP, 0x2000, false), 0x9000);
+	/* EP purchase: no PIN */
+	force_random("11223344");
+	assert_int_equal(xfer("80 50 01 02 0B 01 00001000 001122334455 0F"),
+	    0x9000);
+	assert_resp("00002000 0000 000000 01 00 11223344");
+	assert_int_equal(xfer("80 54 01 00 0F 00000001 20120229 135100 F15CAB75 "
+	    "08"), 0x9000);
+	/* 3.3: TAC first, then MAC2 */
+	assert_resp("B3A0D49C 56988A13");
+	assert_int_equal(balance(PURSE_EP), 0x1000);
+	pin();
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_resp("0001 000000 00001000 06 001122334455 20120229 135100");
+	assert_int_equal(xfer("00 B2 02 C4 17"), 0x9000);
+	assert_int_equal(fx.resp[9], 0x02);
+	assert_int_equal(xfer("80 5A 00 06 02 0000 08"), 0x9000);
+	assert_resp("56988A13 B3A0D49C");
+	assert_int_equal(xfer("80 5A 00 06 02 0001 08"), 0x9000);
+	/* the load proof is gone: the EP keeps its last transaction */
+	assert_int_equal(xfer("80 5A 00 02 02 0000 08"), 0x9406);
+}
+
+/* ---- load ---- */
+
+static void
+test_load_errors(void **unused)
+{
+	(void)unused;
+	sel();
+	/* U6: a load without the PIN is 6985 */
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000100 " TID " 10"), 0x6985);
+	pin();
+	assert_int_equal(xfer("80 50 00 02 0B 02 00000100 " TID " 10"), 0x9403);
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000000 " TID " 10"), 0x6A80);
+	assert_int_equal(xfer("80 50 00 02 0A 01 00000100 0000010000 10"),
+	    0x6700);
+	assert_int_equal(xfer("80 50 00 03 0B 01 00000100 " TID " 10"), 0x6A86);
+	assert_int_equal(xfer("80 50 03 02 0B 01 00000100 " TID " 10"), 0x6A86);
+	assert_int_equal(xfer("80 50 09 02 0B 01 00000100 " TID " 10"), 0x6A86);
+	assert_int_equal(xfer("00 50 00 02 0B 01 00000100 " TID " 10"), 0x6D00);
+	/* U4: past the ceiling (100000) is 6985 */
+	assert_int_equal(xfer("80 50 00 02 0B 01 000186A1 " TID " 10"), 0x6985);
+	assert_int_equal(load(PURSE_EP, 100000, false), 0x9000);
+	assert_int_equal(load(PURSE_EP, 1, false), 0x6985);
+	assert_int_equal(balance(PURSE_EP), 100000);
+}
+
+static void
+test_credit_errors(void **unused)
+{
+	uint8_t before[16];
+
+	(void)unused;
+	sel();
+	assert_int_equal(load(PURSE_EP, 500, false), 0x9000);
+	/* a bad MAC2 changes nothing: same balance, same seq */
+	assert_int_equal(load(PURSE_EP, 300, true), 0x9302);
+	assert_int_equal(balance(PURSE_EP), 500);
+	pin();
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000001 " TID " 10"), 0x9000);
+	memcpy(before, fx.resp, 16);
+	assert_int_equal(before[5], 1);
+	/* after a failed CREDIT the session is gone */
+	assert_int_equal(xfer("80 52 00 00 0B 20260101 120000 00000000 04"),
+	    0x9302);
+	assert_int_equal(xfer("80 52 00 00 0B 20260101 120000 00000000 04"),
+	    0x6901);
+	/* no INIT at all */
+	assert_int_equal(xfer("80 52 00 00 0B 20260101 120000 00000000 04"),
+	    0x6901);
+	/* an intervening command drops the session */
+	pin();
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000001 " TID " 10"), 0x9000);
+	assert_int_equal(xfer("80 5C 00 02 04"), 0x9000);
+	assert_int_equal(xfer("80 52 00 00 0B 20260101 120000 00000000 04"),
+	    0x6901);
+	/* so does a SELECT */
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000001 " TID " 10"), 0x9000);
+	sel();
+	assert_int_equal(xfer("80 52 00 00 0B 20260101 120000 00000000 04"),
+	    0x6901);
+	/* a purchase DEBIT after a load INIT is out of sequence */
+	pin();
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000001 " TID " 10"), 0x9000);
+	assert_int_equal(xfer("80 54 01 00 0F 00000001 20260101 120000 00000000"),
+	    0x6901);
+	assert_int_equal(xfer("80 52 00 01 0B 20260101 120000 00000000 04"),
+	    0x6A86);
+	assert_int_equal(xfer("80 52 00 00 0A 20260101 120000 000000 04"),
+	    0x6700);
+	assert_int_equal(balance(PURSE_EP), 500);
+	/* the proof is still that of the one completed load */
+	assert_int_equal(xfer("80 5A 00 02 02 0000 08"), 0x9000);
+	assert_int_equal(xfer("80 5A 00 02 02 0001 08"), 0x9000);
+	assert_int_equal(xfer("80 5A 00 02 02 0002 08"), 0x9406);
+	/* the security state goes with a completed load */
+	assert_int_equal(load(PURSE_EP, 1, false), 0x9000);
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000001 " TID " 10"), 0x6985);
+}
+
+/* ---- purchase ---- */
+
+static void
+test_purchase_errors(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(debit(PURSE_EP, 0x01, 1, false), 0x9401);
+	assert_int_equal(load(PURSE_EP, 1000, false), 0x9000);
+	assert_int_equal(debit(PURSE_EP, 0x01, 1001, false), 0x9401);
+	assert_int_equal(xfer("80 50 01 02 0B 05 00000001 " TID " 0F"), 0x9403);
+	assert_int_equal(xfer("80 50 01 02 0B 01 00000000 " TID " 0F"), 0x6A80);
+	assert_int_equal(xfer("80 50 01 02 0C 01 00000001 " TID " 00 0F"),
+	    0x6700);
+	/* bad MAC1: 9302, nothing changes, the session is gone */
+	assert_int_equal(debit(PURSE_EP, 0x01, 400, true), 0x9302);
+	assert_int_equal(xfer("80 54 01 00 0F 0000ABCD 20261122 135100 00000000"),
+	    0x6901);
+	assert_int_equal(balance(PURSE_EP), 1000);
+	assert_int_equal(xfer("80 50 01 02 0B 01 00000001 " TID " 0F"), 0x9000);
+	assert_int_equal(fx.resp[5], 0);	/* offline seq not moved */
+	assert_int_equal(xfer("80 54 02 00 0F 0000ABCD 20261122 135100 00000000"),
+	    0x6A86);
+	assert_int_equal(xfer("80 50 01 02 0B 01 00000001 " TID " 0F"), 0x9000);
+	assert_int_equal(xfer("80 54 01 01 0F 0000ABCD 20261122 135100 00000000"),
+	    0x6A86);
+	assert_int_equal(xfer("80 50 01 02 0B 01 00000001 " TID " 0F"), 0x9000);
+	assert_int_equal(xfer("80 54 01 00 0E 0000ABCD 20261122 135100 000000"),
+	    0x6700);
+	/* an unload DEBIT after a purchase INIT */
+	assert_int_equal(xfer("80 50 01 02 0B 01 00000001 " TID " 0F"), 0x9000);
+	assert_int_equal(xfer("80 54 03 00 0B 20261122 135100 00000000"), 0x6901);
+	/* all of it */
+	assert_int_equal(debit(PURSE_EP, 0x01, 1000, false), 0x9000);
+	assert_int_equal(balance(PURSE_EP), 0);
+	/* cash withdrawal is ED only */
+	assert_int_equal(xfer("80 50 02 02 0B 01 00000001 " TID " 0F"), 0x6A86);
+}
+
+/* ---- ED: PIN, overdraft, cash, unload, update ---- */
+
+static void
+test_ed(void **unused)
+{
+	(void)unused;
+	sel();
+	/* ED purchase needs the PIN: 6985 (U6) */
+	assert_int_equal(xfer("80 50 01 01 0B 01 00000001 " TID " 0F"), 0x6985);
+	assert_int_equal(load(PURSE_ED, 0x500, false), 0x9000);
+	/* the PIN went with the load */
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x6982);
+	assert_int_equal(balance(PURSE_ED), 0x1500);
+	/* into the overdraft: funds 0x500, limit 0x1000 */
+	assert_int_equal(debit(PURSE_ED, 0x01, 0x1501, false), 0x9401);
+	pin();
+	assert_int_equal(debit(PURSE_ED, 0x01, 0x800, false), 0x9000);
+	assert_int_equal(balance(PURSE_ED), 0xD00);
+	pin();
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_resp("0001 001000 00000800 05 " TID " 20261122 135100");
+	/* cash withdrawal: type 04, offline seq */
+	assert_int_equal(debit(PURSE_ED, 0x02, 0x100, false), 0x9000);
+	assert_int_equal(balance(PURSE_ED), 0xC00);
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_resp("0002 001000 00000100 04 " TID " 20261122 135100");
+	assert_int_equal(xfer("80 5A 00 04 02 0001 08"), 0x9000);
+	assert_int_equal(xfer("80 5A 00 05 02 0001 08"), 0x9406);
+	/* EP purchase never touched the ED */
+	assert_int_equal(debit(PURSE_EP, 0x01, 1, false), 0x9401);
+}
+
+static uint16_t
+unload(uint32_t amount, bool bad_mac)
+{
+	uint8_t tid[6], rnd[4], sk[8], mac[4];
+	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x23 }, tim[3] = { 0x09, 0x00, 0x00 };
+	uint32_t old;
+	uint16_t seq, sw;
+	char mh[9];
+
+	hex(TID, tid, 6);
+	pin();
+	sw = xfer("80 50 05 01 0B 01 %08X " TID " 10", amount);
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(fx.rlen, 16);
+	old = be32(fx.resp);
+	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
+	assert_int_equal(fx.resp[6], 3);
+	memcpy(rnd, fx.resp + 8, 4);
+	assert_int_equal(wk_purse_session_key_online(fx.k.dulk, rnd, seq, sk), 0);
+	assert_int_equal(wk_purse_unload_mac1(sk, old, amount, tid, mac), 0);
+	assert_memory_equal(mac, fx.resp + 12, 4);
+	assert_int_equal(wk_purse_unload_mac2(sk, amount, tid, date, tim, mac), 0);
+	if (bad_mac)
+		mac[1] ^= 0x10;
+	tohex(mac, 4, mh);
+	sw = xfer("80 54 03 00 0B 20261123 090000 %s 04", mh);
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(wk_purse_unload_mac3(sk, old - amount, seq, amount, tid,
+	    date, tim, mac), 0);
+	assert_int_equal(fx.rlen, 4);
+	assert_memory_equal(fx.resp, mac, 4);
+	return sw;
+}
+
+static void
+test_unload(void **unused)
+{
+	uint8_t tid[6], rnd[4], sk[8], mac[4];
+	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x23 }, tim[3] = { 0x09, 0x00, 0x00 };
+	char mh[9];
+
+	(void)unused;
+	hex(TID, tid, 6);
+	sel();
+	assert_int_equal(load(PURSE_ED, 0x300, false), 0x9000);
+	/* funds 0x300; the overdraft does not leave */
+	assert_int_equal(xfer("80 50 05 01 0B 01 00000001 " TID " 10"), 0x6985);
+	assert_int_equal(unload(0x301, false), 0x9401);
+	pin();
+	assert_int_equal(xfer("80 50 05 02 0B 01 00000001 " TID " 10"), 0x6A86);
+	assert_int_equal(xfer("80 50 05 01 0B 07 00000001 " TID " 10"), 0x9403);
+	assert_int_equal(unload(0x100, true), 0x9302);
+	assert_int_equal(balance(PURSE_ED), 0x1300);
+	assert_int_equal(xfer("80 54 03 00 0B 20261123 090000 00000000"), 0x6901);
+
+	/* a good one, checking MAC3 */
+	pin();
+	assert_int_equal(xfer("80 50 05 01 0B 01 00000100 " TID " 10"), 0x9000);
+	memcpy(rnd, fx.resp + 8, 4);
+	assert_int_equal(fx.resp[5], 1);	/* online seq after one load */
+	assert_int_equal(wk_purse_session_key_online(fx.k.dulk, rnd, 1, sk), 0);
+	assert_int_equal(wk_purse_unload_mac2(sk, 0x100, tid, date, tim, mac), 0);
+	tohex(mac, 4, mh);
+	assert_int_equal(xfer("80 54 03 00 0A 20261123 090000 %.6s", mh), 0x6700);
+	pin();
+	assert_int_equal(xfer("80 50 05 01 0B 01 00000100 " TID " 10"), 0x9000);
+	memcpy(rnd, fx.resp + 8, 4);
+	assert_int_equal(wk_purse_session_key_online(fx.k.dulk, rnd, 1, sk), 0);
+	assert_int_equal(wk_purse_unload_mac2(sk, 0x100, tid, date, tim, mac), 0);
+	tohex(mac, 4, mh);
+	assert_int_equal(xfer("80 54 03 00 0B 20261123 090000 %s 04", mh), 0x9000);
+	assert_int_equal(fx.rlen, 4);
+	{
+		uint8_t mac3[4];
+
+		assert_int_equal(wk_purse_unload_mac3(sk, 0x1200, 1, 0x100, tid,
+		    date, tim, mac3), 0);
+		assert_memory_equal(fx.resp, mac3, 4);
+		/* proof of an unload: host MAC2, card MAC3 */
+		assert_int_equal(xfer("80 5A 00 03 02 0002 08"), 0x9000);
+		assert_memory_equal(fx.resp, mac, 4);
+		assert_memory_equal(fx.resp + 4, mac3, 4);
+	}
+	assert_int_equal(balance(PURSE_ED), 0x1200);
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_resp("0002 001000 00000100 03 " TID " 20261123 090000");
+}
+
+/* INIT FOR UPDATE + UPDATE OVERDRAW LIMIT; returns the last SW */
+static uint16_t
+update(uint32_t new_limit, bool bad_mac)
+{
+	uint8_t tid[6], rnd[4], sk[8], mac[4], ktac[8], tac[4];
+	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x24 }, tim[3] = { 0x10, 0x00, 0x00 };
+	uint32_t bal, lim, nb;
+	uint16_t seq, sw;
+	char mh[9];
+
+	hex(TID, tid, 6);
+	pin();
+	sw = xfer("80 50 04 01 07 02 " TID " 13");
+	if (sw != 0x9000)
+		return sw;
+	assert_int_equal(fx.rlen, 19);
+	bal = be32(fx.resp);
+	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
+	lim = ((uint32_t)fx.resp[6] << 16) | ((uint32_t)fx.resp[7] << 8) |
+	    fx.resp[8];
+	assert_int_equal(fx.resp[9], 4);
+	memcpy(rnd, fx.resp + 11, 4);
+	assert_int_equal(wk_purse_session_key_online(fx.k.duk, rnd, seq, sk), 0);
+	assert_int_equal(wk_purse_update_mac1(sk, bal, lim, tid, mac), 0);
+	assert_memory_equal(mac, fx.resp + 15, 4);
+	assert_int_equal(wk_purse_update_mac2(sk, new_limit, tid, date, tim,
+	    mac), 0);
+	if (bad_mac)
+		mac[2] ^= 0x04;
+	tohex(mac, 4, mh);
+	sw = xfer("80 58 00 00 0E %06X 20261124 100000 %s 04", new_limit, mh);
+	if (sw != 0x9000)
+		return sw;
+	nb = bal - lim + new_limit;
+	wk_purse_tac_key(fx.k.dtk, ktac);
+	assert_int_equal(wk_purse_update_tac(ktac, nb, seq, new_limit, tid, date,
+	    tim, tac), 0);
+	assert_memory_equal(fx.resp, tac, 4);
+	return sw;
+}
+
+static void
+test_update_limit(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(xfer("80 50 04 01 07 02 " TID " 13"), 0x6985);
+	pin();
+	assert_int_equal(xfer("80 50 04 01 07 01 " TID " 13"), 0x9403);
+	assert_int_equal(xfer("80 50 04 01 0B 02 00000001 " TID " 13"), 0x6700);
+	assert_int_equal(xfer("80 50 04 02 07 02 " TID " 13"), 0x6A86);
+	assert_int_equal(update(0x2000, true), 0x9302);
+	assert_int_equal(xfer("80 58 00 00 0E 002000 20261124 100000 00000000"),
+	    0x6901);
+	assert_int_equal(balance(PURSE_ED), 0x1000);
+	assert_int_equal(update(0x2000, false), 0x9000);
+	assert_int_equal(balance(PURSE_ED), 0x2000);
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_resp("0001 002000 00000000 07 " TID " 20261124 100000");
+	assert_int_equal(xfer("80 5A 00 07 02 0000 08"), 0x9000);
+	/* spend into the overdraft, then a lower limit that would leave the
+	 * card below zero is refused */
+	pin();
+	assert_int_equal(debit(PURSE_ED, 0x01, 0x1800, false), 0x9000);
+	assert_int_equal(update(0x17FF, false), 0x9401);
+	assert_int_equal(update(0x1800, false), 0x9000);
+	assert_int_equal(balance(PURSE_ED), 0);
+	assert_int_equal(update(0x0000, false), 0x9401);
+	pin();
+	assert_int_equal(xfer("80 58 00 01 0E 002000 20261124 100000 00000000"),
+	    0x6A86);
+	assert_int_equal(xfer("80 58 00 00 0D 002000 20261124 100000 000000"),
+	    0x6700);
+}
+
+/* ---- records ---- */
+
+static void
+test_records(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x6982);
+	pin();
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x6A83);
+	for (uint32_t i = 1; i <= 12; i++)
+		assert_int_equal(load(PURSE_EP, i, false), 0x9000);
+	pin();
+	/* cyclic, 10 records, newest first */
+	for (unsigned n = 1; n <= 10; n++) {
+		assert_int_equal(xfer("00 B2 %02X C4 17", n), 0x9000);
+		assert_int_equal(fx.rlen, 23);
+		assert_int_equal(be32(fx.resp + 5), 13 - n);
+		assert_int_equal((fx.resp[0] << 8) | fx.resp[1], 13 - n);
+	}
+	assert_int_equal(xfer("00 B2 0B C4 17"), 0x6A83);
+	assert_int_equal(xfer("00 B2 00 C4 17"), 0x6A86);
+	assert_int_equal(xfer("00 B2 01 C6 17"), 0x6A86);
+	assert_int_equal(xfer("00 B2 01 A4 17"), 0x6A82);
+	assert_int_equal(xfer("00 B2 01 AC 17"), 0x6981);
+	assert_int_equal(xfer("00 B2 01 C4 01 00 17"), 0x6700);
+	/* P2 mode 5: record P1 and every older one */
+	assert_int_equal(xfer("00 B2 09 C5 00"), 0x9000);
+	assert_int_equal(fx.rlen, 46);
+	assert_int_equal(be32(fx.resp + 5), 4);
+	assert_int_equal(be32(fx.resp + 23 + 5), 3);
+	/* by the current EF */
+	assert_int_equal(xfer("00 A4 02 0C 02 00 18"), 0x9000);
+	assert_int_equal(xfer("00 B2 01 04 17"), 0x9000);
+	assert_int_equal(be32(fx.resp + 5), 12);
+	assert_int_equal(xfer("00 A4 02 0C 02 00 15"), 0x9000);
+	assert_int_equal(xfer("00 B2 01 04 17"), 0x6981);
+	/* the records survive a restart */
+	card_down();
+	card_up(NULL, false);
+	sel();
+	pin();
+	assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+	assert_int_equal(be32(fx.resp + 5), 12);
+	assert_int_equal(balance(PURSE_EP), 78);
+}
+
+/* ---- proof ---- */
+
+static void
+test_prove_errors(void **unused)
+{
+	(void)unused;
+	sel();
+	assert_int_equal(xfer("80 5A 00 02 02 0000 08"), 0x9406);
+	assert_int_equal(xfer("80 5A 00 08 02 0000 08"), 0x6A86);
+	assert_int_equal(xfer("80 5A 00 09 02 0000 08"), 0x6A86);
+	assert_int_equal(xfer("80 5A 01 02 02 0000 08"), 0x6A86);
+	assert_int_equal(xfer("80 5A 00 02 03 000000 08"), 0x6700);
+	assert_int_equal(xfer("80 5A 00 02 08"), 0x6700);
+}
+
+/* ---- counters at FFFF ---- */
+
+static void
+test_seq_limit(void **unused)
+{
+	purse_state s;
+
+	(void)unused;
+	sel();
+	assert_int_equal(load(PURSE_EP, 100, false), 0x9000);
+	assert_int_equal(purse_state_get(fx.card, &s), 0);
+	s.w[PURSE_EP].online_seq = 0xFFFE;
+	s.w[PURSE_EP].offline_seq = 0xFFFF;
+	assert_int_equal(purse_state_put(fx.card, &s), 0);
+	assert_int_equal(load(PURSE_EP, 100, false), 0x9000);
+	assert_int_equal(load(PURSE_EP, 100, false), 0x9402);
+	assert_int_equal(debit(PURSE_EP, 0x01, 1, false), 0x9402);
+	assert_int_equal(balance(PURSE_EP), 200);
+	/* the last load's proof answers to FFFE and FFFF */
+	assert_int_equal(xfer("80 5A 00 02 02 FFFE 08"), 0x9000);
+	assert_int_equal(xfer("80 5A 00 02 02 FFFF 08"), 0x9000);
+	assert_int_equal(xfer("80 5A 00 02 02 0000 08"), 0x9406);
+}
+
+/* ---- an EP-only card ---- */
+
+static void
+test_ep_only(void **unused)
+{
+	(void)unused;
+	card_down();
+	teardown(unused);
+	setup(unused);
+	new_card("ep", V2_DPK, V1_DTK, 0);
+	sel();
+	pin();
+	assert_int_equal(xfer("80 5C 00 01 04"), 0x6A81);
+	assert_int_equal(xfer("80 50 00 01 0B 01 00000100 " TID " 10"), 0x6A81);
+	assert_int_equal(xfer("80 50 02 01 0B 01 00000100 " TID " 0F"), 0x6A81);
+	assert_int_equal(xfer("80 50 04 01 07 02 " TID " 13"), 0x6A81);
+	assert_int_equal(xfer("80 5A 00 01 02 0000 08"), 0x6A81);
+	assert_int_equal(load(PURSE_EP, 100, false), 0x9000);
+	assert_int_equal(xfer("00 B0 95 08 01"), 0x9000);
+	assert_resp("02");
+}
+
+/* ---- the demo card: keys diversified from the documented masters ---- */
+
+static void
+test_demo_card(void **unused)
+{
+	static const char *const masters[] = {
+		"574B2D44454D4F2D444C4B2D30303031",	/* dlk */
+		"574B2D44454D4F2D44504B2D30303031",	/* dpk */
+		"574B2D44454D4F2D44544B2D30303031",	/* dtk */
+	};
+	uint8_t mk[16], serial[10];
+	uint8_t *dst[3];
+
+	(void)unused;
+	card_down();
+	teardown(unused);
+	setup(unused);
+	card_up(NULL, true);
+	sel();
+	assert_int_equal(xfer("00 B0 95 00 1E"), 0x9000);
+	assert_int_equal(fx.resp[8], 0x03);
+	memcpy(serial, fx.resp + 10, 10);
+	assert_int_equal(serial[0], 0);
+	assert_int_equal(serial[1], 0);
+	dst[0] = fx.k.dlk;
+	dst[1] = fx.k.dpk;
+	dst[2] = fx.k.dtk;
+	for (int i = 0; i < 3; i++) {
+		hex(masters[i], mk, 16);
+		assert_int_equal(wk_purse_diversify(mk, serial, 10, dst[i]), 0);
+	}
+	assert_int_equal(load(PURSE_EP, 5000, false), 0x9000);
+	assert_int_equal(debit(PURSE_EP, 0x01, 1234, false), 0x9000);
+	assert_int_equal(balance(PURSE_EP), 5000 - 1234);
+	/* demo ceiling 1000000 fen */
+	assert_int_equal(load(PURSE_EP, 1000000, false), 0x6985);
+}
+
+/* ---- secret range for --verbose ---- */
+
+static void
+test_secret_range(void **unused)
+{
+	uint8_t c[] = { 0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56 };
+	wk_apdu a;
+	size_t from = 9, len = 9;
+
+	(void)unused;
+	assert_int_equal(wk_apdu_parse(&a, c, sizeof(c)), 0);
+	vc_applet_purse.secret_range(&a, &from, &len);
+	assert_int_equal(from, 0);
+	assert_int_equal(len, 3);
+	c[1] = 0xB0;
+	assert_int_equal(wk_apdu_parse(&a, c, sizeof(c)), 0);
+	vc_applet_purse.secret_range(&a, &from, &len);
+	assert_int_equal(len, 0);
+}
+
+/* ---- kill -9 during loads and purchases ---- */
+
+/*
+ * a child loads 100 and spends 30 in a loop; it is killed at random
+ * moments. After each kill the card must show balance = 100 * online seq -
+ * 30 * offline seq, a newest record that is the last counted transaction,
+ * and the proof of that same transaction.
+ */
+static void
+crash_child(void)
+{
+	for (;;) {
+		if (load(PURSE_EP, 100, false) != 0x9000)
+			_exit(3);
+		if (debit(PURSE_EP, 0x01, 30, false) != 0x9000)
+			_exit(4);
+	}
+}
+
+static void
+test_crash_atomicity(void **unused)
+{
+	int rounds = 12;
+
+	(void)unused;
+	card_down();
+	for (int r = 0; r < rounds; r++) {
+		uint32_t bal, online, offline, rec_amount;
+		uint16_t rec_seq;
+		uint8_t rec_type;
+		int status;
+		pid_t pid;
+
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			card_up(NULL, false);
+			sel();
+			crash_child();
+		}
+		usleep((useconds_t)(20000 + randombytes_uniform(150000)));
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+
+		card_up(NULL, false);
+		sel();
+		pin();
+		assert_int_equal(xfer("80 50 00 02 0B 01 00000001 " TID " 10"),
+		    0x9000);
+		bal = be32(fx.resp);
+		online = (uint32_t)((fx.resp[4] << 8) | fx.resp[5]);
+		assert_int_equal(xfer("80 50 01 02 0B 01 00000001 " TID " 0F"),
+		    bal > 0 ? 0x9000 : 0x9401);
+		offline = bal > 0 ? (uint32_t)((fx.resp[4] << 8) | fx.resp[5]) : 0;
+		assert_int_equal(bal, 100 * online - 30 * offline);
+		if (online > 0) {
+			pin();
+			assert_int_equal(xfer("00 B2 01 C4 17"), 0x9000);
+			rec_seq = (uint16_t)((fx.resp[0] << 8) | fx.resp[1]);
+			rec_amount = be32(fx.resp + 5);
+			rec_type = fx.resp[9];
+			/* record, counter, balance and proof moved together */
+			if (rec_type == 0x06) {
+				assert_int_equal(rec_seq, offline);
+				assert_int_equal(rec_amount, 30);
+			} else {
+				assert_int_equal(rec_type, 0x02);
+				assert_int_equal(rec_seq, online);
+				assert_int_equal(rec_amount, 100);
+			}
+			assert_int_equal(xfer("80 5A 00 %02X 02 %04X 08", rec_type,
+			    rec_seq), 0x9000);
+			assert_int_equal(xfer("80 5A 00 %02X 02 %04X 08",
+			    rec_type == 0x06 ? 0x02 : 0x06, rec_seq), 0x9406);
+		}
+		card_down();
+	}
+	card_up(NULL, false);
+}
+
+static int
+setup_crash(void **unused)
+{
+	/* the demo profile is enough; the keys are derived as the host does */
+	static const char *const masters[] = {
+		"574B2D44454D4F2D444C4B2D30303031",
+		"574B2D44454D4F2D44504B2D30303031",
+		"574B2D44454D4F2D44544B2D30303031",
+	};
+	uint8_t mk[16], *dst[3] = { fx.k.dlk, fx.k.dpk, fx.k.dtk };
+
+	setup(unused);
+	card_up(NULL, true);
+	sel();
+	assert_int_equal(xfer("00 B0 95 00 1E"), 0x9000);
+	for (int i = 0; i < 3; i++) {
+		hex(masters[i], mk, 16);
+		assert_int_equal(wk_purse_diversify(mk, fx.resp + 10, 10, dst[i]),
+		    0);
+	}
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_select, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_read_binary, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_verify, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_verify_counter_persists,
+		    setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_get_balance, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_v1_load_through_card,
+		    setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_v2_purchase_through_card,
+		    setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_load_errors, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_credit_errors, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_purchase_errors, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ed, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_unload, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_update_limit, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_records, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_prove_errors, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_seq_limit, setup_card,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ep_only, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_card, setup_card,
+		    teardown),
+		cmocka_unit_test(test_secret_range),
+		cmocka_unit_test_setup_teardown(test_crash_atomicity, setup_crash,
+		    teardown),
+	};
+
+	randombytes_set_implementation(&fake_rng);
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

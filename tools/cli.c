@@ -1,0 +1,225 @@
+/* helpers shared by the CLI's command groups: card, errors, JSON, tables */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wk_cli_table {
+	size_t ncols;
+	size_t nrows;
+	size_t cap;
+	char **cells;		/* (nrows + 1) * ncols, row 0 is the header */
+};
+
+int
+wk_cli_ctx(wk_cli *cli, wk_ctx **out)
+{
+	int rc = WK_OK;
+
+	if (cli->ctx == NULL)
+		rc = wk_ctx_new(&cli->ctx);
+	*out = cli->ctx;
+	return rc;
+}
+
+int
+wk_cli_card(wk_cli *cli, wk_card **out)
+{
+	wk_ctx *ctx = NULL;
+	int rc = WK_OK;
+
+	*out = NULL;
+	if (cli->card != NULL)
+		goto done;
+	if ((rc = wk_cli_ctx(cli, &ctx)) != WK_OK)
+		goto out;
+	if ((rc = wk_card_open(ctx, cli->reader, &cli->card)) != WK_OK)
+		goto out;
+done:
+	*out = cli->card;
+	rc = WK_OK;
+out:
+	return rc;
+}
+
+int
+wk_cli_fail(wk_cli *cli, const char *what, int rc)
+{
+	json_t *o;
+
+	if (cli != NULL && cli->json) {
+		o = json_pack("{s:{s:s,s:i,s:s}}", "error", "what", what,
+		    "code", rc, "message", wk_strerror(rc));
+		if (o != NULL)
+			wk_cli_json_print(o);
+	}
+	fprintf(stderr, "walletkey: %s: %s\n", what, wk_strerror(rc));
+	if (rc == WK_ERR_NO_READER && cli != NULL && cli->reader != NULL)
+		fprintf(stderr, "walletkey: no reader matches \"%s\"; "
+		    "see 'walletkey readers'\n", cli->reader);
+	return WK_CLI_FAILED;
+}
+
+int
+wk_cli_usage(wk_cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)cli;
+	fputs("walletkey: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\ntry 'walletkey --help'\n", stderr);
+	return WK_CLI_USAGE;
+}
+
+bool
+wk_cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+int
+wk_cli_json_print(json_t *value)
+{
+	int rc = WK_CLI_FAILED;
+
+	if (value == NULL)
+		goto out;
+	if (json_dumpf(value, stdout, JSON_COMPACT) != 0)
+		goto out;
+	fputc('\n', stdout);
+	rc = WK_CLI_OK;
+out:
+	json_decref(value);
+	return rc;
+}
+
+json_t *
+wk_cli_json_hex(const uint8_t *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	json_t *s = NULL;
+	char *hex;
+
+	if ((hex = malloc(2 * len + 1)) == NULL)
+		goto out;
+	for (size_t i = 0; i < len; i++) {
+		hex[2 * i] = digits[p[i] >> 4];
+		hex[2 * i + 1] = digits[p[i] & 0x0F];
+	}
+	hex[2 * len] = '\0';
+	s = json_string(hex);
+out:
+	free(hex);
+	return s;
+}
+
+void
+wk_cli_print_hex(FILE *f, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(f, "%02x", p[i]);
+}
+
+wk_cli_table *
+wk_cli_table_new(size_t ncols, const char *const *headers)
+{
+	wk_cli_table *t = NULL;
+
+	if (ncols == 0 || (t = calloc(1, sizeof(*t))) == NULL)
+		goto out;
+	t->ncols = ncols;
+	if (wk_cli_table_add(t, headers) != 0) {
+		free(t);
+		t = NULL;
+		goto out;
+	}
+	for (size_t c = 0; c < ncols; c++)
+		for (char *p = t->cells[c]; *p != '\0'; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+out:
+	return t;
+}
+
+int
+wk_cli_table_add(wk_cli_table *t, const char *const *cells)
+{
+	char **grown;
+	size_t need = (t->nrows + 1) * t->ncols;
+	int rc = -1;
+
+	if (need > t->cap) {
+		size_t cap = t->cap == 0 ? 8 * t->ncols : 2 * t->cap;
+
+		if (cap < need)
+			cap = need;
+		if ((grown = realloc(t->cells, cap * sizeof(*grown))) == NULL)
+			goto out;
+		t->cells = grown;
+		t->cap = cap;
+	}
+	for (size_t c = 0; c < t->ncols; c++) {
+		const char *v = cells[c] != NULL ? cells[c] : "-";
+		char *copy = strdup(v);
+
+		if (copy == NULL) {
+			for (size_t k = 0; k < c; k++)
+				free(t->cells[t->nrows * t->ncols + k]);
+			goto out;
+		}
+		t->cells[t->nrows * t->ncols + c] = copy;
+	}
+	t->nrows++;
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+wk_cli_table_print(const wk_cli_table *t, FILE *f)
+{
+	size_t *width;
+
+	if (t == NULL || (width = calloc(t->ncols, sizeof(*width))) == NULL)
+		return;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t w = strlen(t->cells[r * t->ncols + c]);
+
+			if (w > width[c])
+				width[c] = w;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *v = t->cells[r * t->ncols + c];
+
+			if (c + 1 == t->ncols)
+				fprintf(f, "%s\n", v);
+			else
+				fprintf(f, "%-*s  ", (int)width[c], v);
+		}
+	}
+	free(width);
+}
+
+void
+wk_cli_table_free(wk_cli_table **t)
+{
+	if (t == NULL || *t == NULL)
+		return;
+	for (size_t i = 0; i < (*t)->nrows * (*t)->ncols; i++)
+		free((*t)->cells[i]);
+	free((*t)->cells);
+	free(*t);
+	*t = NULL;
+}

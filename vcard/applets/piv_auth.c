@@ -1,0 +1,265 @@
+/* GENERAL AUTHENTICATE: 9B, signatures, RSA private operations, key agreement (piv.md 2.7) */
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <sodium.h>
+
+#include "piv_int.h"
+#include "wk_tlv.h"
+
+#define PIV_OUT_MAX 512
+
+/* raw m^d mod n, input exactly modulus-length and below n */
+static uint16_t
+piv_rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
+    size_t *olen)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	BIGNUM *mod = NULL, *m = NULL;
+	size_t klen = (size_t)EVP_PKEY_get_size(pkey), len = PIV_OUT_MAX;
+	uint16_t sw = WK_SW_WRONG_DATA;
+
+	if (n != klen || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &mod) != 1 ||
+	    (m = BN_bin2bn(in, (int)n, NULL)) == NULL || BN_cmp(m, mod) >= 0)
+		goto out;
+	sw = WK_SW_UNKNOWN;
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	    EVP_PKEY_decrypt_init(ctx) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) != 1 ||
+	    EVP_PKEY_decrypt(ctx, out, &len, in, n) != 1 || len > klen)
+		goto out;
+	/* left-pad to the modulus length */
+	if (len < klen) {
+		memmove(out + (klen - len), out, len);
+		memset(out, 0, klen - len);
+	}
+	*olen = klen;
+	sw = WK_SW_OK;
+out:
+	BN_free(mod);
+	BN_clear_free(m);
+	EVP_PKEY_CTX_free(ctx);
+	return sw;
+}
+
+/* ECDSA over a host-computed hash: DER signature out */
+static uint16_t
+piv_ecdsa(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
+    size_t *olen)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	size_t len = PIV_OUT_MAX;
+	uint16_t sw = WK_SW_WRONG_DATA;
+
+	if (n == 0 || n > 64)
+		goto out;
+	sw = WK_SW_UNKNOWN;
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(ctx) != 1 ||
+	    EVP_PKEY_sign(ctx, out, &len, in, n) != 1)
+		goto out;
+	*olen = len;
+	sw = WK_SW_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return sw;
+}
+
+/* PureEdDSA over the whole message */
+static uint16_t
+piv_eddsa(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
+    size_t *olen)
+{
+	EVP_MD_CTX *md = NULL;
+	size_t len = PIV_OUT_MAX;
+	uint16_t sw = WK_SW_UNKNOWN;
+
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(md, NULL, NULL, NULL, NULL, pkey, NULL) != 1 ||
+	    EVP_DigestSign(md, out, &len, in, n) != 1)
+		goto out;
+	*olen = len;
+	sw = WK_SW_OK;
+out:
+	EVP_MD_CTX_free(md);
+	return sw;
+}
+
+static EVP_PKEY *
+piv_peer(uint8_t alg, const uint8_t *pt, size_t n)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *peer = NULL;
+	OSSL_PARAM params[3];
+	char *group = alg == PIV_ALG_ECCP256 ? "prime256v1" : "secp384r1";
+	size_t want = alg == PIV_ALG_ECCP256 ? 65 : 97;
+
+	if (alg == PIV_ALG_X25519)
+		return n == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519,
+		    NULL, pt, n) : NULL;
+	if (n != want || pt[0] != 0x04)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)(uintptr_t)pt, n);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		peer = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return peer;
+}
+
+/* ECDH (X coordinate) and X25519 */
+static uint16_t
+piv_derive(const piv_key *k, const uint8_t *pt, size_t n, uint8_t *out,
+    size_t *olen)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *peer = NULL;
+	size_t len = PIV_OUT_MAX;
+	uint16_t sw = WK_SW_WRONG_DATA;
+
+	if ((peer = piv_peer(k->alg, pt, n)) == NULL)
+		goto out;
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL ||
+	    EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer(ctx, peer) != 1 ||
+	    EVP_PKEY_derive(ctx, out, &len) != 1)
+		goto out;
+	*olen = len;
+	sw = WK_SW_OK;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(peer);
+	return sw;
+}
+
+static bool
+piv_is_rsa(uint8_t alg)
+{
+	return alg == PIV_ALG_RSA1024 || alg == PIV_ALG_RSA2048 ||
+	    alg == PIV_ALG_RSA3072 || alg == PIV_ALG_RSA4096;
+}
+
+static bool
+piv_is_ec(uint8_t alg)
+{
+	return alg == PIV_ALG_ECCP256 || alg == PIV_ALG_ECCP384;
+}
+
+static uint16_t
+piv_key_op(const piv_key *k, const wk_tlv *chal, const wk_tlv *exp,
+    uint8_t *out, size_t *olen)
+{
+	if (chal != NULL && piv_is_rsa(k->alg))
+		return piv_rsa_raw(k->pkey, chal->value, chal->len, out, olen);
+	if (chal != NULL && piv_is_ec(k->alg))
+		return piv_ecdsa(k->pkey, chal->value, chal->len, out, olen);
+	if (chal != NULL && k->alg == PIV_ALG_ED25519)
+		return piv_eddsa(k->pkey, chal->value, chal->len, out, olen);
+	if (exp != NULL && (piv_is_ec(k->alg) || k->alg == PIV_ALG_X25519))
+		return piv_derive(k, exp->value, exp->len, out, olen);
+	return WK_SW_WRONG_DATA;
+}
+
+/* 7C { 82 00, 81 <data> | 85 <point> } */
+static int
+piv_parse_op(const uint8_t *p, size_t n, wk_tlv *chal, wk_tlv *exp,
+    bool *has_chal, bool *has_exp)
+{
+	wk_tlv resp;
+	wk_cur c;
+	wk_tlv t;
+	int r1, r5;
+
+	wk_cur_init(&c, p, n);
+	while (c.len > 0) {
+		if (wk_tlv_read(&c, &t) != WK_TLV_OK)
+			return -1;
+		if (t.tag != 0x81 && t.tag != 0x82 && t.tag != 0x85)
+			return -1;
+	}
+	if (wk_tlv_find(p, n, 0x82, &resp) != WK_TLV_OK || resp.len != 0)
+		return -1;
+	r1 = wk_tlv_find(p, n, 0x81, chal);
+	r5 = wk_tlv_find(p, n, 0x85, exp);
+	if ((r1 != WK_TLV_OK && r1 != WK_TLV_MISSING) ||
+	    (r5 != WK_TLV_OK && r5 != WK_TLV_MISSING))
+		return -1;
+	*has_chal = r1 == WK_TLV_OK;
+	*has_exp = r5 == WK_TLV_OK;
+	return *has_chal != *has_exp ? 0 : -1;
+}
+
+uint16_t
+piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	piv_key k;
+	wk_tlv tmpl, chal, exp;
+	bool has_chal = false, has_exp = false;
+	uint8_t out[PIV_OUT_MAX];
+	size_t olen = 0, mark;
+	uint8_t policy;
+	uint16_t sw = WK_SW_UNKNOWN;
+	int r;
+
+	memset(&k, 0, sizeof(k));
+	if (wk_tlv_parse_one(cmd->data, cmd->lc, 0x7C, &tmpl) != WK_TLV_OK) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	if (cmd->p2 == PIV_REF_MGM) {
+		sw = piv_mgm_auth(s, card, cmd, tmpl.value, tmpl.len, resp);
+		goto out;
+	}
+	if (!piv_slot_is_asym(cmd->p2)) {
+		sw = WK_SW_WRONG_P1P2;
+		goto out;
+	}
+	if (piv_parse_op(tmpl.value, tmpl.len, &chal, &exp, &has_chal,
+	    &has_exp) != 0) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	r = piv_key_load(card, cmd->p2, &k);
+	if (r == VC_STORE_NOT_FOUND) {
+		sw = WK_SW_WRONG_P1P2;
+		goto out;
+	}
+	if (r != VC_STORE_OK) {
+		sw = WK_SW_REF_DATA_UNUSABLE;
+		goto out;
+	}
+	if (k.alg != cmd->p1) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	policy = piv_key_effective_policy(&k, cmd->p2);
+	if ((policy == PIV_PINPOL_ONCE && !s->pin_verified) ||
+	    (policy == PIV_PINPOL_ALWAYS && !(s->pin_verified && s->pin_always))) {
+		sw = WK_SW_SECURITY_STATUS;
+		goto out;
+	}
+	sw = piv_key_op(&k, has_chal ? &chal : NULL, has_exp ? &exp : NULL,
+	    out, &olen);
+	if (sw != WK_SW_OK)
+		goto out;
+	/* PIN-always: one operation per VERIFY (piv.md 2.6) */
+	if (policy == PIV_PINPOL_ALWAYS)
+		s->pin_always = false;
+	mark = wk_tlv_begin(resp, 0x7C);
+	wk_tlv_put(resp, 0x82, out, olen);
+	wk_tlv_end(resp, mark);
+	if (wk_buf_failed(resp))
+		sw = WK_SW_UNKNOWN;
+out:
+	sodium_memzero(out, sizeof(out));
+	piv_key_free(&k);
+	return sw;
+}

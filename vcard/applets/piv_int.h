@@ -1,0 +1,168 @@
+/*
+ * the PIV applet's internals (SP 800-73-4 card edge plus the Yubico
+ * extensions, specs/piv.md); one module per command group, all sharing
+ * this state and the helpers below
+ */
+#ifndef PIV_INT_H
+#define PIV_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "vc_applet.h"
+#include "vc_store.h"
+#include "wk_apdu.h"
+#include "wk_buf.h"
+
+#define PIV_APPLET "piv"
+
+/* GET VERSION (piv.md 4): the Yubico firmware whose features we implement */
+#define PIV_VERSION_MAJOR 5
+#define PIV_VERSION_MINOR 7
+#define PIV_VERSION_PATCH 1
+
+/* largest object content (inside 53) we store; ykpiv reads up to 3063 */
+#define PIV_OBJ_MAX 4096u
+
+/* algorithm identifiers, piv.md 2.7 */
+enum {
+	PIV_ALG_3DES_DEFAULT = 0x00,
+	PIV_ALG_3DES_ALT = 0x01,
+	PIV_ALG_3DES = 0x03,
+	PIV_ALG_RSA3072 = 0x05,
+	PIV_ALG_RSA1024 = 0x06,
+	PIV_ALG_RSA2048 = 0x07,
+	PIV_ALG_AES128 = 0x08,
+	PIV_ALG_AES192 = 0x0A,
+	PIV_ALG_AES256 = 0x0C,
+	PIV_ALG_ECCP256 = 0x11,
+	PIV_ALG_ECCP384 = 0x14,
+	PIV_ALG_RSA4096 = 0x16,
+	PIV_ALG_ED25519 = 0xE0,
+	PIV_ALG_X25519 = 0xE1,
+};
+
+/* key references */
+enum {
+	PIV_REF_PIN = 0x80,
+	PIV_REF_PUK = 0x81,
+	PIV_REF_MGM = 0x9B,
+	PIV_REF_ATTEST = 0xF9,
+};
+
+/* Yubico PIN policy values (AA) */
+enum {
+	PIV_PINPOL_DEFAULT = 0,
+	PIV_PINPOL_NEVER = 1,
+	PIV_PINPOL_ONCE = 2,
+	PIV_PINPOL_ALWAYS = 3,
+};
+
+/* touch policy (AB): a virtual card has no button; only 0/1 accepted */
+enum {
+	PIV_TOUCH_DEFAULT = 0,
+	PIV_TOUCH_NEVER = 1,
+};
+
+enum {
+	PIV_ORIGIN_GENERATED = 1,
+	PIV_ORIGIN_IMPORTED = 2,
+};
+
+/* in-memory security state; dropped by deselect (reset, other AID) */
+typedef struct piv_state {
+	bool pin_verified;
+	bool pin_always;	/* one 9C-style operation allowed (piv.md 2.6) */
+	bool mgm_auth;
+	uint8_t witness[16];	/* 9B mutual authentication, step 1 */
+	size_t witness_len;
+	uint8_t challenge[16];	/* 9B external authentication, step 1 */
+	size_t challenge_len;
+} piv_state;
+
+/* a private key as loaded from the store */
+typedef struct piv_key {
+	uint8_t alg;
+	uint8_t pin_policy;	/* as stored: 0 means the slot's default */
+	uint8_t touch_policy;
+	uint8_t origin;
+	EVP_PKEY *pkey;
+} piv_key;
+
+/* piv.c */
+void piv_state_clear(piv_state *s);
+
+/* piv_util.c */
+bool piv_slot_is_asym(uint8_t ref);
+uint8_t piv_slot_default_policy(uint8_t ref);
+/* object tag that holds a slot's certificate; 0 if none */
+uint32_t piv_slot_cert_tag(uint8_t ref);
+void piv_store_key_name(char *out, size_t cap, const char *prefix, uint32_t id);
+size_t piv_alg_block(uint8_t alg);	/* symmetric block size or 0 */
+size_t piv_alg_keylen(uint8_t alg);	/* symmetric key length or 0 */
+bool piv_alg_is_asym(uint8_t alg);
+
+/* piv_obj.c: GET DATA, PUT DATA and the factory objects */
+uint16_t piv_get_data(piv_state *s, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+uint16_t piv_put_data(piv_state *s, vc_card *card, const wk_apdu *cmd);
+int piv_obj_factory(vc_card *card);
+int piv_obj_get(vc_card *card, uint32_t tag, wk_buf *out);
+int piv_obj_put(vc_card *card, uint32_t tag, const uint8_t *v, size_t n);
+/* deletes every stored object */
+int piv_obj_wipe(vc_card *card);
+
+/* piv_pin.c: VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER, FA */
+uint16_t piv_verify(piv_state *s, vc_card *card, const wk_apdu *cmd);
+uint16_t piv_change_ref(piv_state *s, vc_card *card, const wk_apdu *cmd);
+uint16_t piv_reset_retry(piv_state *s, vc_card *card, const wk_apdu *cmd);
+uint16_t piv_set_retries(piv_state *s, vc_card *card, const wk_apdu *cmd);
+int piv_pin_factory(vc_card *card, uint8_t pin_tries, uint8_t puk_tries);
+/* tries left and total for 80/81 */
+int piv_pin_tries(vc_card *card, uint8_t ref, uint8_t *left, uint8_t *total);
+bool piv_pin_is_default(vc_card *card, uint8_t ref);
+
+/* piv_mgm.c: 9B authentication and SET MANAGEMENT KEY */
+uint16_t piv_mgm_auth(piv_state *s, vc_card *card, const wk_apdu *cmd,
+    const uint8_t *tmpl, size_t tlen, wk_buf *resp);
+uint16_t piv_set_mgm(piv_state *s, vc_card *card, const wk_apdu *cmd);
+int piv_mgm_factory(vc_card *card);
+int piv_mgm_alg(vc_card *card, uint8_t *alg, bool *is_default);
+
+/* piv_key.c: key records, public key encodings */
+int piv_key_load(vc_card *card, uint8_t ref, piv_key *k);
+int piv_key_save(vc_card *card, uint8_t ref, const piv_key *k);
+int piv_key_delete(vc_card *card, uint8_t ref);
+void piv_key_free(piv_key *k);
+/* 7F49 contents (81/82 or 86) without the 7F49 header */
+int piv_key_pub_encode(const piv_key *k, wk_buf *out);
+EVP_PKEY *piv_key_generate(uint8_t alg);
+uint8_t piv_key_effective_policy(const piv_key *k, uint8_t ref);
+
+/* piv_gen.c: GENERATE, IMPORT, MOVE/DELETE */
+uint16_t piv_generate(piv_state *s, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+uint16_t piv_import(piv_state *s, vc_card *card, const wk_apdu *cmd);
+uint16_t piv_move_key(piv_state *s, vc_card *card, const wk_apdu *cmd);
+
+/* piv_auth.c: GENERAL AUTHENTICATE */
+uint16_t piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+
+/* piv_yk.c: GET VERSION, GET SERIAL, GET METADATA, RESET */
+uint16_t piv_get_version(const wk_apdu *cmd, wk_buf *resp);
+uint16_t piv_get_serial(vc_card *card, const wk_apdu *cmd, wk_buf *resp);
+uint32_t piv_serial(vc_card *card);
+uint16_t piv_metadata(piv_state *s, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+uint16_t piv_reset(piv_state *s, vc_card *card, const wk_apdu *cmd);
+
+/* piv_attest.c: ATTEST and the factory attestation key */
+uint16_t piv_attest(piv_state *s, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+int piv_attest_factory(vc_card *card);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * the PBOC ED/EP purse applet (docs/purse.md, pboc-purse.md): internals
+ * shared by purse.c (selection, files, PIN, balance, records, proof),
+ * purse_txn.c (the financial commands) and purse_state.c (what the store
+ * keeps). Everything persistent lives in the store under applet "purse";
+ * only the selection, the PIN state and the open INITIALIZE are in memory.
+ */
+#ifndef PURSE_H
+#define PURSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vc_card.h"
+#include "wk_purse_crypto.h"
+
+#define PURSE_APPLET "purse"
+
+#define PURSE_ED 0	/* P2 01 */
+#define PURSE_EP 1	/* P2 02 */
+
+#define PURSE_EF15_LEN 30
+#define PURSE_EF16_LEN 39	/* PBOC 1.0 (U7) */
+#define PURSE_REC_LEN 23
+#define PURSE_LOG_MIN 10
+#define PURSE_LOG_MAX 100
+#define PURSE_SEQ_MAX 0xFFFFu
+#define PURSE_LIMIT_MAX 0xFFFFFFu
+#define PURSE_CEILING_MAX 0x7FFFFFFFu
+#define PURSE_PIN_MIN_DIGITS 4
+#define PURSE_PIN_MAX_DIGITS 12
+
+/* key purposes; the store names keys "key.<purpose>.<index in hex>" */
+enum purse_key_purpose {
+	PURSE_KEY_DLK = 0,	/* load */
+	PURSE_KEY_DPK,		/* purchase, cash withdrawal */
+	PURSE_KEY_DTK,		/* TAC */
+	PURSE_KEY_DULK,		/* unload */
+	PURSE_KEY_DUK,		/* overdraft-limit update */
+	PURSE_KEY_N
+};
+
+/* the last completed transaction of one purse, for GET TRANSACTION PROVE */
+typedef struct purse_proof {
+	bool valid;
+	uint8_t type;
+	uint16_t seq;		/* the seq the MACs used: before the increment */
+	uint8_t mac[WK_PURSE_MAC_LEN];
+	uint8_t tac[WK_PURSE_MAC_LEN];
+} purse_proof;
+
+typedef struct purse_wallet {
+	uint32_t balance;	/* ED: funds + overdraft limit (section 1) */
+	uint16_t online_seq;
+	uint16_t offline_seq;
+	purse_proof proof;
+} purse_wallet;
+
+/* the persistent state, one blob "state" */
+typedef struct purse_state {
+	uint8_t app_type;	/* EF 0015 byte 9: 01 ED, 02 EP, 03 both */
+	purse_wallet w[2];	/* PURSE_ED, PURSE_EP */
+	uint32_t limit;		/* ED overdraft limit, 3 bytes */
+	uint32_t ceiling;	/* highest balance a load may reach */
+	uint16_t log_cap;
+	uint16_t log_count;
+	uint16_t log_head;	/* slot of the newest record */
+	uint8_t pin_max;
+} purse_state;
+
+typedef struct purse_key {
+	uint8_t version;
+	uint8_t alg;
+	uint8_t key[WK_PURSE_KEY_LEN];
+} purse_key;
+
+/* the open INITIALIZE, consumed by the next command whatever it is */
+enum purse_sess_kind {
+	SESS_NONE = 0,
+	SESS_LOAD,
+	SESS_PURCHASE,		/* purchase and cash withdrawal */
+	SESS_UNLOAD,
+	SESS_UPDATE,
+};
+
+typedef struct purse_session {
+	enum purse_sess_kind kind;
+	int purse;
+	uint8_t type;		/* transaction type code, section 5 */
+	uint8_t key_index;
+	uint32_t amount;
+	uint32_t old_balance;
+	uint32_t old_limit;
+	uint16_t seq;
+	uint8_t term_id[WK_PURSE_TERM_ID_LEN];
+	uint8_t rnd[WK_PURSE_RND_LEN];
+	uint8_t sk[WK_PURSE_SKEY_LEN];	/* load, unload, update */
+} purse_session;
+
+enum purse_df { DF_NONE = 0, DF_PSE, DF_ADF };
+
+typedef struct purse_applet {
+	enum purse_df df;
+	uint16_t cur_ef;	/* EF selected by file id inside the ADF, 0 = none */
+	bool pin_ok;
+	purse_session sess;
+} purse_applet;
+
+/* purse_state.c */
+int purse_state_get(vc_card *card, purse_state *s);
+int purse_state_put(vc_card *card, const purse_state *s);
+int purse_key_get(vc_card *card, int purpose, uint8_t index, purse_key *k);
+int purse_key_put(vc_card *card, int purpose, uint8_t index,
+    const purse_key *k);
+/* the one DTK of the application */
+int purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN]);
+/* record n (1 = newest) of EF 0018 into rec; VC_STORE_NOT_FOUND past the end */
+int purse_log_get(vc_card *card, const purse_state *s, unsigned n,
+    uint8_t rec[PURSE_REC_LEN]);
+/* prepends a record (overwrites the oldest when full); updates s */
+int purse_log_add(vc_card *card, purse_state *s,
+    const uint8_t rec[PURSE_REC_LEN]);
+/* the 23-byte EF 0018 record */
+void purse_record(uint8_t rec[PURSE_REC_LEN], uint16_t seq, uint32_t limit,
+    uint32_t amount, uint8_t type, const uint8_t *term_id, const uint8_t *date,
+    const uint8_t *time);
+/* PIN: normalised digits in, stored as a slow hash (sealed) */
+int purse_pin_set(vc_card *card, const char *digits, size_t n);
+int purse_pin_check(vc_card *card, const char *digits, size_t n, bool *ok);
+
+/* purse_txn.c: every INS 50/52/54/58 command */
+uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp, purse_session *sess);
+
+/* purse.c */
+bool purse_has(const purse_state *s, int purse);
+
+#endif
