@@ -4,6 +4,8 @@
 
 int wk_cmd_readers(wk_cli *cli, int argc, char **argv);
 int wk_cmd_apdu(wk_cli *cli, int argc, char **argv);
+int wk_cmd_wallet(wk_cli *cli, int argc, char **argv);
+int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
@@ -15,6 +17,8 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "cert", "PIV certificates: import, export, delete, request, selfsign", cmd_cert, "import|export|delete|request|selfsign --slot S [OPTIONS]\n  (walletkey cert SUBCOMMAND --help; walletkey-piv(7))" },
 	{ "sign", "sign a file with a PIV key", cmd_sign, "--slot S --in FILE [--hash sha256|sha384|sha512|none] [--pss] [--out SIG]\n      [--pin-file FILE]" },
 	{ "reset", "PIV: back to the factory state (deletes keys)", cmd_reset, "[--yes]" },
+	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, sam-init", wk_cmd_wallet, "info|balance|records|purchase|load|prove|sam-init [OPTIONS] (docs/wallet.md)" },
+	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
 };
 
 const size_t wk_cli_n_commands = sizeof(wk_cli_commands) / sizeof(wk_cli_commands[0]);
