@@ -67,3 +67,11 @@ wait_card() {
 	done
 	fail "the card did not come back"
 }
+
+# snapshot FILE: what the card holds (keys, certificates, tries, 9B), without
+# what depends on the PIN being verified at the moment (pcscd powers an idle
+# card off, which logs the PIN out)
+snapshot() {
+	expect 0 wk --json status
+	jq -S '{pin, puk, management_key, slots}' "$T/out" >"$1"
+}
