@@ -1,8 +1,9 @@
 #!/bin/bash
 # a 300-byte answer arrives through 61xx and GET RESPONSE (opensc-tool fetches it)
+# -c default: OpenSC's PIV driver re-selects PIV whenever it takes the card lock,
+# so between two -s commands the wkinfo applet would be deselected
 . "$(dirname "$0")/lib.sh"
 
-# -c default: the PIV driver would re-select PIV between the two transactions
 out=$(opensc-tool -r 0 -c default -s "00 A4 04 00 07 F0 57 4B 49 4E 46 4F" -s "00 EE 01 00 02 01 2C 00")
 echo "$out"
 # the hex dump of the second answer: 16 bytes a line, before the ASCII column
