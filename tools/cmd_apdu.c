@@ -18,6 +18,7 @@ wk_cmd_apdu(wk_cli *cli, int argc, char **argv)
 	json_t *arr = NULL, *o;
 	wk_card *card;
 	int rc, status = WK_CLI_FAILED;
+	bool began = false;
 
 	if (argc < 2) {
 		status = wk_cli_usage(cli, "apdu needs at least one APDU in hex, "
@@ -42,6 +43,12 @@ wk_cmd_apdu(wk_cli *cli, int argc, char **argv)
 		status = wk_cli_fail(cli, "apdu", rc);
 		goto out;
 	}
+	/* one transaction: no other client slips in between our APDUs */
+	if ((rc = wk_card_begin(card)) != WK_OK) {
+		status = wk_cli_fail(cli, "apdu", rc);
+		goto out;
+	}
+	began = true;
 	for (int i = 1; i < argc; i++) {
 		size_t len = (size_t)wk_hex_decode(argv[i], cmd, APDU_MAX);
 		size_t rlen = RESP_MAX;
@@ -71,6 +78,8 @@ wk_cmd_apdu(wk_cli *cli, int argc, char **argv)
 	else
 		status = WK_CLI_OK;
 out:
+	if (began)
+		wk_card_end(card);
 	json_decref(arr);
 	free(cmd);
 	free(resp);

@@ -1,9 +1,14 @@
 /* the purse personalisation profile (docs/purse.md, "Personalisation profile") */
 #include "vc_perso.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -398,6 +403,38 @@ parse_root(json_t *root, vc_perso *p, char *err, size_t errlen)
 	return parse_keys(root, p, err, errlen);
 }
 
+/*
+ * jansson keeps the PIN and key strings of the tree in its own allocations;
+ * while a profile is parsed they come from here and are wiped when freed
+ */
+typedef union wipe_hdr {
+	size_t n;
+	max_align_t align;
+} wipe_hdr;
+
+static void *
+wipe_malloc(size_t n)
+{
+	wipe_hdr *h;
+
+	if (n > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + n)) == NULL)
+		return NULL;
+	h->n = n;
+	return h + 1;
+}
+
+static void
+wipe_free(void *p)
+{
+	wipe_hdr *h;
+
+	if (p == NULL)
+		return;
+	h = (wipe_hdr *)p - 1;
+	sodium_memzero(p, h->n);
+	free(h);
+}
+
 static int
 perso_new(vc_perso **out)
 {
@@ -414,12 +451,16 @@ int
 vc_perso_parse(const char *json, size_t len, vc_perso **out, char *err,
     size_t errlen)
 {
+	json_malloc_t old_malloc;
+	json_free_t old_free;
 	json_error_t jerr;
 	json_t *root = NULL;
 	vc_perso *p = NULL;
 	int rc;
 
 	*out = NULL;
+	json_get_alloc_funcs(&old_malloc, &old_free);
+	json_set_alloc_funcs(wipe_malloc, wipe_free);
 	if ((rc = perso_new(&p)) != VC_PERSO_OK) {
 		fail(err, errlen, "out of memory");
 		goto out;
@@ -434,8 +475,9 @@ vc_perso_parse(const char *json, size_t len, vc_perso **out, char *err,
 	*out = p;
 	p = NULL;
 out:
-	/* jansson keeps the key strings; drop them with the tree */
 	json_decref(root);
+	json_set_alloc_funcs(old_malloc, old_free);
+	sodium_memzero(&jerr, sizeof(jerr));
 	vc_perso_free(&p);
 	return rc;
 }
@@ -443,6 +485,7 @@ out:
 int
 vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen)
 {
+	struct stat sb;
 	char *text = NULL;
 	FILE *f = NULL;
 	long size;
@@ -454,8 +497,17 @@ vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen)
 	if (path == NULL)
 		return vc_perso_parse(vc_perso_demo_json,
 		    strlen(vc_perso_demo_json), out, err, errlen);
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+	if ((f = fopen(path, "rb")) == NULL) {
+		fail(err, errlen, "%s: cannot read the profile: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = fail(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
 		fail(err, errlen, "%s: cannot read the profile", path);
 		goto out;
 	}

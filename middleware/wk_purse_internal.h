@@ -1,0 +1,22 @@
+/* purse client internals: the parsers of card answers, for the unit tests */
+#ifndef WK_PURSE_INTERNAL_H
+#define WK_PURSE_INTERNAL_H
+
+#include "walletkey.h"
+
+#define WK_PURSE_APP_LEN 30		/* EF 0015 */
+#define WK_PURSE_RECORD_LEN 23		/* EF 0018 */
+#define WK_PURSE_INIT_PURCHASE_LEN 15	/* section 3.2 */
+#define WK_PURSE_INIT_LOAD_LEN 16	/* section 3.1 */
+
+int wk_purse_parse_app(const uint8_t *p, size_t len, wk_purse_app *app);
+int wk_purse_parse_holder(const uint8_t *p, size_t len, wk_purse_holder *h);
+/* *empty is set for an all-zero (pre-allocated) record */
+int wk_purse_parse_record(const uint8_t *p, size_t len, wk_purse_record *r,
+    bool *empty);
+int wk_purse_parse_init_purchase(const uint8_t *p, size_t len, wk_purse_txn *t);
+int wk_purse_parse_init_load(const uint8_t *p, size_t len, wk_purse_txn *t);
+/* ASCII digits (4-12) to packed BCD, F-padded; out holds 6 bytes */
+int wk_purse_pin_bcd(const char *pin, size_t len, uint8_t out[6], size_t *out_len);
+
+#endif

@@ -1,0 +1,910 @@
+/*
+ * the software SAM (PSAM role, pboc-purse.md section 4): master keys, the
+ * terminal id and the terminal transaction counter in one JSON file. The
+ * file holds secrets, so it is read and written here with a small strict
+ * reader over a buffer we wipe (no copies left in a JSON library's heap).
+ */
+#include "walletkey.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "wk_hex.h"
+#include "wk_purse_crypto.h"
+
+#define SAM_FILE_MAX 8192u
+#define JSON_FIELDS_MAX 64u
+#define N_KEYS 5
+
+enum { K_DLK, K_DPK, K_DTK, K_DULK, K_DUK };
+static const char *const key_names[N_KEYS] = { "dlk", "dpk", "dtk", "dulk", "duk" };
+
+struct wk_sam {
+	char *path;
+	int lock_fd;
+	uint8_t (*keys)[WK_PURSE_KEY_LEN];	/* sodium_malloc: locked, guarded */
+	uint8_t terminal[WK_PURSE_TERM_ID_LEN];
+	uint8_t key_index;
+	bool diversify;		/* false: the keys are one card's keys (tests, vectors) */
+	uint32_t counter;
+	bool has_last;
+	wk_purse_txn last;
+};
+
+/* ---- a strict reader for flat JSON objects with one level of nesting ---- */
+
+typedef struct jfield {
+	char name[48];		/* "counter", "keys.dlk", "last.amount" */
+	bool is_str;
+	const char *str;	/* into the caller's buffer, not NUL-terminated */
+	size_t len;
+	uint64_t num;
+} jfield;
+
+typedef struct jdoc {
+	jfield f[JSON_FIELDS_MAX];
+	size_t n;
+} jdoc;
+
+static void
+skip_ws(const char *s, size_t len, size_t *i)
+{
+	while (*i < len && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\n' ||
+	    s[*i] == '\r'))
+		(*i)++;
+}
+
+/* a string without escapes or control characters */
+static int
+read_str(const char *s, size_t len, size_t *i, const char **out, size_t *olen)
+{
+	size_t j;
+
+	if (*i >= len || s[*i] != '"')
+		return -1;
+	for (j = *i + 1; j < len && s[j] != '"'; j++)
+		if (s[j] == '\\' || (unsigned char)s[j] < 0x20)
+			return -1;
+	if (j >= len)
+		return -1;
+	*out = s + *i + 1;
+	*olen = j - *i - 1;
+	*i = j + 1;
+	return 0;
+}
+
+static int
+parse_object(const char *s, size_t len, size_t *i, const char *prefix,
+    unsigned depth, jdoc *d)
+{
+	const char *name;
+	size_t nlen, k;
+	jfield *f;
+
+	skip_ws(s, len, i);
+	if (*i >= len || s[*i] != '{')
+		return -1;
+	(*i)++;
+	skip_ws(s, len, i);
+	if (*i < len && s[*i] == '}') {
+		(*i)++;
+		return 0;
+	}
+	for (;;) {
+		skip_ws(s, len, i);
+		if (read_str(s, len, i, &name, &nlen) != 0)
+			return -1;
+		skip_ws(s, len, i);
+		if (*i >= len || s[*i] != ':')
+			return -1;
+		(*i)++;
+		skip_ws(s, len, i);
+		if (*i >= len || d->n >= JSON_FIELDS_MAX)
+			return -1;
+		f = &d->f[d->n];
+		memset(f, 0, sizeof(*f));
+		if (strlen(prefix) + nlen + 2 > sizeof(f->name))
+			return -1;
+		if (snprintf(f->name, sizeof(f->name), "%s%s%.*s", prefix,
+		    *prefix ? "." : "", (int)nlen, name) < 0)
+			return -1;
+		for (k = 0; k < d->n; k++)
+			if (strcmp(d->f[k].name, f->name) == 0)
+				return -1;	/* duplicate */
+		if (s[*i] == '"') {
+			f->is_str = true;
+			if (read_str(s, len, i, &f->str, &f->len) != 0)
+				return -1;
+			d->n++;
+		} else if (s[*i] >= '0' && s[*i] <= '9') {
+			if (s[*i] == '0' && *i + 1 < len && s[*i + 1] >= '0' &&
+			    s[*i + 1] <= '9')
+				return -1;
+			while (*i < len && s[*i] >= '0' && s[*i] <= '9') {
+				if (f->num > (UINT64_MAX - 9) / 10)
+					return -1;
+				f->num = f->num * 10 + (uint64_t)(s[*i] - '0');
+				(*i)++;
+			}
+			d->n++;
+		} else if (s[*i] == '{' && depth == 0) {
+			char sub[48];
+
+			snprintf(sub, sizeof(sub), "%s", f->name);
+			if (parse_object(s, len, i, sub, depth + 1, d) != 0)
+				return -1;
+		} else {
+			return -1;
+		}
+		skip_ws(s, len, i);
+		if (*i < len && s[*i] == ',') {
+			(*i)++;
+			continue;
+		}
+		if (*i < len && s[*i] == '}') {
+			(*i)++;
+			return 0;
+		}
+		return -1;
+	}
+}
+
+static int
+json_parse(const char *s, size_t len, jdoc *d)
+{
+	size_t i = 0;
+
+	d->n = 0;
+	if (parse_object(s, len, &i, "", 0, d) != 0)
+		return -1;
+	skip_ws(s, len, &i);
+	return i == len ? 0 : -1;
+}
+
+static const jfield *
+json_get(const jdoc *d, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < d->n; k++)
+		if (strcmp(d->f[k].name, name) == 0)
+			return &d->f[k];
+	return NULL;
+}
+
+/* a string field of exactly n bytes in hex */
+static int
+json_hex(const jdoc *d, const char *name, uint8_t *out, size_t n)
+{
+	const jfield *f = json_get(d, name);
+	char tmp[2 * WK_PURSE_KEY_LEN + 1];
+	size_t k;
+	int rc = -1;
+
+	if (f == NULL || !f->is_str || f->len != 2 * n || f->len >= sizeof(tmp))
+		goto out;
+	for (k = 0; k < f->len; k++)
+		if (!((f->str[k] >= '0' && f->str[k] <= '9') ||
+		    (f->str[k] >= 'a' && f->str[k] <= 'f') ||
+		    (f->str[k] >= 'A' && f->str[k] <= 'F')))
+			goto out;
+	memcpy(tmp, f->str, f->len);
+	tmp[f->len] = '\0';
+	if (wk_hex_decode(tmp, out, n) != (long)n)
+		goto out;
+	rc = 0;
+out:
+	sodium_memzero(tmp, sizeof(tmp));
+	return rc;
+}
+
+static int
+json_uint(const jdoc *d, const char *name, uint64_t max, uint64_t *v)
+{
+	const jfield *f = json_get(d, name);
+
+	if (f == NULL || f->is_str || f->num > max)
+		return -1;
+	*v = f->num;
+	return 0;
+}
+
+/* reads a whole small file into a buffer the caller wipes and frees */
+static int
+read_file(const char *path, char **out, size_t *len)
+{
+	FILE *fp = NULL;
+	char *buf = NULL;
+	size_t n;
+	int rc = WK_ERR_IO;
+
+	*out = NULL;
+	if ((fp = fopen(path, "rb")) == NULL)
+		goto out;
+	if ((buf = sodium_malloc(SAM_FILE_MAX)) == NULL) {
+		rc = WK_ERR_MEMORY;
+		goto out;
+	}
+	n = fread(buf, 1, SAM_FILE_MAX, fp);
+	if (ferror(fp))
+		goto out;
+	rc = WK_ERR_ARG;
+	if (n == SAM_FILE_MAX)	/* too big for what it should hold */
+		goto out;
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	rc = WK_OK;
+out:
+	if (buf != NULL)
+		sodium_free(buf);
+	if (fp != NULL)
+		fclose(fp);
+	return rc;
+}
+
+static int
+parse_keys(const jdoc *d, const char *prefix, uint8_t keys[N_KEYS][WK_PURSE_KEY_LEN])
+{
+	char name[32];
+	size_t k;
+
+	for (k = 0; k < N_KEYS; k++) {
+		snprintf(name, sizeof(name), "%s%s", prefix, key_names[k]);
+		if (json_hex(d, name, keys[k], WK_PURSE_KEY_LEN) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+wk_purse_read_master_keys(const char *path, uint8_t keys[5][16])
+{
+	char *buf = NULL;
+	size_t len = 0;
+	jdoc *d = NULL;
+	int rc = WK_ERR_ARG;
+
+	if (path == NULL || keys == NULL)
+		goto out;
+	if ((rc = read_file(path, &buf, &len)) != WK_OK)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto out;
+	rc = WK_ERR_ARG;
+	if (json_parse(buf, len, d) != 0 || parse_keys(d, "", keys) != 0) {
+		sodium_memzero(keys, 5 * 16);
+		goto out;
+	}
+	rc = WK_OK;
+out:
+	if (d != NULL) {
+		sodium_memzero(d, sizeof(*d));
+		free(d);
+	}
+	if (buf != NULL)
+		sodium_free(buf);
+	return rc;
+}
+
+int
+wk_purse_derive_key(const uint8_t mk[16], const uint8_t serial[WK_PURSE_SERIAL_LEN],
+    uint8_t dk[16])
+{
+	if (mk == NULL || serial == NULL || dk == NULL)
+		return WK_ERR_ARG;
+	if (wk_purse_diversify(mk, serial, WK_PURSE_SERIAL_LEN, dk) !=
+	    WK_PURSE_CRYPTO_OK)
+		return WK_ERR_CRYPTO;
+	return WK_OK;
+}
+
+/* ---- the file ---- */
+
+static const char *
+state_name(wk_purse_txn_state s)
+{
+	switch (s) {
+	case WK_PURSE_TXN_PREPARED:
+		return "prepared";
+	case WK_PURSE_TXN_SENT:
+		return "sent";
+	case WK_PURSE_TXN_DONE:
+		return "done";
+	case WK_PURSE_TXN_NOT_DONE:
+		return "not-done";
+	default:
+		return "none";
+	}
+}
+
+static wk_purse_txn_state
+state_of(const char *s, size_t len)
+{
+	static const wk_purse_txn_state all[] = { WK_PURSE_TXN_PREPARED,
+	    WK_PURSE_TXN_SENT, WK_PURSE_TXN_DONE, WK_PURSE_TXN_NOT_DONE };
+	size_t k;
+
+	for (k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+		if (strlen(state_name(all[k])) == len &&
+		    memcmp(state_name(all[k]), s, len) == 0)
+			return all[k];
+	return WK_PURSE_TXN_NONE;
+}
+
+static void
+put_hex(FILE *fp, const char *name, const uint8_t *p, size_t n, bool comma)
+{
+	char h[2 * WK_PURSE_KEY_LEN + 1];
+
+	wk_hex_encode(p, n, h);
+	fprintf(fp, "\"%s\": \"%s\"%s", name, h, comma ? ", " : "");
+	sodium_memzero(h, sizeof(h));
+}
+
+/* the whole file text into buf (wiped by the caller) */
+static int
+render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
+{
+	FILE *fp;
+	const wk_purse_txn *t = &sam->last;
+	size_t k;
+	long pos;
+
+	if ((fp = fmemopen(buf, cap, "w")) == NULL)
+		return WK_ERR_MEMORY;
+	setvbuf(fp, NULL, _IONBF, 0);
+	fprintf(fp, "{\n  \"format\": \"walletkey-sam\",\n  \"version\": 1,\n");
+	fprintf(fp, "  ");
+	put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
+	fprintf(fp, "\n  \"key_index\": %u,\n  \"diversify\": %u,\n"
+	    "  \"counter\": %" PRIu32 ",\n", sam->key_index,
+	    sam->diversify ? 1u : 0u, sam->counter);
+	fprintf(fp, "  \"keys\": {\n");
+	for (k = 0; k < N_KEYS; k++) {
+		fprintf(fp, "    ");
+		put_hex(fp, key_names[k], sam->keys[k], WK_PURSE_KEY_LEN, false);
+		fprintf(fp, "%s\n", k + 1 < N_KEYS ? "," : "");
+	}
+	fprintf(fp, "  }");
+	if (sam->has_last) {
+		fprintf(fp, ",\n  \"last\": {\"state\": \"%s\", \"type\": %u, "
+		    "\"key_index\": %u, \"amount\": %" PRIu32 ", ",
+		    state_name(t->state), t->type, t->key_index, t->amount);
+		put_hex(fp, "serial", t->serial, sizeof(t->serial), true);
+		put_hex(fp, "terminal", t->terminal, sizeof(t->terminal), true);
+		put_hex(fp, "term_seq", t->term_seq, sizeof(t->term_seq), true);
+		put_hex(fp, "date", t->date, sizeof(t->date), true);
+		put_hex(fp, "time", t->time, sizeof(t->time), true);
+		fprintf(fp, "\"old_balance\": %" PRIu32 ", \"card_seq\": %u, "
+		    "\"key_version\": %u, \"alg\": %u, ", t->old_balance,
+		    t->card_seq, t->key_version, t->alg);
+		put_hex(fp, "random", t->random, sizeof(t->random), true);
+		put_hex(fp, "mac1", t->mac1, sizeof(t->mac1), true);
+		put_hex(fp, "mac2", t->mac2, sizeof(t->mac2), false);
+		fprintf(fp, "}");
+	}
+	fprintf(fp, "\n}\n");
+	pos = ftell(fp);
+	if (ferror(fp) || pos < 0 || (size_t)pos >= cap) {
+		fclose(fp);
+		return WK_ERR_INTERNAL;
+	}
+	fclose(fp);
+	*len = (size_t)pos;
+	return WK_OK;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char *dup = strdup(path), *slash;
+	int fd, rc = WK_ERR_IO;
+
+	if (dup == NULL)
+		return WK_ERR_MEMORY;
+	slash = strrchr(dup, '/');
+	if (slash == NULL)
+		fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else {
+		if (slash == dup)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		fd = open(dup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (fd >= 0) {
+		if (fsync(fd) == 0)
+			rc = WK_OK;
+		close(fd);
+	}
+	free(dup);
+	return rc;
+}
+
+/*
+ * write-temp-fsync-rename: after a crash the file holds either the old or
+ * the new content. With exclusive, the final name must not exist yet.
+ */
+static int
+store(const wk_sam *sam, const char *path, bool exclusive)
+{
+	char *buf = NULL, *tmp = NULL;
+	size_t len = 0, off = 0;
+	ssize_t w;
+	int fd = -1, rc = WK_ERR_MEMORY;
+
+	if ((buf = sodium_malloc(SAM_FILE_MAX)) == NULL)
+		goto out;
+	if ((tmp = malloc(strlen(path) + 8)) == NULL)
+		goto out;
+	sprintf(tmp, "%s.tmp", path);
+	if ((rc = render(sam, buf, SAM_FILE_MAX, &len)) != WK_OK)
+		goto out;
+	rc = WK_ERR_IO;
+	(void)unlink(tmp);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		goto out;
+	while (off < len) {
+		w = write(fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (exclusive) {
+		/* link() refuses an existing name: never overwrite a SAM */
+		if (link(tmp, path) != 0) {
+			rc = errno == EEXIST ? WK_ERR_ARG : WK_ERR_IO;
+			goto out;
+		}
+		(void)unlink(tmp);
+	} else if (rename(tmp, path) != 0) {
+		goto out;
+	}
+	rc = fsync_dir(path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != WK_OK && tmp != NULL)
+		(void)unlink(tmp);
+	free(tmp);
+	if (buf != NULL)
+		sodium_free(buf);
+	return rc;
+}
+
+static int
+parse_last(const jdoc *d, wk_purse_txn *t)
+{
+	const jfield *st = json_get(d, "last.state");
+	uint64_t v;
+
+	memset(t, 0, sizeof(*t));
+	if (st == NULL || !st->is_str ||
+	    (t->state = state_of(st->str, st->len)) == WK_PURSE_TXN_NONE)
+		return -1;
+	if (json_uint(d, "last.type", 0xFF, &v) != 0)
+		return -1;
+	t->type = (uint8_t)v;
+	if (json_uint(d, "last.key_index", 0xFF, &v) != 0)
+		return -1;
+	t->key_index = (uint8_t)v;
+	if (json_uint(d, "last.amount", UINT32_MAX, &v) != 0)
+		return -1;
+	t->amount = (uint32_t)v;
+	if (json_uint(d, "last.old_balance", UINT32_MAX, &v) != 0)
+		return -1;
+	t->old_balance = (uint32_t)v;
+	if (json_uint(d, "last.card_seq", 0xFFFF, &v) != 0)
+		return -1;
+	t->card_seq = (uint16_t)v;
+	if (json_uint(d, "last.key_version", 0xFF, &v) != 0)
+		return -1;
+	t->key_version = (uint8_t)v;
+	if (json_uint(d, "last.alg", 0xFF, &v) != 0)
+		return -1;
+	t->alg = (uint8_t)v;
+	if (json_hex(d, "last.serial", t->serial, sizeof(t->serial)) != 0 ||
+	    json_hex(d, "last.terminal", t->terminal, sizeof(t->terminal)) != 0 ||
+	    json_hex(d, "last.term_seq", t->term_seq, sizeof(t->term_seq)) != 0 ||
+	    json_hex(d, "last.date", t->date, sizeof(t->date)) != 0 ||
+	    json_hex(d, "last.time", t->time, sizeof(t->time)) != 0 ||
+	    json_hex(d, "last.random", t->random, sizeof(t->random)) != 0 ||
+	    json_hex(d, "last.mac1", t->mac1, sizeof(t->mac1)) != 0 ||
+	    json_hex(d, "last.mac2", t->mac2, sizeof(t->mac2)) != 0)
+		return -1;
+	return 0;
+}
+
+static wk_sam *
+sam_alloc(void)
+{
+	wk_sam *sam;
+
+	if (sodium_init() < 0)
+		return NULL;
+	if ((sam = calloc(1, sizeof(*sam))) == NULL)
+		return NULL;
+	sam->lock_fd = -1;
+	sam->key_index = 1;
+	sam->diversify = true;
+	if ((sam->keys = sodium_malloc(N_KEYS * WK_PURSE_KEY_LEN)) == NULL) {
+		free(sam);
+		return NULL;
+	}
+	sodium_memzero(sam->keys, N_KEYS * WK_PURSE_KEY_LEN);
+	return sam;
+}
+
+void
+wk_sam_free(wk_sam **samp)
+{
+	wk_sam *sam;
+
+	if (samp == NULL || (sam = *samp) == NULL)
+		return;
+	if (sam->keys != NULL)
+		sodium_free(sam->keys);	/* wipes */
+	if (sam->lock_fd >= 0)
+		close(sam->lock_fd);	/* releases the lock */
+	free(sam->path);
+	sodium_memzero(sam, sizeof(*sam));
+	free(sam);
+	*samp = NULL;
+}
+
+int
+wk_sam_open(const char *path, wk_sam **out)
+{
+	wk_sam *sam = NULL;
+	char *buf = NULL, *lock = NULL;
+	size_t len = 0;
+	jdoc *d = NULL;
+	const jfield *fmt;
+	uint64_t v;
+	int rc = WK_ERR_ARG;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (path == NULL)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL || (sam->path = strdup(path)) == NULL ||
+	    (lock = malloc(strlen(path) + 8)) == NULL ||
+	    (d = calloc(1, sizeof(*d))) == NULL)
+		goto out;
+	/* one process at a time: terminal sequence numbers must never repeat */
+	sprintf(lock, "%s.lock", path);
+	rc = WK_ERR_IO;
+	if ((sam->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(sam->lock_fd, LOCK_EX) != 0)
+		goto out;
+	if ((rc = read_file(path, &buf, &len)) != WK_OK)
+		goto out;
+	rc = WK_ERR_ARG;
+	if (json_parse(buf, len, d) != 0)
+		goto out;
+	fmt = json_get(d, "format");
+	if (fmt == NULL || !fmt->is_str || fmt->len != 13 ||
+	    memcmp(fmt->str, "walletkey-sam", 13) != 0 ||
+	    json_uint(d, "version", 1, &v) != 0 || v != 1)
+		goto out;
+	if (json_hex(d, "terminal", sam->terminal, sizeof(sam->terminal)) != 0 ||
+	    json_uint(d, "key_index", 0xFF, &v) != 0)
+		goto out;
+	sam->key_index = (uint8_t)v;
+	if (json_get(d, "diversify") != NULL) {
+		if (json_uint(d, "diversify", 1, &v) != 0)
+			goto out;
+		sam->diversify = v == 1;
+	}
+	if (json_uint(d, "counter", UINT32_MAX, &v) != 0)
+		goto out;
+	sam->counter = (uint32_t)v;
+	if (parse_keys(d, "keys.", sam->keys) != 0)
+		goto out;
+	if (json_get(d, "last.state") != NULL) {
+		if (parse_last(d, &sam->last) != 0)
+			goto out;
+		sam->has_last = true;
+	}
+	*out = sam;
+	sam = NULL;
+	rc = WK_OK;
+out:
+	if (d != NULL) {
+		sodium_memzero(d, sizeof(*d));
+		free(d);
+	}
+	if (buf != NULL)
+		sodium_free(buf);
+	free(lock);
+	wk_sam_free(&sam);
+	return rc;
+}
+
+int
+wk_sam_create(const char *path, const char *master_keys_path,
+    const uint8_t terminal[6])
+{
+	wk_sam *sam = NULL;
+	int rc = WK_ERR_ARG;
+
+	if (path == NULL || master_keys_path == NULL || terminal == NULL)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL)
+		goto out;
+	if ((rc = wk_purse_read_master_keys(master_keys_path, sam->keys)) != WK_OK)
+		goto out;
+	memcpy(sam->terminal, terminal, sizeof(sam->terminal));
+	rc = store(sam, path, true);
+out:
+	wk_sam_free(&sam);
+	return rc;
+}
+
+void
+wk_sam_terminal(const wk_sam *sam, uint8_t terminal[6])
+{
+	memcpy(terminal, sam->terminal, sizeof(sam->terminal));
+}
+
+uint32_t
+wk_sam_counter(const wk_sam *sam)
+{
+	return sam->counter;
+}
+
+uint8_t
+wk_sam_key_index(const wk_sam *sam)
+{
+	return sam->key_index;
+}
+
+int
+wk_sam_last(const wk_sam *sam, wk_purse_txn *txn)
+{
+	if (sam == NULL || txn == NULL)
+		return WK_ERR_ARG;
+	if (!sam->has_last)
+		return WK_ERR_NOT_FOUND;
+	*txn = sam->last;
+	return WK_OK;
+}
+
+/* ---- cryptography, all through common/wk_purse_crypto ---- */
+
+static bool
+is_load(uint8_t type)
+{
+	return type == WK_PURSE_TT_ED_LOAD || type == WK_PURSE_TT_EP_LOAD;
+}
+
+static bool
+is_purchase(uint8_t type)
+{
+	return type == WK_PURSE_TT_ED_PURCHASE || type == WK_PURSE_TT_EP_PURCHASE;
+}
+
+/* the card's key for this transaction, diversified by its serial */
+static int
+card_key(const wk_sam *sam, unsigned which, const wk_purse_txn *t,
+    uint8_t dk[WK_PURSE_KEY_LEN])
+{
+	if (t->key_index != sam->key_index)
+		return WK_ERR_KEY_NOT_FOUND;
+	if (!sam->diversify) {
+		memcpy(dk, sam->keys[which], WK_PURSE_KEY_LEN);
+		return WK_OK;
+	}
+	return wk_purse_derive_key(sam->keys[which], t->serial, dk);
+}
+
+static int
+session_key(const wk_sam *sam, const wk_purse_txn *t, uint8_t sk[WK_PURSE_SKEY_LEN])
+{
+	uint8_t dk[WK_PURSE_KEY_LEN];
+	int rc;
+
+	if ((rc = card_key(sam, is_load(t->type) ? K_DLK : K_DPK, t, dk)) != WK_OK)
+		goto out;
+	rc = WK_ERR_CRYPTO;
+	if (is_load(t->type)) {
+		if (wk_purse_session_key_online(dk, t->random, t->card_seq, sk) !=
+		    WK_PURSE_CRYPTO_OK)
+			goto out;
+	} else if (wk_purse_session_key_purchase(dk, t->random, t->card_seq,
+	    t->term_seq, sk) != WK_PURSE_CRYPTO_OK) {
+		goto out;
+	}
+	rc = WK_OK;
+out:
+	sodium_memzero(dk, sizeof(dk));
+	return rc;
+}
+
+/* records t as the last transaction and persists the SAM */
+static int
+journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter)
+{
+	wk_purse_txn old_last = sam->last;
+	uint32_t old_counter = sam->counter;
+	bool old_has = sam->has_last;
+	int rc;
+
+	sam->last = *t;
+	sam->last.state = WK_PURSE_TXN_SENT;
+	sam->has_last = true;
+	sam->counter = counter;
+	if ((rc = store(sam, sam->path, false)) != WK_OK) {
+		sam->last = old_last;
+		sam->counter = old_counter;
+		sam->has_last = old_has;
+	}
+	return rc;
+}
+
+int
+wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
+{
+	uint8_t sk[WK_PURSE_SKEY_LEN];
+	uint32_t next;
+	int rc = WK_ERR_ARG;
+
+	if (sam == NULL || txn == NULL || !is_purchase(txn->type))
+		goto out;
+	rc = WK_ERR_LIMIT;
+	if (sam->counter == UINT32_MAX)
+		goto out;
+	next = sam->counter + 1;
+	txn->term_seq[0] = (uint8_t)(next >> 24);
+	txn->term_seq[1] = (uint8_t)(next >> 16);
+	txn->term_seq[2] = (uint8_t)(next >> 8);
+	txn->term_seq[3] = (uint8_t)next;
+	memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
+	if ((rc = session_key(sam, txn, sk)) != WK_OK)
+		goto out;
+	rc = WK_ERR_CRYPTO;
+	if (wk_purse_purchase_mac1(sk, txn->amount, txn->type, txn->terminal,
+	    txn->date, txn->time, txn->mac1) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	/* the counter is durable before the number leaves the SAM */
+	if ((rc = journal(sam, txn, next)) != WK_OK) {
+		sodium_memzero(txn->mac1, sizeof(txn->mac1));
+		goto out;
+	}
+	txn->state = WK_PURSE_TXN_PREPARED;
+	rc = WK_OK;
+out:
+	sodium_memzero(sk, sizeof(sk));
+	return rc;
+}
+
+int
+wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
+{
+	uint8_t sk[WK_PURSE_SKEY_LEN], mac1[WK_PURSE_MAC_LEN];
+	int rc = WK_ERR_ARG;
+
+	if (sam == NULL || txn == NULL || !is_load(txn->type))
+		goto out;
+	memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
+	memset(txn->term_seq, 0, sizeof(txn->term_seq));
+	if ((rc = session_key(sam, txn, sk)) != WK_OK)
+		goto out;
+	rc = WK_ERR_CRYPTO;
+	if (wk_purse_load_mac1(sk, txn->old_balance, txn->amount, txn->type,
+	    txn->terminal, mac1) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	rc = WK_ERR_AUTH_FAILED;
+	if (sodium_memcmp(mac1, txn->mac1, sizeof(mac1)) != 0)
+		goto out;
+	rc = WK_ERR_CRYPTO;
+	if (wk_purse_load_mac2(sk, txn->amount, txn->type, txn->terminal,
+	    txn->date, txn->time, txn->mac2) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	if ((rc = journal(sam, txn, sam->counter)) != WK_OK) {
+		sodium_memzero(txn->mac2, sizeof(txn->mac2));
+		goto out;
+	}
+	txn->state = WK_PURSE_TXN_PREPARED;
+	rc = WK_OK;
+out:
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(mac1, sizeof(mac1));
+	return rc;
+}
+
+int
+wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
+    const uint8_t tac[4])
+{
+	uint8_t sk[WK_PURSE_SKEY_LEN], dtk[WK_PURSE_KEY_LEN];
+	uint8_t ktac[WK_PURSE_SKEY_LEN], want[WK_PURSE_MAC_LEN];
+	int rc = WK_ERR_ARG, c;
+
+	if (sam == NULL || txn == NULL || tac == NULL ||
+	    !(is_load(txn->type) || is_purchase(txn->type)))
+		goto out;
+	if (mac != NULL && is_purchase(txn->type)) {
+		if ((rc = session_key(sam, txn, sk)) != WK_OK)
+			goto out;
+		rc = WK_ERR_CRYPTO;
+		if (wk_purse_purchase_mac2(sk, txn->amount, want) !=
+		    WK_PURSE_CRYPTO_OK)
+			goto out;
+		rc = WK_ERR_AUTH_FAILED;
+		if (sodium_memcmp(want, mac, sizeof(want)) != 0)
+			goto out;
+	}
+	/* docs/purse.md U2: a load's proof carries the host MAC2 it verified */
+	rc = WK_ERR_AUTH_FAILED;
+	if (mac != NULL && is_load(txn->type) &&
+	    sodium_memcmp(txn->mac2, mac, sizeof(txn->mac2)) != 0)
+		goto out;
+	if ((rc = card_key(sam, K_DTK, txn, dtk)) != WK_OK)
+		goto out;
+	wk_purse_tac_key(dtk, ktac);
+	rc = WK_ERR_LIMIT;
+	if (is_load(txn->type)) {
+		if (txn->old_balance > UINT32_MAX - txn->amount)
+			goto out;
+		c = wk_purse_load_tac(ktac, txn->old_balance + txn->amount,
+		    txn->card_seq, txn->amount, txn->type, txn->terminal,
+		    txn->date, txn->time, want);
+	} else {
+		c = wk_purse_purchase_tac(ktac, txn->amount, txn->type,
+		    txn->terminal, txn->term_seq, txn->date, txn->time, want);
+	}
+	rc = WK_ERR_CRYPTO;
+	if (c != WK_PURSE_CRYPTO_OK)
+		goto out;
+	rc = WK_ERR_AUTH_FAILED;
+	if (sodium_memcmp(want, tac, sizeof(want)) != 0)
+		goto out;
+	rc = WK_OK;
+out:
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(dtk, sizeof(dtk));
+	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(want, sizeof(want));
+	return rc;
+}
+
+int
+wk_sam_settle(wk_sam *sam, const wk_purse_txn *txn)
+{
+	wk_purse_txn_state old;
+	int rc;
+
+	if (sam == NULL || txn == NULL || !sam->has_last ||
+	    (txn->state != WK_PURSE_TXN_DONE && txn->state != WK_PURSE_TXN_NOT_DONE))
+		return WK_ERR_ARG;
+	if (sam->last.type != txn->type || sam->last.card_seq != txn->card_seq ||
+	    memcmp(sam->last.random, txn->random, sizeof(txn->random)) != 0)
+		return WK_ERR_ARG;	/* not the transaction the SAM recorded */
+	old = sam->last.state;
+	sam->last.state = txn->state;
+	if ((rc = store(sam, sam->path, false)) != WK_OK)
+		sam->last.state = old;
+	return rc;
+}

@@ -1,0 +1,152 @@
+#!/bin/bash
+# end-to-end crash test: PURSE_CRASH_N (default 500) mixed loads and purchases
+# through the CLI while the card is killed with kill -9 at random moments
+# (about one transaction in PURSE_CRASH_EVERY, default 5) and restarted.
+# The CLI recovers a lost answer with GET TRANSACTION PROVE; what it cannot
+# settle is settled with 'wallet prove --sam'. Afterwards:
+#   balance == initial + confirmed loads - confirmed purchases,
+#   the online and offline sequence numbers of confirmed transactions have
+#   no gaps and match the card's counters,
+#   every record on the card is a confirmed transaction with its amount.
+. "$(dirname "$0")/purse_lib.sh"
+
+N=${PURSE_CRASH_N:-500}
+EVERY=${PURSE_CRASH_EVERY:-5}
+
+if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
+	T=$(mktemp -d)
+	trap 'rm -rf "$T"' EXIT
+	write_master_keys "$T/mk.json"
+	"$WK" perso --master-keys "$T/mk.json" --pan "$PAN" --log-capacity 100 \
+		--pin-tries 15 --ceiling 20000000 --out "$T/perso.json" >/dev/null
+	"$WK" wallet sam-init --master-keys "$T/mk.json" --terminal 000000000007 \
+		--out "$T/sam.json" >/dev/null
+	set +e
+	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	exit $?
+fi
+
+T=$1
+R=$WALLETKEY_READER_0
+export WALLETKEY_PIN=$PIN
+# restarts reuse the store: --perso only belongs to the first start (--init)
+sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
+
+LEDGER=$T/ledger	# one line per confirmed transaction: type amount card_seq how
+: >"$LEDGER"
+
+field() {	# field NAME JSON-LINE: a number or string member of compact JSON
+	sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2" | head -1
+}
+
+card_up() {
+	if ! kill -0 "$(cat "$WALLETKEY_SANDBOX/card0.pid")" 2>/dev/null; then
+		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
+	fi
+}
+
+"$WK" --reader "$R" --json wallet load --amount 100000 --sam "$T/sam.json" >"$T/out"
+line=$(cat "$T/out")
+echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") cli" >>"$LEDGER"
+
+kills=0 lost=0 recovered=0 settled=0 refused=0
+start=$(date +%s)
+for ((i = 1; i <= N; i++)); do
+	if ((RANDOM % 3 == 0)); then
+		op=load amount=$((RANDOM % 5000 + 1))
+	else
+		op=purchase amount=$((RANDOM % 2000 + 1))
+	fi
+	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
+	kill_now=$((RANDOM % EVERY == 0))
+	((kill_now)) && card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
+	"$WK" --reader "$R" --json wallet "$op" --amount "$yuan" --sam "$T/sam.json" \
+		--recover-wait 30 >"$T/out" 2>"$T/err" &
+	cli=$!
+	if ((kill_now)); then
+		# somewhere inside the transaction (it takes 20-40 ms)
+		sleep "0.0$(printf '%02d' $((RANDOM % 45)))"
+		kill -KILL "$card"
+		kills=$((kills + 1))
+		while kill -0 "$card" 2>/dev/null; do sleep 0.01; done
+		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
+	fi
+	set +e
+	wait "$cli"
+	rc=$?
+	set -e
+	line=$(grep -v '"error"' "$T/out" | tail -1)
+	grep -q "was lost" "$T/err" && lost=$((lost + 1))
+	if [ "$rc" -eq 0 ]; then
+		how=cli
+		grep -q "lost" "$T/err" && how=prove-by-cli && recovered=$((recovered + 1))
+		echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") $how" >>"$LEDGER"
+		continue
+	fi
+	# not confirmed by the CLI: is the SAM's last transaction still open?
+	card_up
+	if grep -q '"state": "sent"' "$T/sam.json"; then
+		set +e
+		"$WK" --reader "$R" --json wallet prove --sam "$T/sam.json" >"$T/out" 2>"$T/err"
+		rc=$?
+		set -e
+		settled=$((settled + 1))
+		line=$(grep -v '"error"' "$T/out" | tail -1)
+		if [ "$rc" -eq 0 ]; then
+			echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") prove" >>"$LEDGER"
+		elif grep -q '"state": "sent"' "$T/sam.json"; then
+			bad "transaction $i could not be settled: $(cat "$T/err")"
+		fi
+	else
+		refused=$((refused + 1))
+	fi
+done
+card_up
+echo "$N transactions in $(($(date +%s) - start)) s: $kills kills; $lost answers lost after" \
+	"DEBIT/CREDIT, $recovered of them proved done by the CLI; $settled settled by" \
+	"'wallet prove'; $refused not done"
+
+BAL=$("$WK" --reader "$R" --json wallet balance)
+RECS=$("$WK" --reader "$R" --json wallet records)
+python3 - "$LEDGER" "$BAL" "$RECS" <<'PY' || bad "ledger and card disagree"
+import json, sys
+ledger = [l.split() for l in open(sys.argv[1]) if l.strip()]
+bal = json.loads(sys.argv[2])["balance_fen"]
+recs = json.loads(sys.argv[3])["records"]
+ok = True
+def fail(msg):
+    global ok
+    ok = False
+    print("FAIL " + msg)
+loads = sorted(int(s) for t, a, s, h in ledger if t == "2")
+buys = sorted(int(s) for t, a, s, h in ledger if t == "6")
+want = sum(int(a) for t, a, s, h in ledger if t == "2") - \
+    sum(int(a) for t, a, s, h in ledger if t == "6")
+print("confirmed: %d loads, %d purchases (%d by prove); balance %d, expected %d"
+      % (len(loads), len(buys), sum(1 for l in ledger if l[3] != "cli"), bal, want))
+if bal != want:
+    fail("balance %d != initial + loads - purchases = %d" % (bal, want))
+if loads != list(range(len(loads))):
+    fail("online seq numbers have gaps or repeats")
+if buys != list(range(len(buys))):
+    fail("offline seq numbers have gaps or repeats")
+by = {(t, int(s) + 1): int(a) for t, a, s, h in ledger}
+if len(recs) != min(100, len(ledger)):
+    fail("%d records on the card, expected %d" % (len(recs), min(100, len(ledger))))
+for r in recs:
+    k = (str(r["type"]), r["seq"])
+    if k not in by:
+        fail("record %s is no confirmed transaction" % (k,))
+    elif by[k] != r["amount_fen"]:
+        fail("record %s amount %d != %d" % (k, r["amount_fen"], by[k]))
+newest = {}
+for r in recs:
+    newest.setdefault(r["type"], r["seq"])
+if loads and newest.get(2) not in (None, len(loads)):
+    fail("newest load record seq %s != %d loads" % (newest.get(2), len(loads)))
+if buys and newest.get(6) not in (None, len(buys)):
+    fail("newest purchase record seq %s != %d purchases" % (newest.get(6), len(buys)))
+sys.exit(0 if ok else 1)
+PY
+check "balance, sequence numbers and records agree with the confirmed transactions" '[ "$FAILS" -eq 0 ]'
+finish

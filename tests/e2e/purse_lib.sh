@@ -1,0 +1,79 @@
+# shared by the purse end-to-end tests (sourced). Outside the sandbox each
+# test makes its files, then runs itself again inside tools/walletkey-sandbox.
+set -eu
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+BUILD=${WALLETKEY_BUILD_DIR:-$SRC/build}
+BUILD=$(cd "$BUILD" && pwd)
+export WALLETKEY_BUILD_DIR=$BUILD
+WK=$BUILD/tools/walletkey
+SANDBOX=$SRC/tools/walletkey-sandbox
+PAN=6222020000001234567
+SERIAL=06222020000001234567
+PIN=123456
+FAILS=0
+
+# test master keys (never use them for real money)
+write_master_keys() {
+	cat >"$1" <<'KEYS'
+{"dlk": "11111111111111112222222222222222",
+ "dpk": "33333333333333334444444444444444",
+ "dtk": "55555555555555556666666666666666",
+ "dulk": "77777777777777778888888888888888",
+ "duk": "9999999999999999AAAAAAAAAAAAAAAA"}
+KEYS
+}
+MK_DLK=11111111111111112222222222222222
+MK_DPK=33333333333333334444444444444444
+MK_DTK=55555555555555556666666666666666
+
+ok() { echo "ok   $*"; }
+bad() {
+	echo "FAIL $*"
+	FAILS=$((FAILS + 1))
+}
+# check WHAT 'SHELL CONDITION' (evaluated here, so && chains count as one)
+check() {
+	if eval "$2"; then ok "$1"; else bad "$1"; fi
+}
+
+# runs walletkey, keeps stdout in $OUT and stderr in $ERR, status in $RC
+run() {
+	set +e
+	OUT=$("$WK" "$@" 2>/tmp/purse_e2e_err.$$)
+	RC=$?
+	set -e
+	ERR=$(cat /tmp/purse_e2e_err.$$)
+	rm -f /tmp/purse_e2e_err.$$
+}
+
+# json_get JSON a.0.b prints that member; a.# the length of array a
+json_get() {
+	python3 - "$1" "$2" <<'PY' 2>/dev/null || echo "<none>"
+import json, sys
+d = json.loads(sys.argv[1])
+for k in sys.argv[2].split("."):
+    if k == "#":
+        d = len(d)
+    elif isinstance(d, list):
+        d = d[int(k)]
+    else:
+        d = d[k]
+print(d)
+PY
+}
+
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$(basename "$0"): $FAILS failure(s)"
+		exit 1
+	fi
+	echo "$(basename "$0"): all passed"
+	exit 0
+}
+
+# the terminal transaction counter in the SAM file $T/sam.json
+sam_counter() {
+	sed -n 's/^ *"counter": \([0-9]*\),$/\1/p' "${1:-$T/sam.json}"
+}

@@ -1,0 +1,16 @@
+#!/bin/bash
+# end-to-end: the independent PBOC terminal (tests/e2e/pboc_terminal.c) against
+# a card personalised by walletkey perso; it derives the keys itself from the
+# master keys and checks every MAC and TAC, then every error status.
+. "$(dirname "$0")/purse_lib.sh"
+
+if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
+	T=$(mktemp -d)
+	trap 'rm -rf "$T"' EXIT
+	write_master_keys "$T/mk.json"
+	"$WK" perso --master-keys "$T/mk.json" --pan "$PAN" --out "$T/perso.json" >/dev/null
+	set +e
+	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	exit $?
+fi
+exec "$BUILD/tests/e2e/pboc_terminal" "$WALLETKEY_READER_0" "$MK_DLK" "$MK_DPK" "$MK_DTK" "$PIN"

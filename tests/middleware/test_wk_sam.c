@@ -1,0 +1,392 @@
+/* the software SAM: pboc-purse.md section 10 vectors, the file, the counter */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "walletkey.h"
+#include "wk_hex.h"
+#include "wk_purse_crypto.h"
+
+static char dir[64];
+
+static void
+hex(const char *h, uint8_t *out, size_t n)
+{
+	assert_int_equal(wk_hex_decode(h, out, n), (long)n);
+}
+
+static char *
+path_of(const char *name)
+{
+	static char p[4][128];
+	static unsigned next;
+	char *r = p[next++ % 4];
+
+	snprintf(r, sizeof(p[0]), "%s/%s", dir, name);
+	return r;
+}
+
+static void
+write_text(const char *name, const char *text)
+{
+	FILE *f = fopen(path_of(name), "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *
+read_text(const char *name)
+{
+	static char buf[8192];
+	FILE *f = fopen(path_of(name), "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/test_wk_sam.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* a SAM holding one card's keys directly (no diversification) */
+static void
+card_sam(const char *name, const char *terminal, uint32_t counter,
+    const char *dlk, const char *dpk, const char *dtk)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	    "{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\": \"%s\","
+	    " \"key_index\": 1, \"diversify\": 0, \"counter\": %u, \"keys\": {"
+	    "\"dlk\": \"%s\", \"dpk\": \"%s\", \"dtk\": \"%s\","
+	    " \"dulk\": \"00000000000000000000000000000000\","
+	    " \"duk\": \"00000000000000000000000000000000\"}}\n",
+	    terminal, counter, dlk, dpk, dtk);
+	write_text(name, text);
+}
+
+/* V2: EP purchase; TAC derived with DTK 00112233..EEFF */
+static void
+test_purchase_v2(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t, last;
+	uint8_t mac2[4], tac[4], want[4];
+
+	(void)state;
+	card_sam("v2.json", "001122334455", 0, "00000000000000000000000000000000",
+	    "11223344556677888877665544332211",
+	    "00112233445566778899AABBCCDDEEFF");
+	assert_int_equal(wk_sam_open(path_of("v2.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x06;
+	t.key_index = 1;
+	t.amount = 0x1000;
+	hex("11223344", t.random, 4);
+	t.card_seq = 0;
+	hex("20120229", t.date, 4);
+	hex("135100", t.time, 3);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	hex("F15CAB75", want, 4);
+	assert_memory_equal(t.mac1, want, 4);
+	hex("00000001", want, 4);
+	assert_memory_equal(t.term_seq, want, 4);
+	{
+		uint8_t term[6];
+
+		hex("001122334455", term, 6);
+		assert_memory_equal(t.terminal, term, 6);
+	}
+	assert_int_equal(wk_sam_counter(sam), 1);
+
+	hex("56988A13", mac2, 4);
+	hex("B3A0D49C", tac, 4);
+	assert_int_equal(wk_sam_check(sam, &t, mac2, tac), WK_OK);
+	assert_int_equal(wk_sam_check(sam, &t, NULL, tac), WK_OK);
+	mac2[3] ^= 1;
+	assert_int_equal(wk_sam_check(sam, &t, mac2, tac), WK_ERR_AUTH_FAILED);
+	mac2[3] ^= 1;
+	tac[0] ^= 0x80;
+	assert_int_equal(wk_sam_check(sam, &t, mac2, tac), WK_ERR_AUTH_FAILED);
+	wk_sam_free(&sam);
+	assert_null(sam);
+
+	/* the counter and the transaction were durable before MAC1 left */
+	assert_int_equal(wk_sam_open(path_of("v2.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_counter(sam), 1);
+	assert_int_equal(wk_sam_last(sam, &last), WK_OK);
+	assert_int_equal(last.state, WK_PURSE_TXN_SENT);
+	assert_int_equal(last.amount, 0x1000);
+	assert_memory_equal(last.random, t.random, 4);
+	assert_memory_equal(last.term_seq, t.term_seq, 4);
+	assert_memory_equal(last.date, t.date, 4);
+	t.state = WK_PURSE_TXN_DONE;
+	assert_int_equal(wk_sam_settle(sam, &t), WK_OK);
+	wk_sam_free(&sam);
+	assert_int_equal(wk_sam_open(path_of("v2.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_last(sam, &last), WK_OK);
+	assert_int_equal(last.state, WK_PURSE_TXN_DONE);
+	/* the next purchase takes the next number */
+	t.state = WK_PURSE_TXN_NONE;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	hex("00000002", want, 4);
+	assert_memory_equal(t.term_seq, want, 4);
+	wk_sam_free(&sam);
+}
+
+/* V1: EP load on the Huada card */
+static void
+test_load_v1(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+	uint8_t want[4], tac[4];
+
+	(void)state;
+	card_sam("v1.json", "000001000050", 7, "374598B5C0B0EAE1E1D06609AC5BB369",
+	    "00000000000000000000000000000000",
+	    "CAA6025290114BFCC3C9043F70F7A07A");
+	assert_int_equal(wk_sam_open(path_of("v1.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x02;
+	t.key_index = 1;
+	t.amount = 0x1C37;
+	t.old_balance = 0;
+	t.card_seq = 0;
+	hex("CDEF4F20", t.random, 4);
+	hex("06B1BEF5", t.mac1, 4);
+	hex("20140825", t.date, 4);
+	hex("103100", t.time, 3);
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_OK);
+	hex("0641DCD8", want, 4);
+	assert_memory_equal(t.mac2, want, 4);
+	assert_int_equal(wk_sam_counter(sam), 7);	/* loads use no terminal number */
+	hex("ED0F8755", tac, 4);
+	assert_int_equal(wk_sam_check(sam, &t, NULL, tac), WK_OK);
+	/* a load's proof carries the host MAC2 (docs/purse.md U2) */
+	assert_int_equal(wk_sam_check(sam, &t, want, tac), WK_OK);
+	want[0] ^= 1;
+	assert_int_equal(wk_sam_check(sam, &t, want, tac), WK_ERR_AUTH_FAILED);
+	tac[1] ^= 4;
+	assert_int_equal(wk_sam_check(sam, &t, NULL, tac), WK_ERR_AUTH_FAILED);
+
+	/* a card MAC1 that does not verify: no MAC2, nothing recorded */
+	t.mac1[0] ^= 1;
+	memset(t.mac2, 0, 4);
+	t.state = WK_PURSE_TXN_NONE;
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_ERR_AUTH_FAILED);
+	assert_int_equal(t.state, WK_PURSE_TXN_NONE);
+	wk_sam_free(&sam);
+}
+
+/* V3: ED load MAC1/MAC2 */
+static void
+test_load_v3(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+	uint8_t want[4];
+
+	(void)state;
+	card_sam("v3.json", "001122334455", 0, "11223344556677888877665544332211",
+	    "00000000000000000000000000000000",
+	    "00000000000000000000000000000000");
+	assert_int_equal(wk_sam_open(path_of("v3.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x01;
+	t.key_index = 1;
+	t.amount = 0x1000;
+	hex("11223344", t.random, 4);
+	hex("2988AE5A", t.mac1, 4);
+	hex("20111221", t.date, 4);
+	hex("214822", t.time, 3);
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_OK);
+	hex("3A845BF0", want, 4);
+	assert_memory_equal(t.mac2, want, 4);
+	/* a key index the SAM has no key for */
+	t.key_index = 2;
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_ERR_KEY_NOT_FOUND);
+	wk_sam_free(&sam);
+}
+
+/* sam-init from master keys: keys diversified by the serial (section 4.4) */
+static void
+test_create_diversified(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+	uint8_t mk[5][16], dpk[16], sk[8], want[4], term[6];
+	const char *keys =
+	    "{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+	    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+	    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+	    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+	    " \"duk\": \"404142434445464748494A4B4C4D4E4F\"}";
+
+	(void)state;
+	write_text("mk.json", keys);
+	hex("0000000000A1", term, 6);
+	assert_int_equal(wk_sam_create(path_of("sam.json"), path_of("mk.json"),
+	    term), WK_OK);
+	/* never overwritten */
+	assert_int_equal(wk_sam_create(path_of("sam.json"), path_of("mk.json"),
+	    term), WK_ERR_ARG);
+	assert_int_equal(wk_purse_read_master_keys(path_of("mk.json"), mk), WK_OK);
+
+	assert_int_equal(wk_sam_open(path_of("sam.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_counter(sam), 0);
+	assert_int_equal(wk_sam_key_index(sam), 1);
+	assert_int_equal(wk_sam_last(sam, &t), WK_ERR_NOT_FOUND);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x06;
+	t.key_index = 1;
+	t.amount = 1230;
+	hex("12345678901234567890", t.serial, 10);
+	hex("A1B2C3D4", t.random, 4);
+	t.card_seq = 9;
+	hex("20261122", t.date, 4);
+	hex("010203", t.time, 3);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.terminal, term, 6);
+
+	assert_int_equal(wk_purse_derive_key(mk[1], t.serial, dpk), WK_OK);
+	assert_int_equal(wk_purse_session_key_purchase(dpk, t.random, 9,
+	    t.term_seq, sk), 0);
+	assert_int_equal(wk_purse_purchase_mac1(sk, 1230, 0x06, term, t.date,
+	    t.time, want), 0);
+	assert_memory_equal(t.mac1, want, 4);
+	/* another card (serial) gets another MAC1 */
+	t.serial[9] ^= 1;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_not_equal(t.mac1, want, 4);
+	wk_sam_free(&sam);
+}
+
+/* bad files: a clear error and nothing changed */
+static void
+test_bad_files(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"{",
+		"[]",
+		"{\"dlk\": \"00\"}",
+		"{\"format\": \"walletkey-sam\", \"format\": \"walletkey-sam\"}",
+		"{\"format\": \"walletkey-sam\", \"version\": 2}",
+		"{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\": \"0011\"}",
+		"{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\": "
+		    "\"001122334455\", \"key_index\": 1, \"counter\": -1}",
+		"{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\": "
+		    "\"001122334455\", \"key_index\": 1, \"counter\": 4294967296}",
+		"{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\": "
+		    "\"001122334455\", \"key_index\": 1, \"counter\": 0, \"keys\": "
+		    "{\"dlk\": \"zz\"}}",
+		"{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\": "
+		    "\"001122334455\", \"key_index\": 1, \"counter\": 0, \"keys\": "
+		    "{\"dlk\": \"0\\u0030\"}}",
+	};
+	static const char *const bad_mk[] = {
+		"{\"dlk\": \"000102030405060708090A0B0C0D0E0F\"}",
+		"{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+		    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+		    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+		    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+		    " \"duk\": \"404142434445464748494A4B4C4D4E4\"}",
+		"{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+		    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+		    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+		    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+		    " \"duk\": \"404142434445464748494A4B4C4D4E4F\"} trailing",
+	};
+	wk_sam *sam = NULL;
+	uint8_t mk[5][16], term[6] = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_text("bad.json", bad[i]);
+		assert_int_equal(wk_sam_open(path_of("bad.json"), &sam), WK_ERR_ARG);
+		assert_null(sam);
+	}
+	assert_int_equal(wk_sam_open(path_of("missing.json"), &sam), WK_ERR_IO);
+	for (size_t i = 0; i < sizeof(bad_mk) / sizeof(bad_mk[0]); i++) {
+		write_text("badmk.json", bad_mk[i]);
+		assert_int_equal(wk_purse_read_master_keys(path_of("badmk.json"), mk),
+		    WK_ERR_ARG);
+		assert_int_equal(wk_sam_create(path_of("never.json"),
+		    path_of("badmk.json"), term), WK_ERR_ARG);
+		assert_int_equal(access(path_of("never.json"), F_OK), -1);
+	}
+}
+
+/* a counter at its end refuses, and the file stays as it was */
+static void
+test_counter_end(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+	char before[8192];
+
+	(void)state;
+	card_sam("end.json", "001122334455", 4294967295u,
+	    "00000000000000000000000000000000",
+	    "11223344556677888877665544332211",
+	    "00112233445566778899AABBCCDDEEFF");
+	snprintf(before, sizeof(before), "%s", read_text("end.json"));
+	assert_int_equal(wk_sam_open(path_of("end.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x06;
+	t.key_index = 1;
+	t.amount = 1;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_ERR_LIMIT);
+	wk_sam_free(&sam);
+	assert_string_equal(read_text("end.json"), before);
+	/* a load is not a purchase */
+	assert_int_equal(wk_sam_open(path_of("end.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &(wk_purse_txn){ .type = 2,
+	    .key_index = 1 }), WK_ERR_ARG);
+	wk_sam_free(&sam);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_purchase_v2),
+		cmocka_unit_test(test_load_v1),
+		cmocka_unit_test(test_load_v3),
+		cmocka_unit_test(test_create_diversified),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_counter_end),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

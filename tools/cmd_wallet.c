@@ -1,0 +1,797 @@
+/*
+ * walletkey wallet info|balance|records|purchase|load|prove|sam-init:
+ * the PBOC electronic purse (docs/wallet.md)
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "wk_hex.h"
+
+#define PIN_MAX 12
+#define RECOVER_WAIT_DEFAULT 30
+
+int wk_cmd_wallet(wk_cli *cli, int argc, char **argv);
+
+typedef struct wopts {
+	wk_purse_kind kind;
+	const char *amount;
+	const char *sam;
+	const char *terminal;
+	const char *pin_file;
+	const char *master_keys;
+	const char *out;
+	const char *type;
+	const char *seq;
+	long recover_wait;
+	bool no_pin;
+} wopts;
+
+static const char wallet_usage[] =
+    "usage: walletkey wallet SUBCOMMAND [OPTIONS]\n"
+    "  info                              application data and cardholder\n"
+    "  balance [--ed|--ep]               the purse balance\n"
+    "  records [--ed|--ep]               the transaction log (newest first)\n"
+    "  purchase --amount YUAN --sam FILE [--terminal ID] [--ed|--ep]\n"
+    "  load --amount YUAN --sam FILE [--ed|--ep]     a local load\n"
+    "  prove --sam FILE                  settle the SAM's last transaction\n"
+    "  prove --type purchase|load --seq N [--ed|--ep]  print the card's proof\n"
+    "  sam-init --master-keys FILE --terminal ID --out SAM.json\n"
+    "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
+    "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
+    "  after a lost answer. Amounts are yuan with at most 2 decimals.\n";
+
+/* ---- PIN ---- */
+
+static int
+read_pin_tty(char *pin, size_t cap, size_t *len)
+{
+	struct termios old, quiet;
+	FILE *tty;
+	int rc = WK_ERR_IO, ch;
+
+	*len = 0;
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return rc;
+	fputs("purse PIN: ", tty);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) != 0)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
+		goto out;
+	while ((ch = fgetc(tty)) != EOF && ch != '\n') {
+		if (*len + 1 >= cap) {
+			rc = WK_ERR_ARG;
+			break;
+		}
+		pin[(*len)++] = (char)ch;
+	}
+	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	if (ch == '\n' && rc != WK_ERR_ARG)
+		rc = WK_OK;
+out:
+	fclose(tty);
+	return rc;
+}
+
+/* the PIN from WALLETKEY_PIN, --pin-file or the terminal (no echo) */
+static int
+get_pin(const wopts *o, char *pin, size_t cap, size_t *len)
+{
+	const char *env = getenv("WALLETKEY_PIN");
+	char line[64];
+	FILE *f;
+	int rc = WK_ERR_ARG;
+
+	*len = 0;
+	if (o->pin_file != NULL) {
+		if ((f = fopen(o->pin_file, "r")) == NULL) {
+			fprintf(stderr, "walletkey: cannot read the PIN file %s: %s\n",
+			    o->pin_file, strerror(errno));
+			return WK_ERR_IO;
+		}
+		if (fgets(line, sizeof(line), f) != NULL) {
+			*len = strcspn(line, "\r\n");
+			if (*len < cap) {
+				memcpy(pin, line, *len);
+				rc = WK_OK;
+			}
+		}
+		fclose(f);
+		sodium_memzero(line, sizeof(line));
+	} else if (env != NULL) {
+		*len = strlen(env);
+		if (*len < cap) {
+			memcpy(pin, env, *len);
+			rc = WK_OK;
+		}
+	} else {
+		rc = read_pin_tty(pin, cap, len);
+		if (rc == WK_ERR_IO)
+			fprintf(stderr, "walletkey: the card needs the PIN: give "
+			    "--pin-file FILE or set WALLETKEY_PIN\n");
+	}
+	if (rc == WK_OK && (*len < 4 || *len > PIN_MAX ||
+	    strspn(pin, "0123456789") < *len)) {
+		fprintf(stderr, "walletkey: the PIN must be 4 to 12 digits\n");
+		rc = WK_ERR_ARG;
+	}
+	if (rc != WK_OK) {
+		sodium_memzero(pin, cap);
+		*len = 0;
+	}
+	return rc;
+}
+
+static bool
+pin_given(const wopts *o)
+{
+	return o->pin_file != NULL || getenv("WALLETKEY_PIN") != NULL;
+}
+
+/* ---- options ---- */
+
+static int
+parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
+{
+	char *end;
+
+	memset(o, 0, sizeof(*o));
+	o->kind = WK_PURSE_EP;
+	o->recover_wait = RECOVER_WAIT_DEFAULT;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+
+		if (strcmp(a, "--ed") == 0)
+			o->kind = WK_PURSE_ED;
+		else if (strcmp(a, "--ep") == 0)
+			o->kind = WK_PURSE_EP;
+		else if (strcmp(a, "--amount") == 0)
+			slot = &o->amount;
+		else if (strcmp(a, "--sam") == 0)
+			slot = &o->sam;
+		else if (strcmp(a, "--terminal") == 0)
+			slot = &o->terminal;
+		else if (strcmp(a, "--pin-file") == 0)
+			slot = &o->pin_file;
+		else if (strcmp(a, "--master-keys") == 0)
+			slot = &o->master_keys;
+		else if (strcmp(a, "--out") == 0)
+			slot = &o->out;
+		else if (strcmp(a, "--type") == 0)
+			slot = &o->type;
+		else if (strcmp(a, "--seq") == 0)
+			slot = &o->seq;
+		else if (strcmp(a, "--recover-wait") == 0) {
+			if (i + 1 >= argc)
+				return wk_cli_usage(cli, "--recover-wait needs seconds");
+			errno = 0;
+			o->recover_wait = strtol(argv[++i], &end, 10);
+			if (errno != 0 || *end != '\0' || o->recover_wait < 0 ||
+			    o->recover_wait > 3600)
+				return wk_cli_usage(cli, "--recover-wait takes 0 to "
+				    "3600 seconds");
+		} else
+			return wk_cli_usage(cli, "wallet %s: unknown option %s",
+			    argv[1], a);
+		if (slot != NULL) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return wk_cli_usage(cli, "%s needs a value", a);
+			*slot = argv[++i];
+		}
+	}
+	return WK_CLI_OK;
+}
+
+static int
+parse_terminal(wk_cli *cli, const char *s, uint8_t term[6])
+{
+	if (s == NULL || strlen(s) != 12 || strspn(s, "0123456789abcdefABCDEF") != 12 ||
+	    wk_hex_decode(s, term, 6) != 6)
+		return wk_cli_usage(cli, "a terminal id is 12 hex digits "
+		    "(6 bytes, e.g. 000000000001), not '%s'", s ? s : "");
+	return WK_CLI_OK;
+}
+
+/* ---- formatting ---- */
+
+static const char *
+type_name(uint8_t type)
+{
+	switch (type) {
+	case 0x01:
+		return "ED load";
+	case 0x02:
+		return "EP load";
+	case 0x03:
+		return "unload";
+	case 0x04:
+		return "ED cash";
+	case 0x05:
+		return "ED purchase";
+	case 0x06:
+		return "EP purchase";
+	case 0x07:
+		return "ED limit";
+	case 0x09:
+		return "CAPP purchase";
+	default:
+		return "unknown";
+	}
+}
+
+static void
+bcd_date_time(const uint8_t d[4], const uint8_t t[3], char *out, size_t cap)
+{
+	snprintf(out, cap, "%02x%02x-%02x-%02x %02x:%02x:%02x", d[0], d[1], d[2],
+	    d[3], t[0], t[1], t[2]);
+}
+
+static void
+bcd_date(const uint8_t d[4], char *out, size_t cap)
+{
+	snprintf(out, cap, "%02x%02x-%02x-%02x", d[0], d[1], d[2], d[3]);
+}
+
+static const char *
+kind_name(wk_purse_kind kind)
+{
+	return kind == WK_PURSE_ED ? "ED" : "EP";
+}
+
+/* ---- the card ---- */
+
+static int
+open_purse(wk_cli *cli, wk_card **card, wk_purse_app *app)
+{
+	int rc;
+
+	if ((rc = wk_cli_card(cli, card)) != WK_OK)
+		return rc;
+	return wk_purse_select(*card, NULL, 0, app);
+}
+
+/* reconnects after the card went away, for up to wait seconds */
+static int
+reopen_purse(wk_cli *cli, long wait, wk_card **card)
+{
+	struct timespec pause = { 0, 250 * 1000 * 1000 };
+	time_t until = time(NULL) + wait;
+	int rc;
+
+	for (;;) {
+		wk_card_free(&cli->card);
+		wk_ctx_free(&cli->ctx);
+		rc = open_purse(cli, card, NULL);
+		if (rc == WK_OK || time(NULL) >= until)
+			return rc;
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int
+verify(wk_cli *cli, wk_card *card, const wopts *o)
+{
+	char pin[PIN_MAX + 2];
+	size_t len = 0;
+	int rc, tries = -1;
+
+	if ((rc = get_pin(o, pin, sizeof(pin), &len)) != WK_OK)
+		return rc;
+	rc = wk_purse_verify_pin(card, pin, len, &tries);
+	sodium_memzero(pin, sizeof(pin));
+	if (rc == WK_ERR_WRONG_PIN && tries >= 0 && !cli->json)
+		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
+	return rc;
+}
+
+static bool
+needs_pin(int rc)
+{
+	return rc == WK_ERR_AUTH_REQUIRED || rc == WK_ERR_CONDITIONS;
+}
+
+static int
+cmd_info(wk_cli *cli, const wopts *o)
+{
+	wk_card *card = NULL;
+	wk_purse_app app;
+	wk_purse_holder holder;
+	uint32_t bal = 0;
+	char serial[21], start[16], expiry[16], amount[24];
+	bool have_holder, have_bal;
+	int rc;
+
+	(void)o;
+	if ((rc = open_purse(cli, &card, &app)) != WK_OK)
+		return wk_cli_fail(cli, "wallet info", rc);
+	have_holder = wk_purse_read_holder(card, &holder) == WK_OK;
+	have_bal = wk_purse_balance(card, WK_PURSE_EP, &bal) == WK_OK;
+	wk_hex_encode(app.serial, sizeof(app.serial), serial);
+	bcd_date(app.start, start, sizeof(start));
+	bcd_date(app.expiry, expiry, sizeof(expiry));
+	wk_purse_amount_format(bal, amount, sizeof(amount));
+	if (cli->json) {
+		json_t *j = json_pack("{s:o,s:i,s:i,s:s,s:s,s:s}",
+		    "issuer", wk_cli_json_hex(app.issuer, sizeof(app.issuer)),
+		    "app_type", app.app_type, "app_version", app.app_version,
+		    "serial", serial, "start", start, "expiry", expiry);
+
+		if (j != NULL && have_holder)
+			json_object_set_new(j, "holder", json_pack("{s:s,s:s,s:i,s:i}",
+			    "name", holder.name, "id_number", holder.id_number,
+			    "id_type", holder.id_type, "card_type", holder.card_type));
+		if (j != NULL && have_bal)
+			json_object_set_new(j, "ep_balance_fen", json_integer(bal));
+		return wk_cli_json_print(j);
+	}
+	printf("reader:      %s\n", wk_card_reader(card));
+	printf("issuer:      ");
+	wk_cli_print_hex(stdout, app.issuer, sizeof(app.issuer));
+	printf("\napplication: %s, version %u\n", app.app_type == 1 ? "ED" :
+	    app.app_type == 2 ? "EP" : app.app_type == 3 ? "ED+EP" : "unknown",
+	    app.app_version);
+	printf("serial:      %s\nvalid:       %s to %s\n", serial, start, expiry);
+	if (have_holder)
+		printf("holder:      %s (id type %u, %s)\n", holder.name,
+		    holder.id_type, holder.id_number);
+	if (have_bal)
+		printf("EP balance:  %s\n", amount);
+	return WK_CLI_OK;
+}
+
+static int
+cmd_balance(wk_cli *cli, const wopts *o)
+{
+	wk_card *card = NULL;
+	uint32_t bal = 0;
+	char amount[24];
+	bool begun = false;
+	int rc;
+
+	if ((rc = open_purse(cli, &card, NULL)) != WK_OK)
+		goto out;
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		goto out;
+	begun = true;
+	if (o->kind == WK_PURSE_ED || pin_given(o))
+		if ((rc = verify(cli, card, o)) != WK_OK)
+			goto out;
+	rc = wk_purse_balance(card, o->kind, &bal);
+	if (needs_pin(rc) && !(o->kind == WK_PURSE_ED || pin_given(o))) {
+		if ((rc = verify(cli, card, o)) != WK_OK)
+			goto out;
+		rc = wk_purse_balance(card, o->kind, &bal);
+	}
+out:
+	if (begun)
+		(void)wk_card_end(card);
+	if (rc != WK_OK)
+		return wk_cli_fail(cli, "wallet balance", rc);
+	wk_purse_amount_format(bal, amount, sizeof(amount));
+	if (cli->json)
+		return wk_cli_json_print(json_pack("{s:s,s:I,s:s}", "purse",
+		    kind_name(o->kind), "balance_fen", (json_int_t)bal, "balance",
+		    amount));
+	printf("%s balance: %s\n", kind_name(o->kind), amount);
+	return WK_CLI_OK;
+}
+
+static int
+cmd_records(wk_cli *cli, const wopts *o)
+{
+	static const char *const headers[] = { "time", "type", "amount",
+	    "terminal", "seq" };
+	wk_purse_record rec[WK_PURSE_RECORDS_MAX];
+	wk_card *card = NULL;
+	wk_cli_table *table = NULL;
+	json_t *arr = NULL;
+	size_t n = 0;
+	bool begun = false;
+	int rc, status = WK_CLI_FAILED;
+
+	if ((rc = open_purse(cli, &card, NULL)) != WK_OK)
+		goto fail;
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		goto fail;
+	begun = true;
+	if (pin_given(o) && (rc = verify(cli, card, o)) != WK_OK)
+		goto fail;
+	rc = wk_purse_records(card, rec, WK_PURSE_RECORDS_MAX, &n);
+	if (needs_pin(rc) && !pin_given(o)) {
+		if ((rc = verify(cli, card, o)) != WK_OK)
+			goto fail;
+		rc = wk_purse_records(card, rec, WK_PURSE_RECORDS_MAX, &n);
+	}
+	if (rc != WK_OK)
+		goto fail;
+	(void)wk_card_end(card);
+	begun = false;
+	if (cli->json) {
+		if ((arr = json_array()) == NULL)
+			goto out;
+	} else if ((table = wk_cli_table_new(5, headers)) == NULL) {
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char when[24], amount[24], term[13], seq[8];
+		const char *cells[5] = { when, type_name(rec[i].type), amount, term,
+		    seq };
+
+		bcd_date_time(rec[i].date, rec[i].time, when, sizeof(when));
+		wk_purse_amount_format(rec[i].amount, amount, sizeof(amount));
+		wk_hex_encode(rec[i].terminal, 6, term);
+		snprintf(seq, sizeof(seq), "%u", rec[i].seq);
+		if (cli->json) {
+			json_t *j = json_pack("{s:s,s:i,s:s,s:I,s:s,s:s,s:i,s:I}",
+			    "time", when, "type", rec[i].type, "type_name",
+			    type_name(rec[i].type), "amount_fen",
+			    (json_int_t)rec[i].amount, "amount", amount, "terminal",
+			    term, "seq", rec[i].seq, "overdraft_fen",
+			    (json_int_t)rec[i].overdraft);
+
+			if (j == NULL || json_array_append_new(arr, j) != 0)
+				goto out;
+		} else if (wk_cli_table_add(table, cells) != 0) {
+			goto out;
+		}
+	}
+	if (cli->json) {
+		status = wk_cli_json_print(json_pack("{s:O}", "records", arr));
+	} else {
+		if (n == 0)
+			printf("no transactions\n");
+		else
+			wk_cli_table_print(table, stdout);
+		status = WK_CLI_OK;
+	}
+	goto out;
+fail:
+	if (begun)
+		(void)wk_card_end(card);
+	begun = false;
+	status = wk_cli_fail(cli, "wallet records", rc);
+out:
+	if (begun)
+		(void)wk_card_end(card);
+	json_decref(arr);
+	wk_cli_table_free(&table);
+	return status;
+}
+
+static bool
+answer_lost(const wk_purse_txn *txn)
+{
+	return txn->state == WK_PURSE_TXN_SENT;
+}
+
+static int
+print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
+    const char *outcome)
+{
+	char amount[24], after[24], term[13], tseq[9];
+	uint32_t newbal;
+	bool load = txn->type == 0x01 || txn->type == 0x02;
+
+	newbal = load ? txn->old_balance + txn->amount :
+	    txn->old_balance - txn->amount;
+	wk_purse_amount_format(txn->amount, amount, sizeof(amount));
+	wk_purse_amount_format(newbal, after, sizeof(after));
+	wk_hex_encode(txn->terminal, 6, term);
+	wk_hex_encode(txn->term_seq, 4, tseq);
+	if (cli->json)
+		return wk_cli_json_print(json_pack(
+		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o}",
+		    "operation", what, "outcome", outcome, "type", txn->type,
+		    "amount_fen", (json_int_t)txn->amount, "amount", amount,
+		    "balance_fen", (json_int_t)newbal, "terminal", term,
+		    "card_seq", txn->card_seq, "term_seq", tseq,
+		    "tac", wk_cli_json_hex(txn->tac, 4)));
+	printf("%s of %s: %s\n", what, amount, outcome);
+	printf("balance:  %s\ncard seq: %u\nterminal: %s", after, txn->card_seq,
+	    term);
+	if (!load)
+		printf(" (transaction %s)", tseq);
+	printf("\nTAC:      ");
+	wk_cli_print_hex(stdout, txn->tac, 4);
+	printf(" (verified)\n");
+	return WK_CLI_OK;
+}
+
+/* the answer to DEBIT/CREDIT was lost: ask the card whether it happened */
+static int
+recover(wk_cli *cli, wk_sam *sam, const wopts *o, const char *what,
+    wk_purse_txn *txn)
+{
+	wk_card *card = NULL;
+	int rc;
+
+	fprintf(stderr, "walletkey: the card's answer to the %s was lost; asking "
+	    "the card for the transaction proof\n", what);
+	if ((rc = reopen_purse(cli, o->recover_wait, &card)) != WK_OK) {
+		fprintf(stderr, "walletkey: the card did not come back (%s): the "
+		    "outcome is unknown; run 'walletkey wallet prove --sam %s' "
+		    "when it is back\n", wk_strerror(rc), o->sam);
+		return WK_CLI_FAILED;
+	}
+	if ((rc = wk_purse_recover(card, sam, txn)) != WK_OK) {
+		fprintf(stderr, "walletkey: the proof could not be read (%s): the "
+		    "outcome is unknown; run 'walletkey wallet prove --sam %s'\n",
+		    wk_strerror(rc), o->sam);
+		return WK_CLI_FAILED;
+	}
+	if (wk_sam_settle(sam, txn) != WK_OK)
+		fprintf(stderr, "walletkey: warning: could not record the outcome "
+		    "in %s\n", o->sam);
+	if (txn->state == WK_PURSE_TXN_DONE)
+		return print_txn(cli, what, txn,
+		    "completed (confirmed by GET TRANSACTION PROVE, TAC verified)");
+	if (cli->json)
+		wk_cli_json_print(json_pack("{s:s,s:s,s:i}", "operation", what,
+		    "outcome", "not done", "card_seq", txn->card_seq));
+	fprintf(stderr, "walletkey: the %s was not done: the card has no proof "
+	    "of it, nothing changed\n", what);
+	return WK_CLI_FAILED;
+}
+
+static int
+cmd_txn(wk_cli *cli, const wopts *o, bool load)
+{
+	const char *what = load ? "load" : "purchase";
+	wk_card *card = NULL;
+	wk_sam *sam = NULL;
+	wk_purse_app app;
+	wk_purse_txn txn;
+	uint8_t term[6], sam_term[6];
+	uint32_t amount = 0;
+	bool use_pin;
+	int rc, status = WK_CLI_FAILED;
+
+	memset(&txn, 0, sizeof(txn));
+	if (o->amount == NULL || o->sam == NULL)
+		return wk_cli_usage(cli, "wallet %s needs --amount YUAN and "
+		    "--sam FILE", what);
+	if (wk_purse_amount_parse(o->amount, &amount) != WK_OK)
+		return wk_cli_usage(cli, "'%s' is not an amount: give yuan above 0 "
+		    "with at most 2 decimals, e.g. 12.30 (at most 42949672.95)",
+		    o->amount);
+	if (o->terminal != NULL && parse_terminal(cli, o->terminal, term) !=
+	    WK_CLI_OK)
+		return WK_CLI_USAGE;
+	if ((rc = wk_sam_open(o->sam, &sam)) != WK_OK) {
+		fprintf(stderr, "walletkey: cannot use the SAM file %s: %s\n",
+		    o->sam, rc == WK_ERR_ARG ? "not a walletkey SAM file "
+		    "(see docs/wallet.md)" : wk_strerror(rc));
+		goto out;
+	}
+	wk_sam_terminal(sam, sam_term);
+	if (o->terminal != NULL && memcmp(term, sam_term, 6) != 0) {
+		char h[13];
+
+		wk_hex_encode(sam_term, 6, h);
+		status = wk_cli_usage(cli, "the SAM in %s belongs to terminal %s, "
+		    "not %s", o->sam, h, o->terminal);
+		goto out;
+	}
+	if ((rc = open_purse(cli, &card, &app)) != WK_OK) {
+		status = wk_cli_fail(cli, what, rc);
+		goto out;
+	}
+	/* ED always needs the PIN; EP only when the card asks for it. VERIFY
+	 * and the transaction share one card transaction (begin nests) */
+	use_pin = o->kind == WK_PURSE_ED || pin_given(o);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((rc = wk_card_begin(card)) != WK_OK)
+			break;
+		if (use_pin && (rc = verify(cli, card, o)) != WK_OK) {
+			(void)wk_card_end(card);
+			break;
+		}
+		if (load)
+			rc = wk_purse_load(card, sam, &app, o->kind, amount, NULL, 0,
+			    &txn);
+		else
+			rc = wk_purse_purchase(card, sam, &app, o->kind, amount, NULL,
+			    0, &txn);
+		(void)wk_card_end(card);
+		if (!(needs_pin(rc) && !use_pin && txn.state == WK_PURSE_TXN_NONE))
+			break;
+		use_pin = true;
+	}
+	if (rc == WK_OK) {
+		(void)wk_sam_settle(sam, &txn);
+		status = print_txn(cli, what, &txn, "done");
+		goto out;
+	}
+	if (answer_lost(&txn) && rc != WK_ERR_AUTH_FAILED) {
+		status = recover(cli, sam, o, what, &txn);
+		goto out;
+	}
+	if (rc == WK_ERR_AUTH_FAILED) {
+		fprintf(stderr, "walletkey: %s: the card's %s did not verify with "
+		    "the SAM's keys: wrong SAM for this card, or not a genuine "
+		    "card\n", what, txn.state == WK_PURSE_TXN_SENT ? "MAC2/TAC" :
+		    "MAC1");
+		if (cli->json)
+			wk_cli_fail(cli, what, rc);
+		goto out;
+	}
+	status = wk_cli_fail(cli, what, rc);
+out:
+	sodium_memzero(&txn, sizeof(txn));
+	wk_sam_free(&sam);
+	return status;
+}
+
+static int
+parse_type(const char *s, wk_purse_kind kind, uint8_t *type)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL)
+		return -1;
+	if (strcmp(s, "purchase") == 0)
+		*type = kind == WK_PURSE_EP ? 0x06 : 0x05;
+	else if (strcmp(s, "load") == 0)
+		*type = kind == WK_PURSE_EP ? 0x02 : 0x01;
+	else {
+		errno = 0;
+		v = strtoul(s, &end, 0);
+		if (errno != 0 || *end != '\0' || v == 0 || v > 0xFF)
+			return -1;
+		*type = (uint8_t)v;
+	}
+	return 0;
+}
+
+static int
+cmd_prove(wk_cli *cli, const wopts *o)
+{
+	wk_card *card = NULL;
+	wk_sam *sam = NULL;
+	wk_purse_txn txn;
+	uint8_t type = 0, mac[4], tac[4];
+	unsigned long seq;
+	char *end;
+	int rc, status = WK_CLI_FAILED;
+
+	if (o->sam != NULL && o->seq == NULL && o->type == NULL) {
+		if ((rc = wk_sam_open(o->sam, &sam)) != WK_OK) {
+			fprintf(stderr, "walletkey: cannot use the SAM file %s: %s\n",
+			    o->sam, wk_strerror(rc));
+			goto out;
+		}
+		if (wk_sam_last(sam, &txn) != WK_OK) {
+			fprintf(stderr, "walletkey: the SAM in %s has no transaction "
+			    "to prove\n", o->sam);
+			goto out;
+		}
+		if ((rc = reopen_purse(cli, o->recover_wait, &card)) != WK_OK) {
+			status = wk_cli_fail(cli, "wallet prove", rc);
+			goto out;
+		}
+		if ((rc = wk_purse_recover(card, sam, &txn)) != WK_OK) {
+			status = wk_cli_fail(cli, "wallet prove", rc);
+			goto out;
+		}
+		(void)wk_sam_settle(sam, &txn);
+		if (txn.state == WK_PURSE_TXN_DONE) {
+			status = print_txn(cli, type_name(txn.type), &txn,
+			    "completed (confirmed by GET TRANSACTION PROVE, TAC "
+			    "verified)");
+		} else {
+			if (cli->json)
+				wk_cli_json_print(json_pack("{s:s,s:s,s:i}",
+				    "operation", type_name(txn.type), "outcome",
+				    "not done", "card_seq", txn.card_seq));
+			fprintf(stderr, "walletkey: the last %s (card seq %u) has no "
+			    "proof on the card: it was not done, or the card has done "
+			    "another %s since\n", type_name(txn.type), txn.card_seq,
+			    type_name(txn.type));
+		}
+		goto out;
+	}
+	if (parse_type(o->type, o->kind, &type) != 0 || o->seq == NULL)
+		return wk_cli_usage(cli, "wallet prove needs --sam FILE, or --type "
+		    "purchase|load --seq N");
+	errno = 0;
+	seq = strtoul(o->seq, &end, 10);
+	if (errno != 0 || *end != '\0' || seq > 0xFFFF || o->seq[0] == '-')
+		return wk_cli_usage(cli, "--seq takes 0 to 65535");
+	if ((rc = open_purse(cli, &card, NULL)) != WK_OK ||
+	    (rc = wk_purse_prove(card, type, (uint16_t)seq, mac, tac)) != WK_OK) {
+		status = wk_cli_fail(cli, "wallet prove", rc);
+		goto out;
+	}
+	if (cli->json) {
+		status = wk_cli_json_print(json_pack("{s:i,s:i,s:o,s:o}", "type",
+		    type, "seq", (int)seq, "mac", wk_cli_json_hex(mac, 4), "tac",
+		    wk_cli_json_hex(tac, 4)));
+	} else {
+		printf("%s seq %lu: MAC ", type_name(type), seq);
+		wk_cli_print_hex(stdout, mac, 4);
+		printf(" TAC ");
+		wk_cli_print_hex(stdout, tac, 4);
+		printf(" (not verified: use --sam FILE to verify the last "
+		    "transaction)\n");
+		status = WK_CLI_OK;
+	}
+out:
+	sodium_memzero(&txn, sizeof(txn));
+	wk_sam_free(&sam);
+	return status;
+}
+
+static int
+cmd_sam_init(wk_cli *cli, const wopts *o)
+{
+	uint8_t term[6];
+	int rc;
+
+	if (o->master_keys == NULL || o->terminal == NULL || o->out == NULL)
+		return wk_cli_usage(cli, "wallet sam-init needs --master-keys FILE "
+		    "--terminal ID --out FILE");
+	if (parse_terminal(cli, o->terminal, term) != WK_CLI_OK)
+		return WK_CLI_USAGE;
+	if ((rc = wk_sam_create(o->out, o->master_keys, term)) != WK_OK) {
+		if (rc == WK_ERR_ARG && access(o->out, F_OK) == 0)
+			fprintf(stderr, "walletkey: %s exists: a SAM file is never "
+			    "overwritten (its counter must not go back)\n", o->out);
+		else if (rc == WK_ERR_ARG)
+			fprintf(stderr, "walletkey: %s is not a master-key file: "
+			    "{\"dlk\":..,\"dpk\":..,\"dtk\":..,\"dulk\":..,\"duk\":..} "
+			    "with 32 hex digits each\n", o->master_keys);
+		return wk_cli_fail(cli, "wallet sam-init", rc);
+	}
+	if (cli->json)
+		return wk_cli_json_print(json_pack("{s:s,s:s}", "sam", o->out,
+		    "terminal", o->terminal));
+	printf("SAM for terminal %s written to %s\n", o->terminal, o->out);
+	return WK_CLI_OK;
+}
+
+int
+wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
+{
+	wopts o;
+	const char *sub;
+	int status;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		fputs(wallet_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
+	}
+	sub = argv[1];
+	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
+		return status;
+	if (strcmp(sub, "info") == 0)
+		return cmd_info(cli, &o);
+	if (strcmp(sub, "balance") == 0)
+		return cmd_balance(cli, &o);
+	if (strcmp(sub, "records") == 0)
+		return cmd_records(cli, &o);
+	if (strcmp(sub, "purchase") == 0)
+		return cmd_txn(cli, &o, false);
+	if (strcmp(sub, "load") == 0)
+		return cmd_txn(cli, &o, true);
+	if (strcmp(sub, "prove") == 0)
+		return cmd_prove(cli, &o);
+	if (strcmp(sub, "sam-init") == 0)
+		return cmd_sam_init(cli, &o);
+	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
+	    "records, purchase, load, prove, sam-init)", sub);
+}
