@@ -341,6 +341,9 @@ CK_RV p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 CK_RV p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
     CK_OBJECT_HANDLE base, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
     CK_OBJECT_HANDLE *out);
+CK_RV p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE key, const uint8_t *wrapped, size_t len,
+    const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *out);
 CK_RV p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
     CK_ULONG count, CK_OBJECT_HANDLE *out);
 CK_RV p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h);

@@ -17,9 +17,9 @@
 
 static const p11_mech mechs[] = {
 	{ CKM_RSA_PKCS_KEY_PAIR_GEN, 1024, 4096, CKF_HW | CKF_GENERATE_KEY_PAIR, CKK_RSA, 0, false, false, false },
-	{ CKM_RSA_PKCS, 1024, 4096, RSA_FLAGS | CKF_DECRYPT | CKF_ENCRYPT, CKK_RSA, 0, false, true, false },
+	{ CKM_RSA_PKCS, 1024, 4096, RSA_FLAGS | CKF_DECRYPT | CKF_ENCRYPT | CKF_UNWRAP, CKK_RSA, 0, false, true, false },
 	{ CKM_RSA_X_509, 1024, 4096, RSA_FLAGS | CKF_DECRYPT | CKF_ENCRYPT, CKK_RSA, 0, false, false, true },
-	{ CKM_RSA_PKCS_OAEP, 1024, 4096, CKF_HW | CKF_DECRYPT | CKF_ENCRYPT, CKK_RSA, 0, false, false, false },
+	{ CKM_RSA_PKCS_OAEP, 1024, 4096, CKF_HW | CKF_DECRYPT | CKF_ENCRYPT | CKF_UNWRAP, CKK_RSA, 0, false, false, false },
 	{ CKM_RSA_PKCS_PSS, 1024, 4096, RSA_FLAGS, CKK_RSA, 0, true, false, false },
 	{ CKM_SHA1_RSA_PKCS, 1024, 4096, RSA_FLAGS, CKK_RSA, CKM_SHA_1, false, true, false },
 	{ CKM_SHA224_RSA_PKCS, 1024, 4096, RSA_FLAGS, CKK_RSA, CKM_SHA224, false, true, false },
@@ -863,6 +863,140 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	return CKR_OK;
 }
 
+/* ---- secret keys from ECDH and unwrapping: session objects ---- */
+
+static CK_RV
+secret_object(p11_session *s, p11_slot *slot, const uint8_t *value,
+    size_t len, CK_KEY_TYPE kt, bool sensitive_v, bool extractable,
+    CK_OBJECT_HANDLE *out)
+{
+	p11_object *sec;
+	int err = 0;
+
+	if ((sec = p11_object_new(CKO_SECRET_KEY)) == NULL)
+		return CKR_HOST_MEMORY;
+	sec->session = s->handle;
+	err |= p11_attr_bool(sec, CKA_TOKEN, false);
+	err |= p11_attr_bool(sec, CKA_PRIVATE, false);
+	err |= p11_attr_bool(sec, CKA_MODIFIABLE, false);
+	err |= p11_attr_bool(sec, CKA_DESTROYABLE, true);
+	err |= p11_attr_set(sec, CKA_LABEL, "", 0);
+	err |= p11_attr_ulong(sec, CKA_KEY_TYPE, kt);
+	err |= p11_attr_set(sec, CKA_ID, NULL, 0);
+	err |= p11_attr_bool(sec, CKA_DERIVE, false);
+	err |= p11_attr_bool(sec, CKA_LOCAL, false);
+	err |= p11_attr_bool(sec, CKA_SENSITIVE, sensitive_v);
+	err |= p11_attr_bool(sec, CKA_EXTRACTABLE, extractable);
+	err |= p11_attr_bool(sec, CKA_ALWAYS_SENSITIVE, false);
+	err |= p11_attr_bool(sec, CKA_NEVER_EXTRACTABLE, false);
+	err |= p11_attr_ulong(sec, CKA_VALUE_LEN, (CK_ULONG)len);
+	err |= p11_attr_set(sec, CKA_VALUE, value, len);
+	if (err) {
+		p11_object_free(&sec);
+		return CKR_HOST_MEMORY;
+	}
+	p11_object_append(&slot->objects, sec);
+	*out = sec->handle;
+	return CKR_OK;
+}
+
+/* the secret-key template of C_DeriveKey and C_UnwrapKey */
+static CK_RV
+secret_template(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_KEY_TYPE *kt,
+    CK_ULONG *value_len, bool *sensitive_v, bool *extractable)
+{
+	CK_ULONG v;
+	bool found, b;
+	CK_RV rv;
+
+	*kt = CKK_GENERIC_SECRET;
+	*value_len = 0;
+	*sensitive_v = false;
+	*extractable = true;
+	rv = p11_tmpl_ulong(tmpl, count, CKA_CLASS, &v, &found);
+	if (rv != CKR_OK || (found && v != CKO_SECRET_KEY))
+		return rv != CKR_OK ? rv : CKR_TEMPLATE_INCONSISTENT;
+	if ((rv = p11_tmpl_ulong(tmpl, count, CKA_KEY_TYPE, kt, &found)) != CKR_OK)
+		return rv;
+	if ((rv = p11_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, value_len,
+	    &found)) != CKR_OK)
+		return rv;
+	if ((rv = p11_tmpl_bool(tmpl, count, CKA_TOKEN, &b, &found)) != CKR_OK)
+		return rv;
+	/* the card keeps no secret keys */
+	if (found && b)
+		return CKR_TEMPLATE_INCONSISTENT;
+	if ((rv = p11_tmpl_bool(tmpl, count, CKA_SENSITIVE, &b, &found)) != CKR_OK)
+		return rv;
+	if (found)
+		*sensitive_v = b;
+	if ((rv = p11_tmpl_bool(tmpl, count, CKA_EXTRACTABLE, &b, &found)) != CKR_OK)
+		return rv;
+	if (found)
+		*extractable = b;
+	return CKR_OK;
+}
+
+/* RSA key transport: the 9D key management key's job (SP 800-78-4 3.1) */
+CK_RV
+p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE key, const uint8_t *wrapped, size_t len,
+    const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *out)
+{
+	uint8_t value[512];
+	CK_ULONG n = sizeof(value);
+	CK_KEY_TYPE kt;
+	CK_ULONG value_len;
+	bool sensitive_v, extractable;
+	p11_object *obj;
+	CK_RV rv;
+
+	if (mech == NULL || wrapped == NULL || out == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
+		return rv;
+	if (mech->mechanism != CKM_RSA_PKCS &&
+	    mech->mechanism != CKM_RSA_PKCS_OAEP)
+		return CKR_MECHANISM_INVALID;
+	if ((rv = secret_template(tmpl, count, &kt, &value_len, &sensitive_v,
+	    &extractable)) != CKR_OK)
+		return rv;
+	if (kt != CKK_GENERIC_SECRET && kt != CKK_AES)
+		return CKR_TEMPLATE_INCONSISTENT;
+	rv = p11_object_get(s, slot, key, &obj);
+	if (rv != CKR_OK)
+		return CKR_UNWRAPPING_KEY_HANDLE_INVALID;
+	if (obj->cls != CKO_PRIVATE_KEY || !p11_alg_is_rsa(obj->alg))
+		return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
+	if (!p11_attr_true(obj, CKA_UNWRAP))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	if (s->op[P11_OP_DECRYPT].active)
+		return CKR_OPERATION_ACTIVE;
+	if ((rv = p11_op_init(s, slot, P11_OP_DECRYPT, mech, key)) != CKR_OK)
+		return rv;
+	/* a PIN-always key cannot take a context login inside this call */
+	if (s->op[P11_OP_DECRYPT].need_ctx_login) {
+		p11_op_end(&s->op[P11_OP_DECRYPT]);
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	rv = p11_op_decrypt(s, slot, wrapped, len, value, &n);
+	p11_op_end(&s->op[P11_OP_DECRYPT]);
+	if (rv == CKR_ENCRYPTED_DATA_INVALID)
+		rv = CKR_WRAPPED_KEY_INVALID;
+	else if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE)
+		rv = CKR_WRAPPED_KEY_LEN_RANGE;
+	if (rv != CKR_OK)
+		goto out;
+	rv = CKR_TEMPLATE_INCONSISTENT;
+	if ((value_len != 0 && value_len != n) ||
+	    (kt == CKK_AES && n != 16 && n != 24 && n != 32))
+		goto out;
+	rv = secret_object(s, slot, value, n, kt, sensitive_v, extractable, out);
+out:
+	sodium_memzero(value, sizeof(value));
+	return rv;
+}
+
 /* ---- ECDH ---- */
 
 CK_RV
@@ -871,13 +1005,13 @@ p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
     CK_OBJECT_HANDLE *out)
 {
 	const CK_ECDH1_DERIVE_PARAMS *dp;
-	p11_object *key, *sec = NULL;
+	p11_object *key;
 	const uint8_t *peer;
 	size_t peer_len, field, secret_len = 64;
 	uint8_t secret[64];
-	CK_ULONG v, value_len = 0, kt = CKK_GENERIC_SECRET;
-	bool found, b, sensitive_v = false, extractable = true, token = false;
-	int wk, err = 0;
+	CK_ULONG value_len = 0, kt = CKK_GENERIC_SECRET;
+	bool sensitive_v = false, extractable = true;
+	int wk;
 	CK_RV rv;
 
 	if (mech == NULL || out == NULL)
@@ -899,27 +1033,9 @@ p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 		return CKR_KEY_TYPE_INCONSISTENT;
 	if (!p11_attr_true(key, CKA_DERIVE))
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
-	rv = p11_tmpl_ulong(tmpl, count, CKA_CLASS, &v, &found);
-	if (rv != CKR_OK || (found && v != CKO_SECRET_KEY))
-		return rv != CKR_OK ? rv : CKR_TEMPLATE_INCONSISTENT;
-	rv = p11_tmpl_ulong(tmpl, count, CKA_KEY_TYPE, &kt, &found);
-	if (rv != CKR_OK)
+	if ((rv = secret_template(tmpl, count, &kt, &value_len, &sensitive_v,
+	    &extractable)) != CKR_OK)
 		return rv;
-	rv = p11_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &value_len, &found);
-	if (rv != CKR_OK)
-		return rv;
-	if ((rv = p11_tmpl_bool(tmpl, count, CKA_TOKEN, &token, &found)) != CKR_OK)
-		return rv;
-	if (token)
-		return CKR_TEMPLATE_INCONSISTENT;
-	if ((rv = p11_tmpl_bool(tmpl, count, CKA_SENSITIVE, &b, &found)) != CKR_OK)
-		return rv;
-	if (found)
-		sensitive_v = b;
-	if ((rv = p11_tmpl_bool(tmpl, count, CKA_EXTRACTABLE, &b, &found)) != CKR_OK)
-		return rv;
-	if (found)
-		extractable = b;
 	/* the peer point raw, or DER OCTET STRING wrapped (CKA_EC_POINT form) */
 	peer = dp->pPublicData;
 	peer_len = dp->ulPublicDataLen;
@@ -947,35 +1063,10 @@ p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	}
 	if (value_len == 0)
 		value_len = secret_len;
-	rv = CKR_HOST_MEMORY;
-	if ((sec = p11_object_new(CKO_SECRET_KEY)) == NULL)
-		goto out;
-	sec->session = s->handle;
-	err |= p11_attr_bool(sec, CKA_TOKEN, false);
-	err |= p11_attr_bool(sec, CKA_PRIVATE, false);
-	err |= p11_attr_bool(sec, CKA_MODIFIABLE, false);
-	err |= p11_attr_bool(sec, CKA_DESTROYABLE, true);
-	err |= p11_attr_set(sec, CKA_LABEL, "", 0);
-	err |= p11_attr_ulong(sec, CKA_KEY_TYPE, kt);
-	err |= p11_attr_set(sec, CKA_ID, NULL, 0);
-	err |= p11_attr_bool(sec, CKA_DERIVE, false);
-	err |= p11_attr_bool(sec, CKA_LOCAL, false);
-	err |= p11_attr_bool(sec, CKA_SENSITIVE, sensitive_v);
-	err |= p11_attr_bool(sec, CKA_EXTRACTABLE, extractable);
-	err |= p11_attr_bool(sec, CKA_ALWAYS_SENSITIVE, false);
-	err |= p11_attr_bool(sec, CKA_NEVER_EXTRACTABLE, false);
-	err |= p11_attr_ulong(sec, CKA_VALUE_LEN, value_len);
-	err |= p11_attr_set(sec, CKA_VALUE, secret, value_len);
-	if (err)
-		goto out;
-	sec->next = slot->objects;
-	slot->objects = sec;
-	*out = sec->handle;
-	sec = NULL;
-	rv = CKR_OK;
+	rv = secret_object(s, slot, secret, value_len, kt, sensitive_v,
+	    extractable, out);
 out:
 	sodium_memzero(secret, sizeof(secret));
-	p11_object_free(&sec);
 	return rv;
 }
 

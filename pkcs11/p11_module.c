@@ -1427,13 +1427,11 @@ wk_C_UnwrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE uk,
 	p11_slot *slot;
 	CK_RV rv;
 
-	(void)uk;
-	(void)in_len;
 	if ((rv = enter_session(h, &s, &slot)) != CKR_OK)
 		return rv;
 	if (m == NULL || in == NULL || out == NULL || (tmpl == NULL && count > 0))
 		return leave(CKR_ARGUMENTS_BAD);
-	return leave(CKR_MECHANISM_INVALID);
+	return leave(p11_unwrap(s, slot, m, uk, in, in_len, tmpl, count, out));
 }
 
 static CK_RV

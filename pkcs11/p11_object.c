@@ -134,6 +134,10 @@ p11_attr_true(const p11_object *obj, CK_ATTRIBUTE_TYPE type)
 static bool
 sensitive(const p11_object *obj, CK_ATTRIBUTE_TYPE type)
 {
+	/* an ECDH or unwrapped secret asked to be sensitive or unextractable */
+	if (obj->cls == CKO_SECRET_KEY)
+		return type == CKA_VALUE && (p11_attr_true(obj, CKA_SENSITIVE) ||
+		    !p11_attr_true(obj, CKA_EXTRACTABLE));
 	if (obj->cls != CKO_PRIVATE_KEY)
 		return false;
 	switch (type) {
@@ -411,7 +415,7 @@ p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
 	err |= p11_attr_bool(priv, CKA_DECRYPT, rsa);
 	err |= p11_attr_bool(priv, CKA_SIGN, alg != P11_ALG_X25519);
 	err |= p11_attr_bool(priv, CKA_SIGN_RECOVER, false);
-	err |= p11_attr_bool(priv, CKA_UNWRAP, false);
+	err |= p11_attr_bool(priv, CKA_UNWRAP, rsa);
 	err |= p11_attr_bool(priv, CKA_EXTRACTABLE, false);
 	err |= p11_attr_bool(priv, CKA_ALWAYS_SENSITIVE, true);
 	err |= p11_attr_bool(priv, CKA_NEVER_EXTRACTABLE, true);

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "p11_compat.h"
@@ -540,6 +541,68 @@ test_import_and_derive(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/* C_UnwrapKey: an AES key wrapped by OpenSSL to the card's RSA key (82) */
+static void
+test_unwrap(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_MECHANISM gen = { CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0 };
+	CK_RSA_PKCS_OAEP_PARAMS op = { CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0 };
+	CK_MECHANISM oaep = { CKM_RSA_PKCS_OAEP, &op, sizeof(op) };
+	CK_MECHANISM pkcs = { CKM_RSA_PKCS, NULL, 0 };
+	CK_MECHANISM ecdsa = { CKM_ECDSA, NULL, 0 };
+	CK_ULONG bits = 2048;
+	CK_BYTE id = 0x82, spki[400], aes[32], wrapped[256], value[64];
+	CK_OBJECT_CLASS sec_cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes_kt = CKK_AES;
+	CK_ATTRIBUTE pt[] = { { CKA_MODULUS_BITS, &bits, sizeof(bits) }, { CKA_ID, &id, 1 } };
+	CK_ATTRIBUTE st[] = { { CKA_CLASS, &sec_cls, sizeof(sec_cls) },
+	    { CKA_KEY_TYPE, &aes_kt, sizeof(aes_kt) },
+	    { CKA_SENSITIVE, &yes, 1 } };
+	CK_ATTRIBUTE a[] = { { CKA_PUBLIC_KEY_INFO, spki, sizeof(spki) } };
+	CK_ATTRIBUTE v[] = { { CKA_VALUE, value, sizeof(value) } };
+	CK_OBJECT_HANDLE pub, priv, k;
+	const unsigned char *p = spki;
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *ctx;
+	size_t wl = sizeof(wrapped);
+
+	(void)state;
+	OK(f->C_Login(h, CKU_SO, so, 48));
+	OK(f->C_GenerateKeyPair(h, &gen, pt, 2, pt + 1, 1, &pub, &priv));
+	OK(f->C_GetAttributeValue(h, pub, a, 1));
+	OK(f->C_Logout(h));
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 5 + 0);	/* 82 is CKA_ID 05 */
+	pk = d2i_PUBKEY(NULL, &p, (long)a[0].ulValueLen);
+	assert_non_null(pk);
+	memset(aes, 0xA5, sizeof(aes));
+	ctx = EVP_PKEY_CTX_new(pk, NULL);
+	assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()), 1);
+	assert_int_equal(EVP_PKEY_encrypt(ctx, wrapped, &wl, aes, sizeof(aes)), 1);
+	EVP_PKEY_CTX_free(ctx);
+	RV(f->C_UnwrapKey(h, &ecdsa, priv, wrapped, wl, NULL, 0, &k),
+	    CKR_MECHANISM_INVALID);
+	RV(f->C_UnwrapKey(h, &oaep, 0x7FFFFFF0, wrapped, wl, NULL, 0, &k),
+	    CKR_UNWRAPPING_KEY_HANDLE_INVALID);
+	RV(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl - 1, NULL, 0, &k),
+	    CKR_WRAPPED_KEY_LEN_RANGE);
+	RV(f->C_UnwrapKey(h, &pkcs, priv, wrapped, wl, NULL, 0, &k),
+	    CKR_WRAPPED_KEY_INVALID);
+	OK(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl, NULL, 0, &k));
+	OK(f->C_GetAttributeValue(h, k, v, 1));
+	assert_int_equal(v[0].ulValueLen, 32);
+	assert_memory_equal(value, aes, 32);
+	/* as a sensitive AES key: the value stays in the module */
+	OK(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl, st, 3, &k));
+	v[0].ulValueLen = sizeof(value);
+	RV(f->C_GetAttributeValue(h, k, v, 1), CKR_ATTRIBUTE_SENSITIVE);
+	EVP_PKEY_free(pk);
+	OK(f->C_CloseSession(h));
+}
+
 /* several threads sign at once, each in its own session */
 static void *
 signer(void *arg)
@@ -738,6 +801,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_sign_verify),
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_import_and_derive),
+		cmocka_unit_test(test_unwrap),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),
