@@ -603,6 +603,120 @@ test_unwrap(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/* PIN and PUK: change, block, unblock through C_InitPIN; the SO's C_SetPIN */
+static void
+test_pins(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(), ro;
+	CK_TOKEN_INFO ti;
+	CK_BYTE bad[] = "000000", other[] = "654321", puk[] = "12345678";
+	CK_BYTE so2[] = "0102030405060708010203040506070801020304050607AA";
+	CK_ULONG i;
+
+	(void)state;
+	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
+	RV(f->C_SetPIN(ro, pin, 6, other, 6), CKR_SESSION_READ_ONLY);
+	OK(f->C_CloseSession(ro));
+	RV(f->C_SetPIN(h, NULL, 6, other, 6), CKR_ARGUMENTS_BAD);
+	RV(f->C_SetPIN(h, pin, 6, other, 4), CKR_PIN_LEN_RANGE);
+	RV(f->C_SetPIN(h, bad, 6, other, 6), CKR_PIN_INCORRECT);
+	OK(f->C_SetPIN(h, pin, 6, other, 6));
+	OK(f->C_Login(h, CKU_USER, other, 6));
+	OK(f->C_SetPIN(h, other, 6, pin, 6));
+	OK(f->C_Logout(h));
+	/* C_InitPIN needs the SO */
+	RV(f->C_InitPIN(h, other, 6), CKR_USER_NOT_LOGGED_IN);
+	/* block the PIN */
+	for (i = 0; i < 3; i++)
+		RV(f->C_Login(h, CKU_USER, bad, 6), i < 2 ? CKR_PIN_INCORRECT :
+		    CKR_PIN_INCORRECT);
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_true(ti.flags & CKF_USER_PIN_LOCKED);
+	RV(f->C_Login(h, CKU_USER, pin, 6), CKR_PIN_LOCKED);
+	/* the SO with the management key cannot set a PIN on PIV */
+	OK(f->C_Login(h, CKU_SO, so, 48));
+	RV(f->C_InitPIN(h, pin, 6), CKR_FUNCTION_NOT_SUPPORTED);
+	/* ... but can change the management key, and back */
+	OK(f->C_SetPIN(h, so, 48, so2, 48));
+	OK(f->C_Logout(h));
+	RV(f->C_Login(h, CKU_SO, so, 48), CKR_PIN_INCORRECT);
+	OK(f->C_Login(h, CKU_SO, so2, 48));
+	OK(f->C_SetPIN(h, so2, 48, so, 48));
+	OK(f->C_Logout(h));
+	/* the SO with the PUK: a wrong PUK, then C_InitPIN unblocks */
+	RV(f->C_Login(h, CKU_SO, (CK_BYTE *)"87654321", 8), CKR_PIN_INCORRECT);
+	OK(f->C_Login(h, CKU_SO, puk, 8));
+	RV(f->C_InitPIN(h, pin, 3), CKR_PIN_LEN_RANGE);
+	OK(f->C_InitPIN(h, pin, 6));
+	OK(f->C_Logout(h));
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_false(ti.flags & (CKF_USER_PIN_LOCKED | CKF_USER_PIN_COUNT_LOW));
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	OK(f->C_CloseSession(h));
+}
+
+/* the calls a PIV token cannot do, and host-side encryption */
+static void
+test_refused(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_MECHANISM pkcs = { CKM_RSA_PKCS, NULL, 0 }, sha = { CKM_SHA256, NULL, 0 };
+	CK_MECHANISM aes = { CKM_AES_KEY_GEN, NULL, 0 };
+	CK_RSA_PKCS_PSS_PARAMS pp = { CKM_SHA_1, CKG_MGF1_SHA1, 20 };
+	CK_MECHANISM pss = { CKM_SHA256_RSA_PKCS_PSS, &pp, sizeof(pp) };
+	CK_MECHANISM pss_short = { CKM_RSA_PKCS_PSS, &pp, 4 };
+	CK_BYTE in[16] = { 1 }, ct[256], pt[256];
+	CK_ULONG n;
+	CK_OBJECT_HANDLE pub, priv, k;
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	pub = find_one(h, CKO_PUBLIC_KEY, 5);
+	priv = find_one(h, CKO_PRIVATE_KEY, 5);
+	/* encryption on the host, decryption on the card; two-call sizes */
+	OK(f->C_EncryptInit(h, &pkcs, pub));
+	OK(f->C_Encrypt(h, in, sizeof(in), NULL, &n));
+	assert_int_equal(n, 256);
+	n = sizeof(ct);
+	OK(f->C_Encrypt(h, in, sizeof(in), ct, &n));
+	OK(f->C_DecryptInit(h, &pkcs, priv));
+	OK(f->C_Decrypt(h, ct, n, NULL, &n));
+	assert_int_equal(n, 256);
+	n = 8;
+	RV(f->C_Decrypt(h, ct, 256, pt, &n), CKR_BUFFER_TOO_SMALL);
+	n = sizeof(pt);
+	OK(f->C_Decrypt(h, ct, 256, pt, &n));
+	assert_int_equal(n, sizeof(in));
+	assert_memory_equal(pt, in, sizeof(in));
+	OK(f->C_DecryptInit(h, &pkcs, priv));
+	RV(f->C_Decrypt(h, ct, 255, pt, &n), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	OK(f->C_EncryptInit(h, &pkcs, pub));
+	RV(f->C_EncryptUpdate(h, in, 1, ct, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	RV(f->C_EncryptFinal(h, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+	/* PSS parameters: hash not the mechanism's, wrong size */
+	RV(f->C_SignInit(h, &pss, priv), CKR_MECHANISM_PARAM_INVALID);
+	RV(f->C_SignInit(h, &pss_short, priv), CKR_MECHANISM_PARAM_INVALID);
+	RV(f->C_EncryptInit(h, &pkcs, priv), CKR_OK);
+	RV(f->C_EncryptInit(h, &pkcs, pub), CKR_OPERATION_ACTIVE);
+	n = 4;
+	RV(f->C_Encrypt(h, in, sizeof(in), ct, &n), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(n, 256);
+	OK(f->C_Encrypt(h, in, sizeof(in), ct, &n));
+	OK(f->C_DigestInit(h, &sha));
+	RV(f->C_DigestKey(h, priv), CKR_KEY_INDIGESTIBLE);
+	OK(f->C_DigestFinal(h, pt, &n));
+	RV(f->C_SignRecoverInit(h, &pkcs, priv), CKR_MECHANISM_INVALID);
+	RV(f->C_VerifyRecover(h, ct, 1, pt, &n), CKR_OPERATION_NOT_INITIALIZED);
+	RV(f->C_GenerateKey(h, &aes, NULL, 0, &k), CKR_MECHANISM_INVALID);
+	RV(f->C_WrapKey(h, &pkcs, pub, priv, ct, &n), CKR_MECHANISM_INVALID);
+	RV(f->C_DigestEncryptUpdate(h, in, 1, ct, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	RV(f->C_SetOperationState(h, in, 1, 0, 0), CKR_SAVED_STATE_INVALID);
+	RV(f->C_InitToken(slot, pin, 6, (CK_BYTE *)"label"), CKR_SESSION_EXISTS);
+	OK(f->C_CloseSession(h));
+	RV(f->C_InitToken(slot, pin, 6, (CK_BYTE *)"label"),
+	    CKR_FUNCTION_NOT_SUPPORTED);
+}
+
 /* several threads sign at once, each in its own session */
 static void *
 signer(void *arg)
@@ -802,6 +916,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_misc),
 		cmocka_unit_test(test_import_and_derive),
 		cmocka_unit_test(test_unwrap),
+		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),
