@@ -171,7 +171,11 @@ token_insert(p11_slot *slot, size_t idx)
 		    wk_strerror(wk));
 		wk_piv_free(&slot->piv);
 		wk_card_free(&slot->card);
-		not_piv[idx] = true;
+		/* a card that answered without PIV is left alone until it goes;
+		 * a transport hiccup is tried again at the next rescan */
+		not_piv[idx] = wk == WK_ERR_NOT_FOUND || wk == WK_ERR_SW ||
+		    wk == WK_ERR_CARD_MALFORMED || wk == WK_ERR_NOT_SUPPORTED ||
+		    wk == WK_ERR_BAD_PARAMS;
 		return;
 	}
 	slot->token = true;
