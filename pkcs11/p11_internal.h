@@ -247,6 +247,7 @@ CK_RV p11_token_load_private(p11_slot *slot);
 void p11_token_drop_private(p11_slot *slot);
 /* a PC/SC transaction with the PIV application selected */
 CK_RV p11_card_begin(p11_slot *slot);
+CK_RV p11_token_alive(p11_slot *slot);
 void p11_card_end(p11_slot *slot);
 CK_RV p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps);
 p11_object *p11_token_find(p11_slot *slot, CK_OBJECT_HANDLE h);

@@ -1200,6 +1200,90 @@ create_private(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	return CKR_OK;
 }
 
+/* the PIV container a data-object template names, by CKA_OBJECT_ID or CKA_LABEL */
+static CK_RV
+data_container(const CK_ATTRIBUTE *t, CK_ULONG n, const p11_piv_container **out)
+{
+	const CK_ATTRIBUTE *oid = p11_tmpl_find(t, n, CKA_OBJECT_ID);
+	const CK_ATTRIBUTE *label = p11_tmpl_find(t, n, CKA_LABEL);
+	const p11_piv_container *pc;
+	size_t count;
+
+	if (oid == NULL && label == NULL)
+		return CKR_TEMPLATE_INCOMPLETE;
+	pc = p11_piv_containers(&count);
+	for (size_t i = 0; i < count; i++) {
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+		bool match;
+
+		if (oid != NULL) {
+			if (p11_oid_der(pc[i].oid, &der, &der_len) != CKR_OK)
+				return CKR_HOST_MEMORY;
+			match = oid->ulValueLen == der_len &&
+			    memcmp(oid->pValue, der, der_len) == 0;
+			free(der);
+		} else
+			match = label->ulValueLen == strlen(pc[i].name) &&
+			    memcmp(label->pValue, pc[i].name, label->ulValueLen) == 0;
+		if (match) {
+			*out = &pc[i];
+			return CKR_OK;
+		}
+	}
+	return CKR_ATTRIBUTE_VALUE_INVALID;
+}
+
+static void
+drop_data(p11_slot *slot, uint32_t tag)
+{
+	p11_object **pp = &slot->objects, *o;
+
+	while ((o = *pp) != NULL) {
+		if (o->cls == CKO_DATA && o->tag == tag && o->session == 0) {
+			*pp = o->next;
+			p11_object_free(&o);
+		} else
+			pp = &o->next;
+	}
+}
+
+/* PUT DATA of a PIV container (SP 800-73-4 part 2, 3.3.2) */
+static CK_RV
+create_data(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
+    CK_OBJECT_HANDLE *out)
+{
+	const CK_ATTRIBUTE *val = p11_tmpl_find(t, n, CKA_VALUE);
+	const p11_piv_container *pc;
+	p11_object *o;
+	int wk;
+	CK_RV rv;
+
+	if ((rv = data_container(t, n, &pc)) != CKR_OK)
+		return rv;
+	if (val == NULL)
+		return CKR_TEMPLATE_INCOMPLETE;
+	if (val->ulValueLen == 0 || val->ulValueLen > WK_PIV_OBJ_MAX)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if (slot->login != CKU_SO)
+		return CKR_USER_NOT_LOGGED_IN;
+	if ((rv = p11_card_begin(slot)) != CKR_OK)
+		return rv;
+	wk = wk_piv_put_data(slot->piv, pc->tag, val->pValue, val->ulValueLen);
+	p11_card_end(slot);
+	if (wk != WK_OK) {
+		rv = p11_token_check(slot, wk);
+		return rv == CKR_FUNCTION_NOT_SUPPORTED || rv == CKR_DATA_INVALID ?
+		    CKR_ATTRIBUTE_READ_ONLY : rv;
+	}
+	drop_data(slot, pc->tag);
+	if ((rv = p11_object_data(pc, val->pValue, val->ulValueLen, &o)) != CKR_OK)
+		return rv;
+	p11_object_append(&slot->objects, o);
+	*out = o->handle;
+	return CKR_OK;
+}
+
 CK_RV
 p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
     CK_ULONG count, CK_OBJECT_HANDLE *out)
@@ -1219,7 +1303,7 @@ p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
 		return CKR_TEMPLATE_INCOMPLETE;
 	if ((rv = p11_tmpl_bool(tmpl, count, CKA_TOKEN, &token, &found)) != CKR_OK)
 		return rv;
-	if (cls != CKO_CERTIFICATE && cls != CKO_PRIVATE_KEY)
+	if (cls != CKO_CERTIFICATE && cls != CKO_PRIVATE_KEY && cls != CKO_DATA)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	/* the card holds only token objects */
 	if (!token)
@@ -1228,6 +1312,8 @@ p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
 		return CKR_SESSION_READ_ONLY;
 	if (cls == CKO_CERTIFICATE)
 		return create_cert(slot, tmpl, count, out);
+	if (cls == CKO_DATA)
+		return create_data(slot, tmpl, count, out);
 	return create_private(slot, tmpl, count, out);
 }
 
@@ -1253,10 +1339,25 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 	}
 	if (!p11_session_rw(s))
 		return CKR_SESSION_READ_ONLY;
-	if (obj->cls != CKO_CERTIFICATE)
+	if (obj->cls != CKO_CERTIFICATE && obj->cls != CKO_DATA)
 		return CKR_ACTION_PROHIBITED;
 	if (slot->login != CKU_SO)
 		return CKR_USER_NOT_LOGGED_IN;
+	if (obj->cls == CKO_DATA) {
+		uint32_t tag = obj->tag;
+
+		if ((rv = p11_card_begin(slot)) != CKR_OK)
+			return rv;
+		wk = wk_piv_put_data(slot->piv, tag, (const uint8_t *)"", 0);
+		p11_card_end(slot);
+		if (wk != WK_OK && wk != WK_ERR_NOT_FOUND) {
+			rv = p11_token_check(slot, wk);
+			return rv == CKR_FUNCTION_NOT_SUPPORTED ||
+			    rv == CKR_DATA_INVALID ? CKR_ACTION_PROHIBITED : rv;
+		}
+		drop_data(slot, tag);
+		return CKR_OK;
+	}
 	ps = p11_piv_slot_by_ref(obj->key_ref);
 	if (ps == NULL)
 		return CKR_ACTION_PROHIBITED;

@@ -605,9 +605,7 @@ wk_C_GetSessionInfo(CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info)
 	if (info == NULL)
 		return leave(CKR_ARGUMENTS_BAD);
 	/* a cheap look at the card: has it gone since the last call? */
-	if (p11_card_begin(slot) == CKR_OK)
-		p11_card_end(slot);
-	if (!slot->token) {
+	if (p11_token_alive(slot) != CKR_OK && !slot->token) {
 		(void)p11_session_close(h);
 		return leave(CKR_DEVICE_REMOVED);
 	}

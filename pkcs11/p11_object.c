@@ -457,7 +457,8 @@ p11_object_data(const p11_piv_container *pc, const uint8_t *value, size_t len,
 	if (rv != CKR_OK)
 		goto out;
 	o->tag = pc->tag;
-	err |= common_attrs(o, pc->name, pc->pin, false);
+	/* the SO writes and deletes containers (PUT DATA) */
+	err |= common_attrs(o, pc->name, pc->pin, true);
 	err |= p11_attr_set(o, CKA_APPLICATION, "PIV", 3);
 	err |= p11_attr_set(o, CKA_OBJECT_ID, oid, oid_len);
 	err |= p11_attr_set(o, CKA_VALUE, value, len);

@@ -376,6 +376,20 @@ p11_card_begin(p11_slot *slot)
 	return card_begin(slot);
 }
 
+/* is the card still there? a transaction, no APDU */
+CK_RV
+p11_token_alive(p11_slot *slot)
+{
+	int wk;
+
+	if (!slot->token)
+		return CKR_DEVICE_REMOVED;
+	wk = wk_card_begin(slot->card);
+	if (wk == WK_OK)
+		wk_card_end(slot->card);
+	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
 void
 p11_card_end(p11_slot *slot)
 {

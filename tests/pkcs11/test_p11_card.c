@@ -655,6 +655,77 @@ test_pins(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/* data containers: the SO writes and deletes them, PIN-protected ones show after login */
+static void
+test_data_objects(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_OBJECT_CLASS data = CKO_DATA;
+	CK_BYTE info[] = { 0x01, 0x04, 'T', 'e', 's', 't', 0xFE, 0x00 }, buf[64];
+	CK_BYTE bad_oid[] = { 0x06, 0x03, 0x2A, 0x03, 0x04 };
+	const char *label = "Printed Information";
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &data, sizeof(data) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+		{ CKA_VALUE, info, sizeof(info) },
+	};
+	CK_ATTRIBUTE bad[] = {
+		{ CKA_CLASS, &data, sizeof(data) },
+		{ CKA_OBJECT_ID, bad_oid, sizeof(bad_oid) },
+		{ CKA_VALUE, info, sizeof(info) },
+	};
+	CK_ATTRIBUTE find[] = {
+		{ CKA_CLASS, &data, sizeof(data) },
+		{ CKA_LABEL, (void *)label, strlen(label) },
+	};
+	CK_ATTRIBUTE v[] = { { CKA_VALUE, buf, sizeof(buf) } };
+	CK_OBJECT_HANDLE o, found[4];
+	CK_ULONG n;
+
+	(void)state;
+	RV(f->C_CreateObject(h, t, 3, &o), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_Login(h, CKU_SO, so, 48));
+	RV(f->C_CreateObject(h, bad, 3, &o), CKR_ATTRIBUTE_VALUE_INVALID);
+	RV(f->C_CreateObject(h, t, 1, &o), CKR_TEMPLATE_INCOMPLETE);
+	RV(f->C_CreateObject(h, t, 2, &o), CKR_TEMPLATE_INCOMPLETE);
+	OK(f->C_CreateObject(h, t, 3, &o));
+	OK(f->C_Logout(h));
+	/* PIN-protected: invisible before the user logs in */
+	OK(f->C_FindObjectsInit(h, find, 2));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 0);
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	OK(f->C_FindObjectsInit(h, find, 2));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 1);
+	OK(f->C_GetAttributeValue(h, found[0], v, 1));
+	assert_int_equal(v[0].ulValueLen, sizeof(info));
+	assert_memory_equal(buf, info, sizeof(info));
+	RV(f->C_DestroyObject(h, found[0]), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_Logout(h));
+	/* a public container: the SO writes it, finds it and deletes it */
+	label = "Security Object";
+	t[1].pValue = find[1].pValue = (void *)label;
+	t[1].ulValueLen = find[1].ulValueLen = strlen(label);
+	OK(f->C_Login(h, CKU_SO, so, 48));
+	OK(f->C_CreateObject(h, t, 3, &o));
+	OK(f->C_FindObjectsInit(h, find, 2));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 1);
+	assert_int_equal(found[0], o);
+	OK(f->C_DestroyObject(h, o));
+	RV(f->C_DestroyObject(h, o), CKR_OBJECT_HANDLE_INVALID);
+	OK(f->C_Logout(h));
+	OK(f->C_FindObjectsInit(h, find, 2));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 0);
+	OK(f->C_CloseSession(h));
+}
+
 /* the calls a PIV token cannot do, and host-side encryption */
 static void
 test_refused(void **state)
@@ -918,6 +989,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_unwrap),
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_data_objects),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),
