@@ -183,6 +183,7 @@ token_insert(p11_slot *slot, size_t idx)
 	slot_reset_login(slot);
 	slot->generation++;
 	slot->event = true;
+	p11_log("%s: token %s inserted", slot->reader, slot->label);
 }
 
 void
@@ -199,6 +200,7 @@ p11_token_gone(p11_slot *slot)
 	if (had) {
 		slot->generation++;
 		slot->event = true;
+		p11_log("%s: token removed", slot->reader);
 	}
 }
 
@@ -429,6 +431,8 @@ p11_token_load(p11_slot *slot)
 		slot->loaded = true;
 	else if (slot->token)
 		p11_object_free_list(&slot->objects);
+	p11_log("%s: objects loaded: %s (0x%lx)", slot->reader,
+	    rv == CKR_OK ? "ok" : "failed", (unsigned long)rv);
 out:
 	free(md);
 	free(buf);
