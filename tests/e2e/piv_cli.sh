@@ -19,7 +19,7 @@ expect 0 wk key generate --slot 9a --alg eccp256 --pin-policy once \
 cp "$T/out" "$T/9a.pub"
 grep_out "BEGIN PUBLIC KEY"
 grep_out "factory management key" "$T/err"
-openssl pkey -pubin -in "$T/9a.pub" -noout -text | grep -q "prime256v1" ||
+openssl pkey -pubin -in "$T/9a.pub" -noout -text | grep_q "prime256v1" ||
     fail "9a is not P-256"
 expect 0 wk sign --slot 9a --in "$msg" --out "$T/9a.sig"
 openssl dgst -sha256 -verify "$T/9a.pub" -signature "$T/9a.sig" "$msg" ||
@@ -141,7 +141,7 @@ step "JSON everywhere"
 expect 0 wk --json sign --slot 9a --in "$msg"
 [ "$(json '.algorithm')" = eccp256 ] || fail "sign --json"
 expect 0 wk --json key generate --slot 85 --alg eccp256
-json '.public_key' | grep -q "BEGIN PUBLIC KEY" || fail "generate --json"
+json '.public_key' | grep_q "BEGIN PUBLIC KEY" || fail "generate --json"
 expect 0 wk --json pin retries
 [ "$(json '.pin.left')" = 3 ] || fail "pin retries --json"
 echo "piv_cli: ok"

@@ -75,3 +75,7 @@ snapshot() {
 	expect 0 wk --json status
 	jq -S '{pin, puk, management_key, slots}' "$T/out" >"$1"
 }
+
+# grep -q stops reading at the first match; under pipefail the writer then
+# dies of SIGPIPE and the pipeline fails at random: read everything instead
+grep_q() { grep "$@" >/dev/null; }
