@@ -74,6 +74,8 @@ typedef struct p11_piv_container {
 
 const p11_piv_container *p11_piv_containers(size_t *n);
 
+/* the CHUID's GUID (tag 34, 16 bytes, not all zero); false when absent */
+bool p11_chuid_guid(const uint8_t *chuid, size_t len, uint8_t guid[16]);
 bool p11_alg_is_rsa(uint8_t alg);
 bool p11_alg_is_ec(uint8_t alg);
 unsigned p11_alg_bits(uint8_t alg);

@@ -75,41 +75,6 @@ p11_slots_fini(bool forked)
 	memset(p11_slots, 0, sizeof(p11_slots));
 }
 
-/* CHUID (SP 800-73-4 part 1, 3.1.2): GUID under tag 34, 16 bytes */
-static bool
-chuid_guid(const uint8_t *p, size_t len, uint8_t guid[16])
-{
-	size_t off = 0;
-
-	while (off < len) {
-		uint8_t tag = p[off++];
-		size_t l;
-
-		if (off >= len)
-			return false;
-		l = p[off++];
-		if (l == 0x81 || l == 0x82) {
-			size_t nb = l == 0x81 ? 1 : 2;
-			if (len - off < nb)
-				return false;
-			l = nb == 1 ? p[off] : ((size_t)p[off] << 8 | p[off + 1]);
-			off += nb;
-		} else if (l > 0x7F)
-			return false;
-		if (len - off < l)
-			return false;
-		if (tag == 0x34 && l == 16) {
-			memcpy(guid, p + off, 16);
-			for (size_t i = 0; i < 16; i++)
-				if (guid[i] != 0)
-					return true;
-			return false;
-		}
-		off += l;
-	}
-	return false;
-}
-
 static void
 token_identity(p11_slot *slot)
 {
@@ -120,7 +85,7 @@ token_identity(p11_slot *slot)
 
 	slot->serial[0] = '\0';
 	if (wk_piv_get_data(slot->piv, WK_PIV_OBJ_CHUID, buf, &len) == WK_OK &&
-	    chuid_guid(buf, len, guid)) {
+	    p11_chuid_guid(buf, len, guid)) {
 		for (size_t i = 0; i < 8; i++)
 			snprintf(slot->serial + 2 * i, 3, "%02X", guid[i]);
 	} else if (wk_piv_get_serial(slot->piv, &serial) == WK_OK)
