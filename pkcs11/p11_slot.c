@@ -41,8 +41,12 @@ p11_slots_init(void)
 {
 	memset(p11_slots, 0, sizeof(p11_slots));
 	memset(not_piv, 0, sizeof(not_piv));
-	for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+	for (size_t i = 0; i < P11_MAX_SLOTS; i++) {
 		slot_reset_login(&p11_slots[i]);
+		/* a PUK given as SO PIN is kept here: no swap, no core dump */
+		(void)sodium_mlock(p11_slots[i].so_secret,
+		    sizeof(p11_slots[i].so_secret));
+	}
 	ctx = NULL;
 	/* no PC/SC service is not an error: the module then has no slots */
 	if (wk_ctx_new(&ctx) != WK_OK)
@@ -68,6 +72,7 @@ p11_slots_fini(bool forked)
 		wk_card_free(&slot->card);
 		p11_object_free_list(&slot->objects);
 		slot_reset_login(slot);
+		(void)sodium_munlock(slot->so_secret, sizeof(slot->so_secret));
 	}
 	if (forked)
 		ctx = NULL;
