@@ -975,6 +975,40 @@ test_removal(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/* pcscd restarts: the module drops its PC/SC context and finds the card again */
+static void
+test_pcscd_restart(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_SLOT_ID s[4];
+	CK_ULONG n = 0;
+	CK_BYTE r[8];
+	CK_RV rv;
+	char cmd[512];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "%s/bin/pcscd-restart >/dev/null 2>&1",
+	    getenv("WALLETKEY_SANDBOX"));
+	assert_int_equal(system(cmd), 0);
+	rv = f->C_GenerateRandom(h, r, sizeof(r));
+	assert_true(rv == CKR_DEVICE_REMOVED || rv == CKR_DEVICE_ERROR ||
+	    rv == CKR_SESSION_HANDLE_INVALID);
+	for (int i = 0; i < 100; i++) {
+		n = 4;
+		OK(f->C_GetSlotList(CK_TRUE, NULL, &n));
+		if (n == 1)
+			break;
+		usleep(100 * 1000);
+	}
+	assert_int_equal(n, 1);
+	OK(f->C_GetSlotList(CK_TRUE, s, &n));
+	assert_int_equal(s[0], slot);
+	(void)f->C_CloseSession(h);
+	h = open_rw();
+	OK(f->C_GenerateRandom(h, r, sizeof(r)));
+	OK(f->C_CloseSession(h));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -995,6 +1029,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_other_logout),
 		cmocka_unit_test(test_two_processes),
 		cmocka_unit_test(test_removal),
+		cmocka_unit_test(test_pcscd_restart),
 	};
 
 	if (argc != 2)
