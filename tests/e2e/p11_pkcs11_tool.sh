@@ -112,6 +112,24 @@ openssl pkeyutl -verifyrecover -pubin -inkey "$T/pub05.pem" -pkeyopt rsa_padding
     -in "$T/sig" -out "$T/rec" > /dev/null
 cmp -s <(tail -c 100 "$T/rec") "$T/raw" || fail "RSA-X-509"
 
+step "RSA-3072 (83) and RSA-4096 (84): generation, PSS and PKCS#1 signatures"
+for spec in 06:3072 07:4096; do
+	id=${spec%%:*}
+	PSO --keypairgen --key-type rsa:${spec#*:} --id $id > /dev/null
+	P --read-object --type pubkey --id $id -o "$T/pub$id.der" > /dev/null
+	openssl pkey -pubin -in "$T/pub$id.der" -out "$T/pub$id.pem"
+	openssl pkey -pubin -in "$T/pub$id.pem" -text -noout | grep -q "(${spec#*:} bit)" ||
+	    fail "RSA-${spec#*:} size"
+	PU --sign --id $id -m SHA384-RSA-PKCS-PSS --mgf MGF1-SHA384 --salt-len -1 -i "$T/data" \
+	    -o "$T/sig" > /dev/null
+	openssl dgst -sha384 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest \
+	    -sigopt rsa_mgf1_md:sha384 -verify "$T/pub$id.pem" -signature "$T/sig" "$T/data" \
+	    > /dev/null || fail "RSA-${spec#*:} PSS"
+	PU --sign --id $id -m SHA512-RSA-PKCS -i "$T/data" -o "$T/sig" > /dev/null
+	openssl dgst -sha512 -verify "$T/pub$id.pem" -signature "$T/sig" "$T/data" > /dev/null ||
+	    fail "RSA-${spec#*:} PKCS#1"
+done
+
 step "RSA decryption (PKCS#1 v1.5, OAEP) of openssl ciphertexts"
 printf 'session key' > "$T/pt"
 openssl pkeyutl -encrypt -pubin -inkey "$T/pub05.pem" -in "$T/pt" -out "$T/ct" > /dev/null
