@@ -137,14 +137,18 @@ openssl dgst -sha256 -verify "$T/pub01.pem" -signature "$T/sig" "$T/data" > /dev
 step "TLS client certificate from the card against openssl s_server -Verify 1"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" \
     -out "$T/srv.pem" -subj /CN=localhost -days 30 2> /dev/null
-PORT=$(( 20000 + RANDOM % 20000 ))
-openssl s_server -accept "127.0.0.1:$PORT" -cert "$T/srv.pem" -key "$T/srv.key" \
-    -Verify 1 -CAfile "$T/ca.pem" -naccept 1 > "$T/server.log" 2>&1 < <(sleep 60) &
-SERVER=$!
-for _ in $(seq 50); do
-	grep -q ACCEPT "$T/server.log" && break
-	sleep 0.1
-done
+# one handshake per server; it asks for a client certificate from the test CA
+start_server() {
+	PORT=$(( 20000 + RANDOM % 20000 ))
+	openssl s_server -accept "127.0.0.1:$PORT" -cert "$T/srv.pem" -key "$T/srv.key" \
+	    -Verify 1 -CAfile "$T/ca.pem" -naccept 1 > "$T/server.log" 2>&1 < <(sleep 60) &
+	SERVER=$!
+	for _ in $(seq 50); do
+		grep -q ACCEPT "$T/server.log" && break
+		sleep 0.1
+	done
+}
+start_server
 echo Q | openssl s_client -connect "127.0.0.1:$PORT" -engine pkcs11 -keyform engine \
     -key "$KEY" -cert "$T/client.pem" -CAfile "$T/srv.pem" > "$T/client.log" 2>&1 ||
     { cat "$T/client.log" "$T/server.log"; fail "s_client"; }
@@ -154,5 +158,19 @@ grep -q "subject=CN = walletkey client" "$T/server.log" ||
     { cat "$T/server.log"; fail "server did not get the card's certificate"; }
 grep -q "Verification: OK\|verify return:1" "$T/server.log" "$T/client.log" ||
     fail "handshake not verified"
+
+if [ -d "$T/nss" ] && command -v tstclnt > /dev/null; then
+	step "NSS (the browsers' TLS stack): tstclnt client certificate from the card"
+	unset OPENSSL_CONF
+	start_server
+	# (tstclnt keeps the connection open after the handshake: the timeout ends it)
+	timeout 10 tstclnt -h 127.0.0.1 -p "$PORT" -d "sql:$T/nss" \
+	    -n "$TOKEN:Certificate for PIV Authentication" -W "$T/pinfile" -o \
+	    -V tls1.2:tls1.3 < <(sleep 5) > "$T/nss_client.log" 2>&1 || true
+	wait "$SERVER" || true
+	SERVER=
+	grep -q "subject=CN = walletkey client" "$T/server.log" ||
+	    { cat "$T/server.log" "$T/nss_client.log"; fail "NSS handshake without the card's certificate"; }
+fi
 
 echo "p11_clients: all passed"
