@@ -46,6 +46,13 @@ int wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
     uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc, size_t le,
     uint8_t *resp, size_t *resp_len, uint16_t *sw);
 
+/*
+ * picks a reader from a list: the exact name, else the only name starting
+ * with want (WK_ERR_ARG when several do), else with want NULL the first
+ * walletkey card, else the first card. WK_ERR_NO_READER, WK_ERR_NO_CARD.
+ */
+int wk_pcsc_choose(const wk_reader_info *r, size_t n, const char *want,
+    size_t *which);
 /* PC/SC return code to wk_rc */
 int wk_pcsc_rc(LONG rv);
 /* the transport of a connected card: wk_card_transmit() with reconnect on reset */
