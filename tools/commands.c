@@ -1,5 +1,6 @@
 /* the table of command groups: one line each, one file per group */
 #include "cli.h"
+#include "cmd_piv.h"
 
 int wk_cmd_readers(wk_cli *cli, int argc, char **argv);
 int wk_cmd_apdu(wk_cli *cli, int argc, char **argv);
@@ -9,6 +10,13 @@ int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
 	{ "apdu", "send raw APDUs (hex) and print each response and status word", wk_cmd_apdu, "HEX..." },
+	{ "status", "PIV: version, serial, PIN/PUK tries, objects, keys and certificates", cmd_status, "" },
+	{ "pin", "PIV PIN and PUK: verify, change, unblock, retries", cmd_pin, "verify|change|unblock|retries|set-retries [OPTIONS]" },
+	{ "mgmt-key", "PIV management key: set (3DES or AES)", cmd_mgmt_key, "set [OPTIONS]" },
+	{ "key", "PIV keys: generate, import, attest", cmd_key, "generate|import|attest --slot S [OPTIONS]" },
+	{ "cert", "PIV certificates: import, export, delete, request, selfsign", cmd_cert, "import|export|delete|request|selfsign --slot S [OPTIONS]" },
+	{ "sign", "sign a file with a PIV key", cmd_sign, "--slot S --in FILE [OPTIONS]" },
+	{ "reset", "PIV: back to the factory state (deletes keys)", cmd_reset, "[--yes]" },
 	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, sam-init", wk_cmd_wallet, "info|balance|records|purchase|load|prove|sam-init [OPTIONS] (docs/wallet.md)" },
 	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
 };

@@ -1,12 +1,14 @@
 /* the purse personalisation profile (docs/purse.md, "Personalisation profile") */
 #include "vc_perso.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -483,6 +485,7 @@ out:
 int
 vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen)
 {
+	struct stat sb;
 	char *text = NULL;
 	FILE *f = NULL;
 	long size;
@@ -494,8 +497,17 @@ vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen)
 	if (path == NULL)
 		return vc_perso_parse(vc_perso_demo_json,
 		    strlen(vc_perso_demo_json), out, err, errlen);
-	if ((f = fopen(path, "rb")) == NULL || fseek(f, 0, SEEK_END) != 0 ||
-	    (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+	if ((f = fopen(path, "rb")) == NULL) {
+		fail(err, errlen, "%s: cannot read the profile: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		rc = fail(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
 		fail(err, errlen, "%s: cannot read the profile", path);
 		goto out;
 	}

@@ -59,6 +59,21 @@ Y -P 123456 -a verify-pin -a test-decipher -s 9d -i "$T/9d.crt"
 # 9a needs the PIN: without VERIFY the card answers 6982
 if Y -a test-signature -s 9a -i "$T/9a.crt" 2>/dev/null; then fail "9a signed without PIN"; fi
 
+step "import keys (RSA-2048 into 82, P-384 into 83), retired certificates, decipher"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/82.key" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$T/83.key" 2>/dev/null
+Y -k"$MGM" -a import-key -s 82 -i "$T/82.key"
+Y -k"$MGM" -a import-key -s 83 -i "$T/83.key" --pin-policy=once
+for s in 82 83; do
+	openssl req -new -x509 -key "$T/$s.key" -subj "/CN=walletkey $s" -days 30 \
+	    -out "$T/$s.crt" 2>/dev/null
+	Y -k"$MGM" -a import-certificate -s $s -i "$T/$s.crt"
+	Y -P 123456 -a verify-pin -a test-signature -s $s -i "$T/$s.crt"
+done
+Y -P 123456 -a verify-pin -a test-decipher -s 82 -i "$T/82.crt"
+# imported keys are not attested
+if Y -a attest -s 82 >/dev/null 2>&1; then fail "attested an imported key"; fi
+
 step "attestation: signed by F9, whose certificate is in 5FFF01"
 Y -a attest -s 9a -o "$T/9a.att"
 Y -a read-certificate -s f9 -o "$T/f9.crt"

@@ -202,10 +202,20 @@ ph_raw(piv_h *h, const char *hex, uint8_t *out, size_t cap, size_t *outlen)
 {
 	uint8_t apdu[600];
 	long n = wk_hex_decode(hex, apdu, sizeof(apdu));
+
+	if (n < 0)
+		abort();
+	return ph_raw_bin(h, apdu, (size_t)n, out, cap, outlen);
+}
+
+uint16_t
+ph_raw_bin(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
 	size_t rl;
 
-	if (n < 0 || vc_card_apdu(h->card, apdu, (size_t)n, h->resp,
-	    sizeof(h->resp), &rl) != VC_CARD_OK || rl < 2)
+	if (vc_card_apdu(h->card, apdu, n, h->resp, sizeof(h->resp), &rl) !=
+	    VC_CARD_OK || rl < 2)
 		abort();
 	*outlen = rl - 2 <= cap ? rl - 2 : 0;
 	memcpy(out, h->resp, *outlen);

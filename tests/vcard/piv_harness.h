@@ -20,6 +20,8 @@ uint16_t ph_txb(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out,
     size_t cap, size_t *outlen);
 /* one exchange without the GET RESPONSE loop */
 uint16_t ph_raw(piv_h *h, const char *hex, uint8_t *out, size_t cap, size_t *outlen);
+uint16_t ph_raw_bin(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out,
+    size_t cap, size_t *outlen);
 /* a digest of everything in the store, to check that nothing changed */
 void ph_store_digest(piv_h *h, uint8_t out[32]);
 /* number of store commits so far (checkpoints included) */

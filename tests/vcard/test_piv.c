@@ -17,6 +17,7 @@
 
 #include "piv_harness.h"
 #include "wk_hex.h"
+#include "wk_log.h"
 #include "wk_tlv.h"
 
 #define MGM_DEFAULT "010203040506070801020304050607080102030405060708"
@@ -32,6 +33,9 @@ tx(piv_h *h, const char *hex)
 {
 	return ph_tx(h, hex, rbuf, sizeof(rbuf), &rlen);
 }
+
+static uint16_t txf(piv_h *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static uint16_t
 txf(piv_h *h, const char *fmt, ...)
@@ -725,14 +729,15 @@ static EVP_PKEY *
 gen_rsa(piv_h *h, uint8_t slot, uint8_t alg, size_t bytes)
 {
 	wk_tlv t, m, e;
+	size_t hl = bytes > 255 ? 4 : 3;
 
 	assert_int_equal(txf(h, "00 47 00 %02X 05 AC 03 80 01 %02X", slot, alg), 0x9000);
 	assert_int_equal(wk_tlv_parse_one(rbuf, rlen, 0x7F49, &t), WK_TLV_OK);
 	if (bytes == 256)
 		assert_memory_equal(rbuf, "\x7F\x49\x82\x01\x09\x81\x82\x01\x00", 9);
-	assert_int_equal(wk_tlv_parse_one(t.value, bytes + 4, 0x81, &m), WK_TLV_OK);
+	assert_int_equal(wk_tlv_parse_one(t.value, bytes + hl, 0x81, &m), WK_TLV_OK);
 	assert_int_equal(m.len, bytes);
-	assert_int_equal(wk_tlv_parse_one(t.value + bytes + 4, t.len - bytes - 4, 0x82, &e), WK_TLV_OK);
+	assert_int_equal(wk_tlv_parse_one(t.value + bytes + hl, t.len - bytes - hl, 0x82, &e), WK_TLV_OK);
 	assert_int_equal(e.len, 3);
 	assert_memory_equal(e.value, "\x01\x00\x01", 3);
 	return rsa_pub(m.value, m.len, e.value, e.len);
@@ -803,13 +808,27 @@ test_generate_rsa2048_sign(void **state)
 	olen = sizeof(out);
 	assert_int_equal(EVP_PKEY_encrypt(ctx, out, &olen, rbuf + 8, 256), 1);
 	assert_memory_equal(out, in, 256);
-	EVP_PKEY_CTX_free(ctx);
+	/* our middleware may send one extended APDU and get all 264 bytes at once */
+	{
+		uint8_t apdu[300];
+
+		memcpy(apdu, "\x00\x87\x07\x9A\x00\x01\x0A\x7C\x82\x01\x06\x82\x00\x81\x82\x01\x00", 17);
+		memcpy(apdu + 17, in, 256);
+		apdu[273] = 0x00;
+		apdu[274] = 0x00;
+		assert_int_equal(ph_raw_bin(h, apdu, 275, rbuf, sizeof(rbuf), &rlen), 0x9000);
+		assert_int_equal(rlen, 264);
+		olen = sizeof(out);
+		assert_int_equal(EVP_PKEY_encrypt(ctx, out, &olen, rbuf + 8, 256), 1);
+		assert_memory_equal(out, in, 256);
+	}
 	/* input >= n */
 	memset(in, 0xFF, sizeof(in));
 	rsa_sign_chained(h, 0x9A, in);
 	assert_int_equal(rlen, 0);
 	sw = sign_hash(h, 0x07, 0x9A, in, 128);
 	assert_int_equal(sw, 0x6A80);
+	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pub);
 }
 
@@ -1045,6 +1064,9 @@ test_attest(void **state)
 
 	assert_int_equal(tx(h, "00 F9 9A 00"), 0x6A82);
 	assert_int_equal(tx(h, "00 F9 F9 00"), 0x6A86);
+	/* no raw signatures from the attestation key, PIN or not */
+	verify_pin(h);
+	assert_int_equal(tx(h, "00 87 11 F9 26 7C 24 82 00 81 20 0000000000000000000000000000000000000000000000000000000000000000"), 0x6982);
 	assert_int_equal(tx(h, "00 F9 9B 00"), 0x6A86);
 	mgm_auth(h);
 	assert_int_equal(tx(h, "00 47 00 9A 05 AC 03 80 01 11"), 0x9000);
@@ -1154,6 +1176,292 @@ test_unknown_ins(void **state)
 	assert_int_equal(tx(h, "00 FD 00 00 00"), 0x9000);
 }
 
+/* OpenSC 0.23 reads the length first with Le=08 (piv.md 1.2) */
+static void
+test_get_data_short_le(void **state)
+{
+	piv_h *h = *state;
+
+	assert_int_equal(ph_raw(h, "00 CB 3F FF 03 5C 01 7E 08", rbuf, sizeof(rbuf), &rlen), 0x610C);
+	assert_true(resp_is("7E 12 4F 0B A0 00 00 03"));
+	assert_int_equal(ph_raw(h, "00 C0 00 00 0C", rbuf, sizeof(rbuf), &rlen), 0x9000);
+	assert_true(resp_is("08 00 00 10 00 01 00 5F 2F 02 40 00"));
+	/* the next command drops what is pending */
+	assert_int_equal(ph_raw(h, "00 CB 3F FF 05 5C 03 5F C1 07 08", rbuf, sizeof(rbuf), &rlen), 0x612D);
+	assert_int_equal(ph_raw(h, "00 20 00 80", rbuf, sizeof(rbuf), &rlen), 0x63C3);
+	assert_int_equal(ph_raw(h, "00 C0 00 00 2D", rbuf, sizeof(rbuf), &rlen), 0x6985);
+}
+
+static void
+test_reset_drops_state(void **state)
+{
+	piv_h *h = *state;
+
+	verify_pin(h);
+	mgm_auth(h);
+	ph_reset(h);
+	/* PIV is selected again after reset, with nothing verified */
+	assert_int_equal(tx(h, "00 20 00 80"), 0x63C3);
+	assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F C1 05 53 00"), 0x6982);
+	/* a witness does not survive a reset either */
+	assert_int_equal(tx(h, "00 87 03 9B 04 7C 02 80 00"), 0x9000);
+	ph_reset(h);
+	assert_int_equal(tx(h, "00 87 03 9B 16 7C 14 80 08 0000000000000000 81 08 0000000000000000"), 0x6982);
+}
+
+static char trace[65536];
+
+static void
+trace_sink(unsigned category, const char *line, void *arg)
+{
+	(void)category;
+	(void)arg;
+	strncat(trace, line, sizeof(trace) - strlen(trace) - 2);
+	strcat(trace, "\n");
+}
+
+/* --verbose masks PINs, PUKs, 9B keys and imported private keys */
+static void
+test_trace_masks_secrets(void **state)
+{
+	piv_h *h = *state;
+
+	trace[0] = '\0';
+	wk_log_set_sink(trace_sink, NULL);
+	wk_log_set(WK_LOG_ALL);
+	verify_pin(h);
+	mgm_auth(h);
+	assert_int_equal(tx(h, "00 24 00 81 10 " PUK_OK "3837363534333231"), 0x9000);
+	assert_int_equal(tx(h, "00 FF FF FF 1B 03 9B 18 A1A2A3A4A5A6A7A8 A1A2A3A4A5A6A7A8 A1A2A3A4A5A6A7A8"), 0x9000);
+	assert_int_equal(tx(h, "00 FE 11 9A 22 06 20 C1C2C3C4C5C6C7C8C1C2C3C4C5C6C7C8C1C2C3C4C5C6C7C8C1C2C3C4C5C6C7C8"), 0x9000);
+	wk_log_set(0);
+	wk_log_set_sink(NULL, NULL);
+	assert_non_null(strstr(trace, "**"));
+	assert_null(strstr(trace, "31 32 33 34 35 36"));
+	assert_null(strstr(trace, "38 37 36 35"));
+	assert_null(strstr(trace, "A1 A2 A3"));
+	assert_null(strstr(trace, "C1 C2 C3"));
+	assert_null(strstr(trace, "01 02 03 04 05 06 07 08"));
+}
+
+/* every command with bad input: the right status word and no change to the store */
+static void
+test_bad_input_changes_nothing(void **state)
+{
+	piv_h *h = *state;
+	static const struct {
+		const char *apdu;
+		uint16_t sw;
+	} bad[] = {
+		/* PUT DATA */
+		{ "00 DB 3F FF 09 5C 03 5F C1 05 53 03 70 01", 0x6A80 },
+		{ "00 DB 3F FF 09 5C 03 5F C1 05 53 81 01 00", 0x6A80 },
+		{ "00 DB 3F FF 0A 5C 03 5F C1 05 53 82 00 01 00", 0x6A80 },
+		{ "00 DB 3F FF 09 5C 04 5F C1 05 00 53 00 00", 0x6A80 },
+		{ "00 DB 3F FF 06 5C 03 5F C1 05 53", 0x6A80 },
+		{ "00 DB 3F FF 08 5C 03 5F C1 05 53 00 00", 0x6A80 },
+		{ "00 DB 3F FF 07 53 00 5C 03 5F C1 05", 0x6A80 },
+		{ "00 DB 3F FF 0A 5C 03 5F C1 05 53 83 00 00 00", 0x6A80 },
+		/* GENERATE */
+		{ "00 47 00 9A 03 AC 01 80", 0x6A80 },
+		{ "00 47 00 9A 05 AC 03 80 02 11", 0x6A80 },
+		{ "00 47 00 9A 06 AC 04 80 02 11 00", 0x6A80 },
+		{ "00 47 00 9A 08 AC 06 80 01 11 80 01 11", 0x6A80 },
+		{ "00 47 00 9A 06 AC 05 80 01 11 AA", 0x6A80 },
+		{ "00 47 00 9A 07 AC 03 80 01 11 00 00", 0x6A80 },
+		{ "00 47 00 9A 05 AC 03 80 01 03", 0x6A80 },
+		{ "00 47 00 9A 05 AC 03 80 01 0C", 0x6A80 },
+		{ "00 47 00 F8 05 AC 03 80 01 11", 0x6A86 },
+		/* IMPORT */
+		{ "00 FE 11 9A 03 06 20 00", 0x6A80 },
+		{ "00 FE 11 9A 25 06 20 1111111111111111111111111111111111111111111111111111111111111111 AB 01 02", 0x6A80 },
+		{ "00 FE 11 9A 25 06 20 1111111111111111111111111111111111111111111111111111111111111111 AA 01 07", 0x6A80 },
+		{ "00 FE 11 9A 44 06 20 1111111111111111111111111111111111111111111111111111111111111111 06 20 1111111111111111111111111111111111111111111111111111111111111111", 0x6A80 },
+		{ "00 FE 07 9A 06 01 01 03 02 01 05", 0x6A80 },
+		{ "00 FE E0 9A 12 07 10 11111111111111111111111111111111", 0x6A80 },
+		{ "00 FE E1 9A 22 07 20 1111111111111111111111111111111111111111111111111111111111111111", 0x6A80 },
+		{ "00 FE 03 9A 22 06 20 1111111111111111111111111111111111111111111111111111111111111111", 0x6A80 },
+		/* SET MANAGEMENT KEY, SET PIN RETRIES, MOVE */
+		{ "00 FF FF FF 02 03 9B", 0x6A80 },
+		{ "00 FF FF FF 1B 03 9A 18 010203040506070801020304050607080102030405060708", 0x6A80 },
+		{ "00 FF FF FF 1C 03 9B 18 010203040506070801020304050607080102030405060708 00", 0x6A80 },
+		{ "00 FF FF FF 13 08 9B 10 00112233445566778899AABBCCDDEEFF", 0x9000 },
+		{ "00 FA 10 03", 0x6A86 },
+		{ "00 FA 03 00", 0x6A86 },
+		{ "00 FA 03 03 01 00", 0x6700 },
+		{ "00 F6 9D 9B", 0x6A86 },
+		{ "00 F6 9B 9A", 0x6A86 },
+		/* CHANGE REFERENCE DATA, RESET RETRY COUNTER with bad new values */
+		{ "00 24 00 80 10 " PIN_OK "3132333435FFFFFF", 0x6A80 },
+		{ "00 24 00 80 11 " PIN_OK "313233343536FFFF 00", 0x6A80 },
+		{ "00 2C 00 80 10 " PUK_OK "FFFFFFFFFFFFFFFF", 0x6A80 },
+		/* GENERAL AUTHENTICATE */
+		{ "00 87 11 9A 04 7C 02 82 00", 0x6A80 },
+		{ "00 87 11 9A 08 7C 06 82 00 81 00 85 00", 0x6A80 },
+		{ "00 87 11 9A 06 7C 05 82 00 81 01", 0x6A80 },
+		{ "00 87 11 9A 08 7C 05 82 00 81 01 01 00", 0x6A80 },
+		/* GET DATA, VERIFY */
+		{ "00 CB 3F FF 06 5C 04 5F C1 05 00", 0x6A80 },
+		{ "00 20 00 80 07 31323334353637", 0x6A80 },
+	};
+	uint8_t d0[32], d1[32];
+
+	verify_pin(h);
+	mgm_auth(h);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint16_t sw;
+
+		digest(h, d0);
+		sw = tx(h, bad[i].apdu);
+		if (sw != bad[i].sw)
+			fail_msg("%s: %04X, want %04X", bad[i].apdu, sw, bad[i].sw);
+		if (sw == 0x9000)
+			continue;
+		digest(h, d1);
+		if (memcmp(d0, d1, 32) != 0)
+			fail_msg("%s changed the store", bad[i].apdu);
+	}
+}
+
+/* RSA-3072 in a retired slot: 7F49 82 01 89, a 384-byte chained operation */
+static void
+test_rsa3072_retired(void **state)
+{
+	piv_h *h = *state;
+	uint8_t body[400], apdu[300], in[384];
+	size_t n = 0, sent = 0;
+	EVP_PKEY *pub;
+
+	mgm_auth(h);
+	pub = gen_rsa(h, 0x82, 0x05, 384);
+	assert_memory_equal(rbuf, "\x7F\x49\x82\x01\x89\x81\x82\x01\x80", 9);
+	assert_int_equal(EVP_PKEY_get_bits(pub), 3072);
+	verify_pin(h);
+	memset(in, 0x5A, sizeof(in));
+	in[0] = 0;
+	memcpy(body, "\x7C\x82\x01\x86\x82\x00\x81\x82\x01\x80", 10);
+	memcpy(body + 10, in, sizeof(in));
+	n = 10 + sizeof(in);
+	while (sent < n) {
+		size_t c = n - sent > 255 ? 255 : n - sent;
+
+		apdu[0] = sent + c < n ? 0x10 : 0x00;
+		memcpy(apdu + 1, "\x87\x05\x82", 3);
+		apdu[4] = (uint8_t)c;
+		memcpy(apdu + 5, body + sent, c);
+		assert_int_equal(ph_txb(h, apdu, 5 + c, rbuf, sizeof(rbuf), &rlen), 0x9000);
+		sent += c;
+	}
+	assert_int_equal(rlen, 392);
+	{
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
+		uint8_t out[384];
+		size_t olen = sizeof(out);
+
+		assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+		EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING);
+		assert_int_equal(EVP_PKEY_encrypt(ctx, out, &olen, rbuf + 8, 384), 1);
+		assert_memory_equal(out, in, 384);
+		EVP_PKEY_CTX_free(ctx);
+	}
+	/* and the retired certificate object of 82 */
+	assert_int_equal(tx(h, "00 DB 3F FF 0C 5C 03 5F C1 0D 53 05 70 01 00 FE 00"), 0x9000);
+	assert_int_equal(tx(h, "00 CB 3F FF 05 5C 03 5F C1 0D 00"), 0x9000);
+	EVP_PKEY_free(pub);
+}
+
+/* every 9B algorithm; the key survives a restart of the card */
+static void
+test_mgm_all_algs(void **state)
+{
+	piv_h *h = *state;
+	static const struct {
+		uint8_t alg;
+		const char *key;
+	} keys[] = {
+		{ 0x08, "00112233445566778899AABBCCDDEEFF" },
+		{ 0x0C, "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF" },
+		{ 0x03, "0F0E0D0C0B0A09080706050403020100F0E0D0C0B0A09080" },
+	};
+	const char *cur = MGM_DEFAULT;
+	uint8_t alg = 0x03;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		size_t kl = strlen(keys[i].key) / 2;
+
+		assert_int_equal(mgm_auth_key(h, cur, alg), 0x9000);
+		assert_int_equal(txf(h, "00 FF FF FF %02X %02X 9B %02X %s",
+		    (unsigned)(3 + kl), keys[i].alg, (unsigned)kl, keys[i].key), 0x9000);
+		ph_reopen(h);
+		assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F C1 05 53 00"), 0x6982);
+		cur = keys[i].key;
+		alg = keys[i].alg;
+		assert_int_equal(mgm_auth_key(h, cur, alg), 0x9000);
+		assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F C1 05 53 00"), 0x9000);
+	}
+}
+
+static void
+test_more_algs(void **state)
+{
+	piv_h *h = *state;
+	EVP_PKEY *pub, *mine, *k;
+	EVP_PKEY_CTX *ctx;
+	uint8_t pt[97], secret[64], raw[32];
+	size_t plen = sizeof(pt), slen = sizeof(secret), rl = sizeof(raw);
+	char hx[300];
+
+	mgm_auth(h);
+	/* ECDH P-384 with 9E (no PIN) */
+	pub = gen_ec(h, 0x9E, 0x14);
+	mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY_get_octet_string_param(mine, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	    pt, sizeof(pt), &plen);
+	hexs(pt, plen, hx);
+	assert_int_equal(txf(h, "00 87 14 9E 67 7C 65 82 00 85 61 %s", hx), 0x9000);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
+	EVP_PKEY_derive_init(ctx);
+	EVP_PKEY_derive_set_peer(ctx, pub);
+	assert_int_equal(EVP_PKEY_derive(ctx, secret, &slen), 1);
+	assert_int_equal(rlen, 4 + 48);
+	assert_memory_equal(rbuf + 4, secret, 48);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(pub);
+
+	/* Ed25519 import into 95: the public key in the metadata matches */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY_get_raw_private_key(k, raw, &rl);
+	hexs(raw, 32, hx);
+	assert_int_equal(txf(h, "00 FE E0 95 22 07 20 %s", hx), 0x9000);
+	rl = sizeof(raw);
+	EVP_PKEY_get_raw_public_key(k, raw, &rl);
+	assert_int_equal(tx(h, "00 F7 00 95"), 0x9000);
+	assert_memory_equal(rbuf + rlen - 32, raw, 32);
+	assert_memory_equal(rbuf, "\x01\x01\xE0", 3);
+	EVP_PKEY_free(k);
+
+	/* X25519 import into 94 */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	rl = sizeof(raw);
+	EVP_PKEY_get_raw_private_key(k, raw, &rl);
+	hexs(raw, 32, hx);
+	assert_int_equal(txf(h, "00 FE E1 94 22 08 20 %s", hx), 0x9000);
+	rl = sizeof(raw);
+	EVP_PKEY_get_raw_public_key(k, raw, &rl);
+	assert_int_equal(tx(h, "00 F7 00 94"), 0x9000);
+	assert_memory_equal(rbuf + rlen - 32, raw, 32);
+	EVP_PKEY_free(k);
+
+	/* RSA-1024 and RSA-4096 layouts */
+	pub = gen_rsa(h, 0x93, 0x06, 128);
+	assert_memory_equal(rbuf, "\x7F\x49\x81\x88\x81\x81\x80", 7);
+	EVP_PKEY_free(pub);
+	pub = gen_rsa(h, 0x92, 0x16, 512);
+	assert_memory_equal(rbuf, "\x7F\x49\x82\x02\x09\x81\x82\x02\x00", 9);
+	EVP_PKEY_free(pub);
+}
+
 int
 main(void)
 {
@@ -1182,6 +1490,13 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_set_retries_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_ins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_data_short_le, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_drops_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace_masks_secrets, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rsa3072_retired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mgm_all_algs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_more_algs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

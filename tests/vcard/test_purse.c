@@ -22,6 +22,7 @@
 #include "applets/purse.h"
 #include "vc_card.h"
 #include "vc_perso.h"
+#include "vc_store.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 #include "wk_vpcd.h"
@@ -968,6 +969,138 @@ test_records(void **unused)
 	assert_int_equal(balance(PURSE_EP), 78);
 }
 
+/* ---- every error status word changes nothing ---- */
+
+/* everything the purse keeps: state, log, PIN tries */
+typedef struct snap {
+	purse_state s;
+	uint8_t log[PURSE_LOG_MAX][PURSE_REC_LEN];
+	uint64_t tries;
+} snap;
+
+static void
+take_snap(snap *sn)
+{
+	memset(sn, 0, sizeof(*sn));
+	assert_int_equal(purse_state_get(fx.card, &sn->s), 0);
+	for (unsigned n = 1; n <= sn->s.log_count; n++)
+		assert_int_equal(purse_log_get(fx.card, &sn->s, n, sn->log[n - 1]),
+		    0);
+	assert_int_equal(vc_store_get_u64(vc_card_store(fx.card), PURSE_APPLET,
+	    "pin.tries", &sn->tries), 0);
+}
+
+typedef struct err_case {
+	const char *pre;	/* "" none, "P" VERIFY, "L"/"U" open a load or
+				 * purchase INIT (after VERIFY), "D" open an
+				 * unload INIT, "O" an update INIT */
+	const char *apdu;
+	uint16_t sw;
+} err_case;
+
+#define L_INIT "80 50 00 02 0B 01 00000010 " TID " 10"
+#define P_INIT "80 50 01 02 0B 01 00000010 " TID " 0F"
+#define D_INIT "80 50 05 01 0B 01 00000010 " TID " 10"
+#define O_INIT "80 50 04 01 07 02 " TID " 13"
+
+static const err_case err_cases[] = {
+	{ "", "80 5C 00 01 04", 0x6982 },
+	{ "", "00 B2 01 C4 17", 0x6982 },
+	{ "", L_INIT, 0x6985 },
+	{ "", "80 50 00 01 0B 01 00000010 " TID " 10", 0x6985 },
+	{ "", "80 50 01 01 0B 01 00000010 " TID " 0F", 0x6985 },
+	{ "", "80 50 02 01 0B 01 00000010 " TID " 0F", 0x6985 },
+	{ "", D_INIT, 0x6985 },
+	{ "", O_INIT, 0x6985 },
+	{ "P", "80 50 00 02 0B 01 000186A0 " TID " 10", 0x6985 },
+	{ "P", "80 50 00 02 0B 01 00000000 " TID " 10", 0x6A80 },
+	{ "", "80 50 01 02 0B 01 00000000 " TID " 0F", 0x6A80 },
+	{ "P", "80 50 00 02 0B 03 00000010 " TID " 10", 0x9403 },
+	{ "", "80 50 01 02 0B 03 00000010 " TID " 0F", 0x9403 },
+	{ "P", "80 50 02 01 0B 03 00000010 " TID " 0F", 0x9403 },
+	{ "P", "80 50 05 01 0B 03 00000010 " TID " 10", 0x9403 },
+	{ "P", "80 50 04 01 07 01 " TID " 13", 0x9403 },
+	{ "", "80 50 01 02 0B 01 00010000 " TID " 0F", 0x9401 },
+	{ "P", "80 50 01 01 0B 01 00010000 " TID " 0F", 0x9401 },
+	{ "P", "80 50 05 01 0B 01 00001001 " TID " 10", 0x9401 },
+	{ "", "80 50 00 02 0A 01 00000010 0000010000 10", 0x6700 },
+	{ "", "80 50 07 02 0B 01 00000010 " TID " 10", 0x6A86 },
+	{ "", "80 52 00 00 0B 20260101 120000 00000000 04", 0x6901 },
+	{ "", "80 54 01 00 0F 00000001 20260101 120000 00000000 08", 0x6901 },
+	{ "", "80 54 03 00 0B 20260101 120000 00000000 04", 0x6901 },
+	{ "", "80 58 00 00 0E 002000 20260101 120000 00000000 04", 0x6901 },
+	{ "L", "80 52 00 00 0B 20260101 120000 00000000 04", 0x9302 },
+	{ "U", "80 54 01 00 0F 00000001 20260101 120000 00000000 08", 0x9302 },
+	{ "D", "80 54 03 00 0B 20260101 120000 00000000 04", 0x9302 },
+	{ "O", "80 58 00 00 0E 002000 20260101 120000 00000000 04", 0x9302 },
+	{ "L", "80 54 01 00 0F 00000001 20260101 120000 00000000 08", 0x6901 },
+	{ "U", "80 52 00 00 0B 20260101 120000 00000000 04", 0x6901 },
+	{ "L", "80 52 00 00 0A 20260101 120000 000000 04", 0x6700 },
+	{ "L", "80 52 01 00 0B 20260101 120000 00000000 04", 0x6A86 },
+	{ "U", "80 54 02 00 0F 00000001 20260101 120000 00000000 08", 0x6A86 },
+	{ "", "80 5A 00 06 02 0000 08", 0x9406 },
+	{ "", "80 5A 00 0A 02 0000 08", 0x6A86 },
+	{ "P", "00 B2 0B C4 17", 0x6A83 },
+	{ "", "00 B0 95 20 00", 0x6B00 },
+	{ "", "00 B0 99 00 00", 0x6A82 },
+	{ "", "00 20 00 00 01 12", 0x6700 },
+	{ "", "00 20 00 00 03 1A 34 56", 0x6A80 },
+	{ "", "00 20 00 02 03 12 34 56", 0x6A88 },
+	{ "", "80 20 00 00 03 12 34 56", 0x6E00 },
+	{ "", "00 5C 00 02 04", 0x6D00 },
+	{ "", "80 CA 00 00 00", 0x6D00 },
+};
+
+static void
+test_errors_change_nothing(void **unused)
+{
+	snap before, after;
+
+	(void)unused;
+	sel();
+	assert_int_equal(load(PURSE_EP, 0x1000, false), 0x9000);
+	assert_int_equal(load(PURSE_ED, 0x0800, false), 0x9000);
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++) {
+		const err_case *c = &err_cases[i];
+		uint16_t sw;
+
+		sel();
+		if (strchr(c->pre, 'P') != NULL || strchr(c->pre, 'L') != NULL ||
+		    strchr(c->pre, 'D') != NULL || strchr(c->pre, 'O') != NULL)
+			pin();
+		if (strchr(c->pre, 'L') != NULL)
+			assert_int_equal(xfer(L_INIT), 0x9000);
+		if (strchr(c->pre, 'U') != NULL)
+			assert_int_equal(xfer(P_INIT), 0x9000);
+		if (strchr(c->pre, 'D') != NULL)
+			assert_int_equal(xfer(D_INIT), 0x9000);
+		if (strchr(c->pre, 'O') != NULL)
+			assert_int_equal(xfer(O_INIT), 0x9000);
+		take_snap(&before);
+		sw = xfer("%s", c->apdu);
+		take_snap(&after);
+		if (sw != c->sw)
+			fail_msg("case %zu (%s): SW %04X, want %04X", i, c->apdu, sw,
+			    c->sw);
+		if (memcmp(&before, &after, sizeof(before)) != 0)
+			fail_msg("case %zu (%s): the purse changed", i, c->apdu);
+		assert_int_equal(fx.rlen, 0);
+		/* and the card still works */
+		if (i % 8 == 0)
+			assert_int_equal(balance(PURSE_EP), 0x1000);
+		/* a wrong PIN is the one error that changes something */
+		if (c->sw == 0x6983 || (c->sw & 0xFFF0) == 0x63C0)
+			fail_msg("case %zu: not an error case", i);
+	}
+	/* a wrong PIN spends one try and nothing else */
+	take_snap(&before);
+	assert_int_equal(xfer("00 20 00 00 03 99 99 99"), 0x63C2);
+	take_snap(&after);
+	assert_int_equal(after.tries, before.tries - 1);
+	after.tries = before.tries;
+	assert_memory_equal(&before, &after, sizeof(before));
+}
+
 /* ---- proof ---- */
 
 static void
@@ -1218,6 +1351,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_update_limit, setup_card,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_records, setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_errors_change_nothing,
+		    setup_card, teardown),
 		cmocka_unit_test_setup_teardown(test_prove_errors, setup_card,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_seq_limit, setup_card,

@@ -222,6 +222,12 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_WRONG_P1P2;
 		goto out;
 	}
+	/* the attestation key signs attestations only: a raw signature from it
+	 * could vouch for a key that was never generated on the card */
+	if (cmd->p2 == PIV_REF_ATTEST) {
+		sw = WK_SW_SECURITY_STATUS;
+		goto out;
+	}
 	if (piv_parse_op(tmpl.value, tmpl.len, &chal, &exp, &has_chal,
 	    &has_exp) != 0) {
 		sw = WK_SW_WRONG_DATA;

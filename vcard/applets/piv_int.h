@@ -1,7 +1,19 @@
 /*
  * the PIV applet's internals (SP 800-73-4 card edge plus the Yubico
  * extensions, specs/piv.md); one module per command group, all sharing
- * this state and the helpers below
+ * this state and the helpers below.
+ *
+ * Store layout, applet "piv":
+ *   pin, puk               Argon2id strings (crypto_pwhash_str)
+ *   pin.left, pin.total,   try counters; pin.default/puk.default = still
+ *   puk.left, puk.total    the factory value (GET METADATA tag 05)
+ *   mgm (sealed)           9B: alg byte + key; mgm.default likewise
+ *   key.<ref> (sealed)     alg, PIN policy, touch policy, origin + PKCS#8 DER
+ *   obj.<tag>              data object content (inside 53); the
+ *                          PIN-protected ones (5FC103/08/09/21) sealed
+ * Decisions: touch policies "always"/"cached" are refused (6A80), not
+ * faked; the attestation key F9 signs attestations only; GET VERSION says
+ * 5.7.1 because MOVE/DELETE, Ed25519/X25519 and RSA-3072/4096 are here.
  */
 #ifndef PIV_INT_H
 #define PIV_INT_H

@@ -79,6 +79,7 @@ piv_mgm_alg(vc_card *card, uint8_t *alg, bool *is_default)
 	uint64_t d = 0;
 	int r;
 
+	memset(&m, 0, sizeof(m));
 	r = piv_mgm_load(card, &m);
 	*alg = m.alg;
 	sodium_memzero(&m, sizeof(m));

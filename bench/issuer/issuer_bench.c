@@ -1,0 +1,307 @@
+/*
+ * bench/issuer: remote loads per second and p99 latency against the issuer
+ * alone (HTTP server in-process, cards simulated in-process, no PC/SC),
+ * with 1, 8 and 64 concurrent clients. One load = request + grant +
+ * receipt: two HTTP round trips and two database transactions.
+ *
+ *   issuer_bench sqlite            a temporary SQLite file
+ *   issuer_bench pg                $WK_PG_URL (see run.sh), and pgbench's
+ *                                  TPC-B-like TPS on the same server
+ *
+ * WK_BENCH_SECONDS (default 5) sets the time per client count. Prints
+ * figures; never fails on time.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "iss.h"
+#include "sim_card.h"
+
+#define MAX_CLIENTS 64
+#define ACCOUNTS 8
+
+typedef struct client {
+	sim_card *card;
+	double *lat;
+	size_t n, cap;
+	long errors;
+} client;
+
+static char base[64];
+static volatile int stop;
+static int enrol_next;
+static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
+static client clients[MAX_CLIENTS];
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *
+enrol_worker(void *arg)
+{
+	sim_http *h;
+
+	(void)arg;
+	if (sim_http_new(base, &h) != 0)
+		return NULL;
+	for (;;) {
+		int i;
+
+		pthread_mutex_lock(&enrol_mu);
+		i = enrol_next++;
+		pthread_mutex_unlock(&enrol_mu);
+		if (i >= MAX_CLIENTS)
+			break;
+		if (sim_enrol(h, clients[i].card, "password1", NULL) != 200) {
+			fprintf(stderr, "issuer_bench: enrolment %d failed\n", i);
+			exit(1);
+		}
+	}
+	sim_http_free(&h);
+	return NULL;
+}
+
+static void *
+load_worker(void *arg)
+{
+	client *c = arg;
+	sim_http *h;
+
+	if (sim_http_new(base, &h) != 0)
+		return NULL;
+	while (!stop) {
+		double t0 = now_s();
+		long st = sim_load(h, c->card, 1, NULL);
+
+		if (st != 200) {
+			c->errors++;
+			continue;
+		}
+		if (c->n == c->cap) {
+			c->cap = c->cap ? c->cap * 2 : 1024;
+			if ((c->lat = realloc(c->lat, c->cap * sizeof(double))) == NULL)
+				exit(1);
+		}
+		c->lat[c->n++] = now_s() - t0;
+	}
+	sim_http_free(&h);
+	return NULL;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* runs n clients for secs; returns loads per second */
+static double
+run(int n, double secs, double *p50, double *p99, long *errors)
+{
+	pthread_t th[MAX_CLIENTS];
+	double t0, el, *all;
+	size_t total = 0, k = 0;
+
+	stop = 0;
+	for (int i = 0; i < n; i++) {
+		clients[i].n = 0;
+		clients[i].errors = 0;
+	}
+	t0 = now_s();
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, load_worker, &clients[i]);
+	usleep((useconds_t)(secs * 1e6));
+	stop = 1;
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	el = now_s() - t0;
+	*errors = 0;
+	for (int i = 0; i < n; i++) {
+		total += clients[i].n;
+		*errors += clients[i].errors;
+	}
+	if (total == 0 || (all = malloc(total * sizeof(double))) == NULL) {
+		*p50 = *p99 = 0;
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(all + k, clients[i].lat, clients[i].n * sizeof(double));
+		k += clients[i].n;
+	}
+	qsort(all, total, sizeof(double), cmp_double);
+	*p50 = all[total / 2] * 1e3;
+	*p99 = all[(size_t)((double)(total - 1) * 0.99)] * 1e3;
+	free(all);
+	return (double)total / el;
+}
+
+/* pgbench -S? no: the default TPC-B-like script, on its own database of
+ * the same server; returns TPS or 0 */
+static double
+pgbench_tps(int clients_n, double secs)
+{
+	const char *bin = getenv("WK_PG_BINDIR"), *host = getenv("WK_PG_HOST"),
+	    *port = getenv("WK_PG_PORT");
+	char cmd[1024], line[512];
+	double tps = 0;
+	FILE *p;
+
+	if (bin == NULL || host == NULL || port == NULL)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "%s/pgbench -h '%s' -p %s -U postgres -n -c %d"
+	    " -j %d -T %d pgbench 2>/dev/null", bin, host, port, clients_n,
+	    clients_n < 2 ? 1 : 2, (int)secs);
+	if ((p = popen(cmd, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), p) != NULL)
+		if (strncmp(line, "tps = ", 6) == 0)
+			tps = strtod(line + 6, NULL);
+	pclose(p);
+	return tps;
+}
+
+static int
+pgbench_init(void)
+{
+	const char *bin = getenv("WK_PG_BINDIR"), *host = getenv("WK_PG_HOST"),
+	    *port = getenv("WK_PG_PORT");
+	char cmd[1024];
+
+	if (bin == NULL || host == NULL || port == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "%s/createdb -h '%s' -p %s -U postgres pgbench"
+	    " && %s/pgbench -h '%s' -p %s -U postgres -i -s 1 -q pgbench"
+	    " >/dev/null 2>&1", bin, host, port, bin, host, port);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int counts[] = { 1, 8, 64 };
+	const char *which = argc > 1 ? argv[1] : "sqlite";
+	bool pg = strcmp(which, "pg") == 0;
+	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
+	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
+	iss_unlock u = { 0 };
+	iss_db *db = NULL;
+	iss *is = NULL;
+	iss_server *srv = NULL;
+	iss_err e = { 0 };
+	pthread_t th[2];
+	int64_t id;
+	bool have_pgbench = false;
+
+	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+		return 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(key, sizeof(key), "%s/issuer.key", dir);
+	if (pg) {
+		if (getenv("WK_PG_URL") == NULL) {
+			fprintf(stderr, "issuer_bench: pg needs WK_PG_URL (run.sh)\n");
+			return 1;
+		}
+		snprintf(url, sizeof(url), "%s", getenv("WK_PG_URL"));
+	} else {
+		snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
+	}
+	u.key_file = key;
+	if (iss_db_open(url, &db, err, sizeof(err)) != 0 ||
+	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
+	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0) {
+		fprintf(stderr, "issuer_bench: %s\n", err);
+		return 1;
+	}
+	for (int i = 0; i < ACCOUNTS; i++) {
+		char pan[20];
+
+		snprintf(pan, sizeof(pan), "62220000%08d", i);
+		if (iss_account_create(db, pan, "bench", "password1", &id, &e) != 0 ||
+		    iss_deposit(db, pan, 2000000000, &e) != 0) {
+			fprintf(stderr, "issuer_bench: %s\n", e.message);
+			return 1;
+		}
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		char pan[20];
+
+		snprintf(pan, sizeof(pan), "62220000%08d", i % ACCOUNTS);
+		if (sim_card_new(pan, &clients[i].card) != 0)
+			return 1;
+	}
+	if (iss_open(url, &u, MAX_CLIENTS + 8, &is, err, sizeof(err)) != 0 ||
+	    iss_server_start(is, "127.0.0.1:0", NULL, NULL, &srv, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "issuer_bench: %s\n", err);
+		return 1;
+	}
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
+	    (unsigned)iss_server_port(srv));
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, enrol_worker, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	if (pg)
+		have_pgbench = pgbench_init() == 0;
+
+	printf("issuer remote load on %s, %.0f s per row (load = request + receipt)\n",
+	    pg ? "PostgreSQL" : "SQLite", secs);
+	printf("%8s %12s %10s %10s %7s", "clients", "loads/s", "p50 ms", "p99 ms",
+	    "errors");
+	if (have_pgbench)
+		printf(" %14s %14s", "pgbench tps", "loads/pgbench");
+	printf("\n");
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		double p50, p99, lps;
+		long errors;
+
+		lps = run(counts[i], secs, &p50, &p99, &errors);
+		printf("%8d %12.1f %10.2f %10.2f %7ld", counts[i], lps, p50, p99,
+		    errors);
+		if (have_pgbench) {
+			double tps = pgbench_tps(counts[i], secs);
+
+			printf(" %14.1f %14.3f", tps, tps > 0 ? lps / tps : 0);
+		}
+		printf("\n");
+		fflush(stdout);
+	}
+	{
+		int64_t fl;
+		iss_res *r = NULL;
+
+		iss_db_exec(db, "SELECT (SELECT SUM(balance) FROM accounts WHERE kind"
+		    " <> 'external') + (SELECT balance FROM accounts WHERE kind ="
+		    " 'external')", NULL, 0, &r);
+		fl = iss_res_int(r, 0, 0);
+		iss_res_free(&r);
+		printf("money conserved after the run: %s\n", fl == 0 ? "yes" : "NO");
+	}
+	iss_server_stop(&srv);
+	iss_free(&is);
+	iss_db_free(&db);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		sim_card_free(&clients[i].card);
+		free(clients[i].lat);
+	}
+	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
+	if (system(err) != 0)
+		return 1;
+	curl_global_cleanup();
+	return 0;
+}

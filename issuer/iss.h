@@ -1,0 +1,148 @@
+/* walletkey-issuer internals: one header for the modules of issuer/ */
+#ifndef ISS_H
+#define ISS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "iss_db.h"
+#include "wk_msg.h"
+
+#define ISS_MAX_BODY 65536	/* request bodies above this get 413 */
+#define ISS_MAX_CONNECTIONS 512	/* one thread each */
+#define ISS_DEFAULT_CEILING 100000000u	/* fen: 1,000,000.00 */
+#define ISS_CERT_DAYS 730
+#define ISS_FLOAT_ACCOUNT 1	/* created by migration 1 */
+#define ISS_EXTERNAL_ACCOUNT 2
+
+/* an error for the caller: HTTP status, a stable code and a message */
+typedef struct iss_err {
+	int status;
+	const char *code;
+	char message[256];
+} iss_err;
+
+void iss_fail(iss_err *e, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* the database failed: a 503 for RETRY, else a 500; logs the engine's text */
+void iss_fail_db(iss_err *e, iss_db *db, int rc);
+
+void iss_now_iso(char *out, size_t len);
+
+/* how the sealed secrets open: a key file (32 raw bytes or 64 hex digits)
+ * or a passphrase (Argon2id) */
+typedef struct iss_unlock {
+	const char *key_file;
+	const char *passphrase;
+} iss_unlock;
+
+/* the issuer's secrets while it runs; mk lives in sodium_malloc memory */
+typedef struct iss_keys {
+	uint8_t *mk;		/* 3 x 16: master DLK, DTK, DPK */
+	EVP_PKEY *ca_key;
+	X509 *ca_cert;
+	X509_STORE *trust;	/* holds ca_cert; shared read-only by all threads */
+	uint8_t key_version;
+} iss_keys;
+
+#define ISS_MK_DLK 0
+#define ISS_MK_DTK 16
+#define ISS_MK_DPK 32
+#define ISS_MK_LEN 48
+
+int iss_keys_create(iss_db *db, const iss_unlock *u, uint32_t ceiling,
+    char *err, size_t errlen);
+int iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
+    size_t errlen);
+void iss_keys_clear(iss_keys *k);
+
+/* issues a card certificate (subject CN = card id in hex) for pub */
+int iss_ca_issue(const iss_keys *k, EVP_PKEY *pub,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], int64_t not_before,
+    int64_t not_after, X509 **out);
+/* chain to our CA and validity now; on failure sets e (403) */
+int iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e);
+
+/* the card's purse application serial (10 bytes BCD), docs/purse.md "auto" */
+void iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10]);
+/* the card's diversified purse keys: DLK || DTK || DPK (48 bytes) */
+int iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[ISS_MK_LEN]);
+/* one of them: which is ISS_MK_DLK, ISS_MK_DTK or ISS_MK_DPK */
+int iss_card_keys_one(const iss_keys *k, size_t which,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
+
+int iss_schema_migrate(iss_db *db, char *err, size_t errlen);
+int iss_schema_version(iss_db *db);
+int iss_schema_latest(void);
+
+int iss_meta_get(iss_db *db, const char *name, char *out, size_t len);
+
+/* ledger: every movement a balanced pair of entries in the caller's
+ * transaction; from is debited, to credited, refusing overdraft of any
+ * account but the external one. Returns 0, ISS_LEDGER_FUNDS or a db rc. */
+#define ISS_LEDGER_FUNDS 1
+int iss_ledger_move(iss_db *db, int64_t from, int64_t to, int64_t amount,
+    const char *kind, const char *ref, int64_t oplog_id);
+
+typedef struct iss_op {
+	const char *kind;
+	const char *card_id;
+	const char *load_id;
+	int64_t seq;		/* < 0: none */
+	int64_t account_id;	/* 0: none */
+	int64_t amount;		/* < 0: none */
+	const char *detail;
+	const char *msg;	/* the signed message, hex, if any */
+	int64_t reverses;	/* 0: none */
+} iss_op;
+
+/* appends to the operation log; *id (may be NULL) gets the new row's id */
+int iss_oplog_append(iss_db *db, const iss_op *op, int64_t *id);
+
+/* admin (CLI); each runs its own transaction and prints nothing */
+int iss_account_create(iss_db *db, const char *pan, const char *name,
+    const char *password, int64_t *id, iss_err *e);
+int iss_deposit(iss_db *db, const char *pan, int64_t amount, iss_err *e);
+int iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e);
+
+typedef struct iss {
+	iss_pool *pool;
+	iss_keys keys;
+	uint32_t ceiling;
+} iss;
+
+int iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
+    char *err, size_t errlen);
+void iss_free(iss **is);
+
+/* the protocol: each takes the parsed JSON body and builds a JSON answer */
+int iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e);
+int iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e);
+int iss_load_receipt(iss *is, const char *load_id, json_t *req, json_t **resp,
+    iss_err *e);
+int iss_load_refusal(iss *is, const char *load_id, json_t *req, json_t **resp,
+    iss_err *e);
+int iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
+    iss_err *e);
+int iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e);
+int iss_ca_get(iss *is, json_t **resp, iss_err *e);
+
+/* dispatch one request; shared by the HTTP server and the fuzz target */
+int iss_handle(iss *is, const char *method, const char *url,
+    const char *body, size_t body_len, json_t **resp, iss_err *e);
+
+typedef struct iss_server iss_server;
+
+/* listen "HOST:PORT" (PORT 0 picks a free one) */
+int iss_server_start(iss *is, const char *listen, const char *tls_cert,
+    const char *tls_key, iss_server **out, char *err, size_t errlen);
+uint16_t iss_server_port(const iss_server *s);
+void iss_server_stop(iss_server **s);
+
+#endif

@@ -1,0 +1,399 @@
+/*
+ * the HTTP face (libmicrohttpd, one thread per connection) and the one
+ * routing table. The server keeps no state between requests: every
+ * request takes a database connection from the pool and returns it.
+ */
+#include "iss.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+int
+iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
+    char *err, size_t errlen)
+{
+	iss *is;
+	iss_db *db = NULL;
+	char v[32];
+	int rc = -1;
+
+	*out = NULL;
+	if ((is = calloc(1, sizeof(*is))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (iss_pool_new(url, pool_max, &is->pool, err, errlen) != ISS_DB_OK ||
+	    (db = iss_pool_get(is->pool)) == NULL)
+		goto out;
+	if (iss_schema_version(db) != iss_schema_latest()) {
+		snprintf(err, errlen, "the database schema is not current"
+		    " (run walletkey-issuer init or migrate)");
+		goto out;
+	}
+	if (iss_keys_load(db, u, &is->keys, err, errlen) != 0)
+		goto out;
+	is->ceiling = ISS_DEFAULT_CEILING;
+	if (iss_meta_get(db, "ceiling", v, sizeof(v)) == 0)
+		is->ceiling = (uint32_t)strtoul(v, NULL, 10);
+	*out = is;
+	rc = 0;
+out:
+	if (db != NULL)
+		iss_pool_put(is->pool, db);
+	if (rc != 0)
+		iss_free(&is);
+	return rc;
+}
+
+void
+iss_free(iss **isp)
+{
+	iss *is = *isp;
+
+	if (is == NULL)
+		return;
+	iss_keys_clear(&is->keys);
+	iss_pool_free(&is->pool);
+	free(is);
+	*isp = NULL;
+}
+
+/* "/v1/loads/<id>/<action>" -> id and action (either may be empty) */
+static bool
+split_load_path(const char *url, char *id, size_t idlen, const char **action)
+{
+	const char *p = url + strlen("/v1/loads/"), *slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+
+	if (n == 0 || n >= idlen)
+		return false;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	*action = slash ? slash + 1 : "";
+	return true;
+}
+
+int
+iss_handle(iss *is, const char *method, const char *url, const char *body,
+    size_t body_len, json_t **resp, iss_err *e)
+{
+	bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
+	json_t *req = NULL;
+	json_error_t jerr;
+	char id[80];
+	const char *action = "";
+	int rc = -1;
+
+	*resp = NULL;
+	e->status = 0;
+	if (body_len > ISS_MAX_BODY) {
+		iss_fail(e, 413, "body_too_large", "a request body is at most %d bytes",
+		    ISS_MAX_BODY);
+		return -1;
+	}
+	if (post) {
+		req = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+		if (req == NULL) {
+			iss_fail(e, 400, "bad_json", "line %d: %.160s", jerr.line,
+			    jerr.text);
+			return -1;
+		}
+	}
+	if (strcmp(url, "/v1/health") == 0) {
+		if (!get)
+			goto method;
+		*resp = json_pack("{s:s}", "status", "ok");
+		rc = *resp ? 0 : -1;
+	} else if (strcmp(url, "/v1/ca") == 0) {
+		if (!get)
+			goto method;
+		rc = iss_ca_get(is, resp, e);
+	} else if (strcmp(url, "/v1/enrolments") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_enrol(is, req, resp, e);
+	} else if (strcmp(url, "/v1/loads") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_load_start(is, req, resp, e);
+	} else if (strncmp(url, "/v1/loads/", 10) == 0 &&
+	    split_load_path(url, id, sizeof(id), &action)) {
+		if (strcmp(action, "") == 0) {
+			if (!get)
+				goto method;
+			rc = iss_load_get(is, id, resp, e);
+		} else if (strcmp(action, "receipt") == 0 ||
+		    strcmp(action, "refusal") == 0 || strcmp(action, "recover") == 0) {
+			if (!post)
+				goto method;
+			if (strcmp(action, "receipt") == 0)
+				rc = iss_load_receipt(is, id, req, resp, e);
+			else if (strcmp(action, "refusal") == 0)
+				rc = iss_load_refusal(is, id, req, resp, e);
+			else
+				rc = iss_load_recover(is, id, req, resp, e);
+		} else {
+			goto notfound;
+		}
+	} else {
+		goto notfound;
+	}
+	if (rc != 0 && e->status == 0)
+		iss_fail(e, 500, "internal", "out of memory");
+	goto out;
+method:
+	iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
+	    method, url);
+	goto out;
+notfound:
+	iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
+out:
+	json_decref(req);
+	return rc == 0 ? 0 : -1;
+}
+
+struct iss_server {
+	iss *is;
+	struct MHD_Daemon *d;
+	uint16_t port;
+	char *cert;
+	char *key;
+};
+
+typedef struct req_state {
+	char *body;
+	size_t len;
+	bool too_big;
+} req_state;
+
+static enum MHD_Result
+send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (text == NULL)
+		text = strdup("{\"error\":\"internal\",\"message\":\"out of memory\"}");
+	if (text == NULL)
+		return MHD_NO;
+	r = MHD_create_response_from_buffer(strlen(text), text,
+	    MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+send_error(struct MHD_Connection *c, const iss_err *e)
+{
+	json_t *j = json_pack("{s:s, s:s}", "error", e->code, "message", e->message);
+	enum MHD_Result r = send_json(c, (unsigned)e->status, j);
+
+	json_decref(j);
+	return r;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	iss_server *s = cls;
+	req_state *st = *con_cls;
+	iss_err e = { 0 };
+	json_t *resp = NULL;
+	enum MHD_Result r;
+
+	(void)version;
+	if (st == NULL) {
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		if ((st = calloc(1, sizeof(*st))) == NULL)
+			return MHD_NO;
+		*con_cls = st;
+		if (cl != NULL && strtoull(cl, NULL, 10) > ISS_MAX_BODY) {
+			iss_fail(&e, 413, "body_too_large",
+			    "a request body is at most %d bytes", ISS_MAX_BODY);
+			return send_error(c, &e);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!st->too_big && *upload_size <= ISS_MAX_BODY - st->len) {
+			char *nb = realloc(st->body, st->len + *upload_size + 1);
+
+			if (nb == NULL)
+				return MHD_NO;
+			st->body = nb;
+			memcpy(st->body + st->len, upload, *upload_size);
+			st->len += *upload_size;
+		} else {
+			st->too_big = true;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_big) {
+		iss_fail(&e, 413, "body_too_large", "a request body is at most %d bytes",
+		    ISS_MAX_BODY);
+		return send_error(c, &e);
+	}
+	if (iss_handle(s->is, method, url, st->body ? st->body : "", st->len,
+	    &resp, &e) != 0) {
+		if (e.status >= 500)
+			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
+			    e.code, e.message);
+		return send_error(c, &e);
+	}
+	r = send_json(c, MHD_HTTP_OK, resp);
+	json_decref(resp);
+	return r;
+}
+
+static void
+on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	req_state *st = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (st != NULL) {
+		free(st->body);
+		free(st);
+		*con_cls = NULL;
+	}
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < 1 << 20 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = calloc(1, (size_t)n + 1)) != NULL &&
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+int
+iss_server_start(iss *is, const char *listen, const char *tls_cert,
+    const char *tls_key, iss_server **out, char *err, size_t errlen)
+{
+	iss_server *s;
+	struct sockaddr_in sa;
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	const union MHD_DaemonInfo *info;
+	unsigned long port;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	char *end;
+
+	*out = NULL;
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) ||
+	    (port = strtoul(colon + 1, &end, 10)) > 65535 || *end != '\0' ||
+	    colon[1] == '\0') {
+		snprintf(err, errlen, "--listen wants HOST:PORT");
+		return -1;
+	}
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		snprintf(err, errlen, "%s: not an IPv4 address", host);
+		return -1;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->is = is;
+	if ((tls_cert != NULL) != (tls_key != NULL)) {
+		snprintf(err, errlen, "give both --tls-cert and --tls-key");
+		goto fail;
+	}
+	if (tls_cert != NULL) {
+		if ((s->cert = slurp(tls_cert)) == NULL ||
+		    (s->key = slurp(tls_key)) == NULL) {
+			snprintf(err, errlen, "cannot read the TLS certificate or key");
+			goto fail;
+		}
+		flags |= MHD_USE_TLS;
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
+		    MHD_OPTION_HTTPS_MEM_CERT, s->cert,
+		    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+	} else {
+		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
+		    MHD_OPTION_END);
+	}
+	if (s->d == NULL) {
+		snprintf(err, errlen, "cannot listen on %s", listen);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : (uint16_t)port;
+	*out = s;
+	return 0;
+fail:
+	iss_server_stop(&s);
+	return -1;
+}
+
+uint16_t
+iss_server_port(const iss_server *s)
+{
+	return s->port;
+}
+
+void
+iss_server_stop(iss_server **sp)
+{
+	iss_server *s = *sp;
+
+	if (s == NULL)
+		return;
+	if (s->d != NULL)
+		MHD_stop_daemon(s->d);
+	if (s->key != NULL) {
+		sodium_memzero(s->key, strlen(s->key));
+		free(s->key);
+	}
+	free(s->cert);
+	free(s);
+	*sp = NULL;
+}

@@ -1,0 +1,571 @@
+/*
+ * the issuer's secrets: purse master keys and the CA key, sealed in the
+ * database with XChaCha20-Poly1305 under a key from a key file or from a
+ * passphrase (Argon2id, salt in issuer_meta). The secret's name is the AAD,
+ * so a sealed value cannot be moved to another name.
+ */
+#include "iss.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509v3.h>
+#include <sodium.h>
+
+#include "wk_hex.h"
+#include "wk_purse_crypto.h"
+
+void
+iss_fail(iss_err *e, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (e == NULL)
+		return;
+	e->status = status;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+void
+iss_fail_db(iss_err *e, iss_db *db, int rc)
+{
+	fprintf(stderr, "walletkey-issuer: database: %s\n", iss_db_errmsg(db));
+	if (rc == ISS_DB_RETRY)
+		iss_fail(e, 503, "busy", "the database is busy; retry the request");
+	else
+		iss_fail(e, 500, "internal", "the issuer's database failed");
+}
+
+void
+iss_now_iso(char *out, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, len, "%s.%06ldZ", base, ts.tv_nsec / 1000);
+}
+
+int
+iss_meta_get(iss_db *db, const char *name, char *out, size_t len)
+{
+	iss_res *r = NULL;
+	const char *v;
+	int rc = -1;
+
+	if (iss_db_exec(db, "SELECT value FROM issuer_meta WHERE name = $1",
+	    (iss_param[]){ ISS_PS(name) }, 1, &r) == ISS_DB_OK &&
+	    (v = iss_res_text(r, 0, 0)) != NULL && strlen(v) < len) {
+		memcpy(out, v, strlen(v) + 1);
+		rc = 0;
+	}
+	iss_res_free(&r);
+	return rc;
+}
+
+static int
+meta_put(iss_db *db, const char *name, const char *value)
+{
+	return iss_db_exec(db, "INSERT INTO issuer_meta (name, value) VALUES ($1, $2)",
+	    (iss_param[]){ ISS_PS(name), ISS_PS(value) }, 2, NULL);
+}
+
+/* key file: 32 raw bytes, or 64 hex digits and optional white space */
+static int
+read_key_file(const char *path, bool create, uint8_t key[32], char *err,
+    size_t errlen)
+{
+	uint8_t buf[160];
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (create) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			char hex[65];
+
+			randombytes_buf(key, 32);
+			wk_hex_encode(key, 32, hex);
+			hex[64] = '\n';
+			n = write(fd, hex, 65);
+			sodium_memzero(hex, sizeof(hex));
+			if (close(fd) != 0 || n != 65) {
+				snprintf(err, errlen, "%s: cannot write", path);
+				return -1;
+			}
+			return 0;
+		}
+		if (errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n == 32) {
+		memcpy(key, buf, 32);
+		rc = 0;
+	} else if (n > 0) {
+		buf[n] = '\0';
+		if (wk_hex_decode((char *)buf, key, 32) == 32)
+			rc = 0;
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "%s: not a key file (want 32 bytes or 64 hex digits)",
+		    path);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+static int
+seal_key(iss_db *db, const iss_unlock *u, bool create, uint8_t key[32],
+    char *err, size_t errlen)
+{
+	char salt_hex[2 * crypto_pwhash_SALTBYTES + 1], mode[16];
+	uint8_t salt[crypto_pwhash_SALTBYTES];
+
+	if ((u->key_file != NULL) == (u->passphrase != NULL)) {
+		snprintf(err, errlen, "give one of --key-file or a passphrase");
+		return -1;
+	}
+	if (!create) {
+		if (iss_meta_get(db, "seal", mode, sizeof(mode)) != 0) {
+			snprintf(err, errlen, "not an issuer database (run init first)");
+			return -1;
+		}
+		if (strcmp(mode, u->key_file ? "keyfile" : "passphrase") != 0) {
+			snprintf(err, errlen, "this issuer is sealed with a %s",
+			    strcmp(mode, "keyfile") == 0 ? "key file" : "passphrase");
+			return -1;
+		}
+	}
+	if (u->key_file != NULL)
+		return read_key_file(u->key_file, create, key, err, errlen);
+	if (create) {
+		randombytes_buf(salt, sizeof(salt));
+		wk_hex_encode(salt, sizeof(salt), salt_hex);
+		if (meta_put(db, "kdf_salt", salt_hex) != ISS_DB_OK) {
+			snprintf(err, errlen, "%s", iss_db_errmsg(db));
+			return -1;
+		}
+	} else if (iss_meta_get(db, "kdf_salt", salt_hex, sizeof(salt_hex)) != 0 ||
+	    wk_hex_decode(salt_hex, salt, sizeof(salt)) != sizeof(salt)) {
+		snprintf(err, errlen, "issuer_meta: kdf_salt missing");
+		return -1;
+	}
+	if (crypto_pwhash(key, 32, u->passphrase, strlen(u->passphrase), salt,
+	    crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		snprintf(err, errlen, "passphrase: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+secret_put(iss_db *db, const uint8_t key[32], const char *name,
+    const uint8_t *pt, size_t len)
+{
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t ct[512];
+	char nhex[2 * sizeof(nonce) + 1], chex[2 * sizeof(ct) + 1];
+	unsigned long long clen;
+	int rc;
+
+	if (len + crypto_aead_xchacha20poly1305_ietf_ABYTES > sizeof(ct))
+		return ISS_DB_ERROR;
+	randombytes_buf(nonce, sizeof(nonce));
+	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, len,
+	    (const uint8_t *)name, strlen(name), NULL, nonce, key);
+	wk_hex_encode(nonce, sizeof(nonce), nhex);
+	wk_hex_encode(ct, (size_t)clen, chex);
+	rc = iss_db_exec(db, "INSERT INTO issuer_secrets (name, nonce, sealed)"
+	    " VALUES ($1, $2, $3)", (iss_param[]){ ISS_PS(name), ISS_PS(nhex),
+	    ISS_PS(chex) }, 3, NULL);
+	return rc;
+}
+
+/* opens a secret into out (capacity cap); returns its length or -1 */
+static long
+secret_get(iss_db *db, const uint8_t key[32], const char *name, uint8_t *out,
+    size_t cap)
+{
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	uint8_t ct[512];
+	unsigned long long plen;
+	iss_res *r = NULL;
+	long clen, rc = -1;
+
+	if (iss_db_exec(db, "SELECT nonce, sealed FROM issuer_secrets WHERE name = $1",
+	    (iss_param[]){ ISS_PS(name) }, 1, &r) != ISS_DB_OK ||
+	    iss_res_rows(r) != 1)
+		goto out;
+	if (wk_hex_decode(iss_res_text(r, 0, 0), nonce, sizeof(nonce)) !=
+	    (long)sizeof(nonce) ||
+	    (clen = wk_hex_decode(iss_res_text(r, 0, 1), ct, sizeof(ct))) <
+	    crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+	    (size_t)clen - crypto_aead_xchacha20poly1305_ietf_ABYTES > cap)
+		goto out;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &plen, NULL, ct,
+	    (unsigned long long)clen, (const uint8_t *)name, strlen(name),
+	    nonce, key) != 0)
+		goto out;
+	rc = (long)plen;
+out:
+	iss_res_free(&r);
+	return rc;
+}
+
+static X509 *
+self_signed(EVP_PKEY *key, const char *cn)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	uint8_t serial[16];
+	BIGNUM *bn = NULL;
+	bool ok = false;
+
+	if (x == NULL)
+		return NULL;
+	randombytes_buf(serial, sizeof(serial));
+	serial[0] &= 0x7F;
+	if (X509_set_version(x, 2) != 1 ||
+	    (bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
+	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
+	    X509_gmtime_adj(X509_getm_notAfter(x), 20L * 365 * 86400) == NULL ||
+	    X509_set_pubkey(x, key) != 1 ||
+	    (name = X509_get_subject_name(x)) == NULL ||
+	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+	    (const unsigned char *)"walletkey issuer", -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, name) != 1)
+		goto out;
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0")) == NULL)
+		goto out;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
+	    "critical,keyCertSign,cRLSign,digitalSignature")) == NULL)
+		goto out;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier,
+	    "hash")) == NULL)
+		goto out;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (X509_sign(x, key, EVP_sha256()) <= 0)
+		goto out;
+	ok = true;
+out:
+	BN_free(bn);
+	if (!ok) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
+}
+
+static char *
+der_hex_x509(X509 *x)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	char *hex = NULL;
+
+	if (n > 0 && (hex = malloc(2 * (size_t)n + 1)) != NULL)
+		wk_hex_encode(der, (size_t)n, hex);
+	OPENSSL_free(der);
+	return hex;
+}
+
+int
+iss_keys_create(iss_db *db, const iss_unlock *u, uint32_t ceiling, char *err,
+    size_t errlen)
+{
+	uint8_t *key = NULL, *mk = NULL;
+	unsigned char *der = NULL;
+	EVP_PKEY *ca = NULL;
+	X509 *cert = NULL;
+	char *cert_hex = NULL, id_hex[17], num[16], cn[64], tmp[8];
+	uint8_t id[8];
+	int n = 0, rc = -1;
+
+	if (iss_meta_get(db, "seal", tmp, sizeof(tmp)) == 0) {
+		snprintf(err, errlen, "this database already holds an issuer");
+		return -1;
+	}
+	if ((key = sodium_malloc(32)) == NULL || (mk = sodium_malloc(ISS_MK_LEN)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (iss_db_begin(db) != ISS_DB_OK)
+		goto dberr;
+	if (seal_key(db, u, true, key, err, errlen) != 0)
+		goto out;
+	randombytes_buf(mk, ISS_MK_LEN);
+	randombytes_buf(id, sizeof(id));
+	wk_hex_encode(id, sizeof(id), id_hex);
+	snprintf(cn, sizeof(cn), "walletkey issuer CA %s", id_hex);
+	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    (cert = self_signed(ca, cn)) == NULL ||
+	    (cert_hex = der_hex_x509(cert)) == NULL ||
+	    (n = i2d_PrivateKey(ca, &der)) <= 0) {
+		snprintf(err, errlen, "cannot create the CA key and certificate");
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%u", ceiling);
+	if (meta_put(db, "seal", u->key_file ? "keyfile" : "passphrase") != ISS_DB_OK ||
+	    meta_put(db, "issuer_id", id_hex) != ISS_DB_OK ||
+	    meta_put(db, "ca_cert", cert_hex) != ISS_DB_OK ||
+	    meta_put(db, "key_version", "1") != ISS_DB_OK ||
+	    meta_put(db, "ceiling", num) != ISS_DB_OK ||
+	    secret_put(db, key, "purse_master", mk, ISS_MK_LEN) != ISS_DB_OK ||
+	    secret_put(db, key, "ca_key", der, (size_t)n) != ISS_DB_OK ||
+	    iss_db_commit(db) != ISS_DB_OK)
+		goto dberr;
+	rc = 0;
+	goto out;
+dberr:
+	snprintf(err, errlen, "%s", iss_db_errmsg(db));
+out:
+	if (rc != 0)
+		iss_db_rollback(db);
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)n);
+	free(cert_hex);
+	X509_free(cert);
+	EVP_PKEY_free(ca);
+	sodium_free(mk);
+	sodium_free(key);
+	return rc;
+}
+
+int
+iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
+    size_t errlen)
+{
+	uint8_t *key = NULL, *der = NULL;
+	char *hex = NULL, v[8];
+	uint8_t certder[2048];
+	const uint8_t *p;
+	long n;
+	int rc = -1;
+
+	memset(k, 0, sizeof(*k));
+	if ((key = sodium_malloc(32)) == NULL || (der = sodium_malloc(512)) == NULL ||
+	    (k->mk = sodium_malloc(ISS_MK_LEN)) == NULL ||
+	    (hex = malloc(2 * sizeof(certder) + 1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (seal_key(db, u, false, key, err, errlen) != 0)
+		goto out;
+	if (secret_get(db, key, "purse_master", k->mk, ISS_MK_LEN) != ISS_MK_LEN ||
+	    (n = secret_get(db, key, "ca_key", der, 512)) <= 0) {
+		snprintf(err, errlen, "the issuer's secrets do not open with this %s",
+		    u->key_file ? "key file" : "passphrase");
+		goto out;
+	}
+	p = der;
+	if ((k->ca_key = d2i_AutoPrivateKey(NULL, &p, n)) == NULL) {
+		snprintf(err, errlen, "the CA key does not parse");
+		goto out;
+	}
+	if (iss_meta_get(db, "ca_cert", hex, 2 * sizeof(certder) + 1) != 0 ||
+	    (n = wk_hex_decode(hex, certder, sizeof(certder))) <= 0 ||
+	    (p = certder, k->ca_cert = d2i_X509(NULL, &p, n)) == NULL) {
+		snprintf(err, errlen, "the CA certificate is missing");
+		goto out;
+	}
+	if (iss_meta_get(db, "key_version", v, sizeof(v)) != 0) {
+		snprintf(err, errlen, "issuer_meta: key_version missing");
+		goto out;
+	}
+	k->key_version = (uint8_t)atoi(v);
+	if ((k->trust = X509_STORE_new()) == NULL ||
+	    X509_STORE_add_cert(k->trust, k->ca_cert) != 1) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	sodium_mprotect_readonly(k->mk);
+	rc = 0;
+out:
+	if (rc != 0)
+		iss_keys_clear(k);
+	free(hex);
+	sodium_free(der);
+	sodium_free(key);
+	return rc;
+}
+
+void
+iss_keys_clear(iss_keys *k)
+{
+	sodium_free(k->mk);
+	EVP_PKEY_free(k->ca_key);
+	X509_STORE_free(k->trust);
+	X509_free(k->ca_cert);
+	memset(k, 0, sizeof(*k));
+}
+
+/*
+ * the purse application serial (EF 0015 bytes 11-20, 10 bytes BCD) of a
+ * card, as docs/purse.md's "serial": "auto" makes it: "0000" then the last
+ * 16 decimal digits of the 8-byte card serial read big-endian. It is the
+ * diversification factor (pboc-purse.md 4.4), as on the card and host SAM.
+ */
+void
+iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10])
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < WK_MSG_CARD_ID_LEN; i++)
+		v = (v << 8) | card_id[i];
+	v %= 10000000000000000ull;
+	memset(out, 0, 10);
+	for (int i = 9; i >= 2; i--) {
+		out[i] = (uint8_t)(v % 10);
+		v /= 10;
+		out[i] = (uint8_t)(out[i] | ((v % 10) << 4));
+		v /= 10;
+	}
+}
+
+int
+iss_card_keys_one(const iss_keys *k, size_t which,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16])
+{
+	uint8_t serial[10];
+
+	if (which > ISS_MK_LEN - WK_PURSE_KEY_LEN)
+		return -1;
+	iss_app_serial(card_id, serial);
+	return wk_purse_diversify(k->mk + which, serial, sizeof(serial), out) ==
+	    WK_PURSE_CRYPTO_OK ? 0 : -1;
+}
+
+int
+iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[ISS_MK_LEN])
+{
+	for (size_t i = 0; i < ISS_MK_LEN; i += WK_PURSE_KEY_LEN)
+		if (iss_card_keys_one(k, i, card_id, out + i) != 0) {
+			sodium_memzero(out, ISS_MK_LEN);
+			return -1;
+		}
+	return 0;
+}
+
+int
+iss_ca_issue(const iss_keys *k, EVP_PKEY *pub,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], int64_t not_before,
+    int64_t not_after, X509 **out)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+	uint8_t serial[16];
+	char cn[2 * WK_MSG_CARD_ID_LEN + 1];
+	BIGNUM *bn = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (x == NULL)
+		return -1;
+	wk_hex_encode(card_id, WK_MSG_CARD_ID_LEN, cn);
+	randombytes_buf(serial, sizeof(serial));
+	serial[0] = (uint8_t)((serial[0] & 0x7F) | 0x01);
+	if (X509_set_version(x, 2) != 1 ||
+	    (bn = BN_bin2bn(serial, sizeof(serial), NULL)) == NULL ||
+	    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) == NULL ||
+	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)not_before) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)not_after) == NULL ||
+	    X509_set_pubkey(x, pub) != 1 ||
+	    (name = X509_get_subject_name(x)) == NULL ||
+	    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+	    (const unsigned char *)"walletkey card", -1, -1, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
+	    X509_set_issuer_name(x, X509_get_subject_name(k->ca_cert)) != 1)
+		goto out;
+	X509V3_set_ctx(&ctx, k->ca_cert, x, NULL, NULL, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
+	    "critical,CA:FALSE")) == NULL)
+		goto out;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
+	    "critical,digitalSignature,keyAgreement")) == NULL)
+		goto out;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+	    "keyid:always")) == NULL)
+		goto out;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (X509_sign(x, k->ca_key, EVP_sha256()) <= 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+out:
+	BN_free(bn);
+	X509_free(x);
+	return rc;
+}
+
+int
+iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int rc = -1, err;
+
+	if (ctx == NULL || k->trust == NULL ||
+	    X509_STORE_CTX_init(ctx, k->trust, cert, NULL) != 1) {
+		iss_fail(e, 500, "internal", "certificate check failed to run");
+		goto out;
+	}
+	if (X509_verify_cert(ctx) != 1) {
+		err = X509_STORE_CTX_get_error(ctx);
+		if (err == X509_V_ERR_CERT_HAS_EXPIRED)
+			iss_fail(e, 403, "cert_expired", "the card certificate has expired");
+		else if (err == X509_V_ERR_CERT_NOT_YET_VALID)
+			iss_fail(e, 403, "cert_not_yet_valid",
+			    "the card certificate is not valid yet");
+		else
+			iss_fail(e, 403, "cert_untrusted",
+			    "the card certificate was not issued by this issuer: %s",
+			    X509_verify_cert_error_string(err));
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_STORE_CTX_free(ctx);
+	return rc;
+}

@@ -1,0 +1,470 @@
+/* walletkey-issuer: the bank's side of walletkey (docs/issuer.md) */
+#include "iss.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+typedef struct opts {
+	const char *db;
+	const char *listen;
+	const char *tls_cert;
+	const char *tls_key;
+	const char *key_file;
+	const char *passphrase_env;
+	const char *password_env;
+	const char *pan;
+	const char *name;
+	const char *card;
+	const char *amount;
+	const char *ceiling;
+	const char *pool;
+	bool json;
+} opts;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: walletkey-issuer COMMAND --db URL [options]\n"
+	    "  URL is sqlite:PATH or postgresql://...\n"
+	    "commands:\n"
+	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
+	    "            create the schema, purse master keys and the issuer CA\n"
+	    "  migrate   bring the schema to the current version\n"
+	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
+	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "  account-create --pan PAN --name NAME --password-env VAR\n"
+	    "  deposit   --pan PAN --amount FEN\n"
+	    "  accounts | ledger | oplog | loads | cards   [--json]\n"
+	    "  revoke    --card CARD_ID\n");
+}
+
+static int
+parse(int argc, char **argv, opts *o)
+{
+	static const struct option lo[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "tls-cert", required_argument, NULL, 'c' },
+		{ "tls-key", required_argument, NULL, 'k' },
+		{ "key-file", required_argument, NULL, 'K' },
+		{ "passphrase-env", required_argument, NULL, 'P' },
+		{ "password-env", required_argument, NULL, 'w' },
+		{ "pan", required_argument, NULL, 'p' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "card", required_argument, NULL, 'C' },
+		{ "amount", required_argument, NULL, 'a' },
+		{ "ceiling", required_argument, NULL, 'L' },
+		{ "pool", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 2;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'd': o->db = optarg; break;
+		case 'l': o->listen = optarg; break;
+		case 'c': o->tls_cert = optarg; break;
+		case 'k': o->tls_key = optarg; break;
+		case 'K': o->key_file = optarg; break;
+		case 'P': o->passphrase_env = optarg; break;
+		case 'w': o->password_env = optarg; break;
+		case 'p': o->pan = optarg; break;
+		case 'n': o->name = optarg; break;
+		case 'C': o->card = optarg; break;
+		case 'a': o->amount = optarg; break;
+		case 'L': o->ceiling = optarg; break;
+		case 'o': o->pool = optarg; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "walletkey-issuer: unexpected argument %s\n",
+		    argv[optind]);
+		return -1;
+	}
+	if (o->db == NULL) {
+		fprintf(stderr, "walletkey-issuer: --db URL is required\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+unlock_from(const opts *o, iss_unlock *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->key_file = o->key_file;
+	if (o->passphrase_env != NULL &&
+	    (u->passphrase = getenv(o->passphrase_env)) == NULL) {
+		fprintf(stderr, "walletkey-issuer: $%s is not set\n", o->passphrase_env);
+		return -1;
+	}
+	if ((u->key_file == NULL) == (u->passphrase == NULL)) {
+		fprintf(stderr, "walletkey-issuer: give --key-file or --passphrase-env\n");
+		return -1;
+	}
+	return 0;
+}
+
+static bool
+parse_u32(const char *s, uint32_t *v)
+{
+	char *end;
+	unsigned long long x;
+
+	if (s == NULL || *s == '\0' || *s == '-')
+		return false;
+	x = strtoull(s, &end, 10);
+	if (*end != '\0' || x > 0x7FFFFFFFull)
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+static int
+open_db(const opts *o, iss_db **db)
+{
+	char err[512];
+
+	if (iss_db_open(o->db, db, err, sizeof(err)) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_init(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	char err[512];
+	uint32_t ceiling = ISS_DEFAULT_CEILING;
+	int rc = 1;
+
+	if (o->ceiling != NULL && !parse_u32(o->ceiling, &ceiling)) {
+		fprintf(stderr, "walletkey-issuer: --ceiling wants 0..2147483647 fen\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_schema_migrate(db, err, sizeof(err)) != 0 ||
+	    iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		goto out;
+	}
+	printf("issuer created (schema version %d)\n", iss_schema_latest());
+	rc = 0;
+out:
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_migrate(const opts *o)
+{
+	iss_db *db = NULL;
+	char err[512];
+	int rc = 1;
+
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_schema_migrate(db, err, sizeof(err)) != 0)
+		fprintf(stderr, "walletkey-issuer: migrate: %s\n", err);
+	else {
+		printf("schema version %d\n", iss_schema_version(db));
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_serve(const opts *o)
+{
+	iss_unlock u;
+	iss *is = NULL;
+	iss_server *s = NULL;
+	char err[512];
+	sigset_t set;
+	uint32_t pool = 32;
+	int sig, rc = 1;
+
+	if (o->listen == NULL) {
+		fprintf(stderr, "walletkey-issuer: serve needs --listen HOST:PORT\n");
+		return 2;
+	}
+	if (o->pool != NULL && (!parse_u32(o->pool, &pool) || pool == 0)) {
+		fprintf(stderr, "walletkey-issuer: --pool wants a positive number\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (iss_open(o->db, &u, pool, &is, err, sizeof(err)) != 0 ||
+	    iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
+		goto out;
+	}
+	printf("listening on port %u\n", (unsigned)iss_server_port(s));
+	fflush(stdout);
+	sigwait(&set, &sig);
+	rc = 0;
+out:
+	iss_server_stop(&s);
+	iss_free(&is);
+	return rc;
+}
+
+static char *
+read_secret_env(const char *var)
+{
+	const char *v = var ? getenv(var) : NULL;
+
+	return v ? strdup(v) : NULL;
+}
+
+static int
+cmd_account_create(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char *pw;
+	int64_t id;
+	int rc = 1;
+
+	if (o->pan == NULL || o->name == NULL || o->password_env == NULL) {
+		fprintf(stderr, "walletkey-issuer: account-create needs --pan, --name"
+		    " and --password-env\n");
+		return 2;
+	}
+	if ((pw = read_secret_env(o->password_env)) == NULL) {
+		fprintf(stderr, "walletkey-issuer: $%s is not set\n", o->password_env);
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		goto out;
+	if (iss_account_create(db, o->pan, o->name, pw, &id, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+		goto out;
+	}
+	if (o->json)
+		printf("{\"id\":%" PRId64 ",\"pan\":\"%s\"}\n", id, o->pan);
+	else
+		printf("account %" PRId64 " created for PAN %s\n", id, o->pan);
+	rc = 0;
+out:
+	sodium_memzero(pw, strlen(pw));
+	free(pw);
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_deposit(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	uint32_t amount;
+	int rc = 1;
+
+	if (o->pan == NULL || !parse_u32(o->amount, &amount) || amount == 0) {
+		fprintf(stderr, "walletkey-issuer: deposit needs --pan and --amount"
+		    " (1..2147483647 fen)\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_deposit(db, o->pan, amount, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		printf("deposited %u to %s\n", amount, o->pan);
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_revoke(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	int rc = 1;
+
+	if (o->card == NULL) {
+		fprintf(stderr, "walletkey-issuer: revoke needs --card CARD_ID\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_card_revoke(db, o->card, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		printf("card %s revoked\n", o->card);
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+/* prints a query as a table or as a JSON array of objects */
+static int
+cmd_list(const opts *o, const char *sql, const char *const *names,
+    const bool *numeric)
+{
+	iss_db *db = NULL;
+	iss_res *r = NULL;
+	size_t cols;
+	int rc = 1;
+
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_db_exec(db, sql, NULL, 0, &r) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: %s\n", iss_db_errmsg(db));
+		goto out;
+	}
+	cols = iss_res_cols(r);
+	if (o->json) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < iss_res_rows(r); i++) {
+			json_t *row = json_object();
+
+			for (size_t j = 0; j < cols; j++) {
+				const char *t = iss_res_text(r, i, j);
+
+				json_object_set_new(row, names[j], t == NULL ? json_null() :
+				    numeric[j] ? json_integer(strtoll(t, NULL, 10)) :
+				    json_string(t));
+			}
+			json_array_append_new(a, row);
+		}
+		json_dumpf(a, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(a);
+	} else {
+		for (size_t j = 0; j < cols; j++)
+			printf("%s%s", j ? "\t" : "", names[j]);
+		putchar('\n');
+		for (size_t i = 0; i < iss_res_rows(r); i++) {
+			for (size_t j = 0; j < cols; j++) {
+				const char *t = iss_res_text(r, i, j);
+
+				printf("%s%s", j ? "\t" : "", t ? t : "-");
+			}
+			putchar('\n');
+		}
+	}
+	rc = 0;
+out:
+	iss_res_free(&r);
+	iss_db_free(&db);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	opts o = { 0 };
+	const char *cmd;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "walletkey-issuer: libsodium failed to start\n");
+		return 1;
+	}
+	cmd = argv[1];
+	if (parse(argc, argv, &o) != 0) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "init") == 0)
+		return cmd_init(&o);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(&o);
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(&o);
+	if (strcmp(cmd, "account-create") == 0)
+		return cmd_account_create(&o);
+	if (strcmp(cmd, "deposit") == 0)
+		return cmd_deposit(&o);
+	if (strcmp(cmd, "revoke") == 0)
+		return cmd_revoke(&o);
+	if (strcmp(cmd, "accounts") == 0) {
+		static const char *const n[] = { "id", "kind", "pan", "name", "balance",
+		    "created_at" };
+		static const bool num[] = { true, false, false, false, true, false };
+
+		return cmd_list(&o, "SELECT id, kind, pan, name, balance, created_at"
+		    " FROM accounts ORDER BY id", n, num);
+	}
+	if (strcmp(cmd, "ledger") == 0) {
+		static const char *const n[] = { "entry", "txn", "kind", "ref",
+		    "account", "amount", "at" };
+		static const bool num[] = { true, true, false, false, true, true, false };
+
+		return cmd_list(&o, "SELECT e.id, t.id, t.kind, t.ref, e.account_id,"
+		    " e.amount, t.created_at FROM entries e JOIN txns t"
+		    " ON t.id = e.txn_id ORDER BY e.id", n, num);
+	}
+	if (strcmp(cmd, "oplog") == 0) {
+		static const char *const n[] = { "id", "at", "kind", "card_id",
+		    "load_id", "seq", "account_id", "amount", "detail", "reverses" };
+		static const bool num[] = { true, false, false, false, false, true,
+		    true, true, false, true };
+
+		return cmd_list(&o, "SELECT id, at, kind, card_id, load_id, seq,"
+		    " account_id, amount, detail, reverses FROM oplog ORDER BY id",
+		    n, num);
+	}
+	if (strcmp(cmd, "loads") == 0) {
+		static const char *const n[] = { "load_id", "card_id", "seq",
+		    "account_id", "amount", "status", "balance", "created_at",
+		    "closed_at" };
+		static const bool num[] = { false, false, true, true, true, false,
+		    true, false, false };
+
+		return cmd_list(&o, "SELECT id, card_id, seq, account_id, amount,"
+		    " status, new_balance, created_at, closed_at FROM loads"
+		    " ORDER BY created_at, id", n, num);
+	}
+	if (strcmp(cmd, "cards") == 0) {
+		static const char *const n[] = { "card_id", "account_id", "cert_serial",
+		    "key_version", "balance", "revoked_at", "created_at" };
+		static const bool num[] = { false, true, false, true, true, false,
+		    false };
+
+		return cmd_list(&o, "SELECT card_id, account_id, cert_serial,"
+		    " key_version, balance, revoked_at, created_at FROM cards"
+		    " ORDER BY created_at", n, num);
+	}
+	fprintf(stderr, "walletkey-issuer: unknown command %s\n", cmd);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,434 @@
+#include "sim_card.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "wk_apdu.h"
+#include "wk_hex.h"
+#include "wk_purse_crypto.h"
+
+int
+sim_card_new(const char *pan, sim_card **out)
+{
+	sim_card *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return -1;
+	randombytes_buf(c->id, sizeof(c->id));
+	wk_hex_encode(c->id, sizeof(c->id), c->id_hex);
+	snprintf(c->pan, sizeof(c->pan), "%s", pan);
+	if ((c->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+sim_card_free(sim_card **cp)
+{
+	sim_card *c = *cp;
+
+	if (c == NULL)
+		return;
+	EVP_PKEY_free(c->key);
+	EVP_PKEY_free(c->anchor);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+	*cp = NULL;
+}
+
+int
+sim_card_csr(sim_card *c, wk_buf *out)
+{
+	X509_REQ *r = X509_REQ_new();
+	X509_NAME *n;
+	unsigned char *der = NULL;
+	int len = 0, rc = -1;
+
+	if (r == NULL || (n = X509_REQ_get_subject_name(r)) == NULL ||
+	    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)c->id_hex, -1, -1, 0) != 1 ||
+	    X509_REQ_set_pubkey(r, c->key) != 1 ||
+	    X509_REQ_sign(r, c->key, EVP_sha256()) <= 0 ||
+	    (len = i2d_X509_REQ(r, &der)) <= 0)
+		goto out;
+	wk_buf_add(out, der, (size_t)len);
+	rc = wk_buf_failed(out) ? -1 : 0;
+out:
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	return rc;
+}
+
+int
+sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
+    const uint8_t *ca, size_t ca_len, const uint8_t *perso, size_t perso_len)
+{
+	const uint8_t *p = ca;
+	X509 *x;
+	wk_msg m;
+	uint8_t keys[48];
+	size_t n;
+	int rc = -1;
+
+	if (cert_len > sizeof(c->cert) || (x = d2i_X509(NULL, &p, (long)ca_len)) == NULL)
+		return -1;
+	EVP_PKEY_free(c->anchor);
+	c->anchor = X509_get_pubkey(x);
+	X509_free(x);
+	if (c->anchor == NULL ||
+	    wk_msg_verify(perso, perso_len, c->anchor, &m) != WK_MSG_OK ||
+	    m.type != WK_MSG_PERSO || memcmp(m.card_id, c->id, sizeof(c->id)) != 0 ||
+	    wk_msg_open_keys(c->key, &m, keys, sizeof(keys), &n) != WK_MSG_OK ||
+	    n != sizeof(keys))
+		goto out;
+	memcpy(c->cert, cert, cert_len);
+	c->cert_len = cert_len;
+	memcpy(c->dlk, keys, 16);
+	memcpy(c->dtk, keys + 16, 16);
+	memcpy(c->dpk, keys + 32, 16);
+	c->key_version = m.key_version;
+	rc = 0;
+out:
+	sodium_memzero(keys, sizeof(keys));
+	return rc;
+}
+
+int
+sim_card_load_request(sim_card *c, uint32_t amount, wk_buf *out)
+{
+	static const uint8_t term[6] = { 0x00, 0x00, 0x00, 0x01, 0x00, 0x50 };
+	wk_msg m = { 0 };
+
+	c->in_session = false;
+	randombytes_buf(c->rnd, sizeof(c->rnd));
+	randombytes_buf(c->nonce, sizeof(c->nonce));
+	memcpy(c->term, term, sizeof(term));
+	c->amount = amount;
+	m.type = WK_MSG_LOAD_REQUEST;
+	memcpy(m.card_id, c->id, sizeof(c->id));
+	memcpy(m.nonce, c->nonce, sizeof(m.nonce));
+	snprintf(m.pan, sizeof(m.pan), "%s", c->pan);
+	m.balance = c->balance;
+	m.amount = amount;
+	m.seq = c->seq;
+	m.key_version = c->key_version;
+	m.alg_id = 0;
+	m.trans_type = WK_PURSE_TT_EP_LOAD;
+	memcpy(m.card_random, c->rnd, 4);
+	memcpy(m.terminal_id, term, 6);
+	if (wk_purse_session_key_online(c->dlk, c->rnd, c->seq, c->sk) != 0 ||
+	    wk_purse_load_mac1(c->sk, c->balance, amount, m.trans_type, term,
+	    m.mac1) != 0 || wk_msg_sign(&m, c->key, out) != WK_MSG_OK)
+		return -1;
+	c->in_session = true;
+	return 0;
+}
+
+static int
+refuse(sim_card *c, const wk_msg *g, uint16_t sw, wk_buf *out)
+{
+	wk_msg r = { 0 };
+
+	c->in_session = false;
+	r.type = WK_MSG_LOAD_REFUSAL;
+	memcpy(r.card_id, c->id, sizeof(c->id));
+	randombytes_buf(r.nonce, sizeof(r.nonce));
+	r.seq = c->seq;
+	memcpy(r.load_id, g->load_id, sizeof(r.load_id));
+	r.reason = sw;
+	return wk_msg_sign(&r, c->key, out) == WK_MSG_OK ? 1 : -1;
+}
+
+int
+sim_card_grant(sim_card *c, const uint8_t *grant, size_t len, wk_buf *out)
+{
+	wk_msg g, r = { 0 };
+	uint8_t mac2[4], ktac[8];
+	int rc;
+
+	if ((rc = wk_msg_parse(grant, len, &g, NULL, NULL)) != WK_MSG_OK)
+		return -1;	/* nothing to sign a refusal about */
+	if (!c->in_session)
+		return refuse(c, &g, WK_SW_INVALID_STATE, out);
+	if (wk_msg_verify(grant, len, c->anchor, &g) != WK_MSG_OK ||
+	    g.type != WK_MSG_LOAD_GRANT ||
+	    memcmp(g.card_id, c->id, sizeof(c->id)) != 0 || g.seq != c->seq ||
+	    memcmp(g.nonce, c->nonce, sizeof(c->nonce)) != 0 ||
+	    g.amount != c->amount || memcmp(g.terminal_id, c->term, 6) != 0)
+		return refuse(c, &g, WK_SW_SECURITY_STATUS, out);
+	if (wk_purse_load_mac2(c->sk, g.amount, g.trans_type, g.terminal_id,
+	    g.host_date, g.host_time, mac2) != 0)
+		return -1;
+	if (sodium_memcmp(mac2, g.mac2, 4) != 0)
+		return refuse(c, &g, WK_SW_PURSE_MAC_INVALID, out);
+	/* CREDIT FOR LOAD */
+	c->balance += g.amount;
+	wk_purse_tac_key(c->dtk, ktac);
+	if (wk_purse_load_tac(ktac, c->balance, c->seq, g.amount, g.trans_type,
+	    g.terminal_id, g.host_date, g.host_time, c->last_tac) != 0)
+		return -1;
+	c->has_last = true;
+	c->last_seq = c->seq;
+	c->last_balance = c->balance;
+	c->seq++;
+	c->in_session = false;
+	r.type = WK_MSG_LOAD_RECEIPT;
+	memcpy(r.card_id, c->id, sizeof(c->id));
+	randombytes_buf(r.nonce, sizeof(r.nonce));
+	r.seq = g.seq;
+	memcpy(r.load_id, g.load_id, sizeof(r.load_id));
+	r.amount = g.amount;
+	r.balance = c->balance;
+	memcpy(r.host_date, g.host_date, 4);
+	memcpy(r.host_time, g.host_time, 3);
+	memcpy(r.tac, c->last_tac, 4);
+	sodium_memzero(ktac, sizeof(ktac));
+	return wk_msg_sign(&r, c->key, out) == WK_MSG_OK ? 0 : -1;
+}
+
+int
+sim_card_recover(sim_card *c, const uint8_t load_id[WK_MSG_LOAD_ID_LEN],
+    uint16_t seq, wk_buf *out)
+{
+	wk_msg m = { 0 };
+
+	memcpy(m.card_id, c->id, sizeof(c->id));
+	randombytes_buf(m.nonce, sizeof(m.nonce));
+	memcpy(m.load_id, load_id, WK_MSG_LOAD_ID_LEN);
+	m.seq = seq;
+	if (c->has_last && c->last_seq == seq) {
+		m.type = WK_MSG_LOAD_PROOF;
+		m.balance = c->last_balance;
+		memcpy(m.tac, c->last_tac, 4);
+	} else if (c->seq == seq) {
+		c->in_session = false;
+		m.type = WK_MSG_LOAD_NEVER;
+		m.balance = c->balance;
+	} else {
+		return -1;
+	}
+	return wk_msg_sign(&m, c->key, out) == WK_MSG_OK ? 0 : -1;
+}
+
+/* ---- HTTP ---- */
+
+struct sim_http {
+	CURL *curl;
+	char base[256];
+	struct curl_slist *hdr;
+	wk_buf in;
+};
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	wk_buf *b = arg;
+
+	wk_buf_add(b, p, size * n);
+	return wk_buf_failed(b) ? 0 : size * n;
+}
+
+int
+sim_http_new(const char *base_url, sim_http **out)
+{
+	sim_http *h = calloc(1, sizeof(*h));
+
+	*out = NULL;
+	if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
+		free(h);
+		return -1;
+	}
+	snprintf(h->base, sizeof(h->base), "%s", base_url);
+	h->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	wk_buf_init_heap(&h->in, 1 << 20);
+	*out = h;
+	return 0;
+}
+
+void
+sim_http_free(sim_http **hp)
+{
+	sim_http *h = *hp;
+
+	if (h == NULL)
+		return;
+	curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->hdr);
+	wk_buf_clear(&h->in);
+	free(h);
+	*hp = NULL;
+}
+
+static long
+call(sim_http *h, const char *path, const char *body, size_t len, bool post,
+    json_t **resp)
+{
+	char url[512];
+	long status = 0;
+
+	if (resp != NULL)
+		*resp = NULL;
+	wk_buf_reset(&h->in);
+	snprintf(url, sizeof(url), "%s%s", h->base, path);
+	curl_easy_reset(h->curl);
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &h->in);
+	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 60L);
+	if (post) {
+		curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->hdr);
+	}
+	if (curl_easy_perform(h->curl) != CURLE_OK)
+		return -1;
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (resp != NULL && h->in.len > 0)
+		*resp = json_loadb((const char *)h->in.p, h->in.len, 0, NULL);
+	return status;
+}
+
+long
+sim_http_call(sim_http *h, const char *path, json_t *body, json_t **resp)
+{
+	char *text = NULL;
+	long st;
+
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL)
+		return -1;
+	st = call(h, path, text ? text : "", text ? strlen(text) : 0, body != NULL,
+	    resp);
+	free(text);
+	return st;
+}
+
+long
+sim_http_raw(sim_http *h, const char *path, const char *body, size_t len,
+    json_t **resp)
+{
+	return call(h, path, body, len, true, resp);
+}
+
+json_t *
+sim_b64(const uint8_t *p, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+long
+sim_unb64(json_t *s, uint8_t *out, size_t cap)
+{
+	size_t n;
+	const char *t = json_string_value(s);
+
+	if (t == NULL || sodium_base642bin(out, cap, t, strlen(t), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return (long)n;
+}
+
+long
+sim_load(sim_http *h, sim_card *c, uint32_t amount, char *load_id)
+{
+	wk_buf b;
+	json_t *resp = NULL, *req = NULL;
+	uint8_t grant[WK_MSG_MAX];
+	char path[128];
+	long st, n;
+	int r;
+
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	if (sim_card_load_request(c, amount, &b) != 0) {
+		st = -1;
+		goto out;
+	}
+	req = json_pack("{s:o}", "request", sim_b64(b.p, b.len));
+	if ((st = sim_http_call(h, "/v1/loads", req, &resp)) != 200)
+		goto out;
+	if (load_id != NULL)
+		snprintf(load_id, 33, "%s",
+		    json_string_value(json_object_get(resp, "load_id")));
+	snprintf(path, sizeof(path), "/v1/loads/%s/",
+	    json_string_value(json_object_get(resp, "load_id")));
+	if ((n = sim_unb64(json_object_get(resp, "grant"), grant, sizeof(grant))) <= 0) {
+		st = -1;
+		goto out;
+	}
+	json_decref(resp);
+	resp = NULL;
+	json_decref(req);
+	req = NULL;
+	wk_buf_reset(&b);
+	if ((r = sim_card_grant(c, grant, (size_t)n, &b)) < 0) {
+		st = -1;
+		goto out;
+	}
+	strcat(path, r == 0 ? "receipt" : "refusal");
+	req = json_pack("{s:o}", r == 0 ? "receipt" : "refusal", sim_b64(b.p, b.len));
+	st = sim_http_call(h, path, req, &resp);
+	if (st == 200 && r != 0)
+		st = 0;		/* refused and reversed */
+out:
+	json_decref(req);
+	json_decref(resp);
+	wk_buf_clear(&b);
+	return st;
+}
+
+long
+sim_enrol(sim_http *h, sim_card *c, const char *password, json_t **out)
+{
+	wk_buf b;
+	json_t *req = NULL, *resp = NULL;
+	uint8_t cert[2048], ca[2048], perso[WK_MSG_MAX];
+	long st, n1, n2, n3;
+
+	if (out != NULL)
+		*out = NULL;
+	wk_buf_init_heap(&b, 4096);
+	if (sim_card_csr(c, &b) != 0) {
+		st = -1;
+		goto out;
+	}
+	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", c->pan, "password", password,
+	    "card_id", c->id_hex, "csr", sim_b64(b.p, b.len));
+	if ((st = sim_http_call(h, "/v1/enrolments", req, &resp)) != 200)
+		goto out;
+	if ((n1 = sim_unb64(json_object_get(resp, "certificate"), cert,
+	    sizeof(cert))) <= 0 ||
+	    (n2 = sim_unb64(json_object_get(resp, "ca_certificate"), ca,
+	    sizeof(ca))) <= 0 ||
+	    (n3 = sim_unb64(json_object_get(resp, "personalisation"), perso,
+	    sizeof(perso))) <= 0 ||
+	    sim_card_personalise(c, cert, (size_t)n1, ca, (size_t)n2, perso,
+	    (size_t)n3) != 0)
+		st = -1;
+out:
+	if (out != NULL && st != -1) {
+		*out = resp;
+		resp = NULL;
+	}
+	json_decref(req);
+	json_decref(resp);
+	wk_buf_clear(&b);
+	return st;
+}

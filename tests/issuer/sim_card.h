@@ -1,0 +1,90 @@
+/*
+ * an in-process card for driving the issuer: a P-256 wallet key, the purse
+ * (balance, online sequence number, session key) on wk_purse_crypto, and
+ * the card's side of every wk_msg message. Plus a small libcurl client.
+ * Shared by tests/issuer and bench/issuer.
+ */
+#ifndef SIM_CARD_H
+#define SIM_CARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "wk_buf.h"
+#include "wk_msg.h"
+
+typedef struct sim_card {
+	uint8_t id[WK_MSG_CARD_ID_LEN];
+	char id_hex[2 * WK_MSG_CARD_ID_LEN + 1];
+	char pan[WK_MSG_PAN_MAX + 1];
+	EVP_PKEY *key;
+	EVP_PKEY *anchor;	/* the issuer's CA public key */
+	uint8_t cert[2048];
+	size_t cert_len;
+	uint8_t dlk[16], dtk[16], dpk[16];
+	uint8_t key_version;
+	uint32_t balance;
+	uint16_t seq;
+	/* INITIALIZE FOR LOAD session */
+	bool in_session;
+	uint8_t rnd[4];
+	uint8_t sk[8];
+	uint32_t amount;
+	uint8_t term[6];
+	uint8_t nonce[WK_MSG_NONCE_LEN];
+	/* the last credit, for GET TRANSACTION PROVE */
+	bool has_last;
+	uint16_t last_seq;
+	uint32_t last_balance;
+	uint8_t last_tac[4];
+} sim_card;
+
+int sim_card_new(const char *pan, sim_card **out);
+void sim_card_free(sim_card **c);
+/* a PKCS#10 request, CN = card id in hex, signed by the wallet key */
+int sim_card_csr(sim_card *c, wk_buf *out);
+/* stores the certificate and trust anchor, opens the personalisation */
+int sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
+    const uint8_t *ca, size_t ca_len, const uint8_t *perso, size_t perso_len);
+/* INITIALIZE FOR LOAD and the signed load request */
+int sim_card_load_request(sim_card *c, uint32_t amount, wk_buf *out);
+/*
+ * the grant: checks signature and fields, then CREDIT FOR LOAD; writes a
+ * signed receipt (0), or a signed refusal (1) when the grant is wrong;
+ * negative on an internal failure.
+ */
+int sim_card_grant(sim_card *c, const uint8_t *grant, size_t len, wk_buf *out);
+/* recovery: a proof when load's seq was credited, else a never-credited
+ * statement (and the session is dropped) */
+int sim_card_recover(sim_card *c, const uint8_t load_id[WK_MSG_LOAD_ID_LEN],
+    uint16_t seq, wk_buf *out);
+
+typedef struct sim_http sim_http;
+
+int sim_http_new(const char *base_url, sim_http **out);
+void sim_http_free(sim_http **h);
+/* POST (body != NULL) or GET; *resp is the parsed JSON answer or NULL */
+long sim_http_call(sim_http *h, const char *path, json_t *body, json_t **resp);
+/* raw body, for malformed-input tests */
+long sim_http_raw(sim_http *h, const char *path, const char *body, size_t len,
+    json_t **resp);
+
+/* base64 helpers over libsodium */
+json_t *sim_b64(const uint8_t *p, size_t len);
+long sim_unb64(json_t *s, uint8_t *out, size_t cap);
+
+/*
+ * one whole load: request, grant, receipt. Returns the HTTP status of the
+ * first failing step (or 200); *load_id (may be NULL, 33 bytes) gets the id.
+ */
+long sim_load(sim_http *h, sim_card *c, uint32_t amount, char *load_id);
+
+/* enrolment: CSR, certificate, trust anchor, personalisation; *out (may be
+ * NULL) gets the issuer's answer */
+long sim_enrol(sim_http *h, sim_card *c, const char *password, json_t **out);
+
+#endif

@@ -1,0 +1,100 @@
+#!/bin/sh
+# walletkey-issuer's command line end to end: init, accounts, deposits,
+# listings, revocation, and two TLS servers on one database.
+# Usage: test_cli.sh PATH/TO/walletkey-issuer   (WK_PG_URL set: PostgreSQL)
+set -eu
+bin=$1
+dir=$(mktemp -d "${TMPDIR:-/tmp}/wk-issuer-cli.XXXXXX")
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_rc() { want=$1; shift; set +e; "$@" >"$dir/out" 2>"$dir/err"; rc=$?; set -e
+	[ "$rc" = "$want" ] || { cat "$dir/out" "$dir/err" >&2; fail "$* exited $rc, want $want"; }; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+db=${WK_PG_URL:-sqlite:$dir/issuer.db}
+key=$dir/issuer.key
+
+expect_rc 0 "$bin" init --db "$db" --key-file "$key"
+[ "$(stat -c %a "$key")" = 600 ] || fail "key file mode"
+expect_rc 1 "$bin" init --db "$db" --key-file "$key"
+grep -q "already holds an issuer" "$dir/err" || fail "second init"
+expect_rc 2 "$bin" init --db "$db"
+
+export WK_PW=correct-horse
+expect_rc 0 "$bin" account-create --db "$db" --pan 6222000000000001 --name Alice --password-env WK_PW
+expect_rc 2 "$bin" account-create --db "$db" --pan 6222000000000001 --name Again --password-env WK_PW
+grep -q account_exists "$dir/err" || fail "duplicate account"
+expect_rc 2 "$bin" account-create --db "$db" --pan 12ab --name Bad --password-env WK_PW
+expect_rc 0 "$bin" deposit --db "$db" --pan 6222000000000001 --amount 12345
+expect_rc 2 "$bin" deposit --db "$db" --pan 6222000000000009 --amount 1
+expect_rc 2 "$bin" deposit --db "$db" --pan 6222000000000001 --amount 0
+expect_rc 2 "$bin" deposit --db "$db" --pan 6222000000000001 --amount -5
+expect_rc 2 "$bin" revoke --db "$db" --card 0011223344556677
+expect_rc 0 "$bin" accounts --db "$db" --json
+python3 - "$dir/out" <<'PY'
+import json, sys
+a = {x["kind"] + str(x["pan"]): x["balance"] for x in json.load(open(sys.argv[1]))}
+assert a["customer6222000000000001"] == 12345, a
+assert a["externalNone"] == -12345, a
+assert sum(a.values()) == 0, a
+PY
+expect_rc 0 "$bin" ledger --db "$db" --json
+python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); assert len(e)==2 and sum(x["amount"] for x in e)==0, e' "$dir/out"
+expect_rc 0 "$bin" oplog --db "$db" --json
+python3 -c 'import json,sys; k=[x["kind"] for x in json.load(open(sys.argv[1]))]; assert k==["account.create","account.deposit"], k' "$dir/out"
+expect_rc 0 "$bin" oplog --db "$db"
+expect_rc 0 "$bin" loads --db "$db"
+expect_rc 0 "$bin" cards --db "$db"
+expect_rc 0 "$bin" migrate --db "$db"
+
+# a wrong key file does not open the secrets
+head -c 32 /dev/urandom >"$dir/wrong.key"
+expect_rc 1 "$bin" serve --db "$db" --key-file "$dir/wrong.key" --listen 127.0.0.1:0
+grep -q "do not open" "$dir/err" || fail "wrong key file"
+
+# two TLS servers on the same database
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
+for n in 1 2; do
+	port=$(free_port)
+	"$bin" serve --db "$db" --key-file "$key" --listen "127.0.0.1:$port" \
+		--tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key" >"$dir/serve$n.log" 2>&1 &
+	pids="$pids $!"
+	eval "port$n=$port"
+done
+for n in 1 2; do
+	eval "port=\$port$n"
+	ok=""
+	for i in $(seq 50); do
+		if curl -sf --cacert "$dir/tls.crt" "https://127.0.0.1:$port/v1/health" >/dev/null; then ok=1; break; fi
+		sleep 0.1
+	done
+	[ -n "$ok" ] || { cat "$dir/serve$n.log" >&2; fail "server $n did not answer over TLS"; }
+	code=$(curl -s -o "$dir/body" -w '%{http_code}' --cacert "$dir/tls.crt" \
+		-X POST -d '{"request":' "https://127.0.0.1:$port/v1/loads")
+	[ "$code" = 400 ] || fail "bad JSON over TLS: $code"
+	grep -q '"error":"bad_json"' "$dir/body" || fail "bad JSON body"
+done
+ca1=$(curl -sf --cacert "$dir/tls.crt" "https://127.0.0.1:$port1/v1/ca")
+ca2=$(curl -sf --cacert "$dir/tls.crt" "https://127.0.0.1:$port2/v1/ca")
+[ "$ca1" = "$ca2" ] || fail "two instances disagree on the CA"
+# plain HTTP to a TLS port fails
+if curl -sf "http://127.0.0.1:$port1/v1/health" >/dev/null 2>&1; then fail "plain HTTP on TLS"; fi
+# the seal key never reaches the logs
+if grep -q "$(head -c 64 "$key")" "$dir/serve1.log" "$dir/serve2.log"; then
+	fail "the key file's contents appear in a log"
+fi
+
+# a passphrase-sealed issuer (SQLite, beside)
+export WK_PP="a long passphrase"
+expect_rc 0 "$bin" init --db "sqlite:$dir/pp.db" --passphrase-env WK_PP
+expect_rc 1 "$bin" serve --db "sqlite:$dir/pp.db" --key-file "$key" --listen 127.0.0.1:0
+grep -q "sealed with a passphrase" "$dir/err" || fail "seal mode mix-up"
+WK_PP=wrong expect_rc 1 "$bin" serve --db "sqlite:$dir/pp.db" --passphrase-env WK_PP --listen 127.0.0.1:0
+echo "test_cli: ok"

@@ -1,0 +1,1087 @@
+/*
+ * the issuer end to end: a real database (SQLite file, or the PostgreSQL
+ * cluster tests/issuer/with_pg.sh starts: WK_TEST_DB=pg), the real HTTP
+ * server on a free port, and in-process simulated cards. The same suite
+ * runs on both engines.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "iss.h"
+#include "sim_card.h"
+#include "wk_hex.h"
+
+#define PW "password1"
+#define PAN_RICH "6222000000000001"
+#define PAN_POOR "6222000000000002"
+#define PAN_BUSY "6222000000000003"
+#define RICH 10000000
+#define POOR 500
+#define BUSY 1000000
+
+static struct {
+	char dir[128];
+	char url[512];
+	char key[160];
+	iss_db *db;
+	iss *is;
+	iss_server *srv;
+	sim_http *h;
+	char base[64];
+	int64_t deposits;
+} T;
+
+/* ---- fixtures ---- */
+
+static int64_t
+q_int(const char *sql)
+{
+	iss_res *r = NULL;
+	int64_t v;
+
+	assert_int_equal(iss_db_exec(T.db, sql, NULL, 0, &r), ISS_DB_OK);
+	v = iss_res_int(r, 0, 0);
+	iss_res_free(&r);
+	return v;
+}
+
+/* everything the issuer could change, as one string */
+static char *
+snapshot(void)
+{
+	static const char *const qs[] = {
+		"SELECT id, balance FROM accounts ORDER BY id",
+		"SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM entries",
+		"SELECT COUNT(*) FROM txns",
+		"SELECT COUNT(*) FROM oplog",
+		"SELECT id, status, new_balance FROM loads ORDER BY id",
+		"SELECT card_id, balance, revoked_at, cert FROM cards ORDER BY card_id",
+	};
+	size_t cap = 1 << 16, n = 0;
+	char *s = calloc(1, cap);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		iss_res *r = NULL;
+
+		assert_int_equal(iss_db_exec(T.db, qs[i], NULL, 0, &r), ISS_DB_OK);
+		for (size_t row = 0; row < iss_res_rows(r); row++)
+			for (size_t col = 0; col < iss_res_cols(r); col++) {
+				const char *t = iss_res_text(r, row, col);
+				size_t l = strlen(t ? t : "-") + 2;
+
+				while (n + l + 1 > cap) {
+					cap *= 2;
+					assert_non_null(s = realloc(s, cap));
+				}
+				n += (size_t)snprintf(s + n, cap - n, "%s|", t ? t : "-");
+			}
+		iss_res_free(&r);
+		s[n++] = '\n';
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static void
+check_conservation(void)
+{
+	/* customers + merchants + float hold exactly what came in from outside */
+	assert_int_equal(q_int("SELECT SUM(balance) FROM accounts WHERE kind <>"
+	    " 'external'"), T.deposits);
+	assert_int_equal(q_int("SELECT -balance FROM accounts WHERE kind ="
+	    " 'external'"), T.deposits);
+	/* the float is every purse balance plus every pending load */
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
+	    q_int("SELECT COALESCE(SUM(balance), 0) FROM cards") +
+	    q_int("SELECT COALESCE(SUM(amount), 0) FROM loads WHERE status ="
+	    " 'pending'"));
+	/* every transaction is a balanced pair; balances are their entries */
+	assert_int_equal(q_int("SELECT COUNT(*) FROM (SELECT txn_id FROM entries"
+	    " GROUP BY txn_id HAVING SUM(amount) <> 0 OR COUNT(*) <> 2) x"), 0);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM accounts a WHERE balance <>"
+	    " (SELECT COALESCE(SUM(amount), 0) FROM entries e"
+	    " WHERE e.account_id = a.id)"), 0);
+}
+
+static int
+setup(void **state)
+{
+	char err[512];
+	const char *which = getenv("WK_TEST_DB");
+	iss_unlock u = { 0 };
+	iss_err e = { 0 };
+	int64_t id;
+
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(T.dir, sizeof(T.dir), "%s/wk-issuer-test.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(T.dir) == NULL)
+		return -1;
+	snprintf(T.key, sizeof(T.key), "%s/issuer.key", T.dir);
+	if (which != NULL && strcmp(which, "pg") == 0) {
+		if (getenv("WK_PG_URL") == NULL)
+			return -1;
+		snprintf(T.url, sizeof(T.url), "%s", getenv("WK_PG_URL"));
+	} else {
+		snprintf(T.url, sizeof(T.url), "sqlite:%s/issuer.db", T.dir);
+	}
+	u.key_file = T.key;
+	if (iss_db_open(T.url, &T.db, err, sizeof(err)) != 0 ||
+	    iss_schema_migrate(T.db, err, sizeof(err)) != 0 ||
+	    iss_schema_migrate(T.db, err, sizeof(err)) != 0 ||
+	    iss_keys_create(T.db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	if (iss_account_create(T.db, PAN_RICH, "Rich", PW, &id, &e) != 0 ||
+	    iss_account_create(T.db, PAN_POOR, "Poor", PW, &id, &e) != 0 ||
+	    iss_account_create(T.db, PAN_BUSY, "Busy", PW, &id, &e) != 0 ||
+	    iss_deposit(T.db, PAN_RICH, RICH, &e) != 0 ||
+	    iss_deposit(T.db, PAN_POOR, POOR, &e) != 0 ||
+	    iss_deposit(T.db, PAN_BUSY, BUSY, &e) != 0) {
+		fprintf(stderr, "setup: %s\n", e.message);
+		return -1;
+	}
+	T.deposits = RICH + POOR + BUSY;
+	if (iss_open(T.url, &u, 16, &T.is, err, sizeof(err)) != 0 ||
+	    iss_server_start(T.is, "127.0.0.1:0", NULL, NULL, &T.srv, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	snprintf(T.base, sizeof(T.base), "http://127.0.0.1:%u",
+	    (unsigned)iss_server_port(T.srv));
+	return sim_http_new(T.base, &T.h);
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[256];
+
+	(void)state;
+	sim_http_free(&T.h);
+	iss_server_stop(&T.srv);
+	iss_free(&T.is);
+	iss_db_free(&T.db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "teardown: cannot remove %s\n", T.dir);
+	curl_global_cleanup();
+	return 0;
+}
+
+static sim_card *
+new_card(const char *pan)
+{
+	sim_card *c;
+
+	assert_int_equal(sim_card_new(pan, &c), 0);
+	assert_int_equal(sim_enrol(T.h, c, PW, NULL), 200);
+	return c;
+}
+
+static const char *
+err_code(json_t *resp)
+{
+	const char *c = json_string_value(json_object_get(resp, "error"));
+
+	if (c == NULL) {
+		char *d = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+
+		fprintf(stderr, "no error in the answer: %s\n", d ? d : "(none)");
+		free(d);
+	}
+	assert_non_null(c);
+	assert_non_null(json_string_value(json_object_get(resp, "message")));
+	return c;
+}
+
+/* posts {field: b64(msg)} to path; returns the status, *resp the answer */
+static long
+post_msg(const char *path, const char *field, const uint8_t *m, size_t len,
+    json_t **resp)
+{
+	json_t *req = json_pack("{s:o}", field, sim_b64(m, len));
+	long st = sim_http_call(T.h, path, req, resp);
+
+	json_decref(req);
+	return st;
+}
+
+static void
+expect_error(long st, json_t **respp, long want, const char *code)
+{
+	json_t *resp = *respp;
+
+	if (st != want || strcmp(err_code(resp), code) != 0)
+		fprintf(stderr, "got %ld %s\n", st,
+		    json_dumps(resp, JSON_COMPACT));
+	assert_int_equal(st, want);
+	assert_string_equal(err_code(resp), code);
+}
+
+/* request -> grant (not yet given to the card) */
+static void
+start_load(sim_card *c, uint32_t amount, wk_buf *req, char *load_id,
+    uint8_t *grant, size_t *grant_len)
+{
+	json_t *resp = NULL;
+	long n;
+
+	wk_buf_reset(req);
+	assert_int_equal(sim_card_load_request(c, amount, req), 0);
+	assert_int_equal(post_msg("/v1/loads", "request", req->p, req->len, &resp),
+	    200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "pending");
+	snprintf(load_id, 33, "%s", json_string_value(json_object_get(resp,
+	    "load_id")));
+	n = sim_unb64(json_object_get(resp, "grant"), grant, WK_MSG_MAX);
+	assert_true(n > 0);
+	*grant_len = (size_t)n;
+	json_decref(resp);
+}
+
+static void
+load_status(const char *load_id, const char *want)
+{
+	char path[128];
+	json_t *resp = NULL;
+
+	snprintf(path, sizeof(path), "/v1/loads/%s", load_id);
+	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")), want);
+	json_decref(resp);
+}
+
+/* flips every byte of m in turn; each must be refused with a 4xx and
+ * change nothing */
+static void
+flip_all(const char *path, const char *field, const uint8_t *m, size_t len)
+{
+	uint8_t copy[WK_MSG_MAX];
+	char *before = snapshot(), *after;
+
+	for (size_t i = 0; i < len; i++) {
+		json_t *resp = NULL;
+		long st;
+
+		memcpy(copy, m, len);
+		copy[i] ^= (uint8_t)(i % 7 == 0 ? 0x80 : 0x01);
+		st = post_msg(path, field, copy, len, &resp);
+		if (st < 400 || st > 499)
+			fprintf(stderr, "%s byte %zu: status %ld\n", field, i, st);
+		assert_in_range(st, 400, 499);
+		err_code(resp);
+		json_decref(resp);
+	}
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+/* ---- tests ---- */
+
+static void
+test_append_only(void **state)
+{
+	(void)state;
+	assert_int_not_equal(iss_db_exec(T.db, "UPDATE oplog SET kind = 'x'", NULL,
+	    0, NULL), ISS_DB_OK);
+	assert_int_not_equal(iss_db_exec(T.db, "DELETE FROM entries", NULL, 0, NULL),
+	    ISS_DB_OK);
+	assert_int_equal(iss_schema_version(T.db), iss_schema_latest());
+}
+
+/* the diversification factor follows docs/purse.md "serial": "auto" */
+static void
+test_app_serial(void **state)
+{
+	static const uint8_t one[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t ff[8] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+	    0xFF };
+	static const uint8_t want_one[10] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 };
+	/* 18446744073709551615: the last 16 digits */
+	static const uint8_t want_ff[10] = { 0, 0, 0x67, 0x44, 0x07, 0x37, 0x09,
+	    0x55, 0x16, 0x15 };
+	uint8_t out[10];
+
+	(void)state;
+	iss_app_serial(one, out);
+	assert_memory_equal(out, want_one, 10);
+	iss_app_serial(ff, out);
+	assert_memory_equal(out, want_ff, 10);
+}
+
+static void
+test_enrol(void **state)
+{
+	sim_card *c, *other;
+	json_t *resp = NULL, *req;
+	wk_buf csr;
+	char *before;
+
+	(void)state;
+	assert_int_equal(sim_card_new(PAN_RICH, &c), 0);
+	before = snapshot();
+	/* wrong password, unknown PAN: 401 alike */
+	assert_int_equal(sim_enrol(T.h, c, "wrong-password", &resp), 401);
+	assert_string_equal(err_code(resp), "bad_credentials");
+	json_decref(resp);
+	snprintf(c->pan, sizeof(c->pan), "999");
+	assert_int_equal(sim_enrol(T.h, c, PW, &resp), 401);
+	json_decref(resp);
+	snprintf(c->pan, sizeof(c->pan), "%s", PAN_RICH);
+	/* a CSR whose CN is not the card id */
+	wk_buf_init_heap(&csr, 4096);
+	assert_int_equal(sim_card_csr(c, &csr), 0);
+	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", PAN_RICH, "password", PW,
+	    "card_id", "0011223344556677", "csr", sim_b64(csr.p, csr.len));
+	expect_error(sim_http_call(T.h, "/v1/enrolments", req, &resp), &resp, 400,
+	    "bad_csr");
+	json_decref(resp);
+	json_decref(req);
+	/* a CSR with a flipped byte */
+	csr.p[csr.len - 5] ^= 1;
+	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", PAN_RICH, "password", PW,
+	    "card_id", c->id_hex, "csr", sim_b64(csr.p, csr.len));
+	expect_error(sim_http_call(T.h, "/v1/enrolments", req, &resp), &resp, 400,
+	    "bad_csr");
+	json_decref(resp);
+	json_decref(req);
+	wk_buf_clear(&csr);
+	{
+		char *after = snapshot();
+
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
+
+	assert_int_equal(sim_enrol(T.h, c, PW, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "enrolled");
+	json_decref(resp);
+	/* the same again: the same certificate, nothing new */
+	assert_int_equal(sim_enrol(T.h, c, PW, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "existing");
+	json_decref(resp);
+	/* the same card id with another key */
+	assert_int_equal(sim_card_new(PAN_RICH, &other), 0);
+	memcpy(other->id, c->id, sizeof(c->id));
+	memcpy(other->id_hex, c->id_hex, sizeof(c->id_hex));
+	assert_int_equal(sim_enrol(T.h, other, PW, &resp), 409);
+	assert_string_equal(err_code(resp), "card_exists");
+	json_decref(resp);
+	sim_card_free(&other);
+	sim_card_free(&c);
+}
+
+static void
+test_load(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	char id[33];
+	int64_t acct_before = q_int("SELECT balance FROM accounts WHERE pan = '"
+	    PAN_RICH "'");
+
+	(void)state;
+	assert_int_equal(sim_load(T.h, c, 1234, id), 200);
+	assert_int_equal(c->balance, 1234);
+	assert_int_equal(c->seq, 1);
+	load_status(id, "complete");
+	assert_int_equal(sim_load(T.h, c, 766, id), 200);
+	assert_int_equal(c->balance, 2000);
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE pan = '"
+	    PAN_RICH "'"), acct_before - 2000);
+	{
+		char sql[256];
+
+		snprintf(sql, sizeof(sql), "SELECT balance FROM cards WHERE card_id"
+		    " = '%s'", c->id_hex);
+		assert_int_equal(q_int(sql), 2000);
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM oplog WHERE load_id"
+		    " = '%s' AND kind IN ('load.grant', 'load.complete')", id);
+		assert_int_equal(q_int(sql), 2);
+	}
+	check_conservation();
+	sim_card_free(&c);
+}
+
+static void
+test_replay(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	uint8_t grant[WK_MSG_MAX], grant2[WK_MSG_MAX];
+	size_t glen;
+	char id[33], path[128], *before, *after;
+	json_t *resp = NULL;
+	wk_buf req, rec, req2;
+	long n;
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	wk_buf_init_heap(&rec, WK_MSG_MAX);
+	wk_buf_init_heap(&req2, WK_MSG_MAX);
+	start_load(c, 300, &req, id, grant, &glen);
+	/* the same request again: the same grant, nothing changes */
+	before = snapshot();
+	assert_int_equal(post_msg("/v1/loads", "request", req.p, req.len, &resp), 200);
+	n = sim_unb64(json_object_get(resp, "grant"), grant2, sizeof(grant2));
+	assert_int_equal(n, (long)glen);
+	assert_memory_equal(grant, grant2, glen);
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	assert_int_equal(sim_card_grant(c, grant, glen, &rec), 0);
+	snprintf(path, sizeof(path), "/v1/loads/%s/receipt", id);
+	assert_int_equal(post_msg(path, "receipt", rec.p, rec.len, &resp), 200);
+	json_decref(resp);
+	before = snapshot();
+	/* the receipt again: the same answer, nothing changes */
+	assert_int_equal(post_msg(path, "receipt", rec.p, rec.len, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "complete");
+	json_decref(resp);
+	/* the request after completion */
+	expect_error(post_msg("/v1/loads", "request", req.p, req.len, &resp), &resp,
+	    409, "load_closed");
+	json_decref(resp);
+	/* another request for a sequence number already granted */
+	c->seq--;
+	c->balance -= 300;
+	assert_int_equal(sim_card_load_request(c, 300, &req2), 0);
+	expect_error(post_msg("/v1/loads", "request", req2.p, req2.len, &resp), &resp,
+	    409, "seq_used");
+	json_decref(resp);
+	c->seq++;
+	c->balance += 300;
+	/* a receipt posted to another load */
+	{
+		char other[33];
+		uint8_t g3[WK_MSG_MAX];
+		size_t g3len;
+
+		after = snapshot();	/* start_load changes state */
+		free(after);
+		start_load(c, 5, &req2, other, g3, &g3len);
+		free(before);
+		before = snapshot();
+		snprintf(path, sizeof(path), "/v1/loads/%s/receipt", other);
+		expect_error(post_msg(path, "receipt", rec.p, rec.len, &resp), &resp,
+		    400, "load_mismatch");
+		json_decref(resp);
+		after = snapshot();
+		assert_string_equal(before, after);
+		free(after);
+		wk_buf_reset(&rec);
+		assert_int_equal(sim_card_grant(c, g3, g3len, &rec), 0);
+		assert_int_equal(post_msg(path, "receipt", rec.p, rec.len, &resp), 200);
+		json_decref(resp);
+	}
+	free(before);
+	check_conservation();
+	wk_buf_clear(&req);
+	wk_buf_clear(&req2);
+	wk_buf_clear(&rec);
+	sim_card_free(&c);
+}
+
+static void
+test_flip_request_receipt(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	uint8_t grant[WK_MSG_MAX];
+	size_t glen;
+	char id[33], path[128];
+	json_t *resp = NULL;
+	wk_buf req, rec;
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	wk_buf_init_heap(&rec, WK_MSG_MAX);
+	assert_int_equal(sim_card_load_request(c, 250, &req), 0);
+	flip_all("/v1/loads", "request", req.p, req.len);
+	assert_int_equal(post_msg("/v1/loads", "request", req.p, req.len, &resp), 200);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(resp,
+	    "load_id")));
+	glen = (size_t)sim_unb64(json_object_get(resp, "grant"), grant,
+	    sizeof(grant));
+	json_decref(resp);
+	/* the card refuses a grant with any byte changed */
+	for (size_t i = 0; i < glen; i++) {
+		uint8_t g[WK_MSG_MAX];
+		sim_card saved = *c;
+
+		memcpy(g, grant, glen);
+		g[i] ^= 0x01;
+		wk_buf_reset(&rec);
+		assert_int_not_equal(sim_card_grant(c, g, glen, &rec), 0);
+		assert_int_equal(c->balance, saved.balance);
+		*c = saved;	/* keep the session for the next try */
+	}
+	wk_buf_reset(&rec);
+	assert_int_equal(sim_card_grant(c, grant, glen, &rec), 0);
+	snprintf(path, sizeof(path), "/v1/loads/%s/receipt", id);
+	flip_all(path, "receipt", rec.p, rec.len);
+	load_status(id, "pending");
+	assert_int_equal(post_msg(path, "receipt", rec.p, rec.len, &resp), 200);
+	json_decref(resp);
+	load_status(id, "complete");
+	check_conservation();
+	wk_buf_clear(&req);
+	wk_buf_clear(&rec);
+	sim_card_free(&c);
+}
+
+static void
+test_refusal(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	uint8_t grant[WK_MSG_MAX];
+	size_t glen;
+	char id[33], path[128];
+	json_t *resp = NULL;
+	wk_buf req, ref;
+	int64_t acct = q_int("SELECT balance FROM accounts WHERE pan = '"
+	    PAN_RICH "'");
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	wk_buf_init_heap(&ref, WK_MSG_MAX);
+	start_load(c, 700, &req, id, grant, &glen);
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE pan = '"
+	    PAN_RICH "'"), acct - 700);
+	check_conservation();
+	/* a grant damaged on the way: the card refuses it */
+	grant[glen - 3] ^= 0x10;
+	assert_int_equal(sim_card_grant(c, grant, glen, &ref), 1);
+	assert_int_equal(c->balance, 0);
+	snprintf(path, sizeof(path), "/v1/loads/%s/refusal", id);
+	flip_all(path, "refusal", ref.p, ref.len);
+	assert_int_equal(post_msg(path, "refusal", ref.p, ref.len, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "reversed");
+	json_decref(resp);
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE pan = '"
+	    PAN_RICH "'"), acct);
+	{
+		char sql[256];
+
+		/* the reversal is a new entry pointing at the grant */
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM oplog r JOIN oplog g"
+		    " ON r.reverses = g.id WHERE r.load_id = '%s' AND r.kind ="
+		    " 'load.reversal' AND g.kind = 'load.grant'", id);
+		assert_int_equal(q_int(sql), 1);
+	}
+	/* the refusal again: idempotent */
+	assert_int_equal(post_msg(path, "refusal", ref.p, ref.len, &resp), 200);
+	json_decref(resp);
+	check_conservation();
+	/* the card loads again with the same sequence number after a refusal?
+	 * no: the issuer granted that seq once; the card's next INIT uses it
+	 * again, so the issuer answers seq_used, and the card must recover */
+	wk_buf_clear(&req);
+	wk_buf_clear(&ref);
+	sim_card_free(&c);
+}
+
+static void
+test_recover(void **state)
+{
+	sim_card *c = new_card(PAN_BUSY);
+	uint8_t grant[WK_MSG_MAX], lid[16];
+	size_t glen;
+	char id[33], path[128];
+	json_t *resp = NULL;
+	wk_buf req, b;
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+
+	/* 1: credited, the receipt lost: the card's proof completes it */
+	start_load(c, 400, &req, id, grant, &glen);
+	assert_int_equal(sim_card_grant(c, grant, glen, &b), 0);
+	check_conservation();
+	wk_hex_decode(id, lid, sizeof(lid));
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_recover(c, lid, 0, &b), 0);
+	snprintf(path, sizeof(path), "/v1/loads/%s/recover", id);
+	flip_all(path, "proof", b.p, b.len);
+	assert_int_equal(post_msg(path, "proof", b.p, b.len, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "complete");
+	json_decref(resp);
+	check_conservation();
+
+	/* 2: the grant never reached the card: its statement reverses it */
+	start_load(c, 600, &req, id, grant, &glen);
+	wk_hex_decode(id, lid, sizeof(lid));
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_recover(c, lid, 1, &b), 0);
+	snprintf(path, sizeof(path), "/v1/loads/%s/recover", id);
+	flip_all(path, "proof", b.p, b.len);
+	assert_int_equal(post_msg(path, "proof", b.p, b.len, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "reversed");
+	json_decref(resp);
+	/* the grant arriving late is refused by the card (no session) */
+	{
+		wk_buf r2;
+
+		wk_buf_init_heap(&r2, WK_MSG_MAX);
+		assert_int_equal(sim_card_grant(c, grant, glen, &r2), 1);
+		wk_buf_clear(&r2);
+	}
+	assert_int_equal(c->balance, 400);
+	check_conservation();
+	/* a proof for a load already reversed is refused */
+	{
+		wk_msg m = { 0 };
+
+		wk_buf_reset(&b);
+		m.type = WK_MSG_LOAD_PROOF;
+		memcpy(m.card_id, c->id, 8);
+		m.seq = 1;
+		memcpy(m.load_id, lid, 16);
+		m.balance = 1000;
+		assert_int_equal(wk_msg_sign(&m, c->key, &b), WK_MSG_OK);
+		expect_error(post_msg(path, "proof", b.p, b.len, &resp), &resp, 403,
+		    "bad_tac");
+		json_decref(resp);
+	}
+	wk_buf_clear(&req);
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+}
+
+static void
+test_certificates(void **state)
+{
+	sim_card *c = new_card(PAN_RICH), *r = new_card(PAN_RICH);
+	iss_keys other = { 0 };
+	iss_db *odb = NULL;
+	iss_unlock u = { 0 };
+	iss_err e = { 0 };
+	char err[256], path[300], sql[6000], *before, *after, *hex;
+	X509 *x = NULL;
+	unsigned char *der = NULL;
+	json_t *resp = NULL, *req;
+	wk_buf b;
+	int n;
+	time_t now = time(NULL);
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	/* revoked */
+	assert_int_equal(iss_card_revoke(T.db, r->id_hex, &e), 0);
+	before = snapshot();
+	assert_int_equal(sim_card_load_request(r, 10, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 403,
+	    "card_revoked");
+	json_decref(resp);
+	assert_int_equal(iss_card_revoke(T.db, r->id_hex, &e), -1);
+	assert_int_equal(e.status, 404);
+
+	/* a certificate from another issuer, sent with the request */
+	snprintf(path, sizeof(path), "sqlite:%s/other.db", T.dir);
+	snprintf(err, sizeof(err), "%s/other.key", T.dir);
+	u.key_file = err;
+	{
+		char e2[256];
+
+		assert_int_equal(iss_db_open(path, &odb, e2, sizeof(e2)), 0);
+		assert_int_equal(iss_schema_migrate(odb, e2, sizeof(e2)), 0);
+		assert_int_equal(iss_keys_create(odb, &u, 1000, e2, sizeof(e2)), 0);
+		assert_int_equal(iss_keys_load(odb, &u, &other, e2, sizeof(e2)), 0);
+	}
+	assert_int_equal(iss_ca_issue(&other, c->key, c->id, now - 60, now + 86400,
+	    &x), 0);
+	n = i2d_X509(x, &der);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	req = json_pack("{s:o, s:o}", "request", sim_b64(b.p, b.len),
+	    "certificate", sim_b64(der, (size_t)n));
+	expect_error(sim_http_call(T.h, "/v1/loads", req, &resp), &resp, 403,
+	    "cert_untrusted");
+	json_decref(resp);
+	json_decref(req);
+	OPENSSL_free(der);
+	der = NULL;
+	X509_free(x);
+	x = NULL;
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(after);
+
+	/* the card's own certificate, sent along: accepted path is covered in
+	 * sim_load; here an expired one issued by us */
+	assert_int_equal(iss_ca_issue(&T.is->keys, c->key, c->id, now - 86400 * 10,
+	    now - 86400, &x), 0);
+	n = i2d_X509(x, &der);
+	assert_non_null(hex = malloc(2 * (size_t)n + 1));
+	wk_hex_encode(der, (size_t)n, hex);
+	snprintf(sql, sizeof(sql), "UPDATE cards SET cert = '%s' WHERE card_id ="
+	    " '%s'", hex, c->id_hex);
+	assert_int_equal(iss_db_exec(T.db, sql, NULL, 0, NULL), ISS_DB_OK);
+	free(before);
+	before = snapshot();
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 403,
+	    "cert_expired");
+	json_decref(resp);
+	req = json_pack("{s:o, s:o}", "request", sim_b64(b.p, b.len),
+	    "certificate", sim_b64(der, (size_t)n));
+	expect_error(sim_http_call(T.h, "/v1/loads", req, &resp), &resp, 403,
+	    "cert_expired");
+	json_decref(resp);
+	json_decref(req);
+	/* the stored certificate from another issuer */
+	OPENSSL_free(der);
+	der = NULL;
+	X509_free(x);
+	assert_int_equal(iss_ca_issue(&other, c->key, c->id, now - 60, now + 86400,
+	    &x), 0);
+	n = i2d_X509(x, &der);
+	free(hex);
+	assert_non_null(hex = malloc(2 * (size_t)n + 1));
+	wk_hex_encode(der, (size_t)n, hex);
+	snprintf(sql, sizeof(sql), "UPDATE cards SET cert = '%s' WHERE card_id ="
+	    " '%s'", hex, c->id_hex);
+	assert_int_equal(iss_db_exec(T.db, sql, NULL, 0, NULL), ISS_DB_OK);
+	free(before);
+	before = snapshot();
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 403,
+	    "cert_untrusted");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+
+	/* a request signed by another key than the certificate's */
+	{
+		sim_card *d = new_card(PAN_RICH);
+		EVP_PKEY *k = d->key;
+
+		d->key = c->key;
+		wk_buf_reset(&b);
+		assert_int_equal(sim_card_load_request(d, 10, &b), 0);
+		d->key = k;
+		expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp,
+		    403, "bad_signature");
+		json_decref(resp);
+		sim_card_free(&d);
+	}
+	free(hex);
+	OPENSSL_free(der);
+	X509_free(x);
+	iss_keys_clear(&other);
+	iss_db_free(&odb);
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+	sim_card_free(&r);
+}
+
+static void
+test_limits(void **state)
+{
+	sim_card *poor = new_card(PAN_POOR), *rich = new_card(PAN_RICH);
+	char *before = snapshot(), *after;
+	json_t *resp = NULL;
+	wk_buf b;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	assert_int_equal(sim_card_load_request(poor, POOR + 1, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 422,
+	    "insufficient_funds");
+	json_decref(resp);
+	wk_buf_reset(&b);
+	rich->balance = ISS_DEFAULT_CEILING - 10;	/* as the card reports it */
+	assert_int_equal(sim_card_load_request(rich, 11, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 422,
+	    "over_ceiling");
+	json_decref(resp);
+	rich->balance = 0;
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(rich, 0, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 400,
+	    "bad_amount");
+	json_decref(resp);
+	/* the wrong PAN, correctly signed */
+	wk_buf_reset(&b);
+	snprintf(rich->pan, sizeof(rich->pan), "%s", PAN_POOR);
+	assert_int_equal(sim_card_load_request(rich, 5, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 403,
+	    "pan_mismatch");
+	json_decref(resp);
+	/* MAC1 under the wrong key, correctly signed */
+	wk_buf_reset(&b);
+	snprintf(rich->pan, sizeof(rich->pan), "%s", PAN_RICH);
+	rich->dlk[0] ^= 0x02;	/* bit 0 is DES parity */
+	assert_int_equal(sim_card_load_request(rich, 5, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 403,
+	    "bad_mac1");
+	json_decref(resp);
+	rich->dlk[0] ^= 0x02;	/* bit 0 is DES parity */
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* exactly the funds: accepted */
+	assert_int_equal(sim_load(T.h, poor, POOR, NULL), 200);
+	check_conservation();
+	wk_buf_clear(&b);
+	sim_card_free(&poor);
+	sim_card_free(&rich);
+}
+
+static void
+test_bad_http(void **state)
+{
+	static const struct { const char *path, *body; long st; const char *code; } cases[] = {
+		{ "/v1/loads", "{", 400, "bad_json" },
+		{ "/v1/loads", "", 400, "bad_json" },
+		{ "/v1/loads", "[1,2]", 400, "bad_json" },
+		{ "/v1/loads", "{\"request\":\"AA==\",\"request\":\"AA==\"}", 400, "bad_json" },
+		{ "/v1/loads", "{\"request\":1}", 400, "missing_field" },
+		{ "/v1/loads", "{}", 400, "missing_field" },
+		{ "/v1/loads", "{\"request\":\"AA==\",\"x\":1}", 400, "unknown_field" },
+		{ "/v1/loads", "{\"request\":\"!!!\"}", 400, "bad_message" },
+		{ "/v1/loads", "{\"request\":\"4AA=\"}", 400, "bad_message" },
+		{ "/v1/enrolments", "{\"pan\":\"1\"}", 400, "missing_field" },
+		{ "/v1/enrolments", "{\"pan\":\"1\",\"password\":\"x\",\"card_id\":\"zz\","
+		  "\"csr\":\"AA==\"}", 400, "bad_card_id" },
+		{ "/v1/enrolments", "{\"pan\":\"1\",\"password\":\"x\",\"card_id\":"
+		  "\"0011223344556677\",\"csr\":\"AA==\"}", 400, "bad_csr" },
+		{ "/v1/loads/00112233445566778899aabbccddeeff/receipt", "{\"receipt\":"
+		  "\"AA==\"}", 404, "load_not_found" },
+		{ "/v1/loads/nothex/refusal", "{}", 404, "load_not_found" },
+		{ "/v1/loads/00112233445566778899aabbccddeeff/other", "{}", 404, "not_found" },
+		{ "/v1/nothing", "{}", 404, "not_found" },
+		{ "/v1/health", "{}", 405, "method_not_allowed" },
+	};
+	char *before = snapshot(), *after, *big;
+	json_t *resp = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long st = sim_http_raw(T.h, cases[i].path, cases[i].body,
+		    strlen(cases[i].body), &resp);
+
+		if (st != cases[i].st)
+			fprintf(stderr, "case %zu: %ld\n", i, st);
+		expect_error(st, &resp, cases[i].st, cases[i].code);
+		json_decref(resp);
+	}
+	expect_error(sim_http_call(T.h, "/v1/loads", NULL, &resp), &resp, 405,
+	    "method_not_allowed");
+	json_decref(resp);
+	/* oversized bodies, announced and chunked alike */
+	assert_non_null(big = malloc(ISS_MAX_BODY + 100));
+	memset(big, ' ', ISS_MAX_BODY + 100);
+	expect_error(sim_http_raw(T.h, "/v1/loads", big, ISS_MAX_BODY + 100, &resp),
+	    &resp, 413, "body_too_large");
+	json_decref(resp);
+	free(big);
+	/* a message of the wrong type where a request belongs */
+	{
+		sim_card *c = new_card(PAN_RICH);
+		wk_buf b;
+		uint8_t lid[16] = { 0 };
+
+		free(before);
+		before = snapshot();
+		wk_buf_init_heap(&b, WK_MSG_MAX);
+		assert_int_equal(sim_card_recover(c, lid, 0, &b), 0);
+		expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp,
+		    400, "wrong_message_type");
+		json_decref(resp);
+		wk_buf_clear(&b);
+		sim_card_free(&c);
+	}
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* handled in-process too, as the fuzz target does */
+	{
+		iss_err e = { 0 };
+
+		assert_int_equal(iss_handle(T.is, "POST", "/v1/loads", "{", 1, &resp, &e),
+		    -1);
+		assert_int_equal(e.status, 400);
+		assert_int_equal(iss_handle(T.is, "GET", "/v1/health", "", 0, &resp, &e),
+		    0);
+		json_decref(resp);
+	}
+}
+
+typedef struct worker {
+	sim_card *card;
+	int loads;
+	int ok;
+	const char *base;
+} worker;
+
+static void *
+run_worker(void *arg)
+{
+	worker *w = arg;
+	sim_http *h;
+
+	if (sim_http_new(w->base, &h) != 0)
+		return NULL;
+	for (int i = 0; i < w->loads; i++)
+		if (sim_load(h, w->card, 10 + (uint32_t)i, NULL) == 200)
+			w->ok++;
+	sim_http_free(&h);
+	return NULL;
+}
+
+static void
+test_concurrent(void **state)
+{
+	enum { N = 8, LOADS = 10 };
+	pthread_t th[N];
+	worker w[N];
+	int64_t float_before = q_int("SELECT balance FROM accounts WHERE kind ="
+	    " 'float'"), want = 0;
+
+	iss *is2 = NULL;
+	iss_server *srv2 = NULL;
+	iss_unlock u = { .key_file = T.key };
+	char err[256], base2[64];
+
+	(void)state;
+	/* a second, independent instance on the same database: the server
+	 * keeps no state, so clients may use either */
+	assert_int_equal(iss_open(T.url, &u, 8, &is2, err, sizeof(err)), 0);
+	assert_int_equal(iss_server_start(is2, "127.0.0.1:0", NULL, NULL, &srv2,
+	    err, sizeof(err)), 0);
+	snprintf(base2, sizeof(base2), "http://127.0.0.1:%u",
+	    (unsigned)iss_server_port(srv2));
+	for (int i = 0; i < N; i++) {
+		w[i] = (worker){ new_card(i % 2 ? PAN_BUSY : PAN_RICH), LOADS, 0,
+		    i % 4 < 2 ? T.base : base2 };
+		for (int j = 0; j < LOADS; j++)
+			want += 10 + j;
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, run_worker, &w[i]), 0);
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].ok, LOADS);
+		sim_card_free(&w[i].card);
+	}
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
+	    float_before + want);
+	check_conservation();
+	iss_server_stop(&srv2);
+	iss_free(&is2);
+}
+
+typedef struct racer {
+	const wk_buf *req;
+	long status;
+	char load_id[33];
+} racer;
+
+static void *
+run_racer(void *arg)
+{
+	racer *r = arg;
+	sim_http *h;
+	json_t *req, *resp = NULL;
+
+	if (sim_http_new(T.base, &h) != 0)
+		return NULL;
+	req = json_pack("{s:o}", "request", sim_b64(r->req->p, r->req->len));
+	r->status = sim_http_call(h, "/v1/loads", req, &resp);
+	if (r->status == 200)
+		snprintf(r->load_id, sizeof(r->load_id), "%s",
+		    json_string_value(json_object_get(resp, "load_id")));
+	json_decref(req);
+	json_decref(resp);
+	sim_http_free(&h);
+	return NULL;
+}
+
+/* the same request from many connections at once: one load, one debit */
+static void
+test_race(void **state)
+{
+	enum { N = 8 };
+	sim_card *c = new_card(PAN_RICH);
+	pthread_t th[N];
+	racer r[N];
+	wk_buf req;
+	int64_t entries = q_int("SELECT COUNT(*) FROM entries");
+	char sql[256];
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	assert_int_equal(sim_card_load_request(c, 77, &req), 0);
+	for (int i = 0; i < N; i++) {
+		r[i] = (racer){ &req, 0, "" };
+		assert_int_equal(pthread_create(&th[i], NULL, run_racer, &r[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(r[i].status, 200);
+		assert_string_equal(r[i].load_id, r[0].load_id);
+	}
+	assert_int_equal(q_int("SELECT COUNT(*) FROM entries"), entries + 2);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM loads WHERE card_id = '%s'",
+	    c->id_hex);
+	assert_int_equal(q_int(sql), 1);
+	check_conservation();
+	wk_buf_clear(&req);
+	sim_card_free(&c);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_append_only),
+		cmocka_unit_test(test_app_serial),
+		cmocka_unit_test(test_enrol),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_replay),
+		cmocka_unit_test(test_flip_request_receipt),
+		cmocka_unit_test(test_refusal),
+		cmocka_unit_test(test_recover),
+		cmocka_unit_test(test_certificates),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_bad_http),
+		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_race),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

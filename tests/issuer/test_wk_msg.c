@@ -1,0 +1,209 @@
+/* common/wk_msg.c: the signed messages of the issuer protocol */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "wk_msg.h"
+#include "wk_tlv.h"
+
+static EVP_PKEY *key, *key2;
+
+static void
+fill(wk_msg *m, uint8_t type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	for (size_t i = 0; i < sizeof(m->card_id); i++)
+		m->card_id[i] = (uint8_t)(0x10 + i);
+	memset(m->nonce, 0xA5, sizeof(m->nonce));
+	memset(m->load_id, 0x3C, sizeof(m->load_id));
+	m->seq = 0x0102;
+	m->amount = 0x00001C37;
+	m->balance = 0x01020304;
+	m->key_version = 1;
+	m->trans_type = 2;
+	memcpy(m->card_random, "\xCD\xEF\x4F\x20", 4);
+	memcpy(m->terminal_id, "\x00\x00\x01\x00\x00\x50", 6);
+	memcpy(m->mac1, "\x06\xB1\xBE\xF5", 4);
+	memcpy(m->mac2, "\x06\x41\xDC\xD8", 4);
+	memcpy(m->tac, "\xED\x0F\x87\x55", 4);
+	memcpy(m->host_date, "\x20\x14\x08\x25", 4);
+	memcpy(m->host_time, "\x10\x31\x00", 3);
+	m->reason = 0x9302;
+	strcpy(m->pan, "6222000011112222");
+	memset(m->eph_point, 0x04, sizeof(m->eph_point));
+	m->sealed_len = 64;
+	memset(m->sealed, 0x77, m->sealed_len);
+}
+
+static void
+test_roundtrip(void **state)
+{
+	(void)state;
+	for (uint8_t t = 1; t <= WK_MSG_TYPE_MAX; t++) {
+		wk_msg m, out;
+		wk_buf b;
+		wk_cur body, sig;
+
+		fill(&m, t);
+		wk_buf_init_heap(&b, WK_MSG_MAX);
+		assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_OK);
+		assert_int_equal(wk_msg_parse(b.p, b.len, &out, &body, &sig), WK_MSG_OK);
+		assert_int_equal(out.type, t);
+		assert_memory_equal(out.card_id, m.card_id, 8);
+		assert_memory_equal(out.nonce, m.nonce, 16);
+		assert_int_equal(wk_msg_verify(b.p, b.len, key, &out), WK_MSG_OK);
+		assert_int_equal(wk_msg_verify(b.p, b.len, key2, &out),
+		    WK_MSG_BAD_SIGNATURE);
+		/* the signed bytes are the body TLV, which starts at offset 2 or 3 */
+		assert_int_equal(body.p[0], 0xE1);
+		/* every flipped byte breaks parsing or the signature */
+		for (size_t i = 0; i < b.len; i++) {
+			b.p[i] ^= 0x02;
+			assert_int_not_equal(wk_msg_verify(b.p, b.len, key, &out), WK_MSG_OK);
+			b.p[i] ^= 0x02;
+		}
+		/* truncations and a trailing byte */
+		for (size_t n = 0; n < b.len; n++)
+			assert_int_not_equal(wk_msg_parse(b.p, n, &out, NULL, NULL),
+			    WK_MSG_OK);
+		wk_buf_u8(&b, 0);
+		assert_int_equal(wk_msg_parse(b.p, b.len, &out, NULL, NULL),
+		    WK_MSG_MALFORMED);
+		wk_buf_clear(&b);
+	}
+}
+
+/* hand-built bodies: field order, extras, lengths, version */
+static int
+parse_body(const uint8_t *fields, size_t len)
+{
+	wk_buf b;
+	size_t outer, body;
+	wk_msg m;
+	int rc;
+
+	wk_buf_init_heap(&b, 4096);
+	outer = wk_tlv_begin(&b, 0xE0);
+	body = wk_tlv_begin(&b, 0xE1);
+	wk_buf_add(&b, fields, len);
+	wk_tlv_end(&b, body);
+	wk_tlv_put(&b, 0x9E, "\x30\x00", 2);
+	wk_tlv_end(&b, outer);
+	rc = wk_msg_parse(b.p, b.len, &m, NULL, NULL);
+	wk_buf_clear(&b);
+	return rc;
+}
+
+static void
+test_strict(void **state)
+{
+	/* a refusal: card, nonce, seq, load, reason */
+	uint8_t ok[] = { 0x80, 1, 1, 0x81, 1, 4,
+	    0x82, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+	    0x84, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x83, 2, 0, 1,
+	    0x8C, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0x91, 2, 0x93, 0x02 };
+	uint8_t v[sizeof(ok) + 8];
+
+	(void)state;
+	assert_int_equal(parse_body(ok, sizeof(ok)), WK_MSG_OK);
+	memcpy(v, ok, sizeof(ok));
+	v[2] = 2;	/* version 2 */
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
+	memcpy(v, ok, sizeof(ok));
+	v[5] = 9;	/* unknown type */
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
+	memcpy(v, ok, sizeof(ok));
+	v[5] = 3;	/* a receipt lacks these fields */
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_MALFORMED);
+	/* an extra field at the end */
+	memcpy(v, ok, sizeof(ok));
+	memcpy(v + sizeof(ok), "\x85\x04\x00\x00\x00\x01", 6);
+	assert_int_equal(parse_body(v, sizeof(ok) + 6), WK_MSG_MALFORMED);
+	/* the reason field one byte short (and the body re-sized) */
+	memcpy(v, ok, sizeof(ok));
+	v[sizeof(ok) - 3] = 1;
+	assert_int_equal(parse_body(v, sizeof(ok) - 1), WK_MSG_MALFORMED);
+	/* seq and nonce swapped */
+	{
+		uint8_t s[sizeof(ok)];
+		size_t o = 0;
+
+		memcpy(s + o, ok, 16); o += 16;		/* version, type, card */
+		memcpy(s + o, ok + 34, 4); o += 4;	/* seq */
+		memcpy(s + o, ok + 16, 18); o += 18;	/* nonce */
+		memcpy(s + o, ok + 38, sizeof(ok) - 38);
+		assert_int_equal(parse_body(s, sizeof(ok)), WK_MSG_MALFORMED);
+	}
+	/* a PAN with a letter */
+	{
+		wk_msg m;
+		wk_buf b;
+
+		fill(&m, WK_MSG_LOAD_REQUEST);
+		strcpy(m.pan, "12a4");
+		wk_buf_init_heap(&b, WK_MSG_MAX);
+		assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_OK);
+		assert_int_equal(wk_msg_parse(b.p, b.len, &m, NULL, NULL),
+		    WK_MSG_MALFORMED);
+		wk_buf_clear(&b);
+		fill(&m, WK_MSG_LOAD_REQUEST);
+		m.pan[0] = '\0';
+		assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+		wk_buf_clear(&b);
+	}
+}
+
+static void
+test_seal(void **state)
+{
+	uint8_t keys[48], out[64];
+	wk_msg m;
+	size_t n;
+
+	(void)state;
+	randombytes_buf(keys, sizeof(keys));
+	fill(&m, WK_MSG_PERSO);
+	assert_int_equal(wk_msg_seal_keys(key, &m, keys, sizeof(keys)), WK_MSG_OK);
+	assert_int_equal(m.sealed_len, sizeof(keys) + 16);
+	assert_int_equal(wk_msg_open_keys(key, &m, out, sizeof(out), &n), WK_MSG_OK);
+	assert_int_equal(n, sizeof(keys));
+	assert_memory_equal(out, keys, sizeof(keys));
+	/* another card's key, another card id, a changed byte: nothing opens */
+	assert_int_equal(wk_msg_open_keys(key2, &m, out, sizeof(out), &n),
+	    WK_MSG_CRYPTO);
+	m.card_id[0] ^= 1;
+	assert_int_equal(wk_msg_open_keys(key, &m, out, sizeof(out), &n),
+	    WK_MSG_CRYPTO);
+	m.card_id[0] ^= 1;
+	m.sealed[3] ^= 1;
+	assert_int_equal(wk_msg_open_keys(key, &m, out, sizeof(out), &n),
+	    WK_MSG_CRYPTO);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_seal),
+	};
+	int rc;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	key2 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(key2);
+	return rc;
+}

@@ -1,0 +1,520 @@
+/* helpers shared by the PIV command groups: secrets, files, keys, JSON */
+#include "piv_cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "wk_hex.h"
+
+int
+piv_cli_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("walletkey: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return PIV_EXIT_USAGE;
+}
+
+int
+piv_cli_open(wk_cli *cli, wk_piv **out)
+{
+	wk_card *card = NULL;
+	int rc;
+
+	if ((rc = wk_cli_card(cli, &card)) != WK_OK)
+		return wk_cli_fail(cli, "connect", rc);
+	if ((rc = wk_piv_open(card, out)) != WK_OK)
+		return wk_cli_fail(cli, "select PIV", rc);
+	return PIV_EXIT_OK;
+}
+
+/* one line without its newline; the rest of a longer line is drained */
+static int
+read_line(FILE *f, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = fgetc(f)) != EOF && c != '\n') {
+		if (n >= cap)
+			return -1;
+		buf[n++] = (uint8_t)c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	*len = n;
+	return 0;
+}
+
+static int
+read_tty(const char *prompt, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct termios old, quiet;
+	FILE *tty = NULL;
+	bool restore = false;
+	int rc = -1;
+
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		goto out;
+	if (tcgetattr(fileno(tty), &old) != 0)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
+		goto out;
+	restore = true;
+	fprintf(tty, "%s: ", prompt);
+	fflush(tty);
+	rc = read_line(tty, buf, cap, len);
+	fputc('\n', tty);
+out:
+	if (restore)
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	if (tty != NULL)
+		fclose(tty);
+	return rc;
+}
+
+static int
+confirm_tty(const char *prompt, const uint8_t *first, size_t len)
+{
+	uint8_t again[64];
+	char p[64];
+	size_t n = 0;
+	int rc = -1;
+
+	snprintf(p, sizeof(p), "%s again", prompt);
+	if (read_tty(p, again, sizeof(again), &n) != 0)
+		goto out;
+	if (n == len && sodium_memcmp(again, first, len) == 0)
+		rc = 0;
+out:
+	sodium_memzero(again, sizeof(again));
+	return rc;
+}
+
+int
+piv_cli_read_secret(const piv_secret_src *src, uint8_t *buf, size_t cap,
+    size_t *len)
+{
+	const char *env = src->env != NULL ? getenv(src->env) : NULL;
+	FILE *f = NULL;
+	size_t n;
+	int rc = PIV_EXIT_USAGE;
+
+	*len = 0;
+	if (src->file != NULL) {
+		if ((f = fopen(src->file, "r")) == NULL) {
+			fprintf(stderr, "walletkey: %s: %s\n", src->file,
+			    strerror(errno));
+			goto out;
+		}
+		if (read_line(f, buf, cap, len) != 0) {
+			piv_cli_usage("%s: the %s is longer than %zu bytes",
+			    src->file, src->prompt, cap);
+			goto out;
+		}
+	} else if (src->arg != NULL) {
+		fprintf(stderr, "walletkey: warning: a %s given on the command "
+		    "line is visible to other users; use %s-file or $%s\n",
+		    src->prompt, src->option, src->env);
+		n = strlen(src->arg);
+		if (n > cap) {
+			piv_cli_usage("the %s is longer than %zu bytes",
+			    src->prompt, cap);
+			goto out;
+		}
+		memcpy(buf, src->arg, n);
+		*len = n;
+	} else if (env != NULL) {
+		n = strlen(env);
+		if (n > cap) {
+			piv_cli_usage("$%s is longer than %zu bytes", src->env,
+			    cap);
+			goto out;
+		}
+		memcpy(buf, env, n);
+		*len = n;
+	} else {
+		if (read_tty(src->prompt, buf, cap, len) != 0) {
+			piv_cli_usage("cannot read the %s: no terminal (use "
+			    "%s-file or $%s), or it is longer than %zu bytes",
+			    src->prompt, src->option, src->env, cap);
+			goto out;
+		}
+		if (src->confirm && confirm_tty(src->prompt, buf, *len) != 0) {
+			piv_cli_usage("the two %ss differ", src->prompt);
+			goto out;
+		}
+	}
+	if (*len == 0) {
+		piv_cli_usage("empty %s", src->prompt);
+		goto out;
+	}
+	rc = PIV_EXIT_OK;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (rc != PIV_EXIT_OK)
+		sodium_memzero(buf, cap);
+	return rc;
+}
+
+int
+piv_cli_pin_fail(wk_cli *cli, const char *what, int rc, unsigned tries)
+{
+	char msg[96];
+
+	if (rc == WK_ERR_WRONG_PIN) {
+		snprintf(msg, sizeof(msg), "%s (%u %s left)", what, tries,
+		    tries == 1 ? "try" : "tries");
+		return wk_cli_fail(cli, msg, rc);
+	}
+	return wk_cli_fail(cli, what, rc);
+}
+
+int
+piv_cli_verify(wk_cli *cli, wk_piv *piv, const piv_secret_src *src)
+{
+	uint8_t pin[WK_PIV_PIN_MAX];
+	unsigned tries = 0;
+	size_t len = 0;
+	int rc, st;
+
+	if ((st = piv_cli_read_secret(src, pin, sizeof(pin), &len)) != 0)
+		goto out;
+	rc = wk_piv_verify_pin(piv, pin, len, &tries);
+	st = rc == WK_OK ? PIV_EXIT_OK : piv_cli_pin_fail(cli, "verify PIN",
+	    rc, tries);
+out:
+	sodium_memzero(pin, sizeof(pin));
+	return st;
+}
+
+int
+piv_cli_read_mgmt_key(const char *file, const char *env, bool def_ok,
+    uint8_t *key, size_t *len)
+{
+	static const uint8_t factory[] = { WK_PIV_DEFAULT_MGMT_KEY };
+	char hex[2 * WK_PIV_MGMT_KEY_MAX + 8];
+	const char *e = env != NULL ? getenv(env) : NULL;
+	size_t hlen = 0;
+	FILE *f = NULL;
+	long n;
+	int st = PIV_EXIT_USAGE;
+
+	*len = 0;
+	if (file != NULL) {
+		if ((f = fopen(file, "r")) == NULL) {
+			fprintf(stderr, "walletkey: %s: %s\n", file,
+			    strerror(errno));
+			goto out;
+		}
+		if (read_line(f, (uint8_t *)hex, sizeof(hex) - 1, &hlen) !=
+		    0) {
+			piv_cli_usage("%s: not a management key in hex", file);
+			goto out;
+		}
+		hex[hlen] = '\0';
+	} else if (e != NULL) {
+		hlen = strlen(e);
+		if (hlen >= sizeof(hex)) {
+			piv_cli_usage("$%s: not a management key in hex", env);
+			goto out;
+		}
+		memcpy(hex, e, hlen + 1);
+	} else if (def_ok) {
+		fprintf(stderr, "walletkey: warning: using the factory "
+		    "management key; set one with 'walletkey mgmt-key set'\n");
+		memcpy(key, factory, sizeof(factory));
+		*len = sizeof(factory);
+		st = PIV_EXIT_OK;
+		goto out;
+	} else {
+		piv_cli_usage("no management key given");
+		goto out;
+	}
+	n = wk_hex_decode(hex, key, WK_PIV_MGMT_KEY_MAX);
+	if (n != 16 && n != 24 && n != 32) {
+		piv_cli_usage("%s: a management key is 32, 48 or 64 hex digits",
+		    file != NULL ? file : env);
+		goto out;
+	}
+	*len = (size_t)n;
+	st = PIV_EXIT_OK;
+out:
+	if (f != NULL)
+		fclose(f);
+	sodium_memzero(hex, sizeof(hex));
+	return st;
+}
+
+int
+piv_cli_mgmt_auth(wk_cli *cli, wk_piv *piv, const char *file)
+{
+	uint8_t key[WK_PIV_MGMT_KEY_MAX];
+	size_t len = 0;
+	int rc, st;
+
+	st = piv_cli_read_mgmt_key(file, "WALLETKEY_MGMT_KEY", true, key,
+	    &len);
+	if (st != PIV_EXIT_OK)
+		goto out;
+	rc = wk_piv_authenticate(piv, 0, key, len, true);
+	if (rc == WK_ERR_ARG)
+		rc = WK_ERR_AUTH_FAILED;	/* the card's key has another length */
+	st = rc == WK_OK ? PIV_EXIT_OK :
+	    wk_cli_fail(cli, "authenticate with the management key", rc);
+out:
+	sodium_memzero(key, sizeof(key));
+	return st;
+}
+
+int
+piv_cli_alg_of(const EVP_PKEY *pkey, uint8_t *alg)
+{
+	char group[32];
+	int bits;
+
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		*alg = WK_PIV_ALG_ED25519;
+		return WK_OK;
+	}
+	if (EVP_PKEY_is_a(pkey, "X25519")) {
+		*alg = WK_PIV_ALG_X25519;
+		return WK_OK;
+	}
+	if (EVP_PKEY_is_a(pkey, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pkey, "group", group,
+		    sizeof(group), NULL) != 1)
+			return WK_ERR_ARG;
+		if (strcmp(group, "prime256v1") == 0)
+			*alg = WK_PIV_ALG_ECCP256;
+		else if (strcmp(group, "secp384r1") == 0)
+			*alg = WK_PIV_ALG_ECCP384;
+		else
+			return WK_ERR_ARG;
+		return WK_OK;
+	}
+	if (!EVP_PKEY_is_a(pkey, "RSA"))
+		return WK_ERR_ARG;
+	bits = EVP_PKEY_get_bits(pkey);
+	if (bits == 1024)
+		*alg = WK_PIV_ALG_RSA1024;
+	else if (bits == 2048)
+		*alg = WK_PIV_ALG_RSA2048;
+	else if (bits == 3072)
+		*alg = WK_PIV_ALG_RSA3072;
+	else if (bits == 4096)
+		*alg = WK_PIV_ALG_RSA4096;
+	else
+		return WK_ERR_ARG;
+	return WK_OK;
+}
+
+int
+piv_cli_pubkey(wk_piv *piv, uint8_t slot, EVP_PKEY **pkey, uint8_t *alg)
+{
+	wk_piv_metadata md;
+	const unsigned char *p;
+	uint8_t *der = NULL;
+	size_t len = WK_PIV_OBJ_MAX;
+	X509 *x = NULL;
+	int rc;
+
+	*pkey = NULL;
+	if (wk_piv_get_metadata(piv, slot, &md) == WK_OK && md.spki_len > 0) {
+		p = md.spki;
+		if ((*pkey = d2i_PUBKEY(NULL, &p, (long)md.spki_len)) == NULL)
+			return WK_ERR_CRYPTO;
+		*alg = md.alg;
+		return WK_OK;
+	}
+	if ((der = malloc(len)) == NULL)
+		return WK_ERR_MEMORY;
+	rc = wk_piv_read_cert(piv, slot, der, &len);
+	if (rc == WK_OK) {
+		p = der;
+		rc = WK_ERR_CARD_MALFORMED;
+		if ((x = d2i_X509(NULL, &p, (long)len)) != NULL &&
+		    (*pkey = X509_get_pubkey(x)) != NULL)
+			rc = piv_cli_alg_of(*pkey, alg);
+	}
+	if (rc != WK_OK) {
+		EVP_PKEY_free(*pkey);
+		*pkey = NULL;
+	}
+	X509_free(x);
+	free(der);
+	return rc;
+}
+
+int
+piv_cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+	FILE *f = NULL;
+	uint8_t *buf = NULL;
+	size_t n = 0, got;
+	int st = PIV_EXIT_FAIL;
+
+	*data = NULL;
+	*len = 0;
+	if (strcmp(path, "-") == 0)
+		f = stdin;
+	else if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "walletkey: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	if ((buf = malloc(max + 1)) == NULL)
+		goto out;
+	/* bounded by max: one byte more tells a file that is too big */
+	while (n <= max && (got = fread(buf + n, 1, max + 1 - n, f)) > 0)
+		n += got;
+	if (ferror(f)) {
+		fprintf(stderr, "walletkey: %s: read error\n", path);
+		goto out;
+	}
+	if (n > max) {
+		st = piv_cli_usage("%s: larger than %zu bytes", path, max);
+		goto out;
+	}
+	*data = buf;
+	*len = n;
+	buf = NULL;
+	st = PIV_EXIT_OK;
+out:
+	if (buf != NULL) {
+		sodium_memzero(buf, max + 1);
+		free(buf);
+	}
+	if (f != NULL && f != stdin)
+		fclose(f);
+	return st;
+}
+
+int
+piv_cli_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f;
+	int st = PIV_EXIT_OK;
+
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0)
+			st = PIV_EXIT_FAIL;
+		return st;
+	}
+	if ((f = fopen(path, "wb")) == NULL) {
+		fprintf(stderr, "walletkey: %s: %s\n", path, strerror(errno));
+		return PIV_EXIT_FAIL;
+	}
+	if (fwrite(data, 1, len, f) != len)
+		st = PIV_EXIT_FAIL;
+	if (fclose(f) != 0)
+		st = PIV_EXIT_FAIL;
+	if (st != PIV_EXIT_OK)
+		fprintf(stderr, "walletkey: %s: write error\n", path);
+	return st;
+}
+
+int
+piv_cli_load_cert(const char *path, uint8_t **der, size_t *len)
+{
+	const unsigned char *p;
+	unsigned char *out = NULL;
+	uint8_t *raw = NULL;
+	size_t rlen;
+	X509 *x = NULL;
+	BIO *bio = NULL;
+	int n, st;
+
+	*der = NULL;
+	if ((st = piv_cli_read_file(path, WK_PIV_OBJ_MAX, &raw, &rlen)) != 0)
+		goto out;
+	st = PIV_EXIT_USAGE;
+	p = raw;
+	if ((x = d2i_X509(NULL, &p, (long)rlen)) == NULL || p != raw + rlen) {
+		X509_free(x);
+		x = NULL;
+		if ((bio = BIO_new_mem_buf(raw, (int)rlen)) != NULL)
+			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	}
+	if (x == NULL) {
+		piv_cli_usage("%s: not an X.509 certificate (PEM or DER)",
+		    path);
+		goto out;
+	}
+	st = PIV_EXIT_FAIL;
+	if ((n = i2d_X509(x, &out)) <= 0)
+		goto out;
+	*der = out;
+	*len = (size_t)n;
+	st = PIV_EXIT_OK;
+out:
+	BIO_free(bio);
+	X509_free(x);
+	free(raw);
+	return st;
+}
+
+void
+piv_cli_json(json_t *obj)
+{
+	if (obj != NULL)
+		(void)wk_cli_json_print(obj);
+}
+
+char *
+piv_cli_hex(const uint8_t *p, size_t len)
+{
+	char *s = malloc(2 * len + 1);
+
+	if (s != NULL)
+		wk_hex_encode(p, len, s);
+	return s;
+}
+
+X509_NAME *
+piv_cli_parse_subject(const char *s)
+{
+	X509_NAME *name = NULL;
+	char *copy = NULL, *save = NULL, *part, *eq;
+	X509_NAME *ret = NULL;
+
+	if (s == NULL || s[0] != '/' || (copy = strdup(s + 1)) == NULL)
+		goto out;
+	if ((name = X509_NAME_new()) == NULL)
+		goto out;
+	for (part = strtok_r(copy, "/", &save); part != NULL;
+	    part = strtok_r(NULL, "/", &save)) {
+		if ((eq = strchr(part, '=')) == NULL || eq == part ||
+		    eq[1] == '\0')
+			goto out;
+		*eq = '\0';
+		if (X509_NAME_add_entry_by_txt(name, part, MBSTRING_UTF8,
+		    (const unsigned char *)(eq + 1), -1, -1, 0) != 1)
+			goto out;
+	}
+	if (X509_NAME_entry_count(name) == 0)
+		goto out;
+	ret = name;
+	name = NULL;
+out:
+	X509_NAME_free(name);
+	free(copy);
+	return ret;
+}
