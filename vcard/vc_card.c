@@ -419,6 +419,7 @@ vc_card_control(vc_card *card, uint8_t code, uint8_t *out, size_t cap,
 		power_cycle(card);
 		return VC_CARD_OK;
 	case WK_VPCD_GET_ATR:
+		wk_log(WK_LOG_LINK, "card: get ATR");
 		if (out == NULL || cap < sizeof(card_atr))
 			return VC_CARD_ARG;
 		memcpy(out, card_atr, sizeof(card_atr));
