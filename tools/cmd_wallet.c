@@ -633,6 +633,8 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 		status = print_txn(cli, what, &txn, "done");
 		goto out;
 	}
+	if (txn.state == WK_PURSE_TXN_NOT_DONE)
+		(void)wk_sam_settle(sam, &txn);	/* the card refused: closed */
 	if (answer_lost(&txn) && rc != WK_ERR_AUTH_FAILED) {
 		status = recover(cli, sam, o, what, &txn);
 		goto out;
