@@ -29,6 +29,9 @@ static uint32_t term_seq = 0x1000;
 
 #define CHECK(cond, ...) check((cond), __LINE__, __VA_ARGS__)
 
+static void check(bool ok, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 check(bool ok, int line, const char *fmt, ...)
 {
