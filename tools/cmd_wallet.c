@@ -46,6 +46,7 @@ static const char wallet_usage[] =
     "  purchase --amount YUAN --sam FILE [--terminal ID] [--ed|--ep]\n"
     "  load --amount YUAN --sam FILE [--ed|--ep]     a local load\n"
     "  prove --sam FILE                  settle the SAM's last transaction\n"
+    "  recover --sam FILE                the same\n"
     "  prove --type purchase|load --seq N [--ed|--ep]  print the card's proof\n"
     "  sam-init --master-keys FILE --terminal ID --out SAM.json\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
@@ -811,8 +812,14 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return cmd_txn(cli, &o, true);
 	if (strcmp(sub, "prove") == 0)
 		return cmd_prove(cli, &o);
+	if (strcmp(sub, "recover") == 0) {
+		if (o.sam == NULL || o.type != NULL || o.seq != NULL)
+			return wk_cli_usage(cli, "wallet recover needs --sam FILE "
+			    "(and nothing else)");
+		return cmd_prove(cli, &o);
+	}
 	if (strcmp(sub, "sam-init") == 0)
 		return cmd_sam_init(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
-	    "records, purchase, load, prove, sam-init)", sub);
+	    "records, purchase, load, prove, recover, sam-init)", sub);
 }
