@@ -15,7 +15,7 @@
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 
-static char dir[64];
+static char dir[256];
 
 static void
 hex(const char *h, uint8_t *out, size_t n)
@@ -26,7 +26,7 @@ hex(const char *h, uint8_t *out, size_t n)
 static char *
 path_of(const char *name)
 {
-	static char p[4][128];
+	static char p[4][320];
 	static unsigned next;
 	char *r = p[next++ % 4];
 
@@ -61,8 +61,11 @@ read_text(const char *name)
 static int
 setup(void **state)
 {
+	const char *tmp = getenv("TMPDIR");
+
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_wk_sam.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/test_wk_sam.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	return 0;
 }
@@ -70,7 +73,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[300];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
