@@ -42,3 +42,7 @@ retry() {
 	done
 	return 1
 }
+
+# grep -q stops reading at the first match; under pipefail the writer then
+# dies of SIGPIPE and the pipeline fails at random: read everything instead
+grep_q() { grep "$@" >/dev/null; }

@@ -92,7 +92,7 @@ check "  newest: the load of 5 fen" '[ "$(json_get "$OUT" records.0.amount_fen)"
 check "  then the purchase" '[ "$(json_get "$OUT" records.1.amount_fen)" = 1230 ] && [ "$(json_get "$OUT" records.1.type)" = 6 ] && [ "$(json_get "$OUT" records.1.terminal)" = 000000000042 ] && [ "$(json_get "$OUT" records.1.seq)" = 1 ]'
 check "  then the first load" '[ "$(json_get "$OUT" records.2.amount_fen)" = 10000 ] && [ "$(json_get "$OUT" records.2.seq)" = 1 ]'
 WALLETKEY_PIN=$PIN run --reader "$R" wallet records
-check "records table" '[ "$RC" -eq 0 ] && head -1 <<<"$OUT" | grep -q "TIME.*TYPE.*AMOUNT.*TERMINAL.*SEQ" && grep -q "EP purchase *12.30 *000000000042 *1" <<<"$OUT"'
+check "records table" '[ "$RC" -eq 0 ] && head -1 <<<"$OUT" | grep_q "TIME.*TYPE.*AMOUNT.*TERMINAL.*SEQ" && grep -q "EP purchase *12.30 *000000000042 *1" <<<"$OUT"'
 
 # prove
 run --reader "$R" --json wallet prove --sam "$T/sam.json"
