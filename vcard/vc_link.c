@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "wk_log.h"
 #include "wk_vpcd.h"
 
@@ -156,21 +158,30 @@ send_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* commands carry PINs and responses plain data: no copy outlives its use */
 static int
 on_frame(vc_conn *l, int fd)
 {
-	size_t rlen = 0, flen;
+	size_t rlen = 0, flen = 0;
+	int r = -1;
 
 	if (l->handler(l->arg, l->rd->payload, l->rd->want, l->reply,
 	    WK_VPCD_MAX_PAYLOAD, &rlen) != 0)
-		return -1;
-	if (rlen == 0)
-		return 0;
+		goto out;
+	if (rlen == 0) {
+		r = 0;
+		goto out;
+	}
 	/* length and payload in one send() */
 	if (wk_vpcd_frame(l->reply, rlen, l->frame, WK_VPCD_MAX_PAYLOAD + 2,
 	    &flen) != 0)
-		return -1;
-	return send_all(fd, l->frame, flen);
+		goto out;
+	r = send_all(fd, l->frame, flen);
+out:
+	sodium_memzero(l->rd->payload, l->rd->want);
+	sodium_memzero(l->reply, rlen);
+	sodium_memzero(l->frame, flen);
+	return r;
 }
 
 /* serves one connection until it drops or a stop arrives */
@@ -207,8 +218,11 @@ serve(vc_conn *l, int fd)
 				goto out;
 			}
 		}
+		sodium_memzero(l->in, (size_t)n);
 	}
 out:
+	sodium_memzero(l->in, RECV_CHUNK);
+	sodium_memzero(l->rd->payload, l->rd->have);
 	close(fd);
 	l->handler(l->arg, &off, 1, l->reply, WK_VPCD_MAX_PAYLOAD, &rlen);
 }
