@@ -26,7 +26,13 @@ struct wk_card {
 	bool walletkey;
 	bool extended;		/* the card takes extended Lc/Le */
 	unsigned depth;		/* nested wk_card_begin() calls */
+	bool trace_secret;	/* --verbose masks the next commands' data and answers */
 };
+
+/* the clients (PIV, purse) mark exchanges whose data or answer is secret
+ * (decrypted data, shared secrets, PIN-protected objects): the trace then
+ * shows only headers, lengths and status words */
+void wk_card_trace_secret(wk_card *card, bool on);
 
 /*
  * one raw exchange: apdu out, response data + SW1 SW2 in. *resp_len is the
@@ -39,6 +45,7 @@ typedef struct wk_transport {
 	wk_xfer_fn *xfer;
 	void *arg;
 	bool extended;
+	bool secret;		/* mask data both ways in the trace */
 } wk_transport;
 
 /* the APDU client of wk_card_apdu() over any transport (unit tests use a fake) */
