@@ -144,5 +144,24 @@ check "ED balance 14.50" '[ "$OUT" = "ED balance: 14.50" ]'
 run --reader "$R" wallet balance
 check "EP balance untouched (87.75)" '[ "$OUT" = "EP balance: 87.75" ]'
 
+# selection by AID (docs/purse.md U7) instead of file id 1001
+run --reader "$R" wallet balance --aid F0574B5055525345
+check "balance with --aid" '[ "$RC" -eq 0 ] && [ "$OUT" = "EP balance: 87.75" ]'
+run --reader "$R" wallet balance --aid F0574B50555253
+check "an AID the card does not have: not found" '[ "$RC" -eq 1 ] && grep -q "not found" <<<"$ERR"'
+run --reader "$R" wallet balance --aid F057
+check "a 2-byte AID is a usage error" '[ "$RC" -eq 2 ]'
+
+# an open transaction in the SAM file (as after a crash of the CLI itself):
+# wallet prove settles it from the card's proof
+sed -i 's/"state": "done"/"state": "sent"/' "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json"
+check "wallet prove settles an open purchase as completed" '[ "$RC" -eq 0 ] && grep -q "TAC verified" <<<"$OUT"'
+check "  and records it done" 'grep -q "\"state\": \"done\"" "$T/sam.json"'
+sed -i 's/"state": "done"/"state": "sent"/; s/"amount": 550,/"amount": 551,/' "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json"
+check "a transaction the card cannot prove is not done" '[ "$RC" -eq 1 ] && grep -q "no proof" <<<"$ERR"'
+check "  and recorded so" 'grep -q "\"state\": \"not-done\"" "$T/sam.json"'
+
 finish
 

@@ -40,12 +40,14 @@ check() {
 
 # runs walletkey, keeps stdout in $OUT and stderr in $ERR, status in $RC
 run() {
+	local e
+	e=$(mktemp)
 	set +e
-	OUT=$("$WK" "$@" 2>/tmp/purse_e2e_err.$$)
+	OUT=$("$WK" "$@" 2>"$e")
 	RC=$?
 	set -e
-	ERR=$(cat /tmp/purse_e2e_err.$$)
-	rm -f /tmp/purse_e2e_err.$$
+	ERR=$(cat "$e")
+	rm -f "$e"
 }
 
 # json_get JSON a.0.b prints that member; a.# the length of array a
