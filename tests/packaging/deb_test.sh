@@ -89,7 +89,7 @@ expand() {
 runuser -u walletkey -- $(expand "$INIT_CMD")
 runuser -u walletkey -- $(expand "$EXEC_START") &
 card=$!
-trap 'kill $card 2>/dev/null; wait $card 2>/dev/null; rm -rf "$state"' EXIT
+trap 'kill $card 2>/dev/null || true; wait $card 2>/dev/null || true; rm -rf "$state"' EXIT
 for _ in $(seq 100); do
 	walletkey readers --json 2>/dev/null | jq -e '.readers[] | select(.walletkey)' >/dev/null && break
 	sleep 0.1
