@@ -73,6 +73,7 @@ wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
 {
 	uint8_t *cmd = NULL, *rbuf = NULL;
 	size_t cmd_cap = lc + 16, rlen = 0, have = 0, off = 0, frag, rounds;
+	size_t used = 0;	/* the most of rbuf an answer filled */
 	uint16_t s;
 	wk_apdu a;
 	int rc = WK_ERR_ARG;
@@ -105,6 +106,7 @@ wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
 		a.le = a.has_le ? le : 0;
 		if ((rc = send_one(t, &a, cmd, cmd_cap, rbuf, &rlen)) != WK_OK)
 			goto out;
+		used = rlen > used ? rlen : used;
 		off += n;
 		if (last)
 			break;
@@ -128,6 +130,7 @@ wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
 			a.le = (s & 0xFF) == 0 ? 256 : (size_t)(s & 0xFF);
 			if ((rc = send_one(t, &a, cmd, cmd_cap, rbuf, &rlen)) != WK_OK)
 				goto out;
+			used = rlen > used ? rlen : used;
 			continue;
 		}
 		rc = WK_ERR_ARG;	/* the caller's buffer is too small */
@@ -147,6 +150,7 @@ wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
 		a.le = (s & 0xFF) == 0 ? 256 : (size_t)(s & 0xFF);
 		if ((rc = send_one(t, &a, cmd, cmd_cap, rbuf, &rlen)) != WK_OK)
 			goto out;
+		used = rlen > used ? rlen : used;
 	}
 done:
 	*resp_len = have;
@@ -154,11 +158,37 @@ done:
 out:
 	if (cmd != NULL)
 		sodium_memzero(cmd, cmd_cap);
+	/* answers carry decrypted data and shared secrets; after a failed
+	 * transfer nothing says how much was written, so all of it */
 	if (rbuf != NULL)
-		sodium_memzero(rbuf, WK_RESP_MAX);
+		sodium_memzero(rbuf, rc == WK_OK ? used : WK_RESP_MAX);
 	free(cmd);
 	free(rbuf);
 	return rc;
+}
+
+/* the transport of wk_card_apdu: begins the card transaction before the
+ * second APDU of an exchange when the first went without one */
+typedef struct card_xfer {
+	wk_card *card;
+	bool in_txn;
+	size_t sent;
+} card_xfer;
+
+static int
+card_xfer_fn(void *arg, const uint8_t *apdu, size_t len, uint8_t *resp,
+    size_t *resp_len)
+{
+	card_xfer *x = arg;
+	int rc;
+
+	if (x->sent > 0 && !x->in_txn) {
+		if ((rc = wk_card_begin(x->card)) != WK_OK)
+			return rc;
+		x->in_txn = true;
+	}
+	x->sent++;
+	return wk_pcsc_xfer(x->card, apdu, len, resp, resp_len);
 }
 
 int
@@ -167,20 +197,34 @@ wk_card_apdu(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1,
     size_t *resp_len, uint16_t *sw)
 {
 	wk_transport t;
+	card_xfer x = { card, false, 0 };
 	int rc = WK_ERR_ARG;
 
-	if (card == NULL)
+	if (card == NULL || resp_len == NULL)
 		goto out;
-	t.xfer = wk_pcsc_xfer;
-	t.arg = card;
+	t.xfer = card_xfer_fn;
+	t.arg = &x;
 	t.extended = card->extended;
 	t.secret = card->trace_secret;
-	/* chaining and GET RESPONSE must not interleave with another client */
-	if ((rc = wk_card_begin(card)) != WK_OK)
-		goto out;
+	/*
+	 * chaining and GET RESPONSE must not interleave with another client, so
+	 * they run in a transaction. pcscd carries one SCardTransmit whole, so
+	 * a command that fits one extended APDU, to our card (which answers up
+	 * to Le in one R-APDU, piv.md 1.2) with Le covering the whole buffer,
+	 * is sent without one: that saves two pcscd round trips per signature.
+	 * Should a 61xx come anyway, the buffer was too small and the exchange
+	 * fails whatever follows; the transaction then begins before the
+	 * second APDU.
+	 */
+	if (!(card->extended && lc <= WK_APDU_MAX_DATA &&
+	    le >= (*resp_len < WK_APDU_MAX_LE ? *resp_len : WK_APDU_MAX_LE))) {
+		if ((rc = wk_card_begin(card)) != WK_OK)
+			goto out;
+		x.in_txn = true;
+	}
 	rc = wk_apdu_exchange(&t, cla, ins, p1, p2, data, lc, le, resp,
 	    resp_len, sw);
-	if (wk_card_end(card) != WK_OK && rc == WK_OK)
+	if (x.in_txn && wk_card_end(card) != WK_OK && rc == WK_OK)
 		rc = WK_ERR_CARD_REMOVED;
 out:
 	return rc;

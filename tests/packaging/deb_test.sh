@@ -89,7 +89,7 @@ expand() {
 runuser -u walletkey -- $(expand "$INIT_CMD")
 runuser -u walletkey -- $(expand "$EXEC_START") &
 card=$!
-trap 'kill $card 2>/dev/null; wait $card 2>/dev/null; rm -rf "$state"' EXIT
+trap 'kill $card 2>/dev/null || true; wait $card 2>/dev/null || true; rm -rf "$state"' EXIT
 for _ in $(seq 100); do
 	walletkey readers --json 2>/dev/null | jq -e '.readers[] | select(.walletkey)' >/dev/null && break
 	sleep 0.1
@@ -103,7 +103,7 @@ walletkey readers --json | jq -e '.readers[0].walletkey' >/dev/null ||
 # pkcs11-tool signs through the installed module
 export WALLETKEY_PIN=123456
 walletkey key generate --slot 9a --alg eccp256 >"$state/pub.pem"
-walletkey cert selfsign --slot 9a --subject /CN=installed >/dev/null
+walletkey cert selfsign --slot 9a --subject /CN=installed --import >/dev/null
 echo "signed by the installed module" >"$state/msg"
 pkcs11-tool --module "$MODULE" -l -p 123456 --sign -m ECDSA-SHA256 \
 	--id 01 -i "$state/msg" -o "$state/sig" --signature-format openssl

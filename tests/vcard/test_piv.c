@@ -1166,6 +1166,88 @@ test_move_key(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* the applet keeps parsed keys between signatures: each change of a
+ * slot's key must reach the next signature, and signing writes nothing */
+static void
+test_cached_key_follows_changes(void **state)
+{
+	piv_h *h = *state;
+	uint8_t hash[32], d0[32], d1[32], db[32], pt[65];
+	size_t plen = sizeof(pt);
+	BIGNUM *d = NULL;
+	EVP_PKEY *k, *pub, *pub2, *imp;
+	char hx[80];
+
+	memset(hash, 0x3C, sizeof(hash));
+	mgm_auth(h);
+	pub = gen_ec(h, 0x9A, 0x11);
+	verify_pin(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub, hash, 32);
+	digest(h, d0);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub, hash, 32);
+	digest(h, d1);
+	assert_memory_equal(d0, d1, 32);
+
+	/* GENERATE over a key in use */
+	pub2 = gen_ec(h, 0x9A, 0x11);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub2, hash, 32);
+	/* another algorithm in the same slot */
+	EVP_PKEY_free(gen_ec(h, 0x9A, 0x14));
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x6A80);
+	assert_int_equal(sign_hash(h, 0x14, 0x9A, hash, 32), 0x9000);
+
+	/* IMPORT over it */
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &d);
+	BN_bn2binpad(d, db, 32);
+	hexs(db, 32, hx);
+	assert_int_equal(txf(h, "00 FE 11 9A 22 06 20 %s", hx), 0x9000);
+	EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	    pt, sizeof(pt), &plen);
+	imp = ec_pub(pt, plen, "prime256v1");
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(imp, hash, 32);
+
+	/* MOVE onto a slot whose old key was used, then DELETE */
+	EVP_PKEY_free(pub);
+	pub = gen_ec(h, 0x9D, 0x11);
+	assert_int_equal(sign_hash(h, 0x11, 0x9D, hash, 32), 0x9000);
+	check_ecdsa(pub, hash, 32);
+	assert_int_equal(tx(h, "00 F6 9D 9A"), 0x9000);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x6A86);
+	assert_int_equal(sign_hash(h, 0x11, 0x9D, hash, 32), 0x9000);
+	check_ecdsa(imp, hash, 32);
+	assert_int_equal(tx(h, "00 F6 FF 9D"), 0x9000);
+	assert_int_equal(sign_hash(h, 0x11, 0x9D, hash, 32), 0x6A86);
+
+	/* a card reset keeps the key, drops the PIN */
+	EVP_PKEY_free(pub2);
+	pub2 = gen_ec(h, 0x9A, 0x11);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	ph_reset(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x6982);
+	verify_pin(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub2, hash, 32);
+
+	/* RESET (PIN and PUK blocked) empties the slot */
+	for (int i = 0; i < 3; i++)
+		tx(h, "00 20 00 80 08 " PIN_BAD);
+	for (int i = 0; i < 3; i++)
+		tx(h, "00 24 00 81 10 3030303030303030 3030303030303030");
+	assert_int_equal(tx(h, "00 FB 00 00"), 0x9000);
+	verify_pin(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x6A86);
+	BN_free(d);
+	EVP_PKEY_free(imp);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(pub2);
+	EVP_PKEY_free(pub);
+}
+
 static void
 test_unknown_ins(void **state)
 {
@@ -1507,6 +1589,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_attest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_retries_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_key_follows_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_ins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_data_short_le, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_drops_state, setup, teardown),

@@ -31,19 +31,51 @@ static const uint8_t piv_apt_algs[] = {
 void
 piv_state_clear(piv_state *s)
 {
+	piv_cache *keys = s->keys;
+
 	sodium_memzero(s, sizeof(*s));
+	s->keys = keys;
+}
+
+/* what the card keeps for the applet: the security state in guarded
+ * memory, and beside it on the heap the key cache, whose pointers a leak
+ * checker must be able to follow (it does not scan sodium_malloc'd pages) */
+typedef struct piv_applet {
+	piv_state *s;
+	piv_cache *keys;
+} piv_applet;
+
+static void
+piv_close(void **state)
+{
+	piv_applet *a;
+
+	if (state == NULL || (a = *state) == NULL)
+		return;
+	piv_cache_free(&a->keys);
+	if (a->s != NULL) {
+		sodium_memzero(a->s, sizeof(*a->s));
+		sodium_free(a->s);
+	}
+	free(a);
+	*state = NULL;
 }
 
 static int
 piv_alloc(void **state)
 {
-	piv_state *s;
+	piv_applet *a;
 
-	s = sodium_malloc(sizeof(*s));
-	if (s == NULL)
+	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return -1;
-	piv_state_clear(s);
-	*state = s;
+	*state = a;
+	if ((a->s = sodium_malloc(sizeof(*a->s))) == NULL ||
+	    piv_cache_new(&a->keys) != 0) {
+		piv_close(state);
+		return -1;
+	}
+	sodium_memzero(a->s, sizeof(*a->s));
+	a->s->keys = a->keys;
 	return 0;
 }
 
@@ -67,16 +99,6 @@ piv_open(vc_card *card, void **state)
 {
 	(void)card;
 	return piv_alloc(state);
-}
-
-static void
-piv_close(void **state)
-{
-	if (state == NULL || *state == NULL)
-		return;
-	piv_state_clear(*state);
-	sodium_free(*state);
-	*state = NULL;
 }
 
 static uint16_t
@@ -113,13 +135,13 @@ piv_deselect(void *state, vc_card *card)
 {
 	(void)card;
 	if (state != NULL)
-		piv_state_clear(state);
+		piv_state_clear(((piv_applet *)state)->s);
 }
 
 static uint16_t
 piv_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	piv_state *s = state;
+	piv_state *s = ((piv_applet *)state)->s;
 
 	if ((cmd->cla & 0xEF) != 0x00)
 		return WK_SW_CLA_NOT_SUPPORTED;

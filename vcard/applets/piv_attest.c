@@ -143,7 +143,7 @@ piv_attest_factory(vc_card *card)
 	    X509_set_pubkey(x, k.pkey) != 1 || piv_add_ca_exts(x) != 0 ||
 	    X509_sign(x, k.pkey, EVP_sha256()) <= 0)
 		goto out;
-	if (piv_key_save(card, PIV_REF_ATTEST, &k) != VC_STORE_OK ||
+	if (piv_key_save(NULL, card, PIV_REF_ATTEST, &k) != VC_STORE_OK ||
 	    piv_store_cert(card, 0x5FFF01, x) != 0)
 		goto out;
 	r = 0;

@@ -14,23 +14,28 @@
 
 /* raw m^d mod n, input exactly modulus-length and below n */
 static uint16_t
-piv_rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
+piv_rsa_raw(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
     size_t *olen)
 {
-	EVP_PKEY_CTX *ctx = NULL;
-	BIGNUM *mod = NULL, *m = NULL;
-	size_t klen = (size_t)EVP_PKEY_get_size(pkey), len = PIV_OUT_MAX;
-	uint16_t sw = WK_SW_WRONG_DATA;
+	BIGNUM *m = NULL;
+	size_t klen = (size_t)EVP_PKEY_get_size(c->k.pkey), len = PIV_OUT_MAX;
+	uint16_t sw = WK_SW_UNKNOWN;
 
-	if (n != klen || EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &mod) != 1 ||
-	    (m = BN_bin2bn(in, (int)n, NULL)) == NULL || BN_cmp(m, mod) >= 0)
+	if (c->rsa_n == NULL && EVP_PKEY_get_bn_param(c->k.pkey,
+	    OSSL_PKEY_PARAM_RSA_N, &c->rsa_n) != 1)
+		goto out;
+	sw = WK_SW_WRONG_DATA;
+	if (n != klen || (m = BN_bin2bn(in, (int)n, NULL)) == NULL ||
+	    BN_cmp(m, c->rsa_n) >= 0)
 		goto out;
 	sw = WK_SW_UNKNOWN;
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_decrypt_init(ctx) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) != 1 ||
-	    EVP_PKEY_decrypt(ctx, out, &len, in, n) != 1 || len > klen)
-		goto out;
+	if (c->op == NULL &&
+	    ((c->op = EVP_PKEY_CTX_new_from_pkey(NULL, c->k.pkey, NULL)) == NULL ||
+	    EVP_PKEY_decrypt_init(c->op) != 1 ||
+	    EVP_PKEY_CTX_set_rsa_padding(c->op, RSA_NO_PADDING) != 1))
+		goto fail;
+	if (EVP_PKEY_decrypt(c->op, out, &len, in, n) != 1 || len > klen)
+		goto fail;
 	/* left-pad to the modulus length */
 	if (len < klen) {
 		memmove(out + (klen - len), out, len);
@@ -38,47 +43,59 @@ piv_rsa_raw(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
 	}
 	*olen = klen;
 	sw = WK_SW_OK;
+	goto out;
+fail:
+	/* set up again next time rather than trust a context that failed */
+	EVP_PKEY_CTX_free(c->op);
+	c->op = NULL;
 out:
-	BN_free(mod);
 	BN_clear_free(m);
-	EVP_PKEY_CTX_free(ctx);
 	return sw;
 }
 
 /* ECDSA over a host-computed hash: DER signature out */
 static uint16_t
-piv_ecdsa(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
+piv_ecdsa(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
     size_t *olen)
 {
-	EVP_PKEY_CTX *ctx = NULL;
 	size_t len = PIV_OUT_MAX;
-	uint16_t sw = WK_SW_WRONG_DATA;
 
 	if (n == 0 || n > 64)
-		goto out;
-	sw = WK_SW_UNKNOWN;
-	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
-	    EVP_PKEY_sign_init(ctx) != 1 ||
-	    EVP_PKEY_sign(ctx, out, &len, in, n) != 1)
-		goto out;
+		return WK_SW_WRONG_DATA;
+	if (c->op == NULL &&
+	    ((c->op = EVP_PKEY_CTX_new_from_pkey(NULL, c->k.pkey, NULL)) == NULL ||
+	    EVP_PKEY_sign_init(c->op) != 1))
+		goto fail;
+	if (EVP_PKEY_sign(c->op, out, &len, in, n) != 1)
+		goto fail;
 	*olen = len;
-	sw = WK_SW_OK;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return sw;
+	return WK_SW_OK;
+fail:
+	EVP_PKEY_CTX_free(c->op);
+	c->op = NULL;
+	return WK_SW_UNKNOWN;
 }
 
-/* PureEdDSA over the whole message */
+/* PureEdDSA over the whole message; a one-shot context is used once, so
+ * each signature works on a copy of the one initialised at first use */
 static uint16_t
-piv_eddsa(EVP_PKEY *pkey, const uint8_t *in, size_t n, uint8_t *out,
+piv_eddsa(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
     size_t *olen)
 {
 	EVP_MD_CTX *md = NULL;
 	size_t len = PIV_OUT_MAX;
 	uint16_t sw = WK_SW_UNKNOWN;
 
+	if (c->md == NULL &&
+	    ((c->md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(c->md, NULL, NULL, NULL, NULL, c->k.pkey,
+	    NULL) != 1)) {
+		EVP_MD_CTX_free(c->md);
+		c->md = NULL;
+		goto out;
+	}
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(md, NULL, NULL, NULL, NULL, pkey, NULL) != 1 ||
+	    EVP_MD_CTX_copy_ex(md, c->md) != 1 ||
 	    EVP_DigestSign(md, out, &len, in, n) != 1)
 		goto out;
 	*olen = len;
@@ -154,15 +171,17 @@ piv_is_ec(uint8_t alg)
 }
 
 static uint16_t
-piv_key_op(const piv_key *k, const wk_tlv *chal, const wk_tlv *exp,
+piv_key_op(piv_cached *c, const wk_tlv *chal, const wk_tlv *exp,
     uint8_t *out, size_t *olen)
 {
+	const piv_key *k = &c->k;
+
 	if (chal != NULL && piv_is_rsa(k->alg))
-		return piv_rsa_raw(k->pkey, chal->value, chal->len, out, olen);
+		return piv_rsa_raw(c, chal->value, chal->len, out, olen);
 	if (chal != NULL && piv_is_ec(k->alg))
-		return piv_ecdsa(k->pkey, chal->value, chal->len, out, olen);
+		return piv_ecdsa(c, chal->value, chal->len, out, olen);
 	if (chal != NULL && k->alg == PIV_ALG_ED25519)
-		return piv_eddsa(k->pkey, chal->value, chal->len, out, olen);
+		return piv_eddsa(c, chal->value, chal->len, out, olen);
 	if (exp != NULL && (piv_is_ec(k->alg) || k->alg == PIV_ALG_X25519))
 		return piv_derive(k, exp->value, exp->len, out, olen);
 	return WK_SW_WRONG_DATA;
@@ -200,7 +219,7 @@ piv_parse_op(const uint8_t *p, size_t n, wk_tlv *chal, wk_tlv *exp,
 uint16_t
 piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	piv_key k;
+	piv_cached *c = NULL;
 	wk_tlv tmpl, chal, exp;
 	bool has_chal = false, has_exp = false;
 	uint8_t out[PIV_OUT_MAX];
@@ -209,7 +228,6 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	uint16_t sw = WK_SW_UNKNOWN;
 	int r;
 
-	memset(&k, 0, sizeof(k));
 	if (wk_tlv_parse_one(cmd->data, cmd->lc, 0x7C, &tmpl) != WK_TLV_OK) {
 		sw = WK_SW_WRONG_DATA;
 		goto out;
@@ -233,7 +251,8 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_WRONG_DATA;
 		goto out;
 	}
-	r = piv_key_load(card, cmd->p2, &k);
+	/* GENERAL AUTHENTICATE writes nothing, so it may fill the cache */
+	r = piv_cache_get(s, card, cmd->p2, &c);
 	if (r == VC_STORE_NOT_FOUND) {
 		sw = WK_SW_WRONG_P1P2;
 		goto out;
@@ -242,17 +261,17 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_REF_DATA_UNUSABLE;
 		goto out;
 	}
-	if (k.alg != cmd->p1) {
+	if (c->k.alg != cmd->p1) {
 		sw = WK_SW_WRONG_DATA;
 		goto out;
 	}
-	policy = piv_key_effective_policy(&k, cmd->p2);
+	policy = piv_key_effective_policy(&c->k, cmd->p2);
 	if ((policy == PIV_PINPOL_ONCE && !s->pin_verified) ||
 	    (policy == PIV_PINPOL_ALWAYS && !(s->pin_verified && s->pin_always))) {
 		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}
-	sw = piv_key_op(&k, has_chal ? &chal : NULL, has_exp ? &exp : NULL,
+	sw = piv_key_op(c, has_chal ? &chal : NULL, has_exp ? &exp : NULL,
 	    out, &olen);
 	if (sw != WK_SW_OK)
 		goto out;
@@ -266,6 +285,5 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_UNKNOWN;
 out:
 	sodium_memzero(out, sizeof(out));
-	piv_key_free(&k);
 	return sw;
 }

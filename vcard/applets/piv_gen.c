@@ -105,7 +105,7 @@ piv_generate(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_UNKNOWN;
 		goto out;
 	}
-	if (piv_key_save(card, cmd->p2, &k) != VC_STORE_OK) {
+	if (piv_key_save(s, card, cmd->p2, &k) != VC_STORE_OK) {
 		vc_store_abort(vc_card_store(card));
 		sw = WK_SW_MEMORY_FAILURE;
 		goto out;
@@ -312,7 +312,7 @@ piv_import(piv_state *s, vc_card *card, const wk_apdu *cmd)
 	}
 	k.alg = cmd->p1;
 	k.origin = PIV_ORIGIN_IMPORTED;
-	if (piv_key_save(card, cmd->p2, &k) != VC_STORE_OK) {
+	if (piv_key_save(s, card, cmd->p2, &k) != VC_STORE_OK) {
 		vc_store_abort(vc_card_store(card));
 		sw = WK_SW_MEMORY_FAILURE;
 		goto out;
@@ -353,8 +353,8 @@ piv_move_key(piv_state *s, vc_card *card, const wk_apdu *cmd)
 		goto out;
 	}
 	if (r != VC_STORE_OK ||
-	    (to != 0xFF && piv_key_save(card, to, &k) != VC_STORE_OK) ||
-	    piv_key_delete(card, from) != VC_STORE_OK) {
+	    (to != 0xFF && piv_key_save(s, card, to, &k) != VC_STORE_OK) ||
+	    piv_key_delete(s, card, from) != VC_STORE_OK) {
 		vc_store_abort(vc_card_store(card));
 		sw = WK_SW_MEMORY_FAILURE;
 		goto out;

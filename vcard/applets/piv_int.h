@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 
 #include "vc_applet.h"
@@ -84,6 +85,8 @@ enum {
 	PIV_ORIGIN_IMPORTED = 2,
 };
 
+typedef struct piv_cache piv_cache;
+
 /* in-memory security state; dropped by deselect (reset, other AID) */
 typedef struct piv_state {
 	bool pin_verified;
@@ -93,6 +96,9 @@ typedef struct piv_state {
 	size_t witness_len;
 	uint8_t challenge[16];	/* 9B external authentication, step 1 */
 	size_t challenge_len;
+	/* parsed slot keys (piv_cache.c): not security state, so they
+	 * survive piv_state_clear; freed at close */
+	piv_cache *keys;
 } piv_state;
 
 /* a private key as loaded from the store */
@@ -103,6 +109,15 @@ typedef struct piv_key {
 	uint8_t origin;
 	EVP_PKEY *pkey;
 } piv_key;
+
+/* a slot key ready for GENERAL AUTHENTICATE: the operation contexts are
+ * set up at first use and kept */
+typedef struct piv_cached {
+	piv_key k;
+	EVP_PKEY_CTX *op;	/* ECDSA sign or RSA raw decrypt */
+	EVP_MD_CTX *md;		/* EdDSA, initialised, copied for each signature */
+	BIGNUM *rsa_n;
+} piv_cached;
 
 /* piv.c */
 void piv_state_clear(piv_state *s);
@@ -146,13 +161,23 @@ int piv_mgm_alg(vc_card *card, uint8_t *alg, bool *is_default);
 
 /* piv_key.c: key records, public key encodings */
 int piv_key_load(vc_card *card, uint8_t ref, piv_key *k);
-int piv_key_save(vc_card *card, uint8_t ref, const piv_key *k);
-int piv_key_delete(vc_card *card, uint8_t ref);
+/* both drop the slot's cached key first; s NULL only before the applet
+ * has state (create) */
+int piv_key_save(piv_state *s, vc_card *card, uint8_t ref, const piv_key *k);
+int piv_key_delete(piv_state *s, vc_card *card, uint8_t ref);
 void piv_key_free(piv_key *k);
 /* 7F49 contents (81/82 or 86) without the 7F49 header */
 int piv_key_pub_encode(const piv_key *k, wk_buf *out);
 EVP_PKEY *piv_key_generate(uint8_t alg);
 uint8_t piv_key_effective_policy(const piv_key *k, uint8_t ref);
+
+/* piv_cache.c: parsed slot keys kept between commands */
+int piv_cache_new(piv_cache **out);
+void piv_cache_free(piv_cache **c);
+/* the slot's key, loaded from the store on first use; borrowed. Only for
+ * commands that write nothing to the store. */
+int piv_cache_get(piv_state *s, vc_card *card, uint8_t ref, piv_cached **out);
+void piv_cache_forget(piv_state *s, uint8_t ref);
 
 /* piv_gen.c: GENERATE, IMPORT, MOVE/DELETE */
 uint16_t piv_generate(piv_state *s, vc_card *card, const wk_apdu *cmd,

@@ -102,7 +102,7 @@ out:
 }
 
 int
-piv_key_save(vc_card *card, uint8_t ref, const piv_key *k)
+piv_key_save(piv_state *s, vc_card *card, uint8_t ref, const piv_key *k)
 {
 	char name[16];
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -110,6 +110,7 @@ piv_key_save(vc_card *card, uint8_t ref, const piv_key *k)
 	int dlen = 0, r = VC_STORE_ERROR;
 	size_t n = 0;
 
+	piv_cache_forget(s, ref);
 	piv_key_name(name, sizeof(name), ref);
 	if ((p8 = EVP_PKEY2PKCS8(k->pkey)) == NULL ||
 	    (dlen = i2d_PKCS8_PRIV_KEY_INFO(p8, NULL)) <= 0 ||
@@ -136,11 +137,12 @@ out:
 }
 
 int
-piv_key_delete(vc_card *card, uint8_t ref)
+piv_key_delete(piv_state *s, vc_card *card, uint8_t ref)
 {
 	char name[16];
 	int r;
 
+	piv_cache_forget(s, ref);
 	piv_key_name(name, sizeof(name), ref);
 	r = vc_store_del(vc_card_store(card), PIV_APPLET, name);
 	return r == VC_STORE_NOT_FOUND ? VC_STORE_OK : r;

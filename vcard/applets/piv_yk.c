@@ -146,7 +146,7 @@ piv_reset(piv_state *s, vc_card *card, const wk_apdu *cmd)
 	wrote = true;
 	for (unsigned ref = 0x80; ref <= 0xFF; ref++)
 		if (piv_slot_is_asym((uint8_t)ref) && ref != PIV_REF_ATTEST &&
-		    piv_key_delete(card, (uint8_t)ref) != VC_STORE_OK)
+		    piv_key_delete(s, card, (uint8_t)ref) != VC_STORE_OK)
 			goto out;
 	if (piv_obj_wipe(card) != 0 || piv_obj_factory(card) != 0 ||
 	    piv_pin_factory(card, 3, 3) != 0 || piv_mgm_factory(card) != 0 ||
