@@ -22,7 +22,7 @@ KEYS
 	"$BUILD/tools/walletkey" wallet sam-init --master-keys "$T/mk.json" \
 		--terminal 000000000001 --out "$T/sam.json" >/dev/null
 	set +e
-	"$SRC/tools/walletkey-sandbox" --cards 1 --card-args "--perso $T/perso.json" \
+	"$SRC/tools/walletkey-sandbox" --cards 1 --init-args "--perso $T/perso.json" \
 		-- "$0" "$T" "$@"
 	exit $?
 fi

@@ -11,7 +11,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	"$WK" perso --master-keys "$T/mk.json" --pan "$PAN" --name "TEST HOLDER" \
 		--out "$T/perso.json" >/dev/null
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
 	rc=$?
 	exit $rc
 fi

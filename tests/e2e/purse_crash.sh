@@ -22,7 +22,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	"$WK" wallet sam-init --master-keys "$T/mk.json" --terminal 000000000007 \
 		--out "$T/sam.json" >/dev/null
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
 	exit $?
 fi
 
@@ -30,7 +30,6 @@ T=$1
 R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
 # restarts reuse the store: --perso only belongs to the first start (--init)
-sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
 
 LEDGER=$T/ledger	# one line per confirmed transaction: type amount card_seq how
 : >"$LEDGER"

@@ -10,7 +10,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	write_master_keys "$T/mk.json"
 	"$WK" perso --master-keys "$T/mk.json" --pan "$PAN" --out "$T/perso.json" >/dev/null
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
 	exit $?
 fi
 exec "$BUILD/tests/e2e/pboc_terminal" "$WALLETKEY_READER_0" "$MK_DLK" "$MK_DPK" "$MK_DTK" "$PIN"
