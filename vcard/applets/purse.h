@@ -134,5 +134,15 @@ uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 
 /* purse.c */
 bool purse_has(const purse_state *s, int purse);
+/* VERIFY of the purse PIN (8): the try counter is spent and committed
+ * before the comparison; *pin_ok set on 9000. Shared with the audit applet */
+uint16_t purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok);
+
+/* purse_audit.c: the audit log record of a completed transaction, with
+ * st already holding the new balance and limit (docs/audit.md) */
+uint16_t purse_audit_room(vc_card *card);
+int purse_audit_add(vc_card *card, const purse_state *st,
+    const purse_session *s, uint16_t counter, const uint8_t *date,
+    const uint8_t *time);
 
 #endif
