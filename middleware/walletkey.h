@@ -483,6 +483,47 @@ int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16]);
 
 /* ==== end of the purse/SAM block ==== */
 
+/* ==== audit client (docs/audit.md) =====================================
+ * owner: branch audit (middleware/wk_audit.c). The audit applet keeps the
+ * card's hash-chained transaction log; it answers only after the purse PIN
+ * and exports records only sealed to a recipient's X25519 key (the record
+ * and page formats are common/wk_arec.h).
+ */
+typedef struct wk_audit_status {
+	uint32_t capacity;	/* records the card keeps at most */
+	uint32_t count;		/* records it keeps now */
+	uint64_t base_seq;	/* checkpoint: last record dropped (0: none) */
+	uint64_t head_seq;	/* newest record (0: none) */
+	uint64_t acked;		/* highest seq the issuer acknowledged */
+} wk_audit_status;
+
+typedef struct wk_audit_head {
+	uint64_t base_seq;
+	uint8_t base_hash[32];
+	uint64_t head_seq;
+	uint8_t head_hash[32];
+	uint8_t nonce[16];
+	uint8_t sig[80];	/* DER ECDSA P-256, wallet key (PIV slot 82) */
+	size_t sig_len;
+} wk_audit_head;
+
+/* selects the audit applet (this deselects any other applet) */
+int wk_audit_select(wk_card *card);
+int wk_audit_get_status(wk_card *card, wk_audit_status *st);
+/* the purse PIN (ASCII digits); *tries_left on WK_ERR_WRONG_PIN */
+int wk_audit_verify_pin(wk_card *card, const char *pin, size_t pin_len,
+    int *tries_left);
+/* the chain head signed over a fresh nonce; WK_ERR_NOT_FOUND without a
+ * wallet key in slot 82 */
+int wk_audit_get_head(wk_card *card, const uint8_t nonce[16],
+    wk_audit_head *head);
+/* one sealed page of at most max (1-255) records from seq cursor on;
+ * *len is out's capacity on entry, the page's length on return */
+int wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
+    uint64_t cursor, unsigned max, uint8_t *out, size_t *len);
+
+/* ==== end of the audit block ==== */
+
 #ifdef __cplusplus
 }
 #endif

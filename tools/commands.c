@@ -7,6 +7,7 @@ int wk_cmd_apdu(wk_cli *cli, int argc, char **argv);
 int wk_cmd_wallet(wk_cli *cli, int argc, char **argv);
 int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
+int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
@@ -20,6 +21,7 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "reset", "PIV: back to the factory state (deletes keys)", cmd_reset, "[--yes]" },
 	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, sam-init", wk_cmd_wallet, "info|balance|records|purchase|load|prove|sam-init [OPTIONS] (docs/wallet.md)" },
 	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
+	{ "audit", "the card's audit log: export, verify, report (HTML), keygen, open", wk_cmd_audit, "export|verify|report|keygen|open [OPTIONS] (docs/audit.md)" },
 	{ "doctor", "check what this machine needs for walletkey and fix what can be fixed", wk_cmd_doctor, "[--fix] [--issuer URL] [--reader-conf DIR] [--module PATH]" },
 };
 
