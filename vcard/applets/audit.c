@@ -81,11 +81,14 @@ static uint16_t
 audit_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
     wk_buf *resp)
 {
+	audit_applet *a = state;
 	size_t fci;
 
-	(void)state;
 	(void)card;
 	(void)which;
+	/* unlike PIV, every SELECT asks for the PIN again: a host that left
+	 * the applet selected does not hand its verified PIN to the next one */
+	a->pin_ok = false;
 	if (cmd->p2 == 0x0C)
 		return WK_SW_OK;
 	fci = wk_tlv_begin(resp, 0x6F);
