@@ -523,3 +523,84 @@ audit_doc_verify(const audit_doc *d, audit_report_fn fn, void *ctx)
 	free(recs);
 	return rep.faults;
 }
+
+/* ---- open a sealed bundle (the auditor's side) ---- */
+
+int
+audit_bundle_open(const char *text, size_t len, const uint8_t pk[32],
+    const uint8_t sk[32], audit_doc *d, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *root, *pages, *jp, *doc;
+	const char *fmt, *hex;
+	uint8_t *sealed = NULL;
+	wk_buf pt;
+	wk_arec_page pg;
+	size_t i, hl;
+	long n;
+	int rc = -1;
+	char *txt = NULL;
+
+	audit_doc_init(d);
+	wk_buf_init_heap(&pt, AUDIT_PAGE_BUF);
+	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		snprintf(err, errlen, "not JSON: %s", je.text);
+		goto out;
+	}
+	fmt = json_string_value(json_object_get(root, "format"));
+	pages = json_object_get(root, "pages");
+	if (fmt == NULL || strcmp(fmt, "walletkey-audit-sealed/1") != 0 ||
+	    !json_is_array(pages)) {
+		snprintf(err, errlen, "not a walletkey-audit-sealed/1 bundle");
+		goto out;
+	}
+	/* the clear part has the walletkey-audit/1 shape without records */
+	if ((doc = json_pack("{s:s, s:O, s:O, s:O, s:[]}", "format",
+	    "walletkey-audit/1", "serial", json_object_get(root, "serial"),
+	    "head", json_object_get(root, "head"), "certificate",
+	    json_object_get(root, "certificate"), "records")) == NULL ||
+	    (txt = json_dumps(doc, 0)) == NULL) {
+		json_decref(doc);
+		snprintf(err, errlen, "malformed bundle");
+		goto out;
+	}
+	json_decref(doc);
+	if (audit_doc_from_json(txt, strlen(txt), d, err, errlen) != 0)
+		goto out;
+	if ((sealed = malloc(AUDIT_PAGE_BUF)) == NULL)
+		goto out;
+	json_array_foreach(pages, i, jp) {
+		if ((hex = json_string_value(jp)) == NULL ||
+		    (hl = strlen(hex)) > 2 * AUDIT_PAGE_BUF ||
+		    (n = wk_hex_decode(hex, sealed, AUDIT_PAGE_BUF)) < 0) {
+			snprintf(err, errlen, "page %zu is not hex", i + 1);
+			goto fail;
+		}
+		wk_buf_reset(&pt);
+		if (wk_arec_open(pk, sk, d->serial, sealed, (size_t)n, &pt) !=
+		    WK_AREC_OK || wk_buf_failed(&pt)) {
+			snprintf(err, errlen, "page %zu does not open with this "
+			    "key (not sealed to it, or altered)", i + 1);
+			goto fail;
+		}
+		if (wk_arec_page_parse(pt.p, pt.len, &pg) != WK_AREC_OK) {
+			snprintf(err, errlen, "page %zu is malformed", i + 1);
+			goto fail;
+		}
+		for (unsigned k = 0; k < pg.count; k++)
+			if (audit_doc_add(d, pg.records + (size_t)k *
+			    WK_AREC_LEN) != 0)
+				goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	audit_doc_free(d);
+out:
+	free(txt);
+	free(sealed);
+	wk_buf_clear(&pt);
+	json_decref(root);
+	return rc;
+}
+

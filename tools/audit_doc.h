@@ -17,6 +17,7 @@
 #include "wk_arec.h"
 
 #define AUDIT_DOC_MAX_RECORDS 2000000u
+#define AUDIT_PAGE_BUF 65536
 
 typedef struct audit_doc {
 	uint8_t serial[8];
@@ -51,5 +52,9 @@ int audit_doc_from_json(const char *text, size_t len, audit_doc *d,
 /* every check; each fault goes to report; returns the number of faults */
 size_t audit_doc_verify(const audit_doc *d, audit_report_fn report,
     void *ctx);
+
+/* opens a walletkey-audit-sealed/1 bundle with the recipient's key pair */
+int audit_bundle_open(const char *text, size_t len, const uint8_t pk[32],
+    const uint8_t sk[32], audit_doc *d, char *err, size_t errlen);
 
 #endif
