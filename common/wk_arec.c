@@ -216,7 +216,7 @@ wk_arec_open(const uint8_t recipient_pk[WK_AREC_KEY_LEN],
     const uint8_t *sealed, size_t n, wk_buf *pt)
 {
 	const uint8_t *epk, *nonce, *ct;
-	uint8_t shared[32], key[32];
+	uint8_t shared[32], key[32], empty[1];
 	unsigned long long mlen = 0;
 	uint8_t *m;
 	size_t clen;
@@ -237,7 +237,9 @@ wk_arec_open(const uint8_t recipient_pk[WK_AREC_KEY_LEN],
 	if (crypto_scalarmult(shared, recipient_sk, epk) != 0 ||
 	    page_key(shared, epk, recipient_pk, serial, key) != WK_AREC_OK)
 		goto out;
-	if ((m = wk_buf_reserve(pt, clen - 16)) == NULL) {
+	/* an empty plaintext reserves nothing (no pointer arithmetic on NULL) */
+	m = clen == 16 ? empty : wk_buf_reserve(pt, clen - 16);
+	if (m == NULL) {
 		rc = WK_AREC_MALFORMED;
 		goto out;
 	}
