@@ -20,6 +20,14 @@ secret_ins(uint8_t ins)
 	    ins == 0xFF;
 }
 
+/* purse commands (CLA 80) whose data or answer carries MAC1/MAC2/TAC */
+static bool
+purse_mac_ins(const wk_apdu *a)
+{
+	return (a->cla & 0xF0) == 0x80 && (a->ins == 0x50 || a->ins == 0x52 ||
+	    a->ins == 0x54 || a->ins == 0x5A);
+}
+
 static int
 send_one(const wk_transport *t, const wk_apdu *a, uint8_t *cmd, size_t cmd_cap,
     uint8_t *rbuf, size_t *rlen)
@@ -31,14 +39,15 @@ send_one(const wk_transport *t, const wk_apdu *a, uint8_t *cmd, size_t cmd_cap,
 	if (wk_apdu_encode(a, false, &b) != WK_APDU_OK)
 		goto out;
 	wk_log_hex(WK_LOG_APDU, "apdu >", b.p, b.len, 4,
-	    secret_ins(a->ins) ? b.len : 0);
+	    secret_ins(a->ins) || purse_mac_ins(a) ? b.len : 0);
 	*rlen = WK_RESP_MAX;
 	if ((rc = t->xfer(t->arg, b.p, b.len, rbuf, rlen)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CARD_MALFORMED;
 	if (*rlen < 2 || *rlen > WK_RESP_MAX)
 		goto out;
-	wk_log_hex(WK_LOG_APDU, "apdu <", rbuf, *rlen, 0, 0);
+	wk_log_hex(WK_LOG_APDU, "apdu <", rbuf, *rlen, 0,
+	    purse_mac_ins(a) ? *rlen - 2 : 0);
 	rc = WK_OK;
 out:
 	return rc;
