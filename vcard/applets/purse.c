@@ -575,6 +575,9 @@ process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	case INS_GET_PROVE:
 		return get_prove(card, cmd, resp);
 	default:
+		if (cmd->ins >= PURSE_WALLET_INS_FIRST &&
+		    cmd->ins <= PURSE_WALLET_INS_LAST)
+			return purse_wallet_process(a, card, cmd, resp, prev);
 		return purse_txn_process(a, card, cmd, resp, prev);
 	}
 }

@@ -99,11 +99,19 @@ typedef struct purse_session {
 
 enum purse_df { DF_NONE = 0, DF_PSE, DF_ADF };
 
+/* purse_wallet.c: the signed load request that opened sess */
+typedef struct purse_wallet_req {
+	bool valid;
+	uint8_t nonce[16];
+	uint8_t rnd[WK_PURSE_RND_LEN];
+} purse_wallet_req;
+
 typedef struct purse_applet {
 	enum purse_df df;
 	uint16_t cur_ef;	/* EF selected by file id inside the ADF, 0 = none */
 	bool pin_ok;
 	purse_session sess;
+	purse_wallet_req wreq;
 } purse_applet;
 
 /* purse_state.c */
@@ -131,6 +139,12 @@ int purse_pin_check(vc_card *card, const char *digits, size_t n, bool *ok);
 /* purse_txn.c: every INS 50/52/54/58 command */
 uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp, purse_session *sess);
+
+/* purse_wallet.c: the wallet commands, CLA 80 INS E0-E7 (docs/remote-load.md) */
+#define PURSE_WALLET_INS_FIRST 0xE0
+#define PURSE_WALLET_INS_LAST 0xE7
+uint16_t purse_wallet_process(purse_applet *a, vc_card *card,
+    const wk_apdu *cmd, wk_buf *resp, purse_session *prev);
 
 /* purse.c */
 bool purse_has(const purse_state *s, int purse);
