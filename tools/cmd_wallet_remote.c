@@ -355,6 +355,7 @@ cmd_load(wk_cli *cli, const ropts *o)
 		    "walletkey wallet recover)", rc);
 		goto out;
 	}
+	fault_point("credited");
 	json_object_set_new(st, "answer_kind", json_string(refused ? "refusal" :
 	    "receipt"));
 	json_object_set_new(st, "answer", wallet_b64(ans, ans_len));
