@@ -15,6 +15,7 @@ FAILS=0
 T=$(mktemp -d "${TMPDIR:-/tmp}/wk-remote.XXXXXX")
 ISS_PID=""
 cleanup() {
+	exec 2>/dev/null
 	[ -n "$ISS_PID" ] && kill -9 "$ISS_PID" 2>/dev/null || true
 	rm -rf "$T"
 }
