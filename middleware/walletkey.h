@@ -533,6 +533,35 @@ typedef struct wk_wallet_msg_info {
 int wk_wallet_msg_info_get(const uint8_t *msg, size_t len,
     wk_wallet_msg_info *info);
 
+/* card to card (purse selected on both cards). A challenge for
+ * authentication lives in the card's memory; one to receive is kept in the
+ * receiving card's store until a token for it is redeemed. */
+#define WK_WALLET_CHALLENGE_LEN 16
+int wk_wallet_xfer_challenge(wk_card *card, bool receive,
+    uint8_t chal[WK_WALLET_CHALLENGE_LEN]);
+/* the card signs the peer's challenge (a transfer-auth message) */
+int wk_wallet_xfer_auth_sign(wk_card *card,
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], const uint8_t peer_id[8],
+    uint8_t *msg, size_t *len);
+/* the card checks the peer's certificate (issuer-signed) and its signature
+ * over the card's last authentication challenge. WK_ERR_AUTH_REQUIRED:
+ * refused */
+int wk_wallet_xfer_auth_verify(wk_card *card, const uint8_t *cert,
+    size_t cert_len, const uint8_t *msg, size_t len);
+/* the sending card debits and signs a token for the receiver's challenge;
+ * the same challenge again returns the same token (nothing more debited) */
+int wk_wallet_xfer_send(wk_card *card, const uint8_t peer_id[8],
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint32_t amount,
+    uint8_t *token, size_t *len);
+/* the token the sending card keeps for a challenge; WK_ERR_NOT_FOUND: it
+ * never sent one */
+int wk_wallet_xfer_token(wk_card *card,
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint8_t *token, size_t *len);
+/* the receiving card (PIN verified) credits the token once; *already is set
+ * (and WK_OK returned) when it had redeemed it before */
+int wk_wallet_xfer_redeem(wk_card *card, const uint8_t *cert, size_t cert_len,
+    const uint8_t *token, size_t len, uint32_t *balance, bool *already);
+
 /* the issuer's HTTP API (issuer/openapi.yaml) over libcurl */
 typedef struct wk_issuer wk_issuer;
 int wk_issuer_new(const char *base_url, wk_issuer **out);

@@ -191,3 +191,148 @@ wk_wallet_msg_info_get(const uint8_t *msg, size_t len, wk_wallet_msg_info *info)
 	sodium_memzero(&m, sizeof(m));
 	return WK_OK;
 }
+
+/* ---- card to card ---- */
+
+#define INS_XFER_CHALLENGE 0xE8
+#define INS_XFER_AUTH_SIGN 0xE9
+#define INS_XFER_AUTH_VERIFY 0xEA
+#define INS_XFER_SEND 0xEB
+#define INS_XFER_TOKEN 0xEC
+#define INS_XFER_REDEEM 0xED
+
+int
+wk_wallet_xfer_challenge(wk_card *card, bool receive,
+    uint8_t chal[WK_WALLET_CHALLENGE_LEN])
+{
+	uint8_t r[32];
+	size_t len = sizeof(r);
+	int rc;
+
+	if (card == NULL || chal == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wallet_cmd(card, INS_XFER_CHALLENGE, receive ? 1 : 0, 0, NULL,
+	    0, r, &len)) != WK_OK)
+		return rc;
+	if (len != WK_WALLET_CHALLENGE_LEN)
+		return WK_ERR_CARD_MALFORMED;
+	memcpy(chal, r, WK_WALLET_CHALLENGE_LEN);
+	return WK_OK;
+}
+
+int
+wk_wallet_xfer_auth_sign(wk_card *card,
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], const uint8_t peer_id[8],
+    uint8_t *msg, size_t *len)
+{
+	uint8_t d[WK_WALLET_CHALLENGE_LEN + 8];
+	int rc;
+
+	if (card == NULL || chal == NULL || peer_id == NULL || msg == NULL ||
+	    len == NULL)
+		return WK_ERR_ARG;
+	memcpy(d, chal, WK_WALLET_CHALLENGE_LEN);
+	memcpy(d + WK_WALLET_CHALLENGE_LEN, peer_id, 8);
+	if ((rc = wallet_cmd(card, INS_XFER_AUTH_SIGN, 0, 0, d, sizeof(d), msg,
+	    len)) != WK_OK)
+		return rc;
+	return check_msg(msg, *len, WK_MSG_XFER_AUTH, WK_MSG_XFER_AUTH);
+}
+
+/* 01 cert 02 msg */
+static int
+cert_msg(const uint8_t *cert, size_t cert_len, const uint8_t *msg, size_t len,
+    wk_buf *b)
+{
+	if (cert == NULL || msg == NULL || cert_len == 0 || len == 0)
+		return WK_ERR_ARG;
+	wk_tlv_put(b, 0x01, cert, cert_len);
+	wk_tlv_put(b, 0x02, msg, len);
+	return wk_buf_failed(b) ? WK_ERR_ARG : WK_OK;
+}
+
+int
+wk_wallet_xfer_auth_verify(wk_card *card, const uint8_t *cert,
+    size_t cert_len, const uint8_t *msg, size_t len)
+{
+	uint8_t d[4096];
+	wk_buf b;
+	int rc;
+
+	if (card == NULL)
+		return WK_ERR_ARG;
+	wk_buf_init_fixed(&b, d, sizeof(d));
+	if ((rc = cert_msg(cert, cert_len, msg, len, &b)) != WK_OK)
+		return rc;
+	return wallet_cmd(card, INS_XFER_AUTH_VERIFY, 0, 0, b.p, b.len, NULL,
+	    NULL);
+}
+
+int
+wk_wallet_xfer_send(wk_card *card, const uint8_t peer_id[8],
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint32_t amount,
+    uint8_t *token, size_t *len)
+{
+	uint8_t d[8 + WK_WALLET_CHALLENGE_LEN + 4];
+	int rc;
+
+	if (card == NULL || peer_id == NULL || chal == NULL || token == NULL ||
+	    len == NULL || amount == 0)
+		return WK_ERR_ARG;
+	memcpy(d, peer_id, 8);
+	memcpy(d + 8, chal, WK_WALLET_CHALLENGE_LEN);
+	d[24] = (uint8_t)(amount >> 24);
+	d[25] = (uint8_t)(amount >> 16);
+	d[26] = (uint8_t)(amount >> 8);
+	d[27] = (uint8_t)amount;
+	if ((rc = wallet_cmd(card, INS_XFER_SEND, 0, 0x02, d, sizeof(d), token,
+	    len)) != WK_OK)
+		return rc;
+	return check_msg(token, *len, WK_MSG_XFER_TOKEN, WK_MSG_XFER_TOKEN);
+}
+
+int
+wk_wallet_xfer_token(wk_card *card, const uint8_t chal[WK_WALLET_CHALLENGE_LEN],
+    uint8_t *token, size_t *len)
+{
+	int rc;
+
+	if (card == NULL || chal == NULL || token == NULL || len == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wallet_cmd(card, INS_XFER_TOKEN, 0, 0, chal,
+	    WK_WALLET_CHALLENGE_LEN, token, len)) != WK_OK)
+		return rc;
+	return check_msg(token, *len, WK_MSG_XFER_TOKEN, WK_MSG_XFER_TOKEN);
+}
+
+int
+wk_wallet_xfer_redeem(wk_card *card, const uint8_t *cert, size_t cert_len,
+    const uint8_t *token, size_t len, uint32_t *balance, bool *already)
+{
+	uint8_t d[4096], r[8];
+	size_t rlen = sizeof(r);
+	uint16_t sw = 0;
+	wk_buf b;
+	int rc;
+
+	if (card == NULL || balance == NULL || already == NULL)
+		return WK_ERR_ARG;
+	*already = false;
+	wk_buf_init_fixed(&b, d, sizeof(d));
+	if ((rc = cert_msg(cert, cert_len, token, len, &b)) != WK_OK)
+		return rc;
+	if ((rc = wk_card_apdu(card, CLA_WALLET, INS_XFER_REDEEM, 0, 0, b.p, b.len,
+	    256, r, &rlen, &sw)) != WK_OK)
+		return rc;
+	if (sw == 0x6984) {
+		*already = true;
+		return WK_OK;
+	}
+	if ((rc = wk_rc_from_sw(sw)) != WK_OK)
+		return rc;
+	if (rlen != 4)
+		return WK_ERR_CARD_MALFORMED;
+	*balance = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
+	    (uint32_t)r[2] << 8 | r[3];
+	return WK_OK;
+}

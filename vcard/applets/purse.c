@@ -176,6 +176,7 @@ purse_deselect(void *state, vc_card *card)
 
 	(void)card;
 	drop_session(a);
+	sodium_memzero(&a->wreq, sizeof(a->wreq));
 	a->pin_ok = false;
 	a->df = DF_NONE;
 	a->cur_ef = 0;

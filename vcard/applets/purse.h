@@ -99,11 +99,16 @@ typedef struct purse_session {
 
 enum purse_df { DF_NONE = 0, DF_PSE, DF_ADF };
 
-/* purse_wallet.c: the signed load request that opened sess */
+/* purse_wallet.c: the signed load request that opened sess;
+ * purse_xfer.c: the authentication challenge and the authenticated peer */
 typedef struct purse_wallet_req {
 	bool valid;
 	uint8_t nonce[16];
 	uint8_t rnd[WK_PURSE_RND_LEN];
+	bool xchal_valid;
+	uint8_t xchal[16];
+	bool peer_valid;
+	uint8_t peer_id[8];
 } purse_wallet_req;
 
 typedef struct purse_applet {
@@ -140,11 +145,14 @@ int purse_pin_check(vc_card *card, const char *digits, size_t n, bool *ok);
 uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp, purse_session *sess);
 
-/* purse_wallet.c: the wallet commands, CLA 80 INS E0-E7 (docs/remote-load.md) */
+/* purse_wallet.c: the wallet commands, CLA 80 INS E0-EF (docs/remote-load.md) */
 #define PURSE_WALLET_INS_FIRST 0xE0
-#define PURSE_WALLET_INS_LAST 0xE7
+#define PURSE_WALLET_INS_LAST 0xEF
 uint16_t purse_wallet_process(purse_applet *a, vc_card *card,
     const wk_apdu *cmd, wk_buf *resp, purse_session *prev);
+/* purse_xfer.c: card to card, INS E8-ED */
+uint16_t purse_xfer_process(purse_applet *a, vc_card *card,
+    const wk_apdu *cmd, wk_buf *resp);
 
 /* purse.c */
 bool purse_has(const purse_state *s, int purse);

@@ -10,6 +10,7 @@
  *   E2 LOAD GRANT     data: the grant; answers a receipt or a refusal
  *   E4 LOAD RECOVER   P2 01/02, data load id(16) seq(2): proof or never
  *   E6 PERSONALISE    data: the personalisation message (type 7)
+ *   E8-ED             card to card: purse_xfer.c
  */
 #include "purse.h"
 
@@ -365,9 +366,10 @@ purse_wallet_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		sw = personalise(card, cmd);
 		break;
 	default:
-		return WK_SW_INS_NOT_SUPPORTED;
+		return purse_xfer_process(a, card, cmd, resp);
 	}
-	/* a grant is taken once: every other wallet command ends the request */
-	sodium_memzero(&a->wreq, sizeof(a->wreq));
+	/* a grant is taken once: every other load command ends the request */
+	a->wreq.valid = false;
+	sodium_memzero(a->wreq.nonce, sizeof(a->wreq.nonce));
 	return sw;
 }
