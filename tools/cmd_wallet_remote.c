@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "wallet_state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +31,8 @@ typedef struct ropts {
 	const char *amount;
 	const char *pin_file;
 	const char *state_dir;
+	const char *from;
+	const char *to;
 	long confirm_timeout;
 	bool yes;
 	bool quiet_auto;	/* the recovery run before another command */
@@ -39,7 +42,9 @@ typedef struct ropts {
 static const char remote_usage[] =
     "usage: walletkey wallet load --issuer URL --amount YUAN [--yes]\n"
     "                 [--confirm-timeout S] [--pin-file FILE] [--state-dir DIR]\n"
-    "       walletkey wallet recover [--state-dir DIR]\n";
+    "       walletkey wallet recover [--state-dir DIR]\n"
+    "       walletkey wallet transfer --from READER --to READER --amount YUAN [--yes]\n"
+    "       walletkey wallet recover --from READER --to READER   (a transfer)\n";
 
 /* test hook (docs/remote-load.md): WALLETKEY_FAULT_AT=STEP kills this
  * process with SIGKILL at STEP; WALLETKEY_FAULT_CMD runs a command there
@@ -400,6 +405,286 @@ out:
 	return status;
 }
 
+
+/* ---- card to card ---- */
+
+typedef struct xcard {
+	const char *reader;
+	wk_card *card;
+	uint8_t id[8];
+	char hex[17];
+	uint8_t cert[2048];
+	size_t cert_len;
+} xcard;
+
+static int
+xcard_open(wk_cli *cli, xcard *x)
+{
+	wk_card_info info;
+	wk_piv *piv = NULL;
+	wk_ctx *ctx;
+	int rc;
+
+	x->cert_len = sizeof(x->cert);
+	if ((rc = wk_cli_ctx(cli, &ctx)) != WK_OK ||
+	    (rc = wk_card_open(ctx, x->reader, &x->card)) != WK_OK ||
+	    (rc = wk_card_get_info(x->card, &info)) != WK_OK) {
+		fprintf(stderr, "walletkey: reader %s:\n", x->reader);
+		return wk_cli_fail(cli, "open the card", rc);
+	}
+	memcpy(x->id, info.serial, 8);
+	wk_hex_encode(x->id, 8, x->hex);
+	if ((rc = wk_piv_open(x->card, &piv)) != WK_OK ||
+	    (rc = wk_piv_read_cert(piv, WK_WALLET_SLOT, x->cert,
+	    &x->cert_len)) != WK_OK) {
+		wk_piv_free(&piv);
+		fprintf(stderr, "walletkey: card %s has no wallet certificate: "
+		    "run walletkey enroll\n", x->hex);
+		return wk_cli_fail(cli, "read the wallet certificate", rc);
+	}
+	wk_piv_free(&piv);
+	if ((rc = wk_purse_select(x->card, NULL, 0, NULL)) != WK_OK)
+		return wk_cli_fail(cli, "select the purse", rc);
+	return WK_CLI_OK;
+}
+
+static void
+xfer_path(const char *dir, const xcard *from, const uint8_t chal[16],
+    char *out, size_t cap)
+{
+	char ch[33];
+
+	wk_hex_encode(chal, 16, ch);
+	snprintf(out, cap, "%s/xfer-%s-%s.json", dir, from->hex, ch);
+}
+
+/* the receiving card's PIN, once per run */
+static int
+xfer_pin(wk_cli *cli, const ropts *o, xcard *to, bool *done)
+{
+	char pin[16];
+	size_t n = 0;
+	int rc, tries = -1, st;
+
+	if (*done)
+		return WK_CLI_OK;
+	if ((st = wallet_read_secret(o->pin_file, "WALLETKEY_PIN",
+	    "receiving card's purse PIN", pin, sizeof(pin), &n)) != WK_CLI_OK)
+		return st;
+	rc = wk_purse_verify_pin(to->card, pin, n, &tries);
+	sodium_memzero(pin, sizeof(pin));
+	if (rc != WK_OK) {
+		if (rc == WK_ERR_WRONG_PIN)
+			fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
+		return wk_cli_fail(cli, "verify the receiving card's PIN", rc);
+	}
+	*done = true;
+	return WK_CLI_OK;
+}
+
+/* redeems the token of one transfer file; removes the file when settled */
+static int
+xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
+    const char *path, json_t *st, bool *pin_done)
+{
+	uint8_t chal[16], tok[WK_WALLET_MSG_MAX];
+	size_t n = 0, tlen = sizeof(tok);
+	uint32_t bal = 0;
+	bool already = false;
+	int rc, status;
+
+	if (wallet_unb64(json_object_get(st, "challenge"), chal, sizeof(chal),
+	    &n) != 0 || n != sizeof(chal)) {
+		fprintf(stderr, "walletkey: %s is damaged\n", path);
+		return WK_CLI_FAILED;
+	}
+	if (wallet_unb64(json_object_get(st, "token"), tok, sizeof(tok), &tlen) != 0) {
+		/* the CLI stopped before it saved the token: the card keeps it */
+		tlen = sizeof(tok);
+		rc = wk_wallet_xfer_token(from->card, chal, tok, &tlen);
+		if (rc == WK_ERR_NOT_FOUND) {
+			say(cli, "transfer: card %s never sent it; nothing moved",
+			    from->hex);
+			return wallet_state_remove(path) == 0 ? WK_CLI_OK :
+			    WK_CLI_FAILED;
+		}
+		if (rc != WK_OK)
+			return wk_cli_fail(cli, "ask the sending card for its token", rc);
+		json_object_set_new(st, "token", wallet_b64(tok, tlen));
+		if (save(path, st) != 0)
+			return WK_CLI_FAILED;
+		say(cli, "transfer: the sending card still holds the token");
+	}
+	fault_point("xfer-saved");
+	if ((status = xfer_pin(cli, o, to, pin_done)) != WK_CLI_OK)
+		return status;
+	rc = wk_wallet_xfer_redeem(to->card, from->cert, from->cert_len, tok, tlen,
+	    &bal, &already);
+	if (rc != WK_OK)
+		return wk_cli_fail(cli, "redeem the token on the receiving card", rc);
+	if (wallet_state_remove(path) != 0)
+		return WK_CLI_FAILED;
+	if (already)
+		say(cli, "transfer: card %s had already redeemed the token", to->hex);
+	else
+		say(cli, "transfer: card %s redeemed the token; its balance is %u.%02u",
+		    to->hex, bal / 100, bal % 100);
+	return WK_CLI_OK;
+}
+
+/* every unfinished transfer from -> to */
+static int
+xfer_recover(wk_cli *cli, const ropts *o, const char *dir, xcard *from,
+    xcard *to, bool *pin_done, unsigned *count)
+{
+	char prefix[64], path[1400];
+	struct dirent *e;
+	DIR *d;
+	int status = WK_CLI_OK;
+
+	*count = 0;
+	snprintf(prefix, sizeof(prefix), "xfer-%s-", from->hex);
+	if ((d = opendir(dir)) == NULL)
+		return WK_CLI_FAILED;
+	while ((e = readdir(d)) != NULL) {
+		json_t *st = NULL;
+		const char *tohex;
+		size_t nl = strlen(e->d_name);
+
+		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || nl < 5 ||
+		    strcmp(e->d_name + nl - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (wallet_state_read(path, &st) != 0 || st == NULL)
+			continue;
+		tohex = jstr(st, "to");
+		if (tohex != NULL && strcmp(tohex, to->hex) == 0) {
+			(*count)++;
+			say(cli, "transfer: settling an unfinished transfer (%s)",
+			    e->d_name);
+			if (xfer_settle(cli, o, from, to, path, st, pin_done) !=
+			    WK_CLI_OK)
+				status = WK_CLI_FAILED;
+		}
+		json_decref(st);
+	}
+	closedir(d);
+	return status;
+}
+
+static int
+cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
+{
+	char dir[1024], path[1100], amt[24];
+	uint8_t ca[16], cb[16], rchal[16], ma[WK_WALLET_MSG_MAX];
+	uint8_t mb[WK_WALLET_MSG_MAX], tok[WK_WALLET_MSG_MAX];
+	size_t la = sizeof(ma), lb = sizeof(mb), tlen = sizeof(tok);
+	xcard *from = NULL, *to = NULL;
+	json_t *st = NULL;
+	uint32_t amount = 0;
+	unsigned count = 0;
+	bool pin_done = false;
+	int status = WK_CLI_FAILED, rc;
+
+	if (o->from == NULL || o->to == NULL)
+		return wk_cli_usage(cli, "wallet %s needs --from READER --to READER",
+		    recover_only ? "recover" : "transfer");
+	if (!recover_only && (o->amount == NULL ||
+	    wk_purse_amount_parse(o->amount, &amount) != WK_OK))
+		return wk_cli_usage(cli, "wallet transfer needs --amount YUAN (more "
+		    "than 0, at most 2 decimals)");
+	if (strcmp(o->from, o->to) == 0)
+		return wk_cli_usage(cli, "--from and --to name the same reader");
+	if ((status = wallet_state_dir(o->state_dir, dir, sizeof(dir))) != WK_CLI_OK)
+		return status;
+	status = WK_CLI_FAILED;
+	if ((from = calloc(1, sizeof(*from))) == NULL ||
+	    (to = calloc(1, sizeof(*to))) == NULL)
+		goto out;
+	from->reader = o->from;
+	to->reader = o->to;
+	if ((status = xcard_open(cli, from)) != WK_CLI_OK ||
+	    (status = xcard_open(cli, to)) != WK_CLI_OK)
+		goto out;
+	if ((status = xfer_recover(cli, o, dir, from, to, &pin_done, &count)) !=
+	    WK_CLI_OK || recover_only) {
+		if (status == WK_CLI_OK && count == 0)
+			say(cli, "nothing to recover");
+		goto out;
+	}
+	status = WK_CLI_FAILED;
+	wk_purse_amount_format(amount, amt, sizeof(amt));
+	if (!cli->json)
+		printf("transfer %s yuan from card %s to card %s\n", amt, from->hex,
+		    to->hex);
+	if (!o->yes && !confirm(o->confirm_timeout)) {
+		fprintf(stderr, "walletkey: transfer cancelled; nothing was sent\n");
+		goto out;
+	}
+	/* 1: each card checks the other's certificate and signature */
+	if ((rc = wk_wallet_xfer_challenge(from->card, false, ca)) != WK_OK ||
+	    (rc = wk_wallet_xfer_challenge(to->card, false, cb)) != WK_OK ||
+	    (rc = wk_wallet_xfer_auth_sign(to->card, ca, from->id, mb, &lb)) !=
+	    WK_OK ||
+	    (rc = wk_wallet_xfer_auth_sign(from->card, cb, to->id, ma, &la)) !=
+	    WK_OK) {
+		status = wk_cli_fail(cli, "exchange the cards' challenges", rc);
+		goto out;
+	}
+	if ((rc = wk_wallet_xfer_auth_verify(from->card, to->cert, to->cert_len,
+	    mb, lb)) != WK_OK ||
+	    (rc = wk_wallet_xfer_auth_verify(to->card, from->cert, from->cert_len,
+	    ma, la)) != WK_OK) {
+		status = wk_cli_fail(cli, "authenticate the cards to each other", rc);
+		goto out;
+	}
+	say(cli, "1. the cards authenticated each other");
+	/* 2: the receiving card's PIN and its challenge */
+	if ((status = xfer_pin(cli, o, to, &pin_done)) != WK_CLI_OK)
+		goto out;
+	status = WK_CLI_FAILED;
+	say(cli, "2. the receiving card's PIN is verified");
+	if ((rc = wk_wallet_xfer_challenge(to->card, true, rchal)) != WK_OK) {
+		status = wk_cli_fail(cli, "the receiving card's challenge", rc);
+		goto out;
+	}
+	xfer_path(dir, from, rchal, path, sizeof(path));
+	st = json_pack("{s:s, s:s, s:I, s:o}", "from", from->hex, "to", to->hex,
+	    "amount", (json_int_t)amount, "challenge", wallet_b64(rchal, 16));
+	if (st == NULL || save(path, st) != 0)
+		goto out;
+	/* 3: the debit and the token, in one commit of the sending card */
+	if ((rc = wk_wallet_xfer_send(from->card, to->id, rchal, amount, tok,
+	    &tlen)) != WK_OK) {
+		status = wk_cli_fail(cli, "debit the sending card", rc);
+		if (rc != WK_ERR_TRANSPORT && rc != WK_ERR_CARD_REMOVED)
+			(void)wallet_state_remove(path);
+		goto out;
+	}
+	fault_point("xfer-sent");
+	json_object_set_new(st, "token", wallet_b64(tok, tlen));
+	if (save(path, st) != 0)
+		goto out;
+	say(cli, "3. card %s debited %s and signed the token", from->hex, amt);
+	/* 4: the credit, once */
+	if ((status = xfer_settle(cli, o, from, to, path, st, &pin_done)) !=
+	    WK_CLI_OK)
+		goto out;
+	say(cli, "4. transfer complete");
+	if (cli->json)
+		status = wk_cli_json_print(json_pack("{s:s, s:s, s:I}", "from",
+		    from->hex, "to", to->hex, "amount", (json_int_t)amount));
+out:
+	json_decref(st);
+	if (from != NULL)
+		wk_card_free(&from->card);
+	if (to != NULL)
+		wk_card_free(&to->card);
+	free(from);
+	free(to);
+	return status;
+}
+
 static int
 cmd_recover(wk_cli *cli, const ropts *o)
 {
@@ -448,6 +733,10 @@ parse(wk_cli *cli, int argc, char **argv, ropts *o)
 			slot = &o->pin_file;
 		else if (strcmp(a, "--state-dir") == 0)
 			slot = &o->state_dir;
+		else if (strcmp(a, "--from") == 0)
+			slot = &o->from;
+		else if (strcmp(a, "--to") == 0)
+			slot = &o->to;
 		else if (strcmp(a, "--confirm-timeout") == 0) {
 			if (i + 1 >= argc)
 				return wk_cli_usage(cli, "--confirm-timeout needs seconds");
@@ -528,6 +817,7 @@ wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv)
 		return cmd_load(cli, &o);
 	}
 	if (strcmp(argv[1], "recover") == 0)
-		return cmd_recover(cli, &o);
-	return wk_cli_usage(cli, "wallet transfer is not available yet");
+		return o.from != NULL || o.to != NULL ? cmd_transfer(cli, &o, true) :
+		    cmd_recover(cli, &o);
+	return cmd_transfer(cli, &o, false);
 }
