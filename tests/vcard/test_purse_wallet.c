@@ -18,6 +18,7 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "applets/purse.h"
@@ -26,6 +27,7 @@
 #include "wk_hex.h"
 #include "wk_msg.h"
 #include "wk_purse_crypto.h"
+#include "wk_tlv.h"
 
 extern const vc_applet vc_applet_piv;
 extern const vc_applet vc_applet_purse;
@@ -552,6 +554,220 @@ test_bad_commands(void **state)
 	assert_int_equal(balance(t), 0);
 }
 
+
+/* ---- card to card ---- */
+
+/* a certificate for t's wallet key, CN = its card id, signed by signer */
+static size_t
+make_cert(tcard *t, EVP_PKEY *signer, uint8_t *out, size_t cap)
+{
+	X509 *x = X509_new();
+	char cn[17];
+	unsigned char *der = NULL;
+	int n;
+
+	wk_hex_encode(vc_card_serial(t->card), 8, cn);
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	assert_int_equal(X509_set_pubkey(x, t->card_pub), 1);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_issuer_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"test CA", -1, -1, 0);
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	assert_true(n > 0 && (size_t)n <= cap);
+	memcpy(out, der, (size_t)n);
+	OPENSSL_free(der);
+	X509_free(x);
+	return (size_t)n;
+}
+
+/* 01 cert 02 msg as an extended-length APDU */
+static uint16_t
+cmd_cert_msg(tcard *t, uint8_t ins, const uint8_t *cert, size_t cl,
+    const uint8_t *msg, size_t ml)
+{
+	uint8_t apdu[4096], data[4000];
+	size_t n = 7;
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, data, sizeof(data));
+	wk_tlv_put(&b, 0x01, cert, cl);
+	wk_tlv_put(&b, 0x02, msg, ml);
+	assert_false(wk_buf_failed(&b));
+	apdu[0] = 0x80;
+	apdu[1] = ins;
+	apdu[2] = 0;
+	apdu[3] = 0;
+	apdu[4] = 0;
+	apdu[5] = (uint8_t)(b.len >> 8);
+	apdu[6] = (uint8_t)b.len;
+	memcpy(apdu + n, b.p, b.len);
+	n += b.len;
+	apdu[n++] = 0;
+	apdu[n++] = 0;
+	return txb(t, apdu, n);
+}
+
+typedef struct pair {
+	tcard *a, *b;
+	uint8_t ca_cert[2048], cb_cert[2048];
+	size_t ca_len, cb_len;
+} pair;
+
+static int
+setup_pair(void **state)
+{
+	pair *p = calloc(1, sizeof(*p));
+	void *s;
+
+	assert_non_null(p);
+	setup(&s);
+	p->a = s;
+	setup(&s);
+	p->b = s;
+	EVP_PKEY_free(p->b->ca);
+	p->b->ca = p->a->ca;
+	EVP_PKEY_up_ref(p->a->ca);
+	enrolled(p->a);
+	enrolled(p->b);
+	p->ca_len = make_cert(p->a, p->a->ca, p->ca_cert, sizeof(p->ca_cert));
+	p->cb_len = make_cert(p->b, p->a->ca, p->cb_cert, sizeof(p->cb_cert));
+	*state = p;
+	return 0;
+}
+
+static int
+teardown_pair(void **state)
+{
+	pair *p = *state;
+	void *s = p->a;
+
+	teardown(&s);
+	s = p->b;
+	teardown(&s);
+	free(p);
+	return 0;
+}
+
+/* load amount onto t through the wallet commands */
+static void
+load(tcard *t, uint32_t amount)
+{
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_buf g;
+	wk_msg q;
+
+	request(t, amount, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+}
+
+/* a authenticates b: a's challenge signed by b */
+static uint16_t
+authenticate(pair *p, tcard *v, tcard *s, const uint8_t *s_cert, size_t s_len)
+{
+	uint8_t chal[16], d[24], m[WK_MSG_MAX];
+	size_t ml;
+
+	assert_int_equal(txf(v, "80 E8 00 00"), 0x9000);
+	memcpy(chal, v->r, 16);
+	memcpy(d, chal, 16);
+	memcpy(d + 16, vc_card_serial(v->card), 8);
+	assert_int_equal(cmd(s, 0x80, 0xE9, 0, 0, d, sizeof(d)), 0x9000);
+	ml = s->rlen;
+	memcpy(m, s->r, ml);
+	(void)p;
+	return cmd_cert_msg(v, 0xEA, s_cert, s_len, m, ml);
+}
+
+static void
+test_transfer(void **state)
+{
+	pair *p = *state;
+	uint8_t rchal[16], d[28], tok[WK_MSG_MAX];
+	size_t tl;
+	wk_msg m;
+
+	load(p->a, 5000);
+	/* a only sends to a peer it authenticated */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(rchal, p->b->r, 16);
+	memcpy(d, vc_card_serial(p->b->card), 8);
+	memcpy(d + 8, rchal, 16);
+	memcpy(d + 24, "\x00\x00\x03\xE8", 4);	/* 10.00 */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x6982);
+	/* a certificate the anchor did not sign: refused */
+	{
+		EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		uint8_t bad[2048];
+		size_t bl = make_cert(p->b, other, bad, sizeof(bad));
+
+		assert_int_equal(authenticate(p, p->a, p->b, bad, bl), 0x6982);
+		EVP_PKEY_free(other);
+	}
+	/* b's certificate with a's signature: refused */
+	assert_int_equal(authenticate(p, p->a, p->b, p->ca_cert, p->ca_len), 0x6982);
+	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len), 0x9000);
+	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len), 0x9000);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, 27), 0x6700);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	tl = p->a->rlen;
+	memcpy(tok, p->a->r, tl);
+	assert_int_equal(wk_msg_verify(tok, tl, p->a->card_pub, &m), WK_MSG_OK);
+	assert_int_equal(m.type, WK_MSG_XFER_TOKEN);
+	assert_int_equal(m.amount, 1000);
+	assert_int_equal(m.balance, 4000);
+	assert_int_equal(balance(p->a), 4000);
+	/* the same challenge again: the same token, nothing more debited */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(p->a->rlen, tl);
+	assert_memory_equal(p->a->r, tok, tl);
+	assert_int_equal(balance(p->a), 4000);
+	/* and from the card's memory of it */
+	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, rchal, 16), 0x9000);
+	assert_memory_equal(p->a->r, tok, tl);
+	/* redeem: PIN first */
+	select_purse(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x6985);
+	verify_pin(p->b);
+	/* every flipped byte of the token: refused, nothing credited */
+	for (size_t i = 0; i < tl; i++) {
+		uint16_t sw;
+
+		tok[i] ^= 0x04;
+		sw = cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl);
+		assert_true(sw == 0x6982 || sw == 0x6A80 || sw == 0x6985);
+		tok[i] ^= 0x04;
+	}
+	assert_int_equal(balance(p->b), 0);
+	verify_pin(p->b);
+	/* the sender's certificate must be the token's signer's */
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->cb_cert, p->cb_len, tok, tl),
+	    0x6982);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x9000);
+	assert_int_equal(p->b->rlen, 4);
+	assert_int_equal(balance(p->b), 1000);
+	/* once */
+	verify_pin(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x6984);
+	assert_int_equal(balance(p->b), 1000);
+	assert_int_equal(balance(p->a), 4000);
+	/* a token addressed to a is not b's... and a cannot redeem its own */
+	verify_pin(p->a);
+	assert_int_equal(cmd_cert_msg(p->a, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x6982);
+	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, d, 16), 0x6A88);
+}
+
 int
 main(void)
 {
@@ -562,6 +778,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_grant_flips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_credited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer, setup_pair,
+		    teardown_pair),
 	};
 
 	if (sodium_init() < 0)
