@@ -62,6 +62,7 @@ enum {
 	WK_AREC_ACCT_EP = 2,		/* likewise */
 	WK_AREC_ACCT_TERMINAL = 3,	/* id: 6-byte terminal id, then 4 zero bytes */
 	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
+	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
 };
 
 enum {

@@ -102,6 +102,11 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		bcd(id, acct + 1, 6);
 		snprintf(out, cap, "bank via %s", id);
 		break;
+	case WK_AREC_ACCT_CARD:
+		snprintf(out, cap, "card %02x%02x%02x%02x%02x%02x%02x%02x",
+		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6],
+		    acct[7], acct[8]);
+		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "wallet_state.h"
 #include "wk_hex.h"
 
 #define PIN_MAX 12
@@ -797,6 +798,11 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
 	}
 	sub = argv[1];
+	/* load --issuer, recover, transfer: cmd_wallet_remote.c; a load left
+	 * unfinished is settled before any other wallet command */
+	if (wk_cmd_wallet_remote_owns(argc, argv))
+		return wk_cmd_wallet_remote(cli, argc, argv);
+	wk_cmd_wallet_remote_auto(cli, argc, argv);
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
 	sel_opts = &o;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "piv_wallet.h"
@@ -20,6 +21,7 @@
 #include "wk_tlv.h"
 
 #define INS_VERIFY 0x20
+#define AUDIT_SIG_MAX 72	/* DER ECDSA P-256 */
 
 static const uint8_t audit_aid[] = { WK_AUDIT_AID_BYTES };
 
@@ -147,10 +149,10 @@ get_status(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static uint16_t
 get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], sig[PIV_WALLET_SIG_MAX];
+	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], sigbuf[AUDIT_SIG_MAX];
+	EVP_PKEY *key = NULL;
 	audit_state s;
-	size_t siglen = 0;
-	int rc;
+	wk_buf sig;
 
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
@@ -160,18 +162,21 @@ get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_SECURITY_STATUS;
 	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
 		return WK_SW_MEMORY_FAILURE;
+	/* no P-256 wallet key in slot 82 yet */
+	if (piv_wallet_key(card, &key) != 0)
+		return WK_SW_REF_NOT_FOUND;
+	EVP_PKEY_free(key);
 	wk_arec_head_tbs(vc_card_serial(card), s.base_seq, s.base_hash,
 	    s.head_seq, s.head_hash, cmd->data, tbs);
-	rc = piv_wallet_sign(card, tbs, sizeof(tbs), sig, sizeof(sig), &siglen);
-	if (rc == PIV_WALLET_NO_KEY)
-		return WK_SW_REF_NOT_FOUND;
-	if (rc != PIV_WALLET_OK)
+	wk_buf_init_fixed(&sig, sigbuf, sizeof(sigbuf));
+	if (piv_wallet_sign(card, tbs, sizeof(tbs), &sig) != 0 ||
+	    wk_buf_failed(&sig))
 		return WK_SW_UNKNOWN;
 	put64(resp, s.base_seq);
 	wk_buf_add(resp, s.base_hash, WK_AREC_HASH_LEN);
 	put64(resp, s.head_seq);
 	wk_buf_add(resp, s.head_hash, WK_AREC_HASH_LEN);
-	wk_buf_add(resp, sig, siglen);
+	wk_buf_add(resp, sig.p, sig.len);
 	return WK_SW_OK;
 }
 

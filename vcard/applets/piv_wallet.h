@@ -1,8 +1,10 @@
 /*
- * the card's wallet key, for the card's own applets (audit chain head;
- * remote load): a P-256 key in PIV retired slot 82, generated and certified
- * through PIV like any other key. The card signs with it internally; the
- * PIV PIN policy of the slot does not apply (the calling applet gates it).
+ * the PIV applet's services to the wallet commands (docs/remote-load.md):
+ * the wallet key lives in PIV retired slot 82 (P-256); the trust anchor
+ * (the issuer CA's P-256 public key) and the account PAN are written with
+ * the PIV applet's own command WALLET SETUP (CLA 80 INS E8), which needs
+ * 9B management-key authentication. Once the anchor is set, GENERAL
+ * AUTHENTICATE refuses slot 82, so only the card builds what that key signs.
  */
 #ifndef PIV_WALLET_H
 #define PIV_WALLET_H
@@ -10,19 +12,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+
 #include "vc_applet.h"
+#include "wk_buf.h"
 
 #define PIV_WALLET_SLOT 0x82
-#define PIV_WALLET_SIG_MAX 72	/* DER ECDSA P-256 */
+#define PIV_WALLET_INS_SETUP 0xE8
+#define PIV_WALLET_POINT_LEN 65
+#define PIV_WALLET_PAN_MAX 19
 
-enum {
-	PIV_WALLET_OK = 0,
-	PIV_WALLET_ERROR = -1,
-	PIV_WALLET_NO_KEY = -2,	/* slot 82 empty, or not a P-256 key */
-};
-
-/* ECDSA P-256 with SHA-256 over msg; DER signature into sig (cap >= 72) */
-int piv_wallet_sign(vc_card *card, const uint8_t *msg, size_t n, uint8_t *sig,
-    size_t cap, size_t *siglen);
+/* true once WALLET SETUP stored an anchor */
+bool piv_wallet_locked(vc_card *card);
+/* ECDSA P-256 / SHA-256 over msg with the wallet key; DER signature to sig */
+int piv_wallet_sign(vc_card *card, const uint8_t *msg, size_t len, wk_buf *sig);
+/* the wallet private key (the caller frees it) */
+int piv_wallet_key(vc_card *card, EVP_PKEY **out);
+/* the trust anchor as a public key (the caller frees it) */
+int piv_wallet_anchor(vc_card *card, EVP_PKEY **out);
+/* the account PAN, NUL-terminated, into pan (cap >= PIV_WALLET_PAN_MAX + 1) */
+int piv_wallet_pan(vc_card *card, char *pan, size_t cap);
 
 #endif

@@ -176,6 +176,7 @@ purse_deselect(void *state, vc_card *card)
 
 	(void)card;
 	drop_session(a);
+	sodium_memzero(&a->wreq, sizeof(a->wreq));
 	a->pin_ok = false;
 	a->df = DF_NONE;
 	a->cur_ef = 0;
@@ -581,6 +582,9 @@ process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	case INS_GET_PROVE:
 		return get_prove(card, cmd, resp);
 	default:
+		if (cmd->ins >= PURSE_WALLET_INS_FIRST &&
+		    cmd->ins <= PURSE_WALLET_INS_LAST)
+			return purse_wallet_process(a, card, cmd, resp, prev);
 		return purse_txn_process(a, card, cmd, resp, prev);
 	}
 }

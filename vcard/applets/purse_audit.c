@@ -73,3 +73,30 @@ purse_audit_add(vc_card *card, const purse_state *st, const purse_session *s,
 	memcpy(r.term_id, s->term_id, WK_PURSE_TERM_ID_LEN);
 	return audit_log_append(card, &r);
 }
+
+int
+purse_audit_transfer(vc_card *card, const purse_state *st, int purse,
+    uint8_t type, uint32_t amount, const uint8_t peer[8], uint16_t counter)
+{
+	uint8_t mine[WK_AREC_ACCT_LEN], other[WK_AREC_ACCT_LEN];
+	bool outgoing = type == WK_AREC_TRANSFER_OUT;
+	wk_arec r;
+
+	memset(&r, 0, sizeof(r));
+	memset(other, 0, sizeof(other));
+	if (card_account(card, purse == PURSE_ED ? WK_AREC_ACCT_ED :
+	    WK_AREC_ACCT_EP, mine) != 0)
+		return AUDIT_LOG_ERROR;
+	other[0] = WK_AREC_ACCT_CARD;
+	memcpy(other + 1, peer, 8);
+	memcpy(r.src, outgoing ? mine : other, WK_AREC_ACCT_LEN);
+	memcpy(r.dst, outgoing ? other : mine, WK_AREC_ACCT_LEN);
+	r.counter = counter;
+	r.type = type;
+	/* a transfer carries no host date: zeros, as in its EF 0018 record */
+	r.amount = amount;
+	r.balance = st->w[purse].balance;
+	/* the terminal field: the peer's last 6 id bytes, as EF 0018 */
+	memcpy(r.term_id, peer + 2, 6);
+	return audit_log_append(card, &r);
+}
