@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -29,6 +30,8 @@
 #define PIN_MAX 12
 #define PAGE_BUF 65536
 #define FILE_MAX (512u << 20)
+#define RESUME_WAIT 30	/* seconds to wait for a lost card */
+#define RESUME_TRIES 5	/* resumes in a row without a page */
 
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 int audit_report_html(FILE *f, const audit_doc *d, const bool *keep);
@@ -305,6 +308,56 @@ progress(uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 }
 
+
+/* a lost link (card restarted, pcscd restarted, card pulled) */
+static bool
+link_lost(int rc)
+{
+	return rc == WK_ERR_CARD_REMOVED || rc == WK_ERR_TRANSPORT ||
+	    rc == WK_ERR_NO_CARD || rc == WK_ERR_PCSC || rc == WK_ERR_NO_READER;
+}
+
+/* records per page: 255, or WALLETKEY_AUDIT_PAGE (1-255) for slow links */
+static unsigned
+page_max(void)
+{
+	const char *e = getenv("WALLETKEY_AUDIT_PAGE");
+	long v;
+
+	if (e == NULL)
+		return WK_AREC_PAGE_MAX;
+	v = strtol(e, NULL, 10);
+	return v >= 1 && v <= WK_AREC_PAGE_MAX ? (unsigned)v : WK_AREC_PAGE_MAX;
+}
+
+/* after a lost link: connect again (for up to RESUME_WAIT seconds), select
+ * the applet and verify the PIN again; the export goes on from its cursor */
+static int
+resume(wk_cli *cli, wk_card **card, const char *pin, size_t pin_len)
+{
+	struct timespec pause = { 0, 250 * 1000 * 1000 };
+	time_t until = time(NULL) + RESUME_WAIT;
+	int rc, tries = -1;
+
+	for (;;) {
+		wk_card_free(&cli->card);
+		wk_ctx_free(&cli->ctx);
+		*card = NULL;
+		rc = wk_cli_card(cli, card);
+		if (rc == WK_OK && (rc = wk_card_begin(*card)) == WK_OK) {
+			if ((rc = wk_audit_select(*card)) == WK_OK)
+				rc = wk_audit_verify_pin(*card, pin, pin_len,
+				    &tries);
+			if (rc == WK_OK)
+				return WK_OK;
+			wk_card_end(*card);
+		}
+		if (!link_lost(rc) || time(NULL) >= until)
+			return rc;
+		nanosleep(&pause, NULL);
+	}
+}
+
 /*
  * the export: PIN, signed head, every page from the oldest kept record.
  * With sealed_pages the pages stay sealed (to recipient) and go there;
@@ -327,6 +380,7 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 	int rc, tries = -1;
 	bool begun = false;
 	const char *what = "audit export";
+	unsigned max = page_max(), retries = 0;
 
 	wk_buf_init_heap(&pt, PAGE_BUF);
 	if ((rc = get_pin(o, pin, sizeof(pin), &pin_len)) != WK_OK)
@@ -375,12 +429,33 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 		/* the cursor alone says where to go on: the card keeps no
 		 * export state, so an interrupted export resumes from here */
 		start = cursor;
-		next = start + (st.head_seq - start + 1 < WK_AREC_PAGE_MAX ?
-		    st.head_seq - start + 1 : WK_AREC_PAGE_MAX);
+		next = start + (st.head_seq - start + 1 < max ?
+		    st.head_seq - start + 1 : max);
 		len = PAGE_BUF;
-		if ((rc = wk_audit_get_page(card, recipient, cursor,
-		    WK_AREC_PAGE_MAX, page, &len)) != WK_OK)
+		rc = wk_audit_get_page(card, recipient, cursor, max, page, &len);
+		if (rc == WK_OK && sealed_pages == NULL) {
+			wk_buf_reset(&pt);
+			if (wk_arec_open(pk, sk, d->serial, page, len, &pt) !=
+			    WK_AREC_OK || wk_buf_failed(&pt) ||
+			    wk_arec_page_parse(pt.p, pt.len, &pg) != WK_AREC_OK ||
+			    pg.first_seq != start || pg.count == 0)
+				rc = WK_ERR_CARD_MALFORMED;
+		}
+		/* a card killed inside an answer may also leave a broken one */
+		if ((link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
+		    retries++ < RESUME_TRIES) {
+			/* the card keeps no export state: ask again from the cursor */
+			begun = false;
+			fprintf(stderr, "\nwalletkey: the card was lost at seq %"
+			    PRIu64 "; resuming\n", cursor);
+			if ((rc = resume(cli, &card, pin, pin_len)) != WK_OK)
+				goto out;
+			begun = true;
+			continue;
+		}
+		if (rc != WK_OK)
 			goto out;
+		retries = 0;
 		if (sealed_pages != NULL) {
 			if (json_array_append_new(sealed_pages,
 			    wk_cli_json_hex(page, len)) != 0) {
@@ -388,13 +463,6 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 				goto out;
 			}
 		} else {
-			wk_buf_reset(&pt);
-			rc = WK_ERR_CARD_MALFORMED;
-			if (wk_arec_open(pk, sk, d->serial, page, len, &pt) !=
-			    WK_AREC_OK || wk_buf_failed(&pt) ||
-			    wk_arec_page_parse(pt.p, pt.len, &pg) != WK_AREC_OK ||
-			    pg.first_seq != start || pg.count == 0)
-				goto out;
 			next = pg.next_seq;
 			for (unsigned i = 0; i < pg.count; i++)
 				if (audit_doc_add(d, pg.records +

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/purse_lib.sh"
 . "$(dirname "$0")/audit_lib.sh"
 
-N=${AUDIT_N:-1000}
+N=${AUDIT_N:-1000}	# at least 200: the resumed export needs time to be killed in
 
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	T=$(mktemp -d)
@@ -74,6 +74,34 @@ run audit verify "$T/a.json"
 check "verify the export" '[ "$RC" -eq 0 ] && grep -q "^OK: $N records" <<<"$OUT"'
 run --reader "$R" audit verify --card
 check "verify --card" '[ "$RC" -eq 0 ] && grep -q "^OK: $N records" <<<"$OUT"'
+
+# an export interrupted by kill -9 of the card goes on from its cursor
+# (one record a page, so the kill lands inside it)
+sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
+card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
+start=$(date +%s.%N)
+WALLETKEY_AUDIT_PAGE=1 "$WK" --verbose --reader "$R" audit export --format csv \
+	--out "$T/resumed.csv" 2>"$T/resume.err" &
+cli=$!
+# after some pages (the trace shows each GET PAGE), not after a set time
+for ((w = 0; w < 500; w++)); do
+	pages=$(grep -c "> .*80 E2 00 00" "$T/resume.err" 2>/dev/null || true)
+	[ "${pages:-0}" -ge 20 ] && break
+	sleep 0.01
+done
+kill -KILL "$card"
+while kill -0 "$card" 2>/dev/null; do sleep 0.01; done
+"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
+"$WALLETKEY_SANDBOX/bin/card-wait" 0 >/dev/null || true
+set +e
+wait "$cli"
+rc=$?
+set -e
+echo "export one record a page, card killed after 20 pages: $(echo "$(date +%s.%N) - $start" | bc) s, status $rc"
+grep -v "^apdu\|^SCard" "$T/resume.err" | tail -5; grep "^apdu\|^SCard" "$T/resume.err" | tail -4 | cut -c1-120
+check "an export through kill -9 of the card resumes and completes" \
+	'[ "$rc" -eq 0 ] && grep -q "resuming" "$T/resume.err" && cmp -s "$T/resumed.csv" "$T/a.csv"' ||
+	cat "$T/resume.err"
 
 # tampering, one fault each
 K=$((N / 2))
