@@ -111,8 +111,8 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		snprintf(out, cap, "-");
 		break;
 	default:
-		bcd(id, acct, 11 > 10 ? 10 : 11);
-		snprintf(out, cap, "account %s", id);
+		bcd(id, acct + 1, 10);
+		snprintf(out, cap, "account %u:%s", acct[0], id);
 		break;
 	}
 }
