@@ -46,6 +46,7 @@ typedef struct aopts {
 	const char *pin_file;
 	const char *key;
 	const char *file;
+	const char *issuer;
 	bool card;
 } aopts;
 
@@ -179,6 +180,8 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 			slot = &o->pin_file;
 		else if (strcmp(a, "--key") == 0)
 			slot = &o->key;
+		else if (strcmp(a, "--issuer") == 0)
+			slot = &o->issuer;
 		else if (strcmp(a, "--card") == 0)
 			o->card = true;
 		else if (a[0] != '-' && o->file == NULL)
@@ -908,6 +911,13 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 	sub = argv[1];
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
+	/* docs/audit.md, open points */
+	if (strcmp(sub, "sync") == 0 || o.issuer != NULL) {
+		fprintf(stderr, "walletkey: audit: history sync with the issuer "
+		    "(audit sync, verify --issuer) is not available in this "
+		    "version\n");
+		return WK_CLI_FAILED;
+	}
 	if (strcmp(sub, "export") == 0)
 		return cmd_export(cli, &o);
 	if (strcmp(sub, "verify") == 0)
