@@ -15,6 +15,10 @@ say() {
 	fi
 }
 
+# the PKCS#11 module: from the build tree, else the installed one
+WALLETKEY_P11_MODULE=${WALLETKEY_BUILD_DIR:-$(dirname "${BASH_SOURCE[0]}")/../build}/pkcs11/walletkey-pkcs11.so
+[ -f "$WALLETKEY_P11_MODULE" ] || WALLETKEY_P11_MODULE=$(ls /usr/lib/*/pkcs11/walletkey-pkcs11.so 2>/dev/null | head -n 1)
+
 run() {
 	printf '$ %s\n' "$*"
 	"$@"
@@ -37,8 +41,59 @@ chapter_card_on_the_wire() {
 	run opensc-tool -r 0 -c default -s "00 A4 04 00 07 F0 57 4B 49 4E 46 4F" -s "00 EE 01 00 02 01 2C 00"
 }
 
+chapter_piv() {
+	local d=$WALLETKEY_SANDBOX/demo-piv
+	mkdir -p "$d"
+	export WALLETKEY_PIN=123456
+	say "The card is also a PIV card: OpenSC names it, and walletkey shows its state."
+	run opensc-tool -r 0 -n
+	run walletkey status
+	say "A P-256 key is generated inside the card (slot 9a); only the public key comes out."
+	run walletkey key generate --slot 9a --alg eccp256 --out "$d/9a.pem"
+	run cat "$d/9a.pem"
+	say "A certificate for it, signed by the card itself, stored on the card."
+	run walletkey cert selfsign --slot 9a --subject /CN=walletkey-demo --days 30 --import
+	say "The card signs a file; openssl checks the signature with the public key."
+	echo "pay 12.30 to the bakery" >"$d/msg.txt"
+	run walletkey sign --slot 9a --in "$d/msg.txt" --hash sha256 --out "$d/msg.sig"
+	run openssl dgst -sha256 -verify "$d/9a.pem" -signature "$d/msg.sig" "$d/msg.txt"
+	say "Any PKCS#11 program sees the token through walletkey-pkcs11.so."
+	run pkcs11-tool --module "$WALLETKEY_P11_MODULE" -L
+	run pkcs11-tool --module "$WALLETKEY_P11_MODULE" -O
+	say "A wrong PIN costs exactly one try, and says how many are left."
+	run walletkey pin verify --pin 000000 || true
+	run walletkey pin retries
+	run walletkey pin verify
+	unset WALLETKEY_PIN
+}
+
+chapter_wallet() {
+	local d=$WALLETKEY_SANDBOX/demo-wallet hex
+	mkdir -p "$d"
+	hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+	say "The card carries a PBOC electronic purse, here with the demo keys (test keys only)."
+	printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
+	    "$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
+	    "$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$d/master-keys.json"
+	run walletkey wallet info
+	say "A software SAM holds the master keys and the terminal's counter."
+	run walletkey wallet sam-init --master-keys "$d/master-keys.json" --terminal 000000000042 --out "$d/sam.json"
+	say "Load 100.00 at the bank counter: MAC1 from the card, MAC2 from the SAM, TAC checked."
+	WALLETKEY_PIN=123456 run walletkey wallet load --amount 100 --sam "$d/sam.json"
+	say "Buy something for 12.30: the card checks MAC1, answers MAC2 and TAC."
+	run walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$d/sam.json"
+	run walletkey wallet balance
+	say "The card's transaction records (the PIN guards them)."
+	WALLETKEY_PIN=123456 run walletkey wallet records
+	say "Too much: the card refuses with 9401 and nothing changes."
+	run walletkey wallet purchase --amount 1000 --terminal 000000000042 --sam "$d/sam.json" || true
+	run walletkey wallet balance
+}
+
 chapters=(
 	chapter_card_on_the_wire
+	chapter_piv
+	chapter_wallet
 )
 
 for c in "${chapters[@]}"; do

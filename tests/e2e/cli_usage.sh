@@ -28,3 +28,6 @@ expect_eq "json error code" "$(echo "$out" | jq -r .error.code)" -4
 # without a pcscd: exit 1 and a message naming pcscd
 expect_status 1 env PCSCLITE_CSOCK_NAME="$WALLETKEY_SANDBOX/nothing" walletkey readers
 grep -q "pcscd" <<<"$ERR" || fail "no message naming pcscd: $ERR"
+# an ambiguous reader prefix: exit 1 and a message saying so
+expect_status 1 walletkey --reader "Virtual PCD 00" apdu 00a40400
+grep -q "several readers start with" <<<"$ERR" || fail "no message for an ambiguous prefix: $ERR"

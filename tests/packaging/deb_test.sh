@@ -103,7 +103,7 @@ walletkey readers --json | jq -e '.readers[0].walletkey' >/dev/null ||
 # pkcs11-tool signs through the installed module
 export WALLETKEY_PIN=123456
 walletkey key generate --slot 9a --alg eccp256 >"$state/pub.pem"
-walletkey cert selfsign --slot 9a --subject /CN=installed >/dev/null
+walletkey cert selfsign --slot 9a --subject /CN=installed --import >/dev/null
 echo "signed by the installed module" >"$state/msg"
 pkcs11-tool --module "$MODULE" -l -p 123456 --sign -m ECDSA-SHA256 \
 	--id 01 -i "$state/msg" -o "$state/sig" --signature-format openssl
