@@ -253,6 +253,38 @@ confirm(long timeout)
 	return ok;
 }
 
+
+/* the issuer already granted this seq in a load the state directory does
+ * not know (its file was lost): settle it with the card's proof, named by
+ * the issuer's seq_used message "... (load <id>)" */
+static void
+settle_orphan(wk_card *card, wk_issuer *is, wk_purse_kind kind,
+    const uint8_t *req, size_t req_len)
+{
+	const char *m = strstr(wk_issuer_error_message(is), "(load ");
+	uint8_t lid[16], ans[WK_WALLET_MSG_MAX];
+	size_t alen = sizeof(ans);
+	char id[33];
+	wk_wallet_msg_info info;
+	wk_issuer_load *ld;
+	bool credited;
+
+	if (m == NULL || strlen(m) < 6 + 32 || wk_wallet_msg_info_get(req, req_len,
+	    &info) != WK_OK)
+		return;
+	memcpy(id, m + 6, 32);
+	id[32] = '\0';
+	if (wk_hex_decode(id, lid, sizeof(lid)) != sizeof(lid) ||
+	    (ld = calloc(1, sizeof(*ld))) == NULL)
+		return;
+	if (wk_wallet_recover(card, kind, lid, info.seq, ans, &alen,
+	    &credited) == WK_OK &&
+	    wk_issuer_load_close(is, id, "proof", ans, alen, ld) == WK_OK)
+		fprintf(stderr, "walletkey: a load left pending (%s) is now %s;"
+		    " run the load again\n", id, ld->status);
+	free(ld);
+}
+
 static int
 save(const char *path, json_t *st)
 {
@@ -344,6 +376,9 @@ cmd_load(wk_cli *cli, const ropts *o)
 			(void)wallet_state_remove(path);
 		}
 		status = issuer_fail(cli, is, "request the load", rc);
+		if (rc == WK_ERR_ISSUER &&
+		    strcmp(wk_issuer_error_code(is), "seq_used") == 0)
+			settle_orphan(card, is, o->kind, req, req_len);
 		goto out;
 	}
 	json_object_set_new(st, "load_id", json_string(ld->load_id));

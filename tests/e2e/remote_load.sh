@@ -95,6 +95,18 @@ code=$(curl -s -o "$T/resp" -w '%{http_code}' -H 'Content-Type: application/json
 check "a flipped receipt: refused (4xx)" '[ "${code:0:1}" = 4 ]'
 settled "flipped receipt"
 
+# the state file lost while a load is pending: the issuer names the load
+# (seq_used), the card's statement settles it, the next load works
+WALLETKEY_FAULT_AT=granted "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 8 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+rm -f "$(pending_file "$ID0")"
+"$WK" --reader "$R0" wallet load --issuer "$URL" --amount 8 --yes >/dev/null 2>"$T/err" && rc=0 || rc=$?
+check "lost state file: seq_used, the pending load settled" '[ "$rc" -eq 1 ] && grep -q "seq_used" "$T/err" && grep -q "is now reversed" "$T/err"'
+settled "lost state file"
+before=$(purse_fen 0)
+"$WK" --reader "$R0" wallet load --issuer "$URL" --amount 8 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+check "then the load works" '[ "$rc" -eq 0 ] && [ "$(purse_fen 0)" = $((before + 800)) ]'
+settled "after the lost state file"
+
 # cancelled without confirmation: nothing sent
 before=$(purse_fen 0)
 n_loads=$("$ISS" loads --db "$DB" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
