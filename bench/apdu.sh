@@ -4,6 +4,9 @@
 # Prints figures; never fails on time.
 #   bench/apdu.sh [ITERATIONS]
 set -euo pipefail
+# grep -q stops reading at the first match; under pipefail the writer then
+# dies of SIGPIPE and the pipeline fails at random: read everything instead
+grep_q() { grep "$@" >/dev/null; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
@@ -15,7 +18,7 @@ walletkey-echo-card --vpcd "127.0.0.1:$WALLETKEY_VPCD_PORT_1" >"$WALLETKEY_SANDB
 echo_pid=$!
 trap 'kill "$echo_pid" 2>/dev/null; wait "$echo_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
-	opensc-tool -l 2>/dev/null | grep -F -- "$WALLETKEY_READER_1" | grep -q -E '^[0-9]+ +Yes' && break
+	opensc-tool -l 2>/dev/null | grep -F -- "$WALLETKEY_READER_1" | grep_q -E '^[0-9]+ +Yes' && break
 	sleep 0.1
 done
 

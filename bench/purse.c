@@ -229,11 +229,15 @@ main(int argc, char **argv)
 	if ((rc = apdu(card, 0x00, 0xA4, 0x04, 0x00, info_aid, sizeof(info_aid),
 	    256, r, &rl)) != WK_OK)
 		die("select wkinfo", rc);
+	/* inside one transaction, as the purchases' commands are */
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		die("begin", rc);
 	for (int i = 0; i < runs * n; i++) {
 		e11[i] = echo(card, 11);
 		e15[i] = echo(card, 15);
 		cr[i] = crypto_only();
 	}
+	(void)wk_card_end(card);
 
 	{
 		size_t m = (size_t)(runs * n);

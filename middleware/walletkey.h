@@ -97,9 +97,10 @@ int wk_card_end(wk_card *card);
 /*
  * one command through the APDU client: extended length when the card
  * supports it, else command chaining (CLA | 0x10) for data over 255 bytes;
- * 61xx answered with GET RESPONSE, 6Cxx with a resend. *resp_len is the
- * capacity on entry and the data length on return. Returns WK_OK when the
- * exchange happened, whatever *sw is.
+ * 61xx answered with GET RESPONSE, 6Cxx with a resend. le == 0 sends no Le
+ * field (le 1..65536 otherwise). *resp_len is the capacity on entry and the
+ * data length on return (WK_ERR_ARG when the answer does not fit). Returns
+ * WK_OK when the exchange happened, whatever *sw is.
  */
 int wk_card_apdu(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1,
     uint8_t p2, const uint8_t *data, size_t lc, size_t le, uint8_t *resp,

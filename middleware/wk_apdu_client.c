@@ -20,6 +20,14 @@ secret_ins(uint8_t ins)
 	    ins == 0xFF;
 }
 
+/* purse commands (CLA 80) whose data or answer carries MAC1/MAC2/TAC */
+static bool
+purse_mac_ins(const wk_apdu *a)
+{
+	return (a->cla & 0xF0) == 0x80 && (a->ins == 0x50 || a->ins == 0x52 ||
+	    a->ins == 0x54 || a->ins == 0x5A);
+}
+
 static int
 send_one(const wk_transport *t, const wk_apdu *a, uint8_t *cmd, size_t cmd_cap,
     uint8_t *rbuf, size_t *rlen)
@@ -30,15 +38,23 @@ send_one(const wk_transport *t, const wk_apdu *a, uint8_t *cmd, size_t cmd_cap,
 	wk_buf_init_fixed(&b, cmd, cmd_cap);
 	if (wk_apdu_encode(a, false, &b) != WK_APDU_OK)
 		goto out;
-	wk_log_hex(WK_LOG_APDU, "apdu >", b.p, b.len, 4,
-	    secret_ins(a->ins) ? b.len : 0);
+	if (t->secret || secret_ins(a->ins) || purse_mac_ins(a)) {
+		/* the data field only: header, Lc and Le stay readable */
+		bool ext = a->lc > 255 || (a->has_le && a->le > 256);
+
+		wk_log_hex(WK_LOG_APDU, "apdu >", b.p, b.len,
+		    4 + (a->lc > 0 ? (ext ? 3u : 1u) : 0u), a->lc);
+	} else {
+		wk_log_hex(WK_LOG_APDU, "apdu >", b.p, b.len, 0, 0);
+	}
 	*rlen = WK_RESP_MAX;
 	if ((rc = t->xfer(t->arg, b.p, b.len, rbuf, rlen)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CARD_MALFORMED;
 	if (*rlen < 2 || *rlen > WK_RESP_MAX)
 		goto out;
-	wk_log_hex(WK_LOG_APDU, "apdu <", rbuf, *rlen, 0, 0);
+	wk_log_hex(WK_LOG_APDU, "apdu <", rbuf, *rlen, 0,
+	    t->secret || purse_mac_ins(a) ? *rlen - 2 : 0);
 	rc = WK_OK;
 out:
 	return rc;
@@ -158,6 +174,7 @@ wk_card_apdu(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1,
 	t.xfer = wk_pcsc_xfer;
 	t.arg = card;
 	t.extended = card->extended;
+	t.secret = card->trace_secret;
 	/* chaining and GET RESPONSE must not interleave with another client */
 	if ((rc = wk_card_begin(card)) != WK_OK)
 		goto out;
@@ -167,4 +184,11 @@ wk_card_apdu(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1,
 		rc = WK_ERR_CARD_REMOVED;
 out:
 	return rc;
+}
+
+void
+wk_card_trace_secret(wk_card *card, bool on)
+{
+	if (card != NULL)
+		card->trace_secret = on;
 }

@@ -26,7 +26,13 @@ struct wk_card {
 	bool walletkey;
 	bool extended;		/* the card takes extended Lc/Le */
 	unsigned depth;		/* nested wk_card_begin() calls */
+	bool trace_secret;	/* --verbose masks the next commands' data and answers */
 };
+
+/* the clients (PIV, purse) mark exchanges whose data or answer is secret
+ * (decrypted data, shared secrets, PIN-protected objects): the trace then
+ * shows only headers, lengths and status words */
+void wk_card_trace_secret(wk_card *card, bool on);
 
 /*
  * one raw exchange: apdu out, response data + SW1 SW2 in. *resp_len is the
@@ -39,6 +45,7 @@ typedef struct wk_transport {
 	wk_xfer_fn *xfer;
 	void *arg;
 	bool extended;
+	bool secret;		/* mask data both ways in the trace */
 } wk_transport;
 
 /* the APDU client of wk_card_apdu() over any transport (unit tests use a fake) */
@@ -46,6 +53,13 @@ int wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
     uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc, size_t le,
     uint8_t *resp, size_t *resp_len, uint16_t *sw);
 
+/*
+ * picks a reader from a list: the exact name, else the only name starting
+ * with want (WK_ERR_ARG when several do), else with want NULL the first
+ * walletkey card, else the first card. WK_ERR_NO_READER, WK_ERR_NO_CARD.
+ */
+int wk_pcsc_choose(const wk_reader_info *r, size_t n, const char *want,
+    size_t *which);
 /* PC/SC return code to wk_rc */
 int wk_pcsc_rc(LONG rv);
 /* the transport of a connected card: wk_card_transmit() with reconnect on reset */

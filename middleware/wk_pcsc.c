@@ -194,9 +194,8 @@ out:
 	return rc;
 }
 
-/* picks the reader: exact name, unique prefix, or (NULL) walletkey card then any card */
-static int
-choose_reader(const wk_reader_info *r, size_t n, const char *want,
+int
+wk_pcsc_choose(const wk_reader_info *r, size_t n, const char *want,
     size_t *which)
 {
 	size_t hits = 0, i;
@@ -285,7 +284,7 @@ wk_card_open(wk_ctx *ctx, const char *reader, wk_card **out)
 	*out = NULL;
 	if ((rc = wk_list_readers(ctx, &list, &n)) != WK_OK)
 		goto out;
-	if ((rc = choose_reader(list, n, reader, &which)) != WK_OK)
+	if ((rc = wk_pcsc_choose(list, n, reader, &which)) != WK_OK)
 		goto out;
 	rc = WK_ERR_MEMORY;
 	if ((card = calloc(1, sizeof(*card))) == NULL)

@@ -1,4 +1,5 @@
 /* PIV client: the session, data objects, certificates and Yubico queries */
+#include "wk_internal.h"
 #include "wk_piv_internal.h"
 
 #include <stdlib.h>
@@ -40,8 +41,13 @@ wk_piv_cmd(wk_piv *piv, uint8_t ins, uint8_t p1, uint8_t p2,
 		cap = *resp_len;
 		le = cap > WK_APDU_MAX_LE ? WK_APDU_MAX_LE : cap;
 	}
+	/* GENERAL AUTHENTICATE carries challenges, witnesses, decrypted data
+	 * and shared secrets: none of it goes into a trace */
+	if (ins == INS_AUTH)
+		wk_card_trace_secret(piv->card, true);
 	rc = wk_card_apdu(piv->card, 0x00, ins, p1, p2, data, lc, le, resp,
 	    &cap, &piv->sw);
+	wk_card_trace_secret(piv->card, false);
 	if (resp == scratch)
 		sodium_memzero(scratch, sizeof(scratch));
 	else
@@ -220,6 +226,10 @@ wk_piv_get_data(wk_piv *piv, uint32_t tag, uint8_t *out, size_t *len)
 	rc = WK_ERR_MEMORY;
 	if ((resp = malloc(rlen)) == NULL)
 		goto out;
+	/* PIN-protected objects (printed information may hold a management
+	 * key; biometrics) stay out of traces */
+	wk_card_trace_secret(piv->card, tag == 0x5FC109 || tag == 0x5FC103 ||
+	    tag == 0x5FC108 || tag == 0x5FC121);
 	rc = wk_piv_cmd(piv, INS_GET_DATA, 0x3F, 0xFF, cmd, b.len, resp,
 	    &rlen);
 	if (rc != WK_OK)

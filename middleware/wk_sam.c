@@ -4,7 +4,7 @@
  * file holds secrets, so it is read and written here with a small strict
  * reader over a buffer we wipe (no copies left in a JSON library's heap).
  */
-#include "walletkey.h"
+#include "wk_purse_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -267,22 +267,18 @@ parse_keys(const jdoc *d, const char *prefix, uint8_t keys[N_KEYS][WK_PURSE_KEY_
 }
 
 int
-wk_purse_read_master_keys(const char *path, uint8_t keys[5][16])
+wk_purse_parse_master_keys(const char *text, size_t len, uint8_t keys[5][16])
 {
-	char *buf = NULL;
-	size_t len = 0;
 	jdoc *d = NULL;
 	int rc = WK_ERR_ARG;
 
-	if (path == NULL || keys == NULL)
-		goto out;
-	if ((rc = read_file(path, &buf, &len)) != WK_OK)
+	if ((text == NULL && len > 0) || keys == NULL)
 		goto out;
 	rc = WK_ERR_MEMORY;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto out;
 	rc = WK_ERR_ARG;
-	if (json_parse(buf, len, d) != 0 || parse_keys(d, "", keys) != 0) {
+	if (json_parse(text, len, d) != 0 || parse_keys(d, "", keys) != 0) {
 		sodium_memzero(keys, 5 * 16);
 		goto out;
 	}
@@ -292,6 +288,22 @@ out:
 		sodium_memzero(d, sizeof(*d));
 		free(d);
 	}
+	return rc;
+}
+
+int
+wk_purse_read_master_keys(const char *path, uint8_t keys[5][16])
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = WK_ERR_ARG;
+
+	if (path == NULL || keys == NULL)
+		goto out;
+	if ((rc = read_file(path, &buf, &len)) != WK_OK)
+		goto out;
+	rc = wk_purse_parse_master_keys(buf, len, keys);
+out:
 	if (buf != NULL)
 		sodium_free(buf);
 	return rc;
@@ -570,34 +582,16 @@ wk_sam_free(wk_sam **samp)
 	*samp = NULL;
 }
 
-int
-wk_sam_open(const char *path, wk_sam **out)
+/* the file's content into sam (which keeps its path and lock) */
+static int
+parse_into(wk_sam *sam, const char *buf, size_t len)
 {
-	wk_sam *sam = NULL;
-	char *buf = NULL, *lock = NULL;
-	size_t len = 0;
 	jdoc *d = NULL;
 	const jfield *fmt;
 	uint64_t v;
-	int rc = WK_ERR_ARG;
+	int rc = WK_ERR_MEMORY;
 
-	if (out == NULL)
-		goto out;
-	*out = NULL;
-	if (path == NULL)
-		goto out;
-	rc = WK_ERR_MEMORY;
-	if ((sam = sam_alloc()) == NULL || (sam->path = strdup(path)) == NULL ||
-	    (lock = malloc(strlen(path) + 8)) == NULL ||
-	    (d = calloc(1, sizeof(*d))) == NULL)
-		goto out;
-	/* one process at a time: terminal sequence numbers must never repeat */
-	sprintf(lock, "%s.lock", path);
-	rc = WK_ERR_IO;
-	if ((sam->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(sam->lock_fd, LOCK_EX) != 0)
-		goto out;
-	if ((rc = read_file(path, &buf, &len)) != WK_OK)
+	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto out;
 	rc = WK_ERR_ARG;
 	if (json_parse(buf, len, d) != 0)
@@ -626,14 +620,66 @@ wk_sam_open(const char *path, wk_sam **out)
 			goto out;
 		sam->has_last = true;
 	}
-	*out = sam;
-	sam = NULL;
 	rc = WK_OK;
 out:
 	if (d != NULL) {
-		sodium_memzero(d, sizeof(*d));
+		sodium_memzero(d, sizeof(d[0]));
 		free(d);
 	}
+	return rc;
+}
+
+int
+wk_sam_parse(const char *text, size_t len, wk_sam **out)
+{
+	wk_sam *sam = NULL;
+	int rc = WK_ERR_ARG;
+
+	if (out == NULL || (text == NULL && len > 0))
+		goto out;
+	*out = NULL;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL)
+		goto out;
+	if ((rc = parse_into(sam, text, len)) != WK_OK)
+		goto out;
+	*out = sam;
+	sam = NULL;
+out:
+	wk_sam_free(&sam);
+	return rc;
+}
+
+int
+wk_sam_open(const char *path, wk_sam **out)
+{
+	wk_sam *sam = NULL;
+	char *buf = NULL, *lock = NULL;
+	size_t len = 0;
+	int rc = WK_ERR_ARG;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (path == NULL)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL || (sam->path = strdup(path)) == NULL ||
+	    (lock = malloc(strlen(path) + 8)) == NULL)
+		goto out;
+	/* one process at a time: terminal sequence numbers must never repeat */
+	sprintf(lock, "%s.lock", path);
+	rc = WK_ERR_IO;
+	if ((sam->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(sam->lock_fd, LOCK_EX) != 0)
+		goto out;
+	if ((rc = read_file(path, &buf, &len)) != WK_OK)
+		goto out;
+	if ((rc = parse_into(sam, buf, len)) != WK_OK)
+		goto out;
+	*out = sam;
+	sam = NULL;
+out:
 	if (buf != NULL)
 		sodium_free(buf);
 	free(lock);

@@ -58,6 +58,11 @@ wk_cli_fail(wk_cli *cli, const char *what, int rc)
 	if (rc == WK_ERR_NO_READER && cli != NULL && cli->reader != NULL)
 		fprintf(stderr, "walletkey: no reader matches \"%s\"; "
 		    "see 'walletkey readers'\n", cli->reader);
+	/* the card could not be opened with an argument error: an ambiguous prefix */
+	if (rc == WK_ERR_ARG && cli != NULL && cli->reader != NULL &&
+	    cli->card == NULL)
+		fprintf(stderr, "walletkey: several readers start with \"%s\"; "
+		    "give more of the name (see 'walletkey readers')\n", cli->reader);
 	return WK_CLI_FAILED;
 }
 

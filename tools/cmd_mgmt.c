@@ -154,6 +154,10 @@ cmd_mgmt_key(wk_cli *cli, int argc, char **argv)
 	mgmt_opts o;
 	int st;
 
+	if (wk_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return PIV_EXIT_OK;
+	}
 	if (argc < 2 || strcmp(argv[1], "set") != 0) {
 		fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ?
 		    stdout : stderr);

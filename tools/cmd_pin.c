@@ -254,6 +254,10 @@ cmd_pin(wk_cli *cli, int argc, char **argv)
 	pin_opts o;
 	int st;
 
+	if (wk_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return PIV_EXIT_OK;
+	}
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? PIV_EXIT_USAGE : PIV_EXIT_OK;

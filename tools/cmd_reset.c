@@ -71,6 +71,10 @@ cmd_reset(wk_cli *cli, int argc, char **argv)
 	bool yes = false;
 	int rc, st;
 
+	if (wk_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return PIV_EXIT_OK;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--yes") == 0) {
 			yes = true;

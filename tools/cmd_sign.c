@@ -216,6 +216,10 @@ cmd_sign(wk_cli *cli, int argc, char **argv)
 	sign_opts o;
 	int st;
 
+	if (wk_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return PIV_EXIT_OK;
+	}
 	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 		fputs(usage, stdout);
 		return PIV_EXIT_OK;

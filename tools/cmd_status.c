@@ -243,6 +243,10 @@ cmd_status(wk_cli *cli, int argc, char **argv)
 	json_t *st;
 	int rc, ret;
 
+	if (wk_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return PIV_EXIT_OK;
+	}
 	if (argc > 1) {
 		fputs(usage, strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return strcmp(argv[1], "--help") == 0 ? PIV_EXIT_OK :

@@ -32,6 +32,9 @@ typedef struct wopts {
 	const char *out;
 	const char *type;
 	const char *seq;
+	const char *aid_hex;
+	uint8_t aid[16];
+	size_t aid_len;
 	long recover_wait;
 	bool no_pin;
 } wopts;
@@ -44,11 +47,13 @@ static const char wallet_usage[] =
     "  purchase --amount YUAN --sam FILE [--terminal ID] [--ed|--ep]\n"
     "  load --amount YUAN --sam FILE [--ed|--ep]     a local load\n"
     "  prove --sam FILE                  settle the SAM's last transaction\n"
+    "  recover --sam FILE                the same\n"
     "  prove --type purchase|load --seq N [--ed|--ep]  print the card's proof\n"
     "  sam-init --master-keys FILE --terminal ID --out SAM.json\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
     "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
-    "  after a lost answer. Amounts are yuan with at most 2 decimals.\n";
+    "  after a lost answer; --aid HEX selects the purse by AID instead of\n"
+    "  file id 1001. Amounts are yuan with at most 2 decimals.\n";
 
 /* ---- PIN ---- */
 
@@ -175,6 +180,8 @@ parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 			slot = &o->type;
 		else if (strcmp(a, "--seq") == 0)
 			slot = &o->seq;
+		else if (strcmp(a, "--aid") == 0)
+			slot = &o->aid_hex;
 		else if (strcmp(a, "--recover-wait") == 0) {
 			if (i + 1 >= argc)
 				return wk_cli_usage(cli, "--recover-wait needs seconds");
@@ -192,6 +199,13 @@ parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 				return wk_cli_usage(cli, "%s needs a value", a);
 			*slot = argv[++i];
 		}
+	}
+	if (o->aid_hex != NULL) {
+		long n = wk_hex_decode(o->aid_hex, o->aid, sizeof(o->aid));
+
+		if (n < 5 || n > 16)
+			return wk_cli_usage(cli, "--aid takes 5 to 16 bytes in hex");
+		o->aid_len = (size_t)n;
 	}
 	return WK_CLI_OK;
 }
@@ -254,6 +268,9 @@ kind_name(wk_purse_kind kind)
 
 /* ---- the card ---- */
 
+/* the purse application: by --aid, else by file id 1001 */
+static const wopts *sel_opts;
+
 static int
 open_purse(wk_cli *cli, wk_card **card, wk_purse_app *app)
 {
@@ -261,6 +278,8 @@ open_purse(wk_cli *cli, wk_card **card, wk_purse_app *app)
 
 	if ((rc = wk_cli_card(cli, card)) != WK_OK)
 		return rc;
+	if (sel_opts != NULL && sel_opts->aid_len > 0)
+		return wk_purse_select(*card, sel_opts->aid, sel_opts->aid_len, app);
 	return wk_purse_select(*card, NULL, 0, app);
 }
 
@@ -616,6 +635,8 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 		status = print_txn(cli, what, &txn, "done");
 		goto out;
 	}
+	if (txn.state == WK_PURSE_TXN_NOT_DONE)
+		(void)wk_sam_settle(sam, &txn);	/* the card refused: closed */
 	if (answer_lost(&txn) && rc != WK_ERR_AUTH_FAILED) {
 		status = recover(cli, sam, o, what, &txn);
 		goto out;
@@ -784,6 +805,7 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 	wk_cmd_wallet_remote_auto(cli, argc, argv);
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
+	sel_opts = &o;
 	if (strcmp(sub, "info") == 0)
 		return cmd_info(cli, &o);
 	if (strcmp(sub, "balance") == 0)
@@ -796,8 +818,14 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return cmd_txn(cli, &o, true);
 	if (strcmp(sub, "prove") == 0)
 		return cmd_prove(cli, &o);
+	if (strcmp(sub, "recover") == 0) {
+		if (o.sam == NULL || o.type != NULL || o.seq != NULL)
+			return wk_cli_usage(cli, "wallet recover needs --sam FILE "
+			    "(and nothing else)");
+		return cmd_prove(cli, &o);
+	}
 	if (strcmp(sub, "sam-init") == 0)
 		return cmd_sam_init(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
-	    "records, purchase, load, prove, sam-init)", sub);
+	    "records, purchase, load, prove, recover, sam-init)", sub);
 }

@@ -34,7 +34,7 @@ chapter_card_on_the_wire() {
 	say "An unknown INS gets 6D00, an unknown application 6A82."
 	run walletkey apdu 00a4040007f0574b494e464f 00ff0000 00a4040005a000000099
 	say "A 300-byte answer comes in pieces: 61xx then GET RESPONSE (OpenSC does it for us)."
-	run opensc-tool -r 0 -s "00 A4 04 00 07 F0 57 4B 49 4E 46 4F" -s "00 EE 01 00 02 01 2C 00"
+	run opensc-tool -r 0 -c default -s "00 A4 04 00 07 F0 57 4B 49 4E 46 4F" -s "00 EE 01 00 02 01 2C 00"
 }
 
 chapters=(

@@ -194,8 +194,11 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	a.link.stop = &stop_flag;
-	if (vc_link_run(&a.link, on_message, card) != VC_LINK_OK)
+	if ((rc = vc_link_run(&a.link, on_message, card)) != VC_LINK_OK) {
+		if (rc == VC_LINK_ADDRESS)
+			status = EXIT_USAGE;
 		goto out;
+	}
 	status = 0;
 out:
 	vc_card_free(&card);

@@ -56,6 +56,10 @@ typedef struct vc_applet {
 	    wk_buf *resp);
 	/* for --verbose: the byte range of cmd->data to mask (PINs, keys) */
 	void (*secret_range)(const wk_apdu *cmd, size_t *from, size_t *len);
+	/* for --verbose: true when the response data of cmd is secret
+	 * (deciphered data, shared secrets); the trace masks it, GET RESPONSE
+	 * continuations included. NULL: never. */
+	bool (*secret_response)(const wk_apdu *cmd);
 } vc_applet;
 
 /* services the card gives its applets */

@@ -26,6 +26,7 @@ struct vc_card {
 	size_t n_open;		/* applets created or opened so far */
 	void **state;
 	size_t sel;		/* index of the selected applet, or NO_APPLET */
+	bool resp_secret;	/* mask the pending response in traces */
 
 	/* command chaining: header of the chain and the data so far */
 	bool chaining;
@@ -360,6 +361,9 @@ vc_card_apdu(vc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp,
 	drop_response(card);
 	if (chain_step(card, &a, &joined, &sw))
 		goto drop;
+	card->resp_secret = card->sel != NO_APPLET &&
+	    card->applets[card->sel]->secret_response != NULL &&
+	    card->applets[card->sel]->secret_response(&joined);
 	sw = run(card, &joined);
 	drop_chain(card);
 	/* the last fragment's form decides: a chain of short APDUs still gets
@@ -370,7 +374,8 @@ drop:
 	drop_response(card);
 send:
 	emit(card, sw, limit, resp, cap, resp_len);
-	wk_log_hex(WK_LOG_APDU, "card >", resp, *resp_len, 0, 0);
+	wk_log_hex(WK_LOG_APDU, "card >", resp, *resp_len, 0,
+	    card->resp_secret && *resp_len > 2 ? *resp_len - 2 : 0);
 	return VC_CARD_OK;
 }
 
@@ -419,6 +424,7 @@ vc_card_control(vc_card *card, uint8_t code, uint8_t *out, size_t cap,
 		power_cycle(card);
 		return VC_CARD_OK;
 	case WK_VPCD_GET_ATR:
+		wk_log(WK_LOG_LINK, "card: get ATR");
 		if (out == NULL || cap < sizeof(card_atr))
 			return VC_CARD_ARG;
 		memcpy(out, card_atr, sizeof(card_atr));

@@ -13,12 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "wk_log.h"
 #include "wk_vpcd.h"
 
 #define BACKOFF_MIN_MS 50
 #define BACKOFF_MAX_MS 2000
 #define RECV_CHUNK 65536
+#define CONNECT_TIMEOUT_MS 2000
 
 typedef struct vc_conn {
 	const vc_link_opts *opts;
@@ -77,19 +80,21 @@ nap(vc_conn *l, int ms)
 		ppoll(NULL, 0, &ts, &l->waitmask);
 }
 
-/* waits for events on fd; 1 when ready, 0 on a signal, -1 on error */
+/* waits for events on fd (at most ms, or for ever when ms < 0); 1 when
+ * ready, 0 on a signal or timeout, -1 on error */
 static int
-wait_fd(vc_conn *l, int fd, short events)
+wait_fd(vc_conn *l, int fd, short events, int ms)
 {
 	struct pollfd p = { .fd = fd, .events = events };
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 	int r;
 
 	if (stopped(l))
 		return 0;
-	r = ppoll(&p, 1, NULL, &l->waitmask);
+	r = ppoll(&p, 1, ms < 0 ? NULL : &ts, &l->waitmask);
 	if (r < 0)
 		return errno == EINTR ? 0 : -1;
-	return 1;
+	return r > 0 ? 1 : 0;
 }
 
 static void
@@ -100,12 +105,16 @@ tune(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* connects without blocking signals out; -1 when it fails or a stop arrives */
+/*
+ * connects without keeping signals out; -1 when it fails, a stop arrives or
+ * vpcd does not accept in time (its backlog is 0 and it accepts only when
+ * pcscd polls the slot)
+ */
 static int
 dial(vc_conn *l, const struct addrinfo *ai)
 {
 	socklen_t elen = sizeof(int);
-	int fd, err = 0, r;
+	int fd, err = 0, r = 0;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, ai->ai_protocol);
@@ -114,9 +123,9 @@ dial(vc_conn *l, const struct addrinfo *ai)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 		if (errno != EINPROGRESS)
 			goto fail;
-		do {
-			r = wait_fd(l, fd, POLLOUT);
-		} while (r == 0 && !stopped(l));
+		for (int waited = 0; r == 0 && waited < CONNECT_TIMEOUT_MS &&
+		    !stopped(l); waited += 100)
+			r = wait_fd(l, fd, POLLOUT, 100);
 		if (r != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
 		    &elen) != 0 || err != 0)
 			goto fail;
@@ -149,21 +158,30 @@ send_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* commands carry PINs and responses plain data: no copy outlives its use */
 static int
 on_frame(vc_conn *l, int fd)
 {
-	size_t rlen = 0, flen;
+	size_t rlen = 0, flen = 0;
+	int r = -1;
 
 	if (l->handler(l->arg, l->rd->payload, l->rd->want, l->reply,
 	    WK_VPCD_MAX_PAYLOAD, &rlen) != 0)
-		return -1;
-	if (rlen == 0)
-		return 0;
+		goto out;
+	if (rlen == 0) {
+		r = 0;
+		goto out;
+	}
 	/* length and payload in one send() */
 	if (wk_vpcd_frame(l->reply, rlen, l->frame, WK_VPCD_MAX_PAYLOAD + 2,
 	    &flen) != 0)
-		return -1;
-	return send_all(fd, l->frame, flen);
+		goto out;
+	r = send_all(fd, l->frame, flen);
+out:
+	sodium_memzero(l->rd->payload, l->rd->want);
+	sodium_memzero(l->reply, rlen);
+	sodium_memzero(l->frame, flen);
+	return r;
 }
 
 /* serves one connection until it drops or a stop arrives */
@@ -178,7 +196,7 @@ serve(vc_conn *l, int fd)
 	tune(fd);
 	wk_vpcd_reader_reset(l->rd);
 	while (!stopped(l)) {
-		if ((r = wait_fd(l, fd, POLLIN)) < 0)
+		if ((r = wait_fd(l, fd, POLLIN, -1)) < 0)
 			break;
 		if (r == 0)
 			continue;
@@ -200,8 +218,11 @@ serve(vc_conn *l, int fd)
 				goto out;
 			}
 		}
+		sodium_memzero(l->in, (size_t)n);
 	}
 out:
+	sodium_memzero(l->in, RECV_CHUNK);
+	sodium_memzero(l->rd->payload, l->rd->have);
 	close(fd);
 	l->handler(l->arg, &off, 1, l->reply, WK_VPCD_MAX_PAYLOAD, &rlen);
 }
@@ -273,7 +294,7 @@ run_listen(vc_conn *l)
 	}
 	wk_log(WK_LOG_LINK, "link: listening on %s", l->opts->listen);
 	while (!stopped(l)) {
-		if ((r = wait_fd(l, lfd, POLLIN)) < 0)
+		if ((r = wait_fd(l, lfd, POLLIN, -1)) < 0)
 			goto out;
 		if (r == 0)
 			continue;

@@ -168,11 +168,6 @@ vc_store_serial(const vc_store *st)
 	return st->serial;
 }
 
-sqlite3 *
-vc_store_db(vc_store *st)
-{
-	return st->db;
-}
 
 /* default seal key: walletkey-seal.key beside the store */
 static int
@@ -523,6 +518,15 @@ write_txn(vc_store *st)
 	if ((rc = step_done(st, Q_BEGIN)) == VC_STORE_OK)
 		st->in_txn = true;
 	return rc;
+}
+
+/* raw statements inside a command belong to its transaction, so open it */
+sqlite3 *
+vc_store_db(vc_store *st)
+{
+	if (write_txn(st) != VC_STORE_OK)
+		return NULL;
+	return st->db;
 }
 
 int

@@ -59,7 +59,9 @@ int vc_store_get_u64(vc_store *st, const char *applet, const char *key, uint64_t
 int vc_store_put_u64(vc_store *st, const char *applet, const char *key, uint64_t v);
 
 /* for applets that keep tables of their own (logs): same file, same transaction;
- * table names start with the applet name */
+ * table names start with the applet name. Inside a command this opens the
+ * command's write transaction (so raw statements commit or roll back with
+ * it); NULL if that fails. */
 sqlite3 *vc_store_db(vc_store *st);
 
 #endif

@@ -6,7 +6,7 @@
 before=$(serial_of 0)
 [ -n "$before" ] && [ "$before" != null ] || fail "no serial before the crash"
 "$WALLETKEY_SANDBOX/bin/card-kill" 0
-retry 5 bash -c '! opensc-tool -l | grep -F -- "$WALLETKEY_READER_0" | grep -q -E "^[0-9]+ +Yes"' ||
+retry 5 card_absent 0 ||
 	fail "the killed card still shows in its reader"
 expect_eq "serial while gone" "$(serial_of 0)" null
 "$WALLETKEY_SANDBOX/bin/card-start" 0

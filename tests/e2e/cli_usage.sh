@@ -4,22 +4,22 @@
 
 expect_status 2 walletkey
 expect_status 2 walletkey bogus
-echo "$ERR" | grep -q "unknown command 'bogus'" || fail "no message for an unknown command"
+grep -q "unknown command 'bogus'" <<<"$ERR" || fail "no message for an unknown command"
 expect_status 2 walletkey --bogus readers
-echo "$ERR" | grep -q "unknown option --bogus" || fail "no message for an unknown option"
+grep -q "unknown option --bogus" <<<"$ERR" || fail "no message for an unknown option"
 expect_status 2 walletkey readers extra
 expect_status 2 walletkey apdu
 expect_status 2 walletkey apdu zz
-echo "$ERR" | grep -q "not an APDU" || fail "no message for bad hex"
+grep -q "not an APDU" <<<"$ERR" || fail "no message for bad hex"
 expect_status 2 walletkey apdu 00a4
 expect_status 2 walletkey readers --reader
 expect_status 0 walletkey --help
 expect_status 0 walletkey --version
 expect_status 0 walletkey apdu --help
 expect_status 1 walletkey --reader "no such reader" apdu 00a40400
-echo "$ERR" | grep -q "no smart-card reader found" || fail "no message for a missing reader: $ERR"
+grep -q "no smart-card reader found" <<<"$ERR" || fail "no message for a missing reader: $ERR"
 expect_status 1 walletkey --reader "$WALLETKEY_READER_1" apdu 00a40400
-echo "$ERR" | grep -q "no card in the reader" || fail "no message for an empty reader: $ERR"
+grep -q "no card in the reader" <<<"$ERR" || fail "no message for an empty reader: $ERR"
 # a bad APDU sends nothing: the first valid one is not sent either
 expect_status 2 walletkey apdu 00a4040007f0574b494e464f zz
 # the JSON error object
@@ -27,4 +27,7 @@ out=$(walletkey --json --reader "no such reader" apdu 00a40400 2>/dev/null || tr
 expect_eq "json error code" "$(echo "$out" | jq -r .error.code)" -4
 # without a pcscd: exit 1 and a message naming pcscd
 expect_status 1 env PCSCLITE_CSOCK_NAME="$WALLETKEY_SANDBOX/nothing" walletkey readers
-echo "$ERR" | grep -q "pcscd" || fail "no message naming pcscd: $ERR"
+grep -q "pcscd" <<<"$ERR" || fail "no message naming pcscd: $ERR"
+# an ambiguous reader prefix: exit 1 and a message saying so
+expect_status 1 walletkey --reader "Virtual PCD 00" apdu 00a40400
+grep -q "several readers start with" <<<"$ERR" || fail "no message for an ambiguous prefix: $ERR"

@@ -30,7 +30,7 @@ check card ok "$out"
 check p11-kit fail "$out"
 check nss fail "$out"
 jq -e '.ok == false' <<<"$out" >/dev/null || fail "ok should be false"
-{ walletkey doctor || true; } | grep -q 'fix: write .*walletkey.module' || fail "no fix for p11-kit"
+{ walletkey doctor || true; } | grep_q 'fix: write .*walletkey.module' || fail "no fix for p11-kit"
 
 out=$(walletkey --json doctor --fix) || true
 jq -e '[.checks[] | select(.status == "fail" and .fixed == false)] | length == 0' \

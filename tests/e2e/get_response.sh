@@ -11,5 +11,5 @@ data=$(echo "$out" | sed -n '/Sending: 00 EE/,$p' | sed -n '3,$p' | cut -c1-47 |
 expect_eq "bytes received" "$((${#data} / 2))" 300
 want=$( (for i in $(seq 0 299); do printf '%02X' $((i & 255)); done))
 expect_eq "PATTERN data" "$data" "$want"
-echo "$out" | sed -n '/Sending: 00 EE/,$p' | grep -q 'SW1=0x90, SW2=0x00' ||
+echo "$out" | sed -n '/Sending: 00 EE/,$p' | grep_q 'SW1=0x90, SW2=0x00' ||
 	fail "PATTERN: want 9000 after GET RESPONSE"

@@ -42,3 +42,12 @@ retry() {
 	done
 	return 1
 }
+
+# grep -q stops reading at the first match; under pipefail the writer then
+# dies of SIGPIPE and the pipeline fails at random: read everything instead
+grep_q() { grep "$@" >/dev/null; }
+
+# true when PC/SC shows no card in slot I
+card_absent() {
+	! opensc-tool -l 2>/dev/null | grep -F -- "$(reader_of "$1")" | grep_q -E '^[0-9]+ +Yes'
+}

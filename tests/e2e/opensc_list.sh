@@ -4,7 +4,7 @@
 
 out=$(opensc-tool -l)
 echo "$out"
-echo "$out" | grep -F -- "$WALLETKEY_READER_0" | grep -q -E '^[0-9]+ +Yes' ||
+echo "$out" | grep -F -- "$WALLETKEY_READER_0" | grep_q -E '^[0-9]+ +Yes' ||
 	fail "reader $WALLETKEY_READER_0 has no card"
-echo "$out" | grep -F -- "$WALLETKEY_READER_1" | grep -q -E '^[0-9]+ +No' ||
+echo "$out" | grep -F -- "$WALLETKEY_READER_1" | grep_q -E '^[0-9]+ +No' ||
 	fail "reader $WALLETKEY_READER_1 should be empty"

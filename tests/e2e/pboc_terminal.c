@@ -555,6 +555,55 @@ main(int argc, char **argv)
 	CHECK(sw != 0x9000 && same(&s0, &s1), "load that overflows: %04X, "
 	    "nothing changed", sw);
 
+	/* the other status words of section 6, each changing nothing */
+	{
+		static const uint8_t bad_fid[2] = { 0x3F, 0x55 };
+		/* the card-information applet (common/wk_card_id.h, not included:
+		 * this terminal shares nothing with the project's code) */
+		static const uint8_t info_aid[7] = { 0xF0, 0x57, 0x4B, 0x49, 0x4E,
+		    0x46, 0x4F };
+		static const struct {
+			const char *what;
+			uint32_t hdr;
+			int lc, le;
+			uint16_t want;
+		} more[] = {
+			{ "READ RECORD past the last record", 0x00B263C4, 0, 0x17, 0x6A83 },
+			{ "INITIALIZE with P2 03", 0x80500103, 11, 0x0F, 0x6A86 },
+			{ "INITIALIZE with a short Lc", 0x80500102, 10, 0x0F, 0x6700 },
+			{ "an unknown INS", 0x80EE0000, 0, 0, 0x6D00 },
+			{ "an unknown CLA", 0x70500102, 11, 0x0F, 0x6E00 },
+			{ "ED GET BALANCE without the PIN", 0x805C0001, 0, 4, 0x6982 },
+			{ "READ RECORD without the PIN", 0x00B201C4, 0, 0x17, 0x6982 },
+			{ "INITIALIZE FOR LOAD without the PIN", 0x80500002, 11, 0x10, 0x6985 },
+			{ "SELECT of a missing file", 0x00A40000, 2, 0, 0x6A82 },
+		};
+
+		d[0] = 1;
+		be32(d + 1, 100);
+		memcpy(d + 5, term_id, 6);
+		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
+			const uint8_t *data = more[k].hdr == 0x00A40000 ? bad_fid : d;
+
+			take(&s0, true);
+			if (more[k].want == 0x6A83)
+				(void)verify_pin(pin);
+			/* selecting another application drops the PIN state */
+			(void)xfer(0x00A40400, info_aid, sizeof(info_aid), 0, r, &n);
+			(void)xfer(0x00A40000, adf, 2, 0, r, &n);
+			if (more[k].want == 0x6A83)
+				(void)verify_pin(pin);
+			sw = xfer(more[k].hdr, data, (size_t)more[k].lc, more[k].le, r,
+			    &n);
+			if (more[k].hdr == 0x00A40000)
+				(void)xfer(0x00A40000, adf, 2, 0, r, &n);
+			take(&s1, true);
+			CHECK(sw == more[k].want && same(&s0, &s1), "%s: %04X "
+			    "(want %04X), nothing changed", more[k].what, sw,
+			    more[k].want);
+		}
+	}
+
 	/* the PIN last: wrong PIN counts down, then blocks */
 	{
 		char wrong[16];

@@ -19,7 +19,7 @@ expect 0 wk key generate --slot 9a --alg eccp256 --pin-policy once \
 cp "$T/out" "$T/9a.pub"
 grep_out "BEGIN PUBLIC KEY"
 grep_out "factory management key" "$T/err"
-openssl pkey -pubin -in "$T/9a.pub" -noout -text | grep -q "prime256v1" ||
+openssl pkey -pubin -in "$T/9a.pub" -noout -text | grep_q "prime256v1" ||
     fail "9a is not P-256"
 expect 0 wk sign --slot 9a --in "$msg" --out "$T/9a.sig"
 openssl dgst -sha256 -verify "$T/9a.pub" -signature "$T/9a.sig" "$msg" ||
@@ -108,8 +108,7 @@ openssl pkeyutl -verify -pubin -inkey "$T/ed.pub" -rawin -in "$msg" \
     -sigfile "$T/ed.sig" || fail "imported Ed25519 key"
 
 step "bad input is refused and changes nothing"
-expect 0 wk --json status
-cp "$T/out" "$T/before.json"
+snapshot "$T/before.json"
 expect 2 wk key generate --slot 9b --alg eccp256
 expect 2 wk key generate --slot 9a --alg eccp257
 expect 2 wk key generate --slot 9a --alg eccp256 --pin-policy sometimes
@@ -125,8 +124,8 @@ expect 2 wk cert request --slot 9a --subject "CN=no-slash"
 expect 1 wk sign --slot 9a --in "$T/does-not-exist"
 expect 2 wk sign --slot 9a --in "$msg" --hash md4
 expect 2 wk cert selfsign --slot 9a --subject /CN=x --days 0
-expect 0 wk --json status
-cmp "$T/out" "$T/before.json" || fail "refused commands changed the card"
+snapshot "$T/after.json"
+cmp "$T/after.json" "$T/before.json" || fail "refused commands changed the card"
 
 step "certificates: import a PEM from elsewhere, delete"
 openssl req -x509 -new -key "$T/imp.pem" -subj "/CN=outside" -days 2 -out "$T/out.crt" 2>/dev/null
@@ -142,7 +141,7 @@ step "JSON everywhere"
 expect 0 wk --json sign --slot 9a --in "$msg"
 [ "$(json '.algorithm')" = eccp256 ] || fail "sign --json"
 expect 0 wk --json key generate --slot 85 --alg eccp256
-json '.public_key' | grep -q "BEGIN PUBLIC KEY" || fail "generate --json"
+json '.public_key' | grep_q "BEGIN PUBLIC KEY" || fail "generate --json"
 expect 0 wk --json pin retries
 [ "$(json '.pin.left')" = 3 ] || fail "pin retries --json"
 echo "piv_cli: ok"

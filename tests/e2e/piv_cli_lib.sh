@@ -67,3 +67,15 @@ wait_card() {
 	done
 	fail "the card did not come back"
 }
+
+# snapshot FILE: what the card holds (keys, certificates, tries, 9B), without
+# what depends on the PIN being verified at the moment (pcscd powers an idle
+# card off, which logs the PIN out)
+snapshot() {
+	expect 0 wk --json status
+	jq -S '{pin, puk, management_key, slots}' "$T/out" >"$1"
+}
+
+# grep -q stops reading at the first match; under pipefail the writer then
+# dies of SIGPIPE and the pipeline fails at random: read everything instead
+grep_q() { grep "$@" >/dev/null; }

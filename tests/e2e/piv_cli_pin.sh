@@ -62,16 +62,15 @@ expect 0 wk --json pin retries
 
 step "a wrong management key fails and changes nothing"
 expect 0 wk key generate --slot 9a --alg eccp256
-expect 0 wk --json status
-cp "$T/out" "$T/before.json"
+snapshot "$T/before.json"
 echo 0102030405060708010203040506070801020304050607FF >"$T/badkey"
 expect 1 wk key generate --slot 9a --alg eccp256 --mgmt-key-file "$T/badkey"
 grep_out "management key" "$T/err"
 expect 1 wk cert delete --slot 9a --mgmt-key-file "$T/badkey"
 expect 1 wk mgmt-key set --generate --mgmt-key-file "$T/badkey"
 expect 2 env WALLETKEY_MGMT_KEY=xyz "$WK_BIN" --reader "$READER" key generate --slot 9a --alg eccp256
-expect 0 wk --json status
-cmp "$T/out" "$T/before.json" || fail "a wrong management key changed the card"
+snapshot "$T/after.json"
+cmp "$T/after.json" "$T/before.json" || fail "a wrong management key changed the card"
 
 step "AES-128 and AES-256 management keys, then back to 3DES"
 expect 0 wk mgmt-key set --alg aes128 --generate --out "$T/aes128"

@@ -92,7 +92,7 @@ check "  newest: the load of 5 fen" '[ "$(json_get "$OUT" records.0.amount_fen)"
 check "  then the purchase" '[ "$(json_get "$OUT" records.1.amount_fen)" = 1230 ] && [ "$(json_get "$OUT" records.1.type)" = 6 ] && [ "$(json_get "$OUT" records.1.terminal)" = 000000000042 ] && [ "$(json_get "$OUT" records.1.seq)" = 1 ]'
 check "  then the first load" '[ "$(json_get "$OUT" records.2.amount_fen)" = 10000 ] && [ "$(json_get "$OUT" records.2.seq)" = 1 ]'
 WALLETKEY_PIN=$PIN run --reader "$R" wallet records
-check "records table" '[ "$RC" -eq 0 ] && head -1 <<<"$OUT" | grep -q "TIME.*TYPE.*AMOUNT.*TERMINAL.*SEQ" && grep -q "EP purchase *12.30 *000000000042 *1" <<<"$OUT"'
+check "records table" '[ "$RC" -eq 0 ] && head -1 <<<"$OUT" | grep_q "TIME.*TYPE.*AMOUNT.*TERMINAL.*SEQ" && grep -q "EP purchase *12.30 *000000000042 *1" <<<"$OUT"'
 
 # prove
 run --reader "$R" --json wallet prove --sam "$T/sam.json"
@@ -143,6 +143,25 @@ WALLETKEY_PIN=$PIN run --reader "$R" wallet balance --ed
 check "ED balance 14.50" '[ "$OUT" = "ED balance: 14.50" ]'
 run --reader "$R" wallet balance
 check "EP balance untouched (87.75)" '[ "$OUT" = "EP balance: 87.75" ]'
+
+# selection by AID (docs/purse.md U7) instead of file id 1001
+run --reader "$R" wallet balance --aid F0574B5055525345
+check "balance with --aid" '[ "$RC" -eq 0 ] && [ "$OUT" = "EP balance: 87.75" ]'
+run --reader "$R" wallet balance --aid F0574B50555253
+check "an AID the card does not have: not found" '[ "$RC" -eq 1 ] && grep -q "not found" <<<"$ERR"'
+run --reader "$R" wallet balance --aid F057
+check "a 2-byte AID is a usage error" '[ "$RC" -eq 2 ]'
+
+# an open transaction in the SAM file (as after a crash of the CLI itself):
+# wallet prove settles it from the card's proof
+sed -i 's/"state": "done"/"state": "sent"/' "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json"
+check "wallet prove settles an open purchase as completed" '[ "$RC" -eq 0 ] && grep -q "TAC verified" <<<"$OUT"'
+check "  and records it done" 'grep -q "\"state\": \"done\"" "$T/sam.json"'
+sed -i 's/"state": "done"/"state": "sent"/; s/"amount": 550,/"amount": 551,/' "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json"
+check "a transaction the card cannot prove is not done" '[ "$RC" -eq 1 ] && grep -q "no proof" <<<"$ERR"'
+check "  and recorded so" 'grep -q "\"state\": \"not-done\"" "$T/sam.json"'
 
 finish
 

@@ -40,12 +40,14 @@ check() {
 
 # runs walletkey, keeps stdout in $OUT and stderr in $ERR, status in $RC
 run() {
+	local e
+	e=$(mktemp)
 	set +e
-	OUT=$("$WK" "$@" 2>/tmp/purse_e2e_err.$$)
+	OUT=$("$WK" "$@" 2>"$e")
 	RC=$?
 	set -e
-	ERR=$(cat /tmp/purse_e2e_err.$$)
-	rm -f /tmp/purse_e2e_err.$$
+	ERR=$(cat "$e")
+	rm -f "$e"
 }
 
 # json_get JSON a.0.b prints that member; a.# the length of array a
@@ -77,3 +79,7 @@ finish() {
 sam_counter() {
 	sed -n 's/^ *"counter": \([0-9]*\),$/\1/p' "${1:-$T/sam.json}"
 }
+
+# grep -q stops reading at the first match; under pipefail the writer then
+# dies of SIGPIPE and the pipeline fails at random: read everything instead
+grep_q() { grep "$@" >/dev/null; }

@@ -18,7 +18,7 @@ expect_eq "empty slot" "$(echo "$json" | jq -r --arg r "$WALLETKEY_READER_2" \
 
 table=$(walletkey readers)
 echo "$table"
-echo "$table" | grep -F -- "$WALLETKEY_READER_0" | grep -q "$s0" || fail "table lacks serial $s0"
+echo "$table" | grep -F -- "$WALLETKEY_READER_0" | grep_q "$s0" || fail "table lacks serial $s0"
 # --reader takes a unique prefix
 walletkey --reader "$WALLETKEY_READER_1" apdu 00a4040007f0574b494e464f 00ca000100 |
-	tail -n 1 | grep -q "^$s1 9000$" || fail "--reader did not pick card 1"
+	tail -n 1 | grep_q "^$s1 9000$" || fail "--reader did not pick card 1"

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "wk_internal.h"
+#include "wk_log.h"
 
 #define MAX_STEPS 300
 
@@ -90,7 +91,7 @@ test_case1_short(void **state)
 	static const step steps[] = { { 0, 0, 0x9000 } };
 	static const uint8_t want[] = { 0x00, 0xA4, 0x04, 0x00 };
 	fake f = { .steps = steps, .nsteps = 1 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	size_t rlen = 0;
 	uint16_t sw;
 
@@ -113,7 +114,7 @@ test_case4_short_le(void **state)
 		0xBB, 0x00 };
 	static const uint8_t data[] = { 0xAA, 0xBB };
 	fake f = { .steps = steps, .nsteps = 1 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t resp[16];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -135,7 +136,7 @@ test_extended_4k(void **state)
 {
 	static const step steps[] = { { 4096, 0, 0x9000 } };
 	fake f = { .steps = steps, .nsteps = 1 };
-	wk_transport t = { fake_xfer, &f, true };
+	wk_transport t = { fake_xfer, &f, true, false };
 	uint8_t *data = pattern(4096), *resp = malloc(4096);
 	size_t rlen = 4096;
 	uint16_t sw;
@@ -167,7 +168,7 @@ test_chaining(void **state)
 		{ 0, 0, 0x9000 }, { 0, 0, 0x9000 }, { 3, 1, 0x9000 },
 	};
 	fake f = { .steps = steps, .nsteps = 3 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t *data = pattern(600), resp[8];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -200,7 +201,7 @@ test_chaining_refused(void **state)
 {
 	static const step steps[] = { { 0, 0, 0x9000 }, { 0, 0, 0x6A80 } };
 	fake f = { .steps = steps, .nsteps = 2 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t *data = pattern(600), resp[8];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -215,6 +216,60 @@ test_chaining_refused(void **state)
 	fake_clear(&f);
 }
 
+/* the trace of a secret exchange: headers and status words, never data */
+static char trace[4096];
+static size_t trace_len;
+
+static void
+trace_sink(unsigned category, const char *line, void *arg)
+{
+	size_t n = strlen(line);
+
+	(void)category;
+	(void)arg;
+	if (n + 2 < sizeof(trace) - trace_len) {
+		memcpy(trace + trace_len, line, n);
+		trace_len += n;
+		trace[trace_len++] = '\n';
+		trace[trace_len] = '\0';
+	}
+}
+
+static void
+test_secret_trace(void **state)
+{
+	static const step steps[] = {
+		{ 256, 0xA0, 0x6110 }, { 16, 0xA0, 0x9000 },
+	};
+	fake f = { .steps = steps, .nsteps = 2 };
+	wk_transport t = { fake_xfer, &f, false, true };
+	static const uint8_t data[] = { 0x7C, 0x04, 0x82, 0x00, 0x85, 0x00 };
+	uint8_t resp[600];
+	size_t rlen = sizeof(resp);
+	uint16_t sw;
+
+	(void)state;
+	trace_len = 0;
+	trace[0] = '\0';
+	wk_log_set_sink(trace_sink, NULL);
+	wk_log_set(WK_LOG_APDU);
+	assert_int_equal(wk_apdu_exchange(&t, 0x00, 0x87, 0x11, 0x9D, data,
+	    sizeof(data), 256, resp, &rlen, &sw), WK_OK);
+	wk_log_set(0);
+	wk_log_set_sink(NULL, NULL);
+	assert_int_equal(sw, 0x9000);
+	assert_int_equal(rlen, 272);
+	/* two commands and two answers were traced ... */
+	assert_non_null(strstr(trace, "apdu > (12) 00 87 11 9D 06 ** ** ** ** ** ** 00"));
+	assert_non_null(strstr(trace, "61 10"));
+	assert_non_null(strstr(trace, "00 C0 00 00 10"));
+	/* ... with no byte of the command data or of either answer's data */
+	assert_null(strstr(trace, "7C"));
+	assert_null(strstr(trace, "A0"));
+	assert_null(strstr(trace, "AF"));
+	fake_clear(&f);
+}
+
 static void
 test_get_response(void **state)
 {
@@ -224,7 +279,7 @@ test_get_response(void **state)
 	static const uint8_t gr1[] = { 0x00, 0xC0, 0x00, 0x00, 0x00 };
 	static const uint8_t gr2[] = { 0x00, 0xC0, 0x00, 0x00, 0x2C };
 	fake f = { .steps = steps, .nsteps = 3 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t resp[600];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -250,7 +305,7 @@ test_wrong_le_resend(void **state)
 	static const uint8_t first[] = { 0x00, 0xCA, 0x00, 0x01, 0x00 };
 	static const uint8_t again[] = { 0x00, 0xCA, 0x00, 0x01, 0x08 };
 	fake f = { .steps = steps, .nsteps = 2 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t resp[8];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -271,7 +326,7 @@ test_error_sw_passes(void **state)
 {
 	static const step steps[] = { { 0, 0, 0x63C2 } };
 	fake f = { .steps = steps, .nsteps = 1 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	size_t rlen = 0;
 	uint16_t sw;
 
@@ -287,7 +342,7 @@ test_buffer_too_small(void **state)
 {
 	static const step steps[] = { { 256, 0, 0x6110 }, { 16, 0, 0x9000 } };
 	fake f = { .steps = steps, .nsteps = 2 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t resp[260];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -304,7 +359,7 @@ test_endless_get_response(void **state)
 {
 	static const step steps[] = { { 1, 0, 0x6101 } };
 	fake f = { .steps = steps, .nsteps = 1, .repeat_last = 1 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t *resp = malloc(4096);
 	size_t rlen = 4096;
 	uint16_t sw;
@@ -323,7 +378,7 @@ test_endless_wrong_le(void **state)
 {
 	static const step steps[] = { { 0, 0, 0x6C01 } };
 	fake f = { .steps = steps, .nsteps = 1, .repeat_last = 1 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t resp[16];
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -340,7 +395,7 @@ test_transport_error(void **state)
 {
 	static const step steps[] = { { 0, 0, 0x9000 }, { 0, 0, 0x9000 } };
 	fake f = { .steps = steps, .nsteps = 2, .fail_at = 2 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	uint8_t *data = pattern(300);
 	size_t rlen = 0;
 	uint16_t sw;
@@ -357,7 +412,7 @@ test_short_reply(void **state)
 {
 	static const step steps[] = { { 0, 0, 0x9000 } };
 	fake f = { .steps = steps, .nsteps = 1, .short_reply_at = 1 };
-	wk_transport t = { fake_xfer, &f, false };
+	wk_transport t = { fake_xfer, &f, false, false };
 	size_t rlen = 0;
 	uint16_t sw;
 
@@ -372,7 +427,7 @@ test_bad_args(void **state)
 {
 	static const step steps[] = { { 0, 0, 0x9000 } };
 	fake f = { .steps = steps, .nsteps = 1 };
-	wk_transport t = { fake_xfer, &f, true };
+	wk_transport t = { fake_xfer, &f, true, false };
 	uint8_t resp[4], *big = pattern(65536);
 	size_t rlen = sizeof(resp);
 	uint16_t sw;
@@ -413,6 +468,7 @@ main(void)
 		cmocka_unit_test(test_transport_error),
 		cmocka_unit_test(test_short_reply),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_secret_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

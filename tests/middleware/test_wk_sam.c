@@ -15,7 +15,7 @@
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 
-static char dir[64];
+static char dir[256];
 
 static void
 hex(const char *h, uint8_t *out, size_t n)
@@ -26,7 +26,7 @@ hex(const char *h, uint8_t *out, size_t n)
 static char *
 path_of(const char *name)
 {
-	static char p[4][128];
+	static char p[4][320];
 	static unsigned next;
 	char *r = p[next++ % 4];
 
@@ -61,8 +61,11 @@ read_text(const char *name)
 static int
 setup(void **state)
 {
+	const char *tmp = getenv("TMPDIR");
+
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_wk_sam.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/test_wk_sam.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	return 0;
 }
@@ -70,7 +73,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[300];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -238,6 +241,32 @@ test_load_v3(void **state)
 	wk_sam_free(&sam);
 }
 
+/* V3b: EP load MAC1 from a dpj365 card (its MAC2 is not in the source) */
+static void
+test_load_v3b(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+
+	(void)state;
+	card_sam("v3b.json", "000000000001", 0, "3F013F013F013F013F013F013F013F01",
+	    "00000000000000000000000000000000",
+	    "00000000000000000000000000000000");
+	assert_int_equal(wk_sam_open(path_of("v3b.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x02;
+	t.key_index = 1;
+	t.amount = 0x1234;
+	hex("F9CABA91", t.random, 4);
+	hex("6C394D64", t.mac1, 4);
+	hex("20261122", t.date, 4);
+	hex("120000", t.time, 3);
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_OK);
+	t.amount = 0x1235;	/* the card's MAC1 covers the amount */
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_ERR_AUTH_FAILED);
+	wk_sam_free(&sam);
+}
+
 /* sam-init from master keys: keys diversified by the serial (section 4.4) */
 static void
 test_create_diversified(void **state)
@@ -383,6 +412,7 @@ main(void)
 		cmocka_unit_test(test_purchase_v2),
 		cmocka_unit_test(test_load_v1),
 		cmocka_unit_test(test_load_v3),
+		cmocka_unit_test(test_load_v3b),
 		cmocka_unit_test(test_create_diversified),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_counter_end),

@@ -1234,6 +1234,24 @@ test_trace_masks_secrets(void **state)
 	assert_int_equal(tx(h, "00 24 00 81 10 " PUK_OK "3837363534333231"), 0x9000);
 	assert_int_equal(tx(h, "00 FF FF FF 1B 03 9B 18 A1A2A3A4A5A6A7A8 A1A2A3A4A5A6A7A8 A1A2A3A4A5A6A7A8"), 0x9000);
 	assert_int_equal(tx(h, "00 FE 11 9A 22 06 20 C1C2C3C4C5C6C7C8C1C2C3C4C5C6C7C8C1C2C3C4C5C6C7C8C1C2C3C4C5C6C7C8"), 0x9000);
+	/* a shared secret in a response is masked too */
+	{
+		EVP_PKEY *mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		uint8_t pt[65];
+		size_t plen = sizeof(pt);
+		char hx[200], spaced[40];
+
+		EVP_PKEY_get_octet_string_param(mine,
+		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &plen);
+		hexs(pt, plen, hx);
+		assert_int_equal(txf(h, "00 87 11 9A 47 7C 45 82 00 85 41 %s 00", hx), 0x9000);
+		for (size_t i = 0; i < 8; i++)
+			snprintf(spaced + 3 * i, sizeof(spaced) - 3 * i, "%02X ", rbuf[4 + i]);
+		spaced[23] = '\0';
+		wk_log_set(0);
+		assert_null(strstr(trace, spaced));
+		EVP_PKEY_free(mine);
+	}
 	wk_log_set(0);
 	wk_log_set_sink(NULL, NULL);
 	assert_non_null(strstr(trace, "**"));

@@ -14,6 +14,7 @@
 #include "vc_card.h"
 #include "wk_card_id.h"
 #include "wk_hex.h"
+#include "wk_log.h"
 #include "wk_vpcd.h"
 
 extern const vc_applet vc_applet_wkinfo;
@@ -456,6 +457,41 @@ test_default_selected(void **unused)
 	assert_int_equal(fx.resp[0], 0);
 }
 
+static char trace[4096];
+
+static void
+capture(unsigned category, const char *line, void *arg)
+{
+	size_t have = strlen(trace);
+
+	(void)category;
+	(void)arg;
+	snprintf(trace + have, sizeof(trace) - have, "%s\n", line);
+}
+
+static void
+test_trace_masks_secrets(void **unused)
+{
+	(void)unused;
+	trace[0] = '\0';
+	wk_log_set_sink(capture, NULL);
+	wk_log_set(WK_LOG_APDU);
+	assert_int_equal(xfer(SELECT_TAP), 0x9000);
+	/* the test applet masks the whole data of INS 24 */
+	assert_int_equal(xfer("00 24 00 80 04 31 32 33 34"), 0x6D00);
+	assert_int_equal(xfer("10 24 00 80 02 35 36"), 0x9000);
+	assert_int_equal(xfer("00 24 00 80 02 37 38"), 0x6D00);
+	wk_log_set(0);
+	wk_log_set_sink(NULL, NULL);
+	assert_non_null(strstr(trace, "00 24 00 80 04 ** ** ** **"));
+	assert_non_null(strstr(trace, "10 24 00 80 02 ** **"));
+	assert_non_null(strstr(trace, "00 24 00 80 02 ** **"));
+	assert_null(strstr(trace, "31 32"));
+	assert_null(strstr(trace, "35 36"));
+	/* other commands are shown */
+	assert_non_null(strstr(trace, "A0 00 00 00 01"));
+}
+
 int
 main(void)
 {
@@ -469,6 +505,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wkinfo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_power, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_selected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trace_masks_secrets, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -145,7 +145,16 @@ test_commit_abort_checkpoint(void **unused)
 	assert_int_equal(vc_store_commit(st), VC_STORE_OK);
 	get_expect(st, "a", "three");
 
-	/* a command that never committed is rolled back by the next begin */
+	/* raw statements through vc_store_db() share the command's fate */
+	assert_int_equal(vc_store_begin(st), VC_STORE_OK);
+	assert_int_equal(sqlite3_exec(vc_store_db(st),
+	    "CREATE TABLE t_log (n INTEGER)", NULL, NULL, NULL), SQLITE_OK);
+	vc_store_abort(st);
+	assert_int_equal(vc_store_commit(st), VC_STORE_OK);
+	assert_int_equal(sqlite3_exec(vc_store_db(st),
+	    "SELECT * FROM t_log", NULL, NULL, NULL), SQLITE_ERROR);
+
+		/* a command that never committed is rolled back by the next begin */
 	assert_int_equal(vc_store_begin(st), VC_STORE_OK);
 	put(st, "c", "lost");
 	assert_int_equal(vc_store_begin(st), VC_STORE_OK);

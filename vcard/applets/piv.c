@@ -194,6 +194,31 @@ piv_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 	*len = all ? cmd->lc : 0;
 }
 
+/* RSA private operations (decipher with 9D) and key agreement answer data
+ * that is as secret as a key: masked in traces. RSA signatures are masked
+ * too, since the card cannot tell them from decipherment. */
+static bool
+piv_secret_response(const wk_apdu *cmd)
+{
+	wk_tlv t;
+
+	if (cmd->ins != 0x87 || cmd->p2 == PIV_REF_MGM)
+		return false;
+	switch (cmd->p1) {
+	case PIV_ALG_RSA1024:
+	case PIV_ALG_RSA2048:
+	case PIV_ALG_RSA3072:
+	case PIV_ALG_RSA4096:
+	case PIV_ALG_X25519:
+		return true;
+	default:
+		break;
+	}
+	/* EC: 85 asks for a shared secret, 81 for a signature */
+	return wk_tlv_parse_one(cmd->data, cmd->lc, 0x7C, &t) == WK_TLV_OK &&
+	    wk_tlv_find(t.value, t.len, 0x85, &t) == WK_TLV_OK;
+}
+
 const vc_applet vc_applet_piv = {
 	.name = "piv",
 	.aids = piv_aids,
@@ -207,4 +232,5 @@ const vc_applet vc_applet_piv = {
 	.owns_fid = NULL,
 	.process = piv_process,
 	.secret_range = piv_secret_range,
+	.secret_response = piv_secret_response,
 };

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Builds the Debian packages from a copy of the tree, checks them with
+# lintian, installs them with apt-get, and then, without the build tree,
+# proves the installed pieces work: the card started with the installed
+# unit's command line shows up in pcscd's reader, p11-kit lists the module,
+# pkcs11-tool signs through the installed module, and walletkey from PATH
+# runs the wallet. Removes the packages again at the end.
+# Needs root (apt-get, mount namespaces). Used by "tools/bootstrap test" in CI.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+work=$(mktemp -d /var/tmp/walletkey-deb.XXXXXX)
+installed=()
+cleanup() {
+	if [ ${#installed[@]} -gt 0 ]; then
+		apt-get purge -y -q "${installed[@]}" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+step() {
+	printf '\n== %s\n' "$*"
+}
+grep_q() { grep "$@" >/dev/null; }
+
+step "dpkg-buildpackage on a copy of the tree"
+mkdir "$work/src"
+# the tracked files only, as a clean checkout would have them
+git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
+(cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
+	{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }
+ls "$work"/*.deb
+for p in libwalletkey0 libwalletkey-dev walletkey-pkcs11 walletkey-card walletkey-tools walletkey-issuer; do
+	ls "$work"/${p}_*.deb >/dev/null 2>&1 || fail "package $p was not built"
+done
+
+step "lintian: no errors"
+lintian --fail-on error "$work"/*.changes ||
+	fail "lintian reports errors"
+
+step "apt-get install ./*.deb"
+mapfile -t installed < <(for d in "$work"/*.deb; do dpkg-deb -f "$d" Package; done)
+apt-get install -y -q "$work"/*.deb >"$work/install.log" 2>&1 ||
+	{ tail -20 "$work/install.log"; fail "apt-get install"; }
+
+# from here on nothing of the build tree: a directory without it, PATH only
+cd /
+export WALLETKEY_BUILD_DIR=/nonexistent
+unset LD_LIBRARY_PATH
+[ "$(command -v walletkey)" = /usr/bin/walletkey ] || fail "walletkey is not the installed one"
+module=$(dpkg -L walletkey-pkcs11 | grep '/walletkey-pkcs11\.so$')
+unit=$(dpkg -L walletkey-card | grep 'walletkey-card@\.service$')
+getent passwd walletkey >/dev/null || fail "no walletkey system user"
+man -w walletkey-card walletkey walletkey-issuer walletkey-sandbox >/dev/null ||
+	fail "a man page is missing"
+for f in /usr/lib/*/libwalletkey.so.0 /usr/include/walletkey.h; do
+	[ -e "$f" ] || fail "$f is not installed"
+done
+pkg-config --exists libwalletkey || fail "pkg-config does not know libwalletkey"
+
+step "p11-kit list-modules shows the module"
+p11-kit list-modules | grep_q -i walletkey || fail "p11-kit does not list walletkey"
+
+step "the installed unit's command line puts a card into pcscd's reader"
+# the unit's ExecStart, with the state directory and instance filled in and the
+# vpcd port of a private pcscd (the installed sandbox, started with no card)
+exec_start=$(sed -n 's/^ExecStart=//p' "$unit")
+init_cmd=$(sed -n 's/^ExecStartPre=-//p' "$unit")
+echo "unit: $exec_start"
+cat >"$work/unit.sh" <<'EOS'
+#!/bin/bash
+set -euo pipefail
+state=$(mktemp -d)
+chown walletkey: "$state"
+expand() {
+	local c=$1
+	c=${c//\$\{STATE_DIRECTORY\}/$state}
+	c=${c//%i/demo}
+	c=${c//127.0.0.1:35963/127.0.0.1:$WALLETKEY_VPCD_PORT_0}
+	echo "$c"
+}
+# as the unit's User=walletkey
+runuser -u walletkey -- $(expand "$INIT_CMD")
+runuser -u walletkey -- $(expand "$EXEC_START") &
+card=$!
+trap 'kill $card 2>/dev/null; wait $card 2>/dev/null; rm -rf "$state"' EXIT
+for _ in $(seq 100); do
+	walletkey readers --json 2>/dev/null | jq -e '.readers[] | select(.walletkey)' >/dev/null && break
+	sleep 0.1
+done
+walletkey readers
+walletkey readers --json | jq -e '.readers[0].walletkey' >/dev/null ||
+	{ echo "FAIL: the unit's card is not in the reader" >&2; exit 1; }
+[ "$(stat -c %a "$state/demo.card")" = 600 ] ||
+	{ echo "FAIL: the store is not mode 0600" >&2; exit 1; }
+
+# pkcs11-tool signs through the installed module
+export WALLETKEY_PIN=123456
+walletkey key generate --slot 9a --alg eccp256 >"$state/pub.pem"
+walletkey cert selfsign --slot 9a --subject /CN=installed >/dev/null
+echo "signed by the installed module" >"$state/msg"
+pkcs11-tool --module "$MODULE" -l -p 123456 --sign -m ECDSA-SHA256 \
+	--id 01 -i "$state/msg" -o "$state/sig" --signature-format openssl
+openssl dgst -sha256 -verify "$state/pub.pem" -signature "$state/sig" "$state/msg"
+
+# walletkey from PATH runs the wallet
+walletkey wallet info
+walletkey wallet balance
+EOS
+chmod +x "$work/unit.sh"
+INIT_CMD=$init_cmd EXEC_START=$exec_start MODULE=$module \
+	walletkey-sandbox --cards 0 --empty 1 -- "$work/unit.sh" ||
+	fail "the installed card, module or CLI did not work"
+
+step "packages: ok"
