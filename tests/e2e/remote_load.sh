@@ -107,6 +107,35 @@ before=$(purse_fen 0)
 check "then the load works" '[ "$rc" -eq 0 ] && [ "$(purse_fen 0)" = $((before + 800)) ]'
 settled "after the lost state file"
 
+# every byte of a real card-signed request flipped: the issuer refuses each,
+# nothing changes; the request itself is then settled by recover
+WALLETKEY_FAULT_AT=requested "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 9 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+n_before=$("$ISS" loads --db "$DB" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+python3 - "$(pending_file "$ID0")" "$URL" >"$T/flips" <<'PY'
+import base64, json, sys, urllib.request, urllib.error
+req = bytearray(base64.b64decode(json.load(open(sys.argv[1]))["request"]))
+accepted = 0
+for i in range(len(req)):
+    m = bytearray(req)
+    m[i] ^= 0x01
+    body = json.dumps({"request": base64.b64encode(bytes(m)).decode()}).encode()
+    r = urllib.request.Request(sys.argv[2] + "/v1/loads", data=body,
+                               headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(r)
+        accepted += 1
+    except urllib.error.HTTPError as e:
+        if e.code // 100 != 4:
+            accepted += 1
+print(len(req), accepted)
+PY
+read -r nbytes accepted <"$T/flips"
+check "all $nbytes flipped request bytes refused" '[ "$accepted" = 0 ] && [ "$nbytes" -gt 100 ]'
+check "flipped requests: no load created" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = "$n_before" ]'
+"$WK" --reader "$R0" wallet recover >/dev/null 2>&1 && rc=0 || rc=$?
+check "the unflipped request: granted, then reversed by the card's statement" '[ "$rc" -eq 0 ] && "$ISS" loads --db "$DB" --json | python3 -c "import json,sys; assert json.load(sys.stdin)[-1][\"status\"] == \"reversed\""'
+settled "flipped requests"
+
 # cancelled without confirmation: nothing sent
 before=$(purse_fen 0)
 n_loads=$("$ISS" loads --db "$DB" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
