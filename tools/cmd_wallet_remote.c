@@ -47,24 +47,25 @@ static const char remote_usage[] =
     "       walletkey wallet recover --from READER --to READER   (a transfer)\n";
 
 /* test hook (docs/remote-load.md): WALLETKEY_FAULT_AT=STEP kills this
- * process with SIGKILL at STEP; WALLETKEY_FAULT_CMD runs a command there
- * first (the fault tests kill the card or the issuer with it) */
+ * process with SIGKILL at STEP, or runs WALLETKEY_FAULT_CMD there instead
+ * (the fault tests kill the card or the issuer with it);
+ * WALLETKEY_FAULT_KILL_AT=STEP kills it at a second step */
 static void
 fault_point(const char *step)
 {
 	const char *at = getenv("WALLETKEY_FAULT_AT");
 	const char *cmd = getenv("WALLETKEY_FAULT_CMD");
+	const char *kill_at = getenv("WALLETKEY_FAULT_KILL_AT");
 
-	if (at == NULL || strcmp(at, step) != 0)
-		return;
-	if (cmd != NULL && cmd[0] != '\0') {
-		fflush(NULL);
+	fflush(NULL);
+	if (at != NULL && strcmp(at, step) == 0) {
+		if (cmd == NULL || cmd[0] == '\0')
+			raise(SIGKILL);
 		if (system(cmd) != 0)
 			fprintf(stderr, "walletkey: fault command failed\n");
-		return;
 	}
-	fflush(NULL);
-	raise(SIGKILL);
+	if (kill_at != NULL && strcmp(kill_at, step) == 0)
+		raise(SIGKILL);
 }
 
 static void

@@ -52,6 +52,15 @@ check "refused: balance unchanged" '[ "$(purse_fen 0)" = "$before" ]'
 check "refused: the issuer reversed the load" '"$ISS" loads --db "$DB" --json | python3 -c "import json,sys; l=json.load(sys.stdin)[-1]; assert l[\"status\"] == \"reversed\", l"'
 settled "refusal"
 
+# the card refuses, and the CLI dies before it saved the refusal: the card
+# states the burnt seq was never credited
+WALLETKEY_FAULT_AT=granted WALLETKEY_FAULT_CMD="$WK --reader '$R0' apdu 00A404000AF0574B5055525345 805C000204 >/dev/null" \
+	WALLETKEY_FAULT_KILL_AT=credited "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 3.5 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+check "refused, then the CLI killed" '[ "$rc" -eq 137 ]'
+out=$("$WK" --reader "$R0" wallet recover 2>&1) && rc=0 || rc=$?
+check "recover after a lost refusal: never credited, reversed" '[ "$rc" -eq 0 ] && grep -q "never credited" <<<"$out" && grep -q "reversed" <<<"$out"'
+settled "lost refusal"
+
 # the CLI dies after the grant: recover gets the card's never-credited statement
 WALLETKEY_FAULT_AT=granted "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 4 --yes >/dev/null 2>&1 && rc=0 || rc=$?
 check "CLI killed after the grant" '[ "$rc" -eq 137 ] && [ -f "$(pending_file "$ID0")" ]'

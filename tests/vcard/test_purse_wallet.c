@@ -519,9 +519,34 @@ test_never_credited(void **state)
 	/* the grant arriving late cannot be credited: its seq is burnt */
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
 	assert_int_equal(balance(t), 0);
+	/* the statement again (the first may have been lost): the same answer */
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_NEVER);
+	assert_int_equal(r.seq, q.seq);
 	/* the next request names the next seq */
 	request(t, 700, &r);
 	assert_int_equal(r.seq, q.seq + 1);
+	/* a refused grant: its seq can be stated never credited afterwards */
+	{
+		wk_msg q2 = r, ref;
+
+		wk_buf_reset(&g);
+		grant_for(t, &q2, &g);
+		gbuf[g.len - 3] ^= 0x01;	/* signature */
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &ref),
+		    WK_MSG_OK);
+		assert_int_equal(ref.type, WK_MSG_LOAD_REFUSAL);
+		d[16] = (uint8_t)(q2.seq >> 8);
+		d[17] = (uint8_t)q2.seq;
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &ref),
+		    WK_MSG_OK);
+		assert_int_equal(ref.type, WK_MSG_LOAD_NEVER);
+		assert_int_equal(ref.seq, q2.seq);
+		assert_int_equal(balance(t), 0);
+	}
 }
 
 static void
