@@ -526,6 +526,7 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 	uint8_t chal[16], tok[WK_WALLET_MSG_MAX];
 	size_t n = 0, tlen = sizeof(tok);
 	uint32_t bal = 0;
+	wk_wallet_msg_info info;
 	bool already = false;
 	int rc, status;
 
@@ -539,17 +540,23 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 		tlen = sizeof(tok);
 		rc = wk_wallet_xfer_token(from->card, chal, tok, &tlen);
 		if (rc == WK_ERR_NOT_FOUND) {
-			say(cli, "transfer: card %s never sent it; nothing moved",
+			/* never sent: a void token closes the challenge on
+			 * both cards (no value moves) */
+			tlen = sizeof(tok);
+			rc = wk_wallet_xfer_send(from->card, to->id, chal, 0, tok,
+			    &tlen);
+			if (rc != WK_OK)
+				return wk_cli_fail(cli, "void the transfer", rc);
+			say(cli, "transfer: card %s never sent it; nothing moves",
 			    from->hex);
-			return wallet_state_remove(path) == 0 ? WK_CLI_OK :
-			    WK_CLI_FAILED;
-		}
-		if (rc != WK_OK)
+		} else if (rc != WK_OK) {
 			return wk_cli_fail(cli, "ask the sending card for its token", rc);
+		} else {
+			say(cli, "transfer: the sending card still holds the token");
+		}
 		json_object_set_new(st, "token", wallet_b64(tok, tlen));
 		if (save(path, st) != 0)
 			return WK_CLI_FAILED;
-		say(cli, "transfer: the sending card still holds the token");
 	}
 	fault_point("xfer-saved");
 	if ((status = xfer_pin(cli, o, to, pin_done)) != WK_CLI_OK)
@@ -562,6 +569,9 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 		return WK_CLI_FAILED;
 	if (already)
 		say(cli, "transfer: card %s had already redeemed the token", to->hex);
+	else if (wk_wallet_msg_info_get(tok, tlen, &info) == WK_OK &&
+	    info.amount == 0)
+		say(cli, "transfer: void token redeemed; the challenge is closed");
 	else
 		say(cli, "transfer: card %s redeemed the token; its balance is %u.%02u",
 		    to->hex, bal / 100, bal % 100);
@@ -689,12 +699,14 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 	    "amount", (json_int_t)amount, "challenge", wallet_b64(rchal, 16));
 	if (st == NULL || save(path, st) != 0)
 		goto out;
+	fault_point("xfer-challenged");
 	/* 3: the debit and the token, in one commit of the sending card */
 	if ((rc = wk_wallet_xfer_send(from->card, to->id, rchal, amount, tok,
 	    &tlen)) != WK_OK) {
 		status = wk_cli_fail(cli, "debit the sending card", rc);
+		/* refused (funds): close the receiver's challenge with a void token */
 		if (rc != WK_ERR_TRANSPORT && rc != WK_ERR_CARD_REMOVED)
-			(void)wallet_state_remove(path);
+			(void)xfer_settle(cli, o, from, to, path, st, &pin_done);
 		goto out;
 	}
 	fault_point("xfer-sent");

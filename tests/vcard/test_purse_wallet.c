@@ -791,6 +791,23 @@ test_transfer(void **state)
 	assert_int_equal(cmd_cert_msg(p->a, 0xED, p->ca_cert, p->ca_len, tok, tl),
 	    0x6982);
 	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, d, 16), 0x6A88);
+	/* a void token (amount 0) needs no authentication, moves nothing and
+	 * closes the receiver's challenge; that challenge then carries no value */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(d + 8, p->b->r, 16);
+	memset(d + 24, 0, 4);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	tl = p->a->rlen;
+	memcpy(tok, p->a->r, tl);
+	memcpy(d + 24, "\x00\x00\x00\x01", 4);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(p->a->rlen, tl);
+	assert_memory_equal(p->a->r, tok, tl);
+	assert_int_equal(balance(p->a), 4000);
+	verify_pin(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x9000);
+	assert_int_equal(balance(p->b), 1000);
 }
 
 int

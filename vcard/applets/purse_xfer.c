@@ -10,7 +10,9 @@
  *   EA AUTH VERIFY data: 01 peer certificate, 02 the peer's transfer-auth
  *   EB SEND        P2 02, data: receiver id(8) challenge(16) amount(4):
  *                  debit, record and token in one commit; the same
- *                  challenge again returns the same token
+ *                  challenge again returns the same token. Amount 0: a
+ *                  void token (no debit), so the receiver can drop the
+ *                  challenge of a transfer that never happened
  *   EC TOKEN       data: challenge(16): the token sent for it
  *   ED REDEEM      data: 01 sender certificate, 02 token: credit and record
  *                  once (6984 when already redeemed); needs the PIN
@@ -253,11 +255,12 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 	if (r != VC_STORE_NOT_FOUND)
 		return WK_SW_MEMORY_FAILURE;
-	if (!a->wreq.peer_valid || memcmp(a->wreq.peer_id, peer,
-	    WK_MSG_CARD_ID_LEN) != 0)
+	/* amount 0 is a void token: it moves nothing and lets the receiver
+	 * drop its challenge; it needs no authentication, and once made this
+	 * card never sends value for that challenge */
+	if (amount != 0 && (!a->wreq.peer_valid || memcmp(a->wreq.peer_id, peer,
+	    WK_MSG_CARD_ID_LEN) != 0))
 		return WK_SW_SECURITY_STATUS;
-	if (amount == 0)
-		return WK_SW_WRONG_DATA;
 	if (purse_state_get(card, &s) != VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
 	if (!purse_has(&s, PURSE_EP))
@@ -273,7 +276,8 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	m.amount = amount;
 	m.balance = s.w[PURSE_EP].balance;
 	wk_buf_reset(&tok);
-	if (record(card, &s, PURSE_EP, amount, TT_XFER_OUT, peer) != 0 ||
+	if ((amount != 0 &&
+	    record(card, &s, PURSE_EP, amount, TT_XFER_OUT, peer) != 0) ||
 	    (sw = sign_msg(card, &m, &tok)) != WK_SW_OK ||
 	    vc_store_put(st, WALLET_APPLET, name, tok.p, tok.len) != VC_STORE_OK) {
 		vc_store_abort(st);
@@ -369,7 +373,8 @@ redeem(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	s.w[PURSE_EP].balance += m.amount;
 	memmove(list + at, list + at + WK_MSG_NONCE_LEN,
 	    b.len - at - WK_MSG_NONCE_LEN);
-	if (record(card, &s, PURSE_EP, m.amount, TT_XFER_IN, m.card_id) != 0 ||
+	if ((m.amount != 0 &&
+	    record(card, &s, PURSE_EP, m.amount, TT_XFER_IN, m.card_id) != 0) ||
 	    vc_store_put(st, WALLET_APPLET, name, &one, 1) != VC_STORE_OK ||
 	    (b.len == WK_MSG_NONCE_LEN ?
 	    vc_store_del(st, WALLET_APPLET, KEY_CHALLENGES) :
