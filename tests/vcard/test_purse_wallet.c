@@ -720,9 +720,10 @@ test_transfer(void **state)
 	wk_msg m;
 
 	load(p->a, 5000);
+	/* b takes value only from a peer it authenticated */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x6982);
 	/* a only sends to a peer it authenticated */
-	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
-	memcpy(rchal, p->b->r, 16);
+	memset(rchal, 0x33, sizeof(rchal));
 	memcpy(d, vc_card_serial(p->b->card), 8);
 	memcpy(d + 8, rchal, 16);
 	memcpy(d + 24, "\x00\x00\x03\xE8", 4);	/* 10.00 */
@@ -740,6 +741,9 @@ test_transfer(void **state)
 	assert_int_equal(authenticate(p, p->a, p->b, p->ca_cert, p->ca_len), 0x6982);
 	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len), 0x9000);
 	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len), 0x9000);
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(rchal, p->b->r, 16);
+	memcpy(d + 8, rchal, 16);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, 27), 0x6700);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
 	tl = p->a->rlen;
