@@ -1,6 +1,7 @@
 /* PIV answers from the card into host structures, and request encodings */
 #include "wk_piv_internal.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -11,6 +12,34 @@
 #include <sodium.h>
 
 #include "wk_tlv.h"
+
+/*
+ * public keys are built in the library's own OpenSSL context: an
+ * application's engine set as default (libengine-pkcs11-openssl) would
+ * otherwise take EVP_PKEY_fromdata over and fail it
+ */
+static OSSL_LIB_CTX *piv_ctx;
+
+static void
+piv_libctx_init(void)
+{
+	piv_ctx = OSSL_LIB_CTX_new();
+}
+
+__attribute__((destructor)) static void
+piv_libctx_fini(void)
+{
+	OSSL_LIB_CTX_free(piv_ctx);
+}
+
+static OSSL_LIB_CTX *
+piv_libctx(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, piv_libctx_init);
+	return piv_ctx;
+}
 
 static int
 spki_out(EVP_PKEY *pkey, uint8_t *spki, size_t *spki_len)
@@ -40,7 +69,7 @@ pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
 
 	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
 		goto out;
-	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL)) == NULL)
+	if ((ctx = EVP_PKEY_CTX_new_from_name(piv_libctx(), type, NULL)) == NULL)
 		goto out;
 	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
 	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
@@ -111,7 +140,7 @@ ec_pubkey(uint8_t alg, const uint8_t *pt, size_t len, EVP_PKEY **out)
 	if ((pkey = pkey_from_params("EC", bld)) == NULL)
 		goto out;
 	/* a point off the curve is a malformed answer, not a key */
-	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL ||
+	if ((chk = EVP_PKEY_CTX_new_from_pkey(piv_libctx(), pkey, NULL)) == NULL ||
 	    EVP_PKEY_public_check(chk) != 1)
 		goto out;
 	*out = pkey;
@@ -152,7 +181,7 @@ wk_piv_pubkey_to_spki(uint8_t alg, const uint8_t *p, size_t len,
 			if (t.len != 32)
 				goto out;
 			rc = WK_ERR_CRYPTO;
-			pkey = EVP_PKEY_new_raw_public_key_ex(NULL,
+			pkey = EVP_PKEY_new_raw_public_key_ex(piv_libctx(),
 			    alg == WK_PIV_ALG_ED25519 ? "ED25519" : "X25519",
 			    NULL, t.value, t.len);
 			if (pkey == NULL)

@@ -1,0 +1,194 @@
+/*
+ * bench/p11: C_Sign rates through a PKCS#11 module, and its login latency.
+ * Prints medians; never fails on time.
+ *
+ * usage: bench_p11 --module SO [--token LABEL-PREFIX] [--pin PIN]
+ *                  [--runs N] [--seconds S] [--logins N] KEY...
+ * KEY is NAME:MECHANISM:ID (ID one byte in hex), e.g. p256:ECDSA:01,
+ * ed25519:EDDSA:03, rsa2048:SHA256_RSA_PKCS:04. MECHANISM is ECDSA,
+ * EDDSA or SHA256_RSA_PKCS; ECDSA signs a 32-byte digest.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <p11-kit/pkcs11.h>
+
+static CK_FUNCTION_LIST *f;
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static CK_OBJECT_HANDLE
+find_key(CK_SESSION_HANDLE h, CK_BYTE id)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[] = { { CKA_CLASS, &cls, sizeof(cls) }, { CKA_ID, &id, 1 } };
+	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+
+	if (f->C_FindObjectsInit(h, t, 2) != CKR_OK)
+		return CK_INVALID_HANDLE;
+	if (f->C_FindObjects(h, &o, 1, &n) != CKR_OK || n != 1)
+		o = CK_INVALID_HANDLE;
+	f->C_FindObjectsFinal(h);
+	return o;
+}
+
+static CK_MECHANISM_TYPE
+mech_of(const char *name)
+{
+	if (strcmp(name, "ECDSA") == 0)
+		return CKM_ECDSA;
+	if (strcmp(name, "EDDSA") == 0)
+		return CKM_EDDSA;
+	if (strcmp(name, "SHA256_RSA_PKCS") == 0)
+		return CKM_SHA256_RSA_PKCS;
+	return CK_UNAVAILABLE_INFORMATION;
+}
+
+/* signatures per second over about `seconds`; -1 when a signature fails */
+static double
+sign_rate(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mt,
+    double seconds)
+{
+	CK_MECHANISM m = { mt, NULL, 0 };
+	CK_BYTE data[32], sig[1024];
+	CK_ULONG n;
+	double t0 = now(), t;
+	long count = 0;
+
+	memset(data, 0x5A, sizeof(data));
+	do {
+		n = sizeof(sig);
+		if (f->C_SignInit(h, &m, key) != CKR_OK ||
+		    f->C_Sign(h, data, sizeof(data), sig, &n) != CKR_OK)
+			return -1;
+		count++;
+		t = now();
+	} while (t - t0 < seconds);
+	return (double)count / (t - t0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *module = NULL, *token = NULL, *pin = "123456";
+	int runs = 5, logins = 20, i, nkeys = 0;
+	double seconds = 1.0, r[64], l[256];
+	char *keys[16];
+	CK_C_GetFunctionList get;
+	CK_SLOT_ID slots[16], slot = 0;
+	CK_ULONG ns = 16;
+	CK_SESSION_HANDLE h;
+	CK_TOKEN_INFO ti;
+	void *lib;
+	int found = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--module") == 0 && i + 1 < argc)
+			module = argv[++i];
+		else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
+			token = argv[++i];
+		else if (strcmp(argv[i], "--pin") == 0 && i + 1 < argc)
+			pin = argv[++i];
+		else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
+			runs = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atof(argv[++i]);
+		else if (strcmp(argv[i], "--logins") == 0 && i + 1 < argc)
+			logins = atoi(argv[++i]);
+		else if (nkeys < 16 && argv[i][0] != '-')
+			keys[nkeys++] = argv[i];
+		else {
+			fputs("usage: bench_p11 --module SO [--token LABEL] [--pin PIN] "
+			    "[--runs N] [--seconds S] [--logins N] NAME:MECH:ID...\n",
+			    stderr);
+			return 2;
+		}
+	}
+	if (module == NULL || runs < 1 || runs > 64 || logins < 1 ||
+	    logins > 256)
+		return 2;
+	if ((lib = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		fprintf(stderr, "bench_p11: %s\n", dlerror());
+		return 1;
+	}
+	*(void **)&get = dlsym(lib, "C_GetFunctionList");
+	if (get == NULL || get(&f) != CKR_OK || f->C_Initialize(NULL) != CKR_OK ||
+	    f->C_GetSlotList(CK_TRUE, slots, &ns) != CKR_OK)
+		return 1;
+	for (CK_ULONG s = 0; s < ns && !found; s++) {
+		if (f->C_GetTokenInfo(slots[s], &ti) != CKR_OK)
+			continue;
+		if (token == NULL || strncmp((char *)ti.label, token, strlen(token)) == 0) {
+			slot = slots[s];
+			found = 1;
+		}
+	}
+	if (!found || f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+	    &h) != CKR_OK) {
+		fprintf(stderr, "bench_p11: no token%s%s\n", token ? " " : "",
+		    token ? token : "");
+		return 1;
+	}
+	/* login latency: C_Login + C_Logout pairs (one VERIFY each way on a card) */
+	for (i = 0; i < logins; i++) {
+		double t0 = now();
+		if (f->C_Login(h, CKU_USER, (CK_BYTE *)pin, strlen(pin)) != CKR_OK)
+			break;
+		l[i] = (now() - t0) * 1000;
+		f->C_Logout(h);
+	}
+	if (i == logins)
+		printf("%-10s %-16s %10.2f ms\n", "login", "C_Login", median(l, logins));
+	else
+		printf("%-10s %-16s %10s\n", "login", "C_Login", "failed");
+	if (f->C_Login(h, CKU_USER, (CK_BYTE *)pin, strlen(pin)) != CKR_OK)
+		return 1;
+	for (int k = 0; k < nkeys; k++) {
+		char name[32], mech[32];
+		unsigned id;
+		CK_OBJECT_HANDLE key;
+		int ok = 1;
+
+		if (sscanf(keys[k], "%31[^:]:%31[^:]:%x", name, mech, &id) != 3 ||
+		    mech_of(mech) == CK_UNAVAILABLE_INFORMATION)
+			return 2;
+		key = find_key(h, (CK_BYTE)id);
+		for (i = 0; i < runs && key != CK_INVALID_HANDLE && ok; i++) {
+			r[i] = sign_rate(h, key, mech_of(mech), seconds);
+			ok = r[i] >= 0;
+		}
+		if (key == CK_INVALID_HANDLE || !ok)
+			printf("%-10s %-16s %10s\n", name, mech, "n/a");
+		else
+			printf("%-10s %-16s %10.1f sig/s\n", name, mech, median(r, runs));
+	}
+	f->C_CloseSession(h);
+	f->C_Finalize(NULL);
+	return 0;
+}

@@ -1,0 +1,354 @@
+/*
+ * walletkey-pkcs11: internals shared by the module's files. Everything here
+ * runs under the module lock (p11_lock.c) unless a comment says otherwise.
+ */
+#ifndef P11_INTERNAL_H
+#define P11_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "p11_compat.h"
+#include "walletkey.h"
+
+#define P11_MAX_SLOTS 16
+#define P11_LIB_MAJOR 0
+#define P11_LIB_MINOR 1
+#define P11_MANUFACTURER "walletkey"
+#define P11_PIN_MIN 6
+#define P11_PIN_MAX 8
+#define P11_MAX_INPUT (64u * 1024u)	/* single-part data kept for the card */
+
+/* ---- p11_util.c ---- */
+
+/* the one translation of a libwalletkey code into a CK_RV */
+CK_RV p11_rv(int wk);
+/* copies s into a blank-padded field of n bytes (no terminator) */
+void p11_pad(CK_UTF8CHAR *dst, size_t n, const char *s);
+/* the two-call size convention: NULL out → *len = need, CKR_OK */
+CK_RV p11_copy_out(const void *src, size_t n, CK_BYTE *out, CK_ULONG *out_len);
+void p11_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- p11_lock.c ---- */
+
+CK_RV p11_lock_setup(const CK_C_INITIALIZE_ARGS *args);
+void p11_lock_teardown(void);
+void p11_lock(void);
+void p11_unlock(void);
+
+/* ---- PIV facts (p11_piv.c) ---- */
+
+enum p11_alg {
+	P11_ALG_NONE = 0,
+	P11_ALG_RSA1024 = 0x06,
+	P11_ALG_RSA2048 = 0x07,
+	P11_ALG_RSA3072 = 0x05,
+	P11_ALG_RSA4096 = 0x16,
+	P11_ALG_P256 = 0x11,
+	P11_ALG_P384 = 0x14,
+	P11_ALG_ED25519 = 0xE0,
+	P11_ALG_X25519 = 0xE1,
+};
+
+typedef struct p11_piv_slot {
+	uint8_t key_ref;	/* 9A, 9C, ... */
+	uint8_t id;		/* CKA_ID: one byte, as OpenSC and ykcs11 number them */
+	uint32_t cert_tag;	/* certificate container */
+	const char *name;
+	bool always_auth;	/* PIN always (9C) */
+	bool no_pin;		/* PIN never (9E) */
+} p11_piv_slot;
+
+const p11_piv_slot *p11_piv_slots(size_t *n);
+const p11_piv_slot *p11_piv_slot_by_ref(uint8_t ref);
+const p11_piv_slot *p11_piv_slot_by_id(const uint8_t *id, size_t len);
+
+typedef struct p11_piv_container {
+	uint32_t tag;
+	const char *name;
+	const char *oid;	/* SP 800-73-4 part 1, table 3 */
+	bool pin;		/* readable only after VERIFY */
+} p11_piv_container;
+
+const p11_piv_container *p11_piv_containers(size_t *n);
+
+/* the CHUID's GUID (tag 34, 16 bytes, not all zero); false when absent */
+bool p11_chuid_guid(const uint8_t *chuid, size_t len, uint8_t guid[16]);
+bool p11_alg_is_rsa(uint8_t alg);
+bool p11_alg_is_ec(uint8_t alg);
+unsigned p11_alg_bits(uint8_t alg);
+
+/* ---- objects (p11_object.c) ---- */
+
+typedef struct p11_object {
+	CK_OBJECT_HANDLE handle;
+	CK_OBJECT_CLASS cls;
+	uint8_t key_ref;	/* keys and certificates: the PIV slot */
+	uint32_t tag;		/* certificates and data objects: the container */
+	uint8_t alg;		/* keys: the PIV algorithm */
+	bool private_obj;
+	bool always_auth;
+	CK_SESSION_HANDLE session;	/* session objects: the owner, else 0 */
+	CK_ATTRIBUTE *attrs;
+	size_t n_attrs;
+	struct p11_object *next;
+} p11_object;
+
+p11_object *p11_object_new(CK_OBJECT_CLASS cls);
+void p11_object_free(p11_object **obj);
+void p11_object_free_list(p11_object **list);
+void p11_object_append(p11_object **list, p11_object *obj);
+/* sets (replaces) an attribute; returns -1 on memory failure (sticky) */
+int p11_attr_set(p11_object *obj, CK_ATTRIBUTE_TYPE type, const void *value,
+    size_t len);
+int p11_attr_bool(p11_object *obj, CK_ATTRIBUTE_TYPE type, bool v);
+int p11_attr_ulong(p11_object *obj, CK_ATTRIBUTE_TYPE type, CK_ULONG v);
+const CK_ATTRIBUTE *p11_attr_find(const p11_object *obj,
+    CK_ATTRIBUTE_TYPE type);
+bool p11_attr_true(const p11_object *obj, CK_ATTRIBUTE_TYPE type);
+/* C_GetAttributeValue semantics for one object */
+CK_RV p11_object_get_attrs(const p11_object *obj, CK_ATTRIBUTE *tmpl,
+    CK_ULONG count);
+bool p11_object_match(const p11_object *obj, const CK_ATTRIBUTE *tmpl,
+    CK_ULONG count);
+/* template helpers: CKR_OK when absent (found false), CKR_ATTRIBUTE_VALUE_INVALID when malformed */
+CK_RV p11_tmpl_ulong(const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+    CK_ATTRIBUTE_TYPE type, CK_ULONG *v, bool *found);
+CK_RV p11_tmpl_bool(const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+    CK_ATTRIBUTE_TYPE type, bool *v, bool *found);
+const CK_ATTRIBUTE *p11_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+    CK_ATTRIBUTE_TYPE type);
+/* checks a template for duplicates, NULL values with lengths, unknown types */
+CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG count);
+
+/*
+ * builds the objects of a key slot: a certificate when cert_der is given,
+ * public and private key from the certificate's or the card's SPKI
+ */
+CK_RV p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
+    size_t cert_len, const uint8_t *spki, size_t spki_len, uint8_t alg,
+    uint8_t pin_policy, p11_object **list);
+CK_RV p11_object_data(const p11_piv_container *pc, const uint8_t *value,
+    size_t len, p11_object **out);
+
+/* ---- host cryptography (p11_crypto.c, OpenSSL EVP only) ---- */
+
+typedef struct p11_x509 {
+	uint8_t *subject, *issuer, *serial, *spki;
+	size_t subject_len, issuer_len, serial_len, spki_len;
+	char label[64];		/* subject CN */
+	char start[8], end[8];	/* CK_DATE YYYYMMDD, empty when unknown */
+	bool has_dates;
+} p11_x509;
+
+CK_RV p11_x509_parse(const uint8_t *der, size_t len, p11_x509 *out);
+void p11_x509_clear(p11_x509 *x);
+/*
+ * the key attributes of an SPKI (CKA_KEY_TYPE, CKA_MODULUS,
+ * CKA_MODULUS_BITS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT,
+ * CKA_PUBLIC_KEY_INFO) set on obj; *alg gets the PIV algorithm
+ */
+CK_RV p11_spki_attrs(p11_object *obj, const uint8_t *spki, size_t len,
+    uint8_t *alg);
+/* DER OID from dotted text; *out malloc'd */
+CK_RV p11_oid_der(const char *dotted, uint8_t **out, size_t *len);
+size_t p11_hash_len(CK_MECHANISM_TYPE hash);
+const void *p11_hash_md(CK_MECHANISM_TYPE hash);	/* const EVP_MD * */
+CK_RV p11_digest(CK_MECHANISM_TYPE hash, const uint8_t *in, size_t len,
+    uint8_t *out, size_t *out_len);
+CK_RV p11_pkcs1_sign_pad(CK_MECHANISM_TYPE hash, const uint8_t *in,
+    size_t len, uint8_t *em, size_t em_len);
+CK_RV p11_pss_pad(CK_MECHANISM_TYPE hash, CK_MECHANISM_TYPE mgf_hash,
+    size_t salt_len, const uint8_t *mhash, size_t mhash_len, size_t mod_bits,
+    uint8_t *em, size_t em_len);
+/* decryption unpadding: out sized by *out_len; CKR_ENCRYPTED_DATA_INVALID on bad padding */
+CK_RV p11_pkcs1_unpad(const uint8_t *em, size_t em_len, uint8_t *out,
+    size_t *out_len);
+CK_RV p11_oaep_unpad(CK_MECHANISM_TYPE hash, CK_MECHANISM_TYPE mgf_hash,
+    const uint8_t *label, size_t label_len, const uint8_t *em, size_t em_len,
+    uint8_t *out, size_t *out_len);
+/*
+ * host-side verify and encrypt with the public key in SPKI form. base is
+ * CKM_RSA_PKCS, CKM_RSA_X_509, CKM_RSA_PKCS_PSS, CKM_ECDSA or CKM_EDDSA
+ * (verify), CKM_RSA_PKCS, CKM_RSA_X_509 or CKM_RSA_PKCS_OAEP (encrypt);
+ * hash is 0 or the digest tbs already is (RSA PKCS#1 wraps it in a
+ * DigestInfo, PSS takes it as mHash)
+ */
+CK_RV p11_host_verify(const uint8_t *spki, size_t spki_len,
+    CK_MECHANISM_TYPE base, CK_MECHANISM_TYPE hash, CK_MECHANISM_TYPE mgf_hash,
+    size_t salt_len, const uint8_t *tbs, size_t tbs_len, const uint8_t *sig,
+    size_t sig_len);
+CK_RV p11_host_encrypt(const uint8_t *spki, size_t spki_len,
+    CK_MECHANISM_TYPE base, CK_MECHANISM_TYPE hash, CK_MECHANISM_TYPE mgf_hash,
+    const uint8_t *label, size_t label_len, const uint8_t *in, size_t in_len,
+    uint8_t *out, size_t *out_len);
+/* raw r||s (2 * field bytes) to DER ECDSA-Sig-Value; *der malloc'd */
+CK_RV p11_ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der,
+    size_t *der_len);
+
+/* ---- mechanisms (p11_mech.c) ---- */
+
+typedef struct p11_mech {
+	CK_MECHANISM_TYPE type;
+	CK_ULONG min_bits, max_bits;
+	CK_FLAGS flags;
+	CK_KEY_TYPE key_type;	/* CKK_VENDOR_DEFINED: not a key mechanism */
+	CK_MECHANISM_TYPE hash;	/* hashing mechanisms: the digest; else 0 */
+	bool pss, pkcs1, raw;
+} p11_mech;
+
+const p11_mech *p11_mech_find(CK_MECHANISM_TYPE type);
+const p11_mech *p11_mech_list(size_t *n);
+
+/* ---- slots and tokens (p11_slot.c) ---- */
+
+typedef struct p11_slot {
+	bool used;		/* a reader has had this slot id */
+	bool reader_present;
+	char reader[128];
+	wk_card *card;
+	wk_piv *piv;
+	bool token;		/* a PIV application answered */
+	bool walletkey;
+	uint32_t generation;	/* bumped at every insertion and removal */
+	char label[33];
+	char serial[17];
+	char model[17];
+	uint8_t version[3];
+	bool loaded;		/* objects read */
+	p11_object *objects;
+	CK_USER_TYPE login;	/* CKU_USER, CKU_SO, or (CK_ULONG)-1 */
+	bool so_puk;		/* the SO logged in with the PUK (kept for C_InitPIN) */
+	uint8_t so_secret[8];
+	size_t so_secret_len;
+	int pin_tries;		/* -1: unknown */
+	int pin_max;
+	bool event;		/* a change not yet reported by C_WaitForSlotEvent */
+	bool seen_token;	/* token state last reported */
+} p11_slot;
+
+#define P11_NOBODY ((CK_USER_TYPE)-1)
+
+extern p11_slot p11_slots[P11_MAX_SLOTS];
+
+CK_RV p11_slots_init(void);
+void p11_slots_fini(bool forked);
+/* rescans readers and cards; returns CKR_OK even when PC/SC is absent */
+CK_RV p11_slots_refresh(void);
+CK_RV p11_slot_get(CK_SLOT_ID id, p11_slot **out);
+/* the token in slot, or CKR_TOKEN_NOT_PRESENT */
+CK_RV p11_token_get(CK_SLOT_ID id, p11_slot **out);
+CK_RV p11_token_load(p11_slot *slot);
+/* after a card error: forget the token when the card went away */
+CK_RV p11_token_check(p11_slot *slot, int wk);
+void p11_token_gone(p11_slot *slot);
+CK_RV p11_token_pin_info(p11_slot *slot);
+CK_RV p11_token_load_private(p11_slot *slot);
+void p11_token_drop_private(p11_slot *slot);
+/* a PC/SC transaction with the PIV application selected */
+CK_RV p11_card_begin(p11_slot *slot);
+CK_RV p11_token_alive(p11_slot *slot);
+void p11_card_end(p11_slot *slot);
+CK_RV p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps);
+p11_object *p11_token_find(p11_slot *slot, CK_OBJECT_HANDLE h);
+CK_OBJECT_HANDLE p11_handle_next(void);
+/* one pending event: CKR_OK with *id, or CKR_NO_EVENT */
+CK_RV p11_slots_event(CK_SLOT_ID *id);
+
+/* ---- sessions (p11_session.c) ---- */
+
+enum p11_op_kind {
+	P11_OP_FIND,
+	P11_OP_SIGN,
+	P11_OP_VERIFY,
+	P11_OP_ENCRYPT,
+	P11_OP_DECRYPT,
+	P11_OP_DIGEST,
+	P11_OP_COUNT,
+};
+
+typedef struct p11_op {
+	bool active;
+	CK_MECHANISM_TYPE mech;
+	const p11_mech *info;
+	CK_OBJECT_HANDLE key;
+	uint8_t key_ref, alg;
+	size_t mod_bits;
+	uint8_t *spki;
+	size_t spki_len;
+	CK_MECHANISM_TYPE hash, mgf_hash;
+	size_t salt_len;
+	uint8_t *label;
+	size_t label_len;
+	void *md;		/* EVP_MD_CTX * for hashing mechanisms */
+	uint8_t *buf;		/* accumulated input */
+	size_t len;
+	bool multi;		/* an Update was called */
+	bool need_ctx_login;
+	bool ctx_login_done;
+	CK_OBJECT_HANDLE *found;
+	size_t n_found, pos;
+} p11_op;
+
+typedef struct p11_session {
+	CK_SESSION_HANDLE handle;
+	CK_SLOT_ID slot;
+	CK_FLAGS flags;
+	uint32_t generation;
+	p11_op op[P11_OP_COUNT];
+	struct p11_session *next;
+} p11_session;
+
+void p11_sessions_fini(void);
+CK_RV p11_session_open(CK_SLOT_ID slot, CK_FLAGS flags,
+    CK_SESSION_HANDLE *out);
+CK_RV p11_session_close(CK_SESSION_HANDLE h);
+void p11_session_close_slot(CK_SLOT_ID slot);
+/*
+ * the session, its slot and token: CKR_SESSION_HANDLE_INVALID when unknown,
+ * CKR_DEVICE_REMOVED (once; the session is closed) when its card went away
+ */
+CK_RV p11_session_get(CK_SESSION_HANDLE h, p11_session **s, p11_slot **slot);
+bool p11_session_rw(const p11_session *s);
+CK_STATE p11_session_state(const p11_session *s, const p11_slot *slot);
+bool p11_slot_has_ro_session(CK_SLOT_ID slot);
+size_t p11_slot_session_count(CK_SLOT_ID slot, bool rw_only);
+void p11_op_end(p11_op *op);
+/* objects visible to s: token objects (private ones only when logged in) and its session objects */
+bool p11_object_visible(const p11_session *s, const p11_slot *slot,
+    const p11_object *obj);
+CK_RV p11_object_get(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h,
+    p11_object **out);
+
+/* ---- the cryptographic entry points' workers (p11_mech.c) ---- */
+
+CK_RV p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
+    const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
+CK_RV p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data,
+    size_t len, uint8_t *sig, CK_ULONG *sig_len, bool final_only);
+CK_RV p11_op_update(p11_session *s, enum p11_op_kind kind,
+    const uint8_t *data, size_t len);
+CK_RV p11_op_verify(p11_session *s, const uint8_t *data, size_t len,
+    const uint8_t *sig, size_t sig_len, bool final_only);
+CK_RV p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in,
+    size_t len, uint8_t *out, CK_ULONG *out_len);
+CK_RV p11_op_encrypt(p11_session *s, const uint8_t *in, size_t len,
+    uint8_t *out, CK_ULONG *out_len);
+CK_RV p11_op_digest(p11_session *s, const uint8_t *in, size_t len,
+    uint8_t *out, CK_ULONG *out_len, bool final_only);
+CK_RV p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    const CK_ATTRIBUTE *pub_t, CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t,
+    CK_ULONG priv_n, CK_OBJECT_HANDLE *pub_h, CK_OBJECT_HANDLE *priv_h);
+CK_RV p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE base, const CK_ATTRIBUTE *tmpl, CK_ULONG count,
+    CK_OBJECT_HANDLE *out);
+CK_RV p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE key, const uint8_t *wrapped, size_t len,
+    const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *out);
+CK_RV p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
+    CK_ULONG count, CK_OBJECT_HANDLE *out);
+CK_RV p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h);
+
+#endif

@@ -1,0 +1,528 @@
+/*
+ * slots and tokens: a slot per PC/SC reader (its id stays the reader's while
+ * the module is loaded), a token when a PIV application answers in it.
+ * Insertion and removal are found by rescanning the readers; a card that
+ * disappears under an operation is found by the error the operation gets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "p11_internal.h"
+
+p11_slot p11_slots[P11_MAX_SLOTS];
+static wk_ctx *ctx;
+static CK_OBJECT_HANDLE next_handle = 1;
+static bool not_piv[P11_MAX_SLOTS];	/* a card is in but it has no PIV application */
+
+CK_OBJECT_HANDLE
+p11_handle_next(void)
+{
+	CK_OBJECT_HANDLE h = next_handle++;
+
+	if (next_handle == 0 || next_handle > 0x7FFFFFFFul)
+		next_handle = 1;
+	return h;
+}
+
+static void
+slot_reset_login(p11_slot *slot)
+{
+	slot->login = P11_NOBODY;
+	slot->so_puk = false;
+	sodium_memzero(slot->so_secret, sizeof(slot->so_secret));
+	slot->so_secret_len = 0;
+}
+
+CK_RV
+p11_slots_init(void)
+{
+	memset(p11_slots, 0, sizeof(p11_slots));
+	memset(not_piv, 0, sizeof(not_piv));
+	for (size_t i = 0; i < P11_MAX_SLOTS; i++) {
+		slot_reset_login(&p11_slots[i]);
+		/* a PUK given as SO PIN is kept here: no swap, no core dump */
+		(void)sodium_mlock(p11_slots[i].so_secret,
+		    sizeof(p11_slots[i].so_secret));
+	}
+	ctx = NULL;
+	/* no PC/SC service is not an error: the module then has no slots */
+	if (wk_ctx_new(&ctx) != WK_OK)
+		ctx = NULL;
+	(void)p11_slots_refresh();
+	for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+		p11_slots[i].event = false;
+	return CKR_OK;
+}
+
+void
+p11_slots_fini(bool forked)
+{
+	for (size_t i = 0; i < P11_MAX_SLOTS; i++) {
+		p11_slot *slot = &p11_slots[i];
+
+		if (forked) {
+			/* the parent's PC/SC handles are not ours to close */
+			slot->piv = NULL;
+			slot->card = NULL;
+		}
+		wk_piv_free(&slot->piv);
+		wk_card_free(&slot->card);
+		p11_object_free_list(&slot->objects);
+		slot_reset_login(slot);
+		(void)sodium_munlock(slot->so_secret, sizeof(slot->so_secret));
+	}
+	if (forked)
+		ctx = NULL;
+	wk_ctx_free(&ctx);
+	memset(p11_slots, 0, sizeof(p11_slots));
+}
+
+static void
+token_identity(p11_slot *slot)
+{
+	uint8_t buf[512], guid[16];
+	size_t len = sizeof(buf);
+	uint32_t serial;
+	wk_piv_metadata *md;
+
+	slot->serial[0] = '\0';
+	if (wk_piv_get_data(slot->piv, WK_PIV_OBJ_CHUID, buf, &len) == WK_OK &&
+	    p11_chuid_guid(buf, len, guid)) {
+		for (size_t i = 0; i < 8; i++)
+			snprintf(slot->serial + 2 * i, 3, "%02X", guid[i]);
+	} else if (wk_piv_get_serial(slot->piv, &serial) == WK_OK)
+		snprintf(slot->serial, sizeof(slot->serial), "%lu",
+		    (unsigned long)serial);
+	else
+		snprintf(slot->serial, sizeof(slot->serial), "0");
+	if (wk_piv_get_version(slot->piv, slot->version) != WK_OK)
+		memset(slot->version, 0, sizeof(slot->version));
+	snprintf(slot->model, sizeof(slot->model), "%s",
+	    slot->walletkey ? "walletkey PIV" : "PIV");
+	snprintf(slot->label, sizeof(slot->label), "%s #%s",
+	    slot->walletkey ? "walletkey" : "PIV", slot->serial);
+	slot->pin_max = 3;
+	md = malloc(sizeof(*md));
+	if (md != NULL && wk_piv_get_metadata(slot->piv, WK_PIV_REF_PIN, md) ==
+	    WK_OK && md->has_retries) {
+		slot->pin_max = md->retries_total;
+		slot->pin_tries = md->retries_left;
+	}
+	free(md);
+}
+
+static void
+token_insert(p11_slot *slot, size_t idx)
+{
+	int wk;
+
+	if (not_piv[idx] || ctx == NULL)
+		return;
+	wk = wk_card_open(ctx, slot->reader, &slot->card);
+	if (wk != WK_OK) {
+		p11_log("%s: cannot connect: %s", slot->reader, wk_strerror(wk));
+		return;
+	}
+	wk = wk_card_begin(slot->card);
+	if (wk == WK_OK) {
+		wk = wk_piv_open(slot->card, &slot->piv);
+		if (wk == WK_OK) {
+			slot->walletkey = wk_card_is_walletkey(slot->card);
+			slot->pin_tries = -1;
+			token_identity(slot);
+		}
+		wk_card_end(slot->card);
+	}
+	if (wk != WK_OK) {
+		p11_log("%s: no PIV application: %s", slot->reader,
+		    wk_strerror(wk));
+		wk_piv_free(&slot->piv);
+		wk_card_free(&slot->card);
+		/* a card that answered without PIV is left alone until it goes;
+		 * a transport hiccup is tried again at the next rescan */
+		not_piv[idx] = wk == WK_ERR_NOT_FOUND || wk == WK_ERR_SW ||
+		    wk == WK_ERR_CARD_MALFORMED || wk == WK_ERR_NOT_SUPPORTED ||
+		    wk == WK_ERR_BAD_PARAMS;
+		return;
+	}
+	slot->token = true;
+	slot->loaded = false;
+	slot_reset_login(slot);
+	slot->generation++;
+	slot->event = true;
+	p11_log("%s: token %s inserted", slot->reader, slot->label);
+}
+
+void
+p11_token_gone(p11_slot *slot)
+{
+	bool had = slot->token;
+
+	wk_piv_free(&slot->piv);
+	wk_card_free(&slot->card);
+	p11_object_free_list(&slot->objects);
+	slot->token = false;
+	slot->loaded = false;
+	slot_reset_login(slot);
+	if (had) {
+		slot->generation++;
+		slot->event = true;
+		p11_log("%s: token removed", slot->reader);
+	}
+}
+
+CK_RV
+p11_slots_refresh(void)
+{
+	wk_reader_info *r = NULL;
+	size_t n = 0;
+	bool seen[P11_MAX_SLOTS] = { false };
+	int wk;
+
+	if (ctx == NULL && wk_ctx_new(&ctx) != WK_OK)
+		ctx = NULL;
+	if (ctx != NULL) {
+		wk = wk_list_readers(ctx, &r, &n);
+		if (wk != WK_OK) {
+			n = 0;
+			if (wk == WK_ERR_PCSC) {
+				/* the service went away: start over next time */
+				for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+					p11_token_gone(&p11_slots[i]);
+				wk_ctx_free(&ctx);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = P11_MAX_SLOTS;
+
+		for (size_t j = 0; j < P11_MAX_SLOTS; j++)
+			if (p11_slots[j].used &&
+			    strcmp(p11_slots[j].reader, r[i].name) == 0) {
+				k = j;
+				break;
+			}
+		if (k == P11_MAX_SLOTS)
+			for (size_t j = 0; j < P11_MAX_SLOTS; j++)
+				if (!p11_slots[j].used) {
+					k = j;
+					p11_slots[j].used = true;
+					snprintf(p11_slots[j].reader,
+					    sizeof(p11_slots[j].reader), "%s",
+					    r[i].name);
+					break;
+				}
+		if (k == P11_MAX_SLOTS)
+			continue;
+		seen[k] = true;
+		p11_slots[k].reader_present = true;
+		if (!r[i].card_present) {
+			not_piv[k] = false;
+			if (p11_slots[k].token || p11_slots[k].card != NULL)
+				p11_token_gone(&p11_slots[k]);
+		} else if (!p11_slots[k].token)
+			token_insert(&p11_slots[k], k);
+	}
+	for (size_t j = 0; j < P11_MAX_SLOTS; j++)
+		if (p11_slots[j].used && !seen[j]) {
+			p11_slots[j].reader_present = false;
+			not_piv[j] = false;
+			p11_token_gone(&p11_slots[j]);
+		}
+	free(r);
+	return CKR_OK;
+}
+
+CK_RV
+p11_slot_get(CK_SLOT_ID id, p11_slot **out)
+{
+	if (id >= P11_MAX_SLOTS || !p11_slots[id].used)
+		return CKR_SLOT_ID_INVALID;
+	*out = &p11_slots[id];
+	return CKR_OK;
+}
+
+CK_RV
+p11_token_get(CK_SLOT_ID id, p11_slot **out)
+{
+	CK_RV rv = p11_slot_get(id, out);
+
+	if (rv != CKR_OK)
+		return rv;
+	if (!(*out)->token)
+		return CKR_TOKEN_NOT_PRESENT;
+	return CKR_OK;
+}
+
+CK_RV
+p11_token_check(p11_slot *slot, int wk)
+{
+	/* a PIN-once key refused: the card lost the login, let the user log in again */
+	if (wk == WK_ERR_AUTH_REQUIRED && slot->login == CKU_USER) {
+		slot->login = P11_NOBODY;
+		p11_token_drop_private(slot);
+	}
+	if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED ||
+	    wk == WK_ERR_NO_READER) {
+		p11_token_gone(slot);
+		return CKR_DEVICE_REMOVED;
+	}
+	return p11_rv(wk);
+}
+
+/* the objects of one key slot, from its certificate and GET METADATA */
+static CK_RV
+load_key_slot(p11_slot *slot, const p11_piv_slot *ps, uint8_t *buf,
+    size_t cap, wk_piv_metadata *md)
+{
+	size_t len = cap;
+	bool have_cert, have_md;
+	int wk;
+
+	wk = wk_piv_read_cert(slot->piv, ps->key_ref, buf, &len);
+	if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
+		return p11_token_check(slot, wk);
+	have_cert = wk == WK_OK && len > 0;
+	memset(md, 0, sizeof(*md));
+	wk = wk_piv_get_metadata(slot->piv, ps->key_ref, md);
+	if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
+		return p11_token_check(slot, wk);
+	have_md = wk == WK_OK && md->spki_len > 0;
+	if (!have_cert && !have_md)
+		return CKR_OK;
+	return p11_objects_for_slot(ps, have_cert ? buf : NULL,
+	    have_cert ? len : 0, have_md ? md->spki : NULL,
+	    have_md ? md->spki_len : 0, have_md ? md->alg : P11_ALG_NONE,
+	    have_md && md->has_policy ? md->pin_policy : 0, &slot->objects);
+}
+
+static CK_RV
+load_data(p11_slot *slot, bool pin_ones, uint8_t *buf, size_t cap)
+{
+	const p11_piv_container *pc;
+	p11_object *o;
+	size_t n, len;
+	int wk;
+	CK_RV rv;
+
+	pc = p11_piv_containers(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (pc[i].pin != pin_ones)
+			continue;
+		len = cap;
+		wk = wk_piv_get_data(slot->piv, pc[i].tag, buf, &len);
+		if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
+			return p11_token_check(slot, wk);
+		if (wk != WK_OK)
+			continue;
+		rv = p11_object_data(&pc[i], buf, len, &o);
+		if (rv != CKR_OK)
+			return rv;
+		p11_object_append(&slot->objects, o);
+	}
+	return CKR_OK;
+}
+
+static CK_RV
+card_begin(p11_slot *slot)
+{
+	int wk = wk_card_begin(slot->card);
+
+	if (wk == WK_OK) {
+		/* another program may have selected another application */
+		wk = wk_piv_select(slot->piv);
+		if (wk != WK_OK)
+			wk_card_end(slot->card);
+	}
+	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
+CK_RV
+p11_card_begin(p11_slot *slot)
+{
+	if (!slot->token)
+		return CKR_DEVICE_REMOVED;
+	return card_begin(slot);
+}
+
+/* is the card still there? a transaction, no APDU */
+CK_RV
+p11_token_alive(p11_slot *slot)
+{
+	int wk;
+
+	if (!slot->token)
+		return CKR_DEVICE_REMOVED;
+	wk = wk_card_begin(slot->card);
+	if (wk == WK_OK)
+		wk_card_end(slot->card);
+	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
+void
+p11_card_end(p11_slot *slot)
+{
+	if (slot->card != NULL)
+		wk_card_end(slot->card);
+}
+
+CK_RV
+p11_token_load(p11_slot *slot)
+{
+	const p11_piv_slot *ps;
+	wk_piv_metadata *md = NULL;
+	uint8_t *buf = NULL;
+	size_t n;
+	CK_RV rv;
+
+	if (slot->loaded)
+		return CKR_OK;
+	buf = malloc(WK_PIV_OBJ_MAX);
+	md = malloc(sizeof(*md));
+	rv = CKR_HOST_MEMORY;
+	if (buf == NULL || md == NULL)
+		goto out;
+	rv = card_begin(slot);
+	if (rv != CKR_OK)
+		goto out;
+	ps = p11_piv_slots(&n);
+	for (size_t i = 0; i < n && rv == CKR_OK; i++)
+		rv = load_key_slot(slot, &ps[i], buf, WK_PIV_OBJ_MAX, md);
+	if (rv == CKR_OK)
+		rv = load_data(slot, false, buf, WK_PIV_OBJ_MAX);
+	if (rv == CKR_OK && slot->login == CKU_USER)
+		rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
+	if (slot->card != NULL)
+		wk_card_end(slot->card);
+	if (rv == CKR_OK)
+		slot->loaded = true;
+	else if (slot->token)
+		p11_object_free_list(&slot->objects);
+	p11_log("%s: objects loaded: %s (0x%lx)", slot->reader,
+	    rv == CKR_OK ? "ok" : "failed", (unsigned long)rv);
+out:
+	free(md);
+	free(buf);
+	return rv;
+}
+
+/* after VERIFY: the PIN-protected containers become readable */
+CK_RV
+p11_token_load_private(p11_slot *slot)
+{
+	uint8_t *buf;
+	CK_RV rv;
+
+	if (!slot->loaded)
+		return CKR_OK;
+	buf = malloc(WK_PIV_OBJ_MAX);
+	if (buf == NULL)
+		return CKR_HOST_MEMORY;
+	rv = card_begin(slot);
+	if (rv == CKR_OK) {
+		rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
+		if (slot->card != NULL)
+			wk_card_end(slot->card);
+	}
+	sodium_memzero(buf, WK_PIV_OBJ_MAX);
+	free(buf);
+	return rv;
+}
+
+void
+p11_token_drop_private(p11_slot *slot)
+{
+	p11_object **pp = &slot->objects, *o;
+
+	while ((o = *pp) != NULL) {
+		if (o->cls == CKO_DATA && o->private_obj) {
+			*pp = o->next;
+			p11_object_free(&o);
+		} else
+			pp = &o->next;
+	}
+}
+
+CK_RV
+p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps)
+{
+	p11_object **pp = &slot->objects, *o;
+	wk_piv_metadata *md = malloc(sizeof(*md));
+	uint8_t *buf = malloc(WK_PIV_OBJ_MAX);
+	CK_RV rv = CKR_HOST_MEMORY;
+
+	if (md == NULL || buf == NULL)
+		goto out;
+	while ((o = *pp) != NULL) {
+		if (o->session == 0 && o->key_ref == ps->key_ref &&
+		    o->cls != CKO_DATA) {
+			*pp = o->next;
+			p11_object_free(&o);
+		} else
+			pp = &o->next;
+	}
+	if ((rv = card_begin(slot)) != CKR_OK)
+		goto out;
+	/* the new objects go to the end of the list, with new handles */
+	rv = load_key_slot(slot, ps, buf, WK_PIV_OBJ_MAX, md);
+	if (slot->card != NULL)
+		wk_card_end(slot->card);
+out:
+	free(md);
+	free(buf);
+	return rv;
+}
+
+p11_object *
+p11_token_find(p11_slot *slot, CK_OBJECT_HANDLE h)
+{
+	for (p11_object *o = slot->objects; o != NULL; o = o->next)
+		if (o->handle == h)
+			return o;
+	return NULL;
+}
+
+CK_RV
+p11_token_pin_info(p11_slot *slot)
+{
+	bool verified = false;
+	unsigned tries = 0;
+	int wk;
+	CK_RV rv;
+
+	rv = card_begin(slot);
+	if (rv != CKR_OK)
+		return rv;
+	wk = wk_piv_pin_status(slot->piv, &verified, &tries);
+	wk_card_end(slot->card);
+	if (wk == WK_ERR_PIN_BLOCKED) {
+		slot->pin_tries = 0;
+		return CKR_OK;
+	}
+	if (wk != WK_OK)
+		return p11_token_check(slot, wk);
+	if (!verified) {
+		slot->pin_tries = (int)tries;
+		/* the card forgot the PIN (reset, or VERIFY FF from another program) */
+		if (slot->login == CKU_USER) {
+			slot->login = P11_NOBODY;
+			p11_token_drop_private(slot);
+		}
+	}
+	return CKR_OK;
+}
+
+CK_RV
+p11_slots_event(CK_SLOT_ID *id)
+{
+	for (size_t i = 0; i < P11_MAX_SLOTS; i++)
+		if (p11_slots[i].event) {
+			p11_slots[i].event = false;
+			*id = (CK_SLOT_ID)i;
+			return CKR_OK;
+		}
+	return CKR_NO_EVENT;
+}
