@@ -550,7 +550,8 @@ int wk_wallet_xfer_auth_sign(wk_card *card,
 int wk_wallet_xfer_auth_verify(wk_card *card, const uint8_t *cert,
     size_t cert_len, const uint8_t *msg, size_t len);
 /* the sending card debits and signs a token for the receiver's challenge;
- * the same challenge again returns the same token (nothing more debited) */
+ * the same challenge again returns the same token (nothing more debited).
+ * amount 0: a void token, which lets the receiver drop the challenge */
 int wk_wallet_xfer_send(wk_card *card, const uint8_t peer_id[8],
     const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint32_t amount,
     uint8_t *token, size_t *len);

@@ -128,6 +128,7 @@ static int
 call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 {
 	char url[768], *text = NULL;
+	const char *cafile;
 	json_t *j = NULL;
 	CURLcode cc;
 	int rc = WK_ERR_NETWORK;
@@ -153,6 +154,9 @@ call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 	curl_easy_setopt(is->curl, CURLOPT_TIMEOUT, ISSUER_TIMEOUT);
 	curl_easy_setopt(is->curl, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(is->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* an issuer with its own TLS certificate authority */
+	if ((cafile = getenv("WALLETKEY_ISSUER_CAFILE")) != NULL && cafile[0] != '\0')
+		curl_easy_setopt(is->curl, CURLOPT_CAINFO, cafile);
 	if (text != NULL) {
 		curl_easy_setopt(is->curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDS, text);

@@ -277,7 +277,7 @@ wk_wallet_xfer_send(wk_card *card, const uint8_t peer_id[8],
 	int rc;
 
 	if (card == NULL || peer_id == NULL || chal == NULL || token == NULL ||
-	    len == NULL || amount == 0)
+	    len == NULL)
 		return WK_ERR_ARG;
 	memcpy(d, peer_id, 8);
 	memcpy(d + 8, chal, WK_WALLET_CHALLENGE_LEN);

@@ -47,24 +47,25 @@ static const char remote_usage[] =
     "       walletkey wallet recover --from READER --to READER   (a transfer)\n";
 
 /* test hook (docs/remote-load.md): WALLETKEY_FAULT_AT=STEP kills this
- * process with SIGKILL at STEP; WALLETKEY_FAULT_CMD runs a command there
- * first (the fault tests kill the card or the issuer with it) */
+ * process with SIGKILL at STEP, or runs WALLETKEY_FAULT_CMD there instead
+ * (the fault tests kill the card or the issuer with it);
+ * WALLETKEY_FAULT_KILL_AT=STEP kills it at a second step */
 static void
 fault_point(const char *step)
 {
 	const char *at = getenv("WALLETKEY_FAULT_AT");
 	const char *cmd = getenv("WALLETKEY_FAULT_CMD");
+	const char *kill_at = getenv("WALLETKEY_FAULT_KILL_AT");
 
-	if (at == NULL || strcmp(at, step) != 0)
-		return;
-	if (cmd != NULL && cmd[0] != '\0') {
-		fflush(NULL);
+	fflush(NULL);
+	if (at != NULL && strcmp(at, step) == 0) {
+		if (cmd == NULL || cmd[0] == '\0')
+			raise(SIGKILL);
 		if (system(cmd) != 0)
 			fprintf(stderr, "walletkey: fault command failed\n");
-		return;
 	}
-	fflush(NULL);
-	raise(SIGKILL);
+	if (kill_at != NULL && strcmp(kill_at, step) == 0)
+		raise(SIGKILL);
 }
 
 static void
@@ -253,6 +254,38 @@ confirm(long timeout)
 	return ok;
 }
 
+
+/* the issuer already granted this seq in a load the state directory does
+ * not know (its file was lost): settle it with the card's proof, named by
+ * the issuer's seq_used message "... (load <id>)" */
+static void
+settle_orphan(wk_card *card, wk_issuer *is, wk_purse_kind kind,
+    const uint8_t *req, size_t req_len)
+{
+	const char *m = strstr(wk_issuer_error_message(is), "(load ");
+	uint8_t lid[16], ans[WK_WALLET_MSG_MAX];
+	size_t alen = sizeof(ans);
+	char id[33];
+	wk_wallet_msg_info info;
+	wk_issuer_load *ld;
+	bool credited;
+
+	if (m == NULL || strlen(m) < 6 + 32 || wk_wallet_msg_info_get(req, req_len,
+	    &info) != WK_OK)
+		return;
+	memcpy(id, m + 6, 32);
+	id[32] = '\0';
+	if (wk_hex_decode(id, lid, sizeof(lid)) != sizeof(lid) ||
+	    (ld = calloc(1, sizeof(*ld))) == NULL)
+		return;
+	if (wk_wallet_recover(card, kind, lid, info.seq, ans, &alen,
+	    &credited) == WK_OK &&
+	    wk_issuer_load_close(is, id, "proof", ans, alen, ld) == WK_OK)
+		fprintf(stderr, "walletkey: a load left pending (%s) is now %s;"
+		    " run the load again\n", id, ld->status);
+	free(ld);
+}
+
 static int
 save(const char *path, json_t *st)
 {
@@ -344,6 +377,9 @@ cmd_load(wk_cli *cli, const ropts *o)
 			(void)wallet_state_remove(path);
 		}
 		status = issuer_fail(cli, is, "request the load", rc);
+		if (rc == WK_ERR_ISSUER &&
+		    strcmp(wk_issuer_error_code(is), "seq_used") == 0)
+			settle_orphan(card, is, o->kind, req, req_len);
 		goto out;
 	}
 	json_object_set_new(st, "load_id", json_string(ld->load_id));
@@ -490,6 +526,7 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 	uint8_t chal[16], tok[WK_WALLET_MSG_MAX];
 	size_t n = 0, tlen = sizeof(tok);
 	uint32_t bal = 0;
+	wk_wallet_msg_info info;
 	bool already = false;
 	int rc, status;
 
@@ -503,17 +540,23 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 		tlen = sizeof(tok);
 		rc = wk_wallet_xfer_token(from->card, chal, tok, &tlen);
 		if (rc == WK_ERR_NOT_FOUND) {
-			say(cli, "transfer: card %s never sent it; nothing moved",
+			/* never sent: a void token closes the challenge on
+			 * both cards (no value moves) */
+			tlen = sizeof(tok);
+			rc = wk_wallet_xfer_send(from->card, to->id, chal, 0, tok,
+			    &tlen);
+			if (rc != WK_OK)
+				return wk_cli_fail(cli, "void the transfer", rc);
+			say(cli, "transfer: card %s never sent it; nothing moves",
 			    from->hex);
-			return wallet_state_remove(path) == 0 ? WK_CLI_OK :
-			    WK_CLI_FAILED;
-		}
-		if (rc != WK_OK)
+		} else if (rc != WK_OK) {
 			return wk_cli_fail(cli, "ask the sending card for its token", rc);
+		} else {
+			say(cli, "transfer: the sending card still holds the token");
+		}
 		json_object_set_new(st, "token", wallet_b64(tok, tlen));
 		if (save(path, st) != 0)
 			return WK_CLI_FAILED;
-		say(cli, "transfer: the sending card still holds the token");
 	}
 	fault_point("xfer-saved");
 	if ((status = xfer_pin(cli, o, to, pin_done)) != WK_CLI_OK)
@@ -526,6 +569,9 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 		return WK_CLI_FAILED;
 	if (already)
 		say(cli, "transfer: card %s had already redeemed the token", to->hex);
+	else if (wk_wallet_msg_info_get(tok, tlen, &info) == WK_OK &&
+	    info.amount == 0)
+		say(cli, "transfer: void token redeemed; the challenge is closed");
 	else
 		say(cli, "transfer: card %s redeemed the token; its balance is %u.%02u",
 		    to->hex, bal / 100, bal % 100);
@@ -653,12 +699,14 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 	    "amount", (json_int_t)amount, "challenge", wallet_b64(rchal, 16));
 	if (st == NULL || save(path, st) != 0)
 		goto out;
+	fault_point("xfer-challenged");
 	/* 3: the debit and the token, in one commit of the sending card */
 	if ((rc = wk_wallet_xfer_send(from->card, to->id, rchal, amount, tok,
 	    &tlen)) != WK_OK) {
 		status = wk_cli_fail(cli, "debit the sending card", rc);
+		/* refused (funds): close the receiver's challenge with a void token */
 		if (rc != WK_ERR_TRANSPORT && rc != WK_ERR_CARD_REMOVED)
-			(void)wallet_state_remove(path);
+			(void)xfer_settle(cli, o, from, to, path, st, &pin_done);
 		goto out;
 	}
 	fault_point("xfer-sent");

@@ -52,6 +52,15 @@ check "refused: balance unchanged" '[ "$(purse_fen 0)" = "$before" ]'
 check "refused: the issuer reversed the load" '"$ISS" loads --db "$DB" --json | python3 -c "import json,sys; l=json.load(sys.stdin)[-1]; assert l[\"status\"] == \"reversed\", l"'
 settled "refusal"
 
+# the card refuses, and the CLI dies before it saved the refusal: the card
+# states the burnt seq was never credited
+WALLETKEY_FAULT_AT=granted WALLETKEY_FAULT_CMD="$WK --reader '$R0' apdu 00A404000AF0574B5055525345 805C000204 >/dev/null" \
+	WALLETKEY_FAULT_KILL_AT=credited "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 3.5 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+check "refused, then the CLI killed" '[ "$rc" -eq 137 ]'
+out=$("$WK" --reader "$R0" wallet recover 2>&1) && rc=0 || rc=$?
+check "recover after a lost refusal: never credited, reversed" '[ "$rc" -eq 0 ] && grep -q "never credited" <<<"$out" && grep -q "reversed" <<<"$out"'
+settled "lost refusal"
+
 # the CLI dies after the grant: recover gets the card's never-credited statement
 WALLETKEY_FAULT_AT=granted "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 4 --yes >/dev/null 2>&1 && rc=0 || rc=$?
 check "CLI killed after the grant" '[ "$rc" -eq 137 ] && [ -f "$(pending_file "$ID0")" ]'
@@ -94,6 +103,47 @@ PY
 code=$(curl -s -o "$T/resp" -w '%{http_code}' -H 'Content-Type: application/json' -d @"$T/flipped" "$URL/v1/loads/$lid/receipt")
 check "a flipped receipt: refused (4xx)" '[ "${code:0:1}" = 4 ]'
 settled "flipped receipt"
+
+# the state file lost while a load is pending: the issuer names the load
+# (seq_used), the card's statement settles it, the next load works
+WALLETKEY_FAULT_AT=granted "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 8 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+rm -f "$(pending_file "$ID0")"
+"$WK" --reader "$R0" wallet load --issuer "$URL" --amount 8 --yes >/dev/null 2>"$T/err" && rc=0 || rc=$?
+check "lost state file: seq_used, the pending load settled" '[ "$rc" -eq 1 ] && grep -q "seq_used" "$T/err" && grep -q "is now reversed" "$T/err"'
+settled "lost state file"
+before=$(purse_fen 0)
+"$WK" --reader "$R0" wallet load --issuer "$URL" --amount 8 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+check "then the load works" '[ "$rc" -eq 0 ] && [ "$(purse_fen 0)" = $((before + 800)) ]'
+settled "after the lost state file"
+
+# every byte of a real card-signed request flipped: the issuer refuses each,
+# nothing changes; the request itself is then settled by recover
+WALLETKEY_FAULT_AT=requested "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 9 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+n_before=$("$ISS" loads --db "$DB" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+python3 - "$(pending_file "$ID0")" "$URL" >"$T/flips" <<'PY'
+import base64, json, sys, urllib.request, urllib.error
+req = bytearray(base64.b64decode(json.load(open(sys.argv[1]))["request"]))
+accepted = 0
+for i in range(len(req)):
+    m = bytearray(req)
+    m[i] ^= 0x01
+    body = json.dumps({"request": base64.b64encode(bytes(m)).decode()}).encode()
+    r = urllib.request.Request(sys.argv[2] + "/v1/loads", data=body,
+                               headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(r)
+        accepted += 1
+    except urllib.error.HTTPError as e:
+        if e.code // 100 != 4:
+            accepted += 1
+print(len(req), accepted)
+PY
+read -r nbytes accepted <"$T/flips"
+check "all $nbytes flipped request bytes refused" '[ "$accepted" = 0 ] && [ "$nbytes" -gt 100 ]'
+check "flipped requests: no load created" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = "$n_before" ]'
+"$WK" --reader "$R0" wallet recover >/dev/null 2>&1 && rc=0 || rc=$?
+check "the unflipped request: granted, then reversed by the card's statement" '[ "$rc" -eq 0 ] && "$ISS" loads --db "$DB" --json | python3 -c "import json,sys; assert json.load(sys.stdin)[-1][\"status\"] == \"reversed\""'
+settled "flipped requests"
 
 # cancelled without confirmation: nothing sent
 before=$(purse_fen 0)

@@ -28,6 +28,7 @@ check "both cards wrote records" '[ "$("$WK" --reader "$R0" --json wallet record
 # more than the purse holds: refused, nothing moved
 "$WK" wallet transfer --from "$R1" --to "$R0" --amount 100 --yes >/dev/null 2>&1 && rc=0 || rc=$?
 check "transfer over the balance: refused" '[ "$rc" -eq 1 ] && [ "$(purse_fen 1)" = 1234 ] && [ "$(purse_fen 0)" = 3766 ]'
+check "refused transfer: its challenge closed, no file left" '[ -z "$(ls "$WALLETKEY_STATE_DIR"/xfer-*.json 2>/dev/null)" ]'
 WALLETKEY_PIN=654321 "$WK" wallet transfer --from "$R1" --to "$R0" --amount 1 --yes >/dev/null 2>&1 && rc=0 || rc=$?
 check "wrong PIN of the receiving card: nothing moved" '[ "$rc" -eq 1 ] && [ "$(purse_fen 1)" = 1234 ] && [ "$(purse_fen 0)" = 3766 ]'
 "$WK" wallet transfer --from "$R1" --to "$R1" --amount 1 --yes >/dev/null 2>&1 && rc=0 || rc=$?
@@ -41,6 +42,13 @@ check "CLI killed after the debit" '[ "$rc" -eq 137 ] && [ "$(purse_fen 0)" = 36
 out=$("$WK" wallet recover --from "$R0" --to "$R1" 2>&1) && rc=0 || rc=$?
 check "recover: the sending card's token redeemed" '[ "$rc" -eq 0 ] && grep -q "still holds the token" <<<"$out" && [ "$(purse_fen 1)" = 1334 ]'
 settled "token from the card"
+
+# killed before the debit: the transfer is voided, the challenge closed
+WALLETKEY_FAULT_AT=xfer-challenged "$WK" wallet transfer --from "$R0" --to "$R1" --amount 1 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+check "CLI killed before the debit" '[ "$rc" -eq 137 ] && [ -n "$(ls "$WALLETKEY_STATE_DIR"/xfer-*.json)" ]'
+out=$("$WK" wallet recover --from "$R0" --to "$R1" 2>&1) && rc=0 || rc=$?
+check "recover: voided, nothing moved" '[ "$rc" -eq 0 ] && grep -q "never sent" <<<"$out" && grep -q "void token" <<<"$out" && [ "$(purse_fen 0)" = 3666 ] && [ "$(purse_fen 1)" = 1334 ] && [ -z "$(ls "$WALLETKEY_STATE_DIR"/xfer-*.json 2>/dev/null)" ]'
+settled "voided transfer"
 
 # killed after it saved the token: the file is redeemed, once
 WALLETKEY_FAULT_AT=xfer-saved "$WK" wallet transfer --from "$R0" --to "$R1" --amount 2 --yes >/dev/null 2>&1 && rc=0 || rc=$?

@@ -519,9 +519,34 @@ test_never_credited(void **state)
 	/* the grant arriving late cannot be credited: its seq is burnt */
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
 	assert_int_equal(balance(t), 0);
+	/* the statement again (the first may have been lost): the same answer */
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_NEVER);
+	assert_int_equal(r.seq, q.seq);
 	/* the next request names the next seq */
 	request(t, 700, &r);
 	assert_int_equal(r.seq, q.seq + 1);
+	/* a refused grant: its seq can be stated never credited afterwards */
+	{
+		wk_msg q2 = r, ref;
+
+		wk_buf_reset(&g);
+		grant_for(t, &q2, &g);
+		gbuf[g.len - 3] ^= 0x01;	/* signature */
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &ref),
+		    WK_MSG_OK);
+		assert_int_equal(ref.type, WK_MSG_LOAD_REFUSAL);
+		d[16] = (uint8_t)(q2.seq >> 8);
+		d[17] = (uint8_t)q2.seq;
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &ref),
+		    WK_MSG_OK);
+		assert_int_equal(ref.type, WK_MSG_LOAD_NEVER);
+		assert_int_equal(ref.seq, q2.seq);
+		assert_int_equal(balance(t), 0);
+	}
 }
 
 static void
@@ -695,9 +720,10 @@ test_transfer(void **state)
 	wk_msg m;
 
 	load(p->a, 5000);
+	/* b takes value only from a peer it authenticated */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x6982);
 	/* a only sends to a peer it authenticated */
-	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
-	memcpy(rchal, p->b->r, 16);
+	memset(rchal, 0x33, sizeof(rchal));
 	memcpy(d, vc_card_serial(p->b->card), 8);
 	memcpy(d + 8, rchal, 16);
 	memcpy(d + 24, "\x00\x00\x03\xE8", 4);	/* 10.00 */
@@ -715,6 +741,9 @@ test_transfer(void **state)
 	assert_int_equal(authenticate(p, p->a, p->b, p->ca_cert, p->ca_len), 0x6982);
 	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len), 0x9000);
 	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len), 0x9000);
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(rchal, p->b->r, 16);
+	memcpy(d + 8, rchal, 16);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, 27), 0x6700);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
 	tl = p->a->rlen;
@@ -766,6 +795,23 @@ test_transfer(void **state)
 	assert_int_equal(cmd_cert_msg(p->a, 0xED, p->ca_cert, p->ca_len, tok, tl),
 	    0x6982);
 	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, d, 16), 0x6A88);
+	/* a void token (amount 0) needs no authentication, moves nothing and
+	 * closes the receiver's challenge; that challenge then carries no value */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(d + 8, p->b->r, 16);
+	memset(d + 24, 0, 4);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	tl = p->a->rlen;
+	memcpy(tok, p->a->r, tl);
+	memcpy(d + 24, "\x00\x00\x00\x01", 4);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(p->a->rlen, tl);
+	assert_memory_equal(p->a->r, tok, tl);
+	assert_int_equal(balance(p->a), 4000);
+	verify_pin(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x9000);
+	assert_int_equal(balance(p->b), 1000);
 }
 
 int

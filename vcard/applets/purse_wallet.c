@@ -9,6 +9,7 @@
  *   E0 LOAD REQUEST   P2 01/02, data keyIdx(1) amount(4) terminal(6)
  *   E2 LOAD GRANT     data: the grant; answers a receipt or a refusal
  *   E4 LOAD RECOVER   P2 01/02, data load id(16) seq(2): proof or never
+ *                     (again for a seq burnt by a refusal or statement)
  *   E6 PERSONALISE    data: the personalisation message (type 7)
  *   E8-ED             card to card: purse_xfer.c
  */
@@ -73,18 +74,32 @@ out:
 	return sw;
 }
 
+/* a seq burnt without a credit: "nv.<purse>.<seq>", so the card can say
+ * so again when its first statement or refusal was lost */
+static void
+nv_name(char *out, size_t cap, int purse, uint16_t seq)
+{
+	snprintf(out, cap, "nv.%d.%04x", purse, (unsigned)seq);
+}
+
 /* the seq can no longer be credited: advance the online counter (in this
  * command's transaction) so the issuer's next grant names a new one */
 static int
 burn_seq(vc_card *card, int purse, uint16_t seq)
 {
+	static const uint8_t one = 1;
 	purse_state st;
+	char name[24];
 
 	if (purse_state_get(card, &st) != VC_STORE_OK)
 		return -1;
 	if (st.w[purse].online_seq != seq || seq == PURSE_SEQ_MAX)
 		return -1;
 	st.w[purse].online_seq = (uint16_t)(seq + 1);
+	nv_name(name, sizeof(name), purse, seq);
+	if (vc_store_put(vc_card_store(card), WALLET_APPLET, name, &one, 1) !=
+	    VC_STORE_OK)
+		return -1;
 	return purse_state_put(card, &st) == VC_STORE_OK ? 0 : -1;
 }
 
@@ -273,15 +288,25 @@ load_recover(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		m.balance = be32(tmp);
 		memcpy(m.tac, tmp + 4, 4);
 	} else if (r == VC_STORE_NOT_FOUND) {
+		bool burnt;
+
 		if (purse_state_get(card, &st) != VC_STORE_OK)
 			return WK_SW_MEMORY_FAILURE;
-		if (st.w[purse].online_seq != seq)
+		nv_name(name, sizeof(name), purse, seq);
+		wk_buf_reset(&b);
+		r = vc_store_get(vc_card_store(card), WALLET_APPLET, name, &b);
+		if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+			return WK_SW_MEMORY_FAILURE;
+		burnt = r == VC_STORE_OK;
+		if (!burnt && st.w[purse].online_seq != seq)
 			return WK_SW_REF_NOT_FOUND;
-		/* the session was dropped by this command (purse.c): the
-		 * grant for seq can no longer be credited; burn seq too */
+		/* never credited: burnt before (a refusal or statement that may
+		 * have been lost), or the counter is still at seq; then the
+		 * session was dropped by this command (purse.c) and seq is burnt
+		 * now, so the grant can no longer be credited */
 		msg_head(card, &m, WK_MSG_LOAD_NEVER);
 		m.balance = st.w[purse].balance;
-		if (burn_seq(card, purse, seq) != 0) {
+		if (!burnt && burn_seq(card, purse, seq) != 0) {
 			vc_store_abort(vc_card_store(card));
 			return WK_SW_MEMORY_FAILURE;
 		}

@@ -5,12 +5,15 @@
  * receiving card issued and keeps in its store, redeemable once.
  *
  *   E8 CHALLENGE   P1 00: for authentication (memory); P1 01: to receive
- *                  (kept in the store until a token for it is redeemed)
+ *                  from the peer just authenticated (kept in the store,
+ *                  with that peer's id, until a token for it is redeemed)
  *   E9 AUTH SIGN   data: peer challenge(16) peer id(8): a transfer-auth message
  *   EA AUTH VERIFY data: 01 peer certificate, 02 the peer's transfer-auth
  *   EB SEND        P2 02, data: receiver id(8) challenge(16) amount(4):
  *                  debit, record and token in one commit; the same
- *                  challenge again returns the same token
+ *                  challenge again returns the same token. Amount 0: a
+ *                  void token (no debit), so the receiver can drop the
+ *                  challenge of a transfer that never happened
  *   EC TOKEN       data: challenge(16): the token sent for it
  *   ED REDEEM      data: 01 sender certificate, 02 token: credit and record
  *                  once (6984 when already redeemed); needs the PIN
@@ -39,6 +42,8 @@
 #define WALLET_APPLET "wallet"
 #define KEY_CHALLENGES "xin.chal"
 #define CHALLENGES_MAX 16
+/* an outstanding receive challenge: challenge(16) sender id(8) */
+#define ENTRY (WK_MSG_NONCE_LEN + WK_MSG_CARD_ID_LEN)
 #define CERT_MAX 2048
 
 #define TT_XFER_OUT 0x10
@@ -113,7 +118,7 @@ sign_msg(vc_card *card, wk_msg *m, wk_buf *resp)
 static uint16_t
 challenge(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	uint8_t list[CHALLENGES_MAX * WK_MSG_NONCE_LEN + 16], c[WK_MSG_NONCE_LEN];
+	uint8_t list[CHALLENGES_MAX * ENTRY + ENTRY], c[WK_MSG_NONCE_LEN];
 	vc_store *st = vc_card_store(card);
 	wk_buf b;
 	int r;
@@ -129,18 +134,22 @@ challenge(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		memcpy(a->wreq.xchal, c, sizeof(c));
 		a->wreq.xchal_valid = true;
 	} else {
+		/* to receive from the peer just authenticated, and only from it */
+		if (!a->wreq.peer_valid)
+			return WK_SW_SECURITY_STATUS;
 		wk_buf_init_fixed(&b, list, sizeof(list));
 		r = vc_store_get(st, WALLET_APPLET, KEY_CHALLENGES, &b);
 		if (r == VC_STORE_NOT_FOUND)
 			b.len = 0;
-		else if (r != VC_STORE_OK || b.len % WK_MSG_NONCE_LEN != 0)
+		else if (r != VC_STORE_OK || b.len % ENTRY != 0)
 			return WK_SW_MEMORY_FAILURE;
 		/* a token may exist for every outstanding one: never drop any */
-		if (b.len >= CHALLENGES_MAX * WK_MSG_NONCE_LEN)
+		if (b.len >= CHALLENGES_MAX * ENTRY)
 			return WK_SW_NO_SPACE;
 		memcpy(list + b.len, c, sizeof(c));
+		memcpy(list + b.len + sizeof(c), a->wreq.peer_id, WK_MSG_CARD_ID_LEN);
 		if (vc_store_put(st, WALLET_APPLET, KEY_CHALLENGES, list,
-		    b.len + sizeof(c)) != VC_STORE_OK) {
+		    b.len + ENTRY) != VC_STORE_OK) {
 			vc_store_abort(st);
 			return WK_SW_MEMORY_FAILURE;
 		}
@@ -257,12 +266,14 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 	if (r != VC_STORE_NOT_FOUND)
 		return WK_SW_MEMORY_FAILURE;
-	if (!a->wreq.peer_valid || memcmp(a->wreq.peer_id, peer,
-	    WK_MSG_CARD_ID_LEN) != 0)
+	/* amount 0 is a void token: it moves nothing and lets the receiver
+	 * drop its challenge; it needs no authentication, and once made this
+	 * card never sends value for that challenge */
+	if (amount != 0 && (!a->wreq.peer_valid || memcmp(a->wreq.peer_id, peer,
+	    WK_MSG_CARD_ID_LEN) != 0))
 		return WK_SW_SECURITY_STATUS;
-	if (amount == 0)
-		return WK_SW_WRONG_DATA;
-	if ((sw = purse_audit_room(card)) != WK_SW_OK)
+	/* docs/audit.md: no transfer the audit log could not record */
+	if (amount != 0 && (sw = purse_audit_room(card)) != WK_SW_OK)
 		return sw;
 	if (purse_state_get(card, &s) != VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
@@ -279,7 +290,8 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	m.amount = amount;
 	m.balance = s.w[PURSE_EP].balance;
 	wk_buf_reset(&tok);
-	if (record(card, &s, PURSE_EP, amount, TT_XFER_OUT, peer) != 0 ||
+	if ((amount != 0 &&
+	    record(card, &s, PURSE_EP, amount, TT_XFER_OUT, peer) != 0) ||
 	    (sw = sign_msg(card, &m, &tok)) != WK_SW_OK ||
 	    vc_store_put(st, WALLET_APPLET, name, tok.p, tok.len) != VC_STORE_OK) {
 		vc_store_abort(st);
@@ -317,7 +329,7 @@ static uint16_t
 redeem(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
-	uint8_t list[CHALLENGES_MAX * WK_MSG_NONCE_LEN + 16], one = 1, tmp[8];
+	uint8_t list[CHALLENGES_MAX * ENTRY + ENTRY], one = 1, tmp[8];
 	EVP_PKEY *pub = NULL;
 	char name[64];
 	purse_state s;
@@ -355,9 +367,11 @@ redeem(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	/* bound to a challenge this card issued and still holds */
 	wk_buf_init_fixed(&b, list, sizeof(list));
 	r = vc_store_get(st, WALLET_APPLET, KEY_CHALLENGES, &b);
-	if (r == VC_STORE_OK && b.len % WK_MSG_NONCE_LEN == 0)
-		for (size_t i = 0; i < b.len; i += WK_MSG_NONCE_LEN)
-			if (sodium_memcmp(list + i, m.nonce, WK_MSG_NONCE_LEN) == 0)
+	if (r == VC_STORE_OK && b.len % ENTRY == 0)
+		for (size_t i = 0; i < b.len; i += ENTRY)
+			if (sodium_memcmp(list + i, m.nonce, WK_MSG_NONCE_LEN) == 0 &&
+			    memcmp(list + i + WK_MSG_NONCE_LEN, m.card_id,
+			    WK_MSG_CARD_ID_LEN) == 0)
 				at = i;
 	if (at == SIZE_MAX) {
 		sw = WK_SW_CONDITIONS;
@@ -372,18 +386,18 @@ redeem(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
-	if ((sw = purse_audit_room(card)) != WK_SW_OK)
+	if (m.amount != 0 && (sw = purse_audit_room(card)) != WK_SW_OK)
 		goto out;
 	sw = WK_SW_SECURITY_STATUS;
 	s.w[PURSE_EP].balance += m.amount;
-	memmove(list + at, list + at + WK_MSG_NONCE_LEN,
-	    b.len - at - WK_MSG_NONCE_LEN);
-	if (record(card, &s, PURSE_EP, m.amount, TT_XFER_IN, m.card_id) != 0 ||
+	memmove(list + at, list + at + ENTRY, b.len - at - ENTRY);
+	if ((m.amount != 0 &&
+	    record(card, &s, PURSE_EP, m.amount, TT_XFER_IN, m.card_id) != 0) ||
 	    vc_store_put(st, WALLET_APPLET, name, &one, 1) != VC_STORE_OK ||
-	    (b.len == WK_MSG_NONCE_LEN ?
+	    (b.len == ENTRY ?
 	    vc_store_del(st, WALLET_APPLET, KEY_CHALLENGES) :
 	    vc_store_put(st, WALLET_APPLET, KEY_CHALLENGES, list,
-	    b.len - WK_MSG_NONCE_LEN)) != VC_STORE_OK) {
+	    b.len - ENTRY)) != VC_STORE_OK) {
 		vc_store_abort(st);
 		sw = WK_SW_MEMORY_FAILURE;
 		goto out;
