@@ -52,6 +52,7 @@ typedef struct aopts {
 
 static const char audit_usage[] =
     "usage: walletkey audit SUBCOMMAND [OPTIONS]\n"
+    "  status                        capacity, records kept, checkpoint, head (no PIN)\n"
     "  export [--since DATE] [--until DATE] [--type T] [--format table|csv|json]\n"
     "         [--out FILE] [--recipient PUBKEY|FILE]\n"
     "  verify FILE | --card\n"
@@ -896,6 +897,35 @@ out:
 	return status;
 }
 
+/* ---- status: counts only, no PIN, no record ---- */
+
+static int
+cmd_status(wk_cli *cli)
+{
+	wk_audit_status st;
+	wk_card *card = NULL;
+	int rc;
+	bool full;
+
+	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
+	    (rc = wk_audit_select(card)) != WK_OK ||
+	    (rc = wk_audit_get_status(card, &st)) != WK_OK)
+		return wk_cli_fail(cli, "audit status", rc);
+	full = st.count >= st.capacity && st.acked <= st.base_seq;
+	if (cli->json)
+		return wk_cli_json_print(json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",
+		    "capacity", (json_int_t)st.capacity, "records",
+		    (json_int_t)st.count, "checkpoint", (json_int_t)st.base_seq,
+		    "head", (json_int_t)st.head_seq, "acked",
+		    (json_int_t)st.acked, "full", full));
+	printf("records:    %" PRIu32 " of %" PRIu32 "%s\n", st.count,
+	    st.capacity, full ? " (full: transactions are refused until the "
+	    "issuer acknowledges records)" : "");
+	printf("checkpoint: seq %" PRIu64 "\nhead:       seq %" PRIu64 "\n"
+	    "acked:      seq %" PRIu64 "\n", st.base_seq, st.head_seq, st.acked);
+	return WK_CLI_OK;
+}
+
 int
 wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 {
@@ -918,6 +948,8 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 		    "version\n");
 		return WK_CLI_FAILED;
 	}
+	if (strcmp(sub, "status") == 0)
+		return cmd_status(cli);
 	if (strcmp(sub, "export") == 0)
 		return cmd_export(cli, &o);
 	if (strcmp(sub, "verify") == 0)
@@ -928,6 +960,6 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 		return cmd_keygen(cli, &o);
 	if (strcmp(sub, "open") == 0)
 		return cmd_open(cli, &o);
-	return wk_cli_usage(cli, "unknown audit subcommand '%s' (export, "
-	    "verify, report, keygen, open)", sub);
+	return wk_cli_usage(cli, "unknown audit subcommand '%s' (status, "
+	    "export, verify, report, keygen, open)", sub);
 }

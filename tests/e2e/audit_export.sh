@@ -41,6 +41,11 @@ for ((i = 2; i <= N; i++)); do
 done
 echo "$N transactions ($loads loads, $buys purchases) in $(($(date +%s) - start)) s"
 
+run --reader "$R" --json audit status
+check "status: $N records of 10000, no PIN needed" \
+	'[ "$RC" -eq 0 ] && [ "$(jq .records <<<"$OUT")" -eq "$N" ] && [ "$(jq .capacity <<<"$OUT")" -eq 10000 ] &&
+	 [ "$(jq .full <<<"$OUT")" = false ]'
+
 # every format
 start=$(date +%s)
 run --reader "$R" audit export --format json --out "$T/a.json"
