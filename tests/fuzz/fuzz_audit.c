@@ -87,7 +87,7 @@ start(void)
 	k.alg = PIV_ALG_ECCP256;
 	if ((k.pkey = piv_key_generate(PIV_ALG_ECCP256)) == NULL ||
 	    vc_store_begin(st) != VC_STORE_OK ||
-	    piv_key_save(card, PIV_WALLET_SLOT, &k) != 0)
+	    piv_key_save(NULL, card, PIV_WALLET_SLOT, &k) != 0)
 		abort();
 	piv_key_free(&k);
 	for (uint32_t i = 1; i <= 20; i++) {

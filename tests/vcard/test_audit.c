@@ -247,7 +247,7 @@ wallet_key(EVP_PKEY **pub)
 	k.origin = PIV_ORIGIN_GENERATED;
 	assert_non_null(k.pkey = piv_key_generate(PIV_ALG_ECCP256));
 	assert_int_equal(vc_store_begin(fx.st), VC_STORE_OK);
-	assert_int_equal(piv_key_save(fx.card, PIV_WALLET_SLOT, &k), 0);
+	assert_int_equal(piv_key_save(NULL, fx.card, PIV_WALLET_SLOT, &k), 0);
 	assert_int_equal(vc_store_commit(fx.st), VC_STORE_OK);
 	EVP_PKEY_up_ref(k.pkey);
 	*pub = k.pkey;

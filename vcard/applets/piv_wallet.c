@@ -156,7 +156,7 @@ piv_wallet_setup(piv_state *s, vc_card *card, const wk_apdu *cmd)
 	if (cmd->lc == 0) {
 		int r1 = vc_store_del(st, PIV_APPLET, KEY_ANCHOR);
 		int r2 = vc_store_del(st, PIV_APPLET, KEY_PAN);
-		int r3 = piv_key_delete(card, PIV_WALLET_SLOT);
+		int r3 = piv_key_delete(s, card, PIV_WALLET_SLOT);
 
 		if ((r1 != VC_STORE_OK && r1 != VC_STORE_NOT_FOUND) ||
 		    (r2 != VC_STORE_OK && r2 != VC_STORE_NOT_FOUND) ||
