@@ -16,7 +16,7 @@ enum {
 	F_ALG = 0x88, F_RANDOM = 0x89, F_TERM = 0x8A, F_MAC1 = 0x8B,
 	F_LOAD = 0x8C, F_DATE = 0x8D, F_TIME = 0x8E, F_MAC2 = 0x8F,
 	F_TAC = 0x90, F_REASON = 0x91, F_PAN = 0x92, F_TTYPE = 0x93,
-	F_POINT = 0x94, F_SEALED = 0x95,
+	F_POINT = 0x94, F_SEALED = 0x95, F_PEER = 0x96,
 };
 
 #define T_MSG 0xE0
@@ -37,6 +37,9 @@ static const uint8_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	    F_TAC },
 	[WK_MSG_LOAD_NEVER] = { F_CARD, F_NONCE, F_SEQ, F_LOAD, F_BALANCE },
 	[WK_MSG_PERSO] = { F_CARD, F_NONCE, F_KEYVER, F_POINT, F_SEALED },
+	[WK_MSG_XFER_AUTH] = { F_CARD, F_PEER, F_NONCE },
+	[WK_MSG_XFER_TOKEN] = { F_CARD, F_PEER, F_NONCE, F_LOAD, F_AMOUNT,
+	    F_BALANCE },
 };
 
 const char *
@@ -44,7 +47,7 @@ wk_msg_type_name(int type)
 {
 	static const char *names[] = { "?", "load-request", "load-grant",
 	    "load-receipt", "load-refusal", "load-proof", "load-never-credited",
-	    "personalisation" };
+	    "personalisation", "transfer-auth", "transfer-token" };
 
 	return type >= 1 && type <= WK_MSG_TYPE_MAX ? names[type] : "?";
 }
@@ -70,6 +73,7 @@ put_field(wk_buf *b, const wk_msg *m, uint8_t tag)
 
 	switch (tag) {
 	case F_CARD: wk_tlv_put(b, tag, m->card_id, sizeof(m->card_id)); break;
+	case F_PEER: wk_tlv_put(b, tag, m->peer_id, sizeof(m->peer_id)); break;
 	case F_SEQ:
 		v[0] = (uint8_t)(m->seq >> 8);
 		v[1] = (uint8_t)m->seq;
@@ -146,7 +150,7 @@ get_field(wk_msg *m, const wk_tlv *t)
 	size_t want;
 
 	switch (t->tag) {
-	case F_CARD: want = sizeof(m->card_id); break;
+	case F_CARD: case F_PEER: want = sizeof(m->card_id); break;
 	case F_SEQ: case F_REASON: want = 2; break;
 	case F_NONCE: want = sizeof(m->nonce); break;
 	case F_AMOUNT: case F_BALANCE: case F_RANDOM: case F_MAC1: case F_DATE:
@@ -178,6 +182,7 @@ get_field(wk_msg *m, const wk_tlv *t)
 		return WK_MSG_MALFORMED;
 	switch (t->tag) {
 	case F_CARD: memcpy(m->card_id, v, want); break;
+	case F_PEER: memcpy(m->peer_id, v, want); break;
 	case F_SEQ: m->seq = (uint16_t)((v[0] << 8) | v[1]); break;
 	case F_REASON: m->reason = (uint16_t)((v[0] << 8) | v[1]); break;
 	case F_NONCE: memcpy(m->nonce, v, want); break;

@@ -20,6 +20,7 @@
  *   8F MAC2 (4)               90 TAC (4)               91 reason (2, an SW)
  *   92 account PAN (1-19 ASCII digits)                 93 transaction type (1)
  *   94 ephemeral P-256 point (65, uncompressed)        95 sealed keys (17-255)
+ *   96 peer card id (8): card to card, the other card
  *
  * numbers are big-endian.
  */
@@ -51,7 +52,9 @@ enum wk_msg_type {
 	WK_MSG_LOAD_PROOF = 5,		/* card -> issuer, recovery: seq was credited (TAC) */
 	WK_MSG_LOAD_NEVER = 6,		/* card -> issuer, recovery: seq never credited */
 	WK_MSG_PERSO = 7,		/* issuer -> card at enrolment: sealed purse keys */
-	WK_MSG_TYPE_MAX = 7,
+	WK_MSG_XFER_AUTH = 8,		/* card -> card: signs the peer's challenge */
+	WK_MSG_XFER_TOKEN = 9,		/* card -> card: value bound to the receiver's challenge */
+	WK_MSG_TYPE_MAX = 9,
 };
 
 enum {
@@ -86,6 +89,7 @@ typedef struct wk_msg {
 	uint8_t eph_point[WK_MSG_POINT_LEN];
 	uint8_t sealed[WK_MSG_SEALED_MAX];
 	size_t sealed_len;
+	uint8_t peer_id[WK_MSG_CARD_ID_LEN];
 } wk_msg;
 
 const char *wk_msg_type_name(int type);

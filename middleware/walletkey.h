@@ -484,6 +484,170 @@ int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16]);
 
 /* ==== end of the purse/SAM block ==== */
 
+/* ==== wallet: enrolment and remote load (docs/remote-load.md) ============
+ * owner: branch remote (middleware/wk_wallet.c, wk_issuer.c). Messages are
+ * the signed wk_msg TLVs of docs/issuer.md, at most WK_WALLET_MSG_MAX bytes;
+ * the card builds and signs them with its wallet key in PIV slot 82. */
+#define WK_WALLET_SLOT 0x82
+#define WK_WALLET_MSG_MAX 1024
+#define WK_WALLET_POINT_LEN 65
+#define WK_WALLET_LOAD_ID_LEN 16
+
+/* PIV WALLET SETUP (needs 9B): the issuer CA's P-256 point (04||X||Y) as
+ * the card's trust anchor, and the account PAN the card signs. pan NULL
+ * and point NULL: forget the wallet and delete the slot-82 key */
+int wk_wallet_setup(wk_piv *piv, const uint8_t *point, const char *pan);
+/* the P-256 point (65 bytes) of a DER certificate's key, for the anchor */
+int wk_wallet_cert_point(const uint8_t *der, size_t len,
+    uint8_t point[WK_WALLET_POINT_LEN]);
+
+/* after wk_purse_select() and VERIFY: INITIALIZE FOR LOAD and the card's
+ * signed load request (*len: capacity in, length out) */
+int wk_wallet_load_request(wk_card *card, wk_purse_kind kind,
+    uint8_t key_index, uint32_t amount, const uint8_t terminal[6],
+    uint8_t *msg, size_t *len);
+/* the issuer's grant in; the card's receipt or refusal out; *refused tells
+ * which. Must directly follow wk_wallet_load_request on the same card */
+int wk_wallet_load_grant(wk_card *card, const uint8_t *grant, size_t glen,
+    uint8_t *msg, size_t *len, bool *refused);
+/* the card's proof that (kind, seq) was credited, or its statement that it
+ * never was (then seq is burnt); *credited tells which.
+ * WK_ERR_NOT_FOUND: the card can say neither */
+int wk_wallet_recover(wk_card *card, wk_purse_kind kind,
+    const uint8_t load_id[WK_WALLET_LOAD_ID_LEN], uint16_t seq, uint8_t *msg,
+    size_t *len, bool *credited);
+/* the issuer's personalisation message: the card opens and installs its
+ * purse keys (DLK, DTK, DPK) */
+int wk_wallet_personalise(wk_card *card, const uint8_t *msg, size_t len);
+/* the fields of a message, unverified (for display and bookkeeping) */
+typedef struct wk_wallet_msg_info {
+	int type;			/* 1 request ... 7 perso */
+	uint8_t card_id[8];
+	uint16_t seq;
+	uint32_t amount;
+	uint32_t balance;
+	uint8_t load_id[WK_WALLET_LOAD_ID_LEN];
+	uint8_t tac[4];
+	uint16_t reason;
+	char pan[20];
+} wk_wallet_msg_info;
+int wk_wallet_msg_info_get(const uint8_t *msg, size_t len,
+    wk_wallet_msg_info *info);
+
+/* card to card (purse selected on both cards). A challenge for
+ * authentication lives in the card's memory; one to receive is kept in the
+ * receiving card's store until a token for it is redeemed. */
+#define WK_WALLET_CHALLENGE_LEN 16
+int wk_wallet_xfer_challenge(wk_card *card, bool receive,
+    uint8_t chal[WK_WALLET_CHALLENGE_LEN]);
+/* the card signs the peer's challenge (a transfer-auth message) */
+int wk_wallet_xfer_auth_sign(wk_card *card,
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], const uint8_t peer_id[8],
+    uint8_t *msg, size_t *len);
+/* the card checks the peer's certificate (issuer-signed) and its signature
+ * over the card's last authentication challenge. WK_ERR_AUTH_REQUIRED:
+ * refused */
+int wk_wallet_xfer_auth_verify(wk_card *card, const uint8_t *cert,
+    size_t cert_len, const uint8_t *msg, size_t len);
+/* the sending card debits and signs a token for the receiver's challenge;
+ * the same challenge again returns the same token (nothing more debited).
+ * amount 0: a void token, which lets the receiver drop the challenge */
+int wk_wallet_xfer_send(wk_card *card, const uint8_t peer_id[8],
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint32_t amount,
+    uint8_t *token, size_t *len);
+/* the token the sending card keeps for a challenge; WK_ERR_NOT_FOUND: it
+ * never sent one */
+int wk_wallet_xfer_token(wk_card *card,
+    const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint8_t *token, size_t *len);
+/* the receiving card (PIN verified) credits the token once; *already is set
+ * (and WK_OK returned) when it had redeemed it before */
+int wk_wallet_xfer_redeem(wk_card *card, const uint8_t *cert, size_t cert_len,
+    const uint8_t *token, size_t len, uint32_t *balance, bool *already);
+
+/* the issuer's HTTP API (issuer/openapi.yaml) over libcurl */
+typedef struct wk_issuer wk_issuer;
+int wk_issuer_new(const char *base_url, wk_issuer **out);
+void wk_issuer_free(wk_issuer **is);
+/* the HTTP status and the issuer's error code and message of the last call */
+long wk_issuer_http_status(const wk_issuer *is);
+const char *wk_issuer_error_code(const wk_issuer *is);
+const char *wk_issuer_error_message(const wk_issuer *is);
+
+typedef struct wk_issuer_enrolment {
+	uint8_t cert[2048];
+	size_t cert_len;
+	uint8_t ca[2048];
+	size_t ca_len;
+	uint8_t perso[WK_WALLET_MSG_MAX];
+	size_t perso_len;
+	bool existing;		/* the same enrolment again */
+} wk_issuer_enrolment;
+int wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
+    const char *card_id_hex, const uint8_t *csr, size_t csr_len,
+    wk_issuer_enrolment *out);
+
+typedef struct wk_issuer_load {
+	char load_id[2 * WK_WALLET_LOAD_ID_LEN + 1];
+	char status[16];	/* pending, complete, reversed */
+	uint16_t seq;
+	uint32_t amount;
+	uint8_t grant[WK_WALLET_MSG_MAX];
+	size_t grant_len;
+	bool has_balance;
+	uint32_t balance;
+} wk_issuer_load;
+/* POST /v1/loads: WK_ERR_ISSUER when refused (see the error code) */
+int wk_issuer_load_start(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_load *out);
+/* POST /v1/loads/{id}/receipt, /refusal or /recover (what: "receipt",
+ * "refusal", "proof") */
+int wk_issuer_load_close(wk_issuer *is, const char *load_id, const char *what,
+    const uint8_t *msg, size_t len, wk_issuer_load *out);
+int wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out);
+
+/* ==== end of the wallet block ==== */
+
+/* ==== audit client (docs/audit.md) =====================================
+ * owner: branch audit (middleware/wk_audit.c). The audit applet keeps the
+ * card's hash-chained transaction log; it answers only after the purse PIN
+ * and exports records only sealed to a recipient's X25519 key (the record
+ * and page formats are common/wk_arec.h).
+ */
+typedef struct wk_audit_status {
+	uint32_t capacity;	/* records the card keeps at most */
+	uint32_t count;		/* records it keeps now */
+	uint64_t base_seq;	/* checkpoint: last record dropped (0: none) */
+	uint64_t head_seq;	/* newest record (0: none) */
+	uint64_t acked;		/* highest seq the issuer acknowledged */
+} wk_audit_status;
+
+typedef struct wk_audit_head {
+	uint64_t base_seq;
+	uint8_t base_hash[32];
+	uint64_t head_seq;
+	uint8_t head_hash[32];
+	uint8_t nonce[16];
+	uint8_t sig[80];	/* DER ECDSA P-256, wallet key (PIV slot 82) */
+	size_t sig_len;
+} wk_audit_head;
+
+/* selects the audit applet (this deselects any other applet) */
+int wk_audit_select(wk_card *card);
+int wk_audit_get_status(wk_card *card, wk_audit_status *st);
+/* the purse PIN (ASCII digits); *tries_left on WK_ERR_WRONG_PIN */
+int wk_audit_verify_pin(wk_card *card, const char *pin, size_t pin_len,
+    int *tries_left);
+/* the chain head signed over a fresh nonce; WK_ERR_NOT_FOUND without a
+ * wallet key in slot 82 */
+int wk_audit_get_head(wk_card *card, const uint8_t nonce[16],
+    wk_audit_head *head);
+/* one sealed page of at most max (1-255) records from seq cursor on;
+ * *len is out's capacity on entry, the page's length on return */
+int wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
+    uint64_t cursor, unsigned max, uint8_t *out, size_t *len);
+
+/* ==== end of the audit block ==== */
+
 #ifdef __cplusplus
 }
 #endif

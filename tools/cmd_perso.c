@@ -34,6 +34,7 @@ typedef struct popts {
 	const char *type;
 	long tries;
 	long log_capacity;
+	long audit_capacity;
 } popts;
 
 static int
@@ -60,6 +61,7 @@ parse(wk_cli *cli, int argc, char **argv, popts *o)
 	o->type = "ed+ep";
 	o->tries = 3;
 	o->log_capacity = 10;
+	o->audit_capacity = 10000;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], **slot = NULL;
 		long *num = NULL, lo = 0, hi = 0;
@@ -86,6 +88,11 @@ parse(wk_cli *cli, int argc, char **argv, popts *o)
 			num = &o->log_capacity;
 			lo = 10;
 			hi = 100;
+		} else if (strcmp(a, "--audit-capacity") == 0) {
+			/* docs/audit.md */
+			num = &o->audit_capacity;
+			lo = 10;
+			hi = 1000000;
 		} else
 			return wk_cli_usage(cli, "perso: unknown option %s", a);
 		if (i + 1 >= argc)
@@ -212,8 +219,10 @@ wk_cmd_perso(wk_cli *cli, int argc, char **argv)
 	    " \"id_number\": \"\", \"id_type\": 0 },\n"
 	    "  \"pin\": \"%s\",\n  \"pin_tries\": %ld,\n"
 	    "  \"balance_ceiling\": %u,\n  \"overdraft_limit\": 0,\n"
-	    "  \"log_capacity\": %ld,\n  \"keys\": [\n", o.type, sserial, start,
-	    expiry, o.name, o.pin, o.tries, ceiling, o.log_capacity);
+	    "  \"log_capacity\": %ld,\n  \"audit_capacity\": %ld,\n"
+	    "  \"keys\": [\n", o.type, sserial, start,
+	    expiry, o.name, o.pin, o.tries, ceiling, o.log_capacity,
+	    o.audit_capacity);
 	for (size_t k = 0; k < 5; k++) {
 		if ((rc = wk_purse_derive_key(mk[k], serial, dk)) != WK_OK) {
 			status = wk_cli_fail(cli, "perso", rc);

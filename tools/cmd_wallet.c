@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "wallet_state.h"
 #include "wk_hex.h"
 
 #define PIN_MAX 12
@@ -49,6 +50,9 @@ static const char wallet_usage[] =
     "  recover --sam FILE                the same\n"
     "  prove --type purchase|load --seq N [--ed|--ep]  print the card's proof\n"
     "  sam-init --master-keys FILE --terminal ID --out SAM.json\n"
+    "  load --issuer URL --amount YUAN [--yes]       a remote load (docs/remote-load.md)\n"
+    "  recover [--from READER --to READER]           settle a remote load or a transfer\n"
+    "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
     "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
     "  after a lost answer; --aid HEX selects the purse by AID instead of\n"
@@ -797,6 +801,11 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
 	}
 	sub = argv[1];
+	/* load --issuer, recover, transfer: cmd_wallet_remote.c; a load left
+	 * unfinished is settled before any other wallet command */
+	if (wk_cmd_wallet_remote_owns(argc, argv))
+		return wk_cmd_wallet_remote(cli, argc, argv);
+	wk_cmd_wallet_remote_auto(cli, argc, argv);
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
 	sel_opts = &o;

@@ -1,12 +1,14 @@
 /* the table of command groups: one line each, one file per group */
 #include "cli.h"
 #include "cmd_piv.h"
+#include "wallet_state.h"
 
 int wk_cmd_readers(wk_cli *cli, int argc, char **argv);
 int wk_cmd_apdu(wk_cli *cli, int argc, char **argv);
 int wk_cmd_wallet(wk_cli *cli, int argc, char **argv);
 int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
+int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
@@ -18,8 +20,10 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "cert", "PIV certificates: import, export, delete, request, selfsign", cmd_cert, "import|export|delete|request|selfsign --slot S [OPTIONS]\n  (walletkey cert SUBCOMMAND --help; walletkey-piv(7))" },
 	{ "sign", "sign a file with a PIV key", cmd_sign, "--slot S --in FILE [--hash sha256|sha384|sha512|none] [--pss] [--out SIG]\n      [--pin-file FILE]" },
 	{ "reset", "PIV: back to the factory state (deletes keys)", cmd_reset, "[--yes]" },
-	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, sam-init", wk_cmd_wallet, "info|balance|records|purchase|load|prove|sam-init [OPTIONS] (docs/wallet.md)" },
+	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, sam-init, recover, transfer", wk_cmd_wallet, "info|balance|records|purchase|load|prove|sam-init|recover|transfer [OPTIONS] (docs/wallet.md, docs/remote-load.md)" },
+	{ "enroll", "enrol the card with the issuer: wallet key, certificate, trust anchor, purse keys", wk_cmd_enroll, "--issuer URL --account PAN [--password-file FILE]" },
 	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
+	{ "audit", "the card's audit log: export, verify, report (HTML), keygen, open", wk_cmd_audit, "export|verify|report|keygen|open [OPTIONS] (docs/audit.md)" },
 	{ "doctor", "check what this machine needs for walletkey and fix what can be fixed", wk_cmd_doctor, "[--fix] [--issuer URL] [--reader-conf DIR] [--module PATH]" },
 };
 

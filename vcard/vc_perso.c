@@ -65,7 +65,7 @@ static const char *const top_members[] = {
 	"format", "issuer_id", "application_type", "application_version",
 	"serial", "start_date", "expiry_date", "issuer_fci", "cardholder",
 	"pin", "pin_tries", "balance_ceiling", "overdraft_limit",
-	"log_capacity", "keys", NULL,
+	"log_capacity", "keys", "audit_capacity", NULL,
 };
 static const char *const holder_members[] = {
 	"card_type", "staff", "name", "id_number", "id_type", NULL,
@@ -400,6 +400,11 @@ parse_root(json_t *root, vc_perso *p, char *err, size_t errlen)
 	    &n, err, errlen)) != 0)
 		return rc;
 	p->log_capacity = (uint16_t)n;
+	/* docs/audit.md: records the on-card audit log holds */
+	if ((rc = get_int(root, "audit_capacity", VC_PERSO_AUDIT_MIN,
+	    VC_PERSO_AUDIT_MAX, VC_PERSO_AUDIT_DEFAULT, &n, err, errlen)) != 0)
+		return rc;
+	p->audit_capacity = (uint32_t)n;
 	return parse_keys(root, p, err, errlen);
 }
 

@@ -16,6 +16,10 @@
 
 #define VC_PERSO_MAX_KEYS 32
 #define VC_PERSO_SERIAL_LEN 10
+/* audit log capacity (docs/audit.md) */
+#define VC_PERSO_AUDIT_MIN 10
+#define VC_PERSO_AUDIT_MAX 1000000
+#define VC_PERSO_AUDIT_DEFAULT 10000
 
 enum {
 	VC_PERSO_OK = 0,
@@ -48,6 +52,7 @@ typedef struct vc_perso {
 	uint32_t ceiling;
 	uint32_t overdraft;
 	uint16_t log_capacity;
+	uint32_t audit_capacity;
 	vc_perso_key keys[VC_PERSO_MAX_KEYS];
 	size_t n_keys;
 } vc_perso;

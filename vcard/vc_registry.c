@@ -5,12 +5,14 @@ extern const vc_applet vc_applet_wkinfo;
 extern const vc_applet vc_applet_piv;
 extern const vc_applet vc_applet_ykmgmt;
 extern const vc_applet vc_applet_purse;
+extern const vc_applet vc_applet_audit;
 
 const vc_applet *const vc_registry[] = {
 	&vc_applet_wkinfo,
 	&vc_applet_piv,
 	&vc_applet_ykmgmt,
 	&vc_applet_purse,
+	&vc_applet_audit,
 };
 
 const size_t vc_registry_len = sizeof(vc_registry) / sizeof(vc_registry[0]);

@@ -120,7 +120,7 @@ test_strict(void **state)
 	v[2] = 2;	/* version 2 */
 	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
 	memcpy(v, ok, sizeof(ok));
-	v[5] = 9;	/* unknown type */
+	v[5] = WK_MSG_TYPE_MAX + 1;	/* unknown type */
 	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
 	memcpy(v, ok, sizeof(ok));
 	v[5] = 3;	/* a receipt lacks these fields */

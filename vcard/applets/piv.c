@@ -9,6 +9,7 @@
 
 #include "piv.h"
 #include "piv_int.h"
+#include "piv_wallet.h"
 #include "wk_tlv.h"
 
 static const uint8_t piv_aid[] = {
@@ -143,6 +144,8 @@ piv_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	piv_state *s = ((piv_applet *)state)->s;
 
+	if (cmd->cla == 0x80 && cmd->ins == PIV_WALLET_INS_SETUP)
+		return piv_wallet_setup(s, card, cmd);
 	if ((cmd->cla & 0xEF) != 0x00)
 		return WK_SW_CLA_NOT_SUPPORTED;
 	switch (cmd->ins) {

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "piv_int.h"
+#include "piv_wallet.h"
 #include "wk_tlv.h"
 
 #define PIV_OUT_MAX 512
@@ -242,7 +243,8 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 	/* the attestation key signs attestations only: a raw signature from it
 	 * could vouch for a key that was never generated on the card */
-	if (cmd->p2 == PIV_REF_ATTEST) {
+	if (cmd->p2 == PIV_REF_ATTEST ||
+	    (cmd->p2 == PIV_WALLET_SLOT && piv_wallet_locked(card))) {
 		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}

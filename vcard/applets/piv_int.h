@@ -202,4 +202,7 @@ uint16_t piv_attest(piv_state *s, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp);
 int piv_attest_factory(vc_card *card);
 
+/* piv_wallet.c: WALLET SETUP (docs/remote-load.md) */
+uint16_t piv_wallet_setup(piv_state *s, vc_card *card, const wk_apdu *cmd);
+
 #endif

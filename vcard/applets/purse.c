@@ -176,6 +176,7 @@ purse_deselect(void *state, vc_card *card)
 
 	(void)card;
 	drop_session(a);
+	sodium_memzero(&a->wreq, sizeof(a->wreq));
 	a->pin_ok = false;
 	a->df = DF_NONE;
 	a->cur_ef = 0;
@@ -394,8 +395,8 @@ pin_digits(const uint8_t *p, size_t len, char *out, size_t cap)
 	return n;
 }
 
-static uint16_t
-verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
+uint16_t
+purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok)
 {
 	vc_store *st = vc_card_store(card);
 	char digits[PURSE_PIN_MAX_DIGITS + 2];
@@ -405,12 +406,6 @@ verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	bool ok = false;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
-	if (cmd->p1 != 0x00)
-		return WK_SW_WRONG_P1P2;
-	if (cmd->p2 != 0x00)
-		return WK_SW_REF_NOT_FOUND;
-	if (a->df != DF_ADF)
-		return WK_SW_CONDITIONS;
 	if (cmd->lc != 0 && (cmd->lc < 2 || cmd->lc > 6))
 		return WK_SW_WRONG_LENGTH;
 	if (purse_state_get(card, &s) != VC_STORE_OK ||
@@ -420,7 +415,7 @@ verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		/* ISO 7816-4 11.5.6: the retry status */
 		if (tries == 0)
 			sw = WK_SW_AUTH_BLOCKED;
-		else if (a->pin_ok)
+		else if (*pin_ok)
 			sw = WK_SW_OK;
 		else
 			sw = (uint16_t)(WK_SW_WRONG_PIN | (tries & 0x0F));
@@ -434,7 +429,7 @@ verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		sw = WK_SW_AUTH_BLOCKED;
 		goto out;
 	}
-	a->pin_ok = false;
+	*pin_ok = false;
 	/* the try is spent and durable before the comparison */
 	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", tries - 1) != 0 ||
 	    vc_store_checkpoint(st) != 0)
@@ -447,11 +442,23 @@ verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	}
 	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", s.pin_max) != 0)
 		goto out;
-	a->pin_ok = true;
+	*pin_ok = true;
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(digits, sizeof(digits));
 	return sw;
+}
+
+static uint16_t
+verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
+{
+	if (cmd->p1 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->p2 != 0x00)
+		return WK_SW_REF_NOT_FOUND;
+	if (a->df != DF_ADF)
+		return WK_SW_CONDITIONS;
+	return purse_pin_verify(card, cmd, &a->pin_ok);
 }
 
 /* ---- balance and proof ---- */
@@ -575,6 +582,9 @@ process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	case INS_GET_PROVE:
 		return get_prove(card, cmd, resp);
 	default:
+		if (cmd->ins >= PURSE_WALLET_INS_FIRST &&
+		    cmd->ins <= PURSE_WALLET_INS_LAST)
+			return purse_wallet_process(a, card, cmd, resp, prev);
 		return purse_txn_process(a, card, cmd, resp, prev);
 	}
 }

@@ -99,11 +99,24 @@ typedef struct purse_session {
 
 enum purse_df { DF_NONE = 0, DF_PSE, DF_ADF };
 
+/* purse_wallet.c: the signed load request that opened sess;
+ * purse_xfer.c: the authentication challenge and the authenticated peer */
+typedef struct purse_wallet_req {
+	bool valid;
+	uint8_t nonce[16];
+	uint8_t rnd[WK_PURSE_RND_LEN];
+	bool xchal_valid;
+	uint8_t xchal[16];
+	bool peer_valid;
+	uint8_t peer_id[8];
+} purse_wallet_req;
+
 typedef struct purse_applet {
 	enum purse_df df;
 	uint16_t cur_ef;	/* EF selected by file id inside the ADF, 0 = none */
 	bool pin_ok;
 	purse_session sess;
+	purse_wallet_req wreq;
 } purse_applet;
 
 /* purse_state.c */
@@ -132,7 +145,29 @@ int purse_pin_check(vc_card *card, const char *digits, size_t n, bool *ok);
 uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp, purse_session *sess);
 
+/* purse_wallet.c: the wallet commands, CLA 80 INS E0-EF (docs/remote-load.md) */
+#define PURSE_WALLET_INS_FIRST 0xE0
+#define PURSE_WALLET_INS_LAST 0xEF
+uint16_t purse_wallet_process(purse_applet *a, vc_card *card,
+    const wk_apdu *cmd, wk_buf *resp, purse_session *prev);
+/* purse_xfer.c: card to card, INS E8-ED */
+uint16_t purse_xfer_process(purse_applet *a, vc_card *card,
+    const wk_apdu *cmd, wk_buf *resp);
+
 /* purse.c */
 bool purse_has(const purse_state *s, int purse);
+/* VERIFY of the purse PIN (8): the try counter is spent and committed
+ * before the comparison; *pin_ok set on 9000. Shared with the audit applet */
+uint16_t purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok);
+
+/* purse_audit.c: the audit log record of a completed transaction, with
+ * st already holding the new balance and limit (docs/audit.md) */
+uint16_t purse_audit_room(vc_card *card);
+int purse_audit_add(vc_card *card, const purse_state *st,
+    const purse_session *s, uint16_t counter, const uint8_t *date,
+    const uint8_t *time);
+/* a card-to-card transfer (type 10 out, 11 in) with the peer's card id */
+int purse_audit_transfer(vc_card *card, const purse_state *st, int purse,
+    uint8_t type, uint32_t amount, const uint8_t peer[8], uint16_t counter);
 
 #endif

@@ -167,6 +167,10 @@ initialize(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_PURSE_SEQ_LIMIT;
 		goto out;
 	}
+	/* docs/audit.md: no transaction the audit log could not record */
+	if ((sw = purse_audit_room(card)) != WK_SW_OK)
+		goto out;
+	sw = WK_SW_MEMORY_FAILURE;
 	switch (r.kind) {
 	case SESS_LOAD:
 		/* U4: a load past the personalised ceiling is refused with 6985 */
@@ -277,7 +281,10 @@ complete(vc_card *card, purse_state *st, const purse_session *s,
 	memcpy(pr->tac, tac, WK_PURSE_MAC_LEN);
 	if (purse_log_add(card, st, rec) != VC_STORE_OK)
 		return -1;
-	return purse_state_put(card, st) == VC_STORE_OK ? 0 : -1;
+	if (purse_state_put(card, st) != VC_STORE_OK)
+		return -1;
+	/* docs/audit.md: the audit record commits with the transaction */
+	return purse_audit_add(card, st, s, next, date, time) == 0 ? 0 : -1;
 }
 
 static uint16_t

@@ -1,0 +1,283 @@
+/* the audit log's record, chain-head and sealed-page formats (wk_arec.h) */
+#include "wk_arec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <sodium.h>
+
+static const char head_label[] = "WKAUDIT-HEAD/1";	/* 14 bytes */
+static const char page_info[] = "walletkey-audit-page/1";
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)(v & 0xFF);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+void
+wk_arec_encode(const wk_arec *r, uint8_t out[WK_AREC_LEN])
+{
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, out, WK_AREC_LEN);
+	put64(wk_buf_reserve(&b, 8), r->seq);
+	wk_buf_be16(&b, r->counter);
+	wk_buf_u8(&b, r->type);
+	wk_buf_add(&b, r->date, 4);
+	wk_buf_add(&b, r->time, 3);
+	wk_buf_be32(&b, r->amount);
+	wk_buf_be32(&b, r->balance);
+	wk_buf_add(&b, r->src, WK_AREC_ACCT_LEN);
+	wk_buf_add(&b, r->dst, WK_AREC_ACCT_LEN);
+	wk_buf_add(&b, r->term_id, 6);
+	wk_buf_add(&b, r->prev, WK_AREC_HASH_LEN);
+}
+
+int
+wk_arec_decode(const uint8_t *p, size_t len, wk_arec *r)
+{
+	const uint8_t *s;
+	wk_cur c;
+
+	if (p == NULL || len != WK_AREC_LEN)
+		return WK_AREC_MALFORMED;
+	wk_cur_init(&c, p, len);
+	if (wk_cur_take(&c, 8, &s) != 0)
+		return WK_AREC_MALFORMED;
+	r->seq = get64(s);
+	if (wk_cur_be16(&c, &r->counter) != 0 || wk_cur_u8(&c, &r->type) != 0 ||
+	    wk_cur_copy(&c, r->date, 4) != 0 || wk_cur_copy(&c, r->time, 3) != 0 ||
+	    wk_cur_be32(&c, &r->amount) != 0 || wk_cur_be32(&c, &r->balance) != 0 ||
+	    wk_cur_copy(&c, r->src, WK_AREC_ACCT_LEN) != 0 ||
+	    wk_cur_copy(&c, r->dst, WK_AREC_ACCT_LEN) != 0 ||
+	    wk_cur_copy(&c, r->term_id, 6) != 0 ||
+	    wk_cur_copy(&c, r->prev, WK_AREC_HASH_LEN) != 0 || c.len != 0)
+		return WK_AREC_MALFORMED;
+	return WK_AREC_OK;
+}
+
+void
+wk_arec_hash(const uint8_t raw[WK_AREC_LEN], uint8_t h[WK_AREC_HASH_LEN])
+{
+	crypto_hash_sha256(h, raw, WK_AREC_LEN);
+}
+
+static const struct {
+	uint8_t type;
+	const char *name;
+} type_names[] = {
+	{ WK_AREC_ED_LOAD, "load" },
+	{ WK_AREC_EP_LOAD, "load" },
+	{ WK_AREC_UNLOAD, "unload" },
+	{ WK_AREC_CASH, "cash" },
+	{ WK_AREC_ED_PURCHASE, "purchase" },
+	{ WK_AREC_EP_PURCHASE, "purchase" },
+	{ WK_AREC_LIMIT, "limit" },
+	{ WK_AREC_TRANSFER_OUT, "transfer-out" },
+	{ WK_AREC_TRANSFER_IN, "transfer-in" },
+	{ WK_AREC_PAYMENT, "payment" },
+};
+
+const char *
+wk_arec_type_name(uint8_t type, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
+		if (type_names[i].type == type)
+			return type_names[i].name;
+	if (buf == NULL || cap == 0)
+		return "unknown";
+	snprintf(buf, cap, "type-%02x", type);
+	return buf;
+}
+
+bool
+wk_arec_type_matches(const char *name, uint8_t type)
+{
+	char buf[16];
+
+	return name != NULL &&
+	    strcmp(name, wk_arec_type_name(type, buf, sizeof(buf))) == 0;
+}
+
+void
+wk_arec_head_tbs(const uint8_t serial[8], uint64_t base_seq,
+    const uint8_t base_hash[32], uint64_t head_seq, const uint8_t head_hash[32],
+    const uint8_t nonce[16], uint8_t out[WK_AREC_HEAD_TBS_LEN])
+{
+	uint8_t *p = out;
+
+	memcpy(p, head_label, 14);
+	p += 14;
+	memcpy(p, serial, 8);
+	p += 8;
+	put64(p, base_seq);
+	p += 8;
+	memcpy(p, base_hash, 32);
+	p += 32;
+	put64(p, head_seq);
+	p += 8;
+	memcpy(p, head_hash, 32);
+	p += 32;
+	memcpy(p, nonce, 16);
+}
+
+/* key = HKDF-SHA256(X25519(eph, recipient), salt = eph_pk | recipient_pk,
+ * info = "walletkey-audit-page/1" | serial) */
+static int
+page_key(const uint8_t shared[32], const uint8_t eph_pk[32],
+    const uint8_t rcp_pk[32], const uint8_t serial[8], uint8_t key[32])
+{
+	EVP_KDF *kdf = NULL;
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM params[5], *p = params;
+	uint8_t salt[64], info[sizeof(page_info) - 1 + 8];
+	int rc = WK_AREC_CRYPTO;
+
+	memcpy(salt, eph_pk, 32);
+	memcpy(salt + 32, rcp_pk, 32);
+	memcpy(info, page_info, sizeof(page_info) - 1);
+	memcpy(info + sizeof(page_info) - 1, serial, 8);
+	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
+	    (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    (void *)shared, 32);
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt,
+	    sizeof(salt));
+	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
+	    sizeof(info));
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, key, 32, params) != 1)
+		goto out;
+	rc = WK_AREC_OK;
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+int
+wk_arec_seal(const uint8_t recipient[WK_AREC_KEY_LEN],
+    const uint8_t serial[8], const uint8_t *pt, size_t n, wk_buf *out)
+{
+	uint8_t esk[32], epk[32], shared[32], key[32];
+	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
+	unsigned long long clen = 0;
+	uint8_t *ct;
+	int rc = WK_AREC_CRYPTO;
+
+	if (recipient == NULL || serial == NULL || (pt == NULL && n > 0) ||
+	    out == NULL)
+		return WK_AREC_MALFORMED;
+	crypto_box_keypair(epk, esk);
+	randombytes_buf(nonce, sizeof(nonce));
+	/* refuses low-order points (an all-zero shared secret) */
+	if (crypto_scalarmult(shared, esk, recipient) != 0 ||
+	    page_key(shared, epk, recipient, serial, key) != WK_AREC_OK)
+		goto out;
+	wk_buf_add(out, epk, sizeof(epk));
+	wk_buf_add(out, nonce, sizeof(nonce));
+	if ((ct = wk_buf_reserve(out, n + 16)) == NULL)
+		goto out;
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, n, serial,
+	    8, NULL, nonce, key) != 0 || clen != n + 16)
+		goto out;
+	rc = wk_buf_failed(out) ? WK_AREC_MALFORMED : WK_AREC_OK;
+out:
+	sodium_memzero(esk, sizeof(esk));
+	sodium_memzero(shared, sizeof(shared));
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+int
+wk_arec_open(const uint8_t recipient_pk[WK_AREC_KEY_LEN],
+    const uint8_t recipient_sk[WK_AREC_KEY_LEN], const uint8_t serial[8],
+    const uint8_t *sealed, size_t n, wk_buf *pt)
+{
+	const uint8_t *epk, *nonce, *ct;
+	uint8_t shared[32], key[32], empty[1];
+	unsigned long long mlen = 0;
+	uint8_t *m;
+	size_t clen;
+	wk_cur c;
+	int rc = WK_AREC_MALFORMED;
+
+	if (recipient_pk == NULL || recipient_sk == NULL || serial == NULL ||
+	    sealed == NULL || pt == NULL)
+		return WK_AREC_MALFORMED;
+	wk_cur_init(&c, sealed, n);
+	if (wk_cur_take(&c, 32, &epk) != 0 ||
+	    wk_cur_take(&c, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+	    &nonce) != 0 || c.len < 16)
+		return WK_AREC_MALFORMED;
+	clen = c.len;
+	ct = c.p;
+	rc = WK_AREC_CRYPTO;
+	if (crypto_scalarmult(shared, recipient_sk, epk) != 0 ||
+	    page_key(shared, epk, recipient_pk, serial, key) != WK_AREC_OK)
+		goto out;
+	/* an empty plaintext reserves nothing (no pointer arithmetic on NULL) */
+	m = clen == 16 ? empty : wk_buf_reserve(pt, clen - 16);
+	if (m == NULL) {
+		rc = WK_AREC_MALFORMED;
+		goto out;
+	}
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen, NULL, ct, clen,
+	    serial, 8, nonce, key) != 0) {
+		sodium_memzero(m, clen - 16);
+		pt->len -= clen - 16;
+		goto out;
+	}
+	rc = WK_AREC_OK;
+out:
+	sodium_memzero(shared, sizeof(shared));
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+int
+wk_arec_page_parse(const uint8_t *p, size_t len, wk_arec_page *page)
+{
+	const uint8_t *s, *recs;
+	uint8_t more;
+	wk_cur c;
+
+	if (p == NULL || page == NULL)
+		return WK_AREC_MALFORMED;
+	wk_cur_init(&c, p, len);
+	if (wk_cur_take(&c, 8, &s) != 0)
+		return WK_AREC_MALFORMED;
+	page->first_seq = get64(s);
+	if (wk_cur_be16(&c, &page->count) != 0 || wk_cur_take(&c, 8, &s) != 0 ||
+	    wk_cur_u8(&c, &more) != 0 || more > 1 ||
+	    page->count > WK_AREC_PAGE_MAX)
+		return WK_AREC_MALFORMED;
+	page->next_seq = get64(s);
+	page->more = more == 1;
+	if (wk_cur_take(&c, (size_t)page->count * WK_AREC_LEN, &recs) != 0 ||
+	    c.len != 0)
+		return WK_AREC_MALFORMED;
+	page->records = recs;
+	return WK_AREC_OK;
+}

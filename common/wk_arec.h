@@ -1,0 +1,122 @@
+/*
+ * the audit log's formats (docs/audit.md), defined once for the card, the
+ * host and the fuzzers: the fixed 86-byte record and its SHA-256 chain, the
+ * chain-head statement the card signs, and the sealed export page
+ * (X25519 -> HKDF-SHA256 -> XChaCha20-Poly1305).
+ *
+ * record, big-endian:
+ *   seq 8 | counter 2 | type 1 | date 4 (BCD) | time 3 (BCD) | amount 4 |
+ *   balance after 4 | source account 11 | target account 11 |
+ *   terminal id 6 | previous record's hash 32
+ * an account is kind 1 | id 10 (WK_AREC_ACCT_*).
+ */
+#ifndef WK_AREC_H
+#define WK_AREC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wk_buf.h"
+
+/* the audit applet: proprietary RID F0, "WKAUDIT" */
+#define WK_AUDIT_AID_BYTES 0xF0, 0x57, 0x4B, 0x41, 0x55, 0x44, 0x49, 0x54
+#define WK_AUDIT_AID_LEN 8
+/* its instructions (CLA 80; VERIFY is 00 20) */
+#define WK_AUDIT_INS_STATUS 0xCA
+#define WK_AUDIT_INS_PAGE 0xE2
+#define WK_AUDIT_INS_HEAD 0xE4
+#define WK_AUDIT_STATUS_LEN (4 + 4 + 8 + 8 + 8)
+#define WK_AUDIT_PAGE_CMD_LEN (32 + 8 + 1)
+
+#define WK_AREC_LEN 86
+#define WK_AREC_HASH_LEN 32
+#define WK_AREC_ACCT_LEN 11
+#define WK_AREC_SERIAL_LEN 8
+#define WK_AREC_NONCE_LEN 16
+#define WK_AREC_KEY_LEN 32	/* X25519 public and secret keys */
+#define WK_AREC_PAGE_HDR 19	/* first seq 8 | count 2 | next seq 8 | more 1 */
+#define WK_AREC_PAGE_MAX 255	/* records in one page */
+/* eph public key 32 | nonce 24 | ciphertext | tag 16 */
+#define WK_AREC_SEAL_OVERHEAD (32 + 24 + 16)
+#define WK_AREC_HEAD_TBS_LEN (14 + 8 + 8 + 32 + 8 + 32 + 16)
+
+/* transaction types: PBOC codes (pboc-purse.md 5) and walletkey's own */
+enum {
+	WK_AREC_ED_LOAD = 0x01,
+	WK_AREC_EP_LOAD = 0x02,
+	WK_AREC_UNLOAD = 0x03,
+	WK_AREC_CASH = 0x04,
+	WK_AREC_ED_PURCHASE = 0x05,
+	WK_AREC_EP_PURCHASE = 0x06,
+	WK_AREC_LIMIT = 0x07,
+	WK_AREC_TRANSFER_OUT = 0x10,
+	WK_AREC_TRANSFER_IN = 0x11,
+	WK_AREC_PAYMENT = 0x20,
+};
+
+/* account kinds (first byte of an account) */
+enum {
+	WK_AREC_ACCT_NONE = 0,
+	WK_AREC_ACCT_ED = 1,		/* id: the card's 10-byte BCD application serial */
+	WK_AREC_ACCT_EP = 2,		/* likewise */
+	WK_AREC_ACCT_TERMINAL = 3,	/* id: 6-byte terminal id, then 4 zero bytes */
+	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
+	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
+};
+
+enum {
+	WK_AREC_OK = 0,
+	WK_AREC_MALFORMED = -1,
+	WK_AREC_CRYPTO = -2,	/* a seal does not open, or the crypto library failed */
+};
+
+typedef struct wk_arec {
+	uint64_t seq;
+	uint16_t counter;
+	uint8_t type;
+	uint8_t date[4];
+	uint8_t time[3];
+	uint32_t amount;
+	uint32_t balance;
+	uint8_t src[WK_AREC_ACCT_LEN];
+	uint8_t dst[WK_AREC_ACCT_LEN];
+	uint8_t term_id[6];
+	uint8_t prev[WK_AREC_HASH_LEN];
+} wk_arec;
+
+void wk_arec_encode(const wk_arec *r, uint8_t out[WK_AREC_LEN]);
+int wk_arec_decode(const uint8_t *p, size_t len, wk_arec *r);
+void wk_arec_hash(const uint8_t raw[WK_AREC_LEN], uint8_t h[WK_AREC_HASH_LEN]);
+/* "load", "purchase", ... ; "type-XX" into buf for unknown codes */
+const char *wk_arec_type_name(uint8_t type, char *buf, size_t cap);
+/* parses a name back ("load" matches 01 and 02, ...): true when t matches */
+bool wk_arec_type_matches(const char *name, uint8_t type);
+
+/* the statement the card signs (ECDSA P-256 with SHA-256 over these bytes):
+ * "WKAUDIT-HEAD/1" | serial 8 | base seq 8 | base hash 32 | head seq 8 |
+ * head hash 32 | host nonce 16 */
+void wk_arec_head_tbs(const uint8_t serial[8], uint64_t base_seq,
+    const uint8_t base_hash[32], uint64_t head_seq, const uint8_t head_hash[32],
+    const uint8_t nonce[16], uint8_t out[WK_AREC_HEAD_TBS_LEN]);
+
+/* seals pt to the recipient's X25519 key; appends to out */
+int wk_arec_seal(const uint8_t recipient[WK_AREC_KEY_LEN],
+    const uint8_t serial[8], const uint8_t *pt, size_t n, wk_buf *out);
+/* opens one sealed page with the recipient's key pair; appends to pt */
+int wk_arec_open(const uint8_t recipient_pk[WK_AREC_KEY_LEN],
+    const uint8_t recipient_sk[WK_AREC_KEY_LEN], const uint8_t serial[8],
+    const uint8_t *sealed, size_t n, wk_buf *pt);
+
+typedef struct wk_arec_page {
+	uint64_t first_seq;
+	uint16_t count;
+	uint64_t next_seq;
+	bool more;
+	const uint8_t *records;	/* count * WK_AREC_LEN bytes inside the page */
+} wk_arec_page;
+
+/* a plaintext page: header, then count whole records, nothing else */
+int wk_arec_page_parse(const uint8_t *p, size_t len, wk_arec_page *page);
+
+#endif

@@ -1,0 +1,142 @@
+/* the audit client: status, PIN, signed chain head, sealed pages (docs/audit.md) */
+#include "wk_purse_internal.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "wk_arec.h"
+#include "wk_buf.h"
+
+#define CLA_AUDIT 0x80
+#define INS_VERIFY 0x20
+#define INS_SELECT 0xA4
+
+static const uint8_t audit_aid[] = { WK_AUDIT_AID_BYTES };
+
+static int
+cmd(wk_card *card, uint8_t cla, uint8_t ins, const uint8_t *data, size_t lc,
+    size_t le, uint8_t *resp, size_t *len, uint16_t *swp)
+{
+	uint8_t none[1];
+	size_t dummy = 0;
+	uint16_t sw = 0;
+	int rc;
+
+	if (resp == NULL) {
+		resp = none;
+		len = &dummy;
+	}
+	if ((rc = wk_card_apdu(card, cla, ins, ins == INS_SELECT ? 0x04 : 0x00,
+	    ins == INS_SELECT ? 0x0C :
+	    0x00, data, lc, le, resp, len, &sw)) != WK_OK)
+		return rc;
+	if (swp != NULL)
+		*swp = sw;
+	return wk_rc_from_sw(sw);
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int
+wk_audit_select(wk_card *card)
+{
+	if (card == NULL)
+		return WK_ERR_ARG;
+	return cmd(card, 0x00, INS_SELECT, audit_aid, sizeof(audit_aid), 0,
+	    NULL, NULL, NULL);
+}
+
+int
+wk_audit_get_status(wk_card *card, wk_audit_status *st)
+{
+	uint8_t buf[WK_AUDIT_STATUS_LEN + 8];
+	size_t len = sizeof(buf);
+	wk_cur c;
+	int rc;
+
+	if (card == NULL || st == NULL)
+		return WK_ERR_ARG;
+	if ((rc = cmd(card, CLA_AUDIT, WK_AUDIT_INS_STATUS, NULL, 0,
+	    WK_AUDIT_STATUS_LEN, buf, &len, NULL)) != WK_OK)
+		return rc;
+	if (len != WK_AUDIT_STATUS_LEN)
+		return WK_ERR_CARD_MALFORMED;
+	wk_cur_init(&c, buf, len);
+	if (wk_cur_be32(&c, &st->capacity) != 0 || wk_cur_be32(&c, &st->count) != 0)
+		return WK_ERR_CARD_MALFORMED;
+	st->base_seq = get64(buf + 8);
+	st->head_seq = get64(buf + 16);
+	st->acked = get64(buf + 24);
+	return WK_OK;
+}
+
+int
+wk_audit_verify_pin(wk_card *card, const char *pin, size_t pin_len,
+    int *tries_left)
+{
+	uint8_t bcd[6];
+	size_t n = 0;
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || pin == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wk_purse_pin_bcd(pin, pin_len, bcd, &n)) != WK_OK)
+		goto out;
+	rc = cmd(card, 0x00, INS_VERIFY, bcd, n, 0, NULL, NULL, &sw);
+	if (rc == WK_ERR_WRONG_PIN && tries_left != NULL)
+		*tries_left = sw & 0x0F;
+out:
+	sodium_memzero(bcd, sizeof(bcd));
+	return rc;
+}
+
+int
+wk_audit_get_head(wk_card *card, const uint8_t nonce[16], wk_audit_head *head)
+{
+	uint8_t buf[8 + 32 + 8 + 32 + 80];
+	size_t len = sizeof(buf);
+	int rc;
+
+	if (card == NULL || nonce == NULL || head == NULL)
+		return WK_ERR_ARG;
+	if ((rc = cmd(card, CLA_AUDIT, WK_AUDIT_INS_HEAD, nonce, 16, 256, buf,
+	    &len, NULL)) != WK_OK)
+		return rc;
+	if (len <= 80 || len - 80 > sizeof(head->sig))
+		return WK_ERR_CARD_MALFORMED;
+	head->base_seq = get64(buf);
+	memcpy(head->base_hash, buf + 8, 32);
+	head->head_seq = get64(buf + 40);
+	memcpy(head->head_hash, buf + 48, 32);
+	memcpy(head->nonce, nonce, 16);
+	head->sig_len = len - 80;
+	memcpy(head->sig, buf + 80, head->sig_len);
+	return WK_OK;
+}
+
+int
+wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
+    uint64_t cursor, unsigned max, uint8_t *out, size_t *len)
+{
+	uint8_t data[WK_AUDIT_PAGE_CMD_LEN];
+
+	if (card == NULL || recipient == NULL || out == NULL || len == NULL ||
+	    max == 0 || max > WK_AREC_PAGE_MAX)
+		return WK_ERR_ARG;
+	memcpy(data, recipient, 32);
+	for (int i = 0; i < 8; i++)
+		data[32 + i] = (uint8_t)(cursor >> (56 - 8 * i));
+	data[40] = (uint8_t)max;
+	return cmd(card, CLA_AUDIT, WK_AUDIT_INS_PAGE, data, sizeof(data),
+	    65536, out, len, NULL);
+}

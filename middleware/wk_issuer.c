@@ -1,0 +1,332 @@
+/* the issuer's HTTP+JSON API (issuer/openapi.yaml) over libcurl and jansson */
+#include "walletkey.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "wk_buf.h"
+#include "wk_hex.h"
+
+#define ISSUER_TIMEOUT 30L
+#define ISSUER_BODY_MAX (1u << 20)
+
+struct wk_issuer {
+	CURL *curl;
+	struct curl_slist *hdr;
+	char base[512];
+	wk_buf in;
+	long status;
+	char code[64];
+	char message[256];
+};
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	wk_buf *b = arg;
+
+	wk_buf_add(b, p, size * n);
+	return wk_buf_failed(b) ? 0 : size * n;
+}
+
+int
+wk_issuer_new(const char *base_url, wk_issuer **out)
+{
+	wk_issuer *is;
+	size_t n;
+
+	if (out == NULL || base_url == NULL)
+		return WK_ERR_ARG;
+	*out = NULL;
+	n = strlen(base_url);
+	if (n == 0 || n >= sizeof(is->base) ||
+	    (strncmp(base_url, "http://", 7) != 0 &&
+	    strncmp(base_url, "https://", 8) != 0))
+		return WK_ERR_ARG;
+	if ((is = calloc(1, sizeof(*is))) == NULL)
+		return WK_ERR_MEMORY;
+	if ((is->curl = curl_easy_init()) == NULL ||
+	    (is->hdr = curl_slist_append(NULL, "Content-Type: application/json")) ==
+	    NULL) {
+		curl_easy_cleanup(is->curl);
+		free(is);
+		return WK_ERR_MEMORY;
+	}
+	memcpy(is->base, base_url, n + 1);
+	while (n > 0 && is->base[n - 1] == '/')
+		is->base[--n] = '\0';
+	wk_buf_init_heap(&is->in, ISSUER_BODY_MAX);
+	*out = is;
+	return WK_OK;
+}
+
+void
+wk_issuer_free(wk_issuer **isp)
+{
+	wk_issuer *is;
+
+	if (isp == NULL || (is = *isp) == NULL)
+		return;
+	curl_easy_cleanup(is->curl);
+	curl_slist_free_all(is->hdr);
+	wk_buf_clear(&is->in);
+	free(is);
+	*isp = NULL;
+}
+
+long
+wk_issuer_http_status(const wk_issuer *is)
+{
+	return is != NULL ? is->status : 0;
+}
+
+const char *
+wk_issuer_error_code(const wk_issuer *is)
+{
+	return is != NULL ? is->code : "";
+}
+
+const char *
+wk_issuer_error_message(const wk_issuer *is)
+{
+	return is != NULL ? is->message : "";
+}
+
+static json_t *
+b64(const uint8_t *p, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+static int
+unb64(json_t *j, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *s = json_string_value(j);
+
+	if (s == NULL || sodium_base642bin(out, cap, s, strlen(s), NULL, len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return WK_ERR_ISSUER;
+	return WK_OK;
+}
+
+/* POST (body != NULL, consumed) or GET; *resp: the JSON answer on 200 */
+static int
+call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
+{
+	char url[768], *text = NULL;
+	const char *cafile;
+	json_t *j = NULL;
+	CURLcode cc;
+	int rc = WK_ERR_NETWORK;
+
+	*resp = NULL;
+	is->status = 0;
+	is->code[0] = is->message[0] = '\0';
+	wk_buf_reset(&is->in);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", is->base, path) >=
+	    sizeof(url)) {
+		rc = WK_ERR_ARG;
+		goto out;
+	}
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		rc = WK_ERR_MEMORY;
+		goto out;
+	}
+	curl_easy_reset(is->curl);
+	curl_easy_setopt(is->curl, CURLOPT_URL, url);
+	curl_easy_setopt(is->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(is->curl, CURLOPT_WRITEDATA, &is->in);
+	curl_easy_setopt(is->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(is->curl, CURLOPT_TIMEOUT, ISSUER_TIMEOUT);
+	curl_easy_setopt(is->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(is->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* an issuer with its own TLS certificate authority */
+	if ((cafile = getenv("WALLETKEY_ISSUER_CAFILE")) != NULL && cafile[0] != '\0')
+		curl_easy_setopt(is->curl, CURLOPT_CAINFO, cafile);
+	if (text != NULL) {
+		curl_easy_setopt(is->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDS, text);
+		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)strlen(text));
+		curl_easy_setopt(is->curl, CURLOPT_HTTPHEADER, is->hdr);
+	}
+	if ((cc = curl_easy_perform(is->curl)) != CURLE_OK) {
+		snprintf(is->message, sizeof(is->message), "%s",
+		    curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(is->curl, CURLINFO_RESPONSE_CODE, &is->status);
+	if (is->in.len > 0)
+		j = json_loadb((const char *)is->in.p, is->in.len, 0, NULL);
+	if (is->status != 200) {
+		const char *c = json_string_value(json_object_get(j, "error"));
+		const char *m = json_string_value(json_object_get(j, "message"));
+
+		snprintf(is->code, sizeof(is->code), "%s", c ? c : "http_error");
+		snprintf(is->message, sizeof(is->message), "%s", m ? m : "HTTP error");
+		rc = is->status >= 500 ? WK_ERR_NETWORK : WK_ERR_ISSUER;
+		goto out;
+	}
+	if (!json_is_object(j)) {
+		snprintf(is->message, sizeof(is->message), "the answer is not JSON");
+		rc = WK_ERR_ISSUER;
+		goto out;
+	}
+	*resp = j;
+	j = NULL;
+	rc = WK_OK;
+out:
+	json_decref(j);
+	json_decref(body);
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));	/* may hold a password */
+		free(text);
+	}
+	return rc;
+}
+
+int
+wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
+    const char *card_id_hex, const uint8_t *csr, size_t csr_len,
+    wk_issuer_enrolment *out)
+{
+	json_t *req, *resp = NULL;
+	const char *st;
+	int rc;
+
+	if (is == NULL || pan == NULL || password == NULL || card_id_hex == NULL ||
+	    csr == NULL || out == NULL)
+		return WK_ERR_ARG;
+	memset(out, 0, sizeof(*out));
+	if ((req = json_pack("{s:s, s:s, s:s, s:o}", "pan", pan, "password",
+	    password, "card_id", card_id_hex, "csr", b64(csr, csr_len))) == NULL)
+		return WK_ERR_MEMORY;
+	if ((rc = call(is, "/v1/enrolments", req, &resp)) != WK_OK)
+		return rc;
+	if ((rc = unb64(json_object_get(resp, "certificate"), out->cert,
+	    sizeof(out->cert), &out->cert_len)) != WK_OK ||
+	    (rc = unb64(json_object_get(resp, "ca_certificate"), out->ca,
+	    sizeof(out->ca), &out->ca_len)) != WK_OK ||
+	    (rc = unb64(json_object_get(resp, "personalisation"), out->perso,
+	    sizeof(out->perso), &out->perso_len)) != WK_OK)
+		snprintf(is->message, sizeof(is->message), "malformed enrolment");
+	st = json_string_value(json_object_get(resp, "status"));
+	out->existing = st != NULL && strcmp(st, "existing") == 0;
+	json_decref(resp);
+	return rc;
+}
+
+static int
+load_from_json(wk_issuer *is, json_t *j, wk_issuer_load *out)
+{
+	const char *id = json_string_value(json_object_get(j, "load_id"));
+	const char *st = json_string_value(json_object_get(j, "status"));
+	json_int_t seq = json_integer_value(json_object_get(j, "seq"));
+	json_int_t amount = json_integer_value(json_object_get(j, "amount"));
+	json_t *bal = json_object_get(j, "balance");
+
+	memset(out, 0, sizeof(*out));
+	if (id == NULL || strlen(id) != 2 * WK_WALLET_LOAD_ID_LEN || st == NULL ||
+	    strlen(st) >= sizeof(out->status) || seq < 0 || seq > 0xFFFF ||
+	    amount <= 0 || amount > 0xFFFFFFFF ||
+	    unb64(json_object_get(j, "grant"), out->grant, sizeof(out->grant),
+	    &out->grant_len) != WK_OK) {
+		snprintf(is->message, sizeof(is->message), "malformed load");
+		return WK_ERR_ISSUER;
+	}
+	memcpy(out->load_id, id, strlen(id) + 1);
+	memcpy(out->status, st, strlen(st) + 1);
+	out->seq = (uint16_t)seq;
+	out->amount = (uint32_t)amount;
+	if (json_is_integer(bal) && json_integer_value(bal) >= 0 &&
+	    json_integer_value(bal) <= 0xFFFFFFFF) {
+		out->has_balance = true;
+		out->balance = (uint32_t)json_integer_value(bal);
+	}
+	return WK_OK;
+}
+
+int
+wk_issuer_load_start(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_load *out)
+{
+	json_t *body, *resp = NULL;
+	int rc;
+
+	if (is == NULL || req == NULL || out == NULL)
+		return WK_ERR_ARG;
+	if ((body = json_pack("{s:o}", "request", b64(req, len))) == NULL)
+		return WK_ERR_MEMORY;
+	if ((rc = call(is, "/v1/loads", body, &resp)) == WK_OK)
+		rc = load_from_json(is, resp, out);
+	json_decref(resp);
+	return rc;
+}
+
+static bool
+hex_id(const char *id)
+{
+	uint8_t tmp[WK_WALLET_LOAD_ID_LEN];
+
+	return id != NULL && strlen(id) == 2 * WK_WALLET_LOAD_ID_LEN &&
+	    wk_hex_decode(id, tmp, sizeof(tmp)) == WK_WALLET_LOAD_ID_LEN;
+}
+
+int
+wk_issuer_load_close(wk_issuer *is, const char *load_id, const char *what,
+    const uint8_t *msg, size_t len, wk_issuer_load *out)
+{
+	char path[128];
+	const char *ep;
+	json_t *body, *resp = NULL;
+	int rc;
+
+	if (is == NULL || !hex_id(load_id) || what == NULL || msg == NULL ||
+	    out == NULL)
+		return WK_ERR_ARG;
+	if (strcmp(what, "receipt") == 0)
+		ep = "receipt";
+	else if (strcmp(what, "refusal") == 0)
+		ep = "refusal";
+	else if (strcmp(what, "proof") == 0)
+		ep = "recover";
+	else
+		return WK_ERR_ARG;
+	snprintf(path, sizeof(path), "/v1/loads/%s/%s", load_id, ep);
+	if ((body = json_pack("{s:o}", what, b64(msg, len))) == NULL)
+		return WK_ERR_MEMORY;
+	if ((rc = call(is, path, body, &resp)) == WK_OK)
+		rc = load_from_json(is, resp, out);
+	json_decref(resp);
+	return rc;
+}
+
+int
+wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out)
+{
+	char path[128];
+	json_t *resp = NULL;
+	int rc;
+
+	if (is == NULL || !hex_id(load_id) || out == NULL)
+		return WK_ERR_ARG;
+	snprintf(path, sizeof(path), "/v1/loads/%s", load_id);
+	if ((rc = call(is, path, NULL, &resp)) == WK_OK)
+		rc = load_from_json(is, resp, out);
+	json_decref(resp);
+	return rc;
+}

@@ -1,0 +1,110 @@
+# shared by the remote-load end-to-end tests (sourced inside the sandbox):
+# a real walletkey-issuer on SQLite, two accounts, and the money check.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${WALLETKEY_BUILD_DIR:-$SRC/build}" && pwd)
+WK=$BUILD/tools/walletkey
+ISS=$BUILD/issuer/walletkey-issuer
+PAN0=6222000000000001
+PAN1=6222000000000002
+DEPOSIT=100000	# fen, per account
+FAILS=0
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/wk-remote.XXXXXX")
+ISS_PID=""
+cleanup() {
+	exec 2>/dev/null
+	[ -n "$ISS_PID" ] && kill -9 "$ISS_PID" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+export WALLETKEY_STATE_DIR=$T/state
+export WALLETKEY_ACCOUNT_PASSWORD=correct-horse
+export WALLETKEY_PIN=123456
+DB=sqlite:$T/issuer.db
+
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+reader() { local v="WALLETKEY_READER_$1"; echo "${!v}"; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+issuer_start() {
+	"$ISS" serve --db "$DB" --key-file "$T/issuer.key" --listen "127.0.0.1:$PORT" \
+		>>"$T/issuer.log" 2>&1 &
+	ISS_PID=$!
+	for _ in $(seq 100); do
+		curl -fsS "$URL/v1/health" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	cat "$T/issuer.log" >&2
+	die "the issuer does not answer"
+}
+
+issuer_kill() {
+	[ -n "$ISS_PID" ] && kill -9 "$ISS_PID" 2>/dev/null || true
+	wait "$ISS_PID" 2>/dev/null || true
+	ISS_PID=""
+}
+
+issuer_setup() {
+	"$ISS" init --db "$DB" --key-file "$T/issuer.key" >/dev/null
+	"$ISS" account-create --db "$DB" --pan $PAN0 --name Alice \
+		--password-env WALLETKEY_ACCOUNT_PASSWORD >/dev/null
+	"$ISS" account-create --db "$DB" --pan $PAN1 --name Bob \
+		--password-env WALLETKEY_ACCOUNT_PASSWORD >/dev/null
+	"$ISS" deposit --db "$DB" --pan $PAN0 --amount $DEPOSIT >/dev/null
+	"$ISS" deposit --db "$DB" --pan $PAN1 --amount $DEPOSIT >/dev/null
+	PORT=$(free_port)
+	URL=http://127.0.0.1:$PORT
+	issuer_start
+}
+
+# the EP balance of card I in fen
+purse_fen() {
+	"$WK" --reader "$(reader "$1")" --json wallet balance |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("balance_fen", d.get("fen", d.get("balance"))))'
+}
+
+# money is conserved: customers + float = deposits (the issuer's books), and
+# float = the cards' real purse balances + pending loads (settled state)
+conserved() {
+	local accounts loads p0 p1
+	accounts=$("$ISS" accounts --db "$DB" --json)
+	loads=$("$ISS" loads --db "$DB" --json)
+	p0=$(purse_fen 0)
+	p1=$(purse_fen 1)
+	python3 - "$accounts" "$loads" "$p0" "$p1" "$((2 * DEPOSIT))" <<'PY'
+import json, sys
+acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
+purses = int(sys.argv[3]) + int(sys.argv[4]); deposits = int(sys.argv[5])
+cust = sum(a["balance"] for a in acc if a["kind"] == "customer")
+flt = sum(a["balance"] for a in acc if a["kind"] == "float")
+pending = sum(l["amount"] for l in loads if l["status"] == "pending")
+assert sum(a["balance"] for a in acc) == 0, acc
+assert cust + flt == deposits, (cust, flt, deposits)
+assert flt == purses + pending, ("float", flt, "purses", purses, "pending", pending)
+PY
+}
+
+# after every step: the books balance and no load is left pending
+settled() {
+	check "$1: money conserved" 'conserved'
+	check "$1: no load pending" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(sum(1 for l in json.load(sys.stdin) if l[\"status\"] == \"pending\"))")" = 0 ]'
+}
+
+finish() {
+	if [ "$FAILS" -ne 0 ]; then
+		echo "$FAILS check(s) failed"
+		[ -f "$T/issuer.log" ] && tail -20 "$T/issuer.log"
+		exit 1
+	fi
+	echo "all checks passed"
+}

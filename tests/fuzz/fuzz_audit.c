@@ -1,0 +1,168 @@
+/*
+ * the audit applet through the card runtime (card side of the export
+ * parser). The first input byte chooses a prelude (bit 0: SELECT the audit
+ * applet and VERIFY the purse PIN), the rest is a stream of APDUs, each
+ * [len_hi len_lo bytes] as in fuzz_card. One store for the run, with 20
+ * records and a wallet key in slot 82; the PIN tries are restored before
+ * each input. Traps: the applet changes the log (it only reads it), an
+ * error status word with data, or a page that is not a well-formed seal.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "applets/audit_log.h"
+#include "applets/piv_int.h"
+#include "applets/piv_wallet.h"
+#include "vc_card.h"
+#include "wk_log.h"
+#include "wk_vpcd.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static vc_store *st;
+static vc_card *card;
+static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
+static char dir[256];
+static audit_state before;
+
+static void
+null_sink(unsigned category, const char *line, void *arg)
+{
+	(void)category;
+	(void)line;
+	(void)arg;
+}
+
+static void
+cleanup(void)
+{
+	static const char *const files[] = { "card.db", "card.db-wal",
+	    "card.db-shm", "walletkey-seal.key" };
+	char p[320];
+
+	vc_card_free(&card);
+	vc_store_free(&st);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+static uint16_t
+xfer(const uint8_t *apdu, size_t n, size_t *rlen)
+{
+	if (vc_card_apdu(card, apdu, n, resp, sizeof(resp), rlen) != VC_CARD_OK ||
+	    *rlen < 2)
+		__builtin_trap();
+	return (uint16_t)(resp[*rlen - 2] << 8 | resp[*rlen - 1]);
+}
+
+static void
+start(void)
+{
+	vc_card_opts o = { .init = true };
+	const char *tmp = getenv("TMPDIR");
+	char path[320];
+	piv_key k;
+	wk_arec r;
+
+	if (sodium_init() < 0)
+		abort();
+	snprintf(dir, sizeof(dir), "%.200s/fuzz_audit.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof(path), "%s/card.db", dir);
+	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
+	    vc_card_new(st, &o, &card) != VC_CARD_OK)
+		abort();
+	memset(&k, 0, sizeof(k));
+	k.alg = PIV_ALG_ECCP256;
+	if ((k.pkey = piv_key_generate(PIV_ALG_ECCP256)) == NULL ||
+	    vc_store_begin(st) != VC_STORE_OK ||
+	    piv_key_save(NULL, card, PIV_WALLET_SLOT, &k) != 0)
+		abort();
+	piv_key_free(&k);
+	for (uint32_t i = 1; i <= 20; i++) {
+		memset(&r, 0, sizeof(r));
+		r.type = (uint8_t)(i % 3 == 0 ? WK_AREC_EP_LOAD : WK_AREC_EP_PURCHASE);
+		r.amount = i;
+		if (audit_log_append(card, &r) != AUDIT_LOG_OK)
+			abort();
+	}
+	if (vc_store_commit(st) != VC_STORE_OK ||
+	    audit_log_state(card, &before) != AUDIT_LOG_OK)
+		abort();
+	wk_log_set_sink(null_sink, NULL);
+	wk_log_set(WK_LOG_ALL);
+	atexit(cleanup);
+}
+
+static void
+prelude(void)
+{
+	static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x08,
+	    WK_AUDIT_AID_BYTES };
+	static const uint8_t ver[] = { 0x00, 0x20, 0x00, 0x00, 0x03, 0x12,
+	    0x34, 0x56 };
+	size_t n;
+
+	(void)xfer(sel, sizeof(sel), &n);
+	(void)xfer(ver, sizeof(ver), &n);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t at = 1, len, n;
+	int steps = 0;
+	uint16_t sw;
+	audit_state now;
+
+	if (card == NULL)
+		start();
+	if (size < 1)
+		return 0;
+	vc_card_control(card, WK_VPCD_RESET, NULL, 0, &n);
+	/* a fuzzer that blocks the PIN would never reach what is behind it */
+	if (vc_store_begin(st) != VC_STORE_OK ||
+	    vc_store_put_u64(st, "purse", "pin.tries", 3) != VC_STORE_OK ||
+	    vc_store_commit(st) != VC_STORE_OK)
+		abort();
+	if (data[0] & 1)
+		prelude();
+	while (size - at >= 2 && steps++ < 32) {
+		len = ((size_t)data[at] << 8) | data[at + 1];
+		at += 2;
+		if (len > size - at)
+			len = size - at;
+		if (len < 2) {
+			at += len;
+			continue;
+		}
+		sw = xfer(data + at, len, &n);
+		if (n > 2 && (sw >> 8) != 0x90 && (sw >> 8) != 0x61 &&
+		    (sw >> 8) != 0x62 && (sw >> 8) != 0x63)
+			__builtin_trap();
+		/* a page is eph key | nonce | ciphertext | tag */
+		if (sw == 0x9000 && len > 4 && data[at] == 0x80 &&
+		    data[at + 1] == WK_AUDIT_INS_PAGE &&
+		    n - 2 < WK_AREC_SEAL_OVERHEAD + WK_AREC_PAGE_HDR)
+			__builtin_trap();
+		at += len;
+	}
+	/* nothing the applet answers writes to the log */
+	if (audit_log_state(card, &now) != AUDIT_LOG_OK ||
+	    now.head_seq != before.head_seq || now.base_seq != before.base_seq ||
+	    now.acked != before.acked ||
+	    memcmp(now.head_hash, before.head_hash, 32) != 0)
+		__builtin_trap();
+	return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * the host side of the audit export (tools/audit_doc.c, common/wk_arec.c):
+ * the first input byte picks the parser, the rest is its input.
+ *   0  a walletkey-audit/1 JSON export, then every verification check and
+ *      the JSON written back
+ *   1  a walletkey-audit-sealed/1 bundle, opened with a fixed key pair
+ *   2  one sealed page, opened with the fixed key pair, then parsed
+ *   3  a plaintext page and its records
+ * Traps: a verification of a document that parsed returning no fault for a
+ * record whose fields were not all consistent is not checked here (that
+ * is the e2e test's job); the fuzzer hunts memory errors and UB.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "audit_doc.h"
+#include "wk_arec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static uint8_t pk[32], sk[32];
+static const uint8_t serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+static void
+count(void *ctx, const char *msg)
+{
+	(void)msg;
+	(*(size_t *)ctx)++;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool ready;
+	audit_doc d;
+	wk_buf pt;
+	wk_arec_page pg;
+	wk_arec r;
+	char err[256], *text;
+	size_t faults = 0;
+	json_t *j;
+
+	if (!ready) {
+		if (sodium_init() < 0)
+			abort();
+		/* a fixed key pair, so corpus seeds can be sealed to it */
+		memset(sk, 0x42, sizeof(sk));
+		crypto_scalarmult_base(pk, sk);
+		ready = true;
+	}
+	if (size < 1)
+		return 0;
+	switch (data[0] & 3) {
+	case 0:
+	case 1:
+		if ((text = malloc(size)) == NULL)
+			return 0;
+		memcpy(text, data + 1, size - 1);
+		text[size - 1] = '\0';
+		if ((data[0] & 3) == 0 ?
+		    audit_doc_from_json(text, size - 1, &d, err, sizeof(err)) :
+		    audit_bundle_open(text, size - 1, pk, sk, &d, err,
+		    sizeof(err))) {
+			free(text);
+			return 0;
+		}
+		(void)audit_doc_verify(&d, count, &faults);
+		if ((j = audit_doc_to_json(&d, NULL)) != NULL)
+			json_decref(j);
+		audit_doc_free(&d);
+		free(text);
+		break;
+	case 2:
+		wk_buf_init_heap(&pt, AUDIT_PAGE_BUF);
+		if (wk_arec_open(pk, sk, serial, data + 1, size - 1, &pt) ==
+		    WK_AREC_OK && !wk_buf_failed(&pt) &&
+		    wk_arec_page_parse(pt.p, pt.len, &pg) == WK_AREC_OK) {
+			for (unsigned i = 0; i < pg.count; i++)
+				if (wk_arec_decode(pg.records + (size_t)i *
+				    WK_AREC_LEN, WK_AREC_LEN, &r) != WK_AREC_OK)
+					__builtin_trap();
+		}
+		wk_buf_clear(&pt);
+		break;
+	default:
+		if (wk_arec_page_parse(data + 1, size - 1, &pg) == WK_AREC_OK) {
+			if ((size_t)pg.count * WK_AREC_LEN + WK_AREC_PAGE_HDR !=
+			    size - 1)
+				__builtin_trap();
+			for (unsigned i = 0; i < pg.count; i++)
+				if (wk_arec_decode(pg.records + (size_t)i *
+				    WK_AREC_LEN, WK_AREC_LEN, &r) != WK_AREC_OK)
+					__builtin_trap();
+		}
+		break;
+	}
+	return 0;
+}

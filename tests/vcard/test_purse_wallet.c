@@ -1,0 +1,834 @@
+/*
+ * the wallet commands (vcard/applets/purse_wallet.c, piv_wallet.c) through
+ * the card runtime, with an in-process issuer (a CA key, the purse keys):
+ * WALLET SETUP and its access rule, personalisation, the load request, the
+ * grant (receipt, replay, every flipped byte), recovery, bad lengths and
+ * parameters; every refusal leaves the balance where it was.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "applets/purse.h"
+#include "vc_card.h"
+#include "vc_store.h"
+#include "wk_hex.h"
+#include "wk_msg.h"
+#include "wk_purse_crypto.h"
+#include "wk_tlv.h"
+
+extern const vc_applet vc_applet_piv;
+extern const vc_applet vc_applet_purse;
+
+static const vc_applet *const applets[] = { &vc_applet_piv, &vc_applet_purse };
+
+#define PAN "6222000000000001"
+#define MGM_DEFAULT "010203040506070801020304050607080102030405060708"
+
+typedef struct tcard {
+	char dir[64];
+	char path[128];
+	vc_store *st;
+	vc_card *card;
+	uint8_t r[4096];
+	size_t rlen;
+	EVP_PKEY *card_pub;
+	EVP_PKEY *ca;
+	uint8_t point[65];
+	uint8_t keys[48];	/* DLK DTK DPK */
+} tcard;
+
+static uint16_t
+txb(tcard *t, const uint8_t *apdu, size_t n)
+{
+	size_t len = 0;
+
+	assert_int_equal(vc_card_apdu(t->card, apdu, n, t->r, sizeof(t->r), &len),
+	    VC_CARD_OK);
+	assert_true(len >= 2);
+	t->rlen = len - 2;
+	return (uint16_t)((t->r[len - 2] << 8) | t->r[len - 1]);
+}
+
+static uint16_t
+txf(tcard *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static uint16_t
+txf(tcard *t, const char *fmt, ...)
+{
+	char hex[4096], clean[4096];
+	uint8_t apdu[2048];
+	size_t j = 0;
+	long n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(hex, sizeof(hex), fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; hex[i] != '\0'; i++)
+		if (hex[i] != ' ')
+			clean[j++] = hex[i];
+	clean[j] = '\0';
+	n = wk_hex_decode(clean, apdu, sizeof(apdu));
+	assert_true(n > 0);
+	return txb(t, apdu, (size_t)n);
+}
+
+/* CLA INS P1 P2 Lc data (short) */
+static uint16_t
+cmd(tcard *t, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
+    const uint8_t *data, size_t lc)
+{
+	uint8_t apdu[300];
+
+	assert_true(lc <= 255);
+	apdu[0] = cla;
+	apdu[1] = ins;
+	apdu[2] = p1;
+	apdu[3] = p2;
+	if (lc == 0)
+		return txb(t, apdu, 4);
+	apdu[4] = (uint8_t)lc;
+	memcpy(apdu + 5, data, lc);
+	apdu[5 + lc] = 0x00;
+	return txb(t, apdu, 6 + lc);
+}
+
+static void
+hexs(const uint8_t *p, size_t n, char *out)
+{
+	wk_hex_encode(p, n, out);
+}
+
+static void
+des3(const uint8_t *key, const uint8_t *in, uint8_t *out, int enc)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0;
+
+	assert_int_equal(EVP_CipherInit_ex(c, EVP_des_ede3_ecb(), NULL, key, NULL,
+	    enc), 1);
+	EVP_CIPHER_CTX_set_padding(c, 0);
+	assert_int_equal(EVP_CipherUpdate(c, out, &n, in, 8), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+static void
+select_piv(tcard *t)
+{
+	assert_int_equal(txf(t, "00 A4 04 00 09 A0 00 00 03 08 00 00 10 00"),
+	    0x9000);
+}
+
+static void
+select_purse(tcard *t)
+{
+	assert_int_equal(txf(t, "00 A4 04 00 08 F0 57 4B 50 55 52 53 45"),
+	    0x9000);
+}
+
+/* 9B mutual authentication, default 3DES key */
+static void
+mgm_auth(tcard *t)
+{
+	uint8_t key[24], w[8], c[8], wh[20], ch[20];
+
+	assert_int_equal(wk_hex_decode(MGM_DEFAULT, key, sizeof(key)), 24);
+	assert_int_equal(txf(t, "00 87 03 9B 04 7C 02 80 00"), 0x9000);
+	des3(key, t->r + 4, w, 0);
+	memset(c, 0x5A, sizeof(c));
+	hexs(w, 8, (char *)wh);
+	hexs(c, 8, (char *)ch);
+	assert_int_equal(txf(t, "00 87 03 9B 16 7C 14 80 08 %s 81 08 %s",
+	    (char *)wh, (char *)ch), 0x9000);
+}
+
+static EVP_PKEY *
+pub_from_point(const uint8_t *pt)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	EVP_PKEY *k = NULL;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_utf8_string("group", (char *)"prime256v1", 0),
+		OSSL_PARAM_octet_string("pub", (void *)pt, 65),
+		OSSL_PARAM_END,
+	};
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
+static void
+setup_wallet(tcard *t)
+{
+	uint8_t data[100];
+	size_t n = 0;
+
+	select_piv(t);
+	mgm_auth(t);
+	/* GENERATE 82, P-256 */
+	assert_int_equal(txf(t, "00 47 00 82 05 AC 03 80 01 11 00"), 0x9000);
+	assert_int_equal(t->r[0], 0x7F);
+	assert_int_equal(t->r[1], 0x49);
+	assert_int_equal(t->r[3], 0x86);
+	assert_int_equal(t->r[4], 0x41);
+	memcpy(t->point, t->r + 5, 65);
+	t->card_pub = pub_from_point(t->point);
+	/* WALLET SETUP: anchor + PAN */
+	{
+		uint8_t ca_pt[65];
+		size_t l = 0;
+
+		assert_int_equal(EVP_PKEY_get_octet_string_param(t->ca,
+		    "encoded-pub-key", ca_pt, sizeof(ca_pt), &l), 1);
+		data[n++] = 0x01;
+		data[n++] = 65;
+		memcpy(data + n, ca_pt, 65);
+		n += 65;
+		data[n++] = 0x02;
+		data[n++] = (uint8_t)strlen(PAN);
+		memcpy(data + n, PAN, strlen(PAN));
+		n += strlen(PAN);
+	}
+	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, data, n), 0x9000);
+}
+
+static int
+setup(void **state)
+{
+	tcard *t = calloc(1, sizeof(*t));
+	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 2 };
+
+	assert_non_null(t);
+	snprintf(t->dir, sizeof(t->dir), "/tmp/wk-wallet-XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	snprintf(t->path, sizeof(t->path), "%s/card.db", t->dir);
+	assert_int_equal(vc_store_create(t->path, NULL, &t->st), VC_STORE_OK);
+	assert_int_equal(vc_card_new(t->st, &o, &t->card), VC_CARD_OK);
+	t->ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(t->ca);
+	randombytes_buf(t->keys, sizeof(t->keys));
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	tcard *t = *state;
+	char p[200];
+
+	vc_card_free(&t->card);
+	vc_store_free(&t->st);
+	EVP_PKEY_free(t->card_pub);
+	EVP_PKEY_free(t->ca);
+	snprintf(p, sizeof(p), "%s-wal", t->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", t->path);
+	unlink(p);
+	unlink(t->path);
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+/* the issuer's personalisation message for this card */
+static void
+perso_msg(tcard *t, wk_buf *b)
+{
+	wk_msg m = { 0 };
+
+	m.type = WK_MSG_PERSO;
+	memcpy(m.card_id, vc_card_serial(t->card), 8);
+	m.key_version = 1;
+	assert_int_equal(wk_msg_seal_keys(t->card_pub, &m, t->keys, 48), WK_MSG_OK);
+	assert_int_equal(wk_msg_sign(&m, t->ca, b), WK_MSG_OK);
+}
+
+static void
+personalise(tcard *t)
+{
+	uint8_t buf[WK_MSG_MAX];
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg(t, &b);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x9000);
+}
+
+static uint32_t
+balance(tcard *t)
+{
+	assert_int_equal(txf(t, "80 5C 00 02 04"), 0x9000);
+	return ((uint32_t)t->r[0] << 24) | ((uint32_t)t->r[1] << 16) |
+	    ((uint32_t)t->r[2] << 8) | t->r[3];
+}
+
+static void
+verify_pin(tcard *t)
+{
+	assert_int_equal(txf(t, "00 20 00 00 03 12 34 56"), 0x9000);
+}
+
+/* LOAD REQUEST; m gets the verified request */
+static void
+request(tcard *t, uint32_t amount, wk_msg *m)
+{
+	uint8_t d[11] = { 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 };
+	uint8_t sk[8], mac1[4];
+
+	d[1] = (uint8_t)(amount >> 24);
+	d[2] = (uint8_t)(amount >> 16);
+	d[3] = (uint8_t)(amount >> 8);
+	d[4] = (uint8_t)amount;
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xE0, 0x00, 0x02, d, sizeof(d)), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, m), WK_MSG_OK);
+	assert_int_equal(m->type, WK_MSG_LOAD_REQUEST);
+	assert_memory_equal(m->card_id, vc_card_serial(t->card), 8);
+	assert_string_equal(m->pan, PAN);
+	assert_int_equal(m->amount, amount);
+	assert_int_equal(wk_purse_session_key_online(t->keys, m->card_random,
+	    m->seq, sk), 0);
+	assert_int_equal(wk_purse_load_mac1(sk, m->balance, m->amount,
+	    m->trans_type, m->terminal_id, mac1), 0);
+	assert_memory_equal(mac1, m->mac1, 4);
+}
+
+static void
+grant_for(tcard *t, const wk_msg *q, wk_buf *b)
+{
+	static const uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 };
+	static const uint8_t tim[3] = { 0x01, 0x02, 0x03 };
+	wk_msg g = { 0 };
+	uint8_t sk[8];
+
+	g.type = WK_MSG_LOAD_GRANT;
+	memcpy(g.card_id, q->card_id, 8);
+	memcpy(g.nonce, q->nonce, 16);
+	g.seq = q->seq;
+	randombytes_buf(g.load_id, sizeof(g.load_id));
+	g.amount = q->amount;
+	g.trans_type = q->trans_type;
+	memcpy(g.terminal_id, q->terminal_id, 6);
+	memcpy(g.host_date, date, 4);
+	memcpy(g.host_time, tim, 3);
+	assert_int_equal(wk_purse_session_key_online(t->keys, q->card_random,
+	    q->seq, sk), 0);
+	assert_int_equal(wk_purse_load_mac2(sk, g.amount, g.trans_type,
+	    g.terminal_id, g.host_date, g.host_time, g.mac2), 0);
+	assert_int_equal(wk_msg_sign(&g, t->ca, b), WK_MSG_OK);
+}
+
+static void
+enrolled(tcard *t)
+{
+	setup_wallet(t);
+	personalise(t);
+}
+
+static void
+test_setup_rules(void **state)
+{
+	tcard *t = *state;
+	uint8_t bad[80];
+
+	select_piv(t);
+	/* no 9B: refused */
+	memset(bad, 0, sizeof(bad));
+	bad[0] = 0x01;
+	bad[1] = 65;
+	bad[2] = 0x04;
+	bad[67] = 0x02;
+	bad[68] = 1;
+	bad[69] = '1';
+	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, bad, 70), 0x6982);
+	mgm_auth(t);
+	/* not a point on the curve */
+	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, bad, 70), 0x6A80);
+	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 1, bad, 70), 0x6A86);
+	setup_wallet(t);
+	/* slot 82 no longer signs for the host */
+	select_piv(t);
+	assert_int_equal(txf(t, "00 20 00 80 08 31 32 33 34 35 36 FF FF"), 0x9000);
+	assert_int_equal(txf(t, "00 87 11 82 26 7C 24 82 00 81 20"
+	    " 0000000000000000000000000000000000000000000000000000000000000000"),
+	    0x6982);
+}
+
+static void
+test_personalise(void **state)
+{
+	tcard *t = *state;
+	uint8_t buf[WK_MSG_MAX];
+	wk_buf b;
+
+	setup_wallet(t);
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg(t, &b);
+	select_purse(t);
+	/* every flipped byte: refused */
+	for (size_t i = 0; i < b.len; i++) {
+		uint16_t sw;
+
+		buf[i] ^= 0x01;
+		sw = cmd(t, 0x80, 0xE6, 0, 0, buf, b.len);
+		assert_true(sw == 0x6982 || sw == 0x6A80);
+		buf[i] ^= 0x01;
+	}
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 1, buf, b.len), 0x6A86);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, buf, b.len), 0x9000);
+}
+
+static void
+test_load(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_buf g;
+	wk_msg q, r;
+	uint8_t ktac[8], tac[4];
+
+	enrolled(t);
+	assert_int_equal(balance(t), 0);
+	request(t, 10000, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_RECEIPT);
+	assert_int_equal(r.balance, 10000);
+	assert_int_equal(r.seq, q.seq);
+	wk_purse_tac_key(t->keys + 16, ktac);
+	assert_int_equal(wk_purse_load_tac(ktac, 10000, q.seq, 10000, q.trans_type,
+	    q.terminal_id, r.host_date, r.host_time, tac), 0);
+	assert_memory_equal(tac, r.tac, 4);
+	assert_int_equal(balance(t), 10000);
+	/* the same grant again: nothing credited, nothing signed */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
+	assert_int_equal(balance(t), 10000);
+	/* the proof of that seq */
+	{
+		uint8_t d[18];
+
+		memcpy(d, r.load_id, 16);
+		d[16] = (uint8_t)(q.seq >> 8);
+		d[17] = (uint8_t)q.seq;
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r),
+		    WK_MSG_OK);
+		assert_int_equal(r.type, WK_MSG_LOAD_PROOF);
+		assert_memory_equal(r.tac, tac, 4);
+		assert_int_equal(r.balance, 10000);
+		/* a seq beyond the counter: neither */
+		d[17] = (uint8_t)(q.seq + 5);
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x6A88);
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, 17), 0x6700);
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 3, d, sizeof(d)), 0x6A86);
+	}
+}
+
+static void
+test_grant_flips(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_buf g;
+	wk_msg q, r;
+	size_t len;
+
+	enrolled(t);
+	request(t, 500, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	len = g.len;
+	for (size_t i = 0; i < len; i++) {
+		uint16_t sw;
+		uint16_t seq_before;
+
+		request(t, 500, &q);
+		seq_before = q.seq;
+		/* a DER signature's length varies: sign until it is the same */
+		for (int k = 0; k < 64; k++) {
+			wk_buf_reset(&g);
+			grant_for(t, &q, &g);
+			if (g.len == len)
+				break;
+		}
+		assert_int_equal(g.len, len);
+		gbuf[i] ^= 0x80;
+		sw = cmd(t, 0x80, 0xE2, 0, 0, gbuf, len);
+		if (sw == 0x9000) {
+			assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r),
+			    WK_MSG_OK);
+			assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
+			assert_int_equal(r.seq, seq_before);
+		} else {
+			assert_true(sw == 0x6A80 || sw == 0x6985);
+		}
+		assert_int_equal(balance(t), 0);
+	}
+	/* a grant for a session the card no longer has is refused */
+	request(t, 500, &q);
+	wk_buf_reset(&g);
+	grant_for(t, &q, &g);
+	assert_int_equal(balance(t), 0);	/* consumes the session */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
+	assert_int_equal(r.reason, 0x6901);
+	assert_int_equal(balance(t), 0);
+}
+
+static void
+test_never_credited(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX], d[18];
+	wk_buf g;
+	wk_msg q, r;
+
+	enrolled(t);
+	request(t, 700, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	memset(d, 0xAB, 16);
+	d[16] = (uint8_t)(q.seq >> 8);
+	d[17] = (uint8_t)q.seq;
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_NEVER);
+	assert_int_equal(r.seq, q.seq);
+	assert_int_equal(r.balance, 0);
+	/* the grant arriving late cannot be credited: its seq is burnt */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
+	assert_int_equal(balance(t), 0);
+	/* the statement again (the first may have been lost): the same answer */
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_NEVER);
+	assert_int_equal(r.seq, q.seq);
+	/* the next request names the next seq */
+	request(t, 700, &r);
+	assert_int_equal(r.seq, q.seq + 1);
+	/* a refused grant: its seq can be stated never credited afterwards */
+	{
+		wk_msg q2 = r, ref;
+
+		wk_buf_reset(&g);
+		grant_for(t, &q2, &g);
+		gbuf[g.len - 3] ^= 0x01;	/* signature */
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &ref),
+		    WK_MSG_OK);
+		assert_int_equal(ref.type, WK_MSG_LOAD_REFUSAL);
+		d[16] = (uint8_t)(q2.seq >> 8);
+		d[17] = (uint8_t)q2.seq;
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &ref),
+		    WK_MSG_OK);
+		assert_int_equal(ref.type, WK_MSG_LOAD_NEVER);
+		assert_int_equal(ref.seq, q2.seq);
+		assert_int_equal(balance(t), 0);
+	}
+}
+
+static void
+test_bad_commands(void **state)
+{
+	tcard *t = *state;
+	uint8_t d[11] = { 0x01, 0, 0, 0, 100, 0, 0, 0, 0, 0, 1 };
+
+	/* not enrolled: no PAN, no anchor */
+	select_purse(t);
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xE0, 0, 2, d, sizeof(d)), 0x6985);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, d, sizeof(d)), 0x6985);
+	enrolled(t);
+	/* no PIN */
+	assert_int_equal(cmd(t, 0x80, 0xE0, 0, 2, d, sizeof(d)), 0x6985);
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xE0, 0, 2, d, 10), 0x6700);
+	assert_int_equal(cmd(t, 0x80, 0xE0, 1, 2, d, sizeof(d)), 0x6A86);
+	assert_int_equal(cmd(t, 0x80, 0xE0, 0, 3, d, sizeof(d)), 0x6A86);
+	assert_int_equal(cmd(t, 0x00, 0xE0, 0, 2, d, sizeof(d)), 0x6D00);
+	assert_int_equal(cmd(t, 0x80, 0xE1, 0, 2, d, sizeof(d)), 0x6D00);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, d, sizeof(d)), 0x6A80);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, NULL, 0), 0x6A80);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 1, 0, d, sizeof(d)), 0x6A86);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, d, sizeof(d)), 0x6A80);
+	/* zero amount */
+	memset(d + 1, 0, 4);
+	assert_int_equal(cmd(t, 0x80, 0xE0, 0, 2, d, sizeof(d)), 0x6A80);
+	assert_int_equal(balance(t), 0);
+}
+
+
+/* ---- card to card ---- */
+
+/* a certificate for t's wallet key, CN = its card id, signed by signer */
+static size_t
+make_cert(tcard *t, EVP_PKEY *signer, uint8_t *out, size_t cap)
+{
+	X509 *x = X509_new();
+	char cn[17];
+	unsigned char *der = NULL;
+	int n;
+
+	wk_hex_encode(vc_card_serial(t->card), 8, cn);
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	assert_int_equal(X509_set_pubkey(x, t->card_pub), 1);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_issuer_name(x), "CN", MBSTRING_ASC,
+	    (const unsigned char *)"test CA", -1, -1, 0);
+	assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+	n = i2d_X509(x, &der);
+	assert_true(n > 0 && (size_t)n <= cap);
+	memcpy(out, der, (size_t)n);
+	OPENSSL_free(der);
+	X509_free(x);
+	return (size_t)n;
+}
+
+/* 01 cert 02 msg as an extended-length APDU */
+static uint16_t
+cmd_cert_msg(tcard *t, uint8_t ins, const uint8_t *cert, size_t cl,
+    const uint8_t *msg, size_t ml)
+{
+	uint8_t apdu[4096], data[4000];
+	size_t n = 7;
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, data, sizeof(data));
+	wk_tlv_put(&b, 0x01, cert, cl);
+	wk_tlv_put(&b, 0x02, msg, ml);
+	assert_false(wk_buf_failed(&b));
+	apdu[0] = 0x80;
+	apdu[1] = ins;
+	apdu[2] = 0;
+	apdu[3] = 0;
+	apdu[4] = 0;
+	apdu[5] = (uint8_t)(b.len >> 8);
+	apdu[6] = (uint8_t)b.len;
+	memcpy(apdu + n, b.p, b.len);
+	n += b.len;
+	apdu[n++] = 0;
+	apdu[n++] = 0;
+	return txb(t, apdu, n);
+}
+
+typedef struct pair {
+	tcard *a, *b;
+	uint8_t ca_cert[2048], cb_cert[2048];
+	size_t ca_len, cb_len;
+} pair;
+
+static int
+setup_pair(void **state)
+{
+	pair *p = calloc(1, sizeof(*p));
+	void *s;
+
+	assert_non_null(p);
+	setup(&s);
+	p->a = s;
+	setup(&s);
+	p->b = s;
+	EVP_PKEY_free(p->b->ca);
+	p->b->ca = p->a->ca;
+	EVP_PKEY_up_ref(p->a->ca);
+	enrolled(p->a);
+	enrolled(p->b);
+	p->ca_len = make_cert(p->a, p->a->ca, p->ca_cert, sizeof(p->ca_cert));
+	p->cb_len = make_cert(p->b, p->a->ca, p->cb_cert, sizeof(p->cb_cert));
+	*state = p;
+	return 0;
+}
+
+static int
+teardown_pair(void **state)
+{
+	pair *p = *state;
+	void *s = p->a;
+
+	teardown(&s);
+	s = p->b;
+	teardown(&s);
+	free(p);
+	return 0;
+}
+
+/* load amount onto t through the wallet commands */
+static void
+load(tcard *t, uint32_t amount)
+{
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_buf g;
+	wk_msg q;
+
+	request(t, amount, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+}
+
+/* a authenticates b: a's challenge signed by b */
+static uint16_t
+authenticate(pair *p, tcard *v, tcard *s, const uint8_t *s_cert, size_t s_len)
+{
+	uint8_t chal[16], d[24], m[WK_MSG_MAX];
+	size_t ml;
+
+	assert_int_equal(txf(v, "80 E8 00 00"), 0x9000);
+	memcpy(chal, v->r, 16);
+	memcpy(d, chal, 16);
+	memcpy(d + 16, vc_card_serial(v->card), 8);
+	assert_int_equal(cmd(s, 0x80, 0xE9, 0, 0, d, sizeof(d)), 0x9000);
+	ml = s->rlen;
+	memcpy(m, s->r, ml);
+	(void)p;
+	return cmd_cert_msg(v, 0xEA, s_cert, s_len, m, ml);
+}
+
+static void
+test_transfer(void **state)
+{
+	pair *p = *state;
+	uint8_t rchal[16], d[28], tok[WK_MSG_MAX];
+	size_t tl;
+	wk_msg m;
+
+	load(p->a, 5000);
+	/* b takes value only from a peer it authenticated */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x6982);
+	/* a only sends to a peer it authenticated */
+	memset(rchal, 0x33, sizeof(rchal));
+	memcpy(d, vc_card_serial(p->b->card), 8);
+	memcpy(d + 8, rchal, 16);
+	memcpy(d + 24, "\x00\x00\x03\xE8", 4);	/* 10.00 */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x6982);
+	/* a certificate the anchor did not sign: refused */
+	{
+		EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		uint8_t bad[2048];
+		size_t bl = make_cert(p->b, other, bad, sizeof(bad));
+
+		assert_int_equal(authenticate(p, p->a, p->b, bad, bl), 0x6982);
+		EVP_PKEY_free(other);
+	}
+	/* b's certificate with a's signature: refused */
+	assert_int_equal(authenticate(p, p->a, p->b, p->ca_cert, p->ca_len), 0x6982);
+	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len), 0x9000);
+	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len), 0x9000);
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(rchal, p->b->r, 16);
+	memcpy(d + 8, rchal, 16);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, 27), 0x6700);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	tl = p->a->rlen;
+	memcpy(tok, p->a->r, tl);
+	assert_int_equal(wk_msg_verify(tok, tl, p->a->card_pub, &m), WK_MSG_OK);
+	assert_int_equal(m.type, WK_MSG_XFER_TOKEN);
+	assert_int_equal(m.amount, 1000);
+	assert_int_equal(m.balance, 4000);
+	assert_int_equal(balance(p->a), 4000);
+	/* the same challenge again: the same token, nothing more debited */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(p->a->rlen, tl);
+	assert_memory_equal(p->a->r, tok, tl);
+	assert_int_equal(balance(p->a), 4000);
+	/* and from the card's memory of it */
+	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, rchal, 16), 0x9000);
+	assert_memory_equal(p->a->r, tok, tl);
+	/* redeem: PIN first */
+	select_purse(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x6985);
+	verify_pin(p->b);
+	/* every flipped byte of the token: refused, nothing credited */
+	for (size_t i = 0; i < tl; i++) {
+		uint16_t sw;
+
+		tok[i] ^= 0x04;
+		sw = cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl);
+		assert_true(sw == 0x6982 || sw == 0x6A80 || sw == 0x6985);
+		tok[i] ^= 0x04;
+	}
+	assert_int_equal(balance(p->b), 0);
+	verify_pin(p->b);
+	/* the sender's certificate must be the token's signer's */
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->cb_cert, p->cb_len, tok, tl),
+	    0x6982);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x9000);
+	assert_int_equal(p->b->rlen, 4);
+	assert_int_equal(balance(p->b), 1000);
+	/* once */
+	verify_pin(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x6984);
+	assert_int_equal(balance(p->b), 1000);
+	assert_int_equal(balance(p->a), 4000);
+	/* a token addressed to a is not b's... and a cannot redeem its own */
+	verify_pin(p->a);
+	assert_int_equal(cmd_cert_msg(p->a, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x6982);
+	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, d, 16), 0x6A88);
+	/* a void token (amount 0) needs no authentication, moves nothing and
+	 * closes the receiver's challenge; that challenge then carries no value */
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(d + 8, p->b->r, 16);
+	memset(d + 24, 0, 4);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	tl = p->a->rlen;
+	memcpy(tok, p->a->r, tl);
+	memcpy(d + 24, "\x00\x00\x00\x01", 4);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(p->a->rlen, tl);
+	assert_memory_equal(p->a->r, tok, tl);
+	assert_int_equal(balance(p->a), 4000);
+	verify_pin(p->b);
+	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
+	    0x9000);
+	assert_int_equal(balance(p->b), 1000);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_setup_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_personalise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_flips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_credited, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transfer, setup_pair,
+		    teardown_pair),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,266 @@
+/* the wallet's host state files and secret input (wallet_state.h) */
+#include "wallet_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "wk_hex.h"
+
+static int
+mkdir_p(const char *path)
+{
+	char tmp[1024];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, path, n + 1);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+wallet_state_dir(const char *opt, char *out, size_t cap)
+{
+	const char *env = getenv("WALLETKEY_STATE_DIR");
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (opt != NULL)
+		n = snprintf(out, cap, "%s", opt);
+	else if (env != NULL && env[0] != '\0')
+		n = snprintf(out, cap, "%s", env);
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, cap, "%s/walletkey", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, cap, "%s/.local/state/walletkey", home);
+	else
+		n = -1;
+	if (n <= 0 || (size_t)n >= cap || mkdir_p(out) != 0) {
+		fprintf(stderr, "walletkey: no usable state directory (give "
+		    "--state-dir DIR)\n");
+		return WK_CLI_FAILED;
+	}
+	return WK_CLI_OK;
+}
+
+void
+wallet_state_path(const char *dir, const char *prefix, const uint8_t card_id[8],
+    char *out, size_t cap)
+{
+	char hex[17];
+
+	wk_hex_encode(card_id, 8, hex);
+	snprintf(out, cap, "%s/%s-%s.json", dir, prefix, hex);
+}
+
+static int
+fsync_dir(const char *path)
+{
+	char dir[1024];
+	char *slash;
+	int fd, rc;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+wallet_state_write(const char *path, json_t *obj)
+{
+	char tmp[1100], *text = NULL;
+	size_t n, off = 0;
+	int fd = -1, rc = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
+	    (text = json_dumps(obj, JSON_INDENT(1) | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	n = strlen(text);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+		goto out;
+	while (off < n) {
+		ssize_t w = write(fd, text + off, n - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) != 0 || fsync_dir(path) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0) {
+		fprintf(stderr, "walletkey: cannot write %s: %s\n", path,
+		    strerror(errno));
+		unlink(tmp);
+	}
+	free(text);
+	return rc;
+}
+
+int
+wallet_state_read(const char *path, json_t **obj)
+{
+	json_error_t err;
+
+	*obj = NULL;
+	if (access(path, F_OK) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if ((*obj = json_load_file(path, 0, &err)) == NULL || !json_is_object(*obj)) {
+		fprintf(stderr, "walletkey: %s: %s\n", path, err.text);
+		json_decref(*obj);
+		*obj = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+wallet_state_remove(const char *path)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		return -1;
+	return fsync_dir(path);
+}
+
+static int
+read_tty(const char *prompt, char *buf, size_t cap, size_t *len)
+{
+	struct termios old, quiet;
+	FILE *tty;
+	int rc = -1, ch = EOF;
+
+	*len = 0;
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return -1;
+	fprintf(tty, "%s: ", prompt);
+	fflush(tty);
+	if (tcgetattr(fileno(tty), &old) != 0)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
+		goto out;
+	while ((ch = fgetc(tty)) != EOF && ch != '\n') {
+		if (*len + 1 >= cap)
+			break;
+		buf[(*len)++] = (char)ch;
+	}
+	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputc('\n', tty);
+	if (ch == '\n')
+		rc = 0;
+out:
+	fclose(tty);
+	return rc;
+}
+
+int
+wallet_read_secret(const char *file, const char *env, const char *prompt,
+    char *buf, size_t cap, size_t *len)
+{
+	const char *e = env != NULL ? getenv(env) : NULL;
+	char line[256];
+	FILE *f;
+	int rc = -1;
+
+	*len = 0;
+	if (file != NULL) {
+		if ((f = fopen(file, "r")) == NULL) {
+			fprintf(stderr, "walletkey: cannot read %s: %s\n", file,
+			    strerror(errno));
+			return WK_CLI_FAILED;
+		}
+		if (fgets(line, sizeof(line), f) != NULL) {
+			*len = strcspn(line, "\r\n");
+			if (*len < cap) {
+				memcpy(buf, line, *len);
+				rc = 0;
+			}
+		}
+		fclose(f);
+		sodium_memzero(line, sizeof(line));
+	} else if (e != NULL) {
+		*len = strlen(e);
+		if (*len < cap) {
+			memcpy(buf, e, *len);
+			rc = 0;
+		}
+	} else if (read_tty(prompt, buf, cap, len) != 0) {
+		fprintf(stderr, "walletkey: the %s is needed: give a file or set %s\n",
+		    prompt, env != NULL ? env : "it");
+		rc = -1;
+	} else {
+		rc = 0;
+	}
+	if (rc != 0 || *len == 0) {
+		sodium_memzero(buf, cap);
+		*len = 0;
+		return WK_CLI_USAGE;
+	}
+	buf[*len] = '\0';
+	return WK_CLI_OK;
+}
+
+json_t *
+wallet_b64(const uint8_t *p, size_t len)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+	json_t *j;
+
+	if (s == NULL)
+		return NULL;
+	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
+	j = json_string(s);
+	free(s);
+	return j;
+}
+
+int
+wallet_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *t = json_string_value(s);
+
+	if (t == NULL || sodium_base642bin(out, cap, t, strlen(t), NULL, len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * the wallet's host state (docs/remote-load.md): one directory, by default
+ * $XDG_STATE_HOME/walletkey (else ~/.local/state/walletkey), or --state-dir
+ * or WALLETKEY_STATE_DIR. Files are JSON, written to a temporary file,
+ * fsync'ed and renamed over the old one, then the directory is fsync'ed:
+ *   card-<id>.json   the enrolment: issuer URL, account PAN
+ *   load-<id>.json   the load in flight: request, load id, grant, answer
+ */
+#ifndef WALLET_STATE_H
+#define WALLET_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* resolves (and creates, mode 0700) the directory into out */
+int wallet_state_dir(const char *opt, char *out, size_t cap);
+/* dir/<prefix>-<card hex>.json */
+void wallet_state_path(const char *dir, const char *prefix,
+    const uint8_t card_id[8], char *out, size_t cap);
+int wallet_state_write(const char *path, json_t *obj);
+/* *obj NULL (and 0) when the file does not exist */
+int wallet_state_read(const char *path, json_t **obj);
+int wallet_state_remove(const char *path);
+
+/* the secret from file (first line), else the environment variable env,
+ * else the terminal without echo; 0 or an exit status */
+int wallet_read_secret(const char *file, const char *env, const char *prompt,
+    char *buf, size_t cap, size_t *len);
+
+json_t *wallet_b64(const uint8_t *p, size_t len);
+int wallet_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len);
+
+/* enroll, implemented in cmd_enroll.c */
+int wk_cmd_enroll(wk_cli *cli, int argc, char **argv);
+/* cmd_wallet_remote.c: the subcommands it owns (load --issuer, recover,
+ * transfer), and the recovery every other wallet command runs first */
+bool wk_cmd_wallet_remote_owns(int argc, char **argv);
+int wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv);
+void wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * the audit applet (docs/audit.md): status of the on-card audit log, the
+ * chain head signed with the wallet key, and the log exported in pages
+ * sealed to a recipient's X25519 key, after VERIFY of the purse PIN. The
+ * log itself is written by the purse through audit_log.h.
+ */
+#include "audit_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "piv_wallet.h"
+#include "purse.h"
+#include "vc_card.h"
+#include "vc_perso.h"
+#include "vc_store.h"
+#include "wk_log.h"
+#include "wk_tlv.h"
+
+#define INS_VERIFY 0x20
+#define AUDIT_SIG_MAX 72	/* DER ECDSA P-256 */
+
+static const uint8_t audit_aid[] = { WK_AUDIT_AID_BYTES };
+
+static const vc_aid audit_aids[] = {
+	{ audit_aid, sizeof(audit_aid), sizeof(audit_aid) },
+};
+
+typedef struct audit_applet {
+	bool pin_ok;
+} audit_applet;
+
+static int
+audit_alloc(void **state)
+{
+	audit_applet *a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	*state = a;
+	return 0;
+}
+
+static int
+audit_create(vc_card *card, void **state)
+{
+	const vc_card_opts *opts = vc_card_options(card);
+	vc_perso *p = NULL;
+	char err[256];
+	int rc = -1;
+
+	if (vc_perso_load(opts->perso_path, &p, err, sizeof(err)) != VC_PERSO_OK) {
+		wk_log(WK_LOG_APPLET, "audit: %s", err);
+		goto out;
+	}
+	if (audit_log_create(card, p->audit_capacity) != AUDIT_LOG_OK)
+		goto out;
+	rc = audit_alloc(state);
+out:
+	vc_perso_free(&p);
+	return rc;
+}
+
+static int
+audit_open(vc_card *card, void **state)
+{
+	if (audit_log_open(card) != AUDIT_LOG_OK)
+		return -1;
+	return audit_alloc(state);
+}
+
+static void
+audit_close(void **state)
+{
+	free(*state);
+	*state = NULL;
+}
+
+static uint16_t
+audit_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
+    wk_buf *resp)
+{
+	audit_applet *a = state;
+	size_t fci;
+
+	(void)card;
+	(void)which;
+	/* unlike PIV, every SELECT asks for the PIN again: a host that left
+	 * the applet selected does not hand its verified PIN to the next one */
+	a->pin_ok = false;
+	if (cmd->p2 == 0x0C)
+		return WK_SW_OK;
+	fci = wk_tlv_begin(resp, 0x6F);
+	wk_tlv_put(resp, 0x84, audit_aid, sizeof(audit_aid));
+	wk_tlv_end(resp, fci);
+	return WK_SW_OK;
+}
+
+static void
+audit_deselect(void *state, vc_card *card)
+{
+	audit_applet *a = state;
+
+	(void)card;
+	a->pin_ok = false;
+}
+
+static void
+put64(wk_buf *b, uint64_t v)
+{
+	wk_buf_be32(b, (uint32_t)(v >> 32));
+	wk_buf_be32(b, (uint32_t)v);
+}
+
+static uint64_t
+get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* cap 4 | records kept 4 | base seq 8 | head seq 8 | acked 8: no record content */
+static uint16_t
+get_status(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	audit_state s;
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != 0)
+		return WK_SW_WRONG_LENGTH;
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return WK_SW_MEMORY_FAILURE;
+	wk_buf_be32(resp, s.cap);
+	wk_buf_be32(resp, (uint32_t)(s.head_seq - s.base_seq));
+	put64(resp, s.base_seq);
+	put64(resp, s.head_seq);
+	put64(resp, s.acked);
+	return WK_SW_OK;
+}
+
+/* base seq 8 | base hash 32 | head seq 8 | head hash 32 | DER signature */
+static uint16_t
+get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], sigbuf[AUDIT_SIG_MAX];
+	EVP_PKEY *key = NULL;
+	audit_state s;
+	wk_buf sig;
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != WK_AREC_NONCE_LEN)
+		return WK_SW_WRONG_LENGTH;
+	if (!a->pin_ok)
+		return WK_SW_SECURITY_STATUS;
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return WK_SW_MEMORY_FAILURE;
+	/* no P-256 wallet key in slot 82 yet */
+	if (piv_wallet_key(card, &key) != 0)
+		return WK_SW_REF_NOT_FOUND;
+	EVP_PKEY_free(key);
+	wk_arec_head_tbs(vc_card_serial(card), s.base_seq, s.base_hash,
+	    s.head_seq, s.head_hash, cmd->data, tbs);
+	wk_buf_init_fixed(&sig, sigbuf, sizeof(sigbuf));
+	if (piv_wallet_sign(card, tbs, sizeof(tbs), &sig) != 0 ||
+	    wk_buf_failed(&sig))
+		return WK_SW_UNKNOWN;
+	put64(resp, s.base_seq);
+	wk_buf_add(resp, s.base_hash, WK_AREC_HASH_LEN);
+	put64(resp, s.head_seq);
+	wk_buf_add(resp, s.head_hash, WK_AREC_HASH_LEN);
+	wk_buf_add(resp, sig.p, sig.len);
+	return WK_SW_OK;
+}
+
+/*
+ * one page: recipient X25519 key 32 | cursor 8 | max records 1 in; the
+ * sealed page (wk_arec_seal) out. The cursor is the next seq wanted, so an
+ * export interrupted anywhere resumes by asking again from there.
+ */
+static uint16_t
+get_page(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	const uint8_t *rcp = cmd->data;
+	audit_state s;
+	wk_buf pt;
+	uint64_t cursor, first = 0, next;
+	unsigned max, n = 0;
+	uint8_t *hdr;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != WK_AUDIT_PAGE_CMD_LEN)
+		return WK_SW_WRONG_LENGTH;
+	if (!a->pin_ok)
+		return WK_SW_SECURITY_STATUS;
+	cursor = get64(cmd->data + 32);
+	max = cmd->data[40];
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (max == 0 || cursor == 0 || cursor > s.head_seq + 1)
+		return WK_SW_WRONG_DATA;
+	wk_buf_init_heap(&pt, WK_AREC_PAGE_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN);
+	if ((hdr = wk_buf_reserve(&pt, WK_AREC_PAGE_HDR)) == NULL)
+		goto out;
+	if (audit_log_read(card, cursor, max, &pt, &n, &first) != AUDIT_LOG_OK)
+		goto out;
+	next = first + n;
+	hdr = pt.p;
+	for (int i = 0; i < 8; i++) {
+		hdr[i] = (uint8_t)(first >> (56 - 8 * i));
+		hdr[10 + i] = (uint8_t)(next >> (56 - 8 * i));
+	}
+	hdr[8] = (uint8_t)(n >> 8);
+	hdr[9] = (uint8_t)n;
+	hdr[18] = next <= s.head_seq ? 1 : 0;
+	switch (wk_arec_seal(rcp, vc_card_serial(card), pt.p, pt.len, resp)) {
+	case WK_AREC_OK:
+		sw = WK_SW_OK;
+		break;
+	case WK_AREC_CRYPTO:
+		/* a low-order or otherwise unusable recipient key */
+		sw = WK_SW_WRONG_DATA;
+		break;
+	default:
+		break;
+	}
+out:
+	wk_buf_clear(&pt);
+	return sw;
+}
+
+static uint16_t
+audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	audit_applet *a = state;
+
+	if (cmd->ins == INS_VERIFY) {
+		if (cmd->cla != 0x00)
+			return WK_SW_CLA_NOT_SUPPORTED;
+		if (cmd->p1 != 0x00)
+			return WK_SW_WRONG_P1P2;
+		if (cmd->p2 != 0x00)
+			return WK_SW_REF_NOT_FOUND;
+		/* the holder's wallet PIN, with the purse's try counter */
+		return purse_pin_verify(card, cmd, &a->pin_ok);
+	}
+	switch (cmd->ins) {
+	case WK_AUDIT_INS_STATUS:
+	case WK_AUDIT_INS_HEAD:
+	case WK_AUDIT_INS_PAGE:
+		if (cmd->cla != 0x80)
+			return WK_SW_CLA_NOT_SUPPORTED;
+		break;
+	default:
+		return WK_SW_INS_NOT_SUPPORTED;
+	}
+	switch (cmd->ins) {
+	case WK_AUDIT_INS_STATUS:
+		return get_status(card, cmd, resp);
+	case WK_AUDIT_INS_HEAD:
+		return get_head(a, card, cmd, resp);
+	default:
+		return get_page(a, card, cmd, resp);
+	}
+}
+
+static void
+audit_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
+{
+	*from = 0;
+	*len = cmd->ins == INS_VERIFY ? cmd->lc : 0;
+}
+
+const vc_applet vc_applet_audit = {
+	.name = "audit",
+	.aids = audit_aids,
+	.n_aids = sizeof(audit_aids) / sizeof(audit_aids[0]),
+	.create = audit_create,
+	.open = audit_open,
+	.close = audit_close,
+	.select = audit_select,
+	.deselect = audit_deselect,
+	.process = audit_process,
+	.secret_range = audit_secret_range,
+};

@@ -1,0 +1,264 @@
+/* the audit log's store: hash chain, capacity, checkpoints (audit_log.h) */
+#include "audit_log.h"
+
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "vc_perso.h"
+#include "vc_store.h"
+
+#define STATE_LEN (4 + 8 + 32 + 8 + 32 + 8)
+
+static void
+put64(wk_buf *b, uint64_t v)
+{
+	wk_buf_be32(b, (uint32_t)(v >> 32));
+	wk_buf_be32(b, (uint32_t)v);
+}
+
+static int
+cur64(wk_cur *c, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (wk_cur_be32(c, &hi) != 0 || wk_cur_be32(c, &lo) != 0)
+		return -1;
+	*v = ((uint64_t)hi << 32) | lo;
+	return 0;
+}
+
+static int
+state_put(vc_card *card, const audit_state *s)
+{
+	uint8_t raw[STATE_LEN];
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, raw, sizeof(raw));
+	wk_buf_be32(&b, s->cap);
+	put64(&b, s->base_seq);
+	wk_buf_add(&b, s->base_hash, WK_AREC_HASH_LEN);
+	put64(&b, s->head_seq);
+	wk_buf_add(&b, s->head_hash, WK_AREC_HASH_LEN);
+	put64(&b, s->acked);
+	if (wk_buf_failed(&b) || b.len != STATE_LEN)
+		return AUDIT_LOG_ERROR;
+	return vc_store_put(vc_card_store(card), AUDIT_APPLET, "state", raw,
+	    sizeof(raw)) == VC_STORE_OK ? AUDIT_LOG_OK : AUDIT_LOG_ERROR;
+}
+
+static int
+state_get(vc_card *card, audit_state *s)
+{
+	uint8_t raw[STATE_LEN + 1];
+	wk_buf b;
+	wk_cur c;
+	int rc;
+
+	wk_buf_init_fixed(&b, raw, sizeof(raw));
+	rc = vc_store_get(vc_card_store(card), AUDIT_APPLET, "state", &b);
+	if (rc == VC_STORE_NOT_FOUND)
+		return AUDIT_LOG_FULL;	/* no log yet */
+	if (rc != VC_STORE_OK || wk_buf_failed(&b) || b.len != STATE_LEN)
+		return AUDIT_LOG_ERROR;
+	wk_cur_init(&c, raw, b.len);
+	if (wk_cur_be32(&c, &s->cap) != 0 || cur64(&c, &s->base_seq) != 0 ||
+	    wk_cur_copy(&c, s->base_hash, WK_AREC_HASH_LEN) != 0 ||
+	    cur64(&c, &s->head_seq) != 0 ||
+	    wk_cur_copy(&c, s->head_hash, WK_AREC_HASH_LEN) != 0 ||
+	    cur64(&c, &s->acked) != 0 || c.len != 0)
+		return AUDIT_LOG_ERROR;
+	return AUDIT_LOG_OK;
+}
+
+static int
+exec_sql(vc_card *card, const char *sql)
+{
+	return sqlite3_exec(vc_store_db(vc_card_store(card)), sql, NULL, NULL,
+	    NULL) == SQLITE_OK ? AUDIT_LOG_OK : AUDIT_LOG_ERROR;
+}
+
+static const char create_sql[] =
+    "CREATE TABLE IF NOT EXISTS audit_log ("
+    " seq INTEGER PRIMARY KEY, rec BLOB NOT NULL)";
+
+int
+audit_log_create(vc_card *card, uint32_t cap)
+{
+	audit_state s;
+
+	memset(&s, 0, sizeof(s));
+	s.cap = cap;
+	/* the state first: the store's transaction opens at its first write */
+	if (state_put(card, &s) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	return exec_sql(card, create_sql);
+}
+
+/* a card whose store predates the log, or that runs without the audit
+ * applet (unit tests), gets the default log at its first use */
+int
+audit_log_state(vc_card *card, audit_state *s)
+{
+	int rc = state_get(card, s);
+
+	if (rc == AUDIT_LOG_FULL) {
+		if (audit_log_create(card, VC_PERSO_AUDIT_DEFAULT) != AUDIT_LOG_OK)
+			return AUDIT_LOG_ERROR;
+		rc = state_get(card, s);
+	}
+	return rc;
+}
+
+int
+audit_log_open(vc_card *card)
+{
+	audit_state s;
+
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	return exec_sql(card, create_sql);
+}
+
+static bool
+full(const audit_state *s)
+{
+	return s->head_seq - s->base_seq >= s->cap;
+}
+
+int
+audit_log_room(vc_card *card)
+{
+	audit_state s;
+
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	if (full(&s) && s.acked <= s.base_seq)
+		return AUDIT_LOG_FULL;
+	return AUDIT_LOG_OK;
+}
+
+static int
+rec_get(sqlite3 *db, uint64_t seq, uint8_t raw[WK_AREC_LEN])
+{
+	sqlite3_stmt *q = NULL;
+	int rc = AUDIT_LOG_ERROR;
+
+	if (sqlite3_prepare_v2(db, "SELECT rec FROM audit_log WHERE seq = ?",
+	    -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 1, (sqlite3_int64)seq) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW ||
+	    sqlite3_column_bytes(q, 0) != WK_AREC_LEN)
+		goto out;
+	memcpy(raw, sqlite3_column_blob(q, 0), WK_AREC_LEN);
+	rc = AUDIT_LOG_OK;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+rec_step(sqlite3 *db, const char *sql, uint64_t seq, const uint8_t *raw)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = AUDIT_LOG_ERROR;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 1, (sqlite3_int64)seq) != SQLITE_OK ||
+	    (raw != NULL && sqlite3_bind_blob(q, 2, raw, WK_AREC_LEN,
+	    SQLITE_STATIC) != SQLITE_OK) ||
+	    sqlite3_step(q) != SQLITE_DONE || sqlite3_changes(db) != 1)
+		goto out;
+	rc = AUDIT_LOG_OK;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int
+audit_log_append(vc_card *card, wk_arec *r)
+{
+	sqlite3 *db = vc_store_db(vc_card_store(card));
+	uint8_t raw[WK_AREC_LEN], old[WK_AREC_LEN];
+	audit_state s;
+	uint64_t drop = 0;
+
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	if (full(&s)) {
+		/* only what the issuer holds may leave the card */
+		if (s.acked <= s.base_seq)
+			return AUDIT_LOG_FULL;
+		drop = s.base_seq + 1;
+		if (rec_get(db, drop, old) != AUDIT_LOG_OK)
+			return AUDIT_LOG_ERROR;
+		s.base_seq = drop;
+		wk_arec_hash(old, s.base_hash);
+	}
+	r->seq = s.head_seq + 1;
+	memcpy(r->prev, s.head_hash, WK_AREC_HASH_LEN);
+	wk_arec_encode(r, raw);
+	s.head_seq = r->seq;
+	wk_arec_hash(raw, s.head_hash);
+	/* the state first: it opens the command's transaction if nothing has */
+	if (state_put(card, &s) != AUDIT_LOG_OK ||
+	    rec_step(db, "INSERT INTO audit_log (seq, rec) VALUES (?, ?)",
+	    r->seq, raw) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	if (drop != 0 && rec_step(db, "DELETE FROM audit_log WHERE seq = ?",
+	    drop, NULL) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	return AUDIT_LOG_OK;
+}
+
+int
+audit_log_read(vc_card *card, uint64_t from, unsigned max, wk_buf *out,
+    unsigned *count, uint64_t *first)
+{
+	sqlite3 *db = vc_store_db(vc_card_store(card));
+	sqlite3_stmt *q = NULL;
+	audit_state s;
+	unsigned n = 0;
+	int rc = AUDIT_LOG_ERROR, step;
+
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	if (from <= s.base_seq)
+		from = s.base_seq + 1;
+	*first = from;
+	if (sqlite3_prepare_v2(db, "SELECT seq, rec FROM audit_log WHERE "
+	    "seq >= ? ORDER BY seq LIMIT ?", -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 1, (sqlite3_int64)from) != SQLITE_OK ||
+	    sqlite3_bind_int(q, 2, (int)max) != SQLITE_OK)
+		goto out;
+	while (n < max && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		/* the chain has no holes: a gap means a damaged store */
+		if ((uint64_t)sqlite3_column_int64(q, 0) != from + n ||
+		    sqlite3_column_bytes(q, 1) != WK_AREC_LEN)
+			goto out;
+		wk_buf_add(out, sqlite3_column_blob(q, 1), WK_AREC_LEN);
+		n++;
+	}
+	if (wk_buf_failed(out))
+		goto out;
+	*count = n;
+	rc = AUDIT_LOG_OK;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int
+audit_log_ack(vc_card *card, uint64_t seq)
+{
+	audit_state s;
+
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return AUDIT_LOG_ERROR;
+	if (seq > s.head_seq)
+		return AUDIT_LOG_ERROR;
+	if (seq <= s.acked)
+		return AUDIT_LOG_OK;
+	s.acked = seq;
+	return state_put(card, &s);
+}

@@ -1,0 +1,400 @@
+/*
+ * the wallet commands of the purse (docs/remote-load.md): the card's side of
+ * the issuer protocol (docs/issuer.md, common/wk_msg.h). They run the purse's
+ * own INITIALIZE FOR LOAD and CREDIT FOR LOAD (purse_txn.c) on APDUs built
+ * here, and sign with the PIV wallet key (piv_wallet.h), so what is signed is
+ * what the card itself holds. Every state change happens in the command's
+ * store transaction; a signature that cannot be made aborts it.
+ *
+ *   E0 LOAD REQUEST   P2 01/02, data keyIdx(1) amount(4) terminal(6)
+ *   E2 LOAD GRANT     data: the grant; answers a receipt or a refusal
+ *   E4 LOAD RECOVER   P2 01/02, data load id(16) seq(2): proof or never
+ *                     (again for a seq burnt by a refusal or statement)
+ *   E6 PERSONALISE    data: the personalisation message (type 7)
+ *   E8-ED             card to card: purse_xfer.c
+ */
+#include "purse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "piv_wallet.h"
+#include "vc_store.h"
+#include "wk_msg.h"
+
+#define INS_LOAD_REQUEST 0xE0
+#define INS_LOAD_GRANT 0xE2
+#define INS_LOAD_RECOVER 0xE4
+#define INS_PERSONALISE 0xE6
+
+#define WALLET_APPLET "wallet"
+#define PERSO_KEYS_LEN 48
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	    ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* the remote-load record of (purse, seq): balance after(4) TAC(4) */
+static void
+rl_name(char *out, size_t cap, int purse, uint16_t seq)
+{
+	snprintf(out, cap, "rl.%d.%04x", purse, (unsigned)seq);
+}
+
+static int
+purse_of(uint8_t p2)
+{
+	if (p2 == 0x01)
+		return PURSE_ED;
+	if (p2 == 0x02)
+		return PURSE_EP;
+	return -1;
+}
+
+/* signs m with the wallet key into resp */
+static uint16_t
+sign_into(vc_card *card, const wk_msg *m, wk_buf *resp)
+{
+	EVP_PKEY *key = NULL;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	if (piv_wallet_key(card, &key) != 0) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
+	if (wk_msg_sign(m, key, resp) == WK_MSG_OK && !wk_buf_failed(resp))
+		sw = WK_SW_OK;
+out:
+	EVP_PKEY_free(key);
+	return sw;
+}
+
+/* a seq burnt without a credit: "nv.<purse>.<seq>", so the card can say
+ * so again when its first statement or refusal was lost */
+static void
+nv_name(char *out, size_t cap, int purse, uint16_t seq)
+{
+	snprintf(out, cap, "nv.%d.%04x", purse, (unsigned)seq);
+}
+
+/* the seq can no longer be credited: advance the online counter (in this
+ * command's transaction) so the issuer's next grant names a new one */
+static int
+burn_seq(vc_card *card, int purse, uint16_t seq)
+{
+	static const uint8_t one = 1;
+	purse_state st;
+	char name[24];
+
+	if (purse_state_get(card, &st) != VC_STORE_OK)
+		return -1;
+	if (st.w[purse].online_seq != seq || seq == PURSE_SEQ_MAX)
+		return -1;
+	st.w[purse].online_seq = (uint16_t)(seq + 1);
+	nv_name(name, sizeof(name), purse, seq);
+	if (vc_store_put(vc_card_store(card), WALLET_APPLET, name, &one, 1) !=
+	    VC_STORE_OK)
+		return -1;
+	return purse_state_put(card, &st) == VC_STORE_OK ? 0 : -1;
+}
+
+static void
+msg_head(vc_card *card, wk_msg *m, uint8_t type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	memcpy(m->card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN);
+	vc_card_random(card, m->nonce, sizeof(m->nonce));
+}
+
+static uint16_t
+load_request(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint8_t out[32];
+	wk_buf r;
+	wk_apdu init = *cmd;
+	purse_session none;
+	wk_msg m;
+	uint16_t sw;
+	int purse = purse_of(cmd->p2);
+
+	if (cmd->p1 != 0x00 || purse < 0)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != 0x0B)
+		return WK_SW_WRONG_LENGTH;
+	msg_head(card, &m, WK_MSG_LOAD_REQUEST);
+	if (piv_wallet_pan(card, m.pan, sizeof(m.pan)) != 0)
+		return WK_SW_CONDITIONS;	/* not enrolled */
+	/* the purse's own INITIALIZE FOR LOAD opens a->sess */
+	init.ins = 0x50;
+	memset(&none, 0, sizeof(none));
+	wk_buf_init_fixed(&r, out, sizeof(out));
+	sw = purse_txn_process(a, card, &init, &r, &none);
+	if (sw != WK_SW_OK)
+		return sw;
+	if (r.len != 16) {
+		sw = WK_SW_MEMORY_FAILURE;
+		goto fail;
+	}
+	m.balance = be32(out);
+	m.seq = (uint16_t)((out[4] << 8) | out[5]);
+	m.key_version = out[6];
+	m.alg_id = out[7];
+	memcpy(m.card_random, out + 8, 4);
+	memcpy(m.mac1, out + 12, 4);
+	m.amount = a->sess.amount;
+	m.trans_type = a->sess.type;
+	memcpy(m.terminal_id, a->sess.term_id, sizeof(m.terminal_id));
+	if ((sw = sign_into(card, &m, resp)) != WK_SW_OK)
+		goto fail;
+	a->wreq.valid = true;
+	memcpy(a->wreq.nonce, m.nonce, sizeof(a->wreq.nonce));
+	memcpy(a->wreq.rnd, a->sess.rnd, sizeof(a->wreq.rnd));
+	return WK_SW_OK;
+fail:
+	sodium_memzero(&a->sess, sizeof(a->sess));
+	return sw;
+}
+
+static uint16_t
+refuse(vc_card *card, int purse, const wk_msg *g, uint16_t reason, wk_buf *resp)
+{
+	purse_state st;
+	wk_msg r;
+	uint16_t sw;
+
+	/* a refusal names the seq the card would credit now; a grant for any
+	 * other seq is not this card's to refuse (it was credited, or burnt) */
+	if (purse_state_get(card, &st) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (st.w[purse].online_seq != g->seq)
+		return WK_SW_CONDITIONS;
+	msg_head(card, &r, WK_MSG_LOAD_REFUSAL);
+	r.seq = g->seq;
+	memcpy(r.load_id, g->load_id, sizeof(r.load_id));
+	r.reason = reason;
+	if (burn_seq(card, purse, g->seq) != 0) {
+		vc_store_abort(vc_card_store(card));
+		return WK_SW_MEMORY_FAILURE;
+	}
+	if ((sw = sign_into(card, &r, resp)) != WK_SW_OK)
+		vc_store_abort(vc_card_store(card));
+	return sw;
+}
+
+static uint16_t
+load_grant(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
+    const purse_session *prev)
+{
+	const purse_wallet_req w = a->wreq;
+	EVP_PKEY *anchor = NULL;
+	uint8_t data[11], out[8], rec[8];
+	char name[24];
+	wk_apdu credit;
+	wk_buf r;
+	wk_msg g, rc;
+	uint16_t sw;
+	int purse;
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (wk_msg_parse(cmd->data, cmd->lc, &g, NULL, NULL) != WK_MSG_OK ||
+	    g.type != WK_MSG_LOAD_GRANT)
+		return WK_SW_WRONG_DATA;	/* nothing to refuse */
+	purse = g.trans_type == WK_PURSE_TT_ED_LOAD ? PURSE_ED : PURSE_EP;
+	if (prev->kind != SESS_LOAD || !w.valid ||
+	    sodium_memcmp(w.rnd, prev->rnd, sizeof(w.rnd)) != 0)
+		return refuse(card, purse, &g, WK_SW_INVALID_STATE, resp);
+	purse = prev->purse;
+	if (piv_wallet_anchor(card, &anchor) != 0)
+		return WK_SW_CONDITIONS;
+	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &g) != WK_MSG_OK ||
+	    memcmp(g.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
+	    g.seq != prev->seq || sodium_memcmp(g.nonce, w.nonce,
+	    sizeof(w.nonce)) != 0 || g.amount != prev->amount ||
+	    g.trans_type != prev->type ||
+	    memcmp(g.terminal_id, prev->term_id, sizeof(g.terminal_id)) != 0) {
+		EVP_PKEY_free(anchor);
+		return refuse(card, purse, &g, WK_SW_SECURITY_STATUS, resp);
+	}
+	EVP_PKEY_free(anchor);
+	/* the purse's own CREDIT FOR LOAD, in this transaction */
+	memcpy(data, g.host_date, 4);
+	memcpy(data + 4, g.host_time, 3);
+	memcpy(data + 7, g.mac2, 4);
+	memset(&credit, 0, sizeof(credit));
+	credit.cla = 0x80;
+	credit.ins = 0x52;
+	credit.data = data;
+	credit.lc = sizeof(data);
+	credit.le = 4;
+	credit.has_le = true;
+	credit.iso_case = 4;
+	wk_buf_init_fixed(&r, out, sizeof(out));
+	sw = purse_txn_process(a, card, &credit, &r, (purse_session *)prev);
+	if (sw == WK_SW_MEMORY_FAILURE)
+		return sw;
+	if (sw != WK_SW_OK)
+		return refuse(card, purse, &g, sw, resp);
+	msg_head(card, &rc, WK_MSG_LOAD_RECEIPT);
+	rc.seq = g.seq;
+	memcpy(rc.load_id, g.load_id, sizeof(rc.load_id));
+	rc.amount = g.amount;
+	rc.balance = prev->old_balance + g.amount;
+	memcpy(rc.host_date, g.host_date, 4);
+	memcpy(rc.host_time, g.host_time, 3);
+	memcpy(rc.tac, out, 4);
+	rec[0] = (uint8_t)(rc.balance >> 24);
+	rec[1] = (uint8_t)(rc.balance >> 16);
+	rec[2] = (uint8_t)(rc.balance >> 8);
+	rec[3] = (uint8_t)rc.balance;
+	memcpy(rec + 4, out, 4);
+	rl_name(name, sizeof(name), purse, g.seq);
+	if (vc_store_put(vc_card_store(card), WALLET_APPLET, name, rec,
+	    sizeof(rec)) != VC_STORE_OK ||
+	    (sw = sign_into(card, &rc, resp)) != WK_SW_OK) {
+		vc_store_abort(vc_card_store(card));
+		return WK_SW_MEMORY_FAILURE;
+	}
+	return WK_SW_OK;
+}
+
+static uint16_t
+load_recover(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint8_t tmp[16];
+	char name[24];
+	purse_state st;
+	wk_buf b;
+	wk_msg m;
+	uint16_t seq, sw;
+	int purse = purse_of(cmd->p2), r;
+
+	if (cmd->p1 != 0x00 || purse < 0)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != WK_MSG_LOAD_ID_LEN + 2)
+		return WK_SW_WRONG_LENGTH;
+	seq = (uint16_t)((cmd->data[16] << 8) | cmd->data[17]);
+	rl_name(name, sizeof(name), purse, seq);
+	wk_buf_init_fixed(&b, tmp, sizeof(tmp));
+	r = vc_store_get(vc_card_store(card), WALLET_APPLET, name, &b);
+	if (r == VC_STORE_OK && b.len == 8) {
+		msg_head(card, &m, WK_MSG_LOAD_PROOF);
+		m.balance = be32(tmp);
+		memcpy(m.tac, tmp + 4, 4);
+	} else if (r == VC_STORE_NOT_FOUND) {
+		bool burnt;
+
+		if (purse_state_get(card, &st) != VC_STORE_OK)
+			return WK_SW_MEMORY_FAILURE;
+		nv_name(name, sizeof(name), purse, seq);
+		wk_buf_reset(&b);
+		r = vc_store_get(vc_card_store(card), WALLET_APPLET, name, &b);
+		if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+			return WK_SW_MEMORY_FAILURE;
+		burnt = r == VC_STORE_OK;
+		if (!burnt && st.w[purse].online_seq != seq)
+			return WK_SW_REF_NOT_FOUND;
+		/* never credited: burnt before (a refusal or statement that may
+		 * have been lost), or the counter is still at seq; then the
+		 * session was dropped by this command (purse.c) and seq is burnt
+		 * now, so the grant can no longer be credited */
+		msg_head(card, &m, WK_MSG_LOAD_NEVER);
+		m.balance = st.w[purse].balance;
+		if (!burnt && burn_seq(card, purse, seq) != 0) {
+			vc_store_abort(vc_card_store(card));
+			return WK_SW_MEMORY_FAILURE;
+		}
+	} else {
+		return WK_SW_MEMORY_FAILURE;
+	}
+	m.seq = seq;
+	memcpy(m.load_id, cmd->data, WK_MSG_LOAD_ID_LEN);
+	if ((sw = sign_into(card, &m, resp)) != WK_SW_OK)
+		vc_store_abort(vc_card_store(card));
+	return sw;
+}
+
+static uint16_t
+personalise(vc_card *card, const wk_apdu *cmd)
+{
+	static const int purpose[3] = { PURSE_KEY_DLK, PURSE_KEY_DTK,
+	    PURSE_KEY_DPK };
+	EVP_PKEY *anchor = NULL, *key = NULL;
+	uint8_t keys[PERSO_KEYS_LEN];
+	purse_key k;
+	size_t n = 0;
+	wk_msg m;
+	uint16_t sw = WK_SW_SECURITY_STATUS;
+
+	memset(&k, 0, sizeof(k));
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (piv_wallet_anchor(card, &anchor) != 0 || piv_wallet_key(card, &key) != 0) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
+	if (wk_msg_parse(cmd->data, cmd->lc, &m, NULL, NULL) != WK_MSG_OK ||
+	    m.type != WK_MSG_PERSO) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &m) != WK_MSG_OK ||
+	    memcmp(m.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
+	    wk_msg_open_keys(key, &m, keys, sizeof(keys), &n) != WK_MSG_OK ||
+	    n != sizeof(keys))
+		goto out;
+	for (size_t i = 0; i < 3; i++) {
+		k.version = m.key_version;
+		k.alg = 0;
+		memcpy(k.key, keys + 16 * i, WK_PURSE_KEY_LEN);
+		if (purse_key_put(card, purpose[i], 1, &k) != VC_STORE_OK) {
+			vc_store_abort(vc_card_store(card));
+			sw = WK_SW_MEMORY_FAILURE;
+			goto out;
+		}
+	}
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(keys, sizeof(keys));
+	sodium_memzero(&k, sizeof(k));
+	sodium_memzero(&m, sizeof(m));
+	EVP_PKEY_free(anchor);
+	EVP_PKEY_free(key);
+	return sw;
+}
+
+uint16_t
+purse_wallet_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp, purse_session *prev)
+{
+	uint16_t sw;
+
+	if (cmd->cla != 0x80)
+		return WK_SW_CLA_NOT_SUPPORTED;
+	switch (cmd->ins) {
+	case INS_LOAD_REQUEST:
+		a->wreq.valid = false;
+		return load_request(a, card, cmd, resp);
+	case INS_LOAD_GRANT:
+		sw = load_grant(a, card, cmd, resp, prev);
+		break;
+	case INS_LOAD_RECOVER:
+		sw = load_recover(card, cmd, resp);
+		break;
+	case INS_PERSONALISE:
+		sw = personalise(card, cmd);
+		break;
+	default:
+		return purse_xfer_process(a, card, cmd, resp);
+	}
+	/* a grant is taken once: every other load command ends the request */
+	a->wreq.valid = false;
+	sodium_memzero(a->wreq.nonce, sizeof(a->wreq.nonce));
+	return sw;
+}
