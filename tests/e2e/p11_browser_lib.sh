@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # shared by the real-browser tests (p11_firefox.sh, p11_chromium.sh); sourced
 # inside tools/walletkey-sandbox. Makes a test CA, a server certificate for
 # 127.0.0.1 issued by it, a key on the card with a certificate from the same

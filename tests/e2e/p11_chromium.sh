@@ -11,6 +11,7 @@
 # browser runs in a private mount namespace (unshare -m) where a copy of
 # /etc/chromium with our policy is bound over /etc/chromium, so nothing is
 # written to the system. Runs inside tools/walletkey-sandbox, as root.
+# CHROMIUM_EXTRA adds flags (e.g. "--log-net-log=FILE" to see the handshake).
 . "$(dirname "$0")/p11_browser_lib.sh"
 
 need chromium chromium
@@ -42,6 +43,7 @@ printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://127.0.0.1:%
 # mount namespace with the policy; output in $T/chromium.out/.err
 chromium_run() {
 	rm -rf "$T/profile"
+	# shellcheck disable=SC2016,SC2086 # $1 is sh's; CHROMIUM_EXTRA is split
 	setsid unshare -m -- sh -c 'mount --bind "$1" /etc/chromium && shift && exec "$@"' sh \
 	    "$T/etc-chromium" timeout -k 5 "$CHROMIUM_WAIT" chromium \
 	    --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \

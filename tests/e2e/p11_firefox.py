@@ -6,18 +6,18 @@ usage: p11_firefox.py PORT URL PIN CN OUTDIR [SECONDS]
 Marionette is length-prefixed JSON over TCP: "len:[0, id, command, params]",
 answered by "len:[1, id, error, result]".
 
-The PIN prompt: NSS asks Firefox for the token's password
-(PK11PasswordPrompt in security/manager), which asks the prompter service
-"@mozilla.org/prompter;1" for an nsIPrompt and calls promptPassword. The
-window-modal dialog the real prompter opens spins a nested event loop in
-which Marionette stops answering (Firefox ESR 153), so in chrome context this
-script registers its own prompter under that contract: Firefox's prompt code
-runs as for a person, the dialog is answered with PIN (only for a prompt that
-names the walletkey token, at most twice), and NSS calls C_Login with it.
-Then WebDriver:Navigate to URL, WebDriver:GetPageSource must show
-"subject: CN=CN"; screenshot to OUTDIR/firefox.png, page to
+The PIN prompt: NSS asks Firefox for the token's password (PK11PasswordPrompt
+in security/manager), which opens the real window-modal dialog
+(commonDialog.xhtml). While it is open its nested event loop leaves
+Marionette unanswered (Firefox ESR 153), so before navigating the script
+installs, in chrome context, an observer of "common-dialog-loaded" that runs
+inside that loop: for a dialog that names the walletkey token (at most
+twice) it types PIN into the dialog's password field and accepts it, as a
+person would, and NSS calls C_Login with it. Then WebDriver:Navigate to URL;
+WebDriver:GetPageSource must show "subject: CN=CN" (polled: the dialog can
+end Navigate's wait early); screenshot to OUTDIR/firefox.png, page to
 OUTDIR/firefox.html. Exit 0 when the page shows the subject after a PIN
-prompt was answered, 1 otherwise.
+dialog was answered, 1 otherwise.
 """
 import base64
 import json
@@ -25,40 +25,36 @@ import socket
 import sys
 import time
 
-INSTALL_PROMPTER = r"""
+WATCH_PIN_DIALOG = r"""
 const [pin] = arguments;
-const registrar = Components.manager.QueryInterface(Ci.nsIComponentRegistrar);
-const prompter = {
-  wrappedJSObject: null,
-  seen: [],
-  answered: 0,
-  QueryInterface: ChromeUtils.generateQI(["nsIPromptFactory", "nsIPromptService", "nsIPrompt"]),
-  getPrompt(win, iid) { return this.QueryInterface(iid); },
-  // nsIPrompt (title, text, password, checkMsg, check) and nsIPromptService
-  // (parent, title, text, password, checkMsg, check)
-  promptPassword(...a) {
-    const [text, password] = a.length >= 6 ? [a[2], a[3]] : [a[1], a[2]];
-    this.seen.push(String(text));
-    if (!/walletkey/.test(text) || this.answered >= 2) return false;
-    this.answered++;
-    password.value = pin;
-    return true;
+const state = {seen: [], answered: 0, errors: []};
+const observer = {
+  observe(subject, topic) {
+    try {
+      const win = subject.document ? subject : subject.Dialog?.window ?? subject;
+      const doc = win.document;
+      const text = doc.getElementById("infoBody")?.textContent ?? "";
+      state.seen.push(String(text));
+      const pw = doc.getElementById("password1Textbox");
+      if (!pw || !/walletkey/.test(text) || state.answered >= 2) return;
+      state.answered++;
+      Services.tm.dispatchToMainThread(() => {
+        pw.value = pin;
+        doc.getElementById("commonDialog").acceptDialog();
+      });
+    } catch (e) {
+      state.errors.push(String(e));
+    }
   },
 };
-prompter.wrappedJSObject = prompter;
-const factory = {
-  QueryInterface: ChromeUtils.generateQI(["nsIFactory"]),
-  createInstance(iid) { return prompter.QueryInterface(iid); },
-};
-registrar.registerFactory(Components.ID("{5b1e4a0c-7d0e-4c59-9e53-3f0c2b9d7a11}"),
-  "walletkey test prompter", "@mozilla.org/prompter;1", factory);
-const got = Cc["@mozilla.org/prompter;1"].getService(Ci.nsIPromptService);
-return got.wrappedJSObject === prompter;
+Services.obs.addObserver(observer, "common-dialog-loaded");
+Services.wkTestPrompt = state;
+return true;
 """
 
 PROMPTS = r"""
-const p = Cc["@mozilla.org/prompter;1"].getService(Ci.nsIPromptService).wrappedJSObject;
-return p ? {seen: p.seen, answered: p.answered} : null;
+const p = Services.wkTestPrompt;
+return p ? {seen: p.seen, answered: p.answered, errors: p.errors} : null;
 """
 
 
@@ -130,9 +126,9 @@ def main():
     print("session: %s %s" % (caps["capabilities"].get("browserName"),
                               caps["capabilities"].get("browserVersion")))
     m.call("Marionette:SetContext", {"value": "chrome"})
-    if not m.call("WebDriver:ExecuteScript", {"script": INSTALL_PROMPTER,
+    if not m.call("WebDriver:ExecuteScript", {"script": WATCH_PIN_DIALOG,
                                               "args": [pin]})["value"]:
-        print("FAIL: the test prompter is not the one Firefox uses")
+        print("FAIL: could not watch for the PIN dialog")
         return 1
     m.call("Marionette:SetContext", {"value": "content"})
     err = None
@@ -141,11 +137,17 @@ def main():
     except RuntimeError as e:
         err = e
         print("navigate: %s" % e)
+    # the modal PIN dialog can end Navigate's wait early: poll the page
+    want = "subject: CN=" + cn + "<"
     source = ""
-    try:
-        source = m.call("WebDriver:GetPageSource")["value"]
-    except RuntimeError as e:
-        print("page source: %s" % e)
+    while True:
+        try:
+            source = m.call("WebDriver:GetPageSource")["value"]
+        except RuntimeError as e:
+            print("page source: %s" % e)
+        if want in source or time.time() > deadline:
+            break
+        time.sleep(0.3)
     with open(outdir + "/firefox.html", "w") as f:
         f.write(source)
     try:
@@ -156,6 +158,8 @@ def main():
         print("screenshot: %s" % e)
     m.call("Marionette:SetContext", {"value": "chrome"})
     prompts = m.call("WebDriver:ExecuteScript", {"script": PROMPTS})["value"] or {}
+    for e in prompts.get("errors", []):
+        print("prompt error: %s" % e)
     for text in prompts.get("seen", []):
         print("PIN prompt: %s" % text.replace("\n", " "))
     answered = prompts.get("answered", 0)
@@ -163,7 +167,6 @@ def main():
         m.call("WebDriver:DeleteSession")
     except (RuntimeError, OSError):
         pass
-    want = "subject: CN=" + cn + "<"
     if want not in source:
         print("FAIL: the page does not show CN=%s (PIN prompts answered: %d, "
               "navigate: %s); page: %s" % (cn, answered, err, source[:500]))

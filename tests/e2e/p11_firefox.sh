@@ -4,12 +4,11 @@
 # walletkey-pkcs11.so added to the profile's NSS database by modutil; the
 # certificate is chosen by security.default_personal_cert = "Select
 # Automatically"; TLS 1.3 makes the signature RSA-PSS (CKM_RSA_PKCS_PSS).
-# p11_firefox.py drives Firefox over Marionette and answers Firefox's PIN
-# prompt: Firefox's own PK11 password prompt code runs and asks the prompter
-# service, which the test replaces in chrome context (the real window-modal
-# dialog stops Marionette; see p11_firefox.py); NSS then calls C_Login with
-# the PIN. The card is restarted before Firefox starts, so the VERIFY the 9A
-# signature needs can only come from that C_Login. Checks the page
+# p11_firefox.py drives Firefox over Marionette and answers Firefox's real
+# PIN dialog (from an observer it installs in chrome context: the dialog is
+# window-modal and Marionette does not answer while it is open); NSS calls
+# C_Login with the PIN. The card is restarted before Firefox starts, so the
+# VERIFY the 9A signature needs can only come from that C_Login. Checks the page
 # (WebDriver:GetPageSource), the server's log, and takes a screenshot
 # (WebDriver:TakeScreenshot) into the temporary directory (KEEP_TMP=1 keeps
 # it). Runs inside tools/walletkey-sandbox.
@@ -44,6 +43,7 @@ user_pref("network.proxy.allow_hijacking_localhost", false);
 user_pref("network.captive-portal-service.enabled", false);
 user_pref("network.connectivity-service.enabled", false);
 user_pref("network.dns.disablePrefetch", true);
+user_pref("network.trr.mode", 5);
 user_pref("network.prefetch-next", false);
 user_pref("network.http.speculative-parallel-limit", 0);
 user_pref("app.update.disabledForTesting", true);
