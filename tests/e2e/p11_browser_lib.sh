@@ -105,7 +105,7 @@ nss_db() {
 
 # start_server: the HTTPS page; sets PORT and URL; the log is $T/server.log
 start_server() {
-	setsid python3 "$HERE/p11_browser_server.py" "$T/srv.pem" "$T/srv.key" \
+	setsid timeout -k 5 "${SERVER_LIFETIME:-900}" python3 "$HERE/p11_browser_server.py" "$T/srv.pem" "$T/srv.key" \
 	    "$T/ca.pem" "$T/port" "$T/server.log" > "$T/server.out" 2>&1 &
 	KILL_PIDS+=($!)
 	for _ in $(seq 100); do

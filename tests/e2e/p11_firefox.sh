@@ -81,11 +81,17 @@ step "HTTPS page that requires a client certificate"
 start_server
 
 step "firefox-esr --marionette --headless on $URL; the test answers the PIN prompt"
-HOME=$T/home setsid firefox-esr --marionette --remote-allow-system-access --headless --no-remote -profile "$P" \
+# (every process has a time limit of its own, should the trap never run)
+HOME=$T/home setsid timeout -k 5 "$((FIREFOX_WAIT + 60))" firefox-esr --marionette \
+    --remote-allow-system-access --headless --no-remote -profile "$P" \
     > "$T/firefox.log" 2>&1 &
 KILL_PIDS+=($!)
 timeout -k 5 "$((FIREFOX_WAIT + 30))" python3 "$HERE/p11_firefox.py" "$MPORT" "$URL" "$PIN" \
-    "$CN" "$T" "$FIREFOX_WAIT" > "$T/driver.log" 2>&1 ||
+    "$CN" "$T" "$FIREFOX_WAIT" > "$T/driver.log" 2>&1 &
+DRIVER=$!
+KILL_PIDS+=("$DRIVER")
+# (wait, unlike a foreground command, lets the traps run at once)
+wait "$DRIVER" ||
     { cat "$T/driver.log"; tail -n 30 "$T/firefox.log"; cat "$T/server.out"; fail "Firefox did not show the page"; }
 cat "$T/driver.log"
 grep -q "^PIN prompt: .*walletkey" "$T/driver.log" || fail "no PIN prompt answered"
