@@ -18,7 +18,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	trap 'rm -rf "$T"' EXIT
 	audit_profile "$T" '.pin_tries = 15 | .log_capacity = 100'
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
 	exit $?
 fi
 

@@ -15,7 +15,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	trap 'rm -rf "$T"' EXIT
 	audit_profile "$T"
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
 	exit $?
 fi
 

@@ -10,7 +10,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	trap 'rm -rf "$T"' EXIT
 	audit_profile "$T" '.audit_capacity = 10'
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
 	exit $?
 fi
 

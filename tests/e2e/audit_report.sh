@@ -16,7 +16,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	trap 'rm -rf "$T"' EXIT
 	audit_profile "$T"
 	set +e
-	"$SANDBOX" --cards 1 --card-args "--perso $T/perso.json" -- "$0" "$T" "$CHROME"
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T" "$CHROME"
 	exit $?
 fi
 

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Drives Firefox over Marionette for p11_firefox.sh.
+
+usage: p11_firefox.py PORT URL PIN CN OUTDIR [SECONDS]
+
+Marionette is length-prefixed JSON over TCP: "len:[0, id, command, params]",
+answered by "len:[1, id, error, result]".
+
+The PIN prompt: NSS asks Firefox for the token's password (PK11PasswordPrompt
+in security/manager), which opens the real window-modal dialog
+(commonDialog.xhtml). While it is open its nested event loop leaves
+Marionette unanswered (Firefox ESR 153), so before navigating the script
+installs, in chrome context, an observer of "common-dialog-loaded" that runs
+inside that loop: for a dialog that names the walletkey token (at most
+twice) it types PIN into the dialog's password field and accepts it, as a
+person would, and NSS calls C_Login with it. Then WebDriver:Navigate to URL;
+WebDriver:GetPageSource must show "subject: CN=CN" (polled: the dialog can
+end Navigate's wait early); screenshot to OUTDIR/firefox.png, page to
+OUTDIR/firefox.html. Exit 0 when the page shows the subject after a PIN
+dialog was answered, 1 otherwise.
+"""
+import base64
+import json
+import socket
+import sys
+import time
+
+WATCH_PIN_DIALOG = r"""
+const [pin] = arguments;
+const state = {seen: [], answered: 0, errors: []};
+const observer = {
+  observe(subject, topic) {
+    try {
+      const win = subject.document ? subject : subject.Dialog?.window ?? subject;
+      const doc = win.document;
+      const text = doc.getElementById("infoBody")?.textContent ?? "";
+      state.seen.push(String(text));
+      const pw = doc.getElementById("password1Textbox");
+      if (!pw || !/walletkey/.test(text) || state.answered >= 2) return;
+      state.answered++;
+      Services.tm.dispatchToMainThread(() => {
+        pw.value = pin;
+        doc.getElementById("commonDialog").acceptDialog();
+      });
+    } catch (e) {
+      state.errors.push(String(e));
+    }
+  },
+};
+Services.obs.addObserver(observer, "common-dialog-loaded");
+Services.wkTestPrompt = state;
+return true;
+"""
+
+PROMPTS = r"""
+const p = Services.wkTestPrompt;
+return p ? {seen: p.seen, answered: p.answered, errors: p.errors} : null;
+"""
+
+
+class Marionette:
+    def __init__(self, port, timeout):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        self.id = 0
+        self.hello = self.read()
+
+    def read(self):
+        while b":" not in self.buf:
+            self.more()
+        head, _, rest = self.buf.partition(b":")
+        n = int(head)
+        while len(rest) < n:
+            self.more()
+            head, _, rest = self.buf.partition(b":")
+        self.buf = rest[n:]
+        return json.loads(rest[:n])
+
+    def more(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("marionette closed the connection")
+        self.buf += data
+
+    def send(self, name, params=None):
+        self.id += 1
+        msg = json.dumps([0, self.id, name, params or {}]).encode()
+        self.sock.sendall(str(len(msg)).encode() + b":" + msg)
+        return self.id
+
+    def call(self, name, params=None):
+        self.send(name, params)
+        while True:
+            reply = self.read()
+            if reply[0] == 1 and reply[1] == self.id:
+                break
+            if reply[0] == 1 and reply[2]:
+                print("reply to command %d: %s" % (reply[1], reply[2]))
+        if reply[2]:
+            raise RuntimeError("%s: %s" % (name, reply[2].get("error", reply[2])
+                                           + ": " + reply[2].get("message", "")))
+        return reply[3]
+
+
+def connect(port, deadline):
+    last = None
+    while time.time() < deadline:
+        try:
+            return Marionette(port, 30)
+        except OSError as e:
+            last = e
+            time.sleep(0.2)
+    raise TimeoutError("no Marionette on port %d: %s" % (port, last))
+
+
+def main():
+    port, url, pin, cn, outdir = sys.argv[1:6]
+    seconds = float(sys.argv[6]) if len(sys.argv) > 6 else 90
+    deadline = time.time() + seconds
+    m = connect(int(port), deadline)
+    m.sock.settimeout(seconds)
+    print("marionette:", json.dumps(m.hello))
+    caps = m.call("WebDriver:NewSession", {
+        "pageLoadStrategy": "normal", "acceptInsecureCerts": False,
+        "timeouts": {"pageLoad": int(seconds * 1000 * 0.8), "script": 10000}})
+    print("session: %s %s" % (caps["capabilities"].get("browserName"),
+                              caps["capabilities"].get("browserVersion")))
+    m.call("Marionette:SetContext", {"value": "chrome"})
+    if not m.call("WebDriver:ExecuteScript", {"script": WATCH_PIN_DIALOG,
+                                              "args": [pin]})["value"]:
+        print("FAIL: could not watch for the PIN dialog")
+        return 1
+    m.call("Marionette:SetContext", {"value": "content"})
+    err = None
+    try:
+        m.call("WebDriver:Navigate", {"url": url})
+    except RuntimeError as e:
+        err = e
+        print("navigate: %s" % e)
+    # the modal PIN dialog can end Navigate's wait early: poll the page
+    want = "subject: CN=" + cn + "<"
+    source = ""
+    while True:
+        try:
+            source = m.call("WebDriver:GetPageSource")["value"]
+        except RuntimeError as e:
+            print("page source: %s" % e)
+        if want in source or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    with open(outdir + "/firefox.html", "w") as f:
+        f.write(source)
+    try:
+        png = m.call("WebDriver:TakeScreenshot", {"full": False})["value"]
+        with open(outdir + "/firefox.png", "wb") as f:
+            f.write(base64.b64decode(png))
+    except RuntimeError as e:
+        print("screenshot: %s" % e)
+    m.call("Marionette:SetContext", {"value": "chrome"})
+    prompts = m.call("WebDriver:ExecuteScript", {"script": PROMPTS})["value"] or {}
+    for e in prompts.get("errors", []):
+        print("prompt error: %s" % e)
+    for text in prompts.get("seen", []):
+        print("PIN prompt: %s" % text.replace("\n", " "))
+    answered = prompts.get("answered", 0)
+    try:
+        m.call("WebDriver:DeleteSession")
+    except (RuntimeError, OSError):
+        pass
+    if want not in source:
+        print("FAIL: the page does not show CN=%s (PIN prompts answered: %d, "
+              "navigate: %s); page: %s" % (cn, answered, err, source[:500]))
+        return 1
+    if answered == 0:
+        print("FAIL: the page loaded but no PIN prompt was answered")
+        return 1
+    print("page shows CN=%s; PIN prompts answered: %d" % (cn, answered))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
