@@ -25,7 +25,6 @@ fi
 T=$1
 R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
-sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
 wallet_key
 
 card_up() {

@@ -82,7 +82,6 @@ check "verify --card" '[ "$RC" -eq 0 ] && grep -q "^OK: $N records" <<<"$OUT"'
 
 # an export interrupted by kill -9 of the card goes on from its cursor
 # (one record a page, so the kill lands inside it)
-sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
 card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
 start=$(date +%s.%N)
 WALLETKEY_AUDIT_PAGE=1 "$WK" --verbose --reader "$R" audit export --format csv \
