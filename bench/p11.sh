@@ -41,12 +41,13 @@ done
 KEYS=(p256:ECDSA:01 ed25519:EDDSA:03 rsa2048:SHA256_RSA_PKCS:04)
 ARGS=(--runs "$RUNS" --seconds "$SECS" --pin 123456)
 
-echo "bench/p11: medians of $RUNS runs of ${SECS}s; login = C_Login + VERIFY"
+echo "bench/p11: medians of $RUNS runs of ${SECS}s; login = C_Login + VERIFY;"
+echo "startup = C_Initialize + C_GetSlotList + C_OpenSession + C_Login"
 echo "--- walletkey-pkcs11.so"
-"$B" --module "$M" "${ARGS[@]}" "${KEYS[@]}"
+"$B" --module "$M" "${ARGS[@]}" "${KEYS[@]}" | tee "$T/ours"
 if [ -n "$OPENSC" ]; then
 	echo "--- opensc-pkcs11.so (same card; 0.23 has no Ed25519 for PIV)"
-	"$B" --module "$OPENSC" "${ARGS[@]}" "${KEYS[@]}" || echo "(failed)"
+	"$B" --module "$OPENSC" "${ARGS[@]}" "${KEYS[@]}" | tee "$T/opensc" || echo "(failed)"
 fi
 if [ -n "$SOFTHSM" ] && command -v softhsm2-util > /dev/null; then
 	echo "--- libsofthsm2.so (software token)"
@@ -57,5 +58,14 @@ if [ -n "$SOFTHSM" ] && command -v softhsm2-util > /dev/null; then
 	P "$SOFTHSM" --login --pin 123456 --keypairgen --key-type EC:prime256v1 --id 01
 	P "$SOFTHSM" --login --pin 123456 --keypairgen --key-type EC:edwards25519 --id 03
 	P "$SOFTHSM" --login --pin 123456 --keypairgen --key-type rsa:2048 --id 04
-	"$B" --module "$SOFTHSM" --token bench "${ARGS[@]}" "${KEYS[@]}"
+	"$B" --module "$SOFTHSM" --token bench "${ARGS[@]}" "${KEYS[@]}" | tee "$T/softhsm"
 fi
+
+# ratios: our module's signatures per second over the others'
+echo "--- ratios (walletkey-pkcs11.so / other)"
+for other in opensc softhsm; do
+	[ -s "$T/$other" ] || continue
+	awk -v other="$other" 'NR == FNR { if ($4 == "sig/s") ours[$1] = $3; next }
+		$4 == "sig/s" && ($1 in ours) && $3 > 0 {
+			printf "%-10s vs %-8s %8.2f\n", $1, other, ours[$1] / $3 }' "$T/ours" "$T/$other"
+done
