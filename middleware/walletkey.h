@@ -52,6 +52,15 @@ typedef enum wk_rc {
 } wk_rc;
 
 const char *wk_strerror(int rc);
+
+/* the library's debug trace on stderr: PC/SC calls and APDUs, with PINs,
+ * keys, MACs and secret answers masked; off by default */
+enum {
+	WK_TRACE_APDU = 1u << 0,
+	WK_TRACE_LINK = 1u << 1,
+	WK_TRACE_ALL = 0xFFFFu,
+};
+void wk_set_trace(unsigned categories);
 /* the one translation of a status word into a wk_rc (WK_OK for 9000/61xx) */
 int wk_rc_from_sw(uint16_t sw);
 

@@ -130,8 +130,11 @@ main(int argc, char **argv)
 		    cmd->usage != NULL ? cmd->usage : "...", cmd->summary);
 		goto out;
 	}
-	if (cli.verbose)
+	if (cli.verbose) {
+		/* the library keeps its own trace switch (it shares no state) */
+		wk_set_trace(WK_TRACE_ALL);
 		wk_log_set(WK_LOG_ALL);
+	}
 	status = cmd->run(&cli, nrest, rest);
 out:
 	wk_card_free(&cli.card);

@@ -31,3 +31,9 @@ grep -q "pcscd" <<<"$ERR" || fail "no message naming pcscd: $ERR"
 # an ambiguous reader prefix: exit 1 and a message saying so
 expect_status 1 walletkey --reader "Virtual PCD 00" apdu 00a40400
 grep -q "several readers start with" <<<"$ERR" || fail "no message for an ambiguous prefix: $ERR"
+# --verbose: the library's trace appears, and a PIN in it is masked
+trace=$(WALLETKEY_PIN=123456 walletkey --verbose pin verify 2>&1 >/dev/null)
+grep -q "SCardEstablishContext" <<<"$trace" || fail "--verbose shows no PC/SC trace"
+grep -qE "apdu > \([0-9]+\) 00 20 00 80 08( \*\*){8}" <<<"$trace" || fail "--verbose shows no masked VERIFY: $trace"
+grep -qi "31 32 33 34 35 36" <<<"$trace" && fail "the PIN appears in the trace"
+true

@@ -109,9 +109,19 @@ pkcs11-tool --module "$MODULE" -l -p 123456 --sign -m ECDSA-SHA256 \
 	--id 01 -i "$state/msg" -o "$state/sig" --signature-format openssl
 openssl dgst -sha256 -verify "$state/pub.pem" -signature "$state/sig" "$state/msg"
 
-# walletkey from PATH runs the wallet
+# walletkey from PATH runs the wallet demo: a SAM on the demo master keys,
+# a load and a purchase, the balance and the records
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
+	"$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
+	"$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$state/mk.json"
 walletkey wallet info
-walletkey wallet balance
+walletkey wallet sam-init --master-keys "$state/mk.json" --terminal 000000000042 --out "$state/sam.json"
+walletkey wallet load --amount 100 --sam "$state/sam.json"
+walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$state/sam.json"
+[ "$(walletkey wallet balance)" = "EP balance: 87.70" ] ||
+	{ echo "FAIL: the wallet balance is not 87.70" >&2; exit 1; }
+walletkey wallet records
 EOS
 chmod +x "$work/unit.sh"
 INIT_CMD=$init_cmd EXEC_START=$exec_start MODULE=$module \
