@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -55,7 +56,9 @@ static const char audit_usage[] =
     "  status                        capacity, records kept, checkpoint, head (no PIN)\n"
     "  export [--since DATE] [--until DATE] [--type T] [--format table|csv|json]\n"
     "         [--out FILE] [--recipient PUBKEY|FILE]\n"
-    "  verify FILE | --card\n"
+    "  verify FILE | --card [--issuer URL]\n"
+    "  sync --issuer URL             uploads the records the issuer lacks (sealed\n"
+    "                                to its key); the card stores its acknowledgement\n"
     "  report --out FILE.html [--since DATE] [--until DATE] [--type T]\n"
     "  keygen --out KEYFILE          an auditor's key pair (prints the public key)\n"
     "  open BUNDLE --key KEYFILE [--format ...] [--out FILE]\n"
@@ -897,6 +900,317 @@ out:
 	return status;
 }
 
+/* ---- sync with the issuer (docs/audit.md "Sync with the issuer") ---- */
+
+#define SYNC_ROUNDS 3	/* upload and acknowledge again when the head moved */
+
+/* for the crash tests, as the remote wallet commands: WALLETKEY_FAULT_AT=STEP
+ * kills this process with SIGKILL at STEP ("sync-page-N" after the Nth page
+ * the issuer stored, "sync-acked" between the issuer's acknowledgement and
+ * the card's), or runs WALLETKEY_FAULT_CMD there instead */
+static void
+sync_fault(const char *step)
+{
+	const char *at = getenv("WALLETKEY_FAULT_AT");
+	const char *cmd = getenv("WALLETKEY_FAULT_CMD");
+
+	if (at == NULL || strcmp(at, step) != 0)
+		return;
+	fflush(NULL);
+	if (cmd == NULL || cmd[0] == '\0')
+		raise(SIGKILL);
+	if (system(cmd) != 0)
+		fprintf(stderr, "walletkey: fault command failed\n");
+}
+
+/* an issuer call with a JSON answer; prints the issuer's refusal */
+static int
+issuer_json(wk_issuer *is, const char *path, json_t *body, json_t **out)
+{
+	char *text = NULL, *resp = NULL;
+	int rc;
+
+	*out = NULL;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		return WK_ERR_MEMORY;
+	}
+	json_decref(body);
+	rc = wk_issuer_request(is, path, text, &resp);
+	free(text);
+	if (rc == WK_OK && (*out = json_loads(resp, 0, NULL)) == NULL)
+		rc = WK_ERR_ISSUER;
+	free(resp);
+	return rc;
+}
+
+static void
+issuer_say(wk_issuer *is, const char *what, int rc)
+{
+	if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) != 0)
+		fprintf(stderr, "walletkey: %s: the issuer refused (%ld %s): %s\n",
+		    what, wk_issuer_http_status(is), wk_issuer_error_code(is),
+		    wk_issuer_error_message(is));
+	else
+		fprintf(stderr, "walletkey: %s: %s%s%s\n", what, wk_strerror(rc),
+		    wk_issuer_error_message(is)[0] ? ": " : "",
+		    wk_issuer_error_message(is));
+}
+
+static int
+json_hex(json_t *o, const char *k, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	long n;
+
+	if (s == NULL || strlen(s) % 2 != 0 || strlen(s) / 2 > cap ||
+	    (n = wk_hex_decode(s, out, cap)) < 0 || (size_t)n != strlen(s) / 2)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int
+json_u64(json_t *o, const char *k, uint64_t *v)
+{
+	json_t *j = json_object_get(o, k);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		return -1;
+	*v = (uint64_t)json_integer_value(j);
+	return 0;
+}
+
+static void
+sync_progress(bool json, uint64_t done, uint64_t total)
+{
+	if (json || total == 0)
+		return;
+	if (isatty(STDERR_FILENO)) {
+		progress(done, total);
+		return;
+	}
+	fprintf(stderr, "sync: %" PRIu64 "/%" PRIu64 " records\n", done, total);
+}
+
+/* GET history/FROM: the issuer's newest stored and acknowledged seq */
+static int
+issuer_state(wk_issuer *is, const char *serial, uint64_t from,
+    uint64_t *stored, uint64_t *acked)
+{
+	char path[96];
+	json_t *j = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, serial,
+	    from == 0 ? 1 : from);
+	if ((rc = issuer_json(is, path, NULL, &j)) == WK_OK &&
+	    (json_u64(j, "stored_seq", stored) != 0 ||
+	    json_u64(j, "acked_seq", acked) != 0))
+		rc = WK_ERR_ISSUER;
+	json_decref(j);
+	return rc;
+}
+
+static int
+cmd_sync(wk_cli *cli, const aopts *o)
+{
+	uint8_t ipk[32], nonce[16], hash[32], sig[WK_AREC_SIG_MAX], *page = NULL;
+	char pin[PIN_MAX + 2], serial[17], path[96], step[32];
+	size_t pin_len = 0, len, n;
+	uint64_t stored = 0, acked = 0, cursor, first_missing = 0, missing = 0;
+	uint64_t uploaded = 0, total, ack_seq = 0;
+	wk_issuer *is = NULL;
+	wk_card_info info;
+	wk_audit_status st;
+	wk_audit_head head;
+	wk_card *card = NULL;
+	json_t *j = NULL;
+	uint16_t sw = 0;
+	unsigned max = page_max(), retries = 0, pages = 0;
+	int rc, tries = -1, status = WK_CLI_FAILED;
+	bool begun = false;
+
+	if (o->issuer == NULL)
+		return wk_cli_usage(cli, "audit sync needs --issuer URL");
+	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK)
+		return wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
+	if ((page = malloc(PAGE_BUF)) == NULL)
+		goto out;
+	if ((rc = issuer_json(is, "/v1/audit/key", NULL, &j)) != WK_OK) {
+		issuer_say(is, "audit sync", rc);
+		goto out;
+	}
+	if (json_hex(j, "x25519", ipk, 32, &n) != 0 || n != 32) {
+		fprintf(stderr, "walletkey: audit sync: the issuer's key is "
+		    "malformed\n");
+		goto out;
+	}
+	json_decref(j);
+	j = NULL;
+	if (get_pin(o, pin, sizeof(pin), &pin_len) != WK_OK)
+		goto out;
+	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
+	    (rc = wk_card_begin(card)) != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	begun = true;
+	if ((rc = wk_card_get_info(card, &info)) != WK_OK ||
+	    (rc = wk_audit_select(card)) != WK_OK ||
+	    (rc = wk_audit_get_status(card, &st)) != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	wk_hex_encode(info.serial, 8, serial);
+	rc = wk_audit_verify_pin(card, pin, pin_len, &tries);
+	if (rc == WK_ERR_WRONG_PIN) {
+		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
+		goto out;
+	}
+	if (rc != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	for (unsigned round = 0; round < SYNC_ROUNDS; round++) {
+		randombytes_buf(nonce, sizeof(nonce));
+		if ((rc = wk_audit_get_head(card, nonce, &head)) != WK_OK) {
+			if (rc == WK_ERR_NOT_FOUND)
+				fprintf(stderr, "walletkey: audit sync: no wallet "
+				    "key in PIV slot 82 (walletkey enroll)\n");
+			else if (link_lost(rc) && retries++ < RESUME_TRIES &&
+			    (rc = resume(cli, &card, pin, pin_len)) == WK_OK) {
+				round--;
+				continue;
+			} else
+				wk_cli_fail(cli, "audit sync", rc);
+			goto out;
+		}
+		if ((rc = issuer_state(is, serial, head.head_seq + 1, &stored,
+		    &acked)) != WK_OK) {
+			issuer_say(is, "audit sync", rc);
+			goto out;
+		}
+		/* the issuer's newest record is the resumable cursor; after a
+		 * refused acknowledgement, everything it has not acknowledged */
+		cursor = (round > 0 ? acked : stored) + 1;
+		if (cursor <= head.base_seq)
+			cursor = head.base_seq + 1;
+		if (round == 0 && head.head_seq > stored) {
+			first_missing = cursor;
+			missing = head.head_seq - stored;
+		}
+		total = head.head_seq >= cursor ? head.head_seq - cursor + 1 : 0;
+		uploaded = 0;
+		while (cursor <= head.head_seq) {
+			len = PAGE_BUF;
+			rc = wk_audit_get_page(card, ipk, cursor, max, page, &len);
+			if ((link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
+			    retries++ < RESUME_TRIES) {
+				begun = false;
+				if (!cli->json)
+					fprintf(stderr, "\nwalletkey: the card was "
+					    "lost at seq %" PRIu64 "; resuming\n",
+					    cursor);
+				if ((rc = resume(cli, &card, pin, pin_len)) !=
+				    WK_OK) {
+					wk_cli_fail(cli, "audit sync", rc);
+					goto out;
+				}
+				begun = true;
+				continue;
+			}
+			if (rc != WK_OK) {
+				wk_cli_fail(cli, "audit sync", rc);
+				goto out;
+			}
+			retries = 0;
+			snprintf(path, sizeof(path), "/v1/audit/%s/records",
+			    serial);
+			if ((rc = issuer_json(is, path, json_pack("{s:o}",
+			    "page", wk_cli_json_hex(page, len)), &j)) != WK_OK) {
+				issuer_say(is, "audit sync", rc);
+				goto out;
+			}
+			if (json_u64(j, "stored_seq", &stored) != 0 ||
+			    stored < cursor) {
+				fprintf(stderr, "walletkey: audit sync: the issuer"
+				    " stored nothing from seq %" PRIu64 "\n",
+				    cursor);
+				goto out;
+			}
+			json_decref(j);
+			j = NULL;
+			uploaded += stored - cursor + 1;
+			cursor = stored + 1;
+			sync_progress(cli->json, uploaded, total);
+			snprintf(step, sizeof(step), "sync-page-%u", ++pages);
+			sync_fault(step);
+		}
+		snprintf(path, sizeof(path), "/v1/audit/%s/ack", serial);
+		rc = issuer_json(is, path, json_pack("{s:{s:I, s:o, s:I, s:o, "
+		    "s:o, s:o}}", "head", "checkpoint_seq",
+		    (json_int_t)head.base_seq, "checkpoint_hash",
+		    wk_cli_json_hex(head.base_hash, 32), "seq",
+		    (json_int_t)head.head_seq, "hash",
+		    wk_cli_json_hex(head.head_hash, 32), "nonce",
+		    wk_cli_json_hex(head.nonce, 16), "signature",
+		    wk_cli_json_hex(head.sig, head.sig_len)), &j);
+		/* an unacknowledged tail at the issuer that is not the card's:
+		 * upload from the acknowledged seq again */
+		if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) == 409 &&
+		    round + 1 < SYNC_ROUNDS)
+			continue;
+		if (rc != WK_OK) {
+			issuer_say(is, "audit sync", rc);
+			goto out;
+		}
+		break;
+	}
+	if (j == NULL || json_u64(j, "acked_seq", &ack_seq) != 0 ||
+	    json_hex(j, "acked_hash", hash, 32, &n) != 0 || n != 32 ||
+	    json_hex(j, "signature", sig, sizeof(sig), &len) != 0) {
+		fprintf(stderr, "walletkey: audit sync: the issuer's "
+		    "acknowledgement is malformed\n");
+		goto out;
+	}
+	sync_fault("sync-acked");
+	rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
+	if (link_lost(rc) && (rc = resume(cli, &card, pin, pin_len)) == WK_OK)
+		rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
+	if (rc != WK_OK) {
+		fprintf(stderr, "walletkey: audit sync: the card refused the "
+		    "issuer's acknowledgement (%04X): %s\n", sw, wk_strerror(rc));
+		goto out;
+	}
+	if (cli->json) {
+		status = wk_cli_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I}", "serial", serial, "head",
+		    (json_int_t)head.head_seq, "uploaded", (json_int_t)uploaded,
+		    "missing_at_issuer", (json_int_t)missing,
+		    "missing_first", (json_int_t)(missing ? first_missing : 0),
+		    "missing_last", (json_int_t)(missing ? head.head_seq : 0),
+		    "acked", (json_int_t)ack_seq));
+		goto out;
+	}
+	if (missing > 0)
+		printf("missing at the issuer: %" PRIu64 " record%s on the card "
+		    "(seq %" PRIu64 "..%" PRIu64 "), now uploaded\n", missing,
+		    missing == 1 ? "" : "s", first_missing, head.head_seq);
+	printf("synced: head seq %" PRIu64 ", %" PRIu64 " record%s uploaded, "
+	    "acknowledged by the issuer up to seq %" PRIu64 "\n",
+	    head.head_seq, uploaded, uploaded == 1 ? "" : "s", ack_seq);
+	status = WK_CLI_OK;
+out:
+	if (begun && card != NULL)
+		wk_card_end(card);
+	json_decref(j);
+	sodium_memzero(pin, sizeof(pin));
+	free(page);
+	wk_issuer_free(&is);
+	return status;
+}
+
 /* ---- status: counts only, no PIN, no record ---- */
 
 static int
@@ -941,13 +1255,8 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 	sub = argv[1];
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
-	/* docs/audit.md, open points */
-	if (strcmp(sub, "sync") == 0 || o.issuer != NULL) {
-		fprintf(stderr, "walletkey: audit: history sync with the issuer "
-		    "(audit sync, verify --issuer) is not available in this "
-		    "version\n");
-		return WK_CLI_FAILED;
-	}
+	if (strcmp(sub, "sync") == 0)
+		return cmd_sync(cli, &o);
 	if (strcmp(sub, "status") == 0)
 		return cmd_status(cli);
 	if (strcmp(sub, "export") == 0)
