@@ -542,7 +542,7 @@ iss_audit_history(iss *is, const char *card, const char *from,
 	}
 	if (card_cert(db, id, &cert, e) != 0 || state_get(db, id, &s, e) != 0)
 		goto rollback;
-	if ((d = iss_db_exec(db, "SELECT raw FROM audit_records WHERE"
+	if ((d = iss_db_exec(db, "SELECT raw, seq FROM audit_records WHERE"
 	    " card_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
 	    (iss_param[]){ ISS_PS(id), ISS_PI(f), ISS_PI(HIST_PAGE) }, 3,
 	    &r)) != ISS_DB_OK) {
@@ -558,12 +558,14 @@ iss_audit_history(iss *is, const char *card, const char *from,
 	}
 	memset(&h, 0, sizeof(h));
 	memcpy(h.serial, serial, 8);
-	h.first_seq = rows > 0 ? f : 0;
+	/* the first row's own seq: a hole in the stored records is the
+	 * client's to see (each record carries its seq) */
+	h.first_seq = rows > 0 ? (uint64_t)iss_res_int(r, 0, 1) : 0;
 	h.count = (uint16_t)rows;
 	h.stored_seq = s.stored;
 	h.acked_seq = s.acked;
 	memcpy(h.acked_hash, s.acked_hash, 32);
-	h.more = rows > 0 && f + rows <= s.stored;
+	h.more = rows > 0 && (uint64_t)iss_res_int(r, rows - 1, 1) < s.stored;
 	wk_arec_hist_header(&h, page);
 	for (size_t i = 0; i < rows; i++)
 		if (wk_hex_decode(iss_res_text(r, i, 0), page + WK_AREC_HIST_HDR +

@@ -268,6 +268,16 @@ parse_key32(const char *s, uint8_t key[32])
 	return rc;
 }
 
+static uint64_t
+get_seq(const uint8_t *raw)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | raw[i];
+	return v;
+}
+
 /* ---- reading the card ---- */
 
 static char *
@@ -797,6 +807,9 @@ out:
 
 /* ---- verify ---- */
 
+static int verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
+    audit_report_fn report, void *ctx, size_t *faults);
+
 typedef struct vctx {
 	wk_cli *cli;
 	json_t *faults;
@@ -841,6 +854,9 @@ cmd_verify(wk_cli *cli, const aopts *o)
 	if (cli->json)
 		v.faults = json_array();
 	faults = audit_doc_verify(&d, report_fault, &v);
+	if (o->issuer != NULL && verify_issuer(cli, o, &d, report_fault, &v,
+	    &faults) != WK_OK)
+		goto out;
 	if (cli->json) {
 		wk_cli_json_print(json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok",
 		    faults == 0, "records", (json_int_t)d.n, "checkpoint",
@@ -849,8 +865,9 @@ cmd_verify(wk_cli *cli, const aopts *o)
 	} else if (faults == 0) {
 		printf("OK: %zu records, seq %" PRIu64 "..%" PRIu64 " after "
 		    "checkpoint %" PRIu64 ", chain intact, head signed by the "
-		    "card's wallet key\n", d.n, d.head.base_seq + 1,
-		    d.head.head_seq, d.head.base_seq);
+		    "card's wallet key%s\n", d.n, d.head.base_seq + 1,
+		    d.head.head_seq, d.head.base_seq, o->issuer != NULL ?
+		    ", every record as the issuer holds it" : "");
 	} else {
 		printf("%zu fault%s found\n", faults, faults == 1 ? "" : "s");
 	}
@@ -1209,6 +1226,214 @@ out:
 	free(page);
 	wk_issuer_free(&is);
 	return status;
+}
+
+/* ---- verify --issuer: every record against the issuer's history ---- */
+
+#define HIST_PAGES_MAX 100000u	/* 255 records each: far above any log */
+
+/* the issuer's CA certificate (GET /v1/ca) */
+static X509 *
+issuer_ca(wk_issuer *is)
+{
+	uint8_t der[4096];
+	const uint8_t *p = der;
+	const char *b64;
+	json_t *j = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+
+	if (issuer_json(is, "/v1/ca", NULL, &j) == WK_OK &&
+	    (b64 = json_string_value(json_object_get(j, "ca_certificate"))) !=
+	    NULL && sodium_base642bin(der, sizeof(der), b64, strlen(b64), NULL,
+	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
+		x = d2i_X509(NULL, &p, (long)len);
+	json_decref(j);
+	return x;
+}
+
+/* the issuer's history of the card: its records (by seq, each checked
+ * against the CA's signature over its page), into a doc of raw records */
+static int
+issuer_history(wk_issuer *is, const uint8_t serial[8], EVP_PKEY *ca,
+    audit_doc *hist, audit_report_fn report, void *ctx, size_t *faults)
+{
+	uint8_t *page = NULL, sig[WK_AREC_SIG_MAX];
+	char path[96], sx[17], msg[200];
+	size_t len, sig_len;
+	uint64_t from = 1;
+	wk_arec_hist h;
+	json_t *j = NULL;
+	int rc = WK_ERR_ISSUER;
+
+	wk_hex_encode(serial, 8, sx);
+	if ((page = malloc(WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN)) ==
+	    NULL)
+		return WK_ERR_MEMORY;
+	for (unsigned i = 0; i < HIST_PAGES_MAX; i++) {
+		snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, sx,
+		    from);
+		json_decref(j);
+		if ((rc = issuer_json(is, path, NULL, &j)) != WK_OK) {
+			issuer_say(is, "audit verify", rc);
+			goto out;
+		}
+		rc = WK_ERR_ISSUER;
+		if (json_hex(j, "page", page, WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX *
+		    WK_AREC_LEN, &len) != 0 ||
+		    json_hex(j, "signature", sig, sizeof(sig), &sig_len) != 0 ||
+		    wk_arec_hist_parse(page, len, &h) != WK_AREC_OK) {
+			fprintf(stderr, "walletkey: audit verify: the issuer's "
+			    "history page from seq %" PRIu64 " is malformed\n",
+			    from);
+			goto out;
+		}
+		if (wk_arec_sig_verify(ca, page, len, sig, sig_len) !=
+		    WK_AREC_OK || memcmp(h.serial, serial, 8) != 0) {
+			snprintf(msg, sizeof(msg), "the issuer's history page from "
+			    "seq %" PRIu64 " is not signed by its CA for this "
+			    "card", from);
+			report(ctx, msg);
+			(*faults)++;
+			rc = WK_OK;
+			goto out;
+		}
+		for (unsigned k = 0; k < h.count; k++)
+			if (audit_doc_add(hist, h.records + (size_t)k *
+			    WK_AREC_LEN) != 0) {
+				rc = WK_ERR_MEMORY;
+				goto out;
+			}
+		if (!h.more || h.count == 0)
+			break;
+		/* each record carries its seq: go on after the last one */
+		from = hist->n > 0 ? get_seq(hist->raw + (hist->n - 1) *
+		    WK_AREC_LEN) + 1 : from + h.count;
+	}
+	rc = WK_OK;
+out:
+	json_decref(j);
+	free(page);
+	return rc;
+}
+
+/* the records of d against the issuer's; each discrepancy reported */
+static size_t
+compare_issuer(const audit_doc *d, const audit_doc *hist,
+    audit_report_fn report, void *ctx)
+{
+	uint8_t hh[32];
+	char msg[200];
+	size_t faults = 0, i = 0, k = 0;
+	uint64_t base = d->have_head ? d->head.base_seq : 0;
+
+	/* the issuer's own chain */
+	for (size_t n = 1; n < hist->n; n++) {
+		const uint8_t *r = hist->raw + n * WK_AREC_LEN;
+
+		wk_arec_hash(r - WK_AREC_LEN, hh);
+		if (get_seq(r) == get_seq(r - WK_AREC_LEN) + 1 &&
+		    sodium_memcmp(hh, r + 54, 32) != 0) {
+			snprintf(msg, sizeof(msg), "the issuer's record seq %"
+			    PRIu64 " does not link to its seq %" PRIu64, get_seq(r),
+			    get_seq(r) - 1);
+			report(ctx, msg);
+			faults++;
+		}
+	}
+	while (i < d->n || k < hist->n) {
+		const uint8_t *a = i < d->n ? d->raw + i * WK_AREC_LEN : NULL;
+		const uint8_t *b = k < hist->n ? hist->raw + k * WK_AREC_LEN : NULL;
+		uint64_t sa = a ? get_seq(a) : UINT64_MAX;
+		uint64_t sb = b ? get_seq(b) : UINT64_MAX;
+
+		if (sa == sb) {
+			if (sodium_memcmp(a, b, WK_AREC_LEN) != 0) {
+				snprintf(msg, sizeof(msg), "record seq %" PRIu64
+				    " differs from the issuer's", sa);
+				report(ctx, msg);
+				faults++;
+			}
+			i++;
+			k++;
+		} else if (sa < sb) {
+			snprintf(msg, sizeof(msg), "record seq %" PRIu64 " is on "
+			    "the card but missing at the issuer", sa);
+			report(ctx, msg);
+			faults++;
+			i++;
+		} else {
+			/* older than the checkpoint: dropped by the card after
+			 * the issuer acknowledged it; the checkpoint must match */
+			if (sb < base) {
+				k++;
+				continue;
+			}
+			if (sb == base) {
+				wk_arec_hash(b, hh);
+				if (sodium_memcmp(hh, d->head.base_hash, 32) != 0) {
+					snprintf(msg, sizeof(msg), "the card's "
+					    "checkpoint (seq %" PRIu64 ") is not the "
+					    "issuer's record", sb);
+					report(ctx, msg);
+					faults++;
+				}
+				k++;
+				continue;
+			}
+			snprintf(msg, sizeof(msg), "record seq %" PRIu64 " is at "
+			    "the issuer but missing %s", sb, d->have_head &&
+			    sb > d->head.head_seq ? "on the card (beyond its head)" :
+			    "from the card's log");
+			report(ctx, msg);
+			faults++;
+			k++;
+		}
+	}
+	return faults;
+}
+
+static int
+verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
+    audit_report_fn report, void *ctx, size_t *faults)
+{
+	wk_issuer *is = NULL;
+	X509 *ca = NULL, *wallet = NULL;
+	BIO *bio = NULL;
+	audit_doc hist;
+	int rc;
+
+	audit_doc_init(&hist);
+	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK) {
+		wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
+		goto out;
+	}
+	if ((ca = issuer_ca(is)) == NULL) {
+		fprintf(stderr, "walletkey: audit verify: cannot read the "
+		    "issuer's CA certificate\n");
+		rc = WK_ERR_ISSUER;
+		goto out;
+	}
+	/* the export's wallet certificate must be this issuer's */
+	if (d->cert_pem != NULL &&
+	    ((bio = BIO_new_mem_buf(d->cert_pem, -1)) == NULL ||
+	    (wallet = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
+	    X509_verify(wallet, X509_get0_pubkey(ca)) != 1)) {
+		report(ctx, "the wallet certificate is not issued by this "
+		    "issuer's CA");
+		(*faults)++;
+	}
+	if ((rc = issuer_history(is, d->serial, X509_get0_pubkey(ca), &hist,
+	    report, ctx, faults)) != WK_OK)
+		goto out;
+	*faults += compare_issuer(d, &hist, report, ctx);
+out:
+	audit_doc_free(&hist);
+	X509_free(wallet);
+	BIO_free(bio);
+	X509_free(ca);
+	wk_issuer_free(&is);
+	return rc;
 }
 
 /* ---- status: counts only, no PIN, no record ---- */
