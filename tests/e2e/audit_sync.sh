@@ -55,4 +55,89 @@ check "the log and the purse agree" agree
 out=$("$WK" --reader "$R0" audit sync --issuer "$URL" 2>&1) && rc=0 || rc=$?
 check "text output names the acknowledged seq" '[ "$rc" -eq 0 ] && grep -q "acknowledged by the issuer up to seq 5" <<<"$out"' || echo "$out"
 
+stored() { curl -fsS "$URL/v1/audit/$ID0/history/1" | jq .stored_seq; }
+iss_acked() { curl -fsS "$URL/v1/audit/$ID0/history/1" | jq .acked_seq; }
+
+# the CLI killed (-9) after the issuer stored two of three new records
+for a in 1 2 3; do load $a; done
+{ WALLETKEY_AUDIT_PAGE=1 WALLETKEY_FAULT_AT=sync-page-2 sync0 >/dev/null; } 2>/dev/null && rc=0 || rc=$?
+check "a sync killed after two pages" '[ "$rc" -eq 137 ]'
+check "the issuer kept two records; nothing new acknowledged" \
+	'[ "$(stored)" = 7 ] && [ "$(iss_acked)" = 5 ] && [ "$(st acked)" = 5 ]'
+out=$(sync0) && rc=0 || rc=$?
+check "sync again resumes: one record uploaded, acknowledged up to 8" \
+	'[ "$rc" -eq 0 ] && [ "$(jq .uploaded <<<"$out")" = 1 ] &&
+	 [ "$(jq .missing_at_issuer <<<"$out")" = 1 ] && [ "$(jq .acked <<<"$out")" = 8 ] &&
+	 [ "$(st acked)" = 8 ]' || { echo "$out"; cat "$T/sync.err"; }
+check "after the killed sync: the log and the purse agree" agree
+
+# the card killed (-9) and restarted in the middle of a sync: the CLI goes on
+for a in 1 2 3; do load $a; done
+out=$(WALLETKEY_AUDIT_PAGE=1 WALLETKEY_FAULT_AT=sync-page-1 \
+	WALLETKEY_FAULT_CMD="$SB/card-restart 0" sync0) && rc=0 || rc=$?
+check "a sync through kill -9 of the card: all three uploaded, acknowledged up to 11" \
+	'[ "$rc" -eq 0 ] && [ "$(jq .uploaded <<<"$out")" = 3 ] &&
+	 [ "$(jq .acked <<<"$out")" = 11 ] && [ "$(st acked)" = 11 ]' ||
+	{ echo "$out"; cat "$T/sync.err"; }
+check "after the card was killed: the log and the purse agree" agree
+
+# killed between the issuer's acknowledgement and the card's
+load 4
+{ WALLETKEY_FAULT_AT=sync-acked sync0 >/dev/null; } 2>/dev/null && rc=0 || rc=$?
+check "a sync killed after the issuer acknowledged" \
+	'[ "$rc" -eq 137 ] && [ "$(iss_acked)" = 12 ] && [ "$(st acked)" = 11 ]'
+out=$(sync0) && rc=0 || rc=$?
+check "sync again: nothing uploaded, the card takes the acknowledgement" \
+	'[ "$rc" -eq 0 ] && [ "$(jq .uploaded <<<"$out")" = 0 ] && [ "$(st acked)" = 12 ]' ||
+	{ echo "$out"; cat "$T/sync.err"; }
+load 5
+out=$(WALLETKEY_FAULT_AT=sync-acked WALLETKEY_FAULT_CMD="$SB/card-restart 0" sync0) && rc=0 || rc=$?
+check "the card killed before it took the acknowledgement: the CLI goes on" \
+	'[ "$rc" -eq 0 ] && [ "$(st acked)" = 13 ]' || { echo "$out"; cat "$T/sync.err"; }
+check "after every kill: the log and the purse agree" agree
+out=$("$WK" --reader "$R0" audit verify --card --issuer "$URL" 2>&1) && rc=0 || rc=$?
+check "verify --issuer: every record as the issuer holds it" \
+	'[ "$rc" -eq 0 ] && grep -q "^OK: 13 records" <<<"$out"' || echo "$out"
+
+# acknowledgements the card's trust anchor refuses: 6982, nothing changes
+"$WK" --reader "$R0" audit export --format json --out "$T/log.json" 2>/dev/null
+H13=$(jq -r '.records[12].hash' "$T/log.json")
+H12=$(jq -r '.records[11].hash' "$T/log.json")
+openssl ecparam -name prime256v1 -genkey -noout -out "$T/other.pem" 2>/dev/null
+# ACKNOWLEDGE seq hash, signed by KEY over "WKAUDIT-ACK/1" | serial | seq | hash
+ack_apdu() {
+	local seq=$1 hash=$2 key=$3 sig
+	sig=$(python3 -c 'import sys; sys.stdout.buffer.write(b"WKAUDIT-ACK/1" + bytes.fromhex(sys.argv[1]) + int(sys.argv[2]).to_bytes(8, "big") + bytes.fromhex(sys.argv[3]))' \
+		"$ID0" "$seq" "$hash" | openssl dgst -sha256 -sign "$key" | od -An -tx1 -v | tr -d ' \n')
+	printf '80e60000%02x%016x%s%s' $((40 + ${#sig} / 2)) "$seq" "$hash" "$sig"
+}
+sw_of() { "$WK" --reader "$R0" apdu 00a4040c08$AID "$1" | tail -1 | awk '{print tolower($NF)}'; }
+before=$("$WK" --reader "$R0" --json audit status)
+check "an acknowledgement signed by another key: 6982" '[ "$(sw_of "$(ack_apdu 13 "$H13" "$T/other.pem")")" = 6982 ]'
+bogus=$(printf '80e6000030%016x%s3006020101020101' 13 "$H13")
+check "a malformed signature: 6982" '[ "$(sw_of "$bogus")" = 6982 ]'
+check "a truncated acknowledgement: 6700" '[ "$(sw_of 80e6000008000000000000000d)" = 6700 ]'
+check "the refused acknowledgements changed nothing" \
+	'[ "$before" = "$("$WK" --reader "$R0" --json audit status)" ]'
+
+# a record changed, and one missing, at the issuer: verify names each
+python3 - "$T/issuer.db" "$ID0" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1]); card = sys.argv[2]
+raw = bytearray.fromhex(db.execute("SELECT raw FROM audit_records WHERE card_id = ? AND seq = 2", (card,)).fetchone()[0])
+raw[21] ^= 0x01	# the amount
+db.execute("UPDATE audit_records SET raw = ? WHERE card_id = ? AND seq = 2", (raw.hex(), card))
+db.execute("DELETE FROM audit_records WHERE card_id = ? AND seq = 4", (card,))
+db.commit()
+PY
+out=$("$WK" --reader "$R0" audit verify --card --issuer "$URL" 2>&1) && rc=0 || rc=$?
+check "verify --issuer: the changed record is reported" \
+	'[ "$rc" -eq 1 ] && grep -q "FAULT: record seq 2 differs from the issuer" <<<"$out"' || echo "$out"
+check "verify --issuer: the missing record is reported" \
+	'grep -q "FAULT: record seq 4 is on the card but missing at the issuer" <<<"$out"' || echo "$out"
+check "verify --issuer: the issuer's broken chain is reported" \
+	'grep -q "FAULT: the issuer.s record seq 3 does not link to its seq 2" <<<"$out"' || echo "$out"
+out=$("$WK" --reader "$R0" --json audit verify --card --issuer "$URL" 2>/dev/null) && rc=0 || rc=$?
+check "verify --issuer --json: three faults" '[ "$rc" -eq 1 ] && [ "$(jq ".faults | length" <<<"$out")" = 3 ]' || echo "$out"
+
 finish
