@@ -120,6 +120,24 @@ check "a truncated acknowledgement: 6700" '[ "$(sw_of 80e6000008000000000000000d
 check "the refused acknowledgements changed nothing" \
 	'[ "$before" = "$("$WK" --reader "$R0" --json audit status)" ]'
 
+# the issuer refuses bad input with a 4xx and changes nothing
+rows() {
+	python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT (SELECT COUNT(*) FROM audit_records), (SELECT group_concat(acked_seq) FROM audit_acks), (SELECT COUNT(*) FROM oplog)").fetchone())' "$T/issuer.db"
+}
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+before=$(rows)
+check "a page that does not open with the issuer's key: 400" \
+	'[ "$(code -X POST -d "{\"page\":\"00ff\"}" "$URL/v1/audit/$ID0/records")" = 400 ]'
+check "an unknown member: 400" \
+	'[ "$(code -X POST -d "{\"page\":\"00\",\"x\":1}" "$URL/v1/audit/$ID0/records")" = 400 ]'
+check "an unknown card: 404" '[ "$(code "$URL/v1/audit/0000000000000000/history/1")" = 404 ]'
+check "history from seq 0: 404" '[ "$(code "$URL/v1/audit/$ID0/history/0")" = 404 ]'
+head_json=$(printf '{"head":{"checkpoint_seq":0,"checkpoint_hash":"%064d","seq":13,"hash":"%s","nonce":"%032d","signature":"3006020101020101"}}' 0 "$H13" 0)
+check "a chain head the card did not sign: 403" \
+	'[ "$(code -X POST -d "$head_json" "$URL/v1/audit/$ID0/ack")" = 403 ]'
+check "GET on the acknowledgement: 405" '[ "$(code "$URL/v1/audit/$ID0/ack")" = 405 ]'
+check "the refused requests changed nothing at the issuer" '[ "$before" = "$(rows)" ]'
+
 # a record changed, and one missing, at the issuer: verify names each
 python3 - "$T/issuer.db" "$ID0" <<'PY'
 import sqlite3, sys
