@@ -998,6 +998,16 @@ json_u64(json_t *o, const char *k, uint64_t *v)
 	return 0;
 }
 
+/* milliseconds on a monotonic clock, for the --json timing split */
+static double
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
 static void
 sync_progress(bool json, uint64_t done, uint64_t total)
 {
@@ -1046,6 +1056,7 @@ cmd_sync(wk_cli *cli, const aopts *o)
 	uint16_t sw = 0;
 	unsigned max = page_max(), retries = 0, pages = 0;
 	int rc, tries = -1, status = WK_CLI_FAILED;
+	double t0 = now_ms(), t, card_ms = 0, issuer_ms = 0;
 	bool begun = false;
 
 	if (o->issuer == NULL)
@@ -1121,7 +1132,9 @@ cmd_sync(wk_cli *cli, const aopts *o)
 		uploaded = 0;
 		while (cursor <= head.head_seq) {
 			len = PAGE_BUF;
+			t = now_ms();
 			rc = wk_audit_get_page(card, ipk, cursor, max, page, &len);
+			card_ms += now_ms() - t;
 			if ((link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
 			    retries++ < RESUME_TRIES) {
 				begun = false;
@@ -1144,8 +1157,11 @@ cmd_sync(wk_cli *cli, const aopts *o)
 			retries = 0;
 			snprintf(path, sizeof(path), "/v1/audit/%s/records",
 			    serial);
-			if ((rc = issuer_json(is, path, json_pack("{s:o}",
-			    "page", wk_cli_json_hex(page, len)), &j)) != WK_OK) {
+			t = now_ms();
+			rc = issuer_json(is, path, json_pack("{s:o}", "page",
+			    wk_cli_json_hex(page, len)), &j);
+			issuer_ms += now_ms() - t;
+			if (rc != WK_OK) {
 				issuer_say(is, "audit sync", rc);
 				goto out;
 			}
@@ -1165,6 +1181,7 @@ cmd_sync(wk_cli *cli, const aopts *o)
 			sync_fault(step);
 		}
 		snprintf(path, sizeof(path), "/v1/audit/%s/ack", serial);
+		t = now_ms();
 		rc = issuer_json(is, path, json_pack("{s:{s:I, s:o, s:I, s:o, "
 		    "s:o, s:o}}", "head", "checkpoint_seq",
 		    (json_int_t)head.base_seq, "checkpoint_hash",
@@ -1173,6 +1190,7 @@ cmd_sync(wk_cli *cli, const aopts *o)
 		    wk_cli_json_hex(head.head_hash, 32), "nonce",
 		    wk_cli_json_hex(head.nonce, 16), "signature",
 		    wk_cli_json_hex(head.sig, head.sig_len)), &j);
+		issuer_ms += now_ms() - t;
 		/* an unacknowledged tail at the issuer that is not the card's:
 		 * upload from the acknowledged seq again */
 		if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) == 409 &&
@@ -1192,7 +1210,9 @@ cmd_sync(wk_cli *cli, const aopts *o)
 		goto out;
 	}
 	sync_fault("sync-acked");
+	t = now_ms();
 	rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
+	card_ms += now_ms() - t;
 	if (link_lost(rc) && (rc = resume(cli, &card, pin, pin_len)) == WK_OK)
 		rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
 	if (rc != WK_OK) {
@@ -1201,13 +1221,16 @@ cmd_sync(wk_cli *cli, const aopts *o)
 		goto out;
 	}
 	if (cli->json) {
+		/* where the time went: the card's commands (its work and the
+		 * PC/SC link), the issuer's calls (HTTP and its work), the rest */
 		status = wk_cli_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I}", "serial", serial, "head",
+		    "s:I, s:I, s:{s:f, s:f, s:f}}", "serial", serial, "head",
 		    (json_int_t)head.head_seq, "uploaded", (json_int_t)uploaded,
 		    "missing_at_issuer", (json_int_t)missing,
 		    "missing_first", (json_int_t)(missing ? first_missing : 0),
 		    "missing_last", (json_int_t)(missing ? head.head_seq : 0),
-		    "acked", (json_int_t)ack_seq));
+		    "acked", (json_int_t)ack_seq, "timing_ms", "total",
+		    now_ms() - t0, "card", card_ms, "issuer", issuer_ms));
 		goto out;
 	}
 	if (missing > 0)
