@@ -1114,6 +1114,15 @@ cmd_sync(wk_cli *cli, const aopts *o)
 				wk_cli_fail(cli, "audit sync", rc);
 			goto out;
 		}
+		if (head.head_seq == 0) {
+			/* an empty log: nothing to upload or acknowledge */
+			status = cli->json ? wk_cli_json_print(json_pack("{s:s, "
+			    "s:i, s:i, s:i, s:i}", "serial", serial, "head", 0,
+			    "uploaded", 0, "missing_at_issuer", 0, "acked", 0)) :
+			    (printf("synced: the card's audit log is empty\n"),
+			    WK_CLI_OK);
+			goto out;
+		}
 		if ((rc = issuer_state(is, serial, head.head_seq + 1, &stored,
 		    &acked)) != WK_OK) {
 			issuer_say(is, "audit sync", rc);
