@@ -374,3 +374,32 @@ wk_arec_hist_parse(const uint8_t *p, size_t len, wk_arec_hist *h)
 	h->records = p + WK_AREC_HIST_HDR;
 	return WK_AREC_OK;
 }
+
+static const char loads_label[] = "WKAUDIT-LOADS/1";	/* 15 bytes */
+
+void
+wk_arec_loads_header(const wk_arec_loads *l, uint8_t out[WK_AREC_LOADS_HDR])
+{
+	memcpy(out, loads_label, 15);
+	memcpy(out + 15, l->serial, 8);
+	out[23] = (uint8_t)(l->count >> 8);
+	out[24] = (uint8_t)l->count;
+	out[25] = l->more ? 1 : 0;
+}
+
+int
+wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (p == NULL || len < WK_AREC_LOADS_HDR ||
+	    memcmp(p, loads_label, 15) != 0 || p[25] > 1)
+		return WK_AREC_MALFORMED;
+	memcpy(l->serial, p + 15, 8);
+	l->count = (uint16_t)(p[23] << 8 | p[24]);
+	l->more = p[25] == 1;
+	if (l->count > WK_AREC_PAGE_MAX ||
+	    len - WK_AREC_LOADS_HDR != (size_t)l->count * WK_AREC_LOAD_LEN)
+		return WK_AREC_MALFORMED;
+	l->entries = p + WK_AREC_LOADS_HDR;
+	return WK_AREC_OK;
+}

@@ -132,6 +132,22 @@ typedef struct wk_arec_hist {
 	const uint8_t *records;	/* count * WK_AREC_LEN bytes */
 } wk_arec_hist;
 
+/* the issuer's signed list of the card's completed remote loads (its
+ * ledger's side): "WKAUDIT-LOADS/1" | serial 8 | count 2 | more 1 |
+ * count x (online seq before the credit 2 | amount 4 | balance after 4) */
+#define WK_AREC_LOADS_HDR (15 + 8 + 2 + 1)
+#define WK_AREC_LOAD_LEN 10
+
+typedef struct wk_arec_loads {
+	uint8_t serial[8];
+	uint16_t count;
+	bool more;
+	const uint8_t *entries;	/* count * WK_AREC_LOAD_LEN bytes */
+} wk_arec_loads;
+
+void wk_arec_loads_header(const wk_arec_loads *l, uint8_t out[WK_AREC_LOADS_HDR]);
+int wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l);
+
 /* the page header for h (records follow it) */
 void wk_arec_hist_header(const wk_arec_hist *h, uint8_t out[WK_AREC_HIST_HDR]);
 /* a history page (without its signature): header, count records, nothing else */

@@ -148,6 +148,8 @@ int iss_audit_ack(iss *is, const char *card, json_t *req, json_t **resp,
     iss_err *e);
 int iss_audit_history(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
+int iss_audit_loads(iss *is, const char *card, const char *from,
+    json_t **resp, iss_err *e);
 
 /* dispatch one request; shared by the HTTP server and the fuzz target */
 int iss_handle(iss *is, const char *method, const char *url,

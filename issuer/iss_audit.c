@@ -596,3 +596,85 @@ out:
 	iss_pool_put(is->pool, db);
 	return rc;
 }
+
+/* ---- GET /v1/audit/{card}/loads/{from}: the ledger's side, signed ---- */
+
+int
+iss_audit_loads(iss *is, const char *card, const char *from, json_t **resp,
+    iss_err *e)
+{
+	uint8_t serial[8], sig[WK_AREC_SIG_MAX], *page = NULL, *q;
+	char id[17], *end = NULL;
+	wk_arec_loads l;
+	iss_res *r = NULL;
+	iss_db *db = NULL;
+	X509 *cert = NULL;
+	size_t len, sig_len = 0, rows;
+	unsigned long long f;
+	int rc = -1, d;
+
+	if (card_id(card, id, serial, e) != 0)
+		return -1;
+	f = strtoull(from, &end, 10);
+	if (from[0] < '0' || from[0] > '9' || *end != '\0' || f > 65535) {
+		iss_fail(e, 404, "not_found", "loads/FROM: an online seq 0-65535");
+		return -1;
+	}
+	if ((db = iss_pool_get(is->pool)) == NULL) {
+		iss_fail(e, 503, "busy", "the issuer cannot reach its database");
+		return -1;
+	}
+	if (card_cert(db, id, &cert, e) != 0)
+		goto out;
+	/* one more than a page tells whether there is more */
+	if ((d = iss_db_exec(db, "SELECT seq, amount, new_balance FROM loads"
+	    " WHERE card_id = $1 AND status = 'complete' AND seq >= $2"
+	    " ORDER BY seq LIMIT $3", (iss_param[]){ ISS_PS(id), ISS_PI(f),
+	    ISS_PI(HIST_PAGE + 1) }, 3, &r)) != ISS_DB_OK) {
+		iss_fail_db(e, db, d);
+		goto out;
+	}
+	rows = iss_res_rows(r);
+	memset(&l, 0, sizeof(l));
+	memcpy(l.serial, serial, 8);
+	l.more = rows > HIST_PAGE;
+	if (l.more)
+		rows = HIST_PAGE;
+	l.count = (uint16_t)rows;
+	len = WK_AREC_LOADS_HDR + rows * WK_AREC_LOAD_LEN;
+	if ((page = malloc(len)) == NULL) {
+		iss_fail(e, 500, "internal", "out of memory");
+		goto out;
+	}
+	wk_arec_loads_header(&l, page);
+	q = page + WK_AREC_LOADS_HDR;
+	for (size_t i = 0; i < rows; i++, q += WK_AREC_LOAD_LEN) {
+		uint64_t seq = (uint64_t)iss_res_int(r, i, 0);
+		uint64_t amount = (uint64_t)iss_res_int(r, i, 1);
+		uint64_t bal = (uint64_t)iss_res_int(r, i, 2);
+
+		q[0] = (uint8_t)(seq >> 8);
+		q[1] = (uint8_t)seq;
+		for (int k = 0; k < 4; k++) {
+			q[2 + k] = (uint8_t)(amount >> (24 - 8 * k));
+			q[6 + k] = (uint8_t)(bal >> (24 - 8 * k));
+		}
+	}
+	if (wk_arec_sign(is->keys.ca_key, page, len, sig, sizeof(sig),
+	    &sig_len) != WK_AREC_OK) {
+		iss_fail(e, 500, "internal", "cannot sign the loads page");
+		goto out;
+	}
+	if ((*resp = json_pack("{s:o, s:o, s:b}", "page", hex_json(page, len),
+	    "signature", hex_json(sig, sig_len), "more", l.more)) == NULL) {
+		iss_fail(e, 500, "internal", "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(cert);
+	iss_res_free(&r);
+	free(page);
+	iss_pool_put(is->pool, db);
+	return rc;
+}

@@ -139,6 +139,10 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 			if (!get)
 				goto method;
 			rc = iss_audit_history(is, id, action + 8, resp, e);
+		} else if (strncmp(action, "loads/", 6) == 0) {
+			if (!get)
+				goto method;
+			rc = iss_audit_loads(is, id, action + 6, resp, e);
 		} else {
 			goto notfound;
 		}

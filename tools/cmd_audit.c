@@ -1425,6 +1425,128 @@ compare_issuer(const audit_doc *d, const audit_doc *hist,
 	return faults;
 }
 
+/* a remote load (the wallet's terminal id 000000000001) as a record */
+static bool
+is_remote_load(const uint8_t *raw, uint16_t *counter, uint32_t *amount,
+    uint32_t *balance)
+{
+	static const uint8_t remote[6] = { 0, 0, 0, 0, 0, 1 };
+	wk_arec r;
+
+	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK ||
+	    (r.type != WK_AREC_EP_LOAD && r.type != WK_AREC_ED_LOAD) ||
+	    memcmp(r.term_id, remote, 6) != 0)
+		return false;
+	*counter = r.counter;
+	*amount = r.amount;
+	*balance = r.balance;
+	return true;
+}
+
+/* the issuer's completed remote loads against the remote-load records of
+ * the card (or, once the card dropped them, of the issuer's copy) */
+static int
+compare_loads(wk_issuer *is, const audit_doc *d, const audit_doc *hist,
+    EVP_PKEY *ca, audit_report_fn report, void *ctx, size_t *faults)
+{
+	uint8_t page[WK_AREC_LOADS_HDR + WK_AREC_PAGE_MAX * WK_AREC_LOAD_LEN];
+	uint8_t sig[WK_AREC_SIG_MAX], *seen = NULL;
+	char path[96], sx[17], msg[200];
+	size_t len, sig_len, total = d->n + hist->n;
+	uint64_t from = 0;
+	wk_arec_loads l;
+	json_t *j = NULL;
+	int rc = WK_ERR_ISSUER;
+
+	wk_hex_encode(d->serial, 8, sx);
+	if ((seen = calloc(total + 1, 1)) == NULL)
+		return WK_ERR_MEMORY;
+	for (unsigned pg = 0; pg < 300 && from <= 65535; pg++) {
+		snprintf(path, sizeof(path), "/v1/audit/%s/loads/%" PRIu64, sx,
+		    from);
+		json_decref(j);
+		if ((rc = issuer_json(is, path, NULL, &j)) != WK_OK) {
+			issuer_say(is, "audit verify", rc);
+			goto out;
+		}
+		rc = WK_ERR_ISSUER;
+		if (json_hex(j, "page", page, sizeof(page), &len) != 0 ||
+		    json_hex(j, "signature", sig, sizeof(sig), &sig_len) != 0 ||
+		    wk_arec_loads_parse(page, len, &l) != WK_AREC_OK) {
+			fprintf(stderr, "walletkey: audit verify: the issuer's "
+			    "loads page is malformed\n");
+			goto out;
+		}
+		if (wk_arec_sig_verify(ca, page, len, sig, sig_len) != WK_AREC_OK ||
+		    memcmp(l.serial, d->serial, 8) != 0) {
+			report(ctx, "the issuer's list of loads is not signed by "
+			    "its CA for this card");
+			(*faults)++;
+			rc = WK_OK;
+			goto out;
+		}
+		for (unsigned k = 0; k < l.count; k++) {
+			const uint8_t *e = l.entries + (size_t)k * WK_AREC_LOAD_LEN;
+			uint16_t seq = (uint16_t)(e[0] << 8 | e[1]), c;
+			uint32_t amt = 0, bal = 0, ra, rb;
+			bool found = false;
+
+			for (int b = 0; b < 4; b++) {
+				amt = amt << 8 | e[2 + b];
+				bal = bal << 8 | e[6 + b];
+			}
+			for (size_t i = 0; i < total && !found; i++) {
+				const uint8_t *raw = i < d->n ? d->raw + i *
+				    WK_AREC_LEN : hist->raw + (i - d->n) * WK_AREC_LEN;
+
+				/* the record holds the counter after the credit */
+				if (!is_remote_load(raw, &c, &ra, &rb) ||
+				    c != (uint16_t)(seq + 1) || ra != amt)
+					continue;
+				found = true;
+				seen[i] = 1;
+				if (rb != bal) {
+					snprintf(msg, sizeof(msg), "record seq %"
+					    PRIu64 ": balance %" PRIu32 " after the "
+					    "load, the issuer's ledger says %" PRIu32,
+					    get_seq(raw), rb, bal);
+					report(ctx, msg);
+					(*faults)++;
+				}
+			}
+			if (!found) {
+				snprintf(msg, sizeof(msg), "the issuer's load (online "
+				    "seq %u, %" PRIu32 " fen) is in no record",
+				    (unsigned)seq, amt);
+				report(ctx, msg);
+				(*faults)++;
+			}
+			from = (uint64_t)seq + 1;
+		}
+		if (!l.more || l.count == 0)
+			break;
+	}
+	/* a remote load on the card that the issuer never completed */
+	for (size_t i = 0; i < d->n; i++) {
+		uint16_t c;
+		uint32_t ra, rb;
+
+		if (!seen[i] && is_remote_load(d->raw + i * WK_AREC_LEN, &c, &ra,
+		    &rb)) {
+			snprintf(msg, sizeof(msg), "record seq %" PRIu64 ": a remote "
+			    "load the issuer's ledger does not hold",
+			    get_seq(d->raw + i * WK_AREC_LEN));
+			report(ctx, msg);
+			(*faults)++;
+		}
+	}
+	rc = WK_OK;
+out:
+	json_decref(j);
+	free(seen);
+	return rc;
+}
+
 static int
 verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
     audit_report_fn report, void *ctx, size_t *faults)
@@ -1459,6 +1581,8 @@ verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
 	    report, ctx, faults)) != WK_OK)
 		goto out;
 	*faults += compare_issuer(d, &hist, report, ctx);
+	rc = compare_loads(is, d, &hist, X509_get0_pubkey(ca), report, ctx,
+	    faults);
 out:
 	audit_doc_free(&hist);
 	X509_free(wallet);

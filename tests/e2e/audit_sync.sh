@@ -158,4 +158,17 @@ check "verify --issuer: the issuer's broken chain is reported" \
 out=$("$WK" --reader "$R0" --json audit verify --card --issuer "$URL" 2>/dev/null) && rc=0 || rc=$?
 check "verify --issuer --json: three faults" '[ "$rc" -eq 1 ] && [ "$(jq ".faults | length" <<<"$out")" = 3 ]' || echo "$out"
 
+# the issuer's ledger: a completed load whose amount the card never saw
+python3 - "$T/issuer.db" "$ID0" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE loads SET amount = amount + 1 WHERE card_id = ? AND seq = (SELECT MIN(seq) FROM loads WHERE card_id = ?)", (sys.argv[2], sys.argv[2]))
+db.commit()
+PY
+out=$("$WK" --reader "$R0" audit verify --card --issuer "$URL" 2>&1) && rc=0 || rc=$?
+check "verify --issuer: a load in the issuer's ledger that no record shows" \
+	'[ "$rc" -eq 1 ] && grep -q "FAULT: the issuer.s load (online seq 0, 1001 fen) is in no record" <<<"$out"' || echo "$out"
+check "verify --issuer: the card's remote load the ledger does not hold" \
+	'grep -q "FAULT: record seq 1: a remote load the issuer.s ledger does not hold" <<<"$out"' || echo "$out"
+
 finish
