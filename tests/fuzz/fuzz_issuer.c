@@ -161,13 +161,14 @@ audit_route(const uint8_t *data, size_t size)
 		"/v1/audit/" FUZZ_CARD_ID "/ack",
 		"/v1/audit/" FUZZ_CARD_ID "/history/",
 		"/v1/audit/key",
+		"/v1/audit/" FUZZ_CARD_ID "/loads/",
 	};
 	unsigned r = data[0] & 3;
 	bool raw = (data[0] & 0x80) != 0;
 	const uint8_t serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	uint8_t pk[32], sig[WK_AREC_SIG_MAX], tbs[WK_AREC_HEAD_TBS_LEN];
 	char path[400], *body = NULL, *h = NULL, *h2 = NULL, *h3 = NULL, *h4 = NULL;
-	const char *method = r >= 2 ? "GET" : "POST";
+	const char *method;
 	json_t *resp = NULL, *k = NULL;
 	EVP_PKEY *key = NULL;
 	iss_err e = { 0 };
@@ -176,8 +177,12 @@ audit_route(const uint8_t *data, size_t size)
 	size_t n = size - 1, sig_len = 0, blen = 0;
 
 	wk_buf_init_heap(&sealed, 70000);
+	method = r >= 2 ? "GET" : "POST";
+	/* 0x20 on the history route: the loads route instead */
+	if (r == 2 && (data[0] & 0x20) != 0)
+		r = 4;
 	snprintf(path, sizeof(path), "%s", paths[r]);
-	if (r == 2) {
+	if (r == 2 || r == 4) {
 		/* the FROM segment: up to 24 bytes of the input */
 		size_t m = n < 24 ? n : 24;
 
@@ -217,13 +222,15 @@ audit_route(const uint8_t *data, size_t size)
 	(void)iss_handle(fz, method, path, body != NULL ? body :
 	    (r >= 2 ? NULL : (const char *)data + 1), body != NULL ? blen :
 	    (r >= 2 ? 0 : n), &resp, &e);
-	/* a history page the issuer signed always parses */
-	if (r == 2 && resp != NULL) {
+	/* a history or loads page the issuer signed always parses */
+	if ((r == 2 || r == 4) && resp != NULL) {
 		const char *pg = json_string_value(json_object_get(resp, "page"));
 		uint8_t *b = pg ? malloc(strlen(pg) / 2 + 1) : NULL;
+		wk_arec_loads loads;
 
 		if (b != NULL && (wk_hex_decode(pg, b, strlen(pg) / 2) < 0 ||
-		    wk_arec_hist_parse(b, strlen(pg) / 2, &hist) != WK_AREC_OK))
+		    (r == 2 ? wk_arec_hist_parse(b, strlen(pg) / 2, &hist) :
+		    wk_arec_loads_parse(b, strlen(pg) / 2, &loads)) != WK_AREC_OK))
 			abort();
 		free(b);
 	}
@@ -260,11 +267,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t r, blen = size - 1;
 
 	wk_arec_hist hist;
+	wk_arec_loads loads;
 
 	if (size == 0)
 		return 0;
 	(void)wk_msg_parse(data + 1, size - 1, &m, NULL, NULL);
 	(void)wk_arec_hist_parse(data + 1, size - 1, &hist);
+	(void)wk_arec_loads_parse(data + 1, size - 1, &loads);
 	if ((data[0] & 0x40) != 0) {
 		audit_route(data, size);
 		return 0;
