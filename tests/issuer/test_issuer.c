@@ -521,6 +521,32 @@ test_audit_sync(void **state)
 	snprintf(path, sizeof(path), "/v1/audit/%s/history/0", c->id_hex);
 	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 404);
 	json_decref(resp);
+	/* the ledger's side: one completed load, signed */
+	{
+		uint8_t lp[WK_AREC_LOADS_HDR + WK_AREC_LOAD_LEN], sig[WK_AREC_SIG_MAX];
+		char lid[33];
+		wk_arec_loads l;
+		long sl;
+
+		assert_int_equal(sim_load(T.h, c, 777, lid), 200);
+		snprintf(path, sizeof(path), "/v1/audit/%s/loads/0", c->id_hex);
+		assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
+		n = wk_hex_decode(json_string_value(json_object_get(resp, "page")),
+		    lp, sizeof(lp));
+		sl = wk_hex_decode(json_string_value(json_object_get(resp,
+		    "signature")), sig, sizeof(sig));
+		assert_true(n > 0 && sl > 0);
+		assert_int_equal(wk_arec_loads_parse(lp, (size_t)n, &l), WK_AREC_OK);
+		assert_int_equal(l.count, 1);
+		assert_false(l.more);
+		assert_memory_equal(l.entries + 2, "\x00\x00\x03\x09", 4);
+		assert_int_equal(wk_arec_sig_verify(c->anchor, lp, (size_t)n, sig,
+		    (size_t)sl), WK_AREC_OK);
+		json_decref(resp);
+		snprintf(path, sizeof(path), "/v1/audit/%s/loads/65536", c->id_hex);
+		assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 404);
+		json_decref(resp);
+	}
 	sim_card_free(&c);
 	sim_card_free(&other);
 	free(raw);
