@@ -281,3 +281,125 @@ wk_arec_page_parse(const uint8_t *p, size_t len, wk_arec_page *page)
 	page->records = recs;
 	return WK_AREC_OK;
 }
+
+static const char ack_label[] = "WKAUDIT-ACK/1";	/* 13 bytes */
+static const char hist_label[] = "WKAUDIT-HIST/1";	/* 14 bytes */
+
+void
+wk_arec_ack_tbs(const uint8_t serial[8], uint64_t seq,
+    const uint8_t hash[WK_AREC_HASH_LEN], uint8_t out[WK_AREC_ACK_TBS_LEN])
+{
+	memcpy(out, ack_label, 13);
+	memcpy(out + 13, serial, 8);
+	put64(out + 21, seq);
+	memcpy(out + 29, hash, WK_AREC_HASH_LEN);
+}
+
+int
+wk_arec_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig,
+    size_t cap, size_t *sig_len)
+{
+	EVP_MD_CTX *md = NULL;
+	size_t n = cap;
+	int rc = WK_AREC_CRYPTO;
+
+	if (key == NULL || sig == NULL || sig_len == NULL)
+		return WK_AREC_MALFORMED;
+	if ((md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
+	    EVP_DigestSign(md, sig, &n, msg, len) != 1)
+		goto out;
+	*sig_len = n;
+	rc = WK_AREC_OK;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int
+wk_arec_sig_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len,
+    const uint8_t *sig, size_t sig_len)
+{
+	EVP_MD_CTX *md = NULL;
+	int rc = WK_AREC_CRYPTO;
+
+	if (pub == NULL || sig == NULL || sig_len == 0 ||
+	    sig_len > WK_AREC_SIG_MAX)
+		return WK_AREC_MALFORMED;
+	if ((md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, pub,
+	    NULL) == 1 && EVP_DigestVerify(md, sig, sig_len, msg, len) == 1)
+		rc = WK_AREC_OK;
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+void
+wk_arec_hist_header(const wk_arec_hist *h, uint8_t out[WK_AREC_HIST_HDR])
+{
+	memcpy(out, hist_label, 14);
+	memcpy(out + 14, h->serial, 8);
+	put64(out + 22, h->first_seq);
+	out[30] = (uint8_t)(h->count >> 8);
+	out[31] = (uint8_t)h->count;
+	out[32] = h->more ? 1 : 0;
+	put64(out + 33, h->stored_seq);
+	put64(out + 41, h->acked_seq);
+	memcpy(out + 49, h->acked_hash, WK_AREC_HASH_LEN);
+}
+
+int
+wk_arec_hist_parse(const uint8_t *p, size_t len, wk_arec_hist *h)
+{
+	size_t n;
+
+	memset(h, 0, sizeof(*h));
+	if (p == NULL || len < WK_AREC_HIST_HDR ||
+	    memcmp(p, hist_label, 14) != 0)
+		return WK_AREC_MALFORMED;
+	memcpy(h->serial, p + 14, 8);
+	h->first_seq = get64(p + 22);
+	h->count = (uint16_t)(p[30] << 8 | p[31]);
+	if (p[32] > 1)
+		return WK_AREC_MALFORMED;
+	h->more = p[32] == 1;
+	h->stored_seq = get64(p + 33);
+	h->acked_seq = get64(p + 41);
+	memcpy(h->acked_hash, p + 49, WK_AREC_HASH_LEN);
+	n = len - WK_AREC_HIST_HDR;
+	if (h->count > WK_AREC_PAGE_MAX || n != (size_t)h->count * WK_AREC_LEN ||
+	    (h->count > 0 && (h->first_seq == 0 ||
+	    h->first_seq > UINT64_MAX - h->count)))
+		return WK_AREC_MALFORMED;
+	h->records = p + WK_AREC_HIST_HDR;
+	return WK_AREC_OK;
+}
+
+static const char loads_label[] = "WKAUDIT-LOADS/1";	/* 15 bytes */
+
+void
+wk_arec_loads_header(const wk_arec_loads *l, uint8_t out[WK_AREC_LOADS_HDR])
+{
+	memcpy(out, loads_label, 15);
+	memcpy(out + 15, l->serial, 8);
+	out[23] = (uint8_t)(l->count >> 8);
+	out[24] = (uint8_t)l->count;
+	out[25] = l->more ? 1 : 0;
+}
+
+int
+wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (p == NULL || len < WK_AREC_LOADS_HDR ||
+	    memcmp(p, loads_label, 15) != 0 || p[25] > 1)
+		return WK_AREC_MALFORMED;
+	memcpy(l->serial, p + 15, 8);
+	l->count = (uint16_t)(p[23] << 8 | p[24]);
+	l->more = p[25] == 1;
+	if (l->count > WK_AREC_PAGE_MAX ||
+	    len - WK_AREC_LOADS_HDR != (size_t)l->count * WK_AREC_LOAD_LEN)
+		return WK_AREC_MALFORMED;
+	l->entries = p + WK_AREC_LOADS_HDR;
+	return WK_AREC_OK;
+}

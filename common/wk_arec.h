@@ -26,6 +26,7 @@
 #define WK_AUDIT_INS_STATUS 0xCA
 #define WK_AUDIT_INS_PAGE 0xE2
 #define WK_AUDIT_INS_HEAD 0xE4
+#define WK_AUDIT_INS_ACK 0xE6	/* issuer-signed acknowledgement (sync) */
 #define WK_AUDIT_STATUS_LEN (4 + 4 + 8 + 8 + 8)
 #define WK_AUDIT_PAGE_CMD_LEN (32 + 8 + 1)
 
@@ -40,6 +41,13 @@
 /* eph public key 32 | nonce 24 | ciphertext | tag 16 */
 #define WK_AREC_SEAL_OVERHEAD (32 + 24 + 16)
 #define WK_AREC_HEAD_TBS_LEN (14 + 8 + 8 + 32 + 8 + 32 + 16)
+/* "WKAUDIT-ACK/1" | serial 8 | acked seq 8 | hash of that record 32 */
+#define WK_AREC_ACK_TBS_LEN (13 + 8 + 8 + 32)
+#define WK_AREC_SIG_MAX 72	/* DER ECDSA P-256 */
+/* the issuer's signed history page, docs/audit.md "Sync with the issuer":
+ * "WKAUDIT-HIST/1" | serial 8 | first seq 8 | count 2 | more 1 |
+ * stored seq 8 | acked seq 8 | acked hash 32 | count x 86-byte records */
+#define WK_AREC_HIST_HDR (14 + 8 + 8 + 2 + 1 + 8 + 8 + 32)
 
 /* transaction types: PBOC codes (pboc-purse.md 5) and walletkey's own */
 enum {
@@ -99,6 +107,51 @@ bool wk_arec_type_matches(const char *name, uint8_t type);
 void wk_arec_head_tbs(const uint8_t serial[8], uint64_t base_seq,
     const uint8_t base_hash[32], uint64_t head_seq, const uint8_t head_hash[32],
     const uint8_t nonce[16], uint8_t out[WK_AREC_HEAD_TBS_LEN]);
+
+/* the acknowledgement the issuer signs (ECDSA P-256, SHA-256) with its CA
+ * key and the card checks with its trust anchor before audit_log_ack */
+void wk_arec_ack_tbs(const uint8_t serial[8], uint64_t seq,
+    const uint8_t hash[WK_AREC_HASH_LEN], uint8_t out[WK_AREC_ACK_TBS_LEN]);
+
+typedef struct evp_pkey_st EVP_PKEY;
+/* ECDSA P-256 over SHA-256(msg): DER signature into sig (cap >= 72) */
+int wk_arec_sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig,
+    size_t cap, size_t *sig_len);
+/* WK_AREC_OK when sig is pub's signature over msg */
+int wk_arec_sig_verify(EVP_PKEY *pub, const uint8_t *msg, size_t len,
+    const uint8_t *sig, size_t sig_len);
+
+typedef struct wk_arec_hist {
+	uint8_t serial[8];
+	uint64_t first_seq;
+	uint16_t count;
+	bool more;
+	uint64_t stored_seq;	/* the issuer's newest stored record */
+	uint64_t acked_seq;	/* the newest one it acknowledged */
+	uint8_t acked_hash[WK_AREC_HASH_LEN];
+	const uint8_t *records;	/* count * WK_AREC_LEN bytes */
+} wk_arec_hist;
+
+/* the issuer's signed list of the card's completed remote loads (its
+ * ledger's side): "WKAUDIT-LOADS/1" | serial 8 | count 2 | more 1 |
+ * count x (online seq before the credit 2 | amount 4 | balance after 4) */
+#define WK_AREC_LOADS_HDR (15 + 8 + 2 + 1)
+#define WK_AREC_LOAD_LEN 10
+
+typedef struct wk_arec_loads {
+	uint8_t serial[8];
+	uint16_t count;
+	bool more;
+	const uint8_t *entries;	/* count * WK_AREC_LOAD_LEN bytes */
+} wk_arec_loads;
+
+void wk_arec_loads_header(const wk_arec_loads *l, uint8_t out[WK_AREC_LOADS_HDR]);
+int wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l);
+
+/* the page header for h (records follow it) */
+void wk_arec_hist_header(const wk_arec_hist *h, uint8_t out[WK_AREC_HIST_HDR]);
+/* a history page (without its signature): header, count records, nothing else */
+int wk_arec_hist_parse(const uint8_t *p, size_t len, wk_arec_hist *h);
 
 /* seals pt to the recipient's X25519 key; appends to out */
 int wk_arec_seal(const uint8_t recipient[WK_AREC_KEY_LEN],

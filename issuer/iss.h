@@ -133,6 +133,24 @@ int iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
 int iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e);
 int iss_ca_get(iss *is, json_t **resp, iss_err *e);
 
+/* runs fn in a transaction, again while the engine says RETRY (8 tries);
+ * fn returns 0, -1 (e set) or ISS_DB_RETRY */
+typedef int iss_tx_fn(iss *is, iss_db *db, void *arg, iss_err *e);
+int iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e);
+/* a database failure inside a transaction: RETRY passes up, else 500 */
+int iss_db_fail(iss_err *e, iss_db *db, int rc);
+
+/* the audit sync (docs/audit.md "Sync with the issuer", iss_audit.c) */
+int iss_audit_key(iss *is, json_t **resp, iss_err *e);
+int iss_audit_records(iss *is, const char *card, json_t *req, json_t **resp,
+    iss_err *e);
+int iss_audit_ack(iss *is, const char *card, json_t *req, json_t **resp,
+    iss_err *e);
+int iss_audit_history(iss *is, const char *card, const char *from,
+    json_t **resp, iss_err *e);
+int iss_audit_loads(iss *is, const char *card, const char *from,
+    json_t **resp, iss_err *e);
+
 /* dispatch one request; shared by the HTTP server and the fuzz target */
 int iss_handle(iss *is, const char *method, const char *url,
     const char *body, size_t body_len, json_t **resp, iss_err *e);

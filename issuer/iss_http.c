@@ -65,11 +65,11 @@ iss_free(iss **isp)
 	*isp = NULL;
 }
 
-/* "/v1/loads/<id>/<action>" -> id and action (either may be empty) */
+/* "<id>/<action>" -> id and action (either may be empty) */
 static bool
-split_load_path(const char *url, char *id, size_t idlen, const char **action)
+split_path(const char *p, char *id, size_t idlen, const char **action)
 {
-	const char *p = url + strlen("/v1/loads/"), *slash = strchr(p, '/');
+	const char *slash = strchr(p, '/');
 	size_t n = slash ? (size_t)(slash - p) : strlen(p);
 
 	if (n == 0 || n >= idlen)
@@ -123,8 +123,31 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		if (!post)
 			goto method;
 		rc = iss_load_start(is, req, resp, e);
+	} else if (strcmp(url, "/v1/audit/key") == 0) {
+		if (!get)
+			goto method;
+		rc = iss_audit_key(is, resp, e);
+	} else if (strncmp(url, "/v1/audit/", 10) == 0 &&
+	    split_path(url + 10, id, sizeof(id), &action)) {
+		if (strcmp(action, "records") == 0 || strcmp(action, "ack") == 0) {
+			if (!post)
+				goto method;
+			rc = strcmp(action, "ack") == 0 ?
+			    iss_audit_ack(is, id, req, resp, e) :
+			    iss_audit_records(is, id, req, resp, e);
+		} else if (strncmp(action, "history/", 8) == 0) {
+			if (!get)
+				goto method;
+			rc = iss_audit_history(is, id, action + 8, resp, e);
+		} else if (strncmp(action, "loads/", 6) == 0) {
+			if (!get)
+				goto method;
+			rc = iss_audit_loads(is, id, action + 6, resp, e);
+		} else {
+			goto notfound;
+		}
 	} else if (strncmp(url, "/v1/loads/", 10) == 0 &&
-	    split_load_path(url, id, sizeof(id), &action)) {
+	    split_path(url + 10, id, sizeof(id), &action)) {
 		if (strcmp(action, "") == 0) {
 			if (!get)
 				goto method;

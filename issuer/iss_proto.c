@@ -19,11 +19,8 @@
 
 #define TX_TRIES 8
 
-typedef int tx_fn(iss *is, iss_db *db, void *arg, iss_err *e);
-
-/* runs fn in a transaction; fn returns 0, -1 (e set) or ISS_DB_RETRY */
-static int
-run_tx(iss *is, tx_fn *fn, void *arg, iss_err *e)
+int
+iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
 {
 	iss_db *db;
 	int rc = -1;
@@ -55,9 +52,8 @@ run_tx(iss *is, tx_fn *fn, void *arg, iss_err *e)
 	return rc;
 }
 
-/* a database failure inside a transaction: RETRY passes up, else 500 */
-static int
-db_fail(iss_err *e, iss_db *db, int rc)
+int
+iss_db_fail(iss_err *e, iss_db *db, int rc)
 {
 	if (rc == ISS_DB_RETRY || rc == ISS_DB_CONFLICT)
 		return ISS_DB_RETRY;
@@ -228,7 +224,7 @@ card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], card_row *c,
 	    " c.revoked_at, c.cert FROM cards c JOIN accounts a"
 	    " ON a.id = c.account_id WHERE c.card_id = $1",
 	    (iss_param[]){ ISS_PS(c->card_id) }, 1, &r)) != ISS_DB_OK) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	if (iss_res_rows(r) != 1) {
@@ -338,7 +334,7 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 	if ((d = iss_db_exec(db, "SELECT account_id, pubkey, revoked_at, cert FROM"
 	    " cards WHERE card_id = $1", (iss_param[]){ ISS_PS(x->card_hex) }, 1,
 	    &r)) != ISS_DB_OK) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	if (iss_res_rows(r) == 1) {
@@ -387,7 +383,7 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 	    (d = iss_oplog_append(db, &(iss_op){ .kind = "card.enrol",
 	    .card_id = x->card_hex, .seq = -1, .account_id = x->account_id,
 	    .amount = -1, .detail = serial }, NULL)) != ISS_DB_OK) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	rc = 0;
@@ -510,7 +506,7 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
 	}
-	if (run_tx(is, tx_enrol, &x, e) != 0)
+	if (iss_run_tx(is, tx_enrol, &x, e) != 0)
 		goto out;
 	perso.type = WK_MSG_PERSO;
 	memcpy(perso.card_id, x.card_id, sizeof(x.card_id));
@@ -649,7 +645,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	if ((d = iss_db_exec(db, "UPDATE cards SET balance = balance WHERE"
 	    " card_id = $1 AND revoked_at IS NULL",
 	    (iss_param[]){ ISS_PS(x->card->card_id) }, 1, NULL)) != ISS_DB_OK) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	if (iss_db_changes(db) != 1) {
@@ -659,7 +655,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	d = load_read(db, "card_id = $1 AND seq = $2", (iss_param[]){
 	    ISS_PS(x->card->card_id), ISS_PI(q->seq) }, 2, &x->out);
 	if (d < 0) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	if (d == 1) {
@@ -703,7 +699,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	    .card_id = x->card->card_id, .load_id = lid, .seq = q->seq,
 	    .account_id = x->card->account_id, .amount = q->amount,
 	    .detail = json_string_value(gj), .msg = req_hex }, &op)) != ISS_DB_OK) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	d = iss_ledger_move(db, x->card->account_id, ISS_FLOAT_ACCOUNT, q->amount,
@@ -714,7 +710,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 		goto out;
 	}
 	if (d != 0) {
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	iss_now_iso(now, sizeof(now));
@@ -726,7 +722,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	    ISS_PS(json_string_value(gj)), ISS_PI(op), ISS_PS(now) }, 9,
 	    NULL)) != ISS_DB_OK) {
 		/* a concurrent identical request won: run again and find it */
-		rc = db_fail(e, db, d);
+		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
 	snprintf(x->out.id, sizeof(x->out.id), "%s", lid);
@@ -846,7 +842,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	x.card = &card;
 	x.req_buf = buf;
 	x.req_len = len;
-	if (run_tx(is, tx_load_start, &x, e) != 0)
+	if (iss_run_tx(is, tx_load_start, &x, e) != 0)
 		goto out;
 	if ((*resp = load_json(&x.out)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
@@ -892,7 +888,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 			iss_fail(e, 404, "load_not_found", "no load %s", x->load_id);
 			return -1;
 		}
-		return db_fail(e, db, d);
+		return iss_db_fail(e, db, d);
 	}
 	iss_now_iso(now, sizeof(now));
 	if ((d = iss_db_exec(db, "UPDATE loads SET status = $1, closed_at = $2,"
@@ -900,7 +896,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 	    (iss_param[]){ ISS_PS(want), ISS_PS(now),
 	    x->complete ? ISS_PI(x->new_balance) : ISS_PN, ISS_PS(x->load_id) },
 	    4, NULL)) != ISS_DB_OK)
-		return db_fail(e, db, d);
+		return iss_db_fail(e, db, d);
 	if (iss_db_changes(db) != 1) {
 		if (strcmp(x->out.status, want) == 0 && (!x->complete ||
 		    (x->out.has_balance && x->out.new_balance == x->new_balance))) {
@@ -916,7 +912,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 	    .account_id = x->out.account_id, .amount = x->out.amount,
 	    .detail = x->detail, .msg = x->msg_hex,
 	    .reverses = x->complete ? 0 : x->out.grant_op }, &op)) != ISS_DB_OK)
-		return db_fail(e, db, d);
+		return iss_db_fail(e, db, d);
 	if (x->complete) {
 		d = iss_db_exec(db, "UPDATE cards SET balance = $1 WHERE card_id = $2",
 		    (iss_param[]){ ISS_PI(x->new_balance), ISS_PS(x->out.card_id) },
@@ -928,7 +924,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 			d = ISS_DB_ERROR;	/* the float always holds a pending load */
 	}
 	if (d != 0)
-		return db_fail(e, db, d);
+		return iss_db_fail(e, db, d);
 	snprintf(x->out.status, sizeof(x->out.status), "%s", want);
 	x->out.has_balance = x->complete;
 	x->out.new_balance = x->new_balance;
@@ -1102,7 +1098,7 @@ close_load(iss *is, const char *load_id, json_t *req, const char *field,
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
 	}
-	if (run_tx(is, tx_close, &x, e) != 0)
+	if (iss_run_tx(is, tx_close, &x, e) != 0)
 		goto out;
 	if ((*resp = load_json(&x.out)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");

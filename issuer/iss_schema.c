@@ -77,6 +77,16 @@ static const migration migrations[] = {
 	"  FOR EACH ROW EXECUTE FUNCTION wk_append_only();"
 	"CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries"
 	"  FOR EACH ROW EXECUTE FUNCTION wk_append_only();" },
+	/* the audit sync: the cards' records and what the issuer acknowledged */
+	{ 3,
+	"CREATE TABLE audit_records (card_id TEXT NOT NULL"
+	"  REFERENCES cards(card_id), seq BIGINT NOT NULL CHECK (seq > 0),"
+	"  raw TEXT NOT NULL, hash TEXT NOT NULL, received_at TEXT NOT NULL,"
+	"  PRIMARY KEY (card_id, seq));"
+	"CREATE TABLE audit_acks (card_id TEXT PRIMARY KEY"
+	"  REFERENCES cards(card_id), acked_seq BIGINT NOT NULL,"
+	"  acked_hash TEXT NOT NULL, at TEXT NOT NULL);",
+	NULL },
 };
 
 static char *

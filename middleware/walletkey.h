@@ -613,6 +613,10 @@ int wk_issuer_load_start(wk_issuer *is, const uint8_t *req, size_t len,
 int wk_issuer_load_close(wk_issuer *is, const char *load_id, const char *what,
     const uint8_t *msg, size_t len, wk_issuer_load *out);
 int wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out);
+/* any other call of the API: path ("/v1/..."), a JSON body (NULL: GET);
+ * *resp gets the JSON answer of a 200 (the caller frees it) */
+int wk_issuer_request(wk_issuer *is, const char *path, const char *body,
+    char **resp);
 
 /* ==== end of the wallet block ==== */
 
@@ -654,6 +658,13 @@ int wk_audit_get_head(wk_card *card, const uint8_t nonce[16],
  * *len is out's capacity on entry, the page's length on return */
 int wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
     uint64_t cursor, unsigned max, uint8_t *out, size_t *len);
+
+/* the issuer's signed acknowledgement (docs/audit.md "Sync with the
+ * issuer"): records up to seq, the newest hashing to hash, are synced.
+ * No PIN. WK_ERR_AUTH_REQUIRED (6982) for a signature the card's trust
+ * anchor refuses; the card changes nothing then */
+int wk_audit_ack(wk_card *card, uint64_t seq, const uint8_t hash[32],
+    const uint8_t *sig, size_t sig_len, uint16_t *sw);
 
 /* ==== end of the audit block ==== */
 

@@ -140,3 +140,20 @@ wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
 	return cmd(card, CLA_AUDIT, WK_AUDIT_INS_PAGE, data, sizeof(data),
 	    65536, out, len, NULL);
 }
+
+int
+wk_audit_ack(wk_card *card, uint64_t seq, const uint8_t hash[32],
+    const uint8_t *sig, size_t sig_len, uint16_t *sw)
+{
+	uint8_t data[8 + 32 + WK_AREC_SIG_MAX];
+
+	if (card == NULL || hash == NULL || sig == NULL || sig_len == 0 ||
+	    sig_len > WK_AREC_SIG_MAX)
+		return WK_ERR_ARG;
+	for (int i = 0; i < 8; i++)
+		data[i] = (uint8_t)(seq >> (56 - 8 * i));
+	memcpy(data + 8, hash, 32);
+	memcpy(data + 40, sig, sig_len);
+	return cmd(card, CLA_AUDIT, WK_AUDIT_INS_ACK, data, 40 + sig_len, 0,
+	    NULL, NULL, sw);
+}

@@ -330,3 +330,24 @@ wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out)
 	json_decref(resp);
 	return rc;
 }
+
+int
+wk_issuer_request(wk_issuer *is, const char *path, const char *body,
+    char **resp)
+{
+	json_t *req = NULL, *j = NULL;
+	int rc;
+
+	if (is == NULL || path == NULL || path[0] != '/' || resp == NULL)
+		return WK_ERR_ARG;
+	*resp = NULL;
+	if (body != NULL && (req = json_loads(body, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL)
+		return WK_ERR_ARG;
+	if ((rc = call(is, path, req, &j)) != WK_OK)
+		return rc;
+	if ((*resp = json_dumps(j, JSON_COMPACT)) == NULL)
+		rc = WK_ERR_MEMORY;
+	json_decref(j);
+	return rc;
+}

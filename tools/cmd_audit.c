@@ -23,39 +23,26 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "audit_cli.h"
 #include "audit_doc.h"
 #include "wk_arec.h"
 #include "wk_hex.h"
 
-#define PIN_MAX 12
-#define PAGE_BUF 65536
 #define FILE_MAX (512u << 20)
 #define RESUME_WAIT 30	/* seconds to wait for a lost card */
-#define RESUME_TRIES 5	/* resumes in a row without a page */
 
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 int audit_report_html(FILE *f, const audit_doc *d, const bool *keep);
 
-typedef struct aopts {
-	const char *since;
-	const char *until;
-	const char *type;
-	const char *format;
-	const char *out;
-	const char *recipient;
-	const char *pin_file;
-	const char *key;
-	const char *file;
-	const char *issuer;
-	bool card;
-} aopts;
 
 static const char audit_usage[] =
     "usage: walletkey audit SUBCOMMAND [OPTIONS]\n"
     "  status                        capacity, records kept, checkpoint, head (no PIN)\n"
     "  export [--since DATE] [--until DATE] [--type T] [--format table|csv|json]\n"
     "         [--out FILE] [--recipient PUBKEY|FILE]\n"
-    "  verify FILE | --card\n"
+    "  verify FILE | --card [--issuer URL]\n"
+    "  sync --issuer URL             uploads the records the issuer lacks (sealed\n"
+    "                                to its key); the card stores its acknowledgement\n"
     "  report --out FILE.html [--since DATE] [--until DATE] [--type T]\n"
     "  keygen --out KEYFILE          an auditor's key pair (prints the public key)\n"
     "  open BUNDLE --key KEYFILE [--format ...] [--out FILE]\n"
@@ -99,8 +86,8 @@ out:
 	return rc;
 }
 
-static int
-get_pin(const aopts *o, char *pin, size_t cap, size_t *len)
+int
+audit_cli_pin(const aopts *o, char *pin, size_t cap, size_t *len)
 {
 	const char *env = getenv("WALLETKEY_PIN");
 	char line[64];
@@ -265,6 +252,16 @@ parse_key32(const char *s, uint8_t key[32])
 	return rc;
 }
 
+uint64_t
+audit_cli_seq(const uint8_t *raw)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | raw[i];
+	return v;
+}
+
 /* ---- reading the card ---- */
 
 static char *
@@ -297,8 +294,8 @@ out:
 	return out;
 }
 
-static void
-progress(uint64_t done, uint64_t total)
+void
+audit_cli_progress(uint64_t done, uint64_t total)
 {
 	int width = 30, fill;
 
@@ -314,16 +311,16 @@ progress(uint64_t done, uint64_t total)
 
 
 /* a lost link (card restarted, pcscd restarted, card pulled) */
-static bool
-link_lost(int rc)
+bool
+audit_cli_link_lost(int rc)
 {
 	return rc == WK_ERR_CARD_REMOVED || rc == WK_ERR_TRANSPORT ||
 	    rc == WK_ERR_NO_CARD || rc == WK_ERR_PCSC || rc == WK_ERR_NO_READER;
 }
 
 /* records per page: 255, or WALLETKEY_AUDIT_PAGE (1-255) for slow links */
-static unsigned
-page_max(void)
+unsigned
+audit_cli_page_max(void)
 {
 	const char *e = getenv("WALLETKEY_AUDIT_PAGE");
 	long v;
@@ -336,8 +333,8 @@ page_max(void)
 
 /* after a lost link: connect again (for up to RESUME_WAIT seconds), select
  * the applet and verify the PIN again; the export goes on from its cursor */
-static int
-resume(wk_cli *cli, wk_card **card, const char *pin, size_t pin_len)
+int
+audit_cli_resume(wk_cli *cli, wk_card **card, const char *pin, size_t pin_len)
 {
 	struct timespec pause = { 0, 250 * 1000 * 1000 };
 	time_t until = time(NULL) + RESUME_WAIT;
@@ -356,7 +353,7 @@ resume(wk_cli *cli, wk_card **card, const char *pin, size_t pin_len)
 				return WK_OK;
 			wk_card_end(*card);
 		}
-		if (!link_lost(rc) || time(NULL) >= until)
+		if (!audit_cli_link_lost(rc) || time(NULL) >= until)
 			return rc;
 		nanosleep(&pause, NULL);
 	}
@@ -384,10 +381,10 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 	int rc, tries = -1;
 	bool begun = false;
 	const char *what = "audit export";
-	unsigned max = page_max(), retries = 0;
+	unsigned max = audit_cli_page_max(), retries = 0;
 
 	wk_buf_init_heap(&pt, PAGE_BUF);
-	if ((rc = get_pin(o, pin, sizeof(pin), &pin_len)) != WK_OK)
+	if ((rc = audit_cli_pin(o, pin, sizeof(pin), &pin_len)) != WK_OK)
 		goto out;
 	if ((page = malloc(PAGE_BUF)) == NULL) {
 		rc = WK_ERR_MEMORY;
@@ -446,13 +443,13 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 				rc = WK_ERR_CARD_MALFORMED;
 		}
 		/* a card killed inside an answer may also leave a broken one */
-		if ((link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
+		if ((audit_cli_link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
 		    retries++ < RESUME_TRIES) {
 			/* the card keeps no export state: ask again from the cursor */
 			begun = false;
 			fprintf(stderr, "\nwalletkey: the card was lost at seq %"
 			    PRIu64 "; resuming\n", cursor);
-			if ((rc = resume(cli, &card, pin, pin_len)) != WK_OK)
+			if ((rc = audit_cli_resume(cli, &card, pin, pin_len)) != WK_OK)
 				goto out;
 			begun = true;
 			continue;
@@ -478,7 +475,7 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 		done += next - cursor;
 		cursor = next;
 		if (!cli->json)
-			progress(done, total);
+			audit_cli_progress(done, total);
 	}
 	rc = WK_OK;
 out:
@@ -838,6 +835,9 @@ cmd_verify(wk_cli *cli, const aopts *o)
 	if (cli->json)
 		v.faults = json_array();
 	faults = audit_doc_verify(&d, report_fault, &v);
+	if (o->issuer != NULL && audit_verify_issuer(cli, o, &d, report_fault, &v,
+	    &faults) != WK_OK)
+		goto out;
 	if (cli->json) {
 		wk_cli_json_print(json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok",
 		    faults == 0, "records", (json_int_t)d.n, "checkpoint",
@@ -846,8 +846,9 @@ cmd_verify(wk_cli *cli, const aopts *o)
 	} else if (faults == 0) {
 		printf("OK: %zu records, seq %" PRIu64 "..%" PRIu64 " after "
 		    "checkpoint %" PRIu64 ", chain intact, head signed by the "
-		    "card's wallet key\n", d.n, d.head.base_seq + 1,
-		    d.head.head_seq, d.head.base_seq);
+		    "card's wallet key%s\n", d.n, d.head.base_seq + 1,
+		    d.head.head_seq, d.head.base_seq, o->issuer != NULL ?
+		    ", every record as the issuer holds it" : "");
 	} else {
 		printf("%zu fault%s found\n", faults, faults == 1 ? "" : "s");
 	}
@@ -941,13 +942,8 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 	sub = argv[1];
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
-	/* docs/audit.md, open points */
-	if (strcmp(sub, "sync") == 0 || o.issuer != NULL) {
-		fprintf(stderr, "walletkey: audit: history sync with the issuer "
-		    "(audit sync, verify --issuer) is not available in this "
-		    "version\n");
-		return WK_CLI_FAILED;
-	}
+	if (strcmp(sub, "sync") == 0)
+		return audit_sync(cli, &o);
 	if (strcmp(sub, "status") == 0)
 		return cmd_status(cli);
 	if (strcmp(sub, "export") == 0)

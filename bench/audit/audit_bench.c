@@ -258,8 +258,7 @@ main(int argc, char **argv)
 	}
 	printf("  peak memory: host %ld KiB, card %ld KiB\n", self_maxrss_kb(),
 	    card_hwm_kb(argv[2]));
-	printf("  sync from the issuer: not measured (walletkey audit sync is not "
-	    "built yet)\n");
+	printf("  sync with the issuer: bench/audit/sync.sh\n");
 	wk_card_free(&card);
 	wk_ctx_free(&ctx);
 	audit_doc_free(&keep);

@@ -2,7 +2,10 @@
  * fuzz target for the issuer's request parsing: the first byte picks a
  * route, the rest is the request body, handled by iss_handle against a
  * real issuer on a temporary SQLite database (as the HTTP server would);
- * the same bytes also go through wk_msg_parse. Without libFuzzer, main()
+ * the same bytes also go through wk_msg_parse and wk_arec_hist_parse.
+ * First bytes 0x40-0x7F and 0xC0-0xFF pick the audit sync routes
+ * (audit_route below); the others the original routes, so the seeds keep
+ * their meaning. Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
  * tests/fuzz/corpus/fuzz_issuer/).
  */
@@ -16,6 +19,8 @@
 #include <sodium.h>
 
 #include "iss.h"
+#include "wk_arec.h"
+#include "wk_hex.h"
 #include "wk_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -120,6 +125,127 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static EVP_PKEY *
+card_key(void)
+{
+	BIO *bio = BIO_new_mem_buf(fuzz_card_key, -1);
+	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+
+	BIO_free(bio);
+	return k;
+}
+
+static char *
+hex_alloc(const uint8_t *p, size_t n)
+{
+	char *h = malloc(2 * n + 1);
+
+	if (h != NULL)
+		wk_hex_encode(p, n, h);
+	return h;
+}
+
+/*
+ * the audit sync: (data[0] & 3) picks records, ack, history or key. With
+ * 0x80 set the rest is raw: for records, a plaintext page the harness seals
+ * to the issuer's key for the fixed card (so the chain checks and the
+ * database are reached); for ack, base seq 8 | base hash 32 | head seq 8 |
+ * head hash 32 | nonce 16, signed here with the fixed card key; otherwise
+ * the rest is the JSON body (history: the FROM path segment).
+ */
+static void
+audit_route(const uint8_t *data, size_t size)
+{
+	static const char *const paths[] = {
+		"/v1/audit/" FUZZ_CARD_ID "/records",
+		"/v1/audit/" FUZZ_CARD_ID "/ack",
+		"/v1/audit/" FUZZ_CARD_ID "/history/",
+		"/v1/audit/key",
+		"/v1/audit/" FUZZ_CARD_ID "/loads/",
+	};
+	unsigned r = data[0] & 3;
+	bool raw = (data[0] & 0x80) != 0;
+	const uint8_t serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t pk[32], sig[WK_AREC_SIG_MAX], tbs[WK_AREC_HEAD_TBS_LEN];
+	char path[400], *body = NULL, *h = NULL, *h2 = NULL, *h3 = NULL, *h4 = NULL;
+	const char *method;
+	json_t *resp = NULL, *k = NULL;
+	EVP_PKEY *key = NULL;
+	iss_err e = { 0 };
+	wk_buf sealed;
+	wk_arec_hist hist;
+	size_t n = size - 1, sig_len = 0, blen = 0;
+
+	wk_buf_init_heap(&sealed, 70000);
+	method = r >= 2 ? "GET" : "POST";
+	/* 0x20 on the history route: the loads route instead */
+	if (r == 2 && (data[0] & 0x20) != 0)
+		r = 4;
+	snprintf(path, sizeof(path), "%s", paths[r]);
+	if (r == 2 || r == 4) {
+		/* the FROM segment: up to 24 bytes of the input */
+		size_t m = n < 24 ? n : 24;
+
+		memcpy(path + strlen(path), data + 1, m);
+		path[strlen(paths[r]) + m] = '\0';
+		if (strlen(path) != strlen(paths[r]) + m)
+			goto out;
+	} else if (raw && r == 0) {
+		if (iss_audit_key(fz, &k, &e) != 0 || wk_hex_decode(
+		    json_string_value(json_object_get(k, "x25519")), pk, 32) != 32 ||
+		    wk_arec_seal(pk, serial, data + 1, n, &sealed) != WK_AREC_OK ||
+		    (h = hex_alloc(sealed.p, sealed.len)) == NULL ||
+		    (body = malloc(strlen(h) + 16)) == NULL)
+			goto out;
+		blen = (size_t)sprintf(body, "{\"page\":\"%s\"}", h);
+	} else if (raw && r == 1) {
+		const uint8_t *p = data + 1;
+
+		if (n < 8 + 32 + 8 + 32 + 16 || (key = card_key()) == NULL)
+			goto out;
+		wk_arec_head_tbs(serial, (uint64_t)p[7], p + 8, (uint64_t)p[47],
+		    p + 48, p + 80, tbs);
+		/* only the low byte of each seq: the fuzzer reaches real seqs */
+		if (wk_arec_sign(key, tbs, sizeof(tbs), sig, sizeof(sig),
+		    &sig_len) != WK_AREC_OK ||
+		    (h = hex_alloc(p + 8, 32)) == NULL ||
+		    (h2 = hex_alloc(p + 48, 32)) == NULL ||
+		    (h3 = hex_alloc(p + 80, 16)) == NULL ||
+		    (h4 = hex_alloc(sig, sig_len)) == NULL ||
+		    (body = malloc(600)) == NULL)
+			goto out;
+		blen = (size_t)snprintf(body, 600, "{\"head\":{\"checkpoint_seq\":%u,"
+		    "\"checkpoint_hash\":\"%s\",\"seq\":%u,\"hash\":\"%s\","
+		    "\"nonce\":\"%s\",\"signature\":\"%s\"}}", p[7], h, p[47],
+		    h2, h3, h4);
+	}
+	(void)iss_handle(fz, method, path, body != NULL ? body :
+	    (r >= 2 ? NULL : (const char *)data + 1), body != NULL ? blen :
+	    (r >= 2 ? 0 : n), &resp, &e);
+	/* a history or loads page the issuer signed always parses */
+	if ((r == 2 || r == 4) && resp != NULL) {
+		const char *pg = json_string_value(json_object_get(resp, "page"));
+		uint8_t *b = pg ? malloc(strlen(pg) / 2 + 1) : NULL;
+		wk_arec_loads loads;
+
+		if (b != NULL && (wk_hex_decode(pg, b, strlen(pg) / 2) < 0 ||
+		    (r == 2 ? wk_arec_hist_parse(b, strlen(pg) / 2, &hist) :
+		    wk_arec_loads_parse(b, strlen(pg) / 2, &loads)) != WK_AREC_OK))
+			abort();
+		free(b);
+	}
+out:
+	json_decref(resp);
+	json_decref(k);
+	EVP_PKEY_free(key);
+	wk_buf_clear(&sealed);
+	free(body);
+	free(h);
+	free(h2);
+	free(h3);
+	free(h4);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -140,9 +266,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *body = NULL;
 	size_t r, blen = size - 1;
 
+	wk_arec_hist hist;
+	wk_arec_loads loads;
+
 	if (size == 0)
 		return 0;
 	(void)wk_msg_parse(data + 1, size - 1, &m, NULL, NULL);
+	(void)wk_arec_hist_parse(data + 1, size - 1, &hist);
+	(void)wk_arec_loads_parse(data + 1, size - 1, &loads);
+	if ((data[0] & 0x40) != 0) {
+		audit_route(data, size);
+		return 0;
+	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));
 	route = routes[r];
 	if ((data[0] & 0x80) != 0) {

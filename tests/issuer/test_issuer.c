@@ -22,6 +22,7 @@
 
 #include "iss.h"
 #include "sim_card.h"
+#include "wk_arec.h"
 #include "wk_hex.h"
 
 #define PW "password1"
@@ -69,6 +70,8 @@ snapshot(void)
 		"SELECT COUNT(*) FROM oplog",
 		"SELECT id, status, new_balance FROM loads ORDER BY id",
 		"SELECT card_id, balance, revoked_at, cert FROM cards ORDER BY card_id",
+		"SELECT card_id, seq, raw FROM audit_records ORDER BY card_id, seq",
+		"SELECT card_id, acked_seq, acked_hash FROM audit_acks ORDER BY card_id",
 	};
 	size_t cap = 1 << 16, n = 0;
 	char *s = calloc(1, cap);
@@ -300,6 +303,254 @@ flip_all(const char *path, const char *field, const uint8_t *m, size_t len)
 }
 
 /* ---- tests ---- */
+
+/* ---- audit sync (docs/audit.md "Sync with the issuer") ---- */
+
+#define SYNC_N 300
+
+/* a chain of n records from seq 1 */
+static uint8_t *
+audit_chain(size_t n)
+{
+	uint8_t *raw = calloc(n, WK_AREC_LEN), prev[32] = { 0 };
+	wk_arec r;
+
+	assert_non_null(raw);
+	for (size_t i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		r.seq = i + 1;
+		r.counter = (uint16_t)(i + 1);
+		r.type = WK_AREC_EP_LOAD;
+		r.amount = (uint32_t)(100 + i);
+		r.balance = (uint32_t)(1000 + i);
+		memcpy(r.prev, prev, 32);
+		wk_arec_encode(&r, raw + i * WK_AREC_LEN);
+		wk_arec_hash(raw + i * WK_AREC_LEN, prev);
+	}
+	return raw;
+}
+
+/* POSTs records [first, first + n) of raw, sealed to the issuer's key */
+static long
+audit_upload_to(sim_card *c, sim_card *to, const uint8_t pk[32],
+    const uint8_t *raw, uint64_t first, size_t n, json_t **resp)
+{
+	uint8_t pt[WK_AREC_PAGE_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN];
+	char path[96], *hex;
+	wk_buf sealed;
+	json_t *req;
+	long st;
+
+	assert_true(n <= WK_AREC_PAGE_MAX);
+	for (int i = 0; i < 8; i++) {
+		pt[i] = (uint8_t)(first >> (56 - 8 * i));
+		pt[10 + i] = (uint8_t)((first + n) >> (56 - 8 * i));
+	}
+	pt[8] = (uint8_t)(n >> 8);
+	pt[9] = (uint8_t)n;
+	pt[18] = 0;
+	memcpy(pt + WK_AREC_PAGE_HDR, raw, n * WK_AREC_LEN);
+	wk_buf_init_heap(&sealed, sizeof(pt) + 128);
+	assert_int_equal(wk_arec_seal(pk, c->id, pt, WK_AREC_PAGE_HDR +
+	    n * WK_AREC_LEN, &sealed), WK_AREC_OK);
+	assert_non_null(hex = malloc(2 * sealed.len + 1));
+	wk_hex_encode(sealed.p, sealed.len, hex);
+	req = json_pack("{s:s}", "page", hex);
+	snprintf(path, sizeof(path), "/v1/audit/%s/records", to->id_hex);
+	st = sim_http_call(T.h, path, req, resp);
+	json_decref(req);
+	free(hex);
+	wk_buf_clear(&sealed);
+	return st;
+}
+
+static long
+audit_upload(sim_card *c, const uint8_t pk[32], const uint8_t *raw,
+    uint64_t first, size_t n, json_t **resp)
+{
+	return audit_upload_to(c, c, pk, raw, first, n, resp);
+}
+
+/* POSTs a chain head signed with key */
+static long
+audit_ack(sim_card *c, EVP_PKEY *key, uint64_t seq, const uint8_t hash[32],
+    json_t **resp)
+{
+	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], nonce[16], zero[32] = { 0 };
+	uint8_t sig[WK_AREC_SIG_MAX];
+	char path[96], hh[65], nh[33], zh[65], sh[2 * WK_AREC_SIG_MAX + 1];
+	size_t sig_len = 0;
+	json_t *req;
+	long st;
+
+	randombytes_buf(nonce, sizeof(nonce));
+	wk_arec_head_tbs(c->id, 0, zero, seq, hash, nonce, tbs);
+	assert_int_equal(wk_arec_sign(key, tbs, sizeof(tbs), sig, sizeof(sig),
+	    &sig_len), WK_AREC_OK);
+	wk_hex_encode(hash, 32, hh);
+	wk_hex_encode(nonce, 16, nh);
+	wk_hex_encode(zero, 32, zh);
+	wk_hex_encode(sig, sig_len, sh);
+	req = json_pack("{s:{s:i, s:s, s:I, s:s, s:s, s:s}}", "head",
+	    "checkpoint_seq", 0, "checkpoint_hash", zh, "seq", (json_int_t)seq,
+	    "hash", hh, "nonce", nh, "signature", sh);
+	snprintf(path, sizeof(path), "/v1/audit/%s/ack", c->id_hex);
+	st = sim_http_call(T.h, path, req, resp);
+	json_decref(req);
+	return st;
+}
+
+static void
+test_audit_sync(void **state)
+{
+	uint8_t pk[32], h[32], ack_sig[WK_AREC_SIG_MAX], tbs[WK_AREC_ACK_TBS_LEN];
+	uint8_t *raw = audit_chain(SYNC_N + 1), page[WK_AREC_HIST_HDR +
+	    WK_AREC_PAGE_MAX * WK_AREC_LEN];
+	sim_card *c = new_card(PAN_RICH), *other = new_card(PAN_POOR);
+	json_t *resp = NULL;
+	wk_arec_hist hist;
+	char *before, path[96];
+	long n;
+
+	(void)state;
+	assert_int_equal(sim_http_call(T.h, "/v1/audit/key", NULL, &resp), 200);
+	assert_int_equal(wk_hex_decode(json_string_value(json_object_get(resp,
+	    "x25519")), pk, 32), 32);
+	json_decref(resp);
+	/* 255 + 45 records, then the same page again: nothing added */
+	assert_int_equal(audit_upload(c, pk, raw, 1, 255, &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "stored_seq")), 255);
+	json_decref(resp);
+	assert_int_equal(audit_upload(c, pk, raw + 255 * WK_AREC_LEN, 256, 45,
+	    &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "stored_seq")),
+	    SYNC_N);
+	json_decref(resp);
+	assert_int_equal(audit_upload(c, pk, raw + 255 * WK_AREC_LEN, 256, 45,
+	    &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "added")), 0);
+	json_decref(resp);
+	/* refusals change nothing */
+	before = snapshot();
+	/* a gap */
+	raw[SYNC_N * WK_AREC_LEN + 7] = (uint8_t)(SYNC_N + 2);
+	expect_error(audit_upload(c, pk, raw + SYNC_N * WK_AREC_LEN, SYNC_N + 2, 1,
+	    &resp), &resp, 409, "gap");
+	json_decref(resp);
+	raw[SYNC_N * WK_AREC_LEN + 7] = (uint8_t)(SYNC_N + 1);
+	/* a record that does not link */
+	raw[SYNC_N * WK_AREC_LEN + 60] ^= 1;
+	expect_error(audit_upload(c, pk, raw + SYNC_N * WK_AREC_LEN, SYNC_N + 1, 1,
+	    &resp), &resp, 400, "broken_chain");
+	json_decref(resp);
+	raw[SYNC_N * WK_AREC_LEN + 60] ^= 1;
+	/* sealed for another card: does not open */
+	expect_error(audit_upload_to(other, c, pk, raw, 1, 1, &resp), &resp, 400,
+	    "bad_page");
+	json_decref(resp);
+	/* a head signed by another card, one the issuer lacks, a wrong hash */
+	wk_arec_hash(raw + (SYNC_N - 1) * WK_AREC_LEN, h);
+	expect_error(audit_ack(c, other->key, SYNC_N, h, &resp), &resp, 403,
+	    "bad_signature");
+	json_decref(resp);
+	expect_error(audit_ack(c, c->key, SYNC_N + 1, h, &resp), &resp, 409,
+	    "not_synced");
+	json_decref(resp);
+	h[0] ^= 1;
+	expect_error(audit_ack(c, c->key, SYNC_N, h, &resp), &resp, 409,
+	    "record_conflict");
+	json_decref(resp);
+	h[0] ^= 1;
+	{
+		char *after = snapshot();
+
+		assert_string_equal(before, after);
+		free(after);
+	}
+	free(before);
+	/* the acknowledgement, signed by the CA key over what the card checks */
+	assert_int_equal(audit_ack(c, c->key, SYNC_N, h, &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "acked_seq")),
+	    SYNC_N);
+	n = wk_hex_decode(json_string_value(json_object_get(resp, "signature")),
+	    ack_sig, sizeof(ack_sig));
+	assert_true(n > 0);
+	wk_arec_ack_tbs(c->id, SYNC_N, h, tbs);
+	assert_int_equal(wk_arec_sig_verify(c->anchor, tbs, sizeof(tbs), ack_sig,
+	    (size_t)n), WK_AREC_OK);
+	json_decref(resp);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind = 'audit.ack'"), 1);
+	/* an acknowledged record is never replaced */
+	raw[4 * WK_AREC_LEN + 20] ^= 1;
+	expect_error(audit_upload(c, pk, raw, 1, 10, &resp), &resp, 409,
+	    "record_conflict");
+	json_decref(resp);
+	raw[4 * WK_AREC_LEN + 20] ^= 1;
+	/* the history: two signed pages */
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", c->id_hex);
+	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
+	n = wk_hex_decode(json_string_value(json_object_get(resp, "page")), page,
+	    sizeof(page));
+	assert_true(n > 0);
+	assert_int_equal(wk_arec_hist_parse(page, (size_t)n, &hist), WK_AREC_OK);
+	assert_int_equal(hist.count, 255);
+	assert_true(hist.more);
+	assert_int_equal(hist.acked_seq, SYNC_N);
+	assert_memory_equal(hist.records, raw, 255 * WK_AREC_LEN);
+	{
+		uint8_t sig[WK_AREC_SIG_MAX];
+		long sl = wk_hex_decode(json_string_value(json_object_get(resp,
+		    "signature")), sig, sizeof(sig));
+
+		assert_true(sl > 0);
+		assert_int_equal(wk_arec_sig_verify(c->anchor, page, (size_t)n,
+		    sig, (size_t)sl), WK_AREC_OK);
+		page[WK_AREC_HIST_HDR + 3] ^= 1;
+		assert_int_not_equal(wk_arec_sig_verify(c->anchor, page, (size_t)n,
+		    sig, (size_t)sl), WK_AREC_OK);
+	}
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/256", c->id_hex);
+	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
+	n = wk_hex_decode(json_string_value(json_object_get(resp, "page")), page,
+	    sizeof(page));
+	assert_int_equal(wk_arec_hist_parse(page, (size_t)n, &hist), WK_AREC_OK);
+	assert_int_equal(hist.count, 45);
+	assert_false(hist.more);
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/0", c->id_hex);
+	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 404);
+	json_decref(resp);
+	/* the ledger's side: one completed load, signed */
+	{
+		uint8_t lp[WK_AREC_LOADS_HDR + WK_AREC_LOAD_LEN], sig[WK_AREC_SIG_MAX];
+		char lid[33];
+		wk_arec_loads l;
+		long sl;
+
+		assert_int_equal(sim_load(T.h, c, 777, lid), 200);
+		snprintf(path, sizeof(path), "/v1/audit/%s/loads/0", c->id_hex);
+		assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
+		n = wk_hex_decode(json_string_value(json_object_get(resp, "page")),
+		    lp, sizeof(lp));
+		sl = wk_hex_decode(json_string_value(json_object_get(resp,
+		    "signature")), sig, sizeof(sig));
+		assert_true(n > 0 && sl > 0);
+		assert_int_equal(wk_arec_loads_parse(lp, (size_t)n, &l), WK_AREC_OK);
+		assert_int_equal(l.count, 1);
+		assert_false(l.more);
+		assert_memory_equal(l.entries + 2, "\x00\x00\x03\x09", 4);
+		assert_int_equal(wk_arec_sig_verify(c->anchor, lp, (size_t)n, sig,
+		    (size_t)sl), WK_AREC_OK);
+		json_decref(resp);
+		snprintf(path, sizeof(path), "/v1/audit/%s/loads/65536", c->id_hex);
+		assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 404);
+		json_decref(resp);
+	}
+	sim_card_free(&c);
+	sim_card_free(&other);
+	free(raw);
+}
 
 static void
 test_append_only(void **state)
@@ -1081,6 +1332,7 @@ main(void)
 		cmocka_unit_test(test_bad_http),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_race),
+		cmocka_unit_test(test_audit_sync),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -131,6 +131,37 @@ test_load_start(void **state)
 	wk_issuer_free(&is);
 }
 
+
+/* the generic call the audit sync uses (wk_issuer_request) */
+static void
+test_request(void **state)
+{
+	wk_issuer *is = client();
+	char *resp = NULL;
+
+	(void)state;
+	answer_status = 200;
+	answer_body = "{\"stored_seq\": 5}";
+	assert_int_equal(wk_issuer_request(is, "/v1/audit/0102030405060708/records",
+	    "{\"page\": \"00\"}", &resp), WK_OK);
+	assert_string_equal(last_url, "/v1/audit/0102030405060708/records");
+	assert_string_equal(last_body, "{\"page\":\"00\"}");
+	assert_string_equal(resp, "{\"stored_seq\":5}");
+	free(resp);
+	resp = NULL;
+	/* a refusal: the issuer's code and message, no answer */
+	answer_status = 409;
+	answer_body = "{\"error\": \"gap\", \"message\": \"m\"}";
+	assert_int_equal(wk_issuer_request(is, "/v1/audit/x/history/1", NULL,
+	    &resp), WK_ERR_ISSUER);
+	assert_null(resp);
+	assert_string_equal(wk_issuer_error_code(is), "gap");
+	/* not JSON in, not a path */
+	assert_int_equal(wk_issuer_request(is, "/v1/x", "{", &resp), WK_ERR_ARG);
+	assert_int_equal(wk_issuer_request(is, "v1/x", NULL, &resp), WK_ERR_ARG);
+	wk_issuer_free(&is);
+}
+
 static void
 test_errors(void **state)
 {
@@ -241,6 +272,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new),
 		cmocka_unit_test(test_load_start),
+		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_close_and_enrol),
 		cmocka_unit_test(test_unreachable),

@@ -401,6 +401,123 @@ test_applet(void **unused)
 	assert_int_equal(apdu(HEAD), 0x6982);
 }
 
+
+/* the issuer's CA key as the wallet's trust anchor (what WALLET SETUP stores) */
+static EVP_PKEY *
+anchor(void)
+{
+	uint8_t pt[65];
+	size_t l = 0;
+	EVP_PKEY *ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	assert_non_null(ca);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(ca, "encoded-pub-key",
+	    pt, sizeof(pt), &l), 1);
+	assert_int_equal(l, 65);
+	assert_int_equal(vc_store_begin(fx.st), VC_STORE_OK);
+	assert_int_equal(vc_store_put(fx.st, PIV_APPLET, "wallet.anchor", pt, 65),
+	    VC_STORE_OK);
+	assert_int_equal(vc_store_commit(fx.st), VC_STORE_OK);
+	return ca;
+}
+
+/* ACKNOWLEDGE for seq with hash, signed by key; the APDU's status word */
+static uint16_t
+ack_apdu(EVP_PKEY *key, uint64_t seq, const uint8_t hash[32], int flip)
+{
+	uint8_t tbs[WK_AREC_ACK_TBS_LEN], sig[WK_AREC_SIG_MAX], data[112];
+	char hex[2 * sizeof(data) + 16], *o = hex;
+	size_t sig_len = 0;
+
+	wk_arec_ack_tbs(vc_card_serial(fx.card), seq, hash, tbs);
+	assert_int_equal(wk_arec_sign(key, tbs, sizeof(tbs), sig, sizeof(sig),
+	    &sig_len), WK_AREC_OK);
+	for (int i = 0; i < 8; i++)
+		data[i] = (uint8_t)(seq >> (56 - 8 * i));
+	memcpy(data + 8, hash, 32);
+	memcpy(data + 40, sig, sig_len);
+	if (flip >= 0)
+		data[flip] ^= 0x01;
+	o += sprintf(o, "80e60000%02x", (unsigned)(40 + sig_len));
+	wk_hex_encode(data, 40 + sig_len, o);
+	return apdu(hex);
+}
+
+static void
+record_hash(uint64_t seq, uint8_t h[32])
+{
+	uint8_t raw[WK_AREC_LEN];
+	unsigned n = 0;
+	uint64_t first = 0;
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, raw, sizeof(raw));
+	assert_int_equal(audit_log_read(fx.card, seq, 1, &b, &n, &first),
+	    AUDIT_LOG_OK);
+	assert_int_equal(n, 1);
+	wk_arec_hash(raw, h);
+}
+
+static void
+test_ack(void **unused)
+{
+	uint8_t h3[32], h5[32], zero[32] = { 0 };
+	EVP_PKEY *ca, *other;
+	audit_state s, s0;
+
+	(void)unused;
+	for (uint32_t i = 1; i <= CAP; i++)
+		assert_int_equal(append(i), AUDIT_LOG_OK);
+	record_hash(3, h3);
+	record_hash(5, h5);
+	other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(other);
+	assert_int_equal(apdu(SELECT), 0x9000);
+	/* not enrolled: no anchor to check the issuer's signature with */
+	assert_int_equal(ack_apdu(other, 3, h3, -1), 0x6985);
+	ca = anchor();
+	assert_int_equal(audit_log_state(fx.card, &s0), AUDIT_LOG_OK);
+	/* refused, each changing nothing */
+	assert_int_equal(ack_apdu(other, 3, h3, -1), 0x6982);	/* another key */
+	assert_int_equal(ack_apdu(ca, 3, h3, 3), 0x6982);	/* seq changed */
+	assert_int_equal(ack_apdu(ca, 3, h3, 20), 0x6982);	/* hash changed */
+	assert_int_equal(ack_apdu(ca, 3, h3, 50), 0x6982);	/* signature */
+	assert_int_equal(ack_apdu(ca, 3, h5, -1), 0x6A80);	/* other record */
+	assert_int_equal(ack_apdu(ca, CAP + 1, zero, -1), 0x6A80);	/* past head */
+	assert_int_equal(ack_apdu(ca, 0, zero, -1), 0x6A80);
+	assert_int_equal(apdu("80e6000100"), 0x6A86);
+	assert_int_equal(apdu("80e6000008" "0000000000000003"), 0x6700);
+	assert_int_equal(apdu("00e6000008" "0000000000000003"), 0x6E00);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	assert_int_equal(s.acked, s0.acked);
+	assert_int_equal(s.base_seq, s0.base_seq);
+	assert_int_equal(s.head_seq, s0.head_seq);
+	/* full, nothing acknowledged: refused */
+	assert_int_equal(append(99), AUDIT_LOG_FULL);
+	/* the issuer's acknowledgement up to 3: no PIN needed */
+	assert_int_equal(ack_apdu(ca, 3, h3, -1), 0x9000);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	assert_int_equal(s.acked, 3);
+	/* again, and an older one: accepted, no change */
+	assert_int_equal(ack_apdu(ca, 3, h3, -1), 0x9000);
+	record_hash(2, h5);
+	assert_int_equal(ack_apdu(ca, 2, h5, -1), 0x9000);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	assert_int_equal(s.acked, 3);
+	/* now the full log drops the acknowledged records, one at a time */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(append(100 + (uint32_t)i), AUDIT_LOG_OK);
+	assert_int_equal(append(200), AUDIT_LOG_FULL);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	assert_int_equal(s.base_seq, 3);
+	assert_memory_equal(s.base_hash, h3, 32);
+	/* an acknowledgement of the checkpoint itself: checked against its hash */
+	assert_int_equal(ack_apdu(ca, 3, h3, -1), 0x9000);
+	assert_int_equal(ack_apdu(ca, 3, zero, -1), 0x6A80);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(ca);
+}
+
 int
 main(void)
 {
@@ -409,6 +526,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full_then_checkpoint, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_applet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -238,6 +238,72 @@ out:
 	return sw;
 }
 
+/*
+ * ACKNOWLEDGE: acked seq 8 | hash of that record 32 | the issuer's DER
+ * signature over wk_arec_ack_tbs, checked with the wallet's trust anchor.
+ * No PIN: the issuer's signature is the authority, and the command reveals
+ * nothing. A record the card still keeps must hash to the acknowledged
+ * hash; the last acknowledgement is kept (one row) as the issuer's
+ * signed word that the records up to seq are synced.
+ */
+static uint16_t
+put_ack(vc_card *card, const wk_apdu *cmd)
+{
+	uint8_t tbs[WK_AREC_ACK_TBS_LEN], h[WK_AREC_HASH_LEN];
+	const uint8_t *hash = cmd->data + 8;
+	EVP_PKEY *anchor = NULL;
+	audit_state s;
+	wk_buf rec;
+	uint64_t seq;
+	unsigned n = 0;
+	uint64_t first = 0;
+	uint16_t sw;
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc < 8 + WK_AREC_HASH_LEN + 8 ||
+	    cmd->lc > 8 + WK_AREC_HASH_LEN + WK_AREC_SIG_MAX)
+		return WK_SW_WRONG_LENGTH;
+	/* not enrolled: no issuer key to believe */
+	if (piv_wallet_anchor(card, &anchor) != 0)
+		return WK_SW_CONDITIONS;
+	seq = get64(cmd->data);
+	wk_arec_ack_tbs(vc_card_serial(card), seq, hash, tbs);
+	sw = wk_arec_sig_verify(anchor, tbs, sizeof(tbs), cmd->data + 40,
+	    cmd->lc - 40) == WK_AREC_OK ? WK_SW_OK : WK_SW_SECURITY_STATUS;
+	EVP_PKEY_free(anchor);
+	if (sw != WK_SW_OK)
+		return sw;
+	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (seq == 0 || seq > s.head_seq)
+		return WK_SW_WRONG_DATA;
+	if (seq == s.base_seq) {
+		if (sodium_memcmp(hash, s.base_hash, WK_AREC_HASH_LEN) != 0)
+			return WK_SW_WRONG_DATA;
+	} else if (seq > s.base_seq) {
+		uint8_t raw[WK_AREC_LEN];
+
+		wk_buf_init_fixed(&rec, raw, sizeof(raw));
+		if (audit_log_read(card, seq, 1, &rec, &n, &first) !=
+		    AUDIT_LOG_OK || wk_buf_failed(&rec) || n != 1 ||
+		    first != seq || rec.len != WK_AREC_LEN)
+			return WK_SW_MEMORY_FAILURE;
+		wk_arec_hash(raw, h);
+		/* the issuer acknowledged other bytes than the card holds */
+		if (sodium_memcmp(hash, h, WK_AREC_HASH_LEN) != 0)
+			return WK_SW_WRONG_DATA;
+	}
+	/* older than the checkpoint: dropped, so acknowledged before */
+	if (seq <= s.acked)
+		return WK_SW_OK;
+	if (audit_log_ack(card, seq) != AUDIT_LOG_OK ||
+	    vc_store_put(vc_card_store(card), AUDIT_APPLET, "ack", cmd->data,
+	    cmd->lc) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	return WK_SW_OK;
+}
+
 static uint16_t
 audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
@@ -257,6 +323,7 @@ audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	case WK_AUDIT_INS_STATUS:
 	case WK_AUDIT_INS_HEAD:
 	case WK_AUDIT_INS_PAGE:
+	case WK_AUDIT_INS_ACK:
 		if (cmd->cla != 0x80)
 			return WK_SW_CLA_NOT_SUPPORTED;
 		break;
@@ -268,6 +335,8 @@ audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return get_status(card, cmd, resp);
 	case WK_AUDIT_INS_HEAD:
 		return get_head(a, card, cmd, resp);
+	case WK_AUDIT_INS_ACK:
+		return put_ack(card, cmd);
 	default:
 		return get_page(a, card, cmd, resp);
 	}

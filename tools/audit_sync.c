@@ -1,0 +1,699 @@
+/*
+ * walletkey audit sync and verify --issuer (docs/audit.md "Sync with the
+ * issuer"): the card's records go to the issuer sealed to its key, the
+ * issuer's CA-signed acknowledgement goes to the card; verify compares the
+ * card's log with the issuer's signed history and ledger.
+ */
+#include "audit_cli.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "wk_arec.h"
+#include "wk_hex.h"
+
+/* ---- sync with the issuer (docs/audit.md "Sync with the issuer") ---- */
+
+#define SYNC_ROUNDS 3	/* upload and acknowledge again when the head moved */
+
+/* for the crash tests, as the remote wallet commands: WALLETKEY_FAULT_AT=STEP
+ * kills this process with SIGKILL at STEP ("sync-page-N" after the Nth page
+ * the issuer stored, "sync-acked" between the issuer's acknowledgement and
+ * the card's), or runs WALLETKEY_FAULT_CMD there instead */
+static void
+sync_fault(const char *step)
+{
+	const char *at = getenv("WALLETKEY_FAULT_AT");
+	const char *cmd = getenv("WALLETKEY_FAULT_CMD");
+
+	if (at == NULL || strcmp(at, step) != 0)
+		return;
+	fflush(NULL);
+	if (cmd == NULL || cmd[0] == '\0')
+		raise(SIGKILL);
+	if (system(cmd) != 0)
+		fprintf(stderr, "walletkey: fault command failed\n");
+}
+
+/* an issuer call with a JSON answer; prints the issuer's refusal */
+static int
+issuer_json(wk_issuer *is, const char *path, json_t *body, json_t **out)
+{
+	char *text = NULL, *resp = NULL;
+	int rc;
+
+	*out = NULL;
+	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		json_decref(body);
+		return WK_ERR_MEMORY;
+	}
+	json_decref(body);
+	rc = wk_issuer_request(is, path, text, &resp);
+	free(text);
+	if (rc == WK_OK && (*out = json_loads(resp, 0, NULL)) == NULL)
+		rc = WK_ERR_ISSUER;
+	free(resp);
+	return rc;
+}
+
+static void
+issuer_say(wk_issuer *is, const char *what, int rc)
+{
+	if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) != 0)
+		fprintf(stderr, "walletkey: %s: the issuer refused (%ld %s): %s\n",
+		    what, wk_issuer_http_status(is), wk_issuer_error_code(is),
+		    wk_issuer_error_message(is));
+	else
+		fprintf(stderr, "walletkey: %s: %s%s%s\n", what, wk_strerror(rc),
+		    wk_issuer_error_message(is)[0] ? ": " : "",
+		    wk_issuer_error_message(is));
+}
+
+static int
+json_hex(json_t *o, const char *k, uint8_t *out, size_t cap, size_t *len)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	long n;
+
+	if (s == NULL || strlen(s) % 2 != 0 || strlen(s) / 2 > cap ||
+	    (n = wk_hex_decode(s, out, cap)) < 0 || (size_t)n != strlen(s) / 2)
+		return -1;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int
+json_u64(json_t *o, const char *k, uint64_t *v)
+{
+	json_t *j = json_object_get(o, k);
+
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		return -1;
+	*v = (uint64_t)json_integer_value(j);
+	return 0;
+}
+
+/* milliseconds on a monotonic clock, for the --json timing split */
+static double
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static void
+sync_progress(bool json, uint64_t done, uint64_t total)
+{
+	if (json || total == 0)
+		return;
+	if (isatty(STDERR_FILENO)) {
+		audit_cli_progress(done, total);
+		return;
+	}
+	fprintf(stderr, "sync: %" PRIu64 "/%" PRIu64 " records\n", done, total);
+}
+
+/* GET history/FROM: the issuer's newest stored and acknowledged seq */
+static int
+issuer_state(wk_issuer *is, const char *serial, uint64_t from,
+    uint64_t *stored, uint64_t *acked)
+{
+	char path[96];
+	json_t *j = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, serial,
+	    from == 0 ? 1 : from);
+	if ((rc = issuer_json(is, path, NULL, &j)) == WK_OK &&
+	    (json_u64(j, "stored_seq", stored) != 0 ||
+	    json_u64(j, "acked_seq", acked) != 0))
+		rc = WK_ERR_ISSUER;
+	json_decref(j);
+	return rc;
+}
+
+int
+audit_sync(wk_cli *cli, const aopts *o)
+{
+	uint8_t ipk[32], nonce[16], hash[32], sig[WK_AREC_SIG_MAX], *page = NULL;
+	char pin[PIN_MAX + 2], serial[17], path[96], step[32];
+	size_t pin_len = 0, len, n;
+	uint64_t stored = 0, acked = 0, cursor, first_missing = 0, missing = 0;
+	uint64_t uploaded = 0, total, ack_seq = 0;
+	wk_issuer *is = NULL;
+	wk_card_info info;
+	wk_audit_status st;
+	wk_audit_head head;
+	wk_card *card = NULL;
+	json_t *j = NULL;
+	uint16_t sw = 0;
+	unsigned max = audit_cli_page_max(), retries = 0, pages = 0;
+	int rc, tries = -1, status = WK_CLI_FAILED;
+	double t0 = now_ms(), t, card_ms = 0, issuer_ms = 0;
+	bool begun = false;
+
+	if (o->issuer == NULL)
+		return wk_cli_usage(cli, "audit sync needs --issuer URL");
+	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK)
+		return wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
+	if ((page = malloc(PAGE_BUF)) == NULL)
+		goto out;
+	if ((rc = issuer_json(is, "/v1/audit/key", NULL, &j)) != WK_OK) {
+		issuer_say(is, "audit sync", rc);
+		goto out;
+	}
+	if (json_hex(j, "x25519", ipk, 32, &n) != 0 || n != 32) {
+		fprintf(stderr, "walletkey: audit sync: the issuer's key is "
+		    "malformed\n");
+		goto out;
+	}
+	json_decref(j);
+	j = NULL;
+	if (audit_cli_pin(o, pin, sizeof(pin), &pin_len) != WK_OK)
+		goto out;
+	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
+	    (rc = wk_card_begin(card)) != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	begun = true;
+	if ((rc = wk_card_get_info(card, &info)) != WK_OK ||
+	    (rc = wk_audit_select(card)) != WK_OK ||
+	    (rc = wk_audit_get_status(card, &st)) != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	wk_hex_encode(info.serial, 8, serial);
+	rc = wk_audit_verify_pin(card, pin, pin_len, &tries);
+	if (rc == WK_ERR_WRONG_PIN) {
+		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
+		goto out;
+	}
+	if (rc != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	for (unsigned round = 0; round < SYNC_ROUNDS; round++) {
+		randombytes_buf(nonce, sizeof(nonce));
+		if ((rc = wk_audit_get_head(card, nonce, &head)) != WK_OK) {
+			if (rc == WK_ERR_NOT_FOUND)
+				fprintf(stderr, "walletkey: audit sync: no wallet "
+				    "key in PIV slot 82 (walletkey enroll)\n");
+			else if (audit_cli_link_lost(rc) && retries++ < RESUME_TRIES &&
+			    (rc = audit_cli_resume(cli, &card, pin, pin_len)) == WK_OK) {
+				round--;
+				continue;
+			} else
+				wk_cli_fail(cli, "audit sync", rc);
+			goto out;
+		}
+		if (head.head_seq == 0) {
+			/* an empty log: nothing to upload or acknowledge */
+			status = cli->json ? wk_cli_json_print(json_pack("{s:s, "
+			    "s:i, s:i, s:i, s:i}", "serial", serial, "head", 0,
+			    "uploaded", 0, "missing_at_issuer", 0, "acked", 0)) :
+			    (printf("synced: the card's audit log is empty\n"),
+			    WK_CLI_OK);
+			goto out;
+		}
+		if ((rc = issuer_state(is, serial, head.head_seq + 1, &stored,
+		    &acked)) != WK_OK) {
+			issuer_say(is, "audit sync", rc);
+			goto out;
+		}
+		/* the issuer's newest record is the resumable cursor; after a
+		 * refused acknowledgement, everything it has not acknowledged */
+		cursor = (round > 0 ? acked : stored) + 1;
+		if (cursor <= head.base_seq)
+			cursor = head.base_seq + 1;
+		if (round == 0 && head.head_seq > stored) {
+			first_missing = cursor;
+			missing = head.head_seq - stored;
+		}
+		total = head.head_seq >= cursor ? head.head_seq - cursor + 1 : 0;
+		uploaded = 0;
+		while (cursor <= head.head_seq) {
+			len = PAGE_BUF;
+			t = now_ms();
+			rc = wk_audit_get_page(card, ipk, cursor, max, page, &len);
+			card_ms += now_ms() - t;
+			if ((audit_cli_link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
+			    retries++ < RESUME_TRIES) {
+				begun = false;
+				if (!cli->json)
+					fprintf(stderr, "\nwalletkey: the card was "
+					    "lost at seq %" PRIu64 "; resuming\n",
+					    cursor);
+				if ((rc = audit_cli_resume(cli, &card, pin, pin_len)) !=
+				    WK_OK) {
+					wk_cli_fail(cli, "audit sync", rc);
+					goto out;
+				}
+				begun = true;
+				continue;
+			}
+			if (rc != WK_OK) {
+				wk_cli_fail(cli, "audit sync", rc);
+				goto out;
+			}
+			retries = 0;
+			snprintf(path, sizeof(path), "/v1/audit/%s/records",
+			    serial);
+			t = now_ms();
+			rc = issuer_json(is, path, json_pack("{s:o}", "page",
+			    wk_cli_json_hex(page, len)), &j);
+			issuer_ms += now_ms() - t;
+			if (rc != WK_OK) {
+				issuer_say(is, "audit sync", rc);
+				goto out;
+			}
+			if (json_u64(j, "stored_seq", &stored) != 0 ||
+			    stored < cursor) {
+				fprintf(stderr, "walletkey: audit sync: the issuer"
+				    " stored nothing from seq %" PRIu64 "\n",
+				    cursor);
+				goto out;
+			}
+			json_decref(j);
+			j = NULL;
+			uploaded += stored - cursor + 1;
+			cursor = stored + 1;
+			sync_progress(cli->json, uploaded, total);
+			snprintf(step, sizeof(step), "sync-page-%u", ++pages);
+			sync_fault(step);
+		}
+		snprintf(path, sizeof(path), "/v1/audit/%s/ack", serial);
+		t = now_ms();
+		rc = issuer_json(is, path, json_pack("{s:{s:I, s:o, s:I, s:o, "
+		    "s:o, s:o}}", "head", "checkpoint_seq",
+		    (json_int_t)head.base_seq, "checkpoint_hash",
+		    wk_cli_json_hex(head.base_hash, 32), "seq",
+		    (json_int_t)head.head_seq, "hash",
+		    wk_cli_json_hex(head.head_hash, 32), "nonce",
+		    wk_cli_json_hex(head.nonce, 16), "signature",
+		    wk_cli_json_hex(head.sig, head.sig_len)), &j);
+		issuer_ms += now_ms() - t;
+		/* an unacknowledged tail at the issuer that is not the card's:
+		 * upload from the acknowledged seq again */
+		if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) == 409 &&
+		    round + 1 < SYNC_ROUNDS)
+			continue;
+		if (rc != WK_OK) {
+			issuer_say(is, "audit sync", rc);
+			goto out;
+		}
+		break;
+	}
+	if (j == NULL || json_u64(j, "acked_seq", &ack_seq) != 0 ||
+	    json_hex(j, "acked_hash", hash, 32, &n) != 0 || n != 32 ||
+	    json_hex(j, "signature", sig, sizeof(sig), &len) != 0) {
+		fprintf(stderr, "walletkey: audit sync: the issuer's "
+		    "acknowledgement is malformed\n");
+		goto out;
+	}
+	sync_fault("sync-acked");
+	t = now_ms();
+	rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
+	card_ms += now_ms() - t;
+	if (audit_cli_link_lost(rc) && (rc = audit_cli_resume(cli, &card, pin, pin_len)) == WK_OK)
+		rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
+	if (rc != WK_OK) {
+		fprintf(stderr, "walletkey: audit sync: the card refused the "
+		    "issuer's acknowledgement (%04X): %s\n", sw, wk_strerror(rc));
+		goto out;
+	}
+	if (cli->json) {
+		/* where the time went: the card's commands (its work and the
+		 * PC/SC link), the issuer's calls (HTTP and its work), the rest */
+		status = wk_cli_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:{s:f, s:f, s:f}}", "serial", serial, "head",
+		    (json_int_t)head.head_seq, "uploaded", (json_int_t)uploaded,
+		    "missing_at_issuer", (json_int_t)missing,
+		    "missing_first", (json_int_t)(missing ? first_missing : 0),
+		    "missing_last", (json_int_t)(missing ? head.head_seq : 0),
+		    "acked", (json_int_t)ack_seq, "timing_ms", "total",
+		    now_ms() - t0, "card", card_ms, "issuer", issuer_ms));
+		goto out;
+	}
+	if (missing > 0)
+		printf("missing at the issuer: %" PRIu64 " record%s on the card "
+		    "(seq %" PRIu64 "..%" PRIu64 "), now uploaded\n", missing,
+		    missing == 1 ? "" : "s", first_missing, head.head_seq);
+	printf("synced: head seq %" PRIu64 ", %" PRIu64 " record%s uploaded, "
+	    "acknowledged by the issuer up to seq %" PRIu64 "\n",
+	    head.head_seq, uploaded, uploaded == 1 ? "" : "s", ack_seq);
+	status = WK_CLI_OK;
+out:
+	if (begun && card != NULL)
+		wk_card_end(card);
+	json_decref(j);
+	sodium_memzero(pin, sizeof(pin));
+	free(page);
+	wk_issuer_free(&is);
+	return status;
+}
+
+/* ---- verify --issuer: every record against the issuer's history ---- */
+
+#define HIST_PAGES_MAX 100000u	/* 255 records each: far above any log */
+
+/* the issuer's CA certificate (GET /v1/ca) */
+static X509 *
+issuer_ca(wk_issuer *is)
+{
+	uint8_t der[4096];
+	const uint8_t *p = der;
+	const char *b64;
+	json_t *j = NULL;
+	size_t len = 0;
+	X509 *x = NULL;
+
+	if (issuer_json(is, "/v1/ca", NULL, &j) == WK_OK &&
+	    (b64 = json_string_value(json_object_get(j, "ca_certificate"))) !=
+	    NULL && sodium_base642bin(der, sizeof(der), b64, strlen(b64), NULL,
+	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
+		x = d2i_X509(NULL, &p, (long)len);
+	json_decref(j);
+	return x;
+}
+
+/* the issuer's history of the card: its records (by seq, each checked
+ * against the CA's signature over its page), into a doc of raw records */
+static int
+issuer_history(wk_issuer *is, const uint8_t serial[8], EVP_PKEY *ca,
+    audit_doc *hist, audit_report_fn report, void *ctx, size_t *faults)
+{
+	uint8_t *page = NULL, sig[WK_AREC_SIG_MAX];
+	char path[96], sx[17], msg[200];
+	size_t len, sig_len;
+	uint64_t from = 1;
+	wk_arec_hist h;
+	json_t *j = NULL;
+	int rc = WK_ERR_ISSUER;
+
+	wk_hex_encode(serial, 8, sx);
+	if ((page = malloc(WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN)) ==
+	    NULL)
+		return WK_ERR_MEMORY;
+	for (unsigned i = 0; i < HIST_PAGES_MAX; i++) {
+		snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, sx,
+		    from);
+		json_decref(j);
+		if ((rc = issuer_json(is, path, NULL, &j)) != WK_OK) {
+			issuer_say(is, "audit verify", rc);
+			goto out;
+		}
+		rc = WK_ERR_ISSUER;
+		if (json_hex(j, "page", page, WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX *
+		    WK_AREC_LEN, &len) != 0 ||
+		    json_hex(j, "signature", sig, sizeof(sig), &sig_len) != 0 ||
+		    wk_arec_hist_parse(page, len, &h) != WK_AREC_OK) {
+			fprintf(stderr, "walletkey: audit verify: the issuer's "
+			    "history page from seq %" PRIu64 " is malformed\n",
+			    from);
+			goto out;
+		}
+		if (wk_arec_sig_verify(ca, page, len, sig, sig_len) !=
+		    WK_AREC_OK || memcmp(h.serial, serial, 8) != 0) {
+			snprintf(msg, sizeof(msg), "the issuer's history page from "
+			    "seq %" PRIu64 " is not signed by its CA for this "
+			    "card", from);
+			report(ctx, msg);
+			(*faults)++;
+			rc = WK_OK;
+			goto out;
+		}
+		for (unsigned k = 0; k < h.count; k++)
+			if (audit_doc_add(hist, h.records + (size_t)k *
+			    WK_AREC_LEN) != 0) {
+				rc = WK_ERR_MEMORY;
+				goto out;
+			}
+		if (!h.more || h.count == 0)
+			break;
+		/* each record carries its seq: go on after the last one */
+		from = hist->n > 0 ? audit_cli_seq(hist->raw + (hist->n - 1) *
+		    WK_AREC_LEN) + 1 : from + h.count;
+	}
+	rc = WK_OK;
+out:
+	json_decref(j);
+	free(page);
+	return rc;
+}
+
+/* the records of d against the issuer's; each discrepancy reported */
+static size_t
+compare_issuer(const audit_doc *d, const audit_doc *hist,
+    audit_report_fn report, void *ctx)
+{
+	uint8_t hh[32];
+	char msg[200];
+	size_t faults = 0, i = 0, k = 0;
+	uint64_t base = d->have_head ? d->head.base_seq : 0;
+
+	/* the issuer's own chain */
+	for (size_t n = 1; n < hist->n; n++) {
+		const uint8_t *r = hist->raw + n * WK_AREC_LEN;
+
+		wk_arec_hash(r - WK_AREC_LEN, hh);
+		if (audit_cli_seq(r) == audit_cli_seq(r - WK_AREC_LEN) + 1 &&
+		    sodium_memcmp(hh, r + 54, 32) != 0) {
+			snprintf(msg, sizeof(msg), "the issuer's record seq %"
+			    PRIu64 " does not link to its seq %" PRIu64, audit_cli_seq(r),
+			    audit_cli_seq(r) - 1);
+			report(ctx, msg);
+			faults++;
+		}
+	}
+	while (i < d->n || k < hist->n) {
+		const uint8_t *a = i < d->n ? d->raw + i * WK_AREC_LEN : NULL;
+		const uint8_t *b = k < hist->n ? hist->raw + k * WK_AREC_LEN : NULL;
+		uint64_t sa = a ? audit_cli_seq(a) : UINT64_MAX;
+		uint64_t sb = b ? audit_cli_seq(b) : UINT64_MAX;
+
+		if (sa == sb) {
+			if (sodium_memcmp(a, b, WK_AREC_LEN) != 0) {
+				snprintf(msg, sizeof(msg), "record seq %" PRIu64
+				    " differs from the issuer's", sa);
+				report(ctx, msg);
+				faults++;
+			}
+			i++;
+			k++;
+		} else if (sa < sb) {
+			snprintf(msg, sizeof(msg), "record seq %" PRIu64 " is on "
+			    "the card but missing at the issuer", sa);
+			report(ctx, msg);
+			faults++;
+			i++;
+		} else {
+			/* older than the checkpoint: dropped by the card after
+			 * the issuer acknowledged it; the checkpoint must match */
+			if (sb < base) {
+				k++;
+				continue;
+			}
+			if (sb == base) {
+				wk_arec_hash(b, hh);
+				if (sodium_memcmp(hh, d->head.base_hash, 32) != 0) {
+					snprintf(msg, sizeof(msg), "the card's "
+					    "checkpoint (seq %" PRIu64 ") is not the "
+					    "issuer's record", sb);
+					report(ctx, msg);
+					faults++;
+				}
+				k++;
+				continue;
+			}
+			snprintf(msg, sizeof(msg), "record seq %" PRIu64 " is at "
+			    "the issuer but missing %s", sb, d->have_head &&
+			    sb > d->head.head_seq ? "on the card (beyond its head)" :
+			    "from the card's log");
+			report(ctx, msg);
+			faults++;
+			k++;
+		}
+	}
+	return faults;
+}
+
+/* a remote load (the wallet's terminal id 000000000001) as a record */
+static bool
+is_remote_load(const uint8_t *raw, uint16_t *counter, uint32_t *amount,
+    uint32_t *balance)
+{
+	static const uint8_t remote[6] = { 0, 0, 0, 0, 0, 1 };
+	wk_arec r;
+
+	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK ||
+	    (r.type != WK_AREC_EP_LOAD && r.type != WK_AREC_ED_LOAD) ||
+	    memcmp(r.term_id, remote, 6) != 0)
+		return false;
+	*counter = r.counter;
+	*amount = r.amount;
+	*balance = r.balance;
+	return true;
+}
+
+/* the issuer's completed remote loads against the remote-load records of
+ * the card (or, once the card dropped them, of the issuer's copy) */
+static int
+compare_loads(wk_issuer *is, const audit_doc *d, const audit_doc *hist,
+    EVP_PKEY *ca, audit_report_fn report, void *ctx, size_t *faults)
+{
+	uint8_t page[WK_AREC_LOADS_HDR + WK_AREC_PAGE_MAX * WK_AREC_LOAD_LEN];
+	uint8_t sig[WK_AREC_SIG_MAX], *seen = NULL;
+	char path[96], sx[17], msg[200];
+	size_t len, sig_len, total = d->n + hist->n;
+	uint64_t from = 0;
+	wk_arec_loads l;
+	json_t *j = NULL;
+	int rc = WK_ERR_ISSUER;
+
+	wk_hex_encode(d->serial, 8, sx);
+	if ((seen = calloc(total + 1, 1)) == NULL)
+		return WK_ERR_MEMORY;
+	for (unsigned pg = 0; pg < 300 && from <= 65535; pg++) {
+		snprintf(path, sizeof(path), "/v1/audit/%s/loads/%" PRIu64, sx,
+		    from);
+		json_decref(j);
+		if ((rc = issuer_json(is, path, NULL, &j)) != WK_OK) {
+			issuer_say(is, "audit verify", rc);
+			goto out;
+		}
+		rc = WK_ERR_ISSUER;
+		if (json_hex(j, "page", page, sizeof(page), &len) != 0 ||
+		    json_hex(j, "signature", sig, sizeof(sig), &sig_len) != 0 ||
+		    wk_arec_loads_parse(page, len, &l) != WK_AREC_OK) {
+			fprintf(stderr, "walletkey: audit verify: the issuer's "
+			    "loads page is malformed\n");
+			goto out;
+		}
+		if (wk_arec_sig_verify(ca, page, len, sig, sig_len) != WK_AREC_OK ||
+		    memcmp(l.serial, d->serial, 8) != 0) {
+			report(ctx, "the issuer's list of loads is not signed by "
+			    "its CA for this card");
+			(*faults)++;
+			rc = WK_OK;
+			goto out;
+		}
+		for (unsigned k = 0; k < l.count; k++) {
+			const uint8_t *e = l.entries + (size_t)k * WK_AREC_LOAD_LEN;
+			uint16_t seq = (uint16_t)(e[0] << 8 | e[1]), c;
+			uint32_t amt = 0, bal = 0, ra, rb;
+			bool found = false;
+
+			for (int b = 0; b < 4; b++) {
+				amt = amt << 8 | e[2 + b];
+				bal = bal << 8 | e[6 + b];
+			}
+			for (size_t i = 0; i < total && !found; i++) {
+				const uint8_t *raw = i < d->n ? d->raw + i *
+				    WK_AREC_LEN : hist->raw + (i - d->n) * WK_AREC_LEN;
+
+				/* the record holds the counter after the credit */
+				if (!is_remote_load(raw, &c, &ra, &rb) ||
+				    c != (uint16_t)(seq + 1) || ra != amt)
+					continue;
+				found = true;
+				seen[i] = 1;
+				if (rb != bal) {
+					snprintf(msg, sizeof(msg), "record seq %"
+					    PRIu64 ": balance %" PRIu32 " after the "
+					    "load, the issuer's ledger says %" PRIu32,
+					    audit_cli_seq(raw), rb, bal);
+					report(ctx, msg);
+					(*faults)++;
+				}
+			}
+			if (!found) {
+				snprintf(msg, sizeof(msg), "the issuer's load (online "
+				    "seq %u, %" PRIu32 " fen) is in no record",
+				    (unsigned)seq, amt);
+				report(ctx, msg);
+				(*faults)++;
+			}
+			from = (uint64_t)seq + 1;
+		}
+		if (!l.more || l.count == 0)
+			break;
+	}
+	/* a remote load on the card that the issuer never completed */
+	for (size_t i = 0; i < d->n; i++) {
+		uint16_t c;
+		uint32_t ra, rb;
+
+		if (!seen[i] && is_remote_load(d->raw + i * WK_AREC_LEN, &c, &ra,
+		    &rb)) {
+			snprintf(msg, sizeof(msg), "record seq %" PRIu64 ": a remote "
+			    "load the issuer's ledger does not hold",
+			    audit_cli_seq(d->raw + i * WK_AREC_LEN));
+			report(ctx, msg);
+			(*faults)++;
+		}
+	}
+	rc = WK_OK;
+out:
+	json_decref(j);
+	free(seen);
+	return rc;
+}
+
+int
+audit_verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
+    audit_report_fn report, void *ctx, size_t *faults)
+{
+	wk_issuer *is = NULL;
+	X509 *ca = NULL, *wallet = NULL;
+	BIO *bio = NULL;
+	audit_doc hist;
+	int rc;
+
+	audit_doc_init(&hist);
+	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK) {
+		wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
+		goto out;
+	}
+	if ((ca = issuer_ca(is)) == NULL) {
+		fprintf(stderr, "walletkey: audit verify: cannot read the "
+		    "issuer's CA certificate\n");
+		rc = WK_ERR_ISSUER;
+		goto out;
+	}
+	/* the export's wallet certificate must be this issuer's */
+	if (d->cert_pem != NULL &&
+	    ((bio = BIO_new_mem_buf(d->cert_pem, -1)) == NULL ||
+	    (wallet = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
+	    X509_verify(wallet, X509_get0_pubkey(ca)) != 1)) {
+		report(ctx, "the wallet certificate is not issued by this "
+		    "issuer's CA");
+		(*faults)++;
+	}
+	if ((rc = issuer_history(is, d->serial, X509_get0_pubkey(ca), &hist,
+	    report, ctx, faults)) != WK_OK)
+		goto out;
+	*faults += compare_issuer(d, &hist, report, ctx);
+	rc = compare_loads(is, d, &hist, X509_get0_pubkey(ca), report, ctx,
+	    faults);
+out:
+	audit_doc_free(&hist);
+	X509_free(wallet);
+	BIO_free(bio);
+	X509_free(ca);
+	wk_issuer_free(&is);
+	return rc;
+}
+
