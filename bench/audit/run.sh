@@ -19,7 +19,6 @@ start=$(date +%s.%N)
 "$BUILD/bench/audit/audit_fill" "$WALLETKEY_STORE_0" "$WALLETKEY_SANDBOX/card0.key" "$N"
 printf 'filling the log: %d records appended, one durable commit each, in %.1f s\n' \
 	"$N" "$(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%.2f", a - b }')"
-sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
 "$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
 exec "$BUILD/bench/audit/audit_bench" "$WALLETKEY_READER_0" \
 	"$(cat "$WALLETKEY_SANDBOX/card0.pid")" 123456 "$RUNS"

@@ -36,7 +36,6 @@ for _ in $(seq 100); do curl -fsS "$URL/v1/health" >/dev/null 2>&1 && break; sle
 "$WK" enroll --issuer "$URL" --account $PAN >/dev/null 2>&1 || { echo "enroll failed" >&2; exit 1; }
 "$WALLETKEY_SANDBOX/bin/card-kill" 0 >/dev/null
 "$BUILD/bench/audit/audit_fill" "$WALLETKEY_STORE_0" "$WALLETKEY_SANDBOX/card0.key" "$N"
-sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
 "$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
 ID=$("$WK" --json readers | jq -r '.readers[0].serial')
 

@@ -25,7 +25,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
   {"purpose": "duk", "index": 1, "version": 1, "algorithm": 0, "master_key": "574B2D44454D4F2D44554B2D30303031"}]}
 JSON
 	set +e
-	"$here/../../tools/walletkey-sandbox" --cards 1 --card-args "--perso $P/perso.json" -- "$0" "$@"
+	"$here/../../tools/walletkey-sandbox" --cards 1 --init-args "--perso $P/perso.json" -- "$0" "$@"
 	exit $?
 fi
 . "$(dirname "$0")/remote_lib.sh"
@@ -75,7 +75,6 @@ check "verify --issuer after the sync: OK" '[ "$rc" -eq 0 ]' || echo "$out"
 # syncs: after each, the log and the purse agree and the books balance
 SB=$WALLETKEY_SANDBOX/bin
 # a restarted card opens its store: --perso is for --init only
-sed -i 's/^CARD_ARGS=.*/CARD_ARGS=/' "$WALLETKEY_SANDBOX/state"
 recover() {
 	for _ in $(seq 20); do
 		"$WK" --reader "$R0" wallet recover >>"$T/recover.log" 2>&1 && return 0
