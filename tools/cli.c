@@ -1,3 +1,4 @@
+#include <termios.h>
 /* helpers shared by the CLI's command groups: card, errors, JSON, tables */
 #include "cli.h"
 
@@ -227,4 +228,45 @@ wk_cli_table_free(wk_cli_table **t)
 	free((*t)->cells);
 	free(*t);
 	*t = NULL;
+}
+
+int
+wk_cli_read_tty(const char *prompt, char *buf, size_t cap, size_t *len)
+{
+	struct termios old, quiet;
+	FILE *tty;
+	bool restore = false;
+	int rc = WK_ERR_IO, ch = EOF;
+
+	*len = 0;
+	if ((tty = fopen("/dev/tty", "r+")) == NULL)
+		return WK_ERR_IO;
+	if (tcgetattr(fileno(tty), &old) != 0)
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
+		goto out;
+	restore = true;
+	fprintf(tty, "%s: ", prompt);
+	fflush(tty);
+	while ((ch = fgetc(tty)) != EOF && ch != '\n') {
+		if (*len + 1 >= cap) {
+			rc = WK_ERR_ARG;
+			goto out;
+		}
+		buf[(*len)++] = (char)ch;
+	}
+	if (*len > 0 && buf[*len - 1] == '\r')
+		(*len)--;
+	if (ch == '\n')
+		rc = WK_OK;
+out:
+	if (restore) {
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+		fputc('\n', tty);
+	}
+	fclose(tty);
+	return rc;
 }

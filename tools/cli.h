@@ -39,6 +39,11 @@ int wk_cli_card(wk_cli *cli, wk_card **out);
 /* prints "walletkey: <what>: <wk_strerror(rc)>" (or a JSON error object with --json) */
 int wk_cli_fail(wk_cli *cli, const char *what, int rc);
 
+/* reads a line from the terminal (/dev/tty) without echo after "prompt: ";
+ * WK_OK, WK_ERR_IO when there is no terminal, WK_ERR_ARG when the line does
+ * not fit cap - 1 bytes. The caller wipes buf. */
+int wk_cli_read_tty(const char *prompt, char *buf, size_t cap, size_t *len);
+
 /* exit statuses */
 enum {
 	WK_CLI_OK = 0,

@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,39 +51,6 @@ static const char audit_usage[] =
 
 /* ---- PIN (the purse PIN) ---- */
 
-static int
-read_pin_tty(char *pin, size_t cap, size_t *len)
-{
-	struct termios old, quiet;
-	FILE *tty;
-	int rc = WK_ERR_IO, ch = EOF;
-
-	*len = 0;
-	if ((tty = fopen("/dev/tty", "r+")) == NULL)
-		return rc;
-	fputs("purse PIN: ", tty);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) != 0)
-		goto out;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
-		goto out;
-	while ((ch = fgetc(tty)) != EOF && ch != '\n') {
-		if (*len + 1 >= cap) {
-			rc = WK_ERR_ARG;
-			break;
-		}
-		pin[(*len)++] = (char)ch;
-	}
-	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	if (ch == '\n' && rc != WK_ERR_ARG)
-		rc = WK_OK;
-out:
-	fclose(tty);
-	return rc;
-}
 
 int
 audit_cli_pin(const aopts *o, char *pin, size_t cap, size_t *len)
@@ -116,7 +82,7 @@ audit_cli_pin(const aopts *o, char *pin, size_t cap, size_t *len)
 			memcpy(pin, env, *len);
 			rc = WK_OK;
 		}
-	} else if ((rc = read_pin_tty(pin, cap, len)) == WK_ERR_IO) {
+	} else if ((rc = wk_cli_read_tty("purse PIN", pin, cap, len)) == WK_ERR_IO) {
 		fprintf(stderr, "walletkey: the audit log needs the purse PIN: "
 		    "give --pin-file FILE or set WALLETKEY_PIN\n");
 	}

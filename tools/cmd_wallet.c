@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,39 +59,6 @@ static const char wallet_usage[] =
 
 /* ---- PIN ---- */
 
-static int
-read_pin_tty(char *pin, size_t cap, size_t *len)
-{
-	struct termios old, quiet;
-	FILE *tty;
-	int rc = WK_ERR_IO, ch;
-
-	*len = 0;
-	if ((tty = fopen("/dev/tty", "r+")) == NULL)
-		return rc;
-	fputs("purse PIN: ", tty);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) != 0)
-		goto out;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
-		goto out;
-	while ((ch = fgetc(tty)) != EOF && ch != '\n') {
-		if (*len + 1 >= cap) {
-			rc = WK_ERR_ARG;
-			break;
-		}
-		pin[(*len)++] = (char)ch;
-	}
-	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	if (ch == '\n' && rc != WK_ERR_ARG)
-		rc = WK_OK;
-out:
-	fclose(tty);
-	return rc;
-}
 
 /* the PIN from WALLETKEY_PIN, --pin-file or the terminal (no echo) */
 static int
@@ -126,7 +92,7 @@ get_pin(const wopts *o, char *pin, size_t cap, size_t *len)
 			rc = WK_OK;
 		}
 	} else {
-		rc = read_pin_tty(pin, cap, len);
+		rc = wk_cli_read_tty("purse PIN", pin, cap, len);
 		if (rc == WK_ERR_IO)
 			fprintf(stderr, "walletkey: the card needs the PIN: give "
 			    "--pin-file FILE or set WALLETKEY_PIN\n");

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -31,35 +30,6 @@ read_line(FILE *f, uint8_t *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-static int
-read_tty(const char *prompt, uint8_t *buf, size_t cap, size_t *len)
-{
-	struct termios old, quiet;
-	FILE *tty = NULL;
-	bool restore = false;
-	int rc = -1;
-
-	if ((tty = fopen("/dev/tty", "r+")) == NULL)
-		goto out;
-	if (tcgetattr(fileno(tty), &old) != 0)
-		goto out;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	quiet.c_lflag |= ICANON;
-	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
-		goto out;
-	restore = true;
-	fprintf(tty, "%s: ", prompt);
-	fflush(tty);
-	rc = read_line(tty, buf, cap, len);
-	fputc('\n', tty);
-out:
-	if (restore)
-		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	if (tty != NULL)
-		fclose(tty);
-	return rc;
-}
 
 static int
 confirm_tty(const char *prompt, const uint8_t *first, size_t len)
@@ -70,7 +40,7 @@ confirm_tty(const char *prompt, const uint8_t *first, size_t len)
 	int rc = -1;
 
 	snprintf(p, sizeof(p), "%s again", prompt);
-	if (read_tty(p, again, sizeof(again), &n) != 0)
+	if (wk_cli_read_tty(p, (char *)again, sizeof(again), &n) != WK_OK)
 		goto out;
 	if (n == len && sodium_memcmp(again, first, len) == 0)
 		rc = 0;
@@ -122,7 +92,7 @@ piv_cli_read_secret(const piv_secret_src *src, uint8_t *buf, size_t cap,
 		memcpy(buf, env, n);
 		*len = n;
 	} else {
-		if (read_tty(src->prompt, buf, cap, len) != 0) {
+		if (wk_cli_read_tty(src->prompt, (char *)buf, cap, len) != WK_OK) {
 			piv_cli_usage("cannot read the %s: no terminal (use "
 			    "%s-file or $%s), or it is longer than %zu bytes",
 			    src->prompt, src->option, src->env, cap);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -160,37 +159,6 @@ wallet_state_remove(const char *path)
 	return fsync_dir(path);
 }
 
-static int
-read_tty(const char *prompt, char *buf, size_t cap, size_t *len)
-{
-	struct termios old, quiet;
-	FILE *tty;
-	int rc = -1, ch = EOF;
-
-	*len = 0;
-	if ((tty = fopen("/dev/tty", "r+")) == NULL)
-		return -1;
-	fprintf(tty, "%s: ", prompt);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) != 0)
-		goto out;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
-		goto out;
-	while ((ch = fgetc(tty)) != EOF && ch != '\n') {
-		if (*len + 1 >= cap)
-			break;
-		buf[(*len)++] = (char)ch;
-	}
-	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	if (ch == '\n')
-		rc = 0;
-out:
-	fclose(tty);
-	return rc;
-}
 
 int
 wallet_read_secret(const char *file, const char *env, const char *prompt,
@@ -223,7 +191,7 @@ wallet_read_secret(const char *file, const char *env, const char *prompt,
 			memcpy(buf, e, *len);
 			rc = 0;
 		}
-	} else if (read_tty(prompt, buf, cap, len) != 0) {
+	} else if (wk_cli_read_tty(prompt, buf, cap, len) != WK_OK) {
 		fprintf(stderr, "walletkey: the %s is needed: give a file or set %s\n",
 		    prompt, env != NULL ? env : "it");
 		rc = -1;
