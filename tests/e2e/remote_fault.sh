@@ -37,7 +37,7 @@ for round in $(seq "$ROUNDS"); do
 			run=$((run + 1))
 			i=$((run % 2))
 			r=$(reader $i)
-			amount="0.$((10 + run))"
+			amount=$(printf "0.%02d" $((10 + run % 90)))
 			case $who in
 			cli) cmd="" ;;
 			card) cmd="$SB/card-kill $i" ;;
