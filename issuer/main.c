@@ -21,6 +21,7 @@ typedef struct opts {
 	const char *pan;
 	const char *name;
 	const char *card;
+	const char *terminal;
 	const char *amount;
 	const char *ceiling;
 	const char *pool;
@@ -41,7 +42,10 @@ usage(FILE *f)
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
-	    "  accounts | ledger | oplog | loads | cards   [--json]\n"
+	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
+	    "            a merchant account for a terminal (12 hex digits)\n"
+	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
+	    "  settlements   [--json]\n"
 	    "  revoke    --card CARD_ID\n");
 }
 
@@ -59,6 +63,7 @@ parse(int argc, char **argv, opts *o)
 		{ "pan", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "card", required_argument, NULL, 'C' },
+		{ "terminal", required_argument, NULL, 'T' },
 		{ "amount", required_argument, NULL, 'a' },
 		{ "ceiling", required_argument, NULL, 'L' },
 		{ "pool", required_argument, NULL, 'o' },
@@ -81,6 +86,7 @@ parse(int argc, char **argv, opts *o)
 		case 'p': o->pan = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'C': o->card = optarg; break;
+		case 'T': o->terminal = optarg; break;
 		case 'a': o->amount = optarg; break;
 		case 'L': o->ceiling = optarg; break;
 		case 'o': o->pool = optarg; break;
@@ -307,6 +313,37 @@ cmd_deposit(const opts *o)
 }
 
 static int
+cmd_merchant_create(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	int64_t id;
+	int rc = 1;
+
+	if (o->terminal == NULL) {
+		fprintf(stderr, "walletkey-issuer: merchant-create needs --terminal"
+		    " (12 hex digits)\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		if (o->json)
+			printf("{\"id\":%" PRId64 ",\"terminal\":\"%s\"}\n", id,
+			    o->terminal);
+		else
+			printf("merchant account %" PRId64 " created for terminal"
+			    " %s\n", id, o->terminal);
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
 cmd_revoke(const opts *o)
 {
 	iss_db *db = NULL;
@@ -416,6 +453,27 @@ main(int argc, char **argv)
 		return cmd_deposit(&o);
 	if (strcmp(cmd, "revoke") == 0)
 		return cmd_revoke(&o);
+	if (strcmp(cmd, "merchant-create") == 0)
+		return cmd_merchant_create(&o);
+	if (strcmp(cmd, "merchants") == 0) {
+		static const char *const n[] = { "terminal_id", "account_id", "name",
+		    "balance", "created_at" };
+		static const bool num[] = { false, true, false, true, false };
+
+		return cmd_list(&o, "SELECT m.terminal_id, m.account_id, a.name,"
+		    " a.balance, m.created_at FROM merchants m JOIN accounts a"
+		    " ON a.id = m.account_id ORDER BY m.terminal_id", n, num);
+	}
+	if (strcmp(cmd, "settlements") == 0) {
+		static const char *const n[] = { "card_id", "purse", "offline_seq",
+		    "terminal_id", "terminal_seq", "amount", "settled_at" };
+		static const bool num[] = { false, false, true, false, false, true,
+		    false };
+
+		return cmd_list(&o, "SELECT card_id, purse, offline_seq, terminal_id,"
+		    " terminal_seq, amount, settled_at FROM settlements"
+		    " ORDER BY settled_at, card_id, purse, offline_seq", n, num);
+	}
 	if (strcmp(cmd, "accounts") == 0) {
 		static const char *const n[] = { "id", "kind", "pan", "name", "balance",
 		    "created_at" };
