@@ -74,8 +74,8 @@ snapshot(void)
 		"SELECT card_id, seq, raw FROM audit_records ORDER BY card_id, seq",
 		"SELECT card_id, acked_seq, acked_hash FROM audit_acks ORDER BY card_id",
 		"SELECT terminal_id, account_id FROM merchants ORDER BY terminal_id",
-		"SELECT card_id, purse, offline_seq, amount FROM settlements"
-		" ORDER BY card_id, purse, offline_seq",
+		("SELECT card_id, purse, offline_seq, amount FROM settlements"
+		" ORDER BY card_id, purse, offline_seq"),
 	};
 	size_t cap = 1 << 16, n = 0;
 	char *s = calloc(1, cap);
