@@ -110,6 +110,9 @@ int iss_account_create(iss_db *db, const char *pan, const char *name,
     const char *password, int64_t *id, iss_err *e);
 int iss_deposit(iss_db *db, const char *pan, int64_t amount, iss_err *e);
 int iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e);
+/* a merchant account for a terminal id (12 hex digits); name may be NULL */
+int iss_merchant_create(iss_db *db, const char *terminal, const char *name,
+    int64_t *id, iss_err *e);
 
 typedef struct iss {
 	iss_pool *pool;
@@ -132,6 +135,8 @@ int iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);
 int iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e);
 int iss_ca_get(iss *is, json_t **resp, iss_err *e);
+/* POST /v1/settlements: purchase proofs, card float to merchant (iss_settle.c) */
+int iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e);
 
 /* runs fn in a transaction, again while the engine says RETRY (8 tries);
  * fn returns 0, -1 (e set) or ISS_DB_RETRY */

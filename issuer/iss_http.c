@@ -119,6 +119,10 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		if (!post)
 			goto method;
 		rc = iss_enrol(is, req, resp, e);
+	} else if (strcmp(url, "/v1/settlements") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_settle(is, req, resp, e);
 	} else if (strcmp(url, "/v1/loads") == 0) {
 		if (!post)
 			goto method;

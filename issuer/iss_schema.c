@@ -87,6 +87,22 @@ static const migration migrations[] = {
 	"  REFERENCES cards(card_id), acked_seq BIGINT NOT NULL,"
 	"  acked_hash TEXT NOT NULL, at TEXT NOT NULL);",
 	NULL },
+	/* purchase settlement: a merchant account per terminal id, and one row
+	 * per settled purchase proof (docs/issuer.md "Settlement") */
+	{ 4,
+	"CREATE TABLE merchants (terminal_id TEXT PRIMARY KEY,"
+	"  account_id BIGINT NOT NULL UNIQUE REFERENCES accounts(id),"
+	"  created_at TEXT NOT NULL);"
+	"CREATE TABLE settlements (card_id TEXT NOT NULL"
+	"  REFERENCES cards(card_id), purse TEXT NOT NULL"
+	"  CHECK (purse IN ('EP', 'ED')), offline_seq INTEGER NOT NULL,"
+	"  terminal_id TEXT NOT NULL REFERENCES merchants(terminal_id),"
+	"  terminal_seq TEXT NOT NULL, amount BIGINT NOT NULL CHECK (amount > 0),"
+	"  tx_date TEXT NOT NULL, tx_time TEXT NOT NULL, tac TEXT NOT NULL,"
+	"  oplog_id BIGINT NOT NULL, settled_at TEXT NOT NULL,"
+	"  PRIMARY KEY (card_id, purse, offline_seq),"
+	"  UNIQUE (card_id, purse, terminal_id, terminal_seq));",
+	NULL },
 };
 
 static char *

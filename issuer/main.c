@@ -3,12 +3,16 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
+
+#include "wk_hex.h"
 
 typedef struct opts {
 	const char *db;
@@ -21,6 +25,8 @@ typedef struct opts {
 	const char *pan;
 	const char *name;
 	const char *card;
+	const char *terminal;
+	const char *out;
 	const char *amount;
 	const char *ceiling;
 	const char *pool;
@@ -41,7 +47,12 @@ usage(FILE *f)
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
-	    "  accounts | ledger | oplog | loads | cards   [--json]\n"
+	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
+	    "  sam-keys  (--key-file F | --passphrase-env VAR) --out FILE\n"
+	    "            the purse master keys as a SAM master-key file (0600)\n"
+	    "            a merchant account for a terminal (12 hex digits)\n"
+	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
+	    "  settlements   [--json]\n"
 	    "  revoke    --card CARD_ID\n");
 }
 
@@ -59,6 +70,8 @@ parse(int argc, char **argv, opts *o)
 		{ "pan", required_argument, NULL, 'p' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "card", required_argument, NULL, 'C' },
+		{ "terminal", required_argument, NULL, 'T' },
+		{ "out", required_argument, NULL, 'O' },
 		{ "amount", required_argument, NULL, 'a' },
 		{ "ceiling", required_argument, NULL, 'L' },
 		{ "pool", required_argument, NULL, 'o' },
@@ -81,6 +94,8 @@ parse(int argc, char **argv, opts *o)
 		case 'p': o->pan = optarg; break;
 		case 'n': o->name = optarg; break;
 		case 'C': o->card = optarg; break;
+		case 'T': o->terminal = optarg; break;
+		case 'O': o->out = optarg; break;
 		case 'a': o->amount = optarg; break;
 		case 'L': o->ceiling = optarg; break;
 		case 'o': o->pool = optarg; break;
@@ -307,6 +322,94 @@ cmd_deposit(const opts *o)
 }
 
 static int
+cmd_merchant_create(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	int64_t id;
+	int rc = 1;
+
+	if (o->terminal == NULL) {
+		fprintf(stderr, "walletkey-issuer: merchant-create needs --terminal"
+		    " (12 hex digits)\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		if (o->json)
+			printf("{\"id\":%" PRId64 ",\"terminal\":\"%s\"}\n", id,
+			    o->terminal);
+		else
+			printf("merchant account %" PRId64 " created for terminal"
+			    " %s\n", id, o->terminal);
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+/* the master DLK, DPK and DTK in walletkey's master-key format (docs/wallet.md)
+ * for `walletkey wallet sam-init`: a terminal's SAM derives each card's keys
+ * from them. The issuer has no unload or update keys; dulk and duk are
+ * random, a SAM never uses them for purchases. */
+static int
+cmd_sam_keys(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	iss_keys k = { 0 };
+	uint8_t rnd[32];
+	char h[5][33], err[512], text[512];
+	int fd = -1, n, rc = 1;
+
+	if (o->out == NULL) {
+		fprintf(stderr, "walletkey-issuer: sam-keys needs --out FILE\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: sam-keys: %s\n", err);
+		goto out;
+	}
+	randombytes_buf(rnd, sizeof(rnd));
+	wk_hex_encode(k.mk + ISS_MK_DLK, 16, h[0]);
+	wk_hex_encode(k.mk + ISS_MK_DPK, 16, h[1]);
+	wk_hex_encode(k.mk + ISS_MK_DTK, 16, h[2]);
+	wk_hex_encode(rnd, 16, h[3]);
+	wk_hex_encode(rnd + 16, 16, h[4]);
+	n = snprintf(text, sizeof(text), "{\"dlk\": \"%s\",\n \"dpk\": \"%s\",\n"
+	    " \"dtk\": \"%s\",\n \"dulk\": \"%s\",\n \"duk\": \"%s\"}\n", h[0],
+	    h[1], h[2], h[3], h[4]);
+	if ((fd = open(o->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+		fprintf(stderr, "walletkey-issuer: sam-keys: cannot create %s (it"
+		    " must not exist)\n", o->out);
+		goto out;
+	}
+	if (n < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
+		fprintf(stderr, "walletkey-issuer: sam-keys: cannot write %s\n",
+		    o->out);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	sodium_memzero(text, sizeof(text));
+	sodium_memzero(h, sizeof(h));
+	sodium_memzero(rnd, sizeof(rnd));
+	iss_keys_clear(&k);
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
 cmd_revoke(const opts *o)
 {
 	iss_db *db = NULL;
@@ -416,6 +519,29 @@ main(int argc, char **argv)
 		return cmd_deposit(&o);
 	if (strcmp(cmd, "revoke") == 0)
 		return cmd_revoke(&o);
+	if (strcmp(cmd, "merchant-create") == 0)
+		return cmd_merchant_create(&o);
+	if (strcmp(cmd, "sam-keys") == 0)
+		return cmd_sam_keys(&o);
+	if (strcmp(cmd, "merchants") == 0) {
+		static const char *const n[] = { "terminal_id", "account_id", "name",
+		    "balance", "created_at" };
+		static const bool num[] = { false, true, false, true, false };
+
+		return cmd_list(&o, "SELECT m.terminal_id, m.account_id, a.name,"
+		    " a.balance, m.created_at FROM merchants m JOIN accounts a"
+		    " ON a.id = m.account_id ORDER BY m.terminal_id", n, num);
+	}
+	if (strcmp(cmd, "settlements") == 0) {
+		static const char *const n[] = { "card_id", "purse", "offline_seq",
+		    "terminal_id", "terminal_seq", "amount", "settled_at" };
+		static const bool num[] = { false, false, true, false, false, true,
+		    false };
+
+		return cmd_list(&o, "SELECT card_id, purse, offline_seq, terminal_id,"
+		    " terminal_seq, amount, settled_at FROM settlements"
+		    " ORDER BY settled_at, card_id, purse, offline_seq", n, num);
+	}
 	if (strcmp(cmd, "accounts") == 0) {
 		static const char *const n[] = { "id", "kind", "pan", "name", "balance",
 		    "created_at" };

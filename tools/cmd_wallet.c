@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "wallet_state.h"
+#include "wallet_proofs.h"
 #include "wk_hex.h"
 
 #define PIN_MAX 12
@@ -32,6 +33,7 @@ typedef struct wopts {
 	const char *type;
 	const char *seq;
 	const char *aid_hex;
+	const char *issuer;
 	uint8_t aid[16];
 	size_t aid_len;
 	long recover_wait;
@@ -49,6 +51,7 @@ static const char wallet_usage[] =
     "  recover --sam FILE                the same\n"
     "  prove --type purchase|load --seq N [--ed|--ep]  print the card's proof\n"
     "  sam-init --master-keys FILE --terminal ID --out SAM.json\n"
+    "  settle --issuer URL --sam FILE    upload the SAM's purchase proofs\n"
     "  load --issuer URL --amount YUAN [--yes]       a remote load (docs/remote-load.md)\n"
     "  recover [--from READER --to READER]           settle a remote load or a transfer\n"
     "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
@@ -151,6 +154,8 @@ parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 			slot = &o->seq;
 		else if (strcmp(a, "--aid") == 0)
 			slot = &o->aid_hex;
+		else if (strcmp(a, "--issuer") == 0)
+			slot = &o->issuer;
 		else if (strcmp(a, "--recover-wait") == 0) {
 			if (i + 1 >= argc)
 				return wk_cli_usage(cli, "--recover-wait needs seconds");
@@ -499,6 +504,25 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 	return WK_CLI_OK;
 }
 
+/* a completed purchase goes into the proof journal before the SAM closes
+ * it; on failure the SAM keeps it open so 'prove --sam' journals it again */
+static int
+journal_purchase(const char *sam_path, wk_sam *sam, wk_purse_txn *txn)
+{
+	int rc;
+
+	if (txn->state == WK_PURSE_TXN_DONE && (txn->type == 0x05 ||
+	    txn->type == 0x06) &&
+	    (rc = wallet_proofs_append(sam_path, txn)) != WK_OK) {
+		fprintf(stderr, "walletkey: the purchase is done but its proof "
+		    "could not be written to %s.proofs (%s); run 'walletkey wallet "
+		    "prove --sam %s' to write it\n", sam_path, wk_strerror(rc),
+		    sam_path);
+		return rc;
+	}
+	return wk_sam_settle(sam, txn);
+}
+
 /* the answer to DEBIT/CREDIT was lost: ask the card whether it happened */
 static int
 recover(wk_cli *cli, wk_sam *sam, const wopts *o, const char *what,
@@ -521,7 +545,7 @@ recover(wk_cli *cli, wk_sam *sam, const wopts *o, const char *what,
 		    wk_strerror(rc), o->sam);
 		return WK_CLI_FAILED;
 	}
-	if (wk_sam_settle(sam, txn) != WK_OK)
+	if (journal_purchase(o->sam, sam, txn) != WK_OK)
 		fprintf(stderr, "walletkey: warning: could not record the outcome "
 		    "in %s\n", o->sam);
 	if (txn->state == WK_PURSE_TXN_DONE)
@@ -600,7 +624,11 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 		use_pin = true;
 	}
 	if (rc == WK_OK) {
-		(void)wk_sam_settle(sam, &txn);
+		if (journal_purchase(o->sam, sam, &txn) != WK_OK &&
+		    !load) {
+			status = WK_CLI_FAILED;
+			goto out;
+		}
 		status = print_txn(cli, what, &txn, "done");
 		goto out;
 	}
@@ -678,7 +706,7 @@ cmd_prove(wk_cli *cli, const wopts *o)
 			status = wk_cli_fail(cli, "wallet prove", rc);
 			goto out;
 		}
-		(void)wk_sam_settle(sam, &txn);
+		(void)journal_purchase(o->sam, sam, &txn);
 		if (txn.state == WK_PURSE_TXN_DONE) {
 			status = print_txn(cli, type_name(txn.type), &txn,
 			    "completed (confirmed by GET TRANSACTION PROVE, TAC "
@@ -795,6 +823,8 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 	}
 	if (strcmp(sub, "sam-init") == 0)
 		return cmd_sam_init(cli, &o);
+	if (strcmp(sub, "settle") == 0)
+		return wallet_proofs_settle(cli, o.sam, o.issuer);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
-	    "records, purchase, load, prove, recover, sam-init)", sub);
+	    "records, purchase, load, prove, recover, sam-init, settle)", sub);
 }

@@ -73,8 +73,9 @@ purse_fen() {
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("balance_fen", d.get("fen", d.get("balance"))))'
 }
 
-# money is conserved: customers + float = deposits (the issuer's books), and
-# float = the cards' real purse balances + pending loads (settled state)
+# money is conserved: customers + merchants + float = deposits (the
+# issuer's books), and float = the cards' real purse balances + pending
+# loads (settled state: every purchase settled to a merchant)
 conserved() {
 	local accounts loads p0 p1
 	accounts=$("$ISS" accounts --db "$DB" --json)
@@ -87,9 +88,10 @@ acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
 purses = int(sys.argv[3]) + int(sys.argv[4]); deposits = int(sys.argv[5])
 cust = sum(a["balance"] for a in acc if a["kind"] == "customer")
 flt = sum(a["balance"] for a in acc if a["kind"] == "float")
+merch = sum(a["balance"] for a in acc if a["kind"] == "merchant")
 pending = sum(l["amount"] for l in loads if l["status"] == "pending")
 assert sum(a["balance"] for a in acc) == 0, acc
-assert cust + flt == deposits, (cust, flt, deposits)
+assert cust + merch + flt == deposits, (cust, merch, flt, deposits)
 assert flt == purses + pending, ("float", flt, "purses", purses, "pending", pending)
 PY
 }

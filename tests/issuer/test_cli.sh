@@ -50,6 +50,17 @@ python3 -c 'import json,sys; k=[x["kind"] for x in json.load(open(sys.argv[1]))]
 expect_rc 0 "$bin" oplog --db "$db"
 expect_rc 0 "$bin" loads --db "$db"
 expect_rc 0 "$bin" cards --db "$db"
+# merchants: one per terminal id
+expect_rc 0 "$bin" merchant-create --db "$db" --terminal 000000000042 --name Shop
+expect_rc 2 "$bin" merchant-create --db "$db" --terminal 000000000042
+grep -q merchant_exists "$dir/err" || fail "duplicate merchant"
+expect_rc 2 "$bin" merchant-create --db "$db" --terminal 42
+expect_rc 2 "$bin" merchant-create --db "$db"
+expect_rc 0 "$bin" merchant-create --db "$db" --terminal 0000000000AB --json
+expect_rc 0 "$bin" merchants --db "$db" --json
+python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert [x["terminal_id"] for x in m]==["000000000042","0000000000ab"] and m[0]["name"]=="Shop" and all(x["balance"]==0 for x in m), m' "$dir/out"
+expect_rc 0 "$bin" settlements --db "$db" --json
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))==[]' "$dir/out"
 expect_rc 0 "$bin" migrate --db "$db"
 
 # a wrong key file does not open the secrets

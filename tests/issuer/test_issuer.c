@@ -24,6 +24,7 @@
 #include "sim_card.h"
 #include "wk_arec.h"
 #include "wk_hex.h"
+#include "wk_purse_crypto.h"
 
 #define PW "password1"
 #define PAN_RICH "6222000000000001"
@@ -72,6 +73,9 @@ snapshot(void)
 		"SELECT card_id, balance, revoked_at, cert FROM cards ORDER BY card_id",
 		"SELECT card_id, seq, raw FROM audit_records ORDER BY card_id, seq",
 		"SELECT card_id, acked_seq, acked_hash FROM audit_acks ORDER BY card_id",
+		"SELECT terminal_id, account_id FROM merchants ORDER BY terminal_id",
+		("SELECT card_id, purse, offline_seq, amount FROM settlements"
+		" ORDER BY card_id, purse, offline_seq"),
 	};
 	size_t cap = 1 << 16, n = 0;
 	char *s = calloc(1, cap);
@@ -107,11 +111,17 @@ check_conservation(void)
 	    " 'external'"), T.deposits);
 	assert_int_equal(q_int("SELECT -balance FROM accounts WHERE kind ="
 	    " 'external'"), T.deposits);
-	/* the float is every purse balance plus every pending load */
+	/* the float is every purse balance plus every pending load: what the
+	 * cards were loaded with (the simulated cards spend only through
+	 * settled purchases) less what was settled to merchants */
 	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
-	    q_int("SELECT COALESCE(SUM(balance), 0) FROM cards") +
-	    q_int("SELECT COALESCE(SUM(amount), 0) FROM loads WHERE status ="
-	    " 'pending'"));
+	    q_int("SELECT COALESCE(SUM(amount), 0) FROM loads WHERE status IN"
+	    " ('complete', 'pending')") -
+	    q_int("SELECT COALESCE(SUM(amount), 0) FROM settlements"));
+	/* the merchants hold exactly the settled purchases */
+	assert_int_equal(q_int("SELECT COALESCE(SUM(balance), 0) FROM accounts"
+	    " WHERE kind = 'merchant'"),
+	    q_int("SELECT COALESCE(SUM(amount), 0) FROM settlements"));
 	/* every transaction is a balanced pair; balances are their entries */
 	assert_int_equal(q_int("SELECT COUNT(*) FROM (SELECT txn_id FROM entries"
 	    " GROUP BY txn_id HAVING SUM(amount) <> 0 OR COUNT(*) <> 2) x"), 0);
@@ -1111,6 +1121,220 @@ test_limits(void **state)
 	sim_card_free(&rich);
 }
 
+
+/* ---- purchase settlement ---- */
+
+/* a purchase proof as the terminal sends it; the TAC from the card's DTK */
+static json_t *
+purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
+    const char *term, uint32_t term_seq, bool by_serial, bool bad_tac)
+{
+	uint8_t tid[6], ts[4], date[4] = { 0x20, 0x26, 0x11, 0x22 },
+	    tm[3] = { 0x01, 0x59, 0x00 }, ktac[8], tac[4], serial[10];
+	char ts_hex[9], tac_hex[9], id_hex[21];
+	json_t *p;
+
+	assert_int_equal(wk_hex_decode(term, tid, sizeof(tid)), 6);
+	ts[0] = (uint8_t)(term_seq >> 24);
+	ts[1] = (uint8_t)(term_seq >> 16);
+	ts[2] = (uint8_t)(term_seq >> 8);
+	ts[3] = (uint8_t)term_seq;
+	wk_purse_tac_key(c->dtk, ktac);
+	assert_int_equal(wk_purse_purchase_tac(ktac, amount,
+	    strcmp(purse, "EP") == 0 ? WK_PURSE_TT_EP_PURCHASE :
+	    WK_PURSE_TT_ED_PURCHASE, tid, ts, date, tm, tac), 0);
+	if (bad_tac)
+		tac[3] ^= 1;
+	wk_hex_encode(ts, 4, ts_hex);
+	wk_hex_encode(tac, 4, tac_hex);
+	p = json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s}", "purse", purse,
+	    "offline_seq", seq, "amount", (int)amount, "terminal_id", term,
+	    "terminal_seq", ts_hex, "date", "20261122", "time", "015900",
+	    "tac", tac_hex);
+	assert_non_null(p);
+	if (by_serial) {
+		iss_app_serial(c->id, serial);
+		wk_hex_encode(serial, sizeof(serial), id_hex);
+		json_object_set_new(p, "app_serial", json_string(id_hex));
+	} else {
+		json_object_set_new(p, "card_id", json_string(c->id_hex));
+	}
+	return p;
+}
+
+static long
+settle(json_t *proofs, json_t **resp)
+{
+	json_t *req = json_pack("{s:o}", "proofs", proofs);
+	long st = sim_http_call(T.h, "/v1/settlements", req, resp);
+
+	json_decref(req);
+	return st;
+}
+
+static void
+settle_refused(json_t *proofs, long want, const char *code)
+{
+	char *before = snapshot(), *after;
+	json_t *resp = NULL;
+
+	expect_error(settle(proofs, &resp), &resp, want, code);
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+#define TERM "000000000042"
+
+static void
+test_settle(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	iss_err e = { 0 };
+	int64_t mid, id2, float0;
+	json_t *resp = NULL, *resp2 = NULL;
+	char *before, *after, sql[256];
+
+	(void)state;
+	assert_int_equal(iss_merchant_create(T.db, TERM, "Shop", &mid, &e), 0);
+	assert_int_not_equal(iss_merchant_create(T.db, TERM, NULL, &id2, &e), 0);
+	assert_int_equal(e.status, 409);
+	assert_int_not_equal(iss_merchant_create(T.db, "00000000004", NULL, &id2,
+	    &e), 0);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(sim_load(T.h, c, 5000, NULL), 200);
+	float0 = q_int("SELECT balance FROM accounts WHERE kind = 'float'");
+
+	/* a good batch: EP and ED, one by card id, one by application serial */
+	assert_int_equal(settle(json_pack("[o, o]",
+	    purchase_proof(c, "EP", 0, 300, TERM, 1, false, false),
+	    purchase_proof(c, "ED", 0, 200, TERM, 2, true, false)), &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "total")), 500);
+	assert_int_equal(json_array_size(json_object_get(resp, "results")), 2);
+	snprintf(sql, sizeof(sql), "SELECT balance FROM accounts WHERE id = %lld",
+	    (long long)mid);
+	assert_int_equal(q_int(sql), 500);
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
+	    float0 - 500);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'settlement'"), 2);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM txns WHERE kind ="
+	    " 'settlement'"), 2);
+	check_conservation();
+
+	/* replay: no change, the same answer */
+	before = snapshot();
+	assert_int_equal(settle(json_pack("[o, o]",
+	    purchase_proof(c, "EP", 0, 300, TERM, 1, false, false),
+	    purchase_proof(c, "ED", 0, 200, TERM, 2, true, false)), &resp2), 200);
+	assert_true(json_equal(resp, resp2));
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	json_decref(resp2);
+	json_decref(resp);
+
+	/* a bad TAC, alone or after a good proof: nothing changes */
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100, TERM, 3,
+	    false, true)), 403, "bad_tac");
+	settle_refused(json_pack("[o, o]", purchase_proof(c, "EP", 1, 100, TERM,
+	    3, false, false), purchase_proof(c, "EP", 2, 100, TERM, 4, false,
+	    true)), 403, "bad_tac");
+	/* the amount or purse type is covered by the TAC */
+	{
+		json_t *p = purchase_proof(c, "EP", 1, 100, TERM, 3, false, false);
+
+		json_object_set_new(p, "amount", json_integer(101));
+		settle_refused(json_pack("[o]", p), 403, "bad_tac");
+		p = purchase_proof(c, "EP", 1, 100, TERM, 3, false, false);
+		json_object_set_new(p, "purse", json_string("ED"));
+		settle_refused(json_pack("[o]", p), 403, "bad_tac");
+	}
+	/* the same offline sequence number with another purchase, the same
+	 * purchase under another offline sequence number */
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 0, 100, TERM, 9,
+	    false, false)), 409, "proof_conflict");
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 7, 300, TERM, 1,
+	    false, false)), 409, "proof_conflict");
+	settle_refused(json_pack("[o, o]", purchase_proof(c, "EP", 1, 100, TERM,
+	    3, false, false), purchase_proof(c, "EP", 1, 100, TERM, 3, false,
+	    false)), 400, "bad_batch");
+	/* unknown terminal, unknown card */
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100,
+	    "000000000099", 3, false, false)), 404, "merchant_not_found");
+	{
+		json_t *p = purchase_proof(c, "EP", 1, 100, TERM, 3, false, false);
+
+		json_object_set_new(p, "card_id", json_string("00000000000000aa"));
+		settle_refused(json_pack("[o]", p), 404, "card_not_found");
+	}
+	/* malformed proofs */
+	{
+		static const struct { const char *field; int kind; } bad[] = {
+			{ "amount", 0 }, { "amount", 1 }, { "offline_seq", 2 },
+			{ "purse", 3 }, { "tac", 4 }, { "terminal_id", 4 },
+			{ "terminal_seq", 4 }, { "date", 4 }, { "time", 4 },
+			{ "card_id", 4 }, { "extra", 5 }, { "tac", 6 }, { "app_serial", 4 },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			json_t *p = purchase_proof(c, "EP", 1, 100, TERM, 3, false,
+			    false), *v;
+			const char *code = "bad_proof";
+
+			switch (bad[i].kind) {
+			case 0: v = json_integer(0); break;
+			case 1: v = json_string("100"); break;
+			case 2: v = json_integer(65536); break;
+			case 3: v = json_string("XX"); break;
+			case 4: v = json_string("0g"); break;
+			case 5: v = json_true(); code = "unknown_field"; break;
+			default: v = NULL; break;
+			}
+			if (v != NULL)
+				json_object_set_new(p, bad[i].field, v);
+			else
+				json_object_del(p, bad[i].field);
+			settle_refused(json_pack("[o]", p), 400, code);
+		}
+	}
+	{
+		static const struct { const char *body; const char *code; } raw[] = {
+			{ "{", "bad_json" }, { "[]", "bad_json" },
+			{ "{\"proofs\":{}}", "bad_json" },
+			{ "{\"proofs\":[],\"x\":1}", "bad_json" },
+			{ "{\"proofs\":[]}", "bad_batch" },
+			{ "{\"proofs\":[1]}", "bad_proof" },
+		};
+
+		before = snapshot();
+		for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+			expect_error(sim_http_raw(T.h, "/v1/settlements", raw[i].body,
+			    strlen(raw[i].body), &resp), &resp, 400, raw[i].code);
+			json_decref(resp);
+			resp = NULL;
+		}
+		expect_error(sim_http_call(T.h, "/v1/settlements", NULL, &resp),
+		    &resp, 405, "method_not_allowed");
+		json_decref(resp);
+		resp = NULL;
+		after = snapshot();
+		assert_string_equal(before, after);
+		free(before);
+		free(after);
+	}
+	/* the next purchase settles */
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 1, 100,
+	    TERM, 3, false, false)), &resp), 200);
+	json_decref(resp);
+	assert_int_equal(q_int(sql), 600);
+	check_conservation();
+	sim_card_free(&c);
+}
+
 static void
 test_bad_http(void **state)
 {
@@ -1333,6 +1557,7 @@ main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_audit_sync),
+		cmocka_unit_test(test_settle),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
