@@ -35,4 +35,22 @@ PY
 }
 measure load "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 0.01 --yes
 measure transfer "$WK" wallet transfer --from "$R0" --to "$R1" --amount 0.01 --yes
+
+# one end-to-end load split by protocol step (medians of N loads, from the
+# CLI's --json "steps_ms"): PIN, the card's signed request (INITIALIZE FOR
+# LOAD + signature), the issuer's grant (checks + ledger transaction), the
+# card's credit (grant signature, MAC2, CREDIT FOR LOAD, receipt), the
+# issuer's close (receipt + TAC); the rest of the wall time is process
+# start-up, PC/SC connect and the state file
+for _ in $(seq "$N"); do
+	"$WK" --json --reader "$R0" wallet load --issuer "$URL" --amount 0.01 --yes
+done >"$T/steps.json" 2>/dev/null
+python3 - "$T/steps.json" <<'PY'
+import json, sys
+rows = [json.loads(l)["steps_ms"] for l in open(sys.argv[1]) if l.strip()]
+print(f"load steps, median of {len(rows)} loads (ms):")
+for k in ("pin", "card_request", "issuer_grant", "card_credit", "issuer_close"):
+    v = sorted(r[k] for r in rows)
+    print(f"  {k:14s} {v[len(v) // 2]:7.2f}")
+PY
 conserved || die "money not conserved"

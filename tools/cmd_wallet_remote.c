@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -83,6 +84,17 @@ say(wk_cli *cli, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stdout);
 	fflush(stdout);
+}
+
+/* milliseconds since t0 (CLOCK_MONOTONIC), for the per-step split of a load */
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 static int
@@ -306,6 +318,9 @@ cmd_load(wk_cli *cli, const ropts *o)
 	uint32_t amount, bal = 0;
 	bool had, refused;
 	int status, rc, tries = -1;
+	/* time of each protocol step, printed with --json (bench/remote.sh) */
+	struct timespec t_step;
+	double step_ms[5] = { 0 };
 
 	if (o->amount == NULL || wk_purse_amount_parse(o->amount, &amount) != WK_OK)
 		return wk_cli_usage(cli, "wallet load --issuer needs --amount YUAN "
@@ -347,6 +362,7 @@ cmd_load(wk_cli *cli, const ropts *o)
 		fprintf(stderr, "walletkey: load cancelled; nothing was sent\n");
 		goto out;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t_step);
 	if ((rc = wk_purse_verify_pin(card, pin, pin_len, &tries)) != WK_OK) {
 		sodium_memzero(pin, sizeof(pin));
 		if (rc == WK_ERR_WRONG_PIN)
@@ -355,6 +371,8 @@ cmd_load(wk_cli *cli, const ropts *o)
 		goto out;
 	}
 	sodium_memzero(pin, sizeof(pin));
+	step_ms[0] = ms_since(&t_step);
+	clock_gettime(CLOCK_MONOTONIC, &t_step);
 	say(cli, "1. PIN verified");
 	/* 2: the card's signed request, on disk before it leaves */
 	if ((rc = wk_wallet_load_request(card, o->kind, 1, amount, remote_terminal,
@@ -368,6 +386,8 @@ cmd_load(wk_cli *cli, const ropts *o)
 	    "request", wallet_b64(req, req_len));
 	if (st == NULL || save(path, st) != 0)
 		goto out;
+	step_ms[1] = ms_since(&t_step);
+	clock_gettime(CLOCK_MONOTONIC, &t_step);
 	say(cli, "2. the card signed the load request");
 	fault_point("requested");
 	/* 3: the issuer debits the account and grants */
@@ -386,6 +406,8 @@ cmd_load(wk_cli *cli, const ropts *o)
 	json_object_set_new(st, "seq", json_integer(ld->seq));
 	if (save(path, st) != 0)
 		goto out;
+	step_ms[2] = ms_since(&t_step);
+	clock_gettime(CLOCK_MONOTONIC, &t_step);
 	say(cli, "3. the issuer granted load %s", ld->load_id);
 	fault_point("granted");
 	/* 4: the card checks the grant and credits, or refuses */
@@ -402,6 +424,8 @@ cmd_load(wk_cli *cli, const ropts *o)
 	json_object_set_new(st, "answer", wallet_b64(ans, ans_len));
 	if (save(path, st) != 0)
 		goto out;
+	step_ms[3] = ms_since(&t_step);
+	clock_gettime(CLOCK_MONOTONIC, &t_step);
 	if (refused)
 		say(cli, "4. the card refused the grant");
 	else
@@ -416,6 +440,8 @@ cmd_load(wk_cli *cli, const ropts *o)
 	}
 	if (wallet_state_remove(path) != 0)
 		goto out;
+	step_ms[4] = ms_since(&t_step);
+	clock_gettime(CLOCK_MONOTONIC, &t_step);
 	say(cli, "5. the issuer marked load %s %s", ld->load_id, ld->status);
 	if (refused) {
 		fprintf(stderr, "walletkey: the load was refused by the card and "
@@ -425,9 +451,12 @@ cmd_load(wk_cli *cli, const ropts *o)
 	(void)wk_purse_balance(card, o->kind, &bal);
 	wk_purse_amount_format(bal, amt, sizeof(amt));
 	if (cli->json)
-		status = wk_cli_json_print(json_pack("{s:s, s:s, s:I, s:I}", "load_id",
+		status = wk_cli_json_print(json_pack("{s:s, s:s, s:I, s:I, "
+		    "s:{s:f, s:f, s:f, s:f, s:f}}", "load_id",
 		    ld->load_id, "status", ld->status, "amount", (json_int_t)amount,
-		    "balance", (json_int_t)bal));
+		    "balance", (json_int_t)bal, "steps_ms", "pin", step_ms[0],
+		    "card_request", step_ms[1], "issuer_grant", step_ms[2],
+		    "card_credit", step_ms[3], "issuer_close", step_ms[4]));
 	else {
 		printf("balance: %s\n", amt);
 		status = WK_CLI_OK;
