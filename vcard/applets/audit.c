@@ -250,7 +250,7 @@ static uint16_t
 put_ack(vc_card *card, const wk_apdu *cmd)
 {
 	uint8_t tbs[WK_AREC_ACK_TBS_LEN], h[WK_AREC_HASH_LEN];
-	const uint8_t *hash = cmd->data + 8;
+	const uint8_t *hash;
 	EVP_PKEY *anchor = NULL;
 	audit_state s;
 	wk_buf rec;
@@ -264,6 +264,8 @@ put_ack(vc_card *card, const wk_apdu *cmd)
 	if (cmd->lc < 8 + WK_AREC_HASH_LEN + 8 ||
 	    cmd->lc > 8 + WK_AREC_HASH_LEN + WK_AREC_SIG_MAX)
 		return WK_SW_WRONG_LENGTH;
+	/* only now: data is NULL for a command without a data field */
+	hash = cmd->data + 8;
 	/* not enrolled: no issuer key to believe */
 	if (piv_wallet_anchor(card, &anchor) != 0)
 		return WK_SW_CONDITIONS;
