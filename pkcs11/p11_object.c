@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "p11_internal.h"
@@ -38,6 +39,7 @@ p11_object_free(p11_object **objp)
 		free(obj->attrs[i].pValue);
 	}
 	free(obj->attrs);
+	p11_soft_free(obj->pkey);
 	free(obj);
 	*objp = NULL;
 }
@@ -139,6 +141,10 @@ sensitive(const p11_object *obj, CK_ATTRIBUTE_TYPE type)
 		return type == CKA_VALUE && (p11_attr_true(obj, CKA_SENSITIVE) ||
 		    !p11_attr_true(obj, CKA_EXTRACTABLE));
 	if (obj->cls != CKO_PRIVATE_KEY)
+		return false;
+	/* a session key the caller made readable (never one on the card) */
+	if (obj->soft && !p11_attr_true(obj, CKA_SENSITIVE) &&
+	    p11_attr_true(obj, CKA_EXTRACTABLE))
 		return false;
 	switch (type) {
 	case CKA_VALUE:
@@ -471,4 +477,144 @@ out:
 	}
 	p11_object_free(&o);
 	return rv;
+}
+
+/* attributes a caller may change after creation (3.0 base 4.4-4.10) */
+static bool
+modifiable_attr(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE t)
+{
+	switch (t) {
+	case CKA_LABEL:
+		return true;
+	case CKA_APPLICATION:
+	case CKA_OBJECT_ID:
+		return cls == CKO_DATA;
+	case CKA_VALUE:
+		return cls == CKO_DATA;
+	case CKA_ID:
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+	case CKA_DERIVE:
+		return cls != CKO_DATA;
+	case CKA_SUBJECT:
+		return cls == CKO_PUBLIC_KEY || cls == CKO_PRIVATE_KEY;
+	case CKA_ENCRYPT:
+	case CKA_VERIFY:
+	case CKA_WRAP:
+		return cls == CKO_PUBLIC_KEY || cls == CKO_SECRET_KEY;
+	case CKA_VERIFY_RECOVER:
+		return cls == CKO_PUBLIC_KEY;
+	case CKA_DECRYPT:
+	case CKA_SIGN:
+	case CKA_UNWRAP:
+	case CKA_SENSITIVE:
+	case CKA_EXTRACTABLE:
+	case CKA_WRAP_WITH_TRUSTED:
+		return cls == CKO_PRIVATE_KEY || cls == CKO_SECRET_KEY;
+	case CKA_SIGN_RECOVER:
+		return cls == CKO_PRIVATE_KEY;
+	case CKA_TRUSTED:
+		return cls == CKO_PUBLIC_KEY || cls == CKO_SECRET_KEY;
+	default:
+		return false;
+	}
+}
+
+/*
+ * C_SetAttributeValue and the template of C_CopyObject: all or nothing.
+ * The latches are the Tookan defences: CKA_SENSITIVE only goes to true,
+ * CKA_EXTRACTABLE only to false, CKA_WRAP_WITH_TRUSTED only to true, and
+ * only the SO sets CKA_TRUSTED.
+ */
+CK_RV
+p11_object_set_attrs(p11_object *obj, const CK_ATTRIBUTE *t, CK_ULONG n,
+    bool so, bool copying)
+{
+	CK_RV rv;
+
+	if ((rv = p11_tmpl_check(t, n)) != CKR_OK)
+		return rv;
+	if (!copying && !p11_attr_true(obj, CKA_MODIFIABLE))
+		return CKR_ACTION_PROHIBITED;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_ATTRIBUTE_TYPE ty = t[i].type;
+		bool b = false, cur;
+
+		if (!p11_attr_known(obj->cls, ty))
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		switch (ty) {
+		case CKA_TOKEN: case CKA_PRIVATE: case CKA_MODIFIABLE:
+		case CKA_COPYABLE: case CKA_DESTROYABLE: case CKA_DERIVE:
+		case CKA_ENCRYPT: case CKA_VERIFY: case CKA_VERIFY_RECOVER:
+		case CKA_WRAP: case CKA_TRUSTED: case CKA_SENSITIVE:
+		case CKA_DECRYPT: case CKA_SIGN: case CKA_SIGN_RECOVER:
+		case CKA_UNWRAP: case CKA_EXTRACTABLE: case CKA_WRAP_WITH_TRUSTED:
+			if (t[i].ulValueLen != sizeof(CK_BBOOL) || t[i].pValue == NULL ||
+			    *(const CK_BBOOL *)t[i].pValue > 1)
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			b = *(const CK_BBOOL *)t[i].pValue == CK_TRUE;
+			break;
+		default:
+			break;
+		}
+		cur = p11_attr_true(obj, ty);
+		if (copying) {
+			/* a copy may also be made private, or less changeable */
+			if (ty == CKA_TOKEN) {
+				if (b)
+					return CKR_TEMPLATE_INCONSISTENT;
+				continue;
+			}
+			if (ty == CKA_PRIVATE)
+				continue;
+			if ((ty == CKA_MODIFIABLE || ty == CKA_COPYABLE ||
+			    ty == CKA_DESTROYABLE) && !b)
+				continue;
+		}
+		if (!modifiable_attr(obj->cls, ty))
+			return CKR_ATTRIBUTE_READ_ONLY;
+		if ((ty == CKA_SENSITIVE || ty == CKA_WRAP_WITH_TRUSTED) &&
+		    cur && !b)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		if (ty == CKA_EXTRACTABLE && !cur && b)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		if (ty == CKA_TRUSTED && b && !so)
+			return CKR_ATTRIBUTE_READ_ONLY;
+	}
+	for (CK_ULONG i = 0; i < n; i++)
+		if (p11_attr_set(obj, t[i].type, t[i].pValue, t[i].ulValueLen) != 0)
+			return CKR_HOST_MEMORY;
+	obj->private_obj = p11_attr_true(obj, CKA_PRIVATE);
+	return CKR_OK;
+}
+
+CK_RV
+p11_object_copy(const p11_object *obj, p11_object **out)
+{
+	p11_object *o = p11_object_new(obj->cls);
+
+	if (o == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < obj->n_attrs; i++)
+		if (p11_attr_set(o, obj->attrs[i].type, obj->attrs[i].pValue,
+		    obj->attrs[i].ulValueLen) != 0) {
+			p11_object_free(&o);
+			return CKR_HOST_MEMORY;
+		}
+	o->key_ref = obj->key_ref;
+	o->tag = obj->tag;
+	o->alg = obj->alg;
+	o->private_obj = obj->private_obj;
+	o->always_auth = obj->always_auth;
+	o->session = obj->session;
+	o->soft = obj->soft;
+	if (obj->pkey != NULL) {
+		if (EVP_PKEY_up_ref(obj->pkey) != 1) {
+			p11_object_free(&o);
+			return CKR_HOST_MEMORY;
+		}
+		o->pkey = obj->pkey;
+	}
+	*out = o;
+	return CKR_OK;
 }

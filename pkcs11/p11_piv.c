@@ -121,7 +121,7 @@ p11_chuid_guid(const uint8_t *p, size_t len, uint8_t guid[16])
 bool
 p11_alg_is_rsa(uint8_t alg)
 {
-	return alg == P11_ALG_RSA1024 || alg == P11_ALG_RSA2048 ||
+	return alg == P11_ALG_RSA_SOFT || alg == P11_ALG_RSA1024 || alg == P11_ALG_RSA2048 ||
 	    alg == P11_ALG_RSA3072 || alg == P11_ALG_RSA4096;
 }
 
