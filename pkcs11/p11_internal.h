@@ -230,6 +230,8 @@ typedef struct p11_slot {
 	size_t so_secret_len;
 	int pin_tries;		/* -1: unknown */
 	int pin_max;
+	int puk_tries;		/* -1: unknown (the card has no GET METADATA) */
+	int puk_max;
 	bool event;		/* a change not yet reported by C_WaitForSlotEvent */
 	bool seen_token;	/* token state last reported */
 } p11_slot;

@@ -343,6 +343,10 @@ p11_op_update(p11_session *s, enum p11_op_kind kind, const uint8_t *data,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
+	if (op->single) {
+		p11_op_end(op);
+		return CKR_OPERATION_ACTIVE;
+	}
 	op->multi = true;
 	if (op->mac != NULL) {
 		rv = p11_soft_mac_update(op, data, len);
@@ -462,10 +466,13 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
-	if (!final_only && op->multi) {
+	if ((!final_only && op->multi) || (final_only && op->single)) {
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
+	if (sig == NULL || *sig_len_out < (op->mac != NULL ?
+	    p11_soft_mac_len(op) : sig_len(op)))
+		op->single = !final_only;
 	if (op->mac != NULL)
 		return mac_sign(op, data, len, sig, sig_len_out, final_only);
 	need = sig_len(op);
@@ -477,8 +484,11 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 		*sig_len_out = (CK_ULONG)need;
 		return CKR_BUFFER_TOO_SMALL;
 	}
-	if (op->need_ctx_login && !op->ctx_login_done)
+	if (op->need_ctx_login && !op->ctx_login_done) {
+		/* an error ends the operation (2.40 base 5.2) */
+		p11_op_end(op);
 		return CKR_USER_NOT_LOGGED_IN;
+	}
 	rv = op_input(op, data, len, final_only, digest, &in, &in_len);
 	if (rv != CKR_OK)
 		goto out;
@@ -694,8 +704,10 @@ p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
 		*out_len = (CK_ULONG)mod;
 		return CKR_OK;
 	}
-	if (op->need_ctx_login && !op->ctx_login_done)
+	if (op->need_ctx_login && !op->ctx_login_done) {
+		p11_op_end(op);
 		return CKR_USER_NOT_LOGGED_IN;
+	}
 	raw_len = mod;
 	raw = malloc(mod);
 	rv = CKR_HOST_MEMORY;
@@ -797,16 +809,20 @@ p11_op_digest(p11_session *s, const uint8_t *in, size_t len, uint8_t *out,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
-	if (!final_only && op->multi) {
+	/* one-part and multi-part do not mix (2.40 base 5.2) */
+	if ((!final_only && op->multi) || (final_only && op->single)) {
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
 	need = p11_hash_len(op->hash);
 	if (out == NULL) {
+		/* a size query keeps the operation, for this same call */
+		op->single = !final_only;
 		*out_len = (CK_ULONG)need;
 		return CKR_OK;
 	}
 	if (*out_len < need) {
+		op->single = !final_only;
 		*out_len = (CK_ULONG)need;
 		return CKR_BUFFER_TOO_SMALL;
 	}

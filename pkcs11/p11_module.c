@@ -257,6 +257,13 @@ wk_C_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 		info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
 	else if (slot->pin_tries > 0 && slot->pin_tries < slot->pin_max)
 		info->flags |= CKF_USER_PIN_COUNT_LOW;
+	/* the SO's secret as a PIN is the PUK (its counter; 9B has none) */
+	if (slot->puk_tries == 0)
+		info->flags |= CKF_SO_PIN_LOCKED;
+	else if (slot->puk_tries == 1)
+		info->flags |= CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_COUNT_LOW;
+	else if (slot->puk_tries > 0 && slot->puk_tries < slot->puk_max)
+		info->flags |= CKF_SO_PIN_COUNT_LOW;
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulSessionCount = p11_slot_session_count(id, false);
 	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
@@ -679,14 +686,29 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 		return CKR_USER_ALREADY_LOGGED_IN;
 	else if (slot->login == CKU_SO)
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
-	if ((rv = pin_check(pin, len)) != CKR_OK)
+	/*
+	 * a PIN of a length the card never takes is wrong without asking the
+	 * card: it costs no try (SP 800-73-4 part 2, 3.2.1: 6..8 bytes)
+	 */
+	if ((rv = pin_check(pin, len)) == CKR_PIN_LEN_RANGE)
+		rv = CKR_PIN_INCORRECT;
+	if (rv == CKR_OK && (rv = p11_card_begin(slot)) == CKR_OK) {
+		wk = wk_piv_verify_pin(slot->piv, pin, len, &tries);
+		p11_card_end(slot);
+		if (wk != WK_OK)
+			rv = pin_result(slot, wk, tries);
+	}
+	if (rv != CKR_OK) {
+		/*
+		 * a failed context login ends the operation waiting for it,
+		 * so that the caller can start over (libp11 does at once)
+		 */
+		if (ctx)
+			for (int k = P11_OP_SIGN; k <= P11_OP_DECRYPT; k++)
+				if (s->op[k].active && s->op[k].need_ctx_login)
+					p11_op_end(&s->op[k]);
 		return rv;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
-		return rv;
-	wk = wk_piv_verify_pin(slot->piv, pin, len, &tries);
-	p11_card_end(slot);
-	if (wk != WK_OK)
-		return pin_result(slot, wk, tries);
+	}
 	slot->pin_tries = slot->pin_max;
 	if (ctx) {
 		s->op[P11_OP_SIGN].ctx_login_done = true;

@@ -132,6 +132,7 @@ token_insert(p11_slot *slot, size_t idx)
 		if (wk == WK_OK) {
 			slot->walletkey = wk_card_is_walletkey(slot->card);
 			slot->pin_tries = -1;
+			slot->puk_tries = -1;
 			token_identity(slot);
 		}
 		wk_card_end(slot->card);
@@ -497,6 +498,22 @@ p11_token_pin_info(p11_slot *slot)
 	if (rv != CKR_OK)
 		return rv;
 	wk = wk_piv_pin_status(slot->piv, &verified, &tries);
+	if (wk == WK_OK || wk == WK_ERR_PIN_BLOCKED) {
+		/* the counters themselves (Yubico F7): the status query
+		 * says nothing of them while the PIN is verified */
+		wk_piv_metadata *md = malloc(sizeof(*md));
+		if (md != NULL && wk_piv_get_metadata(slot->piv, WK_PIV_REF_PIN,
+		    md) == WK_OK && md->has_retries) {
+			slot->pin_max = md->retries_total;
+			slot->pin_tries = md->retries_left;
+		}
+		if (md != NULL && wk_piv_get_metadata(slot->piv, WK_PIV_REF_PUK,
+		    md) == WK_OK && md->has_retries) {
+			slot->puk_max = md->retries_total;
+			slot->puk_tries = md->retries_left;
+		}
+		free(md);
+	}
 	wk_card_end(slot->card);
 	if (wk == WK_ERR_PIN_BLOCKED) {
 		slot->pin_tries = 0;
