@@ -409,9 +409,11 @@ p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
 	err |= p11_attr_bool(pub, CKA_ENCRYPT, rsa);
 	err |= p11_attr_bool(pub, CKA_VERIFY, alg != P11_ALG_X25519);
 	err |= p11_attr_bool(pub, CKA_VERIFY_RECOVER, false);
-	err |= p11_attr_bool(pub, CKA_WRAP, false);
+	/* the pair's usages match: RSA wraps what its private key unwraps,
+	 * an EC public key derives as its private key does (p11test usage_test) */
+	err |= p11_attr_bool(pub, CKA_WRAP, rsa);
 	err |= p11_attr_bool(pub, CKA_TRUSTED, false);
-	err |= p11_attr_bool(pub, CKA_DERIVE, false);
+	err |= p11_attr_bool(pub, CKA_DERIVE, !rsa && alg != P11_ALG_ED25519);
 	err |= allowed_mechs(pub, alg);
 	snprintf(label, sizeof(label), "Private key for %s", ps->name);
 	err |= common_attrs(priv, label, priv_flag, false);
