@@ -148,13 +148,14 @@ sensitive(const p11_object *obj, CK_ATTRIBUTE_TYPE type)
 		return false;
 	switch (type) {
 	case CKA_VALUE:
+		return !p11_alg_is_rsa(obj->alg);
 	case CKA_PRIVATE_EXPONENT:
 	case CKA_PRIME_1:
 	case CKA_PRIME_2:
 	case CKA_EXPONENT_1:
 	case CKA_EXPONENT_2:
 	case CKA_COEFFICIENT:
-		return true;
+		return p11_alg_is_rsa(obj->alg);
 	default:
 		return false;
 	}
