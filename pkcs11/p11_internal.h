@@ -77,6 +77,9 @@ const p11_piv_container *p11_piv_containers(size_t *n);
 
 /* the CHUID's GUID (tag 34, 16 bytes, not all zero); false when absent */
 bool p11_chuid_guid(const uint8_t *chuid, size_t len, uint8_t guid[16]);
+/* the value of the first element of a one-byte tag in a BER-TLV list */
+bool p11_tlv_find(const uint8_t *p, size_t len, uint8_t tag,
+    const uint8_t **v, size_t *vlen);
 bool p11_alg_is_rsa(uint8_t alg);
 bool p11_alg_is_ec(uint8_t alg);
 unsigned p11_alg_bits(uint8_t alg);
@@ -226,6 +229,7 @@ typedef struct p11_slot {
 	p11_object *objects;
 	CK_USER_TYPE login;	/* CKU_USER, CKU_SO, or (CK_ULONG)-1 */
 	bool so_puk;		/* the SO logged in with the PUK (kept for C_InitPIN) */
+	bool mgm_protected;	/* the user's PIN opens a PIN-protected 9B key */
 	uint8_t so_secret[8];
 	size_t so_secret_len;
 	int pin_tries;		/* -1: unknown */
@@ -256,6 +260,12 @@ CK_RV p11_token_load_private(p11_slot *slot);
 void p11_token_drop_private(p11_slot *slot);
 /* a PC/SC transaction with the PIV application selected */
 CK_RV p11_card_begin(p11_slot *slot);
+/* may this login write to the card (the SO, or the user with a PIN-protected 9B key)? */
+bool p11_may_write(const p11_slot *slot);
+/* p11_card_begin, then 9B authenticated with the PIN-protected key for the user */
+CK_RV p11_write_begin(p11_slot *slot);
+/* after the user's VERIFY: is the management key PIN-protected (Yubico)? */
+void p11_token_find_protected_mgm(p11_slot *slot);
 CK_RV p11_token_alive(p11_slot *slot);
 void p11_card_end(p11_slot *slot);
 CK_RV p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps);

@@ -1058,7 +1058,7 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 		return rv;
 	if (!p11_session_rw(s))
 		return CKR_SESSION_READ_ONLY;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
 	if ((rv = target_slot(slot, pub_t, pub_n, priv_t, priv_n, &ps)) != CKR_OK)
 		return rv;
@@ -1068,7 +1068,7 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	if (found)
 		pin_policy = b ? WK_PIV_PIN_POLICY_ALWAYS :
 		    ps->always_auth ? WK_PIV_PIN_POLICY_ONCE : 0;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_generate(slot->piv, ps->key_ref, alg, pin_policy, 0, spki,
 	    &spki_len);
@@ -1396,9 +1396,9 @@ create_cert(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	p11_x509_clear(&x);
 	if (rv != CKR_OK)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_write_cert(slot->piv, ps->key_ref, val->pValue,
 	    val->ulValueLen);
@@ -1477,9 +1477,9 @@ create_private(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 		parts.part_len[0] = a->ulValueLen;
 	} else
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_import_parts(slot->piv, ps->key_ref, alg, &parts, 0, 0);
 	p11_card_end(slot);
@@ -1562,9 +1562,9 @@ create_data(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 		return CKR_TEMPLATE_INCOMPLETE;
 	if (val->ulValueLen == 0 || val->ulValueLen > WK_PIV_OBJ_MAX)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_put_data(slot->piv, pc->tag, val->pValue, val->ulValueLen);
 	p11_card_end(slot);
@@ -1640,12 +1640,12 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 		return CKR_SESSION_READ_ONLY;
 	if (obj->cls != CKO_CERTIFICATE && obj->cls != CKO_DATA)
 		return CKR_ACTION_PROHIBITED;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
 	if (obj->cls == CKO_DATA) {
 		uint32_t tag = obj->tag;
 
-		if ((rv = p11_card_begin(slot)) != CKR_OK)
+		if ((rv = p11_write_begin(slot)) != CKR_OK)
 			return rv;
 		wk = wk_piv_put_data(slot->piv, tag, (const uint8_t *)"", 0);
 		p11_card_end(slot);
@@ -1660,7 +1660,7 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 	ps = p11_piv_slot_by_ref(obj->key_ref);
 	if (ps == NULL)
 		return CKR_ACTION_PROHIBITED;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_delete_cert(slot->piv, ps->key_ref);
 	p11_card_end(slot);

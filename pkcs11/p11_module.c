@@ -717,6 +717,7 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 	}
 	slot->login = CKU_USER;
 	(void)p11_token_load_private(slot);
+	p11_token_find_protected_mgm(slot);
 	return CKR_OK;
 }
 
@@ -829,6 +830,7 @@ wk_C_Logout(CK_SESSION_HANDLE h)
 	p11_token_drop_private(slot);
 	slot->login = P11_NOBODY;
 	slot->so_puk = false;
+	slot->mgm_protected = false;
 	sodium_memzero(slot->so_secret, sizeof(slot->so_secret));
 	slot->so_secret_len = 0;
 	return leave(CKR_OK);

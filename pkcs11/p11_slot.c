@@ -32,6 +32,7 @@ slot_reset_login(p11_slot *slot)
 {
 	slot->login = P11_NOBODY;
 	slot->so_puk = false;
+	slot->mgm_protected = false;
 	sodium_memzero(slot->so_secret, sizeof(slot->so_secret));
 	slot->so_secret_len = 0;
 }
@@ -361,6 +362,74 @@ p11_token_alive(p11_slot *slot)
 	if (wk == WK_OK)
 		wk_card_end(slot->card);
 	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
+/*
+ * Yubico's PIN-protected management key (ykman piv access
+ * change-management-key --protect; piv.md 3.1): ADMIN DATA 5FFF00 is
+ * 80 { 81 01 flags } with 02 = protected, printed information 5FC109 holds
+ * 88 { 89 key } and is readable after VERIFY only
+ */
+static int
+protected_mgm(p11_slot *slot, bool auth)
+{
+	uint8_t *buf = malloc(WK_PIV_OBJ_MAX);
+	const uint8_t *v, *w;
+	size_t len = WK_PIV_OBJ_MAX, vl, wl;
+	int wk = WK_ERR_NOT_FOUND;
+
+	if (buf == NULL)
+		return WK_ERR_MEMORY;
+	if (wk_piv_get_data(slot->piv, WK_PIV_OBJ_ADMIN_DATA, buf, &len) != WK_OK ||
+	    !p11_tlv_find(buf, len, 0x80, &v, &vl) ||
+	    !p11_tlv_find(v, vl, 0x81, &w, &wl) || wl != 1 || !(w[0] & 0x02))
+		goto out;
+	len = WK_PIV_OBJ_MAX;
+	if (wk_piv_get_data(slot->piv, WK_PIV_OBJ_PRINTED, buf, &len) != WK_OK ||
+	    !p11_tlv_find(buf, len, 0x88, &v, &vl) ||
+	    !p11_tlv_find(v, vl, 0x89, &w, &wl) ||
+	    (wl != 16 && wl != 24 && wl != 32))
+		goto out;
+	wk = auth ? wk_piv_authenticate(slot->piv, 0, w, wl, true) : WK_OK;
+out:
+	sodium_memzero(buf, WK_PIV_OBJ_MAX);
+	free(buf);
+	return wk;
+}
+
+void
+p11_token_find_protected_mgm(p11_slot *slot)
+{
+	slot->mgm_protected = false;
+	if (card_begin(slot) != CKR_OK)
+		return;
+	slot->mgm_protected = protected_mgm(slot, false) == WK_OK;
+	wk_card_end(slot->card);
+}
+
+bool
+p11_may_write(const p11_slot *slot)
+{
+	return slot->login == CKU_SO ||
+	    (slot->login == CKU_USER && slot->mgm_protected);
+}
+
+CK_RV
+p11_write_begin(p11_slot *slot)
+{
+	CK_RV rv = p11_card_begin(slot);
+	int wk;
+
+	if (rv != CKR_OK || slot->login != CKU_USER)
+		return rv;
+	/* in this transaction: no other program comes between */
+	wk = protected_mgm(slot, true);
+	if (wk != WK_OK) {
+		wk_card_end(slot->card);
+		return wk == WK_ERR_NOT_FOUND ? CKR_USER_NOT_LOGGED_IN :
+		    p11_token_check(slot, wk);
+	}
+	return CKR_OK;
 }
 
 void
