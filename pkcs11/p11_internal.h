@@ -138,6 +138,20 @@ CK_RV p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
     uint8_t pin_policy, p11_object **list);
 CK_RV p11_object_data(const p11_piv_container *pc, const uint8_t *value,
     size_t len, p11_object **out);
+/*
+ * walletkey's own data objects on the card (PIV tags 5FFF20..2F public,
+ * 5FFF30..3F read after VERIFY): 01 label, 02 application, 03 object id,
+ * 04 value, each BER-TLV
+ */
+#define P11_DATA_FIRST 0x5FFF20u
+#define P11_DATA_PRIVATE 0x5FFF30u
+#define P11_DATA_LAST 0x5FFF3Fu
+#define P11_DATA_MAX 3000u	/* the encoding, within PIV's 3063 bytes */
+CK_RV p11_user_data_decode(uint32_t tag, const uint8_t *p, size_t len,
+    p11_object **out);
+/* *out malloc'd; CKR_ATTRIBUTE_VALUE_INVALID when too large */
+CK_RV p11_user_data_encode(const CK_ATTRIBUTE *t, CK_ULONG n, uint8_t **out,
+    size_t *len);
 
 /* ---- host cryptography (p11_crypto.c, OpenSSL EVP only) ---- */
 

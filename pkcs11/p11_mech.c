@@ -1545,18 +1545,88 @@ drop_data(p11_slot *slot, uint32_t tag)
 	}
 }
 
+/*
+ * a data object of the application's own: one of walletkey's tags, written
+ * with the PIN (the card checks VERIFY) or the management key
+ */
+static CK_RV
+create_user_data(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
+    CK_OBJECT_HANDLE *out)
+{
+	bool priv = false, found, used;
+	uint32_t tag, first, last;
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	p11_object *o;
+	int wk;
+	CK_RV rv;
+
+	if (!slot->walletkey)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	for (CK_ULONG i = 0; i < n; i++)
+		if (t[i].type != CKA_CLASS && t[i].type != CKA_TOKEN &&
+		    t[i].type != CKA_PRIVATE && t[i].type != CKA_LABEL &&
+		    t[i].type != CKA_APPLICATION && t[i].type != CKA_OBJECT_ID &&
+		    t[i].type != CKA_VALUE)
+			return p11_attr_known(CKO_DATA, t[i].type) ?
+			    CKR_ATTRIBUTE_READ_ONLY : CKR_ATTRIBUTE_TYPE_INVALID;
+	if ((rv = p11_tmpl_bool(t, n, CKA_PRIVATE, &priv, &found)) != CKR_OK)
+		return rv;
+	/* a private object is the user's: the SO could write it but not read it */
+	if (priv ? slot->login != CKU_USER : slot->login == P11_NOBODY)
+		return CKR_USER_NOT_LOGGED_IN;
+	first = priv ? P11_DATA_PRIVATE : P11_DATA_FIRST;
+	last = priv ? P11_DATA_LAST : P11_DATA_PRIVATE - 1;
+	for (tag = first; tag <= last; tag++) {
+		used = false;
+		for (o = slot->objects; o != NULL; o = o->next)
+			used |= o->cls == CKO_DATA && o->tag == tag && o->session == 0;
+		if (!used)
+			break;
+	}
+	if (tag > last)
+		return CKR_DEVICE_MEMORY;
+	if ((rv = p11_user_data_encode(t, n, &enc, &len)) != CKR_OK)
+		return rv;
+	if ((rv = slot->login == CKU_SO ? p11_write_begin(slot) :
+	    p11_card_begin(slot)) != CKR_OK)
+		goto out;
+	wk = wk_piv_put_data(slot->piv, tag, enc, len);
+	p11_card_end(slot);
+	if (wk != WK_OK) {
+		rv = p11_token_check(slot, wk);
+		goto out;
+	}
+	if ((rv = p11_user_data_decode(tag, enc, len, &o)) != CKR_OK)
+		goto out;
+	p11_object_append(&slot->objects, o);
+	*out = o->handle;
+out:
+	if (enc != NULL)
+		sodium_memzero(enc, len);
+	free(enc);
+	return rv;
+}
+
 /* PUT DATA of a PIV container (SP 800-73-4 part 2, 3.3.2) */
 static CK_RV
 create_data(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
     CK_OBJECT_HANDLE *out)
 {
 	const CK_ATTRIBUTE *val = p11_tmpl_find(t, n, CKA_VALUE);
+	const CK_ATTRIBUTE *app = p11_tmpl_find(t, n, CKA_APPLICATION);
 	const p11_piv_container *pc;
 	p11_object *o;
 	int wk;
 	CK_RV rv;
 
-	if ((rv = data_container(t, n, &pc)) != CKR_OK)
+	/* a PIV container is named by its OID or its name (CKA_APPLICATION "PIV") */
+	rv = data_container(t, n, &pc);
+	if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCOMPLETE ||
+	    (app != NULL && !(app->ulValueLen == 3 &&
+	    memcmp(app->pValue, "PIV", 3) == 0)))
+		return create_user_data(slot, t, n, out);
+	if (rv != CKR_OK)
 		return rv;
 	if (val == NULL)
 		return CKR_TEMPLATE_INCOMPLETE;
@@ -1640,6 +1710,21 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 		return CKR_SESSION_READ_ONLY;
 	if (obj->cls != CKO_CERTIFICATE && obj->cls != CKO_DATA)
 		return CKR_ACTION_PROHIBITED;
+	if (obj->cls == CKO_DATA && obj->tag >= P11_DATA_FIRST &&
+	    obj->tag <= P11_DATA_LAST) {
+		uint32_t tag = obj->tag;
+		if (slot->login == P11_NOBODY)
+			return CKR_USER_NOT_LOGGED_IN;
+		if ((rv = slot->login == CKU_SO ? p11_write_begin(slot) :
+		    p11_card_begin(slot)) != CKR_OK)
+			return rv;
+		wk = wk_piv_put_data(slot->piv, tag, (const uint8_t *)"", 0);
+		p11_card_end(slot);
+		if (wk != WK_OK && wk != WK_ERR_NOT_FOUND)
+			return p11_token_check(slot, wk);
+		drop_data(slot, tag);
+		return CKR_OK;
+	}
 	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
 	if (obj->cls == CKO_DATA) {

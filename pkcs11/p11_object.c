@@ -621,3 +621,87 @@ p11_object_copy(const p11_object *obj, p11_object **out)
 	*out = o;
 	return CKR_OK;
 }
+
+/* ---- walletkey data objects on the card ---- */
+
+CK_RV
+p11_user_data_decode(uint32_t tag, const uint8_t *p, size_t len,
+    p11_object **out)
+{
+	static const CK_ATTRIBUTE_TYPE types[4] = { CKA_LABEL, CKA_APPLICATION,
+	    CKA_OBJECT_ID, CKA_VALUE };
+	p11_object *o = p11_object_new(CKO_DATA);
+	bool priv = tag >= P11_DATA_PRIVATE;
+	const uint8_t *v;
+	size_t vl;
+	int err = 0;
+
+	if (o == NULL)
+		return CKR_HOST_MEMORY;
+	o->tag = tag;
+	err |= p11_attr_bool(o, CKA_TOKEN, true);
+	err |= p11_attr_bool(o, CKA_PRIVATE, priv);
+	/* changing one is writing it again: delete and create */
+	err |= p11_attr_bool(o, CKA_MODIFIABLE, false);
+	err |= p11_attr_bool(o, CKA_COPYABLE, false);
+	err |= p11_attr_bool(o, CKA_DESTROYABLE, true);
+	for (size_t i = 0; i < 4; i++) {
+		if (!p11_tlv_find(p, len, (uint8_t)(i + 1), &v, &vl)) {
+			v = NULL;
+			vl = 0;
+		}
+		err |= p11_attr_set(o, types[i], v, vl);
+	}
+	o->private_obj = priv;
+	if (err) {
+		p11_object_free(&o);
+		return CKR_HOST_MEMORY;
+	}
+	*out = o;
+	return CKR_OK;
+}
+
+static void
+put_tlv(uint8_t *b, size_t *off, uint8_t tag, const void *v, size_t len)
+{
+	b[(*off)++] = tag;
+	if (len > 0xFF) {
+		b[(*off)++] = 0x82;
+		b[(*off)++] = (uint8_t)(len >> 8);
+	} else if (len > 0x7F)
+		b[(*off)++] = 0x81;
+	b[(*off)++] = (uint8_t)len;
+	if (len > 0)
+		memcpy(b + *off, v, len);
+	*off += len;
+}
+
+CK_RV
+p11_user_data_encode(const CK_ATTRIBUTE *t, CK_ULONG n, uint8_t **out,
+    size_t *len)
+{
+	static const CK_ATTRIBUTE_TYPE types[4] = { CKA_LABEL, CKA_APPLICATION,
+	    CKA_OBJECT_ID, CKA_VALUE };
+	size_t total = 0, off = 0;
+	uint8_t *b;
+
+	for (size_t i = 0; i < 4; i++) {
+		const CK_ATTRIBUTE *a = p11_tmpl_find(t, n, types[i]);
+		size_t l = a != NULL ? a->ulValueLen : 0;
+		if (l > P11_DATA_MAX)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		total += 4 + l;
+	}
+	if (total > P11_DATA_MAX)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if ((b = malloc(total)) == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < 4; i++) {
+		const CK_ATTRIBUTE *a = p11_tmpl_find(t, n, types[i]);
+		put_tlv(b, &off, (uint8_t)(i + 1), a != NULL ? a->pValue : NULL,
+		    a != NULL ? a->ulValueLen : 0);
+	}
+	*out = b;
+	*len = off;
+	return CKR_OK;
+}

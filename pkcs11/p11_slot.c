@@ -325,6 +325,21 @@ load_data(p11_slot *slot, bool pin_ones, uint8_t *buf, size_t cap)
 			return rv;
 		p11_object_append(&slot->objects, o);
 	}
+	/* walletkey's own data objects: cards without them answer 6A82 */
+	if (!slot->walletkey)
+		return CKR_OK;
+	for (uint32_t tag = pin_ones ? P11_DATA_PRIVATE : P11_DATA_FIRST;
+	    tag < (pin_ones ? P11_DATA_LAST + 1 : P11_DATA_PRIVATE); tag++) {
+		len = cap;
+		wk = wk_piv_get_data(slot->piv, tag, buf, &len);
+		if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
+			return p11_token_check(slot, wk);
+		if (wk != WK_OK)
+			continue;
+		if ((rv = p11_user_data_decode(tag, buf, len, &o)) != CKR_OK)
+			return rv;
+		p11_object_append(&slot->objects, o);
+	}
 	return CKR_OK;
 }
 

@@ -726,8 +726,12 @@ test_data_objects(void **state)
 	(void)state;
 	RV(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o), CKR_USER_NOT_LOGGED_IN);
 	OK(f->C_Login(h, CKU_SO, so, 48));
-	RV(f->C_CreateObject(h, tok(0, bad, 3), 3 + 1, &o), CKR_ATTRIBUTE_VALUE_INVALID);
-	RV(f->C_CreateObject(h, tok(0, t, 1), 1 + 1, &o), CKR_TEMPLATE_INCOMPLETE);
+	/* an OID that names no PIV container: one of the application's own */
+	OK(f->C_CreateObject(h, tok(0, bad, 3), 3 + 1, &o));
+	OK(f->C_DestroyObject(h, o));
+	/* a data object of nothing but defaults is one too (2.40 base 4.5) */
+	OK(f->C_CreateObject(h, tok(0, t, 1), 1 + 1, &o));
+	OK(f->C_DestroyObject(h, o));
 	RV(f->C_CreateObject(h, tok(0, t, 2), 2 + 1, &o), CKR_TEMPLATE_INCOMPLETE);
 	OK(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o));
 	OK(f->C_Logout(h));
@@ -761,6 +765,67 @@ test_data_objects(void **state)
 	RV(f->C_DestroyObject(h, o), CKR_OBJECT_HANDLE_INVALID);
 	OK(f->C_Logout(h));
 	OK(f->C_FindObjectsInit(h, find, 2));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 0);
+	OK(f->C_CloseSession(h));
+}
+
+/*
+ * the application's own token data objects (any label, application, value):
+ * stored on the card, written with the PIN, private ones read with it only,
+ * there again for another process and after the module is reloaded
+ */
+static void
+test_user_data_objects(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(), ro;
+	CK_OBJECT_CLASS data = CKO_DATA;
+	CK_BYTE v[] = "a note kept on the card", buf[64];
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &data, sizeof(data) },
+		{ CKA_TOKEN, &yes, 1 },
+		{ CKA_PRIVATE, &yes, 1 },
+		{ CKA_APPLICATION, "notes", 5 },
+		{ CKA_LABEL, "secret note", 11 },
+		{ CKA_VALUE, v, sizeof(v) },
+	};
+	CK_ATTRIBUTE find[] = { { CKA_APPLICATION, "notes", 5 } };
+	CK_ATTRIBUTE get[] = { { CKA_VALUE, buf, sizeof(buf) } };
+	CK_OBJECT_HANDLE o, o2, found[4];
+	CK_ULONG n;
+
+	(void)state;
+	RV(f->C_CreateObject(h, t, 6, &o), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	/* a token object needs a read/write session */
+	RV(f->C_CreateObject(ro, t, 6, &o), CKR_SESSION_READ_ONLY);
+	OK(f->C_CreateObject(h, t, 6, &o));
+	t[2].pValue = &no;
+	t[4].pValue = "public note";
+	OK(f->C_CreateObject(h, t, 6, &o2));
+	/* the module forgets what it read: a fresh load from the card */
+	OK(f->C_CloseSession(ro));
+	OK(f->C_CloseSession(h));
+	OK(f->C_Finalize(NULL));
+	OK(f->C_Initialize(NULL));
+	h = open_rw();
+	OK(f->C_FindObjectsInit(h, find, 1));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 1);
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	OK(f->C_FindObjectsInit(h, find, 1));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 2);
+	OK(f->C_GetAttributeValue(h, found[0], get, 1));
+	assert_int_equal(get[0].ulValueLen, sizeof(v));
+	assert_memory_equal(buf, v, sizeof(v));
+	OK(f->C_DestroyObject(h, found[0]));
+	OK(f->C_DestroyObject(h, found[1]));
+	OK(f->C_FindObjectsInit(h, find, 1));
 	OK(f->C_FindObjects(h, found, 4, &n));
 	OK(f->C_FindObjectsFinal(h));
 	assert_int_equal(n, 0);
@@ -1068,6 +1133,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_data_objects),
+		cmocka_unit_test(test_user_data_objects),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),
