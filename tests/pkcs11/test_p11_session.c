@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/bn.h>
@@ -492,6 +494,45 @@ test_wrap_unwrap(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/*
+ * another application (another process using the same card and module)
+ * sees none of this process's session objects, however it searches
+ */
+static void
+test_other_process(void **state)
+{
+	CK_SESSION_HANDLE h = open_session(false);
+	CK_BYTE v[] = { 1, 2, 3 };
+	CK_OBJECT_HANDLE k = create_secret(h, CKK_GENERIC_SECRET, v, sizeof(v));
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_ATTRIBUTE find[] = { { CKA_CLASS, &cls, sizeof(cls) } };
+	int status = -1;
+	pid_t pid;
+
+	(void)state;
+	(void)k;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		CK_SESSION_HANDLE c;
+		CK_OBJECT_HANDLE found[8];
+		CK_ULONG n = 99;
+		/* a new application: its own module state, as after exec */
+		if (f->C_Initialize(NULL) != CKR_OK ||
+		    f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &c) != CKR_OK ||
+		    f->C_FindObjectsInit(c, find, 1) != CKR_OK ||
+		    f->C_FindObjects(c, found, 8, &n) != CKR_OK)
+			_exit(2);
+		/* nor by guessing the handle */
+		_exit(n == 0 && f->C_DestroyObject(c, k) ==
+		    CKR_OBJECT_HANDLE_INVALID ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	OK(f->C_CloseSession(h));
+}
+
 /* an application's own mutex callbacks, with its own representation */
 static CK_RV
 mutex_create(CK_VOID_PTR_PTR m)
@@ -562,6 +603,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tookan),
 		cmocka_unit_test(test_wrap_unwrap),
 		cmocka_unit_test(test_latches_and_login),
+		cmocka_unit_test(test_other_process),
 		cmocka_unit_test(test_app_mutexes),
 	};
 
