@@ -244,6 +244,7 @@ typedef struct p11_slot {
 	CK_USER_TYPE login;	/* CKU_USER, CKU_SO, or (CK_ULONG)-1 */
 	bool so_puk;		/* the SO logged in with the PUK (kept for C_InitPIN) */
 	bool mgm_protected;	/* the user's PIN opens a PIN-protected 9B key */
+	bool piv_selected;	/* this module selected PIV last (another program may not have) */
 	uint8_t so_secret[8];
 	size_t so_secret_len;
 	int pin_tries;		/* -1: unknown */
@@ -274,6 +275,12 @@ CK_RV p11_token_load_private(p11_slot *slot);
 void p11_token_drop_private(p11_slot *slot);
 /* a PC/SC transaction with the PIV application selected */
 CK_RV p11_card_begin(p11_slot *slot);
+/*
+ * a private-key command in the fewest round trips: see p11_slot.c. fn runs
+ * the libwalletkey call and returns its wk_rc (in *wk)
+ */
+typedef int (*p11_card_fn)(p11_slot *slot, void *arg);
+CK_RV p11_card_run(p11_slot *slot, p11_card_fn fn, void *arg, int *wk);
 /* may this login write to the card (the SO, or the user with a PIN-protected 9B key)? */
 bool p11_may_write(const p11_slot *slot);
 /* p11_card_begin, then 9B authenticated with the PIN-protected key for the user */

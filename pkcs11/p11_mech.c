@@ -449,6 +449,46 @@ mac_verify(p11_op *op, const uint8_t *data, size_t len, const uint8_t *sig,
 	return rv;
 }
 
+/* the card's private-key commands, for p11_card_run */
+typedef struct card_call {
+	uint8_t key_ref, alg;
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t *out_len;
+	size_t cap;	/* *out_len on entry: a second try starts from it */
+} card_call;
+
+static int
+call_sign(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return wk_piv_sign(slot->piv, c->key_ref, c->alg, c->in, c->in_len,
+	    c->out, c->out_len);
+}
+
+static int
+call_decrypt(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return wk_piv_decrypt(slot->piv, c->key_ref, c->alg, c->in, c->in_len,
+	    c->out, c->out_len);
+}
+
+static int
+call_derive(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return wk_piv_derive(slot->piv, c->key_ref, c->alg, c->in, c->in_len,
+	    c->out, c->out_len);
+}
+
 CK_RV
 p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
     uint8_t *sig, CK_ULONG *sig_len_out, bool final_only)
@@ -532,12 +572,11 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 			goto out;
 		wk = WK_OK;
 	} else {
-		rv = p11_card_begin(slot);
+		card_call c = { op->key_ref, op->alg, in, in_len, out, &out_len,
+		    out_len };
+		rv = p11_card_run(slot, call_sign, &c, &wk);
 		if (rv != CKR_OK)
 			goto out;
-		wk = wk_piv_sign(slot->piv, op->key_ref, op->alg, in, in_len, out,
-		    &out_len);
-		p11_card_end(slot);
 	}
 	if (wk != WK_OK) {
 		rv = p11_token_check(slot, wk);
@@ -721,12 +760,11 @@ p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
 			goto out;
 		wk = WK_OK;
 	} else {
-		rv = p11_card_begin(slot);
+		card_call c = { op->key_ref, op->alg, in, len, raw, &raw_len,
+		    raw_len };
+		rv = p11_card_run(slot, call_decrypt, &c, &wk);
 		if (rv != CKR_OK)
 			goto out;
-		wk = wk_piv_decrypt(slot->piv, op->key_ref, op->alg, in, len, raw,
-		    &raw_len);
-		p11_card_end(slot);
 	}
 	if (wk != WK_OK) {
 		rv = p11_token_check(slot, wk);
@@ -1345,12 +1383,11 @@ p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 			goto out;
 		wk = WK_OK;
 	} else {
-		rv = p11_card_begin(slot);
+		card_call c = { key->key_ref, key->alg, peer, peer_len, secret,
+		    &secret_len, secret_len };
+		rv = p11_card_run(slot, call_derive, &c, &wk);
 		if (rv != CKR_OK)
 			goto out;
-		wk = wk_piv_derive(slot->piv, key->key_ref, key->alg, peer,
-		    peer_len, secret, &secret_len);
-		p11_card_end(slot);
 	}
 	if (wk != WK_OK) {
 		rv = p11_token_check(slot, wk);

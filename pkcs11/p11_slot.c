@@ -354,7 +354,41 @@ card_begin(p11_slot *slot)
 		if (wk != WK_OK)
 			wk_card_end(slot->card);
 	}
+	slot->piv_selected = wk == WK_OK;
 	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
+/*
+ * issue 17: a signature should cost one card round trip. To a walletkey
+ * card whose PIV application this module selected last, the command goes
+ * alone: libwalletkey sends a command that fits one extended APDU without a
+ * transaction (pcscd carries one SCardTransmit whole), and no SELECT goes
+ * before it. Another program's work in between shows in the answer itself:
+ * the other applets of the card answer GENERAL AUTHENTICATE with 6D00 (or
+ * 6E00), nothing happened, and the command is sent again the careful way,
+ * in a transaction after SELECT; so is it when the card is busy in another
+ * program's transaction. Other PIV cards always get the careful way: an
+ * unknown applet might give INS 87 a meaning.
+ */
+CK_RV
+p11_card_run(p11_slot *slot, p11_card_fn fn, void *arg, int *wk)
+{
+	CK_RV rv;
+
+	if (!slot->token)
+		return CKR_DEVICE_REMOVED;
+	if (slot->walletkey && slot->piv_selected) {
+		*wk = fn(slot, arg);
+		if (*wk != WK_ERR_NOT_SUPPORTED && *wk != WK_ERR_PCSC &&
+		    *wk != WK_ERR_TRANSPORT)
+			return CKR_OK;
+		slot->piv_selected = false;
+	}
+	if ((rv = card_begin(slot)) != CKR_OK)
+		return rv;
+	*wk = fn(slot, arg);
+	wk_card_end(slot->card);
+	return CKR_OK;
 }
 
 CK_RV

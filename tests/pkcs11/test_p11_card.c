@@ -832,6 +832,53 @@ test_user_data_objects(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/*
+ * signatures go to the card without SELECT while the module's PIV session
+ * stands (issue 17); another program selecting another applet in between
+ * is noticed from the card's answer and the command sent again after SELECT
+ */
+static void
+test_interference(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_OBJECT_HANDLE priv, pub;
+	CK_BYTE sig[64];
+	CK_ULONG n;
+	char cmd[512];
+	CK_RV rv;
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	pub = find_one(h, CKO_PUBLIC_KEY, 1);
+	for (int i = 0; i < 3; i++) {
+		OK(f->C_SignInit(h, &m, priv));
+		n = sizeof(sig);
+		OK(f->C_Sign(h, (CK_BYTE *)"x", 1, sig, &n));
+		OK(f->C_VerifyInit(h, &m, pub));
+		OK(f->C_Verify(h, (CK_BYTE *)"x", 1, sig, n));
+	}
+	/* another program selects the card-information applet */
+	snprintf(cmd, sizeof(cmd), "opensc-tool -r '%s' -s '00 A4 04 00 07 F0 57 "
+	    "4B 49 4E 46 4F' > /dev/null 2>&1", getenv("WALLETKEY_READER_0"));
+	assert_int_equal(system(cmd), 0);
+	OK(f->C_SignInit(h, &m, priv));
+	n = sizeof(sig);
+	rv = f->C_Sign(h, (CK_BYTE *)"y", 1, sig, &n);
+	/* PIV forgets the PIN when another applet is selected (piv.md 1.4) */
+	if (rv == CKR_USER_NOT_LOGGED_IN) {
+		OK(f->C_Login(h, CKU_USER, pin, 6));
+		OK(f->C_SignInit(h, &m, priv));
+		n = sizeof(sig);
+		rv = f->C_Sign(h, (CK_BYTE *)"y", 1, sig, &n);
+	}
+	OK(rv);
+	OK(f->C_VerifyInit(h, &m, pub));
+	OK(f->C_Verify(h, (CK_BYTE *)"y", 1, sig, n));
+	OK(f->C_CloseSession(h));
+}
+
 /* the calls a PIV token cannot do, and host-side encryption */
 static void
 test_refused(void **state)
@@ -1134,6 +1181,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_data_objects),
 		cmocka_unit_test(test_user_data_objects),
+		cmocka_unit_test(test_interference),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),
