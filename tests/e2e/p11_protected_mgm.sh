@@ -27,7 +27,7 @@ grep -q "CKR_USER_NOT_LOGGED_IN" "$T/out" || fail "refusal: $(cat "$T/out")"
 step "a new management key, stored PIN-protected as ykman does"
 Y -a set-mgm-key -n "$NEWKEY" > /dev/null 2>&1
 printf '\x80\x03\x81\x01\x02' > "$T/admin"
-{ printf '\x88\x1a\x89\x18'; printf '%s' "$NEWKEY" | xxd -r -p; } > "$T/printed"
+{ printf '\x88\x1a\x89\x18'; printf "$(printf '%s' "$NEWKEY" | sed 's/../\\x&/g')"; } > "$T/printed"
 Y --key="$NEWKEY" -a write-object --id 0x5FFF00 -f binary -i "$T/admin" > /dev/null 2>&1
 Y --key="$NEWKEY" -a write-object --id 0x5FC109 -f binary -i "$T/printed" > /dev/null 2>&1
 
