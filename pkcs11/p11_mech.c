@@ -55,6 +55,7 @@ static const p11_mech mechs[] = {
 	{ CKM_AES_CBC, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
 	{ CKM_AES_CBC_PAD, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
 	{ CKM_AES_CTR, 16, 32, CKF_ENCRYPT | CKF_DECRYPT, CKK_AES, 0, false, false, false },
+	{ CKM_AES_GCM, 16, 32, CKF_ENCRYPT | CKF_DECRYPT, CKK_AES, 0, false, false, false },
 	{ CKM_AES_KEY_WRAP, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
 	{ CKM_AES_KEY_WRAP_PAD, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
 	{ CKM_DES3_KEY_GEN, 192, 192, CKF_GENERATE, CKK_DES3, 0, false, false, false },

@@ -1183,6 +1183,11 @@ cipher_name(CK_MECHANISM_TYPE m, size_t key_len, size_t *block, bool *iv,
 		*block = 8;
 		mode = "WRAP";
 		break;
+	case CKM_AES_GCM:
+		*iv = false;	/* in CK_GCM_PARAMS */
+		*block = 1;
+		mode = "GCM";
+		break;
 	case CKM_AES_KEY_WRAP_PAD:
 		*iv = false;
 		*block = 1;
@@ -1252,7 +1257,24 @@ p11_soft_cipher_init(p11_op *op, const p11_object *key, const CK_MECHANISM *m,
 		return CKR_MECHANISM_INVALID;
 	if (have != kt || !secret_len_ok(kt, v->ulValueLen))
 		return CKR_KEY_TYPE_INCONSISTENT;
-	if (m->mechanism == CKM_AES_CTR) {
+	if (m->mechanism == CKM_AES_GCM) {
+		/* SP 800-38D: 1..256-byte IV, 32..128-bit tag in bytes */
+		const CK_GCM_PARAMS *gp = m->pParameter;
+		if (gp == NULL || m->ulParameterLen != sizeof(*gp) ||
+		    gp->pIv == NULL || gp->ulIvLen == 0 || gp->ulIvLen > 256 ||
+		    gp->ulTagBits < 32 || gp->ulTagBits > 128 ||
+		    gp->ulTagBits % 8 != 0 || (gp->pAAD == NULL && gp->ulAADLen > 0) ||
+		    gp->ulAADLen > P11_MAX_INPUT)
+			return CKR_MECHANISM_PARAM_INVALID;
+		ivp = gp->pIv;
+		op->salt_len = gp->ulTagBits / 8;
+		if (gp->ulAADLen > 0) {
+			if ((op->label = malloc(gp->ulAADLen)) == NULL)
+				return CKR_HOST_MEMORY;
+			memcpy(op->label, gp->pAAD, gp->ulAADLen);
+			op->label_len = gp->ulAADLen;
+		}
+	} else if (m->mechanism == CKM_AES_CTR) {
 		const CK_AES_CTR_PARAMS *cp = m->pParameter;
 		if (cp == NULL || m->ulParameterLen != sizeof(*cp) ||
 		    cp->ulCounterBits == 0 || cp->ulCounterBits > 128)
@@ -1277,7 +1299,16 @@ p11_soft_cipher_init(p11_op *op, const p11_object *key, const CK_MECHANISM *m,
 	if ((op->cctx = EVP_CIPHER_CTX_new()) == NULL)
 		goto out;
 	rv = CKR_FUNCTION_FAILED;
-	if (EVP_CipherInit_ex2(op->cctx, c, v->pValue, ivp, enc ? 1 : 0,
+	if (m->mechanism == CKM_AES_GCM) {
+		const CK_GCM_PARAMS *gp = m->pParameter;
+		size_t ivl = gp->ulIvLen;
+		OSSL_PARAM prm[2] = { OSSL_PARAM_construct_size_t(
+		    OSSL_CIPHER_PARAM_AEAD_IVLEN, &ivl), OSSL_PARAM_construct_end() };
+		if (EVP_CipherInit_ex2(op->cctx, c, NULL, NULL, enc ? 1 : 0,
+		    prm) != 1 || EVP_CipherInit_ex2(op->cctx, NULL, v->pValue,
+		    ivp, enc ? 1 : 0, NULL) != 1)
+			goto out;
+	} else if (EVP_CipherInit_ex2(op->cctx, c, v->pValue, ivp, enc ? 1 : 0,
 	    NULL) != 1 || EVP_CIPHER_CTX_set_padding(op->cctx, pad) != 1)
 		goto out;
 	op->block = block;
@@ -1290,6 +1321,9 @@ out:
 	EVP_CIPHER_free(c);
 	return rv;
 }
+
+static CK_RV cipher_steps(p11_op *op, const uint8_t *in, size_t len,
+    uint8_t *out, CK_ULONG *out_len, int step);
 
 static bool
 is_wrap_mode(const p11_op *op)
@@ -1353,8 +1387,80 @@ run(EVP_CIPHER_CTX *c, const uint8_t *in, size_t len, uint8_t *out,
 	return CKR_OK;
 }
 
+/* AES-GCM in one part: ciphertext and tag, or the plaintext of a checked tag */
+static CK_RV
+gcm_one(p11_op *op, const uint8_t *in, size_t len, uint8_t *out,
+    CK_ULONG *out_len)
+{
+	size_t tag = op->salt_len, need;
+	int n = 0, f = 0;
+
+	if (!op->enc && len < tag)
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	if (len > P11_MAX_INPUT)
+		return CKR_DATA_LEN_RANGE;
+	need = op->enc ? len + tag : len - tag;
+	if (out == NULL) {
+		*out_len = (CK_ULONG)need;
+		return CKR_OK;
+	}
+	if (*out_len < need) {
+		*out_len = (CK_ULONG)need;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	if (op->label_len > 0 && EVP_CipherUpdate(op->cctx, NULL, &n, op->label,
+	    (int)op->label_len) != 1)
+		return CKR_FUNCTION_FAILED;
+	if (!op->enc && EVP_CIPHER_CTX_ctrl(op->cctx, EVP_CTRL_AEAD_SET_TAG,
+	    (int)tag, (void *)(in + len - tag)) != 1)
+		return CKR_FUNCTION_FAILED;
+	n = 0;
+	if (need - (op->enc ? tag : 0) > 0 && EVP_CipherUpdate(op->cctx, out, &n,
+	    in, (int)(op->enc ? len : len - tag)) != 1)
+		return CKR_FUNCTION_FAILED;
+	if (EVP_CipherFinal_ex(op->cctx, out + n, &f) != 1) {
+		/* a wrong tag: nothing of the plaintext is given */
+		sodium_memzero(out, need);
+		return CKR_ENCRYPTED_DATA_INVALID;
+	}
+	if (op->enc && EVP_CIPHER_CTX_ctrl(op->cctx, EVP_CTRL_AEAD_GET_TAG,
+	    (int)tag, out + n + f) != 1)
+		return CKR_FUNCTION_FAILED;
+	*out_len = (CK_ULONG)need;
+	return CKR_OK;
+}
+
 CK_RV
 p11_soft_cipher(p11_op *op, const uint8_t *in, size_t len, uint8_t *out,
+    CK_ULONG *out_len, int step)
+{
+	if (op->mech == CKM_AES_GCM) {
+		/* multi-part: the parts are kept and the whole done at the end,
+		 * so no plaintext leaves before its tag is checked */
+		if (step == 0)
+			return gcm_one(op, in, len, out, out_len);
+		if (step == 1) {
+			uint8_t *grown;
+			if (len > P11_MAX_INPUT || op->len > P11_MAX_INPUT - len)
+				return CKR_DATA_LEN_RANGE;
+			if (len > 0) {
+				if ((grown = realloc(op->buf, op->len + len)) == NULL)
+					return CKR_HOST_MEMORY;
+				op->buf = grown;
+				memcpy(op->buf + op->len, in, len);
+				op->len += len;
+			}
+			*out_len = 0;
+			return CKR_OK;
+		}
+		return gcm_one(op, op->buf != NULL ? op->buf : (const uint8_t *)"",
+		    op->len, out, out_len);
+	}
+	return cipher_steps(op, in, len, out, out_len, step);
+}
+
+static CK_RV
+cipher_steps(p11_op *op, const uint8_t *in, size_t len, uint8_t *out,
     CK_ULONG *out_len, int step)
 {
 	uint8_t *tmp = NULL;

@@ -253,6 +253,59 @@ test_aes_vectors(void **state)
 	OK(f->C_CloseSession(h));
 }
 
+/* AES-256-GCM: the module's output opens with OpenSSL; a changed byte fails */
+static void
+test_aes_gcm(void **state)
+{
+	CK_BYTE key[32], iv[12], aad[5] = "hdr!!", pt[40], ct[64], back[64], o[64];
+	CK_GCM_PARAMS gp = { iv, sizeof(iv), 96, aad, sizeof(aad), 128 };
+	CK_MECHANISM m = { CKM_AES_GCM, &gp, sizeof(gp) };
+	CK_SESSION_HANDLE h = open_session(false);
+	CK_OBJECT_HANDLE k;
+	CK_ULONG n, part;
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l1 = 0, l2 = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (CK_BYTE)(i * 7);
+	memset(iv, 0x42, sizeof(iv));
+	memset(pt, 0x33, sizeof(pt));
+	k = create_secret(h, CKK_AES, key, sizeof(key));
+	OK(f->C_EncryptInit(h, &m, k));
+	OK(f->C_Encrypt(h, pt, sizeof(pt), NULL, &n));
+	assert_int_equal(n, sizeof(pt) + 16);
+	OK(f->C_Encrypt(h, pt, sizeof(pt), ct, &n));
+	/* OpenSSL opens it */
+	assert_int_equal(EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, iv), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, NULL, &l1, aad, sizeof(aad)), 1);
+	assert_int_equal(EVP_DecryptUpdate(c, o, &l1, ct, sizeof(pt)), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, 16,
+	    ct + sizeof(pt)), 1);
+	assert_int_equal(EVP_DecryptFinal_ex(c, o + l1, &l2), 1);
+	assert_memory_equal(o, pt, sizeof(pt));
+	EVP_CIPHER_CTX_free(c);
+	/* multi-part decryption: the plaintext comes only after the tag */
+	OK(f->C_DecryptInit(h, &m, k));
+	part = sizeof(back);
+	OK(f->C_DecryptUpdate(h, ct, 20, back, &part));
+	assert_int_equal(part, 0);
+	part = sizeof(back);
+	OK(f->C_DecryptUpdate(h, ct + 20, n - 20, back, &part));
+	part = sizeof(back);
+	OK(f->C_DecryptFinal(h, back, &part));
+	assert_int_equal(part, sizeof(pt));
+	assert_memory_equal(back, pt, sizeof(pt));
+	/* a changed byte: no plaintext, an error */
+	ct[3] ^= 1;
+	OK(f->C_DecryptInit(h, &m, k));
+	part = sizeof(back);
+	RV(f->C_Decrypt(h, ct, n, back, &part), CKR_ENCRYPTED_DATA_INVALID);
+	gp.ulTagBits = 20;
+	RV(f->C_EncryptInit(h, &m, k), CKR_MECHANISM_PARAM_INVALID);
+	OK(f->C_CloseSession(h));
+}
+
 /* RFC 4231 test case 2: HMAC-SHA-256 with key "Jefe" */
 static void
 test_hmac(void **state)
@@ -598,6 +651,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_data_objects),
 		cmocka_unit_test(test_aes_vectors),
+		cmocka_unit_test(test_aes_gcm),
 		cmocka_unit_test(test_hmac),
 		cmocka_unit_test(test_keypairs),
 		cmocka_unit_test(test_tookan),
