@@ -287,6 +287,12 @@ test_attributes(void **state)
 	t[2] = (CK_ATTRIBUTE){ CKA_ALWAYS_AUTHENTICATE, &b, 1 };
 	RV(f->C_GetAttributeValue(h, priv, t, 3), CKR_ATTRIBUTE_TYPE_INVALID);
 	assert_int_equal(id, 1);
+	/* p11test usage_test: an EC public key derives as its private key does */
+	t[0] = (CK_ATTRIBUTE){ CKA_DERIVE, &b, 1 };
+	OK(f->C_GetAttributeValue(h, pub, t, 1));
+	assert_int_equal(b, CK_TRUE);
+	OK(f->C_GetAttributeValue(h, priv, t, 1));
+	assert_int_equal(b, CK_TRUE);
 	t[0] = (CK_ATTRIBUTE){ CKA_EC_POINT, NULL, 0 };
 	OK(f->C_GetAttributeValue(h, pub, t, 1));
 	assert_int_equal(t[0].ulValueLen, 67);
@@ -630,8 +636,24 @@ test_unwrap(void **state)
 	    CKR_UNWRAPPING_KEY_HANDLE_INVALID);
 	RV(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl - 1, NULL, 0, &k),
 	    CKR_WRAPPED_KEY_LEN_RANGE);
-	RV(f->C_UnwrapKey(h, &pkcs, priv, wrapped, wl, NULL, 0, &k),
-	    CKR_WRAPPED_KEY_INVALID);
+	/*
+	 * a block that is no PKCS#1 v1.5 encryption block (type 03): the
+	 * OAEP blob itself would pass for one about once in 256 runs
+	 */
+	{
+		CK_BYTE em[256], bogus[256];
+		size_t bl = sizeof(bogus);
+		memset(em, 0x5A, sizeof(em));
+		em[0] = 0x00;
+		em[1] = 0x03;
+		ctx = EVP_PKEY_CTX_new(pk, NULL);
+		assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING), 1);
+		assert_int_equal(EVP_PKEY_encrypt(ctx, bogus, &bl, em, sizeof(em)), 1);
+		EVP_PKEY_CTX_free(ctx);
+		RV(f->C_UnwrapKey(h, &pkcs, priv, bogus, bl, NULL, 0, &k),
+		    CKR_WRAPPED_KEY_INVALID);
+	}
 	OK(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl, NULL, 0, &k));
 	OK(f->C_GetAttributeValue(h, k, v, 1));
 	assert_int_equal(v[0].ulValueLen, 32);
@@ -685,7 +707,13 @@ test_pins(void **state)
 	OK(f->C_SetPIN(h, so2, 48, so, 48));
 	OK(f->C_Logout(h));
 	/* the SO with the PUK: a wrong PUK, then C_InitPIN unblocks */
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_false(ti.flags & CKF_SO_PIN_COUNT_LOW);
 	RV(f->C_Login(h, CKU_SO, (CK_BYTE *)"87654321", 8), CKR_PIN_INCORRECT);
+	/* the PUK's counter shows in the SO flags */
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_true(ti.flags & CKF_SO_PIN_COUNT_LOW);
+	assert_false(ti.flags & (CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_LOCKED));
 	OK(f->C_Login(h, CKU_SO, puk, 8));
 	RV(f->C_InitPIN(h, pin, 3), CKR_PIN_LEN_RANGE);
 	OK(f->C_InitPIN(h, pin, 6));
@@ -897,6 +925,16 @@ test_refused(void **state)
 	OK(f->C_Login(h, CKU_USER, pin, 6));
 	pub = find_one(h, CKO_PUBLIC_KEY, 5);
 	priv = find_one(h, CKO_PRIVATE_KEY, 5);
+	/* p11test usage_test: the RSA public key wraps what its private key unwraps */
+	{
+		CK_BBOOL w = CK_FALSE, u = CK_FALSE;
+		CK_ATTRIBUTE wt[] = { { CKA_WRAP, &w, 1 } };
+		CK_ATTRIBUTE ut[] = { { CKA_UNWRAP, &u, 1 } };
+		OK(f->C_GetAttributeValue(h, pub, wt, 1));
+		OK(f->C_GetAttributeValue(h, priv, ut, 1));
+		assert_int_equal(w, CK_TRUE);
+		assert_int_equal(u, CK_TRUE);
+	}
 	/* encryption on the host, decryption on the card; two-call sizes */
 	OK(f->C_EncryptInit(h, &pkcs, pub));
 	OK(f->C_Encrypt(h, in, sizeof(in), NULL, &n));
