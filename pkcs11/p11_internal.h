@@ -412,6 +412,8 @@ CK_RV p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h);
 /* ---- software keys: session objects (p11_soft.c) ---- */
 
 void *p11_libctx(void);	/* OSSL_LIB_CTX * of the module */
+/* a secret key's length fits its type (AES 16/24/32, DES3 24, generic 1..512) */
+bool p11_secret_len_ok(CK_KEY_TYPE kt, size_t len);
 void p11_soft_free(void *pkey);
 /* the class rules: is type an attribute of an object of this class? */
 bool p11_attr_known(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type);
@@ -431,7 +433,7 @@ CK_RV p11_soft_private(void *pkey, uint8_t alg, const uint8_t *in,
     size_t len, uint8_t *out, size_t *out_len);
 CK_RV p11_soft_ecdh(void *pkey, uint8_t alg, const uint8_t *peer,
     size_t peer_len, uint8_t *out, size_t *out_len);
-/* secret-key ciphers and MACs */
+/* secret-key ciphers and MACs (p11_cipher.c) */
 CK_RV p11_soft_cipher_init(p11_op *op, const p11_object *key,
     const CK_MECHANISM *m, bool enc);
 CK_RV p11_soft_cipher(p11_op *op, const uint8_t *in, size_t len,
