@@ -197,18 +197,37 @@ test_demo_and_auto_serial(void **unused)
 	static const uint8_t card_serial[8] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF };
 	char err[256];
-	vc_perso *p = NULL;
+	vc_perso *p = NULL, *q = NULL;
 
 	(void)unused;
-	assert_int_equal(vc_perso_load(NULL, &p, err, sizeof(err)), VC_PERSO_OK);
+	/* without --demo the built-in profile has random keys, each card its own */
+	assert_int_equal(vc_perso_load(NULL, false, &p, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(vc_perso_load(NULL, false, &q, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(p->n_keys, 5);
+	for (size_t i = 0; i < p->n_keys; i++) {
+		assert_false(p->keys[i].master);
+		assert_memory_not_equal(p->keys[i].key, q->keys[i].key, 16);
+	}
+	vc_perso_free(&q);
+	vc_perso_free(&p);
+	/* a profile file and --demo exclude each other */
+	assert_int_equal(vc_perso_load("/nonexistent/perso.json", true, &p, err,
+	    sizeof(err)), VC_PERSO_INVALID);
+	assert_null(p);
+	assert_int_equal(vc_perso_load(NULL, true, &p, err, sizeof(err)),
+	    VC_PERSO_OK);
 	assert_true(p->serial_auto);
 	assert_int_equal(p->n_keys, 5);
+	for (size_t i = 0; i < p->n_keys; i++)
+		assert_true(p->keys[i].master);
 	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
 	/* 2^64 - 1 = 18446744073709551615, last 16 digits */
 	assert_memory_equal(p->serial, "\x00\x00\x67\x44\x07\x37\x09\x55\x16\x15",
 	    10);
 	vc_perso_free(&p);
-	assert_int_equal(vc_perso_load("/nonexistent/perso.json", &p, err,
+	assert_int_equal(vc_perso_load("/nonexistent/perso.json", false, &p, err,
 	    sizeof(err)), VC_PERSO_ERROR);
 	assert_non_null(strstr(err, "/nonexistent/perso.json"));
 }

@@ -47,7 +47,7 @@ typedef struct tcard {
 	EVP_PKEY *card_pub;
 	EVP_PKEY *ca;
 	uint8_t point[65];
-	uint8_t keys[48];	/* DLK DTK DPK */
+	uint8_t keys[WK_PURSE_KEY_N][16];	/* the issuer's, by key id */
 } tcard;
 
 static uint16_t
@@ -86,14 +86,27 @@ txf(tcard *t, const char *fmt, ...)
 	return txb(t, apdu, (size_t)n);
 }
 
-/* CLA INS P1 P2 Lc data (short) */
+/* CLA INS P1 P2 Lc data: short, extended above 255 bytes */
 static uint16_t
 cmd(tcard *t, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc)
 {
-	uint8_t apdu[300];
+	uint8_t apdu[WK_MSG_MAX + 16];
 
-	assert_true(lc <= 255);
+	assert_true(lc <= WK_MSG_MAX);
+	if (lc > 255) {
+		apdu[0] = cla;
+		apdu[1] = ins;
+		apdu[2] = p1;
+		apdu[3] = p2;
+		apdu[4] = 0;
+		apdu[5] = (uint8_t)(lc >> 8);
+		apdu[6] = (uint8_t)lc;
+		memcpy(apdu + 7, data, lc);
+		apdu[7 + lc] = 0;
+		apdu[8 + lc] = 0;
+		return txb(t, apdu, 9 + lc);
+	}
 	apdu[0] = cla;
 	apdu[1] = ins;
 	apdu[2] = p1;
@@ -247,17 +260,41 @@ teardown(void **state)
 	return 0;
 }
 
-/* the issuer's personalisation message for this card */
-static void
-perso_msg(tcard *t, wk_buf *b)
+/* the sealed key list of a personalisation: n entries (id, key) from the
+ * table, id i taken as ids[i] */
+static size_t
+perso_keys(tcard *t, const uint8_t *ids, size_t n, uint8_t *out)
 {
+	for (size_t i = 0; i < n; i++) {
+		out[17 * i] = ids[i];
+		memcpy(out + 17 * i + 1, t->keys[ids[i] % WK_PURSE_KEY_N], 16);
+	}
+	return 17 * n;
+}
+
+static void
+perso_msg_with(tcard *t, const uint8_t *ids, size_t n, wk_buf *b)
+{
+	uint8_t keys[WK_MSG_PERSO_KEYS_MAX];
 	wk_msg m = { 0 };
+	size_t len = perso_keys(t, ids, n, keys);
 
 	m.type = WK_MSG_PERSO;
 	memcpy(m.card_id, vc_card_serial(t->card), 8);
 	m.key_version = 1;
-	assert_int_equal(wk_msg_seal_keys(t->card_pub, &m, t->keys, 48), WK_MSG_OK);
+	assert_int_equal(wk_msg_seal_keys(t->card_pub, &m, keys, len), WK_MSG_OK);
 	assert_int_equal(wk_msg_sign(&m, t->ca, b), WK_MSG_OK);
+}
+
+/* the issuer's personalisation message for this card: every key */
+static void
+perso_msg(tcard *t, wk_buf *b)
+{
+	uint8_t ids[WK_PURSE_KEY_N];
+
+	for (size_t i = 0; i < WK_PURSE_KEY_N; i++)
+		ids[i] = (uint8_t)(WK_PURSE_KEY_N - 1 - i);	/* any order */
+	perso_msg_with(t, ids, WK_PURSE_KEY_N, b);
 }
 
 static void
@@ -304,7 +341,7 @@ request(tcard *t, uint32_t amount, wk_msg *m)
 	assert_memory_equal(m->card_id, vc_card_serial(t->card), 8);
 	assert_string_equal(m->pan, PAN);
 	assert_int_equal(m->amount, amount);
-	assert_int_equal(wk_purse_session_key_online(t->keys, m->card_random,
+	assert_int_equal(wk_purse_session_key_online(t->keys[WK_PURSE_KEY_DLK], m->card_random,
 	    m->seq, sk), 0);
 	assert_int_equal(wk_purse_load_mac1(sk, m->balance, m->amount,
 	    m->trans_type, m->terminal_id, mac1), 0);
@@ -329,7 +366,7 @@ grant_for(tcard *t, const wk_msg *q, wk_buf *b)
 	memcpy(g.terminal_id, q->terminal_id, 6);
 	memcpy(g.host_date, date, 4);
 	memcpy(g.host_time, tim, 3);
-	assert_int_equal(wk_purse_session_key_online(t->keys, q->card_random,
+	assert_int_equal(wk_purse_session_key_online(t->keys[WK_PURSE_KEY_DLK], q->card_random,
 	    q->seq, sk), 0);
 	assert_int_equal(wk_purse_load_mac2(sk, g.amount, g.trans_type,
 	    g.terminal_id, g.host_date, g.host_time, g.mac2), 0);
@@ -415,7 +452,7 @@ test_load(void **state)
 	assert_int_equal(r.type, WK_MSG_LOAD_RECEIPT);
 	assert_int_equal(r.balance, 10000);
 	assert_int_equal(r.seq, q.seq);
-	wk_purse_tac_key(t->keys + 16, ktac);
+	wk_purse_tac_key(t->keys[WK_PURSE_KEY_DTK], ktac);
 	assert_int_equal(wk_purse_load_tac(ktac, 10000, q.seq, 10000, q.trans_type,
 	    q.terminal_id, r.host_date, r.host_time, tac), 0);
 	assert_memory_equal(tac, r.tac, 4);
