@@ -617,19 +617,22 @@ typedef struct wk_wallet_enrolment {
 } wk_wallet_enrolment;
 
 /*
- * enrols the card with the issuer: piv's card, its management key
- * authenticated. Forgets any old wallet (refused with WK_ERR_CONDITIONS
+ * enrols the card with the issuer; mgmt_key is its PIV management key (the
+ * algorithm as the card says). Reads the card id, forgets any old wallet (refused with WK_ERR_CONDITIONS
  * when slot 82 holds a certificate and force is false), generates the
  * wallet key in slot 82, reads the card's attestation of it, has the card
  * sign the CSR, posts both with the account password, checks that the
  * certificate carries the key, stores it, runs WALLET SETUP with the
  * issuer CA's key and pan, and installs the purse keys the issuer sealed to
- * the card. The issuer's refusal is WK_ERR_ISSUER (its code and message:
- * wk_issuer_error_code/_message). progress (may be NULL) hears each step.
+ * the card. WK_ERR_AUTH_FAILED: a wrong management key (or a certificate
+ * without the card's key). The issuer's refusal is WK_ERR_ISSUER (its code
+ * and message: wk_issuer_error_code/_message). progress (may be NULL)
+ * hears each step.
  */
-int wk_wallet_enrol(wk_piv *piv, wk_issuer *is, const char *pan,
-    const char *password, bool force, wk_enrol_progress_fn progress,
-    void *arg, wk_wallet_enrolment *out);
+int wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key,
+    size_t mgmt_key_len, wk_issuer *is, const char *pan, const char *password,
+    bool force, wk_enrol_progress_fn progress, void *arg,
+    wk_wallet_enrolment *out);
 
 typedef struct wk_issuer_load {
 	char load_id[2 * WK_WALLET_LOAD_ID_LEN + 1];

@@ -6,6 +6,7 @@
 #include "walletkey.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -34,8 +35,9 @@ card_csr(wk_piv *piv, EVP_PKEY *pub, const char *card_hex, uint8_t **der,
 	size_t sig_len = sizeof(sig);
 	unsigned char *tbs = NULL;
 	EVP_PKEY *dummy = NULL;
-	X509_REQ *req = NULL;
+	X509_REQ *req = NULL, *check = NULL;
 	ASN1_BIT_STRING *bits = NULL;
+	const unsigned char *p;
 	int n, rc = WK_ERR_CRYPTO;
 
 	*der = NULL;
@@ -57,18 +59,26 @@ card_csr(wk_piv *piv, EVP_PKEY *pub, const char *card_hex, uint8_t **der,
 	if ((bits = ASN1_BIT_STRING_new()) == NULL ||
 	    ASN1_BIT_STRING_set(bits, sig, (int)sig_len) != 1)
 		goto out;
+	/* all bits used: DER keeps the signature's trailing zero bytes */
+	bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+	bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
 	X509_REQ_set0_signature(req, bits);
 	bits = NULL;
-	/* the card's key must be the one in the request */
-	if (X509_REQ_verify(req, pub) != 1) {
-		rc = WK_ERR_AUTH_FAILED;
-		goto out;
-	}
 	if ((n = i2d_X509_REQ(req, der)) <= 0)
 		goto out;
 	*der_len = (size_t)n;
+	/* the request as it will be sent verifies with the card's key */
+	p = *der;
+	if ((check = d2i_X509_REQ(NULL, &p, n)) == NULL ||
+	    X509_REQ_verify(check, pub) != 1) {
+		OPENSSL_free(*der);
+		*der = NULL;
+		rc = WK_ERR_AUTH_FAILED;
+		goto out;
+	}
 	rc = WK_OK;
 out:
+	X509_REQ_free(check);
 	ASN1_BIT_STRING_free(bits);
 	OPENSSL_free(tbs);
 	EVP_PKEY_free(dummy);
@@ -90,10 +100,11 @@ cert_has_key(const uint8_t *der, size_t len, EVP_PKEY *pub)
 }
 
 int
-wk_wallet_enrol(wk_piv *piv, wk_issuer *is, const char *pan,
-    const char *password, bool force, wk_enrol_progress_fn progress,
-    void *arg, wk_wallet_enrolment *out)
+wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
+    wk_issuer *is, const char *pan, const char *password, bool force,
+    wk_enrol_progress_fn progress, void *arg, wk_wallet_enrolment *out)
 {
+	wk_piv *piv = NULL;
 	uint8_t spki[WK_PIV_SPKI_MAX], point[WK_WALLET_POINT_LEN];
 	uint8_t leaf[ATTEST_MAX], device[ATTEST_MAX], old[CERT_MAX];
 	size_t spki_len = sizeof(spki), leaf_len = sizeof(leaf);
@@ -108,19 +119,26 @@ wk_wallet_enrol(wk_piv *piv, wk_issuer *is, const char *pan,
 	char card_hex[17];
 	int rc;
 
-	if (piv == NULL || is == NULL || pan == NULL || password == NULL ||
-	    out == NULL)
+	if (card == NULL || mgmt_key == NULL || is == NULL || pan == NULL ||
+	    password == NULL || out == NULL)
 		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
-	if ((en = sodium_malloc(sizeof(*en))) == NULL)
+	if ((en = calloc(1, sizeof(*en))) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = wk_card_get_info(wk_piv_card(piv), &info)) != WK_OK)
+	if ((rc = wk_card_get_info(card, &info)) != WK_OK)
 		goto out;
 	for (size_t i = 0; i < sizeof(info.serial); i++)
 		snprintf(card_hex + 2 * i, 3, "%02x", info.serial[i]);
 	memcpy(out->card_id, card_hex, sizeof(out->card_id));
 	step(progress, arg, WK_ENROL_STEP_CARD, card_hex);
-	if ((rc = wk_piv_select(piv)) != WK_OK)
+	/* PIV selected after the card id: another application's selection
+	 * would drop the management key's authentication */
+	if ((rc = wk_piv_open(card, &piv)) != WK_OK)
+		goto out;
+	rc = wk_piv_authenticate(piv, 0, mgmt_key, mgmt_key_len, true);
+	if (rc == WK_ERR_ARG)
+		rc = WK_ERR_AUTH_FAILED;	/* the card's key has another length */
+	if (rc != WK_OK)
 		goto out;
 	/* the issuer enrols one key per card id: an enrolled card keeps its
 	 * wallet unless told otherwise */
@@ -168,15 +186,15 @@ wk_wallet_enrol(wk_piv *piv, wk_issuer *is, const char *pan,
 	    (rc = wk_wallet_setup(piv, point, pan)) != WK_OK)
 		goto out;
 	step(progress, arg, WK_ENROL_STEP_ANCHOR, card_hex);
-	if ((rc = wk_purse_select(wk_piv_card(piv), NULL, 0, NULL)) != WK_OK ||
-	    (rc = wk_wallet_personalise(wk_piv_card(piv), en->perso,
-	    en->perso_len)) != WK_OK)
+	if ((rc = wk_purse_select(card, NULL, 0, NULL)) != WK_OK ||
+	    (rc = wk_wallet_personalise(card, en->perso, en->perso_len)) != WK_OK)
 		goto out;
 	step(progress, arg, WK_ENROL_STEP_KEYS, card_hex);
 	rc = WK_OK;
 out:
 	OPENSSL_free(csr);
 	EVP_PKEY_free(pub);
-	sodium_free(en);
+	wk_piv_free(&piv);
+	free(en);
 	return rc;
 }

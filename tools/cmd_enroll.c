@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/x509.h>
 #include <sodium.h>
 
 #include "wk_hex.h"
@@ -76,12 +75,11 @@ static int
 run(wk_cli *cli, eopts *o)
 {
 	char password[256], dir[1024], path[1100];
-	size_t plen = 0;
+	uint8_t key[WK_PIV_MGMT_KEY_MAX], serial[8];
+	size_t plen = 0, klen = 0;
 	wk_wallet_enrolment en;
 	wk_issuer *is = NULL;
-	wk_card_info info;
 	wk_card *card;
-	wk_piv *piv = NULL;
 	json_t *st;
 	int status = WK_CLI_FAILED, rc;
 
@@ -97,21 +95,23 @@ run(wk_cli *cli, eopts *o)
 		status = wk_cli_usage(cli, "--issuer takes an http:// or https:// URL");
 		goto out;
 	}
-	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
-	    (rc = wk_card_get_info(card, &info)) != WK_OK) {
-		status = wk_cli_fail(cli, "read the card id", rc);
+	if ((rc = wk_cli_card(cli, &card)) != WK_OK) {
+		status = wk_cli_fail(cli, "find the card", rc);
 		goto out;
 	}
-	if ((rc = wk_piv_open(card, &piv)) != WK_OK) {
-		status = wk_cli_fail(cli, "select PIV", rc);
-		goto out;
-	}
-	if ((status = piv_cli_mgmt_auth(cli, piv, o->mgmt_key_file)) != WK_CLI_OK)
+	if ((status = piv_cli_read_mgmt_key(o->mgmt_key_file, "WALLETKEY_MGMT_KEY",
+	    true, key, &klen)) != PIV_EXIT_OK)
 		goto out;
 	status = WK_CLI_FAILED;
-	rc = wk_wallet_enrol(piv, is, o->account, password, o->force, progress, o,
-	    &en);
+	rc = wk_wallet_enrol(card, key, klen, is, o->account, password, o->force,
+	    progress, o, &en);
+	sodium_memzero(key, sizeof(key));
 	sodium_memzero(password, sizeof(password));
+	if (rc == WK_ERR_AUTH_FAILED && en.card_id[0] != '\0' &&
+	    wk_issuer_http_status(is) == 0) {
+		status = wk_cli_fail(cli, "authenticate with the management key", rc);
+		goto out;
+	}
 	if (rc == WK_ERR_CONDITIONS) {
 		fprintf(stderr, "walletkey: card %s is already enrolled (a"
 		    " certificate is in slot 82); --force replaces its wallet key\n",
@@ -128,7 +128,9 @@ run(wk_cli *cli, eopts *o)
 		status = wk_cli_fail(cli, "enrol", rc);
 		goto out;
 	}
-	wallet_state_path(dir, "card", info.serial, path, sizeof(path));
+	if (wk_hex_decode(en.card_id, serial, sizeof(serial)) != sizeof(serial))
+		goto out;
+	wallet_state_path(dir, "card", serial, path, sizeof(path));
 	st = json_pack("{s:s, s:s, s:s}", "card_id", en.card_id, "issuer",
 	    o->issuer, "pan", o->account);
 	if (st == NULL || wallet_state_write(path, st) != 0) {
@@ -146,8 +148,8 @@ run(wk_cli *cli, eopts *o)
 		printf("enrolled card %s with account %s at %s%s\n", en.card_id,
 		    o->account, o->issuer, en.existing ? " (already enrolled)" : "");
 out:
+	sodium_memzero(key, sizeof(key));
 	sodium_memzero(password, sizeof(password));
-	wk_piv_free(&piv);
 	wk_issuer_free(&is);
 	return status;
 }
