@@ -618,7 +618,10 @@ typedef struct wk_wallet_enrolment {
 
 /*
  * enrols the card with the issuer; mgmt_key is its PIV management key (the
- * algorithm as the card says). Reads the card id, forgets any old wallet (refused with WK_ERR_CONDITIONS
+ * algorithm as the card says). Reads the card id; refuses with
+ * WK_ERR_INVALID_STATE a purse that holds value from before (loaded with
+ * other keys: the card never takes the issuer's keys over it); forgets any
+ * old wallet (refused with WK_ERR_CONDITIONS
  * when slot 82 holds a certificate and force is false), generates the
  * wallet key in slot 82, reads the card's attestation of it, has the card
  * sign the CSR, posts both with the account password, checks that the

@@ -117,6 +117,7 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	const uint8_t *p;
 	EVP_PKEY *pub = NULL;
 	char card_hex[17];
+	uint32_t ep = 0;
 	int rc;
 
 	if (card == NULL || mgmt_key == NULL || is == NULL || pan == NULL ||
@@ -131,6 +132,15 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 		snprintf(card_hex + 2 * i, 3, "%02x", info.serial[i]);
 	memcpy(out->card_id, card_hex, sizeof(out->card_id));
 	step(progress, arg, WK_ENROL_STEP_CARD, card_hex);
+	/* the card refuses the issuer's keys over value the purse holds from
+	 * before (docs/attestation.md): said here, before the issuer enrols a
+	 * key the card could then not use. The ED balance needs the PIN; the
+	 * card checks it */
+	if (wk_purse_select(card, NULL, 0, NULL) == WK_OK &&
+	    wk_purse_balance(card, WK_PURSE_EP, &ep) == WK_OK && ep != 0) {
+		rc = WK_ERR_INVALID_STATE;
+		goto out;
+	}
 	/* PIV selected after the card id: another application's selection
 	 * would drop the management key's authentication */
 	if ((rc = wk_piv_open(card, &piv)) != WK_OK)

@@ -118,6 +118,12 @@ run(wk_cli *cli, eopts *o)
 		    en.card_id);
 		goto out;
 	}
+	if (rc == WK_ERR_INVALID_STATE) {
+		fprintf(stderr, "walletkey: card %s: the purse holds value loaded"
+		    " before enrolment, with other keys than the issuer's; spend or"
+		    " unload it first\n", en.card_id);
+		goto out;
+	}
 	if (rc == WK_ERR_ISSUER || rc == WK_ERR_NETWORK) {
 		fprintf(stderr, "walletkey: enrol: %s: %s\n",
 		    wk_issuer_error_code(is), wk_issuer_error_message(is));

@@ -1176,15 +1176,38 @@ test_resetup_forgets(void **state)
 	assert_int_equal(init_load(t), 0x9403);
 	assert_int_equal(balance(t), 700);
 	/* the new anchor stays: slot 82 is closed until the wallet is
-	 * forgotten; forgetting an enrolled wallet wipes the keys too */
+	 * forgotten */
 	select_piv(t);
 	mgm_auth(t);
 	assert_int_equal(gen_p256(t, 0x82, NULL), 0x6982);
 	assert_int_equal(txf(t, "80 E8 00 00"), 0x9000);
+	/* a new wallet never takes over the value of the old one: the new
+	 * keys are refused while the purse holds it */
 	EVP_PKEY_free(t->card_pub);
 	t->card_pub = NULL;
 	setup_wallet(t);
-	personalise(t);
+	{
+		uint8_t buf[WK_MSG_MAX];
+		wk_buf b;
+
+		wk_buf_init_fixed(&b, buf, sizeof(buf));
+		perso_msg(t, &b);
+		select_purse(t);
+		assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6985);
+	}
+	assert_int_equal(init_load(t), 0x9403);
+	assert_int_equal(balance(t), 700);
+	EVP_PKEY_free(other);
+}
+
+/* forgetting an enrolled wallet (WALLET SETUP without data, or PIV RESET)
+ * wipes its purse keys */
+static void
+test_forget_wipes(void **state)
+{
+	tcard *t = *state;
+
+	enrolled(t);
 	assert_int_equal(init_load(t), 0x9000);
 	select_piv(t);
 	mgm_auth(t);
@@ -1193,11 +1216,9 @@ test_resetup_forgets(void **state)
 	/* PIV RESET (PIN and PUK blocked) forgets the wallet too */
 	EVP_PKEY_free(t->card_pub);
 	t->card_pub = NULL;
-	select_piv(t);
-	mgm_auth(t);
-	assert_int_equal(txf(t, "80 E8 00 00"), 0x9000);
 	setup_wallet(t);
 	personalise(t);
+	assert_int_equal(init_load(t), 0x9000);
 	select_piv(t);
 	for (int i = 0; i < 3; i++)
 		(void)txf(t, "00 20 00 80 08 30 30 30 30 30 30 FF FF");
@@ -1208,9 +1229,6 @@ test_resetup_forgets(void **state)
 	select_piv(t);
 	mgm_auth(t);
 	assert_int_equal(gen_p256(t, 0x82, NULL), 0x9000);
-	select_purse(t);
-	assert_int_equal(balance(t), 700);
-	EVP_PKEY_free(other);
 }
 
 /* INITIALIZE FOR UPDATE + UPDATE OVERDRAW LIMIT with a DUK (key index 1);
@@ -1271,6 +1289,14 @@ test_demo_keys_replaced(void **state)
 	assert_int_equal(update_limit(t, demo_duk, 0x000100), 0x9000);
 	assert_int_equal(ed_balance(t), 0x100);
 	setup_wallet(t);
+	/* the purse holds value made with the demo keys (the overdraft
+	 * limit): the issuer's keys are refused until it is gone */
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg(t, &b);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6985);
+	assert_int_equal(update_limit(t, demo_duk, 0), 0x9000);
+	assert_int_equal(ed_balance(t), 0);
 	/* a personalisation that leaves out a key, names one twice or names
 	 * one the card does not know: refused, nothing installed */
 	for (size_t i = 0; i < WK_PURSE_KEY_N; i++)
@@ -1292,13 +1318,13 @@ test_demo_keys_replaced(void **state)
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	perso_msg_with(t, ids, WK_PURSE_KEY_N + 1, &b);
 	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6A80);
-	assert_int_equal(update_limit(t, demo_duk, 0x000200), 0x9000);
-	assert_int_equal(ed_balance(t), 0x200);
+	/* the demo keys are still the card's */
+	assert_int_equal(update_limit(t, demo_duk, 0), 0x9000);
 	/* enrolled: every purse key is the issuer's; the demo DUK is refused
 	 * and the limit stays */
 	personalise(t);
 	assert_int_equal(update_limit(t, demo_duk, 0xFFFFFF), 0x9302);
-	assert_int_equal(ed_balance(t), 0x200);
+	assert_int_equal(ed_balance(t), 0);
 	assert_int_equal(update_limit(t, t->keys[WK_PURSE_KEY_DUK], 0x000300),
 	    0x9000);
 	assert_int_equal(ed_balance(t), 0x300);
@@ -1323,6 +1349,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_slot82_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resetup_forgets, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_forget_wipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_keys_replaced,
 		    setup_factory, teardown),
 	};

@@ -367,6 +367,18 @@ out:
 	return rc;
 }
 
+/* value the purse holds before the issuer's keys: never the issuer's */
+static bool
+purse_holds_value(vc_card *card)
+{
+	purse_state st;
+
+	if (purse_state_get(card, &st) != VC_STORE_OK)
+		return true;
+	return st.w[PURSE_ED].balance != 0 || st.w[PURSE_EP].balance != 0 ||
+	    st.limit != 0;
+}
+
 static uint16_t
 personalise(vc_card *card, const wk_apdu *cmd)
 {
@@ -378,6 +390,13 @@ personalise(vc_card *card, const wk_apdu *cmd)
 
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
+	/* the issuer's keys never take over value loaded under other keys
+	 * (the demo's, a profile's): it would enter the issuer's books from
+	 * nothing */
+	if (purse_holds_value(card)) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
 	if (piv_wallet_anchor(card, &anchor) != 0 || piv_wallet_key(card, &key) != 0) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
