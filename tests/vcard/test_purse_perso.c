@@ -232,16 +232,17 @@ test_demo_and_auto_serial(void **unused)
 	assert_non_null(strstr(err, "/nonexistent/perso.json"));
 }
 
-/* runs the card binary; returns its exit status, first stderr line in line */
+/* runs the card binary with --store store --init-only and args; returns
+ * its exit status, first stderr line in line */
 static int
-run_card(const char *store, const char *perso, char *line, size_t cap)
+run_card_args(const char *store, const char *args, char *line, size_t cap)
 {
-	char cmd[1200];
+	char cmd[1400];
 	FILE *f;
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "'%s' --store '%s' --init-only --perso '%s' "
-	    "2>&1", card_binary, store, perso);
+	snprintf(cmd, sizeof(cmd), "'%s' --store '%s' --init-only %s 2>&1",
+	    card_binary, store, args);
 	assert_non_null(f = popen(cmd, "r"));
 	line[0] = '\0';
 	if (fgets(line, (int)cap, f) == NULL)
@@ -251,6 +252,15 @@ run_card(const char *store, const char *perso, char *line, size_t cap)
 	status = pclose(f);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static int
+run_card(const char *store, const char *perso, char *line, size_t cap)
+{
+	char args[400];
+
+	snprintf(args, sizeof(args), "--perso '%s'", perso);
+	return run_card_args(store, args, line, cap);
 }
 
 static void
@@ -286,6 +296,18 @@ test_cli(void **unused)
 	assert_non_null(f = fopen(perso, "w"));
 	fputs(profile("MARK", ""), f);
 	fclose(f);
+	/* --demo and a profile exclude each other; a manufacturer CA key file
+	 * that is missing, or a certificate without its key: nothing made */
+	snprintf(p, sizeof(p), "--demo --perso '%s'", perso);
+	assert_int_equal(run_card_args(store, p, line, sizeof(line)), 2);
+	assert_non_null(strstr(line, "exclude"));
+	assert_int_equal(run_card_args(store, "--attestation-ca /nonexistent",
+	    line, sizeof(line)), 2);
+	assert_non_null(strstr(line, "/nonexistent"));
+	snprintf(p, sizeof(p), "--attestation-ca '%s'", perso);
+	assert_int_equal(run_card_args(store, p, line, sizeof(line)), 2);
+	assert_non_null(strstr(line, "private key"));
+	assert_int_equal(stat(store, &sb), -1);
 	assert_int_equal(run_card(store, perso, line, sizeof(line)), 0);
 	assert_int_equal(stat(store, &sb), 0);
 
