@@ -429,7 +429,7 @@ wk_msg_seal_keys(EVP_PKEY *card_pub, wk_msg *m, const uint8_t *keys,
 	size_t slen = sizeof(secret), plen;
 	int rc = WK_MSG_ARG;
 
-	if (card_pub == NULL || key_len == 0 || key_len > 200)
+	if (card_pub == NULL || key_len == 0 || key_len > WK_MSG_PERSO_KEYS_MAX)
 		return rc;
 	rc = WK_MSG_CRYPTO;
 	if ((eph = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||

@@ -43,6 +43,14 @@ typedef struct evp_pkey_st EVP_PKEY;
 #define WK_MSG_POINT_LEN 65
 #define WK_MSG_SEALED_MAX 255
 #define WK_MSG_MAX 1024		/* no signed message is longer */
+/*
+ * what a personalisation seals: one entry per purse key of the table in
+ * wk_purse_crypto.h, key id (enum wk_purse_key, 1 byte) then the card's
+ * 16-byte key, each id once; the card takes it only when it names every
+ * key of its own table
+ */
+#define WK_MSG_PERSO_ENTRY_LEN 17
+#define WK_MSG_PERSO_KEYS_MAX 200	/* wk_msg_seal_keys' limit */
 
 enum wk_msg_type {
 	WK_MSG_LOAD_REQUEST = 1,	/* card -> issuer, after INITIALIZE FOR LOAD */
@@ -110,7 +118,7 @@ int wk_msg_parse(const uint8_t *buf, size_t len, wk_msg *m, wk_cur *body,
 int wk_msg_verify(const uint8_t *buf, size_t len, EVP_PKEY *pub, wk_msg *m);
 
 /*
- * personalisation: seals keys (key_len <= 200) to the card's P-256 public
+ * personalisation: seals keys (key_len <= WK_MSG_PERSO_KEYS_MAX) to the card's P-256 public
  * key: ECDH with a fresh ephemeral key, HKDF-SHA256 (salt = nonce, info =
  * "walletkey perso v1" || card id || key version) to an AES-256-GCM key,
  * nonce[0..11] as the GCM nonce, the card id and key version as AAD; the

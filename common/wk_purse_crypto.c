@@ -7,6 +7,10 @@
 #include <sodium.h>
 
 /* longest MAC input built here: the load TAC, 24 bytes */
+const char *const wk_purse_key_names[WK_PURSE_KEY_N] = {
+	"dlk", "dpk", "dtk", "dulk", "duk",
+};
+
 #define MSG_MAX 32
 
 /*

@@ -45,6 +45,23 @@ enum {
 #define WK_PURSE_AID_LEN 8
 #define WK_PURSE_ADF_FID 0x1001
 
+/*
+ * the purse's application keys: the one table for the card's key store, its
+ * personalisation profile, the issuer's master keys and the personalisation
+ * message of enrolment (docs/issuer.md), whose key ids are these values. A
+ * key added here is personalised by every enrolment; append, never reorder.
+ */
+enum wk_purse_key {
+	WK_PURSE_KEY_DLK = 0,	/* load */
+	WK_PURSE_KEY_DPK,	/* purchase, cash withdrawal */
+	WK_PURSE_KEY_DTK,	/* TAC */
+	WK_PURSE_KEY_DULK,	/* unload */
+	WK_PURSE_KEY_DUK,	/* overdraft-limit update */
+	WK_PURSE_KEY_N
+};
+/* "dlk", "dpk", "dtk", "dulk", "duk": profile and store names */
+extern const char *const wk_purse_key_names[WK_PURSE_KEY_N];
+
 /* transaction type identifiers, pboc-purse.md section 5 */
 enum {
 	WK_PURSE_TT_ED_LOAD = 0x01,

@@ -12,6 +12,7 @@
 
 #include "iss_db.h"
 #include "wk_msg.h"
+#include "wk_purse_crypto.h"
 
 #define ISS_MAX_BODY 65536	/* request bodies above this get 413 */
 #define ISS_MAX_CONNECTIONS 512	/* one thread each */
@@ -43,17 +44,58 @@ typedef struct iss_unlock {
 
 /* the issuer's secrets while it runs; mk lives in sodium_malloc memory */
 typedef struct iss_keys {
-	uint8_t *mk;		/* 3 x 16: master DLK, DTK, DPK */
+	uint8_t *mk;		/* ISS_MK_ALL: master DLK, DTK, DPK, then the rest */
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
 	X509_STORE *trust;	/* holds ca_cert; shared read-only by all threads */
+	X509_STORE *mfg;	/* the manufacturer CAs enrolment trusts; read-only */
+	size_t n_mfg;
 	uint8_t key_version;
 } iss_keys;
 
+/* master keys by offset in mk: the first three are the secret
+ * "purse_master" (ISS_MK_LEN bytes), every other key of the purse key table
+ * (wk_purse_crypto.h) follows in table order */
 #define ISS_MK_DLK 0
 #define ISS_MK_DTK 16
 #define ISS_MK_DPK 32
 #define ISS_MK_LEN 48
+#define ISS_MK_ALL (WK_PURSE_KEY_N * WK_PURSE_KEY_LEN)
+/* where the master key of purse key id (enum wk_purse_key) sits in mk */
+size_t iss_mk_offset(int id);
+/* the personalisation's key list: every key of the table (wk_msg.h) */
+#define ISS_PERSO_KEYS_LEN (WK_PURSE_KEY_N * WK_MSG_PERSO_ENTRY_LEN)
+
+/* sealed secrets (issuer_secrets): the seal key from a key file or
+ * passphrase; a value under a name, the name bound as AAD */
+#define ISS_SECRET_MAX 4096
+int iss_seal_key(iss_db *db, const iss_unlock *u, bool create, uint8_t key[32],
+    char *err, size_t errlen);
+int iss_secret_put(iss_db *db, const uint8_t key[32], const char *name,
+    const uint8_t *pt, size_t len);
+/* opens a secret into out (capacity cap); returns its length or -1 */
+long iss_secret_get(iss_db *db, const uint8_t key[32], const char *name,
+    uint8_t *out, size_t cap);
+
+/*
+ * the manufacturer CAs whose attestations enrolment accepts
+ * (docs/attestation.md): each a sealed secret "mfg_ca.<SHA-256 of its DER
+ * in hex>", so nobody without the issuer's key can add one
+ */
+#define ISS_MFG_FP_LEN 64
+/* adds every CA certificate of a PEM file; *added counts new ones. These
+ * return -2 for bad input (a file, a certificate, a fingerprint), -1 when
+ * the issuer fails */
+int iss_mfg_add(iss_db *db, const iss_unlock *u, const char *pem_path,
+    size_t *added, char *err, size_t errlen);
+/* removes the one with this fingerprint (hex); err set when there is none */
+int iss_mfg_remove(iss_db *db, const char *fp, char *err, size_t errlen);
+/* a JSON array of {fingerprint, subject, not_before, not_after} */
+int iss_mfg_list(iss_db *db, const iss_unlock *u, json_t **out, char *err,
+    size_t errlen);
+/* the trusted store for a running issuer (iss_keys_load) */
+int iss_mfg_load(iss_db *db, const uint8_t key[32], X509_STORE **store,
+    size_t *n, char *err, size_t errlen);
 
 int iss_keys_create(iss_db *db, const iss_unlock *u, uint32_t ceiling,
     char *err, size_t errlen);
@@ -70,9 +112,13 @@ int iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e);
 
 /* the card's purse application serial (10 bytes BCD), docs/purse.md "auto" */
 void iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10]);
-/* the card's diversified purse keys: DLK || DTK || DPK (48 bytes) */
-int iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[ISS_MK_LEN]);
+/* the card's diversified key of purse key id (enum wk_purse_key) */
+int iss_card_key(const iss_keys *k, int id,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
+/* what a personalisation seals: (id, the card's key) for every key of the
+ * table, in table order */
+int iss_perso_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[ISS_PERSO_KEYS_LEN]);
 /* one of them: which is ISS_MK_DLK, ISS_MK_DTK or ISS_MK_DPK */
 int iss_card_keys_one(const iss_keys *k, size_t which,
     const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);

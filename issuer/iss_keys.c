@@ -134,8 +134,8 @@ read_key_file(const char *path, bool create, uint8_t key[32], char *err,
 	return rc;
 }
 
-static int
-seal_key(iss_db *db, const iss_unlock *u, bool create, uint8_t key[32],
+int
+iss_seal_key(iss_db *db, const iss_unlock *u, bool create, uint8_t key[32],
     char *err, size_t errlen)
 {
 	char salt_hex[2 * crypto_pwhash_SALTBYTES + 1], mode[16];
@@ -179,36 +179,46 @@ seal_key(iss_db *db, const iss_unlock *u, bool create, uint8_t key[32],
 	return 0;
 }
 
+/* with if_absent, an existing secret of that name is kept (and 0 returned) */
 static int
-secret_put(iss_db *db, const uint8_t key[32], const char *name,
-    const uint8_t *pt, size_t len)
+secret_insert(iss_db *db, const uint8_t key[32], const char *name,
+    const uint8_t *pt, size_t len, bool if_absent)
 {
 	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-	uint8_t ct[512];
+	uint8_t ct[ISS_SECRET_MAX + crypto_aead_xchacha20poly1305_ietf_ABYTES];
 	char nhex[2 * sizeof(nonce) + 1], chex[2 * sizeof(ct) + 1];
 	unsigned long long clen;
 	int rc;
 
-	if (len + crypto_aead_xchacha20poly1305_ietf_ABYTES > sizeof(ct))
+	if (len > ISS_SECRET_MAX)
 		return ISS_DB_ERROR;
 	randombytes_buf(nonce, sizeof(nonce));
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, pt, len,
 	    (const uint8_t *)name, strlen(name), NULL, nonce, key);
 	wk_hex_encode(nonce, sizeof(nonce), nhex);
 	wk_hex_encode(ct, (size_t)clen, chex);
-	rc = iss_db_exec(db, "INSERT INTO issuer_secrets (name, nonce, sealed)"
+	rc = iss_db_exec(db, if_absent ? "INSERT INTO issuer_secrets (name, nonce,"
+	    " sealed) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING" :
+	    "INSERT INTO issuer_secrets (name, nonce, sealed)"
 	    " VALUES ($1, $2, $3)", (iss_param[]){ ISS_PS(name), ISS_PS(nhex),
 	    ISS_PS(chex) }, 3, NULL);
+	sodium_memzero(ct, sizeof(ct));
 	return rc;
 }
 
-/* opens a secret into out (capacity cap); returns its length or -1 */
-static long
-secret_get(iss_db *db, const uint8_t key[32], const char *name, uint8_t *out,
-    size_t cap)
+int
+iss_secret_put(iss_db *db, const uint8_t key[32], const char *name,
+    const uint8_t *pt, size_t len)
+{
+	return secret_insert(db, key, name, pt, len, false);
+}
+
+long
+iss_secret_get(iss_db *db, const uint8_t key[32], const char *name,
+    uint8_t *out, size_t cap)
 {
 	uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
-	uint8_t ct[512];
+	uint8_t ct[ISS_SECRET_MAX + crypto_aead_xchacha20poly1305_ietf_ABYTES];
 	unsigned long long plen;
 	iss_res *r = NULL;
 	long clen, rc = -1;
@@ -302,6 +312,82 @@ der_hex_x509(X509 *x)
 	return hex;
 }
 
+/*
+ * the master keys beyond the first three (which "purse_master" holds, as
+ * init has always made them): one secret "purse_master.<name>" each, made
+ * at init, and made once by the first server of an older database
+ */
+static void
+more_master_name(int id, char *name, size_t cap)
+{
+	snprintf(name, cap, "purse_master.%s", wk_purse_key_names[id]);
+}
+
+static int
+more_masters(iss_db *db, const uint8_t key[32], bool if_absent)
+{
+	uint8_t mk[WK_PURSE_KEY_LEN];
+	char name[64];
+	int rc = ISS_DB_OK;
+
+	for (int id = 0; id < WK_PURSE_KEY_N && rc == ISS_DB_OK; id++) {
+		if (iss_mk_offset(id) < ISS_MK_LEN)
+			continue;
+		more_master_name(id, name, sizeof(name));
+		randombytes_buf(mk, sizeof(mk));
+		rc = secret_insert(db, key, name, mk, sizeof(mk), if_absent);
+	}
+	sodium_memzero(mk, sizeof(mk));
+	return rc;
+}
+
+static int
+load_more_masters(iss_db *db, const uint8_t key[32], uint8_t *mk, char *err,
+    size_t errlen)
+{
+	char name[64];
+
+	for (int pass = 0; pass < 2; pass++) {
+		bool missing = false;
+
+		for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+			size_t off = iss_mk_offset(id);
+
+			if (off < ISS_MK_LEN)
+				continue;
+			more_master_name(id, name, sizeof(name));
+			if (iss_secret_get(db, key, name, mk + off, WK_PURSE_KEY_LEN) !=
+			    WK_PURSE_KEY_LEN)
+				missing = true;
+		}
+		if (!missing)
+			return 0;
+		if (pass == 0 && more_masters(db, key, true) != ISS_DB_OK)
+			break;
+	}
+	snprintf(err, errlen, "the purse master keys do not open");
+	return -1;
+}
+
+_Static_assert(WK_PURSE_KEY_DLK < 3 && WK_PURSE_KEY_DPK < 3 &&
+    WK_PURSE_KEY_DTK < 3, "the first three keys are in purse_master");
+
+size_t
+iss_mk_offset(int id)
+{
+	switch (id) {
+	case WK_PURSE_KEY_DLK:
+		return ISS_MK_DLK;
+	case WK_PURSE_KEY_DTK:
+		return ISS_MK_DTK;
+	case WK_PURSE_KEY_DPK:
+		return ISS_MK_DPK;
+	default:
+		/* DLK, DPK and DTK are ids 0-2: the rest follow them in order */
+		return ISS_MK_LEN + (size_t)(id - 3) * WK_PURSE_KEY_LEN;
+	}
+}
+
 int
 iss_keys_create(iss_db *db, const iss_unlock *u, uint32_t ceiling, char *err,
     size_t errlen)
@@ -324,7 +410,7 @@ iss_keys_create(iss_db *db, const iss_unlock *u, uint32_t ceiling, char *err,
 	}
 	if (iss_db_begin(db) != ISS_DB_OK)
 		goto dberr;
-	if (seal_key(db, u, true, key, err, errlen) != 0)
+	if (iss_seal_key(db, u, true, key, err, errlen) != 0)
 		goto out;
 	randombytes_buf(mk, ISS_MK_LEN);
 	randombytes_buf(id, sizeof(id));
@@ -343,8 +429,9 @@ iss_keys_create(iss_db *db, const iss_unlock *u, uint32_t ceiling, char *err,
 	    meta_put(db, "ca_cert", cert_hex) != ISS_DB_OK ||
 	    meta_put(db, "key_version", "1") != ISS_DB_OK ||
 	    meta_put(db, "ceiling", num) != ISS_DB_OK ||
-	    secret_put(db, key, "purse_master", mk, ISS_MK_LEN) != ISS_DB_OK ||
-	    secret_put(db, key, "ca_key", der, (size_t)n) != ISS_DB_OK ||
+	    iss_secret_put(db, key, "purse_master", mk, ISS_MK_LEN) != ISS_DB_OK ||
+	    iss_secret_put(db, key, "ca_key", der, (size_t)n) != ISS_DB_OK ||
+	    more_masters(db, key, false) != ISS_DB_OK ||
 	    iss_db_commit(db) != ISS_DB_OK)
 		goto dberr;
 	rc = 0;
@@ -377,19 +464,22 @@ iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
 
 	memset(k, 0, sizeof(*k));
 	if ((key = sodium_malloc(32)) == NULL || (der = sodium_malloc(512)) == NULL ||
-	    (k->mk = sodium_malloc(ISS_MK_LEN)) == NULL ||
+	    (k->mk = sodium_malloc(ISS_MK_ALL)) == NULL ||
 	    (hex = malloc(2 * sizeof(certder) + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (seal_key(db, u, false, key, err, errlen) != 0)
+	if (iss_seal_key(db, u, false, key, err, errlen) != 0)
 		goto out;
-	if (secret_get(db, key, "purse_master", k->mk, ISS_MK_LEN) != ISS_MK_LEN ||
-	    (n = secret_get(db, key, "ca_key", der, 512)) <= 0) {
+	if (iss_secret_get(db, key, "purse_master", k->mk, ISS_MK_LEN) != ISS_MK_LEN ||
+	    (n = iss_secret_get(db, key, "ca_key", der, 512)) <= 0) {
 		snprintf(err, errlen, "the issuer's secrets do not open with this %s",
 		    u->key_file ? "key file" : "passphrase");
 		goto out;
 	}
+	if (load_more_masters(db, key, k->mk, err, errlen) != 0 ||
+	    iss_mfg_load(db, key, &k->mfg, &k->n_mfg, err, errlen) != 0)
+		goto out;
 	p = der;
 	if ((k->ca_key = d2i_AutoPrivateKey(NULL, &p, n)) == NULL) {
 		snprintf(err, errlen, "the CA key does not parse");
@@ -428,6 +518,7 @@ iss_keys_clear(iss_keys *k)
 	sodium_free(k->mk);
 	EVP_PKEY_free(k->ca_key);
 	X509_STORE_free(k->trust);
+	X509_STORE_free(k->mfg);
 	X509_free(k->ca_cert);
 	memset(k, 0, sizeof(*k));
 }
@@ -461,7 +552,7 @@ iss_card_keys_one(const iss_keys *k, size_t which,
 {
 	uint8_t serial[10];
 
-	if (which > ISS_MK_LEN - WK_PURSE_KEY_LEN)
+	if (which > ISS_MK_ALL - WK_PURSE_KEY_LEN)
 		return -1;
 	iss_app_serial(card_id, serial);
 	return wk_purse_diversify(k->mk + which, serial, sizeof(serial), out) ==
@@ -469,14 +560,27 @@ iss_card_keys_one(const iss_keys *k, size_t which,
 }
 
 int
-iss_card_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[ISS_MK_LEN])
+iss_card_key(const iss_keys *k, int id, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[WK_PURSE_KEY_LEN])
 {
-	for (size_t i = 0; i < ISS_MK_LEN; i += WK_PURSE_KEY_LEN)
-		if (iss_card_keys_one(k, i, card_id, out + i) != 0) {
-			sodium_memzero(out, ISS_MK_LEN);
+	if (id < 0 || id >= WK_PURSE_KEY_N)
+		return -1;
+	return iss_card_keys_one(k, iss_mk_offset(id), card_id, out);
+}
+
+int
+iss_perso_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[ISS_PERSO_KEYS_LEN])
+{
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		uint8_t *e = out + (size_t)id * WK_MSG_PERSO_ENTRY_LEN;
+
+		e[0] = (uint8_t)id;
+		if (iss_card_key(k, id, card_id, e + 1) != 0) {
+			sodium_memzero(out, ISS_PERSO_KEYS_LEN);
 			return -1;
 		}
+	}
 	return 0;
 }
 

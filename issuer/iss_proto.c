@@ -14,10 +14,13 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 
+#include "wk_attest.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 
 #define TX_TRIES 8
+/* the PIV slot of the wallet key (docs/remote-load.md) */
+#define WK_WALLET_ATTEST_SLOT 0x82
 
 int
 iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
@@ -300,6 +303,7 @@ typedef struct enrol_ctx {
 	int64_t account_id;
 	EVP_PKEY *pub;
 	char *pub_hex;
+	const char *attestation_hex;	/* the verified chain's first two, hex */
 	X509 *cert;		/* out */
 	bool existing;
 } enrol_ctx;
@@ -382,7 +386,8 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 	    NULL)) != ISS_DB_OK ||
 	    (d = iss_oplog_append(db, &(iss_op){ .kind = "card.enrol",
 	    .card_id = x->card_hex, .seq = -1, .account_id = x->account_id,
-	    .amount = -1, .detail = serial }, NULL)) != ISS_DB_OK) {
+	    .amount = -1, .detail = serial, .msg = x->attestation_hex },
+	    NULL)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
@@ -444,18 +449,161 @@ is_p256(EVP_PKEY *k)
 	    strcmp(group, "prime256v1") == 0;
 }
 
+/* ---- attestation (docs/attestation.md) ---- */
+
+typedef struct attest_chain {
+	uint8_t *der[WK_ATTEST_CHAIN_MAX];
+	size_t len[WK_ATTEST_CHAIN_MAX];
+	size_t n;
+	char *hex;		/* key attestation then device certificate, for the oplog */
+} attest_chain;
+
+static void
+attest_chain_clear(attest_chain *c)
+{
+	for (size_t i = 0; i < WK_ATTEST_CHAIN_MAX; i++)
+		free(c->der[i]);
+	free(c->hex);
+	memset(c, 0, sizeof(*c));
+}
+
+/* "attestation": [key attestation, device certificate, intermediates...],
+ * each base64 DER */
+static int
+attest_parse(json_t *req, attest_chain *c, iss_err *e)
+{
+	json_t *a = json_object_get(req, "attestation"), *v;
+	size_t i, total = 0;
+	long n;
+
+	memset(c, 0, sizeof(*c));
+	if (a == NULL) {
+		iss_fail(e, 403, "attestation_required", "enrolment needs the"
+		    " card's attestation of its wallet key (a walletkey card from a"
+		    " manufacturer this issuer trusts)");
+		return -1;
+	}
+	if (!json_is_array(a) || json_array_size(a) < 2 ||
+	    json_array_size(a) > WK_ATTEST_CHAIN_MAX) {
+		iss_fail(e, 400, "bad_attestation", "\"attestation\" is an array of"
+		    " 2 to %d base64 DER certificates: the key's attestation, then"
+		    " the card's device certificate", WK_ATTEST_CHAIN_MAX);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		if ((c->der[i] = malloc(WK_ATTEST_CERT_MAX)) == NULL) {
+			iss_fail(e, 500, "internal", "out of memory");
+			return -1;
+		}
+		if ((n = b64_decode(json_string_value(v), c->der[i],
+		    WK_ATTEST_CERT_MAX)) <= 0) {
+			iss_fail(e, 400, "bad_attestation", "attestation[%zu] is not"
+			    " a base64 certificate of at most %d bytes", i,
+			    WK_ATTEST_CERT_MAX);
+			return -1;
+		}
+		c->len[i] = (size_t)n;
+		c->n = i + 1;
+	}
+	total = c->len[0] + c->len[1];
+	if ((c->hex = malloc(2 * total + 1)) == NULL) {
+		iss_fail(e, 500, "internal", "out of memory");
+		return -1;
+	}
+	wk_hex_encode(c->der[0], c->len[0], c->hex);
+	wk_hex_encode(c->der[1], c->len[1], c->hex + 2 * c->len[0]);
+	return 0;
+}
+
+static int
+attest_check(iss *is, const attest_chain *c, const uint8_t card_id[8],
+    EVP_PKEY *pub, iss_err *e)
+{
+	static const struct {
+		int rc;
+		int status;
+		const char *code;
+	} map[] = {
+		{ WK_ATTEST_MALFORMED, 400, "bad_attestation" },
+		{ WK_ATTEST_UNTRUSTED, 403, "attestation_untrusted" },
+		{ WK_ATTEST_WRONG_CARD, 403, "attestation_wrong_card" },
+		{ WK_ATTEST_WRONG_SLOT, 403, "attestation_wrong_slot" },
+		{ WK_ATTEST_NOT_GENERATED, 403, "key_not_generated" },
+		{ WK_ATTEST_WRONG_KEY, 403, "attestation_wrong_key" },
+	};
+	const uint8_t *der[WK_ATTEST_CHAIN_MAX];
+	char why[200];
+	int rc;
+
+	if (is->keys.n_mfg == 0) {
+		iss_fail(e, 403, "attestation_untrusted", "this issuer trusts no"
+		    " card manufacturer yet (walletkey-issuer manufacturer-add)");
+		return -1;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		der[i] = c->der[i];
+	rc = wk_attest_verify(is->keys.mfg, der, c->len, c->n, card_id,
+	    WK_WALLET_ATTEST_SLOT, pub, NULL, why, sizeof(why));
+	if (rc == WK_ATTEST_OK)
+		return 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].rc == rc) {
+			iss_fail(e, map[i].status, map[i].code, "%s", why);
+			return -1;
+		}
+	iss_fail(e, 500, "internal", "the attestation check failed to run");
+	return -1;
+}
+
+typedef struct refusal_ctx {
+	const char *card_hex;
+	int64_t account_id;
+	const char *detail;
+} refusal_ctx;
+
+static int
+tx_refusal(iss *is, iss_db *db, void *arg, iss_err *e)
+{
+	refusal_ctx *x = arg;
+	int d;
+
+	(void)is;
+	if ((d = iss_oplog_append(db, &(iss_op){ .kind = "card.enrol.refused",
+	    .card_id = x->card_hex, .seq = -1, .account_id = x->account_id,
+	    .amount = -1, .detail = x->detail }, NULL)) != ISS_DB_OK)
+		return iss_db_fail(e, db, d);
+	return 0;
+}
+
+/* a refused enrolment of an authenticated account holder: logged, then
+ * answered with e as it was */
+static void
+log_refusal(iss *is, const char *card_hex, int64_t account_id, iss_err *e)
+{
+	iss_err keep = *e, ignored = { 0 };
+	char detail[320];
+	refusal_ctx x = { card_hex, account_id, detail };
+
+	snprintf(detail, sizeof(detail), "%s: %s", e->code, e->message);
+	if (iss_run_tx(is, tx_refusal, &x, &ignored) != 0)
+		fprintf(stderr, "walletkey-issuer: cannot log a refused enrolment"
+		    " of card %s: %s\n", card_hex, ignored.message);
+	*e = keep;
+}
+
 int
 iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 {
 	static const char *const keys[] = { "pan", "password", "card_id", "csr",
-	    NULL };
+	    "attestation", NULL };
 	const char *pan, *password, *card_hex, *csr_b64;
-	uint8_t csr_der[2048], perso_keys[ISS_MK_LEN];
+	uint8_t csr_der[2048], perso_keys[ISS_PERSO_KEYS_LEN];
 	unsigned char *der = NULL, *cader = NULL;
 	const uint8_t *p;
 	X509_REQ *csr = NULL;
 	X509_NAME_ENTRY *ne;
 	ASN1_STRING *cn;
+	attest_chain chain = { 0 };
 	enrol_ctx x = { 0 };
 	wk_msg perso = { 0 };
 	wk_buf out;
@@ -502,6 +650,16 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 	}
 	if (account_check(is, pan, password, &x.account_id, e) != 0)
 		goto out;
+	/* only a key a genuine card generated in its wallet slot, for this
+	 * card id, is certified and receives purse keys; an account holder's
+	 * attempt with anything else is logged */
+	if (attest_parse(req, &chain, e) != 0 ||
+	    attest_check(is, &chain, x.card_id, x.pub, e) != 0) {
+		if (e->status < 500)
+			log_refusal(is, x.card_hex, x.account_id, e);
+		goto out;
+	}
+	x.attestation_hex = chain.hex;
 	if ((x.pub_hex = pub_hex(x.pub)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
@@ -511,7 +669,7 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 	perso.type = WK_MSG_PERSO;
 	memcpy(perso.card_id, x.card_id, sizeof(x.card_id));
 	perso.key_version = is->keys.key_version;
-	if (iss_card_keys(&is->keys, x.card_id, perso_keys) != 0 ||
+	if (iss_perso_keys(&is->keys, x.card_id, perso_keys) != 0 ||
 	    wk_msg_seal_keys(x.pub, &perso, perso_keys, sizeof(perso_keys)) !=
 	    WK_MSG_OK || wk_msg_sign(&perso, is->keys.ca_key, &out) != WK_MSG_OK ||
 	    (dn = i2d_X509(x.cert, &der)) <= 0 ||
@@ -538,6 +696,7 @@ out:
 	OPENSSL_free(cader);
 	X509_free(x.cert);
 	free(x.pub_hex);
+	attest_chain_clear(&chain);
 	X509_REQ_free(csr);
 	return rc;
 }

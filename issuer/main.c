@@ -30,6 +30,9 @@ typedef struct opts {
 	const char *amount;
 	const char *ceiling;
 	const char *pool;
+	const char *cert;
+	const char *mfg_ca;
+	const char *fingerprint;
 	bool json;
 } opts;
 
@@ -41,6 +44,7 @@ usage(FILE *f)
 	    "  URL is sqlite:PATH or postgresql://...\n"
 	    "commands:\n"
 	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
+	    "            [--manufacturer-ca PEM]\n"
 	    "            create the schema, purse master keys and the issuer CA\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
@@ -53,7 +57,12 @@ usage(FILE *f)
 	    "            a merchant account for a terminal (12 hex digits)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
 	    "  settlements   [--json]\n"
-	    "  revoke    --card CARD_ID\n");
+	    "  revoke    --card CARD_ID\n"
+	    "  manufacturer-add (--key-file F | --passphrase-env VAR) --cert PEM\n"
+	    "            trust the card manufacturer CA(s) in PEM for enrolment\n"
+	    "  manufacturers (--key-file F | --passphrase-env VAR) [--json]\n"
+	    "  manufacturer-remove --fingerprint SHA256\n"
+	    "            servers read the manufacturers when they start\n");
 }
 
 static int
@@ -75,6 +84,9 @@ parse(int argc, char **argv, opts *o)
 		{ "amount", required_argument, NULL, 'a' },
 		{ "ceiling", required_argument, NULL, 'L' },
 		{ "pool", required_argument, NULL, 'o' },
+		{ "cert", required_argument, NULL, 'x' },
+		{ "manufacturer-ca", required_argument, NULL, 'm' },
+		{ "fingerprint", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -99,6 +111,9 @@ parse(int argc, char **argv, opts *o)
 		case 'a': o->amount = optarg; break;
 		case 'L': o->ceiling = optarg; break;
 		case 'o': o->pool = optarg; break;
+		case 'x': o->cert = optarg; break;
+		case 'm': o->mfg_ca = optarg; break;
+		case 'f': o->fingerprint = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -183,6 +198,19 @@ cmd_init(const opts *o)
 		goto out;
 	}
 	printf("issuer created (schema version %d)\n", iss_schema_latest());
+	if (o->mfg_ca != NULL) {
+		size_t added;
+
+		if ((rc = iss_mfg_add(db, &u, o->mfg_ca, &added, err,
+		    sizeof(err))) != 0) {
+			fprintf(stderr, "walletkey-issuer: init: %s (the issuer is"
+			    " created; add manufacturers with manufacturer-add)\n", err);
+			rc = rc == -2 ? 2 : 1;
+			goto out;
+		}
+		printf("trusting %zu card manufacturer CA(s) from %s\n", added,
+		    o->mfg_ca);
+	}
 	rc = 0;
 out:
 	iss_db_free(&db);
@@ -240,6 +268,10 @@ cmd_serve(const opts *o)
 		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
 		goto out;
 	}
+	if (is->keys.n_mfg == 0)
+		fprintf(stderr, "walletkey-issuer: warning: no card manufacturer is"
+		    " trusted, so no card can enrol (walletkey-issuer"
+		    " manufacturer-add)\n");
 	printf("listening on port %u\n", (unsigned)iss_server_port(s));
 	fflush(stdout);
 	sigwait(&set, &sig);
@@ -410,6 +442,106 @@ out:
 }
 
 static int
+cmd_manufacturer_add(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	char err[512];
+	size_t added;
+	int rc = 1;
+
+	if (o->cert == NULL) {
+		fprintf(stderr, "walletkey-issuer: manufacturer-add needs --cert PEM\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if (open_db(o, &db) != 0)
+		return 1;
+	if ((rc = iss_mfg_add(db, &u, o->cert, &added, err, sizeof(err))) != 0) {
+		fprintf(stderr, "walletkey-issuer: manufacturer-add: %s\n", err);
+		rc = rc == -2 ? 2 : 1;
+		goto out;
+	}
+	if (o->json)
+		printf("{\"added\":%zu}\n", added);
+	else
+		printf("%zu card manufacturer CA(s) added; restart the servers to"
+		    " use them\n", added);
+	rc = 0;
+out:
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_manufacturers(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	json_t *a = NULL, *v;
+	char err[512];
+	size_t i;
+	int rc = 1;
+
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_mfg_list(db, &u, &a, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: manufacturers: %s\n", err);
+		goto out;
+	}
+	if (o->json) {
+		json_dumpf(a, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		printf("fingerprint\tnot_after\tsubject\n");
+		json_array_foreach(a, i, v)
+			printf("%s\t%s\t%s\n",
+			    json_string_value(json_object_get(v, "fingerprint")),
+			    json_is_string(json_object_get(v, "not_after")) ?
+			    json_string_value(json_object_get(v, "not_after")) : "-",
+			    json_string_value(json_object_get(v, "subject")));
+	}
+	rc = 0;
+out:
+	json_decref(a);
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_manufacturer_remove(const opts *o)
+{
+	iss_db *db = NULL;
+	char err[512];
+	int rc = 1;
+
+	if (o->fingerprint == NULL) {
+		fprintf(stderr, "walletkey-issuer: manufacturer-remove needs"
+		    " --fingerprint SHA256 (see manufacturers)\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if ((rc = iss_mfg_remove(db, o->fingerprint, err, sizeof(err))) != 0) {
+		fprintf(stderr, "walletkey-issuer: manufacturer-remove: %s\n", err);
+		rc = rc == -2 ? 2 : 1;
+		goto out;
+	}
+	if (o->json)
+		printf("{\"removed\":\"%s\"}\n", o->fingerprint);
+	else
+		printf("manufacturer CA %s removed; restart the servers\n",
+		    o->fingerprint);
+	rc = 0;
+out:
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
 cmd_revoke(const opts *o)
 {
 	iss_db *db = NULL;
@@ -523,6 +655,12 @@ main(int argc, char **argv)
 		return cmd_merchant_create(&o);
 	if (strcmp(cmd, "sam-keys") == 0)
 		return cmd_sam_keys(&o);
+	if (strcmp(cmd, "manufacturer-add") == 0)
+		return cmd_manufacturer_add(&o);
+	if (strcmp(cmd, "manufacturers") == 0)
+		return cmd_manufacturers(&o);
+	if (strcmp(cmd, "manufacturer-remove") == 0)
+		return cmd_manufacturer_remove(&o);
 	if (strcmp(cmd, "merchants") == 0) {
 		static const char *const n[] = { "terminal_id", "account_id", "name",
 		    "balance", "created_at" };

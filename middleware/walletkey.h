@@ -591,9 +591,51 @@ typedef struct wk_issuer_enrolment {
 	size_t perso_len;
 	bool existing;		/* the same enrolment again */
 } wk_issuer_enrolment;
+/* POST /v1/enrolments: the card's CSR and its attestation chain, DER: the
+ * key's attestation, the card's device certificate (docs/attestation.md) */
 int wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
     const char *card_id_hex, const uint8_t *csr, size_t csr_len,
-    wk_issuer_enrolment *out);
+    const uint8_t *const *attestation, const size_t *attestation_len,
+    size_t n_attestation, wk_issuer_enrolment *out);
+
+/* the steps of wk_wallet_enrol, in order, reported as each is done */
+typedef enum wk_enrol_step {
+	WK_ENROL_STEP_CARD = 1,		/* the card id read */
+	WK_ENROL_STEP_KEY,		/* a wallet key generated in slot 82 */
+	WK_ENROL_STEP_ATTESTED,		/* the card's attestation of it read */
+	WK_ENROL_STEP_CSR,		/* the CSR signed by the card; sending it */
+	WK_ENROL_STEP_ISSUED,		/* the issuer's certificate has the key */
+	WK_ENROL_STEP_ANCHOR,		/* certificate, trust anchor, PAN stored */
+	WK_ENROL_STEP_KEYS,		/* the purse keys installed in the card */
+} wk_enrol_step;
+typedef void (*wk_enrol_progress_fn)(void *arg, wk_enrol_step step,
+    const char *card_id_hex);
+
+typedef struct wk_wallet_enrolment {
+	char card_id[17];	/* hex */
+	bool existing;		/* the issuer had enrolled this key before */
+} wk_wallet_enrolment;
+
+/*
+ * enrols the card with the issuer; mgmt_key is its PIV management key (the
+ * algorithm as the card says). Reads the card id; refuses with
+ * WK_ERR_INVALID_STATE a purse that holds value from before (loaded with
+ * other keys: the card never takes the issuer's keys over it); forgets any
+ * old wallet (refused with WK_ERR_CONDITIONS
+ * when slot 82 holds a certificate and force is false), generates the
+ * wallet key in slot 82, reads the card's attestation of it, has the card
+ * sign the CSR, posts both with the account password, checks that the
+ * certificate carries the key, stores it, runs WALLET SETUP with the
+ * issuer CA's key and pan, and installs the purse keys the issuer sealed to
+ * the card. WK_ERR_AUTH_FAILED: a wrong management key (or a certificate
+ * without the card's key). The issuer's refusal is WK_ERR_ISSUER (its code
+ * and message: wk_issuer_error_code/_message). progress (may be NULL)
+ * hears each step.
+ */
+int wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key,
+    size_t mgmt_key_len, wk_issuer *is, const char *pan, const char *password,
+    bool force, wk_enrol_progress_fn progress, void *arg,
+    wk_wallet_enrolment *out);
 
 typedef struct wk_issuer_load {
 	char load_id[2 * WK_WALLET_LOAD_ID_LEN + 1];

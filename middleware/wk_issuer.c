@@ -202,18 +202,29 @@ out:
 int
 wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
     const char *card_id_hex, const uint8_t *csr, size_t csr_len,
-    wk_issuer_enrolment *out)
+    const uint8_t *const *attestation, const size_t *attestation_len,
+    size_t n_attestation, wk_issuer_enrolment *out)
 {
-	json_t *req, *resp = NULL;
+	json_t *req, *resp = NULL, *chain;
 	const char *st;
 	int rc;
 
 	if (is == NULL || pan == NULL || password == NULL || card_id_hex == NULL ||
-	    csr == NULL || out == NULL)
+	    csr == NULL || out == NULL || attestation == NULL ||
+	    attestation_len == NULL || n_attestation == 0)
 		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
-	if ((req = json_pack("{s:s, s:s, s:s, s:o}", "pan", pan, "password",
-	    password, "card_id", card_id_hex, "csr", b64(csr, csr_len))) == NULL)
+	if ((chain = json_array()) == NULL)
+		return WK_ERR_MEMORY;
+	for (size_t i = 0; i < n_attestation; i++)
+		if (attestation[i] == NULL || json_array_append_new(chain,
+		    b64(attestation[i], attestation_len[i])) != 0) {
+			json_decref(chain);
+			return attestation[i] == NULL ? WK_ERR_ARG : WK_ERR_MEMORY;
+		}
+	if ((req = json_pack("{s:s, s:s, s:s, s:o, s:o}", "pan", pan, "password",
+	    password, "card_id", card_id_hex, "csr", b64(csr, csr_len),
+	    "attestation", chain)) == NULL)
 		return WK_ERR_MEMORY;
 	if ((rc = call(is, "/v1/enrolments", req, &resp)) != WK_OK)
 		return rc;

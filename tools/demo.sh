@@ -90,10 +90,28 @@ chapter_wallet() {
 	run walletkey wallet balance
 }
 
+chapter_attestation() {
+	local d=$WALLETKEY_SANDBOX/demo-attest
+	mkdir -p "$d"
+	say "The card comes from a factory: the sandbox's manufacturer CA certified its attestation key (slot f9)."
+	run walletkey cert export --slot f9 --out "$d/f9.pem"
+	run openssl x509 -in "$d/f9.pem" -noout -subject -issuer
+	say "The wallet key is generated in slot 82; the card attests that it made it there."
+	run walletkey key generate --slot 82 --alg eccp256 --pin-policy never --out "$d/82.pub"
+	run walletkey key attest --slot 82 --out "$d/82.att"
+	say "An issuer enrols the key only if the chain holds: its manufacturer, this card, slot 82, generated."
+	run walletkey-mfg verify --ca "$WALLETKEY_MFG_CA" --attestation "$d/82.att" --device "$d/f9.pem" --slot 82
+	say "A key imported from the host is never attested (6A80, as on a YubiKey)."
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/host.key" 2>/dev/null
+	run walletkey key import --slot 83 --in "$d/host.key"
+	run walletkey key attest --slot 83 --out "$d/83.att" || true
+}
+
 chapters=(
 	chapter_card_on_the_wire
 	chapter_piv
 	chapter_wallet
+	chapter_attestation
 )
 
 for c in "${chapters[@]}"; do

@@ -12,6 +12,7 @@
 #include "vc_link.h"
 #include "vc_perso.h"
 #include "vc_store.h"
+#include "wk_attest.h"
 #include "wk_log.h"
 #include "wk_vpcd.h"
 
@@ -34,7 +35,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: walletkey-card --store FILE [--init | --init-only] "
-	    "[--perso FILE] [--seal-key FILE]\n"
+	    "[--perso FILE | --demo]\n"
+	    "                      [--attestation-ca FILE] [--seal-key FILE]\n"
 	    "                      [--vpcd HOST:PORT | --listen ADDR:PORT] "
 	    "[--verbose]\n"
 	    "       walletkey-card --help | --version\n"
@@ -43,7 +45,13 @@ usage(FILE *f)
 	    "  --init             create a new card in FILE (never overwrites)\n"
 	    "  --init-only        create the card and exit\n"
 	    "  --perso FILE       with --init: personalise the purse from this\n"
-	    "                     JSON profile (default: demo purse, TEST KEYS)\n"
+	    "                     JSON profile (default: built-in, random keys)\n"
+	    "  --demo             with --init and no --perso: the demo profile's\n"
+	    "                     public TEST KEYS instead of random ones\n"
+	    "  --attestation-ca FILE  with --init: the manufacturer CA key file\n"
+	    "                     (walletkey-mfg ca-init) that certifies the card's\n"
+	    "                     attestation key; without it the certificate is\n"
+	    "                     self-signed and the card can never enrol\n"
 	    "  --seal-key FILE    key that seals the store's secrets\n"
 	    "                     (default walletkey-seal.key beside the store)\n"
 	    "  --vpcd HOST:PORT   vpcd to connect to (default %s)\n"
@@ -66,6 +74,18 @@ on_message(void *arg, const uint8_t *msg, size_t len, uint8_t *reply,
 		return 0;
 	}
 	return vc_card_apdu(card, msg, len, reply, cap, reply_len) == 0 ? 0 : -1;
+}
+
+static int
+ca_check(const char *path, char *err, size_t errlen)
+{
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int rc = wk_attest_ca_read(path, &key, &cert, err, errlen);
+
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return rc == WK_ATTEST_OK ? 0 : -1;
 }
 
 /* a card whose applets failed at --init is not left behind */
@@ -100,6 +120,8 @@ parse_args(int argc, char **argv, args *a)
 		{ "init-only", no_argument, NULL, 'I' },
 		{ "seal-key", required_argument, NULL, 'k' },
 		{ "perso", required_argument, NULL, 'p' },
+		{ "demo", no_argument, NULL, 'd' },
+		{ "attestation-ca", required_argument, NULL, 'a' },
 		{ "vpcd", required_argument, NULL, 'c' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -116,6 +138,8 @@ parse_args(int argc, char **argv, args *a)
 		case 'I': a->init = a->init_only = true; break;
 		case 'k': a->seal_key = optarg; break;
 		case 'p': a->card.perso_path = optarg; break;
+		case 'd': a->card.demo = true; break;
+		case 'a': a->card.attest_ca_path = optarg; break;
 		case 'c': a->link.vpcd = optarg; break;
 		case 'l': a->link.listen = optarg; break;
 		case 'v': wk_log_set(WK_LOG_ALL); break;
@@ -135,8 +159,15 @@ parse_args(int argc, char **argv, args *a)
 		    "each other\n");
 		return EXIT_USAGE;
 	}
-	if (a->card.perso_path != NULL && !a->init) {
-		fprintf(stderr, "walletkey-card: --perso needs --init\n");
+	if ((a->card.perso_path != NULL || a->card.demo ||
+	    a->card.attest_ca_path != NULL) && !a->init) {
+		fprintf(stderr, "walletkey-card: --perso, --demo and --attestation-ca"
+		    " need --init\n");
+		return EXIT_USAGE;
+	}
+	if (a->card.perso_path != NULL && a->card.demo) {
+		fprintf(stderr, "walletkey-card: --perso and --demo exclude each"
+		    " other\n");
 		return EXIT_USAGE;
 	}
 	a->card.init = a->init;
@@ -162,9 +193,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "walletkey-card: libsodium failed to start\n");
 		goto out;
 	}
-	/* a bad profile creates nothing */
-	if (a.init && vc_perso_check(a.card.perso_path, err, sizeof(err)) !=
-	    VC_PERSO_OK) {
+	/* a bad profile or CA key file creates nothing */
+	if (a.init && (vc_perso_check(a.card.perso_path, a.card.demo, err,
+	    sizeof(err)) != VC_PERSO_OK ||
+	    (a.card.attest_ca_path != NULL && ca_check(a.card.attest_ca_path,
+	    err, sizeof(err)) != 0))) {
 		fprintf(stderr, "walletkey-card: %s\n", err);
 		status = EXIT_USAGE;
 		goto out;

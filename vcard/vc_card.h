@@ -39,6 +39,12 @@ typedef struct vc_card_opts {
 	bool init;
 	/* --perso FILE, read by applets' create(); NULL when not given */
 	const char *perso_path;
+	/* --demo: without --perso, the demo profile's public test keys instead
+	 * of random ones */
+	bool demo;
+	/* --attestation-ca FILE: the manufacturer CA key file that signs the
+	 * card's attestation certificate at create(); NULL: self-signed */
+	const char *attest_ca_path;
 	/* the applets; NULL means the registry (vc_registry.c) */
 	const vc_applet *const *applets;
 	size_t n_applets;

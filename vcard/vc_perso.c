@@ -57,10 +57,6 @@ const char vc_perso_demo_json[] =
     "  ]\n"
     "}\n";
 
-static const char *const purpose_names[PURSE_KEY_N] = {
-	"dlk", "dpk", "dtk", "dulk", "duk",
-};
-
 static const char *const top_members[] = {
 	"format", "issuer_id", "application_type", "application_version",
 	"serial", "start_date", "expiry_date", "issuer_fci", "cardholder",
@@ -252,7 +248,7 @@ parse_key(json_t *k, size_t i, vc_perso_key *out, char *err, size_t errlen)
 	purpose = json_is_string(v) ? json_string_value(v) : "";
 	out->purpose = -1;
 	for (int j = 0; j < PURSE_KEY_N; j++)
-		if (strcmp(purpose, purpose_names[j]) == 0)
+		if (strcmp(purpose, wk_purse_key_names[j]) == 0)
 			out->purpose = j;
 	if (out->purpose < 0)
 		return fail(err, errlen, "%s: \"purpose\" must be dlk, dpk, dtk, "
@@ -304,7 +300,7 @@ parse_keys(json_t *root, vc_perso *p, char *err, size_t errlen)
 			if (p->keys[j].purpose == pk->purpose &&
 			    p->keys[j].index == pk->index)
 				return fail(err, errlen, "keys[%zu]: a second %s "
-				    "with index %u", i, purpose_names[pk->purpose],
+				    "with index %u", i, wk_purse_key_names[pk->purpose],
 				    pk->index);
 		have[pk->purpose] = true;
 		if (pk->purpose == PURSE_KEY_DTK)
@@ -487,8 +483,26 @@ out:
 	return rc;
 }
 
+/* the default profile: the demo's values, and a fresh random key of its own
+ * in place of every demo master key */
+static int
+load_default(bool demo, vc_perso **out, char *err, size_t errlen)
+{
+	int rc = vc_perso_parse(vc_perso_demo_json, strlen(vc_perso_demo_json),
+	    out, err, errlen);
+
+	if (rc != VC_PERSO_OK || demo)
+		return rc;
+	for (size_t i = 0; i < (*out)->n_keys; i++) {
+		(*out)->keys[i].master = false;
+		randombytes_buf((*out)->keys[i].key, sizeof((*out)->keys[i].key));
+	}
+	return VC_PERSO_OK;
+}
+
 int
-vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen)
+vc_perso_load(const char *path, bool demo, vc_perso **out, char *err,
+    size_t errlen)
 {
 	struct stat sb;
 	char *text = NULL;
@@ -499,9 +513,11 @@ vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen)
 	char inner[200];
 
 	*out = NULL;
+	if (path != NULL && demo)
+		return fail(err, errlen, "a profile file and the demo keys exclude"
+		    " each other");
 	if (path == NULL)
-		return vc_perso_parse(vc_perso_demo_json,
-		    strlen(vc_perso_demo_json), out, err, errlen);
+		return load_default(demo, out, err, errlen);
 	if ((f = fopen(path, "rb")) == NULL) {
 		fail(err, errlen, "%s: cannot read the profile: %s", path,
 		    strerror(errno));
@@ -542,10 +558,10 @@ out:
 }
 
 int
-vc_perso_check(const char *path, char *err, size_t errlen)
+vc_perso_check(const char *path, bool demo, char *err, size_t errlen)
 {
 	vc_perso *p = NULL;
-	int rc = vc_perso_load(path, &p, err, errlen);
+	int rc = vc_perso_load(path, demo, &p, err, errlen);
 
 	vc_perso_free(&p);
 	return rc;

@@ -1,7 +1,8 @@
 /*
  * the purse personalisation profile (docs/purse.md, "Personalisation
- * profile"): a JSON file read by `walletkey-card --init --perso FILE`, or the
- * built-in demo profile (test keys only) when no file is given.
+ * profile"): a JSON file read by `walletkey-card --init --perso FILE`; with
+ * no file the built-in profile, whose keys are random for each card, or the
+ * demo profile's public test keys with `--demo`.
  *
  * A profile is checked completely before anything is created: main.c calls
  * vc_perso_check() before it creates the store, and the purse applet's
@@ -57,12 +58,15 @@ typedef struct vc_perso {
 	size_t n_keys;
 } vc_perso;
 
-/* path NULL means the demo profile; err gets a one-line reason */
-int vc_perso_load(const char *path, vc_perso **out, char *err, size_t errlen);
+/* path NULL means the built-in profile: random keys, or the demo keys
+ * (TEST KEYS, public) when demo is set; path and demo exclude each other.
+ * err gets a one-line reason */
+int vc_perso_load(const char *path, bool demo, vc_perso **out, char *err,
+    size_t errlen);
 int vc_perso_parse(const char *json, size_t len, vc_perso **out, char *err,
     size_t errlen);
 /* loads and frees: for main.c before it creates anything */
-int vc_perso_check(const char *path, char *err, size_t errlen);
+int vc_perso_check(const char *path, bool demo, char *err, size_t errlen);
 /* fills an automatic serial from the 8-byte card serial and replaces every
  * master key by the key diversified with the serial (pboc-purse.md 4.4) */
 int vc_perso_finish(vc_perso *p, const uint8_t card_serial[8]);

@@ -25,7 +25,8 @@ trap '[ -n "$ISS_PID" ] && kill "$ISS_PID" 2>/dev/null; rm -rf "$T"' EXIT
 export WALLETKEY_STATE_DIR=$T/state WALLETKEY_ACCOUNT_PASSWORD=bench-password WALLETKEY_PIN=123456
 DB=sqlite:$T/issuer.db
 PAN=6222000000000001
-"$ISS" init --db "$DB" --key-file "$T/issuer.key" >/dev/null
+"$ISS" init --db "$DB" --key-file "$T/issuer.key" \
+	--manufacturer-ca "$WALLETKEY_MFG_CA" >/dev/null
 "$ISS" account-create --db "$DB" --pan $PAN --name Bench \
 	--password-env WALLETKEY_ACCOUNT_PASSWORD >/dev/null
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -198,6 +198,8 @@ main(int argc, char **argv)
 	bool pg = strcmp(which, "pg") == 0;
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
+	char mfg[128];
+	size_t added;
 	iss_unlock u = { 0 };
 	iss_db *db = NULL;
 	iss *is = NULL;
@@ -221,9 +223,12 @@ main(int argc, char **argv)
 		snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
 	}
 	u.key_file = key;
-	if (iss_db_open(url, &db, err, sizeof(err)) != 0 ||
+	snprintf(mfg, sizeof(mfg), "%s/mfg.pem", dir);
+	if (sim_factory_init(mfg) != 0 ||
+	    iss_db_open(url, &db, err, sizeof(err)) != 0 ||
 	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
-	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0) {
+	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0 ||
+	    iss_mfg_add(db, &u, mfg, &added, err, sizeof(err)) != 0) {
 		fprintf(stderr, "issuer_bench: %s\n", err);
 		return 1;
 	}
@@ -299,6 +304,7 @@ main(int argc, char **argv)
 		sim_card_free(&clients[i].card);
 		free(clients[i].lat);
 	}
+	sim_factory_free();
 	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
 	if (system(err) != 0)
 		return 1;

@@ -54,8 +54,11 @@ issuer_kill() {
 	ISS_PID=""
 }
 
+# the issuer trusts the sandbox's manufacturer, whose CA made the cards
 issuer_setup() {
-	"$ISS" init --db "$DB" --key-file "$T/issuer.key" >/dev/null
+	[ -n "${WALLETKEY_MFG_CA:-}" ] || die "the sandbox made no manufacturer CA"
+	"$ISS" init --db "$DB" --key-file "$T/issuer.key" \
+		--manufacturer-ca "$WALLETKEY_MFG_CA" >/dev/null
 	"$ISS" account-create --db "$DB" --pan $PAN0 --name Alice \
 		--password-env WALLETKEY_ACCOUNT_PASSWORD >/dev/null
 	"$ISS" account-create --db "$DB" --pan $PAN1 --name Bob \

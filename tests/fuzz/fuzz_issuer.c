@@ -4,8 +4,10 @@
  * real issuer on a temporary SQLite database (as the HTTP server would);
  * the same bytes also go through wk_msg_parse and wk_arec_hist_parse.
  * First bytes 0x40-0x7F and 0xC0-0xFF pick the audit sync routes
- * (audit_route below); the others the original routes, so the seeds keep
- * their meaning. Without libFuzzer, main()
+ * (audit_route below), 0x20-0x3F an enrolment of the fixed card whose
+ * attestation chain is the genuine one XORed with the input (attest_route);
+ * the others the original routes, so the seeds keep their meaning.
+ * Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
  * tests/fuzz/corpus/fuzz_issuer/).
  */
@@ -20,6 +22,7 @@
 
 #include "iss.h"
 #include "wk_arec.h"
+#include "wk_attest.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
 
@@ -40,11 +43,20 @@ static const char fuzz_card_key[] =
 static iss *fz;
 static char fz_dir[256];
 
+/* the fixed card's genuine attestation: key attestation, device
+ * certificate, manufacturer CA (made at start-up by a test manufacturer
+ * the issuer trusts), and its CSR */
+static struct {
+	uint8_t der[3][WK_ATTEST_CERT_MAX];
+	size_t len[3];
+	char csr_b64[2048];
+} fz_att;
+
 static void
 cleanup(void)
 {
 	static const char *const files[] = { "issuer.db", "issuer.db-wal",
-	    "issuer.db-shm", "issuer.key" };
+	    "issuer.db-shm", "issuer.key", "mfg.pem" };
 	char path[300];
 
 	iss_free(&fz);
@@ -56,15 +68,97 @@ cleanup(void)
 }
 
 static void
+put_der(X509 *x, int i)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+
+	if (n <= 0 || (size_t)n > sizeof(fz_att.der[i]))
+		abort();
+	memcpy(fz_att.der[i], der, (size_t)n);
+	fz_att.len[i] = (size_t)n;
+	OPENSSL_free(der);
+}
+
+static char *
+b64_alloc(const uint8_t *p, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(cap);
+
+	if (s != NULL)
+		sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+/* a test manufacturer (trusted by the issuer: mfg.pem) and the fixed
+ * card's chain for its wallet key in slot 82 */
+static void
+make_attestation(const char *mfg_pem, EVP_PKEY *card)
+{
+	static const uint8_t id[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t serial[WK_ATTEST_SERIAL_LEN] = { 0x11 };
+	wk_attest_key info = { .slot = 0x82, .origin = WK_ATTEST_ORIGIN_GENERATED,
+	    .pin_policy = 1, .touch_policy = 1, .firmware = { 5, 7, 1 },
+	    .serial = 0x01020304 };
+	EVP_PKEY *mk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *f9 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *ca = NULL, *dev = NULL, *leaf = NULL;
+	FILE *f;
+
+	if (mk == NULL || f9 == NULL ||
+	    wk_attest_ca_new(mk, "fuzz manufacturer", 3650, serial, &ca) !=
+	    WK_ATTEST_OK ||
+	    wk_attest_device_new(f9, id, mk, ca, 3650, serial, &dev) !=
+	    WK_ATTEST_OK ||
+	    wk_attest_key_new(card, &info, id, f9, dev, serial, &leaf) !=
+	    WK_ATTEST_OK || (f = fopen(mfg_pem, "w")) == NULL)
+		abort();
+	if (PEM_write_X509(f, ca) != 1 || fclose(f) != 0)
+		abort();
+	put_der(leaf, 0);
+	put_der(dev, 1);
+	put_der(ca, 2);
+	X509_free(leaf);
+	X509_free(dev);
+	X509_free(ca);
+	EVP_PKEY_free(f9);
+	EVP_PKEY_free(mk);
+}
+
+/* {pan, password, card_id, csr, attestation: [the n certificates]} */
+static char *
+enrol_body(uint8_t der[][WK_ATTEST_CERT_MAX], const size_t *len,
+    const int *order, size_t n)
+{
+	json_t *a = json_array(), *req;
+	char *s;
+
+	for (size_t i = 0; i < n; i++) {
+		char *b = b64_alloc(der[order[i]], len[order[i]]);
+
+		json_array_append_new(a, json_string(b != NULL ? b : ""));
+		free(b);
+	}
+	req = json_pack("{s:s, s:s, s:s, s:s, s:o}", "pan", FUZZ_PAN,
+	    "password", "password1", "card_id", FUZZ_CARD_ID, "csr",
+	    fz_att.csr_b64, "attestation", a);
+	s = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	return s;
+}
+
+static void
 enrol_fixed_card(void)
 {
+	static const int order[2] = { 0, 1 };
 	BIO *bio = BIO_new_mem_buf(fuzz_card_key, -1);
 	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	X509_REQ *r = X509_REQ_new();
 	unsigned char *der = NULL;
-	char b64[2048];
 	json_t *req = NULL, *resp = NULL;
 	iss_err e = { 0 };
+	char *body;
 	int n;
 
 	if (k == NULL || r == NULL || X509_NAME_add_entry_by_txt(
@@ -73,10 +167,12 @@ enrol_fixed_card(void)
 	    X509_REQ_set_pubkey(r, k) != 1 || X509_REQ_sign(r, k, EVP_sha256()) <= 0 ||
 	    (n = i2d_X509_REQ(r, &der)) <= 0)
 		abort();
-	sodium_bin2base64(b64, sizeof(b64), der, (size_t)n,
+	sodium_bin2base64(fz_att.csr_b64, sizeof(fz_att.csr_b64), der, (size_t)n,
 	    sodium_base64_VARIANT_ORIGINAL);
-	req = json_pack("{s:s, s:s, s:s, s:s}", "pan", FUZZ_PAN, "password",
-	    "password1", "card_id", FUZZ_CARD_ID, "csr", b64);
+	if ((body = enrol_body(fz_att.der, fz_att.len, order, 2)) == NULL ||
+	    (req = json_loads(body, 0, NULL)) == NULL)
+		abort();
+	free(body);
 	if (iss_enrol(fz, req, &resp, &e) != 0) {
 		fprintf(stderr, "fuzz_issuer: enrol: %s\n", e.message);
 		abort();
@@ -89,10 +185,75 @@ enrol_fixed_card(void)
 	BIO_free(bio);
 }
 
+/*
+ * an enrolment of the fixed card (enrolled already: a genuine chain gets
+ * the same certificate again) whose attestation is the genuine chain with
+ * the input XORed over the key attestation then the device certificate;
+ * input bytes beyond both are appended to the device certificate.
+ * data[0] & 3 picks the chain: [key, device], [key, device, CA],
+ * [device, key], [key]. With 0x10 set the chain goes straight to
+ * wk_attest_verify against the issuer's trusted store (no password hash
+ * per input: many more runs per second on the parser)
+ */
+static void
+attest_route(const uint8_t *data, size_t size)
+{
+	static const int orders[4][3] = { { 0, 1, 0 }, { 0, 1, 2 }, { 1, 0, 0 },
+	    { 0, 0, 0 } };
+	static const size_t counts[4] = { 2, 3, 2, 1 };
+	static uint8_t der[3][WK_ATTEST_CERT_MAX];
+	size_t len[3], n = size - 1, extra;
+	const uint8_t *x = data + 1;
+	unsigned shape = data[0] & 3;
+	json_t *resp = NULL;
+	iss_err e = { 0 };
+	char *body;
+
+	memcpy(der, fz_att.der, sizeof(der));
+	memcpy(len, fz_att.len, sizeof(len));
+	for (size_t i = 0; i < n && i < len[0]; i++)
+		der[0][i] ^= x[i];
+	for (size_t i = len[0]; i < n && i < len[0] + len[1]; i++)
+		der[1][i - len[0]] ^= x[i];
+	if (n > len[0] + len[1]) {
+		extra = n - len[0] - len[1];
+		if (extra > WK_ATTEST_CERT_MAX - len[1])
+			extra = WK_ATTEST_CERT_MAX - len[1];
+		memcpy(der[1] + len[1], x + len[0] + len[1], extra);
+		len[1] += extra;
+	}
+	if ((data[0] & 0x10) != 0) {
+		const uint8_t *d[3];
+		size_t l[3];
+		int rc;
+
+		for (size_t i = 0; i < counts[shape]; i++) {
+			d[i] = der[orders[shape][i]];
+			l[i] = len[orders[shape][i]];
+		}
+		rc = wk_attest_verify(fz->keys.mfg, d, l, counts[shape],
+		    (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08", 0x82,
+		    NULL, NULL, NULL, 0);
+		if (n == 0 && shape < 2 && rc != WK_ATTEST_OK)
+			abort();
+		return;
+	}
+	if ((body = enrol_body(der, len, orders[shape], counts[shape])) == NULL)
+		return;
+	(void)iss_handle(fz, "POST", "/v1/enrolments", body, strlen(body), &resp,
+	    &e);
+	/* the genuine chain is accepted; a changed one never is */
+	if (n == 0 && shape < 2 && resp == NULL)
+		abort();
+	json_decref(resp);
+	free(body);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *dir = fz_dir, url[300], key[300], err[256];
+	char *dir = fz_dir, url[300], key[300], mfg[300], err[256];
+	size_t added;
 	iss_unlock u = { 0 };
 	iss_db *db = NULL;
 	iss_err e = { 0 };
@@ -106,6 +267,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
 	snprintf(key, sizeof(key), "%s/issuer.key", dir);
+	snprintf(mfg, sizeof(mfg), "%s/mfg.pem", dir);
 	u.key_file = key;
 	if (iss_db_open(url, &db, err, sizeof(err)) != 0 ||
 	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
@@ -113,6 +275,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    iss_account_create(db, FUZZ_PAN, "fuzz", "password1", &id,
 	    &e) != 0 || iss_deposit(db, FUZZ_PAN, 100000, &e) != 0) {
 		fprintf(stderr, "fuzz_issuer: %s %s\n", err, e.message);
+		abort();
+	}
+	/* the manufacturer is made with the card's chain; the issuer trusts it
+	 * before it opens */
+	{
+		BIO *bio = BIO_new_mem_buf(fuzz_card_key, -1);
+		EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+
+		if (k == NULL)
+			abort();
+		make_attestation(mfg, k);
+		EVP_PKEY_free(k);
+		BIO_free(bio);
+	}
+	if (iss_mfg_add(db, &u, mfg, &added, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_issuer: %s\n", err);
 		abort();
 	}
 	iss_db_free(&db);
@@ -276,6 +454,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)wk_arec_loads_parse(data + 1, size - 1, &loads);
 	if ((data[0] & 0x40) != 0) {
 		audit_route(data, size);
+		return 0;
+	}
+	if ((data[0] & 0xE0) == 0x20) {
+		attest_route(data, size);
 		return 0;
 	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));

@@ -39,7 +39,7 @@ extern const vc_applet vc_applet_purse;
 static vc_store *st;
 static vc_card *card;
 static EVP_PKEY *ca, *card_pub;
-static uint8_t keys[48];
+static uint8_t keys[WK_PURSE_KEY_N * 16];	/* by key id: DLK first */
 static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 static char dir[256];
 
@@ -82,10 +82,23 @@ static uint16_t
 cmd(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *d,
     size_t lc, size_t *n)
 {
-	uint8_t apdu[5 + 255 + 1];
+	uint8_t apdu[7 + WK_MSG_MAX + 2];
 
-	if (lc > 255)
-		lc = 255;
+	if (lc > WK_MSG_MAX)
+		lc = WK_MSG_MAX;
+	if (lc > 255) {
+		apdu[0] = cla;
+		apdu[1] = ins;
+		apdu[2] = p1;
+		apdu[3] = p2;
+		apdu[4] = 0;
+		apdu[5] = (uint8_t)(lc >> 8);
+		apdu[6] = (uint8_t)lc;
+		memcpy(apdu + 7, d, lc);
+		apdu[7 + lc] = 0;
+		apdu[8 + lc] = 0;
+		return send_apdu(apdu, 9 + lc, n);
+	}
 	apdu[0] = cla;
 	apdu[1] = ins;
 	apdu[2] = p1;
@@ -141,7 +154,7 @@ start(void)
 	    &vc_applet_purse };
 	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 2 };
 	const char *tmp = getenv("TMPDIR");
-	uint8_t d[100], pt[65], buf[WK_MSG_MAX];
+	uint8_t d[100], pt[65], buf[WK_MSG_MAX], sealed[WK_MSG_PERSO_KEYS_MAX];
 	char path[320];
 	size_t n, l = 0;
 	wk_msg m;
@@ -184,7 +197,12 @@ start(void)
 	memcpy(m.card_id, vc_card_serial(card), 8);
 	m.key_version = 1;
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
-	if (wk_msg_seal_keys(card_pub, &m, keys, sizeof(keys)) != WK_MSG_OK ||
+	for (size_t i = 0; i < WK_PURSE_KEY_N; i++) {
+		sealed[17 * i] = (uint8_t)i;
+		memcpy(sealed + 17 * i + 1, keys + 16 * i, 16);
+	}
+	if (wk_msg_seal_keys(card_pub, &m, sealed, 17 * WK_PURSE_KEY_N) !=
+	    WK_MSG_OK ||
 	    wk_msg_sign(&m, ca, &b) != WK_MSG_OK)
 		abort();
 	must(cmd(0x80, 0xE6, 0, 0, b.p, b.len, &n));

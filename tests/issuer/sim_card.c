@@ -4,16 +4,75 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <sodium.h>
 
 #include "wk_apdu.h"
+#include "wk_attest.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
+
+static struct {
+	EVP_PKEY *key;
+	X509 *cert;
+} factory;
+
+int
+sim_factory_init(const char *cert_pem)
+{
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
+	FILE *f;
+	int rc = -1;
+
+	sim_factory_free();
+	randombytes_buf(serial, sizeof(serial));
+	if ((factory.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    wk_attest_ca_new(factory.key, "walletkey test manufacturer", 3650,
+	    serial, &factory.cert) != WK_ATTEST_OK)
+		goto out;
+	if (cert_pem != NULL) {
+		if ((f = fopen(cert_pem, "w")) == NULL)
+			goto out;
+		if (PEM_write_X509(f, factory.cert) != 1) {
+			fclose(f);
+			goto out;
+		}
+		if (fclose(f) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		sim_factory_free();
+	return rc;
+}
+
+void
+sim_factory_free(void)
+{
+	EVP_PKEY_free(factory.key);
+	X509_free(factory.cert);
+	factory.key = NULL;
+	factory.cert = NULL;
+}
+
+EVP_PKEY *
+sim_factory_key(void)
+{
+	return factory.key;
+}
+
+X509 *
+sim_factory_cert(void)
+{
+	return factory.cert;
+}
 
 int
 sim_card_new(const char *pan, sim_card **out)
 {
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
 	sim_card *c = calloc(1, sizeof(*c));
 
 	*out = NULL;
@@ -22,12 +81,40 @@ sim_card_new(const char *pan, sim_card **out)
 	randombytes_buf(c->id, sizeof(c->id));
 	wk_hex_encode(c->id, sizeof(c->id), c->id_hex);
 	snprintf(c->pan, sizeof(c->pan), "%s", pan);
-	if ((c->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
-		free(c);
+	randombytes_buf(serial, sizeof(serial));
+	if ((c->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    (c->f9 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    wk_attest_device_new(c->f9, c->id, factory.key, factory.cert, 3650,
+	    serial, &c->device) != WK_ATTEST_OK) {
+		sim_card_free(&c);
 		return -1;
 	}
 	*out = c;
 	return 0;
+}
+
+json_t *
+sim_card_attestation(sim_card *c, EVP_PKEY *pub, uint8_t slot, uint8_t origin)
+{
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
+	wk_attest_key info = { .slot = slot, .origin = origin, .pin_policy = 1,
+	    .touch_policy = 1, .firmware = { 5, 7, 1 }, .serial = 1234567 };
+	unsigned char *d1 = NULL, *d2 = NULL;
+	X509 *leaf = NULL;
+	json_t *a = NULL;
+	int n1, n2;
+
+	randombytes_buf(serial, sizeof(serial));
+	if (wk_attest_key_new(pub != NULL ? pub : c->key, &info, c->id, c->f9,
+	    c->device, serial, &leaf) != WK_ATTEST_OK ||
+	    (n1 = i2d_X509(leaf, &d1)) <= 0 || (n2 = i2d_X509(c->device, &d2)) <= 0)
+		goto out;
+	a = json_pack("[o, o]", sim_b64(d1, (size_t)n1), sim_b64(d2, (size_t)n2));
+out:
+	OPENSSL_free(d1);
+	OPENSSL_free(d2);
+	X509_free(leaf);
+	return a;
 }
 
 void
@@ -39,6 +126,8 @@ sim_card_free(sim_card **cp)
 		return;
 	EVP_PKEY_free(c->key);
 	EVP_PKEY_free(c->anchor);
+	EVP_PKEY_free(c->f9);
+	X509_free(c->device);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
 	*cp = NULL;
@@ -74,7 +163,8 @@ sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
 	const uint8_t *p = ca;
 	X509 *x;
 	wk_msg m;
-	uint8_t keys[48];
+	uint8_t keys[WK_MSG_PERSO_KEYS_MAX];
+	bool seen[WK_PURSE_KEY_N] = { false };
 	size_t n;
 	int rc = -1;
 
@@ -87,13 +177,20 @@ sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
 	    wk_msg_verify(perso, perso_len, c->anchor, &m) != WK_MSG_OK ||
 	    m.type != WK_MSG_PERSO || memcmp(m.card_id, c->id, sizeof(c->id)) != 0 ||
 	    wk_msg_open_keys(c->key, &m, keys, sizeof(keys), &n) != WK_MSG_OK ||
-	    n != sizeof(keys))
+	    n != WK_PURSE_KEY_N * WK_MSG_PERSO_ENTRY_LEN)
 		goto out;
+	/* as the card: every key of the table, each once */
+	for (size_t off = 0; off < n; off += WK_MSG_PERSO_ENTRY_LEN) {
+		if (keys[off] >= WK_PURSE_KEY_N || seen[keys[off]])
+			goto out;
+		seen[keys[off]] = true;
+		memcpy(c->keys[keys[off]], keys + off + 1, 16);
+	}
 	memcpy(c->cert, cert, cert_len);
 	c->cert_len = cert_len;
-	memcpy(c->dlk, keys, 16);
-	memcpy(c->dtk, keys + 16, 16);
-	memcpy(c->dpk, keys + 32, 16);
+	memcpy(c->dlk, c->keys[WK_PURSE_KEY_DLK], 16);
+	memcpy(c->dtk, c->keys[WK_PURSE_KEY_DTK], 16);
+	memcpy(c->dpk, c->keys[WK_PURSE_KEY_DPK], 16);
 	c->key_version = m.key_version;
 	rc = 0;
 out:
@@ -409,8 +506,10 @@ sim_enrol(sim_http *h, sim_card *c, const char *password, json_t **out)
 		st = -1;
 		goto out;
 	}
-	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", c->pan, "password", password,
-	    "card_id", c->id_hex, "csr", sim_b64(b.p, b.len));
+	req = json_pack("{s:s, s:s, s:s, s:o, s:o}", "pan", c->pan, "password",
+	    password, "card_id", c->id_hex, "csr", sim_b64(b.p, b.len),
+	    "attestation", sim_card_attestation(c, NULL, 0x82,
+	    WK_ATTEST_ORIGIN_GENERATED));
 	if ((st = sim_http_call(h, "/v1/enrolments", req, &resp)) != 200)
 		goto out;
 	if ((n1 = sim_unb64(json_object_get(resp, "certificate"), cert,

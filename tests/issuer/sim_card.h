@@ -13,19 +13,24 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "wk_buf.h"
 #include "wk_msg.h"
+#include "wk_purse_crypto.h"
 
 typedef struct sim_card {
 	uint8_t id[WK_MSG_CARD_ID_LEN];
 	char id_hex[2 * WK_MSG_CARD_ID_LEN + 1];
 	char pan[WK_MSG_PAN_MAX + 1];
-	EVP_PKEY *key;
+	EVP_PKEY *key;		/* the wallet key, generated "on the card" */
 	EVP_PKEY *anchor;	/* the issuer's CA public key */
+	EVP_PKEY *f9;		/* the attestation key */
+	X509 *device;		/* its certificate, from the sim factory */
 	uint8_t cert[2048];
 	size_t cert_len;
 	uint8_t dlk[16], dtk[16], dpk[16];
+	uint8_t keys[WK_PURSE_KEY_N][16];	/* every purse key, by id */
 	uint8_t key_version;
 	uint32_t balance;
 	uint16_t seq;
@@ -43,7 +48,23 @@ typedef struct sim_card {
 	uint8_t last_tac[4];
 } sim_card;
 
+/*
+ * the factory of the simulated cards: a manufacturer CA that certifies the
+ * attestation key of every card sim_card_new makes afterwards (before it,
+ * or after sim_factory_free, cards get self-signed device certificates).
+ * cert_pem (may be NULL) gets the CA certificate, for the issuer.
+ */
+int sim_factory_init(const char *cert_pem);
+void sim_factory_free(void);
+EVP_PKEY *sim_factory_key(void);
+X509 *sim_factory_cert(void);
+
 int sim_card_new(const char *pan, sim_card **out);
+/* the card's attestation (docs/attestation.md) of pub, stated to be in slot
+ * with origin, as a JSON array [key attestation, device certificate] of
+ * base64 DER; pub NULL: the wallet key */
+json_t *sim_card_attestation(sim_card *c, EVP_PKEY *pub, uint8_t slot,
+    uint8_t origin);
 void sim_card_free(sim_card **c);
 /* a PKCS#10 request, CN = card id in hex, signed by the wallet key */
 int sim_card_csr(sim_card *c, wk_buf *out);
@@ -83,8 +104,8 @@ long sim_unb64(json_t *s, uint8_t *out, size_t cap);
  */
 long sim_load(sim_http *h, sim_card *c, uint32_t amount, char *load_id);
 
-/* enrolment: CSR, certificate, trust anchor, personalisation; *out (may be
- * NULL) gets the issuer's answer */
+/* enrolment: CSR, the attestation of the wallet key in slot 82, certificate,
+ * trust anchor, personalisation; *out (may be NULL) gets the issuer's answer */
 long sim_enrol(sim_http *h, sim_card *c, const char *password, json_t **out);
 
 #endif

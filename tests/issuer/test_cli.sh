@@ -68,6 +68,49 @@ head -c 32 /dev/urandom >"$dir/wrong.key"
 expect_rc 1 "$bin" serve --db "$db" --key-file "$dir/wrong.key" --listen 127.0.0.1:0
 grep -q "do not open" "$dir/err" || fail "wrong key file"
 
+# the card manufacturers enrolment trusts (docs/attestation.md)
+mkca() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-subj "/CN=$1" -addext "basicConstraints=critical,$2" \
+		-addext "keyUsage=critical,keyCertSign" -keyout "$dir/$1.key" \
+		-out "$dir/$1.pem" 2>/dev/null
+}
+mkca mfg1 CA:TRUE
+mkca mfg2 CA:TRUE
+mkca leaf CA:FALSE
+expect_rc 0 "$bin" manufacturers --db "$db" --key-file "$key" --json
+[ "$(cat "$dir/out")" = "[]" ] || fail "manufacturers before any: $(cat "$dir/out")"
+expect_rc 0 "$bin" manufacturer-add --db "$db" --key-file "$key" --cert "$dir/mfg1.pem"
+cat "$dir/mfg1.pem" "$dir/mfg2.pem" >"$dir/both.pem"
+expect_rc 0 "$bin" manufacturer-add --db "$db" --key-file "$key" --cert "$dir/both.pem" --json
+[ "$(cat "$dir/out")" = '{"added":1}' ] || fail "adding one known and one new: $(cat "$dir/out")"
+expect_rc 2 "$bin" manufacturer-add --db "$db" --key-file "$key" --cert "$dir/leaf.pem"
+grep -q "not a CA" "$dir/err" || fail "a leaf certificate as a manufacturer"
+expect_rc 2 "$bin" manufacturer-add --db "$db" --key-file "$key" --cert "$dir/nonexistent.pem"
+expect_rc 2 "$bin" manufacturer-add --db "$db" --key-file "$key"
+printf '%s\n' 0101010101010101010101010101010101010101010101010101010101010101 >"$dir/wrong.key"
+expect_rc 1 "$bin" manufacturer-add --db "$db" --key-file "$dir/wrong.key" --cert "$dir/mfg1.pem"
+expect_rc 0 "$bin" manufacturers --db "$db" --key-file "$key" --json
+fp2=$(openssl x509 -in "$dir/mfg2.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+python3 - "$dir/out" "$fp2" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert len(m) == 2, m
+assert sys.argv[2] in [x["fingerprint"] for x in m], m
+assert all(x["subject"].startswith("/CN=mfg") for x in m), m
+PY
+expect_rc 0 "$bin" manufacturers --db "$db" --key-file "$key"
+grep -q "$fp2" "$dir/out" || fail "manufacturers table"
+expect_rc 0 "$bin" manufacturer-remove --db "$db" --fingerprint "$fp2"
+expect_rc 2 "$bin" manufacturer-remove --db "$db" --fingerprint "$fp2"
+expect_rc 2 "$bin" manufacturer-remove --db "$db" --fingerprint 12ab
+expect_rc 2 "$bin" manufacturer-remove --db "$db"
+expect_rc 0 "$bin" oplog --db "$db" --json
+python3 -c 'import json,sys; k=[x["kind"] for x in json.load(open(sys.argv[1]))]; assert k.count("manufacturer.add")==2 and k.count("manufacturer.remove")==1, k' "$dir/out"
+# init can trust one at once
+expect_rc 0 "$bin" init --db "sqlite:$dir/mfg.db" --key-file "$dir/mfg.key" --manufacturer-ca "$dir/both.pem"
+grep -q "trusting 2 card manufacturer" "$dir/out" || fail "init --manufacturer-ca"
+
 # two TLS servers on the same database
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
@@ -108,4 +151,10 @@ expect_rc 0 "$bin" init --db "sqlite:$dir/pp.db" --passphrase-env WK_PP
 expect_rc 1 "$bin" serve --db "sqlite:$dir/pp.db" --key-file "$key" --listen 127.0.0.1:0
 grep -q "sealed with a passphrase" "$dir/err" || fail "seal mode mix-up"
 WK_PP=wrong expect_rc 1 "$bin" serve --db "sqlite:$dir/pp.db" --passphrase-env WK_PP --listen 127.0.0.1:0
+# an issuer that trusts no manufacturer says so when it starts
+"$bin" serve --db "sqlite:$dir/pp.db" --passphrase-env WK_PP --listen 127.0.0.1:0 \
+	>"$dir/serve3.log" 2>&1 &
+pids="$pids $!"
+for i in $(seq 50); do grep -q "listening" "$dir/serve3.log" && break; sleep 0.1; done
+grep -q "no card manufacturer is trusted" "$dir/serve3.log" || fail "no warning without manufacturers"
 echo "test_cli: ok"

@@ -18,11 +18,13 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
 #include <sodium.h>
 
 #include "iss.h"
 #include "sim_card.h"
 #include "wk_arec.h"
+#include "wk_attest.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 
@@ -38,6 +40,7 @@ static struct {
 	char dir[128];
 	char url[512];
 	char key[160];
+	char mfg_pem[160];
 	iss_db *db;
 	iss *is;
 	iss_server *srv;
@@ -138,6 +141,7 @@ setup(void **state)
 	iss_unlock u = { 0 };
 	iss_err e = { 0 };
 	int64_t id;
+	size_t added = 0;
 
 	(void)state;
 	if (sodium_init() < 0)
@@ -156,10 +160,15 @@ setup(void **state)
 		snprintf(T.url, sizeof(T.url), "sqlite:%s/issuer.db", T.dir);
 	}
 	u.key_file = T.key;
+	snprintf(T.mfg_pem, sizeof(T.mfg_pem), "%s/mfg.pem", T.dir);
+	if (sim_factory_init(T.mfg_pem) != 0)
+		return -1;
 	if (iss_db_open(T.url, &T.db, err, sizeof(err)) != 0 ||
 	    iss_schema_migrate(T.db, err, sizeof(err)) != 0 ||
 	    iss_schema_migrate(T.db, err, sizeof(err)) != 0 ||
-	    iss_keys_create(T.db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0) {
+	    iss_keys_create(T.db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0 ||
+	    iss_mfg_add(T.db, &u, T.mfg_pem, &added, err, sizeof(err)) != 0 ||
+	    added != 1) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
@@ -194,6 +203,7 @@ teardown(void **state)
 	iss_server_stop(&T.srv);
 	iss_free(&T.is);
 	iss_db_free(&T.db);
+	sim_factory_free();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "teardown: cannot remove %s\n", T.dir);
@@ -647,15 +657,305 @@ test_enrol(void **state)
 	assert_string_equal(json_string_value(json_object_get(resp, "status")),
 	    "existing");
 	json_decref(resp);
-	/* the same card id with another key */
+	/* the same card id with another key (genuinely attested: the card
+	 * made a new wallet key) */
 	assert_int_equal(sim_card_new(PAN_RICH, &other), 0);
 	memcpy(other->id, c->id, sizeof(c->id));
 	memcpy(other->id_hex, c->id_hex, sizeof(c->id_hex));
+	X509_free(other->device);
+	other->device = NULL;
+	{
+		uint8_t serial[WK_ATTEST_SERIAL_LEN] = { 1 };
+
+		assert_int_equal(wk_attest_device_new(other->f9, other->id,
+		    sim_factory_key(), sim_factory_cert(), 3650, serial,
+		    &other->device), WK_ATTEST_OK);
+	}
 	assert_int_equal(sim_enrol(T.h, other, PW, &resp), 409);
 	assert_string_equal(err_code(resp), "card_exists");
 	json_decref(resp);
 	sim_card_free(&other);
 	sim_card_free(&c);
+}
+
+
+/* a CSR, CN = cn, for key */
+static json_t *
+csr_for(EVP_PKEY *key, const char *cn)
+{
+	X509_REQ *r = X509_REQ_new();
+	unsigned char *der = NULL;
+	json_t *j;
+	int n;
+
+	assert_non_null(r);
+	assert_int_equal(X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(r),
+	    "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0), 1);
+	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
+	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
+	assert_true((n = i2d_X509_REQ(r, &der)) > 0);
+	j = sim_b64(der, (size_t)n);
+	OPENSSL_free(der);
+	X509_REQ_free(r);
+	return j;
+}
+
+/*
+ * posts an enrolment of csr_key under card_hex with attestation (NULL:
+ * none); expects a refusal want/code that stores nothing but one oplog row
+ * card.enrol.refused (logged is false for refusals before the password)
+ */
+static void
+enrol_refused(const char *pan, const char *password, const char *card_hex,
+    EVP_PKEY *csr_key, json_t *attestation, long want, const char *code,
+    bool logged)
+{
+	json_t *req, *resp = NULL;
+	char *before, *after, sql[200];
+	int64_t ops = q_int("SELECT COUNT(*) FROM oplog");
+
+	before = snapshot();
+	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", pan, "password", password,
+	    "card_id", card_hex, "csr", csr_for(csr_key, card_hex));
+	assert_non_null(req);
+	if (attestation != NULL)
+		json_object_set_new(req, "attestation", attestation);
+	expect_error(sim_http_call(T.h, "/v1/enrolments", req, &resp), &resp,
+	    want, code);
+	assert_null(json_object_get(resp, "personalisation"));
+	json_decref(resp);
+	json_decref(req);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog"), ops + (logged ? 1 : 0));
+	if (logged) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM oplog WHERE id ="
+		    " (SELECT MAX(id) FROM oplog) AND kind = 'card.enrol.refused'"
+		    " AND card_id = '%s' AND detail LIKE '%s:%%'", card_hex, code);
+		assert_int_equal(q_int(sql), 1);
+	}
+	/* the oplog row aside, nothing changed: no card, no key, no money */
+	after = snapshot();
+	{
+		/* line 4 of the snapshot is the oplog count */
+		char *b = before, *a = after;
+
+		for (int line = 0; line < 3; line++) {
+			b = strchr(b, '\n') + 1;
+			a = strchr(a, '\n') + 1;
+		}
+		assert_memory_equal(before, after, (size_t)(b - before));
+		assert_string_equal(strchr(b, '\n'), strchr(a, '\n'));
+	}
+	free(before);
+	free(after);
+	check_conservation();
+}
+
+/* a card of a manufacturer the issuer does not trust, or of none */
+static sim_card *
+foreign_card(bool self_signed)
+{
+	sim_card *c;
+	EVP_PKEY *key = sim_factory_key();
+	X509 *cert = sim_factory_cert();
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
+	EVP_PKEY *rogue = NULL;
+	X509 *rogue_cert = NULL;
+
+	EVP_PKEY_up_ref(key);
+	X509_up_ref(cert);
+	assert_int_equal(sim_card_new(PAN_RICH, &c), 0);
+	X509_free(c->device);
+	c->device = NULL;
+	randombytes_buf(serial, sizeof(serial));
+	if (!self_signed) {
+		assert_non_null(rogue = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+		assert_int_equal(wk_attest_ca_new(rogue, "walletkey test manufacturer",
+		    3650, serial, &rogue_cert), WK_ATTEST_OK);
+	}
+	assert_int_equal(wk_attest_device_new(c->f9, c->id, rogue, rogue_cert,
+	    3650, serial, &c->device), WK_ATTEST_OK);
+	EVP_PKEY_free(rogue);
+	X509_free(rogue_cert);
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return c;
+}
+
+/* issue 11: a software key with a valid account password never enrols */
+static void
+test_enrol_attestation(void **state)
+{
+	sim_card *c, *other, *foreign;
+	EVP_PKEY *soft;
+	json_t *a;
+	size_t keep;
+
+	(void)state;
+	assert_int_equal(sim_card_new(PAN_RICH, &c), 0);
+	assert_int_equal(sim_card_new(PAN_RICH, &other), 0);
+	assert_non_null(soft = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+	/* no attestation at all */
+	enrol_refused(PAN_RICH, PW, c->id_hex, soft, NULL, 403,
+	    "attestation_required", true);
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key, NULL, 403,
+	    "attestation_required", true);
+	/* without the password nothing is looked at, nothing logged */
+	enrol_refused(PAN_RICH, "wrong", c->id_hex, soft,
+	    sim_card_attestation(c, soft, 0x82, WK_ATTEST_ORIGIN_GENERATED), 401,
+	    "bad_credentials", false);
+	/* a self-signed device certificate: a card made without a manufacturer
+	 * (or a software "card") */
+	foreign = foreign_card(true);
+	enrol_refused(PAN_RICH, PW, foreign->id_hex, foreign->key,
+	    sim_card_attestation(foreign, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED),
+	    403, "attestation_untrusted", true);
+	sim_card_free(&foreign);
+	/* a device certificate from a CA the issuer does not trust */
+	foreign = foreign_card(false);
+	enrol_refused(PAN_RICH, PW, foreign->id_hex, foreign->key,
+	    sim_card_attestation(foreign, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED),
+	    403, "attestation_untrusted", true);
+	sim_card_free(&foreign);
+	/* a genuine chain, for another key than the CSR's */
+	enrol_refused(PAN_RICH, PW, c->id_hex, soft,
+	    sim_card_attestation(c, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED), 403,
+	    "attestation_wrong_key", true);
+	/* a genuine chain of another card, whose key signs a CSR for c's id */
+	enrol_refused(PAN_RICH, PW, c->id_hex, other->key,
+	    sim_card_attestation(other, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED),
+	    403, "attestation_wrong_card", true);
+	/* a key the card says was imported, or one of another slot */
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key,
+	    sim_card_attestation(c, NULL, 0x82, WK_ATTEST_ORIGIN_IMPORTED), 403,
+	    "key_not_generated", true);
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key,
+	    sim_card_attestation(c, NULL, 0x9A, WK_ATTEST_ORIGIN_GENERATED), 403,
+	    "attestation_wrong_slot", true);
+	/* the chain's order, length and encoding */
+	a = sim_card_attestation(c, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED);
+	assert_int_equal(json_array_remove(a, 1), 0);
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key, a, 400, "bad_attestation",
+	    true);
+	a = sim_card_attestation(c, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED);
+	assert_int_equal(json_array_insert_new(a, 0, json_string("bm90IGEgY2VydA==")), 0);
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key, a, 400, "bad_attestation",
+	    true);
+	a = sim_card_attestation(c, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED);
+	{
+		json_t *swapped = json_pack("[O, O]", json_array_get(a, 1),
+		    json_array_get(a, 0));
+
+		json_decref(a);
+		enrol_refused(PAN_RICH, PW, c->id_hex, c->key, swapped, 403,
+		    "attestation_untrusted", true);
+	}
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key, json_pack("[i, i]", 1, 2),
+	    400, "bad_attestation", true);
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key, json_string("x"), 400,
+	    "bad_attestation", true);
+	/* an issuer that trusts no manufacturer enrols nobody */
+	keep = T.is->keys.n_mfg;
+	T.is->keys.n_mfg = 0;
+	enrol_refused(PAN_RICH, PW, c->id_hex, c->key,
+	    sim_card_attestation(c, NULL, 0x82, WK_ATTEST_ORIGIN_GENERATED), 403,
+	    "attestation_untrusted", true);
+	T.is->keys.n_mfg = keep;
+	/* the genuine card: enrolled, its attestation in the oplog */
+	assert_int_equal(sim_enrol(T.h, c, PW, NULL), 200);
+	{
+		char sql[200];
+
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM oplog WHERE kind ="
+		    " 'card.enrol' AND card_id = '%s' AND msg IS NOT NULL",
+		    c->id_hex);
+		assert_int_equal(q_int(sql), 1);
+	}
+	/* every purse key came from the issuer's masters */
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		uint8_t k[16];
+
+		assert_int_equal(iss_card_key(&T.is->keys, id, c->id, k), 0);
+		assert_memory_equal(k, c->keys[id], 16);
+	}
+	check_conservation();
+	EVP_PKEY_free(soft);
+	sim_card_free(&other);
+	sim_card_free(&c);
+}
+
+/* the trusted manufacturers: sealed, listed, removed */
+static void
+test_manufacturers(void **state)
+{
+	iss_unlock u = { .key_file = T.key };
+	char err[256], path[200], fp[ISS_MFG_FP_LEN + 1];
+	json_t *list = NULL;
+	size_t added = 5;
+	FILE *f;
+
+	(void)state;
+	/* the same CA again adds nothing */
+	assert_int_equal(iss_mfg_add(T.db, &u, T.mfg_pem, &added, err,
+	    sizeof(err)), 0);
+	assert_int_equal(added, 0);
+	assert_int_equal(iss_mfg_list(T.db, &u, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), 1);
+	snprintf(fp, sizeof(fp), "%s", json_string_value(json_object_get(
+	    json_array_get(list, 0), "fingerprint")));
+	json_decref(list);
+	/* not a CA, not PEM, no file: refused */
+	snprintf(path, sizeof(path), "%s/leaf.pem", T.dir);
+	{
+		sim_card *c;
+
+		assert_int_equal(sim_card_new(PAN_RICH, &c), 0);
+		assert_non_null(f = fopen(path, "w"));
+		{
+			json_t *a = sim_card_attestation(c, NULL, 0x82, 1);
+			uint8_t der[4096];
+			const uint8_t *p = der;
+			long n = sim_unb64(json_array_get(a, 0), der, sizeof(der));
+			X509 *x;
+
+			assert_true(n > 0);
+			assert_non_null(x = d2i_X509(NULL, &p, n));
+			assert_int_equal(PEM_write_X509(f, x), 1);
+			X509_free(x);
+			json_decref(a);
+		}
+		assert_int_equal(fclose(f), 0);
+		sim_card_free(&c);
+	}
+	assert_int_not_equal(iss_mfg_add(T.db, &u, path, &added, err,
+	    sizeof(err)), 0);
+	assert_non_null(strstr(err, "not a CA"));
+	assert_int_not_equal(iss_mfg_add(T.db, &u, "/nonexistent", &added, err,
+	    sizeof(err)), 0);
+	/* the wrong key opens nothing */
+	{
+		char bad[200];
+		iss_unlock w = { .key_file = bad };
+
+		snprintf(bad, sizeof(bad), "%s/other.key", T.dir);
+		assert_non_null(f = fopen(bad, "w"));
+		fputs("0101010101010101010101010101010101010101010101010101010101010101\n", f);
+		assert_int_equal(fclose(f), 0);
+		assert_int_not_equal(iss_mfg_list(T.db, &w, &list, err, sizeof(err)), 0);
+		assert_int_not_equal(iss_mfg_add(T.db, &w, T.mfg_pem, &added, err,
+		    sizeof(err)), 0);
+	}
+	/* remove: by fingerprint only; then add it back */
+	assert_int_not_equal(iss_mfg_remove(T.db, "00", err, sizeof(err)), 0);
+	assert_int_not_equal(iss_mfg_remove(T.db,
+	    "0000000000000000000000000000000000000000000000000000000000000000",
+	    err, sizeof(err)), 0);
+	assert_int_equal(iss_mfg_remove(T.db, fp, err, sizeof(err)), 0);
+	assert_int_equal(iss_mfg_list(T.db, &u, &list, err, sizeof(err)), 0);
+	assert_int_equal(json_array_size(list), 0);
+	json_decref(list);
+	assert_int_equal(iss_mfg_add(T.db, &u, T.mfg_pem, &added, err,
+	    sizeof(err)), 0);
+	assert_int_equal(added, 1);
 }
 
 static void
@@ -1546,6 +1846,8 @@ main(void)
 		cmocka_unit_test(test_append_only),
 		cmocka_unit_test(test_app_serial),
 		cmocka_unit_test(test_enrol),
+		cmocka_unit_test(test_enrol_attestation),
+		cmocka_unit_test(test_manufacturers),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_flip_request_receipt),

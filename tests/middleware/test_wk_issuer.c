@@ -221,7 +221,9 @@ test_close_and_enrol(void **state)
 	wk_issuer *is = client();
 	wk_issuer_load ld;
 	wk_issuer_enrolment *en = calloc(1, sizeof(*en));
-	const uint8_t msg[3] = { 1, 2, 3 };
+	const uint8_t msg[3] = { 1, 2, 3 }, d2[2] = { 4, 5 };
+	const uint8_t *const chain[2] = { msg, d2 };
+	const size_t chain_len[2] = { 3, 2 };
 
 	(void)state;
 	assert_non_null(en);
@@ -240,13 +242,19 @@ test_close_and_enrol(void **state)
 	    "\"ca_certificate\":\"AAEC\",\"personalisation\":\"AAEC\","
 	    "\"key_version\":1,\"status\":\"existing\"}";
 	assert_int_equal(wk_issuer_enrol(is, "6222", "pw", "0102030405060708", msg,
-	    3, en), WK_OK);
+	    3, chain, chain_len, 2, en), WK_OK);
 	assert_string_equal(last_url, "/v1/enrolments");
+	/* the attestation chain goes as an array of base64 certificates */
+	assert_non_null(strstr(last_body, "\"attestation\":[\"AQID\",\"BAU=\"]"));
 	assert_true(en->existing);
 	assert_int_equal(en->perso_len, 3);
+	assert_int_equal(wk_issuer_enrol(is, "6222", "pw", "0102030405060708", msg,
+	    3, chain, chain_len, 0, en), WK_ERR_ARG);
+	assert_int_equal(wk_issuer_enrol(is, "6222", "pw", "0102030405060708", msg,
+	    3, NULL, chain_len, 2, en), WK_ERR_ARG);
 	answer_body = "{\"certificate\":\"AAEC\"}";
 	assert_int_equal(wk_issuer_enrol(is, "6222", "pw", "0102030405060708", msg,
-	    3, en), WK_ERR_ISSUER);
+	    3, chain, chain_len, 2, en), WK_ERR_ISSUER);
 	free(en);
 	wk_issuer_free(&is);
 }

@@ -57,7 +57,7 @@ unset LD_LIBRARY_PATH
 module=$(dpkg -L walletkey-pkcs11 | grep '/walletkey-pkcs11\.so$')
 unit=$(dpkg -L walletkey-card | grep 'walletkey-card@\.service$')
 getent passwd walletkey >/dev/null || fail "no walletkey system user"
-man -w walletkey-card walletkey walletkey-issuer walletkey-sandbox >/dev/null ||
+man -w walletkey-card walletkey walletkey-issuer walletkey-sandbox walletkey-mfg >/dev/null ||
 	fail "a man page is missing"
 for f in /usr/lib/*/libwalletkey.so.0 /usr/include/walletkey.h; do
 	[ -e "$f" ] || fail "$f is not installed"
@@ -81,7 +81,8 @@ chown walletkey: "$state"
 expand() {
 	local c=$1
 	c=${c//\$\{STATE_DIRECTORY\}/$state}
-	c=${c//%i/demo}
+	c=${c//%i/packaged}
+	c=${c//\$WALLETKEY_CARD_INIT_OPTS/}
 	c=${c//127.0.0.1:35963/127.0.0.1:$WALLETKEY_VPCD_PORT_0}
 	echo "$c"
 }
@@ -97,7 +98,7 @@ done
 walletkey readers
 walletkey readers --json | jq -e '.readers[0].walletkey' >/dev/null ||
 	{ echo "FAIL: the unit's card is not in the reader" >&2; exit 1; }
-[ "$(stat -c %a "$state/demo.card")" = 600 ] ||
+[ "$(stat -c %a "$state/packaged.card")" = 600 ] ||
 	{ echo "FAIL: the store is not mode 0600" >&2; exit 1; }
 
 # pkcs11-tool signs through the installed module
@@ -109,19 +110,20 @@ pkcs11-tool --module "$MODULE" -l -p 123456 --sign -m ECDSA-SHA256 \
 	--id 01 -i "$state/msg" -o "$state/sig" --signature-format openssl
 openssl dgst -sha256 -verify "$state/pub.pem" -signature "$state/sig" "$state/msg"
 
-# walletkey from PATH runs the wallet demo: a SAM on the demo master keys,
-# a load and a purchase, the balance and the records
+# the unit's card is never a demo card: a SAM on the public demo master
+# keys cannot load it
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
 	"$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
 	"$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$state/mk.json"
 walletkey wallet info
 walletkey wallet sam-init --master-keys "$state/mk.json" --terminal 000000000042 --out "$state/sam.json"
-walletkey wallet load --amount 100 --sam "$state/sam.json"
-walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$state/sam.json"
-[ "$(walletkey wallet balance)" = "EP balance: 87.70" ] ||
-	{ echo "FAIL: the wallet balance is not 87.70" >&2; exit 1; }
-walletkey wallet records
+if walletkey wallet load --amount 100 --sam "$state/sam.json"; then
+	echo "FAIL: the demo keys load the packaged card" >&2
+	exit 1
+fi
+[ "$(walletkey wallet balance)" = "EP balance: 0.00" ] ||
+	{ echo "FAIL: the wallet balance is not 0.00" >&2; exit 1; }
 EOS
 chmod +x "$work/unit.sh"
 INIT_CMD=$init_cmd EXEC_START=$exec_start MODULE=$module \

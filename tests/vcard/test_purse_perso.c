@@ -197,32 +197,52 @@ test_demo_and_auto_serial(void **unused)
 	static const uint8_t card_serial[8] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	    0xFF, 0xFF, 0xFF };
 	char err[256];
-	vc_perso *p = NULL;
+	vc_perso *p = NULL, *q = NULL;
 
 	(void)unused;
-	assert_int_equal(vc_perso_load(NULL, &p, err, sizeof(err)), VC_PERSO_OK);
+	/* without --demo the built-in profile has random keys, each card its own */
+	assert_int_equal(vc_perso_load(NULL, false, &p, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(vc_perso_load(NULL, false, &q, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(p->n_keys, 5);
+	for (size_t i = 0; i < p->n_keys; i++) {
+		assert_false(p->keys[i].master);
+		assert_memory_not_equal(p->keys[i].key, q->keys[i].key, 16);
+	}
+	vc_perso_free(&q);
+	vc_perso_free(&p);
+	/* a profile file and --demo exclude each other */
+	assert_int_equal(vc_perso_load("/nonexistent/perso.json", true, &p, err,
+	    sizeof(err)), VC_PERSO_INVALID);
+	assert_null(p);
+	assert_int_equal(vc_perso_load(NULL, true, &p, err, sizeof(err)),
+	    VC_PERSO_OK);
 	assert_true(p->serial_auto);
 	assert_int_equal(p->n_keys, 5);
+	for (size_t i = 0; i < p->n_keys; i++)
+		assert_true(p->keys[i].master);
 	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
 	/* 2^64 - 1 = 18446744073709551615, last 16 digits */
 	assert_memory_equal(p->serial, "\x00\x00\x67\x44\x07\x37\x09\x55\x16\x15",
 	    10);
 	vc_perso_free(&p);
-	assert_int_equal(vc_perso_load("/nonexistent/perso.json", &p, err,
+	assert_int_equal(vc_perso_load("/nonexistent/perso.json", false, &p, err,
 	    sizeof(err)), VC_PERSO_ERROR);
 	assert_non_null(strstr(err, "/nonexistent/perso.json"));
 }
 
-/* runs the card binary; returns its exit status, first stderr line in line */
+/* runs the card binary with --store store --init-only and args; returns
+ * its exit status, first stderr line in line */
 static int
-run_card(const char *store, const char *perso, char *line, size_t cap)
+run_card_args(const char *store, const char *args, char *line, size_t cap)
 {
-	char cmd[1200];
+	char cmd[1400];
 	FILE *f;
 	int status;
 
-	snprintf(cmd, sizeof(cmd), "'%s' --store '%s' --init-only --perso '%s' "
-	    "2>&1", card_binary, store, perso);
+	snprintf(cmd, sizeof(cmd), "'%s' --store '%s' --init-only %s 2>&1",
+	    card_binary, store, args);
 	assert_non_null(f = popen(cmd, "r"));
 	line[0] = '\0';
 	if (fgets(line, (int)cap, f) == NULL)
@@ -232,6 +252,15 @@ run_card(const char *store, const char *perso, char *line, size_t cap)
 	status = pclose(f);
 	assert_true(WIFEXITED(status));
 	return WEXITSTATUS(status);
+}
+
+static int
+run_card(const char *store, const char *perso, char *line, size_t cap)
+{
+	char args[400];
+
+	snprintf(args, sizeof(args), "--perso '%s'", perso);
+	return run_card_args(store, args, line, cap);
 }
 
 static void
@@ -267,6 +296,18 @@ test_cli(void **unused)
 	assert_non_null(f = fopen(perso, "w"));
 	fputs(profile("MARK", ""), f);
 	fclose(f);
+	/* --demo and a profile exclude each other; a manufacturer CA key file
+	 * that is missing, or a certificate without its key: nothing made */
+	snprintf(p, sizeof(p), "--demo --perso '%s'", perso);
+	assert_int_equal(run_card_args(store, p, line, sizeof(line)), 2);
+	assert_non_null(strstr(line, "exclude"));
+	assert_int_equal(run_card_args(store, "--attestation-ca /nonexistent",
+	    line, sizeof(line)), 2);
+	assert_non_null(strstr(line, "/nonexistent"));
+	snprintf(p, sizeof(p), "--attestation-ca '%s'", perso);
+	assert_int_equal(run_card_args(store, p, line, sizeof(line)), 2);
+	assert_non_null(strstr(line, "private key"));
+	assert_int_equal(stat(store, &sb), -1);
 	assert_int_equal(run_card(store, perso, line, sizeof(line)), 0);
 	assert_int_equal(stat(store, &sb), 0);
 

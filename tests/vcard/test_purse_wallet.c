@@ -18,12 +18,16 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <sodium.h>
 
 #include "applets/purse.h"
 #include "vc_card.h"
+#include "vc_perso.h"
 #include "vc_store.h"
+#include "wk_attest.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
 #include "wk_purse_crypto.h"
@@ -47,7 +51,9 @@ typedef struct tcard {
 	EVP_PKEY *card_pub;
 	EVP_PKEY *ca;
 	uint8_t point[65];
-	uint8_t keys[48];	/* DLK DTK DPK */
+	uint8_t keys[WK_PURSE_KEY_N][16];	/* the issuer's, by key id */
+	char mfg_path[128];		/* the manufacturer CA key file, if any */
+	X509 *mfg_cert;
 } tcard;
 
 static uint16_t
@@ -86,14 +92,27 @@ txf(tcard *t, const char *fmt, ...)
 	return txb(t, apdu, (size_t)n);
 }
 
-/* CLA INS P1 P2 Lc data (short) */
+/* CLA INS P1 P2 Lc data: short, extended above 255 bytes */
 static uint16_t
 cmd(tcard *t, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc)
 {
-	uint8_t apdu[300];
+	uint8_t apdu[WK_MSG_MAX + 16];
 
-	assert_true(lc <= 255);
+	assert_true(lc <= WK_MSG_MAX);
+	if (lc > 255) {
+		apdu[0] = cla;
+		apdu[1] = ins;
+		apdu[2] = p1;
+		apdu[3] = p2;
+		apdu[4] = 0;
+		apdu[5] = (uint8_t)(lc >> 8);
+		apdu[6] = (uint8_t)lc;
+		memcpy(apdu + 7, data, lc);
+		apdu[7 + lc] = 0;
+		apdu[8 + lc] = 0;
+		return txb(t, apdu, 9 + lc);
+	}
 	apdu[0] = cla;
 	apdu[1] = ins;
 	apdu[2] = p1;
@@ -208,22 +227,64 @@ setup_wallet(tcard *t)
 	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, data, n), 0x9000);
 }
 
-static int
-setup(void **state)
+/* a manufacturer CA key file as walletkey-mfg ca-init writes it */
+static X509 *
+write_mfg_ca(const char *path)
+{
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = NULL;
+	FILE *f;
+
+	assert_non_null(k);
+	randombytes_buf(serial, sizeof(serial));
+	assert_int_equal(wk_attest_ca_new(k, "test manufacturer", 3650, serial,
+	    &x), WK_ATTEST_OK);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	assert_int_equal(fclose(f), 0);
+	EVP_PKEY_free(k);
+	return x;
+}
+
+static tcard *
+tcard_new(bool demo, bool mfg)
 {
 	tcard *t = calloc(1, sizeof(*t));
-	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 2 };
+	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 2,
+	    .demo = demo };
 
 	assert_non_null(t);
 	snprintf(t->dir, sizeof(t->dir), "/tmp/wk-wallet-XXXXXX");
 	assert_non_null(mkdtemp(t->dir));
 	snprintf(t->path, sizeof(t->path), "%s/card.db", t->dir);
+	if (mfg) {
+		snprintf(t->mfg_path, sizeof(t->mfg_path), "%s/mfg.pem", t->dir);
+		t->mfg_cert = write_mfg_ca(t->mfg_path);
+		o.attest_ca_path = t->mfg_path;
+	}
 	assert_int_equal(vc_store_create(t->path, NULL, &t->st), VC_STORE_OK);
 	assert_int_equal(vc_card_new(t->st, &o, &t->card), VC_CARD_OK);
 	t->ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	assert_non_null(t->ca);
 	randombytes_buf(t->keys, sizeof(t->keys));
-	*state = t;
+	return t;
+}
+
+static int
+setup(void **state)
+{
+	*state = tcard_new(false, false);
+	return 0;
+}
+
+/* a card from a factory: its attestation certified by a manufacturer CA,
+ * the purse with the public demo keys */
+static int
+setup_factory(void **state)
+{
+	*state = tcard_new(true, true);
 	return 0;
 }
 
@@ -237,6 +298,9 @@ teardown(void **state)
 	vc_store_free(&t->st);
 	EVP_PKEY_free(t->card_pub);
 	EVP_PKEY_free(t->ca);
+	X509_free(t->mfg_cert);
+	if (t->mfg_path[0] != '\0')
+		unlink(t->mfg_path);
 	snprintf(p, sizeof(p), "%s-wal", t->path);
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", t->path);
@@ -247,17 +311,41 @@ teardown(void **state)
 	return 0;
 }
 
-/* the issuer's personalisation message for this card */
-static void
-perso_msg(tcard *t, wk_buf *b)
+/* the sealed key list of a personalisation: n entries (id, key) from the
+ * table, id i taken as ids[i] */
+static size_t
+perso_keys(tcard *t, const uint8_t *ids, size_t n, uint8_t *out)
 {
+	for (size_t i = 0; i < n; i++) {
+		out[17 * i] = ids[i];
+		memcpy(out + 17 * i + 1, t->keys[ids[i] % WK_PURSE_KEY_N], 16);
+	}
+	return 17 * n;
+}
+
+static void
+perso_msg_with(tcard *t, const uint8_t *ids, size_t n, wk_buf *b)
+{
+	uint8_t keys[WK_MSG_PERSO_KEYS_MAX];
 	wk_msg m = { 0 };
+	size_t len = perso_keys(t, ids, n, keys);
 
 	m.type = WK_MSG_PERSO;
 	memcpy(m.card_id, vc_card_serial(t->card), 8);
 	m.key_version = 1;
-	assert_int_equal(wk_msg_seal_keys(t->card_pub, &m, t->keys, 48), WK_MSG_OK);
+	assert_int_equal(wk_msg_seal_keys(t->card_pub, &m, keys, len), WK_MSG_OK);
 	assert_int_equal(wk_msg_sign(&m, t->ca, b), WK_MSG_OK);
+}
+
+/* the issuer's personalisation message for this card: every key */
+static void
+perso_msg(tcard *t, wk_buf *b)
+{
+	uint8_t ids[WK_PURSE_KEY_N];
+
+	for (size_t i = 0; i < WK_PURSE_KEY_N; i++)
+		ids[i] = (uint8_t)(WK_PURSE_KEY_N - 1 - i);	/* any order */
+	perso_msg_with(t, ids, WK_PURSE_KEY_N, b);
 }
 
 static void
@@ -304,7 +392,7 @@ request(tcard *t, uint32_t amount, wk_msg *m)
 	assert_memory_equal(m->card_id, vc_card_serial(t->card), 8);
 	assert_string_equal(m->pan, PAN);
 	assert_int_equal(m->amount, amount);
-	assert_int_equal(wk_purse_session_key_online(t->keys, m->card_random,
+	assert_int_equal(wk_purse_session_key_online(t->keys[WK_PURSE_KEY_DLK], m->card_random,
 	    m->seq, sk), 0);
 	assert_int_equal(wk_purse_load_mac1(sk, m->balance, m->amount,
 	    m->trans_type, m->terminal_id, mac1), 0);
@@ -329,7 +417,7 @@ grant_for(tcard *t, const wk_msg *q, wk_buf *b)
 	memcpy(g.terminal_id, q->terminal_id, 6);
 	memcpy(g.host_date, date, 4);
 	memcpy(g.host_time, tim, 3);
-	assert_int_equal(wk_purse_session_key_online(t->keys, q->card_random,
+	assert_int_equal(wk_purse_session_key_online(t->keys[WK_PURSE_KEY_DLK], q->card_random,
 	    q->seq, sk), 0);
 	assert_int_equal(wk_purse_load_mac2(sk, g.amount, g.trans_type,
 	    g.terminal_id, g.host_date, g.host_time, g.mac2), 0);
@@ -415,7 +503,7 @@ test_load(void **state)
 	assert_int_equal(r.type, WK_MSG_LOAD_RECEIPT);
 	assert_int_equal(r.balance, 10000);
 	assert_int_equal(r.seq, q.seq);
-	wk_purse_tac_key(t->keys + 16, ktac);
+	wk_purse_tac_key(t->keys[WK_PURSE_KEY_DTK], ktac);
 	assert_int_equal(wk_purse_load_tac(ktac, 10000, q.seq, 10000, q.trans_type,
 	    q.terminal_id, r.host_date, r.host_time, tac), 0);
 	assert_memory_equal(tac, r.tac, 4);
@@ -814,6 +902,434 @@ test_transfer(void **state)
 	assert_int_equal(balance(p->b), 1000);
 }
 
+
+/* ---- slot 82 and attestation (piv_wallet.c, piv_gen.c, piv_attest.c) ---- */
+
+/* GENERATE P-256 in slot (9B authenticated); the point to pt (may be NULL) */
+static uint16_t
+gen_p256(tcard *t, uint8_t slot, uint8_t pt[65])
+{
+	uint16_t sw = txf(t, "00 47 00 %02X 05 AC 03 80 01 11 00", slot);
+
+	if (sw == 0x9000 && pt != NULL)
+		memcpy(pt, t->r + 5, 65);
+	return sw;
+}
+
+/* IMPORT a random P-256 key into slot (9B authenticated) */
+static uint16_t
+import_p256(tcard *t, uint8_t slot)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	BIGNUM *d = NULL;
+	uint8_t priv[32];
+	char h[65];
+	uint16_t sw;
+
+	assert_non_null(k);
+	assert_int_equal(EVP_PKEY_get_bn_param(k, "priv", &d), 1);
+	assert_int_equal(BN_bn2binpad(d, priv, 32), 32);
+	hexs(priv, 32, h);
+	sw = txf(t, "00 FE 11 %02X 22 06 20 %s", slot, h);
+	sodium_memzero(priv, sizeof(priv));
+	sodium_memzero(h, sizeof(h));
+	BN_clear_free(d);
+	EVP_PKEY_free(k);
+	return sw;
+}
+
+/* ATTEST slot: the DER certificate into der */
+static uint16_t
+attest(tcard *t, uint8_t slot, uint8_t *der, size_t *len)
+{
+	uint16_t sw = txf(t, "00 F9 %02X 00 00 00 00", slot);
+
+	if (sw == 0x9000) {
+		assert_true(t->rlen <= *len);
+		memcpy(der, t->r, t->rlen);
+		*len = t->rlen;
+	}
+	return sw;
+}
+
+/* the device certificate (5FFF01: 53 { 70 cert 71 01 00 FE 00 }) */
+static void
+device_cert(tcard *t, uint8_t *der, size_t *len)
+{
+	wk_tlv o, c;
+
+	assert_int_equal(txf(t, "00 CB 3F FF 00 00 05 5C 03 5F FF 01 00 00"),
+	    0x9000);
+	assert_int_equal(wk_tlv_parse_one(t->r, t->rlen, 0x53, &o), WK_TLV_OK);
+	assert_int_equal(wk_tlv_find(o.value, o.len, 0x70, &c), WK_TLV_OK);
+	assert_true(c.len <= *len);
+	memcpy(der, c.value, c.len);
+	*len = c.len;
+}
+
+static int
+verify_chain(X509 *anchor, const uint8_t *leaf, size_t leaf_len,
+    const uint8_t *dev, size_t dev_len, const uint8_t *card_id, uint8_t slot,
+    EVP_PKEY *pub, wk_attest_facts *f)
+{
+	const uint8_t *der[2] = { leaf, dev };
+	size_t len[2] = { leaf_len, dev_len };
+	X509_STORE *store = X509_STORE_new();
+	char why[256];
+	int rc;
+
+	assert_non_null(store);
+	assert_int_equal(X509_STORE_add_cert(store, anchor), 1);
+	rc = wk_attest_verify(store, der, len, 2, card_id, slot, pub, f, why,
+	    sizeof(why));
+	if (rc != WK_ATTEST_OK)
+		assert_true(why[0] != '\0');
+	X509_STORE_free(store);
+	return rc;
+}
+
+static X509 *
+der_x509(const uint8_t *der, size_t len)
+{
+	const uint8_t *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+
+	assert_non_null(x);
+	return x;
+}
+
+static void
+test_attestation(void **state)
+{
+	tcard *t = *state;
+	uint8_t leaf[2048], dev[2048], leaf9a[2048], pt[65];
+	size_t leaf_len = sizeof(leaf), dev_len = sizeof(dev);
+	size_t l9 = sizeof(leaf9a);
+	uint8_t other_id[8];
+	wk_attest_facts f;
+	EVP_PKEY *pub, *soft;
+	X509 *rogue;
+
+	select_piv(t);
+	mgm_auth(t);
+	assert_int_equal(gen_p256(t, 0x82, pt), 0x9000);
+	pub = pub_from_point(pt);
+	assert_int_equal(attest(t, 0x82, leaf, &leaf_len), 0x9000);
+	device_cert(t, dev, &dev_len);
+	/* the genuine chain: manufacturer CA, the card's F9, its slot-82 key */
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(verify_chain(t->mfg_cert, leaf, leaf_len, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, pub, &f), WK_ATTEST_OK);
+	assert_memory_equal(f.card_id, vc_card_serial(t->card), 8);
+	assert_int_equal(f.slot, 0x82);
+	assert_int_equal(f.origin, WK_ATTEST_ORIGIN_GENERATED);
+	assert_int_equal(f.depth, 3);
+	/* it names this card only, this key only */
+	memcpy(other_id, vc_card_serial(t->card), 8);
+	other_id[7] ^= 0x01;
+	assert_int_equal(verify_chain(t->mfg_cert, leaf, leaf_len, dev, dev_len,
+	    other_id, 0x82, pub, NULL), WK_ATTEST_WRONG_CARD);
+	soft = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_int_equal(verify_chain(t->mfg_cert, leaf, leaf_len, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, soft, NULL), WK_ATTEST_WRONG_KEY);
+	/* by a CA the verifier does not trust */
+	rogue = write_mfg_ca("/dev/null");
+	assert_int_equal(verify_chain(rogue, leaf, leaf_len, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, pub, NULL), WK_ATTEST_UNTRUSTED);
+	/* the device certificate trusted directly is not a manufacturer */
+	{
+		X509 *d = der_x509(dev, dev_len);
+
+		assert_int_equal(verify_chain(d, leaf, leaf_len, dev, dev_len,
+		    vc_card_serial(t->card), 0x82, pub, NULL), WK_ATTEST_UNTRUSTED);
+		X509_free(d);
+	}
+	/* the chain the wrong way round, or the device certificate twice */
+	assert_int_not_equal(verify_chain(t->mfg_cert, dev, dev_len, leaf,
+	    leaf_len, vc_card_serial(t->card), 0x82, pub, NULL), WK_ATTEST_OK);
+	assert_int_not_equal(verify_chain(t->mfg_cert, dev, dev_len, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, pub, NULL), WK_ATTEST_OK);
+	/* a key generated in another slot is not a wallet key */
+	assert_int_equal(gen_p256(t, 0x9A, NULL), 0x9000);
+	assert_int_equal(attest(t, 0x9A, leaf9a, &l9), 0x9000);
+	assert_int_equal(verify_chain(t->mfg_cert, leaf9a, l9, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, NULL, NULL), WK_ATTEST_WRONG_SLOT);
+	/* imported keys are never attested (6A80, as a YubiKey) */
+	assert_int_equal(import_p256(t, 0x83), 0x9000);
+	assert_int_equal(txf(t, "00 F9 83 00 00"), 0x6A80);
+	assert_int_equal(import_p256(t, 0x82), 0x9000);
+	assert_int_equal(txf(t, "00 F9 82 00 00"), 0x6A80);
+	X509_free(rogue);
+	EVP_PKEY_free(soft);
+	EVP_PKEY_free(pub);
+}
+
+/* a card made without a manufacturer CA: its F9 certificate is its own */
+static void
+test_attestation_self_signed(void **state)
+{
+	tcard *t = *state;
+	uint8_t leaf[2048], dev[2048], pt[65];
+	size_t leaf_len = sizeof(leaf), dev_len = sizeof(dev);
+	X509 *d, *rogue;
+	EVP_PKEY *pub;
+
+	select_piv(t);
+	mgm_auth(t);
+	assert_int_equal(gen_p256(t, 0x82, pt), 0x9000);
+	pub = pub_from_point(pt);
+	assert_int_equal(attest(t, 0x82, leaf, &leaf_len), 0x9000);
+	device_cert(t, dev, &dev_len);
+	d = der_x509(dev, dev_len);
+	assert_int_equal(X509_check_issued(d, d), X509_V_OK);
+	rogue = write_mfg_ca("/dev/null");
+	assert_int_equal(verify_chain(rogue, leaf, leaf_len, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, pub, NULL), WK_ATTEST_UNTRUSTED);
+	assert_int_equal(verify_chain(d, leaf, leaf_len, dev, dev_len,
+	    vc_card_serial(t->card), 0x82, pub, NULL), WK_ATTEST_UNTRUSTED);
+	X509_free(rogue);
+	X509_free(d);
+	EVP_PKEY_free(pub);
+}
+
+static void
+test_slot82_locked(void **state)
+{
+	tcard *t = *state;
+	uint8_t pt[65];
+
+	select_piv(t);
+	mgm_auth(t);
+	/* a key never moves into or out of slot 82 */
+	assert_int_equal(gen_p256(t, 0x82, NULL), 0x9000);
+	assert_int_equal(gen_p256(t, 0x9A, NULL), 0x9000);
+	assert_int_equal(txf(t, "00 F6 9A 82"), 0x6982);
+	assert_int_equal(txf(t, "00 F6 82 9A"), 0x6982);
+	assert_int_equal(txf(t, "00 F6 83 9A"), 0x9000);
+	/* before the wallet is set up the host may still delete it */
+	assert_int_equal(txf(t, "00 F6 FF 82"), 0x9000);
+	assert_int_equal(txf(t, "00 F7 00 82"), 0x6A82);
+	setup_wallet(t);
+	select_piv(t);
+	mgm_auth(t);
+	/* enrolled: no GENERATE, IMPORT, DELETE or MOVE on slot 82 */
+	assert_int_equal(gen_p256(t, 0x82, NULL), 0x6982);
+	assert_int_equal(import_p256(t, 0x82), 0x6982);
+	assert_int_equal(txf(t, "00 F6 FF 82"), 0x6982);
+	assert_int_equal(txf(t, "00 F6 84 82"), 0x6982);
+	assert_int_equal(txf(t, "00 F6 82 83"), 0x6982);
+	/* the key is the one set up */
+	assert_int_equal(txf(t, "00 F7 00 82"), 0x9000);
+	{
+		wk_tlv k, p;
+
+		assert_int_equal(wk_tlv_find(t->r, t->rlen, 0x04, &k), WK_TLV_OK);
+		assert_int_equal(wk_tlv_find(k.value, k.len, 0x86, &p), WK_TLV_OK);
+		assert_int_equal(p.len, 65);
+		assert_memory_equal(p.value, t->point, 65);
+	}
+	/* other slots are as before */
+	assert_int_equal(gen_p256(t, 0x84, pt), 0x9000);
+	assert_int_equal(txf(t, "00 F6 FF 84"), 0x9000);
+	/* WALLET SETUP without data forgets it: then the slot is free again */
+	assert_int_equal(txf(t, "80 E8 00 00"), 0x9000);
+	assert_int_equal(txf(t, "00 F7 00 82"), 0x6A82);
+	assert_int_equal(gen_p256(t, 0x82, NULL), 0x9000);
+}
+
+/* the purse answers INITIALIZE FOR LOAD (key index 1) with this SW */
+static uint16_t
+init_load(tcard *t)
+{
+	select_purse(t);
+	verify_pin(t);
+	return txf(t, "80 50 00 02 0B 01 00000064 000000000001 10");
+}
+
+static void
+test_resetup_forgets(void **state)
+{
+	tcard *t = *state;
+	uint8_t data[100], ca_pt[65];
+	size_t n = 0, l = 0;
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	enrolled(t);
+	assert_int_equal(init_load(t), 0x9000);
+	load(t, 700);
+	assert_int_equal(balance(t), 700);
+	/* a new anchor over an enrolled wallet: the old key and every purse
+	 * key go first */
+	assert_int_equal(EVP_PKEY_get_octet_string_param(other,
+	    "encoded-pub-key", ca_pt, sizeof(ca_pt), &l), 1);
+	data[n++] = 0x01;
+	data[n++] = 65;
+	memcpy(data + n, ca_pt, 65);
+	n += 65;
+	data[n++] = 0x02;
+	data[n++] = 1;
+	data[n++] = '9';
+	select_piv(t);
+	mgm_auth(t);
+	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, data, n), 0x9000);
+	assert_int_equal(txf(t, "00 F7 00 82"), 0x6A82);
+	assert_int_equal(init_load(t), 0x9403);
+	assert_int_equal(balance(t), 700);
+	/* the new anchor stays: slot 82 is closed until the wallet is
+	 * forgotten */
+	select_piv(t);
+	mgm_auth(t);
+	assert_int_equal(gen_p256(t, 0x82, NULL), 0x6982);
+	assert_int_equal(txf(t, "80 E8 00 00"), 0x9000);
+	/* a new wallet never takes over the value of the old one: the new
+	 * keys are refused while the purse holds it */
+	EVP_PKEY_free(t->card_pub);
+	t->card_pub = NULL;
+	setup_wallet(t);
+	{
+		uint8_t buf[WK_MSG_MAX];
+		wk_buf b;
+
+		wk_buf_init_fixed(&b, buf, sizeof(buf));
+		perso_msg(t, &b);
+		select_purse(t);
+		assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6985);
+	}
+	assert_int_equal(init_load(t), 0x9403);
+	assert_int_equal(balance(t), 700);
+	EVP_PKEY_free(other);
+}
+
+/* forgetting an enrolled wallet (WALLET SETUP without data, or PIV RESET)
+ * wipes its purse keys */
+static void
+test_forget_wipes(void **state)
+{
+	tcard *t = *state;
+
+	enrolled(t);
+	assert_int_equal(init_load(t), 0x9000);
+	select_piv(t);
+	mgm_auth(t);
+	assert_int_equal(txf(t, "80 E8 00 00"), 0x9000);
+	assert_int_equal(init_load(t), 0x9403);
+	/* PIV RESET (PIN and PUK blocked) forgets the wallet too */
+	EVP_PKEY_free(t->card_pub);
+	t->card_pub = NULL;
+	setup_wallet(t);
+	personalise(t);
+	assert_int_equal(init_load(t), 0x9000);
+	select_piv(t);
+	for (int i = 0; i < 3; i++)
+		(void)txf(t, "00 20 00 80 08 30 30 30 30 30 30 FF FF");
+	for (int i = 0; i < 3; i++)
+		(void)txf(t, "00 2C 00 80 10 3030303030303030 3131313131313131");
+	assert_int_equal(txf(t, "00 FB 00 00"), 0x9000);
+	assert_int_equal(init_load(t), 0x9403);
+	select_piv(t);
+	mgm_auth(t);
+	assert_int_equal(gen_p256(t, 0x82, NULL), 0x9000);
+}
+
+/* INITIALIZE FOR UPDATE + UPDATE OVERDRAW LIMIT with a DUK (key index 1);
+ * returns the last SW */
+static uint16_t
+update_limit(tcard *t, const uint8_t duk[16], uint32_t new_limit)
+{
+	uint8_t rnd[4], sk[8], mac[4];
+	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x24 }, tim[3] = { 0x10, 0, 0 };
+	uint8_t tid[6] = { 0, 0, 0, 0, 0, 0x42 };
+	char mh[9];
+	uint16_t seq, sw;
+
+	select_purse(t);
+	verify_pin(t);
+	if ((sw = txf(t, "80 50 04 01 07 01 000000000042 13")) != 0x9000)
+		return sw;
+	seq = (uint16_t)((t->r[4] << 8) | t->r[5]);
+	memcpy(rnd, t->r + 11, 4);
+	assert_int_equal(wk_purse_session_key_online(duk, rnd, seq, sk), 0);
+	assert_int_equal(wk_purse_update_mac2(sk, new_limit, tid, date, tim,
+	    mac), 0);
+	hexs(mac, 4, mh);
+	return txf(t, "80 58 00 00 0E %06X 20261124 100000 %s 04", new_limit, mh);
+}
+
+static uint32_t
+ed_balance(tcard *t)
+{
+	select_purse(t);
+	verify_pin(t);
+	assert_int_equal(txf(t, "80 5C 00 01 04"), 0x9000);
+	return ((uint32_t)t->r[0] << 24) | ((uint32_t)t->r[1] << 16) |
+	    ((uint32_t)t->r[2] << 8) | t->r[3];
+}
+
+static void
+test_demo_keys_replaced(void **state)
+{
+	tcard *t = *state;
+	uint8_t buf[WK_MSG_MAX], demo_duk[16];
+	uint8_t ids[WK_PURSE_KEY_N + 1];
+	char err[200];
+	vc_perso *p = NULL;
+	wk_buf b;
+
+	/* the public demo keys of this card, as anyone can compute them */
+	assert_int_equal(vc_perso_load(NULL, true, &p, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(vc_perso_finish(p, vc_card_serial(t->card)),
+	    VC_PERSO_OK);
+	for (size_t i = 0; i < p->n_keys; i++)
+		if (p->keys[i].purpose == WK_PURSE_KEY_DUK)
+			memcpy(demo_duk, p->keys[i].key, 16);
+	vc_perso_free(&p);
+	/* before enrolment the demo DUK raises the overdraft limit: what the
+	 * attack did on an enrolled card */
+	assert_int_equal(update_limit(t, demo_duk, 0x000100), 0x9000);
+	assert_int_equal(ed_balance(t), 0x100);
+	setup_wallet(t);
+	/* the purse holds value made with the demo keys (the overdraft
+	 * limit): the issuer's keys are refused until it is gone */
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg(t, &b);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6985);
+	assert_int_equal(update_limit(t, demo_duk, 0), 0x9000);
+	assert_int_equal(ed_balance(t), 0);
+	/* a personalisation that leaves out a key, names one twice or names
+	 * one the card does not know: refused, nothing installed */
+	for (size_t i = 0; i < WK_PURSE_KEY_N; i++)
+		ids[i] = (uint8_t)i;
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg_with(t, ids, WK_PURSE_KEY_N - 1, &b);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6A80);
+	ids[WK_PURSE_KEY_N - 1] = 0;
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg_with(t, ids, WK_PURSE_KEY_N, &b);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6A80);
+	ids[WK_PURSE_KEY_N - 1] = WK_PURSE_KEY_N;
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg_with(t, ids, WK_PURSE_KEY_N, &b);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6A80);
+	ids[WK_PURSE_KEY_N - 1] = WK_PURSE_KEY_N - 1;
+	ids[WK_PURSE_KEY_N] = WK_PURSE_KEY_N;
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg_with(t, ids, WK_PURSE_KEY_N + 1, &b);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6A80);
+	/* the demo keys are still the card's */
+	assert_int_equal(update_limit(t, demo_duk, 0), 0x9000);
+	/* enrolled: every purse key is the issuer's; the demo DUK is refused
+	 * and the limit stays */
+	personalise(t);
+	assert_int_equal(update_limit(t, demo_duk, 0xFFFFFF), 0x9302);
+	assert_int_equal(ed_balance(t), 0);
+	assert_int_equal(update_limit(t, t->keys[WK_PURSE_KEY_DUK], 0x000300),
+	    0x9000);
+	assert_int_equal(ed_balance(t), 0x300);
+}
+
 int
 main(void)
 {
@@ -826,6 +1342,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transfer, setup_pair,
 		    teardown_pair),
+		cmocka_unit_test_setup_teardown(test_attestation, setup_factory,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_attestation_self_signed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_slot82_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resetup_forgets, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_forget_wipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demo_keys_replaced,
+		    setup_factory, teardown),
 	};
 
 	if (sodium_init() < 0)

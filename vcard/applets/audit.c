@@ -52,7 +52,7 @@ audit_create(vc_card *card, void **state)
 	char err[256];
 	int rc = -1;
 
-	if (vc_perso_load(opts->perso_path, &p, err, sizeof(err)) != VC_PERSO_OK) {
+	if (vc_perso_load(opts->perso_path, opts->demo, &p, err, sizeof(err)) != VC_PERSO_OK) {
 		wk_log(WK_LOG_APPLET, "audit: %s", err);
 		goto out;
 	}

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "piv_int.h"
+#include "piv_wallet.h"
 #include "wk_tlv.h"
 
 /* optional AA (PIN policy) and AB (touch policy) elements, one byte each */
@@ -77,7 +78,8 @@ piv_generate(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_WRONG_P1P2;
 		goto out;
 	}
-	if (!s->mgm_auth) {
+	/* the enrolled wallet key stays until WALLET SETUP forgets it */
+	if (!s->mgm_auth || (cmd->p2 == PIV_WALLET_SLOT && piv_wallet_locked(card))) {
 		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}
@@ -299,7 +301,8 @@ piv_import(piv_state *s, vc_card *card, const wk_apdu *cmd)
 		sw = WK_SW_WRONG_P1P2;
 		goto out;
 	}
-	if (!s->mgm_auth) {
+	/* never a host key in the slot of an enrolled wallet key */
+	if (!s->mgm_auth || (cmd->p2 == PIV_WALLET_SLOT && piv_wallet_locked(card))) {
 		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}
@@ -323,7 +326,13 @@ out:
 	return sw;
 }
 
-/* 00 F6 <to | FF delete> <from>; the attestation key stays put */
+/*
+ * 00 F6 <to | FF delete> <from>; the attestation key stays put. A key never
+ * moves into or out of the wallet slot 82: its attestation says it was
+ * generated there, so it must never be a host-usable key elsewhere, nor a
+ * key from elsewhere be taken for one generated there. Deleting it is
+ * refused while the wallet is set up (WALLET SETUP forgets it instead).
+ */
 uint16_t
 piv_move_key(piv_state *s, vc_card *card, const wk_apdu *cmd)
 {
@@ -343,7 +352,9 @@ piv_move_key(piv_state *s, vc_card *card, const wk_apdu *cmd)
 		sw = WK_SW_WRONG_LENGTH;
 		goto out;
 	}
-	if (!s->mgm_auth) {
+	if (!s->mgm_auth || (to != 0xFF && (from == PIV_WALLET_SLOT ||
+	    to == PIV_WALLET_SLOT)) || (from == PIV_WALLET_SLOT &&
+	    piv_wallet_locked(card))) {
 		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}

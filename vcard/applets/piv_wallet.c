@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "piv_int.h"
+#include "purse.h"
 #include "wk_tlv.h"
 
 #define KEY_ANCHOR "wallet.anchor"
@@ -135,9 +136,35 @@ piv_wallet_pan(vc_card *card, char *pan, size_t cap)
 	return 0;
 }
 
+int
+piv_wallet_forget(piv_state *s, vc_card *card)
+{
+	vc_store *st = vc_card_store(card);
+	bool locked = piv_wallet_locked(card);
+	int r;
+
+	if ((r = vc_store_del(st, PIV_APPLET, KEY_ANCHOR)) != VC_STORE_OK &&
+	    r != VC_STORE_NOT_FOUND)
+		return r;
+	if ((r = vc_store_del(st, PIV_APPLET, KEY_PAN)) != VC_STORE_OK &&
+	    r != VC_STORE_NOT_FOUND)
+		return r;
+	if ((r = piv_key_delete(s, card, PIV_WALLET_SLOT)) != VC_STORE_OK &&
+	    r != VC_STORE_NOT_FOUND)
+		return r;
+	/* the purse keys an issuer installed are that issuer's: none of them
+	 * may meet another trust anchor */
+	if (locked && (r = purse_keys_wipe(card)) != VC_STORE_OK)
+		return r;
+	return VC_STORE_OK;
+}
+
 /*
  * WALLET SETUP, CLA 80 INS E8 P1 P2 00: data 01 L <anchor point, 65> 02 L
- * <PAN, 1-19 ASCII digits>; needs 9B authentication (piv_state.mgm_auth)
+ * <PAN, 1-19 ASCII digits>; needs 9B authentication (piv_state.mgm_auth).
+ * On a card that already has an anchor it first forgets the wallet: the
+ * slot-82 key and every purse key go, so a new anchor never inherits a key
+ * the old issuer certified or personalised.
  */
 uint16_t
 piv_wallet_setup(piv_state *s, vc_card *card, const wk_apdu *cmd)
@@ -151,32 +178,28 @@ piv_wallet_setup(piv_state *s, vc_card *card, const wk_apdu *cmd)
 		return WK_SW_WRONG_P1P2;
 	if (!s->mgm_auth)
 		return WK_SW_SECURITY_STATUS;
+	if (cmd->lc != 0) {
+		wk_cur_init(&c, cmd->data, cmd->lc);
+		if (wk_tlv_read(&c, &a) != WK_TLV_OK || a.tag != 0x01 ||
+		    wk_tlv_read(&c, &p) != WK_TLV_OK || p.tag != 0x02 ||
+		    c.len != 0 || p.len == 0 || p.len > PIV_WALLET_PAN_MAX)
+			return WK_SW_WRONG_DATA;
+		for (size_t i = 0; i < p.len; i++)
+			if (p.value[i] < '0' || p.value[i] > '9')
+				return WK_SW_WRONG_DATA;
+		if (point_to_pkey(a.value, a.len, &k) != 0)
+			return WK_SW_WRONG_DATA;
+		EVP_PKEY_free(k);
+	}
 	/* no data: forget the wallet, its key included, so slot 82 never
 	 * signs host-chosen bytes while an issuer trusts it */
-	if (cmd->lc == 0) {
-		int r1 = vc_store_del(st, PIV_APPLET, KEY_ANCHOR);
-		int r2 = vc_store_del(st, PIV_APPLET, KEY_PAN);
-		int r3 = piv_key_delete(s, card, PIV_WALLET_SLOT);
-
-		if ((r1 != VC_STORE_OK && r1 != VC_STORE_NOT_FOUND) ||
-		    (r2 != VC_STORE_OK && r2 != VC_STORE_NOT_FOUND) ||
-		    (r3 != VC_STORE_OK && r3 != VC_STORE_NOT_FOUND)) {
-			vc_store_abort(st);
-			return WK_SW_MEMORY_FAILURE;
-		}
-		return WK_SW_OK;
+	if ((cmd->lc == 0 || piv_wallet_locked(card)) &&
+	    piv_wallet_forget(s, card) != VC_STORE_OK) {
+		vc_store_abort(st);
+		return WK_SW_MEMORY_FAILURE;
 	}
-	wk_cur_init(&c, cmd->data, cmd->lc);
-	if (wk_tlv_read(&c, &a) != WK_TLV_OK || a.tag != 0x01 ||
-	    wk_tlv_read(&c, &p) != WK_TLV_OK || p.tag != 0x02 || c.len != 0 ||
-	    p.len == 0 || p.len > PIV_WALLET_PAN_MAX)
-		return WK_SW_WRONG_DATA;
-	for (size_t i = 0; i < p.len; i++)
-		if (p.value[i] < '0' || p.value[i] > '9')
-			return WK_SW_WRONG_DATA;
-	if (point_to_pkey(a.value, a.len, &k) != 0)
-		return WK_SW_WRONG_DATA;
-	EVP_PKEY_free(k);
+	if (cmd->lc == 0)
+		return WK_SW_OK;
 	if (vc_store_put(st, PIV_APPLET, KEY_ANCHOR, a.value, a.len) !=
 	    VC_STORE_OK ||
 	    vc_store_put(st, PIV_APPLET, KEY_PAN, p.value, p.len) != VC_STORE_OK) {

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "piv_int.h"
+#include "piv_wallet.h"
 #include "wk_tlv.h"
 
 uint16_t
@@ -144,6 +145,10 @@ piv_reset(piv_state *s, vc_card *card, const wk_apdu *cmd)
 	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
 		goto out;
 	wrote = true;
+	/* the wallet key goes with the others: forget the wallet too, and
+	 * with it the purse keys its issuer installed */
+	if (piv_wallet_forget(s, card) != VC_STORE_OK)
+		goto out;
 	for (unsigned ref = 0x80; ref <= 0xFF; ref++)
 		if (piv_slot_is_asym((uint8_t)ref) && ref != PIV_REF_ATTEST &&
 		    piv_key_delete(s, card, (uint8_t)ref) != VC_STORE_OK)

@@ -133,12 +133,13 @@ purse_create(vc_card *card, void **state)
 	char err[256];
 	int rc = -1;
 
-	if (vc_perso_load(opts->perso_path, &p, err, sizeof(err)) != VC_PERSO_OK) {
+	if (vc_perso_load(opts->perso_path, opts->demo, &p, err, sizeof(err)) != VC_PERSO_OK) {
 		wk_log(WK_LOG_APPLET, "purse: %s", err);
 		goto out;
 	}
 	if (opts->perso_path == NULL)
-		wk_log(WK_LOG_APPLET, "purse: demo personalisation, TEST KEYS ONLY");
+		wk_log(WK_LOG_APPLET, "purse: built-in personalisation, %s",
+		    opts->demo ? "the public demo keys: TEST ONLY" : "random keys");
 	if (vc_perso_finish(p, vc_card_serial(card)) != VC_PERSO_OK ||
 	    write_perso(card, p) != 0)
 		goto out;

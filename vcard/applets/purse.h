@@ -30,14 +30,15 @@
 #define PURSE_PIN_MIN_DIGITS 4
 #define PURSE_PIN_MAX_DIGITS 12
 
-/* key purposes; the store names keys "key.<purpose>.<index in hex>" */
+/* key purposes, the table of common/wk_purse_crypto.h (add keys there);
+ * the store names keys "key.<purpose>.<index in hex>" */
 enum purse_key_purpose {
-	PURSE_KEY_DLK = 0,	/* load */
-	PURSE_KEY_DPK,		/* purchase, cash withdrawal */
-	PURSE_KEY_DTK,		/* TAC */
-	PURSE_KEY_DULK,		/* unload */
-	PURSE_KEY_DUK,		/* overdraft-limit update */
-	PURSE_KEY_N
+	PURSE_KEY_DLK = WK_PURSE_KEY_DLK,	/* load */
+	PURSE_KEY_DPK = WK_PURSE_KEY_DPK,	/* purchase, cash withdrawal */
+	PURSE_KEY_DTK = WK_PURSE_KEY_DTK,	/* TAC */
+	PURSE_KEY_DULK = WK_PURSE_KEY_DULK,	/* unload */
+	PURSE_KEY_DUK = WK_PURSE_KEY_DUK,	/* overdraft-limit update */
+	PURSE_KEY_N = WK_PURSE_KEY_N
 };
 
 /* the last completed transaction of one purse, for GET TRANSACTION PROVE */
@@ -125,6 +126,9 @@ int purse_state_put(vc_card *card, const purse_state *s);
 int purse_key_get(vc_card *card, int purpose, uint8_t index, purse_key *k);
 int purse_key_put(vc_card *card, int purpose, uint8_t index,
     const purse_key *k);
+/* deletes every purse key, of every purpose and index, and the DTK index:
+ * before the issuer's keys are installed, and when a wallet is forgotten */
+int purse_keys_wipe(vc_card *card);
 /* the one DTK of the application */
 int purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN]);
 /* record n (1 = newest) of EF 0018 into rec; VC_STORE_NOT_FOUND past the end */

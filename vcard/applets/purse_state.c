@@ -16,10 +16,6 @@
 #define PIN_OPSLIMIT 2
 #define PIN_MEMLIMIT (8u * 1024u * 1024u)
 
-static const char *const key_purpose_name[PURSE_KEY_N] = {
-	"dlk", "dpk", "dtk", "dulk", "duk",
-};
-
 static void
 put_proof(wk_buf *b, const purse_proof *p)
 {
@@ -112,7 +108,7 @@ purse_state_put(vc_card *card, const purse_state *s)
 static void
 key_name(char *name, size_t cap, int purpose, uint8_t index)
 {
-	snprintf(name, cap, "key.%s.%02x", key_purpose_name[purpose], index);
+	snprintf(name, cap, "key.%s.%02x", wk_purse_key_names[purpose], index);
 }
 
 int
@@ -156,6 +152,24 @@ purse_key_put(vc_card *card, int purpose, uint8_t index, const purse_key *k)
 	    sizeof(raw));
 	sodium_memzero(raw, sizeof(raw));
 	return rc;
+}
+
+int
+purse_keys_wipe(vc_card *card)
+{
+	vc_store *st = vc_card_store(card);
+	char name[32];
+	int rc;
+
+	for (int purpose = 0; purpose < PURSE_KEY_N; purpose++)
+		for (unsigned index = 0; index <= 0xFF; index++) {
+			key_name(name, sizeof(name), purpose, (uint8_t)index);
+			rc = vc_store_del(st, PURSE_APPLET, name);
+			if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+				return rc;
+		}
+	rc = vc_store_del(st, PURSE_APPLET, "dtk.index");
+	return rc == VC_STORE_NOT_FOUND ? VC_STORE_OK : rc;
 }
 
 int

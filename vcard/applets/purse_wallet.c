@@ -30,7 +30,7 @@
 #define INS_PERSONALISE 0xE6
 
 #define WALLET_APPLET "wallet"
-#define PERSO_KEYS_LEN 48
+#define PERSO_KEYS_LEN (PURSE_KEY_N * WK_MSG_PERSO_ENTRY_LEN)
 
 static uint32_t
 be32(const uint8_t *p)
@@ -320,21 +320,83 @@ load_recover(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return sw;
 }
 
+/*
+ * the issuer's keys replace every purse key: all of them are wiped, then
+ * each key of the table is installed at index 1 with the message's key
+ * version. A message that does not name each key of the card's table once
+ * is refused, so no key made before enrolment (a public demo key) survives.
+ */
+static bool
+keys_complete(const uint8_t *keys, size_t n)
+{
+	bool seen[PURSE_KEY_N] = { false };
+
+	if (n != PERSO_KEYS_LEN)
+		return false;
+	for (size_t off = 0; off < n; off += WK_MSG_PERSO_ENTRY_LEN) {
+		if (keys[off] >= PURSE_KEY_N || seen[keys[off]])
+			return false;
+		seen[keys[off]] = true;
+	}
+	return true;
+}
+
+static int
+install_keys(vc_card *card, const uint8_t *keys, size_t n, uint8_t version)
+{
+	static const uint8_t index = 1;
+	purse_key k;
+	int rc = -1;
+
+	memset(&k, 0, sizeof(k));
+	if (purse_keys_wipe(card) != VC_STORE_OK)
+		goto out;
+	for (size_t off = 0; off < n; off += WK_MSG_PERSO_ENTRY_LEN) {
+		k.version = version;
+		k.alg = 0;
+		memcpy(k.key, keys + off + 1, WK_PURSE_KEY_LEN);
+		if (purse_key_put(card, keys[off], index, &k) != VC_STORE_OK)
+			goto out;
+	}
+	if (vc_store_put(vc_card_store(card), PURSE_APPLET, "dtk.index", &index,
+	    1) != VC_STORE_OK)
+		goto out;
+	rc = 0;
+out:
+	sodium_memzero(&k, sizeof(k));
+	return rc;
+}
+
+/* value the purse holds before the issuer's keys: never the issuer's */
+static bool
+purse_holds_value(vc_card *card)
+{
+	purse_state st;
+
+	if (purse_state_get(card, &st) != VC_STORE_OK)
+		return true;
+	return st.w[PURSE_ED].balance != 0 || st.w[PURSE_EP].balance != 0 ||
+	    st.limit != 0;
+}
+
 static uint16_t
 personalise(vc_card *card, const wk_apdu *cmd)
 {
-	static const int purpose[3] = { PURSE_KEY_DLK, PURSE_KEY_DTK,
-	    PURSE_KEY_DPK };
 	EVP_PKEY *anchor = NULL, *key = NULL;
-	uint8_t keys[PERSO_KEYS_LEN];
-	purse_key k;
+	uint8_t keys[WK_MSG_PERSO_KEYS_MAX];
 	size_t n = 0;
 	wk_msg m;
 	uint16_t sw = WK_SW_SECURITY_STATUS;
 
-	memset(&k, 0, sizeof(k));
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
+	/* the issuer's keys never take over value loaded under other keys
+	 * (the demo's, a profile's): it would enter the issuer's books from
+	 * nothing */
+	if (purse_holds_value(card)) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
 	if (piv_wallet_anchor(card, &anchor) != 0 || piv_wallet_key(card, &key) != 0) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
@@ -346,23 +408,20 @@ personalise(vc_card *card, const wk_apdu *cmd)
 	}
 	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &m) != WK_MSG_OK ||
 	    memcmp(m.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
-	    wk_msg_open_keys(key, &m, keys, sizeof(keys), &n) != WK_MSG_OK ||
-	    n != sizeof(keys))
+	    wk_msg_open_keys(key, &m, keys, sizeof(keys), &n) != WK_MSG_OK)
 		goto out;
-	for (size_t i = 0; i < 3; i++) {
-		k.version = m.key_version;
-		k.alg = 0;
-		memcpy(k.key, keys + 16 * i, WK_PURSE_KEY_LEN);
-		if (purse_key_put(card, purpose[i], 1, &k) != VC_STORE_OK) {
-			vc_store_abort(vc_card_store(card));
-			sw = WK_SW_MEMORY_FAILURE;
-			goto out;
-		}
+	if (!keys_complete(keys, n)) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	if (install_keys(card, keys, n, m.key_version) != 0) {
+		vc_store_abort(vc_card_store(card));
+		sw = WK_SW_MEMORY_FAILURE;
+		goto out;
 	}
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(keys, sizeof(keys));
-	sodium_memzero(&k, sizeof(k));
 	sodium_memzero(&m, sizeof(m));
 	EVP_PKEY_free(anchor);
 	EVP_PKEY_free(key);
