@@ -174,6 +174,18 @@ out:
 	return rc;
 }
 
+int
+wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	static const uint8_t hdr[5] = { 0x84, 0x18, 0x00, 0x00, 0x04 };
+	uint8_t iv[8] = { 0 };
+
+	memcpy(iv, challenge, WK_PURSE_CHALLENGE_LEN);
+	return wk_purse_sm_mac(damk, iv, hdr, sizeof(hdr), mac);
+}
+
 void
 wk_purse_tac_key(const uint8_t dtk[WK_PURSE_KEY_LEN],
     uint8_t ktac[WK_PURSE_SKEY_LEN])

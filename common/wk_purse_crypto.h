@@ -75,6 +75,14 @@ int wk_purse_mac(const uint8_t key[WK_PURSE_SKEY_LEN], const uint8_t *data,
 int wk_purse_sm_mac(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t iv[8],
     const uint8_t *data, size_t len, uint8_t mac[WK_PURSE_MAC_LEN]);
 
+/* APPLICATION UNBLOCK (84 18 00 00 04 MAC): the secure-messaging MAC
+ * above under the application maintenance key DAMK, over 84 18 00 00 04,
+ * IV = the 4-byte GET CHALLENGE value || 00000000 (FMCOS 8.2, spec 4.1) */
+#define WK_PURSE_CHALLENGE_LEN 4
+int wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
+
 /* ---- keys ---- */
 
 /* K_TAC = DTK[0..7] XOR DTK[8..15] (section 4.1) */

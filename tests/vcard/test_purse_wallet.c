@@ -420,7 +420,10 @@ test_load(void **state)
 	    q.terminal_id, r.host_date, r.host_time, tac), 0);
 	assert_memory_equal(tac, r.tac, 4);
 	assert_int_equal(balance(t), 10000);
-	/* the same grant again: nothing credited, nothing signed */
+	/* the same grant again: nothing credited, nothing signed; with no
+	 * session a grant needs the PIN before the card even looks at it */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+	verify_pin(t);
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
 	assert_int_equal(balance(t), 10000);
 	/* the proof of that seq */
@@ -453,6 +456,8 @@ test_grant_flips(void **state)
 	wk_msg q, r;
 	size_t len;
 
+	uint32_t want = 0;
+
 	enrolled(t);
 	request(t, 500, &q);
 	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
@@ -482,18 +487,26 @@ test_grant_flips(void **state)
 		} else {
 			assert_true(sw == 0x6A80 || sw == 0x6985);
 		}
-		assert_int_equal(balance(t), 0);
+		assert_int_equal(balance(t), want);
+		/* a wrong grant spent a MAC try: a right one restores them,
+		 * so that the purse does not block (test_mac_block) */
+		request(t, 500, &q);
+		wk_buf_reset(&g);
+		grant_for(t, &q, &g);
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+		want += 500;
+		assert_int_equal(balance(t), want);
 	}
 	/* a grant for a session the card no longer has is refused */
 	request(t, 500, &q);
 	wk_buf_reset(&g);
 	grant_for(t, &q, &g);
-	assert_int_equal(balance(t), 0);	/* consumes the session */
+	assert_int_equal(balance(t), want);	/* consumes the session */
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
 	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
 	assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
 	assert_int_equal(r.reason, 0x6901);
-	assert_int_equal(balance(t), 0);
+	assert_int_equal(balance(t), want);
 }
 
 static void
@@ -517,6 +530,8 @@ test_never_credited(void **state)
 	assert_int_equal(r.seq, q.seq);
 	assert_int_equal(r.balance, 0);
 	/* the grant arriving late cannot be credited: its seq is burnt */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+	verify_pin(t);
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
 	assert_int_equal(balance(t), 0);
 	/* the statement again (the first may have been lost): the same answer */
@@ -745,6 +760,10 @@ test_transfer(void **state)
 	memcpy(rchal, p->b->r, 16);
 	memcpy(d + 8, rchal, 16);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, 27), 0x6700);
+	/* value leaves a card only after its holder's PIN */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x6985);
+	assert_int_equal(balance(p->a), 5000);
+	verify_pin(p->a);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
 	tl = p->a->rlen;
 	memcpy(tok, p->a->r, tl);
