@@ -450,7 +450,8 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 	static const char *const keys[] = { "pan", "password", "card_id", "csr",
 	    NULL };
 	const char *pan, *password, *card_hex, *csr_b64;
-	uint8_t csr_der[2048], perso_keys[ISS_MK_LEN];
+	/* DLK DTK DPK, then the DAMK (APPLICATION UNBLOCK, docs/purse.md) */
+	uint8_t csr_der[2048], perso_keys[ISS_MK_LEN + WK_PURSE_KEY_LEN];
 	unsigned char *der = NULL, *cader = NULL;
 	const uint8_t *p;
 	X509_REQ *csr = NULL;
@@ -512,6 +513,7 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 	memcpy(perso.card_id, x.card_id, sizeof(x.card_id));
 	perso.key_version = is->keys.key_version;
 	if (iss_card_keys(&is->keys, x.card_id, perso_keys) != 0 ||
+	    iss_card_damk(&is->keys, x.card_id, perso_keys + ISS_MK_LEN) != 0 ||
 	    wk_msg_seal_keys(x.pub, &perso, perso_keys, sizeof(perso_keys)) !=
 	    WK_MSG_OK || wk_msg_sign(&perso, is->keys.ca_key, &out) != WK_MSG_OK ||
 	    (dn = i2d_X509(x.cert, &der)) <= 0 ||
