@@ -8,8 +8,8 @@
  * store; its version only rises.
  *
  * The card's clock is the machine's, but never earlier than the issue
- * time of the newest list it took, so a clock set back does not revive a
- * certificate that had expired when the issuer last spoke.
+ * time of the list it holds, so a clock set back does not revive a
+ * certificate that had expired when the issuer signed that list.
  */
 #include "purse.h"
 
@@ -79,8 +79,8 @@ purse_crl_put(vc_card *card, const uint8_t *data, size_t len)
 			sw = WK_SW_CONDITIONS;
 			goto out;
 		}
-		/* the same list again: only a later issue time refreshes it */
-		if (in.version == old.version && in.issued <= old.issued) {
+		/* the same version again (every sync brings it): nothing changes */
+		if (in.version == old.version) {
 			sw = WK_SW_OK;
 			goto out;
 		}
