@@ -327,6 +327,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t at = 0, len, n, clen;
 	uint32_t amount = 0;
 	uint64_t mac_before, mac_after, unblock_before, unblock_after;
+	bool raw_unblock;
 	uint16_t sw;
 	int steps = 0;
 	bool debit = false, complete;
@@ -397,12 +398,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "%s %04X\n", complete ? "done" : "apdu", sw);
 
 		tries(&mac_after, &unblock_after);
-		/* a blocked purse completes nothing, and stays blocked */
+		raw_unblock = !complete && wk_apdu_parse(&a, cmd, clen) == 0 &&
+		    a.cla == 0x84 && a.ins == 0x18;
+		/* a blocked purse completes nothing, and stays blocked but for
+		 * APPLICATION UNBLOCK with the right MAC, which opens it whole */
 		if (mac_before == 0 && (sw == 0x9000 && complete))
 			__builtin_trap();
+		if (raw_unblock && sw == 0x9000) {
+			if (unblock_before == 0 ||
+			    mac_after != PURSE_MAC_TRIES_DEFAULT ||
+			    unblock_after != PURSE_UNBLOCK_TRIES)
+				__builtin_trap();
+			goto next;
+		}
 		if (mac_before == 0 && mac_after != 0)
 			__builtin_trap();
-		if (unblock_after != unblock_before)
+		/* a wrong script spends an unblock try only while blocked */
+		if (raw_unblock && sw == 0x6988 ? unblock_after != unblock_before -
+		    (mac_before == 0 ? 1 : 0) : unblock_after != unblock_before)
 			__builtin_trap();
 		/* an issuer MAC2: a wrong one spends exactly one try, a right
 		 * one restores them; nothing else touches them */
@@ -423,6 +436,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (mac_after != mac_before) {
 			__builtin_trap();
 		}
+next:
 		if (complete && sw == 0x9000) {
 			check_completed(&before, &after, amount, debit);
 		} else if (!same_state(&before, &after)) {
