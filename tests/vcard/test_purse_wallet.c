@@ -852,6 +852,21 @@ test_transfer(void **state)
 	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
 	    0x9000);
 	assert_int_equal(balance(p->b), 1000);
+	/* one verification, one send: the next transfer needs the PIN again */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert,
+		    p->cb_len), 0x9000);
+		assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert,
+		    p->ca_len), 0x9000);
+		assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+		memcpy(d + 8, p->b->r, 16);
+		memcpy(d + 24, "\x00\x00\x00\x64", 4);
+		if (i == 0)
+			verify_pin(p->a);
+		assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)),
+		    i == 0 ? 0x9000 : 0x6985);
+	}
+	assert_int_equal(balance(p->a), 3900);
 }
 
 
