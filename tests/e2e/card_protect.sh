@@ -60,14 +60,24 @@ seq_after=$("$ISS" loads --db "$DB" --json | python3 -c 'import json,sys; print(
 check "the next load names the next seq" '[ "$rc" -eq 0 ] && [ "$seq_after" -eq $((seq_before + 1)) ] && [ "$(purse_fen 0)" = 4100 ]'
 settled "seq burning"
 
+# ---- 2b. recovery asks the PIN when the card's statement needs it ----
+WALLETKEY_FAULT_AT=granted "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 2 --yes >/dev/null 2>&1 && rc=0 || rc=$?
+check "the CLI killed after the grant: a load pending" '[ "$rc" -eq 137 ] && [ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(sum(1 for l in json.load(sys.stdin) if l[\"status\"] == \"pending\"))")" = 1 ]'
+env -u WALLETKEY_PIN "$WK" --reader "$R0" wallet recover </dev/null >"$T/x.log" 2>&1 && rc=0 || rc=$?
+check "recover without any PIN: refused, the load kept for later" '[ "$rc" -eq 1 ] && grep -q "needs the purse PIN" "$T/x.log" && [ -n "$(ls "$WALLETKEY_STATE_DIR"/load-*.json 2>/dev/null)" ]' || cat "$T/x.log"
+out=$(env -u WALLETKEY_PIN "$WK" --reader "$R0" wallet recover --pin-file "$T/pin0" </dev/null 2>&1) && rc=0 || rc=$?
+check "recover with --pin-file: the statement, the load reversed" '[ "$rc" -eq 0 ] && grep -q "never credited" <<<"$out" && grep -q reversed <<<"$out"' || echo "$out"
+settled "recovery with the PIN"
+
 # ---- 3. wrong MAC2s block the purse; the issuer's script opens it ----
+seq_before=$("$ISS" loads --db "$DB" --json | python3 -c 'import json,sys; print(max(l["seq"] for l in json.load(sys.stdin)))')
 out=$("$ATTACK" mac-guess "$R0" 5 2>&1) && rc=0 || rc=$?
 check "guessed MAC2s: three refused, then the purse is blocked" '[ "$rc" -eq 1 ] && [ "$(echo $out)" = "9302 9302 9302 6A81 6A81" ]' || echo "$out"
 "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 1 --yes >"$T/x.log" 2>&1 && rc=0 || rc=$?
 check "a right load is refused while blocked" '[ "$rc" -eq 1 ] && grep -q "blocked" "$T/x.log"' || cat "$T/x.log"
 "$WK" --reader "$R0" wallet balance >"$T/x.log" 2>&1 && rc=0 || rc=$?
 check "the balance is not shown while blocked" '[ "$rc" -eq 1 ] && grep -q "blocked" "$T/x.log"'
-check "the blocked load never reached the issuer" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(max(l[\"seq\"] for l in json.load(sys.stdin)))")" = "$seq_after" ]'
+check "the blocked load never reached the issuer" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(max(l[\"seq\"] for l in json.load(sys.stdin)))")" = "$seq_before" ]'
 "$WK" --reader "$R0" wallet unblock --request-out "$T/req1.json" >"$T/x.log" 2>&1 || die "unblock request: $(cat "$T/x.log")"
 "$ISS" purse-unblock --db "$DB" --key-file "$T/issuer.key" --card "$ID0" \
 	--request "$T/req1.json" --out "$T/script1.json" >/dev/null 2>&1 || die "purse-unblock"
