@@ -965,6 +965,62 @@ test_grant_signatures_block(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* a plain INIT FOR LOAD and CREDIT with a guessed MAC2 (malware with the
+ * PIN); the CREDIT's SW */
+static uint16_t
+guess_mac2(tcard *t)
+{
+	uint8_t d[11] = { 0x01, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0x01 };
+	uint8_t c[11] = { 0x20, 0x26, 0x01, 0x01, 0x12, 0x00, 0x00 };
+
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0x50, 0x00, 0x02, d, sizeof(d)), 0x9000);
+	randombytes_buf(c + 7, 4);
+	return cmd(t, 0x80, 0x52, 0x00, 0x00, c, sizeof(c));
+}
+
+/* only a credit restores the MAC tries: a genuine grant replayed in
+ * another session (refused) must not reset the count between guesses */
+static void
+test_replayed_grant_no_reset(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_buf g;
+	wk_msg q, r;
+
+	enrolled(t);
+	request(t, 100, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	/* the issuer's grant, from a session the card no longer has */
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
+	/* so the third guess blocks the purse */
+	assert_int_equal(guess_mac2(t), 0x9302);
+	verify_pin(t);
+	{
+		uint8_t d[11] = { 0x01, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0x01 };
+
+		assert_int_equal(cmd(t, 0x80, 0x50, 0x00, 0x02, d, sizeof(d)),
+		    0x6A81);
+	}
+	/* and a right load after two guesses restores them all */
+	assert_int_equal(unblock(t, t->keys + 48), 0x9000);
+	select_purse(t);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	load(t, 100);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	load(t, 100);
+	assert_int_equal(balance(t), 200);
+}
+
 /* a host process without the PIN cannot burn online sequence numbers */
 static void
 test_seq_burn_needs_pin(void **state)
@@ -1217,6 +1273,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_grant_signatures_block, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_seq_burn_needs_pin, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_grant_no_reset, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_send_needs_pin, setup_pair,
 		    teardown_pair),

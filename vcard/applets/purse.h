@@ -159,6 +159,9 @@ enum purse_lock { PURSE_OPEN = 0, PURSE_BLOCKED, PURSE_BLOCKED_FOR_GOOD };
 int purse_lock_state(vc_card *card, enum purse_lock *state);
 uint16_t purse_mac_spend(vc_card *card);
 int purse_mac_reset(vc_card *card);
+/* gives back the try just spent (a genuine issuer signature that is not
+ * this session's: not a guess, and no reason to restore the others) */
+int purse_mac_refund(vc_card *card);
 /* profile values, written at --init */
 int purse_mac_init(vc_card *card, uint8_t max);
 /* test hook: WALLETKEY_CARD_FAULT=point kills the card there (SIGKILL) */

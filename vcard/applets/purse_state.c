@@ -281,6 +281,22 @@ purse_mac_spend(vc_card *card)
 }
 
 int
+purse_mac_refund(vc_card *card)
+{
+	uint64_t max, tries;
+	int rc;
+
+	if ((rc = get_counter(card, "mac.max", PURSE_MAC_TRIES_DEFAULT, &max)) !=
+	    VC_STORE_OK || (rc = get_counter(card, "mac.tries",
+	    PURSE_MAC_TRIES_DEFAULT, &tries)) != VC_STORE_OK)
+		return rc;
+	if (tries >= max)
+		return VC_STORE_OK;
+	return vc_store_put_u64(vc_card_store(card), PURSE_APPLET, "mac.tries",
+	    tries + 1);
+}
+
+int
 purse_mac_reset(vc_card *card)
 {
 	uint64_t max, tries;

@@ -199,8 +199,11 @@ refuse(purse_applet *a, vc_card *card, int purse, const wk_msg *g,
 	return sw;
 }
 
-/* the issuer's signature and this card's id on a grant; a wrong one spends
- * a MAC try (docs/purse.md "Blocking"), a right one restores them */
+/* the issuer's signature and this card's id on a grant, after spending a
+ * MAC try (docs/purse.md "Blocking"). Only a credit restores the tries (a
+ * right MAC2 for this session); a genuine grant that is not for this
+ * session gets its own try back (mac_refund) and no more, so a replayed
+ * grant cannot reset the count between guesses */
 static uint16_t
 grant_signed(vc_card *card, const wk_apdu *cmd, wk_msg *g)
 {
@@ -217,10 +220,7 @@ grant_signed(vc_card *card, const wk_apdu *cmd, wk_msg *g)
 	ok = wk_msg_verify(cmd->data, cmd->lc, anchor, g) == WK_MSG_OK &&
 	    memcmp(g->card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) == 0;
 	EVP_PKEY_free(anchor);
-	if (!ok)
-		return WK_SW_SECURITY_STATUS;
-	return purse_mac_reset(card) == VC_STORE_OK ? WK_SW_OK :
-	    WK_SW_MEMORY_FAILURE;
+	return ok ? WK_SW_OK : WK_SW_SECURITY_STATUS;
 }
 
 static uint16_t
@@ -250,18 +250,25 @@ load_grant(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 			return WK_SW_SECURITY_STATUS;
 		if ((sw = grant_signed(card, cmd, &g)) != WK_SW_OK)
 			return sw;
+		if (purse_mac_refund(card) != VC_STORE_OK)
+			return WK_SW_MEMORY_FAILURE;
 		return refuse(a, card, purse, &g, WK_SW_INVALID_STATE, resp);
 	}
 	purse = prev->purse;
 	sw = grant_signed(card, cmd, &g);
-	if (sw == WK_SW_SECURITY_STATUS || (sw == WK_SW_OK &&
-	    (g.seq != prev->seq || sodium_memcmp(g.nonce, w.nonce,
-	    sizeof(w.nonce)) != 0 || g.amount != prev->amount ||
-	    g.trans_type != prev->type ||
-	    memcmp(g.terminal_id, prev->term_id, sizeof(g.terminal_id)) != 0)))
+	if (sw == WK_SW_SECURITY_STATUS)
 		return refuse(a, card, purse, &g, WK_SW_SECURITY_STATUS, resp);
 	if (sw != WK_SW_OK)
 		return sw;
+	/* the issuer's grant, but not for this session (a replay) */
+	if (g.seq != prev->seq || sodium_memcmp(g.nonce, w.nonce,
+	    sizeof(w.nonce)) != 0 || g.amount != prev->amount ||
+	    g.trans_type != prev->type ||
+	    memcmp(g.terminal_id, prev->term_id, sizeof(g.terminal_id)) != 0) {
+		if (purse_mac_refund(card) != VC_STORE_OK)
+			return WK_SW_MEMORY_FAILURE;
+		return refuse(a, card, purse, &g, WK_SW_SECURITY_STATUS, resp);
+	}
 	/* the purse's own CREDIT FOR LOAD, in this transaction; the grant's
 	 * signature spent this command's MAC try already */
 	memcpy(data, g.host_date, 4);
