@@ -403,3 +403,69 @@ wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l)
 	l->entries = p + WK_AREC_LOADS_HDR;
 	return WK_AREC_OK;
 }
+
+static const char crl_label[] = "WKAUDIT-CRL/1";	/* 13 bytes */
+
+void
+wk_arec_crl_header(const wk_arec_crl *l, uint8_t out[WK_AREC_CRL_HDR])
+{
+	memcpy(out, crl_label, 13);
+	put64(out + 13, l->version);
+	put64(out + 21, l->issued);
+	out[29] = (uint8_t)(l->count >> 8);
+	out[30] = (uint8_t)l->count;
+}
+
+int
+wk_arec_crl_parse(const uint8_t *p, size_t len, wk_arec_crl *l)
+{
+	size_t ids;
+
+	memset(l, 0, sizeof(*l));
+	if (p == NULL || len < WK_AREC_CRL_HDR ||
+	    memcmp(p, crl_label, 13) != 0)
+		return WK_AREC_MALFORMED;
+	l->version = get64(p + 13);
+	l->issued = get64(p + 21);
+	l->count = (uint16_t)(p[29] << 8 | p[30]);
+	if (l->count > WK_AREC_CRL_MAX)
+		return WK_AREC_MALFORMED;
+	ids = (size_t)l->count * WK_AREC_CRL_ID_LEN;
+	/* bounds by subtraction: the ids, then 1-72 signature bytes */
+	if (len - WK_AREC_CRL_HDR < ids ||
+	    len - WK_AREC_CRL_HDR - ids < 1 ||
+	    len - WK_AREC_CRL_HDR - ids > WK_AREC_SIG_MAX)
+		return WK_AREC_MALFORMED;
+	l->ids = p + WK_AREC_CRL_HDR;
+	for (size_t i = 1; i < l->count; i++)
+		if (memcmp(l->ids + (i - 1) * WK_AREC_CRL_ID_LEN,
+		    l->ids + i * WK_AREC_CRL_ID_LEN, WK_AREC_CRL_ID_LEN) >= 0)
+			goto bad;
+	l->tbs_len = WK_AREC_CRL_HDR + ids;
+	l->sig = p + l->tbs_len;
+	l->sig_len = len - l->tbs_len;
+	return WK_AREC_OK;
+bad:
+	memset(l, 0, sizeof(*l));
+	return WK_AREC_MALFORMED;
+}
+
+bool
+wk_arec_crl_has(const wk_arec_crl *l, const uint8_t id[WK_AREC_CRL_ID_LEN])
+{
+	size_t lo = 0, hi = l->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(l->ids + mid * WK_AREC_CRL_ID_LEN, id,
+		    WK_AREC_CRL_ID_LEN);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}

@@ -27,6 +27,8 @@
 #define WK_AUDIT_INS_PAGE 0xE2
 #define WK_AUDIT_INS_HEAD 0xE4
 #define WK_AUDIT_INS_ACK 0xE6	/* issuer-signed acknowledgement (sync) */
+#define WK_AUDIT_INS_CRL 0xE8	/* issuer-signed revocation list (sync) */
+#define WK_AUDIT_CRL_STATUS_LEN (8 + 8 + 2)	/* version, issued, count */
 #define WK_AUDIT_STATUS_LEN (4 + 4 + 8 + 8 + 8)
 #define WK_AUDIT_PAGE_CMD_LEN (32 + 8 + 1)
 
@@ -147,6 +149,37 @@ typedef struct wk_arec_loads {
 
 void wk_arec_loads_header(const wk_arec_loads *l, uint8_t out[WK_AREC_LOADS_HDR]);
 int wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l);
+
+/*
+ * the issuer's signed revocation list (docs/audit.md "Revocation list"),
+ * delivered beside its acknowledgement and kept by the card, which refuses
+ * a transfer peer whose card id it lists:
+ *   "WKAUDIT-CRL/1" | version 8 | issued 8 (unix seconds, UTC) | count 2 |
+ *   count x card id 8, strictly ascending | DER signature (to the end)
+ * signed (ECDSA P-256, SHA-256) over everything before the signature with
+ * the issuer's CA key. The version only rises, so an old list cannot
+ * replace a newer one.
+ */
+#define WK_AREC_CRL_HDR (13 + 8 + 8 + 2)
+#define WK_AREC_CRL_MAX 4096	/* card ids in one list */
+#define WK_AREC_CRL_ID_LEN 8
+
+typedef struct wk_arec_crl {
+	uint64_t version;
+	uint64_t issued;
+	uint16_t count;
+	const uint8_t *ids;	/* count * 8 bytes */
+	size_t tbs_len;		/* the signed bytes: header and ids */
+	const uint8_t *sig;	/* the DER signature after them */
+	size_t sig_len;
+} wk_arec_crl;
+
+void wk_arec_crl_header(const wk_arec_crl *l, uint8_t out[WK_AREC_CRL_HDR]);
+/* a whole list with its signature (1-72 bytes; not checked here): the
+ * header, count ids in strictly ascending order, the signature */
+int wk_arec_crl_parse(const uint8_t *p, size_t len, wk_arec_crl *l);
+/* true when l lists id (binary search) */
+bool wk_arec_crl_has(const wk_arec_crl *l, const uint8_t id[WK_AREC_CRL_ID_LEN]);
 
 /* the page header for h (records follow it) */
 void wk_arec_hist_header(const wk_arec_hist *h, uint8_t out[WK_AREC_HIST_HDR]);

@@ -40,16 +40,27 @@ static const uint8_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	[WK_MSG_XFER_AUTH] = { F_CARD, F_PEER, F_NONCE },
 	[WK_MSG_XFER_TOKEN] = { F_CARD, F_PEER, F_NONCE, F_LOAD, F_AMOUNT,
 	    F_BALANCE },
+	[WK_MSG_UNBLOCK_REQUEST] = { F_CARD, F_NONCE, F_RANDOM },
 };
 
 const char *
 wk_msg_type_name(int type)
 {
-	static const char *names[] = { "?", "load-request", "load-grant",
-	    "load-receipt", "load-refusal", "load-proof", "load-never-credited",
-	    "personalisation", "transfer-auth", "transfer-token" };
+	static const char *const names[WK_MSG_TYPE_MAX + 1] = {
+		[WK_MSG_LOAD_REQUEST] = "load-request",
+		[WK_MSG_LOAD_GRANT] = "load-grant",
+		[WK_MSG_LOAD_RECEIPT] = "load-receipt",
+		[WK_MSG_LOAD_REFUSAL] = "load-refusal",
+		[WK_MSG_LOAD_PROOF] = "load-proof",
+		[WK_MSG_LOAD_NEVER] = "load-never-credited",
+		[WK_MSG_PERSO] = "personalisation",
+		[WK_MSG_XFER_AUTH] = "transfer-auth",
+		[WK_MSG_XFER_TOKEN] = "transfer-token",
+		[WK_MSG_UNBLOCK_REQUEST] = "unblock-request",
+	};
 
-	return type >= 1 && type <= WK_MSG_TYPE_MAX ? names[type] : "?";
+	return type >= 1 && type <= WK_MSG_TYPE_MAX && names[type] != NULL ?
+	    names[type] : "?";
 }
 
 const char *
@@ -132,7 +143,7 @@ wk_msg_encode_body(const wk_msg *m, wk_buf *b)
 	uint8_t ver = WK_MSG_VERSION;
 	size_t mark;
 
-	if (m->type < 1 || m->type > WK_MSG_TYPE_MAX)
+	if (m->type < 1 || m->type > WK_MSG_TYPE_MAX || layout[m->type][0] == 0)
 		return WK_MSG_ARG;
 	mark = wk_tlv_begin(b, T_BODY);
 	wk_tlv_put(b, F_VERSION, &ver, 1);
@@ -246,7 +257,8 @@ wk_msg_parse(const uint8_t *buf, size_t len, wk_msg *m, wk_cur *body,
 		return WK_MSG_UNSUPPORTED;
 	if (wk_tlv_read(&f, &t) != WK_TLV_OK || t.tag != F_TYPE || t.len != 1)
 		return WK_MSG_MALFORMED;
-	if (t.value[0] < 1 || t.value[0] > WK_MSG_TYPE_MAX)
+	if (t.value[0] < 1 || t.value[0] > WK_MSG_TYPE_MAX ||
+	    layout[t.value[0]][0] == 0)
 		return WK_MSG_UNSUPPORTED;
 	m->type = t.value[0];
 	for (size_t i = 0; i < MAX_FIELDS && layout[m->type][i] != 0; i++) {

@@ -62,7 +62,10 @@ enum wk_msg_type {
 	WK_MSG_PERSO = 7,		/* issuer -> card at enrolment: sealed purse keys */
 	WK_MSG_XFER_AUTH = 8,		/* card -> card: signs the peer's challenge */
 	WK_MSG_XFER_TOKEN = 9,		/* card -> card: value bound to the receiver's challenge */
-	WK_MSG_TYPE_MAX = 9,
+	/* card -> issuer operator: the card's pending APPLICATION UNBLOCK
+	 * challenge (89, 4 bytes), for a one-time unblock script */
+	WK_MSG_UNBLOCK_REQUEST = 16,
+	WK_MSG_TYPE_MAX = 16,
 };
 
 enum {

@@ -8,7 +8,7 @@
 
 /* longest MAC input built here: the load TAC, 24 bytes */
 const char *const wk_purse_key_names[WK_PURSE_KEY_N] = {
-	"dlk", "dpk", "dtk", "dulk", "duk",
+	"dlk", "dpk", "dtk", "dulk", "duk", "damk",
 };
 
 #define MSG_MAX 32
@@ -176,6 +176,18 @@ out:
 	sodium_memzero(k2, sizeof(k2));
 	sodium_memzero(state, sizeof(state));
 	return rc;
+}
+
+int
+wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	static const uint8_t hdr[5] = { 0x84, 0x18, 0x00, 0x00, 0x04 };
+	uint8_t iv[8] = { 0 };
+
+	memcpy(iv, challenge, WK_PURSE_CHALLENGE_LEN);
+	return wk_purse_sm_mac(damk, iv, hdr, sizeof(hdr), mac);
 }
 
 void

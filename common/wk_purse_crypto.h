@@ -57,9 +57,10 @@ enum wk_purse_key {
 	WK_PURSE_KEY_DTK,	/* TAC */
 	WK_PURSE_KEY_DULK,	/* unload */
 	WK_PURSE_KEY_DUK,	/* overdraft-limit update */
+	WK_PURSE_KEY_DAMK,	/* application maintenance: APPLICATION UNBLOCK */
 	WK_PURSE_KEY_N
 };
-/* "dlk", "dpk", "dtk", "dulk", "duk": profile and store names */
+/* "dlk", "dpk", "dtk", "dulk", "duk", "damk": profile and store names */
 extern const char *const wk_purse_key_names[WK_PURSE_KEY_N];
 
 /* transaction type identifiers, pboc-purse.md section 5 */
@@ -91,6 +92,14 @@ int wk_purse_mac(const uint8_t key[WK_PURSE_SKEY_LEN], const uint8_t *data,
  * for a 4-byte challenge), left 4 bytes; data = CLA INS P1 P2 Lc payload */
 int wk_purse_sm_mac(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t iv[8],
     const uint8_t *data, size_t len, uint8_t mac[WK_PURSE_MAC_LEN]);
+
+/* APPLICATION UNBLOCK (84 18 00 00 04 MAC): the secure-messaging MAC
+ * above under the application maintenance key DAMK, over 84 18 00 00 04,
+ * IV = the 4-byte GET CHALLENGE value || 00000000 (FMCOS 8.2, spec 4.1) */
+#define WK_PURSE_CHALLENGE_LEN 4
+int wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN],
+    uint8_t mac[WK_PURSE_MAC_LEN]);
 
 /* ---- keys ---- */
 

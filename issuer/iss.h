@@ -123,6 +123,11 @@ int iss_perso_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
 int iss_card_keys_one(const iss_keys *k, size_t which,
     const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
 
+/* the card's application maintenance key (DAMK): iss_card_key of
+ * WK_PURSE_KEY_DAMK (iss_protect.c) */
+int iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[16]);
+
 int iss_schema_migrate(iss_db *db, char *err, size_t errlen);
 int iss_schema_version(iss_db *db);
 int iss_schema_latest(void);
@@ -201,6 +206,22 @@ int iss_audit_history(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
 int iss_audit_loads(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
+
+/* the card protects itself (iss_protect.c, docs/security.md) */
+typedef struct iss_unblock {
+	char card_id[2 * WK_MSG_CARD_ID_LEN + 1];
+	uint8_t challenge[4];
+	uint8_t mac[4];		/* APPLICATION UNBLOCK's data */
+} iss_unblock;
+/* the one-time APPLICATION UNBLOCK script for a card's signed unblock
+ * request (its own transaction; oplog purse.unblock): the card must be
+ * enrolled, not revoked, and the request signed by its wallet key */
+int iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_unblock *out, iss_err *e);
+/* appends the signed revocation list (common/wk_arec.h WKAUDIT-CRL/1) of
+ * the revoked cards whose certificates have not expired; in the caller's
+ * transaction. Returns 0, -1 (e set) or ISS_DB_RETRY */
+int iss_crl_build(iss *is, iss_db *db, wk_buf *out, iss_err *e);
 
 /* dispatch one request; shared by the HTTP server and the fuzz target */
 int iss_handle(iss *is, const char *method, const char *url,

@@ -374,10 +374,11 @@ typedef struct ack_arg {
 	uint8_t sig[WK_AREC_SIG_MAX];
 	size_t sig_len;
 	sync_state s;
+	wk_buf crl;		/* the signed revocation list, out */
 } ack_arg;
 
 static int
-ack_tx(iss *is, iss_db *db, void *arg, iss_err *e)
+ack_tx_head(iss *is, iss_db *db, void *arg, iss_err *e)
 {
 	ack_arg *a = arg;
 	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], raw[WK_AREC_LEN], h[32];
@@ -448,6 +449,20 @@ ack_tx(iss *is, iss_db *db, void *arg, iss_err *e)
 	return 0;
 }
 
+/* the acknowledgement, and beside it the revocation list the card keeps
+ * (docs/audit.md "Revocation list"), read in the same transaction */
+static int
+ack_tx(iss *is, iss_db *db, void *arg, iss_err *e)
+{
+	ack_arg *a = arg;
+	int rc;
+
+	wk_buf_reset(&a->crl);
+	if ((rc = ack_tx_head(is, db, arg, e)) != 0)
+		return rc;
+	return iss_crl_build(is, db, &a->crl, e);
+}
+
 int
 iss_audit_ack(iss *is, const char *card, json_t *req, json_t **resp,
     iss_err *e)
@@ -485,25 +500,32 @@ iss_audit_ack(iss *is, const char *card, json_t *req, json_t **resp,
 		    " acknowledge");
 		return -1;
 	}
+	wk_buf_init_heap(&a.crl, WK_AREC_CRL_HDR + WK_AREC_CRL_MAX *
+	    WK_AREC_CRL_ID_LEN + WK_AREC_SIG_MAX);
 	if (iss_run_tx(is, ack_tx, &a, e) != 0)
-		return -1;
+		goto fail;
 	if (a.s.acked == 0) {
 		iss_fail(e, 409, "not_synced", "nothing acknowledged");
-		return -1;
+		goto fail;
 	}
 	wk_arec_ack_tbs(a.serial, a.s.acked, a.s.acked_hash, tbs);
 	if (wk_arec_sign(is->keys.ca_key, tbs, sizeof(tbs), sig, sizeof(sig),
 	    &sig_len) != WK_AREC_OK) {
 		iss_fail(e, 500, "internal", "cannot sign the acknowledgement");
-		return -1;
+		goto fail;
 	}
-	if ((*resp = json_pack("{s:I, s:o, s:o}", "acked_seq",
+	if ((*resp = json_pack("{s:I, s:o, s:o, s:o}", "acked_seq",
 	    (json_int_t)a.s.acked, "acked_hash", hex_json(a.s.acked_hash, 32),
-	    "signature", hex_json(sig, sig_len))) == NULL) {
+	    "signature", hex_json(sig, sig_len), "revocation_list",
+	    hex_json(a.crl.p, a.crl.len))) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
-		return -1;
+		goto fail;
 	}
+	wk_buf_clear(&a.crl);
 	return 0;
+fail:
+	wk_buf_clear(&a.crl);
+	return -1;
 }
 
 /* ---- GET /v1/audit/{card}/history/{from}: a signed page ---- */

@@ -33,6 +33,7 @@ typedef struct opts {
 	const char *cert;
 	const char *mfg_ca;
 	const char *fingerprint;
+	const char *request;
 	bool json;
 } opts;
 
@@ -62,7 +63,11 @@ usage(FILE *f)
 	    "            trust the card manufacturer CA(s) in PEM for enrolment\n"
 	    "  manufacturers (--key-file F | --passphrase-env VAR) [--json]\n"
 	    "  manufacturer-remove --fingerprint SHA256\n"
-	    "            servers read the manufacturers when they start\n");
+	    "            servers read the manufacturers when they start\n"
+	    "  purse-unblock --card CARD_ID --request FILE [--out FILE]\n"
+	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "            a one-time APPLICATION UNBLOCK script for the card's\n"
+	    "            unblock request (walletkey wallet unblock --request-out)\n");
 }
 
 static int
@@ -87,6 +92,7 @@ parse(int argc, char **argv, opts *o)
 		{ "cert", required_argument, NULL, 'x' },
 		{ "manufacturer-ca", required_argument, NULL, 'm' },
 		{ "fingerprint", required_argument, NULL, 'f' },
+		{ "request", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -114,6 +120,7 @@ parse(int argc, char **argv, opts *o)
 		case 'x': o->cert = optarg; break;
 		case 'm': o->mfg_ca = optarg; break;
 		case 'f': o->fingerprint = optarg; break;
+		case 'R': o->request = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -565,6 +572,111 @@ cmd_revoke(const opts *o)
 	return rc;
 }
 
+/*
+ * purse-unblock: the holder's card was blocked by wrong MAC2s or grant
+ * signatures; its signed unblock request (a file from `walletkey wallet
+ * unblock --request-out`) carries the challenge the card keeps. The script
+ * works once, on that card, for that challenge (docs/purse.md "Blocking").
+ */
+static int
+cmd_purse_unblock(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	iss_keys k = { 0 };
+	iss_err e = { 0 };
+	iss_unblock ub;
+	json_error_t jerr;
+	json_t *req = NULL, *script = NULL;
+	uint8_t msg[WK_MSG_MAX];
+	char err[512], chal[9], mac[9], *text = NULL;
+	const char *fmt, *hex, *id;
+	long n;
+	int fd = -1, rc = 1;
+
+	if (o->card == NULL || o->request == NULL) {
+		fprintf(stderr, "walletkey-issuer: purse-unblock needs --card CARD_ID"
+		    " and --request FILE\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if ((req = json_load_file(o->request, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		fprintf(stderr, "walletkey-issuer: purse-unblock: %s: %s\n",
+		    o->request, jerr.text);
+		return 2;
+	}
+	fmt = json_string_value(json_object_get(req, "format"));
+	id = json_string_value(json_object_get(req, "card_id"));
+	hex = json_string_value(json_object_get(req, "request"));
+	if (fmt == NULL || strcmp(fmt, "walletkey-unblock-request/1") != 0 ||
+	    id == NULL || hex == NULL || strlen(hex) % 2 != 0 ||
+	    strlen(hex) > 2 * sizeof(msg) ||
+	    (n = wk_hex_decode(hex, msg, sizeof(msg))) <= 0) {
+		fprintf(stderr, "walletkey-issuer: purse-unblock: %s is not an"
+		    " unblock request (walletkey-unblock-request/1)\n", o->request);
+		rc = 2;
+		goto out;
+	}
+	if (strcasecmp(id, o->card) != 0) {
+		fprintf(stderr, "walletkey-issuer: purse-unblock: the request is card"
+		    " %s's, not %s's\n", id, o->card);
+		rc = 2;
+		goto out;
+	}
+	if (open_db(o, &db) != 0)
+		goto out;
+	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: purse-unblock: %s\n", err);
+		goto out;
+	}
+	if (iss_purse_unblock(db, &k, o->card, msg, (size_t)n, &ub, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+		goto out;
+	}
+	wk_hex_encode(ub.challenge, sizeof(ub.challenge), chal);
+	wk_hex_encode(ub.mac, sizeof(ub.mac), mac);
+	script = json_pack("{s:s, s:s, s:s, s:s}", "format",
+	    "walletkey-unblock-script/1", "card_id", ub.card_id, "challenge", chal,
+	    "mac", mac);
+	if (script == NULL || (text = json_dumps(script, JSON_INDENT(2))) == NULL)
+		goto out;
+	if (o->out == NULL) {
+		printf("%s\n", text);
+	} else {
+		if ((fd = open(o->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600)) < 0) {
+			fprintf(stderr, "walletkey-issuer: purse-unblock: cannot create"
+			    " %s (it must not exist)\n", o->out);
+			goto out;
+		}
+		if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+		    write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+			fprintf(stderr, "walletkey-issuer: purse-unblock: cannot write"
+			    " %s\n", o->out);
+			goto out;
+		}
+		if (o->json)
+			printf("{\"card_id\":\"%s\",\"challenge\":\"%s\","
+			    "\"script\":\"%s\"}\n", ub.card_id, chal, o->out);
+		else
+			printf("unblock script for card %s (challenge %s) written to"
+			    " %s\n", ub.card_id, chal, o->out);
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	json_decref(script);
+	json_decref(req);
+	iss_keys_clear(&k);
+	iss_db_free(&db);
+	return rc;
+}
+
 /* prints a query as a table or as a JSON array of objects */
 static int
 cmd_list(const opts *o, const char *sql, const char *const *names,
@@ -661,6 +773,8 @@ main(int argc, char **argv)
 		return cmd_manufacturers(&o);
 	if (strcmp(cmd, "manufacturer-remove") == 0)
 		return cmd_manufacturer_remove(&o);
+	if (strcmp(cmd, "purse-unblock") == 0)
+		return cmd_purse_unblock(&o);
 	if (strcmp(cmd, "merchants") == 0) {
 		static const char *const n[] = { "terminal_id", "account_id", "name",
 		    "balance", "created_at" };

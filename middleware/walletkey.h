@@ -49,6 +49,8 @@ typedef enum wk_rc {
 	WK_ERR_ISSUER = -28,		/* the issuer refused the request */
 	WK_ERR_IO = -29,		/* a host file could not be read or written */
 	WK_ERR_INTERNAL = -30,
+	WK_ERR_PURSE_BLOCKED = -31,	/* the purse application is blocked (6A81/9303) */
+	WK_ERR_LAST = WK_ERR_PURSE_BLOCKED,	/* the lowest code */
 } wk_rc;
 
 const char *wk_strerror(int rc);
@@ -418,7 +420,9 @@ int wk_purse_amount_parse(const char *s, uint32_t *fen);
 void wk_purse_amount_format(uint32_t fen, char *out, size_t cap);
 
 /* selects the purse: PSE 1PAY.SYS.DDF01 (when present), then the ADF by aid
- * (aid == NULL: by file id 1001); reads EF 0015 into app (may be NULL) */
+ * (aid == NULL: by file id 1001); reads EF 0015 into app (may be NULL).
+ * WK_ERR_PURSE_BLOCKED: the ADF is selected but blocked (6A81); only the
+ * unblock commands, VERIFY and wk_wallet_recover work then */
 int wk_purse_select(wk_card *card, const uint8_t *aid, size_t aid_len,
     wk_purse_app *app);
 int wk_purse_read_app(wk_card *card, wk_purse_app *app);
@@ -521,12 +525,14 @@ int wk_wallet_load_grant(wk_card *card, const uint8_t *grant, size_t glen,
     uint8_t *msg, size_t *len, bool *refused);
 /* the card's proof that (kind, seq) was credited, or its statement that it
  * never was (then seq is burnt); *credited tells which.
- * WK_ERR_NOT_FOUND: the card can say neither */
+ * WK_ERR_NOT_FOUND: the card can say neither. WK_ERR_AUTH_REQUIRED: the
+ * statement would burn seq, which needs the purse PIN (verify, then ask
+ * again; the verification is used up) */
 int wk_wallet_recover(wk_card *card, wk_purse_kind kind,
     const uint8_t load_id[WK_WALLET_LOAD_ID_LEN], uint16_t seq, uint8_t *msg,
     size_t *len, bool *credited);
 /* the issuer's personalisation message: the card opens and installs its
- * purse keys (DLK, DTK, DPK) */
+ * purse keys (DLK, DTK, DPK and, when sent, the DAMK) */
 int wk_wallet_personalise(wk_card *card, const uint8_t *msg, size_t len);
 /* the fields of a message, unverified (for display and bookkeeping) */
 typedef struct wk_wallet_msg_info {
@@ -539,9 +545,25 @@ typedef struct wk_wallet_msg_info {
 	uint8_t tac[4];
 	uint16_t reason;
 	char pan[20];
+	uint8_t challenge[4];		/* an unblock request's */
 } wk_wallet_msg_info;
 int wk_wallet_msg_info_get(const uint8_t *msg, size_t len,
     wk_wallet_msg_info *info);
+
+/*
+ * a blocked purse (docs/purse.md "Blocking": wrong MAC2s or grant
+ * signatures; wk_purse_select answers WK_ERR_PURSE_BLOCKED and leaves it
+ * selected) is opened by an issuer script: the card signs an unblock
+ * request with a fresh challenge it keeps (for walletkey-issuer
+ * purse-unblock), and APPLICATION UNBLOCK delivers the script's MAC, once.
+ * *sw gets the status word: 6988 a wrong script (WK_ERR_AUTH_FAILED),
+ * 6982 no challenge pending (WK_ERR_INVALID_STATE), 9303 blocked for good
+ * (WK_ERR_PURSE_BLOCKED)
+ */
+#define WK_WALLET_UNBLOCK_MAC_LEN 4
+int wk_wallet_unblock_request(wk_card *card, uint8_t *msg, size_t *len);
+int wk_wallet_unblock(wk_card *card, const uint8_t mac[WK_WALLET_UNBLOCK_MAC_LEN],
+    uint16_t *sw);
 
 /* card to card (purse selected on both cards). A challenge for
  * authentication lives in the card's memory; one to receive is kept in the
@@ -558,9 +580,11 @@ int wk_wallet_xfer_auth_sign(wk_card *card,
  * refused */
 int wk_wallet_xfer_auth_verify(wk_card *card, const uint8_t *cert,
     size_t cert_len, const uint8_t *msg, size_t len);
-/* the sending card debits and signs a token for the receiver's challenge;
- * the same challenge again returns the same token (nothing more debited).
- * amount 0: a void token, which lets the receiver drop the challenge */
+/* the sending card (its purse PIN verified, wk_purse_verify_pin: else
+ * WK_ERR_CONDITIONS) debits and signs a token for the receiver's
+ * challenge; the verification is used up. The same challenge again
+ * returns the same token (nothing more debited, no PIN). amount 0: a void
+ * token (no PIN), which lets the receiver drop the challenge */
 int wk_wallet_xfer_send(wk_card *card, const uint8_t peer_id[8],
     const uint8_t chal[WK_WALLET_CHALLENGE_LEN], uint32_t amount,
     uint8_t *token, size_t *len);
@@ -707,6 +731,21 @@ int wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
  * anchor refuses; the card changes nothing then */
 int wk_audit_ack(wk_card *card, uint64_t seq, const uint8_t hash[32],
     const uint8_t *sig, size_t sig_len, uint16_t *sw);
+
+/* the issuer's signed revocation list (docs/audit.md "Revocation list",
+ * common/wk_arec.h WKAUDIT-CRL/1), delivered beside its acknowledgement;
+ * the card refuses transfer peers it names. No PIN. WK_ERR_AUTH_REQUIRED
+ * (6982): not the issuer's signature; WK_ERR_CONDITIONS (6985): older than
+ * the card's list (or the card is not enrolled). The card changes nothing
+ * then. WK_ERR_ARG: list does not parse */
+int wk_audit_revocation_list(wk_card *card, const uint8_t *list, size_t len,
+    uint16_t *sw);
+typedef struct wk_audit_revocations {
+	uint64_t version;	/* 0: the card holds no list */
+	uint64_t issued;	/* unix seconds */
+	uint16_t count;
+} wk_audit_revocations;
+int wk_audit_revocation_status(wk_card *card, wk_audit_revocations *st);
 
 /* ==== end of the audit block ==== */
 

@@ -157,3 +157,40 @@ wk_audit_ack(wk_card *card, uint64_t seq, const uint8_t hash[32],
 	return cmd(card, CLA_AUDIT, WK_AUDIT_INS_ACK, data, 40 + sig_len, 0,
 	    NULL, NULL, sw);
 }
+
+int
+wk_audit_revocation_list(wk_card *card, const uint8_t *list, size_t len,
+    uint16_t *sw)
+{
+	wk_arec_crl l;
+
+	if (card == NULL || list == NULL ||
+	    wk_arec_crl_parse(list, len, &l) != WK_AREC_OK)
+		return WK_ERR_ARG;
+	return cmd(card, CLA_AUDIT, WK_AUDIT_INS_CRL, list, len, 0, NULL, NULL,
+	    sw);
+}
+
+int
+wk_audit_revocation_status(wk_card *card, wk_audit_revocations *st)
+{
+	uint8_t r[WK_AUDIT_CRL_STATUS_LEN + 2];
+	size_t len = sizeof(r);
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || st == NULL)
+		return WK_ERR_ARG;
+	memset(st, 0, sizeof(*st));
+	if ((rc = wk_card_apdu(card, CLA_AUDIT, WK_AUDIT_INS_CRL, 0x01, 0x00,
+	    NULL, 0, WK_AUDIT_CRL_STATUS_LEN, r, &len, &sw)) != WK_OK)
+		return rc;
+	if ((rc = wk_rc_from_sw(sw)) != WK_OK)
+		return rc;
+	if (len != WK_AUDIT_CRL_STATUS_LEN)
+		return WK_ERR_CARD_MALFORMED;
+	st->version = get64(r);
+	st->issued = get64(r + 8);
+	st->count = (uint16_t)(r[16] << 8 | r[17]);
+	return WK_OK;
+}

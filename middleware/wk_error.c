@@ -35,6 +35,7 @@ static const char *const messages[] = {
 	[28] = "the issuer refused the request",
 	[29] = "a file on this computer could not be read or written",
 	[30] = "internal error (a bug): please report it",
+	[31] = "the purse is blocked after repeated wrong MACs: the issuer must unblock it (walletkey wallet unblock)",
 };
 
 const char *
@@ -42,7 +43,7 @@ wk_strerror(int rc)
 {
 	size_t i;
 
-	if (rc > 0 || rc < WK_ERR_INTERNAL)
+	if (rc > 0 || rc < WK_ERR_LAST)
 		return "unknown error code";
 	i = (size_t)-rc;
 	if (i >= sizeof(messages) / sizeof(messages[0]) || messages[i] == NULL)

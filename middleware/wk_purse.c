@@ -237,6 +237,7 @@ wk_purse_select(wk_card *card, const uint8_t *aid, size_t aid_len,
     wk_purse_app *app)
 {
 	uint8_t buf[258];
+	uint16_t sw = 0;
 	int rc;
 
 	if (card == NULL || (aid != NULL && (aid_len < 5 || aid_len > 16)))
@@ -251,10 +252,13 @@ wk_purse_select(wk_card *card, const uint8_t *aid, size_t aid_len,
 		goto out;
 	if (aid != NULL)
 		rc = cmd(card, 0x00, INS_SELECT, 0x04, 0x00, aid, aid_len, 256,
-		    buf, sizeof(buf), NULL, NULL);
+		    buf, sizeof(buf), NULL, &sw);
 	else
 		rc = cmd(card, 0x00, INS_SELECT, 0x00, 0x00, adf_fid,
-		    sizeof(adf_fid), 256, buf, sizeof(buf), NULL, NULL);
+		    sizeof(adf_fid), 256, buf, sizeof(buf), NULL, &sw);
+	/* FMCOS 8.3: a blocked application is selected and answers 6A81 */
+	if (rc != WK_OK && sw == 0x6A81)
+		rc = WK_ERR_PURSE_BLOCKED;
 	if (rc != WK_OK)
 		goto out;
 	if (app != NULL)

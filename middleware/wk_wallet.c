@@ -188,8 +188,58 @@ wk_wallet_msg_info_get(const uint8_t *msg, size_t len, wk_wallet_msg_info *info)
 	memcpy(info->tac, m.tac, sizeof(info->tac));
 	info->reason = m.reason;
 	memcpy(info->pan, m.pan, sizeof(info->pan));
+	if (m.type == WK_MSG_UNBLOCK_REQUEST)
+		memcpy(info->challenge, m.card_random, sizeof(info->challenge));
 	sodium_memzero(&m, sizeof(m));
 	return WK_OK;
+}
+
+/* ---- unblock (docs/purse.md "Blocking") ---- */
+
+#define INS_UNBLOCK_REQUEST 0xEE
+#define CLA_SM 0x84
+#define INS_APP_UNBLOCK 0x18
+
+int
+wk_wallet_unblock_request(wk_card *card, uint8_t *msg, size_t *len)
+{
+	int rc;
+
+	if (card == NULL || msg == NULL || len == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wallet_cmd(card, INS_UNBLOCK_REQUEST, 0, 0, NULL, 0, msg,
+	    len)) != WK_OK)
+		return rc;
+	return check_msg(msg, *len, WK_MSG_UNBLOCK_REQUEST,
+	    WK_MSG_UNBLOCK_REQUEST);
+}
+
+int
+wk_wallet_unblock(wk_card *card, const uint8_t mac[WK_WALLET_UNBLOCK_MAC_LEN],
+    uint16_t *swp)
+{
+	uint8_t tmp[8];
+	size_t len = sizeof(tmp);
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || mac == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wk_card_apdu(card, CLA_SM, INS_APP_UNBLOCK, 0, 0, mac,
+	    WK_WALLET_UNBLOCK_MAC_LEN, 0, tmp, &len, &sw)) != WK_OK)
+		return rc;
+	if (swp != NULL)
+		*swp = sw;
+	switch (sw) {
+	case 0x6988:
+		return WK_ERR_AUTH_FAILED;
+	case 0x6982:
+		return WK_ERR_INVALID_STATE;
+	case 0x9303:
+		return WK_ERR_PURSE_BLOCKED;
+	default:
+		return wk_rc_from_sw(sw);
+	}
 }
 
 /* ---- card to card ---- */

@@ -148,8 +148,10 @@ int
 audit_sync(wk_cli *cli, const aopts *o)
 {
 	uint8_t ipk[32], nonce[16], hash[32], sig[WK_AREC_SIG_MAX], *page = NULL;
+	uint8_t *crl = NULL;
 	char pin[PIN_MAX + 2], serial[17], path[96], step[32];
-	size_t pin_len = 0, len, n;
+	size_t pin_len = 0, len, n, crl_len = 0;
+	wk_arec_crl crl_view = { 0 };
 	uint64_t stored = 0, acked = 0, cursor, first_missing = 0, missing = 0;
 	uint64_t uploaded = 0, total, ack_seq = 0;
 	wk_issuer *is = NULL;
@@ -334,16 +336,45 @@ audit_sync(wk_cli *cli, const aopts *o)
 		    "issuer's acknowledgement (%04X): %s\n", sw, wk_strerror(rc));
 		goto out;
 	}
+	/* beside it, the issuer's signed revocation list: the card refuses
+	 * transfers from the cards it names (docs/audit.md) */
+	if (json_object_get(j, "revocation_list") != NULL) {
+		size_t cap = WK_AREC_CRL_HDR + WK_AREC_CRL_MAX * WK_AREC_CRL_ID_LEN +
+		    WK_AREC_SIG_MAX;
+
+		if ((crl = malloc(cap)) == NULL ||
+		    json_hex(j, "revocation_list", crl, cap, &crl_len) != 0 ||
+		    wk_arec_crl_parse(crl, crl_len, &crl_view) != WK_AREC_OK) {
+			fprintf(stderr, "walletkey: audit sync: the issuer's "
+			    "revocation list is malformed\n");
+			goto out;
+		}
+		t = now_ms();
+		rc = wk_audit_revocation_list(card, crl, crl_len, &sw);
+		card_ms += now_ms() - t;
+		if (audit_cli_link_lost(rc) && (rc = audit_cli_resume(cli, &card,
+		    pin, pin_len)) == WK_OK)
+			rc = wk_audit_revocation_list(card, crl, crl_len, &sw);
+		if (rc != WK_OK) {
+			fprintf(stderr, "walletkey: audit sync: the card refused the "
+			    "issuer's revocation list version %" PRIu64 " (%04X): %s\n",
+			    crl_view.version, sw, sw == 0x6985 ? "it holds a newer one" :
+			    wk_strerror(rc));
+			goto out;
+		}
+	}
 	if (cli->json) {
 		/* where the time went: the card's commands (its work and the
 		 * PC/SC link), the issuer's calls (HTTP and its work), the rest */
 		status = wk_cli_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:{s:f, s:f, s:f}}", "serial", serial, "head",
+		    "s:I, s:I, s:I, s:i, s:{s:f, s:f, s:f}}", "serial", serial, "head",
 		    (json_int_t)head.head_seq, "uploaded", (json_int_t)uploaded,
 		    "missing_at_issuer", (json_int_t)missing,
 		    "missing_first", (json_int_t)(missing ? first_missing : 0),
 		    "missing_last", (json_int_t)(missing ? head.head_seq : 0),
-		    "acked", (json_int_t)ack_seq, "timing_ms", "total",
+		    "acked", (json_int_t)ack_seq, "revocation_list_version",
+		    (json_int_t)crl_view.version, "revoked_cards",
+		    (int)crl_view.count, "timing_ms", "total",
 		    now_ms() - t0, "card", card_ms, "issuer", issuer_ms));
 		goto out;
 	}
@@ -354,8 +385,13 @@ audit_sync(wk_cli *cli, const aopts *o)
 	printf("synced: head seq %" PRIu64 ", %" PRIu64 " record%s uploaded, "
 	    "acknowledged by the issuer up to seq %" PRIu64 "\n",
 	    head.head_seq, uploaded, uploaded == 1 ? "" : "s", ack_seq);
+	if (crl != NULL)
+		printf("revocation list version %" PRIu64 " (%u revoked card%s)"
+		    " taken by the card\n", crl_view.version,
+		    (unsigned)crl_view.count, crl_view.count == 1 ? "" : "s");
 	status = WK_CLI_OK;
 out:
+	free(crl);
 	if (begun && card != NULL)
 		wk_card_end(card);
 	json_decref(j);

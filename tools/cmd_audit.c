@@ -870,26 +870,43 @@ static int
 cmd_status(wk_cli *cli)
 {
 	wk_audit_status st;
+	wk_audit_revocations rv;
 	wk_card *card = NULL;
 	int rc;
 	bool full;
 
 	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
 	    (rc = wk_audit_select(card)) != WK_OK ||
-	    (rc = wk_audit_get_status(card, &st)) != WK_OK)
+	    (rc = wk_audit_get_status(card, &st)) != WK_OK ||
+	    (rc = wk_audit_revocation_status(card, &rv)) != WK_OK)
 		return wk_cli_fail(cli, "audit status", rc);
 	full = st.count >= st.capacity && st.acked <= st.base_seq;
 	if (cli->json)
-		return wk_cli_json_print(json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",
+		return wk_cli_json_print(json_pack("{s:I, s:I, s:I, s:I, s:I, s:b, "
+		    "s:{s:I, s:I, s:i}}",
 		    "capacity", (json_int_t)st.capacity, "records",
 		    (json_int_t)st.count, "checkpoint", (json_int_t)st.base_seq,
 		    "head", (json_int_t)st.head_seq, "acked",
-		    (json_int_t)st.acked, "full", full));
+		    (json_int_t)st.acked, "full", full, "revocation_list",
+		    "version", (json_int_t)rv.version, "issued",
+		    (json_int_t)rv.issued, "cards", (int)rv.count));
 	printf("records:    %" PRIu32 " of %" PRIu32 "%s\n", st.count,
 	    st.capacity, full ? " (full: transactions are refused until the "
 	    "issuer acknowledges records)" : "");
 	printf("checkpoint: seq %" PRIu64 "\nhead:       seq %" PRIu64 "\n"
 	    "acked:      seq %" PRIu64 "\n", st.base_seq, st.head_seq, st.acked);
+	if (rv.version == 0)
+		printf("revocations: none received (audit sync brings them)\n");
+	else {
+		char when[32];
+		time_t t = (time_t)rv.issued;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		printf("revocations: list version %" PRIu64 " of %s, %u card%s\n",
+		    rv.version, when, (unsigned)rv.count, rv.count == 1 ? "" : "s");
+	}
 	return WK_CLI_OK;
 }
 

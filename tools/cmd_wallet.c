@@ -55,6 +55,8 @@ static const char wallet_usage[] =
     "  load --issuer URL --amount YUAN [--yes]       a remote load (docs/remote-load.md)\n"
     "  recover [--from READER --to READER]           settle a remote load or a transfer\n"
     "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
+    "           [--from-pin-file FILE] [--to-pin-file FILE]  (both PINs)\n"
+    "  unblock --request-out FILE | --script FILE    a blocked purse\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
     "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
     "  after a lost answer; --aid HEX selects the purse by AID instead of\n"
@@ -826,5 +828,6 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 	if (strcmp(sub, "settle") == 0)
 		return wallet_proofs_settle(cli, o.sam, o.issuer);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
-	    "records, purchase, load, prove, recover, sam-init, settle)", sub);
+	    "records, purchase, load, prove, recover, sam-init, settle, "
+	    "transfer, unblock)", sub);
 }

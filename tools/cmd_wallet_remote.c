@@ -34,6 +34,8 @@ typedef struct ropts {
 	const char *state_dir;
 	const char *from;
 	const char *to;
+	const char *from_pin_file;
+	const char *to_pin_file;
 	long confirm_timeout;
 	bool yes;
 	bool quiet_auto;	/* the recovery run before another command */
@@ -43,9 +45,11 @@ typedef struct ropts {
 static const char remote_usage[] =
     "usage: walletkey wallet load --issuer URL --amount YUAN [--yes]\n"
     "                 [--confirm-timeout S] [--pin-file FILE] [--state-dir DIR]\n"
-    "       walletkey wallet recover [--state-dir DIR]\n"
+    "       walletkey wallet recover [--pin-file FILE] [--state-dir DIR]\n"
     "       walletkey wallet transfer --from READER --to READER --amount YUAN [--yes]\n"
-    "       walletkey wallet recover --from READER --to READER   (a transfer)\n";
+    "                 [--from-pin-file FILE] [--to-pin-file FILE] [--pin-file FILE]\n"
+    "       walletkey wallet recover --from READER --to READER   (a transfer)\n"
+    "       walletkey wallet unblock --request-out FILE | --script FILE\n";
 
 /* test hook (docs/remote-load.md): WALLETKEY_FAULT_AT=STEP kills this
  * process with SIGKILL at STEP, or runs WALLETKEY_FAULT_CMD there instead
@@ -112,7 +116,7 @@ issuer_fail(wk_cli *cli, wk_issuer *is, const char *what, int rc)
 
 /* the card's id (wkinfo applet) and the purse selected afterwards */
 static int
-open_card(wk_cli *cli, wk_card **card, uint8_t id[8])
+open_card(wk_cli *cli, wk_card **card, uint8_t id[8], bool blocked_ok)
 {
 	wk_card_info info;
 	int rc;
@@ -121,7 +125,9 @@ open_card(wk_cli *cli, wk_card **card, uint8_t id[8])
 	    (rc = wk_card_get_info(*card, &info)) != WK_OK)
 		return wk_cli_fail(cli, "read the card id", rc);
 	memcpy(id, info.serial, 8);
-	if ((rc = wk_purse_select(*card, NULL, 0, NULL)) != WK_OK)
+	rc = wk_purse_select(*card, NULL, 0, NULL);
+	/* a blocked purse still settles a load in flight (LOAD RECOVER) */
+	if (rc != WK_OK && !(blocked_ok && rc == WK_ERR_PURSE_BLOCKED))
 		return wk_cli_fail(cli, "select the purse", rc);
 	return WK_CLI_OK;
 }
@@ -134,8 +140,42 @@ jstr(json_t *o, const char *k)
 
 /* settles the load in the file at path; WK_CLI_OK when it is closed (the
  * file is then removed), else an exit status with the file kept */
+/*
+ * the card's statement that seq was never credited burns it, which needs
+ * the purse PIN (docs/remote-load.md): asked only when the card says so,
+ * from --pin-file, WALLETKEY_PIN or the terminal
+ */
 static int
-settle(wk_cli *cli, wk_card *card, const char *path, json_t *st)
+recover_with_pin(wk_cli *cli, wk_card *card, const char *pin_file,
+    wk_purse_kind kind, const uint8_t lid[16], uint16_t seq, uint8_t *ans,
+    size_t *ans_len, bool *credited)
+{
+	char pin[16];
+	size_t cap = *ans_len, n = 0;
+	int rc, tries = -1, st;
+
+	rc = wk_wallet_recover(card, kind, lid, seq, ans, ans_len, credited);
+	if (rc != WK_ERR_AUTH_REQUIRED)
+		return rc;
+	say(cli, "recover: the card needs the purse PIN to state that sequence"
+	    " number %u was never credited", (unsigned)seq);
+	if ((st = wallet_read_secret(pin_file, "WALLETKEY_PIN", "purse PIN", pin,
+	    sizeof(pin), &n)) != WK_CLI_OK)
+		return WK_ERR_AUTH_REQUIRED;
+	rc = wk_purse_verify_pin(card, pin, n, &tries);
+	sodium_memzero(pin, sizeof(pin));
+	if (rc != WK_OK) {
+		if (rc == WK_ERR_WRONG_PIN)
+			fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
+		return rc;
+	}
+	*ans_len = cap;
+	return wk_wallet_recover(card, kind, lid, seq, ans, ans_len, credited);
+}
+
+static int
+settle(wk_cli *cli, wk_card *card, const char *path, json_t *st,
+    const char *pin_file)
 {
 	uint8_t req[WK_WALLET_MSG_MAX], ans[WK_WALLET_MSG_MAX], lid[16];
 	size_t req_len = 0, ans_len = 0;
@@ -191,8 +231,8 @@ settle(wk_cli *cli, wk_card *card, const char *path, json_t *st)
 		    ld->load_id);
 	} else {
 		ans_len = sizeof(ans);
-		rc = wk_wallet_recover(card, (wk_purse_kind)kind, lid, (uint16_t)seq,
-		    ans, &ans_len, &credited);
+		rc = recover_with_pin(cli, card, pin_file, (wk_purse_kind)kind, lid,
+		    (uint16_t)seq, ans, &ans_len, &credited);
 		if (rc != WK_OK) {
 			status = wk_cli_fail(cli, "recover: ask the card for its proof",
 			    rc);
@@ -221,7 +261,7 @@ out:
 
 static int
 recover_card(wk_cli *cli, wk_card *card, const char *dir, const uint8_t id[8],
-    bool *had)
+    const char *pin_file, bool *had)
 {
 	char path[1100];
 	json_t *st = NULL;
@@ -235,7 +275,7 @@ recover_card(wk_cli *cli, wk_card *card, const char *dir, const uint8_t id[8],
 		return WK_CLI_OK;
 	*had = true;
 	say(cli, "recover: a load was left unfinished; settling it first");
-	status = settle(cli, card, path, st);
+	status = settle(cli, card, path, st, pin_file);
 	json_decref(st);
 	if (status == WK_CLI_OK)
 		(void)wk_purse_select(card, NULL, 0, NULL);
@@ -332,7 +372,7 @@ cmd_load(wk_cli *cli, const ropts *o)
 	status = WK_CLI_FAILED;
 	if ((ld = calloc(1, sizeof(*ld))) == NULL)
 		goto out;
-	if ((status = open_card(cli, &card, id)) != WK_CLI_OK)
+	if ((status = open_card(cli, &card, id, false)) != WK_CLI_OK)
 		goto out;
 	status = WK_CLI_FAILED;
 	wk_hex_encode(id, sizeof(id), hex);
@@ -343,7 +383,8 @@ cmd_load(wk_cli *cli, const ropts *o)
 		    "walletkey enroll first\n", hex);
 		goto out;
 	}
-	if ((status = recover_card(cli, card, dir, id, &had)) != WK_CLI_OK)
+	if ((status = recover_card(cli, card, dir, id, o->pin_file, &had)) !=
+	    WK_CLI_OK)
 		goto out;
 	status = WK_CLI_FAILED;
 	/* 1: PIN, amount, confirmation; nothing is sent before */
@@ -523,26 +564,50 @@ xfer_path(const char *dir, const xcard *from, const uint8_t chal[16],
 	snprintf(out, cap, "%s/xfer-%s-%s.json", dir, from->hex, ch);
 }
 
-/* the receiving card's PIN, once per run */
+/* a card's purse PIN: its own --from/--to-pin-file, else its own
+ * WALLETKEY_FROM_PIN / WALLETKEY_TO_PIN, else --pin-file, else
+ * WALLETKEY_PIN, else asked on the terminal */
 static int
-xfer_pin(wk_cli *cli, const ropts *o, xcard *to, bool *done)
+xfer_verify(wk_cli *cli, const ropts *o, xcard *x, bool sender)
 {
-	char pin[16];
+	const char *side_file = sender ? o->from_pin_file : o->to_pin_file;
+	const char *side_env = sender ? "WALLETKEY_FROM_PIN" : "WALLETKEY_TO_PIN";
+	const char *what = sender ? "sending card's purse PIN" :
+	    "receiving card's purse PIN";
+	const char *file = side_file, *env = side_env;
+	char pin[16], msg[64];
 	size_t n = 0;
 	int rc, tries = -1, st;
 
-	if (*done)
-		return WK_CLI_OK;
-	if ((st = wallet_read_secret(o->pin_file, "WALLETKEY_PIN",
-	    "receiving card's purse PIN", pin, sizeof(pin), &n)) != WK_CLI_OK)
+	if (side_file == NULL && getenv(side_env) == NULL) {
+		file = o->pin_file;
+		env = "WALLETKEY_PIN";
+	}
+	if ((st = wallet_read_secret(file, env, what, pin, sizeof(pin), &n)) !=
+	    WK_CLI_OK)
 		return st;
-	rc = wk_purse_verify_pin(to->card, pin, n, &tries);
+	rc = wk_purse_verify_pin(x->card, pin, n, &tries);
 	sodium_memzero(pin, sizeof(pin));
 	if (rc != WK_OK) {
 		if (rc == WK_ERR_WRONG_PIN)
 			fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
-		return wk_cli_fail(cli, "verify the receiving card's PIN", rc);
+		snprintf(msg, sizeof(msg), "verify the %s card's PIN", sender ?
+		    "sending" : "receiving");
+		return wk_cli_fail(cli, msg, rc);
 	}
+	return WK_CLI_OK;
+}
+
+/* the receiving card's PIN, once per run */
+static int
+xfer_pin(wk_cli *cli, const ropts *o, xcard *to, bool *done)
+{
+	int st;
+
+	if (*done)
+		return WK_CLI_OK;
+	if ((st = xfer_verify(cli, o, to, false)) != WK_CLI_OK)
+		return st;
 	*done = true;
 	return WK_CLI_OK;
 }
@@ -729,7 +794,15 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 	if (st == NULL || save(path, st) != 0)
 		goto out;
 	fault_point("xfer-challenged");
-	/* 3: the debit and the token, in one commit of the sending card */
+	/* 3: the sending card's PIN (value leaves a card only after its
+	 * holder's PIN), then the debit and the token in one commit */
+	if ((status = xfer_verify(cli, o, from, true)) != WK_CLI_OK) {
+		/* close the receiver's challenge: nothing was sent */
+		(void)xfer_settle(cli, o, from, to, path, st, &pin_done);
+		goto out;
+	}
+	status = WK_CLI_FAILED;
+	say(cli, "3. the sending card's PIN is verified");
 	if ((rc = wk_wallet_xfer_send(from->card, to->id, rchal, amount, tok,
 	    &tlen)) != WK_OK) {
 		status = wk_cli_fail(cli, "debit the sending card", rc);
@@ -742,12 +815,12 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 	json_object_set_new(st, "token", wallet_b64(tok, tlen));
 	if (save(path, st) != 0)
 		goto out;
-	say(cli, "3. card %s debited %s and signed the token", from->hex, amt);
-	/* 4: the credit, once */
+	say(cli, "4. card %s debited %s and signed the token", from->hex, amt);
+	/* 5: the credit, once */
 	if ((status = xfer_settle(cli, o, from, to, path, st, &pin_done)) !=
 	    WK_CLI_OK)
 		goto out;
-	say(cli, "4. transfer complete");
+	say(cli, "5. transfer complete");
 	if (cli->json)
 		status = wk_cli_json_print(json_pack("{s:s, s:s, s:I}", "from",
 		    from->hex, "to", to->hex, "amount", (json_int_t)amount));
@@ -773,9 +846,10 @@ cmd_recover(wk_cli *cli, const ropts *o)
 
 	if ((status = wallet_state_dir(o->state_dir, dir, sizeof(dir))) != WK_CLI_OK)
 		return status;
-	if ((status = open_card(cli, &card, id)) != WK_CLI_OK)
+	if ((status = open_card(cli, &card, id, true)) != WK_CLI_OK)
 		return status;
-	if ((status = recover_card(cli, card, dir, id, &had)) != WK_CLI_OK)
+	if ((status = recover_card(cli, card, dir, id, o->pin_file, &had)) !=
+	    WK_CLI_OK)
 		return status;
 	if (cli->json)
 		return wk_cli_json_print(json_pack("{s:b}", "settled", had));
@@ -814,6 +888,10 @@ parse(wk_cli *cli, int argc, char **argv, ropts *o)
 			slot = &o->from;
 		else if (strcmp(a, "--to") == 0)
 			slot = &o->to;
+		else if (strcmp(a, "--from-pin-file") == 0)
+			slot = &o->from_pin_file;
+		else if (strcmp(a, "--to-pin-file") == 0)
+			slot = &o->to_pin_file;
 		else if (strcmp(a, "--confirm-timeout") == 0) {
 			if (i + 1 >= argc)
 				return wk_cli_usage(cli, "--confirm-timeout needs seconds");
@@ -840,7 +918,8 @@ wk_cmd_wallet_remote_owns(int argc, char **argv)
 {
 	if (argc < 2)
 		return false;
-	if (strcmp(argv[1], "recover") == 0 || strcmp(argv[1], "transfer") == 0)
+	if (strcmp(argv[1], "recover") == 0 || strcmp(argv[1], "transfer") == 0 ||
+	    strcmp(argv[1], "unblock") == 0)
 		return true;
 	if (strcmp(argv[1], "load") != 0)
 		return false;
@@ -858,11 +937,15 @@ wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv)
 	wk_card_info info;
 	wk_card *card;
 	bool had;
-	const char *sd = NULL;
+	const char *sd = NULL, *pin_file = NULL;
+	int rc;
 
-	for (int i = 2; i + 1 < argc; i++)
+	for (int i = 2; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--state-dir") == 0)
 			sd = argv[i + 1];
+		if (strcmp(argv[i], "--pin-file") == 0)
+			pin_file = argv[i + 1];
+	}
 	if (argc < 2 || strcmp(argv[1], "sam-init") == 0 ||
 	    wallet_state_dir(sd, dir, sizeof(dir)) != WK_CLI_OK ||
 	    wk_cli_card(cli, &card) != WK_OK ||
@@ -872,8 +955,9 @@ wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv)
 	wallet_state_path(dir, "load", id, path, sizeof(path));
 	if (access(path, F_OK) != 0)
 		return;
-	if (wk_purse_select(card, NULL, 0, NULL) == WK_OK)
-		(void)recover_card(cli, card, dir, id, &had);
+	rc = wk_purse_select(card, NULL, 0, NULL);
+	if (rc == WK_OK || rc == WK_ERR_PURSE_BLOCKED)
+		(void)recover_card(cli, card, dir, id, pin_file, &had);
 }
 
 int
@@ -882,6 +966,8 @@ wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv)
 	ropts o;
 	int status;
 
+	if (strcmp(argv[1], "unblock") == 0)
+		return wk_cmd_wallet_unblock(cli, argc, argv);
 	if (wk_cli_wants_help(argc, argv)) {
 		fputs(remote_usage, stdout);
 		return WK_CLI_OK;

@@ -36,7 +36,9 @@ typedef struct vc_applet {
 	int (*open)(vc_card *card, void **state);
 	void (*close)(void **state);
 
-	/* SELECT by name matched aids[which]: append FCI/APT, return SW.
+	/* SELECT by name matched aids[which]: append FCI/APT, return SW (a
+	 * warning keeps the data; 6A81, a blocked application, selects it
+	 * without data; any other error leaves the selection as it was).
 	 * Called again on re-SELECT of the applet already selected: it must not
 	 * drop security state then (piv.md 1.4). */
 	uint16_t (*select)(void *state, vc_card *card, size_t which,

@@ -111,7 +111,9 @@ select_applet(vc_card *card, size_t i, size_t which, const wk_apdu *a,
 
 	if (app->select != NULL)
 		sw = app->select(card->state[i], card, which, a, out);
-	if (!sw_keeps(sw))
+	/* 6A81: a blocked application is selected all the same, so that it
+	 * can be unblocked (FMCOS 8.3, pboc-purse.md 6); its FCI is dropped */
+	if (!sw_keeps(sw) && sw != WK_SW_FUNC_NOT_SUPPORTED)
 		return sw;
 	if (card->sel != i && card->sel != NO_APPLET &&
 	    card->applets[card->sel]->deselect != NULL)

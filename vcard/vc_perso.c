@@ -53,7 +53,9 @@ const char vc_perso_demo_json[] =
     "    { \"purpose\": \"dulk\", \"index\": 1, \"version\": 1, \"algorithm\": 0,\n"
     "      \"master_key\": \"574B2D44454D4F2D44554C4B2D303031\" },\n"
     "    { \"purpose\": \"duk\", \"index\": 1, \"version\": 1, \"algorithm\": 0,\n"
-    "      \"master_key\": \"574B2D44454D4F2D44554B2D30303031\" }\n"
+    "      \"master_key\": \"574B2D44454D4F2D44554B2D30303031\" },\n"
+    "    { \"purpose\": \"damk\", \"index\": 1, \"version\": 1, \"algorithm\": 0,\n"
+    "      \"master_key\": \"574B2D44454D4F2D44414D4B2D303031\" }\n"
     "  ]\n"
     "}\n";
 
@@ -61,7 +63,7 @@ static const char *const top_members[] = {
 	"format", "issuer_id", "application_type", "application_version",
 	"serial", "start_date", "expiry_date", "issuer_fci", "cardholder",
 	"pin", "pin_tries", "balance_ceiling", "overdraft_limit",
-	"log_capacity", "keys", "audit_capacity", NULL,
+	"log_capacity", "keys", "audit_capacity", "mac_tries", NULL,
 };
 static const char *const holder_members[] = {
 	"card_type", "staff", "name", "id_number", "id_type", NULL,
@@ -252,7 +254,7 @@ parse_key(json_t *k, size_t i, vc_perso_key *out, char *err, size_t errlen)
 			out->purpose = j;
 	if (out->purpose < 0)
 		return fail(err, errlen, "%s: \"purpose\" must be dlk, dpk, dtk, "
-		    "dulk or duk", where);
+		    "dulk, duk or damk", where);
 	if ((rc = get_int(k, "index", 0, 255, -1, &n, err, errlen)) != 0)
 		goto ctx;
 	out->index = (uint8_t)n;
@@ -282,7 +284,7 @@ static int
 parse_keys(json_t *root, vc_perso *p, char *err, size_t errlen)
 {
 	json_t *keys = json_object_get(root, "keys"), *k;
-	size_t i, n_dtk = 0;
+	size_t i, n_dtk = 0, n_damk = 0;
 	bool have[PURSE_KEY_N] = { false };
 	int rc;
 
@@ -305,11 +307,17 @@ parse_keys(json_t *root, vc_perso *p, char *err, size_t errlen)
 		have[pk->purpose] = true;
 		if (pk->purpose == PURSE_KEY_DTK)
 			n_dtk++;
+		if (pk->purpose == PURSE_KEY_DAMK)
+			n_damk++;
 		p->n_keys = i + 1;
 	}
 	if (n_dtk != 1)
 		return fail(err, errlen, "\"keys\": exactly one dtk (the TAC key) "
 		    "is needed");
+	/* APPLICATION UNBLOCK names no key: the application has one DAMK */
+	if (n_damk > 1)
+		return fail(err, errlen, "\"keys\": at most one damk (the "
+		    "application maintenance key)");
 	if (!have[PURSE_KEY_DLK] || !have[PURSE_KEY_DPK])
 		return fail(err, errlen, "\"keys\": at least one dlk and one dpk "
 		    "are needed");
@@ -401,6 +409,11 @@ parse_root(json_t *root, vc_perso *p, char *err, size_t errlen)
 	    VC_PERSO_AUDIT_MAX, VC_PERSO_AUDIT_DEFAULT, &n, err, errlen)) != 0)
 		return rc;
 	p->audit_capacity = (uint32_t)n;
+	/* docs/purse.md "Blocking": wrong MAC2s before the purse blocks */
+	if ((rc = get_int(root, "mac_tries", 1, PURSE_MAC_TRIES_MAX,
+	    PURSE_MAC_TRIES_DEFAULT, &n, err, errlen)) != 0)
+		return rc;
+	p->mac_tries = (uint8_t)n;
 	return parse_keys(root, p, err, errlen);
 }
 

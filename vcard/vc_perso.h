@@ -29,7 +29,7 @@ enum {
 };
 
 typedef struct vc_perso_key {
-	int purpose;		/* PURSE_KEY_* (dlk, dpk, dtk, dulk, duk) */
+	int purpose;		/* PURSE_KEY_* (dlk, dpk, dtk, dulk, duk, damk) */
 	uint8_t index;
 	uint8_t version;
 	uint8_t alg;
@@ -54,6 +54,7 @@ typedef struct vc_perso {
 	uint32_t overdraft;
 	uint16_t log_capacity;
 	uint32_t audit_capacity;
+	uint8_t mac_tries;	/* wrong MAC2s before the purse blocks */
 	vc_perso_key keys[VC_PERSO_MAX_KEYS];
 	size_t n_keys;
 } vc_perso;

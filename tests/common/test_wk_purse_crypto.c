@@ -187,6 +187,13 @@ test_v6_sm_mac(void **state)
 	assert_int_equal(wk_purse_sm_mac(key, iv, data, 45, mac), 0);
 	assert_hex(mac, 4, "C853F358");
 
+	/* APPLICATION UNBLOCK under V6's key and challenge: 84 18 00 00 04
+	 * (recomputed with an independent 3DES implementation) */
+	hex("6474215EF549707831BB8DB9895FD48A", key, 16);
+	hex("1EA2B2E6", data, 4);
+	assert_int_equal(wk_purse_unblock_mac(key, data, mac), 0);
+	assert_hex(mac, 4, "68EB4954");
+
 	memset(key, 0xFF, 16);
 	hex("DCE8F51100000000", iv, 8);
 	assert_int_equal(wk_purse_3des_ecb(key, iv, 8, out), 0);

@@ -571,7 +571,7 @@ main(int argc, char **argv)
 			{ "READ RECORD past the last record", 0x00B263C4, 0, 0x17, 0x6A83 },
 			{ "INITIALIZE with P2 03", 0x80500103, 11, 0x0F, 0x6A86 },
 			{ "INITIALIZE with a short Lc", 0x80500102, 10, 0x0F, 0x6700 },
-			{ "an unknown INS", 0x80EE0000, 0, 0, 0x6D00 },
+			{ "an unknown INS", 0x80CE0000, 0, 0, 0x6D00 },
 			{ "an unknown CLA", 0x70500102, 11, 0x0F, 0x6E00 },
 			{ "ED GET BALANCE without the PIN", 0x805C0001, 0, 4, 0x6982 },
 			{ "READ RECORD without the PIN", 0x00B201C4, 0, 0x17, 0x6982 },

@@ -16,7 +16,10 @@
 
 #include <sodium.h>
 
+#include <openssl/evp.h>
+
 #include "applets/audit_log.h"
+#include "applets/purse.h"
 #include "applets/piv_int.h"
 #include "applets/piv_wallet.h"
 #include "vc_card.h"
@@ -30,6 +33,7 @@ static vc_card *card;
 static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 static char dir[256];
 static audit_state before;
+static EVP_PKEY *ca;
 
 static void
 null_sink(unsigned category, const char *line, void *arg)
@@ -48,6 +52,7 @@ cleanup(void)
 
 	vc_card_free(&card);
 	vc_store_free(&st);
+	EVP_PKEY_free(ca);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
 		unlink(p);
@@ -90,6 +95,18 @@ start(void)
 	    piv_key_save(NULL, card, PIV_WALLET_SLOT, &k) != 0)
 		abort();
 	piv_key_free(&k);
+	/* enrolled: the CA's point is the trust anchor */
+	{
+		uint8_t pt[65];
+		size_t l = 0;
+
+		if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+		    EVP_PKEY_get_octet_string_param(ca, "encoded-pub-key", pt,
+		    sizeof(pt), &l) != 1 || l != sizeof(pt) ||
+		    vc_store_put(st, PIV_APPLET, "wallet.anchor", pt, l) !=
+		    VC_STORE_OK)
+			abort();
+	}
 	for (uint32_t i = 1; i <= 20; i++) {
 		memset(&r, 0, sizeof(r));
 		r.type = (uint8_t)(i % 3 == 0 ? WK_AREC_EP_LOAD : WK_AREC_EP_PURCHASE);
@@ -118,6 +135,68 @@ prelude(void)
 	(void)xfer(ver, sizeof(ver), &n);
 }
 
+/* the card's revocation list version (REVOCATION LIST, P1 01) */
+static uint64_t
+crl_version(void)
+{
+	static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x08,
+	    WK_AUDIT_AID_BYTES };
+	static const uint8_t get[] = { 0x80, WK_AUDIT_INS_CRL, 0x01, 0x00, 0x12 };
+	uint64_t v = 0;
+	size_t n;
+
+	(void)xfer(sel, sizeof(sel), &n);
+	if (xfer(get, sizeof(get), &n) != 0x9000 ||
+	    n != WK_AUDIT_CRL_STATUS_LEN + 2)
+		__builtin_trap();
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | resp[i];
+	return v;
+}
+
+/* a list of the ids in p (8 bytes each) signed by the CA, delivered */
+static void
+signed_list(const uint8_t *p, size_t len)
+{
+	static uint8_t apdu[9 + WK_AREC_CRL_HDR + 64 * 8 + WK_AREC_SIG_MAX];
+	wk_arec_crl l = { 0 };
+	uint64_t had = crl_version();
+	size_t ids, sl = 0, n, at = 7;
+	bool ordered = true;
+	uint16_t sw;
+
+	if (len < 2)
+		return;
+	l.version = (uint64_t)(p[0] << 8 | p[1]);
+	l.issued = 1700000000;
+	ids = (len - 2) / 8;
+	if (ids > 64)
+		ids = 64;
+	l.count = (uint16_t)ids;
+	for (size_t i = 1; i < ids; i++)
+		if (memcmp(p + 2 + 8 * (i - 1), p + 2 + 8 * i, 8) >= 0)
+			ordered = false;
+	wk_arec_crl_header(&l, apdu + at);
+	memcpy(apdu + at + WK_AREC_CRL_HDR, p + 2, ids * 8);
+	if (wk_arec_sign(ca, apdu + at, WK_AREC_CRL_HDR + ids * 8,
+	    apdu + at + WK_AREC_CRL_HDR + ids * 8, WK_AREC_SIG_MAX, &sl) !=
+	    WK_AREC_OK)
+		abort();
+	n = WK_AREC_CRL_HDR + ids * 8 + sl;
+	memcpy(apdu, "\x80\xE8\x00\x00\x00", 5);
+	apdu[5] = (uint8_t)(n >> 8);
+	apdu[6] = (uint8_t)n;
+	apdu[7 + n] = 0;
+	apdu[8 + n] = 0;
+	sw = xfer(apdu, 9 + n, &n);
+	if (ordered && l.version > had && sw != 0x9000)
+		__builtin_trap();
+	if ((!ordered || l.version < had) && sw == 0x9000)
+		__builtin_trap();
+	if (sw == 0x9000 && crl_version() != (l.version > had ? l.version : had))
+		__builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -125,6 +204,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int steps = 0;
 	uint16_t sw;
 	audit_state now;
+	uint64_t crl_before;
 
 	if (card == NULL)
 		start();
@@ -136,6 +216,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    vc_store_put_u64(st, "purse", "pin.tries", 3) != VC_STORE_OK ||
 	    vc_store_commit(st) != VC_STORE_OK)
 		abort();
+	crl_before = crl_version();
+	vc_card_control(card, WK_VPCD_RESET, NULL, 0, &n);
+	if ((data[0] & 2) && size - at >= 2) {
+		len = ((size_t)data[at] << 8) | data[at + 1];
+		at += 2;
+		if (len > size - at)
+			len = size - at;
+		signed_list(data + at, len);
+		at += len;
+	}
 	if (data[0] & 1)
 		prelude();
 	while (size - at >= 2 && steps++ < 32) {
@@ -158,6 +248,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		at += len;
 	}
+	/* a revocation list never goes back to an older version */
+	if (crl_version() < crl_before)
+		__builtin_trap();
 	/* nothing the applet answers writes to the log */
 	if (audit_log_state(card, &now) != AUDIT_LOG_OK ||
 	    now.head_seq != before.head_seq || now.base_seq != before.base_seq ||

@@ -5,7 +5,8 @@
  *      the JSON written back
  *   1  a walletkey-audit-sealed/1 bundle, opened with a fixed key pair
  *   2  one sealed page, opened with the fixed key pair, then parsed
- *   3  a plaintext page and its records
+ *   3  a plaintext page and its records; the same bytes as an issuer's
+ *      revocation list (every id it lists is found, lengths add up)
  * Traps: a verification of a document that parsed returning no fault for a
  * record whose fields were not all consistent is not checked here (that
  * is the e2e test's job); the fuzzer hunts memory errors and UB.
@@ -39,6 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	audit_doc d;
 	wk_buf pt;
 	wk_arec_page pg;
+	wk_arec_crl crl;
 	wk_arec r;
 	char err[256], *text;
 	size_t faults = 0;
@@ -94,6 +96,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned i = 0; i < pg.count; i++)
 				if (wk_arec_decode(pg.records + (size_t)i *
 				    WK_AREC_LEN, WK_AREC_LEN, &r) != WK_AREC_OK)
+					__builtin_trap();
+		}
+		if (wk_arec_crl_parse(data + 1, size - 1, &crl) == WK_AREC_OK) {
+			if (crl.tbs_len + crl.sig_len != size - 1 ||
+			    crl.tbs_len != WK_AREC_CRL_HDR + (size_t)crl.count * 8 ||
+			    crl.sig_len == 0 || crl.sig_len > WK_AREC_SIG_MAX)
+				__builtin_trap();
+			for (unsigned i = 0; i < crl.count; i++)
+				if (!wk_arec_crl_has(&crl, crl.ids + (size_t)i * 8))
 					__builtin_trap();
 		}
 		break;

@@ -4,11 +4,17 @@
  *   op even: the bytes are a command APDU, sent as they are;
  *   op odd:  finish the last successful INITIALIZE with a correct MAC
  *            (the bytes give date, time, terminal seq, new limit), so the
- *            fuzzer reaches completed loads, purchases, unloads, updates.
+ *            fuzzer reaches completed loads, purchases, unloads, updates;
+ *            with bit 7 set instead: GET CHALLENGE and APPLICATION UNBLOCK
+ *            with the DAMK's MAC, XORed with the bytes.
  * Oracles, after every step: a command that is not a completed transaction
  * changes no purse state (balance, counters, limit, log, proof) except a
  * VERIFY's try counter; a completed transaction moves the balance by its
  * amount and its counter by one; the balance never passes the ceiling.
+ * The block (docs/purse.md "Blocking"): a blocked purse completes nothing;
+ * a wrong issuer MAC2 (9302 on CREDIT, unload DEBIT, UPDATE) spends one MAC
+ * try, a right one restores them all; APPLICATION UNBLOCK opens a purse
+ * only with the right MAC, and a purse blocked for good stays blocked.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +47,8 @@ static const uint8_t k_dulk[16] = { 0x0F, 0x1E, 0x2D, 0x3C, 0x4B, 0x5A, 0x69,
     0x78, 0x87, 0x96, 0xA5, 0xB4, 0xC3, 0xD2, 0xE1, 0xF0 };
 static const uint8_t k_duk[16] = { 0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96,
     0x87, 0x78, 0x69, 0x5A, 0x4B, 0x3C, 0x2D, 0x1E, 0x0F };
+static const uint8_t k_damk[16] = { 0x64, 0x74, 0x21, 0x5E, 0xF5, 0x49, 0x70,
+    0x78, 0x31, 0xBB, 0x8D, 0xB9, 0x89, 0x5F, 0xD4, 0x8A };
 
 static const char profile[] =
     "{ \"format\": \"walletkey-purse-perso/1\","
@@ -58,7 +66,9 @@ static const char profile[] =
     "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 1,"
     "     \"key\": \"0F1E2D3C4B5A69788796A5B4C3D2E1F0\" },"
     "   { \"purpose\": \"duk\", \"index\": 1, \"version\": 1,"
-    "     \"key\": \"F0E1D2C3B4A5968778695A4B3C2D1E0F\" } ] }";
+    "     \"key\": \"F0E1D2C3B4A5968778695A4B3C2D1E0F\" },"
+    "   { \"purpose\": \"damk\", \"index\": 2, \"version\": 1,"
+    "     \"key\": \"6474215EF549707831BB8DB9895FD48A\" } ] }";
 
 static vc_store *st;
 static vc_card *card;
@@ -225,6 +235,53 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	return n;
 }
 
+/* the MAC and unblock tries (defaults: a card personalised before them) */
+static void
+tries(uint64_t *mac, uint64_t *unblock)
+{
+	int rc;
+
+	if ((rc = vc_store_get_u64(st, PURSE_APPLET, "mac.tries", mac)) ==
+	    VC_STORE_NOT_FOUND)
+		*mac = PURSE_MAC_TRIES_DEFAULT;
+	else if (rc != VC_STORE_OK)
+		__builtin_trap();
+	if ((rc = vc_store_get_u64(st, PURSE_APPLET, "unblock.tries",
+	    unblock)) == VC_STORE_NOT_FOUND)
+		*unblock = PURSE_UNBLOCK_TRIES;
+	else if (rc != VC_STORE_OK)
+		__builtin_trap();
+	if (*mac > PURSE_MAC_TRIES_DEFAULT || *unblock > PURSE_UNBLOCK_TRIES)
+		__builtin_trap();
+}
+
+/* GET CHALLENGE, then APPLICATION UNBLOCK with the right MAC XORed with x;
+ * *right tells whether the MAC sent was the right one */
+static uint16_t
+unblock(const uint8_t *x, size_t xlen, bool *right)
+{
+	uint8_t apdu[9] = { 0x84, 0x18, 0x00, 0x00, 0x04 }, chal[4];
+	size_t n;
+	uint16_t sw;
+
+	sw = send((const uint8_t *)"\x00\x84\x00\x00\x04", 5, &n);
+	if (sw != 0x9000) {
+		*right = false;
+		return sw;
+	}
+	if (n != 6)
+		__builtin_trap();
+	memcpy(chal, resp, 4);
+	if (wk_purse_unblock_mac(k_damk, chal, apdu + 5) != 0)
+		__builtin_trap();
+	*right = true;
+	for (size_t i = 0; i < xlen && i < 4; i++) {
+		apdu[5 + i] ^= x[i];
+		*right = *right && x[i] == 0;
+	}
+	return send(apdu, sizeof(apdu), &n);
+}
+
 static bool
 same_state(const purse_state *a, const purse_state *b)
 {
@@ -269,14 +326,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *cmd;
 	size_t at = 0, len, n, clen;
 	uint32_t amount = 0;
+	uint64_t mac_before, mac_after, unblock_before, unblock_after;
+	bool raw_unblock;
 	uint16_t sw;
 	int steps = 0;
 	bool debit = false, complete;
 
 	if (card == NULL)
 		start();
-	/* a blocked PIN would hide every PIN-protected path from later inputs */
-	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", 15) != VC_STORE_OK)
+	/* a blocked PIN or purse would hide every path behind them from later
+	 * inputs */
+	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", 15) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "mac.tries",
+	    PURSE_MAC_TRIES_DEFAULT) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "unblock.tries",
+	    PURSE_UNBLOCK_TRIES) != VC_STORE_OK)
 		__builtin_trap();
 	vc_card_control(card, WK_VPCD_RESET, NULL, 0, &n);
 	last_init.valid = false;
@@ -289,6 +353,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at += 3;
 		if (len > size - at)
 			len = size - at;
+		tries(&mac_before, &unblock_before);
+		if ((op & 0x81) == 0x81) {
+			bool right;
+
+			snapshot(&before);
+			sw = unblock(data + at, len, &right);
+			at += len;
+			snapshot(&after);
+			tries(&mac_after, &unblock_after);
+			if (!same_state(&before, &after))
+				__builtin_trap();
+			/* blocked for good stays so; else only the right MAC opens */
+			if (unblock_before == 0 ? (sw == 0x9000 || unblock_after != 0) :
+			    (sw == 0x9000) != right)
+				__builtin_trap();
+			if (sw == 0x9000 && (mac_after != PURSE_MAC_TRIES_DEFAULT ||
+			    unblock_after != PURSE_UNBLOCK_TRIES))
+				__builtin_trap();
+			/* a wrong MAC spends an unblock try only while blocked */
+			if (sw == 0x6988 && unblock_after != unblock_before -
+			    (mac_before == 0 ? 1 : 0))
+				__builtin_trap();
+			last_init.valid = false;
+			continue;
+		}
 		complete = (op & 1) != 0;
 		if (complete) {
 			if (!last_init.valid) {
@@ -308,6 +397,46 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (getenv("FUZZ_PURSE_TRACE") != NULL)
 			fprintf(stderr, "%s %04X\n", complete ? "done" : "apdu", sw);
 
+		tries(&mac_after, &unblock_after);
+		raw_unblock = !complete && wk_apdu_parse(&a, cmd, clen) == 0 &&
+		    a.cla == 0x84 && a.ins == 0x18;
+		/* a blocked purse completes nothing, and stays blocked but for
+		 * APPLICATION UNBLOCK with the right MAC, which opens it whole */
+		if (mac_before == 0 && (sw == 0x9000 && complete))
+			__builtin_trap();
+		if (raw_unblock && sw == 0x9000) {
+			if (unblock_before == 0 ||
+			    mac_after != PURSE_MAC_TRIES_DEFAULT ||
+			    unblock_after != PURSE_UNBLOCK_TRIES)
+				__builtin_trap();
+			goto next;
+		}
+		if (mac_before == 0 && mac_after != 0)
+			__builtin_trap();
+		/* a wrong script spends an unblock try only while blocked */
+		if (raw_unblock && sw == 0x6988 ? unblock_after != unblock_before -
+		    (mac_before == 0 ? 1 : 0) : unblock_after != unblock_before)
+			__builtin_trap();
+		/* an issuer MAC2: a wrong one spends exactly one try, a right
+		 * one restores them; nothing else touches them */
+		if (sw == 0x9302 && complete && last_init.p1 != 0x01 &&
+		    last_init.p1 != 0x02) {
+			if (mac_after != mac_before - 1)
+				__builtin_trap();
+		} else if (complete && sw == 0x9000 && last_init.p1 != 0x01 &&
+		    last_init.p1 != 0x02) {
+			if (mac_after != PURSE_MAC_TRIES_DEFAULT)
+				__builtin_trap();
+		} else if (sw == 0x9302 && !complete &&
+		    wk_apdu_parse(&a, cmd, clen) == 0 && (a.ins == 0x52 ||
+		    a.ins == 0x58 || (a.ins == 0x54 && a.p1 == 0x03))) {
+			/* a raw CREDIT, unload DEBIT or UPDATE with a wrong MAC */
+			if (mac_after != mac_before - 1)
+				__builtin_trap();
+		} else if (mac_after != mac_before) {
+			__builtin_trap();
+		}
+next:
 		if (complete && sw == 0x9000) {
 			check_completed(&before, &after, amount, debit);
 		} else if (!same_state(&before, &after)) {

@@ -9,9 +9,17 @@
  *   op % 4 == 2: a LOAD REQUEST (PIN verified first) and the CA's grant for
  *                it with the bytes XORed over it, so the signature-checked
  *                paths are reached;
- *   op % 4 == 3: WALLET SETUP on the PIV applet with the bytes as data.
- * Oracle: the EP balance moves only by a receipt the card signed for a
- * grant the CA made unchanged, by that grant's amount.
+ *   op % 4 == 3: WALLET SETUP on the PIV applet with the bytes as data;
+ * and with bit 7 set instead:
+ *   op % 4 == 0: UNBLOCK REQUEST, then APPLICATION UNBLOCK with the MAC of
+ *                the request's challenge under the DAMK, XORed with the bytes;
+ *   op % 4 == 1: VERIFY with the right PIN;
+ *   op % 4 == 2: SELECT PIV then the purse (drops the PIN and the session).
+ * Oracles: the EP balance moves only by a receipt the card signed for a
+ * grant the CA made unchanged, by that grant's amount; an online seq is
+ * burnt (moved without a credit) only after a VERIFY since the last one
+ * (docs/security.md: a host process without the PIN cannot exhaust them);
+ * APPLICATION UNBLOCK opens a blocked purse only with the right MAC.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -111,11 +119,34 @@ cmd(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *d,
 	return send_apdu(apdu, 6 + lc, n);
 }
 
+/* a command with more than 255 bytes of data: extended length */
+static uint16_t
+cmd_long(uint8_t cla, uint8_t ins, const uint8_t *d, size_t lc, size_t *n)
+{
+	uint8_t apdu[9 + WK_MSG_MAX];
+
+	if (lc > WK_MSG_MAX)
+		__builtin_trap();
+	apdu[0] = cla;
+	apdu[1] = ins;
+	apdu[2] = 0;
+	apdu[3] = 0;
+	apdu[4] = 0;
+	apdu[5] = (uint8_t)(lc >> 8);
+	apdu[6] = (uint8_t)lc;
+	memcpy(apdu + 7, d, lc);
+	apdu[7 + lc] = 0;
+	apdu[8 + lc] = 0;
+	return send_apdu(apdu, 9 + lc, n);
+}
+
 static const uint8_t sel_piv[] = { 0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00,
     0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00 };
 static const uint8_t sel_purse[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x57,
     0x4B, 0x50, 0x55, 0x52, 0x53, 0x45 };
 static const uint8_t pin[] = { 0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56 };
+/* a VERIFY answered 9000 since the last seq the card moved */
+static bool pin_fresh;
 
 static void
 must(uint16_t sw)
@@ -205,19 +236,58 @@ start(void)
 	    WK_MSG_OK ||
 	    wk_msg_sign(&m, ca, &b) != WK_MSG_OK)
 		abort();
-	must(cmd(0x80, 0xE6, 0, 0, b.p, b.len, &n));
+	must(cmd_long(0x80, 0xE6, b.p, b.len, &n));
 }
 
-static uint32_t
-balance(void)
+/* the EP as the store holds it (a blocked purse answers no GET BALANCE) */
+static purse_wallet
+ep(void)
 {
-	static const uint8_t get[] = { 0x80, 0x5C, 0x00, 0x02, 0x04 };
-	size_t n;
+	purse_state s;
 
-	must(send_apdu(sel_purse, sizeof(sel_purse), &n));
-	must(send_apdu(get, sizeof(get), &n));
-	return (uint32_t)resp[0] << 24 | (uint32_t)resp[1] << 16 |
-	    (uint32_t)resp[2] << 8 | resp[3];
+	if (purse_state_get(card, &s) != VC_STORE_OK)
+		__builtin_trap();
+	return s.w[PURSE_EP];
+}
+
+static uint64_t
+mac_tries(void)
+{
+	uint64_t v = PURSE_MAC_TRIES_DEFAULT;
+	int rc = vc_store_get_u64(st, PURSE_APPLET, "mac.tries", &v);
+
+	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+		__builtin_trap();
+	return v;
+}
+
+/* UNBLOCK REQUEST, then APPLICATION UNBLOCK with its MAC XORed with x */
+static void
+unblock(const uint8_t *x, size_t xlen)
+{
+	uint8_t mac[4];
+	bool right = true;
+	uint64_t before = mac_tries();
+	wk_msg m;
+	size_t n;
+	uint16_t sw;
+
+	if (cmd(0x80, 0xEE, 0, 0, NULL, 0, &n) != 0x9000)
+		return;
+	if (wk_msg_verify(resp, n - 2, card_pub, &m) != WK_MSG_OK ||
+	    m.type != WK_MSG_UNBLOCK_REQUEST ||
+	    wk_purse_unblock_mac(keys + 16 * WK_PURSE_KEY_DAMK, m.card_random,
+	    mac) != 0)
+		__builtin_trap();
+	for (size_t i = 0; i < xlen && i < 4; i++) {
+		mac[i] ^= x[i];
+		right = right && x[i] == 0;
+	}
+	sw = cmd(0x84, 0x18, 0, 0, mac, 4, &n);
+	if ((sw == 0x9000) != right ||
+	    (sw == 0x9000 && mac_tries() != PURSE_MAC_TRIES_DEFAULT) ||
+	    (sw != 0x9000 && mac_tries() != before))
+		__builtin_trap();
 }
 
 /* request, the CA's grant XORed with x; returns the grant's amount when
@@ -235,7 +305,8 @@ request_and_grant(const uint8_t *x, size_t xlen, uint32_t *credited)
 	uint16_t sw;
 
 	*credited = 0;
-	(void)send_apdu(pin, sizeof(pin), &n);
+	if (send_apdu(pin, sizeof(pin), &n) == 0x9000)
+		pin_fresh = true;
 	if (send_apdu(req, sizeof(req), &n) != 0x9000 ||
 	    wk_msg_verify(resp, n - 2, card_pub, &q) != WK_MSG_OK)
 		return 0;
@@ -280,21 +351,61 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start();
 		started = true;
 	}
+	/* a blocked PIN or purse would hide every path behind them */
+	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", 3) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "mac.tries",
+	    PURSE_MAC_TRIES_DEFAULT) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "unblock.tries",
+	    PURSE_UNBLOCK_TRIES) != VC_STORE_OK)
+		__builtin_trap();
+	pin_fresh = false;
 	wk_cur_init(&c, data, size);
 	while (c.len >= 3) {
 		const uint8_t *p;
 		uint8_t op;
-		uint16_t len;
-		uint32_t before = balance(), credited = 0;
+		uint16_t len, sw;
+		purse_wallet before = ep(), after;
+		uint32_t credited = 0;
+		bool fresh = pin_fresh;
 		size_t n;
+		wk_apdu a;
 
 		if (wk_cur_u8(&c, &op) != 0 || wk_cur_be16(&c, &len) != 0 ||
 		    len > c.len || wk_cur_take(&c, len, &p) != 0)
 			break;
+		if (op & 0x80) {
+			switch (op % 4) {
+			case 0:
+				unblock(p, len);
+				break;
+			case 1:
+				if (send_apdu(pin, sizeof(pin), &n) == 0x9000)
+					pin_fresh = true;
+				break;
+			default:
+				(void)send_apdu(sel_piv, sizeof(sel_piv), &n);
+				(void)send_apdu(sel_purse, sizeof(sel_purse), &n);
+				break;
+			}
+			fresh = pin_fresh;
+			after = ep();
+			if (after.balance != before.balance ||
+			    after.online_seq != before.online_seq)
+				__builtin_trap();
+			continue;
+		}
+		/* every step starts in the purse, with no session open */
+		(void)send_apdu(sel_purse, sizeof(sel_purse), &n);
 		switch (op % 4) {
 		case 0:
-			if (len > 0)
-				(void)send_apdu(p, len, &n);
+			if (len > 0) {
+				sw = send_apdu(p, len, &n);
+				/* any VERIFY that passed (the purse's or PIV's) */
+				if (sw == 0x9000 && wk_apdu_parse(&a, p, len) == 0 &&
+				    a.ins == 0x20 && a.lc > 0)
+					pin_fresh = true;
+				fresh = pin_fresh;
+			}
 			break;
 		case 1:
 			if (len >= 3)
@@ -303,14 +414,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 2:
 			(void)request_and_grant(p, len, &credited);
+			fresh = pin_fresh;
 			break;
 		default:
 			(void)send_apdu(sel_piv, sizeof(sel_piv), &n);
 			(void)cmd(0x80, 0xE8, 0, 0, p, len, &n);
 			break;
 		}
-		if (balance() != before + credited)
+		after = ep();
+		if (after.balance != before.balance + credited)
 			__builtin_trap();
+		/* a seq moved without a credit was burnt: only with the PIN */
+		if (after.online_seq != before.online_seq) {
+			if (after.online_seq != (uint16_t)(before.online_seq + 1) ||
+			    (credited == 0 && !fresh))
+				__builtin_trap();
+			pin_fresh = false;
+		}
 	}
 	return 0;
 }

@@ -191,11 +191,24 @@ sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
 	memcpy(c->dlk, c->keys[WK_PURSE_KEY_DLK], 16);
 	memcpy(c->dtk, c->keys[WK_PURSE_KEY_DTK], 16);
 	memcpy(c->dpk, c->keys[WK_PURSE_KEY_DPK], 16);
+	memcpy(c->damk, c->keys[WK_PURSE_KEY_DAMK], 16);
 	c->key_version = m.key_version;
 	rc = 0;
 out:
 	sodium_memzero(keys, sizeof(keys));
 	return rc;
+}
+
+int
+sim_card_unblock_request(sim_card *c, const uint8_t challenge[4], wk_buf *out)
+{
+	wk_msg m = { 0 };
+
+	m.type = WK_MSG_UNBLOCK_REQUEST;
+	memcpy(m.card_id, c->id, sizeof(c->id));
+	randombytes_buf(m.nonce, sizeof(m.nonce));
+	memcpy(m.card_random, challenge, 4);
+	return wk_msg_sign(&m, c->key, out) == WK_MSG_OK ? 0 : -1;
 }
 
 int

@@ -29,7 +29,7 @@ typedef struct sim_card {
 	X509 *device;		/* its certificate, from the sim factory */
 	uint8_t cert[2048];
 	size_t cert_len;
-	uint8_t dlk[16], dtk[16], dpk[16];
+	uint8_t dlk[16], dtk[16], dpk[16], damk[16];
 	uint8_t keys[WK_PURSE_KEY_N][16];	/* every purse key, by id */
 	uint8_t key_version;
 	uint32_t balance;
@@ -71,6 +71,9 @@ int sim_card_csr(sim_card *c, wk_buf *out);
 /* stores the certificate and trust anchor, opens the personalisation */
 int sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
     const uint8_t *ca, size_t ca_len, const uint8_t *perso, size_t perso_len);
+/* the signed unblock request for an APPLICATION UNBLOCK challenge */
+int sim_card_unblock_request(sim_card *c, const uint8_t challenge[4],
+    wk_buf *out);
 /* INITIALIZE FOR LOAD and the signed load request */
 int sim_card_load_request(sim_card *c, uint32_t amount, wk_buf *out);
 /*

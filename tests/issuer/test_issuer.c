@@ -498,6 +498,36 @@ test_audit_sync(void **state)
 	wk_arec_ack_tbs(c->id, SYNC_N, h, tbs);
 	assert_int_equal(wk_arec_sig_verify(c->anchor, tbs, sizeof(tbs), ack_sig,
 	    (size_t)n), WK_AREC_OK);
+	/* beside it, the revocation list: signed, no card yet */
+	{
+		uint8_t l[WK_AREC_CRL_HDR + 16 * WK_AREC_CRL_ID_LEN + WK_AREC_SIG_MAX];
+		wk_arec_crl crl;
+		iss_err e = { 0 };
+		uint64_t v0;
+		long ln = wk_hex_decode(json_string_value(json_object_get(resp,
+		    "revocation_list")), l, sizeof(l));
+
+		assert_true(ln > 0);
+		assert_int_equal(wk_arec_crl_parse(l, (size_t)ln, &crl), WK_AREC_OK);
+		assert_int_equal(wk_arec_sig_verify(c->anchor, l, crl.tbs_len,
+		    crl.sig, crl.sig_len), WK_AREC_OK);
+		assert_false(wk_arec_crl_has(&crl, other->id));
+		assert_true(crl.issued + 60 >= (uint64_t)time(NULL));
+		v0 = crl.version;
+		json_decref(resp);
+		/* the issuer revokes the other card: the next acknowledgement
+		 * (the same one again) carries a newer list naming it */
+		assert_int_equal(iss_card_revoke(T.db, other->id_hex, &e), 0);
+		assert_int_equal(audit_ack(c, c->key, SYNC_N, h, &resp), 200);
+		ln = wk_hex_decode(json_string_value(json_object_get(resp,
+		    "revocation_list")), l, sizeof(l));
+		assert_int_equal(wk_arec_crl_parse(l, (size_t)ln, &crl), WK_AREC_OK);
+		assert_int_equal(wk_arec_sig_verify(c->anchor, l, crl.tbs_len,
+		    crl.sig, crl.sig_len), WK_AREC_OK);
+		assert_true(crl.version > v0);
+		assert_true(wk_arec_crl_has(&crl, other->id));
+		assert_false(wk_arec_crl_has(&crl, c->id));
+	}
 	json_decref(resp);
 	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind = 'audit.ack'"), 1);
 	/* an acknowledged record is never replaced */
@@ -1240,6 +1270,81 @@ test_recover(void **state)
 	sim_card_free(&c);
 }
 
+
+/* the one-time APPLICATION UNBLOCK script (iss_protect.c) */
+static void
+test_purse_unblock(void **state)
+{
+	static const uint8_t chal[4] = { 0x1E, 0xA2, 0xB2, 0xE6 };
+	sim_card *c = new_card(PAN_RICH), *other = new_card(PAN_POOR);
+	uint8_t damk[16], mac[4];
+	iss_unblock ub;
+	iss_err e = { 0 };
+	char *before, *after;
+	wk_buf b;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	/* enrolment sealed the card's DAMK with its other keys */
+	assert_int_equal(iss_card_damk(&T.is->keys, c->id, damk), 0);
+	assert_memory_equal(damk, c->damk, 16);
+	assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p, b.len,
+	    &ub, &e), 0);
+	assert_memory_equal(ub.challenge, chal, 4);
+	assert_int_equal(wk_purse_unblock_mac(c->damk, chal, mac), 0);
+	assert_memory_equal(ub.mac, mac, 4);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'purse.unblock'"), 1);
+	/* refusals change nothing */
+	before = snapshot();
+	/* made by another card's key, for this card */
+	wk_buf_reset(&b);
+	{
+		EVP_PKEY *k = c->key;
+
+		c->key = other->key;
+		assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
+		c->key = k;
+	}
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &ub, &e), -1);
+	assert_int_equal(e.status, 403);
+	assert_string_equal(e.code, "bad_signature");
+	/* another card's request under this card's name */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(other, chal, &b), 0);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &ub, &e), -1);
+	assert_int_equal(e.status, 400);
+	/* a message that is not an unblock request */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &ub, &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, "00", b.p, b.len,
+	    &ub, &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, "0011223344556677",
+	    b.p, b.len, &ub, &e), -1);
+	assert_int_equal(e.status, 400);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* a revoked card gets no script */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(other, chal, &b), 0);
+	assert_int_equal(iss_card_revoke(T.db, other->id_hex, &e), 0);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, other->id_hex, b.p,
+	    b.len, &ub, &e), -1);
+	assert_int_equal(e.status, 403);
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+	sim_card_free(&other);
+}
+
 static void
 test_certificates(void **state)
 {
@@ -1859,6 +1964,7 @@ main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_audit_sync),
+		cmocka_unit_test(test_purse_unblock),
 		cmocka_unit_test(test_settle),
 	};
 

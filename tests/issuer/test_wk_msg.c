@@ -54,6 +54,12 @@ test_roundtrip(void **state)
 
 		fill(&m, t);
 		wk_buf_init_heap(&b, WK_MSG_MAX);
+		if (strcmp(wk_msg_type_name(t), "?") == 0) {
+			/* a number no type has: neither encoded nor parsed */
+			assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+			wk_buf_clear(&b);
+			continue;
+		}
 		assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_OK);
 		assert_int_equal(wk_msg_parse(b.p, b.len, &out, &body, &sig), WK_MSG_OK);
 		assert_int_equal(out.type, t);
@@ -121,6 +127,8 @@ test_strict(void **state)
 	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
 	memcpy(v, ok, sizeof(ok));
 	v[5] = WK_MSG_TYPE_MAX + 1;	/* unknown type */
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
+	v[5] = WK_MSG_UNBLOCK_REQUEST - 1;	/* a gap in the numbering */
 	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_UNSUPPORTED);
 	memcpy(v, ok, sizeof(ok));
 	v[5] = 3;	/* a receipt lacks these fields */

@@ -90,7 +90,7 @@ static void
 test_strerror(void **state)
 {
 	(void)state;
-	for (int rc = WK_OK; rc >= WK_ERR_INTERNAL; rc--) {
+	for (int rc = WK_OK; rc >= WK_ERR_LAST; rc--) {
 		const char *m = wk_strerror(rc);
 
 		assert_non_null(m);
@@ -98,7 +98,7 @@ test_strerror(void **state)
 		assert_string_not_equal(m, "unknown error code");
 	}
 	assert_string_equal(wk_strerror(1), "unknown error code");
-	assert_string_equal(wk_strerror(WK_ERR_INTERNAL - 1), "unknown error code");
+	assert_string_equal(wk_strerror(WK_ERR_LAST - 1), "unknown error code");
 	assert_string_equal(wk_strerror(-1000), "unknown error code");
 }
 

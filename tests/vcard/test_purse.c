@@ -93,7 +93,7 @@ static const char profile_fmt[] =
     "    \"id_number\": \"1101011990010112\", \"id_type\": 0 },\n"
     "  \"pin\": \"123456\", \"pin_tries\": 3,\n"
     "  \"balance_ceiling\": 100000, \"overdraft_limit\": %u,\n"
-    "  \"log_capacity\": 10,\n"
+    "  \"log_capacity\": 10, \"mac_tries\": 15,\n"
     "  \"keys\": [\n"
     "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1, \"key\": \"" V1_DLK "\" },\n"
     "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1, \"key\": \"%s\" },\n"
@@ -1052,6 +1052,15 @@ static const err_case err_cases[] = {
 	{ "", "80 20 00 00 03 12 34 56", 0x6E00 },
 	{ "", "00 5C 00 02 04", 0x6D00 },
 	{ "", "80 CA 00 00 00", 0x6D00 },
+	/* APPLICATION UNBLOCK and its challenge (FMCOS 8.2) */
+	{ "", "00 84 00 01 04", 0x6A86 },
+	{ "", "00 84 00 00 08", 0x6700 },
+	{ "", "80 84 00 00 04", 0x6E00 },
+	{ "", "84 18 00 00 04 00000000", 0x6982 },
+	{ "", "84 18 00 00 03 000000", 0x6700 },
+	{ "", "84 18 00 01 04 00000000", 0x6A86 },
+	{ "", "04 18 00 00 04 00000000", 0x6E00 },
+	{ "", "80 18 00 00 04 00000000", 0x6D00 },
 };
 
 static void

@@ -81,6 +81,12 @@ static const bad_case bad_cases[] = {
 	{ "100000", "0", "\"balance_ceiling\"" },
 	{ "100000", "\"100\"", "\"balance_ceiling\"" },
 	{ "MARK", "\"overdraft_limit\": 16777216,", "\"overdraft_limit\"" },
+	{ "MARK", "\"mac_tries\": 0,", "\"mac_tries\"" },
+	{ "MARK", "\"mac_tries\": 16,", "\"mac_tries\"" },
+	{ "\"keys\": [", "\"keys\": [ { \"purpose\": \"damk\", \"index\": 1, "
+	    "\"version\": 1, \"key\": \"00112233445566778899AABBCCDDEEFF\" }, "
+	    "{ \"purpose\": \"damk\", \"index\": 2, \"version\": 1, \"key\": "
+	    "\"00112233445566778899AABBCCDDEEFF\" }, ", "at most one damk" },
 	{ "MARK", "\"log_capacity\": 9,", "\"log_capacity\"" },
 	{ "MARK", "\"log_capacity\": 101,", "\"log_capacity\"" },
 	{ "MARK", "\"cardholder\": { \"name\": \"ABCDEFGHIJKLMNOPQRSTU\" },",
@@ -152,7 +158,8 @@ test_good_profile(void **unused)
 	static const uint8_t card_serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	const char *json = profile("MARK", "\"cardholder\": { \"card_type\": 1, "
 	    "\"name\": \"ZHANG SAN\", \"id_number\": \"ID42\", \"id_type\": 2 },"
-	    " \"overdraft_limit\": 1000, \"log_capacity\": 30, \"pin_tries\": 5,");
+	    " \"overdraft_limit\": 1000, \"log_capacity\": 30, \"pin_tries\": 5,"
+	    " \"mac_tries\": 7,");
 	uint8_t ef15[30], want[16], mk[16], dk[16];
 	char err[256];
 	vc_perso *p = NULL;
@@ -165,6 +172,7 @@ test_good_profile(void **unused)
 	assert_int_equal(p->overdraft, 1000);
 	assert_int_equal(p->log_capacity, 30);
 	assert_int_equal(p->pin_tries, 5);
+	assert_int_equal(p->mac_tries, 7);
 	assert_int_equal(p->ceiling, 100000);
 	assert_string_equal(p->pin, "123456");
 	assert_int_equal(p->n_keys, 3);
@@ -205,7 +213,7 @@ test_demo_and_auto_serial(void **unused)
 	    VC_PERSO_OK);
 	assert_int_equal(vc_perso_load(NULL, false, &q, err, sizeof(err)),
 	    VC_PERSO_OK);
-	assert_int_equal(p->n_keys, 5);
+	assert_int_equal(p->n_keys, 6);
 	for (size_t i = 0; i < p->n_keys; i++) {
 		assert_false(p->keys[i].master);
 		assert_memory_not_equal(p->keys[i].key, q->keys[i].key, 16);
@@ -219,9 +227,11 @@ test_demo_and_auto_serial(void **unused)
 	assert_int_equal(vc_perso_load(NULL, true, &p, err, sizeof(err)),
 	    VC_PERSO_OK);
 	assert_true(p->serial_auto);
-	assert_int_equal(p->n_keys, 5);
+	assert_int_equal(p->n_keys, 6);
 	for (size_t i = 0; i < p->n_keys; i++)
 		assert_true(p->keys[i].master);
+	assert_int_equal(p->keys[5].purpose, PURSE_KEY_DAMK);
+	assert_int_equal(p->mac_tries, 3);
 	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
 	/* 2^64 - 1 = 18446744073709551615, last 16 digits */
 	assert_memory_equal(p->serial, "\x00\x00\x67\x44\x07\x37\x09\x55\x16\x15",

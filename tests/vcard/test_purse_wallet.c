@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +29,7 @@
 #include "vc_perso.h"
 #include "vc_store.h"
 #include "wk_attest.h"
+#include "wk_arec.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
 #include "wk_purse_crypto.h"
@@ -35,8 +37,10 @@
 
 extern const vc_applet vc_applet_piv;
 extern const vc_applet vc_applet_purse;
+extern const vc_applet vc_applet_audit;
 
-static const vc_applet *const applets[] = { &vc_applet_piv, &vc_applet_purse };
+static const vc_applet *const applets[] = { &vc_applet_piv, &vc_applet_purse,
+    &vc_applet_audit };
 
 #define PAN "6222000000000001"
 #define MGM_DEFAULT "010203040506070801020304050607080102030405060708"
@@ -119,6 +123,15 @@ cmd(tcard *t, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
 	apdu[3] = p2;
 	if (lc == 0)
 		return txb(t, apdu, 4);
+	if (lc > 255) {
+		apdu[4] = 0x00;
+		apdu[5] = (uint8_t)(lc >> 8);
+		apdu[6] = (uint8_t)lc;
+		memcpy(apdu + 7, data, lc);
+		apdu[7 + lc] = 0x00;
+		apdu[8 + lc] = 0x00;
+		return txb(t, apdu, 9 + lc);
+	}
 	apdu[4] = (uint8_t)lc;
 	memcpy(apdu + 5, data, lc);
 	apdu[5 + lc] = 0x00;
@@ -252,7 +265,7 @@ static tcard *
 tcard_new(bool demo, bool mfg)
 {
 	tcard *t = calloc(1, sizeof(*t));
-	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 2,
+	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 3,
 	    .demo = demo };
 
 	assert_non_null(t);
@@ -508,7 +521,10 @@ test_load(void **state)
 	    q.terminal_id, r.host_date, r.host_time, tac), 0);
 	assert_memory_equal(tac, r.tac, 4);
 	assert_int_equal(balance(t), 10000);
-	/* the same grant again: nothing credited, nothing signed */
+	/* the same grant again: nothing credited, nothing signed; with no
+	 * session a grant needs the PIN before the card even looks at it */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+	verify_pin(t);
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
 	assert_int_equal(balance(t), 10000);
 	/* the proof of that seq */
@@ -541,6 +557,8 @@ test_grant_flips(void **state)
 	wk_msg q, r;
 	size_t len;
 
+	uint32_t want = 0;
+
 	enrolled(t);
 	request(t, 500, &q);
 	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
@@ -570,18 +588,26 @@ test_grant_flips(void **state)
 		} else {
 			assert_true(sw == 0x6A80 || sw == 0x6985);
 		}
-		assert_int_equal(balance(t), 0);
+		assert_int_equal(balance(t), want);
+		/* a wrong grant spent a MAC try: a right one restores them,
+		 * so that the purse does not block (test_mac_block) */
+		request(t, 500, &q);
+		wk_buf_reset(&g);
+		grant_for(t, &q, &g);
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+		want += 500;
+		assert_int_equal(balance(t), want);
 	}
 	/* a grant for a session the card no longer has is refused */
 	request(t, 500, &q);
 	wk_buf_reset(&g);
 	grant_for(t, &q, &g);
-	assert_int_equal(balance(t), 0);	/* consumes the session */
+	assert_int_equal(balance(t), want);	/* consumes the session */
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
 	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
 	assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
 	assert_int_equal(r.reason, 0x6901);
-	assert_int_equal(balance(t), 0);
+	assert_int_equal(balance(t), want);
 }
 
 static void
@@ -605,6 +631,8 @@ test_never_credited(void **state)
 	assert_int_equal(r.seq, q.seq);
 	assert_int_equal(r.balance, 0);
 	/* the grant arriving late cannot be credited: its seq is burnt */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+	verify_pin(t);
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6985);
 	assert_int_equal(balance(t), 0);
 	/* the statement again (the first may have been lost): the same answer */
@@ -670,9 +698,11 @@ test_bad_commands(void **state)
 
 /* ---- card to card ---- */
 
-/* a certificate for t's wallet key, CN = its card id, signed by signer */
+/* a certificate for t's wallet key, CN = its card id, signed by signer,
+ * valid from now + nb to now + na seconds */
 static size_t
-make_cert(tcard *t, EVP_PKEY *signer, uint8_t *out, size_t cap)
+make_cert_dates(tcard *t, EVP_PKEY *signer, long nb, long na, uint8_t *out,
+    size_t cap)
 {
 	X509 *x = X509_new();
 	char cn[17];
@@ -683,8 +713,8 @@ make_cert(tcard *t, EVP_PKEY *signer, uint8_t *out, size_t cap)
 	assert_non_null(x);
 	assert_int_equal(X509_set_version(x, 2), 1);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-	X509_gmtime_adj(X509_getm_notBefore(x), 0);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_gmtime_adj(X509_getm_notBefore(x), nb);
+	X509_gmtime_adj(X509_getm_notAfter(x), na);
 	assert_int_equal(X509_set_pubkey(x, t->card_pub), 1);
 	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
 	    (const unsigned char *)cn, -1, -1, 0);
@@ -697,6 +727,12 @@ make_cert(tcard *t, EVP_PKEY *signer, uint8_t *out, size_t cap)
 	OPENSSL_free(der);
 	X509_free(x);
 	return (size_t)n;
+}
+
+static size_t
+make_cert(tcard *t, EVP_PKEY *signer, uint8_t *out, size_t cap)
+{
+	return make_cert_dates(t, signer, -60, 86400, out, cap);
 }
 
 /* 01 cert 02 msg as an extended-length APDU */
@@ -833,6 +869,10 @@ test_transfer(void **state)
 	memcpy(rchal, p->b->r, 16);
 	memcpy(d + 8, rchal, 16);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, 27), 0x6700);
+	/* value leaves a card only after its holder's PIN */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x6985);
+	assert_int_equal(balance(p->a), 5000);
+	verify_pin(p->a);
 	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x9000);
 	tl = p->a->rlen;
 	memcpy(tok, p->a->r, tl);
@@ -900,6 +940,411 @@ test_transfer(void **state)
 	assert_int_equal(cmd_cert_msg(p->b, 0xED, p->ca_cert, p->ca_len, tok, tl),
 	    0x9000);
 	assert_int_equal(balance(p->b), 1000);
+	/* one verification, one send: the next transfer needs the PIN again */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert,
+		    p->cb_len), 0x9000);
+		assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert,
+		    p->ca_len), 0x9000);
+		assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+		memcpy(d + 8, p->b->r, 16);
+		memcpy(d + 24, "\x00\x00\x00\x64", 4);
+		if (i == 0)
+			verify_pin(p->a);
+		assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)),
+		    i == 0 ? 0x9000 : 0x6985);
+	}
+	assert_int_equal(balance(p->a), 3900);
+}
+
+
+/* ---- the card protects itself (docs/security.md) ---- */
+
+/* the online counter, as the next load request names it */
+static uint16_t
+online_seq(tcard *t)
+{
+	wk_msg q;
+
+	request(t, 1, &q);
+	assert_int_equal(balance(t), balance(t));	/* drops the session */
+	return q.seq;
+}
+
+/* a grant signed by signer for the card's request q (MAC2 right) */
+static void
+grant_signed_by(tcard *t, const wk_msg *q, EVP_PKEY *signer, wk_buf *b)
+{
+	EVP_PKEY *ca = t->ca;
+
+	t->ca = signer;
+	grant_for(t, q, b);
+	t->ca = ca;
+}
+
+/* UNBLOCK REQUEST, then APPLICATION UNBLOCK under key: the unblock's SW */
+static uint16_t
+unblock(tcard *t, const uint8_t key[16])
+{
+	uint8_t mac[4];
+	wk_msg m;
+
+	assert_int_equal(cmd(t, 0x80, 0xEE, 0, 0, NULL, 0), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m), WK_MSG_OK);
+	assert_int_equal(m.type, WK_MSG_UNBLOCK_REQUEST);
+	assert_memory_equal(m.card_id, vc_card_serial(t->card), 8);
+	assert_int_equal(wk_purse_unblock_mac(key, m.card_random, mac), 0);
+	return cmd(t, 0x84, 0x18, 0, 0, mac, 4);
+}
+
+static void
+test_grant_signatures_block(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX], forged_key[16];
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	wk_buf g;
+	wk_msg q, r;
+
+	enrolled(t);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	/* three grants the issuer did not sign: refused, and the purse blocks */
+	for (int i = 0; i < 3; i++) {
+		request(t, 100, &q);
+		wk_buf_reset(&g);
+		grant_signed_by(t, &q, other, &g);
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r),
+		    WK_MSG_OK);
+		assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
+		assert_int_equal(r.reason, 0x6982);
+	}
+	/* the issuer's own grant is refused now: nothing is even started */
+	verify_pin(t);
+	{
+		uint8_t d[11] = { 0x01, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0x01 };
+
+		assert_int_equal(cmd(t, 0x80, 0xE0, 0x00, 0x02, d, sizeof(d)),
+		    0x6A81);
+	}
+	assert_int_equal(txf(t, "80 5C 00 02 04"), 0x6A81);
+	assert_int_equal(txf(t, "00 A4 04 00 08 F0 57 4B 50 55 52 53 45"), 0x6A81);
+	/* a forged script (another key) and a script replayed: refused */
+	memset(forged_key, 0x11, sizeof(forged_key));
+	assert_int_equal(unblock(t, forged_key), 0x6988);
+	{
+		uint8_t mac[4];
+		wk_msg m;
+
+		assert_int_equal(cmd(t, 0x80, 0xEE, 0, 0, NULL, 0), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m),
+		    WK_MSG_OK);
+		assert_int_equal(wk_purse_unblock_mac(t->keys[WK_PURSE_KEY_DAMK],
+		    m.card_random,
+		    mac), 0);
+		assert_int_equal(cmd(t, 0x84, 0x18, 0, 0, mac, 4), 0x9000);
+		/* the same script again: its challenge is used up */
+		assert_int_equal(cmd(t, 0x84, 0x18, 0, 0, mac, 4), 0x6982);
+	}
+	/* the DAMK sealed at enrolment opened it: loads work again */
+	select_purse(t);
+	assert_int_equal(balance(t), 0);
+	load(t, 100);
+	assert_int_equal(balance(t), 100);
+	EVP_PKEY_free(other);
+}
+
+/* a plain INIT FOR LOAD and CREDIT with a guessed MAC2 (malware with the
+ * PIN); the CREDIT's SW */
+static uint16_t
+guess_mac2(tcard *t)
+{
+	uint8_t d[11] = { 0x01, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0x01 };
+	uint8_t c[11] = { 0x20, 0x26, 0x01, 0x01, 0x12, 0x00, 0x00 };
+
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0x50, 0x00, 0x02, d, sizeof(d)), 0x9000);
+	randombytes_buf(c + 7, 4);
+	return cmd(t, 0x80, 0x52, 0x00, 0x00, c, sizeof(c));
+}
+
+/* only a credit restores the MAC tries: a genuine grant replayed in
+ * another session (refused) must not reset the count between guesses */
+static void
+test_replayed_grant_no_reset(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_buf g;
+	wk_msg q, r;
+
+	enrolled(t);
+	request(t, 100, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	/* the issuer's grant, from a session the card no longer has */
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
+	/* so the third guess blocks the purse */
+	assert_int_equal(guess_mac2(t), 0x9302);
+	verify_pin(t);
+	{
+		uint8_t d[11] = { 0x01, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0x01 };
+
+		assert_int_equal(cmd(t, 0x80, 0x50, 0x00, 0x02, d, sizeof(d)),
+		    0x6A81);
+	}
+	/* and a right load after two guesses restores them all */
+	assert_int_equal(unblock(t, t->keys[WK_PURSE_KEY_DAMK]), 0x9000);
+	select_purse(t);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	load(t, 100);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	assert_int_equal(guess_mac2(t), 0x9302);
+	load(t, 100);
+	assert_int_equal(balance(t), 200);
+}
+
+/* a host process without the PIN cannot burn online sequence numbers */
+static void
+test_seq_burn_needs_pin(void **state)
+{
+	tcard *t = *state;
+	uint8_t gbuf[WK_MSG_MAX], d[18];
+	wk_buf g;
+	wk_msg q, r;
+	uint16_t seq;
+
+	enrolled(t);
+	request(t, 300, &q);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	/* the session is lost (another applet selected), the PIN with it */
+	select_piv(t);
+	select_purse(t);
+	seq = q.seq;
+	memset(d, 0xAB, 16);
+	d[16] = (uint8_t)(seq >> 8);
+	d[17] = (uint8_t)seq;
+	for (int i = 0; i < 50; i++) {
+		/* the issuer's own grant for the current seq, no session */
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+		/* a never-credited statement for the current seq */
+		assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x6982);
+	}
+	assert_int_equal(online_seq(t), seq);
+	/* with the PIN: one seq burnt, and the PIN used up */
+	select_piv(t);
+	select_purse(t);
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_NEVER);
+	d[16] = (uint8_t)((seq + 1) >> 8);
+	d[17] = (uint8_t)(seq + 1);
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x6982);
+	/* the statement for the burnt seq again: no PIN needed, nothing burnt */
+	d[16] = (uint8_t)(seq >> 8);
+	d[17] = (uint8_t)seq;
+	assert_int_equal(cmd(t, 0x80, 0xE4, 0, 2, d, sizeof(d)), 0x9000);
+	assert_int_equal(online_seq(t), seq + 1);
+	/* a refused grant for no session, with the PIN: burns one, uses it up */
+	request(t, 300, &q);
+	wk_buf_reset(&g);
+	grant_for(t, &q, &g);
+	assert_int_equal(balance(t), 0);	/* drops the session */
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_REFUSAL);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+	assert_int_equal(online_seq(t), seq + 2);
+	/* a forged grant for no session, with the PIN: a MAC try, no burn */
+	{
+		EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+		request(t, 300, &q);
+		wk_buf_reset(&g);
+		grant_signed_by(t, &q, other, &g);
+		assert_int_equal(balance(t), 0);
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x6982);
+		assert_int_equal(online_seq(t), seq + 2);
+		EVP_PKEY_free(other);
+	}
+}
+
+static void
+test_send_needs_pin(void **state)
+{
+	pair *p = *state;
+	uint8_t d[28];
+
+	load(p->a, 2000);
+	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len), 0x9000);
+	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len), 0x9000);
+	verify_pin(p->b);
+	assert_int_equal(txf(p->b, "80 E8 01 00"), 0x9000);
+	memcpy(d, vc_card_serial(p->b->card), 8);
+	memcpy(d + 8, p->b->r, 16);
+	memcpy(d + 24, "\x00\x00\x01\xF4", 4);	/* 5.00 */
+	/* a host process sends without the PIN: refused */
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x6985);
+	/* the holder's PIN blocked (three wrong): sending stays refused */
+	for (int i = 2; i >= 0; i--)
+		assert_int_equal(txf(p->a, "00 20 00 00 03 99 99 99"),
+		    0x63C0 | i);
+	assert_int_equal(txf(p->a, "00 20 00 00 03 12 34 56"), 0x6983);
+	assert_int_equal(cmd(p->a, 0x80, 0xEB, 0, 2, d, sizeof(d)), 0x6985);
+	assert_int_equal(balance(p->a), 2000);
+	assert_int_equal(cmd(p->a, 0x80, 0xEC, 0, 0, d + 8, 16), 0x6A88);
+}
+
+/* the issuer's revocation list, signed by signer, into out */
+static size_t
+crl(EVP_PKEY *signer, uint64_t version, uint64_t issued,
+    const uint8_t (*ids)[8], uint16_t n, uint8_t *out, size_t cap)
+{
+	wk_arec_crl l = { .version = version, .issued = issued, .count = n };
+	size_t len = WK_AREC_CRL_HDR + (size_t)n * 8, sl = 0;
+
+	assert_true(len + WK_AREC_SIG_MAX <= cap);
+	wk_arec_crl_header(&l, out);
+	for (uint16_t i = 0; i < n; i++)
+		memcpy(out + WK_AREC_CRL_HDR + 8 * (size_t)i, ids[i], 8);
+	assert_int_equal(wk_arec_sign(signer, out, len, out + len, cap - len,
+	    &sl), WK_AREC_OK);
+	return len + sl;
+}
+
+/* REVOCATION LIST on the audit applet (extended length) */
+static uint16_t
+put_crl(tcard *t, const uint8_t *l, size_t n)
+{
+	uint8_t apdu[4096];
+
+	assert_int_equal(txf(t, "00 A4 04 00 08 F0 57 4B 41 55 44 49 54"), 0x9000);
+	apdu[0] = 0x80;
+	apdu[1] = 0xE8;
+	apdu[2] = 0x00;
+	apdu[3] = 0x00;
+	apdu[4] = 0x00;
+	apdu[5] = (uint8_t)(n >> 8);
+	apdu[6] = (uint8_t)n;
+	memcpy(apdu + 7, l, n);
+	return txb(t, apdu, 7 + n);
+}
+
+static uint64_t
+crl_version(tcard *t)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(txf(t, "00 A4 04 00 08 F0 57 4B 41 55 44 49 54"), 0x9000);
+	assert_int_equal(txf(t, "80 E8 01 00 12"), 0x9000);
+	assert_int_equal(t->rlen, 18);
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | t->r[i];
+	return v;
+}
+
+static void
+test_peer_certificates(void **state)
+{
+	pair *p = *state;
+	uint8_t cert[2048], l[4096], old[4096], ids[3][8];
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	size_t cl, ln, on;
+	uint64_t now = (uint64_t)time(NULL);
+
+	/* expired, and not valid yet: refused at authentication */
+	cl = make_cert_dates(p->b, p->a->ca, -86400 * 10, -86400, cert,
+	    sizeof(cert));
+	assert_int_equal(authenticate(p, p->a, p->b, cert, cl), 0x6982);
+	cl = make_cert_dates(p->b, p->a->ca, 86400, 86400 * 10, cert,
+	    sizeof(cert));
+	assert_int_equal(authenticate(p, p->a, p->b, cert, cl), 0x6982);
+	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len),
+	    0x9000);
+	/* a list that names b among others, signed by the issuer */
+	memset(ids, 0, sizeof(ids));
+	memcpy(ids[1], vc_card_serial(p->b->card), 8);
+	memset(ids[2], 0xFF, 8);
+	assert_true(memcmp(ids[0], ids[1], 8) < 0 && memcmp(ids[1], ids[2], 8) < 0);
+	on = crl(p->a->ca, 1, now, (const uint8_t (*)[8])ids, 0, old, sizeof(old));
+	ln = crl(p->a->ca, 2, now, (const uint8_t (*)[8])ids, 3, l, sizeof(l));
+	assert_int_equal(put_crl(p->a, old, on), 0x9000);
+	assert_int_equal(crl_version(p->a), 1);
+	/* a list the issuer did not sign, or one byte changed: refused */
+	{
+		uint8_t forged[4096];
+		size_t fn = crl(other, 9, now, (const uint8_t (*)[8])ids, 1,
+		    forged, sizeof(forged));
+
+		assert_int_equal(put_crl(p->a, forged, fn), 0x6982);
+		memcpy(forged, l, ln);
+		forged[WK_AREC_CRL_HDR + 3] ^= 0x01;
+		assert_int_equal(put_crl(p->a, forged, ln), 0x6982);
+		/* ids out of order, though signed: malformed */
+		{
+			uint8_t swapped[3][8];
+
+			memcpy(swapped[0], ids[1], 8);
+			memcpy(swapped[1], ids[0], 8);
+			memcpy(swapped[2], ids[2], 8);
+			fn = crl(p->a->ca, 9, now,
+			    (const uint8_t (*)[8])swapped, 3, forged,
+			    sizeof(forged));
+			assert_int_equal(put_crl(p->a, forged, fn), 0x6A80);
+		}
+		assert_int_equal(put_crl(p->a, forged, WK_AREC_CRL_HDR - 1),
+		    0x6700);
+	}
+	assert_int_equal(crl_version(p->a), 1);
+	assert_int_equal(put_crl(p->a, l, ln), 0x9000);
+	assert_int_equal(crl_version(p->a), 2);
+	select_purse(p->a);
+	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len),
+	    0x6982);
+	/* the old list replayed cannot replace the newer one */
+	assert_int_equal(put_crl(p->a, old, on), 0x6985);
+	assert_int_equal(crl_version(p->a), 2);
+	/* the same version again: accepted, nothing changes */
+	assert_int_equal(put_crl(p->a, l, ln), 0x9000);
+	select_purse(p->a);
+	assert_int_equal(authenticate(p, p->a, p->b, p->cb_cert, p->cb_len),
+	    0x6982);
+	/* b still takes a's certificate (a is not revoked, b has no list) */
+	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len),
+	    0x9000);
+	/* a redeem from a revoked sender is refused too */
+	verify_pin(p->a);
+	{
+		uint8_t tok[WK_MSG_MAX];
+		wk_buf b;
+		wk_msg m = { 0 };
+
+		wk_buf_init_fixed(&b, tok, sizeof(tok));
+		m.type = WK_MSG_XFER_TOKEN;
+		memcpy(m.card_id, vc_card_serial(p->b->card), 8);
+		memcpy(m.peer_id, vc_card_serial(p->a->card), 8);
+		m.amount = 100;
+		assert_int_equal(wk_msg_sign(&m, p->b->ca, &b), WK_MSG_OK);
+		assert_int_equal(cmd_cert_msg(p->a, 0xED, p->cb_cert, p->cb_len,
+		    b.p, b.len), 0x6982);
+	}
+	/* the card's clock is never before the newest list's issue time: a's
+	 * certificate ends in a day, and the issuer spoke two days ahead */
+	on = crl(p->a->ca, 1, now + 2 * 86400, (const uint8_t (*)[8])ids, 0,
+	    old, sizeof(old));
+	assert_int_equal(put_crl(p->b, old, on), 0x9000);
+	select_purse(p->b);
+	assert_int_equal(authenticate(p, p->b, p->a, p->ca_cert, p->ca_len),
+	    0x6982);
+	EVP_PKEY_free(other);
 }
 
 
@@ -1352,6 +1797,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forget_wipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_keys_replaced,
 		    setup_factory, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_signatures_block, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_seq_burn_needs_pin, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_grant_no_reset, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_send_needs_pin, setup_pair,
+		    teardown_pair),
+		cmocka_unit_test_setup_teardown(test_peer_certificates, setup_pair,
+		    teardown_pair),
 	};
 
 	if (sodium_init() < 0)

@@ -306,6 +306,27 @@ put_ack(vc_card *card, const wk_apdu *cmd)
 	return WK_SW_OK;
 }
 
+/*
+ * REVOCATION LIST (docs/audit.md "Revocation list"): P1 00 takes the
+ * issuer's signed list (the sync delivers it beside the acknowledgement);
+ * P1 01 tells the version, issue time and count the card holds. No PIN:
+ * the issuer's signature is the authority, and a list only refuses peers.
+ */
+static uint16_t
+revocation_list(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	if (cmd->p1 > 0x01 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->p1 == 0x01) {
+		if (cmd->lc != 0)
+			return WK_SW_WRONG_LENGTH;
+		return purse_crl_status(card, resp);
+	}
+	if (cmd->lc < WK_AREC_CRL_HDR + 1)
+		return WK_SW_WRONG_LENGTH;
+	return purse_crl_put(card, cmd->data, cmd->lc);
+}
+
 static uint16_t
 audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
@@ -326,6 +347,7 @@ audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	case WK_AUDIT_INS_HEAD:
 	case WK_AUDIT_INS_PAGE:
 	case WK_AUDIT_INS_ACK:
+	case WK_AUDIT_INS_CRL:
 		if (cmd->cla != 0x80)
 			return WK_SW_CLA_NOT_SUPPORTED;
 		break;
@@ -339,6 +361,8 @@ audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return get_head(a, card, cmd, resp);
 	case WK_AUDIT_INS_ACK:
 		return put_ack(card, cmd);
+	case WK_AUDIT_INS_CRL:
+		return revocation_list(card, cmd, resp);
 	default:
 		return get_page(a, card, cmd, resp);
 	}

@@ -25,6 +25,11 @@
 #define INS_READ_RECORD 0xB2
 #define INS_GET_BALANCE 0x5C
 #define INS_GET_PROVE 0x5A
+#define INS_GET_CHALLENGE 0x84
+#define INS_APP_UNBLOCK 0x18
+#define CLA_SM 0x84
+
+#define SW_APP_BLOCKED_FOR_GOOD 0x9303
 
 #define SW_OFFSET_OUTSIDE 0x6B00
 #define SW_NO_CURRENT_EF 0x6986
@@ -103,8 +108,11 @@ write_perso(vc_card *card, const vc_perso *p)
 				goto out;
 			have_dtk = true;
 		}
+		if (pk->purpose == PURSE_KEY_DAMK && vc_store_put(st,
+		    PURSE_APPLET, "damk.index", &pk->index, 1) != 0)
+			goto out;
 	}
-	if (!have_dtk)
+	if (!have_dtk || purse_mac_init(card, p->mac_tries) != 0)
 		goto out;
 	if (purse_pin_set(card, p->pin, p->pin_len) != 0 ||
 	    vc_store_put_u64(st, PURSE_APPLET, "pin.tries", p->pin_tries) != 0)
@@ -199,6 +207,7 @@ purse_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
 	uint8_t ef15[PURSE_EF15_LEN + 1];
 	wk_buf b;
 	purse_state s;
+	enum purse_lock lock = PURSE_OPEN;
 	size_t fci, prop;
 	enum purse_df df = which == WHICH_PSE ? DF_PSE : DF_ADF;
 
@@ -210,12 +219,18 @@ purse_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
 	if (df == DF_ADF && (vc_store_get(vc_card_store(card), PURSE_APPLET,
 	    "ef15", &b) != VC_STORE_OK || b.len != PURSE_EF15_LEN))
 		return WK_SW_FILE_NOT_FOUND;
+	if (df == DF_ADF && purse_lock_state(card, &lock) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
 
 	drop_session(a);
 	if (a->df != df)
 		a->pin_ok = false;
 	a->df = df;
 	a->cur_ef = 0;
+	/* FMCOS 8.3: a blocked application is selected and answers 6A81; the
+	 * runtime keeps it selected (vc_card.c) so that it can be unblocked */
+	if (lock != PURSE_OPEN)
+		return WK_SW_FUNC_NOT_SUPPORTED;
 
 	fci = wk_tlv_begin(resp, 0x6F);
 	if (df == DF_PSE) {
@@ -531,6 +546,126 @@ get_prove(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return WK_SW_OK;
 }
 
+/* ---- blocking: GET CHALLENGE, APPLICATION UNBLOCK ---- */
+
+int
+purse_challenge_new(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN])
+{
+	vc_card_random(card, chal, WK_PURSE_CHALLENGE_LEN);
+	/* kept in the store, not in memory: a one-time unblock script made
+	 * by the issuer for it may arrive in a later session */
+	return vc_store_put(vc_card_store(card), PURSE_APPLET, "unblock.chal",
+	    chal, WK_PURSE_CHALLENGE_LEN);
+}
+
+static uint16_t
+get_challenge(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint8_t chal[WK_PURSE_CHALLENGE_LEN];
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != 0 || (cmd->has_le && cmd->le != WK_PURSE_CHALLENGE_LEN))
+		return WK_SW_WRONG_LENGTH;
+	if (purse_challenge_new(card, chal) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	wk_buf_add(resp, chal, sizeof(chal));
+	return WK_SW_OK;
+}
+
+/*
+ * FMCOS 8.2: 84 18 00 00 04 MAC, the secure-messaging MAC under the DAMK
+ * with the last GET CHALLENGE. The challenge is used up by the first
+ * attempt, right or wrong, so a script works once. While the application
+ * is blocked a wrong MAC spends one of three tries, durable before the
+ * comparison; the third blocks it for good (9303). A wrong MAC on an open
+ * application spends none (docs/purse.md "Blocking": a host process
+ * without the PIN cannot block the purse for good).
+ */
+static uint16_t
+app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
+{
+	vc_store *st = vc_card_store(card);
+	uint8_t chal[WK_PURSE_CHALLENGE_LEN + 1], want[WK_PURSE_MAC_LEN];
+	enum purse_lock lock;
+	purse_key k;
+	uint64_t tries = PURSE_UNBLOCK_TRIES;
+	wk_buf b;
+	int rc;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	memset(&k, 0, sizeof(k));
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != WK_PURSE_MAC_LEN)
+		return WK_SW_WRONG_LENGTH;
+	if (purse_lock_state(card, &lock) != VC_STORE_OK)
+		goto out;
+	if (lock == PURSE_BLOCKED_FOR_GOOD) {
+		sw = SW_APP_BLOCKED_FOR_GOOD;
+		goto out;
+	}
+	wk_buf_init_fixed(&b, chal, sizeof(chal));
+	rc = vc_store_get(st, PURSE_APPLET, "unblock.chal", &b);
+	if (rc == VC_STORE_NOT_FOUND) {
+		sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
+		goto out;
+	}
+	if (rc != VC_STORE_OK || b.len != WK_PURSE_CHALLENGE_LEN)
+		goto out;
+	rc = purse_damk_get(card, &k);
+	if (rc == VC_STORE_NOT_FOUND) {
+		sw = WK_SW_REF_NOT_FOUND;
+		goto out;
+	}
+	if (rc != VC_STORE_OK)
+		goto out;
+	if (lock == PURSE_BLOCKED && (rc = vc_store_get_u64(st, PURSE_APPLET,
+	    "unblock.tries", &tries)) != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+		goto out;
+	/* the challenge is gone and the try spent before the comparison */
+	if (vc_store_del(st, PURSE_APPLET, "unblock.chal") != VC_STORE_OK ||
+	    (lock == PURSE_BLOCKED && (tries == 0 || vc_store_put_u64(st,
+	    PURSE_APPLET, "unblock.tries", tries - 1) != VC_STORE_OK)) ||
+	    vc_store_checkpoint(st) != VC_STORE_OK)
+		goto out;
+	purse_fault_point("unblock-spent");
+	if (wk_purse_unblock_mac(k.key, chal, want) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	if (sodium_memcmp(want, cmd->data, WK_PURSE_MAC_LEN) != 0) {
+		sw = WK_SW_SM_INCORRECT;
+		goto out;
+	}
+	if (purse_mac_reset(card) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "unblock.tries",
+	    PURSE_UNBLOCK_TRIES) != VC_STORE_OK)
+		goto out;
+	drop_session(a);
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(&k, sizeof(k));
+	sodium_memzero(want, sizeof(want));
+	return sw;
+}
+
+/* what a blocked application still answers (docs/purse.md "Blocking"):
+ * the commands that unblock it, VERIFY, and LOAD RECOVER, which moves no
+ * value and lets a load in flight be settled with the issuer */
+static bool
+allowed_blocked(const wk_apdu *cmd)
+{
+	switch (cmd->ins) {
+	case INS_GET_CHALLENGE:
+	case INS_APP_UNBLOCK:
+	case INS_VERIFY:
+		return true;
+	default:
+		return cmd->cla == CLA_PURSE &&
+		    (cmd->ins == PURSE_WALLET_INS_RECOVER ||
+		    cmd->ins == PURSE_WALLET_INS_UNBLOCK_REQUEST);
+	}
+}
+
 /* ---- dispatch ---- */
 
 static uint16_t
@@ -555,13 +690,21 @@ static uint16_t
 process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
     purse_session *prev)
 {
+	enum purse_lock lock;
+
 	switch (cmd->ins) {
 	case INS_SELECT:
 	case INS_READ_BINARY:
 	case INS_READ_RECORD:
 	case INS_VERIFY:
+	case INS_GET_CHALLENGE:
 		if (cmd->cla != CLA_ISO)
 			return WK_SW_CLA_NOT_SUPPORTED;
+		break;
+	case INS_APP_UNBLOCK:
+		if (cmd->cla != CLA_SM)
+			return cmd->cla == CLA_ISO || cmd->cla == CLA_PURSE ?
+			    WK_SW_INS_NOT_SUPPORTED : WK_SW_CLA_NOT_SUPPORTED;
 		break;
 	default:
 		if (cmd->cla != CLA_PURSE)
@@ -569,7 +712,15 @@ process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 			    WK_SW_CLA_NOT_SUPPORTED;
 		break;
 	}
+	if (purse_lock_state(card, &lock) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (lock != PURSE_OPEN && !allowed_blocked(cmd))
+		return WK_SW_FUNC_NOT_SUPPORTED;
 	switch (cmd->ins) {
+	case INS_GET_CHALLENGE:
+		return get_challenge(card, cmd, resp);
+	case INS_APP_UNBLOCK:
+		return app_unblock(a, card, cmd);
 	case INS_SELECT:
 		return select_ef(a, cmd);
 	case INS_READ_BINARY:

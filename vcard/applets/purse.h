@@ -38,8 +38,16 @@ enum purse_key_purpose {
 	PURSE_KEY_DTK = WK_PURSE_KEY_DTK,	/* TAC */
 	PURSE_KEY_DULK = WK_PURSE_KEY_DULK,	/* unload */
 	PURSE_KEY_DUK = WK_PURSE_KEY_DUK,	/* overdraft-limit update */
+	PURSE_KEY_DAMK = WK_PURSE_KEY_DAMK,	/* application maintenance */
 	PURSE_KEY_N = WK_PURSE_KEY_N
 };
+
+/* consecutive wrong MAC2s / grant signatures before the application is
+ * blocked (profile "mac_tries"); wrong unblock MACs while it is blocked
+ * before it is blocked for good (FMCOS 8.2: three) */
+#define PURSE_MAC_TRIES_DEFAULT 3
+#define PURSE_MAC_TRIES_MAX 15
+#define PURSE_UNBLOCK_TRIES 3
 
 /* the last completed transaction of one purse, for GET TRANSACTION PROVE */
 typedef struct purse_proof {
@@ -116,6 +124,7 @@ typedef struct purse_applet {
 	enum purse_df df;
 	uint16_t cur_ef;	/* EF selected by file id inside the ADF, 0 = none */
 	bool pin_ok;
+	bool mac_spent;		/* this command already spent its MAC try */
 	purse_session sess;
 	purse_wallet_req wreq;
 } purse_applet;
@@ -141,6 +150,27 @@ int purse_log_add(vc_card *card, purse_state *s,
 void purse_record(uint8_t rec[PURSE_REC_LEN], uint16_t seq, uint32_t limit,
     uint32_t amount, uint8_t type, const uint8_t *term_id, const uint8_t *date,
     const uint8_t *time);
+/* the application's one DAMK (the index kept at personalisation, else 1) */
+int purse_damk_get(vc_card *card, purse_key *k);
+
+/*
+ * the MAC try counter (docs/purse.md "Blocking"): purse_mac_spend makes a
+ * try durable (vc_store_checkpoint) before a MAC2 or grant signature is
+ * compared, and answers 6A81 once none is left; purse_mac_reset restores
+ * the tries after a good one (in the command's transaction).
+ */
+enum purse_lock { PURSE_OPEN = 0, PURSE_BLOCKED, PURSE_BLOCKED_FOR_GOOD };
+int purse_lock_state(vc_card *card, enum purse_lock *state);
+uint16_t purse_mac_spend(vc_card *card);
+int purse_mac_reset(vc_card *card);
+/* gives back the try just spent (a genuine issuer signature that is not
+ * this session's: not a guess, and no reason to restore the others) */
+int purse_mac_refund(vc_card *card);
+/* profile values, written at --init */
+int purse_mac_init(vc_card *card, uint8_t max);
+/* test hook: WALLETKEY_CARD_FAULT=point kills the card there (SIGKILL) */
+void purse_fault_point(const char *point);
+
 /* PIN: normalised digits in, stored as a slow hash (sealed) */
 int purse_pin_set(vc_card *card, const char *digits, size_t n);
 int purse_pin_check(vc_card *card, const char *digits, size_t n, bool *ok);
@@ -152,14 +182,32 @@ uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 /* purse_wallet.c: the wallet commands, CLA 80 INS E0-EF (docs/remote-load.md) */
 #define PURSE_WALLET_INS_FIRST 0xE0
 #define PURSE_WALLET_INS_LAST 0xEF
+#define PURSE_WALLET_INS_RECOVER 0xE4
+#define PURSE_WALLET_INS_UNBLOCK_REQUEST 0xEE
 uint16_t purse_wallet_process(purse_applet *a, vc_card *card,
     const wk_apdu *cmd, wk_buf *resp, purse_session *prev);
+/* purse_crl.c: the issuer's revocation list (audit sync) and the check of
+ * a transfer peer's certificate: signed by the trust anchor, CN = id,
+ * inside its dates, not revoked; its key into *out (the caller frees it) */
+#define PURSE_PEER_CERT_MAX 2048
+typedef struct evp_pkey_st EVP_PKEY;
+int purse_peer_key(vc_card *card, const uint8_t *der, size_t len,
+    const uint8_t id[8], EVP_PKEY **out);
+/* a signed list from the issuer: 6985 older than the card's (or not
+ * enrolled), 6982 signature, 6A80 malformed */
+uint16_t purse_crl_put(vc_card *card, const uint8_t *data, size_t len);
+/* version 8 | issued 8 | count 2 of the card's list (zeros: none) */
+uint16_t purse_crl_status(vc_card *card, wk_buf *resp);
+
 /* purse_xfer.c: card to card, INS E8-ED */
 uint16_t purse_xfer_process(purse_applet *a, vc_card *card,
     const wk_apdu *cmd, wk_buf *resp);
 
 /* purse.c */
 bool purse_has(const purse_state *s, int purse);
+/* a new APPLICATION UNBLOCK challenge, kept in the store until the next
+ * APPLICATION UNBLOCK uses it up */
+int purse_challenge_new(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN]);
 /* VERIFY of the purse PIN (8): the try counter is spent and committed
  * before the comparison; *pin_ok set on 9000. Shared with the audit applet */
 uint16_t purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok);

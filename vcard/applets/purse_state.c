@@ -1,7 +1,9 @@
 /* what the purse keeps in the card store (docs/purse.md, "Store layout") */
 #include "purse.h"
 
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -169,6 +171,9 @@ purse_keys_wipe(vc_card *card)
 				return rc;
 		}
 	rc = vc_store_del(st, PURSE_APPLET, "dtk.index");
+	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+		return rc;
+	rc = vc_store_del(st, PURSE_APPLET, "damk.index");
 	return rc == VC_STORE_NOT_FOUND ? VC_STORE_OK : rc;
 }
 
@@ -192,6 +197,136 @@ purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN])
 	wk_purse_tac_key(k.key, ktac);
 	sodium_memzero(&k, sizeof(k));
 	return VC_STORE_OK;
+}
+
+int
+purse_damk_get(vc_card *card, purse_key *k)
+{
+	uint8_t raw[8];
+	uint8_t index = 1;
+	wk_buf b;
+	int rc;
+
+	wk_buf_init_fixed(&b, raw, sizeof(raw));
+	rc = vc_store_get(vc_card_store(card), PURSE_APPLET, "damk.index", &b);
+	if (rc == VC_STORE_OK && b.len == 1)
+		index = raw[0];
+	else if (rc != VC_STORE_NOT_FOUND)
+		return rc == VC_STORE_OK ? VC_STORE_CORRUPT : rc;
+	return purse_key_get(card, PURSE_KEY_DAMK, index, k);
+}
+
+/* ---- the MAC try counter and the block (docs/purse.md "Blocking") ---- */
+
+/* a counter, or its default on a card personalised before it existed */
+static int
+get_counter(vc_card *card, const char *name, uint64_t dflt, uint64_t *v)
+{
+	int rc = vc_store_get_u64(vc_card_store(card), PURSE_APPLET, name, v);
+
+	if (rc == VC_STORE_NOT_FOUND) {
+		*v = dflt;
+		return VC_STORE_OK;
+	}
+	return rc;
+}
+
+/* test hook (docs/purse.md): WALLETKEY_CARD_FAULT=POINT kills the card
+ * with SIGKILL at POINT, after the try is durable, before the comparison */
+void
+purse_fault_point(const char *point)
+{
+	const char *at = getenv("WALLETKEY_CARD_FAULT");
+
+	if (at != NULL && strcmp(at, point) == 0)
+		raise(SIGKILL);
+}
+
+int
+purse_mac_init(vc_card *card, uint8_t max)
+{
+	vc_store *st = vc_card_store(card);
+
+	if (max == 0 || max > PURSE_MAC_TRIES_MAX)
+		return VC_STORE_ERROR;
+	if (vc_store_put_u64(st, PURSE_APPLET, "mac.max", max) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "mac.tries", max) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "unblock.tries",
+	    PURSE_UNBLOCK_TRIES) != VC_STORE_OK)
+		return VC_STORE_ERROR;
+	return VC_STORE_OK;
+}
+
+int
+purse_lock_state(vc_card *card, enum purse_lock *state)
+{
+	uint64_t mac, unblock;
+	int rc;
+
+	if ((rc = get_counter(card, "mac.tries", PURSE_MAC_TRIES_DEFAULT,
+	    &mac)) != VC_STORE_OK ||
+	    (rc = get_counter(card, "unblock.tries", PURSE_UNBLOCK_TRIES,
+	    &unblock)) != VC_STORE_OK)
+		return rc;
+	if (unblock == 0)
+		*state = PURSE_BLOCKED_FOR_GOOD;
+	else if (mac == 0)
+		*state = PURSE_BLOCKED;
+	else
+		*state = PURSE_OPEN;
+	return VC_STORE_OK;
+}
+
+uint16_t
+purse_mac_spend(vc_card *card)
+{
+	vc_store *st = vc_card_store(card);
+	uint64_t tries;
+
+	if (get_counter(card, "mac.tries", PURSE_MAC_TRIES_DEFAULT, &tries) !=
+	    VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (tries == 0)
+		return WK_SW_FUNC_NOT_SUPPORTED;
+	/* as VERIFY's try: durable before the comparison, so cutting the
+	 * card off before it answers costs the try all the same */
+	if (vc_store_put_u64(st, PURSE_APPLET, "mac.tries", tries - 1) !=
+	    VC_STORE_OK || vc_store_checkpoint(st) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	purse_fault_point("mac-spent");
+	return WK_SW_OK;
+}
+
+int
+purse_mac_refund(vc_card *card)
+{
+	uint64_t max, tries;
+	int rc;
+
+	if ((rc = get_counter(card, "mac.max", PURSE_MAC_TRIES_DEFAULT, &max)) !=
+	    VC_STORE_OK || (rc = get_counter(card, "mac.tries",
+	    PURSE_MAC_TRIES_DEFAULT, &tries)) != VC_STORE_OK)
+		return rc;
+	if (tries >= max)
+		return VC_STORE_OK;
+	return vc_store_put_u64(vc_card_store(card), PURSE_APPLET, "mac.tries",
+	    tries + 1);
+}
+
+int
+purse_mac_reset(vc_card *card)
+{
+	uint64_t max, tries;
+	int rc;
+
+	if ((rc = get_counter(card, "mac.max", PURSE_MAC_TRIES_DEFAULT, &max)) !=
+	    VC_STORE_OK || (rc = get_counter(card, "mac.tries",
+	    PURSE_MAC_TRIES_DEFAULT, &tries)) != VC_STORE_OK)
+		return rc;
+	if (tries == max)
+		return VC_STORE_OK;	/* no write, no fsync */
+	return vc_store_put_u64(vc_card_store(card), PURSE_APPLET, "mac.tries",
+	    max);
 }
 
 static void

@@ -254,6 +254,26 @@ session_current(const purse_session *s, const purse_state *st)
 	    (s->purse != PURSE_ED || st->limit == s->old_limit);
 }
 
+/*
+ * a host MAC2 (load, unload, overdraft update) under an issuer key: the
+ * try is spent and durable before the comparison, unless LOAD GRANT spent
+ * it for this command already; a right one restores the tries in this
+ * command's transaction (docs/purse.md "Blocking")
+ */
+static uint16_t
+mac2_check(purse_applet *a, vc_card *card, const uint8_t want[WK_PURSE_MAC_LEN],
+    const uint8_t *mac2)
+{
+	uint16_t sw;
+
+	if (!a->mac_spent && (sw = purse_mac_spend(card)) != WK_SW_OK)
+		return sw;
+	if (sodium_memcmp(want, mac2, WK_PURSE_MAC_LEN) != 0)
+		return WK_SW_PURSE_MAC_INVALID;
+	return purse_mac_reset(card) == VC_STORE_OK ? WK_SW_OK :
+	    WK_SW_MEMORY_FAILURE;
+}
+
 /* log record, proof, counters: the one write of a completed transaction */
 static int
 complete(vc_card *card, purse_state *st, const purse_session *s,
@@ -315,10 +335,9 @@ credit_for_load(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	if (wk_purse_load_mac2(s->sk, s->amount, s->type, s->term_id, date,
 	    time, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (sodium_memcmp(want, mac2, WK_PURSE_MAC_LEN) != 0) {
-		sw = WK_SW_PURSE_MAC_INVALID;
+	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
 		goto out;
-	}
+	sw = WK_SW_MEMORY_FAILURE;
 	nb = s->old_balance + s->amount;	/* below the ceiling: INIT checked */
 	if (purse_tac_key(card, ktac) != VC_STORE_OK ||
 	    wk_purse_load_tac(ktac, nb, s->seq, s->amount, s->type, s->term_id,
@@ -428,10 +447,9 @@ debit_for_unload(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	if (wk_purse_unload_mac2(s->sk, s->amount, s->term_id, date, time,
 	    want) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (sodium_memcmp(want, mac2, WK_PURSE_MAC_LEN) != 0) {
-		sw = WK_SW_PURSE_MAC_INVALID;
+	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
 		goto out;
-	}
+	sw = WK_SW_MEMORY_FAILURE;
 	if (s->old_balance < st.limit || s->amount > s->old_balance - st.limit) {
 		sw = WK_SW_PURSE_INSUFFICIENT;
 		goto out;
@@ -481,10 +499,9 @@ update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	if (wk_purse_update_mac2(s->sk, nl, s->term_id, date, time, want) !=
 	    WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (sodium_memcmp(want, mac2, WK_PURSE_MAC_LEN) != 0) {
-		sw = WK_SW_PURSE_MAC_INVALID;
+	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
 		goto out;
-	}
+	sw = WK_SW_MEMORY_FAILURE;
 	/* the stored ED value is funds + limit: swap the old limit for the new;
 	 * a card overdrawn past the new limit refuses it */
 	if ((uint64_t)s->old_balance + nl < s->old_limit) {

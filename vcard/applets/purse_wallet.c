@@ -12,6 +12,12 @@
  *                     (again for a seq burnt by a refusal or statement)
  *   E6 PERSONALISE    data: the personalisation message (type 7)
  *   E8-ED             card to card: purse_xfer.c
+ *   EE UNBLOCK REQUEST a new APPLICATION UNBLOCK challenge, in a signed
+ *                     unblock request for the issuer (docs/purse.md)
+ *
+ * A grant for no session and a recovery statement burn an online seq:
+ * both need the verified purse PIN and use it up, so a host process
+ * cannot exhaust the 65,535 sequence numbers (docs/security.md).
  */
 #include "purse.h"
 
@@ -28,6 +34,7 @@
 #define INS_LOAD_GRANT 0xE2
 #define INS_LOAD_RECOVER 0xE4
 #define INS_PERSONALISE 0xE6
+#define INS_UNBLOCK_REQUEST PURSE_WALLET_INS_UNBLOCK_REQUEST
 
 #define WALLET_APPLET "wallet"
 #define PERSO_KEYS_LEN (PURSE_KEY_N * WK_MSG_PERSO_ENTRY_LEN)
@@ -162,7 +169,8 @@ fail:
 }
 
 static uint16_t
-refuse(vc_card *card, int purse, const wk_msg *g, uint16_t reason, wk_buf *resp)
+refuse(purse_applet *a, vc_card *card, int purse, const wk_msg *g,
+    uint16_t reason, wk_buf *resp)
 {
 	purse_state st;
 	wk_msg r;
@@ -184,7 +192,33 @@ refuse(vc_card *card, int purse, const wk_msg *g, uint16_t reason, wk_buf *resp)
 	}
 	if ((sw = sign_into(card, &r, resp)) != WK_SW_OK)
 		vc_store_abort(vc_card_store(card));
+	else
+		a->pin_ok = false;	/* one burnt seq per verification */
 	return sw;
+}
+
+/* the issuer's signature and this card's id on a grant, after spending a
+ * MAC try (docs/purse.md "Blocking"). Only a credit restores the tries (a
+ * right MAC2 for this session); a genuine grant that is not for this
+ * session gets its own try back (mac_refund) and no more, so a replayed
+ * grant cannot reset the count between guesses */
+static uint16_t
+grant_signed(vc_card *card, const wk_apdu *cmd, wk_msg *g)
+{
+	EVP_PKEY *anchor = NULL;
+	uint16_t sw;
+	bool ok;
+
+	if (piv_wallet_anchor(card, &anchor) != 0)
+		return WK_SW_CONDITIONS;
+	if ((sw = purse_mac_spend(card)) != WK_SW_OK) {
+		EVP_PKEY_free(anchor);
+		return sw;
+	}
+	ok = wk_msg_verify(cmd->data, cmd->lc, anchor, g) == WK_MSG_OK &&
+	    memcmp(g->card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) == 0;
+	EVP_PKEY_free(anchor);
+	return ok ? WK_SW_OK : WK_SW_SECURITY_STATUS;
 }
 
 static uint16_t
@@ -192,7 +226,6 @@ load_grant(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
     const purse_session *prev)
 {
 	const purse_wallet_req w = a->wreq;
-	EVP_PKEY *anchor = NULL;
 	uint8_t data[11], out[8], rec[8];
 	char name[24];
 	wk_apdu credit;
@@ -208,22 +241,34 @@ load_grant(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 		return WK_SW_WRONG_DATA;	/* nothing to refuse */
 	purse = g.trans_type == WK_PURSE_TT_ED_LOAD ? PURSE_ED : PURSE_EP;
 	if (prev->kind != SESS_LOAD || !w.valid ||
-	    sodium_memcmp(w.rnd, prev->rnd, sizeof(w.rnd)) != 0)
-		return refuse(card, purse, &g, WK_SW_INVALID_STATE, resp);
+	    sodium_memcmp(w.rnd, prev->rnd, sizeof(w.rnd)) != 0) {
+		/* no session (a lost one, or none): refusing burns the seq, so
+		 * only the holder's PIN and the issuer's own grant may */
+		if (!a->pin_ok)
+			return WK_SW_SECURITY_STATUS;
+		if ((sw = grant_signed(card, cmd, &g)) != WK_SW_OK)
+			return sw;
+		if (purse_mac_refund(card) != VC_STORE_OK)
+			return WK_SW_MEMORY_FAILURE;
+		return refuse(a, card, purse, &g, WK_SW_INVALID_STATE, resp);
+	}
 	purse = prev->purse;
-	if (piv_wallet_anchor(card, &anchor) != 0)
-		return WK_SW_CONDITIONS;
-	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &g) != WK_MSG_OK ||
-	    memcmp(g.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
-	    g.seq != prev->seq || sodium_memcmp(g.nonce, w.nonce,
+	sw = grant_signed(card, cmd, &g);
+	if (sw == WK_SW_SECURITY_STATUS)
+		return refuse(a, card, purse, &g, WK_SW_SECURITY_STATUS, resp);
+	if (sw != WK_SW_OK)
+		return sw;
+	/* the issuer's grant, but not for this session (a replay) */
+	if (g.seq != prev->seq || sodium_memcmp(g.nonce, w.nonce,
 	    sizeof(w.nonce)) != 0 || g.amount != prev->amount ||
 	    g.trans_type != prev->type ||
 	    memcmp(g.terminal_id, prev->term_id, sizeof(g.terminal_id)) != 0) {
-		EVP_PKEY_free(anchor);
-		return refuse(card, purse, &g, WK_SW_SECURITY_STATUS, resp);
+		if (purse_mac_refund(card) != VC_STORE_OK)
+			return WK_SW_MEMORY_FAILURE;
+		return refuse(a, card, purse, &g, WK_SW_SECURITY_STATUS, resp);
 	}
-	EVP_PKEY_free(anchor);
-	/* the purse's own CREDIT FOR LOAD, in this transaction */
+	/* the purse's own CREDIT FOR LOAD, in this transaction; the grant's
+	 * signature spent this command's MAC try already */
 	memcpy(data, g.host_date, 4);
 	memcpy(data + 4, g.host_time, 3);
 	memcpy(data + 7, g.mac2, 4);
@@ -236,11 +281,13 @@ load_grant(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	credit.has_le = true;
 	credit.iso_case = 4;
 	wk_buf_init_fixed(&r, out, sizeof(out));
+	a->mac_spent = true;
 	sw = purse_txn_process(a, card, &credit, &r, (purse_session *)prev);
+	a->mac_spent = false;
 	if (sw == WK_SW_MEMORY_FAILURE)
 		return sw;
 	if (sw != WK_SW_OK)
-		return refuse(card, purse, &g, sw, resp);
+		return refuse(a, card, purse, &g, sw, resp);
 	msg_head(card, &rc, WK_MSG_LOAD_RECEIPT);
 	rc.seq = g.seq;
 	memcpy(rc.load_id, g.load_id, sizeof(rc.load_id));
@@ -265,7 +312,7 @@ load_grant(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 }
 
 static uint16_t
-load_recover(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+load_recover(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t tmp[16];
 	char name[24];
@@ -304,12 +351,17 @@ load_recover(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		 * have been lost), or the counter is still at seq; then the
 		 * session was dropped by this command (purse.c) and seq is burnt
 		 * now, so the grant can no longer be credited */
+		/* burning a seq needs the holder's PIN, and uses it up */
+		if (!burnt && !a->pin_ok)
+			return WK_SW_SECURITY_STATUS;
 		msg_head(card, &m, WK_MSG_LOAD_NEVER);
 		m.balance = st.w[purse].balance;
 		if (!burnt && burn_seq(card, purse, seq) != 0) {
 			vc_store_abort(vc_card_store(card));
 			return WK_SW_MEMORY_FAILURE;
 		}
+		if (!burnt)
+			a->pin_ok = false;
 	} else {
 		return WK_SW_MEMORY_FAILURE;
 	}
@@ -359,7 +411,8 @@ install_keys(vc_card *card, const uint8_t *keys, size_t n, uint8_t version)
 			goto out;
 	}
 	if (vc_store_put(vc_card_store(card), PURSE_APPLET, "dtk.index", &index,
-	    1) != VC_STORE_OK)
+	    1) != VC_STORE_OK || vc_store_put(vc_card_store(card), PURSE_APPLET,
+	    "damk.index", &index, 1) != VC_STORE_OK)
 		goto out;
 	rc = 0;
 out:
@@ -377,6 +430,34 @@ purse_holds_value(vc_card *card)
 		return true;
 	return st.w[PURSE_ED].balance != 0 || st.w[PURSE_EP].balance != 0 ||
 	    st.limit != 0;
+}
+
+/* a new APPLICATION UNBLOCK challenge in a signed request: what the issuer
+ * operator makes a one-time unblock script for (walletkey-issuer
+ * purse-unblock); a blocked application answers it too */
+static uint16_t
+unblock_request(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	enum purse_lock lock;
+	wk_msg m;
+	uint16_t sw;
+
+	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != 0)
+		return WK_SW_WRONG_LENGTH;
+	if (purse_lock_state(card, &lock) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (lock == PURSE_BLOCKED_FOR_GOOD)
+		return 0x9303;
+	if (!piv_wallet_locked(card))
+		return WK_SW_CONDITIONS;	/* not enrolled: no issuer */
+	msg_head(card, &m, WK_MSG_UNBLOCK_REQUEST);
+	if (purse_challenge_new(card, m.card_random) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if ((sw = sign_into(card, &m, resp)) != WK_SW_OK)
+		vc_store_abort(vc_card_store(card));
+	return sw;
 }
 
 static uint16_t
@@ -444,11 +525,13 @@ purse_wallet_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		sw = load_grant(a, card, cmd, resp, prev);
 		break;
 	case INS_LOAD_RECOVER:
-		sw = load_recover(card, cmd, resp);
+		sw = load_recover(a, card, cmd, resp);
 		break;
 	case INS_PERSONALISE:
 		sw = personalise(card, cmd);
 		break;
+	case INS_UNBLOCK_REQUEST:
+		return unblock_request(card, cmd, resp);
 	default:
 		return purse_xfer_process(a, card, cmd, resp);
 	}

@@ -10,6 +10,8 @@
  *   E9 AUTH SIGN   data: peer challenge(16) peer id(8): a transfer-auth message
  *   EA AUTH VERIFY data: 01 peer certificate, 02 the peer's transfer-auth
  *   EB SEND        P2 02, data: receiver id(8) challenge(16) amount(4):
+ *                  needs the PIN (the holder's identity before value
+ *                  leaves the card; used up by the send);
  *                  debit, record and token in one commit; the same
  *                  challenge again returns the same token. Amount 0: a
  *                  void token (no debit), so the receiver can drop the
@@ -44,7 +46,6 @@
 #define CHALLENGES_MAX 16
 /* an outstanding receive challenge: challenge(16) sender id(8) */
 #define ENTRY (WK_MSG_NONCE_LEN + WK_MSG_CARD_ID_LEN)
-#define CERT_MAX 2048
 
 #define TT_XFER_OUT 0x10
 #define TT_XFER_IN 0x11
@@ -56,35 +57,6 @@ name_hex(char *out, size_t cap, const char *prefix, const uint8_t *p, size_t n)
 
 	wk_hex_encode(p, n, hex);
 	snprintf(out, cap, "%s.%s", prefix, hex);
-}
-
-/* an X.509 certificate signed by the trust anchor, CN = id in hex; its key */
-static int
-peer_key(vc_card *card, const uint8_t *der, size_t len,
-    const uint8_t id[WK_MSG_CARD_ID_LEN], EVP_PKEY **out)
-{
-	const uint8_t *p = der;
-	EVP_PKEY *anchor = NULL;
-	X509 *x = NULL;
-	char cn[40], want[2 * WK_MSG_CARD_ID_LEN + 1];
-	int rc = -1, n;
-
-	*out = NULL;
-	if (len == 0 || len > CERT_MAX || piv_wallet_anchor(card, &anchor) != 0 ||
-	    (x = d2i_X509(NULL, &p, (long)len)) == NULL || p != der + len ||
-	    X509_verify(x, anchor) != 1)
-		goto out;
-	n = X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName,
-	    cn, sizeof(cn));
-	wk_hex_encode(id, WK_MSG_CARD_ID_LEN, want);
-	if (n != (int)strlen(want) || strcasecmp(cn, want) != 0)
-		goto out;
-	if ((*out = X509_get_pubkey(x)) != NULL)
-		rc = 0;
-out:
-	X509_free(x);
-	EVP_PKEY_free(anchor);
-	return rc;
 }
 
 /* 01 certificate, 02 message: both present, nothing else */
@@ -196,7 +168,7 @@ auth_verify(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		return WK_SW_WRONG_DATA;
 	if (!have)
 		return WK_SW_CONDITIONS;
-	if (peer_key(card, cert.value, cert.len, m.card_id, &pub) != 0 ||
+	if (purse_peer_key(card, cert.value, cert.len, m.card_id, &pub) != 0 ||
 	    wk_msg_verify(msg.value, msg.len, pub, &m) != WK_MSG_OK ||
 	    memcmp(m.peer_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
 	    sodium_memcmp(m.nonce, chal, sizeof(chal)) != 0)
@@ -272,6 +244,10 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	if (amount != 0 && (!a->wreq.peer_valid || memcmp(a->wreq.peer_id, peer,
 	    WK_MSG_CARD_ID_LEN) != 0))
 		return WK_SW_SECURITY_STATUS;
+	/* value leaves the card only after the holder's PIN (a blocked PIN
+	 * blocks sending); U6: a missing PIN is 6985, as REDEEM's */
+	if (amount != 0 && !a->pin_ok)
+		return WK_SW_CONDITIONS;
 	/* docs/audit.md: no transfer the audit log could not record */
 	if (amount != 0 && (sw = purse_audit_room(card)) != WK_SW_OK)
 		return sw;
@@ -298,6 +274,9 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_MEMORY_FAILURE;
 	}
 	a->wreq.peer_valid = false;
+	/* one verification, one send (FMCOS clears it after a transaction) */
+	if (amount != 0)
+		a->pin_ok = false;
 	wk_buf_add(resp, tok.p, tok.len);
 	return WK_SW_OK;
 }
@@ -348,7 +327,7 @@ redeem(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_WRONG_DATA;
 	if (!a->pin_ok)
 		return WK_SW_CONDITIONS;
-	if (peer_key(card, cert.value, cert.len, m.card_id, &pub) != 0 ||
+	if (purse_peer_key(card, cert.value, cert.len, m.card_id, &pub) != 0 ||
 	    wk_msg_verify(msg.value, msg.len, pub, &m) != WK_MSG_OK ||
 	    memcmp(m.peer_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0)
 		goto out;
