@@ -40,6 +40,8 @@ static const uint8_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	[WK_MSG_XFER_AUTH] = { F_CARD, F_PEER, F_NONCE },
 	[WK_MSG_XFER_TOKEN] = { F_CARD, F_PEER, F_NONCE, F_LOAD, F_AMOUNT,
 	    F_BALANCE },
+	[WK_MSG_PSAM_KEYS] = { F_CARD, F_NONCE, F_TERM, F_KEYVER, F_POINT,
+	    F_SEALED },
 };
 
 const char *
@@ -47,7 +49,7 @@ wk_msg_type_name(int type)
 {
 	static const char *names[] = { "?", "load-request", "load-grant",
 	    "load-receipt", "load-refusal", "load-proof", "load-never-credited",
-	    "personalisation", "transfer-auth", "transfer-token" };
+	    "personalisation", "transfer-auth", "transfer-token", "psam-keys" };
 
 	return type >= 1 && type <= WK_MSG_TYPE_MAX ? names[type] : "?";
 }

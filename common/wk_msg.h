@@ -54,7 +54,8 @@ enum wk_msg_type {
 	WK_MSG_PERSO = 7,		/* issuer -> card at enrolment: sealed purse keys */
 	WK_MSG_XFER_AUTH = 8,		/* card -> card: signs the peer's challenge */
 	WK_MSG_XFER_TOKEN = 9,		/* card -> card: value bound to the receiver's challenge */
-	WK_MSG_TYPE_MAX = 9,
+	WK_MSG_PSAM_KEYS = 10,		/* issuer -> PSAM: the sealed purchase master key */
+	WK_MSG_TYPE_MAX = 10,
 };
 
 enum {
@@ -119,7 +120,9 @@ int wk_msg_verify(const uint8_t *buf, size_t len, EVP_PKEY *pub, wk_msg *m);
  */
 int wk_msg_seal_keys(EVP_PKEY *card_pub, wk_msg *m, const uint8_t *keys,
     size_t key_len);
-/* the card's side: opens m->sealed with its private key into keys */
+/* the card's side (the wallet applet for a personalisation, the PSAM
+ * applet for a psam-keys message): opens m->sealed with its private key
+ * into keys */
 int wk_msg_open_keys(EVP_PKEY *card_priv, const wk_msg *m, uint8_t *keys,
     size_t cap, size_t *key_len);
 
