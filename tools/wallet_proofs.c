@@ -281,6 +281,7 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 				json_decref(batch);
 				goto oom;
 			}
+			wallet_fault_point("settle-sent");
 			rc = wk_issuer_request(is, "/v1/settlements", body, &resp);
 			free(body);
 			/* a proof beyond its card's float waits (its card's
@@ -330,6 +331,7 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 			json_decref(r);
 		}
 		free(resp);
+		wallet_fault_point("settle-answered");
 		if ((rc = mark_settled(path, batch)) != WK_OK) {
 			json_decref(batch);
 			status = wk_cli_fail(cli, "wallet settle", rc);
