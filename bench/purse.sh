@@ -19,7 +19,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 KEYS
 	"$BUILD/tools/walletkey" perso --master-keys "$T/mk.json" --pan 6222020000000000001 \
 		--ceiling 20000000 --out "$T/perso.json" >/dev/null
-	"$BUILD/tools/walletkey" wallet sam-init --master-keys "$T/mk.json" \
+	"$BUILD/tools/walletkey" wallet sam-init --insecure-master-keys --master-keys "$T/mk.json" \
 		--terminal 000000000001 --out "$T/sam.json" >/dev/null
 	set +e
 	"$SRC/tools/walletkey-sandbox" --cards 1 --init-args "--perso $T/perso.json" \

@@ -552,6 +552,7 @@ journal_purchase(const char *sam_path, wk_sam *sam, wk_purse_txn *txn)
  * which the proofs are kept (FILE.proofs) and hint how to prove later */
 typedef struct wterm {
 	wk_sam *sam;
+	wk_ctx *ctx;		/* the PSAM's own: the customer card reconnects */
 	wk_card *psam;
 	char jpath[1100];
 	char hint[1200];
@@ -562,6 +563,7 @@ term_close(wterm *t)
 {
 	wk_sam_free(&t->sam);	/* ends the PSAM's transaction first */
 	wk_card_free(&t->psam);
+	wk_ctx_free(&t->ctx);
 }
 
 /* STATE/terminal-<terminal id>.json, or --journal */
@@ -581,15 +583,16 @@ terminal_journal(const wopts *o, const uint8_t tid[6], char *out, size_t cap)
 	return WK_CLI_OK;
 }
 
-/* the PSAM card in reader: selected, its terminal id (provisioned) */
+/* the PSAM card in reader (on a PC/SC context of its own, *ctx: a lost
+ * customer card drops the CLI's): selected, its terminal id (provisioned) */
 static int
-psam_open(wk_cli *cli, const char *reader, wk_card **pc, wk_psam_info *info)
+psam_open(wk_cli *cli, const char *reader, wk_ctx **ctx, wk_card **pc,
+    wk_psam_info *info)
 {
-	wk_ctx *ctx;
 	int rc;
 
-	if ((rc = wk_cli_ctx(cli, &ctx)) != WK_OK ||
-	    (rc = wk_card_open(ctx, reader, pc)) != WK_OK ||
+	if ((rc = wk_ctx_new(ctx)) != WK_OK ||
+	    (rc = wk_card_open(*ctx, reader, pc)) != WK_OK ||
 	    (rc = wk_psam_select(*pc)) != WK_OK ||
 	    (rc = wk_psam_get_info(*pc, info)) != WK_OK) {
 		fprintf(stderr, "walletkey: reader %s: %s\n", reader,
@@ -620,7 +623,8 @@ term_open(wk_cli *cli, const wopts *o, bool load, wterm *t)
 		if (load)
 			return wk_cli_usage(cli, "a PSAM holds no load key: loads are"
 			    " remote (wallet load --issuer URL)");
-		if ((st = psam_open(cli, o->psam, &t->psam, &info)) != WK_CLI_OK ||
+		if ((st = psam_open(cli, o->psam, &t->ctx, &t->psam, &info)) !=
+		    WK_CLI_OK ||
 		    (st = terminal_journal(o, info.terminal, t->jpath,
 		    sizeof(t->jpath))) != WK_CLI_OK)
 			return st;
@@ -679,8 +683,10 @@ recover(wk_cli *cli, wterm *t, const wopts *o, const char *what,
 		fprintf(stderr, "walletkey: warning: could not record the outcome "
 		    "in %s\n", t->jpath);
 	if (txn->state == WK_PURSE_TXN_DONE)
-		return print_txn(cli, what, txn,
-		    "completed (confirmed by GET TRANSACTION PROVE)", t->psam != NULL);
+		return print_txn(cli, what, txn, t->psam != NULL ?
+		    "completed (confirmed by GET TRANSACTION PROVE, MAC2 verified"
+		    " by the PSAM)" : "completed (confirmed by GET TRANSACTION "
+		    "PROVE, TAC verified)", t->psam != NULL);
 	if (cli->json)
 		wk_cli_json_print(json_pack("{s:s,s:s,s:i}", "operation", what,
 		    "outcome", "not done", "card_seq", txn->card_seq));
@@ -837,8 +843,10 @@ cmd_prove(wk_cli *cli, const wopts *o)
 		(void)journal_purchase(t.jpath, t.sam, &txn);
 		if (txn.state == WK_PURSE_TXN_DONE) {
 			status = print_txn(cli, type_name(txn.type), &txn,
-			    "completed (confirmed by GET TRANSACTION PROVE)",
-			    t.psam != NULL);
+			    t.psam != NULL ? "completed (confirmed by GET "
+			    "TRANSACTION PROVE, MAC2 verified by the PSAM)" :
+			    "completed (confirmed by GET TRANSACTION PROVE, TAC "
+			    "verified)", t.psam != NULL);
 		} else {
 			if (cli->json)
 				wk_cli_json_print(json_pack("{s:s,s:s,s:i}",
@@ -922,6 +930,7 @@ cmd_settle(wk_cli *cli, const wopts *o)
 {
 	wk_psam_info info;
 	wk_card *pc = NULL;
+	wk_ctx *ctx = NULL;
 	char path[1100];
 	int st, n = (o->sam != NULL) + (o->psam != NULL) + (o->journal != NULL);
 
@@ -933,13 +942,13 @@ cmd_settle(wk_cli *cli, const wopts *o)
 		return wallet_proofs_settle(cli, o->sam, o->issuer);
 	if (o->journal != NULL)
 		return wallet_proofs_settle(cli, o->journal, o->issuer);
-	if ((st = psam_open(cli, o->psam, &pc, &info)) != WK_CLI_OK ||
-	    (st = terminal_journal(o, info.terminal, path, sizeof(path))) !=
-	    WK_CLI_OK) {
-		wk_card_free(&pc);
-		return st;
-	}
+	st = psam_open(cli, o->psam, &ctx, &pc, &info);
+	if (st == WK_CLI_OK)
+		st = terminal_journal(o, info.terminal, path, sizeof(path));
 	wk_card_free(&pc);
+	wk_ctx_free(&ctx);
+	if (st != WK_CLI_OK)
+		return st;
 	return wallet_proofs_settle(cli, path, o->issuer);
 }
 

@@ -106,6 +106,11 @@ check "the PSAM counted two" '[ "$(term --reader "$R2" --json psam info | python
 out=$(term --reader "$R0" wallet purchase --amount 1 --psam "$R2" --journal "$TJ" --terminal 000000000043 2>&1) && rc=0 || rc=$?
 check "the PSAM is its own terminal's" '[ "$rc" -eq 2 ]'
 check "nothing settled yet" '[ "$(merchant_fen)" = 0 ]'
+# an open purchase in the terminal journal (the terminal died before it
+# heard the card): the card's proof, MAC2 checked by the PSAM, settles it
+sed -i 's/"state": "done"/"state": "sent"/' "$TJ"
+out=$(term --reader "$R0" wallet prove --psam "$R2" --journal "$TJ" 2>&1) && rc=0 || rc=$?
+check "wallet prove --psam settles an open purchase from the card's proof" '[ "$rc" -eq 0 ] && grep -q "MAC2 verified by the PSAM" <<<"$out"' || echo "$out"
 
 out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
 check "wallet settle" '[ "$rc" -eq 0 ]' || echo "$out"
@@ -150,6 +155,22 @@ check "the genuine proof settles" '[ "$rc" -eq 0 ] && [ "$(merchant_fen)" = 1400
 check "card 0 holds 86.00" '[ "$(purse_fen 0)" = 8600 ]'
 settled "end of purchases"
 
+# the card killed at random instants of PSAM purchases: each is done or
+# not, the terminal learns which, and settles what was done
+for r in 1 2; do
+	buy 0 0.5$r >"$T/buy.out" 2>&1 &
+	bpid=$!
+	sleep "0.$((RANDOM % 3))"
+	"$WALLETKEY_SANDBOX/bin/card-kill" 0
+	"$WALLETKEY_SANDBOX/bin/card-start" 0
+	wait "$bpid" 2>/dev/null || true
+	term --reader "$R0" wallet prove --psam "$R2" --journal "$TJ" >/dev/null 2>&1 || true
+	out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
+	check "card killed during a PSAM purchase ($r): settle" '[ "$rc" -eq 0 ]' || echo "$out"
+	settled "card killed during a PSAM purchase ($r)"
+done
+paid=$(merchant_fen)
+
 # ---- a transfer the issuer has not seen, and a purchase it funded ----
 issuer_kill
 out=$("$WK" wallet transfer --from "$R0" --to "$R1" --amount 20.00 --yes 2>&1) && rc=0 || rc=$?
@@ -161,14 +182,14 @@ out=$(buy 1 5.00 2>&1) && rc=0 || rc=$?
 check "card 1 buys with the transferred value" '[ "$rc" -eq 0 ]' || echo "$out"
 refused=$(oplog_kind settlement.refused)
 out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
-check "settlement before the transfer is reported: 409, the proof waits" '[ "$rc" -eq 1 ] && grep -q "float_short\|waits" <<<"$out" && [ "$(merchant_fen)" = 1400 ]' || echo "$out"
+check "settlement before the transfer is reported: 409, the proof waits" '[ "$rc" -eq 1 ] && grep -q "float_short\|waits" <<<"$out" && [ "$(merchant_fen)" = "$paid" ]' || echo "$out"
 check "the refusal is logged" '[ "$(oplog_kind settlement.refused)" -gt "$refused" ]'
 UNSETTLED=$(unsettled_fen) PER_CARD=0 settled "unreported transfer"
 out=$("$WK" --reader "$R1" audit sync --issuer "$URL" 2>&1) && rc=0 || rc=$?
 check "card 1's sync reports the transfer" '[ "$rc" -eq 0 ] && [ -z "$(ls "$WALLETKEY_STATE_DIR"/report-*.json 2>/dev/null)" ]' || echo "$out"
-check "the floats moved: 0 -> 1" '[ "$(float_of "$C0")" = 6600 ] && [ "$(float_of "$C1")" = 2000 ]'
+check "the floats moved: 0 -> 1" '[ "$(float_of "$C0")" = "$(( $(purse_fen 0) ))" ] && [ "$(float_of "$C1")" = 2000 ]'
 out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
-check "then the waiting proof settles" '[ "$rc" -eq 0 ] && [ "$(merchant_fen)" = 1900 ]' || echo "$out"
+check "then the waiting proof settles" '[ "$rc" -eq 0 ] && [ "$(merchant_fen)" = "$((paid + 500))" ]' || echo "$out"
 settled "transfer reported, purchase settled"
 
 # the same token again (the other card's sync, a replay): nothing moves;
@@ -193,12 +214,12 @@ check "the issuer killed before the upload: settle fails" '[ "$rc" -ne 0 ]'
 issuer_start
 UNSETTLED=$(unsettled_fen) PER_CARD=0 settled "issuer killed before a settlement"
 WALLETKEY_FAULT_AT=settle-answered term wallet settle --issuer "$URL" --journal "$TJ" >/dev/null 2>&1 && rc=0 || rc=$?
-check "the terminal killed after the issuer settled, before its mark" '[ "$rc" -ne 0 ] && [ "$(merchant_fen)" = 1936 ]'
+check "the terminal killed after the issuer settled, before its mark" '[ "$rc" -ne 0 ] && [ "$(merchant_fen)" = "$((paid + 536))" ]'
 out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
-check "settle again: the same proofs, settled once" '[ "$rc" -eq 0 ] && [ "$(merchant_fen)" = 1936 ]' || echo "$out"
+check "settle again: the same proofs, settled once" '[ "$rc" -eq 0 ] && [ "$(merchant_fen)" = "$((paid + 536))" ]' || echo "$out"
 settled "terminal killed during settlement"
 # the issuer killed at random instants while a settlement runs
-for r in 1 2 3 4; do
+for r in 1 2; do
 	buy 0 0.0$r >/dev/null 2>&1 || true
 	term wallet settle --issuer "$URL" --journal "$TJ" >/dev/null 2>&1 &
 	spid=$!
@@ -210,7 +231,7 @@ for r in 1 2 3 4; do
 	check "issuer killed at a random instant ($r): settle again" '[ "$rc" -eq 0 ]' || echo "$out"
 	settled "issuer killed during settlement ($r)"
 done
-check "every purchase settled once" '[ "$(merchant_fen)" = 1946 ]'
+check "every purchase settled once" '[ "$(merchant_fen)" = "$((paid + 539))" ]'
 
 # ---- kill -9 of the issuer during transfer reports ----
 WALLETKEY_FAULT_AT=report-send WALLETKEY_FAULT_CMD="kill -9 $ISS_PID" \
@@ -227,7 +248,7 @@ check "the CLI killed with the token queued" '[ "$rc" -ne 0 ]'
 out=$("$WK" wallet recover --from "$R0" --to "$R1" 2>&1) && rc=0 || rc=$?
 check "recover redeems and reports once" '[ "$rc" -eq 0 ] && [ -z "$(ls "$WALLETKEY_STATE_DIR"/report-*.json 2>/dev/null)" ]' || echo "$out"
 settled "CLI killed during a report"
-for r in 1 2 3; do
+for r in 1 2; do
 	"$WK" wallet transfer --from "$R0" --to "$R1" --amount 0.0$r --yes >/dev/null 2>&1 &
 	tpid=$!
 	sleep "0.$((RANDOM % 5))"

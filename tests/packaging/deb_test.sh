@@ -116,9 +116,9 @@ printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
 	"$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
 	"$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$state/mk.json"
 walletkey wallet info
-walletkey wallet sam-init --master-keys "$state/mk.json" --terminal 000000000042 --out "$state/sam.json"
-walletkey wallet load --amount 100 --sam "$state/sam.json"
-walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$state/sam.json"
+walletkey wallet sam-init --insecure-master-keys --master-keys "$state/mk.json" --terminal 000000000042 --out "$state/sam.json"
+walletkey wallet load --amount 100 --sam "$state/sam.json" --insecure-master-keys
+walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$state/sam.json" --insecure-master-keys
 [ "$(walletkey wallet balance)" = "EP balance: 87.70" ] ||
 	{ echo "FAIL: the wallet balance is not 87.70" >&2; exit 1; }
 walletkey wallet records
