@@ -24,6 +24,9 @@ int wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info);
 
 /* the SAM file's and the master-key file's content, as read from disk */
 int wk_sam_parse(const char *text, size_t len, wk_sam **out);
+/* a PSAM terminal journal for that terminal and PSAM card */
+int wk_sam_parse_journal(const char *text, size_t len, const uint8_t terminal[6],
+    const uint8_t psam_id[8], wk_sam **out);
 int wk_purse_parse_master_keys(const char *text, size_t len,
     uint8_t keys[5][16]);
 

@@ -44,7 +44,8 @@ struct wk_sam {
 	uint32_t counter;
 	bool has_last;
 	wk_purse_txn last;
-	wk_card *psam;		/* a PSAM card (not owned): no keys here */
+	bool is_psam;		/* the keys and the counter are a PSAM's */
+	wk_card *psam;		/* that PSAM card (not owned) */
 	uint8_t psam_id[8];
 };
 
@@ -384,7 +385,7 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 	if ((fp = fmemopen(buf, cap, "w")) == NULL)
 		return WK_ERR_MEMORY;
 	setvbuf(fp, NULL, _IONBF, 0);
-	if (sam->psam != NULL) {
+	if (sam->is_psam) {
 		/* the terminal journal: no key, no counter (both in the PSAM) */
 		fprintf(fp, "{\n  \"format\": \"walletkey-terminal\",\n"
 		    "  \"version\": 1,\n  ");
@@ -632,8 +633,7 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 {
 	jdoc *d = NULL;
 	const jfield *fmt;
-	const char *want = sam->psam != NULL ? "walletkey-terminal" :
-	    "walletkey-sam";
+	const char *want = sam->is_psam ? "walletkey-terminal" : "walletkey-sam";
 	uint64_t v;
 	int rc = WK_ERR_MEMORY;
 
@@ -647,7 +647,7 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 	    memcmp(fmt->str, want, fmt->len) != 0 ||
 	    json_uint(d, "version", 1, &v) != 0 || v != 1)
 		goto out;
-	if (sam->psam != NULL) {
+	if (sam->is_psam) {
 		if (parse_terminal(sam, d) != 0)
 			goto out;
 		rc = WK_OK;
@@ -740,6 +740,33 @@ out:
 }
 
 int
+wk_sam_parse_journal(const char *text, size_t len, const uint8_t terminal[6],
+    const uint8_t psam_id[8], wk_sam **out)
+{
+	wk_sam *sam = NULL;
+	int rc = WK_ERR_ARG;
+
+	if (out == NULL || terminal == NULL || psam_id == NULL ||
+	    (text == NULL && len > 0))
+		goto out;
+	*out = NULL;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL)
+		goto out;
+	sam->is_psam = true;
+	sam->key_index = 1;
+	memcpy(sam->terminal, terminal, sizeof(sam->terminal));
+	memcpy(sam->psam_id, psam_id, sizeof(sam->psam_id));
+	if ((rc = parse_into(sam, text, len)) != WK_OK)
+		goto out;
+	*out = sam;
+	sam = NULL;
+out:
+	wk_sam_free(&sam);
+	return rc;
+}
+
+int
 wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
 {
 	wk_sam *sam = NULL;
@@ -780,6 +807,7 @@ wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
 	memcpy(sam->psam_id, ci.serial, sizeof(sam->psam_id));
 	sam->counter = info.counter;
 	sam->key_index = 1;
+	sam->is_psam = true;
 	sam->psam = psam;
 	begun = false;		/* wk_sam_free ends it now */
 	rc = read_file(path, &buf, &len);

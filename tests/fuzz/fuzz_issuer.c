@@ -5,7 +5,10 @@
  * the same bytes also go through wk_msg_parse and wk_arec_hist_parse.
  * First bytes 0x40-0x7F and 0xC0-0xFF pick the audit sync routes
  * (audit_route below); the others the original routes, so the seeds keep
- * their meaning. Without libFuzzer, main()
+ * their meaning, then POST /v1/transfers (6; with 0x80 the rest is peer id
+ * 8 | amount 4 | token id 16 of a token the harness signs with the fixed
+ * card's key, so the float and ledger checks are reached) and POST
+ * /v1/settlements (7). Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
  * tests/fuzz/corpus/fuzz_issuer/).
  */
@@ -30,6 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * the fuzzer reaches the checks behind the signature */
 #define FUZZ_CARD_ID "0102030405060708"
 #define FUZZ_PAN "6222000000000001"
+#define FUZZ_PEER_ID "0807060504030201"
 static const char fuzz_card_key[] =
     "-----BEGIN PRIVATE KEY-----\n"
     "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgf6mtLn+qmCeEuFO2\n"
@@ -55,11 +59,13 @@ cleanup(void)
 	rmdir(fz_dir);
 }
 
+/* enrols card id with the PEM key (NULL: a fresh key) */
 static void
-enrol_fixed_card(void)
+enrol_card(const char *id, const char *pem)
 {
-	BIO *bio = BIO_new_mem_buf(fuzz_card_key, -1);
-	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO *bio = BIO_new_mem_buf(pem != NULL ? pem : fuzz_card_key, -1);
+	EVP_PKEY *k = pem == NULL ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") :
+	    bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	X509_REQ *r = X509_REQ_new();
 	unsigned char *der = NULL;
 	char b64[2048];
@@ -69,14 +75,14 @@ enrol_fixed_card(void)
 
 	if (k == NULL || r == NULL || X509_NAME_add_entry_by_txt(
 	    X509_REQ_get_subject_name(r), "CN", MBSTRING_ASC,
-	    (const unsigned char *)FUZZ_CARD_ID, -1, -1, 0) != 1 ||
+	    (const unsigned char *)id, -1, -1, 0) != 1 ||
 	    X509_REQ_set_pubkey(r, k) != 1 || X509_REQ_sign(r, k, EVP_sha256()) <= 0 ||
 	    (n = i2d_X509_REQ(r, &der)) <= 0)
 		abort();
 	sodium_bin2base64(b64, sizeof(b64), der, (size_t)n,
 	    sodium_base64_VARIANT_ORIGINAL);
 	req = json_pack("{s:s, s:s, s:s, s:s}", "pan", FUZZ_PAN, "password",
-	    "password1", "card_id", FUZZ_CARD_ID, "csr", b64);
+	    "password1", "card_id", id, "csr", b64);
 	if (iss_enrol(fz, req, &resp, &e) != 0) {
 		fprintf(stderr, "fuzz_issuer: enrol: %s\n", e.message);
 		abort();
@@ -121,7 +127,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	atexit(cleanup);
-	enrol_fixed_card();
+	enrol_card(FUZZ_CARD_ID, fuzz_card_key);
+	{
+		/* a second card to receive transfers, and a merchant */
+		iss_db *d2 = NULL;
+		int64_t mid;
+
+		if (iss_db_open(url, &d2, err, sizeof(err)) != 0 ||
+		    iss_merchant_create(d2, "000000000042", NULL, &mid, &e) != 0)
+			abort();
+		iss_db_free(&d2);
+		enrol_card(FUZZ_PEER_ID, NULL);
+	}
 	return 0;
 }
 
@@ -256,9 +273,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"/v1/loads/00112233445566778899aabbccddeeff/recover",
 		"/v1/enrolments",
 		"/v1/loads/00112233445566778899aabbccddeeff",
+		"/v1/transfers",
+		"/v1/settlements",
 	};
 	static const char *const fields[] = { "request", "receipt", "refusal",
-	    "proof", "csr", "request" };
+	    "proof", "csr", "request", "token", "proofs" };
 	json_t *resp = NULL;
 	iss_err e = { 0 };
 	wk_msg m;
@@ -280,7 +299,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));
 	route = routes[r];
-	if ((data[0] & 0x80) != 0) {
+	if ((data[0] & 0x80) != 0 && r == 6) {
+		/* a transfer token the fixed card signs: peer, amount, id */
+		const uint8_t *p = data + 1;
+		EVP_PKEY *key;
+		wk_msg t;
+		wk_buf tb;
+		size_t cap;
+
+		if (size - 1 < 28 || (key = card_key()) == NULL)
+			return 0;
+		memset(&t, 0, sizeof(t));
+		t.type = WK_MSG_XFER_TOKEN;
+		wk_hex_decode(FUZZ_CARD_ID, t.card_id, 8);
+		memcpy(t.peer_id, p, 8);
+		t.amount = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+		    (uint32_t)p[10] << 8 | p[11];
+		memcpy(t.load_id, p + 12, 16);
+		wk_buf_init_heap(&tb, WK_MSG_MAX);
+		if (wk_msg_sign(&t, key, &tb) == WK_MSG_OK) {
+			cap = sodium_base64_ENCODED_LEN(tb.len,
+			    sodium_base64_VARIANT_ORIGINAL);
+			if ((body = malloc(cap + 16)) != NULL) {
+				blen = (size_t)sprintf(body, "{\"token\":\"");
+				sodium_bin2base64(body + blen, cap, tb.p, tb.len,
+				    sodium_base64_VARIANT_ORIGINAL);
+				blen += strlen(body + blen);
+				body[blen++] = '"';
+				body[blen++] = '}';
+				body[blen] = '\0';
+			}
+		}
+		wk_buf_clear(&tb);
+		EVP_PKEY_free(key);
+		if (body == NULL)
+			return 0;
+	} else if ((data[0] & 0x80) != 0) {
 		/* the rest is a raw message: wrap it as the route's JSON field so
 		 * the fuzzer reaches the message checks behind JSON and base64 */
 		size_t cap = sodium_base64_ENCODED_LEN(size - 1,
