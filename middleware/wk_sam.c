@@ -960,8 +960,11 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 
 	if (sam == NULL || txn == NULL || !is_purchase(txn->type))
 		goto out;
-	if (sam->psam != NULL) {
+	if (sam->is_psam) {
 		memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
+		rc = WK_ERR_ARG;
+		if (sam->psam == NULL)
+			goto out;
 		rc = WK_ERR_KEY_NOT_FOUND;
 		if (txn->key_index != sam->key_index)
 			goto out;
@@ -1015,7 +1018,7 @@ wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 		goto out;
 	/* a PSAM has no load key: loads are remote (DLK stays at the issuer) */
 	rc = WK_ERR_NOT_SUPPORTED;
-	if (sam->psam != NULL)
+	if (sam->is_psam)
 		goto out;
 	memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
 	memset(txn->term_seq, 0, sizeof(txn->term_seq));
@@ -1055,13 +1058,16 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 	if (sam == NULL || txn == NULL || tac == NULL ||
 	    !(is_load(txn->type) || is_purchase(txn->type)))
 		goto out;
-	if (sam->psam != NULL) {
+	if (sam->is_psam) {
 		wk_psam_info info;
 
 		/* the PSAM checks MAC2 of its last purchase only; the TAC (DTK
 		 * stays at the issuer) is checked when the proof is settled */
 		rc = WK_ERR_NOT_SUPPORTED;
 		if (mac == NULL || !is_purchase(txn->type))
+			goto out;
+		rc = WK_ERR_ARG;
+		if (sam->psam == NULL)
 			goto out;
 		if ((rc = wk_psam_get_info(sam->psam, &info)) != WK_OK)
 			goto out;
