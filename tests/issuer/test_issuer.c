@@ -1562,6 +1562,67 @@ test_settle_identity(void **state)
 	sim_card_free(&c);
 }
 
+
+typedef struct settler {
+	json_t *proofs;
+	long status;
+} settler;
+
+static void *
+run_settler(void *arg)
+{
+	settler *w = arg;
+	sim_http *h;
+	json_t *req, *resp = NULL;
+
+	if (sim_http_new(T.base, &h) != 0)
+		return NULL;
+	req = json_pack("{s:O}", "proofs", w->proofs);
+	w->status = sim_http_call(h, "/v1/settlements", req, &resp);
+	json_decref(req);
+	json_decref(resp);
+	sim_http_free(&h);
+	return NULL;
+}
+
+/* many terminals settle one card's purchases at once: together they ask
+ * more than its float; the float pays exactly what it holds, never more */
+static void
+test_settle_race(void **state)
+{
+	enum { N = 10, PRICE = 300 };
+	sim_card *c = new_card(PAN_RICH);
+	pthread_t th[N];
+	settler w[N];
+	iss_err e = { 0 };
+	int64_t mid;
+	int ok = 0, refused = 0;
+
+	(void)state;
+	assert_int_equal(iss_merchant_create(T.db, "000000000046", NULL, &mid,
+	    &e), 0);
+	assert_int_equal(sim_load(T.h, c, 1000, NULL), 200);
+	for (int i = 0; i < N; i++) {
+		w[i] = (settler){ json_pack("[o]", purchase_proof(c, "EP", i, PRICE,
+		    "000000000046", (uint32_t)(100 + i), false, false)), 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, run_settler, &w[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].status == 200)
+			ok++;
+		else if (w[i].status == 409)
+			refused++;
+		json_decref(w[i].proofs);
+	}
+	assert_int_equal(ok, 1000 / PRICE);
+	assert_int_equal(refused, N - 1000 / PRICE);
+	assert_int_equal(merchant_balance(mid), (1000 / PRICE) * PRICE);
+	assert_int_equal(card_float(c), 1000 - (1000 / PRICE) * PRICE);
+	check_conservation();
+	sim_card_free(&c);
+}
+
 static long
 report(const wk_buf *tok, json_t **resp)
 {
@@ -2111,6 +2172,7 @@ main(void)
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_settle_float),
 		cmocka_unit_test(test_settle_identity),
+		cmocka_unit_test(test_settle_race),
 		cmocka_unit_test(test_transfers),
 		cmocka_unit_test(test_migrate),
 	};
