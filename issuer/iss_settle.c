@@ -403,11 +403,14 @@ tx_refuse(iss *is, iss_db *db, void *arg, iss_err *e)
 	return 0;
 }
 
-/* every card's proofs in the batch, not settled before, against its float */
+/* every card's proofs in the batch, not settled before, against its float:
+ * 0, or -1 with e set; *short_at names a proof beyond (x filled), to be
+ * logged once the caller gave back this connection */
 static int
-batch_floats(iss *is, iss_db *db, proof *ps, const bool *done, size_t n,
-    iss_err *e)
+batch_floats(iss_db *db, proof *ps, const bool *done, size_t n,
+    refuse_ctx *x, bool *short_at, iss_err *e)
 {
+	*short_at = false;
 	for (size_t i = 0; i < n; i++) {
 		int64_t flt, avail, asked = 0;
 		int rc;
@@ -424,15 +427,9 @@ batch_floats(iss *is, iss_db *db, proof *ps, const bool *done, size_t n,
 			return -1;
 		}
 		if (avail < asked) {
-			refuse_ctx x = { &ps[i], avail, asked };
-			iss_err le = { 0 };
-
-			if (iss_run_tx(is, tx_refuse, &x, &le) != 0) {
-				*e = le;
-				return -1;
-			}
-			fail_short(e, &ps[i], avail, asked);
-			return -1;
+			*x = (refuse_ctx){ &ps[i], avail, asked };
+			*short_at = true;
+			return 0;
 		}
 	}
 	return 0;
@@ -452,7 +449,8 @@ iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e)
 {
 	json_t *proofs, *results = NULL;
 	proof *ps = NULL;
-	bool *done = NULL;
+	bool *done = NULL, beyond = false;
+	refuse_ctx refusal;
 	iss_db *db = NULL;
 	size_t n, i;
 	int64_t total = 0;
@@ -509,10 +507,16 @@ iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e)
 				goto out;
 			}
 	}
-	if (batch_floats(is, db, ps, done, n, e) != 0)
+	if (batch_floats(db, ps, done, n, &refusal, &beyond, e) != 0)
 		goto out;
 	iss_pool_put(is->pool, db);
 	db = NULL;
+	if (beyond) {
+		/* logged in its own transaction; nothing else changes */
+		if (iss_run_tx(is, tx_refuse, &refusal, e) == 0)
+			fail_short(e, refusal.p, refusal.available, refusal.asked);
+		goto out;
+	}
 	if ((results = json_array()) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
