@@ -871,8 +871,16 @@ wk_cmd_wallet_remote_owns(int argc, char **argv)
 {
 	if (argc < 2)
 		return false;
-	if (strcmp(argv[1], "recover") == 0 || strcmp(argv[1], "transfer") == 0)
+	if (strcmp(argv[1], "transfer") == 0)
 		return true;
+	if (strcmp(argv[1], "recover") == 0) {
+		/* a terminal's purchase (--psam, --sam) is cmd_wallet.c's */
+		for (int i = 2; i < argc; i++)
+			if (strcmp(argv[i], "--psam") == 0 ||
+			    strcmp(argv[i], "--sam") == 0)
+				return false;
+		return true;
+	}
 	if (strcmp(argv[1], "load") != 0)
 		return false;
 	for (int i = 2; i < argc; i++)
