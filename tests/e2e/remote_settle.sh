@@ -111,6 +111,8 @@ check "nothing settled yet" '[ "$(merchant_fen)" = 0 ]'
 sed -i 's/"state": "done"/"state": "sent"/' "$TJ"
 out=$(term --reader "$R0" wallet prove --psam "$R2" --journal "$TJ" 2>&1) && rc=0 || rc=$?
 check "wallet prove --psam settles an open purchase from the card's proof" '[ "$rc" -eq 0 ] && grep -q "MAC2 verified by the PSAM" <<<"$out"' || echo "$out"
+out=$(term --reader "$R0" wallet recover --psam "$R2" --journal "$TJ" 2>&1) && rc=0 || rc=$?
+check "wallet recover --psam is the same" '[ "$rc" -eq 0 ] && grep -q "MAC2 verified by the PSAM" <<<"$out"' || echo "$out"
 
 out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
 check "wallet settle" '[ "$rc" -eq 0 ]' || echo "$out"
