@@ -163,7 +163,11 @@ journal_read(const char *path, json_t **proofs, json_t **done)
 			continue;
 		}
 		m = json_object_get(j, "settled");
-		if (json_is_integer(m)) {
+		if (json_is_string(json_object_get(j, "rejected"))) {
+			/* set aside: the issuer said it is no genuine purchase */
+			json_object_set_new(*done, json_string_value(
+			    json_object_get(j, "rejected")), json_true());
+		} else if (json_is_integer(m)) {
 			json_int_t v = json_integer_value(m);
 
 			if (v >= 0 && (size_t)v > prefix)
@@ -224,11 +228,57 @@ out:
 	return rc;
 }
 
+/* the issuer's refusals of one proof that may pass later */
+static bool
+proof_waits(const char *code)
+{
+	return code != NULL && (strcmp(code, "float_short") == 0 ||
+	    strcmp(code, "card_not_found") == 0 ||
+	    strcmp(code, "merchant_not_found") == 0);
+}
+
+/* those that say it is no genuine purchase: never sent again */
+static bool
+proof_rejected(const char *code)
+{
+	return code != NULL && (strcmp(code, "bad_tac") == 0 ||
+	    strcmp(code, "proof_conflict") == 0 ||
+	    strcmp(code, "bad_proof") == 0);
+}
+
+/* {"rejected": "TERMINAL:SEQ", "code": CODE} */
+static int
+mark_rejected(const char *path, json_t *p, const char *code)
+{
+	char k[64], *s = NULL, *line = NULL;
+	json_t *m = NULL;
+	size_t n;
+	int rc = WK_ERR_MEMORY;
+
+	if (!proof_key(p, k, sizeof(k)) || (m = json_pack("{s:s, s:s}",
+	    "rejected", k, "code", code)) == NULL ||
+	    (s = json_dumps(m, JSON_COMPACT)) == NULL)
+		goto out;
+	n = strlen(s);
+	if ((line = malloc(n + 2)) == NULL)
+		goto out;
+	memcpy(line, s, n);
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	rc = append_line(path, line);
+out:
+	free(line);
+	free(s);
+	json_decref(m);
+	return rc;
+}
+
 int
 wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 {
 	char path[4096], k[64];
 	json_t *proofs = NULL, *done = NULL, *pending = NULL, *waiting = NULL;
+	json_t *rejected = NULL;
 	wk_issuer *is = NULL;
 	size_t total, at = 0, sent = 0, i;
 	int64_t amount = 0;
@@ -250,7 +300,8 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 	(void)wallet_reports_flush(cli, NULL, NULL, url, NULL, NULL);
 	/* the proofs not settled yet, each once (a recovered purchase may
 	 * have been journaled again) */
-	if ((pending = json_array()) == NULL || (waiting = json_array()) == NULL)
+	if ((pending = json_array()) == NULL || (waiting = json_array()) == NULL ||
+	    (rejected = json_array()) == NULL)
 		goto oom;
 	json_array_foreach(proofs, i, p) {
 		if (!proof_key(p, k, sizeof(k)) || json_object_get(done, k) != NULL)
@@ -284,23 +335,36 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 			wallet_fault_point("settle-sent");
 			rc = wk_issuer_request(is, "/v1/settlements", body, &resp);
 			free(body);
-			/* a proof beyond its card's float waits (its card's
-			 * incoming transfer not reported yet, or forged value):
-			 * the rest of the batch goes on without it */
-			if (rc == WK_ERR_ISSUER && wk_issuer_error_code(is) != NULL &&
-			    strcmp(wk_issuer_error_code(is), "float_short") == 0 &&
-			    wk_issuer_error_index(is) >= 0 &&
-			    (size_t)wk_issuer_error_index(is) < json_array_size(batch)) {
+			/* one proof refused, the rest of the batch goes on
+			 * without it: it waits (beyond its card's float — a
+			 * transfer to the card not reported yet —, or its card
+			 * or merchant not known yet) or, when the issuer says
+			 * it is not a genuine purchase, is set aside for good */
+			if (rc == WK_ERR_ISSUER && wk_issuer_error_index(is) >= 0 &&
+			    (size_t)wk_issuer_error_index(is) < json_array_size(batch) &&
+			    (proof_waits(wk_issuer_error_code(is)) ||
+			    proof_rejected(wk_issuer_error_code(is)))) {
 				size_t w = (size_t)wk_issuer_error_index(is);
 				json_t *q = json_array_get(batch, w);
+				bool wait = proof_waits(wk_issuer_error_code(is));
 
 				fprintf(stderr, "walletkey: wallet settle: terminal"
-				    " number %s (%lld fen) waits: %s\n",
+				    " number %s (%lld fen) %s: %s\n",
 				    json_string_value(json_object_get(q,
 				    "terminal_seq")), (long long)json_integer_value(
-				    json_object_get(q, "amount")),
-				    wk_issuer_error_message(is));
-				json_array_append(waiting, q);
+				    json_object_get(q, "amount")), wait ? "waits" :
+				    "is rejected", wk_issuer_error_message(is));
+				if (wait) {
+					json_array_append(waiting, q);
+				} else {
+					json_array_append(rejected, q);
+					if ((rc = mark_rejected(path, q,
+					    wk_issuer_error_code(is))) != WK_OK) {
+						json_decref(batch);
+						status = wk_cli_fail(cli, "wallet settle", rc);
+						goto out;
+					}
+				}
 				json_array_remove(batch, w);
 				if (json_array_size(batch) == 0)
 					break;
@@ -342,19 +406,25 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 		at = end;
 	}
 	if (cli->json)
-		wk_cli_json_print(json_pack("{s:I, s:I, s:I, s:I}", "settled",
+		wk_cli_json_print(json_pack("{s:I, s:I, s:I, s:I, s:I}", "settled",
 		    (json_int_t)sent, "amount", (json_int_t)amount, "waiting",
-		    (json_int_t)json_array_size(waiting), "journal",
+		    (json_int_t)json_array_size(waiting), "rejected",
+		    (json_int_t)json_array_size(rejected), "journal",
 		    (json_int_t)total));
 	else
 		printf("settled %zu purchase%s (%lld fen); %zu in the journal\n",
 		    sent, sent == 1 ? "" : "s", (long long)amount, total);
-	if (json_array_size(waiting) > 0) {
-		fprintf(stderr, "walletkey: %zu purchase%s wait%s for the card"
-		    " floats at the issuer: settle again after those cards' next"
-		    " sync\n", json_array_size(waiting),
+	if (json_array_size(rejected) > 0)
+		fprintf(stderr, "walletkey: %zu proof%s rejected by the issuer and"
+		    " set aside (marked in %s)\n", json_array_size(rejected),
+		    json_array_size(rejected) == 1 ? "" : "s", path);
+	if (json_array_size(waiting) > 0)
+		fprintf(stderr, "walletkey: %zu purchase%s wait%s for the issuer"
+		    " (the card's float, or its card or merchant): settle again"
+		    " later, after the cards' next sync\n", json_array_size(waiting),
 		    json_array_size(waiting) == 1 ? "" : "s",
 		    json_array_size(waiting) == 1 ? "s" : "");
+	if (json_array_size(waiting) > 0 || json_array_size(rejected) > 0) {
 		status = WK_CLI_FAILED;
 	} else {
 		status = WK_CLI_OK;
@@ -363,6 +433,7 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 oom:
 	status = wk_cli_fail(cli, "wallet settle", WK_ERR_MEMORY);
 out:
+	json_decref(rejected);
 	json_decref(waiting);
 	json_decref(pending);
 	json_decref(done);
