@@ -7,17 +7,28 @@
  *   SAM        in-process: MAC1 with the durable counter write, MAC2/TAC check
  *   card       the rest of each command's round trip; DEBIT writes, INIT does
  *              not, so DEBIT - INIT - (echo15 - echo11) estimates the commit
+ * With a PSAM card (a second reader, provisioned here with the master DPK
+ * of the master-key file by an in-process CA, as walletkey-issuer
+ * psam-issue would), the same purchases again through it: its MAC1 (INIT
+ * SAM FOR PURCHASE, the counter committed on the PSAM) and its MAC2 check.
  * Medians of several runs; prints figures, never fails on time.
  *
- * usage (inside tools/walletkey-sandbox): purse READER SAM-FILE PIN [RUNS] [N]
+ * usage (inside tools/walletkey-sandbox):
+ *   purse READER SAM-FILE PIN [RUNS] [N] [PSAM-READER MASTER-KEYS]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
 #include "walletkey.h"
 #include "wk_card_id.h"
+#include "wk_msg.h"
 #include "wk_purse_crypto.h"
 #include "wk_purse_internal.h"
 
@@ -167,6 +178,55 @@ crypto_only(void)
 	return now() - t0;
 }
 
+/* the PSAM in reader, provisioned with the master DPK; its SAM */
+static wk_sam *
+psam_setup(wk_ctx *ctx, const char *reader, const char *mk_path,
+    const char *journal, wk_card **pc)
+{
+	uint8_t keys[5][16], anchor[65], point[65];
+	EVP_PKEY *ca = NULL, *pub = NULL;
+	wk_card_info info;
+	wk_sam *sam = NULL;
+	wk_msg m;
+	wk_buf b;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = wk_card_open(ctx, reader, pc)) != WK_OK ||
+	    (rc = wk_card_get_info(*pc, &info)) != WK_OK ||
+	    (rc = wk_psam_select(*pc)) != WK_OK)
+		die("PSAM card", rc);
+	if ((rc = wk_purse_read_master_keys(mk_path, keys)) != WK_OK)
+		die(mk_path, rc);
+	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    EVP_PKEY_get_octet_string_param(ca, OSSL_PKEY_PARAM_PUB_KEY, anchor,
+	    sizeof(anchor), &n) != 1)
+		die("CA key", WK_ERR_CRYPTO);
+	if ((rc = wk_psam_generate(*pc, anchor, point)) != WK_OK)
+		die("PSAM GENERATE", rc);
+	if ((pub = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    EVP_PKEY_set1_encoded_public_key(pub, point, sizeof(point)) != 1)
+		die("PSAM key", WK_ERR_CRYPTO);
+	memset(&m, 0, sizeof(m));
+	m.type = WK_MSG_PSAM_KEYS;
+	memcpy(m.card_id, info.serial, 8);
+	memcpy(m.terminal_id, "\x00\x00\x00\x00\x00\x02", 6);
+	m.key_version = 1;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	if (wk_msg_seal_keys(pub, &m, keys[1], 16) != WK_MSG_OK ||
+	    wk_msg_sign(&m, ca, &b) != WK_MSG_OK)
+		die("psam-keys message", WK_ERR_CRYPTO);
+	if ((rc = wk_psam_install(*pc, b.p, b.len)) != WK_OK)
+		die("PSAM INSTALL", rc);
+	if ((rc = wk_sam_open_psam(*pc, journal, &sam)) != WK_OK)
+		die("PSAM journal", rc);
+	wk_buf_clear(&b);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(ca);
+	memset(keys, 0, sizeof(keys));
+	return sam;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -205,9 +265,9 @@ main(int argc, char **argv)
 		die(argv[2], rc);
 	if ((rc = wk_purse_select(card, NULL, 0, &app)) != WK_OK)
 		die("select", rc);
-	/* funds for every purchase */
+	/* funds for every purchase (twice as many with a PSAM) */
 	if ((rc = wk_purse_load(card, sam, &app, WK_PURSE_EP,
-	    (uint32_t)(runs * n) + 1, argv[3], strlen(argv[3]), &lt)) != WK_OK)
+	    (uint32_t)(2 * runs * n) + 1, argv[3], strlen(argv[3]), &lt)) != WK_OK)
 		die("load", rc);
 
 	for (int k = 0; k < runs; k++) {
@@ -264,6 +324,47 @@ main(int argc, char **argv)
 		    "beyond transport)\n", (md - m15) - (mi - m11));
 		printf("  host other (PC/SC lock, parsing)  %8.3f\n",
 		    mt - mi - md - sam_ms);
+	}
+	if (argc > 7) {
+		/* the same purchases through a PSAM card */
+		wk_ctx *pctx = NULL;
+		wk_card *pc = NULL;
+		wk_sam *ps;
+		char journal[256];
+		size_t m = (size_t)(runs * n);
+
+		snprintf(journal, sizeof(journal), "%s.terminal.json", argv[2]);
+		(void)unlink(journal);
+		if ((rc = wk_ctx_new(&pctx)) != WK_OK)
+			die("PC/SC", rc);
+		ps = psam_setup(pctx, argv[6], argv[7], journal, &pc);
+		if ((rc = wk_purse_select(card, NULL, 0, &app)) != WK_OK)
+			die("select", rc);
+		for (int k = 0; k < runs; k++) {
+			double t0 = now();
+
+			for (int i = 0; i < n; i++) {
+				sample sp;
+
+				purchase(card, ps, &app, &sp);
+				tot[k * n + i] = sp.total;
+				mac1[k * n + i] = sp.sam_mac1;
+				chk[k * n + i] = sp.sam_check;
+			}
+			rate[k] = n / (now() - t0);
+		}
+		printf("PSAM purchases: %d runs x %d, median %.1f purchases/s\n",
+		    runs, n, median(rate, (size_t)runs));
+		printf("  per purchase (median ms)          %8.3f\n",
+		    median(tot, m) * 1e3);
+		printf("  PSAM MAC1 (INIT SAM FOR PURCHASE, its counter committed,"
+		    " the host journal)  %.3f\n", median(mac1, m) * 1e3);
+		printf("  PSAM MAC2 check (GET INFO + CREDIT SAM FOR PURCHASE)"
+		    "             %.3f\n", median(chk, m) * 1e3);
+		wk_sam_free(&ps);
+		wk_card_free(&pc);
+		wk_ctx_free(&pctx);
+		(void)unlink(journal);
 	}
 	wk_sam_free(&sam);
 	wk_card_free(&card);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench/purse.sh [RUNS] [N]: personalises a sandbox card with test keys and
-# runs bench/purse (purchases per second and where the time goes) against it.
+# runs bench/purse (purchases per second and where the time goes) against it,
+# with a software SAM file and then through a PSAM (the second sandbox card).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
@@ -19,13 +20,14 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 KEYS
 	"$BUILD/tools/walletkey" perso --master-keys "$T/mk.json" --pan 6222020000000000001 \
 		--ceiling 20000000 --out "$T/perso.json" >/dev/null
-	"$BUILD/tools/walletkey" wallet sam-init --master-keys "$T/mk.json" \
+	"$BUILD/tools/walletkey" wallet sam-init --insecure-master-keys --master-keys "$T/mk.json" \
 		--terminal 000000000001 --out "$T/sam.json" >/dev/null
 	set +e
-	"$SRC/tools/walletkey-sandbox" --cards 1 --init-args "--perso $T/perso.json" \
+	"$SRC/tools/walletkey-sandbox" --cards 2 --init-args "--perso $T/perso.json" \
 		-- "$0" "$T" "$@"
 	exit $?
 fi
 T=$1
 shift
-exec "$BUILD/bench/purse" "$WALLETKEY_READER_0" "$T/sam.json" 123456 "$@"
+exec "$BUILD/bench/purse" "$WALLETKEY_READER_0" "$T/sam.json" 123456 "${1:-5}" "${2:-100}" \
+	"$WALLETKEY_READER_1" "$T/mk.json"

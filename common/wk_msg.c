@@ -41,6 +41,8 @@ static const uint8_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	[WK_MSG_XFER_TOKEN] = { F_CARD, F_PEER, F_NONCE, F_LOAD, F_AMOUNT,
 	    F_BALANCE },
 	[WK_MSG_UNBLOCK_REQUEST] = { F_CARD, F_NONCE, F_RANDOM },
+	[WK_MSG_PSAM_KEYS] = { F_CARD, F_NONCE, F_TERM, F_KEYVER, F_POINT,
+	    F_SEALED },
 };
 
 const char *
@@ -56,6 +58,7 @@ wk_msg_type_name(int type)
 		[WK_MSG_PERSO] = "personalisation",
 		[WK_MSG_XFER_AUTH] = "transfer-auth",
 		[WK_MSG_XFER_TOKEN] = "transfer-token",
+		[WK_MSG_PSAM_KEYS] = "psam-keys",
 		[WK_MSG_UNBLOCK_REQUEST] = "unblock-request",
 	};
 

@@ -64,6 +64,7 @@ enum wk_msg_type {
 	WK_MSG_XFER_TOKEN = 9,		/* card -> card: value bound to the receiver's challenge */
 	/* card -> issuer operator: the card's pending APPLICATION UNBLOCK
 	 * challenge (89, 4 bytes), for a one-time unblock script */
+	WK_MSG_PSAM_KEYS = 10,		/* issuer -> PSAM: the sealed purchase master key */
 	WK_MSG_UNBLOCK_REQUEST = 16,
 	WK_MSG_TYPE_MAX = 16,
 };
@@ -130,7 +131,9 @@ int wk_msg_verify(const uint8_t *buf, size_t len, EVP_PKEY *pub, wk_msg *m);
  */
 int wk_msg_seal_keys(EVP_PKEY *card_pub, wk_msg *m, const uint8_t *keys,
     size_t key_len);
-/* the card's side: opens m->sealed with its private key into keys */
+/* the card's side (the wallet applet for a personalisation, the PSAM
+ * applet for a psam-keys message): opens m->sealed with its private key
+ * into keys */
 int wk_msg_open_keys(EVP_PKEY *card_priv, const wk_msg *m, uint8_t *keys,
     size_t cap, size_t *key_len);
 

@@ -18,7 +18,9 @@
 #define ISS_MAX_CONNECTIONS 512	/* one thread each */
 #define ISS_DEFAULT_CEILING 100000000u	/* fen: 1,000,000.00 */
 #define ISS_CERT_DAYS 730
-#define ISS_FLOAT_ACCOUNT 1	/* created by migration 1 */
+/* the one float of schema versions 1-4; migration 5 moves its balance into
+ * the cards' own float accounts (iss_card_float) and nothing uses it after */
+#define ISS_FLOAT_ACCOUNT 1
 #define ISS_EXTERNAL_ACCOUNT 2
 
 /* an error for the caller: HTTP status, a stable code and a message */
@@ -26,6 +28,7 @@ typedef struct iss_err {
 	int status;
 	const char *code;
 	char message[256];
+	int item;	/* 1 + the index of the batch entry at fault; 0: none */
 } iss_err;
 
 void iss_fail(iss_err *e, int status, const char *code, const char *fmt, ...)
@@ -129,6 +132,8 @@ int iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
     uint8_t out[16]);
 
 int iss_schema_migrate(iss_db *db, char *err, size_t errlen);
+/* migrates up to version only (tests build an older database with it) */
+int iss_schema_migrate_to(iss_db *db, int version, char *err, size_t errlen);
 int iss_schema_version(iss_db *db);
 int iss_schema_latest(void);
 
@@ -140,6 +145,22 @@ int iss_meta_get(iss_db *db, const char *name, char *out, size_t len);
 #define ISS_LEDGER_FUNDS 1
 int iss_ledger_move(iss_db *db, int64_t from, int64_t to, int64_t amount,
     const char *kind, const char *ref, int64_t oplog_id);
+
+/* the float account of a card (cards.float_account): the value the issuer
+ * put into that card and has not yet paid out of it (docs/issuer.md "The
+ * card floats"). With create, made on first use in the caller's
+ * transaction; without, *acct is 0 when the card has none yet. */
+int iss_card_float(iss_db *db, const char *card_hex, bool create,
+    int64_t *acct);
+/* what settlements and transfers may take from a card's float: its
+ * balance less the card's pending loads (a pending load is reversed from
+ * the float unless the card proves the credit). With lock (inside a write
+ * transaction) the float's row is locked first. *acct 0 and *available 0
+ * when the card has no float yet */
+int iss_card_available(iss_db *db, const char *card_hex, bool lock,
+    int64_t *acct, int64_t *available);
+/* an account's balance in the caller's transaction (0 for acct 0) */
+int iss_account_balance(iss_db *db, int64_t acct, int64_t *balance);
 
 typedef struct iss_op {
 	const char *kind;
@@ -188,6 +209,19 @@ int iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e);
 int iss_ca_get(iss *is, json_t **resp, iss_err *e);
 /* POST /v1/settlements: purchase proofs, card float to merchant (iss_settle.c) */
 int iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e);
+/* POST /v1/transfers: card-to-card transfer tokens, sender's float to the
+ * receiver's (iss_xfer.c) */
+int iss_transfer_report(iss *is, json_t *req, json_t **resp, iss_err *e);
+
+/*
+ * a PSAM for a terminal (iss_psam.c, docs/issuer.md "PSAM"): the purchase
+ * master key (DPK) and key version sealed to the key the PSAM card made,
+ * in a message signed by the CA key, for the terminal's merchant. The
+ * request is the JSON `walletkey psam init` writes.
+ */
+int iss_psam_issue(iss_db *db, const iss_keys *k, const char *terminal,
+    const char *request_json, size_t request_len, uint8_t *msg, size_t *msg_len,
+    iss_err *e);
 
 /* runs fn in a transaction, again while the engine says RETRY (8 tries);
  * fn returns 0, -1 (e set) or ISS_DB_RETRY */

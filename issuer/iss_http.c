@@ -93,6 +93,7 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 
 	*resp = NULL;
 	e->status = 0;
+	e->item = 0;
 	if (body_len > ISS_MAX_BODY) {
 		iss_fail(e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
@@ -123,6 +124,10 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		if (!post)
 			goto method;
 		rc = iss_settle(is, req, resp, e);
+	} else if (strcmp(url, "/v1/transfers") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_transfer_report(is, req, resp, e);
 	} else if (strcmp(url, "/v1/loads") == 0) {
 		if (!post)
 			goto method;
@@ -228,7 +233,12 @@ static enum MHD_Result
 send_error(struct MHD_Connection *c, const iss_err *e)
 {
 	json_t *j = json_pack("{s:s, s:s}", "error", e->code, "message", e->message);
-	enum MHD_Result r = send_json(c, (unsigned)e->status, j);
+	enum MHD_Result r;
+
+	/* which entry of a batch (settlement proofs) the error is about */
+	if (j != NULL && e->item > 0)
+		json_object_set_new(j, "index", json_integer(e->item - 1));
+	r = send_json(c, (unsigned)e->status, j);
 
 	json_decref(j);
 	return r;

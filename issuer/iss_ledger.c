@@ -229,3 +229,93 @@ dberr:
 	iss_db_rollback(db);
 	return -1;
 }
+
+int
+iss_account_balance(iss_db *db, int64_t acct, int64_t *balance)
+{
+	iss_res *r = NULL;
+	int rc;
+
+	*balance = 0;
+	if (acct == 0)
+		return ISS_DB_OK;
+	if ((rc = iss_db_exec(db, "SELECT balance FROM accounts WHERE id = $1",
+	    (iss_param[]){ ISS_PI(acct) }, 1, &r)) != ISS_DB_OK)
+		return rc;
+	if (iss_res_rows(r) != 1)
+		rc = ISS_DB_ERROR;
+	else
+		*balance = iss_res_int(r, 0, 0);
+	iss_res_free(&r);
+	return rc;
+}
+
+int
+iss_card_float(iss_db *db, const char *card_hex, bool create, int64_t *acct)
+{
+	iss_res *r = NULL;
+	char name[64], now[40];
+	int rc;
+
+	*acct = 0;
+	if ((rc = iss_db_exec(db, "SELECT float_account FROM cards WHERE"
+	    " card_id = $1", (iss_param[]){ ISS_PS(card_hex) }, 1, &r)) !=
+	    ISS_DB_OK)
+		return rc;
+	if (iss_res_rows(r) != 1) {
+		iss_res_free(&r);
+		return ISS_DB_ERROR;
+	}
+	if (iss_res_text(r, 0, 0) != NULL || !create) {
+		*acct = iss_res_int(r, 0, 0);
+		iss_res_free(&r);
+		return ISS_DB_OK;
+	}
+	iss_res_free(&r);
+	snprintf(name, sizeof(name), "card float %s", card_hex);
+	iss_now_iso(now, sizeof(now));
+	if ((rc = iss_db_exec(db, "INSERT INTO accounts (kind, pan, name, balance,"
+	    " created_at) VALUES ('float', NULL, $1, 0, $2) RETURNING id",
+	    (iss_param[]){ ISS_PS(name), ISS_PS(now) }, 2, &r)) != ISS_DB_OK)
+		return rc;
+	*acct = iss_res_int(r, 0, 0);
+	iss_res_free(&r);
+	/* a concurrent first use made one too: run the transaction again */
+	if ((rc = iss_db_exec(db, "UPDATE cards SET float_account = $1 WHERE"
+	    " card_id = $2 AND float_account IS NULL", (iss_param[]){
+	    ISS_PI(*acct), ISS_PS(card_hex) }, 2, NULL)) != ISS_DB_OK)
+		return rc;
+	if (iss_db_changes(db) != 1) {
+		*acct = 0;
+		return ISS_DB_RETRY;
+	}
+	return ISS_DB_OK;
+}
+
+int
+iss_card_available(iss_db *db, const char *card_hex, bool lock, int64_t *acct,
+    int64_t *available)
+{
+	iss_res *r = NULL;
+	int64_t bal = 0, pending = 0;
+	int rc;
+
+	*available = 0;
+	if ((rc = iss_card_float(db, card_hex, false, acct)) != ISS_DB_OK ||
+	    *acct == 0)
+		return rc;
+	/* the float's row first: a reversal or a grant of this card waits for
+	 * this transaction (and this one for them), so both reads agree */
+	if ((lock && (rc = iss_db_exec(db, "UPDATE accounts SET balance = balance"
+	    " WHERE id = $1", (iss_param[]){ ISS_PI(*acct) }, 1, NULL)) !=
+	    ISS_DB_OK) || (rc = iss_account_balance(db, *acct, &bal)) != ISS_DB_OK)
+		return rc;
+	if ((rc = iss_db_exec(db, "SELECT COALESCE(SUM(amount), 0) FROM loads"
+	    " WHERE card_id = $1 AND status = 'pending'",
+	    (iss_param[]){ ISS_PS(card_hex) }, 1, &r)) != ISS_DB_OK)
+		return rc;
+	pending = iss_res_int(r, 0, 0);
+	iss_res_free(&r);
+	*available = bal > pending ? bal - pending : 0;
+	return ISS_DB_OK;
+}

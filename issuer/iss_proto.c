@@ -793,7 +793,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	uint8_t load_id[WK_MSG_LOAD_ID_LEN];
 	char lid[2 * WK_MSG_LOAD_ID_LEN + 1], now[40], *req_hex = NULL;
 	json_t *gj = NULL;
-	int64_t op;
+	int64_t op, flt;
 	int rc = -1, d;
 
 	wk_buf_init_heap(&gb, WK_MSG_MAX);
@@ -861,8 +861,14 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
-	d = iss_ledger_move(db, x->card->account_id, ISS_FLOAT_ACCOUNT, q->amount,
-	    "load", lid, op);
+	/* the value goes to this card's own float (docs/issuer.md "The card
+	 * floats"): what settlement may later pay out of it */
+	if ((d = iss_card_float(db, x->card->card_id, true, &flt)) != ISS_DB_OK) {
+		rc = iss_db_fail(e, db, d);
+		goto out;
+	}
+	d = iss_ledger_move(db, x->card->account_id, flt, q->amount, "load", lid,
+	    op);
 	if (d == ISS_LEDGER_FUNDS) {
 		iss_fail(e, 422, "insufficient_funds", "account %s holds less than %u",
 		    x->card->pan, q->amount);
@@ -1034,7 +1040,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 {
 	close_ctx *x = arg;
 	const char *want = x->complete ? "complete" : "reversed";
-	int64_t op;
+	int64_t op, flt;
 	char now[40];
 	int d;
 
@@ -1076,11 +1082,16 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 		d = iss_db_exec(db, "UPDATE cards SET balance = $1 WHERE card_id = $2",
 		    (iss_param[]){ ISS_PI(x->new_balance), ISS_PS(x->out.card_id) },
 		    2, NULL);
-	} else {
-		d = iss_ledger_move(db, ISS_FLOAT_ACCOUNT, x->out.account_id,
-		    x->out.amount, "load.reversal", x->load_id, op);
+	} else if ((d = iss_card_float(db, x->out.card_id, false, &flt)) ==
+	    ISS_DB_OK) {
+		/* the grant put the amount into the card's float; a pending
+		 * load's amount is always still there (settlements and transfers
+		 * take only what the card received) */
+		d = flt == 0 ? ISS_DB_ERROR : iss_ledger_move(db, flt,
+		    x->out.account_id, x->out.amount, "load.reversal", x->load_id,
+		    op);
 		if (d == ISS_LEDGER_FUNDS)
-			d = ISS_DB_ERROR;	/* the float always holds a pending load */
+			d = ISS_DB_ERROR;
 	}
 	if (d != 0)
 		return iss_db_fail(e, db, d);

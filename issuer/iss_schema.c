@@ -15,7 +15,11 @@ typedef struct migration {
 	int version;
 	const char *sql;	/* both engines, or SQLite only when pg is set */
 	const char *pg;
+	/* data moves that need the ledger's code, after sql, same transaction */
+	int (*fn)(iss_db *db);
 } migration;
+
+static int float_per_card(iss_db *db);
 
 static const migration migrations[] = {
 	{ 1,
@@ -60,7 +64,7 @@ static const migration migrations[] = {
 	"INSERT INTO accounts (kind, pan, name, balance, created_at)"
 	"  VALUES ('external', NULL, 'deposits from outside', 0,"
 	"  '1970-01-01T00:00:00Z');",
-	NULL },
+	NULL, NULL },
 	/* the operation log and the ledger entries are append-only */
 	{ 2,
 	"CREATE TRIGGER oplog_no_update BEFORE UPDATE ON oplog"
@@ -76,7 +80,7 @@ static const migration migrations[] = {
 	"CREATE TRIGGER oplog_append_only BEFORE UPDATE OR DELETE ON oplog"
 	"  FOR EACH ROW EXECUTE FUNCTION wk_append_only();"
 	"CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries"
-	"  FOR EACH ROW EXECUTE FUNCTION wk_append_only();" },
+	"  FOR EACH ROW EXECUTE FUNCTION wk_append_only();", NULL },
 	/* the audit sync: the cards' records and what the issuer acknowledged */
 	{ 3,
 	"CREATE TABLE audit_records (card_id TEXT NOT NULL"
@@ -86,7 +90,7 @@ static const migration migrations[] = {
 	"CREATE TABLE audit_acks (card_id TEXT PRIMARY KEY"
 	"  REFERENCES cards(card_id), acked_seq BIGINT NOT NULL,"
 	"  acked_hash TEXT NOT NULL, at TEXT NOT NULL);",
-	NULL },
+	NULL, NULL },
 	/* purchase settlement: a merchant account per terminal id, and one row
 	 * per settled purchase proof (docs/issuer.md "Settlement") */
 	{ 4,
@@ -102,8 +106,98 @@ static const migration migrations[] = {
 	"  oplog_id BIGINT NOT NULL, settled_at TEXT NOT NULL,"
 	"  PRIMARY KEY (card_id, purse, offline_seq),"
 	"  UNIQUE (card_id, purse, terminal_id, terminal_seq));",
-	NULL },
+	NULL, NULL },
+	/* issue 11 "no value outside what the issuer put in": a float account
+	 * per card (float_per_card moves the single float into them); a
+	 * settlement is identified by what its TAC covers, (terminal id,
+	 * terminal seq); the transfers the cards reported; the PSAMs issued */
+	{ 5,
+	"ALTER TABLE cards ADD COLUMN float_account BIGINT REFERENCES accounts(id);"
+	"CREATE UNIQUE INDEX cards_float ON cards(float_account);"
+	"CREATE TABLE settlements_v5 (terminal_id TEXT NOT NULL"
+	"  REFERENCES merchants(terminal_id), terminal_seq TEXT NOT NULL,"
+	"  card_id TEXT NOT NULL REFERENCES cards(card_id), purse TEXT NOT NULL"
+	"  CHECK (purse IN ('EP', 'ED')), offline_seq INTEGER NOT NULL,"
+	"  amount BIGINT NOT NULL CHECK (amount > 0), tx_date TEXT NOT NULL,"
+	"  tx_time TEXT NOT NULL, tac TEXT NOT NULL, oplog_id BIGINT NOT NULL,"
+	"  settled_at TEXT NOT NULL, PRIMARY KEY (terminal_id, terminal_seq));"
+	"INSERT INTO settlements_v5 (terminal_id, terminal_seq, card_id, purse,"
+	"  offline_seq, amount, tx_date, tx_time, tac, oplog_id, settled_at)"
+	"  SELECT terminal_id, terminal_seq, card_id, purse, offline_seq, amount,"
+	"  tx_date, tx_time, tac, oplog_id, settled_at FROM settlements;"
+	"DROP TABLE settlements;"
+	"ALTER TABLE settlements_v5 RENAME TO settlements;"
+	"CREATE INDEX settlements_card ON settlements(card_id);"
+	"CREATE TABLE transfers (token_id TEXT PRIMARY KEY,"
+	"  sender TEXT NOT NULL REFERENCES cards(card_id),"
+	"  receiver TEXT NOT NULL REFERENCES cards(card_id),"
+	"  amount BIGINT NOT NULL CHECK (amount > 0), token TEXT NOT NULL,"
+	"  oplog_id BIGINT NOT NULL, reported_at TEXT NOT NULL);"
+	"CREATE INDEX transfers_sender ON transfers(sender);"
+	"CREATE INDEX transfers_receiver ON transfers(receiver);"
+	"CREATE TABLE psams (terminal_id TEXT PRIMARY KEY"
+	"  REFERENCES merchants(terminal_id), card_id TEXT NOT NULL,"
+	"  pubkey TEXT NOT NULL, key_version INTEGER NOT NULL,"
+	"  issued_at TEXT NOT NULL);",
+	NULL, float_per_card },
 };
+
+/*
+ * migration 5: every card gets its float account, holding what the card
+ * was loaded with (pending and complete loads) less what was settled from
+ * it; the single float pays each in turn by a ledger movement, so every sum
+ * stays as it was. Transfers were not reported before this version, so a
+ * card that spent value it received may come out below zero: it gets none,
+ * and what the others cannot take stays in the old float (logged).
+ */
+static int
+float_per_card(iss_db *db)
+{
+	iss_res *r = NULL;
+	int64_t left, op;
+	int rc;
+
+	if ((rc = iss_account_balance(db, ISS_FLOAT_ACCOUNT, &left)) != ISS_DB_OK)
+		return rc;
+	if ((rc = iss_db_exec(db, "SELECT c.card_id,"
+	    " (SELECT COALESCE(SUM(amount), 0) FROM loads l WHERE"
+	    "  l.card_id = c.card_id AND l.status IN ('pending', 'complete')) -"
+	    " (SELECT COALESCE(SUM(amount), 0) FROM settlements s WHERE"
+	    "  s.card_id = c.card_id) FROM cards c ORDER BY c.card_id", NULL, 0,
+	    &r)) != ISS_DB_OK)
+		return rc;
+	for (size_t i = 0; i < iss_res_rows(r); i++) {
+		const char *card = iss_res_text(r, i, 0);
+		int64_t want = iss_res_int(r, i, 1), acct, give;
+		char detail[128];
+
+		if ((rc = iss_card_float(db, card, true, &acct)) != ISS_DB_OK)
+			goto out;
+		give = want < left ? want : left;
+		if (give <= 0)
+			continue;
+		snprintf(detail, sizeof(detail), "the single float's share of"
+		    " card %s (its loads less its settlements: %lld)", card,
+		    (long long)want);
+		if ((rc = iss_oplog_append(db, &(iss_op){ .kind = "float.migrate",
+		    .card_id = card, .seq = -1, .account_id = acct, .amount = give,
+		    .detail = detail }, &op)) != ISS_DB_OK ||
+		    (rc = iss_ledger_move(db, ISS_FLOAT_ACCOUNT, acct, give,
+		    "float.migrate", card, op)) != 0)
+			goto out;
+		left -= give;
+	}
+	if (left > 0)
+		rc = iss_oplog_append(db, &(iss_op){ .kind = "float.migrate",
+		    .seq = -1, .account_id = ISS_FLOAT_ACCOUNT, .amount = left,
+		    .detail = "left in the single float: no card's loads less"
+		    " settlements account for it" }, NULL);
+	else
+		rc = ISS_DB_OK;
+out:
+	iss_res_free(&r);
+	return rc == ISS_LEDGER_FUNDS ? ISS_DB_ERROR : rc;
+}
 
 static char *
 expand(const char *sql, bool pg)
@@ -153,6 +247,12 @@ iss_schema_latest(void)
 int
 iss_schema_migrate(iss_db *db, char *err, size_t errlen)
 {
+	return iss_schema_migrate_to(db, iss_schema_latest(), err, errlen);
+}
+
+int
+iss_schema_migrate_to(iss_db *db, int version, char *err, size_t errlen)
+{
 	bool pg = iss_db_is_pg(db);
 	int rc = -1;
 
@@ -167,6 +267,8 @@ iss_schema_migrate(iss_db *db, char *err, size_t errlen)
 		char *sql = NULL, now[32];
 		bool done;
 
+		if (m->version > version)
+			break;
 		if (iss_db_begin(db) != ISS_DB_OK)
 			goto fail;
 		if (pg && iss_db_script(db,
@@ -188,6 +290,8 @@ iss_schema_migrate(iss_db *db, char *err, size_t errlen)
 			goto fail;
 		}
 		free(sql);
+		if (m->fn != NULL && m->fn(db) != ISS_DB_OK)
+			goto fail;
 		iss_now_iso(now, sizeof(now));
 		if (iss_db_exec(db, "INSERT INTO schema_migrations (version, applied_at)"
 		    " VALUES ($1, $2)", (iss_param[]){ ISS_PI(m->version),

@@ -1,13 +1,19 @@
 /*
  * purchase settlement (docs/issuer.md "Settlement"): a terminal sends the
  * proofs of offline purchases; the issuer recomputes each TAC with the
- * card's diversified DTK and moves the amount from the card float to the
- * merchant account of the terminal, one transaction per proof. Every check
- * runs for the whole batch before the first change, so a bad proof changes
- * nothing. A proof is settled once per (card, purse, offline sequence
- * number); the TAC does not cover that number, so the terminal's
- * (terminal id, terminal sequence number), which it does cover, is unique
- * per card and purse as well.
+ * card's diversified DTK and moves the amount from that card's float to the
+ * merchant account of the terminal, one transaction per proof. A card's
+ * float holds only what the issuer put into that card (its loads and the
+ * transfers it received, less what it paid out), so a proof beyond it is
+ * refused (409 float_short) and the refusal logged, whatever its TAC.
+ *
+ * Every check runs for the whole batch before the first change, so a bad
+ * proof changes nothing. A proof is identified by what its TAC covers: the
+ * terminal id and the terminal's sequence number, which a terminal (its
+ * PSAM) never uses twice. The card's offline sequence number is not covered
+ * by the TAC: it is recorded as sent and never used as a key, so a proof
+ * replayed under another offline number settles nothing twice and blocks
+ * no other purchase.
  */
 #include "iss.h"
 
@@ -42,6 +48,9 @@ typedef struct proof {
 	int64_t merchant;		/* account id */
 	bool by_serial;
 	uint8_t serial[10];
+	bool refused;			/* tx_settle: the float was short (logged) */
+	iss_err why;
+	size_t index;
 } proof;
 
 /* exactly 2 * len hex digits */
@@ -263,85 +272,167 @@ out:
 	return rc;
 }
 
-/* 1: settled before with the same content; 0: not settled; -1: e set
- * (another proof holds the sequence number or the terminal's number) */
+/* 1: settled before (the same purchase: every field the TAC covers, and
+ * the card); 0: not settled; -1: e set (another proof holds the terminal's
+ * sequence number) */
 static int
 proof_settled(iss_db *db, const proof *p, size_t i, iss_err *e)
 {
 	iss_res *r = NULL;
 	int rc, out = 0;
 
-	if ((rc = iss_db_exec(db, "SELECT offline_seq, terminal_id, terminal_seq,"
-	    " amount, tx_date, tx_time, tac FROM settlements WHERE card_id = $1"
-	    " AND purse = $2 AND (offline_seq = $3 OR (terminal_id = $4 AND"
-	    " terminal_seq = $5))", (iss_param[]){ ISS_PS(p->card_hex),
-	    ISS_PS(p->purse), ISS_PI(p->offline_seq), ISS_PS(p->term_hex),
-	    ISS_PS(p->seq_hex) }, 5, &r)) != ISS_DB_OK)
+	if ((rc = iss_db_exec(db, "SELECT card_id, purse, amount, tx_date,"
+	    " tx_time, tac FROM settlements WHERE terminal_id = $1 AND"
+	    " terminal_seq = $2", (iss_param[]){ ISS_PS(p->term_hex),
+	    ISS_PS(p->seq_hex) }, 2, &r)) != ISS_DB_OK)
 		return iss_db_fail(e, db, rc);
-	for (size_t row = 0; row < iss_res_rows(r); row++) {
-		const char *t = iss_res_text(r, row, 1), *s = iss_res_text(r, row, 2),
-		    *d = iss_res_text(r, row, 4), *tm = iss_res_text(r, row, 5),
-		    *tac = iss_res_text(r, row, 6);
+	if (iss_res_rows(r) == 1) {
+		const char *c = iss_res_text(r, 0, 0), *pu = iss_res_text(r, 0, 1),
+		    *d = iss_res_text(r, 0, 3), *tm = iss_res_text(r, 0, 4),
+		    *tac = iss_res_text(r, 0, 5);
 
-		if (iss_res_int(r, row, 0) == p->offline_seq && t && s && d && tm &&
-		    tac && strcmp(t, p->term_hex) == 0 &&
-		    strcmp(s, p->seq_hex) == 0 &&
-		    iss_res_int(r, row, 3) == p->amount &&
+		if (c && pu && d && tm && tac && strcmp(c, p->card_hex) == 0 &&
+		    strcmp(pu, p->purse) == 0 &&
+		    iss_res_int(r, 0, 2) == p->amount &&
 		    strcmp(d, p->date_hex) == 0 && strcmp(tm, p->time_hex) == 0 &&
 		    strcmp(tac, p->tac_hex) == 0) {
 			out = 1;
 		} else {
-			iss_fail(e, 409, "proof_conflict", "proof %zu: card %s %s"
-			    " offline sequence number %lld or terminal %s number %s"
-			    " was settled with another proof", i, p->card_hex,
-			    p->purse, (long long)p->offline_seq, p->term_hex,
-			    p->seq_hex);
+			iss_fail(e, 409, "proof_conflict", "proof %zu: terminal %s"
+			    " number %s was settled with another purchase", i,
+			    p->term_hex, p->seq_hex);
+			e->item = (int)i + 1;
 			out = -1;
-			break;
 		}
 	}
 	iss_res_free(&r);
 	return out;
 }
 
+/* the refusal, in the oplog: who asked for what, and what the float had */
+static int
+log_refusal(iss_db *db, const proof *p, int64_t available, int64_t asked)
+{
+	char detail[160];
+
+	snprintf(detail, sizeof(detail), "%s terminal %s number %s: the card float"
+	    " has %lld fen to settle, %lld asked", p->purse, p->term_hex,
+	    p->seq_hex, (long long)available, (long long)asked);
+	return iss_oplog_append(db, &(iss_op){ .kind = "settlement.refused",
+	    .card_id = p->card_hex, .seq = p->offline_seq,
+	    .account_id = p->merchant, .amount = p->amount, .detail = detail },
+	    NULL);
+}
+
+static void
+fail_short(iss_err *e, const proof *p, int64_t available, int64_t asked)
+{
+	iss_fail(e, 409, "float_short", "proof %zu: card %s has %lld fen the"
+	    " issuer put into it and did not pay out yet; %lld asked (a transfer"
+	    " it received may not be reported yet: settle again after the card's"
+	    " next sync)", p->index, p->card_hex, (long long)available,
+	    (long long)asked);
+	e->item = (int)p->index + 1;
+}
+
 static int
 tx_settle(iss *is, iss_db *db, void *arg, iss_err *e)
 {
-	const proof *p = arg;
+	proof *p = arg;
 	char detail[80], ref[48], now[40];
-	int64_t op;
+	int64_t op, flt, avail;
 	int rc;
 
 	(void)is;
-	if ((rc = proof_settled(db, p, 0, e)) != 0)
+	p->refused = false;
+	if ((rc = proof_settled(db, p, p->index, e)) != 0)
 		return rc == 1 ? 0 : rc;
+	if ((rc = iss_card_available(db, p->card_hex, true, &flt, &avail)) !=
+	    ISS_DB_OK)
+		return iss_db_fail(e, db, rc);
+	if (avail < p->amount) {
+		/* the refusal is what commits */
+		if ((rc = log_refusal(db, p, avail, p->amount)) != ISS_DB_OK)
+			return iss_db_fail(e, db, rc);
+		fail_short(&p->why, p, avail, p->amount);
+		p->refused = true;
+		return 0;
+	}
 	snprintf(detail, sizeof(detail), "%s terminal %s number %s", p->purse,
 	    p->term_hex, p->seq_hex);
-	snprintf(ref, sizeof(ref), "%s:%s:%lld", p->card_hex, p->purse,
-	    (long long)p->offline_seq);
+	snprintf(ref, sizeof(ref), "%s:%s", p->term_hex, p->seq_hex);
 	iss_now_iso(now, sizeof(now));
 	if ((rc = iss_oplog_append(db, &(iss_op){ .kind = "settlement",
 	    .card_id = p->card_hex, .seq = p->offline_seq,
 	    .account_id = p->merchant, .amount = p->amount, .detail = detail },
 	    &op)) != ISS_DB_OK)
 		return iss_db_fail(e, db, rc);
-	if ((rc = iss_db_exec(db, "INSERT INTO settlements (card_id, purse,"
-	    " offline_seq, terminal_id, terminal_seq, amount, tx_date, tx_time,"
+	if ((rc = iss_db_exec(db, "INSERT INTO settlements (terminal_id,"
+	    " terminal_seq, card_id, purse, offline_seq, amount, tx_date, tx_time,"
 	    " tac, oplog_id, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-	    " $9, $10, $11)", (iss_param[]){ ISS_PS(p->card_hex),
-	    ISS_PS(p->purse), ISS_PI(p->offline_seq), ISS_PS(p->term_hex),
-	    ISS_PS(p->seq_hex), ISS_PI(p->amount), ISS_PS(p->date_hex),
+	    " $9, $10, $11)", (iss_param[]){ ISS_PS(p->term_hex),
+	    ISS_PS(p->seq_hex), ISS_PS(p->card_hex), ISS_PS(p->purse),
+	    ISS_PI(p->offline_seq), ISS_PI(p->amount), ISS_PS(p->date_hex),
 	    ISS_PS(p->time_hex), ISS_PS(p->tac_hex), ISS_PI(op), ISS_PS(now) },
 	    11, NULL)) != ISS_DB_OK)
 		return iss_db_fail(e, db, rc);	/* a concurrent insert: retry */
-	rc = iss_ledger_move(db, ISS_FLOAT_ACCOUNT, p->merchant, p->amount,
-	    "settlement", ref, op);
-	if (rc == ISS_LEDGER_FUNDS) {
-		iss_fail(e, 409, "float_short", "the card float holds less than %lld",
-		    (long long)p->amount);
-		return -1;
-	}
+	rc = iss_ledger_move(db, flt, p->merchant, p->amount, "settlement", ref,
+	    op);
+	if (rc == ISS_LEDGER_FUNDS)
+		return ISS_DB_RETRY;	/* cannot be after the locked check */
 	return rc == 0 ? 0 : iss_db_fail(e, db, rc);
+}
+
+/* the refusal of a batch whose proof i asks more than its card's float:
+ * logged in its own transaction, nothing else changes */
+typedef struct refuse_ctx {
+	const proof *p;
+	int64_t available;
+	int64_t asked;
+} refuse_ctx;
+
+static int
+tx_refuse(iss *is, iss_db *db, void *arg, iss_err *e)
+{
+	const refuse_ctx *x = arg;
+	int rc;
+
+	(void)is;
+	if ((rc = log_refusal(db, x->p, x->available, x->asked)) != ISS_DB_OK)
+		return iss_db_fail(e, db, rc);
+	return 0;
+}
+
+/* every card's proofs in the batch, not settled before, against its float:
+ * 0, or -1 with e set; *short_at names a proof beyond (x filled), to be
+ * logged once the caller gave back this connection */
+static int
+batch_floats(iss_db *db, proof *ps, const bool *done, size_t n,
+    refuse_ctx *x, bool *short_at, iss_err *e)
+{
+	*short_at = false;
+	for (size_t i = 0; i < n; i++) {
+		int64_t flt, avail, asked = 0;
+		int rc;
+
+		if (done[i])
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (!done[j] && strcmp(ps[j].card_hex, ps[i].card_hex) == 0)
+				asked += ps[j].amount;
+		asked += ps[i].amount;
+		if ((rc = iss_card_available(db, ps[i].card_hex, false, &flt,
+		    &avail)) != ISS_DB_OK) {
+			iss_fail_db(e, db, rc);
+			return -1;
+		}
+		if (avail < asked) {
+			*x = (refuse_ctx){ &ps[i], avail, asked };
+			*short_at = true;
+			return 0;
+		}
+	}
+	return 0;
 }
 
 static json_t *
@@ -358,6 +449,8 @@ iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e)
 {
 	json_t *proofs, *results = NULL;
 	proof *ps = NULL;
+	bool *done = NULL, beyond = false;
+	refuse_ctx refusal;
 	iss_db *db = NULL;
 	size_t n, i;
 	int64_t total = 0;
@@ -378,36 +471,52 @@ iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e)
 		    SETTLE_MAX_PROOFS);
 		return -1;
 	}
-	if ((ps = calloc(n, sizeof(*ps))) == NULL) {
+	if ((ps = calloc(n, sizeof(*ps))) == NULL ||
+	    (done = calloc(n, sizeof(*done))) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
-		return -1;
+		goto out;
 	}
-	for (i = 0; i < n; i++)
-		if (proof_parse(json_array_get(proofs, i), i, &ps[i], e) != 0)
+	for (i = 0; i < n; i++) {
+		if (proof_parse(json_array_get(proofs, i), i, &ps[i], e) != 0) {
+			e->item = (int)i + 1;
 			goto out;
+		}
+		ps[i].index = i;
+	}
 	/* every check before the first change */
 	if ((db = iss_pool_get(is->pool)) == NULL) {
 		iss_fail(e, 503, "busy", "the issuer cannot reach its database");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
+		int st;
+
 		if (proof_lookup(is, db, &ps[i], i, e) != 0 ||
 		    proof_tac(is, &ps[i], i, e) != 0 ||
-		    proof_settled(db, &ps[i], i, e) < 0)
+		    (st = proof_settled(db, &ps[i], i, e)) < 0) {
+			e->item = (int)i + 1;
 			goto out;
+		}
+		done[i] = st == 1;
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(ps[j].card_hex, ps[i].card_hex) == 0 &&
-			    ps[j].type == ps[i].type &&
-			    (ps[j].offline_seq == ps[i].offline_seq ||
-			    (memcmp(ps[j].term_id, ps[i].term_id, 6) == 0 &&
-			    memcmp(ps[j].term_seq, ps[i].term_seq, 4) == 0))) {
-				iss_fail(e, 400, "bad_batch", "proofs %zu and %zu are"
-				    " the same purchase", j, i);
+			if (memcmp(ps[j].term_id, ps[i].term_id, 6) == 0 &&
+			    memcmp(ps[j].term_seq, ps[i].term_seq, 4) == 0) {
+				iss_fail(e, 400, "bad_batch", "proofs %zu and %zu name"
+				    " the same terminal sequence number", j, i);
+				e->item = (int)i + 1;
 				goto out;
 			}
 	}
+	if (batch_floats(db, ps, done, n, &refusal, &beyond, e) != 0)
+		goto out;
 	iss_pool_put(is->pool, db);
 	db = NULL;
+	if (beyond) {
+		/* logged in its own transaction; nothing else changes */
+		if (iss_run_tx(is, tx_refuse, &refusal, e) == 0)
+			fail_short(e, refusal.p, refusal.available, refusal.asked);
+		goto out;
+	}
 	if ((results = json_array()) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
@@ -415,6 +524,12 @@ iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e)
 	for (i = 0; i < n; i++) {
 		if (iss_run_tx(is, tx_settle, &ps[i], e) != 0)
 			goto out;
+		if (ps[i].refused) {
+			/* raced with another spending of the float; the proofs
+			 * before it are settled and say so when sent again */
+			*e = ps[i].why;
+			goto out;
+		}
 		total += ps[i].amount;
 		if (json_array_append_new(results, proof_json(&ps[i])) != 0) {
 			iss_fail(e, 500, "internal", "out of memory");
@@ -434,6 +549,7 @@ out:
 	if (ps != NULL)
 		sodium_memzero(ps, n * sizeof(*ps));
 	free(ps);
+	free(done);
 	return rc;
 }
 

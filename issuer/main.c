@@ -53,11 +53,13 @@ usage(FILE *f)
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
 	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
-	    "  sam-keys  (--key-file F | --passphrase-env VAR) --out FILE\n"
-	    "            the purse master keys as a SAM master-key file (0600)\n"
 	    "            a merchant account for a terminal (12 hex digits)\n"
+	    "  psam-issue --terminal TERMINAL_ID --request FILE --out FILE\n"
+	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "            the terminal's PSAM: its purchase master key sealed to\n"
+	    "            the key the PSAM card made (walletkey psam init)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
-	    "  settlements   [--json]\n"
+	    "  settlements | transfers | psams   [--json]\n"
 	    "  revoke    --card CARD_ID\n"
 	    "  manufacturer-add (--key-file F | --passphrase-env VAR) --cert PEM\n"
 	    "            trust the card manufacturer CA(s) in PEM for enrolment\n"
@@ -391,58 +393,115 @@ cmd_merchant_create(const opts *o)
 	return rc;
 }
 
-/* the master DLK, DPK and DTK in walletkey's master-key format (docs/wallet.md)
- * for `walletkey wallet sam-init`: a terminal's SAM derives each card's keys
- * from them. The issuer has no unload or update keys; dulk and duk are
- * random, a SAM never uses them for purchases. */
+/* reads a small file (the PSAM request) into a NUL-terminated buffer */
+static char *
+read_small(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(8192)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, 8191, f);
+	if (ferror(f) || !feof(f)) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* the PSAM of a terminal (docs/issuer.md "PSAM"): replaces the old
+ * sam-keys, which wrote the purse master keys themselves to a file */
 static int
-cmd_sam_keys(const opts *o)
+cmd_psam_issue(const opts *o)
 {
 	iss_unlock u;
 	iss_db *db = NULL;
 	iss_keys k = { 0 };
-	uint8_t rnd[32];
-	char h[5][33], err[512], text[512];
-	int fd = -1, n, rc = 1;
+	iss_err e = { 0 };
+	uint8_t msg[WK_MSG_MAX];
+	size_t msg_len = sizeof(msg), req_len = 0, cap;
+	char *req = NULL, *b64 = NULL, err[512];
+	json_t *j = NULL;
+	int fd = -1, rc = 1;
 
-	if (o->out == NULL) {
-		fprintf(stderr, "walletkey-issuer: sam-keys needs --out FILE\n");
+	if (o->terminal == NULL || o->request == NULL || o->out == NULL) {
+		fprintf(stderr, "walletkey-issuer: psam-issue needs --terminal ID,"
+		    " --request FILE and --out FILE\n");
 		return 2;
 	}
 	if (unlock_from(o, &u) != 0)
 		return 2;
+	if ((req = read_small(o->request, &req_len)) == NULL) {
+		fprintf(stderr, "walletkey-issuer: psam-issue: cannot read %s (at"
+		    " most 8 KiB)\n", o->request);
+		return 2;
+	}
 	if (open_db(o, &db) != 0)
-		return 1;
+		goto out;
 	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
-		fprintf(stderr, "walletkey-issuer: sam-keys: %s\n", err);
+		fprintf(stderr, "walletkey-issuer: psam-issue: %s\n", err);
 		goto out;
 	}
-	randombytes_buf(rnd, sizeof(rnd));
-	wk_hex_encode(k.mk + ISS_MK_DLK, 16, h[0]);
-	wk_hex_encode(k.mk + ISS_MK_DPK, 16, h[1]);
-	wk_hex_encode(k.mk + ISS_MK_DTK, 16, h[2]);
-	wk_hex_encode(rnd, 16, h[3]);
-	wk_hex_encode(rnd + 16, 16, h[4]);
-	n = snprintf(text, sizeof(text), "{\"dlk\": \"%s\",\n \"dpk\": \"%s\",\n"
-	    " \"dtk\": \"%s\",\n \"dulk\": \"%s\",\n \"duk\": \"%s\"}\n", h[0],
-	    h[1], h[2], h[3], h[4]);
+	if (iss_psam_issue(db, &k, o->terminal, req, req_len, msg, &msg_len,
+	    &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+		goto out;
+	}
+	cap = sodium_base64_ENCODED_LEN(msg_len, sodium_base64_VARIANT_ORIGINAL);
+	if ((b64 = malloc(cap)) == NULL)
+		goto out;
+	sodium_bin2base64(b64, cap, msg, msg_len, sodium_base64_VARIANT_ORIGINAL);
+	{
+		wk_msg m;
+		char id[17], term[13];
+
+		(void)wk_msg_parse(msg, msg_len, &m, NULL, NULL);
+		wk_hex_encode(m.card_id, sizeof(m.card_id), id);
+		wk_hex_encode(m.terminal_id, sizeof(m.terminal_id), term);
+		j = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s}", "format",
+		    "walletkey-psam-keys", "version", 1, "card_id", id, "terminal",
+		    term, "key_version", (int)m.key_version, "message", b64);
+	}
+	if (j == NULL)
+		goto out;
 	if ((fd = open(o->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-		fprintf(stderr, "walletkey-issuer: sam-keys: cannot create %s (it"
+		fprintf(stderr, "walletkey-issuer: psam-issue: cannot create %s (it"
 		    " must not exist)\n", o->out);
 		goto out;
 	}
-	if (n < 0 || write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
-		fprintf(stderr, "walletkey-issuer: sam-keys: cannot write %s\n",
+	if (json_dumpfd(j, fd, JSON_INDENT(2)) != 0 || write(fd, "\n", 1) != 1 ||
+	    fsync(fd) != 0) {
+		fprintf(stderr, "walletkey-issuer: psam-issue: cannot write %s\n",
 		    o->out);
 		goto out;
+	}
+	if (o->json) {
+		json_object_del(j, "message");
+		json_object_set_new(j, "out", json_string(o->out));
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		printf("PSAM keys for terminal %s written to %s\n", o->terminal,
+		    o->out);
 	}
 	rc = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	sodium_memzero(text, sizeof(text));
-	sodium_memzero(h, sizeof(h));
-	sodium_memzero(rnd, sizeof(rnd));
+	json_decref(j);
+	free(b64);
+	free(req);
 	iss_keys_clear(&k);
 	iss_db_free(&db);
 	return rc;
@@ -765,8 +824,8 @@ main(int argc, char **argv)
 		return cmd_revoke(&o);
 	if (strcmp(cmd, "merchant-create") == 0)
 		return cmd_merchant_create(&o);
-	if (strcmp(cmd, "sam-keys") == 0)
-		return cmd_sam_keys(&o);
+	if (strcmp(cmd, "psam-issue") == 0)
+		return cmd_psam_issue(&o);
 	if (strcmp(cmd, "manufacturer-add") == 0)
 		return cmd_manufacturer_add(&o);
 	if (strcmp(cmd, "manufacturers") == 0)
@@ -775,6 +834,29 @@ main(int argc, char **argv)
 		return cmd_manufacturer_remove(&o);
 	if (strcmp(cmd, "purse-unblock") == 0)
 		return cmd_purse_unblock(&o);
+	if (strcmp(cmd, "sam-keys") == 0) {
+		fprintf(stderr, "walletkey-issuer: sam-keys is gone: it wrote the"
+		    " purse master keys to a file. A terminal gets a PSAM instead"
+		    " (psam-issue; docs/issuer.md \"PSAM\")\n");
+		return 2;
+	}
+	if (strcmp(cmd, "transfers") == 0) {
+		static const char *const n[] = { "token_id", "sender", "receiver",
+		    "amount", "reported_at" };
+		static const bool num[] = { false, false, false, true, false };
+
+		return cmd_list(&o, "SELECT token_id, sender, receiver, amount,"
+		    " reported_at FROM transfers ORDER BY reported_at, token_id", n,
+		    num);
+	}
+	if (strcmp(cmd, "psams") == 0) {
+		static const char *const n[] = { "terminal_id", "card_id",
+		    "key_version", "issued_at" };
+		static const bool num[] = { false, false, true, false };
+
+		return cmd_list(&o, "SELECT terminal_id, card_id, key_version,"
+		    " issued_at FROM psams ORDER BY terminal_id", n, num);
+	}
 	if (strcmp(cmd, "merchants") == 0) {
 		static const char *const n[] = { "terminal_id", "account_id", "name",
 		    "balance", "created_at" };
@@ -792,7 +874,7 @@ main(int argc, char **argv)
 
 		return cmd_list(&o, "SELECT card_id, purse, offline_seq, terminal_id,"
 		    " terminal_seq, amount, settled_at FROM settlements"
-		    " ORDER BY settled_at, card_id, purse, offline_seq", n, num);
+		    " ORDER BY settled_at, terminal_id, terminal_seq", n, num);
 	}
 	if (strcmp(cmd, "accounts") == 0) {
 		static const char *const n[] = { "id", "kind", "pan", "name", "balance",
@@ -834,13 +916,17 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "cards") == 0) {
 		static const char *const n[] = { "card_id", "account_id", "cert_serial",
-		    "key_version", "balance", "revoked_at", "created_at" };
-		static const bool num[] = { false, true, false, true, true, false,
-		    false };
+		    "key_version", "balance", "float_account", "float", "revoked_at",
+		    "created_at" };
+		static const bool num[] = { false, true, false, true, true, true,
+		    true, false, false };
 
-		return cmd_list(&o, "SELECT card_id, account_id, cert_serial,"
-		    " key_version, balance, revoked_at, created_at FROM cards"
-		    " ORDER BY created_at", n, num);
+		/* float: what the issuer put into the card and did not pay out */
+		return cmd_list(&o, "SELECT c.card_id, c.account_id, c.cert_serial,"
+		    " c.key_version, c.balance, c.float_account,"
+		    " COALESCE(a.balance, 0), c.revoked_at, c.created_at FROM cards c"
+		    " LEFT JOIN accounts a ON a.id = c.float_account"
+		    " ORDER BY c.created_at", n, num);
 	}
 	fprintf(stderr, "walletkey-issuer: unknown command %s\n", cmd);
 	usage(stderr);

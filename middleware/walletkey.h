@@ -495,6 +495,53 @@ int wk_purse_derive_key(const uint8_t mk[16], const uint8_t serial[WK_PURSE_SERI
  * keys is 5 x 16 bytes in that order, wiped by the caller */
 int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16]);
 
+/*
+ * the PSAM (docs/wallet.md "The PSAM"): a terminal's purchase SAM on a
+ * walletkey card (AID F0574B5053414D). It holds only the issuer's purchase
+ * master key (DPK), computes MAC1 and checks MAC2 inside, keeps the
+ * terminal transaction counter and exports no key.
+ */
+#define WK_PSAM_AID_BYTES 0xF0, 0x57, 0x4B, 0x50, 0x53, 0x41, 0x4D
+#define WK_PSAM_POINT_LEN 65
+#define WK_PSAM_INFO_LEN (1 + 1 + 6 + 4 + WK_PSAM_POINT_LEN)
+
+enum { WK_PSAM_EMPTY = 0, WK_PSAM_KEY = 1, WK_PSAM_INSTALLED = 2 };
+
+typedef struct wk_psam_info {
+	int state;		/* WK_PSAM_EMPTY, _KEY (key made), _INSTALLED */
+	uint8_t key_version;	/* of the DPK, once installed */
+	uint8_t terminal[6];	/* its terminal id, once installed */
+	uint32_t counter;	/* the last terminal transaction number used */
+	uint8_t point[WK_PSAM_POINT_LEN];	/* its P-256 key (state >= KEY) */
+} wk_psam_info;
+
+/* selects the PSAM applet; WK_ERR_NOT_FOUND on a card without one */
+int wk_psam_select(wk_card *card);
+int wk_psam_get_info(wk_card *card, wk_psam_info *info);
+/* makes the PSAM's key pair on the card; anchor: the issuer CA's P-256
+ * point, which must sign what is installed. WK_ERR_CONDITIONS once
+ * installed */
+int wk_psam_generate(wk_card *card, const uint8_t anchor[WK_PSAM_POINT_LEN],
+    uint8_t point[WK_PSAM_POINT_LEN]);
+/* the issuer's psam-keys message (walletkey-issuer psam-issue);
+ * WK_ERR_AUTH_REQUIRED when the card refuses its signature or seal */
+int wk_psam_install(wk_card *card, const uint8_t *msg, size_t len);
+/* INIT SAM FOR PURCHASE: from txn's card serial, random, card seq, amount,
+ * type, date, time, key version and algorithm, the PSAM's next terminal
+ * number into txn->term_seq and MAC1 into txn->mac1 */
+int wk_psam_purchase_mac1(wk_card *card, wk_purse_txn *txn);
+/* CREDIT SAM FOR PURCHASE: MAC2 of the PSAM's last purchase;
+ * WK_ERR_AUTH_FAILED when it does not verify */
+int wk_psam_check_mac2(wk_card *card, const uint8_t mac2[4]);
+/*
+ * a SAM whose keys and counter are a PSAM card's: the host keeps only the
+ * terminal journal at path ("walletkey-terminal" JSON: terminal id, PSAM
+ * card, the last transaction), created when missing. Purchases, recovery
+ * and settlement work as with a SAM file; loads are refused
+ * (WK_ERR_NOT_SUPPORTED: loads are remote). psam stays the caller's.
+ */
+int wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out);
+
 /* ==== end of the purse/SAM block ==== */
 
 /* ==== wallet: enrolment and remote load (docs/remote-load.md) ============
@@ -605,6 +652,15 @@ void wk_issuer_free(wk_issuer **is);
 long wk_issuer_http_status(const wk_issuer *is);
 const char *wk_issuer_error_code(const wk_issuer *is);
 const char *wk_issuer_error_message(const wk_issuer *is);
+/* the batch entry (0-based) the last error is about, e.g. the settlement
+ * proof beyond its card's float; -1 when the issuer named none */
+long wk_issuer_error_index(const wk_issuer *is);
+/* POST /v1/transfers: the sending card's transfer token, so the issuer
+ * moves its float to the receiver's (docs/remote-load.md "Reporting a
+ * transfer"). WK_OK also when it was reported before; WK_ERR_ISSUER with
+ * code float_short while the sender's own incoming transfers are not */
+int wk_issuer_transfer_report(wk_issuer *is, const uint8_t *token,
+    size_t len);
 
 typedef struct wk_issuer_enrolment {
 	uint8_t cert[2048];

@@ -23,6 +23,7 @@ struct wk_issuer {
 	long status;
 	char code[64];
 	char message[256];
+	long index;		/* the batch entry an error is about, or -1 */
 };
 
 static size_t
@@ -61,6 +62,7 @@ wk_issuer_new(const char *base_url, wk_issuer **out)
 	while (n > 0 && is->base[n - 1] == '/')
 		is->base[--n] = '\0';
 	wk_buf_init_heap(&is->in, ISSUER_BODY_MAX);
+	is->index = -1;
 	*out = is;
 	return WK_OK;
 }
@@ -95,6 +97,12 @@ const char *
 wk_issuer_error_message(const wk_issuer *is)
 {
 	return is != NULL ? is->message : "";
+}
+
+long
+wk_issuer_error_index(const wk_issuer *is)
+{
+	return is != NULL ? is->index : -1;
 }
 
 static json_t *
@@ -136,6 +144,7 @@ call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 	*resp = NULL;
 	is->status = 0;
 	is->code[0] = is->message[0] = '\0';
+	is->index = -1;
 	wk_buf_reset(&is->in);
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", is->base, path) >=
 	    sizeof(url)) {
@@ -178,6 +187,10 @@ call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 
 		snprintf(is->code, sizeof(is->code), "%s", c ? c : "http_error");
 		snprintf(is->message, sizeof(is->message), "%s", m ? m : "HTTP error");
+		if (json_is_integer(json_object_get(j, "index")) &&
+		    json_integer_value(json_object_get(j, "index")) >= 0)
+			is->index = (long)json_integer_value(json_object_get(j,
+			    "index"));
 		rc = is->status >= 500 ? WK_ERR_NETWORK : WK_ERR_ISSUER;
 		goto out;
 	}
@@ -360,5 +373,23 @@ wk_issuer_request(wk_issuer *is, const char *path, const char *body,
 	if ((*resp = json_dumps(j, JSON_COMPACT)) == NULL)
 		rc = WK_ERR_MEMORY;
 	json_decref(j);
+	return rc;
+}
+
+int
+wk_issuer_transfer_report(wk_issuer *is, const uint8_t *token, size_t len)
+{
+	json_t *body, *resp = NULL;
+	int rc;
+
+	if (is == NULL || token == NULL || len == 0 || len > WK_WALLET_MSG_MAX)
+		return WK_ERR_ARG;
+	if ((body = json_pack("{s:o}", "token", b64(token, len))) == NULL)
+		return WK_ERR_MEMORY;
+	rc = call(is, "/v1/transfers", body, &resp);
+	if (rc == WK_OK && json_string_value(json_object_get(resp, "status")) ==
+	    NULL)
+		rc = WK_ERR_ISSUER;
+	json_decref(resp);
 	return rc;
 }

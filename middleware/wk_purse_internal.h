@@ -19,8 +19,14 @@ int wk_purse_parse_init_load(const uint8_t *p, size_t len, wk_purse_txn *t);
 /* ASCII digits (4-12) to packed BCD, F-padded; out holds 6 bytes */
 int wk_purse_pin_bcd(const char *pin, size_t len, uint8_t out[6], size_t *out_len);
 
+/* the PSAM's GET INFO answer */
+int wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info);
+
 /* the SAM file's and the master-key file's content, as read from disk */
 int wk_sam_parse(const char *text, size_t len, wk_sam **out);
+/* a PSAM terminal journal for that terminal and PSAM card */
+int wk_sam_parse_journal(const char *text, size_t len, const uint8_t terminal[6],
+    const uint8_t psam_id[8], wk_sam **out);
 int wk_purse_parse_master_keys(const char *text, size_t len,
     uint8_t keys[5][16]);
 

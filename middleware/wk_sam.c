@@ -1,8 +1,14 @@
 /*
- * the software SAM (PSAM role, pboc-purse.md section 4): master keys, the
- * terminal id and the terminal transaction counter in one JSON file. The
- * file holds secrets, so it is read and written here with a small strict
- * reader over a buffer we wipe (no copies left in a JSON library's heap).
+ * the terminal's SAM, two ways (docs/wallet.md):
+ *  - a PSAM card (wk_sam_open_psam): the card holds the purchase master key
+ *    and the terminal counter and computes inside; the host file is only
+ *    the terminal journal ("walletkey-terminal": the last transaction, for
+ *    recovery);
+ *  - the software SAM of tests and the demo (wk_sam_open): the issuer's
+ *    master keys, the terminal id and the counter in one JSON file, behind
+ *    the CLI's --insecure-master-keys. That file holds secrets, so it is
+ *    read and written here with a small strict reader over a buffer we wipe
+ *    (no copies left in a JSON library's heap).
  */
 #include "wk_purse_internal.h"
 
@@ -38,6 +44,9 @@ struct wk_sam {
 	uint32_t counter;
 	bool has_last;
 	wk_purse_txn last;
+	bool is_psam;		/* the keys and the counter are a PSAM's */
+	wk_card *psam;		/* that PSAM card (not owned) */
+	uint8_t psam_id[8];
 };
 
 /* ---- a strict reader for flat JSON objects with one level of nesting ---- */
@@ -376,19 +385,30 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 	if ((fp = fmemopen(buf, cap, "w")) == NULL)
 		return WK_ERR_MEMORY;
 	setvbuf(fp, NULL, _IONBF, 0);
-	fprintf(fp, "{\n  \"format\": \"walletkey-sam\",\n  \"version\": 1,\n");
-	fprintf(fp, "  ");
-	put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
-	fprintf(fp, "\n  \"key_index\": %u,\n  \"diversify\": %u,\n"
-	    "  \"counter\": %" PRIu32 ",\n", sam->key_index,
-	    sam->diversify ? 1u : 0u, sam->counter);
-	fprintf(fp, "  \"keys\": {\n");
-	for (k = 0; k < N_KEYS; k++) {
-		fprintf(fp, "    ");
-		put_hex(fp, key_names[k], sam->keys[k], WK_PURSE_KEY_LEN, false);
-		fprintf(fp, "%s\n", k + 1 < N_KEYS ? "," : "");
+	if (sam->is_psam) {
+		/* the terminal journal: no key, no counter (both in the PSAM) */
+		fprintf(fp, "{\n  \"format\": \"walletkey-terminal\",\n"
+		    "  \"version\": 1,\n  ");
+		put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
+		fprintf(fp, "\n  ");
+		put_hex(fp, "psam", sam->psam_id, sizeof(sam->psam_id), false);
+	} else {
+		fprintf(fp, "{\n  \"format\": \"walletkey-sam\",\n"
+		    "  \"version\": 1,\n");
+		fprintf(fp, "  ");
+		put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
+		fprintf(fp, "\n  \"key_index\": %u,\n  \"diversify\": %u,\n"
+		    "  \"counter\": %" PRIu32 ",\n", sam->key_index,
+		    sam->diversify ? 1u : 0u, sam->counter);
+		fprintf(fp, "  \"keys\": {\n");
+		for (k = 0; k < N_KEYS; k++) {
+			fprintf(fp, "    ");
+			put_hex(fp, key_names[k], sam->keys[k], WK_PURSE_KEY_LEN,
+			    false);
+			fprintf(fp, "%s\n", k + 1 < N_KEYS ? "," : "");
+		}
+		fprintf(fp, "  }");
 	}
-	fprintf(fp, "  }");
 	if (sam->has_last) {
 		fprintf(fp, ",\n  \"last\": {\"state\": \"%s\", \"type\": %u, "
 		    "\"key_index\": %u, \"amount\": %" PRIu32 ", ",
@@ -576,10 +596,35 @@ wk_sam_free(wk_sam **samp)
 		sodium_free(sam->keys);	/* wipes */
 	if (sam->lock_fd >= 0)
 		close(sam->lock_fd);	/* releases the lock */
+	if (sam->psam != NULL)
+		(void)wk_card_end(sam->psam);
 	free(sam->path);
 	sodium_memzero(sam, sizeof(*sam));
 	free(sam);
 	*samp = NULL;
+}
+
+/* a terminal journal's content into sam (a PSAM's: sam->terminal and
+ * sam->psam_id are set and must match) */
+static int
+parse_terminal(wk_sam *sam, const jdoc *d)
+{
+	uint8_t term[6], id[8];
+
+	if (json_hex(d, "terminal", term, sizeof(term)) != 0 ||
+	    json_hex(d, "psam", id, sizeof(id)) != 0 ||
+	    memcmp(term, sam->terminal, sizeof(term)) != 0)
+		return -1;
+	/* another PSAM card for this terminal id cannot be (one PSAM per
+	 * terminal, docs/issuer.md): refuse a journal that names another */
+	if (memcmp(id, sam->psam_id, sizeof(id)) != 0)
+		return -1;
+	if (json_get(d, "last.state") != NULL) {
+		if (parse_last(d, &sam->last) != 0)
+			return -1;
+		sam->has_last = true;
+	}
+	return 0;
 }
 
 /* the file's content into sam (which keeps its path and lock) */
@@ -588,6 +633,7 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 {
 	jdoc *d = NULL;
 	const jfield *fmt;
+	const char *want = sam->is_psam ? "walletkey-terminal" : "walletkey-sam";
 	uint64_t v;
 	int rc = WK_ERR_MEMORY;
 
@@ -597,10 +643,16 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 	if (json_parse(buf, len, d) != 0)
 		goto out;
 	fmt = json_get(d, "format");
-	if (fmt == NULL || !fmt->is_str || fmt->len != 13 ||
-	    memcmp(fmt->str, "walletkey-sam", 13) != 0 ||
+	if (fmt == NULL || !fmt->is_str || fmt->len != strlen(want) ||
+	    memcmp(fmt->str, want, fmt->len) != 0 ||
 	    json_uint(d, "version", 1, &v) != 0 || v != 1)
 		goto out;
+	if (sam->is_psam) {
+		if (parse_terminal(sam, d) != 0)
+			goto out;
+		rc = WK_OK;
+		goto out;
+	}
 	if (json_hex(d, "terminal", sam->terminal, sizeof(sam->terminal)) != 0 ||
 	    json_uint(d, "key_index", 0xFF, &v) != 0)
 		goto out;
@@ -680,6 +732,96 @@ wk_sam_open(const char *path, wk_sam **out)
 	*out = sam;
 	sam = NULL;
 out:
+	if (buf != NULL)
+		sodium_free(buf);
+	free(lock);
+	wk_sam_free(&sam);
+	return rc;
+}
+
+int
+wk_sam_parse_journal(const char *text, size_t len, const uint8_t terminal[6],
+    const uint8_t psam_id[8], wk_sam **out)
+{
+	wk_sam *sam = NULL;
+	int rc = WK_ERR_ARG;
+
+	if (out == NULL || terminal == NULL || psam_id == NULL ||
+	    (text == NULL && len > 0))
+		goto out;
+	*out = NULL;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL)
+		goto out;
+	sam->is_psam = true;
+	sam->key_index = 1;
+	memcpy(sam->terminal, terminal, sizeof(sam->terminal));
+	memcpy(sam->psam_id, psam_id, sizeof(sam->psam_id));
+	if ((rc = parse_into(sam, text, len)) != WK_OK)
+		goto out;
+	*out = sam;
+	sam = NULL;
+out:
+	wk_sam_free(&sam);
+	return rc;
+}
+
+int
+wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
+{
+	wk_sam *sam = NULL;
+	wk_psam_info info;
+	wk_card_info ci;
+	char *buf = NULL, *lock = NULL;
+	size_t len = 0;
+	bool begun = false;
+	int rc = WK_ERR_ARG;
+
+	if (out == NULL)
+		goto out;
+	*out = NULL;
+	if (psam == NULL || path == NULL)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((sam = sam_alloc()) == NULL || (sam->path = strdup(path)) == NULL ||
+	    (lock = malloc(strlen(path) + 8)) == NULL)
+		goto out;
+	sprintf(lock, "%s.lock", path);
+	rc = WK_ERR_IO;
+	if ((sam->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(sam->lock_fd, LOCK_EX) != 0)
+		goto out;
+	/* the PSAM stays ours (one PC/SC transaction) while the SAM is open */
+	if ((rc = wk_card_begin(psam)) != WK_OK)
+		goto out;
+	begun = true;
+	if ((rc = wk_card_get_info(psam, &ci)) != WK_OK ||
+	    (rc = wk_psam_select(psam)) != WK_OK ||
+	    (rc = wk_psam_get_info(psam, &info)) != WK_OK)
+		goto out;
+	if (info.state != WK_PSAM_INSTALLED) {
+		rc = WK_ERR_CONDITIONS;	/* not provisioned by the issuer yet */
+		goto out;
+	}
+	memcpy(sam->terminal, info.terminal, sizeof(sam->terminal));
+	memcpy(sam->psam_id, ci.serial, sizeof(sam->psam_id));
+	sam->counter = info.counter;
+	sam->key_index = 1;
+	sam->is_psam = true;
+	sam->psam = psam;
+	begun = false;		/* wk_sam_free ends it now */
+	rc = read_file(path, &buf, &len);
+	if (rc == WK_ERR_IO && access(path, F_OK) != 0)
+		rc = store(sam, path, true);
+	else if (rc == WK_OK)
+		rc = parse_into(sam, buf, len);
+	if (rc != WK_OK)
+		goto out;
+	*out = sam;
+	sam = NULL;
+out:
+	if (begun)
+		(void)wk_card_end(psam);
 	if (buf != NULL)
 		sodium_free(buf);
 	free(lock);
@@ -818,6 +960,27 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 
 	if (sam == NULL || txn == NULL || !is_purchase(txn->type))
 		goto out;
+	if (sam->is_psam) {
+		memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
+		rc = WK_ERR_ARG;
+		if (sam->psam == NULL)
+			goto out;
+		rc = WK_ERR_KEY_NOT_FOUND;
+		if (txn->key_index != sam->key_index)
+			goto out;
+		/* the PSAM commits its counter before MAC1 leaves it */
+		if ((rc = wk_psam_purchase_mac1(sam->psam, txn)) != WK_OK)
+			goto out;
+		next = (uint32_t)txn->term_seq[0] << 24 |
+		    (uint32_t)txn->term_seq[1] << 16 |
+		    (uint32_t)txn->term_seq[2] << 8 | txn->term_seq[3];
+		if ((rc = journal(sam, txn, next)) != WK_OK) {
+			sodium_memzero(txn->mac1, sizeof(txn->mac1));
+			goto out;
+		}
+		txn->state = WK_PURSE_TXN_PREPARED;
+		goto out;
+	}
 	rc = WK_ERR_LIMIT;
 	if (sam->counter == UINT32_MAX)
 		goto out;
@@ -852,6 +1015,10 @@ wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 	int rc = WK_ERR_ARG;
 
 	if (sam == NULL || txn == NULL || !is_load(txn->type))
+		goto out;
+	/* a PSAM has no load key: loads are remote (DLK stays at the issuer) */
+	rc = WK_ERR_NOT_SUPPORTED;
+	if (sam->is_psam)
 		goto out;
 	memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
 	memset(txn->term_seq, 0, sizeof(txn->term_seq));
@@ -891,6 +1058,28 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 	if (sam == NULL || txn == NULL || tac == NULL ||
 	    !(is_load(txn->type) || is_purchase(txn->type)))
 		goto out;
+	if (sam->is_psam) {
+		wk_psam_info info;
+
+		/* the PSAM checks MAC2 of its last purchase only; the TAC (DTK
+		 * stays at the issuer) is checked when the proof is settled */
+		rc = WK_ERR_NOT_SUPPORTED;
+		if (mac == NULL || !is_purchase(txn->type))
+			goto out;
+		rc = WK_ERR_ARG;
+		if (sam->psam == NULL)
+			goto out;
+		if ((rc = wk_psam_get_info(sam->psam, &info)) != WK_OK)
+			goto out;
+		rc = WK_ERR_AUTH_FAILED;
+		if (info.counter != ((uint32_t)txn->term_seq[0] << 24 |
+		    (uint32_t)txn->term_seq[1] << 16 |
+		    (uint32_t)txn->term_seq[2] << 8 | txn->term_seq[3]) ||
+		    memcmp(info.terminal, txn->terminal, 6) != 0)
+			goto out;	/* the PSAM has done another since */
+		rc = wk_psam_check_mac2(sam->psam, mac);
+		goto out;
+	}
 	if (mac != NULL && is_purchase(txn->type)) {
 		if ((rc = session_key(sam, txn, sk)) != WK_OK)
 			goto out;

@@ -5,6 +5,7 @@
  * card's log with the issuer's signed history and ledger.
  */
 #include "audit_cli.h"
+#include "wallet_reports.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -198,6 +199,9 @@ audit_sync(wk_cli *cli, const aopts *o)
 		goto out;
 	}
 	wk_hex_encode(info.serial, 8, serial);
+	/* the transfers this card sent or received that wait to be reported
+	 * (docs/remote-load.md "Reporting a transfer") */
+	(void)wallet_reports_flush(cli, NULL, serial, o->issuer, NULL, NULL);
 	rc = wk_audit_verify_pin(card, pin, pin_len, &tries);
 	if (rc == WK_ERR_WRONG_PIN) {
 		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);

@@ -34,24 +34,37 @@ typedef struct wopts {
 	const char *seq;
 	const char *aid_hex;
 	const char *issuer;
+	const char *psam;	/* --psam READER: the terminal's PSAM card */
+	const char *journal;	/* --journal FILE: its terminal journal */
 	uint8_t aid[16];
 	size_t aid_len;
 	long recover_wait;
 	bool no_pin;
+	bool insecure;		/* --insecure-master-keys: a SAM file may be used */
 } wopts;
+
+/* a software SAM holds the issuer's master keys: only when asked by name */
+static const char insecure_msg[] =
+    "--sam FILE is a software SAM: the issuer's master keys in a file, and "
+    "whoever has the file loads any card. It is for tests and the demo only; "
+    "add --insecure-master-keys to use it. A terminal uses a PSAM card "
+    "(--psam READER), and loads are remote (wallet load --issuer URL)";
 
 static const char wallet_usage[] =
     "usage: walletkey wallet SUBCOMMAND [OPTIONS]\n"
     "  info                              application data and cardholder\n"
     "  balance [--ed|--ep]               the purse balance\n"
     "  records [--ed|--ep]               the transaction log (newest first)\n"
-    "  purchase --amount YUAN --sam FILE [--terminal ID] [--ed|--ep]\n"
-    "  load --amount YUAN --sam FILE [--ed|--ep]     a local load\n"
-    "  prove --sam FILE                  settle the SAM's last transaction\n"
-    "  recover --sam FILE                the same\n"
+    "  purchase --amount YUAN --psam READER [--journal FILE] [--terminal ID]\n"
+    "           [--ed|--ep]               an offline purchase through the PSAM\n"
+    "  prove --psam READER [--journal FILE]   settle the terminal's last purchase\n"
+    "  recover --psam READER [--journal FILE] the same\n"
     "  prove --type purchase|load --seq N [--ed|--ep]  print the card's proof\n"
-    "  sam-init --master-keys FILE --terminal ID --out SAM.json\n"
-    "  settle --issuer URL --sam FILE    upload the SAM's purchase proofs\n"
+    "  settle --issuer URL (--psam READER | --journal FILE | --sam FILE)\n"
+    "                                    upload the terminal's purchase proofs\n"
+    "  tests and the demo only, a software SAM holding the master keys:\n"
+    "  sam-init --master-keys FILE --terminal ID --out SAM.json --insecure-master-keys\n"
+    "  purchase|load|prove|recover --sam FILE --insecure-master-keys ...\n"
     "  load --issuer URL --amount YUAN [--yes]       a remote load (docs/remote-load.md)\n"
     "  recover [--from READER --to READER]           settle a remote load or a transfer\n"
     "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
@@ -158,6 +171,12 @@ parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 			slot = &o->aid_hex;
 		else if (strcmp(a, "--issuer") == 0)
 			slot = &o->issuer;
+		else if (strcmp(a, "--psam") == 0)
+			slot = &o->psam;
+		else if (strcmp(a, "--journal") == 0)
+			slot = &o->journal;
+		else if (strcmp(a, "--insecure-master-keys") == 0)
+			o->insecure = true;
 		else if (strcmp(a, "--recover-wait") == 0) {
 			if (i + 1 >= argc)
 				return wk_cli_usage(cli, "--recover-wait needs seconds");
@@ -473,9 +492,11 @@ answer_lost(const wk_purse_txn *txn)
 	return txn->state == WK_PURSE_TXN_SENT;
 }
 
+/* psam: the TAC is not checked here (the DTK stays at the issuer, which
+ * checks it at settlement); MAC2 was, by the PSAM */
 static int
 print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
-    const char *outcome)
+    const char *outcome, bool psam)
 {
 	char amount[24], after[24], term[13], tseq[9];
 	uint32_t newbal;
@@ -489,12 +510,14 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 	wk_hex_encode(txn->term_seq, 4, tseq);
 	if (cli->json)
 		return wk_cli_json_print(json_pack(
-		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o}",
+		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o,s:s}",
 		    "operation", what, "outcome", outcome, "type", txn->type,
 		    "amount_fen", (json_int_t)txn->amount, "amount", amount,
 		    "balance_fen", (json_int_t)newbal, "terminal", term,
 		    "card_seq", txn->card_seq, "term_seq", tseq,
-		    "tac", wk_cli_json_hex(txn->tac, 4)));
+		    "tac", wk_cli_json_hex(txn->tac, 4), "checked", psam ?
+		    "MAC2 by the PSAM; TAC by the issuer at settlement" :
+		    "MAC2 and TAC by the SAM"));
 	printf("%s of %s: %s\n", what, amount, outcome);
 	printf("balance:  %s\ncard seq: %u\nterminal: %s", after, txn->card_seq,
 	    term);
@@ -502,7 +525,8 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 		printf(" (transaction %s)", tseq);
 	printf("\nTAC:      ");
 	wk_cli_print_hex(stdout, txn->tac, 4);
-	printf(" (verified)\n");
+	printf(psam ? " (MAC2 verified by the PSAM; the issuer checks the TAC"
+	    " at settlement)\n" : " (verified)\n");
 	return WK_CLI_OK;
 }
 
@@ -525,9 +549,119 @@ journal_purchase(const char *sam_path, wk_sam *sam, wk_purse_txn *txn)
 	return wk_sam_settle(sam, txn);
 }
 
+/* the terminal: a PSAM card (--psam) or, for tests and the demo, a SAM
+ * file (--sam with --insecure-master-keys); jpath gets the journal beside
+ * which the proofs are kept (FILE.proofs) and hint how to prove later */
+typedef struct wterm {
+	wk_sam *sam;
+	wk_ctx *ctx;		/* the PSAM's own: the customer card reconnects */
+	wk_card *psam;
+	char jpath[1100];
+	char hint[1200];
+} wterm;
+
+static void
+term_close(wterm *t)
+{
+	wk_sam_free(&t->sam);	/* ends the PSAM's transaction first */
+	wk_card_free(&t->psam);
+	wk_ctx_free(&t->ctx);
+}
+
+/* STATE/terminal-<terminal id>.json, or --journal */
+static int
+terminal_journal(const wopts *o, const uint8_t tid[6], char *out, size_t cap)
+{
+	char dir[1024], h[13];
+
+	if (o->journal != NULL) {
+		snprintf(out, cap, "%s", o->journal);
+		return WK_CLI_OK;
+	}
+	if (wallet_state_dir(NULL, dir, sizeof(dir)) != WK_CLI_OK)
+		return WK_CLI_FAILED;
+	wk_hex_encode(tid, 6, h);
+	snprintf(out, cap, "%s/terminal-%s.json", dir, h);
+	return WK_CLI_OK;
+}
+
+/* the PSAM card in reader (on a PC/SC context of its own, *ctx: a lost
+ * customer card drops the CLI's): selected, its terminal id (provisioned) */
+static int
+psam_open(wk_cli *cli, const char *reader, wk_ctx **ctx, wk_card **pc,
+    wk_psam_info *info)
+{
+	int rc;
+
+	if ((rc = wk_ctx_new(ctx)) != WK_OK ||
+	    (rc = wk_card_open(*ctx, reader, pc)) != WK_OK ||
+	    (rc = wk_psam_select(*pc)) != WK_OK ||
+	    (rc = wk_psam_get_info(*pc, info)) != WK_OK) {
+		fprintf(stderr, "walletkey: reader %s: %s\n", reader,
+		    rc == WK_ERR_NOT_FOUND ? "no PSAM on this card" :
+		    wk_strerror(rc));
+		return wk_cli_fail(cli, "open the PSAM", rc);
+	}
+	if (info->state != WK_PSAM_INSTALLED) {
+		fprintf(stderr, "walletkey: the PSAM in %s holds no purchase key"
+		    " yet: 'walletkey --reader %s psam init', the issuer's"
+		    " 'walletkey-issuer psam-issue', then 'walletkey psam"
+		    " install'\n", reader, reader);
+		return WK_CLI_FAILED;
+	}
+	return WK_CLI_OK;
+}
+
+static int
+term_open(wk_cli *cli, const wopts *o, bool load, wterm *t)
+{
+	wk_psam_info info;
+	int rc, st;
+
+	memset(t, 0, sizeof(*t));
+	if (o->psam != NULL && o->sam != NULL)
+		return wk_cli_usage(cli, "give --psam READER or --sam FILE, not both");
+	if (o->psam != NULL) {
+		if (load)
+			return wk_cli_usage(cli, "a PSAM holds no load key: loads are"
+			    " remote (wallet load --issuer URL)");
+		if ((st = psam_open(cli, o->psam, &t->ctx, &t->psam, &info)) !=
+		    WK_CLI_OK ||
+		    (st = terminal_journal(o, info.terminal, t->jpath,
+		    sizeof(t->jpath))) != WK_CLI_OK)
+			return st;
+		snprintf(t->hint, sizeof(t->hint), "--psam '%s'%s%s", o->psam,
+		    o->journal ? " --journal " : "", o->journal ? o->journal : "");
+		if ((rc = wk_sam_open_psam(t->psam, t->jpath, &t->sam)) != WK_OK) {
+			fprintf(stderr, "walletkey: the terminal journal %s: %s\n",
+			    t->jpath, rc == WK_ERR_ARG ? "not this PSAM's journal"
+			    " (walletkey-terminal of another terminal or PSAM)" :
+			    wk_strerror(rc));
+			return wk_cli_fail(cli, "open the PSAM", rc);
+		}
+		return WK_CLI_OK;
+	}
+	if (o->sam == NULL)
+		return wk_cli_usage(cli, "wallet %s needs --psam READER (a SAM file"
+		    " with --insecure-master-keys in tests)", load ? "load" :
+		    "purchase");
+	if (!o->insecure)
+		return wk_cli_usage(cli, "%s", insecure_msg);
+	snprintf(t->jpath, sizeof(t->jpath), "%s", o->sam);
+	snprintf(t->hint, sizeof(t->hint), "--sam %s --insecure-master-keys",
+	    o->sam);
+	if ((rc = wk_sam_open(o->sam, &t->sam)) != WK_OK) {
+		fprintf(stderr, "walletkey: cannot use the SAM file %s: %s\n",
+		    o->sam, rc == WK_ERR_ARG ? "not a walletkey SAM file "
+		    "(see docs/wallet.md)" : wk_strerror(rc));
+		return WK_CLI_FAILED;
+	}
+	return WK_CLI_OK;
+}
+
 /* the answer to DEBIT/CREDIT was lost: ask the card whether it happened */
 static int
-recover(wk_cli *cli, wk_sam *sam, const wopts *o, const char *what,
+recover(wk_cli *cli, wterm *t, const wopts *o, const char *what,
     wk_purse_txn *txn)
 {
 	wk_card *card = NULL;
@@ -537,22 +671,24 @@ recover(wk_cli *cli, wk_sam *sam, const wopts *o, const char *what,
 	    "the card for the transaction proof\n", what);
 	if ((rc = reopen_purse(cli, o->recover_wait, &card)) != WK_OK) {
 		fprintf(stderr, "walletkey: the card did not come back (%s): the "
-		    "outcome is unknown; run 'walletkey wallet prove --sam %s' "
-		    "when it is back\n", wk_strerror(rc), o->sam);
+		    "outcome is unknown; run 'walletkey wallet prove %s' "
+		    "when it is back\n", wk_strerror(rc), t->hint);
 		return WK_CLI_FAILED;
 	}
-	if ((rc = wk_purse_recover(card, sam, txn)) != WK_OK) {
+	if ((rc = wk_purse_recover(card, t->sam, txn)) != WK_OK) {
 		fprintf(stderr, "walletkey: the proof could not be read (%s): the "
-		    "outcome is unknown; run 'walletkey wallet prove --sam %s'\n",
-		    wk_strerror(rc), o->sam);
+		    "outcome is unknown; run 'walletkey wallet prove %s'\n",
+		    wk_strerror(rc), t->hint);
 		return WK_CLI_FAILED;
 	}
-	if (journal_purchase(o->sam, sam, txn) != WK_OK)
+	if (journal_purchase(t->jpath, t->sam, txn) != WK_OK)
 		fprintf(stderr, "walletkey: warning: could not record the outcome "
-		    "in %s\n", o->sam);
+		    "in %s\n", t->jpath);
 	if (txn->state == WK_PURSE_TXN_DONE)
-		return print_txn(cli, what, txn,
-		    "completed (confirmed by GET TRANSACTION PROVE, TAC verified)");
+		return print_txn(cli, what, txn, t->psam != NULL ?
+		    "completed (confirmed by GET TRANSACTION PROVE, MAC2 verified"
+		    " by the PSAM)" : "completed (confirmed by GET TRANSACTION "
+		    "PROVE, TAC verified)", t->psam != NULL);
 	if (cli->json)
 		wk_cli_json_print(json_pack("{s:s,s:s,s:i}", "operation", what,
 		    "outcome", "not done", "card_seq", txn->card_seq));
@@ -566,38 +702,35 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 {
 	const char *what = load ? "load" : "purchase";
 	wk_card *card = NULL;
-	wk_sam *sam = NULL;
+	wterm t;
 	wk_purse_app app;
 	wk_purse_txn txn;
-	uint8_t term[6], sam_term[6];
+	uint8_t tid[6], sam_term[6];
 	uint32_t amount = 0;
 	bool use_pin;
 	int rc, status = WK_CLI_FAILED;
 
 	memset(&txn, 0, sizeof(txn));
-	if (o->amount == NULL || o->sam == NULL)
-		return wk_cli_usage(cli, "wallet %s needs --amount YUAN and "
-		    "--sam FILE", what);
+	memset(&t, 0, sizeof(t));
+	if (o->amount == NULL)
+		return wk_cli_usage(cli, "wallet %s needs --amount YUAN", what);
 	if (wk_purse_amount_parse(o->amount, &amount) != WK_OK)
 		return wk_cli_usage(cli, "'%s' is not an amount: give yuan above 0 "
 		    "with at most 2 decimals, e.g. 12.30 (at most 42949672.95)",
 		    o->amount);
-	if (o->terminal != NULL && parse_terminal(cli, o->terminal, term) !=
+	if (o->terminal != NULL && parse_terminal(cli, o->terminal, tid) !=
 	    WK_CLI_OK)
 		return WK_CLI_USAGE;
-	if ((rc = wk_sam_open(o->sam, &sam)) != WK_OK) {
-		fprintf(stderr, "walletkey: cannot use the SAM file %s: %s\n",
-		    o->sam, rc == WK_ERR_ARG ? "not a walletkey SAM file "
-		    "(see docs/wallet.md)" : wk_strerror(rc));
+	if ((status = term_open(cli, o, load, &t)) != WK_CLI_OK)
 		goto out;
-	}
-	wk_sam_terminal(sam, sam_term);
-	if (o->terminal != NULL && memcmp(term, sam_term, 6) != 0) {
+	status = WK_CLI_FAILED;
+	wk_sam_terminal(t.sam, sam_term);
+	if (o->terminal != NULL && memcmp(tid, sam_term, 6) != 0) {
 		char h[13];
 
 		wk_hex_encode(sam_term, 6, h);
-		status = wk_cli_usage(cli, "the SAM in %s belongs to terminal %s, "
-		    "not %s", o->sam, h, o->terminal);
+		status = wk_cli_usage(cli, "the %s belongs to terminal %s, not %s",
+		    t.psam != NULL ? "PSAM" : "SAM", h, o->terminal);
 		goto out;
 	}
 	if ((rc = open_purse(cli, &card, &app)) != WK_OK) {
@@ -615,10 +748,10 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 			break;
 		}
 		if (load)
-			rc = wk_purse_load(card, sam, &app, o->kind, amount, NULL, 0,
+			rc = wk_purse_load(card, t.sam, &app, o->kind, amount, NULL, 0,
 			    &txn);
 		else
-			rc = wk_purse_purchase(card, sam, &app, o->kind, amount, NULL,
+			rc = wk_purse_purchase(card, t.sam, &app, o->kind, amount, NULL,
 			    0, &txn);
 		(void)wk_card_end(card);
 		if (!(needs_pin(rc) && !use_pin && txn.state == WK_PURSE_TXN_NONE))
@@ -626,25 +759,25 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 		use_pin = true;
 	}
 	if (rc == WK_OK) {
-		if (journal_purchase(o->sam, sam, &txn) != WK_OK &&
-		    !load) {
+		if (journal_purchase(t.jpath, t.sam, &txn) != WK_OK && !load) {
 			status = WK_CLI_FAILED;
 			goto out;
 		}
-		status = print_txn(cli, what, &txn, "done");
+		status = print_txn(cli, what, &txn, "done", t.psam != NULL);
 		goto out;
 	}
 	if (txn.state == WK_PURSE_TXN_NOT_DONE)
-		(void)wk_sam_settle(sam, &txn);	/* the card refused: closed */
+		(void)wk_sam_settle(t.sam, &txn);	/* the card refused: closed */
 	if (answer_lost(&txn) && rc != WK_ERR_AUTH_FAILED) {
-		status = recover(cli, sam, o, what, &txn);
+		status = recover(cli, &t, o, what, &txn);
 		goto out;
 	}
 	if (rc == WK_ERR_AUTH_FAILED) {
 		fprintf(stderr, "walletkey: %s: the card's %s did not verify with "
-		    "the SAM's keys: wrong SAM for this card, or not a genuine "
-		    "card\n", what, txn.state == WK_PURSE_TXN_SENT ? "MAC2/TAC" :
-		    "MAC1");
+		    "the %s: wrong %s for this card, or not a genuine card\n", what,
+		    txn.state == WK_PURSE_TXN_SENT ? "MAC2/TAC" : "MAC1",
+		    t.psam != NULL ? "PSAM" : "SAM's keys",
+		    t.psam != NULL ? "issuer" : "SAM");
 		if (cli->json)
 			wk_cli_fail(cli, what, rc);
 		goto out;
@@ -652,7 +785,7 @@ cmd_txn(wk_cli *cli, const wopts *o, bool load)
 	status = wk_cli_fail(cli, what, rc);
 out:
 	sodium_memzero(&txn, sizeof(txn));
-	wk_sam_free(&sam);
+	term_close(&t);
 	return status;
 }
 
@@ -682,37 +815,40 @@ static int
 cmd_prove(wk_cli *cli, const wopts *o)
 {
 	wk_card *card = NULL;
-	wk_sam *sam = NULL;
+	wterm t;
 	wk_purse_txn txn;
 	uint8_t type = 0, mac[4], tac[4];
 	unsigned long seq;
 	char *end;
 	int rc, status = WK_CLI_FAILED;
 
-	if (o->sam != NULL && o->seq == NULL && o->type == NULL) {
-		if ((rc = wk_sam_open(o->sam, &sam)) != WK_OK) {
-			fprintf(stderr, "walletkey: cannot use the SAM file %s: %s\n",
-			    o->sam, wk_strerror(rc));
+	memset(&t, 0, sizeof(t));
+	memset(&txn, 0, sizeof(txn));
+	if ((o->sam != NULL || o->psam != NULL) && o->seq == NULL &&
+	    o->type == NULL) {
+		if ((status = term_open(cli, o, false, &t)) != WK_CLI_OK)
 			goto out;
-		}
-		if (wk_sam_last(sam, &txn) != WK_OK) {
-			fprintf(stderr, "walletkey: the SAM in %s has no transaction "
-			    "to prove\n", o->sam);
+		status = WK_CLI_FAILED;
+		if (wk_sam_last(t.sam, &txn) != WK_OK) {
+			fprintf(stderr, "walletkey: the terminal journal %s has no "
+			    "transaction to prove\n", t.jpath);
 			goto out;
 		}
 		if ((rc = reopen_purse(cli, o->recover_wait, &card)) != WK_OK) {
 			status = wk_cli_fail(cli, "wallet prove", rc);
 			goto out;
 		}
-		if ((rc = wk_purse_recover(card, sam, &txn)) != WK_OK) {
+		if ((rc = wk_purse_recover(card, t.sam, &txn)) != WK_OK) {
 			status = wk_cli_fail(cli, "wallet prove", rc);
 			goto out;
 		}
-		(void)journal_purchase(o->sam, sam, &txn);
+		(void)journal_purchase(t.jpath, t.sam, &txn);
 		if (txn.state == WK_PURSE_TXN_DONE) {
 			status = print_txn(cli, type_name(txn.type), &txn,
+			    t.psam != NULL ? "completed (confirmed by GET "
+			    "TRANSACTION PROVE, MAC2 verified by the PSAM)" :
 			    "completed (confirmed by GET TRANSACTION PROVE, TAC "
-			    "verified)");
+			    "verified)", t.psam != NULL);
 		} else {
 			if (cli->json)
 				wk_cli_json_print(json_pack("{s:s,s:s,s:i}",
@@ -726,8 +862,8 @@ cmd_prove(wk_cli *cli, const wopts *o)
 		goto out;
 	}
 	if (parse_type(o->type, o->kind, &type) != 0 || o->seq == NULL)
-		return wk_cli_usage(cli, "wallet prove needs --sam FILE, or --type "
-		    "purchase|load --seq N");
+		return wk_cli_usage(cli, "wallet prove needs --psam READER (or --sam"
+		    " FILE --insecure-master-keys), or --type purchase|load --seq N");
 	errno = 0;
 	seq = strtoul(o->seq, &end, 10);
 	if (errno != 0 || *end != '\0' || seq > 0xFFFF || o->seq[0] == '-')
@@ -752,7 +888,7 @@ cmd_prove(wk_cli *cli, const wopts *o)
 	}
 out:
 	sodium_memzero(&txn, sizeof(txn));
-	wk_sam_free(&sam);
+	term_close(&t);
 	return status;
 }
 
@@ -764,7 +900,12 @@ cmd_sam_init(wk_cli *cli, const wopts *o)
 
 	if (o->master_keys == NULL || o->terminal == NULL || o->out == NULL)
 		return wk_cli_usage(cli, "wallet sam-init needs --master-keys FILE "
-		    "--terminal ID --out FILE");
+		    "--terminal ID --out FILE --insecure-master-keys");
+	if (!o->insecure)
+		return wk_cli_usage(cli, "wallet sam-init writes the issuer's master "
+		    "keys into a software SAM file, which loads any card: tests and "
+		    "the demo only; add --insecure-master-keys. A terminal uses a "
+		    "PSAM card (walletkey psam)");
 	if (parse_terminal(cli, o->terminal, term) != WK_CLI_OK)
 		return WK_CLI_USAGE;
 	if ((rc = wk_sam_create(o->out, o->master_keys, term)) != WK_OK) {
@@ -782,6 +923,35 @@ cmd_sam_init(wk_cli *cli, const wopts *o)
 		    "terminal", o->terminal));
 	printf("SAM for terminal %s written to %s\n", o->terminal, o->out);
 	return WK_CLI_OK;
+}
+
+/* the journal to settle: --journal, --sam FILE (its FILE.proofs; no key is
+ * used), or the PSAM's default journal */
+static int
+cmd_settle(wk_cli *cli, const wopts *o)
+{
+	wk_psam_info info;
+	wk_card *pc = NULL;
+	wk_ctx *ctx = NULL;
+	char path[1100];
+	int st, n = (o->sam != NULL) + (o->psam != NULL) + (o->journal != NULL);
+
+	if (o->issuer == NULL || n == 0 || (n > 1 && !(n == 2 && o->psam &&
+	    o->journal)))
+		return wk_cli_usage(cli, "wallet settle needs --issuer URL and "
+		    "--psam READER, --journal FILE or --sam FILE");
+	if (o->sam != NULL)
+		return wallet_proofs_settle(cli, o->sam, o->issuer);
+	if (o->journal != NULL)
+		return wallet_proofs_settle(cli, o->journal, o->issuer);
+	st = psam_open(cli, o->psam, &ctx, &pc, &info);
+	if (st == WK_CLI_OK)
+		st = terminal_journal(o, info.terminal, path, sizeof(path));
+	wk_card_free(&pc);
+	wk_ctx_free(&ctx);
+	if (st != WK_CLI_OK)
+		return st;
+	return wallet_proofs_settle(cli, path, o->issuer);
 }
 
 int
@@ -818,15 +988,16 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 	if (strcmp(sub, "prove") == 0)
 		return cmd_prove(cli, &o);
 	if (strcmp(sub, "recover") == 0) {
-		if (o.sam == NULL || o.type != NULL || o.seq != NULL)
-			return wk_cli_usage(cli, "wallet recover needs --sam FILE "
-			    "(and nothing else)");
+		if ((o.sam == NULL && o.psam == NULL) || o.type != NULL ||
+		    o.seq != NULL)
+			return wk_cli_usage(cli, "wallet recover needs --psam READER "
+			    "(or --sam FILE --insecure-master-keys)");
 		return cmd_prove(cli, &o);
 	}
 	if (strcmp(sub, "sam-init") == 0)
 		return cmd_sam_init(cli, &o);
 	if (strcmp(sub, "settle") == 0)
-		return wallet_proofs_settle(cli, o.sam, o.issuer);
+		return cmd_settle(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
 	    "records, purchase, load, prove, recover, sam-init, settle, "
 	    "transfer, unblock)", sub);

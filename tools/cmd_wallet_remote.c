@@ -6,6 +6,7 @@
  * card's own proof.
  */
 #include "cli.h"
+#include "wallet_reports.h"
 #include "wallet_state.h"
 
 #include <dirent.h>
@@ -58,19 +59,7 @@ static const char remote_usage[] =
 static void
 fault_point(const char *step)
 {
-	const char *at = getenv("WALLETKEY_FAULT_AT");
-	const char *cmd = getenv("WALLETKEY_FAULT_CMD");
-	const char *kill_at = getenv("WALLETKEY_FAULT_KILL_AT");
-
-	fflush(NULL);
-	if (at != NULL && strcmp(at, step) == 0) {
-		if (cmd == NULL || cmd[0] == '\0')
-			raise(SIGKILL);
-		if (system(cmd) != 0)
-			fprintf(stderr, "walletkey: fault command failed\n");
-	}
-	if (kill_at != NULL && strcmp(kill_at, step) == 0)
-		raise(SIGKILL);
+	wallet_fault_point(step);
 }
 
 static void
@@ -612,6 +601,39 @@ xfer_pin(wk_cli *cli, const ropts *o, xcard *to, bool *done)
 	return WK_CLI_OK;
 }
 
+/* the directory of a state file (the transfer files live in the state dir) */
+static const char *
+dir_of(const char *path)
+{
+	static char dir[1100];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	return dir;
+}
+
+/* reports the queued transfers between the two cards; says what stays */
+static void
+xfer_report(wk_cli *cli, const char *dir, const xcard *from, const xcard *to)
+{
+	unsigned done = 0, left = 0, d2 = 0, l2 = 0;
+
+	if (wallet_reports_flush(cli, dir, from->hex, NULL, &done, &left) != 0 ||
+	    wallet_reports_flush(cli, dir, to->hex, NULL, &d2, &l2) != 0)
+		return;
+	done += d2;
+	left = l2 > left ? l2 : left;
+	if (done > 0)
+		say(cli, "transfer: reported to the issuer (%u token%s)", done,
+		    done == 1 ? "" : "s");
+	if (left > 0)
+		say(cli, "transfer: %u token%s not reported yet: either card's next"
+		    " 'walletkey audit sync' reports %s", left, left == 1 ? "" : "s",
+		    left == 1 ? "it" : "them");
+}
+
 /* redeems the token of one transfer file; removes the file when settled */
 static int
 xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
@@ -659,6 +681,12 @@ xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
 	    &bal, &already);
 	if (rc != WK_OK)
 		return wk_cli_fail(cli, "redeem the token on the receiving card", rc);
+	/* the issuer moves the sender's float to the receiver's when the token
+	 * is reported: queued before this transfer's file goes, reported now
+	 * or at either card's next sync (docs/remote-load.md) */
+	if (wallet_report_queue(dir_of(path), tok, tlen) != 0)
+		return WK_CLI_FAILED;
+	fault_point("xfer-queued");
 	if (wallet_state_remove(path) != 0)
 		return WK_CLI_FAILED;
 	if (already)
@@ -750,6 +778,8 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 	    WK_CLI_OK || recover_only) {
 		if (status == WK_CLI_OK && count == 0)
 			say(cli, "nothing to recover");
+		if (status == WK_CLI_OK)
+			xfer_report(cli, dir, from, to);
 		goto out;
 	}
 	status = WK_CLI_FAILED;
@@ -821,6 +851,7 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 	    WK_CLI_OK)
 		goto out;
 	say(cli, "5. transfer complete");
+	xfer_report(cli, dir, from, to);
 	if (cli->json)
 		status = wk_cli_json_print(json_pack("{s:s, s:s, s:I}", "from",
 		    from->hex, "to", to->hex, "amount", (json_int_t)amount));
@@ -918,9 +949,16 @@ wk_cmd_wallet_remote_owns(int argc, char **argv)
 {
 	if (argc < 2)
 		return false;
-	if (strcmp(argv[1], "recover") == 0 || strcmp(argv[1], "transfer") == 0 ||
-	    strcmp(argv[1], "unblock") == 0)
+	if (strcmp(argv[1], "transfer") == 0 || strcmp(argv[1], "unblock") == 0)
 		return true;
+	if (strcmp(argv[1], "recover") == 0) {
+		/* a terminal's purchase (--psam, --sam) is cmd_wallet.c's */
+		for (int i = 2; i < argc; i++)
+			if (strcmp(argv[i], "--psam") == 0 ||
+			    strcmp(argv[i], "--sam") == 0)
+				return false;
+		return true;
+	}
 	if (strcmp(argv[1], "load") != 0)
 		return false;
 	for (int i = 2; i < argc; i++)

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
-	exec "$(dirname "${BASH_SOURCE[0]}")/walletkey-sandbox" --cards 1 -- "$0" "$@"
+	exec "$(dirname "${BASH_SOURCE[0]}")/walletkey-sandbox" --cards 2 -- "$0" "$@"
 fi
 
 say() {
@@ -76,17 +76,18 @@ chapter_wallet() {
 	    "$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
 	    "$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$d/master-keys.json"
 	run walletkey wallet info
-	say "A software SAM holds the master keys and the terminal's counter."
-	run walletkey wallet sam-init --master-keys "$d/master-keys.json" --terminal 000000000042 --out "$d/sam.json"
+	say "A software SAM file holds the master keys and the terminal's counter: test keys only,"
+	say "so it must be asked for by name (--insecure-master-keys). The next chapter does it right."
+	run walletkey wallet sam-init --insecure-master-keys --master-keys "$d/master-keys.json" --terminal 000000000042 --out "$d/sam.json"
 	say "Load 100.00 at the bank counter: MAC1 from the card, MAC2 from the SAM, TAC checked."
-	WALLETKEY_PIN=123456 run walletkey wallet load --amount 100 --sam "$d/sam.json"
+	WALLETKEY_PIN=123456 run walletkey wallet load --amount 100 --sam "$d/sam.json" --insecure-master-keys
 	say "Buy something for 12.30: the card checks MAC1, answers MAC2 and TAC."
-	run walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$d/sam.json"
+	run walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$d/sam.json" --insecure-master-keys
 	run walletkey wallet balance
 	say "The card's transaction records (the PIN guards them)."
 	WALLETKEY_PIN=123456 run walletkey wallet records
 	say "Too much: the card refuses with 9401 and nothing changes."
-	run walletkey wallet purchase --amount 1000 --terminal 000000000042 --sam "$d/sam.json" || true
+	run walletkey wallet purchase --amount 1000 --terminal 000000000042 --sam "$d/sam.json" --insecure-master-keys || true
 	run walletkey wallet balance
 }
 
@@ -107,11 +108,58 @@ chapter_attestation() {
 	run walletkey key attest --slot 83 --out "$d/83.att" || true
 }
 
+# the bank's side: an issuer, the card enrolled and loaded remotely, and a
+# terminal whose PSAM (the second card) holds the purchase key, not a file
+chapter_bank() {
+	local d=$WALLETKEY_SANDBOX/demo-bank iss port url pid r0 r1 i
+	mkdir -p "$d"
+	iss=${WALLETKEY_BUILD_DIR:-$(dirname "${BASH_SOURCE[0]}")/../build}/issuer/walletkey-issuer
+	[ -x "$iss" ] || iss=$(command -v walletkey-issuer || true)
+	if [ -z "$iss" ]; then
+		say "(no walletkey-issuer here: the bank's chapter is skipped)"
+		return 0
+	fi
+	r0=$WALLETKEY_READER_0
+	r1=$WALLETKEY_READER_1
+	export WALLETKEY_STATE_DIR=$d/state WALLETKEY_PIN=123456 WALLETKEY_ACCOUNT_PASSWORD=demo-password
+	say "The bank: walletkey-issuer on SQLite, one account with 500.00 deposited."
+	run "$iss" init --db "sqlite:$d/issuer.db" --key-file "$d/issuer.key" \
+	    --manufacturer-ca "$WALLETKEY_MFG_CA"
+	run "$iss" account-create --db "sqlite:$d/issuer.db" --pan 6222000000000001 --name Alice \
+	    --password-env WALLETKEY_ACCOUNT_PASSWORD
+	run "$iss" deposit --db "sqlite:$d/issuer.db" --pan 6222000000000001 --amount 50000
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	url=http://127.0.0.1:$port
+	"$iss" serve --db "sqlite:$d/issuer.db" --key-file "$d/issuer.key" --listen "127.0.0.1:$port" >"$d/issuer.log" 2>&1 &
+	pid=$!
+	for i in $(seq 50); do curl -fs "$url/v1/health" >/dev/null && break; sleep 0.1; done
+	say "The card enrols (a wallet key made on the card, the bank's purse keys sealed to it) and loads 50.00 remotely."
+	run walletkey --reader "$r0" enroll --issuer "$url" --account 6222000000000001
+	run walletkey --reader "$r0" wallet load --issuer "$url" --amount 50 --yes
+	say "The shop's terminal gets a PSAM: the second card makes a key, the bank seals its purchase key to it."
+	say "No master key is ever written to a file; 'sam-keys' is gone."
+	run "$iss" merchant-create --db "sqlite:$d/issuer.db" --terminal 000000000042 --name Bakery
+	run walletkey --reader "$r1" psam init --issuer "$url" --out "$d/psam-request.json"
+	run "$iss" psam-issue --db "sqlite:$d/issuer.db" --key-file "$d/issuer.key" \
+	    --terminal 000000000042 --request "$d/psam-request.json" --out "$d/psam-keys.json"
+	run walletkey --reader "$r1" psam install "$d/psam-keys.json"
+	say "A purchase: the PSAM computes MAC1 and checks the card's MAC2; the bank checks the TAC when settling."
+	run walletkey --reader "$r0" wallet purchase --amount 12.30 --psam "$r1" --journal "$d/terminal.json"
+	run walletkey wallet settle --issuer "$url" --journal "$d/terminal.json"
+	say "The bank pays the bakery from this card's own float: what the bank put into the card, never more."
+	run "$iss" merchants --db "sqlite:$d/issuer.db"
+	run "$iss" cards --db "sqlite:$d/issuer.db"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset WALLETKEY_STATE_DIR WALLETKEY_PIN WALLETKEY_ACCOUNT_PASSWORD
+}
+
 chapters=(
 	chapter_card_on_the_wire
 	chapter_piv
 	chapter_wallet
 	chapter_attestation
+	chapter_bank
 )
 
 for c in "${chapters[@]}"; do

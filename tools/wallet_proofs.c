@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "wallet_reports.h"
 #include "wk_hex.h"
 
 #define BATCH_MAX 256	/* the issuer takes at most 256 proofs a request */
@@ -122,22 +123,38 @@ wallet_proofs_append(const char *sam_path, const wk_purse_txn *t)
 	return rc;
 }
 
-/* the proofs in the journal (array of objects) and how many are settled */
+/* a proof's identity at the issuer: what its TAC covers, the terminal id
+ * and the terminal's sequence number (docs/issuer.md "Settlement") */
+static bool
+proof_key(json_t *p, char *out, size_t cap)
+{
+	const char *t = json_string_value(json_object_get(p, "terminal_id"));
+	const char *q = json_string_value(json_object_get(p, "terminal_seq"));
+
+	return t != NULL && q != NULL &&
+	    (size_t)snprintf(out, cap, "%s:%s", t, q) < cap;
+}
+
+/*
+ * the proofs in the journal (array of objects) and those the issuer
+ * settled: a mark line {"settled": ["TERMINAL:SEQ", ...]} names them; the
+ * older {"settled": N} marks the first N
+ */
 static int
-journal_read(const char *path, json_t **proofs, size_t *settled)
+journal_read(const char *path, json_t **proofs, json_t **done)
 {
 	FILE *fp;
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, prefix = 0;
 	ssize_t n;
 
-	*settled = 0;
-	if ((*proofs = json_array()) == NULL)
+	*done = json_object();
+	if ((*proofs = json_array()) == NULL || *done == NULL)
 		return WK_ERR_MEMORY;
 	if ((fp = fopen(path, "re")) == NULL)
 		return errno == ENOENT ? WK_OK : WK_ERR_IO;
 	while ((n = getline(&line, &cap, fp)) > 0) {
-		json_t *j;
+		json_t *j, *m;
 
 		if (line[n - 1] != '\n')
 			break;	/* a torn last line: never completed */
@@ -145,74 +162,223 @@ journal_read(const char *path, json_t **proofs, size_t *settled)
 			json_decref(j);
 			continue;
 		}
-		if (json_is_integer(json_object_get(j, "settled"))) {
-			json_int_t v = json_integer_value(json_object_get(j, "settled"));
+		m = json_object_get(j, "settled");
+		if (json_is_string(json_object_get(j, "rejected"))) {
+			/* set aside: the issuer said it is no genuine purchase */
+			json_object_set_new(*done, json_string_value(
+			    json_object_get(j, "rejected")), json_true());
+		} else if (json_is_integer(m)) {
+			json_int_t v = json_integer_value(m);
 
-			if (v >= 0 && (size_t)v > *settled)
-				*settled = (size_t)v;
-			json_decref(j);
+			if (v >= 0 && (size_t)v > prefix)
+				prefix = (size_t)v;
+		} else if (json_is_array(m)) {
+			size_t i;
+			json_t *k;
+
+			json_array_foreach(m, i, k)
+				if (json_is_string(k))
+					json_object_set_new(*done,
+					    json_string_value(k), json_true());
 		} else {
-			json_array_append_new(*proofs, j);
+			json_array_append(*proofs, j);
 		}
+		json_decref(j);
 	}
 	free(line);
 	fclose(fp);
-	if (*settled > json_array_size(*proofs))
-		*settled = json_array_size(*proofs);
+	for (size_t i = 0; i < prefix && i < json_array_size(*proofs); i++) {
+		char k[64];
+
+		if (proof_key(json_array_get(*proofs, i), k, sizeof(k)))
+			json_object_set_new(*done, k, json_true());
+	}
 	return WK_OK;
+}
+
+/* the mark line for a settled batch */
+static int
+mark_settled(const char *path, json_t *batch)
+{
+	json_t *keys = json_array(), *m;
+	char k[64], *s = NULL, *line = NULL;
+	size_t i, n;
+	json_t *p;
+	int rc = WK_ERR_MEMORY;
+
+	if (keys == NULL)
+		return rc;
+	json_array_foreach(batch, i, p)
+		if (proof_key(p, k, sizeof(k)))
+			json_array_append_new(keys, json_string(k));
+	if ((m = json_pack("{s:o}", "settled", keys)) == NULL ||
+	    (s = json_dumps(m, JSON_COMPACT)) == NULL)
+		goto out;
+	n = strlen(s);
+	if ((line = malloc(n + 2)) == NULL)
+		goto out;
+	memcpy(line, s, n);
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	rc = append_line(path, line);
+out:
+	free(line);
+	free(s);
+	json_decref(m);
+	return rc;
+}
+
+/* the issuer's refusals of one proof that may pass later */
+static bool
+proof_waits(const char *code)
+{
+	return code != NULL && (strcmp(code, "float_short") == 0 ||
+	    strcmp(code, "card_not_found") == 0 ||
+	    strcmp(code, "merchant_not_found") == 0);
+}
+
+/* those that say it is no genuine purchase: never sent again */
+static bool
+proof_rejected(const char *code)
+{
+	return code != NULL && (strcmp(code, "bad_tac") == 0 ||
+	    strcmp(code, "proof_conflict") == 0 ||
+	    strcmp(code, "bad_proof") == 0);
+}
+
+/* {"rejected": "TERMINAL:SEQ", "code": CODE} */
+static int
+mark_rejected(const char *path, json_t *p, const char *code)
+{
+	char k[64], *s = NULL, *line = NULL;
+	json_t *m = NULL;
+	size_t n;
+	int rc = WK_ERR_MEMORY;
+
+	if (!proof_key(p, k, sizeof(k)) || (m = json_pack("{s:s, s:s}",
+	    "rejected", k, "code", code)) == NULL ||
+	    (s = json_dumps(m, JSON_COMPACT)) == NULL)
+		goto out;
+	n = strlen(s);
+	if ((line = malloc(n + 2)) == NULL)
+		goto out;
+	memcpy(line, s, n);
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	rc = append_line(path, line);
+out:
+	free(line);
+	free(s);
+	json_decref(m);
+	return rc;
 }
 
 int
 wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 {
-	char path[4096], mark[64];
-	json_t *proofs = NULL;
+	char path[4096], k[64];
+	json_t *proofs = NULL, *done = NULL, *pending = NULL, *waiting = NULL;
+	json_t *rejected = NULL;
 	wk_issuer *is = NULL;
-	size_t settled, total, sent = 0;
+	size_t total, at = 0, sent = 0, i;
 	int64_t amount = 0;
+	json_t *p;
 	int rc, status = WK_CLI_FAILED;
 
 	if (sam_path == NULL || url == NULL)
 		return wk_cli_usage(cli, "wallet settle needs --issuer URL and "
-		    "--sam FILE");
+		    "the terminal (--psam READER, --journal FILE or --sam FILE)");
 	if (journal_path(sam_path, path, sizeof(path)) != 0)
-		return wk_cli_usage(cli, "the SAM path is too long");
-	if ((rc = journal_read(path, &proofs, &settled)) != WK_OK) {
+		return wk_cli_usage(cli, "the journal path is too long");
+	if ((rc = journal_read(path, &proofs, &done)) != WK_OK) {
 		status = wk_cli_fail(cli, "wallet settle", rc);
 		goto out;
 	}
 	total = json_array_size(proofs);
-	if (settled < total && (rc = wk_issuer_new(url, &is)) != WK_OK) {
+	/* transfers this host holds that fund the cards' floats go first
+	 * (docs/remote-load.md "Reporting a transfer") */
+	(void)wallet_reports_flush(cli, NULL, NULL, url, NULL, NULL);
+	/* the proofs not settled yet, each once (a recovered purchase may
+	 * have been journaled again) */
+	if ((pending = json_array()) == NULL || (waiting = json_array()) == NULL ||
+	    (rejected = json_array()) == NULL)
+		goto oom;
+	json_array_foreach(proofs, i, p) {
+		if (!proof_key(p, k, sizeof(k)) || json_object_get(done, k) != NULL)
+			continue;
+		json_object_set_new(done, k, json_false());
+		json_array_append(pending, p);
+	}
+	if (json_array_size(pending) > 0 && (rc = wk_issuer_new(url, &is)) !=
+	    WK_OK) {
 		status = wk_cli_fail(cli, "wallet settle", rc);
 		goto out;
 	}
-	while (settled < total) {
+	while (at < json_array_size(pending)) {
 		json_t *batch = json_array(), *req;
-		size_t end = settled, i;
 		char *body, *resp = NULL;
+		size_t end = at;
 
 		if (batch == NULL)
 			goto oom;
-		/* one batch, without a proof twice (a recovered purchase may
-		 * have been journaled again) */
-		for (; end < total && json_array_size(batch) < BATCH_MAX; end++) {
-			json_t *p = json_array_get(proofs, end);
-			bool dup = false;
+		for (; end < json_array_size(pending) &&
+		    json_array_size(batch) < BATCH_MAX; end++)
+			json_array_append(batch, json_array_get(pending, end));
+		for (;;) {
+			req = json_pack("{s:O}", "proofs", batch);
+			body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+			json_decref(req);
+			if (body == NULL) {
+				json_decref(batch);
+				goto oom;
+			}
+			wallet_fault_point("settle-sent");
+			rc = wk_issuer_request(is, "/v1/settlements", body, &resp);
+			free(body);
+			/* one proof refused, the rest of the batch goes on
+			 * without it: it waits (beyond its card's float — a
+			 * transfer to the card not reported yet —, or its card
+			 * or merchant not known yet) or, when the issuer says
+			 * it is not a genuine purchase, is set aside for good */
+			if (rc == WK_ERR_ISSUER && wk_issuer_error_index(is) >= 0 &&
+			    (size_t)wk_issuer_error_index(is) < json_array_size(batch) &&
+			    (proof_waits(wk_issuer_error_code(is)) ||
+			    proof_rejected(wk_issuer_error_code(is)))) {
+				size_t w = (size_t)wk_issuer_error_index(is);
+				json_t *q = json_array_get(batch, w);
+				bool wait = proof_waits(wk_issuer_error_code(is));
 
-			for (i = 0; i < json_array_size(batch); i++)
-				if (json_equal(json_array_get(batch, i), p))
-					dup = true;
-			if (!dup)
-				json_array_append(batch, p);
+				fprintf(stderr, "walletkey: wallet settle: terminal"
+				    " number %s (%lld fen) %s: %s\n",
+				    json_string_value(json_object_get(q,
+				    "terminal_seq")), (long long)json_integer_value(
+				    json_object_get(q, "amount")), wait ? "waits" :
+				    "is rejected", wk_issuer_error_message(is));
+				if (wait) {
+					json_array_append(waiting, q);
+				} else {
+					json_array_append(rejected, q);
+					if ((rc = mark_rejected(path, q,
+					    wk_issuer_error_code(is))) != WK_OK) {
+						json_decref(batch);
+						status = wk_cli_fail(cli, "wallet settle", rc);
+						goto out;
+					}
+				}
+				json_array_remove(batch, w);
+				if (json_array_size(batch) == 0)
+					break;
+				continue;
+			}
+			break;
 		}
-		req = json_pack("{s:o}", "proofs", batch);
-		body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-		json_decref(req);
-		if (body == NULL)
-			goto oom;
-		rc = wk_issuer_request(is, "/v1/settlements", body, &resp);
-		free(body);
+		if (json_array_size(batch) == 0) {
+			json_decref(batch);
+			at = end;
+			continue;
+		}
 		if (rc != WK_OK) {
+			json_decref(batch);
 			if (rc == WK_ERR_ISSUER)
 				fprintf(stderr, "walletkey: wallet settle: the issuer "
 				    "refused (%ld %s): %s\n", wk_issuer_http_status(is),
@@ -229,26 +395,48 @@ wallet_proofs_settle(wk_cli *cli, const char *sam_path, const char *url)
 			json_decref(r);
 		}
 		free(resp);
-		snprintf(mark, sizeof(mark), "{\"settled\":%zu}\n", end);
-		if ((rc = append_line(path, mark)) != WK_OK) {
+		wallet_fault_point("settle-answered");
+		if ((rc = mark_settled(path, batch)) != WK_OK) {
+			json_decref(batch);
 			status = wk_cli_fail(cli, "wallet settle", rc);
 			goto out;
 		}
-		sent += end - settled;
-		settled = end;
+		sent += json_array_size(batch);
+		json_decref(batch);
+		at = end;
 	}
 	if (cli->json)
-		wk_cli_json_print(json_pack("{s:I, s:I, s:I}", "settled",
-		    (json_int_t)sent, "amount", (json_int_t)amount, "journal",
+		wk_cli_json_print(json_pack("{s:I, s:I, s:I, s:I, s:I}", "settled",
+		    (json_int_t)sent, "amount", (json_int_t)amount, "waiting",
+		    (json_int_t)json_array_size(waiting), "rejected",
+		    (json_int_t)json_array_size(rejected), "journal",
 		    (json_int_t)total));
 	else
 		printf("settled %zu purchase%s (%lld fen); %zu in the journal\n",
 		    sent, sent == 1 ? "" : "s", (long long)amount, total);
-	status = WK_CLI_OK;
+	if (json_array_size(rejected) > 0)
+		fprintf(stderr, "walletkey: %zu proof%s rejected by the issuer and"
+		    " set aside (marked in %s)\n", json_array_size(rejected),
+		    json_array_size(rejected) == 1 ? "" : "s", path);
+	if (json_array_size(waiting) > 0)
+		fprintf(stderr, "walletkey: %zu purchase%s wait%s for the issuer"
+		    " (the card's float, or its card or merchant): settle again"
+		    " later, after the cards' next sync\n", json_array_size(waiting),
+		    json_array_size(waiting) == 1 ? "" : "s",
+		    json_array_size(waiting) == 1 ? "s" : "");
+	if (json_array_size(waiting) > 0 || json_array_size(rejected) > 0) {
+		status = WK_CLI_FAILED;
+	} else {
+		status = WK_CLI_OK;
+	}
 	goto out;
 oom:
 	status = wk_cli_fail(cli, "wallet settle", WK_ERR_MEMORY);
 out:
+	json_decref(rejected);
+	json_decref(waiting);
+	json_decref(pending);
+	json_decref(done);
 	json_decref(proofs);
 	wk_issuer_free(&is);
 	return status;

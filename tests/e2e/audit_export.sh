@@ -26,16 +26,16 @@ wallet_key
 
 # the transactions
 start=$(date +%s)
-"$WK" --reader "$R" wallet load --amount 50000 --sam "$T/sam.json" >/dev/null
+"$WK" --reader "$R" wallet load --amount 50000 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 loads=1 buys=0
 for ((i = 2; i <= N; i++)); do
 	if ((i % 4 == 0)); then
 		"$WK" --reader "$R" wallet load --amount "$((RANDOM % 50 + 1)).$((RANDOM % 90 + 10))" \
-			--sam "$T/sam.json" >/dev/null || bad "load $i"
+			--sam "$T/sam.json" --insecure-master-keys >/dev/null || bad "load $i"
 		loads=$((loads + 1))
 	else
 		"$WK" --reader "$R" wallet purchase --amount "$((RANDOM % 20)).$((RANDOM % 90 + 10))" \
-			--sam "$T/sam.json" >/dev/null || bad "purchase $i"
+			--sam "$T/sam.json" --insecure-master-keys >/dev/null || bad "purchase $i"
 		buys=$((buys + 1))
 	fi
 done
@@ -212,7 +212,7 @@ check "third wrong PIN: 0 tries left" '[ "$RC" -eq 1 ] && grep -q "0 tries left"
 check "the PIN is blocked" '[ "$(pin_tries)" = blocked ]'
 run --reader "$R" audit export --format csv
 check "export with the right PIN once blocked: refused" '[ "$RC" -eq 1 ] && grep -qi "blocked" <<<"$ERR" && [ -z "$OUT" ]'
-run --reader "$R" wallet load --amount 1 --sam "$T/sam.json"
+run --reader "$R" wallet load --amount 1 --sam "$T/sam.json" --insecure-master-keys
 check "the purse PIN is the same PIN: loads refused too" '[ "$RC" -eq 1 ]'
 unset WALLETKEY_PIN
 run --reader "$R" audit export --format csv </dev/null

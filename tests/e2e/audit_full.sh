@@ -19,17 +19,17 @@ R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
 wallet_key
 
-"$WK" --reader "$R" wallet load --amount 100 --sam "$T/sam.json" >/dev/null
+"$WK" --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 for ((i = 2; i <= 10; i++)); do
-	"$WK" --reader "$R" wallet purchase --amount 1 --sam "$T/sam.json" >/dev/null || bad "purchase $i"
+	"$WK" --reader "$R" wallet purchase --amount 1 --sam "$T/sam.json" --insecure-master-keys >/dev/null || bad "purchase $i"
 done
 run --reader "$R" --json audit status
 check "10 of 10 records: full" '[ "$(jq .records <<<"$OUT")" -eq 10 ] && [ "$(jq .full <<<"$OUT")" = true ]'
 before="$("$WK" --reader "$R" --json wallet balance) $("$WK" --reader "$R" --json wallet records)"
 log_before=$("$WK" --reader "$R" audit export --format csv)
-run --reader "$R" wallet purchase --amount 1 --sam "$T/sam.json"
+run --reader "$R" wallet purchase --amount 1 --sam "$T/sam.json" --insecure-master-keys
 check "a purchase with a full log: refused" '[ "$RC" -eq 1 ] && grep -qi "space" <<<"$ERR"'
-run --reader "$R" wallet load --amount 1 --sam "$T/sam.json"
+run --reader "$R" wallet load --amount 1 --sam "$T/sam.json" --insecure-master-keys
 check "a load with a full log: refused" '[ "$RC" -eq 1 ]'
 after="$("$WK" --reader "$R" --json wallet balance) $("$WK" --reader "$R" --json wallet records)"
 check "balance, counters and EF 0018 unchanged" '[ "$before" = "$after" ]'

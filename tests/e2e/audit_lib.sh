@@ -7,7 +7,7 @@ audit_profile() {
 	"$WK" perso --master-keys "$t/mk.json" --pan "$PAN" --pin-tries 3 \
 		--ceiling 20000000 --out "$t/perso0.json" >/dev/null
 	jq "$extra" "$t/perso0.json" >"$t/perso.json"
-	"$WK" wallet sam-init --master-keys "$t/mk.json" --terminal 000000000042 \
+	"$WK" wallet sam-init --insecure-master-keys --master-keys "$t/mk.json" --terminal 000000000042 \
 		--out "$t/sam.json" >/dev/null
 }
 

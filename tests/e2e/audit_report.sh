@@ -26,13 +26,13 @@ R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
 wallet_key
 
-"$WK" --reader "$R" wallet load --amount 5000 --sam "$T/sam.json" >/dev/null
+"$WK" --reader "$R" wallet load --amount 5000 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 for ((i = 2; i <= N; i++)); do
 	if ((i % 5 == 0)); then
-		"$WK" --reader "$R" wallet load --amount "$((RANDOM % 90 + 10)).00" --sam "$T/sam.json" >/dev/null
+		"$WK" --reader "$R" wallet load --amount "$((RANDOM % 90 + 10)).00" --sam "$T/sam.json" --insecure-master-keys >/dev/null
 	else
 		"$WK" --reader "$R" wallet purchase --amount "$((RANDOM % 30 + 1)).$((RANDOM % 90 + 10))" \
-			--sam "$T/sam.json" >/dev/null
+			--sam "$T/sam.json" --insecure-master-keys >/dev/null
 	fi
 done
 

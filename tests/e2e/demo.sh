@@ -5,7 +5,8 @@
 out=$("$(dirname "$0")/../../tools/demo.sh" 2>&1) || { echo "$out"; fail "the demo failed"; }
 for want in "Personal Identity Verification Card" "Verified OK" "walletkey #" \
 	"Certificate Object" "load of 100.00: done" "purchase of 12.30: done" \
-	"EP balance: 87.70" "insufficient funds" "genuine: card" "Done."; do
+	"EP balance: 87.70" "insufficient funds" "the PSAM serves terminal 000000000042" \
+	"MAC2 verified by the PSAM" "settled 1 purchase (1230 fen)" "genuine: card" "Done."; do
 	grep -qF -- "$want" <<<"$out" || { echo "$out"; fail "the demo did not show: $want"; }
 done
 echo "demo: ok"

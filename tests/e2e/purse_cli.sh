@@ -47,42 +47,50 @@ run --reader "$R" wallet info
 check "wallet info (text)" '[ "$RC" -eq 0 ] && grep -q "serial: *$SERIAL" <<<"$OUT"'
 
 # SAM
-run wallet sam-init --master-keys "$T/mk.json" --terminal 000000000042 --out "$T/sam.json"
+run wallet sam-init --insecure-master-keys --master-keys "$T/mk.json" --terminal 000000000042 --out "$T/sam.json"
 check "sam-init" '[ "$RC" -eq 0 ] && [ -f "$T/sam.json" ]'
 check "the SAM file is private (0600)" '[ "$(stat -c %a "$T/sam.json")" = 600 ]'
-run wallet sam-init --master-keys "$T/mk.json" --terminal 000000000042 --out "$T/sam.json"
+run wallet sam-init --insecure-master-keys --master-keys "$T/mk.json" --terminal 000000000042 --out "$T/sam.json"
 check "sam-init never overwrites a SAM" '[ "$RC" -eq 1 ] && grep -q "never" <<<"$ERR"'
-run wallet sam-init --master-keys "$T/mk.json" --terminal 42 --out "$T/sam2.json"
+run wallet sam-init --insecure-master-keys --master-keys "$T/mk.json" --terminal 42 --out "$T/sam2.json"
 check "sam-init rejects a short terminal id" '[ "$RC" -eq 2 ] && [ ! -e "$T/sam2.json" ]'
+
+run wallet sam-init --master-keys "$T/mk.json" --terminal 000000000042 --out "$T/sam3.json"
+check "sam-init needs --insecure-master-keys (it writes master keys)" '[ "$RC" -eq 2 ] && [ ! -e "$T/sam3.json" ] && grep -q insecure-master-keys <<<"$ERR"'
 
 run --reader "$R" wallet balance
 check "balance starts at 0.00" '[ "$RC" -eq 0 ] && [ "$OUT" = "EP balance: 0.00" ]'
 S0=$(state)
+# a SAM file (master keys) is used only when asked for by name
+run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --pin-file "$T/pin"
+check "a load with a SAM file needs --insecure-master-keys" '[ "$RC" -eq 2 ] && grep -q insecure-master-keys <<<"$ERR" && [ "$(state)" = "$S0" ]'
+run --reader "$R" wallet purchase --amount 1 --sam "$T/sam.json"
+check "a purchase with a SAM file needs --insecure-master-keys" '[ "$RC" -eq 2 ] && [ "$(state)" = "$S0" ]'
 
 # a load needs the PIN: none available -> clear error, nothing changed
-run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" </dev/null
+run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys </dev/null
 check "load without a PIN fails clearly" '[ "$RC" -eq 1 ] && grep -q "PIN" <<<"$ERR"'
 check "  and changes nothing" '[ "$(state)" = "$S0" ]'
 
 echo 999999 >"$T/wrongpin"
-run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --pin-file "$T/wrongpin"
+run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys --pin-file "$T/wrongpin"
 check "load with a wrong PIN: tries left" '[ "$RC" -eq 1 ] && grep -q "2 tries left" <<<"$ERR"'
 check "  and changes nothing" '[ "$(state)" = "$S0" ]'
 
 echo "$PIN" >"$T/pin"
-run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --pin-file "$T/pin"
+run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys --pin-file "$T/pin"
 check "load 100 with --pin-file" '[ "$RC" -eq 0 ] && grep -q "load of 100.00: done" <<<"$OUT"'
 run --reader "$R" --json wallet balance
 check "balance 100.00" '[ "$(json_get "$OUT" balance_fen)" = 10000 ]'
 
-run --reader "$R" --json wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json"
+run --reader "$R" --json wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json" --insecure-master-keys
 check "purchase 12.30 (no PIN for EP)" '[ "$RC" -eq 0 ] && [ "$(json_get "$OUT" outcome)" = done ]'
 check "  terminal transaction number 1" '[ "$(json_get "$OUT" term_seq)" = 00000001 ]'
 check "  the SAM counter is durable" '[ "$(sam_counter)" = 1 ]'
 run --reader "$R" wallet balance
 check "balance 87.70" '[ "$OUT" = "EP balance: 87.70" ]'
 
-WALLETKEY_PIN=$PIN run --reader "$R" --json wallet load --amount 0.05 --sam "$T/sam.json"
+WALLETKEY_PIN=$PIN run --reader "$R" --json wallet load --amount 0.05 --sam "$T/sam.json" --insecure-master-keys
 check "load 0.05 with WALLETKEY_PIN" '[ "$RC" -eq 0 ] && [ "$(json_get "$OUT" balance_fen)" = 8775 ]'
 
 # records
@@ -95,7 +103,7 @@ WALLETKEY_PIN=$PIN run --reader "$R" wallet records
 check "records table" '[ "$RC" -eq 0 ] && head -1 <<<"$OUT" | grep_q "TIME.*TYPE.*AMOUNT.*TERMINAL.*SEQ" && grep -q "EP purchase *12.30 *000000000042 *1" <<<"$OUT"'
 
 # prove
-run --reader "$R" --json wallet prove --sam "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json" --insecure-master-keys
 check "prove the SAM's last transaction (the load)" '[ "$RC" -eq 0 ] && grep -q "TAC verified" <<<"$(json_get "$OUT" outcome)"'
 run --reader "$R" wallet prove --type load --seq 1
 check "prove --type load --seq 1 prints MAC and TAC" '[ "$RC" -eq 0 ] && grep -q "MAC [0-9a-f]\{8\} TAC [0-9a-f]\{8\}" <<<"$OUT"'
@@ -106,14 +114,14 @@ check "prove of a purchase that never was: not found" '[ "$RC" -eq 1 ]'
 S1=$(state)
 C1=$(sam_counter)
 for a in 12.345 -1 0 0.00 99999999999 42949672.96 abc 1e3 .5 5. ""; do
-	run --reader "$R" wallet purchase --amount "$a" --sam "$T/sam.json"
+	run --reader "$R" wallet purchase --amount "$a" --sam "$T/sam.json" --insecure-master-keys
 	check "amount '$a' rejected (exit 2)" '[ "$RC" -eq 2 ]'
 done
-run --reader "$R" wallet purchase --amount 1 --terminal 000000000043 --sam "$T/sam.json"
+run --reader "$R" wallet purchase --amount 1 --terminal 000000000043 --sam "$T/sam.json" --insecure-master-keys
 check "a SAM of another terminal is refused" '[ "$RC" -eq 2 ] && grep -q "belongs to terminal 000000000042" <<<"$ERR"'
-run --reader "$R" wallet purchase --amount 1 --sam "$T/missing.json"
+run --reader "$R" wallet purchase --amount 1 --sam "$T/missing.json" --insecure-master-keys
 check "a missing SAM file is a clear error" '[ "$RC" -eq 1 ] && grep -q "missing.json" <<<"$ERR"'
-run --reader "$R" wallet purchase --amount 1000 --sam "$T/sam.json"
+run --reader "$R" wallet purchase --amount 1000 --sam "$T/sam.json" --insecure-master-keys
 check "purchase above the balance: insufficient funds" '[ "$RC" -eq 1 ] && grep -q "insufficient" <<<"$ERR"'
 run --reader "$R" wallet bogus
 check "unknown subcommand (exit 2)" '[ "$RC" -eq 2 ]'
@@ -125,19 +133,19 @@ check "none of it used a terminal number" '[ "$(sam_counter)" = "$C1" ]'
 # a SAM with other master keys: the card refuses MAC1 (9302), the SAM refuses the card's MAC1
 sed 's/3333333333333333/3333333333333334/' "$T/mk.json" >"$T/mk2.json"
 sed 's/1111111111111111/1111111111111112/' "$T/mk2.json" >"$T/mk3.json"
-run wallet sam-init --master-keys "$T/mk3.json" --terminal 000000000099 --out "$T/sam-other.json"
-run --reader "$R" wallet purchase --amount 1 --sam "$T/sam-other.json"
+run wallet sam-init --insecure-master-keys --master-keys "$T/mk3.json" --terminal 000000000099 --out "$T/sam-other.json"
+run --reader "$R" wallet purchase --amount 1 --sam "$T/sam-other.json" --insecure-master-keys
 check "purchase with the wrong keys: the card refuses MAC1" '[ "$RC" -eq 1 ] && grep -q "MAC" <<<"$ERR"'
-WALLETKEY_PIN=$PIN run --reader "$R" wallet load --amount 1 --sam "$T/sam-other.json"
+WALLETKEY_PIN=$PIN run --reader "$R" wallet load --amount 1 --sam "$T/sam-other.json" --insecure-master-keys
 check "load with the wrong keys: the card's MAC1 does not verify" '[ "$RC" -eq 1 ] && grep -q "did not verify" <<<"$ERR"'
 check "and nothing changed" '[ "$(state)" = "$S1" ]'
 
 # ED: needs the PIN for everything; the demo profile has both purses
 WALLETKEY_PIN=$PIN run --reader "$R" wallet balance --ed
 check "ED balance with the PIN" '[ "$RC" -eq 0 ] && [ "$OUT" = "ED balance: 0.00" ]'
-WALLETKEY_PIN=$PIN run --reader "$R" wallet load --ed --amount 20 --sam "$T/sam.json"
+WALLETKEY_PIN=$PIN run --reader "$R" wallet load --ed --amount 20 --sam "$T/sam.json" --insecure-master-keys
 check "ED load" '[ "$RC" -eq 0 ]'
-WALLETKEY_PIN=$PIN run --reader "$R" wallet purchase --ed --amount 5.5 --sam "$T/sam.json"
+WALLETKEY_PIN=$PIN run --reader "$R" wallet purchase --ed --amount 5.5 --sam "$T/sam.json" --insecure-master-keys
 check "ED purchase" '[ "$RC" -eq 0 ]'
 WALLETKEY_PIN=$PIN run --reader "$R" wallet balance --ed
 check "ED balance 14.50" '[ "$OUT" = "ED balance: 14.50" ]'
@@ -155,11 +163,11 @@ check "a 2-byte AID is a usage error" '[ "$RC" -eq 2 ]'
 # an open transaction in the SAM file (as after a crash of the CLI itself):
 # wallet prove settles it from the card's proof
 sed -i 's/"state": "done"/"state": "sent"/' "$T/sam.json"
-run --reader "$R" --json wallet prove --sam "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json" --insecure-master-keys
 check "wallet prove settles an open purchase as completed" '[ "$RC" -eq 0 ] && grep -q "TAC verified" <<<"$OUT"'
 check "  and records it done" 'grep -q "\"state\": \"done\"" "$T/sam.json"'
 sed -i 's/"state": "done"/"state": "sent"/; s/"amount": 550,/"amount": 551,/' "$T/sam.json"
-run --reader "$R" --json wallet prove --sam "$T/sam.json"
+run --reader "$R" --json wallet prove --sam "$T/sam.json" --insecure-master-keys
 check "a transaction the card cannot prove is not done" '[ "$RC" -eq 1 ] && grep -q "no proof" <<<"$ERR"'
 check "  and recorded so" 'grep -q "\"state\": \"not-done\"" "$T/sam.json"'
 

@@ -19,7 +19,7 @@ if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	write_master_keys "$T/mk.json"
 	"$WK" perso --master-keys "$T/mk.json" --pan "$PAN" --log-capacity 100 \
 		--pin-tries 15 --ceiling 20000000 --out "$T/perso.json" >/dev/null
-	"$WK" wallet sam-init --master-keys "$T/mk.json" --terminal 000000000007 \
+	"$WK" wallet sam-init --insecure-master-keys --master-keys "$T/mk.json" --terminal 000000000007 \
 		--out "$T/sam.json" >/dev/null
 	set +e
 	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
@@ -44,7 +44,7 @@ card_up() {
 	fi
 }
 
-"$WK" --reader "$R" --json wallet load --amount 100000 --sam "$T/sam.json" >"$T/out"
+"$WK" --reader "$R" --json wallet load --amount 100000 --sam "$T/sam.json" --insecure-master-keys >"$T/out"
 line=$(cat "$T/out")
 echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") cli" >>"$LEDGER"
 
@@ -59,7 +59,7 @@ for ((i = 1; i <= N; i++)); do
 	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
 	kill_now=$((RANDOM % EVERY == 0))
 	((kill_now)) && card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
-	"$WK" --reader "$R" --json wallet "$op" --amount "$yuan" --sam "$T/sam.json" \
+	"$WK" --reader "$R" --json wallet "$op" --amount "$yuan" --sam "$T/sam.json" --insecure-master-keys \
 		--recover-wait 30 >"$T/out" 2>"$T/err" &
 	cli=$!
 	if ((kill_now)); then
@@ -86,7 +86,7 @@ for ((i = 1; i <= N; i++)); do
 	card_up
 	if grep -q '"state": "sent"' "$T/sam.json"; then
 		set +e
-		"$WK" --reader "$R" --json wallet prove --sam "$T/sam.json" >"$T/out" 2>"$T/err"
+		"$WK" --reader "$R" --json wallet prove --sam "$T/sam.json" --insecure-master-keys >"$T/out" 2>"$T/err"
 		rc=$?
 		set -e
 		settled=$((settled + 1))

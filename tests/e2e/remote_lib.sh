@@ -76,26 +76,50 @@ purse_fen() {
 		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("balance_fen", d.get("fen", d.get("balance"))))'
 }
 
+# the card serial in slot I (asked once)
+card_id() {
+	local v="CARD_ID_$1"
+	if [ -z "${!v:-}" ]; then
+		printf -v "$v" '%s' "$("$WK" --json readers | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["readers"] if x["name"] == sys.argv[1]]; print(r[0]["serial"])' "$(reader "$1")")"
+	fi
+	echo "${!v}"
+}
+
 # money is conserved: customers + merchants + float = deposits (the
 # issuer's books), and float = the cards' real purse balances + pending
-# loads (settled state: every purchase settled to a merchant)
+# loads (settled state: every purchase settled to a merchant). The float is
+# one account per card (kind float); with every transfer reported, each
+# card's own float is its own purse balance plus its pending loads.
+# MONEY_CARDS: the slots of the enrolled cards (default "0 1"); UNSETTLED:
+# the purchases made but not settled yet (fen), still in the floats;
+# PER_CARD=0 while a transfer is not reported (only the sums hold then).
 conserved() {
-	local accounts loads p0 p1
+	local accounts loads cards purses="" i
 	accounts=$("$ISS" accounts --db "$DB" --json)
 	loads=$("$ISS" loads --db "$DB" --json)
-	p0=$(purse_fen 0)
-	p1=$(purse_fen 1)
-	python3 - "$accounts" "$loads" "$p0" "$p1" "$((2 * DEPOSIT))" <<'PY'
+	cards=$("$ISS" cards --db "$DB" --json)
+	for i in ${MONEY_CARDS:-0 1}; do
+		purses="$purses $(card_id "$i")=$(purse_fen "$i")"
+	done
+	python3 - "$accounts" "$loads" "$cards" "$((2 * DEPOSIT))" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
 import json, sys
 acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
-purses = int(sys.argv[3]) + int(sys.argv[4]); deposits = int(sys.argv[5])
+cards = json.loads(sys.argv[3]); deposits = int(sys.argv[4])
+per_card = sys.argv[5] == "1"
+unsettled = int(sys.argv[6])
+purse = {kv.split("=")[0]: int(kv.split("=")[1]) for kv in sys.argv[7:]}
 cust = sum(a["balance"] for a in acc if a["kind"] == "customer")
 flt = sum(a["balance"] for a in acc if a["kind"] == "float")
 merch = sum(a["balance"] for a in acc if a["kind"] == "merchant")
 pending = sum(l["amount"] for l in loads if l["status"] == "pending")
 assert sum(a["balance"] for a in acc) == 0, acc
 assert cust + merch + flt == deposits, (cust, merch, flt, deposits)
-assert flt == purses + pending, ("float", flt, "purses", purses, "pending", pending)
+assert flt == sum(purse.values()) + pending + unsettled, ("float", flt, "purses", purse, "pending", pending, "unsettled", unsettled)
+assert all(a["balance"] >= 0 for a in acc if a["kind"] == "float"), acc
+if per_card:
+    for c in cards:
+        mine = sum(l["amount"] for l in loads if l["status"] == "pending" and l["card_id"] == c["card_id"])
+        assert c["float"] == purse.get(c["card_id"], 0) + mine, ("card", c["card_id"], "float", c["float"], "purse", purse.get(c["card_id"]), "pending", mine)
 PY
 }
 

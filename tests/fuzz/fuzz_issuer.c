@@ -6,7 +6,10 @@
  * First bytes 0x40-0x7F and 0xC0-0xFF pick the audit sync routes
  * (audit_route below), 0x20-0x3F an enrolment of the fixed card whose
  * attestation chain is the genuine one XORed with the input (attest_route);
- * the others the original routes, so the seeds keep their meaning.
+ * the others the original routes, so the seeds keep their meaning, then
+ * POST /v1/transfers (6; with 0x80 the rest is peer id 8 | amount 4 | token
+ * id 16 of a token the harness signs with the fixed card's key, so the
+ * float and ledger checks are reached) and POST /v1/settlements (7).
  * Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
  * tests/fuzz/corpus/fuzz_issuer/).
@@ -33,6 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
  * the fuzzer reaches the checks behind the signature */
 #define FUZZ_CARD_ID "0102030405060708"
 #define FUZZ_PAN "6222000000000001"
+#define FUZZ_PEER_ID "0807060504030201"
 static const char fuzz_card_key[] =
     "-----BEGIN PRIVATE KEY-----\n"
     "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgf6mtLn+qmCeEuFO2\n"
@@ -42,6 +46,8 @@ static const char fuzz_card_key[] =
 
 static iss *fz;
 static char fz_dir[256];
+static EVP_PKEY *fz_mfg_key;	/* the test manufacturer */
+static X509 *fz_mfg_ca;
 
 /* the fixed card's genuine attestation: key attestation, device
  * certificate, manufacturer CA (made at start-up by a test manufacturer
@@ -60,6 +66,8 @@ cleanup(void)
 	char path[300];
 
 	iss_free(&fz);
+	X509_free(fz_mfg_ca);
+	EVP_PKEY_free(fz_mfg_key);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", fz_dir, files[i]);
 		unlink(path);
@@ -68,16 +76,16 @@ cleanup(void)
 }
 
 static void
-put_der(X509 *x, int i)
+put_der(X509 *x, uint8_t der[WK_ATTEST_CERT_MAX], size_t *len)
 {
-	unsigned char *der = NULL;
-	int n = i2d_X509(x, &der);
+	unsigned char *d = NULL;
+	int n = i2d_X509(x, &d);
 
-	if (n <= 0 || (size_t)n > sizeof(fz_att.der[i]))
+	if (n <= 0 || (size_t)n > WK_ATTEST_CERT_MAX)
 		abort();
-	memcpy(fz_att.der[i], der, (size_t)n);
-	fz_att.len[i] = (size_t)n;
-	OPENSSL_free(der);
+	memcpy(der, d, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(d);
 }
 
 static char *
@@ -91,6 +99,34 @@ b64_alloc(const uint8_t *p, size_t n)
 	return s;
 }
 
+/* a card's chain from the test manufacturer for its wallet key in slot 82:
+ * key attestation into der[0], device certificate into der[1] */
+static void
+chain_for(const uint8_t id[8], EVP_PKEY *card,
+    uint8_t der[][WK_ATTEST_CERT_MAX], size_t *len)
+{
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
+	wk_attest_key info = { .slot = 0x82, .origin = WK_ATTEST_ORIGIN_GENERATED,
+	    .pin_policy = 1, .touch_policy = 1, .firmware = { 5, 7, 1 },
+	    .serial = 0x01020304 };
+	EVP_PKEY *f9 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *dev = NULL, *leaf = NULL;
+
+	memcpy(serial, id, 8);
+	memset(serial + 8, 0x22, sizeof(serial) - 8);
+	if (f9 == NULL ||
+	    wk_attest_device_new(f9, id, fz_mfg_key, fz_mfg_ca, 3650, serial,
+	    &dev) != WK_ATTEST_OK ||
+	    wk_attest_key_new(card, &info, id, f9, dev, serial, &leaf) !=
+	    WK_ATTEST_OK)
+		abort();
+	put_der(leaf, der[0], &len[0]);
+	put_der(dev, der[1], &len[1]);
+	X509_free(leaf);
+	X509_free(dev);
+	EVP_PKEY_free(f9);
+}
+
 /* a test manufacturer (trusted by the issuer: mfg.pem) and the fixed
  * card's chain for its wallet key in slot 82 */
 static void
@@ -98,38 +134,23 @@ make_attestation(const char *mfg_pem, EVP_PKEY *card)
 {
 	static const uint8_t id[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	uint8_t serial[WK_ATTEST_SERIAL_LEN] = { 0x11 };
-	wk_attest_key info = { .slot = 0x82, .origin = WK_ATTEST_ORIGIN_GENERATED,
-	    .pin_policy = 1, .touch_policy = 1, .firmware = { 5, 7, 1 },
-	    .serial = 0x01020304 };
-	EVP_PKEY *mk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	EVP_PKEY *f9 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *ca = NULL, *dev = NULL, *leaf = NULL;
 	FILE *f;
 
-	if (mk == NULL || f9 == NULL ||
-	    wk_attest_ca_new(mk, "fuzz manufacturer", 3650, serial, &ca) !=
-	    WK_ATTEST_OK ||
-	    wk_attest_device_new(f9, id, mk, ca, 3650, serial, &dev) !=
-	    WK_ATTEST_OK ||
-	    wk_attest_key_new(card, &info, id, f9, dev, serial, &leaf) !=
-	    WK_ATTEST_OK || (f = fopen(mfg_pem, "w")) == NULL)
+	if ((fz_mfg_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    wk_attest_ca_new(fz_mfg_key, "fuzz manufacturer", 3650, serial,
+	    &fz_mfg_ca) != WK_ATTEST_OK || (f = fopen(mfg_pem, "w")) == NULL)
 		abort();
-	if (PEM_write_X509(f, ca) != 1 || fclose(f) != 0)
+	if (PEM_write_X509(f, fz_mfg_ca) != 1 || fclose(f) != 0)
 		abort();
-	put_der(leaf, 0);
-	put_der(dev, 1);
-	put_der(ca, 2);
-	X509_free(leaf);
-	X509_free(dev);
-	X509_free(ca);
-	EVP_PKEY_free(f9);
-	EVP_PKEY_free(mk);
+	chain_for(id, card, fz_att.der, fz_att.len);
+	put_der(fz_mfg_ca, fz_att.der[2], &fz_att.len[2]);
 }
 
 /* {pan, password, card_id, csr, attestation: [the n certificates]} */
 static char *
-enrol_body(uint8_t der[][WK_ATTEST_CERT_MAX], const size_t *len,
-    const int *order, size_t n)
+enrol_body(const char *card_id, const char *csr_b64,
+    uint8_t der[][WK_ATTEST_CERT_MAX], const size_t *len, const int *order,
+    size_t n)
 {
 	json_t *a = json_array(), *req;
 	char *s;
@@ -141,21 +162,28 @@ enrol_body(uint8_t der[][WK_ATTEST_CERT_MAX], const size_t *len,
 		free(b);
 	}
 	req = json_pack("{s:s, s:s, s:s, s:s, s:o}", "pan", FUZZ_PAN,
-	    "password", "password1", "card_id", FUZZ_CARD_ID, "csr",
-	    fz_att.csr_b64, "attestation", a);
+	    "password", "password1", "card_id", card_id, "csr", csr_b64,
+	    "attestation", a);
 	s = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
 	return s;
 }
 
+/* enrols card id (hex) with the PEM key (NULL: a fresh key), its chain from
+ * the test manufacturer; the fixed card's CSR stays in fz_att */
 static void
-enrol_fixed_card(void)
+enrol_card(const char *id, const char *pem)
 {
 	static const int order[2] = { 0, 1 };
-	BIO *bio = BIO_new_mem_buf(fuzz_card_key, -1);
-	EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	static uint8_t der[3][WK_ATTEST_CERT_MAX];
+	size_t len[3] = { 0 };
+	uint8_t idb[8];
+	BIO *bio = BIO_new_mem_buf(pem != NULL ? pem : fuzz_card_key, -1);
+	EVP_PKEY *k = pem == NULL ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") :
+	    bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	X509_REQ *r = X509_REQ_new();
-	unsigned char *der = NULL;
+	unsigned char *dcsr = NULL;
+	char b64[2048];
 	json_t *req = NULL, *resp = NULL;
 	iss_err e = { 0 };
 	char *body;
@@ -163,13 +191,21 @@ enrol_fixed_card(void)
 
 	if (k == NULL || r == NULL || X509_NAME_add_entry_by_txt(
 	    X509_REQ_get_subject_name(r), "CN", MBSTRING_ASC,
-	    (const unsigned char *)FUZZ_CARD_ID, -1, -1, 0) != 1 ||
+	    (const unsigned char *)id, -1, -1, 0) != 1 ||
 	    X509_REQ_set_pubkey(r, k) != 1 || X509_REQ_sign(r, k, EVP_sha256()) <= 0 ||
-	    (n = i2d_X509_REQ(r, &der)) <= 0)
+	    (n = i2d_X509_REQ(r, &dcsr)) <= 0 ||
+	    wk_hex_decode(id, idb, sizeof(idb)) != sizeof(idb))
 		abort();
-	sodium_bin2base64(fz_att.csr_b64, sizeof(fz_att.csr_b64), der, (size_t)n,
+	sodium_bin2base64(b64, sizeof(b64), dcsr, (size_t)n,
 	    sodium_base64_VARIANT_ORIGINAL);
-	if ((body = enrol_body(fz_att.der, fz_att.len, order, 2)) == NULL ||
+	if (strcmp(id, FUZZ_CARD_ID) == 0) {
+		memcpy(fz_att.csr_b64, b64, sizeof(b64));
+		memcpy(der, fz_att.der, sizeof(der));
+		memcpy(len, fz_att.len, sizeof(len));
+	} else {
+		chain_for(idb, k, der, len);
+	}
+	if ((body = enrol_body(id, b64, der, len, order, 2)) == NULL ||
 	    (req = json_loads(body, 0, NULL)) == NULL)
 		abort();
 	free(body);
@@ -179,7 +215,7 @@ enrol_fixed_card(void)
 	}
 	json_decref(req);
 	json_decref(resp);
-	OPENSSL_free(der);
+	OPENSSL_free(dcsr);
 	X509_REQ_free(r);
 	EVP_PKEY_free(k);
 	BIO_free(bio);
@@ -238,7 +274,8 @@ attest_route(const uint8_t *data, size_t size)
 			abort();
 		return;
 	}
-	if ((body = enrol_body(der, len, orders[shape], counts[shape])) == NULL)
+	if ((body = enrol_body(FUZZ_CARD_ID, fz_att.csr_b64, der, len,
+	    orders[shape], counts[shape])) == NULL)
 		return;
 	(void)iss_handle(fz, "POST", "/v1/enrolments", body, strlen(body), &resp,
 	    &e);
@@ -299,7 +336,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	}
 	atexit(cleanup);
-	enrol_fixed_card();
+	enrol_card(FUZZ_CARD_ID, fuzz_card_key);
+	{
+		/* a second card to receive transfers, and a merchant */
+		iss_db *d2 = NULL;
+		int64_t mid;
+
+		if (iss_db_open(url, &d2, err, sizeof(err)) != 0 ||
+		    iss_merchant_create(d2, "000000000042", NULL, &mid, &e) != 0)
+			abort();
+		iss_db_free(&d2);
+		enrol_card(FUZZ_PEER_ID, NULL);
+	}
 	return 0;
 }
 
@@ -434,9 +482,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		"/v1/loads/00112233445566778899aabbccddeeff/recover",
 		"/v1/enrolments",
 		"/v1/loads/00112233445566778899aabbccddeeff",
+		"/v1/transfers",
+		"/v1/settlements",
 	};
 	static const char *const fields[] = { "request", "receipt", "refusal",
-	    "proof", "csr", "request" };
+	    "proof", "csr", "request", "token", "proofs" };
 	json_t *resp = NULL;
 	iss_err e = { 0 };
 	wk_msg m;
@@ -462,7 +512,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));
 	route = routes[r];
-	if ((data[0] & 0x80) != 0) {
+	if ((data[0] & 0x80) != 0 && r == 6) {
+		/* a transfer token the fixed card signs: peer, amount, id */
+		const uint8_t *p = data + 1;
+		EVP_PKEY *key;
+		wk_msg t;
+		wk_buf tb;
+		size_t cap;
+
+		if (size - 1 < 28 || (key = card_key()) == NULL)
+			return 0;
+		memset(&t, 0, sizeof(t));
+		t.type = WK_MSG_XFER_TOKEN;
+		wk_hex_decode(FUZZ_CARD_ID, t.card_id, 8);
+		memcpy(t.peer_id, p, 8);
+		t.amount = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
+		    (uint32_t)p[10] << 8 | p[11];
+		memcpy(t.load_id, p + 12, 16);
+		wk_buf_init_heap(&tb, WK_MSG_MAX);
+		if (wk_msg_sign(&t, key, &tb) == WK_MSG_OK) {
+			cap = sodium_base64_ENCODED_LEN(tb.len,
+			    sodium_base64_VARIANT_ORIGINAL);
+			if ((body = malloc(cap + 16)) != NULL) {
+				blen = (size_t)sprintf(body, "{\"token\":\"");
+				sodium_bin2base64(body + blen, cap, tb.p, tb.len,
+				    sodium_base64_VARIANT_ORIGINAL);
+				blen += strlen(body + blen);
+				body[blen++] = '"';
+				body[blen++] = '}';
+				body[blen] = '\0';
+			}
+		}
+		wk_buf_clear(&tb);
+		EVP_PKEY_free(key);
+		if (body == NULL)
+			return 0;
+	} else if ((data[0] & 0x80) != 0) {
 		/* the rest is a raw message: wrap it as the route's JSON field so
 		 * the fuzzer reaches the message checks behind JSON and base64 */
 		size_t cap = sodium_base64_ENCODED_LEN(size - 1,

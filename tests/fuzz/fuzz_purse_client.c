@@ -1,5 +1,5 @@
 /*
- * the purse client's parsers (middleware/wk_purse.c, wk_sam.c) on anything a
+ * the purse client's parsers (middleware/wk_purse.c, wk_sam.c, wk_psam.c) on anything a
  * card or a file could hold: byte 0 picks the parser, the rest is the input.
  * Each must return an error or a result that holds together.
  */
@@ -32,7 +32,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = data + 1;
 	n = size - 1;
 	memset(&t, 0, sizeof(t));
-	switch (data[0] % 9) {
+	switch (data[0] % 11) {
 	case 0:
 		(void)wk_purse_parse_app(p, n, &app);
 		break;
@@ -84,6 +84,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				__builtin_trap();
 		}
 		break;
+	case 9: {
+		/* the PSAM's GET INFO answer */
+		wk_psam_info info;
+
+		if (wk_psam_parse_info(p, n, &info) == WK_OK &&
+		    (info.state > WK_PSAM_INSTALLED || n != WK_PSAM_INFO_LEN))
+			__builtin_trap();
+		break;
+	}
+	case 10: {
+		/* a PSAM terminal journal (terminal 000000000042, PSAM 0102..08) */
+		static const uint8_t term[6] = { 0, 0, 0, 0, 0, 0x42 };
+		static const uint8_t id[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+		if (wk_sam_parse_journal((const char *)p, n, term, id, &sam) ==
+		    WK_OK) {
+			uint8_t got[6];
+
+			wk_sam_terminal(sam, got);
+			if (memcmp(got, term, 6) != 0)
+				__builtin_trap();
+			wk_sam_free(&sam);
+		}
+		break;
+	}
 	default:
 		if (wk_purse_pin_bcd((const char *)p, n, bcd, &bl) == WK_OK &&
 		    (bl < 2 || bl > 6))

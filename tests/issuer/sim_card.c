@@ -544,3 +544,25 @@ out:
 	wk_buf_clear(&b);
 	return st;
 }
+
+int
+sim_card_xfer_token(sim_card *c, const uint8_t peer[WK_MSG_CARD_ID_LEN],
+    uint32_t amount, uint8_t token_id[WK_MSG_LOAD_ID_LEN], wk_buf *out)
+{
+	wk_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WK_MSG_XFER_TOKEN;
+	memcpy(m.card_id, c->id, sizeof(m.card_id));
+	memcpy(m.peer_id, peer, sizeof(m.peer_id));
+	randombytes_buf(m.nonce, sizeof(m.nonce));
+	if (token_id != NULL)
+		memcpy(m.load_id, token_id, sizeof(m.load_id));
+	else
+		randombytes_buf(m.load_id, sizeof(m.load_id));
+	m.amount = amount;
+	m.balance = c->balance >= amount ? c->balance - amount : 0;
+	if (c->balance >= amount)
+		c->balance -= amount;
+	return wk_msg_sign(&m, c->key, out) == WK_MSG_OK ? 0 : -1;
+}

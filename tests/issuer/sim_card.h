@@ -87,6 +87,12 @@ int sim_card_grant(sim_card *c, const uint8_t *grant, size_t len, wk_buf *out);
 int sim_card_recover(sim_card *c, const uint8_t load_id[WK_MSG_LOAD_ID_LEN],
     uint16_t seq, wk_buf *out);
 
+/* card to card: the sender's signed transfer token (common/wk_msg.h type
+ * 9) to peer; token_id NULL: a random one. The purse is debited (floored
+ * at zero, the issuer is what is tested) */
+int sim_card_xfer_token(sim_card *c, const uint8_t peer[WK_MSG_CARD_ID_LEN],
+    uint32_t amount, uint8_t token_id[WK_MSG_LOAD_ID_LEN], wk_buf *out);
+
 typedef struct sim_http sim_http;
 
 int sim_http_new(const char *base_url, sim_http **out);

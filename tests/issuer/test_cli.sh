@@ -61,7 +61,71 @@ expect_rc 0 "$bin" merchants --db "$db" --json
 python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); assert [x["terminal_id"] for x in m]==["000000000042","0000000000ab"] and m[0]["name"]=="Shop" and all(x["balance"]==0 for x in m), m' "$dir/out"
 expect_rc 0 "$bin" settlements --db "$db" --json
 python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))==[]' "$dir/out"
+expect_rc 0 "$bin" transfers --db "$db" --json
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))==[]' "$dir/out"
 expect_rc 0 "$bin" migrate --db "$db"
+
+# no master key leaves the issuer: sam-keys is gone; a terminal gets a PSAM,
+# its purchase key sealed to the PSAM card's own key (here a software key:
+# the issuer's side is what is tested; tests/e2e/remote_settle.sh uses a card)
+expect_rc 2 "$bin" sam-keys --db "$db" --key-file "$key" --out "$dir/mk.json"
+grep -q "sam-keys is gone" "$dir/err" || fail "sam-keys"
+[ ! -e "$dir/mk.json" ] || fail "sam-keys wrote a file"
+openssl ecparam -name prime256v1 -genkey -noout -out "$dir/psam.key" 2>/dev/null
+openssl pkey -in "$dir/psam.key" -pubout -outform DER -out "$dir/psam.der"
+psam_req() {
+	python3 - "$dir/psam.der" "$1" "$2" >"$dir/$3" <<'PY'
+import base64, json, sys
+der = open(sys.argv[1], "rb").read()
+print(json.dumps({"format": "walletkey-psam-request", "version": 1,
+    "card_id": sys.argv[2], "public_key": base64.b64encode(der).decode(),
+    **({"extra": 1} if sys.argv[3] == "extra" else {})}))
+PY
+}
+psam_req 0102030405060708 ok req.json
+expect_rc 2 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 000000000099 \
+	--request "$dir/req.json" --out "$dir/psam.json"
+grep -q merchant_not_found "$dir/err" || fail "psam for a terminal without a merchant"
+expect_rc 2 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 000000000042 \
+	--request "$dir/req.json"
+expect_rc 0 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 000000000042 \
+	--request "$dir/req.json" --out "$dir/psam.json" --json
+[ "$(stat -c %a "$dir/psam.json")" = 600 ] || fail "psam file mode"
+python3 - "$dir/psam.json" "$dir/out" <<'PY'
+import base64, json, sys
+p = json.load(open(sys.argv[1])); o = json.load(open(sys.argv[2]))
+assert p["format"] == "walletkey-psam-keys" and p["terminal"] == "000000000042", p
+assert p["card_id"] == "0102030405060708" and p["key_version"] == 1, p
+m = base64.b64decode(p["message"])
+assert m[0] == 0xE0 and "message" not in o and o["out"].endswith("psam.json"), o
+PY
+# never overwritten; the same PSAM again is sealed again; another PSAM for
+# the terminal, or this one for another terminal, is refused
+expect_rc 1 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 000000000042 \
+	--request "$dir/req.json" --out "$dir/psam.json"
+expect_rc 0 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 000000000042 \
+	--request "$dir/req.json" --out "$dir/psam2.json"
+expect_rc 2 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 0000000000AB \
+	--request "$dir/req.json" --out "$dir/psam3.json"
+grep -q psam_exists "$dir/err" || fail "one PSAM key, two terminals"
+psam_req 0102030405060709 ok req2.json
+openssl ecparam -name prime256v1 -genkey -noout -out "$dir/psam.key" 2>/dev/null
+openssl pkey -in "$dir/psam.key" -pubout -outform DER -out "$dir/psam.der"
+psam_req 0102030405060709 ok req3.json
+expect_rc 2 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 000000000042 \
+	--request "$dir/req3.json" --out "$dir/psam3.json"
+grep -q psam_exists "$dir/err" || fail "two PSAMs for one terminal"
+psam_req 0102030405060709 extra bad.json
+expect_rc 2 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 0000000000AB \
+	--request "$dir/bad.json" --out "$dir/psam3.json"
+echo '{"format":"walletkey-psam-request","version":1,"card_id":"01","public_key":"AA=="}' >"$dir/bad.json"
+expect_rc 2 "$bin" psam-issue --db "$db" --key-file "$key" --terminal 0000000000AB \
+	--request "$dir/bad.json" --out "$dir/psam3.json"
+expect_rc 1 "$bin" psam-issue --db "$db" --key-file "$dir/none.key" --terminal 0000000000AB \
+	--request "$dir/req3.json" --out "$dir/psam3.json"
+[ ! -e "$dir/psam3.json" ] || fail "a refused psam-issue wrote a file"
+expect_rc 0 "$bin" psams --db "$db" --json
+python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert [x["terminal_id"] for x in p]==["000000000042"], p' "$dir/out"
 
 # a wrong key file does not open the secrets
 head -c 32 /dev/urandom >"$dir/wrong.key"

@@ -35,6 +35,8 @@
 #define RICH 10000000
 #define POOR 500
 #define BUSY 1000000
+/* the card floats together (one account per card, kind 'float') */
+#define FLOATS "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind = 'float'"
 
 static struct {
 	char dir[128];
@@ -77,8 +79,11 @@ snapshot(void)
 		"SELECT card_id, seq, raw FROM audit_records ORDER BY card_id, seq",
 		"SELECT card_id, acked_seq, acked_hash FROM audit_acks ORDER BY card_id",
 		"SELECT terminal_id, account_id FROM merchants ORDER BY terminal_id",
-		("SELECT card_id, purse, offline_seq, amount FROM settlements"
-		" ORDER BY card_id, purse, offline_seq"),
+		("SELECT terminal_id, terminal_seq, card_id, purse, offline_seq,"
+		" amount FROM settlements ORDER BY terminal_id, terminal_seq"),
+		("SELECT token_id, sender, receiver, amount FROM transfers"
+		" ORDER BY token_id"),
+		"SELECT card_id, float_account FROM cards ORDER BY card_id",
 	};
 	size_t cap = 1 << 16, n = 0;
 	char *s = calloc(1, cap);
@@ -106,6 +111,25 @@ snapshot(void)
 	return s;
 }
 
+/* the snapshot without its oplog line (the 4th): for a refusal the oplog
+ * records and nothing else changes */
+static char *
+snapshot_but_oplog(void)
+{
+	char *s = snapshot(), *p = s;
+
+	for (int i = 0; i < 3 && p != NULL; i++)
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	if (p != NULL) {
+		char *end = strchr(p, '\n');
+
+		if (end != NULL)
+			memmove(p, end + 1, strlen(end + 1) + 1);
+	}
+	return s;
+}
+
 static void
 check_conservation(void)
 {
@@ -114,13 +138,30 @@ check_conservation(void)
 	    " 'external'"), T.deposits);
 	assert_int_equal(q_int("SELECT -balance FROM accounts WHERE kind ="
 	    " 'external'"), T.deposits);
-	/* the float is every purse balance plus every pending load: what the
+	/* the floats are every purse balance plus every pending load: what the
 	 * cards were loaded with (the simulated cards spend only through
 	 * settled purchases) less what was settled to merchants */
-	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
+	assert_int_equal(q_int(FLOATS),
 	    q_int("SELECT COALESCE(SUM(amount), 0) FROM loads WHERE status IN"
 	    " ('complete', 'pending')") -
 	    q_int("SELECT COALESCE(SUM(amount), 0) FROM settlements"));
+	/* and each card's float is its own: its loads, plus the transfers it
+	 * received, less those it sent and its settled purchases */
+	assert_int_equal(q_int("SELECT COUNT(*) FROM cards c WHERE"
+	    " COALESCE((SELECT balance FROM accounts a WHERE"
+	    "  a.id = c.float_account), 0) <>"
+	    " (SELECT COALESCE(SUM(amount), 0) FROM loads l WHERE"
+	    "  l.card_id = c.card_id AND l.status IN ('complete', 'pending'))"
+	    " + (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE"
+	    "  t.receiver = c.card_id)"
+	    " - (SELECT COALESCE(SUM(amount), 0) FROM transfers t WHERE"
+	    "  t.sender = c.card_id)"
+	    " - (SELECT COALESCE(SUM(amount), 0) FROM settlements s WHERE"
+	    "  s.card_id = c.card_id)"), 0);
+	/* no card float is ever below zero, and the old single float is empty */
+	assert_int_equal(q_int("SELECT COUNT(*) FROM accounts WHERE kind ="
+	    " 'float' AND balance < 0"), 0);
+	assert_int_equal(q_int("SELECT balance FROM accounts WHERE id = 1"), 0);
 	/* the merchants hold exactly the settled purchases */
 	assert_int_equal(q_int("SELECT COALESCE(SUM(balance), 0) FROM accounts"
 	    " WHERE kind = 'merchant'"),
@@ -1610,7 +1651,7 @@ test_settle(void **state)
 	    &e), 0);
 	assert_int_equal(e.status, 400);
 	assert_int_equal(sim_load(T.h, c, 5000, NULL), 200);
-	float0 = q_int("SELECT balance FROM accounts WHERE kind = 'float'");
+	float0 = q_int(FLOATS);
 
 	/* a good batch: EP and ED, one by card id, one by application serial */
 	assert_int_equal(settle(json_pack("[o, o]",
@@ -1621,7 +1662,7 @@ test_settle(void **state)
 	snprintf(sql, sizeof(sql), "SELECT balance FROM accounts WHERE id = %lld",
 	    (long long)mid);
 	assert_int_equal(q_int(sql), 500);
-	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
+	assert_int_equal(q_int(FLOATS),
 	    float0 - 500);
 	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
 	    " 'settlement'"), 2);
@@ -1658,14 +1699,12 @@ test_settle(void **state)
 		json_object_set_new(p, "purse", json_string("ED"));
 		settle_refused(json_pack("[o]", p), 403, "bad_tac");
 	}
-	/* the same offline sequence number with another purchase, the same
-	 * purchase under another offline sequence number */
-	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 0, 100, TERM, 9,
-	    false, false)), 409, "proof_conflict");
-	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 7, 300, TERM, 1,
+	/* another purchase under a settled terminal number; two proofs of one
+	 * terminal number in a batch (test_settle_identity: the offline one) */
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 0, 100, TERM, 1,
 	    false, false)), 409, "proof_conflict");
 	settle_refused(json_pack("[o, o]", purchase_proof(c, "EP", 1, 100, TERM,
-	    3, false, false), purchase_proof(c, "EP", 1, 100, TERM, 3, false,
+	    3, false, false), purchase_proof(c, "EP", 2, 100, TERM, 3, false,
 	    false)), 400, "bad_batch");
 	/* unknown terminal, unknown card */
 	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100,
@@ -1738,6 +1777,580 @@ test_settle(void **state)
 	assert_int_equal(q_int(sql), 600);
 	check_conservation();
 	sim_card_free(&c);
+}
+
+
+static int64_t
+merchant_balance(int64_t mid)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT balance FROM accounts WHERE id = %lld",
+	    (long long)mid);
+	return q_int(sql);
+}
+
+static int64_t
+card_float(const sim_card *c)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT COALESCE((SELECT a.balance FROM cards c"
+	    " JOIN accounts a ON a.id = c.float_account WHERE c.card_id = '%s'),"
+	    " 0)", c->id_hex);
+	return q_int(sql);
+}
+
+static int64_t
+oplog_count(const char *kind)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM oplog WHERE kind = '%s'",
+	    kind);
+	return q_int(sql);
+}
+
+/* everything but the oplog must stay as it was; the oplog gains n rows of
+ * kind (the logged refusal) */
+static void
+refused_logged(json_t *proofs, long want, const char *code, int index,
+    const char *kind)
+{
+	static const char *const tables[] = { "accounts", "entries", "txns",
+	    "settlements", "transfers", "loads", "cards" };
+	int64_t before[7], logged = oplog_count(kind), ops;
+	json_t *resp = NULL;
+	char sql[64];
+
+	ops = q_int("SELECT COUNT(*) FROM oplog");
+	for (size_t i = 0; i < 7; i++) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", tables[i]);
+		before[i] = q_int(sql);
+	}
+	before[0] = q_int("SELECT COALESCE(SUM(balance * id), 0) FROM accounts");
+	expect_error(settle(proofs, &resp), &resp, want, code);
+	if (index >= 0)
+		assert_int_equal(json_integer_value(json_object_get(resp, "index")),
+		    index);
+	json_decref(resp);
+	for (size_t i = 1; i < 7; i++) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", tables[i]);
+		assert_int_equal(q_int(sql), before[i]);
+	}
+	assert_int_equal(q_int("SELECT COALESCE(SUM(balance * id), 0) FROM"
+	    " accounts"), before[0]);
+	assert_int_equal(oplog_count(kind), logged + 1);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog"), ops + 1);
+}
+
+#define TERM2 "000000000043"
+
+/* issue 11: a settlement pays only from the card's own float */
+static void
+test_settle_float(void **state)
+{
+	sim_card *a = new_card(PAN_RICH), *b = new_card(PAN_RICH);
+	iss_err e = { 0 };
+	int64_t mid;
+	json_t *resp = NULL;
+	wk_buf req;
+	char lid[33];
+	uint8_t grant[WK_MSG_MAX];
+	size_t glen;
+
+	(void)state;
+	assert_int_equal(iss_merchant_create(T.db, TERM2, "Shop 2", &mid, &e), 0);
+	assert_int_equal(sim_load(T.h, a, 1000, NULL), 200);
+	assert_int_equal(card_float(a), 1000);
+	/* leaked keys: a TAC for value the card was never loaded with (card b
+	 * holds nothing; card a holds 1000): refused, logged, nothing moves */
+	refused_logged(json_pack("[o]", purchase_proof(b, "EP", 0, 100, TERM2, 1,
+	    false, false)), 409, "float_short", 0, "settlement.refused");
+	refused_logged(json_pack("[o]", purchase_proof(a, "EP", 0, 1500, TERM2, 1,
+	    false, false)), 409, "float_short", 0, "settlement.refused");
+	/* the batch counts a card's proofs together; the index names the one
+	 * that goes beyond */
+	refused_logged(json_pack("[o, o, o]",
+	    purchase_proof(a, "EP", 0, 600, TERM2, 1, false, false),
+	    purchase_proof(a, "EP", 1, 300, TERM2, 2, false, false),
+	    purchase_proof(a, "EP", 2, 200, TERM2, 3, false, false)), 409,
+	    "float_short", 2, "settlement.refused");
+	assert_int_equal(merchant_balance(mid), 0);
+	check_conservation();
+	/* what the float holds settles, to the last fen */
+	assert_int_equal(settle(json_pack("[o, o]",
+	    purchase_proof(a, "EP", 0, 600, TERM2, 1, false, false),
+	    purchase_proof(a, "ED", 0, 400, TERM2, 2, false, false)), &resp), 200);
+	json_decref(resp);
+	assert_int_equal(card_float(a), 0);
+	assert_int_equal(merchant_balance(mid), 1000);
+	refused_logged(json_pack("[o]", purchase_proof(a, "EP", 1, 1, TERM2, 3,
+	    false, false)), 409, "float_short", 0, "settlement.refused");
+	/* a settled proof in a batch is no new spending: it does not count */
+	assert_int_equal(settle(json_pack("[o]",
+	    purchase_proof(a, "EP", 0, 600, TERM2, 1, false, false)), &resp), 200);
+	json_decref(resp);
+	check_conservation();
+
+	/* a pending load is not the card's yet: its amount is reversed from
+	 * the float unless the card proves the credit */
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	start_load(a, 500, &req, lid, grant, &glen);
+	assert_int_equal(card_float(a), 500);
+	refused_logged(json_pack("[o]", purchase_proof(a, "EP", 1, 500, TERM2, 3,
+	    false, false)), 409, "float_short", 0, "settlement.refused");
+	{
+		wk_buf rec;
+		json_t *r2 = NULL;
+		char path[128];
+
+		wk_buf_init_heap(&rec, WK_MSG_MAX);
+		assert_int_equal(sim_card_grant(a, grant, glen, &rec), 0);
+		snprintf(path, sizeof(path), "/v1/loads/%s/receipt", lid);
+		assert_int_equal(post_msg(path, "receipt", rec.p, rec.len, &r2), 200);
+		json_decref(r2);
+		wk_buf_clear(&rec);
+	}
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(a, "EP", 1, 500,
+	    TERM2, 3, false, false)), &resp), 200);
+	json_decref(resp);
+	assert_int_equal(merchant_balance(mid), 1500);
+	check_conservation();
+	wk_buf_clear(&req);
+	sim_card_free(&a);
+	sim_card_free(&b);
+}
+
+/* issue 11: a settlement is what its TAC covers, (terminal, terminal
+ * seq); a proof replayed under another offline number neither pays twice
+ * nor blocks the purchase that really has that number */
+static void
+test_settle_identity(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	iss_err e = { 0 };
+	int64_t mid;
+	json_t *resp = NULL, *resp2 = NULL;
+	char *before, *after;
+
+	(void)state;
+	assert_int_equal(iss_merchant_create(T.db, "000000000044", NULL, &mid,
+	    &e), 0);
+	assert_int_equal(sim_load(T.h, c, 1000, NULL), 200);
+	/* the attacker sends purchase 1 (offline seq 0) as offline seq 1 */
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 1, 100,
+	    "000000000044", 1, false, false)), &resp), 200);
+	json_decref(resp);
+	assert_int_equal(merchant_balance(mid), 100);
+	/* the terminal's own upload of it: settled, nothing moves again */
+	before = snapshot();
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 0, 100,
+	    "000000000044", 1, false, false)), &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+	    json_object_get(resp, "results"), 0), "status")), "settled");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* and the card's real purchase with offline seq 1 settles */
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 1, 250,
+	    "000000000044", 2, false, false)), &resp), 200);
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 1, 250,
+	    "000000000044", 2, false, false)), &resp2), 200);
+	assert_true(json_equal(resp, resp2));
+	json_decref(resp);
+	json_decref(resp2);
+	assert_int_equal(merchant_balance(mid), 350);
+	check_conservation();
+	sim_card_free(&c);
+}
+
+
+typedef struct settler {
+	json_t *proofs;
+	long status;
+} settler;
+
+static void *
+run_settler(void *arg)
+{
+	settler *w = arg;
+	sim_http *h;
+	json_t *req, *resp = NULL;
+
+	if (sim_http_new(T.base, &h) != 0)
+		return NULL;
+	req = json_pack("{s:O}", "proofs", w->proofs);
+	w->status = sim_http_call(h, "/v1/settlements", req, &resp);
+	json_decref(req);
+	json_decref(resp);
+	sim_http_free(&h);
+	return NULL;
+}
+
+/* many terminals settle one card's purchases at once: together they ask
+ * more than its float; the float pays exactly what it holds, never more */
+static void
+test_settle_race(void **state)
+{
+	enum { N = 10, PRICE = 300 };
+	sim_card *c = new_card(PAN_RICH);
+	pthread_t th[N];
+	settler w[N];
+	iss_err e = { 0 };
+	int64_t mid;
+	int ok = 0, refused = 0;
+
+	(void)state;
+	assert_int_equal(iss_merchant_create(T.db, "000000000046", NULL, &mid,
+	    &e), 0);
+	assert_int_equal(sim_load(T.h, c, 1000, NULL), 200);
+	for (int i = 0; i < N; i++) {
+		w[i] = (settler){ json_pack("[o]", purchase_proof(c, "EP", i, PRICE,
+		    "000000000046", (uint32_t)(100 + i), false, false)), 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, run_settler, &w[i]), 0);
+	}
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].status == 200)
+			ok++;
+		else if (w[i].status == 409)
+			refused++;
+		json_decref(w[i].proofs);
+	}
+	assert_int_equal(ok, 1000 / PRICE);
+	assert_int_equal(refused, N - 1000 / PRICE);
+	assert_int_equal(merchant_balance(mid), (1000 / PRICE) * PRICE);
+	assert_int_equal(card_float(c), 1000 - (1000 / PRICE) * PRICE);
+	check_conservation();
+	sim_card_free(&c);
+}
+
+static long
+report(const wk_buf *tok, json_t **resp)
+{
+	return post_msg("/v1/transfers", "token", tok->p, tok->len, resp);
+}
+
+/* issue 11: card-to-card transfers move value between the card floats
+ * when a card reports the sender's token: once, by token id, checked with
+ * the sender's certificate */
+static void
+test_transfers(void **state)
+{
+	sim_card *a = new_card(PAN_RICH), *b = new_card(PAN_BUSY),
+	    *c = new_card(PAN_POOR), *x;
+	iss_err e = { 0 };
+	int64_t mid;
+	json_t *resp = NULL, *resp2 = NULL;
+	wk_buf ab, bc, tmp;
+	uint8_t tid[16], flip[WK_MSG_MAX];
+	char *before, *after;
+
+	(void)state;
+	wk_buf_init_heap(&ab, WK_MSG_MAX);
+	wk_buf_init_heap(&bc, WK_MSG_MAX);
+	wk_buf_init_heap(&tmp, WK_MSG_MAX);
+	assert_int_equal(iss_merchant_create(T.db, "000000000045", NULL, &mid,
+	    &e), 0);
+	assert_int_equal(sim_load(T.h, a, 1000, NULL), 200);
+	/* a pays b 300; b pays c 200 and buys for 100 */
+	assert_int_equal(sim_card_xfer_token(a, b->id, 300, NULL, &ab), 0);
+	assert_int_equal(sim_card_xfer_token(b, c->id, 200, NULL, &bc), 0);
+
+	/* settlement before the transfer that funded it: 409 until reported */
+	refused_logged(json_pack("[o]", purchase_proof(b, "EP", 1, 100,
+	    "000000000045", 1, false, false)), 409, "float_short", 0,
+	    "settlement.refused");
+	/* b's own token before a's: b's float is short, logged, nothing moves */
+	before = snapshot_but_oplog();
+	expect_error(report(&bc, &resp), &resp, 409, "float_short");
+	json_decref(resp);
+	after = snapshot_but_oplog();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(oplog_count("transfer.refused"), 1);
+
+	/* a's token: a's float to b's */
+	assert_int_equal(report(&ab, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "applied");
+	assert_int_equal(json_integer_value(json_object_get(resp, "amount")), 300);
+	assert_int_equal(card_float(a), 700);
+	assert_int_equal(card_float(b), 300);
+	check_conservation();
+	/* reported twice (by the other card, or again after a lost answer):
+	 * the same answer, nothing moves */
+	before = snapshot();
+	assert_int_equal(report(&ab, &resp2), 200);
+	assert_true(json_equal(resp, resp2));
+	json_decref(resp);
+	json_decref(resp2);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* now b's token and b's purchase go through */
+	assert_int_equal(report(&bc, &resp), 200);
+	json_decref(resp);
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(b, "EP", 1, 100,
+	    "000000000045", 1, false, false)), &resp), 200);
+	json_decref(resp);
+	assert_int_equal(card_float(b), 0);
+	assert_int_equal(card_float(c), 200);
+	check_conservation();
+
+	/* forged tokens change nothing: every flipped byte, a token signed
+	 * by another key, the same token id with another token, a void one,
+	 * an unknown receiver, a token to its own sender */
+	before = snapshot();
+	for (size_t i = 0; i < ab.len; i++) {
+		json_t *r = NULL;
+		long st;
+
+		memcpy(flip, ab.p, ab.len);
+		flip[i] ^= 0x01;
+		st = post_msg("/v1/transfers", "token", flip, ab.len, &r);
+		assert_true(st >= 400 && st < 500);
+		json_decref(r);
+	}
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(sim_card_new(PAN_RICH, &x), 0);
+	memcpy(x->id, a->id, sizeof(x->id));	/* a's id, not a's key */
+	memcpy(x->id_hex, a->id_hex, sizeof(x->id_hex));
+	x->balance = 1000;
+	wk_buf_reset(&tmp);
+	assert_int_equal(sim_card_xfer_token(x, c->id, 500, NULL, &tmp), 0);
+	before = snapshot();
+	expect_error(report(&tmp, &resp), &resp, 403, "bad_signature");
+	json_decref(resp);
+	{
+		wk_msg m;
+
+		assert_int_equal(wk_msg_parse(ab.p, ab.len, &m, NULL, NULL), 0);
+		memcpy(tid, m.load_id, sizeof(tid));
+	}
+	a->balance = 1000;
+	wk_buf_reset(&tmp);
+	assert_int_equal(sim_card_xfer_token(a, c->id, 10, tid, &tmp), 0);
+	expect_error(report(&tmp, &resp), &resp, 409, "token_conflict");
+	json_decref(resp);
+	wk_buf_reset(&tmp);
+	assert_int_equal(sim_card_xfer_token(a, c->id, 0, NULL, &tmp), 0);
+	expect_error(report(&tmp, &resp), &resp, 400, "bad_amount");
+	json_decref(resp);
+	wk_buf_reset(&tmp);
+	assert_int_equal(sim_card_xfer_token(a, x->id, 10, NULL, &tmp), 0);
+	expect_error(report(&tmp, &resp), &resp, 400, "bad_message");
+	json_decref(resp);
+	{
+		uint8_t nobody[8] = { 0xEE, 0xEE, 1, 2, 3, 4, 5, 6 };
+
+		wk_buf_reset(&tmp);
+		assert_int_equal(sim_card_xfer_token(a, nobody, 10, NULL, &tmp), 0);
+		expect_error(report(&tmp, &resp), &resp, 404, "card_not_found");
+		json_decref(resp);
+	}
+	expect_error(post_msg("/v1/transfers", "token", bc.p, 10, &resp), &resp,
+	    400, "bad_message");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/transfers", "{\"token\":1}", 11,
+	    &resp), &resp, 400, "missing_field");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/transfers", "{\"x\":1}", 7,
+	    &resp), &resp, 400, "unknown_field");
+	json_decref(resp);
+	{
+		/* a load request is no token */
+		wk_buf r;
+
+		wk_buf_init_heap(&r, WK_MSG_MAX);
+		assert_int_equal(sim_card_load_request(c, 5, &r), 0);
+		expect_error(report(&r, &resp), &resp, 400, "wrong_message_type");
+		json_decref(resp);
+		wk_buf_clear(&r);
+	}
+	expect_error(sim_http_call(T.h, "/v1/transfers", NULL, &resp), &resp, 405,
+	    "method_not_allowed");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* a revoked sender's key is trusted no more */
+	wk_buf_reset(&tmp);
+	assert_int_equal(sim_card_xfer_token(a, c->id, 10, NULL, &tmp), 0);
+	assert_int_equal(iss_card_revoke(T.db, a->id_hex, &e), 0);
+	expect_error(report(&tmp, &resp), &resp, 403, "card_revoked");
+	json_decref(resp);
+	check_conservation();
+	sim_card_free(&x);
+	wk_buf_clear(&tmp);
+	wk_buf_clear(&bc);
+	wk_buf_clear(&ab);
+	sim_card_free(&a);
+	sim_card_free(&b);
+	sim_card_free(&c);
+}
+
+
+static int64_t
+mq_int(iss_db *db, const char *sql)
+{
+	iss_res *r = NULL;
+	int64_t v;
+
+	assert_int_equal(iss_db_exec(db, sql, NULL, 0, &r), ISS_DB_OK);
+	v = iss_res_int(r, 0, 0);
+	iss_res_free(&r);
+	return v;
+}
+
+static void
+mexec(iss_db *db, const char *sql)
+{
+	int rc = iss_db_script(db, sql);
+
+	if (rc != ISS_DB_OK)
+		fprintf(stderr, "%s: %s\n", sql, iss_db_errmsg(db));
+	assert_int_equal(rc, ISS_DB_OK);
+}
+
+/* the old way money moved (schema 4): account <-> the single float */
+static void
+old_move(iss_db *db, int64_t from, int64_t to, int64_t amount, const char *kind)
+{
+	assert_int_equal(iss_db_begin(db), ISS_DB_OK);
+	assert_int_equal(iss_ledger_move(db, from, to, amount, kind, "old", 0), 0);
+	assert_int_equal(iss_db_commit(db), ISS_DB_OK);
+}
+
+/* issue 11: migration 5 moves a schema-4 database's single float into one
+ * float per card without changing any sum (both engines) */
+static void
+test_migrate(void **state)
+{
+	char url[600], err[512];
+	iss_db *db = NULL;
+	int64_t cust, merch, total;
+
+	(void)state;
+	if (iss_db_is_pg(T.db)) {
+		const char *at = strstr(T.url, "/walletkey?");
+
+		assert_non_null(at);
+		(void)iss_db_script(T.db, "DROP DATABASE IF EXISTS walletkey_mig");
+		assert_int_equal(iss_db_script(T.db, "CREATE DATABASE walletkey_mig"),
+		    ISS_DB_OK);
+		snprintf(url, sizeof(url), "%.*s/walletkey_mig?%s",
+		    (int)(at - T.url), T.url, at + strlen("/walletkey?"));
+	} else {
+		snprintf(url, sizeof(url), "sqlite:%s/old.db", T.dir);
+	}
+	assert_int_equal(iss_db_open(url, &db, err, sizeof(err)), 0);
+	assert_int_equal(iss_schema_migrate_to(db, 4, err, sizeof(err)), 0);
+	assert_int_equal(iss_schema_version(db), 4);
+	/* a customer, a merchant, three cards as schema 4 had them */
+	mexec(db, "INSERT INTO accounts (kind, pan, name, balance, created_at)"
+	    " VALUES ('customer', '6222999900000001', 'Old', 0, 'x')");
+	cust = mq_int(db, "SELECT id FROM accounts WHERE kind = 'customer'");
+	mexec(db, "INSERT INTO accounts (kind, pan, name, balance, created_at)"
+	    " VALUES ('merchant', NULL, 'Old shop', 0, 'x')");
+	merch = mq_int(db, "SELECT id FROM accounts WHERE kind = 'merchant'");
+	{
+		char sql[512];
+		static const char *const ids[] = { "aa00000000000001",
+		    "bb00000000000002", "cc00000000000003" };
+
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(sql, sizeof(sql), "INSERT INTO cards (card_id,"
+			    " account_id, cert_serial, cert, pubkey, key_version,"
+			    " balance, created_at) VALUES ('%s', %lld, 'S%zu', 'c',"
+			    " 'k', 1, 0, 'x')", ids[i], (long long)cust, i);
+			mexec(db, sql);
+		}
+		snprintf(sql, sizeof(sql), "INSERT INTO merchants (terminal_id,"
+		    " account_id, created_at) VALUES ('000000000042', %lld, 'x')",
+		    (long long)merch);
+		mexec(db, sql);
+	}
+	old_move(db, ISS_EXTERNAL_ACCOUNT, cust, 10000, "deposit");
+	/* loads: card a 1000 complete, 200 pending, 300 reversed; b 500 */
+	mexec(db, "INSERT INTO loads (id, card_id, seq, account_id, amount, status,"
+	    " request_hash, grant_msg, grant_op, created_at) VALUES"
+	    " ('l1', 'aa00000000000001', 0, 3, 1000, 'complete', 'h', 'g', 0, 'x'),"
+	    " ('l2', 'aa00000000000001', 1, 3, 200, 'pending', 'h', 'g', 0, 'x'),"
+	    " ('l3', 'aa00000000000001', 2, 3, 300, 'reversed', 'h', 'g', 0, 'x'),"
+	    " ('l4', 'bb00000000000002', 0, 3, 500, 'complete', 'h', 'g', 0, 'x')");
+	old_move(db, cust, ISS_FLOAT_ACCOUNT, 1000, "load");
+	old_move(db, cust, ISS_FLOAT_ACCOUNT, 200, "load");
+	old_move(db, cust, ISS_FLOAT_ACCOUNT, 300, "load");
+	old_move(db, ISS_FLOAT_ACCOUNT, cust, 300, "load.reversal");
+	old_move(db, cust, ISS_FLOAT_ACCOUNT, 500, "load");
+	/* settlements: a 150, b 400, and c 50 though c was never loaded (a
+	 * transfer to it nobody reported before this version) */
+	mexec(db, "INSERT INTO settlements (card_id, purse, offline_seq,"
+	    " terminal_id, terminal_seq, amount, tx_date, tx_time, tac, oplog_id,"
+	    " settled_at) VALUES"
+	    " ('aa00000000000001', 'EP', 0, '000000000042', '00000001', 150, 'd',"
+	    "  't', 'tac', 0, 'x'),"
+	    " ('bb00000000000002', 'EP', 0, '000000000042', '00000002', 400, 'd',"
+	    "  't', 'tac', 0, 'x'),"
+	    " ('cc00000000000003', 'EP', 0, '000000000042', '00000003', 50, 'd',"
+	    "  't', 'tac', 0, 'x')");
+	old_move(db, ISS_FLOAT_ACCOUNT, merch, 600, "settlement");
+	total = mq_int(db, "SELECT balance FROM accounts WHERE id = 1");
+	assert_int_equal(total, 1100);
+
+	assert_int_equal(iss_schema_migrate(db, err, sizeof(err)), 0);
+	assert_int_equal(iss_schema_version(db), iss_schema_latest());
+	/* no sum changed */
+	assert_int_equal(mq_int(db, "SELECT SUM(balance) FROM accounts"), 0);
+	assert_int_equal(mq_int(db, "SELECT COALESCE(SUM(balance), 0) FROM"
+	    " accounts WHERE kind = 'float'"), 1100);
+	assert_int_equal(mq_int(db, "SELECT balance FROM accounts WHERE kind ="
+	    " 'customer'"), 10000 - 1700);
+	assert_int_equal(mq_int(db, "SELECT balance FROM accounts WHERE kind ="
+	    " 'merchant'"), 600);
+	assert_int_equal(mq_int(db, "SELECT COUNT(*) FROM (SELECT txn_id FROM"
+	    " entries GROUP BY txn_id HAVING SUM(amount) <> 0) x"), 0);
+	assert_int_equal(mq_int(db, "SELECT COUNT(*) FROM accounts a WHERE"
+	    " balance <> (SELECT COALESCE(SUM(amount), 0) FROM entries e"
+	    " WHERE e.account_id = a.id)"), 0);
+	/* the single float is shared out in card order: a takes its 1050
+	 * (loads with the pending one, less 150), b the 50 left of its 100,
+	 * c (below zero) nothing */
+	assert_int_equal(mq_int(db, "SELECT balance FROM accounts WHERE id = 1"), 0);
+	assert_int_equal(mq_int(db, "SELECT a.balance FROM cards c JOIN accounts a"
+	    " ON a.id = c.float_account WHERE c.card_id = 'aa00000000000001'"), 1050);
+	assert_int_equal(mq_int(db, "SELECT a.balance FROM cards c JOIN accounts a"
+	    " ON a.id = c.float_account WHERE c.card_id = 'bb00000000000002'"), 50);
+	assert_int_equal(mq_int(db, "SELECT a.balance FROM cards c JOIN accounts a"
+	    " ON a.id = c.float_account WHERE c.card_id = 'cc00000000000003'"), 0);
+	assert_int_equal(mq_int(db, "SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'float.migrate'"), 2);
+	/* the settlements kept, now keyed by what the TAC covers */
+	assert_int_equal(mq_int(db, "SELECT COUNT(*) FROM settlements"), 3);
+	assert_int_equal(iss_db_exec(db, "INSERT INTO settlements (terminal_id,"
+	    " terminal_seq, card_id, purse, offline_seq, amount, tx_date, tx_time,"
+	    " tac, oplog_id, settled_at) VALUES ('000000000042', '00000001',"
+	    " 'bb00000000000002', 'EP', 5, 1, 'd', 't', 'tac', 0, 'x')", NULL, 0,
+	    NULL), ISS_DB_CONFLICT);
+	/* again: nothing to do */
+	assert_int_equal(iss_schema_migrate(db, err, sizeof(err)), 0);
+	assert_int_equal(mq_int(db, "SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'float.migrate'"), 2);
+	iss_db_free(&db);
+	if (iss_db_is_pg(T.db))
+		(void)iss_db_script(T.db, "DROP DATABASE walletkey_mig");
 }
 
 static void
@@ -1849,8 +2462,7 @@ test_concurrent(void **state)
 	enum { N = 8, LOADS = 10 };
 	pthread_t th[N];
 	worker w[N];
-	int64_t float_before = q_int("SELECT balance FROM accounts WHERE kind ="
-	    " 'float'"), want = 0;
+	int64_t float_before = q_int(FLOATS), want = 0;
 
 	iss *is2 = NULL;
 	iss_server *srv2 = NULL;
@@ -1878,7 +2490,7 @@ test_concurrent(void **state)
 		assert_int_equal(w[i].ok, LOADS);
 		sim_card_free(&w[i].card);
 	}
-	assert_int_equal(q_int("SELECT balance FROM accounts WHERE kind = 'float'"),
+	assert_int_equal(q_int(FLOATS),
 	    float_before + want);
 	check_conservation();
 	iss_server_stop(&srv2);
@@ -1966,6 +2578,11 @@ main(void)
 		cmocka_unit_test(test_audit_sync),
 		cmocka_unit_test(test_purse_unblock),
 		cmocka_unit_test(test_settle),
+		cmocka_unit_test(test_settle_float),
+		cmocka_unit_test(test_settle_identity),
+		cmocka_unit_test(test_settle_race),
+		cmocka_unit_test(test_transfers),
+		cmocka_unit_test(test_migrate),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

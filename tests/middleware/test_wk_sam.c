@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "walletkey.h"
+#include "wk_purse_internal.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 
@@ -405,6 +405,89 @@ test_counter_end(void **state)
 	wk_sam_free(&sam);
 }
 
+
+/* the PSAM's GET INFO answer, edge cases */
+static void
+test_psam_info(void **state)
+{
+	uint8_t a[WK_PSAM_INFO_LEN + 1];
+	wk_psam_info info;
+
+	(void)state;
+	memset(a, 0, sizeof(a));
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info), WK_OK);
+	assert_int_equal(info.state, WK_PSAM_EMPTY);
+	a[0] = WK_PSAM_INSTALLED;
+	a[1] = 3;
+	memcpy(a + 2, "\x00\x00\x00\x00\x00\x42", 6);
+	memcpy(a + 8, "\x01\x02\x03\x04", 4);
+	a[12] = 0x04;
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info), WK_OK);
+	assert_int_equal(info.state, WK_PSAM_INSTALLED);
+	assert_int_equal(info.key_version, 3);
+	assert_int_equal(info.counter, 0x01020304u);
+	assert_memory_equal(info.terminal, "\x00\x00\x00\x00\x00\x42", 6);
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN - 1, &info),
+	    WK_ERR_CARD_MALFORMED);
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN + 1, &info),
+	    WK_ERR_CARD_MALFORMED);
+	a[12] = 0x02;	/* no uncompressed point */
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info),
+	    WK_ERR_CARD_MALFORMED);
+	a[12] = 0x04;
+	a[0] = 3;	/* no such state */
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info),
+	    WK_ERR_CARD_MALFORMED);
+	assert_int_equal(wk_psam_parse_info(NULL, 0, &info), WK_ERR_ARG);
+}
+
+/* a PSAM's terminal journal: its own terminal and PSAM only; no keys, no
+ * loads, no TAC check without the card's MAC2 */
+static void
+test_psam_journal(void **state)
+{
+	static const uint8_t term[6] = { 0, 0, 0, 0, 0, 0x42 };
+	static const uint8_t id[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const char ok[] = "{\"format\": \"walletkey-terminal\","
+	    " \"version\": 1, \"terminal\": \"000000000042\","
+	    " \"psam\": \"0102030405060708\"}";
+	const char *bad[] = {
+		"{\"format\": \"walletkey-sam\", \"version\": 1, \"terminal\":"
+		" \"000000000042\", \"psam\": \"0102030405060708\"}",
+		"{\"format\": \"walletkey-terminal\", \"version\": 1,"
+		" \"terminal\": \"000000000043\", \"psam\": \"0102030405060708\"}",
+		"{\"format\": \"walletkey-terminal\", \"version\": 1,"
+		" \"terminal\": \"000000000042\", \"psam\": \"0102030405060709\"}",
+		"{\"format\": \"walletkey-terminal\", \"version\": 2,"
+		" \"terminal\": \"000000000042\", \"psam\": \"0102030405060708\"}",
+		"{\"format\": \"walletkey-terminal\", \"version\": 1,"
+		" \"terminal\": \"000000000042\"}",
+	};
+	wk_purse_txn t;
+	wk_sam *sam = NULL;
+	uint8_t tac[4] = { 0 };
+
+	(void)state;
+	assert_int_equal(wk_sam_parse_journal(ok, strlen(ok), term, id, &sam),
+	    WK_OK);
+	assert_int_equal(wk_sam_last(sam, &t), WK_ERR_NOT_FOUND);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x02;
+	t.key_index = 1;
+	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_ERR_NOT_SUPPORTED);
+	t.type = 0x06;
+	assert_int_equal(wk_sam_check(sam, &t, NULL, tac), WK_ERR_NOT_SUPPORTED);
+	wk_sam_free(&sam);
+	assert_null(sam);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(wk_sam_parse_journal(bad[i], strlen(bad[i]), term,
+		    id, &sam), WK_ERR_ARG);
+		assert_null(sam);
+	}
+	/* a SAM file is no journal, and the other way round */
+	assert_int_equal(wk_sam_parse(ok, strlen(ok), &sam), WK_ERR_ARG);
+}
+
 int
 main(void)
 {
@@ -416,6 +499,8 @@ main(void)
 		cmocka_unit_test(test_create_diversified),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_counter_end),
+		cmocka_unit_test(test_psam_info),
+		cmocka_unit_test(test_psam_journal),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

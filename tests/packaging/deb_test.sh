@@ -117,8 +117,8 @@ printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
 	"$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
 	"$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$state/mk.json"
 walletkey wallet info
-walletkey wallet sam-init --master-keys "$state/mk.json" --terminal 000000000042 --out "$state/sam.json"
-if walletkey wallet load --amount 100 --sam "$state/sam.json"; then
+walletkey wallet sam-init --insecure-master-keys --master-keys "$state/mk.json" --terminal 000000000042 --out "$state/sam.json"
+if walletkey wallet load --amount 100 --sam "$state/sam.json" --insecure-master-keys; then
 	echo "FAIL: the demo keys load the packaged card" >&2
 	exit 1
 fi

@@ -1,0 +1,490 @@
+/*
+ * the PSAM applet (docs/wallet.md "The PSAM"): a terminal's purchase secure
+ * access module, as a PBOC terminal has one. It holds the issuer's purchase
+ * master key (DPK) and nothing else, sealed in the card store; for each
+ * purchase it diversifies the card's DPK from the card's application serial
+ * (pboc-purse.md 4.4), derives the session key (4.2), answers MAC1 with the
+ * next terminal transaction number and its own terminal id (4.3), and
+ * checks the card's MAC2. No command exports a key.
+ *
+ * Provisioning: GENERATE makes a P-256 key pair on the card (the issuer's
+ * CA key given as the anchor); the issuer seals the DPK to its public key
+ * in a psam-keys message signed by the CA (common/wk_msg.h type 10,
+ * walletkey-issuer psam-issue); INSTALL checks the signature with the
+ * anchor and opens the seal inside.
+ *
+ *   80 CA 00 00     GET INFO: state(1) key version(1) terminal(6)
+ *                   counter(4) public point(65)
+ *   80 E0 00 00     GENERATE: data anchor point(65); answers the point
+ *   80 E2 00 00     INSTALL: data the psam-keys message
+ *   80 70 00 00     INIT SAM FOR PURCHASE: card random(4) card offline
+ *                   seq(2) amount(4) type(1) date(4) time(3) key
+ *                   version(1) algorithm(1) card serial (the application
+ *                   serial's right 8 bytes); answers terminal seq(4) MAC1(4)
+ *   80 72 00 00     CREDIT SAM FOR PURCHASE: MAC2(4) of the last INIT
+ *   00 B0 95/96 00  READ BINARY EF 0015 (PSAM serial), EF 0016 (terminal id)
+ */
+#include "vc_card.h"
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "vc_store.h"
+#include "wk_card_id.h"
+#include "wk_msg.h"
+#include "wk_purse_crypto.h"
+#include "wk_tlv.h"
+
+#define PSAM_APPLET "psam"
+#define K_ANCHOR "anchor"
+#define K_KEY "key"		/* sealed: DER private key */
+#define K_PUB "pub"
+#define K_CONF "conf"		/* key version(1) terminal(6) */
+#define K_DPK "dpk"		/* sealed: the purchase master key */
+#define K_CTR "ctr"		/* the last terminal seq used */
+#define K_LAST "last"		/* the last INIT SAM FOR PURCHASE */
+
+#define INS_INIT_PURCHASE 0x70
+#define INS_CREDIT_PURCHASE 0x72
+#define INS_GET_INFO 0xCA
+#define INS_GENERATE 0xE0
+#define INS_INSTALL 0xE2
+#define INS_READ_BINARY 0xB0
+
+#define POINT_LEN 65
+#define CONF_LEN 7
+#define INIT_LEN 28	/* Lc 1C: one-level diversification */
+/* serial(8) random(4) seq(2) term seq(4) amount(4) */
+#define LAST_LEN 22
+#define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN)
+
+enum { ST_EMPTY = 0, ST_KEY = 1, ST_INSTALLED = 2 };
+
+static const uint8_t psam_aid[] = { 0xF0, 0x57, 0x4B, 0x50, 0x53, 0x41, 0x4D };
+
+static const vc_aid psam_aids[] = {
+	{ psam_aid, sizeof(psam_aid), sizeof(psam_aid) },
+};
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+	    ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int
+get_fixed(vc_card *card, const char *key, uint8_t *out, size_t len,
+    bool secret)
+{
+	uint8_t tmp[256];
+	wk_buf b;
+	int r;
+
+	wk_buf_init_fixed(&b, tmp, sizeof(tmp));
+	r = secret ? vc_store_get_secret(vc_card_store(card), PSAM_APPLET, key,
+	    &b) : vc_store_get(vc_card_store(card), PSAM_APPLET, key, &b);
+	if (r == VC_STORE_OK && (wk_buf_failed(&b) || b.len != len))
+		r = VC_STORE_CORRUPT;
+	if (r == VC_STORE_OK)
+		memcpy(out, tmp, len);
+	sodium_memzero(tmp, sizeof(tmp));
+	return r;
+}
+
+/* ST_EMPTY, ST_KEY or ST_INSTALLED; -1 when the store fails */
+static int
+psam_state(vc_card *card, uint8_t conf[CONF_LEN])
+{
+	uint8_t pub[POINT_LEN];
+	int r;
+
+	if ((r = get_fixed(card, K_CONF, conf, CONF_LEN, false)) == VC_STORE_OK)
+		return ST_INSTALLED;
+	if (r != VC_STORE_NOT_FOUND)
+		return -1;
+	memset(conf, 0, CONF_LEN);
+	r = get_fixed(card, K_PUB, pub, sizeof(pub), false);
+	if (r == VC_STORE_OK)
+		return ST_KEY;
+	return r == VC_STORE_NOT_FOUND ? ST_EMPTY : -1;
+}
+
+static EVP_PKEY *
+point_key(const uint8_t *pt, size_t len)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
+	EVP_PKEY *k = NULL, *out = NULL;
+
+	if (len != POINT_LEN || pt[0] != 0x04)
+		return NULL;
+	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
+	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+	    "prime256v1", 0) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+	    len) != 1 || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
+	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
+	    EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
+	    (chk = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
+	    EVP_PKEY_public_check(chk) != 1)
+		goto out;
+	out = k;
+	k = NULL;
+out:
+	EVP_PKEY_CTX_free(chk);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(k);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	return out;
+}
+
+static uint16_t
+psam_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
+    wk_buf *resp)
+{
+	size_t fci, prop;
+
+	(void)state;
+	(void)which;
+	(void)cmd;
+	fci = wk_tlv_begin(resp, 0x6F);
+	wk_tlv_put(resp, 0x84, psam_aid, sizeof(psam_aid));
+	prop = wk_tlv_begin(resp, 0xA5);
+	wk_tlv_put(resp, 0x80, vc_card_serial(card), WK_SERIAL_LEN);
+	wk_tlv_end(resp, prop);
+	wk_tlv_end(resp, fci);
+	return WK_SW_OK;
+}
+
+static uint16_t
+get_info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint8_t out[INFO_LEN], conf[CONF_LEN];
+	uint64_t ctr = 0;
+	int st, r;
+
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != 0)
+		return WK_SW_WRONG_LENGTH;
+	memset(out, 0, sizeof(out));
+	if ((st = psam_state(card, conf)) < 0)
+		return WK_SW_MEMORY_FAILURE;
+	out[0] = (uint8_t)st;
+	memcpy(out + 1, conf, CONF_LEN);
+	r = vc_store_get_u64(vc_card_store(card), PSAM_APPLET, K_CTR, &ctr);
+	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+		return WK_SW_MEMORY_FAILURE;
+	out[8] = (uint8_t)(ctr >> 24);
+	out[9] = (uint8_t)(ctr >> 16);
+	out[10] = (uint8_t)(ctr >> 8);
+	out[11] = (uint8_t)ctr;
+	if (st != ST_EMPTY && get_fixed(card, K_PUB, out + 12, POINT_LEN, false) !=
+	    VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	wk_buf_add(resp, out, sizeof(out));
+	return WK_SW_OK;
+}
+
+/* a new key pair, replacing one not yet used; never once installed (the
+ * terminal's sequence numbers would start again under a new key) */
+static uint16_t
+generate(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	vc_store *st = vc_card_store(card);
+	EVP_PKEY *anchor = NULL, *k = NULL;
+	uint8_t conf[CONF_LEN], pub[POINT_LEN];
+	unsigned char *der = NULL;
+	size_t n = 0;
+	int dl = 0, s;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != POINT_LEN)
+		return WK_SW_WRONG_LENGTH;
+	if ((s = psam_state(card, conf)) < 0)
+		return WK_SW_MEMORY_FAILURE;
+	if (s == ST_INSTALLED)
+		return WK_SW_CONDITIONS;
+	if ((anchor = point_key(cmd->data, cmd->lc)) == NULL)
+		return WK_SW_WRONG_DATA;
+	if ((k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
+	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub,
+	    sizeof(pub), &n) != 1 || n != sizeof(pub) ||
+	    (dl = i2d_PrivateKey(k, &der)) <= 0)
+		goto out;
+	if (vc_store_put_secret(st, PSAM_APPLET, K_KEY, der, (size_t)dl) !=
+	    VC_STORE_OK ||
+	    vc_store_put(st, PSAM_APPLET, K_PUB, pub, sizeof(pub)) != VC_STORE_OK ||
+	    vc_store_put(st, PSAM_APPLET, K_ANCHOR, cmd->data, cmd->lc) !=
+	    VC_STORE_OK) {
+		vc_store_abort(st);
+		goto out;
+	}
+	wk_buf_add(resp, pub, sizeof(pub));
+	sw = WK_SW_OK;
+out:
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)dl);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(anchor);
+	return sw;
+}
+
+static EVP_PKEY *
+private_key(vc_card *card)
+{
+	uint8_t der[256];
+	const uint8_t *p = der;
+	EVP_PKEY *k = NULL;
+	wk_buf b;
+
+	wk_buf_init_fixed(&b, der, sizeof(der));
+	if (vc_store_get_secret(vc_card_store(card), PSAM_APPLET, K_KEY, &b) ==
+	    VC_STORE_OK && !wk_buf_failed(&b))
+		k = d2i_AutoPrivateKey(NULL, &p, (long)b.len);
+	sodium_memzero(der, sizeof(der));
+	return k;
+}
+
+/* the issuer's psam-keys message: signed by the anchor, for this card,
+ * opened with this PSAM's key. A PSAM stays with its first terminal id */
+static uint16_t
+install(vc_card *card, const wk_apdu *cmd)
+{
+	vc_store *st = vc_card_store(card);
+	EVP_PKEY *anchor = NULL, *key = NULL;
+	uint8_t conf[CONF_LEN], pt[POINT_LEN], dpk[WK_PURSE_KEY_LEN];
+	size_t n = 0;
+	wk_msg m;
+	int s;
+	uint16_t sw = WK_SW_SECURITY_STATUS;
+
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if (wk_msg_parse(cmd->data, cmd->lc, &m, NULL, NULL) != WK_MSG_OK ||
+	    m.type != WK_MSG_PSAM_KEYS)
+		return WK_SW_WRONG_DATA;
+	if ((s = psam_state(card, conf)) < 0)
+		return WK_SW_MEMORY_FAILURE;
+	if (s == ST_EMPTY)
+		return WK_SW_CONDITIONS;
+	if (get_fixed(card, K_ANCHOR, pt, sizeof(pt), false) != VC_STORE_OK ||
+	    (anchor = point_key(pt, sizeof(pt))) == NULL ||
+	    (key = private_key(card)) == NULL) {
+		sw = WK_SW_MEMORY_FAILURE;
+		goto out;
+	}
+	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &m) != WK_MSG_OK ||
+	    memcmp(m.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
+	    wk_msg_open_keys(key, &m, dpk, sizeof(dpk), &n) != WK_MSG_OK ||
+	    n != sizeof(dpk))
+		goto out;
+	if (s == ST_INSTALLED && memcmp(conf + 1, m.terminal_id, 6) != 0) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
+	conf[0] = m.key_version;
+	memcpy(conf + 1, m.terminal_id, 6);
+	if (vc_store_put_secret(st, PSAM_APPLET, K_DPK, dpk, sizeof(dpk)) !=
+	    VC_STORE_OK ||
+	    vc_store_put(st, PSAM_APPLET, K_CONF, conf, sizeof(conf)) !=
+	    VC_STORE_OK) {
+		vc_store_abort(st);
+		sw = WK_SW_MEMORY_FAILURE;
+		goto out;
+	}
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(dpk, sizeof(dpk));
+	sodium_memzero(&m, sizeof(m));
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(anchor);
+	return sw;
+}
+
+/* the purchase session key of the card with the 8-byte serial */
+static int
+session_key(vc_card *card, const uint8_t serial[8], const uint8_t rnd[4],
+    uint16_t seq, const uint8_t term_seq[4], uint8_t sk[WK_PURSE_SKEY_LEN])
+{
+	uint8_t mk[WK_PURSE_KEY_LEN], dk[WK_PURSE_KEY_LEN];
+	int rc = -1;
+
+	if (get_fixed(card, K_DPK, mk, sizeof(mk), true) == VC_STORE_OK &&
+	    wk_purse_diversify(mk, serial, 8, dk) == WK_PURSE_CRYPTO_OK &&
+	    wk_purse_session_key_purchase(dk, rnd, seq, term_seq, sk) ==
+	    WK_PURSE_CRYPTO_OK)
+		rc = 0;
+	sodium_memzero(mk, sizeof(mk));
+	sodium_memzero(dk, sizeof(dk));
+	return rc;
+}
+
+static uint16_t
+init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	vc_store *st = vc_card_store(card);
+	const uint8_t *d = cmd->data;
+	uint8_t conf[CONF_LEN], ts[4], sk[WK_PURSE_SKEY_LEN], mac[4];
+	uint8_t last[LAST_LEN];
+	uint64_t ctr = 0;
+	uint16_t seq, sw = WK_SW_MEMORY_FAILURE;
+	int s, r;
+
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != INIT_LEN)
+		return WK_SW_WRONG_LENGTH;
+	if ((s = psam_state(card, conf)) < 0)
+		return WK_SW_MEMORY_FAILURE;
+	if (s != ST_INSTALLED)
+		return WK_SW_CONDITIONS;
+	if (d[10] != WK_PURSE_TT_EP_PURCHASE && d[10] != WK_PURSE_TT_ED_PURCHASE)
+		return WK_SW_WRONG_DATA;
+	/* the card's DPK must be of the version this PSAM holds, 3DES (00) */
+	if (d[18] != conf[0] || d[19] != 0x00)
+		return WK_SW_PURSE_KEY_NOT_FOUND;
+	r = vc_store_get_u64(st, PSAM_APPLET, K_CTR, &ctr);
+	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+		return WK_SW_MEMORY_FAILURE;
+	if (ctr >= 0xFFFFFFFFu)
+		return WK_SW_PURSE_SEQ_LIMIT;
+	ctr++;
+	ts[0] = (uint8_t)(ctr >> 24);
+	ts[1] = (uint8_t)(ctr >> 16);
+	ts[2] = (uint8_t)(ctr >> 8);
+	ts[3] = (uint8_t)ctr;
+	seq = (uint16_t)((d[4] << 8) | d[5]);
+	if (session_key(card, d + 20, d, seq, ts, sk) != 0 ||
+	    wk_purse_purchase_mac1(sk, be32(d + 6), d[10], conf + 1, d + 11,
+	    d + 15, mac) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	/* the number and this session commit before MAC1 leaves: a number is
+	 * never used twice, and CREDIT SAM finds the session after a reset */
+	memcpy(last, d + 20, 8);
+	memcpy(last + 8, d, 4);
+	memcpy(last + 12, d + 4, 2);
+	memcpy(last + 14, ts, 4);
+	memcpy(last + 18, d + 6, 4);
+	if (vc_store_put_u64(st, PSAM_APPLET, K_CTR, ctr) != VC_STORE_OK ||
+	    vc_store_put(st, PSAM_APPLET, K_LAST, last, sizeof(last)) !=
+	    VC_STORE_OK) {
+		vc_store_abort(st);
+		goto out;
+	}
+	wk_buf_add(resp, ts, sizeof(ts));
+	wk_buf_add(resp, mac, sizeof(mac));
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(sk, sizeof(sk));
+	return sw;
+}
+
+/* MAC2 of the last INIT SAM FOR PURCHASE; it stays checkable until the
+ * next one (a terminal that lost the card's answer asks again with the
+ * MAC2 of GET TRANSACTION PROVE) */
+static uint16_t
+credit_purchase(vc_card *card, const wk_apdu *cmd)
+{
+	uint8_t last[LAST_LEN], sk[WK_PURSE_SKEY_LEN], want[4];
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+	int r;
+
+	if (cmd->p1 != 0 || cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != 4)
+		return WK_SW_WRONG_LENGTH;
+	r = get_fixed(card, K_LAST, last, sizeof(last), false);
+	if (r == VC_STORE_NOT_FOUND)
+		return WK_SW_CONDITIONS;
+	if (r != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (session_key(card, last, last + 8,
+	    (uint16_t)((last[12] << 8) | last[13]), last + 14, sk) != 0 ||
+	    wk_purse_purchase_mac2(sk, be32(last + 18), want) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	sw = sodium_memcmp(want, cmd->data, sizeof(want)) == 0 ? WK_SW_OK :
+	    WK_SW_PURSE_MAC_INVALID;
+out:
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(want, sizeof(want));
+	return sw;
+}
+
+/* READ BINARY by short file id (P1 = 80 | SFI): EF 0015, the PSAM's
+ * serial (00 00 and the card serial), and EF 0016, its terminal id */
+static uint16_t
+read_binary(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint8_t file[10], conf[CONF_LEN];
+	size_t len, n;
+	int s;
+
+	if (cmd->lc != 0)
+		return WK_SW_WRONG_LENGTH;
+	if (cmd->p1 == 0x95) {
+		memset(file, 0, 2);
+		memcpy(file + 2, vc_card_serial(card), WK_SERIAL_LEN);
+		len = 10;
+	} else if (cmd->p1 == 0x96) {
+		if ((s = psam_state(card, conf)) < 0)
+			return WK_SW_MEMORY_FAILURE;
+		if (s != ST_INSTALLED)
+			return WK_SW_FILE_NOT_FOUND;
+		memcpy(file, conf + 1, 6);
+		len = 6;
+	} else {
+		return WK_SW_FILE_NOT_FOUND;
+	}
+	if (cmd->p2 >= len)
+		return 0x6B00;	/* offset outside the file */
+	n = len - cmd->p2;
+	if (cmd->has_le && cmd->le < n)
+		n = cmd->le;
+	wk_buf_add(resp, file + cmd->p2, n);
+	return WK_SW_OK;
+}
+
+static uint16_t
+psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	(void)state;
+	if (cmd->cla == 0x00 && cmd->ins == INS_READ_BINARY)
+		return read_binary(card, cmd, resp);
+	if (cmd->cla != 0x80)
+		return cmd->cla == 0x00 ? WK_SW_INS_NOT_SUPPORTED :
+		    WK_SW_CLA_NOT_SUPPORTED;
+	switch (cmd->ins) {
+	case INS_GET_INFO:
+		return get_info(card, cmd, resp);
+	case INS_GENERATE:
+		return generate(card, cmd, resp);
+	case INS_INSTALL:
+		return install(card, cmd);
+	case INS_INIT_PURCHASE:
+		return init_purchase(card, cmd, resp);
+	case INS_CREDIT_PURCHASE:
+		return credit_purchase(card, cmd);
+	default:
+		return WK_SW_INS_NOT_SUPPORTED;
+	}
+}
+
+const vc_applet vc_applet_psam = {
+	.name = "psam",
+	.aids = psam_aids,
+	.n_aids = sizeof(psam_aids) / sizeof(psam_aids[0]),
+	.select = psam_select,
+	.process = psam_process,
+};
