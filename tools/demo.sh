@@ -4,7 +4,7 @@
 set -euo pipefail
 
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
-	exec "$(dirname "${BASH_SOURCE[0]}")/walletkey-sandbox" --cards 2 -- "$0" "$@"
+	exec "$(dirname "${BASH_SOURCE[0]}")/walletkey-sandbox" --cards 3 -- "$0" "$@"
 fi
 
 say() {
@@ -119,7 +119,10 @@ chapter_bank() {
 		say "(no walletkey-issuer here: the bank's chapter is skipped)"
 		return 0
 	fi
-	r0=$WALLETKEY_READER_0
+	# the first card holds the demo keys' value from the wallet chapter: a
+	# card enrols only with an empty purse, so the bank's customer is the
+	# third card
+	r0=$WALLETKEY_READER_2
 	r1=$WALLETKEY_READER_1
 	export WALLETKEY_STATE_DIR=$d/state WALLETKEY_PIN=123456 WALLETKEY_ACCOUNT_PASSWORD=demo-password
 	say "The bank: walletkey-issuer on SQLite, one account with 500.00 deposited."
