@@ -850,6 +850,99 @@ test_tamper_rollback(void **unused)
 	}
 }
 
+/*
+ * the file changed under a running card: SQLite reads pages again once
+ * they leave its cache (a store three times its 2 MB), and each read is
+ * checked against the tag the card keeps; the first changed row stops the
+ * card, and no read ever returns a value the card did not write
+ */
+static void
+test_tamper_running(void **unused)
+{
+	enum { ROWS = 6000, LEN = 700 };
+	uint8_t v[LEN], b[LEN];
+	char name[32];
+	vc_store *st = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	wk_buf buf;
+	int fd, corrupt = 0, same = 0;
+
+	(void)unused;
+	assert_int_equal(vc_store_create(path, NULL, &st), VC_STORE_OK);
+	assert_int_equal(vc_store_begin(st), VC_STORE_OK);
+	for (int i = 0; i < ROWS; i++) {
+		memset(v, i & 0xFF, sizeof(v));
+		snprintf(name, sizeof(name), "r%d", i);
+		assert_int_equal(vc_store_put(st, "t", name, v, sizeof(v)),
+		    VC_STORE_OK);
+	}
+	assert_int_equal(vc_store_commit(st), VC_STORE_OK);
+	vc_store_free(&st);
+	/* where each sealed value is in the file, read with the card stopped */
+	{
+		size_t n, k = 0;
+		uint8_t *d = read_file(path, &n);
+		off_t *at = calloc(ROWS, sizeof(*at));
+
+		assert_non_null(at);
+		assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+		    NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM rows",
+		    -1, &q, NULL), SQLITE_OK);
+		while (sqlite3_step(q) == SQLITE_ROW && k < ROWS) {
+			const uint8_t *p = memmem(d, n, sqlite3_column_blob(q, 0),
+			    (size_t)sqlite3_column_bytes(q, 0));
+
+			if (p != NULL)
+				at[k++] = (off_t)(p - d) + 100;
+		}
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+		assert_true(k > ROWS / 2);
+		/* the card starts on the good file, then one bit of every
+		 * sealed value changes under it */
+		assert_int_equal(vc_store_open(path, NULL, &st), VC_STORE_OK);
+		fd = open(path, O_RDWR);
+		assert_true(fd >= 0);
+		for (size_t i = 0; i < k; i++) {
+			uint8_t x = d[at[i]] ^ 0x04;
+
+			assert_int_equal(pwrite(fd, &x, 1, at[i]), 1);
+		}
+		close(fd);
+		free(at);
+		free(d);
+	}
+	for (int i = 0; i < ROWS; i++) {
+		int rc;
+
+		snprintf(name, sizeof(name), "r%d", i);
+		wk_buf_init_fixed(&buf, b, sizeof(b));
+		rc = vc_store_get(st, "t", name, &buf);
+		if (rc == VC_STORE_CORRUPT) {
+			corrupt++;
+			continue;
+		}
+		assert_int_equal(rc, VC_STORE_OK);
+		memset(v, i & 0xFF, sizeof(v));
+		assert_memory_equal(b, v, sizeof(v));
+		same++;
+	}
+	print_message("running card: %d good reads (its cache), then %d refused\n",
+	    same, corrupt);
+	assert_true(corrupt > 0);
+	/* once seen, nothing more: no command, no read, no write */
+	assert_int_equal(vc_store_begin(st), VC_STORE_CORRUPT);
+	wk_buf_init_fixed(&buf, b, sizeof(b));
+	assert_int_equal(vc_store_get(st, "t", "r0", &buf), VC_STORE_CORRUPT);
+	assert_int_equal(vc_store_put(st, "t", "x", v, 1), VC_STORE_CORRUPT);
+	assert_non_null(strstr(vc_store_errmsg(st), "changed outside the card"));
+	vc_store_free(&st);
+	/* and it does not start again */
+	assert_int_equal(vc_store_open(path, NULL, &st), VC_STORE_CORRUPT);
+}
+
 /* ---- the seal key's sources ---- */
 
 static const uint8_t pass1[] = "correct horse battery staple";
@@ -1244,6 +1337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tamper_flips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tamper_rollback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tamper_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_passphrase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
