@@ -970,7 +970,12 @@ test_passphrase(void **unused)
 	vc_store_free(&st);
 	assert_int_equal(vc_store_open(path, &wrong, &st), VC_STORE_CORRUPT);
 	assert_non_null(strstr(vc_store_errmsg(NULL), "passphrase does not open"));
-	write_file(keypath, pass1, 32);
+	{
+		uint8_t key[32];
+
+		randombytes_buf(key, sizeof(key));
+		write_file(keypath, key, sizeof(key));
+	}
 	assert_int_equal(vc_store_open(path, &file, &st), VC_STORE_CORRUPT);
 	assert_non_null(strstr(vc_store_errmsg(NULL), "sealed with a passphrase"));
 	unlink(keypath);
