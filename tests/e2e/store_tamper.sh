@@ -5,22 +5,27 @@
 # trigger added, and walletkey-card refuses to start, says why, and never
 # answers with the changed state; the untouched store starts again with
 # its balance. The store shows neither the PAN nor the balance.
-. "$(dirname "$0")/lib.sh"
+# Makes a profile and a SAM on test master keys, then runs itself in the
+# sandbox on a card personalised with them.
+. "$(dirname "$0")/purse_lib.sh"
+. "$(dirname "$0")/audit_lib.sh"
 
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
+	T=$(mktemp -d)
+	trap 'rm -rf "$T"' EXIT
+	audit_profile "$T"
+	set +e
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
+	exit $?
+fi
+. "$(dirname "$0")/lib.sh"
+T=$1
 store=$WALLETKEY_STORE_0
 key=$WALLETKEY_SANDBOX/card0.key
 port=$WALLETKEY_VPCD_PORT_0
-export WALLETKEY_PIN=123456
-hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+export WALLETKEY_PIN=$PIN
 
-# money on the card: a SAM on the demo purse's master keys, a load and a purchase
-printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
-	"$(hex WK-DEMO-DLK-0001)" "$(hex WK-DEMO-DPK-0001)" "$(hex WK-DEMO-DTK-0001)" \
-	"$(hex WK-DEMO-DULK-001)" "$(hex WK-DEMO-DUK-0001)" >"$T/mk.json"
-walletkey wallet sam-init --master-keys "$T/mk.json" --terminal 000000000042 \
-	--out "$T/sam.json" >/dev/null
+# money on the card: a load and a purchase through the SAM
 walletkey wallet load --amount 100 --sam "$T/sam.json" >/dev/null
 walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json" >/dev/null
 expect_eq "balance" "$(walletkey wallet balance)" "EP balance: 87.70"
