@@ -235,6 +235,7 @@ resolve_key(const key_opt *k, vc_store_key *out, uint8_t *pass, char *path,
 			return -1;
 		}
 		out->file = path;
+		out->credential = true;
 	} else if (k->env != NULL || k->fd >= 0) {
 		if (read_passphrase(k, pass, &out->passphrase_len) != 0)
 			return -1;

@@ -106,8 +106,8 @@ get64(const uint8_t *p)
 /* ---- the seal key's sources ---- */
 
 static int
-key_file_read(const char *path, uint8_t key[VC_SEAL_KEY_LEN], char *err,
-    size_t errlen)
+key_file_read(const char *path, bool any_mode, uint8_t key[VC_SEAL_KEY_LEN],
+    char *err, size_t errlen)
 {
 	struct stat sb;
 	uint8_t extra;
@@ -124,7 +124,7 @@ key_file_read(const char *path, uint8_t key[VC_SEAL_KEY_LEN], char *err,
 		goto out;
 	}
 	/* as ssh does with private keys: a key others can read protects nothing */
-	if ((sb.st_mode & 077) != 0) {
+	if (!any_mode && (sb.st_mode & 077) != 0) {
 		errf(err, errlen, "seal key %s: readable by others (mode %04o); "
 		    "chmod 600 it", path, (unsigned)(sb.st_mode & 07777));
 		goto out;
@@ -205,7 +205,7 @@ kek_get(const vc_seal_source *src, const uint8_t *hdr_in, size_t hdr_in_len,
 			errf(err, errlen, "no seal key given");
 			return VC_SEAL_ERROR;
 		}
-		rc = key_file_read(src->file, kek, err, errlen);
+		rc = key_file_read(src->file, src->any_mode, kek, err, errlen);
 		if (rc == VC_SEAL_NOT_FOUND && src->create && hdr_in == NULL) {
 			rc = key_file_create(src->file, kek, err, errlen);
 			if (made != NULL)
@@ -429,7 +429,7 @@ vc_seal_v1_key(const vc_seal_source *src, uint8_t key[VC_SEAL_KEY_LEN],
 		    "it, then change the key with --rekey");
 		return VC_SEAL_WRONG;
 	}
-	return key_file_read(src->file, key, err, errlen);
+	return key_file_read(src->file, src->any_mode, key, err, errlen);
 }
 
 /* ---- rows and the state record ---- */

@@ -47,6 +47,7 @@ enum {
 typedef struct vc_seal_source {
 	const char *file;
 	bool create;		/* make the file (0600) when it does not exist */
+	bool any_mode;		/* a systemd credential: mode not judged */
 	const uint8_t *passphrase;
 	size_t passphrase_len;
 } vc_seal_source;

@@ -30,6 +30,9 @@ typedef struct vc_store vc_store;
  * walletkey-seal.key beside the store (created at --init when missing) */
 typedef struct vc_store_key {
 	const char *file;	/* a 32-byte key file, or a systemd credential */
+	/* file is a systemd credential: its directory is the unit's own and
+	 * systemd grants the read with an ACL, so its mode bits are not judged */
+	bool credential;
 	const uint8_t *passphrase;	/* or a passphrase (Argon2id) */
 	size_t passphrase_len;
 } vc_store_key;

@@ -91,6 +91,7 @@ source_of(vc_store *st, const char *store_path, const vc_store_key *key,
 	}
 	src->file = kpath;
 	src->create = create;
+	src->any_mode = key != NULL && key->file != NULL && key->credential;
 	return VC_STORE_OK;
 }
 

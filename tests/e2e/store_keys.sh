@@ -86,7 +86,11 @@ else
 	echo "store_keys: no systemd-creds here; the credential is a plain file"
 	cp "$T/seal.bin" "$T/creds/walletkey-seal"
 fi
+# as systemd leaves it: 0400 and the unit's user granted the read by an
+# ACL, which shows as group bits (so the key file rule does not apply)
 chmod 400 "$T/creds/walletkey-seal"
+setfacl -m "u:nobody:r" "$T/creds/walletkey-seal" 2>/dev/null ||
+	chmod 440 "$T/creds/walletkey-seal"
 refused "CREDENTIALS_DIRECTORY is not set" --seal-credential walletkey-seal
 export CREDENTIALS_DIRECTORY=$T/creds
 refused "not a credential name" --seal-credential ../creds/walletkey-seal
