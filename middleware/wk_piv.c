@@ -25,12 +25,13 @@ static const uint8_t piv_aid[] = {
 };
 
 /* PIN-protected objects (printed information may hold a management key;
- * biometrics): their bytes stay out of traces, both ways */
+ * biometrics; walletkey's private data objects 5FFF30..3F): their bytes
+ * stay out of traces, both ways */
 static bool
 pin_protected(uint32_t tag)
 {
 	return tag == 0x5FC109 || tag == 0x5FC103 || tag == 0x5FC108 ||
-	    tag == 0x5FC121;
+	    tag == 0x5FC121 || (tag >= 0x5FFF30 && tag <= 0x5FFF3F);
 }
 
 int

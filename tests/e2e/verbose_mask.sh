@@ -30,6 +30,17 @@ for pat in "A5 5A C3 3C" "5A C3 3C A5" "C3 3C A5 5A" "3C A5 5A C3"; do
 	grep_q -F "$pat" "$log" && fail "printed information in the trace: $(grep -F "$pat" "$log" | head -n 2)"
 done
 
+# a private data object of the holder's (5FFF30..3F, walletkey's): the same
+python3 -c 'import sys; sys.stdout.buffer.write(bytes([0xB0, 0x0B, 0xD3, 0x3D]) * 100)' >"$T/private"
+Y -a verify-pin -P 123456 -a write-object --id 0x5fff30 --format binary \
+	-i "$T/private" >/dev/null 2>&1 || fail "write-object 5FFF30"
+Y -a verify-pin -P 123456 -a read-object --id 0x5fff30 --format binary \
+	-o "$T/back" >/dev/null 2>&1 || fail "read-object 5FFF30"
+cmp -s "$T/private" "$T/back" || fail "5FFF30 did not come back the same"
+for pat in "B0 0B D3 3D" "0B D3 3D B0" "D3 3D B0 0B" "3D B0 0B D3"; do
+	grep_q -F "$pat" "$log" && fail "a private data object in the trace"
+done
+
 # the same bytes in an object anyone may read are traced
 python3 -c 'import sys; sys.stdout.buffer.write(bytes([0xA5, 0x5A, 0xC3, 0x3C]) * 10)' >"$T/open"
 Y -a write-object --id 0x5fc10e --format binary -i "$T/open" >/dev/null 2>&1 ||

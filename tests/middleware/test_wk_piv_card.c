@@ -195,14 +195,23 @@ test_trace_masks_pin_objects(void **state)
 	    sizeof(data)), WK_OK);
 	assert_int_equal(wk_piv_get_data(f->piv, WK_PIV_OBJ_PRINTED, back, &len),
 	    WK_OK);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(back, data, len);
+	/* a private data object of the holder's (5FFF30..3F) likewise */
+	for (size_t i = 0; i < 64; i++)
+		data[i] = (uint8_t)(0xB0 + i % 4);	/* B0 B1 B2 B3 ... */
+	assert_int_equal(wk_piv_put_data(f->piv, 0x5FFF30, data, 64), WK_OK);
+	len = sizeof(back);
+	assert_int_equal(wk_piv_get_data(f->piv, 0x5FFF30, back, &len), WK_OK);
+	assert_int_equal(len, 64);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0xA0 + i % 4);
 	/* the same bytes in an object anyone reads are traced */
 	assert_int_equal(wk_piv_put_data(f->piv, 0x5FC10D, data, 16), WK_OK);
 	wk_set_trace(0);
 	fflush(stderr);
 	assert_true(dup2(saved, 2) == 2);
 	close(saved);
-	assert_int_equal(len, sizeof(data));
-	assert_memory_equal(back, data, len);
 	n = (size_t)ftell(cap);
 	rewind(cap);
 	assert_non_null(log = calloc(1, n + 1));
@@ -213,10 +222,11 @@ test_trace_masks_pin_objects(void **state)
 	assert_non_null(strstr(log, "A0 A1 A2 A3"));	/* 5FC10D */
 	*strstr(log, "5F C1 0D") = '\0';
 	if (strstr(log, "A0 A1 A2 A3") != NULL || strstr(log, "A2 A3 A0 A1") !=
-	    NULL)
+	    NULL || strstr(log, "B0 B1 B2 B3") != NULL)
 		fail_msg("printed information in the trace:\n%s", log);
 	free(log);
 	assert_int_equal(wk_piv_put_data(f->piv, 0x5FC10D, NULL, 0), WK_OK);
+	assert_int_equal(wk_piv_put_data(f->piv, 0x5FFF30, NULL, 0), WK_OK);
 }
 
 static void

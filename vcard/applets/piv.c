@@ -188,18 +188,15 @@ piv_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 }
 
-/* a tag list naming an object only the PIN opens (piv.md, PIN-protected
- * objects): printed information, which may hold the PIN-protected 9B key,
- * and biometrics */
+/* a tag list (5C 03 <tag>) naming an object only the PIN opens: printed
+ * information, which may hold the PIN-protected 9B key, biometrics and the
+ * holder's private data objects */
 static bool
 pin_protected_object(const uint8_t *data, size_t lc)
 {
-	static const uint8_t prefix[] = { 0x5C, 0x03, 0x5F, 0xC1 };
-
-	return lc >= sizeof(prefix) + 1 &&
-	    memcmp(data, prefix, sizeof(prefix)) == 0 &&
-	    (data[4] == 0x09 || data[4] == 0x03 || data[4] == 0x08 ||
-	    data[4] == 0x21);
+	return lc >= 5 && data[0] == 0x5C && data[1] == 0x03 &&
+	    piv_tag_pin_protected(((uint32_t)data[2] << 16) |
+	    ((uint32_t)data[3] << 8) | data[4]);
 }
 
 static void
