@@ -153,14 +153,15 @@ read_passphrase(const key_opt *k, uint8_t *pass, size_t *len)
 			return -1;
 		}
 		have = strlen(v);
+		if (have <= PASSPHRASE_MAX)
+			memcpy(pass, v, have);
+		sodium_memzero(v, have);
+		unsetenv(k->env);
 		if (have > PASSPHRASE_MAX) {
 			fprintf(stderr, "walletkey-card: the passphrase in %s "
 			    "is longer than %d bytes\n", k->env, PASSPHRASE_MAX);
 			return -1;
 		}
-		memcpy(pass, v, have);
-		sodium_memzero(v, have);
-		unsetenv(k->env);
 		*len = have;
 		return 0;
 	}
