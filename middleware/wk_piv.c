@@ -24,6 +24,16 @@ static const uint8_t piv_aid[] = {
 	0xA0, 0x00, 0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00, 0x01, 0x00
 };
 
+/* PIN-protected objects (printed information may hold a management key;
+ * biometrics; walletkey's private data objects 5FFF30..3F): their bytes
+ * stay out of traces, both ways */
+static bool
+pin_protected(uint32_t tag)
+{
+	return tag == 0x5FC109 || tag == 0x5FC103 || tag == 0x5FC108 ||
+	    tag == 0x5FC121 || (tag >= 0x5FFF30 && tag <= 0x5FFF3F);
+}
+
 int
 wk_piv_cmd(wk_piv *piv, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc, uint8_t *resp, size_t *resp_len)
@@ -226,10 +236,7 @@ wk_piv_get_data(wk_piv *piv, uint32_t tag, uint8_t *out, size_t *len)
 	rc = WK_ERR_MEMORY;
 	if ((resp = malloc(rlen)) == NULL)
 		goto out;
-	/* PIN-protected objects (printed information may hold a management
-	 * key; biometrics) stay out of traces */
-	wk_card_trace_secret(piv->card, tag == 0x5FC109 || tag == 0x5FC103 ||
-	    tag == 0x5FC108 || tag == 0x5FC121);
+	wk_card_trace_secret(piv->card, pin_protected(tag));
 	rc = wk_piv_cmd(piv, INS_GET_DATA, 0x3F, 0xFF, cmd, b.len, resp,
 	    &rlen);
 	if (rc != WK_OK)
@@ -269,6 +276,7 @@ wk_piv_put_data(wk_piv *piv, uint32_t tag, const uint8_t *data, size_t len)
 	rc = WK_ERR_MEMORY;
 	if (wk_buf_failed(&b))
 		goto out;
+	wk_card_trace_secret(piv->card, pin_protected(tag));
 	rc = wk_piv_cmd(piv, INS_PUT_DATA, 0x3F, 0xFF, b.p, b.len, NULL, NULL);
 out:
 	wk_buf_clear(&b);

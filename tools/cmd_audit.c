@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -564,10 +565,36 @@ out:
 	return rc;
 }
 
+/*
+ * statements, reports and opened bundles hold the holder's transactions:
+ * mode 0600 whatever the umask, and never written into a file that others
+ * could read, or already hold open (such a file is replaced, not reused)
+ */
 static FILE *
 open_out(const char *path)
 {
-	return path == NULL ? stdout : fopen(path, "w");
+	struct stat sb;
+	FILE *f;
+	int fd, e;
+
+	if (path == NULL)
+		return stdout;
+	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 077) != 0 && unlink(path) != 0)
+		return NULL;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0)
+		return NULL;
+	/* a symbolic link to a file others can read */
+	if (fstat(fd, &sb) != 0 || (S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 077) != 0 && fchmod(fd, 0600) != 0) ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	return f;
 }
 
 static int
@@ -842,7 +869,7 @@ cmd_report(wk_cli *cli, const aopts *o)
 		goto out;
 	if ((keep = filter(&d, o)) == NULL)
 		goto out;
-	if ((f = fopen(o->out, "w")) == NULL) {
+	if ((f = open_out(o->out)) == NULL) {
 		fprintf(stderr, "walletkey: cannot write %s: %s\n", o->out,
 		    strerror(errno));
 		goto out;

@@ -23,9 +23,11 @@
 #define WK_PKCS11_MODULE_PATH "/usr/lib/x86_64-linux-gnu/pkcs11/walletkey-pkcs11.so"
 #endif
 
-enum dr_status { DR_OK, DR_NOTE, DR_FAIL, DR_SKIP };
+/* a warning is a risk the machine runs, not a failure of walletkey */
+enum dr_status { DR_OK, DR_NOTE, DR_WARN, DR_FAIL, DR_SKIP };
 
-static const char *const dr_status_name[] = { "ok", "note", "fail", "skip" };
+static const char *const dr_status_name[] = { "ok", "note", "warn", "fail",
+	"skip" };
 
 typedef struct dr_check {
 	const char *name;
@@ -185,39 +187,61 @@ dr_read_conf(const char *file, unsigned long *port, char *dev, size_t devcap,
 	return vpcd;
 }
 
-/* true when something listens on port on every IPv4 interface */
+/* 127.0.0.0/8 as /proc/net/tcp prints it (host order), ::1 and ::ffff:127.x */
 static bool
-dr_listens_everywhere(unsigned long port, bool *listening)
+dr_loopback(const char *hex)
 {
+	unsigned int a;
+
+	if (strlen(hex) == 8)
+		return sscanf(hex, "%8X", &a) == 1 && (a & 0xFF) == 0x7F;
+	return strcmp(hex, "00000000000000000000000001000000") == 0 ||
+	    (strncmp(hex, "0000000000000000FFFF0000", 24) == 0 &&
+	    strcmp(hex + 30, "7F") == 0);
+}
+
+/*
+ * whether something listens on port, and whether on an address other
+ * hosts can reach (any address but loopback, IPv4 or IPv6)
+ */
+static bool
+dr_listens_outside(unsigned long port, bool *listening)
+{
+	static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+	char line[512], addr[40];
+	unsigned int lp, st;
+	bool outside = false;
 	FILE *f;
-	char line[256];
-	unsigned int la, lp, st;
-	bool any = false;
 
 	*listening = false;
-	if ((f = fopen("/proc/net/tcp", "r")) == NULL)
-		return false;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, " %*u: %8X:%4X %*8X:%*4X %2X", &la, &lp, &st) != 3)
+	for (size_t t = 0; t < 2; t++) {
+		if ((f = fopen(tables[t], "r")) == NULL)
 			continue;
-		if (lp != port || st != 0x0A)
-			continue;
-		*listening = true;
-		if (la == 0)
-			any = true;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, " %*u: %39[0-9A-Fa-f]:%4X %*[0-9A-Fa-f]:%*4X "
+			    "%2X", addr, &lp, &st) != 3)
+				continue;
+			if (lp != port || st != 0x0A)	/* LISTEN */
+				continue;
+			*listening = true;
+			if (!dr_loopback(addr))
+				outside = true;
+		}
+		fclose(f);
 	}
-	fclose(f);
-	return any;
+	return outside;
 }
 
 static void
 check_vpcd(dr_run *r)
 {
-	char pattern[600], dev[400], lib[400], ports[256] = "";
+	char pattern[600], dev[400], lib[400], ports[256] = "", open_ports[128] = "";
+	char cards[128] = "";
+	const char *colon;
 	glob_t g;
 	unsigned long port;
-	size_t found = 0, pl = 0;
-	bool everywhere = false, listening_any = false, lib_ok = true;
+	size_t found = 0, pl = 0, ol = 0, cl = 0;
+	bool listening_any = false, lib_ok = true;
 	dr_check *c;
 
 	snprintf(pattern, sizeof(pattern), "%s/*", r->reader_conf);
@@ -233,20 +257,35 @@ check_vpcd(dr_run *r)
 		if (access(lib, R_OK) != 0)
 			lib_ok = false;
 		if (strncmp(dev, "/dev/null", 9) != 0) {
+			/* reversed mode: the card listens, vpcd connects to it */
 			pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl,
 			    "%sconnects out to %s", pl ? ", " : "", dev);
+			if ((colon = strrchr(dev, ':')) != NULL &&
+			    dr_listens_outside(dr_parse_number(colon + 1),
+			    &listening) && cl < sizeof(cards))
+				cl += (size_t)snprintf(cards + cl, sizeof(cards) - cl,
+				    "%s%s", cl ? ", " : "", colon + 1);
+			if (pl >= sizeof(ports))
+				pl = sizeof(ports) - 1;
+			if (cl >= sizeof(cards))
+				cl = sizeof(cards) - 1;
 			continue;
 		}
 		/* server mode: two slots, CHANNELID and CHANNELID + 1 */
 		for (unsigned long s = 0; s < 2 && pl < sizeof(ports); s++) {
-			if (dr_listens_everywhere(port + s, &listening))
-				everywhere = true;
+			if (dr_listens_outside(port + s, &listening) &&
+			    ol < sizeof(open_ports))
+				ol += (size_t)snprintf(open_ports + ol,
+				    sizeof(open_ports) - ol, "%s%lu", ol ? ", " : "",
+				    port + s);
 			listening_any = listening_any || listening;
 			pl += (size_t)snprintf(ports + pl, sizeof(ports) - pl,
 			    "%s%lu", pl ? ", " : "", port + s);
 		}
 		if (pl >= sizeof(ports))
 			pl = sizeof(ports) - 1;
+		if (ol >= sizeof(open_ports))
+			ol = sizeof(open_ports) - 1;
 	}
 	if (g.gl_pathc > 0)
 		globfree(&g);
@@ -265,14 +304,33 @@ check_vpcd(dr_run *r)
 		return;
 	}
 	dr_add(r, "vpcd-configured", DR_OK, "vpcd ports: %s", ports);
-	if (everywhere)
-		dr_add(r, "vpcd-exposure", DR_NOTE,
-		    "vpcd listens on every interface: anything that reaches "
-		    "these ports can pose as a card; firewall them from other hosts");
-	else if (r->pcscd_up && !listening_any)
+	if (ol > 0) {
+		c = dr_add(r, "vpcd-exposure", DR_WARN,
+		    "vpcd listens on every interface (TCP %s): any host that "
+		    "reaches these ports can pose as a card to every PC/SC "
+		    "program here", open_ports);
+		dr_fix(c, true, "drop them from other hosts: nft add table inet "
+		    "walletkey && nft 'add chain inet walletkey input { type "
+		    "filter hook input priority 0; }' && nft add rule inet "
+		    "walletkey input iifname != lo tcp dport { %s } drop "
+		    "(or reversed mode: DEVICENAME 127.0.0.1:PORT in %s, "
+		    "walletkey-card --listen 127.0.0.1:PORT)", open_ports,
+		    r->reader_conf);
+	} else if (listening_any) {
+		dr_add(r, "vpcd-exposure", DR_OK, "vpcd listens on loopback only");
+	} else if (r->pcscd_up && strstr(ports, "connects out") == NULL) {
 		dr_add(r, "vpcd-exposure", DR_NOTE,
 		    "no vpcd port is listening here (another pcscd instance, "
 		    "or pcscd in another namespace)");
+	}
+	if (cl > 0) {
+		c = dr_add(r, "card-exposure", DR_WARN,
+		    "a card listens for vpcd on every interface (TCP %s): any "
+		    "host that reaches it can send it APDUs, PIN tries included",
+		    cards);
+		dr_fix(c, false, "start walletkey-card with --listen "
+		    "127.0.0.1:PORT");
+	}
 }
 
 static void
@@ -557,7 +615,8 @@ dr_report(wk_cli *cli, const dr_run *r)
 
 		printf("%-6s %-16s %s\n", c->fixed ? "fixed" :
 		    dr_status_name[c->status], c->name, c->detail);
-		if (c->status == DR_FAIL && !c->fixed && c->fix[0] != '\0')
+		if ((c->status == DR_FAIL || c->status == DR_WARN) &&
+		    !c->fixed && c->fix[0] != '\0')
 			printf("       %-16s fix%s: %s\n", "",
 			    c->fix_needs_root ? " (as root)" : "", c->fix);
 	}

@@ -292,22 +292,58 @@ emit(vc_card *card, uint16_t sw, size_t limit, uint8_t *out, size_t cap,
 	*out_len = n + 2;
 }
 
+/*
+ * the mask of a command's data: the applet judges the data of the whole
+ * chain so far, so that a secret object spread over fragments is masked
+ * in every one of them, whichever fragment the applet recognises it by
+ */
 static void
 trace_cmd(vc_card *card, const wk_apdu *a, const uint8_t *raw, size_t len)
 {
-	size_t from = 0, mlen = 0;
+	uint8_t hdr[4], *joined = NULL;
+	size_t from = 0, mlen = 0, before = 0, lo, hi;
 	const vc_applet *app;
+	wk_apdu j;
 
 	if ((wk_log_enabled() & WK_LOG_APDU) == 0)
 		return;
 	if (card->sel != NO_APPLET && a != NULL && a->lc > 0 &&
 	    (app = card->applets[card->sel])->secret_range != NULL) {
-		app->secret_range(a, &from, &mlen);
-		if (from > a->lc)
-			from = a->lc;
-		if (mlen > a->lc - from)
-			mlen = a->lc - from;
+		j = *a;
+		hdr[0] = (uint8_t)(a->cla & ~CLA_CHAIN);
+		hdr[1] = a->ins;
+		hdr[2] = a->p1;
+		hdr[3] = a->p2;
+		if (card->chaining && card->chain.len > 0 &&
+		    memcmp(hdr, card->chain_hdr, sizeof(hdr)) == 0) {
+			before = card->chain.len;
+			if ((joined = malloc(before + a->lc)) != NULL) {
+				memcpy(joined, card->chain.p, before);
+				memcpy(joined + before, a->data, a->lc);
+				j.data = joined;
+				j.lc = before + a->lc;
+			}
+		}
+		if (before > 0 && joined == NULL) {
+			from = before;	/* no memory to judge: mask it all */
+			mlen = a->lc;
+		} else {
+			app->secret_range(&j, &from, &mlen);
+		}
+		if (from > j.lc)
+			from = j.lc;
+		if (mlen > j.lc - from)
+			mlen = j.lc - from;
+		/* the part of the masked range that is in this fragment */
+		lo = from > before ? from : before;
+		hi = from + mlen < before + a->lc ? from + mlen : before + a->lc;
+		from = hi > lo ? lo - before : 0;
+		mlen = hi > lo ? hi - lo : 0;
 		from += (size_t)(a->data - raw);
+		if (joined != NULL) {
+			sodium_memzero(joined, before + a->lc);
+			free(joined);
+		}
 	}
 	wk_log_hex(WK_LOG_APDU, "card <", raw, len, from, mlen);
 }

@@ -1,66 +1,28 @@
-#include "vc_store.h"
+/* the card store: transactions and sealed rows (vc_store.h) */
+#include "vc_store_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
-#include "wk_card_id.h"
 #include "wk_log.h"
 
-#define STORE_MAGIC "walletkey-card-store"
-#define STORE_VERSION 1
-#define SEAL_KEY_LEN crypto_aead_xchacha20poly1305_ietf_KEYBYTES
-#define SEAL_NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define SEAL_TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
-#define SEAL_KEY_FILE "walletkey-seal.key"
-/* the associated data names the value: applet || 0 || key */
-#define AD_MAX 512
-
-enum {
-	Q_GET,
-	Q_PUT,
-	Q_DEL,
-	Q_BEGIN,
-	Q_COMMIT,
-	Q_ROLLBACK,
-	Q_COUNT,
-};
-
 static const char *const queries[Q_COUNT] = {
-	[Q_GET] = "SELECT value FROM kv WHERE applet = ?1 AND key = ?2",
-	[Q_PUT] = "INSERT OR REPLACE INTO kv (applet, key, value) VALUES (?1, ?2, ?3)",
-	[Q_DEL] = "DELETE FROM kv WHERE applet = ?1 AND key = ?2",
+	[Q_GET] = "SELECT value FROM rows WHERE id = ?1",
+	[Q_PUT] = "INSERT OR REPLACE INTO rows (id, value) VALUES (?1, ?2)",
+	[Q_DEL] = "DELETE FROM rows WHERE id = ?1",
+	[Q_STATE] = "UPDATE meta SET value = ?1 WHERE name = 'state'",
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
 };
 
-struct vc_store {
-	sqlite3 *db;
-	sqlite3_stmt *q[Q_COUNT];
-	int lock_fd;		/* flock: one card process per store */
-	bool in_cmd;		/* between vc_store_begin and vc_store_commit */
-	bool in_txn;		/* BEGIN issued for the current command */
-	uint8_t serial[WK_SERIAL_LEN];
-	uint8_t *seal_key;	/* sodium_malloc'd */
-	char errmsg[256];
-};
-
-static void
-set_err(vc_store *st, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-set_err(vc_store *st, const char *fmt, ...)
+void
+store_err(vc_store *st, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -70,26 +32,48 @@ set_err(vc_store *st, const char *fmt, ...)
 	wk_log(WK_LOG_STORE, "store: %s", st->errmsg);
 }
 
-static int
-db_fail(vc_store *st, const char *what)
+int
+store_db_fail(vc_store *st, const char *what)
 {
-	set_err(st, "%s: %s", what, st->db != NULL ? sqlite3_errmsg(st->db) :
+	store_err(st, "%s: %s", what, st->db != NULL ? sqlite3_errmsg(st->db) :
 	    "no database");
 	return VC_STORE_ERROR;
 }
 
-static int
-exec(vc_store *st, const char *sql)
+int
+store_exec(vc_store *st, const char *sql)
 {
 	char *msg = NULL;
 	int rc;
 
 	if ((rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
-		set_err(st, "%s", msg != NULL ? msg : sqlite3_errstr(rc));
+		store_err(st, "%s", msg != NULL ? msg : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		return rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT ?
-		    VC_STORE_CORRUPT : VC_STORE_ERROR;
+		/* the machine's trouble, or the file's */
+		switch (rc & 0xFF) {
+		case SQLITE_NOMEM:
+		case SQLITE_IOERR:
+		case SQLITE_CANTOPEN:
+		case SQLITE_PERM:
+		case SQLITE_READONLY:
+		case SQLITE_FULL:
+		case SQLITE_BUSY:
+		case SQLITE_LOCKED:
+			return VC_STORE_ERROR;
+		default:
+			return VC_STORE_CORRUPT;
+		}
 	}
+	return VC_STORE_OK;
+}
+
+int
+store_prepare(vc_store *st)
+{
+	for (size_t i = 0; i < Q_COUNT; i++)
+		if (sqlite3_prepare_v3(st->db, queries[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) != SQLITE_OK)
+			return store_db_fail(st, "prepare");
 	return VC_STORE_OK;
 }
 
@@ -102,455 +86,245 @@ step_done(vc_store *st, int which)
 
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? VC_STORE_OK : db_fail(st, queries[which]);
+	return rc == SQLITE_DONE ? VC_STORE_OK : store_db_fail(st, queries[which]);
 }
 
-static vc_store *
-store_alloc(void)
+int
+store_tampered(vc_store *st, const char *fmt, ...)
 {
-	vc_store *st;
+	char what[160];
+	va_list ap;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return NULL;
-	st->lock_fd = -1;
-	if ((st->seal_key = sodium_malloc(SEAL_KEY_LEN)) == NULL) {
-		free(st);
-		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (!st->poisoned) {
+		st->poisoned = true;
+		store_err(st, "the card store was changed outside the card (%s); "
+		    "the card answers no more commands", what);
+		/* the card's log, whatever the trace switches say */
+		fprintf(stderr, "walletkey-card: %s\n", st->errmsg);
 	}
-	return st;
+	return VC_STORE_CORRUPT;
+}
+
+/* ---- the tags the card expects, by row id (linear probing) ---- */
+
+static size_t
+map_slot(const store_map *m, const uint8_t *id)
+{
+	uint64_t h;
+
+	/* ids are keyed hashes: any 8 of their bytes are uniform */
+	memcpy(&h, id, sizeof(h));
+	return (size_t)h & (m->cap - 1);
+}
+
+static size_t
+map_index(const store_map *m, const uint8_t *id, bool *found)
+{
+	size_t i = map_slot(m, id);
+
+	while (m->e[i].used && memcmp(m->e[i].id, id, VC_SEAL_ID_LEN) != 0)
+		i = (i + 1) & (m->cap - 1);
+	*found = m->e[i].used;
+	return i;
+}
+
+int
+store_map_reserve(store_map *m, size_t n)
+{
+	store_map bigger;
+	size_t cap = m->cap < 64 ? 64 : m->cap;
+	bool found;
+
+	if (n <= m->cap / 2)
+		return 0;
+	while (cap / 2 < n) {
+		if (cap > SIZE_MAX / 4 / sizeof(store_ent))
+			return -1;
+		cap *= 2;
+	}
+	bigger.cap = cap;
+	bigger.n = m->n;
+	if ((bigger.e = calloc(cap, sizeof(store_ent))) == NULL)
+		return -1;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->e[i].used)
+			bigger.e[map_index(&bigger, m->e[i].id, &found)] = m->e[i];
+	free(m->e);
+	*m = bigger;
+	return 0;
+}
+
+const store_ent *
+store_map_find(const store_map *m, const uint8_t *id)
+{
+	size_t i;
+	bool found;
+
+	if (m->cap == 0)
+		return NULL;
+	i = map_index(m, id, &found);
+	return found ? &m->e[i] : NULL;
+}
+
+int
+store_map_set(store_map *m, const uint8_t *id, const uint8_t *tag)
+{
+	size_t i;
+	bool found;
+
+	if (store_map_reserve(m, m->n + 1) != 0)
+		return -1;
+	i = map_index(m, id, &found);
+	if (!found) {
+		memcpy(m->e[i].id, id, VC_SEAL_ID_LEN);
+		m->e[i].used = true;
+		m->n++;
+	}
+	memcpy(m->e[i].tag, tag, VC_SEAL_TAG_LEN);
+	return 0;
+}
+
+static void
+map_del(store_map *m, const uint8_t *id)
+{
+	size_t i, j, k, mask;
+	bool found;
+
+	if (m->cap == 0)
+		return;
+	mask = m->cap - 1;
+	i = map_index(m, id, &found);
+	if (!found)
+		return;
+	m->e[i].used = false;
+	m->n--;
+	/* move back the entries of the cluster that the hole would hide */
+	for (j = (i + 1) & mask; m->e[j].used; j = (j + 1) & mask) {
+		k = map_slot(m, m->e[j].id);
+		if ((j > i && (k <= i || k > j)) || (j < i && k <= i && k > j)) {
+			m->e[i] = m->e[j];
+			m->e[j].used = false;
+			i = j;
+		}
+	}
 }
 
 void
-vc_store_free(vc_store **stp)
+store_map_free(store_map *m)
 {
-	vc_store *st;
-
-	if (stp == NULL || (st = *stp) == NULL)
-		return;
-	if (st->in_txn && st->q[Q_ROLLBACK] != NULL)
-		step_done(st, Q_ROLLBACK);
-	for (size_t i = 0; i < Q_COUNT; i++)
-		sqlite3_finalize(st->q[i]);
-	sqlite3_close(st->db);
-	if (st->lock_fd >= 0)
-		close(st->lock_fd);
-	sodium_free(st->seal_key);
-	free(st);
-	*stp = NULL;
+	free(m->e);
+	memset(m, 0, sizeof(*m));
 }
 
-/* why the last vc_store_create/open failed, for vc_store_errmsg(NULL) */
-static char open_err[512];
-
-const char *
-vc_store_errmsg(const vc_store *st)
-{
-	const char *m = st != NULL ? st->errmsg : open_err;
-
-	return m[0] != '\0' ? m : "no error";
-}
+/* ---- transactions ---- */
 
 static void
-remove_files(const char *path)
+xor_tag(uint8_t *root, const uint8_t *tag)
 {
-	char side[4096];
-
-	unlink(path);
-	if (snprintf(side, sizeof(side), "%s-wal", path) < (int)sizeof(side))
-		unlink(side);
-	if (snprintf(side, sizeof(side), "%s-shm", path) < (int)sizeof(side))
-		unlink(side);
+	for (size_t i = 0; i < VC_SEAL_TAG_LEN; i++)
+		root[i] ^= tag[i];
 }
 
-const uint8_t *
-vc_store_serial(const vc_store *st)
-{
-	return st->serial;
-}
-
-
-/* default seal key: walletkey-seal.key beside the store */
-static int
-key_path(const char *store_path, const char *given, char *out, size_t cap)
-{
-	const char *slash;
-	int n;
-
-	if (given != NULL)
-		n = snprintf(out, cap, "%s", given);
-	else if ((slash = strrchr(store_path, '/')) == NULL)
-		n = snprintf(out, cap, "%s", SEAL_KEY_FILE);
-	else
-		n = snprintf(out, cap, "%.*s/%s", (int)(slash - store_path),
-		    store_path, SEAL_KEY_FILE);
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-static int
-key_read(vc_store *st, const char *path)
-{
-	uint8_t extra;
-	ssize_t got;
-	size_t have = 0;
-	int fd, r = VC_STORE_ERROR;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		set_err(st, "seal key %s: %s", path, strerror(errno));
-		return errno == ENOENT ? VC_STORE_NOT_FOUND : VC_STORE_ERROR;
-	}
-	while (have < SEAL_KEY_LEN) {
-		got = read(fd, st->seal_key + have, SEAL_KEY_LEN - have);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		have += (size_t)got;
-	}
-	if (have != SEAL_KEY_LEN || read(fd, &extra, 1) != 0) {
-		set_err(st, "seal key %s: not a %u-byte key file", path,
-		    (unsigned)SEAL_KEY_LEN);
-		goto out;
-	}
-	r = VC_STORE_OK;
-out:
-	close(fd);
-	return r;
-}
-
-static int
-key_create(vc_store *st, const char *path)
-{
-	ssize_t put;
-	int fd, r = VC_STORE_ERROR;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		set_err(st, "seal key %s: %s", path, strerror(errno));
-		return VC_STORE_ERROR;
-	}
-	randombytes_buf(st->seal_key, SEAL_KEY_LEN);
-	put = write(fd, st->seal_key, SEAL_KEY_LEN);
-	if (put != (ssize_t)SEAL_KEY_LEN || fsync(fd) != 0) {
-		set_err(st, "seal key %s: write failed", path);
-		goto out;
-	}
-	r = VC_STORE_OK;
-out:
-	if (close(fd) != 0 && r == VC_STORE_OK) {
-		set_err(st, "seal key %s: %s", path, strerror(errno));
-		r = VC_STORE_ERROR;
-	}
-	if (r != VC_STORE_OK)
-		unlink(path);
-	return r;
-}
-
-static int
-lock_file(vc_store *st, const char *path)
-{
-	if ((st->lock_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		set_err(st, "%s", errno == ENOENT ? "no such card store" :
-		    strerror(errno));
-		return errno == ENOENT ? VC_STORE_NOT_FOUND : VC_STORE_ERROR;
-	}
-	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		set_err(st, "in use by another card process");
-		return VC_STORE_ERROR;
-	}
-	return VC_STORE_OK;
-}
-
-static int
-db_open(vc_store *st, const char *path)
+int
+store_txn_begin(vc_store *st)
 {
 	int rc;
 
-	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK)
-		return db_fail(st, path);
-	sqlite3_extended_result_codes(st->db, 1);
-	/* a store that is not SQLite fails here with SQLITE_NOTADB */
-	if ((rc = exec(st, "PRAGMA journal_mode = WAL")) != VC_STORE_OK) {
-		if (rc == VC_STORE_CORRUPT)
-			set_err(st, "not a walletkey card store (%s)",
-			    sqlite3_errmsg(st->db));
+	if (st->in_txn)
+		return VC_STORE_OK;
+	if ((rc = step_done(st, Q_BEGIN)) != VC_STORE_OK)
 		return rc;
-	}
-	if ((rc = exec(st, "PRAGMA synchronous = FULL")) != VC_STORE_OK)
-		return rc;
-	return exec(st, "PRAGMA secure_delete = ON");
-}
-
-static int
-prepare_all(vc_store *st)
-{
-	for (size_t i = 0; i < Q_COUNT; i++)
-		if (sqlite3_prepare_v3(st->db, queries[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &st->q[i], NULL) != SQLITE_OK)
-			return db_fail(st, "prepare");
+	st->in_txn = true;
+	st->txn = st->state;
+	st->n_undo = 0;
 	return VC_STORE_OK;
 }
 
-static int
-meta_put(vc_store *st, const char *name, const void *v, size_t n)
+static void
+undo_all(vc_store *st)
 {
-	sqlite3_stmt *s = NULL;
+	while (st->n_undo > 0) {
+		const store_undo *u = &st->undo[--st->n_undo];
+
+		if (u->had)
+			store_map_set(&st->map, u->id, u->tag);	/* reserved */
+		else
+			map_del(&st->map, u->id);
+	}
+	st->txn = st->state;
+}
+
+void
+store_txn_rollback(vc_store *st)
+{
+	if (!st->in_txn)
+		return;
+	st->in_txn = false;
+	if (!sqlite3_get_autocommit(st->db))
+		step_done(st, Q_ROLLBACK);
+	undo_all(st);
+}
+
+/* the new state record goes in the same transaction as the rows */
+int
+store_txn_commit(vc_store *st)
+{
+	uint8_t sealed[VC_SEAL_STATE_LEN];
+	sqlite3_stmt *s = st->q[Q_STATE];
 	int rc = VC_STORE_ERROR;
 
-	if (sqlite3_prepare_v2(st->db,
-	    "INSERT INTO meta (name, value) VALUES (?1, ?2)", -1, &s,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(s, 2, v, (int)n, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_DONE) {
-		db_fail(st, "meta");
-		goto out;
+	if (!st->in_txn)
+		return VC_STORE_OK;
+	st->txn.version = st->state.version + 1;
+	vc_seal_state_seal(st->seal, &st->txn, sealed);
+	if (sqlite3_bind_blob(s, 1, sealed, sizeof(sealed), SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE ||
+	    sqlite3_changes(st->db) != 1) {
+		rc = store_db_fail(st, "state");
+		sqlite3_reset(s);
+		goto fail;
 	}
-	rc = VC_STORE_OK;
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* copies meta.name into v, which must be exactly n bytes long */
-static int
-meta_get(vc_store *st, const char *name, void *v, size_t n)
-{
-	sqlite3_stmt *s = NULL;
-	int rc = VC_STORE_CORRUPT;
-
-	if (sqlite3_prepare_v2(st->db,
-	    "SELECT value FROM meta WHERE name = ?1", -1, &s, NULL) != SQLITE_OK) {
-		set_err(st, "not a walletkey card store (%s)",
-		    sqlite3_errmsg(st->db));
-		goto out;
-	}
-	if (sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_step(s) != SQLITE_ROW ||
-	    sqlite3_column_type(s, 0) != SQLITE_BLOB ||
-	    (size_t)sqlite3_column_bytes(s, 0) != n) {
-		set_err(st, "not a walletkey card store (meta %s)", name);
-		goto out;
-	}
-	memcpy(v, sqlite3_column_blob(s, 0), n);
-	rc = VC_STORE_OK;
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* a sealed empty value under the seal key proves the key belongs to the store */
-static const char check_ad[] = "walletkey seal check";
-
-static void
-seal_check_make(vc_store *st, uint8_t out[SEAL_NONCE_LEN + SEAL_TAG_LEN])
-{
-	randombytes_buf(out, SEAL_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + SEAL_NONCE_LEN, NULL,
-	    NULL, 0, (const uint8_t *)check_ad, sizeof(check_ad), NULL, out,
-	    st->seal_key);
-}
-
-static int
-seal_check_verify(vc_store *st, const uint8_t in[SEAL_NONCE_LEN + SEAL_TAG_LEN])
-{
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(NULL, NULL, NULL,
-	    in + SEAL_NONCE_LEN, SEAL_TAG_LEN, (const uint8_t *)check_ad,
-	    sizeof(check_ad), in, st->seal_key) != 0) {
-		set_err(st, "the seal key does not belong to this store");
-		return VC_STORE_CORRUPT;
-	}
+	sqlite3_reset(s);
+	if ((rc = step_done(st, Q_COMMIT)) != VC_STORE_OK)
+		goto fail;
+	st->in_txn = false;
+	st->state = st->txn;
+	st->n_undo = 0;
 	return VC_STORE_OK;
-}
-
-static int
-schema_create(vc_store *st)
-{
-	uint8_t check[SEAL_NONCE_LEN + SEAL_TAG_LEN];
-	uint8_t version = STORE_VERSION;
-	int rc;
-
-	randombytes_buf(st->serial, sizeof(st->serial));
-	seal_check_make(st, check);
-	if ((rc = exec(st, "BEGIN IMMEDIATE;"
-	    "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);"
-	    "CREATE TABLE kv (applet TEXT NOT NULL, key TEXT NOT NULL,"
-	    " value BLOB NOT NULL, PRIMARY KEY (applet, key)) WITHOUT ROWID;"))
-	    != VC_STORE_OK)
-		return rc;
-	if ((rc = meta_put(st, "magic", STORE_MAGIC, strlen(STORE_MAGIC))) ||
-	    (rc = meta_put(st, "version", &version, 1)) ||
-	    (rc = meta_put(st, "serial", st->serial, sizeof(st->serial))) ||
-	    (rc = meta_put(st, "sealcheck", check, sizeof(check)))) {
-		exec(st, "ROLLBACK");
-		return rc;
-	}
-	return exec(st, "COMMIT");
-}
-
-static int
-schema_check(vc_store *st)
-{
-	uint8_t check[SEAL_NONCE_LEN + SEAL_TAG_LEN];
-	char magic[sizeof(STORE_MAGIC) - 1];
-	uint8_t version;
-	int rc;
-
-	if ((rc = exec(st, "PRAGMA quick_check")) != VC_STORE_OK)
-		return VC_STORE_CORRUPT;
-	if ((rc = meta_get(st, "magic", magic, sizeof(magic))) != VC_STORE_OK)
-		return rc;
-	if (memcmp(magic, STORE_MAGIC, sizeof(magic)) != 0) {
-		set_err(st, "not a walletkey card store (magic)");
-		return VC_STORE_CORRUPT;
-	}
-	if ((rc = meta_get(st, "version", &version, 1)) != VC_STORE_OK)
-		return rc;
-	if (version != STORE_VERSION) {
-		set_err(st, "card store format %u, this card reads %u",
-		    version, STORE_VERSION);
-		return VC_STORE_CORRUPT;
-	}
-	if ((rc = meta_get(st, "serial", st->serial, sizeof(st->serial))) ||
-	    (rc = meta_get(st, "sealcheck", check, sizeof(check))))
-		return rc;
-	return seal_check_verify(st, check);
-}
-
-static int
-store_start(const char *path, const char *seal_key_path, bool create,
-    vc_store **out)
-{
-	char kpath[4096];
-	vc_store *st;
-	int fd, rc = VC_STORE_ERROR;
-	bool made = false, key_made = false;
-
-	*out = NULL;
-	if ((st = store_alloc()) == NULL)
-		return VC_STORE_ERROR;
-	if (key_path(path, seal_key_path, kpath, sizeof(kpath)) != 0) {
-		set_err(st, "seal key path too long");
-		goto out;
-	}
-	if (create) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			rc = errno == EEXIST ? VC_STORE_EXISTS : VC_STORE_ERROR;
-			set_err(st, "%s", errno == EEXIST ?
-			    "exists already, not overwriting it" :
-			    strerror(errno));
-			goto out;
-		}
-		close(fd);
-		made = true;
-		rc = key_read(st, kpath);
-		if (rc == VC_STORE_NOT_FOUND) {
-			rc = key_create(st, kpath);
-			key_made = rc == VC_STORE_OK;
-		}
-		if (rc == VC_STORE_OK)
-			rc = lock_file(st, path);
-	} else {
-		if ((rc = lock_file(st, path)) == VC_STORE_OK)
-			rc = key_read(st, kpath);
-	}
-	if (rc != VC_STORE_OK || (rc = db_open(st, path)) != VC_STORE_OK)
-		goto out;
-	if (create)
-		rc = schema_create(st);
-	else
-		rc = schema_check(st);
-	if (rc != VC_STORE_OK || (rc = prepare_all(st)) != VC_STORE_OK)
-		goto out;
-	*out = st;
-	st = NULL;
-	rc = VC_STORE_OK;
-out:
-	if (st != NULL) {
-		if (rc == VC_STORE_OK)
-			rc = VC_STORE_ERROR;
-		snprintf(open_err, sizeof(open_err), "%.200s: %.255s", path,
-		    st->errmsg);
-		vc_store_free(&st);
-		if (made)
-			remove_files(path);
-		if (key_made)
-			unlink(kpath);
-	}
+fail:
+	store_txn_rollback(st);
 	return rc;
-}
-
-int
-vc_store_create(const char *path, const char *seal_key_path, vc_store **out)
-{
-	return store_start(path, seal_key_path, true, out);
-}
-
-int
-vc_store_open(const char *path, const char *seal_key_path, vc_store **out)
-{
-	return store_start(path, seal_key_path, false, out);
 }
 
 int
 vc_store_begin(vc_store *st)
 {
+	if (st->poisoned)
+		return VC_STORE_CORRUPT;
 	st->in_cmd = true;
 	/* a transaction left open by a command that never committed is dropped */
-	if (st->in_txn) {
-		st->in_txn = false;
-		return step_done(st, Q_ROLLBACK);
-	}
+	store_txn_rollback(st);
 	return VC_STORE_OK;
-}
-
-/* the first write of a command opens its transaction; writes outside a
- * command commit on their own */
-static int
-write_txn(vc_store *st)
-{
-	int rc;
-
-	if (st->in_txn || !st->in_cmd)
-		return VC_STORE_OK;
-	if ((rc = step_done(st, Q_BEGIN)) == VC_STORE_OK)
-		st->in_txn = true;
-	return rc;
-}
-
-/* raw statements inside a command belong to its transaction, so open it */
-sqlite3 *
-vc_store_db(vc_store *st)
-{
-	if (write_txn(st) != VC_STORE_OK)
-		return NULL;
-	return st->db;
 }
 
 int
 vc_store_commit(vc_store *st)
 {
-	int rc;
-
 	st->in_cmd = false;
-	if (!st->in_txn)
-		return VC_STORE_OK;
-	st->in_txn = false;
-	if ((rc = step_done(st, Q_COMMIT)) != VC_STORE_OK &&
-	    !sqlite3_get_autocommit(st->db))
-		step_done(st, Q_ROLLBACK);
-	return rc;
+	if (st->poisoned) {
+		store_txn_rollback(st);
+		return VC_STORE_CORRUPT;
+	}
+	return store_txn_commit(st);
 }
 
 void
 vc_store_abort(vc_store *st)
 {
-	if (!st->in_txn)
-		return;
-	st->in_txn = false;
-	step_done(st, Q_ROLLBACK);
+	store_txn_rollback(st);
 }
 
 int
@@ -564,67 +338,251 @@ vc_store_checkpoint(vc_store *st)
 	return rc;
 }
 
+/* the first write of a command opens its transaction; writes outside a
+ * command get one of their own, committed at write_end */
 static int
-bind_names(vc_store *st, sqlite3_stmt *s, const char *applet, const char *key)
+write_begin(vc_store *st, bool *own)
 {
-	if (applet == NULL || key == NULL) {
-		set_err(st, "applet and key names are required");
-		return VC_STORE_ERROR;
-	}
-	if (sqlite3_bind_text(s, 1, applet, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC) != SQLITE_OK)
-		return db_fail(st, "bind");
-	return VC_STORE_OK;
+	*own = false;
+	if (st->poisoned)
+		return VC_STORE_CORRUPT;
+	if (st->in_txn)
+		return VC_STORE_OK;
+	*own = !st->in_cmd;
+	return store_txn_begin(st);
 }
 
-/* runs the GET query; on VC_STORE_OK the row is current and the caller resets */
 static int
-get_row(vc_store *st, const char *applet, const char *key)
+write_end(vc_store *st, bool own, int rc)
 {
-	sqlite3_stmt *s = st->q[Q_GET];
-	int rc;
+	if (!own)
+		return rc;
+	if (rc == VC_STORE_OK)
+		return store_txn_commit(st);
+	store_txn_rollback(st);
+	return rc;
+}
 
-	if ((rc = bind_names(st, s, applet, key)) != VC_STORE_OK)
-		goto fail;
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
-		return VC_STORE_OK;
-	case SQLITE_DONE:
-		rc = VC_STORE_NOT_FOUND;
-		break;
-	default:
-		rc = db_fail(st, "get");
-		break;
+/* room for one more undo entry and one more row, so that nothing can fail
+ * once the row is written */
+static int
+reserve_one(vc_store *st)
+{
+	store_undo *u;
+	size_t cap;
+
+	if (st->n_undo == st->cap_undo) {
+		cap = st->cap_undo < 16 ? 16 : st->cap_undo * 2;
+		if ((u = realloc(st->undo, cap * sizeof(*u))) == NULL)
+			return -1;
+		st->undo = u;
+		st->cap_undo = cap;
 	}
-fail:
+	return store_map_reserve(&st->map, st->map.n + 1);
+}
+
+static void
+undo_push(vc_store *st, const uint8_t *id, const store_ent *old)
+{
+	store_undo *u = &st->undo[st->n_undo++];
+
+	memcpy(u->id, id, VC_SEAL_ID_LEN);
+	u->had = old != NULL;
+	if (old != NULL)
+		memcpy(u->tag, old->tag, VC_SEAL_TAG_LEN);
+}
+
+int
+store_row_write(vc_store *st, const uint8_t *id, const uint8_t *sealed,
+    size_t n)
+{
+	sqlite3_stmt *s = st->q[Q_PUT];
+	uint8_t tag[VC_SEAL_TAG_LEN];
+	const store_ent *old;
+	int rc = VC_STORE_ERROR;
+
+	if (n > 0x7FFFFFFF) {
+		store_err(st, "value too large");
+		return VC_STORE_ERROR;
+	}
+	if (reserve_one(st) != 0) {
+		store_err(st, "out of memory");
+		return VC_STORE_ERROR;
+	}
+	if (sqlite3_bind_blob(s, 1, id, VC_SEAL_ID_LEN, SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_bind_blob(s, 2, sealed, (int)n,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+		rc = store_db_fail(st, "put");
+		goto out;
+	}
+	vc_seal_tag(st->seal, id, sealed, n, tag);
+	old = store_map_find(&st->map, id);
+	undo_push(st, id, old);
+	if (old != NULL)
+		xor_tag(st->txn.root, old->tag);
+	else
+		st->txn.count++;
+	xor_tag(st->txn.root, tag);
+	store_map_set(&st->map, id, tag);	/* reserved */
+	rc = VC_STORE_OK;
+out:
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rc;
 }
 
-static void
-get_done(vc_store *st)
+int
+store_row_put(vc_store *st, const char *applet, const char *key,
+    const uint8_t *v, size_t n)
 {
-	sqlite3_reset(st->q[Q_GET]);
-	sqlite3_clear_bindings(st->q[Q_GET]);
+	uint8_t id[VC_SEAL_ID_LEN], *sealed;
+	size_t total;
+	int rc;
+
+	if (vc_seal_id(st->seal, applet, key, id) != VC_SEAL_OK) {
+		store_err(st, "applet and key names are required");
+		return VC_STORE_ERROR;
+	}
+	if (n > 0x7FFFFFFF - VC_SEAL_OVERHEAD) {
+		store_err(st, "put %s/%s: value too large", applet, key);
+		return VC_STORE_ERROR;
+	}
+	total = n + VC_SEAL_OVERHEAD;
+	if ((sealed = malloc(total)) == NULL) {
+		store_err(st, "put %s/%s: out of memory", applet, key);
+		return VC_STORE_ERROR;
+	}
+	vc_seal_row(st->seal, id, v, n, sealed);
+	rc = store_row_write(st, id, sealed, total);
+	free(sealed);
+	return rc;
+}
+
+/* ---- the applets' interface ---- */
+
+void
+vc_store_free(vc_store **stp)
+{
+	vc_store *st;
+
+	if (stp == NULL || (st = *stp) == NULL)
+		return;
+	if (st->q[Q_ROLLBACK] != NULL)
+		store_txn_rollback(st);
+	for (size_t i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->q[i]);
+	/* at rest the store is one file: what the WAL holds goes back in */
+	if (st->db != NULL && !st->poisoned)
+		sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+		    NULL, NULL);
+	sqlite3_close(st->db);
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	vc_seal_free(&st->seal);
+	store_map_free(&st->map);
+	free(st->undo);
+	free(st);
+	*stp = NULL;
+}
+
+const uint8_t *
+vc_store_serial(const vc_store *st)
+{
+	return st->serial;
+}
+
+uint64_t
+vc_store_version(const vc_store *st)
+{
+	return st->state.version;
+}
+
+void
+vc_store_digest(const vc_store *st, uint8_t out[32])
+{
+	const vc_seal_state *s = st->in_txn ? &st->txn : &st->state;
+	crypto_generichash_state h;
+	uint8_t n[8];
+
+	for (size_t i = 0; i < sizeof(n); i++)
+		n[i] = (uint8_t)(s->count >> (56 - 8 * i));
+	crypto_generichash_init(&h, NULL, 0, 32);
+	crypto_generichash_update(&h, s->root, sizeof(s->root));
+	crypto_generichash_update(&h, n, sizeof(n));
+	crypto_generichash_final(&h, out, 32);
+}
+
+/*
+ * reads (applet, key) into out: the row must be the one the card last
+ * wrote (its tag as the card keeps it) and open under the data key
+ */
+static int
+row_get(vc_store *st, const char *applet, const char *key, wk_buf *out)
+{
+	sqlite3_stmt *s = st->q[Q_GET];
+	uint8_t id[VC_SEAL_ID_LEN], tag[VC_SEAL_TAG_LEN], *plain;
+	const store_ent *want;
+	const uint8_t *sealed;
+	size_t n, mark = out->len;
+	int rc;
+
+	if (st->poisoned)
+		return VC_STORE_CORRUPT;
+	if (vc_seal_id(st->seal, applet, key, id) != VC_SEAL_OK) {
+		store_err(st, "applet and key names are required");
+		return VC_STORE_ERROR;
+	}
+	want = store_map_find(&st->map, id);
+	if (sqlite3_bind_blob(s, 1, id, sizeof(id), SQLITE_STATIC) != SQLITE_OK) {
+		rc = store_db_fail(st, "get");
+		goto out;
+	}
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		break;
+	case SQLITE_DONE:
+		rc = want != NULL ? store_tampered(st, "a row has gone") :
+		    VC_STORE_NOT_FOUND;
+		goto out;
+	default:
+		rc = store_db_fail(st, "get");
+		goto out;
+	}
+	sealed = sqlite3_column_blob(s, 0);
+	n = (size_t)sqlite3_column_bytes(s, 0);
+	if (want == NULL || sqlite3_column_type(s, 0) != SQLITE_BLOB ||
+	    n < VC_SEAL_OVERHEAD) {
+		rc = store_tampered(st, "a row the card did not write");
+		goto out;
+	}
+	vc_seal_tag(st->seal, id, sealed, n, tag);
+	if (sodium_memcmp(tag, want->tag, sizeof(tag)) != 0) {
+		rc = store_tampered(st, "a row is not the one the card wrote");
+		goto out;
+	}
+	n -= VC_SEAL_OVERHEAD;
+	if ((plain = wk_buf_reserve(out, n)) == NULL && n > 0) {
+		store_err(st, "get %s/%s: value does not fit", applet, key);
+		rc = VC_STORE_ERROR;
+		goto out;
+	}
+	if (vc_seal_unrow(st->seal, id, sealed, n + VC_SEAL_OVERHEAD,
+	    plain) != VC_SEAL_OK) {
+		out->len = mark;
+		rc = store_tampered(st, "a row does not open");
+		goto out;
+	}
+	rc = VC_STORE_OK;
+out:
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc;
 }
 
 int
 vc_store_get(vc_store *st, const char *applet, const char *key, wk_buf *out)
 {
-	sqlite3_stmt *s = st->q[Q_GET];
-	int rc;
-
-	if ((rc = get_row(st, applet, key)) != VC_STORE_OK)
-		return rc;
-	wk_buf_add(out, sqlite3_column_blob(s, 0),
-	    (size_t)sqlite3_column_bytes(s, 0));
-	if (wk_buf_failed(out)) {
-		set_err(st, "get %s/%s: value does not fit", applet, key);
-		rc = VC_STORE_ERROR;
-	}
-	get_done(st);
-	return rc;
+	return row_get(st, applet, key, out);
 }
 
 int
@@ -632,134 +590,73 @@ vc_store_put(vc_store *st, const char *applet, const char *key,
     const uint8_t *v, size_t n)
 {
 	static const uint8_t empty[1];
-	sqlite3_stmt *s = st->q[Q_PUT];
+	bool own;
 	int rc;
 
-	if (n > 0x7FFFFFFF) {
-		set_err(st, "put %s/%s: value too large", applet, key);
-		return VC_STORE_ERROR;
-	}
-	if ((rc = write_txn(st)) != VC_STORE_OK ||
-	    (rc = bind_names(st, s, applet, key)) != VC_STORE_OK)
-		goto out;
-	/* a zero-length blob, never NULL (the column is NOT NULL) */
-	if (sqlite3_bind_blob(s, 3, n > 0 ? v : empty, (int)n,
-	    SQLITE_STATIC) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
-		rc = db_fail(st, "put");
-out:
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return rc;
+	if ((rc = write_begin(st, &own)) == VC_STORE_OK)
+		rc = store_row_put(st, applet, key, n > 0 ? v : empty, n);
+	return write_end(st, own, rc);
 }
 
 int
 vc_store_del(vc_store *st, const char *applet, const char *key)
 {
 	sqlite3_stmt *s = st->q[Q_DEL];
+	uint8_t id[VC_SEAL_ID_LEN];
+	const store_ent *old;
+	bool own;
 	int rc;
 
-	if ((rc = write_txn(st)) != VC_STORE_OK ||
-	    (rc = bind_names(st, s, applet, key)) != VC_STORE_OK)
+	if (vc_seal_id(st->seal, applet, key, id) != VC_SEAL_OK) {
+		store_err(st, "applet and key names are required");
+		return VC_STORE_ERROR;
+	}
+	if ((rc = write_begin(st, &own)) != VC_STORE_OK)
+		return write_end(st, own, rc);
+	if (reserve_one(st) != 0) {
+		store_err(st, "out of memory");
+		rc = VC_STORE_ERROR;
 		goto out;
-	if (sqlite3_step(s) != SQLITE_DONE)
-		rc = db_fail(st, "del");
-	else if (sqlite3_changes(st->db) == 0)
-		rc = VC_STORE_NOT_FOUND;
+	}
+	old = store_map_find(&st->map, id);
+	if (sqlite3_bind_blob(s, 1, id, sizeof(id), SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+		rc = store_db_fail(st, "del");
+		goto out;
+	}
+	if (sqlite3_changes(st->db) == 0) {
+		rc = old != NULL ? store_tampered(st, "a row has gone") :
+		    VC_STORE_NOT_FOUND;
+		goto out;
+	}
+	if (old == NULL) {
+		rc = store_tampered(st, "a row the card did not write");
+		goto out;
+	}
+	undo_push(st, id, old);
+	xor_tag(st->txn.root, old->tag);
+	st->txn.count--;
+	map_del(&st->map, id);
+	rc = VC_STORE_OK;
 out:
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	return rc;
+	return write_end(st, own, rc);
 }
 
-static int
-make_ad(vc_store *st, const char *applet, const char *key, uint8_t *ad,
-    size_t *adlen)
-{
-	size_t a, k;
-
-	if (applet == NULL || key == NULL) {
-		set_err(st, "applet and key names are required");
-		return VC_STORE_ERROR;
-	}
-	a = strlen(applet);
-	k = strlen(key);
-	if (a >= AD_MAX || k >= AD_MAX - a - 1) {
-		set_err(st, "secret %s/%s: names too long", applet, key);
-		return VC_STORE_ERROR;
-	}
-	memcpy(ad, applet, a);
-	ad[a] = 0;
-	memcpy(ad + a + 1, key, k);
-	*adlen = a + 1 + k;
-	return VC_STORE_OK;
-}
-
+/* every value is sealed; a secret's copies are wiped as well */
 int
 vc_store_get_secret(vc_store *st, const char *applet, const char *key,
     wk_buf *out)
 {
-	sqlite3_stmt *s = st->q[Q_GET];
-	uint8_t ad[AD_MAX], *plain;
-	const uint8_t *sealed;
-	size_t adlen, n, mark = out->len;
-	int rc;
-
-	if ((rc = make_ad(st, applet, key, ad, &adlen)) != VC_STORE_OK ||
-	    (rc = get_row(st, applet, key)) != VC_STORE_OK)
-		return rc;
-	sealed = sqlite3_column_blob(s, 0);
-	n = (size_t)sqlite3_column_bytes(s, 0);
-	rc = VC_STORE_CORRUPT;
-	if (n < SEAL_NONCE_LEN + SEAL_TAG_LEN) {
-		set_err(st, "secret %s/%s: sealed value too short", applet, key);
-		goto out;
-	}
-	n -= SEAL_NONCE_LEN + SEAL_TAG_LEN;
-	if ((plain = wk_buf_reserve(out, n)) == NULL && n > 0) {
-		set_err(st, "secret %s/%s: value does not fit", applet, key);
-		rc = VC_STORE_ERROR;
-		goto out;
-	}
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL,
-	    sealed + SEAL_NONCE_LEN, n + SEAL_TAG_LEN, ad, adlen, sealed,
-	    st->seal_key) != 0) {
-		if (n > 0)
-			sodium_memzero(plain, n);
-		out->len = mark;
-		set_err(st, "secret %s/%s: seal does not open", applet, key);
-		goto out;
-	}
-	rc = VC_STORE_OK;
-out:
-	get_done(st);
-	return rc;
+	return row_get(st, applet, key, out);
 }
 
 int
 vc_store_put_secret(vc_store *st, const char *applet, const char *key,
     const uint8_t *v, size_t n)
 {
-	uint8_t ad[AD_MAX], *sealed = NULL;
-	size_t adlen, total;
-	int rc;
-
-	if ((rc = make_ad(st, applet, key, ad, &adlen)) != VC_STORE_OK)
-		return rc;
-	if (n > 0x7FFFFFFF - SEAL_NONCE_LEN - SEAL_TAG_LEN) {
-		set_err(st, "secret %s/%s: value too large", applet, key);
-		return VC_STORE_ERROR;
-	}
-	total = SEAL_NONCE_LEN + n + SEAL_TAG_LEN;
-	if ((sealed = malloc(total)) == NULL) {
-		set_err(st, "secret %s/%s: out of memory", applet, key);
-		return VC_STORE_ERROR;
-	}
-	randombytes_buf(sealed, SEAL_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + SEAL_NONCE_LEN, NULL,
-	    v, n, ad, adlen, NULL, sealed, st->seal_key);
-	rc = vc_store_put(st, applet, key, sealed, total);
-	free(sealed);
-	return rc;
+	return vc_store_put(st, applet, key, v, n);
 }
 
 int
@@ -775,7 +672,7 @@ vc_store_get_u64(vc_store *st, const char *applet, const char *key,
 	if ((rc = vc_store_get(st, applet, key, &buf)) != VC_STORE_OK)
 		return rc;
 	if (buf.len != sizeof(b)) {
-		set_err(st, "%s/%s: not an integer", applet, key);
+		store_err(st, "%s/%s: not an integer", applet, key);
 		return VC_STORE_CORRUPT;
 	}
 	for (size_t i = 0; i < sizeof(b); i++)

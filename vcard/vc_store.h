@@ -8,9 +8,12 @@
  * The transaction begins at the command's first write, so a command that
  * writes nothing costs no fsync; writes outside begin/commit commit at once.
  *
- * Values are blobs under (applet, key). Secrets go through the _secret
- * variants: sealed with XChaCha20-Poly1305 under the store's seal key, with
- * (applet, key) as associated data.
+ * Values are blobs under (applet, key). Every value is sealed
+ * (XChaCha20-Poly1305) under the store's data key, which the seal key
+ * wraps; the file shows neither values nor names, and a store changed
+ * outside the card does not start (vc_seal.h, docs/security.md "The card
+ * store"). The _secret variants mark values that are secrets to the
+ * reader of the applet; they are stored the same way.
  */
 #ifndef VC_STORE_H
 #define VC_STORE_H
@@ -22,24 +25,41 @@
 #include "wk_buf.h"
 
 typedef struct vc_store vc_store;
-typedef struct sqlite3 sqlite3;
+
+/* where the seal key comes from; NULL for the default, the key file
+ * walletkey-seal.key beside the store (created at --init when missing) */
+typedef struct vc_store_key {
+	const char *file;	/* a 32-byte key file, or a systemd credential */
+	/* file is a systemd credential: its directory is the unit's own and
+	 * systemd grants the read with an ACL, so its mode bits are not judged */
+	bool credential;
+	const uint8_t *passphrase;	/* or a passphrase (Argon2id) */
+	size_t passphrase_len;
+} vc_store_key;
 
 enum {
 	VC_STORE_OK = 0,
 	VC_STORE_NOT_FOUND = -1,
 	VC_STORE_ERROR = -2,	/* I/O or database failure */
-	VC_STORE_CORRUPT = -3,	/* not a walletkey store, or a seal that does not open */
+	VC_STORE_CORRUPT = -3,	/* not a walletkey store, a wrong key, or tampered with */
 	VC_STORE_EXISTS = -4,
 };
 
-/* creates FILE (refuses to overwrite) with a fresh card id and seal key */
-int vc_store_create(const char *path, const char *seal_key_path, vc_store **out);
-int vc_store_open(const char *path, const char *seal_key_path, vc_store **out);
+/* creates FILE (refuses to overwrite) with a fresh card id and keys */
+int vc_store_create(const char *path, const vc_store_key *key, vc_store **out);
+/* opens and checks the whole store; a store of format 1 is upgraded */
+int vc_store_open(const char *path, const vc_store_key *key, vc_store **out);
+/* seals the store under another seal key, with a new data key */
+int vc_store_rekey(vc_store *st, const vc_store_key *key);
 void vc_store_free(vc_store **st);
 /* with st NULL: why the last vc_store_create/open failed */
 const char *vc_store_errmsg(const vc_store *st);
 /* the card serial fixed at create (8 bytes, WK_SERIAL_LEN) */
 const uint8_t *vc_store_serial(const vc_store *st);
+/* commits since create: the store's version counter */
+uint64_t vc_store_version(const vc_store *st);
+/* the content's digest: equal digests, the same stored rows (tests) */
+void vc_store_digest(const vc_store *st, uint8_t out[32]);
 
 int vc_store_begin(vc_store *st);
 int vc_store_commit(vc_store *st);
@@ -57,11 +77,5 @@ int vc_store_put_secret(vc_store *st, const char *applet, const char *key,
 /* integers, big-endian 8 bytes underneath */
 int vc_store_get_u64(vc_store *st, const char *applet, const char *key, uint64_t *v);
 int vc_store_put_u64(vc_store *st, const char *applet, const char *key, uint64_t v);
-
-/* for applets that keep tables of their own (logs): same file, same transaction;
- * table names start with the applet name. Inside a command this opens the
- * command's write transaction (so raw statements commit or roll back with
- * it); NULL if that fails. */
-sqlite3 *vc_store_db(vc_store *st);
 
 #endif

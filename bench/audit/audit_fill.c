@@ -17,6 +17,7 @@ int
 main(int argc, char **argv)
 {
 	vc_card_opts o = { .init = false };
+	vc_store_key key = { .file = NULL };
 	vc_store *st = NULL;
 	vc_card *card = NULL;
 	unsigned long n;
@@ -27,10 +28,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: audit_fill STORE SEAL-KEY N\n");
 		return 2;
 	}
-	if (sodium_init() < 0 || vc_store_open(argv[1], argv[2], &st) != VC_STORE_OK ||
+	key.file = argv[2];
+	if (sodium_init() < 0 || vc_store_open(argv[1], &key, &st) != VC_STORE_OK ||
 	    vc_card_new(st, &o, &card) != VC_CARD_OK) {
 		fprintf(stderr, "audit_fill: cannot open %s: %s\n", argv[1],
-		    vc_store_errmsg(st));
+		    vc_store_errmsg(NULL));
 		return 1;
 	}
 	for (unsigned long i = 1; i <= n; i++) {

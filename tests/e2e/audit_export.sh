@@ -46,7 +46,12 @@ check "status: $N records of 10000, no PIN needed" \
 	'[ "$RC" -eq 0 ] && [ "$(jq .records <<<"$OUT")" -eq "$N" ] && [ "$(jq .capacity <<<"$OUT")" -eq 10000 ] &&
 	 [ "$(jq .full <<<"$OUT")" = false ]'
 
-# every format
+# every format; statements are the holder's: 0600 whatever the umask, and a
+# file others could read (or hold open) is replaced, not written into
+umask 022
+echo "an old export" >"$T/a.json"
+chmod 644 "$T/a.json"
+exec 9<"$T/a.json"
 start=$(date +%s)
 run --reader "$R" audit export --format json --out "$T/a.json"
 echo "export of $N records (json) in $(($(date +%s) - start)) s"
@@ -56,6 +61,10 @@ check "json: the newest record's balance is the card's" \
 check "json: $loads loads, $buys purchases" \
 	'[ "$(jq "[.records[] | select(.type == \"load\")] | length" "$T/a.json")" -eq "$loads" ] &&
 	 [ "$(jq "[.records[] | select(.type == \"purchase\")] | length" "$T/a.json")" -eq "$buys" ]'
+check "export json: mode 0600" '[ "$(stat -c %a "$T/a.json")" = 600 ]'
+check "export json: not written into the file another process held open" \
+	'[ "$(cat <&9)" = "an old export" ]'
+exec 9<&-
 run --reader "$R" audit export --format csv --out "$T/a.csv"
 check "export csv: header + $N rows" '[ "$RC" -eq 0 ] && [ "$(wc -l <"$T/a.csv")" -eq $((N + 1)) ] &&
 	head -1 "$T/a.csv" | grep -q "\"time\",\"type\",\"amount\",\"source account\",\"target account\",\"balance\""'
@@ -177,8 +186,18 @@ PUB=$OUT
 run --reader "$R" audit export --recipient "$PUB" --out "$T/bundle.json"
 check "export --recipient writes a sealed bundle" '[ "$RC" -eq 0 ] && [ "$(jq -r .format "$T/bundle.json")" = walletkey-audit-sealed/1 ]'
 check "the bundle shows no record in clear" '! grep -q "06222020000001234567\|\"records\"" "$T/bundle.json"'
+check "export csv and the sealed bundle: mode 0600" \
+	'[ "$(stat -c %a "$T/a.csv")" = 600 ] && [ "$(stat -c %a "$T/bundle.json")" = 600 ]'
+: >"$T/opened.json"
+chmod 666 "$T/opened.json"
+ln -s "$T/opened.json" "$T/opened.link"
 run audit open "$T/bundle.json" --key "$T/auditor.key" --out "$T/opened.json"
 check "the auditor opens it" '[ "$RC" -eq 0 ] && [ "$(jq ".records | length" "$T/opened.json")" -eq "$N" ]'
+check "audit open --out: mode 0600" '[ "$(stat -c %a "$T/opened.json")" = 600 ]'
+chmod 644 "$T/opened.json"
+run audit open "$T/bundle.json" --key "$T/auditor.key" --out "$T/opened.link"
+check "audit open --out through a link: the file becomes 0600" \
+	'[ "$RC" -eq 0 ] && [ "$(stat -L -c %a "$T/opened.link")" = 600 ]'
 run audit verify "$T/opened.json"
 check "the opened bundle verifies" '[ "$RC" -eq 0 ]'
 run audit keygen --out "$T/other.key"

@@ -36,8 +36,12 @@ for ((i = 2; i <= N; i++)); do
 	fi
 done
 
+umask 022
+echo old >"$T/report.html"
+chmod 644 "$T/report.html"
 run --reader "$R" audit report --out "$T/report.html"
 check "report written" '[ "$RC" -eq 0 ] && [ -s "$T/report.html" ]'
+check "report: mode 0600 (the holder's transactions)" '[ "$(stat -c %a "$T/report.html")" = 600 ]'
 check "self-contained: no external resources" \
 	'! grep -Eiq "<(script|link|img|iframe)[ >]|src=|@import|url\(" "$T/report.html"'
 check "the chart is inline SVG" 'grep -q "<svg id=\"balance-chart\"" "$T/report.html" && grep -q "<polyline" "$T/report.html"'

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
@@ -163,6 +165,68 @@ test_objects(void **state)
 	len = sizeof(back);
 	assert_int_equal(wk_piv_read_cert(f->piv, WK_PIV_SLOT_AUTH, back, &len),
 	    WK_ERR_NOT_FOUND);
+}
+
+/* with the trace on, the bytes of a PIN-protected object show neither on
+ * the way to the card (PUT DATA, chained or not) nor on the way back */
+static void
+test_trace_masks_pin_objects(void **state)
+{
+	fix *f = *state;
+	uint8_t data[700], back[800];
+	size_t len = sizeof(back), n;
+	unsigned tries;
+	char *log;
+	FILE *cap;
+	int saved;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0xA0 + i % 4);	/* A0 A1 A2 A3 ... */
+	assert_int_equal(wk_piv_authenticate(f->piv, 0, mgmt, sizeof(mgmt),
+	    true), WK_OK);
+	assert_int_equal(wk_piv_verify_pin(f->piv, (const uint8_t *)"123456",
+	    6, &tries), WK_OK);
+	assert_non_null(cap = tmpfile());
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0 && dup2(fileno(cap), 2) == 2);
+	wk_set_trace(WK_TRACE_APDU);
+	assert_int_equal(wk_piv_put_data(f->piv, WK_PIV_OBJ_PRINTED, data,
+	    sizeof(data)), WK_OK);
+	assert_int_equal(wk_piv_get_data(f->piv, WK_PIV_OBJ_PRINTED, back, &len),
+	    WK_OK);
+	assert_int_equal(len, sizeof(data));
+	assert_memory_equal(back, data, len);
+	/* a private data object of the holder's (5FFF30..3F) likewise */
+	for (size_t i = 0; i < 64; i++)
+		data[i] = (uint8_t)(0xB0 + i % 4);	/* B0 B1 B2 B3 ... */
+	assert_int_equal(wk_piv_put_data(f->piv, 0x5FFF30, data, 64), WK_OK);
+	len = sizeof(back);
+	assert_int_equal(wk_piv_get_data(f->piv, 0x5FFF30, back, &len), WK_OK);
+	assert_int_equal(len, 64);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0xA0 + i % 4);
+	/* the same bytes in an object anyone reads are traced */
+	assert_int_equal(wk_piv_put_data(f->piv, 0x5FC10D, data, 16), WK_OK);
+	wk_set_trace(0);
+	fflush(stderr);
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	n = (size_t)ftell(cap);
+	rewind(cap);
+	assert_non_null(log = calloc(1, n + 1));
+	assert_int_equal(fread(log, 1, n, cap), n);
+	fclose(cap);
+	assert_non_null(strstr(log, "00 DB 3F FF"));
+	assert_non_null(strstr(log, "00 CB 3F FF"));
+	assert_non_null(strstr(log, "A0 A1 A2 A3"));	/* 5FC10D */
+	*strstr(log, "5F C1 0D") = '\0';
+	if (strstr(log, "A0 A1 A2 A3") != NULL || strstr(log, "A2 A3 A0 A1") !=
+	    NULL || strstr(log, "B0 B1 B2 B3") != NULL)
+		fail_msg("printed information in the trace:\n%s", log);
+	free(log);
+	assert_int_equal(wk_piv_put_data(f->piv, 0x5FC10D, NULL, 0), WK_OK);
+	assert_int_equal(wk_piv_put_data(f->piv, 0x5FFF30, NULL, 0), WK_OK);
 }
 
 static void
@@ -338,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_pin_state),
 		cmocka_unit_test(test_mgmt_auth),
 		cmocka_unit_test(test_objects),
+		cmocka_unit_test(test_trace_masks_pin_objects),
 		cmocka_unit_test(test_ecdh),
 		cmocka_unit_test(test_x25519),
 		cmocka_unit_test(test_rsa_decrypt),

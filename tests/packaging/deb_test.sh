@@ -11,11 +11,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d /var/tmp/walletkey-deb.XXXXXX)
 installed=()
+# the cards' seal credential is the machine's, kept on purge: remove it
+# after the test only if the test made it
+had_cred=false
+[ ! -e /etc/credstore.encrypted/walletkey-seal ] || had_cred=true
 cleanup() {
+	$had_cred || rm -f /etc/credstore.encrypted/walletkey-seal
 	if [ ${#installed[@]} -gt 0 ]; then
 		apt-get purge -y -q "${installed[@]}" >/dev/null 2>&1 || true
 	fi
-	rm -rf "$work"
+	rm -rf "$work" "${creds:-}"
 }
 trap cleanup EXIT
 
@@ -67,6 +72,35 @@ pkg-config --exists libwalletkey || fail "pkg-config does not know libwalletkey"
 step "p11-kit list-modules shows the module"
 p11-kit list-modules | grep_q -i walletkey || fail "p11-kit does not list walletkey"
 
+step "the cards' seal key is a systemd credential, not a file beside the stores"
+cred=$(sed -n 's/^LoadCredentialEncrypted=walletkey-seal://p' "$unit")
+[ -n "$cred" ] || fail "the unit loads no encrypted seal credential"
+[ -s "$cred" ] || fail "postinst made no seal credential at $cred"
+[ "$(stat -c %a "$cred")" = 600 ] || fail "$cred is not mode 0600"
+[ ! -e /var/lib/walletkey/seal.key ] || fail "a seal key lies beside the stores"
+grep_q -- "--seal-credential walletkey-seal" "$unit" || fail "the unit does not use the credential"
+# what systemd does for LoadCredentialEncrypted=: the key in clear in a
+# directory of the unit's own, for the unit's user only
+creds=$(mktemp -d /var/tmp/walletkey-creds.XXXXXX)
+systemd-creds decrypt --name=walletkey-seal "$cred" "$creds/walletkey-seal" ||
+	fail "systemd-creds cannot decrypt $cred"
+[ "$(stat -c %s "$creds/walletkey-seal")" = 32 ] || fail "the seal key is not 32 bytes"
+chown -R walletkey: "$creds"
+chmod 0500 "$creds"
+chmod 0400 "$creds/walletkey-seal"
+
+step "an upgrade moves a seal key left beside the stores into the credential"
+mv "$cred" "$work/cred.saved"
+mkdir -p /var/lib/walletkey
+(umask 077 && head -c 32 /dev/urandom >/var/lib/walletkey/seal.key)
+cp /var/lib/walletkey/seal.key "$work/old.key"
+/var/lib/dpkg/info/walletkey-card.postinst configure 0.1.0 ||
+	fail "postinst configure failed"
+[ ! -e /var/lib/walletkey/seal.key ] || fail "the old seal key is still beside the stores"
+systemd-creds decrypt --name=walletkey-seal "$cred" - | cmp -s - "$work/old.key" ||
+	fail "the credential does not hold the old key"
+mv "$work/cred.saved" "$cred"
+
 step "the installed unit's command line puts a card into pcscd's reader"
 # the unit's ExecStart, with the state directory and instance filled in and the
 # vpcd port of a private pcscd (the installed sandbox, started with no card)
@@ -86,7 +120,8 @@ expand() {
 	c=${c//127.0.0.1:35963/127.0.0.1:$WALLETKEY_VPCD_PORT_0}
 	echo "$c"
 }
-# as the unit's User=walletkey
+# as the unit's User=walletkey, with the unit's credentials
+export CREDENTIALS_DIRECTORY=$CREDS
 runuser -u walletkey -- $(expand "$INIT_CMD")
 runuser -u walletkey -- $(expand "$EXEC_START") &
 card=$!
@@ -100,6 +135,8 @@ walletkey readers --json | jq -e '.readers[0].walletkey' >/dev/null ||
 	{ echo "FAIL: the unit's card is not in the reader" >&2; exit 1; }
 [ "$(stat -c %a "$state/packaged.card")" = 600 ] ||
 	{ echo "FAIL: the store is not mode 0600" >&2; exit 1; }
+[ -z "$(find "$state" -name '*.key')" ] ||
+	{ echo "FAIL: a key file was made beside the store" >&2; exit 1; }
 
 # pkcs11-tool signs through the installed module
 export WALLETKEY_PIN=123456
@@ -126,7 +163,7 @@ fi
 	{ echo "FAIL: the wallet balance is not 0.00" >&2; exit 1; }
 EOS
 chmod +x "$work/unit.sh"
-INIT_CMD=$init_cmd EXEC_START=$exec_start MODULE=$module \
+INIT_CMD=$init_cmd EXEC_START=$exec_start MODULE=$module CREDS=$creds \
 	walletkey-sandbox --cards 0 --empty 1 -- "$work/unit.sh" ||
 	fail "the installed card, module or CLI did not work"
 

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "piv.h"
 #include "vc_card.h"
@@ -29,18 +28,8 @@ struct piv_h {
 	char path[300];
 	vc_store *st;
 	vc_card *card;
-	unsigned commits;
 	uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 };
-
-static int
-ph_commit_hook(void *arg)
-{
-	piv_h *h = arg;
-
-	h->commits++;
-	return 0;
-}
 
 static void
 ph_open(piv_h *h, bool init)
@@ -52,7 +41,6 @@ ph_open(piv_h *h, bool init)
 	    vc_store_open(h->path, NULL, &h->st);
 	if (r != VC_STORE_OK || vc_card_new(h->st, &o, &h->card) != VC_CARD_OK)
 		abort();
-	sqlite3_commit_hook(vc_store_db(h->st), ph_commit_hook, h);
 }
 
 static void
@@ -115,33 +103,17 @@ ph_reset(piv_h *h)
 		abort();
 }
 
+/* the store's version counter counts its commits */
 unsigned
 ph_checkpoints(const piv_h *h)
 {
-	return h->commits;
+	return (unsigned)vc_store_version(h->st);
 }
 
 void
 ph_store_digest(piv_h *h, uint8_t out[32])
 {
-	crypto_generichash_state s;
-	sqlite3_stmt *q = NULL;
-
-	crypto_generichash_init(&s, NULL, 0, 32);
-	if (sqlite3_prepare_v2(vc_store_db(h->st),
-	    "SELECT applet, key, value FROM kv ORDER BY applet, key", -1, &q,
-	    NULL) != SQLITE_OK)
-		abort();
-	while (sqlite3_step(q) == SQLITE_ROW)
-		for (int c = 0; c < 3; c++) {
-			const void *v = sqlite3_column_blob(q, c);
-			int n = sqlite3_column_bytes(q, c);
-
-			crypto_generichash_update(&s, v, (unsigned long long)n);
-			crypto_generichash_update(&s, (const uint8_t *)"|", 1);
-		}
-	sqlite3_finalize(q);
-	crypto_generichash_final(&s, out, 32);
+	vc_store_digest(h->st, out);
 }
 
 static bool

@@ -115,11 +115,22 @@ tap_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 }
 
+/* INS 24: all of the data; INS 26: all of it when it starts 5C 03 5F C1 09
+ * (as PIV's PUT DATA of printed information), the rest after byte 2 */
 static void
 tap_secret(const wk_apdu *cmd, size_t *from, size_t *len)
 {
+	static const uint8_t printed[] = { 0x5C, 0x03, 0x5F, 0xC1, 0x09 };
+
 	*from = 0;
 	*len = cmd->ins == 0x24 ? cmd->lc : 0;
+	if (cmd->ins == 0x26 && cmd->lc >= sizeof(printed) &&
+	    memcmp(cmd->data, printed, sizeof(printed)) == 0)
+		*len = cmd->lc;
+	else if (cmd->ins == 0x26 && cmd->lc > 2) {
+		*from = 2;
+		*len = cmd->lc - 2;
+	}
 }
 
 static vc_applet tap_applet = {
@@ -457,7 +468,7 @@ test_default_selected(void **unused)
 	assert_int_equal(fx.resp[0], 0);
 }
 
-static char trace[4096];
+static char trace[8192];
 
 static void
 capture(unsigned category, const char *line, void *arg)
@@ -481,6 +492,17 @@ test_trace_masks_secrets(void **unused)
 	assert_int_equal(xfer("00 24 00 80 04 31 32 33 34"), 0x6D00);
 	assert_int_equal(xfer("10 24 00 80 02 35 36"), 0x9000);
 	assert_int_equal(xfer("00 24 00 80 02 37 38"), 0x6D00);
+	/* a chain judged whole: every fragment after the one that names the
+	 * object is masked, even when the name is split across fragments */
+	assert_int_equal(xfer("10 26 00 00 07 5C 03 5F C1 09 41 41"), 0x9000);
+	assert_int_equal(xfer("10 26 00 00 03 42 42 42"), 0x9000);
+	assert_int_equal(xfer("00 26 00 00 02 43 43"), 0x6D00);
+	assert_int_equal(xfer("10 26 00 00 02 5C 03"), 0x9000);
+	assert_int_equal(xfer("10 26 00 00 05 5F C1 09 44 44"), 0x9000);
+	assert_int_equal(xfer("00 26 00 00 02 45 45"), 0x6D00);
+	/* a range inside the joined data, across fragments */
+	assert_int_equal(xfer("10 26 00 00 04 01 02 46 46"), 0x9000);
+	assert_int_equal(xfer("00 26 00 00 02 47 47"), 0x6D00);
 	wk_log_set(0);
 	wk_log_set_sink(NULL, NULL);
 	assert_non_null(strstr(trace, "00 24 00 80 04 ** ** ** **"));
@@ -488,6 +510,15 @@ test_trace_masks_secrets(void **unused)
 	assert_non_null(strstr(trace, "00 24 00 80 02 ** **"));
 	assert_null(strstr(trace, "31 32"));
 	assert_null(strstr(trace, "35 36"));
+	assert_non_null(strstr(trace, "10 26 00 00 07 ** ** ** ** ** ** **"));
+	assert_non_null(strstr(trace, "10 26 00 00 03 ** ** **"));
+	assert_non_null(strstr(trace, "00 26 00 00 02 ** **"));
+	assert_non_null(strstr(trace, "10 26 00 00 05 ** ** ** ** **"));
+	assert_non_null(strstr(trace, "10 26 00 00 04 01 02 ** **"));
+	for (const char *p = "41 41\0" "42 42\0" "43 43\0" "44 44\0" "45 45\0"
+	    "46 46\0" "47 47\0"; *p != '\0'; p += strlen(p) + 1)
+		if (strstr(trace, p) != NULL)
+			fail_msg("%s in the trace:\n%s", p, trace);
 	/* other commands are shown */
 	assert_non_null(strstr(trace, "A0 00 00 00 01"));
 }

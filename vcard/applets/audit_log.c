@@ -1,9 +1,8 @@
 /* the audit log's store: hash chain, capacity, checkpoints (audit_log.h) */
 #include "audit_log.h"
 
+#include <stdio.h>
 #include <string.h>
-
-#include <sqlite3.h>
 
 #include "vc_perso.h"
 #include "vc_store.h"
@@ -71,16 +70,13 @@ state_get(vc_card *card, audit_state *s)
 	return AUDIT_LOG_OK;
 }
 
-static int
-exec_sql(vc_card *card, const char *sql)
+/* record seq is the value "rec.<seq>" (the store's upgrade of format 1
+ * stores use the same name, vcard/vc_store_int.h) */
+static void
+rec_name(uint64_t seq, char name[32])
 {
-	return sqlite3_exec(vc_store_db(vc_card_store(card)), sql, NULL, NULL,
-	    NULL) == SQLITE_OK ? AUDIT_LOG_OK : AUDIT_LOG_ERROR;
+	snprintf(name, 32, "rec.%llu", (unsigned long long)seq);
 }
-
-static const char create_sql[] =
-    "CREATE TABLE IF NOT EXISTS audit_log ("
-    " seq INTEGER PRIMARY KEY, rec BLOB NOT NULL)";
 
 int
 audit_log_create(vc_card *card, uint32_t cap)
@@ -89,10 +85,7 @@ audit_log_create(vc_card *card, uint32_t cap)
 
 	memset(&s, 0, sizeof(s));
 	s.cap = cap;
-	/* the state first: the store's transaction opens at its first write */
-	if (state_put(card, &s) != AUDIT_LOG_OK)
-		return AUDIT_LOG_ERROR;
-	return exec_sql(card, create_sql);
+	return state_put(card, &s);
 }
 
 /* a card whose store predates the log, or that runs without the audit
@@ -115,9 +108,7 @@ audit_log_open(vc_card *card)
 {
 	audit_state s;
 
-	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
-		return AUDIT_LOG_ERROR;
-	return exec_sql(card, create_sql);
+	return audit_log_state(card, &s);
 }
 
 static bool
@@ -139,47 +130,27 @@ audit_log_room(vc_card *card)
 }
 
 static int
-rec_get(sqlite3 *db, uint64_t seq, uint8_t raw[WK_AREC_LEN])
+rec_get(vc_card *card, uint64_t seq, uint8_t raw[WK_AREC_LEN])
 {
-	sqlite3_stmt *q = NULL;
-	int rc = AUDIT_LOG_ERROR;
+	uint8_t b[WK_AREC_LEN + 1];
+	char name[32];
+	wk_buf buf;
 
-	if (sqlite3_prepare_v2(db, "SELECT rec FROM audit_log WHERE seq = ?",
-	    -1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 1, (sqlite3_int64)seq) != SQLITE_OK ||
-	    sqlite3_step(q) != SQLITE_ROW ||
-	    sqlite3_column_bytes(q, 0) != WK_AREC_LEN)
-		goto out;
-	memcpy(raw, sqlite3_column_blob(q, 0), WK_AREC_LEN);
-	rc = AUDIT_LOG_OK;
-out:
-	sqlite3_finalize(q);
-	return rc;
-}
-
-static int
-rec_step(sqlite3 *db, const char *sql, uint64_t seq, const uint8_t *raw)
-{
-	sqlite3_stmt *q = NULL;
-	int rc = AUDIT_LOG_ERROR;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 1, (sqlite3_int64)seq) != SQLITE_OK ||
-	    (raw != NULL && sqlite3_bind_blob(q, 2, raw, WK_AREC_LEN,
-	    SQLITE_STATIC) != SQLITE_OK) ||
-	    sqlite3_step(q) != SQLITE_DONE || sqlite3_changes(db) != 1)
-		goto out;
-	rc = AUDIT_LOG_OK;
-out:
-	sqlite3_finalize(q);
-	return rc;
+	rec_name(seq, name);
+	wk_buf_init_fixed(&buf, b, sizeof(b));
+	if (vc_store_get(vc_card_store(card), AUDIT_APPLET, name, &buf) !=
+	    VC_STORE_OK || buf.len != WK_AREC_LEN)
+		return AUDIT_LOG_ERROR;
+	memcpy(raw, b, WK_AREC_LEN);
+	return AUDIT_LOG_OK;
 }
 
 int
 audit_log_append(vc_card *card, wk_arec *r)
 {
-	sqlite3 *db = vc_store_db(vc_card_store(card));
+	vc_store *st = vc_card_store(card);
 	uint8_t raw[WK_AREC_LEN], old[WK_AREC_LEN];
+	char name[32];
 	audit_state s;
 	uint64_t drop = 0;
 
@@ -190,7 +161,7 @@ audit_log_append(vc_card *card, wk_arec *r)
 		if (s.acked <= s.base_seq)
 			return AUDIT_LOG_FULL;
 		drop = s.base_seq + 1;
-		if (rec_get(db, drop, old) != AUDIT_LOG_OK)
+		if (rec_get(card, drop, old) != AUDIT_LOG_OK)
 			return AUDIT_LOG_ERROR;
 		s.base_seq = drop;
 		wk_arec_hash(old, s.base_hash);
@@ -200,13 +171,13 @@ audit_log_append(vc_card *card, wk_arec *r)
 	wk_arec_encode(r, raw);
 	s.head_seq = r->seq;
 	wk_arec_hash(raw, s.head_hash);
-	/* the state first: it opens the command's transaction if nothing has */
+	rec_name(r->seq, name);
 	if (state_put(card, &s) != AUDIT_LOG_OK ||
-	    rec_step(db, "INSERT INTO audit_log (seq, rec) VALUES (?, ?)",
-	    r->seq, raw) != AUDIT_LOG_OK)
+	    vc_store_put(st, AUDIT_APPLET, name, raw, sizeof(raw)) !=
+	    VC_STORE_OK)
 		return AUDIT_LOG_ERROR;
-	if (drop != 0 && rec_step(db, "DELETE FROM audit_log WHERE seq = ?",
-	    drop, NULL) != AUDIT_LOG_OK)
+	rec_name(drop, name);
+	if (drop != 0 && vc_store_del(st, AUDIT_APPLET, name) != VC_STORE_OK)
 		return AUDIT_LOG_ERROR;
 	return AUDIT_LOG_OK;
 }
@@ -215,37 +186,25 @@ int
 audit_log_read(vc_card *card, uint64_t from, unsigned max, wk_buf *out,
     unsigned *count, uint64_t *first)
 {
-	sqlite3 *db = vc_store_db(vc_card_store(card));
-	sqlite3_stmt *q = NULL;
+	uint8_t raw[WK_AREC_LEN];
 	audit_state s;
 	unsigned n = 0;
-	int rc = AUDIT_LOG_ERROR, step;
 
 	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
 		return AUDIT_LOG_ERROR;
 	if (from <= s.base_seq)
 		from = s.base_seq + 1;
 	*first = from;
-	if (sqlite3_prepare_v2(db, "SELECT seq, rec FROM audit_log WHERE "
-	    "seq >= ? ORDER BY seq LIMIT ?", -1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int64(q, 1, (sqlite3_int64)from) != SQLITE_OK ||
-	    sqlite3_bind_int(q, 2, (int)max) != SQLITE_OK)
-		goto out;
-	while (n < max && (step = sqlite3_step(q)) == SQLITE_ROW) {
-		/* the chain has no holes: a gap means a damaged store */
-		if ((uint64_t)sqlite3_column_int64(q, 0) != from + n ||
-		    sqlite3_column_bytes(q, 1) != WK_AREC_LEN)
-			goto out;
-		wk_buf_add(out, sqlite3_column_blob(q, 1), WK_AREC_LEN);
-		n++;
+	/* the chain has no holes: a missing record means a damaged store */
+	for (; n < max && from <= s.head_seq && n <= s.head_seq - from; n++) {
+		if (rec_get(card, from + n, raw) != AUDIT_LOG_OK)
+			return AUDIT_LOG_ERROR;
+		wk_buf_add(out, raw, sizeof(raw));
 	}
 	if (wk_buf_failed(out))
-		goto out;
+		return AUDIT_LOG_ERROR;
 	*count = n;
-	rc = AUDIT_LOG_OK;
-out:
-	sqlite3_finalize(q);
-	return rc;
+	return AUDIT_LOG_OK;
 }
 
 int

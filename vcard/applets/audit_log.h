@@ -2,8 +2,8 @@
  * the on-card audit log (docs/audit.md), the internal API other applets
  * use: the purse appends one record per completed transaction inside the
  * store transaction of the completing command, so the log and the purse
- * always agree. Records live in table audit_log(seq, rec) of the card store;
- * the chain state is the blob "state" of applet "audit".
+ * always agree. Record seq is the value "rec.<seq>" of applet "audit" in
+ * the card store, the chain state its value "state".
  */
 #ifndef AUDIT_LOG_H
 #define AUDIT_LOG_H
@@ -30,9 +30,9 @@ typedef struct audit_state {
 	uint64_t acked;		/* highest seq the issuer acknowledged as synced */
 } audit_state;
 
-/* --init: the table and an empty chain of capacity cap */
+/* --init: an empty chain of capacity cap */
 int audit_log_create(vc_card *card, uint32_t cap);
-/* start-up: the table, and the state for stores made before the log */
+/* start-up: the state, for stores made before the log */
 int audit_log_open(vc_card *card);
 int audit_log_state(vc_card *card, audit_state *s);
 /* AUDIT_LOG_OK when one more record fits (possibly by dropping acked ones) */

@@ -188,10 +188,20 @@ piv_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 }
 
+/* a tag list (5C 03 <tag>) naming an object only the PIN opens: printed
+ * information, which may hold the PIN-protected 9B key, biometrics and the
+ * holder's private data objects */
+static bool
+pin_protected_object(const uint8_t *data, size_t lc)
+{
+	return lc >= 5 && data[0] == 0x5C && data[1] == 0x03 &&
+	    piv_tag_pin_protected(((uint32_t)data[2] << 16) |
+	    ((uint32_t)data[3] << 8) | data[4]);
+}
+
 static void
 piv_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 {
-	static const uint8_t printed[] = { 0x5C, 0x03, 0x5F, 0xC1, 0x09 };
 	bool all = false;
 
 	switch (cmd->ins) {
@@ -205,9 +215,8 @@ piv_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 	case 0x87:	/* 9B witness and responses */
 		all = cmd->p2 == PIV_REF_MGM;
 		break;
-	case 0xDB:	/* printed info may hold the PIN-protected 9B key */
-		all = cmd->lc >= sizeof(printed) &&
-		    memcmp(cmd->data, printed, sizeof(printed)) == 0;
+	case 0xDB:	/* the whole chain: the card layer gives it joined */
+		all = pin_protected_object(cmd->data, cmd->lc);
 		break;
 	default:
 		break;
@@ -218,12 +227,15 @@ piv_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 
 /* RSA private operations (decipher with 9D) and key agreement answer data
  * that is as secret as a key: masked in traces. RSA signatures are masked
- * too, since the card cannot tell them from decipherment. */
+ * too, since the card cannot tell them from decipherment. So are the
+ * PIN-protected objects that GET DATA reads. */
 static bool
 piv_secret_response(const wk_apdu *cmd)
 {
 	wk_tlv t;
 
+	if (cmd->ins == 0xCB)
+		return pin_protected_object(cmd->data, cmd->lc);
 	if (cmd->ins != 0x87 || cmd->p2 == PIV_REF_MGM)
 		return false;
 	switch (cmd->p1) {

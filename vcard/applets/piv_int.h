@@ -136,6 +136,9 @@ bool piv_alg_is_asym(uint8_t alg);
 uint16_t piv_get_data(piv_state *s, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp);
 uint16_t piv_put_data(piv_state *s, vc_card *card, const wk_apdu *cmd);
+/* objects only the PIN opens: biometrics, printed information, walletkey's
+ * private data objects (also masked in traces) */
+bool piv_tag_pin_protected(uint32_t tag);
 int piv_obj_factory(vc_card *card);
 int piv_obj_get(vc_card *card, uint32_t tag, wk_buf *out);
 int piv_obj_put(vc_card *card, uint32_t tag, const uint8_t *v, size_t n);

@@ -45,7 +45,7 @@ piv_tag_known(uint32_t tag)
 }
 
 /* fingerprints, printed info, facial image, iris: PIN first (piv.md 2.1) */
-static bool
+bool
 piv_tag_pin_protected(uint32_t tag)
 {
 	return tag == 0x5FC103 || tag == 0x5FC108 || tag == 0x5FC109 ||
