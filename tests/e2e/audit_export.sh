@@ -93,7 +93,7 @@ cli=$!
 exec 3<"$T/trace.fifo"
 : >"$T/resume.err"
 pages=0
-while [ "$pages" -lt 20 ] && IFS= read -r -u 3 line; do
+while [ "$pages" -lt 20 ] && IFS= read -r -t 120 -u 3 line; do
 	printf '%s\n' "$line" >>"$T/resume.err"
 	case $line in *"> "*"80 E2 00 00"*) pages=$((pages + 1)) ;; esac
 done
