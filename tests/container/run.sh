@@ -293,6 +293,12 @@ slim() {
 		--security-opt apparmor=unconfined "$SLIM_IMG" "$@"
 }
 
+# a shell in the image instead of the entrypoint
+slim_sh() {
+	run_container walletkey-ci-use 600 --rm --init --cap-add SYS_ADMIN \
+		--security-opt apparmor=unconfined --entrypoint sh "$SLIM_IMG" -c "$1"
+}
+
 stage_slim_use() {
 	local out fails=0 rc
 	check() {
@@ -328,6 +334,23 @@ stage_slim_use() {
 		'grep -q "token manufacturer.*[Ww]allet[Kk]ey\|token label" <<<"$out"'
 	check "--pin changed the PIN: the factory PIN is refused" 'grep -q "factory PIN refused" <<<"$out"'
 
+	# purse profiles made in the image, one per card ({i})
+	out=$(slim_sh '
+		set -e
+		printf "%s" "{\"dlk\": \"11111111111111112222222222222222\",
+			\"dpk\": \"33333333333333334444444444444444\",
+			\"dtk\": \"55555555555555556666666666666666\",
+			\"dulk\": \"77777777777777778888888888888888\",
+			\"duk\": \"9999999999999999AAAAAAAAAAAAAAAA\"}" >/tmp/mk.json
+		walletkey perso --master-keys /tmp/mk.json --pan 6222020000000000001 --out /tmp/card0.json >/dev/null
+		walletkey perso --master-keys /tmp/mk.json --pan 6222020000000000002 --out /tmp/card1.json >/dev/null
+		walletkey-ci --cards 2 --perso "/tmp/card{i}.json" -- sh -c \
+			"walletkey --reader \"\$WALLETKEY_READER_0\" --json wallet info; walletkey --reader \"\$WALLETKEY_READER_1\" --json wallet info"
+	' 2>&1)
+	echo "$out"
+	check "--perso FILE{i}: each card personalised with its own profile" \
+		'grep -q "\"serial\":\"06222020000000000001\"" <<<"$out" && grep -q "\"serial\":\"06222020000000000002\"" <<<"$out"'
+
 	out=$(slim --cards 1 -- sh -c '
 		s=$(walletkey --json readers | jq -r ".readers[0].serial")
 		"$WALLETKEY_SANDBOX/bin/card-kill" 0 && "$WALLETKEY_SANDBOX/bin/card-start" 0 &&
@@ -338,6 +361,12 @@ stage_slim_use() {
 	check "card-kill and card-start inside the image; the card comes back with its serial" \
 		'grep -q "card back: [0-9a-f]" <<<"$out"'
 	check "the command's exit status is the container's (3)" '[ "$rc" -eq 3 ]'
+
+	# no network at all: nobody outside can reach vpcd's ports (docs/security.md)
+	out=$(run_container walletkey-ci-nonet 300 --rm --init --network none --cap-add SYS_ADMIN \
+		--security-opt apparmor=unconfined "$SLIM_IMG" --cards 1 -- pkcs11-tool -L 2>&1)
+	check "--network none: the cards work on loopback alone" \
+		'grep -q "token manufacturer *: *piv_II" <<<"$out"'
 
 	out=$(run_container walletkey-ci-nocap 120 --rm "$SLIM_IMG" --cards 1 -- true 2>&1)
 	rc=$?
