@@ -26,7 +26,18 @@
 #   WALLETKEY_DEBIAN_MIRROR        (default http://deb.debian.org/debian)
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# bash reads a script as it runs: run from a copy, so that an edit or a git
+# checkout during the hour this takes cannot change what runs
+if [ -z "${WALLETKEY_CONTAINER_SELF:-}" ]; then
+	ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	self=$(mktemp /var/tmp/walletkey-container-run.XXXXXX)
+	cp "${BASH_SOURCE[0]}" "$self"
+	WALLETKEY_CONTAINER_SELF=$self WALLETKEY_CONTAINER_ROOT=$ROOT bash "$self" "$@"
+	rc=$?
+	rm -f "$self"
+	exit $rc
+fi
+ROOT=$WALLETKEY_CONTAINER_ROOT
 STAGES=${WALLETKEY_CONTAINER_STAGES:-engine base ci suite crash slim slim-use}
 CRASH_RUNS=${WALLETKEY_CONTAINER_CRASH_RUNS:-10}
 MIRROR=${WALLETKEY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
