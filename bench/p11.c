@@ -7,6 +7,9 @@
  * KEY is NAME:MECHANISM:ID (ID one byte in hex), e.g. p256:ECDSA:01,
  * ed25519:EDDSA:03, rsa2048:SHA256_RSA_PKCS:04. MECHANISM is ECDSA,
  * EDDSA or SHA256_RSA_PKCS; ECDSA signs a 32-byte digest.
+ * --trace: no rates; for each key one C_SignInit and one C_Sign between
+ * markers on stderr ("@@ NAME C_Sign" ... "@@ end"), for the module's own
+ * trace (WALLETKEY_P11_DEBUG=trace) to be counted (bench/p11.sh).
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -142,7 +145,7 @@ int
 main(int argc, char **argv)
 {
 	const char *module = NULL, *token = NULL, *pin = "123456";
-	int runs = 5, logins = 20, i, nkeys = 0;
+	int runs = 5, logins = 20, i, nkeys = 0, trace = 0;
 	double seconds = 1.0, r[64], l[256];
 	char *keys[16];
 	CK_C_GetFunctionList get;
@@ -164,6 +167,8 @@ main(int argc, char **argv)
 			seconds = atof(argv[++i]);
 		else if (strcmp(argv[i], "--logins") == 0 && i + 1 < argc)
 			logins = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--trace") == 0)
+			trace = 1;
 		else if (nkeys < 16 && argv[i][0] != '-')
 			keys[nkeys++] = argv[i];
 		else {
@@ -173,6 +178,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (trace)
+		logins = runs = 1;
 	if (module == NULL || runs < 1 || runs > 64 || logins < 1 ||
 	    logins > 256)
 		return 2;
@@ -225,6 +232,24 @@ main(int argc, char **argv)
 		    mech_of(mech) == CK_UNAVAILABLE_INFORMATION)
 			return 2;
 		key = find_key(h, (CK_BYTE)id);
+		if (trace && key != CK_INVALID_HANDLE) {
+			CK_MECHANISM m = { mech_of(mech), NULL, 0 };
+			CK_BYTE data[32] = { 0 }, sig[1024];
+			CK_ULONG n = sizeof(sig);
+			CK_RV rv;
+
+			/* one signature first: the module's state as in a run */
+			(void)sign_rate(h, key, mech_of(mech), 0);
+			fprintf(stderr, "@@ %s C_SignInit\n", name);
+			rv = f->C_SignInit(h, &m, key);
+			fprintf(stderr, "@@ %s C_Sign\n", name);
+			if (rv == CKR_OK)
+				rv = f->C_Sign(h, data, sizeof(data), sig, &n);
+			fprintf(stderr, "@@ end\n");
+			printf("%-10s %-16s %10s\n", name, mech, rv == CKR_OK ?
+			    "traced" : "failed");
+			continue;
+		}
 		for (i = 0; i < runs && key != CK_INVALID_HANDLE && ok; i++) {
 			r[i] = sign_rate(h, key, mech_of(mech), seconds);
 			ok = r[i] >= 0;

@@ -61,6 +61,19 @@ if [ -n "$SOFTHSM" ] && command -v softhsm2-util > /dev/null; then
 	"$B" --module "$SOFTHSM" --token bench "${ARGS[@]}" "${KEYS[@]}" | tee "$T/softhsm"
 fi
 
+# issue 17: what one C_SignInit and one C_Sign cost in PC/SC calls and
+# APDUs, from libwalletkey's own trace (WALLETKEY_P11_DEBUG=trace)
+echo "--- PC/SC calls and APDUs per operation (walletkey-pkcs11.so, after a first signature)"
+WALLETKEY_P11_DEBUG=trace "$B" --module "$M" --trace --pin 123456 "${KEYS[@]}" \
+    > /dev/null 2> "$T/trace" || true
+awk '/^@@ end/ { if (op != "") printf "%-10s %-11s %2d SCardTransmit %2d SCardBeginTransaction %2d SCardEndTransaction %2d APDUs\n", key, op, tx + 0, bt + 0, et + 0, ap + 0; op = ""; next }
+	/^@@ / { if (op != "") printf "%-10s %-11s %2d SCardTransmit %2d SCardBeginTransaction %2d SCardEndTransaction %2d APDUs\n", key, op, tx + 0, bt + 0, et + 0, ap + 0;
+		key = $2; op = $3; tx = bt = et = ap = 0; next }
+	op != "" && /SCardTransmit/ { tx++ }
+	op != "" && /SCardBeginTransaction/ { bt++ }
+	op != "" && /SCardEndTransaction/ { et++ }
+	op != "" && /apdu >/ { ap++ }' "$T/trace"
+
 # ratios: our module's signatures per second over the others'
 echo "--- ratios (walletkey-pkcs11.so / other)"
 for other in opensc softhsm; do

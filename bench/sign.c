@@ -337,8 +337,15 @@ main(int argc, char **argv)
 		evp_m = median(evp_r, runs);
 		card_m = median(wk_r, runs);
 		print_row(a->name, "libwalletkey", card_m, evp_m);
-		if (module != NULL)
-			print_row(a->name, "pkcs11", median(p11_r, runs), evp_m);
+		if (module != NULL) {
+			double p11_m = median(p11_r, runs);
+			print_row(a->name, "pkcs11", p11_m, evp_m);
+			/* issue 17: what the module adds over the library
+			 * (bench/p11.sh prints its PC/SC calls per C_Sign) */
+			if (p11_m > 0 && card_m > 0)
+				printf("%-11s %-13s %12s %12s %10.2f\n", a->name,
+				    "pkcs11/lib", "", "", p11_m / card_m);
+		}
 		fflush(stdout);
 	}
 	status = 0;

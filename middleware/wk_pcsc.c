@@ -386,6 +386,7 @@ wk_card_begin(wk_card *card)
 		goto out;
 	}
 	rv = SCardBeginTransaction(card->h);
+	wk_log(WK_LOG_LINK, "SCardBeginTransaction: %s", pcsc_stringify_error(rv));
 	if (rv == SCARD_W_RESET_CARD) {
 		if ((rc = reconnect(card)) != WK_OK)
 			goto out;
@@ -411,6 +412,7 @@ wk_card_end(wk_card *card)
 	if (--card->depth > 0)
 		goto out;
 	rv = SCardEndTransaction(card->h, SCARD_LEAVE_CARD);
+	wk_log(WK_LOG_LINK, "SCardEndTransaction: %s", pcsc_stringify_error(rv));
 	if (rv == SCARD_W_RESET_CARD)
 		rv = SCARD_S_SUCCESS;	/* the card was reset: nothing left to release */
 	rc = wk_pcsc_rc(rv);
@@ -441,6 +443,8 @@ wk_card_transmit(wk_card *card, const uint8_t *apdu, size_t len,
 		goto out;
 	rlen = *resp_len > WK_RESP_MAX ? WK_RESP_MAX : (DWORD)*resp_len;
 	rv = transmit_once(card, apdu, len, resp, &rlen);
+	wk_log(WK_LOG_LINK, "SCardTransmit: %zu bytes: %s", len,
+	    pcsc_stringify_error(rv));
 	if (rv == SCARD_W_RESET_CARD) {
 		if ((rc = reconnect(card)) != WK_OK)
 			goto out;

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/objects.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -14,142 +16,130 @@
 #include "wk_tlv.h"
 
 /*
- * public keys are built in the library's own OpenSSL context: an
- * application's engine set as default (libengine-pkcs11-openssl) would
- * otherwise take EVP_PKEY_fromdata over and fail it
+ * public keys become SPKI DER without an EVP_PKEY: in a process that made
+ * an engine its default for RSA or EC (openssl -engine pkcs11, which loads
+ * our own PKCS#11 module) every EVP_PKEY_CTX goes through that engine, and
+ * EVP_PKEY_fromdata fails there. The point check uses EC_GROUP/EC_POINT,
+ * which no engine replaces.
  */
-static OSSL_LIB_CTX *piv_ctx;
-
-static void
-piv_libctx_init(void)
-{
-	piv_ctx = OSSL_LIB_CTX_new();
-}
-
-__attribute__((destructor)) static void
-piv_libctx_fini(void)
-{
-	OSSL_LIB_CTX_free(piv_ctx);
-}
-
-static OSSL_LIB_CTX *
-piv_libctx(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	(void)pthread_once(&once, piv_libctx_init);
-	return piv_ctx;
-}
-
 static int
-spki_out(EVP_PKEY *pkey, uint8_t *spki, size_t *spki_len)
+spki_out(int nid, int ptype, void *pval, const uint8_t *key, size_t key_len,
+    uint8_t *spki, size_t *spki_len)
 {
-	unsigned char *p = spki;
-	int n;
+	X509_PUBKEY *pub = X509_PUBKEY_new();
+	unsigned char *copy = NULL, *p = spki;
+	int n, rc = WK_ERR_MEMORY;
 
-	n = i2d_PUBKEY(pkey, NULL);
-	if (n <= 0)
-		return WK_ERR_CRYPTO;
+	if (pub == NULL || key_len > INT32_MAX ||
+	    (copy = OPENSSL_memdup(key, key_len)) == NULL)
+		goto out;
+	if (X509_PUBKEY_set0_param(pub, OBJ_nid2obj(nid), ptype, pval, copy,
+	    (int)key_len) != 1)
+		goto out;
+	copy = NULL;
+	pval = NULL;
+	rc = WK_ERR_CRYPTO;
+	if ((n = i2d_X509_PUBKEY(pub, NULL)) <= 0)
+		goto out;
 	if ((size_t)n > *spki_len) {
 		*spki_len = (size_t)n;
-		return WK_ERR_ARG;
+		rc = WK_ERR_ARG;
+		goto out;
 	}
-	if (i2d_PUBKEY(pkey, &p) != n)
-		return WK_ERR_CRYPTO;
+	if (i2d_X509_PUBKEY(pub, &p) != n)
+		goto out;
 	*spki_len = (size_t)n;
-	return WK_OK;
+	rc = WK_OK;
+out:
+	OPENSSL_free(copy);
+	if (pval != NULL && ptype == V_ASN1_NULL)
+		pval = NULL;
+	X509_PUBKEY_free(pub);
+	return rc;
 }
 
-static EVP_PKEY *
-pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
+/* DER INTEGER of a big-endian magnitude into b */
+static void
+der_int(wk_buf *b, const uint8_t *v, size_t len)
 {
-	EVP_PKEY_CTX *ctx = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY *pkey = NULL;
-
-	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto out;
-	if ((ctx = EVP_PKEY_CTX_new_from_name(piv_libctx(), type, NULL)) == NULL)
-		goto out;
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		pkey = NULL;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	return pkey;
+	while (len > 1 && v[0] == 0) {
+		v++;
+		len--;
+	}
+	wk_buf_u8(b, 0x02);
+	wk_tlv_put_len(b, len + (v[0] & 0x80 ? 1 : 0));
+	if (v[0] & 0x80)
+		wk_buf_u8(b, 0x00);
+	wk_buf_add(b, v, len);
 }
 
 static int
-rsa_pubkey(uint8_t alg, const uint8_t *p, size_t len, EVP_PKEY **out)
+rsa_spki(uint8_t alg, const uint8_t *p, size_t len, uint8_t *spki,
+    size_t *spki_len)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	BIGNUM *n = NULL, *e = NULL;
+	uint8_t body[1100], seq[1110];
+	wk_buf bb, sb;
 	wk_tlv tn, te;
-	int rc = WK_ERR_CARD_MALFORMED;
+	size_t bits;
 
 	if (wk_tlv_check(p, len) != WK_TLV_OK ||
 	    wk_tlv_find(p, len, 0x81, &tn) != WK_TLV_OK ||
 	    wk_tlv_find(p, len, 0x82, &te) != WK_TLV_OK)
-		goto out;
-	if (tn.len == 0 || te.len == 0 || te.len > 8)
-		goto out;
-	rc = WK_ERR_MEMORY;
-	if ((n = BN_bin2bn(tn.value, (int)tn.len, NULL)) == NULL ||
-	    (e = BN_bin2bn(te.value, (int)te.len, NULL)) == NULL)
-		goto out;
-	rc = WK_ERR_CARD_MALFORMED;
-	if ((unsigned)BN_num_bits(n) != wk_piv_alg_bits(alg) ||
-	    !BN_is_odd(e) || BN_is_one(e))
-		goto out;
-	rc = WK_ERR_CRYPTO;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) != 1 ||
-	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) != 1)
-		goto out;
-	if ((*out = pkey_from_params("RSA", bld)) == NULL)
-		goto out;
-	rc = WK_OK;
-out:
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(n);
-	BN_free(e);
-	return rc;
+		return WK_ERR_CARD_MALFORMED;
+	if (tn.len == 0 || tn.len > 520 || te.len == 0 || te.len > 8)
+		return WK_ERR_CARD_MALFORMED;
+	while (tn.len > 0 && tn.value[0] == 0) {
+		tn.value++;
+		tn.len--;
+	}
+	/* the modulus fits the algorithm; the exponent is odd and not 1 */
+	bits = tn.len * 8;
+	for (uint8_t top = tn.len > 0 ? tn.value[0] : 0; bits > 0 && !(top & 0x80);
+	    top = (uint8_t)(top << 1))
+		bits--;
+	if (bits != wk_piv_alg_bits(alg) || !(te.value[te.len - 1] & 1) ||
+	    (te.len == 1 && te.value[0] == 1))
+		return WK_ERR_CARD_MALFORMED;
+	wk_buf_init_fixed(&bb, body, sizeof(body));
+	der_int(&bb, tn.value, tn.len);
+	der_int(&bb, te.value, te.len);
+	wk_buf_init_fixed(&sb, seq, sizeof(seq));
+	wk_buf_u8(&sb, 0x30);
+	wk_tlv_put_len(&sb, bb.len);
+	wk_buf_add(&sb, body, bb.len);
+	if (wk_buf_failed(&bb) || wk_buf_failed(&sb))
+		return WK_ERR_CARD_MALFORMED;
+	return spki_out(NID_rsaEncryption, V_ASN1_NULL, NULL, seq,
+	    sb.len, spki, spki_len);
 }
 
 static int
-ec_pubkey(uint8_t alg, const uint8_t *pt, size_t len, EVP_PKEY **out)
+ec_spki(uint8_t alg, const uint8_t *pt, size_t len, uint8_t *spki,
+    size_t *spki_len)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	EVP_PKEY_CTX *chk = NULL;
-	EVP_PKEY *pkey = NULL;
-	const char *group = alg == WK_PIV_ALG_ECCP256 ? "prime256v1" :
-	    "secp384r1";
+	int nid = alg == WK_PIV_ALG_ECCP256 ? NID_X9_62_prime256v1 :
+	    NID_secp384r1;
+	EC_GROUP *g = NULL;
+	EC_POINT *q = NULL;
 	int rc = WK_ERR_CARD_MALFORMED;
 
 	if (len != 1 + 2 * wk_piv_alg_bytes(alg) || pt[0] != 0x04)
 		goto out;
-	rc = WK_ERR_CRYPTO;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    group, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-	    len) != 1)
-		goto out;
-	rc = WK_ERR_CARD_MALFORMED;
-	if ((pkey = pkey_from_params("EC", bld)) == NULL)
+	rc = WK_ERR_MEMORY;
+	if ((g = EC_GROUP_new_by_curve_name_ex(NULL, NULL, nid)) == NULL ||
+	    (q = EC_POINT_new(g)) == NULL)
 		goto out;
 	/* a point off the curve is a malformed answer, not a key */
-	if ((chk = EVP_PKEY_CTX_new_from_pkey(piv_libctx(), pkey, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1)
+	rc = WK_ERR_CARD_MALFORMED;
+	if (EC_POINT_oct2point(g, q, pt, len, NULL) != 1 ||
+	    EC_POINT_is_on_curve(g, q, NULL) != 1 ||
+	    EC_POINT_is_at_infinity(g, q))
 		goto out;
-	*out = pkey;
-	pkey = NULL;
-	rc = WK_OK;
+	rc = spki_out(NID_X9_62_id_ecPublicKey, V_ASN1_OBJECT, OBJ_nid2obj(nid),
+	    pt, len, spki, spki_len);
 out:
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_free(pkey);
-	OSSL_PARAM_BLD_free(bld);
+	EC_POINT_free(q);
+	EC_GROUP_free(g);
 	return rc;
 }
 
@@ -157,44 +147,25 @@ int
 wk_piv_pubkey_to_spki(uint8_t alg, const uint8_t *p, size_t len,
     uint8_t *spki, size_t *spki_len)
 {
-	EVP_PKEY *pkey = NULL;
 	wk_tlv t;
-	int rc = WK_ERR_CARD_MALFORMED;
 
-	if (spki == NULL || spki_len == NULL) {
-		rc = WK_ERR_ARG;
-		goto out;
+	if (spki == NULL || spki_len == NULL)
+		return WK_ERR_ARG;
+	if (wk_piv_alg_is_rsa(alg))
+		return rsa_spki(alg, p, len, spki, spki_len);
+	if (wk_tlv_check(p, len) != WK_TLV_OK ||
+	    wk_tlv_find(p, len, 0x86, &t) != WK_TLV_OK)
+		return WK_ERR_CARD_MALFORMED;
+	if (wk_piv_alg_is_ec(alg))
+		return ec_spki(alg, t.value, t.len, spki, spki_len);
+	if (alg == WK_PIV_ALG_ED25519 || alg == WK_PIV_ALG_X25519) {
+		if (t.len != 32)
+			return WK_ERR_CARD_MALFORMED;
+		return spki_out(alg == WK_PIV_ALG_ED25519 ? NID_ED25519 :
+		    NID_X25519, V_ASN1_UNDEF, NULL, t.value, t.len, spki,
+		    spki_len);
 	}
-	if (wk_piv_alg_is_rsa(alg)) {
-		if ((rc = rsa_pubkey(alg, p, len, &pkey)) != WK_OK)
-			goto out;
-	} else {
-		if (wk_tlv_check(p, len) != WK_TLV_OK ||
-		    wk_tlv_find(p, len, 0x86, &t) != WK_TLV_OK)
-			goto out;
-		if (wk_piv_alg_is_ec(alg)) {
-			if ((rc = ec_pubkey(alg, t.value, t.len, &pkey)) !=
-			    WK_OK)
-				goto out;
-		} else if (alg == WK_PIV_ALG_ED25519 ||
-		    alg == WK_PIV_ALG_X25519) {
-			if (t.len != 32)
-				goto out;
-			rc = WK_ERR_CRYPTO;
-			pkey = EVP_PKEY_new_raw_public_key_ex(piv_libctx(),
-			    alg == WK_PIV_ALG_ED25519 ? "ED25519" : "X25519",
-			    NULL, t.value, t.len);
-			if (pkey == NULL)
-				goto out;
-		} else {
-			rc = WK_ERR_ARG;
-			goto out;
-		}
-	}
-	rc = spki_out(pkey, spki, spki_len);
-out:
-	EVP_PKEY_free(pkey);
-	return rc;
+	return WK_ERR_ARG;
 }
 
 int

@@ -26,15 +26,15 @@
  */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static OSSL_LIB_CTX *libctx;
-static EVP_MD *mds[5];
-static const char *const md_names[5] = { "SHA1", "SHA224", "SHA256",
-    "SHA384", "SHA512" };
+static EVP_MD *mds[6];
+static const char *const md_names[6] = { "SHA1", "SHA224", "SHA256",
+    "SHA384", "SHA512", "MD5" };
 
 static void
 crypto_init(void)
 {
 	libctx = OSSL_LIB_CTX_new();
-	for (size_t i = 0; libctx != NULL && i < 5; i++)
+	for (size_t i = 0; libctx != NULL && i < 6; i++)
 		mds[i] = EVP_MD_fetch(libctx, md_names[i], NULL);
 }
 
@@ -45,10 +45,16 @@ lib_ctx(void)
 	return libctx;
 }
 
+void *
+p11_libctx(void)
+{
+	return lib_ctx();
+}
+
 __attribute__((destructor)) static void
 crypto_fini(void)
 {
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 6; i++)
 		EVP_MD_free(mds[i]);
 	OSSL_LIB_CTX_free(libctx);
 }
@@ -321,10 +327,18 @@ p11_hash_md(CK_MECHANISM_TYPE hash)
 	}
 }
 
+/* C_Digest also offers MD5 (for old protocols); signatures never do */
+const void *
+p11_digest_md(CK_MECHANISM_TYPE hash)
+{
+	(void)lib_ctx();
+	return hash == CKM_MD5 ? mds[5] : p11_hash_md(hash);
+}
+
 size_t
 p11_hash_len(CK_MECHANISM_TYPE hash)
 {
-	const EVP_MD *md = p11_hash_md(hash);
+	const EVP_MD *md = p11_digest_md(hash);
 
 	return md != NULL ? (size_t)EVP_MD_get_size(md) : 0;
 }

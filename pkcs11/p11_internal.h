@@ -50,6 +50,7 @@ enum p11_alg {
 	P11_ALG_P384 = 0x14,
 	P11_ALG_ED25519 = 0xE0,
 	P11_ALG_X25519 = 0xE1,
+	P11_ALG_RSA_SOFT = 0x01,	/* a session RSA key of another size */
 };
 
 typedef struct p11_piv_slot {
@@ -76,6 +77,9 @@ const p11_piv_container *p11_piv_containers(size_t *n);
 
 /* the CHUID's GUID (tag 34, 16 bytes, not all zero); false when absent */
 bool p11_chuid_guid(const uint8_t *chuid, size_t len, uint8_t guid[16]);
+/* the value of the first element of a one-byte tag in a BER-TLV list */
+bool p11_tlv_find(const uint8_t *p, size_t len, uint8_t tag,
+    const uint8_t **v, size_t *vlen);
 bool p11_alg_is_rsa(uint8_t alg);
 bool p11_alg_is_ec(uint8_t alg);
 unsigned p11_alg_bits(uint8_t alg);
@@ -91,6 +95,8 @@ typedef struct p11_object {
 	bool private_obj;
 	bool always_auth;
 	CK_SESSION_HANDLE session;	/* session objects: the owner, else 0 */
+	bool soft;		/* key material in host memory (session keys) */
+	void *pkey;		/* soft asymmetric keys: EVP_PKEY * */
 	CK_ATTRIBUTE *attrs;
 	size_t n_attrs;
 	struct p11_object *next;
@@ -132,6 +138,20 @@ CK_RV p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
     uint8_t pin_policy, p11_object **list);
 CK_RV p11_object_data(const p11_piv_container *pc, const uint8_t *value,
     size_t len, p11_object **out);
+/*
+ * walletkey's own data objects on the card (PIV tags 5FFF20..2F public,
+ * 5FFF30..3F read after VERIFY): 01 label, 02 application, 03 object id,
+ * 04 value, each BER-TLV
+ */
+#define P11_DATA_FIRST 0x5FFF20u
+#define P11_DATA_PRIVATE 0x5FFF30u
+#define P11_DATA_LAST 0x5FFF3Fu
+#define P11_DATA_MAX 3000u	/* the encoding, within PIV's 3063 bytes */
+CK_RV p11_user_data_decode(uint32_t tag, const uint8_t *p, size_t len,
+    p11_object **out);
+/* *out malloc'd; CKR_ATTRIBUTE_VALUE_INVALID when too large */
+CK_RV p11_user_data_encode(const CK_ATTRIBUTE *t, CK_ULONG n, uint8_t **out,
+    size_t *len);
 
 /* ---- host cryptography (p11_crypto.c, OpenSSL EVP only) ---- */
 
@@ -156,6 +176,7 @@ CK_RV p11_spki_attrs(p11_object *obj, const uint8_t *spki, size_t len,
 CK_RV p11_oid_der(const char *dotted, uint8_t **out, size_t *len);
 size_t p11_hash_len(CK_MECHANISM_TYPE hash);
 const void *p11_hash_md(CK_MECHANISM_TYPE hash);	/* const EVP_MD * */
+const void *p11_digest_md(CK_MECHANISM_TYPE hash);	/* the same and MD5 */
 CK_RV p11_digest(CK_MECHANISM_TYPE hash, const uint8_t *in, size_t len,
     uint8_t *out, size_t *out_len);
 CK_RV p11_pkcs1_sign_pad(CK_MECHANISM_TYPE hash, const uint8_t *in,
@@ -200,6 +221,7 @@ typedef struct p11_mech {
 } p11_mech;
 
 const p11_mech *p11_mech_find(CK_MECHANISM_TYPE type);
+bool p11_mech_secret(CK_MECHANISM_TYPE type);	/* a secret-key cipher or MAC */
 const p11_mech *p11_mech_list(size_t *n);
 
 /* ---- slots and tokens (p11_slot.c) ---- */
@@ -221,10 +243,14 @@ typedef struct p11_slot {
 	p11_object *objects;
 	CK_USER_TYPE login;	/* CKU_USER, CKU_SO, or (CK_ULONG)-1 */
 	bool so_puk;		/* the SO logged in with the PUK (kept for C_InitPIN) */
+	bool mgm_protected;	/* the user's PIN opens a PIN-protected 9B key */
+	bool piv_selected;	/* this module selected PIV last (another program may not have) */
 	uint8_t so_secret[8];
 	size_t so_secret_len;
 	int pin_tries;		/* -1: unknown */
 	int pin_max;
+	int puk_tries;		/* -1: unknown (the card has no GET METADATA) */
+	int puk_max;
 	bool event;		/* a change not yet reported by C_WaitForSlotEvent */
 	bool seen_token;	/* token state last reported */
 } p11_slot;
@@ -249,6 +275,18 @@ CK_RV p11_token_load_private(p11_slot *slot);
 void p11_token_drop_private(p11_slot *slot);
 /* a PC/SC transaction with the PIV application selected */
 CK_RV p11_card_begin(p11_slot *slot);
+/*
+ * a private-key command in the fewest round trips: see p11_slot.c. fn runs
+ * the libwalletkey call and returns its wk_rc (in *wk)
+ */
+typedef int (*p11_card_fn)(p11_slot *slot, void *arg);
+CK_RV p11_card_run(p11_slot *slot, p11_card_fn fn, void *arg, int *wk);
+/* may this login write to the card (the SO, or the user with a PIN-protected 9B key)? */
+bool p11_may_write(const p11_slot *slot);
+/* p11_card_begin, then 9B authenticated with the PIN-protected key for the user */
+CK_RV p11_write_begin(p11_slot *slot);
+/* after the user's VERIFY: is the management key PIN-protected (Yubico)? */
+void p11_token_find_protected_mgm(p11_slot *slot);
 CK_RV p11_token_alive(p11_slot *slot);
 void p11_card_end(p11_slot *slot);
 CK_RV p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps);
@@ -266,6 +304,8 @@ enum p11_op_kind {
 	P11_OP_ENCRYPT,
 	P11_OP_DECRYPT,
 	P11_OP_DIGEST,
+	P11_OP_SIGN_RECOVER,
+	P11_OP_VERIFY_RECOVER,
 	P11_OP_COUNT,
 };
 
@@ -290,6 +330,15 @@ typedef struct p11_op {
 	bool ctx_login_done;
 	CK_OBJECT_HANDLE *found;
 	size_t n_found, pos;
+	bool soft;		/* the key is a session key: OpenSSL, not the card */
+	void *pkey;		/* EVP_PKEY * (a reference) of a soft key */
+	void *cctx;		/* EVP_CIPHER_CTX * of a secret-key cipher */
+	void *mac;		/* EVP_MAC_CTX * of an HMAC */
+	size_t block;		/* cipher block size (1 for stream modes) */
+	size_t pending;		/* bytes the cipher holds back */
+	bool pad;		/* CBC_PAD */
+	bool enc;
+	bool single;		/* a one-part call asked for the size */
 } p11_op;
 
 typedef struct p11_session {
@@ -336,6 +385,15 @@ CK_RV p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in,
     size_t len, uint8_t *out, CK_ULONG *out_len);
 CK_RV p11_op_encrypt(p11_session *s, const uint8_t *in, size_t len,
     uint8_t *out, CK_ULONG *out_len);
+/* C_EncryptUpdate/Final and C_DecryptUpdate/Final: secret-key ciphers */
+CK_RV p11_op_crypt_part(p11_session *s, enum p11_op_kind kind,
+    const uint8_t *in, size_t len, uint8_t *out, CK_ULONG *out_len,
+    bool final);
+CK_RV p11_wrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE wkey, CK_OBJECT_HANDLE key, uint8_t *out,
+    CK_ULONG *out_len);
+CK_RV p11_genkey(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV p11_op_digest(p11_session *s, const uint8_t *in, size_t len,
     uint8_t *out, CK_ULONG *out_len, bool final_only);
 CK_RV p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
@@ -350,5 +408,49 @@ CK_RV p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 CK_RV p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
     CK_ULONG count, CK_OBJECT_HANDLE *out);
 CK_RV p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h);
+
+/* ---- software keys: session objects (p11_soft.c) ---- */
+
+void *p11_libctx(void);	/* OSSL_LIB_CTX * of the module */
+/* a secret key's length fits its type (AES 16/24/32, DES3 24, generic 1..512) */
+bool p11_secret_len_ok(CK_KEY_TYPE kt, size_t len);
+void p11_soft_free(void *pkey);
+/* the class rules: is type an attribute of an object of this class? */
+bool p11_attr_known(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type);
+CK_RV p11_soft_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *t,
+    CK_ULONG n, CK_OBJECT_HANDLE *out);
+CK_RV p11_soft_keypair(p11_session *s, p11_slot *slot, const CK_MECHANISM *m,
+    const CK_ATTRIBUTE *pub_t, CK_ULONG pub_n, const CK_ATTRIBUTE *priv_t,
+    CK_ULONG priv_n, CK_OBJECT_HANDLE *pub_h, CK_OBJECT_HANDLE *priv_h);
+CK_RV p11_soft_genkey(p11_session *s, p11_slot *slot, const CK_MECHANISM *m,
+    const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out);
+/* a secret key object from a value (unwrap, derive); template checked */
+CK_RV p11_soft_secret(p11_session *s, p11_slot *slot, const uint8_t *value,
+    size_t len, const CK_ATTRIBUTE *t, CK_ULONG n, bool local,
+    CK_OBJECT_HANDLE *out);
+/* the private-key operation as the card answers it: RSA m^d, ECDSA DER, Ed25519 raw */
+CK_RV p11_soft_private(void *pkey, uint8_t alg, const uint8_t *in,
+    size_t len, uint8_t *out, size_t *out_len);
+CK_RV p11_soft_ecdh(void *pkey, uint8_t alg, const uint8_t *peer,
+    size_t peer_len, uint8_t *out, size_t *out_len);
+/* secret-key ciphers and MACs (p11_cipher.c) */
+CK_RV p11_soft_cipher_init(p11_op *op, const p11_object *key,
+    const CK_MECHANISM *m, bool enc);
+CK_RV p11_soft_cipher(p11_op *op, const uint8_t *in, size_t len,
+    uint8_t *out, CK_ULONG *out_len, int step);	/* 0 one-part, 1 update, 2 final */
+CK_RV p11_soft_mac_init(p11_op *op, const p11_object *key, CK_MECHANISM_TYPE m);
+CK_RV p11_soft_mac_update(p11_op *op, const uint8_t *in, size_t len);
+CK_RV p11_soft_mac_final(p11_op *op, uint8_t *out, size_t *out_len);
+size_t p11_soft_mac_len(const p11_op *op);
+void p11_soft_op_free(p11_op *op);
+/* C_WrapKey / C_UnwrapKey with a secret wrapping key */
+CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
+    const uint8_t *in, size_t len, uint8_t *out, CK_ULONG *out_len, bool wrap);
+
+/* ---- attribute changes (p11_object.c) ---- */
+
+CK_RV p11_object_set_attrs(p11_object *obj, const CK_ATTRIBUTE *t,
+    CK_ULONG n, bool so, bool copying);
+CK_RV p11_object_copy(const p11_object *obj, p11_object **out);
 
 #endif

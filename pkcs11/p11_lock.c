@@ -34,7 +34,8 @@ p11_lock_setup(const CK_C_INITIALIZE_ARGS *args)
 	if (args->flags & CKF_OS_LOCKING_OK || !any)
 		return CKR_OK;
 	cb = *args;
-	if (cb.CreateMutex(&cb_mutex) != CKR_OK || cb_mutex == NULL)
+	/* the mutex is the application's representation, NULL included */
+	if (cb.CreateMutex(&cb_mutex) != CKR_OK)
 		return CKR_CANT_LOCK;
 	use_cb = true;
 	return CKR_OK;

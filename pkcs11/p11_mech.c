@@ -14,12 +14,13 @@
 #define RSA_FLAGS (CKF_HW | CKF_SIGN | CKF_VERIFY)
 #define EC_FLAGS (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 #define NOKEY CKK_VENDOR_DEFINED
+#define SYM_FLAGS (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
 
 static const p11_mech mechs[] = {
 	{ CKM_RSA_PKCS_KEY_PAIR_GEN, 1024, 4096, CKF_HW | CKF_GENERATE_KEY_PAIR, CKK_RSA, 0, false, false, false },
-	{ CKM_RSA_PKCS, 1024, 4096, RSA_FLAGS | CKF_DECRYPT | CKF_ENCRYPT | CKF_UNWRAP, CKK_RSA, 0, false, true, false },
+	{ CKM_RSA_PKCS, 1024, 4096, RSA_FLAGS | CKF_DECRYPT | CKF_ENCRYPT | CKF_WRAP | CKF_UNWRAP, CKK_RSA, 0, false, true, false },
 	{ CKM_RSA_X_509, 1024, 4096, RSA_FLAGS | CKF_DECRYPT | CKF_ENCRYPT, CKK_RSA, 0, false, false, true },
-	{ CKM_RSA_PKCS_OAEP, 1024, 4096, CKF_HW | CKF_DECRYPT | CKF_ENCRYPT | CKF_UNWRAP, CKK_RSA, 0, false, false, false },
+	{ CKM_RSA_PKCS_OAEP, 1024, 4096, CKF_HW | CKF_DECRYPT | CKF_ENCRYPT | CKF_WRAP | CKF_UNWRAP, CKK_RSA, 0, false, false, false },
 	{ CKM_RSA_PKCS_PSS, 1024, 4096, RSA_FLAGS, CKK_RSA, 0, true, false, false },
 	{ CKM_SHA1_RSA_PKCS, 1024, 4096, RSA_FLAGS, CKK_RSA, CKM_SHA_1, false, true, false },
 	{ CKM_SHA224_RSA_PKCS, 1024, 4096, RSA_FLAGS, CKK_RSA, CKM_SHA224, false, true, false },
@@ -42,11 +43,32 @@ static const p11_mech mechs[] = {
 	{ CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, CKF_HW | CKF_GENERATE_KEY_PAIR, CKK_EC_EDWARDS, 0, false, false, false },
 	{ CKM_EDDSA, 255, 255, CKF_HW | CKF_SIGN | CKF_VERIFY, CKK_EC_EDWARDS, 0, false, false, false },
 	{ CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 255, 255, CKF_HW | CKF_GENERATE_KEY_PAIR, CKK_EC_MONTGOMERY, 0, false, false, false },
+	{ CKM_MD5, 0, 0, CKF_DIGEST, NOKEY, CKM_MD5, false, false, false },
 	{ CKM_SHA_1, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA_1, false, false, false },
 	{ CKM_SHA224, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA224, false, false, false },
 	{ CKM_SHA256, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA256, false, false, false },
 	{ CKM_SHA384, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA384, false, false, false },
 	{ CKM_SHA512, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA512, false, false, false },
+	/* secret keys: session objects only, in software (p11_soft.c) */
+	{ CKM_AES_KEY_GEN, 16, 32, CKF_GENERATE, CKK_AES, 0, false, false, false },
+	{ CKM_AES_ECB, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
+	{ CKM_AES_CBC, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
+	{ CKM_AES_CBC_PAD, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
+	{ CKM_AES_CTR, 16, 32, CKF_ENCRYPT | CKF_DECRYPT, CKK_AES, 0, false, false, false },
+	{ CKM_AES_GCM, 16, 32, CKF_ENCRYPT | CKF_DECRYPT, CKK_AES, 0, false, false, false },
+	{ CKM_AES_KEY_WRAP, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
+	{ CKM_AES_KEY_WRAP_PAD, 16, 32, SYM_FLAGS, CKK_AES, 0, false, false, false },
+	{ CKM_DES3_KEY_GEN, 192, 192, CKF_GENERATE, CKK_DES3, 0, false, false, false },
+	{ CKM_DES3_ECB, 192, 192, SYM_FLAGS, CKK_DES3, 0, false, false, false },
+	{ CKM_DES3_CBC, 192, 192, SYM_FLAGS, CKK_DES3, 0, false, false, false },
+	{ CKM_DES3_CBC_PAD, 192, 192, SYM_FLAGS, CKK_DES3, 0, false, false, false },
+	{ CKM_GENERIC_SECRET_KEY_GEN, 8, 4096, CKF_GENERATE, CKK_GENERIC_SECRET, 0, false, false, false },
+	{ CKM_MD5_HMAC, 8, 4096, CKF_SIGN | CKF_VERIFY, CKK_GENERIC_SECRET, 0, false, false, false },
+	{ CKM_SHA_1_HMAC, 8, 4096, CKF_SIGN | CKF_VERIFY, CKK_GENERIC_SECRET, 0, false, false, false },
+	{ CKM_SHA224_HMAC, 8, 4096, CKF_SIGN | CKF_VERIFY, CKK_GENERIC_SECRET, 0, false, false, false },
+	{ CKM_SHA256_HMAC, 8, 4096, CKF_SIGN | CKF_VERIFY, CKK_GENERIC_SECRET, 0, false, false, false },
+	{ CKM_SHA384_HMAC, 8, 4096, CKF_SIGN | CKF_VERIFY, CKK_GENERIC_SECRET, 0, false, false, false },
+	{ CKM_SHA512_HMAC, 8, 4096, CKF_SIGN | CKF_VERIFY, CKK_GENERIC_SECRET, 0, false, false, false },
 };
 
 const p11_mech *
@@ -159,6 +181,40 @@ op_params(p11_op *op, const CK_MECHANISM *m, const p11_mech *info)
 	return CKR_OK;
 }
 
+/* a secret-key cipher or an HMAC with a session key */
+static CK_RV
+secret_init(p11_op *op, const p11_object *obj, const CK_MECHANISM *mech,
+    const p11_mech *info, enum p11_op_kind kind, CK_OBJECT_HANDLE key)
+{
+	CK_ATTRIBUTE_TYPE use;
+	CK_RV rv;
+
+	if (obj->cls != CKO_SECRET_KEY)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	if (info->key_type != CKK_AES && info->key_type != CKK_DES3 &&
+	    info->key_type != CKK_GENERIC_SECRET)
+		return CKR_KEY_TYPE_INCONSISTENT;
+	use = kind == P11_OP_SIGN ? CKA_SIGN : kind == P11_OP_DECRYPT ?
+	    CKA_DECRYPT : kind == P11_OP_VERIFY ? CKA_VERIFY : CKA_ENCRYPT;
+	if (!p11_attr_true(obj, use))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	op->mech = mech->mechanism;
+	if (kind == P11_OP_SIGN || kind == P11_OP_VERIFY) {
+		if (mech->ulParameterLen != 0)
+			return CKR_MECHANISM_PARAM_INVALID;
+		rv = p11_soft_mac_init(op, obj, mech->mechanism);
+	} else
+		rv = p11_soft_cipher_init(op, obj, mech, kind == P11_OP_ENCRYPT);
+	if (rv != CKR_OK) {
+		p11_op_end(op);
+		return rv;
+	}
+	op->key = key;
+	op->info = info;
+	op->active = true;
+	return CKR_OK;
+}
+
 CK_RV
 p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
     const CK_MECHANISM *mech, CK_OBJECT_HANDLE key)
@@ -184,6 +240,10 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 		if (rv != CKR_OK)
 			return rv == CKR_OBJECT_HANDLE_INVALID ?
 			    CKR_KEY_HANDLE_INVALID : rv;
+		if (obj->cls == CKO_SECRET_KEY || info->key_type == CKK_AES ||
+		    info->key_type == CKK_DES3 ||
+		    info->key_type == CKK_GENERIC_SECRET)
+			return secret_init(op, obj, mech, info, kind, key);
 		if (kind == P11_OP_SIGN || kind == P11_OP_DECRYPT) {
 			if (obj->cls != CKO_PRIVATE_KEY)
 				return CKR_KEY_TYPE_INCONSISTENT;
@@ -222,6 +282,12 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 		}
 		op->need_ctx_login = obj->always_auth &&
 		    (kind == P11_OP_SIGN || kind == P11_OP_DECRYPT);
+		if (obj->soft && obj->pkey != NULL) {
+			if (EVP_PKEY_up_ref(obj->pkey) != 1)
+				return CKR_HOST_MEMORY;
+			op->pkey = obj->pkey;
+			op->soft = true;
+		}
 	}
 	rv = op_params(op, mech, info);
 	if (rv != CKR_OK) {
@@ -233,7 +299,7 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 	if (op->hash != 0 && (kind == P11_OP_DIGEST || info->hash != 0)) {
 		op->md = EVP_MD_CTX_new();
 		if (op->md == NULL ||
-		    EVP_DigestInit_ex(op->md, p11_hash_md(op->hash), NULL) != 1) {
+		    EVP_DigestInit_ex(op->md, p11_digest_md(op->hash), NULL) != 1) {
 			p11_op_end(op);
 			return CKR_HOST_MEMORY;
 		}
@@ -278,7 +344,17 @@ p11_op_update(p11_session *s, enum p11_op_kind kind, const uint8_t *data,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
+	if (op->single) {
+		p11_op_end(op);
+		return CKR_OPERATION_ACTIVE;
+	}
 	op->multi = true;
+	if (op->mac != NULL) {
+		rv = p11_soft_mac_update(op, data, len);
+		if (rv != CKR_OK)
+			p11_op_end(op);
+		return rv;
+	}
 	if (op->md != NULL && (kind == P11_OP_DIGEST || op->info->hash != 0)) {
 		if (EVP_DigestUpdate(op->md, data, len) != 1) {
 			p11_op_end(op);
@@ -329,6 +405,91 @@ op_input(p11_op *op, const uint8_t *data, size_t len, bool final_only,
 	return CKR_OK;
 }
 
+/* HMAC: the MAC of everything given (one-part or after updates) */
+static CK_RV
+mac_sign(p11_op *op, const uint8_t *data, size_t len, uint8_t *sig,
+    CK_ULONG *sig_len_out, bool final_only)
+{
+	size_t need = p11_soft_mac_len(op), n = need;
+	CK_RV rv;
+
+	if (sig == NULL) {
+		*sig_len_out = (CK_ULONG)need;
+		return CKR_OK;
+	}
+	if (*sig_len_out < need) {
+		*sig_len_out = (CK_ULONG)need;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	rv = final_only ? CKR_OK : p11_soft_mac_update(op, data, len);
+	if (rv == CKR_OK)
+		rv = p11_soft_mac_final(op, sig, &n);
+	if (rv == CKR_OK)
+		*sig_len_out = (CK_ULONG)n;
+	p11_op_end(op);
+	return rv;
+}
+
+static CK_RV
+mac_verify(p11_op *op, const uint8_t *data, size_t len, const uint8_t *sig,
+    size_t sig_len_in, bool final_only)
+{
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	size_t n = sizeof(mac);
+	CK_RV rv;
+
+	rv = final_only ? CKR_OK : p11_soft_mac_update(op, data, len);
+	if (rv == CKR_OK)
+		rv = p11_soft_mac_final(op, mac, &n);
+	if (rv == CKR_OK && sig_len_in != n)
+		rv = CKR_SIGNATURE_LEN_RANGE;
+	else if (rv == CKR_OK && sodium_memcmp(mac, sig, n) != 0)
+		rv = CKR_SIGNATURE_INVALID;
+	sodium_memzero(mac, sizeof(mac));
+	p11_op_end(op);
+	return rv;
+}
+
+/* the card's private-key commands, for p11_card_run */
+typedef struct card_call {
+	uint8_t key_ref, alg;
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t *out_len;
+	size_t cap;	/* *out_len on entry: a second try starts from it */
+} card_call;
+
+static int
+call_sign(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return wk_piv_sign(slot->piv, c->key_ref, c->alg, c->in, c->in_len,
+	    c->out, c->out_len);
+}
+
+static int
+call_decrypt(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return wk_piv_decrypt(slot->piv, c->key_ref, c->alg, c->in, c->in_len,
+	    c->out, c->out_len);
+}
+
+static int
+call_derive(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return wk_piv_derive(slot->piv, c->key_ref, c->alg, c->in, c->in_len,
+	    c->out, c->out_len);
+}
+
 CK_RV
 p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
     uint8_t *sig, CK_ULONG *sig_len_out, bool final_only)
@@ -346,10 +507,15 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
-	if (!final_only && op->multi) {
+	if ((!final_only && op->multi) || (final_only && op->single)) {
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
+	if (sig == NULL || *sig_len_out < (op->mac != NULL ?
+	    p11_soft_mac_len(op) : sig_len(op)))
+		op->single = !final_only;
+	if (op->mac != NULL)
+		return mac_sign(op, data, len, sig, sig_len_out, final_only);
 	need = sig_len(op);
 	if (sig == NULL) {
 		*sig_len_out = (CK_ULONG)need;
@@ -359,8 +525,11 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 		*sig_len_out = (CK_ULONG)need;
 		return CKR_BUFFER_TOO_SMALL;
 	}
-	if (op->need_ctx_login && !op->ctx_login_done)
+	if (op->need_ctx_login && !op->ctx_login_done) {
+		/* an error ends the operation (2.40 base 5.2) */
+		p11_op_end(op);
 		return CKR_USER_NOT_LOGGED_IN;
+	}
 	rv = op_input(op, data, len, final_only, digest, &in, &in_len);
 	if (rv != CKR_OK)
 		goto out;
@@ -398,12 +567,18 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 		if (in_len == 0)
 			goto out;
 	}
-	rv = p11_card_begin(slot);
-	if (rv != CKR_OK)
-		goto out;
-	wk = wk_piv_sign(slot->piv, op->key_ref, op->alg, in, in_len, out,
-	    &out_len);
-	p11_card_end(slot);
+	if (op->soft) {
+		rv = p11_soft_private(op->pkey, op->alg, in, in_len, out, &out_len);
+		if (rv != CKR_OK)
+			goto out;
+		wk = WK_OK;
+	} else {
+		card_call c = { op->key_ref, op->alg, in, in_len, out, &out_len,
+		    out_len };
+		rv = p11_card_run(slot, call_sign, &c, &wk);
+		if (rv != CKR_OK)
+			goto out;
+	}
 	if (wk != WK_OK) {
 		rv = p11_token_check(slot, wk);
 		if (rv == CKR_DATA_INVALID && p11_alg_is_rsa(op->alg))
@@ -470,6 +645,8 @@ p11_op_verify(p11_session *s, const uint8_t *data, size_t len,
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
+	if (op->mac != NULL)
+		return mac_verify(op, data, len, sig, sig_len_in, final_only);
 	rv = op_input(op, data, len, final_only, digest, &in, &in_len);
 	if (rv != CKR_OK)
 		goto out;
@@ -483,6 +660,59 @@ p11_op_verify(p11_session *s, const uint8_t *data, size_t len,
 	rv = p11_host_verify(op->spki, op->spki_len, base_mech(op), hash,
 	    op->mgf_hash, op->salt_len, in, in_len, sig, sig_len_in);
 out:
+	p11_op_end(op);
+	return rv;
+}
+
+/* one-part encryption or decryption with a secret key */
+static CK_RV
+cipher_one(p11_op *op, const uint8_t *in, size_t len, uint8_t *out,
+    CK_ULONG *out_len)
+{
+	CK_RV rv;
+
+	if (op->multi) {
+		p11_op_end(op);
+		return CKR_OPERATION_ACTIVE;
+	}
+	rv = p11_soft_cipher(op, in != NULL ? in : (const uint8_t *)"", len,
+	    out, out_len, 0);
+	if ((rv == CKR_OK && out == NULL) || rv == CKR_BUFFER_TOO_SMALL) {
+		op->single = true;
+		return rv;
+	}
+	p11_op_end(op);
+	return rv;
+}
+
+CK_RV
+p11_op_crypt_part(p11_session *s, enum p11_op_kind kind, const uint8_t *in,
+    size_t len, uint8_t *out, CK_ULONG *out_len, bool final)
+{
+	p11_op *op = &s->op[kind];
+	CK_RV rv;
+
+	if (!op->active)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL || (!final && in == NULL && len > 0)) {
+		p11_op_end(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	/* RSA is one-part only (2.40 mechanisms 2.1) */
+	if (op->cctx == NULL) {
+		p11_op_end(op);
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	}
+	if (op->single) {
+		p11_op_end(op);
+		return CKR_OPERATION_ACTIVE;
+	}
+	op->multi = true;
+	rv = p11_soft_cipher(op, in != NULL ? in : (const uint8_t *)"", len, out,
+	    out_len, final ? 2 : 1);
+	if (rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && (!final ||
+	    out == NULL)))
+		return rv;
 	p11_op_end(op);
 	return rv;
 }
@@ -503,6 +733,8 @@ p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
+	if (op->cctx != NULL)
+		return cipher_one(op, in, len, out, out_len);
 	if (len != mod) {
 		p11_op_end(op);
 		return CKR_ENCRYPTED_DATA_LEN_RANGE;
@@ -512,19 +744,29 @@ p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
 		*out_len = (CK_ULONG)mod;
 		return CKR_OK;
 	}
-	if (op->need_ctx_login && !op->ctx_login_done)
+	if (op->need_ctx_login && !op->ctx_login_done) {
+		p11_op_end(op);
 		return CKR_USER_NOT_LOGGED_IN;
+	}
 	raw_len = mod;
 	raw = malloc(mod);
 	rv = CKR_HOST_MEMORY;
 	if (raw == NULL)
 		goto out;
-	rv = p11_card_begin(slot);
-	if (rv != CKR_OK)
-		goto out;
-	wk = wk_piv_decrypt(slot->piv, op->key_ref, op->alg, in, len, raw,
-	    &raw_len);
-	p11_card_end(slot);
+	if (op->soft) {
+		rv = p11_soft_private(op->pkey, op->alg, in, len, raw, &raw_len);
+		if (rv == CKR_DATA_INVALID)
+			rv = CKR_ENCRYPTED_DATA_INVALID;
+		if (rv != CKR_OK)
+			goto out;
+		wk = WK_OK;
+	} else {
+		card_call c = { op->key_ref, op->alg, in, len, raw, &raw_len,
+		    raw_len };
+		rv = p11_card_run(slot, call_decrypt, &c, &wk);
+		if (rv != CKR_OK)
+			goto out;
+	}
 	if (wk != WK_OK) {
 		rv = p11_token_check(slot, wk);
 		if (rv == CKR_DATA_INVALID)
@@ -577,6 +819,8 @@ p11_op_encrypt(p11_session *s, const uint8_t *in, size_t len, uint8_t *out,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
+	if (op->cctx != NULL)
+		return cipher_one(op, in, len, out, out_len);
 	n = *out_len;
 	rv = p11_host_encrypt(op->spki, op->spki_len, op->mech, op->hash,
 	    op->mgf_hash, op->label, op->label_len, in, len, out, &n);
@@ -604,16 +848,20 @@ p11_op_digest(p11_session *s, const uint8_t *in, size_t len, uint8_t *out,
 		p11_op_end(op);
 		return CKR_ARGUMENTS_BAD;
 	}
-	if (!final_only && op->multi) {
+	/* one-part and multi-part do not mix (2.40 base 5.2) */
+	if ((!final_only && op->multi) || (final_only && op->single)) {
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
 	need = p11_hash_len(op->hash);
 	if (out == NULL) {
+		/* a size query keeps the operation, for this same call */
+		op->single = !final_only;
 		*out_len = (CK_ULONG)need;
 		return CKR_OK;
 	}
 	if (*out_len < need) {
+		op->single = !final_only;
 		*out_len = (CK_ULONG)need;
 		return CKR_BUFFER_TOO_SMALL;
 	}
@@ -823,6 +1071,23 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 		return CKR_MECHANISM_INVALID;
 	if (mech->ulParameterLen != 0)
 		return CKR_MECHANISM_PARAM_INVALID;
+	/*
+	 * CKA_TOKEN false (the default, 2.40 base 4.4) makes session keys in
+	 * software; a token key pair is generated on the card
+	 */
+	{
+		bool pub_tok = false, priv_tok = false, f1, f2;
+		if ((rv = p11_tmpl_bool(pub_t, pub_n, CKA_TOKEN, &pub_tok, &f1)) !=
+		    CKR_OK || (rv = p11_tmpl_bool(priv_t, priv_n, CKA_TOKEN,
+		    &priv_tok, &f2)) != CKR_OK)
+			return rv;
+		if ((f1 && f2 && pub_tok != priv_tok) || (f1 && !pub_tok &&
+		    priv_tok) || (f2 && !priv_tok && pub_tok))
+			return CKR_TEMPLATE_INCONSISTENT;
+		if (!pub_tok && !priv_tok)
+			return p11_soft_keypair(s, slot, mech, pub_t, pub_n, priv_t,
+			    priv_n, pub_h, priv_h);
+	}
 	if ((rv = keygen_alg(mech, pub_t, pub_n, &alg)) != CKR_OK)
 		return rv;
 	if ((rv = tmpl_consistent(pub_t, pub_n, CKO_PUBLIC_KEY,
@@ -832,7 +1097,7 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 		return rv;
 	if (!p11_session_rw(s))
 		return CKR_SESSION_READ_ONLY;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
 	if ((rv = target_slot(slot, pub_t, pub_n, priv_t, priv_n, &ps)) != CKR_OK)
 		return rv;
@@ -842,7 +1107,7 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	if (found)
 		pin_policy = b ? WK_PIV_PIN_POLICY_ALWAYS :
 		    ps->always_auth ? WK_PIV_PIN_POLICY_ONCE : 0;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_generate(slot->piv, ps->key_ref, alg, pin_policy, 0, spki,
 	    &spki_len);
@@ -863,42 +1128,29 @@ p11_keygen(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	return CKR_OK;
 }
 
-/* ---- secret keys from ECDH and unwrapping: session objects ---- */
-
-static CK_RV
-secret_object(p11_session *s, p11_slot *slot, const uint8_t *value,
-    size_t len, CK_KEY_TYPE kt, bool sensitive_v, bool extractable,
-    CK_OBJECT_HANDLE *out)
+/* C_GenerateKey: secret keys are session objects (the card has no place for them) */
+CK_RV
+p11_genkey(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    const CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *out)
 {
-	p11_object *sec;
-	int err = 0;
+	bool token = false, found;
+	CK_RV rv;
 
-	if ((sec = p11_object_new(CKO_SECRET_KEY)) == NULL)
-		return CKR_HOST_MEMORY;
-	sec->session = s->handle;
-	err |= p11_attr_bool(sec, CKA_TOKEN, false);
-	err |= p11_attr_bool(sec, CKA_PRIVATE, false);
-	err |= p11_attr_bool(sec, CKA_MODIFIABLE, false);
-	err |= p11_attr_bool(sec, CKA_DESTROYABLE, true);
-	err |= p11_attr_set(sec, CKA_LABEL, "", 0);
-	err |= p11_attr_ulong(sec, CKA_KEY_TYPE, kt);
-	err |= p11_attr_set(sec, CKA_ID, NULL, 0);
-	err |= p11_attr_bool(sec, CKA_DERIVE, false);
-	err |= p11_attr_bool(sec, CKA_LOCAL, false);
-	err |= p11_attr_bool(sec, CKA_SENSITIVE, sensitive_v);
-	err |= p11_attr_bool(sec, CKA_EXTRACTABLE, extractable);
-	err |= p11_attr_bool(sec, CKA_ALWAYS_SENSITIVE, false);
-	err |= p11_attr_bool(sec, CKA_NEVER_EXTRACTABLE, false);
-	err |= p11_attr_ulong(sec, CKA_VALUE_LEN, (CK_ULONG)len);
-	err |= p11_attr_set(sec, CKA_VALUE, value, len);
-	if (err) {
-		p11_object_free(&sec);
-		return CKR_HOST_MEMORY;
-	}
-	p11_object_append(&slot->objects, sec);
-	*out = sec->handle;
-	return CKR_OK;
+	if (mech == NULL || out == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if ((rv = p11_tmpl_check(t, n)) != CKR_OK)
+		return rv;
+	if (p11_mech_find(mech->mechanism) == NULL ||
+	    !(p11_mech_find(mech->mechanism)->flags & CKF_GENERATE))
+		return CKR_MECHANISM_INVALID;
+	if ((rv = p11_tmpl_bool(t, n, CKA_TOKEN, &token, &found)) != CKR_OK)
+		return rv;
+	if (token)
+		return CKR_TEMPLATE_INCONSISTENT;
+	return p11_soft_genkey(s, slot, mech, t, n, out);
 }
+
+/* ---- secret keys from ECDH and unwrapping: session objects ---- */
 
 /* the secret-key template of C_DeriveKey and C_UnwrapKey */
 static CK_RV
@@ -955,17 +1207,35 @@ p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
 		return rv;
-	if (mech->mechanism != CKM_RSA_PKCS &&
-	    mech->mechanism != CKM_RSA_PKCS_OAEP)
-		return CKR_MECHANISM_INVALID;
-	if ((rv = secret_template(tmpl, count, &kt, &value_len, &sensitive_v,
-	    &extractable)) != CKR_OK)
-		return rv;
-	if (kt != CKK_GENERIC_SECRET && kt != CKK_AES)
-		return CKR_TEMPLATE_INCONSISTENT;
 	rv = p11_object_get(s, slot, key, &obj);
 	if (rv != CKR_OK)
 		return CKR_UNWRAPPING_KEY_HANDLE_INVALID;
+	if ((rv = secret_template(tmpl, count, &kt, &value_len, &sensitive_v,
+	    &extractable)) != CKR_OK)
+		return rv;
+	if (kt != CKK_GENERIC_SECRET && kt != CKK_AES && kt != CKK_DES3)
+		return CKR_TEMPLATE_INCONSISTENT;
+	if (obj->cls == CKO_SECRET_KEY) {
+		/* a session secret key unwraps (3.0 base 5.18.3) */
+		if (!p11_mech_secret(mech->mechanism) ||
+		    !(p11_mech_find(mech->mechanism)->flags & CKF_UNWRAP))
+			return CKR_MECHANISM_INVALID;
+		if (!p11_attr_true(obj, CKA_UNWRAP))
+			return CKR_KEY_FUNCTION_NOT_PERMITTED;
+		rv = p11_soft_wrap(obj, mech, wrapped, len, value, &n, false);
+		if (rv == CKR_ENCRYPTED_DATA_INVALID)
+			rv = CKR_WRAPPED_KEY_INVALID;
+		else if (rv == CKR_ENCRYPTED_DATA_LEN_RANGE ||
+		    rv == CKR_BUFFER_TOO_SMALL)
+			rv = CKR_WRAPPED_KEY_LEN_RANGE;
+		if (rv == CKR_OK)
+			rv = p11_soft_secret(s, slot, value, n, tmpl, count, false,
+			    out);
+		goto out;
+	}
+	if (mech->mechanism != CKM_RSA_PKCS &&
+	    mech->mechanism != CKM_RSA_PKCS_OAEP)
+		return CKR_MECHANISM_INVALID;
 	if (obj->cls != CKO_PRIVATE_KEY || !p11_alg_is_rsa(obj->alg))
 		return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
 	if (!p11_attr_true(obj, CKA_UNWRAP))
@@ -988,12 +1258,68 @@ p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	if (rv != CKR_OK)
 		goto out;
 	rv = CKR_TEMPLATE_INCONSISTENT;
-	if ((value_len != 0 && value_len != n) ||
-	    (kt == CKK_AES && n != 16 && n != 24 && n != 32))
+	if (value_len != 0 && value_len != n)
 		goto out;
-	rv = secret_object(s, slot, value, n, kt, sensitive_v, extractable, out);
+	rv = p11_soft_secret(s, slot, value, n, tmpl, count, false, out);
 out:
 	sodium_memzero(value, sizeof(value));
+	return rv;
+}
+
+/*
+ * C_WrapKey of a session secret key, with a session secret key or an RSA
+ * public key. Tookan (Bortolozzo et al., CCS 2010): a sensitive key, or one
+ * marked CKA_WRAP_WITH_TRUSTED, leaves only under a CKA_TRUSTED key, which
+ * only the SO can make: an application cannot wrap it with a key it can
+ * also decrypt with.
+ */
+CK_RV
+p11_wrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
+    CK_OBJECT_HANDLE wkey, CK_OBJECT_HANDLE key, uint8_t *out,
+    CK_ULONG *out_len)
+{
+	const p11_mech *info;
+	p11_object *w, *k;
+	const CK_ATTRIBUTE *v;
+	CK_RV rv;
+
+	if (mech == NULL || out_len == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if (p11_object_get(s, slot, wkey, &w) != CKR_OK)
+		return CKR_WRAPPING_KEY_HANDLE_INVALID;
+	if (p11_object_get(s, slot, key, &k) != CKR_OK)
+		return CKR_KEY_HANDLE_INVALID;
+	info = p11_mech_find(mech->mechanism);
+	if (info == NULL || !(info->flags & CKF_WRAP))
+		return CKR_MECHANISM_INVALID;
+	if (!p11_attr_true(w, CKA_WRAP))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	/* private keys are not exported in any form */
+	if (k->cls != CKO_SECRET_KEY || (v = p11_attr_find(k, CKA_VALUE)) == NULL)
+		return CKR_KEY_NOT_WRAPPABLE;
+	if (!p11_attr_true(k, CKA_EXTRACTABLE))
+		return CKR_KEY_UNEXTRACTABLE;
+	if ((p11_attr_true(k, CKA_SENSITIVE) ||
+	    p11_attr_true(k, CKA_WRAP_WITH_TRUSTED)) &&
+	    !p11_attr_true(w, CKA_TRUSTED))
+		return CKR_KEY_NOT_WRAPPABLE;
+	if (w->cls == CKO_SECRET_KEY) {
+		if (!p11_mech_secret(mech->mechanism))
+			return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
+		rv = p11_soft_wrap(w, mech, v->pValue, v->ulValueLen, out, out_len,
+		    true);
+		return rv == CKR_DATA_LEN_RANGE ? CKR_KEY_SIZE_RANGE : rv;
+	}
+	if (w->cls != CKO_PUBLIC_KEY || (mech->mechanism != CKM_RSA_PKCS &&
+	    mech->mechanism != CKM_RSA_PKCS_OAEP))
+		return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
+	if (s->op[P11_OP_ENCRYPT].active)
+		return CKR_OPERATION_ACTIVE;
+	if ((rv = p11_op_init(s, slot, P11_OP_ENCRYPT, mech, wkey)) != CKR_OK)
+		return rv == CKR_KEY_TYPE_INCONSISTENT ?
+		    CKR_WRAPPING_KEY_TYPE_INCONSISTENT : rv;
+	rv = p11_op_encrypt(s, v->pValue, v->ulValueLen, out, out_len);
+	p11_op_end(&s->op[P11_OP_ENCRYPT]);
 	return rv;
 }
 
@@ -1051,20 +1377,29 @@ p11_derive(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 		return CKR_MECHANISM_PARAM_INVALID;
 	if (value_len > field)
 		return CKR_TEMPLATE_INCONSISTENT;
-	rv = p11_card_begin(slot);
-	if (rv != CKR_OK)
-		goto out;
-	wk = wk_piv_derive(slot->piv, key->key_ref, key->alg, peer, peer_len,
-	    secret, &secret_len);
-	p11_card_end(slot);
+	if (key->soft) {
+		rv = p11_soft_ecdh(key->pkey, key->alg, peer, peer_len, secret,
+		    &secret_len);
+		if (rv != CKR_OK)
+			goto out;
+		wk = WK_OK;
+	} else {
+		card_call c = { key->key_ref, key->alg, peer, peer_len, secret,
+		    &secret_len, secret_len };
+		rv = p11_card_run(slot, call_derive, &c, &wk);
+		if (rv != CKR_OK)
+			goto out;
+	}
 	if (wk != WK_OK) {
 		rv = p11_token_check(slot, wk);
 		goto out;
 	}
 	if (value_len == 0)
 		value_len = secret_len;
-	rv = secret_object(s, slot, secret, value_len, kt, sensitive_v,
-	    extractable, out);
+	(void)kt;
+	(void)sensitive_v;
+	(void)extractable;
+	rv = p11_soft_secret(s, slot, secret, value_len, tmpl, count, true, out);
 out:
 	sodium_memzero(secret, sizeof(secret));
 	return rv;
@@ -1099,9 +1434,9 @@ create_cert(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 	p11_x509_clear(&x);
 	if (rv != CKR_OK)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_write_cert(slot->piv, ps->key_ref, val->pValue,
 	    val->ulValueLen);
@@ -1180,9 +1515,9 @@ create_private(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
 		parts.part_len[0] = a->ulValueLen;
 	} else
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_import_parts(slot->piv, ps->key_ref, alg, &parts, 0, 0);
 	p11_card_end(slot);
@@ -1248,26 +1583,96 @@ drop_data(p11_slot *slot, uint32_t tag)
 	}
 }
 
+/*
+ * a data object of the application's own: one of walletkey's tags, written
+ * with the PIN (the card checks VERIFY) or the management key
+ */
+static CK_RV
+create_user_data(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
+    CK_OBJECT_HANDLE *out)
+{
+	bool priv = false, found, used;
+	uint32_t tag, first, last;
+	uint8_t *enc = NULL;
+	size_t len = 0;
+	p11_object *o;
+	int wk;
+	CK_RV rv;
+
+	if (!slot->walletkey)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	for (CK_ULONG i = 0; i < n; i++)
+		if (t[i].type != CKA_CLASS && t[i].type != CKA_TOKEN &&
+		    t[i].type != CKA_PRIVATE && t[i].type != CKA_LABEL &&
+		    t[i].type != CKA_APPLICATION && t[i].type != CKA_OBJECT_ID &&
+		    t[i].type != CKA_VALUE)
+			return p11_attr_known(CKO_DATA, t[i].type) ?
+			    CKR_ATTRIBUTE_READ_ONLY : CKR_ATTRIBUTE_TYPE_INVALID;
+	if ((rv = p11_tmpl_bool(t, n, CKA_PRIVATE, &priv, &found)) != CKR_OK)
+		return rv;
+	/* a private object is the user's: the SO could write it but not read it */
+	if (priv ? slot->login != CKU_USER : slot->login == P11_NOBODY)
+		return CKR_USER_NOT_LOGGED_IN;
+	first = priv ? P11_DATA_PRIVATE : P11_DATA_FIRST;
+	last = priv ? P11_DATA_LAST : P11_DATA_PRIVATE - 1;
+	for (tag = first; tag <= last; tag++) {
+		used = false;
+		for (o = slot->objects; o != NULL; o = o->next)
+			used |= o->cls == CKO_DATA && o->tag == tag && o->session == 0;
+		if (!used)
+			break;
+	}
+	if (tag > last)
+		return CKR_DEVICE_MEMORY;
+	if ((rv = p11_user_data_encode(t, n, &enc, &len)) != CKR_OK)
+		return rv;
+	if ((rv = slot->login == CKU_SO ? p11_write_begin(slot) :
+	    p11_card_begin(slot)) != CKR_OK)
+		goto out;
+	wk = wk_piv_put_data(slot->piv, tag, enc, len);
+	p11_card_end(slot);
+	if (wk != WK_OK) {
+		rv = p11_token_check(slot, wk);
+		goto out;
+	}
+	if ((rv = p11_user_data_decode(tag, enc, len, &o)) != CKR_OK)
+		goto out;
+	p11_object_append(&slot->objects, o);
+	*out = o->handle;
+out:
+	if (enc != NULL)
+		sodium_memzero(enc, len);
+	free(enc);
+	return rv;
+}
+
 /* PUT DATA of a PIV container (SP 800-73-4 part 2, 3.3.2) */
 static CK_RV
 create_data(p11_slot *slot, const CK_ATTRIBUTE *t, CK_ULONG n,
     CK_OBJECT_HANDLE *out)
 {
 	const CK_ATTRIBUTE *val = p11_tmpl_find(t, n, CKA_VALUE);
+	const CK_ATTRIBUTE *app = p11_tmpl_find(t, n, CKA_APPLICATION);
 	const p11_piv_container *pc;
 	p11_object *o;
 	int wk;
 	CK_RV rv;
 
-	if ((rv = data_container(t, n, &pc)) != CKR_OK)
+	/* a PIV container is named by its OID or its name (CKA_APPLICATION "PIV") */
+	rv = data_container(t, n, &pc);
+	if (rv == CKR_ATTRIBUTE_VALUE_INVALID || rv == CKR_TEMPLATE_INCOMPLETE ||
+	    (app != NULL && !(app->ulValueLen == 3 &&
+	    memcmp(app->pValue, "PIV", 3) == 0)))
+		return create_user_data(slot, t, n, out);
+	if (rv != CKR_OK)
 		return rv;
 	if (val == NULL)
 		return CKR_TEMPLATE_INCOMPLETE;
 	if (val->ulValueLen == 0 || val->ulValueLen > WK_PIV_OBJ_MAX)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	if (slot->login != CKU_SO)
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_put_data(slot->piv, pc->tag, val->pValue, val->ulValueLen);
 	p11_card_end(slot);
@@ -1289,7 +1694,7 @@ p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
     CK_ULONG count, CK_OBJECT_HANDLE *out)
 {
 	CK_ULONG cls;
-	bool found, token = true;
+	bool found, token = false;
 	CK_RV rv;
 
 	if (out == NULL)
@@ -1303,11 +1708,11 @@ p11_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *tmpl,
 		return CKR_TEMPLATE_INCOMPLETE;
 	if ((rv = p11_tmpl_bool(tmpl, count, CKA_TOKEN, &token, &found)) != CKR_OK)
 		return rv;
+	/* CKA_TOKEN false, the default (2.40 base 4.4): a session object */
+	if (!token)
+		return p11_soft_create(s, slot, tmpl, count, out);
 	if (cls != CKO_CERTIFICATE && cls != CKO_PRIVATE_KEY && cls != CKO_DATA)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
-	/* the card holds only token objects */
-	if (!token)
-		return CKR_TEMPLATE_INCONSISTENT;
 	if (!p11_session_rw(s))
 		return CKR_SESSION_READ_ONLY;
 	if (cls == CKO_CERTIFICATE)
@@ -1328,6 +1733,8 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 	rv = p11_object_get(s, slot, h, &obj);
 	if (rv != CKR_OK)
 		return rv;
+	if (!p11_attr_true(obj, CKA_DESTROYABLE) && obj->session != 0)
+		return CKR_ACTION_PROHIBITED;
 	if (obj->session != 0) {
 		for (pp = &slot->objects; *pp != NULL; pp = &(*pp)->next)
 			if (*pp == obj) {
@@ -1341,12 +1748,27 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 		return CKR_SESSION_READ_ONLY;
 	if (obj->cls != CKO_CERTIFICATE && obj->cls != CKO_DATA)
 		return CKR_ACTION_PROHIBITED;
-	if (slot->login != CKU_SO)
+	if (obj->cls == CKO_DATA && obj->tag >= P11_DATA_FIRST &&
+	    obj->tag <= P11_DATA_LAST) {
+		uint32_t tag = obj->tag;
+		if (slot->login == P11_NOBODY)
+			return CKR_USER_NOT_LOGGED_IN;
+		if ((rv = slot->login == CKU_SO ? p11_write_begin(slot) :
+		    p11_card_begin(slot)) != CKR_OK)
+			return rv;
+		wk = wk_piv_put_data(slot->piv, tag, (const uint8_t *)"", 0);
+		p11_card_end(slot);
+		if (wk != WK_OK && wk != WK_ERR_NOT_FOUND)
+			return p11_token_check(slot, wk);
+		drop_data(slot, tag);
+		return CKR_OK;
+	}
+	if (!p11_may_write(slot))
 		return CKR_USER_NOT_LOGGED_IN;
 	if (obj->cls == CKO_DATA) {
 		uint32_t tag = obj->tag;
 
-		if ((rv = p11_card_begin(slot)) != CKR_OK)
+		if ((rv = p11_write_begin(slot)) != CKR_OK)
 			return rv;
 		wk = wk_piv_put_data(slot->piv, tag, (const uint8_t *)"", 0);
 		p11_card_end(slot);
@@ -1361,7 +1783,7 @@ p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h)
 	ps = p11_piv_slot_by_ref(obj->key_ref);
 	if (ps == NULL)
 		return CKR_ACTION_PROHIBITED;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
+	if ((rv = p11_write_begin(slot)) != CKR_OK)
 		return rv;
 	wk = wk_piv_delete_cert(slot->piv, ps->key_ref);
 	p11_card_end(slot);

@@ -257,6 +257,13 @@ wk_C_GetTokenInfo(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 		info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
 	else if (slot->pin_tries > 0 && slot->pin_tries < slot->pin_max)
 		info->flags |= CKF_USER_PIN_COUNT_LOW;
+	/* the SO's secret as a PIN is the PUK (its counter; 9B has none) */
+	if (slot->puk_tries == 0)
+		info->flags |= CKF_SO_PIN_LOCKED;
+	else if (slot->puk_tries == 1)
+		info->flags |= CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_COUNT_LOW;
+	else if (slot->puk_tries > 0 && slot->puk_tries < slot->puk_max)
+		info->flags |= CKF_SO_PIN_COUNT_LOW;
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulSessionCount = p11_slot_session_count(id, false);
 	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
@@ -629,7 +636,15 @@ wk_C_GetOperationState(CK_SESSION_HANDLE h, CK_BYTE_PTR state,
 	if (len == NULL)
 		return leave(CKR_ARGUMENTS_BAD);
 	(void)state;
-	/* the card's state (PIN-always, chains) cannot be saved */
+	/* 3.0 base 5.6.10: nothing to save without an operation */
+	{
+		bool any = false;
+		for (size_t i = 0; i < P11_OP_COUNT; i++)
+			any |= i != P11_OP_FIND && s->op[i].active;
+		if (!any)
+			return leave(CKR_OPERATION_NOT_INITIALIZED);
+	}
+	/* the card's state (PIN-always, chains) and OpenSSL's cannot be saved */
 	return leave(CKR_STATE_UNSAVEABLE);
 }
 
@@ -671,14 +686,29 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 		return CKR_USER_ALREADY_LOGGED_IN;
 	else if (slot->login == CKU_SO)
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
-	if ((rv = pin_check(pin, len)) != CKR_OK)
+	/*
+	 * a PIN of a length the card never takes is wrong without asking the
+	 * card: it costs no try (SP 800-73-4 part 2, 3.2.1: 6..8 bytes)
+	 */
+	if ((rv = pin_check(pin, len)) == CKR_PIN_LEN_RANGE)
+		rv = CKR_PIN_INCORRECT;
+	if (rv == CKR_OK && (rv = p11_card_begin(slot)) == CKR_OK) {
+		wk = wk_piv_verify_pin(slot->piv, pin, len, &tries);
+		p11_card_end(slot);
+		if (wk != WK_OK)
+			rv = pin_result(slot, wk, tries);
+	}
+	if (rv != CKR_OK) {
+		/*
+		 * a failed context login ends the operation waiting for it,
+		 * so that the caller can start over (libp11 does at once)
+		 */
+		if (ctx)
+			for (int k = P11_OP_SIGN; k <= P11_OP_DECRYPT; k++)
+				if (s->op[k].active && s->op[k].need_ctx_login)
+					p11_op_end(&s->op[k]);
 		return rv;
-	if ((rv = p11_card_begin(slot)) != CKR_OK)
-		return rv;
-	wk = wk_piv_verify_pin(slot->piv, pin, len, &tries);
-	p11_card_end(slot);
-	if (wk != WK_OK)
-		return pin_result(slot, wk, tries);
+	}
 	slot->pin_tries = slot->pin_max;
 	if (ctx) {
 		s->op[P11_OP_SIGN].ctx_login_done = true;
@@ -687,6 +717,7 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 	}
 	slot->login = CKU_USER;
 	(void)p11_token_load_private(slot);
+	p11_token_find_protected_mgm(slot);
 	return CKR_OK;
 }
 
@@ -799,6 +830,7 @@ wk_C_Logout(CK_SESSION_HANDLE h)
 	p11_token_drop_private(slot);
 	slot->login = P11_NOBODY;
 	slot->so_puk = false;
+	slot->mgm_protected = false;
 	sodium_memzero(slot->so_secret, sizeof(slot->so_secret));
 	slot->so_secret_len = 0;
 	return leave(CKR_OK);
@@ -836,8 +868,32 @@ wk_C_CopyObject(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 		return leave(CKR_ARGUMENTS_BAD);
 	if ((rv = p11_object_get(s, slot, obj, &o)) != CKR_OK)
 		return leave(rv);
-	/* every object here has CKA_COPYABLE false */
-	return leave(CKR_ACTION_PROHIBITED);
+	/* the card's objects have CKA_COPYABLE false; session objects copy */
+	if (!o->soft || !p11_attr_true(o, CKA_COPYABLE))
+		return leave(CKR_ACTION_PROHIBITED);
+	{
+		p11_object *c = NULL;
+		bool priv = o->private_obj, found;
+		if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
+			return leave(rv);
+		if ((rv = p11_tmpl_bool(tmpl, count, CKA_PRIVATE, &priv,
+		    &found)) != CKR_OK)
+			return leave(rv);
+		if (priv && slot->login != CKU_USER)
+			return leave(CKR_USER_NOT_LOGGED_IN);
+		if ((rv = p11_object_copy(o, &c)) != CKR_OK)
+			return leave(rv);
+		rv = p11_object_set_attrs(c, tmpl, count, slot->login == CKU_SO,
+		    true);
+		if (rv != CKR_OK) {
+			p11_object_free(&c);
+			return leave(rv);
+		}
+		c->session = s->handle;
+		p11_object_append(&slot->objects, c);
+		*out = c->handle;
+	}
+	return leave(CKR_OK);
 }
 
 static CK_RV
@@ -908,8 +964,11 @@ wk_C_SetAttributeValue(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
 		return leave(rv);
 	if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
 		return leave(rv);
-	/* a PIV card stores no attributes: nothing is modifiable */
-	return leave(CKR_ACTION_PROHIBITED);
+	/* a PIV card stores no attributes: its objects are not modifiable */
+	if (!o->soft)
+		return leave(CKR_ACTION_PROHIBITED);
+	return leave(p11_object_set_attrs(o, tmpl, count, slot->login == CKU_SO,
+	    false));
 }
 
 static CK_RV
@@ -1004,22 +1063,6 @@ op_init(CK_SESSION_HANDLE h, enum p11_op_kind kind, CK_MECHANISM_PTR mech,
 	return leave(p11_op_init(s, slot, kind, mech, key));
 }
 
-/* multi-part calls a mechanism cannot do (RSA encryption and decryption) */
-static CK_RV
-op_no_multi(CK_SESSION_HANDLE h, enum p11_op_kind kind)
-{
-	p11_session *s;
-	p11_slot *slot;
-	CK_RV rv;
-
-	if ((rv = enter_session(h, &s, &slot)) != CKR_OK)
-		return rv;
-	if (!s->op[kind].active)
-		return leave(CKR_OPERATION_NOT_INITIALIZED);
-	p11_op_end(&s->op[kind]);
-	return leave(CKR_FUNCTION_NOT_SUPPORTED);
-}
-
 static CK_RV
 wk_C_EncryptInit(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k)
 {
@@ -1040,22 +1083,30 @@ wk_C_Encrypt(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
 }
 
 static CK_RV
+crypt_part(CK_SESSION_HANDLE h, enum p11_op_kind kind, CK_BYTE_PTR in,
+    CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len, bool final)
+{
+	p11_session *s;
+	p11_slot *slot;
+	CK_RV rv;
+
+	if ((rv = enter_session(h, &s, &slot)) != CKR_OK)
+		return rv;
+	return leave(p11_op_crypt_part(s, kind, in, in_len, out, out_len,
+	    final));
+}
+
+static CK_RV
 wk_C_EncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
     CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-	(void)in;
-	(void)in_len;
-	(void)out;
-	(void)out_len;
-	return op_no_multi(h, P11_OP_ENCRYPT);
+	return crypt_part(h, P11_OP_ENCRYPT, in, in_len, out, out_len, false);
 }
 
 static CK_RV
 wk_C_EncryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-	(void)out;
-	(void)out_len;
-	return op_no_multi(h, P11_OP_ENCRYPT);
+	return crypt_part(h, P11_OP_ENCRYPT, NULL, 0, out, out_len, true);
 }
 
 static CK_RV
@@ -1081,19 +1132,13 @@ static CK_RV
 wk_C_DecryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len,
     CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-	(void)in;
-	(void)in_len;
-	(void)out;
-	(void)out_len;
-	return op_no_multi(h, P11_OP_DECRYPT);
+	return crypt_part(h, P11_OP_DECRYPT, in, in_len, out, out_len, false);
 }
 
 static CK_RV
 wk_C_DecryptFinal(CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
-	(void)out;
-	(void)out_len;
-	return op_no_multi(h, P11_OP_DECRYPT);
+	return crypt_part(h, P11_OP_DECRYPT, NULL, 0, out, out_len, true);
 }
 
 static CK_RV
@@ -1308,61 +1353,62 @@ wk_C_VerifyRecover(CK_SESSION_HANDLE h, CK_BYTE_PTR sig, CK_ULONG sig_len,
 	return no_recover(h);
 }
 
+/*
+ * dual-function updates: the two multi-part operations in the order 3.0
+ * base 5.13 gives; a size query (out NULL) feeds neither
+ */
 static CK_RV
-dual(CK_SESSION_HANDLE h)
+dual(CK_SESSION_HANDLE h, enum p11_op_kind first, enum p11_op_kind crypt,
+    CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out, CK_ULONG_PTR out_len)
 {
 	p11_session *s;
 	p11_slot *slot;
+	bool decrypting = crypt == P11_OP_DECRYPT;
 	CK_RV rv;
 
 	if ((rv = enter_session(h, &s, &slot)) != CKR_OK)
 		return rv;
-	/* dual-function operations need two multi-part operations: none here */
-	return leave(CKR_FUNCTION_NOT_SUPPORTED);
+	if (out_len == NULL || (in == NULL && in_len > 0))
+		return leave(CKR_ARGUMENTS_BAD);
+	if (!s->op[first].active || !s->op[crypt].active)
+		return leave(CKR_OPERATION_NOT_INITIALIZED);
+	if (!decrypting && out != NULL) {
+		rv = p11_op_update(s, first, in, in_len);
+		if (rv != CKR_OK)
+			return leave(rv);
+	}
+	rv = p11_op_crypt_part(s, crypt, in, in_len, out, out_len, false);
+	if (rv == CKR_OK && decrypting && out != NULL)
+		rv = p11_op_update(s, first, out, *out_len);
+	return leave(rv);
 }
 
 static CK_RV
 wk_C_DigestEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR a, CK_ULONG b,
     CK_BYTE_PTR c, CK_ULONG_PTR d)
 {
-	(void)a;
-	(void)b;
-	(void)c;
-	(void)d;
-	return dual(h);
+	return dual(h, P11_OP_DIGEST, P11_OP_ENCRYPT, a, b, c, d);
 }
 
 static CK_RV
 wk_C_DecryptDigestUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR a, CK_ULONG b,
     CK_BYTE_PTR c, CK_ULONG_PTR d)
 {
-	(void)a;
-	(void)b;
-	(void)c;
-	(void)d;
-	return dual(h);
+	return dual(h, P11_OP_DIGEST, P11_OP_DECRYPT, a, b, c, d);
 }
 
 static CK_RV
 wk_C_SignEncryptUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR a, CK_ULONG b,
     CK_BYTE_PTR c, CK_ULONG_PTR d)
 {
-	(void)a;
-	(void)b;
-	(void)c;
-	(void)d;
-	return dual(h);
+	return dual(h, P11_OP_SIGN, P11_OP_ENCRYPT, a, b, c, d);
 }
 
 static CK_RV
 wk_C_DecryptVerifyUpdate(CK_SESSION_HANDLE h, CK_BYTE_PTR a, CK_ULONG b,
     CK_BYTE_PTR c, CK_ULONG_PTR d)
 {
-	(void)a;
-	(void)b;
-	(void)c;
-	(void)d;
-	return dual(h);
+	return dual(h, P11_OP_VERIFY, P11_OP_DECRYPT, a, b, c, d);
 }
 
 static CK_RV
@@ -1377,8 +1423,8 @@ wk_C_GenerateKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m,
 		return rv;
 	if (m == NULL || out == NULL || (tmpl == NULL && count > 0))
 		return leave(CKR_ARGUMENTS_BAD);
-	/* a PIV card holds no secret keys but the management key */
-	return leave(CKR_MECHANISM_INVALID);
+	/* secret keys are session keys: a PIV card holds none but 9B */
+	return leave(p11_genkey(s, slot, m, tmpl, count, out));
 }
 
 static CK_RV
@@ -1406,14 +1452,11 @@ wk_C_WrapKey(CK_SESSION_HANDLE h, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE wk,
 	p11_slot *slot;
 	CK_RV rv;
 
-	(void)wk;
-	(void)k;
-	(void)out;
 	if ((rv = enter_session(h, &s, &slot)) != CKR_OK)
 		return rv;
 	if (m == NULL || out_len == NULL)
 		return leave(CKR_ARGUMENTS_BAD);
-	return leave(CKR_MECHANISM_INVALID);
+	return leave(p11_wrap(s, slot, m, wk, k, out, out_len));
 }
 
 static CK_RV

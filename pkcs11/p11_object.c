@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include "p11_internal.h"
@@ -38,6 +39,7 @@ p11_object_free(p11_object **objp)
 		free(obj->attrs[i].pValue);
 	}
 	free(obj->attrs);
+	p11_soft_free(obj->pkey);
 	free(obj);
 	*objp = NULL;
 }
@@ -140,15 +142,20 @@ sensitive(const p11_object *obj, CK_ATTRIBUTE_TYPE type)
 		    !p11_attr_true(obj, CKA_EXTRACTABLE));
 	if (obj->cls != CKO_PRIVATE_KEY)
 		return false;
+	/* a session key the caller made readable (never one on the card) */
+	if (obj->soft && !p11_attr_true(obj, CKA_SENSITIVE) &&
+	    p11_attr_true(obj, CKA_EXTRACTABLE))
+		return false;
 	switch (type) {
 	case CKA_VALUE:
+		return !p11_alg_is_rsa(obj->alg);
 	case CKA_PRIVATE_EXPONENT:
 	case CKA_PRIME_1:
 	case CKA_PRIME_2:
 	case CKA_EXPONENT_1:
 	case CKA_EXPONENT_2:
 	case CKA_COEFFICIENT:
-		return true;
+		return p11_alg_is_rsa(obj->alg);
 	default:
 		return false;
 	}
@@ -403,9 +410,11 @@ p11_objects_for_slot(const p11_piv_slot *ps, const uint8_t *cert_der,
 	err |= p11_attr_bool(pub, CKA_ENCRYPT, rsa);
 	err |= p11_attr_bool(pub, CKA_VERIFY, alg != P11_ALG_X25519);
 	err |= p11_attr_bool(pub, CKA_VERIFY_RECOVER, false);
-	err |= p11_attr_bool(pub, CKA_WRAP, false);
+	/* the pair's usages match: RSA wraps what its private key unwraps,
+	 * an EC public key derives as its private key does (p11test usage_test) */
+	err |= p11_attr_bool(pub, CKA_WRAP, rsa);
 	err |= p11_attr_bool(pub, CKA_TRUSTED, false);
-	err |= p11_attr_bool(pub, CKA_DERIVE, false);
+	err |= p11_attr_bool(pub, CKA_DERIVE, !rsa && alg != P11_ALG_ED25519);
 	err |= allowed_mechs(pub, alg);
 	snprintf(label, sizeof(label), "Private key for %s", ps->name);
 	err |= common_attrs(priv, label, priv_flag, false);
@@ -471,4 +480,228 @@ out:
 	}
 	p11_object_free(&o);
 	return rv;
+}
+
+/* attributes a caller may change after creation (3.0 base 4.4-4.10) */
+static bool
+modifiable_attr(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE t)
+{
+	switch (t) {
+	case CKA_LABEL:
+		return true;
+	case CKA_APPLICATION:
+	case CKA_OBJECT_ID:
+		return cls == CKO_DATA;
+	case CKA_VALUE:
+		return cls == CKO_DATA;
+	case CKA_ID:
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+	case CKA_DERIVE:
+		return cls != CKO_DATA;
+	case CKA_SUBJECT:
+		return cls == CKO_PUBLIC_KEY || cls == CKO_PRIVATE_KEY;
+	case CKA_ENCRYPT:
+	case CKA_VERIFY:
+	case CKA_WRAP:
+		return cls == CKO_PUBLIC_KEY || cls == CKO_SECRET_KEY;
+	case CKA_VERIFY_RECOVER:
+		return cls == CKO_PUBLIC_KEY;
+	case CKA_DECRYPT:
+	case CKA_SIGN:
+	case CKA_UNWRAP:
+	case CKA_SENSITIVE:
+	case CKA_EXTRACTABLE:
+	case CKA_WRAP_WITH_TRUSTED:
+		return cls == CKO_PRIVATE_KEY || cls == CKO_SECRET_KEY;
+	case CKA_SIGN_RECOVER:
+		return cls == CKO_PRIVATE_KEY;
+	case CKA_TRUSTED:
+		return cls == CKO_PUBLIC_KEY || cls == CKO_SECRET_KEY;
+	default:
+		return false;
+	}
+}
+
+/*
+ * C_SetAttributeValue and the template of C_CopyObject: all or nothing.
+ * The latches are the Tookan defences: CKA_SENSITIVE only goes to true,
+ * CKA_EXTRACTABLE only to false, CKA_WRAP_WITH_TRUSTED only to true, and
+ * only the SO sets CKA_TRUSTED.
+ */
+CK_RV
+p11_object_set_attrs(p11_object *obj, const CK_ATTRIBUTE *t, CK_ULONG n,
+    bool so, bool copying)
+{
+	CK_RV rv;
+
+	if ((rv = p11_tmpl_check(t, n)) != CKR_OK)
+		return rv;
+	if (!copying && !p11_attr_true(obj, CKA_MODIFIABLE))
+		return CKR_ACTION_PROHIBITED;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_ATTRIBUTE_TYPE ty = t[i].type;
+		bool b = false, cur;
+
+		if (!p11_attr_known(obj->cls, ty))
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		switch (ty) {
+		case CKA_TOKEN: case CKA_PRIVATE: case CKA_MODIFIABLE:
+		case CKA_COPYABLE: case CKA_DESTROYABLE: case CKA_DERIVE:
+		case CKA_ENCRYPT: case CKA_VERIFY: case CKA_VERIFY_RECOVER:
+		case CKA_WRAP: case CKA_TRUSTED: case CKA_SENSITIVE:
+		case CKA_DECRYPT: case CKA_SIGN: case CKA_SIGN_RECOVER:
+		case CKA_UNWRAP: case CKA_EXTRACTABLE: case CKA_WRAP_WITH_TRUSTED:
+			if (t[i].ulValueLen != sizeof(CK_BBOOL) || t[i].pValue == NULL ||
+			    *(const CK_BBOOL *)t[i].pValue > 1)
+				return CKR_ATTRIBUTE_VALUE_INVALID;
+			b = *(const CK_BBOOL *)t[i].pValue == CK_TRUE;
+			break;
+		default:
+			break;
+		}
+		cur = p11_attr_true(obj, ty);
+		if (copying) {
+			/* a copy may also be made private, or less changeable */
+			if (ty == CKA_TOKEN) {
+				if (b)
+					return CKR_TEMPLATE_INCONSISTENT;
+				continue;
+			}
+			if (ty == CKA_PRIVATE)
+				continue;
+			if ((ty == CKA_MODIFIABLE || ty == CKA_COPYABLE ||
+			    ty == CKA_DESTROYABLE) && !b)
+				continue;
+		}
+		if (!modifiable_attr(obj->cls, ty))
+			return CKR_ATTRIBUTE_READ_ONLY;
+		if ((ty == CKA_SENSITIVE || ty == CKA_WRAP_WITH_TRUSTED) &&
+		    cur && !b)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		if (ty == CKA_EXTRACTABLE && !cur && b)
+			return CKR_ATTRIBUTE_READ_ONLY;
+		if (ty == CKA_TRUSTED && b && !so)
+			return CKR_ATTRIBUTE_READ_ONLY;
+	}
+	for (CK_ULONG i = 0; i < n; i++)
+		if (p11_attr_set(obj, t[i].type, t[i].pValue, t[i].ulValueLen) != 0)
+			return CKR_HOST_MEMORY;
+	obj->private_obj = p11_attr_true(obj, CKA_PRIVATE);
+	return CKR_OK;
+}
+
+CK_RV
+p11_object_copy(const p11_object *obj, p11_object **out)
+{
+	p11_object *o = p11_object_new(obj->cls);
+
+	if (o == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < obj->n_attrs; i++)
+		if (p11_attr_set(o, obj->attrs[i].type, obj->attrs[i].pValue,
+		    obj->attrs[i].ulValueLen) != 0) {
+			p11_object_free(&o);
+			return CKR_HOST_MEMORY;
+		}
+	o->key_ref = obj->key_ref;
+	o->tag = obj->tag;
+	o->alg = obj->alg;
+	o->private_obj = obj->private_obj;
+	o->always_auth = obj->always_auth;
+	o->session = obj->session;
+	o->soft = obj->soft;
+	if (obj->pkey != NULL) {
+		if (EVP_PKEY_up_ref(obj->pkey) != 1) {
+			p11_object_free(&o);
+			return CKR_HOST_MEMORY;
+		}
+		o->pkey = obj->pkey;
+	}
+	*out = o;
+	return CKR_OK;
+}
+
+/* ---- walletkey data objects on the card ---- */
+
+CK_RV
+p11_user_data_decode(uint32_t tag, const uint8_t *p, size_t len,
+    p11_object **out)
+{
+	static const CK_ATTRIBUTE_TYPE types[4] = { CKA_LABEL, CKA_APPLICATION,
+	    CKA_OBJECT_ID, CKA_VALUE };
+	p11_object *o = p11_object_new(CKO_DATA);
+	bool priv = tag >= P11_DATA_PRIVATE;
+	const uint8_t *v;
+	size_t vl;
+	int err = 0;
+
+	if (o == NULL)
+		return CKR_HOST_MEMORY;
+	o->tag = tag;
+	err |= p11_attr_bool(o, CKA_TOKEN, true);
+	err |= p11_attr_bool(o, CKA_PRIVATE, priv);
+	/* changing one is writing it again: delete and create */
+	err |= p11_attr_bool(o, CKA_MODIFIABLE, false);
+	err |= p11_attr_bool(o, CKA_COPYABLE, false);
+	err |= p11_attr_bool(o, CKA_DESTROYABLE, true);
+	for (size_t i = 0; i < 4; i++) {
+		if (!p11_tlv_find(p, len, (uint8_t)(i + 1), &v, &vl)) {
+			v = NULL;
+			vl = 0;
+		}
+		err |= p11_attr_set(o, types[i], v, vl);
+	}
+	o->private_obj = priv;
+	if (err) {
+		p11_object_free(&o);
+		return CKR_HOST_MEMORY;
+	}
+	*out = o;
+	return CKR_OK;
+}
+
+static void
+put_tlv(uint8_t *b, size_t *off, uint8_t tag, const void *v, size_t len)
+{
+	b[(*off)++] = tag;
+	if (len > 0xFF) {
+		b[(*off)++] = 0x82;
+		b[(*off)++] = (uint8_t)(len >> 8);
+	} else if (len > 0x7F)
+		b[(*off)++] = 0x81;
+	b[(*off)++] = (uint8_t)len;
+	if (len > 0)
+		memcpy(b + *off, v, len);
+	*off += len;
+}
+
+CK_RV
+p11_user_data_encode(const CK_ATTRIBUTE *t, CK_ULONG n, uint8_t **out,
+    size_t *len)
+{
+	static const CK_ATTRIBUTE_TYPE types[4] = { CKA_LABEL, CKA_APPLICATION,
+	    CKA_OBJECT_ID, CKA_VALUE };
+	size_t total = 0, off = 0;
+	uint8_t *b;
+
+	for (size_t i = 0; i < 4; i++) {
+		const CK_ATTRIBUTE *a = p11_tmpl_find(t, n, types[i]);
+		size_t l = a != NULL ? a->ulValueLen : 0;
+		if (l > P11_DATA_MAX)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		total += 4 + l;
+	}
+	if (total > P11_DATA_MAX)
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	if ((b = malloc(total)) == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < 4; i++) {
+		const CK_ATTRIBUTE *a = p11_tmpl_find(t, n, types[i]);
+		put_tlv(b, &off, (uint8_t)(i + 1), a != NULL ? a->pValue : NULL,
+		    a != NULL ? a->ulValueLen : 0);
+	}
+	*out = b;
+	*len = off;
+	return CKR_OK;
 }

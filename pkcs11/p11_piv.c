@@ -119,9 +119,42 @@ p11_chuid_guid(const uint8_t *p, size_t len, uint8_t guid[16])
 }
 
 bool
+p11_tlv_find(const uint8_t *p, size_t len, uint8_t tag, const uint8_t **v,
+    size_t *vlen)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		uint8_t t = p[off++];
+		size_t l;
+
+		if (off >= len)
+			return false;
+		l = p[off++];
+		if (l == 0x81 || l == 0x82) {
+			size_t nb = l == 0x81 ? 1 : 2;
+			if (len - off < nb)
+				return false;
+			l = nb == 1 ? p[off] : ((size_t)p[off] << 8 | p[off + 1]);
+			off += nb;
+		} else if (l > 0x7F)
+			return false;
+		if (len - off < l)
+			return false;
+		if (t == tag) {
+			*v = p + off;
+			*vlen = l;
+			return true;
+		}
+		off += l;
+	}
+	return false;
+}
+
+bool
 p11_alg_is_rsa(uint8_t alg)
 {
-	return alg == P11_ALG_RSA1024 || alg == P11_ALG_RSA2048 ||
+	return alg == P11_ALG_RSA_SOFT || alg == P11_ALG_RSA1024 || alg == P11_ALG_RSA2048 ||
 	    alg == P11_ALG_RSA3072 || alg == P11_ALG_RSA4096;
 }
 

@@ -18,6 +18,7 @@ void
 p11_op_end(p11_op *op)
 {
 	EVP_MD_CTX_free(op->md);
+	p11_soft_op_free(op);
 	free(op->spki);
 	if (op->buf != NULL)
 		sodium_memzero(op->buf, op->len);
@@ -211,8 +212,11 @@ bool
 p11_object_visible(const p11_session *s, const p11_slot *slot,
     const p11_object *obj)
 {
-	if (obj->session != 0 && obj->session != s->handle)
-		return false;
+	/*
+	 * session objects belong to the application: every session of this
+	 * process sees them (2.40 base 4.4); other processes never do
+	 */
+	(void)s;
 	/* the SO sees them too: it must find the keys it generates */
 	return !obj->private_obj || slot->login != P11_NOBODY;
 }

@@ -32,6 +32,7 @@ slot_reset_login(p11_slot *slot)
 {
 	slot->login = P11_NOBODY;
 	slot->so_puk = false;
+	slot->mgm_protected = false;
 	sodium_memzero(slot->so_secret, sizeof(slot->so_secret));
 	slot->so_secret_len = 0;
 }
@@ -132,6 +133,7 @@ token_insert(p11_slot *slot, size_t idx)
 		if (wk == WK_OK) {
 			slot->walletkey = wk_card_is_walletkey(slot->card);
 			slot->pin_tries = -1;
+			slot->puk_tries = -1;
 			token_identity(slot);
 		}
 		wk_card_end(slot->card);
@@ -323,6 +325,21 @@ load_data(p11_slot *slot, bool pin_ones, uint8_t *buf, size_t cap)
 			return rv;
 		p11_object_append(&slot->objects, o);
 	}
+	/* walletkey's own data objects: cards without them answer 6A82 */
+	if (!slot->walletkey)
+		return CKR_OK;
+	for (uint32_t tag = pin_ones ? P11_DATA_PRIVATE : P11_DATA_FIRST;
+	    tag < (pin_ones ? P11_DATA_LAST + 1 : P11_DATA_PRIVATE); tag++) {
+		len = cap;
+		wk = wk_piv_get_data(slot->piv, tag, buf, &len);
+		if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
+			return p11_token_check(slot, wk);
+		if (wk != WK_OK)
+			continue;
+		if ((rv = p11_user_data_decode(tag, buf, len, &o)) != CKR_OK)
+			return rv;
+		p11_object_append(&slot->objects, o);
+	}
 	return CKR_OK;
 }
 
@@ -337,7 +354,41 @@ card_begin(p11_slot *slot)
 		if (wk != WK_OK)
 			wk_card_end(slot->card);
 	}
+	slot->piv_selected = wk == WK_OK;
 	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
+/*
+ * issue 17: a signature should cost one card round trip. To a walletkey
+ * card whose PIV application this module selected last, the command goes
+ * alone: libwalletkey sends a command that fits one extended APDU without a
+ * transaction (pcscd carries one SCardTransmit whole), and no SELECT goes
+ * before it. Another program's work in between shows in the answer itself:
+ * the other applets of the card answer GENERAL AUTHENTICATE with 6D00 (or
+ * 6E00), nothing happened, and the command is sent again the careful way,
+ * in a transaction after SELECT; so is it when the card is busy in another
+ * program's transaction. Other PIV cards always get the careful way: an
+ * unknown applet might give INS 87 a meaning.
+ */
+CK_RV
+p11_card_run(p11_slot *slot, p11_card_fn fn, void *arg, int *wk)
+{
+	CK_RV rv;
+
+	if (!slot->token)
+		return CKR_DEVICE_REMOVED;
+	if (slot->walletkey && slot->piv_selected) {
+		*wk = fn(slot, arg);
+		if (*wk != WK_ERR_NOT_SUPPORTED && *wk != WK_ERR_PCSC &&
+		    *wk != WK_ERR_TRANSPORT)
+			return CKR_OK;
+		slot->piv_selected = false;
+	}
+	if ((rv = card_begin(slot)) != CKR_OK)
+		return rv;
+	*wk = fn(slot, arg);
+	wk_card_end(slot->card);
+	return CKR_OK;
 }
 
 CK_RV
@@ -360,6 +411,74 @@ p11_token_alive(p11_slot *slot)
 	if (wk == WK_OK)
 		wk_card_end(slot->card);
 	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
+}
+
+/*
+ * Yubico's PIN-protected management key (ykman piv access
+ * change-management-key --protect; piv.md 3.1): ADMIN DATA 5FFF00 is
+ * 80 { 81 01 flags } with 02 = protected, printed information 5FC109 holds
+ * 88 { 89 key } and is readable after VERIFY only
+ */
+static int
+protected_mgm(p11_slot *slot, bool auth)
+{
+	uint8_t *buf = malloc(WK_PIV_OBJ_MAX);
+	const uint8_t *v, *w;
+	size_t len = WK_PIV_OBJ_MAX, vl, wl;
+	int wk = WK_ERR_NOT_FOUND;
+
+	if (buf == NULL)
+		return WK_ERR_MEMORY;
+	if (wk_piv_get_data(slot->piv, WK_PIV_OBJ_ADMIN_DATA, buf, &len) != WK_OK ||
+	    !p11_tlv_find(buf, len, 0x80, &v, &vl) ||
+	    !p11_tlv_find(v, vl, 0x81, &w, &wl) || wl != 1 || !(w[0] & 0x02))
+		goto out;
+	len = WK_PIV_OBJ_MAX;
+	if (wk_piv_get_data(slot->piv, WK_PIV_OBJ_PRINTED, buf, &len) != WK_OK ||
+	    !p11_tlv_find(buf, len, 0x88, &v, &vl) ||
+	    !p11_tlv_find(v, vl, 0x89, &w, &wl) ||
+	    (wl != 16 && wl != 24 && wl != 32))
+		goto out;
+	wk = auth ? wk_piv_authenticate(slot->piv, 0, w, wl, true) : WK_OK;
+out:
+	sodium_memzero(buf, WK_PIV_OBJ_MAX);
+	free(buf);
+	return wk;
+}
+
+void
+p11_token_find_protected_mgm(p11_slot *slot)
+{
+	slot->mgm_protected = false;
+	if (card_begin(slot) != CKR_OK)
+		return;
+	slot->mgm_protected = protected_mgm(slot, false) == WK_OK;
+	wk_card_end(slot->card);
+}
+
+bool
+p11_may_write(const p11_slot *slot)
+{
+	return slot->login == CKU_SO ||
+	    (slot->login == CKU_USER && slot->mgm_protected);
+}
+
+CK_RV
+p11_write_begin(p11_slot *slot)
+{
+	CK_RV rv = p11_card_begin(slot);
+	int wk;
+
+	if (rv != CKR_OK || slot->login != CKU_USER)
+		return rv;
+	/* in this transaction: no other program comes between */
+	wk = protected_mgm(slot, true);
+	if (wk != WK_OK) {
+		wk_card_end(slot->card);
+		return wk == WK_ERR_NOT_FOUND ? CKR_USER_NOT_LOGGED_IN :
+		    p11_token_check(slot, wk);
+	}
+	return CKR_OK;
 }
 
 void
@@ -497,6 +616,22 @@ p11_token_pin_info(p11_slot *slot)
 	if (rv != CKR_OK)
 		return rv;
 	wk = wk_piv_pin_status(slot->piv, &verified, &tries);
+	if (wk == WK_OK || wk == WK_ERR_PIN_BLOCKED) {
+		/* the counters themselves (Yubico F7): the status query
+		 * says nothing of them while the PIN is verified */
+		wk_piv_metadata *md = malloc(sizeof(*md));
+		if (md != NULL && wk_piv_get_metadata(slot->piv, WK_PIV_REF_PIN,
+		    md) == WK_OK && md->has_retries) {
+			slot->pin_max = md->retries_total;
+			slot->pin_tries = md->retries_left;
+		}
+		if (md != NULL && wk_piv_get_metadata(slot->piv, WK_PIV_REF_PUK,
+		    md) == WK_OK && md->has_retries) {
+			slot->puk_max = md->retries_total;
+			slot->puk_tries = md->retries_left;
+		}
+		free(md);
+	}
 	wk_card_end(slot->card);
 	if (wk == WK_ERR_PIN_BLOCKED) {
 		slot->pin_tries = 0;

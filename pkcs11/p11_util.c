@@ -100,6 +100,9 @@ p11_log(const char *fmt, ...)
 	if (enabled < 0) {
 		const char *e = getenv("WALLETKEY_P11_DEBUG");
 		enabled = e != NULL && *e != '\0' && strcmp(e, "0") != 0;
+		/* "trace": libwalletkey's PC/SC calls and APDUs too (masked) */
+		if (e != NULL && strcmp(e, "trace") == 0)
+			wk_set_trace(WK_TRACE_ALL);
 	}
 	if (!enabled)
 		return;

@@ -181,9 +181,10 @@ P --login --pin "$PIN" --change-pin --new-pin 654321 > /dev/null
 P -L | grep -q "user PIN count low" && fail "counter reset by a good PIN"
 P --login --pin 654321 --change-pin --new-pin "$PIN" > /dev/null
 PU -O > /dev/null
-# a PIN of the wrong length never reaches the card
+# a PIN of the wrong length never reaches the card: wrong, and no try lost
 if P --login --pin 12 -O > "$T/w" 2>&1; then fail "short PIN accepted"; fi
-grep -q CKR_PIN_LEN_RANGE "$T/w" || fail "CKR_PIN_LEN_RANGE"
+grep -q CKR_PIN_INCORRECT "$T/w" || fail "CKR_PIN_INCORRECT"
+P -L | grep -q "user PIN count low" && fail "a wrong-length PIN cost a try"
 
 step "pkcs11-tool -t and --test-threads"
 PU -t > "$T/t" 2>&1 || { cat "$T/t"; fail "pkcs11-tool -t"; }

@@ -88,6 +88,21 @@ find_one(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, CK_BYTE id)
 	return n == 1 ? o : CK_INVALID_HANDLE;
 }
 
+/* a template with CKA_TOKEN true appended: token objects live on the card
+ * (CKA_TOKEN false, the default, makes session objects in software) */
+static CK_ATTRIBUTE tok_buf[2][16];
+
+static CK_ATTRIBUTE *
+tok(int which, const CK_ATTRIBUTE *t, CK_ULONG n)
+{
+	static CK_BBOOL tok_true = CK_TRUE;
+
+	if (n > 0)
+		memcpy(tok_buf[which], t, n * sizeof(*t));
+	tok_buf[which][n] = (CK_ATTRIBUTE){ CKA_TOKEN, &tok_true, 1 };
+	return tok_buf[which];
+}
+
 static CK_RV
 gen_ec(CK_SESSION_HANDLE h, CK_BYTE id, CK_OBJECT_HANDLE *pub,
     CK_OBJECT_HANDLE *priv)
@@ -99,7 +114,7 @@ gen_ec(CK_SESSION_HANDLE h, CK_BYTE id, CK_OBJECT_HANDLE *pub,
 	};
 	CK_ATTRIBUTE kt[] = { { CKA_ID, &id, 1 }, { CKA_SIGN, &yes, 1 } };
 
-	return f->C_GenerateKeyPair(h, &m, pt, 2, kt, 2, pub, priv);
+	return f->C_GenerateKeyPair(h, &m, tok(0, pt, 2), 2 + 1, tok(1, kt, 2), 2 + 1, pub, priv);
 }
 
 static void
@@ -150,8 +165,14 @@ test_login(void **state)
 	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
 	rw = open_rw();
 	RV(f->C_Login(ro, CKU_USER, NULL, 6), CKR_ARGUMENTS_BAD);
-	RV(f->C_Login(ro, CKU_USER, pin, 5), CKR_PIN_LEN_RANGE);
-	RV(f->C_Login(ro, CKU_USER, pin, 9), CKR_PIN_LEN_RANGE);
+	/* a PIN of a length the card never takes is wrong and costs no try */
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_false(ti.flags & CKF_USER_PIN_COUNT_LOW);
+	RV(f->C_Login(ro, CKU_USER, pin, 5), CKR_PIN_INCORRECT);
+	RV(f->C_Login(ro, CKU_USER, (CK_BYTE *)"simply-wrong", 12),
+	    CKR_PIN_INCORRECT);
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_false(ti.flags & CKF_USER_PIN_COUNT_LOW);
 	RV(f->C_Login(ro, 7, pin, 6), CKR_USER_TYPE_INVALID);
 	RV(f->C_Login(ro, CKU_CONTEXT_SPECIFIC, pin, 6),
 	    CKR_OPERATION_NOT_INITIALIZED);
@@ -213,21 +234,21 @@ test_keygen(void **state)
 	/* before the SO logs in */
 	RV(gen_ec(h, 1, &pub, &priv), CKR_USER_NOT_LOGGED_IN);
 	OK(f->C_Login(h, CKU_SO, so, 48));
-	RV(f->C_GenerateKeyPair(h, NULL, badid, 1, NULL, 0, &pub, &priv),
+	RV(f->C_GenerateKeyPair(h, NULL, tok(0, badid, 1), 1 + 1, tok(1, NULL, 0), 1, &pub, &priv),
 	    CKR_ARGUMENTS_BAD);
-	RV(f->C_GenerateKeyPair(h, &m, badid, 1, NULL, 0, NULL, &priv),
+	RV(f->C_GenerateKeyPair(h, &m, tok(0, badid, 1), 1 + 1, tok(1, NULL, 0), 1, NULL, &priv),
 	    CKR_ARGUMENTS_BAD);
 	RV(f->C_GenerateKeyPair(h, &m, none, 1, NULL, 0, &pub, &priv),
 	    CKR_TEMPLATE_INCOMPLETE);
-	RV(f->C_GenerateKeyPair(h, &m, badcurve, 1, NULL, 0, &pub, &priv),
+	RV(f->C_GenerateKeyPair(h, &m, tok(0, badcurve, 1), 1 + 1, tok(1, NULL, 0), 1, &pub, &priv),
 	    CKR_CURVE_NOT_SUPPORTED);
-	RV(f->C_GenerateKeyPair(h, &rsa, badbits, 1, NULL, 0, &pub, &priv),
+	RV(f->C_GenerateKeyPair(h, &rsa, tok(0, badbits, 1), 1 + 1, tok(1, NULL, 0), 1, &pub, &priv),
 	    CKR_KEY_SIZE_RANGE);
-	RV(f->C_GenerateKeyPair(h, &bad, badid, 1, NULL, 0, &pub, &priv),
+	RV(f->C_GenerateKeyPair(h, &bad, tok(0, badid, 1), 1 + 1, tok(1, NULL, 0), 1, &pub, &priv),
 	    CKR_MECHANISM_PARAM_INVALID);
-	RV(f->C_GenerateKeyPair(h, &m, badid, 2, NULL, 0, &pub, &priv),
+	RV(f->C_GenerateKeyPair(h, &m, tok(0, badid, 2), 2 + 1, tok(1, NULL, 0), 1, &pub, &priv),
 	    CKR_ATTRIBUTE_VALUE_INVALID);
-	RV(f->C_GenerateKeyPair(h, &m, badid, 1, session_key, 1, &pub, &priv),
+	RV(f->C_GenerateKeyPair(h, &m, tok(0, badid, 1), 1 + 1, session_key, 1, &pub, &priv),
 	    CKR_TEMPLATE_INCONSISTENT);
 	/* 9A (id 01) and 9C (id 02, PIN always) */
 	OK(gen_ec(h, 1, &pub, &priv));
@@ -266,6 +287,12 @@ test_attributes(void **state)
 	t[2] = (CK_ATTRIBUTE){ CKA_ALWAYS_AUTHENTICATE, &b, 1 };
 	RV(f->C_GetAttributeValue(h, priv, t, 3), CKR_ATTRIBUTE_TYPE_INVALID);
 	assert_int_equal(id, 1);
+	/* p11test usage_test: an EC public key derives as its private key does */
+	t[0] = (CK_ATTRIBUTE){ CKA_DERIVE, &b, 1 };
+	OK(f->C_GetAttributeValue(h, pub, t, 1));
+	assert_int_equal(b, CK_TRUE);
+	OK(f->C_GetAttributeValue(h, priv, t, 1));
+	assert_int_equal(b, CK_TRUE);
 	t[0] = (CK_ATTRIBUTE){ CKA_EC_POINT, NULL, 0 };
 	OK(f->C_GetAttributeValue(h, pub, t, 1));
 	assert_int_equal(t[0].ulValueLen, 67);
@@ -349,9 +376,15 @@ test_sign_verify(void **state)
 	pub2 = find_one(h, CKO_PUBLIC_KEY, 2);
 	OK(f->C_SignInit(h, &m, priv));
 	n = sizeof(sig);
+	/* an error ends the operation (2.40 base 5.2) */
 	RV(f->C_Sign(h, data, sizeof(data), sig, &n), CKR_USER_NOT_LOGGED_IN);
+	RV(f->C_Login(h, CKU_CONTEXT_SPECIFIC, pin, 6),
+	    CKR_OPERATION_NOT_INITIALIZED);
+	OK(f->C_SignInit(h, &m, priv));
 	RV(f->C_Login(h, CKU_CONTEXT_SPECIFIC, (CK_BYTE *)"000000", 6),
 	    CKR_PIN_INCORRECT);
+	/* a failed context login ends it too: libp11 starts over at once */
+	OK(f->C_SignInit(h, &m, priv));
 	OK(f->C_Login(h, CKU_CONTEXT_SPECIFIC, pin, 6));
 	OK(f->C_Sign(h, data, sizeof(data), sig, &n));
 	OK(f->C_VerifyInit(h, &m, pub2));
@@ -401,15 +434,29 @@ test_misc(void **state)
 	n = sizeof(d);
 	OK(f->C_Digest(h, rnd, 10, d, &n));
 	/* certificates: the SO writes, the template must hold a certificate */
-	RV(f->C_CreateObject(h, ct, 3, &o), CKR_ATTRIBUTE_VALUE_INVALID);
-	RV(f->C_CreateObject(h, ct, 2, &o), CKR_TEMPLATE_INCOMPLETE);
-	RV(f->C_CreateObject(h, ct + 1, 2, &o), CKR_TEMPLATE_INCOMPLETE);
+	RV(f->C_CreateObject(h, tok(0, ct, 3), 3 + 1, &o), CKR_ATTRIBUTE_VALUE_INVALID);
+	RV(f->C_CreateObject(h, tok(0, ct, 2), 2 + 1, &o), CKR_TEMPLATE_INCOMPLETE);
+	RV(f->C_CreateObject(h, tok(0, ct + 1, 2), 2 + 1, &o), CKR_TEMPLATE_INCOMPLETE);
 	RV(f->C_CreateObject(h, NULL, 2, &o), CKR_ARGUMENTS_BAD);
 	OK(f->C_Login(h, CKU_USER, pin, 6));
 	/* keys on a PIV card are not destroyed through PKCS#11 */
 	RV(f->C_DestroyObject(h, find_one(h, CKO_PRIVATE_KEY, 1)),
 	    CKR_ACTION_PROHIBITED);
+	/* nothing to save without an operation; a card's operation cannot be */
+	RV(f->C_GetOperationState(h, NULL, &n), CKR_OPERATION_NOT_INITIALIZED);
+	OK(f->C_DigestInit(h, &sha));
 	RV(f->C_GetOperationState(h, NULL, &n), CKR_STATE_UNSAVEABLE);
+	/* after a size query of C_Digest, C_DigestFinal is refused and ends it */
+	OK(f->C_Digest(h, rnd, 10, NULL, &n));
+	n = sizeof(d);
+	RV(f->C_DigestFinal(h, d, &n), CKR_OPERATION_ACTIVE);
+	RV(f->C_DigestUpdate(h, rnd, 1), CKR_OPERATION_NOT_INITIALIZED);
+	/* a size query of C_DigestFinal keeps the operation */
+	OK(f->C_DigestInit(h, &sha));
+	OK(f->C_DigestUpdate(h, rnd, 10));
+	OK(f->C_DigestFinal(h, NULL, &n));
+	assert_int_equal(n, 32);
+	OK(f->C_DigestFinal(h, d, &n));
 	RV(f->C_GetFunctionStatus(h), CKR_FUNCTION_NOT_PARALLEL);
 	OK(f->C_CloseSession(h));
 }
@@ -481,11 +528,11 @@ test_import_and_derive(void **state)
 	assert_int_equal(EVP_PKEY_get_bn_param(imported, "priv", &d), 1);
 	assert_int_equal(BN_bn2binpad(d, dbuf, 32), 32);
 	BN_free(d);
-	RV(f->C_CreateObject(h, t, 5, &priv), CKR_USER_NOT_LOGGED_IN);
+	RV(f->C_CreateObject(h, tok(0, t, 5), 5 + 1, &priv), CKR_USER_NOT_LOGGED_IN);
 	OK(f->C_Login(h, CKU_SO, so, 48));
-	OK(f->C_CreateObject(h, t, 5, &priv));
+	OK(f->C_CreateObject(h, tok(0, t, 5), 5 + 1, &priv));
 	OPENSSL_cleanse(dbuf, sizeof(dbuf));
-	OK(f->C_GenerateKeyPair(h, &xgen, xt, 1, xt, 1, &xpub, &xpriv));
+	OK(f->C_GenerateKeyPair(h, &xgen, tok(0, xt, 1), 1 + 1, tok(1, xt, 1), 1 + 1, &xpub, &xpriv));
 	OK(f->C_Logout(h));
 	OK(f->C_Login(h, CKU_USER, pin, 6));
 	/* the card's public key for 9D is the imported one */
@@ -569,7 +616,7 @@ test_unwrap(void **state)
 
 	(void)state;
 	OK(f->C_Login(h, CKU_SO, so, 48));
-	OK(f->C_GenerateKeyPair(h, &gen, pt, 2, pt + 1, 1, &pub, &priv));
+	OK(f->C_GenerateKeyPair(h, &gen, tok(0, pt, 2), 2 + 1, tok(1, pt + 1, 1), 1 + 1, &pub, &priv));
 	OK(f->C_GetAttributeValue(h, pub, a, 1));
 	OK(f->C_Logout(h));
 	OK(f->C_Login(h, CKU_USER, pin, 6));
@@ -589,8 +636,24 @@ test_unwrap(void **state)
 	    CKR_UNWRAPPING_KEY_HANDLE_INVALID);
 	RV(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl - 1, NULL, 0, &k),
 	    CKR_WRAPPED_KEY_LEN_RANGE);
-	RV(f->C_UnwrapKey(h, &pkcs, priv, wrapped, wl, NULL, 0, &k),
-	    CKR_WRAPPED_KEY_INVALID);
+	/*
+	 * a block that is no PKCS#1 v1.5 encryption block (type 03): the
+	 * OAEP blob itself would pass for one about once in 256 runs
+	 */
+	{
+		CK_BYTE em[256], bogus[256];
+		size_t bl = sizeof(bogus);
+		memset(em, 0x5A, sizeof(em));
+		em[0] = 0x00;
+		em[1] = 0x03;
+		ctx = EVP_PKEY_CTX_new(pk, NULL);
+		assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING), 1);
+		assert_int_equal(EVP_PKEY_encrypt(ctx, bogus, &bl, em, sizeof(em)), 1);
+		EVP_PKEY_CTX_free(ctx);
+		RV(f->C_UnwrapKey(h, &pkcs, priv, bogus, bl, NULL, 0, &k),
+		    CKR_WRAPPED_KEY_INVALID);
+	}
 	OK(f->C_UnwrapKey(h, &oaep, priv, wrapped, wl, NULL, 0, &k));
 	OK(f->C_GetAttributeValue(h, k, v, 1));
 	assert_int_equal(v[0].ulValueLen, 32);
@@ -644,7 +707,13 @@ test_pins(void **state)
 	OK(f->C_SetPIN(h, so2, 48, so, 48));
 	OK(f->C_Logout(h));
 	/* the SO with the PUK: a wrong PUK, then C_InitPIN unblocks */
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_false(ti.flags & CKF_SO_PIN_COUNT_LOW);
 	RV(f->C_Login(h, CKU_SO, (CK_BYTE *)"87654321", 8), CKR_PIN_INCORRECT);
+	/* the PUK's counter shows in the SO flags */
+	OK(f->C_GetTokenInfo(slot, &ti));
+	assert_true(ti.flags & CKF_SO_PIN_COUNT_LOW);
+	assert_false(ti.flags & (CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_LOCKED));
 	OK(f->C_Login(h, CKU_SO, puk, 8));
 	RV(f->C_InitPIN(h, pin, 3), CKR_PIN_LEN_RANGE);
 	OK(f->C_InitPIN(h, pin, 6));
@@ -683,12 +752,16 @@ test_data_objects(void **state)
 	CK_ULONG n;
 
 	(void)state;
-	RV(f->C_CreateObject(h, t, 3, &o), CKR_USER_NOT_LOGGED_IN);
+	RV(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o), CKR_USER_NOT_LOGGED_IN);
 	OK(f->C_Login(h, CKU_SO, so, 48));
-	RV(f->C_CreateObject(h, bad, 3, &o), CKR_ATTRIBUTE_VALUE_INVALID);
-	RV(f->C_CreateObject(h, t, 1, &o), CKR_TEMPLATE_INCOMPLETE);
-	RV(f->C_CreateObject(h, t, 2, &o), CKR_TEMPLATE_INCOMPLETE);
-	OK(f->C_CreateObject(h, t, 3, &o));
+	/* an OID that names no PIV container: one of the application's own */
+	OK(f->C_CreateObject(h, tok(0, bad, 3), 3 + 1, &o));
+	OK(f->C_DestroyObject(h, o));
+	/* a data object of nothing but defaults is one too (2.40 base 4.5) */
+	OK(f->C_CreateObject(h, tok(0, t, 1), 1 + 1, &o));
+	OK(f->C_DestroyObject(h, o));
+	RV(f->C_CreateObject(h, tok(0, t, 2), 2 + 1, &o), CKR_TEMPLATE_INCOMPLETE);
+	OK(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o));
 	OK(f->C_Logout(h));
 	/* PIN-protected: invisible before the user logs in */
 	OK(f->C_FindObjectsInit(h, find, 2));
@@ -710,7 +783,7 @@ test_data_objects(void **state)
 	t[1].pValue = find[1].pValue = (void *)label;
 	t[1].ulValueLen = find[1].ulValueLen = strlen(label);
 	OK(f->C_Login(h, CKU_SO, so, 48));
-	OK(f->C_CreateObject(h, t, 3, &o));
+	OK(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o));
 	OK(f->C_FindObjectsInit(h, find, 2));
 	OK(f->C_FindObjects(h, found, 4, &n));
 	OK(f->C_FindObjectsFinal(h));
@@ -723,6 +796,114 @@ test_data_objects(void **state)
 	OK(f->C_FindObjects(h, found, 4, &n));
 	OK(f->C_FindObjectsFinal(h));
 	assert_int_equal(n, 0);
+	OK(f->C_CloseSession(h));
+}
+
+/*
+ * the application's own token data objects (any label, application, value):
+ * stored on the card, written with the PIN, private ones read with it only,
+ * there again for another process and after the module is reloaded
+ */
+static void
+test_user_data_objects(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw(), ro;
+	CK_OBJECT_CLASS data = CKO_DATA;
+	CK_BYTE v[] = "a note kept on the card", buf[64];
+	CK_ATTRIBUTE t[] = {
+		{ CKA_CLASS, &data, sizeof(data) },
+		{ CKA_TOKEN, &yes, 1 },
+		{ CKA_PRIVATE, &yes, 1 },
+		{ CKA_APPLICATION, "notes", 5 },
+		{ CKA_LABEL, "secret note", 11 },
+		{ CKA_VALUE, v, sizeof(v) },
+	};
+	CK_ATTRIBUTE find[] = { { CKA_APPLICATION, "notes", 5 } };
+	CK_ATTRIBUTE get[] = { { CKA_VALUE, buf, sizeof(buf) } };
+	CK_OBJECT_HANDLE o, o2, found[4];
+	CK_ULONG n;
+
+	(void)state;
+	RV(f->C_CreateObject(h, t, 6, &o), CKR_USER_NOT_LOGGED_IN);
+	OK(f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro));
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	/* a token object needs a read/write session */
+	RV(f->C_CreateObject(ro, t, 6, &o), CKR_SESSION_READ_ONLY);
+	OK(f->C_CreateObject(h, t, 6, &o));
+	t[2].pValue = &no;
+	t[4].pValue = "public note";
+	OK(f->C_CreateObject(h, t, 6, &o2));
+	/* the module forgets what it read: a fresh load from the card */
+	OK(f->C_CloseSession(ro));
+	OK(f->C_CloseSession(h));
+	OK(f->C_Finalize(NULL));
+	OK(f->C_Initialize(NULL));
+	h = open_rw();
+	OK(f->C_FindObjectsInit(h, find, 1));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 1);
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	OK(f->C_FindObjectsInit(h, find, 1));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 2);
+	OK(f->C_GetAttributeValue(h, found[0], get, 1));
+	assert_int_equal(get[0].ulValueLen, sizeof(v));
+	assert_memory_equal(buf, v, sizeof(v));
+	OK(f->C_DestroyObject(h, found[0]));
+	OK(f->C_DestroyObject(h, found[1]));
+	OK(f->C_FindObjectsInit(h, find, 1));
+	OK(f->C_FindObjects(h, found, 4, &n));
+	OK(f->C_FindObjectsFinal(h));
+	assert_int_equal(n, 0);
+	OK(f->C_CloseSession(h));
+}
+
+/*
+ * signatures go to the card without SELECT while the module's PIV session
+ * stands (issue 17); another program selecting another applet in between
+ * is noticed from the card's answer and the command sent again after SELECT
+ */
+static void
+test_interference(void **state)
+{
+	CK_SESSION_HANDLE h = open_rw();
+	CK_MECHANISM m = { CKM_ECDSA_SHA256, NULL, 0 };
+	CK_OBJECT_HANDLE priv, pub;
+	CK_BYTE sig[64];
+	CK_ULONG n;
+	char cmd[512];
+	CK_RV rv;
+
+	(void)state;
+	OK(f->C_Login(h, CKU_USER, pin, 6));
+	priv = find_one(h, CKO_PRIVATE_KEY, 1);
+	pub = find_one(h, CKO_PUBLIC_KEY, 1);
+	for (int i = 0; i < 3; i++) {
+		OK(f->C_SignInit(h, &m, priv));
+		n = sizeof(sig);
+		OK(f->C_Sign(h, (CK_BYTE *)"x", 1, sig, &n));
+		OK(f->C_VerifyInit(h, &m, pub));
+		OK(f->C_Verify(h, (CK_BYTE *)"x", 1, sig, n));
+	}
+	/* another program selects the card-information applet */
+	snprintf(cmd, sizeof(cmd), "opensc-tool -r '%s' -s '00 A4 04 00 07 F0 57 "
+	    "4B 49 4E 46 4F' > /dev/null 2>&1", getenv("WALLETKEY_READER_0"));
+	assert_int_equal(system(cmd), 0);
+	OK(f->C_SignInit(h, &m, priv));
+	n = sizeof(sig);
+	rv = f->C_Sign(h, (CK_BYTE *)"y", 1, sig, &n);
+	/* PIV forgets the PIN when another applet is selected (piv.md 1.4) */
+	if (rv == CKR_USER_NOT_LOGGED_IN) {
+		OK(f->C_Login(h, CKU_USER, pin, 6));
+		OK(f->C_SignInit(h, &m, priv));
+		n = sizeof(sig);
+		rv = f->C_Sign(h, (CK_BYTE *)"y", 1, sig, &n);
+	}
+	OK(rv);
+	OK(f->C_VerifyInit(h, &m, pub));
+	OK(f->C_Verify(h, (CK_BYTE *)"y", 1, sig, n));
 	OK(f->C_CloseSession(h));
 }
 
@@ -744,6 +925,16 @@ test_refused(void **state)
 	OK(f->C_Login(h, CKU_USER, pin, 6));
 	pub = find_one(h, CKO_PUBLIC_KEY, 5);
 	priv = find_one(h, CKO_PRIVATE_KEY, 5);
+	/* p11test usage_test: the RSA public key wraps what its private key unwraps */
+	{
+		CK_BBOOL w = CK_FALSE, u = CK_FALSE;
+		CK_ATTRIBUTE wt[] = { { CKA_WRAP, &w, 1 } };
+		CK_ATTRIBUTE ut[] = { { CKA_UNWRAP, &u, 1 } };
+		OK(f->C_GetAttributeValue(h, pub, wt, 1));
+		OK(f->C_GetAttributeValue(h, priv, ut, 1));
+		assert_int_equal(w, CK_TRUE);
+		assert_int_equal(u, CK_TRUE);
+	}
 	/* encryption on the host, decryption on the card; two-call sizes */
 	OK(f->C_EncryptInit(h, &pkcs, pub));
 	OK(f->C_Encrypt(h, in, sizeof(in), NULL, &n));
@@ -778,9 +969,12 @@ test_refused(void **state)
 	OK(f->C_DigestFinal(h, pt, &n));
 	RV(f->C_SignRecoverInit(h, &pkcs, priv), CKR_MECHANISM_INVALID);
 	RV(f->C_VerifyRecover(h, ct, 1, pt, &n), CKR_OPERATION_NOT_INITIALIZED);
-	RV(f->C_GenerateKey(h, &aes, NULL, 0, &k), CKR_MECHANISM_INVALID);
-	RV(f->C_WrapKey(h, &pkcs, pub, priv, ct, &n), CKR_MECHANISM_INVALID);
-	RV(f->C_DigestEncryptUpdate(h, in, 1, ct, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	/* secret keys are session keys: an AES key needs its length */
+	RV(f->C_GenerateKey(h, &aes, NULL, 0, &k), CKR_TEMPLATE_INCOMPLETE);
+	/* a private key never leaves, wrapped or not */
+	RV(f->C_WrapKey(h, &pkcs, pub, priv, ct, &n), CKR_KEY_NOT_WRAPPABLE);
+	RV(f->C_DigestEncryptUpdate(h, in, 1, ct, &n),
+	    CKR_OPERATION_NOT_INITIALIZED);
 	RV(f->C_SetOperationState(h, in, 1, 0, 0), CKR_SAVED_STATE_INVALID);
 	RV(f->C_InitToken(slot, pin, 6, (CK_BYTE *)"label"), CKR_SESSION_EXISTS);
 	OK(f->C_CloseSession(h));
@@ -1024,6 +1218,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_data_objects),
+		cmocka_unit_test(test_user_data_objects),
+		cmocka_unit_test(test_interference),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_other_logout),

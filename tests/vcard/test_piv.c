@@ -485,6 +485,40 @@ test_set_mgm_aes(void **state)
 
 /* ---- PUT DATA (piv.md 2.2) ---- */
 
+/*
+ * walletkey's data objects (docs/pkcs11.md): 5FFF20..2F public, 5FFF30..3F
+ * read after VERIFY; the PIN writes them, but never the PIV containers
+ */
+static void
+test_user_objects(void **state)
+{
+	piv_h *h = *state;
+	uint8_t d0[32], d1[32];
+
+	digest(h, d0);
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F FF 30 53 02 04 00"), 0x6982);
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F FF 20 53 02 04 00"), 0x6982);
+	assert_int_equal(tx(h, "00 DB 3F FF 02 5C 01"), 0x6982);
+	digest(h, d1);
+	assert_memory_equal(d0, d1, 32);
+	verify_pin(h);
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F FF 30 53 02 04 01"), 0x9000);
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F FF 20 53 02 04 02"), 0x9000);
+	/* the PIN alone writes no PIV container and no other Yubico object */
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F C1 05 53 02 01 00"), 0x6982);
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F FF 00 53 02 80 00"), 0x6982);
+	assert_int_equal(tx(h, "00 DB 3F FF 09 5C 03 5F FF 40 53 02 04 00"), 0x6982);
+	assert_int_equal(tx(h, "00 CB 3F FF 05 5C 03 5F FF 30 00"), 0x9000);
+	ph_reset(h);
+	/* after a reset: the public one reads, the private one wants the PIN */
+	assert_int_equal(tx(h, "00 CB 3F FF 05 5C 03 5F FF 20 00"), 0x9000);
+	assert_int_equal(tx(h, "00 CB 3F FF 05 5C 03 5F FF 30 00"), 0x6982);
+	assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F FF 20 53 00"), 0x6982);
+	verify_pin(h);
+	assert_int_equal(tx(h, "00 DB 3F FF 07 5C 03 5F FF 20 53 00"), 0x9000);
+	assert_int_equal(tx(h, "00 CB 3F FF 05 5C 03 5F FF 20 00"), 0x6A82);
+}
+
 static void
 test_put_data(void **state)
 {
@@ -1579,6 +1613,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_mgm_external_and_challenge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_mgm_aes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_objects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_p256_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pin_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generate_rsa2048_sign, setup, teardown),

@@ -21,11 +21,27 @@ static const uint8_t piv_fascn[25] = {
 	0x10, 0xC3, 0xEB,
 };
 
+/*
+ * walletkey's data objects (PKCS#11 CKO_DATA on the token, docs/pkcs11.md):
+ * 5FFF20..2F readable by anyone, 5FFF30..3F only after VERIFY; both written
+ * with the PIN or the management key
+ */
+#define PIV_TAG_USER_FIRST 0x5FFF20u
+#define PIV_TAG_USER_PRIVATE 0x5FFF30u
+#define PIV_TAG_USER_LAST 0x5FFF3Fu
+
+static bool
+piv_tag_user(uint32_t tag)
+{
+	return tag >= PIV_TAG_USER_FIRST && tag <= PIV_TAG_USER_LAST;
+}
+
 static bool
 piv_tag_known(uint32_t tag)
 {
 	return (tag >= 0x5FC101 && tag <= 0x5FC123) || tag == 0x7F61 ||
-	    (tag >= 0x5FFF00 && tag <= 0x5FFF15) || tag == PIV_TAG_DISCOVERY;
+	    (tag >= 0x5FFF00 && tag <= 0x5FFF15) || piv_tag_user(tag) ||
+	    tag == PIV_TAG_DISCOVERY;
 }
 
 /* fingerprints, printed info, facial image, iris: PIN first (piv.md 2.1) */
@@ -33,7 +49,8 @@ static bool
 piv_tag_pin_protected(uint32_t tag)
 {
 	return tag == 0x5FC103 || tag == 0x5FC108 || tag == 0x5FC109 ||
-	    tag == 0x5FC121;
+	    tag == 0x5FC121 ||
+	    (tag >= PIV_TAG_USER_PRIVATE && tag <= PIV_TAG_USER_LAST);
 }
 
 /* 5C <1..3> <tag> as the whole field */
@@ -89,6 +106,7 @@ piv_obj_wipe(vc_card *card)
 	static const uint32_t ranges[][2] = {
 		{ 0x5FC101, 0x5FC123 }, { 0x7F61, 0x7F61 },
 		{ 0x5FFF00, 0x5FFF15 },
+		{ PIV_TAG_USER_FIRST, PIV_TAG_USER_LAST },
 	};
 	int r = 0;
 
@@ -156,17 +174,18 @@ piv_put_data(piv_state *s, vc_card *card, const wk_apdu *cmd)
 		sw = WK_SW_WRONG_P1P2;
 		goto out;
 	}
-	if (!s->mgm_auth) {
-		sw = WK_SW_SECURITY_STATUS;
-		goto out;
-	}
 	/* 5C <tag> 53 <content>, nothing else */
 	wk_cur_init(&c, cmd->data, cmd->lc);
 	if (wk_tlv_read(&c, &tl) != WK_TLV_OK || tl.tag != 0x5C ||
 	    piv_parse_tag_list(cmd->data, cmd->lc - c.len, &tag) != 0 ||
 	    wk_tlv_read(&c, &body) != WK_TLV_OK || body.tag != 0x53 ||
 	    c.len != 0) {
-		sw = WK_SW_WRONG_DATA;
+		sw = s->mgm_auth ? WK_SW_WRONG_DATA : WK_SW_SECURITY_STATUS;
+		goto out;
+	}
+	/* the holder's own data objects take the PIN; all else 9B */
+	if (!s->mgm_auth && !(piv_tag_user(tag) && s->pin_verified)) {
+		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}
 	if (tag == PIV_TAG_DISCOVERY) {
