@@ -58,18 +58,30 @@ say() { printf '\n== %s\n' "$*"; }
 wanted() { [[ " $STAGES " == *" $1 "* ]]; }
 
 summary() {
-	local s reached=none
+	local s passed=()
 	say "container test: how far it got"
 	for s in "${ORDER[@]}"; do
 		printf '  %-9s %s\n' "$s" "${RESULT[$s]:-not reached}"
-		case ${RESULT[$s]:-} in ok*) reached=$s ;; esac
+		case ${RESULT[$s]:-} in ok*) passed+=("$s") ;; esac
 	done
-	echo "last stage passed: $reached"
+	echo "stages passed: ${passed[*]:-none}"
 }
 
-# stage NAME: records the outcome of the function stage_NAME
+# stage NAME [NEEDS...]: runs stage_NAME and records its outcome; a stage
+# whose prerequisite did not pass is not reached, the others still run
+FAILED=0
 stage() {
-	local name=$1 rc
+	local name=$1 rc dep
+	shift
+	for dep; do
+		case ${RESULT[$dep]:-} in
+		ok* | skipped*) ;;
+		*)
+			RESULT[$name]="not reached ($dep did not pass)"
+			return 0
+			;;
+		esac
+	done
 	if ! wanted "$name"; then
 		RESULT[$name]="skipped (WALLETKEY_CONTAINER_STAGES)"
 		return 0
@@ -80,8 +92,7 @@ stage() {
 	[ -n "${RESULT[$name]:-}" ] || RESULT[$name]=$([ $rc -eq 0 ] && echo ok || echo FAILED)
 	if [ $rc -ne 0 ]; then
 		echo "stage $name: ${RESULT[$name]}" >&2
-		summary
-		exit 1
+		FAILED=1
 	fi
 }
 
@@ -395,10 +406,11 @@ stage_slim_use() {
 
 [ "$(id -u)" -eq 0 ] || { echo "tests/container/run.sh: needs root" >&2; exit 2; }
 stage engine
-stage base
-stage ci
-stage suite
-stage crash
-stage slim
-stage slim-use
+stage base engine
+stage ci base
+stage suite ci
+stage crash ci
+stage slim base
+stage slim-use slim
 summary
+exit $FAILED
