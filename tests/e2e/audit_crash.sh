@@ -27,10 +27,14 @@ R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
 wallet_key
 
+# the sandbox's helpers kill and start the card: each waits (bounded) until
+# pcscd has seen the card leave or come back, whoever reaps the dead card
+card_kill() {
+	"$WALLETKEY_SANDBOX/bin/card-kill" 0 || { bad "card-kill: the card did not leave pcscd"; finish; }
+}
+# starts the card unless it runs (a no-op then)
 card_up() {
-	if ! kill -0 "$(cat "$WALLETKEY_SANDBOX/card0.pid")" 2>/dev/null; then
-		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
-	fi
+	"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || { bad "card-start: the card did not come back"; finish; }
 }
 
 "$WK" --reader "$R" wallet load --amount 100000 --sam "$T/sam.json" --insecure-master-keys >/dev/null
@@ -44,16 +48,14 @@ for ((i = 1; i <= N; i++)); do
 	fi
 	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
 	kill_now=$((RANDOM % EVERY == 0))
-	((kill_now)) && card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
 	"$WK" --reader "$R" wallet "$op" --amount "$yuan" --sam "$T/sam.json" --insecure-master-keys \
 		--recover-wait 10 >/dev/null 2>&1 &
 	cli=$!
 	if ((kill_now)); then
 		sleep "0.0$(printf '%02d' $((RANDOM % 45)))"
-		kill -KILL "$card"
+		card_kill
 		kills=$((kills + 1))
-		while kill -0 "$card" 2>/dev/null; do sleep 0.01; done
-		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
+		card_up
 	fi
 	wait "$cli" || true
 	card_up

@@ -91,7 +91,6 @@ check "verify --card" '[ "$RC" -eq 0 ] && grep -q "^OK: $N records" <<<"$OUT"'
 
 # an export interrupted by kill -9 of the card goes on from its cursor
 # (one record a page, so the kill lands inside it)
-card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
 start=$(date +%s.%N)
 # the trace goes through a FIFO this script reads: once 20 pages are seen it
 # stops reading, so the CLI soon blocks on its next trace line, still inside
@@ -103,14 +102,13 @@ cli=$!
 exec 3<"$T/trace.fifo"
 : >"$T/resume.err"
 pages=0
-while [ "$pages" -lt 20 ] && IFS= read -r -u 3 line; do
+while [ "$pages" -lt 20 ] && IFS= read -r -t 120 -u 3 line; do
 	printf '%s\n' "$line" >>"$T/resume.err"
 	case $line in *"> "*"80 E2 00 00"*) pages=$((pages + 1)) ;; esac
 done
-kill -KILL "$card"
-while kill -0 "$card" 2>/dev/null; do sleep 0.01; done
-"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
-"$WALLETKEY_SANDBOX/bin/card-wait" 0 >/dev/null || true
+# the sandbox's helpers wait (bounded) until pcscd saw the card leave and come back
+"$WALLETKEY_SANDBOX/bin/card-kill" 0 || bad "card-kill: the card did not leave pcscd"
+"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || bad "card-start: the card did not come back"
 cat <&3 >>"$T/resume.err"
 exec 3<&-
 set +e

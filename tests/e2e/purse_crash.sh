@@ -38,10 +38,14 @@ field() {	# field NAME JSON-LINE: a number or string member of compact JSON
 	sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2" | head -1
 }
 
+# the sandbox's helpers kill and start the card: each waits (bounded) until
+# pcscd has seen the card leave or come back, whoever reaps the dead card
+card_kill() {
+	"$WALLETKEY_SANDBOX/bin/card-kill" 0 || { bad "card-kill: the card did not leave pcscd"; finish; }
+}
+# starts the card unless it runs (a no-op then)
 card_up() {
-	if ! kill -0 "$(cat "$WALLETKEY_SANDBOX/card0.pid")" 2>/dev/null; then
-		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
-	fi
+	"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || { bad "card-start: the card did not come back"; finish; }
 }
 
 "$WK" --reader "$R" --json wallet load --amount 100000 --sam "$T/sam.json" --insecure-master-keys >"$T/out"
@@ -58,17 +62,15 @@ for ((i = 1; i <= N; i++)); do
 	fi
 	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
 	kill_now=$((RANDOM % EVERY == 0))
-	((kill_now)) && card=$(cat "$WALLETKEY_SANDBOX/card0.pid")
 	"$WK" --reader "$R" --json wallet "$op" --amount "$yuan" --sam "$T/sam.json" --insecure-master-keys \
 		--recover-wait 30 >"$T/out" 2>"$T/err" &
 	cli=$!
 	if ((kill_now)); then
 		# somewhere inside the transaction (it takes 20-40 ms)
 		sleep "0.0$(printf '%02d' $((RANDOM % 45)))"
-		kill -KILL "$card"
+		card_kill
 		kills=$((kills + 1))
-		while kill -0 "$card" 2>/dev/null; do sleep 0.01; done
-		"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null
+		card_up
 	fi
 	set +e
 	wait "$cli"

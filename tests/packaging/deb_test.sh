@@ -35,8 +35,14 @@ grep_q() { grep "$@" >/dev/null; }
 
 step "dpkg-buildpackage on a copy of the tree"
 mkdir "$work/src"
-# the tracked files only, as a clean checkout would have them
-git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
+# the tracked files only, as a clean checkout would have them; a tree without
+# git (copied into a container image) without its build trees
+if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+	git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
+else
+	tar -C "$ROOT" --exclude=./.git --exclude=./build --exclude='./build-*' \
+		--exclude='./obj-*' -cf - . | tar -C "$work/src" -xf -
+fi
 (cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
 	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
 	{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }

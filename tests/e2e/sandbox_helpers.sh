@@ -1,0 +1,77 @@
+#!/bin/bash
+# The sandbox's card helpers (walletkey-sandbox(1), HELPERS) under a PID 1
+# that never reaps, as meson is in a container: a card that a helper started
+# and then killed stays a zombie for ever, and every wait must still end.
+#   card-start on a running card is a no-op; card-restart gives a new process
+#   and the same card; card-kill of a card whose parent never reaps returns
+#   (the zombie is gone for it) and card-start brings the card back;
+#   card-kill never kills a process that is not the card (a recycled pid) and
+#   gives up, bounded, with a message, while pcscd still shows the card;
+#   pcscd-restart, then card-wait.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SANDBOX=$HERE/../../tools/walletkey-sandbox
+
+if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
+	# a new PID namespace whose PID 1 waits only for its own child (the
+	# sandbox): orphans that die stay zombies, as under meson as PID 1
+	exec unshare --fork --pid --mount-proc --kill-child -- \
+		python3 -c 'import subprocess, sys; sys.exit(subprocess.call(sys.argv[1:]))' \
+		"$SANDBOX" --cards 1 -- "$0"
+fi
+
+FAILS=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+B=$WALLETKEY_SANDBOX/bin
+stat_of() { ps -o stat= -p "$1" 2>/dev/null | cut -c1; }
+serial() {
+	walletkey --json readers | jq -r --arg r "$WALLETKEY_READER_0" '.readers[] | select(.name == $r) | .serial // empty'
+}
+
+check "PID 1 here is the non-reaping init" '[ "$(cat /proc/1/comm)" = python3 ]'
+s0=$(serial)
+p0=$("$B/card-pid" 0)
+"$B/card-start" 0
+check "card-start on a running card keeps it (same pid)" '[ "$("$B/card-pid" 0)" = "$p0" ]'
+
+"$B/card-restart" 0
+p1=$("$B/card-pid" 0)
+check "card-restart: a new process, the same card" '[ "$p1" != "$p0" ] && [ "$(serial)" = "$s0" ]'
+
+# p1 was started by a helper that has exited: its parent is now PID 1
+check "the restarted card's parent is PID 1" '[ "$(ps -o ppid= -p "$p1" | tr -d " ")" = 1 ]'
+start=$(date +%s)
+rc=0
+"$B/card-kill" 0 || rc=$?
+check "card-kill of a card whose parent never reaps returns, status 0" '[ "$rc" -eq 0 ]'
+check "that card is left a zombie (the case kill -0 loops on)" '[ "$(stat_of "$p1")" = Z ]'
+check "card-running says it is gone" '! "$B/card-running" 0'
+check "pcscd shows the reader empty" \
+	'! opensc-tool -l 2>/dev/null | grep -F -- "$WALLETKEY_READER_0" | grep -q -E "^[0-9]+ +Yes"'
+"$B/card-start" 0
+check "card-start brings it back with its serial" '[ "$(serial)" = "$s0" ]'
+echo "kill and start through a zombie: $(($(date +%s) - start)) s"
+
+# a recycled pid: the pid file names a process that is not the card
+sleep 300 &
+other=$!
+real=$("$B/card-pid" 0)
+cp "$WALLETKEY_SANDBOX/card0.pid" "$WALLETKEY_SANDBOX/card0.pid.real"
+echo "$other" >"$WALLETKEY_SANDBOX/card0.pid"
+rc=0
+err=$(WALLETKEY_SANDBOX_WAIT=2 "$B/card-kill" 0 2>&1) || rc=$?
+check "card-kill leaves a process that is not the card alone" 'kill -0 "$other" && [ "$(stat_of "$other")" != Z ]'
+check "and gives up after WALLETKEY_SANDBOX_WAIT with a message, status 1" \
+	'[ "$rc" -eq 1 ] && grep -q "still shows card 0" <<<"$err"'
+mv "$WALLETKEY_SANDBOX/card0.pid.real" "$WALLETKEY_SANDBOX/card0.pid"
+kill "$other"
+wait "$other" 2>/dev/null || true
+check "the card still runs" '"$B/card-running" 0 && [ "$("$B/card-pid" 0)" = "$real" ]'
+
+"$B/pcscd-restart"
+check "pcscd-restart, then card-wait: the card is back" '"$B/card-wait" 0 && [ "$(serial)" = "$s0" ]'
+
+[ "$FAILS" -eq 0 ] || { echo "sandbox_helpers: $FAILS failure(s)"; exit 1; }
+echo "sandbox_helpers: all passed"
