@@ -764,6 +764,8 @@ int wk_gm_dev_auth_answer(wk_gm *gm, const uint8_t answer[16],
 /* both steps with the key itself (the CLI's way) */
 int wk_gm_dev_auth(wk_gm *gm, const uint8_t *key, size_t len,
     unsigned *tries_left);
+/* forgets the device authentication (SKF_DisConnectDev does this) */
+int wk_gm_dev_logout(wk_gm *gm);
 int wk_gm_set_dev_key(wk_gm *gm, const uint8_t *key, size_t len);
 int wk_gm_set_label(wk_gm *gm, const char *label);
 

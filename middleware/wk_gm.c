@@ -102,6 +102,8 @@ wk_gm_open(wk_card *card, wk_gm **out)
 	if (card == NULL || out == NULL)
 		return WK_ERR_ARG;
 	*out = NULL;
+	if (sodium_init() < 0)
+		return WK_ERR_CRYPTO;
 	if ((gm = calloc(1, sizeof(*gm))) == NULL)
 		return WK_ERR_MEMORY;
 	gm->card = card;
@@ -274,6 +276,14 @@ out:
 	sodium_memzero(ans, sizeof(ans));
 	(void)wk_card_end(gm->card);
 	return rc;
+}
+
+int
+wk_gm_dev_logout(wk_gm *gm)
+{
+	if (gm == NULL)
+		return WK_ERR_ARG;
+	return gm_cmd(gm, WK_GM_INS_DEV_AUTH, 0, 0, NULL, NULL, NULL, false);
 }
 
 int
@@ -779,26 +789,30 @@ int
 wk_gm_generate(wk_gm *gm, uint8_t app, const char *cont, bool sign,
     uint8_t pub[64])
 {
+	int gm_rc;
 	uint8_t r[80];
 	size_t n = sizeof(r);
 
 	if (pub == NULL)
 		return WK_ERR_ARG;
-	return pub_answer(name_cmd(gm, WK_GM_INS_GENERATE, app, sign, cont,
-	    WK_GM_NAME_MAX, r, &n), r, n, pub);
+	gm_rc = name_cmd(gm, WK_GM_INS_GENERATE, app, sign, cont,
+	    WK_GM_NAME_MAX, r, &n);
+	return pub_answer(gm_rc, r, n, pub);
 }
 
 int
 wk_gm_public_key(wk_gm *gm, uint8_t app, const char *cont, bool sign,
     uint8_t pub[64])
 {
+	int gm_rc;
 	uint8_t r[80];
 	size_t n = sizeof(r);
 
 	if (pub == NULL)
 		return WK_ERR_ARG;
-	return pub_answer(name_cmd(gm, WK_GM_INS_PUBLIC_KEY, app, sign, cont,
-	    WK_GM_NAME_MAX, r, &n), r, n, pub);
+	gm_rc = name_cmd(gm, WK_GM_INS_PUBLIC_KEY, app, sign, cont,
+	    WK_GM_NAME_MAX, r, &n);
+	return pub_answer(gm_rc, r, n, pub);
 }
 
 int
@@ -835,6 +849,7 @@ int
 wk_gm_sign(wk_gm *gm, uint8_t app, const char *cont, const uint8_t e[32],
     uint8_t sig[64])
 {
+	int gm_rc;
 	uint8_t st[128], r[80];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -845,8 +860,9 @@ wk_gm_sign(wk_gm *gm, uint8_t app, const char *cont, const uint8_t e[32],
 	wk_buf_init_fixed(&b, st, sizeof(st));
 	wk_tlv_put(&b, WK_GM_TAG_NAME, cont, strlen(cont));
 	wk_tlv_put(&b, WK_GM_TAG_DATA, e, 32);
-	return sig_answer(gm_cmd(gm, WK_GM_INS_SIGN, app, WK_GM_SIGN_DIGEST, &b,
-	    r, &n, false), r, n, sig);
+	gm_rc = gm_cmd(gm, WK_GM_INS_SIGN, app, WK_GM_SIGN_DIGEST, &b,
+	    r, &n, false);
+	return sig_answer(gm_rc, r, n, sig);
 }
 
 int
@@ -854,6 +870,7 @@ wk_gm_sign_message(wk_gm *gm, uint8_t app, const char *cont,
     const uint8_t *msg, size_t len, const uint8_t *id, size_t id_len,
     uint8_t sig[64])
 {
+	int gm_rc;
 	uint8_t r[80];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -868,8 +885,9 @@ wk_gm_sign_message(wk_gm *gm, uint8_t app, const char *cont,
 	wk_tlv_put(&b, WK_GM_TAG_DATA, msg, len);
 	if (id != NULL)
 		wk_tlv_put(&b, WK_GM_TAG_ID, id, id_len);
-	rc = sig_answer(gm_cmd(gm, WK_GM_INS_SIGN, app, WK_GM_SIGN_MESSAGE, &b,
-	    r, &n, false), r, n, sig);
+	gm_rc = gm_cmd(gm, WK_GM_INS_SIGN, app, WK_GM_SIGN_MESSAGE, &b,
+	    r, &n, false);
+	rc = sig_answer(gm_rc, r, n, sig);
 	wk_buf_clear(&b);
 	return rc;
 }
@@ -891,18 +909,15 @@ static int
 big_cmd(wk_gm *gm, uint8_t ins, uint8_t p1, uint8_t p2, wk_buf *b,
     uint8_t *out, size_t *out_len, bool secret)
 {
-	uint8_t *r;
-	size_t n = GM_RESP_MAX;
+	uint8_t r[GM_RESP_MAX];
+	size_t n = sizeof(r);
 	int rc;
 
 	if (out_len == NULL)
 		return WK_ERR_ARG;
-	if ((r = sodium_malloc(n)) == NULL)
-		return WK_ERR_MEMORY;
 	if ((rc = gm_cmd(gm, ins, p1, p2, b, r, &n, secret)) == WK_OK)
 		rc = bytes_answer(r, n, out, out_len);
-	sodium_memzero(r, GM_RESP_MAX);
-	sodium_free(r);
+	sodium_memzero(r, sizeof(r));
 	return rc;
 }
 
@@ -986,6 +1001,7 @@ int
 wk_gm_ext_sign(wk_gm *gm, const uint8_t d[32], const uint8_t e[32],
     uint8_t sig[64])
 {
+	int gm_rc;
 	uint8_t st[80], r[80];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -996,7 +1012,8 @@ wk_gm_ext_sign(wk_gm *gm, const uint8_t d[32], const uint8_t e[32],
 	wk_buf_init_fixed(&b, st, sizeof(st));
 	wk_tlv_put(&b, WK_GM_TAG_PRIV, d, 32);
 	wk_tlv_put(&b, WK_GM_TAG_DATA, e, 32);
-	rc = sig_answer(gm_cmd(gm, WK_GM_INS_EXT_SIGN, 0, 0, &b, r, &n, true),
+	gm_rc = gm_cmd(gm, WK_GM_INS_EXT_SIGN, 0, 0, &b, r, &n, true);
+	rc = sig_answer(gm_rc,
 	    r, n, sig);
 	wk_buf_clear(&b);
 	return rc;
@@ -1036,6 +1053,7 @@ handle_answer(int rc, const uint8_t *r, size_t n, size_t want, uint32_t *h)
 int
 wk_gm_key_set(wk_gm *gm, uint32_t alg, const uint8_t key[16], uint32_t *handle)
 {
+	int gm_rc;
 	uint8_t st[64], r[8];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1046,7 +1064,8 @@ wk_gm_key_set(wk_gm *gm, uint32_t alg, const uint8_t key[16], uint32_t *handle)
 	wk_buf_init_fixed(&b, st, sizeof(st));
 	put32(&b, WK_GM_TAG_ALG, alg);
 	wk_tlv_put(&b, WK_GM_TAG_DATA, key, 16);
-	rc = handle_answer(gm_cmd(gm, WK_GM_INS_KEY_SET, 0, 0, &b, r, &n, true),
+	gm_rc = gm_cmd(gm, WK_GM_INS_KEY_SET, 0, 0, &b, r, &n, true);
+	rc = handle_answer(gm_rc,
 	    r, n, 4, handle);
 	wk_buf_clear(&b);
 	return rc;
@@ -1056,6 +1075,7 @@ int
 wk_gm_key_unwrap(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
     const uint8_t *cipher, size_t len, uint32_t *handle)
 {
+	int gm_rc;
 	uint8_t st[256], r[8];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1067,14 +1087,16 @@ wk_gm_key_unwrap(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
 	wk_tlv_put(&b, WK_GM_TAG_NAME, cont, strlen(cont));
 	put32(&b, WK_GM_TAG_ALG, alg);
 	wk_tlv_put(&b, WK_GM_TAG_CIPHER, cipher, len);
-	return handle_answer(gm_cmd(gm, WK_GM_INS_KEY_UNWRAP, app, 0, &b, r, &n,
-	    false), r, n, 4, handle);
+	gm_rc = gm_cmd(gm, WK_GM_INS_KEY_UNWRAP, app, 0, &b, r, &n,
+	    false);
+	return handle_answer(gm_rc, r, n, 4, handle);
 }
 
 int
 wk_gm_key_wrap(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
     const uint8_t pub[64], uint8_t cipher[112], uint32_t *handle)
 {
+	int gm_rc;
 	uint8_t st[160], r[128];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1087,8 +1109,9 @@ wk_gm_key_wrap(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
 	wk_tlv_put(&b, WK_GM_TAG_NAME, cont, strlen(cont));
 	put32(&b, WK_GM_TAG_ALG, alg);
 	wk_tlv_put(&b, WK_GM_TAG_PUB, pub, 64);
-	if ((rc = handle_answer(gm_cmd(gm, WK_GM_INS_KEY_WRAP, app, 0, &b, r, &n,
-	    false), r, n, 4 + 112, handle)) != WK_OK)
+	gm_rc = gm_cmd(gm, WK_GM_INS_KEY_WRAP, app, 0, &b, r, &n,
+	    false);
+	if ((rc = handle_answer(gm_rc, r, n, 4 + 112, handle)) != WK_OK)
 		return rc;
 	memcpy(cipher, r + 4, 112);
 	return WK_OK;
@@ -1123,7 +1146,7 @@ int
 wk_gm_process(wk_gm *gm, uint32_t handle, int step, const uint8_t *in,
     size_t len, uint8_t *out, size_t *out_len)
 {
-	uint8_t *r = NULL;
+	uint8_t r[GM_RESP_MAX];
 	size_t got = 0, done = 0, chunk = 1024;
 	wk_buf b;
 	int rc, end;
@@ -1132,10 +1155,8 @@ wk_gm_process(wk_gm *gm, uint32_t handle, int step, const uint8_t *in,
 	    step < WK_GM_STEP_UPDATE || step > WK_GM_STEP_ONCE ||
 	    (in == NULL && len > 0))
 		return WK_ERR_ARG;
-	if ((r = sodium_malloc(GM_RESP_MAX)) == NULL)
-		return WK_ERR_MEMORY;
 	if ((rc = wk_card_begin(gm->card)) != WK_OK)
-		goto out_free;
+		return rc;
 	/* pieces of 1 KiB; a one-shot operation becomes updates and a final */
 	do {
 		size_t take = len - done > chunk ? chunk : len - done;
@@ -1164,17 +1185,15 @@ wk_gm_process(wk_gm *gm, uint32_t handle, int step, const uint8_t *in,
 	rc = WK_OK;
 out:
 	end = wk_card_end(gm->card);
-	rc = rc != WK_OK ? rc : end;
-out_free:
-	sodium_memzero(r, GM_RESP_MAX);
-	sodium_free(r);
-	return rc;
+	sodium_memzero(r, sizeof(r));
+	return rc != WK_OK ? rc : end;
 }
 
 int
 wk_gm_digest_init(wk_gm *gm, uint32_t alg, const uint8_t *pub,
     const uint8_t *id, size_t id_len, uint32_t *handle)
 {
+	int gm_rc;
 	uint8_t st[256], r[8];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1188,8 +1207,9 @@ wk_gm_digest_init(wk_gm *gm, uint32_t alg, const uint8_t *pub,
 		wk_tlv_put(&b, WK_GM_TAG_PUB, pub, 64);
 	if (id != NULL)
 		wk_tlv_put(&b, WK_GM_TAG_ID, id, id_len);
-	return handle_answer(gm_cmd(gm, WK_GM_INS_DIGEST_INIT, 0, 0, &b, r, &n,
-	    false), r, n, 4, handle);
+	gm_rc = gm_cmd(gm, WK_GM_INS_DIGEST_INIT, 0, 0, &b, r, &n,
+	    false);
+	return handle_answer(gm_rc, r, n, 4, handle);
 }
 
 int
@@ -1216,6 +1236,7 @@ int
 wk_gm_agree_start(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
     const uint8_t *id, size_t id_len, uint32_t *handle, uint8_t temp_pub[64])
 {
+	int gm_rc;
 	uint8_t st[256], r[80];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1228,8 +1249,9 @@ wk_gm_agree_start(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
 	wk_tlv_put(&b, WK_GM_TAG_NAME, cont, strlen(cont));
 	put32(&b, WK_GM_TAG_ALG, alg);
 	wk_tlv_put(&b, WK_GM_TAG_ID, id, id_len);
-	if ((rc = handle_answer(gm_cmd(gm, WK_GM_INS_AGREE_START, app, 0, &b, r,
-	    &n, false), r, n, 68, handle)) != WK_OK)
+	gm_rc = gm_cmd(gm, WK_GM_INS_AGREE_START, app, 0, &b, r,
+	    &n, false);
+	if ((rc = handle_answer(gm_rc, r, n, 68, handle)) != WK_OK)
 		return rc;
 	memcpy(temp_pub, r + 4, 64);
 	return WK_OK;
@@ -1241,6 +1263,7 @@ wk_gm_agree_respond(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
     const uint8_t *id, size_t id_len, const uint8_t *sponsor_id,
     size_t sponsor_id_len, uint32_t *key, uint8_t temp_pub[64])
 {
+	int gm_rc;
 	uint8_t st[640], r[80];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1257,8 +1280,9 @@ wk_gm_agree_respond(wk_gm *gm, uint8_t app, const char *cont, uint32_t alg,
 	wk_tlv_put(&b, WK_GM_TAG_TEMP_PUB, sponsor_temp, 64);
 	wk_tlv_put(&b, WK_GM_TAG_ID, id, id_len);
 	wk_tlv_put(&b, WK_GM_TAG_PEER_ID, sponsor_id, sponsor_id_len);
-	if ((rc = handle_answer(gm_cmd(gm, WK_GM_INS_AGREE_RESPOND, app, 0, &b,
-	    r, &n, false), r, n, 68, key)) != WK_OK)
+	gm_rc = gm_cmd(gm, WK_GM_INS_AGREE_RESPOND, app, 0, &b,
+	    r, &n, false);
+	if ((rc = handle_answer(gm_rc, r, n, 68, key)) != WK_OK)
 		return rc;
 	memcpy(temp_pub, r + 4, 64);
 	return WK_OK;
@@ -1269,6 +1293,7 @@ wk_gm_agree_finish(wk_gm *gm, uint32_t handle, const uint8_t pub[64],
     const uint8_t temp_pub[64], const uint8_t *id, size_t id_len,
     uint32_t *key)
 {
+	int gm_rc;
 	uint8_t st[512], r[8];
 	size_t n = sizeof(r);
 	wk_buf b;
@@ -1281,8 +1306,9 @@ wk_gm_agree_finish(wk_gm *gm, uint32_t handle, const uint8_t pub[64],
 	wk_tlv_put(&b, WK_GM_TAG_PUB, pub, 64);
 	wk_tlv_put(&b, WK_GM_TAG_TEMP_PUB, temp_pub, 64);
 	wk_tlv_put(&b, WK_GM_TAG_ID, id, id_len);
-	return handle_answer(gm_cmd(gm, WK_GM_INS_AGREE_FINISH, 0, 0, &b, r, &n,
-	    false), r, n, 4, key);
+	gm_rc = gm_cmd(gm, WK_GM_INS_AGREE_FINISH, 0, 0, &b, r, &n,
+	    false);
+	return handle_answer(gm_rc, r, n, 4, key);
 }
 
 /* ---- host-side forms ---- */

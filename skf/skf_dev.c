@@ -363,6 +363,7 @@ SKF_DevAuth(DEVHANDLE hDev, BYTE *pbAuthData, ULONG ulLen)
 	skf_lock();
 	if ((d = skf_get(hDev, SKF_DEV)) != NULL) {
 		rc = wk_gm_dev_auth_answer(d->gm, pbAuthData, &tries);
+		d->dev_authed |= rc == WK_OK;
 		/* a wrong answer is not a PIN: SAR_FAIL, then the lock */
 		r = rc == WK_ERR_WRONG_PIN ? SAR_FAIL :
 		    rc == WK_ERR_PIN_BLOCKED ? SAR_PIN_LOCKED :

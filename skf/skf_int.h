@@ -38,6 +38,7 @@ struct skf_obj {
 	wk_gm *gm;
 	char name[128];
 	bool locked;
+	bool dev_authed;	/* forgotten on the card at disconnect */
 	/* application, container */
 	uint8_t app_id;
 	char obj_name[WK_GM_NAME_MAX + 1];

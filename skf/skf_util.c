@@ -87,6 +87,8 @@ skf_free(skf_obj *o)
 	}
 	skf_unlink(o);
 	if (o->kind == SKF_DEV) {
+		if (o->dev_authed)
+			(void)wk_gm_dev_logout(o->gm);
 		if (o->locked)
 			(void)wk_card_end(o->card);
 		wk_gm_free(&o->gm);

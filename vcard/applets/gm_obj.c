@@ -763,6 +763,12 @@ gm_dev_auth(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	wk_buf_init_fixed(&b, key, sizeof(key));
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
+	/* no data: forget the authentication (as PIV's VERIFY P1 FF) */
+	if (cmd->lc == 0) {
+		s->dev_auth = false;
+		s->challenge_len = 0;
+		return WK_SW_OK;
+	}
 	if (cmd->lc != 16)
 		return WK_SW_WRONG_LENGTH;
 	s->dev_auth = false;
