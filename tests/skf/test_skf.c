@@ -115,7 +115,18 @@ test_device(void **st)
 	assert_int_not_equal(SKF_ConnectDev((LPSTR)"no such reader", &d), SAR_OK);
 	d = connect_dev();
 	assert_int_equal(SKF_GetDevInfo(d, &info), SAR_OK);
+	/* the standard's packed layouts */
 	assert_int_equal(sizeof(DEVINFO), 294);
+	assert_int_equal(sizeof(ECCPUBLICKEYBLOB), 132);
+	assert_int_equal(sizeof(ECCPRIVATEKEYBLOB), 68);
+	assert_int_equal(sizeof(ECCCIPHERBLOB), 165);
+	assert_int_equal(sizeof(ECCSIGNATUREBLOB), 128);
+	assert_int_equal(sizeof(ENVELOPEDKEYBLOB), 373);
+	assert_int_equal(sizeof(BLOCKCIPHERPARAM), 44);
+	assert_int_equal(sizeof(FILEATTRIBUTE), 44);
+	assert_int_equal(sizeof(RSAPUBLICKEYBLOB), 264);
+	assert_int_equal(offsetof(DEVINFO, AlgSymCap), 198);
+	assert_int_equal(offsetof(ECCCIPHERBLOB, CipherLen), 160);
 	assert_int_equal(info.Version.major, 1);
 	assert_string_equal(info.Manufacturer, "walletkey");
 	assert_string_equal(info.Label, "walletkey");
