@@ -26,9 +26,9 @@
  */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static OSSL_LIB_CTX *libctx;
-static EVP_MD *mds[6];
-static const char *const md_names[6] = { "SHA1", "SHA224", "SHA256",
-    "SHA384", "SHA512", "MD5" };
+static EVP_MD *mds[7];
+static const char *const md_names[7] = { "SHA1", "SHA224", "SHA256",
+    "SHA384", "SHA512", "MD5", "SM3" };
 
 static void
 crypto_init(void)
@@ -332,7 +332,8 @@ const void *
 p11_digest_md(CK_MECHANISM_TYPE hash)
 {
 	(void)lib_ctx();
-	return hash == CKM_MD5 ? mds[5] : p11_hash_md(hash);
+	return hash == CKM_MD5 ? mds[5] : hash == CKM_WK_SM3 ? mds[6] :
+	    p11_hash_md(hash);
 }
 
 size_t
