@@ -34,7 +34,7 @@ static void
 crypto_init(void)
 {
 	libctx = OSSL_LIB_CTX_new();
-	for (size_t i = 0; libctx != NULL && i < 6; i++)
+	for (size_t i = 0; libctx != NULL && i < sizeof(mds) / sizeof(mds[0]); i++)
 		mds[i] = EVP_MD_fetch(libctx, md_names[i], NULL);
 }
 
@@ -54,7 +54,7 @@ p11_libctx(void)
 __attribute__((destructor)) static void
 crypto_fini(void)
 {
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < sizeof(mds) / sizeof(mds[0]); i++)
 		EVP_MD_free(mds[i]);
 	OSSL_LIB_CTX_free(libctx);
 }

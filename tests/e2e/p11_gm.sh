@@ -39,6 +39,9 @@ openssl pkeyutl -verify -pubin -inkey "$dir/pub.pem" -rawin -in "$dir/msg" \
 pkcs11-tool --module "$MOD" --verify -m 0xD74B0002 --id "$id" \
 	-i "$dir/msg" --signature-file "$dir/raw" | grep -qi 'valid' ||
 	fail "the module does not verify its signature"
+# CKM_WK_SM3 digests as OpenSSL's SM3 does
+pkcs11-tool --module "$MOD" --hash -m 0xD74B0003 -i "$dir/msg" -o "$dir/sm3"
+cmp "$dir/sm3" <(openssl dgst -sm3 -binary "$dir/msg") || fail "SM3 digest differs"
 # a wrong GM PIN at the context login: refused, one try spent
 WALLETKEY_GM_PIN=123456 walletkey gm pin change --new-pin-file <(echo 654321) >/dev/null
 if pkcs11-tool --module "$MOD" -l -p 123456 --sign -m 0xD74B0002 --id "$id" \
