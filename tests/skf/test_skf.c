@@ -124,7 +124,7 @@ test_device(void **st)
 	assert_int_equal(sizeof(ENVELOPEDKEYBLOB), 373);
 	assert_int_equal(sizeof(BLOCKCIPHERPARAM), 44);
 	assert_int_equal(sizeof(FILEATTRIBUTE), 44);
-	assert_int_equal(sizeof(RSAPUBLICKEYBLOB), 264);
+	assert_int_equal(sizeof(RSAPUBLICKEYBLOB), 268);
 	assert_int_equal(offsetof(DEVINFO, AlgSymCap), 198);
 	assert_int_equal(offsetof(ECCCIPHERBLOB, CipherLen), 160);
 	assert_int_equal(info.Version.major, 1);
