@@ -115,6 +115,9 @@ wk_rc_from_sw(uint16_t sw)
 	case 0x6B00:
 		rc = WK_ERR_BAD_PARAMS;
 		break;
+	case 0x6300:	/* a signature that does not verify (GM applet) */
+		rc = WK_ERR_AUTH_FAILED;
+		break;
 	case 0x9302:
 		rc = WK_ERR_MAC;
 		break;

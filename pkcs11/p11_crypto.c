@@ -26,15 +26,15 @@
  */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static OSSL_LIB_CTX *libctx;
-static EVP_MD *mds[6];
-static const char *const md_names[6] = { "SHA1", "SHA224", "SHA256",
-    "SHA384", "SHA512", "MD5" };
+static EVP_MD *mds[7];
+static const char *const md_names[7] = { "SHA1", "SHA224", "SHA256",
+    "SHA384", "SHA512", "MD5", "SM3" };
 
 static void
 crypto_init(void)
 {
 	libctx = OSSL_LIB_CTX_new();
-	for (size_t i = 0; libctx != NULL && i < 6; i++)
+	for (size_t i = 0; libctx != NULL && i < sizeof(mds) / sizeof(mds[0]); i++)
 		mds[i] = EVP_MD_fetch(libctx, md_names[i], NULL);
 }
 
@@ -54,7 +54,7 @@ p11_libctx(void)
 __attribute__((destructor)) static void
 crypto_fini(void)
 {
-	for (size_t i = 0; i < 6; i++)
+	for (size_t i = 0; i < sizeof(mds) / sizeof(mds[0]); i++)
 		EVP_MD_free(mds[i]);
 	OSSL_LIB_CTX_free(libctx);
 }
@@ -332,7 +332,8 @@ const void *
 p11_digest_md(CK_MECHANISM_TYPE hash)
 {
 	(void)lib_ctx();
-	return hash == CKM_MD5 ? mds[5] : p11_hash_md(hash);
+	return hash == CKM_MD5 ? mds[5] : hash == CKM_WK_SM3 ? mds[6] :
+	    p11_hash_md(hash);
 }
 
 size_t

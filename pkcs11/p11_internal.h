@@ -51,7 +51,20 @@ enum p11_alg {
 	P11_ALG_ED25519 = 0xE0,
 	P11_ALG_X25519 = 0xE1,
 	P11_ALG_RSA_SOFT = 0x01,	/* a session RSA key of another size */
+	P11_ALG_GM_SM2 = 0xF2,		/* a GM applet container's signing key */
 };
+
+/*
+ * SM2/SM3 (docs/gm.md): PKCS#11 3.x defines none, so walletkey's own
+ * vendor-defined values ("WK" in the vendor range), documented in
+ * docs/pkcs11.md. CKM_WK_SM2 signs e (32 bytes, SKF's form);
+ * CKM_WK_SM2_SM3 signs a message as SM3(Z || M), its optional parameter the
+ * SM2 user id (default 1234567812345678); signatures are r || s (64 bytes).
+ */
+#define CKK_WK_SM2 (CKK_VENDOR_DEFINED | 0x574B0001UL)
+#define CKM_WK_SM2 (CKM_VENDOR_DEFINED | 0x574B0001UL)
+#define CKM_WK_SM2_SM3 (CKM_VENDOR_DEFINED | 0x574B0002UL)
+#define CKM_WK_SM3 (CKM_VENDOR_DEFINED | 0x574B0003UL)
 
 typedef struct p11_piv_slot {
 	uint8_t key_ref;	/* 9A, 9C, ... */
@@ -339,6 +352,12 @@ typedef struct p11_op {
 	bool pad;		/* CBC_PAD */
 	bool enc;
 	bool single;		/* a one-part call asked for the size */
+	/* GM keys (p11_gm.c): container, user id, the context login's PIN */
+	char gm_cont[WK_GM_NAME_MAX + 1];
+	uint8_t gm_id[WK_GM_ID_MAX];
+	size_t gm_id_len;
+	uint8_t gm_pin[WK_GM_PIN_MAX];
+	size_t gm_pin_len;
 } p11_op;
 
 typedef struct p11_session {
@@ -446,6 +465,17 @@ void p11_soft_op_free(p11_op *op);
 /* C_WrapKey / C_UnwrapKey with a secret wrapping key */
 CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
     const uint8_t *in, size_t len, uint8_t *out, CK_ULONG *out_len, bool wrap);
+
+/* ---- the GM applet's keys (p11_gm.c) ---- */
+
+/* the signing keys of the card's GM containers, appended to slot->objects */
+CK_RV p11_gm_load(p11_slot *slot);
+CK_RV p11_gm_op_key(p11_op *op, const p11_object *obj);
+CK_RV p11_gm_login(p11_slot *slot, p11_op *op, const uint8_t *pin, size_t len);
+CK_RV p11_gm_sign(p11_slot *slot, p11_op *op, const uint8_t *in, size_t len,
+    uint8_t sig[64]);
+CK_RV p11_gm_verify(const p11_op *op, const uint8_t *in, size_t len,
+    const uint8_t *sig, size_t sig_len);
 
 /* ---- attribute changes (p11_object.c) ---- */
 

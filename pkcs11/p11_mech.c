@@ -43,6 +43,10 @@ static const p11_mech mechs[] = {
 	{ CKM_EC_EDWARDS_KEY_PAIR_GEN, 255, 255, CKF_HW | CKF_GENERATE_KEY_PAIR, CKK_EC_EDWARDS, 0, false, false, false },
 	{ CKM_EDDSA, 255, 255, CKF_HW | CKF_SIGN | CKF_VERIFY, CKK_EC_EDWARDS, 0, false, false, false },
 	{ CKM_EC_MONTGOMERY_KEY_PAIR_GEN, 255, 255, CKF_HW | CKF_GENERATE_KEY_PAIR, CKK_EC_MONTGOMERY, 0, false, false, false },
+	/* SM2/SM3 with the GM applet's keys (p11_gm.c) */
+	{ CKM_WK_SM2, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY, CKK_WK_SM2, 0, false, false, false },
+	{ CKM_WK_SM2_SM3, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY, CKK_WK_SM2, 0, false, false, false },
+	{ CKM_WK_SM3, 0, 0, CKF_DIGEST, NOKEY, CKM_WK_SM3, false, false, false },
 	{ CKM_MD5, 0, 0, CKF_DIGEST, NOKEY, CKM_MD5, false, false, false },
 	{ CKM_SHA_1, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA_1, false, false, false },
 	{ CKM_SHA224, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA224, false, false, false },
@@ -175,6 +179,14 @@ op_params(p11_op *op, const CK_MECHANISM *m, const p11_mech *info)
 			return CKR_MECHANISM_PARAM_INVALID;
 		return CKR_OK;
 	}
+	if (m->mechanism == CKM_WK_SM2_SM3 && m->ulParameterLen != 0) {
+		/* the SM2 user id (GM/T 0009 5.4) */
+		if (m->pParameter == NULL || m->ulParameterLen > WK_GM_ID_MAX)
+			return CKR_MECHANISM_PARAM_INVALID;
+		memcpy(op->gm_id, m->pParameter, m->ulParameterLen);
+		op->gm_id_len = m->ulParameterLen;
+		return CKR_OK;
+	}
 	if (m->ulParameterLen != 0)
 		return CKR_MECHANISM_PARAM_INVALID;
 	op->hash = info->hash;
@@ -282,6 +294,11 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 		}
 		op->need_ctx_login = obj->always_auth &&
 		    (kind == P11_OP_SIGN || kind == P11_OP_DECRYPT);
+		if (obj->alg == P11_ALG_GM_SM2 &&
+		    (rv = p11_gm_op_key(op, obj)) != CKR_OK) {
+			p11_op_end(op);
+			return rv;
+		}
 		if (obj->soft && obj->pkey != NULL) {
 			if (EVP_PKEY_up_ref(obj->pkey) != 1)
 				return CKR_HOST_MEMORY;
@@ -374,7 +391,7 @@ sig_len(const p11_op *op)
 {
 	if (p11_alg_is_rsa(op->alg))
 		return (op->mod_bits + 7) / 8;
-	if (op->alg == P11_ALG_ED25519)
+	if (op->alg == P11_ALG_ED25519 || op->alg == P11_ALG_GM_SM2)
 		return 64;
 	return 2 * ((p11_alg_bits(op->alg) + 7) / 8);
 }
@@ -533,6 +550,11 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 	rv = op_input(op, data, len, final_only, digest, &in, &in_len);
 	if (rv != CKR_OK)
 		goto out;
+	if (op->alg == P11_ALG_GM_SM2) {
+		if ((rv = p11_gm_sign(slot, op, in, in_len, sig)) == CKR_OK)
+			*sig_len_out = 64;
+		goto out;
+	}
 	if (p11_alg_is_rsa(op->alg)) {
 		em_len = need;
 		em = calloc(1, em_len);
@@ -650,6 +672,10 @@ p11_op_verify(p11_session *s, const uint8_t *data, size_t len,
 	rv = op_input(op, data, len, final_only, digest, &in, &in_len);
 	if (rv != CKR_OK)
 		goto out;
+	if (op->alg == P11_ALG_GM_SM2) {
+		rv = p11_gm_verify(op, in, in_len, sig, sig_len_in);
+		goto out;
+	}
 	/* PSS: mHash is the digest (hashing variant) or the caller's data */
 	hash = op->info->pss ? op->hash : op->info->pkcs1 ? op->info->hash : 0;
 	if (op->info->pss && op->info->hash == 0 &&

@@ -686,6 +686,17 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 		return CKR_USER_ALREADY_LOGGED_IN;
 	else if (slot->login == CKU_SO)
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+	/* a GM key's context login is the GM application's user PIN */
+	if (ctx && s->op[P11_OP_SIGN].active &&
+	    s->op[P11_OP_SIGN].alg == P11_ALG_GM_SM2) {
+		rv = p11_gm_login(slot, &s->op[P11_OP_SIGN], pin, len);
+		if (rv != CKR_OK) {
+			p11_op_end(&s->op[P11_OP_SIGN]);
+			return rv;
+		}
+		s->op[P11_OP_SIGN].ctx_login_done = true;
+		return CKR_OK;
+	}
 	/*
 	 * a PIN of a length the card never takes is wrong without asking the
 	 * card: it costs no try (SP 800-73-4 part 2, 3.2.1: 6..8 bytes)

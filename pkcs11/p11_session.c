@@ -25,6 +25,7 @@ p11_op_end(p11_op *op)
 	free(op->buf);
 	free(op->label);
 	free(op->found);
+	sodium_memzero(op->gm_pin, sizeof(op->gm_pin));
 	memset(op, 0, sizeof(*op));
 }
 

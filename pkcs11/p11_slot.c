@@ -514,6 +514,8 @@ p11_token_load(p11_slot *slot)
 		rv = load_data(slot, false, buf, WK_PIV_OBJ_MAX);
 	if (rv == CKR_OK && slot->login == CKU_USER)
 		rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
+	if (rv == CKR_OK)
+		rv = p11_gm_load(slot);
 	if (slot->card != NULL)
 		wk_card_end(slot->card);
 	if (rv == CKR_OK)

@@ -7,6 +7,7 @@ extern const vc_applet vc_applet_ykmgmt;
 extern const vc_applet vc_applet_purse;
 extern const vc_applet vc_applet_audit;
 extern const vc_applet vc_applet_psam;
+extern const vc_applet vc_applet_gm;
 
 const vc_applet *const vc_registry[] = {
 	&vc_applet_wkinfo,
@@ -15,6 +16,7 @@ const vc_applet *const vc_registry[] = {
 	&vc_applet_purse,
 	&vc_applet_audit,
 	&vc_applet_psam,
+	&vc_applet_gm,
 };
 
 const size_t vc_registry_len = sizeof(vc_registry) / sizeof(vc_registry[0]);

@@ -47,7 +47,7 @@ fi
 	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
 	{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }
 ls "$work"/*.deb
-for p in libwalletkey0 libwalletkey-dev walletkey-pkcs11 walletkey-card walletkey-tools walletkey-issuer; do
+for p in libwalletkey0 libwalletkey-skf0 libwalletkey-dev walletkey-pkcs11 walletkey-card walletkey-tools walletkey-issuer; do
 	ls "$work"/${p}_*.deb >/dev/null 2>&1 || fail "package $p was not built"
 done
 
@@ -152,6 +152,28 @@ echo "signed by the installed module" >"$state/msg"
 pkcs11-tool --module "$MODULE" -l -p 123456 --sign -m ECDSA-SHA256 \
 	--id 01 -i "$state/msg" -o "$state/sig" --signature-format openssl
 openssl dgst -sha256 -verify "$state/pub.pem" -signature "$state/sig" "$state/msg"
+
+# the installed SKF library, loaded by a program that knows only the
+# standard's names (python ctypes), sees the card and its GM applet
+skf=$(dpkg -L libwalletkey-skf0 | grep 'libwalletkey-skf\.so\.0$')
+test -f /usr/include/walletkey/skf.h
+python3 - "$skf" <<'EOP'
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+n = ctypes.c_uint32(0)
+assert lib.SKF_EnumDev(1, None, ctypes.byref(n)) == 0 and n.value > 2
+names = ctypes.create_string_buffer(n.value)
+assert lib.SKF_EnumDev(1, names, ctypes.byref(n)) == 0
+dev = ctypes.c_void_p()
+assert lib.SKF_ConnectDev(names.value, ctypes.byref(dev)) == 0
+info = ctypes.create_string_buffer(294)
+assert lib.SKF_GetDevInfo(dev, info) == 0
+assert info.raw[2:11] == b"walletkey", info.raw[:16]
+assert lib.SKF_DisConnectDev(dev) == 0
+print("SKF: device", names.value.decode())
+EOP
+nm -D --defined-only "$skf" | awk '{print $3}' | grep -v -e '^SKF_' -e '^LIBWALLETKEY_SKF_1$' &&
+	{ echo "FAIL: libwalletkey-skf exports more than SKF_*" >&2; exit 1; }
 
 # the unit's card is never a demo card: a SAM on the public demo master
 # keys cannot load it

@@ -259,10 +259,22 @@ def code_in_dq(s, line):
 
 def strip_heredocs(text):
     """blank heredoc bodies (keeping line numbers); a body that is shell (fed
-    to sh/bash or written to a .sh file) is kept as code"""
+    to sh/bash or written to a .sh file) is kept as code, and the heredocs
+    inside it are stripped the same way (a script that writes a script)"""
     lines = text.split("\n")
     out = []
-    pending = []   # (word, strip_tabs, is_code)
+    pending = []   # (word, strip_tabs, is_code); the innermost first
+
+    def opened(ln):
+        found = []
+        for m in HEREDOC.finditer(ln):
+            if ln[max(0, m.start() - 1):m.start()] == "<":
+                continue  # <<< here-string
+            code = bool(re.search(r"\b(ba)?sh\b(?!\S*\.)|\.sh\b",
+                                  ln[:m.start()] + ln[m.end():]))
+            found.append((m.group(3), m.group(1) == "-", code))
+        return found
+
     for ln in lines:
         if pending:
             word, tabs, code = pending[0]
@@ -270,15 +282,14 @@ def strip_heredocs(text):
             if body == word:
                 pending.pop(0)
                 out.append("")
+            elif code:
+                out.append(ln)
+                pending[0:0] = opened(ln)
             else:
-                out.append(ln if code else "")
+                out.append("")
             continue
         out.append(ln)
-        for m in HEREDOC.finditer(ln):
-            if ln[max(0, m.start() - 1):m.start()] == "<":
-                continue  # <<< here-string
-            code = bool(re.search(r"\b(ba)?sh\b(?!\S*\.)|\.sh\b", ln[:m.start()] + ln[m.end():]))
-            pending.append((m.group(3), m.group(1) == "-", code))
+        pending.extend(opened(ln))
     return "\n".join(out)
 
 
@@ -691,12 +702,18 @@ SELF_TEST = {
         "import sys; not_shell()",
         "EOF",
         "xxd -p file",
+        "cat >\"$d/unit.sh\" <<'EOS'",
+        "in_written_script --x",
+        "python3 - <<'EOP'",
+        "nested_not_shell()",
+        "EOP",
+        "EOS",
         'while kill -0 "$pid"; do sleep 0.1; done',
         'kill -9 "$card"',
         ""]),
 }
 SELF_EXPECT = {"undeclared_in_quotes", "in_sh_c", "in_check", "under_timeout",
-               "python3"}
+               "python3", "in_written_script"}
 
 
 def self_test():

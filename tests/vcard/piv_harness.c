@@ -28,13 +28,17 @@ struct piv_h {
 	char path[300];
 	vc_store *st;
 	vc_card *card;
+	const vc_applet *const *applets;
+	size_t n_applets;
+	unsigned commits;
 	uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 };
 
 static void
 ph_open(piv_h *h, bool init)
 {
-	vc_card_opts o = { .init = init, .applets = ph_applets, .n_applets = 2 };
+	vc_card_opts o = { .init = init, .applets = h->applets,
+		.n_applets = h->n_applets };
 	int r;
 
 	r = init ? vc_store_create(h->path, NULL, &h->st) :
@@ -53,11 +57,19 @@ ph_close(piv_h *h)
 piv_h *
 ph_new(void)
 {
+	return ph_new_with(ph_applets, 2);
+}
+
+piv_h *
+ph_new_with(const vc_applet *const *applets, size_t n)
+{
 	const char *tmp = getenv("TMPDIR");
 	piv_h *h = calloc(1, sizeof(*h));
 
 	if (h == NULL || sodium_init() < 0)
 		abort();
+	h->applets = applets;
+	h->n_applets = n;
 	snprintf(h->dir, sizeof(h->dir), "%.200s/test_piv.XXXXXX",
 	    tmp != NULL ? tmp : "/tmp");
 	if (mkdtemp(h->dir) == NULL)

@@ -7,8 +7,11 @@
 
 typedef struct piv_h piv_h;
 
-/* a fresh card after --init */
+/* a fresh card after --init (PIV and the Yubico management AID) */
 piv_h *ph_new(void);
+/* the same with other applets */
+struct vc_applet;
+piv_h *ph_new_with(const struct vc_applet *const *applets, size_t n);
 void ph_free(piv_h **h);
 /* restart the card process: applets closed and opened, the store kept */
 void ph_reopen(piv_h *h);
