@@ -8,7 +8,7 @@
 
 /* longest MAC input built here: the load TAC, 24 bytes */
 const char *const wk_purse_key_names[WK_PURSE_KEY_N] = {
-	"dlk", "dpk", "dtk", "dulk", "duk", "damk",
+	"dlk", "dpk", "dtk", "dulk", "duk", "damk", "drpk",
 };
 
 #define MSG_MAX 32
@@ -188,6 +188,57 @@ wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
 
 	memcpy(iv, challenge, WK_PURSE_CHALLENGE_LEN);
 	return wk_purse_sm_mac(damk, iv, hdr, sizeof(hdr), mac);
+}
+
+int
+wk_purse_reload_pin_mac(const uint8_t drpk[WK_PURSE_KEY_LEN],
+    const uint8_t *pin, size_t pin_len, uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	uint8_t k[WK_PURSE_SKEY_LEN];
+	int rc;
+
+	if (pin == NULL || pin_len < WK_PURSE_PIN_BCD_MIN ||
+	    pin_len > WK_PURSE_PIN_BCD_MAX)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	/* 4.3: DRPK left8 XOR right8, the same fold as the TAC key */
+	wk_purse_tac_key(drpk, k);
+	rc = wk_purse_mac(k, pin, pin_len, mac);
+	sodium_memzero(k, sizeof(k));
+	return rc;
+}
+
+int
+wk_purse_reload_pin_script(const uint8_t damk[WK_PURSE_KEY_LEN],
+    const uint8_t drpk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN], const uint8_t *pin,
+    size_t pin_len, uint8_t data[WK_PURSE_RELOAD_DATA_MAX], size_t *len)
+{
+	uint8_t msg[5 + WK_PURSE_RELOAD_DATA_MAX], iv[8] = { 0 };
+	size_t lc = pin_len + 2 * WK_PURSE_MAC_LEN;
+	int rc;
+
+	if (pin == NULL || pin_len < WK_PURSE_PIN_BCD_MIN ||
+	    pin_len > WK_PURSE_PIN_BCD_MAX || data == NULL || len == NULL)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	msg[0] = 0x84;
+	msg[1] = 0x5E;
+	msg[2] = 0x00;
+	msg[3] = 0x00;
+	msg[4] = (uint8_t)lc;
+	memcpy(msg + 5, pin, pin_len);
+	if ((rc = wk_purse_reload_pin_mac(drpk, pin, pin_len,
+	    msg + 5 + pin_len)) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	/* 4.1: Lc already counts the 4 SM-MAC bytes */
+	memcpy(iv, challenge, WK_PURSE_CHALLENGE_LEN);
+	if ((rc = wk_purse_sm_mac(damk, iv, msg, 5 + pin_len + WK_PURSE_MAC_LEN,
+	    msg + 5 + pin_len + WK_PURSE_MAC_LEN)) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	memcpy(data, msg + 5, lc);
+	*len = lc;
+out:
+	sodium_memzero(msg, sizeof(msg));
+	return rc;
 }
 
 void

@@ -58,9 +58,11 @@ enum wk_purse_key {
 	WK_PURSE_KEY_DULK,	/* unload */
 	WK_PURSE_KEY_DUK,	/* overdraft-limit update */
 	WK_PURSE_KEY_DAMK,	/* application maintenance: APPLICATION UNBLOCK */
+	WK_PURSE_KEY_DRPK,	/* PIN reload: RELOAD PIN (docs/purse.md "PIN") */
 	WK_PURSE_KEY_N
 };
-/* "dlk", "dpk", "dtk", "dulk", "duk", "damk": profile and store names */
+/* "dlk", "dpk", "dtk", "dulk", "duk", "damk", "drpk": profile and store
+ * names */
 extern const char *const wk_purse_key_names[WK_PURSE_KEY_N];
 
 /* transaction type identifiers, pboc-purse.md section 5 */
@@ -100,6 +102,29 @@ int wk_purse_sm_mac(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t iv[8],
 int wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
     const uint8_t challenge[WK_PURSE_CHALLENGE_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN]);
+
+/*
+ * RELOAD PIN (pboc-purse.md section 2 and the table of 4.3): data =
+ * new PIN (2-6 bytes BCD, as sent) || MAC, the MAC being MAC_s under
+ * DRPK[0..7] XOR DRPK[8..15] over the PIN bytes.
+ */
+#define WK_PURSE_PIN_BCD_MIN 2
+#define WK_PURSE_PIN_BCD_MAX 6
+int wk_purse_reload_pin_mac(const uint8_t drpk[WK_PURSE_KEY_LEN],
+    const uint8_t *pin, size_t pin_len, uint8_t mac[WK_PURSE_MAC_LEN]);
+/*
+ * the one-time RELOAD PIN script walletkey cards accept (docs/purse.md
+ * "RELOAD PIN"): the command under line protection (spec 4.1, as
+ * APPLICATION UNBLOCK), 84 5E 00 00 Lc || PIN || MAC || SM-MAC with
+ * Lc = pin_len + 8, SM-MAC the retail MAC under the DAMK over
+ * 84 5E 00 00 Lc PIN MAC with IV = challenge || 00000000. The command's
+ * data (pin_len + 8 bytes) goes into data; *len gets its length.
+ */
+#define WK_PURSE_RELOAD_DATA_MAX (WK_PURSE_PIN_BCD_MAX + 2 * WK_PURSE_MAC_LEN)
+int wk_purse_reload_pin_script(const uint8_t damk[WK_PURSE_KEY_LEN],
+    const uint8_t drpk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN], const uint8_t *pin,
+    size_t pin_len, uint8_t data[WK_PURSE_RELOAD_DATA_MAX], size_t *len);
 
 /* ---- keys ---- */
 

@@ -200,6 +200,38 @@ test_v6_sm_mac(void **state)
 	assert_hex(out, 8, "CB1693339A342336");
 }
 
+/*
+ * RELOAD PIN (4.3: MAC_s under DRPK left8 XOR right8 over the PIN) and the
+ * one-time script's line protection (4.1: retail MAC under the DAMK,
+ * IV = challenge || 00000000, over 84 5E 00 00 Lc PIN MAC); the values
+ * recomputed with an independent 3DES implementation, which gives V6's
+ * A86CC6A8 for the same construction
+ */
+static void
+test_reload_pin(void **state)
+{
+	uint8_t damk[16], drpk[16], chal[4], pin[6], mac[4];
+	uint8_t data[WK_PURSE_RELOAD_DATA_MAX];
+	size_t len = 0;
+
+	(void)state;
+	hex("6474215EF549707831BB8DB9895FD48A", damk, 16);
+	hex("F28E92292DCB63F11EA7F5776A7122B8", drpk, 16);
+	hex("1EA2B2E6", chal, 4);
+	hex("123456", pin, 3);
+	assert_int_equal(wk_purse_reload_pin_mac(drpk, pin, 3, mac), 0);
+	assert_hex(mac, 4, "62912BE9");
+	assert_int_equal(wk_purse_reload_pin_script(damk, drpk, chal, pin, 3,
+	    data, &len), 0);
+	assert_int_equal(len, 11);
+	assert_hex(data, 11, "123456 62912BE9 61AA9CBB");
+	/* PINs of 2 to 6 bytes only */
+	assert_int_equal(wk_purse_reload_pin_mac(drpk, pin, 1, mac),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_reload_pin_script(damk, drpk, chal, pin, 7,
+	    data, &len), WK_PURSE_CRYPTO_BAD_INPUT);
+}
+
 /* 4.4: DK = 3DES(MK, f) || 3DES(MK, ~f), f = right 8 bytes of the serial */
 static void
 test_diversify(void **state)
@@ -310,6 +342,7 @@ main(void)
 		cmocka_unit_test(test_v4_capp_purchase),
 		cmocka_unit_test(test_v4_uid_mac),
 		cmocka_unit_test(test_v6_sm_mac),
+		cmocka_unit_test(test_reload_pin),
 		cmocka_unit_test(test_diversify),
 		cmocka_unit_test(test_single_des_kat),
 		cmocka_unit_test(test_unload_update_layouts),

@@ -87,6 +87,15 @@ static const bad_case bad_cases[] = {
 	    "\"version\": 1, \"key\": \"00112233445566778899AABBCCDDEEFF\" }, "
 	    "{ \"purpose\": \"damk\", \"index\": 2, \"version\": 1, \"key\": "
 	    "\"00112233445566778899AABBCCDDEEFF\" }, ", "at most one damk" },
+	{ "\"keys\": [", "\"keys\": [ { \"purpose\": \"drpk\", \"index\": 1, "
+	    "\"version\": 1, \"key\": \"00112233445566778899AABBCCDDEEFF\" }, "
+	    "{ \"purpose\": \"drpk\", \"index\": 2, \"version\": 1, \"key\": "
+	    "\"00112233445566778899AABBCCDDEEFF\" }, ", "at most one drpk" },
+	{ "MARK", "\"pin_required\": [\"load\"],", "\"pin_required\"" },
+	{ "MARK", "\"pin_required\": { \"balance\": true },",
+	    "unknown member \"balance\"" },
+	{ "MARK", "\"pin_required\": { \"load\": 1 },", "true or false" },
+	{ "\"dtk\"", "\"drpk2\"", "\"purpose\" must be" },
 	{ "MARK", "\"log_capacity\": 9,", "\"log_capacity\"" },
 	{ "MARK", "\"log_capacity\": 101,", "\"log_capacity\"" },
 	{ "MARK", "\"cardholder\": { \"name\": \"ABCDEFGHIJKLMNOPQRSTU\" },",
@@ -159,7 +168,8 @@ test_good_profile(void **unused)
 	const char *json = profile("MARK", "\"cardholder\": { \"card_type\": 1, "
 	    "\"name\": \"ZHANG SAN\", \"id_number\": \"ID42\", \"id_type\": 2 },"
 	    " \"overdraft_limit\": 1000, \"log_capacity\": 30, \"pin_tries\": 5,"
-	    " \"mac_tries\": 7,");
+	    " \"mac_tries\": 7, \"pin_required\": { \"purchase\": true,"
+	    " \"history\": false },");
 	uint8_t ef15[30], want[16], mk[16], dk[16];
 	char err[256];
 	vc_perso *p = NULL;
@@ -173,6 +183,9 @@ test_good_profile(void **unused)
 	assert_int_equal(p->log_capacity, 30);
 	assert_int_equal(p->pin_tries, 5);
 	assert_int_equal(p->mac_tries, 7);
+	/* the members given change, the others keep their defaults */
+	assert_int_equal(p->pin_ops, PURSE_PIN_PURCHASE | PURSE_PIN_LOAD |
+	    PURSE_PIN_TRANSFER);
 	assert_int_equal(p->ceiling, 100000);
 	assert_string_equal(p->pin, "123456");
 	assert_int_equal(p->n_keys, 3);
@@ -213,7 +226,7 @@ test_demo_and_auto_serial(void **unused)
 	    VC_PERSO_OK);
 	assert_int_equal(vc_perso_load(NULL, false, &q, err, sizeof(err)),
 	    VC_PERSO_OK);
-	assert_int_equal(p->n_keys, 6);
+	assert_int_equal(p->n_keys, PURSE_KEY_N);
 	for (size_t i = 0; i < p->n_keys; i++) {
 		assert_false(p->keys[i].master);
 		assert_memory_not_equal(p->keys[i].key, q->keys[i].key, 16);
@@ -227,11 +240,13 @@ test_demo_and_auto_serial(void **unused)
 	assert_int_equal(vc_perso_load(NULL, true, &p, err, sizeof(err)),
 	    VC_PERSO_OK);
 	assert_true(p->serial_auto);
-	assert_int_equal(p->n_keys, 6);
+	assert_int_equal(p->n_keys, PURSE_KEY_N);
 	for (size_t i = 0; i < p->n_keys; i++)
 		assert_true(p->keys[i].master);
 	assert_int_equal(p->keys[5].purpose, PURSE_KEY_DAMK);
+	assert_int_equal(p->keys[6].purpose, PURSE_KEY_DRPK);
 	assert_int_equal(p->mac_tries, 3);
+	assert_int_equal(p->pin_ops, PURSE_PIN_DEFAULT);
 	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
 	/* 2^64 - 1 = 18446744073709551615, last 16 digits */
 	assert_memory_equal(p->serial, "\x00\x00\x67\x44\x07\x37\x09\x55\x16\x15",

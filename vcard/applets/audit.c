@@ -158,7 +158,7 @@ get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != WK_AREC_NONCE_LEN)
 		return WK_SW_WRONG_LENGTH;
-	if (!a->pin_ok)
+	if (!a->pin_ok && purse_pin_required(card, PURSE_PIN_HISTORY))
 		return WK_SW_SECURITY_STATUS;
 	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
 		return WK_SW_MEMORY_FAILURE;
@@ -200,7 +200,7 @@ get_page(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != WK_AUDIT_PAGE_CMD_LEN)
 		return WK_SW_WRONG_LENGTH;
-	if (!a->pin_ok)
+	if (!a->pin_ok && purse_pin_required(card, PURSE_PIN_HISTORY))
 		return WK_SW_SECURITY_STATUS;
 	cursor = get64(cmd->data + 32);
 	max = cmd->data[40];

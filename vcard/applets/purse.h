@@ -39,8 +39,23 @@ enum purse_key_purpose {
 	PURSE_KEY_DULK = WK_PURSE_KEY_DULK,	/* unload */
 	PURSE_KEY_DUK = WK_PURSE_KEY_DUK,	/* overdraft-limit update */
 	PURSE_KEY_DAMK = WK_PURSE_KEY_DAMK,	/* application maintenance */
+	PURSE_KEY_DRPK = WK_PURSE_KEY_DRPK,	/* PIN reload */
 	PURSE_KEY_N = WK_PURSE_KEY_N
 };
+
+/*
+ * which operations need the verified purse PIN beyond those the spec
+ * fixes (every ED operation): the profile's "pin_required" (docs/purse.md
+ * "PIN"), kept as "pin.ops"; a card personalised before it had the
+ * setting has the default, which is what those cards always did
+ */
+#define PURSE_PIN_PURCHASE 0x01	/* EP purchase (INITIALIZE FOR PURCHASE) */
+#define PURSE_PIN_LOAD 0x02	/* EP load (INITIALIZE FOR LOAD, LOAD REQUEST) */
+#define PURSE_PIN_TRANSFER 0x04	/* card to card: SEND and REDEEM */
+#define PURSE_PIN_HISTORY 0x08	/* EF 0018, the audit log's head and pages */
+#define PURSE_PIN_ALL 0x0F
+#define PURSE_PIN_DEFAULT (PURSE_PIN_LOAD | PURSE_PIN_TRANSFER | \
+	PURSE_PIN_HISTORY)
 
 /* consecutive wrong MAC2s / grant signatures before the application is
  * blocked (profile "mac_tries"); wrong unblock MACs while it is blocked
@@ -152,6 +167,13 @@ void purse_record(uint8_t rec[PURSE_REC_LEN], uint16_t seq, uint32_t limit,
     const uint8_t *time);
 /* the application's one DAMK (the index kept at personalisation, else 1) */
 int purse_damk_get(vc_card *card, purse_key *k);
+/* the application's one DRPK, likewise ("drpk.index") */
+int purse_drpk_get(vc_card *card, purse_key *k);
+/* the profile's "pin_required" (PURSE_PIN_* bits), written at --init */
+int purse_pin_ops_init(vc_card *card, unsigned ops);
+/* whether op (one PURSE_PIN_* bit) needs the PIN on this card; true when
+ * the store cannot say (fails closed) */
+bool purse_pin_required(vc_card *card, unsigned op);
 
 /*
  * the MAC try counter (docs/purse.md "Blocking"): purse_mac_spend makes a

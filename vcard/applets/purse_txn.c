@@ -95,11 +95,18 @@ init_lookup(const wk_apdu *cmd, init_req *r)
 	}
 }
 
-/* 8: which transactions need a verified PIN */
+/* 8: which transactions need a verified PIN: every ED one; for the EP the
+ * profile's "pin_required" (default: load yes, purchase no) */
 static bool
-init_needs_pin(const init_req *r)
+init_needs_pin(vc_card *card, const init_req *r)
 {
-	return r->purse == PURSE_ED || r->kind == SESS_LOAD;
+	if (r->purse == PURSE_ED)
+		return true;
+	if (r->kind == SESS_LOAD)
+		return purse_pin_required(card, PURSE_PIN_LOAD);
+	if (r->kind == SESS_PURCHASE)
+		return purse_pin_required(card, PURSE_PIN_PURCHASE);
+	return true;
 }
 
 static uint16_t
@@ -132,7 +139,7 @@ initialize(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		goto out;
 	}
 	/* U6: a missing PIN is 6985, as FMCOS answers */
-	if (init_needs_pin(&r) && !a->pin_ok) {
+	if (!a->pin_ok && init_needs_pin(card, &r)) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}

@@ -412,7 +412,9 @@ install_keys(vc_card *card, const uint8_t *keys, size_t n, uint8_t version)
 	}
 	if (vc_store_put(vc_card_store(card), PURSE_APPLET, "dtk.index", &index,
 	    1) != VC_STORE_OK || vc_store_put(vc_card_store(card), PURSE_APPLET,
-	    "damk.index", &index, 1) != VC_STORE_OK)
+	    "damk.index", &index, 1) != VC_STORE_OK ||
+	    vc_store_put(vc_card_store(card), PURSE_APPLET, "drpk.index", &index,
+	    1) != VC_STORE_OK)
 		goto out;
 	rc = 0;
 out:
