@@ -247,11 +247,49 @@ typedef struct iss_unblock {
 	uint8_t challenge[4];
 	uint8_t mac[4];		/* APPLICATION UNBLOCK's data */
 } iss_unblock;
+/* a card's signed unblock request (wk_msg type UNBLOCK_REQUEST): parsed,
+ * for card_hex when not NULL, the card enrolled, not revoked, the
+ * signature its wallet key's; card_id and the challenge out. In the
+ * caller's transaction: 0, -1 (e set) or ISS_DB_RETRY */
+int iss_unblock_request_check(iss_db *db, const char *card_hex,
+    const uint8_t *req, size_t len, char card_id[2 * WK_MSG_CARD_ID_LEN + 1],
+    uint8_t challenge[4], iss_err *e);
 /* the one-time APPLICATION UNBLOCK script for a card's signed unblock
  * request (its own transaction; oplog purse.unblock): the card must be
  * enrolled, not revoked, and the request signed by its wallet key */
 int iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
     const uint8_t *req, size_t len, iss_unblock *out, iss_err *e);
+/*
+ * the purse PIN's reload (iss_pin.c, docs/issuer.md "PIN reload"): an
+ * order for a card (a new one cancels one not delivered; oplog pin.order)
+ * with the reset PIN the operator tells the holder, derived from the
+ * card's DRPK and the order and stored nowhere; then, for the card's next
+ * signed unblock request, its one-time RELOAD PIN script (oplog
+ * pin.reload): 404 no_pin_reload with no order pending, 409
+ * replayed_request for a challenge answered before. Each runs its own
+ * transaction.
+ */
+#define ISS_RESET_PIN_LEN 6
+typedef struct iss_pin_order {
+	char card_id[2 * WK_MSG_CARD_ID_LEN + 1];
+	int64_t order;
+	char reset_pin[ISS_RESET_PIN_LEN + 1];
+} iss_pin_order;
+int iss_pin_order_new(iss_db *db, const iss_keys *k, const char *card_hex,
+    iss_pin_order *out, iss_err *e);
+typedef struct iss_pin_script {
+	char card_id[2 * WK_MSG_CARD_ID_LEN + 1];
+	int64_t order;
+	uint8_t challenge[4];
+	uint8_t script[WK_PURSE_RELOAD_DATA_MAX];	/* RELOAD PIN's data */
+	size_t script_len;
+} iss_pin_script;
+/* card_hex NULL: the card the request names */
+int iss_pin_deliver(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_pin_script *out, iss_err *e);
+/* POST /v1/pin-reloads {"request": base64}: the same, for the server */
+int iss_pin_reload(iss *is, json_t *req, json_t **resp, iss_err *e);
+
 /* appends the signed revocation list (common/wk_arec.h WKAUDIT-CRL/1) of
  * the revoked cards whose certificates have not expired; in the caller's
  * transaction. Returns 0, -1 (e set) or ISS_DB_RETRY */

@@ -132,6 +132,10 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		if (!post)
 			goto method;
 		rc = iss_load_start(is, req, resp, e);
+	} else if (strcmp(url, "/v1/pin-reloads") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_pin_reload(is, req, resp, e);
 	} else if (strcmp(url, "/v1/audit/key") == 0) {
 		if (!get)
 			goto method;

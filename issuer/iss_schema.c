@@ -140,6 +140,17 @@ static const migration migrations[] = {
 	"  pubkey TEXT NOT NULL, key_version INTEGER NOT NULL,"
 	"  issued_at TEXT NOT NULL);",
 	NULL, float_per_card },
+	/* issue 16: the operator's PIN reload orders (iss_pin.c); the id is
+	 * the order's pin.order entry in the operation log */
+	{ 6,
+	"CREATE TABLE pin_reloads (id BIGINT PRIMARY KEY,"
+	"  card_id TEXT NOT NULL REFERENCES cards(card_id),"
+	"  status TEXT NOT NULL"
+	"  CHECK (status IN ('pending', 'delivered', 'cancelled')),"
+	"  ordered_at TEXT NOT NULL, order_op BIGINT NOT NULL,"
+	"  challenge TEXT, delivered_at TEXT);"
+	"CREATE INDEX pin_reloads_card ON pin_reloads(card_id, status);",
+	NULL, NULL },
 };
 
 /*

@@ -69,7 +69,14 @@ usage(FILE *f)
 	    "  purse-unblock --card CARD_ID --request FILE [--out FILE]\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "            a one-time APPLICATION UNBLOCK script for the card's\n"
-	    "            unblock request (walletkey wallet unblock --request-out)\n");
+	    "            unblock request (walletkey wallet unblock --request-out)\n"
+	    "  pin-unblock --card CARD_ID [--request FILE --out FILE] [--json]\n"
+	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "            orders a purse PIN reload and prints the reset PIN to\n"
+	    "            tell the holder; the card's next unblock request gets\n"
+	    "            the one-time script (POST /v1/pin-reloads, or --request\n"
+	    "            now, the script written to --out)\n"
+	    "  pin-reloads [--json]   the PIN reload orders\n");
 }
 
 static int
@@ -736,6 +743,144 @@ out:
 	return rc;
 }
 
+/* writes text and a newline to a new file (never over one) */
+static int
+write_new_file(const char *path, const char *text)
+{
+	size_t n = strlen(text);
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
+	    fsync(fd) == 0)
+		rc = 0;
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * pin-unblock: the holder forgot the purse PIN or blocked it, and the bank
+ * has identified them. The order's reset PIN is printed for the operator to
+ * tell the holder by another channel; the card's next signed unblock
+ * request receives the one-time RELOAD PIN script (docs/issuer.md "PIN
+ * reload"): online through POST /v1/pin-reloads (walletkey wallet pin
+ * unblock --issuer URL), or here with --request FILE --out FILE.
+ */
+static int
+cmd_pin_unblock(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	iss_keys k = { 0 };
+	iss_err e = { 0 };
+	iss_pin_order ord;
+	iss_pin_script sc;
+	json_error_t jerr;
+	json_t *req = NULL, *script = NULL, *out = NULL;
+	uint8_t msg[WK_MSG_MAX];
+	char err[512], chal[9], hex[2 * WK_PURSE_RELOAD_DATA_MAX + 1];
+	char *text = NULL;
+	const char *fmt, *rhex = NULL;
+	long n = 0;
+	int rc = 1;
+
+	memset(&ord, 0, sizeof(ord));
+	memset(&sc, 0, sizeof(sc));
+	if (o->card == NULL || (o->request == NULL) != (o->out == NULL)) {
+		fprintf(stderr, "walletkey-issuer: pin-unblock needs --card CARD_ID,"
+		    " and --request FILE with --out FILE or neither\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if (o->request != NULL) {
+		if ((req = json_load_file(o->request, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			fprintf(stderr, "walletkey-issuer: pin-unblock: %s: %s\n",
+			    o->request, jerr.text);
+			return 2;
+		}
+		fmt = json_string_value(json_object_get(req, "format"));
+		rhex = json_string_value(json_object_get(req, "request"));
+		if (fmt == NULL || strcmp(fmt, "walletkey-unblock-request/1") != 0 ||
+		    rhex == NULL || strlen(rhex) % 2 != 0 ||
+		    strlen(rhex) > 2 * sizeof(msg) ||
+		    (n = wk_hex_decode(rhex, msg, sizeof(msg))) <= 0) {
+			fprintf(stderr, "walletkey-issuer: pin-unblock: %s is not an"
+			    " unblock request (walletkey-unblock-request/1)\n",
+			    o->request);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (open_db(o, &db) != 0)
+		goto out;
+	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: pin-unblock: %s\n", err);
+		goto out;
+	}
+	if (iss_pin_order_new(db, &k, o->card, &ord, &e) != 0 ||
+	    (o->request != NULL && iss_pin_deliver(db, &k, ord.card_id, msg,
+	    (size_t)n, &sc, &e) != 0)) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+		goto out;
+	}
+	if (o->request != NULL) {
+		wk_hex_encode(sc.challenge, sizeof(sc.challenge), chal);
+		wk_hex_encode(sc.script, sc.script_len, hex);
+		script = json_pack("{s:s, s:s, s:s, s:s}", "format",
+		    "walletkey-pin-script/1", "card_id", sc.card_id, "challenge",
+		    chal, "script", hex);
+		sodium_memzero(hex, sizeof(hex));
+		if (script == NULL || (text = json_dumps(script, JSON_INDENT(2))) ==
+		    NULL)
+			goto out;
+		if (write_new_file(o->out, text) != 0) {
+			fprintf(stderr, "walletkey-issuer: pin-unblock: cannot create"
+			    " %s (it must not exist)\n", o->out);
+			goto out;
+		}
+	}
+	if (o->json) {
+		out = json_pack("{s:s, s:I, s:s}", "card_id", ord.card_id, "order",
+		    (json_int_t)ord.order, "reset_pin", ord.reset_pin);
+		if (out != NULL && o->request != NULL)
+			json_object_set_new(out, "script", json_string(o->out));
+		if (out == NULL)
+			goto out;
+		json_dumpf(out, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		printf("PIN reload %lld ordered for card %s\n", (long long)ord.order,
+		    ord.card_id);
+		printf("reset PIN: %s (tell the holder by another channel than the"
+		    " card's)\n", ord.reset_pin);
+		if (o->request != NULL)
+			printf("the one-time script for challenge %s is in %s\n", chal,
+			    o->out);
+		else
+			printf("the card's next unblock request gets the script"
+			    " (walletkey wallet pin unblock --issuer URL)\n");
+	}
+	rc = 0;
+out:
+	sodium_memzero(&ord, sizeof(ord));
+	sodium_memzero(&sc, sizeof(sc));
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	json_decref(out);
+	json_decref(script);
+	json_decref(req);
+	iss_keys_clear(&k);
+	iss_db_free(&db);
+	return rc;
+}
+
 /* prints a query as a table or as a JSON array of objects */
 static int
 cmd_list(const opts *o, const char *sql, const char *const *names,
@@ -834,6 +979,16 @@ main(int argc, char **argv)
 		return cmd_manufacturer_remove(&o);
 	if (strcmp(cmd, "purse-unblock") == 0)
 		return cmd_purse_unblock(&o);
+	if (strcmp(cmd, "pin-unblock") == 0)
+		return cmd_pin_unblock(&o);
+	if (strcmp(cmd, "pin-reloads") == 0) {
+		static const char *const n[] = { "order", "card_id", "status",
+		    "ordered_at", "challenge", "delivered_at" };
+		static const bool num[] = { true, false, false, false, false, false };
+
+		return cmd_list(&o, "SELECT id, card_id, status, ordered_at,"
+		    " challenge, delivered_at FROM pin_reloads ORDER BY id", n, num);
+	}
 	if (strcmp(cmd, "sam-keys") == 0) {
 		fprintf(stderr, "walletkey-issuer: sam-keys is gone: it wrote the"
 		    " purse master keys to a file. A terminal gets a PSAM instead"

@@ -84,6 +84,8 @@ snapshot(void)
 		("SELECT token_id, sender, receiver, amount FROM transfers"
 		" ORDER BY token_id"),
 		"SELECT card_id, float_account FROM cards ORDER BY card_id",
+		("SELECT id, card_id, status, challenge FROM pin_reloads"
+		" ORDER BY id"),
 	};
 	size_t cap = 1 << 16, n = 0;
 	char *s = calloc(1, cap);
@@ -1386,6 +1388,170 @@ test_purse_unblock(void **state)
 	sim_card_free(&other);
 }
 
+/* the script the card would accept for a reset PIN (6 digits) */
+static void
+want_pin_script(const sim_card *c, const uint8_t chal[4], const char *pin,
+    uint8_t *out, size_t *len)
+{
+	uint8_t bcd[3];
+
+	assert_int_equal(strlen(pin), 6);
+	for (int i = 0; i < 3; i++)
+		bcd[i] = (uint8_t)(((pin[2 * i] - '0') << 4) | (pin[2 * i + 1] - '0'));
+	assert_int_equal(wk_purse_reload_pin_script(c->keys[WK_PURSE_KEY_DAMK],
+	    c->keys[WK_PURSE_KEY_DRPK], chal, bcd, 3, out, len), 0);
+}
+
+/* the purse PIN's reload (iss_pin.c): an operator's order, the one-time
+ * script for the card's next signed request, once */
+static void
+test_pin_reload(void **state)
+{
+	static const uint8_t chal1[4] = { 1, 2, 3, 4 }, chal2[4] = { 5, 6, 7, 8 };
+	sim_card *c = new_card(PAN_RICH), *other = new_card(PAN_POOR);
+	uint8_t want[WK_PURSE_RELOAD_DATA_MAX], got[64];
+	iss_pin_order o1, o2;
+	iss_pin_script sc;
+	iss_err e = { 0 };
+	json_t *resp = NULL;
+	char *before, *after, upper[17];
+	size_t wlen = 0;
+	wk_buf b, b2;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	wk_buf_init_heap(&b2, WK_MSG_MAX);
+	/* enrolment sealed the card's DRPK with its other keys */
+	{
+		uint8_t drpk[16];
+
+		assert_int_equal(iss_card_key(&T.is->keys, WK_PURSE_KEY_DRPK, c->id,
+		    drpk), 0);
+		assert_memory_equal(drpk, c->keys[WK_PURSE_KEY_DRPK], 16);
+	}
+	/* nothing ordered: the card's request gets 404 and changes nothing */
+	assert_int_equal(sim_card_unblock_request(c, chal1, &b), 0);
+	before = snapshot();
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 404, "no_pin_reload");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* two orders: the second cancels the first (and the id's case does not
+	 * matter) */
+	for (int i = 0; i < 16; i++)
+		upper[i] = (char)(c->id_hex[i] >= 'a' ? c->id_hex[i] - 32 :
+		    c->id_hex[i]);
+	upper[16] = '\0';
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, &o1, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, upper, &o2, &e), 0);
+	assert_string_equal(o2.card_id, c->id_hex);
+	assert_true(o2.order > o1.order);
+	assert_int_equal(strlen(o2.reset_pin), 6);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM pin_reloads WHERE status ="
+	    " 'pending'"), 1);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'pin.order'"), 2);
+	/* refusals change nothing: another card's key, another card, a
+	 * message that is not an unblock request, bad JSON */
+	before = snapshot();
+	{
+		EVP_PKEY *k = c->key;
+
+		c->key = other->key;
+		wk_buf_reset(&b2);
+		assert_int_equal(sim_card_unblock_request(c, chal1, &b2), 0);
+		c->key = k;
+	}
+	expect_error(post_msg("/v1/pin-reloads", "request", b2.p, b2.len, &resp),
+	    &resp, 403, "bad_signature");
+	json_decref(resp);
+	wk_buf_reset(&b2);
+	assert_int_equal(sim_card_unblock_request(other, chal1, &b2), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b2.p, b2.len, &resp),
+	    &resp, 404, "no_pin_reload");
+	json_decref(resp);
+	wk_buf_reset(&b2);
+	assert_int_equal(sim_card_load_request(c, 10, &b2), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b2.p, b2.len, &resp),
+	    &resp, 400, "bad_message");
+	json_decref(resp);
+	expect_error(post_msg("/v1/pin-reloads", "script", b.p, b.len, &resp),
+	    &resp, 400, "unknown_field");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/pin-reloads", "{\"request\": 5}",
+	    strlen("{\"request\": 5}"), &resp), &resp, 400, "missing_field");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/pin-reloads", "{\"request\": \"@@\"}",
+	    17, &resp), &resp, 400, "bad_message");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* the card's request: the script for its challenge and order 2's PIN */
+	assert_int_equal(post_msg("/v1/pin-reloads", "request", b.p, b.len,
+	    &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "card_id")),
+	    c->id_hex);
+	assert_int_equal(json_integer_value(json_object_get(resp, "order")),
+	    o2.order);
+	assert_string_equal(json_string_value(json_object_get(resp, "challenge")),
+	    "01020304");
+	want_pin_script(c, chal1, o2.reset_pin, want, &wlen);
+	assert_int_equal(sim_unb64(json_object_get(resp, "script"), got,
+	    sizeof(got)), (long)wlen);
+	assert_memory_equal(got, want, wlen);
+	json_decref(resp);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'pin.reload'"), 1);
+	/* the attack: the same request again (a replay), then a fresh one:
+	 * the order is spent */
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 409, "replayed_request");
+	json_decref(resp);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(c, chal2, &b), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 404, "no_pin_reload");
+	json_decref(resp);
+	/* the operator's path: an order delivered at once for a request file */
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, &o1, &e), 0);
+	assert_int_equal(iss_pin_deliver(T.db, &T.is->keys, c->id_hex, b.p, b.len,
+	    &sc, &e), 0);
+	want_pin_script(c, chal2, o1.reset_pin, want, &wlen);
+	assert_int_equal(sc.script_len, wlen);
+	assert_memory_equal(sc.script, want, wlen);
+	/* each order has its own reset PIN (derived, not stored) */
+	assert_int_equal(q_int("SELECT COUNT(*) FROM pin_reloads WHERE status ="
+	    " 'delivered'"), 2);
+	/* orders for no card, a bad id, a revoked card */
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "0011223344556677",
+	    &o1, &e), -1);
+	assert_int_equal(e.status, 404);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "00", &o1, &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, &o1,
+	    &e), 0);
+	assert_int_equal(iss_card_revoke(T.db, other->id_hex, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, &o1,
+	    &e), -1);
+	assert_int_equal(e.status, 403);
+	/* and a revoked card's pending order is not delivered */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(other, chal1, &b), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 403, "card_revoked");
+	json_decref(resp);
+	check_conservation();
+	wk_buf_clear(&b);
+	wk_buf_clear(&b2);
+	sim_card_free(&c);
+	sim_card_free(&other);
+}
+
 static void
 test_certificates(void **state)
 {
@@ -2577,6 +2743,7 @@ main(void)
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_audit_sync),
 		cmocka_unit_test(test_purse_unblock),
+		cmocka_unit_test(test_pin_reload),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_settle_float),
 		cmocka_unit_test(test_settle_identity),
