@@ -275,8 +275,6 @@ typedef struct iss_pin_order {
 	int64_t order;
 	char reset_pin[ISS_RESET_PIN_LEN + 1];
 } iss_pin_order;
-int iss_pin_order_new(iss_db *db, const iss_keys *k, const char *card_hex,
-    iss_pin_order *out, iss_err *e);
 typedef struct iss_pin_script {
 	char card_id[2 * WK_MSG_CARD_ID_LEN + 1];
 	int64_t order;
@@ -284,6 +282,11 @@ typedef struct iss_pin_script {
 	uint8_t script[WK_PURSE_RELOAD_DATA_MAX];	/* RELOAD PIN's data */
 	size_t script_len;
 } iss_pin_script;
+/* a new order; with req (a request file) delivered at once into *sc, in
+ * the same transaction (req and sc both NULL: only the order) */
+int iss_pin_order_new(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_pin_order *out, iss_pin_script *sc,
+    iss_err *e);
 /* card_hex NULL: the card the request names */
 int iss_pin_deliver(iss_db *db, const iss_keys *k, const char *card_hex,
     const uint8_t *req, size_t len, iss_pin_script *out, iss_err *e);

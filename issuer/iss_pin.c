@@ -121,37 +121,6 @@ out:
 	return rc;
 }
 
-int
-iss_pin_order_new(iss_db *db, const iss_keys *k, const char *card_hex,
-    iss_pin_order *out, iss_err *e)
-{
-	int rc = -1, d;
-
-	uint8_t id[WK_MSG_CARD_ID_LEN];
-
-	memset(out, 0, sizeof(*out));
-	if (card_id_bin(card_hex, id, e) != 0)
-		return -1;
-	/* the database keeps card ids as wk_hex_encode writes them */
-	wk_hex_encode(id, sizeof(id), out->card_id);
-	if ((d = iss_db_begin(db)) != ISS_DB_OK) {
-		iss_fail_db(e, db, d);
-		return -1;
-	}
-	if ((d = order_tx(db, k, out, e)) == 0 &&
-	    (d = iss_db_commit(db)) != ISS_DB_OK)
-		iss_fail_db(e, db, d);
-	if (d == ISS_DB_RETRY)
-		iss_fail(e, 503, "busy", "the database is busy; try again");
-	if (d != 0) {
-		iss_db_rollback(db);
-		sodium_memzero(out->reset_pin, sizeof(out->reset_pin));
-	} else {
-		rc = 0;
-	}
-	return rc;
-}
-
 /* ---- the delivery ---- */
 
 typedef struct deliver_ctx {
@@ -249,6 +218,48 @@ out:
 	sodium_memzero(drpk, sizeof(drpk));
 	iss_res_free(&r);
 	return rc;
+}
+
+int
+iss_pin_order_new(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_pin_order *out, iss_pin_script *sc,
+    iss_err *e)
+{
+	uint8_t id[WK_MSG_CARD_ID_LEN];
+	deliver_ctx c = { k, req, len, NULL, sc };
+	int d = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (sc != NULL)
+		memset(sc, 0, sizeof(*sc));
+	if ((req == NULL) != (sc == NULL))
+		return -1;
+	if (card_id_bin(card_hex, id, e) != 0)
+		return -1;
+	/* the database keeps card ids as wk_hex_encode writes them */
+	wk_hex_encode(id, sizeof(id), out->card_id);
+	c.card_hex = out->card_id;
+	for (int i = 0; i < 8; i++) {
+		if ((d = iss_db_begin(db)) != ISS_DB_OK) {
+			iss_fail_db(e, db, d);
+			break;
+		}
+		/* the order and its delivery for a request file: both or none */
+		if ((d = order_tx(db, k, out, e)) == 0 && req != NULL)
+			d = deliver_tx(db, &c, e);
+		if (d == 0 && (d = iss_db_commit(db)) != ISS_DB_OK)
+			d = iss_db_fail(e, db, d);
+		if (d == 0)
+			return 0;
+		iss_db_rollback(db);
+		if (d != ISS_DB_RETRY)
+			break;
+		iss_fail(e, 503, "busy", "the database is busy; try again");
+	}
+	sodium_memzero(out->reset_pin, sizeof(out->reset_pin));
+	if (sc != NULL)
+		sodium_memzero(sc, sizeof(*sc));
+	return -1;
 }
 
 int

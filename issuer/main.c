@@ -821,9 +821,8 @@ cmd_pin_unblock(const opts *o)
 		fprintf(stderr, "walletkey-issuer: pin-unblock: %s\n", err);
 		goto out;
 	}
-	if (iss_pin_order_new(db, &k, o->card, &ord, &e) != 0 ||
-	    (o->request != NULL && iss_pin_deliver(db, &k, ord.card_id, msg,
-	    (size_t)n, &sc, &e) != 0)) {
+	if (iss_pin_order_new(db, &k, o->card, o->request != NULL ? msg : NULL,
+	    (size_t)n, &ord, o->request != NULL ? &sc : NULL, &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
 		goto out;

@@ -431,6 +431,15 @@ int wk_purse_read_holder(wk_card *card, wk_purse_holder *holder);
  * *tries_left is set on WK_ERR_WRONG_PIN when tries_left != NULL */
 int wk_purse_verify_pin(wk_card *card, const char *pin, size_t pin_len,
     int *tries_left);
+/* CHANGE PIN (docs/purse.md "PIN"): old and new as ASCII digits (4-12).
+ * WK_ERR_WRONG_PIN (*tries_left set when tries_left != NULL) costs a try
+ * as VERIFY does; WK_ERR_PIN_BLOCKED when none is left. The verification
+ * is cleared either way */
+int wk_purse_change_pin(wk_card *card, const char *old_pin, size_t old_len,
+    const char *new_pin, size_t new_len, int *tries_left);
+/* VERIFY without data (ISO 7816-4 11.5.6): *verified when this selection
+ * holds a verified PIN, else *tries_left (0: blocked); spends nothing */
+int wk_purse_pin_status(wk_card *card, int *tries_left, bool *verified);
 int wk_purse_balance(wk_card *card, wk_purse_kind kind, uint32_t *balance);
 /* reads EF 0018 newest first, skipping all-zero records; *n records out */
 int wk_purse_records(wk_card *card, wk_purse_record *out, size_t cap,
@@ -612,6 +621,20 @@ int wk_wallet_unblock_request(wk_card *card, uint8_t *msg, size_t *len);
 int wk_wallet_unblock(wk_card *card, const uint8_t mac[WK_WALLET_UNBLOCK_MAC_LEN],
     uint16_t *sw);
 
+/*
+ * the purse PIN reloaded by the issuer (docs/purse.md "RELOAD PIN"): after
+ * an operator's order (walletkey-issuer pin-unblock), the card's next
+ * signed unblock request (wk_wallet_unblock_request) gets a one-time
+ * script: RELOAD PIN's data (PIN, MAC, SM-MAC), which sets the PIN the
+ * bank told the holder. *sw (may be NULL) gets the status word: 6988 or
+ * 9302 a wrong script (WK_ERR_AUTH_FAILED), 6982 no challenge pending
+ * (WK_ERR_INVALID_STATE), 6A88 a card without a PIN reload key
+ * (WK_ERR_NOT_FOUND)
+ */
+#define WK_WALLET_PIN_SCRIPT_MAX 14
+int wk_wallet_pin_reload(wk_card *card, const uint8_t *script, size_t len,
+    uint16_t *sw);
+
 /* card to card (purse selected on both cards). A challenge for
  * authentication lives in the card's memory; one to receive is kept in the
  * receiving card's store until a token for it is redeemed. */
@@ -677,6 +700,40 @@ int wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
     const char *card_id_hex, const uint8_t *csr, size_t csr_len,
     const uint8_t *const *attestation, const size_t *attestation_len,
     size_t n_attestation, wk_issuer_enrolment *out);
+
+/* POST /v1/pin-reloads: the card's signed unblock request in, the
+ * one-time RELOAD PIN script out. WK_ERR_ISSUER with code no_pin_reload
+ * when the bank ordered none (wk_issuer_error_code) */
+typedef struct wk_issuer_pin_script {
+	char card_id[17];
+	long long order;
+	uint8_t challenge[4];
+	uint8_t script[WK_WALLET_PIN_SCRIPT_MAX];
+	size_t script_len;
+} wk_issuer_pin_script;
+int wk_issuer_pin_reload(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_pin_script *out);
+
+/* the steps of wk_wallet_pin_unblock, in order */
+typedef enum wk_pin_unblock_step {
+	WK_PIN_UNBLOCK_STEP_REQUEST = 1,	/* the card signed a new challenge */
+	WK_PIN_UNBLOCK_STEP_SCRIPT,		/* the issuer's script received */
+	WK_PIN_UNBLOCK_STEP_RELOADED,		/* the card set the reset PIN */
+	WK_PIN_UNBLOCK_STEP_CHANGED,		/* and changed it to new_pin */
+} wk_pin_unblock_step;
+typedef void (*wk_pin_unblock_progress_fn)(void *arg, wk_pin_unblock_step step,
+    const char *card_id_hex);
+/*
+ * the holder's side of a PIN reload, with the purse selected: the card's
+ * unblock request to the issuer, its script to the card. With new_pin
+ * (4-12 digits) the PIN is then changed from the bank's reset PIN to it in
+ * the same card transaction, so the reset PIN never leaves the library;
+ * without, the PIN is the reset PIN the bank told the holder. progress
+ * (may be NULL) hears each step. The issuer's refusal is WK_ERR_ISSUER
+ * (no_pin_reload: nothing ordered); the card's, as wk_wallet_pin_reload
+ */
+int wk_wallet_pin_unblock(wk_card *card, wk_issuer *is, const char *new_pin,
+    size_t new_len, wk_pin_unblock_progress_fn progress, void *arg);
 
 /* the steps of wk_wallet_enrol, in order, reported as each is done */
 typedef enum wk_enrol_step {

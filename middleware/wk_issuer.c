@@ -393,3 +393,42 @@ wk_issuer_transfer_report(wk_issuer *is, const uint8_t *token, size_t len)
 	json_decref(resp);
 	return rc;
 }
+
+int
+wk_issuer_pin_reload(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_pin_script *out)
+{
+	json_t *body, *resp = NULL;
+	const char *id, *chal;
+	int rc;
+
+	if (is == NULL || req == NULL || len == 0 || len > WK_WALLET_MSG_MAX ||
+	    out == NULL)
+		return WK_ERR_ARG;
+	memset(out, 0, sizeof(*out));
+	if ((body = json_pack("{s:o}", "request", b64(req, len))) == NULL)
+		return WK_ERR_MEMORY;
+	if ((rc = call(is, "/v1/pin-reloads", body, &resp)) != WK_OK)
+		goto out;
+	rc = WK_ERR_ISSUER;
+	id = json_string_value(json_object_get(resp, "card_id"));
+	chal = json_string_value(json_object_get(resp, "challenge"));
+	if (id == NULL || strlen(id) != 16 || chal == NULL || strlen(chal) != 8 ||
+	    wk_hex_decode(chal, out->challenge, 4) != 4 ||
+	    !json_is_integer(json_object_get(resp, "order")) ||
+	    unb64(json_object_get(resp, "script"), out->script,
+	    sizeof(out->script), &out->script_len) != WK_OK ||
+	    out->script_len < 10) {
+		snprintf(is->message, sizeof(is->message), "the issuer's PIN reload"
+		    " answer is malformed");
+		goto out;
+	}
+	memcpy(out->card_id, id, 17);
+	out->order = (long long)json_integer_value(json_object_get(resp, "order"));
+	rc = WK_OK;
+out:
+	if (rc != WK_OK)
+		sodium_memzero(out, sizeof(*out));
+	json_decref(resp);
+	return rc;
+}

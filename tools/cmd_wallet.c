@@ -70,6 +70,8 @@ static const char wallet_usage[] =
     "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
     "           [--from-pin-file FILE] [--to-pin-file FILE]  (both PINs)\n"
     "  unblock --request-out FILE | --script FILE    a blocked purse\n"
+    "  pin status | change | unblock (--issuer URL | --script FILE)\n"
+    "                                    the purse PIN (walletkey wallet pin --help)\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
     "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
     "  after a lost answer; --aid HEX selects the purse by AID instead of\n"
@@ -967,6 +969,9 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
 	}
 	sub = argv[1];
+	/* the purse PIN: cmd_wallet_pin.c (moves no value) */
+	if (strcmp(sub, "pin") == 0)
+		return wk_cmd_wallet_pin(cli, argc, argv);
 	/* load --issuer, recover, transfer: cmd_wallet_remote.c; a load left
 	 * unfinished is settled before any other wallet command */
 	if (wk_cmd_wallet_remote_owns(argc, argv))
@@ -1000,5 +1005,5 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return cmd_settle(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
 	    "records, purchase, load, prove, recover, sam-init, settle, "
-	    "transfer, unblock)", sub);
+	    "transfer, unblock, pin)", sub);
 }

@@ -1445,8 +1445,8 @@ test_pin_reload(void **state)
 		upper[i] = (char)(c->id_hex[i] >= 'a' ? c->id_hex[i] - 32 :
 		    c->id_hex[i]);
 	upper[16] = '\0';
-	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, &o1, &e), 0);
-	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, upper, &o2, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, NULL, 0, &o1, NULL, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, upper, NULL, 0, &o2, NULL, &e), 0);
 	assert_string_equal(o2.card_id, c->id_hex);
 	assert_true(o2.order > o1.order);
 	assert_int_equal(strlen(o2.reset_pin), 6);
@@ -1518,9 +1518,19 @@ test_pin_reload(void **state)
 	    &resp, 404, "no_pin_reload");
 	json_decref(resp);
 	/* the operator's path: an order delivered at once for a request file */
-	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, &o1, &e), 0);
-	assert_int_equal(iss_pin_deliver(T.db, &T.is->keys, c->id_hex, b.p, b.len,
-	    &sc, &e), 0);
+	{
+		/* another card's request: no order either */
+		int64_t n = q_int("SELECT COUNT(*) FROM pin_reloads");
+
+		wk_buf_reset(&b2);
+		assert_int_equal(sim_card_unblock_request(other, chal2, &b2), 0);
+		assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex,
+		    b2.p, b2.len, &o1, &sc, &e), -1);
+		assert_int_equal(e.status, 400);
+		assert_int_equal(q_int("SELECT COUNT(*) FROM pin_reloads"), n);
+	}
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &o1, &sc, &e), 0);
 	want_pin_script(c, chal2, o1.reset_pin, want, &wlen);
 	assert_int_equal(sc.script_len, wlen);
 	assert_memory_equal(sc.script, want, wlen);
@@ -1529,15 +1539,16 @@ test_pin_reload(void **state)
 	    " 'delivered'"), 2);
 	/* orders for no card, a bad id, a revoked card */
 	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "0011223344556677",
-	    &o1, &e), -1);
+	    NULL, 0, &o1, NULL, &e), -1);
 	assert_int_equal(e.status, 404);
-	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "00", &o1, &e), -1);
-	assert_int_equal(e.status, 400);
-	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, &o1,
-	    &e), 0);
-	assert_int_equal(iss_card_revoke(T.db, other->id_hex, &e), 0);
-	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, &o1,
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "00", NULL, 0, &o1, NULL,
 	    &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, NULL, 0,
+	    &o1, NULL, &e), 0);
+	assert_int_equal(iss_card_revoke(T.db, other->id_hex, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, NULL, 0,
+	    &o1, NULL, &e), -1);
 	assert_int_equal(e.status, 403);
 	/* and a revoked card's pending order is not delivered */
 	wk_buf_reset(&b);
