@@ -10,6 +10,10 @@
  * POST /v1/transfers (6; with 0x80 the rest is peer id 8 | amount 4 | token
  * id 16 of a token the harness signs with the fixed card's key, so the
  * float and ledger checks are reached) and POST /v1/settlements (7).
+ * First bytes 0x18-0x1F and 0x98-0x9F: POST /v1/pin-reloads (pin_route:
+ * with 0x80 the rest wrapped as the request; 0x1F an operator's order for
+ * the fixed card, then its unblock request for the challenge in the next
+ * 4 bytes, signed by its key, so the delivery is reached).
  * Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
  * tests/fuzz/corpus/fuzz_issuer/).
@@ -472,6 +476,68 @@ out:
 	free(h4);
 }
 
+/* a base64 message as the JSON {field: ...}; NULL on failure */
+static char *
+wrap_b64(const char *field, const uint8_t *p, size_t len, size_t *blen)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *body;
+
+	if ((body = malloc(cap + 32)) == NULL)
+		return NULL;
+	*blen = (size_t)snprintf(body, cap + 32, "{\"%s\":\"", field);
+	sodium_bin2base64(body + *blen, cap, p, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	*blen += strlen(body + *blen);
+	body[(*blen)++] = '"';
+	body[(*blen)++] = '}';
+	body[*blen] = '\0';
+	return body;
+}
+
+static void
+pin_route(const uint8_t *data, size_t size)
+{
+	json_t *resp = NULL;
+	iss_err e = { 0 };
+	char *body = NULL;
+	size_t blen = size - 1;
+
+	if (data[0] == 0x1F) {
+		iss_pin_order ord;
+		EVP_PKEY *key;
+		iss_db *db;
+		wk_msg m;
+		wk_buf b;
+
+		if (size - 1 < 4 || (key = card_key()) == NULL)
+			return;
+		if ((db = iss_pool_get(fz->pool)) != NULL) {
+			(void)iss_pin_order_new(db, &fz->keys, FUZZ_CARD_ID, NULL, 0,
+			    &ord, NULL, &e);
+			iss_pool_put(fz->pool, db);
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = WK_MSG_UNBLOCK_REQUEST;
+		wk_hex_decode(FUZZ_CARD_ID, m.card_id, 8);
+		memcpy(m.card_random, data + 1, 4);
+		wk_buf_init_heap(&b, WK_MSG_MAX);
+		if (wk_msg_sign(&m, key, &b) == WK_MSG_OK)
+			body = wrap_b64("request", b.p, b.len, &blen);
+		wk_buf_clear(&b);
+		EVP_PKEY_free(key);
+		if (body == NULL)
+			return;
+	} else if ((data[0] & 0x80) != 0) {
+		if ((body = wrap_b64("request", data + 1, size - 1, &blen)) == NULL)
+			return;
+	}
+	(void)iss_handle(fz, "POST", "/v1/pin-reloads",
+	    body ? body : (const char *)data + 1, blen, &resp, &e);
+	json_decref(resp);
+	free(body);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -508,6 +574,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((data[0] & 0xE0) == 0x20) {
 		attest_route(data, size);
+		return 0;
+	}
+	if ((data[0] & 0x78) == 0x18) {
+		pin_route(data, size);
 		return 0;
 	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));
