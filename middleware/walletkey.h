@@ -83,6 +83,11 @@ typedef struct wk_reader_info {
 /* lists readers; *out is freed with free() */
 int wk_list_readers(wk_ctx *ctx, wk_reader_info **out, size_t *n);
 
+/* waits until a reader or a card comes or goes (SCardGetStatusChange with
+ * the PnP notification), at most timeout_ms; *changed tells whether one
+ * did. WK_ERR_PCSC when pcscd is gone (make a new context) */
+int wk_wait_readers(wk_ctx *ctx, unsigned timeout_ms, bool *changed);
+
 /* connects to the reader named (exactly, or by unique prefix), or with NULL to
  * the first reader holding a walletkey card, else the first holding any card */
 int wk_card_open(wk_ctx *ctx, const char *reader, wk_card **out);
@@ -92,14 +97,21 @@ int wk_card_atr(const wk_card *card, uint8_t *atr, size_t *len);
 bool wk_card_is_walletkey(const wk_card *card);
 
 /* what the card-information applet tells about a walletkey card */
+#define WK_CARD_LABEL_MAX 32
 typedef struct wk_card_info {
 	uint8_t serial[8];
 	uint8_t version[3];	/* major, minor, patch */
+	char label[WK_CARD_LABEL_MAX + 1];	/* the holder's name for it, UTF-8; "" none */
 } wk_card_info;
 
 /* selects the card-information applet (this deselects any other applet) and
- * reads serial and version; WK_ERR_NOT_FOUND on a card that is not a walletkey */
+ * reads serial, version and label; WK_ERR_NOT_FOUND on a card that is not a
+ * walletkey */
 int wk_card_get_info(wk_card *card, wk_card_info *out);
+/* the label the card keeps (docs/holder.md "Naming the key"): 0-32 bytes of
+ * UTF-8 without control characters (WK_ERR_ARG otherwise; the card checks
+ * too, WK_ERR_BAD_DATA); len 0 removes it */
+int wk_card_set_label(wk_card *card, const char *label, size_t len);
 
 /* exclusive access around multi-APDU operations; nests */
 int wk_card_begin(wk_card *card);
@@ -837,6 +849,23 @@ int wk_audit_get_head(wk_card *card, const uint8_t nonce[16],
  * *len is out's capacity on entry, the page's length on return */
 int wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
     uint64_t cursor, unsigned max, uint8_t *out, size_t *len);
+
+/*
+ * the whole log from seq from_seq on (0: the oldest the card keeps), in one
+ * card transaction: the audit applet selected, VERIFY with pin (NULL: none,
+ * for a card whose profile does not ask it for the history; then
+ * WK_ERR_AUTH_REQUIRED when it does), the head signed over a fresh nonce
+ * when the card has a wallet key (*have_head), then every page sealed to a
+ * fresh X25519 key and opened here; cb gets each record (WK_AUDIT_RECORD_LEN
+ * raw bytes, oldest first; a non-zero return stops the export with
+ * WK_ERR_INTERNAL). *tries_left on WK_ERR_WRONG_PIN. head and have_head
+ * may be NULL.
+ */
+#define WK_AUDIT_RECORD_LEN 86
+typedef int (*wk_audit_record_fn)(void *arg, const uint8_t *raw);
+int wk_audit_export(wk_card *card, const char *pin, size_t pin_len,
+    uint64_t from_seq, wk_audit_record_fn cb, void *arg, wk_audit_head *head,
+    bool *have_head, int *tries_left);
 
 /* the issuer's signed acknowledgement (docs/audit.md "Sync with the
  * issuer"): records up to seq, the newest hashing to hash, are synced.
