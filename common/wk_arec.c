@@ -109,6 +109,18 @@ wk_arec_type_name(uint8_t type, char *buf, size_t cap)
 }
 
 bool
+wk_arec_is_issuer(uint8_t type)
+{
+	return (type & WK_AREC_ISSUER_FLAG) != 0;
+}
+
+const char *
+wk_arec_origin_name(uint8_t type)
+{
+	return wk_arec_is_issuer(type) ? "issuer" : "card";
+}
+
+bool
 wk_arec_type_matches(const char *name, uint8_t type)
 {
 	char buf[16];

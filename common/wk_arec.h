@@ -65,6 +65,17 @@ enum {
 	WK_AREC_PAYMENT = 0x20,
 };
 
+/*
+ * who made a record (docs/audit.md "Origins"): the card writes its own
+ * transactions and authentications (types below 0x80); the issuer's
+ * history of the account, which the card receives signed and checks
+ * before it writes it into its log, has the types from 0x80 on
+ */
+#define WK_AREC_ISSUER_FLAG 0x80
+bool wk_arec_is_issuer(uint8_t type);
+/* "card" or "issuer" */
+const char *wk_arec_origin_name(uint8_t type);
+
 /* account kinds (first byte of an account) */
 enum {
 	WK_AREC_ACCT_NONE = 0,

@@ -6,6 +6,7 @@
 #include "wk_apdu.h"
 #include "wk_card_id.h"
 #include "wk_tlv.h"
+#include "wk_utf8.h"
 
 static const uint8_t info_aid[WK_INFO_AID_LEN] = { WK_INFO_AID_BYTES };
 
@@ -25,7 +26,8 @@ parse_fci(const uint8_t *p, size_t len, wk_card_info *out)
 	memcpy(out->version, v.value, v.len);
 	/* the label, when the card has one (older cards never send it) */
 	if (wk_tlv_find(prop.value, prop.len, 0x82, &v) == WK_TLV_OK) {
-		if (v.len > WK_CARD_LABEL_MAX)
+		/* a card's bytes go to terminals and pages: text only */
+		if (v.len > WK_CARD_LABEL_MAX || !wk_utf8_text_ok(v.value, v.len))
 			goto out;
 		memcpy(out->label, v.value, v.len);
 		out->label[v.len] = '\0';
@@ -91,9 +93,8 @@ wk_card_set_label(wk_card *card, const char *label, size_t len)
 
 	if (card == NULL || (label == NULL && len > 0) || len > WK_CARD_LABEL_MAX)
 		return WK_ERR_ARG;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)label[i] < 0x20 || label[i] == 0x7F)
-			return WK_ERR_ARG;
+	if (!wk_utf8_text_ok((const uint8_t *)label, len))
+		return WK_ERR_ARG;
 	if ((rc = wk_card_begin(card)) != WK_OK)
 		return rc;
 	if ((rc = wk_card_apdu(card, 0x00, 0xA4, 0x04, 0x0C, info_aid,

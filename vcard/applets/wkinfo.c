@@ -10,11 +10,18 @@
 #include "vc_store.h"
 #include "wk_card_id.h"
 #include "wk_tlv.h"
+#include "wk_utf8.h"
 
 #define INS_GET_DATA 0xCA
 #define INS_PUT_DATA 0xDA
 #define INS_ECHO 0xEE
 #define WKINFO_APPLET "wkinfo"
+
+static const uint8_t wkinfo_aid[] = { WK_INFO_AID_BYTES };
+
+static const vc_aid wkinfo_aids[] = {
+	{ wkinfo_aid, sizeof(wkinfo_aid), sizeof(wkinfo_aid) },
+};
 
 /* the label, or len 0 when the card has none */
 static int
@@ -38,53 +45,6 @@ label_get(vc_card *card, uint8_t out[WK_LABEL_MAX], size_t *len)
 	*len = b.len;
 	return VC_STORE_OK;
 }
-
-/* well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF)
- * without C0 or C1 control characters or DEL */
-static bool
-label_ok(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		uint32_t c = p[i];
-		size_t more;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7F)
-				return false;
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			more = 1, c &= 0x1F;
-		else if (c >= 0xE0 && c <= 0xEF)
-			more = 2, c &= 0x0F;
-		else if (c >= 0xF0 && c <= 0xF4)
-			more = 3, c &= 0x07;
-		else
-			return false;
-		if (n - i - 1 < more)
-			return false;
-		for (size_t k = 1; k <= more; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i + k] & 0x3Fu);
-		}
-		if ((more == 2 && c < 0x800) || (more == 3 && c < 0x10000) ||
-		    c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF) ||
-		    (c >= 0x80 && c <= 0x9F))
-			return false;
-		i += more + 1;
-	}
-	return true;
-}
-
-static const uint8_t wkinfo_aid[] = { WK_INFO_AID_BYTES };
-
-static const vc_aid wkinfo_aids[] = {
-	{ wkinfo_aid, sizeof(wkinfo_aid), sizeof(wkinfo_aid) },
-};
 
 static uint16_t
 wkinfo_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
@@ -158,7 +118,7 @@ wkinfo_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 			return WK_SW_REF_NOT_FOUND;
 		if (cmd->lc > WK_LABEL_MAX)
 			return WK_SW_WRONG_LENGTH;
-		if (!label_ok(cmd->data, cmd->lc))
+		if (!wk_utf8_text_ok(cmd->data, cmd->lc))
 			return WK_SW_WRONG_DATA;
 		if (cmd->lc == 0) {
 			int rc = vc_store_del(vc_card_store(card), WKINFO_APPLET,
