@@ -34,6 +34,7 @@ typedef struct opts {
 	const char *mfg_ca;
 	const char *fingerprint;
 	const char *request;
+	const char *session_ttl;
 	bool json;
 } opts;
 
@@ -49,7 +50,7 @@ usage(FILE *f)
 	    "            create the schema, purse master keys and the issuer CA\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
-	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
 	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
@@ -102,6 +103,7 @@ parse(int argc, char **argv, opts *o)
 		{ "manufacturer-ca", required_argument, NULL, 'm' },
 		{ "fingerprint", required_argument, NULL, 'f' },
 		{ "request", required_argument, NULL, 'R' },
+		{ "session-ttl", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -130,6 +132,7 @@ parse(int argc, char **argv, opts *o)
 		case 'm': o->mfg_ca = optarg; break;
 		case 'f': o->fingerprint = optarg; break;
 		case 'R': o->request = optarg; break;
+		case 'S': o->session_ttl = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -260,9 +263,15 @@ cmd_serve(const opts *o)
 	iss_server *s = NULL;
 	char err[512];
 	sigset_t set;
-	uint32_t pool = 32;
+	uint32_t pool = 32, ttl = ISS_SESSION_TTL;
 	int sig, rc = 1;
 
+	if (o->session_ttl != NULL && (!parse_u32(o->session_ttl, &ttl) ||
+	    ttl < 30 || ttl > 3600)) {
+		fprintf(stderr, "walletkey-issuer: --session-ttl wants 30 to 3600"
+		    " seconds\n");
+		return 2;
+	}
 	if (o->listen == NULL) {
 		fprintf(stderr, "walletkey-issuer: serve needs --listen HOST:PORT\n");
 		return 2;
@@ -278,8 +287,12 @@ cmd_serve(const opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (iss_open(o->db, &u, pool, &is, err, sizeof(err)) != 0 ||
-	    iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
+	if (iss_open(o->db, &u, pool, &is, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
+		goto out;
+	}
+	is->session_ttl = ttl;
+	if (iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
 		goto out;

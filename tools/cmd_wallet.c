@@ -72,6 +72,8 @@ static const char wallet_usage[] =
     "  unblock --request-out FILE | --script FILE    a blocked purse\n"
     "  pin status | change | unblock (--issuer URL | --script FILE)\n"
     "                                    the purse PIN (walletkey wallet pin --help)\n"
+    "  session --issuer URL [--holder]   a bearer token of the card for the\n"
+    "           issuer's doors (docs/issuer.md \"Sessions\")\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
     "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
     "  after a lost answer; --aid HEX selects the purse by AID instead of\n"
@@ -1005,5 +1007,5 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return cmd_settle(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
 	    "records, purchase, load, prove, recover, sam-init, settle, "
-	    "transfer, unblock, pin)", sub);
+	    "transfer, unblock, session, pin)", sub);
 }

@@ -46,5 +46,7 @@ void wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv);
 int wk_cmd_wallet_unblock(wk_cli *cli, int argc, char **argv);
 /* walletkey wallet pin ...: cmd_wallet_pin.c */
 int wk_cmd_wallet_pin(wk_cli *cli, int argc, char **argv);
+/* cmd_wallet_session.c: wallet session --issuer URL [--holder] */
+int wk_cmd_wallet_session(wk_cli *cli, int argc, char **argv);
 
 #endif
