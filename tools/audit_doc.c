@@ -107,6 +107,28 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6],
 		    acct[7], acct[8]);
 		break;
+	case WK_AREC_ACCT_ACCOUNT:
+		bcd(id, acct + 1, 10);
+		/* the PAN, right-aligned in 20 digits */
+		{
+			const char *p = id;
+
+			while (*p == '0' && p[1] != '\0')
+				p++;
+			snprintf(out, cap, "account %s", p);
+		}
+		break;
+	case WK_AREC_ACCT_OUTSIDE:
+		snprintf(out, cap, "outside the bank");
+		break;
+	case WK_AREC_ACCT_PIV:
+		snprintf(out, cap, "PIV %02x (alg %02x, %s)", acct[1], acct[2],
+		    acct[3] == 0x85 ? "key agreement" : "private key");
+		break;
+	case WK_AREC_ACCT_DIGEST:
+		bcd(id, acct + 1, 10);
+		snprintf(out, cap, "sha256 %s", id);
+		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;
@@ -122,6 +144,12 @@ audit_fmt_terminal(const wk_arec *r, char *out, size_t cap)
 {
 	char id[13];
 
+	/* the bank's records carry its event number there */
+	if (wk_arec_is_issuer(r->type)) {
+		snprintf(out, cap, "bank #%llu",
+		    (unsigned long long)wk_arec_iss_event(r));
+		return;
+	}
 	bcd(id, r->term_id, 6);
 	snprintf(out, cap, "%s", id);
 }
@@ -129,9 +157,7 @@ audit_fmt_terminal(const wk_arec *r, char *out, size_t cap)
 bool
 audit_outgoing(const wk_arec *r)
 {
-	return r->type == WK_AREC_UNLOAD || r->type == WK_AREC_CASH ||
-	    r->type == WK_AREC_ED_PURCHASE || r->type == WK_AREC_EP_PURCHASE ||
-	    r->type == WK_AREC_TRANSFER_OUT || r->type == WK_AREC_PAYMENT;
+	return wk_arec_outgoing(r->type);
 }
 
 void
@@ -172,11 +198,12 @@ record_json(const uint8_t *raw)
 	audit_fmt_amount(&r, true, a, sizeof(a));
 	wk_purse_amount_format(r.balance, b, sizeof(b));
 	audit_fmt_terminal(&r, term, sizeof(term));
-	return json_pack("{s:I, s:i, s:s, s:s, s:i, s:s, s:I, s:s, s:s, s:s, "
-	    "s:I, s:s, s:o, s:o, s:o}",
+	return json_pack("{s:I, s:i, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s, "
+	    "s:s, s:I, s:s, s:o, s:o, s:o}",
 	    "seq", (json_int_t)r.seq, "counter", r.counter, "time", t,
 	    "type", wk_arec_type_name(r.type, tn, sizeof(tn)), "type_code",
-	    r.type, "amount", a, "amount_fen", (json_int_t)r.amount,
+	    r.type, "origin", wk_arec_origin_name(r.type), "amount", a,
+	    "amount_fen", (json_int_t)r.amount,
 	    "source", s, "target", g, "balance", b,
 	    "balance_fen", (json_int_t)r.balance, "terminal", term,
 	    "prev", hexstr(r.prev, 32), "hash", hexstr(h, 32),
@@ -281,6 +308,9 @@ shown_differs(json_t *jr, const uint8_t *raw)
 	if ((s = json_string_value(json_object_get(jr, "type"))) != NULL &&
 	    strcmp(s, wk_arec_type_name(r.type, tn, sizeof(tn))) != 0)
 		return strdup("type");
+	if ((s = json_string_value(json_object_get(jr, "origin"))) != NULL &&
+	    strcmp(s, wk_arec_origin_name(r.type)) != 0)
+		return strdup("origin");
 	audit_fmt_time(&r, buf, sizeof(buf));
 	if ((s = json_string_value(json_object_get(jr, "time"))) != NULL &&
 	    strcmp(s, buf) != 0)
