@@ -285,6 +285,10 @@ int iss_audit_history(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
 int iss_audit_loads(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
+/* GET /v1/audit/{card}/bank/{after}: the bank's records of the account
+ * after event number after, signed for the card (iss_history.c) */
+int iss_audit_bank(iss *is, const char *card, const char *after,
+    json_t **resp, iss_err *e);
 
 /* the card protects itself (iss_protect.c, docs/security.md) */
 typedef struct iss_unblock {

@@ -198,6 +198,13 @@ iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
 			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
 				goto out;
 			rc = iss_audit_loads(is, id, action + 6, resp, e);
+		} else if (strncmp(action, "bank/", 5) == 0) {
+			/* the bank's records of the account: the holder's */
+			if (!get)
+				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
+				goto out;
+			rc = iss_audit_bank(is, id, action + 5, resp, e);
 		} else {
 			goto notfound;
 		}

@@ -919,6 +919,38 @@ int wk_audit_export(wk_card *card, const char *pin, size_t pin_len,
     uint64_t from_seq, wk_audit_record_fn cb, void *arg, wk_audit_head *head,
     bool *have_head, int *tries_left);
 
+/*
+ * the bank's records of the account (docs/audit.md "The bank's records"):
+ * deposits, online payments, settlements and reversals the card did not
+ * see, signed by the issuer for this card; the card checks them with its
+ * trust anchor and chains them into its log, each once (by its event
+ * number), all of a batch or none. No PIN. The audit applet selected.
+ */
+#define WK_AUDIT_BANK_BATCH_MAX (23 + 64 * 86 + 72)
+/* the last event number the card stored (0: none) */
+int wk_audit_bank_last(wk_card *card, uint64_t *last);
+/* a batch in (wk_arec.h WKAUDIT-ISS/1): *stored records were new, *last is
+ * the card's last event number now. *sw: 6982 not the issuer's signature
+ * (WK_ERR_AUTH_REQUIRED), 6985 the card is not enrolled, 6A80 another
+ * card's or malformed, 6A84 the log is full (WK_ERR_NO_SPACE): each refusal
+ * changes nothing */
+int wk_audit_bank_put(wk_card *card, const uint8_t *batch, size_t len,
+    unsigned *stored, uint64_t *last, uint16_t *sw);
+/* GET /v1/audit/{card}/bank/{after} with the holder's session (an
+ * is with wk_issuer_session_open's token): a batch of the records after
+ * event number after (*len 0: none), *more when there are more */
+int wk_issuer_bank_records(wk_issuer *is, const char *card_id_hex,
+    uint64_t after, uint8_t *batch, size_t *len, bool *more);
+/*
+ * the whole download: from the card's last event number on, every batch
+ * the issuer has, into the card; *stored (may be NULL) counts the records
+ * the card took. The issuer's session must be the holder's for this card.
+ * progress (may be NULL) hears each batch: records so far.
+ */
+typedef void (*wk_audit_bank_progress_fn)(void *arg, unsigned stored);
+int wk_audit_bank_sync(wk_card *card, wk_issuer *is,
+    wk_audit_bank_progress_fn progress, void *arg, unsigned *stored);
+
 /* the issuer's signed acknowledgement (docs/audit.md "Sync with the
  * issuer"): records up to seq, the newest hashing to hash, are synced.
  * No PIN. WK_ERR_AUTH_REQUIRED (6982) for a signature the card's trust

@@ -280,3 +280,119 @@ out:
 	free(page);
 	return rc;
 }
+
+/* ---- the bank's records ---- */
+
+int
+wk_audit_bank_last(wk_card *card, uint64_t *last)
+{
+	uint8_t buf[16];
+	size_t len = sizeof(buf);
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || last == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wk_card_apdu(card, CLA_AUDIT, WK_AUDIT_INS_ISSUER, 0x01, 0x00,
+	    NULL, 0, 10, buf, &len, &sw)) != WK_OK)
+		return rc;
+	if ((rc = wk_rc_from_sw(sw)) != WK_OK)
+		return rc;
+	if (len != 10)
+		return WK_ERR_CARD_MALFORMED;
+	*last = get64(buf + 2);
+	return WK_OK;
+}
+
+int
+wk_audit_bank_put(wk_card *card, const uint8_t *batch, size_t len,
+    unsigned *stored, uint64_t *last, uint16_t *swp)
+{
+	uint8_t buf[16];
+	size_t rlen = sizeof(buf);
+	wk_arec_iss b;
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || batch == NULL ||
+	    wk_arec_iss_parse(batch, len, &b) != WK_AREC_OK)
+		return WK_ERR_ARG;
+	if ((rc = wk_card_apdu(card, CLA_AUDIT, WK_AUDIT_INS_ISSUER, 0x00, 0x00,
+	    batch, len, 10, buf, &rlen, &sw)) != WK_OK)
+		return rc;
+	if (swp != NULL)
+		*swp = sw;
+	if ((rc = wk_rc_from_sw(sw)) != WK_OK)
+		return rc;
+	if (rlen != 10)
+		return WK_ERR_CARD_MALFORMED;
+	if (stored != NULL)
+		*stored = (unsigned)(buf[0] << 8 | buf[1]);
+	if (last != NULL)
+		*last = get64(buf + 2);
+	return WK_OK;
+}
+
+int
+wk_audit_bank_sync(wk_card *card, wk_issuer *is,
+    wk_audit_bank_progress_fn progress, void *arg, unsigned *stored)
+{
+	wk_card_info info;
+	uint8_t *batch = NULL;
+	char id[17];
+	uint64_t last = 0;
+	unsigned total = 0, n = 0;
+	size_t len;
+	bool more = true, began = false;
+	int rc = WK_ERR_ARG;
+
+	if (card == NULL || is == NULL)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((batch = malloc(WK_AUDIT_BANK_BATCH_MAX)) == NULL)
+		goto out;
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		goto out;
+	began = true;
+	if ((rc = wk_card_get_info(card, &info)) != WK_OK ||
+	    (rc = wk_audit_select(card)) != WK_OK ||
+	    (rc = wk_audit_bank_last(card, &last)) != WK_OK)
+		goto out;
+	for (int i = 0; i < 8; i++) {
+		static const char digits[] = "0123456789abcdef";
+
+		id[2 * i] = digits[info.serial[i] >> 4];
+		id[2 * i + 1] = digits[info.serial[i] & 0x0F];
+	}
+	id[16] = '\0';
+	/* bounded: every round moves last forward or ends */
+	for (unsigned round = 0; more && round < 100000; round++) {
+		uint64_t before = last;
+
+		len = WK_AUDIT_BANK_BATCH_MAX;
+		if ((rc = wk_issuer_bank_records(is, id, last, batch, &len,
+		    &more)) != WK_OK)
+			goto out;
+		if (len == 0)
+			break;
+		if ((rc = wk_audit_bank_put(card, batch, len, &n, &last,
+		    NULL)) != WK_OK)
+			goto out;
+		total += n;
+		if (progress != NULL)
+			progress(arg, total);
+		if (last <= before) {
+			/* the issuer gave nothing past the card's last: stop */
+			rc = WK_ERR_ISSUER;
+			goto out;
+		}
+	}
+	rc = WK_OK;
+out:
+	if (began && wk_card_end(card) != WK_OK && rc == WK_OK)
+		rc = WK_ERR_CARD_REMOVED;
+	if (stored != NULL)
+		*stored = total;
+	free(batch);
+	return rc;
+}

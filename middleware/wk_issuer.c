@@ -547,3 +547,43 @@ out:
 	json_decref(resp);
 	return rc;
 }
+
+int
+wk_issuer_bank_records(wk_issuer *is, const char *card_id_hex, uint64_t after,
+    uint8_t *batch, size_t *len, bool *more)
+{
+	char path[96];
+	json_t *resp = NULL, *jb;
+	const char *h;
+	size_t n;
+	int rc;
+
+	if (is == NULL || card_id_hex == NULL || strlen(card_id_hex) != 16 ||
+	    strspn(card_id_hex, "0123456789abcdef") != 16 || batch == NULL ||
+	    len == NULL || more == NULL)
+		return WK_ERR_ARG;
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/%llu", card_id_hex,
+	    (unsigned long long)after);
+	if ((rc = call(is, path, NULL, &resp)) != WK_OK)
+		return rc;
+	*more = json_is_true(json_object_get(resp, "more"));
+	jb = json_object_get(resp, "batch");
+	if (json_is_null(jb)) {
+		*len = 0;
+		*more = false;
+		goto out;
+	}
+	h = json_string_value(jb);
+	n = h != NULL ? strlen(h) : 0;
+	if (h == NULL || n % 2 != 0 || n / 2 > *len ||
+	    wk_hex_decode(h, batch, *len) != (long)(n / 2)) {
+		snprintf(is->message, sizeof(is->message), "the issuer's records"
+		    " are malformed");
+		rc = WK_ERR_ISSUER;
+		goto out;
+	}
+	*len = n / 2;
+out:
+	json_decref(resp);
+	return rc;
+}

@@ -156,6 +156,14 @@ wk_wallet_pin_unblock(wk_card *card, wk_issuer *is, const char *new_pin,
 	if (new_pin != NULL && (rc = wk_purse_pin_bcd(new_pin, new_len, chk,
 	    &cn)) != WK_OK)
 		goto out;
+	/* one transaction from the request to the script: no other host
+	 * process between them makes the card forget its challenge */
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		goto out;
+	began = true;
+	rc = wk_purse_select(card, NULL, 0, NULL);
+	if (rc != WK_OK && rc != WK_ERR_PURSE_BLOCKED)
+		goto out;
 	if ((rc = wk_wallet_unblock_request(card, req, &len)) != WK_OK)
 		goto out;
 	if ((rc = wk_wallet_msg_info_get(req, len, &info)) != WK_OK)
@@ -177,11 +185,6 @@ wk_wallet_pin_unblock(wk_card *card, wk_issuer *is, const char *new_pin,
 		rc = WK_ERR_ISSUER;
 		goto out;
 	}
-	/* one transaction: no other host process between the reload and the
-	 * change sees the reset PIN's card */
-	if ((rc = wk_card_begin(card)) != WK_OK)
-		goto out;
-	began = true;
 	if ((rc = wk_wallet_pin_reload(card, sc.script, sc.script_len, NULL)) !=
 	    WK_OK)
 		goto out;

@@ -3132,6 +3132,145 @@ test_race(void **state)
 	sim_card_free(&c);
 }
 
+/* GET /v1/audit/{card}/bank/{after} with auth: the parsed batch into b
+ * (its bytes in buf), checked with the CA key; the answer's status */
+static long
+bank_get(sim_card *c, const char *auth, uint64_t after, uint8_t *buf,
+    size_t cap, wk_arec_iss *b, json_t **resp)
+{
+	char path[128];
+	const char *h;
+	long st, n;
+	EVP_PKEY *ca = X509_get0_pubkey(T.is->keys.ca_cert);
+
+	memset(b, 0, sizeof(*b));
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/%llu", c->id_hex,
+	    (unsigned long long)after);
+	if ((st = door(auth, path, NULL, resp)) != 200)
+		return st;
+	if ((h = json_string_value(json_object_get(*resp, "batch"))) == NULL)
+		return st;
+	n = wk_hex_decode(h, buf, cap);
+	assert_true(n > 0);
+	assert_int_equal(wk_arec_iss_parse(buf, (size_t)n, b), WK_AREC_OK);
+	assert_int_equal(wk_arec_sig_verify(ca, buf, b->tbs_len, b->sig,
+	    b->sig_len), WK_AREC_OK);
+	assert_memory_equal(b->serial, c->id, 8);
+	return st;
+}
+
+/* the bank's records of the account (iss_history.c) */
+static void
+test_bank_records(void **state)
+{
+	sim_card *c = new_card(PAN_POOR), *c2 = new_card(PAN_POOR);
+	sim_card *other = new_card(PAN_BUSY);
+	char hc[SIM_TOKEN_MAX + 8], hcard[SIM_TOKEN_MAX + 8];
+	char ho[SIM_TOKEN_MAX + 8], path[128], id[33], *before, *after;
+	uint8_t buf[8192], grant[WK_MSG_MAX];
+	static const uint8_t want_types[] = { WK_AREC_ISS_DEPOSIT,
+	    WK_AREC_ISS_LOAD, WK_AREC_ISS_REVERSAL, WK_AREC_ISS_SETTLEMENT };
+	static const uint32_t want_amounts[] = { 12340, 300, 700, 100 };
+	json_t *resp = NULL;
+	wk_arec_iss b;
+	iss_err e = { 0 };
+	int64_t mid, bal;
+	size_t glen;
+	wk_buf req, ref;
+	wk_arec r;
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	wk_buf_init_heap(&ref, WK_MSG_MAX);
+	bearer_of(c, WK_MSG_SCOPE_HOLDER, hc, sizeof(hc));
+	bearer_of(c, WK_MSG_SCOPE_CARD, hcard, sizeof(hcard));
+	bearer_of(other, WK_MSG_SCOPE_HOLDER, ho, sizeof(ho));
+	/* what happened before the card was enrolled is not its */
+	assert_int_equal(bank_get(c, hc, 0, buf, sizeof(buf), &b, &resp), 200);
+	assert_true(json_is_null(json_object_get(resp, "batch")));
+	assert_int_equal(json_integer_value(json_object_get(resp, "count")), 0);
+	json_decref(resp);
+	/* a deposit, the card's own load (not the bank's record: the card
+	 * has it), a load of the account's other card, a load the card
+	 * refused (reversed), a settlement of the card's purchase */
+	assert_int_equal(iss_deposit(T.db, PAN_POOR, 12340, &e), 0);
+	T.deposits += 12340;
+	assert_int_equal(sim_load(T.h, c, 500, NULL), 200);
+	assert_int_equal(sim_load(T.h, c2, 300, NULL), 200);
+	start_load(c, 700, &req, id, grant, &glen);
+	grant[glen - 3] ^= 0x10;
+	assert_int_equal(sim_card_grant(c, grant, glen, &ref), 1);
+	snprintf(path, sizeof(path), "/v1/loads/%s/refusal", id);
+	assert_int_equal(post_msg(path, "refusal", ref.p, ref.len, &resp), 200);
+	json_decref(resp);
+	assert_int_equal(iss_merchant_create(T.db, "000000000077", "Bakery", &mid,
+	    &e), 0);
+	as_nobody();
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 0, 100,
+	    "000000000077", 1, false, false)), &resp), 200);
+	json_decref(resp);
+	check_conservation();
+	bal = q_int("SELECT balance FROM accounts WHERE pan = '" PAN_POOR "'");
+	/* the doors: no token, the card's scope, another card's holder */
+	before = snapshot();
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/0", c->id_hex);
+	expect_error(door(NULL, path, NULL, &resp), &resp, 401, "token_required");
+	json_decref(resp);
+	expect_error(door(hcard, path, NULL, &resp), &resp, 403, "insufficient_scope");
+	json_decref(resp);
+	expect_error(door(ho, path, NULL, &resp), &resp, 403, "wrong_card");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/x1", c->id_hex);
+	expect_error(door(hc, path, NULL, &resp), &resp, 404, "not_found");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/0", c->id_hex);
+	expect_error(door(hc, path, json_object(), &resp), &resp, 405,
+	    "method_not_allowed");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* the holder's session: the four records, in order, signed for c */
+	assert_int_equal(bank_get(c, hc, 0, buf, sizeof(buf), &b, &resp), 200);
+	assert_int_equal(b.count, 4);
+	assert_false(json_is_true(json_object_get(resp, "more")));
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(wk_arec_decode(b.records + i * WK_AREC_LEN,
+		    WK_AREC_LEN, &r), WK_AREC_OK);
+		assert_int_equal(r.type, want_types[i]);
+		assert_int_equal(r.amount, want_amounts[i]);
+		assert_true(r.date[0] == 0x20);
+	}
+	/* the last one, the settlement: the merchant's terminal, the
+	 * account's balance */
+	assert_int_equal(r.dst[0], WK_AREC_ACCT_TERMINAL);
+	assert_memory_equal(r.dst + 1, "\x00\x00\x00\x00\x00\x77", 6);
+	assert_int_equal(r.balance, (uint32_t)bal);
+	assert_int_equal(json_integer_value(json_object_get(resp, "last")),
+	    (json_int_t)wk_arec_iss_event(&r));
+	json_decref(resp);
+	/* from an event number on: only what follows */
+	assert_int_equal(wk_arec_decode(b.records, WK_AREC_LEN, &r), WK_AREC_OK);
+	assert_int_equal(bank_get(c, hc, wk_arec_iss_event(&r), buf, sizeof(buf),
+	    &b, &resp), 200);
+	assert_int_equal(b.count, 3);
+	json_decref(resp);
+	/* the other card of the account sees the deposit, c's loads (the
+	 * refused one and its refund too) but not its own load, nor c's
+	 * settlement */
+	bearer_of(c2, WK_MSG_SCOPE_HOLDER, hc, sizeof(hc));
+	assert_int_equal(bank_get(c2, hc, 0, buf, sizeof(buf), &b, &resp), 200);
+	assert_int_equal(b.count, 4);
+	json_decref(resp);
+	wk_buf_clear(&req);
+	wk_buf_clear(&ref);
+	as_nobody();
+	sim_card_free(&c);
+	sim_card_free(&c2);
+	sim_card_free(&other);
+}
+
 int
 main(void)
 {
@@ -3162,6 +3301,7 @@ main(void)
 		cmocka_unit_test(test_settle_race),
 		cmocka_unit_test(test_transfers),
 		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_bank_records),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
