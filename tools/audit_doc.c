@@ -185,7 +185,7 @@ hexstr(const uint8_t *p, size_t n)
 static json_t *
 record_json(const uint8_t *raw)
 {
-	char t[32], s[48], g[48], a[32], b[32], term[16], tn[16];
+	char t[32], s[48], g[48], a[32], b[32], term[32], tn[16];
 	wk_arec r;
 	uint8_t h[WK_AREC_HASH_LEN];
 

@@ -544,8 +544,10 @@ static int
 on_record(void *arg, const uint8_t *raw)
 {
 	rec_ctx *c = arg;
-	char t[32], s[48], g[48], term[16], tn[16];
+	char t[32], s[48], g[48], term[24], tn[16];
+	const char *purse;
 	int64_t amount;
+	uint8_t mine;
 	wk_arec rec;
 
 	if (c->n++ >= RECORDS_MAX ||
@@ -556,15 +558,19 @@ on_record(void *arg, const uint8_t *raw)
 	audit_fmt_account(rec.dst, g, sizeof(g));
 	audit_fmt_terminal(&rec, term, sizeof(term));
 	amount = audit_outgoing(&rec) ? -(int64_t)rec.amount : (int64_t)rec.amount;
+	/* whose balance the record carries: a purse's, the bank account's
+	 * (the bank's records) or none (PIV records) */
+	mine = audit_outgoing(&rec) ? rec.src[0] : rec.dst[0];
+	purse = mine == WK_AREC_ACCT_ED ? "ED" : mine == WK_AREC_ACCT_EP ? "EP" :
+	    wk_arec_is_issuer(rec.type) ? "account" : "-";
 	return json_array_append_new(c->arr, json_pack("{s:I, s:s, s:i, s:s, "
 	    "s:s, s:I, s:I, s:s, s:s, s:s, s:s}",
 	    "seq", (json_int_t)rec.seq, "type", wk_arec_type_name(rec.type, tn,
 	    sizeof(tn)), "type_code", rec.type, "origin",
 	    wk_arec_origin_name(rec.type), "time", t, "amount_fen",
 	    (json_int_t)amount, "balance_fen", (json_int_t)rec.balance,
-	    "source", s, "target", g, "terminal", term, "purse",
-	    rec.src[0] == WK_AREC_ACCT_ED || rec.dst[0] == WK_AREC_ACCT_ED ?
-	    "ED" : "EP")) == 0 ? 0 : -1;
+	    "source", s, "target", g, "terminal", term, "purse", purse)) == 0 ?
+	    0 : -1;
 }
 
 static void

@@ -115,7 +115,7 @@ conserved() {
 	for i in ${MONEY_CARDS:-0 1}; do
 		purses="$purses $(card_id "$i")=$(purse_fen "$i")"
 	done
-	python3 - "$accounts" "$loads" "$cards" "$((2 * DEPOSIT))" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
+	python3 - "$accounts" "$loads" "$cards" "$((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0}))" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
 import json, sys
 acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
 cards = json.loads(sys.argv[3]); deposits = int(sys.argv[4])
