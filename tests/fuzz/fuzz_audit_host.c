@@ -6,7 +6,8 @@
  *   1  a walletkey-audit-sealed/1 bundle, opened with a fixed key pair
  *   2  one sealed page, opened with the fixed key pair, then parsed
  *   3  a plaintext page and its records; the same bytes as an issuer's
- *      revocation list (every id it lists is found, lengths add up)
+ *      revocation list (every id it lists is found, lengths add up) and
+ *      as a batch of the bank's records (issuer types, ascending)
  * Traps: a verification of a document that parsed returning no fault for a
  * record whose fields were not all consistent is not checked here (that
  * is the e2e test's job); the fuzzer hunts memory errors and UB.
@@ -106,6 +107,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned i = 0; i < crl.count; i++)
 				if (!wk_arec_crl_has(&crl, crl.ids + (size_t)i * 8))
 					__builtin_trap();
+		}
+		/* the bank's records: what parses is whole, of issuer types,
+		 * ascending, inside the input */
+		{
+			wk_arec_iss bank;
+			uint64_t prev = 0;
+
+			if (wk_arec_iss_parse(data + 1, size - 1, &bank) ==
+			    WK_AREC_OK) {
+				if (bank.tbs_len + bank.sig_len != size - 1 ||
+				    bank.tbs_len != WK_AREC_ISS_HDR +
+				    (size_t)bank.count * WK_AREC_LEN ||
+				    bank.count == 0 || bank.count > WK_AREC_ISS_MAX)
+					__builtin_trap();
+				for (unsigned i = 0; i < bank.count; i++) {
+					if (wk_arec_decode(bank.records + (size_t)i *
+					    WK_AREC_LEN, WK_AREC_LEN, &r) != WK_AREC_OK ||
+					    !wk_arec_is_issuer(r.type) ||
+					    wk_arec_iss_event(&r) <= prev)
+						__builtin_trap();
+					prev = wk_arec_iss_event(&r);
+				}
+			}
 		}
 		break;
 	}

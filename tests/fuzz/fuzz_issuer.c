@@ -553,6 +553,7 @@ audit_route(const uint8_t *data, size_t size)
 		"/v1/audit/" FUZZ_CARD_ID "/history/",
 		"/v1/audit/key",
 		"/v1/audit/" FUZZ_CARD_ID "/loads/",
+		"/v1/audit/" FUZZ_CARD_ID "/bank/",
 	};
 	unsigned r = data[0] & 3;
 	bool raw = (data[0] & 0x80) != 0;
@@ -572,8 +573,11 @@ audit_route(const uint8_t *data, size_t size)
 	/* 0x20 on the history route: the loads route instead */
 	if (r == 2 && (data[0] & 0x20) != 0)
 		r = 4;
+	/* 0x10 on the history route: the bank's records (after, not from) */
+	else if (r == 2 && (data[0] & 0x10) != 0)
+		r = 5;
 	snprintf(path, sizeof(path), "%s", paths[r]);
-	if (r == 2 || r == 4) {
+	if (r == 2 || r == 4 || r == 5) {
 		/* the FROM segment: up to 24 bytes of the input */
 		size_t m = n < 24 ? n : 24;
 
@@ -622,6 +626,17 @@ audit_route(const uint8_t *data, size_t size)
 		if (b != NULL && (wk_hex_decode(pg, b, strlen(pg) / 2) < 0 ||
 		    (r == 2 ? wk_arec_hist_parse(b, strlen(pg) / 2, &hist) :
 		    wk_arec_loads_parse(b, strlen(pg) / 2, &loads)) != WK_AREC_OK))
+			abort();
+		free(b);
+	}
+	/* a batch of the bank's records the issuer signed always parses */
+	if (r == 5 && resp != NULL) {
+		const char *bt = json_string_value(json_object_get(resp, "batch"));
+		uint8_t *b = bt ? malloc(strlen(bt) / 2 + 1) : NULL;
+		wk_arec_iss bank;
+
+		if (b != NULL && (wk_hex_decode(bt, b, strlen(bt) / 2) < 0 ||
+		    wk_arec_iss_parse(b, strlen(bt) / 2, &bank) != WK_AREC_OK))
 			abort();
 		free(b);
 	}
@@ -723,12 +738,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	wk_arec_hist hist;
 	wk_arec_loads loads;
+	wk_arec_iss bank;
 
 	if (size == 0)
 		return 0;
 	(void)wk_msg_parse(data + 1, size - 1, &m, NULL, NULL);
 	(void)wk_arec_hist_parse(data + 1, size - 1, &hist);
 	(void)wk_arec_loads_parse(data + 1, size - 1, &loads);
+	(void)wk_arec_iss_parse(data + 1, size - 1, &bank);
 	if ((data[0] & 0x40) != 0) {
 		audit_route(data, size);
 		return 0;
