@@ -1,6 +1,6 @@
 /*
  * walletkey label: the holder's name for the key, kept on the card
- * (docs/holder.md "Naming the key"); walletkey readers shows it.
+ * (docs/holder.md "The control panel"); walletkey readers shows it.
  *
  *   walletkey label              prints it
  *   walletkey label TEXT         sets it (at most 32 bytes of UTF-8)
