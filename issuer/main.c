@@ -1,6 +1,7 @@
 /* walletkey-issuer: the bank's side of walletkey (docs/issuer.md) */
 #include "iss.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -35,7 +36,9 @@ typedef struct opts {
 	const char *fingerprint;
 	const char *request;
 	const char *session_ttl;
+	const char *hash_concurrency;
 	bool json;
+	bool exists_ok;
 } opts;
 
 static void
@@ -46,11 +49,12 @@ usage(FILE *f)
 	    "  URL is sqlite:PATH or postgresql://...\n"
 	    "commands:\n"
 	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
-	    "            [--manufacturer-ca PEM]\n"
+	    "            [--manufacturer-ca PEM] [--exists-ok]\n"
 	    "            create the schema, purse master keys and the issuer CA\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
 	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
+	    "            [--hash-concurrency N]\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
 	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
@@ -97,7 +101,9 @@ parse(int argc, char **argv, opts *o)
 		{ "fingerprint", required_argument, NULL, 'f' },
 		{ "request", required_argument, NULL, 'R' },
 		{ "session-ttl", required_argument, NULL, 'S' },
+		{ "hash-concurrency", required_argument, NULL, 'H' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "exists-ok", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,7 +132,9 @@ parse(int argc, char **argv, opts *o)
 		case 'f': o->fingerprint = optarg; break;
 		case 'R': o->request = optarg; break;
 		case 'S': o->session_ttl = optarg; break;
+		case 'H': o->hash_concurrency = optarg; break;
 		case 'j': o->json = true; break;
+		case 'E': o->exists_ok = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -204,8 +212,19 @@ cmd_init(const opts *o)
 		return 2;
 	if (open_db(o, &db) != 0)
 		return 1;
-	if (iss_schema_migrate(db, err, sizeof(err)) != 0 ||
-	    iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
+	if (iss_schema_migrate(db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		goto out;
+	}
+	/* the packaged unit's every start: the schema brought up to date,
+	 * the issuer made the first time only */
+	if (o->exists_ok && iss_meta_get(db, "seal", err, sizeof(err)) == 0) {
+		printf("an issuer exists (schema version %d)\n",
+		    iss_schema_version(db));
+		rc = 0;
+		goto out;
+	}
+	if (iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
 		goto out;
 	}
@@ -248,6 +267,21 @@ cmd_migrate(const opts *o)
 	return rc;
 }
 
+/* "127.x.y.z:PORT" */
+static bool
+loopback(const char *listen)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	struct in_addr a;
+
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+		return false;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 static int
 cmd_serve(const opts *o)
 {
@@ -256,9 +290,15 @@ cmd_serve(const opts *o)
 	iss_server *s = NULL;
 	char err[512];
 	sigset_t set;
-	uint32_t pool = 32, ttl = ISS_SESSION_TTL;
+	uint32_t pool = 32, ttl = ISS_SESSION_TTL, hashes = ISS_HASH_MAX;
 	int sig, rc = 1;
 
+	if (o->hash_concurrency != NULL && (!parse_u32(o->hash_concurrency,
+	    &hashes) || hashes < 1 || hashes > 64)) {
+		fprintf(stderr, "walletkey-issuer: --hash-concurrency wants 1 to"
+		    " 64\n");
+		return 2;
+	}
 	if (o->session_ttl != NULL && (!parse_u32(o->session_ttl, &ttl) ||
 	    ttl < 30 || ttl > 3600)) {
 		fprintf(stderr, "walletkey-issuer: --session-ttl wants 30 to 3600"
@@ -267,6 +307,12 @@ cmd_serve(const opts *o)
 	}
 	if (o->listen == NULL) {
 		fprintf(stderr, "walletkey-issuer: serve needs --listen HOST:PORT\n");
+		return 2;
+	}
+	if (o->tls_cert == NULL && !loopback(o->listen)) {
+		fprintf(stderr, "walletkey-issuer: serve: plain HTTP only on"
+		    " loopback (127.0.0.0/8): to listen on %s, give --tls-cert and"
+		    " --tls-key (walletkey-issuer(1), TLS)\n", o->listen);
 		return 2;
 	}
 	if (o->pool != NULL && (!parse_u32(o->pool, &pool) || pool == 0)) {
@@ -285,6 +331,7 @@ cmd_serve(const opts *o)
 		goto out;
 	}
 	is->session_ttl = ttl;
+	is->hash_max = hashes;
 	if (iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
