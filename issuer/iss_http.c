@@ -246,7 +246,8 @@ out:
 }
 
 struct iss_server {
-	iss *is;
+	iss_handler_fn *handle;
+	void *ctx;
 	struct MHD_Daemon *d;
 	uint16_t port;
 	char *cert;
@@ -388,7 +389,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.peer = peer_address(c, peer, sizeof(peer));
-	if (iss_handle(s->is, &rq, &resp, &e) != 0) {
+	if (s->handle(s->ctx, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
@@ -434,9 +435,24 @@ slurp(const char *path)
 	return buf;
 }
 
+static int
+bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
+{
+	return iss_handle(ctx, rq, resp, e);
+}
+
 int
 iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen)
+{
+	return iss_server_start_with(bank_handle, is, listen, tls_cert, tls_key,
+	    out, err, errlen);
+}
+
+int
+iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, iss_server **out, char *err,
+    size_t errlen)
 {
 	iss_server *s;
 	struct sockaddr_in sa;
@@ -475,7 +491,8 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	s->is = is;
+	s->handle = handle;
+	s->ctx = ctx;
 	if ((tls_cert != NULL) != (tls_key != NULL)) {
 		snprintf(err, errlen, "give both --tls-cert and --tls-key");
 		goto fail;
