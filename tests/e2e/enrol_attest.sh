@@ -229,8 +229,8 @@ printf '{"dlk":"%s","dpk":"%s","dtk":"%s","dulk":"%s","duk":"%s"}\n' \
 	"$(hexs WK-DEMO-DLK-0001)" "$(hexs WK-DEMO-DPK-0001)" "$(hexs WK-DEMO-DTK-0001)" \
 	"$(hexs WK-DEMO-DULK-001)" "$(hexs WK-DEMO-DUK-0001)" >"$T/demo-mk.json"
 "$WK" wallet sam-init --master-keys "$T/demo-mk.json" --terminal 000000000042 \
-	--out "$T/demo-sam.json" >/dev/null 2>&1 || die "sam-init"
-"$WK" --reader "$R1" wallet load --amount 5 --sam "$T/demo-sam.json" >/dev/null 2>&1 ||
+	--out "$T/demo-sam.json" --insecure-master-keys >/dev/null 2>&1 || die "sam-init"
+"$WK" --reader "$R1" wallet load --amount 5 --sam "$T/demo-sam.json" --insecure-master-keys >/dev/null 2>&1 ||
 	die "a demo load on card 1"
 cards=$(n_cards)
 "$WK" --reader "$R1" enroll --issuer "$URL" --account $PAN1 --force >"$T/out" 2>&1 && rc=0 || rc=$?
