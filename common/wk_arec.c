@@ -94,6 +94,7 @@ static const struct {
 	{ WK_AREC_TRANSFER_OUT, "transfer-out" },
 	{ WK_AREC_TRANSFER_IN, "transfer-in" },
 	{ WK_AREC_PAYMENT, "payment" },
+	{ WK_AREC_ANON_PAYMENT, "anon-payment" },
 	{ WK_AREC_PIV_SIGN, "signature" },
 	{ WK_AREC_PIV_DECRYPT, "decryption" },
 	{ WK_AREC_ISS_DEPOSIT, "deposit" },
@@ -115,6 +116,7 @@ wk_arec_outgoing(uint8_t type)
 	case WK_AREC_EP_PURCHASE:
 	case WK_AREC_TRANSFER_OUT:
 	case WK_AREC_PAYMENT:
+	case WK_AREC_ANON_PAYMENT:
 	case WK_AREC_ISS_PAYMENT:
 	case WK_AREC_ISS_SETTLEMENT:
 	case WK_AREC_ISS_LOAD:

@@ -64,6 +64,7 @@ enum {
 	WK_AREC_TRANSFER_OUT = 0x10,
 	WK_AREC_TRANSFER_IN = 0x11,
 	WK_AREC_PAYMENT = 0x20,
+	WK_AREC_ANON_PAYMENT = 0x21,	/* semi-anonymous payment (docs/semi-anonymous.md) */
 	/* PIV private-key operations on slots 9C and 9D (docs/audit.md
 	 * "Signatures and decryptions") */
 	WK_AREC_PIV_SIGN = 0x30,
@@ -98,10 +99,11 @@ enum {
 	WK_AREC_ACCT_TERMINAL = 3,	/* id: 6-byte terminal id, then 4 zero bytes */
 	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
 	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
-	WK_AREC_ACCT_ACCOUNT = 6,	/* a bank account: its PAN, BCD, right-aligned, 0-padded */
-	WK_AREC_ACCT_OUTSIDE = 7,	/* money from or to outside the bank */
-	WK_AREC_ACCT_PIV = 8,		/* a PIV key: slot 1 | algorithm 1 | operation 1 (81 challenge, 85 exponentiation) */
-	WK_AREC_ACCT_DIGEST = 9,	/* the first 10 bytes of SHA-256 of what the key worked on */
+	WK_AREC_ACCT_ANON = 6,		/* a pseudonymous account: SHA-256 of its number, first 10 bytes */
+	WK_AREC_ACCT_ACCOUNT = 7,	/* a bank account: its PAN, BCD, right-aligned, 0-padded */
+	WK_AREC_ACCT_OUTSIDE = 8,	/* money from or to outside the bank */
+	WK_AREC_ACCT_PIV = 9,		/* a PIV key: slot 1 | algorithm 1 | operation 1 (81 challenge, 85 exponentiation) */
+	WK_AREC_ACCT_DIGEST = 10,	/* the first 10 bytes of SHA-256 of what the key worked on */
 };
 
 /* money leaving the holder (the purse or the account): shown negative */

@@ -29,6 +29,8 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	pthread_mutex_init(&is->hash_mu, NULL);
+	pthread_cond_init(&is->hash_cv, NULL);
 	if (iss_pool_new(url, pool_max, &is->pool, err, errlen) != ISS_DB_OK ||
 	    (db = iss_pool_get(is->pool)) == NULL)
 		goto out;
@@ -43,8 +45,10 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 	if (iss_meta_get(db, "ceiling", v, sizeof(v)) == 0)
 		is->ceiling = (uint32_t)strtoul(v, NULL, 10);
 	is->session_ttl = ISS_SESSION_TTL;
+	is->hash_max = ISS_HASH_MAX;
 	if (iss_limiter_new(ISS_SESSION_BURST, ISS_SESSION_PERIOD,
-	    &is->session_limit) != 0) {
+	    &is->session_limit) != 0 || iss_limiter_new(ISS_ENROL_BURST,
+	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -68,6 +72,10 @@ iss_free(iss **isp)
 	iss_keys_clear(&is->keys);
 	iss_pool_free(&is->pool);
 	iss_limiter_free(&is->session_limit);
+	iss_limiter_free(&is->enrol_limit);
+	pthread_cond_destroy(&is->hash_cv);
+	pthread_mutex_destroy(&is->hash_mu);
+	sodium_memzero(is->dummy_hash, sizeof(is->dummy_hash));
 	free(is);
 	*isp = NULL;
 }
@@ -142,7 +150,7 @@ iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
 	} else if (strcmp(url, "/v1/enrolments") == 0) {
 		if (!post)
 			goto method;
-		rc = iss_enrol(is, req, resp, e);
+		rc = iss_enrol(is, rq->peer, req, resp, e);
 	} else if (strcmp(url, "/v1/sessions") == 0) {
 		if (!post)
 			goto method;
@@ -249,7 +257,8 @@ out:
 }
 
 struct iss_server {
-	iss *is;
+	iss_handler_fn *handle;
+	void *ctx;
 	struct MHD_Daemon *d;
 	uint16_t port;
 	char *cert;
@@ -391,7 +400,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.peer = peer_address(c, peer, sizeof(peer));
-	if (iss_handle(s->is, &rq, &resp, &e) != 0) {
+	if (s->handle(s->ctx, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
@@ -437,9 +446,24 @@ slurp(const char *path)
 	return buf;
 }
 
+static int
+bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
+{
+	return iss_handle(ctx, rq, resp, e);
+}
+
 int
 iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen)
+{
+	return iss_server_start_with(bank_handle, is, listen, tls_cert, tls_key,
+	    out, err, errlen);
+}
+
+int
+iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, iss_server **out, char *err,
+    size_t errlen)
 {
 	iss_server *s;
 	struct sockaddr_in sa;
@@ -467,11 +491,19 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 		snprintf(err, errlen, "%s: not an IPv4 address", host);
 		return -1;
 	}
+	/* plain HTTP only where nobody else listens: loopback (127.0.0.0/8) */
+	if (tls_cert == NULL && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+		snprintf(err, errlen, "plain HTTP only on loopback: to listen on"
+		    " %s, give --tls-cert and --tls-key (walletkey-issuer(1), TLS)",
+		    host);
+		return -1;
+	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	s->is = is;
+	s->handle = handle;
+	s->ctx = ctx;
 	if ((tls_cert != NULL) != (tls_key != NULL)) {
 		snprintf(err, errlen, "give both --tls-cert and --tls-key");
 		goto fail;

@@ -132,8 +132,7 @@ iss_account_create(iss_db *db, const char *pan, const char *name,
 		return -1;
 	}
 	if (crypto_pwhash_str(hash, password, strlen(password),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+	    ISS_PW_OPSLIMIT, ISS_PW_MEMLIMIT) != 0) {
 		iss_fail(e, 500, "internal", "out of memory hashing the password");
 		return -1;
 	}

@@ -50,9 +50,10 @@ static const char audit_usage[] =
     "  open BUNDLE --key KEYFILE [--format ...] [--out FILE]\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo);\n"
     "  DATE is YYYY-MM-DD; T is load, purchase, unload, cash, limit,\n"
-    "  transfer-out, transfer-in, payment, signature, decryption (the card's)\n"
-    "  or deposit, online-payment, settlement, reversal, account-load,\n"
-    "  account-credit, account-debit (the bank's, origin issuer).\n";
+    "  transfer-out, transfer-in, payment, anon-payment, signature,\n"
+    "  decryption (the card's) or deposit, online-payment, settlement,\n"
+    "  reversal, account-load, account-credit, account-debit (the bank's,\n"
+    "  origin issuer).\n";
 
 /* ---- PIN (the purse PIN) ---- */
 
@@ -113,9 +114,9 @@ valid_date(const char *s)
 }
 
 static const char *const type_names[] = { "load", "purchase", "unload",
-    "cash", "limit", "transfer-out", "transfer-in", "payment", "signature",
-    "decryption", "deposit", "online-payment", "settlement", "reversal",
-    "account-load", "account-credit", "account-debit", NULL };
+    "cash", "limit", "transfer-out", "transfer-in", "payment", "anon-payment",
+    "signature", "decryption", "deposit", "online-payment", "settlement",
+    "reversal", "account-load", "account-credit", "account-debit", NULL };
 
 static int
 parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)

@@ -11,6 +11,7 @@ int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 int wk_cmd_gm(wk_cli *cli, int argc, char **argv);
+int wk_cmd_anon(wk_cli *cli, int argc, char **argv);
 int wk_cmd_ui(wk_cli *cli, int argc, char **argv);
 int wk_cmd_watch(wk_cli *cli, int argc, char **argv);
 int wk_cmd_label(wk_cli *cli, int argc, char **argv);
@@ -31,6 +32,7 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
 	{ "audit", "the card's audit log: export, verify, report (HTML), keygen, open", wk_cmd_audit, "export|verify|report|keygen|open [OPTIONS] (docs/audit.md)" },
 	{ "gm", "SM2/SM3/SM4 (GM applet, SKF model): info, apps, pin, containers, keygen, certs, sign, verify, encrypt, decrypt", wk_cmd_gm, "info|apps|app-create|app-delete|pin|containers|container-create|container-delete|keygen|pubkey|cert-import|cert-export|sign|verify|encrypt|decrypt [OPTIONS] (docs/gm.md)" },
+	{ "anon", "semi-anonymous payments: info, enrol, pay, submit, recover, history", wk_cmd_anon, "info|enrol|pay|submit|recover|history [OPTIONS] (docs/semi-anonymous.md)" },
 	{ "label", "the name the card keeps for itself (walletkey readers shows it)", wk_cmd_label, "[TEXT | --clear]" },
 	{ "ui", "the control panel in the browser, on 127.0.0.1 (docs/holder.md)", wk_cmd_ui, "[--port N] [--no-browser] [--idle-exit SECONDS] [--static-dir DIR] [--control]" },
 	{ "watch", "wait for walletkey cards and open the control panel when one appears", wk_cmd_watch, "[--no-browser] [--once]" },
