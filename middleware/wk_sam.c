@@ -30,6 +30,9 @@
 #define SAM_FILE_MAX 8192u
 #define JSON_FIELDS_MAX 64u
 #define N_KEYS 5
+/* terminal numbers reserved by one durable write (docs/wallet.md "The
+ * counter"): a crash skips at most this many less one, never repeats one */
+#define COUNTER_BLOCK 100u
 
 enum { K_DLK, K_DPK, K_DTK, K_DULK, K_DUK };
 static const char *const key_names[N_KEYS] = { "dlk", "dpk", "dtk", "dulk", "duk" };
@@ -41,7 +44,9 @@ struct wk_sam {
 	uint8_t terminal[WK_PURSE_TERM_ID_LEN];
 	uint8_t key_index;
 	bool diversify;		/* false: the keys are one card's keys (tests, vectors) */
-	uint32_t counter;
+	uint32_t counter;	/* the last number used */
+	uint32_t reserved;	/* numbers up to this one may have been used */
+	bool dirty;		/* written since the last durable write */
 	bool has_last;
 	wk_purse_txn last;
 	bool is_psam;		/* the keys and the counter are a PSAM's */
@@ -398,8 +403,9 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 		fprintf(fp, "  ");
 		put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
 		fprintf(fp, "\n  \"key_index\": %u,\n  \"diversify\": %u,\n"
-		    "  \"counter\": %" PRIu32 ",\n", sam->key_index,
-		    sam->diversify ? 1u : 0u, sam->counter);
+		    "  \"counter\": %" PRIu32 ",\n  \"reserved\": %" PRIu32 ",\n",
+		    sam->key_index, sam->diversify ? 1u : 0u, sam->counter,
+		    sam->reserved);
 		fprintf(fp, "  \"keys\": {\n");
 		for (k = 0; k < N_KEYS; k++) {
 			fprintf(fp, "    ");
@@ -465,11 +471,13 @@ fsync_dir(const char *path)
 }
 
 /*
- * write-temp-fsync-rename: after a crash the file holds either the old or
- * the new content. With exclusive, the final name must not exist yet.
+ * write-temp-rename: after a crash of the process the file holds either the
+ * old or the new content. durable adds fsync of the file and of its folder
+ * (write-temp-fsync-rename): then the content also survives a power loss.
+ * With exclusive, the final name must not exist yet.
  */
 static int
-store(const wk_sam *sam, const char *path, bool exclusive)
+store(const wk_sam *sam, const char *path, bool exclusive, bool durable)
 {
 	char *buf = NULL, *tmp = NULL;
 	size_t len = 0, off = 0;
@@ -495,7 +503,7 @@ store(const wk_sam *sam, const char *path, bool exclusive)
 			goto out;
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
+	if ((durable && fsync(fd) != 0) || close(fd) != 0) {
 		fd = -1;
 		goto out;
 	}
@@ -510,7 +518,7 @@ store(const wk_sam *sam, const char *path, bool exclusive)
 	} else if (rename(tmp, path) != 0) {
 		goto out;
 	}
-	rc = fsync_dir(path);
+	rc = durable ? fsync_dir(path) : WK_OK;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -592,6 +600,17 @@ wk_sam_free(wk_sam **samp)
 
 	if (samp == NULL || (sam = *samp) == NULL)
 		return;
+	/* a clean close: the numbers reserved and not used go back (the
+	 * lock still held), and what was written since is made durable */
+	if (sam->path != NULL && sam->lock_fd >= 0 &&
+	    (sam->dirty || sam->reserved > sam->counter)) {
+		uint32_t res = sam->reserved;
+
+		if (!sam->is_psam)
+			sam->reserved = sam->counter;
+		if (store(sam, sam->path, false, true) != WK_OK)
+			sam->reserved = res;	/* the next open skips them */
+	}
 	if (sam->keys != NULL)
 		sodium_free(sam->keys);	/* wipes */
 	if (sam->lock_fd >= 0)
@@ -665,6 +684,15 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 	if (json_uint(d, "counter", UINT32_MAX, &v) != 0)
 		goto out;
 	sam->counter = (uint32_t)v;
+	/* numbers up to "reserved" may have been used (a file without it, or
+	 * closed cleanly, has reserved = counter); one below is damage */
+	sam->reserved = sam->counter;
+	if (json_get(d, "reserved") != NULL) {
+		if (json_uint(d, "reserved", UINT32_MAX, &v) != 0 ||
+		    v < sam->counter)
+			goto out;
+		sam->reserved = (uint32_t)v;
+	}
 	if (parse_keys(d, "keys.", sam->keys) != 0)
 		goto out;
 	if (json_get(d, "last.state") != NULL) {
@@ -729,6 +757,9 @@ wk_sam_open(const char *path, wk_sam **out)
 		goto out;
 	if ((rc = parse_into(sam, buf, len)) != WK_OK)
 		goto out;
+	/* not closed cleanly: any number up to the reservation may have left
+	 * with a MAC1, so the next one is after it */
+	sam->counter = sam->reserved;
 	*out = sam;
 	sam = NULL;
 out:
@@ -812,7 +843,7 @@ wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
 	begun = false;		/* wk_sam_free ends it now */
 	rc = read_file(path, &buf, &len);
 	if (rc == WK_ERR_IO && access(path, F_OK) != 0)
-		rc = store(sam, path, true);
+		rc = store(sam, path, true, true);
 	else if (rc == WK_OK)
 		rc = parse_into(sam, buf, len);
 	if (rc != WK_OK)
@@ -844,7 +875,7 @@ wk_sam_create(const char *path, const char *master_keys_path,
 	if ((rc = wk_purse_read_master_keys(master_keys_path, sam->keys)) != WK_OK)
 		goto out;
 	memcpy(sam->terminal, terminal, sizeof(sam->terminal));
-	rc = store(sam, path, true);
+	rc = store(sam, path, true, true);
 out:
 	wk_sam_free(&sam);
 	return rc;
@@ -930,9 +961,10 @@ out:
 	return rc;
 }
 
-/* records t as the last transaction and persists the SAM */
+/* records t as the last transaction and the counter; durable or (a
+ * purchase: its number's reservation is durable already) only atomic */
 static int
-journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter)
+journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter, bool durable)
 {
 	wk_purse_txn old_last = sam->last;
 	uint32_t old_counter = sam->counter;
@@ -943,10 +975,12 @@ journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter)
 	sam->last.state = WK_PURSE_TXN_SENT;
 	sam->has_last = true;
 	sam->counter = counter;
-	if ((rc = store(sam, sam->path, false)) != WK_OK) {
+	if ((rc = store(sam, sam->path, false, durable)) != WK_OK) {
 		sam->last = old_last;
 		sam->counter = old_counter;
 		sam->has_last = old_has;
+	} else {
+		sam->dirty = !durable;
 	}
 	return rc;
 }
@@ -974,7 +1008,9 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 		next = (uint32_t)txn->term_seq[0] << 24 |
 		    (uint32_t)txn->term_seq[1] << 16 |
 		    (uint32_t)txn->term_seq[2] << 8 | txn->term_seq[3];
-		if ((rc = journal(sam, txn, next)) != WK_OK) {
+		/* the PSAM's own reservation keeps the number; the journal
+		 * is for recovery after a crash of this process */
+		if ((rc = journal(sam, txn, next, false)) != WK_OK) {
 			sodium_memzero(txn->mac1, sizeof(txn->mac1));
 			goto out;
 		}
@@ -985,6 +1021,18 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 	if (sam->counter == UINT32_MAX)
 		goto out;
 	next = sam->counter + 1;
+	if (next > sam->reserved) {
+		/* the next block of numbers, durably, before one of them is used */
+		uint32_t old = sam->reserved;
+
+		sam->reserved = sam->counter > UINT32_MAX - COUNTER_BLOCK ?
+		    UINT32_MAX : sam->counter + COUNTER_BLOCK;
+		if ((rc = store(sam, sam->path, false, true)) != WK_OK) {
+			sam->reserved = old;
+			goto out;
+		}
+		sam->dirty = false;
+	}
 	txn->term_seq[0] = (uint8_t)(next >> 24);
 	txn->term_seq[1] = (uint8_t)(next >> 16);
 	txn->term_seq[2] = (uint8_t)(next >> 8);
@@ -996,8 +1044,8 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 	if (wk_purse_purchase_mac1(sk, txn->amount, txn->type, txn->terminal,
 	    txn->date, txn->time, txn->mac1) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	/* the counter is durable before the number leaves the SAM */
-	if ((rc = journal(sam, txn, next)) != WK_OK) {
+	/* the number is reserved durably before it leaves the SAM */
+	if ((rc = journal(sam, txn, next, false)) != WK_OK) {
 		sodium_memzero(txn->mac1, sizeof(txn->mac1));
 		goto out;
 	}
@@ -1035,7 +1083,7 @@ wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 	if (wk_purse_load_mac2(sk, txn->amount, txn->type, txn->terminal,
 	    txn->date, txn->time, txn->mac2) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if ((rc = journal(sam, txn, sam->counter)) != WK_OK) {
+	if ((rc = journal(sam, txn, sam->counter, true)) != WK_OK) {
 		sodium_memzero(txn->mac2, sizeof(txn->mac2));
 		goto out;
 	}
@@ -1059,25 +1107,20 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 	    !(is_load(txn->type) || is_purchase(txn->type)))
 		goto out;
 	if (sam->is_psam) {
-		wk_psam_info info;
-
-		/* the PSAM checks MAC2 of its last purchase only; the TAC (DTK
-		 * stays at the issuer) is checked when the proof is settled */
+		/* the PSAM checks MAC2 under the purchase's session, restated
+		 * (one round trip; right after a restart of the PSAM too); the
+		 * TAC (DTK stays at the issuer) is checked when the proof is
+		 * settled */
 		rc = WK_ERR_NOT_SUPPORTED;
 		if (mac == NULL || !is_purchase(txn->type))
 			goto out;
 		rc = WK_ERR_ARG;
 		if (sam->psam == NULL)
 			goto out;
-		if ((rc = wk_psam_get_info(sam->psam, &info)) != WK_OK)
-			goto out;
 		rc = WK_ERR_AUTH_FAILED;
-		if (info.counter != ((uint32_t)txn->term_seq[0] << 24 |
-		    (uint32_t)txn->term_seq[1] << 16 |
-		    (uint32_t)txn->term_seq[2] << 8 | txn->term_seq[3]) ||
-		    memcmp(info.terminal, txn->terminal, 6) != 0)
-			goto out;	/* the PSAM has done another since */
-		rc = wk_psam_check_mac2(sam->psam, mac);
+		if (memcmp(sam->terminal, txn->terminal, 6) != 0)
+			goto out;	/* not this terminal's purchase */
+		rc = wk_psam_check_purchase(sam->psam, txn, mac);
 		goto out;
 	}
 	if (mac != NULL && is_purchase(txn->type)) {
@@ -1139,7 +1182,12 @@ wk_sam_settle(wk_sam *sam, const wk_purse_txn *txn)
 		return WK_ERR_ARG;	/* not the transaction the SAM recorded */
 	old = sam->last.state;
 	sam->last.state = txn->state;
-	if ((rc = store(sam, sam->path, false)) != WK_OK)
+	/* atomic, durable at close: lost to a power loss, the transaction
+	 * shows "sent" and `wallet prove` settles it again (the proof journal
+	 * takes a proof twice and settles it once) */
+	if ((rc = store(sam, sam->path, false, false)) != WK_OK)
 		sam->last.state = old;
+	else
+		sam->dirty = true;
 	return rc;
 }

@@ -406,6 +406,68 @@ test_counter_end(void **state)
 }
 
 
+/* terminal numbers are reserved a block at a time: a crash (the file as it
+ * was before the clean close) skips the rest of the block, never repeats a
+ * number; a clean close gives the rest back */
+static void
+test_counter_reserve(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+	char crashed[8192];
+	uint32_t n;
+
+	(void)state;
+	card_sam("res.json", "001122334455", 0, "00000000000000000000000000000000",
+	    "11223344556677888877665544332211",
+	    "00112233445566778899AABBCCDDEEFF");
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x06;
+	t.key_index = 1;
+	t.amount = 1;
+	for (n = 1; n <= 3; n++) {
+		assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+		assert_int_equal(wk_sam_counter(sam), n);
+	}
+	/* what a crash now leaves: the reservation, the last number */
+	snprintf(crashed, sizeof(crashed), "%s", read_text("res.json"));
+	assert_non_null(strstr(crashed, "\"reserved\": 100,"));
+	assert_non_null(strstr(crashed, "\"counter\": 3,"));
+	wk_sam_free(&sam);
+	assert_non_null(strstr(read_text("res.json"), "\"reserved\": 3,"));
+	/* after the clean close the numbers go on */
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\x04", 4);
+	wk_sam_free(&sam);
+	/* after the crash: 101, whatever number 1 to 100 had left */
+	write_text("res.json", crashed);
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_counter(sam), 100);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\x65", 4);
+	/* one block of numbers, one durable write: 101..200 */
+	snprintf(crashed, sizeof(crashed), "%s", read_text("res.json"));
+	assert_non_null(strstr(crashed, "\"reserved\": 200,"));
+	for (n = 102; n <= 201; n++)
+		assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\xC9", 4);
+	assert_non_null(strstr(read_text("res.json"), "\"reserved\": 300,"));
+	wk_sam_free(&sam);
+	/* a reservation below the counter is a damaged file */
+	{
+		char *bad = strdup(read_text("res.json")), *r;
+
+		assert_non_null(r = strstr(bad, "\"reserved\": 201,"));
+		memcpy(r, "\"reserved\": 200,", 16);
+		write_text("res.json", bad);
+		free(bad);
+		assert_int_equal(wk_sam_open(path_of("res.json"), &sam),
+		    WK_ERR_ARG);
+	}
+}
+
 /* the PSAM's GET INFO answer, edge cases */
 static void
 test_psam_info(void **state)
@@ -499,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_create_diversified),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_counter_end),
+		cmocka_unit_test(test_counter_reserve),
 		cmocka_unit_test(test_psam_info),
 		cmocka_unit_test(test_psam_journal),
 	};
