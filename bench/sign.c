@@ -316,8 +316,9 @@ echo_us(const char *reader, int n)
 		rlen = sizeof(r);
 		if ((rv = SCardTransmit(h, pci, echo, sizeof(echo), NULL, r,
 		    &rlen)) != SCARD_S_SUCCESS || rlen != 2 || r[0] != 0x90) {
-			fprintf(stderr, "bench_sign: echo card: %s, %lu bytes\n",
-			    pcsc_stringify_error(rv), (unsigned long)rlen);
+			fprintf(stderr, "bench_sign: echo card: %s, %lu bytes "
+			    "%02X%02X\n", pcsc_stringify_error(rv),
+			    (unsigned long)rlen, r[0], r[1]);
 			goto out;
 		}
 		if (i >= 0)

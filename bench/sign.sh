@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/sign inside walletkey-sandbox (--cards 2 --empty 1): puts ECDSA P-256
+# bench/sign inside walletkey-sandbox (--cards 1 --empty 1): puts ECDSA P-256
 # (9a), Ed25519 (9d) and RSA-2048 (9e) keys with certificates on card 0,
 # starts walletkey-echo-card in reader 1 (the transport ceiling, as
 # bench/apdu.sh), a SoftHSM2 token with the same kinds of keys, then

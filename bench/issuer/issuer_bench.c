@@ -8,8 +8,14 @@
  *   issuer_bench pg                $WK_PG_URL (see run.sh), and pgbench's
  *                                  TPC-B-like TPS on the same server
  *
- * WK_BENCH_SECONDS (default 5) sets the time per client count. Prints
- * figures; never fails on time.
+ * WK_BENCH_SECONDS (default 5) sets the time per client count;
+ * WK_BENCH_ACCOUNTS (default 64: each card loads from an account of its
+ * own, as a holder's card does) how many accounts the 64 cards share.
+ * WK_PG_FSYNC (set by tests/issuer/with_pg.sh) names the server's fsync.
+ * Each row prints the split of a load (issue 17): statements and database
+ * round-trip time per load, commits and their time, waits for a pooled
+ * connection, and the rest (HTTP, JSON, signatures, queueing) of the mean
+ * latency. Prints figures; never fails on time.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -25,7 +31,6 @@
 #include "sim_card.h"
 
 #define MAX_CLIENTS 64
-#define ACCOUNTS 8
 
 typedef struct client {
 	sim_card *card;
@@ -111,7 +116,7 @@ cmp_double(const void *a, const void *b)
 
 /* runs n clients for secs; returns loads per second */
 static double
-run(int n, double secs, double *p50, double *p99, long *errors)
+run(int n, double secs, double *p50, double *p99, double *mean, long *errors)
 {
 	pthread_t th[MAX_CLIENTS];
 	double t0, el, *all;
@@ -143,6 +148,10 @@ run(int n, double secs, double *p50, double *p99, long *errors)
 		memcpy(all + k, clients[i].lat, clients[i].n * sizeof(double));
 		k += clients[i].n;
 	}
+	*mean = 0;
+	for (size_t i = 0; i < total; i++)
+		*mean += all[i];
+	*mean = *mean / (double)total * 1e3;
 	qsort(all, total, sizeof(double), cmp_double);
 	*p50 = all[total / 2] * 1e3;
 	*p99 = all[(size_t)((double)(total - 1) * 0.99)] * 1e3;
@@ -208,7 +217,11 @@ main(int argc, char **argv)
 	pthread_t th[2];
 	int64_t id;
 	bool have_pgbench = false;
+	int accounts = getenv("WK_BENCH_ACCOUNTS") ?
+	    atoi(getenv("WK_BENCH_ACCOUNTS")) : MAX_CLIENTS;
 
+	if (accounts < 1 || accounts > MAX_CLIENTS)
+		accounts = MAX_CLIENTS;
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -232,7 +245,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "issuer_bench: %s\n", err);
 		return 1;
 	}
-	for (int i = 0; i < ACCOUNTS; i++) {
+	for (int i = 0; i < accounts; i++) {
 		char pan[20];
 
 		snprintf(pan, sizeof(pan), "62220000%08d", i);
@@ -245,7 +258,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		char pan[20];
 
-		snprintf(pan, sizeof(pan), "62220000%08d", i % ACCOUNTS);
+		snprintf(pan, sizeof(pan), "62220000%08d", i % accounts);
 		if (sim_card_new(pan, &clients[i].card) != 0)
 			return 1;
 	}
@@ -264,26 +277,41 @@ main(int argc, char **argv)
 	if (pg)
 		have_pgbench = pgbench_init() == 0;
 
-	printf("issuer remote load on %s, %.0f s per row (load = request + receipt)\n",
-	    pg ? "PostgreSQL" : "SQLite", secs);
-	printf("%8s %12s %10s %10s %7s", "clients", "loads/s", "p50 ms", "p99 ms",
-	    "errors");
+	printf("issuer remote load on %s%s%s, %.0f s per row (load = request +"
+	    " receipt), %d cards on %d accounts\n", pg ? "PostgreSQL" : "SQLite",
+	    pg ? ", fsync=" : "", pg ? (getenv("WK_PG_FSYNC") ?
+	    getenv("WK_PG_FSYNC") : "?") : "", secs, MAX_CLIENTS, accounts);
+	printf("%8s %10s %8s %8s %7s %6s", "clients", "loads/s", "p50 ms",
+	    "p99 ms", "p99/p50", "errors");
 	if (have_pgbench)
-		printf(" %14s %14s", "pgbench tps", "loads/pgbench");
+		printf(" %11s %8s", "pgbench tps", "ratio");
 	printf("\n");
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		double p50, p99, lps;
+		double p50, p99, lps, mean = 0, n;
 		long errors;
+		iss_db_stats st;
 
-		lps = run(counts[i], secs, &p50, &p99, &errors);
-		printf("%8d %12.1f %10.2f %10.2f %7ld", counts[i], lps, p50, p99,
-		    errors);
+		iss_db_stats_reset();
+		lps = run(counts[i], secs, &p50, &p99, &mean, &errors);
+		iss_db_stats_get(&st);
+		printf("%8d %10.1f %8.2f %8.2f %7.1f %6ld", counts[i], lps, p50,
+		    p99, p50 > 0 ? p99 / p50 : 0, errors);
 		if (have_pgbench) {
 			double tps = pgbench_tps(counts[i], secs);
 
-			printf(" %14.1f %14.3f", tps, tps > 0 ? lps / tps : 0);
+			printf(" %11.1f %8.3f", tps, tps > 0 ? lps / tps : 0);
 		}
 		printf("\n");
+		/* the split of one load, means over the row */
+		n = lps * secs > 0 ? lps * secs : 1;
+		printf("%8s per load: %.1f statements %.2f ms, %.1f commits %.2f ms,"
+		    " pool waits %.2f (%.2f ms), the rest %.2f ms of the mean %.2f"
+		    " ms (HTTP, JSON, signatures, queueing)\n", "",
+		    (double)st.statements / n, (double)st.stmt_ns / 1e6 / n,
+		    (double)st.commits / n, (double)st.commit_ns / 1e6 / n,
+		    (double)st.pool_waits / n, (double)st.pool_wait_ns / 1e6 / n,
+		    mean - (double)(st.stmt_ns + st.commit_ns + st.pool_wait_ns) /
+		    1e6 / n, mean);
 		fflush(stdout);
 	}
 	{
