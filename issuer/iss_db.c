@@ -45,8 +45,8 @@ struct iss_res {
 	char **cell;		/* rows * cols, NULL for SQL NULL */
 };
 
-static _Atomic uint64_t st_statements, st_stmt_ns, st_commits, st_commit_ns,
-    st_pool_waits, st_pool_wait_ns, st_prepares;
+static _Atomic uint64_t st_statements, st_stmt_ns, st_begins, st_begin_ns,
+    st_commits, st_commit_ns, st_pool_waits, st_pool_wait_ns, st_prepares;
 
 static uint64_t
 now_ns(void)
@@ -62,6 +62,8 @@ iss_db_stats_get(iss_db_stats *o)
 {
 	o->statements = atomic_load_explicit(&st_statements, memory_order_relaxed);
 	o->stmt_ns = atomic_load_explicit(&st_stmt_ns, memory_order_relaxed);
+	o->begins = atomic_load_explicit(&st_begins, memory_order_relaxed);
+	o->begin_ns = atomic_load_explicit(&st_begin_ns, memory_order_relaxed);
 	o->commits = atomic_load_explicit(&st_commits, memory_order_relaxed);
 	o->commit_ns = atomic_load_explicit(&st_commit_ns, memory_order_relaxed);
 	o->pool_waits = atomic_load_explicit(&st_pool_waits, memory_order_relaxed);
@@ -75,6 +77,8 @@ iss_db_stats_reset(void)
 {
 	atomic_store(&st_statements, 0);
 	atomic_store(&st_stmt_ns, 0);
+	atomic_store(&st_begins, 0);
+	atomic_store(&st_begin_ns, 0);
 	atomic_store(&st_commits, 0);
 	atomic_store(&st_commit_ns, 0);
 	atomic_store(&st_pool_waits, 0);
@@ -520,7 +524,9 @@ iss_db_begin(iss_db *db)
 	}
 	if ((rc = iss_db_script(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE")) != ISS_DB_OK)
 		wunlock(db);
-	count_stmt(t0);
+	atomic_fetch_add_explicit(&st_begins, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st_begin_ns, now_ns() - t0,
+	    memory_order_relaxed);
 	return rc;
 }
 

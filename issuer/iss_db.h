@@ -70,8 +70,10 @@ void iss_pool_put(iss_pool *pool, iss_db *db);
  * reset (bench/issuer prints it per load): statements and their round-trip
  * time (COMMIT apart), transactions, and the waits for a pooled connection */
 typedef struct iss_db_stats {
-	uint64_t statements;	/* every round trip but COMMIT */
+	uint64_t statements;	/* every round trip but BEGIN and COMMIT */
 	uint64_t stmt_ns;
+	uint64_t begins;	/* BEGIN: SQLite's includes the wait for the writer */
+	uint64_t begin_ns;
 	uint64_t commits;
 	uint64_t commit_ns;
 	uint64_t pool_waits;	/* iss_pool_get that found no idle connection */

@@ -304,14 +304,16 @@ main(int argc, char **argv)
 		printf("\n");
 		/* the split of one load, means over the row */
 		n = lps * secs > 0 ? lps * secs : 1;
-		printf("%8s per load: %.1f statements %.2f ms, %.1f commits %.2f ms,"
-		    " pool waits %.2f (%.2f ms), the rest %.2f ms of the mean %.2f"
-		    " ms (HTTP, JSON, signatures, queueing)\n", "",
+		printf("%8s per load (ms): %.1f statements %.2f, %.1f BEGIN %.2f%s,"
+		    " %.1f COMMIT %.2f, pool waits %.2f (%.2f), the rest %.2f of the"
+		    " mean %.2f (HTTP, JSON, signatures)\n", "",
 		    (double)st.statements / n, (double)st.stmt_ns / 1e6 / n,
+		    (double)st.begins / n, (double)st.begin_ns / 1e6 / n,
+		    pg ? "" : " (the writer's turn)",
 		    (double)st.commits / n, (double)st.commit_ns / 1e6 / n,
 		    (double)st.pool_waits / n, (double)st.pool_wait_ns / 1e6 / n,
-		    mean - (double)(st.stmt_ns + st.commit_ns + st.pool_wait_ns) /
-		    1e6 / n, mean);
+		    mean - (double)(st.stmt_ns + st.begin_ns + st.commit_ns +
+		    st.pool_wait_ns) / 1e6 / n, mean);
 		fflush(stdout);
 	}
 	{
