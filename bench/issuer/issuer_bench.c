@@ -7,6 +7,10 @@
  *   issuer_bench sqlite            a temporary SQLite file
  *   issuer_bench pg                $WK_PG_URL (see run.sh), and pgbench's
  *                                  TPC-B-like TPS on the same server
+ *   issuer_bench pg-scale          1, 2 and 4 issuer instances (each its own
+ *                                  HTTP server and connection pool, in this
+ *                                  process) on the one PostgreSQL, 64
+ *                                  clients spread over them
  *
  * WK_BENCH_SECONDS (default 5) sets the time per client count;
  * WK_BENCH_ACCOUNTS (default 64: each card loads from an account of its
@@ -34,12 +38,14 @@
 
 typedef struct client {
 	sim_card *card;
+	const char *base;	/* the issuer instance it talks to */
 	double *lat;
 	size_t n, cap;
 	long errors;
 } client;
 
 static char base[64];
+static char bases[4][64];
 static volatile int stop;
 static int enrol_next;
 static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -85,7 +91,7 @@ load_worker(void *arg)
 	client *c = arg;
 	sim_http *h;
 
-	if (sim_http_new(base, &h) != 0)
+	if (sim_http_new(c->base != NULL ? c->base : base, &h) != 0)
 		return NULL;
 	while (!stop) {
 		double t0 = now_s();
@@ -204,7 +210,8 @@ main(int argc, char **argv)
 {
 	static const int counts[] = { 1, 8, 64 };
 	const char *which = argc > 1 ? argv[1] : "sqlite";
-	bool pg = strcmp(which, "pg") == 0;
+	bool scale = strcmp(which, "pg-scale") == 0;
+	bool pg = strcmp(which, "pg") == 0 || scale;
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
 	char mfg[128];
@@ -274,6 +281,55 @@ main(int argc, char **argv)
 		pthread_create(&th[i], NULL, enrol_worker, NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
+	if (scale) {
+		/* loads/s against 1, 2 and 4 instances on the one database */
+		static const int ninst[] = { 1, 2, 4 };
+
+		printf("issuer instances on one PostgreSQL (fsync=%s), %d clients"
+		    " spread over them, %.0f s per row\n", getenv("WK_PG_FSYNC") ?
+		    getenv("WK_PG_FSYNC") : "?", MAX_CLIENTS, secs);
+		printf("%9s %10s %8s %8s %10s %10s\n", "instances", "loads/s",
+		    "p50 ms", "p99 ms", "COMMIT ms", "stmt ms");
+		iss_server_stop(&srv);
+		iss_free(&is);
+		for (size_t k = 0; k < sizeof(ninst) / sizeof(ninst[0]); k++) {
+			iss *ins[4] = { NULL };
+			iss_server *sv[4] = { NULL };
+			double p50, p99, lps, mean = 0, n;
+			long errors;
+			iss_db_stats st;
+
+			for (int i = 0; i < ninst[k]; i++) {
+				if (iss_open(url, &u, (size_t)(MAX_CLIENTS / ninst[k] +
+				    4), &ins[i], err, sizeof(err)) != 0 ||
+				    iss_server_start(ins[i], "127.0.0.1:0", NULL, NULL,
+				    &sv[i], err, sizeof(err)) != 0) {
+					fprintf(stderr, "issuer_bench: %s\n", err);
+					return 1;
+				}
+				snprintf(bases[i], sizeof(bases[i]),
+				    "http://127.0.0.1:%u", (unsigned)iss_server_port(sv[i]));
+			}
+			for (int i = 0; i < MAX_CLIENTS; i++)
+				clients[i].base = bases[i % ninst[k]];
+			iss_db_stats_reset();
+			lps = run(MAX_CLIENTS, secs, &p50, &p99, &mean, &errors);
+			iss_db_stats_get(&st);
+			n = lps * secs > 0 ? lps * secs : 1;
+			printf("%9d %10.1f %8.2f %8.2f %10.2f %10.2f%s\n", ninst[k], lps,
+			    p50, p99, (double)st.commit_ns / 1e6 / n,
+			    (double)(st.stmt_ns + st.begin_ns) / 1e6 / n,
+			    errors ? " (errors)" : "");
+			fflush(stdout);
+			for (int i = 0; i < ninst[k]; i++) {
+				iss_server_stop(&sv[i]);
+				iss_free(&ins[i]);
+			}
+		}
+		printf("per load: COMMIT = the two commits' time, stmt = the other "
+		    "statements' (the database's share)\n");
+		goto done;
+	}
 	if (pg)
 		have_pgbench = pgbench_init() == 0;
 
@@ -316,6 +372,7 @@ main(int argc, char **argv)
 		    st.pool_wait_ns) / 1e6 / n, mean);
 		fflush(stdout);
 	}
+done:
 	{
 		int64_t fl;
 		iss_res *r = NULL;
