@@ -46,7 +46,9 @@ struct wk_sam {
 	bool diversify;		/* false: the keys are one card's keys (tests, vectors) */
 	uint32_t counter;	/* the last number used */
 	uint32_t reserved;	/* numbers up to this one may have been used */
-	bool dirty;		/* written since the last durable write */
+	bool dirty;		/* journaled since the last durable write */
+	uint64_t gen;		/* every write of the last transaction counts */
+	int jfd;		/* PATH.inflight, opened at the first write */
 	bool has_last;
 	wk_purse_txn last;
 	bool is_psam;		/* the keys and the counter are a PSAM's */
@@ -415,6 +417,7 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 		}
 		fprintf(fp, "  }");
 	}
+	fprintf(fp, ",\n  \"journal\": %" PRIu64, sam->gen);
 	if (sam->has_last) {
 		fprintf(fp, ",\n  \"last\": {\"state\": \"%s\", \"type\": %u, "
 		    "\"key_index\": %u, \"amount\": %" PRIu32 ", ",
@@ -573,6 +576,9 @@ parse_last(const jdoc *d, wk_purse_txn *t)
 	return 0;
 }
 
+static char *infl_path(const wk_sam *sam);
+static void infl_read(wk_sam *sam);
+
 static wk_sam *
 sam_alloc(void)
 {
@@ -583,6 +589,7 @@ sam_alloc(void)
 	if ((sam = calloc(1, sizeof(*sam))) == NULL)
 		return NULL;
 	sam->lock_fd = -1;
+	sam->jfd = -1;
 	sam->key_index = 1;
 	sam->diversify = true;
 	if ((sam->keys = sodium_malloc(N_KEYS * WK_PURSE_KEY_LEN)) == NULL) {
@@ -605,12 +612,19 @@ wk_sam_free(wk_sam **samp)
 	if (sam->path != NULL && sam->lock_fd >= 0 &&
 	    (sam->dirty || sam->reserved > sam->counter)) {
 		uint32_t res = sam->reserved;
+		char *ip;
 
 		if (!sam->is_psam)
 			sam->reserved = sam->counter;
-		if (store(sam, sam->path, false, true) != WK_OK)
+		if (store(sam, sam->path, false, true) != WK_OK) {
 			sam->reserved = res;	/* the next open skips them */
+		} else if ((ip = infl_path(sam)) != NULL) {
+			(void)unlink(ip);	/* the file holds it all now */
+			free(ip);
+		}
 	}
+	if (sam->jfd >= 0)
+		close(sam->jfd);
 	if (sam->keys != NULL)
 		sodium_free(sam->keys);	/* wipes */
 	if (sam->lock_fd >= 0)
@@ -666,6 +680,11 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 	    memcmp(fmt->str, want, fmt->len) != 0 ||
 	    json_uint(d, "version", 1, &v) != 0 || v != 1)
 		goto out;
+	if (json_get(d, "journal") != NULL) {
+		if (json_uint(d, "journal", UINT64_MAX, &v) != 0)
+			goto out;
+		sam->gen = v;
+	}
 	if (sam->is_psam) {
 		if (parse_terminal(sam, d) != 0)
 			goto out;
@@ -760,6 +779,7 @@ wk_sam_open(const char *path, wk_sam **out)
 	/* not closed cleanly: any number up to the reservation may have left
 	 * with a MAC1, so the next one is after it */
 	sam->counter = sam->reserved;
+	infl_read(sam);
 	*out = sam;
 	sam = NULL;
 out:
@@ -844,8 +864,8 @@ wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
 	rc = read_file(path, &buf, &len);
 	if (rc == WK_ERR_IO && access(path, F_OK) != 0)
 		rc = store(sam, path, true, true);
-	else if (rc == WK_OK)
-		rc = parse_into(sam, buf, len);
+	else if (rc == WK_OK && (rc = parse_into(sam, buf, len)) == WK_OK)
+		infl_read(sam);
 	if (rc != WK_OK)
 		goto out;
 	*out = sam;
@@ -961,8 +981,167 @@ out:
 	return rc;
 }
 
-/* records t as the last transaction and the counter; durable or (a
- * purchase: its number's reservation is durable already) only atomic */
+/*
+ * the in-flight record, PATH.inflight (issue 17): what each purchase writes
+ * instead of rewriting the file. One pwrite of INFL_LEN bytes (less than a
+ * disk sector) at offset 0, no fsync: a crash of the process leaves it
+ * whole; a torn or stale one (its hash, its generation below the file's)
+ * is ignored. The file itself is rewritten durably with each block of
+ * numbers and at close, and holds no key: the master keys stay in the file.
+ */
+#define INFL_MAGIC "WKINFL01"
+#define INFL_BODY (8 + 8 + 4 + 6 + 8 + 1 + 1 + 1 + 1 + 4 + WK_PURSE_SERIAL_LEN + \
+	6 + 4 + 4 + 3 + 4 + 2 + 1 + 1 + 4 + 4 + 4)
+#define INFL_LEN (INFL_BODY + 16)
+
+static char *
+infl_path(const wk_sam *sam)
+{
+	char *p = malloc(strlen(sam->path) + 10);
+
+	if (p != NULL)
+		sprintf(p, "%s.inflight", sam->path);
+	return p;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+infl_encode(const wk_sam *sam, uint8_t out[INFL_LEN])
+{
+	const wk_purse_txn *t = &sam->last;
+	uint8_t *p = out;
+
+	memcpy(p, INFL_MAGIC, 8), p += 8;
+	for (int k = 7; k >= 0; k--)
+		*p++ = (uint8_t)(sam->gen >> (8 * k));
+	put32(p, sam->counter), p += 4;
+	memcpy(p, sam->terminal, 6), p += 6;
+	memcpy(p, sam->psam_id, 8), p += 8;
+	*p++ = sam->has_last ? 1 : 0;
+	*p++ = (uint8_t)t->state;
+	*p++ = t->type;
+	*p++ = t->key_index;
+	put32(p, t->amount), p += 4;
+	memcpy(p, t->serial, sizeof(t->serial)), p += sizeof(t->serial);
+	memcpy(p, t->terminal, 6), p += 6;
+	memcpy(p, t->term_seq, 4), p += 4;
+	memcpy(p, t->date, 4), p += 4;
+	memcpy(p, t->time, 3), p += 3;
+	put32(p, t->old_balance), p += 4;
+	*p++ = (uint8_t)(t->card_seq >> 8);
+	*p++ = (uint8_t)t->card_seq;
+	*p++ = t->key_version;
+	*p++ = t->alg;
+	memcpy(p, t->random, 4), p += 4;
+	memcpy(p, t->mac1, 4), p += 4;
+	memcpy(p, t->mac2, 4), p += 4;
+	crypto_generichash(p, 16, out, INFL_BODY, NULL, 0);
+}
+
+static int
+infl_write(wk_sam *sam)
+{
+	uint8_t rec[INFL_LEN];
+	char *path;
+	ssize_t w;
+
+	if (sam->jfd < 0) {
+		if ((path = infl_path(sam)) == NULL)
+			return WK_ERR_MEMORY;
+		sam->jfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		free(path);
+		if (sam->jfd < 0)
+			return WK_ERR_IO;
+	}
+	infl_encode(sam, rec);
+	do {
+		w = pwrite(sam->jfd, rec, sizeof(rec), 0);
+	} while (w < 0 && errno == EINTR);
+	sodium_memzero(rec, sizeof(rec));
+	return w == (ssize_t)sizeof(rec) ? WK_OK : WK_ERR_IO;
+}
+
+/* a newer in-flight record than the file's replaces its last transaction */
+static void
+infl_read(wk_sam *sam)
+{
+	uint8_t rec[INFL_LEN], h[16];
+	const uint8_t *p = rec;
+	wk_purse_txn t;
+	uint64_t gen = 0;
+	char *path;
+	ssize_t n;
+	int fd;
+
+	if ((path = infl_path(sam)) == NULL)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	n = pread(fd, rec, sizeof(rec), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(rec) || memcmp(rec, INFL_MAGIC, 8) != 0)
+		return;
+	crypto_generichash(h, sizeof(h), rec, INFL_BODY, NULL, 0);
+	if (sodium_memcmp(h, rec + INFL_BODY, sizeof(h)) != 0)
+		return;		/* torn */
+	p += 8;
+	for (int k = 0; k < 8; k++)
+		gen = gen << 8 | *p++;
+	if (gen <= sam->gen)
+		return;		/* the file is as new */
+	memset(&t, 0, sizeof(t));
+	p += 4;			/* its counter: the reservation covers it */
+	if (memcmp(p, sam->terminal, 6) != 0 || (sam->is_psam &&
+	    memcmp(p + 6, sam->psam_id, 8) != 0))
+		return;		/* another terminal's */
+	p += 14;
+	if (*p++ != 1)
+		return;
+	t.state = (wk_purse_txn_state)*p++;
+	t.type = *p++;
+	t.key_index = *p++;
+	t.amount = get32(p), p += 4;
+	memcpy(t.serial, p, sizeof(t.serial)), p += sizeof(t.serial);
+	memcpy(t.terminal, p, 6), p += 6;
+	memcpy(t.term_seq, p, 4), p += 4;
+	memcpy(t.date, p, 4), p += 4;
+	memcpy(t.time, p, 3), p += 3;
+	t.old_balance = get32(p), p += 4;
+	t.card_seq = (uint16_t)(p[0] << 8 | p[1]), p += 2;
+	t.key_version = *p++;
+	t.alg = *p++;
+	memcpy(t.random, p, 4), p += 4;
+	memcpy(t.mac1, p, 4), p += 4;
+	memcpy(t.mac2, p, 4);
+	if (t.state != WK_PURSE_TXN_PREPARED && t.state != WK_PURSE_TXN_SENT &&
+	    t.state != WK_PURSE_TXN_DONE && t.state != WK_PURSE_TXN_NOT_DONE)
+		return;
+	sam->last = t;
+	sam->has_last = true;
+	sam->gen = gen;
+	sam->dirty = true;	/* the file catches up at close */
+}
+
+/* records t as the last transaction and the counter; durable (the file,
+ * fsync) or (a purchase: its number's reservation is durable already)
+ * the in-flight record only */
 static int
 journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter, bool durable)
 {
@@ -975,7 +1154,9 @@ journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter, bool durable)
 	sam->last.state = WK_PURSE_TXN_SENT;
 	sam->has_last = true;
 	sam->counter = counter;
-	if ((rc = store(sam, sam->path, false, durable)) != WK_OK) {
+	sam->gen++;
+	if ((rc = durable ? store(sam, sam->path, false, true) :
+	    infl_write(sam)) != WK_OK) {
 		sam->last = old_last;
 		sam->counter = old_counter;
 		sam->has_last = old_has;
@@ -1182,10 +1363,11 @@ wk_sam_settle(wk_sam *sam, const wk_purse_txn *txn)
 		return WK_ERR_ARG;	/* not the transaction the SAM recorded */
 	old = sam->last.state;
 	sam->last.state = txn->state;
-	/* atomic, durable at close: lost to a power loss, the transaction
-	 * shows "sent" and `wallet prove` settles it again (the proof journal
-	 * takes a proof twice and settles it once) */
-	if ((rc = store(sam, sam->path, false, false)) != WK_OK)
+	sam->gen++;
+	/* the in-flight record, durable at close: lost to a power loss, the
+	 * transaction shows "sent" and `wallet prove` settles it again (the
+	 * proof journal takes a proof twice and settles it once) */
+	if ((rc = infl_write(sam)) != WK_OK)
 		sam->last.state = old;
 	else
 		sam->dirty = true;
