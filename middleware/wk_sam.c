@@ -49,6 +49,7 @@ struct wk_sam {
 	bool dirty;		/* journaled since the last durable write */
 	uint64_t gen;		/* every write of the last transaction counts */
 	int jfd;		/* PATH.inflight, opened at the first write */
+	bool opened;		/* read whole: only then is it written back */
 	bool has_last;
 	wk_purse_txn last;
 	bool is_psam;		/* the keys and the counter are a PSAM's */
@@ -609,7 +610,7 @@ wk_sam_free(wk_sam **samp)
 		return;
 	/* a clean close: the numbers reserved and not used go back (the
 	 * lock still held), and what was written since is made durable */
-	if (sam->path != NULL && sam->lock_fd >= 0 &&
+	if (sam->opened && sam->path != NULL && sam->lock_fd >= 0 &&
 	    (sam->dirty || sam->reserved > sam->counter)) {
 		uint32_t res = sam->reserved;
 		char *ip;
@@ -780,6 +781,7 @@ wk_sam_open(const char *path, wk_sam **out)
 	 * with a MAC1, so the next one is after it */
 	sam->counter = sam->reserved;
 	infl_read(sam);
+	sam->opened = true;
 	*out = sam;
 	sam = NULL;
 out:
@@ -868,6 +870,7 @@ wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
 		infl_read(sam);
 	if (rc != WK_OK)
 		goto out;
+	sam->opened = true;
 	*out = sam;
 	sam = NULL;
 out:

@@ -507,12 +507,30 @@ test_counter_reserve(void **state)
 	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
 	assert_memory_equal(t.term_seq, "\x00\x00\x00\x65", 4);
 	wk_sam_free(&sam);
+	/* a file that does not open whole is never written back (the
+	 * reservation's release must not rewrite it without its keys) */
+	{
+		char *bad = strdup(read_text("res.json")), *k, before[8192];
+
+		assert_non_null(k = strstr(bad, "\"dpk\": \""));
+		k[8] = 'X';	/* not hex */
+		write_text("res.json", bad);
+		snprintf(before, sizeof(before), "%s", bad);
+		free(bad);
+		assert_int_equal(wk_sam_open(path_of("res.json"), &sam),
+		    WK_ERR_ARG);
+		assert_null(sam);
+		assert_string_equal(read_text("res.json"), before);
+		write_text("res.json", crashed);
+	}
 	/* a reservation below the counter is a damaged file */
 	{
 		char *bad = strdup(read_text("res.json")), *r;
 
-		assert_non_null(r = strstr(bad, "\"reserved\": 101,"));
-		memcpy(r, "\"reserved\": 100,", 16);
+		assert_non_null(r = strstr(bad, "\"reserved\": 100,"));
+		memcpy(r, "\"reserved\":   4,", 16);
+		assert_non_null(r = strstr(bad, "\"counter\": 0,"));
+		memcpy(r, "\"counter\": 5,", 13);
 		write_text("res.json", bad);
 		free(bad);
 		assert_int_equal(wk_sam_open(path_of("res.json"), &sam),
