@@ -101,10 +101,9 @@ fail(wk_cli *cli, const char *what, int rc, const wk_anon_error *err,
 			json_object_set_new(j, "status", json_integer(p->status));
 		wk_cli_json_print(j);
 	} else {
-		fprintf(stderr, "walletkey: %s: %s%s%s\n", what, err->message,
-		    err->code[0] ? " (" : "", err->code[0] ? err->code : "");
-		if (err->code[0])
-			fputs(")\n", stderr);
+		fprintf(stderr, "walletkey: %s: %s%s%s%s\n", what, err->message,
+		    err->code[0] ? " (" : "", err->code[0] ? err->code : "",
+		    err->code[0] ? ")" : "");
 	}
 	return WK_CLI_FAILED;
 }
