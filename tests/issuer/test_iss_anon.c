@@ -1447,6 +1447,36 @@ test_http_refusal_body(void **unused)
 	free(before);
 }
 
+/* an operator cannot erase the trace of what the roles did: the oplog of
+ * every party and the authority's ledger entries refuse UPDATE and DELETE
+ * (triggers, both engines) */
+static void
+test_append_only(void **unused)
+{
+	static const char *const stmts[] = {
+		"UPDATE anon_oplog SET kind = 'nothing'",
+		"DELETE FROM anon_oplog",
+		"UPDATE anon_entries SET amount = 0",
+		"DELETE FROM anon_entries",
+	};
+	party *ps[] = { &T.id, &T.am1, &T.am2 };
+	char *before = ledger();
+	int64_t n;
+
+	(void)unused;
+	for (size_t i = 0; i < 3; i++) {
+		n = q_int(ps[i]->db, "SELECT COUNT(*) FROM anon_oplog", NULL);
+		assert_true(n > 0);
+		for (size_t k = 0; k < (i == 0 ? 4u : 2u); k++)
+			assert_int_not_equal(iss_db_exec(ps[i]->db, stmts[k], NULL, 0,
+			    NULL), ISS_DB_OK);
+		assert_int_equal(q_int(ps[i]->db, "SELECT COUNT(*) FROM anon_oplog",
+		    NULL), n);
+	}
+	unchanged(before);
+	free(before);
+}
+
 int
 main(void)
 {
@@ -1465,6 +1495,7 @@ main(void)
 		cmocka_unit_test(test_history),
 		cmocka_unit_test(test_http_refusal_body),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_append_only),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
