@@ -478,7 +478,6 @@ set_authority(anon_applet *a, vc_card *card, const wk_apdu *cmd)
 	return WK_SW_OK;
 }
 
-
 static uint16_t
 pay(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
