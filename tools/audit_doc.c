@@ -107,6 +107,12 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6],
 		    acct[7], acct[8]);
 		break;
+	case WK_AREC_ACCT_ANON:
+		/* a pseudonymous account: SHA-256 of its number, first 10 bytes */
+		snprintf(out, cap, "anon %02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6], acct[7],
+		    acct[8], acct[9], acct[10]);
+		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;
