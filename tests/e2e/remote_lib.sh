@@ -70,19 +70,29 @@ issuer_setup() {
 	issuer_start
 }
 
-# the EP balance of card I in fen
+# the EP balance of card I in fen. It runs after every step: without the
+# PIN (the balance needs none, and a PIN given is verified first, a
+# second command on the card), and through jq, which starts faster than
+# python3
 purse_fen() {
-	"$WK" --reader "$(reader "$1")" --json wallet balance |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("balance_fen", d.get("fen", d.get("balance"))))'
+	env -u WALLETKEY_PIN "$WK" --reader "$(reader "$1")" --json wallet balance |
+		jq -r '.balance_fen // .fen // .balance'
 }
 
-# the card serial in slot I (asked once)
-card_id() {
-	local v="CARD_ID_$1"
-	if [ -z "${!v:-}" ]; then
-		printf -v "$v" '%s' "$("$WK" --json readers | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["readers"] if x["name"] == sys.argv[1]]; print(r[0]["serial"])' "$(reader "$1")")"
+# the card serial in slot I (asked once: kept in a file, since callers
+# run it in $(...), where a variable would not outlive the subshell).
+# slot_serial is what the money check uses; scripts may give card_id
+# another meaning
+slot_serial() {
+	local f="$T/card_id.$1"
+	if [ ! -s "$f" ]; then
+		"$WK" --json readers | jq -r --arg name "$(reader "$1")" \
+			'[.readers[] | select(.name == $name)][0].serial // empty' >"$f"
 	fi
-	echo "${!v}"
+	cat "$f"
+}
+card_id() {
+	slot_serial "$1"
 }
 
 # money is conserved: customers + merchants + float = deposits (the
@@ -93,40 +103,59 @@ card_id() {
 # MONEY_CARDS: the slots of the enrolled cards (default "0 1"); UNSETTLED:
 # the purchases made but not settled yet (fen), still in the floats;
 # PER_CARD=0 while a transfer is not reported (only the sums hold then).
-conserved() {
+# money_state: one pass over the issuer's books and the cards' purses;
+# prints "conserved" (or "not-conserved", the failed assertion on stderr)
+# and then the number of loads pending. conserved: status 0 when it holds.
+money_state() {
 	local accounts loads cards purses="" i
 	accounts=$("$ISS" accounts --db "$DB" --json)
 	loads=$("$ISS" loads --db "$DB" --json)
 	cards=$("$ISS" cards --db "$DB" --json)
 	for i in ${MONEY_CARDS:-0 1}; do
-		purses="$purses $(card_id "$i")=$(purse_fen "$i")"
+		purses="$purses $(slot_serial "$i")=$(purse_fen "$i")"
 	done
 	python3 - "$accounts" "$loads" "$cards" "$((2 * DEPOSIT))" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
-import json, sys
+import json, sys, traceback
 acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
 cards = json.loads(sys.argv[3]); deposits = int(sys.argv[4])
 per_card = sys.argv[5] == "1"
 unsettled = int(sys.argv[6])
 purse = {kv.split("=")[0]: int(kv.split("=")[1]) for kv in sys.argv[7:]}
-cust = sum(a["balance"] for a in acc if a["kind"] == "customer")
-flt = sum(a["balance"] for a in acc if a["kind"] == "float")
-merch = sum(a["balance"] for a in acc if a["kind"] == "merchant")
-pending = sum(l["amount"] for l in loads if l["status"] == "pending")
-assert sum(a["balance"] for a in acc) == 0, acc
-assert cust + merch + flt == deposits, (cust, merch, flt, deposits)
-assert flt == sum(purse.values()) + pending + unsettled, ("float", flt, "purses", purse, "pending", pending, "unsettled", unsettled)
-assert all(a["balance"] >= 0 for a in acc if a["kind"] == "float"), acc
-if per_card:
-    for c in cards:
-        mine = sum(l["amount"] for l in loads if l["status"] == "pending" and l["card_id"] == c["card_id"])
-        assert c["float"] == purse.get(c["card_id"], 0) + mine, ("card", c["card_id"], "float", c["float"], "purse", purse.get(c["card_id"]), "pending", mine)
+def conserved():
+    cust = sum(a["balance"] for a in acc if a["kind"] == "customer")
+    flt = sum(a["balance"] for a in acc if a["kind"] == "float")
+    merch = sum(a["balance"] for a in acc if a["kind"] == "merchant")
+    pending = sum(l["amount"] for l in loads if l["status"] == "pending")
+    assert sum(a["balance"] for a in acc) == 0, acc
+    assert cust + merch + flt == deposits, (cust, merch, flt, deposits)
+    assert flt == sum(purse.values()) + pending + unsettled, ("float", flt, "purses", purse, "pending", pending, "unsettled", unsettled)
+    assert all(a["balance"] >= 0 for a in acc if a["kind"] == "float"), acc
+    if per_card:
+        for c in cards:
+            mine = sum(l["amount"] for l in loads if l["status"] == "pending" and l["card_id"] == c["card_id"])
+            assert c["float"] == purse.get(c["card_id"], 0) + mine, ("card", c["card_id"], "float", c["float"], "purse", purse.get(c["card_id"]), "pending", mine)
+try:
+    conserved()
+    print("conserved")
+except Exception:
+    traceback.print_exc()
+    print("not-conserved")
+print(sum(1 for l in loads if l["status"] == "pending"))
 PY
 }
+conserved() {
+	local st
+	st=$(money_state)
+	[ "${st%%$'\n'*}" = conserved ]
+}
 
-# after every step: the books balance and no load is left pending
+# after every step: the books balance and no load is left pending (both
+# from one look at the books)
 settled() {
-	check "$1: money conserved" 'conserved'
-	check "$1: no load pending" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(sum(1 for l in json.load(sys.stdin) if l[\"status\"] == \"pending\"))")" = 0 ]'
+	local st
+	st=$(money_state | tr '\n' ' ')
+	check "$1: money conserved" '[ "${st%% *}" = conserved ]'
+	check "$1: no load pending" '[ "${st#* }" = "0 " ]'
 }
 
 finish() {
