@@ -181,8 +181,7 @@ iss_account_create(iss_db *db, const char *pan, const char *name,
 		return -1;
 	}
 	if (crypto_pwhash_str(hash, password, strlen(password),
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+	    ISS_PW_OPSLIMIT, ISS_PW_MEMLIMIT) != 0) {
 		iss_fail(e, 500, "internal", "out of memory hashing the password");
 		return -1;
 	}
@@ -268,7 +267,13 @@ iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e)
 		iss_fail(e, 404, "card_not_found", "no unrevoked card %s", card_hex);
 		return -1;
 	}
-	if ((rc = iss_oplog_append(db, &(iss_op){ .kind = "card.revoke",
+	/* its sessions end with it (each door checks the card as well) */
+	if ((rc = iss_db_exec(db, "DELETE FROM sessions WHERE card_id = $1",
+	    (iss_param[]){ ISS_PS(card_hex) }, 1, NULL)) != ISS_DB_OK ||
+	    (rc = iss_db_exec(db, "DELETE FROM session_challenges WHERE"
+	    " card_id = $1", (iss_param[]){ ISS_PS(card_hex) }, 1, NULL)) !=
+	    ISS_DB_OK ||
+	    (rc = iss_oplog_append(db, &(iss_op){ .kind = "card.revoke",
 	    .card_id = card_hex, .seq = -1, .amount = -1 }, NULL)) != ISS_DB_OK ||
 	    (rc = iss_db_commit(db)) != ISS_DB_OK)
 		goto dberr;

@@ -401,43 +401,6 @@ out:
 	return rc;
 }
 
-static int
-account_check(iss *is, const char *pan, const char *password, int64_t *id,
-    iss_err *e)
-{
-	iss_res *r = NULL;
-	iss_db *db;
-	char hash[crypto_pwhash_STRBYTES] = "";
-	int rc = -1, d;
-
-	if (with_db(is, &db, e) != 0)
-		return -1;
-	if ((d = iss_db_exec(db, "SELECT id, password_hash FROM accounts WHERE"
-	    " pan = $1 AND kind = 'customer'", (iss_param[]){ ISS_PS(pan) }, 1,
-	    &r)) != ISS_DB_OK) {
-		iss_fail_db(e, db, d);
-		goto out;
-	}
-	if (iss_res_rows(r) == 1 && iss_res_text(r, 0, 1) != NULL) {
-		*id = iss_res_int(r, 0, 0);
-		snprintf(hash, sizeof(hash), "%s", iss_res_text(r, 0, 1));
-	}
-	iss_pool_put(is->pool, db);
-	db = NULL;
-	/* unknown PAN and wrong password answer alike */
-	if (hash[0] == '\0' ||
-	    crypto_pwhash_str_verify(hash, password, strlen(password)) != 0) {
-		iss_fail(e, 401, "bad_credentials", "wrong account number or password");
-		goto out;
-	}
-	rc = 0;
-out:
-	iss_res_free(&r);
-	if (db != NULL)
-		iss_pool_put(is->pool, db);
-	return rc;
-}
-
 static bool
 is_p256(EVP_PKEY *k)
 {
@@ -592,7 +555,7 @@ log_refusal(iss *is, const char *card_hex, int64_t account_id, iss_err *e)
 }
 
 int
-iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
+iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 {
 	static const char *const keys[] = { "pan", "password", "card_id", "csr",
 	    "attestation", NULL };
@@ -648,7 +611,7 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 400, "bad_csr", "the CSR subject CN is not the card id");
 		goto out;
 	}
-	if (account_check(is, pan, password, &x.account_id, e) != 0)
+	if (iss_account_check(is, peer, pan, password, &x.account_id, e) != 0)
 		goto out;
 	/* only a key a genuine card generated in its wallet slot, for this
 	 * card id, is certified and receives purse keys; an account holder's
@@ -1331,13 +1294,20 @@ iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
 }
 
 int
-iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e)
+iss_load_get(iss *is, const char *load_id, const iss_session *who,
+    json_t **resp, iss_err *e)
 {
 	load_view v;
 	int rc = -1;
 
 	if (load_view_get(is, load_id, &v, e) != 0)
 		goto out;
+	/* another card's load is not found: a token tells nothing of the
+	 * loads of other cards */
+	if (who == NULL || strcmp(v.row.card_id, who->card_id) != 0) {
+		iss_fail(e, 404, "load_not_found", "no load %s", load_id);
+		goto out;
+	}
 	if ((*resp = load_json(&v.row)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;

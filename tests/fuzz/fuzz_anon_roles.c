@@ -100,10 +100,10 @@ cleanup(void)
 }
 
 static int
-handler(void *ctx, const char *method, const char *url, const char *body,
-    size_t body_len, json_t **resp, iss_err *e)
+handler(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
-	return iss_anon_handle(ctx, method, url, body, body_len, resp, e);
+	return iss_anon_handle(ctx, rq->method, rq->url, rq->body, rq->body_len,
+	    resp, e);
 }
 
 static void

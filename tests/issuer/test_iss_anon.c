@@ -296,10 +296,10 @@ party_url(party *p, const char *name)
 }
 
 static int
-anon_handler(void *ctx, const char *method, const char *url, const char *body,
-    size_t body_len, json_t **resp, iss_err *e)
+anon_handler(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
-	return iss_anon_handle(ctx, method, url, body, body_len, resp, e);
+	return iss_anon_handle(ctx, rq->method, rq->url, rq->body, rq->body_len,
+	    resp, e);
 }
 
 static int
@@ -340,13 +340,11 @@ party_stop(party *p)
 /* the fake manager: a refusal whose message has control bytes and UTF-8,
  * and a notice it takes */
 static int
-evil_handler(void *ctx, const char *method, const char *url, const char *body,
-    size_t body_len, json_t **resp, iss_err *e)
+evil_handler(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
+	const char *url = rq->url;
+
 	(void)ctx;
-	(void)method;
-	(void)body;
-	(void)body_len;
 	*resp = NULL;
 	if (strcmp(url, "/v1/anon/peer/check-payee") == 0) {
 		iss_fail(e, 403, "account_frozen", "frozen\n\x01\x7f by caf\xc3\xa9"
