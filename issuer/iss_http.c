@@ -311,11 +311,16 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *j,
 	return ret;
 }
 
+/* extra: what a handler that failed left in *resp (the signed refusal of
+ * a payment), added to the error's body */
 static enum MHD_Result
-send_error(struct MHD_Connection *c, const iss_err *e)
+send_error(struct MHD_Connection *c, const iss_err *e, json_t *extra)
 {
 	json_t *j = json_pack("{s:s, s:s}", "error", e->code, "message", e->message);
 	enum MHD_Result r;
+
+	if (j != NULL && json_is_object(extra))
+		json_object_update_missing(j, extra);
 
 	/* which entry of a batch (settlement proofs) the error is about */
 	if (j != NULL && e->item > 0)
@@ -369,7 +374,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (cl != NULL && strtoull(cl, NULL, 10) > ISS_MAX_BODY) {
 			iss_fail(&e, 413, "body_too_large",
 			    "a request body is at most %d bytes", ISS_MAX_BODY);
-			return send_error(c, &e);
+			return send_error(c, &e, NULL);
 		}
 		return MHD_YES;
 	}
@@ -391,7 +396,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (st->too_big) {
 		iss_fail(&e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
-		return send_error(c, &e);
+		return send_error(c, &e, NULL);
 	}
 	rq.method = method;
 	rq.url = url;
@@ -404,7 +409,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
-		return send_error(c, &e);
+		r = send_error(c, &e, resp);
+		json_decref(resp);
+		return r;
 	}
 	r = send_json(c, MHD_HTTP_OK, resp, NULL);
 	json_decref(resp);
@@ -449,7 +456,14 @@ slurp(const char *path)
 static int
 bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
-	return iss_handle(ctx, rq, resp, e);
+	int rc = iss_handle(ctx, rq, resp, e);
+
+	/* the bank's errors are {error, message} alone */
+	if (rc != 0) {
+		json_decref(*resp);
+		*resp = NULL;
+	}
+	return rc;
 }
 
 int

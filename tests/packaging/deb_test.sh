@@ -9,11 +9,27 @@
 # and the packaged card enrols, loads and syncs through it over TLS.
 # Removes the packages again at the end.
 # Needs root (apt-get, mount namespaces). Used by "tools/bootstrap test" in CI.
+#
+#   deb_test.sh              build the packages, then check them
+#   deb_test.sh --build DIR  only build them, into DIR (tools/bootstrap does
+#                            this in the background while the suite runs)
+#   deb_test.sh --debs DIR   check the packages --build put into DIR
+# DIR is the caller's: the script leaves it in place.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-work=$(mktemp -d /var/tmp/walletkey-deb.XXXXXX)
+mode=all
+case ${1:-} in
+--build | --debs)
+	[ $# -eq 2 ] && [ -d "$2" ] || { echo "usage: $0 [--build DIR | --debs DIR]" >&2; exit 2; }
+	mode=${1#--}
+	work=$(cd "$2" && pwd)
+	;;
+"") work=$(mktemp -d /var/tmp/walletkey-deb.XXXXXX) ;;
+*) echo "usage: $0 [--build DIR | --debs DIR]" >&2; exit 2 ;;
+esac
 installed=()
+lintian_pid=""
 # the cards' seal credential is the machine's, kept on purge: remove it
 # after the test only if the test made it
 had_cred=false
@@ -25,6 +41,7 @@ had_iss_state=false
 [ ! -e /var/lib/walletkey-issuer ] || had_iss_state=true
 iss_pid=""
 cleanup() {
+	[ -z "$lintian_pid" ] || kill "$lintian_pid" 2>/dev/null || true
 	[ -z "$iss_pid" ] || kill "$iss_pid" 2>/dev/null || true
 	[ -z "$iss_pid" ] || wait "$iss_pid" 2>/dev/null || true
 	$had_cred || rm -f /etc/credstore.encrypted/walletkey-seal
@@ -33,7 +50,8 @@ cleanup() {
 	fi
 	$had_iss_conf || rm -rf /etc/walletkey-issuer
 	$had_iss_state || rm -rf /var/lib/walletkey-issuer
-	rm -rf "$work" "${creds:-}" "${issdir:-}" "${mfgdir:-}"
+	[ "$mode" != all ] || rm -rf "$work"
+	rm -rf "${creds:-}" "${issdir:-}" "${mfgdir:-}"
 }
 trap cleanup EXIT
 
@@ -46,27 +64,37 @@ step() {
 }
 grep_q() { grep "$@" >/dev/null; }
 
-step "dpkg-buildpackage on a copy of the tree"
-mkdir "$work/src"
-# the tracked files only, as a clean checkout would have them; a tree without
-# git (copied into a container image) without its build trees
-if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
-else
-	tar -C "$ROOT" --exclude=./.git --exclude=./build --exclude='./build-*' \
-		--exclude='./obj-*' -cf - . | tar -C "$work/src" -xf -
+if [ "$mode" != debs ]; then
+	step "dpkg-buildpackage on a copy of the tree"
+	mkdir "$work/src"
+	# the tracked files only, as a clean checkout would have them; a tree without
+	# git (copied into a container image) without its build trees
+	if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
+	else
+		tar -C "$ROOT" --exclude=./.git --exclude=./build --exclude='./build-*' \
+			--exclude='./obj-*' -cf - . | tar -C "$work/src" -xf -
+	fi
+	# nocheck: the package test checks what the packages install; the tests
+	# of this tree run beside it (tools/bootstrap test), so the package build
+	# neither builds nor runs them again (debian/rules)
+	(cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+		dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
+		{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }
 fi
-(cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
-	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
-	{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }
 ls "$work"/*.deb
 for p in libwalletkey0 libwalletkey-skf0 libwalletkey-dev walletkey-pkcs11 walletkey-card walletkey-tools walletkey-issuer; do
 	ls "$work"/${p}_*.deb >/dev/null 2>&1 || fail "package $p was not built"
 done
+if [ "$mode" = build ]; then
+	trap - EXIT
+	exit 0
+fi
 
-step "lintian: no errors"
-lintian --fail-on error "$work"/*.changes ||
-	fail "lintian reports errors"
+# lintian reads only the packages: it runs while the packages are
+# installed and used, and its verdict is read at the end
+lintian --fail-on error "$work"/*.changes >"$work/lintian.log" 2>&1 &
+lintian_pid=$!
 
 step "apt-get install ./*.deb"
 mapfile -t installed < <(for d in "$work"/*.deb; do dpkg-deb -f "$d" Package; done)
@@ -336,5 +364,12 @@ runuser -u walletkey-issuer -- walletkey-issuer accounts --db "$(ival WALLETKEY_
 kill "$iss_pid"
 wait "$iss_pid" 2>/dev/null || true
 iss_pid=""
+
+step "lintian: no errors"
+rc=0
+wait "$lintian_pid" || rc=$?
+lintian_pid=""
+cat "$work/lintian.log"
+[ "$rc" -eq 0 ] || fail "lintian reports errors"
 
 step "packages: ok"
