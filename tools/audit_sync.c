@@ -6,6 +6,7 @@
  */
 #include "audit_cli.h"
 #include "wallet_reports.h"
+#include "wallet_state.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -145,33 +146,6 @@ issuer_state(wk_issuer *is, const char *serial, uint64_t from,
 	return rc;
 }
 
-/*
- * the purse PIN is blocked, so the card cannot open the holder's session:
- * this contact with the issuer delivers the PIN reload the bank may have
- * ordered (docs/holder.md "A forgotten or blocked PIN"); the PIN becomes
- * the reset PIN the bank told the holder
- */
-static void
-pin_blocked(wk_cli *cli, wk_card *card, wk_issuer *is, const char *serial)
-{
-	int rc = wk_wallet_pin_unblock(card, is, NULL, 0, NULL, NULL);
-
-	if (rc == WK_OK) {
-		fprintf(stderr, "walletkey: audit sync: card %s's purse PIN was"
-		    " blocked; your bank's PIN reload is delivered: the PIN is"
-		    " now the reset PIN your bank told you. Change it (walletkey"
-		    " wallet pin change), then sync again\n", serial);
-		return;
-	}
-	if (rc == WK_ERR_ISSUER && wk_issuer_error_code(is) != NULL &&
-	    strcmp(wk_issuer_error_code(is), "no_pin_reload") == 0)
-		fprintf(stderr, "walletkey: audit sync: card %s's purse PIN is"
-		    " blocked: ask your bank for a PIN reload\n", serial);
-	else
-		wk_cli_fail(cli, "audit sync: the purse PIN is blocked, and the"
-		    " bank's PIN reload", rc);
-}
-
 int
 audit_sync(wk_cli *cli, const aopts *o)
 {
@@ -235,7 +209,10 @@ audit_sync(wk_cli *cli, const aopts *o)
 	 * the sync reads what the issuer holds (docs/issuer.md "Sessions") */
 	rc = wk_issuer_session_open(card, is, pin, pin_len, &tries, NULL);
 	if (rc == WK_ERR_PIN_BLOCKED) {
-		pin_blocked(cli, card, is, serial);
+		/* the card cannot open the holder's session: this contact
+		 * delivers the bank's PIN reload, if ordered */
+		(void)wallet_pin_blocked_contact(cli, card, is, serial,
+		    "audit sync");
 		goto out;
 	}
 	/* the bank's records of the account the card did not see, into its

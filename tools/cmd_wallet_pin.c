@@ -142,6 +142,50 @@ pin_failed(wk_cli *cli, const char *what, int rc, int tries)
 	return wk_cli_fail(cli, what, rc);
 }
 
+/*
+ * a contact with the issuer (audit sync, wallet load --issuer) found the
+ * purse PIN blocked, so the card cannot do what the holder asked: the
+ * contact delivers the PIN reload the bank ordered, if any (docs/holder.md
+ * "A forgotten or blocked PIN"); the PIN is then the reset PIN the bank
+ * told the holder. The purse is selected. Always WK_CLI_FAILED: what the
+ * holder asked for is not done, nothing of it was sent.
+ */
+int
+wallet_pin_blocked_contact(wk_cli *cli, wk_card *card, wk_issuer *is,
+    const char *serial, const char *what)
+{
+	int rc = wk_purse_select(card, NULL, 0, NULL);
+	bool none;
+
+	if (rc != WK_OK && rc != WK_ERR_PURSE_BLOCKED)
+		return wk_cli_fail(cli, "select the purse", rc);
+	rc = wk_wallet_pin_unblock(card, is, NULL, 0, NULL, NULL);
+	none = rc == WK_ERR_ISSUER && wk_issuer_error_code(is) != NULL &&
+	    strcmp(wk_issuer_error_code(is), "no_pin_reload") == 0;
+	if (rc != WK_OK && !none)
+		return wk_cli_fail(cli, rc == WK_ERR_ISSUER || rc ==
+		    WK_ERR_NETWORK ? "the purse PIN is blocked, and the bank's"
+		    " PIN reload" : "the purse PIN is blocked, and the card"
+		    " refused the bank's PIN reload", rc);
+	if (cli->json)
+		(void)wk_cli_json_print(json_pack("{s:s, s:s, s:s, s:b}",
+		    "error", "pin_blocked", "message", rc == WK_OK ?
+		    "the purse PIN was blocked; the bank's PIN reload is"
+		    " delivered: the PIN is the reset PIN the bank told you" :
+		    "the purse PIN is blocked; the bank has ordered no PIN"
+		    " reload", "card_id", serial, "pin_reloaded", rc == WK_OK));
+	if (rc == WK_OK)
+		fprintf(stderr, "walletkey: %s: card %s's purse PIN was blocked;"
+		    " your bank's PIN reload is delivered: the PIN is now the"
+		    " reset PIN your bank told you. Change it (walletkey wallet"
+		    " pin change), then try again\n", what, serial);
+	else
+		fprintf(stderr, "walletkey: %s: card %s's purse PIN is blocked:"
+		    " ask your bank for a PIN reload; your next contact with it"
+		    " delivers it\n", what, serial);
+	return WK_CLI_FAILED;
+}
+
 static int
 cmd_status(wk_cli *cli)
 {

@@ -5,7 +5,8 @@
 # reload (walletkey-issuer pin-unblock) and the card fetches its one-time
 # script online, or the operator makes it for a request file; replayed
 # scripts and requests, a script for another card and a card cut off after
-# the challenge is spent are refused. Money is conserved after every step.
+# the challenge is spent are refused; the holder's next wallet load or audit
+# sync delivers an ordered reload. Money is conserved after every step.
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
 	here=$(cd "$(dirname "$0")" && pwd)
 	exec "$here/../../tools/walletkey-sandbox" --cards 2 -- "$0" "$@"
@@ -140,5 +141,33 @@ check "the PIN unchanged, the order spent" 'pin_works 0 "$T/pin2" && [ "$("$ISS"
 check "nothing more to fetch until the bank orders again" '[ "$rc" -eq 1 ] && grep -q "has not ordered" "$T/x.log"'
 check "the issuer logged orders and deliveries" '[ "$("$ISS" oplog --db "$DB" --json | python3 -c "import json,sys; l=json.load(sys.stdin); print(sum(1 for o in l if o[\"kind\"] == \"pin.order\"), sum(1 for o in l if o[\"kind\"] == \"pin.reload\"))")" = "5 5" ]'
 settled "torn reload"
+
+# ---- 6. the holder's next contact with the issuer delivers the reload ----
+block0() {
+	local n
+	for n in 1 2 3; do
+		"$WK" --reader "$R0" wallet pin change --pin-file "$T/wrong" --new-pin-file "$T/pin1" >/dev/null 2>&1 || true
+	done
+}
+FEN=$(purse_fen 0)
+block0
+check "blocked again by guessing" '[ "$(tries 0)" = 0 ]'
+out=$(WALLETKEY_PIN=13579 "$WK" --reader "$R0" --json wallet load --issuer "$URL" --amount 1 --yes 2>"$T/x.log") && rc=0 || rc=$?
+check "wallet load, no order: refused, nothing loaded, still blocked" '[ "$rc" -eq 1 ] && [ "$(member error <<<"$out")" = pin_blocked ] && [ "$(member pin_reloaded <<<"$out")" = False ] && [ "$(purse_fen 0)" = "$FEN" ] && [ "$(tries 0)" = 0 ]' || { echo "$out"; cat "$T/x.log"; }
+out=$("$ISS" pin-unblock --db "$DB" --key-file "$T/issuer.key" --card "$ID0" --json 2>&1) || die "pin-unblock 6: $out"
+member reset_pin <<<"$out" >"$T/reset3"
+out=$(WALLETKEY_PIN=13579 "$WK" --reader "$R0" --json wallet load --issuer "$URL" --amount 1 --yes 2>"$T/x.log") && rc=0 || rc=$?
+check "wallet load delivers the bank's reload: no load, the PIN is the reset PIN" '[ "$rc" -eq 1 ] && [ "$(member pin_reloaded <<<"$out")" = True ] && [ "$(purse_fen 0)" = "$FEN" ] && pin_works 0 "$T/reset3" && [ "$(tries 0)" = 3 ]' || { echo "$out"; cat "$T/x.log"; }
+"$WK" --reader "$R0" wallet pin change --pin-file "$T/reset3" --new-pin-file "$T/pin2" >/dev/null 2>&1 || die "change from reset PIN 3"
+settled "reload delivered by a load"
+block0
+out=$("$ISS" pin-unblock --db "$DB" --key-file "$T/issuer.key" --card "$ID0" --json 2>&1) || die "pin-unblock 7: $out"
+member reset_pin <<<"$out" >"$T/reset4"
+out=$(WALLETKEY_PIN=13579 "$WK" --reader "$R0" --json audit sync --issuer "$URL" 2>"$T/x.log") && rc=0 || rc=$?
+check "audit sync delivers the bank's reload (and syncs nothing)" '[ "$rc" -eq 1 ] && [ "$(member pin_reloaded <<<"$out")" = True ] && pin_works 0 "$T/reset4" && ! pin_works 0 "$T/pin2"' || { echo "$out"; cat "$T/x.log"; }
+"$WK" --reader "$R0" wallet pin change --pin-file "$T/reset4" --new-pin-file "$T/pin2" >/dev/null 2>&1 || die "change from reset PIN 4"
+WALLETKEY_PIN=13579 "$WK" --reader "$R0" wallet load --issuer "$URL" --amount 1 --yes >"$T/x.log" 2>&1 && rc=0 || rc=$?
+check "then loads work again" '[ "$rc" -eq 0 ] && [ "$(purse_fen 0)" = "$((FEN + 100))" ]' || cat "$T/x.log"
+settled "reload delivered by a sync"
 
 finish
