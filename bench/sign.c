@@ -524,7 +524,8 @@ main(int argc, char **argv)
 		ma = median(a9, runs);
 		mc = median(c9, runs);
 		printf("\nthe audit record of a signature (9C logs each, 9A none;"
-		    " libwalletkey, median of %d runs)\n", runs);
+		    " libwalletkey, median of %d runs; ed25519's rows above are"
+		    " 9D's, so they include it)\n", runs);
 		printf("%-11s %-13s %12s %12s\n", "ALGORITHM", "SLOT", "CARD/S",
 		    "MS/SIGN");
 		if (ma > 0)
