@@ -140,6 +140,12 @@ static const migration migrations[] = {
 	"  pubkey TEXT NOT NULL, key_version INTEGER NOT NULL,"
 	"  issued_at TEXT NOT NULL);",
 	NULL, float_per_card },
+	/* issue 18, PBOC 3.0 purse with SM4: the algorithm of each of a
+	 * card's purse keys as enrolled, one id per key of the table in hex
+	 * (iss_algs_hex); NULL for the cards enrolled before: 3DES */
+	{ 6,
+	"ALTER TABLE cards ADD COLUMN key_algs TEXT;",
+	NULL, NULL },
 };
 
 /*

@@ -34,6 +34,7 @@ typedef struct opts {
 	const char *mfg_ca;
 	const char *fingerprint;
 	const char *request;
+	const char *sm4;
 	bool json;
 } opts;
 
@@ -45,8 +46,11 @@ usage(FILE *f)
 	    "  URL is sqlite:PATH or postgresql://...\n"
 	    "commands:\n"
 	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
-	    "            [--manufacturer-ca PEM]\n"
+	    "            [--manufacturer-ca PEM] [--sm4 KEYS]\n"
 	    "            create the schema, purse master keys and the issuer CA\n"
+	    "  key-algorithms [--sm4 all|none|KEY,...] [--json]\n"
+	    "            the purse keys new cards get as SM4 (the rest 3DES);\n"
+	    "            shows the choice, or sets it with --sm4\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
@@ -95,6 +99,7 @@ parse(int argc, char **argv, opts *o)
 		{ "manufacturer-ca", required_argument, NULL, 'm' },
 		{ "fingerprint", required_argument, NULL, 'f' },
 		{ "request", required_argument, NULL, 'R' },
+		{ "sm4", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -123,6 +128,7 @@ parse(int argc, char **argv, opts *o)
 		case 'm': o->mfg_ca = optarg; break;
 		case 'f': o->fingerprint = optarg; break;
 		case 'R': o->request = optarg; break;
+		case 'S': o->sm4 = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -193,8 +199,15 @@ cmd_init(const opts *o)
 	uint32_t ceiling = ISS_DEFAULT_CEILING;
 	int rc = 1;
 
+	uint8_t algs[WK_PURSE_KEY_N];
+
 	if (o->ceiling != NULL && !parse_u32(o->ceiling, &ceiling)) {
 		fprintf(stderr, "walletkey-issuer: --ceiling wants 0..2147483647 fen\n");
+		return 2;
+	}
+	if (o->sm4 != NULL && iss_key_algs_parse(o->sm4, algs, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
 		return 2;
 	}
 	if (unlock_from(o, &u) != 0)
@@ -204,6 +217,10 @@ cmd_init(const opts *o)
 	if (iss_schema_migrate(db, err, sizeof(err)) != 0 ||
 	    iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		goto out;
+	}
+	if (o->sm4 != NULL && iss_key_algs_set(db, algs) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", iss_db_errmsg(db));
 		goto out;
 	}
 	printf("issuer created (schema version %d)\n", iss_schema_latest());
@@ -222,6 +239,59 @@ cmd_init(const opts *o)
 	}
 	rc = 0;
 out:
+	iss_db_free(&db);
+	return rc;
+}
+
+/* the purse key algorithms new enrolments get (docs/issuer.md "SM4 purse
+ * keys"); cards keep the ones they were enrolled with */
+static int
+cmd_key_algorithms(const opts *o)
+{
+	uint8_t algs[WK_PURSE_KEY_N];
+	iss_db *db = NULL;
+	json_t *j = NULL;
+	char err[256];
+	int rc = 1;
+
+	if (o->sm4 != NULL && iss_key_algs_parse(o->sm4, algs, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_meta_get(db, "seal", err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: not an issuer database (run init"
+		    " first)\n");
+		goto out;
+	}
+	if (o->sm4 != NULL && iss_key_algs_set(db, algs) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: key-algorithms: %s\n",
+		    iss_db_errmsg(db));
+		goto out;
+	}
+	if (iss_key_algs_get(db, algs) != 0) {
+		fprintf(stderr, "walletkey-issuer: issuer_meta: key_algs does not"
+		    " parse\n");
+		goto out;
+	}
+	if (o->json) {
+		if ((j = iss_algs_json(algs)) == NULL)
+			goto out;
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		for (int id = 0; id < WK_PURSE_KEY_N; id++)
+			printf("%s\t%s\n", wk_purse_key_names[id],
+			    algs[id] == WK_PURSE_ALG_SM4 ? "SM4" : "3DES");
+		if (o->sm4 != NULL)
+			printf("(for cards enrolled from now on; enrolled cards keep"
+			    " theirs)\n");
+	}
+	rc = 0;
+out:
+	json_decref(j);
 	iss_db_free(&db);
 	return rc;
 }
@@ -814,6 +884,8 @@ main(int argc, char **argv)
 		return cmd_init(&o);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(&o);
+	if (strcmp(cmd, "key-algorithms") == 0)
+		return cmd_key_algorithms(&o);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&o);
 	if (strcmp(cmd, "account-create") == 0)
@@ -916,15 +988,17 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "cards") == 0) {
 		static const char *const n[] = { "card_id", "account_id", "cert_serial",
-		    "key_version", "balance", "float_account", "float", "revoked_at",
-		    "created_at" };
-		static const bool num[] = { false, true, false, true, true, true,
-		    true, false, false };
+		    "key_version", "key_algs", "balance", "float_account", "float",
+		    "revoked_at", "created_at" };
+		static const bool num[] = { false, true, false, true, false, true,
+		    true, true, false, false };
 
-		/* float: what the issuer put into the card and did not pay out */
+		/* float: what the issuer put into the card and did not pay out;
+		 * key_algs: one algorithm id per purse key (00 3DES, 04 SM4) */
 		return cmd_list(&o, "SELECT c.card_id, c.account_id, c.cert_serial,"
-		    " c.key_version, c.balance, c.float_account,"
-		    " COALESCE(a.balance, 0), c.revoked_at, c.created_at FROM cards c"
+		    " c.key_version, COALESCE(c.key_algs, ''), c.balance,"
+		    " c.float_account, COALESCE(a.balance, 0), c.revoked_at,"
+		    " c.created_at FROM cards c"
 		    " LEFT JOIN accounts a ON a.id = c.float_account"
 		    " ORDER BY c.created_at", n, num);
 	}

@@ -55,7 +55,8 @@ wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info)
 {
 	if (p == NULL || info == NULL)
 		return WK_ERR_ARG;
-	if (len != WK_PSAM_INFO_LEN || p[0] > WK_PSAM_INSTALLED)
+	if ((len != WK_PSAM_INFO_LEN && len != WK_PSAM_INFO_LEN - 1) ||
+	    p[0] > WK_PSAM_INSTALLED)
 		return WK_ERR_CARD_MALFORMED;
 	memset(info, 0, sizeof(*info));
 	info->state = p[0];
@@ -64,6 +65,14 @@ wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info)
 	info->counter = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
 	    (uint32_t)p[10] << 8 | p[11];
 	memcpy(info->point, p + 12, WK_PSAM_POINT_LEN);
+	/* a PSAM made before SM4 holds one 3DES master once installed */
+	if (len == WK_PSAM_INFO_LEN)
+		info->algorithms = p[12 + WK_PSAM_POINT_LEN];
+	else if (info->state == WK_PSAM_INSTALLED)
+		info->algorithms = WK_PSAM_ALG_3DES;
+	if ((info->algorithms & ~(WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4)) != 0 ||
+	    (info->state != WK_PSAM_INSTALLED) != (info->algorithms == 0))
+		return WK_ERR_CARD_MALFORMED;
 	if (info->state != WK_PSAM_EMPTY && info->point[0] != 0x04)
 		return WK_ERR_CARD_MALFORMED;
 	return WK_OK;

@@ -945,7 +945,8 @@ test_enrol_attestation(void **state)
 	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
 		uint8_t k[16];
 
-		assert_int_equal(iss_card_key(&T.is->keys, id, c->id, k), 0);
+		assert_int_equal(iss_card_key(&T.is->keys, id, c->algs[id], c->id,
+		    k), 0);
 		assert_memory_equal(k, c->keys[id], 16);
 	}
 	check_conservation();
@@ -1327,13 +1328,15 @@ test_purse_unblock(void **state)
 	(void)state;
 	wk_buf_init_heap(&b, WK_MSG_MAX);
 	/* enrolment sealed the card's DAMK with its other keys */
-	assert_int_equal(iss_card_damk(&T.is->keys, c->id, damk), 0);
+	assert_int_equal(iss_card_damk(&T.is->keys, c->algs[WK_PURSE_KEY_DAMK],
+	    c->id, damk), 0);
 	assert_memory_equal(damk, c->damk, 16);
 	assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
 	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p, b.len,
 	    &ub, &e), 0);
 	assert_memory_equal(ub.challenge, chal, 4);
-	assert_int_equal(wk_purse_unblock_mac(c->damk, chal, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(c->algs[WK_PURSE_KEY_DAMK], c->damk,
+	    chal, mac), 0);
 	assert_memory_equal(ub.mac, mac, 4);
 	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
 	    " 'purse.unblock'"), 1);
@@ -1576,7 +1579,8 @@ purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
     const char *term, uint32_t term_seq, bool by_serial, bool bad_tac)
 {
 	uint8_t tid[6], ts[4], date[4] = { 0x20, 0x26, 0x11, 0x22 },
-	    tm[3] = { 0x01, 0x59, 0x00 }, ktac[8], tac[4], serial[10];
+	    tm[3] = { 0x01, 0x59, 0x00 }, tac[4], serial[10];
+	wk_purse_skey ktac;
 	char ts_hex[9], tac_hex[9], id_hex[21];
 	json_t *p;
 
@@ -1585,8 +1589,9 @@ purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
 	ts[1] = (uint8_t)(term_seq >> 16);
 	ts[2] = (uint8_t)(term_seq >> 8);
 	ts[3] = (uint8_t)term_seq;
-	wk_purse_tac_key(c->dtk, ktac);
-	assert_int_equal(wk_purse_purchase_tac(ktac, amount,
+	assert_int_equal(wk_purse_tac_key(c->algs[WK_PURSE_KEY_DTK], c->dtk,
+	    &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, amount,
 	    strcmp(purse, "EP") == 0 ? WK_PURSE_TT_EP_PURCHASE :
 	    WK_PURSE_TT_ED_PURCHASE, tid, ts, date, tm, tac), 0);
 	if (bad_tac)

@@ -1,11 +1,13 @@
 /*
  * the PSAM applet (docs/wallet.md "The PSAM"): a terminal's purchase secure
  * access module, as a PBOC terminal has one. It holds the issuer's purchase
- * master key (DPK) and nothing else, sealed in the card store; for each
+ * master keys (DPK: one for 3DES cards, one for SM4 cards, docs/purse.md
+ * "SM4") and nothing else, sealed in the card store; for each
  * purchase it diversifies the card's DPK from the card's application serial
  * (pboc-purse.md 4.4), derives the session key (4.2), answers MAC1 with the
  * next terminal transaction number and its own terminal id (4.3), and
- * checks the card's MAC2. No command exports a key.
+ * checks the card's MAC2, all with the algorithm the card's DPK has. No
+ * command exports a key.
  *
  * Provisioning: GENERATE makes a P-256 key pair on the card (the issuer's
  * CA key given as the anchor); the issuer seals the DPK to its public key
@@ -14,9 +16,11 @@
  * anchor and opens the seal inside.
  *
  *   80 CA 00 00     GET INFO: state(1) key version(1) terminal(6)
- *                   counter(4) public point(65)
+ *                   counter(4) public point(65) algorithms(1: bit 0 a
+ *                   3DES master, bit 1 an SM4 master)
  *   80 E0 00 00     GENERATE: data anchor point(65); answers the point
- *   80 E2 00 00     INSTALL: data the psam-keys message
+ *   80 E2 00 00     INSTALL: data the psam-keys message, whose seal holds
+ *                   one entry algorithm(1) master key(16) per algorithm
  *   80 70 00 00     INIT SAM FOR PURCHASE: card random(4) card offline
  *                   seq(2) amount(4) type(1) date(4) time(3) key
  *                   version(1) algorithm(1) card serial (the application
@@ -45,7 +49,8 @@
 #define K_KEY "key"		/* sealed: DER private key */
 #define K_PUB "pub"
 #define K_CONF "conf"		/* key version(1) terminal(6) */
-#define K_DPK "dpk"		/* sealed: the purchase master key */
+#define K_DPK "dpk"		/* sealed: the purchase master key, 3DES */
+#define K_DPK_SM4 "dpk.sm4"	/* sealed: the purchase master key, SM4 */
 #define K_CTR "ctr"		/* the last terminal seq used */
 #define K_LAST "last"		/* the last INIT SAM FOR PURCHASE */
 
@@ -59,9 +64,14 @@
 #define POINT_LEN 65
 #define CONF_LEN 7
 #define INIT_LEN 28	/* Lc 1C: one-level diversification */
-/* serial(8) random(4) seq(2) term seq(4) amount(4) */
-#define LAST_LEN 22
-#define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN)
+/* serial(8) random(4) seq(2) term seq(4) amount(4) algorithm(1); a PSAM
+ * that kept 22 bytes (before SM4) made them with 3DES */
+#define LAST_LEN 23
+#define LAST_LEN_3DES 22
+#define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN + 1)
+#define ALG_BIT_3DES 0x01
+#define ALG_BIT_SM4 0x02
+#define KEY_ENTRY_LEN (1 + WK_PURSE_KEY_LEN)
 
 enum { ST_EMPTY = 0, ST_KEY = 1, ST_INSTALLED = 2 };
 
@@ -191,6 +201,22 @@ get_info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	if (st != ST_EMPTY && get_fixed(card, K_PUB, out + 12, POINT_LEN, false) !=
 	    VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
+	if (st == ST_INSTALLED) {
+		uint8_t mk[WK_PURSE_KEY_LEN];
+
+		for (int i = 0; i < 2; i++) {
+			r = get_fixed(card, i == 0 ? K_DPK : K_DPK_SM4, mk,
+			    sizeof(mk), true);
+			if (r == VC_STORE_OK)
+				out[12 + POINT_LEN] |= i == 0 ? ALG_BIT_3DES :
+				    ALG_BIT_SM4;
+			else if (r != VC_STORE_NOT_FOUND)
+				break;
+		}
+		sodium_memzero(mk, sizeof(mk));
+		if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+			return WK_SW_MEMORY_FAILURE;
+	}
 	wk_buf_add(resp, out, sizeof(out));
 	return WK_SW_OK;
 }
@@ -264,7 +290,8 @@ install(vc_card *card, const wk_apdu *cmd)
 {
 	vc_store *st = vc_card_store(card);
 	EVP_PKEY *anchor = NULL, *key = NULL;
-	uint8_t conf[CONF_LEN], pt[POINT_LEN], dpk[WK_PURSE_KEY_LEN];
+	uint8_t conf[CONF_LEN], pt[POINT_LEN], keys[2 * KEY_ENTRY_LEN];
+	const uint8_t *mk[2] = { NULL, NULL };	/* 3DES, SM4 */
 	size_t n = 0;
 	wk_msg m;
 	int s;
@@ -287,18 +314,43 @@ install(vc_card *card, const wk_apdu *cmd)
 	}
 	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &m) != WK_MSG_OK ||
 	    memcmp(m.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
-	    wk_msg_open_keys(key, &m, dpk, sizeof(dpk), &n) != WK_MSG_OK ||
-	    n != sizeof(dpk))
+	    wk_msg_open_keys(key, &m, keys, sizeof(keys), &n) != WK_MSG_OK)
 		goto out;
+	/* one master per algorithm, each at most once, at least one */
+	if (n == 0 || n % KEY_ENTRY_LEN != 0) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	for (size_t off = 0; off < n; off += KEY_ENTRY_LEN) {
+		int i = keys[off] == WK_PURSE_ALG_3DES ? 0 :
+		    keys[off] == WK_PURSE_ALG_SM4 ? 1 : -1;
+
+		if (i < 0 || mk[i] != NULL) {
+			sw = WK_SW_WRONG_DATA;
+			goto out;
+		}
+		mk[i] = keys + off + 1;
+	}
 	if (s == ST_INSTALLED && memcmp(conf + 1, m.terminal_id, 6) != 0) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
 	conf[0] = m.key_version;
 	memcpy(conf + 1, m.terminal_id, 6);
-	if (vc_store_put_secret(st, PSAM_APPLET, K_DPK, dpk, sizeof(dpk)) !=
-	    VC_STORE_OK ||
-	    vc_store_put(st, PSAM_APPLET, K_CONF, conf, sizeof(conf)) !=
+	/* a master the message does not name is removed: the PSAM holds what
+	 * the issuer's last message gave it, no more */
+	for (int i = 0; i < 2; i++) {
+		const char *name = i == 0 ? K_DPK : K_DPK_SM4;
+		int r = mk[i] != NULL ? vc_store_put_secret(st, PSAM_APPLET, name,
+		    mk[i], WK_PURSE_KEY_LEN) : vc_store_del(st, PSAM_APPLET, name);
+
+		if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND) {
+			vc_store_abort(st);
+			sw = WK_SW_MEMORY_FAILURE;
+			goto out;
+		}
+	}
+	if (vc_store_put(st, PSAM_APPLET, K_CONF, conf, sizeof(conf)) !=
 	    VC_STORE_OK) {
 		vc_store_abort(st);
 		sw = WK_SW_MEMORY_FAILURE;
@@ -306,24 +358,33 @@ install(vc_card *card, const wk_apdu *cmd)
 	}
 	sw = WK_SW_OK;
 out:
-	sodium_memzero(dpk, sizeof(dpk));
+	sodium_memzero(keys, sizeof(keys));
 	sodium_memzero(&m, sizeof(m));
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(anchor);
 	return sw;
 }
 
-/* the purchase session key of the card with the 8-byte serial */
+/* the purchase session key of the card with the 8-byte serial whose DPK
+ * has algorithm alg: 0, VC_STORE_NOT_FOUND when this PSAM holds no master
+ * of that algorithm, -1 when the store or the cipher fails */
 static int
-session_key(vc_card *card, const uint8_t serial[8], const uint8_t rnd[4],
-    uint16_t seq, const uint8_t term_seq[4], uint8_t sk[WK_PURSE_SKEY_LEN])
+session_key(vc_card *card, uint8_t alg, const uint8_t serial[8],
+    const uint8_t rnd[4], uint16_t seq, const uint8_t term_seq[4],
+    wk_purse_skey *sk)
 {
 	uint8_t mk[WK_PURSE_KEY_LEN], dk[WK_PURSE_KEY_LEN];
-	int rc = -1;
+	int rc = -1, r;
 
-	if (get_fixed(card, K_DPK, mk, sizeof(mk), true) == VC_STORE_OK &&
-	    wk_purse_diversify(mk, serial, 8, dk) == WK_PURSE_CRYPTO_OK &&
-	    wk_purse_session_key_purchase(dk, rnd, seq, term_seq, sk) ==
+	if (alg != WK_PURSE_ALG_3DES && alg != WK_PURSE_ALG_SM4)
+		return VC_STORE_NOT_FOUND;
+	r = get_fixed(card, alg == WK_PURSE_ALG_SM4 ? K_DPK_SM4 : K_DPK, mk,
+	    sizeof(mk), true);
+	if (r == VC_STORE_NOT_FOUND)
+		rc = VC_STORE_NOT_FOUND;
+	else if (r == VC_STORE_OK &&
+	    wk_purse_diversify(alg, mk, serial, 8, dk) == WK_PURSE_CRYPTO_OK &&
+	    wk_purse_session_key_purchase(alg, dk, rnd, seq, term_seq, sk) ==
 	    WK_PURSE_CRYPTO_OK)
 		rc = 0;
 	sodium_memzero(mk, sizeof(mk));
@@ -336,12 +397,14 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	const uint8_t *d = cmd->data;
-	uint8_t conf[CONF_LEN], ts[4], sk[WK_PURSE_SKEY_LEN], mac[4];
+	uint8_t conf[CONF_LEN], ts[4], mac[4];
 	uint8_t last[LAST_LEN];
+	wk_purse_skey sk;
 	uint64_t ctr = 0;
 	uint16_t seq, sw = WK_SW_MEMORY_FAILURE;
 	int s, r;
 
+	memset(&sk, 0, sizeof(sk));
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != INIT_LEN)
@@ -352,8 +415,9 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_CONDITIONS;
 	if (d[10] != WK_PURSE_TT_EP_PURCHASE && d[10] != WK_PURSE_TT_ED_PURCHASE)
 		return WK_SW_WRONG_DATA;
-	/* the card's DPK must be of the version this PSAM holds, 3DES (00) */
-	if (d[18] != conf[0] || d[19] != 0x00)
+	/* the card's DPK must be of the version this PSAM holds, and of an
+	 * algorithm it holds a master for (below) */
+	if (d[18] != conf[0] || !wk_purse_alg_valid(d[19]))
 		return WK_SW_PURSE_KEY_NOT_FOUND;
 	r = vc_store_get_u64(st, PSAM_APPLET, K_CTR, &ctr);
 	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
@@ -366,9 +430,13 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	ts[2] = (uint8_t)(ctr >> 8);
 	ts[3] = (uint8_t)ctr;
 	seq = (uint16_t)((d[4] << 8) | d[5]);
-	if (session_key(card, d + 20, d, seq, ts, sk) != 0 ||
-	    wk_purse_purchase_mac1(sk, be32(d + 6), d[10], conf + 1, d + 11,
-	    d + 15, mac) != WK_PURSE_CRYPTO_OK)
+	if ((r = session_key(card, d[19], d + 20, d, seq, ts, &sk)) ==
+	    VC_STORE_NOT_FOUND) {
+		sw = WK_SW_PURSE_KEY_NOT_FOUND;	/* nothing written yet */
+		goto out;
+	}
+	if (r != 0 || wk_purse_purchase_mac1(&sk, be32(d + 6), d[10], conf + 1,
+	    d + 11, d + 15, mac) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	/* the number and this session commit before MAC1 leaves: a number is
 	 * never used twice, and CREDIT SAM finds the session after a reset */
@@ -377,6 +445,7 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	memcpy(last + 12, d + 4, 2);
 	memcpy(last + 14, ts, 4);
 	memcpy(last + 18, d + 6, 4);
+	last[22] = d[19];
 	if (vc_store_put_u64(st, PSAM_APPLET, K_CTR, ctr) != VC_STORE_OK ||
 	    vc_store_put(st, PSAM_APPLET, K_LAST, last, sizeof(last)) !=
 	    VC_STORE_OK) {
@@ -387,7 +456,7 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	wk_buf_add(resp, mac, sizeof(mac));
 	sw = WK_SW_OK;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	return sw;
 }
 
@@ -397,27 +466,41 @@ out:
 static uint16_t
 credit_purchase(vc_card *card, const wk_apdu *cmd)
 {
-	uint8_t last[LAST_LEN], sk[WK_PURSE_SKEY_LEN], want[4];
+	uint8_t last[LAST_LEN], want[4];
+	wk_purse_skey sk;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 	int r;
 
+	memset(&sk, 0, sizeof(sk));
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 4)
 		return WK_SW_WRONG_LENGTH;
 	r = get_fixed(card, K_LAST, last, sizeof(last), false);
+	if (r == VC_STORE_CORRUPT) {
+		/* a session kept before SM4: 3DES */
+		r = get_fixed(card, K_LAST, last, LAST_LEN_3DES, false);
+		last[22] = WK_PURSE_ALG_3DES;
+	}
 	if (r == VC_STORE_NOT_FOUND)
 		return WK_SW_CONDITIONS;
 	if (r != VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
-	if (session_key(card, last, last + 8,
-	    (uint16_t)((last[12] << 8) | last[13]), last + 14, sk) != 0 ||
-	    wk_purse_purchase_mac2(sk, be32(last + 18), want) != WK_PURSE_CRYPTO_OK)
+	/* 0 or -1: the master of an INIT that worked is there unless a new
+	 * INSTALL took it away; then the MAC cannot be checked */
+	if ((r = session_key(card, last[22], last, last + 8,
+	    (uint16_t)((last[12] << 8) | last[13]), last + 14, &sk)) ==
+	    VC_STORE_NOT_FOUND) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
+	if (r != 0 || wk_purse_purchase_mac2(&sk, be32(last + 18), want) !=
+	    WK_PURSE_CRYPTO_OK)
 		goto out;
 	sw = sodium_memcmp(want, cmd->data, sizeof(want)) == 0 ? WK_SW_OK :
 	    WK_SW_PURSE_MAC_INVALID;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	sodium_memzero(want, sizeof(want));
 	return sw;
 }
