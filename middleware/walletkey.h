@@ -687,6 +687,10 @@ typedef struct wk_issuer_enrolment {
 	uint8_t perso[WK_WALLET_MSG_MAX];
 	size_t perso_len;
 	bool existing;		/* the same enrolment again */
+	/* the algorithm of each purse key the personalisation holds, as the
+	 * issuer says ("dlk=sm4,dpk=3des,..."; empty from an issuer before
+	 * SM4: all 3DES); the card computes with what the keys say */
+	char key_algorithms[96];
 } wk_issuer_enrolment;
 /* POST /v1/enrolments: the card's CSR and its attestation chain, DER: the
  * key's attestation, the card's device certificate (docs/attestation.md) */
@@ -711,6 +715,7 @@ typedef void (*wk_enrol_progress_fn)(void *arg, wk_enrol_step step,
 typedef struct wk_wallet_enrolment {
 	char card_id[17];	/* hex */
 	bool existing;		/* the issuer had enrolled this key before */
+	char key_algorithms[96];	/* as wk_issuer_enrolment's */
 } wk_wallet_enrolment;
 
 /*
