@@ -42,7 +42,7 @@ typedef enum wk_rc {
 	WK_ERR_MAC = -21,		/* a purse MAC did not verify */
 	WK_ERR_FUNDS = -22,		/* insufficient funds */
 	WK_ERR_LIMIT = -23,		/* counter or balance limit reached */
-	WK_ERR_KEY_NOT_FOUND = -24,	/* purse key index unknown */
+	WK_ERR_KEY_NOT_FOUND = -24,	/* no purse key of that index (card) or algorithm (SAM, PSAM) */
 	WK_ERR_AUTH_FAILED = -25,	/* management key or signature check failed */
 	WK_ERR_CRYPTO = -26,		/* host-side cryptography failed */
 	WK_ERR_NETWORK = -27,		/* the issuer could not be reached */

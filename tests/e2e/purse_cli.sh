@@ -2,6 +2,7 @@
 # end-to-end: personalise a card with known keys (walletkey perso, then
 # walletkey-card --init --perso), then load, purchase, balance, records and
 # prove through the CLI; bad input gets a clear error and changes nothing.
+# With PURSE_ALG=sm4 (the test purse_cli_sm4) every key is an SM4 key.
 . "$(dirname "$0")/purse_lib.sh"
 
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
@@ -129,6 +130,21 @@ run --reader "$R" wallet balance --frobnicate
 check "unknown option (exit 2)" '[ "$RC" -eq 2 ]'
 check "none of it changed the card" '[ "$(state)" = "$S1" ]'
 check "none of it used a terminal number" '[ "$(sam_counter)" = "$C1" ]'
+
+# a SAM whose masters make keys of the other algorithm: the SAM refuses the
+# card (its INITIALIZE names its key's algorithm) before it uses a number
+other=sm4
+[ "$PURSE_ALG" = sm4 ] && other=3des
+sed "s/\"$PURSE_ALG\"/\"$other\"/g" "$T/mk.json" >"$T/mk-alg.json"
+run wallet sam-init --insecure-master-keys --master-keys "$T/mk-alg.json" --terminal 000000000077 --out "$T/sam-alg.json"
+check "a SAM of the other algorithm" '[ "$RC" -eq 0 ] && grep -q "\"dpk\": \"$other\"" "$T/sam-alg.json"'
+C2=$(sam_counter "$T/sam-alg.json")
+run --reader "$R" wallet purchase --amount 1 --sam "$T/sam-alg.json" --insecure-master-keys
+check "purchase through it: refused, the card's key is not one it makes" '[ "$RC" -eq 1 ] && grep -qi "key" <<<"$ERR"'
+check "  no terminal number used" '[ "$(sam_counter "$T/sam-alg.json")" = "$C2" ]'
+WALLETKEY_PIN=$PIN run --reader "$R" wallet load --amount 1 --sam "$T/sam-alg.json" --insecure-master-keys
+check "load through it: refused" '[ "$RC" -eq 1 ] && grep -qi "key" <<<"$ERR"'
+check "  and nothing changed" '[ "$(state)" = "$S1" ]'
 
 # a SAM with other master keys: the card refuses MAC1 (9302), the SAM refuses the card's MAC1
 sed 's/3333333333333333/3333333333333334/' "$T/mk.json" >"$T/mk2.json"
