@@ -63,6 +63,7 @@ enum {
 	WK_AREC_TRANSFER_OUT = 0x10,
 	WK_AREC_TRANSFER_IN = 0x11,
 	WK_AREC_PAYMENT = 0x20,
+	WK_AREC_ANON_PAYMENT = 0x21,	/* semi-anonymous payment (docs/semi-anonymous.md) */
 };
 
 /* account kinds (first byte of an account) */
@@ -73,6 +74,7 @@ enum {
 	WK_AREC_ACCT_TERMINAL = 3,	/* id: 6-byte terminal id, then 4 zero bytes */
 	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
 	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
+	WK_AREC_ACCT_ANON = 6,		/* a pseudonymous account: SHA-256 of its number, first 10 bytes */
 };
 
 enum {

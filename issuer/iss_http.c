@@ -192,7 +192,8 @@ out:
 }
 
 struct iss_server {
-	iss *is;
+	iss_handler_fn *handle;
+	void *ctx;
 	struct MHD_Daemon *d;
 	uint16_t port;
 	char *cert;
@@ -290,7 +291,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    ISS_MAX_BODY);
 		return send_error(c, &e);
 	}
-	if (iss_handle(s->is, method, url, st->body ? st->body : "", st->len,
+	if (s->handle(s->ctx, method, url, st->body ? st->body : "", st->len,
 	    &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
@@ -337,9 +338,25 @@ slurp(const char *path)
 	return buf;
 }
 
+static int
+bank_handle(void *ctx, const char *method, const char *url, const char *body,
+    size_t body_len, json_t **resp, iss_err *e)
+{
+	return iss_handle(ctx, method, url, body, body_len, resp, e);
+}
+
 int
 iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen)
+{
+	return iss_server_start_with(bank_handle, is, listen, tls_cert, tls_key,
+	    out, err, errlen);
+}
+
+int
+iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, iss_server **out, char *err,
+    size_t errlen)
 {
 	iss_server *s;
 	struct sockaddr_in sa;
@@ -371,7 +388,8 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	s->is = is;
+	s->handle = handle;
+	s->ctx = ctx;
 	if ((tls_cert != NULL) != (tls_key != NULL)) {
 		snprintf(err, errlen, "give both --tls-cert and --tls-key");
 		goto fail;
