@@ -21,6 +21,7 @@
  *   92 account PAN (1-19 ASCII digits)                 93 transaction type (1)
  *   94 ephemeral P-256 point (65, uncompressed)        95 sealed keys (17-255)
  *   96 peer card id (8): card to card, the other card
+ *   97 session scope (1): 01 the card, 02 the card and its holder's PIN
  *
  * numbers are big-endian.
  */
@@ -67,7 +68,18 @@ enum wk_msg_type {
 	 * challenge (89, 4 bytes), for a one-time unblock script */
 	WK_MSG_PSAM_KEYS = 10,		/* issuer -> PSAM: the sealed purchase master key */
 	WK_MSG_UNBLOCK_REQUEST = 16,
-	WK_MSG_TYPE_MAX = 16,
+	/* card -> issuer: signs the issuer's session challenge (84) with the
+	 * scope (97) the card vouches for: an issuer session's proof
+	 * (docs/issuer.md "Sessions"); built only by the card's ISSUER
+	 * SESSION command, so no other signature of the card is one */
+	WK_MSG_SESSION_AUTH = 17,
+	WK_MSG_TYPE_MAX = 17,
+};
+
+/* the scopes of an issuer session (tag 97) */
+enum wk_msg_scope {
+	WK_MSG_SCOPE_CARD = 1,		/* the card is present */
+	WK_MSG_SCOPE_HOLDER = 2,	/* and its holder gave the purse PIN */
 };
 
 enum {
@@ -103,6 +115,7 @@ typedef struct wk_msg {
 	uint8_t sealed[WK_MSG_SEALED_MAX];
 	size_t sealed_len;
 	uint8_t peer_id[WK_MSG_CARD_ID_LEN];
+	uint8_t scope;		/* enum wk_msg_scope */
 } wk_msg;
 
 const char *wk_msg_type_name(int type);

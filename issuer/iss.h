@@ -2,6 +2,7 @@
 #ifndef ISS_H
 #define ISS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,10 @@ typedef struct iss_err {
 	const char *code;
 	char message[256];
 	int item;	/* 1 + the index of the batch entry at fault; 0: none */
+	int retry_after;	/* > 0: seconds, the Retry-After header (429, 503) */
+	/* non-NULL: a WWW-Authenticate: Bearer header (RFC 6750) with this
+	 * error ("" none, "invalid_token", "insufficient_scope") */
+	const char *bearer;
 } iss_err;
 
 void iss_fail(iss_err *e, int status, const char *code, const char *fmt, ...)
@@ -216,18 +221,94 @@ int iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e);
 int iss_merchant_create(iss_db *db, const char *terminal, const char *name,
     int64_t *id, iss_err *e);
 
+/*
+ * attempt limits per client address (iss_limit.c): a token bucket per
+ * address, in memory (each server its own); burst attempts, then one more
+ * every period seconds. A bounded table: the least recently seen address
+ * gives its place up
+ */
+typedef struct iss_limiter iss_limiter;
+int iss_limiter_new(unsigned burst, unsigned period, iss_limiter **out);
+void iss_limiter_free(iss_limiter **l);
+/* takes one attempt for key at now: 0, or the seconds until one is back */
+int64_t iss_limiter_take(iss_limiter *l, const char *key, int64_t now);
+/* gives one back (an attempt that turned out to be no guess) */
+void iss_limiter_give(iss_limiter *l, const char *key, int64_t now);
+
+/* account passwords: Argon2id, libsodium's interactive limits (64 MiB) */
+#define ISS_PW_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define ISS_PW_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
+
+/*
+ * enrolment attempts (iss_attempt.c, docs/issuer.md "Enrolment
+ * attempts"): an unknown account number is hashed against a dummy
+ * Argon2id hash, so it costs and answers what a wrong password does; at
+ * most hash_max hashes run at once (each takes ISS_PW_MEMLIMIT), a
+ * request waits ISS_HASH_WAIT_MS for a turn, then 503; failed attempts
+ * are limited per account number (in the database, so across restarts and
+ * servers) and per client address (in memory), with 429 and Retry-After
+ */
+#define ISS_HASH_MAX 2			/* serve --hash-concurrency */
+#define ISS_HASH_WAIT_MS 2000
+#define ISS_ACCOUNT_FAILS 5		/* failures per account number ... */
+#define ISS_ACCOUNT_WINDOW 900		/* ... within 15 minutes */
+#define ISS_ENROL_BURST 20		/* per address: failures at once, */
+#define ISS_ENROL_PERIOD 60		/* then one more a minute */
+
+/* issuer sessions (iss_session.c, docs/issuer.md "Sessions") */
+#define ISS_SESSION_TTL 300		/* seconds a token lives (serve --session-ttl) */
+#define ISS_CHALLENGE_TTL 60		/* seconds a challenge waits for its proof */
+#define ISS_CHALLENGES_MAX 8		/* open challenges per card */
+#define ISS_SESSION_BURST 60		/* per address: challenges and sessions */
+#define ISS_SESSION_PERIOD 1		/* one more every second */
+#define ISS_TOKEN_LEN 43		/* 32 random bytes, base64url unpadded */
+
+enum iss_scope {
+	ISS_SCOPE_CARD = 1,	/* the card was present */
+	ISS_SCOPE_HOLDER = 2,	/* and its holder gave the purse PIN */
+};
+
+/* the authenticated caller of a card's door */
+typedef struct iss_session {
+	char card_id[17];
+	int scope;		/* enum iss_scope */
+} iss_session;
+
 typedef struct iss {
 	iss_pool *pool;
 	iss_keys keys;
 	uint32_t ceiling;
+	int64_t clock_skew;	/* tests: seconds added to the clock */
+	unsigned session_ttl;	/* seconds */
+	iss_limiter *session_limit;	/* per address: challenges, sessions */
+	iss_limiter *enrol_limit;	/* per address: failed enrolments */
+	/* the Argon2id hashes running, at most hash_max */
+	pthread_mutex_t hash_mu;
+	pthread_cond_t hash_cv;
+	unsigned hash_busy;
+	unsigned hash_max;
+	char dummy_hash[128];	/* for unknown account numbers, made once */
+	unsigned long hash_runs;	/* Argon2id verifications (tests count) */
 } iss;
+
+/* the account holder's PAN and password for an enrolment from peer (may
+ * be NULL): *id on success; else 401 bad_credentials alike for an unknown
+ * PAN and a wrong password (one Argon2id hash each), 429 over a limit,
+ * 503 when no hash turn comes */
+int iss_account_check(iss *is, const char *peer, const char *pan,
+    const char *password, int64_t *id, iss_err *e);
+
+/* the issuer's clock, unix seconds */
+int64_t iss_now(const iss *is);
 
 int iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
     char *err, size_t errlen);
 void iss_free(iss **is);
 
-/* the protocol: each takes the parsed JSON body and builds a JSON answer */
-int iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e);
+/* the protocol: each takes the parsed JSON body and builds a JSON answer;
+ * peer is the client's address (NULL: none) */
+int iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp,
+    iss_err *e);
 int iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e);
 int iss_load_receipt(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);
@@ -235,7 +316,9 @@ int iss_load_refusal(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);
 int iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);
-int iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e);
+/* a load of the session's card (another card's is not found) */
+int iss_load_get(iss *is, const char *load_id, const iss_session *who,
+    json_t **resp, iss_err *e);
 int iss_ca_get(iss *is, json_t **resp, iss_err *e);
 /* POST /v1/settlements: purchase proofs, card float to merchant (iss_settle.c) */
 int iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e);
@@ -287,9 +370,31 @@ int iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
  * transaction. Returns 0, -1 (e set) or ISS_DB_RETRY */
 int iss_crl_build(iss *is, iss_db *db, wk_buf *out, iss_err *e);
 
+/* POST /v1/cards/{card}/challenges: a fresh single-use challenge */
+int iss_session_challenge(iss *is, const char *peer, const char *card,
+    json_t *req, json_t **resp, iss_err *e);
+/* POST /v1/sessions {"proof"}: the card's signed proof -> a bearer token */
+int iss_session_open(iss *is, const char *peer, json_t *req, json_t **resp,
+    iss_err *e);
+/* the bearer token of an Authorization header for a door of card
+ * (card_hex; NULL: any card) that wants scope: 401 without or with a bad
+ * or expired token, 403 for another card's token, a revoked card or a
+ * scope too small. out (may be NULL) gets the session */
+int iss_session_auth(iss *is, const char *authorization, const char *card_hex,
+    int scope, iss_session *out, iss_err *e);
+
+/* one HTTP request as the server received it */
+typedef struct iss_request {
+	const char *method;
+	const char *url;
+	const char *body;
+	size_t body_len;
+	const char *authorization;	/* the Authorization header, or NULL */
+	const char *peer;		/* the client's address, or NULL */
+} iss_request;
+
 /* dispatch one request; shared by the HTTP server and the fuzz target */
-int iss_handle(iss *is, const char *method, const char *url,
-    const char *body, size_t body_len, json_t **resp, iss_err *e);
+int iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e);
 
 typedef struct iss_server iss_server;
 
@@ -297,8 +402,8 @@ typedef struct iss_server iss_server;
 int iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen);
 /* the same with another dispatch (the semi-anonymous roles) */
-typedef int iss_handler_fn(void *ctx, const char *method, const char *url,
-    const char *body, size_t body_len, json_t **resp, iss_err *e);
+typedef int iss_handler_fn(void *ctx, const iss_request *rq, json_t **resp,
+    iss_err *e);
 int iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
     const char *tls_cert, const char *tls_key, iss_server **out, char *err,
     size_t errlen);

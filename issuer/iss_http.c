@@ -29,6 +29,8 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	pthread_mutex_init(&is->hash_mu, NULL);
+	pthread_cond_init(&is->hash_cv, NULL);
 	if (iss_pool_new(url, pool_max, &is->pool, err, errlen) != ISS_DB_OK ||
 	    (db = iss_pool_get(is->pool)) == NULL)
 		goto out;
@@ -42,6 +44,14 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 	is->ceiling = ISS_DEFAULT_CEILING;
 	if (iss_meta_get(db, "ceiling", v, sizeof(v)) == 0)
 		is->ceiling = (uint32_t)strtoul(v, NULL, 10);
+	is->session_ttl = ISS_SESSION_TTL;
+	is->hash_max = ISS_HASH_MAX;
+	if (iss_limiter_new(ISS_SESSION_BURST, ISS_SESSION_PERIOD,
+	    &is->session_limit) != 0 || iss_limiter_new(ISS_ENROL_BURST,
+	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	*out = is;
 	rc = 0;
 out:
@@ -61,6 +71,11 @@ iss_free(iss **isp)
 		return;
 	iss_keys_clear(&is->keys);
 	iss_pool_free(&is->pool);
+	iss_limiter_free(&is->session_limit);
+	iss_limiter_free(&is->enrol_limit);
+	pthread_cond_destroy(&is->hash_cv);
+	pthread_mutex_destroy(&is->hash_mu);
+	sodium_memzero(is->dummy_hash, sizeof(is->dummy_hash));
 	free(is);
 	*isp = NULL;
 }
@@ -80,27 +95,43 @@ split_path(const char *p, char *id, size_t idlen, const char **action)
 	return true;
 }
 
-int
-iss_handle(iss *is, const char *method, const char *url, const char *body,
-    size_t body_len, json_t **resp, iss_err *e)
+/* a card's door: the card id segment, then its session (401, 403) */
+static int
+card_door(iss *is, const iss_request *rq, const char *id, int scope,
+    iss_err *e)
 {
+	if (strlen(id) != 16 || strspn(id, "0123456789abcdefABCDEF") != 16) {
+		iss_fail(e, 404, "not_found", "a card id is 16 hex digits");
+		return -1;
+	}
+	return iss_session_auth(is, rq->authorization, id, scope, NULL, e);
+}
+
+int
+iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
+{
+	const char *method = rq->method, *url = rq->url;
 	bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
 	json_t *req = NULL;
 	json_error_t jerr;
 	char id[80];
 	const char *action = "";
+	iss_session who;
 	int rc = -1;
 
 	*resp = NULL;
 	e->status = 0;
 	e->item = 0;
-	if (body_len > ISS_MAX_BODY) {
+	e->retry_after = 0;
+	e->bearer = NULL;
+	if (rq->body_len > ISS_MAX_BODY) {
 		iss_fail(e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
 		return -1;
 	}
 	if (post) {
-		req = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+		req = json_loadb(rq->body != NULL ? rq->body : "", rq->body_len,
+		    JSON_REJECT_DUPLICATES, &jerr);
 		if (req == NULL) {
 			iss_fail(e, 400, "bad_json", "line %d: %.160s", jerr.line,
 			    jerr.text);
@@ -119,7 +150,18 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 	} else if (strcmp(url, "/v1/enrolments") == 0) {
 		if (!post)
 			goto method;
-		rc = iss_enrol(is, req, resp, e);
+		rc = iss_enrol(is, rq->peer, req, resp, e);
+	} else if (strcmp(url, "/v1/sessions") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_session_open(is, rq->peer, req, resp, e);
+	} else if (strncmp(url, "/v1/cards/", 10) == 0 &&
+	    split_path(url + 10, id, sizeof(id), &action)) {
+		if (strcmp(action, "challenges") != 0)
+			goto notfound;
+		if (!post)
+			goto method;
+		rc = iss_session_challenge(is, rq->peer, id, req, resp, e);
 	} else if (strcmp(url, "/v1/settlements") == 0) {
 		if (!post)
 			goto method;
@@ -138,19 +180,27 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		rc = iss_audit_key(is, resp, e);
 	} else if (strncmp(url, "/v1/audit/", 10) == 0 &&
 	    split_path(url + 10, id, sizeof(id), &action)) {
+		/* every door of a card's audit data wants that card's session;
+		 * reading what the log holds wants the holder's (the PIN) */
 		if (strcmp(action, "records") == 0 || strcmp(action, "ack") == 0) {
 			if (!post)
 				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_CARD, e)) != 0)
+				goto out;
 			rc = strcmp(action, "ack") == 0 ?
 			    iss_audit_ack(is, id, req, resp, e) :
 			    iss_audit_records(is, id, req, resp, e);
 		} else if (strncmp(action, "history/", 8) == 0) {
 			if (!get)
 				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
+				goto out;
 			rc = iss_audit_history(is, id, action + 8, resp, e);
 		} else if (strncmp(action, "loads/", 6) == 0) {
 			if (!get)
 				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
+				goto out;
 			rc = iss_audit_loads(is, id, action + 6, resp, e);
 		} else {
 			goto notfound;
@@ -160,7 +210,11 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		if (strcmp(action, "") == 0) {
 			if (!get)
 				goto method;
-			rc = iss_load_get(is, id, resp, e);
+			/* a load's state is its card's */
+			if ((rc = iss_session_auth(is, rq->authorization, NULL,
+			    ISS_SCOPE_CARD, &who, e)) != 0)
+				goto out;
+			rc = iss_load_get(is, id, &who, resp, e);
 		} else if (strcmp(action, "receipt") == 0 ||
 		    strcmp(action, "refusal") == 0 || strcmp(action, "recover") == 0) {
 			if (!post)
@@ -207,8 +261,10 @@ typedef struct req_state {
 } req_state;
 
 static enum MHD_Result
-send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+send_json(struct MHD_Connection *c, unsigned status, json_t *j,
+    const iss_err *e)
 {
+	char hv[160];
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -225,24 +281,62 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 	}
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (e != NULL && e->retry_after > 0) {
+		snprintf(hv, sizeof(hv), "%d", e->retry_after);
+		MHD_add_response_header(r, "Retry-After", hv);
+	}
+	/* RFC 6750 3: the challenge of a bearer-token door */
+	if (e != NULL && e->bearer != NULL) {
+		if (e->bearer[0] == '\0')
+			snprintf(hv, sizeof(hv), "Bearer realm=\"walletkey-issuer\"");
+		else
+			snprintf(hv, sizeof(hv), "Bearer realm=\"walletkey-issuer\","
+			    " error=\"%s\"%s", e->bearer, strcmp(e->bearer,
+			    "insufficient_scope") == 0 ? ", scope=\"holder\"" : "");
+		MHD_add_response_header(r, "WWW-Authenticate", hv);
+	}
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
+/* extra: what a handler that failed left in *resp (the signed refusal of
+ * a payment), added to the error's body */
 static enum MHD_Result
-send_error(struct MHD_Connection *c, const iss_err *e)
+send_error(struct MHD_Connection *c, const iss_err *e, json_t *extra)
 {
 	json_t *j = json_pack("{s:s, s:s}", "error", e->code, "message", e->message);
 	enum MHD_Result r;
 
+	if (j != NULL && json_is_object(extra))
+		json_object_update_missing(j, extra);
+
 	/* which entry of a batch (settlement proofs) the error is about */
 	if (j != NULL && e->item > 0)
 		json_object_set_new(j, "index", json_integer(e->item - 1));
-	r = send_json(c, (unsigned)e->status, j);
+	r = send_json(c, (unsigned)e->status, j, e);
 
 	json_decref(j);
 	return r;
+}
+
+/* the client's address as text (the per-address attempt limits) */
+static const char *
+peer_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	if (sa == NULL)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, out, (socklen_t)cap);
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, out, (socklen_t)cap);
+	return NULL;
 }
 
 static enum MHD_Result
@@ -252,6 +346,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	iss_server *s = cls;
 	req_state *st = *con_cls;
+	iss_request rq;
+	char peer[INET6_ADDRSTRLEN];
 	iss_err e = { 0 };
 	json_t *resp = NULL;
 	enum MHD_Result r;
@@ -267,7 +363,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (cl != NULL && strtoull(cl, NULL, 10) > ISS_MAX_BODY) {
 			iss_fail(&e, 413, "body_too_large",
 			    "a request body is at most %d bytes", ISS_MAX_BODY);
-			return send_error(c, &e);
+			return send_error(c, &e, NULL);
 		}
 		return MHD_YES;
 	}
@@ -289,16 +385,24 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (st->too_big) {
 		iss_fail(&e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
-		return send_error(c, &e);
+		return send_error(c, &e, NULL);
 	}
-	if (s->handle(s->ctx, method, url, st->body ? st->body : "", st->len,
-	    &resp, &e) != 0) {
+	rq.method = method;
+	rq.url = url;
+	rq.body = st->body ? st->body : "";
+	rq.body_len = st->len;
+	rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	rq.peer = peer_address(c, peer, sizeof(peer));
+	if (s->handle(s->ctx, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
-		return send_error(c, &e);
+		r = send_error(c, &e, resp);
+		json_decref(resp);
+		return r;
 	}
-	r = send_json(c, MHD_HTTP_OK, resp);
+	r = send_json(c, MHD_HTTP_OK, resp, NULL);
 	json_decref(resp);
 	return r;
 }
@@ -339,10 +443,16 @@ slurp(const char *path)
 }
 
 static int
-bank_handle(void *ctx, const char *method, const char *url, const char *body,
-    size_t body_len, json_t **resp, iss_err *e)
+bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
-	return iss_handle(ctx, method, url, body, body_len, resp, e);
+	int rc = iss_handle(ctx, rq, resp, e);
+
+	/* the bank's errors are {error, message} alone */
+	if (rc != 0) {
+		json_decref(*resp);
+		*resp = NULL;
+	}
+	return rc;
 }
 
 int
@@ -382,6 +492,13 @@ iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
 	sa.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
 		snprintf(err, errlen, "%s: not an IPv4 address", host);
+		return -1;
+	}
+	/* plain HTTP only where nobody else listens: loopback (127.0.0.0/8) */
+	if (tls_cert == NULL && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+		snprintf(err, errlen, "plain HTTP only on loopback: to listen on"
+		    " %s, give --tls-cert and --tls-key (walletkey-issuer(1), TLS)",
+		    host);
 		return -1;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {

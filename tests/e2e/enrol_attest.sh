@@ -25,10 +25,12 @@ ARC=2.25.158093926416397893608108191436371673262
 EXTRA_PIDS=""
 trap 'for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; done; cleanup' EXIT
 
-reader_serial() {	# the serial of the card in reader NAME (remote_lib.sh's card_id takes a slot)
+# the serial of the card in reader NAME (remote_lib.sh's card_id takes a
+# slot); nothing while the reader is empty (extra_card waits on it)
+reader_serial() {
 	"$WK" --json readers | python3 -c 'import json,sys
 for r in json.load(sys.stdin)["readers"]:
-    if r["name"] == sys.argv[1]: print(r["serial"])' "$1"
+    if r["name"] == sys.argv[1] and r["serial"]: print(r["serial"])' "$1"
 }
 n_cards() { "$ISS" cards --db "$DB" --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 n_refused() {

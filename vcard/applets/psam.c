@@ -26,10 +26,18 @@
  *                   version(1) algorithm(1) card serial (the application
  *                   serial's right 8 bytes); answers terminal seq(4) MAC1(4)
  *   80 72 00 00     CREDIT SAM FOR PURCHASE: MAC2(4) of the last INIT
+ *   80 72 01 00     the same with the session restated: MAC2(4) serial(8)
+ *                   random(4) card seq(2) terminal seq(4) amount(4)
+ *                   [algorithm(1) of the card's DPK; without it 3DES]
+ *
+ * The terminal counter is reserved in blocks (COUNTER_BLOCK numbers by one
+ * store commit); the numbers and the last session live in RAM: a restart
+ * skips the rest of the block, never gives a number twice.
  *   00 B0 95/96 00  READ BINARY EF 0015 (PSAM serial), EF 0016 (terminal id)
  */
 #include "vc_card.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -51,8 +59,9 @@
 #define K_CONF "conf"		/* key version(1) terminal(6) */
 #define K_DPK "dpk"		/* sealed: the purchase master key, 3DES */
 #define K_DPK_SM4 "dpk.sm4"	/* sealed: the purchase master key, SM4 */
-#define K_CTR "ctr"		/* the last terminal seq used */
-#define K_LAST "last"		/* the last INIT SAM FOR PURCHASE */
+#define K_CTR "ctr"		/* numbers up to this one may have been used */
+/* terminal numbers reserved by one commit of K_CTR */
+#define COUNTER_BLOCK 100u
 
 #define INS_INIT_PURCHASE 0x70
 #define INS_CREDIT_PURCHASE 0x72
@@ -64,10 +73,12 @@
 #define POINT_LEN 65
 #define CONF_LEN 7
 #define INIT_LEN 28	/* Lc 1C: one-level diversification */
-/* serial(8) random(4) seq(2) term seq(4) amount(4) algorithm(1); a PSAM
- * that kept 22 bytes (before SM4) made them with 3DES */
+/* serial(8) random(4) seq(2) term seq(4) amount(4) algorithm(1) */
 #define LAST_LEN 23
-#define LAST_LEN_3DES 22
+/* P1 01's data: MAC2(4) and the session, whose algorithm byte may be left
+ * out for 3DES (the form before SM4) */
+#define CREDIT_SESSION_LEN (4 + LAST_LEN)
+#define CREDIT_SESSION_LEN_3DES (CREDIT_SESSION_LEN - 1)
 #define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN + 1)
 #define ALG_BIT_3DES 0x01
 #define ALG_BIT_SM4 0x02
@@ -76,6 +87,16 @@
 enum { ST_EMPTY = 0, ST_KEY = 1, ST_INSTALLED = 2 };
 
 static const uint8_t psam_aid[] = { 0xF0, 0x57, 0x4B, 0x50, 0x53, 0x41, 0x4D };
+
+/* what the PSAM keeps in RAM: lost with the card process, never across a
+ * SELECT or a reset (the card's RAM is the process's) */
+typedef struct psam_ram {
+	bool loaded;		/* ctr and reserved read from the store */
+	uint64_t ctr;		/* the last number given out */
+	uint64_t reserved;	/* K_CTR as committed */
+	bool has_last;
+	uint8_t last[LAST_LEN];
+} psam_ram;
 
 static const vc_aid psam_aids[] = {
 	{ psam_aid, sizeof(psam_aid), sizeof(psam_aid) },
@@ -175,8 +196,28 @@ psam_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
 	return WK_SW_OK;
 }
 
+/* the counter into RAM on first use: after a restart, every number up to
+ * the committed reservation counts as used */
+static int
+ram_load(vc_card *card, psam_ram *ram)
+{
+	uint64_t v = 0;
+	int r;
+
+	if (ram->loaded)
+		return 0;
+	r = vc_store_get_u64(vc_card_store(card), PSAM_APPLET, K_CTR, &v);
+	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+		return -1;
+	if (v > 0xFFFFFFFFu)
+		return -1;
+	ram->ctr = ram->reserved = v;
+	ram->loaded = true;
+	return 0;
+}
+
 static uint16_t
-get_info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+get_info(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t out[INFO_LEN], conf[CONF_LEN];
 	uint64_t ctr = 0;
@@ -191,9 +232,9 @@ get_info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_MEMORY_FAILURE;
 	out[0] = (uint8_t)st;
 	memcpy(out + 1, conf, CONF_LEN);
-	r = vc_store_get_u64(vc_card_store(card), PSAM_APPLET, K_CTR, &ctr);
-	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+	if (ram_load(card, ram) != 0)
 		return WK_SW_MEMORY_FAILURE;
+	ctr = ram->ctr;
 	out[8] = (uint8_t)(ctr >> 24);
 	out[9] = (uint8_t)(ctr >> 16);
 	out[10] = (uint8_t)(ctr >> 8);
@@ -393,14 +434,13 @@ session_key(vc_card *card, uint8_t alg, const uint8_t serial[8],
 }
 
 static uint16_t
-init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+init_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	const uint8_t *d = cmd->data;
 	uint8_t conf[CONF_LEN], ts[4], mac[4];
-	uint8_t last[LAST_LEN];
 	wk_purse_skey sk;
-	uint64_t ctr = 0;
+	uint64_t ctr = 0, res;
 	uint16_t seq, sw = WK_SW_MEMORY_FAILURE;
 	int s, r;
 
@@ -419,12 +459,12 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	 * algorithm it holds a master for (below) */
 	if (d[18] != conf[0] || !wk_purse_alg_valid(d[19]))
 		return WK_SW_PURSE_KEY_NOT_FOUND;
-	r = vc_store_get_u64(st, PSAM_APPLET, K_CTR, &ctr);
-	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+	if (ram_load(card, ram) != 0)
 		return WK_SW_MEMORY_FAILURE;
-	if (ctr >= 0xFFFFFFFFu)
+	if (ram->ctr >= 0xFFFFFFFFu)
 		return WK_SW_PURSE_SEQ_LIMIT;
-	ctr++;
+	ctr = ram->ctr + 1;
+	res = ram->reserved;
 	ts[0] = (uint8_t)(ctr >> 24);
 	ts[1] = (uint8_t)(ctr >> 16);
 	ts[2] = (uint8_t)(ctr >> 8);
@@ -432,26 +472,35 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	seq = (uint16_t)((d[4] << 8) | d[5]);
 	if ((r = session_key(card, d[19], d + 20, d, seq, ts, &sk)) ==
 	    VC_STORE_NOT_FOUND) {
-		sw = WK_SW_PURSE_KEY_NOT_FOUND;	/* nothing written yet */
+		sw = WK_SW_PURSE_KEY_NOT_FOUND;	/* no number used yet */
 		goto out;
 	}
 	if (r != 0 || wk_purse_purchase_mac1(&sk, be32(d + 6), d[10], conf + 1,
 	    d + 11, d + 15, mac) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	/* the number and this session commit before MAC1 leaves: a number is
-	 * never used twice, and CREDIT SAM finds the session after a reset */
-	memcpy(last, d + 20, 8);
-	memcpy(last + 8, d, 4);
-	memcpy(last + 12, d + 4, 2);
-	memcpy(last + 14, ts, 4);
-	memcpy(last + 18, d + 6, 4);
-	last[22] = d[19];
-	if (vc_store_put_u64(st, PSAM_APPLET, K_CTR, ctr) != VC_STORE_OK ||
-	    vc_store_put(st, PSAM_APPLET, K_LAST, last, sizeof(last)) !=
-	    VC_STORE_OK) {
-		vc_store_abort(st);
-		goto out;
+	/* the next block of numbers commits before one of them leaves: a
+	 * number is never used twice, even across a crash (which skips the
+	 * rest of the block); RAM moves only once the commit is done */
+	if (ctr > res) {
+		res = ram->ctr > 0xFFFFFFFFu - COUNTER_BLOCK ? 0xFFFFFFFFu :
+		    ram->ctr + COUNTER_BLOCK;
+		if (vc_store_put_u64(st, PSAM_APPLET, K_CTR, res) != VC_STORE_OK ||
+		    vc_store_checkpoint(st) != VC_STORE_OK) {
+			vc_store_abort(st);
+			goto out;
+		}
 	}
+	ram->ctr = ctr;
+	ram->reserved = res;
+	/* the session, for CREDIT SAM FOR PURCHASE (RAM only: after a
+	 * restart the terminal restates it, P1 01) */
+	memcpy(ram->last, d + 20, 8);
+	memcpy(ram->last + 8, d, 4);
+	memcpy(ram->last + 12, d + 4, 2);
+	memcpy(ram->last + 14, ts, 4);
+	memcpy(ram->last + 18, d + 6, 4);
+	ram->last[22] = d[19];
+	ram->has_last = true;
 	wk_buf_add(resp, ts, sizeof(ts));
 	wk_buf_add(resp, mac, sizeof(mac));
 	sw = WK_SW_OK;
@@ -460,34 +509,48 @@ out:
 	return sw;
 }
 
-/* MAC2 of the last INIT SAM FOR PURCHASE; it stays checkable until the
- * next one (a terminal that lost the card's answer asks again with the
- * MAC2 of GET TRANSACTION PROVE) */
+/* P1 00: MAC2 of the last INIT SAM FOR PURCHASE; it stays checkable until
+ * the next one while the card runs. P1 01: MAC2 with the session restated,
+ * for any number this PSAM has given out (a terminal that lost the card's
+ * answer asks again with the MAC2 of GET TRANSACTION PROVE, after a
+ * restart of the PSAM too). Either answers only 9000 or 9302 */
 static uint16_t
-credit_purchase(vc_card *card, const wk_apdu *cmd)
+credit_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd)
 {
-	uint8_t last[LAST_LEN], want[4];
+	uint8_t last[LAST_LEN], conf[CONF_LEN], want[4];
+	const uint8_t *mac2 = cmd->data;
 	wk_purse_skey sk;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
-	int r;
+	int s, r;
 
-	memset(&sk, 0, sizeof(sk));
-	if (cmd->p1 != 0 || cmd->p2 != 0)
+	if (cmd->p1 > 1 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
-	if (cmd->lc != 4)
+	if (cmd->p1 == 0 ? cmd->lc != 4 : cmd->lc != CREDIT_SESSION_LEN &&
+	    cmd->lc != CREDIT_SESSION_LEN_3DES)
 		return WK_SW_WRONG_LENGTH;
-	r = get_fixed(card, K_LAST, last, sizeof(last), false);
-	if (r == VC_STORE_CORRUPT) {
-		/* a session kept before SM4: 3DES */
-		r = get_fixed(card, K_LAST, last, LAST_LEN_3DES, false);
-		last[22] = WK_PURSE_ALG_3DES;
-	}
-	if (r == VC_STORE_NOT_FOUND)
-		return WK_SW_CONDITIONS;
-	if (r != VC_STORE_OK)
+	if ((s = psam_state(card, conf)) < 0)
 		return WK_SW_MEMORY_FAILURE;
-	/* 0 or -1: the master of an INIT that worked is there unless a new
-	 * INSTALL took it away; then the MAC cannot be checked */
+	if (s != ST_INSTALLED)
+		return WK_SW_CONDITIONS;
+	if (cmd->p1 == 0) {
+		if (!ram->has_last)
+			return WK_SW_CONDITIONS;
+		memcpy(last, ram->last, sizeof(last));
+	} else {
+		if (ram_load(card, ram) != 0)
+			return WK_SW_MEMORY_FAILURE;
+		memcpy(last, cmd->data + 4, cmd->lc - 4);
+		if (cmd->lc == CREDIT_SESSION_LEN_3DES)
+			last[22] = WK_PURSE_ALG_3DES;
+		/* a number it never gave out, or no algorithm: no session to
+		 * check */
+		if (be32(last + 14) == 0 || be32(last + 14) > ram->ctr ||
+		    !wk_purse_alg_valid(last[22]))
+			return WK_SW_WRONG_DATA;
+	}
+	memset(&sk, 0, sizeof(sk));
+	/* VC_STORE_NOT_FOUND: no master of that algorithm (never installed,
+	 * or a new INSTALL took it away); the MAC cannot be checked */
 	if ((r = session_key(card, last[22], last, last + 8,
 	    (uint16_t)((last[12] << 8) | last[13]), last + 14, &sk)) ==
 	    VC_STORE_NOT_FOUND) {
@@ -497,11 +560,12 @@ credit_purchase(vc_card *card, const wk_apdu *cmd)
 	if (r != 0 || wk_purse_purchase_mac2(&sk, be32(last + 18), want) !=
 	    WK_PURSE_CRYPTO_OK)
 		goto out;
-	sw = sodium_memcmp(want, cmd->data, sizeof(want)) == 0 ? WK_SW_OK :
+	sw = sodium_memcmp(want, mac2, sizeof(want)) == 0 ? WK_SW_OK :
 	    WK_SW_PURSE_MAC_INVALID;
 out:
 	sodium_memzero(&sk, sizeof(sk));
 	sodium_memzero(want, sizeof(want));
+	sodium_memzero(last, sizeof(last));
 	return sw;
 }
 
@@ -539,10 +603,29 @@ read_binary(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return WK_SW_OK;
 }
 
+static int
+psam_open(vc_card *card, void **state)
+{
+	(void)card;
+	*state = calloc(1, sizeof(psam_ram));
+	return *state != NULL ? 0 : -1;
+}
+
+static void
+psam_close(void **state)
+{
+	if (*state != NULL) {
+		sodium_memzero(*state, sizeof(psam_ram));
+		free(*state);
+		*state = NULL;
+	}
+}
+
 static uint16_t
 psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	(void)state;
+	psam_ram *ram = state;
+
 	if (cmd->cla == 0x00 && cmd->ins == INS_READ_BINARY)
 		return read_binary(card, cmd, resp);
 	if (cmd->cla != 0x80)
@@ -550,15 +633,15 @@ psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		    WK_SW_CLA_NOT_SUPPORTED;
 	switch (cmd->ins) {
 	case INS_GET_INFO:
-		return get_info(card, cmd, resp);
+		return get_info(card, ram, cmd, resp);
 	case INS_GENERATE:
 		return generate(card, cmd, resp);
 	case INS_INSTALL:
 		return install(card, cmd);
 	case INS_INIT_PURCHASE:
-		return init_purchase(card, cmd, resp);
+		return init_purchase(card, ram, cmd, resp);
 	case INS_CREDIT_PURCHASE:
-		return credit_purchase(card, cmd);
+		return credit_purchase(card, ram, cmd);
 	default:
 		return WK_SW_INS_NOT_SUPPORTED;
 	}
@@ -568,6 +651,9 @@ const vc_applet vc_applet_psam = {
 	.name = "psam",
 	.aids = psam_aids,
 	.n_aids = sizeof(psam_aids) / sizeof(psam_aids[0]),
+	.create = psam_open,
+	.open = psam_open,
+	.close = psam_close,
 	.select = psam_select,
 	.process = psam_process,
 };
