@@ -544,7 +544,7 @@ test_provision(void **state)
 
 /* CREDIT SAM FOR PURCHASE P1 01 data: MAC2 and the session */
 static void
-credit_session(uint8_t cs[26], const uint8_t mac2[4], const uint8_t serial[8],
+credit_session(uint8_t *cs, const uint8_t mac2[4], const uint8_t serial[8],
     const uint8_t rnd[4], uint16_t seq, uint32_t ts, uint32_t amount)
 {
 	uint8_t m[4];
@@ -728,7 +728,7 @@ test_purchase_sm4(void **state)
 	uint8_t d[28], serial[8] = { 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x90,
 	    0x12 }, rnd[4] = { 0xCA, 0xFE, 0xBA, 0xBE }, mac1[4], mac2[4],
 	    m3[4], m4[4], dt[7] = { 0x20, 0x26, 0x11, 0x22, 0x10, 0x15, 0x30 };
-	uint8_t msg[WK_MSG_MAX];
+	uint8_t msg[WK_MSG_MAX], cs[28] = { 0 };
 	size_t n;
 
 	generate(t);
@@ -797,21 +797,49 @@ test_purchase_sm4(void **state)
 	expected_sm4(t->dpk4, serial, rnd, 8, 3, 99, 0x05, dt, m4, mac2);
 	assert_memory_equal(t->r + 4, m4, 4);
 	assert_memory_not_equal(m3, m4, 4);
-	/* the last session is an SM4 one, and stays checkable after a
-	 * restart */
+	/* the last session (RAM) is an SM4 one */
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
+	/* restated (P1 01) with the algorithm byte, after a restart too; the
+	 * 26-byte form is 3DES and does not check an SM4 session; an
+	 * algorithm id the purse does not know is 6A80 */
+	credit_session(cs, mac2, serial, rnd, 8, 3, 99);
+	cs[26] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9000);
 	close_card(t);
 	open_card(t, false);
 	select_psam(t);
-	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
-	/* the 3DES master alone again: the SM4 one is gone, and the last
-	 * session with it cannot be checked any more */
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x6985);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9000);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9302);
+	cs[26] = 0x08;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x6A80);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 28), 0x6700);
+	/* the 3DES purchase (number 2) restated in both forms */
+	expected(t->dpk, serial, rnd, 8, 2, 99, 0x05, dt, m3, m4);
+	credit_session(cs, m4, serial, rnd, 8, 2, 99);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9000);
+	cs[26] = 0x00;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9000);
+	cs[26] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9302);
+	/* the 3DES master alone again: the SM4 one is gone, and a session
+	 * with it cannot be checked any more (no MAC answer either way) */
 	t->algs = 1;
 	n = psam_keys(t, t->ca, vc_store_serial(t->st), TERM, 1, msg);
 	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, msg, n), 0x9000);
 	assert_int_equal(info_state(t), 2);
 	assert_int_equal(t->r[77], 0x01);
-	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x6985);
+	credit_session(cs, mac2, serial, rnd, 8, 3, 99);
+	cs[26] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x6985);
+	cs[0] ^= 1;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x6985);
+	d[19] = 0x04;
 	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9403);
+	/* the SM4 session in the 3DES form: checked (and refused) under the
+	 * 3DES master */
+	cs[0] ^= 1;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9302);
 }
 
 /* no answer and no byte of the store file holds the purchase key */
