@@ -410,6 +410,11 @@ cmd_init(const opts *o)
 	if (o->exists_ok && iss_meta_get(db, "seal", err, sizeof(err)) == 0) {
 		printf("an issuer exists (schema version %d)\n",
 		    iss_schema_version(db));
+		/* the choice of an existing issuer is key-algorithms' */
+		if (o->sm4 != NULL)
+			fprintf(stderr, "walletkey-issuer: init: --sm4 not applied"
+			    " to an existing issuer (walletkey-issuer"
+			    " key-algorithms --sm4 changes it)\n");
 		rc = 0;
 		goto out;
 	}

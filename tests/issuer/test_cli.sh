@@ -197,6 +197,14 @@ expect_rc 0 "$bin" init --db "sqlite:$dir/sm4.db" --key-file "$dir/sm4.key" --sm
 expect_rc 0 "$bin" key-algorithms --db "sqlite:$dir/sm4.db" --json
 [ "$(cat "$dir/out")" = '{"dlk":"sm4","dpk":"sm4","dtk":"sm4","dulk":"sm4","duk":"sm4","damk":"sm4"}' ] ||
 	fail "init --sm4 all: $(cat "$dir/out")"
+# init --exists-ok on it: the choice stays; --sm4 there is not applied and
+# says so (key-algorithms changes it)
+expect_rc 0 "$bin" init --db "sqlite:$dir/sm4.db" --key-file "$dir/sm4.key" --exists-ok --sm4 none
+grep -q "an issuer exists" "$dir/out" && grep -q "key-algorithms" "$dir/err" ||
+	fail "init --exists-ok --sm4: $(cat "$dir/out" "$dir/err")"
+expect_rc 0 "$bin" key-algorithms --db "sqlite:$dir/sm4.db" --json
+[ "$(cat "$dir/out")" = '{"dlk":"sm4","dpk":"sm4","dtk":"sm4","dulk":"sm4","duk":"sm4","damk":"sm4"}' ] ||
+	fail "init --exists-ok --sm4 changed the choice: $(cat "$dir/out")"
 expect_rc 0 "$bin" cards --db "$db" --json
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert all("key_algs" in x for x in c), c' "$dir/out"
 
