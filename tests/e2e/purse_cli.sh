@@ -81,12 +81,14 @@ check "  and changes nothing" '[ "$(state)" = "$S0" ]'
 echo "$PIN" >"$T/pin"
 run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys --pin-file "$T/pin"
 check "load 100 with --pin-file" '[ "$RC" -eq 0 ] && grep -q "load of 100.00: done" <<<"$OUT"'
+check "  the card's load key named" 'grep -qx "keys:     $( [ "$PURSE_ALG" = sm4 ] && echo SM4 || echo 3DES)" <<<"$OUT"'
 run --reader "$R" --json wallet balance
 check "balance 100.00" '[ "$(json_get "$OUT" balance_fen)" = 10000 ]'
 
 run --reader "$R" --json wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json" --insecure-master-keys
 check "purchase 12.30 (no PIN for EP)" '[ "$RC" -eq 0 ] && [ "$(json_get "$OUT" outcome)" = done ]'
 check "  terminal transaction number 1" '[ "$(json_get "$OUT" term_seq)" = 00000001 ]'
+check "  with the card's $PURSE_ALG purchase key" '[ "$(json_get "$OUT" key_algorithm)" = "$PURSE_ALG" ]'
 check "  the SAM counter is durable" '[ "$(sam_counter)" = 1 ]'
 run --reader "$R" wallet balance
 check "balance 87.70" '[ "$OUT" = "EP balance: 87.70" ]'
