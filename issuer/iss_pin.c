@@ -25,7 +25,7 @@ static const char reset_label[] = "walletkey pin reload/1";
 /* the order's reset PIN: 6 digits of HMAC-SHA256 under the card's DRPK
  * over the label, the card id and the order number */
 static int
-reset_pin(const iss_keys *k, const uint8_t id[WK_MSG_CARD_ID_LEN],
+reset_pin(const iss_keys *k, uint8_t alg, const uint8_t id[WK_MSG_CARD_ID_LEN],
     int64_t order, char out[ISS_RESET_PIN_LEN + 1])
 {
 	crypto_auth_hmacsha256_state st;
@@ -35,7 +35,7 @@ reset_pin(const iss_keys *k, const uint8_t id[WK_MSG_CARD_ID_LEN],
 
 	for (int i = 0; i < 8; i++)
 		n[i] = (uint8_t)((uint64_t)order >> (56 - 8 * i));
-	if (iss_card_key(k, WK_PURSE_KEY_DRPK, id, drpk) != 0 ||
+	if (iss_card_key(k, WK_PURSE_KEY_DRPK, alg, id, drpk) != 0 ||
 	    crypto_auth_hmacsha256_init(&st, drpk, sizeof(drpk)) != 0 ||
 	    crypto_auth_hmacsha256_update(&st, (const uint8_t *)reset_label,
 	    sizeof(reset_label) - 1) != 0 ||
@@ -72,7 +72,7 @@ card_id_bin(const char *hex, uint8_t id[WK_MSG_CARD_ID_LEN], iss_err *e)
 static int
 order_tx(iss_db *db, const iss_keys *k, iss_pin_order *o, iss_err *e)
 {
-	uint8_t id[WK_MSG_CARD_ID_LEN];
+	uint8_t id[WK_MSG_CARD_ID_LEN], algs[WK_PURSE_KEY_N];
 	iss_res *r = NULL;
 	char now[40];
 	int64_t op;
@@ -80,7 +80,8 @@ order_tx(iss_db *db, const iss_keys *k, iss_pin_order *o, iss_err *e)
 
 	if (card_id_bin(o->card_id, id, e) != 0)
 		return -1;
-	if ((d = iss_db_exec(db, "SELECT revoked_at FROM cards WHERE card_id = $1",
+	if ((d = iss_db_exec(db, "SELECT revoked_at, key_algs FROM cards WHERE"
+	    " card_id = $1",
 	    (iss_param[]){ ISS_PS(o->card_id) }, 1, &r)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
@@ -92,6 +93,12 @@ order_tx(iss_db *db, const iss_keys *k, iss_pin_order *o, iss_err *e)
 	}
 	if (iss_res_text(r, 0, 0) != NULL) {
 		iss_fail(e, 403, "card_revoked", "card %s is revoked", o->card_id);
+		goto out;
+	}
+	/* the DRPK's algorithm, as enrolled */
+	if (iss_algs_from_hex(iss_res_text(r, 0, 1), algs) != 0) {
+		iss_fail(e, 500, "internal", "card %s's key algorithms do not"
+		    " parse", o->card_id);
 		goto out;
 	}
 	iss_now_iso(now, sizeof(now));
@@ -111,7 +118,7 @@ order_tx(iss_db *db, const iss_keys *k, iss_pin_order *o, iss_err *e)
 		goto out;
 	}
 	o->order = op;
-	if (reset_pin(k, id, op, o->reset_pin) != 0) {
+	if (reset_pin(k, algs[WK_PURSE_KEY_DRPK], id, op, o->reset_pin) != 0) {
 		iss_fail(e, 500, "internal", "cannot derive the reset PIN");
 		goto out;
 	}
@@ -136,14 +143,14 @@ deliver_tx(iss_db *db, deliver_ctx *c, iss_err *e)
 {
 	iss_pin_script *o = c->out;
 	uint8_t id[WK_MSG_CARD_ID_LEN], damk[WK_PURSE_KEY_LEN];
-	uint8_t drpk[WK_PURSE_KEY_LEN], bcd[3];
+	uint8_t drpk[WK_PURSE_KEY_LEN], bcd[3], algs[WK_PURSE_KEY_N];
 	char chal[9], now[40], detail[96], pin[ISS_RESET_PIN_LEN + 1];
 	iss_res *r = NULL;
 	int64_t op;
 	int rc = -1, d;
 
 	if ((d = iss_unblock_request_check(db, c->card_hex, c->req, c->len,
-	    o->card_id, o->challenge, e)) != 0)
+	    o->card_id, o->challenge, algs, e)) != 0)
 		return d;
 	wk_hex_encode(o->challenge, sizeof(o->challenge), chal);
 	/* a request the issuer answered before is a replay (its challenge is
@@ -187,15 +194,18 @@ deliver_tx(iss_db *db, deliver_ctx *c, iss_err *e)
 		goto out;
 	}
 	if (wk_hex_decode(o->card_id, id, sizeof(id)) != WK_MSG_CARD_ID_LEN ||
-	    reset_pin(c->k, id, o->order, pin) != 0 ||
-	    iss_card_key(c->k, WK_PURSE_KEY_DAMK, id, damk) != 0 ||
-	    iss_card_key(c->k, WK_PURSE_KEY_DRPK, id, drpk) != 0) {
+	    reset_pin(c->k, algs[WK_PURSE_KEY_DRPK], id, o->order, pin) != 0 ||
+	    iss_card_key(c->k, WK_PURSE_KEY_DAMK, algs[WK_PURSE_KEY_DAMK], id,
+	    damk) != 0 ||
+	    iss_card_key(c->k, WK_PURSE_KEY_DRPK, algs[WK_PURSE_KEY_DRPK], id,
+	    drpk) != 0) {
 		iss_fail(e, 500, "internal", "cannot compute the script");
 		goto out;
 	}
 	for (int i = 0; i < 3; i++)
 		bcd[i] = (uint8_t)(((pin[2 * i] - '0') << 4) | (pin[2 * i + 1] - '0'));
-	if (wk_purse_reload_pin_script(damk, drpk, o->challenge, bcd, sizeof(bcd),
+	if (wk_purse_reload_pin_script(algs[WK_PURSE_KEY_DAMK], damk,
+	    algs[WK_PURSE_KEY_DRPK], drpk, o->challenge, bcd, sizeof(bcd),
 	    o->script, &o->script_len) != WK_PURSE_CRYPTO_OK) {
 		iss_fail(e, 500, "internal", "cannot compute the script");
 		goto out;

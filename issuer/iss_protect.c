@@ -22,10 +22,10 @@
  * older database) and sealed with the others; enrolment seals the card's
  * diversified DAMK to the card with the rest */
 int
-iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[WK_PURSE_KEY_LEN])
+iss_card_damk(const iss_keys *k, uint8_t alg,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[WK_PURSE_KEY_LEN])
 {
-	return iss_card_key(k, WK_PURSE_KEY_DAMK, card_id, out);
+	return iss_card_key(k, WK_PURSE_KEY_DAMK, alg, card_id, out);
 }
 
 /* ---- a card's signed unblock request ---- */
@@ -33,7 +33,7 @@ iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
 int
 iss_unblock_request_check(iss_db *db, const char *card_hex,
     const uint8_t *req, size_t len, char card_id[2 * WK_MSG_CARD_ID_LEN + 1],
-    uint8_t challenge[4], iss_err *e)
+    uint8_t challenge[4], uint8_t algs[WK_PURSE_KEY_N], iss_err *e)
 {
 	uint8_t id[WK_MSG_CARD_ID_LEN], der[2048];
 	const uint8_t *p;
@@ -63,8 +63,8 @@ iss_unblock_request_check(iss_db *db, const char *card_hex,
 		}
 	}
 	wk_hex_encode(m.card_id, sizeof(m.card_id), card_id);
-	if ((d = iss_db_exec(db, "SELECT cert, revoked_at FROM cards WHERE"
-	    " card_id = $1", (iss_param[]){ ISS_PS(card_id) }, 1, &r)) !=
+	if ((d = iss_db_exec(db, "SELECT cert, revoked_at, key_algs FROM cards"
+	    " WHERE card_id = $1", (iss_param[]){ ISS_PS(card_id) }, 1, &r)) !=
 	    ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
@@ -90,6 +90,12 @@ iss_unblock_request_check(iss_db *db, const char *card_hex,
 		goto out;
 	}
 	memcpy(challenge, m.card_random, 4);
+	/* the algorithm of each of the card's purse keys, as enrolled */
+	if (algs != NULL && iss_algs_from_hex(iss_res_text(r, 0, 2), algs) != 0) {
+		iss_fail(e, 500, "internal", "the card's key algorithms do not"
+		    " parse");
+		goto out;
+	}
 	rc = 0;
 out:
 	X509_free(cert);
@@ -104,6 +110,7 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
     const uint8_t *req, size_t len, iss_unblock *out, iss_err *e)
 {
 	uint8_t id[WK_MSG_CARD_ID_LEN], damk[WK_PURSE_KEY_LEN];
+	uint8_t algs[WK_PURSE_KEY_N];
 	char detail[64], chal_hex[9];
 	int rc = -1, d;
 
@@ -111,15 +118,16 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
 	if ((d = iss_db_begin(db)) != ISS_DB_OK)
 		goto dberr;
 	if ((d = iss_unblock_request_check(db, card_hex, req, len, out->card_id,
-	    out->challenge, e)) != 0) {
+	    out->challenge, algs, e)) != 0) {
 		if (d == ISS_DB_RETRY)
 			iss_fail(e, 503, "busy", "the database is busy; try again");
 		goto out;
 	}
 	if (wk_hex_decode(out->card_id, id, sizeof(id)) != WK_MSG_CARD_ID_LEN ||
-	    iss_card_damk(k, id, damk) != 0 ||
-	    wk_purse_unblock_mac(damk, out->challenge, out->mac) !=
-	    WK_PURSE_CRYPTO_OK) {
+	    /* the script is made with the algorithm the card's DAMK has */
+	    iss_card_damk(k, algs[WK_PURSE_KEY_DAMK], id, damk) != 0 ||
+	    wk_purse_unblock_mac(algs[WK_PURSE_KEY_DAMK], damk, out->challenge,
+	    out->mac) != WK_PURSE_CRYPTO_OK) {
 		iss_fail(e, 500, "internal", "cannot compute the script");
 		goto out;
 	}

@@ -224,8 +224,8 @@ script(const uint8_t damk[16], const uint8_t drpk[16], const char *pin,
 	if (stale)
 		chal[3] ^= 0x01;
 	n = (size_t)wk_hex_decode(pin, p, sizeof(p));
-	assert_int_equal(wk_purse_reload_pin_script(damk, drpk, chal, p, n,
-	    data, &len), 0);
+	assert_int_equal(wk_purse_reload_pin_script(WK_PURSE_ALG_3DES, damk,
+	    WK_PURSE_ALG_3DES, drpk, chal, p, n, data, &len), 0);
 	assert_int_equal(len, n + 8);
 	wk_hex_encode(data, len, dh);
 	snprintf(out, cap, "84 5E 00 00 %02zX %s", len, dh);
@@ -473,7 +473,8 @@ test_reload_blocked_purse(void **unused)
 	assert_int_equal(xfer("80 5C 00 02 04"), 0x6A81);
 	assert_int_equal(xfer("00 84 00 00 04"), 0x9000);
 	memcpy(chal, fx.resp, 4);
-	assert_int_equal(wk_purse_unblock_mac(fx.damk, chal, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_3DES, fx.damk, chal,
+	    mac), 0);
 	wk_hex_encode(mac, 4, mh);
 	assert_int_equal(xfer("84 18 00 00 04 %s", mh), 0x9000);
 	assert_int_equal(sel(), 0x9000);

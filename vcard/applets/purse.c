@@ -562,7 +562,7 @@ static uint16_t
 reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 {
 	vc_store *st = vc_card_store(card);
-	uint8_t chal[WK_PURSE_CHALLENGE_LEN + 1], iv[8] = { 0 };
+	uint8_t chal[WK_PURSE_CHALLENGE_LEN + 1];
 	uint8_t msg[5 + WK_PURSE_RELOAD_DATA_MAX], want[WK_PURSE_MAC_LEN];
 	char digits[PURSE_PIN_MAX_DIGITS + 2];
 	purse_key damk, drpk;
@@ -624,9 +624,8 @@ reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	msg[3] = cmd->p2;
 	msg[4] = (uint8_t)cmd->lc;
 	memcpy(msg + 5, cmd->data, pin_len + WK_PURSE_MAC_LEN);
-	memcpy(iv, chal, WK_PURSE_CHALLENGE_LEN);
-	if (wk_purse_sm_mac(damk.key, iv, msg, 5 + pin_len + WK_PURSE_MAC_LEN,
-	    want) != WK_PURSE_CRYPTO_OK)
+	if (wk_purse_line_mac(damk.alg, damk.key, chal, msg, 5 + pin_len +
+	    WK_PURSE_MAC_LEN, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (sodium_memcmp(want, cmd->data + pin_len + WK_PURSE_MAC_LEN,
 	    WK_PURSE_MAC_LEN) != 0) {
@@ -634,7 +633,7 @@ reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		goto out;
 	}
 	/* then RELOAD PIN's own MAC under the DRPK: 9302 (section 6) */
-	if (wk_purse_reload_pin_mac(drpk.key, cmd->data, pin_len, want) !=
+	if (wk_purse_reload_pin_mac(drpk.alg, drpk.key, cmd->data, pin_len, want) !=
 	    WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (sodium_memcmp(want, cmd->data + pin_len, WK_PURSE_MAC_LEN) != 0) {
@@ -834,7 +833,7 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	    vc_store_checkpoint(st) != VC_STORE_OK)
 		goto out;
 	purse_fault_point("unblock-spent");
-	if (wk_purse_unblock_mac(k.key, chal, want) != WK_PURSE_CRYPTO_OK)
+	if (wk_purse_unblock_mac(k.alg, k.key, chal, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (sodium_memcmp(want, cmd->data, WK_PURSE_MAC_LEN) != 0) {
 		sw = WK_SW_SM_INCORRECT;
