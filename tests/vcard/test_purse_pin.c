@@ -56,6 +56,12 @@ static const char both_keys[] =
     ",\n   { \"purpose\": \"damk\", \"index\": 1, \"version\": 1, \"key\": \""
     DAMK "\" },\n   { \"purpose\": \"drpk\", \"index\": 2, \"version\": 1,"
     " \"key\": \"" DRPK "\" }";
+/* the same keys as SM4 keys (issue 18): an SM4 DAMK and an SM4 DRPK */
+static const char sm4_keys[] =
+    ",\n   { \"purpose\": \"damk\", \"index\": 1, \"version\": 1,"
+    " \"algorithm\": \"sm4\", \"key\": \"" DAMK "\" },\n   { \"purpose\":"
+    " \"drpk\", \"index\": 2, \"version\": 1, \"algorithm\": \"sm4\","
+    " \"key\": \"" DRPK "\" }";
 static const char damk_only[] =
     ",\n   { \"purpose\": \"damk\", \"index\": 1, \"version\": 1, \"key\": \""
     DAMK "\" }";
@@ -65,6 +71,7 @@ static struct {
 	vc_store *st;
 	vc_card *card;
 	uint8_t dlk[16], dpk[16], damk[16], drpk[16];
+	uint8_t damk_alg, drpk_alg;	/* what script() makes with */
 	uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 	size_t rlen;
 } fx;
@@ -147,6 +154,8 @@ setup(void **unused)
 	hex(DPK, fx.dpk, 16);
 	hex(DAMK, fx.damk, 16);
 	hex(DRPK, fx.drpk, 16);
+	fx.damk_alg = WK_PURSE_ALG_3DES;
+	fx.drpk_alg = WK_PURSE_ALG_3DES;
 	new_card("", both_keys);
 	return 0;
 }
@@ -224,8 +233,8 @@ script(const uint8_t damk[16], const uint8_t drpk[16], const char *pin,
 	if (stale)
 		chal[3] ^= 0x01;
 	n = (size_t)wk_hex_decode(pin, p, sizeof(p));
-	assert_int_equal(wk_purse_reload_pin_script(WK_PURSE_ALG_3DES, damk,
-	    WK_PURSE_ALG_3DES, drpk, chal, p, n, data, &len), 0);
+	assert_int_equal(wk_purse_reload_pin_script(fx.damk_alg, damk,
+	    fx.drpk_alg, drpk, chal, p, n, data, &len), 0);
 	assert_int_equal(len, n + 8);
 	wk_hex_encode(data, len, dh);
 	snprintf(out, cap, "84 5E 00 00 %02zX %s", len, dh);
@@ -434,6 +443,28 @@ test_reload_refused(void **unused)
 	    0x6988);
 }
 
+/* SM4 keys: the script under the SM4 DAMK and DRPK opens; one made with
+ * 3DES for the same key bytes does not, nor one mixing the algorithms */
+static void
+test_reload_sm4(void **unused)
+{
+	(void)unused;
+	renew("", sm4_keys);
+	assert_int_equal(sel(), 0x9000);
+	fx.damk_alg = WK_PURSE_ALG_3DES;
+	fx.drpk_alg = WK_PURSE_ALG_3DES;
+	assert_int_equal(reload(fx.damk, fx.drpk, "111111", false), 0x6988);
+	fx.damk_alg = WK_PURSE_ALG_SM4;
+	assert_int_equal(reload(fx.damk, fx.drpk, "111111", false), 0x9302);
+	assert_int_equal(xfer("00 20 00 00 03 12 34 56"), 0x9000);
+	fx.drpk_alg = WK_PURSE_ALG_SM4;
+	assert_int_equal(reload(fx.damk, fx.drpk, "777777", false), 0x9000);
+	assert_int_equal(xfer("00 20 00 00 03 12 34 56"), 0x63C2);
+	assert_int_equal(xfer("00 20 00 00 03 77 77 77"), 0x9000);
+	/* made for another challenge: refused */
+	assert_int_equal(reload(fx.damk, fx.drpk, "777777", true), 0x6988);
+}
+
 /* a card without a DRPK (or without a DAMK) cannot take a script */
 static void
 test_reload_no_key(void **unused)
@@ -520,6 +551,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reload_no_key, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_reload_sm4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_blocked_purse, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_pin_required, setup, teardown),
