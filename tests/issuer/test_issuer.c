@@ -3410,11 +3410,11 @@ test_bank_records(void **state)
 	snprintf(path, sizeof(path), "/v1/loads/%s/refusal", id);
 	assert_int_equal(post_msg(path, "refusal", ref.p, ref.len, &resp), 200);
 	json_decref(resp);
-	assert_int_equal(iss_merchant_create(T.db, "000000000077", "Bakery", &mid,
+	assert_int_equal(iss_merchant_create(T.db, "000000000079", "Bakery", &mid,
 	    &e), 0);
 	as_nobody();
 	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 0, 100,
-	    "000000000077", 1, false, false)), &resp), 200);
+	    "000000000079", 1, false, false)), &resp), 200);
 	json_decref(resp);
 	check_conservation();
 	bal = q_int("SELECT balance FROM accounts WHERE pan = '" PAN_POOR "'");
@@ -3452,7 +3452,7 @@ test_bank_records(void **state)
 	/* the last one, the settlement: the merchant's terminal, the
 	 * account's balance */
 	assert_int_equal(r.dst[0], WK_AREC_ACCT_TERMINAL);
-	assert_memory_equal(r.dst + 1, "\x00\x00\x00\x00\x00\x77", 6);
+	assert_memory_equal(r.dst + 1, "\x00\x00\x00\x00\x00\x79", 6);
 	assert_int_equal(r.balance, (uint32_t)bal);
 	assert_int_equal(json_integer_value(json_object_get(resp, "last")),
 	    (json_int_t)wk_arec_iss_event(&r));
@@ -3552,7 +3552,7 @@ test_sm4(void **state)
 	assert_int_equal(c->algs[WK_PURSE_KEY_DUK], WK_PURSE_ALG_3DES);
 	assert_int_equal(c->algs[WK_PURSE_KEY_DAMK], WK_PURSE_ALG_SM4);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM cards WHERE card_id ="
-	    " '%s' AND key_algs = '040004000004'", c->id_hex);
+	    " '%s' AND key_algs = '04000400000400'", c->id_hex);
 	assert_int_equal(q_int(sql), 1);
 	/* an SM4 card key comes from the SM4 master, never the 3DES one */
 	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
@@ -3648,7 +3648,7 @@ test_sm4(void **state)
 	assert_int_equal(post_msg("/v1/loads", "request", b.p, b.len, &resp),
 	    500);
 	json_decref(resp);
-	snprintf(sql, sizeof(sql), "UPDATE cards SET key_algs = '040004000004'"
+	snprintf(sql, sizeof(sql), "UPDATE cards SET key_algs = '04000400000400'"
 	    " WHERE card_id = '%s'", c->id_hex);
 	assert_int_equal(iss_db_script(T.db, sql), ISS_DB_OK);
 	check_conservation();
