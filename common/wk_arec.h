@@ -62,7 +62,8 @@ enum {
 	WK_AREC_LIMIT = 0x07,
 	WK_AREC_TRANSFER_OUT = 0x10,
 	WK_AREC_TRANSFER_IN = 0x11,
-	WK_AREC_PAYMENT = 0x20,
+	WK_AREC_PAYMENT = 0x20,		/* an online payment the card confirmed */
+	WK_AREC_PAYMENT_DECLINED = 0x21,	/* one it declined: no money moves */
 };
 
 /* account kinds (first byte of an account) */
@@ -73,6 +74,7 @@ enum {
 	WK_AREC_ACCT_TERMINAL = 3,	/* id: 6-byte terminal id, then 4 zero bytes */
 	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
 	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
+	WK_AREC_ACCT_ACCOUNT = 6,	/* a bank account: its PAN in BCD, padded with F */
 };
 
 enum {

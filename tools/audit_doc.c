@@ -107,6 +107,15 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6],
 		    acct[7], acct[8]);
 		break;
+	case WK_AREC_ACCT_ACCOUNT: {
+		size_t n;
+
+		bcd(id, acct + 1, 10);
+		n = strcspn(id, "fF");
+		id[n] = '\0';
+		snprintf(out, cap, "account %s", id);
+		break;
+	}
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;

@@ -109,7 +109,8 @@ valid_date(const char *s)
 }
 
 static const char *const type_names[] = { "load", "purchase", "unload",
-    "cash", "limit", "transfer-out", "transfer-in", "payment", NULL };
+    "cash", "limit", "transfer-out", "transfer-in", "payment",
+    "payment-declined", NULL };
 
 static int
 parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
