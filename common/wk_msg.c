@@ -17,9 +17,11 @@ enum {
 	F_ALG = 0x88, F_RANDOM = 0x89, F_TERM = 0x8A, F_MAC1 = 0x8B,
 	F_LOAD = 0x8C, F_DATE = 0x8D, F_TIME = 0x8E, F_MAC2 = 0x8F,
 	F_TAC = 0x90, F_REASON = 0x91, F_PAN = 0x92, F_TTYPE = 0x93,
-	F_POINT = 0x94, F_SEALED = 0x95, F_PEER = 0x96, F_NAME = 0x97,
-	F_ORDER = 0x98, F_DESC = 0x99, F_CURRENCY = 0x9A, F_EXPIRY = 0x9B,
-	F_DIGEST = 0x9C, F_DECISION = 0x9D, F_COUNTER = 0x9F20,
+	F_POINT = 0x94, F_SEALED = 0x95, F_PEER = 0x96,
+	/* payments: two-byte tags, the one-byte ones left for the rest */
+	F_NAME = 0x9F20, F_ORDER = 0x9F21, F_DESC = 0x9F22,
+	F_CURRENCY = 0x9F23, F_EXPIRY = 0x9F24, F_DIGEST = 0x9F25,
+	F_DECISION = 0x9F26, F_COUNTER = 0x9F27,
 };
 
 #define T_MSG 0xE0

@@ -21,12 +21,12 @@
  *   92 account PAN (1-19 ASCII digits)                 93 transaction type (1)
  *   94 ephemeral P-256 point (65, uncompressed)        95 sealed keys (17-255)
  *   96 peer card id (8): card to card, the other card
- *   97 payee name (1-64)      98 order id (1-64)       99 description (0-200)
- *   9A currency (3, ISO 4217 letters)                  9B expiry (8, unix seconds)
- *   9C order digest (32)      9D decision (1: 00 declined, 01 accepted)
- *   9F20 confirmation counter (4)
+ *   9F20 payee name (1-64)    9F21 order id (1-64)     9F22 description (0-200)
+ *   9F23 currency (3, ISO 4217 letters)                9F24 expiry (8, unix seconds)
+ *   9F25 order digest (32)    9F26 decision (1: 00 declined, 01 accepted)
+ *   9F27 confirmation counter (4)
  *
- * texts (97-99) are UTF-8 without control characters or bidirectional
+ * texts (9F20-9F22) are UTF-8 without control characters or bidirectional
  * overrides (wk_payment.h): a merchant's text is shown to the holder, who
  * must see what the card signs. A payment's id travels in 8C and its payee
  * (the merchant's id) in 8A. Numbers are big-endian.

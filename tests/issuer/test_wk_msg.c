@@ -254,18 +254,18 @@ test_payment_texts(void **state)
 		    0x8C, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 		    0x92, 2, '6', '2',
 		    0x8A, 6, 0, 0, 0, 0, 0, 1,
-		    0x97, 1, 'S',
-		    0x98, 1, 'A',
-		    0x99, 2, 'o', 'k',
+		    0x9F, 0x20, 1, 'S',
+		    0x9F, 0x21, 1, 'A',
+		    0x9F, 0x22, 2, 'o', 'k',
 		    0x85, 4, 0, 0, 0, 1,
-		    0x9A, 3, 'C', 'N', 'Y',
-		    0x9B, 8, 0, 0, 0, 0, 0x69, 0, 0, 0 };
+		    0x9F, 0x23, 3, 'C', 'N', 'Y',
+		    0x9F, 0x24, 8, 0, 0, 0, 0, 0x69, 0, 0, 0 };
 
 		assert_int_equal(parse_body(body, sizeof(body)), WK_MSG_OK);
-		body[sizeof(body) - 23] = 0x1B;		/* 'o' of the description */
+		body[sizeof(body) - 25] = 0x1B;		/* 'o' of the description */
 		assert_int_equal(parse_body(body, sizeof(body)), WK_MSG_MALFORMED);
-		body[sizeof(body) - 23] = 'o';
-		body[sizeof(body) - 13] = 'c';		/* currency "cNY" */
+		body[sizeof(body) - 25] = 'o';
+		body[sizeof(body) - 14] = 'c';		/* currency "cNY" */
 		assert_int_equal(parse_body(body, sizeof(body)), WK_MSG_MALFORMED);
 	}
 }

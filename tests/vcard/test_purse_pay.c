@@ -345,10 +345,10 @@ test_accept(void **state)
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	request(t, &q, &b);
 	/* no PIN: refused, nothing written */
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x6982);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x6982);
 	assert_int_equal(head(t), h);
 	verify_pin(t);
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x9000);
 	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &c), WK_MSG_OK);
 	assert_int_equal(c.type, WK_MSG_PAY_CONFIRM);
 	assert_memory_equal(c.card_id, q.card_id, 8);
@@ -376,17 +376,17 @@ test_accept(void **state)
 	assert_int_equal(r.dst[0], WK_AREC_ACCT_TERMINAL);
 	assert_memory_equal(r.term_id, q.terminal_id, 6);
 	/* the same request again: the same answer, no PIN, no record */
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x9000);
 	assert_int_equal(t->rlen, first_len);
 	assert_memory_equal(t->r, first, first_len);
-	assert_int_equal(cmd(t, 0xEF, 0x02, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x02, 0x00, b.p, b.len), 0x9000);
 	assert_memory_equal(t->r, first, first_len);
 	assert_true(head(t) == h + 1);
 	/* never the other decision, nor the other form */
 	verify_pin(t);
 	digest_of(t, dig);
-	assert_int_equal(cmd(t, 0xEF, 0x00, 0x00, b.p, b.len), 0x6985);
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x01, b.p, b.len), 0x6985);
+	assert_int_equal(cmd(t, 0xE7, 0x00, 0x00, b.p, b.len), 0x6985);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x01, b.p, b.len), 0x6985);
 	{
 		uint8_t now[32];
 
@@ -396,14 +396,14 @@ test_accept(void **state)
 	/* the verification is still there (nothing was signed): one use */
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	request(t, &q, &b);
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x9000);
 	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &c), WK_MSG_OK);
 	assert_int_equal(c.counter, 2);
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	request(t, &q, &b);
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x6982);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x6982);
 	/* a request it never answered: nothing to give */
-	assert_int_equal(cmd(t, 0xEF, 0x02, 0x00, b.p, b.len), 0x6A88);
+	assert_int_equal(cmd(t, 0xE7, 0x02, 0x00, b.p, b.len), 0x6A88);
 }
 
 static void
@@ -417,9 +417,9 @@ test_decline(void **state)
 
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	request(t, &q, &b);
-	assert_int_equal(cmd(t, 0xEF, 0x00, 0x00, b.p, b.len), 0x6982);
+	assert_int_equal(cmd(t, 0xE7, 0x00, 0x00, b.p, b.len), 0x6982);
 	verify_pin(t);
-	assert_int_equal(cmd(t, 0xEF, 0x00, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x00, 0x00, b.p, b.len), 0x9000);
 	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &c), WK_MSG_OK);
 	assert_int_equal(c.decision, WK_MSG_DECLINED);
 	last_record(t, &r);
@@ -427,8 +427,8 @@ test_decline(void **state)
 	assert_int_equal(r.amount, 12345);
 	/* declined stays declined */
 	verify_pin(t);
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x6985);
-	assert_int_equal(cmd(t, 0xEF, 0x00, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x6985);
+	assert_int_equal(cmd(t, 0xE7, 0x00, 0x00, b.p, b.len), 0x9000);
 }
 
 /* a refusal changes nothing at all in the store */
@@ -440,7 +440,7 @@ refused(tcard *t, const uint8_t *data, size_t len, uint8_t p1, uint8_t p2,
 	uint16_t sw;
 
 	digest_of(t, before);
-	sw = cmd(t, 0xEF, p1, p2, data, len);
+	sw = cmd(t, 0xE7, p1, p2, data, len);
 	if (sw != want1 && sw != want2)
 		fail_msg("SW %04X, want %04X or %04X", sw, want1, want2);
 	digest_of(t, after);
@@ -470,7 +470,7 @@ test_flipped_requests(void **state)
 	buf[b.len] = 0;
 	refused(t, buf, b.len + 1, 0x01, 0x00, 0x6A80, 0x6A80);
 	/* the original still goes through: the PIN was not used up */
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x9000);
 }
 
 static void
@@ -519,7 +519,7 @@ test_wrong_requests(void **state)
 	refused(t, b.p, b.len, 0x01, 0x02, 0x6A86, 0x6A86);
 	refused(t, b.p, b.len, 0x00, 0x01, 0x6A86, 0x6A86);
 	refused(t, b.p, 0, 0x01, 0x00, 0x6700, 0x6700);
-	assert_int_equal(txh(t, "00EF010000"), 0x6D00);
+	assert_int_equal(txh(t, "00E7010000"), 0x6D00);
 	EVP_PKEY_free(other);
 }
 
@@ -578,7 +578,7 @@ test_answers_kept(void **state)
 		wk_buf_init_fixed(&b, buf, sizeof(buf));
 		request(t, &q, &b);
 		verify_pin(t);
-		assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x9000);
+		assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x9000);
 		if (i == 0) {
 			memcpy(firstreq, b.p, b.len);
 			firstlen = b.len;
@@ -588,8 +588,8 @@ test_answers_kept(void **state)
 			lastlen = b.len;
 		}
 	}
-	assert_int_equal(cmd(t, 0xEF, 0x02, 0x00, firstreq, firstlen), 0x6A88);
-	assert_int_equal(cmd(t, 0xEF, 0x02, 0x00, lastreq, lastlen), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x02, 0x00, firstreq, firstlen), 0x6A88);
+	assert_int_equal(cmd(t, 0xE7, 0x02, 0x00, lastreq, lastlen), 0x9000);
 }
 
 static void
@@ -633,7 +633,7 @@ test_ocra(void **state)
 	}
 	assert_int_equal(cmd(t, 0xE6, 0, 0, kb.p, kb.len), 0x9000);
 	/* the response: T (minutes) and 8 digits */
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x01, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x01, b.p, b.len), 0x9000);
 	assert_int_equal(t->rlen, 16);
 	tstep = 0;
 	for (int i = 0; i < 8; i++)
@@ -649,8 +649,8 @@ test_ocra(void **state)
 	assert_memory_equal(t->r + 8, want, 8);
 	/* a signed confirmation of the same request: refused */
 	verify_pin(t);
-	assert_int_equal(cmd(t, 0xEF, 0x01, 0x00, b.p, b.len), 0x6985);
-	assert_int_equal(cmd(t, 0xEF, 0x02, 0x01, b.p, b.len), 0x9000);
+	assert_int_equal(cmd(t, 0xE7, 0x01, 0x00, b.p, b.len), 0x6985);
+	assert_int_equal(cmd(t, 0xE7, 0x02, 0x01, b.p, b.len), 0x9000);
 	assert_memory_equal(t->r + 8, want, 8);
 	/* forgetting the wallet forgets the OCRA key */
 	select_piv(t);

@@ -6,7 +6,7 @@
  * response of the dynamic-password variant), and writes an audit record
  * of type payment in the same store commit.
  *
- *   EF PAYMENT   P1 01 accept, 00 decline, 02 the answer given before
+ *   E7 PAYMENT   P1 01 accept, 00 decline, 02 the answer given before
  *                P2 00 a signed confirmation (type 12), 01 OCRA
  *                data: the issuer's payment request (type 11)
  *

@@ -14,7 +14,7 @@
  *   E8-ED             card to card: purse_xfer.c
  *   EE UNBLOCK REQUEST a new APPLICATION UNBLOCK challenge, in a signed
  *                     unblock request for the issuer (docs/purse.md)
- *   EF PAYMENT        online payments: purse_pay.c
+ *   E7 PAYMENT        online payments: purse_pay.c
  *
  * A grant for no session and a recovery statement burn an online seq:
  * both need the verified purse PIN and use it up, so a host process
