@@ -6,6 +6,8 @@
 #include "iss.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,26 +83,55 @@ split_path(const char *p, char *id, size_t idlen, const char **action)
 }
 
 int
-iss_handle(iss *is, const char *method, const char *url, const char *body,
-    size_t body_len, json_t **resp, iss_err *e)
+iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 {
+	iss_request rqv = *rq0;
+	const iss_request *rq = &rqv;
+	const char *method = rq->method, *body = rq->body, *q;
+	size_t body_len = rq->body_len;
 	bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
 	json_t *req = NULL;
 	json_error_t jerr;
-	char id[80];
-	const char *action = "";
+	char id[80], path[512], wait[16];
+	const char *url = rq->url, *action = "";
 	int rc = -1;
 
 	*resp = NULL;
 	e->status = 0;
 	e->item = 0;
+	/* a query after the path: only "wait" is read */
+	if ((q = strchr(url, '?')) != NULL) {
+		size_t n = (size_t)(q - url);
+
+		if (n >= sizeof(path)) {
+			iss_fail(e, 414, "uri_too_long", "the path is too long");
+			return -1;
+		}
+		memcpy(path, url, n);
+		path[n] = '\0';
+		url = path;
+		for (const char *a = q + 1; *a != '\0';) {
+			size_t len = strcspn(a, "&");
+
+			if (rqv.wait == NULL && len > 5 && len - 5 < sizeof(wait) &&
+			    strncmp(a, "wait=", 5) == 0) {
+				memcpy(wait, a + 5, len - 5);
+				wait[len - 5] = '\0';
+				rqv.wait = wait;
+			}
+			a += len;
+			if (*a == '&')
+				a++;
+		}
+	}
 	if (body_len > ISS_MAX_BODY) {
 		iss_fail(e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
 		return -1;
 	}
 	if (post) {
-		req = json_loadb(body, body_len, JSON_REJECT_DUPLICATES, &jerr);
+		req = json_loadb(body != NULL ? body : "", body_len,
+		    JSON_REJECT_DUPLICATES, &jerr);
 		if (req == NULL) {
 			iss_fail(e, 400, "bad_json", "line %d: %.160s", jerr.line,
 			    jerr.text);
@@ -128,6 +159,33 @@ iss_handle(iss *is, const char *method, const char *url, const char *body,
 		if (!post)
 			goto method;
 		rc = iss_transfer_report(is, req, resp, e);
+	} else if (strcmp(url, "/v1/payments") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_pay_create(is, rq, req, resp, e);
+	} else if (strncmp(url, "/v1/payments/", 13) == 0 &&
+	    split_path(url + 13, id, sizeof(id), &action)) {
+		if (strcmp(action, "") == 0) {
+			if (!get)
+				goto method;
+			rc = iss_pay_get(is, rq, id, resp, e);
+		} else if (strcmp(action, "cancel") == 0 ||
+		    strcmp(action, "confirmation") == 0) {
+			if (!post)
+				goto method;
+			rc = strcmp(action, "cancel") == 0 ?
+			    iss_pay_cancel(is, rq, id, resp, e) :
+			    iss_pay_confirm(is, rq, id, req, resp, e);
+		} else {
+			goto notfound;
+		}
+	} else if (strncmp(url, "/v1/cards/", 10) == 0 &&
+	    split_path(url + 10, id, sizeof(id), &action)) {
+		if (strcmp(action, "payments") != 0)
+			goto notfound;
+		if (!get)
+			goto method;
+		rc = iss_pay_pending(is, rq, id, resp, e);
 	} else if (strcmp(url, "/v1/loads") == 0) {
 		if (!post)
 			goto method;
@@ -197,7 +255,34 @@ struct iss_server {
 	uint16_t port;
 	char *cert;
 	char *key;
+	/* the sweeper: expires open payments, delivers webhooks */
+	pthread_t sweeper;
+	bool sweeping;
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
+
+static void *
+sweep(void *arg)
+{
+	iss_server *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		(void)iss_pay_expire_due(s->is);
+		(void)iss_webhook_run(s->is);
+		pthread_mutex_lock(&s->mu);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (!s->stop)
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
 
 typedef struct req_state {
 	char *body;
@@ -244,6 +329,17 @@ send_error(struct MHD_Connection *c, const iss_err *e)
 	return r;
 }
 
+/* the verified TLS client certificate's SHA-256 (hex), or NULL */
+static const char *
+client_cert_fp(iss_server *s, struct MHD_Connection *c, char *fp, size_t cap)
+{
+	(void)s;
+	(void)c;
+	(void)fp;
+	(void)cap;
+	return NULL;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -251,6 +347,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	iss_server *s = cls;
 	req_state *st = *con_cls;
+	iss_request rq = { 0 };
+	char fp[65];
 	iss_err e = { 0 };
 	json_t *resp = NULL;
 	enum MHD_Result r;
@@ -290,8 +388,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		    ISS_MAX_BODY);
 		return send_error(c, &e);
 	}
-	if (iss_handle(s->is, method, url, st->body ? st->body : "", st->len,
-	    &resp, &e) != 0) {
+	rq.method = method;
+	rq.url = url;
+	rq.body = st->body ? st->body : "";
+	rq.body_len = st->len;
+	rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	rq.wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+	rq.client_cert = client_cert_fp(s, c, fp, sizeof(fp));
+	if (iss_handle(s->is, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
@@ -372,6 +477,8 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 		return -1;
 	}
 	s->is = is;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	if ((tls_cert != NULL) != (tls_key != NULL)) {
 		snprintf(err, errlen, "give both --tls-cert and --tls-key");
 		goto fail;
@@ -404,6 +511,11 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : (uint16_t)port;
+	if (pthread_create(&s->sweeper, NULL, sweep, s) != 0) {
+		snprintf(err, errlen, "cannot start the sweeper thread");
+		goto fail;
+	}
+	s->sweeping = true;
 	*out = s;
 	return 0;
 fail:
@@ -424,8 +536,17 @@ iss_server_stop(iss_server **sp)
 
 	if (s == NULL)
 		return;
+	if (s->sweeping) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->sweeper, NULL);
+	}
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	if (s->key != NULL) {
 		sodium_memzero(s->key, strlen(s->key));
 		free(s->key);

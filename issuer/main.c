@@ -34,6 +34,13 @@ typedef struct opts {
 	const char *mfg_ca;
 	const char *fingerprint;
 	const char *request;
+	const char *webhook;
+	const char *client_cert;
+	const char *revoke;
+	const char *alias;
+	const char *label;
+	bool api_key;
+	bool none;
 	bool json;
 } opts;
 
@@ -52,14 +59,23 @@ usage(FILE *f)
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
-	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
-	    "            a merchant account for a terminal (12 hex digits)\n"
+	    "  merchant-create --terminal TERMINAL_ID [--name NAME] [--api-key]\n"
+	    "            [--webhook URL] [--client-cert PEM]\n"
+	    "            a merchant account for a terminal (12 hex digits); with\n"
+	    "            --api-key, an API key for online payments (shown once)\n"
+	    "  merchant-key (--terminal TERMINAL_ID | --revoke KEY_ID)\n"
+	    "            another API key for a merchant, or one revoked\n"
+	    "  merchant-cert --terminal TERMINAL_ID --client-cert PEM\n"
+	    "            a TLS client certificate that authenticates the merchant\n"
+	    "  merchant-webhook --terminal TERMINAL_ID (--webhook URL | --none)\n"
+	    "  alias-create --pan PAN [--alias ALIAS] [--label TEXT]\n"
+	    "            a name the holder gives a shop instead of the PAN\n"
 	    "  psam-issue --terminal TERMINAL_ID --request FILE --out FILE\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "            the terminal's PSAM: its purchase master key sealed to\n"
 	    "            the key the PSAM card made (walletkey psam init)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
-	    "  settlements | transfers | psams   [--json]\n"
+	    "  settlements | transfers | psams | payments | webhooks   [--json]\n"
 	    "  revoke    --card CARD_ID\n"
 	    "  manufacturer-add (--key-file F | --passphrase-env VAR) --cert PEM\n"
 	    "            trust the card manufacturer CA(s) in PEM for enrolment\n"
@@ -95,6 +111,13 @@ parse(int argc, char **argv, opts *o)
 		{ "manufacturer-ca", required_argument, NULL, 'm' },
 		{ "fingerprint", required_argument, NULL, 'f' },
 		{ "request", required_argument, NULL, 'R' },
+		{ "webhook", required_argument, NULL, 'W' },
+		{ "client-cert", required_argument, NULL, 'X' },
+		{ "revoke", required_argument, NULL, 'V' },
+		{ "alias", required_argument, NULL, 'A' },
+		{ "label", required_argument, NULL, 'B' },
+		{ "api-key", no_argument, NULL, 'I' },
+		{ "none", no_argument, NULL, 'N' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -123,6 +146,13 @@ parse(int argc, char **argv, opts *o)
 		case 'm': o->mfg_ca = optarg; break;
 		case 'f': o->fingerprint = optarg; break;
 		case 'R': o->request = optarg; break;
+		case 'W': o->webhook = optarg; break;
+		case 'X': o->client_cert = optarg; break;
+		case 'V': o->revoke = optarg; break;
+		case 'A': o->alias = optarg; break;
+		case 'B': o->label = optarg; break;
+		case 'I': o->api_key = true; break;
+		case 'N': o->none = true; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -367,6 +397,8 @@ cmd_merchant_create(const opts *o)
 {
 	iss_db *db = NULL;
 	iss_err e = { 0 };
+	json_t *j = NULL;
+	char key[96] = "", fp[65] = "";
 	int64_t id;
 	int rc = 1;
 
@@ -377,16 +409,174 @@ cmd_merchant_create(const opts *o)
 	}
 	if (open_db(o, &db) != 0)
 		return 1;
-	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0) {
+	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0)
+		goto fail;
+	/* each credential in its own transaction: the merchant stays made */
+	if ((o->webhook != NULL && iss_merchant_webhook(db, o->terminal,
+	    o->webhook, &e) != 0) ||
+	    (o->client_cert != NULL && iss_merchant_cert_add(db, o->terminal,
+	    o->client_cert, fp, sizeof(fp), &e) != 0) ||
+	    (o->api_key && iss_merchant_key_new(db, o->terminal, key, sizeof(key),
+	    &e) != 0))
+		goto fail;
+	if (o->json) {
+		j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "terminal",
+		    o->terminal);
+		if (j != NULL && key[0] != '\0')
+			json_object_set_new(j, "api_key", json_string(key));
+		if (j != NULL && fp[0] != '\0')
+			json_object_set_new(j, "client_cert", json_string(fp));
+		if (j != NULL)
+			json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		printf("merchant account %" PRId64 " created for terminal %s\n", id,
+		    o->terminal);
+		if (fp[0] != '\0')
+			printf("client certificate %s\n", fp);
+		if (key[0] != '\0')
+			printf("API key (shown once): %s\n", key);
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+	rc = e.status < 500 ? 2 : 1;
+out:
+	sodium_memzero(key, sizeof(key));
+	json_decref(j);
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_merchant_key(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char key[96] = "";
+	int rc = 1;
+
+	if ((o->terminal == NULL) == (o->revoke == NULL)) {
+		fprintf(stderr, "walletkey-issuer: merchant-key needs --terminal ID"
+		    " or --revoke KEY_ID\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (o->revoke != NULL) {
+		if (iss_merchant_key_revoke(db, o->revoke, &e) != 0)
+			goto fail;
+		if (o->json)
+			printf("{\"revoked\":\"%s\"}\n", o->revoke);
+		else
+			printf("API key %s revoked\n", o->revoke);
+	} else {
+		if (iss_merchant_key_new(db, o->terminal, key, sizeof(key), &e) != 0)
+			goto fail;
+		if (o->json)
+			printf("{\"terminal\":\"%s\",\"api_key\":\"%s\"}\n",
+			    o->terminal, key);
+		else
+			printf("API key (shown once): %s\n", key);
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+	rc = e.status < 500 ? 2 : 1;
+out:
+	sodium_memzero(key, sizeof(key));
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_merchant_cert(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char fp[65];
+	int rc = 1;
+
+	if (o->terminal == NULL || o->client_cert == NULL) {
+		fprintf(stderr, "walletkey-issuer: merchant-cert needs --terminal ID"
+		    " and --client-cert PEM\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_merchant_cert_add(db, o->terminal, o->client_cert, fp, sizeof(fp),
+	    &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
 	} else {
 		if (o->json)
-			printf("{\"id\":%" PRId64 ",\"terminal\":\"%s\"}\n", id,
-			    o->terminal);
+			printf("{\"terminal\":\"%s\",\"client_cert\":\"%s\"}\n",
+			    o->terminal, fp);
 		else
-			printf("merchant account %" PRId64 " created for terminal"
-			    " %s\n", id, o->terminal);
+			printf("client certificate %s registered for terminal %s\n",
+			    fp, o->terminal);
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_merchant_webhook(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	int rc = 1;
+
+	if (o->terminal == NULL || (o->webhook == NULL) == !o->none) {
+		fprintf(stderr, "walletkey-issuer: merchant-webhook needs --terminal"
+		    " ID and --webhook URL or --none\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_merchant_webhook(db, o->terminal, o->webhook, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		if (o->json)
+			printf("{\"terminal\":\"%s\",\"webhook\":%s%s%s}\n",
+			    o->terminal, o->webhook ? "\"" : "",
+			    o->webhook ? o->webhook : "null", o->webhook ? "\"" : "");
+		else
+			printf("webhook of terminal %s: %s\n", o->terminal,
+			    o->webhook ? o->webhook : "none");
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_alias_create(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char alias[80];
+	int rc = 1;
+
+	if (o->pan == NULL) {
+		fprintf(stderr, "walletkey-issuer: alias-create needs --pan PAN\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_alias_create(db, o->pan, o->alias, o->label, alias, sizeof(alias),
+	    &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		if (o->json)
+			printf("{\"alias\":\"%s\"}\n", alias);
+		else
+			printf("%s\n", alias);
 		rc = 0;
 	}
 	iss_db_free(&db);
@@ -824,6 +1014,36 @@ main(int argc, char **argv)
 		return cmd_revoke(&o);
 	if (strcmp(cmd, "merchant-create") == 0)
 		return cmd_merchant_create(&o);
+	if (strcmp(cmd, "merchant-key") == 0)
+		return cmd_merchant_key(&o);
+	if (strcmp(cmd, "merchant-cert") == 0)
+		return cmd_merchant_cert(&o);
+	if (strcmp(cmd, "merchant-webhook") == 0)
+		return cmd_merchant_webhook(&o);
+	if (strcmp(cmd, "alias-create") == 0)
+		return cmd_alias_create(&o);
+	if (strcmp(cmd, "payments") == 0) {
+		static const char *const n[] = { "payment_id", "terminal_id",
+		    "order_id", "payer", "card_id", "amount", "currency", "status",
+		    "error", "method", "counter", "expires", "created_at",
+		    "closed_at" };
+		static const bool num[] = { false, false, false, false, false, true,
+		    false, false, false, false, true, true, false, false };
+
+		return cmd_list(&o, "SELECT id, terminal_id, order_id, payer,"
+		    " card_id, amount, currency, status, error_code, method, counter,"
+		    " expires_at, created_at, closed_at FROM payments"
+		    " ORDER BY created_at, id", n, num);
+	}
+	if (strcmp(cmd, "webhooks") == 0) {
+		static const char *const n[] = { "id", "payment_id", "url",
+		    "attempts", "next_at", "delivered_at", "last_error" };
+		static const bool num[] = { true, false, false, true, true, true,
+		    false };
+
+		return cmd_list(&o, "SELECT id, payment_id, url, attempts, next_at,"
+		    " delivered_at, last_error FROM webhooks ORDER BY id", n, num);
+	}
 	if (strcmp(cmd, "psam-issue") == 0)
 		return cmd_psam_issue(&o);
 	if (strcmp(cmd, "manufacturer-add") == 0)

@@ -29,6 +29,17 @@
 #include "wk_hex.h"
 #include "wk_msg.h"
 
+/* one request without credentials, as iss_handle takes it */
+static int
+handle_plain(iss *is, const char *method, const char *url, const char *body,
+    size_t len, json_t **resp, iss_err *e)
+{
+	iss_request rq = { .method = method, .url = url, .body = body,
+	    .body_len = len };
+
+	return iss_handle(is, &rq, resp, e);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -277,7 +288,7 @@ attest_route(const uint8_t *data, size_t size)
 	if ((body = enrol_body(FUZZ_CARD_ID, fz_att.csr_b64, der, len,
 	    orders[shape], counts[shape])) == NULL)
 		return;
-	(void)iss_handle(fz, "POST", "/v1/enrolments", body, strlen(body), &resp,
+	(void)handle_plain(fz, "POST", "/v1/enrolments", body, strlen(body), &resp,
 	    &e);
 	/* the genuine chain is accepted; a changed one never is */
 	if (n == 0 && shape < 2 && resp == NULL)
@@ -445,7 +456,7 @@ audit_route(const uint8_t *data, size_t size)
 		    "\"nonce\":\"%s\",\"signature\":\"%s\"}}", p[7], h, p[47],
 		    h2, h3, h4);
 	}
-	(void)iss_handle(fz, method, path, body != NULL ? body :
+	(void)handle_plain(fz, method, path, body != NULL ? body :
 	    (r >= 2 ? NULL : (const char *)data + 1), body != NULL ? blen :
 	    (r >= 2 ? 0 : n), &resp, &e);
 	/* a history or loads page the issuer signed always parses */
@@ -563,7 +574,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body[blen++] = '}';
 		body[blen] = '\0';
 	}
-	(void)iss_handle(fz, r == 5 ? "GET" : "POST", route,
+	(void)handle_plain(fz, r == 5 ? "GET" : "POST", route,
 	    body ? body : (const char *)data + 1, blen, &resp, &e);
 	json_decref(resp);
 	free(body);
