@@ -119,7 +119,7 @@ show_list(cstate *s, const wk_pay_event *ev)
 		return;
 	}
 	/* a watch shows the table when it changes */
-	if (strcmp(ids, s->shown) == 0 && (s->o->watch || ev->n == 0))
+	if (s->o->watch && strcmp(ids, s->shown) == 0)
 		return;
 	snprintf(s->shown, sizeof(s->shown), "%s", ids);
 	if (ev->n == 0) {
@@ -428,6 +428,7 @@ wk_cmd_confirm(wk_cli *cli, int argc, char **argv)
 	if ((rc = wk_cli_ctx(cli, &ctx)) != WK_OK)
 		return wk_cli_fail(cli, "confirm", rc);
 	memset(&s, 0, sizeof(s));
+	snprintf(s.shown, sizeof(s.shown), "-");	/* nothing shown yet */
 	s.cli = cli;
 	s.o = &o;
 	memset(&ro, 0, sizeof(ro));

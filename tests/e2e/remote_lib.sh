@@ -92,7 +92,8 @@ card_id() {
 # card's own float is its own purse balance plus its pending loads.
 # MONEY_CARDS: the slots of the enrolled cards (default "0 1"); UNSETTLED:
 # the purchases made but not settled yet (fen), still in the floats;
-# PER_CARD=0 while a transfer is not reported (only the sums hold then).
+# PER_CARD=0 while a transfer is not reported (only the sums hold then);
+# DEPOSITS: what all accounts were given (default two DEPOSITs).
 conserved() {
 	local accounts loads cards purses="" i
 	accounts=$("$ISS" accounts --db "$DB" --json)
@@ -101,7 +102,7 @@ conserved() {
 	for i in ${MONEY_CARDS:-0 1}; do
 		purses="$purses $(card_id "$i")=$(purse_fen "$i")"
 	done
-	python3 - "$accounts" "$loads" "$cards" "$((2 * DEPOSIT))" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
+	python3 - "$accounts" "$loads" "$cards" "${DEPOSITS:-$((2 * DEPOSIT))}" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
 import json, sys
 acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
 cards = json.loads(sys.argv[3]); deposits = int(sys.argv[4])
