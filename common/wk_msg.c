@@ -17,7 +17,7 @@ enum {
 	F_ALG = 0x88, F_RANDOM = 0x89, F_TERM = 0x8A, F_MAC1 = 0x8B,
 	F_LOAD = 0x8C, F_DATE = 0x8D, F_TIME = 0x8E, F_MAC2 = 0x8F,
 	F_TAC = 0x90, F_REASON = 0x91, F_PAN = 0x92, F_TTYPE = 0x93,
-	F_POINT = 0x94, F_SEALED = 0x95, F_PEER = 0x96,
+	F_POINT = 0x94, F_SEALED = 0x95, F_PEER = 0x96, F_SCOPE = 0x97,
 	/* payments: two-byte tags, the one-byte ones left for the rest */
 	F_NAME = 0x9F20, F_ORDER = 0x9F21, F_DESC = 0x9F22,
 	F_CURRENCY = 0x9F23, F_EXPIRY = 0x9F24, F_DIGEST = 0x9F25,
@@ -53,6 +53,7 @@ static const uint16_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	[WK_MSG_PAY_CONFIRM] = { F_CARD, F_LOAD, F_PAN, F_TERM, F_DIGEST,
 	    F_AMOUNT, F_CURRENCY, F_EXPIRY, F_DECISION, F_COUNTER },
 	[WK_MSG_OCRA_KEY] = { F_CARD, F_NONCE, F_KEYVER, F_POINT, F_SEALED },
+	[WK_MSG_SESSION_AUTH] = { F_CARD, F_NONCE, F_SCOPE },
 };
 
 const char *
@@ -73,6 +74,7 @@ wk_msg_type_name(int type)
 		[WK_MSG_PAY_REQUEST] = "payment-request",
 		[WK_MSG_PAY_CONFIRM] = "payment-confirmation",
 		[WK_MSG_OCRA_KEY] = "ocra-key",
+		[WK_MSG_SESSION_AUTH] = "session-auth",
 	};
 
 	return type >= 1 && type <= WK_MSG_TYPE_MAX && names[type] != NULL ?
@@ -144,6 +146,11 @@ put_field(wk_buf *b, const wk_msg *m, uint16_t tag)
 		wk_tlv_put(b, tag, v, 2);
 		break;
 	case F_TTYPE: wk_tlv_put(b, tag, &m->trans_type, 1); break;
+	case F_SCOPE:
+		if (m->scope != WK_MSG_SCOPE_CARD && m->scope != WK_MSG_SCOPE_HOLDER)
+			wk_buf_fail(b);
+		wk_tlv_put(b, tag, &m->scope, 1);
+		break;
 	case F_PAN: {
 		size_t n = strnlen(m->pan, sizeof(m->pan));
 
@@ -246,6 +253,12 @@ get_field(wk_msg *m, const wk_tlv *t)
 	case F_AMOUNT: case F_BALANCE: case F_RANDOM: case F_MAC1: case F_DATE:
 	case F_MAC2: case F_TAC: want = 4; break;
 	case F_KEYVER: case F_ALG: case F_TTYPE: want = 1; break;
+	case F_SCOPE:
+		if (t->len != 1 || t->constructed || (v[0] != WK_MSG_SCOPE_CARD &&
+		    v[0] != WK_MSG_SCOPE_HOLDER))
+			return WK_MSG_MALFORMED;
+		m->scope = v[0];
+		return WK_MSG_OK;
 	case F_TERM: want = 6; break;
 	case F_LOAD: want = sizeof(m->load_id); break;
 	case F_TIME: want = 3; break;

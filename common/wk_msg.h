@@ -21,6 +21,7 @@
  *   92 account PAN (1-19 ASCII digits)                 93 transaction type (1)
  *   94 ephemeral P-256 point (65, uncompressed)        95 sealed keys (17-255)
  *   96 peer card id (8): card to card, the other card
+ *   97 session scope (1): 01 the card, 02 the card and its holder's PIN
  *   9F20 payee name (1-64)    9F21 order id (1-64)     9F22 description (0-200)
  *   9F23 currency (3, ISO 4217 letters)                9F24 expiry (8, unix seconds)
  *   9F25 order digest (32)    9F26 decision (1: 00 declined, 01 accepted)
@@ -80,7 +81,18 @@ enum wk_msg_type {
 	WK_MSG_PAY_CONFIRM = 12,	/* card -> issuer: the holder's signed decision */
 	WK_MSG_OCRA_KEY = 13,		/* issuer -> card at enrolment: the sealed OCRA key */
 	WK_MSG_UNBLOCK_REQUEST = 16,
-	WK_MSG_TYPE_MAX = 16,
+	/* card -> issuer: signs the issuer's session challenge (84) with the
+	 * scope (97) the card vouches for: an issuer session's proof
+	 * (docs/issuer.md "Sessions"); built only by the card's ISSUER
+	 * SESSION command, so no other signature of the card is one */
+	WK_MSG_SESSION_AUTH = 17,
+	WK_MSG_TYPE_MAX = 17,
+};
+
+/* the scopes of an issuer session (tag 97) */
+enum wk_msg_scope {
+	WK_MSG_SCOPE_CARD = 1,		/* the card is present */
+	WK_MSG_SCOPE_HOLDER = 2,	/* and its holder gave the purse PIN */
 };
 
 enum {
@@ -125,6 +137,7 @@ typedef struct wk_msg {
 	uint8_t digest[WK_MSG_DIGEST_LEN];
 	uint8_t decision;
 	uint32_t counter;
+	uint8_t scope;		/* enum wk_msg_scope */
 } wk_msg;
 
 #define WK_MSG_DECLINED 0x00

@@ -29,6 +29,10 @@ typedef struct iss_err {
 	const char *code;
 	char message[256];
 	int item;	/* 1 + the index of the batch entry at fault; 0: none */
+	int retry_after;	/* > 0: seconds, the Retry-After header (429, 503) */
+	/* non-NULL: a WWW-Authenticate: Bearer header (RFC 6750) with this
+	 * error ("" none, "invalid_token", "insufficient_scope") */
+	const char *bearer;
 } iss_err;
 
 void iss_fail(iss_err *e, int status, const char *code, const char *fmt, ...)
@@ -194,12 +198,50 @@ int iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e);
 int iss_merchant_create(iss_db *db, const char *terminal, const char *name,
     int64_t *id, iss_err *e);
 
+/*
+ * attempt limits per client address (iss_limit.c): a token bucket per
+ * address, in memory (each server its own); burst attempts, then one more
+ * every period seconds. A bounded table: the least recently seen address
+ * gives its place up
+ */
+typedef struct iss_limiter iss_limiter;
+int iss_limiter_new(unsigned burst, unsigned period, iss_limiter **out);
+void iss_limiter_free(iss_limiter **l);
+/* takes one attempt for key at now: 0, or the seconds until one is back */
+int64_t iss_limiter_take(iss_limiter *l, const char *key, int64_t now);
+/* gives one back (an attempt that turned out to be no guess) */
+void iss_limiter_give(iss_limiter *l, const char *key, int64_t now);
+
+/* issuer sessions (iss_session.c, docs/issuer.md "Sessions") */
+#define ISS_SESSION_TTL 300		/* seconds a token lives (serve --session-ttl) */
+#define ISS_CHALLENGE_TTL 60		/* seconds a challenge waits for its proof */
+#define ISS_CHALLENGES_MAX 8		/* open challenges per card */
+#define ISS_SESSION_BURST 60		/* per address: challenges and sessions */
+#define ISS_SESSION_PERIOD 1		/* one more every second */
+#define ISS_TOKEN_LEN 43		/* 32 random bytes, base64url unpadded */
+
+enum iss_scope {
+	ISS_SCOPE_CARD = 1,	/* the card was present */
+	ISS_SCOPE_HOLDER = 2,	/* and its holder gave the purse PIN */
+};
+
+/* the authenticated caller of a card's door */
+typedef struct iss_session {
+	char card_id[17];
+	int scope;		/* enum iss_scope */
+} iss_session;
+
 typedef struct iss {
 	iss_pool *pool;
 	iss_keys keys;
 	uint32_t ceiling;
-	int64_t pay_clock_skew;	/* tests: seconds added to the payments' clock */
+	int64_t clock_skew;	/* tests: seconds added to the clock */
+	unsigned session_ttl;	/* seconds */
+	iss_limiter *session_limit;	/* per address: challenges, sessions */
 } iss;
+
+/* the issuer's clock, unix seconds */
+int64_t iss_now(const iss *is);
 
 int iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
     char *err, size_t errlen);
@@ -214,7 +256,9 @@ int iss_load_refusal(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);
 int iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);
-int iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e);
+/* a load of the session's card (another card's is not found) */
+int iss_load_get(iss *is, const char *load_id, const iss_session *who,
+    json_t **resp, iss_err *e);
 int iss_ca_get(iss *is, json_t **resp, iss_err *e);
 /* POST /v1/settlements: purchase proofs, card float to merchant (iss_settle.c) */
 int iss_settle(iss *is, json_t *req, json_t **resp, iss_err *e);
@@ -265,6 +309,19 @@ int iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
  * the revoked cards whose certificates have not expired; in the caller's
  * transaction. Returns 0, -1 (e set) or ISS_DB_RETRY */
 int iss_crl_build(iss *is, iss_db *db, wk_buf *out, iss_err *e);
+
+/* POST /v1/cards/{card}/challenges: a fresh single-use challenge */
+int iss_session_challenge(iss *is, const char *peer, const char *card,
+    json_t *req, json_t **resp, iss_err *e);
+/* POST /v1/sessions {"proof"}: the card's signed proof -> a bearer token */
+int iss_session_open(iss *is, const char *peer, json_t *req, json_t **resp,
+    iss_err *e);
+/* the bearer token of an Authorization header for a door of card
+ * (card_hex; NULL: any card) that wants scope: 401 without or with a bad
+ * or expired token, 403 for another card's token, a revoked card or a
+ * scope too small. out (may be NULL) gets the session */
+int iss_session_auth(iss *is, const char *authorization, const char *card_hex,
+    int scope, iss_session *out, iss_err *e);
 
 /* one HTTP request as the server received it */
 typedef struct iss_request {
@@ -317,6 +374,9 @@ int iss_pay_confirm(iss *is, const iss_request *rq, const char *id,
     json_t *req, json_t **resp, iss_err *e);
 /* closes every open request past its expiry (the server's sweeper) */
 int iss_pay_expire_due(iss *is);
+/* the card is revoked: its open payments fail (card_revoked), in the
+ * caller's transaction */
+int iss_pay_revoke_card(iss_db *db, const char *card_hex);
 
 /* the webhook outbox (iss_webhook.c): delivers what iss_pay.c queued */
 int iss_webhook_queue(iss_db *db, const char *terminal, const char *payment_id,

@@ -44,6 +44,12 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 	is->ceiling = ISS_DEFAULT_CEILING;
 	if (iss_meta_get(db, "ceiling", v, sizeof(v)) == 0)
 		is->ceiling = (uint32_t)strtoul(v, NULL, 10);
+	is->session_ttl = ISS_SESSION_TTL;
+	if (iss_limiter_new(ISS_SESSION_BURST, ISS_SESSION_PERIOD,
+	    &is->session_limit) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	*out = is;
 	rc = 0;
 out:
@@ -63,6 +69,7 @@ iss_free(iss **isp)
 		return;
 	iss_keys_clear(&is->keys);
 	iss_pool_free(&is->pool);
+	iss_limiter_free(&is->session_limit);
 	free(is);
 	*isp = NULL;
 }
@@ -82,6 +89,18 @@ split_path(const char *p, char *id, size_t idlen, const char **action)
 	return true;
 }
 
+/* a card's door: the card id segment, then its session (401, 403) */
+static int
+card_door(iss *is, const iss_request *rq, const char *id, int scope,
+    iss_err *e)
+{
+	if (strlen(id) != 16 || strspn(id, "0123456789abcdefABCDEF") != 16) {
+		iss_fail(e, 404, "not_found", "a card id is 16 hex digits");
+		return -1;
+	}
+	return iss_session_auth(is, rq->authorization, id, scope, NULL, e);
+}
+
 int
 iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 {
@@ -94,6 +113,7 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 	json_error_t jerr;
 	char id[80], path[512], wait[16];
 	const char *url = rq->url, *action = "";
+	iss_session who;
 	int rc = -1;
 
 	*resp = NULL;
@@ -124,6 +144,8 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 				a++;
 		}
 	}
+	e->retry_after = 0;
+	e->bearer = NULL;
 	if (body_len > ISS_MAX_BODY) {
 		iss_fail(e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
@@ -151,6 +173,24 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		if (!post)
 			goto method;
 		rc = iss_enrol(is, req, resp, e);
+	} else if (strcmp(url, "/v1/sessions") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_session_open(is, rq->peer, req, resp, e);
+	} else if (strncmp(url, "/v1/cards/", 10) == 0 &&
+	    split_path(url + 10, id, sizeof(id), &action)) {
+		if (strcmp(action, "challenges") == 0) {
+			if (!post)
+				goto method;
+			rc = iss_session_challenge(is, rq->peer, id, req, resp, e);
+		} else if (strcmp(action, "payments") == 0) {
+			/* the card's session: checked by iss_pay.c */
+			if (!get)
+				goto method;
+			rc = iss_pay_pending(is, rq, id, resp, e);
+		} else {
+			goto notfound;
+		}
 	} else if (strcmp(url, "/v1/settlements") == 0) {
 		if (!post)
 			goto method;
@@ -179,13 +219,6 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		} else {
 			goto notfound;
 		}
-	} else if (strncmp(url, "/v1/cards/", 10) == 0 &&
-	    split_path(url + 10, id, sizeof(id), &action)) {
-		if (strcmp(action, "payments") != 0)
-			goto notfound;
-		if (!get)
-			goto method;
-		rc = iss_pay_pending(is, rq, id, resp, e);
 	} else if (strcmp(url, "/v1/loads") == 0) {
 		if (!post)
 			goto method;
@@ -196,19 +229,27 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		rc = iss_audit_key(is, resp, e);
 	} else if (strncmp(url, "/v1/audit/", 10) == 0 &&
 	    split_path(url + 10, id, sizeof(id), &action)) {
+		/* every door of a card's audit data wants that card's session;
+		 * reading what the log holds wants the holder's (the PIN) */
 		if (strcmp(action, "records") == 0 || strcmp(action, "ack") == 0) {
 			if (!post)
 				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_CARD, e)) != 0)
+				goto out;
 			rc = strcmp(action, "ack") == 0 ?
 			    iss_audit_ack(is, id, req, resp, e) :
 			    iss_audit_records(is, id, req, resp, e);
 		} else if (strncmp(action, "history/", 8) == 0) {
 			if (!get)
 				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
+				goto out;
 			rc = iss_audit_history(is, id, action + 8, resp, e);
 		} else if (strncmp(action, "loads/", 6) == 0) {
 			if (!get)
 				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
+				goto out;
 			rc = iss_audit_loads(is, id, action + 6, resp, e);
 		} else {
 			goto notfound;
@@ -218,7 +259,11 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		if (strcmp(action, "") == 0) {
 			if (!get)
 				goto method;
-			rc = iss_load_get(is, id, resp, e);
+			/* a load's state is its card's */
+			if ((rc = iss_session_auth(is, rq->authorization, NULL,
+			    ISS_SCOPE_CARD, &who, e)) != 0)
+				goto out;
+			rc = iss_load_get(is, id, &who, resp, e);
 		} else if (strcmp(action, "receipt") == 0 ||
 		    strcmp(action, "refusal") == 0 || strcmp(action, "recover") == 0) {
 			if (!post)
@@ -291,8 +336,10 @@ typedef struct req_state {
 } req_state;
 
 static enum MHD_Result
-send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+send_json(struct MHD_Connection *c, unsigned status, json_t *j,
+    const iss_err *e)
 {
+	char hv[160];
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -309,6 +356,20 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *j)
 	}
 	MHD_add_response_header(r, "Content-Type", "application/json");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (e != NULL && e->retry_after > 0) {
+		snprintf(hv, sizeof(hv), "%d", e->retry_after);
+		MHD_add_response_header(r, "Retry-After", hv);
+	}
+	/* RFC 6750 3: the challenge of a bearer-token door */
+	if (e != NULL && e->bearer != NULL) {
+		if (e->bearer[0] == '\0')
+			snprintf(hv, sizeof(hv), "Bearer realm=\"walletkey-issuer\"");
+		else
+			snprintf(hv, sizeof(hv), "Bearer realm=\"walletkey-issuer\","
+			    " error=\"%s\"%s", e->bearer, strcmp(e->bearer,
+			    "insufficient_scope") == 0 ? ", scope=\"holder\"" : "");
+		MHD_add_response_header(r, "WWW-Authenticate", hv);
+	}
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -323,10 +384,29 @@ send_error(struct MHD_Connection *c, const iss_err *e)
 	/* which entry of a batch (settlement proofs) the error is about */
 	if (j != NULL && e->item > 0)
 		json_object_set_new(j, "index", json_integer(e->item - 1));
-	r = send_json(c, (unsigned)e->status, j);
+	r = send_json(c, (unsigned)e->status, j, e);
 
 	json_decref(j);
 	return r;
+}
+
+/* the client's address as text (the per-address attempt limits) */
+static const char *
+peer_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	if (sa == NULL)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, out, (socklen_t)cap);
+	if (sa->sa_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, out, (socklen_t)cap);
+	return NULL;
 }
 
 /* the verified TLS client certificate's SHA-256 (hex), or NULL */
@@ -348,7 +428,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	iss_server *s = cls;
 	req_state *st = *con_cls;
 	iss_request rq = { 0 };
-	char fp[65];
+	char fp[65], peer[INET6_ADDRSTRLEN];
 	iss_err e = { 0 };
 	json_t *resp = NULL;
 	enum MHD_Result r;
@@ -396,13 +476,14 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	rq.wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
 	rq.client_cert = client_cert_fp(s, c, fp, sizeof(fp));
+	rq.peer = peer_address(c, peer, sizeof(peer));
 	if (iss_handle(s->is, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
 		return send_error(c, &e);
 	}
-	r = send_json(c, MHD_HTTP_OK, resp);
+	r = send_json(c, MHD_HTTP_OK, resp, NULL);
 	json_decref(resp);
 	return r;
 }

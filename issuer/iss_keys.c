@@ -40,9 +40,11 @@ void
 iss_fail_db(iss_err *e, iss_db *db, int rc)
 {
 	fprintf(stderr, "walletkey-issuer: database: %s\n", iss_db_errmsg(db));
-	if (rc == ISS_DB_RETRY)
+	if (rc == ISS_DB_RETRY) {
 		iss_fail(e, 503, "busy", "the database is busy; retry the request");
-	else
+		if (e != NULL)
+			e->retry_after = 1;
+	} else
 		iss_fail(e, 500, "internal", "the issuer's database failed");
 }
 

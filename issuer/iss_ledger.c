@@ -219,8 +219,15 @@ iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e)
 		iss_fail(e, 404, "card_not_found", "no unrevoked card %s", card_hex);
 		return -1;
 	}
-	if ((rc = iss_oplog_append(db, &(iss_op){ .kind = "card.revoke",
+	/* its sessions end with it (each door checks the card as well) */
+	if ((rc = iss_db_exec(db, "DELETE FROM sessions WHERE card_id = $1",
+	    (iss_param[]){ ISS_PS(card_hex) }, 1, NULL)) != ISS_DB_OK ||
+	    (rc = iss_db_exec(db, "DELETE FROM session_challenges WHERE"
+	    " card_id = $1", (iss_param[]){ ISS_PS(card_hex) }, 1, NULL)) !=
+	    ISS_DB_OK ||
+	    (rc = iss_oplog_append(db, &(iss_op){ .kind = "card.revoke",
 	    .card_id = card_hex, .seq = -1, .amount = -1 }, NULL)) != ISS_DB_OK ||
+	    (rc = iss_pay_revoke_card(db, card_hex)) != ISS_DB_OK ||
 	    (rc = iss_db_commit(db)) != ISS_DB_OK)
 		goto dberr;
 	return 0;

@@ -76,7 +76,7 @@ pay_gen(void)
 static int64_t
 pay_now(const iss *is)
 {
-	return (int64_t)time(NULL) + is->pay_clock_skew;
+	return iss_now(is);
 }
 
 /* ---- small helpers ---- */
@@ -280,17 +280,14 @@ bad:
 
 /*
  * the door of a card's payments: the card's own session (docs/issuer.md
- * "Sessions"). Until sessions exist in this issuer, the card id is the
- * door (the state before issue 12).
+ * "Sessions"), of the card's scope: the card is there (its confirmation
+ * carries the holder's PIN by itself)
  */
 static int
 card_door(iss *is, const iss_request *rq, const char *card_hex, iss_err *e)
 {
-	(void)is;
-	(void)rq;
-	(void)card_hex;
-	(void)e;
-	return 0;
+	return iss_session_auth(is, rq->authorization, card_hex, ISS_SCOPE_CARD,
+	    NULL, e);
 }
 
 /* ---- payments ---- */
@@ -629,6 +626,46 @@ iss_pay_expire_due(iss *is)
 	}
 	iss_res_free(&r);
 	return n;
+}
+
+int
+iss_pay_revoke_card(iss_db *db, const char *card_hex)
+{
+	iss_res *r = NULL;
+	char now[40], msg[96];
+	int rc;
+
+	if ((rc = iss_db_exec(db, "SELECT " PAY_COLS PAY_FROM " WHERE p.card_id ="
+	    " $1 AND p.status = 'pending' ORDER BY p.id", (iss_param[]){
+	    ISS_PS(card_hex) }, 1, &r)) != ISS_DB_OK)
+		return rc;
+	iss_now_iso(now, sizeof(now));
+	snprintf(msg, sizeof(msg), "card %s was revoked", card_hex);
+	for (size_t i = 0; i < iss_res_rows(r) && rc == ISS_DB_OK; i++) {
+		pay_row p;
+		int64_t op = 0;
+
+		if ((rc = pay_from_res(r, i, &p)) != 0)
+			break;
+		if ((rc = iss_oplog_append(db, &(iss_op){ .kind = "payment.refused",
+		    .card_id = p.card_id, .load_id = p.id, .seq = -1,
+		    .account_id = p.account_id, .amount = p.amount,
+		    .detail = "card_revoked" }, &op)) == ISS_DB_OK &&
+		    (rc = iss_db_exec(db, "UPDATE payments SET status = 'failed',"
+		    " error_code = 'card_revoked', error_message = $1, method ="
+		    " 'issuer', oplog_id = $2, closed_at = $3 WHERE id = $4 AND"
+		    " status = 'pending'", (iss_param[]){ ISS_PS(msg), ISS_PI(op),
+		    ISS_PS(now), ISS_PS(p.id) }, 4, NULL)) == ISS_DB_OK) {
+			pay_row_clear(&p);
+			if ((rc = pay_read(db, iss_res_text(r, i, 0), &p)) == 1)
+				rc = webhook_for(db, &p);
+			else if (rc == 0)
+				rc = ISS_DB_ERROR;
+		}
+		pay_row_clear(&p);
+	}
+	iss_res_free(&r);
+	return rc;
 }
 
 /* ---- the merchant's side ---- */

@@ -1322,13 +1322,20 @@ iss_load_recover(iss *is, const char *load_id, json_t *req, json_t **resp,
 }
 
 int
-iss_load_get(iss *is, const char *load_id, json_t **resp, iss_err *e)
+iss_load_get(iss *is, const char *load_id, const iss_session *who,
+    json_t **resp, iss_err *e)
 {
 	load_view v;
 	int rc = -1;
 
 	if (load_view_get(is, load_id, &v, e) != 0)
 		goto out;
+	/* another card's load is not found: a token tells nothing of the
+	 * loads of other cards */
+	if (who == NULL || strcmp(v.row.card_id, who->card_id) != 0) {
+		iss_fail(e, 404, "load_not_found", "no load %s", load_id);
+		goto out;
+	}
 	if ((*resp = load_json(&v.row)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;

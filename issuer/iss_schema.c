@@ -140,11 +140,31 @@ static const migration migrations[] = {
 	"  pubkey TEXT NOT NULL, key_version INTEGER NOT NULL,"
 	"  issued_at TEXT NOT NULL);",
 	NULL, float_per_card },
+	/* issue 12 "the issuer's doors": the cards' sessions (their
+	 * challenges, single use, and tokens, kept as SHA-256 only) and the
+	 * enrolment attempts per account number, so the limit survives a
+	 * restart (docs/issuer.md "Sessions", "Enrolment attempts") */
+	{ 6,
+	"CREATE TABLE session_challenges (challenge TEXT PRIMARY KEY,"
+	"  card_id TEXT NOT NULL REFERENCES cards(card_id),"
+	"  expires_at BIGINT NOT NULL, used_at BIGINT);"
+	"CREATE INDEX session_challenges_card ON session_challenges(card_id);"
+	"CREATE INDEX session_challenges_exp ON session_challenges(expires_at);"
+	"CREATE TABLE sessions (token_hash TEXT PRIMARY KEY,"
+	"  card_id TEXT NOT NULL REFERENCES cards(card_id),"
+	"  scope TEXT NOT NULL CHECK (scope IN ('card', 'holder')),"
+	"  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);"
+	"CREATE INDEX sessions_card ON sessions(card_id);"
+	"CREATE INDEX sessions_exp ON sessions(expires_at);"
+	"CREATE TABLE enrol_attempts (pan TEXT PRIMARY KEY,"
+	"  failures INTEGER NOT NULL, window_start BIGINT NOT NULL);"
+	"CREATE INDEX enrol_attempts_window ON enrol_attempts(window_start);",
+	NULL, NULL },
 	/* issue 14 "online payments confirmed on the card" (docs/payments.md):
 	 * the merchants' credentials (API keys kept as SHA-256, client
 	 * certificates by fingerprint) and webhooks, the payers' aliases, the
 	 * payments, the confirmation counters each card used, the webhook
-	 * outbox. (Version 6 is issue 12's.) */
+	 * outbox */
 	{ 7,
 	"ALTER TABLE merchants ADD COLUMN webhook_url TEXT;"
 	"CREATE TABLE merchant_keys (key_id TEXT PRIMARY KEY,"

@@ -41,6 +41,7 @@ typedef struct opts {
 	const char *label;
 	bool api_key;
 	bool none;
+	const char *session_ttl;
 	bool json;
 } opts;
 
@@ -56,7 +57,7 @@ usage(FILE *f)
 	    "            create the schema, purse master keys and the issuer CA\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
-	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
 	    "  merchant-create --terminal TERMINAL_ID [--name NAME] [--api-key]\n"
@@ -118,6 +119,7 @@ parse(int argc, char **argv, opts *o)
 		{ "label", required_argument, NULL, 'B' },
 		{ "api-key", no_argument, NULL, 'I' },
 		{ "none", no_argument, NULL, 'N' },
+		{ "session-ttl", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -153,6 +155,7 @@ parse(int argc, char **argv, opts *o)
 		case 'B': o->label = optarg; break;
 		case 'I': o->api_key = true; break;
 		case 'N': o->none = true; break;
+		case 'S': o->session_ttl = optarg; break;
 		case 'j': o->json = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
@@ -283,9 +286,15 @@ cmd_serve(const opts *o)
 	iss_server *s = NULL;
 	char err[512];
 	sigset_t set;
-	uint32_t pool = 32;
+	uint32_t pool = 32, ttl = ISS_SESSION_TTL;
 	int sig, rc = 1;
 
+	if (o->session_ttl != NULL && (!parse_u32(o->session_ttl, &ttl) ||
+	    ttl < 30 || ttl > 3600)) {
+		fprintf(stderr, "walletkey-issuer: --session-ttl wants 30 to 3600"
+		    " seconds\n");
+		return 2;
+	}
 	if (o->listen == NULL) {
 		fprintf(stderr, "walletkey-issuer: serve needs --listen HOST:PORT\n");
 		return 2;
@@ -301,8 +310,12 @@ cmd_serve(const opts *o)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (iss_open(o->db, &u, pool, &is, err, sizeof(err)) != 0 ||
-	    iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
+	if (iss_open(o->db, &u, pool, &is, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
+		goto out;
+	}
+	is->session_ttl = ttl;
+	if (iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
 		goto out;

@@ -17,8 +17,9 @@
 
 struct wk_issuer {
 	CURL *curl;
-	struct curl_slist *hdr;
 	char base[512];
+	/* the session's bearer token (docs/issuer.md "Sessions"); "" none */
+	char token[WK_ISSUER_TOKEN_MAX + 1];
 	wk_buf in;
 	long status;
 	char code[64];
@@ -51,10 +52,7 @@ wk_issuer_new(const char *base_url, wk_issuer **out)
 		return WK_ERR_ARG;
 	if ((is = calloc(1, sizeof(*is))) == NULL)
 		return WK_ERR_MEMORY;
-	if ((is->curl = curl_easy_init()) == NULL ||
-	    (is->hdr = curl_slist_append(NULL, "Content-Type: application/json")) ==
-	    NULL) {
-		curl_easy_cleanup(is->curl);
+	if ((is->curl = curl_easy_init()) == NULL) {
 		free(is);
 		return WK_ERR_MEMORY;
 	}
@@ -75,10 +73,47 @@ wk_issuer_free(wk_issuer **isp)
 	if (isp == NULL || (is = *isp) == NULL)
 		return;
 	curl_easy_cleanup(is->curl);
-	curl_slist_free_all(is->hdr);
 	wk_buf_clear(&is->in);
+	sodium_memzero(is->token, sizeof(is->token));
 	free(is);
 	*isp = NULL;
+}
+
+int
+wk_issuer_set_token(wk_issuer *is, const char *token)
+{
+	size_t n = token != NULL ? strlen(token) : 0;
+
+	if (is == NULL || n > WK_ISSUER_TOKEN_MAX)
+		return WK_ERR_ARG;
+	/* a header value: no spaces, controls or quotes */
+	for (size_t i = 0; i < n; i++)
+		if (token[i] <= ' ' || token[i] > '~' || token[i] == '"')
+			return WK_ERR_ARG;
+	sodium_memzero(is->token, sizeof(is->token));
+	if (n > 0)
+		memcpy(is->token, token, n + 1);
+	return WK_OK;
+}
+
+/* Content-Type for a body, the bearer token when there is one */
+static struct curl_slist *
+headers(const wk_issuer *is, bool body, char *auth, size_t cap)
+{
+	struct curl_slist *h = NULL, *t;
+
+	if (body && (h = curl_slist_append(NULL,
+	    "Content-Type: application/json")) == NULL)
+		return NULL;
+	if (is->token[0] != '\0') {
+		snprintf(auth, cap, "Authorization: Bearer %s", is->token);
+		if ((t = curl_slist_append(h, auth)) == NULL) {
+			curl_slist_free_all(h);
+			return NULL;
+		}
+		h = t;
+	}
+	return h;
 }
 
 long
@@ -135,8 +170,9 @@ unb64(json_t *j, uint8_t *out, size_t cap, size_t *len)
 static int
 call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 {
-	char url[768], *text = NULL;
+	char url[768], *text = NULL, auth[WK_ISSUER_TOKEN_MAX + 40];
 	const char *cafile;
+	struct curl_slist *hdr = NULL;
 	json_t *j = NULL;
 	CURLcode cc;
 	int rc = WK_ERR_NETWORK;
@@ -152,6 +188,11 @@ call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 		goto out;
 	}
 	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
+		rc = WK_ERR_MEMORY;
+		goto out;
+	}
+	if ((body != NULL || is->token[0] != '\0') &&
+	    (hdr = headers(is, body != NULL, auth, sizeof(auth))) == NULL) {
 		rc = WK_ERR_MEMORY;
 		goto out;
 	}
@@ -171,8 +212,9 @@ call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDS, text);
 		curl_easy_setopt(is->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)strlen(text));
-		curl_easy_setopt(is->curl, CURLOPT_HTTPHEADER, is->hdr);
 	}
+	if (hdr != NULL)
+		curl_easy_setopt(is->curl, CURLOPT_HTTPHEADER, hdr);
 	if ((cc = curl_easy_perform(is->curl)) != CURLE_OK) {
 		snprintf(is->message, sizeof(is->message), "%s",
 		    curl_easy_strerror(cc));
@@ -203,6 +245,8 @@ call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 	j = NULL;
 	rc = WK_OK;
 out:
+	curl_slist_free_all(hdr);
+	sodium_memzero(auth, sizeof(auth));
 	json_decref(j);
 	json_decref(body);
 	if (text != NULL) {
@@ -394,6 +438,77 @@ wk_issuer_transfer_report(wk_issuer *is, const uint8_t *token, size_t len)
 	if (rc == WK_OK && json_string_value(json_object_get(resp, "status")) ==
 	    NULL)
 		rc = WK_ERR_ISSUER;
+	json_decref(resp);
+	return rc;
+}
+
+int
+wk_issuer_challenge(wk_issuer *is, const char *card_id_hex,
+    uint8_t challenge[WK_ISSUER_CHALLENGE_LEN])
+{
+	char path[96];
+	const char *c;
+	json_t *body, *resp = NULL;
+	uint8_t id[8];
+	int rc;
+
+	if (is == NULL || card_id_hex == NULL || challenge == NULL ||
+	    strlen(card_id_hex) != 16 || wk_hex_decode(card_id_hex, id,
+	    sizeof(id)) != sizeof(id))
+		return WK_ERR_ARG;
+	snprintf(path, sizeof(path), "/v1/cards/%s/challenges", card_id_hex);
+	if ((body = json_object()) == NULL)
+		return WK_ERR_MEMORY;
+	if ((rc = call(is, path, body, &resp)) != WK_OK)
+		return rc;
+	c = json_string_value(json_object_get(resp, "challenge"));
+	if (c == NULL || strlen(c) != 2 * WK_ISSUER_CHALLENGE_LEN ||
+	    wk_hex_decode(c, challenge, WK_ISSUER_CHALLENGE_LEN) !=
+	    WK_ISSUER_CHALLENGE_LEN) {
+		snprintf(is->message, sizeof(is->message), "malformed challenge");
+		rc = WK_ERR_ISSUER;
+	}
+	json_decref(resp);
+	return rc;
+}
+
+int
+wk_issuer_session_start(wk_issuer *is, const uint8_t *proof, size_t len,
+    wk_issuer_session *out)
+{
+	json_t *body, *resp = NULL;
+	const char *tok, *card, *scope;
+	json_int_t exp;
+	int rc;
+
+	if (is == NULL || proof == NULL || len == 0 || len > WK_WALLET_MSG_MAX ||
+	    out == NULL)
+		return WK_ERR_ARG;
+	memset(out, 0, sizeof(*out));
+	if ((body = json_pack("{s:o}", "proof", b64(proof, len))) == NULL)
+		return WK_ERR_MEMORY;
+	/* a session is opened without the old one's token */
+	(void)wk_issuer_set_token(is, NULL);
+	if ((rc = call(is, "/v1/sessions", body, &resp)) != WK_OK)
+		return rc;
+	tok = json_string_value(json_object_get(resp, "token"));
+	card = json_string_value(json_object_get(resp, "card_id"));
+	scope = json_string_value(json_object_get(resp, "scope"));
+	exp = json_integer_value(json_object_get(resp, "expires_in"));
+	if (tok == NULL || card == NULL || scope == NULL || strlen(card) != 16 ||
+	    exp <= 0 || (strcmp(scope, "card") != 0 &&
+	    strcmp(scope, "holder") != 0) ||
+	    wk_issuer_set_token(is, tok) != WK_OK || tok[0] == '\0') {
+		snprintf(is->message, sizeof(is->message), "malformed session");
+		rc = WK_ERR_ISSUER;
+		goto out;
+	}
+	memcpy(out->token, tok, strlen(tok) + 1);
+	memcpy(out->card_id, card, 17);
+	out->scope = strcmp(scope, "holder") == 0 ? WK_ISSUER_SCOPE_HOLDER :
+	    WK_ISSUER_SCOPE_CARD;
+	out->expires_in = (long)exp;
+out:
 	json_decref(resp);
 	return rc;
 }

@@ -366,6 +366,7 @@ typedef struct relay {
 	wk_issuer *is;
 	wk_card *card;
 	char card_id[17];
+	bool session;		/* the issuer gave the card a token */
 	bool issuer_away;
 	bool card_away;
 	/* requests the holder let pass (no answer): not asked again */
@@ -452,9 +453,43 @@ card_open(relay *r)
 		wk_card_free(&r->card);
 		return rc;
 	}
-	wk_hex_encode(info.serial, sizeof(info.serial), r->card_id);
+	{
+		char id[17];
+
+		/* another card in the reader: its own session */
+		wk_hex_encode(info.serial, sizeof(info.serial), id);
+		if (strcmp(id, r->card_id) != 0)
+			r->session = false;
+		memcpy(r->card_id, id, sizeof(id));
+	}
 	back(r, "card", &r->card_away);
 	return WK_OK;
+}
+
+/* the issuer's doors of the card's payments want the card's session
+ * (docs/issuer.md "Sessions"): the card signs the issuer's challenge */
+static int
+session_open(relay *r)
+{
+	int rc;
+
+	if (r->session)
+		return WK_OK;
+	if ((rc = wk_issuer_session_open(r->card, r->is, NULL, 0, NULL, NULL)) ==
+	    WK_OK)
+		r->session = true;
+	return rc;
+}
+
+/* the issuer no longer takes the token (it expired): a new session */
+static bool
+unauthorized(relay *r, int rc)
+{
+	if (rc == WK_ERR_ISSUER && wk_issuer_http_status(r->is) == 401) {
+		r->session = false;
+		return true;
+	}
+	return false;
 }
 
 static int
@@ -470,7 +505,7 @@ post_answer(relay *r, const wk_pay_request *req, const uint8_t *conf,
 	emit(r, &ev);
 	ev.step = WK_PAY_STEP_ANSWERED;
 	rc = wk_issuer_pay_answer(r->is, req->id, conf, len, digits, t, &res);
-	if (rc == WK_ERR_NETWORK)
+	if (rc == WK_ERR_NETWORK || unauthorized(r, rc))
 		return rc;	/* the answer waits in the state directory */
 	back(r, "issuer", &r->issuer_away);
 	answer_forget(r->o->state_dir, req->id);
@@ -666,7 +701,7 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 	wk_pay_request *list;
 	relay r;
 	int rc, delay = 1;
-	bool first = true;
+	bool first = true, reauth;
 
 	if (ctx == NULL || o == NULL || o->issuer_url == NULL || confirm == NULL ||
 	    o->wait < 0 || o->wait > 20)
@@ -694,7 +729,15 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 			away(&r, "card", rc, delay);
 			goto again;
 		}
+		if ((rc = session_open(&r)) != WK_OK) {
+			if (!o->watch || (rc != WK_ERR_NETWORK && !card_gone(rc)))
+				break;
+			away(&r, rc == WK_ERR_NETWORK ? "issuer" : "card", rc, delay);
+			goto again;
+		}
 		if ((rc = post_saved(&r)) != WK_OK) {
+			if (unauthorized(&r, rc))
+				continue;
 			if (!o->watch || rc != WK_ERR_NETWORK)
 				break;
 			away(&r, "issuer", rc, delay);
@@ -703,6 +746,8 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 		rc = wk_issuer_pay_pending(r.is, r.card_id, wait, list, RELAY_BATCH,
 		    &n);
 		if (rc != WK_OK) {
+			if (unauthorized(&r, rc))
+				continue;
 			if (!o->watch || rc != WK_ERR_NETWORK)
 				break;
 			away(&r, "issuer", rc, delay);
@@ -714,9 +759,13 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 		ev.list = list;
 		ev.n = n;
 		emit(&r, &ev);
+		reauth = false;
 		for (size_t i = 0; i < n && !stopping(&r); i++) {
 			if ((rc = handle(&r, &list[i])) == WK_OK)
 				continue;
+			/* a new session; the answer waits on disk */
+			if ((reauth = unauthorized(&r, rc)))
+				break;
 			if (!o->watch)
 				goto done;
 			if (card_gone(rc))
@@ -727,6 +776,8 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 				goto done;
 			goto again;
 		}
+		if (reauth)
+			continue;
 		rc = WK_OK;
 		if (!o->watch)
 			break;

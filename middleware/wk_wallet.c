@@ -18,6 +18,7 @@
 #define INS_LOAD_RECOVER 0xE4
 #define INS_PERSONALISE 0xE6
 #define INS_SETUP 0xE8
+#define INS_SESSION 0xEF
 
 static int
 wallet_cmd(wk_card *card, uint8_t ins, uint8_t p1, uint8_t p2,
@@ -385,4 +386,21 @@ wk_wallet_xfer_redeem(wk_card *card, const uint8_t *cert, size_t cert_len,
 	*balance = (uint32_t)r[0] << 24 | (uint32_t)r[1] << 16 |
 	    (uint32_t)r[2] << 8 | r[3];
 	return WK_OK;
+}
+
+int
+wk_wallet_session_proof(wk_card *card, wk_issuer_scope scope,
+    const uint8_t challenge[WK_ISSUER_CHALLENGE_LEN], uint8_t *msg,
+    size_t *len)
+{
+	int rc;
+
+	if (card == NULL || challenge == NULL || msg == NULL || len == NULL ||
+	    (scope != WK_ISSUER_SCOPE_CARD && scope != WK_ISSUER_SCOPE_HOLDER))
+		return WK_ERR_ARG;
+	if ((rc = wallet_cmd(card, INS_SESSION, scope == WK_ISSUER_SCOPE_HOLDER ?
+	    0x01 : 0x00, 0, challenge, WK_ISSUER_CHALLENGE_LEN, msg, len)) !=
+	    WK_OK)
+		return rc;
+	return check_msg(msg, *len, WK_MSG_SESSION_AUTH, WK_MSG_SESSION_AUTH);
 }

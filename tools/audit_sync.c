@@ -202,7 +202,23 @@ audit_sync(wk_cli *cli, const aopts *o)
 	/* the transfers this card sent or received that wait to be reported
 	 * (docs/remote-load.md "Reporting a transfer") */
 	(void)wallet_reports_flush(cli, NULL, serial, o->issuer, NULL, NULL);
-	rc = wk_audit_verify_pin(card, pin, pin_len, &tries);
+	/* the card's doors at the issuer want its session: the holder's, as
+	 * the sync reads what the issuer holds (docs/issuer.md "Sessions") */
+	rc = wk_issuer_session_open(card, is, pin, pin_len, &tries, NULL);
+	if (rc == WK_OK && (rc = wk_audit_select(card)) != WK_OK) {
+		wk_cli_fail(cli, "audit sync", rc);
+		goto out;
+	}
+	if (rc == WK_OK)
+		rc = wk_audit_verify_pin(card, pin, pin_len, &tries);
+	else if (rc == WK_ERR_CONDITIONS) {
+		fprintf(stderr, "walletkey: audit sync: the card is not enrolled"
+		    " with an issuer (walletkey enroll)\n");
+		goto out;
+	} else if (rc != WK_ERR_WRONG_PIN) {
+		issuer_say(is, "audit sync: the issuer's session", rc);
+		goto out;
+	}
 	if (rc == WK_ERR_WRONG_PIN) {
 		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
 		goto out;
@@ -692,6 +708,41 @@ out:
 	return rc;
 }
 
+/* the holder's session of the export's card: the issuer shows a card's
+ * history to that card after its PIN only (docs/issuer.md "Sessions") */
+static int
+holder_session(wk_cli *cli, const aopts *o, const audit_doc *d,
+    wk_issuer *is)
+{
+	char pin[PIN_MAX + 2], sx[17];
+	size_t pin_len = 0;
+	wk_card_info info;
+	wk_card *card = NULL;
+	int rc, tries = -1;
+
+	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
+	    (rc = wk_card_get_info(card, &info)) != WK_OK) {
+		wk_cli_fail(cli, "audit verify: the card of the export", rc);
+		return rc;
+	}
+	if (memcmp(info.serial, d->serial, 8) != 0) {
+		wk_hex_encode(d->serial, 8, sx);
+		fprintf(stderr, "walletkey: audit verify: the issuer shows card %s's"
+		    " history only to that card: put it in the reader (--reader)\n",
+		    sx);
+		return WK_ERR_ARG;
+	}
+	if ((rc = audit_cli_pin(o, pin, sizeof(pin), &pin_len)) != WK_OK)
+		return rc;
+	rc = wk_issuer_session_open(card, is, pin, pin_len, &tries, NULL);
+	sodium_memzero(pin, sizeof(pin));
+	if (rc == WK_ERR_WRONG_PIN)
+		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
+	else if (rc != WK_OK)
+		issuer_say(is, "audit verify: the issuer's session", rc);
+	return rc;
+}
+
 int
 audit_verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
     audit_report_fn report, void *ctx, size_t *faults)
@@ -707,6 +758,8 @@ audit_verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
 		wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
 		goto out;
 	}
+	if ((rc = holder_session(cli, o, d, is)) != WK_OK)
+		goto out;
 	if ((ca = issuer_ca(is)) == NULL) {
 		fprintf(stderr, "walletkey: audit verify: cannot read the "
 		    "issuer's CA certificate\n");

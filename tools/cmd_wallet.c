@@ -70,6 +70,8 @@ static const char wallet_usage[] =
     "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
     "           [--from-pin-file FILE] [--to-pin-file FILE]  (both PINs)\n"
     "  unblock --request-out FILE | --script FILE    a blocked purse\n"
+    "  session --issuer URL [--holder]   a bearer token of the card for the\n"
+    "           issuer's doors (docs/issuer.md \"Sessions\")\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
     "  --recover-wait SECONDS (default 30): how long to wait for the card\n"
     "  after a lost answer; --aid HEX selects the purse by AID instead of\n"
@@ -1000,5 +1002,5 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return cmd_settle(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
 	    "records, purchase, load, prove, recover, sam-init, settle, "
-	    "transfer, unblock)", sub);
+	    "transfer, unblock, session)", sub);
 }

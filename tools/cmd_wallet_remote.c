@@ -202,6 +202,12 @@ settle(wk_cli *cli, wk_card *card, const char *path, json_t *st,
 		}
 		load_id = ld->load_id;
 		seq = ld->seq;
+	} else if ((rc = wk_issuer_session_open(card, is, NULL, 0, NULL,
+	    NULL)) != WK_OK) {
+		/* a load's state is its card's: the card's session reads it */
+		status = issuer_fail(cli, is, "recover: open the card's session",
+		    rc);
+		goto out;
 	} else if ((rc = wk_issuer_load_get(is, load_id, ld)) != WK_OK) {
 		status = issuer_fail(cli, is, "recover: read the load", rc);
 		goto out;
@@ -949,7 +955,8 @@ wk_cmd_wallet_remote_owns(int argc, char **argv)
 {
 	if (argc < 2)
 		return false;
-	if (strcmp(argv[1], "transfer") == 0 || strcmp(argv[1], "unblock") == 0)
+	if (strcmp(argv[1], "transfer") == 0 || strcmp(argv[1], "unblock") == 0 ||
+	    strcmp(argv[1], "session") == 0)
 		return true;
 	if (strcmp(argv[1], "recover") == 0) {
 		/* a terminal's purchase (--psam, --sam) is cmd_wallet.c's */
@@ -1006,6 +1013,8 @@ wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv)
 
 	if (strcmp(argv[1], "unblock") == 0)
 		return wk_cmd_wallet_unblock(cli, argc, argv);
+	if (strcmp(argv[1], "session") == 0)
+		return wk_cmd_wallet_session(cli, argc, argv);
 	if (wk_cli_wants_help(argc, argv)) {
 		fputs(remote_usage, stdout);
 		return WK_CLI_OK;

@@ -23,7 +23,7 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "cert", "PIV certificates: import, export, delete, request, selfsign", cmd_cert, "import|export|delete|request|selfsign --slot S [OPTIONS]\n  (walletkey cert SUBCOMMAND --help; walletkey-piv(7))" },
 	{ "sign", "sign a file with a PIV key", cmd_sign, "--slot S --in FILE [--hash sha256|sha384|sha512|none] [--pss] [--out SIG]\n      [--pin-file FILE]" },
 	{ "reset", "PIV: back to the factory state (deletes keys)", cmd_reset, "[--yes]" },
-	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, recover, transfer, settle", wk_cmd_wallet, "info|balance|records|purchase|load|prove|recover|transfer|settle|sam-init [OPTIONS] (docs/wallet.md, docs/remote-load.md)" },
+	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, recover, transfer, settle, unblock, session", wk_cmd_wallet, "info|balance|records|purchase|load|prove|recover|transfer|settle|unblock|session|sam-init [OPTIONS] (docs/wallet.md, docs/remote-load.md)" },
 	{ "psam", "a terminal's PSAM card: info, init (its key), install (the issuer's purchase key)", wk_cmd_psam, "info|init|install [OPTIONS] (docs/wallet.md \"The PSAM\")" },
 	{ "enroll", "enrol the card with the issuer: wallet key, certificate, trust anchor, purse keys", wk_cmd_enroll, "--issuer URL --account PAN [--password-file FILE]" },
 	{ "confirm", "online payments: the card's open requests, accepted or declined with the purse PIN, signed on the card", wk_cmd_confirm, "--issuer URL [--watch] [--wait S] [--yes|--decline] [--timeout S] [--pin-file FILE] [--ocra] (docs/payments.md)" },

@@ -44,5 +44,7 @@ int wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv);
 void wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv);
 /* cmd_wallet_unblock.c: wallet unblock --request-out FILE | --script FILE */
 int wk_cmd_wallet_unblock(wk_cli *cli, int argc, char **argv);
+/* cmd_wallet_session.c: wallet session --issuer URL [--holder] */
+int wk_cmd_wallet_session(wk_cli *cli, int argc, char **argv);
 
 #endif

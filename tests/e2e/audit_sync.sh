@@ -42,7 +42,7 @@ check "sync: 5 uploaded, 5 missing at the issuer, acknowledged up to 5" \
 	{ echo "$out"; cat "$T/sync.err"; }
 check "the card stored the acknowledgement" '[ "$(st acked)" = 5 ]'
 check "the issuer holds 5 records" \
-	'[ "$(curl -fsS "$URL/v1/audit/$ID0/history/1" | jq .stored_seq)" = 5 ]'
+	'[ "$(icurl 0 -fsS "$URL/v1/audit/$ID0/history/1" | jq .stored_seq)" = 5 ]'
 before=$("$WK" --reader "$R0" --json audit status)
 out=$(sync0) && rc=0 || rc=$?
 check "sync again: nothing uploaded, nothing missing, the same acknowledgement" \
@@ -55,8 +55,8 @@ check "the log and the purse agree" agree
 out=$("$WK" --reader "$R0" audit sync --issuer "$URL" 2>&1) && rc=0 || rc=$?
 check "text output names the acknowledged seq" '[ "$rc" -eq 0 ] && grep -q "acknowledged by the issuer up to seq 5" <<<"$out"' || echo "$out"
 
-stored() { curl -fsS "$URL/v1/audit/$ID0/history/1" | jq .stored_seq; }
-iss_acked() { curl -fsS "$URL/v1/audit/$ID0/history/1" | jq .acked_seq; }
+stored() { icurl 0 -fsS "$URL/v1/audit/$ID0/history/1" | jq .stored_seq; }
+iss_acked() { icurl 0 -fsS "$URL/v1/audit/$ID0/history/1" | jq .acked_seq; }
 
 # the CLI killed (-9) after the issuer stored two of three new records
 for a in 1 2 3; do load $a; done
@@ -136,18 +136,32 @@ check "the refused acknowledgements changed nothing" \
 rows() {
 	python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute("SELECT (SELECT COUNT(*) FROM audit_records), (SELECT group_concat(acked_seq) FROM audit_acks), (SELECT COUNT(*) FROM oplog)").fetchone())' "$T/issuer.db"
 }
-code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+TOK0=$(session 0)
+code() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK0" "$@"; }
+nocode() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 before=$(rows)
 check "a page that does not open with the issuer's key: 400" \
 	'[ "$(code -X POST -d "{\"page\":\"00ff\"}" "$URL/v1/audit/$ID0/records")" = 400 ]'
 check "an unknown member: 400" \
 	'[ "$(code -X POST -d "{\"page\":\"00\",\"x\":1}" "$URL/v1/audit/$ID0/records")" = 400 ]'
-check "an unknown card: 404" '[ "$(code "$URL/v1/audit/0000000000000000/history/1")" = 404 ]'
+check "another card's history with this card's token: 403" \
+	'[ "$(code "$URL/v1/audit/0000000000000000/history/1")" = 403 ]'
 check "history from seq 0: 404" '[ "$(code "$URL/v1/audit/$ID0/history/0")" = 404 ]'
 head_json=$(printf '{"head":{"checkpoint_seq":0,"checkpoint_hash":"%064d","seq":16,"hash":"%s","nonce":"%032d","signature":"3006020101020101"}}' 0 "$HEADH" 0)
 check "a chain head the card did not sign: 403" \
 	'[ "$(code -X POST -d "$head_json" "$URL/v1/audit/$ID0/ack")" = 403 ]'
 check "GET on the acknowledgement: 405" '[ "$(code "$URL/v1/audit/$ID0/ack")" = 405 ]'
+# anyone on the network who knows the card id: no door opens without its session
+check "the history without a token: 401" '[ "$(nocode "$URL/v1/audit/$ID0/history/1")" = 401 ]'
+check "the ledger's loads without a token: 401" '[ "$(nocode "$URL/v1/audit/$ID0/loads/0")" = 401 ]'
+check "a page without a token: 401" \
+	'[ "$(nocode -X POST -d "{\"page\":\"00ff\"}" "$URL/v1/audit/$ID0/records")" = 401 ]'
+check "card 1's token on card 0's history: 403" \
+	'[ "$(nocode -H "Authorization: Bearer $(session 1)" "$URL/v1/audit/$ID0/history/1")" = 403 ]'
+check "the card's scope (no PIN) cannot read the history: 403" \
+	'[ "$(nocode -H "Authorization: Bearer $(session 0 card)" "$URL/v1/audit/$ID0/history/1")" = 403 ]'
+out=$("$WK" --reader "$R0" wallet session --issuer "$URL" --holder --pin-file /dev/null 2>&1) && rc=0 || rc=$?
+check "wallet session --holder with an empty PIN file: refused" '[ "$rc" -ne 0 ]' || echo "$out"
 check "the refused requests changed nothing at the issuer" '[ "$before" = "$(rows)" ]'
 
 # a record changed, and one missing, at the issuer: verify names each

@@ -97,7 +97,7 @@ for step in granted credited answered; do
 	check "after the killed sync: the log and the purse agree" agree
 done
 head=$(st head)
-hist=$(curl -fsS "$URL/v1/audit/$("$WK" readers --json | jq -r --arg r "$R0" '.readers[] | select(.name == $r) | .serial')/history/1")
+hist=$(icurl 0 -fsS "$URL/v1/audit/$("$WK" readers --json | jq -r --arg r "$R0" '.readers[] | select(.name == $r) | .serial')/history/1")
 check "nothing lost: the issuer holds every record, seq 1..$head, one chain" \
 	'python3 - "$(jq -r .page <<<"$hist")" "$head" <<'"'"'PY'"'"'
 import hashlib, sys

@@ -146,15 +146,16 @@ settled "blocked PIN"
 # the list before the revocation, as the issuer signs it beside an ack
 "$WK" --reader "$R0" audit sync --issuer "$URL" >/dev/null 2>&1 || die "audit sync"
 "$WK" --reader "$R0" --json audit export --format json --out "$T/export.json" >/dev/null 2>&1 || die "audit export"
-python3 - "$URL" "$ID0" "$T/export.json" "$T/crl0.hex" <<'PY'
+python3 - "$URL" "$ID0" "$T/export.json" "$T/crl0.hex" "$(session 0 card)" <<'PY'
 import json, sys, urllib.request
-url, card, exp, out = sys.argv[1:]
+url, card, exp, out, tok = sys.argv[1:]
 h = json.load(open(exp))["head"]
 body = json.dumps({"head": {"checkpoint_seq": h["checkpoint_seq"],
     "checkpoint_hash": h["checkpoint_hash"], "seq": h["seq"], "hash": h["hash"],
     "nonce": h["nonce"], "signature": h["signature"]}}).encode()
 r = urllib.request.urlopen(urllib.request.Request(url + "/v1/audit/%s/ack" % card,
-    data=body, headers={"Content-Type": "application/json"}))
+    data=body, headers={"Content-Type": "application/json",
+    "Authorization": "Bearer " + tok}))
 open(out, "w").write(json.load(r)["revocation_list"])
 PY
 [ -s "$T/crl0.hex" ] || die "the issuer's list before the revocation"

@@ -10,8 +10,9 @@
  *                                 payment ID flipped in turn, each put to
  *                                 the card after VERIFY; worked when the
  *                                 card signed any
- *   other-card READER URL CARD ID the request of payment ID for another
- *                                 card (CARD, hex) put to this card
+ *   other-card READER URL OTHER ID the request of payment ID for the card
+ *                                 in reader OTHER (read with that card's
+ *                                 session) put to this card
  *   confirm-flip READER URL ID N  the card signs payment ID (accepted), the
  *                                 relay flips byte N (from the end when
  *                                 negative) of the confirmation and
@@ -126,16 +127,34 @@ request_flips(wk_card *c, const char *card, const char *id)
 	return signed_ > 0 ? WORKED : REFUSED;
 }
 
+static void
+session(wk_card *c)
+{
+	int rc;
+
+	/* the issuer's doors of a card want its session: the card signs the
+	 * issuer's challenge (docs/issuer.md "Sessions") */
+	if ((rc = wk_issuer_session_open(c, is, NULL, 0, NULL, NULL)) != WK_OK) {
+		fprintf(stderr, "pay_attack: session: %s %s\n", wk_strerror(rc),
+		    wk_issuer_error_message(is));
+		exit(SETUP);
+	}
+}
+
 static int
-other_card(wk_card *c, const char *other, const char *id)
+other_card(wk_card *c, const char *reader, const char *id)
 {
 	wk_pay_request req;
 	uint8_t ans[WK_WALLET_MSG_MAX];
+	char other[17];
+	wk_card *o = open_card(reader, other);
 	size_t n = sizeof(ans);
 	uint16_t sw = 0;
 	int rc;
 
+	session(o);
 	request_of(other, id, &req);
+	wk_card_free(&o);
 	verify(c);
 	rc = wk_pay_card_confirm(c, req.msg, req.msg_len, true, ans, &n, &sw);
 	printf("another card's request: %s (SW %04X)\n", wk_strerror(rc),
@@ -227,6 +246,8 @@ main(int argc, char **argv)
 	if (wk_ctx_new(&ctx) != WK_OK || wk_issuer_new(argv[3], &is) != WK_OK)
 		return SETUP;
 	c = open_card(argv[2], card);
+	if (strcmp(argv[1], "other-card") != 0)
+		session(c);
 	if (strcmp(argv[1], "request-flips") == 0)
 		rc = request_flips(c, card, argv[4]);
 	else if (strcmp(argv[1], "other-card") == 0 && argc == 6)

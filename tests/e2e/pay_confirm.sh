@@ -101,9 +101,15 @@ id=$(pay_create $PAN0 500)
 out=$("$PAY_ATTACK" request-flips "$R0" "$URL" "$id" 2>&1) && rc=0 || rc=$?
 check "every changed request refused by the card" '[ "$rc" -eq 1 ] && grep -q " 0 signed" <<<"$out"' || echo "$out"
 # another card's request put to this card
-out=$("$PAY_ATTACK" other-card "$R1" "$URL" "$ID0" "$id" 2>&1) && rc=0 || rc=$?
+out=$("$PAY_ATTACK" other-card "$R1" "$URL" "$R0" "$id" 2>&1) && rc=0 || rc=$?
 check "another card's request refused (6A80)" '[ "$rc" -eq 1 ] && grep -q "SW 6A80" <<<"$out"' || echo "$out"
 check "card 1 sees none of card 0's requests" '[ "$("$WK" --reader "$R1" --json confirm --issuer "$URL" --yes | python3 -c "import json,sys; print(len(json.loads(sys.stdin.readline())[\"requests\"]))")" = 0 ]'
+st=$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/cards/$ID0/payments")
+check "card 0's requests without its session: 401" '[ "$st" = 401 ]'
+st=$(icurl 1 -s -o /dev/null -w '%{http_code}' "$URL/v1/cards/$ID0/payments")
+check "card 0's requests with card 1's session: 403" '[ "$st" = 403 ]'
+st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/cards/$ID0/payments")
+check "card 0's requests with the merchant's key: 401" '[ "$st" = 401 ]'
 out=$("$WK" --reader "$R0" confirm --issuer "$URL" --yes 2>&1) && rc=0 || rc=$?
 check "the true request still pays" '[ "$rc" -eq 0 ] && grep -q "$id: paid 5.00 CNY" <<<"$out"' || echo "$out"
 pay_settled "changed requests"

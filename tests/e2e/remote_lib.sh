@@ -70,6 +70,20 @@ issuer_setup() {
 	issuer_start
 }
 
+# a fresh session token of card I for the issuer's doors (docs/issuer.md
+# "Sessions"): the holder's (WALLETKEY_PIN); "card" as $2: the card's alone
+session() {
+	local scope=--holder
+	[ "${2:-holder}" = card ] && scope=
+	"$WK" --reader "$(reader "$1")" wallet session --issuer "$URL" $scope
+}
+# curl with card I's holder session: icurl I ARGS...
+icurl() {
+	local i=$1
+	shift
+	curl -H "Authorization: Bearer $(session "$i")" "$@"
+}
+
 # the EP balance of card I in fen
 purse_fen() {
 	"$WK" --reader "$(reader "$1")" --json wallet balance |

@@ -10,6 +10,8 @@
  * POST /v1/transfers (6; with 0x80 the rest is peer id 8 | amount 4 | token
  * id 16 of a token the harness signs with the fixed card's key, so the
  * float and ledger checks are reached) and POST /v1/settlements (7).
+ * 0x08-0x0F pick the session doors (session_route). The card's doors are
+ * called with the fixed card's holder session, opened at start-up.
  * Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
  * tests/fuzz/corpus/fuzz_issuer/).
@@ -29,17 +31,6 @@
 #include "wk_hex.h"
 #include "wk_msg.h"
 
-/* one request without credentials, as iss_handle takes it */
-static int
-handle_plain(iss *is, const char *method, const char *url, const char *body,
-    size_t len, json_t **resp, iss_err *e)
-{
-	iss_request rq = { .method = method, .url = url, .body = body,
-	    .body_len = len };
-
-	return iss_handle(is, &rq, resp, e);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -57,6 +48,19 @@ static const char fuzz_card_key[] =
 
 static iss *fz;
 static char fz_dir[256];
+static char fz_bearer[ISS_TOKEN_LEN + 16];	/* "Bearer " the fixed card's token */
+
+static int
+fz_handle(const char *method, const char *path, const char *body,
+    size_t len, const char *auth, json_t **resp, iss_err *e)
+{
+	iss_request rq = { .method = method, .url = path, .body = body,
+	    .body_len = len, .authorization = auth, .peer = NULL };
+
+	return iss_handle(fz, &rq, resp, e);
+}
+
+static EVP_PKEY *card_key(void);
 static EVP_PKEY *fz_mfg_key;	/* the test manufacturer */
 static X509 *fz_mfg_ca;
 
@@ -288,13 +292,149 @@ attest_route(const uint8_t *data, size_t size)
 	if ((body = enrol_body(FUZZ_CARD_ID, fz_att.csr_b64, der, len,
 	    orders[shape], counts[shape])) == NULL)
 		return;
-	(void)handle_plain(fz, "POST", "/v1/enrolments", body, strlen(body), &resp,
-	    &e);
+	(void)fz_handle("POST", "/v1/enrolments", body, strlen(body), NULL,
+	    &resp, &e);
 	/* the genuine chain is accepted; a changed one never is */
 	if (n == 0 && shape < 2 && resp == NULL)
 		abort();
 	json_decref(resp);
 	free(body);
+}
+
+/* a challenge for the fixed card, the card's proof over it with scope
+ * (XORed with x, n bytes, past its end appended), POST /v1/sessions; 0 and
+ * the token in tok when the issuer opened one */
+static int
+open_session(uint8_t scope, const uint8_t *x, size_t n, char *tok)
+{
+	uint8_t proof[WK_MSG_MAX + 64];
+	json_t *resp = NULL, *req = NULL;
+	const char *c, *t;
+	EVP_PKEY *key = card_key();
+	iss_err e = { 0 };
+	wk_buf b;
+	wk_msg m;
+	size_t len;
+	char *body = NULL;
+	int rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	wk_buf_init_fixed(&b, proof, sizeof(proof));
+	/* the challenges of earlier runs expire: at most a few wait per card */
+	fz->clock_skew += ISS_CHALLENGE_TTL + 1;
+	if (key == NULL || (req = json_object()) == NULL ||
+	    iss_session_challenge(fz, NULL, FUZZ_CARD_ID, req, &resp, &e) != 0 ||
+	    (c = json_string_value(json_object_get(resp, "challenge"))) == NULL ||
+	    wk_hex_decode(c, m.nonce, sizeof(m.nonce)) != sizeof(m.nonce))
+		goto out;
+	json_decref(resp);
+	resp = NULL;
+	m.type = WK_MSG_SESSION_AUTH;
+	wk_hex_decode(FUZZ_CARD_ID, m.card_id, sizeof(m.card_id));
+	m.scope = scope;
+	if (wk_msg_sign(&m, key, &b) != WK_MSG_OK)
+		goto out;
+	len = b.len;
+	for (size_t i = 0; i < n; i++) {
+		if (i < len)
+			proof[i] ^= x[i];
+		else if (len < sizeof(proof))
+			proof[len++] = x[i];
+	}
+	if ((body = b64_alloc(proof, len)) == NULL)
+		goto out;
+	json_decref(req);
+	if ((req = json_pack("{s:s}", "proof", body)) == NULL ||
+	    iss_session_open(fz, NULL, req, &resp, &e) != 0 ||
+	    (t = json_string_value(json_object_get(resp, "token"))) == NULL ||
+	    strlen(t) != ISS_TOKEN_LEN)
+		goto out;
+	memcpy(tok, t, ISS_TOKEN_LEN + 1);
+	rc = 0;
+out:
+	free(body);
+	json_decref(req);
+	json_decref(resp);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/*
+ * the session doors (first byte 0x08-0x0F), by data[0] & 7:
+ * 0 POST /v1/sessions, the rest its JSON body; 1 the rest a raw proof
+ * (base64 in the body); 2 a proof of the fixed card over a fresh
+ * challenge, scope data[1], XORed with the rest (empty: a good proof, which
+ * must open a session); 3 POST /v1/cards/FIXED/challenges, the rest its
+ * body; 4 a card's door (history) with the rest as the Authorization
+ * header; 5 the card id segment of the challenge door is the rest
+ */
+static void
+session_route(const uint8_t *data, size_t size)
+{
+	const uint8_t *x = data + 1;
+	size_t n = size - 1;
+	char path[128], *text = NULL, tok[ISS_TOKEN_LEN + 1];
+	json_t *resp = NULL;
+	iss_err e = { 0 };
+
+	switch (data[0] & 7) {
+	case 0:
+		(void)fz_handle("POST", "/v1/sessions", (const char *)x, n, NULL,
+		    &resp, &e);
+		break;
+	case 1:
+		if ((text = b64_alloc(x, n)) != NULL) {
+			char *body = malloc(strlen(text) + 16);
+
+			if (body != NULL) {
+				int len = sprintf(body, "{\"proof\":\"%s\"}", text);
+
+				(void)fz_handle("POST", "/v1/sessions", body,
+				    (size_t)len, NULL, &resp, &e);
+				free(body);
+			}
+		}
+		break;
+	case 2:
+		if (n == 0)
+			break;
+		/* the genuine proof of a card or holder scope always opens */
+		if (open_session(x[0], x + 1, n - 1, tok) != 0 && n == 1 &&
+		    (x[0] == WK_MSG_SCOPE_CARD || x[0] == WK_MSG_SCOPE_HOLDER))
+			abort();
+		break;
+	case 3:
+		fz->clock_skew += ISS_CHALLENGE_TTL + 1;
+		(void)fz_handle("POST", "/v1/cards/" FUZZ_CARD_ID "/challenges",
+		    (const char *)x, n, NULL, &resp, &e);
+		break;
+	case 4:
+		if ((text = malloc(n + 1)) != NULL) {
+			memcpy(text, x, n);
+			text[n] = '\0';
+			(void)fz_handle("GET", "/v1/audit/" FUZZ_CARD_ID
+			    "/history/1", NULL, 0, text, &resp, &e);
+			/* only the fixed card's own token opens its door */
+			if (resp != NULL && strstr(text, fz_bearer + 7) == NULL)
+				abort();
+		}
+		break;
+	case 5:
+		if (n > 60)
+			break;
+		memcpy(path, "/v1/cards/", 10);
+		memcpy(path + 10, x, n);
+		memcpy(path + 10 + n, "/challenges", 12);
+		if (strlen(path) != 10 + n + 11)
+			break;
+		fz->clock_skew += ISS_CHALLENGE_TTL + 1;
+		(void)fz_handle("POST", path, "{}", 2, NULL, &resp, &e);
+		break;
+	default:
+		break;
+	}
+	json_decref(resp);
+	free(text);
 }
 
 int
@@ -358,6 +498,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 			abort();
 		iss_db_free(&d2);
 		enrol_card(FUZZ_PEER_ID, NULL);
+	}
+	/* the fixed card's holder session, for the card's doors; it outlives
+	 * any run (the session route moves the clock on) */
+	fz->session_ttl = 100u * 365 * 86400;
+	{
+		char tok[ISS_TOKEN_LEN + 1];
+
+		if (open_session(WK_MSG_SCOPE_HOLDER, NULL, 0, tok) != 0)
+			abort();
+		snprintf(fz_bearer, sizeof(fz_bearer), "Bearer %s", tok);
 	}
 	return 0;
 }
@@ -456,9 +606,9 @@ audit_route(const uint8_t *data, size_t size)
 		    "\"nonce\":\"%s\",\"signature\":\"%s\"}}", p[7], h, p[47],
 		    h2, h3, h4);
 	}
-	(void)handle_plain(fz, method, path, body != NULL ? body :
+	(void)fz_handle(method, path, body != NULL ? body :
 	    (r >= 2 ? NULL : (const char *)data + 1), body != NULL ? blen :
-	    (r >= 2 ? 0 : n), &resp, &e);
+	    (r >= 2 ? 0 : n), fz_bearer, &resp, &e);
 	/* a history or loads page the issuer signed always parses */
 	if ((r == 2 || r == 4) && resp != NULL) {
 		const char *pg = json_string_value(json_object_get(resp, "page"));
@@ -521,6 +671,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		attest_route(data, size);
 		return 0;
 	}
+	if ((data[0] & 0xF8) == 0x08) {
+		session_route(data, size);
+		return 0;
+	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));
 	route = routes[r];
 	if ((data[0] & 0x80) != 0 && r == 6) {
@@ -574,8 +728,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		body[blen++] = '}';
 		body[blen] = '\0';
 	}
-	(void)handle_plain(fz, r == 5 ? "GET" : "POST", route,
-	    body ? body : (const char *)data + 1, blen, &resp, &e);
+	(void)fz_handle(r == 5 ? "GET" : "POST", route,
+	    body ? body : (const char *)data + 1, blen, fz_bearer, &resp, &e);
 	json_decref(resp);
 	free(body);
 	return 0;

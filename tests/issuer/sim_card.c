@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <openssl/pem.h>
@@ -334,9 +335,72 @@ sim_card_recover(sim_card *c, const uint8_t load_id[WK_MSG_LOAD_ID_LEN],
 struct sim_http {
 	CURL *curl;
 	char base[256];
-	struct curl_slist *hdr;
+	struct curl_slist *hdr;		/* Content-Type, and Authorization */
+	struct curl_slist *ghdr;	/* Authorization alone (GET) */
 	wk_buf in;
+	char rhdr[4096];		/* the last answer's headers */
+	size_t rhdr_len;
+	char hval[256];
 };
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	sim_http *h = arg;
+	size_t len = size * n;
+
+	if (len < sizeof(h->rhdr) - h->rhdr_len) {
+		memcpy(h->rhdr + h->rhdr_len, p, len);
+		h->rhdr_len += len;
+		h->rhdr[h->rhdr_len] = '\0';
+	}
+	return len;
+}
+
+int
+sim_http_set_auth(sim_http *h, const char *authorization)
+{
+	char line[300];
+
+	curl_slist_free_all(h->hdr);
+	curl_slist_free_all(h->ghdr);
+	h->ghdr = NULL;
+	h->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	if (authorization != NULL) {
+		snprintf(line, sizeof(line), "Authorization: %s", authorization);
+		h->hdr = curl_slist_append(h->hdr, line);
+		h->ghdr = curl_slist_append(NULL, line);
+	}
+	return h->hdr != NULL ? 0 : -1;
+}
+
+const char *
+sim_http_header(sim_http *h, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (char *p = h->rhdr; p != NULL && *p != '\0'; ) {
+		char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+
+		if (len > nl + 1 && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+			const char *v = p + nl + 1;
+			size_t vl = len - nl - 1;
+
+			while (vl > 0 && *v == ' ') {
+				v++;
+				vl--;
+			}
+			if (vl >= sizeof(h->hval))
+				vl = sizeof(h->hval) - 1;
+			memcpy(h->hval, v, vl);
+			h->hval[vl] = '\0';
+			return h->hval;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
+}
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
@@ -373,6 +437,7 @@ sim_http_free(sim_http **hp)
 		return;
 	curl_easy_cleanup(h->curl);
 	curl_slist_free_all(h->hdr);
+	curl_slist_free_all(h->ghdr);
 	wk_buf_clear(&h->in);
 	free(h);
 	*hp = NULL;
@@ -395,6 +460,12 @@ call(sim_http *h, const char *path, const char *body, size_t len, bool post,
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &h->in);
 	curl_easy_setopt(h->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 60L);
+	h->rhdr_len = 0;
+	h->rhdr[0] = '\0';
+	curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, h);
+	if (!post && h->ghdr != NULL)
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, h->ghdr);
 	if (post) {
 		curl_easy_setopt(h->curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
@@ -638,4 +709,83 @@ sim_card_pay_ocra(sim_card *c, const uint8_t *req, size_t len, uint64_t t,
 	if (!c->has_ocra || pay_checked(c, req, len, &q, &conf) != 0)
 		return -1;
 	return wk_payment_ocra(c->ocra_key, &conf, t, digits) == 0 ? 0 : -1;
+}
+
+int
+sim_card_session_proof(sim_card *c, const uint8_t chal[WK_MSG_NONCE_LEN],
+    uint8_t scope, wk_buf *out)
+{
+	wk_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = WK_MSG_SESSION_AUTH;
+	memcpy(m.card_id, c->id, sizeof(m.card_id));
+	memcpy(m.nonce, chal, sizeof(m.nonce));
+	m.scope = scope;
+	return wk_msg_sign(&m, c->key, out) == WK_MSG_OK ? 0 : -1;
+}
+
+long
+sim_challenge(sim_http *h, const char *card_hex, uint8_t chal[WK_MSG_NONCE_LEN])
+{
+	char path[96];
+	json_t *req = json_object(), *resp = NULL;
+	const char *hex;
+	long st;
+
+	snprintf(path, sizeof(path), "/v1/cards/%s/challenges", card_hex);
+	st = sim_http_call(h, path, req, &resp);
+	if (st == 200 && ((hex = json_string_value(json_object_get(resp,
+	    "challenge"))) == NULL || wk_hex_decode(hex, chal,
+	    WK_MSG_NONCE_LEN) != WK_MSG_NONCE_LEN))
+		st = -1;
+	json_decref(req);
+	json_decref(resp);
+	return st;
+}
+
+long
+sim_session(sim_http *h, sim_card *c, uint8_t scope,
+    char token[SIM_TOKEN_MAX])
+{
+	uint8_t chal[WK_MSG_NONCE_LEN];
+	json_t *req = NULL, *resp = NULL;
+	const char *t;
+	wk_buf b;
+	long st;
+
+	token[0] = '\0';
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	if ((st = sim_challenge(h, c->id_hex, chal)) != 200)
+		goto out;
+	if (sim_card_session_proof(c, chal, scope, &b) != 0) {
+		st = -1;
+		goto out;
+	}
+	req = json_pack("{s:o}", "proof", sim_b64(b.p, b.len));
+	if ((st = sim_http_call(h, "/v1/sessions", req, &resp)) == 200) {
+		if ((t = json_string_value(json_object_get(resp, "token"))) ==
+		    NULL || strlen(t) >= SIM_TOKEN_MAX)
+			st = -1;
+		else
+			snprintf(token, SIM_TOKEN_MAX, "%s", t);
+	}
+out:
+	json_decref(req);
+	json_decref(resp);
+	wk_buf_clear(&b);
+	return st;
+}
+
+long
+sim_login(sim_http *h, sim_card *c, uint8_t scope)
+{
+	char tok[SIM_TOKEN_MAX], hdr[SIM_TOKEN_MAX + 8];
+	long st;
+
+	sim_http_set_auth(h, NULL);
+	if ((st = sim_session(h, c, scope, tok)) != 200)
+		return st;
+	snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
+	return sim_http_set_auth(h, hdr) == 0 ? 200 : -1;
 }

@@ -118,6 +118,25 @@ long sim_http_call(sim_http *h, const char *path, json_t *body, json_t **resp);
 long sim_http_raw(sim_http *h, const char *path, const char *body, size_t len,
     json_t **resp);
 
+/* the Authorization header of every later call (NULL: none) */
+int sim_http_set_auth(sim_http *h, const char *authorization);
+/* a header of the last answer, or NULL */
+const char *sim_http_header(sim_http *h, const char *name);
+
+/* issuer sessions (docs/issuer.md "Sessions"): the card's proof over a
+ * challenge (wk_msg type 17) with scope (WK_MSG_SCOPE_*) */
+#define SIM_TOKEN_MAX 64
+int sim_card_session_proof(sim_card *c, const uint8_t chal[WK_MSG_NONCE_LEN],
+    uint8_t scope, wk_buf *out);
+/* POST /v1/cards/{card}/challenges */
+long sim_challenge(sim_http *h, const char *card_hex,
+    uint8_t chal[WK_MSG_NONCE_LEN]);
+/* challenge, proof, POST /v1/sessions: the token */
+long sim_session(sim_http *h, sim_card *c, uint8_t scope,
+    char token[SIM_TOKEN_MAX]);
+/* a session of c, whose token h sends from now on */
+long sim_login(sim_http *h, sim_card *c, uint8_t scope);
+
 /* base64 helpers over libsodium */
 json_t *sim_b64(const uint8_t *p, size_t len);
 long sim_unb64(json_t *s, uint8_t *out, size_t cap);

@@ -292,6 +292,31 @@ teardown(void **state)
 	return 0;
 }
 
+/* ---- the cards' sessions (docs/issuer.md "Sessions") ---- */
+
+static struct {
+	char card[17];
+	char auth[SIM_TOKEN_MAX + 32];
+} tokens[16];
+
+/* "Authorization: Bearer <the card's session token>" */
+static const char *
+card_auth(sim_card *c)
+{
+	char tok[SIM_TOKEN_MAX];
+	size_t i;
+
+	for (i = 0; i < 16 && tokens[i].card[0] != '\0'; i++)
+		if (strcmp(tokens[i].card, c->id_hex) == 0)
+			return tokens[i].auth;
+	assert_true(i < 16);
+	assert_int_equal(sim_session(T.h, c, WK_MSG_SCOPE_CARD, tok), 200);
+	snprintf(tokens[i].card, sizeof(tokens[i].card), "%s", c->id_hex);
+	snprintf(tokens[i].auth, sizeof(tokens[i].auth),
+	    "Authorization: Bearer %s", tok);
+	return tokens[i].auth;
+}
+
 /* ---- steps ---- */
 
 static int order_no;
@@ -328,7 +353,7 @@ fetch_request(sim_card *c, const char *id, uint8_t *req)
 	size_t i, n = 0;
 
 	snprintf(path, sizeof(path), "/v1/cards/%s/payments", c->id_hex);
-	expect(call("GET", path, NULL, NULL, &resp), &resp, 200, NULL);
+	expect(call("GET", path, card_auth(c), NULL, &resp), &resp, 200, NULL);
 	json_array_foreach(json_object_get(resp, "payments"), i, v) {
 		if (strcmp(str(v, "payment_id"), id) == 0) {
 			long l = sim_unb64(json_object_get(v, "request"), req,
@@ -342,6 +367,9 @@ fetch_request(sim_card *c, const char *id, uint8_t *req)
 	return n;
 }
 
+/* the card whose payment this test posts for (card A unless set) */
+static sim_card *poster;
+
 static long
 post_confirmation(const char *id, const uint8_t *m, size_t len, json_t **resp)
 {
@@ -350,7 +378,8 @@ post_confirmation(const char *id, const uint8_t *m, size_t len, json_t **resp)
 	long st;
 
 	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
-	st = call("POST", path, NULL, req, resp);
+	st = call("POST", path, card_auth(poster != NULL ? poster : T.a), req,
+	    resp);
 	json_decref(req);
 	return st;
 }
@@ -562,11 +591,30 @@ test_pay(void **state)
 		wk_hex_encode(q.load_id, 16, h);
 		assert_string_equal(h, id);
 	}
-	/* nothing for another card */
+	/* nothing for another card; no list without the card's session, nor
+	 * with another card's */
 	assert_int_equal(fetch_request(T.b, id, req + 0), 0);
+	{
+		char p2[128];
+
+		snprintf(p2, sizeof(p2), "/v1/cards/%s/payments", T.a->id_hex);
+		expect(call("GET", p2, NULL, NULL, &resp), &resp, 401, NULL);
+		json_decref(resp);
+		expect(call("GET", p2, T.auth, NULL, &resp), &resp, 401, NULL);
+		json_decref(resp);
+		expect(call("GET", p2, card_auth(T.b), NULL, &resp), &resp, 403,
+		    NULL);
+		json_decref(resp);
+	}
 	n = fetch_request(T.a, id, req);
 	wk_buf_init_heap(&conf, WK_MSG_MAX);
 	assert_int_equal(sim_card_pay(T.a, req, n, true, &conf), 0);
+	/* the card's own session posts it, no other */
+	poster = T.b;
+	expect(post_confirmation(id, conf.p, conf.len, &resp), &resp, 403, NULL);
+	json_decref(resp);
+	poster = NULL;
+	assert_string_equal(status_of(id, &keep), "pending");
 	expect(post_confirmation(id, conf.p, conf.len, &resp), &resp, 200, NULL);
 	assert_string_equal(str(resp, "status"), "paid");
 	json_decref(resp);
@@ -588,7 +636,7 @@ test_pay(void **state)
 	json_decref(resp);
 	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
 	body = json_pack("{s:b}", "decline", 1);
-	expect(call("POST", path, NULL, body, &resp), &resp, 409, "payment_closed");
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 409, "payment_closed");
 	json_decref(resp);
 	json_decref(body);
 	/* a paid payment is not cancelled */
@@ -719,6 +767,7 @@ test_refusals(void **state)
 		int64_t p0 = balance_of(PAN_POOR);
 		json_t *resp = NULL, *keep = NULL;
 
+		poster = T.poor;
 		create(T.auth, PAN_POOR, DEP_POOR + 1, 300, id);
 		n = fetch_request(T.poor, id, preq);
 		wk_buf_reset(&conf);
@@ -740,6 +789,7 @@ test_refusals(void **state)
 		    NULL);
 		json_decref(resp);
 		assert_int_equal(balance_of(PAN_POOR), 0);
+		poster = NULL;
 	}
 	EVP_PKEY_free(other);
 	wk_buf_clear(&conf);
@@ -809,7 +859,7 @@ test_expiry_cancel_revoked(void **state)
 	create(T.auth, PAN_A, 900, 60, id);
 	n = fetch_request(T.a, id, req);
 	assert_int_equal(sim_card_pay(T.a, req, n, true, &conf), 0);
-	T.is->pay_clock_skew = 61;
+	T.is->clock_skew = 61;
 	expect(post_confirmation(id, conf.p, conf.len, &resp), &resp, 409,
 	    "payment_closed");
 	json_decref(resp);
@@ -817,7 +867,7 @@ test_expiry_cancel_revoked(void **state)
 	assert_string_equal(str(keep, "error"), "expired");
 	/* and the card's list no longer holds it */
 	assert_int_equal(fetch_request(T.a, id, req), 0);
-	T.is->pay_clock_skew = 0;
+	T.is->clock_skew = 0;
 	/* the merchant cancels; the card's answer after it is refused */
 	create(T.auth, PAN_A, 900, 300, id2);
 	n = fetch_request(T.a, id2, req);
@@ -838,6 +888,7 @@ test_expiry_cancel_revoked(void **state)
 		char pan[] = "6222000000000099";
 		int64_t acct;
 		char sql[200];
+		long st;
 
 		assert_int_equal(iss_account_create(T.db, pan, "Gone", PW, &acct,
 		    &e), 0);
@@ -848,10 +899,16 @@ test_expiry_cancel_revoked(void **state)
 		create(T.auth, pan, 900, 300, id);
 		n = fetch_request(c, id, req);
 		assert_int_equal(iss_card_revoke(T.db, c->id_hex, &e), 0);
+		/* the revocation closed the card's open payments */
+		assert_string_equal(status_of(id, &keep), "failed");
+		assert_string_equal(str(keep, "error"), "card_revoked");
 		wk_buf_reset(&conf);
 		assert_int_equal(sim_card_pay(c, req, n, true, &conf), 0);
-		expect(post_confirmation(id, conf.p, conf.len, &resp), &resp, 403,
-		    "card_revoked");
+		/* its sessions ended with it too */
+		poster = c;
+		st = post_confirmation(id, conf.p, conf.len, &resp);
+		poster = NULL;
+		assert_int_equal(st, 401);
 		json_decref(resp);
 		snprintf(sql, sizeof(sql), "SELECT balance FROM accounts WHERE"
 		    " pan = '%s'", pan);
@@ -894,7 +951,7 @@ test_ocra_and_relay_decline(void **state)
 	a0 = balance_of(PAN_A);
 	body = json_pack("{s:{s:s, s:I}}", "ocra", "response", digits, "time",
 	    (json_int_t)t);
-	expect(call("POST", path, NULL, body, &resp), &resp, 403, "bad_ocra");
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 403, "bad_ocra");
 	json_decref(resp);
 	json_decref(body);
 	assert_int_equal(balance_of(PAN_A), a0);
@@ -905,7 +962,7 @@ test_ocra_and_relay_decline(void **state)
 	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
 	body = json_pack("{s:{s:s, s:I}}", "ocra", "response", digits, "time",
 	    (json_int_t)(t - 10));
-	expect(call("POST", path, NULL, body, &resp), &resp, 403, "bad_ocra");
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 403, "bad_ocra");
 	json_decref(resp);
 	json_decref(body);
 	/* malformed: nothing changes */
@@ -914,7 +971,7 @@ test_ocra_and_relay_decline(void **state)
 	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
 	body = json_pack("{s:{s:s, s:I}}", "ocra", "response", "1234", "time",
 	    (json_int_t)t);
-	expect(call("POST", path, NULL, body, &resp), &resp, 400, "bad_ocra");
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 400, "bad_ocra");
 	json_decref(resp);
 	json_decref(body);
 	assert_string_equal(status_of(id, &keep), "pending");
@@ -922,7 +979,7 @@ test_ocra_and_relay_decline(void **state)
 	assert_int_equal(sim_card_pay_ocra(T.a, req, n, t, digits), 0);
 	body = json_pack("{s:{s:s, s:I}}", "ocra", "response", digits, "time",
 	    (json_int_t)t);
-	expect(call("POST", path, NULL, body, &resp), &resp, 200, NULL);
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 200, NULL);
 	assert_string_equal(str(resp, "status"), "paid");
 	json_decref(resp);
 	json_decref(body);
@@ -933,12 +990,12 @@ test_ocra_and_relay_decline(void **state)
 	create(T.auth, PAN_A, 321, 300, id);
 	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
 	body = json_pack("{s:b}", "decline", 1);
-	expect(call("POST", path, NULL, body, &resp), &resp, 200, NULL);
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 200, NULL);
 	assert_string_equal(str(resp, "status"), "declined");
 	json_decref(resp);
 	json_decref(body);
 	body = json_pack("{s:b, s:s}", "decline", 1, "confirmation", "AA==");
-	expect(call("POST", path, NULL, body, &resp), &resp, 400, "missing_field");
+	expect(call("POST", path, card_auth(T.a), body, &resp), &resp, 400, "missing_field");
 	json_decref(resp);
 	json_decref(body);
 	json_decref(keep);
@@ -1083,7 +1140,8 @@ test_long_poll(void **state)
 
 		snprintf(path, sizeof(path), "/v1/cards/%s/payments?wait=1",
 		    T.poor->id_hex);
-		expect(call("GET", path, NULL, NULL, &resp), &resp, 200, NULL);
+		expect(call("GET", path, card_auth(T.poor), NULL, &resp), &resp, 200,
+		    NULL);
 		assert_int_equal(json_array_size(json_object_get(resp,
 		    "payments")), 0);
 		json_decref(resp);

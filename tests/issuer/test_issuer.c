@@ -28,17 +28,6 @@
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
 
-/* one request without credentials, as iss_handle takes it */
-static int
-handle_plain(iss *is, const char *method, const char *url, const char *body,
-    size_t len, json_t **resp, iss_err *e)
-{
-	iss_request rq = { .method = method, .url = url, .body = body,
-	    .body_len = len };
-
-	return iss_handle(is, &rq, resp, e);
-}
-
 #define PW "password1"
 #define PAN_RICH "6222000000000001"
 #define PAN_POOR "6222000000000002"
@@ -242,6 +231,11 @@ setup(void **state)
 	}
 	snprintf(T.base, sizeof(T.base), "http://127.0.0.1:%u",
 	    (unsigned)iss_server_port(T.srv));
+	/* every test talks from 127.0.0.1: the address's allowance of
+	 * sessions is tested alone (test_session_flood) */
+	iss_limiter_free(&T.is->session_limit);
+	if (iss_limiter_new(1000000, 1, &T.is->session_limit) != 0)
+		return -1;
 	return sim_http_new(T.base, &T.h);
 }
 
@@ -335,12 +329,34 @@ start_load(sim_card *c, uint32_t amount, wk_buf *req, char *load_id,
 	json_decref(resp);
 }
 
+/* the card whose session T.h carries (docs/issuer.md "Sessions"): the
+ * holder's, so every door of the card opens; a new one only when the card
+ * changes (each costs a challenge of the address's allowance) */
+static char T_login[17];
+
 static void
-load_status(const char *load_id, const char *want)
+as_card(sim_card *c)
+{
+	if (strcmp(T_login, c->id_hex) == 0)
+		return;
+	assert_int_equal(sim_login(T.h, c, WK_MSG_SCOPE_HOLDER), 200);
+	snprintf(T_login, sizeof(T_login), "%s", c->id_hex);
+}
+
+static void
+as_nobody(void)
+{
+	sim_http_set_auth(T.h, NULL);
+	T_login[0] = '\0';
+}
+
+static void
+load_status(sim_card *c, const char *load_id, const char *want)
 {
 	char path[128];
 	json_t *resp = NULL;
 
+	as_card(c);
 	snprintf(path, sizeof(path), "/v1/loads/%s", load_id);
 	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
 	assert_string_equal(json_string_value(json_object_get(resp, "status")), want);
@@ -428,6 +444,7 @@ audit_upload_to(sim_card *c, sim_card *to, const uint8_t pk[32],
 	assert_non_null(hex = malloc(2 * sealed.len + 1));
 	wk_hex_encode(sealed.p, sealed.len, hex);
 	req = json_pack("{s:s}", "page", hex);
+	as_card(to);
 	snprintf(path, sizeof(path), "/v1/audit/%s/records", to->id_hex);
 	st = sim_http_call(T.h, path, req, resp);
 	json_decref(req);
@@ -466,6 +483,7 @@ audit_ack(sim_card *c, EVP_PKEY *key, uint64_t seq, const uint8_t hash[32],
 	req = json_pack("{s:{s:i, s:s, s:I, s:s, s:s, s:s}}", "head",
 	    "checkpoint_seq", 0, "checkpoint_hash", zh, "seq", (json_int_t)seq,
 	    "hash", hh, "nonce", nh, "signature", sh);
+	as_card(c);
 	snprintf(path, sizeof(path), "/v1/audit/%s/ack", c->id_hex);
 	st = sim_http_call(T.h, path, req, resp);
 	json_decref(req);
@@ -589,6 +607,7 @@ test_audit_sync(void **state)
 	json_decref(resp);
 	raw[4 * WK_AREC_LEN + 20] ^= 1;
 	/* the history: two signed pages */
+	as_card(c);
 	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", c->id_hex);
 	assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
 	n = wk_hex_decode(json_string_value(json_object_get(resp, "page")), page,
@@ -631,6 +650,7 @@ test_audit_sync(void **state)
 		long sl;
 
 		assert_int_equal(sim_load(T.h, c, 777, lid), 200);
+		as_card(c);
 		snprintf(path, sizeof(path), "/v1/audit/%s/loads/0", c->id_hex);
 		assert_int_equal(sim_http_call(T.h, path, NULL, &resp), 200);
 		n = wk_hex_decode(json_string_value(json_object_get(resp, "page")),
@@ -652,6 +672,369 @@ test_audit_sync(void **state)
 	sim_card_free(&c);
 	sim_card_free(&other);
 	free(raw);
+}
+
+/* ---- sessions: the card's doors (docs/issuer.md "Sessions") ---- */
+
+/* GET or POST (body != NULL) path with this Authorization (NULL: none) */
+static long
+door(const char *auth, const char *path, json_t *body, json_t **resp)
+{
+	long st;
+
+	T_login[0] = '\0';
+	sim_http_set_auth(T.h, auth);
+	st = sim_http_call(T.h, path, body, resp);
+	sim_http_set_auth(T.h, NULL);
+	return st;
+}
+
+static void
+bearer_of(sim_card *c, uint8_t scope, char *out, size_t cap)
+{
+	char tok[SIM_TOKEN_MAX];
+
+	as_nobody();
+	assert_int_equal(sim_session(T.h, c, scope, tok), 200);
+	snprintf(out, cap, "Bearer %s", tok);
+}
+
+/* a proof over chal signed by key for card id, posted to /v1/sessions */
+static long
+post_proof(sim_card *c, const uint8_t chal[16], uint8_t scope, json_t **resp)
+{
+	wk_buf b;
+	long st;
+
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	assert_int_equal(sim_card_session_proof(c, chal, scope, &b), 0);
+	st = post_msg("/v1/sessions", "proof", b.p, b.len, resp);
+	wk_buf_clear(&b);
+	return st;
+}
+
+static void
+test_sessions(void **state)
+{
+	sim_card *a = new_card(PAN_RICH), *b = new_card(PAN_BUSY);
+	uint8_t pk[32], chal[16], chal2[16], *raw = audit_chain(3);
+	char ha[SIM_TOKEN_MAX + 8], hb[SIM_TOKEN_MAX + 8], hc[SIM_TOKEN_MAX + 8];
+	char path[128], lid[33], *before, *after;
+	json_t *resp = NULL;
+	wk_buf m;
+
+	(void)state;
+	as_nobody();
+	assert_int_equal(sim_http_call(T.h, "/v1/audit/key", NULL, &resp), 200);
+	assert_int_equal(wk_hex_decode(json_string_value(json_object_get(resp,
+	    "x25519")), pk, 32), 32);
+	json_decref(resp);
+	/* card b has records and a load at the issuer */
+	assert_int_equal(audit_upload(b, pk, raw, 1, 3, &resp), 200);
+	json_decref(resp);
+	assert_int_equal(sim_load(T.h, b, 50, lid), 200);
+	as_nobody();
+	bearer_of(a, WK_MSG_SCOPE_HOLDER, ha, sizeof(ha));
+	bearer_of(b, WK_MSG_SCOPE_HOLDER, hb, sizeof(hb));
+	bearer_of(a, WK_MSG_SCOPE_CARD, hc, sizeof(hc));
+
+	/* anyone on the network, knowing b's card id: nothing without a token */
+	before = snapshot();
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", b->id_hex);
+	expect_error(door(NULL, path, NULL, &resp), &resp, 401, "token_required");
+	json_decref(resp);
+	assert_string_equal(sim_http_header(T.h, "WWW-Authenticate"),
+	    "Bearer realm=\"walletkey-issuer\"");
+	snprintf(path, sizeof(path), "/v1/audit/%s/loads/0", b->id_hex);
+	expect_error(door(NULL, path, NULL, &resp), &resp, 401, "token_required");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/loads/%s", lid);
+	expect_error(door(NULL, path, NULL, &resp), &resp, 401, "token_required");
+	json_decref(resp);
+	/* another account holder's card reads b's history, loads, load: no */
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", b->id_hex);
+	expect_error(door(ha, path, NULL, &resp), &resp, 403, "wrong_card");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/loads/0", b->id_hex);
+	expect_error(door(ha, path, NULL, &resp), &resp, 403, "wrong_card");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/loads/%s", lid);
+	expect_error(door(ha, path, NULL, &resp), &resp, 404, "load_not_found");
+	json_decref(resp);
+	/* ... nor uploads pages (sealed for b: anyone can seal to the
+	 * issuer's key) or acknowledges for b */
+	{
+		uint8_t other[3 * WK_AREC_LEN];
+
+		memcpy(other, raw, sizeof(other));
+		other[2 * WK_AREC_LEN + 20] ^= 1;	/* a new tail for seq 3 */
+		/* T.h sends a's token where the helpers expect b's */
+		sim_http_set_auth(T.h, ha);
+		snprintf(T_login, sizeof(T_login), "%s", b->id_hex);
+		expect_error(audit_upload(b, pk, other, 1, 3, &resp), &resp, 403,
+		    "wrong_card");
+		json_decref(resp);
+		expect_error(audit_ack(b, b->key, 3, raw, &resp), &resp, 403,
+		    "wrong_card");
+		json_decref(resp);
+		as_nobody();
+		snprintf(T_login, sizeof(T_login), "%s", b->id_hex);
+		expect_error(audit_upload(b, pk, other, 1, 3, &resp), &resp, 401,
+		    "token_required");
+		json_decref(resp);
+		as_nobody();
+	}
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(after);
+	/* b's own holder token opens b's doors */
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", b->id_hex);
+	assert_int_equal(door(hb, path, NULL, &resp), 200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "stored_seq")), 3);
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/loads/%s", lid);
+	assert_int_equal(door(hb, path, NULL, &resp), 200);
+	json_decref(resp);
+	/* the scheme is case-insensitive; anything else is no token */
+	{
+		char low[SIM_TOKEN_MAX + 16];
+
+		snprintf(low, sizeof(low), "bearer  %s", hb + 7);
+		snprintf(path, sizeof(path), "/v1/audit/%s/history/1", b->id_hex);
+		assert_int_equal(door(low, path, NULL, &resp), 200);
+		json_decref(resp);
+		snprintf(low, sizeof(low), "Basic %s", hb + 7);
+		expect_error(door(low, path, NULL, &resp), &resp, 401,
+		    "invalid_token");
+		json_decref(resp);
+		assert_string_equal(sim_http_header(T.h, "WWW-Authenticate"),
+		    "Bearer realm=\"walletkey-issuer\", error=\"invalid_token\"");
+		snprintf(low, sizeof(low), "%s", hb);
+		low[strlen(low) - 1] ^= 1;
+		expect_error(door(low, path, NULL, &resp), &resp, 401,
+		    "invalid_token");
+		json_decref(resp);
+		expect_error(door("Bearer", path, NULL, &resp), &resp, 401,
+		    "invalid_token");
+		json_decref(resp);
+	}
+	/* the card's scope (no PIN) uploads, but never reads the history */
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", a->id_hex);
+	expect_error(door(hc, path, NULL, &resp), &resp, 403,
+	    "insufficient_scope");
+	json_decref(resp);
+	assert_string_equal(sim_http_header(T.h, "WWW-Authenticate"),
+	    "Bearer realm=\"walletkey-issuer\", error=\"insufficient_scope\","
+	    " scope=\"holder\"");
+	snprintf(path, sizeof(path), "/v1/audit/%s/loads/0", a->id_hex);
+	expect_error(door(hc, path, NULL, &resp), &resp, 403,
+	    "insufficient_scope");
+	json_decref(resp);
+	T_login[0] = '\0';
+	sim_http_set_auth(T.h, hc);
+	snprintf(T_login, sizeof(T_login), "%s", a->id_hex);
+	assert_int_equal(audit_upload(a, pk, raw, 1, 1, &resp), 200);
+	json_decref(resp);
+	as_nobody();
+
+	/* a token replayed after it expired */
+	T.is->clock_skew += ISS_SESSION_TTL + 1;
+	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", b->id_hex);
+	expect_error(door(hb, path, NULL, &resp), &resp, 401, "invalid_token");
+	json_decref(resp);
+	T.is->clock_skew -= ISS_SESSION_TTL + 1;
+	assert_int_equal(door(hb, path, NULL, &resp), 200);
+	json_decref(resp);
+
+	/* a challenge signed twice: the second session is refused, and so is
+	 * the same proof again */
+	before = snapshot();
+	assert_int_equal(sim_challenge(T.h, a->id_hex, chal), 200);
+	wk_buf_init_heap(&m, WK_MSG_MAX);
+	assert_int_equal(sim_card_session_proof(a, chal, WK_MSG_SCOPE_CARD, &m), 0);
+	assert_int_equal(post_msg("/v1/sessions", "proof", m.p, m.len, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "scope")),
+	    "card");
+	assert_int_equal(json_integer_value(json_object_get(resp, "expires_in")),
+	    ISS_SESSION_TTL);
+	json_decref(resp);
+	expect_error(post_msg("/v1/sessions", "proof", m.p, m.len, &resp), &resp,
+	    403, "bad_challenge");
+	json_decref(resp);
+	expect_error(post_proof(a, chal, WK_MSG_SCOPE_HOLDER, &resp), &resp, 403,
+	    "bad_challenge");
+	json_decref(resp);
+	/* a's challenge answered by b (b's own id and key): not b's */
+	assert_int_equal(sim_challenge(T.h, a->id_hex, chal), 200);
+	expect_error(post_proof(b, chal, WK_MSG_SCOPE_HOLDER, &resp), &resp, 403,
+	    "bad_challenge");
+	json_decref(resp);
+	/* a proof in a's name signed with b's key: refused, and the challenge
+	 * is still a's to answer */
+	{
+		EVP_PKEY *k = a->key;
+
+		a->key = b->key;
+		expect_error(post_proof(a, chal, WK_MSG_SCOPE_HOLDER, &resp), &resp,
+		    403, "bad_signature");
+		json_decref(resp);
+		a->key = k;
+	}
+	/* every flipped byte of a proof is refused */
+	wk_buf_reset(&m);
+	assert_int_equal(sim_card_session_proof(a, chal, WK_MSG_SCOPE_HOLDER, &m),
+	    0);
+	for (size_t i = 0; i < m.len; i++) {
+		m.p[i] ^= 0x01;
+		assert_in_range(post_msg("/v1/sessions", "proof", m.p, m.len, &resp),
+		    400, 404);
+		json_decref(resp);
+		m.p[i] ^= 0x01;
+	}
+	assert_int_equal(post_msg("/v1/sessions", "proof", m.p, m.len, &resp), 200);
+	json_decref(resp);
+	/* another signature of the card over the challenge bytes is no proof
+	 * (the card signs a transfer authentication for any host's nonce) */
+	assert_int_equal(sim_challenge(T.h, a->id_hex, chal), 200);
+	{
+		wk_msg x;
+
+		memset(&x, 0, sizeof(x));
+		x.type = WK_MSG_XFER_AUTH;
+		memcpy(x.card_id, a->id, 8);
+		memcpy(x.peer_id, b->id, 8);
+		memcpy(x.nonce, chal, 16);
+		wk_buf_reset(&m);
+		assert_int_equal(wk_msg_sign(&x, a->key, &m), WK_MSG_OK);
+		expect_error(post_msg("/v1/sessions", "proof", m.p, m.len, &resp),
+		    &resp, 400, "wrong_message_type");
+		json_decref(resp);
+	}
+	/* a challenge answered too late */
+	assert_int_equal(sim_challenge(T.h, a->id_hex, chal2), 200);
+	T.is->clock_skew += ISS_CHALLENGE_TTL + 1;
+	expect_error(post_proof(a, chal2, WK_MSG_SCOPE_CARD, &resp), &resp, 403,
+	    "bad_challenge");
+	json_decref(resp);
+	T.is->clock_skew -= ISS_CHALLENGE_TTL + 1;
+	/* malformed bodies and paths */
+	expect_error(sim_http_raw(T.h, "/v1/sessions", "{}", 2, &resp), &resp, 400,
+	    "missing_field");
+	json_decref(resp);
+	{
+		static const char extra[] = "{\"proof\":\"AA==\",\"x\":1}";
+
+		expect_error(sim_http_raw(T.h, "/v1/sessions", extra,
+		    strlen(extra), &resp), &resp, 400, "unknown_field");
+	}
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/cards/%s/challenges", a->id_hex);
+	expect_error(sim_http_raw(T.h, path, "{\"x\":1}", 7, &resp), &resp, 400,
+	    "unknown_field");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/cards/00000000000000ff/challenges",
+	    "{}", 2, &resp), &resp, 404, "card_not_found");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/cards/zz/challenges", "{}", 2,
+	    &resp), &resp, 404, "not_found");
+	json_decref(resp);
+	expect_error(sim_http_call(T.h, path, NULL, &resp), &resp, 405,
+	    "method_not_allowed");
+	json_decref(resp);
+	/* none of it changed the books */
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+
+	/* a card keeps a few challenges open, not more */
+	T.is->clock_skew += ISS_CHALLENGE_TTL + 1;
+	for (int i = 0; i < ISS_CHALLENGES_MAX; i++)
+		assert_int_equal(sim_challenge(T.h, a->id_hex, chal), 200);
+	expect_error(sim_http_raw(T.h, path, "{}", 2, &resp), &resp, 429,
+	    "too_many_challenges");
+	json_decref(resp);
+	assert_non_null(sim_http_header(T.h, "Retry-After"));
+	assert_true(atoi(sim_http_header(T.h, "Retry-After")) >= 1);
+	T.is->clock_skew += ISS_CHALLENGE_TTL + 1;
+	assert_int_equal(sim_challenge(T.h, a->id_hex, chal), 200);
+	T.is->clock_skew -= 2 * (ISS_CHALLENGE_TTL + 1);
+
+	/* a revoked card: no challenge, no session, its tokens dead */
+	{
+		iss_err e = { 0 };
+
+		assert_int_equal(sim_challenge(T.h, b->id_hex, chal), 200);
+		assert_int_equal(iss_card_revoke(T.db, b->id_hex, &e), 0);
+		expect_error(post_proof(b, chal, WK_MSG_SCOPE_HOLDER, &resp), &resp,
+		    403, "card_revoked");
+		json_decref(resp);
+		snprintf(path, sizeof(path), "/v1/cards/%s/challenges", b->id_hex);
+		expect_error(sim_http_raw(T.h, path, "{}", 2, &resp), &resp, 403,
+		    "card_revoked");
+		json_decref(resp);
+		snprintf(path, sizeof(path), "/v1/audit/%s/history/1", b->id_hex);
+		expect_error(door(hb, path, NULL, &resp), &resp, 401,
+		    "invalid_token");
+		json_decref(resp);
+		assert_int_equal(q_int("SELECT COUNT(*) FROM sessions s JOIN cards c"
+		    " ON c.card_id = s.card_id WHERE c.revoked_at IS NOT NULL"), 0);
+	}
+	/* tokens are kept hashed: no token of a is in the database */
+	{
+		char sql[200];
+
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM sessions WHERE"
+		    " token_hash = '%s'", ha + 7);
+		assert_int_equal(q_int(sql), 0);
+		assert_true(q_int("SELECT COUNT(*) FROM sessions") > 0);
+	}
+	wk_buf_clear(&m);
+	free(raw);
+	sim_card_free(&a);
+	sim_card_free(&b);
+}
+
+/* anyone on the network flooding the session doors: the address's
+ * allowance, then 429 with Retry-After, and back after a while */
+static void
+test_session_flood(void **state)
+{
+	sim_card *a = new_card(PAN_RICH);
+	iss_limiter *keep = T.is->session_limit, *small = NULL;
+	uint8_t chal[16];
+	json_t *resp = NULL;
+	char path[96];
+	int ok = 0;
+
+	(void)state;
+	as_nobody();
+	assert_int_equal(iss_limiter_new(5, 30, &small), 0);
+	T.is->session_limit = small;
+	snprintf(path, sizeof(path), "/v1/cards/%s/challenges", a->id_hex);
+	for (int i = 0; i < 20; i++) {
+		long st = sim_http_raw(T.h, path, "{}", 2, &resp);
+
+		if (st == 200)
+			ok++;
+		else
+			expect_error(st, &resp, 429, "too_many_requests");
+		json_decref(resp);
+	}
+	assert_int_equal(ok, 5);
+	assert_true(atoi(sim_http_header(T.h, "Retry-After")) >= 1);
+	/* proofs count as well */
+	memset(chal, 0, sizeof(chal));
+	expect_error(post_proof(a, chal, WK_MSG_SCOPE_CARD, &resp), &resp, 429,
+	    "too_many_requests");
+	json_decref(resp);
+	/* a while later the address may ask again */
+	T.is->clock_skew += 31;
+	assert_int_equal(sim_challenge(T.h, a->id_hex, chal), 200);
+	T.is->clock_skew -= 31;
+	T.is->session_limit = keep;
+	iss_limiter_free(&small);
+	sim_card_free(&a);
 }
 
 static void
@@ -1052,7 +1435,7 @@ test_load(void **state)
 	assert_int_equal(sim_load(T.h, c, 1234, id), 200);
 	assert_int_equal(c->balance, 1234);
 	assert_int_equal(c->seq, 1);
-	load_status(id, "complete");
+	load_status(c, id, "complete");
 	assert_int_equal(sim_load(T.h, c, 766, id), 200);
 	assert_int_equal(c->balance, 2000);
 	assert_int_equal(q_int("SELECT balance FROM accounts WHERE pan = '"
@@ -1190,10 +1573,10 @@ test_flip_request_receipt(void **state)
 	assert_int_equal(sim_card_grant(c, grant, glen, &rec), 0);
 	snprintf(path, sizeof(path), "/v1/loads/%s/receipt", id);
 	flip_all(path, "receipt", rec.p, rec.len);
-	load_status(id, "pending");
+	load_status(c, id, "pending");
 	assert_int_equal(post_msg(path, "receipt", rec.p, rec.len, &resp), 200);
 	json_decref(resp);
-	load_status(id, "complete");
+	load_status(c, id, "complete");
 	check_conservation();
 	wk_buf_clear(&req);
 	wk_buf_clear(&rec);
@@ -2436,11 +2819,16 @@ test_bad_http(void **state)
 	{
 		iss_err e = { 0 };
 
-		assert_int_equal(handle_plain(T.is, "POST", "/v1/loads", "{", 1, &resp, &e),
-		    -1);
+		iss_request rq = { .method = "POST", .url = "/v1/loads",
+		    .body = "{", .body_len = 1 };
+
+		assert_int_equal(iss_handle(T.is, &rq, &resp, &e), -1);
 		assert_int_equal(e.status, 400);
-		assert_int_equal(handle_plain(T.is, "GET", "/v1/health", "", 0, &resp, &e),
-		    0);
+		rq.method = "GET";
+		rq.url = "/v1/health";
+		rq.body = "";
+		rq.body_len = 0;
+		assert_int_equal(iss_handle(T.is, &rq, &resp, &e), 0);
 		json_decref(resp);
 	}
 }
@@ -2587,6 +2975,8 @@ main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_race),
 		cmocka_unit_test(test_audit_sync),
+		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_session_flood),
 		cmocka_unit_test(test_purse_unblock),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_settle_float),

@@ -42,6 +42,7 @@ fill(wk_msg *m, uint8_t type)
 	memset(m->eph_point, 0x04, sizeof(m->eph_point));
 	m->sealed_len = 64;
 	memset(m->sealed, 0x77, m->sealed_len);
+	m->scope = WK_MSG_SCOPE_HOLDER;
 	strcpy(m->payee_name, "Buchhandlung M\xc3\xbcller");
 	strcpy(m->order_id, "A-2026-0001");
 	strcpy(m->description, "two books, \xe4\xb8\xa4\xe6\x9c\xac\xe4\xb9\xa6");
@@ -199,6 +200,41 @@ test_strict(void **state)
 	}
 }
 
+/* the session proof (type 17): card, challenge, scope 01 or 02 only; no
+ * other type's signature reads as one */
+static void
+test_session_auth(void **state)
+{
+	uint8_t ok[] = { 0x80, 1, 1, 0x81, 1, WK_MSG_SESSION_AUTH,
+	    0x82, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+	    0x84, 16, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+	    0x97, 1, WK_MSG_SCOPE_CARD };
+	uint8_t v[sizeof(ok)];
+	wk_msg m;
+	wk_buf b;
+
+	(void)state;
+	assert_string_equal(wk_msg_type_name(WK_MSG_SESSION_AUTH), "session-auth");
+	assert_int_equal(parse_body(ok, sizeof(ok)), WK_MSG_OK);
+	memcpy(v, ok, sizeof(ok));
+	v[sizeof(ok) - 1] = WK_MSG_SCOPE_HOLDER;
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_OK);
+	v[sizeof(ok) - 1] = 0;
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_MALFORMED);
+	v[sizeof(ok) - 1] = 3;
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_MALFORMED);
+	/* a transfer authentication (card, peer, nonce) is not a session
+	 * proof, whatever its bytes */
+	memcpy(v, ok, sizeof(ok));
+	v[5] = WK_MSG_XFER_AUTH;
+	assert_int_equal(parse_body(v, sizeof(ok)), WK_MSG_MALFORMED);
+	fill(&m, WK_MSG_SESSION_AUTH);
+	m.scope = 7;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+	wk_buf_clear(&b);
+}
+
 /* the texts a merchant writes: what the holder reads is what is signed */
 static void
 test_payment_texts(void **state)
@@ -304,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_payment_texts),
+		cmocka_unit_test(test_session_auth),
 		cmocka_unit_test(test_seal),
 	};
 	int rc;

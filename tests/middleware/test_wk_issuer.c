@@ -21,6 +21,7 @@ static unsigned port;
 static int answer_status;
 static const char *answer_body;
 static char last_url[256];
+static char last_auth[256];
 static char last_body[8192];
 static size_t last_len;
 
@@ -50,6 +51,12 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	last_body[last_len] = '\0';
 	snprintf(last_url, sizeof(last_url), "%s", url);
+	{
+		const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_AUTHORIZATION);
+
+		snprintf(last_auth, sizeof(last_auth), "%s", a ? a : "");
+	}
 	r = MHD_create_response_from_buffer(strlen(answer_body),
 	    (void *)answer_body, MHD_RESPMEM_PERSISTENT);
 	ret = MHD_queue_response(c, (unsigned)answer_status, r);
@@ -259,6 +266,73 @@ test_close_and_enrol(void **state)
 	wk_issuer_free(&is);
 }
 
+/* sessions (docs/issuer.md "Sessions"): the challenge, the token, and the
+ * token on every later call, GET and POST alike */
+#define TOKEN "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ0123456"
+
+static void
+test_session(void **state)
+{
+	wk_issuer *is = client();
+	wk_issuer_session ss;
+	uint8_t chal[WK_ISSUER_CHALLENGE_LEN];
+	const uint8_t proof[3] = { 1, 2, 3 };
+	char *resp = NULL;
+
+	(void)state;
+	answer_status = 200;
+	answer_body = "{\"card_id\":\"0102030405060708\",\"challenge\":"
+	    "\"000102030405060708090a0b0c0d0e0f\",\"expires_in\":60}";
+	assert_int_equal(wk_issuer_challenge(is, "0102030405060708", chal), WK_OK);
+	assert_string_equal(last_url, "/v1/cards/0102030405060708/challenges");
+	assert_string_equal(last_body, "{}");
+	assert_string_equal(last_auth, "");
+	assert_int_equal(chal[15], 0x0F);
+	assert_int_equal(wk_issuer_challenge(is, "../x", chal), WK_ERR_ARG);
+	answer_body = "{\"challenge\":\"0011\"}";
+	assert_int_equal(wk_issuer_challenge(is, "0102030405060708", chal),
+	    WK_ERR_ISSUER);
+	answer_body = "{\"token\":\"" TOKEN "\",\"token_type\":\"Bearer\","
+	    "\"card_id\":\"0102030405060708\",\"scope\":\"holder\","
+	    "\"expires_in\":300}";
+	assert_int_equal(wk_issuer_session_start(is, proof, 3, &ss), WK_OK);
+	assert_string_equal(last_url, "/v1/sessions");
+	assert_string_equal(last_body, "{\"proof\":\"AQID\"}");
+	assert_string_equal(ss.token, TOKEN);
+	assert_string_equal(ss.card_id, "0102030405060708");
+	assert_int_equal(ss.scope, WK_ISSUER_SCOPE_HOLDER);
+	assert_int_equal(ss.expires_in, 300);
+	/* from now on every call carries it */
+	answer_body = "{\"stored_seq\":1}";
+	assert_int_equal(wk_issuer_request(is, "/v1/audit/0102030405060708/"
+	    "history/1", NULL, &resp), WK_OK);
+	free(resp);
+	assert_string_equal(last_auth, "Bearer " TOKEN);
+	assert_int_equal(wk_issuer_request(is, "/v1/audit/0102030405060708/"
+	    "records", "{}", &resp), WK_OK);
+	free(resp);
+	assert_string_equal(last_auth, "Bearer " TOKEN);
+	/* a new session is asked for without the old token */
+	answer_body = "{\"token\":\"x y\",\"card_id\":\"0102030405060708\","
+	    "\"scope\":\"card\",\"expires_in\":300}";
+	assert_int_equal(wk_issuer_session_start(is, proof, 3, &ss),
+	    WK_ERR_ISSUER);
+	assert_string_equal(last_auth, "");
+	answer_body = "{\"token\":\"" TOKEN "\",\"card_id\":\"0102030405060708\","
+	    "\"scope\":\"root\",\"expires_in\":300}";
+	assert_int_equal(wk_issuer_session_start(is, proof, 3, &ss),
+	    WK_ERR_ISSUER);
+	answer_status = 403;
+	answer_body = "{\"error\":\"card_revoked\",\"message\":\"m\"}";
+	assert_int_equal(wk_issuer_session_start(is, proof, 3, &ss),
+	    WK_ERR_ISSUER);
+	assert_string_equal(wk_issuer_error_code(is), "card_revoked");
+	/* header injection: refused before anything is sent */
+	assert_int_equal(wk_issuer_set_token(is, "a\r\nX-Evil: 1"), WK_ERR_ARG);
+	assert_int_equal(wk_issuer_set_token(is, NULL), WK_OK);
+	wk_issuer_free(&is);
+}
+
 static void
 test_unreachable(void **state)
 {
@@ -283,6 +357,7 @@ main(void)
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_close_and_enrol),
+		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_unreachable),
 	};
 

@@ -1110,6 +1110,46 @@ test_replayed_grant_no_reset(void **state)
 	assert_int_equal(balance(t), 200);
 }
 
+/* ISSUER SESSION (80 EF): the card signs the issuer's challenge in a
+ * session proof it builds itself; holder scope only after the PIN */
+static void
+test_issuer_session(void **state)
+{
+	tcard *t = *state;
+	uint8_t chal[16];
+	wk_msg m;
+
+	memset(chal, 0xC3, sizeof(chal));
+	/* not enrolled: no issuer to open a session with */
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 0, 0, chal, 16), 0x6985);
+	enrolled(t);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 0, 0, chal, 16), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m), WK_MSG_OK);
+	assert_int_equal(m.type, WK_MSG_SESSION_AUTH);
+	assert_int_equal(m.scope, WK_MSG_SCOPE_CARD);
+	assert_memory_equal(m.nonce, chal, 16);
+	assert_memory_equal(m.card_id, vc_card_serial(t->card), 8);
+	/* the holder's scope needs the PIN of this selection */
+	assert_int_equal(cmd(t, 0x80, 0xEF, 1, 0, chal, 16), 0x6982);
+	verify_pin(t);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 1, 0, chal, 16), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m), WK_MSG_OK);
+	assert_int_equal(m.scope, WK_MSG_SCOPE_HOLDER);
+	/* not used up: a second proof with the same verification */
+	assert_int_equal(cmd(t, 0x80, 0xEF, 1, 0, chal, 16), 0x9000);
+	/* a new selection drops it */
+	select_piv(t);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 1, 0, chal, 16), 0x6982);
+	/* bad parameters and lengths */
+	assert_int_equal(cmd(t, 0x80, 0xEF, 2, 0, chal, 16), 0x6A86);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 0, 1, chal, 16), 0x6A86);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 0, 0, chal, 15), 0x6700);
+	assert_int_equal(cmd(t, 0x80, 0xEF, 0, 0, NULL, 0), 0x6700);
+}
+
 /* a host process without the PIN cannot burn online sequence numbers */
 static void
 test_seq_burn_needs_pin(void **state)
@@ -1798,6 +1838,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_demo_keys_replaced,
 		    setup_factory, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_signatures_block, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_issuer_session, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_seq_burn_needs_pin, setup,
 		    teardown),

@@ -649,8 +649,9 @@ out:
 }
 
 /* what a blocked application still answers (docs/purse.md "Blocking"):
- * the commands that unblock it, VERIFY, and LOAD RECOVER, which moves no
- * value and lets a load in flight be settled with the issuer */
+ * the commands that unblock it, VERIFY, LOAD RECOVER, which moves no
+ * value and lets a load in flight be settled with the issuer, and ISSUER
+ * SESSION, which moves none either and lets the audit log be synced */
 static bool
 allowed_blocked(const wk_apdu *cmd)
 {
@@ -662,7 +663,8 @@ allowed_blocked(const wk_apdu *cmd)
 	default:
 		return cmd->cla == CLA_PURSE &&
 		    (cmd->ins == PURSE_WALLET_INS_RECOVER ||
-		    cmd->ins == PURSE_WALLET_INS_UNBLOCK_REQUEST);
+		    cmd->ins == PURSE_WALLET_INS_UNBLOCK_REQUEST ||
+		    cmd->ins == PURSE_WALLET_INS_SESSION);
 	}
 }
 

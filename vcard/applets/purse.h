@@ -184,6 +184,7 @@ uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 #define PURSE_WALLET_INS_LAST 0xEF
 #define PURSE_WALLET_INS_RECOVER 0xE4
 #define PURSE_WALLET_INS_UNBLOCK_REQUEST 0xEE
+#define PURSE_WALLET_INS_SESSION 0xEF
 uint16_t purse_wallet_process(purse_applet *a, vc_card *card,
     const wk_apdu *cmd, wk_buf *resp, purse_session *prev);
 /* purse_crl.c: the issuer's revocation list (audit sync) and the check of

@@ -15,6 +15,10 @@
  *   EE UNBLOCK REQUEST a new APPLICATION UNBLOCK challenge, in a signed
  *                     unblock request for the issuer (docs/purse.md)
  *   E7 PAYMENT        online payments: purse_pay.c
+ *   EF ISSUER SESSION P1 00 (the card) / 01 (and the holder: the verified
+ *                     purse PIN, not used up), data the issuer's challenge
+ *                     (16): a signed session proof (type 17) for the
+ *                     issuer's card-data doors (docs/issuer.md "Sessions")
  *
  * A grant for no session and a recovery statement burn an online seq:
  * both need the verified purse PIN and use it up, so a host process
@@ -36,6 +40,7 @@
 #define INS_LOAD_RECOVER 0xE4
 #define INS_PERSONALISE 0xE6
 #define INS_UNBLOCK_REQUEST PURSE_WALLET_INS_UNBLOCK_REQUEST
+#define INS_SESSION PURSE_WALLET_INS_SESSION
 
 #define WALLET_APPLET "wallet"
 #define PERSO_KEYS_LEN (PURSE_KEY_N * WK_MSG_PERSO_ENTRY_LEN)
@@ -461,6 +466,30 @@ unblock_request(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return sw;
 }
 
+/* the issuer's session challenge signed with the scope the card vouches
+ * for: the card builds the whole message, so the host gets no signature
+ * over bytes of its choosing, and no other message of the card is a
+ * session proof. Holder scope only after VERIFY in this selection */
+static uint16_t
+issuer_session(purse_applet *a, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp)
+{
+	wk_msg m;
+
+	if ((cmd->p1 != 0x00 && cmd->p1 != 0x01) || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	if (cmd->lc != WK_MSG_NONCE_LEN)
+		return WK_SW_WRONG_LENGTH;
+	if (!piv_wallet_locked(card))
+		return WK_SW_CONDITIONS;	/* not enrolled: no issuer */
+	if (cmd->p1 == 0x01 && !a->pin_ok)
+		return WK_SW_SECURITY_STATUS;
+	msg_head(card, &m, WK_MSG_SESSION_AUTH);
+	memcpy(m.nonce, cmd->data, WK_MSG_NONCE_LEN);
+	m.scope = cmd->p1 == 0x01 ? WK_MSG_SCOPE_HOLDER : WK_MSG_SCOPE_CARD;
+	return sign_into(card, &m, resp);
+}
+
 static uint16_t
 personalise(vc_card *card, const wk_apdu *cmd)
 {
@@ -541,6 +570,8 @@ purse_wallet_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		return unblock_request(card, cmd, resp);
 	case PURSE_WALLET_INS_PAYMENT:
 		return purse_pay_process(a, card, cmd, resp);
+	case INS_SESSION:
+		return issuer_session(a, card, cmd, resp);
 	default:
 		return purse_xfer_process(a, card, cmd, resp);
 	}
