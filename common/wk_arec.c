@@ -94,6 +94,7 @@ static const struct {
 	{ WK_AREC_TRANSFER_OUT, "transfer-out" },
 	{ WK_AREC_TRANSFER_IN, "transfer-in" },
 	{ WK_AREC_PAYMENT, "payment" },
+	{ WK_AREC_ANON_PAYMENT, "anon-payment" },
 	{ WK_AREC_PAYMENT_DECLINED, "payment-declined" },
 };
 

@@ -63,7 +63,8 @@ enum {
 	WK_AREC_TRANSFER_OUT = 0x10,
 	WK_AREC_TRANSFER_IN = 0x11,
 	WK_AREC_PAYMENT = 0x20,		/* an online payment the card confirmed */
-	WK_AREC_PAYMENT_DECLINED = 0x21,	/* one it declined: no money moves */
+	WK_AREC_ANON_PAYMENT = 0x21,	/* semi-anonymous payment (docs/semi-anonymous.md) */
+	WK_AREC_PAYMENT_DECLINED = 0x22,	/* an online payment the card declined: nothing moves */
 };
 
 /* account kinds (first byte of an account) */
@@ -74,7 +75,8 @@ enum {
 	WK_AREC_ACCT_TERMINAL = 3,	/* id: 6-byte terminal id, then 4 zero bytes */
 	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
 	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
-	WK_AREC_ACCT_ACCOUNT = 6,	/* a bank account: its PAN in BCD, padded with F */
+	WK_AREC_ACCT_ANON = 6,		/* a pseudonymous account: SHA-256 of its number, first 10 bytes */
+	WK_AREC_ACCT_ACCOUNT = 7,	/* a bank account: its PAN in BCD, padded with F */
 };
 
 enum {

@@ -147,6 +147,8 @@ int iss_schema_migrate(iss_db *db, char *err, size_t errlen);
 /* migrates up to version only (tests build an older database with it) */
 int iss_schema_migrate_to(iss_db *db, int version, char *err, size_t errlen);
 int iss_schema_version(iss_db *db);
+/* "@ID@" as the engine's auto-increment key; malloc'd */
+char *iss_schema_expand(const char *sql, bool pg);
 int iss_schema_latest(void);
 
 int iss_meta_get(iss_db *db, const char *name, char *out, size_t len);
@@ -407,6 +409,12 @@ typedef struct iss_server iss_server;
 /* listen "HOST:PORT" (PORT 0 picks a free one) */
 int iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen);
+/* the same with another dispatch (the semi-anonymous roles) */
+typedef int iss_handler_fn(void *ctx, const iss_request *rq, json_t **resp,
+    iss_err *e);
+int iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, iss_server **out, char *err,
+    size_t errlen);
 uint16_t iss_server_port(const iss_server *s);
 void iss_server_stop(iss_server **s);
 

@@ -295,7 +295,9 @@ out:
 }
 
 struct iss_server {
-	iss *is;
+	iss_handler_fn *handle;
+	void *ctx;
+	iss *is;		/* the bank's server: its sweeper's */
 	struct MHD_Daemon *d;
 	uint16_t port;
 	char *cert;
@@ -477,7 +479,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
 	rq.client_cert = client_cert_fp(s, c, fp, sizeof(fp));
 	rq.peer = peer_address(c, peer, sizeof(peer));
-	if (iss_handle(s->is, &rq, &resp, &e) != 0) {
+	if (s->handle(s->ctx, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
@@ -523,9 +525,37 @@ slurp(const char *path)
 	return buf;
 }
 
+static int
+bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
+{
+	return iss_handle(ctx, rq, resp, e);
+}
+
 int
 iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen)
+{
+	iss_server *s;
+
+	if (iss_server_start_with(bank_handle, is, listen, tls_cert, tls_key,
+	    &s, err, errlen) != 0)
+		return -1;
+	/* the bank's sweeper: expires open payments, delivers webhooks */
+	s->is = is;
+	if (pthread_create(&s->sweeper, NULL, sweep, s) != 0) {
+		snprintf(err, errlen, "cannot start the sweeper thread");
+		iss_server_stop(&s);
+		return -1;
+	}
+	s->sweeping = true;
+	*out = s;
+	return 0;
+}
+
+int
+iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, iss_server **out, char *err,
+    size_t errlen)
 {
 	iss_server *s;
 	struct sockaddr_in sa;
@@ -557,7 +587,8 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	s->is = is;
+	s->handle = handle;
+	s->ctx = ctx;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	if ((tls_cert != NULL) != (tls_key != NULL)) {
@@ -592,11 +623,6 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : (uint16_t)port;
-	if (pthread_create(&s->sweeper, NULL, sweep, s) != 0) {
-		snprintf(err, errlen, "cannot start the sweeper thread");
-		goto fail;
-	}
-	s->sweeping = true;
 	*out = s;
 	return 0;
 fail:

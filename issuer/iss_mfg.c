@@ -44,17 +44,36 @@ parse_der(const uint8_t *der, long n)
 	return x;
 }
 
+/* the operation log: the bank's, or a semi-anonymous role's */
+static int
+mfg_log(iss_db *db, const char *kind, const char *detail)
+{
+	char role[16], now[40];
+
+	if (iss_meta_get(db, "role", role, sizeof(role)) != 0)
+		return iss_oplog_append(db, &(iss_op){ .kind = kind, .seq = -1,
+		    .amount = -1, .detail = detail }, NULL);
+	iss_now_iso(now, sizeof(now));
+	return iss_db_exec(db, "INSERT INTO anon_oplog (at, kind, detail) VALUES"
+	    " ($1, $2, $3)", (iss_param[]){ ISS_PS(now), ISS_PS(kind),
+	    ISS_PS(detail) }, 3, NULL);
+}
+
 /* the seal key, and proof that it is this issuer's: it opens the master keys */
 static int
 seal_key(iss_db *db, const iss_unlock *u, uint8_t key[32], char *err,
     size_t errlen)
 {
-	uint8_t probe[ISS_MK_LEN];
+	uint8_t probe[64];
 	long n;
 
 	if (iss_seal_key(db, u, false, key, err, errlen) != 0)
 		return -1;
 	n = iss_secret_get(db, key, "purse_master", probe, sizeof(probe));
+	/* a semi-anonymous role's database has its signing key instead */
+	if (n != ISS_MK_LEN && iss_secret_get(db, key, "anon_sign", probe,
+	    sizeof(probe)) == 64)
+		n = ISS_MK_LEN;
 	sodium_memzero(probe, sizeof(probe));
 	if (n != ISS_MK_LEN) {
 		snprintf(err, errlen, "the issuer's secrets do not open with this %s",
@@ -188,8 +207,7 @@ iss_mfg_add(iss_db *db, const iss_unlock *u, const char *pem_path,
 			goto dberr;
 		if (iss_res_rows(r) == 0) {
 			if (iss_secret_put(db, key, name, der, (size_t)n) != ISS_DB_OK ||
-			    iss_oplog_append(db, &(iss_op){ .kind = "manufacturer.add",
-			    .seq = -1, .amount = -1, .detail = fp }, NULL) != ISS_DB_OK)
+			    mfg_log(db, "manufacturer.add", fp) != ISS_DB_OK)
 				goto dberr;
 			fresh++;
 		}
@@ -250,8 +268,7 @@ iss_mfg_remove(iss_db *db, const char *fp, char *err, size_t errlen)
 	}
 	if (iss_db_exec(db, "DELETE FROM issuer_secrets WHERE name = $1",
 	    (iss_param[]){ ISS_PS(name) }, 1, NULL) != ISS_DB_OK ||
-	    iss_oplog_append(db, &(iss_op){ .kind = "manufacturer.remove",
-	    .seq = -1, .amount = -1, .detail = low }, NULL) != ISS_DB_OK ||
+	    mfg_log(db, "manufacturer.remove", low) != ISS_DB_OK ||
 	    iss_db_commit(db) != ISS_DB_OK)
 		goto dberr;
 	rc = 0;

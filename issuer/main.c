@@ -1,5 +1,6 @@
 /* walletkey-issuer: the bank's side of walletkey (docs/issuer.md) */
 #include "iss.h"
+#include "iss_anon.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -42,6 +43,11 @@ typedef struct opts {
 	bool api_key;
 	bool none;
 	const char *session_ttl;
+	/* semi-anonymous roles (docs/semi-anonymous.md) */
+	const char *role, *manager_id, *authority_url, *authority_pubkey;
+	const char *id_number, *account, *manager, *url, *pubkey, *limit, *daily;
+	const char *state, *case_id, *txid, *order, *operator_name, *approver;
+	const char *approver_password_env;
 	bool json;
 } opts;
 
@@ -86,7 +92,28 @@ usage(FILE *f)
 	    "  purse-unblock --card CARD_ID --request FILE [--out FILE]\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "            a one-time APPLICATION UNBLOCK script for the card's\n"
-	    "            unblock request (walletkey wallet unblock --request-out)\n");
+	    "            unblock request (walletkey wallet unblock --request-out)\n"
+	    "semi-anonymous payments (docs/semi-anonymous.md, walletkey-issuer(1)):\n"
+	    "  init --role identity (--key-file F | --passphrase-env VAR)\n"
+	    "            [--manufacturer-ca PEM]\n"
+	    "  init --role account --manager-id ID --authority-url URL\n"
+	    "            --authority-pubkey HEX [--limit FEN] [--daily-limit FEN]\n"
+	    "            (--key-file F | --passphrase-env VAR) [--manufacturer-ca PEM]\n"
+	    "  serve     on a role's database serves that role\n"
+	    "  anon-keys (--key-file F | --passphrase-env VAR) [--json]\n"
+	    "  identity: person-add --name NAME --id-number NUM;\n"
+	    "            manager-add --manager ID --url URL --pubkey HEX;\n"
+	    "            anon-deposit --account ACCT --amount FEN; anon-check;\n"
+	    "            operator-add --name NAME --password-env VAR;\n"
+	    "            regulator-add --pubkey PEM [--name NAME];\n"
+	    "            reveal --case CASE --transaction TXID --order FILE\n"
+	    "              --operator NAME --password-env VAR --approver NAME\n"
+	    "              --approver-password-env VAR (--key-file F | --passphrase-env VAR);\n"
+	    "            persons | anon-accounts | anon-transfers | anon-ledger |\n"
+	    "            anon-oplog [--json]\n"
+	    "  account:  anon-account --account ACCT [--state open|frozen|closed]\n"
+	    "            [--limit FEN] [--daily-limit FEN]; anon-reconcile (key);\n"
+	    "            anon-accounts | anon-payments | anon-oplog [--json]\n");
 }
 
 static int
@@ -120,6 +147,24 @@ parse(int argc, char **argv, opts *o)
 		{ "api-key", no_argument, NULL, 'I' },
 		{ "none", no_argument, NULL, 'N' },
 		{ "session-ttl", required_argument, NULL, 'S' },
+		{ "role", required_argument, NULL, 1000 },
+		{ "manager-id", required_argument, NULL, 1001 },
+		{ "authority-url", required_argument, NULL, 1002 },
+		{ "authority-pubkey", required_argument, NULL, 1003 },
+		{ "id-number", required_argument, NULL, 1004 },
+		{ "account", required_argument, NULL, 1005 },
+		{ "manager", required_argument, NULL, 1006 },
+		{ "url", required_argument, NULL, 1007 },
+		{ "pubkey", required_argument, NULL, 1008 },
+		{ "limit", required_argument, NULL, 1009 },
+		{ "daily-limit", required_argument, NULL, 1010 },
+		{ "state", required_argument, NULL, 1011 },
+		{ "case", required_argument, NULL, 1012 },
+		{ "transaction", required_argument, NULL, 1013 },
+		{ "order", required_argument, NULL, 1014 },
+		{ "operator", required_argument, NULL, 1015 },
+		{ "approver", required_argument, NULL, 1016 },
+		{ "approver-password-env", required_argument, NULL, 1017 },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -157,6 +202,24 @@ parse(int argc, char **argv, opts *o)
 		case 'N': o->none = true; break;
 		case 'S': o->session_ttl = optarg; break;
 		case 'j': o->json = true; break;
+		case 1000: o->role = optarg; break;
+		case 1001: o->manager_id = optarg; break;
+		case 1002: o->authority_url = optarg; break;
+		case 1003: o->authority_pubkey = optarg; break;
+		case 1004: o->id_number = optarg; break;
+		case 1005: o->account = optarg; break;
+		case 1006: o->manager = optarg; break;
+		case 1007: o->url = optarg; break;
+		case 1008: o->pubkey = optarg; break;
+		case 1009: o->limit = optarg; break;
+		case 1010: o->daily = optarg; break;
+		case 1011: o->state = optarg; break;
+		case 1012: o->case_id = optarg; break;
+		case 1013: o->txid = optarg; break;
+		case 1014: o->order = optarg; break;
+		case 1015: o->operator_name = optarg; break;
+		case 1016: o->approver = optarg; break;
+		case 1017: o->approver_password_env = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -218,6 +281,111 @@ open_db(const opts *o, iss_db **db)
 }
 
 static int
+open_db(const opts *o, iss_db **db);
+
+/* a semi-anonymous role's database: its schema, keys and manufacturers */
+static int
+cmd_init_role(const opts *o, const iss_unlock *u)
+{
+	iss_anon_init in = { 0 };
+	iss_db *db = NULL;
+	char err[512];
+	size_t added;
+	int rc = 1;
+
+	if (strcmp(o->role, "identity") == 0)
+		in.role = ISS_ROLE_IDENTITY;
+	else if (strcmp(o->role, "account") == 0)
+		in.role = ISS_ROLE_ACCOUNT;
+	else {
+		fprintf(stderr, "walletkey-issuer: --role is bank, identity or"
+		    " account\n");
+		return 2;
+	}
+	in.manager_id = o->manager_id;
+	in.authority_url = o->authority_url;
+	in.authority_pubkey = o->authority_pubkey;
+	if (o->limit != NULL)
+		in.limit_payment = strtoll(o->limit, NULL, 10);
+	if (o->daily != NULL)
+		in.limit_daily = strtoll(o->daily, NULL, 10);
+	if (open_db(o, &db) != 0)
+		return 1;
+	if ((rc = iss_anon_create(db, u, &in, err, sizeof(err))) != 0) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		rc = rc == -2 ? 2 : 1;
+		goto out;
+	}
+	printf("%s created\n", in.role == ISS_ROLE_IDENTITY ?
+	    "identity authority" : "account manager");
+	if (o->mfg_ca != NULL) {
+		if ((rc = iss_mfg_add(db, u, o->mfg_ca, &added, err,
+		    sizeof(err))) != 0) {
+			fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+			rc = rc == -2 ? 2 : 1;
+			goto out;
+		}
+		printf("trusting %zu card manufacturer CA(s) from %s\n", added,
+		    o->mfg_ca);
+	}
+	rc = 0;
+out:
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+anon_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
+{
+	return iss_anon_handle(ctx, rq->method, rq->url, rq->body, rq->body_len,
+	    resp, e);
+}
+
+static int
+cmd_serve_role(const opts *o, uint32_t pool)
+{
+	iss_unlock u;
+	iss_anon *a = NULL;
+	iss_server *s = NULL;
+	char err[512];
+	sigset_t set;
+	size_t settled;
+	int sig, rc = 1;
+
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (iss_anon_open(o->db, &u, pool, &a, err, sizeof(err)) != 0 ||
+	    iss_server_start_with(anon_handle, a, o->listen, o->tls_cert,
+	    o->tls_key, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
+		goto out;
+	}
+	if (a->n_mfg == 0)
+		fprintf(stderr, "walletkey-issuer: warning: no card manufacturer is"
+		    " trusted, so no card can open an account or register\n");
+	printf("%s %s listening on port %u\n", a->role == ISS_ROLE_IDENTITY ?
+	    "identity authority" : "account manager", a->self,
+	    (unsigned)iss_server_port(s));
+	fflush(stdout);
+	/* payments left pending by a crash: ask the authority */
+	if (a->role == ISS_ROLE_ACCOUNT &&
+	    iss_anon_am_reconcile(a, 0, &settled) == 0 && settled > 0)
+		fprintf(stderr, "walletkey-issuer: %zu pending payment(s) settled"
+		    " with the authority\n", settled);
+	sigwait(&set, &sig);
+	rc = 0;
+out:
+	iss_server_stop(&s);
+	iss_anon_free(&a);
+	return rc;
+}
+
+static int
 cmd_init(const opts *o)
 {
 	iss_unlock u;
@@ -232,6 +400,8 @@ cmd_init(const opts *o)
 	}
 	if (unlock_from(o, &u) != 0)
 		return 2;
+	if (o->role != NULL && strcmp(o->role, "bank") != 0)
+		return cmd_init_role(o, &u);
 	if (open_db(o, &db) != 0)
 		return 1;
 	if (iss_schema_migrate(db, err, sizeof(err)) != 0 ||
@@ -302,6 +472,17 @@ cmd_serve(const opts *o)
 	if (o->pool != NULL && (!parse_u32(o->pool, &pool) || pool == 0)) {
 		fprintf(stderr, "walletkey-issuer: --pool wants a positive number\n");
 		return 2;
+	}
+	{
+		iss_db *db = NULL;
+		enum iss_role role = ISS_ROLE_BANK;
+
+		if (open_db(o, &db) != 0)
+			return 1;
+		(void)iss_anon_db_role(db, &role);
+		iss_db_free(&db);
+		if (role != ISS_ROLE_BANK)
+			return cmd_serve_role(o, pool);
 	}
 	if (unlock_from(o, &u) != 0)
 		return 2;
@@ -1015,6 +1196,39 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(&o);
+	if (iss_anon_admin_known(cmd)) {
+		iss_unlock u = { 0 };
+		iss_anon_cmd c = { 0 };
+
+		u.key_file = o.key_file;
+		if (o.passphrase_env != NULL &&
+		    (u.passphrase = getenv(o.passphrase_env)) == NULL) {
+			fprintf(stderr, "walletkey-issuer: $%s is not set\n",
+			    o.passphrase_env);
+			return 2;
+		}
+		c.db = o.db;
+		c.u = &u;
+		c.name = o.name;
+		c.id_number = o.id_number;
+		c.account = o.account;
+		c.manager = o.manager;
+		c.url = o.url;
+		c.pubkey = o.pubkey;
+		c.amount = o.amount;
+		c.limit = o.limit;
+		c.daily = o.daily;
+		c.state = o.state;
+		c.case_id = o.case_id;
+		c.txid = o.txid;
+		c.order = o.order;
+		c.operator_name = o.operator_name;
+		c.password_env = o.password_env;
+		c.approver = o.approver;
+		c.approver_password_env = o.approver_password_env;
+		c.json = o.json;
+		return iss_anon_admin(cmd, &c);
+	}
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(&o);
 	if (strcmp(cmd, "serve") == 0)

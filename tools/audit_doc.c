@@ -140,7 +140,8 @@ audit_outgoing(const wk_arec *r)
 {
 	return r->type == WK_AREC_UNLOAD || r->type == WK_AREC_CASH ||
 	    r->type == WK_AREC_ED_PURCHASE || r->type == WK_AREC_EP_PURCHASE ||
-	    r->type == WK_AREC_TRANSFER_OUT || r->type == WK_AREC_PAYMENT;
+	    r->type == WK_AREC_TRANSFER_OUT || r->type == WK_AREC_PAYMENT ||
+	    r->type == WK_AREC_ANON_PAYMENT;
 }
 
 void

@@ -48,7 +48,7 @@ static const char audit_usage[] =
     "  open BUNDLE --key KEYFILE [--format ...] [--out FILE]\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo);\n"
     "  DATE is YYYY-MM-DD; T is load, purchase, unload, cash, limit,\n"
-    "  transfer-out, transfer-in or payment.\n";
+    "  transfer-out, transfer-in, payment or anon-payment.\n";
 
 /* ---- PIN (the purse PIN) ---- */
 
@@ -110,7 +110,7 @@ valid_date(const char *s)
 
 static const char *const type_names[] = { "load", "purchase", "unload",
     "cash", "limit", "transfer-out", "transfer-in", "payment",
-    "payment-declined", NULL };
+    "payment-declined", "anon-payment", NULL };
 
 static int
 parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)

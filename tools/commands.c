@@ -12,6 +12,7 @@ int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 int wk_cmd_gm(wk_cli *cli, int argc, char **argv);
 int wk_cmd_confirm(wk_cli *cli, int argc, char **argv);
+int wk_cmd_anon(wk_cli *cli, int argc, char **argv);
 
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
@@ -30,6 +31,7 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
 	{ "audit", "the card's audit log: export, verify, report (HTML), keygen, open", wk_cmd_audit, "export|verify|report|keygen|open [OPTIONS] (docs/audit.md)" },
 	{ "gm", "SM2/SM3/SM4 (GM applet, SKF model): info, apps, pin, containers, keygen, certs, sign, verify, encrypt, decrypt", wk_cmd_gm, "info|apps|app-create|app-delete|pin|containers|container-create|container-delete|keygen|pubkey|cert-import|cert-export|sign|verify|encrypt|decrypt [OPTIONS] (docs/gm.md)" },
+	{ "anon", "semi-anonymous payments: info, enrol, pay, submit, recover, history", wk_cmd_anon, "info|enrol|pay|submit|recover|history [OPTIONS] (docs/semi-anonymous.md)" },
 	{ "doctor", "check what this machine needs for walletkey and fix what can be fixed", wk_cmd_doctor, "[--fix] [--issuer URL] [--reader-conf DIR] [--module PATH]" },
 };
 

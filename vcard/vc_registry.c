@@ -8,6 +8,7 @@ extern const vc_applet vc_applet_purse;
 extern const vc_applet vc_applet_audit;
 extern const vc_applet vc_applet_psam;
 extern const vc_applet vc_applet_gm;
+extern const vc_applet vc_applet_anon;
 
 const vc_applet *const vc_registry[] = {
 	&vc_applet_wkinfo,
@@ -17,6 +18,7 @@ const vc_applet *const vc_registry[] = {
 	&vc_applet_audit,
 	&vc_applet_psam,
 	&vc_applet_gm,
+	&vc_applet_anon,
 };
 
 const size_t vc_registry_len = sizeof(vc_registry) / sizeof(vc_registry[0]);

@@ -25,7 +25,7 @@ ARC=2.25.158093926416397893608108191436371673262
 EXTRA_PIDS=""
 trap 'for p in $EXTRA_PIDS; do kill "$p" 2>/dev/null; done; cleanup' EXIT
 
-card_id() {
+reader_serial() {	# the serial of the card in reader NAME (remote_lib.sh's card_id takes a slot)
 	"$WK" --json readers | python3 -c 'import json,sys
 for r in json.load(sys.stdin)["readers"]:
     if r["name"] == sys.argv[1]: print(r["serial"])' "$1"
@@ -115,7 +115,7 @@ extra_card() {
 		--vpcd "127.0.0.1:${!port}" >"$T/extra$slot.log" 2>&1 &
 	EXTRA_PIDS="$EXTRA_PIDS $!"
 	for _ in $(seq 100); do
-		[ -n "$(card_id "$(reader "$slot")")" ] && return 0
+		[ -n "$(reader_serial "$(reader "$slot")")" ] && return 0
 		sleep 0.1
 	done
 	die "card in slot $slot did not come up"
@@ -123,8 +123,8 @@ extra_card() {
 
 issuer_setup
 settled "start"
-ID0=$(card_id "$R0")
-ID1=$(card_id "$R1")
+ID0=$(reader_serial "$R0")
+ID1=$(reader_serial "$R1")
 [ -n "$ID0" ] && [ -n "$ID1" ] || die "no card ids"
 
 # the attacker: a software P-256 key, and card 1's account password

@@ -26,8 +26,8 @@ port=$WALLETKEY_VPCD_PORT_0
 export WALLETKEY_PIN=$PIN
 
 # money on the card: a load and a purchase through the SAM
-walletkey wallet load --amount 100 --sam "$T/sam.json" >/dev/null
-walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json" >/dev/null
+walletkey wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys >/dev/null
+walletkey wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 expect_eq "balance" "$(walletkey wallet balance)" "EP balance: 87.70"
 serial=$(serial_of 0)
 pan=$(walletkey --json wallet info | jq -r '.serial')
@@ -108,7 +108,7 @@ retry 20 walletkey wallet balance || fail "the restored card did not start"
 expect_eq "balance after restore" "$(walletkey wallet balance)" "EP balance: 87.70"
 expect_eq "serial after restore" "$(serial_of 0)" "$serial"
 cp "$store" "$T/before.store"
-walletkey wallet purchase --amount 50 --terminal 000000000042 --sam "$T/sam.json" >/dev/null
+walletkey wallet purchase --amount 50 --terminal 000000000042 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 expect_eq "balance spent" "$(walletkey wallet balance)" "EP balance: 37.70"
 kill -TERM "$pid"
 wait "$pid" || fail "the card did not stop cleanly"
