@@ -240,6 +240,9 @@ typedef struct iss {
 	int64_t clock_skew;	/* tests: seconds added to the clock */
 	unsigned session_ttl;	/* seconds */
 	iss_limiter *session_limit;	/* per address: challenges, sessions */
+	/* PEM of the CAs whose client certificates the server asks for and
+	 * checks (serve --client-ca): merchants' credentials; NULL: none */
+	char *client_ca;
 } iss;
 
 /* the issuer's clock, unix seconds */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <sodium.h>
 
@@ -70,6 +71,7 @@ iss_free(iss **isp)
 	iss_keys_clear(&is->keys);
 	iss_pool_free(&is->pool);
 	iss_limiter_free(&is->session_limit);
+	free(is->client_ca);
 	free(is);
 	*isp = NULL;
 }
@@ -298,6 +300,7 @@ struct iss_server {
 	iss_handler_fn *handle;
 	void *ctx;
 	iss *is;		/* the bank's server: its sweeper's */
+	char *trust;		/* CAs of merchants' client certificates (PEM) */
 	struct MHD_Daemon *d;
 	uint16_t port;
 	char *cert;
@@ -411,15 +414,31 @@ peer_address(struct MHD_Connection *c, char *out, size_t cap)
 	return NULL;
 }
 
-/* the verified TLS client certificate's SHA-256 (hex), or NULL */
+/* the verified TLS client certificate's SHA-256 (hex), or NULL: a
+ * merchant's credential (iss_pay.c); the chain to the CAs of serve
+ * --client-ca, checked by GnuTLS, and the certificate's dates */
 static const char *
 client_cert_fp(iss_server *s, struct MHD_Connection *c, char *fp, size_t cap)
 {
-	(void)s;
-	(void)c;
-	(void)fp;
-	(void)cap;
-	return NULL;
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_session_t ts;
+	unsigned int status = 0, n = 0;
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	if (s->trust == NULL || cap < 2 * sizeof(h) + 1 ||
+	    (ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) == NULL ||
+	    (ts = (gnutls_session_t)ci->tls_session) == NULL)
+		return NULL;
+	if (gnutls_certificate_verify_peers2(ts, &status) != GNUTLS_E_SUCCESS ||
+	    status != 0 || (peers = gnutls_certificate_get_peers(ts, &n)) == NULL ||
+	    n == 0)
+		return NULL;
+	crypto_hash_sha256(h, peers[0].data, peers[0].size);
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(fp + 2 * i, 3, "%02x", h[i]);
+	return fp;
 }
 
 static enum MHD_Result
@@ -525,6 +544,10 @@ slurp(const char *path)
 	return buf;
 }
 
+static int server_start(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, const char *trust,
+    iss_server **out, char *err, size_t errlen);
+
 static int
 bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
@@ -537,8 +560,13 @@ iss_server_start(iss *is, const char *listen, const char *tls_cert,
 {
 	iss_server *s;
 
-	if (iss_server_start_with(bank_handle, is, listen, tls_cert, tls_key,
-	    &s, err, errlen) != 0)
+	if (is->client_ca != NULL && tls_cert == NULL) {
+		snprintf(err, errlen, "merchants' client certificates need TLS"
+		    " (--tls-cert and --tls-key)");
+		return -1;
+	}
+	if (server_start(bank_handle, is, listen, tls_cert, tls_key,
+	    is->client_ca, &s, err, errlen) != 0)
 		return -1;
 	/* the bank's sweeper: expires open payments, delivers webhooks */
 	s->is = is;
@@ -556,6 +584,15 @@ int
 iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
     const char *tls_cert, const char *tls_key, iss_server **out, char *err,
     size_t errlen)
+{
+	return server_start(handle, ctx, listen, tls_cert, tls_key, NULL, out,
+	    err, errlen);
+}
+
+static int
+server_start(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, const char *trust,
+    iss_server **out, char *err, size_t errlen)
 {
 	iss_server *s;
 	struct sockaddr_in sa;
@@ -602,13 +639,20 @@ iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
 			goto fail;
 		}
 		flags |= MHD_USE_TLS;
+		if (trust != NULL && (s->trust = strdup(trust)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		/* with the merchants' CAs, TLS asks clients for a certificate */
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
 		    MHD_OPTION_HTTPS_MEM_CERT, s->cert,
-		    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+		    MHD_OPTION_HTTPS_MEM_KEY, s->key,
+		    s->trust != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
+		    s->trust, MHD_OPTION_END);
 	} else {
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -659,6 +703,7 @@ iss_server_stop(iss_server **sp)
 		free(s->key);
 	}
 	free(s->cert);
+	free(s->trust);
 	free(s);
 	*sp = NULL;
 }

@@ -37,6 +37,7 @@ typedef struct opts {
 	const char *request;
 	const char *webhook;
 	const char *client_cert;
+	const char *client_ca;
 	const char *revoke;
 	const char *alias;
 	const char *label;
@@ -63,6 +64,7 @@ usage(FILE *f)
 	    "            create the schema, purse master keys and the issuer CA\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
+	    "            [--client-ca PEM]   (merchants' TLS client certificates)\n"
 	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
@@ -141,6 +143,7 @@ parse(int argc, char **argv, opts *o)
 		{ "request", required_argument, NULL, 'R' },
 		{ "webhook", required_argument, NULL, 'W' },
 		{ "client-cert", required_argument, NULL, 'X' },
+		{ "client-ca", required_argument, NULL, 'Y' },
 		{ "revoke", required_argument, NULL, 'V' },
 		{ "alias", required_argument, NULL, 'A' },
 		{ "label", required_argument, NULL, 'B' },
@@ -195,6 +198,7 @@ parse(int argc, char **argv, opts *o)
 		case 'R': o->request = optarg; break;
 		case 'W': o->webhook = optarg; break;
 		case 'X': o->client_cert = optarg; break;
+		case 'Y': o->client_ca = optarg; break;
 		case 'V': o->revoke = optarg; break;
 		case 'A': o->alias = optarg; break;
 		case 'B': o->label = optarg; break;
@@ -448,6 +452,29 @@ cmd_migrate(const opts *o)
 	return rc;
 }
 
+/* a PEM file of at most 64 KiB, NUL-terminated */
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(65537)) != NULL) {
+		n = fread(buf, 1, 65536, f);
+		buf[n] = '\0';
+		if (ferror(f) || !feof(f) || n == 0 ||
+		    strstr(buf, "-----BEGIN CERTIFICATE-----") == NULL) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 static int
 cmd_serve(const opts *o)
 {
@@ -496,6 +523,14 @@ cmd_serve(const opts *o)
 		goto out;
 	}
 	is->session_ttl = ttl;
+	/* merchants may authenticate with TLS client certificates from these
+	 * CAs (docs/payments.md "Merchants") */
+	if (o->client_ca != NULL && (is->client_ca = read_pem(o->client_ca)) ==
+	    NULL) {
+		fprintf(stderr, "walletkey-issuer: serve: cannot read %s (PEM, at"
+		    " most 64 KiB)\n", o->client_ca);
+		goto out;
+	}
 	if (iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);
