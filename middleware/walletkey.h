@@ -830,6 +830,9 @@ typedef enum wk_pay_step {
 	WK_PAY_STEP_WAITING,	/* the issuer or the card is away (ev->rc,
 				 * ev->what); trying again in ev->retry_in s */
 	WK_PAY_STEP_BACK,	/* ev->what is back */
+	WK_PAY_STEP_STOPPED,	/* the issuer refused the relay itself (the
+				 * card's session: a revoked card, ...):
+				 * ev->error, ev->message; it returns */
 } wk_pay_step;
 
 typedef struct wk_pay_event {
@@ -843,6 +846,8 @@ typedef struct wk_pay_event {
 	int tries_left;
 	const char *what;	/* "issuer" or "card" */
 	int retry_in;
+	const char *error;	/* the issuer's code and message (STOPPED) */
+	const char *message;
 } wk_pay_event;
 
 typedef enum wk_pay_decision {

@@ -789,6 +789,14 @@ again:
 	if (stopping(&r))
 		rc = WK_OK;
 done:
+	/* the issuer's reason, when it is why the relay stops */
+	if (rc == WK_ERR_ISSUER) {
+		wk_pay_event ev = { .step = WK_PAY_STEP_STOPPED, .rc = rc,
+		    .what = "issuer", .error = wk_issuer_error_code(r.is),
+		    .message = wk_issuer_error_message(r.is) };
+
+		emit(&r, &ev);
+	}
 	free(list);
 	card_close(&r);
 	wk_issuer_free(&r.is);

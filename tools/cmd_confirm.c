@@ -340,6 +340,14 @@ on_progress(void *arg, const wk_pay_event *ev)
 			    " trying again in %d s\n", ev->what, wk_strerror(ev->rc),
 			    ev->retry_in);
 		break;
+	case WK_PAY_STEP_STOPPED:
+		if (s->cli->json)
+			emit_json("stopped", json_pack("{s:s, s:s}", "error",
+			    ev->error, "message", ev->message));
+		else
+			fprintf(stderr, "walletkey: confirm: the issuer refused: %s:"
+			    " %s\n", ev->error, ev->message);
+		break;
 	case WK_PAY_STEP_BACK:
 		if (s->cli->json)
 			emit_json("back", json_pack("{s:s}", "for", ev->what));

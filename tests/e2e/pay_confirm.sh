@@ -185,7 +185,8 @@ pay_settled "concurrent"
 id=$(pay_create $PAN1 900)
 "$ISS" revoke --db "$DB" --card "$ID1" >/dev/null
 out=$("$WK" --reader "$R1" confirm --issuer "$URL" --yes 2>&1) && rc=0 || rc=$?
-check "a revoked card's confirmation: refused" 'grep -q "card_revoked" <<<"$out" && [ "$(pay_get "$id")" = failed ]' || echo "$out"
+check "a revoked card: its open payment failed at once (card_revoked)" '[ "$(pay_get "$id")" = failed ] && [ "$(pay_get "$id" error)" = card_revoked ]'
+check "a revoked card's relay: refused by the issuer" '[ "$rc" -eq 1 ] && grep -q "card_revoked" <<<"$out"' || echo "$out"
 st=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" -d '{"payer":"'$PAN1'","order_id":"after-revoke","amount":1}' "$URL/v1/payments")
 check "no request for a revoked card's account: 422" '[ "$st" = 422 ]'
 pay_settled "revoked"
