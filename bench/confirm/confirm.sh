@@ -19,6 +19,7 @@ N=${1:-20}
 ROUNDS=${2:-3}
 M=${3:-10}
 R0=$(reader 0)
+MONEY_CARDS=0
 
 issuer_setup
 merchant_setup

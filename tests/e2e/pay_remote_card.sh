@@ -21,6 +21,7 @@ fi
 SB=$WALLETKEY_SANDBOX/bin
 R0=$(reader 0)
 PORT0=$WALLETKEY_VPCD_PORT_0
+MONEY_CARDS=0
 HOLDER=""
 CARD=""
 remote_stop() {
@@ -46,9 +47,10 @@ in_card_ns ip link set wkcard up
 
 # card 0 moves to its machine: the same store, vpcd at the relay's address
 card_remote_start() {
-	in_card_ns "$BUILD/vcard/walletkey-card" --store "$WALLETKEY_STORE_0" \
-		--seal-key "$WALLETKEY_SANDBOX/card0.key" --vpcd "10.77.0.1:$PORT0" \
-		>>"$T/card.log" 2>&1 &
+	# (nsenter itself, not a function's subshell: $! is then the card)
+	nsenter --target "$HOLDER" --net -- "$BUILD/vcard/walletkey-card" \
+		--store "$WALLETKEY_STORE_0" --seal-key "$WALLETKEY_SANDBOX/card0.key" \
+		--vpcd "10.77.0.1:$PORT0" >>"$T/card.log" 2>&1 &
 	CARD=$!
 	"$SB/card-wait" 0 >/dev/null 2>&1 || { cat "$T/card.log"; die "the remote card does not show up"; }
 }

@@ -13,6 +13,7 @@ fi
 . "$(dirname "$0")/pay_lib.sh"
 SHOP=$SRC/examples/walletkey-shop/walletkey-shop
 R0=$(reader 0)
+MONEY_CARDS=0
 WAIT=${PAY_SHOP_WAIT:-150}
 PIDS=()
 SHOP_PID=""
