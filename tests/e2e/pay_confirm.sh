@@ -57,6 +57,17 @@ pay_settled "paid"
 out=$("$WK" --reader "$R0" confirm --issuer "$URL" --yes 2>&1) && rc=0 || rc=$?
 check "nothing waiting" '[ "$rc" -eq 0 ] && grep -q "no payment request is waiting" <<<"$out"'
 
+# the OCRA variant (RFC 6287): the card's 8 digits instead of a signature,
+# its key delivered sealed at enrolment
+id=$(pay_create $PAN0 150)
+out=$("$WK" --reader "$R0" confirm --issuer "$URL" --ocra --yes 2>&1) && rc=0 || rc=$?
+check "OCRA: paid" '[ "$rc" -eq 0 ] && grep -q "$id: paid 1.50 CNY" <<<"$out"' || echo "$out"
+check "OCRA: the merchant sees it paid by an OCRA response" '[ "$(pay_get "$id" method)" = ocra ]'
+id=$(pay_create $PAN0 160)
+out=$("$WK" --reader "$R0" confirm --issuer "$URL" --ocra --decline 2>&1) && rc=0 || rc=$?
+check "OCRA: declined without the card" '[ "$rc" -eq 0 ] && [ "$(pay_get "$id")" = declined ] && [ "$(pay_get "$id" method)" = relay ]' || echo "$out"
+pay_settled "OCRA"
+
 # --json: one event a line
 id=$(pay_create $PAN0 100)
 out=$("$WK" --reader "$R0" --json confirm --issuer "$URL" --decline 2>&1) && rc=0 || rc=$?
@@ -160,7 +171,7 @@ check "audit log: the payments and the declined one" 'python3 -c "
 import json,sys
 d=json.load(sys.stdin)
 t=[r[\"type\"] for r in d[\"records\"]]
-assert t.count(\"payment\") >= 6 and t.count(\"payment-declined\") == 1, t
+assert t.count(\"payment\") >= 7 and t.count(\"payment-declined\") == 1, t
 " <<<"$out"'
 check "audit verify: the chain and signature hold" '"$WK" --reader "$R0" audit verify --card >/dev/null'
 

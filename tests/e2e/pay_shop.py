@@ -102,7 +102,8 @@ class Chromium:
                                             timeout=5) as r:
                     pages = [p for p in json.load(r) if p.get("type") == "page"]
                 if pages:
-                    self.ws = WebSocket(pages[0]["webSocketDebuggerUrl"], 30)
+                    self.ws = WebSocket(pages[0]["webSocketDebuggerUrl"],
+                                        max(30, deadline - time.time()))
                     break
             except OSError as e:
                 last = e
@@ -141,7 +142,9 @@ class Firefox:
         last = None
         while time.time() < deadline:
             try:
-                self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+                # a loaded machine: Firefox may take long to answer at first
+                self.sock = socket.create_connection(
+                    ("127.0.0.1", port), timeout=max(30, deadline - time.time()))
                 break
             except OSError as e:
                 last = e
@@ -152,6 +155,7 @@ class Firefox:
         self.id = 0
         self.read()
         self.call("WebDriver:NewSession", {"capabilities": {}})
+        self.sock.settimeout(60)
 
     def read(self):
         while b":" not in self.buf:
