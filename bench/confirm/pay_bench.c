@@ -33,15 +33,19 @@ typedef struct client {
 	char pan[20];
 	char terminal[13];
 	char auth[128];		/* "Bearer wkm_..." */
+	sim_http *shop;		/* the merchant's connection, its key */
+	sim_http *cardh;	/* the card's, with its session */
 	double *lat;
 	size_t n, cap;
 	long errors;
+	long last_error;	/* the HTTP status of the last failure */
 } client;
 
 static char base[64];
 static volatile int stop;
 static client clients[MAX_CLIENTS];
 static int enrol_next;
+static long last_error;
 static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static double
@@ -124,8 +128,11 @@ one_payment(client *c, sim_http *shop, sim_http *card, long order)
 	json_decref(resp);
 	resp = NULL;
 	st = -1;
-	if (n <= 0)
+	if (n <= 0) {
+		if (getenv("PAY_BENCH_DEBUG") != NULL)
+			fprintf(stderr, "request %s not in the card's list\n", id);
 		goto out;
+	}
 	wk_buf_init_heap(&conf, WK_MSG_MAX);
 	if (sim_card_pay(c->card, msg, (size_t)n, true, &conf) == 0) {
 		req = json_pack("{s:o}", "confirmation", sim_b64(conf.p, conf.len));
@@ -135,6 +142,12 @@ one_payment(client *c, sim_http *shop, sim_http *card, long order)
 		    "status")) == NULL || strcmp(json_string_value(json_object_get(
 		    resp, "status")), "paid") != 0))
 			st = -1;
+		if (st != 200 && getenv("PAY_BENCH_DEBUG") != NULL) {
+			char *d = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+
+			fprintf(stderr, "confirmation %ld: %s\n", st, d ? d : "-");
+			free(d);
+		}
 		json_decref(req);
 	}
 	wk_buf_clear(&conf);
@@ -147,26 +160,39 @@ static void *
 pay_worker(void *arg)
 {
 	client *c = arg;
-	sim_http *shop, *card;
-	long order = 0;
+	long order = 0, st;
 
-	if (sim_http_new(base, &shop) != 0 || sim_http_new(base, &card) != 0 ||
-	    sim_http_set_auth(shop, c->auth) != 0 ||
-	    sim_login(card, c->card, WK_MSG_SCOPE_CARD) != 200) {
-		fprintf(stderr, "pay_bench: client %d cannot start\n", c->index);
-		exit(1);
-	}
 	while (!stop) {
 		double t0 = now_s();
 
-		if (one_payment(c, shop, card, ++order) == 200)
+		if ((st = one_payment(c, c->shop, c->cardh, ++order)) == 200) {
 			record(c, now_s() - t0);
-		else
+		} else {
 			c->errors++;
+			c->last_error = st;
+		}
 	}
-	sim_http_free(&shop);
-	sim_http_free(&card);
 	return NULL;
+}
+
+/* the merchant's key and the card's session, once per client */
+static void
+connect_client(client *c)
+{
+	long st = -1;
+
+	if (sim_http_new(base, &c->shop) != 0 ||
+	    sim_http_new(base, &c->cardh) != 0 ||
+	    sim_http_set_auth(c->shop, c->auth) != 0)
+		exit(1);
+	for (int i = 0; i < 30 && (st = sim_login(c->cardh, c->card,
+	    WK_MSG_SCOPE_CARD)) != 200; i++)
+		usleep(1100000);
+	if (st != 200) {
+		fprintf(stderr, "pay_bench: client %d has no session (%ld)\n",
+		    c->index, st);
+		exit(1);
+	}
 }
 
 static void *
@@ -180,10 +206,14 @@ load_worker(void *arg)
 	while (!stop) {
 		double t0 = now_s();
 
-		if (sim_load(h, c->card, 1, NULL) == 200)
+		long st = sim_load(h, c->card, 1, NULL);
+
+		if (st == 200) {
 			record(c, now_s() - t0);
-		else
+		} else {
 			c->errors++;
+			c->last_error = st;
+		}
 	}
 	sim_http_free(&h);
 	return NULL;
@@ -220,9 +250,12 @@ run(void *(*worker)(void *), int n, double secs, double *p50, double *p99,
 		pthread_join(th[i], NULL);
 	el = now_s() - t0;
 	*errors = 0;
+	last_error = 0;
 	for (int i = 0; i < n; i++) {
 		total += clients[i].n;
 		*errors += clients[i].errors;
+		if (clients[i].errors > 0)
+			last_error = clients[i].last_error;
 	}
 	if (total == 0 || (all = malloc(total * sizeof(double))) == NULL) {
 		*p50 = *p99 = 0;
@@ -308,10 +341,16 @@ main(int argc, char **argv)
 	}
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
 	    (unsigned)iss_server_port(srv));
+	/* every client's session comes from 127.0.0.1: room for all of them */
+	iss_limiter_free(&is->session_limit);
+	if (iss_limiter_new(4 * MAX_CLIENTS, 1, &is->session_limit) != 0)
+		return 1;
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, enrol_worker, NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		connect_client(&clients[i]);
 
 	printf("issuer online payments on %s, %.0f s per row (payment = ask +"
 	    " card's list + confirmation; load = request + receipt)\n",
@@ -320,12 +359,18 @@ main(int argc, char **argv)
 	    "p50 ms", "p99 ms", "errors", "loads/s", "p50 ms", "errors");
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
 		double pp50, pp99, pps, lp50, lp99, lps;
-		long perr, lerr;
+		long perr, lerr, plast, llast;
 
 		pps = run(pay_worker, counts[i], secs, &pp50, &pp99, &perr);
+		plast = last_error;
 		lps = run(load_worker, counts[i], secs, &lp50, &lp99, &lerr);
-		printf("%10d %12.1f %9.2f %9.2f %7ld %12.1f %9.2f %7ld\n", counts[i],
+		llast = last_error;
+		printf("%10d %12.1f %9.2f %9.2f %7ld %12.1f %9.2f %7ld", counts[i],
 		    pps, pp50, pp99, perr, lps, lp50, lerr);
+		if (perr > 0 || lerr > 0)
+			printf("   (last failed status: payment %ld, load %ld)",
+			    plast, llast);
+		printf("\n");
 		fflush(stdout);
 	}
 	{
@@ -348,6 +393,8 @@ main(int argc, char **argv)
 	iss_free(&is);
 	iss_db_free(&db);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
+		sim_http_free(&clients[i].shop);
+		sim_http_free(&clients[i].cardh);
 		sim_card_free(&clients[i].card);
 		free(clients[i].lat);
 	}
