@@ -1,12 +1,21 @@
 /*
- * bench/sign: signatures per second by the card, through libwalletkey and
- * through a PKCS#11 module (dlopen, e.g. OpenSC's opensc-pkcs11.so), each
- * beside the same algorithm done in process with OpenSSL's EVP. Prints
- * medians of several runs and their ratios; never fails on time.
+ * bench/sign: signatures per second by the card through libwalletkey and
+ * through PKCS#11 modules (dlopen: walletkey-pkcs11.so, OpenSC's
+ * opensc-pkcs11.so, SoftHSM2 in process), beside the same algorithm done in
+ * process with OpenSSL's EVP, and the ratio to the transport ceiling
+ * (issue 17): one over the echo card's short-APDU time (walletkey-echo-card,
+ * the card that does nothing; bench/apdu.sh measures it the same way).
+ * Prints medians of several runs and their ratios; never fails on time.
  *
- * usage: bench_sign [--runs N] [--seconds S] [--module SO] [--reader NAME]
+ * usage: bench_sign [--runs N] [--seconds S] [--reader NAME]
+ *                   [--echo-reader NAME] [--module NAME=SO[:TOKEN]]...
+ *                   [--trace]
  * The keys must be in place (bench/sign.sh puts them there):
- *   9a ECDSA P-256, 9d Ed25519, 9e RSA-2048, PIN 123456.
+ *   9a ECDSA P-256, 9d Ed25519, 9e RSA-2048, PIN 123456; a module's keys
+ *   with CKA_ID 01, 03, 04 (OpenSC's ids for those slots).
+ * --trace: no rates; one signature of each path between markers on stderr
+ * ("@@ ALG PATH" ... "@@ end") with libwalletkey's trace on, for
+ * bench/sign.sh to count the PC/SC calls and APDUs of one signature.
  */
 #include <dlfcn.h>
 #include <getopt.h>
@@ -17,10 +26,13 @@
 
 #include <openssl/evp.h>
 #include <p11-kit/pkcs11.h>
+#include <PCSC/winscard.h>
+#include <PCSC/wintypes.h>
 
 #include "walletkey.h"
 
 #define MAX_RUNS 15
+#define MAX_MODULES 4
 
 typedef struct bench_alg {
 	const char *name;
@@ -120,11 +132,12 @@ typedef struct p11 {
 } p11;
 
 static int
-p11_open(p11 *p, const char *module, const char *pin)
+p11_open(p11 *p, const char *module, const char *token, const char *pin)
 {
 	CK_C_GetFunctionList get;
 	CK_SLOT_ID slots[16];
-	CK_ULONG n = 16;
+	CK_TOKEN_INFO ti;
+	CK_ULONG n = 16, k;
 	int rc = -1;
 
 	memset(p, 0, sizeof(*p));
@@ -141,7 +154,18 @@ p11_open(p11 *p, const char *module, const char *pin)
 		fprintf(stderr, "bench_sign: no token through %s\n", module);
 		goto out;
 	}
-	if (p->f->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL,
+	for (k = 0; token != NULL && k < n; k++)
+		if (p->f->C_GetTokenInfo(slots[k], &ti) == CKR_OK &&
+		    strncmp((const char *)ti.label, token, strlen(token)) == 0)
+			break;
+	if (k == n) {
+		fprintf(stderr, "bench_sign: no token %s through %s\n", token,
+		    module);
+		goto out;
+	}
+	if (token == NULL)
+		k = 0;
+	if (p->f->C_OpenSession(slots[k], CKF_SERIAL_SESSION, NULL, NULL,
 	    &p->s) != CKR_OK)
 		goto out;
 	if (p->f->C_Login(p->s, CKU_USER, (CK_UTF8CHAR *)pin,
@@ -259,16 +283,89 @@ evp_key(const bench_alg *a)
 	return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 }
 
-static void
-print_row(const char *alg, const char *path, double card, double evp)
+/* ---- the transport ceiling ------------------------------------------- */
+
+/* median microseconds of a short APDU (5-byte ECHO, 2-byte answer) on the
+ * echo card in reader, through PC/SC alone; -1 when it does not answer */
+static double
+echo_us(const char *reader, int n)
 {
-	if (card <= 0)
-		printf("%-11s %-13s %12s %12.0f %10s\n", alg, path, "n/a", evp,
-		    "-");
-	else
-		printf("%-11s %-13s %12.1f %12.0f %10.5f\n", alg, path, card,
-		    evp, card / evp);
+	static const uint8_t echo[] = { 0x00, 0xEE, 0x00, 0x00, 0x00 };
+	SCARDCONTEXT ctx = 0;
+	SCARDHANDLE h = 0;
+	DWORD proto = 0, rlen;
+	uint8_t r[258];
+	LONG rv = SCARD_S_SUCCESS;
+	double *t = NULL, us = -1;
+	const SCARD_IO_REQUEST *pci;
+
+	if (reader == NULL || (t = calloc((size_t)n, sizeof(*t))) == NULL)
+		goto out;
+	if ((rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
+	    &ctx)) != SCARD_S_SUCCESS || (rv = SCardConnect(ctx, reader,
+	    SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h,
+	    &proto)) != SCARD_S_SUCCESS) {
+		fprintf(stderr, "bench_sign: echo card in %s: %s\n", reader,
+		    pcsc_stringify_error(rv));
+		goto out;
+	}
+	pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+	for (int i = -50; i < n; i++) {	/* 50 to warm up */
+		double t0 = now();
+
+		rlen = sizeof(r);
+		if ((rv = SCardTransmit(h, pci, echo, sizeof(echo), NULL, r,
+		    &rlen)) != SCARD_S_SUCCESS || rlen != 2 || r[0] != 0x90) {
+			fprintf(stderr, "bench_sign: echo card: %s, %lu bytes "
+			    "%02X%02X\n", pcsc_stringify_error(rv),
+			    (unsigned long)rlen, r[0], r[1]);
+			goto out;
+		}
+		if (i >= 0)
+			t[i] = (now() - t0) * 1e6;
+	}
+	us = median(t, n);
+out:
+	if (h != 0)
+		SCardDisconnect(h, SCARD_LEAVE_CARD);
+	if (ctx != 0)
+		SCardReleaseContext(ctx);
+	free(t);
+	return us;
 }
+
+/* ---- output ------------------------------------------------------------ */
+
+/* one row: the rate, its ratios, and the split of one signature's time:
+ * the transport (the echo card's APDU), the signature itself (OpenSSL's
+ * time in this process) and the rest (card and host work, locking) */
+static void
+print_row(const char *alg, const char *path, double card, double evp,
+    double echo, bool on_card)
+{
+	double us, sig_us = 1e6 / evp;
+
+	if (card <= 0) {
+		printf("%-11s %-13s %9s %9s %9s %9s %9s %9s\n", alg, path, "n/a",
+		    "-", "-", "-", "-", "-");
+		return;
+	}
+	us = 1e6 / card;
+	printf("%-11s %-13s %9.1f %9s %9.3f %9.1f %9.1f %9.1f\n", alg, path,
+	    card, "", card / evp, us, on_card && echo > 0 ? echo : 0.0, sig_us);
+	if (echo > 0)
+		printf("%-11s %-13s %9s %9.2f %9s %9s %9s %9.1f\n", "", "", "",
+		    card * echo / 1e6, "", "", "", on_card ? us - echo - sig_us :
+		    us - sig_us);
+}
+
+typedef struct module {
+	const char *name;	/* the column: pkcs11, opensc, softhsm2 */
+	char *so;
+	const char *token;	/* label prefix, or NULL for the first token */
+	p11 p;
+	bool open;
+} module;
 
 int
 main(int argc, char **argv)
@@ -278,30 +375,47 @@ main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "module", required_argument, NULL, 'm' },
 		{ "reader", required_argument, NULL, 'R' },
+		{ "echo-reader", required_argument, NULL, 'E' },
+		{ "trace", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *module = NULL, *reader = getenv("WALLETKEY_READER_0");
-	double seconds = 1.0, wk_r[MAX_RUNS], p11_r[MAX_RUNS], evp_r[MAX_RUNS];
-	double card_m, evp_m;
-	int runs = 5, c, status = 1;
+	const char *reader = getenv("WALLETKEY_READER_0"), *echo_reader = NULL;
+	double seconds = 1.0, wk_r[MAX_RUNS], evp_r[MAX_RUNS];
+	double mod_r[MAX_MODULES][MAX_RUNS], card_m, evp_m, echo = -1, ceiling;
+	bool have_ceiling;
+	int runs = 5, c, status = 1, nmod = 0;
+	bool trace = false;
 	wk_ctx *ctx = NULL;
 	wk_card *card = NULL;
 	wk_piv *piv = NULL;
 	EVP_PKEY *k;
-	CK_OBJECT_HANDLE key;
-	p11 p;
-	bool have_p11 = false;
+	module mods[MAX_MODULES];
 
+	memset(mods, 0, sizeof(mods));
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (c) {
 		case 'r': runs = atoi(optarg); break;
 		case 's': seconds = atof(optarg); break;
-		case 'm': module = optarg; break;
+		case 'm': {
+			char *eq = strchr(optarg, '='), *colon;
+
+			if (eq == NULL || nmod == MAX_MODULES)
+				goto usage;
+			*eq = '\0';
+			mods[nmod].name = optarg;
+			mods[nmod].so = eq + 1;
+			if ((colon = strchr(eq + 1, ':')) != NULL) {
+				*colon = '\0';
+				mods[nmod].token = colon + 1;
+			}
+			nmod++;
+			break;
+		}
 		case 'R': reader = optarg; break;
+		case 'E': echo_reader = optarg; break;
+		case 't': trace = true; break;
 		default:
-			fputs("usage: bench_sign [--runs N] [--seconds S] "
-			    "[--module SO] [--reader NAME]\n", stderr);
-			return 2;
+			goto usage;
 		}
 	}
 	if (runs < 1 || runs > MAX_RUNS || seconds <= 0 || seconds > 60) {
@@ -315,43 +429,91 @@ main(int argc, char **argv)
 		fputs("bench_sign: no PIV card with PIN 123456\n", stderr);
 		goto out;
 	}
-	if (module != NULL)
-		have_p11 = p11_open(&p, module, "123456") == 0;
-	printf("signatures per second, median of %d runs of %.1f s; ratio = "
-	    "card / in-process OpenSSL\n", runs, seconds);
-	printf("%-11s %-13s %12s %12s %10s\n", "ALGORITHM", "PATH", "CARD/S",
-	    "OPENSSL/S", "RATIO");
+	/* before any module: OpenSC's looks at every reader, the echo card's too */
+	if (!trace)
+		echo = echo_us(echo_reader, 2000);
+	for (int m = 0; m < nmod; m++)
+		mods[m].open = p11_open(&mods[m].p, mods[m].so, mods[m].token,
+		    "123456") == 0;
+	if (trace) {
+		/* one signature per path, after a first one (the state of a run) */
+		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+			const bench_alg *a = &algs[i];
+
+			(void)run_wk(piv, a, 0);
+			wk_set_trace(WK_TRACE_ALL);
+			fprintf(stderr, "@@ %s libwalletkey\n", a->name);
+			(void)run_wk(piv, a, 0);
+			fprintf(stderr, "@@ end\n");
+			wk_set_trace(0);
+			for (int m = 0; m < nmod; m++) {
+				CK_OBJECT_HANDLE key;
+
+				if (!mods[m].open || p11_key(&mods[m].p, a, &key) != 0)
+					continue;
+				(void)run_p11(&mods[m].p, a, key, 0);
+				wk_set_trace(WK_TRACE_ALL);
+				fprintf(stderr, "@@ %s %s\n", a->name, mods[m].name);
+				(void)run_p11(&mods[m].p, a, key, 0);
+				fprintf(stderr, "@@ end\n");
+				wk_set_trace(0);
+			}
+		}
+		status = 0;
+		goto out;
+	}
+	ceiling = echo > 0 ? 1e6 / echo : -1;
+	have_ceiling = ceiling > 0;
+	printf("signatures per second, median of %d runs of %.1f s\n", runs,
+	    seconds);
+	if (have_ceiling)
+		printf("transport ceiling: the echo card's short APDU %.1f us "
+		    "(median of 2000) = %.0f APDUs/s\n", echo, ceiling);
+	else
+		printf("transport ceiling: no echo card (--echo-reader)\n");
+	printf("x-CEIL = signatures/s over the ceiling (second line of a row);"
+	    " x-OPENSSL = over OpenSSL in\nthis process; one signature's us: "
+	    "APDU (the echo card's), SIG (OpenSSL's signature here),\nREST "
+	    "(second line: what is left, the card's and the host's own work)\n");
+	printf("%-11s %-13s %9s %9s %9s %9s %9s %9s\n", "ALGORITHM", "PATH",
+	    "SIG/S", "x-CEIL", "x-OPENSSL", "us/SIG", "APDU us", "SIG us");
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		const bench_alg *a = &algs[i];
-		bool p11_ok = have_p11 && p11_key(&p, a, &key) == 0;
+		CK_OBJECT_HANDLE keys[MAX_MODULES];
+		bool ok[MAX_MODULES];
 
+		for (int m = 0; m < nmod; m++)
+			ok[m] = mods[m].open && p11_key(&mods[m].p, a, &keys[m]) == 0;
 		if ((k = evp_key(a)) == NULL)
 			goto out;
 		/* runs interleave the paths so drift hits them alike */
 		for (int r = 0; r < runs; r++) {
 			wk_r[r] = run_wk(piv, a, seconds);
-			p11_r[r] = p11_ok ? run_p11(&p, a, key, seconds) : -1;
+			for (int m = 0; m < nmod; m++)
+				mod_r[m][r] = ok[m] ? run_p11(&mods[m].p, a, keys[m],
+				    seconds) : -1;
 			evp_r[r] = run_evp(k, a, seconds);
 		}
 		EVP_PKEY_free(k);
 		evp_m = median(evp_r, runs);
 		card_m = median(wk_r, runs);
-		print_row(a->name, "libwalletkey", card_m, evp_m);
-		if (module != NULL) {
-			double p11_m = median(p11_r, runs);
-			print_row(a->name, "pkcs11", p11_m, evp_m);
-			/* issue 17: what the module adds over the library
-			 * (bench/p11.sh prints its PC/SC calls per C_Sign) */
-			if (p11_m > 0 && card_m > 0)
-				printf("%-11s %-13s %12s %12s %10.2f\n", a->name,
-				    "pkcs11/lib", "", "", p11_m / card_m);
-		}
+		print_row(a->name, "libwalletkey", card_m, evp_m, echo, true);
+		for (int m = 0; m < nmod; m++)
+			print_row(a->name, mods[m].name, median(mod_r[m], runs),
+			    evp_m, echo, strcmp(mods[m].name, "softhsm2") != 0);
 		fflush(stdout);
 	}
 	status = 0;
+	goto out;
+usage:
+	fputs("usage: bench_sign [--runs N] [--seconds S] [--reader NAME] "
+	    "[--echo-reader NAME] [--module NAME=SO[:TOKEN]]... [--trace]\n",
+	    stderr);
+	return 2;
 out:
-	if (have_p11)
-		p11_close(&p);
+	for (int m = 0; m < nmod; m++)
+		if (mods[m].open)
+			p11_close(&mods[m].p);
 	wk_piv_free(&piv);
 	wk_card_free(&card);
 	wk_ctx_free(&ctx);

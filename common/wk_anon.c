@@ -122,8 +122,10 @@ wk_anon_tx_encode(const wk_anon_tx *tx, uint8_t *out, size_t cap, size_t *len)
 {
 	wk_buf b;
 
+	/* what wk_anon_tx_decode refuses is never made */
 	if (!wk_anon_account_ok(tx->payer) || !wk_anon_account_ok(tx->payee) ||
-	    tx->amount == 0 || tx->amount > WK_ANON_AMOUNT_MAX)
+	    tx->amount == 0 || tx->amount > WK_ANON_AMOUNT_MAX ||
+	    strcmp(tx->payer, tx->payee) == 0)
 		return WK_ANON_ARG;
 	wk_buf_init_fixed(&b, out, cap);
 	wk_buf_add(&b, WK_ANON_TX_MAGIC, strlen(WK_ANON_TX_MAGIC));
@@ -173,7 +175,8 @@ wk_anon_req_encode(const uint8_t *txinfo, size_t txlen,
 {
 	wk_buf b;
 
-	if (txlen > WK_ANON_TXINFO_MAX || idlen > WK_ANON_IDCRED_LEN)
+	/* the decoder takes an identity credential of its one length only */
+	if (txlen > WK_ANON_TXINFO_MAX || idlen != WK_ANON_IDCRED_LEN)
 		return WK_ANON_ARG;
 	wk_buf_init_fixed(&b, out, cap);
 	wk_buf_be16(&b, (uint16_t)txlen);
@@ -400,6 +403,12 @@ result_body(const wk_anon_result *r, wk_buf *b)
 	if (n > WK_ANON_REASON_MAX || r->status < WK_ANON_COMMITTED ||
 	    r->status > WK_ANON_VOID)
 		return WK_ANON_ARG;
+	/* printable ASCII only, as wk_anon_result_decode takes: a card could
+	 * never settle its payment with a result it cannot parse */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)r->reason[i] < 0x20 ||
+		    (unsigned char)r->reason[i] > 0x7E)
+			return WK_ANON_ARG;
 	wk_buf_add(b, WK_ANON_RES_MAGIC, strlen(WK_ANON_RES_MAGIC));
 	wk_buf_add(b, r->txid, WK_ANON_TXID_LEN);
 	wk_buf_u8(b, r->status);

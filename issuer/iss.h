@@ -2,6 +2,7 @@
 #ifndef ISS_H
 #define ISS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -214,6 +215,26 @@ int64_t iss_limiter_take(iss_limiter *l, const char *key, int64_t now);
 /* gives one back (an attempt that turned out to be no guess) */
 void iss_limiter_give(iss_limiter *l, const char *key, int64_t now);
 
+/* account passwords: Argon2id, libsodium's interactive limits (64 MiB) */
+#define ISS_PW_OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define ISS_PW_MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE
+
+/*
+ * enrolment attempts (iss_attempt.c, docs/issuer.md "Enrolment
+ * attempts"): an unknown account number is hashed against a dummy
+ * Argon2id hash, so it costs and answers what a wrong password does; at
+ * most hash_max hashes run at once (each takes ISS_PW_MEMLIMIT), a
+ * request waits ISS_HASH_WAIT_MS for a turn, then 503; failed attempts
+ * are limited per account number (in the database, so across restarts and
+ * servers) and per client address (in memory), with 429 and Retry-After
+ */
+#define ISS_HASH_MAX 2			/* serve --hash-concurrency */
+#define ISS_HASH_WAIT_MS 2000
+#define ISS_ACCOUNT_FAILS 5		/* failures per account number ... */
+#define ISS_ACCOUNT_WINDOW 900		/* ... within 15 minutes */
+#define ISS_ENROL_BURST 20		/* per address: failures at once, */
+#define ISS_ENROL_PERIOD 60		/* then one more a minute */
+
 /* issuer sessions (iss_session.c, docs/issuer.md "Sessions") */
 #define ISS_SESSION_TTL 300		/* seconds a token lives (serve --session-ttl) */
 #define ISS_CHALLENGE_TTL 60		/* seconds a challenge waits for its proof */
@@ -240,10 +261,25 @@ typedef struct iss {
 	int64_t clock_skew;	/* tests: seconds added to the clock */
 	unsigned session_ttl;	/* seconds */
 	iss_limiter *session_limit;	/* per address: challenges, sessions */
+	iss_limiter *enrol_limit;	/* per address: failed enrolments */
+	/* the Argon2id hashes running, at most hash_max */
+	pthread_mutex_t hash_mu;
+	pthread_cond_t hash_cv;
+	unsigned hash_busy;
+	unsigned hash_max;
+	char dummy_hash[128];	/* for unknown account numbers, made once */
+	unsigned long hash_runs;	/* Argon2id verifications (tests count) */
 	/* PEM of the CAs whose client certificates the server asks for and
 	 * checks (serve --client-ca): merchants' credentials; NULL: none */
 	char *client_ca;
 } iss;
+
+/* the account holder's PAN and password for an enrolment from peer (may
+ * be NULL): *id on success; else 401 bad_credentials alike for an unknown
+ * PAN and a wrong password (one Argon2id hash each), 429 over a limit,
+ * 503 when no hash turn comes */
+int iss_account_check(iss *is, const char *peer, const char *pan,
+    const char *password, int64_t *id, iss_err *e);
 
 /* the issuer's clock, unix seconds */
 int64_t iss_now(const iss *is);
@@ -252,8 +288,10 @@ int iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
     char *err, size_t errlen);
 void iss_free(iss **is);
 
-/* the protocol: each takes the parsed JSON body and builds a JSON answer */
-int iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e);
+/* the protocol: each takes the parsed JSON body and builds a JSON answer;
+ * peer is the client's address (NULL: none) */
+int iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp,
+    iss_err *e);
 int iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e);
 int iss_load_receipt(iss *is, const char *load_id, json_t *req, json_t **resp,
     iss_err *e);

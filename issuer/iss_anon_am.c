@@ -330,6 +330,7 @@ iss_anon_am_pay(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 	outgoing o;
 	iss_db *db;
 	json_t *ans = NULL, *v;
+	const char *st = NULL;
 	acct ac;
 	int rc = -1;
 
@@ -399,8 +400,9 @@ iss_anon_am_pay(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 	iss_anon_fault("anon.account.after_forward");
 	if (check_result(a, ans, txid, e) != 0)
 		goto out;
-	settle_rows(a, txid, json_string_value(json_object_get(ans, "status")),
-	    json_string_value(json_object_get(ans, "reason")));
+	st = json_string_value(json_object_get(ans, "status"));
+	settle_rows(a, txid, st, json_string_value(json_object_get(ans,
+	    "reason")));
 	if (json_is_number(v = json_object_get(ans, "payee_ms")))
 		payee_ms = json_number_value(v);
 	json_object_set_new(ans, "alias", json_string(o.alias));
@@ -412,6 +414,20 @@ iss_anon_am_pay(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 	    auth_ms - payee_ms, "payee_manager_ms", payee_ms));
 	*resp = ans;
 	ans = NULL;
+	/* a payment that did not commit is a refusal (4xx); the body keeps
+	 * the authority's signed result, with which the card settles it */
+	if (st == NULL || strcmp(st, "committed") != 0) {
+		const char *why = json_string_value(json_object_get(*resp,
+		    "reason"));
+
+		if (st != NULL && strcmp(st, "void") == 0)
+			iss_fail(e, 409, "payment_void", "%.200s", why && *why ? why :
+			    "the payment never reached the ledger");
+		else
+			iss_fail(e, 403, "payment_refused", "%.200s", why && *why ?
+			    why : "refused by the identity authority");
+		goto out;
+	}
 	rc = 0;
 out:
 	sodium_memzero(plain, sizeof(plain));

@@ -276,6 +276,11 @@ sign_result(iss_anon *a, const uint8_t txid[32], uint8_t status,
 	r.balance = balance;
 	r.time = (uint64_t)time(NULL);
 	snprintf(r.reason, sizeof(r.reason), "%s", reason ? reason : "");
+	/* a reason may quote a peer's message: printable ASCII only, or the
+	 * card could not parse its result and would stay pending */
+	for (char *p = r.reason; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7E)
+			*p = '?';
 	return wk_anon_result_sign(&r, a->sign_sk, out, WK_ANON_RES_MAX, len);
 }
 

@@ -6,14 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdatomic.h>
+#include <time.h>
+
 #include <libpq-fe.h>
 #include <sqlite3.h>
+
+/* statements prepared once per pooled connection (issue 17: the parse and
+ * plan of every statement of every load was the server's largest cost
+ * after the round trips); keyed by the SQL text */
+#define PREP_MAX 256
+
+typedef struct prep {
+	uint64_t hash;
+	char *sql;
+	sqlite3_stmt *st;	/* SQLite; PostgreSQL: the name "s<index>" */
+} prep;
 
 struct iss_db {
 	bool pg;
 	sqlite3 *lite;
 	PGconn *conn;
 	int64_t changes;
+	bool cache;		/* pooled: keep statements prepared */
+	prep preps[PREP_MAX];
+	size_t n_preps;
 	/* SQLite admits one writer: threads of one process queue on this lock
 	 * instead of sleeping in SQLite's busy handler (other processes still
 	 * wait through busy_timeout) */
@@ -27,6 +44,88 @@ struct iss_res {
 	size_t cols;
 	char **cell;		/* rows * cols, NULL for SQL NULL */
 };
+
+static _Atomic uint64_t st_statements, st_stmt_ns, st_begins, st_begin_ns,
+    st_commits, st_commit_ns, st_pool_waits, st_pool_wait_ns, st_prepares;
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+iss_db_stats_get(iss_db_stats *o)
+{
+	o->statements = atomic_load_explicit(&st_statements, memory_order_relaxed);
+	o->stmt_ns = atomic_load_explicit(&st_stmt_ns, memory_order_relaxed);
+	o->begins = atomic_load_explicit(&st_begins, memory_order_relaxed);
+	o->begin_ns = atomic_load_explicit(&st_begin_ns, memory_order_relaxed);
+	o->commits = atomic_load_explicit(&st_commits, memory_order_relaxed);
+	o->commit_ns = atomic_load_explicit(&st_commit_ns, memory_order_relaxed);
+	o->pool_waits = atomic_load_explicit(&st_pool_waits, memory_order_relaxed);
+	o->pool_wait_ns = atomic_load_explicit(&st_pool_wait_ns,
+	    memory_order_relaxed);
+	o->prepares = atomic_load_explicit(&st_prepares, memory_order_relaxed);
+}
+
+void
+iss_db_stats_reset(void)
+{
+	atomic_store(&st_statements, 0);
+	atomic_store(&st_stmt_ns, 0);
+	atomic_store(&st_begins, 0);
+	atomic_store(&st_begin_ns, 0);
+	atomic_store(&st_commits, 0);
+	atomic_store(&st_commit_ns, 0);
+	atomic_store(&st_pool_waits, 0);
+	atomic_store(&st_pool_wait_ns, 0);
+	atomic_store(&st_prepares, 0);
+}
+
+static void
+count_stmt(uint64_t t0)
+{
+	atomic_fetch_add_explicit(&st_statements, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st_stmt_ns, now_ns() - t0,
+	    memory_order_relaxed);
+}
+
+static uint64_t
+fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211u;
+	}
+	return h;
+}
+
+/* the cached entry of sql, or NULL; *slot gets where a new one goes */
+static prep *
+prep_find(iss_db *db, const char *sql, uint64_t h)
+{
+	for (size_t i = 0; i < db->n_preps; i++)
+		if (db->preps[i].hash == h && strcmp(db->preps[i].sql, sql) == 0)
+			return &db->preps[i];
+	return NULL;
+}
+
+static void
+prep_clear(iss_db *db)
+{
+	for (size_t i = 0; i < db->n_preps; i++) {
+		if (db->preps[i].st != NULL)
+			sqlite3_finalize(db->preps[i].st);
+		free(db->preps[i].sql);
+	}
+	db->n_preps = 0;
+}
 
 static void
 set_err(iss_db *db, const char *what, const char *msg)
@@ -97,6 +196,7 @@ iss_db_free(iss_db **dbp)
 
 	if (db == NULL)
 		return;
+	prep_clear(db);
 	if (db->lite != NULL)
 		sqlite3_close_v2(db->lite);
 	if (db->conn != NULL)
@@ -209,7 +309,40 @@ pg_exec(iss_db *db, const char *sql, const iss_param *p, size_t np,
 			vals[i] = NULL;
 		}
 	}
-	r = PQexecParams(db->conn, sql, (int)np, NULL, vals, NULL, NULL, 0);
+	r = NULL;
+	if (db->cache) {
+		uint64_t h = fnv1a(sql);
+		prep *pp = prep_find(db, sql, h);
+
+		if (pp == NULL && db->n_preps < PREP_MAX &&
+		    PQtransactionStatus(db->conn) != PQTRANS_INERROR) {
+			char name[16];
+			PGresult *pr;
+
+			snprintf(name, sizeof(name), "s%zu", db->n_preps);
+			pr = PQprepare(db->conn, name, sql, (int)np, NULL);
+			if (PQresultStatus(pr) == PGRES_COMMAND_OK &&
+			    (db->preps[db->n_preps].sql = strdup(sql)) != NULL) {
+				pp = &db->preps[db->n_preps++];
+				pp->hash = h;
+				pp->st = NULL;
+				atomic_fetch_add_explicit(&st_prepares, 1,
+				    memory_order_relaxed);
+			}
+			PQclear(pr);
+		}
+		if (pp != NULL) {
+			char name[16];
+
+			snprintf(name, sizeof(name), "s%zu",
+			    (size_t)(pp - db->preps));
+			r = PQexecPrepared(db->conn, name, (int)np, vals, NULL,
+			    NULL, 0);
+		}
+	}
+	if (r == NULL)
+		r = PQexecParams(db->conn, sql, (int)np, NULL, vals, NULL, NULL,
+		    0);
 	st = PQresultStatus(r);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		rc = pg_rc(db, r);
@@ -250,11 +383,31 @@ lite_exec(iss_db *db, const char *sql, const iss_param *p, size_t np,
     iss_res **res)
 {
 	sqlite3_stmt *st = NULL;
+	prep *pp = NULL;
 	iss_res *out = NULL;
 	size_t cap = 0, cols;
 	int rc = ISS_DB_ERROR, s;
 
-	if ((s = sqlite3_prepare_v2(db->lite, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if (db->cache) {
+		uint64_t h = fnv1a(sql);
+
+		if ((pp = prep_find(db, sql, h)) == NULL &&
+		    db->n_preps < PREP_MAX &&
+		    sqlite3_prepare_v3(db->lite, sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &st, NULL) == SQLITE_OK &&
+		    (db->preps[db->n_preps].sql = strdup(sql)) != NULL) {
+			pp = &db->preps[db->n_preps++];
+			pp->hash = h;
+			pp->st = st;
+			atomic_fetch_add_explicit(&st_prepares, 1,
+			    memory_order_relaxed);
+		} else if (pp == NULL && st != NULL) {
+			sqlite3_finalize(st);
+		}
+		st = pp != NULL ? pp->st : NULL;
+	}
+	if (st == NULL && (s = sqlite3_prepare_v2(db->lite, sql, -1, &st,
+	    NULL)) != SQLITE_OK) {
 		rc = lite_rc(db, s);
 		goto out;
 	}
@@ -317,7 +470,13 @@ out:
 	if (out != NULL && out->cell != NULL && cap > out->rows)
 		out->rows = cap;	/* free every allocated cell */
 	iss_res_free(&out);
-	sqlite3_finalize(st);
+	if (pp != NULL) {
+		/* kept for the next time: reset, so it holds no lock */
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	} else {
+		sqlite3_finalize(st);
+	}
 	return rc;
 }
 
@@ -325,11 +484,16 @@ int
 iss_db_exec(iss_db *db, const char *sql, const iss_param *p, size_t np,
     iss_res **res)
 {
+	uint64_t t0 = now_ns();
+	int rc;
+
 	if (res != NULL)
 		*res = NULL;
 	db->changes = 0;
-	return db->pg ? pg_exec(db, sql, p, np, res) :
+	rc = db->pg ? pg_exec(db, sql, p, np, res) :
 	    lite_exec(db, sql, p, np, res);
+	count_stmt(t0);
+	return rc;
 }
 
 int64_t
@@ -352,20 +516,29 @@ iss_db_begin(iss_db *db)
 {
 	int rc;
 
+	uint64_t t0 = now_ns();
+
 	if (db->wlock != NULL && !db->locked) {
 		pthread_mutex_lock(db->wlock);
 		db->locked = true;
 	}
 	if ((rc = iss_db_script(db, db->pg ? "BEGIN" : "BEGIN IMMEDIATE")) != ISS_DB_OK)
 		wunlock(db);
+	atomic_fetch_add_explicit(&st_begins, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st_begin_ns, now_ns() - t0,
+	    memory_order_relaxed);
 	return rc;
 }
 
 int
 iss_db_commit(iss_db *db)
 {
+	uint64_t t0 = now_ns();
 	int rc = iss_db_script(db, "COMMIT");
 
+	atomic_fetch_add_explicit(&st_commits, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st_commit_ns, now_ns() - t0,
+	    memory_order_relaxed);
 	if (rc != ISS_DB_OK)
 		iss_db_rollback(db);
 	wunlock(db);
@@ -469,6 +642,7 @@ iss_pool_new(const char *url, size_t max, iss_pool **out, char *err,
 	}
 	if (!db->pg)
 		db->wlock = &p->wlock;
+	db->cache = true;
 	p->idle[p->n_idle++] = db;
 	p->n_open = 1;
 	*out = p;
@@ -500,8 +674,15 @@ iss_pool_get(iss_pool *p)
 	char err[256];
 
 	pthread_mutex_lock(&p->mu);
-	while (p->n_idle == 0 && p->n_open >= p->max)
-		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->n_idle == 0 && p->n_open >= p->max) {
+		uint64_t t0 = now_ns();
+
+		while (p->n_idle == 0 && p->n_open >= p->max)
+			pthread_cond_wait(&p->cv, &p->mu);
+		atomic_fetch_add_explicit(&st_pool_waits, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&st_pool_wait_ns, now_ns() - t0,
+		    memory_order_relaxed);
+	}
 	if (p->n_idle > 0) {
 		db = p->idle[--p->n_idle];
 		pthread_mutex_unlock(&p->mu);
@@ -519,6 +700,7 @@ iss_pool_get(iss_pool *p)
 	}
 	if (!db->pg)
 		db->wlock = &p->wlock;
+	db->cache = true;
 	return db;
 }
 

@@ -66,4 +66,22 @@ void iss_pool_free(iss_pool **pool);
 iss_db *iss_pool_get(iss_pool *pool);
 void iss_pool_put(iss_pool *pool, iss_db *db);
 
+/* where the database time goes, summed over the process since the last
+ * reset (bench/issuer prints it per load): statements and their round-trip
+ * time (COMMIT apart), transactions, and the waits for a pooled connection */
+typedef struct iss_db_stats {
+	uint64_t statements;	/* every round trip but BEGIN and COMMIT */
+	uint64_t stmt_ns;
+	uint64_t begins;	/* BEGIN: SQLite's includes the wait for the writer */
+	uint64_t begin_ns;
+	uint64_t commits;
+	uint64_t commit_ns;
+	uint64_t pool_waits;	/* iss_pool_get that found no idle connection */
+	uint64_t pool_wait_ns;
+	uint64_t prepares;	/* statements prepared (once per connection) */
+} iss_db_stats;
+
+void iss_db_stats_get(iss_db_stats *out);
+void iss_db_stats_reset(void);
+
 #endif

@@ -32,6 +32,8 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	pthread_mutex_init(&is->hash_mu, NULL);
+	pthread_cond_init(&is->hash_cv, NULL);
 	if (iss_pool_new(url, pool_max, &is->pool, err, errlen) != ISS_DB_OK ||
 	    (db = iss_pool_get(is->pool)) == NULL)
 		goto out;
@@ -46,8 +48,10 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 	if (iss_meta_get(db, "ceiling", v, sizeof(v)) == 0)
 		is->ceiling = (uint32_t)strtoul(v, NULL, 10);
 	is->session_ttl = ISS_SESSION_TTL;
+	is->hash_max = ISS_HASH_MAX;
 	if (iss_limiter_new(ISS_SESSION_BURST, ISS_SESSION_PERIOD,
-	    &is->session_limit) != 0) {
+	    &is->session_limit) != 0 || iss_limiter_new(ISS_ENROL_BURST,
+	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -72,6 +76,10 @@ iss_free(iss **isp)
 	iss_pool_free(&is->pool);
 	iss_limiter_free(&is->session_limit);
 	free(is->client_ca);
+	iss_limiter_free(&is->enrol_limit);
+	pthread_cond_destroy(&is->hash_cv);
+	pthread_mutex_destroy(&is->hash_mu);
+	sodium_memzero(is->dummy_hash, sizeof(is->dummy_hash));
 	free(is);
 	*isp = NULL;
 }
@@ -174,7 +182,7 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 	} else if (strcmp(url, "/v1/enrolments") == 0) {
 		if (!post)
 			goto method;
-		rc = iss_enrol(is, req, resp, e);
+		rc = iss_enrol(is, rq->peer, req, resp, e);
 	} else if (strcmp(url, "/v1/sessions") == 0) {
 		if (!post)
 			goto method;
@@ -380,11 +388,16 @@ send_json(struct MHD_Connection *c, unsigned status, json_t *j,
 	return ret;
 }
 
+/* extra: what a handler that failed left in *resp (the signed refusal of
+ * a payment), added to the error's body */
 static enum MHD_Result
-send_error(struct MHD_Connection *c, const iss_err *e)
+send_error(struct MHD_Connection *c, const iss_err *e, json_t *extra)
 {
 	json_t *j = json_pack("{s:s, s:s}", "error", e->code, "message", e->message);
 	enum MHD_Result r;
+
+	if (j != NULL && json_is_object(extra))
+		json_object_update_missing(j, extra);
 
 	/* which entry of a batch (settlement proofs) the error is about */
 	if (j != NULL && e->item > 0)
@@ -465,7 +478,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (cl != NULL && strtoull(cl, NULL, 10) > ISS_MAX_BODY) {
 			iss_fail(&e, 413, "body_too_large",
 			    "a request body is at most %d bytes", ISS_MAX_BODY);
-			return send_error(c, &e);
+			return send_error(c, &e, NULL);
 		}
 		return MHD_YES;
 	}
@@ -487,7 +500,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	if (st->too_big) {
 		iss_fail(&e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
-		return send_error(c, &e);
+		return send_error(c, &e, NULL);
 	}
 	rq.method = method;
 	rq.url = url;
@@ -502,7 +515,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (e.status >= 500)
 			fprintf(stderr, "walletkey-issuer: %s %s: %s: %s\n", method, url,
 			    e.code, e.message);
-		return send_error(c, &e);
+		r = send_error(c, &e, resp);
+		json_decref(resp);
+		return r;
 	}
 	r = send_json(c, MHD_HTTP_OK, resp, NULL);
 	json_decref(resp);
@@ -551,7 +566,14 @@ static int server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 static int
 bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
-	return iss_handle(ctx, rq, resp, e);
+	int rc = iss_handle(ctx, rq, resp, e);
+
+	/* the bank's errors are {error, message} alone */
+	if (rc != 0) {
+		json_decref(*resp);
+		*resp = NULL;
+	}
+	return rc;
 }
 
 int
@@ -618,6 +640,13 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 	sa.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
 		snprintf(err, errlen, "%s: not an IPv4 address", host);
+		return -1;
+	}
+	/* plain HTTP only where nobody else listens: loopback (127.0.0.0/8) */
+	if (tls_cert == NULL && (ntohl(sa.sin_addr.s_addr) >> 24) != 127) {
+		snprintf(err, errlen, "plain HTTP only on loopback: to listen on"
+		    " %s, give --tls-cert and --tls-key (walletkey-issuer(1), TLS)",
+		    host);
 		return -1;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL) {

@@ -401,43 +401,6 @@ out:
 	return rc;
 }
 
-static int
-account_check(iss *is, const char *pan, const char *password, int64_t *id,
-    iss_err *e)
-{
-	iss_res *r = NULL;
-	iss_db *db;
-	char hash[crypto_pwhash_STRBYTES] = "";
-	int rc = -1, d;
-
-	if (with_db(is, &db, e) != 0)
-		return -1;
-	if ((d = iss_db_exec(db, "SELECT id, password_hash FROM accounts WHERE"
-	    " pan = $1 AND kind = 'customer'", (iss_param[]){ ISS_PS(pan) }, 1,
-	    &r)) != ISS_DB_OK) {
-		iss_fail_db(e, db, d);
-		goto out;
-	}
-	if (iss_res_rows(r) == 1 && iss_res_text(r, 0, 1) != NULL) {
-		*id = iss_res_int(r, 0, 0);
-		snprintf(hash, sizeof(hash), "%s", iss_res_text(r, 0, 1));
-	}
-	iss_pool_put(is->pool, db);
-	db = NULL;
-	/* unknown PAN and wrong password answer alike */
-	if (hash[0] == '\0' ||
-	    crypto_pwhash_str_verify(hash, password, strlen(password)) != 0) {
-		iss_fail(e, 401, "bad_credentials", "wrong account number or password");
-		goto out;
-	}
-	rc = 0;
-out:
-	iss_res_free(&r);
-	if (db != NULL)
-		iss_pool_put(is->pool, db);
-	return rc;
-}
-
 static bool
 is_p256(EVP_PKEY *k)
 {
@@ -592,7 +555,7 @@ log_refusal(iss *is, const char *card_hex, int64_t account_id, iss_err *e)
 }
 
 int
-iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
+iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 {
 	static const char *const keys[] = { "pan", "password", "card_id", "csr",
 	    "attestation", NULL };
@@ -650,7 +613,7 @@ iss_enrol(iss *is, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 400, "bad_csr", "the CSR subject CN is not the card id");
 		goto out;
 	}
-	if (account_check(is, pan, password, &x.account_id, e) != 0)
+	if (iss_account_check(is, peer, pan, password, &x.account_id, e) != 0)
 		goto out;
 	/* only a key a genuine card generated in its wallet slot, for this
 	 * card id, is certified and receives purse keys; an account holder's
@@ -741,6 +704,11 @@ load_row_clear(load_row *l)
 	l->grant_b64 = NULL;
 }
 
+#define LOAD_COLS "id, card_id, seq, account_id, amount, status," \
+	" request_hash, grant_msg, grant_op, new_balance"
+
+static int load_row_take(iss_res **rp, load_row *l);
+
 /* 1 found, 0 not found, else a db rc */
 static int
 load_read(iss_db *db, const char *where, const iss_param *key, size_t nkey,
@@ -751,13 +719,22 @@ load_read(iss_db *db, const char *where, const iss_param *key, size_t nkey,
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	snprintf(sql, sizeof(sql), "SELECT id, card_id, seq, account_id, amount,"
-	    " status, request_hash, grant_msg, grant_op, new_balance FROM loads"
-	    " WHERE %s", where);
+	snprintf(sql, sizeof(sql), "SELECT " LOAD_COLS " FROM loads WHERE %s",
+	    where);
 	if ((rc = iss_db_exec(db, sql, key, nkey, &r)) != ISS_DB_OK)
 		return rc;
+	return load_row_take(&r, l);
+}
+
+/* the row of r (LOAD_COLS) into l, r freed: 1, 0 when r has none */
+static int
+load_row_take(iss_res **rp, load_row *l)
+{
+	iss_res *r = *rp;
+
+	memset(l, 0, sizeof(*l));
 	if (iss_res_rows(r) != 1) {
-		iss_res_free(&r);
+		iss_res_free(rp);
 		return 0;
 	}
 	snprintf(l->id, sizeof(l->id), "%s", iss_res_text(r, 0, 0));
@@ -772,7 +749,7 @@ load_read(iss_db *db, const char *where, const iss_param *key, size_t nkey,
 	l->grant_op = iss_res_int(r, 0, 8);
 	l->has_balance = iss_res_text(r, 0, 9) != NULL;
 	l->new_balance = iss_res_int(r, 0, 9);
-	iss_res_free(&r);
+	iss_res_free(rp);
 	return l->grant_b64 != NULL ? 1 : ISS_DB_ERROR;
 }
 
@@ -810,24 +787,27 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	uint8_t load_id[WK_MSG_LOAD_ID_LEN];
 	char lid[2 * WK_MSG_LOAD_ID_LEN + 1], now[40], *req_hex = NULL;
 	json_t *gj = NULL;
-	int64_t op, flt;
+	int64_t op, flt = 0;
+	iss_res *fr = NULL;
 	int rc = -1, d;
 
 	wk_buf_init_heap(&gb, WK_MSG_MAX);
 	load_row_clear(&x->out);
 	x->replay = false;
 	/* lock the card's row (a no-op update works on both engines) so a
-	 * revocation committed after the check outside is seen here */
+	 * revocation committed after the check outside is seen here; its
+	 * float comes back in the same round trip */
 	if ((d = iss_db_exec(db, "UPDATE cards SET balance = balance WHERE"
-	    " card_id = $1 AND revoked_at IS NULL",
-	    (iss_param[]){ ISS_PS(x->card->card_id) }, 1, NULL)) != ISS_DB_OK) {
+	    " card_id = $1 AND revoked_at IS NULL RETURNING float_account",
+	    (iss_param[]){ ISS_PS(x->card->card_id) }, 1, &fr)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
-	if (iss_db_changes(db) != 1) {
+	if (iss_res_rows(fr) != 1) {
 		iss_fail(e, 403, "card_revoked", "card %s is revoked", x->card->card_id);
 		goto out;
 	}
+	flt = iss_res_text(fr, 0, 0) != NULL ? iss_res_int(fr, 0, 0) : 0;
 	d = load_read(db, "card_id = $1 AND seq = $2", (iss_param[]){
 	    ISS_PS(x->card->card_id), ISS_PI(q->seq) }, 2, &x->out);
 	if (d < 0) {
@@ -879,8 +859,10 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 		goto out;
 	}
 	/* the value goes to this card's own float (docs/issuer.md "The card
-	 * floats"): what settlement may later pay out of it */
-	if ((d = iss_card_float(db, x->card->card_id, true, &flt)) != ISS_DB_OK) {
+	 * floats"): what settlement may later pay out of it; made at the
+	 * card's first load */
+	if (flt == 0 && (d = iss_card_float(db, x->card->card_id, true,
+	    &flt)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
@@ -919,6 +901,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	if (rc != 0)
 		iss_fail(e, 500, "internal", "out of memory");
 out:
+	iss_res_free(&fr);
 	free(req_hex);
 	json_decref(gj);
 	wk_buf_clear(&gb);
@@ -1057,6 +1040,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 {
 	close_ctx *x = arg;
 	const char *want = x->complete ? "complete" : "reversed";
+	iss_res *ur = NULL;
 	int64_t op, flt;
 	char now[40];
 	int d;
@@ -1064,22 +1048,27 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 	(void)is;
 	load_row_clear(&x->out);
 	x->already = false;
-	if ((d = load_read(db, "id = $1", (iss_param[]){ ISS_PS(x->load_id) }, 1,
-	    &x->out)) != 1) {
-		if (d == 0) {
-			iss_fail(e, 404, "load_not_found", "no load %s", x->load_id);
-			return -1;
-		}
-		return iss_db_fail(e, db, d);
-	}
+	/* the pending load closed and read in one round trip; a load not
+	 * pending is read to tell why */
 	iss_now_iso(now, sizeof(now));
 	if ((d = iss_db_exec(db, "UPDATE loads SET status = $1, closed_at = $2,"
-	    " new_balance = $3 WHERE id = $4 AND status = 'pending'",
-	    (iss_param[]){ ISS_PS(want), ISS_PS(now),
+	    " new_balance = $3 WHERE id = $4 AND status = 'pending'"
+	    " RETURNING " LOAD_COLS, (iss_param[]){ ISS_PS(want), ISS_PS(now),
 	    x->complete ? ISS_PI(x->new_balance) : ISS_PN, ISS_PS(x->load_id) },
-	    4, NULL)) != ISS_DB_OK)
+	    4, &ur)) != ISS_DB_OK)
 		return iss_db_fail(e, db, d);
-	if (iss_db_changes(db) != 1) {
+	if ((d = load_row_take(&ur, &x->out)) < 0)
+		return iss_db_fail(e, db, d);
+	if (d == 0) {
+		if ((d = load_read(db, "id = $1", (iss_param[]){
+		    ISS_PS(x->load_id) }, 1, &x->out)) != 1) {
+			if (d == 0) {
+				iss_fail(e, 404, "load_not_found", "no load %s",
+				    x->load_id);
+				return -1;
+			}
+			return iss_db_fail(e, db, d);
+		}
 		if (strcmp(x->out.status, want) == 0 && (!x->complete ||
 		    (x->out.has_balance && x->out.new_balance == x->new_balance))) {
 			x->already = true;	/* the same answer again */

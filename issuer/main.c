@@ -2,6 +2,7 @@
 #include "iss.h"
 #include "iss_anon.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <fcntl.h>
@@ -44,12 +45,14 @@ typedef struct opts {
 	bool api_key;
 	bool none;
 	const char *session_ttl;
+	const char *hash_concurrency;
 	/* semi-anonymous roles (docs/semi-anonymous.md) */
 	const char *role, *manager_id, *authority_url, *authority_pubkey;
 	const char *id_number, *account, *manager, *url, *pubkey, *limit, *daily;
 	const char *state, *case_id, *txid, *order, *operator_name, *approver;
 	const char *approver_password_env;
 	bool json;
+	bool exists_ok;
 } opts;
 
 static void
@@ -60,12 +63,13 @@ usage(FILE *f)
 	    "  URL is sqlite:PATH or postgresql://...\n"
 	    "commands:\n"
 	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
-	    "            [--manufacturer-ca PEM]\n"
+	    "            [--manufacturer-ca PEM] [--exists-ok]\n"
 	    "            create the schema, purse master keys and the issuer CA\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
 	    "            [--client-ca PEM]   (merchants' TLS client certificates)\n"
 	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
+	    "            [--hash-concurrency N]\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
 	    "  merchant-create --terminal TERMINAL_ID [--name NAME] [--api-key]\n"
@@ -150,6 +154,7 @@ parse(int argc, char **argv, opts *o)
 		{ "api-key", no_argument, NULL, 'I' },
 		{ "none", no_argument, NULL, 'N' },
 		{ "session-ttl", required_argument, NULL, 'S' },
+		{ "hash-concurrency", required_argument, NULL, 'H' },
 		{ "role", required_argument, NULL, 1000 },
 		{ "manager-id", required_argument, NULL, 1001 },
 		{ "authority-url", required_argument, NULL, 1002 },
@@ -169,6 +174,7 @@ parse(int argc, char **argv, opts *o)
 		{ "approver", required_argument, NULL, 1016 },
 		{ "approver-password-env", required_argument, NULL, 1017 },
 		{ "json", no_argument, NULL, 'j' },
+		{ "exists-ok", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -205,7 +211,9 @@ parse(int argc, char **argv, opts *o)
 		case 'I': o->api_key = true; break;
 		case 'N': o->none = true; break;
 		case 'S': o->session_ttl = optarg; break;
+		case 'H': o->hash_concurrency = optarg; break;
 		case 'j': o->json = true; break;
+		case 'E': o->exists_ok = true; break;
 		case 1000: o->role = optarg; break;
 		case 1001: o->manager_id = optarg; break;
 		case 1002: o->authority_url = optarg; break;
@@ -408,8 +416,19 @@ cmd_init(const opts *o)
 		return cmd_init_role(o, &u);
 	if (open_db(o, &db) != 0)
 		return 1;
-	if (iss_schema_migrate(db, err, sizeof(err)) != 0 ||
-	    iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
+	if (iss_schema_migrate(db, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		goto out;
+	}
+	/* the packaged unit's every start: the schema brought up to date,
+	 * the issuer made the first time only */
+	if (o->exists_ok && iss_meta_get(db, "seal", err, sizeof(err)) == 0) {
+		printf("an issuer exists (schema version %d)\n",
+		    iss_schema_version(db));
+		rc = 0;
+		goto out;
+	}
+	if (iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
 		goto out;
 	}
@@ -475,6 +494,21 @@ read_pem(const char *path)
 	return buf;
 }
 
+/* "127.x.y.z:PORT" */
+static bool
+loopback(const char *listen)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	struct in_addr a;
+
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host))
+		return false;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 static int
 cmd_serve(const opts *o)
 {
@@ -483,9 +517,15 @@ cmd_serve(const opts *o)
 	iss_server *s = NULL;
 	char err[512];
 	sigset_t set;
-	uint32_t pool = 32, ttl = ISS_SESSION_TTL;
+	uint32_t pool = 32, ttl = ISS_SESSION_TTL, hashes = ISS_HASH_MAX;
 	int sig, rc = 1;
 
+	if (o->hash_concurrency != NULL && (!parse_u32(o->hash_concurrency,
+	    &hashes) || hashes < 1 || hashes > 64)) {
+		fprintf(stderr, "walletkey-issuer: --hash-concurrency wants 1 to"
+		    " 64\n");
+		return 2;
+	}
 	if (o->session_ttl != NULL && (!parse_u32(o->session_ttl, &ttl) ||
 	    ttl < 30 || ttl > 3600)) {
 		fprintf(stderr, "walletkey-issuer: --session-ttl wants 30 to 3600"
@@ -494,6 +534,12 @@ cmd_serve(const opts *o)
 	}
 	if (o->listen == NULL) {
 		fprintf(stderr, "walletkey-issuer: serve needs --listen HOST:PORT\n");
+		return 2;
+	}
+	if (o->tls_cert == NULL && !loopback(o->listen)) {
+		fprintf(stderr, "walletkey-issuer: serve: plain HTTP only on"
+		    " loopback (127.0.0.0/8): to listen on %s, give --tls-cert and"
+		    " --tls-key (walletkey-issuer(1), TLS)\n", o->listen);
 		return 2;
 	}
 	if (o->pool != NULL && (!parse_u32(o->pool, &pool) || pool == 0)) {
@@ -531,6 +577,7 @@ cmd_serve(const opts *o)
 		    " most 64 KiB)\n", o->client_ca);
 		goto out;
 	}
+	is->hash_max = hashes;
 	if (iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: serve: %s\n", err);

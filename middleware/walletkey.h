@@ -462,7 +462,8 @@ int wk_purse_recover(wk_card *card, wk_sam *sam, wk_purse_txn *txn);
 /*
  * software SAM (PSAM role): master keys, terminal id and the terminal
  * transaction counter in one JSON file (docs/wallet.md), rewritten
- * write-temp-fsync-rename before a counter value is used.
+ * write-temp-fsync-rename before a block of counter values is used and at
+ * close, write-temp-rename for each purchase ("The terminal counter").
  */
 int wk_sam_open(const char *path, wk_sam **out);
 void wk_sam_free(wk_sam **sam);
@@ -475,10 +476,11 @@ uint32_t wk_sam_counter(const wk_sam *sam);
 uint8_t wk_sam_key_index(const wk_sam *sam);
 /* the last transaction recorded before its final command was sent */
 int wk_sam_last(const wk_sam *sam, wk_purse_txn *txn);
-/* records the outcome (DONE / NOT_DONE) of the last transaction durably */
+/* records the outcome (DONE / NOT_DONE) of the last transaction (durable
+ * at close) */
 int wk_sam_settle(wk_sam *sam, const wk_purse_txn *txn);
-/* purchase: reserves the next terminal sequence number (durably, together
- * with txn as the last transaction), then MAC1 into txn */
+/* purchase: takes the next terminal sequence number (its block reserved
+ * durably first), records txn as the last transaction, then MAC1 into txn */
 int wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn);
 /* load: verifies the card's MAC1, then MAC2 into txn (recorded durably) */
 int wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn);
@@ -530,8 +532,8 @@ int wk_psam_install(wk_card *card, const uint8_t *msg, size_t len);
  * type, date, time, key version and algorithm, the PSAM's next terminal
  * number into txn->term_seq and MAC1 into txn->mac1 */
 int wk_psam_purchase_mac1(wk_card *card, wk_purse_txn *txn);
-/* CREDIT SAM FOR PURCHASE: MAC2 of the PSAM's last purchase;
- * WK_ERR_AUTH_FAILED when it does not verify */
+/* CREDIT SAM FOR PURCHASE: MAC2 of the PSAM's last purchase since it
+ * started; WK_ERR_AUTH_FAILED when it does not verify */
 int wk_psam_check_mac2(wk_card *card, const uint8_t mac2[4]);
 /*
  * a SAM whose keys and counter are a PSAM card's: the host keeps only the

@@ -124,7 +124,10 @@ wk_anon_get_info(wk_card *card, wk_anon_info *out)
 	return rc;
 }
 
-/* ---- HTTP: the manager's JSON, kept on refusals too ---- */
+/* ---- HTTP: the manager's JSON, kept on refusals too ----
+ * *answer is the answer of a 200; of a 4xx refusal too when it carries the
+ * authority's signed result (a refused payment), so the card can settle
+ * its payment with it; the caller frees it either way */
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)
@@ -196,6 +199,11 @@ post(const char *base, const char *path, json_t *body, json_t **answer,
 		snprintf(err->message, sizeof(err->message), "%s", m ? m :
 		    "HTTP error");
 		rc = status >= 500 ? WK_ERR_NETWORK : WK_ERR_ISSUER;
+		if (status < 500 && json_is_object(j) &&
+		    json_is_string(json_object_get(j, "result"))) {
+			*answer = j;
+			j = NULL;
+		}
 		goto out;
 	}
 	if (!json_is_object(j)) {
@@ -439,8 +447,10 @@ status_of(wk_card *card, const char *manager_url, const char *txid,
 	int rc;
 
 	if ((rc = post(manager_url, "/v1/anon/status", json_pack("{s:s}", "txid",
-	    txid), &ans, err)) != WK_OK)
+	    txid), &ans, err)) != WK_OK) {
+		json_decref(ans);
 		return rc;
+	}
 	rc = take_result(card, ans, out);
 	json_decref(ans);
 	return rc;
@@ -459,6 +469,15 @@ send_envelope(wk_card *card, const char *manager_url, const uint8_t *env,
 
 	rc = post(manager_url, "/v1/anon/payments", json_pack("{s:o}", "envelope",
 	    b64(env, len)), &ans, err);
+	if (rc == WK_ERR_ISSUER && ans != NULL) {
+		/* refused with the authority's signed result: the card settles
+		 * its payment with it (a result of another payment, or one the
+		 * card already took, changes nothing there) */
+		out->total_ms = now_ms() - t0;
+		(void)take_result(card, ans, out);
+		json_decref(ans);
+		return WK_ERR_ISSUER;
+	}
 	if (rc == WK_ERR_ISSUER && txid != NULL) {
 		/* the manager refused: void it at the authority, clear the card */
 		memset(&vp, 0, sizeof(vp));

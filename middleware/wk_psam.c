@@ -157,3 +157,34 @@ wk_psam_check_mac2(wk_card *card, const uint8_t mac2[4])
 	    NULL);
 	return rc == WK_ERR_MAC ? WK_ERR_AUTH_FAILED : rc;
 }
+
+/*
+ * CREDIT SAM FOR PURCHASE, P1 01: MAC2 with the purchase's session restated
+ * (serial(8) random(4) card seq(2) terminal seq(4) amount(4)), for any
+ * number the PSAM has given out: the check of a purchase after the PSAM
+ * was restarted (its last session is kept in RAM only) or has done
+ * another purchase since
+ */
+int
+wk_psam_check_purchase(wk_card *card, const wk_purse_txn *txn,
+    const uint8_t mac2[4])
+{
+	uint8_t d[26];
+	int rc;
+
+	if (card == NULL || txn == NULL || mac2 == NULL)
+		return WK_ERR_ARG;
+	memcpy(d, mac2, 4);
+	memcpy(d + 4, txn->serial + WK_PURSE_SERIAL_LEN - 8, 8);
+	memcpy(d + 12, txn->random, 4);
+	d[16] = (uint8_t)(txn->card_seq >> 8);
+	d[17] = (uint8_t)txn->card_seq;
+	memcpy(d + 18, txn->term_seq, 4);
+	d[22] = (uint8_t)(txn->amount >> 24);
+	d[23] = (uint8_t)(txn->amount >> 16);
+	d[24] = (uint8_t)(txn->amount >> 8);
+	d[25] = (uint8_t)txn->amount;
+	rc = psam_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0x01, 0, d, sizeof(d),
+	    0, NULL, NULL);
+	return rc == WK_ERR_MAC ? WK_ERR_AUTH_FAILED : rc;
+}

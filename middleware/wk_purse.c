@@ -582,14 +582,18 @@ wk_purse_recover(wk_card *card, wk_sam *sam, wk_purse_txn *txn)
 			continue;	/* 9406: no proof for this number */
 		if (rc != WK_OK)
 			goto end;
-		if (wk_sam_check(sam, txn, mac, tac) == WK_OK) {
+		rc = wk_sam_check(sam, txn, mac, tac);
+		if (rc == WK_OK) {
 			memcpy(txn->tac, tac, 4);
 			if (purchase)
 				memcpy(txn->mac2, mac, 4);
 			txn->state = WK_PURSE_TXN_DONE;
-			rc = WK_OK;
 			goto end;
 		}
+		/* a SAM that could not check (a PSAM gone) proves nothing
+		 * either way: the outcome stays unknown */
+		if (rc != WK_ERR_AUTH_FAILED)
+			goto end;
 	}
 	txn->state = WK_PURSE_TXN_NOT_DONE;
 	rc = WK_OK;

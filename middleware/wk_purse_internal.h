@@ -21,6 +21,10 @@ int wk_purse_pin_bcd(const char *pin, size_t len, uint8_t out[6], size_t *out_le
 
 /* the PSAM's GET INFO answer */
 int wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info);
+/* CREDIT SAM FOR PURCHASE with the session restated (P1 01): MAC2 of the
+ * purchase txn, whichever the PSAM's last one is */
+int wk_psam_check_purchase(wk_card *card, const wk_purse_txn *txn,
+    const uint8_t mac2[4]);
 
 /* the SAM file's and the master-key file's content, as read from disk */
 int wk_sam_parse(const char *text, size_t len, wk_sam **out);

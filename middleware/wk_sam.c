@@ -30,6 +30,9 @@
 #define SAM_FILE_MAX 8192u
 #define JSON_FIELDS_MAX 64u
 #define N_KEYS 5
+/* terminal numbers reserved by one durable write (docs/wallet.md "The
+ * counter"): a crash skips at most this many less one, never repeats one */
+#define COUNTER_BLOCK 100u
 
 enum { K_DLK, K_DPK, K_DTK, K_DULK, K_DUK };
 static const char *const key_names[N_KEYS] = { "dlk", "dpk", "dtk", "dulk", "duk" };
@@ -41,7 +44,12 @@ struct wk_sam {
 	uint8_t terminal[WK_PURSE_TERM_ID_LEN];
 	uint8_t key_index;
 	bool diversify;		/* false: the keys are one card's keys (tests, vectors) */
-	uint32_t counter;
+	uint32_t counter;	/* the last number used */
+	uint32_t reserved;	/* numbers up to this one may have been used */
+	bool dirty;		/* journaled since the last durable write */
+	uint64_t gen;		/* every write of the last transaction counts */
+	int jfd;		/* PATH.inflight, opened at the first write */
+	bool opened;		/* read whole: only then is it written back */
 	bool has_last;
 	wk_purse_txn last;
 	bool is_psam;		/* the keys and the counter are a PSAM's */
@@ -398,8 +406,9 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 		fprintf(fp, "  ");
 		put_hex(fp, "terminal", sam->terminal, sizeof(sam->terminal), true);
 		fprintf(fp, "\n  \"key_index\": %u,\n  \"diversify\": %u,\n"
-		    "  \"counter\": %" PRIu32 ",\n", sam->key_index,
-		    sam->diversify ? 1u : 0u, sam->counter);
+		    "  \"counter\": %" PRIu32 ",\n  \"reserved\": %" PRIu32 ",\n",
+		    sam->key_index, sam->diversify ? 1u : 0u, sam->counter,
+		    sam->reserved);
 		fprintf(fp, "  \"keys\": {\n");
 		for (k = 0; k < N_KEYS; k++) {
 			fprintf(fp, "    ");
@@ -409,6 +418,7 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 		}
 		fprintf(fp, "  }");
 	}
+	fprintf(fp, ",\n  \"journal\": %" PRIu64, sam->gen);
 	if (sam->has_last) {
 		fprintf(fp, ",\n  \"last\": {\"state\": \"%s\", \"type\": %u, "
 		    "\"key_index\": %u, \"amount\": %" PRIu32 ", ",
@@ -465,11 +475,13 @@ fsync_dir(const char *path)
 }
 
 /*
- * write-temp-fsync-rename: after a crash the file holds either the old or
- * the new content. With exclusive, the final name must not exist yet.
+ * write-temp-rename: after a crash of the process the file holds either the
+ * old or the new content. durable adds fsync of the file and of its folder
+ * (write-temp-fsync-rename): then the content also survives a power loss.
+ * With exclusive, the final name must not exist yet.
  */
 static int
-store(const wk_sam *sam, const char *path, bool exclusive)
+store(const wk_sam *sam, const char *path, bool exclusive, bool durable)
 {
 	char *buf = NULL, *tmp = NULL;
 	size_t len = 0, off = 0;
@@ -495,7 +507,7 @@ store(const wk_sam *sam, const char *path, bool exclusive)
 			goto out;
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
+	if ((durable && fsync(fd) != 0) || close(fd) != 0) {
 		fd = -1;
 		goto out;
 	}
@@ -510,7 +522,7 @@ store(const wk_sam *sam, const char *path, bool exclusive)
 	} else if (rename(tmp, path) != 0) {
 		goto out;
 	}
-	rc = fsync_dir(path);
+	rc = durable ? fsync_dir(path) : WK_OK;
 out:
 	if (fd >= 0)
 		close(fd);
@@ -565,6 +577,9 @@ parse_last(const jdoc *d, wk_purse_txn *t)
 	return 0;
 }
 
+static char *infl_path(const wk_sam *sam);
+static void infl_read(wk_sam *sam);
+
 static wk_sam *
 sam_alloc(void)
 {
@@ -575,6 +590,7 @@ sam_alloc(void)
 	if ((sam = calloc(1, sizeof(*sam))) == NULL)
 		return NULL;
 	sam->lock_fd = -1;
+	sam->jfd = -1;
 	sam->key_index = 1;
 	sam->diversify = true;
 	if ((sam->keys = sodium_malloc(N_KEYS * WK_PURSE_KEY_LEN)) == NULL) {
@@ -592,6 +608,24 @@ wk_sam_free(wk_sam **samp)
 
 	if (samp == NULL || (sam = *samp) == NULL)
 		return;
+	/* a clean close: the numbers reserved and not used go back (the
+	 * lock still held), and what was written since is made durable */
+	if (sam->opened && sam->path != NULL && sam->lock_fd >= 0 &&
+	    (sam->dirty || sam->reserved > sam->counter)) {
+		uint32_t res = sam->reserved;
+		char *ip;
+
+		if (!sam->is_psam)
+			sam->reserved = sam->counter;
+		if (store(sam, sam->path, false, true) != WK_OK) {
+			sam->reserved = res;	/* the next open skips them */
+		} else if ((ip = infl_path(sam)) != NULL) {
+			(void)unlink(ip);	/* the file holds it all now */
+			free(ip);
+		}
+	}
+	if (sam->jfd >= 0)
+		close(sam->jfd);
 	if (sam->keys != NULL)
 		sodium_free(sam->keys);	/* wipes */
 	if (sam->lock_fd >= 0)
@@ -647,6 +681,11 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 	    memcmp(fmt->str, want, fmt->len) != 0 ||
 	    json_uint(d, "version", 1, &v) != 0 || v != 1)
 		goto out;
+	if (json_get(d, "journal") != NULL) {
+		if (json_uint(d, "journal", UINT64_MAX, &v) != 0)
+			goto out;
+		sam->gen = v;
+	}
 	if (sam->is_psam) {
 		if (parse_terminal(sam, d) != 0)
 			goto out;
@@ -665,6 +704,15 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 	if (json_uint(d, "counter", UINT32_MAX, &v) != 0)
 		goto out;
 	sam->counter = (uint32_t)v;
+	/* numbers up to "reserved" may have been used (a file without it, or
+	 * closed cleanly, has reserved = counter); one below is damage */
+	sam->reserved = sam->counter;
+	if (json_get(d, "reserved") != NULL) {
+		if (json_uint(d, "reserved", UINT32_MAX, &v) != 0 ||
+		    v < sam->counter)
+			goto out;
+		sam->reserved = (uint32_t)v;
+	}
 	if (parse_keys(d, "keys.", sam->keys) != 0)
 		goto out;
 	if (json_get(d, "last.state") != NULL) {
@@ -729,6 +777,11 @@ wk_sam_open(const char *path, wk_sam **out)
 		goto out;
 	if ((rc = parse_into(sam, buf, len)) != WK_OK)
 		goto out;
+	/* not closed cleanly: any number up to the reservation may have left
+	 * with a MAC1, so the next one is after it */
+	sam->counter = sam->reserved;
+	infl_read(sam);
+	sam->opened = true;
 	*out = sam;
 	sam = NULL;
 out:
@@ -812,11 +865,12 @@ wk_sam_open_psam(wk_card *psam, const char *path, wk_sam **out)
 	begun = false;		/* wk_sam_free ends it now */
 	rc = read_file(path, &buf, &len);
 	if (rc == WK_ERR_IO && access(path, F_OK) != 0)
-		rc = store(sam, path, true);
-	else if (rc == WK_OK)
-		rc = parse_into(sam, buf, len);
+		rc = store(sam, path, true, true);
+	else if (rc == WK_OK && (rc = parse_into(sam, buf, len)) == WK_OK)
+		infl_read(sam);
 	if (rc != WK_OK)
 		goto out;
+	sam->opened = true;
 	*out = sam;
 	sam = NULL;
 out:
@@ -844,7 +898,7 @@ wk_sam_create(const char *path, const char *master_keys_path,
 	if ((rc = wk_purse_read_master_keys(master_keys_path, sam->keys)) != WK_OK)
 		goto out;
 	memcpy(sam->terminal, terminal, sizeof(sam->terminal));
-	rc = store(sam, path, true);
+	rc = store(sam, path, true, true);
 out:
 	wk_sam_free(&sam);
 	return rc;
@@ -930,9 +984,169 @@ out:
 	return rc;
 }
 
-/* records t as the last transaction and persists the SAM */
+/*
+ * the in-flight record, PATH.inflight (issue 17): what each purchase writes
+ * instead of rewriting the file. One pwrite of INFL_LEN bytes (less than a
+ * disk sector) at offset 0, no fsync: a crash of the process leaves it
+ * whole; a torn or stale one (its hash, its generation below the file's)
+ * is ignored. The file itself is rewritten durably with each block of
+ * numbers and at close, and holds no key: the master keys stay in the file.
+ */
+#define INFL_MAGIC "WKINFL01"
+#define INFL_BODY (8 + 8 + 4 + 6 + 8 + 1 + 1 + 1 + 1 + 4 + WK_PURSE_SERIAL_LEN + \
+	6 + 4 + 4 + 3 + 4 + 2 + 1 + 1 + 4 + 4 + 4)
+#define INFL_LEN (INFL_BODY + 16)
+
+static char *
+infl_path(const wk_sam *sam)
+{
+	char *p = malloc(strlen(sam->path) + 10);
+
+	if (p != NULL)
+		sprintf(p, "%s.inflight", sam->path);
+	return p;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+infl_encode(const wk_sam *sam, uint8_t out[INFL_LEN])
+{
+	const wk_purse_txn *t = &sam->last;
+	uint8_t *p = out;
+
+	memcpy(p, INFL_MAGIC, 8), p += 8;
+	for (int k = 7; k >= 0; k--)
+		*p++ = (uint8_t)(sam->gen >> (8 * k));
+	put32(p, sam->counter), p += 4;
+	memcpy(p, sam->terminal, 6), p += 6;
+	memcpy(p, sam->psam_id, 8), p += 8;
+	*p++ = sam->has_last ? 1 : 0;
+	*p++ = (uint8_t)t->state;
+	*p++ = t->type;
+	*p++ = t->key_index;
+	put32(p, t->amount), p += 4;
+	memcpy(p, t->serial, sizeof(t->serial)), p += sizeof(t->serial);
+	memcpy(p, t->terminal, 6), p += 6;
+	memcpy(p, t->term_seq, 4), p += 4;
+	memcpy(p, t->date, 4), p += 4;
+	memcpy(p, t->time, 3), p += 3;
+	put32(p, t->old_balance), p += 4;
+	*p++ = (uint8_t)(t->card_seq >> 8);
+	*p++ = (uint8_t)t->card_seq;
+	*p++ = t->key_version;
+	*p++ = t->alg;
+	memcpy(p, t->random, 4), p += 4;
+	memcpy(p, t->mac1, 4), p += 4;
+	memcpy(p, t->mac2, 4), p += 4;
+	crypto_generichash(p, 16, out, INFL_BODY, NULL, 0);
+}
+
 static int
-journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter)
+infl_write(wk_sam *sam)
+{
+	uint8_t rec[INFL_LEN];
+	char *path;
+	ssize_t w;
+
+	if (sam->jfd < 0) {
+		if ((path = infl_path(sam)) == NULL)
+			return WK_ERR_MEMORY;
+		sam->jfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		free(path);
+		if (sam->jfd < 0)
+			return WK_ERR_IO;
+	}
+	infl_encode(sam, rec);
+	do {
+		w = pwrite(sam->jfd, rec, sizeof(rec), 0);
+	} while (w < 0 && errno == EINTR);
+	sodium_memzero(rec, sizeof(rec));
+	return w == (ssize_t)sizeof(rec) ? WK_OK : WK_ERR_IO;
+}
+
+/* a newer in-flight record than the file's replaces its last transaction */
+static void
+infl_read(wk_sam *sam)
+{
+	uint8_t rec[INFL_LEN], h[16];
+	const uint8_t *p = rec;
+	wk_purse_txn t;
+	uint64_t gen = 0;
+	char *path;
+	ssize_t n;
+	int fd;
+
+	if ((path = infl_path(sam)) == NULL)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	n = pread(fd, rec, sizeof(rec), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(rec) || memcmp(rec, INFL_MAGIC, 8) != 0)
+		return;
+	crypto_generichash(h, sizeof(h), rec, INFL_BODY, NULL, 0);
+	if (sodium_memcmp(h, rec + INFL_BODY, sizeof(h)) != 0)
+		return;		/* torn */
+	p += 8;
+	for (int k = 0; k < 8; k++)
+		gen = gen << 8 | *p++;
+	if (gen <= sam->gen)
+		return;		/* the file is as new */
+	memset(&t, 0, sizeof(t));
+	p += 4;			/* its counter: the reservation covers it */
+	if (memcmp(p, sam->terminal, 6) != 0 || (sam->is_psam &&
+	    memcmp(p + 6, sam->psam_id, 8) != 0))
+		return;		/* another terminal's */
+	p += 14;
+	if (*p++ != 1)
+		return;
+	t.state = (wk_purse_txn_state)*p++;
+	t.type = *p++;
+	t.key_index = *p++;
+	t.amount = get32(p), p += 4;
+	memcpy(t.serial, p, sizeof(t.serial)), p += sizeof(t.serial);
+	memcpy(t.terminal, p, 6), p += 6;
+	memcpy(t.term_seq, p, 4), p += 4;
+	memcpy(t.date, p, 4), p += 4;
+	memcpy(t.time, p, 3), p += 3;
+	t.old_balance = get32(p), p += 4;
+	t.card_seq = (uint16_t)(p[0] << 8 | p[1]), p += 2;
+	t.key_version = *p++;
+	t.alg = *p++;
+	memcpy(t.random, p, 4), p += 4;
+	memcpy(t.mac1, p, 4), p += 4;
+	memcpy(t.mac2, p, 4);
+	if (t.state != WK_PURSE_TXN_PREPARED && t.state != WK_PURSE_TXN_SENT &&
+	    t.state != WK_PURSE_TXN_DONE && t.state != WK_PURSE_TXN_NOT_DONE)
+		return;
+	sam->last = t;
+	sam->has_last = true;
+	sam->gen = gen;
+	sam->dirty = true;	/* the file catches up at close */
+}
+
+/* records t as the last transaction and the counter; durable (the file,
+ * fsync) or (a purchase: its number's reservation is durable already)
+ * the in-flight record only */
+static int
+journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter, bool durable)
 {
 	wk_purse_txn old_last = sam->last;
 	uint32_t old_counter = sam->counter;
@@ -943,10 +1157,14 @@ journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter)
 	sam->last.state = WK_PURSE_TXN_SENT;
 	sam->has_last = true;
 	sam->counter = counter;
-	if ((rc = store(sam, sam->path, false)) != WK_OK) {
+	sam->gen++;
+	if ((rc = durable ? store(sam, sam->path, false, true) :
+	    infl_write(sam)) != WK_OK) {
 		sam->last = old_last;
 		sam->counter = old_counter;
 		sam->has_last = old_has;
+	} else {
+		sam->dirty = !durable;
 	}
 	return rc;
 }
@@ -974,7 +1192,9 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 		next = (uint32_t)txn->term_seq[0] << 24 |
 		    (uint32_t)txn->term_seq[1] << 16 |
 		    (uint32_t)txn->term_seq[2] << 8 | txn->term_seq[3];
-		if ((rc = journal(sam, txn, next)) != WK_OK) {
+		/* the PSAM's own reservation keeps the number; the journal
+		 * is for recovery after a crash of this process */
+		if ((rc = journal(sam, txn, next, false)) != WK_OK) {
 			sodium_memzero(txn->mac1, sizeof(txn->mac1));
 			goto out;
 		}
@@ -985,6 +1205,18 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 	if (sam->counter == UINT32_MAX)
 		goto out;
 	next = sam->counter + 1;
+	if (next > sam->reserved) {
+		/* the next block of numbers, durably, before one of them is used */
+		uint32_t old = sam->reserved;
+
+		sam->reserved = sam->counter > UINT32_MAX - COUNTER_BLOCK ?
+		    UINT32_MAX : sam->counter + COUNTER_BLOCK;
+		if ((rc = store(sam, sam->path, false, true)) != WK_OK) {
+			sam->reserved = old;
+			goto out;
+		}
+		sam->dirty = false;
+	}
 	txn->term_seq[0] = (uint8_t)(next >> 24);
 	txn->term_seq[1] = (uint8_t)(next >> 16);
 	txn->term_seq[2] = (uint8_t)(next >> 8);
@@ -996,8 +1228,8 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 	if (wk_purse_purchase_mac1(sk, txn->amount, txn->type, txn->terminal,
 	    txn->date, txn->time, txn->mac1) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	/* the counter is durable before the number leaves the SAM */
-	if ((rc = journal(sam, txn, next)) != WK_OK) {
+	/* the number is reserved durably before it leaves the SAM */
+	if ((rc = journal(sam, txn, next, false)) != WK_OK) {
 		sodium_memzero(txn->mac1, sizeof(txn->mac1));
 		goto out;
 	}
@@ -1035,7 +1267,7 @@ wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 	if (wk_purse_load_mac2(sk, txn->amount, txn->type, txn->terminal,
 	    txn->date, txn->time, txn->mac2) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if ((rc = journal(sam, txn, sam->counter)) != WK_OK) {
+	if ((rc = journal(sam, txn, sam->counter, true)) != WK_OK) {
 		sodium_memzero(txn->mac2, sizeof(txn->mac2));
 		goto out;
 	}
@@ -1059,25 +1291,20 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 	    !(is_load(txn->type) || is_purchase(txn->type)))
 		goto out;
 	if (sam->is_psam) {
-		wk_psam_info info;
-
-		/* the PSAM checks MAC2 of its last purchase only; the TAC (DTK
-		 * stays at the issuer) is checked when the proof is settled */
+		/* the PSAM checks MAC2 under the purchase's session, restated
+		 * (one round trip; right after a restart of the PSAM too); the
+		 * TAC (DTK stays at the issuer) is checked when the proof is
+		 * settled */
 		rc = WK_ERR_NOT_SUPPORTED;
 		if (mac == NULL || !is_purchase(txn->type))
 			goto out;
 		rc = WK_ERR_ARG;
 		if (sam->psam == NULL)
 			goto out;
-		if ((rc = wk_psam_get_info(sam->psam, &info)) != WK_OK)
-			goto out;
 		rc = WK_ERR_AUTH_FAILED;
-		if (info.counter != ((uint32_t)txn->term_seq[0] << 24 |
-		    (uint32_t)txn->term_seq[1] << 16 |
-		    (uint32_t)txn->term_seq[2] << 8 | txn->term_seq[3]) ||
-		    memcmp(info.terminal, txn->terminal, 6) != 0)
-			goto out;	/* the PSAM has done another since */
-		rc = wk_psam_check_mac2(sam->psam, mac);
+		if (memcmp(sam->terminal, txn->terminal, 6) != 0)
+			goto out;	/* not this terminal's purchase */
+		rc = wk_psam_check_purchase(sam->psam, txn, mac);
 		goto out;
 	}
 	if (mac != NULL && is_purchase(txn->type)) {
@@ -1139,7 +1366,13 @@ wk_sam_settle(wk_sam *sam, const wk_purse_txn *txn)
 		return WK_ERR_ARG;	/* not the transaction the SAM recorded */
 	old = sam->last.state;
 	sam->last.state = txn->state;
-	if ((rc = store(sam, sam->path, false)) != WK_OK)
+	sam->gen++;
+	/* the in-flight record, durable at close: lost to a power loss, the
+	 * transaction shows "sent" and `wallet prove` settles it again (the
+	 * proof journal takes a proof twice and settles it once) */
+	if ((rc = infl_write(sam)) != WK_OK)
 		sam->last.state = old;
+	else
+		sam->dirty = true;
 	return rc;
 }

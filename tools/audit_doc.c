@@ -116,6 +116,12 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		snprintf(out, cap, "account %s", id);
 		break;
 	}
+	case WK_AREC_ACCT_ANON:
+		/* a pseudonymous account: SHA-256 of its number, first 10 bytes */
+		snprintf(out, cap, "anon %02x%02x%02x%02x%02x%02x%02x%02x%02x%02x",
+		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6], acct[7],
+		    acct[8], acct[9], acct[10]);
+		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;
@@ -228,6 +234,188 @@ audit_doc_to_json(const audit_doc *d, const bool *keep)
 	return root;
 }
 
+/*
+ * the same document written directly (issue 17: building 10,000 records as
+ * jansson objects and dumping them took most of an export's time): the
+ * clear part through jansson, each record from its raw bytes into one
+ * buffer. Every string is ours (digits, hex, fixed names); it is escaped
+ * all the same.
+ */
+typedef struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+} jbuf;
+
+static void
+jb_put(jbuf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->cap - b->len < n + 1) {
+		size_t nc = b->cap == 0 ? 65536 : b->cap;
+		char *np;
+
+		while (nc - b->len < n + 1)
+			nc *= 2;
+		if ((np = realloc(b->p, nc)) == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void
+jb_lit(jbuf *b, const char *s)
+{
+	jb_put(b, s, strlen(s));
+}
+
+static void
+jb_str(jbuf *b, const char *s)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const char *run = s;
+
+	jb_put(b, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		jb_put(b, run, (size_t)(s - run));
+		esc[4] = hexd[c >> 4];
+		esc[5] = hexd[c & 0x0F];
+		jb_put(b, esc, sizeof(esc));
+		run = s + 1;
+	}
+	jb_put(b, run, (size_t)(s - run));
+	jb_put(b, "\"", 1);
+}
+
+static void
+jb_u64(jbuf *b, uint64_t v)
+{
+	char t[24];
+	size_t i = sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	jb_put(b, t + i, sizeof(t) - i);
+}
+
+static void
+jb_hex(jbuf *b, const uint8_t *p, size_t n)
+{
+	char h[2 * WK_AREC_LEN + 2];
+
+	wk_hex_encode(p, n, h + 1);
+	h[0] = '"';
+	h[2 * n + 1] = '"';
+	jb_put(b, h, 2 * n + 2);
+}
+
+static int
+record_write(jbuf *b, const uint8_t *raw)
+{
+	char t[32], src[48], dst[48], a[32], bal[32], term[16], tn[16];
+	uint8_t h[WK_AREC_HASH_LEN];
+	wk_arec r;
+
+	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK)
+		return -1;
+	wk_arec_hash(raw, h);
+	audit_fmt_time(&r, t, sizeof(t));
+	audit_fmt_account(r.src, src, sizeof(src));
+	audit_fmt_account(r.dst, dst, sizeof(dst));
+	audit_fmt_amount(&r, true, a, sizeof(a));
+	wk_purse_amount_format(r.balance, bal, sizeof(bal));
+	audit_fmt_terminal(&r, term, sizeof(term));
+	jb_lit(b, "{\"seq\": ");
+	jb_u64(b, r.seq);
+	jb_lit(b, ", \"counter\": ");
+	jb_u64(b, r.counter);
+	jb_lit(b, ", \"time\": ");
+	jb_str(b, t);
+	jb_lit(b, ", \"type\": ");
+	jb_str(b, wk_arec_type_name(r.type, tn, sizeof(tn)));
+	jb_lit(b, ", \"type_code\": ");
+	jb_u64(b, r.type);
+	jb_lit(b, ", \"amount\": ");
+	jb_str(b, a);
+	jb_lit(b, ", \"amount_fen\": ");
+	jb_u64(b, r.amount);
+	jb_lit(b, ", \"source\": ");
+	jb_str(b, src);
+	jb_lit(b, ", \"target\": ");
+	jb_str(b, dst);
+	jb_lit(b, ", \"balance\": ");
+	jb_str(b, bal);
+	jb_lit(b, ", \"balance_fen\": ");
+	jb_u64(b, r.balance);
+	jb_lit(b, ", \"terminal\": ");
+	jb_str(b, term);
+	jb_lit(b, ", \"prev\": ");
+	jb_hex(b, r.prev, 32);
+	jb_lit(b, ", \"hash\": ");
+	jb_hex(b, h, 32);
+	jb_lit(b, ", \"raw\": ");
+	jb_hex(b, raw, WK_AREC_LEN);
+	jb_lit(b, "}");
+	return 0;
+}
+
+char *
+audit_doc_json_text(const audit_doc *d, const bool *keep)
+{
+	audit_doc clear = *d;
+	json_t *root = NULL;
+	char *head = NULL;
+	jbuf b = { 0 };
+	size_t hl, k = 0;
+	bool filtered = d->filtered;
+
+	for (size_t i = 0; i < d->n && keep != NULL; i++)
+		if (!keep[i])
+			filtered = true;
+	/* the clear part, "records": [] last, as audit_doc_to_json has it */
+	clear.n = 0;
+	clear.filtered = filtered;
+	if ((root = audit_doc_to_json(&clear, NULL)) == NULL ||
+	    (head = json_dumps(root, 0)) == NULL)
+		goto fail;
+	hl = strlen(head);
+	if (hl < 3 || strcmp(head + hl - 3, "[]}") != 0)
+		goto fail;
+	jb_put(&b, head, hl - 2);
+	for (size_t i = 0; i < d->n; i++) {
+		if (keep != NULL && !keep[i])
+			continue;
+		jb_lit(&b, k++ == 0 ? "\n" : ",\n");
+		if (record_write(&b, d->raw + i * WK_AREC_LEN) != 0)
+			goto fail;
+	}
+	jb_lit(&b, k > 0 ? "\n]}\n" : "]}\n");
+	if (b.failed)
+		goto fail;
+	json_decref(root);
+	free(head);
+	return b.p;
+fail:
+	json_decref(root);
+	free(head);
+	free(b.p);
+	return NULL;
+}
+
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -269,58 +457,640 @@ get_u64(json_t *o, const char *name, uint64_t *v)
 	return 0;
 }
 
-/* the shown fields must say what the raw bytes say */
-static char *
-shown_differs(json_t *jr, const uint8_t *raw)
-{
-	char buf[64], tn[16];
-	wk_arec r;
-	uint64_t v;
-	const char *s;
+/*
+ * reading a document (issue 17: jansson's tree of 10,000 records took most
+ * of the time of reading one back). A strict scanner of RFC 8259 JSON walks
+ * the text once: UTF-8 checked, escapes decoded, no NUL, duplicate keys in
+ * any object refused, nesting bounded, nothing after the value, as
+ * json_loadb(JSON_REJECT_DUPLICATES) refuses. The records are read field by
+ * field from the text; the other members of the document (small) are
+ * handed to jansson one by one.
+ */
+#define JS_DEPTH 64
+#define JS_KEY_MAX 256
 
-	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK)
-		return strdup("raw");
-	if (get_u64(jr, "seq", &v) == 0 && v != r.seq)
-		return strdup("seq");
-	if (get_u64(jr, "amount_fen", &v) == 0 && v != r.amount)
-		return strdup("amount");
-	if (get_u64(jr, "balance_fen", &v) == 0 && v != r.balance)
-		return strdup("balance");
-	if (get_u64(jr, "type_code", &v) == 0 && v != r.type)
-		return strdup("type");
-	if ((s = json_string_value(json_object_get(jr, "type"))) != NULL &&
-	    strcmp(s, wk_arec_type_name(r.type, tn, sizeof(tn))) != 0)
-		return strdup("type");
-	audit_fmt_time(&r, buf, sizeof(buf));
-	if ((s = json_string_value(json_object_get(jr, "time"))) != NULL &&
-	    strcmp(s, buf) != 0)
-		return strdup("time");
-	audit_fmt_account(r.src, buf, sizeof(buf));
-	if ((s = json_string_value(json_object_get(jr, "source"))) != NULL &&
-	    strcmp(s, buf) != 0)
-		return strdup("source");
-	audit_fmt_account(r.dst, buf, sizeof(buf));
-	if ((s = json_string_value(json_object_get(jr, "target"))) != NULL &&
-	    strcmp(s, buf) != 0)
-		return strdup("target");
-	return NULL;
+typedef struct js {
+	const char *s;
+	size_t n, i;
+	int depth;
+	const char *why;	/* the first error */
+} js;
+
+static int
+js_fail(js *j, const char *why)
+{
+	if (j->why == NULL)
+		j->why = why;
+	return -1;
+}
+
+static void
+js_ws(js *j)
+{
+	while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' ||
+	    j->s[j->i] == '\n' || j->s[j->i] == '\r'))
+		j->i++;
+}
+
+static int
+js_hex4(js *j, unsigned *v)
+{
+	*v = 0;
+	if (j->n - j->i < 4)
+		return js_fail(j, "short \\u escape");
+	for (int k = 0; k < 4; k++) {
+		char c = j->s[j->i++];
+
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*v |= (unsigned)(c - 'A' + 10);
+		else
+			return js_fail(j, "bad \\u escape");
+	}
+	return 0;
+}
+
+/* the length of one valid UTF-8 sequence at p (n bytes left), 0 if none */
+static size_t
+js_utf8(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	unsigned v;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, v = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, v = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, v = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+		v = v << 6 | (p[k] & 0x3F);
+	}
+	if ((len == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))) ||
+	    (len == 4 && (v < 0x10000 || v > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+static void
+js_put(char *out, size_t cap, size_t *len, const char *p, size_t n)
+{
+	if (out != NULL && *len < cap && cap - *len >= n)
+		memcpy(out + *len, p, n);
+	*len += n;
+}
+
+/* a string at j->i: decoded into out (cap bytes, NUL-terminated when it
+ * fits: *len says its length either way); out NULL: checked only */
+static int
+js_string(js *j, char *out, size_t cap, size_t *len)
+{
+	size_t l = 0;
+
+	if (j->i >= j->n || j->s[j->i] != '"')
+		return js_fail(j, "string expected");
+	j->i++;
+	for (;;) {
+		unsigned char c;
+		size_t run = j->i, u;
+
+		while (j->i < j->n && (c = (unsigned char)j->s[j->i]) != '"' &&
+		    c != '\\' && c >= 0x20 && c < 0x80)
+			j->i++;
+		js_put(out, cap, &l, j->s + run, j->i - run);
+		if (j->i >= j->n)
+			return js_fail(j, "unterminated string");
+		c = (unsigned char)j->s[j->i];
+		if (c == '"') {
+			j->i++;
+			break;
+		}
+		if (c < 0x20)
+			return js_fail(j, "control character in a string");
+		if (c >= 0x80) {
+			if ((u = js_utf8((const unsigned char *)j->s + j->i,
+			    j->n - j->i)) == 0)
+				return js_fail(j, "invalid UTF-8");
+			js_put(out, cap, &l, j->s + j->i, u);
+			j->i += u;
+			continue;
+		}
+		/* an escape */
+		if (++j->i >= j->n)
+			return js_fail(j, "unterminated string");
+		c = (unsigned char)j->s[j->i++];
+		switch (c) {
+		case '"': case '\\': case '/':
+			js_put(out, cap, &l, (const char *)&c, 1);
+			break;
+		case 'b': js_put(out, cap, &l, "\b", 1); break;
+		case 'f': js_put(out, cap, &l, "\f", 1); break;
+		case 'n': js_put(out, cap, &l, "\n", 1); break;
+		case 'r': js_put(out, cap, &l, "\r", 1); break;
+		case 't': js_put(out, cap, &l, "\t", 1); break;
+		case 'u': {
+			unsigned v, lo;
+			char e[4];
+			size_t el;
+
+			if (js_hex4(j, &v) != 0)
+				return -1;
+			if (v >= 0xDC00 && v <= 0xDFFF)
+				return js_fail(j, "lone low surrogate");
+			if (v >= 0xD800 && v <= 0xDBFF) {
+				if (j->n - j->i < 2 || j->s[j->i] != '\\' ||
+				    j->s[j->i + 1] != 'u')
+					return js_fail(j, "lone high surrogate");
+				j->i += 2;
+				if (js_hex4(j, &lo) != 0)
+					return -1;
+				if (lo < 0xDC00 || lo > 0xDFFF)
+					return js_fail(j, "bad surrogate pair");
+				v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+			}
+			if (v == 0)
+				return js_fail(j, "\\u0000 is not allowed");
+			if (v < 0x80) {
+				e[0] = (char)v;
+				el = 1;
+			} else if (v < 0x800) {
+				e[0] = (char)(0xC0 | v >> 6);
+				e[1] = (char)(0x80 | (v & 0x3F));
+				el = 2;
+			} else if (v < 0x10000) {
+				e[0] = (char)(0xE0 | v >> 12);
+				e[1] = (char)(0x80 | ((v >> 6) & 0x3F));
+				e[2] = (char)(0x80 | (v & 0x3F));
+				el = 3;
+			} else {
+				e[0] = (char)(0xF0 | v >> 18);
+				e[1] = (char)(0x80 | ((v >> 12) & 0x3F));
+				e[2] = (char)(0x80 | ((v >> 6) & 0x3F));
+				e[3] = (char)(0x80 | (v & 0x3F));
+				el = 4;
+			}
+			js_put(out, cap, &l, e, el);
+			break;
+		}
+		default:
+			return js_fail(j, "bad escape");
+		}
+	}
+	if (out != NULL && l < cap)
+		out[l] = '\0';
+	else if (out != NULL && cap > 0)
+		out[0] = '\0';
+	if (len != NULL)
+		*len = l;
+	return 0;
+}
+
+/* a number: *is_int and *v when it is an integer within int64 (jansson
+ * refuses integers beyond it: so does this) */
+static int
+js_number(js *j, bool *is_int, int64_t *v)
+{
+	size_t st = j->i;
+	bool neg = false, frac = false;
+	uint64_t u = 0;
+
+	if (j->i < j->n && j->s[j->i] == '-') {
+		neg = true;
+		j->i++;
+	}
+	if (j->i >= j->n || j->s[j->i] < '0' || j->s[j->i] > '9')
+		return js_fail(j, "bad number");
+	if (j->s[j->i] == '0') {
+		j->i++;
+	} else {
+		while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9') {
+			unsigned dg = (unsigned)(j->s[j->i] - '0');
+
+			if (u > (UINT64_MAX - dg) / 10)
+				u = UINT64_MAX;	/* beyond any int64: refused below */
+			else
+				u = u * 10 + dg;
+			j->i++;
+		}
+	}
+	if (j->i < j->n && j->s[j->i] == '.') {
+		frac = true;
+		j->i++;
+		if (j->i >= j->n || j->s[j->i] < '0' || j->s[j->i] > '9')
+			return js_fail(j, "bad number");
+		while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+			j->i++;
+	}
+	if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
+		frac = true;
+		j->i++;
+		if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-'))
+			j->i++;
+		if (j->i >= j->n || j->s[j->i] < '0' || j->s[j->i] > '9')
+			return js_fail(j, "bad number");
+		while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+			j->i++;
+	}
+	(void)st;
+	*is_int = !frac;
+	if (!frac) {
+		if ((!neg && u > (uint64_t)INT64_MAX) ||
+		    (neg && u > (uint64_t)INT64_MAX + 1))
+			return js_fail(j, "too big integer");
+		*v = neg ? (int64_t)(0 - u) : (int64_t)u;
+	}
+	return 0;
+}
+
+static int js_value(js *j);
+
+/* the keys of one object so far: the first ones inline (a record has
+ * fifteen), more on the heap */
+#define JS_KEYS_INLINE 20
+
+typedef struct js_keys {
+	char (*k)[JS_KEY_MAX];
+	size_t n, cap;
+	char inl[JS_KEYS_INLINE][JS_KEY_MAX];
+} js_keys;
+
+static void
+js_keys_init(js_keys *ks)
+{
+	ks->k = ks->inl;
+	ks->n = 0;
+	ks->cap = JS_KEYS_INLINE;
+}
+
+static void
+js_keys_free(js_keys *ks)
+{
+	if (ks->k != ks->inl)
+		free(ks->k);
+	ks->k = NULL;
+}
+
+/* a key not seen before in this object (decoded keys compared) */
+static int
+js_key(js *j, js_keys *ks, char *key, size_t cap)
+{
+	size_t len;
+
+	if (js_string(j, key, cap, &len) != 0)
+		return -1;
+	if (len >= cap)
+		return js_fail(j, "key too long");
+	for (size_t k = 0; k < ks->n; k++)
+		if (strcmp(ks->k[k], key) == 0)
+			return js_fail(j, "duplicate object key");
+	if (ks->n == ks->cap) {
+		size_t nc = ks->cap * 2;
+		char (*nk)[JS_KEY_MAX] = malloc(nc * sizeof(*nk));
+
+		if (nk == NULL)
+			return js_fail(j, "out of memory");
+		memcpy(nk, ks->k, ks->n * sizeof(*nk));
+		js_keys_free(ks);
+		ks->k = nk;
+		ks->cap = nc;
+	}
+	memcpy(ks->k[ks->n++], key, len + 1);
+	js_ws(j);
+	if (j->i >= j->n || j->s[j->i] != ':')
+		return js_fail(j, "':' expected");
+	j->i++;
+	js_ws(j);
+	return 0;
+}
+
+/* after a member or element: 1 for ',', 0 for the closing c */
+static int
+js_next(js *j, char c)
+{
+	js_ws(j);
+	if (j->i < j->n && j->s[j->i] == ',') {
+		j->i++;
+		js_ws(j);
+		return 1;
+	}
+	if (j->i < j->n && j->s[j->i] == c) {
+		j->i++;
+		return 0;
+	}
+	return js_fail(j, c == '}' ? "',' or '}' expected" :
+	    "',' or ']' expected");
+}
+
+static int
+js_literal(js *j, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (j->n - j->i < n || memcmp(j->s + j->i, lit, n) != 0)
+		return js_fail(j, "invalid token");
+	j->i += n;
+	return 0;
+}
+
+/* any value, checked and skipped */
+static int
+js_value(js *j)
+{
+	char key[JS_KEY_MAX];
+	js_keys ks;
+	bool is_int;
+	int64_t v;
+	int more, rc = -1;
+
+	if (j->i >= j->n)
+		return js_fail(j, "unexpected end of input");
+	switch (j->s[j->i]) {
+	case '"':
+		return js_string(j, NULL, 0, NULL);
+	case 't':
+		return js_literal(j, "true");
+	case 'f':
+		return js_literal(j, "false");
+	case 'n':
+		return js_literal(j, "null");
+	case '[':
+	case '{':
+		break;
+	default:
+		return js_number(j, &is_int, &v);
+	}
+	if (++j->depth > JS_DEPTH)
+		return js_fail(j, "nested too deeply");
+	if (j->s[j->i++] == '[') {
+		js_ws(j);
+		if (j->i < j->n && j->s[j->i] == ']') {
+			j->i++;
+			rc = 0;
+			goto out;
+		}
+		do {
+			if (js_value(j) != 0)
+				goto out;
+		} while ((more = js_next(j, ']')) == 1);
+		rc = more;
+		goto out;
+	}
+	js_keys_init(&ks);
+	js_ws(j);
+	if (j->i < j->n && j->s[j->i] == '}') {
+		j->i++;
+		rc = 0;
+		goto obj_out;
+	}
+	do {
+		if (js_key(j, &ks, key, sizeof(key)) != 0 || js_value(j) != 0)
+			goto obj_out;
+	} while ((more = js_next(j, '}')) == 1);
+	rc = more;
+obj_out:
+	js_keys_free(&ks);
+out:
+	j->depth--;
+	return rc;
+}
+
+/* one record object: its raw bytes, and the first shown field that differs */
+static int
+js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
+{
+	char key[JS_KEY_MAX];
+	js_keys ks;
+	uint8_t raw[WK_AREC_LEN];
+	bool have_raw = false, have_dec = false, is_int;
+	const char *fault = NULL;
+	wk_arec r;
+	int64_t v;
+	size_t sl;
+	int more, rc = -1;
+	/* the checks wait for raw: members come in any order */
+	struct { bool set; int64_t v; } num[4] = { { 0 } };
+	static const char *const nums[4] = { "seq", "amount_fen", "balance_fen",
+	    "type_code" };
+	static const char *const strs[4] = { "type", "time", "source", "target" };
+	char sv[4][64];
+	bool sset[4] = { false };
+
+	if (j->i >= j->n || j->s[j->i] != '{') {
+		/* not an object: json_object_get found no "raw" */
+		if (js_value(j) == 0)
+			fail(err, errlen, "record %zu: \"raw\" must be %d hex bytes",
+			    idx + 1, WK_AREC_LEN);
+		return -1;
+	}
+	if (++j->depth > JS_DEPTH)
+		return js_fail(j, "nested too deeply");
+	js_keys_init(&ks);
+	j->i++;
+	js_ws(j);
+	if (j->i < j->n && j->s[j->i] == '}') {
+		j->i++;
+		more = 0;
+	} else {
+		do {
+			size_t k;
+
+			if (js_key(j, &ks, key, sizeof(key)) != 0)
+				goto out;
+			if (strcmp(key, "raw") == 0 && j->i < j->n &&
+			    j->s[j->i] == '"') {
+				char hx[2 * WK_AREC_LEN + 1];
+
+				if (js_string(j, hx, sizeof(hx), &sl) != 0)
+					goto out;
+				have_raw = sl == 2 * WK_AREC_LEN &&
+				    wk_hex_decode(hx, raw, sizeof(raw)) ==
+				    (long)sizeof(raw);
+				continue;
+			}
+			for (k = 0; k < 4 && strcmp(key, nums[k]) != 0; k++)
+				;
+			if (k < 4 && j->i < j->n && j->s[j->i] != '"' &&
+			    j->s[j->i] != '{' && j->s[j->i] != '[' &&
+			    j->s[j->i] != 't' && j->s[j->i] != 'f' &&
+			    j->s[j->i] != 'n') {
+				if (js_number(j, &is_int, &v) != 0)
+					goto out;
+				if (is_int && v >= 0) {
+					num[k].set = true;
+					num[k].v = v;
+				}
+				continue;
+			}
+			for (k = 0; k < 4 && strcmp(key, strs[k]) != 0; k++)
+				;
+			if (k < 4 && j->i < j->n && j->s[j->i] == '"') {
+				if (js_string(j, sv[k], sizeof(sv[k]), &sl) != 0)
+					goto out;
+				if (sl >= sizeof(sv[k]))
+					snprintf(sv[k], sizeof(sv[k]), "%s", "\x01");
+				sset[k] = true;
+				continue;
+			}
+			if (js_value(j) != 0)
+				goto out;
+		} while ((more = js_next(j, '}')) == 1);
+	}
+	if (more != 0)
+		goto out;
+	if (!have_raw) {
+		fail(err, errlen, "record %zu: \"raw\" must be %d hex bytes",
+		    idx + 1, WK_AREC_LEN);
+		goto out;
+	}
+	if (audit_doc_add(d, raw) != 0) {
+		fail(err, errlen, "too many records");
+		goto out;
+	}
+	/* the shown fields must say what the raw bytes say */
+	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK) {
+		fault = "raw";
+	} else {
+		char buf[64], tn[16];
+
+		have_dec = true;
+		if (num[0].set && (uint64_t)num[0].v != r.seq)
+			fault = "seq";
+		else if (num[1].set && (uint64_t)num[1].v != r.amount)
+			fault = "amount";
+		else if (num[2].set && (uint64_t)num[2].v != r.balance)
+			fault = "balance";
+		else if (num[3].set && (uint64_t)num[3].v != r.type)
+			fault = "type";
+		else if (sset[0] && strcmp(sv[0], wk_arec_type_name(r.type, tn,
+		    sizeof(tn))) != 0)
+			fault = "type";
+		if (fault == NULL && sset[1]) {
+			audit_fmt_time(&r, buf, sizeof(buf));
+			if (strcmp(sv[1], buf) != 0)
+				fault = "time";
+		}
+		if (fault == NULL && sset[2]) {
+			audit_fmt_account(r.src, buf, sizeof(buf));
+			if (strcmp(sv[2], buf) != 0)
+				fault = "source";
+		}
+		if (fault == NULL && sset[3]) {
+			audit_fmt_account(r.dst, buf, sizeof(buf));
+			if (strcmp(sv[3], buf) != 0)
+				fault = "target";
+		}
+	}
+	(void)have_dec;
+	if (fault != NULL && (d->field_fault[d->n - 1] = strdup(fault)) == NULL) {
+		fail(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	j->depth--;
+	js_keys_free(&ks);
+	return rc;
+}
+
+static size_t
+js_line(const js *j)
+{
+	size_t line = 1;
+
+	for (size_t k = 0; k < j->i && k < j->n; k++)
+		if (j->s[k] == '\n')
+			line++;
+	return line;
 }
 
 int
 audit_doc_from_json(const char *text, size_t len, audit_doc *d, char *err,
     size_t errlen)
 {
+	js j = { .s = text, .n = len };
+	js_keys ks;
 	json_error_t je;
-	json_t *root, *recs, *head, *jr, *cert;
+	json_t *root = NULL, *head, *cert, *v;
 	const char *fmt;
-	uint8_t raw[WK_AREC_LEN];
-	size_t i;
-	int rc = -1;
+	char key[JS_KEY_MAX];
+	size_t rec_at = 0, nrec = 0;
+	bool have_records = false, records_array = false;
+	int more, rc = -1;
 
 	audit_doc_init(d);
-	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je)) == NULL)
-		return fail(err, errlen, "not JSON: %s (line %d)", je.text,
-		    je.line);
+	js_keys_init(&ks);
+	if (text == NULL && len > 0)
+		return fail(err, errlen, "not JSON: no text");
+	/* the members other than "records", each through jansson */
+	if ((root = json_object()) == NULL)
+		return fail(err, errlen, "out of memory");
+	js_ws(&j);
+	if (j.i >= j.n || j.s[j.i] != '{') {
+		if (j.i < j.n && js_value(&j) == 0) {
+			js_ws(&j);
+			if (j.i == j.n) {
+				fail(err, errlen, "not a walletkey-audit/1 document");
+				goto out;
+			}
+			js_fail(&j, "end of file expected");
+		}
+		js_fail(&j, "'{' expected");
+		goto syntax;
+	}
+	j.i++;
+	j.depth = 1;
+	js_ws(&j);
+	if (j.i < j.n && j.s[j.i] == '}') {
+		j.i++;
+		more = 0;
+	} else {
+		do {
+			size_t st;
+
+			if (js_key(&j, &ks, key, sizeof(key)) != 0)
+				goto syntax;
+			st = j.i;
+			if (strcmp(key, "records") == 0) {
+				have_records = true;
+				rec_at = st;
+				if (j.i < j.n && j.s[j.i] == '[') {
+					records_array = true;
+					/* read on the second pass, after the format */
+				}
+				if (js_value(&j) != 0)
+					goto syntax;
+				continue;
+			}
+			if (js_value(&j) != 0)
+				goto syntax;
+			if ((v = json_loadb(j.s + st, j.i - st, JSON_DECODE_ANY |
+			    JSON_REJECT_DUPLICATES, &je)) == NULL ||
+			    json_object_set_new(root, key, v) != 0) {
+				fail(err, errlen, "not JSON: %s", je.text);
+				goto out;
+			}
+		} while ((more = js_next(&j, '}')) == 1);
+	}
+	if (more != 0)
+		goto syntax;
+	js_ws(&j);
+	if (j.i != j.n) {
+		js_fail(&j, "end of file expected");
+		goto syntax;
+	}
 	if ((fmt = json_string_value(json_object_get(root, "format"))) == NULL ||
 	    strcmp(fmt, "walletkey-audit/1") != 0) {
 		fail(err, errlen, "not a walletkey-audit/1 document");
@@ -350,24 +1120,31 @@ audit_doc_from_json(const char *text, size_t len, audit_doc *d, char *err,
 		}
 		d->have_head = true;
 	}
-	if (!json_is_array(recs = json_object_get(root, "records"))) {
+	if (!have_records || !records_array) {
 		fail(err, errlen, "\"records\" must be an array");
 		goto out;
 	}
-	json_array_foreach(recs, i, jr) {
-		if (get_hex(jr, "raw", raw, sizeof(raw), NULL) != 0) {
-			fail(err, errlen, "record %zu: \"raw\" must be %d hex "
-			    "bytes", i + 1, WK_AREC_LEN);
-			goto out;
-		}
-		if (audit_doc_add(d, raw) != 0) {
-			fail(err, errlen, "too many records");
-			goto out;
-		}
-		d->field_fault[d->n - 1] = shown_differs(jr, raw);
+	/* the records, read from the text (checked once already) */
+	j.i = rec_at + 1;
+	j.depth = 2;
+	js_ws(&j);
+	if (j.i < j.n && j.s[j.i] == ']') {
+		rc = 0;
+		goto out;
 	}
+	do {
+		if (js_record(&j, nrec++, d, err, errlen) != 0)
+			goto out;
+	} while ((more = js_next(&j, ']')) == 1);
+	if (more != 0)
+		goto syntax;
 	rc = 0;
+	goto out;
+syntax:
+	fail(err, errlen, "not JSON: %s (line %zu)", j.why != NULL ? j.why :
+	    "syntax error", js_line(&j));
 out:
+	js_keys_free(&ks);
 	json_decref(root);
 	if (rc != 0)
 		audit_doc_free(d);

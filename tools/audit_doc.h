@@ -46,6 +46,9 @@ void audit_fmt_amount(const wk_arec *r, bool signed_, char *out, size_t cap);
 
 /* the JSON document; record i is kept when keep == NULL or keep[i] */
 json_t *audit_doc_to_json(const audit_doc *d, const bool *keep);
+/* the same document as text, written directly (one record a line; what
+ * exports write); NUL-terminated, the caller frees it */
+char *audit_doc_json_text(const audit_doc *d, const bool *keep);
 /* parses a walletkey-audit/1 document; err gets a reason on failure */
 int audit_doc_from_json(const char *text, size_t len, audit_doc *d,
     char *err, size_t errlen);

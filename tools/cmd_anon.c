@@ -12,6 +12,8 @@
 
 #include <sodium.h>
 
+#include "wallet_reports.h"
+
 #define ENV_MAX 1024
 
 typedef struct aopts {
@@ -76,8 +78,16 @@ progress(void *arg, wk_anon_step step, const char *detail)
 	    "keys on the card", "attestations read", "account opened",
 	    "registered with the identity authority", "request built by the card",
 	    "manager answered", "result taken by the card" };
+	/* the crash tests' hook (docs/remote-load.md): WALLETKEY_FAULT_AT=
+	 * anon-STEP kills this process there, or runs WALLETKEY_FAULT_CMD (a
+	 * card-kill) */
+	static const char *const points[] = { "", "anon-pin", "anon-keys",
+	    "anon-attested", "anon-account", "anon-registered", "anon-request",
+	    "anon-sent", "anon-result" };
 	wk_cli *cli = arg;
 
+	if (step >= 1 && step <= WK_ANON_STEP_RESULT)
+		wallet_fault_point(points[step]);
 	if (cli->json || step < 1 || step > WK_ANON_STEP_RESULT)
 		return;
 	fprintf(stderr, "  %s%s%s\n", names[step], detail ? ": " : "",
@@ -101,10 +111,9 @@ fail(wk_cli *cli, const char *what, int rc, const wk_anon_error *err,
 			json_object_set_new(j, "status", json_integer(p->status));
 		wk_cli_json_print(j);
 	} else {
-		fprintf(stderr, "walletkey: %s: %s%s%s\n", what, err->message,
-		    err->code[0] ? " (" : "", err->code[0] ? err->code : "");
-		if (err->code[0])
-			fputs(")\n", stderr);
+		fprintf(stderr, "walletkey: %s: %s%s%s%s\n", what, err->message,
+		    err->code[0] ? " (" : "", err->code[0] ? err->code : "",
+		    err->code[0] ? ")" : "");
 	}
 	return WK_CLI_FAILED;
 }

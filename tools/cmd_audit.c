@@ -525,15 +525,15 @@ write_records(FILE *f, const audit_doc *d, const bool *keep,
 	char cells[NCOLS][48];
 	const char *ptrs[NCOLS];
 	wk_cli_table *t = NULL;
-	json_t *j;
 	int rc = -1;
 
 	if (strcmp(format, "json") == 0) {
-		if ((j = audit_doc_to_json(d, keep)) == NULL)
+		char *text = audit_doc_json_text(d, keep);
+
+		if (text == NULL)
 			return -1;
-		rc = json_dumpf(j, f, JSON_INDENT(1)) == 0 ? 0 : -1;
-		fputc('\n', f);
-		json_decref(j);
+		rc = fputs(text, f) == EOF ? -1 : 0;
+		free(text);
 		return rc;
 	}
 	if (strcmp(format, "csv") == 0) {

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wk_log.h"
 
@@ -13,13 +14,16 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: walletkey [--reader NAME] [--json] [--verbose] COMMAND [ARG...]\n"
+	fputs("usage: walletkey [--reader NAME] [--json] [--verbose] [--cacert FILE]\n"
+	    "                 COMMAND [ARG...]\n"
 	    "       walletkey --help | --version\n\n"
 	    "options (before or after the command):\n"
 	    "  --reader NAME  use the reader with this name or unique name prefix\n"
 	    "                 (default: the first walletkey card, else the first card)\n"
 	    "  --json         print results as JSON on one line\n"
-	    "  --verbose      trace PC/SC calls and APDUs on stderr (PINs masked)\n\n"
+	    "  --verbose      trace PC/SC calls and APDUs on stderr (PINs masked)\n"
+	    "  --cacert FILE  trust the CA certificates in FILE (PEM) for an\n"
+	    "                 https:// issuer (as WALLETKEY_ISSUER_CAFILE)\n\n"
 	    "commands:\n", f);
 	for (size_t i = 0; i < wk_cli_n_commands; i++)
 		fprintf(f, "  %-10s %s\n", wk_cli_commands[i].name,
@@ -66,6 +70,20 @@ parse_globals(wk_cli *cli, int argc, char **argv, char **rest, int *nrest,
 			cli->reader = argv[++i];
 		} else if (strncmp(a, "--reader=", 9) == 0) {
 			cli->reader = a + 9;
+		} else if (strcmp(a, "--cacert") == 0 ||
+		    strncmp(a, "--cacert=", 9) == 0) {
+			/* the CA file of an https:// issuer (libwalletkey reads
+			 * WALLETKEY_ISSUER_CAFILE for every issuer call) */
+			const char *f = a[8] == '=' ? a + 9 : i + 1 < argc ?
+			    argv[++i] : NULL;
+
+			if (f == NULL || f[0] == '\0' || access(f, R_OK) != 0) {
+				wk_cli_usage(cli, "--cacert needs a readable PEM file"
+				    " of the issuer's certificate authorities");
+				goto out;
+			}
+			if (setenv("WALLETKEY_ISSUER_CAFILE", f, 1) != 0)
+				goto out;
 		} else if (*nrest > 0) {
 			rest[(*nrest)++] = argv[i];	/* the command's own */
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {

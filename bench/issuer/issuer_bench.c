@@ -7,9 +7,19 @@
  *   issuer_bench sqlite            a temporary SQLite file
  *   issuer_bench pg                $WK_PG_URL (see run.sh), and pgbench's
  *                                  TPC-B-like TPS on the same server
+ *   issuer_bench pg-scale          1, 2 and 4 issuer instances (each its own
+ *                                  HTTP server and connection pool, in this
+ *                                  process) on the one PostgreSQL, 64
+ *                                  clients spread over them
  *
- * WK_BENCH_SECONDS (default 5) sets the time per client count. Prints
- * figures; never fails on time.
+ * WK_BENCH_SECONDS (default 5) sets the time per client count;
+ * WK_BENCH_ACCOUNTS (default 64: each card loads from an account of its
+ * own, as a holder's card does) how many accounts the 64 cards share.
+ * WK_PG_FSYNC (set by tests/issuer/with_pg.sh) names the server's fsync.
+ * Each row prints the split of a load (issue 17): statements and database
+ * round-trip time per load, commits and their time, waits for a pooled
+ * connection, and the rest (HTTP, JSON, signatures, queueing) of the mean
+ * latency. Prints figures; never fails on time.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -25,16 +35,17 @@
 #include "sim_card.h"
 
 #define MAX_CLIENTS 64
-#define ACCOUNTS 8
 
 typedef struct client {
 	sim_card *card;
+	const char *base;	/* the issuer instance it talks to */
 	double *lat;
 	size_t n, cap;
 	long errors;
 } client;
 
 static char base[64];
+static char bases[4][64];
 static volatile int stop;
 static int enrol_next;
 static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -80,7 +91,7 @@ load_worker(void *arg)
 	client *c = arg;
 	sim_http *h;
 
-	if (sim_http_new(base, &h) != 0)
+	if (sim_http_new(c->base != NULL ? c->base : base, &h) != 0)
 		return NULL;
 	while (!stop) {
 		double t0 = now_s();
@@ -111,7 +122,7 @@ cmp_double(const void *a, const void *b)
 
 /* runs n clients for secs; returns loads per second */
 static double
-run(int n, double secs, double *p50, double *p99, long *errors)
+run(int n, double secs, double *p50, double *p99, double *mean, long *errors)
 {
 	pthread_t th[MAX_CLIENTS];
 	double t0, el, *all;
@@ -143,6 +154,10 @@ run(int n, double secs, double *p50, double *p99, long *errors)
 		memcpy(all + k, clients[i].lat, clients[i].n * sizeof(double));
 		k += clients[i].n;
 	}
+	*mean = 0;
+	for (size_t i = 0; i < total; i++)
+		*mean += all[i];
+	*mean = *mean / (double)total * 1e3;
 	qsort(all, total, sizeof(double), cmp_double);
 	*p50 = all[total / 2] * 1e3;
 	*p99 = all[(size_t)((double)(total - 1) * 0.99)] * 1e3;
@@ -195,7 +210,8 @@ main(int argc, char **argv)
 {
 	static const int counts[] = { 1, 8, 64 };
 	const char *which = argc > 1 ? argv[1] : "sqlite";
-	bool pg = strcmp(which, "pg") == 0;
+	bool scale = strcmp(which, "pg-scale") == 0;
+	bool pg = strcmp(which, "pg") == 0 || scale;
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
 	char mfg[128];
@@ -208,7 +224,11 @@ main(int argc, char **argv)
 	pthread_t th[2];
 	int64_t id;
 	bool have_pgbench = false;
+	int accounts = getenv("WK_BENCH_ACCOUNTS") ?
+	    atoi(getenv("WK_BENCH_ACCOUNTS")) : MAX_CLIENTS;
 
+	if (accounts < 1 || accounts > MAX_CLIENTS)
+		accounts = MAX_CLIENTS;
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
 		return 1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -232,7 +252,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "issuer_bench: %s\n", err);
 		return 1;
 	}
-	for (int i = 0; i < ACCOUNTS; i++) {
+	for (int i = 0; i < accounts; i++) {
 		char pan[20];
 
 		snprintf(pan, sizeof(pan), "62220000%08d", i);
@@ -245,7 +265,7 @@ main(int argc, char **argv)
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		char pan[20];
 
-		snprintf(pan, sizeof(pan), "62220000%08d", i % ACCOUNTS);
+		snprintf(pan, sizeof(pan), "62220000%08d", i % accounts);
 		if (sim_card_new(pan, &clients[i].card) != 0)
 			return 1;
 	}
@@ -261,31 +281,98 @@ main(int argc, char **argv)
 		pthread_create(&th[i], NULL, enrol_worker, NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
+	if (scale) {
+		/* loads/s against 1, 2 and 4 instances on the one database */
+		static const int ninst[] = { 1, 2, 4 };
+
+		printf("issuer instances on one PostgreSQL (fsync=%s), %d clients"
+		    " spread over them, %.0f s per row\n", getenv("WK_PG_FSYNC") ?
+		    getenv("WK_PG_FSYNC") : "?", MAX_CLIENTS, secs);
+		printf("%9s %10s %8s %8s %10s %10s\n", "instances", "loads/s",
+		    "p50 ms", "p99 ms", "COMMIT ms", "stmt ms");
+		iss_server_stop(&srv);
+		iss_free(&is);
+		for (size_t k = 0; k < sizeof(ninst) / sizeof(ninst[0]); k++) {
+			iss *ins[4] = { NULL };
+			iss_server *sv[4] = { NULL };
+			double p50, p99, lps, mean = 0, n;
+			long errors;
+			iss_db_stats st;
+
+			for (int i = 0; i < ninst[k]; i++) {
+				if (iss_open(url, &u, (size_t)(MAX_CLIENTS / ninst[k] +
+				    4), &ins[i], err, sizeof(err)) != 0 ||
+				    iss_server_start(ins[i], "127.0.0.1:0", NULL, NULL,
+				    &sv[i], err, sizeof(err)) != 0) {
+					fprintf(stderr, "issuer_bench: %s\n", err);
+					return 1;
+				}
+				snprintf(bases[i], sizeof(bases[i]),
+				    "http://127.0.0.1:%u", (unsigned)iss_server_port(sv[i]));
+			}
+			for (int i = 0; i < MAX_CLIENTS; i++)
+				clients[i].base = bases[i % ninst[k]];
+			iss_db_stats_reset();
+			lps = run(MAX_CLIENTS, secs, &p50, &p99, &mean, &errors);
+			iss_db_stats_get(&st);
+			n = lps * secs > 0 ? lps * secs : 1;
+			printf("%9d %10.1f %8.2f %8.2f %10.2f %10.2f%s\n", ninst[k], lps,
+			    p50, p99, (double)st.commit_ns / 1e6 / n,
+			    (double)(st.stmt_ns + st.begin_ns) / 1e6 / n,
+			    errors ? " (errors)" : "");
+			fflush(stdout);
+			for (int i = 0; i < ninst[k]; i++) {
+				iss_server_stop(&sv[i]);
+				iss_free(&ins[i]);
+			}
+		}
+		printf("per load: COMMIT = the two commits' time, stmt = the other "
+		    "statements' (the database's share)\n");
+		goto done;
+	}
 	if (pg)
 		have_pgbench = pgbench_init() == 0;
 
-	printf("issuer remote load on %s, %.0f s per row (load = request + receipt)\n",
-	    pg ? "PostgreSQL" : "SQLite", secs);
-	printf("%8s %12s %10s %10s %7s", "clients", "loads/s", "p50 ms", "p99 ms",
-	    "errors");
+	printf("issuer remote load on %s%s%s, %.0f s per row (load = request +"
+	    " receipt), %d cards on %d accounts\n", pg ? "PostgreSQL" : "SQLite",
+	    pg ? ", fsync=" : "", pg ? (getenv("WK_PG_FSYNC") ?
+	    getenv("WK_PG_FSYNC") : "?") : "", secs, MAX_CLIENTS, accounts);
+	printf("%8s %10s %8s %8s %7s %6s", "clients", "loads/s", "p50 ms",
+	    "p99 ms", "p99/p50", "errors");
 	if (have_pgbench)
-		printf(" %14s %14s", "pgbench tps", "loads/pgbench");
+		printf(" %11s %8s", "pgbench tps", "ratio");
 	printf("\n");
 	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		double p50, p99, lps;
+		double p50, p99, lps, mean = 0, n;
 		long errors;
+		iss_db_stats st;
 
-		lps = run(counts[i], secs, &p50, &p99, &errors);
-		printf("%8d %12.1f %10.2f %10.2f %7ld", counts[i], lps, p50, p99,
-		    errors);
+		iss_db_stats_reset();
+		lps = run(counts[i], secs, &p50, &p99, &mean, &errors);
+		iss_db_stats_get(&st);
+		printf("%8d %10.1f %8.2f %8.2f %7.1f %6ld", counts[i], lps, p50,
+		    p99, p50 > 0 ? p99 / p50 : 0, errors);
 		if (have_pgbench) {
 			double tps = pgbench_tps(counts[i], secs);
 
-			printf(" %14.1f %14.3f", tps, tps > 0 ? lps / tps : 0);
+			printf(" %11.1f %8.3f", tps, tps > 0 ? lps / tps : 0);
 		}
 		printf("\n");
+		/* the split of one load, means over the row */
+		n = lps * secs > 0 ? lps * secs : 1;
+		printf("%8s per load (ms): %.1f statements %.2f, %.1f BEGIN %.2f%s,"
+		    " %.1f COMMIT %.2f, pool waits %.2f (%.2f), the rest %.2f of the"
+		    " mean %.2f (HTTP, JSON, signatures)\n", "",
+		    (double)st.statements / n, (double)st.stmt_ns / 1e6 / n,
+		    (double)st.begins / n, (double)st.begin_ns / 1e6 / n,
+		    pg ? "" : " (the writer's turn)",
+		    (double)st.commits / n, (double)st.commit_ns / 1e6 / n,
+		    (double)st.pool_waits / n, (double)st.pool_wait_ns / 1e6 / n,
+		    mean - (double)(st.stmt_ns + st.begin_ns + st.commit_ns +
+		    st.pool_wait_ns) / 1e6 / n, mean);
 		fflush(stdout);
 	}
+done:
 	{
 		int64_t fl;
 		iss_res *r = NULL;

@@ -46,21 +46,23 @@ for ((i = 1; i <= N; i++)); do
 	else
 		op=purchase amount=$((RANDOM % 2000 + 1))
 	fi
-	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
+	printf -v yuan '%d.%02d' $((amount / 100)) $((amount % 100))
 	kill_now=$((RANDOM % EVERY == 0))
 	"$WK" --reader "$R" wallet "$op" --amount "$yuan" --sam "$T/sam.json" --insecure-master-keys \
 		--recover-wait 10 >/dev/null 2>&1 &
 	cli=$!
 	if ((kill_now)); then
-		sleep "0.0$(printf '%02d' $((RANDOM % 45)))"
+		printf -v delay '0.0%02d' $((RANDOM % 45))
+		sleep "$delay"
 		card_kill
 		kills=$((kills + 1))
 		card_up
 	fi
 	wait "$cli" || true
-	card_up
+	# (the card runs: only the kill above stops it, and card_up brought
+	# it back before the wait)
 	# an answer the CLI could not settle stays open in the SAM; settle it
-	if grep -q '"state": "sent"' "$T/sam.json"; then
+	if file_has "$T/sam.json" '"state": "sent"'; then
 		"$WK" --reader "$R" wallet prove --sam "$T/sam.json" --insecure-master-keys >/dev/null 2>&1 || true
 	fi
 done

@@ -44,6 +44,8 @@ die(const char *what)
 }
 
 /* one APDU in hex (spaces allowed); GET RESPONSE followed; returns SW */
+static uint16_t tx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static uint16_t
 tx(const char *fmt, ...)
 {

@@ -139,7 +139,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T
     -out "$T/srv.pem" -subj /CN=localhost -days 30 2> /dev/null
 # one handshake per server; it asks for a client certificate from the test CA
 start_server() {
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	# a free port the kernel picks (from its ephemeral range, apart from the
+	# sandboxes' vpcd ports, which other tests take in parallel)
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	openssl s_server -accept "127.0.0.1:$PORT" -cert "$T/srv.pem" -key "$T/srv.key" \
 	    -Verify 1 -CAfile "$T/ca.pem" -naccept 1 > "$T/server.log" 2>&1 < <(sleep 60) &
 	SERVER=$!

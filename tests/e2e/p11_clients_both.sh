@@ -93,7 +93,9 @@ done
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/srv.key" \
     -out "$T/srv.pem" -subj /CN=localhost -days 30 2> /dev/null
 start_server() {
-	PORT=$(( 20000 + RANDOM % 20000 ))
+	# a free port the kernel picks (from its ephemeral range, apart from the
+	# sandboxes' vpcd ports, which other tests take in parallel)
+	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	OPENSSL_CONF=/dev/null openssl s_server -accept "127.0.0.1:$PORT" -cert "$T/srv.pem" \
 	    -key "$T/srv.key" -Verify 1 -CAfile "$T/ca.pem" -naccept 1 -www \
 	    > "$T/server.log" 2>&1 < /dev/null &

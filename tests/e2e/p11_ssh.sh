@@ -34,7 +34,9 @@ step "sshd on 127.0.0.1 that knows the card's keys"
 ssh-keygen -q -t ed25519 -N '' -f "$T/host_key"
 cp "$T/keys" "$T/authorized_keys"
 chmod 600 "$T/authorized_keys"
-PORT=$(( 20000 + RANDOM % 20000 ))
+# a free port the kernel picks (from its ephemeral range, apart from the
+# sandboxes' vpcd ports, which other tests take in parallel)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat > "$T/sshd_config" <<EOF
 Port $PORT
 ListenAddress 127.0.0.1

@@ -34,8 +34,19 @@ export WALLETKEY_PIN=$PIN
 LEDGER=$T/ledger	# one line per confirmed transaction: type amount card_seq how
 : >"$LEDGER"
 
-field() {	# field NAME JSON-LINE: a number or string member of compact JSON
-	sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p" <<<"$2" | head -1
+# ledger_add JSON-LINE HOW: the ledger line of the transaction confirmed in
+# JSON-LINE (compact JSON: its type, amount_fen and card_seq members), and
+# how it was confirmed; matched in the shell, as it runs every round
+ledger_add() {
+	local f v=()
+	for f in type amount_fen card_seq; do
+		if [[ $1 =~ .*\"$f\":\"?([^,\"}]*) ]]; then
+			v+=("${BASH_REMATCH[1]}")
+		else
+			v+=("")
+		fi
+	done
+	echo "${v[0]} ${v[1]} ${v[2]} $2" >>"$LEDGER"
 }
 
 # the sandbox's helpers kill and start the card: each waits (bounded) until
@@ -50,7 +61,7 @@ card_up() {
 
 "$WK" --reader "$R" --json wallet load --amount 100000 --sam "$T/sam.json" --insecure-master-keys >"$T/out"
 line=$(cat "$T/out")
-echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") cli" >>"$LEDGER"
+ledger_add "$line" cli
 
 kills=0 lost=0 recovered=0 settled=0 refused=0
 start=$(date +%s)
@@ -60,14 +71,15 @@ for ((i = 1; i <= N; i++)); do
 	else
 		op=purchase amount=$((RANDOM % 2000 + 1))
 	fi
-	yuan=$(printf '%d.%02d' $((amount / 100)) $((amount % 100)))
+	printf -v yuan '%d.%02d' $((amount / 100)) $((amount % 100))
 	kill_now=$((RANDOM % EVERY == 0))
 	"$WK" --reader "$R" --json wallet "$op" --amount "$yuan" --sam "$T/sam.json" --insecure-master-keys \
 		--recover-wait 30 >"$T/out" 2>"$T/err" &
 	cli=$!
 	if ((kill_now)); then
 		# somewhere inside the transaction (it takes 20-40 ms)
-		sleep "0.0$(printf '%02d' $((RANDOM % 45)))"
+		printf -v delay '0.0%02d' $((RANDOM % 45))
+		sleep "$delay"
 		card_kill
 		kills=$((kills + 1))
 		card_up
@@ -76,26 +88,28 @@ for ((i = 1; i <= N; i++)); do
 	wait "$cli"
 	rc=$?
 	set -e
-	line=$(grep -v '"error"' "$T/out" | tail -1)
-	grep -q "was lost" "$T/err" && lost=$((lost + 1))
+	last_line_without "$T/out" '"error"'
+	line=$LINE
+	file_has "$T/err" "was lost" && lost=$((lost + 1))
 	if [ "$rc" -eq 0 ]; then
 		how=cli
-		grep -q "lost" "$T/err" && how=prove-by-cli && recovered=$((recovered + 1))
-		echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") $how" >>"$LEDGER"
+		file_has "$T/err" "lost" && how=prove-by-cli && recovered=$((recovered + 1))
+		ledger_add "$line" "$how"
 		continue
 	fi
 	# not confirmed by the CLI: is the SAM's last transaction still open?
 	card_up
-	if grep -q '"state": "sent"' "$T/sam.json"; then
+	if file_has "$T/sam.json" '"state": "sent"'; then
 		set +e
 		"$WK" --reader "$R" --json wallet prove --sam "$T/sam.json" --insecure-master-keys >"$T/out" 2>"$T/err"
 		rc=$?
 		set -e
 		settled=$((settled + 1))
-		line=$(grep -v '"error"' "$T/out" | tail -1)
+		last_line_without "$T/out" '"error"'
+		line=$LINE
 		if [ "$rc" -eq 0 ]; then
-			echo "$(field type "$line") $(field amount_fen "$line") $(field card_seq "$line") prove" >>"$LEDGER"
-		elif grep -q '"state": "sent"' "$T/sam.json"; then
+			ledger_add "$line" prove
+		elif file_has "$T/sam.json" '"state": "sent"'; then
 			bad "transaction $i could not be settled: $(cat "$T/err")"
 		fi
 	else

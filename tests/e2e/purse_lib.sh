@@ -80,6 +80,24 @@ sam_counter() {
 	sed -n 's/^ *"counter": \([0-9]*\),$/\1/p' "${1:-$T/sam.json}"
 }
 
+# For the crash loops (hundreds of rounds): file tests in the shell, no
+# grep, sed or tail started per round.
+# file_has FILE TEXT: status 0 when FILE holds TEXT
+file_has() {
+	local s=""
+	IFS= read -r -d '' s <"$1" 2>/dev/null
+	[[ $s == *"$2"* ]]
+}
+# last_line_without FILE TEXT: the last line of FILE without TEXT, into LINE
+# (grep -v TEXT FILE | tail -1)
+last_line_without() {
+	local l
+	LINE=""
+	while IFS= read -r l || [ -n "$l" ]; do
+		[[ $l == *"$2"* ]] || LINE=$l
+	done <"$1"
+}
+
 # grep -q stops reading at the first match; under pipefail the writer then
 # dies of SIGPIPE and the pipeline fails at random: read everything instead
 grep_q() { grep "$@" >/dev/null; }

@@ -23,7 +23,7 @@ settled "enrolled"
 # recover until it works (the card or the issuer may still be starting)
 recover() {
 	local r=$1 n
-	for n in $(seq 20); do
+	for ((n = 0; n < 20; n++)); do
 		"$WK" --reader "$r" wallet recover >>"$T/recover.log" 2>&1 && return 0
 		sleep 0.3
 	done
@@ -37,7 +37,7 @@ for round in $(seq "$ROUNDS"); do
 			run=$((run + 1))
 			i=$((run % 2))
 			r=$(reader $i)
-			amount=$(printf "0.%02d" $((10 + run % 90)))
+			printf -v amount "0.%02d" $((10 + run % 90))
 			case $who in
 			cli) cmd="" ;;
 			card) cmd="$SB/card-kill $i" ;;
@@ -65,7 +65,7 @@ for n in $(seq "$RANDOM_RUNS"); do
 	run=$((run + 1))
 	i=$((run % 2))
 	r=$(reader $i)
-	delay=$(python3 -c 'import random; print(round(random.uniform(0, 0.06), 3))')
+	printf -v delay '0.%03d' $((RANDOM % 61))	# 0 to 0.06 s
 	( sleep "$delay"; "$SB/card-kill" $i ) &
 	killer=$!
 	"$WK" --reader "$r" wallet load --issuer "$URL" --amount 0.07 --yes \

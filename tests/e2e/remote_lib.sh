@@ -84,19 +84,32 @@ icurl() {
 	curl -H "Authorization: Bearer $(session "$i")" "$@"
 }
 
-# the EP balance of card I in fen
+
+# the EP balance of card I in fen. It runs after every step: without the
+# PIN (the balance needs none, and a PIN given is verified first, a
+# second command on the card), and through jq, which starts faster than
+# python3
 purse_fen() {
-	"$WK" --reader "$(reader "$1")" --json wallet balance |
-		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("balance_fen", d.get("fen", d.get("balance"))))'
+	env -u WALLETKEY_PIN "$WK" --reader "$(reader "$1")" --json wallet balance |
+		jq -r '.balance_fen // .fen // .balance'
 }
 
-# the card serial in slot I (asked once)
-card_id() {
-	local v="CARD_ID_$1"
-	if [ -z "${!v:-}" ]; then
-		printf -v "$v" '%s' "$("$WK" --json readers | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["readers"] if x["name"] == sys.argv[1]]; print(r[0]["serial"])' "$(reader "$1")")"
+# the card serial in slot I (asked once: kept in a file, since callers
+# run it in $(...), where a variable would not outlive the subshell).
+# slot_serial is what the money check uses; scripts may give card_id
+# another meaning
+slot_serial() {	# prints it, and sets SERIAL
+	local f="$T/card_id.$1"
+	if [ ! -s "$f" ]; then
+		"$WK" --json readers | jq -r --arg name "$(reader "$1")" \
+			'[.readers[] | select(.name == $name)][0].serial // empty' >"$f"
 	fi
-	echo "${!v}"
+	SERIAL=""
+	read -r SERIAL <"$f" || true
+	echo "$SERIAL"
+}
+card_id() {
+	slot_serial "$1"
 }
 
 # money is conserved: customers + merchants + float = deposits (the
@@ -108,40 +121,64 @@ card_id() {
 # the purchases made but not settled yet (fen), still in the floats;
 # PER_CARD=0 while a transfer is not reported (only the sums hold then);
 # DEPOSITS: what all accounts were given (default two DEPOSITs).
-conserved() {
-	local accounts loads cards purses="" i
+# The check runs after every step of the remote tests (hundreds of times in
+# the fault loops): one pass over the books, in jq (it starts faster than
+# python3). money_state sets MONEY ("conserved" when every assertion
+# below holds, else "not-conserved", the failed ones on stderr) and
+# PENDING (the number of loads pending); conserved: status 0 when it holds.
+MONEY_JQ='
+def total(f): map(f) | add // 0;
+($ARGS.positional | map(split("=") | {(.[0]): (.[1] | tonumber)}) | add // {}) as $purse
+| ($acc | map(select(.kind == "customer")) | total(.balance)) as $cust
+| ($acc | map(select(.kind == "float")) | total(.balance)) as $flt
+| ($acc | map(select(.kind == "merchant")) | total(.balance)) as $merch
+| ($loads | map(select(.status == "pending"))) as $open
+| ($open | total(.amount)) as $pending
+| [
+	if ($acc | total(.balance)) != 0 then {"the accounts do not sum to zero": $acc} else empty end,
+	if $cust + $merch + $flt != $deposits then
+		{"customers + merchants + float != deposits": [$cust, $merch, $flt, $deposits]} else empty end,
+	if $flt != ($purse | [.[]] | add // 0) + $pending + $unsettled then
+		{"float != purses + pending + unsettled": {float: $flt, purses: $purse, pending: $pending, unsettled: $unsettled}} else empty end,
+	if any($acc[]; .kind == "float" and .balance < 0) then {"a negative float": $acc} else empty end,
+	if $per_card == 1 then
+		$cards[] | . as $c | ($open | map(select(.card_id == $c.card_id)) | total(.amount)) as $mine
+		| if $c.float != ($purse[$c.card_id] // 0) + $mine then
+			{"card float != purse + pending": {card: $c.card_id, float: $c.float, purse: $purse[$c.card_id], pending: $mine}}
+		else empty end
+	else empty end
+] as $faults
+| (if $faults == [] then "conserved" else "not-conserved" end), ($open | length), ($faults[] | tojson)'
+money_state() {
+	local accounts loads cards purses=() i out
+	MONEY="" PENDING=""
 	accounts=$("$ISS" accounts --db "$DB" --json)
 	loads=$("$ISS" loads --db "$DB" --json)
 	cards=$("$ISS" cards --db "$DB" --json)
 	for i in ${MONEY_CARDS:-0 1}; do
-		purses="$purses $(card_id "$i")=$(purse_fen "$i")"
+		slot_serial "$i" >/dev/null
+		purses+=("$SERIAL=$(purse_fen "$i")")
 	done
-	python3 - "$accounts" "$loads" "$cards" "${DEPOSITS:-$((2 * DEPOSIT))}" "${PER_CARD:-1}" "${UNSETTLED:-0}" $purses <<'PY'
-import json, sys
-acc = json.loads(sys.argv[1]); loads = json.loads(sys.argv[2])
-cards = json.loads(sys.argv[3]); deposits = int(sys.argv[4])
-per_card = sys.argv[5] == "1"
-unsettled = int(sys.argv[6])
-purse = {kv.split("=")[0]: int(kv.split("=")[1]) for kv in sys.argv[7:]}
-cust = sum(a["balance"] for a in acc if a["kind"] == "customer")
-flt = sum(a["balance"] for a in acc if a["kind"] == "float")
-merch = sum(a["balance"] for a in acc if a["kind"] == "merchant")
-pending = sum(l["amount"] for l in loads if l["status"] == "pending")
-assert sum(a["balance"] for a in acc) == 0, acc
-assert cust + merch + flt == deposits, (cust, merch, flt, deposits)
-assert flt == sum(purse.values()) + pending + unsettled, ("float", flt, "purses", purse, "pending", pending, "unsettled", unsettled)
-assert all(a["balance"] >= 0 for a in acc if a["kind"] == "float"), acc
-if per_card:
-    for c in cards:
-        mine = sum(l["amount"] for l in loads if l["status"] == "pending" and l["card_id"] == c["card_id"])
-        assert c["float"] == purse.get(c["card_id"], 0) + mine, ("card", c["card_id"], "float", c["float"], "purse", purse.get(c["card_id"]), "pending", mine)
-PY
+	mapfile -t out < <(jq -nr --argjson acc "$accounts" --argjson loads "$loads" \
+		--argjson cards "$cards" --argjson deposits "${DEPOSITS:-$((2 * DEPOSIT))}" \
+		--argjson per_card "${PER_CARD:-1}" --argjson unsettled "${UNSETTLED:-0}" \
+		"$MONEY_JQ" --args "${purses[@]}")
+	MONEY=${out[0]:-} PENDING=${out[1]:-}
+	for ((i = 2; i < ${#out[@]}; i++)); do
+		echo "money check: ${out[i]}" >&2
+	done
+}
+conserved() {
+	money_state
+	[ "$MONEY" = conserved ]
 }
 
-# after every step: the books balance and no load is left pending
+# after every step: the books balance and no load is left pending (both
+# from one look at the books)
 settled() {
-	check "$1: money conserved" 'conserved'
-	check "$1: no load pending" '[ "$("$ISS" loads --db "$DB" --json | python3 -c "import json,sys; print(sum(1 for l in json.load(sys.stdin) if l[\"status\"] == \"pending\"))")" = 0 ]'
+	money_state
+	check "$1: money conserved" '[ "$MONEY" = conserved ]'
+	check "$1: no load pending" '[ "$PENDING" = 0 ]'
 }
 
 finish() {

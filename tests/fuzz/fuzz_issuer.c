@@ -231,7 +231,7 @@ enrol_card(const char *id, const char *pem)
 	    (req = json_loads(body, 0, NULL)) == NULL)
 		abort();
 	free(body);
-	if (iss_enrol(fz, req, &resp, &e) != 0) {
+	if (iss_enrol(fz, NULL, req, &resp, &e) != 0) {
 		fprintf(stderr, "fuzz_issuer: enrol: %s\n", e.message);
 		abort();
 	}

@@ -375,6 +375,13 @@ sim_http_set_auth(sim_http *h, const char *authorization)
 }
 
 const char *
+sim_http_body(sim_http *h, size_t *len)
+{
+	*len = h->in.len;
+	return (const char *)h->in.p;
+}
+
+const char *
 sim_http_header(sim_http *h, const char *name)
 {
 	size_t nl = strlen(name);

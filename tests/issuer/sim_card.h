@@ -120,6 +120,8 @@ long sim_http_raw(sim_http *h, const char *path, const char *body, size_t len,
 
 /* the Authorization header of every later call (NULL: none) */
 int sim_http_set_auth(sim_http *h, const char *authorization);
+/* the last answer's body, as it came */
+const char *sim_http_body(sim_http *h, size_t *len);
 /* a header of the last answer, or NULL */
 const char *sim_http_header(sim_http *h, const char *name);
 

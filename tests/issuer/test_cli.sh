@@ -204,6 +204,28 @@ ca2=$(curl -sf --cacert "$dir/tls.crt" "https://127.0.0.1:$port2/v1/ca")
 [ "$ca1" = "$ca2" ] || fail "two instances disagree on the CA"
 # plain HTTP to a TLS port fails
 if curl -sf "http://127.0.0.1:$port1/v1/health" >/dev/null 2>&1; then fail "plain HTTP on TLS"; fi
+# plain HTTP outside loopback is refused, with a message that says why;
+# TLS on any address is fine
+expect_rc 2 "$bin" serve --db "$db" --key-file "$key" --listen 0.0.0.0:0
+grep -q "plain HTTP only on loopback" "$dir/err" || fail "plain HTTP on 0.0.0.0: $(cat "$dir/err")"
+expect_rc 2 "$bin" serve --db "$db" --key-file "$key" --listen 10.1.2.3:0
+grep -q -- "--tls-cert" "$dir/err" || fail "the refusal does not name --tls-cert"
+port=$(free_port)
+"$bin" serve --db "$db" --key-file "$key" --listen "0.0.0.0:$port" \
+	--tls-cert "$dir/tls.crt" --tls-key "$dir/tls.key" >"$dir/serve0.log" 2>&1 &
+pids="$pids $!"
+ok=""
+for i in $(seq 50); do
+	if curl -sf --cacert "$dir/tls.crt" "https://127.0.0.1:$port/v1/health" >/dev/null; then ok=1; break; fi
+	sleep 0.1
+done
+[ -n "$ok" ] || { cat "$dir/serve0.log" >&2; fail "TLS on 0.0.0.0 did not answer"; }
+# the packaged unit's start: init --exists-ok on a database with an issuer
+expect_rc 0 "$bin" init --db "$db" --key-file "$key" --exists-ok
+grep -q "an issuer exists" "$dir/out" || fail "init --exists-ok"
+# options of serve out of range
+expect_rc 2 "$bin" serve --db "$db" --key-file "$key" --listen 127.0.0.1:0 --session-ttl 5
+expect_rc 2 "$bin" serve --db "$db" --key-file "$key" --listen 127.0.0.1:0 --hash-concurrency 0
 # the seal key never reaches the logs
 if grep -q "$(head -c 64 "$key")" "$dir/serve1.log" "$dir/serve2.log"; then
 	fail "the key file's contents appear in a log"

@@ -234,7 +234,9 @@ setup(void **state)
 	/* every test talks from 127.0.0.1: the address's allowance of
 	 * sessions is tested alone (test_session_flood) */
 	iss_limiter_free(&T.is->session_limit);
-	if (iss_limiter_new(1000000, 1, &T.is->session_limit) != 0)
+	iss_limiter_free(&T.is->enrol_limit);
+	if (iss_limiter_new(1000000, 1, &T.is->session_limit) != 0 ||
+	    iss_limiter_new(1000000, 1, &T.is->enrol_limit) != 0)
 		return -1;
 	return sim_http_new(T.base, &T.h);
 }
@@ -1035,6 +1037,205 @@ test_session_flood(void **state)
 	T.is->session_limit = keep;
 	iss_limiter_free(&small);
 	sim_card_free(&a);
+}
+
+/* ---- enrolment attempts (docs/issuer.md "Enrolment attempts") ---- */
+
+/* an enrolment of c with pan and password: the status, and the answer's
+ * bytes in body (cap) */
+static long
+enrol_raw(sim_card *c, const char *pan, const char *pw, char *body,
+    size_t cap, size_t *blen)
+{
+	char keep[WK_MSG_PAN_MAX + 1];
+	const char *b;
+	json_t *resp = NULL;
+	size_t n;
+	long st;
+
+	snprintf(keep, sizeof(keep), "%s", c->pan);
+	snprintf(c->pan, sizeof(c->pan), "%s", pan);
+	st = sim_enrol(T.h, c, pw, &resp);
+	json_decref(resp);
+	snprintf(c->pan, sizeof(c->pan), "%s", keep);
+	b = sim_http_body(T.h, &n);
+	assert_true(n < cap);
+	memcpy(body, b, n);
+	body[n] = '\0';
+	*blen = n;
+	return st;
+}
+
+/* an unknown account number and a wrong password: the same answer byte
+ * for byte, the same work (one Argon2id hash each, against a hash of the
+ * same limits), and the same count toward the limit */
+static void
+test_enrol_oracle(void **state)
+{
+	sim_card *c;
+	char a[512], b[512], ra[160], rb[160], *before, *after, sql[200];
+	size_t la, lb;
+	unsigned long runs;
+	iss_res *r = NULL;
+
+	(void)state;
+	as_nobody();
+	assert_int_equal(sim_card_new(PAN_RICH, &c), 0);
+	assert_int_equal(iss_db_exec(T.db, "DELETE FROM enrol_attempts", NULL, 0,
+	    NULL), ISS_DB_OK);
+	before = snapshot();
+	runs = T.is->hash_runs;
+	assert_int_equal(enrol_raw(c, PAN_RICH, "wrong-password", a, sizeof(a),
+	    &la), 401);
+	snprintf(ra, sizeof(ra), "%s", sim_http_header(T.h, "Content-Type"));
+	assert_int_equal(T.is->hash_runs, runs + 1);
+	assert_int_equal(enrol_raw(c, "6222999999999999", "wrong-password", b,
+	    sizeof(b), &lb), 401);
+	snprintf(rb, sizeof(rb), "%s", sim_http_header(T.h, "Content-Type"));
+	assert_int_equal(T.is->hash_runs, runs + 2);
+	assert_int_equal(la, lb);
+	assert_memory_equal(a, b, la);
+	assert_string_equal(ra, rb);
+	assert_null(sim_http_header(T.h, "Retry-After"));
+	/* the dummy hash has the accounts' limits: the same Argon2id work */
+	assert_int_equal(iss_db_exec(T.db, "SELECT password_hash FROM accounts"
+	    " WHERE pan = '" PAN_RICH "'", NULL, 0, &r), ISS_DB_OK);
+	{
+		const char *h = iss_res_text(r, 0, 0), *d = T.is->dummy_hash;
+		size_t pl = 0;
+
+		/* "$argon2id$v=19$m=65536,t=2,p=1$salt$hash": up to the salt */
+		for (int k = 0; k < 4 && h[pl] != '\0'; pl++)
+			if (h[pl] == '$')
+				k++;
+		assert_true(pl > 20);
+		assert_non_null(strstr(h, "$m=65536,"));
+		assert_memory_equal(h, d, pl);
+		assert_string_not_equal(h, d);
+	}
+	iss_res_free(&r);
+	/* both attempts counted, alike */
+	snprintf(sql, sizeof(sql), "SELECT failures FROM enrol_attempts WHERE"
+	    " pan = '%s'", PAN_RICH);
+	assert_int_equal(q_int(sql), 1);
+	assert_int_equal(q_int("SELECT failures FROM enrol_attempts WHERE pan ="
+	    " '6222999999999999'"), 1);
+	/* the right password forgets the account's failures */
+	assert_int_equal(sim_enrol(T.h, c, PW, NULL), 200);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM enrol_attempts WHERE pan ="
+	    " '" PAN_RICH "'"), 0);
+	after = snapshot();
+	assert_string_not_equal(before, after);	/* the card enrolled */
+	free(before);
+	free(after);
+	/* a malformed account number: 400, no hash */
+	runs = T.is->hash_runs;
+	assert_int_equal(enrol_raw(c, "62x2", "wrong-password", a, sizeof(a),
+	    &la), 400);
+	assert_int_equal(T.is->hash_runs, runs);
+	sim_card_free(&c);
+}
+
+/* a password guesser: five failures per account number, then 429 with
+ * Retry-After, the right password too, an unknown number alike; the count
+ * survives a restart of the server; the window ends */
+static void
+test_enrol_limits(void **state)
+{
+	static const char known[] = "6222000000000077";
+	static const char unknown[] = "6222000000000078";
+	sim_card *c;
+	iss_err e = { 0 };
+	iss *is2 = NULL;
+	iss_server *srv2 = NULL;
+	iss_unlock u = { .key_file = T.key };
+	sim_http *h2 = NULL;
+	char body[512], k429[512], u429[512], err[256], base2[64];
+	size_t n, kn, un;
+	unsigned long runs;
+	int64_t id;
+	json_t *resp = NULL;
+
+	(void)state;
+	as_nobody();
+	assert_int_equal(iss_account_create(T.db, known, "Guessed", PW, &id, &e),
+	    0);
+	assert_int_equal(sim_card_new(known, &c), 0);
+	for (int i = 0; i < ISS_ACCOUNT_FAILS; i++) {
+		assert_int_equal(enrol_raw(c, known, "guess-guess", body,
+		    sizeof(body), &n), 401);
+		assert_int_equal(enrol_raw(c, unknown, "guess-guess", body,
+		    sizeof(body), &n), 401);
+	}
+	runs = T.is->hash_runs;
+	assert_int_equal(enrol_raw(c, known, PW, k429, sizeof(k429), &kn), 429);
+	assert_true(atoi(sim_http_header(T.h, "Retry-After")) > 0);
+	assert_true(atoi(sim_http_header(T.h, "Retry-After")) <=
+	    ISS_ACCOUNT_WINDOW);
+	assert_int_equal(enrol_raw(c, unknown, PW, u429, sizeof(u429), &un), 429);
+	/* no hash for a locked number, and no oracle either */
+	assert_int_equal(T.is->hash_runs, runs);
+	assert_int_equal(kn, un);
+	assert_memory_equal(k429, u429, kn);
+	/* a second server on the same database (or this one restarted) knows */
+	assert_int_equal(iss_open(T.url, &u, 4, &is2, err, sizeof(err)), 0);
+	assert_int_equal(iss_server_start(is2, "127.0.0.1:0", NULL, NULL, &srv2,
+	    err, sizeof(err)), 0);
+	snprintf(base2, sizeof(base2), "http://127.0.0.1:%u",
+	    (unsigned)iss_server_port(srv2));
+	assert_int_equal(sim_http_new(base2, &h2), 0);
+	assert_int_equal(sim_enrol(h2, c, PW, &resp), 429);
+	json_decref(resp);
+	sim_http_free(&h2);
+	iss_server_stop(&srv2);
+	iss_free(&is2);
+	/* the window over: the right password enrols, and clears the count */
+	T.is->clock_skew += ISS_ACCOUNT_WINDOW + 1;
+	assert_int_equal(sim_enrol(T.h, c, PW, NULL), 200);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM enrol_attempts WHERE pan ="
+	    " '6222000000000077'"), 0);
+	assert_int_equal(enrol_raw(c, unknown, "guess-guess", body, sizeof(body),
+	    &n), 401);
+	T.is->clock_skew -= ISS_ACCOUNT_WINDOW + 1;
+	sim_card_free(&c);
+}
+
+/* one address guessing many account numbers: its allowance of failures,
+ * then 429 with Retry-After before any hash; a success costs none */
+static void
+test_enrol_address(void **state)
+{
+	iss_limiter *keep = T.is->enrol_limit, *small = NULL;
+	sim_card *c;
+	char body[512], pan[20];
+	size_t n;
+	unsigned long runs;
+
+	(void)state;
+	as_nobody();
+	assert_int_equal(iss_limiter_new(3, 60, &small), 0);
+	T.is->enrol_limit = small;
+	assert_int_equal(sim_card_new(PAN_BUSY, &c), 0);
+	/* a success gives its attempt back */
+	assert_int_equal(sim_enrol(T.h, c, PW, NULL), 200);
+	for (int i = 0; i < 3; i++) {
+		snprintf(pan, sizeof(pan), "62229000000000%02d", i);
+		assert_int_equal(enrol_raw(c, pan, "guess-guess", body,
+		    sizeof(body), &n), 401);
+	}
+	runs = T.is->hash_runs;
+	assert_int_equal(enrol_raw(c, "6222900000000099", "guess-guess", body,
+	    sizeof(body), &n), 429);
+	assert_non_null(strstr(body, "too_many_attempts"));
+	assert_true(atoi(sim_http_header(T.h, "Retry-After")) >= 1);
+	assert_int_equal(enrol_raw(c, PAN_BUSY, PW, body, sizeof(body), &n), 429);
+	assert_int_equal(T.is->hash_runs, runs);
+	T.is->clock_skew += 61;
+	assert_int_equal(sim_enrol(T.h, c, PW, NULL), 200);
+	T.is->clock_skew -= 61;
+	T.is->enrol_limit = keep;
+	iss_limiter_free(&small);
+	sim_card_free(&c);
 }
 
 static void
@@ -2962,6 +3163,9 @@ main(void)
 		cmocka_unit_test(test_append_only),
 		cmocka_unit_test(test_app_serial),
 		cmocka_unit_test(test_enrol),
+		cmocka_unit_test(test_enrol_oracle),
+		cmocka_unit_test(test_enrol_limits),
+		cmocka_unit_test(test_enrol_address),
 		cmocka_unit_test(test_enrol_attestation),
 		cmocka_unit_test(test_manufacturers),
 		cmocka_unit_test(test_load),

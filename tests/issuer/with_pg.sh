@@ -2,7 +2,11 @@
 # runs "$@" with WK_PG_URL pointing at a private PostgreSQL cluster on a free
 # port (unix socket in a temporary directory), then tears the cluster down.
 # Exits 77 (skipped) when no PostgreSQL server binaries are installed.
+# The cluster runs with fsync=off (tests: fast, nothing to keep); WK_PG_FSYNC=on
+# makes it durable (fsync=on, synchronous_commit=on), as benchmarks need.
 set -eu
+fsync=${WK_PG_FSYNC:-off}
+case $fsync in on | off) ;; *) echo "with_pg: WK_PG_FSYNC is on or off" >&2; exit 2 ;; esac
 
 bindir=${PG_BINDIR:-}
 if [ -z "$bindir" ]; then
@@ -37,10 +41,10 @@ trap cleanup EXIT INT TERM
 $as "$bindir/initdb" -D "$dir/data" -A trust -U postgres --no-sync \
 	>"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
 $as "$bindir/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" \
-	-o "-p $port -k $dir -c listen_addresses='' -c fsync=off -c max_connections=200" \
+	-o "-p $port -k $dir -c listen_addresses='' -c fsync=$fsync -c synchronous_commit=$fsync -c max_connections=300" \
 	start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 $as "$bindir/createdb" -h "$dir" -p "$port" -U postgres walletkey
 
 export WK_PG_URL="postgresql://postgres@/walletkey?host=$dir&port=$port"
-export WK_PG_HOST="$dir" WK_PG_PORT="$port" WK_PG_BINDIR="$bindir"
+export WK_PG_HOST="$dir" WK_PG_PORT="$port" WK_PG_BINDIR="$bindir" WK_PG_FSYNC="$fsync"
 "$@"

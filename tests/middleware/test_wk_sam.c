@@ -406,6 +406,138 @@ test_counter_end(void **state)
 }
 
 
+/* a whole small file, binary */
+static size_t
+read_bin(const char *name, uint8_t *buf, size_t cap)
+{
+	FILE *f = fopen(path_of(name), "rb");
+	size_t n;
+
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+static void
+write_bin(const char *name, const uint8_t *buf, size_t n)
+{
+	FILE *f = fopen(path_of(name), "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	fclose(f);
+}
+
+/* terminal numbers are reserved a block at a time: a crash (the files as
+ * they were before the clean close) skips the rest of the block, never
+ * repeats a number; a clean close gives the rest back. Each purchase
+ * writes only the in-flight record (FILE.inflight), whose newer last
+ * transaction a restart takes; a torn one is ignored */
+static void
+test_counter_reserve(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t, last;
+	char crashed[8192];
+	uint8_t infl[512], torn[512];
+	size_t il;
+	uint32_t n;
+
+	(void)state;
+	card_sam("res.json", "001122334455", 0, "00000000000000000000000000000000",
+	    "11223344556677888877665544332211",
+	    "00112233445566778899AABBCCDDEEFF");
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x06;
+	t.key_index = 1;
+	t.amount = 1;
+	for (n = 1; n <= 3; n++) {
+		t.amount = n;
+		assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+		assert_int_equal(wk_sam_counter(sam), n);
+	}
+	/* what a crash now leaves: the reservation in the file, the last
+	 * purchase in the in-flight record */
+	snprintf(crashed, sizeof(crashed), "%s", read_text("res.json"));
+	assert_non_null(strstr(crashed, "\"reserved\": 100,"));
+	il = read_bin("res.json.inflight", infl, sizeof(infl));
+	assert_true(il > 0 && il < 512);
+	wk_sam_free(&sam);
+	assert_non_null(strstr(read_text("res.json"), "\"reserved\": 3,"));
+	assert_non_null(strstr(read_text("res.json"), "\"counter\": 3,"));
+	assert_int_equal(access(path_of("res.json.inflight"), F_OK), -1);
+	/* after the clean close the numbers go on */
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_last(sam, &last), WK_OK);
+	assert_int_equal(last.amount, 3);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\x04", 4);
+	wk_sam_free(&sam);
+	/* after the crash: 101, whatever number 1 to 100 had left; the last
+	 * transaction is the in-flight record's */
+	write_text("res.json", crashed);
+	write_bin("res.json.inflight", infl, il);
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_counter(sam), 100);
+	assert_int_equal(wk_sam_last(sam, &last), WK_OK);
+	assert_int_equal(last.amount, 3);
+	assert_memory_equal(last.term_seq, "\x00\x00\x00\x03", 4);
+	assert_int_equal(last.state, WK_PURSE_TXN_SENT);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\x65", 4);
+	/* one block of numbers, one durable write: 101..200 */
+	assert_non_null(strstr(read_text("res.json"), "\"reserved\": 200,"));
+	for (n = 102; n <= 201; n++)
+		assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\xC9", 4);
+	assert_non_null(strstr(read_text("res.json"), "\"reserved\": 300,"));
+	wk_sam_free(&sam);
+	/* a torn in-flight record is ignored: the file's last transaction */
+	write_text("res.json", crashed);
+	memcpy(torn, infl, il);
+	torn[il / 2] ^= 0x40;
+	write_bin("res.json.inflight", torn, il);
+	assert_int_equal(wk_sam_open(path_of("res.json"), &sam), WK_OK);
+	assert_int_equal(wk_sam_counter(sam), 100);
+	assert_true(wk_sam_last(sam, &last) == WK_ERR_NOT_FOUND ||
+	    last.amount != 3);
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_memory_equal(t.term_seq, "\x00\x00\x00\x65", 4);
+	wk_sam_free(&sam);
+	/* a file that does not open whole is never written back (the
+	 * reservation's release must not rewrite it without its keys) */
+	{
+		char *bad = strdup(read_text("res.json")), *k, before[8192];
+
+		assert_non_null(k = strstr(bad, "\"dpk\": \""));
+		k[8] = 'X';	/* not hex */
+		write_text("res.json", bad);
+		snprintf(before, sizeof(before), "%s", bad);
+		free(bad);
+		assert_int_equal(wk_sam_open(path_of("res.json"), &sam),
+		    WK_ERR_ARG);
+		assert_null(sam);
+		assert_string_equal(read_text("res.json"), before);
+		write_text("res.json", crashed);
+	}
+	/* a reservation below the counter is a damaged file */
+	{
+		char *bad = strdup(read_text("res.json")), *r;
+
+		assert_non_null(r = strstr(bad, "\"reserved\": 100,"));
+		memcpy(r, "\"reserved\":   4,", 16);
+		assert_non_null(r = strstr(bad, "\"counter\": 0,"));
+		memcpy(r, "\"counter\": 5,", 13);
+		write_text("res.json", bad);
+		free(bad);
+		assert_int_equal(wk_sam_open(path_of("res.json"), &sam),
+		    WK_ERR_ARG);
+	}
+}
+
 /* the PSAM's GET INFO answer, edge cases */
 static void
 test_psam_info(void **state)
@@ -499,6 +631,7 @@ main(void)
 		cmocka_unit_test(test_create_diversified),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_counter_end),
+		cmocka_unit_test(test_counter_reserve),
 		cmocka_unit_test(test_psam_info),
 		cmocka_unit_test(test_psam_journal),
 	};

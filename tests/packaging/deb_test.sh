@@ -4,23 +4,54 @@
 # proves the installed pieces work: the card started with the installed
 # unit's command line shows up in pcscd's reader, p11-kit lists the module,
 # pkcs11-tool signs through the installed module, and walletkey from PATH
-# runs the wallet. Removes the packages again at the end.
+# runs the wallet; the issuer started with its installed unit's command
+# lines (the key file and TLS certificate its postinst made) serves HTTPS,
+# and the packaged card enrols, loads and syncs through it over TLS.
+# Removes the packages again at the end.
 # Needs root (apt-get, mount namespaces). Used by "tools/bootstrap test" in CI.
+#
+#   deb_test.sh              build the packages, then check them
+#   deb_test.sh --build DIR  only build them, into DIR (tools/bootstrap does
+#                            this in the background while the suite runs)
+#   deb_test.sh --debs DIR   check the packages --build put into DIR
+# DIR is the caller's: the script leaves it in place.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-work=$(mktemp -d /var/tmp/walletkey-deb.XXXXXX)
+mode=all
+case ${1:-} in
+--build | --debs)
+	[ $# -eq 2 ] && [ -d "$2" ] || { echo "usage: $0 [--build DIR | --debs DIR]" >&2; exit 2; }
+	mode=${1#--}
+	work=$(cd "$2" && pwd)
+	;;
+"") work=$(mktemp -d /var/tmp/walletkey-deb.XXXXXX) ;;
+*) echo "usage: $0 [--build DIR | --debs DIR]" >&2; exit 2 ;;
+esac
 installed=()
+lintian_pid=""
 # the cards' seal credential is the machine's, kept on purge: remove it
 # after the test only if the test made it
 had_cred=false
 [ ! -e /etc/credstore.encrypted/walletkey-seal ] || had_cred=true
+# the issuer's key file, certificate and state are the machine's too
+had_iss_conf=false
+[ ! -e /etc/walletkey-issuer ] || had_iss_conf=true
+had_iss_state=false
+[ ! -e /var/lib/walletkey-issuer ] || had_iss_state=true
+iss_pid=""
 cleanup() {
+	[ -z "$lintian_pid" ] || kill "$lintian_pid" 2>/dev/null || true
+	[ -z "$iss_pid" ] || kill "$iss_pid" 2>/dev/null || true
+	[ -z "$iss_pid" ] || wait "$iss_pid" 2>/dev/null || true
 	$had_cred || rm -f /etc/credstore.encrypted/walletkey-seal
 	if [ ${#installed[@]} -gt 0 ]; then
 		apt-get purge -y -q "${installed[@]}" >/dev/null 2>&1 || true
 	fi
-	rm -rf "$work" "${creds:-}"
+	$had_iss_conf || rm -rf /etc/walletkey-issuer
+	$had_iss_state || rm -rf /var/lib/walletkey-issuer
+	[ "$mode" != all ] || rm -rf "$work"
+	rm -rf "${creds:-}" "${issdir:-}" "${mfgdir:-}"
 }
 trap cleanup EXIT
 
@@ -33,27 +64,37 @@ step() {
 }
 grep_q() { grep "$@" >/dev/null; }
 
-step "dpkg-buildpackage on a copy of the tree"
-mkdir "$work/src"
-# the tracked files only, as a clean checkout would have them; a tree without
-# git (copied into a container image) without its build trees
-if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
-else
-	tar -C "$ROOT" --exclude=./.git --exclude=./build --exclude='./build-*' \
-		--exclude='./obj-*' -cf - . | tar -C "$work/src" -xf -
+if [ "$mode" != debs ]; then
+	step "dpkg-buildpackage on a copy of the tree"
+	mkdir "$work/src"
+	# the tracked files only, as a clean checkout would have them; a tree without
+	# git (copied into a container image) without its build trees
+	if command -v git >/dev/null && git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -t "$work/src")
+	else
+		tar -C "$ROOT" --exclude=./.git --exclude=./build --exclude='./build-*' \
+			--exclude='./obj-*' -cf - . | tar -C "$work/src" -xf -
+	fi
+	# nocheck: the package test checks what the packages install; the tests
+	# of this tree run beside it (tools/bootstrap test), so the package build
+	# neither builds nor runs them again (debian/rules)
+	(cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+		dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
+		{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }
 fi
-(cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
-	dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1) ||
-	{ tail -40 "$work/build.log"; fail "dpkg-buildpackage"; }
 ls "$work"/*.deb
 for p in libwalletkey0 libwalletkey-skf0 libwalletkey-dev walletkey-pkcs11 walletkey-card walletkey-tools walletkey-issuer; do
 	ls "$work"/${p}_*.deb >/dev/null 2>&1 || fail "package $p was not built"
 done
+if [ "$mode" = build ]; then
+	trap - EXIT
+	exit 0
+fi
 
-step "lintian: no errors"
-lintian --fail-on error "$work"/*.changes ||
-	fail "lintian reports errors"
+# lintian reads only the packages: it runs while the packages are
+# installed and used, and its verdict is read at the end
+lintian --fail-on error "$work"/*.changes >"$work/lintian.log" 2>&1 &
+lintian_pid=$!
 
 step "apt-get install ./*.deb"
 mapfile -t installed < <(for d in "$work"/*.deb; do dpkg-deb -f "$d" Package; done)
@@ -107,6 +148,92 @@ systemd-creds decrypt --name=walletkey-seal "$cred" - | cmp -s - "$work/old.key"
 	fail "the credential does not hold the old key"
 mv "$work/cred.saved" "$cred"
 
+step "the issuer's key file and TLS certificate are made at install"
+iunit=$(dpkg -L walletkey-issuer | grep 'walletkey-issuer\.service$')
+getent passwd walletkey-issuer >/dev/null || fail "no walletkey-issuer system user"
+idefault=/etc/default/walletkey-issuer
+[ -f "$idefault" ] || fail "no $idefault"
+ival() { (set -a; . "$idefault"; set +a; eval "printf '%s' \"\${$1}\""); }
+ikey=$(ival WALLETKEY_ISSUER_KEY_FILE)
+icert=$(ival WALLETKEY_ISSUER_TLS_CERT)
+itlskey=$(ival WALLETKEY_ISSUER_TLS_KEY)
+[ "$(stat -c '%a %U' "$ikey")" = "600 walletkey-issuer" ] ||
+	fail "$ikey is not mode 0600 of walletkey-issuer: $(stat -c '%a %U' "$ikey")"
+grep -Eq '^[0-9a-f]{64}$' "$ikey" || fail "$ikey is not 32 bytes of hex"
+[ "$(stat -c '%a %U' "$itlskey")" = "600 walletkey-issuer" ] || fail "$itlskey is not 0600"
+openssl x509 -in "$icert" -noout -ext subjectAltName | grep_q 'IP Address:127.0.0.1' ||
+	fail "the certificate does not name 127.0.0.1"
+for opt in --key-file --tls-cert --tls-key; do
+	grep_q -- "^ExecStart=.* $opt " "$iunit" || fail "the issuer unit starts without $opt"
+done
+cp "$ikey" "$work/ikey.saved"
+cp "$icert" "$work/icert.saved"
+/var/lib/dpkg/info/walletkey-issuer.postinst configure 0.1.0 ||
+	fail "walletkey-issuer postinst configure failed"
+cmp -s "$ikey" "$work/ikey.saved" && cmp -s "$icert" "$work/icert.saved" ||
+	fail "a second configure replaced the key file or the certificate"
+
+step "the issuer's unit command lines serve HTTPS"
+# the card factory's manufacturer CA (walletkey-mfg, installed): its key
+# for the card unit's init options, its certificate for the issuer
+mfgdir=$(mktemp -d /var/tmp/walletkey-mfg.XXXXXX)
+chmod 0755 "$mfgdir"
+walletkey-mfg ca-init --key "$mfgdir/ca.key" --cert "$mfgdir/ca.pem" >/dev/null ||
+	fail "walletkey-mfg ca-init"
+chown walletkey: "$mfgdir/ca.key"
+chmod 0644 "$mfgdir/ca.pem"
+# what systemd does for StateDirectory=walletkey-issuer
+install -d -m 0700 -o walletkey-issuer -g walletkey-issuer /var/lib/walletkey-issuer
+issdir=$(mktemp -d /var/tmp/walletkey-iss.XXXXXX)
+chmod 0755 "$issdir"
+iss_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+iss_pre=$(sed -n 's/^ExecStartPre=//p' "$iunit")
+iss_start=$(sed -n 's/^ExecStart=//p' "$iunit")
+echo "unit: $iss_pre"
+echo "unit: $iss_start"
+# the unit's command lines with its EnvironmentFile (the listening port
+# moved to a free one, as an operator would edit it); between them the
+# operator's first steps: trust the factory, open an account
+{
+	echo '#!/bin/bash'
+	echo 'set -euo pipefail'
+	echo "set -a; . $idefault; set +a"
+	echo 'WALLETKEY_ISSUER_LISTEN=127.0.0.1:$ISS_PORT'
+	echo "$iss_pre"
+	cat <<'EOS'
+walletkey-issuer manufacturer-add --db "$WALLETKEY_ISSUER_DB" \
+	--key-file "$WALLETKEY_ISSUER_KEY_FILE" --cert "$MFG_CERT" >/dev/null
+WK_PW=correct-horse walletkey-issuer account-create --db "$WALLETKEY_ISSUER_DB" \
+	--pan 6222000000000001 --name Packaged --password-env WK_PW >/dev/null
+walletkey-issuer deposit --db "$WALLETKEY_ISSUER_DB" --pan 6222000000000001 \
+	--amount 100000 >/dev/null
+EOS
+	echo "exec $iss_start"
+} >"$issdir/issuer.sh"
+chmod 0755 "$issdir/issuer.sh"
+# as the unit's User= (setpriv execs: $! is the server itself)
+ISS_PORT=$iss_port MFG_CERT=$mfgdir/ca.pem setpriv --reuid=walletkey-issuer \
+	--regid=walletkey-issuer --init-groups "$issdir/issuer.sh" >"$issdir/log" 2>&1 &
+iss_pid=$!
+iss_url=https://127.0.0.1:$iss_port
+for _ in $(seq 100); do
+	curl -fsS --cacert "$icert" "$iss_url/v1/health" >/dev/null 2>&1 && break
+	kill -0 "$iss_pid" 2>/dev/null || break
+	sleep 0.2
+done
+curl -fsS --cacert "$icert" "$iss_url/v1/health" >/dev/null ||
+	{ cat "$issdir/log"; fail "the packaged issuer does not answer over TLS"; }
+if curl -fsS "http://127.0.0.1:$iss_port/v1/health" >/dev/null 2>&1; then
+	fail "the packaged issuer answers plain HTTP"
+fi
+if curl -fsS "$iss_url/v1/health" >/dev/null 2>&1; then
+	fail "curl trusted the issuer without its certificate"
+fi
+out=$(runuser -u walletkey-issuer -- walletkey-issuer serve --db "$(ival WALLETKEY_ISSUER_DB)" \
+	--key-file "$ikey" --listen 0.0.0.0:0 2>&1) && rc=0 || rc=$?
+[ "$rc" = 2 ] && grep_q "plain HTTP only on loopback" <<<"$out" ||
+	fail "plain HTTP on 0.0.0.0 was not refused: $rc $out"
+
 step "the installed unit's command line puts a card into pcscd's reader"
 # the unit's ExecStart, with the state directory and instance filled in and the
 # vpcd port of a private pcscd (the installed sandbox, started with no card)
@@ -122,7 +249,7 @@ expand() {
 	local c=$1
 	c=${c//\$\{STATE_DIRECTORY\}/$state}
 	c=${c//%i/packaged}
-	c=${c//\$WALLETKEY_CARD_INIT_OPTS/}
+	c=${c//\$WALLETKEY_CARD_INIT_OPTS/$CARD_INIT_OPTS}
 	c=${c//127.0.0.1:35963/127.0.0.1:$WALLETKEY_VPCD_PORT_0}
 	echo "$c"
 }
@@ -189,10 +316,43 @@ if walletkey wallet load --amount 100 --sam "$state/sam.json" --insecure-master-
 fi
 [ "$(walletkey wallet balance)" = "EP balance: 0.00" ] ||
 	{ echo "FAIL: the wallet balance is not 0.00" >&2; exit 1; }
+
+# the packaged card (made with the factory's manufacturer CA, as
+# /etc/default/walletkey-card says) enrols with the packaged issuer and
+# loads through it over TLS, the issuer's certificate trusted with --cacert
+export WALLETKEY_ACCOUNT_PASSWORD=correct-horse WALLETKEY_STATE_DIR=$state/wallet
+if walletkey wallet session --issuer "$ISS_URL" >/dev/null 2>&1; then
+	echo "FAIL: the CLI trusted the issuer without its certificate" >&2
+	exit 1
+fi
+walletkey --cacert "$ISS_CA" enroll --issuer "$ISS_URL" --account 6222000000000001
+walletkey --cacert "$ISS_CA" wallet load --issuer "$ISS_URL" --amount 1.50 --yes
+[ "$(walletkey wallet balance)" = "EP balance: 1.50" ] ||
+	{ echo "FAIL: the load over TLS did not credit the card" >&2; exit 1; }
+WALLETKEY_ISSUER_CAFILE=$ISS_CA walletkey audit sync --issuer "$ISS_URL"
 EOS
 chmod +x "$work/unit.sh"
 INIT_CMD=$init_cmd EXEC_START=$exec_start MODULE=$module CREDS=$creds \
+	CARD_INIT_OPTS="--attestation-ca $mfgdir/ca.key" ISS_URL=$iss_url ISS_CA=$icert \
 	walletkey-sandbox --cards 0 --empty 1 -- "$work/unit.sh" ||
-	fail "the installed card, module or CLI did not work"
+	{ tail -20 "$issdir/log"; fail "the installed card, module, CLI or issuer did not work"; }
+
+step "the issuer's books: one load of 1.50, complete"
+runuser -u walletkey-issuer -- walletkey-issuer loads --db "$(ival WALLETKEY_ISSUER_DB)" --json |
+	python3 -c 'import json,sys; l=json.load(sys.stdin); assert len(l)==1 and l[0]["amount"]==150 and l[0]["status"]=="complete", l' ||
+	fail "the issuer's ledger does not hold the load"
+runuser -u walletkey-issuer -- walletkey-issuer accounts --db "$(ival WALLETKEY_ISSUER_DB)" --json |
+	python3 -c 'import json,sys; a=json.load(sys.stdin); assert sum(x["balance"] for x in a)==0 and sum(x["balance"] for x in a if x["kind"]=="customer")==100000-150, a' ||
+	fail "the issuer's books do not balance"
+kill "$iss_pid"
+wait "$iss_pid" 2>/dev/null || true
+iss_pid=""
+
+step "lintian: no errors"
+rc=0
+wait "$lintian_pid" || rc=$?
+lintian_pid=""
+cat "$work/lintian.log"
+[ "$rc" -eq 0 ] || fail "lintian reports errors"
 
 step "packages: ok"

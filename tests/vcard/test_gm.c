@@ -73,13 +73,15 @@ cmdv(piv_h *h, uint8_t ins, uint8_t p1, uint8_t p2, va_list ap)
 }
 
 static uint16_t
-cmd(piv_h *h, uint8_t ins, uint8_t p1, uint8_t p2, ...)
+cmd(piv_h *h, uint8_t ins, uint8_t p1, unsigned p2, ...)
 {
 	va_list ap;
 	uint16_t sw;
 
+	/* p2 is unsigned, not uint8_t: va_start's last named parameter must
+	 * not be one that undergoes default argument promotion */
 	va_start(ap, p2);
-	sw = cmdv(h, ins, p1, p2, ap);
+	sw = cmdv(h, ins, p1, (uint8_t)p2, ap);
 	va_end(ap);
 	return sw;
 }

@@ -448,6 +448,29 @@ test_provision(void **state)
 	EVP_PKEY_free(mallory);
 }
 
+/* CREDIT SAM FOR PURCHASE P1 01 data: MAC2 and the session */
+static void
+credit_session(uint8_t cs[26], const uint8_t mac2[4], const uint8_t serial[8],
+    const uint8_t rnd[4], uint16_t seq, uint32_t ts, uint32_t amount)
+{
+	uint8_t m[4];
+
+	memcpy(m, mac2, 4);
+	memcpy(cs, m, 4);
+	memcpy(cs + 4, serial, 8);
+	memcpy(cs + 12, rnd, 4);
+	cs[16] = (uint8_t)(seq >> 8);
+	cs[17] = (uint8_t)seq;
+	cs[18] = (uint8_t)(ts >> 24);
+	cs[19] = (uint8_t)(ts >> 16);
+	cs[20] = (uint8_t)(ts >> 8);
+	cs[21] = (uint8_t)ts;
+	cs[22] = (uint8_t)(amount >> 24);
+	cs[23] = (uint8_t)(amount >> 16);
+	cs[24] = (uint8_t)(amount >> 8);
+	cs[25] = (uint8_t)amount;
+}
+
 static void
 test_purchase(void **state)
 {
@@ -500,20 +523,105 @@ test_purchase(void **state)
 	/* the last session is still there */
 	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
 
-	/* kill and restart: the counter and the last session survive */
+	/* the session restated (P1 01): right, wrong, a number never given
+	 * out, bad lengths */
+	{
+		uint8_t cs[26];
+
+		credit_session(cs, mac2, serial, rnd, 8, 2, 5);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9000);
+		cs[0] ^= 1;
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9302);
+		credit_session(cs, mac2, serial, rnd, 8, 3, 5);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x6A80);
+		credit_session(cs, mac2, serial, rnd, 8, 0, 5);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x6A80);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 25), 0x6700);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, mac2, 4), 0x6700);
+		assert_int_equal(cmd(t, 0x80, 0x72, 2, 0, cs, 26), 0x6A86);
+		/* the first purchase's session, though not the last one */
+		expected(t->dpk, serial, rnd, 7, 1, 1230, 0x06, dt, mac1, cs);
+		credit_session(cs, cs, serial, rnd, 7, 1, 1230);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9000);
+	}
+	/* the numbers are reserved a block at a time: one commit for many */
+	{
+		uint64_t ctr = 0;
+
+		assert_int_equal(vc_store_get_u64(t->st, "psam", "ctr", &ctr),
+		    VC_STORE_OK);
+		assert_int_equal(ctr, 100);
+	}
+
+	/* kill and restart: the rest of the block is skipped, no number is
+	 * given twice; the last session is gone from RAM, the terminal
+	 * restates it */
 	close_card(t);
 	open_card(t, false);
 	select_psam(t);
-	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x6985);
+	{
+		uint8_t cs[26];
+
+		expected(t->dpk, serial, rnd, 8, 2, 5, 0x05, dt, mac1, mac2);
+		credit_session(cs, mac2, serial, rnd, 8, 2, 5);
+		assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9000);
+	}
+	assert_int_equal(info_state(t), 2);
+	assert_memory_equal(t->r + 8, "\x00\x00\x00\x64", 4);
 	init_data(d, serial, rnd, 9, 1, 0x06, dt, 1);
 	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
-	assert_memory_equal(t->r, "\x00\x00\x00\x03", 4);
+	assert_memory_equal(t->r, "\x00\x00\x00\x65", 4);
+	expected(t->dpk, serial, rnd, 9, 101, 1, 0x06, dt, mac1, mac2);
+	assert_memory_equal(t->r + 4, mac1, 4);
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
 	/* the last number */
+	close_card(t);
+	open_card(t, false);
 	assert_int_equal(vc_store_put_u64(t->st, "psam", "ctr", 0xFFFFFFFEu),
 	    VC_STORE_OK);
+	close_card(t);
+	open_card(t, false);
+	select_psam(t);
 	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
 	assert_memory_equal(t->r, "\xFF\xFF\xFF\xFF", 4);
 	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9402);
+	close_card(t);
+	open_card(t, false);
+	select_psam(t);
+	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9402);
+}
+
+/* runs of purchases of every length around the block, each ended by a
+ * restart (the RAM lost as by kill -9: the applet writes nothing when it
+ * closes): the next number is always above every number an answer
+ * carried. The real kill -9 is tests/e2e/purse_counter_crash.sh */
+static void
+test_counter_crash(void **state)
+{
+	tcard *t = *state;
+	uint8_t d[28], serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, rnd[4] = { 0 },
+	    dt[7] = { 0x20, 0x26, 0x11, 0x22, 0x10, 0x15, 0x30 };
+	uint32_t seen = 0;
+
+	install(t);
+	init_data(d, serial, rnd, 0, 1, 0x06, dt, 1);
+	for (int round = 0; round < 12; round++) {
+		int n = 1 + (round * 37) % 150;
+
+		for (int i = 0; i < n; i++) {
+			uint32_t got;
+
+			assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
+			got = (uint32_t)t->r[0] << 24 | (uint32_t)t->r[1] << 16 |
+			    (uint32_t)t->r[2] << 8 | t->r[3];
+			assert_true(got > seen);
+			seen = got;
+		}
+		close_card(t);		/* RAM gone, as with kill -9 */
+		open_card(t, false);
+		select_psam(t);
+	}
 }
 
 /* no answer and no byte of the store file holds the purchase key */
@@ -558,6 +666,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counter_crash, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_purchase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_key_out, setup, teardown),
 	};

@@ -1029,6 +1029,18 @@ test_grant_signatures_block(void **state)
 	}
 	assert_int_equal(txf(t, "80 5C 00 02 04"), 0x6A81);
 	assert_int_equal(txf(t, "00 A4 04 00 08 F0 57 4B 50 55 52 53 45"), 0x6A81);
+	/* a blocked purse still opens an issuer session: the audit log must
+	 * sync, and the session moves no value */
+	{
+		uint8_t chal[16];
+		wk_msg m;
+
+		memset(chal, 0x5A, sizeof(chal));
+		assert_int_equal(cmd(t, 0x80, 0xEF, 0, 0, chal, 16), 0x9000);
+		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m),
+		    WK_MSG_OK);
+		assert_int_equal(m.type, WK_MSG_SESSION_AUTH);
+	}
 	/* a forged script (another key) and a script replayed: refused */
 	memset(forged_key, 0x11, sizeof(forged_key));
 	assert_int_equal(unblock(t, forged_key), 0x6988);

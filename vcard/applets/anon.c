@@ -368,14 +368,42 @@ out:
 	return sw;
 }
 
+/* the business key with manager key mgr: 0, -1 when the store fails,
+ * 1 when no key can be made with mgr */
+static int
+business_key_with(vc_card *card, const uint8_t pub[PUB_LEN],
+    const uint8_t mgr[32], uint8_t key[32])
+{
+	uint8_t bk[32];
+	int r = -1;
+
+	if (get_fixed(card, K_BK, bk, sizeof(bk), true) != VC_STORE_OK)
+		goto out;
+	r = wk_anon_business_key(bk, mgr, pub + 64, mgr, key) == WK_ANON_OK ? 0 : 1;
+out:
+	sodium_memzero(bk, sizeof(bk));
+	return r;
+}
+
+/* the business key with the account's manager */
+static int
+business_key(vc_card *card, const uint8_t pub[PUB_LEN], uint8_t key[32])
+{
+	uint8_t mgr[32];
+
+	if (get_fixed(card, K_MGR, mgr, sizeof(mgr), false) != VC_STORE_OK)
+		return -1;
+	return business_key_with(card, pub, mgr, key) == 0 ? 0 : -1;
+}
+
 static uint16_t
 set_account(anon_applet *a, vc_card *card, const wk_apdu *cmd)
 {
 	vc_store *st = vc_card_store(card);
 	char acct[WK_ANON_ACCT_MAX + 1];
-	uint8_t pub[PUB_LEN], card_id[8], bk_pub[32];
+	uint8_t pub[PUB_LEN], card_id[8], bk_pub[32], key[32];
 	size_t slen;
-	int s;
+	int s, r;
 
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
@@ -396,11 +424,31 @@ set_account(anon_applet *a, vc_card *card, const wk_apdu *cmd)
 	    memcmp(card_id, vc_card_serial(card), 8) != 0 ||
 	    memcmp(bk_pub, pub + 64, 32) != 0)
 		return WK_SW_WRONG_DATA;
+	/* a manager key no business key can be made with (a low-order
+	 * point) is refused now, not by every payment later */
+	r = business_key_with(card, pub, cmd->data + 1 + slen, key);
+	sodium_memzero(key, sizeof(key));
+	if (r != 0)
+		return r < 0 ? WK_SW_MEMORY_FAILURE : WK_SW_WRONG_DATA;
 	if (vc_store_put(st, ANON_APPLET, K_ACCT, (const uint8_t *)acct,
 	    strlen(acct)) != 0 || vc_store_put(st, ANON_APPLET, K_MGR,
 	    cmd->data + 1 + slen, 32) != 0)
 		return WK_SW_MEMORY_FAILURE;
 	return WK_SW_OK;
+}
+
+/* an X25519 public key with which a shared secret can be made */
+static bool
+box_key_ok(const uint8_t pk[32])
+{
+	uint8_t sk[32], shared[32];
+	bool ok;
+
+	randombytes_buf(sk, sizeof(sk));
+	ok = crypto_scalarmult(shared, sk, pk) == 0;
+	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(shared, sizeof(shared));
+	return ok;
 }
 
 static uint16_t
@@ -419,28 +467,15 @@ set_authority(anon_applet *a, vc_card *card, const wk_apdu *cmd)
 	/* set once: the host cannot later swap in keys of its own */
 	if (!(s & ST_ACCOUNT) || (s & ST_AUTHORITY))
 		return WK_SW_CONDITIONS;
+	/* keys no identity credential could be sealed to (a low-order box
+	 * key) or no result verified with: refused now, not at every PAY */
+	if (!box_key_ok(cmd->data) ||
+	    crypto_core_ed25519_is_valid_point(cmd->data + 32) != 1)
+		return WK_SW_WRONG_DATA;
 	if (vc_store_put(vc_card_store(card), ANON_APPLET, K_AUTH, cmd->data,
 	    AUTH_LEN) != 0)
 		return WK_SW_MEMORY_FAILURE;
 	return WK_SW_OK;
-}
-
-/* the business key with the account's manager */
-static int
-business_key(vc_card *card, const uint8_t pub[PUB_LEN], uint8_t key[32])
-{
-	uint8_t bk[32], mgr[32];
-	int r = -1;
-
-	if (get_fixed(card, K_BK, bk, sizeof(bk), true) != VC_STORE_OK ||
-	    get_fixed(card, K_MGR, mgr, sizeof(mgr), false) != VC_STORE_OK)
-		goto out;
-	if (wk_anon_business_key(bk, mgr, pub + 64, mgr, key) != WK_ANON_OK)
-		goto out;
-	r = 0;
-out:
-	sodium_memzero(bk, sizeof(bk));
-	return r;
 }
 
 static uint16_t

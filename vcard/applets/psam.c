@@ -22,10 +22,17 @@
  *                   version(1) algorithm(1) card serial (the application
  *                   serial's right 8 bytes); answers terminal seq(4) MAC1(4)
  *   80 72 00 00     CREDIT SAM FOR PURCHASE: MAC2(4) of the last INIT
+ *   80 72 01 00     the same with the session restated: MAC2(4) serial(8)
+ *                   random(4) card seq(2) terminal seq(4) amount(4)
+ *
+ * The terminal counter is reserved in blocks (COUNTER_BLOCK numbers by one
+ * store commit); the numbers and the last session live in RAM: a restart
+ * skips the rest of the block, never gives a number twice.
  *   00 B0 95/96 00  READ BINARY EF 0015 (PSAM serial), EF 0016 (terminal id)
  */
 #include "vc_card.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -46,8 +53,9 @@
 #define K_PUB "pub"
 #define K_CONF "conf"		/* key version(1) terminal(6) */
 #define K_DPK "dpk"		/* sealed: the purchase master key */
-#define K_CTR "ctr"		/* the last terminal seq used */
-#define K_LAST "last"		/* the last INIT SAM FOR PURCHASE */
+#define K_CTR "ctr"		/* numbers up to this one may have been used */
+/* terminal numbers reserved by one commit of K_CTR */
+#define COUNTER_BLOCK 100u
 
 #define INS_INIT_PURCHASE 0x70
 #define INS_CREDIT_PURCHASE 0x72
@@ -61,11 +69,22 @@
 #define INIT_LEN 28	/* Lc 1C: one-level diversification */
 /* serial(8) random(4) seq(2) term seq(4) amount(4) */
 #define LAST_LEN 22
+#define CREDIT_SESSION_LEN (4 + LAST_LEN)
 #define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN)
 
 enum { ST_EMPTY = 0, ST_KEY = 1, ST_INSTALLED = 2 };
 
 static const uint8_t psam_aid[] = { 0xF0, 0x57, 0x4B, 0x50, 0x53, 0x41, 0x4D };
+
+/* what the PSAM keeps in RAM: lost with the card process, never across a
+ * SELECT or a reset (the card's RAM is the process's) */
+typedef struct psam_ram {
+	bool loaded;		/* ctr and reserved read from the store */
+	uint64_t ctr;		/* the last number given out */
+	uint64_t reserved;	/* K_CTR as committed */
+	bool has_last;
+	uint8_t last[LAST_LEN];
+} psam_ram;
 
 static const vc_aid psam_aids[] = {
 	{ psam_aid, sizeof(psam_aid), sizeof(psam_aid) },
@@ -165,12 +184,32 @@ psam_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
 	return WK_SW_OK;
 }
 
+/* the counter into RAM on first use: after a restart, every number up to
+ * the committed reservation counts as used */
+static int
+ram_load(vc_card *card, psam_ram *ram)
+{
+	uint64_t v = 0;
+	int r;
+
+	if (ram->loaded)
+		return 0;
+	r = vc_store_get_u64(vc_card_store(card), PSAM_APPLET, K_CTR, &v);
+	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+		return -1;
+	if (v > 0xFFFFFFFFu)
+		return -1;
+	ram->ctr = ram->reserved = v;
+	ram->loaded = true;
+	return 0;
+}
+
 static uint16_t
-get_info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+get_info(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t out[INFO_LEN], conf[CONF_LEN];
 	uint64_t ctr = 0;
-	int st, r;
+	int st;
 
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
@@ -181,9 +220,9 @@ get_info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_MEMORY_FAILURE;
 	out[0] = (uint8_t)st;
 	memcpy(out + 1, conf, CONF_LEN);
-	r = vc_store_get_u64(vc_card_store(card), PSAM_APPLET, K_CTR, &ctr);
-	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+	if (ram_load(card, ram) != 0)
 		return WK_SW_MEMORY_FAILURE;
+	ctr = ram->ctr;
 	out[8] = (uint8_t)(ctr >> 24);
 	out[9] = (uint8_t)(ctr >> 16);
 	out[10] = (uint8_t)(ctr >> 8);
@@ -332,15 +371,14 @@ session_key(vc_card *card, const uint8_t serial[8], const uint8_t rnd[4],
 }
 
 static uint16_t
-init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+init_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	const uint8_t *d = cmd->data;
 	uint8_t conf[CONF_LEN], ts[4], sk[WK_PURSE_SKEY_LEN], mac[4];
-	uint8_t last[LAST_LEN];
-	uint64_t ctr = 0;
+	uint64_t ctr = 0, res;
 	uint16_t seq, sw = WK_SW_MEMORY_FAILURE;
-	int s, r;
+	int s;
 
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
@@ -355,12 +393,12 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	/* the card's DPK must be of the version this PSAM holds, 3DES (00) */
 	if (d[18] != conf[0] || d[19] != 0x00)
 		return WK_SW_PURSE_KEY_NOT_FOUND;
-	r = vc_store_get_u64(st, PSAM_APPLET, K_CTR, &ctr);
-	if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+	if (ram_load(card, ram) != 0)
 		return WK_SW_MEMORY_FAILURE;
-	if (ctr >= 0xFFFFFFFFu)
+	if (ram->ctr >= 0xFFFFFFFFu)
 		return WK_SW_PURSE_SEQ_LIMIT;
-	ctr++;
+	ctr = ram->ctr + 1;
+	res = ram->reserved;
 	ts[0] = (uint8_t)(ctr >> 24);
 	ts[1] = (uint8_t)(ctr >> 16);
 	ts[2] = (uint8_t)(ctr >> 8);
@@ -370,19 +408,28 @@ init_purchase(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	    wk_purse_purchase_mac1(sk, be32(d + 6), d[10], conf + 1, d + 11,
 	    d + 15, mac) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	/* the number and this session commit before MAC1 leaves: a number is
-	 * never used twice, and CREDIT SAM finds the session after a reset */
-	memcpy(last, d + 20, 8);
-	memcpy(last + 8, d, 4);
-	memcpy(last + 12, d + 4, 2);
-	memcpy(last + 14, ts, 4);
-	memcpy(last + 18, d + 6, 4);
-	if (vc_store_put_u64(st, PSAM_APPLET, K_CTR, ctr) != VC_STORE_OK ||
-	    vc_store_put(st, PSAM_APPLET, K_LAST, last, sizeof(last)) !=
-	    VC_STORE_OK) {
-		vc_store_abort(st);
-		goto out;
+	/* the next block of numbers commits before one of them leaves: a
+	 * number is never used twice, even across a crash (which skips the
+	 * rest of the block); RAM moves only once the commit is done */
+	if (ctr > res) {
+		res = ram->ctr > 0xFFFFFFFFu - COUNTER_BLOCK ? 0xFFFFFFFFu :
+		    ram->ctr + COUNTER_BLOCK;
+		if (vc_store_put_u64(st, PSAM_APPLET, K_CTR, res) != VC_STORE_OK ||
+		    vc_store_checkpoint(st) != VC_STORE_OK) {
+			vc_store_abort(st);
+			goto out;
+		}
 	}
+	ram->ctr = ctr;
+	ram->reserved = res;
+	/* the session, for CREDIT SAM FOR PURCHASE (RAM only: after a
+	 * restart the terminal restates it, P1 01) */
+	memcpy(ram->last, d + 20, 8);
+	memcpy(ram->last + 8, d, 4);
+	memcpy(ram->last + 12, d + 4, 2);
+	memcpy(ram->last + 14, ts, 4);
+	memcpy(ram->last + 18, d + 6, 4);
+	ram->has_last = true;
 	wk_buf_add(resp, ts, sizeof(ts));
 	wk_buf_add(resp, mac, sizeof(mac));
 	sw = WK_SW_OK;
@@ -391,34 +438,49 @@ out:
 	return sw;
 }
 
-/* MAC2 of the last INIT SAM FOR PURCHASE; it stays checkable until the
- * next one (a terminal that lost the card's answer asks again with the
- * MAC2 of GET TRANSACTION PROVE) */
+/* P1 00: MAC2 of the last INIT SAM FOR PURCHASE; it stays checkable until
+ * the next one while the card runs. P1 01: MAC2 with the session restated,
+ * for any number this PSAM has given out (a terminal that lost the card's
+ * answer asks again with the MAC2 of GET TRANSACTION PROVE, after a
+ * restart of the PSAM too). Either answers only 9000 or 9302 */
 static uint16_t
-credit_purchase(vc_card *card, const wk_apdu *cmd)
+credit_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd)
 {
-	uint8_t last[LAST_LEN], sk[WK_PURSE_SKEY_LEN], want[4];
+	uint8_t last[LAST_LEN], conf[CONF_LEN], sk[WK_PURSE_SKEY_LEN], want[4];
+	const uint8_t *mac2 = cmd->data;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
-	int r;
+	int s;
 
-	if (cmd->p1 != 0 || cmd->p2 != 0)
+	if (cmd->p1 > 1 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
-	if (cmd->lc != 4)
+	if (cmd->lc != (cmd->p1 == 0 ? 4 : CREDIT_SESSION_LEN))
 		return WK_SW_WRONG_LENGTH;
-	r = get_fixed(card, K_LAST, last, sizeof(last), false);
-	if (r == VC_STORE_NOT_FOUND)
-		return WK_SW_CONDITIONS;
-	if (r != VC_STORE_OK)
+	if ((s = psam_state(card, conf)) < 0)
 		return WK_SW_MEMORY_FAILURE;
+	if (s != ST_INSTALLED)
+		return WK_SW_CONDITIONS;
+	if (cmd->p1 == 0) {
+		if (!ram->has_last)
+			return WK_SW_CONDITIONS;
+		memcpy(last, ram->last, sizeof(last));
+	} else {
+		if (ram_load(card, ram) != 0)
+			return WK_SW_MEMORY_FAILURE;
+		memcpy(last, cmd->data + 4, sizeof(last));
+		/* a number it never gave out: no session to check */
+		if (be32(last + 14) == 0 || be32(last + 14) > ram->ctr)
+			return WK_SW_WRONG_DATA;
+	}
 	if (session_key(card, last, last + 8,
 	    (uint16_t)((last[12] << 8) | last[13]), last + 14, sk) != 0 ||
 	    wk_purse_purchase_mac2(sk, be32(last + 18), want) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	sw = sodium_memcmp(want, cmd->data, sizeof(want)) == 0 ? WK_SW_OK :
+	sw = sodium_memcmp(want, mac2, sizeof(want)) == 0 ? WK_SW_OK :
 	    WK_SW_PURSE_MAC_INVALID;
 out:
 	sodium_memzero(sk, sizeof(sk));
 	sodium_memzero(want, sizeof(want));
+	sodium_memzero(last, sizeof(last));
 	return sw;
 }
 
@@ -456,10 +518,29 @@ read_binary(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return WK_SW_OK;
 }
 
+static int
+psam_open(vc_card *card, void **state)
+{
+	(void)card;
+	*state = calloc(1, sizeof(psam_ram));
+	return *state != NULL ? 0 : -1;
+}
+
+static void
+psam_close(void **state)
+{
+	if (*state != NULL) {
+		sodium_memzero(*state, sizeof(psam_ram));
+		free(*state);
+		*state = NULL;
+	}
+}
+
 static uint16_t
 psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	(void)state;
+	psam_ram *ram = state;
+
 	if (cmd->cla == 0x00 && cmd->ins == INS_READ_BINARY)
 		return read_binary(card, cmd, resp);
 	if (cmd->cla != 0x80)
@@ -467,15 +548,15 @@ psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		    WK_SW_CLA_NOT_SUPPORTED;
 	switch (cmd->ins) {
 	case INS_GET_INFO:
-		return get_info(card, cmd, resp);
+		return get_info(card, ram, cmd, resp);
 	case INS_GENERATE:
 		return generate(card, cmd, resp);
 	case INS_INSTALL:
 		return install(card, cmd);
 	case INS_INIT_PURCHASE:
-		return init_purchase(card, cmd, resp);
+		return init_purchase(card, ram, cmd, resp);
 	case INS_CREDIT_PURCHASE:
-		return credit_purchase(card, cmd);
+		return credit_purchase(card, ram, cmd);
 	default:
 		return WK_SW_INS_NOT_SUPPORTED;
 	}
@@ -485,6 +566,9 @@ const vc_applet vc_applet_psam = {
 	.name = "psam",
 	.aids = psam_aids,
 	.n_aids = sizeof(psam_aids) / sizeof(psam_aids[0]),
+	.create = psam_open,
+	.open = psam_open,
+	.close = psam_close,
 	.select = psam_select,
 	.process = psam_process,
 };
