@@ -7,6 +7,9 @@
  */
 #include "iss.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,6 +196,32 @@ out:
 	return rc;
 }
 
+/* an http:// URL whose host is this machine (127.0.0.0/8, localhost,
+ * [::1]), no user part: the only place a webhook goes in plain HTTP, as
+ * the issuer itself serves plain HTTP only on loopback */
+static bool
+http_loopback(const char *url)
+{
+	const char *h = url + 7, *end = h + strcspn(h, "/?#");
+	char host[64];
+	size_t n;
+	struct in_addr a;
+
+	if (memchr(h, '@', (size_t)(end - h)) != NULL)
+		return false;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h + 5 == end || h[5] == ':';
+	n = strcspn(h, ":/?#");
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, host, &a) == 1 &&
+	    (ntohl(a.s_addr) >> 24) == 127;
+}
+
 int
 iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
     iss_err *e)
@@ -205,6 +234,12 @@ iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
 	    strpbrk(url, " \t\r\n") != NULL)) {
 		iss_fail(e, 400, "bad_url", "a webhook is an http:// or https:// URL"
 		    " of at most 500 characters");
+		return -1;
+	}
+	if (url != NULL && strncmp(url, "http://", 7) == 0 && !http_loopback(url)) {
+		iss_fail(e, 400, "bad_url", "a webhook outside this machine is an"
+		    " https:// URL (plain http:// only to 127.0.0.0/8, localhost"
+		    " or [::1])");
 		return -1;
 	}
 	if ((rc = iss_db_begin(db)) != ISS_DB_OK) {

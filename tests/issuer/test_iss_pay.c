@@ -1231,6 +1231,18 @@ test_webhook(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook",
 	    (unsigned)info->port);
 	assert_int_equal(iss_merchant_webhook(T.db, SHOP, "ftp://x", &e), -1);
+	/* plain HTTP only to this machine, as the issuer serves it */
+	assert_int_equal(iss_merchant_webhook(T.db, SHOP,
+	    "http://shop.example/hook", &e), -1);
+	assert_string_equal(e.code, "bad_url");
+	assert_int_equal(iss_merchant_webhook(T.db, SHOP,
+	    "http://127.0.0.1@shop.example/hook", &e), -1);
+	assert_int_equal(iss_merchant_webhook(T.db, SHOP,
+	    "http://127.0.0.1.shop.example/hook", &e), -1);
+	assert_int_equal(iss_merchant_webhook(T.db, SHOP,
+	    "http://[::1]:8080/hook", &e), 0);
+	assert_int_equal(iss_merchant_webhook(T.db, SHOP,
+	    "https://shop.example/hook", &e), 0);
 	assert_int_equal(iss_merchant_webhook(T.db, SHOP, url, &e), 0);
 	wk_buf_init_heap(&conf, WK_MSG_MAX);
 	create(T.auth, PAN_A, 55, 300, id);
