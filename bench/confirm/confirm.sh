@@ -37,7 +37,7 @@ for r in $(seq "$ROUNDS"); do
 	t1=$(now)
 	paid=$(grep -c ": paid " "$T/run.log")
 	[ "$paid" = "$N" ] || die "round $r: $paid of $N paid"
-	rates="$rates $(python3 -c "print('%.2f' % ($N / ($t1 - $t0)))")"
+	rates="$rates $(awk -v n="$N" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", n / (b - a) }')"
 done
 rate=$(tr ' ' '\n' <<<"$rates" | grep . | median)
 
@@ -49,7 +49,7 @@ for i in $(seq "$M"); do
 	id=$(pay_create $PAN0 1)
 	[ "$(pay_get "$id" status 20)" = paid ] || die "payment $i not paid"
 	t1=$(now)
-	lat="$lat $(python3 -c "print('%.0f' % (($t1 - $t0) * 1000))")"
+	lat="$lat $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')"
 done
 kill -TERM "$watcher"
 wait "$watcher" || true

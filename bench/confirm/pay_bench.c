@@ -39,6 +39,7 @@ typedef struct client {
 	size_t n, cap;
 	long errors;
 	long last_error;	/* the HTTP status of the last failure */
+	long order;	/* the last order number: unique across the rows */
 } client;
 
 static char base[64];
@@ -160,12 +161,14 @@ static void *
 pay_worker(void *arg)
 {
 	client *c = arg;
-	long order = 0, st;
+	long st;
 
 	while (!stop) {
 		double t0 = now_s();
 
-		if ((st = one_payment(c, c->shop, c->cardh, ++order)) == 200) {
+		/* a new order id each time: the same one again is the same
+		 * (already paid) payment */
+		if ((st = one_payment(c, c->shop, c->cardh, ++c->order)) == 200) {
 			record(c, now_s() - t0);
 		} else {
 			c->errors++;
