@@ -53,6 +53,10 @@ typedef struct iss_unlock {
 /* the issuer's secrets while it runs; mk lives in sodium_malloc memory */
 typedef struct iss_keys {
 	uint8_t *mk;		/* ISS_MK_ALL: master DLK, DTK, DPK, then the rest */
+	/* ISS_MK_SM4_ALL: the SM4 masters, one per key of the table in table
+	 * order (docs/issuer.md "SM4 purse keys"): a card key of algorithm
+	 * SM4 is diversified from these, never from a 3DES master */
+	uint8_t *mk_sm4;
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
 	X509_STORE *trust;	/* holds ca_cert; shared read-only by all threads */
@@ -77,6 +81,7 @@ int iss_card_ocra_key(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LE
 #define ISS_MK_DPK 32
 #define ISS_MK_LEN 48
 #define ISS_MK_ALL (WK_PURSE_KEY_N * WK_PURSE_KEY_LEN)
+#define ISS_MK_SM4_ALL (WK_PURSE_KEY_N * WK_PURSE_KEY_LEN)
 /* where the master key of purse key id (enum wk_purse_key) sits in mk */
 size_t iss_mk_offset(int id);
 /* the personalisation's key list: every key of the table (wk_msg.h) */
@@ -128,21 +133,44 @@ int iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e);
 
 /* the card's purse application serial (10 bytes BCD), docs/purse.md "auto" */
 void iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10]);
-/* the card's diversified key of purse key id (enum wk_purse_key) */
-int iss_card_key(const iss_keys *k, int id,
+/* the card's diversified key of purse key id (enum wk_purse_key) and
+ * algorithm alg (WK_PURSE_ALG_3DES or _SM4), from the master of that
+ * algorithm */
+int iss_card_key(const iss_keys *k, int id, uint8_t alg,
     const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
-/* what a personalisation seals: (id, the card's key) for every key of the
- * table, in table order */
+/* what a personalisation seals: (id, algorithm, the card's key) for every
+ * key of the table, in table order, each of the algorithm algs gives it */
 int iss_perso_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[ISS_PERSO_KEYS_LEN]);
-/* one of them: which is ISS_MK_DLK, ISS_MK_DTK or ISS_MK_DPK */
-int iss_card_keys_one(const iss_keys *k, size_t which,
-    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
+    const uint8_t algs[WK_PURSE_KEY_N], uint8_t out[ISS_PERSO_KEYS_LEN]);
 
 /* the card's application maintenance key (DAMK): iss_card_key of
  * WK_PURSE_KEY_DAMK (iss_protect.c) */
-int iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[16]);
+int iss_card_damk(const iss_keys *k, uint8_t alg,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
+
+/*
+ * the algorithm of each purse key (docs/issuer.md "SM4 purse keys"): the
+ * issuer's choice for new enrolments (issuer_meta "key_algs"), and each
+ * card's as enrolled (cards.key_algs), both one algorithm id per key of the
+ * table in table order, as hex; absent (older databases, cards enrolled
+ * before) or short: 3DES for the keys it does not name
+ */
+#define ISS_ALGS_HEX_LEN (2 * WK_PURSE_KEY_N)
+int iss_key_algs_get(iss_db *db, uint8_t algs[WK_PURSE_KEY_N]);
+int iss_key_algs_set(iss_db *db, const uint8_t algs[WK_PURSE_KEY_N]);
+/* "all", "none" or a comma list of key names (dlk,dpk,...): SM4 for those,
+ * 3DES for the rest; -1 with err set for anything else */
+int iss_key_algs_parse(const char *list, uint8_t algs[WK_PURSE_KEY_N],
+    char *err, size_t errlen);
+void iss_algs_hex(const uint8_t algs[WK_PURSE_KEY_N],
+    char out[ISS_ALGS_HEX_LEN + 1]);
+/* hex (or NULL) as stored; -1 when it is not hex of known algorithm ids */
+int iss_algs_from_hex(const char *hex, uint8_t algs[WK_PURSE_KEY_N]);
+/* {"dlk": "3des", ...} */
+json_t *iss_algs_json(const uint8_t algs[WK_PURSE_KEY_N]);
+/* a card's key algorithms (cards.key_algs); 404 when it is not enrolled */
+int iss_card_algs(iss_db *db, const char *card_hex,
+    uint8_t algs[WK_PURSE_KEY_N], iss_err *e);
 
 int iss_schema_migrate(iss_db *db, char *err, size_t errlen);
 /* migrates up to version only (tests build an older database with it) */

@@ -22,10 +22,10 @@
  * older database) and sealed with the others; enrolment seals the card's
  * diversified DAMK to the card with the rest */
 int
-iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[WK_PURSE_KEY_LEN])
+iss_card_damk(const iss_keys *k, uint8_t alg,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[WK_PURSE_KEY_LEN])
 {
-	return iss_card_key(k, WK_PURSE_KEY_DAMK, card_id, out);
+	return iss_card_key(k, WK_PURSE_KEY_DAMK, alg, card_id, out);
 }
 
 /* ---- APPLICATION UNBLOCK ---- */
@@ -35,6 +35,7 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
     const uint8_t *req, size_t len, iss_unblock *out, iss_err *e)
 {
 	uint8_t id[WK_MSG_CARD_ID_LEN], der[2048], damk[WK_PURSE_KEY_LEN];
+	uint8_t algs[WK_PURSE_KEY_N];
 	char detail[64], chal_hex[9];
 	const uint8_t *p;
 	iss_res *r = NULL;
@@ -63,9 +64,9 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
 	}
 	if ((d = iss_db_begin(db)) != ISS_DB_OK)
 		goto dberr;
-	if ((d = iss_db_exec(db, "SELECT cert, revoked_at FROM cards WHERE"
-	    " card_id = $1", (iss_param[]){ ISS_PS(out->card_id) }, 1, &r)) !=
-	    ISS_DB_OK)
+	if ((d = iss_db_exec(db, "SELECT cert, revoked_at, key_algs FROM cards"
+	    " WHERE card_id = $1", (iss_param[]){ ISS_PS(out->card_id) }, 1,
+	    &r)) != ISS_DB_OK)
 		goto dberr;
 	if (iss_res_rows(r) != 1) {
 		iss_fail(e, 404, "card_not_found", "card %s is not enrolled",
@@ -88,9 +89,11 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
 		goto out;
 	}
 	memcpy(out->challenge, m.card_random, sizeof(out->challenge));
-	if (iss_card_damk(k, id, damk) != 0 ||
-	    wk_purse_unblock_mac(damk, out->challenge, out->mac) !=
-	    WK_PURSE_CRYPTO_OK) {
+	/* the script is made with the algorithm the card's DAMK has */
+	if (iss_algs_from_hex(iss_res_text(r, 0, 2), algs) != 0 ||
+	    iss_card_damk(k, algs[WK_PURSE_KEY_DAMK], id, damk) != 0 ||
+	    wk_purse_unblock_mac(algs[WK_PURSE_KEY_DAMK], damk, out->challenge,
+	    out->mac) != WK_PURSE_CRYPTO_OK) {
 		iss_fail(e, 500, "internal", "cannot compute the script");
 		goto out;
 	}

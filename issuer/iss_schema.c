@@ -160,12 +160,18 @@ static const migration migrations[] = {
 	"  failures INTEGER NOT NULL, window_start BIGINT NOT NULL);"
 	"CREATE INDEX enrol_attempts_window ON enrol_attempts(window_start);",
 	NULL, NULL },
+	/* issue 18, PBOC 3.0 purse with SM4: the algorithm of each of a
+	 * card's purse keys as enrolled, one id per key of the table in hex
+	 * (iss_algs_hex); NULL for the cards enrolled before: 3DES */
+	{ 7,
+	"ALTER TABLE cards ADD COLUMN key_algs TEXT;",
+	NULL, NULL },
 	/* issue 14 "online payments confirmed on the card" (docs/payments.md):
 	 * the merchants' credentials (API keys kept as SHA-256, client
 	 * certificates by fingerprint) and webhooks, the payers' aliases, the
 	 * payments, the confirmation counters each card used, the webhook
 	 * outbox */
-	{ 7,
+	{ 8,
 	"ALTER TABLE merchants ADD COLUMN webhook_url TEXT;"
 	"CREATE TABLE merchant_keys (key_id TEXT PRIMARY KEY,"
 	"  terminal_id TEXT NOT NULL REFERENCES merchants(terminal_id),"

@@ -44,6 +44,7 @@ typedef struct opts {
 	const char *label;
 	bool api_key;
 	bool none;
+	const char *sm4;
 	const char *session_ttl;
 	const char *hash_concurrency;
 	/* semi-anonymous roles (docs/semi-anonymous.md) */
@@ -63,8 +64,12 @@ usage(FILE *f)
 	    "  URL is sqlite:PATH or postgresql://...\n"
 	    "commands:\n"
 	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
-	    "            [--manufacturer-ca PEM] [--exists-ok]\n"
+	    "            [--manufacturer-ca PEM] [--sm4 KEYS]\n"
+	    "            [--exists-ok]\n"
 	    "            create the schema, purse master keys and the issuer CA\n"
+	    "  key-algorithms [--sm4 all|none|KEY,...] [--json]\n"
+	    "            the purse keys new cards get as SM4 (the rest 3DES);\n"
+	    "            shows the choice, or sets it with --sm4\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
 	    "            [--client-ca PEM]   (merchants' TLS client certificates)\n"
@@ -85,8 +90,9 @@ usage(FILE *f)
 	    "            a name the holder gives a shop instead of the PAN\n"
 	    "  psam-issue --terminal TERMINAL_ID --request FILE --out FILE\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
-	    "            the terminal's PSAM: its purchase master key sealed to\n"
-	    "            the key the PSAM card made (walletkey psam init)\n"
+	    "            the terminal's PSAM: its purchase master keys (3DES and\n"
+	    "            SM4) sealed to the key the PSAM card made (walletkey psam\n"
+	    "            init)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
 	    "  settlements | transfers | psams | payments | webhooks   [--json]\n"
 	    "  revoke    --card CARD_ID\n"
@@ -155,6 +161,7 @@ parse(int argc, char **argv, opts *o)
 		{ "none", no_argument, NULL, 'N' },
 		{ "session-ttl", required_argument, NULL, 'S' },
 		{ "hash-concurrency", required_argument, NULL, 'H' },
+		{ "sm4", required_argument, NULL, 1100 },
 		{ "role", required_argument, NULL, 1000 },
 		{ "manager-id", required_argument, NULL, 1001 },
 		{ "authority-url", required_argument, NULL, 1002 },
@@ -212,6 +219,7 @@ parse(int argc, char **argv, opts *o)
 		case 'N': o->none = true; break;
 		case 'S': o->session_ttl = optarg; break;
 		case 'H': o->hash_concurrency = optarg; break;
+		case 1100: o->sm4 = optarg; break;
 		case 'j': o->json = true; break;
 		case 'E': o->exists_ok = true; break;
 		case 1000: o->role = optarg; break;
@@ -404,14 +412,25 @@ cmd_init(const opts *o)
 	iss_db *db = NULL;
 	char err[512];
 	uint32_t ceiling = ISS_DEFAULT_CEILING;
+	uint8_t algs[WK_PURSE_KEY_N];
 	int rc = 1;
 
 	if (o->ceiling != NULL && !parse_u32(o->ceiling, &ceiling)) {
 		fprintf(stderr, "walletkey-issuer: --ceiling wants 0..2147483647 fen\n");
 		return 2;
 	}
+	if (o->sm4 != NULL && iss_key_algs_parse(o->sm4, algs, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
+		return 2;
+	}
 	if (unlock_from(o, &u) != 0)
 		return 2;
+	if (o->role != NULL && strcmp(o->role, "bank") != 0 && o->sm4 != NULL) {
+		fprintf(stderr, "walletkey-issuer: --sm4 chooses the bank's purse"
+		    " keys: not for --role %s\n", o->role);
+		return 2;
+	}
 	if (o->role != NULL && strcmp(o->role, "bank") != 0)
 		return cmd_init_role(o, &u);
 	if (open_db(o, &db) != 0)
@@ -425,11 +444,20 @@ cmd_init(const opts *o)
 	if (o->exists_ok && iss_meta_get(db, "seal", err, sizeof(err)) == 0) {
 		printf("an issuer exists (schema version %d)\n",
 		    iss_schema_version(db));
+		/* the choice of an existing issuer is key-algorithms' */
+		if (o->sm4 != NULL)
+			fprintf(stderr, "walletkey-issuer: init: --sm4 not applied"
+			    " to an existing issuer (walletkey-issuer"
+			    " key-algorithms --sm4 changes it)\n");
 		rc = 0;
 		goto out;
 	}
 	if (iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		goto out;
+	}
+	if (o->sm4 != NULL && iss_key_algs_set(db, algs) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", iss_db_errmsg(db));
 		goto out;
 	}
 	printf("issuer created (schema version %d)\n", iss_schema_latest());
@@ -448,6 +476,59 @@ cmd_init(const opts *o)
 	}
 	rc = 0;
 out:
+	iss_db_free(&db);
+	return rc;
+}
+
+/* the purse key algorithms new enrolments get (docs/issuer.md "SM4 purse
+ * keys"); cards keep the ones they were enrolled with */
+static int
+cmd_key_algorithms(const opts *o)
+{
+	uint8_t algs[WK_PURSE_KEY_N];
+	iss_db *db = NULL;
+	json_t *j = NULL;
+	char err[256];
+	int rc = 1;
+
+	if (o->sm4 != NULL && iss_key_algs_parse(o->sm4, algs, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_meta_get(db, "seal", err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: not an issuer database (run init"
+		    " first)\n");
+		goto out;
+	}
+	if (o->sm4 != NULL && iss_key_algs_set(db, algs) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: key-algorithms: %s\n",
+		    iss_db_errmsg(db));
+		goto out;
+	}
+	if (iss_key_algs_get(db, algs) != 0) {
+		fprintf(stderr, "walletkey-issuer: issuer_meta: key_algs does not"
+		    " parse\n");
+		goto out;
+	}
+	if (o->json) {
+		if ((j = iss_algs_json(algs)) == NULL)
+			goto out;
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		for (int id = 0; id < WK_PURSE_KEY_N; id++)
+			printf("%s\t%s\n", wk_purse_key_names[id],
+			    algs[id] == WK_PURSE_ALG_SM4 ? "SM4" : "3DES");
+		if (o->sm4 != NULL)
+			printf("(for cards enrolled from now on; enrolled cards keep"
+			    " theirs)\n");
+	}
+	rc = 0;
+out:
+	json_decref(j);
 	iss_db_free(&db);
 	return rc;
 }
@@ -1313,6 +1394,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(&o);
+	if (strcmp(cmd, "key-algorithms") == 0)
+		return cmd_key_algorithms(&o);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&o);
 	if (strcmp(cmd, "account-create") == 0)
@@ -1445,15 +1528,17 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "cards") == 0) {
 		static const char *const n[] = { "card_id", "account_id", "cert_serial",
-		    "key_version", "balance", "float_account", "float", "revoked_at",
-		    "created_at" };
-		static const bool num[] = { false, true, false, true, true, true,
-		    true, false, false };
+		    "key_version", "key_algs", "balance", "float_account", "float",
+		    "revoked_at", "created_at" };
+		static const bool num[] = { false, true, false, true, false, true,
+		    true, true, false, false };
 
-		/* float: what the issuer put into the card and did not pay out */
+		/* float: what the issuer put into the card and did not pay out;
+		 * key_algs: one algorithm id per purse key (00 3DES, 04 SM4) */
 		return cmd_list(&o, "SELECT c.card_id, c.account_id, c.cert_serial,"
-		    " c.key_version, c.balance, c.float_account,"
-		    " COALESCE(a.balance, 0), c.revoked_at, c.created_at FROM cards c"
+		    " c.key_version, COALESCE(c.key_algs, ''), c.balance,"
+		    " c.float_account, COALESCE(a.balance, 0), c.revoked_at,"
+		    " c.created_at FROM cards c"
 		    " LEFT JOIN accounts a ON a.id = c.float_account"
 		    " ORDER BY c.created_at", n, num);
 	}

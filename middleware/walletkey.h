@@ -42,7 +42,7 @@ typedef enum wk_rc {
 	WK_ERR_MAC = -21,		/* a purse MAC did not verify */
 	WK_ERR_FUNDS = -22,		/* insufficient funds */
 	WK_ERR_LIMIT = -23,		/* counter or balance limit reached */
-	WK_ERR_KEY_NOT_FOUND = -24,	/* purse key index unknown */
+	WK_ERR_KEY_NOT_FOUND = -24,	/* no purse key of that index (card) or algorithm (SAM, PSAM) */
 	WK_ERR_AUTH_FAILED = -25,	/* management key or signature check failed */
 	WK_ERR_CRYPTO = -26,		/* host-side cryptography failed */
 	WK_ERR_NETWORK = -27,		/* the issuer could not be reached */
@@ -460,10 +460,13 @@ int wk_purse_prove(wk_card *card, uint8_t type, uint16_t seq, uint8_t mac[4],
 int wk_purse_recover(wk_card *card, wk_sam *sam, wk_purse_txn *txn);
 
 /*
- * software SAM (PSAM role): master keys, terminal id and the terminal
- * transaction counter in one JSON file (docs/wallet.md), rewritten
- * write-temp-fsync-rename before a block of counter values is used and at
- * close, write-temp-rename for each purchase ("The terminal counter").
+ * software SAM (PSAM role): master keys (each with the algorithm of the
+ * cards' keys it makes), terminal id and the terminal transaction counter
+ * in one JSON file (docs/wallet.md), rewritten write-temp-fsync-rename
+ * before a block of counter values is used and at close, write-temp-rename
+ * for each purchase ("The terminal counter"). A card whose load or
+ * purchase key has another algorithm than the SAM's master gets
+ * WK_ERR_KEY_NOT_FOUND.
  */
 int wk_sam_open(const char *path, wk_sam **out);
 void wk_sam_free(wk_sam **sam);
@@ -489,23 +492,37 @@ int wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn);
  * NULL to check the TAC only. WK_ERR_AUTH_FAILED on mismatch */
 int wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
     const uint8_t tac[4]);
+/* the algorithm of a purse key (docs/purse.md "SM4"): the id INITIALIZE
+ * answers, as common/wk_purse_crypto.h */
+#define WK_PURSE_ALG_3DES 0x00
+#define WK_PURSE_ALG_SM4 0x04
 /* derives the 16-byte card key named "dlk", "dpk", "dtk", "dulk" or "duk"
- * from a master key for an application serial (section 4.4) */
-int wk_purse_derive_key(const uint8_t mk[16], const uint8_t serial[WK_PURSE_SERIAL_LEN],
-    uint8_t dk[16]);
-/* reads a master-key file {"dlk":..,"dpk":..,"dtk":..,"dulk":..,"duk":..};
- * keys is 5 x 16 bytes in that order, wiped by the caller */
-int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16]);
+ * of algorithm alg from a master key for an application serial (section
+ * 4.4; SM4: docs/purse.md "SM4") */
+int wk_purse_derive_key(uint8_t alg, const uint8_t mk[16],
+    const uint8_t serial[WK_PURSE_SERIAL_LEN], uint8_t dk[16]);
+/* reads a master-key file {"dlk":..,"dpk":..,"dtk":..,"dulk":..,"duk":..,
+ * "algorithms": {"dpk": "sm4", ...}} (the object optional, each key "3des"
+ * when it does not name it); keys is 5 x 16 bytes in that order, wiped by
+ * the caller, algs the 5 algorithm ids */
+int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16],
+    uint8_t algs[5]);
 
 /*
  * the PSAM (docs/wallet.md "The PSAM"): a terminal's purchase SAM on a
  * walletkey card (AID F0574B5053414D). It holds only the issuer's purchase
- * master key (DPK), computes MAC1 and checks MAC2 inside, keeps the
+ * master keys (DPK; one per algorithm, 3DES and SM4), computes MAC1 and
+ * checks MAC2 inside with the algorithm of the card's DPK, keeps the
  * terminal transaction counter and exports no key.
  */
 #define WK_PSAM_AID_BYTES 0xF0, 0x57, 0x4B, 0x50, 0x53, 0x41, 0x4D
 #define WK_PSAM_POINT_LEN 65
-#define WK_PSAM_INFO_LEN (1 + 1 + 6 + 4 + WK_PSAM_POINT_LEN)
+/* GET INFO: state, key version, terminal, counter, point, algorithms (a
+ * PSAM made before SM4 answers without the last byte) */
+#define WK_PSAM_INFO_LEN (1 + 1 + 6 + 4 + WK_PSAM_POINT_LEN + 1)
+/* wk_psam_info.algorithms: which purchase master keys it holds */
+#define WK_PSAM_ALG_3DES 0x01
+#define WK_PSAM_ALG_SM4 0x02
 
 enum { WK_PSAM_EMPTY = 0, WK_PSAM_KEY = 1, WK_PSAM_INSTALLED = 2 };
 
@@ -515,6 +532,7 @@ typedef struct wk_psam_info {
 	uint8_t terminal[6];	/* its terminal id, once installed */
 	uint32_t counter;	/* the last terminal transaction number used */
 	uint8_t point[WK_PSAM_POINT_LEN];	/* its P-256 key (state >= KEY) */
+	uint8_t algorithms;	/* WK_PSAM_ALG_* of the masters it holds */
 } wk_psam_info;
 
 /* selects the PSAM applet; WK_ERR_NOT_FOUND on a card without one */
@@ -676,6 +694,10 @@ typedef struct wk_issuer_enrolment {
 	/* the sealed OCRA key of online payments (docs/payments.md); 0: none */
 	uint8_t ocra[WK_WALLET_MSG_MAX];
 	size_t ocra_len;
+	/* the algorithm of each purse key the personalisation holds, as the
+	 * issuer says ("dlk=sm4,dpk=3des,..."; empty from an issuer before
+	 * SM4: all 3DES); the card computes with what the keys say */
+	char key_algorithms[96];
 } wk_issuer_enrolment;
 /* POST /v1/enrolments: the card's CSR and its attestation chain, DER: the
  * key's attestation, the card's device certificate (docs/attestation.md) */
@@ -700,6 +722,7 @@ typedef void (*wk_enrol_progress_fn)(void *arg, wk_enrol_step step,
 typedef struct wk_wallet_enrolment {
 	char card_id[17];	/* hex */
 	bool existing;		/* the issuer had enrolled this key before */
+	char key_algorithms[96];	/* as wk_issuer_enrolment's */
 } wk_wallet_enrolment;
 
 /*

@@ -11,6 +11,7 @@
 
 #include "wk_buf.h"
 #include "wk_hex.h"
+#include "wk_purse_crypto.h"
 
 #define ISSUER_TIMEOUT 30L
 #define ISSUER_BODY_MAX (1u << 20)
@@ -256,6 +257,35 @@ out:
 	return rc;
 }
 
+/* the issuer's {"dlk": "sm4", ...} as "dlk=sm4,dpk=3des,..." in the table's
+ * order; names and values other than the table's and 3des/sm4 are not
+ * copied (an issuer's text is not printed as it came) */
+static void
+key_algorithms(json_t *o, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!json_is_object(o))
+		return;
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		const char *v = json_string_value(json_object_get(o,
+		    wk_purse_key_names[id]));
+		uint8_t alg;
+		int w;
+
+		if (v == NULL || wk_purse_alg_parse(v, &alg) != 0)
+			continue;
+		w = snprintf(out + n, cap - n, "%s%s=%s", n > 0 ? "," : "",
+		    wk_purse_key_names[id], wk_purse_alg_name(alg));
+		if (w < 0 || (size_t)w >= cap - n) {
+			out[n] = '\0';
+			return;
+		}
+		n += (size_t)w;
+	}
+}
+
 int
 wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
     const char *card_id_hex, const uint8_t *csr, size_t csr_len,
@@ -298,6 +328,9 @@ wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
 		snprintf(is->message, sizeof(is->message), "malformed OCRA key");
 	st = json_string_value(json_object_get(resp, "status"));
 	out->existing = st != NULL && strcmp(st, "existing") == 0;
+	if (rc == WK_OK)
+		key_algorithms(json_object_get(resp, "key_algorithms"),
+		    out->key_algorithms, sizeof(out->key_algorithms));
 	json_decref(resp);
 	return rc;
 }

@@ -501,6 +501,7 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
     const char *outcome, bool psam)
 {
 	char amount[24], after[24], term[13], tseq[9];
+	const char *alg;
 	uint32_t newbal;
 	bool load = txn->type == 0x01 || txn->type == 0x02;
 
@@ -510,16 +511,19 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 	wk_purse_amount_format(newbal, after, sizeof(after));
 	wk_hex_encode(txn->terminal, 6, term);
 	wk_hex_encode(txn->term_seq, 4, tseq);
+	/* the algorithm of the card's key of this transaction (its
+	 * INITIALIZE's answer; docs/purse.md "SM4 keys") */
+	alg = txn->alg == WK_PURSE_ALG_SM4 ? "sm4" : "3des";
 	if (cli->json)
 		return wk_cli_json_print(json_pack(
-		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o,s:s}",
+		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o,s:s,s:s}",
 		    "operation", what, "outcome", outcome, "type", txn->type,
 		    "amount_fen", (json_int_t)txn->amount, "amount", amount,
 		    "balance_fen", (json_int_t)newbal, "terminal", term,
 		    "card_seq", txn->card_seq, "term_seq", tseq,
 		    "tac", wk_cli_json_hex(txn->tac, 4), "checked", psam ?
 		    "MAC2 by the PSAM; TAC by the issuer at settlement" :
-		    "MAC2 and TAC by the SAM"));
+		    "MAC2 and TAC by the SAM", "key_algorithm", alg));
 	printf("%s of %s: %s\n", what, amount, outcome);
 	printf("balance:  %s\ncard seq: %u\nterminal: %s", after, txn->card_seq,
 	    term);
@@ -529,6 +533,7 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 	wk_cli_print_hex(stdout, txn->tac, 4);
 	printf(psam ? " (MAC2 verified by the PSAM; the issuer checks the TAC"
 	    " at settlement)\n" : " (verified)\n");
+	printf("keys:     %s\n", txn->alg == WK_PURSE_ALG_SM4 ? "SM4" : "3DES");
 	return WK_CLI_OK;
 }
 

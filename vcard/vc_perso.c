@@ -232,6 +232,29 @@ parse_cardholder(json_t *root, vc_perso *p, char *err, size_t errlen)
 	return VC_PERSO_OK;
 }
 
+/* "algorithm": 0 or "3des" (the default), 4 or "sm4" (docs/purse.md
+ * "SM4"); the card computes with it, so no other id is taken */
+static int
+get_alg(json_t *k, uint8_t *alg, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(k, "algorithm");
+
+	*alg = WK_PURSE_ALG_3DES;
+	if (v == NULL)
+		return VC_PERSO_OK;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= 255 &&
+	    wk_purse_alg_valid((uint8_t)json_integer_value(v))) {
+		*alg = (uint8_t)json_integer_value(v);
+		return VC_PERSO_OK;
+	}
+	if (json_is_string(v) && wk_purse_alg_parse(json_string_value(v),
+	    alg) == 0)
+		return VC_PERSO_OK;
+	return fail(err, errlen, "\"algorithm\": expected 0 or \"3des\", 4 or "
+	    "\"sm4\"");
+}
+
 static int
 parse_key(json_t *k, size_t i, vc_perso_key *out, char *err, size_t errlen)
 {
@@ -261,9 +284,8 @@ parse_key(json_t *k, size_t i, vc_perso_key *out, char *err, size_t errlen)
 	if ((rc = get_int(k, "version", 0, 255, -1, &n, err, errlen)) != 0)
 		goto ctx;
 	out->version = (uint8_t)n;
-	if ((rc = get_int(k, "algorithm", 0, 255, 0, &n, err, errlen)) != 0)
+	if ((rc = get_alg(k, &out->alg, err, errlen)) != 0)
 		goto ctx;
-	out->alg = (uint8_t)n;
 	out->master = json_object_get(k, "master_key") != NULL;
 	if (out->master == (json_object_get(k, "key") != NULL))
 		return fail(err, errlen, "%s: give exactly one of \"key\" and "
@@ -607,7 +629,8 @@ vc_perso_finish(vc_perso *p, const uint8_t card_serial[8])
 
 		if (!k->master)
 			continue;
-		if (wk_purse_diversify(k->key, p->serial, sizeof(p->serial), dk) !=
+		if (wk_purse_diversify(k->alg, k->key, p->serial,
+		    sizeof(p->serial), dk) !=
 		    WK_PURSE_CRYPTO_OK) {
 			rc = VC_PERSO_ERROR;
 			break;

@@ -58,16 +58,20 @@ static const char profile[] =
     "  \"balance_ceiling\": 1048576, \"overdraft_limit\": 4096,"
     "  \"keys\": ["
     "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\" },"
     "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1,"
     "     \"key\": \"11223344556677888877665544332211\" },"
     "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"CAA6025290114BFCC3C9043F70F7A07A\" },"
     "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"0F1E2D3C4B5A69788796A5B4C3D2E1F0\" },"
     "   { \"purpose\": \"duk\", \"index\": 1, \"version\": 1,"
     "     \"key\": \"F0E1D2C3B4A5968778695A4B3C2D1E0F\" },"
     "   { \"purpose\": \"damk\", \"index\": 2, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"6474215EF549707831BB8DB9895FD48A\" } ] }";
 
 static vc_store *st;
@@ -170,7 +174,8 @@ static size_t
 completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
     bool *debit)
 {
-	uint8_t p[14], sk[8], mac[4];
+	uint8_t p[14], mac[4];
+	wk_purse_skey sk;
 	const uint8_t *tid = last_init.data + 5;
 	uint16_t seq = (uint16_t)get_be(last_init.resp + 4, 2);
 	uint8_t type;
@@ -184,8 +189,11 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	case 0x00:		/* load: date time MAC2 */
 		type = last_init.p2;
 		*debit = false;
-		if (wk_purse_session_key_online(k_dlk, last_init.resp + 8, seq,
-		    sk) != 0 || wk_purse_load_mac2(sk, *amount, type, tid, p,
+		/* every key with the algorithm INITIALIZE answered (the
+		 * profile mixes 3DES and SM4) */
+		if (wk_purse_session_key_online(last_init.resp[7], k_dlk,
+		    last_init.resp + 8, seq, &sk) != 0 ||
+		    wk_purse_load_mac2(&sk, *amount, type, tid, p,
 		    p + 4, mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x52\x00\x00\x0B", 5);
@@ -197,8 +205,9 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	case 0x02:		/* purchase, cash: termSeq date time MAC1 */
 		type = last_init.p1 == 0x02 ? 0x04 :
 		    (last_init.p2 == 0x01 ? 0x05 : 0x06);
-		if (wk_purse_session_key_purchase(k_dpk, last_init.resp + 11, seq,
-		    p, sk) != 0 || wk_purse_purchase_mac1(sk, *amount, type, tid,
+		if (wk_purse_session_key_purchase(last_init.resp[10], k_dpk,
+		    last_init.resp + 11, seq, p, &sk) != 0 ||
+		    wk_purse_purchase_mac1(&sk, *amount, type, tid,
 		    p + 4, p + 8, mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x54\x01\x00\x0F", 5);
@@ -207,8 +216,9 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 		n = 20;
 		break;
 	case 0x05:		/* unload: date time MAC2 */
-		if (wk_purse_session_key_online(k_dulk, last_init.resp + 8, seq,
-		    sk) != 0 || wk_purse_unload_mac2(sk, *amount, tid, p, p + 4,
+		if (wk_purse_session_key_online(last_init.resp[7], k_dulk,
+		    last_init.resp + 8, seq, &sk) != 0 ||
+		    wk_purse_unload_mac2(&sk, *amount, tid, p, p + 4,
 		    mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x54\x03\x00\x0B", 5);
@@ -219,8 +229,9 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	case 0x04:		/* update: newLimit date time MAC2 */
 		tid = last_init.data + 1;
 		*amount = get_be(p, 3);
-		if (wk_purse_session_key_online(k_duk, last_init.resp + 11, seq,
-		    sk) != 0 || wk_purse_update_mac2(sk, *amount, tid, p + 3,
+		if (wk_purse_session_key_online(last_init.resp[10], k_duk,
+		    last_init.resp + 11, seq, &sk) != 0 ||
+		    wk_purse_update_mac2(&sk, *amount, tid, p + 3,
 		    p + 7, mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x58\x00\x00\x0E", 5);
@@ -272,7 +283,7 @@ unblock(const uint8_t *x, size_t xlen, bool *right)
 	if (n != 6)
 		__builtin_trap();
 	memcpy(chal, resp, 4);
-	if (wk_purse_unblock_mac(k_damk, chal, apdu + 5) != 0)
+	if (wk_purse_unblock_mac(WK_PURSE_ALG_SM4, k_damk, chal, apdu + 5) != 0)
 		__builtin_trap();
 	*right = true;
 	for (size_t i = 0; i < xlen && i < 4; i++) {

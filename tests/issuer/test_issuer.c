@@ -1540,7 +1540,8 @@ test_enrol_attestation(void **state)
 	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
 		uint8_t k[16];
 
-		assert_int_equal(iss_card_key(&T.is->keys, id, c->id, k), 0);
+		assert_int_equal(iss_card_key(&T.is->keys, id, c->algs[id], c->id,
+		    k), 0);
 		assert_memory_equal(k, c->keys[id], 16);
 	}
 	check_conservation();
@@ -1922,13 +1923,15 @@ test_purse_unblock(void **state)
 	(void)state;
 	wk_buf_init_heap(&b, WK_MSG_MAX);
 	/* enrolment sealed the card's DAMK with its other keys */
-	assert_int_equal(iss_card_damk(&T.is->keys, c->id, damk), 0);
+	assert_int_equal(iss_card_damk(&T.is->keys, c->algs[WK_PURSE_KEY_DAMK],
+	    c->id, damk), 0);
 	assert_memory_equal(damk, c->damk, 16);
 	assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
 	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p, b.len,
 	    &ub, &e), 0);
 	assert_memory_equal(ub.challenge, chal, 4);
-	assert_int_equal(wk_purse_unblock_mac(c->damk, chal, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(c->algs[WK_PURSE_KEY_DAMK], c->damk,
+	    chal, mac), 0);
 	assert_memory_equal(ub.mac, mac, 4);
 	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
 	    " 'purse.unblock'"), 1);
@@ -2171,7 +2174,8 @@ purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
     const char *term, uint32_t term_seq, bool by_serial, bool bad_tac)
 {
 	uint8_t tid[6], ts[4], date[4] = { 0x20, 0x26, 0x11, 0x22 },
-	    tm[3] = { 0x01, 0x59, 0x00 }, ktac[8], tac[4], serial[10];
+	    tm[3] = { 0x01, 0x59, 0x00 }, tac[4], serial[10];
+	wk_purse_skey ktac;
 	char ts_hex[9], tac_hex[9], id_hex[21];
 	json_t *p;
 
@@ -2180,8 +2184,9 @@ purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
 	ts[1] = (uint8_t)(term_seq >> 16);
 	ts[2] = (uint8_t)(term_seq >> 8);
 	ts[3] = (uint8_t)term_seq;
-	wk_purse_tac_key(c->dtk, ktac);
-	assert_int_equal(wk_purse_purchase_tac(ktac, amount,
+	assert_int_equal(wk_purse_tac_key(c->algs[WK_PURSE_KEY_DTK], c->dtk,
+	    &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, amount,
 	    strcmp(purse, "EP") == 0 ? WK_PURSE_TT_EP_PURCHASE :
 	    WK_PURSE_TT_ED_PURCHASE, tid, ts, date, tm, tac), 0);
 	if (bad_tac)
@@ -3156,6 +3161,185 @@ test_race(void **state)
 	sim_card_free(&c);
 }
 
+/* ---- SM4 purse keys (docs/issuer.md "SM4 purse keys") ---- */
+
+#define TERM_SM4 "000000000077"
+
+static void
+key_algs(const char *list)
+{
+	uint8_t algs[WK_PURSE_KEY_N];
+	char err[200];
+
+	assert_int_equal(iss_key_algs_parse(list, algs, err, sizeof(err)), 0);
+	assert_int_equal(iss_key_algs_set(T.db, algs), ISS_DB_OK);
+}
+
+static void
+test_sm4(void **state)
+{
+	static const uint8_t chal[4] = { 0x01, 0x02, 0x03, 0x04 };
+	uint8_t algs[WK_PURSE_KEY_N], k3[16], k4[16], mac[4];
+	sim_card *old = new_card(PAN_RICH), *c;
+	iss_unblock ub;
+	iss_err e = { 0 };
+	int64_t mid;
+	json_t *resp = NULL;
+	char err[200], sql[256], *before, *after;
+	wk_buf b;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	/* never chosen: 3DES, for every key */
+	assert_int_equal(iss_key_algs_get(T.db, algs), 0);
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		assert_int_equal(algs[id], WK_PURSE_ALG_3DES);
+		assert_int_equal(old->algs[id], WK_PURSE_ALG_3DES);
+	}
+	/* the choice parses strictly */
+	assert_int_equal(iss_key_algs_parse("all", algs, err, sizeof(err)), 0);
+	assert_int_equal(algs[WK_PURSE_KEY_DAMK], WK_PURSE_ALG_SM4);
+	assert_int_equal(iss_key_algs_parse("none", algs, err, sizeof(err)), 0);
+	assert_int_equal(algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_3DES);
+	assert_int_equal(iss_key_algs_parse("dpk,damk", algs, err, sizeof(err)),
+	    0);
+	assert_int_equal(algs[WK_PURSE_KEY_DPK], WK_PURSE_ALG_SM4);
+	assert_int_equal(algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_3DES);
+	{
+		static const char *const bad[] = { "", "dlk,", ",dlk", "dlk,,dpk",
+		    "xyz", "DLK", "dlk,sm4", "all,dlk", NULL };
+
+		for (size_t i = 0; bad[i] != NULL; i++)
+			assert_int_equal(iss_key_algs_parse(bad[i], algs, err,
+			    sizeof(err)), -1);
+		assert_int_equal(iss_key_algs_parse(NULL, algs, err,
+		    sizeof(err)), -1);
+	}
+	/* what is stored parses strictly too */
+	assert_int_equal(iss_algs_from_hex("0400", algs), 0);
+	assert_int_equal(algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_SM4);
+	assert_int_equal(algs[WK_PURSE_KEY_DTK], WK_PURSE_ALG_3DES);
+	assert_int_equal(iss_algs_from_hex("05", algs), -1);
+	assert_int_equal(iss_algs_from_hex("0G", algs), -1);
+	assert_int_equal(iss_algs_from_hex("040", algs), -1);
+	assert_int_equal(iss_algs_from_hex("04040404040404040404040404040404",
+	    algs), -1);
+
+	/* SM4 for the load, TAC and maintenance keys of new cards */
+	key_algs("dlk,dtk,damk");
+	c = new_card(PAN_RICH);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_SM4);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DPK], WK_PURSE_ALG_3DES);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DTK], WK_PURSE_ALG_SM4);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DULK], WK_PURSE_ALG_3DES);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DUK], WK_PURSE_ALG_3DES);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DAMK], WK_PURSE_ALG_SM4);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM cards WHERE card_id ="
+	    " '%s' AND key_algs = '040004000004'", c->id_hex);
+	assert_int_equal(q_int(sql), 1);
+	/* an SM4 card key comes from the SM4 master, never the 3DES one */
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		assert_int_equal(iss_card_key(&T.is->keys, id, WK_PURSE_ALG_3DES,
+		    c->id, k3), 0);
+		assert_int_equal(iss_card_key(&T.is->keys, id, WK_PURSE_ALG_SM4,
+		    c->id, k4), 0);
+		assert_memory_not_equal(k3, k4, 16);
+		assert_memory_equal(c->algs[id] == WK_PURSE_ALG_SM4 ? k4 : k3,
+		    c->keys[id], 16);
+	}
+	assert_int_equal(iss_card_key(&T.is->keys, 0, 0x01, c->id, k3), -1);
+
+	/* loads: the SM4 card's MAC1, MAC2 and TAC with SM4; the card
+	 * enrolled before keeps 3DES */
+	assert_int_equal(sim_load(T.h, c, 3000, NULL), 200);
+	assert_int_equal(c->balance, 3000);
+	assert_int_equal(sim_load(T.h, old, 700, NULL), 200);
+	check_conservation();
+	/* a request naming another algorithm than the card's DLK: refused,
+	 * nothing written */
+	before = snapshot_but_oplog();
+	c->algs[WK_PURSE_KEY_DLK] = WK_PURSE_ALG_3DES;
+	memcpy(k3, c->dlk, 16);
+	assert_int_equal(iss_card_key(&T.is->keys, WK_PURSE_KEY_DLK,
+	    WK_PURSE_ALG_3DES, c->id, c->dlk), 0);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp,
+	    400, "bad_key_version");
+	json_decref(resp);
+	resp = NULL;
+	after = snapshot_but_oplog();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	c->algs[WK_PURSE_KEY_DLK] = WK_PURSE_ALG_SM4;
+	memcpy(c->dlk, k3, 16);
+	c->in_session = false;
+
+	/* settlement: the SM4 card's purchase TAC with its SM4 DTK */
+	assert_int_equal(iss_merchant_create(T.db, TERM_SM4, "SM4 shop", &mid,
+	    &e), 0);
+	assert_int_equal(settle(json_pack("[o, o]",
+	    purchase_proof(c, "EP", 0, 300, TERM_SM4, 1, false, false),
+	    purchase_proof(old, "EP", 0, 100, TERM_SM4, 2, true, false)), &resp),
+	    200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "total")), 400);
+	json_decref(resp);
+	resp = NULL;
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100, TERM_SM4,
+	    3, false, true)), 403, "bad_tac");
+	/* a TAC made with the 3DES key of the same card is no TAC */
+	c->algs[WK_PURSE_KEY_DTK] = WK_PURSE_ALG_3DES;
+	memcpy(k4, c->dtk, 16);
+	assert_int_equal(iss_card_key(&T.is->keys, WK_PURSE_KEY_DTK,
+	    WK_PURSE_ALG_3DES, c->id, c->dtk), 0);
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100, TERM_SM4,
+	    3, false, false)), 403, "bad_tac");
+	c->algs[WK_PURSE_KEY_DTK] = WK_PURSE_ALG_SM4;
+	memcpy(c->dtk, k4, 16);
+	check_conservation();
+
+	/* the unblock script with the SM4 DAMK */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &ub, &e), 0);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_SM4, c->damk, chal,
+	    mac), 0);
+	assert_memory_equal(ub.mac, mac, 4);
+
+	/* the same card enrolled again after the choice changed: its own
+	 * algorithms and keys, not the new choice */
+	key_algs("none");
+	assert_int_equal(sim_enrol(T.h, c, PW, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "existing");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    resp, "key_algorithms"), "dlk")), "sm4");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    resp, "key_algorithms"), "dpk")), "3des");
+	json_decref(resp);
+	resp = NULL;
+	assert_int_equal(c->algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_SM4);
+	assert_int_equal(sim_load(T.h, c, 1, NULL), 200);
+	/* a stored value that does not parse: an internal error, no load */
+	snprintf(sql, sizeof(sql), "UPDATE cards SET key_algs = '07' WHERE"
+	    " card_id = '%s'", c->id_hex);
+	assert_int_equal(iss_db_script(T.db, sql), ISS_DB_OK);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	assert_int_equal(post_msg("/v1/loads", "request", b.p, b.len, &resp),
+	    500);
+	json_decref(resp);
+	snprintf(sql, sizeof(sql), "UPDATE cards SET key_algs = '040004000004'"
+	    " WHERE card_id = '%s'", c->id_hex);
+	assert_int_equal(iss_db_script(T.db, sql), ISS_DB_OK);
+	check_conservation();
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+	sim_card_free(&old);
+}
+
 int
 main(void)
 {
@@ -3187,6 +3371,7 @@ main(void)
 		cmocka_unit_test(test_settle_identity),
 		cmocka_unit_test(test_settle_race),
 		cmocka_unit_test(test_transfers),
+		cmocka_unit_test(test_sm4),
 		cmocka_unit_test(test_migrate),
 	};
 

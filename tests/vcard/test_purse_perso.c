@@ -111,6 +111,23 @@ static const bad_case bad_cases[] = {
 	    "\"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\", \"master_key\": "
 	    "\"374598B5C0B0EAE1E1D06609AC5BB369\"", "exactly one of" },
 	{ "\"keys\": [", "\"keys\": [ 7, ", "keys[0]: expected an object" },
+	/* docs/purse.md "SM4": the card computes with the id, so only 00 and
+	 * 04 (or "3des", "sm4") */
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": 1, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": 255, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": \"aes\", \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": -4, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": true, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
 	{ "MARK", "\"pin\": \"1234\",", "line" },	/* duplicate member */
 	{ "{ \"format\"", "[ \"format\"", "line" },
 };
@@ -187,7 +204,8 @@ test_good_profile(void **unused)
 	assert_int_equal(wk_hex_decode("11223344556677888877665544332211", mk, 16),
 	    16);
 	assert_int_equal(wk_hex_decode("00012345678901234567", want, 10), 10);
-	assert_int_equal(wk_purse_diversify(mk, want, 10, dk), 0);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, want, 10, dk),
+	    0);
 	assert_memory_equal(p->keys[1].key, dk, 16);
 	vc_perso_ef15(p, ef15);
 	assert_memory_equal(ef15, "\x01\x02\x03\x04\x05\x06\x07\x08\x03\x01", 10);
@@ -197,6 +215,50 @@ test_good_profile(void **unused)
 	    10);
 	vc_perso_free(&p);
 	assert_null(p);
+}
+
+/* docs/purse.md "SM4": the algorithm of each key, by number or by name;
+ * an SM4 master key is diversified with SM4 */
+static void
+test_sm4_profile(void **unused)
+{
+	static const uint8_t card_serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const char json[] =
+	    "{ \"format\": \"walletkey-purse-perso/1\","
+	    "  \"issuer_id\": \"0102030405060708\", \"application_type\": \"ep\","
+	    "  \"serial\": \"00012345678901234567\", \"start_date\": \"20260101\","
+	    "  \"expiry_date\": \"20301231\", \"pin\": \"123456\","
+	    "  \"balance_ceiling\": 100000, \"keys\": ["
+	    "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1,"
+	    "     \"algorithm\": 4, \"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\" },"
+	    "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1,"
+	    "     \"algorithm\": \"SM4\","
+	    "     \"master_key\": \"11223344556677888877665544332211\" },"
+	    "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1,"
+	    "     \"algorithm\": \"3des\","
+	    "     \"key\": \"CAA6025290114BFCC3C9043F70F7A07A\" } ] }";
+	uint8_t mk[16], serial[10], dk[16];
+	char err[256];
+	vc_perso *p = NULL;
+
+	(void)unused;
+	assert_int_equal(vc_perso_parse(json, strlen(json), &p, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(p->n_keys, 3);
+	assert_int_equal(p->keys[0].alg, WK_PURSE_ALG_SM4);	/* dlk, 4 */
+	assert_int_equal(p->keys[1].alg, WK_PURSE_ALG_SM4);	/* dpk, "SM4" */
+	assert_int_equal(p->keys[2].alg, WK_PURSE_ALG_3DES);	/* dtk */
+	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
+	assert_int_equal(wk_hex_decode("11223344556677888877665544332211", mk, 16),
+	    16);
+	assert_int_equal(wk_hex_decode("00012345678901234567", serial, 10), 10);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_SM4, mk, serial, 10, dk),
+	    0);
+	assert_memory_equal(p->keys[1].key, dk, 16);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 10,
+	    dk), 0);
+	assert_memory_not_equal(p->keys[1].key, dk, 16);
+	vc_perso_free(&p);
 }
 
 static void
@@ -338,6 +400,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_profiles),
 		cmocka_unit_test(test_good_profile),
+		cmocka_unit_test(test_sm4_profile),
 		cmocka_unit_test(test_demo_and_auto_serial),
 		cmocka_unit_test(test_cli),
 	};

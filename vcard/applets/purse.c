@@ -630,7 +630,7 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	    vc_store_checkpoint(st) != VC_STORE_OK)
 		goto out;
 	purse_fault_point("unblock-spent");
-	if (wk_purse_unblock_mac(k.key, chal, want) != WK_PURSE_CRYPTO_OK)
+	if (wk_purse_unblock_mac(k.alg, k.key, chal, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (sodium_memcmp(want, cmd->data, WK_PURSE_MAC_LEN) != 0) {
 		sw = WK_SW_SM_INCORRECT;

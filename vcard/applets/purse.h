@@ -79,7 +79,7 @@ typedef struct purse_state {
 
 typedef struct purse_key {
 	uint8_t version;
-	uint8_t alg;
+	uint8_t alg;		/* WK_PURSE_ALG_3DES or WK_PURSE_ALG_SM4 */
 	uint8_t key[WK_PURSE_KEY_LEN];
 } purse_key;
 
@@ -103,7 +103,7 @@ typedef struct purse_session {
 	uint16_t seq;
 	uint8_t term_id[WK_PURSE_TERM_ID_LEN];
 	uint8_t rnd[WK_PURSE_RND_LEN];
-	uint8_t sk[WK_PURSE_SKEY_LEN];	/* load, unload, update */
+	wk_purse_skey sk;	/* load, unload, update */
 } purse_session;
 
 enum purse_df { DF_NONE = 0, DF_PSE, DF_ADF };
@@ -138,8 +138,8 @@ int purse_key_put(vc_card *card, int purpose, uint8_t index,
 /* deletes every purse key, of every purpose and index, and the DTK index:
  * before the issuer's keys are installed, and when a wallet is forgotten */
 int purse_keys_wipe(vc_card *card);
-/* the one DTK of the application */
-int purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN]);
+/* the TAC key of the application's one DTK, by the DTK's algorithm */
+int purse_tac_key(vc_card *card, wk_purse_skey *ktac);
 /* record n (1 = newest) of EF 0018 into rec; VC_STORE_NOT_FOUND past the end */
 int purse_log_get(vc_card *card, const purse_state *s, unsigned n,
     uint8_t rec[PURSE_REC_LEN]);

@@ -126,7 +126,8 @@ purse_key_get(vc_card *card, int purpose, uint8_t index, purse_key *k)
 	key_name(name, sizeof(name), purpose, index);
 	wk_buf_init_fixed(&b, raw, sizeof(raw));
 	rc = vc_store_get_secret(vc_card_store(card), PURSE_APPLET, name, &b);
-	if (rc == VC_STORE_OK && b.len != KEY_BLOB_LEN)
+	if (rc == VC_STORE_OK && (b.len != KEY_BLOB_LEN ||
+	    !wk_purse_alg_valid(raw[1])))
 		rc = VC_STORE_CORRUPT;
 	if (rc == VC_STORE_OK) {
 		k->version = raw[0];
@@ -182,7 +183,7 @@ purse_keys_wipe(vc_card *card)
 }
 
 int
-purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN])
+purse_tac_key(vc_card *card, wk_purse_skey *ktac)
 {
 	uint8_t raw[8];
 	wk_buf b;
@@ -198,9 +199,10 @@ purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN])
 		return VC_STORE_CORRUPT;
 	if ((rc = purse_key_get(card, PURSE_KEY_DTK, raw[0], &k)) != VC_STORE_OK)
 		return rc;
-	wk_purse_tac_key(k.key, ktac);
+	rc = wk_purse_tac_key(k.alg, k.key, ktac) == WK_PURSE_CRYPTO_OK ?
+	    VC_STORE_OK : VC_STORE_CORRUPT;
 	sodium_memzero(&k, sizeof(k));
-	return VC_STORE_OK;
+	return rc;
 }
 
 int
