@@ -192,15 +192,19 @@ enrol(tcard *t)
 	memcpy(data + n, PAN, strlen(PAN));
 	n += strlen(PAN);
 	assert_int_equal(cmd(t, 0xE8, 0, 0, data, n), 0x9000);
+	/* id, algorithm (3DES), key: WK_MSG_PERSO_ENTRY_LEN each */
 	for (size_t i = 0; i < WK_PURSE_KEY_N; i++) {
-		keys[17 * i] = (uint8_t)i;
-		memcpy(keys + 17 * i + 1, t->keys[i], 16);
+		uint8_t *en = keys + WK_MSG_PERSO_ENTRY_LEN * i;
+
+		en[0] = (uint8_t)i;
+		en[1] = WK_PURSE_ALG_3DES;
+		memcpy(en + 2, t->keys[i], 16);
 	}
 	m.type = WK_MSG_PERSO;
 	memcpy(m.card_id, vc_card_serial(t->card), 8);
 	m.key_version = 1;
 	assert_int_equal(wk_msg_seal_keys(t->card_pub, &m, keys,
-	    17 * WK_PURSE_KEY_N), WK_MSG_OK);
+	    WK_MSG_PERSO_ENTRY_LEN * WK_PURSE_KEY_N), WK_MSG_OK);
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	assert_int_equal(wk_msg_sign(&m, t->ca, &b), WK_MSG_OK);
 	select_purse(t);
