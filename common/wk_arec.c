@@ -95,6 +95,7 @@ static const struct {
 	{ WK_AREC_TRANSFER_IN, "transfer-in" },
 	{ WK_AREC_PAYMENT, "payment" },
 	{ WK_AREC_ANON_PAYMENT, "anon-payment" },
+	{ WK_AREC_PAYMENT_DECLINED, "payment-declined" },
 	{ WK_AREC_PIV_SIGN, "signature" },
 	{ WK_AREC_PIV_DECRYPT, "decryption" },
 	{ WK_AREC_ISS_DEPOSIT, "deposit" },

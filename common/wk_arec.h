@@ -63,8 +63,9 @@ enum {
 	WK_AREC_LIMIT = 0x07,
 	WK_AREC_TRANSFER_OUT = 0x10,
 	WK_AREC_TRANSFER_IN = 0x11,
-	WK_AREC_PAYMENT = 0x20,
+	WK_AREC_PAYMENT = 0x20,		/* an online payment the card confirmed */
 	WK_AREC_ANON_PAYMENT = 0x21,	/* semi-anonymous payment (docs/semi-anonymous.md) */
+	WK_AREC_PAYMENT_DECLINED = 0x22,	/* an online payment the card declined: nothing moves */
 	/* PIV private-key operations on slots 9C and 9D (docs/audit.md
 	 * "Signatures and decryptions") */
 	WK_AREC_PIV_SIGN = 0x30,

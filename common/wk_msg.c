@@ -8,6 +8,7 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "wk_payment.h"
 #include "wk_tlv.h"
 
 enum {
@@ -17,6 +18,10 @@ enum {
 	F_LOAD = 0x8C, F_DATE = 0x8D, F_TIME = 0x8E, F_MAC2 = 0x8F,
 	F_TAC = 0x90, F_REASON = 0x91, F_PAN = 0x92, F_TTYPE = 0x93,
 	F_POINT = 0x94, F_SEALED = 0x95, F_PEER = 0x96, F_SCOPE = 0x97,
+	/* payments: two-byte tags, the one-byte ones left for the rest */
+	F_NAME = 0x9F20, F_ORDER = 0x9F21, F_DESC = 0x9F22,
+	F_CURRENCY = 0x9F23, F_EXPIRY = 0x9F24, F_DIGEST = 0x9F25,
+	F_DECISION = 0x9F26, F_COUNTER = 0x9F27,
 };
 
 #define T_MSG 0xE0
@@ -25,7 +30,7 @@ enum {
 #define MAX_FIELDS 16
 
 /* the one table: which fields each type carries, in wire order */
-static const uint8_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
+static const uint16_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	[WK_MSG_LOAD_REQUEST] = { F_CARD, F_NONCE, F_PAN, F_BALANCE, F_AMOUNT,
 	    F_SEQ, F_KEYVER, F_ALG, F_TTYPE, F_RANDOM, F_TERM, F_MAC1 },
 	[WK_MSG_LOAD_GRANT] = { F_CARD, F_NONCE, F_SEQ, F_LOAD, F_AMOUNT,
@@ -43,6 +48,11 @@ static const uint8_t layout[WK_MSG_TYPE_MAX + 1][MAX_FIELDS] = {
 	[WK_MSG_UNBLOCK_REQUEST] = { F_CARD, F_NONCE, F_RANDOM },
 	[WK_MSG_PSAM_KEYS] = { F_CARD, F_NONCE, F_TERM, F_KEYVER, F_POINT,
 	    F_SEALED },
+	[WK_MSG_PAY_REQUEST] = { F_CARD, F_LOAD, F_PAN, F_TERM, F_NAME,
+	    F_ORDER, F_DESC, F_AMOUNT, F_CURRENCY, F_EXPIRY },
+	[WK_MSG_PAY_CONFIRM] = { F_CARD, F_LOAD, F_PAN, F_TERM, F_DIGEST,
+	    F_AMOUNT, F_CURRENCY, F_EXPIRY, F_DECISION, F_COUNTER },
+	[WK_MSG_OCRA_KEY] = { F_CARD, F_NONCE, F_KEYVER, F_POINT, F_SEALED },
 	[WK_MSG_SESSION_AUTH] = { F_CARD, F_NONCE, F_SCOPE },
 };
 
@@ -61,6 +71,9 @@ wk_msg_type_name(int type)
 		[WK_MSG_XFER_TOKEN] = "transfer-token",
 		[WK_MSG_PSAM_KEYS] = "psam-keys",
 		[WK_MSG_UNBLOCK_REQUEST] = "unblock-request",
+		[WK_MSG_PAY_REQUEST] = "payment-request",
+		[WK_MSG_PAY_CONFIRM] = "payment-confirmation",
+		[WK_MSG_OCRA_KEY] = "ocra-key",
 		[WK_MSG_SESSION_AUTH] = "session-auth",
 	};
 
@@ -83,9 +96,19 @@ wk_msg_strerror(int rc)
 }
 
 static void
-put_field(wk_buf *b, const wk_msg *m, uint8_t tag)
+put_text(wk_buf *b, uint16_t tag, const char *s, size_t cap, size_t min)
 {
-	uint8_t v[4];
+	size_t n = strnlen(s, cap);
+
+	if (n < min || n >= cap || !wk_payment_text_ok(s, n))
+		wk_buf_fail(b);
+	wk_tlv_put(b, tag, s, n);
+}
+
+static void
+put_field(wk_buf *b, const wk_msg *m, uint16_t tag)
+{
+	uint8_t v[8];
 
 	switch (tag) {
 	case F_CARD: wk_tlv_put(b, tag, m->card_id, sizeof(m->card_id)); break;
@@ -142,6 +165,32 @@ put_field(wk_buf *b, const wk_msg *m, uint8_t tag)
 			wk_buf_fail(b);
 		wk_tlv_put(b, tag, m->sealed, m->sealed_len);
 		break;
+	case F_NAME: put_text(b, tag, m->payee_name, sizeof(m->payee_name), 1); break;
+	case F_ORDER: put_text(b, tag, m->order_id, sizeof(m->order_id), 1); break;
+	case F_DESC: put_text(b, tag, m->description, sizeof(m->description), 0); break;
+	case F_CURRENCY:
+		if (!wk_payment_currency_ok(m->currency, strnlen(m->currency, 4)))
+			wk_buf_fail(b);
+		wk_tlv_put(b, tag, m->currency, 3);
+		break;
+	case F_EXPIRY:
+		for (int i = 0; i < 8; i++)
+			v[i] = (uint8_t)(m->expiry >> (56 - 8 * i));
+		wk_tlv_put(b, tag, v, 8);
+		break;
+	case F_DIGEST: wk_tlv_put(b, tag, m->digest, sizeof(m->digest)); break;
+	case F_DECISION:
+		if (m->decision != WK_MSG_DECLINED && m->decision != WK_MSG_ACCEPTED)
+			wk_buf_fail(b);
+		wk_tlv_put(b, tag, &m->decision, 1);
+		break;
+	case F_COUNTER:
+		v[0] = (uint8_t)(m->counter >> 24);
+		v[1] = (uint8_t)(m->counter >> 16);
+		v[2] = (uint8_t)(m->counter >> 8);
+		v[3] = (uint8_t)m->counter;
+		wk_tlv_put(b, tag, v, 4);
+		break;
 	default:
 		wk_buf_fail(b);
 	}
@@ -165,12 +214,39 @@ wk_msg_encode_body(const wk_msg *m, wk_buf *b)
 }
 
 static int
+get_text(const wk_tlv *t, char *out, size_t cap, size_t min)
+{
+	if (t->constructed || t->len < min || t->len >= cap)
+		return WK_MSG_MALFORMED;
+	if (t->len > 0 && (memchr(t->value, 0, t->len) != NULL ||
+	    !wk_payment_text_ok((const char *)t->value, t->len)))
+		return WK_MSG_MALFORMED;
+	if (t->len > 0)
+		memcpy(out, t->value, t->len);
+	out[t->len] = '\0';
+	return WK_MSG_OK;
+}
+
+static int
 get_field(wk_msg *m, const wk_tlv *t)
 {
 	const uint8_t *v = t->value;
 	size_t want;
 
 	switch (t->tag) {
+	case F_NAME: return get_text(t, m->payee_name, sizeof(m->payee_name), 1);
+	case F_ORDER: return get_text(t, m->order_id, sizeof(m->order_id), 1);
+	case F_DESC: return get_text(t, m->description, sizeof(m->description), 0);
+	case F_CURRENCY:
+		if (t->constructed || !wk_payment_currency_ok((const char *)v, t->len))
+			return WK_MSG_MALFORMED;
+		memcpy(m->currency, v, 3);
+		m->currency[3] = '\0';
+		return WK_MSG_OK;
+	case F_EXPIRY: want = 8; break;
+	case F_DIGEST: want = sizeof(m->digest); break;
+	case F_DECISION: want = 1; break;
+	case F_COUNTER: want = 4; break;
 	case F_CARD: case F_PEER: want = sizeof(m->card_id); break;
 	case F_SEQ: case F_REASON: want = 2; break;
 	case F_NONCE: want = sizeof(m->nonce); break;
@@ -236,6 +312,21 @@ get_field(wk_msg *m, const wk_tlv *t)
 	case F_LOAD: memcpy(m->load_id, v, want); break;
 	case F_TIME: memcpy(m->host_time, v, want); break;
 	case F_POINT: memcpy(m->eph_point, v, want); break;
+	case F_EXPIRY:
+		m->expiry = 0;
+		for (int i = 0; i < 8; i++)
+			m->expiry = (m->expiry << 8) | v[i];
+		break;
+	case F_DIGEST: memcpy(m->digest, v, want); break;
+	case F_DECISION:
+		if (v[0] != WK_MSG_DECLINED && v[0] != WK_MSG_ACCEPTED)
+			return WK_MSG_MALFORMED;
+		m->decision = v[0];
+		break;
+	case F_COUNTER:
+		m->counter = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
+		    (uint32_t)v[2] << 8 | v[3];
+		break;
 	}
 	return WK_MSG_OK;
 }

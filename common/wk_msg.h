@@ -22,8 +22,15 @@
  *   94 ephemeral P-256 point (65, uncompressed)        95 sealed keys (17-255)
  *   96 peer card id (8): card to card, the other card
  *   97 session scope (1): 01 the card, 02 the card and its holder's PIN
+ *   9F20 payee name (1-64)    9F21 order id (1-64)     9F22 description (0-200)
+ *   9F23 currency (3, ISO 4217 letters)                9F24 expiry (8, unix seconds)
+ *   9F25 order digest (32)    9F26 decision (1: 00 declined, 01 accepted)
+ *   9F27 confirmation counter (4)
  *
- * numbers are big-endian.
+ * texts (9F20-9F22) are UTF-8 without control characters or bidirectional
+ * overrides (wk_payment.h): a merchant's text is shown to the holder, who
+ * must see what the card signs. A payment's id travels in 8C and its payee
+ * (the merchant's id) in 8A. Numbers are big-endian.
  */
 #ifndef WK_MSG_H
 #define WK_MSG_H
@@ -44,6 +51,9 @@ typedef struct evp_pkey_st EVP_PKEY;
 #define WK_MSG_POINT_LEN 65
 #define WK_MSG_SEALED_MAX 255
 #define WK_MSG_MAX 1024		/* no signed message is longer */
+#define WK_MSG_NAME_MAX 64	/* payee name, order id */
+#define WK_MSG_DESC_MAX 200
+#define WK_MSG_DIGEST_LEN 32
 /*
  * what a personalisation seals: one entry per purse key of the table in
  * wk_purse_crypto.h, key id (enum wk_purse_key, 1 byte), its algorithm id
@@ -67,6 +77,10 @@ enum wk_msg_type {
 	/* card -> issuer operator: the card's pending APPLICATION UNBLOCK
 	 * challenge (89, 4 bytes), for a one-time unblock script */
 	WK_MSG_PSAM_KEYS = 10,		/* issuer -> PSAM: the sealed purchase master key */
+	/* online payments (docs/payments.md) */
+	WK_MSG_PAY_REQUEST = 11,	/* issuer -> card: what a merchant asks the holder */
+	WK_MSG_PAY_CONFIRM = 12,	/* card -> issuer: the holder's signed decision */
+	WK_MSG_OCRA_KEY = 13,		/* issuer -> card at enrolment: the sealed OCRA key */
 	WK_MSG_UNBLOCK_REQUEST = 16,
 	/* card -> issuer: signs the issuer's session challenge (84) with the
 	 * scope (97) the card vouches for: an issuer session's proof
@@ -115,8 +129,20 @@ typedef struct wk_msg {
 	uint8_t sealed[WK_MSG_SEALED_MAX];
 	size_t sealed_len;
 	uint8_t peer_id[WK_MSG_CARD_ID_LEN];
+	/* payments: payee = terminal_id, payment id = load_id */
+	char payee_name[WK_MSG_NAME_MAX + 1];
+	char order_id[WK_MSG_NAME_MAX + 1];
+	char description[WK_MSG_DESC_MAX + 1];
+	char currency[4];
+	uint64_t expiry;
+	uint8_t digest[WK_MSG_DIGEST_LEN];
+	uint8_t decision;
+	uint32_t counter;
 	uint8_t scope;		/* enum wk_msg_scope */
 } wk_msg;
+
+#define WK_MSG_DECLINED 0x00
+#define WK_MSG_ACCEPTED 0x01
 
 const char *wk_msg_type_name(int type);
 const char *wk_msg_strerror(int rc);

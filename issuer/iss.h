@@ -63,7 +63,15 @@ typedef struct iss_keys {
 	X509_STORE *mfg;	/* the manufacturer CAs enrolment trusts; read-only */
 	size_t n_mfg;
 	uint8_t key_version;
+	/* the master of the cards' OCRA keys (payments' dynamic-password
+	 * variant, docs/payments.md); sodium_malloc memory */
+	uint8_t *ocra_mk;
 } iss_keys;
+
+#define ISS_OCRA_MK_LEN 32
+/* card id's OCRA key: HMAC-SHA256(ocra master, "walletkey-ocra/1" | card id) */
+int iss_card_ocra_key(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[32]);
 
 /* master keys by offset in mk: the first three are the secret
  * "purse_master" (ISS_MK_LEN bytes), every other key of the purse key table
@@ -289,6 +297,9 @@ typedef struct iss {
 	unsigned hash_max;
 	char dummy_hash[128];	/* for unknown account numbers, made once */
 	unsigned long hash_runs;	/* Argon2id verifications (tests count) */
+	/* PEM of the CAs whose client certificates the server asks for and
+	 * checks (serve --client-ca): merchants' credentials; NULL: none */
+	char *client_ca;
 } iss;
 
 /* the account holder's PAN and password for an enrolment from peer (may
@@ -432,15 +443,81 @@ int iss_session_auth(iss *is, const char *authorization, const char *card_hex,
 /* one HTTP request as the server received it */
 typedef struct iss_request {
 	const char *method;
-	const char *url;
+	const char *url;		/* the path; a "?query" after it is read too */
 	const char *body;
 	size_t body_len;
 	const char *authorization;	/* the Authorization header, or NULL */
 	const char *peer;		/* the client's address, or NULL */
+	/* the SHA-256 fingerprint (hex) of the TLS client certificate the
+	 * server verified, or NULL */
+	const char *client_cert;
+	const char *wait;		/* the "wait" query argument, or NULL */
 } iss_request;
 
 /* dispatch one request; shared by the HTTP server and the fuzz target */
 int iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e);
+
+/*
+ * online payments confirmed on the card (iss_pay.c, docs/payments.md).
+ * A merchant authenticates with an API key (Authorization: Bearer wkm_...)
+ * or a TLS client certificate registered for it.
+ */
+#define ISS_PAY_WAIT_MAX 25		/* seconds a long poll waits at most */
+#define ISS_PAY_PENDING_MAX 32		/* open requests per card */
+#define ISS_PAY_EXPIRY_DEFAULT 300
+#define ISS_PAY_EXPIRY_MAX 604800
+#define ISS_API_KEY_PREFIX "wkm_"
+
+typedef struct iss_merchant {
+	char terminal[2 * WK_PURSE_TERM_ID_LEN + 1];
+	int64_t account_id;
+	char name[WK_MSG_NAME_MAX + 1];
+} iss_merchant;
+
+/* POST /v1/payments */
+int iss_pay_create(iss *is, const iss_request *rq, json_t *req, json_t **resp,
+    iss_err *e);
+/* GET /v1/payments/{id}[?wait=S] (the merchant's own) */
+int iss_pay_get(iss *is, const iss_request *rq, const char *id, json_t **resp,
+    iss_err *e);
+/* POST /v1/payments/{id}/cancel */
+int iss_pay_cancel(iss *is, const iss_request *rq, const char *id,
+    json_t **resp, iss_err *e);
+/* GET /v1/cards/{card}/payments[?wait=S]: the card's open requests */
+int iss_pay_pending(iss *is, const iss_request *rq, const char *card,
+    json_t **resp, iss_err *e);
+/* POST /v1/payments/{id}/confirmation: the card's answer */
+int iss_pay_confirm(iss *is, const iss_request *rq, const char *id,
+    json_t *req, json_t **resp, iss_err *e);
+/* closes every open request past its expiry (the server's sweeper) */
+int iss_pay_expire_due(iss *is);
+/* the card is revoked: its open payments fail (card_revoked), in the
+ * caller's transaction */
+int iss_pay_revoke_card(iss_db *db, const char *card_hex);
+
+/* the webhook outbox (iss_webhook.c): delivers what iss_pay.c queued */
+int iss_webhook_queue(iss_db *db, const char *terminal, const char *payment_id,
+    const char *body);
+/* one pass: every due delivery, signed with the CA key; returns how many
+ * were delivered */
+int iss_webhook_run(iss *is);
+
+/* admin (main.c): merchants' credentials, aliases */
+/* a new API key for the merchant of terminal: key (NUL-terminated,
+ * shown once) into out (cap >= 80) */
+int iss_merchant_key_new(iss_db *db, const char *terminal, char *out,
+    size_t cap, iss_err *e);
+int iss_merchant_key_revoke(iss_db *db, const char *key_id, iss_err *e);
+/* registers a client certificate (PEM file) for the merchant */
+int iss_merchant_cert_add(iss_db *db, const char *terminal, const char *pem,
+    char *fp, size_t fplen, iss_err *e);
+/* url NULL: none */
+int iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
+    iss_err *e);
+/* an alias the holder of pan gives a shop instead of the PAN; alias NULL
+ * makes a random one into out */
+int iss_alias_create(iss_db *db, const char *pan, const char *alias,
+    const char *label, char *out, size_t cap, iss_err *e);
 
 typedef struct iss_server iss_server;
 

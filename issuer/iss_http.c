@@ -6,12 +6,15 @@
 #include "iss.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <time.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <sodium.h>
 
@@ -72,6 +75,7 @@ iss_free(iss **isp)
 	iss_keys_clear(&is->keys);
 	iss_pool_free(&is->pool);
 	iss_limiter_free(&is->session_limit);
+	free(is->client_ca);
 	iss_limiter_free(&is->enrol_limit);
 	pthread_cond_destroy(&is->hash_cv);
 	pthread_mutex_destroy(&is->hash_mu);
@@ -108,29 +112,57 @@ card_door(iss *is, const iss_request *rq, const char *id, int scope,
 }
 
 int
-iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
+iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 {
-	const char *method = rq->method, *url = rq->url;
+	iss_request rqv = *rq0;
+	const iss_request *rq = &rqv;
+	const char *method = rq->method, *body = rq->body, *q;
+	size_t body_len = rq->body_len;
 	bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
 	json_t *req = NULL;
 	json_error_t jerr;
-	char id[80];
-	const char *action = "";
+	char id[80], path[512], wait[16];
+	const char *url = rq->url, *action = "";
 	iss_session who;
 	int rc = -1;
 
 	*resp = NULL;
 	e->status = 0;
 	e->item = 0;
+	/* a query after the path: only "wait" is read */
+	if ((q = strchr(url, '?')) != NULL) {
+		size_t n = (size_t)(q - url);
+
+		if (n >= sizeof(path)) {
+			iss_fail(e, 414, "uri_too_long", "the path is too long");
+			return -1;
+		}
+		memcpy(path, url, n);
+		path[n] = '\0';
+		url = path;
+		for (const char *a = q + 1; *a != '\0';) {
+			size_t len = strcspn(a, "&");
+
+			if (rqv.wait == NULL && len > 5 && len - 5 < sizeof(wait) &&
+			    strncmp(a, "wait=", 5) == 0) {
+				memcpy(wait, a + 5, len - 5);
+				wait[len - 5] = '\0';
+				rqv.wait = wait;
+			}
+			a += len;
+			if (*a == '&')
+				a++;
+		}
+	}
 	e->retry_after = 0;
 	e->bearer = NULL;
-	if (rq->body_len > ISS_MAX_BODY) {
+	if (body_len > ISS_MAX_BODY) {
 		iss_fail(e, 413, "body_too_large", "a request body is at most %d bytes",
 		    ISS_MAX_BODY);
 		return -1;
 	}
 	if (post) {
-		req = json_loadb(rq->body != NULL ? rq->body : "", rq->body_len,
+		req = json_loadb(body != NULL ? body : "", body_len,
 		    JSON_REJECT_DUPLICATES, &jerr);
 		if (req == NULL) {
 			iss_fail(e, 400, "bad_json", "line %d: %.160s", jerr.line,
@@ -157,11 +189,18 @@ iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
 		rc = iss_session_open(is, rq->peer, req, resp, e);
 	} else if (strncmp(url, "/v1/cards/", 10) == 0 &&
 	    split_path(url + 10, id, sizeof(id), &action)) {
-		if (strcmp(action, "challenges") != 0)
+		if (strcmp(action, "challenges") == 0) {
+			if (!post)
+				goto method;
+			rc = iss_session_challenge(is, rq->peer, id, req, resp, e);
+		} else if (strcmp(action, "payments") == 0) {
+			/* the card's session: checked by iss_pay.c */
+			if (!get)
+				goto method;
+			rc = iss_pay_pending(is, rq, id, resp, e);
+		} else {
 			goto notfound;
-		if (!post)
-			goto method;
-		rc = iss_session_challenge(is, rq->peer, id, req, resp, e);
+		}
 	} else if (strcmp(url, "/v1/settlements") == 0) {
 		if (!post)
 			goto method;
@@ -170,6 +209,26 @@ iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
 		if (!post)
 			goto method;
 		rc = iss_transfer_report(is, req, resp, e);
+	} else if (strcmp(url, "/v1/payments") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_pay_create(is, rq, req, resp, e);
+	} else if (strncmp(url, "/v1/payments/", 13) == 0 &&
+	    split_path(url + 13, id, sizeof(id), &action)) {
+		if (strcmp(action, "") == 0) {
+			if (!get)
+				goto method;
+			rc = iss_pay_get(is, rq, id, resp, e);
+		} else if (strcmp(action, "cancel") == 0 ||
+		    strcmp(action, "confirmation") == 0) {
+			if (!post)
+				goto method;
+			rc = strcmp(action, "cancel") == 0 ?
+			    iss_pay_cancel(is, rq, id, resp, e) :
+			    iss_pay_confirm(is, rq, id, req, resp, e);
+		} else {
+			goto notfound;
+		}
 	} else if (strcmp(url, "/v1/loads") == 0) {
 		if (!post)
 			goto method;
@@ -259,11 +318,40 @@ out:
 struct iss_server {
 	iss_handler_fn *handle;
 	void *ctx;
+	iss *is;		/* the bank's server: its sweeper's */
+	char *trust;		/* CAs of merchants' client certificates (PEM) */
 	struct MHD_Daemon *d;
 	uint16_t port;
 	char *cert;
 	char *key;
+	/* the sweeper: expires open payments, delivers webhooks */
+	pthread_t sweeper;
+	bool sweeping;
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
+
+static void *
+sweep(void *arg)
+{
+	iss_server *s = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		pthread_mutex_unlock(&s->mu);
+		(void)iss_pay_expire_due(s->is);
+		(void)iss_webhook_run(s->is);
+		pthread_mutex_lock(&s->mu);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		if (!s->stop)
+			pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
 
 typedef struct req_state {
 	char *body;
@@ -350,6 +438,33 @@ peer_address(struct MHD_Connection *c, char *out, size_t cap)
 	return NULL;
 }
 
+/* the verified TLS client certificate's SHA-256 (hex), or NULL: a
+ * merchant's credential (iss_pay.c); the chain to the CAs of serve
+ * --client-ca, checked by GnuTLS, and the certificate's dates */
+static const char *
+client_cert_fp(iss_server *s, struct MHD_Connection *c, char *fp, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_session_t ts;
+	unsigned int status = 0, n = 0;
+	uint8_t h[crypto_hash_sha256_BYTES];
+
+	if (s->trust == NULL || cap < 2 * sizeof(h) + 1 ||
+	    (ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) == NULL ||
+	    (ts = (gnutls_session_t)ci->tls_session) == NULL)
+		return NULL;
+	if (gnutls_certificate_verify_peers2(ts, &status) != GNUTLS_E_SUCCESS ||
+	    status != 0 || (peers = gnutls_certificate_get_peers(ts, &n)) == NULL ||
+	    n == 0)
+		return NULL;
+	crypto_hash_sha256(h, peers[0].data, peers[0].size);
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(fp + 2 * i, 3, "%02x", h[i]);
+	return fp;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload,
@@ -357,8 +472,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 {
 	iss_server *s = cls;
 	req_state *st = *con_cls;
-	iss_request rq;
-	char peer[INET6_ADDRSTRLEN];
+	iss_request rq = { 0 };
+	char fp[65], peer[INET6_ADDRSTRLEN];
 	iss_err e = { 0 };
 	json_t *resp = NULL;
 	enum MHD_Result r;
@@ -404,6 +519,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 	rq.body_len = st->len;
 	rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	rq.wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+	rq.client_cert = client_cert_fp(s, c, fp, sizeof(fp));
 	rq.peer = peer_address(c, peer, sizeof(peer));
 	if (s->handle(s->ctx, &rq, &resp, &e) != 0) {
 		if (e.status >= 500)
@@ -453,6 +570,10 @@ slurp(const char *path)
 	return buf;
 }
 
+static int server_start(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, const char *trust,
+    iss_server **out, char *err, size_t errlen);
+
 static int
 bank_handle(void *ctx, const iss_request *rq, json_t **resp, iss_err *e)
 {
@@ -470,14 +591,41 @@ int
 iss_server_start(iss *is, const char *listen, const char *tls_cert,
     const char *tls_key, iss_server **out, char *err, size_t errlen)
 {
-	return iss_server_start_with(bank_handle, is, listen, tls_cert, tls_key,
-	    out, err, errlen);
+	iss_server *s;
+
+	if (is->client_ca != NULL && tls_cert == NULL) {
+		snprintf(err, errlen, "merchants' client certificates need TLS"
+		    " (--tls-cert and --tls-key)");
+		return -1;
+	}
+	if (server_start(bank_handle, is, listen, tls_cert, tls_key,
+	    is->client_ca, &s, err, errlen) != 0)
+		return -1;
+	/* the bank's sweeper: expires open payments, delivers webhooks */
+	s->is = is;
+	if (pthread_create(&s->sweeper, NULL, sweep, s) != 0) {
+		snprintf(err, errlen, "cannot start the sweeper thread");
+		iss_server_stop(&s);
+		return -1;
+	}
+	s->sweeping = true;
+	*out = s;
+	return 0;
 }
 
 int
 iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
     const char *tls_cert, const char *tls_key, iss_server **out, char *err,
     size_t errlen)
+{
+	return server_start(handle, ctx, listen, tls_cert, tls_key, NULL, out,
+	    err, errlen);
+}
+
+static int
+server_start(iss_handler_fn *handle, void *ctx, const char *listen,
+    const char *tls_cert, const char *tls_key, const char *trust,
+    iss_server **out, char *err, size_t errlen)
 {
 	iss_server *s;
 	struct sockaddr_in sa;
@@ -518,6 +666,8 @@ iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
 	}
 	s->handle = handle;
 	s->ctx = ctx;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	if ((tls_cert != NULL) != (tls_key != NULL)) {
 		snprintf(err, errlen, "give both --tls-cert and --tls-key");
 		goto fail;
@@ -529,13 +679,20 @@ iss_server_start_with(iss_handler_fn *handle, void *ctx, const char *listen,
 			goto fail;
 		}
 		flags |= MHD_USE_TLS;
+		if (trust != NULL && (s->trust = strdup(trust)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		/* with the merchants' CAs, TLS asks clients for a certificate */
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
 		    MHD_OPTION_HTTPS_MEM_CERT, s->cert,
-		    MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+		    MHD_OPTION_HTTPS_MEM_KEY, s->key,
+		    s->trust != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
+		    s->trust, MHD_OPTION_END);
 	} else {
 		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
@@ -570,13 +727,23 @@ iss_server_stop(iss_server **sp)
 
 	if (s == NULL)
 		return;
+	if (s->sweeping) {
+		pthread_mutex_lock(&s->mu);
+		s->stop = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->sweeper, NULL);
+	}
 	if (s->d != NULL)
 		MHD_stop_daemon(s->d);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	if (s->key != NULL) {
 		sodium_memzero(s->key, strlen(s->key));
 		free(s->key);
 	}
 	free(s->cert);
+	free(s->trust);
 	free(s);
 	*sp = NULL;
 }

@@ -381,6 +381,55 @@ load_more_masters(iss_db *db, const uint8_t key[32], uint8_t *mk,
 	return -1;
 }
 
+/* the OCRA master (docs/payments.md): made by the first start of an
+ * issuer that has none, like the later purse masters */
+static int
+load_ocra_master(iss_db *db, const uint8_t key[32], iss_keys *k, char *err,
+    size_t errlen)
+{
+	uint8_t fresh[ISS_OCRA_MK_LEN];
+	int rc = -1;
+
+	if ((k->ocra_mk = sodium_malloc(ISS_OCRA_MK_LEN)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		if (iss_secret_get(db, key, "ocra_master", k->ocra_mk,
+		    ISS_OCRA_MK_LEN) == ISS_OCRA_MK_LEN) {
+			rc = 0;
+			break;
+		}
+		randombytes_buf(fresh, sizeof(fresh));
+		if (pass == 0 && secret_insert(db, key, "ocra_master", fresh,
+		    sizeof(fresh), true) != ISS_DB_OK)
+			break;
+	}
+	sodium_memzero(fresh, sizeof(fresh));
+	if (rc != 0)
+		snprintf(err, errlen, "the OCRA master key does not open");
+	else
+		sodium_mprotect_readonly(k->ocra_mk);
+	return rc;
+}
+
+int
+iss_card_ocra_key(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
+    uint8_t out[32])
+{
+	static const char label[] = "walletkey-ocra/1";
+	crypto_auth_hmacsha256_state h;
+
+	if (k->ocra_mk == NULL)
+		return -1;
+	crypto_auth_hmacsha256_init(&h, k->ocra_mk, ISS_OCRA_MK_LEN);
+	crypto_auth_hmacsha256_update(&h, (const uint8_t *)label, sizeof(label) - 1);
+	crypto_auth_hmacsha256_update(&h, card_id, WK_MSG_CARD_ID_LEN);
+	crypto_auth_hmacsha256_final(&h, out);
+	sodium_memzero(&h, sizeof(h));
+	return 0;
+}
+
 _Static_assert(WK_PURSE_KEY_DLK < 3 && WK_PURSE_KEY_DPK < 3 &&
     WK_PURSE_KEY_DTK < 3, "the first three keys are in purse_master");
 
@@ -491,6 +540,7 @@ iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
 		goto out;
 	}
 	if (load_more_masters(db, key, k->mk, k->mk_sm4, err, errlen) != 0 ||
+	    load_ocra_master(db, key, k, err, errlen) != 0 ||
 	    iss_mfg_load(db, key, &k->mfg, &k->n_mfg, err, errlen) != 0)
 		goto out;
 	p = der;
@@ -530,6 +580,7 @@ void
 iss_keys_clear(iss_keys *k)
 {
 	sodium_free(k->mk);
+	sodium_free(k->ocra_mk);
 	sodium_free(k->mk_sm4);
 	EVP_PKEY_free(k->ca_key);
 	X509_STORE_free(k->trust);

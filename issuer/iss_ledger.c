@@ -275,6 +275,7 @@ iss_card_revoke(iss_db *db, const char *card_hex, iss_err *e)
 	    ISS_DB_OK ||
 	    (rc = iss_oplog_append(db, &(iss_op){ .kind = "card.revoke",
 	    .card_id = card_hex, .seq = -1, .amount = -1 }, NULL)) != ISS_DB_OK ||
+	    (rc = iss_pay_revoke_card(db, card_hex)) != ISS_DB_OK ||
 	    (rc = iss_db_commit(db)) != ISS_DB_OK)
 		goto dberr;
 	return 0;

@@ -586,12 +586,14 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 	ASN1_STRING *cn;
 	attest_chain chain = { 0 };
 	enrol_ctx x = { 0 };
-	wk_msg perso = { 0 };
-	wk_buf out;
+	wk_msg perso = { 0 }, ocra = { 0 };
+	uint8_t ocra_key[32];
+	wk_buf out, ob;
 	long n;
 	int rc = -1, idx, dn = 0, can = 0;
 
 	wk_buf_init_heap(&out, WK_MSG_MAX);
+	wk_buf_init_heap(&ob, WK_MSG_MAX);
 	if (req_keys(req, keys, e) != 0 ||
 	    (pan = req_str(req, "pan", true, e)) == NULL ||
 	    (password = req_str(req, "password", true, e)) == NULL ||
@@ -658,10 +660,23 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 500, "internal", "cannot build the personalisation");
 		goto out;
 	}
-	*resp = json_pack("{s:s, s:o, s:o, s:o, s:i, s:o, s:s}", "card_id",
+	/* the OCRA key of the payments' dynamic-password variant, sealed to
+	 * the card beside the purse keys (docs/payments.md) */
+	ocra.type = WK_MSG_OCRA_KEY;
+	memcpy(ocra.card_id, x.card_id, sizeof(x.card_id));
+	ocra.key_version = is->keys.key_version;
+	if (iss_card_ocra_key(&is->keys, x.card_id, ocra_key) != 0 ||
+	    wk_msg_seal_keys(x.pub, &ocra, ocra_key, sizeof(ocra_key)) !=
+	    WK_MSG_OK || wk_msg_sign(&ocra, is->keys.ca_key, &ob) != WK_MSG_OK) {
+		iss_fail(e, 500, "internal", "cannot build the OCRA key message");
+		goto out;
+	}
+	*resp = json_pack("{s:s, s:o, s:o, s:o, s:o, s:i, s:o, s:s}",
+	    "card_id",
 	    x.card_hex, "certificate", b64_json(der, (size_t)dn),
 	    "ca_certificate", b64_json(cader, (size_t)can),
 	    "personalisation", b64_json(out.p, out.len),
+	    "ocra_key", b64_json(ob.p, ob.len),
 	    "key_version", (int)is->keys.key_version,
 	    "key_algorithms", iss_algs_json(x.algs),
 	    "status", x.existing ? "existing" : "enrolled");
@@ -673,7 +688,10 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 out:
 	sodium_memzero(perso_keys, sizeof(perso_keys));
 	sodium_memzero(&perso, sizeof(perso));
+	sodium_memzero(ocra_key, sizeof(ocra_key));
+	sodium_memzero(&ocra, sizeof(ocra));
 	wk_buf_clear(&out);
+	wk_buf_clear(&ob);
 	OPENSSL_free(der);
 	OPENSSL_free(cader);
 	X509_free(x.cert);

@@ -177,6 +177,48 @@ static const migration migrations[] = {
 	"  challenge TEXT, delivered_at TEXT);"
 	"CREATE INDEX pin_reloads_card ON pin_reloads(card_id, status);",
 	NULL, NULL },
+	/* issue 14 "online payments confirmed on the card" (docs/payments.md):
+	 * the merchants' credentials (API keys kept as SHA-256, client
+	 * certificates by fingerprint) and webhooks, the payers' aliases, the
+	 * payments, the confirmation counters each card used, the webhook
+	 * outbox */
+	{ 9,
+	"ALTER TABLE merchants ADD COLUMN webhook_url TEXT;"
+	"CREATE TABLE merchant_keys (key_id TEXT PRIMARY KEY,"
+	"  terminal_id TEXT NOT NULL REFERENCES merchants(terminal_id),"
+	"  key_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT);"
+	"CREATE TABLE merchant_certs (fingerprint TEXT PRIMARY KEY,"
+	"  terminal_id TEXT NOT NULL REFERENCES merchants(terminal_id),"
+	"  subject TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT);"
+	"CREATE TABLE payer_aliases (alias TEXT PRIMARY KEY,"
+	"  account_id BIGINT NOT NULL REFERENCES accounts(id), label TEXT,"
+	"  created_at TEXT NOT NULL, revoked_at TEXT);"
+	"CREATE TABLE payments (id TEXT PRIMARY KEY,"
+	"  terminal_id TEXT NOT NULL REFERENCES merchants(terminal_id),"
+	"  order_id TEXT NOT NULL, description TEXT NOT NULL,"
+	"  payer TEXT NOT NULL,"
+	"  account_id BIGINT NOT NULL REFERENCES accounts(id),"
+	"  card_id TEXT NOT NULL REFERENCES cards(card_id),"
+	"  amount BIGINT NOT NULL CHECK (amount > 0), currency TEXT NOT NULL,"
+	"  expires_at BIGINT NOT NULL, request_msg TEXT NOT NULL,"
+	"  request_hash TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('pending', 'paid',"
+	"  'declined', 'expired', 'failed', 'cancelled')),"
+	"  error_code TEXT, error_message TEXT, confirmation TEXT, method TEXT,"
+	"  counter BIGINT, oplog_id BIGINT, created_at TEXT NOT NULL,"
+	"  closed_at TEXT, UNIQUE (terminal_id, order_id));"
+	"CREATE INDEX payments_card ON payments(card_id, status);"
+	"CREATE INDEX payments_status ON payments(status, expires_at);"
+	"CREATE TABLE payment_counters (card_id TEXT NOT NULL"
+	"  REFERENCES cards(card_id), counter BIGINT NOT NULL,"
+	"  payment_id TEXT NOT NULL REFERENCES payments(id),"
+	"  PRIMARY KEY (card_id, counter));"
+	"CREATE TABLE webhooks (id @ID@, payment_id TEXT NOT NULL"
+	"  REFERENCES payments(id), url TEXT NOT NULL, body TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, next_at BIGINT NOT NULL,"
+	"  delivered_at BIGINT, last_error TEXT);"
+	"CREATE INDEX webhooks_due ON webhooks(delivered_at, next_at);",
+	NULL, NULL },
 };
 
 /*

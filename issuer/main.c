@@ -36,6 +36,14 @@ typedef struct opts {
 	const char *mfg_ca;
 	const char *fingerprint;
 	const char *request;
+	const char *webhook;
+	const char *client_cert;
+	const char *client_ca;
+	const char *revoke;
+	const char *alias;
+	const char *label;
+	bool api_key;
+	bool none;
 	const char *sm4;
 	const char *session_ttl;
 	const char *hash_concurrency;
@@ -64,19 +72,29 @@ usage(FILE *f)
 	    "            shows the choice, or sets it with --sm4\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
+	    "            [--client-ca PEM]   (merchants' TLS client certificates)\n"
 	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
 	    "            [--hash-concurrency N]\n"
 	    "  account-create --pan PAN --name NAME --password-env VAR\n"
 	    "  deposit   --pan PAN --amount FEN\n"
-	    "  merchant-create --terminal TERMINAL_ID [--name NAME]\n"
-	    "            a merchant account for a terminal (12 hex digits)\n"
+	    "  merchant-create --terminal TERMINAL_ID [--name NAME] [--api-key]\n"
+	    "            [--webhook URL] [--client-cert PEM]\n"
+	    "            a merchant account for a terminal (12 hex digits); with\n"
+	    "            --api-key, an API key for online payments (shown once)\n"
+	    "  merchant-key (--terminal TERMINAL_ID | --revoke KEY_ID)\n"
+	    "            another API key for a merchant, or one revoked\n"
+	    "  merchant-cert --terminal TERMINAL_ID --client-cert PEM\n"
+	    "            a TLS client certificate that authenticates the merchant\n"
+	    "  merchant-webhook --terminal TERMINAL_ID (--webhook URL | --none)\n"
+	    "  alias-create --pan PAN [--alias ALIAS] [--label TEXT]\n"
+	    "            a name the holder gives a shop instead of the PAN\n"
 	    "  psam-issue --terminal TERMINAL_ID --request FILE --out FILE\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "            the terminal's PSAM: its purchase master keys (3DES and\n"
 	    "            SM4) sealed to the key the PSAM card made (walletkey psam\n"
 	    "            init)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
-	    "  settlements | transfers | psams   [--json]\n"
+	    "  settlements | transfers | psams | payments | webhooks   [--json]\n"
 	    "  revoke    --card CARD_ID\n"
 	    "  manufacturer-add (--key-file F | --passphrase-env VAR) --cert PEM\n"
 	    "            trust the card manufacturer CA(s) in PEM for enrolment\n"
@@ -140,6 +158,14 @@ parse(int argc, char **argv, opts *o)
 		{ "manufacturer-ca", required_argument, NULL, 'm' },
 		{ "fingerprint", required_argument, NULL, 'f' },
 		{ "request", required_argument, NULL, 'R' },
+		{ "webhook", required_argument, NULL, 'W' },
+		{ "client-cert", required_argument, NULL, 'X' },
+		{ "client-ca", required_argument, NULL, 'Y' },
+		{ "revoke", required_argument, NULL, 'V' },
+		{ "alias", required_argument, NULL, 'A' },
+		{ "label", required_argument, NULL, 'B' },
+		{ "api-key", no_argument, NULL, 'I' },
+		{ "none", no_argument, NULL, 'N' },
 		{ "session-ttl", required_argument, NULL, 'S' },
 		{ "hash-concurrency", required_argument, NULL, 'H' },
 		{ "sm4", required_argument, NULL, 1100 },
@@ -190,6 +216,14 @@ parse(int argc, char **argv, opts *o)
 		case 'm': o->mfg_ca = optarg; break;
 		case 'f': o->fingerprint = optarg; break;
 		case 'R': o->request = optarg; break;
+		case 'W': o->webhook = optarg; break;
+		case 'X': o->client_cert = optarg; break;
+		case 'Y': o->client_ca = optarg; break;
+		case 'V': o->revoke = optarg; break;
+		case 'A': o->alias = optarg; break;
+		case 'B': o->label = optarg; break;
+		case 'I': o->api_key = true; break;
+		case 'N': o->none = true; break;
 		case 'S': o->session_ttl = optarg; break;
 		case 'H': o->hash_concurrency = optarg; break;
 		case 1100: o->sm4 = optarg; break;
@@ -525,6 +559,29 @@ cmd_migrate(const opts *o)
 	return rc;
 }
 
+/* a PEM file of at most 64 KiB, NUL-terminated */
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	if ((buf = malloc(65537)) != NULL) {
+		n = fread(buf, 1, 65536, f);
+		buf[n] = '\0';
+		if (ferror(f) || !feof(f) || n == 0 ||
+		    strstr(buf, "-----BEGIN CERTIFICATE-----") == NULL) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
 /* "127.x.y.z:PORT" */
 static bool
 loopback(const char *listen)
@@ -600,6 +657,14 @@ cmd_serve(const opts *o)
 		goto out;
 	}
 	is->session_ttl = ttl;
+	/* merchants may authenticate with TLS client certificates from these
+	 * CAs (docs/payments.md "Merchants") */
+	if (o->client_ca != NULL && (is->client_ca = read_pem(o->client_ca)) ==
+	    NULL) {
+		fprintf(stderr, "walletkey-issuer: serve: cannot read %s (PEM, at"
+		    " most 64 KiB)\n", o->client_ca);
+		goto out;
+	}
 	is->hash_max = hashes;
 	if (iss_server_start(is, o->listen, o->tls_cert, o->tls_key, &s, err,
 	    sizeof(err)) != 0) {
@@ -696,6 +761,8 @@ cmd_merchant_create(const opts *o)
 {
 	iss_db *db = NULL;
 	iss_err e = { 0 };
+	json_t *j = NULL;
+	char key[96] = "", fp[65] = "";
 	int64_t id;
 	int rc = 1;
 
@@ -706,16 +773,174 @@ cmd_merchant_create(const opts *o)
 	}
 	if (open_db(o, &db) != 0)
 		return 1;
-	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0) {
+	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0)
+		goto fail;
+	/* each credential in its own transaction: the merchant stays made */
+	if ((o->webhook != NULL && iss_merchant_webhook(db, o->terminal,
+	    o->webhook, &e) != 0) ||
+	    (o->client_cert != NULL && iss_merchant_cert_add(db, o->terminal,
+	    o->client_cert, fp, sizeof(fp), &e) != 0) ||
+	    (o->api_key && iss_merchant_key_new(db, o->terminal, key, sizeof(key),
+	    &e) != 0))
+		goto fail;
+	if (o->json) {
+		j = json_pack("{s:I, s:s}", "id", (json_int_t)id, "terminal",
+		    o->terminal);
+		if (j != NULL && key[0] != '\0')
+			json_object_set_new(j, "api_key", json_string(key));
+		if (j != NULL && fp[0] != '\0')
+			json_object_set_new(j, "client_cert", json_string(fp));
+		if (j != NULL)
+			json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		printf("merchant account %" PRId64 " created for terminal %s\n", id,
+		    o->terminal);
+		if (fp[0] != '\0')
+			printf("client certificate %s\n", fp);
+		if (key[0] != '\0')
+			printf("API key (shown once): %s\n", key);
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+	rc = e.status < 500 ? 2 : 1;
+out:
+	sodium_memzero(key, sizeof(key));
+	json_decref(j);
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_merchant_key(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char key[96] = "";
+	int rc = 1;
+
+	if ((o->terminal == NULL) == (o->revoke == NULL)) {
+		fprintf(stderr, "walletkey-issuer: merchant-key needs --terminal ID"
+		    " or --revoke KEY_ID\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (o->revoke != NULL) {
+		if (iss_merchant_key_revoke(db, o->revoke, &e) != 0)
+			goto fail;
+		if (o->json)
+			printf("{\"revoked\":\"%s\"}\n", o->revoke);
+		else
+			printf("API key %s revoked\n", o->revoke);
+	} else {
+		if (iss_merchant_key_new(db, o->terminal, key, sizeof(key), &e) != 0)
+			goto fail;
+		if (o->json)
+			printf("{\"terminal\":\"%s\",\"api_key\":\"%s\"}\n",
+			    o->terminal, key);
+		else
+			printf("API key (shown once): %s\n", key);
+	}
+	rc = 0;
+	goto out;
+fail:
+	fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+	rc = e.status < 500 ? 2 : 1;
+out:
+	sodium_memzero(key, sizeof(key));
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_merchant_cert(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char fp[65];
+	int rc = 1;
+
+	if (o->terminal == NULL || o->client_cert == NULL) {
+		fprintf(stderr, "walletkey-issuer: merchant-cert needs --terminal ID"
+		    " and --client-cert PEM\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_merchant_cert_add(db, o->terminal, o->client_cert, fp, sizeof(fp),
+	    &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
 	} else {
 		if (o->json)
-			printf("{\"id\":%" PRId64 ",\"terminal\":\"%s\"}\n", id,
-			    o->terminal);
+			printf("{\"terminal\":\"%s\",\"client_cert\":\"%s\"}\n",
+			    o->terminal, fp);
 		else
-			printf("merchant account %" PRId64 " created for terminal"
-			    " %s\n", id, o->terminal);
+			printf("client certificate %s registered for terminal %s\n",
+			    fp, o->terminal);
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_merchant_webhook(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	int rc = 1;
+
+	if (o->terminal == NULL || (o->webhook == NULL) == !o->none) {
+		fprintf(stderr, "walletkey-issuer: merchant-webhook needs --terminal"
+		    " ID and --webhook URL or --none\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_merchant_webhook(db, o->terminal, o->webhook, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		if (o->json)
+			printf("{\"terminal\":\"%s\",\"webhook\":%s%s%s}\n",
+			    o->terminal, o->webhook ? "\"" : "",
+			    o->webhook ? o->webhook : "null", o->webhook ? "\"" : "");
+		else
+			printf("webhook of terminal %s: %s\n", o->terminal,
+			    o->webhook ? o->webhook : "none");
+		rc = 0;
+	}
+	iss_db_free(&db);
+	return rc;
+}
+
+static int
+cmd_alias_create(const opts *o)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	char alias[80];
+	int rc = 1;
+
+	if (o->pan == NULL) {
+		fprintf(stderr, "walletkey-issuer: alias-create needs --pan PAN\n");
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_alias_create(db, o->pan, o->alias, o->label, alias, sizeof(alias),
+	    &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+	} else {
+		if (o->json)
+			printf("{\"alias\":\"%s\"}\n", alias);
+		else
+			printf("%s\n", alias);
 		rc = 0;
 	}
 	iss_db_free(&db);
@@ -1325,6 +1550,36 @@ main(int argc, char **argv)
 		return cmd_revoke(&o);
 	if (strcmp(cmd, "merchant-create") == 0)
 		return cmd_merchant_create(&o);
+	if (strcmp(cmd, "merchant-key") == 0)
+		return cmd_merchant_key(&o);
+	if (strcmp(cmd, "merchant-cert") == 0)
+		return cmd_merchant_cert(&o);
+	if (strcmp(cmd, "merchant-webhook") == 0)
+		return cmd_merchant_webhook(&o);
+	if (strcmp(cmd, "alias-create") == 0)
+		return cmd_alias_create(&o);
+	if (strcmp(cmd, "payments") == 0) {
+		static const char *const n[] = { "payment_id", "terminal_id",
+		    "order_id", "payer", "card_id", "amount", "currency", "status",
+		    "error", "method", "counter", "expires", "created_at",
+		    "closed_at" };
+		static const bool num[] = { false, false, false, false, false, true,
+		    false, false, false, false, true, true, false, false };
+
+		return cmd_list(&o, "SELECT id, terminal_id, order_id, payer,"
+		    " card_id, amount, currency, status, error_code, method, counter,"
+		    " expires_at, created_at, closed_at FROM payments"
+		    " ORDER BY created_at, id", n, num);
+	}
+	if (strcmp(cmd, "webhooks") == 0) {
+		static const char *const n[] = { "id", "payment_id", "url",
+		    "attempts", "next_at", "delivered_at", "last_error" };
+		static const bool num[] = { true, false, false, true, true, true,
+		    false };
+
+		return cmd_list(&o, "SELECT id, payment_id, url, attempts, next_at,"
+		    " delivered_at, last_error FROM webhooks ORDER BY id", n, num);
+	}
 	if (strcmp(cmd, "psam-issue") == 0)
 		return cmd_psam_issue(&o);
 	if (strcmp(cmd, "manufacturer-add") == 0)

@@ -201,6 +201,10 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	if ((rc = wk_purse_select(card, NULL, 0, NULL)) != WK_OK ||
 	    (rc = wk_wallet_personalise(card, en->perso, en->perso_len)) != WK_OK)
 		goto out;
+	/* the OCRA key of online payments (docs/payments.md), when sent */
+	if (en->ocra_len > 0 && (rc = wk_wallet_personalise(card, en->ocra,
+	    en->ocra_len)) != WK_OK)
+		goto out;
 	step(progress, arg, WK_ENROL_STEP_KEYS, card_hex);
 	rc = WK_OK;
 out:

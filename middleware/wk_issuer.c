@@ -322,6 +322,10 @@ wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
 	    (rc = unb64(json_object_get(resp, "personalisation"), out->perso,
 	    sizeof(out->perso), &out->perso_len)) != WK_OK)
 		snprintf(is->message, sizeof(is->message), "malformed enrolment");
+	if (rc == WK_OK && json_object_get(resp, "ocra_key") != NULL &&
+	    (rc = unb64(json_object_get(resp, "ocra_key"), out->ocra,
+	    sizeof(out->ocra), &out->ocra_len)) != WK_OK)
+		snprintf(is->message, sizeof(is->message), "malformed OCRA key");
 	st = json_string_value(json_object_get(resp, "status"));
 	out->existing = st != NULL && strcmp(st, "existing") == 0;
 	if (rc == WK_OK)

@@ -114,7 +114,8 @@ valid_date(const char *s)
 }
 
 static const char *const type_names[] = { "load", "purchase", "unload",
-    "cash", "limit", "transfer-out", "transfer-in", "payment", "anon-payment",
+    "cash", "limit", "transfer-out", "transfer-in", "payment",
+    "payment-declined", "anon-payment",
     "signature", "decryption", "deposit", "online-payment", "settlement",
     "reversal", "account-load", "account-credit", "account-debit", NULL };
 

@@ -11,6 +11,7 @@ int wk_cmd_perso(wk_cli *cli, int argc, char **argv);
 int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 int wk_cmd_gm(wk_cli *cli, int argc, char **argv);
+int wk_cmd_confirm(wk_cli *cli, int argc, char **argv);
 int wk_cmd_anon(wk_cli *cli, int argc, char **argv);
 int wk_cmd_ui(wk_cli *cli, int argc, char **argv);
 int wk_cmd_watch(wk_cli *cli, int argc, char **argv);
@@ -29,6 +30,7 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "wallet", "electronic purse: info, balance, records, purchase, load, prove, recover, transfer, settle, unblock, session", wk_cmd_wallet, "info|balance|records|purchase|load|prove|recover|transfer|settle|unblock|session|sam-init [OPTIONS] (docs/wallet.md, docs/remote-load.md)" },
 	{ "psam", "a terminal's PSAM card: info, init (its key), install (the issuer's purchase key)", wk_cmd_psam, "info|init|install [OPTIONS] (docs/wallet.md \"The PSAM\")" },
 	{ "enroll", "enrol the card with the issuer: wallet key, certificate, trust anchor, purse keys", wk_cmd_enroll, "--issuer URL --account PAN [--password-file FILE]" },
+	{ "confirm", "online payments: the card's open requests, accepted or declined with the purse PIN, signed on the card", wk_cmd_confirm, "--issuer URL [--watch] [--wait S] [--yes|--decline] [--timeout S] [--pin-file FILE] [--ocra] (docs/payments.md)" },
 	{ "perso", "derive a card's purse keys from master keys into a personalisation profile", wk_cmd_perso, "--master-keys FILE --pan PAN [--pin PIN] --out FILE" },
 	{ "audit", "the card's audit log: export, verify, report (HTML), keygen, open", wk_cmd_audit, "export|verify|report|keygen|open [OPTIONS] (docs/audit.md)" },
 	{ "gm", "SM2/SM3/SM4 (GM applet, SKF model): info, apps, pin, containers, keygen, certs, sign, verify, encrypt, decrypt", wk_cmd_gm, "info|apps|app-create|app-delete|pin|containers|container-create|container-delete|keygen|pubkey|cert-import|cert-export|sign|verify|encrypt|decrypt [OPTIONS] (docs/gm.md)" },

@@ -120,7 +120,8 @@ card_id() {
 # MONEY_CARDS: the slots of the enrolled cards (default "0 1"); EXTRA_DEPOSITS:
 # money deposited after the two first deposits (fen); UNSETTLED:
 # the purchases made but not settled yet (fen), still in the floats;
-# PER_CARD=0 while a transfer is not reported (only the sums hold then).
+# PER_CARD=0 while a transfer is not reported (only the sums hold then);
+# DEPOSITS: what all accounts were given (default two DEPOSITs).
 # The check runs after every step of the remote tests (hundreds of times in
 # the fault loops): one pass over the books, in jq (it starts faster than
 # python3). money_state sets MONEY ("conserved" when every assertion
@@ -160,7 +161,7 @@ money_state() {
 		purses+=("$SERIAL=$(purse_fen "$i")")
 	done
 	mapfile -t out < <(jq -nr --argjson acc "$accounts" --argjson loads "$loads" \
-		--argjson cards "$cards" --argjson deposits $((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0})) \
+		--argjson cards "$cards" --argjson deposits "${DEPOSITS:-$((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0}))}" \
 		--argjson per_card "${PER_CARD:-1}" --argjson unsettled "${UNSETTLED:-0}" \
 		"$MONEY_JQ" --args "${purses[@]}")
 	MONEY=${out[0]:-} PENDING=${out[1]:-}

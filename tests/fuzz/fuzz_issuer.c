@@ -14,7 +14,11 @@
  * with 0x80 the rest wrapped as the request; 0x1F an operator's order for
  * the fixed card, then its unblock request for the challenge in the next
  * 4 bytes, signed by its key, so the delivery is reached).
- * 0x08-0x0F pick the session doors (session_route). The card's doors are
+ * 0x08-0x0F pick the session doors (session_route); 0x10-0x17 and 0x90-0x97
+ * online payments (payment_route: the merchant's and the card's doors, and
+ * the fixed card's confirmation of a real request with its signed body
+ * XORed with the input, whose oracle is that a payment is paid only for
+ * the true confirmation). The card's doors are
  * called with the fixed card's holder session, opened at start-up.
  * Without libFuzzer, main()
  * replays the files named on the command line (the seed corpus in
@@ -34,6 +38,8 @@
 #include "wk_attest.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
+#include "wk_payment.h"
+#include "wk_tlv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -53,6 +59,7 @@ static const char fuzz_card_key[] =
 static iss *fz;
 static char fz_dir[256];
 static char fz_bearer[ISS_TOKEN_LEN + 16];	/* "Bearer " the fixed card's token */
+static char fz_merchant[128];	/* "Bearer wkm_..." of the merchant */
 
 static int
 fz_handle(const char *method, const char *path, const char *body,
@@ -497,9 +504,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		iss_db *d2 = NULL;
 		int64_t mid;
 
+		char k[96];
+
 		if (iss_db_open(url, &d2, err, sizeof(err)) != 0 ||
-		    iss_merchant_create(d2, "000000000042", NULL, &mid, &e) != 0)
+		    iss_merchant_create(d2, "000000000042", NULL, &mid, &e) != 0 ||
+		    iss_merchant_key_new(d2, "000000000042", k, sizeof(k), &e) != 0)
 			abort();
+		snprintf(fz_merchant, sizeof(fz_merchant), "Bearer %s", k);
 		iss_db_free(&d2);
 		enrol_card(FUZZ_PEER_ID, NULL);
 	}
@@ -714,6 +725,164 @@ pin_route(const uint8_t *data, size_t size)
 	free(body);
 }
 
+/*
+ * online payments: (data[0] & 7) picks 0 POST /v1/payments (the rest the
+ * JSON body, the merchant's key), 1 GET /v1/payments/ID?wait=0 (the rest
+ * as ID), 2 GET /v1/cards/CARD/payments?wait= (the rest as wait, the
+ * fixed card's session), 3 POST .../confirmation of a real request (the
+ * rest the JSON body), 4-7 the fixed card's true confirmation of a real
+ * request, its signed body XORed with the rest before the card key signs
+ * it: paid only when nothing changed. A request left open is cancelled.
+ */
+static void
+payment_route(const uint8_t *data, size_t size)
+{
+	static unsigned order;
+	const uint8_t *x = data + 1;
+	size_t n = size - 1;
+	char path[256], body[256], id[33] = "", *txt = NULL;
+	json_t *resp = NULL, *j;
+	iss_err e = { 0 };
+	int sub = data[0] & 7;
+
+	if (sub == 0) {
+		(void)fz_handle("POST", "/v1/payments", (const char *)x, n,
+		    fz_merchant, &resp, &e);
+		goto cancel;
+	}
+	if (sub == 1 || sub == 2) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < n && k < 60; i++)
+			if (x[i] >= 0x21 && x[i] < 0x7F)
+				body[k++] = (char)x[i];
+		body[k] = '\0';
+		if (sub == 1)
+			snprintf(path, sizeof(path), "/v1/payments/%s?wait=0", body);
+		else
+			snprintf(path, sizeof(path), "/v1/cards/" FUZZ_CARD_ID
+			    "/payments?wait=%.2s", body);
+		(void)fz_handle("GET", path, NULL, 0, sub == 1 ? fz_merchant :
+		    fz_bearer, &resp, &e);
+		json_decref(resp);
+		return;
+	}
+	/* a real request for the fixed card */
+	snprintf(body, sizeof(body), "{\"payer\":\"" FUZZ_PAN "\",\"order_id\":"
+	    "\"fz-%u\",\"amount\":1,\"description\":\"fuzz\"}", ++order);
+	if (fz_handle("POST", "/v1/payments", body, strlen(body), fz_merchant,
+	    &resp, &e) != 0 || (j = json_object_get(resp, "payment_id")) == NULL)
+		goto cancel;
+	snprintf(id, sizeof(id), "%s", json_string_value(j));
+	json_decref(resp);
+	resp = NULL;
+	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
+	if (sub == 3) {
+		(void)fz_handle("POST", path, (const char *)x, n, fz_bearer, &resp,
+		    &e);
+	} else {
+		uint8_t req[WK_MSG_MAX], conf[WK_MSG_MAX];
+		EVP_PKEY *key = card_key();
+		wk_msg q, c, parsed;
+		wk_buf b, sb;
+		bool changed = false;
+		size_t rl = 0, cap;
+		size_t i;
+		json_t *v;
+
+		if (key == NULL)
+			goto cancel;
+		if (fz_handle("GET", "/v1/cards/" FUZZ_CARD_ID "/payments", NULL, 0,
+		    fz_bearer, &resp, &e) == 0)
+			json_array_foreach(json_object_get(resp, "payments"), i, v)
+				if (strcmp(json_string_value(json_object_get(v,
+				    "payment_id")), id) == 0)
+					sodium_base642bin(req, sizeof(req),
+					    json_string_value(json_object_get(v, "request")),
+					    strlen(json_string_value(json_object_get(v,
+					    "request"))), NULL, &rl, NULL,
+					    sodium_base64_VARIANT_ORIGINAL);
+		json_decref(resp);
+		resp = NULL;
+		if (rl == 0 || wk_msg_parse(req, rl, &q, NULL, NULL) != WK_MSG_OK) {
+			EVP_PKEY_free(key);
+			goto cancel;
+		}
+		memset(&c, 0, sizeof(c));
+		c.type = WK_MSG_PAY_CONFIRM;
+		memcpy(c.card_id, q.card_id, 8);
+		memcpy(c.load_id, q.load_id, 16);
+		memcpy(c.pan, q.pan, sizeof(c.pan));
+		memcpy(c.terminal_id, q.terminal_id, 6);
+		wk_payment_order_digest(&q, c.digest);
+		c.amount = q.amount;
+		memcpy(c.currency, q.currency, 4);
+		c.expiry = q.expiry;
+		c.decision = WK_MSG_ACCEPTED;
+		c.counter = order;
+		/* the body the card would sign, changed by the input, signed by
+		 * the card key: the issuer must find every change */
+		wk_buf_init_fixed(&b, conf, sizeof(conf));
+		if (wk_msg_encode_body(&c, &b) != WK_MSG_OK) {
+			EVP_PKEY_free(key);
+			goto cancel;
+		}
+		for (i = 0; i < n && i < b.len; i++) {
+			conf[i] ^= x[i];
+			changed = changed || x[i] != 0;
+		}
+		wk_buf_init_heap(&sb, WK_MSG_MAX + 128);
+		{
+			EVP_MD_CTX *md = EVP_MD_CTX_new();
+			uint8_t sig[128];
+			size_t sl = sizeof(sig), mark;
+
+			if (md != NULL && EVP_DigestSignInit(md, NULL, EVP_sha256(),
+			    NULL, key) == 1 && EVP_DigestSign(md, sig, &sl, conf,
+			    b.len) == 1) {
+				mark = wk_tlv_begin(&sb, 0xE0);
+				wk_buf_add(&sb, conf, b.len);
+				wk_tlv_put(&sb, 0x9E, sig, sl);
+				wk_tlv_end(&sb, mark);
+			}
+			EVP_MD_CTX_free(md);
+		}
+		EVP_PKEY_free(key);
+		/* a change that still parses the same is no change */
+		if (changed && wk_msg_parse(sb.p, sb.len, &parsed, NULL, NULL) ==
+		    WK_MSG_OK && memcmp(&parsed, &c, sizeof(c)) == 0)
+			changed = false;
+		cap = sodium_base64_ENCODED_LEN(sb.len, sodium_base64_VARIANT_ORIGINAL);
+		if (!wk_buf_failed(&sb) && (txt = malloc(cap + 32)) != NULL) {
+			size_t bl = (size_t)sprintf(txt, "{\"confirmation\":\"");
+
+			sodium_bin2base64(txt + bl, cap, sb.p, sb.len,
+			    sodium_base64_VARIANT_ORIGINAL);
+			bl += strlen(txt + bl);
+			memcpy(txt + bl, "\"}", 3);
+			bl += 2;
+			(void)fz_handle("POST", path, txt, bl, fz_bearer, &resp, &e);
+			if (resp != NULL && json_string_value(json_object_get(resp,
+			    "status")) != NULL && strcmp(json_string_value(
+			    json_object_get(resp, "status")), "paid") == 0 && changed)
+				__builtin_trap();	/* paid for a changed confirmation */
+		}
+		free(txt);
+		wk_buf_clear(&sb);
+	}
+cancel:
+	if (resp != NULL && id[0] == '\0' &&
+	    (j = json_object_get(resp, "payment_id")) != NULL)
+		snprintf(id, sizeof(id), "%s", json_string_value(j));
+	json_decref(resp);
+	resp = NULL;
+	if (id[0] != '\0') {
+		snprintf(path, sizeof(path), "/v1/payments/%s/cancel", id);
+		(void)fz_handle("POST", path, "{}", 2, fz_merchant, &resp, &e);
+		json_decref(resp);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -760,6 +929,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if ((data[0] & 0xF8) == 0x08) {
 		session_route(data, size);
+		return 0;
+	}
+	if ((data[0] & 0x70) == 0x10) {
+		payment_route(data, size);
 		return 0;
 	}
 	r = (size_t)(data[0] & 0x7F) % (sizeof(routes) / sizeof(routes[0]));

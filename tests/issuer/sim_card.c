@@ -12,6 +12,7 @@
 #include "wk_apdu.h"
 #include "wk_attest.h"
 #include "wk_hex.h"
+#include "wk_payment.h"
 #include "wk_purse_crypto.h"
 
 static struct {
@@ -617,6 +618,11 @@ sim_enrol(sim_http *h, sim_card *c, const char *password, json_t **out)
 	    sim_card_personalise(c, cert, (size_t)n1, ca, (size_t)n2, perso,
 	    (size_t)n3) != 0)
 		st = -1;
+	/* the OCRA key of payments, when the issuer sends one */
+	if (st != -1 && json_object_get(resp, "ocra_key") != NULL &&
+	    ((n3 = sim_unb64(json_object_get(resp, "ocra_key"), perso,
+	    sizeof(perso))) <= 0 || sim_card_ocra_key(c, perso, (size_t)n3) != 0))
+		st = -1;
 out:
 	if (out != NULL && st != -1) {
 		*out = resp;
@@ -648,6 +654,73 @@ sim_card_xfer_token(sim_card *c, const uint8_t peer[WK_MSG_CARD_ID_LEN],
 	if (c->balance >= amount)
 		c->balance -= amount;
 	return wk_msg_sign(&m, c->key, out) == WK_MSG_OK ? 0 : -1;
+}
+
+int
+sim_card_ocra_key(sim_card *c, const uint8_t *msg, size_t len)
+{
+	uint8_t key[WK_MSG_SEALED_MAX];
+	size_t n = 0;
+	wk_msg m;
+	int rc = -1;
+
+	if (c->anchor != NULL && wk_msg_verify(msg, len, c->anchor, &m) ==
+	    WK_MSG_OK && m.type == WK_MSG_OCRA_KEY &&
+	    memcmp(m.card_id, c->id, sizeof(c->id)) == 0 &&
+	    wk_msg_open_keys(c->key, &m, key, sizeof(key), &n) == WK_MSG_OK &&
+	    n == sizeof(c->ocra_key)) {
+		memcpy(c->ocra_key, key, n);
+		c->has_ocra = true;
+		rc = 0;
+	}
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+static int
+pay_checked(sim_card *c, const uint8_t *req, size_t len, wk_msg *q,
+    wk_msg *conf)
+{
+	if (c->anchor == NULL || wk_msg_verify(req, len, c->anchor, q) !=
+	    WK_MSG_OK || q->type != WK_MSG_PAY_REQUEST ||
+	    memcmp(q->card_id, c->id, sizeof(c->id)) != 0 ||
+	    strcmp(q->pan, c->pan) != 0)
+		return -1;
+	memset(conf, 0, sizeof(*conf));
+	conf->type = WK_MSG_PAY_CONFIRM;
+	memcpy(conf->card_id, q->card_id, sizeof(conf->card_id));
+	memcpy(conf->load_id, q->load_id, sizeof(conf->load_id));
+	memcpy(conf->pan, q->pan, sizeof(conf->pan));
+	memcpy(conf->terminal_id, q->terminal_id, sizeof(conf->terminal_id));
+	wk_payment_order_digest(q, conf->digest);
+	conf->amount = q->amount;
+	memcpy(conf->currency, q->currency, sizeof(conf->currency));
+	conf->expiry = q->expiry;
+	return 0;
+}
+
+int
+sim_card_pay(sim_card *c, const uint8_t *req, size_t len, bool accept,
+    wk_buf *out)
+{
+	wk_msg q, conf;
+
+	if (pay_checked(c, req, len, &q, &conf) != 0)
+		return -1;
+	conf.decision = accept ? WK_MSG_ACCEPTED : WK_MSG_DECLINED;
+	conf.counter = ++c->pay_counter;
+	return wk_msg_sign(&conf, c->key, out) == WK_MSG_OK ? 0 : -1;
+}
+
+int
+sim_card_pay_ocra(sim_card *c, const uint8_t *req, size_t len, uint64_t t,
+    char digits[9])
+{
+	wk_msg q, conf;
+
+	if (!c->has_ocra || pay_checked(c, req, len, &q, &conf) != 0)
+		return -1;
+	return wk_payment_ocra(c->ocra_key, &conf, t, digits) == 0 ? 0 : -1;
 }
 
 int

@@ -47,6 +47,10 @@ typedef struct sim_card {
 	uint16_t last_seq;
 	uint32_t last_balance;
 	uint8_t last_tac[4];
+	/* payments (docs/payments.md) */
+	uint32_t pay_counter;
+	bool has_ocra;
+	uint8_t ocra_key[32];
 } sim_card;
 
 /*
@@ -93,6 +97,17 @@ int sim_card_recover(sim_card *c, const uint8_t load_id[WK_MSG_LOAD_ID_LEN],
  * at zero, the issuer is what is tested) */
 int sim_card_xfer_token(sim_card *c, const uint8_t peer[WK_MSG_CARD_ID_LEN],
     uint32_t amount, uint8_t token_id[WK_MSG_LOAD_ID_LEN], wk_buf *out);
+
+/* payments: the OCRA key message of enrolment (type 13) */
+int sim_card_ocra_key(sim_card *c, const uint8_t *msg, size_t len);
+/* the card's answer to an issuer's payment request: the signed
+ * confirmation (type 12) with decision, the next counter. Like the card,
+ * it checks the issuer's signature, the card id and the PAN first (-1) */
+int sim_card_pay(sim_card *c, const uint8_t *req, size_t len, bool accept,
+    wk_buf *out);
+/* the OCRA response (8 digits) for a request at time step t (minutes) */
+int sim_card_pay_ocra(sim_card *c, const uint8_t *req, size_t len, uint64_t t,
+    char digits[9]);
 
 typedef struct sim_http sim_http;
 

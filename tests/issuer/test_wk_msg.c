@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -42,6 +43,14 @@ fill(wk_msg *m, uint8_t type)
 	m->sealed_len = 64;
 	memset(m->sealed, 0x77, m->sealed_len);
 	m->scope = WK_MSG_SCOPE_HOLDER;
+	strcpy(m->payee_name, "Buchhandlung M\xc3\xbcller");
+	strcpy(m->order_id, "A-2026-0001");
+	strcpy(m->description, "two books, \xe4\xb8\xa4\xe6\x9c\xac\xe4\xb9\xa6");
+	strcpy(m->currency, "CNY");
+	m->expiry = 0x0000000069A1B2C3ull;
+	memset(m->digest, 0xD1, sizeof(m->digest));
+	m->decision = WK_MSG_ACCEPTED;
+	m->counter = 0x01020304;
 }
 
 static void
@@ -65,7 +74,26 @@ test_roundtrip(void **state)
 		assert_int_equal(wk_msg_parse(b.p, b.len, &out, &body, &sig), WK_MSG_OK);
 		assert_int_equal(out.type, t);
 		assert_memory_equal(out.card_id, m.card_id, 8);
-		assert_memory_equal(out.nonce, m.nonce, 16);
+		if (t != WK_MSG_PAY_REQUEST && t != WK_MSG_PAY_CONFIRM)
+			assert_memory_equal(out.nonce, m.nonce, 16);
+		if (t == WK_MSG_PAY_REQUEST || t == WK_MSG_PAY_CONFIRM) {
+			assert_memory_equal(out.load_id, m.load_id, 16);
+			assert_memory_equal(out.terminal_id, m.terminal_id, 6);
+			assert_string_equal(out.pan, m.pan);
+			assert_string_equal(out.currency, "CNY");
+			assert_true(out.expiry == m.expiry);
+			assert_int_equal(out.amount, m.amount);
+		}
+		if (t == WK_MSG_PAY_REQUEST) {
+			assert_string_equal(out.payee_name, m.payee_name);
+			assert_string_equal(out.order_id, m.order_id);
+			assert_string_equal(out.description, m.description);
+		}
+		if (t == WK_MSG_PAY_CONFIRM) {
+			assert_memory_equal(out.digest, m.digest, 32);
+			assert_int_equal(out.decision, WK_MSG_ACCEPTED);
+			assert_int_equal(out.counter, 0x01020304);
+		}
 		assert_int_equal(wk_msg_verify(b.p, b.len, key, &out), WK_MSG_OK);
 		assert_int_equal(wk_msg_verify(b.p, b.len, key2, &out),
 		    WK_MSG_BAD_SIGNATURE);
@@ -207,6 +235,77 @@ test_session_auth(void **state)
 	wk_buf_clear(&b);
 }
 
+/* the texts a merchant writes: what the holder reads is what is signed */
+static void
+test_payment_texts(void **state)
+{
+	static const char *const refused[] = {
+		"\x1b[2K amount 0.01",	/* a terminal escape */
+		"line\nbreak", "tab\there", "del\x7f",
+		"\xc2\x9b" "2K",		/* C1 CSI */
+		"\xe2\x80\xae" "00.001",	/* right-to-left override */
+		"\xe2\x81\xa6x",		/* left-to-right isolate */
+		"\xe2\x80\xa8",		/* line separator */
+		"\xc0\xaf",		/* overlong '/' */
+		"\xed\xa0\x80",		/* a surrogate */
+		"\xf4\x90\x80\x80",	/* past U+10FFFF */
+		"\xe4\xb8",		/* cut short */
+		"\xff",
+	};
+	wk_msg m;
+	wk_buf b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		fill(&m, WK_MSG_PAY_REQUEST);
+		snprintf(m.description, sizeof(m.description), "%s", refused[i]);
+		wk_buf_init_heap(&b, WK_MSG_MAX);
+		assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+		wk_buf_clear(&b);
+	}
+	/* an empty description is allowed, an empty order id or name not */
+	fill(&m, WK_MSG_PAY_REQUEST);
+	m.description[0] = '\0';
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_OK);
+	assert_int_equal(wk_msg_parse(b.p, b.len, &m, NULL, NULL), WK_MSG_OK);
+	assert_string_equal(m.description, "");
+	wk_buf_clear(&b);
+	fill(&m, WK_MSG_PAY_REQUEST);
+	m.order_id[0] = '\0';
+	assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+	wk_buf_clear(&b);
+	fill(&m, WK_MSG_PAY_REQUEST);
+	strcpy(m.currency, "cny");
+	assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+	wk_buf_clear(&b);
+	fill(&m, WK_MSG_PAY_CONFIRM);
+	m.decision = 2;
+	assert_int_equal(wk_msg_sign(&m, key, &b), WK_MSG_ARG);
+	wk_buf_clear(&b);
+	/* a control character written into the wire form: malformed */
+	{
+		uint8_t body[] = { 0x80, 1, 1, 0x81, 1, WK_MSG_PAY_REQUEST,
+		    0x82, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+		    0x8C, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		    0x92, 2, '6', '2',
+		    0x8A, 6, 0, 0, 0, 0, 0, 1,
+		    0x9F, 0x20, 1, 'S',
+		    0x9F, 0x21, 1, 'A',
+		    0x9F, 0x22, 2, 'o', 'k',
+		    0x85, 4, 0, 0, 0, 1,
+		    0x9F, 0x23, 3, 'C', 'N', 'Y',
+		    0x9F, 0x24, 8, 0, 0, 0, 0, 0x69, 0, 0, 0 };
+
+		assert_int_equal(parse_body(body, sizeof(body)), WK_MSG_OK);
+		body[sizeof(body) - 25] = 0x1B;		/* 'o' of the description */
+		assert_int_equal(parse_body(body, sizeof(body)), WK_MSG_MALFORMED);
+		body[sizeof(body) - 25] = 'o';
+		body[sizeof(body) - 14] = 'c';		/* currency "cNY" */
+		assert_int_equal(parse_body(body, sizeof(body)), WK_MSG_MALFORMED);
+	}
+}
+
 static void
 test_seal(void **state)
 {
@@ -240,6 +339,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_strict),
+		cmocka_unit_test(test_payment_texts),
 		cmocka_unit_test(test_session_auth),
 		cmocka_unit_test(test_seal),
 	};

@@ -222,6 +222,13 @@ uint16_t purse_crl_put(vc_card *card, const uint8_t *data, size_t len);
 /* version 8 | issued 8 | count 2 of the card's list (zeros: none) */
 uint16_t purse_crl_status(vc_card *card, wk_buf *resp);
 
+/* purse_pay.c: online payments (docs/payments.md), INS E7; the OCRA key
+ * of a personalisation message of type 13 */
+#define PURSE_WALLET_INS_PAYMENT 0xE7
+uint16_t purse_pay_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+uint16_t purse_pay_ocra_key(vc_card *card, const uint8_t *data, size_t len);
+
 /* purse_xfer.c: card to card, INS E8-ED */
 uint16_t purse_xfer_process(purse_applet *a, vc_card *card,
     const wk_apdu *cmd, wk_buf *resp);

@@ -178,6 +178,10 @@ purse_keys_wipe(vc_card *card)
 	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
 		return rc;
 	rc = vc_store_del(st, PURSE_APPLET, "drpk.index");
+	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+		return rc;
+	/* the payments' OCRA key is the issuer's too (purse_pay.c) */
+	rc = vc_store_del(st, "wallet", "ocra.key");
 	return rc == VC_STORE_NOT_FOUND ? VC_STORE_OK : rc;
 }
 

@@ -14,6 +14,7 @@
  *   E8-ED             card to card: purse_xfer.c
  *   EE UNBLOCK REQUEST a new APPLICATION UNBLOCK challenge, in a signed
  *                     unblock request for the issuer (docs/purse.md)
+ *   E7 PAYMENT        online payments: purse_pay.c
  *   EF ISSUER SESSION P1 00 (the card) / 01 (and the holder: the verified
  *                     purse PIN, not used up), data the issuer's challenge
  *                     (16): a signed session proof (type 17) for the
@@ -507,17 +508,23 @@ personalise(vc_card *card, const wk_apdu *cmd)
 	/* the issuer's keys never take over value loaded under other keys
 	 * (the demo's, a profile's): it would enter the issuer's books from
 	 * nothing */
-	if (purse_holds_value(card)) {
-		sw = WK_SW_CONDITIONS;
-		goto out;
-	}
 	if (piv_wallet_anchor(card, &anchor) != 0 || piv_wallet_key(card, &key) != 0) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
 	if (wk_msg_parse(cmd->data, cmd->lc, &m, NULL, NULL) != WK_MSG_OK ||
-	    m.type != WK_MSG_PERSO) {
+	    (m.type != WK_MSG_PERSO && m.type != WK_MSG_OCRA_KEY)) {
 		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	/* the OCRA key of the payments' dynamic-password variant, sealed
+	 * beside the purse keys (its 32 bytes are no purse key) */
+	if (m.type == WK_MSG_OCRA_KEY) {
+		sw = purse_pay_ocra_key(card, cmd->data, cmd->lc);
+		goto out;
+	}
+	if (purse_holds_value(card)) {
+		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
 	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &m) != WK_MSG_OK ||
@@ -565,6 +572,8 @@ purse_wallet_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		break;
 	case INS_UNBLOCK_REQUEST:
 		return unblock_request(card, cmd, resp);
+	case PURSE_WALLET_INS_PAYMENT:
+		return purse_pay_process(a, card, cmd, resp);
 	case INS_SESSION:
 		return issuer_session(a, card, cmd, resp);
 	default:

@@ -1,0 +1,410 @@
+/*
+ * bench/confirm: the issuer's online payments per second (docs/payments.md)
+ * with 1, 8 and 64 merchants at once, next to its remote loads per second
+ * with as many clients, against the issuer alone (HTTP server in-process,
+ * cards simulated in-process, no PC/SC). One payment = the merchant's
+ * POST /v1/payments, the card's GET of its open requests (with its
+ * session), the card's signed confirmation posted: three HTTP round trips,
+ * two write transactions (the request, the payment).
+ *
+ *   pay_bench sqlite | pg       (pg: $WK_PG_URL, see ../issuer/run.sh)
+ *
+ * WK_BENCH_SECONDS (default 5) sets the time per row. Prints figures;
+ * never fails on time.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "iss.h"
+#include "sim_card.h"
+
+#define MAX_CLIENTS 64
+
+typedef struct client {
+	int index;
+	sim_card *card;
+	char pan[20];
+	char terminal[13];
+	char auth[128];		/* "Bearer wkm_..." */
+	sim_http *shop;		/* the merchant's connection, its key */
+	sim_http *cardh;	/* the card's, with its session */
+	double *lat;
+	size_t n, cap;
+	long errors;
+	long last_error;	/* the HTTP status of the last failure */
+	long order;	/* the last order number: unique across the rows */
+} client;
+
+static char base[64];
+static volatile int stop;
+static client clients[MAX_CLIENTS];
+static int enrol_next;
+static long last_error;
+static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+record(client *c, double t)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		if ((c->lat = realloc(c->lat, c->cap * sizeof(double))) == NULL)
+			exit(1);
+	}
+	c->lat[c->n++] = t;
+}
+
+static void *
+enrol_worker(void *arg)
+{
+	sim_http *h;
+
+	(void)arg;
+	if (sim_http_new(base, &h) != 0)
+		return NULL;
+	for (;;) {
+		int i;
+
+		pthread_mutex_lock(&enrol_mu);
+		i = enrol_next++;
+		pthread_mutex_unlock(&enrol_mu);
+		if (i >= MAX_CLIENTS)
+			break;
+		if (sim_enrol(h, clients[i].card, "password1", NULL) != 200) {
+			fprintf(stderr, "pay_bench: enrolment %d failed\n", i);
+			exit(1);
+		}
+	}
+	sim_http_free(&h);
+	return NULL;
+}
+
+/* one payment: merchant asks, card fetches and confirms */
+static long
+one_payment(client *c, sim_http *shop, sim_http *card, long order)
+{
+	char path[128], id[33];
+	json_t *req, *resp = NULL, *v;
+	uint8_t msg[WK_MSG_MAX];
+	wk_buf conf;
+	long st, n = 0;
+	size_t i;
+
+	req = json_pack("{s:s, s:s, s:i, s:s}", "payer", c->pan, "order_id",
+	    (snprintf(path, sizeof(path), "b%d-%ld", c->index, order), path),
+	    "amount", 1, "description", "bench");
+	st = sim_http_call(shop, "/v1/payments", req, &resp);
+	json_decref(req);
+	if (st != 200 || json_string_value(json_object_get(resp,
+	    "payment_id")) == NULL) {
+		json_decref(resp);
+		return st;
+	}
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(resp,
+	    "payment_id")));
+	json_decref(resp);
+	resp = NULL;
+	snprintf(path, sizeof(path), "/v1/cards/%s/payments", c->card->id_hex);
+	if ((st = sim_http_call(card, path, NULL, &resp)) != 200)
+		goto out;
+	json_array_foreach(json_object_get(resp, "payments"), i, v)
+		if (strcmp(json_string_value(json_object_get(v, "payment_id")),
+		    id) == 0)
+			n = sim_unb64(json_object_get(v, "request"), msg, sizeof(msg));
+	json_decref(resp);
+	resp = NULL;
+	st = -1;
+	if (n <= 0) {
+		if (getenv("PAY_BENCH_DEBUG") != NULL)
+			fprintf(stderr, "request %s not in the card's list\n", id);
+		goto out;
+	}
+	wk_buf_init_heap(&conf, WK_MSG_MAX);
+	if (sim_card_pay(c->card, msg, (size_t)n, true, &conf) == 0) {
+		req = json_pack("{s:o}", "confirmation", sim_b64(conf.p, conf.len));
+		snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
+		st = sim_http_call(card, path, req, &resp);
+		if (st == 200 && (json_string_value(json_object_get(resp,
+		    "status")) == NULL || strcmp(json_string_value(json_object_get(
+		    resp, "status")), "paid") != 0))
+			st = -1;
+		if (st != 200 && getenv("PAY_BENCH_DEBUG") != NULL) {
+			char *d = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+
+			fprintf(stderr, "confirmation %ld: %s\n", st, d ? d : "-");
+			free(d);
+		}
+		json_decref(req);
+	}
+	wk_buf_clear(&conf);
+out:
+	json_decref(resp);
+	return st;
+}
+
+static void *
+pay_worker(void *arg)
+{
+	client *c = arg;
+	long st;
+
+	while (!stop) {
+		double t0 = now_s();
+
+		/* a new order id each time: the same one again is the same
+		 * (already paid) payment */
+		if ((st = one_payment(c, c->shop, c->cardh, ++c->order)) == 200) {
+			record(c, now_s() - t0);
+		} else {
+			c->errors++;
+			c->last_error = st;
+		}
+	}
+	return NULL;
+}
+
+/* the merchant's key and the card's session, once per client */
+static void
+connect_client(client *c)
+{
+	long st = -1;
+
+	if (sim_http_new(base, &c->shop) != 0 ||
+	    sim_http_new(base, &c->cardh) != 0 ||
+	    sim_http_set_auth(c->shop, c->auth) != 0)
+		exit(1);
+	for (int i = 0; i < 30 && (st = sim_login(c->cardh, c->card,
+	    WK_MSG_SCOPE_CARD)) != 200; i++)
+		usleep(1100000);
+	if (st != 200) {
+		fprintf(stderr, "pay_bench: client %d has no session (%ld)\n",
+		    c->index, st);
+		exit(1);
+	}
+}
+
+static void *
+load_worker(void *arg)
+{
+	client *c = arg;
+	sim_http *h;
+
+	if (sim_http_new(base, &h) != 0)
+		return NULL;
+	while (!stop) {
+		double t0 = now_s();
+
+		long st = sim_load(h, c->card, 1, NULL);
+
+		if (st == 200) {
+			record(c, now_s() - t0);
+		} else {
+			c->errors++;
+			c->last_error = st;
+		}
+	}
+	sim_http_free(&h);
+	return NULL;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* n clients of worker for secs: per second, p50 and p99 in ms */
+static double
+run(void *(*worker)(void *), int n, double secs, double *p50, double *p99,
+    long *errors)
+{
+	pthread_t th[MAX_CLIENTS];
+	double t0, el, *all;
+	size_t total = 0, k = 0;
+
+	stop = 0;
+	for (int i = 0; i < n; i++) {
+		clients[i].n = 0;
+		clients[i].errors = 0;
+	}
+	t0 = now_s();
+	for (int i = 0; i < n; i++)
+		pthread_create(&th[i], NULL, worker, &clients[i]);
+	usleep((useconds_t)(secs * 1e6));
+	stop = 1;
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	el = now_s() - t0;
+	*errors = 0;
+	last_error = 0;
+	for (int i = 0; i < n; i++) {
+		total += clients[i].n;
+		*errors += clients[i].errors;
+		if (clients[i].errors > 0)
+			last_error = clients[i].last_error;
+	}
+	if (total == 0 || (all = malloc(total * sizeof(double))) == NULL) {
+		*p50 = *p99 = 0;
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy(all + k, clients[i].lat, clients[i].n * sizeof(double));
+		k += clients[i].n;
+	}
+	qsort(all, total, sizeof(double), cmp_double);
+	*p50 = all[total / 2] * 1e3;
+	*p99 = all[(size_t)((double)(total - 1) * 0.99)] * 1e3;
+	free(all);
+	return (double)total / el;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int counts[] = { 1, 8, 64 };
+	const char *which = argc > 1 ? argv[1] : "sqlite";
+	bool pg = strcmp(which, "pg") == 0;
+	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
+	char dir[] = "/tmp/wk-pay-bench.XXXXXX", url[512], key[128], err[512];
+	char mfg[128];
+	size_t added;
+	iss_unlock u = { 0 };
+	iss_db *db = NULL;
+	iss *is = NULL;
+	iss_server *srv = NULL;
+	iss_err e = { 0 };
+	pthread_t th[2];
+	int64_t id;
+
+	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+		return 1;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(key, sizeof(key), "%s/issuer.key", dir);
+	if (pg) {
+		if (getenv("WK_PG_URL") == NULL) {
+			fprintf(stderr, "pay_bench: pg needs WK_PG_URL\n");
+			return 1;
+		}
+		snprintf(url, sizeof(url), "%s", getenv("WK_PG_URL"));
+	} else {
+		snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
+	}
+	u.key_file = key;
+	snprintf(mfg, sizeof(mfg), "%s/mfg.pem", dir);
+	if (sim_factory_init(mfg) != 0 ||
+	    iss_db_open(url, &db, err, sizeof(err)) != 0 ||
+	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
+	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0 ||
+	    iss_mfg_add(db, &u, mfg, &added, err, sizeof(err)) != 0) {
+		fprintf(stderr, "pay_bench: %s\n", err);
+		return 1;
+	}
+	/* a payer, a card and a merchant for each client */
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		char k[96], name[32];
+
+		c->index = i;
+		snprintf(c->pan, sizeof(c->pan), "62229900%08d", i);
+		snprintf(c->terminal, sizeof(c->terminal), "0000000b%04x", i);
+		snprintf(name, sizeof(name), "bench shop %d", i);
+		if (iss_account_create(db, c->pan, "bench", "password1", &id, &e) !=
+		    0 || iss_deposit(db, c->pan, 2000000000, &e) != 0 ||
+		    iss_merchant_create(db, c->terminal, name, &id, &e) != 0 ||
+		    iss_merchant_key_new(db, c->terminal, k, sizeof(k), &e) != 0 ||
+		    sim_card_new(c->pan, &c->card) != 0) {
+			fprintf(stderr, "pay_bench: %s\n", e.message);
+			return 1;
+		}
+		snprintf(c->auth, sizeof(c->auth), "Bearer %s", k);
+		sodium_memzero(k, sizeof(k));
+	}
+	if (iss_open(url, &u, 2 * MAX_CLIENTS + 8, &is, err, sizeof(err)) != 0 ||
+	    iss_server_start(is, "127.0.0.1:0", NULL, NULL, &srv, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "pay_bench: %s\n", err);
+		return 1;
+	}
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
+	    (unsigned)iss_server_port(srv));
+	/* every client's session comes from 127.0.0.1: room for all of them */
+	iss_limiter_free(&is->session_limit);
+	if (iss_limiter_new(4 * MAX_CLIENTS, 1, &is->session_limit) != 0)
+		return 1;
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, enrol_worker, NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		connect_client(&clients[i]);
+
+	printf("issuer online payments on %s, %.0f s per row (payment = ask +"
+	    " card's list + confirmation; load = request + receipt)\n",
+	    pg ? "PostgreSQL" : "SQLite", secs);
+	printf("%10s %12s %9s %9s %7s %12s %9s %7s\n", "merchants", "payments/s",
+	    "p50 ms", "p99 ms", "errors", "loads/s", "p50 ms", "errors");
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		double pp50, pp99, pps, lp50, lp99, lps;
+		long perr, lerr, plast, llast;
+
+		pps = run(pay_worker, counts[i], secs, &pp50, &pp99, &perr);
+		plast = last_error;
+		lps = run(load_worker, counts[i], secs, &lp50, &lp99, &lerr);
+		llast = last_error;
+		printf("%10d %12.1f %9.2f %9.2f %7ld %12.1f %9.2f %7ld", counts[i],
+		    pps, pp50, pp99, perr, lps, lp50, lerr);
+		if (perr > 0 || lerr > 0)
+			printf("   (last failed status: payment %ld, load %ld)",
+			    plast, llast);
+		printf("\n");
+		fflush(stdout);
+	}
+	{
+		iss_res *r = NULL;
+		int64_t sum, merch, paid;
+
+		iss_db_exec(db, "SELECT (SELECT SUM(balance) FROM accounts),"
+		    " (SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind ="
+		    " 'merchant'), (SELECT COALESCE(SUM(amount), 0) FROM payments"
+		    " WHERE status = 'paid')", NULL, 0, &r);
+		sum = iss_res_int(r, 0, 0);
+		merch = iss_res_int(r, 0, 1);
+		paid = iss_res_int(r, 0, 2);
+		iss_res_free(&r);
+		printf("money conserved after the run: %s (merchants hold the paid"
+		    " payments: %s)\n", sum == 0 ? "yes" : "NO", merch == paid ?
+		    "yes" : "NO");
+	}
+	iss_server_stop(&srv);
+	iss_free(&is);
+	iss_db_free(&db);
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		sim_http_free(&clients[i].shop);
+		sim_http_free(&clients[i].cardh);
+		sim_card_free(&clients[i].card);
+		free(clients[i].lat);
+	}
+	sim_factory_free();
+	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
+	if (system(err) != 0)
+		return 1;
+	curl_global_cleanup();
+	return 0;
+}
