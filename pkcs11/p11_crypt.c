@@ -62,6 +62,20 @@ p11_op_crypt_part(p11_session *s, enum p11_op_kind kind, const uint8_t *in,
 	return rv;
 }
 
+/* the first checks of C_Encrypt and C_Decrypt: a bad argument ends the operation */
+static CK_RV
+one_part_check(p11_op *op, const uint8_t *in, size_t len,
+    const CK_ULONG *out_len)
+{
+	if (!op->active)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (out_len == NULL || (in == NULL && len > 0)) {
+		p11_op_end(op);
+		return CKR_ARGUMENTS_BAD;
+	}
+	return CKR_OK;
+}
+
 CK_RV
 p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
     uint8_t *out, CK_ULONG *out_len)
@@ -72,12 +86,8 @@ p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
 	int wk;
 	CK_RV rv;
 
-	if (!op->active)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	if (out_len == NULL || (in == NULL && len > 0)) {
-		p11_op_end(op);
-		return CKR_ARGUMENTS_BAD;
-	}
+	if ((rv = one_part_check(op, in, len, out_len)) != CKR_OK)
+		return rv;
 	if (op->cctx != NULL)
 		return cipher_one(op, in, len, out, out_len);
 	if (len != mod) {
@@ -157,12 +167,8 @@ p11_op_encrypt(p11_session *s, const uint8_t *in, size_t len, uint8_t *out,
 	size_t n;
 	CK_RV rv;
 
-	if (!op->active)
-		return CKR_OPERATION_NOT_INITIALIZED;
-	if (out_len == NULL || (in == NULL && len > 0)) {
-		p11_op_end(op);
-		return CKR_ARGUMENTS_BAD;
-	}
+	if ((rv = one_part_check(op, in, len, out_len)) != CKR_OK)
+		return rv;
 	if (op->cctx != NULL)
 		return cipher_one(op, in, len, out, out_len);
 	n = *out_len;

@@ -106,7 +106,7 @@ p11_module_initialized(void)
 	return initialized;
 }
 
-/* ---- general purpose ---- */
+/* ---- the module's life ---- */
 
 CK_RV
 wk_C_Initialize(CK_VOID_PTR init_args)
@@ -169,7 +169,6 @@ out:
 	pthread_mutex_unlock(&init_mutex);
 	return rv;
 }
-
 
 /* slot events: polls, without the lock between polls */
 CK_RV

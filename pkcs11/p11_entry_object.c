@@ -11,6 +11,16 @@
 
 P11_ENTRY_FILE
 
+/* the object h as the session sees it, once the arguments are good */
+static CK_RV
+object_get(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h,
+    bool args_ok, p11_object **o)
+{
+	if (!args_ok)
+		return CKR_ARGUMENTS_BAD;
+	return p11_object_get(s, slot, h, o);
+}
+
 static CK_RV
 create_object(p11_session *s, p11_slot *slot, CK_ATTRIBUTE_PTR tmpl,
     CK_ULONG count, CK_OBJECT_HANDLE_PTR out)
@@ -29,38 +39,35 @@ copy_object(p11_session *s, p11_slot *slot,
     CK_OBJECT_HANDLE obj,
     CK_ATTRIBUTE_PTR tmpl, CK_ULONG count, CK_OBJECT_HANDLE_PTR out)
 {
-	p11_object *o;
+	p11_object *o, *copy = NULL;
+	bool priv, found;
 	CK_RV rv;
 
-	if ((tmpl == NULL && count > 0) || out == NULL)
-		return CKR_ARGUMENTS_BAD;
-	if ((rv = p11_object_get(s, slot, obj, &o)) != CKR_OK)
+	if ((rv = object_get(s, slot, obj, (tmpl != NULL || count == 0) &&
+	    out != NULL, &o)) != CKR_OK)
 		return rv;
 	/* the card's objects have CKA_COPYABLE false; session objects copy */
 	if (!o->soft || !p11_attr_true(o, CKA_COPYABLE))
 		return CKR_ACTION_PROHIBITED;
-	{
-		p11_object *c = NULL;
-		bool priv = o->private_obj, found;
-		if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
-			return rv;
-		if ((rv = p11_tmpl_bool(tmpl, count, CKA_PRIVATE, &priv,
-		    &found)) != CKR_OK)
-			return rv;
-		if (priv && slot->login != CKU_USER)
-			return CKR_USER_NOT_LOGGED_IN;
-		if ((rv = p11_object_copy(o, &c)) != CKR_OK)
-			return rv;
-		rv = p11_object_set_attrs(c, tmpl, count, slot->login == CKU_SO,
-		    true);
-		if (rv != CKR_OK) {
-			p11_object_free(&c);
-			return rv;
-		}
-		c->session = s->handle;
-		p11_object_append(&slot->objects, c);
-		*out = c->handle;
+	priv = o->private_obj;
+	if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
+		return rv;
+	if ((rv = p11_tmpl_bool(tmpl, count, CKA_PRIVATE, &priv,
+	    &found)) != CKR_OK)
+		return rv;
+	if (priv && slot->login != CKU_USER)
+		return CKR_USER_NOT_LOGGED_IN;
+	if ((rv = p11_object_copy(o, &copy)) != CKR_OK)
+		return rv;
+	rv = p11_object_set_attrs(copy, tmpl, count, slot->login == CKU_SO,
+	    true);
+	if (rv != CKR_OK) {
+		p11_object_free(&copy);
+		return rv;
 	}
+	copy->session = s->handle;
+	p11_object_append(&slot->objects, copy);
+	*out = copy->handle;
 	return CKR_OK;
 }
 
@@ -79,9 +86,7 @@ get_object_size(p11_session *s, p11_slot *slot,
 	CK_ULONG n = 0;
 	CK_RV rv;
 
-	if (size == NULL)
-		return CKR_ARGUMENTS_BAD;
-	if ((rv = p11_object_get(s, slot, obj, &o)) != CKR_OK)
+	if ((rv = object_get(s, slot, obj, size != NULL, &o)) != CKR_OK)
 		return rv;
 	for (size_t i = 0; i < o->n_attrs; i++)
 		n += o->attrs[i].ulValueLen;
@@ -93,16 +98,14 @@ P11_ENTRY(SESSION, C_GetObjectSize, (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
     CK_ULONG_PTR size), get_object_size(c.s, c.slot, obj, size))
 
 static CK_RV
-get_attribute_value(p11_session *s, p11_slot *slot,
-    CK_OBJECT_HANDLE obj,
+get_attribute_value(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE obj,
     CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
 {
 	p11_object *o;
 	CK_RV rv;
 
-	if (tmpl == NULL && count > 0)
-		return CKR_ARGUMENTS_BAD;
-	if ((rv = p11_object_get(s, slot, obj, &o)) != CKR_OK)
+	if ((rv = object_get(s, slot, obj, tmpl != NULL || count == 0,
+	    &o)) != CKR_OK)
 		return rv;
 	return p11_object_get_attrs(o, tmpl, count);
 }
@@ -112,16 +115,14 @@ P11_ENTRY(SESSION, C_GetAttributeValue, (CK_SESSION_HANDLE h,
     get_attribute_value(c.s, c.slot, obj, tmpl, count))
 
 static CK_RV
-set_attribute_value(p11_session *s, p11_slot *slot,
-    CK_OBJECT_HANDLE obj,
+set_attribute_value(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE obj,
     CK_ATTRIBUTE_PTR tmpl, CK_ULONG count)
 {
 	p11_object *o;
 	CK_RV rv;
 
-	if (tmpl == NULL && count > 0)
-		return CKR_ARGUMENTS_BAD;
-	if ((rv = p11_object_get(s, slot, obj, &o)) != CKR_OK)
+	if ((rv = object_get(s, slot, obj, tmpl != NULL || count == 0,
+	    &o)) != CKR_OK)
 		return rv;
 	if ((rv = p11_tmpl_check(tmpl, count)) != CKR_OK)
 		return rv;

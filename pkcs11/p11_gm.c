@@ -1,9 +1,10 @@
 /*
  * the GM applet's keys at work (docs/gm.md, docs/pkcs11.md): signing and
  * verifying with walletkey's vendor-defined SM2/SM3 mechanisms (PKCS#11
- * 3.x defines none); the objects are made in p11_gm_objects.c. The private keys are CKA_ALWAYS_AUTHENTICATE: the
- * context-specific login takes the application's user PIN, which the card
- * checks again inside the transaction of each signature and forgets after it.
+ * 3.x defines none); the objects are made in p11_gm_objects.c. The private
+ * keys are CKA_ALWAYS_AUTHENTICATE: the context-specific login takes the
+ * application's user PIN, which the card checks again inside the
+ * transaction of each signature and forgets after it.
  */
 #include "p11_internal.h"
 
@@ -13,7 +14,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <sodium.h>
-
 
 /* the container a GM key object names in its CKA_ID */
 static bool

@@ -248,6 +248,21 @@ p11_token_get(CK_SLOT_ID id, p11_slot **out)
 	return CKR_OK;
 }
 
+/* the PIN-protected data objects go (logout, or the card forgot the PIN) */
+void
+p11_token_drop_private(p11_slot *slot)
+{
+	p11_object **pp = &slot->objects, *o;
+
+	while ((o = *pp) != NULL) {
+		if (o->cls == CKO_DATA && o->private_obj) {
+			*pp = o->next;
+			p11_object_free(&o);
+		} else
+			pp = &o->next;
+	}
+}
+
 CK_RV
 p11_token_check(p11_slot *slot, int wk)
 {

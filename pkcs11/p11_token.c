@@ -145,20 +145,6 @@ p11_token_load_private(p11_slot *slot)
 	return rv;
 }
 
-void
-p11_token_drop_private(p11_slot *slot)
-{
-	p11_object **pp = &slot->objects, *o;
-
-	while ((o = *pp) != NULL) {
-		if (o->cls == CKO_DATA && o->private_obj) {
-			*pp = o->next;
-			p11_object_free(&o);
-		} else
-			pp = &o->next;
-	}
-}
-
 CK_RV
 p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps)
 {
