@@ -1,7 +1,8 @@
 /*
  * host-side cryptography with OpenSSL 3 EVP: certificate and public-key
  * parsing, digests, RSA encodings (RFC 8017), verification and encryption
- * with public keys. Private-key operations happen on the card.
+ * with public keys. Private-key operations happen on the card. OpenSSL
+ * only: this file calls no other of the module (layer 1).
  */
 #include <stdlib.h>
 #include <string.h>

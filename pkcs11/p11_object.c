@@ -1,7 +1,8 @@
 /*
- * the object model: each object is a class plus a list of attributes built
- * once from what the card holds (certificate, SPKI, data container).
- * PKCS#11 2.40 base 5.7 (C_GetAttributeValue) semantics live here.
+ * the object model: each object is a class plus a list of attributes, its
+ * handle, and the templates callers give. PKCS#11 2.40 base 5.7
+ * (C_GetAttributeValue) semantics live here; the objects of the card are
+ * built in p11_object_card.c, the class rules are in p11_attr.c.
  */
 #include <stdio.h>
 #include <stdlib.h>

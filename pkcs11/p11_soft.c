@@ -2,7 +2,9 @@
  * software keys: session objects (CKA_TOKEN false) kept in host memory and
  * used with OpenSSL 3 in the module's own library context, as a software
  * token does. The card's keys never come here; these keys never go to the
- * card. Attribute rules: PKCS#11 3.0 base 4.4-4.10.
+ * card. Here: creating, generating and using them; their attribute rules
+ * are in p11_attr.c, the OpenSSL keys built from templates in
+ * p11_soft_key.c.
  */
 #include <stdlib.h>
 #include <string.h>
