@@ -248,7 +248,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		at += len;
 	}
-	/* a revocation list never goes back to an older version */
+	/* a revocation list never goes back to an older version. The input
+	 * may leave a command chain open (CLA 10), which the oracle's SELECT
+	 * would continue: it asks on a fresh reset, as a terminal would */
+	vc_card_control(card, WK_VPCD_RESET, NULL, 0, &n);
 	if (crl_version() < crl_before)
 		__builtin_trap();
 	/* nothing the applet answers writes to the log */

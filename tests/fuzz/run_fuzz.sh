@@ -10,5 +10,8 @@ cp -R "$corpus/." "$work/"
 mkdir -p "$artifacts"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+# libFuzzer's own exit code on a finding is 77, which meson takes for
+# "skipped": a finding must fail the test
 "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
+    -error_exitcode=1 -timeout_exitcode=1 \
     -artifact_prefix="$artifacts/" "$work"
