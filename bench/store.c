@@ -141,7 +141,8 @@ be32(const uint8_t *p)
 static void
 load(uint32_t amount)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4], dlk[16];
+	uint8_t tid[6], rnd[4], mac[4], dlk[16];
+	wk_purse_skey sk;
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 }, tim[3] = { 1, 2, 3 };
 	char mh[9];
 	uint16_t seq;
@@ -152,8 +153,8 @@ load(uint32_t amount)
 	expect(xfer("80 50 00 02 0B 01 %08X " TID " 10", amount), "INIT LOAD");
 	seq = (uint16_t)((resp[4] << 8) | resp[5]);
 	memcpy(rnd, resp + 8, 4);
-	wk_purse_session_key_online(dlk, rnd, seq, sk);
-	wk_purse_load_mac2(sk, amount, 0x02, tid, date, tim, mac);
+	wk_purse_session_key_online(WK_PURSE_ALG_3DES, dlk, rnd, seq, &sk);
+	wk_purse_load_mac2(&sk, amount, 0x02, tid, date, tim, mac);
 	wk_hex_encode(mac, 4, mh);
 	expect(xfer("80 52 00 00 0B 20261122 010203 %s 04", mh), "CREDIT");
 }
@@ -166,7 +167,8 @@ typedef struct sample {
 static void
 one(sample *s)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4], tseq[4], dpk[16];
+	uint8_t tid[6], rnd[4], mac[4], tseq[4], dpk[16];
+	wk_purse_skey sk;
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 }, tim[3] = { 0x13, 0x51, 0 };
 	char mh[9];
 	uint16_t seq;
@@ -188,8 +190,9 @@ one(sample *s)
 	expect(sw, "INITIALIZE FOR PURCHASE");
 	seq = (uint16_t)((resp[4] << 8) | resp[5]);
 	memcpy(rnd, resp + 11, 4);
-	wk_purse_session_key_purchase(dpk, rnd, seq, tseq, sk);
-	wk_purse_purchase_mac1(sk, 1, 0x06, tid, date, tim, mac);
+	wk_purse_session_key_purchase(WK_PURSE_ALG_3DES, dpk, rnd, seq, tseq,
+	    &sk);
+	wk_purse_purchase_mac1(&sk, 1, 0x06, tid, date, tim, mac);
 	wk_hex_encode(mac, 4, mh);
 	t0 = now_us();
 	sw = xfer("80 54 01 00 0F 0000ABCD 20261122 135100 %s 08", mh);

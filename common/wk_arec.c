@@ -95,7 +95,37 @@ static const struct {
 	{ WK_AREC_TRANSFER_IN, "transfer-in" },
 	{ WK_AREC_PAYMENT, "payment" },
 	{ WK_AREC_ANON_PAYMENT, "anon-payment" },
+	{ WK_AREC_PIV_SIGN, "signature" },
+	{ WK_AREC_PIV_DECRYPT, "decryption" },
+	{ WK_AREC_ISS_DEPOSIT, "deposit" },
+	{ WK_AREC_ISS_PAYMENT, "online-payment" },
+	{ WK_AREC_ISS_SETTLEMENT, "settlement" },
+	{ WK_AREC_ISS_REVERSAL, "reversal" },
+	{ WK_AREC_ISS_LOAD, "account-load" },
+	{ WK_AREC_ISS_CREDIT, "account-credit" },
+	{ WK_AREC_ISS_DEBIT, "account-debit" },
 };
+
+bool
+wk_arec_outgoing(uint8_t type)
+{
+	switch (type) {
+	case WK_AREC_UNLOAD:
+	case WK_AREC_CASH:
+	case WK_AREC_ED_PURCHASE:
+	case WK_AREC_EP_PURCHASE:
+	case WK_AREC_TRANSFER_OUT:
+	case WK_AREC_PAYMENT:
+	case WK_AREC_ANON_PAYMENT:
+	case WK_AREC_ISS_PAYMENT:
+	case WK_AREC_ISS_SETTLEMENT:
+	case WK_AREC_ISS_LOAD:
+	case WK_AREC_ISS_DEBIT:
+		return true;
+	default:
+		return false;
+	}
+}
 
 const char *
 wk_arec_type_name(uint8_t type, char *buf, size_t cap)
@@ -107,6 +137,18 @@ wk_arec_type_name(uint8_t type, char *buf, size_t cap)
 		return "unknown";
 	snprintf(buf, cap, "type-%02x", type);
 	return buf;
+}
+
+bool
+wk_arec_is_issuer(uint8_t type)
+{
+	return (type & WK_AREC_ISSUER_FLAG) != 0;
+}
+
+const char *
+wk_arec_origin_name(uint8_t type)
+{
+	return wk_arec_is_issuer(type) ? "issuer" : "card";
 }
 
 bool
@@ -406,6 +448,79 @@ wk_arec_loads_parse(const uint8_t *p, size_t len, wk_arec_loads *l)
 }
 
 static const char crl_label[] = "WKAUDIT-CRL/1";	/* 13 bytes */
+
+static const char iss_label[] = "WKAUDIT-ISS/1";	/* 13 bytes */
+
+void
+wk_arec_iss_header(const uint8_t serial[8], uint16_t count,
+    uint8_t out[WK_AREC_ISS_HDR])
+{
+	memcpy(out, iss_label, 13);
+	memcpy(out + 13, serial, 8);
+	out[21] = (uint8_t)(count >> 8);
+	out[22] = (uint8_t)count;
+}
+
+uint64_t
+wk_arec_iss_event(const wk_arec *r)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 6; i++)
+		v = (v << 8) | r->term_id[i];
+	return v;
+}
+
+void
+wk_arec_iss_set_event(wk_arec *r, uint64_t event)
+{
+	for (int i = 5; i >= 0; i--) {
+		r->term_id[i] = (uint8_t)(event & 0xFF);
+		event >>= 8;
+	}
+}
+
+int
+wk_arec_iss_parse(const uint8_t *p, size_t len, wk_arec_iss *b)
+{
+	static const uint8_t zero[WK_AREC_HASH_LEN];
+	uint64_t last = 0;
+	size_t recs;
+
+	memset(b, 0, sizeof(*b));
+	if (p == NULL || len < WK_AREC_ISS_HDR || memcmp(p, iss_label, 13) != 0)
+		return WK_AREC_MALFORMED;
+	memcpy(b->serial, p + 13, 8);
+	b->count = (uint16_t)(p[21] << 8 | p[22]);
+	if (b->count == 0 || b->count > WK_AREC_ISS_MAX)
+		goto bad;
+	recs = (size_t)b->count * WK_AREC_LEN;
+	/* bounds by subtraction: the records, then 1-72 signature bytes */
+	if (len - WK_AREC_ISS_HDR < recs || len - WK_AREC_ISS_HDR - recs < 1 ||
+	    len - WK_AREC_ISS_HDR - recs > WK_AREC_SIG_MAX)
+		goto bad;
+	b->records = p + WK_AREC_ISS_HDR;
+	for (size_t i = 0; i < b->count; i++) {
+		wk_arec r;
+		uint64_t ev;
+
+		if (wk_arec_decode(b->records + i * WK_AREC_LEN, WK_AREC_LEN,
+		    &r) != WK_AREC_OK || r.seq != 0 || !wk_arec_is_issuer(r.type) ||
+		    memcmp(r.prev, zero, sizeof(zero)) != 0)
+			goto bad;
+		ev = wk_arec_iss_event(&r);
+		if (ev == 0 || ev <= last)
+			goto bad;
+		last = ev;
+	}
+	b->tbs_len = WK_AREC_ISS_HDR + recs;
+	b->sig = p + b->tbs_len;
+	b->sig_len = len - b->tbs_len;
+	return WK_AREC_OK;
+bad:
+	memset(b, 0, sizeof(*b));
+	return WK_AREC_MALFORMED;
+}
 
 void
 wk_arec_crl_header(const wk_arec_crl *l, uint8_t out[WK_AREC_CRL_HDR])

@@ -28,6 +28,7 @@
 #define WK_AUDIT_INS_HEAD 0xE4
 #define WK_AUDIT_INS_ACK 0xE6	/* issuer-signed acknowledgement (sync) */
 #define WK_AUDIT_INS_CRL 0xE8	/* issuer-signed revocation list (sync) */
+#define WK_AUDIT_INS_ISSUER 0xEA	/* issuer-signed records of the account */
 #define WK_AUDIT_CRL_STATUS_LEN (8 + 8 + 2)	/* version, issued, count */
 #define WK_AUDIT_STATUS_LEN (4 + 4 + 8 + 8 + 8)
 #define WK_AUDIT_PAGE_CMD_LEN (32 + 8 + 1)
@@ -64,7 +65,31 @@ enum {
 	WK_AREC_TRANSFER_IN = 0x11,
 	WK_AREC_PAYMENT = 0x20,
 	WK_AREC_ANON_PAYMENT = 0x21,	/* semi-anonymous payment (docs/semi-anonymous.md) */
+	/* PIV private-key operations on slots 9C and 9D (docs/audit.md
+	 * "Signatures and decryptions") */
+	WK_AREC_PIV_SIGN = 0x30,
+	WK_AREC_PIV_DECRYPT = 0x31,	/* RSA decryption or key agreement */
+	/* the issuer's history of the account (docs/audit.md "The bank's
+	 * records"): WK_AREC_ISSUER_FLAG set */
+	WK_AREC_ISS_DEPOSIT = 0x81,	/* money into the account from outside */
+	WK_AREC_ISS_PAYMENT = 0x82,	/* an online payment from the account */
+	WK_AREC_ISS_SETTLEMENT = 0x83,	/* a merchant paid for the card's purchase */
+	WK_AREC_ISS_REVERSAL = 0x84,	/* a load reversed: back to the account */
+	WK_AREC_ISS_LOAD = 0x85,	/* the account loaded another card */
+	WK_AREC_ISS_CREDIT = 0x8E,	/* any other credit of the account */
+	WK_AREC_ISS_DEBIT = 0x8F,	/* any other debit of the account */
 };
+
+/*
+ * who made a record (docs/audit.md "Origins"): the card writes its own
+ * transactions and authentications (types below 0x80); the issuer's
+ * history of the account, which the card receives signed and checks
+ * before it writes it into its log, has the types from 0x80 on
+ */
+#define WK_AREC_ISSUER_FLAG 0x80
+bool wk_arec_is_issuer(uint8_t type);
+/* "card" or "issuer" */
+const char *wk_arec_origin_name(uint8_t type);
 
 /* account kinds (first byte of an account) */
 enum {
@@ -75,7 +100,14 @@ enum {
 	WK_AREC_ACCT_BANK = 4,		/* the issuer's side of a load/unload, via the terminal */
 	WK_AREC_ACCT_CARD = 5,		/* another card: its 8-byte card id, then 2 zero bytes */
 	WK_AREC_ACCT_ANON = 6,		/* a pseudonymous account: SHA-256 of its number, first 10 bytes */
+	WK_AREC_ACCT_ACCOUNT = 7,	/* a bank account: its PAN, BCD, right-aligned, 0-padded */
+	WK_AREC_ACCT_OUTSIDE = 8,	/* money from or to outside the bank */
+	WK_AREC_ACCT_PIV = 9,		/* a PIV key: slot 1 | algorithm 1 | operation 1 (81 challenge, 85 exponentiation) */
+	WK_AREC_ACCT_DIGEST = 10,	/* the first 10 bytes of SHA-256 of what the key worked on */
 };
+
+/* money leaving the holder (the purse or the account): shown negative */
+bool wk_arec_outgoing(uint8_t type);
 
 enum {
 	WK_AREC_OK = 0,
@@ -182,6 +214,34 @@ void wk_arec_crl_header(const wk_arec_crl *l, uint8_t out[WK_AREC_CRL_HDR]);
 int wk_arec_crl_parse(const uint8_t *p, size_t len, wk_arec_crl *l);
 /* true when l lists id (binary search) */
 bool wk_arec_crl_has(const wk_arec_crl *l, const uint8_t id[WK_AREC_CRL_ID_LEN]);
+
+/*
+ * the issuer's records of the account for one card (docs/audit.md "The
+ * bank's records"), which the card checks with its trust anchor and chains
+ * into its log (audit ISSUER RECORDS):
+ *   "WKAUDIT-ISS/1" | card serial 8 | count 2 |
+ *   count x 86-byte record (seq 0, prev 0, type with WK_AREC_ISSUER_FLAG,
+ *   the terminal field the issuer's event number, 48 bits, strictly
+ *   ascending) | DER ECDSA P-256 signature (CA key) over all before it
+ */
+#define WK_AREC_ISS_HDR (13 + 8 + 2)
+#define WK_AREC_ISS_MAX 64	/* records in one batch */
+typedef struct wk_arec_iss {
+	uint8_t serial[8];
+	uint16_t count;
+	const uint8_t *records;	/* count * WK_AREC_LEN bytes */
+	size_t tbs_len;
+	const uint8_t *sig;
+	size_t sig_len;
+} wk_arec_iss;
+void wk_arec_iss_header(const uint8_t serial[8], uint16_t count,
+    uint8_t out[WK_AREC_ISS_HDR]);
+/* a whole batch: header, count records (each an issuer type, seq and prev
+ * zero, event numbers strictly ascending and not 0), 1-72 signature bytes */
+int wk_arec_iss_parse(const uint8_t *p, size_t len, wk_arec_iss *b);
+/* an issuer record's event number (its terminal field) */
+uint64_t wk_arec_iss_event(const wk_arec *r);
+void wk_arec_iss_set_event(wk_arec *r, uint64_t event);
 
 /* the page header for h (records follow it) */
 void wk_arec_hist_header(const wk_arec_hist *h, uint8_t out[WK_AREC_HIST_HDR]);

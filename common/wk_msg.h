@@ -46,11 +46,12 @@ typedef struct evp_pkey_st EVP_PKEY;
 #define WK_MSG_MAX 1024		/* no signed message is longer */
 /*
  * what a personalisation seals: one entry per purse key of the table in
- * wk_purse_crypto.h, key id (enum wk_purse_key, 1 byte) then the card's
- * 16-byte key, each id once; the card takes it only when it names every
- * key of its own table
+ * wk_purse_crypto.h, key id (enum wk_purse_key, 1 byte), its algorithm id
+ * (WK_PURSE_ALG_3DES or _SM4, 1 byte), then the card's 16-byte key, each
+ * id once; the card takes it only when it names every key of its own table
+ * with an algorithm it knows
  */
-#define WK_MSG_PERSO_ENTRY_LEN 17
+#define WK_MSG_PERSO_ENTRY_LEN 18
 #define WK_MSG_PERSO_KEYS_MAX 200	/* wk_msg_seal_keys' limit */
 
 enum wk_msg_type {

@@ -1,6 +1,7 @@
 #include "wk_purse_crypto.h"
 
 #include <stdbool.h>
+#include <strings.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -8,10 +9,44 @@
 
 /* longest MAC input built here: the load TAC, 24 bytes */
 const char *const wk_purse_key_names[WK_PURSE_KEY_N] = {
-	"dlk", "dpk", "dtk", "dulk", "duk", "damk",
+	"dlk", "dpk", "dtk", "dulk", "duk", "damk", "drpk",
 };
 
 #define MSG_MAX 32
+#define SM4_BLOCK 16
+
+bool
+wk_purse_alg_valid(uint8_t alg)
+{
+	return alg == WK_PURSE_ALG_3DES || alg == WK_PURSE_ALG_SM4;
+}
+
+const char *
+wk_purse_alg_name(uint8_t alg)
+{
+	switch (alg) {
+	case WK_PURSE_ALG_3DES:
+		return "3des";
+	case WK_PURSE_ALG_SM4:
+		return "sm4";
+	default:
+		return NULL;
+	}
+}
+
+int
+wk_purse_alg_parse(const char *name, uint8_t *alg)
+{
+	if (name == NULL || alg == NULL)
+		return -1;
+	if (strcasecmp(name, "3des") == 0)
+		*alg = WK_PURSE_ALG_3DES;
+	else if (strcasecmp(name, "sm4") == 0)
+		*alg = WK_PURSE_ALG_SM4;
+	else
+		return -1;
+	return 0;
+}
 
 /*
  * OpenSSL 3 keeps single DES in the legacy provider, so single DES runs as
@@ -96,6 +131,70 @@ wk_purse_3des_ecb(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t *in,
 	return rc;
 }
 
+/* SM4 with OpenSSL's cipher (GB/T 32907): ECB, or CBC from iv */
+static int
+sm4_run(const EVP_CIPHER *cipher, const uint8_t key[16], const uint8_t *iv,
+    const uint8_t *in, size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = NULL;
+	int n = 0, fin = 0;
+	int rc = WK_PURSE_CRYPTO_ERROR;
+
+	if (len % SM4_BLOCK != 0 || len > (size_t)INT32_MAX) {
+		rc = WK_PURSE_CRYPTO_BAD_INPUT;
+		goto out;
+	}
+	if (len == 0) {
+		rc = WK_PURSE_CRYPTO_OK;
+		goto out;
+	}
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	if (EVP_EncryptInit_ex(ctx, cipher, NULL, key, iv) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
+	    EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1 ||
+	    EVP_EncryptFinal_ex(ctx, out + n, &fin) != 1 ||
+	    (size_t)n + (size_t)fin != len)
+		goto out;
+	rc = WK_PURSE_CRYPTO_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rc;
+}
+
+int
+wk_purse_sm4_ecb(const uint8_t key[WK_PURSE_KEY_LEN], const uint8_t *in,
+    size_t len, uint8_t *out)
+{
+	return sm4_run(EVP_sm4_ecb(), key, NULL, in, len, out);
+}
+
+/* ISO 9797-1 MAC algorithm 1 with SM4: data padded with method 2 to whole
+ * 16-byte blocks, CBC from iv, the left 4 bytes of the last block */
+static int
+sm4_cbc_mac(const uint8_t key[16], const uint8_t iv[16], const uint8_t *data,
+    size_t len, uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	uint8_t buf[MSG_MAX + 2 * SM4_BLOCK], ct[sizeof(buf)];
+	size_t n;
+	int rc = WK_PURSE_CRYPTO_BAD_INPUT;
+
+	if (len > MSG_MAX || (data == NULL && len > 0))
+		goto out;
+	memset(buf, 0, sizeof(buf));
+	if (len > 0)
+		memcpy(buf, data, len);
+	buf[len] = 0x80;
+	n = (len / SM4_BLOCK + 1) * SM4_BLOCK;
+	if ((rc = sm4_run(EVP_sm4_cbc(), key, iv, buf, n, ct)) ==
+	    WK_PURSE_CRYPTO_OK)
+		memcpy(mac, ct + n - SM4_BLOCK, WK_PURSE_MAC_LEN);
+out:
+	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(ct, sizeof(ct));
+	return rc;
+}
+
 /*
  * CBC over data padded with ISO 9797-1 method 2, with the 24-byte EDE3 key
  * k24; leaves the last chaining block in state. Block by block through ECB,
@@ -132,16 +231,24 @@ cbc_mac_core(const uint8_t k24[24], const uint8_t iv[8], const uint8_t *data,
 }
 
 int
-wk_purse_mac(const uint8_t key[WK_PURSE_SKEY_LEN], const uint8_t *data,
-    size_t len, uint8_t mac[WK_PURSE_MAC_LEN])
+wk_purse_mac(const wk_purse_skey *key, const uint8_t *data, size_t len,
+    uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	static const uint8_t zero_iv[8];
+	static const uint8_t zero_iv[SM4_BLOCK];
 	uint8_t key24[24], state[8];
 	int rc = WK_PURSE_CRYPTO_BAD_INPUT;
 
-	if (data == NULL && len > 0)
+	memset(key24, 0, sizeof(key24));
+	memset(state, 0, sizeof(state));
+	if (key == NULL || (data == NULL && len > 0))
 		goto out;
-	expand_single(key, key24);
+	if (key->alg == WK_PURSE_ALG_SM4) {
+		rc = sm4_cbc_mac(key->k, zero_iv, data, len, mac);
+		goto out;
+	}
+	if (key->alg != WK_PURSE_ALG_3DES)
+		goto out;
+	expand_single(key->k, key24);
 	if ((rc = cbc_mac_core(key24, zero_iv, data, len, state)) ==
 	    WK_PURSE_CRYPTO_OK)
 		memcpy(mac, state, WK_PURSE_MAC_LEN);
@@ -179,23 +286,114 @@ out:
 }
 
 int
-wk_purse_unblock_mac(const uint8_t damk[WK_PURSE_KEY_LEN],
+wk_purse_line_mac(uint8_t alg, const uint8_t key[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN], const uint8_t *data,
+    size_t len, uint8_t mac[WK_PURSE_MAC_LEN])
+{
+	uint8_t iv[SM4_BLOCK] = { 0 };
+
+	memcpy(iv, challenge, WK_PURSE_CHALLENGE_LEN);
+	switch (alg) {
+	case WK_PURSE_ALG_3DES:
+		return wk_purse_sm_mac(key, iv, data, len, mac);
+	case WK_PURSE_ALG_SM4:
+		return sm4_cbc_mac(key, iv, data, len, mac);
+	default:
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	}
+}
+
+int
+wk_purse_unblock_mac(uint8_t alg, const uint8_t damk[WK_PURSE_KEY_LEN],
     const uint8_t challenge[WK_PURSE_CHALLENGE_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
 	static const uint8_t hdr[5] = { 0x84, 0x18, 0x00, 0x00, 0x04 };
-	uint8_t iv[8] = { 0 };
+	uint8_t iv[SM4_BLOCK] = { 0 };
 
 	memcpy(iv, challenge, WK_PURSE_CHALLENGE_LEN);
-	return wk_purse_sm_mac(damk, iv, hdr, sizeof(hdr), mac);
+	switch (alg) {
+	case WK_PURSE_ALG_3DES:
+		return wk_purse_sm_mac(damk, iv, hdr, sizeof(hdr), mac);
+	case WK_PURSE_ALG_SM4:
+		return sm4_cbc_mac(damk, iv, hdr, sizeof(hdr), mac);
+	default:
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	}
 }
 
-void
-wk_purse_tac_key(const uint8_t dtk[WK_PURSE_KEY_LEN],
-    uint8_t ktac[WK_PURSE_SKEY_LEN])
+int
+wk_purse_reload_pin_mac(uint8_t alg, const uint8_t drpk[WK_PURSE_KEY_LEN],
+    const uint8_t *pin, size_t pin_len, uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	for (size_t i = 0; i < WK_PURSE_SKEY_LEN; i++)
-		ktac[i] = (uint8_t)(dtk[i] ^ dtk[i + 8]);
+	wk_purse_skey k;
+	int rc;
+
+	if (pin == NULL || pin_len < WK_PURSE_PIN_BCD_MIN ||
+	    pin_len > WK_PURSE_PIN_BCD_MAX)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	/* 4.3: 3DES DRPK left8 XOR right8, the same fold as the TAC key; an
+	 * SM4 DRPK as an SM4 DTK, itself */
+	if ((rc = wk_purse_tac_key(alg, drpk, &k)) == WK_PURSE_CRYPTO_OK)
+		rc = wk_purse_mac(&k, pin, pin_len, mac);
+	sodium_memzero(&k, sizeof(k));
+	return rc;
+}
+
+int
+wk_purse_reload_pin_script(uint8_t damk_alg,
+    const uint8_t damk[WK_PURSE_KEY_LEN], uint8_t drpk_alg,
+    const uint8_t drpk[WK_PURSE_KEY_LEN],
+    const uint8_t challenge[WK_PURSE_CHALLENGE_LEN], const uint8_t *pin,
+    size_t pin_len, uint8_t data[WK_PURSE_RELOAD_DATA_MAX], size_t *len)
+{
+	uint8_t msg[5 + WK_PURSE_RELOAD_DATA_MAX];
+	size_t lc = pin_len + 2 * WK_PURSE_MAC_LEN;
+	int rc;
+
+	if (pin == NULL || pin_len < WK_PURSE_PIN_BCD_MIN ||
+	    pin_len > WK_PURSE_PIN_BCD_MAX || data == NULL || len == NULL)
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	msg[0] = 0x84;
+	msg[1] = 0x5E;
+	msg[2] = 0x00;
+	msg[3] = 0x00;
+	msg[4] = (uint8_t)lc;
+	memcpy(msg + 5, pin, pin_len);
+	if ((rc = wk_purse_reload_pin_mac(drpk_alg, drpk, pin, pin_len,
+	    msg + 5 + pin_len)) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	/* 4.1: Lc already counts the 4 SM-MAC bytes; the line protection
+	 * as APPLICATION UNBLOCK's for the DAMK's algorithm */
+	if ((rc = wk_purse_line_mac(damk_alg, damk, challenge, msg, 5 + pin_len +
+	    WK_PURSE_MAC_LEN, msg + 5 + pin_len + WK_PURSE_MAC_LEN)) !=
+	    WK_PURSE_CRYPTO_OK)
+		goto out;
+	memcpy(data, msg + 5, lc);
+	*len = lc;
+out:
+	sodium_memzero(msg, sizeof(msg));
+	return rc;
+}
+
+int
+wk_purse_tac_key(uint8_t alg, const uint8_t dtk[WK_PURSE_KEY_LEN],
+    wk_purse_skey *ktac)
+{
+	memset(ktac, 0, sizeof(*ktac));
+	ktac->alg = alg;
+	switch (alg) {
+	case WK_PURSE_ALG_3DES:
+		for (size_t i = 0; i < 8; i++)
+			ktac->k[i] = (uint8_t)(dtk[i] ^ dtk[i + 8]);
+		return WK_PURSE_CRYPTO_OK;
+	case WK_PURSE_ALG_SM4:
+		/* SM4 has one key length: no folding (docs/purse.md "SM4") */
+		memcpy(ktac->k, dtk, WK_PURSE_KEY_LEN);
+		return WK_PURSE_CRYPTO_OK;
+	default:
+		return WK_PURSE_CRYPTO_BAD_INPUT;
+	}
 }
 
 static void
@@ -205,42 +403,80 @@ put_be(uint8_t *p, uint32_t v, size_t n)
 		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-int
-wk_purse_session_key_online(const uint8_t key[WK_PURSE_KEY_LEN],
-    const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t online_seq,
-    uint8_t sk[WK_PURSE_SKEY_LEN])
+/*
+ * 4.2: the session key from the transaction data d (len 6 or 8). 3DES
+ * takes one 8-byte block (a 6-byte d padded with 80 00, which is where the
+ * load's "8000" comes from); SM4 one 16-byte block, d padded the same way
+ * (ISO 9797-1 method 2) to 16 bytes (docs/purse.md "SM4")
+ */
+static int
+session_key(uint8_t alg, const uint8_t key[WK_PURSE_KEY_LEN],
+    const uint8_t *d, size_t len, wk_purse_skey *sk)
 {
-	uint8_t in[8];
+	uint8_t in[SM4_BLOCK], out[SM4_BLOCK];
+	int rc = WK_PURSE_CRYPTO_BAD_INPUT;
 
-	memcpy(in, rnd, 4);
-	put_be(in + 4, online_seq, 2);
-	in[6] = 0x80;
-	in[7] = 0x00;
-	return wk_purse_3des_ecb(key, in, sizeof(in), sk);
+	memset(sk, 0, sizeof(*sk));
+	memset(in, 0, sizeof(in));
+	memcpy(in, d, len);
+	in[len] = 0x80;
+	sk->alg = alg;
+	switch (alg) {
+	case WK_PURSE_ALG_3DES:
+		if (len == 8)
+			in[8] = 0x00;	/* a whole block: no padding */
+		rc = wk_purse_3des_ecb(key, in, 8, out);
+		if (rc == WK_PURSE_CRYPTO_OK)
+			memcpy(sk->k, out, 8);
+		break;
+	case WK_PURSE_ALG_SM4:
+		rc = wk_purse_sm4_ecb(key, in, SM4_BLOCK, out);
+		if (rc == WK_PURSE_CRYPTO_OK)
+			memcpy(sk->k, out, SM4_BLOCK);
+		break;
+	default:
+		break;
+	}
+	if (rc != WK_PURSE_CRYPTO_OK)
+		sodium_memzero(sk, sizeof(*sk));
+	sodium_memzero(in, sizeof(in));
+	sodium_memzero(out, sizeof(out));
+	return rc;
 }
 
 int
-wk_purse_session_key_purchase(const uint8_t dpk[WK_PURSE_KEY_LEN],
+wk_purse_session_key_online(uint8_t alg, const uint8_t key[WK_PURSE_KEY_LEN],
+    const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t online_seq,
+    wk_purse_skey *sk)
+{
+	uint8_t in[6];
+
+	memcpy(in, rnd, 4);
+	put_be(in + 4, online_seq, 2);
+	return session_key(alg, key, in, sizeof(in), sk);
+}
+
+int
+wk_purse_session_key_purchase(uint8_t alg, const uint8_t dpk[WK_PURSE_KEY_LEN],
     const uint8_t rnd[WK_PURSE_RND_LEN], uint16_t offline_seq,
-    const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN],
-    uint8_t sk[WK_PURSE_SKEY_LEN])
+    const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN], wk_purse_skey *sk)
 {
 	uint8_t in[8];
 
 	memcpy(in, rnd, 4);
 	put_be(in + 4, offline_seq, 2);
 	memcpy(in + 6, term_seq + 2, 2);
-	return wk_purse_3des_ecb(dpk, in, sizeof(in), sk);
+	return session_key(alg, dpk, in, sizeof(in), sk);
 }
 
 int
-wk_purse_diversify(const uint8_t mk[WK_PURSE_KEY_LEN], const uint8_t *factor,
-    size_t factor_len, uint8_t dk[WK_PURSE_KEY_LEN])
+wk_purse_diversify(uint8_t alg, const uint8_t mk[WK_PURSE_KEY_LEN],
+    const uint8_t *factor, size_t factor_len, uint8_t dk[WK_PURSE_KEY_LEN])
 {
 	uint8_t in[16];
 	int rc;
 
-	if (factor == NULL || factor_len == 0)
+	if (factor == NULL || factor_len == 0 || !wk_purse_alg_valid(alg))
 		return WK_PURSE_CRYPTO_BAD_INPUT;
 	memset(in, 0, sizeof(in));
 	if (factor_len >= 8)
@@ -249,7 +485,9 @@ wk_purse_diversify(const uint8_t mk[WK_PURSE_KEY_LEN], const uint8_t *factor,
 		memcpy(in + 8 - factor_len, factor, factor_len);
 	for (size_t i = 0; i < 8; i++)
 		in[8 + i] = (uint8_t)~in[i];
-	rc = wk_purse_3des_ecb(mk, in, sizeof(in), dk);
+	/* 3DES: two blocks, f and NOT f; SM4: the one block f || NOT f */
+	rc = alg == WK_PURSE_ALG_SM4 ? wk_purse_sm4_ecb(mk, in, sizeof(in), dk) :
+	    wk_purse_3des_ecb(mk, in, sizeof(in), dk);
 	if (rc != WK_PURSE_CRYPTO_OK)
 		sodium_memzero(dk, WK_PURSE_KEY_LEN);
 	sodium_memzero(in, sizeof(in));
@@ -277,7 +515,7 @@ msg_bytes(msg *m, const uint8_t *p, size_t n)
 }
 
 static int
-msg_mac(const uint8_t key[WK_PURSE_SKEY_LEN], msg *m,
+msg_mac(const wk_purse_skey *key, msg *m,
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
 	int rc = wk_purse_mac(key, m->b, m->n, mac);
@@ -287,7 +525,7 @@ msg_mac(const uint8_t key[WK_PURSE_SKEY_LEN], msg *m,
 }
 
 int
-wk_purse_load_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
+wk_purse_load_mac1(const wk_purse_skey *sk, uint32_t old_balance,
     uint32_t amount, uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
@@ -301,7 +539,7 @@ wk_purse_load_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
 }
 
 int
-wk_purse_load_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+wk_purse_load_mac2(const wk_purse_skey *sk, uint32_t amount,
     uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
@@ -317,7 +555,7 @@ wk_purse_load_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
 }
 
 int
-wk_purse_load_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+wk_purse_load_tac(const wk_purse_skey *ktac, uint32_t new_balance,
     uint16_t online_seq, uint32_t amount, uint8_t type,
     const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
@@ -336,7 +574,7 @@ wk_purse_load_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t new_balance,
 }
 
 int
-wk_purse_purchase_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+wk_purse_purchase_mac1(const wk_purse_skey *sk, uint32_t amount,
     uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
@@ -346,7 +584,7 @@ wk_purse_purchase_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
 }
 
 int
-wk_purse_purchase_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+wk_purse_purchase_mac2(const wk_purse_skey *sk, uint32_t amount,
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
 	msg m = { .n = 0 };
@@ -356,7 +594,7 @@ wk_purse_purchase_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
 }
 
 int
-wk_purse_purchase_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t amount,
+wk_purse_purchase_tac(const wk_purse_skey *ktac, uint32_t amount,
     uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t term_seq[WK_PURSE_TERM_SEQ_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
@@ -374,7 +612,7 @@ wk_purse_purchase_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t amount,
 }
 
 int
-wk_purse_unload_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
+wk_purse_unload_mac1(const wk_purse_skey *sk, uint32_t old_balance,
     uint32_t amount, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
@@ -383,7 +621,7 @@ wk_purse_unload_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t old_balance,
 }
 
 int
-wk_purse_unload_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
+wk_purse_unload_mac2(const wk_purse_skey *sk, uint32_t amount,
     const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
@@ -393,7 +631,7 @@ wk_purse_unload_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t amount,
 }
 
 int
-wk_purse_unload_mac3(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+wk_purse_unload_mac3(const wk_purse_skey *sk, uint32_t new_balance,
     uint16_t online_seq, uint32_t amount,
     const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
@@ -405,7 +643,7 @@ wk_purse_unload_mac3(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_balance,
 }
 
 int
-wk_purse_update_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t balance,
+wk_purse_update_mac1(const wk_purse_skey *sk, uint32_t balance,
     uint32_t old_limit, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
@@ -421,7 +659,7 @@ wk_purse_update_mac1(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t balance,
 }
 
 int
-wk_purse_update_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_limit,
+wk_purse_update_mac2(const wk_purse_skey *sk, uint32_t new_limit,
     const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
@@ -439,7 +677,7 @@ wk_purse_update_mac2(const uint8_t sk[WK_PURSE_SKEY_LEN], uint32_t new_limit,
 }
 
 int
-wk_purse_update_tac(const uint8_t ktac[WK_PURSE_SKEY_LEN], uint32_t new_balance,
+wk_purse_update_tac(const wk_purse_skey *ktac, uint32_t new_balance,
     uint16_t online_seq, uint32_t new_limit,
     const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],

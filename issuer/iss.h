@@ -53,6 +53,10 @@ typedef struct iss_unlock {
 /* the issuer's secrets while it runs; mk lives in sodium_malloc memory */
 typedef struct iss_keys {
 	uint8_t *mk;		/* ISS_MK_ALL: master DLK, DTK, DPK, then the rest */
+	/* ISS_MK_SM4_ALL: the SM4 masters, one per key of the table in table
+	 * order (docs/issuer.md "SM4 purse keys"): a card key of algorithm
+	 * SM4 is diversified from these, never from a 3DES master */
+	uint8_t *mk_sm4;
 	EVP_PKEY *ca_key;
 	X509 *ca_cert;
 	X509_STORE *trust;	/* holds ca_cert; shared read-only by all threads */
@@ -69,6 +73,7 @@ typedef struct iss_keys {
 #define ISS_MK_DPK 32
 #define ISS_MK_LEN 48
 #define ISS_MK_ALL (WK_PURSE_KEY_N * WK_PURSE_KEY_LEN)
+#define ISS_MK_SM4_ALL (WK_PURSE_KEY_N * WK_PURSE_KEY_LEN)
 /* where the master key of purse key id (enum wk_purse_key) sits in mk */
 size_t iss_mk_offset(int id);
 /* the personalisation's key list: every key of the table (wk_msg.h) */
@@ -120,21 +125,44 @@ int iss_ca_check(const iss_keys *k, X509 *cert, iss_err *e);
 
 /* the card's purse application serial (10 bytes BCD), docs/purse.md "auto" */
 void iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10]);
-/* the card's diversified key of purse key id (enum wk_purse_key) */
-int iss_card_key(const iss_keys *k, int id,
+/* the card's diversified key of purse key id (enum wk_purse_key) and
+ * algorithm alg (WK_PURSE_ALG_3DES or _SM4), from the master of that
+ * algorithm */
+int iss_card_key(const iss_keys *k, int id, uint8_t alg,
     const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
-/* what a personalisation seals: (id, the card's key) for every key of the
- * table, in table order */
+/* what a personalisation seals: (id, algorithm, the card's key) for every
+ * key of the table, in table order, each of the algorithm algs gives it */
 int iss_perso_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[ISS_PERSO_KEYS_LEN]);
-/* one of them: which is ISS_MK_DLK, ISS_MK_DTK or ISS_MK_DPK */
-int iss_card_keys_one(const iss_keys *k, size_t which,
-    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
+    const uint8_t algs[WK_PURSE_KEY_N], uint8_t out[ISS_PERSO_KEYS_LEN]);
 
 /* the card's application maintenance key (DAMK): iss_card_key of
  * WK_PURSE_KEY_DAMK (iss_protect.c) */
-int iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[16]);
+int iss_card_damk(const iss_keys *k, uint8_t alg,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16]);
+
+/*
+ * the algorithm of each purse key (docs/issuer.md "SM4 purse keys"): the
+ * issuer's choice for new enrolments (issuer_meta "key_algs"), and each
+ * card's as enrolled (cards.key_algs), both one algorithm id per key of the
+ * table in table order, as hex; absent (older databases, cards enrolled
+ * before) or short: 3DES for the keys it does not name
+ */
+#define ISS_ALGS_HEX_LEN (2 * WK_PURSE_KEY_N)
+int iss_key_algs_get(iss_db *db, uint8_t algs[WK_PURSE_KEY_N]);
+int iss_key_algs_set(iss_db *db, const uint8_t algs[WK_PURSE_KEY_N]);
+/* "all", "none" or a comma list of key names (dlk,dpk,...): SM4 for those,
+ * 3DES for the rest; -1 with err set for anything else */
+int iss_key_algs_parse(const char *list, uint8_t algs[WK_PURSE_KEY_N],
+    char *err, size_t errlen);
+void iss_algs_hex(const uint8_t algs[WK_PURSE_KEY_N],
+    char out[ISS_ALGS_HEX_LEN + 1]);
+/* hex (or NULL) as stored; -1 when it is not hex of known algorithm ids */
+int iss_algs_from_hex(const char *hex, uint8_t algs[WK_PURSE_KEY_N]);
+/* {"dlk": "3des", ...} */
+json_t *iss_algs_json(const uint8_t algs[WK_PURSE_KEY_N]);
+/* a card's key algorithms (cards.key_algs); 404 when it is not enrolled */
+int iss_card_algs(iss_db *db, const char *card_hex,
+    uint8_t algs[WK_PURSE_KEY_N], iss_err *e);
 
 int iss_schema_migrate(iss_db *db, char *err, size_t errlen);
 /* migrates up to version only (tests build an older database with it) */
@@ -325,6 +353,10 @@ int iss_audit_history(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
 int iss_audit_loads(iss *is, const char *card, const char *from,
     json_t **resp, iss_err *e);
+/* GET /v1/audit/{card}/bank/{after}: the bank's records of the account
+ * after event number after, signed for the card (iss_history.c) */
+int iss_audit_bank(iss *is, const char *card, const char *after,
+    json_t **resp, iss_err *e);
 
 /* the card protects itself (iss_protect.c, docs/security.md) */
 typedef struct iss_unblock {
@@ -332,11 +364,53 @@ typedef struct iss_unblock {
 	uint8_t challenge[4];
 	uint8_t mac[4];		/* APPLICATION UNBLOCK's data */
 } iss_unblock;
+/* a card's signed unblock request (wk_msg type UNBLOCK_REQUEST): parsed,
+ * for card_hex when not NULL, the card enrolled, not revoked, the
+ * signature its wallet key's; card_id, the challenge and (algs not NULL)
+ * the algorithm of each of its purse keys out. In the caller's
+ * transaction: 0, -1 (e set) or ISS_DB_RETRY */
+int iss_unblock_request_check(iss_db *db, const char *card_hex,
+    const uint8_t *req, size_t len, char card_id[2 * WK_MSG_CARD_ID_LEN + 1],
+    uint8_t challenge[4], uint8_t algs[WK_PURSE_KEY_N], iss_err *e);
 /* the one-time APPLICATION UNBLOCK script for a card's signed unblock
  * request (its own transaction; oplog purse.unblock): the card must be
  * enrolled, not revoked, and the request signed by its wallet key */
 int iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
     const uint8_t *req, size_t len, iss_unblock *out, iss_err *e);
+/*
+ * the purse PIN's reload (iss_pin.c, docs/issuer.md "PIN reload"): an
+ * order for a card (a new one cancels one not delivered; oplog pin.order)
+ * with the reset PIN the operator tells the holder, derived from the
+ * card's DRPK and the order and stored nowhere; then, for the card's next
+ * signed unblock request, its one-time RELOAD PIN script (oplog
+ * pin.reload): 404 no_pin_reload with no order pending, 409
+ * replayed_request for a challenge answered before. Each runs its own
+ * transaction.
+ */
+#define ISS_RESET_PIN_LEN 6
+typedef struct iss_pin_order {
+	char card_id[2 * WK_MSG_CARD_ID_LEN + 1];
+	int64_t order;
+	char reset_pin[ISS_RESET_PIN_LEN + 1];
+} iss_pin_order;
+typedef struct iss_pin_script {
+	char card_id[2 * WK_MSG_CARD_ID_LEN + 1];
+	int64_t order;
+	uint8_t challenge[4];
+	uint8_t script[WK_PURSE_RELOAD_DATA_MAX];	/* RELOAD PIN's data */
+	size_t script_len;
+} iss_pin_script;
+/* a new order; with req (a request file) delivered at once into *sc, in
+ * the same transaction (req and sc both NULL: only the order) */
+int iss_pin_order_new(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_pin_order *out, iss_pin_script *sc,
+    iss_err *e);
+/* card_hex NULL: the card the request names */
+int iss_pin_deliver(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_pin_script *out, iss_err *e);
+/* POST /v1/pin-reloads {"request": base64}: the same, for the server */
+int iss_pin_reload(iss *is, json_t *req, json_t **resp, iss_err *e);
+
 /* appends the signed revocation list (common/wk_arec.h WKAUDIT-CRL/1) of
  * the revoked cards whose certificates have not expired; in the caller's
  * transaction. Returns 0, -1 (e set) or ISS_DB_RETRY */

@@ -174,6 +174,10 @@ iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
 		if (!post)
 			goto method;
 		rc = iss_load_start(is, req, resp, e);
+	} else if (strcmp(url, "/v1/pin-reloads") == 0) {
+		if (!post)
+			goto method;
+		rc = iss_pin_reload(is, req, resp, e);
 	} else if (strcmp(url, "/v1/audit/key") == 0) {
 		if (!get)
 			goto method;
@@ -202,6 +206,13 @@ iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e)
 			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
 				goto out;
 			rc = iss_audit_loads(is, id, action + 6, resp, e);
+		} else if (strncmp(action, "bank/", 5) == 0) {
+			/* the bank's records of the account: the holder's */
+			if (!get)
+				goto method;
+			if ((rc = card_door(is, rq, id, ISS_SCOPE_HOLDER, e)) != 0)
+				goto out;
+			rc = iss_audit_bank(is, id, action + 5, resp, e);
 		} else {
 			goto notfound;
 		}

@@ -316,13 +316,16 @@ der_hex_x509(X509 *x)
 
 /*
  * the master keys beyond the first three (which "purse_master" holds, as
- * init has always made them): one secret "purse_master.<name>" each, made
- * at init, and made once by the first server of an older database
+ * init has always made them): one secret "purse_master.<name>" each; and
+ * the SM4 masters, "purse_master.sm4.<name>" for every key of the table
+ * (docs/issuer.md "SM4 purse keys"). Made at init, and made once by the
+ * first server of an older database.
  */
 static void
-more_master_name(int id, char *name, size_t cap)
+more_master_name(int id, bool sm4, char *name, size_t cap)
 {
-	snprintf(name, cap, "purse_master.%s", wk_purse_key_names[id]);
+	snprintf(name, cap, "purse_master.%s%s", sm4 ? "sm4." : "",
+	    wk_purse_key_names[id]);
 }
 
 static int
@@ -333,19 +336,21 @@ more_masters(iss_db *db, const uint8_t key[32], bool if_absent)
 	int rc = ISS_DB_OK;
 
 	for (int id = 0; id < WK_PURSE_KEY_N && rc == ISS_DB_OK; id++) {
-		if (iss_mk_offset(id) < ISS_MK_LEN)
-			continue;
-		more_master_name(id, name, sizeof(name));
-		randombytes_buf(mk, sizeof(mk));
-		rc = secret_insert(db, key, name, mk, sizeof(mk), if_absent);
+		for (int sm4 = 0; sm4 < 2 && rc == ISS_DB_OK; sm4++) {
+			if (!sm4 && iss_mk_offset(id) < ISS_MK_LEN)
+				continue;
+			more_master_name(id, sm4 == 1, name, sizeof(name));
+			randombytes_buf(mk, sizeof(mk));
+			rc = secret_insert(db, key, name, mk, sizeof(mk), if_absent);
+		}
 	}
 	sodium_memzero(mk, sizeof(mk));
 	return rc;
 }
 
 static int
-load_more_masters(iss_db *db, const uint8_t key[32], uint8_t *mk, char *err,
-    size_t errlen)
+load_more_masters(iss_db *db, const uint8_t key[32], uint8_t *mk,
+    uint8_t *mk_sm4, char *err, size_t errlen)
 {
 	char name[64];
 
@@ -355,9 +360,14 @@ load_more_masters(iss_db *db, const uint8_t key[32], uint8_t *mk, char *err,
 		for (int id = 0; id < WK_PURSE_KEY_N; id++) {
 			size_t off = iss_mk_offset(id);
 
+			more_master_name(id, true, name, sizeof(name));
+			if (iss_secret_get(db, key, name, mk_sm4 +
+			    (size_t)id * WK_PURSE_KEY_LEN, WK_PURSE_KEY_LEN) !=
+			    WK_PURSE_KEY_LEN)
+				missing = true;
 			if (off < ISS_MK_LEN)
 				continue;
-			more_master_name(id, name, sizeof(name));
+			more_master_name(id, false, name, sizeof(name));
 			if (iss_secret_get(db, key, name, mk + off, WK_PURSE_KEY_LEN) !=
 			    WK_PURSE_KEY_LEN)
 				missing = true;
@@ -467,6 +477,7 @@ iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
 	memset(k, 0, sizeof(*k));
 	if ((key = sodium_malloc(32)) == NULL || (der = sodium_malloc(512)) == NULL ||
 	    (k->mk = sodium_malloc(ISS_MK_ALL)) == NULL ||
+	    (k->mk_sm4 = sodium_malloc(ISS_MK_SM4_ALL)) == NULL ||
 	    (hex = malloc(2 * sizeof(certder) + 1)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -479,7 +490,7 @@ iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
 		    u->key_file ? "key file" : "passphrase");
 		goto out;
 	}
-	if (load_more_masters(db, key, k->mk, err, errlen) != 0 ||
+	if (load_more_masters(db, key, k->mk, k->mk_sm4, err, errlen) != 0 ||
 	    iss_mfg_load(db, key, &k->mfg, &k->n_mfg, err, errlen) != 0)
 		goto out;
 	p = der;
@@ -504,6 +515,7 @@ iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
 		goto out;
 	}
 	sodium_mprotect_readonly(k->mk);
+	sodium_mprotect_readonly(k->mk_sm4);
 	rc = 0;
 out:
 	if (rc != 0)
@@ -518,6 +530,7 @@ void
 iss_keys_clear(iss_keys *k)
 {
 	sodium_free(k->mk);
+	sodium_free(k->mk_sm4);
 	EVP_PKEY_free(k->ca_key);
 	X509_STORE_free(k->trust);
 	X509_STORE_free(k->mfg);
@@ -549,41 +562,181 @@ iss_app_serial(const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[10])
 }
 
 int
-iss_card_keys_one(const iss_keys *k, size_t which,
-    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[16])
+iss_card_key(const iss_keys *k, int id, uint8_t alg,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[WK_PURSE_KEY_LEN])
 {
 	uint8_t serial[10];
+	const uint8_t *mk;
 
-	if (which > ISS_MK_ALL - WK_PURSE_KEY_LEN)
+	if (id < 0 || id >= WK_PURSE_KEY_N)
+		return -1;
+	if (alg == WK_PURSE_ALG_3DES)
+		mk = k->mk + iss_mk_offset(id);
+	else if (alg == WK_PURSE_ALG_SM4)
+		mk = k->mk_sm4 + (size_t)id * WK_PURSE_KEY_LEN;
+	else
 		return -1;
 	iss_app_serial(card_id, serial);
-	return wk_purse_diversify(k->mk + which, serial, sizeof(serial), out) ==
+	return wk_purse_diversify(alg, mk, serial, sizeof(serial), out) ==
 	    WK_PURSE_CRYPTO_OK ? 0 : -1;
 }
 
 int
-iss_card_key(const iss_keys *k, int id, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[WK_PURSE_KEY_LEN])
-{
-	if (id < 0 || id >= WK_PURSE_KEY_N)
-		return -1;
-	return iss_card_keys_one(k, iss_mk_offset(id), card_id, out);
-}
-
-int
 iss_perso_keys(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[ISS_PERSO_KEYS_LEN])
+    const uint8_t algs[WK_PURSE_KEY_N], uint8_t out[ISS_PERSO_KEYS_LEN])
 {
 	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
 		uint8_t *e = out + (size_t)id * WK_MSG_PERSO_ENTRY_LEN;
 
 		e[0] = (uint8_t)id;
-		if (iss_card_key(k, id, card_id, e + 1) != 0) {
+		e[1] = algs[id];
+		if (iss_card_key(k, id, algs[id], card_id, e + 2) != 0) {
 			sodium_memzero(out, ISS_PERSO_KEYS_LEN);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* ---- the algorithm of each purse key ---- */
+
+void
+iss_algs_hex(const uint8_t algs[WK_PURSE_KEY_N], char out[ISS_ALGS_HEX_LEN + 1])
+{
+	wk_hex_encode(algs, WK_PURSE_KEY_N, out);
+}
+
+int
+iss_algs_from_hex(const char *hex, uint8_t algs[WK_PURSE_KEY_N])
+{
+	uint8_t v[WK_PURSE_KEY_N];
+	size_t len;
+	long n;
+
+	memset(algs, WK_PURSE_ALG_3DES, WK_PURSE_KEY_N);
+	if (hex == NULL || (len = strlen(hex)) == 0)
+		return 0;
+	/* a value written by a table with more keys than this one's is not
+	 * ours to read; a shorter one names the keys it had */
+	if (len % 2 != 0 || len > ISS_ALGS_HEX_LEN ||
+	    (n = wk_hex_decode(hex, v, sizeof(v))) != (long)(len / 2))
+		return -1;
+	for (long i = 0; i < n; i++) {
+		if (!wk_purse_alg_valid(v[i]))
+			return -1;
+		algs[i] = v[i];
+	}
+	return 0;
+}
+
+json_t *
+iss_algs_json(const uint8_t algs[WK_PURSE_KEY_N])
+{
+	json_t *o = json_object();
+
+	for (int id = 0; o != NULL && id < WK_PURSE_KEY_N; id++) {
+		const char *name = wk_purse_alg_name(algs[id]);
+
+		if (json_object_set_new(o, wk_purse_key_names[id],
+		    json_string(name != NULL ? name : "?")) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+int
+iss_key_algs_parse(const char *list, uint8_t algs[WK_PURSE_KEY_N], char *err,
+    size_t errlen)
+{
+	const char *p = list;
+
+	memset(algs, WK_PURSE_ALG_3DES, WK_PURSE_KEY_N);
+	if (list == NULL || *list == '\0')
+		goto bad;
+	if (strcmp(list, "none") == 0)
+		return 0;
+	if (strcmp(list, "all") == 0) {
+		memset(algs, WK_PURSE_ALG_SM4, WK_PURSE_KEY_N);
+		return 0;
+	}
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+		int id;
+
+		for (id = 0; id < WK_PURSE_KEY_N; id++)
+			if (strlen(wk_purse_key_names[id]) == n &&
+			    strncmp(p, wk_purse_key_names[id], n) == 0)
+				break;
+		if (id == WK_PURSE_KEY_N) {
+			snprintf(err, errlen, "--sm4: \"%.*s\" is not a purse key"
+			    " (dlk, dpk, dtk, dulk, duk, damk, drpk; or all, none)",
+			    (int)(n > 32 ? 32 : n), p);
+			return -1;
+		}
+		algs[id] = WK_PURSE_ALG_SM4;
+		p += n;
+		if (*p == ',' && *++p == '\0')
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "--sm4 takes all, none or a comma list of keys"
+	    " (dlk, dpk, dtk, dulk, duk, damk, drpk)");
+	return -1;
+}
+
+int
+iss_key_algs_get(iss_db *db, uint8_t algs[WK_PURSE_KEY_N])
+{
+	char hex[ISS_ALGS_HEX_LEN + 1];
+
+	if (iss_meta_get(db, "key_algs", hex, sizeof(hex)) != 0)
+		return iss_algs_from_hex(NULL, algs);	/* never set: 3DES */
+	return iss_algs_from_hex(hex, algs);
+}
+
+int
+iss_key_algs_set(iss_db *db, const uint8_t algs[WK_PURSE_KEY_N])
+{
+	char hex[ISS_ALGS_HEX_LEN + 1];
+
+	for (int id = 0; id < WK_PURSE_KEY_N; id++)
+		if (!wk_purse_alg_valid(algs[id]))
+			return ISS_DB_ERROR;
+	iss_algs_hex(algs, hex);
+	return iss_db_exec(db, "INSERT INTO issuer_meta (name, value) VALUES"
+	    " ('key_algs', $1) ON CONFLICT (name) DO UPDATE SET value ="
+	    " excluded.value", (iss_param[]){ ISS_PS(hex) }, 1, NULL);
+}
+
+int
+iss_card_algs(iss_db *db, const char *card_hex, uint8_t algs[WK_PURSE_KEY_N],
+    iss_err *e)
+{
+	iss_res *r = NULL;
+	int rc = -1, d;
+
+	if ((d = iss_db_exec(db, "SELECT key_algs FROM cards WHERE card_id = $1",
+	    (iss_param[]){ ISS_PS(card_hex) }, 1, &r)) != ISS_DB_OK) {
+		rc = iss_db_fail(e, db, d);
+		goto out;
+	}
+	if (iss_res_rows(r) != 1) {
+		iss_fail(e, 404, "card_not_found", "card %s is not enrolled",
+		    card_hex);
+		goto out;
+	}
+	if (iss_algs_from_hex(iss_res_text(r, 0, 0), algs) != 0) {
+		iss_fail(e, 500, "internal", "card %s: the stored key algorithms"
+		    " do not parse", card_hex);
+		goto out;
+	}
+	rc = 0;
+out:
+	iss_res_free(&r);
+	return rc;
 }
 
 int

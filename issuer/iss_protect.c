@@ -22,20 +22,20 @@
  * older database) and sealed with the others; enrolment seals the card's
  * diversified DAMK to the card with the rest */
 int
-iss_card_damk(const iss_keys *k, const uint8_t card_id[WK_MSG_CARD_ID_LEN],
-    uint8_t out[WK_PURSE_KEY_LEN])
+iss_card_damk(const iss_keys *k, uint8_t alg,
+    const uint8_t card_id[WK_MSG_CARD_ID_LEN], uint8_t out[WK_PURSE_KEY_LEN])
 {
-	return iss_card_key(k, WK_PURSE_KEY_DAMK, card_id, out);
+	return iss_card_key(k, WK_PURSE_KEY_DAMK, alg, card_id, out);
 }
 
-/* ---- APPLICATION UNBLOCK ---- */
+/* ---- a card's signed unblock request ---- */
 
 int
-iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
-    const uint8_t *req, size_t len, iss_unblock *out, iss_err *e)
+iss_unblock_request_check(iss_db *db, const char *card_hex,
+    const uint8_t *req, size_t len, char card_id[2 * WK_MSG_CARD_ID_LEN + 1],
+    uint8_t challenge[4], uint8_t algs[WK_PURSE_KEY_N], iss_err *e)
 {
-	uint8_t id[WK_MSG_CARD_ID_LEN], der[2048], damk[WK_PURSE_KEY_LEN];
-	char detail[64], chal_hex[9];
+	uint8_t id[WK_MSG_CARD_ID_LEN], der[2048];
 	const uint8_t *p;
 	iss_res *r = NULL;
 	X509 *cert = NULL;
@@ -43,37 +43,39 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
 	long n;
 	int rc = -1, d, v;
 
-	memset(out, 0, sizeof(*out));
-	if (strlen(card_hex) != 2 * WK_MSG_CARD_ID_LEN ||
-	    wk_hex_decode(card_hex, id, sizeof(id)) != WK_MSG_CARD_ID_LEN) {
-		iss_fail(e, 400, "bad_card_id", "the card id is 16 hex digits");
-		return -1;
-	}
-	wk_hex_encode(id, sizeof(id), out->card_id);
 	if ((v = wk_msg_parse(req, len, &m, NULL, NULL)) != WK_MSG_OK ||
 	    m.type != WK_MSG_UNBLOCK_REQUEST) {
 		iss_fail(e, 400, "bad_message", "not a card's unblock request: %s",
 		    v != WK_MSG_OK ? wk_msg_strerror(v) : wk_msg_type_name(m.type));
 		return -1;
 	}
-	if (memcmp(m.card_id, id, sizeof(id)) != 0) {
-		iss_fail(e, 400, "wrong_card", "the request was made by another"
-		    " card than %s", out->card_id);
-		return -1;
+	if (card_hex != NULL) {
+		if (strlen(card_hex) != 2 * WK_MSG_CARD_ID_LEN ||
+		    wk_hex_decode(card_hex, id, sizeof(id)) != WK_MSG_CARD_ID_LEN) {
+			iss_fail(e, 400, "bad_card_id", "the card id is 16 hex digits");
+			return -1;
+		}
+		if (memcmp(m.card_id, id, sizeof(id)) != 0) {
+			wk_hex_encode(id, sizeof(id), card_id);
+			iss_fail(e, 400, "wrong_card", "the request was made by another"
+			    " card than %s", card_id);
+			return -1;
+		}
 	}
-	if ((d = iss_db_begin(db)) != ISS_DB_OK)
-		goto dberr;
-	if ((d = iss_db_exec(db, "SELECT cert, revoked_at FROM cards WHERE"
-	    " card_id = $1", (iss_param[]){ ISS_PS(out->card_id) }, 1, &r)) !=
-	    ISS_DB_OK)
-		goto dberr;
+	wk_hex_encode(m.card_id, sizeof(m.card_id), card_id);
+	if ((d = iss_db_exec(db, "SELECT cert, revoked_at, key_algs FROM cards"
+	    " WHERE card_id = $1", (iss_param[]){ ISS_PS(card_id) }, 1, &r)) !=
+	    ISS_DB_OK) {
+		rc = iss_db_fail(e, db, d);
+		goto out;
+	}
 	if (iss_res_rows(r) != 1) {
 		iss_fail(e, 404, "card_not_found", "card %s is not enrolled",
-		    out->card_id);
+		    card_id);
 		goto out;
 	}
 	if (iss_res_text(r, 0, 1) != NULL) {
-		iss_fail(e, 403, "card_revoked", "card %s is revoked", out->card_id);
+		iss_fail(e, 403, "card_revoked", "card %s is revoked", card_id);
 		goto out;
 	}
 	if ((n = wk_hex_decode(iss_res_text(r, 0, 0), der, sizeof(der))) <= 0 ||
@@ -84,13 +86,48 @@ iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
 	/* the card itself asked: its wallet key signed the challenge */
 	if (wk_msg_verify(req, len, X509_get0_pubkey(cert), &m) != WK_MSG_OK) {
 		iss_fail(e, 403, "bad_signature", "the request is not signed by"
-		    " card %s", out->card_id);
+		    " card %s", card_id);
 		goto out;
 	}
-	memcpy(out->challenge, m.card_random, sizeof(out->challenge));
-	if (iss_card_damk(k, id, damk) != 0 ||
-	    wk_purse_unblock_mac(damk, out->challenge, out->mac) !=
-	    WK_PURSE_CRYPTO_OK) {
+	memcpy(challenge, m.card_random, 4);
+	/* the algorithm of each of the card's purse keys, as enrolled */
+	if (algs != NULL && iss_algs_from_hex(iss_res_text(r, 0, 2), algs) != 0) {
+		iss_fail(e, 500, "internal", "the card's key algorithms do not"
+		    " parse");
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_free(cert);
+	iss_res_free(&r);
+	return rc;
+}
+
+/* ---- APPLICATION UNBLOCK ---- */
+
+int
+iss_purse_unblock(iss_db *db, const iss_keys *k, const char *card_hex,
+    const uint8_t *req, size_t len, iss_unblock *out, iss_err *e)
+{
+	uint8_t id[WK_MSG_CARD_ID_LEN], damk[WK_PURSE_KEY_LEN];
+	uint8_t algs[WK_PURSE_KEY_N];
+	char detail[64], chal_hex[9];
+	int rc = -1, d;
+
+	memset(out, 0, sizeof(*out));
+	if ((d = iss_db_begin(db)) != ISS_DB_OK)
+		goto dberr;
+	if ((d = iss_unblock_request_check(db, card_hex, req, len, out->card_id,
+	    out->challenge, algs, e)) != 0) {
+		if (d == ISS_DB_RETRY)
+			iss_fail(e, 503, "busy", "the database is busy; try again");
+		goto out;
+	}
+	if (wk_hex_decode(out->card_id, id, sizeof(id)) != WK_MSG_CARD_ID_LEN ||
+	    /* the script is made with the algorithm the card's DAMK has */
+	    iss_card_damk(k, algs[WK_PURSE_KEY_DAMK], id, damk) != 0 ||
+	    wk_purse_unblock_mac(algs[WK_PURSE_KEY_DAMK], damk, out->challenge,
+	    out->mac) != WK_PURSE_CRYPTO_OK) {
 		iss_fail(e, 500, "internal", "cannot compute the script");
 		goto out;
 	}
@@ -110,8 +147,6 @@ out:
 		sodium_memzero(out->mac, sizeof(out->mac));
 	}
 	sodium_memzero(damk, sizeof(damk));
-	X509_free(cert);
-	iss_res_free(&r);
 	return rc;
 }
 

@@ -195,6 +195,7 @@ typedef struct card_row {
 	int64_t account_id;
 	char pan[WK_MSG_PAN_MAX + 1];
 	uint8_t key_version;
+	uint8_t algs[WK_PURSE_KEY_N];	/* its key algorithms, as enrolled */
 	bool revoked;
 	X509 *cert;
 	uint8_t cert_der[2048];
@@ -224,7 +225,7 @@ card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], card_row *c,
 	memset(c, 0, sizeof(*c));
 	wk_hex_encode(id, WK_MSG_CARD_ID_LEN, c->card_id);
 	if ((d = iss_db_exec(db, "SELECT c.account_id, a.pan, c.key_version,"
-	    " c.revoked_at, c.cert FROM cards c JOIN accounts a"
+	    " c.revoked_at, c.cert, c.key_algs FROM cards c JOIN accounts a"
 	    " ON a.id = c.account_id WHERE c.card_id = $1",
 	    (iss_param[]){ ISS_PS(c->card_id) }, 1, &r)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
@@ -238,6 +239,10 @@ card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], card_row *c,
 	snprintf(c->pan, sizeof(c->pan), "%s", iss_res_text(r, 0, 1));
 	c->key_version = (uint8_t)iss_res_int(r, 0, 2);
 	c->revoked = iss_res_text(r, 0, 3) != NULL;
+	if (iss_algs_from_hex(iss_res_text(r, 0, 5), c->algs) != 0) {
+		iss_fail(e, 500, "internal", "the stored key algorithms do not parse");
+		goto out;
+	}
 	if ((n = wk_hex_decode(iss_res_text(r, 0, 4), c->cert_der,
 	    sizeof(c->cert_der))) <= 0 ||
 	    (p = c->cert_der, c->cert = d2i_X509(NULL, &p, n)) == NULL ||
@@ -305,6 +310,7 @@ typedef struct enrol_ctx {
 	char *pub_hex;
 	const char *attestation_hex;	/* the verified chain's first two, hex */
 	X509 *cert;		/* out */
+	uint8_t algs[WK_PURSE_KEY_N];	/* out: the card's key algorithms */
 	bool existing;
 } enrol_ctx;
 
@@ -326,6 +332,7 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 	iss_res *r = NULL;
 	unsigned char *der = NULL;
 	char *cert_hex = NULL, serial[80] = "", now[40];
+	char algs_hex[ISS_ALGS_HEX_LEN + 1];
 	ASN1_INTEGER *sn;
 	BIGNUM *bn = NULL;
 	char *bnhex = NULL;
@@ -335,9 +342,9 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 	X509_free(x->cert);
 	x->cert = NULL;
 	x->existing = false;
-	if ((d = iss_db_exec(db, "SELECT account_id, pubkey, revoked_at, cert FROM"
-	    " cards WHERE card_id = $1", (iss_param[]){ ISS_PS(x->card_hex) }, 1,
-	    &r)) != ISS_DB_OK) {
+	if ((d = iss_db_exec(db, "SELECT account_id, pubkey, revoked_at, cert,"
+	    " key_algs FROM cards WHERE card_id = $1",
+	    (iss_param[]){ ISS_PS(x->card_hex) }, 1, &r)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
@@ -356,9 +363,12 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 			    "card %s is enrolled with another key or account", x->card_hex);
 			goto out;
 		}
-		/* the same enrolment again: the same certificate */
+		/* the same enrolment again: the same certificate, the same
+		 * keys of the same algorithms, whatever the issuer's choice
+		 * for new cards is now */
 		if ((len = wk_hex_decode(iss_res_text(r, 0, 3), buf, sizeof(buf))) <= 0 ||
-		    (x->cert = d2i_X509(NULL, &p, len)) == NULL) {
+		    (x->cert = d2i_X509(NULL, &p, len)) == NULL ||
+		    iss_algs_from_hex(iss_res_text(r, 0, 4), x->algs) != 0) {
 			iss_fail(e, 500, "internal", "the stored certificate does not parse");
 			goto out;
 		}
@@ -378,12 +388,20 @@ tx_enrol(iss *is, iss_db *db, void *arg, iss_err *e)
 	}
 	snprintf(serial, sizeof(serial), "%s", bnhex);
 	iss_now_iso(now, sizeof(now));
+	/* a new card gets the algorithms the issuer chose for new cards
+	 * (walletkey-issuer key-algorithms), recorded with it for every later
+	 * MAC and TAC */
+	if (iss_key_algs_get(db, x->algs) != 0) {
+		iss_fail(e, 500, "internal", "issuer_meta: key_algs does not parse");
+		goto out;
+	}
+	iss_algs_hex(x->algs, algs_hex);
 	if ((d = iss_db_exec(db, "INSERT INTO cards (card_id, account_id, cert_serial,"
-	    " cert, pubkey, key_version, balance, created_at) VALUES ($1, $2, $3,"
-	    " $4, $5, $6, 0, $7)", (iss_param[]){ ISS_PS(x->card_hex),
-	    ISS_PI(x->account_id), ISS_PS(serial), ISS_PS(cert_hex),
-	    ISS_PS(x->pub_hex), ISS_PI(is->keys.key_version), ISS_PS(now) }, 7,
-	    NULL)) != ISS_DB_OK ||
+	    " cert, pubkey, key_version, balance, created_at, key_algs) VALUES"
+	    " ($1, $2, $3, $4, $5, $6, 0, $7, $8)", (iss_param[]){
+	    ISS_PS(x->card_hex), ISS_PI(x->account_id), ISS_PS(serial),
+	    ISS_PS(cert_hex), ISS_PS(x->pub_hex), ISS_PI(is->keys.key_version),
+	    ISS_PS(now), ISS_PS(algs_hex) }, 8, NULL)) != ISS_DB_OK ||
 	    (d = iss_oplog_append(db, &(iss_op){ .kind = "card.enrol",
 	    .card_id = x->card_hex, .seq = -1, .account_id = x->account_id,
 	    .amount = -1, .detail = serial, .msg = x->attestation_hex },
@@ -632,7 +650,7 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 	perso.type = WK_MSG_PERSO;
 	memcpy(perso.card_id, x.card_id, sizeof(x.card_id));
 	perso.key_version = is->keys.key_version;
-	if (iss_perso_keys(&is->keys, x.card_id, perso_keys) != 0 ||
+	if (iss_perso_keys(&is->keys, x.card_id, x.algs, perso_keys) != 0 ||
 	    wk_msg_seal_keys(x.pub, &perso, perso_keys, sizeof(perso_keys)) !=
 	    WK_MSG_OK || wk_msg_sign(&perso, is->keys.ca_key, &out) != WK_MSG_OK ||
 	    (dn = i2d_X509(x.cert, &der)) <= 0 ||
@@ -640,11 +658,12 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 500, "internal", "cannot build the personalisation");
 		goto out;
 	}
-	*resp = json_pack("{s:s, s:o, s:o, s:o, s:i, s:s}", "card_id", x.card_hex,
-	    "certificate", b64_json(der, (size_t)dn),
+	*resp = json_pack("{s:s, s:o, s:o, s:o, s:i, s:o, s:s}", "card_id",
+	    x.card_hex, "certificate", b64_json(der, (size_t)dn),
 	    "ca_certificate", b64_json(cader, (size_t)can),
 	    "personalisation", b64_json(out.p, out.len),
 	    "key_version", (int)is->keys.key_version,
+	    "key_algorithms", iss_algs_json(x.algs),
 	    "status", x.existing ? "existing" : "enrolled");
 	if (*resp == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
@@ -755,7 +774,7 @@ typedef struct start_ctx {
 	const uint8_t *req_buf;
 	size_t req_len;
 	char req_hash[65];
-	uint8_t sk[WK_PURSE_SKEY_LEN];
+	wk_purse_skey sk;
 	load_row out;
 	bool replay;
 } start_ctx;
@@ -826,7 +845,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	g.trans_type = q->trans_type;
 	memcpy(g.terminal_id, q->terminal_id, sizeof(g.terminal_id));
 	host_datetime(g.host_date, g.host_time);
-	if (wk_purse_load_mac2(x->sk, g.amount, g.trans_type, g.terminal_id,
+	if (wk_purse_load_mac2(&x->sk, g.amount, g.trans_type, g.terminal_id,
 	    g.host_date, g.host_time, g.mac2) != WK_PURSE_CRYPTO_OK ||
 	    wk_msg_sign(&g, is->keys.ca_key, &gb) != WK_MSG_OK ||
 	    (gj = b64_json(gb.p, gb.len)) == NULL ||
@@ -948,10 +967,13 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 		    card.card_id);
 		goto out;
 	}
-	if (m.key_version != card.key_version || m.alg_id != 0) {
+	/* the card's DLK has the algorithm it was enrolled with; a request
+	 * that says otherwise is not one this card made with the issuer's key */
+	if (m.key_version != card.key_version ||
+	    m.alg_id != card.algs[WK_PURSE_KEY_DLK]) {
 		iss_fail(e, 400, "bad_key_version",
-		    "key version %u, algorithm %u: want %u, 0", m.key_version,
-		    m.alg_id, card.key_version);
+		    "key version %u, algorithm %02x: want %u, %02x", m.key_version,
+		    m.alg_id, card.key_version, card.algs[WK_PURSE_KEY_DLK]);
 		goto out;
 	}
 	if (m.trans_type != WK_PURSE_TT_EP_LOAD && m.trans_type != WK_PURSE_TT_ED_LOAD) {
@@ -972,10 +994,11 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 422, "seq_exhausted", "the card's online counter is at its end");
 		goto out;
 	}
-	if (iss_card_keys_one(&is->keys, ISS_MK_DLK, m.card_id, dlk) != 0 ||
-	    wk_purse_session_key_online(dlk, m.card_random, m.seq, x.sk) !=
-	    WK_PURSE_CRYPTO_OK ||
-	    wk_purse_load_mac1(x.sk, m.balance, m.amount, m.trans_type,
+	if (iss_card_key(&is->keys, WK_PURSE_KEY_DLK, m.alg_id, m.card_id,
+	    dlk) != 0 ||
+	    wk_purse_session_key_online(m.alg_id, dlk, m.card_random, m.seq,
+	    &x.sk) != WK_PURSE_CRYPTO_OK ||
+	    wk_purse_load_mac1(&x.sk, m.balance, m.amount, m.trans_type,
 	    m.terminal_id, mac1) != WK_PURSE_CRYPTO_OK) {
 		iss_fail(e, 500, "internal", "purse cryptography failed");
 		goto out;
@@ -999,7 +1022,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	rc = 0;
 out:
 	sodium_memzero(dlk, sizeof(dlk));
-	sodium_memzero(x.sk, sizeof(x.sk));
+	sodium_memzero(&x.sk, sizeof(x.sk));
 	load_row_clear(&x.out);
 	card_row_clear(&card);
 	return rc;
@@ -1170,13 +1193,16 @@ static int
 check_tac(iss *is, const load_view *v, uint32_t new_balance,
     const uint8_t tac[4], iss_err *e)
 {
-	uint8_t dtk[WK_PURSE_KEY_LEN], ktac[WK_PURSE_SKEY_LEN], want[4];
+	uint8_t dtk[WK_PURSE_KEY_LEN], want[4];
+	uint8_t alg = v->card.algs[WK_PURSE_KEY_DTK];
+	wk_purse_skey ktac;
 	int rc = -1;
 
-	if (iss_card_keys_one(&is->keys, ISS_MK_DTK, v->grant.card_id, dtk) != 0)
+	memset(&ktac, 0, sizeof(ktac));
+	if (iss_card_key(&is->keys, WK_PURSE_KEY_DTK, alg, v->grant.card_id,
+	    dtk) != 0 || wk_purse_tac_key(alg, dtk, &ktac) != WK_PURSE_CRYPTO_OK)
 		goto fail;
-	wk_purse_tac_key(dtk, ktac);
-	if (wk_purse_load_tac(ktac, new_balance, v->grant.seq, v->grant.amount,
+	if (wk_purse_load_tac(&ktac, new_balance, v->grant.seq, v->grant.amount,
 	    v->grant.trans_type, v->grant.terminal_id, v->grant.host_date,
 	    v->grant.host_time, want) != WK_PURSE_CRYPTO_OK)
 		goto fail;
@@ -1189,7 +1215,7 @@ fail:
 	iss_fail(e, 500, "internal", "purse cryptography failed");
 out:
 	sodium_memzero(dtk, sizeof(dtk));
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&ktac, sizeof(ktac));
 	return rc;
 }
 

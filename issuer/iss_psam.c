@@ -4,7 +4,8 @@
  * JSON `walletkey psam init` writes: card id and public key) comes to the
  * issuer's operator, who runs `walletkey-issuer psam-issue`. The answer is a
  * psam-keys message (common/wk_msg.h type 10) signed with the CA key: the
- * purchase master key (DPK) and its version sealed to the PSAM's key (the
+ * purchase master keys (DPK, the 3DES one and the SM4 one, each entry
+ * algorithm id then key) and their version sealed to the PSAM's key (the
  * enrolment's sealing, wk_msg_seal_keys), and the terminal id the PSAM will
  * put into every MAC1. The DPK never leaves the issuer in clear; the load
  * key (DLK) and the TAC key (DTK) never leave it at all.
@@ -149,6 +150,7 @@ static int
 build_msg(const iss_keys *k, const psam_req *r, const uint8_t term[6],
     uint8_t *out, size_t *out_len, iss_err *e)
 {
+	uint8_t keys[2 * (1 + WK_PURSE_KEY_LEN)];
 	wk_msg m;
 	wk_buf b;
 	int rc = -1;
@@ -159,7 +161,15 @@ build_msg(const iss_keys *k, const psam_req *r, const uint8_t term[6],
 	memcpy(m.card_id, r->card_id, sizeof(m.card_id));
 	memcpy(m.terminal_id, term, sizeof(m.terminal_id));
 	m.key_version = k->key_version;
-	if (wk_msg_seal_keys(r->pub, &m, k->mk + ISS_MK_DPK, WK_PURSE_KEY_LEN) !=
+	/* both purchase masters, algorithm then key: the PSAM serves cards
+	 * whose DPK is 3DES and cards whose DPK is SM4 (docs/issuer.md "SM4
+	 * purse keys") */
+	keys[0] = WK_PURSE_ALG_3DES;
+	memcpy(keys + 1, k->mk + ISS_MK_DPK, WK_PURSE_KEY_LEN);
+	keys[1 + WK_PURSE_KEY_LEN] = WK_PURSE_ALG_SM4;
+	memcpy(keys + 2 + WK_PURSE_KEY_LEN, k->mk_sm4 + (size_t)WK_PURSE_KEY_DPK *
+	    WK_PURSE_KEY_LEN, WK_PURSE_KEY_LEN);
+	if (wk_msg_seal_keys(r->pub, &m, keys, sizeof(keys)) !=
 	    WK_MSG_OK || wk_msg_sign(&m, k->ca_key, &b) != WK_MSG_OK ||
 	    b.len > *out_len) {
 		iss_fail(e, 500, "internal", "cannot build the psam-keys message");
@@ -169,6 +179,7 @@ build_msg(const iss_keys *k, const psam_req *r, const uint8_t term[6],
 	*out_len = b.len;
 	rc = 0;
 out:
+	sodium_memzero(keys, sizeof(keys));
 	sodium_memzero(&m, sizeof(m));
 	wk_buf_clear(&b);
 	return rc;

@@ -160,6 +160,23 @@ static const migration migrations[] = {
 	"  failures INTEGER NOT NULL, window_start BIGINT NOT NULL);"
 	"CREATE INDEX enrol_attempts_window ON enrol_attempts(window_start);",
 	NULL, NULL },
+	/* issue 18, PBOC 3.0 purse with SM4: the algorithm of each of a
+	 * card's purse keys as enrolled, one id per key of the table in hex
+	 * (iss_algs_hex); NULL for the cards enrolled before: 3DES */
+	{ 7,
+	"ALTER TABLE cards ADD COLUMN key_algs TEXT;",
+	NULL, NULL },
+	/* issue 16: the operator's PIN reload orders (iss_pin.c); the id is
+	 * the order's pin.order entry in the operation log */
+	{ 8,
+	"CREATE TABLE pin_reloads (id BIGINT PRIMARY KEY,"
+	"  card_id TEXT NOT NULL REFERENCES cards(card_id),"
+	"  status TEXT NOT NULL"
+	"  CHECK (status IN ('pending', 'delivered', 'cancelled')),"
+	"  ordered_at TEXT NOT NULL, order_op BIGINT NOT NULL,"
+	"  challenge TEXT, delivered_at TEXT);"
+	"CREATE INDEX pin_reloads_card ON pin_reloads(card_id, status);",
+	NULL, NULL },
 };
 
 /*

@@ -46,6 +46,7 @@ typedef struct proof {
 	char time_hex[2 * WK_PURSE_TIME_LEN + 1];
 	char tac_hex[2 * WK_PURSE_MAC_LEN + 1];
 	int64_t merchant;		/* account id */
+	uint8_t algs[WK_PURSE_KEY_N];	/* the card's key algorithms */
 	bool by_serial;
 	uint8_t serial[10];
 	bool refused;			/* tx_settle: the float was short (logged) */
@@ -217,9 +218,16 @@ proof_lookup(iss *is, iss_db *db, proof *p, size_t i, iss_err *e)
 	(void)is;
 	if (p->by_serial && card_by_serial(db, p, i, e) != 0)
 		return -1;
-	if ((rc = iss_db_exec(db, "SELECT 1 FROM cards WHERE card_id = $1",
+	if ((rc = iss_db_exec(db, "SELECT key_algs FROM cards WHERE card_id = $1",
 	    (iss_param[]){ ISS_PS(p->card_hex) }, 1, &r)) != ISS_DB_OK)
 		goto dberr;
+	if (iss_res_rows(r) == 1 &&
+	    iss_algs_from_hex(iss_res_text(r, 0, 0), p->algs) != 0) {
+		iss_res_free(&r);
+		iss_fail(e, 500, "internal", "proof %zu: card %s: the stored key"
+		    " algorithms do not parse", i, p->card_hex);
+		return -1;
+	}
 	if (iss_res_rows(r) != 1) {
 		iss_res_free(&r);
 		iss_fail(e, 404, "card_not_found", "proof %zu: card %s is not"
@@ -249,13 +257,17 @@ dberr:
 static int
 proof_tac(iss *is, const proof *p, size_t i, iss_err *e)
 {
-	uint8_t dtk[WK_PURSE_KEY_LEN], ktac[WK_PURSE_SKEY_LEN], want[4];
+	uint8_t dtk[WK_PURSE_KEY_LEN], want[4];
+	uint8_t alg = p->algs[WK_PURSE_KEY_DTK];
+	wk_purse_skey ktac;
 	int rc = -1;
 
-	if (iss_card_keys_one(&is->keys, ISS_MK_DTK, p->card_id, dtk) != 0)
+	memset(&ktac, 0, sizeof(ktac));
+	/* the card's DTK, of the algorithm it was enrolled with */
+	if (iss_card_key(&is->keys, WK_PURSE_KEY_DTK, alg, p->card_id, dtk) != 0 ||
+	    wk_purse_tac_key(alg, dtk, &ktac) != WK_PURSE_CRYPTO_OK)
 		goto fail;
-	wk_purse_tac_key(dtk, ktac);
-	if (wk_purse_purchase_tac(ktac, (uint32_t)p->amount, p->type, p->term_id,
+	if (wk_purse_purchase_tac(&ktac, (uint32_t)p->amount, p->type, p->term_id,
 	    p->term_seq, p->date, p->time, want) != WK_PURSE_CRYPTO_OK)
 		goto fail;
 	if (sodium_memcmp(want, p->tac, sizeof(want)) != 0)
@@ -267,7 +279,7 @@ fail:
 	iss_fail(e, 500, "internal", "purse cryptography failed");
 out:
 	sodium_memzero(dtk, sizeof(dtk));
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&ktac, sizeof(ktac));
 	sodium_memzero(want, sizeof(want));
 	return rc;
 }

@@ -36,6 +36,7 @@ typedef struct opts {
 	const char *mfg_ca;
 	const char *fingerprint;
 	const char *request;
+	const char *sm4;
 	const char *session_ttl;
 	const char *hash_concurrency;
 	/* semi-anonymous roles (docs/semi-anonymous.md) */
@@ -55,8 +56,12 @@ usage(FILE *f)
 	    "  URL is sqlite:PATH or postgresql://...\n"
 	    "commands:\n"
 	    "  init      (--key-file F | --passphrase-env VAR) [--ceiling FEN]\n"
-	    "            [--manufacturer-ca PEM] [--exists-ok]\n"
+	    "            [--manufacturer-ca PEM] [--sm4 KEYS]\n"
+	    "            [--exists-ok]\n"
 	    "            create the schema, purse master keys and the issuer CA\n"
+	    "  key-algorithms [--sm4 all|none|KEY,...] [--json]\n"
+	    "            the purse keys new cards get as SM4 (the rest 3DES);\n"
+	    "            shows the choice, or sets it with --sm4\n"
 	    "  migrate   bring the schema to the current version\n"
 	    "  serve     --listen HOST:PORT [--tls-cert F --tls-key F] [--pool N]\n"
 	    "            (--key-file F | --passphrase-env VAR) [--session-ttl S]\n"
@@ -67,8 +72,9 @@ usage(FILE *f)
 	    "            a merchant account for a terminal (12 hex digits)\n"
 	    "  psam-issue --terminal TERMINAL_ID --request FILE --out FILE\n"
 	    "            (--key-file F | --passphrase-env VAR)\n"
-	    "            the terminal's PSAM: its purchase master key sealed to\n"
-	    "            the key the PSAM card made (walletkey psam init)\n"
+	    "            the terminal's PSAM: its purchase master keys (3DES and\n"
+	    "            SM4) sealed to the key the PSAM card made (walletkey psam\n"
+	    "            init)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
 	    "  settlements | transfers | psams   [--json]\n"
 	    "  revoke    --card CARD_ID\n"
@@ -81,6 +87,13 @@ usage(FILE *f)
 	    "            (--key-file F | --passphrase-env VAR)\n"
 	    "            a one-time APPLICATION UNBLOCK script for the card's\n"
 	    "            unblock request (walletkey wallet unblock --request-out)\n"
+	    "  pin-unblock --card CARD_ID [--request FILE --out FILE] [--json]\n"
+	    "            (--key-file F | --passphrase-env VAR)\n"
+	    "            orders a purse PIN reload and prints the reset PIN to\n"
+	    "            tell the holder; the card's next unblock request gets\n"
+	    "            the one-time script (POST /v1/pin-reloads, or --request\n"
+	    "            now, the script written to --out)\n"
+	    "  pin-reloads [--json]   the PIN reload orders\n"
 	    "semi-anonymous payments (docs/semi-anonymous.md, walletkey-issuer(1)):\n"
 	    "  init --role identity (--key-file F | --passphrase-env VAR)\n"
 	    "            [--manufacturer-ca PEM]\n"
@@ -129,6 +142,7 @@ parse(int argc, char **argv, opts *o)
 		{ "request", required_argument, NULL, 'R' },
 		{ "session-ttl", required_argument, NULL, 'S' },
 		{ "hash-concurrency", required_argument, NULL, 'H' },
+		{ "sm4", required_argument, NULL, 1100 },
 		{ "role", required_argument, NULL, 1000 },
 		{ "manager-id", required_argument, NULL, 1001 },
 		{ "authority-url", required_argument, NULL, 1002 },
@@ -178,6 +192,7 @@ parse(int argc, char **argv, opts *o)
 		case 'R': o->request = optarg; break;
 		case 'S': o->session_ttl = optarg; break;
 		case 'H': o->hash_concurrency = optarg; break;
+		case 1100: o->sm4 = optarg; break;
 		case 'j': o->json = true; break;
 		case 'E': o->exists_ok = true; break;
 		case 1000: o->role = optarg; break;
@@ -370,14 +385,25 @@ cmd_init(const opts *o)
 	iss_db *db = NULL;
 	char err[512];
 	uint32_t ceiling = ISS_DEFAULT_CEILING;
+	uint8_t algs[WK_PURSE_KEY_N];
 	int rc = 1;
 
 	if (o->ceiling != NULL && !parse_u32(o->ceiling, &ceiling)) {
 		fprintf(stderr, "walletkey-issuer: --ceiling wants 0..2147483647 fen\n");
 		return 2;
 	}
+	if (o->sm4 != NULL && iss_key_algs_parse(o->sm4, algs, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
+		return 2;
+	}
 	if (unlock_from(o, &u) != 0)
 		return 2;
+	if (o->role != NULL && strcmp(o->role, "bank") != 0 && o->sm4 != NULL) {
+		fprintf(stderr, "walletkey-issuer: --sm4 chooses the bank's purse"
+		    " keys: not for --role %s\n", o->role);
+		return 2;
+	}
 	if (o->role != NULL && strcmp(o->role, "bank") != 0)
 		return cmd_init_role(o, &u);
 	if (open_db(o, &db) != 0)
@@ -391,11 +417,20 @@ cmd_init(const opts *o)
 	if (o->exists_ok && iss_meta_get(db, "seal", err, sizeof(err)) == 0) {
 		printf("an issuer exists (schema version %d)\n",
 		    iss_schema_version(db));
+		/* the choice of an existing issuer is key-algorithms' */
+		if (o->sm4 != NULL)
+			fprintf(stderr, "walletkey-issuer: init: --sm4 not applied"
+			    " to an existing issuer (walletkey-issuer"
+			    " key-algorithms --sm4 changes it)\n");
 		rc = 0;
 		goto out;
 	}
 	if (iss_keys_create(db, &u, ceiling, err, sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: init: %s\n", err);
+		goto out;
+	}
+	if (o->sm4 != NULL && iss_key_algs_set(db, algs) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: init: %s\n", iss_db_errmsg(db));
 		goto out;
 	}
 	printf("issuer created (schema version %d)\n", iss_schema_latest());
@@ -414,6 +449,59 @@ cmd_init(const opts *o)
 	}
 	rc = 0;
 out:
+	iss_db_free(&db);
+	return rc;
+}
+
+/* the purse key algorithms new enrolments get (docs/issuer.md "SM4 purse
+ * keys"); cards keep the ones they were enrolled with */
+static int
+cmd_key_algorithms(const opts *o)
+{
+	uint8_t algs[WK_PURSE_KEY_N];
+	iss_db *db = NULL;
+	json_t *j = NULL;
+	char err[256];
+	int rc = 1;
+
+	if (o->sm4 != NULL && iss_key_algs_parse(o->sm4, algs, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s\n", err);
+		return 2;
+	}
+	if (open_db(o, &db) != 0)
+		return 1;
+	if (iss_meta_get(db, "seal", err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: not an issuer database (run init"
+		    " first)\n");
+		goto out;
+	}
+	if (o->sm4 != NULL && iss_key_algs_set(db, algs) != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: key-algorithms: %s\n",
+		    iss_db_errmsg(db));
+		goto out;
+	}
+	if (iss_key_algs_get(db, algs) != 0) {
+		fprintf(stderr, "walletkey-issuer: issuer_meta: key_algs does not"
+		    " parse\n");
+		goto out;
+	}
+	if (o->json) {
+		if ((j = iss_algs_json(algs)) == NULL)
+			goto out;
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		for (int id = 0; id < WK_PURSE_KEY_N; id++)
+			printf("%s\t%s\n", wk_purse_key_names[id],
+			    algs[id] == WK_PURSE_ALG_SM4 ? "SM4" : "3DES");
+		if (o->sm4 != NULL)
+			printf("(for cards enrolled from now on; enrolled cards keep"
+			    " theirs)\n");
+	}
+	rc = 0;
+out:
+	json_decref(j);
 	iss_db_free(&db);
 	return rc;
 }
@@ -977,6 +1065,143 @@ out:
 	return rc;
 }
 
+/* writes text and a newline to a new file (never over one) */
+static int
+write_new_file(const char *path, const char *text)
+{
+	size_t n = strlen(text);
+	int fd, rc = -1;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	if (write(fd, text, n) == (ssize_t)n && write(fd, "\n", 1) == 1 &&
+	    fsync(fd) == 0)
+		rc = 0;
+	if (close(fd) != 0)
+		rc = -1;
+	return rc;
+}
+
+/*
+ * pin-unblock: the holder forgot the purse PIN or blocked it, and the bank
+ * has identified them. The order's reset PIN is printed for the operator to
+ * tell the holder by another channel; the card's next signed unblock
+ * request receives the one-time RELOAD PIN script (docs/issuer.md "PIN
+ * reload"): online through POST /v1/pin-reloads (walletkey wallet pin
+ * unblock --issuer URL), or here with --request FILE --out FILE.
+ */
+static int
+cmd_pin_unblock(const opts *o)
+{
+	iss_unlock u;
+	iss_db *db = NULL;
+	iss_keys k = { 0 };
+	iss_err e = { 0 };
+	iss_pin_order ord;
+	iss_pin_script sc;
+	json_error_t jerr;
+	json_t *req = NULL, *script = NULL, *out = NULL;
+	uint8_t msg[WK_MSG_MAX];
+	char err[512], chal[9], hex[2 * WK_PURSE_RELOAD_DATA_MAX + 1];
+	char *text = NULL;
+	const char *fmt, *rhex = NULL;
+	long n = 0;
+	int rc = 1;
+
+	memset(&ord, 0, sizeof(ord));
+	memset(&sc, 0, sizeof(sc));
+	if (o->card == NULL || (o->request == NULL) != (o->out == NULL)) {
+		fprintf(stderr, "walletkey-issuer: pin-unblock needs --card CARD_ID,"
+		    " and --request FILE with --out FILE or neither\n");
+		return 2;
+	}
+	if (unlock_from(o, &u) != 0)
+		return 2;
+	if (o->request != NULL) {
+		if ((req = json_load_file(o->request, JSON_REJECT_DUPLICATES,
+		    &jerr)) == NULL) {
+			fprintf(stderr, "walletkey-issuer: pin-unblock: %s: %s\n",
+			    o->request, jerr.text);
+			return 2;
+		}
+		fmt = json_string_value(json_object_get(req, "format"));
+		rhex = json_string_value(json_object_get(req, "request"));
+		if (fmt == NULL || strcmp(fmt, "walletkey-unblock-request/1") != 0 ||
+		    rhex == NULL || strlen(rhex) % 2 != 0 ||
+		    strlen(rhex) > 2 * sizeof(msg) ||
+		    (n = wk_hex_decode(rhex, msg, sizeof(msg))) <= 0) {
+			fprintf(stderr, "walletkey-issuer: pin-unblock: %s is not an"
+			    " unblock request (walletkey-unblock-request/1)\n",
+			    o->request);
+			rc = 2;
+			goto out;
+		}
+	}
+	if (open_db(o, &db) != 0)
+		goto out;
+	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: pin-unblock: %s\n", err);
+		goto out;
+	}
+	if (iss_pin_order_new(db, &k, o->card, o->request != NULL ? msg : NULL,
+	    (size_t)n, &ord, o->request != NULL ? &sc : NULL, &e) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		rc = e.status < 500 ? 2 : 1;
+		goto out;
+	}
+	if (o->request != NULL) {
+		wk_hex_encode(sc.challenge, sizeof(sc.challenge), chal);
+		wk_hex_encode(sc.script, sc.script_len, hex);
+		script = json_pack("{s:s, s:s, s:s, s:s}", "format",
+		    "walletkey-pin-script/1", "card_id", sc.card_id, "challenge",
+		    chal, "script", hex);
+		sodium_memzero(hex, sizeof(hex));
+		if (script == NULL || (text = json_dumps(script, JSON_INDENT(2))) ==
+		    NULL)
+			goto out;
+		if (write_new_file(o->out, text) != 0) {
+			fprintf(stderr, "walletkey-issuer: pin-unblock: cannot create"
+			    " %s (it must not exist)\n", o->out);
+			goto out;
+		}
+	}
+	if (o->json) {
+		out = json_pack("{s:s, s:I, s:s}", "card_id", ord.card_id, "order",
+		    (json_int_t)ord.order, "reset_pin", ord.reset_pin);
+		if (out != NULL && o->request != NULL)
+			json_object_set_new(out, "script", json_string(o->out));
+		if (out == NULL)
+			goto out;
+		json_dumpf(out, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else {
+		printf("PIN reload %lld ordered for card %s\n", (long long)ord.order,
+		    ord.card_id);
+		printf("reset PIN: %s (tell the holder by another channel than the"
+		    " card's)\n", ord.reset_pin);
+		if (o->request != NULL)
+			printf("the one-time script for challenge %s is in %s\n", chal,
+			    o->out);
+		else
+			printf("the card's next unblock request gets the script"
+			    " (walletkey wallet pin unblock --issuer URL)\n");
+	}
+	rc = 0;
+out:
+	sodium_memzero(&ord, sizeof(ord));
+	sodium_memzero(&sc, sizeof(sc));
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	json_decref(out);
+	json_decref(script);
+	json_decref(req);
+	iss_keys_clear(&k);
+	iss_db_free(&db);
+	return rc;
+}
+
 /* prints a query as a table or as a JSON array of objects */
 static int
 cmd_list(const opts *o, const char *sql, const char *const *names,
@@ -1088,6 +1313,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(&o);
+	if (strcmp(cmd, "key-algorithms") == 0)
+		return cmd_key_algorithms(&o);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(&o);
 	if (strcmp(cmd, "account-create") == 0)
@@ -1108,6 +1335,16 @@ main(int argc, char **argv)
 		return cmd_manufacturer_remove(&o);
 	if (strcmp(cmd, "purse-unblock") == 0)
 		return cmd_purse_unblock(&o);
+	if (strcmp(cmd, "pin-unblock") == 0)
+		return cmd_pin_unblock(&o);
+	if (strcmp(cmd, "pin-reloads") == 0) {
+		static const char *const n[] = { "order", "card_id", "status",
+		    "ordered_at", "challenge", "delivered_at" };
+		static const bool num[] = { true, false, false, false, false, false };
+
+		return cmd_list(&o, "SELECT id, card_id, status, ordered_at,"
+		    " challenge, delivered_at FROM pin_reloads ORDER BY id", n, num);
+	}
 	if (strcmp(cmd, "sam-keys") == 0) {
 		fprintf(stderr, "walletkey-issuer: sam-keys is gone: it wrote the"
 		    " purse master keys to a file. A terminal gets a PSAM instead"
@@ -1190,15 +1427,17 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "cards") == 0) {
 		static const char *const n[] = { "card_id", "account_id", "cert_serial",
-		    "key_version", "balance", "float_account", "float", "revoked_at",
-		    "created_at" };
-		static const bool num[] = { false, true, false, true, true, true,
-		    true, false, false };
+		    "key_version", "key_algs", "balance", "float_account", "float",
+		    "revoked_at", "created_at" };
+		static const bool num[] = { false, true, false, true, false, true,
+		    true, true, false, false };
 
-		/* float: what the issuer put into the card and did not pay out */
+		/* float: what the issuer put into the card and did not pay out;
+		 * key_algs: one algorithm id per purse key (00 3DES, 04 SM4) */
 		return cmd_list(&o, "SELECT c.card_id, c.account_id, c.cert_serial,"
-		    " c.key_version, c.balance, c.float_account,"
-		    " COALESCE(a.balance, 0), c.revoked_at, c.created_at FROM cards c"
+		    " c.key_version, COALESCE(c.key_algs, ''), c.balance,"
+		    " c.float_account, COALESCE(a.balance, 0), c.revoked_at,"
+		    " c.created_at FROM cards c"
 		    " LEFT JOIN accounts a ON a.id = c.float_account"
 		    " ORDER BY c.created_at", n, num);
 	}

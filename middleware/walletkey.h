@@ -42,7 +42,7 @@ typedef enum wk_rc {
 	WK_ERR_MAC = -21,		/* a purse MAC did not verify */
 	WK_ERR_FUNDS = -22,		/* insufficient funds */
 	WK_ERR_LIMIT = -23,		/* counter or balance limit reached */
-	WK_ERR_KEY_NOT_FOUND = -24,	/* purse key index unknown */
+	WK_ERR_KEY_NOT_FOUND = -24,	/* no purse key of that index (card) or algorithm (SAM, PSAM) */
 	WK_ERR_AUTH_FAILED = -25,	/* management key or signature check failed */
 	WK_ERR_CRYPTO = -26,		/* host-side cryptography failed */
 	WK_ERR_NETWORK = -27,		/* the issuer could not be reached */
@@ -83,6 +83,11 @@ typedef struct wk_reader_info {
 /* lists readers; *out is freed with free() */
 int wk_list_readers(wk_ctx *ctx, wk_reader_info **out, size_t *n);
 
+/* waits until a reader or a card comes or goes (SCardGetStatusChange with
+ * the PnP notification), at most timeout_ms; *changed tells whether one
+ * did. WK_ERR_PCSC when pcscd is gone (make a new context) */
+int wk_wait_readers(wk_ctx *ctx, unsigned timeout_ms, bool *changed);
+
 /* connects to the reader named (exactly, or by unique prefix), or with NULL to
  * the first reader holding a walletkey card, else the first holding any card */
 int wk_card_open(wk_ctx *ctx, const char *reader, wk_card **out);
@@ -92,14 +97,21 @@ int wk_card_atr(const wk_card *card, uint8_t *atr, size_t *len);
 bool wk_card_is_walletkey(const wk_card *card);
 
 /* what the card-information applet tells about a walletkey card */
+#define WK_CARD_LABEL_MAX 32
 typedef struct wk_card_info {
 	uint8_t serial[8];
 	uint8_t version[3];	/* major, minor, patch */
+	char label[WK_CARD_LABEL_MAX + 1];	/* the holder's name for it, UTF-8; "" none */
 } wk_card_info;
 
 /* selects the card-information applet (this deselects any other applet) and
- * reads serial and version; WK_ERR_NOT_FOUND on a card that is not a walletkey */
+ * reads serial, version and label; WK_ERR_NOT_FOUND on a card that is not a
+ * walletkey */
 int wk_card_get_info(wk_card *card, wk_card_info *out);
+/* the label the card keeps (docs/holder.md "Naming the key"): 0-32 bytes of
+ * UTF-8 without control characters (WK_ERR_ARG otherwise; the card checks
+ * too, WK_ERR_BAD_DATA); len 0 removes it */
+int wk_card_set_label(wk_card *card, const char *label, size_t len);
 
 /* exclusive access around multi-APDU operations; nests */
 int wk_card_begin(wk_card *card);
@@ -431,6 +443,15 @@ int wk_purse_read_holder(wk_card *card, wk_purse_holder *holder);
  * *tries_left is set on WK_ERR_WRONG_PIN when tries_left != NULL */
 int wk_purse_verify_pin(wk_card *card, const char *pin, size_t pin_len,
     int *tries_left);
+/* CHANGE PIN (docs/purse.md "PIN"): old and new as ASCII digits (4-12).
+ * WK_ERR_WRONG_PIN (*tries_left set when tries_left != NULL) costs a try
+ * as VERIFY does; WK_ERR_PIN_BLOCKED when none is left. The verification
+ * is cleared either way */
+int wk_purse_change_pin(wk_card *card, const char *old_pin, size_t old_len,
+    const char *new_pin, size_t new_len, int *tries_left);
+/* VERIFY without data (ISO 7816-4 11.5.6): *verified when this selection
+ * holds a verified PIN, else *tries_left (0: blocked); spends nothing */
+int wk_purse_pin_status(wk_card *card, int *tries_left, bool *verified);
 int wk_purse_balance(wk_card *card, wk_purse_kind kind, uint32_t *balance);
 /* reads EF 0018 newest first, skipping all-zero records; *n records out */
 int wk_purse_records(wk_card *card, wk_purse_record *out, size_t cap,
@@ -460,10 +481,13 @@ int wk_purse_prove(wk_card *card, uint8_t type, uint16_t seq, uint8_t mac[4],
 int wk_purse_recover(wk_card *card, wk_sam *sam, wk_purse_txn *txn);
 
 /*
- * software SAM (PSAM role): master keys, terminal id and the terminal
- * transaction counter in one JSON file (docs/wallet.md), rewritten
- * write-temp-fsync-rename before a block of counter values is used and at
- * close, write-temp-rename for each purchase ("The terminal counter").
+ * software SAM (PSAM role): master keys (each with the algorithm of the
+ * cards' keys it makes), terminal id and the terminal transaction counter
+ * in one JSON file (docs/wallet.md), rewritten write-temp-fsync-rename
+ * before a block of counter values is used and at close, write-temp-rename
+ * for each purchase ("The terminal counter"). A card whose load or
+ * purchase key has another algorithm than the SAM's master gets
+ * WK_ERR_KEY_NOT_FOUND.
  */
 int wk_sam_open(const char *path, wk_sam **out);
 void wk_sam_free(wk_sam **sam);
@@ -489,23 +513,37 @@ int wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn);
  * NULL to check the TAC only. WK_ERR_AUTH_FAILED on mismatch */
 int wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
     const uint8_t tac[4]);
+/* the algorithm of a purse key (docs/purse.md "SM4"): the id INITIALIZE
+ * answers, as common/wk_purse_crypto.h */
+#define WK_PURSE_ALG_3DES 0x00
+#define WK_PURSE_ALG_SM4 0x04
 /* derives the 16-byte card key named "dlk", "dpk", "dtk", "dulk" or "duk"
- * from a master key for an application serial (section 4.4) */
-int wk_purse_derive_key(const uint8_t mk[16], const uint8_t serial[WK_PURSE_SERIAL_LEN],
-    uint8_t dk[16]);
-/* reads a master-key file {"dlk":..,"dpk":..,"dtk":..,"dulk":..,"duk":..};
- * keys is 5 x 16 bytes in that order, wiped by the caller */
-int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16]);
+ * of algorithm alg from a master key for an application serial (section
+ * 4.4; SM4: docs/purse.md "SM4") */
+int wk_purse_derive_key(uint8_t alg, const uint8_t mk[16],
+    const uint8_t serial[WK_PURSE_SERIAL_LEN], uint8_t dk[16]);
+/* reads a master-key file {"dlk":..,"dpk":..,"dtk":..,"dulk":..,"duk":..,
+ * "algorithms": {"dpk": "sm4", ...}} (the object optional, each key "3des"
+ * when it does not name it); keys is 5 x 16 bytes in that order, wiped by
+ * the caller, algs the 5 algorithm ids */
+int wk_purse_read_master_keys(const char *path, uint8_t keys[5][16],
+    uint8_t algs[5]);
 
 /*
  * the PSAM (docs/wallet.md "The PSAM"): a terminal's purchase SAM on a
  * walletkey card (AID F0574B5053414D). It holds only the issuer's purchase
- * master key (DPK), computes MAC1 and checks MAC2 inside, keeps the
+ * master keys (DPK; one per algorithm, 3DES and SM4), computes MAC1 and
+ * checks MAC2 inside with the algorithm of the card's DPK, keeps the
  * terminal transaction counter and exports no key.
  */
 #define WK_PSAM_AID_BYTES 0xF0, 0x57, 0x4B, 0x50, 0x53, 0x41, 0x4D
 #define WK_PSAM_POINT_LEN 65
-#define WK_PSAM_INFO_LEN (1 + 1 + 6 + 4 + WK_PSAM_POINT_LEN)
+/* GET INFO: state, key version, terminal, counter, point, algorithms (a
+ * PSAM made before SM4 answers without the last byte) */
+#define WK_PSAM_INFO_LEN (1 + 1 + 6 + 4 + WK_PSAM_POINT_LEN + 1)
+/* wk_psam_info.algorithms: which purchase master keys it holds */
+#define WK_PSAM_ALG_3DES 0x01
+#define WK_PSAM_ALG_SM4 0x02
 
 enum { WK_PSAM_EMPTY = 0, WK_PSAM_KEY = 1, WK_PSAM_INSTALLED = 2 };
 
@@ -515,6 +553,7 @@ typedef struct wk_psam_info {
 	uint8_t terminal[6];	/* its terminal id, once installed */
 	uint32_t counter;	/* the last terminal transaction number used */
 	uint8_t point[WK_PSAM_POINT_LEN];	/* its P-256 key (state >= KEY) */
+	uint8_t algorithms;	/* WK_PSAM_ALG_* of the masters it holds */
 } wk_psam_info;
 
 /* selects the PSAM applet; WK_ERR_NOT_FOUND on a card without one */
@@ -614,6 +653,20 @@ int wk_wallet_unblock_request(wk_card *card, uint8_t *msg, size_t *len);
 int wk_wallet_unblock(wk_card *card, const uint8_t mac[WK_WALLET_UNBLOCK_MAC_LEN],
     uint16_t *sw);
 
+/*
+ * the purse PIN reloaded by the issuer (docs/purse.md "RELOAD PIN"): after
+ * an operator's order (walletkey-issuer pin-unblock), the card's next
+ * signed unblock request (wk_wallet_unblock_request) gets a one-time
+ * script: RELOAD PIN's data (PIN, MAC, SM-MAC), which sets the PIN the
+ * bank told the holder. *sw (may be NULL) gets the status word: 6988 or
+ * 9302 a wrong script (WK_ERR_AUTH_FAILED), 6982 no challenge pending
+ * (WK_ERR_INVALID_STATE), 6A88 a card without a PIN reload key
+ * (WK_ERR_NOT_FOUND)
+ */
+#define WK_WALLET_PIN_SCRIPT_MAX 14
+int wk_wallet_pin_reload(wk_card *card, const uint8_t *script, size_t len,
+    uint16_t *sw);
+
 /* card to card (purse selected on both cards). A challenge for
  * authentication lives in the card's memory; one to receive is kept in the
  * receiving card's store until a token for it is redeemed. */
@@ -672,6 +725,10 @@ typedef struct wk_issuer_enrolment {
 	uint8_t perso[WK_WALLET_MSG_MAX];
 	size_t perso_len;
 	bool existing;		/* the same enrolment again */
+	/* the algorithm of each purse key the personalisation holds, as the
+	 * issuer says ("dlk=sm4,dpk=3des,..."; empty from an issuer before
+	 * SM4: all 3DES); the card computes with what the keys say */
+	char key_algorithms[96];
 } wk_issuer_enrolment;
 /* POST /v1/enrolments: the card's CSR and its attestation chain, DER: the
  * key's attestation, the card's device certificate (docs/attestation.md) */
@@ -679,6 +736,40 @@ int wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
     const char *card_id_hex, const uint8_t *csr, size_t csr_len,
     const uint8_t *const *attestation, const size_t *attestation_len,
     size_t n_attestation, wk_issuer_enrolment *out);
+
+/* POST /v1/pin-reloads: the card's signed unblock request in, the
+ * one-time RELOAD PIN script out. WK_ERR_ISSUER with code no_pin_reload
+ * when the bank ordered none (wk_issuer_error_code) */
+typedef struct wk_issuer_pin_script {
+	char card_id[17];
+	long long order;
+	uint8_t challenge[4];
+	uint8_t script[WK_WALLET_PIN_SCRIPT_MAX];
+	size_t script_len;
+} wk_issuer_pin_script;
+int wk_issuer_pin_reload(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_pin_script *out);
+
+/* the steps of wk_wallet_pin_unblock, in order */
+typedef enum wk_pin_unblock_step {
+	WK_PIN_UNBLOCK_STEP_REQUEST = 1,	/* the card signed a new challenge */
+	WK_PIN_UNBLOCK_STEP_SCRIPT,		/* the issuer's script received */
+	WK_PIN_UNBLOCK_STEP_RELOADED,		/* the card set the reset PIN */
+	WK_PIN_UNBLOCK_STEP_CHANGED,		/* and changed it to new_pin */
+} wk_pin_unblock_step;
+typedef void (*wk_pin_unblock_progress_fn)(void *arg, wk_pin_unblock_step step,
+    const char *card_id_hex);
+/*
+ * the holder's side of a PIN reload, with the purse selected: the card's
+ * unblock request to the issuer, its script to the card. With new_pin
+ * (4-12 digits) the PIN is then changed from the bank's reset PIN to it in
+ * the same card transaction, so the reset PIN never leaves the library;
+ * without, the PIN is the reset PIN the bank told the holder. progress
+ * (may be NULL) hears each step. The issuer's refusal is WK_ERR_ISSUER
+ * (no_pin_reload: nothing ordered); the card's, as wk_wallet_pin_reload
+ */
+int wk_wallet_pin_unblock(wk_card *card, wk_issuer *is, const char *new_pin,
+    size_t new_len, wk_pin_unblock_progress_fn progress, void *arg);
 
 /* the steps of wk_wallet_enrol, in order, reported as each is done */
 typedef enum wk_enrol_step {
@@ -696,6 +787,7 @@ typedef void (*wk_enrol_progress_fn)(void *arg, wk_enrol_step step,
 typedef struct wk_wallet_enrolment {
 	char card_id[17];	/* hex */
 	bool existing;		/* the issuer had enrolled this key before */
+	char key_algorithms[96];	/* as wk_issuer_enrolment's */
 } wk_wallet_enrolment;
 
 /*
@@ -834,6 +926,55 @@ int wk_audit_get_head(wk_card *card, const uint8_t nonce[16],
  * *len is out's capacity on entry, the page's length on return */
 int wk_audit_get_page(wk_card *card, const uint8_t recipient[32],
     uint64_t cursor, unsigned max, uint8_t *out, size_t *len);
+
+/*
+ * the whole log from seq from_seq on (0: the oldest the card keeps), in one
+ * card transaction: the audit applet selected, VERIFY with pin (NULL: none,
+ * for a card whose profile does not ask it for the history; then
+ * WK_ERR_AUTH_REQUIRED when it does), the head signed over a fresh nonce
+ * when the card has a wallet key (*have_head), then every page sealed to a
+ * fresh X25519 key and opened here; cb gets each record (WK_AUDIT_RECORD_LEN
+ * raw bytes, oldest first; a non-zero return stops the export with
+ * WK_ERR_INTERNAL). *tries_left on WK_ERR_WRONG_PIN. head and have_head
+ * may be NULL.
+ */
+#define WK_AUDIT_RECORD_LEN 86
+typedef int (*wk_audit_record_fn)(void *arg, const uint8_t *raw);
+int wk_audit_export(wk_card *card, const char *pin, size_t pin_len,
+    uint64_t from_seq, wk_audit_record_fn cb, void *arg, wk_audit_head *head,
+    bool *have_head, int *tries_left);
+
+/*
+ * the bank's records of the account (docs/audit.md "The bank's records"):
+ * deposits, online payments, settlements and reversals the card did not
+ * see, signed by the issuer for this card; the card checks them with its
+ * trust anchor and chains them into its log, each once (by its event
+ * number), all of a batch or none. No PIN. The audit applet selected.
+ */
+#define WK_AUDIT_BANK_BATCH_MAX (23 + 64 * 86 + 72)
+/* the last event number the card stored (0: none) */
+int wk_audit_bank_last(wk_card *card, uint64_t *last);
+/* a batch in (wk_arec.h WKAUDIT-ISS/1): *stored records were new, *last is
+ * the card's last event number now. *sw: 6982 not the issuer's signature
+ * (WK_ERR_AUTH_REQUIRED), 6985 the card is not enrolled, 6A80 another
+ * card's or malformed, 6A84 the log is full (WK_ERR_NO_SPACE): each refusal
+ * changes nothing */
+int wk_audit_bank_put(wk_card *card, const uint8_t *batch, size_t len,
+    unsigned *stored, uint64_t *last, uint16_t *sw);
+/* GET /v1/audit/{card}/bank/{after} with the holder's session (an
+ * is with wk_issuer_session_open's token): a batch of the records after
+ * event number after (*len 0: none), *more when there are more */
+int wk_issuer_bank_records(wk_issuer *is, const char *card_id_hex,
+    uint64_t after, uint8_t *batch, size_t *len, bool *more);
+/*
+ * the whole download: from the card's last event number on, every batch
+ * the issuer has, into the card; *stored (may be NULL) counts the records
+ * the card took. The issuer's session must be the holder's for this card.
+ * progress (may be NULL) hears each batch: records so far.
+ */
+typedef void (*wk_audit_bank_progress_fn)(void *arg, unsigned stored);
+int wk_audit_bank_sync(wk_card *card, wk_issuer *is,
+    wk_audit_bank_progress_fn progress, void *arg, unsigned *stored);
 
 /* the issuer's signed acknowledgement (docs/audit.md "Sync with the
  * issuer"): records up to seq, the newest hashing to hash, are synced.

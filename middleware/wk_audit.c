@@ -1,6 +1,7 @@
 /* the audit client: status, PIN, signed chain head, sealed pages (docs/audit.md) */
 #include "wk_purse_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -193,4 +194,205 @@ wk_audit_revocation_status(wk_card *card, wk_audit_revocations *st)
 	st->issued = get64(r + 8);
 	st->count = (uint16_t)(r[16] << 8 | r[17]);
 	return WK_OK;
+}
+
+#define EXPORT_PAGE_BUF 65536
+
+int
+wk_audit_export(wk_card *card, const char *pin, size_t pin_len,
+    uint64_t from_seq, wk_audit_record_fn cb, void *arg, wk_audit_head *head,
+    bool *have_head, int *tries_left)
+{
+	uint8_t pk[32], sk[32], nonce[16], serial[8], *page = NULL;
+	wk_audit_head h;
+	wk_audit_status st;
+	wk_card_info info;
+	wk_arec_page pg;
+	wk_buf pt;
+	uint64_t cursor;
+	size_t len;
+	bool began = false, signed_head = false;
+	int rc = WK_ERR_ARG;
+
+	_Static_assert(WK_AUDIT_RECORD_LEN == WK_AREC_LEN, "the record size");
+	wk_buf_init_heap(&pt, EXPORT_PAGE_BUF);
+	if (card == NULL || cb == NULL || (pin == NULL && pin_len != 0))
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((page = malloc(EXPORT_PAGE_BUF)) == NULL)
+		goto out;
+	crypto_box_keypair(pk, sk);
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		goto out;
+	began = true;
+	if ((rc = wk_card_get_info(card, &info)) != WK_OK)
+		goto out;
+	memcpy(serial, info.serial, sizeof(serial));
+	if ((rc = wk_audit_select(card)) != WK_OK ||
+	    (rc = wk_audit_get_status(card, &st)) != WK_OK)
+		goto out;
+	if (pin != NULL && (rc = wk_audit_verify_pin(card, pin, pin_len,
+	    tries_left)) != WK_OK)
+		goto out;
+	randombytes_buf(nonce, sizeof(nonce));
+	rc = wk_audit_get_head(card, nonce, &h);
+	if (rc == WK_OK) {
+		signed_head = true;
+		/* the head may have moved since the status: up to the signed one */
+		st.head_seq = h.head_seq;
+	} else if (rc != WK_ERR_NOT_FOUND) {
+		goto out;
+	}
+	cursor = st.base_seq + 1;
+	if (from_seq > cursor)
+		cursor = from_seq;
+	while (cursor <= st.head_seq) {
+		len = EXPORT_PAGE_BUF;
+		if ((rc = wk_audit_get_page(card, pk, cursor, 255, page, &len)) !=
+		    WK_OK)
+			goto out;
+		wk_buf_reset(&pt);
+		if (wk_arec_open(pk, sk, serial, page, len, &pt) != WK_AREC_OK ||
+		    wk_buf_failed(&pt) ||
+		    wk_arec_page_parse(pt.p, pt.len, &pg) != WK_AREC_OK ||
+		    pg.first_seq != cursor || pg.count == 0 ||
+		    pg.next_seq != cursor + pg.count) {
+			rc = WK_ERR_CARD_MALFORMED;
+			goto out;
+		}
+		for (unsigned i = 0; i < pg.count; i++)
+			if (cb(arg, pg.records + (size_t)i * WK_AREC_LEN) != 0) {
+				rc = WK_ERR_INTERNAL;
+				goto out;
+			}
+		cursor = pg.next_seq;
+	}
+	if (head != NULL && signed_head)
+		*head = h;
+	if (have_head != NULL)
+		*have_head = signed_head;
+	rc = WK_OK;
+out:
+	if (began && wk_card_end(card) != WK_OK && rc == WK_OK)
+		rc = WK_ERR_CARD_REMOVED;
+	sodium_memzero(sk, sizeof(sk));
+	wk_buf_clear(&pt);
+	free(page);
+	return rc;
+}
+
+/* ---- the bank's records ---- */
+
+int
+wk_audit_bank_last(wk_card *card, uint64_t *last)
+{
+	uint8_t buf[16];
+	size_t len = sizeof(buf);
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || last == NULL)
+		return WK_ERR_ARG;
+	if ((rc = wk_card_apdu(card, CLA_AUDIT, WK_AUDIT_INS_ISSUER, 0x01, 0x00,
+	    NULL, 0, 10, buf, &len, &sw)) != WK_OK)
+		return rc;
+	if ((rc = wk_rc_from_sw(sw)) != WK_OK)
+		return rc;
+	if (len != 10)
+		return WK_ERR_CARD_MALFORMED;
+	*last = get64(buf + 2);
+	return WK_OK;
+}
+
+int
+wk_audit_bank_put(wk_card *card, const uint8_t *batch, size_t len,
+    unsigned *stored, uint64_t *last, uint16_t *swp)
+{
+	uint8_t buf[16];
+	size_t rlen = sizeof(buf);
+	wk_arec_iss b;
+	uint16_t sw = 0;
+	int rc;
+
+	if (card == NULL || batch == NULL ||
+	    wk_arec_iss_parse(batch, len, &b) != WK_AREC_OK)
+		return WK_ERR_ARG;
+	if ((rc = wk_card_apdu(card, CLA_AUDIT, WK_AUDIT_INS_ISSUER, 0x00, 0x00,
+	    batch, len, 10, buf, &rlen, &sw)) != WK_OK)
+		return rc;
+	if (swp != NULL)
+		*swp = sw;
+	if ((rc = wk_rc_from_sw(sw)) != WK_OK)
+		return rc;
+	if (rlen != 10)
+		return WK_ERR_CARD_MALFORMED;
+	if (stored != NULL)
+		*stored = (unsigned)(buf[0] << 8 | buf[1]);
+	if (last != NULL)
+		*last = get64(buf + 2);
+	return WK_OK;
+}
+
+int
+wk_audit_bank_sync(wk_card *card, wk_issuer *is,
+    wk_audit_bank_progress_fn progress, void *arg, unsigned *stored)
+{
+	wk_card_info info;
+	uint8_t *batch = NULL;
+	char id[17];
+	uint64_t last = 0;
+	unsigned total = 0, n = 0;
+	size_t len;
+	bool more = true, began = false;
+	int rc = WK_ERR_ARG;
+
+	if (card == NULL || is == NULL)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((batch = malloc(WK_AUDIT_BANK_BATCH_MAX)) == NULL)
+		goto out;
+	if ((rc = wk_card_begin(card)) != WK_OK)
+		goto out;
+	began = true;
+	if ((rc = wk_card_get_info(card, &info)) != WK_OK ||
+	    (rc = wk_audit_select(card)) != WK_OK ||
+	    (rc = wk_audit_bank_last(card, &last)) != WK_OK)
+		goto out;
+	for (int i = 0; i < 8; i++) {
+		static const char digits[] = "0123456789abcdef";
+
+		id[2 * i] = digits[info.serial[i] >> 4];
+		id[2 * i + 1] = digits[info.serial[i] & 0x0F];
+	}
+	id[16] = '\0';
+	/* bounded: every round moves last forward or ends */
+	for (unsigned round = 0; more && round < 100000; round++) {
+		uint64_t before = last;
+
+		len = WK_AUDIT_BANK_BATCH_MAX;
+		if ((rc = wk_issuer_bank_records(is, id, last, batch, &len,
+		    &more)) != WK_OK)
+			goto out;
+		if (len == 0)
+			break;
+		if ((rc = wk_audit_bank_put(card, batch, len, &n, &last,
+		    NULL)) != WK_OK)
+			goto out;
+		total += n;
+		if (progress != NULL)
+			progress(arg, total);
+		if (last <= before) {
+			/* the issuer gave nothing past the card's last: stop */
+			rc = WK_ERR_ISSUER;
+			goto out;
+		}
+	}
+	rc = WK_OK;
+out:
+	if (began && wk_card_end(card) != WK_OK && rc == WK_OK)
+		rc = WK_ERR_CARD_REMOVED;
+	if (stored != NULL)
+		*stored = total;
+	free(batch);
+	return rc;
 }

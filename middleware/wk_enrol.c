@@ -190,6 +190,8 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 		goto out;
 	}
 	out->existing = en->existing;
+	memcpy(out->key_algorithms, en->key_algorithms,
+	    sizeof(out->key_algorithms));
 	step(progress, arg, WK_ENROL_STEP_ISSUED, card_hex);
 	if ((rc = wk_piv_write_cert(piv, WK_WALLET_SLOT, en->cert,
 	    en->cert_len)) != WK_OK ||

@@ -11,6 +11,7 @@
 
 #include "wk_buf.h"
 #include "wk_hex.h"
+#include "wk_purse_crypto.h"
 
 #define ISSUER_TIMEOUT 30L
 #define ISSUER_BODY_MAX (1u << 20)
@@ -256,6 +257,35 @@ out:
 	return rc;
 }
 
+/* the issuer's {"dlk": "sm4", ...} as "dlk=sm4,dpk=3des,..." in the table's
+ * order; names and values other than the table's and 3des/sm4 are not
+ * copied (an issuer's text is not printed as it came) */
+static void
+key_algorithms(json_t *o, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!json_is_object(o))
+		return;
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		const char *v = json_string_value(json_object_get(o,
+		    wk_purse_key_names[id]));
+		uint8_t alg;
+		int w;
+
+		if (v == NULL || wk_purse_alg_parse(v, &alg) != 0)
+			continue;
+		w = snprintf(out + n, cap - n, "%s%s=%s", n > 0 ? "," : "",
+		    wk_purse_key_names[id], wk_purse_alg_name(alg));
+		if (w < 0 || (size_t)w >= cap - n) {
+			out[n] = '\0';
+			return;
+		}
+		n += (size_t)w;
+	}
+}
+
 int
 wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
     const char *card_id_hex, const uint8_t *csr, size_t csr_len,
@@ -294,6 +324,9 @@ wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
 		snprintf(is->message, sizeof(is->message), "malformed enrolment");
 	st = json_string_value(json_object_get(resp, "status"));
 	out->existing = st != NULL && strcmp(st, "existing") == 0;
+	if (rc == WK_OK)
+		key_algorithms(json_object_get(resp, "key_algorithms"),
+		    out->key_algorithms, sizeof(out->key_algorithms));
 	json_decref(resp);
 	return rc;
 }
@@ -439,6 +472,45 @@ wk_issuer_transfer_report(wk_issuer *is, const uint8_t *token, size_t len)
 }
 
 int
+wk_issuer_pin_reload(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_pin_script *out)
+{
+	json_t *body, *resp = NULL;
+	const char *id, *chal;
+	int rc;
+
+	if (is == NULL || req == NULL || len == 0 || len > WK_WALLET_MSG_MAX ||
+	    out == NULL)
+		return WK_ERR_ARG;
+	memset(out, 0, sizeof(*out));
+	if ((body = json_pack("{s:o}", "request", b64(req, len))) == NULL)
+		return WK_ERR_MEMORY;
+	if ((rc = call(is, "/v1/pin-reloads", body, &resp)) != WK_OK)
+		goto out;
+	rc = WK_ERR_ISSUER;
+	id = json_string_value(json_object_get(resp, "card_id"));
+	chal = json_string_value(json_object_get(resp, "challenge"));
+	if (id == NULL || strlen(id) != 16 || chal == NULL || strlen(chal) != 8 ||
+	    wk_hex_decode(chal, out->challenge, 4) != 4 ||
+	    !json_is_integer(json_object_get(resp, "order")) ||
+	    unb64(json_object_get(resp, "script"), out->script,
+	    sizeof(out->script), &out->script_len) != WK_OK ||
+	    out->script_len < 10) {
+		snprintf(is->message, sizeof(is->message), "the issuer's PIN reload"
+		    " answer is malformed");
+		goto out;
+	}
+	memcpy(out->card_id, id, 17);
+	out->order = (long long)json_integer_value(json_object_get(resp, "order"));
+	rc = WK_OK;
+out:
+	if (rc != WK_OK)
+		sodium_memzero(out, sizeof(*out));
+	json_decref(resp);
+	return rc;
+}
+
+int
 wk_issuer_challenge(wk_issuer *is, const char *card_id_hex,
     uint8_t challenge[WK_ISSUER_CHALLENGE_LEN])
 {
@@ -504,6 +576,46 @@ wk_issuer_session_start(wk_issuer *is, const uint8_t *proof, size_t len,
 	out->scope = strcmp(scope, "holder") == 0 ? WK_ISSUER_SCOPE_HOLDER :
 	    WK_ISSUER_SCOPE_CARD;
 	out->expires_in = (long)exp;
+out:
+	json_decref(resp);
+	return rc;
+}
+
+int
+wk_issuer_bank_records(wk_issuer *is, const char *card_id_hex, uint64_t after,
+    uint8_t *batch, size_t *len, bool *more)
+{
+	char path[96];
+	json_t *resp = NULL, *jb;
+	const char *h;
+	size_t n;
+	int rc;
+
+	if (is == NULL || card_id_hex == NULL || strlen(card_id_hex) != 16 ||
+	    strspn(card_id_hex, "0123456789abcdef") != 16 || batch == NULL ||
+	    len == NULL || more == NULL)
+		return WK_ERR_ARG;
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/%llu", card_id_hex,
+	    (unsigned long long)after);
+	if ((rc = call(is, path, NULL, &resp)) != WK_OK)
+		return rc;
+	*more = json_is_true(json_object_get(resp, "more"));
+	jb = json_object_get(resp, "batch");
+	if (json_is_null(jb)) {
+		*len = 0;
+		*more = false;
+		goto out;
+	}
+	h = json_string_value(jb);
+	n = h != NULL ? strlen(h) : 0;
+	if (h == NULL || n % 2 != 0 || n / 2 > *len ||
+	    wk_hex_decode(h, batch, *len) != (long)(n / 2)) {
+		snprintf(is->message, sizeof(is->message), "the issuer's records"
+		    " are malformed");
+		rc = WK_ERR_ISSUER;
+		goto out;
+	}
+	*len = n / 2;
 out:
 	json_decref(resp);
 	return rc;

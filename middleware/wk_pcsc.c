@@ -195,6 +195,54 @@ out:
 }
 
 int
+wk_wait_readers(wk_ctx *ctx, unsigned timeout_ms, bool *changed)
+{
+	SCARD_READERSTATE *st = NULL;
+	char *names = NULL;
+	size_t count = 0, i = 0;
+	LONG rv;
+	int rc = WK_ERR_ARG;
+
+	if (ctx == NULL || changed == NULL)
+		goto out;
+	*changed = false;
+	if ((rc = list_names(ctx, &names, &count)) != WK_OK)
+		goto out;
+	rc = WK_ERR_MEMORY;
+	if ((st = calloc(count + 1, sizeof(*st))) == NULL)
+		goto out;
+	for (const char *p = names; p != NULL && *p != '\0'; p += strlen(p) + 1)
+		st[i++].szReader = p;
+	/* pcsc-lite's pseudo reader: its state changes with the reader list */
+	st[count].szReader = "\\\\?PnP?\\Notification";
+	for (i = 0; i <= count; i++)
+		st[i].dwCurrentState = SCARD_STATE_UNAWARE;
+	rv = SCardGetStatusChange(ctx->sc, 0, st, (DWORD)count + 1);
+	if (rv != SCARD_S_SUCCESS && rv != SCARD_E_TIMEOUT) {
+		rc = wk_pcsc_rc(rv);
+		goto out;
+	}
+	for (i = 0; i <= count; i++)
+		st[i].dwCurrentState = st[i].dwEventState & ~(DWORD)SCARD_STATE_CHANGED;
+	rv = SCardGetStatusChange(ctx->sc, (DWORD)timeout_ms, st,
+	    (DWORD)count + 1);
+	if (rv == SCARD_E_TIMEOUT) {
+		rc = WK_OK;
+		goto out;
+	}
+	if (rv != SCARD_S_SUCCESS) {
+		rc = wk_pcsc_rc(rv);
+		goto out;
+	}
+	*changed = true;
+	rc = WK_OK;
+out:
+	free(st);
+	free(names);
+	return rc;
+}
+
+int
 wk_pcsc_choose(const wk_reader_info *r, size_t n, const char *want,
     size_t *which)
 {

@@ -55,7 +55,8 @@ wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info)
 {
 	if (p == NULL || info == NULL)
 		return WK_ERR_ARG;
-	if (len != WK_PSAM_INFO_LEN || p[0] > WK_PSAM_INSTALLED)
+	if ((len != WK_PSAM_INFO_LEN && len != WK_PSAM_INFO_LEN - 1) ||
+	    p[0] > WK_PSAM_INSTALLED)
 		return WK_ERR_CARD_MALFORMED;
 	memset(info, 0, sizeof(*info));
 	info->state = p[0];
@@ -64,6 +65,14 @@ wk_psam_parse_info(const uint8_t *p, size_t len, wk_psam_info *info)
 	info->counter = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 |
 	    (uint32_t)p[10] << 8 | p[11];
 	memcpy(info->point, p + 12, WK_PSAM_POINT_LEN);
+	/* a PSAM made before SM4 holds one 3DES master once installed */
+	if (len == WK_PSAM_INFO_LEN)
+		info->algorithms = p[12 + WK_PSAM_POINT_LEN];
+	else if (info->state == WK_PSAM_INSTALLED)
+		info->algorithms = WK_PSAM_ALG_3DES;
+	if ((info->algorithms & ~(WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4)) != 0 ||
+	    (info->state != WK_PSAM_INSTALLED) != (info->algorithms == 0))
+		return WK_ERR_CARD_MALFORMED;
 	if (info->state != WK_PSAM_EMPTY && info->point[0] != 0x04)
 		return WK_ERR_CARD_MALFORMED;
 	return WK_OK;
@@ -160,19 +169,23 @@ wk_psam_check_mac2(wk_card *card, const uint8_t mac2[4])
 
 /*
  * CREDIT SAM FOR PURCHASE, P1 01: MAC2 with the purchase's session restated
- * (serial(8) random(4) card seq(2) terminal seq(4) amount(4)), for any
- * number the PSAM has given out: the check of a purchase after the PSAM
- * was restarted (its last session is kept in RAM only) or has done
- * another purchase since
+ * (serial(8) random(4) card seq(2) terminal seq(4) amount(4), then the
+ * algorithm(1) of the card's DPK unless it is 3DES: the form a PSAM made
+ * before SM4 takes), for any number the PSAM has given out: the check of a
+ * purchase after the PSAM was restarted (its last session is kept in RAM
+ * only) or has done another purchase since
  */
 int
 wk_psam_check_purchase(wk_card *card, const wk_purse_txn *txn,
     const uint8_t mac2[4])
 {
-	uint8_t d[26];
+	uint8_t d[27];
+	size_t len = 26;
 	int rc;
 
 	if (card == NULL || txn == NULL || mac2 == NULL)
+		return WK_ERR_ARG;
+	if (txn->alg != WK_PURSE_ALG_3DES && txn->alg != WK_PURSE_ALG_SM4)
 		return WK_ERR_ARG;
 	memcpy(d, mac2, 4);
 	memcpy(d + 4, txn->serial + WK_PURSE_SERIAL_LEN - 8, 8);
@@ -184,7 +197,9 @@ wk_psam_check_purchase(wk_card *card, const wk_purse_txn *txn,
 	d[23] = (uint8_t)(txn->amount >> 16);
 	d[24] = (uint8_t)(txn->amount >> 8);
 	d[25] = (uint8_t)txn->amount;
-	rc = psam_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0x01, 0, d, sizeof(d),
-	    0, NULL, NULL);
+	if (txn->alg != WK_PURSE_ALG_3DES)
+		d[len++] = txn->alg;
+	rc = psam_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0x01, 0, d, len, 0,
+	    NULL, NULL);
 	return rc == WK_ERR_MAC ? WK_ERR_AUTH_FAILED : rc;
 }

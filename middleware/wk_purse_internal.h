@@ -32,6 +32,6 @@ int wk_sam_parse(const char *text, size_t len, wk_sam **out);
 int wk_sam_parse_journal(const char *text, size_t len, const uint8_t terminal[6],
     const uint8_t psam_id[8], wk_sam **out);
 int wk_purse_parse_master_keys(const char *text, size_t len,
-    uint8_t keys[5][16]);
+    uint8_t keys[5][16], uint8_t algs[5]);
 
 #endif

@@ -41,6 +41,7 @@ struct wk_sam {
 	char *path;
 	int lock_fd;
 	uint8_t (*keys)[WK_PURSE_KEY_LEN];	/* sodium_malloc: locked, guarded */
+	uint8_t algs[N_KEYS];	/* the algorithm of the card keys each makes */
 	uint8_t terminal[WK_PURSE_TERM_ID_LEN];
 	uint8_t key_index;
 	bool diversify;		/* false: the keys are one card's keys (tests, vectors) */
@@ -269,8 +270,40 @@ out:
 	return rc;
 }
 
+/* "algorithms": {"dpk": "sm4", ...}: optional, each key 3DES unless it
+ * names it; no other member */
 static int
-parse_keys(const jdoc *d, const char *prefix, uint8_t keys[N_KEYS][WK_PURSE_KEY_LEN])
+parse_algs(const jdoc *d, const char *prefix, uint8_t algs[N_KEYS])
+{
+	char name[48], want[48];
+	size_t k, n = 0, named = 0;
+
+	snprintf(want, sizeof(want), "%salgorithms.", prefix);
+	for (k = 0; k < d->n; k++)
+		if (strncmp(d->f[k].name, want, strlen(want)) == 0)
+			n++;
+	for (k = 0; k < N_KEYS; k++) {
+		const jfield *f;
+		char v[8];
+
+		algs[k] = WK_PURSE_ALG_3DES;
+		snprintf(name, sizeof(name), "%s%s", want, key_names[k]);
+		if ((f = json_get(d, name)) == NULL)
+			continue;
+		if (!f->is_str || f->len >= sizeof(v))
+			return -1;
+		memcpy(v, f->str, f->len);
+		v[f->len] = '\0';
+		if (wk_purse_alg_parse(v, &algs[k]) != 0)
+			return -1;
+		named++;
+	}
+	return named == n ? 0 : -1;	/* a member that names no key */
+}
+
+static int
+parse_keys(const jdoc *d, const char *prefix, uint8_t keys[N_KEYS][WK_PURSE_KEY_LEN],
+    uint8_t algs[N_KEYS])
 {
 	char name[32];
 	size_t k;
@@ -280,22 +313,23 @@ parse_keys(const jdoc *d, const char *prefix, uint8_t keys[N_KEYS][WK_PURSE_KEY_
 		if (json_hex(d, name, keys[k], WK_PURSE_KEY_LEN) != 0)
 			return -1;
 	}
-	return 0;
+	return parse_algs(d, "", algs);
 }
 
 int
-wk_purse_parse_master_keys(const char *text, size_t len, uint8_t keys[5][16])
+wk_purse_parse_master_keys(const char *text, size_t len, uint8_t keys[5][16],
+    uint8_t algs[5])
 {
 	jdoc *d = NULL;
 	int rc = WK_ERR_ARG;
 
-	if ((text == NULL && len > 0) || keys == NULL)
+	if ((text == NULL && len > 0) || keys == NULL || algs == NULL)
 		goto out;
 	rc = WK_ERR_MEMORY;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		goto out;
 	rc = WK_ERR_ARG;
-	if (json_parse(text, len, d) != 0 || parse_keys(d, "", keys) != 0) {
+	if (json_parse(text, len, d) != 0 || parse_keys(d, "", keys, algs) != 0) {
 		sodium_memzero(keys, 5 * 16);
 		goto out;
 	}
@@ -309,17 +343,18 @@ out:
 }
 
 int
-wk_purse_read_master_keys(const char *path, uint8_t keys[5][16])
+wk_purse_read_master_keys(const char *path, uint8_t keys[5][16],
+    uint8_t algs[5])
 {
 	char *buf = NULL;
 	size_t len = 0;
 	int rc = WK_ERR_ARG;
 
-	if (path == NULL || keys == NULL)
+	if (path == NULL || keys == NULL || algs == NULL)
 		goto out;
 	if ((rc = read_file(path, &buf, &len)) != WK_OK)
 		goto out;
-	rc = wk_purse_parse_master_keys(buf, len, keys);
+	rc = wk_purse_parse_master_keys(buf, len, keys, algs);
 out:
 	if (buf != NULL)
 		sodium_free(buf);
@@ -327,12 +362,13 @@ out:
 }
 
 int
-wk_purse_derive_key(const uint8_t mk[16], const uint8_t serial[WK_PURSE_SERIAL_LEN],
-    uint8_t dk[16])
+wk_purse_derive_key(uint8_t alg, const uint8_t mk[16],
+    const uint8_t serial[WK_PURSE_SERIAL_LEN], uint8_t dk[16])
 {
-	if (mk == NULL || serial == NULL || dk == NULL)
+	if (mk == NULL || serial == NULL || dk == NULL ||
+	    !wk_purse_alg_valid(alg))
 		return WK_ERR_ARG;
-	if (wk_purse_diversify(mk, serial, WK_PURSE_SERIAL_LEN, dk) !=
+	if (wk_purse_diversify(alg, mk, serial, WK_PURSE_SERIAL_LEN, dk) !=
 	    WK_PURSE_CRYPTO_OK)
 		return WK_ERR_CRYPTO;
 	return WK_OK;
@@ -416,7 +452,12 @@ render(const wk_sam *sam, char *buf, size_t cap, size_t *len)
 			    false);
 			fprintf(fp, "%s\n", k + 1 < N_KEYS ? "," : "");
 		}
-		fprintf(fp, "  }");
+		fprintf(fp, "  },\n  \"algorithms\": {");
+		for (k = 0; k < N_KEYS; k++)
+			fprintf(fp, "\"%s\": \"%s\"%s", key_names[k],
+			    wk_purse_alg_name(sam->algs[k]), k + 1 < N_KEYS ?
+			    ", " : "");
+		fprintf(fp, "}");
 	}
 	fprintf(fp, ",\n  \"journal\": %" PRIu64, sam->gen);
 	if (sam->has_last) {
@@ -713,7 +754,7 @@ parse_into(wk_sam *sam, const char *buf, size_t len)
 			goto out;
 		sam->reserved = (uint32_t)v;
 	}
-	if (parse_keys(d, "keys.", sam->keys) != 0)
+	if (parse_keys(d, "keys.", sam->keys, sam->algs) != 0)
 		goto out;
 	if (json_get(d, "last.state") != NULL) {
 		if (parse_last(d, &sam->last) != 0)
@@ -895,7 +936,8 @@ wk_sam_create(const char *path, const char *master_keys_path,
 	rc = WK_ERR_MEMORY;
 	if ((sam = sam_alloc()) == NULL)
 		goto out;
-	if ((rc = wk_purse_read_master_keys(master_keys_path, sam->keys)) != WK_OK)
+	if ((rc = wk_purse_read_master_keys(master_keys_path, sam->keys,
+	    sam->algs)) != WK_OK)
 		goto out;
 	memcpy(sam->terminal, terminal, sizeof(sam->terminal));
 	rc = store(sam, path, true, true);
@@ -958,24 +1000,30 @@ card_key(const wk_sam *sam, unsigned which, const wk_purse_txn *t,
 		memcpy(dk, sam->keys[which], WK_PURSE_KEY_LEN);
 		return WK_OK;
 	}
-	return wk_purse_derive_key(sam->keys[which], t->serial, dk);
+	return wk_purse_derive_key(sam->algs[which], sam->keys[which], t->serial,
+	    dk);
 }
 
 static int
-session_key(const wk_sam *sam, const wk_purse_txn *t, uint8_t sk[WK_PURSE_SKEY_LEN])
+session_key(const wk_sam *sam, const wk_purse_txn *t, wk_purse_skey *sk)
 {
 	uint8_t dk[WK_PURSE_KEY_LEN];
+	unsigned which = is_load(t->type) ? K_DLK : K_DPK;
 	int rc;
 
-	if ((rc = card_key(sam, is_load(t->type) ? K_DLK : K_DPK, t, dk)) != WK_OK)
+	/* the card says which algorithm its key has (INITIALIZE's answer);
+	 * this SAM's master makes keys of one */
+	if (t->alg != sam->algs[which])
+		return WK_ERR_KEY_NOT_FOUND;
+	if ((rc = card_key(sam, which, t, dk)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CRYPTO;
 	if (is_load(t->type)) {
-		if (wk_purse_session_key_online(dk, t->random, t->card_seq, sk) !=
-		    WK_PURSE_CRYPTO_OK)
+		if (wk_purse_session_key_online(t->alg, dk, t->random,
+		    t->card_seq, sk) != WK_PURSE_CRYPTO_OK)
 			goto out;
-	} else if (wk_purse_session_key_purchase(dk, t->random, t->card_seq,
-	    t->term_seq, sk) != WK_PURSE_CRYPTO_OK) {
+	} else if (wk_purse_session_key_purchase(t->alg, dk, t->random,
+	    t->card_seq, t->term_seq, sk) != WK_PURSE_CRYPTO_OK) {
 		goto out;
 	}
 	rc = WK_OK;
@@ -1172,7 +1220,7 @@ journal(wk_sam *sam, const wk_purse_txn *t, uint32_t counter, bool durable)
 int
 wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 {
-	uint8_t sk[WK_PURSE_SKEY_LEN];
+	wk_purse_skey sk;
 	uint32_t next;
 	int rc = WK_ERR_ARG;
 
@@ -1222,10 +1270,10 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 	txn->term_seq[2] = (uint8_t)(next >> 8);
 	txn->term_seq[3] = (uint8_t)next;
 	memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
-	if ((rc = session_key(sam, txn, sk)) != WK_OK)
+	if ((rc = session_key(sam, txn, &sk)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CRYPTO;
-	if (wk_purse_purchase_mac1(sk, txn->amount, txn->type, txn->terminal,
+	if (wk_purse_purchase_mac1(&sk, txn->amount, txn->type, txn->terminal,
 	    txn->date, txn->time, txn->mac1) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	/* the number is reserved durably before it leaves the SAM */
@@ -1236,14 +1284,15 @@ wk_sam_purchase_mac1(wk_sam *sam, wk_purse_txn *txn)
 	txn->state = WK_PURSE_TXN_PREPARED;
 	rc = WK_OK;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	return rc;
 }
 
 int
 wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 {
-	uint8_t sk[WK_PURSE_SKEY_LEN], mac1[WK_PURSE_MAC_LEN];
+	uint8_t mac1[WK_PURSE_MAC_LEN];
+	wk_purse_skey sk;
 	int rc = WK_ERR_ARG;
 
 	if (sam == NULL || txn == NULL || !is_load(txn->type))
@@ -1254,17 +1303,17 @@ wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 		goto out;
 	memcpy(txn->terminal, sam->terminal, sizeof(txn->terminal));
 	memset(txn->term_seq, 0, sizeof(txn->term_seq));
-	if ((rc = session_key(sam, txn, sk)) != WK_OK)
+	if ((rc = session_key(sam, txn, &sk)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CRYPTO;
-	if (wk_purse_load_mac1(sk, txn->old_balance, txn->amount, txn->type,
+	if (wk_purse_load_mac1(&sk, txn->old_balance, txn->amount, txn->type,
 	    txn->terminal, mac1) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	rc = WK_ERR_AUTH_FAILED;
 	if (sodium_memcmp(mac1, txn->mac1, sizeof(mac1)) != 0)
 		goto out;
 	rc = WK_ERR_CRYPTO;
-	if (wk_purse_load_mac2(sk, txn->amount, txn->type, txn->terminal,
+	if (wk_purse_load_mac2(&sk, txn->amount, txn->type, txn->terminal,
 	    txn->date, txn->time, txn->mac2) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if ((rc = journal(sam, txn, sam->counter, true)) != WK_OK) {
@@ -1274,7 +1323,7 @@ wk_sam_load_mac2(wk_sam *sam, wk_purse_txn *txn)
 	txn->state = WK_PURSE_TXN_PREPARED;
 	rc = WK_OK;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	sodium_memzero(mac1, sizeof(mac1));
 	return rc;
 }
@@ -1283,10 +1332,12 @@ int
 wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
     const uint8_t tac[4])
 {
-	uint8_t sk[WK_PURSE_SKEY_LEN], dtk[WK_PURSE_KEY_LEN];
-	uint8_t ktac[WK_PURSE_SKEY_LEN], want[WK_PURSE_MAC_LEN];
+	uint8_t dtk[WK_PURSE_KEY_LEN], want[WK_PURSE_MAC_LEN];
+	wk_purse_skey sk, ktac;
 	int rc = WK_ERR_ARG, c;
 
+	memset(&sk, 0, sizeof(sk));
+	memset(&ktac, 0, sizeof(ktac));
 	if (sam == NULL || txn == NULL || tac == NULL ||
 	    !(is_load(txn->type) || is_purchase(txn->type)))
 		goto out;
@@ -1308,10 +1359,10 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 		goto out;
 	}
 	if (mac != NULL && is_purchase(txn->type)) {
-		if ((rc = session_key(sam, txn, sk)) != WK_OK)
+		if ((rc = session_key(sam, txn, &sk)) != WK_OK)
 			goto out;
 		rc = WK_ERR_CRYPTO;
-		if (wk_purse_purchase_mac2(sk, txn->amount, want) !=
+		if (wk_purse_purchase_mac2(&sk, txn->amount, want) !=
 		    WK_PURSE_CRYPTO_OK)
 			goto out;
 		rc = WK_ERR_AUTH_FAILED;
@@ -1325,16 +1376,18 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 		goto out;
 	if ((rc = card_key(sam, K_DTK, txn, dtk)) != WK_OK)
 		goto out;
-	wk_purse_tac_key(dtk, ktac);
+	rc = WK_ERR_CRYPTO;
+	if (wk_purse_tac_key(sam->algs[K_DTK], dtk, &ktac) != WK_PURSE_CRYPTO_OK)
+		goto out;
 	rc = WK_ERR_LIMIT;
 	if (is_load(txn->type)) {
 		if (txn->old_balance > UINT32_MAX - txn->amount)
 			goto out;
-		c = wk_purse_load_tac(ktac, txn->old_balance + txn->amount,
+		c = wk_purse_load_tac(&ktac, txn->old_balance + txn->amount,
 		    txn->card_seq, txn->amount, txn->type, txn->terminal,
 		    txn->date, txn->time, want);
 	} else {
-		c = wk_purse_purchase_tac(ktac, txn->amount, txn->type,
+		c = wk_purse_purchase_tac(&ktac, txn->amount, txn->type,
 		    txn->terminal, txn->term_seq, txn->date, txn->time, want);
 	}
 	rc = WK_ERR_CRYPTO;
@@ -1345,9 +1398,9 @@ wk_sam_check(wk_sam *sam, const wk_purse_txn *txn, const uint8_t *mac,
 		goto out;
 	rc = WK_OK;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	sodium_memzero(dtk, sizeof(dtk));
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&ktac, sizeof(ktac));
 	sodium_memzero(want, sizeof(want));
 	return rc;
 }

@@ -21,6 +21,7 @@ typedef struct aopts {
 	const char *since;
 	const char *until;
 	const char *type;
+	const char *origin;	/* --origin card|issuer */
 	const char *format;
 	const char *out;
 	const char *recipient;

@@ -113,6 +113,28 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		    acct[1], acct[2], acct[3], acct[4], acct[5], acct[6], acct[7],
 		    acct[8], acct[9], acct[10]);
 		break;
+	case WK_AREC_ACCT_ACCOUNT:
+		bcd(id, acct + 1, 10);
+		/* the PAN, right-aligned in 20 digits */
+		{
+			const char *p = id;
+
+			while (*p == '0' && p[1] != '\0')
+				p++;
+			snprintf(out, cap, "account %s", p);
+		}
+		break;
+	case WK_AREC_ACCT_OUTSIDE:
+		snprintf(out, cap, "outside the bank");
+		break;
+	case WK_AREC_ACCT_PIV:
+		snprintf(out, cap, "PIV %02x (alg %02x, %s)", acct[1], acct[2],
+		    acct[3] == 0x85 ? "key agreement" : "private key");
+		break;
+	case WK_AREC_ACCT_DIGEST:
+		bcd(id, acct + 1, 10);
+		snprintf(out, cap, "sha256 %s", id);
+		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;
@@ -128,6 +150,12 @@ audit_fmt_terminal(const wk_arec *r, char *out, size_t cap)
 {
 	char id[13];
 
+	/* the bank's records carry its event number there */
+	if (wk_arec_is_issuer(r->type)) {
+		snprintf(out, cap, "bank #%llu",
+		    (unsigned long long)wk_arec_iss_event(r));
+		return;
+	}
 	bcd(id, r->term_id, 6);
 	snprintf(out, cap, "%s", id);
 }
@@ -135,10 +163,7 @@ audit_fmt_terminal(const wk_arec *r, char *out, size_t cap)
 bool
 audit_outgoing(const wk_arec *r)
 {
-	return r->type == WK_AREC_UNLOAD || r->type == WK_AREC_CASH ||
-	    r->type == WK_AREC_ED_PURCHASE || r->type == WK_AREC_EP_PURCHASE ||
-	    r->type == WK_AREC_TRANSFER_OUT || r->type == WK_AREC_PAYMENT ||
-	    r->type == WK_AREC_ANON_PAYMENT;
+	return wk_arec_outgoing(r->type);
 }
 
 void
@@ -166,7 +191,7 @@ hexstr(const uint8_t *p, size_t n)
 static json_t *
 record_json(const uint8_t *raw)
 {
-	char t[32], s[48], g[48], a[32], b[32], term[16], tn[16];
+	char t[32], s[48], g[48], a[32], b[32], term[32], tn[16];
 	wk_arec r;
 	uint8_t h[WK_AREC_HASH_LEN];
 
@@ -179,11 +204,12 @@ record_json(const uint8_t *raw)
 	audit_fmt_amount(&r, true, a, sizeof(a));
 	wk_purse_amount_format(r.balance, b, sizeof(b));
 	audit_fmt_terminal(&r, term, sizeof(term));
-	return json_pack("{s:I, s:i, s:s, s:s, s:i, s:s, s:I, s:s, s:s, s:s, "
-	    "s:I, s:s, s:o, s:o, s:o}",
+	return json_pack("{s:I, s:i, s:s, s:s, s:i, s:s, s:s, s:I, s:s, s:s, "
+	    "s:s, s:I, s:s, s:o, s:o, s:o}",
 	    "seq", (json_int_t)r.seq, "counter", r.counter, "time", t,
 	    "type", wk_arec_type_name(r.type, tn, sizeof(tn)), "type_code",
-	    r.type, "amount", a, "amount_fen", (json_int_t)r.amount,
+	    r.type, "origin", wk_arec_origin_name(r.type), "amount", a,
+	    "amount_fen", (json_int_t)r.amount,
 	    "source", s, "target", g, "balance", b,
 	    "balance_fen", (json_int_t)r.balance, "terminal", term,
 	    "prev", hexstr(r.prev, 32), "hash", hexstr(h, 32),
@@ -317,7 +343,7 @@ jb_hex(jbuf *b, const uint8_t *p, size_t n)
 static int
 record_write(jbuf *b, const uint8_t *raw)
 {
-	char t[32], src[48], dst[48], a[32], bal[32], term[16], tn[16];
+	char t[32], src[48], dst[48], a[32], bal[32], term[32], tn[16];
 	uint8_t h[WK_AREC_HASH_LEN];
 	wk_arec r;
 
@@ -340,6 +366,8 @@ record_write(jbuf *b, const uint8_t *raw)
 	jb_str(b, wk_arec_type_name(r.type, tn, sizeof(tn)));
 	jb_lit(b, ", \"type_code\": ");
 	jb_u64(b, r.type);
+	jb_lit(b, ", \"origin\": ");
+	jb_str(b, wk_arec_origin_name(r.type));
 	jb_lit(b, ", \"amount\": ");
 	jb_str(b, a);
 	jb_lit(b, ", \"amount_fen\": ");
@@ -875,9 +903,10 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 	struct { bool set; int64_t v; } num[4] = { { 0 } };
 	static const char *const nums[4] = { "seq", "amount_fen", "balance_fen",
 	    "type_code" };
-	static const char *const strs[4] = { "type", "time", "source", "target" };
-	char sv[4][64];
-	bool sset[4] = { false };
+	static const char *const strs[5] = { "type", "time", "source", "target",
+	    "origin" };
+	char sv[5][64];
+	bool sset[5] = { false };
 
 	if (j->i >= j->n || j->s[j->i] != '{') {
 		/* not an object: json_object_get found no "raw" */
@@ -925,9 +954,9 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 				}
 				continue;
 			}
-			for (k = 0; k < 4 && strcmp(key, strs[k]) != 0; k++)
+			for (k = 0; k < 5 && strcmp(key, strs[k]) != 0; k++)
 				;
-			if (k < 4 && j->i < j->n && j->s[j->i] == '"') {
+			if (k < 5 && j->i < j->n && j->s[j->i] == '"') {
 				if (js_string(j, sv[k], sizeof(sv[k]), &sl) != 0)
 					goto out;
 				if (sl >= sizeof(sv[k]))
@@ -968,6 +997,9 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 		else if (sset[0] && strcmp(sv[0], wk_arec_type_name(r.type, tn,
 		    sizeof(tn))) != 0)
 			fault = "type";
+		else if (sset[4] && strcmp(sv[4], wk_arec_origin_name(r.type)) !=
+		    0)
+			fault = "origin";
 		if (fault == NULL && sset[1]) {
 			audit_fmt_time(&r, buf, sizeof(buf));
 			if (strcmp(sv[1], buf) != 0)

@@ -89,6 +89,11 @@ chart(FILE *f, const audit_doc *d, const bool *keep)
 		    WK_AREC_LEN, &r) != WK_AREC_OK)
 			continue;
 		n++;
+		/* only the purses' balances are drawn: the bank's records carry
+		 * the account's, PIV records none */
+		if ((audit_outgoing(&r) ? r.src : r.dst)[0] != WK_AREC_ACCT_ED &&
+		    (audit_outgoing(&r) ? r.src : r.dst)[0] != WK_AREC_ACCT_EP)
+			continue;
 		if (r.balance > max)
 			max = r.balance;
 	}
@@ -139,7 +144,7 @@ chart(FILE *f, const audit_doc *d, const bool *keep)
 int
 audit_report_html(FILE *f, const audit_doc *d, const bool *keep)
 {
-	char cells[8][48], tn[16], month[8], sn[17], when[32];
+	char cells[9][48], tn[16], month[8], sn[17], when[32];
 	total *totals = NULL;
 	size_t nt = 0, rows = 0;
 	time_t now = time(NULL);
@@ -165,7 +170,8 @@ audit_report_html(FILE *f, const audit_doc *d, const bool *keep)
 	fputs("<h2>Transactions</h2>\n<table id=\"transactions\"><thead><tr>"
 	    "<th>Seq</th><th>Time</th><th>Type</th><th>Amount</th>"
 	    "<th>Source account</th><th>Target account</th><th>Balance</th>"
-	    "<th>Merchant/terminal</th></tr></thead><tbody>\n", f);
+	    "<th>Merchant/terminal</th><th>Origin</th></tr></thead><tbody>\n",
+	    f);
 	for (size_t i = 0; i < d->n; i++) {
 		if (!keep[i] || wk_arec_decode(d->raw + i * WK_AREC_LEN,
 		    WK_AREC_LEN, &r) != WK_AREC_OK)
@@ -179,8 +185,10 @@ audit_report_html(FILE *f, const audit_doc *d, const bool *keep)
 		audit_fmt_account(r.dst, cells[5], 48);
 		wk_purse_amount_format(r.balance, cells[6], 48);
 		audit_fmt_terminal(&r, cells[7], 48);
-		fputs("<tr class=\"tx\">", f);
-		for (int c = 0; c < 8; c++) {
+		snprintf(cells[8], 48, "%s", wk_arec_is_issuer(r.type) ? "bank" :
+		    "card");
+		fprintf(f, "<tr class=\"tx %s\">", wk_arec_origin_name(r.type));
+		for (int c = 0; c < 9; c++) {
 			fputs(c == 0 || c == 3 || c == 6 ? "<td class=\"num\">" :
 			    "<td>", f);
 			esc(f, cells[c]);

@@ -6,6 +6,7 @@
  */
 #include "audit_cli.h"
 #include "wallet_reports.h"
+#include "wallet_state.h"
 
 #include <inttypes.h>
 #include <signal.h>
@@ -165,6 +166,8 @@ audit_sync(wk_cli *cli, const aopts *o)
 	unsigned max = audit_cli_page_max(), retries = 0, pages = 0;
 	int rc, tries = -1, status = WK_CLI_FAILED;
 	double t0 = now_ms(), t, card_ms = 0, issuer_ms = 0;
+	unsigned bank = 0, later = 0;
+	int bank_rc = WK_OK;
 	bool begun = false;
 
 	if (o->issuer == NULL)
@@ -205,6 +208,30 @@ audit_sync(wk_cli *cli, const aopts *o)
 	/* the card's doors at the issuer want its session: the holder's, as
 	 * the sync reads what the issuer holds (docs/issuer.md "Sessions") */
 	rc = wk_issuer_session_open(card, is, pin, pin_len, &tries, NULL);
+	if (rc == WK_ERR_PIN_BLOCKED) {
+		/* the card cannot open the holder's session: this contact
+		 * delivers the bank's PIN reload, if ordered */
+		(void)wallet_pin_blocked_contact(cli, card, is, serial,
+		    "audit sync");
+		goto out;
+	}
+	/* the bank's records of the account the card did not see, into its
+	 * log before the upload, so they go up with its own (docs/audit.md
+	 * "The bank's records"); a full log takes them after the
+	 * acknowledgement made room */
+	if (rc == WK_OK) {
+		t = now_ms();
+		bank_rc = wk_audit_bank_sync(card, is, NULL, NULL, &bank);
+		card_ms += now_ms() - t;
+		if (bank_rc != WK_OK && bank_rc != WK_ERR_NO_SPACE) {
+			if (bank_rc == WK_ERR_ISSUER || bank_rc == WK_ERR_NETWORK)
+				issuer_say(is, "audit sync: the bank's records", bank_rc);
+			else
+				wk_cli_fail(cli, "audit sync: the bank's records",
+				    bank_rc);
+			goto out;
+		}
+	}
 	if (rc == WK_OK && (rc = wk_audit_select(card)) != WK_OK) {
 		wk_cli_fail(cli, "audit sync", rc);
 		goto out;
@@ -383,18 +410,33 @@ audit_sync(wk_cli *cli, const aopts *o)
 			goto out;
 		}
 	}
+	/* the log was full before: the acknowledgement made room; these
+	 * records reach the issuer at the next sync */
+	if (bank_rc == WK_ERR_NO_SPACE) {
+		unsigned more = 0;
+
+		bank_rc = wk_audit_bank_sync(card, is, NULL, NULL, &more);
+		bank += more;
+		later = more;
+		if (bank_rc != WK_OK && bank_rc != WK_ERR_NO_SPACE) {
+			wk_cli_fail(cli, "audit sync: the bank's records", bank_rc);
+			goto out;
+		}
+	}
 	if (cli->json) {
 		/* where the time went: the card's commands (its work and the
 		 * PC/SC link), the issuer's calls (HTTP and its work), the rest */
 		status = wk_cli_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:i, s:{s:f, s:f, s:f}}", "serial", serial, "head",
+		    "s:I, s:I, s:I, s:i, s:i, s:b, s:{s:f, s:f, s:f}}", "serial",
+		    serial, "head",
 		    (json_int_t)head.head_seq, "uploaded", (json_int_t)uploaded,
 		    "missing_at_issuer", (json_int_t)missing,
 		    "missing_first", (json_int_t)(missing ? first_missing : 0),
 		    "missing_last", (json_int_t)(missing ? head.head_seq : 0),
 		    "acked", (json_int_t)ack_seq, "revocation_list_version",
 		    (json_int_t)crl_view.version, "revoked_cards",
-		    (int)crl_view.count, "timing_ms", "total",
+		    (int)crl_view.count, "bank_records", (int)bank,
+		    "bank_records_complete", bank_rc == WK_OK, "timing_ms", "total",
 		    now_ms() - t0, "card", card_ms, "issuer", issuer_ms));
 		goto out;
 	}
@@ -409,6 +451,12 @@ audit_sync(wk_cli *cli, const aopts *o)
 		printf("revocation list version %" PRIu64 " (%u revoked card%s)"
 		    " taken by the card\n", crl_view.version,
 		    (unsigned)crl_view.count, crl_view.count == 1 ? "" : "s");
+	if (bank > 0)
+		printf("the bank's records: %u new on the card%s\n", bank,
+		    later > 0 ? " (they reach the issuer at the next sync)" : "");
+	if (bank_rc == WK_ERR_NO_SPACE)
+		printf("the card's log is full: the bank's newest records wait for"
+		    " the next sync\n");
 	status = WK_CLI_OK;
 out:
 	free(crl);

@@ -38,17 +38,22 @@ int audit_report_html(FILE *f, const audit_doc *d, const bool *keep);
 static const char audit_usage[] =
     "usage: walletkey audit SUBCOMMAND [OPTIONS]\n"
     "  status                        capacity, records kept, checkpoint, head (no PIN)\n"
-    "  export [--since DATE] [--until DATE] [--type T] [--format table|csv|json]\n"
+    "  export [--since DATE] [--until DATE] [--type T] [--origin card|issuer]\n"
+    "         [--format table|csv|json]\n"
     "         [--out FILE] [--recipient PUBKEY|FILE]\n"
     "  verify FILE | --card [--issuer URL]\n"
     "  sync --issuer URL             uploads the records the issuer lacks (sealed\n"
     "                                to its key); the card stores its acknowledgement\n"
     "  report --out FILE.html [--since DATE] [--until DATE] [--type T]\n"
+    "         [--origin card|issuer]\n"
     "  keygen --out KEYFILE          an auditor's key pair (prints the public key)\n"
     "  open BUNDLE --key KEYFILE [--format ...] [--out FILE]\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo);\n"
     "  DATE is YYYY-MM-DD; T is load, purchase, unload, cash, limit,\n"
-    "  transfer-out, transfer-in, payment or anon-payment.\n";
+    "  transfer-out, transfer-in, payment, anon-payment, signature,\n"
+    "  decryption (the card's) or deposit, online-payment, settlement,\n"
+    "  reversal, account-load, account-credit, account-debit (the bank's,\n"
+    "  origin issuer).\n";
 
 /* ---- PIN (the purse PIN) ---- */
 
@@ -110,7 +115,8 @@ valid_date(const char *s)
 
 static const char *const type_names[] = { "load", "purchase", "unload",
     "cash", "limit", "transfer-out", "transfer-in", "payment", "anon-payment",
-    NULL };
+    "signature", "decryption", "deposit", "online-payment", "settlement",
+    "reversal", "account-load", "account-credit", "account-debit", NULL };
 
 static int
 parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
@@ -126,6 +132,8 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 			slot = &o->until;
 		else if (strcmp(a, "--type") == 0)
 			slot = &o->type;
+		else if (strcmp(a, "--origin") == 0)
+			slot = &o->origin;
 		else if (strcmp(a, "--format") == 0)
 			slot = &o->format;
 		else if (strcmp(a, "--out") == 0)
@@ -164,6 +172,9 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 			return wk_cli_usage(cli, "--type: unknown type '%s'",
 			    o->type);
 	}
+	if (o->origin != NULL && strcmp(o->origin, "card") != 0 &&
+	    strcmp(o->origin, "issuer") != 0)
+		return wk_cli_usage(cli, "--origin is card or issuer");
 	if (o->format != NULL && strcmp(o->format, "table") != 0 &&
 	    strcmp(o->format, "csv") != 0 && strcmp(o->format, "json") != 0)
 		return wk_cli_usage(cli, "--format is table, csv or json");
@@ -477,7 +488,9 @@ filter(const audit_doc *d, const aopts *o)
 		audit_fmt_time(&r, t, sizeof(t));
 		keep[i] = (o->since == NULL || strncmp(t, o->since, 10) >= 0) &&
 		    (o->until == NULL || strncmp(t, o->until, 10) <= 0) &&
-		    (o->type == NULL || wk_arec_type_matches(o->type, r.type));
+		    (o->type == NULL || wk_arec_type_matches(o->type, r.type)) &&
+		    (o->origin == NULL ||
+		    strcmp(o->origin, wk_arec_origin_name(r.type)) == 0);
 	}
 	return keep;
 }
@@ -496,7 +509,8 @@ csv_cell(FILE *f, const char *s, bool last)
 }
 
 static const char *const columns[] = { "seq", "time", "type", "amount",
-    "source account", "target account", "balance", "merchant/terminal" };
+    "source account", "target account", "balance", "merchant/terminal",
+    "origin" };
 #define NCOLS (sizeof(columns) / sizeof(columns[0]))
 
 static void
@@ -516,6 +530,7 @@ row_cells(const uint8_t *raw, char cells[NCOLS][48])
 	audit_fmt_account(r.dst, cells[5], 48);
 	wk_purse_amount_format(r.balance, cells[6], 48);
 	audit_fmt_terminal(&r, cells[7], 48);
+	snprintf(cells[8], 48, "%s", wk_arec_origin_name(r.type));
 }
 
 static int

@@ -1,6 +1,13 @@
 /*
  * walletkey doctor: checks what a machine needs to use walletkey and says how
- * to fix each gap; --fix does what needs no root and prints the rest.
+ * to fix each gap; --fix does what needs no root, and, run as root, installs
+ * the Debian packages the machine lacks (pcscd, vsmartcard-vpcd, the
+ * PKCS#11 module, NSS's tools) with apt-get and restarts pcscd; without
+ * root it prints the exact command.
+ *
+ * Test hooks: WALLETKEY_DOCTOR_APT (the apt-get to run), WALLETKEY_DOCTOR_
+ * SYSTEMCTL (the systemctl), WALLETKEY_DOCTOR_ROOT=0|1 (as if run without or
+ * with root).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +43,8 @@ typedef struct dr_check {
 	char fix[512];		/* what to do, empty when nothing */
 	bool fix_needs_root;
 	bool fixed;
+	const char *pkg;	/* the Debian package that fixes it (root) */
+	bool pcscd_restart;	/* and pcscd must (re)start afterwards */
 } dr_check;
 
 #define DR_MAX 16
@@ -49,6 +58,9 @@ typedef struct dr_run {
 	const char *module;
 	const char *home;
 	bool pcscd_up;
+	char root_command[512];	/* the packages' command, when any */
+	bool root_ran;		/* --fix as root ran it */
+	bool root_ok;
 } dr_run;
 
 static dr_check *
@@ -128,6 +140,8 @@ check_pcscd(dr_run *r)
 	    !dr_executable("/usr/sbin/pcscd")) {
 		c = dr_add(r, "pcscd-installed", DR_FAIL, "pcscd is not installed");
 		dr_fix(c, true, "apt-get install pcscd");
+		c->pkg = "pcscd";
+		c->pcscd_restart = true;
 	} else {
 		dr_add(r, "pcscd-installed", DR_OK, "pcscd is installed");
 	}
@@ -143,6 +157,7 @@ check_pcscd(dr_run *r)
 		    "pcscd does not answer: %s", wk_strerror(rc));
 		dr_fix(c, true, "systemctl start pcscd.socket pcscd.service "
 		    "(or, without systemd: pcscd)");
+		c->pcscd_restart = true;
 	}
 	free(list);
 	wk_ctx_free(&ctx);
@@ -294,6 +309,8 @@ check_vpcd(dr_run *r)
 		    "no vpcd reader in %s", r->reader_conf);
 		dr_fix(c, true, "apt-get install vsmartcard-vpcd && "
 		    "systemctl restart pcscd");
+		c->pkg = "vsmartcard-vpcd";
+		c->pcscd_restart = true;
 		return;
 	}
 	if (!lib_ok) {
@@ -301,6 +318,8 @@ check_vpcd(dr_run *r)
 		    "vpcd is configured in %s but its driver is missing",
 		    r->reader_conf);
 		dr_fix(c, true, "apt-get install --reinstall vsmartcard-vpcd");
+		c->pkg = "vsmartcard-vpcd";
+		c->pcscd_restart = true;
 		return;
 	}
 	dr_add(r, "vpcd-configured", DR_OK, "vpcd ports: %s", ports);
@@ -423,6 +442,7 @@ check_p11kit(dr_run *r)
 		c = dr_add(r, "pkcs11-module", DR_FAIL,
 		    "the PKCS#11 module %s is not installed", r->module);
 		dr_fix(c, true, "apt-get install walletkey-pkcs11");
+		c->pkg = "walletkey-pkcs11";
 		return;
 	}
 	dr_add(r, "pkcs11-module", DR_OK, "module %s", r->module);
@@ -505,6 +525,7 @@ check_nss_db(dr_run *r, const char *label, const char *dbdir)
 	if (!dr_in_path("modutil", modutil, sizeof(modutil))) {
 		dr_fix(c, true, "apt-get install libnss3-tools, then run "
 		    "walletkey doctor --fix");
+		c->pkg = "libnss3-tools";
 		return;
 	}
 	dr_fix(c, false, "modutil -dbdir %s -add walletkey -libfile %s -force",
@@ -587,6 +608,123 @@ check_issuer(dr_run *r)
 	dr_fix(c, false, "start it: walletkey-issuer serve --db URL --listen ADDR");
 }
 
+/* the user service that opens the panel when a card appears, if shipped */
+static void
+check_watch(dr_run *r)
+{
+	static const char unit[] = "walletkey-watch.service";
+	const char *cfg = getenv("XDG_CONFIG_HOME");
+	char wants[1100], shipped[256];
+	char *argv[] = { (char *)"systemctl", (char *)"--user", (char *)"enable",
+	    (char *)"--now", (char *)unit, NULL };
+	const char *sc = getenv("WALLETKEY_DOCTOR_SYSTEMCTL");
+	dr_check *c;
+
+	snprintf(shipped, sizeof(shipped), "/usr/lib/systemd/user/%s", unit);
+	if (access(shipped, R_OK) != 0) {
+		dr_add(r, "watch-service", DR_SKIP, "%s is not installed (the"
+		    " walletkey-tools package ships it)", unit);
+		return;
+	}
+	if (cfg != NULL && cfg[0] == '/')
+		snprintf(wants, sizeof(wants), "%s/systemd/user/default.target.wants"
+		    "/%s", cfg, unit);
+	else
+		snprintf(wants, sizeof(wants), "%s/.config/systemd/user/"
+		    "default.target.wants/%s", r->home, unit);
+	if (access(wants, F_OK) == 0) {
+		dr_add(r, "watch-service", DR_OK, "%s is enabled: the panel opens"
+		    " when a walletkey card appears", unit);
+		return;
+	}
+	/* a note, not a failure: the panel also starts by hand */
+	c = dr_add(r, "watch-service", DR_NOTE, "%s is not enabled: the"
+	    " control panel opens only with walletkey ui", unit);
+	dr_fix(c, false, "systemctl --user enable --now %s", unit);
+	if (!r->fix)
+		return;
+	if (sc != NULL && sc[0] != '\0')
+		argv[0] = (char *)sc;
+	c->fixed = dr_spawn(argv) == 0;
+}
+
+static bool
+dr_root(void)
+{
+	const char *v = getenv("WALLETKEY_DOCTOR_ROOT");
+
+	if (v != NULL && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
+		return v[0] == '1';
+	return geteuid() == 0;
+}
+
+/*
+ * the packages the failed checks want, in one apt-get line; run it as
+ * root with --fix (then pcscd restarted), else keep it for the report
+ */
+static void
+dr_packages(dr_run *r)
+{
+	const char *pkgs[DR_MAX], *apt = getenv("WALLETKEY_DOCTOR_APT");
+	const char *sc = getenv("WALLETKEY_DOCTOR_SYSTEMCTL");
+	char *argv[DR_MAX + 5];
+	size_t np = 0, n = 0, len;
+	bool restart = false;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const dr_check *c = &r->checks[i];
+		bool seen = false;
+
+		if (c->status != DR_FAIL || c->fixed)
+			continue;
+		restart = restart || c->pcscd_restart;
+		if (c->pkg == NULL)
+			continue;
+		for (size_t j = 0; j < np; j++)
+			seen = seen || strcmp(pkgs[j], c->pkg) == 0;
+		if (!seen)
+			pkgs[np++] = c->pkg;
+	}
+	if (np == 0 && !restart)
+		return;
+	len = (size_t)snprintf(r->root_command, sizeof(r->root_command), "%s",
+	    dr_root() ? "" : "sudo ");
+	if (np > 0) {
+		len += (size_t)snprintf(r->root_command + len,
+		    sizeof(r->root_command) - len, "apt-get install -y");
+		for (size_t j = 0; j < np && len < sizeof(r->root_command); j++)
+			len += (size_t)snprintf(r->root_command + len,
+			    sizeof(r->root_command) - len, " %s", pkgs[j]);
+	}
+	if (restart && len < sizeof(r->root_command))
+		(void)snprintf(r->root_command + len, sizeof(r->root_command) - len,
+		    "%s%ssystemctl restart pcscd.socket pcscd.service",
+		    np > 0 ? " && " : "", dr_root() ? "" : "sudo ");
+	if (!r->fix || !dr_root())
+		return;
+	r->root_ran = true;
+	r->root_ok = true;
+	if (np > 0) {
+		argv[n++] = (char *)(apt != NULL && apt[0] != '\0' ? apt :
+		    "apt-get");
+		argv[n++] = (char *)"install";
+		argv[n++] = (char *)"-y";
+		for (size_t j = 0; j < np; j++)
+			argv[n++] = (char *)pkgs[j];
+		argv[n] = NULL;
+		setenv("DEBIAN_FRONTEND", "noninteractive", 1);
+		r->root_ok = dr_spawn(argv) == 0;
+	}
+	if (r->root_ok && restart) {
+		char *rs[] = { (char *)(sc != NULL && sc[0] != '\0' ? sc :
+		    "systemctl"), (char *)"restart", (char *)"pcscd.socket",
+		    (char *)"pcscd.service", NULL };
+
+		/* without systemd (a container) the install is what matters */
+		(void)dr_spawn(rs);
+	}
+}
+
 static int
 dr_report(wk_cli *cli, const dr_run *r)
 {
@@ -606,7 +744,9 @@ dr_report(wk_cli *cli, const dr_run *r)
 			    "detail", c->detail, "fix", c->fix[0] ? c->fix : NULL,
 			    "fix_needs_root", c->fix_needs_root, "fixed", c->fixed));
 		}
-		top = json_pack("{s:b,s:o}", "ok", ok, "checks", arr);
+		top = json_pack("{s:b,s:o,s:s?,s:b,s:b}", "ok", ok, "checks", arr,
+		    "root_command", r->root_command[0] ? r->root_command : NULL,
+		    "root_fix_ran", r->root_ran, "root_fix_ok", r->root_ok);
 		wk_cli_json_print(top);
 		return ok ? WK_CLI_OK : WK_CLI_FAILED;
 	}
@@ -620,11 +760,28 @@ dr_report(wk_cli *cli, const dr_run *r)
 			printf("       %-16s fix%s: %s\n", "",
 			    c->fix_needs_root ? " (as root)" : "", c->fix);
 	}
+	if (r->root_ran)
+		printf("ran as root: %s (%s)\n", r->root_command, r->root_ok ?
+		    "done" : "it failed");
+	else if (r->root_command[0] != '\0')
+		printf("to install what is missing: %s\n", r->root_command);
 	printf("%s\n", ok ? "all is well" : "some checks failed");
 	return ok ? WK_CLI_OK : WK_CLI_FAILED;
 }
 
 int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
+
+static void
+dr_checks(dr_run *r)
+{
+	check_pcscd(r);
+	check_vpcd(r);
+	check_card(r);
+	check_p11kit(r);
+	check_nss(r);
+	check_watch(r);
+	check_issuer(r);
+}
 
 int
 wk_cmd_doctor(wk_cli *cli, int argc, char **argv)
@@ -677,11 +834,23 @@ wk_cmd_doctor(wk_cli *cli, int argc, char **argv)
 	if (optind != argc)
 		return wk_cli_usage(cli, "doctor: unexpected argument '%s'",
 		    argv[optind]);
-	check_pcscd(&r);
-	check_vpcd(&r);
-	check_card(&r);
-	check_p11kit(&r);
-	check_nss(&r);
-	check_issuer(&r);
+	dr_checks(&r);
+	dr_packages(&r);
+	if (r.root_ran) {
+		/* what the packages changed: the checks again, and the ones they
+		 * mended marked fixed */
+		dr_run again = r;
+
+		again.n = 0;
+		again.pcscd_up = false;
+		dr_checks(&again);
+		for (size_t i = 0; i < again.n; i++)
+			for (size_t j = 0; j < r.n; j++)
+				if (strcmp(again.checks[i].name, r.checks[j].name) == 0 &&
+				    r.checks[j].status == DR_FAIL &&
+				    again.checks[i].status != DR_FAIL)
+					again.checks[i].fixed = true;
+		return dr_report(cli, &again);
+	}
 	return dr_report(cli, &r);
 }

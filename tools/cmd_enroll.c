@@ -145,14 +145,18 @@ run(wk_cli *cli, eopts *o)
 	}
 	json_decref(st);
 	if (cli->json)
-		status = wk_cli_json_print(json_pack("{s:s, s:s, s:s, s:b}",
+		status = wk_cli_json_print(json_pack("{s:s, s:s, s:s, s:b, s:s}",
 		    "card_id", en.card_id, "issuer", o->issuer, "account",
-		    o->account, "existing", en.existing));
+		    o->account, "existing", en.existing, "key_algorithms",
+		    en.key_algorithms));
 	else
 		status = WK_CLI_OK;
-	if (!cli->json)
+	if (!cli->json) {
 		printf("enrolled card %s with account %s at %s%s\n", en.card_id,
 		    o->account, o->issuer, en.existing ? " (already enrolled)" : "");
+		if (en.key_algorithms[0] != '\0')
+			printf("purse keys: %s\n", en.key_algorithms);
+	}
 out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(password, sizeof(password));

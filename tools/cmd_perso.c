@@ -1,7 +1,9 @@
 /*
  * walletkey perso --master-keys FILE --pan PAN [--pin PIN] --out FILE:
  * derives one card's purse keys from the issuer master keys
- * (pboc-purse.md 4.4, factor = the application serial) and writes a
+ * (pboc-purse.md 4.4, factor = the application serial), each with the
+ * algorithm the file gives its master (3DES or SM4, docs/purse.md "SM4"),
+ * and writes a
  * personalisation profile for walletkey-card --init --perso FILE
  * (docs/purse.md, format walletkey-purse-perso/1).
  */
@@ -141,7 +143,7 @@ printable(const char *s, size_t max)
 int
 wk_cmd_perso(wk_cli *cli, int argc, char **argv)
 {
-	uint8_t (*mk)[16] = NULL, dk[16], serial[WK_PURSE_SERIAL_LEN];
+	uint8_t (*mk)[16] = NULL, dk[16], serial[WK_PURSE_SERIAL_LEN], algs[5];
 	char *iobuf = NULL, hex[33], sserial[21], start[48], expiry[48];
 	uint32_t ceiling = 0;
 	FILE *f = NULL;
@@ -185,11 +187,12 @@ wk_cmd_perso(wk_cli *cli, int argc, char **argv)
 		status = wk_cli_fail(cli, "perso", WK_ERR_MEMORY);
 		goto out;
 	}
-	if ((rc = wk_purse_read_master_keys(o.master_keys, mk)) != WK_OK) {
+	if ((rc = wk_purse_read_master_keys(o.master_keys, mk, algs)) != WK_OK) {
 		if (rc == WK_ERR_ARG)
 			fprintf(stderr, "walletkey: %s is not a master-key file: "
 			    "{\"dlk\":..,\"dpk\":..,\"dtk\":..,\"dulk\":..,\"duk\":..} "
-			    "with 32 hex digits each\n", o.master_keys);
+			    "with 32 hex digits each, and optionally \"algorithms\": "
+			    "{\"dpk\": \"sm4\", ...} (3des or sm4)\n", o.master_keys);
 		status = wk_cli_fail(cli, "perso", rc);
 		goto out;
 	}
@@ -224,13 +227,15 @@ wk_cmd_perso(wk_cli *cli, int argc, char **argv)
 	    expiry, o.name, o.pin, o.tries, ceiling, o.log_capacity,
 	    o.audit_capacity);
 	for (size_t k = 0; k < 5; k++) {
-		if ((rc = wk_purse_derive_key(mk[k], serial, dk)) != WK_OK) {
+		if ((rc = wk_purse_derive_key(algs[k], mk[k], serial, dk)) !=
+		    WK_OK) {
 			status = wk_cli_fail(cli, "perso", rc);
 			goto out;
 		}
 		wk_hex_encode(dk, sizeof(dk), hex);
 		fprintf(f, "    { \"purpose\": \"%s\", \"index\": 1, \"version\": 1, "
-		    "\"algorithm\": 0, \"key\": \"%s\" }%s\n", purposes[k], hex,
+		    "\"algorithm\": \"%s\", \"key\": \"%s\" }%s\n", purposes[k],
+		    algs[k] == WK_PURSE_ALG_SM4 ? "sm4" : "3des", hex,
 		    k + 1 < 5 ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");

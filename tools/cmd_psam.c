@@ -95,6 +95,34 @@ state_name(int st)
 	    "key made, waiting for the issuer" : "empty";
 }
 
+/* the purchase masters a PSAM holds (docs/purse.md "SM4 keys") */
+static json_t *
+algs_json(uint8_t algs)
+{
+	json_t *a = json_array();
+
+	if (a != NULL && (algs & WK_PSAM_ALG_3DES))
+		json_array_append_new(a, json_string("3des"));
+	if (a != NULL && (algs & WK_PSAM_ALG_SM4))
+		json_array_append_new(a, json_string("sm4"));
+	return a;
+}
+
+static const char *
+algs_text(uint8_t algs)
+{
+	switch (algs & (WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4)) {
+	case WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4:
+		return "3DES and SM4 cards";
+	case WK_PSAM_ALG_SM4:
+		return "SM4 cards only";
+	case WK_PSAM_ALG_3DES:
+		return "3DES cards only";
+	default:
+		return "none";
+	}
+}
+
 static int
 cmd_info(wk_cli *cli)
 {
@@ -119,6 +147,8 @@ cmd_info(wk_cli *cli)
 			json_object_set_new(j, "terminal", json_string(term));
 			json_object_set_new(j, "key_version",
 			    json_integer(info.key_version));
+			json_object_set_new(j, "algorithms",
+			    algs_json(info.algorithms));
 		}
 		if (j != NULL)
 			json_object_set_new(j, "counter", json_integer(info.counter));
@@ -126,7 +156,8 @@ cmd_info(wk_cli *cli)
 	}
 	printf("PSAM card:   %s\nstate:       %s\n", hid, state_name(info.state));
 	if (info.state == WK_PSAM_INSTALLED)
-		printf("terminal:    %s\nkey version: %u\n", term, info.key_version);
+		printf("terminal:    %s\nkey version: %u\nserves:      %s\n", term,
+		    info.key_version, algs_text(info.algorithms));
 	printf("counter:     %u (the last terminal transaction number)\n",
 	    info.counter);
 	return WK_CLI_OK;
@@ -333,10 +364,11 @@ cmd_install(wk_cli *cli, const popts *o)
 		return wk_cli_fail(cli, "psam info", rc);
 	wk_hex_encode(info.terminal, 6, term);
 	if (cli->json)
-		return wk_cli_json_print(json_pack("{s:s, s:i}", "terminal", term,
-		    "key_version", info.key_version));
-	printf("the PSAM serves terminal %s (purchase key version %u)\n", term,
-	    info.key_version);
+		return wk_cli_json_print(json_pack("{s:s, s:i, s:o}", "terminal",
+		    term, "key_version", info.key_version, "algorithms",
+		    algs_json(info.algorithms)));
+	printf("the PSAM serves terminal %s (purchase key version %u, %s)\n",
+	    term, info.key_version, algs_text(info.algorithms));
 	return WK_CLI_OK;
 }
 

@@ -36,7 +36,8 @@ to_hex(const uint8_t *p, size_t len, char *out)
 int
 wk_cmd_readers(wk_cli *cli, int argc, char **argv)
 {
-	static const char *const headers[] = { "reader", "card", "atr", "serial" };
+	static const char *const headers[] = { "reader", "card", "atr", "serial",
+	    "label" };
 	wk_reader_info *list = NULL;
 	wk_cli_table *table = NULL;
 	json_t *arr = NULL, *o;
@@ -55,12 +56,12 @@ wk_cmd_readers(wk_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if ((arr = json_array()) == NULL ||
-	    (table = wk_cli_table_new(4, headers)) == NULL)
+	    (table = wk_cli_table_new(5, headers)) == NULL)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const wk_reader_info *r = &list[i];
 		char atr[2 * sizeof(r->atr) + 1], serial[2 * 8 + 1];
-		const char *cells[4];
+		const char *cells[5];
 		wk_card_info info;
 		bool have_serial = false;
 
@@ -73,6 +74,7 @@ wk_cmd_readers(wk_cli *cli, int argc, char **argv)
 		cells[1] = r->card_present ? (r->walletkey ? "walletkey" : "yes") : "no";
 		cells[2] = r->card_present ? atr : NULL;
 		cells[3] = have_serial ? serial : NULL;
+		cells[4] = have_serial && info.label[0] != '\0' ? info.label : NULL;
 		if (wk_cli_table_add(table, cells) != 0)
 			goto out;
 		o = json_pack("{s:s,s:b,s:b}", "name", r->name, "card_present",
@@ -83,6 +85,8 @@ wk_cmd_readers(wk_cli *cli, int argc, char **argv)
 		    json_string(atr) : json_null());
 		json_object_set_new(o, "serial", have_serial ?
 		    json_string(serial) : json_null());
+		json_object_set_new(o, "label", have_serial ?
+		    json_string(info.label) : json_null());
 	}
 	if (cli->json) {
 		status = wk_cli_json_print(json_pack("{s:O}", "readers", arr));

@@ -70,6 +70,8 @@ static const char wallet_usage[] =
     "  transfer --from READER --to READER --amount YUAN [--yes]  card to card\n"
     "           [--from-pin-file FILE] [--to-pin-file FILE]  (both PINs)\n"
     "  unblock --request-out FILE | --script FILE    a blocked purse\n"
+    "  pin status | change | unblock (--issuer URL | --script FILE)\n"
+    "                                    the purse PIN (walletkey wallet pin --help)\n"
     "  session --issuer URL [--holder]   a bearer token of the card for the\n"
     "           issuer's doors (docs/issuer.md \"Sessions\")\n"
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo),\n"
@@ -501,6 +503,7 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
     const char *outcome, bool psam)
 {
 	char amount[24], after[24], term[13], tseq[9];
+	const char *alg;
 	uint32_t newbal;
 	bool load = txn->type == 0x01 || txn->type == 0x02;
 
@@ -510,16 +513,19 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 	wk_purse_amount_format(newbal, after, sizeof(after));
 	wk_hex_encode(txn->terminal, 6, term);
 	wk_hex_encode(txn->term_seq, 4, tseq);
+	/* the algorithm of the card's key of this transaction (its
+	 * INITIALIZE's answer; docs/purse.md "SM4 keys") */
+	alg = txn->alg == WK_PURSE_ALG_SM4 ? "sm4" : "3des";
 	if (cli->json)
 		return wk_cli_json_print(json_pack(
-		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o,s:s}",
+		    "{s:s,s:s,s:i,s:I,s:s,s:I,s:s,s:i,s:s,s:o,s:s,s:s}",
 		    "operation", what, "outcome", outcome, "type", txn->type,
 		    "amount_fen", (json_int_t)txn->amount, "amount", amount,
 		    "balance_fen", (json_int_t)newbal, "terminal", term,
 		    "card_seq", txn->card_seq, "term_seq", tseq,
 		    "tac", wk_cli_json_hex(txn->tac, 4), "checked", psam ?
 		    "MAC2 by the PSAM; TAC by the issuer at settlement" :
-		    "MAC2 and TAC by the SAM"));
+		    "MAC2 and TAC by the SAM", "key_algorithm", alg));
 	printf("%s of %s: %s\n", what, amount, outcome);
 	printf("balance:  %s\ncard seq: %u\nterminal: %s", after, txn->card_seq,
 	    term);
@@ -529,6 +535,7 @@ print_txn(wk_cli *cli, const char *what, const wk_purse_txn *txn,
 	wk_cli_print_hex(stdout, txn->tac, 4);
 	printf(psam ? " (MAC2 verified by the PSAM; the issuer checks the TAC"
 	    " at settlement)\n" : " (verified)\n");
+	printf("keys:     %s\n", txn->alg == WK_PURSE_ALG_SM4 ? "SM4" : "3DES");
 	return WK_CLI_OK;
 }
 
@@ -969,6 +976,9 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
 	}
 	sub = argv[1];
+	/* the purse PIN: cmd_wallet_pin.c (moves no value) */
+	if (strcmp(sub, "pin") == 0)
+		return wk_cmd_wallet_pin(cli, argc, argv);
 	/* load --issuer, recover, transfer: cmd_wallet_remote.c; a load left
 	 * unfinished is settled before any other wallet command */
 	if (wk_cmd_wallet_remote_owns(argc, argv))
@@ -1002,5 +1012,5 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 		return cmd_settle(cli, &o);
 	return wk_cli_usage(cli, "unknown wallet subcommand '%s' (info, balance, "
 	    "records, purchase, load, prove, recover, sam-init, settle, "
-	    "transfer, unblock, session)", sub);
+	    "transfer, unblock, session, pin)", sub);
 }

@@ -382,6 +382,19 @@ cmd_load(wk_cli *cli, const ropts *o)
 	    WK_CLI_OK)
 		goto out;
 	status = WK_CLI_FAILED;
+	/* a blocked purse PIN: no load, but this contact with the issuer
+	 * delivers the PIN reload the bank ordered (docs/holder.md) */
+	{
+		bool verified;
+
+		if (wk_purse_pin_status(card, &tries, &verified) == WK_OK &&
+		    !verified && tries == 0) {
+			status = wallet_pin_blocked_contact(cli, card, is, hex,
+			    "wallet load");
+			goto out;
+		}
+		tries = -1;
+	}
 	/* 1: PIN, amount, confirmation; nothing is sent before */
 	if ((status = wallet_read_secret(o->pin_file, "WALLETKEY_PIN", "purse PIN",
 	    pin, sizeof(pin), &pin_len)) != WK_CLI_OK)

@@ -12,6 +12,9 @@ int wk_cmd_doctor(wk_cli *cli, int argc, char **argv);
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
 int wk_cmd_gm(wk_cli *cli, int argc, char **argv);
 int wk_cmd_anon(wk_cli *cli, int argc, char **argv);
+int wk_cmd_ui(wk_cli *cli, int argc, char **argv);
+int wk_cmd_watch(wk_cli *cli, int argc, char **argv);
+int wk_cmd_label(wk_cli *cli, int argc, char **argv);
 
 const wk_cli_cmd wk_cli_commands[] = {
 	{ "readers", "list readers, cards, ATRs and walletkey serials", wk_cmd_readers, "" },
@@ -30,6 +33,9 @@ const wk_cli_cmd wk_cli_commands[] = {
 	{ "audit", "the card's audit log: export, verify, report (HTML), keygen, open", wk_cmd_audit, "export|verify|report|keygen|open [OPTIONS] (docs/audit.md)" },
 	{ "gm", "SM2/SM3/SM4 (GM applet, SKF model): info, apps, pin, containers, keygen, certs, sign, verify, encrypt, decrypt", wk_cmd_gm, "info|apps|app-create|app-delete|pin|containers|container-create|container-delete|keygen|pubkey|cert-import|cert-export|sign|verify|encrypt|decrypt [OPTIONS] (docs/gm.md)" },
 	{ "anon", "semi-anonymous payments: info, enrol, pay, submit, recover, history", wk_cmd_anon, "info|enrol|pay|submit|recover|history [OPTIONS] (docs/semi-anonymous.md)" },
+	{ "label", "the name the card keeps for itself (walletkey readers shows it)", wk_cmd_label, "[TEXT | --clear]" },
+	{ "ui", "the control panel in the browser, on 127.0.0.1 (docs/holder.md)", wk_cmd_ui, "[--port N] [--no-browser] [--idle-exit SECONDS] [--static-dir DIR] [--control]" },
+	{ "watch", "wait for walletkey cards and open the control panel when one appears", wk_cmd_watch, "[--no-browser] [--once]" },
 	{ "doctor", "check what this machine needs for walletkey and fix what can be fixed", wk_cmd_doctor, "[--fix] [--issuer URL] [--reader-conf DIR] [--module PATH]" },
 };
 

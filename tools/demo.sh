@@ -152,9 +152,57 @@ chapter_bank() {
 	say "The bank pays the bakery from this card's own float: what the bank put into the card, never more."
 	run "$iss" merchants --db "sqlite:$d/issuer.db"
 	run "$iss" cards --db "sqlite:$d/issuer.db"
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	# the holder's chapter goes on with this bank and this card
+	BANK_ISS=$iss BANK_DIR=$d BANK_URL=$url BANK_PID=$pid BANK_READER=$r0
 	unset WALLETKEY_STATE_DIR WALLETKEY_PIN WALLETKEY_ACCOUNT_PASSWORD
+}
+
+stop_bank() {
+	[ -n "${BANK_PID:-}" ] || return 0
+	kill "$BANK_PID" 2>/dev/null || true
+	wait "$BANK_PID" 2>/dev/null || true
+	BANK_PID=
+}
+trap stop_bank EXIT
+
+# the holder's key, whole (docs/holder.md): a name, the purse PIN's life,
+# the bank's records and the key's signatures in its log, the panel
+chapter_holder() {
+	local r0=${BANK_READER:-$WALLETKEY_READER_0} d=$WALLETKEY_SANDBOX/demo-holder
+	mkdir -p "$d"
+	say "The holder's key, whole (docs/holder.md). It keeps a name of its own, which 'walletkey readers' shows."
+	run walletkey --reader "$r0" label "Alice's key"
+	run walletkey readers
+	say "The purse PIN has a life: the holder changes it (old and new PIN), and back."
+	echo 123456 >"$d/pin-old"
+	echo 24681357 >"$d/pin-new"
+	run walletkey --reader "$r0" wallet pin change --pin-file "$d/pin-old" --new-pin-file "$d/pin-new"
+	run walletkey --reader "$r0" wallet pin change --pin-file "$d/pin-new" --new-pin-file "$d/pin-old"
+	run walletkey --reader "$r0" wallet pin status
+	if [ -z "${BANK_URL:-}" ]; then
+		say "(no bank here: the history's chapter is skipped)"
+		return 0
+	fi
+	export WALLETKEY_STATE_DIR=$BANK_DIR/state WALLETKEY_PIN=123456
+	say "The bank's records: a deposit into Alice's account, made at the counter, reaches the key at its next sync,"
+	say "signed by the bank, checked by the card against the key it enrolled with, and chained into its log."
+	run "$BANK_ISS" deposit --db "sqlite:$BANK_DIR/issuer.db" --pan 6222000000000001 --amount 2000
+	run walletkey --reader "$r0" audit sync --issuer "$BANK_URL"
+	say "Everything the key authenticates is logged too: a signature with the 9C key is a record of the log."
+	printf 'pay 20.00 to the bakery\n' >"$d/order.txt"
+	run walletkey --reader "$r0" key generate --slot 9c --alg eccp256
+	run walletkey --reader "$r0" sign --slot 9c --in "$d/order.txt" --out "$d/order.sig"
+	say "One statement of both kinds; the last column says who made each record."
+	run walletkey --reader "$r0" audit export --format table
+	run walletkey --reader "$r0" audit export --origin issuer --format csv
+	# the panel's pages: from the source tree, else the installed ones
+	[ -f "$(dirname "${BASH_SOURCE[0]}")/ui/index.html" ] &&
+		export WALLETKEY_UI_DIR=${WALLETKEY_UI_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/ui" && pwd)}
+	say "The control panel: 'walletkey ui' serves it on 127.0.0.1 with a one-time link, and opens the browser"
+	say "('walletkey watch' does it when the key is plugged in). Here without a browser, for two idle seconds:"
+	run walletkey --reader "$r0" ui --no-browser --idle-exit 2
+	unset WALLETKEY_STATE_DIR WALLETKEY_PIN WALLETKEY_UI_DIR
+	stop_bank
 }
 
 chapters=(
@@ -163,6 +211,7 @@ chapters=(
 	chapter_wallet
 	chapter_attestation
 	chapter_bank
+	chapter_holder
 )
 
 for c in "${chapters[@]}"; do

@@ -44,6 +44,13 @@ int wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv);
 void wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv);
 /* cmd_wallet_unblock.c: wallet unblock --request-out FILE | --script FILE */
 int wk_cmd_wallet_unblock(wk_cli *cli, int argc, char **argv);
+/* walletkey wallet pin ...: cmd_wallet_pin.c */
+int wk_cmd_wallet_pin(wk_cli *cli, int argc, char **argv);
+/* cmd_wallet_pin.c: a contact with the issuer found the purse PIN
+ * blocked: delivers the PIN reload the bank ordered, if any, says so (JSON
+ * error pin_blocked with pin_reloaded); always WK_CLI_FAILED */
+int wallet_pin_blocked_contact(wk_cli *cli, wk_card *card, wk_issuer *is,
+    const char *serial, const char *what);
 /* cmd_wallet_session.c: wallet session --issuer URL [--holder] */
 int wk_cmd_wallet_session(wk_cli *cli, int argc, char **argv);
 

@@ -55,7 +55,9 @@ const char vc_perso_demo_json[] =
     "    { \"purpose\": \"duk\", \"index\": 1, \"version\": 1, \"algorithm\": 0,\n"
     "      \"master_key\": \"574B2D44454D4F2D44554B2D30303031\" },\n"
     "    { \"purpose\": \"damk\", \"index\": 1, \"version\": 1, \"algorithm\": 0,\n"
-    "      \"master_key\": \"574B2D44454D4F2D44414D4B2D303031\" }\n"
+    "      \"master_key\": \"574B2D44454D4F2D44414D4B2D303031\" },\n"
+    "    { \"purpose\": \"drpk\", \"index\": 1, \"version\": 1, \"algorithm\": 0,\n"
+    "      \"master_key\": \"574B2D44454D4F2D4452504B2D303031\" }\n"
     "  ]\n"
     "}\n";
 
@@ -63,7 +65,18 @@ static const char *const top_members[] = {
 	"format", "issuer_id", "application_type", "application_version",
 	"serial", "start_date", "expiry_date", "issuer_fci", "cardholder",
 	"pin", "pin_tries", "balance_ceiling", "overdraft_limit",
-	"log_capacity", "keys", "audit_capacity", "mac_tries", NULL,
+	"log_capacity", "keys", "audit_capacity", "mac_tries", "pin_required",
+	NULL,
+};
+/* "pin_required": the operations beyond the ED's that need the PIN */
+static const struct {
+	const char *name;
+	unsigned bit;
+} pin_ops[] = {
+	{ "purchase", PURSE_PIN_PURCHASE },
+	{ "load", PURSE_PIN_LOAD },
+	{ "transfer", PURSE_PIN_TRANSFER },
+	{ "history", PURSE_PIN_HISTORY },
 };
 static const char *const holder_members[] = {
 	"card_type", "staff", "name", "id_number", "id_type", NULL,
@@ -232,6 +245,29 @@ parse_cardholder(json_t *root, vc_perso *p, char *err, size_t errlen)
 	return VC_PERSO_OK;
 }
 
+/* "algorithm": 0 or "3des" (the default), 4 or "sm4" (docs/purse.md
+ * "SM4"); the card computes with it, so no other id is taken */
+static int
+get_alg(json_t *k, uint8_t *alg, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(k, "algorithm");
+
+	*alg = WK_PURSE_ALG_3DES;
+	if (v == NULL)
+		return VC_PERSO_OK;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= 255 &&
+	    wk_purse_alg_valid((uint8_t)json_integer_value(v))) {
+		*alg = (uint8_t)json_integer_value(v);
+		return VC_PERSO_OK;
+	}
+	if (json_is_string(v) && wk_purse_alg_parse(json_string_value(v),
+	    alg) == 0)
+		return VC_PERSO_OK;
+	return fail(err, errlen, "\"algorithm\": expected 0 or \"3des\", 4 or "
+	    "\"sm4\"");
+}
+
 static int
 parse_key(json_t *k, size_t i, vc_perso_key *out, char *err, size_t errlen)
 {
@@ -254,16 +290,15 @@ parse_key(json_t *k, size_t i, vc_perso_key *out, char *err, size_t errlen)
 			out->purpose = j;
 	if (out->purpose < 0)
 		return fail(err, errlen, "%s: \"purpose\" must be dlk, dpk, dtk, "
-		    "dulk, duk or damk", where);
+		    "dulk, duk, damk or drpk", where);
 	if ((rc = get_int(k, "index", 0, 255, -1, &n, err, errlen)) != 0)
 		goto ctx;
 	out->index = (uint8_t)n;
 	if ((rc = get_int(k, "version", 0, 255, -1, &n, err, errlen)) != 0)
 		goto ctx;
 	out->version = (uint8_t)n;
-	if ((rc = get_int(k, "algorithm", 0, 255, 0, &n, err, errlen)) != 0)
+	if ((rc = get_alg(k, &out->alg, err, errlen)) != 0)
 		goto ctx;
-	out->alg = (uint8_t)n;
 	out->master = json_object_get(k, "master_key") != NULL;
 	if (out->master == (json_object_get(k, "key") != NULL))
 		return fail(err, errlen, "%s: give exactly one of \"key\" and "
@@ -284,7 +319,7 @@ static int
 parse_keys(json_t *root, vc_perso *p, char *err, size_t errlen)
 {
 	json_t *keys = json_object_get(root, "keys"), *k;
-	size_t i, n_dtk = 0, n_damk = 0;
+	size_t i, n_dtk = 0, n_damk = 0, n_drpk = 0;
 	bool have[PURSE_KEY_N] = { false };
 	int rc;
 
@@ -309,6 +344,8 @@ parse_keys(json_t *root, vc_perso *p, char *err, size_t errlen)
 			n_dtk++;
 		if (pk->purpose == PURSE_KEY_DAMK)
 			n_damk++;
+		if (pk->purpose == PURSE_KEY_DRPK)
+			n_drpk++;
 		p->n_keys = i + 1;
 	}
 	if (n_dtk != 1)
@@ -318,9 +355,46 @@ parse_keys(json_t *root, vc_perso *p, char *err, size_t errlen)
 	if (n_damk > 1)
 		return fail(err, errlen, "\"keys\": at most one damk (the "
 		    "application maintenance key)");
+	/* RELOAD PIN names no key either (P2 is the PIN's id) */
+	if (n_drpk > 1)
+		return fail(err, errlen, "\"keys\": at most one drpk (the PIN "
+		    "reload key)");
 	if (!have[PURSE_KEY_DLK] || !have[PURSE_KEY_DPK])
 		return fail(err, errlen, "\"keys\": at least one dlk and one dpk "
 		    "are needed");
+	return VC_PERSO_OK;
+}
+
+/* "pin_required": {"purchase": false, "load": true, ...}, each member
+ * optional with today's behaviour as its default */
+static int
+parse_pin_required(json_t *root, vc_perso *p, char *err, size_t errlen)
+{
+	json_t *o = json_object_get(root, "pin_required"), *v;
+	const char *k;
+
+	p->pin_ops = PURSE_PIN_DEFAULT;
+	if (o == NULL)
+		return VC_PERSO_OK;
+	if (!json_is_object(o))
+		return fail(err, errlen, "\"pin_required\": expected an object");
+	json_object_foreach(o, k, v) {
+		size_t i;
+
+		for (i = 0; i < sizeof(pin_ops) / sizeof(pin_ops[0]); i++)
+			if (strcmp(pin_ops[i].name, k) == 0)
+				break;
+		if (i == sizeof(pin_ops) / sizeof(pin_ops[0]))
+			return fail(err, errlen, "pin_required: unknown member \"%s\""
+			    " (purchase, load, transfer, history)", k);
+		if (!json_is_boolean(v))
+			return fail(err, errlen, "pin_required: \"%s\": expected"
+			    " true or false", k);
+		if (json_is_true(v))
+			p->pin_ops |= pin_ops[i].bit;
+		else
+			p->pin_ops &= ~pin_ops[i].bit;
+	}
 	return VC_PERSO_OK;
 }
 
@@ -414,6 +488,8 @@ parse_root(json_t *root, vc_perso *p, char *err, size_t errlen)
 	    PURSE_MAC_TRIES_DEFAULT, &n, err, errlen)) != 0)
 		return rc;
 	p->mac_tries = (uint8_t)n;
+	if ((rc = parse_pin_required(root, p, err, errlen)) != 0)
+		return rc;
 	return parse_keys(root, p, err, errlen);
 }
 
@@ -607,7 +683,8 @@ vc_perso_finish(vc_perso *p, const uint8_t card_serial[8])
 
 		if (!k->master)
 			continue;
-		if (wk_purse_diversify(k->key, p->serial, sizeof(p->serial), dk) !=
+		if (wk_purse_diversify(k->alg, k->key, p->serial,
+		    sizeof(p->serial), dk) !=
 		    WK_PURSE_CRYPTO_OK) {
 			rc = VC_PERSO_ERROR;
 			break;

@@ -29,7 +29,7 @@ enum {
 };
 
 typedef struct vc_perso_key {
-	int purpose;		/* PURSE_KEY_* (dlk, dpk, dtk, dulk, duk, damk) */
+	int purpose;		/* PURSE_KEY_* (dlk, dpk, dtk, dulk, duk, damk, drpk) */
 	uint8_t index;
 	uint8_t version;
 	uint8_t alg;
@@ -55,6 +55,7 @@ typedef struct vc_perso {
 	uint16_t log_capacity;
 	uint32_t audit_capacity;
 	uint8_t mac_tries;	/* wrong MAC2s before the purse blocks */
+	unsigned pin_ops;	/* PURSE_PIN_* that need the PIN ("pin_required") */
 	vc_perso_key keys[VC_PERSO_MAX_KEYS];
 	size_t n_keys;
 } vc_perso;

@@ -1,4 +1,5 @@
-/* pboc-purse.md section 10 vectors, and section 4.4 diversification */
+/* pboc-purse.md section 10 vectors, section 4.4 diversification, and the
+ * SM4 vectors of docs/purse.md */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,7 +32,8 @@ static void
 test_v1_ep_load(void **state)
 {
 	uint8_t dlk[16], dtk[16], rnd[4], tid[6], date[4], tim[3];
-	uint8_t sk[8], ktac[8], mac[4];
+	wk_purse_skey sk, ktac;
+	uint8_t mac[4];
 
 	(void)state;
 	hex("374598B5C0B0EAE1E1D06609AC5BB369", dlk, 16);
@@ -41,16 +43,16 @@ test_v1_ep_load(void **state)
 	hex("20140825", date, 4);
 	hex("103100", tim, 3);
 
-	assert_int_equal(wk_purse_session_key_online(dlk, rnd, 0, sk), 0);
-	assert_hex(sk, 8, "3C05F429713D0188");
-	assert_int_equal(wk_purse_load_mac1(sk, 0, 0x1C37, 0x02, tid, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, dlk, rnd, 0, &sk), 0);
+	assert_hex(sk.k, 8, "3C05F429713D0188");
+	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1C37, 0x02, tid, mac), 0);
 	assert_hex(mac, 4, "06B1BEF5");
-	assert_int_equal(wk_purse_load_mac2(sk, 0x1C37, 0x02, tid, date, tim,
+	assert_int_equal(wk_purse_load_mac2(&sk, 0x1C37, 0x02, tid, date, tim,
 	    mac), 0);
 	assert_hex(mac, 4, "0641DCD8");
-	wk_purse_tac_key(dtk, ktac);
-	assert_hex(ktac, 8, "096F066DE0E6EB86");
-	assert_int_equal(wk_purse_load_tac(ktac, 0x1C37, 0, 0x1C37, 0x02, tid,
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_3DES, dtk, &ktac), 0);
+	assert_hex(ktac.k, 8, "096F066DE0E6EB86");
+	assert_int_equal(wk_purse_load_tac(&ktac, 0x1C37, 0, 0x1C37, 0x02, tid,
 	    date, tim, mac), 0);
 	assert_hex(mac, 4, "ED0F8755");
 }
@@ -60,7 +62,8 @@ static void
 test_v2_ep_purchase(void **state)
 {
 	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
-	uint8_t sk[8], ktac[8], mac[4];
+	wk_purse_skey sk, ktac;
+	uint8_t mac[4];
 
 	(void)state;
 	hex("11223344556677888877665544332211", dpk, 16);
@@ -71,16 +74,17 @@ test_v2_ep_purchase(void **state)
 	hex("20120229", date, 4);
 	hex("135100", tim, 3);
 
-	assert_int_equal(wk_purse_session_key_purchase(dpk, rnd, 0, tseq, sk), 0);
-	assert_hex(sk, 8, "003238ABC57659DD");
-	assert_int_equal(wk_purse_purchase_mac1(sk, 0x1000, 0x06, tid, date, tim,
+	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_3DES, dpk, rnd, 0, tseq,
+	    &sk), 0);
+	assert_hex(sk.k, 8, "003238ABC57659DD");
+	assert_int_equal(wk_purse_purchase_mac1(&sk, 0x1000, 0x06, tid, date, tim,
 	    mac), 0);
 	assert_hex(mac, 4, "F15CAB75");
-	assert_int_equal(wk_purse_purchase_mac2(sk, 0x1000, mac), 0);
+	assert_int_equal(wk_purse_purchase_mac2(&sk, 0x1000, mac), 0);
 	assert_hex(mac, 4, "56988A13");
-	wk_purse_tac_key(dtk, ktac);
-	assert_hex(ktac, 8, "8888888888888888");
-	assert_int_equal(wk_purse_purchase_tac(ktac, 0x1000, 0x06, tid, tseq,
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_3DES, dtk, &ktac), 0);
+	assert_hex(ktac.k, 8, "8888888888888888");
+	assert_int_equal(wk_purse_purchase_tac(&ktac, 0x1000, 0x06, tid, tseq,
 	    date, tim, mac), 0);
 	assert_hex(mac, 4, "B3A0D49C");
 }
@@ -89,7 +93,8 @@ test_v2_ep_purchase(void **state)
 static void
 test_v3_ed_load(void **state)
 {
-	uint8_t key[16], rnd[4], tid[6], date[4], tim[3], sk[8], mac[4];
+	uint8_t key[16], rnd[4], tid[6], date[4], tim[3], mac[4];
+	wk_purse_skey sk;
 
 	(void)state;
 	hex("11223344556677888877665544332211", key, 16);
@@ -98,11 +103,11 @@ test_v3_ed_load(void **state)
 	hex("20111221", date, 4);
 	hex("214822", tim, 3);
 
-	assert_int_equal(wk_purse_session_key_online(key, rnd, 0, sk), 0);
-	assert_hex(sk, 8, "9B1D924E05595603");
-	assert_int_equal(wk_purse_load_mac1(sk, 0, 0x1000, 0x01, tid, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, key, rnd, 0, &sk), 0);
+	assert_hex(sk.k, 8, "9B1D924E05595603");
+	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1000, 0x01, tid, mac), 0);
 	assert_hex(mac, 4, "2988AE5A");
-	assert_int_equal(wk_purse_load_mac2(sk, 0x1000, 0x01, tid, date, tim,
+	assert_int_equal(wk_purse_load_mac2(&sk, 0x1000, 0x01, tid, date, tim,
 	    mac), 0);
 	assert_hex(mac, 4, "3A845BF0");
 }
@@ -111,16 +116,17 @@ test_v3_ed_load(void **state)
 static void
 test_v3b_ep_load(void **state)
 {
-	uint8_t key[16], rnd[4], tid[6], sk[8], mac[4];
+	uint8_t key[16], rnd[4], tid[6], mac[4];
+	wk_purse_skey sk;
 
 	(void)state;
 	hex("3F013F013F013F013F013F013F013F01", key, 16);
 	hex("F9CABA91", rnd, 4);
 	hex("000000000001", tid, 6);
 
-	assert_int_equal(wk_purse_session_key_online(key, rnd, 0, sk), 0);
-	assert_hex(sk, 8, "03015BEA347EA231");
-	assert_int_equal(wk_purse_load_mac1(sk, 0, 0x1234, 0x02, tid, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, key, rnd, 0, &sk), 0);
+	assert_hex(sk.k, 8, "03015BEA347EA231");
+	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1234, 0x02, tid, mac), 0);
 	assert_hex(mac, 4, "6C394D64");
 }
 
@@ -129,7 +135,8 @@ static void
 test_v4_capp_purchase(void **state)
 {
 	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
-	uint8_t sk[8], ktac[8], mac[4];
+	wk_purse_skey sk, ktac;
+	uint8_t mac[4];
 
 	(void)state;
 	hex("A338D92A10C8285411E761445C831C22", dpk, 16);
@@ -140,15 +147,16 @@ test_v4_capp_purchase(void **state)
 	hex("20110919", date, 4);
 	hex("204812", tim, 3);
 
-	assert_int_equal(wk_purse_session_key_purchase(dpk, rnd, 0, tseq, sk), 0);
-	assert_hex(sk, 8, "45B5E6403E9995A8");
-	assert_int_equal(wk_purse_purchase_mac1(sk, 0x1C37, WK_PURSE_TT_CAPP,
+	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_3DES, dpk, rnd, 0, tseq,
+	    &sk), 0);
+	assert_hex(sk.k, 8, "45B5E6403E9995A8");
+	assert_int_equal(wk_purse_purchase_mac1(&sk, 0x1C37, WK_PURSE_TT_CAPP,
 	    tid, date, tim, mac), 0);
 	assert_hex(mac, 4, "CD573164");
-	assert_int_equal(wk_purse_purchase_mac2(sk, 0x1C37, mac), 0);
+	assert_int_equal(wk_purse_purchase_mac2(&sk, 0x1C37, mac), 0);
 	assert_hex(mac, 4, "350AC480");
-	wk_purse_tac_key(dtk, ktac);
-	assert_int_equal(wk_purse_purchase_tac(ktac, 0x1C37, WK_PURSE_TT_CAPP,
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_3DES, dtk, &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, 0x1C37, WK_PURSE_TT_CAPP,
 	    tid, tseq, date, tim, mac), 0);
 	assert_hex(mac, 4, "44A8E04A");
 }
@@ -157,13 +165,14 @@ test_v4_capp_purchase(void **state)
 static void
 test_v4_uid_mac(void **state)
 {
-	uint8_t sk[8], data[27], mac[4];
+	wk_purse_skey sk = { .alg = WK_PURSE_ALG_3DES };
+	uint8_t data[27], mac[4];
 
 	(void)state;
-	hex("45B5E6403E9995A8", sk, 8);
+	hex("45B5E6403E9995A8", sk.k, 8);
 	hex("00001C37 09 000000000001 20110919204812 8588D32B7688D32B76", data,
 	    sizeof(data));
-	assert_int_equal(wk_purse_mac(sk, data, sizeof(data), mac), 0);
+	assert_int_equal(wk_purse_mac(&sk, data, sizeof(data), mac), 0);
 	assert_hex(mac, 4, "303D735D");
 }
 
@@ -191,13 +200,47 @@ test_v6_sm_mac(void **state)
 	 * (recomputed with an independent 3DES implementation) */
 	hex("6474215EF549707831BB8DB9895FD48A", key, 16);
 	hex("1EA2B2E6", data, 4);
-	assert_int_equal(wk_purse_unblock_mac(key, data, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_3DES, key, data, mac), 0);
 	assert_hex(mac, 4, "68EB4954");
 
 	memset(key, 0xFF, 16);
 	hex("DCE8F51100000000", iv, 8);
 	assert_int_equal(wk_purse_3des_ecb(key, iv, 8, out), 0);
 	assert_hex(out, 8, "CB1693339A342336");
+}
+
+/*
+ * RELOAD PIN (4.3: MAC_s under DRPK left8 XOR right8 over the PIN) and the
+ * one-time script's line protection (4.1: retail MAC under the DAMK,
+ * IV = challenge || 00000000, over 84 5E 00 00 Lc PIN MAC); the values
+ * recomputed with an independent 3DES implementation, which gives V6's
+ * A86CC6A8 for the same construction
+ */
+static void
+test_reload_pin(void **state)
+{
+	uint8_t damk[16], drpk[16], chal[4], pin[6], mac[4];
+	uint8_t data[WK_PURSE_RELOAD_DATA_MAX];
+	size_t len = 0;
+
+	(void)state;
+	hex("6474215EF549707831BB8DB9895FD48A", damk, 16);
+	hex("F28E92292DCB63F11EA7F5776A7122B8", drpk, 16);
+	hex("1EA2B2E6", chal, 4);
+	hex("123456", pin, 3);
+	assert_int_equal(wk_purse_reload_pin_mac(WK_PURSE_ALG_3DES, drpk, pin, 3, mac), 0);
+	assert_hex(mac, 4, "62912BE9");
+	assert_int_equal(wk_purse_reload_pin_script(WK_PURSE_ALG_3DES, damk,
+	    WK_PURSE_ALG_3DES, drpk, chal, pin, 3,
+	    data, &len), 0);
+	assert_int_equal(len, 11);
+	assert_hex(data, 11, "123456 62912BE9 61AA9CBB");
+	/* PINs of 2 to 6 bytes only */
+	assert_int_equal(wk_purse_reload_pin_mac(WK_PURSE_ALG_3DES, drpk, pin, 1, mac),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_reload_pin_script(WK_PURSE_ALG_3DES, damk,
+	    WK_PURSE_ALG_3DES, drpk, chal, pin, 7,
+	    data, &len), WK_PURSE_CRYPTO_BAD_INPUT);
 }
 
 /* 4.4: DK = 3DES(MK, f) || 3DES(MK, ~f), f = right 8 bytes of the serial */
@@ -213,18 +256,18 @@ test_diversify(void **state)
 	for (size_t i = 0; i < 8; i++)
 		in[8 + i] = (uint8_t)~serial[2 + i];
 	assert_int_equal(wk_purse_3des_ecb(mk, in, 16, want), 0);
-	assert_int_equal(wk_purse_diversify(mk, serial, 10, dk), 0);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 10, dk), 0);
 	assert_memory_equal(dk, want, 16);
 	/* only the right 8 bytes count */
-	assert_int_equal(wk_purse_diversify(mk, serial + 2, 8, dk2), 0);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial + 2, 8, dk2), 0);
 	assert_memory_equal(dk2, dk, 16);
 	serial[0] = 0x99;
-	assert_int_equal(wk_purse_diversify(mk, serial, 10, dk2), 0);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 10, dk2), 0);
 	assert_memory_equal(dk2, dk, 16);
 	/* short factors are left-padded with zeros */
-	assert_int_equal(wk_purse_diversify(mk, serial + 4, 6, dk2), 0);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial + 4, 6, dk2), 0);
 	assert_memory_not_equal(dk2, dk, 16);
-	assert_int_equal(wk_purse_diversify(mk, serial, 0, dk2),
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 0, dk2),
 	    WK_PURSE_CRYPTO_BAD_INPUT);
 	/* a fixed value (openssl enc -des-ede), so card, SAM and issuer agree */
 	assert_hex(dk, 16, "1039B47CB7C2596710A54B1D83618A9C");
@@ -236,16 +279,18 @@ static void
 test_single_des_kat(void **state)
 {
 	uint8_t key[16], in[8], out[8], mac[4];
+	wk_purse_skey sk = { .alg = WK_PURSE_ALG_3DES };
 
 	(void)state;
 	hex("0123456789ABCDEF0123456789ABCDEF", key, 16);
+	memcpy(sk.k, key, 8);
 	hex("4E6F772069732074", in, 8);
 	assert_int_equal(wk_purse_3des_ecb(key, in, 8, out), 0);
 	assert_hex(out, 8, "3FA40E8A984D4815");
 	/* the MAC of an empty message is the encryption of one pad block */
 	hex("8000000000000000", in, 8);
 	assert_int_equal(wk_purse_3des_ecb(key, in, 8, out), 0);
-	assert_int_equal(wk_purse_mac(key, NULL, 0, mac), 0);
+	assert_int_equal(wk_purse_mac(&sk, NULL, 0, mac), 0);
 	assert_memory_equal(mac, out, 4);
 	assert_int_equal(wk_purse_3des_ecb(key, in, 7, out),
 	    WK_PURSE_CRYPTO_BAD_INPUT);
@@ -255,48 +300,202 @@ test_single_des_kat(void **state)
 static void
 test_unload_update_layouts(void **state)
 {
-	uint8_t sk[8], tid[6], date[4], tim[3], buf[32], want[4], mac[4];
+	wk_purse_skey sk = { .alg = WK_PURSE_ALG_3DES };
+	uint8_t tid[6], date[4], tim[3], buf[32], want[4], mac[4];
 
 	(void)state;
-	hex("0123456789ABCDEF", sk, 8);
+	hex("0123456789ABCDEF", sk.k, 8);
 	hex("000001000050", tid, 6);
 	hex("20260101", date, 4);
 	hex("120000", tim, 3);
 
 	hex("00000500 00000100 03 000001000050", buf, 15);
-	assert_int_equal(wk_purse_mac(sk, buf, 15, want), 0);
-	assert_int_equal(wk_purse_unload_mac1(sk, 0x500, 0x100, tid, mac), 0);
+	assert_int_equal(wk_purse_mac(&sk, buf, 15, want), 0);
+	assert_int_equal(wk_purse_unload_mac1(&sk, 0x500, 0x100, tid, mac), 0);
 	assert_memory_equal(mac, want, 4);
 
 	hex("00000100 03 000001000050 20260101 120000", buf, 18);
-	assert_int_equal(wk_purse_mac(sk, buf, 18, want), 0);
-	assert_int_equal(wk_purse_unload_mac2(sk, 0x100, tid, date, tim, mac), 0);
+	assert_int_equal(wk_purse_mac(&sk, buf, 18, want), 0);
+	assert_int_equal(wk_purse_unload_mac2(&sk, 0x100, tid, date, tim, mac), 0);
 	assert_memory_equal(mac, want, 4);
 
 	hex("00000400 0007 00000100 03 000001000050 20260101 120000", buf, 24);
-	assert_int_equal(wk_purse_mac(sk, buf, 24, want), 0);
-	assert_int_equal(wk_purse_unload_mac3(sk, 0x400, 7, 0x100, tid, date,
+	assert_int_equal(wk_purse_mac(&sk, buf, 24, want), 0);
+	assert_int_equal(wk_purse_unload_mac3(&sk, 0x400, 7, 0x100, tid, date,
 	    tim, mac), 0);
 	assert_memory_equal(mac, want, 4);
 
 	hex("00000500 001000 07 000001000050", buf, 14);
-	assert_int_equal(wk_purse_mac(sk, buf, 14, want), 0);
-	assert_int_equal(wk_purse_update_mac1(sk, 0x500, 0x1000, tid, mac), 0);
+	assert_int_equal(wk_purse_mac(&sk, buf, 14, want), 0);
+	assert_int_equal(wk_purse_update_mac1(&sk, 0x500, 0x1000, tid, mac), 0);
 	assert_memory_equal(mac, want, 4);
 
 	hex("002000 07 000001000050 20260101 120000", buf, 17);
-	assert_int_equal(wk_purse_mac(sk, buf, 17, want), 0);
-	assert_int_equal(wk_purse_update_mac2(sk, 0x2000, tid, date, tim, mac), 0);
+	assert_int_equal(wk_purse_mac(&sk, buf, 17, want), 0);
+	assert_int_equal(wk_purse_update_mac2(&sk, 0x2000, tid, date, tim, mac), 0);
 	assert_memory_equal(mac, want, 4);
 
 	hex("00000600 0003 002000 07 000001000050 20260101 120000", buf, 23);
-	assert_int_equal(wk_purse_mac(sk, buf, 23, want), 0);
-	assert_int_equal(wk_purse_update_tac(sk, 0x600, 3, 0x2000, tid, date,
+	assert_int_equal(wk_purse_mac(&sk, buf, 23, want), 0);
+	assert_int_equal(wk_purse_update_tac(&sk, 0x600, 3, 0x2000, tid, date,
 	    tim, mac), 0);
 	assert_memory_equal(mac, want, 4);
 
-	assert_int_equal(wk_purse_update_mac2(sk, 0x1000000, tid, date, tim,
+	assert_int_equal(wk_purse_update_mac2(&sk, 0x1000000, tid, date, tim,
 	    mac), WK_PURSE_CRYPTO_BAD_INPUT);
+}
+
+/* SM4 (docs/purse.md "SM4", vectors S1-S6, computed by tests/common/
+ * purse_sm4_vectors.py, an implementation of its own) */
+static void
+test_sm4_kat(void **state)
+{
+	uint8_t k[16], out[32];
+
+	(void)state;
+	/* GB/T 32907-2016 appendix A.1 */
+	hex("0123456789ABCDEFFEDCBA9876543210", k, 16);
+	assert_int_equal(wk_purse_sm4_ecb(k, k, 16, out), 0);
+	assert_hex(out, 16, "681EDF34D206965E86B3E94F536E4246");
+	assert_int_equal(wk_purse_sm4_ecb(k, k, 8, out), WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_sm4_ecb(k, NULL, 0, out), 0);
+}
+
+static void
+test_sm4_load(void **state)
+{
+	uint8_t dlk[16], dtk[16], rnd[4], tid[6], date[4], tim[3], mac[4];
+	wk_purse_skey sk, ktac;
+
+	(void)state;
+	hex("11223344556677888877665544332211", dlk, 16);
+	hex("00112233445566778899AABBCCDDEEFF", dtk, 16);
+	hex("11223344", rnd, 4);
+	hex("001122334455", tid, 6);
+	hex("20111221", date, 4);
+	hex("214822", tim, 3);
+	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_SM4, dlk, rnd, 0,
+	    &sk), 0);
+	assert_int_equal(sk.alg, WK_PURSE_ALG_SM4);
+	assert_hex(sk.k, 16, "7D05FAAB8C11B514E02BA5C640D6193B");
+	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1000, 0x02, tid, mac), 0);
+	assert_hex(mac, 4, "2AC07703");
+	assert_int_equal(wk_purse_load_mac2(&sk, 0x1000, 0x02, tid, date, tim,
+	    mac), 0);
+	assert_hex(mac, 4, "88D48B72");
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_SM4, dtk, &ktac), 0);
+	assert_memory_equal(ktac.k, dtk, 16);
+	assert_int_equal(wk_purse_load_tac(&ktac, 0x1000, 0, 0x1000, 0x02, tid,
+	    date, tim, mac), 0);
+	assert_hex(mac, 4, "A6FFDD20");
+	assert_int_equal(wk_purse_unload_mac3(&sk, 0x800, 0, 0x800, tid, date,
+	    tim, mac), 0);
+	assert_hex(mac, 4, "605CE3CD");
+	assert_int_equal(wk_purse_update_tac(&ktac, 0x1000, 0, 0x2000, tid, date,
+	    tim, mac), 0);
+	assert_hex(mac, 4, "46B73F0F");
+}
+
+static void
+test_sm4_purchase(void **state)
+{
+	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
+	uint8_t mac[4];
+	wk_purse_skey sk, ktac;
+
+	(void)state;
+	hex("11223344556677888877665544332211", dpk, 16);
+	hex("00112233445566778899AABBCCDDEEFF", dtk, 16);
+	hex("11223344", rnd, 4);
+	hex("001122334455", tid, 6);
+	hex("00000001", tseq, 4);
+	hex("20120229", date, 4);
+	hex("135100", tim, 3);
+	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_SM4, dpk, rnd,
+	    0, tseq, &sk), 0);
+	assert_hex(sk.k, 16, "9D9CE1CC45B1F817FA2CBF52C3FC18D5");
+	assert_int_equal(wk_purse_purchase_mac1(&sk, 0x1000, 0x06, tid, date, tim,
+	    mac), 0);
+	assert_hex(mac, 4, "9454C578");
+	assert_int_equal(wk_purse_purchase_mac2(&sk, 0x1000, mac), 0);
+	assert_hex(mac, 4, "1553DDE1");
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_SM4, dtk, &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, 0x1000, 0x06, tid, tseq,
+	    date, tim, mac), 0);
+	assert_hex(mac, 4, "30DF7104");
+}
+
+static void
+test_sm4_keys_and_macs(void **state)
+{
+	uint8_t mk[16], serial[10], dk[16], in[16], want[16], damk[16], chal[4];
+	uint8_t data[16], mac[4], mac3[4];
+	wk_purse_skey k = { .alg = WK_PURSE_ALG_SM4 };
+
+	(void)state;
+	hex("0123456789ABCDEFFEDCBA9876543210", mk, 16);
+	hex("00012345678901234567", serial, 10);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_SM4, mk, serial, 10, dk),
+	    0);
+	assert_hex(dk, 16, "399A8575E78F235D52DEEA1BBFABFCA7");
+	/* one SM4 block over f || NOT f */
+	memcpy(in, serial + 2, 8);
+	for (size_t i = 0; i < 8; i++)
+		in[8 + i] = (uint8_t)~serial[2 + i];
+	assert_int_equal(wk_purse_sm4_ecb(mk, in, 16, want), 0);
+	assert_memory_equal(dk, want, 16);
+	/* the 3DES and SM4 keys of one master differ */
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 10,
+	    want), 0);
+	assert_memory_not_equal(dk, want, 16);
+
+	hex("6474215EF549707831BB8DB9895FD48A", damk, 16);
+	hex("1EA2B2E6", chal, 4);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_SM4, damk, chal, mac),
+	    0);
+	assert_hex(mac, 4, "E65800AE");
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_3DES, damk, chal,
+	    mac3), 0);
+	assert_hex(mac3, 4, "68EB4954");
+
+	/* padding: always added, a whole block after 16 bytes */
+	memcpy(k.k, mk, 16);
+	assert_int_equal(wk_purse_mac(&k, NULL, 0, mac), 0);
+	assert_hex(mac, 4, "8C338E5A");
+	for (size_t i = 0; i < 16; i++)
+		data[i] = (uint8_t)i;
+	assert_int_equal(wk_purse_mac(&k, data, 16, mac), 0);
+	assert_hex(mac, 4, "6001C40D");
+}
+
+/* an algorithm id other than 00 and 04 computes nothing */
+static void
+test_unknown_alg(void **state)
+{
+	uint8_t key[16] = { 0 }, rnd[4] = { 0 }, tseq[4] = { 0 }, mac[4], dk[16];
+	wk_purse_skey sk = { .alg = 0x01 };
+
+	(void)state;
+	assert_false(wk_purse_alg_valid(0x01));
+	assert_true(wk_purse_alg_valid(WK_PURSE_ALG_SM4));
+	assert_string_equal(wk_purse_alg_name(WK_PURSE_ALG_SM4), "sm4");
+	assert_string_equal(wk_purse_alg_name(WK_PURSE_ALG_3DES), "3des");
+	assert_null(wk_purse_alg_name(0xFF));
+	assert_int_equal(wk_purse_alg_parse("SM4", &sk.alg), 0);
+	assert_int_equal(sk.alg, WK_PURSE_ALG_SM4);
+	assert_int_equal(wk_purse_alg_parse("des", &sk.alg), -1);
+	sk.alg = 0x01;
+	assert_int_equal(wk_purse_mac(&sk, key, 4, mac), WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_session_key_online(0x01, key, rnd, 0, &sk),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_session_key_purchase(0x05, key, rnd, 0, tseq,
+	    &sk), WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_tac_key(0x02, key, &sk),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_diversify(0x01, key, rnd, 4, dk),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
+	assert_int_equal(wk_purse_unblock_mac(0x01, key, rnd, mac),
+	    WK_PURSE_CRYPTO_BAD_INPUT);
 }
 
 int
@@ -310,9 +509,15 @@ main(void)
 		cmocka_unit_test(test_v4_capp_purchase),
 		cmocka_unit_test(test_v4_uid_mac),
 		cmocka_unit_test(test_v6_sm_mac),
+		cmocka_unit_test(test_reload_pin),
 		cmocka_unit_test(test_diversify),
 		cmocka_unit_test(test_single_des_kat),
 		cmocka_unit_test(test_unload_update_layouts),
+		cmocka_unit_test(test_sm4_kat),
+		cmocka_unit_test(test_sm4_load),
+		cmocka_unit_test(test_sm4_purchase),
+		cmocka_unit_test(test_sm4_keys_and_macs),
+		cmocka_unit_test(test_unknown_alg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,7 @@ chrome() {
 chrome --window-size=1280,2400 --screenshot="$T/report.png" "file://$T/report.html" >/dev/null || true
 check "Chromium took a screenshot" '[ -s "$T/report.png" ] && [ "$(head -c 4 "$T/report.png" | od -An -c | tr -d " ")" = "211PNG" ]'
 chrome --dump-dom "file://$T/report.html" >"$T/dom.html" || true
-DOMROWS=$(grep -o '<tr class="tx">' "$T/dom.html" | wc -l)
+DOMROWS=$(grep -o '<tr class="tx [a-z]*">' "$T/dom.html" | wc -l)
 check "the page's table rows ($DOMROWS) match the export ($ROWS)" '[ "$DOMROWS" -eq "$ROWS" ]'
 check "the DOM holds the chart and the totals" 'grep -q "balance-chart" "$T/dom.html" && grep -q "<tr class=\"total\">" "$T/dom.html"'
 if [ -n "${AUDIT_REPORT_KEEP:-}" ]; then

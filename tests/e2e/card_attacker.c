@@ -192,7 +192,8 @@ demo_duk(const char *limit_hex)
 	static const uint8_t tim[3] = { 0x12, 0, 0 };
 	const char *pin = getenv("WALLETKEY_PIN") ? getenv("WALLETKEY_PIN") :
 	    "123456";
-	uint8_t serial[10], duk[16], rnd[4], sk[8], mac[4], pinb[8];
+	uint8_t serial[10], duk[16], rnd[4], mac[4], pinb[8];
+	wk_purse_skey sk;
 	char mh[9], ph[17];
 	unsigned long limit = strtoul(limit_hex, NULL, 16);
 	uint16_t seq, sw;
@@ -214,8 +215,6 @@ demo_duk(const char *limit_hex)
 	if (tx("00 B0 95 00 1E") != 0x9000 || rlen != 30)
 		die("READ BINARY EF 0015");
 	memcpy(serial, resp + 10, 10);
-	if (wk_purse_diversify(master, serial, sizeof(serial), duk) != 0)
-		die("diversify");
 	before = ed_balance();
 	printf("before %u\n", before);
 	sw = tx("80 50 04 01 07 01 000000000066 13");
@@ -226,8 +225,10 @@ demo_duk(const char *limit_hex)
 	}
 	seq = (uint16_t)(resp[4] << 8 | resp[5]);
 	memcpy(rnd, resp + 11, 4);
-	if (wk_purse_session_key_online(duk, rnd, seq, sk) != 0 ||
-	    wk_purse_update_mac2(sk, (uint32_t)limit, tid, date, tim, mac) != 0)
+	/* the DUK's algorithm, as INITIALIZE FOR UPDATE answers it */
+	if (wk_purse_diversify(resp[10], master, serial, sizeof(serial), duk) != 0 ||
+	    wk_purse_session_key_online(resp[10], duk, rnd, seq, &sk) != 0 ||
+	    wk_purse_update_mac2(&sk, (uint32_t)limit, tid, date, tim, mac) != 0)
 		die("MAC2");
 	wk_hex_encode(mac, 4, mh);
 	sw = tx("80 58 00 00 0E %06lX 20260101 120000 %s 04", limit, mh);

@@ -107,6 +107,31 @@ kill "${listeners[@]}" 2>/dev/null || true
 out=$(walletkey --json doctor --issuer http://127.0.0.1:9) && fail "dead issuer passed"
 check issuer fail "$out"
 
+# vpcd missing, --fix: as root the packages are installed with apt-get
+# (a stand-in here, which configures vpcd as the package would) and pcscd
+# restarted; without root the exact command is printed and nothing runs
+mkdir "$home/fixconf" "$home/bin"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s/apt.log"\nprintf "FRIENDLYNAME \\"Virtual PCD\\"\\nDEVICENAME /dev/null:0x8C7B\\nLIBPATH %s\\n" >"%s/fixconf/vpcd"\n' \
+	"$home" "$lib" "$home" >"$home/bin/fake-apt-get"
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"%s/systemctl.log"\n' "$home" >"$home/bin/fake-systemctl"
+chmod +x "$home/bin/fake-apt-get" "$home/bin/fake-systemctl"
+export WALLETKEY_DOCTOR_APT=$home/bin/fake-apt-get WALLETKEY_DOCTOR_SYSTEMCTL=$home/bin/fake-systemctl
+out=$(WALLETKEY_DOCTOR_ROOT=0 walletkey --json doctor --fix --reader-conf "$home/fixconf") &&
+	fail "doctor --fix without root passed with vpcd missing"
+jq -e '.root_command == "sudo apt-get install -y vsmartcard-vpcd && sudo systemctl restart pcscd.socket pcscd.service" and .root_fix_ran == false' \
+	<<<"$out" >/dev/null || fail "without root: not the exact command: $out"
+[ ! -e "$home/apt.log" ] || fail "without root, doctor ran apt-get"
+{ WALLETKEY_DOCTOR_ROOT=0 walletkey doctor --fix --reader-conf "$home/fixconf" || true; } |
+	grep_q "^to install what is missing: sudo apt-get install -y vsmartcard-vpcd" ||
+	fail "no command in the text output"
+out=$(WALLETKEY_DOCTOR_ROOT=1 walletkey --json doctor --fix --reader-conf "$home/fixconf") ||
+	fail "doctor --fix as root left gaps: $out"
+[ "$(cat "$home/apt.log")" = "install -y vsmartcard-vpcd" ] || fail "apt-get ran as: $(cat "$home/apt.log")"
+[ "$(cat "$home/systemctl.log")" = "restart pcscd.socket pcscd.service" ] || fail "pcscd was not restarted"
+jq -e '.root_fix_ran and .root_fix_ok and ([.checks[] | select(.name == "vpcd-configured")][0] | .status == "ok" and .fixed)' \
+	<<<"$out" >/dev/null || fail "as root: vpcd not fixed: $out"
+unset WALLETKEY_DOCTOR_APT WALLETKEY_DOCTOR_SYSTEMCTL
+
 # usage errors
 expect_status 2 walletkey doctor --bogus
 echo "doctor: ok"

@@ -1,13 +1,17 @@
 /*
  * pboc_terminal: an independent PBOC ED/EP terminal for the end-to-end tests.
  * It shares no code with common/ or middleware/: PC/SC directly, its own
- * DES MAC on OpenSSL EVP (single DES as 3DES with K||K||K), its own APDUs.
- * It knows the issuer master keys from the test, derives the card keys from
- * the serial in EF 0015 (pboc-purse.md 4.4) and runs load, purchase, balance,
- * records and prove, checking every MAC1/MAC2/TAC the card returns, then
- * provokes every error status of section 6 and checks that nothing changed.
+ * DES MAC on OpenSSL EVP (single DES as 3DES with K||K||K), its own SM4 MAC
+ * on OpenSSL's raw SM4-ECB block, its own APDUs. It knows the issuer master
+ * keys from the test, derives the card keys from the serial in EF 0015
+ * (pboc-purse.md 4.4) and runs load, purchase, balance, records and prove,
+ * checking every MAC1/MAC2/TAC the card returns, then provokes every error
+ * status of section 6 and checks that nothing changed. With "sm4" every key
+ * is an SM4 key (docs/purse.md "SM4 keys": algorithm id 04, SM4 session
+ * keys, MACs and TAC key, SM4 diversification).
  *
- * usage: pboc_terminal READER DLK DPK DTK PIN   (keys: 32 hex digits, master)
+ * usage: pboc_terminal READER DLK DPK DTK PIN [sm4]
+ *        (keys: 32 hex digits, master)
  * exit 0 when every check passed.
  */
 #include <stdarg.h>
@@ -108,17 +112,86 @@ mac(const uint8_t k8[8], const uint8_t *d, size_t len, uint8_t out[4])
 	memcpy(out, blk, 4);
 }
 
+/* ---- SM4 on EVP (the raw block) ---- */
+
+static bool use_sm4;
+
+static void
+sm4(const uint8_t k[16], const uint8_t in[16], uint8_t out[16])
+{
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	int n = 0;
+
+	if (x == NULL || EVP_EncryptInit_ex(x, EVP_sm4_ecb(), NULL, k, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(x, 0) != 1 ||
+	    EVP_EncryptUpdate(x, out, &n, in, 16) != 1 || n != 16)
+		die("SM4 failed");
+	EVP_CIPHER_CTX_free(x);
+}
+
+/* ISO 9797-1 MAC 1 with SM4: zero IV, padding 2 to 16, left 4 bytes */
+static void
+mac_sm4(const uint8_t k[16], const uint8_t *d, size_t len, uint8_t out[4])
+{
+	uint8_t blk[16] = { 0 }, buf[256];
+	size_t n = len, i, j;
+
+	memcpy(buf, d, len);
+	buf[n++] = 0x80;
+	while (n % 16 != 0)
+		buf[n++] = 0x00;
+	for (i = 0; i < n; i += 16) {
+		for (j = 0; j < 16; j++)
+			blk[j] ^= buf[i + j];
+		sm4(k, blk, blk);
+	}
+	memcpy(out, blk, 4);
+}
+
+/* a MAC under a session or TAC key of the mode's algorithm */
+static void
+pmac(const uint8_t *k, const uint8_t *d, size_t len, uint8_t out[4])
+{
+	if (use_sm4)
+		mac_sm4(k, d, len, out);
+	else
+		mac(k, d, len, out);
+}
+
+/* 4.2: the session key of the transaction data d (6 or 8 bytes): 3DES one
+ * 8-byte block (6 bytes padded with 80 00), SM4 one 16-byte block (d
+ * padded with 80 00..) */
+static void
+session(const uint8_t key[16], const uint8_t *d, size_t n, uint8_t sk[16])
+{
+	uint8_t in[16] = { 0 };
+
+	memcpy(in, d, n);
+	if (use_sm4) {
+		in[n] = 0x80;
+		sm4(key, in, sk);
+	} else {
+		if (n == 6)
+			in[6] = 0x80;
+		tdes(key, in, sk);
+	}
+}
+
 static void
 diversify(const uint8_t mk[16], const uint8_t serial[10], uint8_t dk[16])
 {
-	uint8_t f[8];
+	uint8_t f[16];
 	int i;
 
 	memcpy(f, serial + 2, 8);
-	tdes(mk, f, dk);
 	for (i = 0; i < 8; i++)
-		f[i] = (uint8_t)~f[i];
-	tdes(mk, f, dk + 8);
+		f[8 + i] = (uint8_t)~f[i];
+	if (use_sm4) {
+		sm4(mk, f, dk);	/* SM4(MK, f || NOT f) */
+		return;
+	}
+	tdes(mk, f, dk);
+	tdes(mk, f + 8, dk + 8);
 }
 
 /* ---- APDUs ---- */
@@ -171,7 +244,7 @@ get32(const uint8_t *p)
 	    p[3];
 }
 
-static uint8_t dlk[16], dpk[16], dtk[16], ktac[8], serial[10];
+static uint8_t dlk[16], dpk[16], dtk[16], ktac[16], serial[10];
 static const char *pin;
 
 static uint16_t
@@ -249,7 +322,7 @@ static const uint8_t tim[3] = { 0x12, 0x34, 0x56 };
 static uint16_t
 load(uint32_t amount, bool bad_mac2, uint8_t out_tac[4], uint16_t *seq_out)
 {
-	uint8_t d[24], r[32], sk[8], in[8], m[4], tac[4];
+	uint8_t d[24], r[32], sk[16], in[8], m[4], tac[4];
 	size_t n = 0;
 	uint32_t old;
 	uint16_t seq, sw;
@@ -264,24 +337,24 @@ load(uint32_t amount, bool bad_mac2, uint8_t out_tac[4], uint16_t *seq_out)
 	CHECK(n == 16, "INITIALIZE FOR LOAD answers 16 bytes");
 	old = get32(r);
 	seq = (uint16_t)(r[4] << 8 | r[5]);
+	CHECK(r[7] == (use_sm4 ? 0x04 : 0x00), "INITIALIZE FOR LOAD: algorithm"
+	    " id %02X", r[7]);
 	memcpy(in, r + 8, 4);
 	in[4] = r[4];
 	in[5] = r[5];
-	in[6] = 0x80;
-	in[7] = 0x00;
-	tdes(dlk, in, sk);
+	session(dlk, in, 6, sk);
 	be32(d, old);
 	be32(d + 4, amount);
 	d[8] = 0x02;
 	memcpy(d + 9, term_id, 6);
-	mac(sk, d, 15, m);
+	pmac(sk, d, 15, m);
 	CHECK(memcmp(m, r + 12, 4) == 0, "load MAC1 from the card verifies");
 	be32(d, amount);
 	d[4] = 0x02;
 	memcpy(d + 5, term_id, 6);
 	memcpy(d + 11, date, 4);
 	memcpy(d + 15, tim, 3);
-	mac(sk, d, 18, m);
+	pmac(sk, d, 18, m);
 	if (bad_mac2)
 		m[2] ^= 0x10;
 	memcpy(d, date, 4);
@@ -300,7 +373,7 @@ load(uint32_t amount, bool bad_mac2, uint8_t out_tac[4], uint16_t *seq_out)
 	memcpy(d + 11, term_id, 6);
 	memcpy(d + 17, date, 4);
 	memcpy(d + 21, tim, 3);
-	mac(ktac, d, 24, tac);
+	pmac(ktac, d, 24, tac);
 	CHECK(n == 4 && memcmp(tac, r, 4) == 0, "load TAC from the card verifies");
 	if (out_tac != NULL)
 		memcpy(out_tac, r, 4);
@@ -313,7 +386,7 @@ static uint16_t
 purchase(uint32_t amount, bool bad_mac1, uint8_t out_mac2[4],
     uint8_t out_tac[4], uint16_t *seq_out)
 {
-	uint8_t d[24], r[32], sk[8], in[8], m[4], tac[4], ts[4];
+	uint8_t d[24], r[32], sk[16], in[8], m[4], tac[4], ts[4];
 	size_t n = 0;
 	uint16_t seq, sw;
 
@@ -325,19 +398,21 @@ purchase(uint32_t amount, bool bad_mac1, uint8_t out_mac2[4],
 		return sw;
 	CHECK(n == 15, "INITIALIZE FOR PURCHASE answers 15 bytes");
 	seq = (uint16_t)(r[4] << 8 | r[5]);
+	CHECK(r[10] == (use_sm4 ? 0x04 : 0x00), "INITIALIZE FOR PURCHASE:"
+	    " algorithm id %02X", r[10]);
 	be32(ts, ++term_seq);
 	memcpy(in, r + 11, 4);
 	in[4] = r[4];
 	in[5] = r[5];
 	in[6] = ts[2];
 	in[7] = ts[3];
-	tdes(dpk, in, sk);
+	session(dpk, in, 8, sk);
 	be32(d, amount);
 	d[4] = 0x06;
 	memcpy(d + 5, term_id, 6);
 	memcpy(d + 11, date, 4);
 	memcpy(d + 15, tim, 3);
-	mac(sk, d, 18, m);
+	pmac(sk, d, 18, m);
 	if (bad_mac1)
 		m[0] ^= 0x01;
 	memcpy(d, ts, 4);
@@ -349,7 +424,7 @@ purchase(uint32_t amount, bool bad_mac1, uint8_t out_mac2[4],
 		return sw;
 	CHECK(n == 8, "DEBIT answers TAC || MAC2");
 	be32(d, amount);
-	mac(sk, d, 4, m);
+	pmac(sk, d, 4, m);
 	CHECK(memcmp(m, r + 4, 4) == 0, "purchase MAC2 from the card verifies");
 	be32(d, amount);
 	d[4] = 0x06;
@@ -357,7 +432,7 @@ purchase(uint32_t amount, bool bad_mac1, uint8_t out_mac2[4],
 	memcpy(d + 11, ts, 4);
 	memcpy(d + 15, date, 4);
 	memcpy(d + 19, tim, 3);
-	mac(ktac, d, 22, tac);
+	pmac(ktac, d, 22, tac);
 	CHECK(memcmp(tac, r, 4) == 0, "purchase TAC from the card verifies");
 	if (out_mac2 != NULL)
 		memcpy(out_mac2, r + 4, 4);
@@ -423,6 +498,35 @@ self_test(void)
 		die("self-test: the DES MAC does not reproduce vector V2");
 }
 
+/* GB/T 32907 A.1, and docs/purse.md S4.1/S4.2 (V2 with an SM4 DPK): the
+ * terminal's own SM4 code */
+static void
+self_test_sm4(void)
+{
+	static const uint8_t kp[16] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD,
+	    0xEF, 0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10 };
+	static const uint8_t ct[16] = { 0x68, 0x1E, 0xDF, 0x34, 0xD2, 0x06, 0x96,
+	    0x5E, 0x86, 0xB3, 0xE9, 0x4F, 0x53, 0x6E, 0x42, 0x46 };
+	static const uint8_t k[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+	    0x88, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
+	static const uint8_t in[8] = { 0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1 };
+	static const uint8_t d[18] = { 0, 0, 0x10, 0, 0x06, 0x00, 0x11, 0x22, 0x33,
+	    0x44, 0x55, 0x20, 0x12, 0x02, 0x29, 0x13, 0x51, 0x00 };
+	static const uint8_t want[4] = { 0x94, 0x54, 0xC5, 0x78 };
+	uint8_t out[16], sk[16], m[4];
+	bool was = use_sm4;
+
+	sm4(kp, kp, out);
+	if (memcmp(out, ct, 16) != 0)
+		die("self-test: SM4 does not give GB/T 32907 A.1");
+	use_sm4 = true;
+	session(k, in, 8, sk);
+	pmac(sk, d, sizeof(d), m);
+	use_sm4 = was;
+	if (memcmp(m, want, 4) != 0)
+		die("self-test: the SM4 MAC does not reproduce docs/purse.md S4.2");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,12 +538,14 @@ main(int argc, char **argv)
 	static const uint8_t adf[2] = { 0x10, 0x01 };
 	int i;
 
-	if (argc != 6)
-		die("usage: pboc_terminal READER DLK DPK DTK PIN");
+	if (argc != 6 && !(argc == 7 && strcmp(argv[6], "sm4") == 0))
+		die("usage: pboc_terminal READER DLK DPK DTK PIN [sm4]");
 	for (i = 0; i < 3; i++)
 		hexkey(argv[2 + i], mk[i]);
 	pin = argv[5];
+	use_sm4 = argc == 7;
 	self_test();
+	self_test_sm4();
 	if (SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL, &ctx) !=
 	    SCARD_S_SUCCESS)
 		die("no PC/SC");
@@ -460,8 +566,11 @@ main(int argc, char **argv)
 	diversify(mk[0], serial, dlk);
 	diversify(mk[1], serial, dpk);
 	diversify(mk[2], serial, dtk);
-	for (i = 0; i < 8; i++)
-		ktac[i] = dtk[i] ^ dtk[8 + i];
+	if (use_sm4)
+		memcpy(ktac, dtk, 16);	/* SM4: the DTK itself */
+	else
+		for (i = 0; i < 8; i++)
+			ktac[i] = dtk[i] ^ dtk[8 + i];
 
 	/* load, purchase, balance, records, prove */
 	sw = balance(&b0);

@@ -2,6 +2,7 @@
 # end-to-end: personalise a card with known keys (walletkey perso, then
 # walletkey-card --init --perso), then load, purchase, balance, records and
 # prove through the CLI; bad input gets a clear error and changes nothing.
+# With PURSE_ALG=sm4 (the test purse_cli_sm4) every key is an SM4 key.
 . "$(dirname "$0")/purse_lib.sh"
 
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
@@ -80,12 +81,14 @@ check "  and changes nothing" '[ "$(state)" = "$S0" ]'
 echo "$PIN" >"$T/pin"
 run --reader "$R" wallet load --amount 100 --sam "$T/sam.json" --insecure-master-keys --pin-file "$T/pin"
 check "load 100 with --pin-file" '[ "$RC" -eq 0 ] && grep -q "load of 100.00: done" <<<"$OUT"'
+check "  the card's load key named" 'grep -qx "keys:     $( [ "$PURSE_ALG" = sm4 ] && echo SM4 || echo 3DES)" <<<"$OUT"'
 run --reader "$R" --json wallet balance
 check "balance 100.00" '[ "$(json_get "$OUT" balance_fen)" = 10000 ]'
 
 run --reader "$R" --json wallet purchase --amount 12.30 --terminal 000000000042 --sam "$T/sam.json" --insecure-master-keys
 check "purchase 12.30 (no PIN for EP)" '[ "$RC" -eq 0 ] && [ "$(json_get "$OUT" outcome)" = done ]'
 check "  terminal transaction number 1" '[ "$(json_get "$OUT" term_seq)" = 00000001 ]'
+check "  with the card's $PURSE_ALG purchase key" '[ "$(json_get "$OUT" key_algorithm)" = "$PURSE_ALG" ]'
 check "  the SAM counter is durable" '[ "$(sam_counter)" = 1 ]'
 run --reader "$R" wallet balance
 check "balance 87.70" '[ "$OUT" = "EP balance: 87.70" ]'
@@ -129,6 +132,21 @@ run --reader "$R" wallet balance --frobnicate
 check "unknown option (exit 2)" '[ "$RC" -eq 2 ]'
 check "none of it changed the card" '[ "$(state)" = "$S1" ]'
 check "none of it used a terminal number" '[ "$(sam_counter)" = "$C1" ]'
+
+# a SAM whose masters make keys of the other algorithm: the SAM refuses the
+# card (its INITIALIZE names its key's algorithm) before it uses a number
+other=sm4
+[ "$PURSE_ALG" = sm4 ] && other=3des
+sed "s/\"$PURSE_ALG\"/\"$other\"/g" "$T/mk.json" >"$T/mk-alg.json"
+run wallet sam-init --insecure-master-keys --master-keys "$T/mk-alg.json" --terminal 000000000077 --out "$T/sam-alg.json"
+check "a SAM of the other algorithm" '[ "$RC" -eq 0 ] && grep -q "\"dpk\": \"$other\"" "$T/sam-alg.json"'
+C2=$(sam_counter "$T/sam-alg.json")
+run --reader "$R" wallet purchase --amount 1 --sam "$T/sam-alg.json" --insecure-master-keys
+check "purchase through it: refused, the card's key is not one it makes" '[ "$RC" -eq 1 ] && grep -qi "key" <<<"$ERR"'
+check "  no terminal number used" '[ "$(sam_counter "$T/sam-alg.json")" = "$C2" ]'
+WALLETKEY_PIN=$PIN run --reader "$R" wallet load --amount 1 --sam "$T/sam-alg.json" --insecure-master-keys
+check "load through it: refused" '[ "$RC" -eq 1 ] && grep -qi "key" <<<"$ERR"'
+check "  and nothing changed" '[ "$(state)" = "$S1" ]'
 
 # a SAM with other master keys: the card refuses MAC1 (9302), the SAM refuses the card's MAC1
 sed 's/3333333333333333/3333333333333334/' "$T/mk.json" >"$T/mk2.json"

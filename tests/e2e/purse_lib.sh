@@ -14,14 +14,23 @@ SERIAL=06222020000001234567
 PIN=123456
 FAILS=0
 
-# test master keys (never use them for real money)
+# the algorithm of every purse key of the test cards: 3des (default) or sm4
+# (docs/purse.md "SM4 keys"); the tests named *_sm4 run with PURSE_ALG=sm4
+PURSE_ALG=${PURSE_ALG:-3des}
+case $PURSE_ALG in 3des|sm4) ;; *) echo "PURSE_ALG is 3des or sm4" >&2; exit 2;; esac
+export PURSE_ALG
+
+# test master keys (never use them for real money), making keys of
+# PURSE_ALG
 write_master_keys() {
-	cat >"$1" <<'KEYS'
+	cat >"$1" <<KEYS
 {"dlk": "11111111111111112222222222222222",
  "dpk": "33333333333333334444444444444444",
  "dtk": "55555555555555556666666666666666",
  "dulk": "77777777777777778888888888888888",
- "duk": "9999999999999999AAAAAAAAAAAAAAAA"}
+ "duk": "9999999999999999AAAAAAAAAAAAAAAA",
+ "algorithms": {"dlk": "$PURSE_ALG", "dpk": "$PURSE_ALG", "dtk": "$PURSE_ALG",
+  "dulk": "$PURSE_ALG", "duk": "$PURSE_ALG"}}
 KEYS
 }
 MK_DLK=11111111111111112222222222222222

@@ -117,7 +117,8 @@ card_id() {
 # loads (settled state: every purchase settled to a merchant). The float is
 # one account per card (kind float); with every transfer reported, each
 # card's own float is its own purse balance plus its pending loads.
-# MONEY_CARDS: the slots of the enrolled cards (default "0 1"); UNSETTLED:
+# MONEY_CARDS: the slots of the enrolled cards (default "0 1"); EXTRA_DEPOSITS:
+# money deposited after the two first deposits (fen); UNSETTLED:
 # the purchases made but not settled yet (fen), still in the floats;
 # PER_CARD=0 while a transfer is not reported (only the sums hold then).
 # The check runs after every step of the remote tests (hundreds of times in
@@ -159,7 +160,7 @@ money_state() {
 		purses+=("$SERIAL=$(purse_fen "$i")")
 	done
 	mapfile -t out < <(jq -nr --argjson acc "$accounts" --argjson loads "$loads" \
-		--argjson cards "$cards" --argjson deposits $((2 * DEPOSIT)) \
+		--argjson cards "$cards" --argjson deposits $((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0})) \
 		--argjson per_card "${PER_CARD:-1}" --argjson unsettled "${UNSETTLED:-0}" \
 		"$MONEY_JQ" --args "${purses[@]}")
 	MONEY=${out[0]:-} PENDING=${out[1]:-}

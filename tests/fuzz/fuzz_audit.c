@@ -4,8 +4,11 @@
  * applet and VERIFY the purse PIN), the rest is a stream of APDUs, each
  * [len_hi len_lo bytes] as in fuzz_card. One store for the run, with 20
  * records and a wallet key in slot 82; the PIN tries are restored before
- * each input. Traps: the applet changes the log (it only reads it), an
- * error status word with data, or a page that is not a well-formed seal.
+ * each input. Bit 2: first a batch of the bank's records signed by the
+ * trust anchor's CA (signed_batch). Traps: the applet changes the log
+ * other than through a signed batch, an error status word with data, a
+ * page that is not a well-formed seal, a valid batch refused or stored
+ * other than each new record once, an invalid one taken.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -197,6 +200,97 @@ signed_list(const uint8_t *p, size_t len)
 		__builtin_trap();
 }
 
+/* the card's last stored event number of the bank's records (P1 01) */
+static uint64_t
+bank_last(void)
+{
+	static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x08,
+	    WK_AUDIT_AID_BYTES };
+	static const uint8_t get[] = { 0x80, WK_AUDIT_INS_ISSUER, 0x01, 0x00,
+	    0x0A };
+	uint64_t v = 0;
+	size_t n;
+
+	(void)xfer(sel, sizeof(sel), &n);
+	if (xfer(get, sizeof(get), &n) != 0x9000 || n != 12)
+		__builtin_trap();
+	for (int i = 2; i < 10; i++)
+		v = (v << 8) | resp[i];
+	return v;
+}
+
+/*
+ * a batch of the bank's records made from p (5 bytes each: type, event 2,
+ * amount 2; at most 8), signed by the CA, delivered. A batch of issuer
+ * types with ascending event numbers must be taken (or refused whole with
+ * 6A84 by a full log), each record with an event above the card's last
+ * once; anything else refused with nothing written
+ */
+static void
+signed_batch(const uint8_t *p, size_t len)
+{
+	static uint8_t apdu[9 + WK_AREC_ISS_HDR + 8 * WK_AREC_LEN +
+	    WK_AREC_SIG_MAX];
+	uint64_t had = bank_last(), ev, prev = 0, newest = had;
+	size_t count = len / 5, at = 7, sl = 0, n;
+	unsigned fresh = 0;
+	audit_state s0, s1;
+	bool valid = true;
+	uint16_t sw;
+
+	if (count == 0)
+		return;
+	if (count > 8)
+		count = 8;
+	if (audit_log_state(card, &s0) != AUDIT_LOG_OK)
+		__builtin_trap();
+	wk_arec_iss_header(vc_card_serial(card), (uint16_t)count, apdu + at);
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *q = p + 5 * i;
+		wk_arec r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = q[0];
+		ev = (uint64_t)(q[1] << 8 | q[2]);
+		wk_arec_iss_set_event(&r, ev);
+		r.amount = (uint32_t)(q[3] << 8 | q[4]);
+		wk_arec_encode(&r, apdu + at + WK_AREC_ISS_HDR + i * WK_AREC_LEN);
+		if (!wk_arec_is_issuer(r.type) || ev == 0 || ev <= prev)
+			valid = false;
+		prev = ev;
+		if (ev > had) {
+			fresh++;
+			newest = ev;
+		}
+	}
+	n = WK_AREC_ISS_HDR + count * WK_AREC_LEN;
+	if (wk_arec_sign(ca, apdu + at, n, apdu + at + n, WK_AREC_SIG_MAX, &sl) !=
+	    WK_AREC_OK)
+		abort();
+	n += sl;
+	memcpy(apdu, "\x80\xEA\x00\x00\x00", 5);
+	apdu[5] = (uint8_t)(n >> 8);
+	apdu[6] = (uint8_t)n;
+	apdu[7 + n] = 0;
+	apdu[8 + n] = 0;
+	sw = xfer(apdu, 9 + n, &n);
+	if (audit_log_state(card, &s1) != AUDIT_LOG_OK)
+		__builtin_trap();
+	if (!valid && sw == 0x9000)
+		__builtin_trap();
+	if (valid && sw != 0x9000 && sw != 0x6A84)
+		__builtin_trap();
+	if (sw == 0x9000) {
+		if (s1.head_seq != s0.head_seq + fresh ||
+		    bank_last() != (fresh > 0 ? newest : had))
+			__builtin_trap();
+	} else if (s1.head_seq != s0.head_seq || bank_last() != had) {
+		__builtin_trap();
+	}
+	/* what the bank's records added is the log's from now on */
+	before = s1;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -224,6 +318,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size - at)
 			len = size - at;
 		signed_list(data + at, len);
+		at += len;
+	}
+	if ((data[0] & 4) && size - at >= 2) {
+		len = ((size_t)data[at] << 8) | data[at + 1];
+		at += 2;
+		if (len > size - at)
+			len = size - at;
+		signed_batch(data + at, len);
 		at += len;
 	}
 	if (data[0] & 1)

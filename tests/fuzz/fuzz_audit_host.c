@@ -2,11 +2,13 @@
  * the host side of the audit export (tools/audit_doc.c, common/wk_arec.c):
  * the first input byte picks the parser, the rest is its input.
  *   0  a walletkey-audit/1 JSON export, then every verification check and
- *      the JSON written back
+ *      the JSON written back (read back to the same records with no shown
+ *      field differing, and equal to the document jansson builds)
  *   1  a walletkey-audit-sealed/1 bundle, opened with a fixed key pair
  *   2  one sealed page, opened with the fixed key pair, then parsed
  *   3  a plaintext page and its records; the same bytes as an issuer's
- *      revocation list (every id it lists is found, lengths add up)
+ *      revocation list (every id it lists is found, lengths add up) and
+ *      as a batch of the bank's records (issuer types, ascending)
  * Traps: a verification of a document that parsed returning no fault for a
  * record whose fields were not all consistent is not checked here (that
  * is the e2e test's job); the fuzzer hunts memory errors and UB.
@@ -73,18 +75,38 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)audit_doc_verify(&d, count, &faults);
 		if ((j = audit_doc_to_json(&d, NULL)) != NULL)
 			json_decref(j);
-		/* oracle: what the writer makes reads back to the same records */
+		/* oracle: what the writer makes reads back to the same records,
+		 * every shown field (origin among them) agreeing with raw, and
+		 * is the document jansson builds, member for member */
 		if ((data[0] & 3) == 0) {
 			char *again = audit_doc_json_text(&d, NULL);
 			audit_doc d2;
 
 			if (again != NULL) {
+				json_t *direct, *tree;
+
 				if (audit_doc_from_json(again, strlen(again), &d2,
 				    err, sizeof(err)) != 0 || d2.n != d.n ||
 				    (d.n > 0 && memcmp(d2.raw, d.raw, d.n *
 				    WK_AREC_LEN) != 0) ||
 				    d2.have_head != d.have_head)
 					__builtin_trap();
+				for (size_t i = 0; i < d2.n; i++) {
+					wk_arec dr;
+
+					if (d2.field_fault[i] != NULL &&
+					    wk_arec_decode(d2.raw + i * WK_AREC_LEN,
+					    WK_AREC_LEN, &dr) == WK_AREC_OK)
+						__builtin_trap();
+				}
+				direct = json_loads(again, JSON_REJECT_DUPLICATES,
+				    NULL);
+				tree = audit_doc_to_json(&d, NULL);
+				if (direct == NULL || (tree != NULL &&
+				    !json_equal(direct, tree)))
+					__builtin_trap();
+				json_decref(direct);
+				json_decref(tree);
 				audit_doc_free(&d2);
 				free(again);
 			}
@@ -122,6 +144,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (unsigned i = 0; i < crl.count; i++)
 				if (!wk_arec_crl_has(&crl, crl.ids + (size_t)i * 8))
 					__builtin_trap();
+		}
+		/* the bank's records: what parses is whole, of issuer types,
+		 * ascending, inside the input */
+		{
+			wk_arec_iss bank;
+			uint64_t prev = 0;
+
+			if (wk_arec_iss_parse(data + 1, size - 1, &bank) ==
+			    WK_AREC_OK) {
+				if (bank.tbs_len + bank.sig_len != size - 1 ||
+				    bank.tbs_len != WK_AREC_ISS_HDR +
+				    (size_t)bank.count * WK_AREC_LEN ||
+				    bank.count == 0 || bank.count > WK_AREC_ISS_MAX)
+					__builtin_trap();
+				for (unsigned i = 0; i < bank.count; i++) {
+					if (wk_arec_decode(bank.records + (size_t)i *
+					    WK_AREC_LEN, WK_AREC_LEN, &r) != WK_AREC_OK ||
+					    !wk_arec_is_issuer(r.type) ||
+					    wk_arec_iss_event(&r) <= prev)
+						__builtin_trap();
+					prev = wk_arec_iss_event(&r);
+				}
+			}
 		}
 		break;
 	}

@@ -10,6 +10,10 @@
  * POST /v1/transfers (6; with 0x80 the rest is peer id 8 | amount 4 | token
  * id 16 of a token the harness signs with the fixed card's key, so the
  * float and ledger checks are reached) and POST /v1/settlements (7).
+ * First bytes 0x18-0x1F and 0x98-0x9F: POST /v1/pin-reloads (pin_route:
+ * with 0x80 the rest wrapped as the request; 0x1F an operator's order for
+ * the fixed card, then its unblock request for the challenge in the next
+ * 4 bytes, signed by its key, so the delivery is reached).
  * 0x08-0x0F pick the session doors (session_route). The card's doors are
  * called with the fixed card's holder session, opened at start-up.
  * Without libFuzzer, main()
@@ -549,6 +553,7 @@ audit_route(const uint8_t *data, size_t size)
 		"/v1/audit/" FUZZ_CARD_ID "/history/",
 		"/v1/audit/key",
 		"/v1/audit/" FUZZ_CARD_ID "/loads/",
+		"/v1/audit/" FUZZ_CARD_ID "/bank/",
 	};
 	unsigned r = data[0] & 3;
 	bool raw = (data[0] & 0x80) != 0;
@@ -568,8 +573,11 @@ audit_route(const uint8_t *data, size_t size)
 	/* 0x20 on the history route: the loads route instead */
 	if (r == 2 && (data[0] & 0x20) != 0)
 		r = 4;
+	/* 0x10 on the history route: the bank's records (after, not from) */
+	else if (r == 2 && (data[0] & 0x10) != 0)
+		r = 5;
 	snprintf(path, sizeof(path), "%s", paths[r]);
-	if (r == 2 || r == 4) {
+	if (r == 2 || r == 4 || r == 5) {
 		/* the FROM segment: up to 24 bytes of the input */
 		size_t m = n < 24 ? n : 24;
 
@@ -621,6 +629,17 @@ audit_route(const uint8_t *data, size_t size)
 			abort();
 		free(b);
 	}
+	/* a batch of the bank's records the issuer signed always parses */
+	if (r == 5 && resp != NULL) {
+		const char *bt = json_string_value(json_object_get(resp, "batch"));
+		uint8_t *b = bt ? malloc(strlen(bt) / 2 + 1) : NULL;
+		wk_arec_iss bank;
+
+		if (b != NULL && (wk_hex_decode(bt, b, strlen(bt) / 2) < 0 ||
+		    wk_arec_iss_parse(b, strlen(bt) / 2, &bank) != WK_AREC_OK))
+			abort();
+		free(b);
+	}
 out:
 	json_decref(resp);
 	json_decref(k);
@@ -631,6 +650,68 @@ out:
 	free(h2);
 	free(h3);
 	free(h4);
+}
+
+/* a base64 message as the JSON {field: ...}; NULL on failure */
+static char *
+wrap_b64(const char *field, const uint8_t *p, size_t len, size_t *blen)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *body;
+
+	if ((body = malloc(cap + 32)) == NULL)
+		return NULL;
+	*blen = (size_t)snprintf(body, cap + 32, "{\"%s\":\"", field);
+	sodium_bin2base64(body + *blen, cap, p, len,
+	    sodium_base64_VARIANT_ORIGINAL);
+	*blen += strlen(body + *blen);
+	body[(*blen)++] = '"';
+	body[(*blen)++] = '}';
+	body[*blen] = '\0';
+	return body;
+}
+
+static void
+pin_route(const uint8_t *data, size_t size)
+{
+	json_t *resp = NULL;
+	iss_err e = { 0 };
+	char *body = NULL;
+	size_t blen = size - 1;
+
+	if (data[0] == 0x1F) {
+		iss_pin_order ord;
+		EVP_PKEY *key;
+		iss_db *db;
+		wk_msg m;
+		wk_buf b;
+
+		if (size - 1 < 4 || (key = card_key()) == NULL)
+			return;
+		if ((db = iss_pool_get(fz->pool)) != NULL) {
+			(void)iss_pin_order_new(db, &fz->keys, FUZZ_CARD_ID, NULL, 0,
+			    &ord, NULL, &e);
+			iss_pool_put(fz->pool, db);
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = WK_MSG_UNBLOCK_REQUEST;
+		wk_hex_decode(FUZZ_CARD_ID, m.card_id, 8);
+		memcpy(m.card_random, data + 1, 4);
+		wk_buf_init_heap(&b, WK_MSG_MAX);
+		if (wk_msg_sign(&m, key, &b) == WK_MSG_OK)
+			body = wrap_b64("request", b.p, b.len, &blen);
+		wk_buf_clear(&b);
+		EVP_PKEY_free(key);
+		if (body == NULL)
+			return;
+	} else if ((data[0] & 0x80) != 0) {
+		if ((body = wrap_b64("request", data + 1, size - 1, &blen)) == NULL)
+			return;
+	}
+	(void)fz_handle("POST", "/v1/pin-reloads",
+	    body ? body : (const char *)data + 1, blen, NULL, &resp, &e);
+	json_decref(resp);
+	free(body);
 }
 
 int
@@ -657,18 +738,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	wk_arec_hist hist;
 	wk_arec_loads loads;
+	wk_arec_iss bank;
 
 	if (size == 0)
 		return 0;
 	(void)wk_msg_parse(data + 1, size - 1, &m, NULL, NULL);
 	(void)wk_arec_hist_parse(data + 1, size - 1, &hist);
 	(void)wk_arec_loads_parse(data + 1, size - 1, &loads);
+	(void)wk_arec_iss_parse(data + 1, size - 1, &bank);
 	if ((data[0] & 0x40) != 0) {
 		audit_route(data, size);
 		return 0;
 	}
 	if ((data[0] & 0xE0) == 0x20) {
 		attest_route(data, size);
+		return 0;
+	}
+	if ((data[0] & 0x78) == 0x18) {
+		pin_route(data, size);
 		return 0;
 	}
 	if ((data[0] & 0xF8) == 0x08) {

@@ -1,6 +1,7 @@
 /*
  * the PSAM applet (vcard/applets/psam.c) through the card runtime, provisioned
- * by an in-process issuer (CA key, purchase master key). The input is a list
+ * by an in-process issuer (CA key, the 3DES and the SM4 purchase master
+ * keys, docs/purse.md "SM4 keys"). The input is a list
  * of steps `op(1) len(2) bytes(len)`:
  *   op % 4 == 0: the bytes are a command APDU, sent as they are;
  *   op % 4 == 1: a PSAM command: INS from {70 72 CA E0 E2 B0}[bytes[0] % 6],
@@ -9,8 +10,9 @@
  *                over it, so the signature-checked paths are reached;
  *   op % 4 == 3: INIT SAM FOR PURCHASE on the bytes (cut or zero-padded to
  *                28), then CREDIT SAM with their first 4 bytes.
- * Oracles: no answer carries half of the purchase master key; the terminal
- * counter never goes back; a changed message never changes the terminal id.
+ * Oracles: no answer carries half of either purchase master key; the
+ * terminal counter never goes back; a changed message never changes the
+ * terminal id.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +38,7 @@ extern const vc_applet vc_applet_psam;
 static vc_store *st;
 static vc_card *card;
 static EVP_PKEY *ca, *psam_pub;
-static uint8_t dpk[16], msg[WK_MSG_MAX];
+static uint8_t dpk[16], dpk4[16], msg[WK_MSG_MAX];
 static size_t msg_len;
 static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 static char dir[256];
@@ -78,7 +80,9 @@ send_apdu(const uint8_t *apdu, size_t len, size_t *n)
 		__builtin_trap();
 	/* the oracle: no answer holds half of the master key */
 	if (*n >= 8 && (memmem(resp, *n, dpk, 8) != NULL ||
-	    memmem(resp, *n, dpk + 8, 8) != NULL))
+	    memmem(resp, *n, dpk + 8, 8) != NULL ||
+	    memmem(resp, *n, dpk4, 8) != NULL ||
+	    memmem(resp, *n, dpk4 + 8, 8) != NULL))
 		__builtin_trap();
 	return (uint16_t)((resp[*n - 2] << 8) | resp[*n - 1]);
 }
@@ -118,7 +122,7 @@ info(uint8_t t[6], uint32_t *ctr)
 
 	must(send_apdu(sel, sizeof(sel), &n));
 	must(cmd(0x80, 0xCA, 0, 0, NULL, 0, &n));
-	if (n != 77 + 2)
+	if (n != 78 + 2)
 		__builtin_trap();
 	memcpy(t, resp + 2, 6);
 	*ctr = (uint32_t)resp[8] << 24 | (uint32_t)resp[9] << 16 |
@@ -131,7 +135,7 @@ start(void)
 	static const vc_applet *const applets[] = { &vc_applet_psam };
 	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 1 };
 	const char *tmp = getenv("TMPDIR");
-	uint8_t pt[65];
+	uint8_t pt[65], keys[34];
 	char path[320];
 	size_t n, l = 0;
 	wk_msg m;
@@ -151,6 +155,7 @@ start(void)
 	wk_log_set(WK_LOG_ALL);
 	atexit(cleanup);
 	randombytes_buf(dpk, sizeof(dpk));
+	randombytes_buf(dpk4, sizeof(dpk4));
 	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
 	    EVP_PKEY_get_octet_string_param(ca, "encoded-pub-key", pt,
 	    sizeof(pt), &l) != 1)
@@ -166,7 +171,12 @@ start(void)
 	memcpy(m.terminal_id, term, 6);
 	m.key_version = 1;
 	wk_buf_init_fixed(&b, msg, sizeof(msg));
-	if (wk_msg_seal_keys(psam_pub, &m, dpk, sizeof(dpk)) != WK_MSG_OK ||
+	/* entries algorithm then master, as walletkey-issuer psam-issue */
+	keys[0] = 0x00;
+	memcpy(keys + 1, dpk, 16);
+	keys[17] = 0x04;
+	memcpy(keys + 18, dpk4, 16);
+	if (wk_msg_seal_keys(psam_pub, &m, keys, sizeof(keys)) != WK_MSG_OK ||
 	    wk_msg_sign(&m, ca, &b) != WK_MSG_OK)
 		abort();
 	msg_len = b.len;

@@ -6,7 +6,10 @@
  *            (the bytes give date, time, terminal seq, new limit), so the
  *            fuzzer reaches completed loads, purchases, unloads, updates;
  *            with bit 7 set instead: GET CHALLENGE and APPLICATION UNBLOCK
- *            with the DAMK's MAC, XORed with the bytes.
+ *            with the DAMK's MAC, XORed with the bytes; with bit 6 set
+ *            (and not 7): GET CHALLENGE and the RELOAD PIN script (PIN
+ *            123456, MAC under the DRPK, line protection under the DAMK),
+ *            its 8 MAC bytes XORed with the bytes.
  * Oracles, after every step: a command that is not a completed transaction
  * changes no purse state (balance, counters, limit, log, proof) except a
  * VERIFY's try counter; a completed transaction moves the balance by its
@@ -15,6 +18,9 @@
  * a wrong issuer MAC2 (9302 on CREDIT, unload DEBIT, UPDATE) spends one MAC
  * try, a right one restores them all; APPLICATION UNBLOCK opens a purse
  * only with the right MAC, and a purse blocked for good stays blocked.
+ * The PIN (docs/purse.md "PIN"): RELOAD PIN succeeds only with both MACs
+ * right and then restores the tries; a CHANGE PIN with a wrong old PIN
+ * spends exactly one try, a malformed one none.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +55,9 @@ static const uint8_t k_duk[16] = { 0xF0, 0xE1, 0xD2, 0xC3, 0xB4, 0xA5, 0x96,
     0x87, 0x78, 0x69, 0x5A, 0x4B, 0x3C, 0x2D, 0x1E, 0x0F };
 static const uint8_t k_damk[16] = { 0x64, 0x74, 0x21, 0x5E, 0xF5, 0x49, 0x70,
     0x78, 0x31, 0xBB, 0x8D, 0xB9, 0x89, 0x5F, 0xD4, 0x8A };
+static const uint8_t k_drpk[16] = { 0xF2, 0x8E, 0x92, 0x29, 0x2D, 0xCB, 0x63,
+    0xF1, 0x1E, 0xA7, 0xF5, 0x77, 0x6A, 0x71, 0x22, 0xB8 };
+#define PIN_TRIES 15
 
 static const char profile[] =
     "{ \"format\": \"walletkey-purse-perso/1\","
@@ -58,20 +67,27 @@ static const char profile[] =
     "  \"balance_ceiling\": 1048576, \"overdraft_limit\": 4096,"
     "  \"keys\": ["
     "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\" },"
     "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1,"
     "     \"key\": \"11223344556677888877665544332211\" },"
     "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"CAA6025290114BFCC3C9043F70F7A07A\" },"
     "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 1,"
+    "     \"algorithm\": \"sm4\","
     "     \"key\": \"0F1E2D3C4B5A69788796A5B4C3D2E1F0\" },"
     "   { \"purpose\": \"duk\", \"index\": 1, \"version\": 1,"
     "     \"key\": \"F0E1D2C3B4A5968778695A4B3C2D1E0F\" },"
     "   { \"purpose\": \"damk\", \"index\": 2, \"version\": 1,"
-    "     \"key\": \"6474215EF549707831BB8DB9895FD48A\" } ] }";
+    "     \"algorithm\": \"sm4\","
+    "     \"key\": \"6474215EF549707831BB8DB9895FD48A\" },"
+    "   { \"purpose\": \"drpk\", \"index\": 3, \"version\": 1,"
+    "     \"key\": \"F28E92292DCB63F11EA7F5776A7122B8\" } ] }";
 
 static vc_store *st;
 static vc_card *card;
+static bool pin_changed;	/* a CHANGE PIN went through: set it back */
 static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 static char dir[256];
 
@@ -170,7 +186,8 @@ static size_t
 completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
     bool *debit)
 {
-	uint8_t p[14], sk[8], mac[4];
+	uint8_t p[14], mac[4];
+	wk_purse_skey sk;
 	const uint8_t *tid = last_init.data + 5;
 	uint16_t seq = (uint16_t)get_be(last_init.resp + 4, 2);
 	uint8_t type;
@@ -184,8 +201,11 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	case 0x00:		/* load: date time MAC2 */
 		type = last_init.p2;
 		*debit = false;
-		if (wk_purse_session_key_online(k_dlk, last_init.resp + 8, seq,
-		    sk) != 0 || wk_purse_load_mac2(sk, *amount, type, tid, p,
+		/* every key with the algorithm INITIALIZE answered (the
+		 * profile mixes 3DES and SM4) */
+		if (wk_purse_session_key_online(last_init.resp[7], k_dlk,
+		    last_init.resp + 8, seq, &sk) != 0 ||
+		    wk_purse_load_mac2(&sk, *amount, type, tid, p,
 		    p + 4, mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x52\x00\x00\x0B", 5);
@@ -197,8 +217,9 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	case 0x02:		/* purchase, cash: termSeq date time MAC1 */
 		type = last_init.p1 == 0x02 ? 0x04 :
 		    (last_init.p2 == 0x01 ? 0x05 : 0x06);
-		if (wk_purse_session_key_purchase(k_dpk, last_init.resp + 11, seq,
-		    p, sk) != 0 || wk_purse_purchase_mac1(sk, *amount, type, tid,
+		if (wk_purse_session_key_purchase(last_init.resp[10], k_dpk,
+		    last_init.resp + 11, seq, p, &sk) != 0 ||
+		    wk_purse_purchase_mac1(&sk, *amount, type, tid,
 		    p + 4, p + 8, mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x54\x01\x00\x0F", 5);
@@ -207,8 +228,9 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 		n = 20;
 		break;
 	case 0x05:		/* unload: date time MAC2 */
-		if (wk_purse_session_key_online(k_dulk, last_init.resp + 8, seq,
-		    sk) != 0 || wk_purse_unload_mac2(sk, *amount, tid, p, p + 4,
+		if (wk_purse_session_key_online(last_init.resp[7], k_dulk,
+		    last_init.resp + 8, seq, &sk) != 0 ||
+		    wk_purse_unload_mac2(&sk, *amount, tid, p, p + 4,
 		    mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x54\x03\x00\x0B", 5);
@@ -219,8 +241,9 @@ completion(const uint8_t *in, size_t inlen, uint8_t *apdu, uint32_t *amount,
 	case 0x04:		/* update: newLimit date time MAC2 */
 		tid = last_init.data + 1;
 		*amount = get_be(p, 3);
-		if (wk_purse_session_key_online(k_duk, last_init.resp + 11, seq,
-		    sk) != 0 || wk_purse_update_mac2(sk, *amount, tid, p + 3,
+		if (wk_purse_session_key_online(last_init.resp[10], k_duk,
+		    last_init.resp + 11, seq, &sk) != 0 ||
+		    wk_purse_update_mac2(&sk, *amount, tid, p + 3,
 		    p + 7, mac) != 0)
 			__builtin_trap();
 		memcpy(apdu, "\x80\x58\x00\x00\x0E", 5);
@@ -272,7 +295,7 @@ unblock(const uint8_t *x, size_t xlen, bool *right)
 	if (n != 6)
 		__builtin_trap();
 	memcpy(chal, resp, 4);
-	if (wk_purse_unblock_mac(k_damk, chal, apdu + 5) != 0)
+	if (wk_purse_unblock_mac(WK_PURSE_ALG_SM4, k_damk, chal, apdu + 5) != 0)
 		__builtin_trap();
 	*right = true;
 	for (size_t i = 0; i < xlen && i < 4; i++) {
@@ -280,6 +303,43 @@ unblock(const uint8_t *x, size_t xlen, bool *right)
 		*right = *right && x[i] == 0;
 	}
 	return send(apdu, sizeof(apdu), &n);
+}
+
+/* GET CHALLENGE, then RELOAD PIN for 123456 with both MACs XORed with x */
+static uint16_t
+reload(const uint8_t *x, size_t xlen, bool *right)
+{
+	static const uint8_t pin[3] = { 0x12, 0x34, 0x56 };
+	uint8_t apdu[5 + WK_PURSE_RELOAD_DATA_MAX] = { 0x84, 0x5E, 0x00, 0x00 };
+	size_t n, len = 0;
+	uint16_t sw;
+
+	sw = send((const uint8_t *)"\x00\x84\x00\x00\x04", 5, &n);
+	if (sw != 0x9000) {
+		*right = false;
+		return sw;
+	}
+	if (n != 6 || wk_purse_reload_pin_script(WK_PURSE_ALG_SM4, k_damk,
+	    WK_PURSE_ALG_3DES, k_drpk, resp, pin,
+	    sizeof(pin), apdu + 5, &len) != 0 || len != 11)
+		__builtin_trap();
+	apdu[4] = (uint8_t)len;
+	*right = true;
+	for (size_t i = 0; i < xlen && i < 8; i++) {
+		apdu[5 + 3 + i] ^= x[i];
+		*right = *right && x[i] == 0;
+	}
+	return send(apdu, 5 + len, &n);
+}
+
+static uint64_t
+pin_tries(void)
+{
+	uint64_t v;
+
+	if (vc_store_get_u64(st, PURSE_APPLET, "pin.tries", &v) != VC_STORE_OK)
+		__builtin_trap();
+	return v;
 }
 
 static bool
@@ -327,6 +387,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t at = 0, len, n, clen;
 	uint32_t amount = 0;
 	uint64_t mac_before, mac_after, unblock_before, unblock_after;
+	uint64_t pin_before, pin_after;
 	bool raw_unblock;
 	uint16_t sw;
 	int steps = 0;
@@ -342,6 +403,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    vc_store_put_u64(st, PURSE_APPLET, "unblock.tries",
 	    PURSE_UNBLOCK_TRIES) != VC_STORE_OK)
 		__builtin_trap();
+	if (pin_changed) {
+		if (purse_pin_set(card, "123456", 6) != VC_STORE_OK)
+			__builtin_trap();
+		pin_changed = false;
+	}
 	vc_card_control(card, WK_VPCD_RESET, NULL, 0, &n);
 	last_init.valid = false;
 	/* most inputs start from the ADF */
@@ -354,6 +420,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > size - at)
 			len = size - at;
 		tries(&mac_before, &unblock_before);
+		pin_before = pin_tries();
+		if ((op & 0xC1) == 0x41) {
+			bool right;
+
+			snapshot(&before);
+			sw = reload(data + at, len, &right);
+			at += len;
+			snapshot(&after);
+			tries(&mac_after, &unblock_after);
+			pin_after = pin_tries();
+			/* the PIN's script moves nothing else */
+			if (!same_state(&before, &after) || mac_after != mac_before ||
+			    unblock_after != unblock_before)
+				__builtin_trap();
+			if (sw == 0x9000 && (!right || unblock_before == 0 ||
+			    pin_after != PIN_TRIES))
+				__builtin_trap();
+			if (sw != 0x9000 && pin_after != pin_before)
+				__builtin_trap();
+			if (right && unblock_before != 0 && sw != 0x9000)
+				__builtin_trap();
+			last_init.valid = false;
+			continue;
+		}
 		if ((op & 0x81) == 0x81) {
 			bool right;
 
@@ -398,6 +488,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "%s %04X\n", complete ? "done" : "apdu", sw);
 
 		tries(&mac_after, &unblock_after);
+		pin_after = pin_tries();
+		/* CHANGE PIN: a wrong old PIN spends exactly one try, durable;
+		 * a right one restores them; anything else spends none */
+		if (!complete && wk_apdu_parse(&a, cmd, clen) == 0 && a.ins == 0x5E) {
+			if ((sw & 0xFFF0) == 0x63C0 ? (pin_after != pin_before - 1 ||
+			    (sw & 0x0F) != (pin_after & 0x0F)) : sw == 0x9000 ?
+			    pin_after != PIN_TRIES : pin_after != pin_before)
+				__builtin_trap();
+			if (sw == 0x9000)
+				pin_changed = true;
+		}
 		raw_unblock = !complete && wk_apdu_parse(&a, cmd, clen) == 0 &&
 		    a.cla == 0x84 && a.ins == 0x18;
 		/* a blocked purse completes nothing, and stays blocked but for

@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wk_purse_record r;
 	wk_purse_txn t;
 	wk_sam *sam = NULL;
-	uint8_t keys[5][16], bcd[6];
+	uint8_t keys[5][16], algs[5], bcd[6];
 	char text[64], again[24];
 	const uint8_t *p;
 	size_t n, bl = 0;
@@ -67,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 6:
-		(void)wk_purse_parse_master_keys((const char *)p, n, keys);
+		(void)wk_purse_parse_master_keys((const char *)p, n, keys, algs);
 		break;
 	case 7:
 		/* an exact amount prints back to itself */
@@ -89,7 +89,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wk_psam_info info;
 
 		if (wk_psam_parse_info(p, n, &info) == WK_OK &&
-		    (info.state > WK_PSAM_INSTALLED || n != WK_PSAM_INFO_LEN))
+		    (info.state > WK_PSAM_INSTALLED ||
+		    (n != WK_PSAM_INFO_LEN && n != WK_PSAM_INFO_LEN - 1) ||
+		    (info.algorithms & ~(WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4)) != 0))
 			__builtin_trap();
 		break;
 	}

@@ -48,6 +48,14 @@ static vc_store *st;
 static vc_card *card;
 static EVP_PKEY *ca, *card_pub;
 static uint8_t keys[WK_PURSE_KEY_N * 16];	/* by key id: DLK first */
+
+/* the issuer's keys mix the algorithms (docs/purse.md "SM4"): SM4 for the
+ * even ids (DLK, DTK, DUK), 3DES for the odd */
+static uint8_t
+key_alg(size_t id)
+{
+	return id % 2 == 0 ? WK_PURSE_ALG_SM4 : WK_PURSE_ALG_3DES;
+}
 static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 static char dir[256];
 
@@ -229,10 +237,11 @@ start(void)
 	m.key_version = 1;
 	wk_buf_init_fixed(&b, buf, sizeof(buf));
 	for (size_t i = 0; i < WK_PURSE_KEY_N; i++) {
-		sealed[17 * i] = (uint8_t)i;
-		memcpy(sealed + 17 * i + 1, keys + 16 * i, 16);
+		sealed[18 * i] = (uint8_t)i;
+		sealed[18 * i + 1] = key_alg(i);
+		memcpy(sealed + 18 * i + 2, keys + 16 * i, 16);
 	}
-	if (wk_msg_seal_keys(card_pub, &m, sealed, 17 * WK_PURSE_KEY_N) !=
+	if (wk_msg_seal_keys(card_pub, &m, sealed, 18 * WK_PURSE_KEY_N) !=
 	    WK_MSG_OK ||
 	    wk_msg_sign(&m, ca, &b) != WK_MSG_OK)
 		abort();
@@ -276,8 +285,8 @@ unblock(const uint8_t *x, size_t xlen)
 		return;
 	if (wk_msg_verify(resp, n - 2, card_pub, &m) != WK_MSG_OK ||
 	    m.type != WK_MSG_UNBLOCK_REQUEST ||
-	    wk_purse_unblock_mac(keys + 16 * WK_PURSE_KEY_DAMK, m.card_random,
-	    mac) != 0)
+	    wk_purse_unblock_mac(key_alg(WK_PURSE_KEY_DAMK),
+	    keys + 16 * WK_PURSE_KEY_DAMK, m.card_random, mac) != 0)
 		__builtin_trap();
 	for (size_t i = 0; i < xlen && i < 4; i++) {
 		mac[i] ^= x[i];
@@ -297,7 +306,8 @@ request_and_grant(const uint8_t *x, size_t xlen, uint32_t *credited)
 {
 	static const uint8_t req[] = { 0x80, 0xE0, 0x00, 0x02, 0x0B, 0x01, 0x00,
 	    0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00 };
-	uint8_t gbuf[WK_MSG_MAX], sk[8];
+	uint8_t gbuf[WK_MSG_MAX];
+	wk_purse_skey sk;
 	bool changed = false;
 	wk_msg q, g;
 	wk_buf b;
@@ -320,8 +330,10 @@ request_and_grant(const uint8_t *x, size_t xlen, uint32_t *credited)
 	memcpy(g.terminal_id, q.terminal_id, 6);
 	memcpy(g.host_date, "\x20\x26\x01\x01", 4);
 	memcpy(g.host_time, "\x12\x00\x00", 3);
-	if (wk_purse_session_key_online(keys, q.card_random, q.seq, sk) != 0 ||
-	    wk_purse_load_mac2(sk, g.amount, g.trans_type, g.terminal_id,
+	if (q.alg_id != key_alg(WK_PURSE_KEY_DLK) ||
+	    wk_purse_session_key_online(q.alg_id, keys, q.card_random, q.seq,
+	    &sk) != 0 ||
+	    wk_purse_load_mac2(&sk, g.amount, g.trans_type, g.terminal_id,
 	    g.host_date, g.host_time, g.mac2) != 0)
 		__builtin_trap();
 	wk_buf_init_fixed(&b, gbuf, sizeof(gbuf));

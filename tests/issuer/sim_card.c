@@ -180,12 +180,15 @@ sim_card_personalise(sim_card *c, const uint8_t *cert, size_t cert_len,
 	    wk_msg_open_keys(c->key, &m, keys, sizeof(keys), &n) != WK_MSG_OK ||
 	    n != WK_PURSE_KEY_N * WK_MSG_PERSO_ENTRY_LEN)
 		goto out;
-	/* as the card: every key of the table, each once */
+	/* as the card: every key of the table, each once, each of a known
+	 * algorithm */
 	for (size_t off = 0; off < n; off += WK_MSG_PERSO_ENTRY_LEN) {
-		if (keys[off] >= WK_PURSE_KEY_N || seen[keys[off]])
+		if (keys[off] >= WK_PURSE_KEY_N || seen[keys[off]] ||
+		    !wk_purse_alg_valid(keys[off + 1]))
 			goto out;
 		seen[keys[off]] = true;
-		memcpy(c->keys[keys[off]], keys + off + 1, 16);
+		c->algs[keys[off]] = keys[off + 1];
+		memcpy(c->keys[keys[off]], keys + off + 2, 16);
 	}
 	memcpy(c->cert, cert, cert_len);
 	c->cert_len = cert_len;
@@ -231,12 +234,13 @@ sim_card_load_request(sim_card *c, uint32_t amount, wk_buf *out)
 	m.amount = amount;
 	m.seq = c->seq;
 	m.key_version = c->key_version;
-	m.alg_id = 0;
+	m.alg_id = c->algs[WK_PURSE_KEY_DLK];
 	m.trans_type = WK_PURSE_TT_EP_LOAD;
 	memcpy(m.card_random, c->rnd, 4);
 	memcpy(m.terminal_id, term, 6);
-	if (wk_purse_session_key_online(c->dlk, c->rnd, c->seq, c->sk) != 0 ||
-	    wk_purse_load_mac1(c->sk, c->balance, amount, m.trans_type, term,
+	if (wk_purse_session_key_online(m.alg_id, c->dlk, c->rnd, c->seq,
+	    &c->sk) != 0 ||
+	    wk_purse_load_mac1(&c->sk, c->balance, amount, m.trans_type, term,
 	    m.mac1) != 0 || wk_msg_sign(&m, c->key, out) != WK_MSG_OK)
 		return -1;
 	c->in_session = true;
@@ -262,7 +266,8 @@ int
 sim_card_grant(sim_card *c, const uint8_t *grant, size_t len, wk_buf *out)
 {
 	wk_msg g, r = { 0 };
-	uint8_t mac2[4], ktac[8];
+	uint8_t mac2[4];
+	wk_purse_skey ktac;
 	int rc;
 
 	if ((rc = wk_msg_parse(grant, len, &g, NULL, NULL)) != WK_MSG_OK)
@@ -275,15 +280,15 @@ sim_card_grant(sim_card *c, const uint8_t *grant, size_t len, wk_buf *out)
 	    memcmp(g.nonce, c->nonce, sizeof(c->nonce)) != 0 ||
 	    g.amount != c->amount || memcmp(g.terminal_id, c->term, 6) != 0)
 		return refuse(c, &g, WK_SW_SECURITY_STATUS, out);
-	if (wk_purse_load_mac2(c->sk, g.amount, g.trans_type, g.terminal_id,
+	if (wk_purse_load_mac2(&c->sk, g.amount, g.trans_type, g.terminal_id,
 	    g.host_date, g.host_time, mac2) != 0)
 		return -1;
 	if (sodium_memcmp(mac2, g.mac2, 4) != 0)
 		return refuse(c, &g, WK_SW_PURSE_MAC_INVALID, out);
 	/* CREDIT FOR LOAD */
 	c->balance += g.amount;
-	wk_purse_tac_key(c->dtk, ktac);
-	if (wk_purse_load_tac(ktac, c->balance, c->seq, g.amount, g.trans_type,
+	if (wk_purse_tac_key(c->algs[WK_PURSE_KEY_DTK], c->dtk, &ktac) != 0 ||
+	    wk_purse_load_tac(&ktac, c->balance, c->seq, g.amount, g.trans_type,
 	    g.terminal_id, g.host_date, g.host_time, c->last_tac) != 0)
 		return -1;
 	c->has_last = true;
@@ -301,7 +306,7 @@ sim_card_grant(sim_card *c, const uint8_t *grant, size_t len, wk_buf *out)
 	memcpy(r.host_date, g.host_date, 4);
 	memcpy(r.host_time, g.host_time, 3);
 	memcpy(r.tac, c->last_tac, 4);
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&ktac, sizeof(ktac));
 	return wk_msg_sign(&r, c->key, out) == WK_MSG_OK ? 0 : -1;
 }
 

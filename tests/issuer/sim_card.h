@@ -31,13 +31,14 @@ typedef struct sim_card {
 	size_t cert_len;
 	uint8_t dlk[16], dtk[16], dpk[16], damk[16];
 	uint8_t keys[WK_PURSE_KEY_N][16];	/* every purse key, by id */
+	uint8_t algs[WK_PURSE_KEY_N];	/* and its algorithm, as the issuer sealed it */
 	uint8_t key_version;
 	uint32_t balance;
 	uint16_t seq;
 	/* INITIALIZE FOR LOAD session */
 	bool in_session;
 	uint8_t rnd[4];
-	uint8_t sk[8];
+	wk_purse_skey sk;
 	uint32_t amount;
 	uint8_t term[6];
 	uint8_t nonce[WK_MSG_NONCE_LEN];

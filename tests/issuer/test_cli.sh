@@ -175,6 +175,39 @@ python3 -c 'import json,sys; k=[x["kind"] for x in json.load(open(sys.argv[1]))]
 expect_rc 0 "$bin" init --db "sqlite:$dir/mfg.db" --key-file "$dir/mfg.key" --manufacturer-ca "$dir/both.pem"
 grep -q "trusting 2 card manufacturer" "$dir/out" || fail "init --manufacturer-ca"
 
+# the purse keys new cards get as SM4 (docs/issuer.md "SM4 purse keys")
+expect_rc 0 "$bin" key-algorithms --db "$db" --json
+[ "$(cat "$dir/out")" = '{"dlk":"3des","dpk":"3des","dtk":"3des","dulk":"3des","duk":"3des","damk":"3des","drpk":"3des"}' ] ||
+	fail "key-algorithms before a choice: $(cat "$dir/out")"
+expect_rc 0 "$bin" key-algorithms --db "$db" --sm4 dpk,dtk
+grep -q "^dpk	SM4$" "$dir/out" && grep -q "^dlk	3DES$" "$dir/out" || fail "key-algorithms --sm4 dpk,dtk"
+grep -q "enrolled cards keep" "$dir/out" || fail "key-algorithms says who it is for"
+for bad in "" "dpk," "aes" "dlk,,dpk" "all,dlk"; do
+	expect_rc 2 "$bin" key-algorithms --db "$db" --sm4 "$bad"
+	grep -q -- "--sm4" "$dir/err" || fail "key-algorithms --sm4 '$bad': no message"
+done
+expect_rc 0 "$bin" key-algorithms --db "$db" --json
+[ "$(cat "$dir/out")" = '{"dlk":"3des","dpk":"sm4","dtk":"sm4","dulk":"3des","duk":"3des","damk":"3des","drpk":"3des"}' ] ||
+	fail "a refused --sm4 changed the choice: $(cat "$dir/out")"
+expect_rc 1 "$bin" key-algorithms --db "sqlite:$dir/none.db"
+grep -q "not an issuer database" "$dir/err" || fail "key-algorithms without an issuer"
+expect_rc 2 "$bin" init --db "sqlite:$dir/sm4x.db" --key-file "$dir/sm4x.key" --sm4 xyz
+[ ! -e "$dir/sm4x.key" ] || fail "a refused init --sm4 made a key file"
+expect_rc 0 "$bin" init --db "sqlite:$dir/sm4.db" --key-file "$dir/sm4.key" --sm4 all
+expect_rc 0 "$bin" key-algorithms --db "sqlite:$dir/sm4.db" --json
+[ "$(cat "$dir/out")" = '{"dlk":"sm4","dpk":"sm4","dtk":"sm4","dulk":"sm4","duk":"sm4","damk":"sm4","drpk":"sm4"}' ] ||
+	fail "init --sm4 all: $(cat "$dir/out")"
+# init --exists-ok on it: the choice stays; --sm4 there is not applied and
+# says so (key-algorithms changes it)
+expect_rc 0 "$bin" init --db "sqlite:$dir/sm4.db" --key-file "$dir/sm4.key" --exists-ok --sm4 none
+grep -q "an issuer exists" "$dir/out" && grep -q "key-algorithms" "$dir/err" ||
+	fail "init --exists-ok --sm4: $(cat "$dir/out" "$dir/err")"
+expect_rc 0 "$bin" key-algorithms --db "sqlite:$dir/sm4.db" --json
+[ "$(cat "$dir/out")" = '{"dlk":"sm4","dpk":"sm4","dtk":"sm4","dulk":"sm4","duk":"sm4","damk":"sm4","drpk":"sm4"}' ] ||
+	fail "init --exists-ok --sm4 changed the choice: $(cat "$dir/out")"
+expect_rc 0 "$bin" cards --db "$db" --json
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); assert all("key_algs" in x for x in c), c' "$dir/out"
+
 # two TLS servers on the same database
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \

@@ -84,6 +84,8 @@ snapshot(void)
 		("SELECT token_id, sender, receiver, amount FROM transfers"
 		" ORDER BY token_id"),
 		"SELECT card_id, float_account FROM cards ORDER BY card_id",
+		("SELECT id, card_id, status, challenge FROM pin_reloads"
+		" ORDER BY id"),
 	};
 	size_t cap = 1 << 16, n = 0;
 	char *s = calloc(1, cap);
@@ -1540,7 +1542,8 @@ test_enrol_attestation(void **state)
 	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
 		uint8_t k[16];
 
-		assert_int_equal(iss_card_key(&T.is->keys, id, c->id, k), 0);
+		assert_int_equal(iss_card_key(&T.is->keys, id, c->algs[id], c->id,
+		    k), 0);
 		assert_memory_equal(k, c->keys[id], 16);
 	}
 	check_conservation();
@@ -1922,13 +1925,15 @@ test_purse_unblock(void **state)
 	(void)state;
 	wk_buf_init_heap(&b, WK_MSG_MAX);
 	/* enrolment sealed the card's DAMK with its other keys */
-	assert_int_equal(iss_card_damk(&T.is->keys, c->id, damk), 0);
+	assert_int_equal(iss_card_damk(&T.is->keys, c->algs[WK_PURSE_KEY_DAMK],
+	    c->id, damk), 0);
 	assert_memory_equal(damk, c->damk, 16);
 	assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
 	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p, b.len,
 	    &ub, &e), 0);
 	assert_memory_equal(ub.challenge, chal, 4);
-	assert_int_equal(wk_purse_unblock_mac(c->damk, chal, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(c->algs[WK_PURSE_KEY_DAMK], c->damk,
+	    chal, mac), 0);
 	assert_memory_equal(ub.mac, mac, 4);
 	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
 	    " 'purse.unblock'"), 1);
@@ -1977,6 +1982,182 @@ test_purse_unblock(void **state)
 	    b.len, &ub, &e), -1);
 	assert_int_equal(e.status, 403);
 	wk_buf_clear(&b);
+	sim_card_free(&c);
+	sim_card_free(&other);
+}
+
+/* the script the card would accept for a reset PIN (6 digits) */
+static void
+want_pin_script(const sim_card *c, const uint8_t chal[4], const char *pin,
+    uint8_t *out, size_t *len)
+{
+	uint8_t bcd[3];
+
+	assert_int_equal(strlen(pin), 6);
+	for (int i = 0; i < 3; i++)
+		bcd[i] = (uint8_t)(((pin[2 * i] - '0') << 4) | (pin[2 * i + 1] - '0'));
+	assert_int_equal(wk_purse_reload_pin_script(c->algs[WK_PURSE_KEY_DAMK],
+	    c->keys[WK_PURSE_KEY_DAMK], c->algs[WK_PURSE_KEY_DRPK],
+	    c->keys[WK_PURSE_KEY_DRPK], chal, bcd, 3, out, len), 0);
+}
+
+/* the purse PIN's reload (iss_pin.c): an operator's order, the one-time
+ * script for the card's next signed request, once */
+static void
+test_pin_reload(void **state)
+{
+	static const uint8_t chal1[4] = { 1, 2, 3, 4 }, chal2[4] = { 5, 6, 7, 8 };
+	sim_card *c = new_card(PAN_RICH), *other = new_card(PAN_POOR);
+	uint8_t want[WK_PURSE_RELOAD_DATA_MAX], got[64];
+	iss_pin_order o1, o2;
+	iss_pin_script sc;
+	iss_err e = { 0 };
+	json_t *resp = NULL;
+	char *before, *after, upper[17];
+	size_t wlen = 0;
+	wk_buf b, b2;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	wk_buf_init_heap(&b2, WK_MSG_MAX);
+	/* enrolment sealed the card's DRPK with its other keys */
+	{
+		uint8_t drpk[16];
+
+		assert_int_equal(iss_card_key(&T.is->keys, WK_PURSE_KEY_DRPK,
+		    c->algs[WK_PURSE_KEY_DRPK], c->id, drpk), 0);
+		assert_memory_equal(drpk, c->keys[WK_PURSE_KEY_DRPK], 16);
+	}
+	/* nothing ordered: the card's request gets 404 and changes nothing */
+	assert_int_equal(sim_card_unblock_request(c, chal1, &b), 0);
+	before = snapshot();
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 404, "no_pin_reload");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* two orders: the second cancels the first (and the id's case does not
+	 * matter) */
+	for (int i = 0; i < 16; i++)
+		upper[i] = (char)(c->id_hex[i] >= 'a' ? c->id_hex[i] - 32 :
+		    c->id_hex[i]);
+	upper[16] = '\0';
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, NULL, 0, &o1, NULL, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, upper, NULL, 0, &o2, NULL, &e), 0);
+	assert_string_equal(o2.card_id, c->id_hex);
+	assert_true(o2.order > o1.order);
+	assert_int_equal(strlen(o2.reset_pin), 6);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM pin_reloads WHERE status ="
+	    " 'pending'"), 1);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'pin.order'"), 2);
+	/* refusals change nothing: another card's key, another card, a
+	 * message that is not an unblock request, bad JSON */
+	before = snapshot();
+	{
+		EVP_PKEY *k = c->key;
+
+		c->key = other->key;
+		wk_buf_reset(&b2);
+		assert_int_equal(sim_card_unblock_request(c, chal1, &b2), 0);
+		c->key = k;
+	}
+	expect_error(post_msg("/v1/pin-reloads", "request", b2.p, b2.len, &resp),
+	    &resp, 403, "bad_signature");
+	json_decref(resp);
+	wk_buf_reset(&b2);
+	assert_int_equal(sim_card_unblock_request(other, chal1, &b2), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b2.p, b2.len, &resp),
+	    &resp, 404, "no_pin_reload");
+	json_decref(resp);
+	wk_buf_reset(&b2);
+	assert_int_equal(sim_card_load_request(c, 10, &b2), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b2.p, b2.len, &resp),
+	    &resp, 400, "bad_message");
+	json_decref(resp);
+	expect_error(post_msg("/v1/pin-reloads", "script", b.p, b.len, &resp),
+	    &resp, 400, "unknown_field");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/pin-reloads", "{\"request\": 5}",
+	    strlen("{\"request\": 5}"), &resp), &resp, 400, "missing_field");
+	json_decref(resp);
+	expect_error(sim_http_raw(T.h, "/v1/pin-reloads", "{\"request\": \"@@\"}",
+	    17, &resp), &resp, 400, "bad_message");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* the card's request: the script for its challenge and order 2's PIN */
+	assert_int_equal(post_msg("/v1/pin-reloads", "request", b.p, b.len,
+	    &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "card_id")),
+	    c->id_hex);
+	assert_int_equal(json_integer_value(json_object_get(resp, "order")),
+	    o2.order);
+	assert_string_equal(json_string_value(json_object_get(resp, "challenge")),
+	    "01020304");
+	want_pin_script(c, chal1, o2.reset_pin, want, &wlen);
+	assert_int_equal(sim_unb64(json_object_get(resp, "script"), got,
+	    sizeof(got)), (long)wlen);
+	assert_memory_equal(got, want, wlen);
+	json_decref(resp);
+	assert_int_equal(q_int("SELECT COUNT(*) FROM oplog WHERE kind ="
+	    " 'pin.reload'"), 1);
+	/* the attack: the same request again (a replay), then a fresh one:
+	 * the order is spent */
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 409, "replayed_request");
+	json_decref(resp);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(c, chal2, &b), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 404, "no_pin_reload");
+	json_decref(resp);
+	/* the operator's path: an order delivered at once for a request file */
+	{
+		/* another card's request: no order either */
+		int64_t n = q_int("SELECT COUNT(*) FROM pin_reloads");
+
+		wk_buf_reset(&b2);
+		assert_int_equal(sim_card_unblock_request(other, chal2, &b2), 0);
+		assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex,
+		    b2.p, b2.len, &o1, &sc, &e), -1);
+		assert_int_equal(e.status, 400);
+		assert_int_equal(q_int("SELECT COUNT(*) FROM pin_reloads"), n);
+	}
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &o1, &sc, &e), 0);
+	want_pin_script(c, chal2, o1.reset_pin, want, &wlen);
+	assert_int_equal(sc.script_len, wlen);
+	assert_memory_equal(sc.script, want, wlen);
+	/* each order has its own reset PIN (derived, not stored) */
+	assert_int_equal(q_int("SELECT COUNT(*) FROM pin_reloads WHERE status ="
+	    " 'delivered'"), 2);
+	/* orders for no card, a bad id, a revoked card */
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "0011223344556677",
+	    NULL, 0, &o1, NULL, &e), -1);
+	assert_int_equal(e.status, 404);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, "00", NULL, 0, &o1, NULL,
+	    &e), -1);
+	assert_int_equal(e.status, 400);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, NULL, 0,
+	    &o1, NULL, &e), 0);
+	assert_int_equal(iss_card_revoke(T.db, other->id_hex, &e), 0);
+	assert_int_equal(iss_pin_order_new(T.db, &T.is->keys, other->id_hex, NULL, 0,
+	    &o1, NULL, &e), -1);
+	assert_int_equal(e.status, 403);
+	/* and a revoked card's pending order is not delivered */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(other, chal1, &b), 0);
+	expect_error(post_msg("/v1/pin-reloads", "request", b.p, b.len, &resp),
+	    &resp, 403, "card_revoked");
+	json_decref(resp);
+	check_conservation();
+	wk_buf_clear(&b);
+	wk_buf_clear(&b2);
 	sim_card_free(&c);
 	sim_card_free(&other);
 }
@@ -2171,7 +2352,8 @@ purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
     const char *term, uint32_t term_seq, bool by_serial, bool bad_tac)
 {
 	uint8_t tid[6], ts[4], date[4] = { 0x20, 0x26, 0x11, 0x22 },
-	    tm[3] = { 0x01, 0x59, 0x00 }, ktac[8], tac[4], serial[10];
+	    tm[3] = { 0x01, 0x59, 0x00 }, tac[4], serial[10];
+	wk_purse_skey ktac;
 	char ts_hex[9], tac_hex[9], id_hex[21];
 	json_t *p;
 
@@ -2180,8 +2362,9 @@ purchase_proof(sim_card *c, const char *purse, int seq, uint32_t amount,
 	ts[1] = (uint8_t)(term_seq >> 16);
 	ts[2] = (uint8_t)(term_seq >> 8);
 	ts[3] = (uint8_t)term_seq;
-	wk_purse_tac_key(c->dtk, ktac);
-	assert_int_equal(wk_purse_purchase_tac(ktac, amount,
+	assert_int_equal(wk_purse_tac_key(c->algs[WK_PURSE_KEY_DTK], c->dtk,
+	    &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, amount,
 	    strcmp(purse, "EP") == 0 ? WK_PURSE_TT_EP_PURCHASE :
 	    WK_PURSE_TT_ED_PURCHASE, tid, ts, date, tm, tac), 0);
 	if (bad_tac)
@@ -3156,6 +3339,324 @@ test_race(void **state)
 	sim_card_free(&c);
 }
 
+/* GET /v1/audit/{card}/bank/{after} with auth: the parsed batch into b
+ * (its bytes in buf), checked with the CA key; the answer's status */
+static long
+bank_get(sim_card *c, const char *auth, uint64_t after, uint8_t *buf,
+    size_t cap, wk_arec_iss *b, json_t **resp)
+{
+	char path[128];
+	const char *h;
+	long st, n;
+	EVP_PKEY *ca = X509_get0_pubkey(T.is->keys.ca_cert);
+
+	memset(b, 0, sizeof(*b));
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/%llu", c->id_hex,
+	    (unsigned long long)after);
+	if ((st = door(auth, path, NULL, resp)) != 200)
+		return st;
+	if ((h = json_string_value(json_object_get(*resp, "batch"))) == NULL)
+		return st;
+	n = wk_hex_decode(h, buf, cap);
+	assert_true(n > 0);
+	assert_int_equal(wk_arec_iss_parse(buf, (size_t)n, b), WK_AREC_OK);
+	assert_int_equal(wk_arec_sig_verify(ca, buf, b->tbs_len, b->sig,
+	    b->sig_len), WK_AREC_OK);
+	assert_memory_equal(b->serial, c->id, 8);
+	return st;
+}
+
+/* the bank's records of the account (iss_history.c) */
+static void
+test_bank_records(void **state)
+{
+	sim_card *c = new_card(PAN_POOR), *c2 = new_card(PAN_POOR);
+	sim_card *other = new_card(PAN_BUSY);
+	char hc[SIM_TOKEN_MAX + 8], hcard[SIM_TOKEN_MAX + 8];
+	char ho[SIM_TOKEN_MAX + 8], path[128], id[33], *before, *after;
+	uint8_t buf[8192], grant[WK_MSG_MAX];
+	static const uint8_t want_types[] = { WK_AREC_ISS_DEPOSIT,
+	    WK_AREC_ISS_LOAD, WK_AREC_ISS_REVERSAL, WK_AREC_ISS_SETTLEMENT };
+	static const uint32_t want_amounts[] = { 12340, 300, 700, 100 };
+	json_t *resp = NULL;
+	wk_arec_iss b;
+	iss_err e = { 0 };
+	int64_t mid, bal;
+	size_t glen;
+	wk_buf req, ref;
+	wk_arec r;
+
+	(void)state;
+	wk_buf_init_heap(&req, WK_MSG_MAX);
+	wk_buf_init_heap(&ref, WK_MSG_MAX);
+	bearer_of(c, WK_MSG_SCOPE_HOLDER, hc, sizeof(hc));
+	bearer_of(c, WK_MSG_SCOPE_CARD, hcard, sizeof(hcard));
+	bearer_of(other, WK_MSG_SCOPE_HOLDER, ho, sizeof(ho));
+	/* what happened before the card was enrolled is not its */
+	assert_int_equal(bank_get(c, hc, 0, buf, sizeof(buf), &b, &resp), 200);
+	assert_true(json_is_null(json_object_get(resp, "batch")));
+	assert_int_equal(json_integer_value(json_object_get(resp, "count")), 0);
+	json_decref(resp);
+	/* a deposit, the card's own load (not the bank's record: the card
+	 * has it), a load of the account's other card, a load the card
+	 * refused (reversed), a settlement of the card's purchase */
+	assert_int_equal(iss_deposit(T.db, PAN_POOR, 12340, &e), 0);
+	T.deposits += 12340;
+	assert_int_equal(sim_load(T.h, c, 500, NULL), 200);
+	assert_int_equal(sim_load(T.h, c2, 300, NULL), 200);
+	start_load(c, 700, &req, id, grant, &glen);
+	grant[glen - 3] ^= 0x10;
+	assert_int_equal(sim_card_grant(c, grant, glen, &ref), 1);
+	snprintf(path, sizeof(path), "/v1/loads/%s/refusal", id);
+	assert_int_equal(post_msg(path, "refusal", ref.p, ref.len, &resp), 200);
+	json_decref(resp);
+	assert_int_equal(iss_merchant_create(T.db, "000000000079", "Bakery", &mid,
+	    &e), 0);
+	as_nobody();
+	assert_int_equal(settle(json_pack("[o]", purchase_proof(c, "EP", 0, 100,
+	    "000000000079", 1, false, false)), &resp), 200);
+	json_decref(resp);
+	check_conservation();
+	bal = q_int("SELECT balance FROM accounts WHERE pan = '" PAN_POOR "'");
+	/* the doors: no token, the card's scope, another card's holder */
+	before = snapshot();
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/0", c->id_hex);
+	expect_error(door(NULL, path, NULL, &resp), &resp, 401, "token_required");
+	json_decref(resp);
+	expect_error(door(hcard, path, NULL, &resp), &resp, 403, "insufficient_scope");
+	json_decref(resp);
+	expect_error(door(ho, path, NULL, &resp), &resp, 403, "wrong_card");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/x1", c->id_hex);
+	expect_error(door(hc, path, NULL, &resp), &resp, 404, "not_found");
+	json_decref(resp);
+	snprintf(path, sizeof(path), "/v1/audit/%s/bank/0", c->id_hex);
+	expect_error(door(hc, path, json_object(), &resp), &resp, 405,
+	    "method_not_allowed");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	/* the holder's session: the four records, in order, signed for c */
+	assert_int_equal(bank_get(c, hc, 0, buf, sizeof(buf), &b, &resp), 200);
+	assert_int_equal(b.count, 4);
+	assert_false(json_is_true(json_object_get(resp, "more")));
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(wk_arec_decode(b.records + i * WK_AREC_LEN,
+		    WK_AREC_LEN, &r), WK_AREC_OK);
+		assert_int_equal(r.type, want_types[i]);
+		assert_int_equal(r.amount, want_amounts[i]);
+		assert_true(r.date[0] == 0x20);
+	}
+	/* the last one, the settlement: the merchant's terminal, the
+	 * account's balance */
+	assert_int_equal(r.dst[0], WK_AREC_ACCT_TERMINAL);
+	assert_memory_equal(r.dst + 1, "\x00\x00\x00\x00\x00\x79", 6);
+	assert_int_equal(r.balance, (uint32_t)bal);
+	assert_int_equal(json_integer_value(json_object_get(resp, "last")),
+	    (json_int_t)wk_arec_iss_event(&r));
+	json_decref(resp);
+	/* from an event number on: only what follows */
+	assert_int_equal(wk_arec_decode(b.records, WK_AREC_LEN, &r), WK_AREC_OK);
+	assert_int_equal(bank_get(c, hc, wk_arec_iss_event(&r), buf, sizeof(buf),
+	    &b, &resp), 200);
+	assert_int_equal(b.count, 3);
+	json_decref(resp);
+	/* the other card of the account sees the deposit, c's loads (the
+	 * refused one and its refund too) but not its own load, nor c's
+	 * settlement */
+	bearer_of(c2, WK_MSG_SCOPE_HOLDER, hc, sizeof(hc));
+	assert_int_equal(bank_get(c2, hc, 0, buf, sizeof(buf), &b, &resp), 200);
+	assert_int_equal(b.count, 4);
+	json_decref(resp);
+	wk_buf_clear(&req);
+	wk_buf_clear(&ref);
+	as_nobody();
+	sim_card_free(&c);
+	sim_card_free(&c2);
+	sim_card_free(&other);
+}
+
+/* ---- SM4 purse keys (docs/issuer.md "SM4 purse keys") ---- */
+
+#define TERM_SM4 "000000000077"
+
+static void
+key_algs(const char *list)
+{
+	uint8_t algs[WK_PURSE_KEY_N];
+	char err[200];
+
+	assert_int_equal(iss_key_algs_parse(list, algs, err, sizeof(err)), 0);
+	assert_int_equal(iss_key_algs_set(T.db, algs), ISS_DB_OK);
+}
+
+static void
+test_sm4(void **state)
+{
+	static const uint8_t chal[4] = { 0x01, 0x02, 0x03, 0x04 };
+	uint8_t algs[WK_PURSE_KEY_N], k3[16], k4[16], mac[4];
+	sim_card *old = new_card(PAN_RICH), *c;
+	iss_unblock ub;
+	iss_err e = { 0 };
+	int64_t mid;
+	json_t *resp = NULL;
+	char err[200], sql[256], *before, *after;
+	wk_buf b;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	/* never chosen: 3DES, for every key */
+	assert_int_equal(iss_key_algs_get(T.db, algs), 0);
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		assert_int_equal(algs[id], WK_PURSE_ALG_3DES);
+		assert_int_equal(old->algs[id], WK_PURSE_ALG_3DES);
+	}
+	/* the choice parses strictly */
+	assert_int_equal(iss_key_algs_parse("all", algs, err, sizeof(err)), 0);
+	assert_int_equal(algs[WK_PURSE_KEY_DAMK], WK_PURSE_ALG_SM4);
+	assert_int_equal(iss_key_algs_parse("none", algs, err, sizeof(err)), 0);
+	assert_int_equal(algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_3DES);
+	assert_int_equal(iss_key_algs_parse("dpk,damk", algs, err, sizeof(err)),
+	    0);
+	assert_int_equal(algs[WK_PURSE_KEY_DPK], WK_PURSE_ALG_SM4);
+	assert_int_equal(algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_3DES);
+	{
+		static const char *const bad[] = { "", "dlk,", ",dlk", "dlk,,dpk",
+		    "xyz", "DLK", "dlk,sm4", "all,dlk", NULL };
+
+		for (size_t i = 0; bad[i] != NULL; i++)
+			assert_int_equal(iss_key_algs_parse(bad[i], algs, err,
+			    sizeof(err)), -1);
+		assert_int_equal(iss_key_algs_parse(NULL, algs, err,
+		    sizeof(err)), -1);
+	}
+	/* what is stored parses strictly too */
+	assert_int_equal(iss_algs_from_hex("0400", algs), 0);
+	assert_int_equal(algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_SM4);
+	assert_int_equal(algs[WK_PURSE_KEY_DTK], WK_PURSE_ALG_3DES);
+	assert_int_equal(iss_algs_from_hex("05", algs), -1);
+	assert_int_equal(iss_algs_from_hex("0G", algs), -1);
+	assert_int_equal(iss_algs_from_hex("040", algs), -1);
+	assert_int_equal(iss_algs_from_hex("04040404040404040404040404040404",
+	    algs), -1);
+
+	/* SM4 for the load, TAC and maintenance keys of new cards */
+	key_algs("dlk,dtk,damk");
+	c = new_card(PAN_RICH);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_SM4);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DPK], WK_PURSE_ALG_3DES);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DTK], WK_PURSE_ALG_SM4);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DULK], WK_PURSE_ALG_3DES);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DUK], WK_PURSE_ALG_3DES);
+	assert_int_equal(c->algs[WK_PURSE_KEY_DAMK], WK_PURSE_ALG_SM4);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM cards WHERE card_id ="
+	    " '%s' AND key_algs = '04000400000400'", c->id_hex);
+	assert_int_equal(q_int(sql), 1);
+	/* an SM4 card key comes from the SM4 master, never the 3DES one */
+	for (int id = 0; id < WK_PURSE_KEY_N; id++) {
+		assert_int_equal(iss_card_key(&T.is->keys, id, WK_PURSE_ALG_3DES,
+		    c->id, k3), 0);
+		assert_int_equal(iss_card_key(&T.is->keys, id, WK_PURSE_ALG_SM4,
+		    c->id, k4), 0);
+		assert_memory_not_equal(k3, k4, 16);
+		assert_memory_equal(c->algs[id] == WK_PURSE_ALG_SM4 ? k4 : k3,
+		    c->keys[id], 16);
+	}
+	assert_int_equal(iss_card_key(&T.is->keys, 0, 0x01, c->id, k3), -1);
+
+	/* loads: the SM4 card's MAC1, MAC2 and TAC with SM4; the card
+	 * enrolled before keeps 3DES */
+	assert_int_equal(sim_load(T.h, c, 3000, NULL), 200);
+	assert_int_equal(c->balance, 3000);
+	assert_int_equal(sim_load(T.h, old, 700, NULL), 200);
+	check_conservation();
+	/* a request naming another algorithm than the card's DLK: refused,
+	 * nothing written */
+	before = snapshot_but_oplog();
+	c->algs[WK_PURSE_KEY_DLK] = WK_PURSE_ALG_3DES;
+	memcpy(k3, c->dlk, 16);
+	assert_int_equal(iss_card_key(&T.is->keys, WK_PURSE_KEY_DLK,
+	    WK_PURSE_ALG_3DES, c->id, c->dlk), 0);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp,
+	    400, "bad_key_version");
+	json_decref(resp);
+	resp = NULL;
+	after = snapshot_but_oplog();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	c->algs[WK_PURSE_KEY_DLK] = WK_PURSE_ALG_SM4;
+	memcpy(c->dlk, k3, 16);
+	c->in_session = false;
+
+	/* settlement: the SM4 card's purchase TAC with its SM4 DTK */
+	assert_int_equal(iss_merchant_create(T.db, TERM_SM4, "SM4 shop", &mid,
+	    &e), 0);
+	assert_int_equal(settle(json_pack("[o, o]",
+	    purchase_proof(c, "EP", 0, 300, TERM_SM4, 1, false, false),
+	    purchase_proof(old, "EP", 0, 100, TERM_SM4, 2, true, false)), &resp),
+	    200);
+	assert_int_equal(json_integer_value(json_object_get(resp, "total")), 400);
+	json_decref(resp);
+	resp = NULL;
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100, TERM_SM4,
+	    3, false, true)), 403, "bad_tac");
+	/* a TAC made with the 3DES key of the same card is no TAC */
+	c->algs[WK_PURSE_KEY_DTK] = WK_PURSE_ALG_3DES;
+	memcpy(k4, c->dtk, 16);
+	assert_int_equal(iss_card_key(&T.is->keys, WK_PURSE_KEY_DTK,
+	    WK_PURSE_ALG_3DES, c->id, c->dtk), 0);
+	settle_refused(json_pack("[o]", purchase_proof(c, "EP", 1, 100, TERM_SM4,
+	    3, false, false)), 403, "bad_tac");
+	c->algs[WK_PURSE_KEY_DTK] = WK_PURSE_ALG_SM4;
+	memcpy(c->dtk, k4, 16);
+	check_conservation();
+
+	/* the unblock script with the SM4 DAMK */
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_unblock_request(c, chal, &b), 0);
+	assert_int_equal(iss_purse_unblock(T.db, &T.is->keys, c->id_hex, b.p,
+	    b.len, &ub, &e), 0);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_SM4, c->damk, chal,
+	    mac), 0);
+	assert_memory_equal(ub.mac, mac, 4);
+
+	/* the same card enrolled again after the choice changed: its own
+	 * algorithms and keys, not the new choice */
+	key_algs("none");
+	assert_int_equal(sim_enrol(T.h, c, PW, &resp), 200);
+	assert_string_equal(json_string_value(json_object_get(resp, "status")),
+	    "existing");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    resp, "key_algorithms"), "dlk")), "sm4");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    resp, "key_algorithms"), "dpk")), "3des");
+	json_decref(resp);
+	resp = NULL;
+	assert_int_equal(c->algs[WK_PURSE_KEY_DLK], WK_PURSE_ALG_SM4);
+	assert_int_equal(sim_load(T.h, c, 1, NULL), 200);
+	/* a stored value that does not parse: an internal error, no load */
+	snprintf(sql, sizeof(sql), "UPDATE cards SET key_algs = '07' WHERE"
+	    " card_id = '%s'", c->id_hex);
+	assert_int_equal(iss_db_script(T.db, sql), ISS_DB_OK);
+	wk_buf_reset(&b);
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	assert_int_equal(post_msg("/v1/loads", "request", b.p, b.len, &resp),
+	    500);
+	json_decref(resp);
+	snprintf(sql, sizeof(sql), "UPDATE cards SET key_algs = '04000400000400'"
+	    " WHERE card_id = '%s'", c->id_hex);
+	assert_int_equal(iss_db_script(T.db, sql), ISS_DB_OK);
+	check_conservation();
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+	sim_card_free(&old);
+}
+
 int
 main(void)
 {
@@ -3182,12 +3683,15 @@ main(void)
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_session_flood),
 		cmocka_unit_test(test_purse_unblock),
+		cmocka_unit_test(test_pin_reload),
 		cmocka_unit_test(test_settle),
 		cmocka_unit_test(test_settle_float),
 		cmocka_unit_test(test_settle_identity),
 		cmocka_unit_test(test_settle_race),
 		cmocka_unit_test(test_transfers),
+		cmocka_unit_test(test_sm4),
 		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_bank_records),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -273,7 +273,8 @@ test_create_diversified(void **state)
 {
 	wk_sam *sam = NULL;
 	wk_purse_txn t;
-	uint8_t mk[5][16], dpk[16], sk[8], want[4], term[6];
+	uint8_t mk[5][16], algs[5], dpk[16], want[4], term[6];
+	wk_purse_skey sk;
 	const char *keys =
 	    "{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
 	    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
@@ -289,7 +290,10 @@ test_create_diversified(void **state)
 	/* never overwritten */
 	assert_int_equal(wk_sam_create(path_of("sam.json"), path_of("mk.json"),
 	    term), WK_ERR_ARG);
-	assert_int_equal(wk_purse_read_master_keys(path_of("mk.json"), mk), WK_OK);
+	assert_int_equal(wk_purse_read_master_keys(path_of("mk.json"), mk, algs),
+	    WK_OK);
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(algs[i], WK_PURSE_ALG_3DES);	/* unnamed */
 
 	assert_int_equal(wk_sam_open(path_of("sam.json"), &sam), WK_OK);
 	assert_int_equal(wk_sam_counter(sam), 0);
@@ -307,16 +311,93 @@ test_create_diversified(void **state)
 	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
 	assert_memory_equal(t.terminal, term, 6);
 
-	assert_int_equal(wk_purse_derive_key(mk[1], t.serial, dpk), WK_OK);
-	assert_int_equal(wk_purse_session_key_purchase(dpk, t.random, 9,
-	    t.term_seq, sk), 0);
-	assert_int_equal(wk_purse_purchase_mac1(sk, 1230, 0x06, term, t.date,
+	assert_int_equal(wk_purse_derive_key(WK_PURSE_ALG_3DES, mk[1], t.serial,
+	    dpk), WK_OK);
+	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_3DES, dpk,
+	    t.random, 9, t.term_seq, &sk), 0);
+	assert_int_equal(wk_purse_purchase_mac1(&sk, 1230, 0x06, term, t.date,
 	    t.time, want), 0);
 	assert_memory_equal(t.mac1, want, 4);
 	/* another card (serial) gets another MAC1 */
 	t.serial[9] ^= 1;
 	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
 	assert_memory_not_equal(t.mac1, want, 4);
+	wk_sam_free(&sam);
+}
+
+/* docs/purse.md "SM4": a master-key file that makes SM4 keys; the SAM
+ * computes with the algorithm and refuses a card whose key has the other */
+static void
+test_create_sm4(void **state)
+{
+	wk_sam *sam = NULL;
+	wk_purse_txn t;
+	uint8_t mk[5][16], algs[5], dk[16], want[4], term[6], tac[4];
+	wk_purse_skey sk, ktac;
+	const char *keys =
+	    "{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+	    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+	    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+	    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+	    " \"duk\": \"404142434445464748494A4B4C4D4E4F\","
+	    " \"algorithms\": {\"dpk\": \"sm4\", \"dtk\": \"SM4\","
+	    " \"dlk\": \"3des\"}}";
+
+	(void)state;
+	write_text("mk4.json", keys);
+	hex("0000000000A4", term, 6);
+	assert_int_equal(wk_purse_read_master_keys(path_of("mk4.json"), mk, algs),
+	    WK_OK);
+	assert_int_equal(algs[0], WK_PURSE_ALG_3DES);
+	assert_int_equal(algs[1], WK_PURSE_ALG_SM4);
+	assert_int_equal(algs[2], WK_PURSE_ALG_SM4);
+	assert_int_equal(algs[3], WK_PURSE_ALG_3DES);
+	assert_int_equal(wk_sam_create(path_of("sam4.json"), path_of("mk4.json"),
+	    term), WK_OK);
+	/* the file names every key's algorithm */
+	assert_non_null(strstr(read_text("sam4.json"), "\"dpk\": \"sm4\""));
+	assert_non_null(strstr(read_text("sam4.json"), "\"dlk\": \"3des\""));
+	assert_int_equal(wk_sam_open(path_of("sam4.json"), &sam), WK_OK);
+	memset(&t, 0, sizeof(t));
+	t.type = 0x06;
+	t.key_index = 1;
+	t.amount = 1230;
+	hex("12345678901234567890", t.serial, 10);
+	hex("A1B2C3D4", t.random, 4);
+	t.card_seq = 9;
+	hex("20261122", t.date, 4);
+	hex("010203", t.time, 3);
+	/* a card whose DPK is 3DES: not this SAM's, no number used */
+	t.alg = WK_PURSE_ALG_3DES;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_ERR_KEY_NOT_FOUND);
+	assert_int_equal(wk_sam_counter(sam), 0);
+	t.alg = 0x01;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_ERR_KEY_NOT_FOUND);
+	t.alg = WK_PURSE_ALG_SM4;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_OK);
+	assert_int_equal(wk_sam_counter(sam), 1);
+	assert_int_equal(wk_purse_derive_key(WK_PURSE_ALG_SM4, mk[1], t.serial,
+	    dk), WK_OK);
+	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_SM4, dk,
+	    t.random, 9, t.term_seq, &sk), 0);
+	assert_int_equal(wk_purse_purchase_mac1(&sk, 1230, 0x06, term, t.date,
+	    t.time, want), 0);
+	assert_memory_equal(t.mac1, want, 4);
+	/* the card's MAC2 and TAC, as an SM4 card makes them */
+	assert_int_equal(wk_purse_purchase_mac2(&sk, 1230, want), 0);
+	assert_int_equal(wk_purse_derive_key(WK_PURSE_ALG_SM4, mk[2], t.serial,
+	    dk), WK_OK);
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_SM4, dk, &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, 1230, 0x06, term,
+	    t.term_seq, t.date, t.time, tac), 0);
+	assert_int_equal(wk_sam_check(sam, &t, want, tac), WK_OK);
+	tac[0] ^= 1;
+	assert_int_equal(wk_sam_check(sam, &t, want, tac), WK_ERR_AUTH_FAILED);
+	wk_sam_free(&sam);
+	/* reopened, the algorithms are still there */
+	assert_int_equal(wk_sam_open(path_of("sam4.json"), &sam), WK_OK);
+	t.alg = WK_PURSE_ALG_3DES;
+	assert_int_equal(wk_sam_purchase_mac1(sam, &t), WK_ERR_KEY_NOT_FOUND);
 	wk_sam_free(&sam);
 }
 
@@ -355,9 +436,29 @@ test_bad_files(void **state)
 		    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
 		    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
 		    " \"duk\": \"404142434445464748494A4B4C4D4E4F\"} trailing",
+		/* an algorithm the purse does not know, a key that is not one,
+		 * a number where a name goes */
+		"{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+		    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+		    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+		    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+		    " \"duk\": \"404142434445464748494A4B4C4D4E4F\","
+		    " \"algorithms\": {\"dpk\": \"aes\"}}",
+		"{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+		    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+		    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+		    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+		    " \"duk\": \"404142434445464748494A4B4C4D4E4F\","
+		    " \"algorithms\": {\"dpk\": \"sm4\", \"xyz\": \"sm4\"}}",
+		"{\"dlk\": \"000102030405060708090A0B0C0D0E0F\","
+		    " \"dpk\": \"101112131415161718191A1B1C1D1E1F\","
+		    " \"dtk\": \"202122232425262728292A2B2C2D2E2F\","
+		    " \"dulk\": \"303132333435363738393A3B3C3D3E3F\","
+		    " \"duk\": \"404142434445464748494A4B4C4D4E4F\","
+		    " \"algorithms\": {\"dpk\": 4}}",
 	};
 	wk_sam *sam = NULL;
-	uint8_t mk[5][16], term[6] = { 0 };
+	uint8_t mk[5][16], algs[5], term[6] = { 0 };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -368,8 +469,8 @@ test_bad_files(void **state)
 	assert_int_equal(wk_sam_open(path_of("missing.json"), &sam), WK_ERR_IO);
 	for (size_t i = 0; i < sizeof(bad_mk) / sizeof(bad_mk[0]); i++) {
 		write_text("badmk.json", bad_mk[i]);
-		assert_int_equal(wk_purse_read_master_keys(path_of("badmk.json"), mk),
-		    WK_ERR_ARG);
+		assert_int_equal(wk_purse_read_master_keys(path_of("badmk.json"), mk,
+		    algs), WK_ERR_ARG);
 		assert_int_equal(wk_sam_create(path_of("never.json"),
 		    path_of("badmk.json"), term), WK_ERR_ARG);
 		assert_int_equal(access(path_of("never.json"), F_OK), -1);
@@ -554,12 +655,25 @@ test_psam_info(void **state)
 	memcpy(a + 2, "\x00\x00\x00\x00\x00\x42", 6);
 	memcpy(a + 8, "\x01\x02\x03\x04", 4);
 	a[12] = 0x04;
+	/* installed: it holds a master, of one algorithm or both */
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info),
+	    WK_ERR_CARD_MALFORMED);
+	a[WK_PSAM_INFO_LEN - 1] = WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4;
 	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info), WK_OK);
 	assert_int_equal(info.state, WK_PSAM_INSTALLED);
 	assert_int_equal(info.key_version, 3);
 	assert_int_equal(info.counter, 0x01020304u);
+	assert_int_equal(info.algorithms, WK_PSAM_ALG_3DES | WK_PSAM_ALG_SM4);
 	assert_memory_equal(info.terminal, "\x00\x00\x00\x00\x00\x42", 6);
+	a[WK_PSAM_INFO_LEN - 1] = 0x04;	/* no such algorithm bit */
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN, &info),
+	    WK_ERR_CARD_MALFORMED);
+	a[WK_PSAM_INFO_LEN - 1] = WK_PSAM_ALG_SM4;
+	/* a PSAM made before SM4: no algorithm byte, its one master 3DES */
 	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN - 1, &info),
+	    WK_OK);
+	assert_int_equal(info.algorithms, WK_PSAM_ALG_3DES);
+	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN - 2, &info),
 	    WK_ERR_CARD_MALFORMED);
 	assert_int_equal(wk_psam_parse_info(a, WK_PSAM_INFO_LEN + 1, &info),
 	    WK_ERR_CARD_MALFORMED);
@@ -629,6 +743,7 @@ main(void)
 		cmocka_unit_test(test_load_v3),
 		cmocka_unit_test(test_load_v3b),
 		cmocka_unit_test(test_create_diversified),
+		cmocka_unit_test(test_create_sm4),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_counter_end),
 		cmocka_unit_test(test_counter_reserve),

@@ -116,6 +116,23 @@ for f in /usr/lib/*/libwalletkey.so.0 /usr/include/walletkey.h; do
 done
 pkg-config --exists libwalletkey || fail "pkg-config does not know libwalletkey"
 
+step "the control panel and its user service are installed and serve"
+watch_unit=$(dpkg -L walletkey-tools | grep '/systemd/user/walletkey-watch\.service$') ||
+	fail "walletkey-tools does not ship walletkey-watch.service"
+grep_q '^ExecStart=/usr/bin/walletkey watch$' "$watch_unit" || fail "the watch unit does not run walletkey watch"
+for f in index.html app.js app.css; do
+	dpkg -L walletkey-tools | grep_q "/usr/share/walletkey/ui/$f\$" || fail "the panel's $f is not shipped"
+done
+walletkey --json ui --no-browser --idle-exit 30 >"$work/ui.json" 2>"$work/ui.err" &
+ui_pid=$!
+for _ in $(seq 50); do [ -s "$work/ui.json" ] && break; sleep 0.1; done
+ui_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$work/ui.json") ||
+	{ kill "$ui_pid" 2>/dev/null; cat "$work/ui.err"; fail "walletkey ui did not start"; }
+curl -fsS "http://127.0.0.1:$ui_port/" | grep_q '<script src="/static/app.js"' ||
+	{ kill "$ui_pid" 2>/dev/null; fail "the installed panel's page is not served"; }
+kill "$ui_pid" 2>/dev/null || true
+wait "$ui_pid" 2>/dev/null || true
+
 step "p11-kit list-modules shows the module"
 p11-kit list-modules | grep_q -i walletkey || fail "p11-kit does not list walletkey"
 

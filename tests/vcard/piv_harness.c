@@ -54,6 +54,12 @@ ph_close(piv_h *h)
 	vc_store_free(&h->st);
 }
 
+struct vc_card *
+ph_card(piv_h *h)
+{
+	return h->card;
+}
+
 piv_h *
 ph_new(void)
 {

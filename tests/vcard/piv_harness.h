@@ -27,6 +27,8 @@ uint16_t ph_raw_bin(piv_h *h, const uint8_t *apdu, size_t n, uint8_t *out,
     size_t cap, size_t *outlen);
 /* a digest of everything in the store, to check that nothing changed */
 void ph_store_digest(piv_h *h, uint8_t out[32]);
+/* the card under test, for the internal APIs (the audit log) */
+struct vc_card *ph_card(piv_h *h);
 /* number of store commits so far (checkpoints included) */
 unsigned ph_checkpoints(const piv_h *h);
 

@@ -518,6 +518,170 @@ test_ack(void **unused)
 	EVP_PKEY_free(ca);
 }
 
+/* the issuer's signed batch (WKAUDIT-ISS/1) of records with the given
+ * event numbers, for serial, signed by key; flip: a byte to change after
+ * signing (-1: none) */
+static size_t
+iss_batch(EVP_PKEY *key, const uint8_t serial[8], const uint64_t *events,
+    size_t n, uint8_t type, int flip, uint8_t *out)
+{
+	size_t len = WK_AREC_ISS_HDR, sl = 0;
+
+	wk_arec_iss_header(serial, (uint16_t)n, out);
+	for (size_t i = 0; i < n; i++) {
+		wk_arec r;
+
+		memset(&r, 0, sizeof(r));
+		r.type = type;
+		memcpy(r.date, "\x20\x26\x12\x01", 4);
+		memcpy(r.time, "\x09\x30\x00", 3);
+		r.amount = 1000 * (uint32_t)(i + 1);
+		r.balance = 50000 + r.amount;
+		r.src[0] = WK_AREC_ACCT_OUTSIDE;
+		r.dst[0] = WK_AREC_ACCT_ACCOUNT;
+		wk_arec_iss_set_event(&r, events[i]);
+		wk_arec_encode(&r, out + len);
+		len += WK_AREC_LEN;
+	}
+	assert_int_equal(wk_arec_sign(key, out, len, out + len, WK_AREC_SIG_MAX,
+	    &sl), WK_AREC_OK);
+	len += sl;
+	if (flip >= 0)
+		out[flip] ^= 0x01;
+	return len;
+}
+
+static void
+same_state(const audit_state *a, const audit_state *b)
+{
+	assert_int_equal(a->cap, b->cap);
+	assert_int_equal(a->base_seq, b->base_seq);
+	assert_int_equal(a->head_seq, b->head_seq);
+	assert_int_equal(a->acked, b->acked);
+	assert_memory_equal(a->base_hash, b->base_hash, WK_AREC_HASH_LEN);
+	assert_memory_equal(a->head_hash, b->head_hash, WK_AREC_HASH_LEN);
+}
+
+static uint16_t
+iss_apdu(const uint8_t *batch, size_t len)
+{
+	static char hex[2 * 8000 + 32];
+	int o;
+
+	assert_true(len < 8000);
+	o = sprintf(hex, "80ea000000%04x", (unsigned)len);
+	wk_hex_encode(batch, len, hex + o);
+	return apdu(hex);
+}
+
+static uint64_t
+iss_last(void)
+{
+	assert_int_equal(apdu("80ea010000"), 0x9000);
+	assert_int_equal(fx.rlen, 10);
+	return (uint64_t)fx.resp[8] << 8 | fx.resp[9];
+}
+
+/* the issuer's records: checked with the anchor, for this card, chained as
+ * the card's own, each once; everything refused changes nothing */
+static void
+test_issuer_records(void **unused)
+{
+	static const uint64_t ev12[] = { 1, 2 }, ev235[] = { 2, 3, 5 };
+	static const uint64_t ev9[] = { 9 }, ev_down[] = { 7, 6 };
+	uint8_t batch[8000], other_serial[8], raw[WK_AREC_LEN];
+	EVP_PKEY *ca, *other;
+	audit_state s0, s;
+	wk_arec r;
+	size_t n;
+
+	(void)unused;
+	assert_int_equal(append(10), AUDIT_LOG_OK);
+	assert_int_equal(apdu(SELECT), 0x9000);
+	other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(other);
+	n = iss_batch(other, vc_card_serial(fx.card), ev12, 2,
+	    WK_AREC_ISS_DEPOSIT, -1, batch);
+	/* not enrolled: no anchor to believe the issuer with */
+	assert_int_equal(iss_apdu(batch, n), 0x6985);
+	ca = anchor();
+	assert_int_equal(audit_log_state(fx.card, &s0), AUDIT_LOG_OK);
+	/* forged: another key, a changed byte of a record, of the signature */
+	assert_int_equal(iss_apdu(batch, n), 0x6982);
+	n = iss_batch(ca, vc_card_serial(fx.card), ev12, 2, WK_AREC_ISS_DEPOSIT,
+	    WK_AREC_ISS_HDR + 20, batch);
+	assert_int_equal(iss_apdu(batch, n), 0x6982);
+	n = iss_batch(ca, vc_card_serial(fx.card), ev12, 2, WK_AREC_ISS_DEPOSIT,
+	    (int)(WK_AREC_ISS_HDR + 2 * WK_AREC_LEN + 10), batch);
+	assert_int_equal(iss_apdu(batch, n), 0x6982);
+	/* the issuer's signature on another card's batch */
+	memcpy(other_serial, vc_card_serial(fx.card), 8);
+	other_serial[7] ^= 0x55;
+	n = iss_batch(ca, other_serial, ev12, 2, WK_AREC_ISS_DEPOSIT, -1, batch);
+	assert_int_equal(iss_apdu(batch, n), 0x6A80);
+	/* malformed even when signed: a card type passed off as the bank's,
+	 * events not ascending, a short command */
+	n = iss_batch(ca, vc_card_serial(fx.card), ev12, 2, WK_AREC_EP_LOAD, -1,
+	    batch);
+	assert_int_equal(iss_apdu(batch, n), 0x6A80);
+	n = iss_batch(ca, vc_card_serial(fx.card), ev_down, 2,
+	    WK_AREC_ISS_DEPOSIT, -1, batch);
+	assert_int_equal(iss_apdu(batch, n), 0x6A80);
+	assert_int_equal(apdu("80ea00000003414243"), 0x6700);
+	assert_int_equal(apdu("80ea020000"), 0x6A86);
+	assert_int_equal(iss_last(), 0);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	same_state(&s, &s0);
+	/* the real one: two records chained after the card's own */
+	n = iss_batch(ca, vc_card_serial(fx.card), ev12, 2, WK_AREC_ISS_DEPOSIT,
+	    -1, batch);
+	assert_int_equal(iss_apdu(batch, n), 0x9000);
+	assert_int_equal(fx.rlen, 10);
+	assert_int_equal(fx.resp[1], 2);
+	assert_int_equal(iss_last(), 2);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	assert_int_equal(s.head_seq, s0.head_seq + 2);
+	{
+		uint8_t h[32];
+		unsigned cnt = 0;
+		uint64_t first = 0;
+		wk_buf b;
+
+		record_hash(s0.head_seq, h);
+		wk_buf_init_fixed(&b, raw, sizeof(raw));
+		assert_int_equal(audit_log_read(fx.card, s0.head_seq + 1, 1, &b,
+		    &cnt, &first), AUDIT_LOG_OK);
+		assert_int_equal(wk_arec_decode(raw, sizeof(raw), &r), WK_AREC_OK);
+		assert_int_equal(r.seq, s0.head_seq + 1);
+		assert_memory_equal(r.prev, h, 32);
+		assert_true(wk_arec_is_issuer(r.type));
+		assert_int_equal(wk_arec_iss_event(&r), 1);
+		assert_int_equal(r.amount, 1000);
+	}
+	/* the same batch replayed, and an overlapping one: only 3 and 5 new */
+	assert_int_equal(iss_apdu(batch, n), 0x9000);
+	assert_int_equal(fx.resp[1], 0);
+	n = iss_batch(ca, vc_card_serial(fx.card), ev235, 3, WK_AREC_ISS_DEPOSIT,
+	    -1, batch);
+	assert_int_equal(iss_apdu(batch, n), 0x9000);
+	assert_int_equal(fx.resp[1], 2);
+	assert_int_equal(iss_last(), 5);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	assert_int_equal(s.head_seq, s0.head_seq + 4);
+	/* a full log takes none of a batch (all or nothing): 6A84 */
+	for (uint64_t i = s.head_seq; i < CAP; i++)
+		assert_int_equal(append(1), AUDIT_LOG_OK);
+	assert_int_equal(audit_log_state(fx.card, &s0), AUDIT_LOG_OK);
+	n = iss_batch(ca, vc_card_serial(fx.card), ev9, 1, WK_AREC_ISS_REVERSAL,
+	    -1, batch);
+	assert_int_equal(iss_apdu(batch, n), 0x6A84);
+	assert_int_equal(iss_last(), 5);
+	assert_int_equal(audit_log_state(fx.card, &s), AUDIT_LOG_OK);
+	same_state(&s, &s0);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(ca);
+}
+
 int
 main(void)
 {
@@ -527,6 +691,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_applet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_issuer_records, setup,
+		    teardown),
 	};
 
 	if (sodium_init() < 0)

@@ -14,8 +14,12 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
+#include "audit_log.h"
 #include "piv_harness.h"
+#include "vc_card.h"
+#include "vc_store.h"
 #include "wk_hex.h"
 #include "wk_log.h"
 #include "wk_tlv.h"
@@ -866,6 +870,120 @@ test_generate_rsa2048_sign(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* the newest record of the audit log */
+static void
+newest_record(piv_h *h, wk_arec *r)
+{
+	uint8_t raw[WK_AREC_LEN];
+	audit_state s;
+	unsigned n = 0;
+	uint64_t first = 0;
+	wk_buf b;
+
+	assert_int_equal(audit_log_state(ph_card(h), &s), AUDIT_LOG_OK);
+	wk_buf_init_fixed(&b, raw, sizeof(raw));
+	assert_int_equal(audit_log_read(ph_card(h), s.head_seq, 1, &b, &n, &first),
+	    AUDIT_LOG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(wk_arec_decode(raw, sizeof(raw), r), WK_AREC_OK);
+}
+
+static uint64_t
+audit_head(piv_h *h)
+{
+	audit_state s;
+
+	assert_int_equal(audit_log_state(ph_card(h), &s), AUDIT_LOG_OK);
+	return s.head_seq;
+}
+
+/*
+ * docs/audit.md "Signatures and decryptions": each operation of the 9C
+ * and 9D keys is a record (slot, algorithm, what it worked on as SHA-256,
+ * the time), in the command's commit; 9A's are not; a full log refuses the
+ * operation (6A84) and changes nothing
+ */
+static void
+test_audit_records(void **state)
+{
+	piv_h *h = *state;
+	uint8_t hash[32], d[32], before[32], after[32], pt[65];
+	size_t plen = sizeof(pt);
+	char hx[200];
+	EVP_PKEY *mine, *p9d;
+	wk_arec r;
+	uint64_t head;
+
+	memset(hash, 0x42, sizeof(hash));
+	mgm_auth(h);
+	EVP_PKEY_free(gen_ec(h, 0x9A, 0x11));
+	EVP_PKEY_free(gen_ec(h, 0x9C, 0x11));
+	p9d = gen_ec(h, 0x9D, 0x11);
+	head = audit_head(h);
+	verify_pin(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	assert_int_equal(audit_head(h), head);
+	verify_pin(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9C, hash, 32), 0x9000);
+	assert_int_equal(audit_head(h), head + 1);
+	newest_record(h, &r);
+	crypto_hash_sha256(d, hash, sizeof(hash));
+	assert_int_equal(r.type, WK_AREC_PIV_SIGN);
+	assert_int_equal(r.src[0], WK_AREC_ACCT_PIV);
+	assert_int_equal(r.src[1], 0x9C);
+	assert_int_equal(r.src[2], 0x11);
+	assert_int_equal(r.src[3], 0x81);
+	assert_int_equal(r.dst[0], WK_AREC_ACCT_DIGEST);
+	assert_memory_equal(r.dst + 1, d, 10);
+	assert_memory_equal(r.term_id, d + 10, 6);
+	assert_int_equal(r.amount, 0);
+	assert_true(r.date[0] == 0x20);
+	/* a refused operation writes nothing */
+	verify_pin(h);
+	assert_int_equal(sign_hash(h, 0x11, 0x9C, hash, 0), 0x6A80);
+	assert_int_equal(audit_head(h), head + 1);
+	/* 9D key agreement: a decryption record over the peer's point */
+	mine = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_int_equal(EVP_PKEY_get_octet_string_param(mine,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt), &plen), 1);
+	hexs(pt, plen, hx);
+	assert_int_equal(txf(h, "00 87 11 9D 47 7C 45 82 00 85 41 %s 00", hx),
+	    0x9000);
+	newest_record(h, &r);
+	crypto_hash_sha256(d, pt, plen);
+	assert_int_equal(r.type, WK_AREC_PIV_DECRYPT);
+	assert_int_equal(r.src[1], 0x9D);
+	assert_int_equal(r.src[3], 0x85);
+	assert_memory_equal(r.dst + 1, d, 10);
+	assert_int_equal(audit_head(h), head + 2);
+	/* a full log (capacity 2, nothing acknowledged): refused, unchanged */
+	assert_int_equal(vc_store_begin(vc_card_store(ph_card(h))), VC_STORE_OK);
+	{
+		audit_state s;
+
+		assert_int_equal(audit_log_state(ph_card(h), &s), AUDIT_LOG_OK);
+		s.cap = (uint32_t)(s.head_seq - s.base_seq);
+		assert_int_equal(audit_log_create(ph_card(h), s.cap), AUDIT_LOG_OK);
+	}
+	assert_int_equal(vc_store_commit(vc_card_store(ph_card(h))), VC_STORE_OK);
+	assert_int_equal(audit_head(h), 0);
+	for (uint64_t i = 0; i < head + 2; i++) {
+		verify_pin(h);
+		assert_int_equal(sign_hash(h, 0x11, 0x9C, hash, 32), 0x9000);
+	}
+	verify_pin(h);
+	ph_store_digest(h, before);
+	assert_int_equal(sign_hash(h, 0x11, 0x9C, hash, 32), 0x6A84);
+	assert_int_equal(txf(h, "00 87 11 9D 47 7C 45 82 00 85 41 %s 00", hx),
+	    0x6A84);
+	ph_store_digest(h, after);
+	assert_memory_equal(before, after, 32);
+	/* 9A is not logged, so it still signs */
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	EVP_PKEY_free(mine);
+	EVP_PKEY_free(p9d);
+}
+
 static void
 test_ecdh_and_25519(void **state)
 {
@@ -1633,6 +1751,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rsa3072_retired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mgm_all_algs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_more_algs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_audit_records, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
  * the PSAM applet (vcard/applets/psam.c) through the card runtime, with an
  * in-process issuer (a CA key, a purchase master key): provisioning
  * (GENERATE, INSTALL and every flipped byte of the issuer's message), MAC1
- * recomputed here with OpenSSL's 3DES alone, the terminal counter, MAC2,
- * state across a restart, and no key in the answers or in the store file.
+ * recomputed here with OpenSSL's 3DES and SM4 alone (docs/purse.md "SM4"),
+ * the terminal counter, MAC2, state across a restart, and no key in the
+ * answers or in the store file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,7 +40,11 @@ typedef struct tcard {
 	EVP_PKEY *ca;
 	uint8_t anchor[65];
 	uint8_t point[65];	/* the PSAM's key */
-	uint8_t dpk[16];	/* the issuer's purchase master key */
+	uint8_t dpk[16];	/* the issuer's purchase master key, 3DES */
+	uint8_t dpk4[16];	/* and its SM4 one */
+	uint8_t algs;		/* which of them the next psam-keys message has:
+				 * bit 0 3DES, bit 1 SM4, bit 2 a 16-byte key
+				 * alone (before SM4), bit 3 an unknown id */
 } tcard;
 
 static uint16_t
@@ -143,6 +148,69 @@ mac4(const uint8_t k8[8], const uint8_t *d, size_t n, uint8_t out[4])
 	memcpy(out, x, 4);
 }
 
+/* SM4-ECB of one block */
+static void
+sm4(const uint8_t key[16], const uint8_t in[16], uint8_t out[16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n = 0;
+
+	assert_int_equal(EVP_EncryptInit_ex(c, EVP_sm4_ecb(), NULL, key, NULL), 1);
+	EVP_CIPHER_CTX_set_padding(c, 0);
+	assert_int_equal(EVP_EncryptUpdate(c, out, &n, in, 16), 1);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* ISO 9797-1 MAC algorithm 1 with SM4, padding 2, left 4 bytes */
+static void
+mac4_sm4(const uint8_t k[16], const uint8_t *d, size_t n, uint8_t out[4])
+{
+	uint8_t buf[64] = { 0 }, x[16] = { 0 };
+	size_t m = n + 1;
+
+	memcpy(buf, d, n);
+	buf[n] = 0x80;
+	while (m % 16 != 0)
+		m++;
+	for (size_t i = 0; i < m; i += 16) {
+		for (size_t j = 0; j < 16; j++)
+			x[j] ^= buf[i + j];
+		sm4(k, x, x);
+	}
+	memcpy(out, x, 4);
+}
+
+/* SM4: DK = SM4(MK, f || NOT f); SESPK = SM4(DK, rnd seq ts[2..3] 80 0..) */
+static void
+expected_sm4(const uint8_t mk[16], const uint8_t serial[8],
+    const uint8_t rnd[4], uint16_t seq, uint32_t ts, uint32_t amount,
+    uint8_t type, const uint8_t dt[7], uint8_t mac1[4], uint8_t mac2[4])
+{
+	uint8_t in[16] = { 0 }, dk[16], sk[16], d[18];
+
+	memcpy(in, serial, 8);
+	for (int i = 0; i < 8; i++)
+		in[8 + i] = (uint8_t)~serial[i];
+	sm4(mk, in, dk);
+	memset(in, 0, sizeof(in));
+	memcpy(in, rnd, 4);
+	in[4] = (uint8_t)(seq >> 8);
+	in[5] = (uint8_t)seq;
+	in[6] = (uint8_t)(ts >> 8);
+	in[7] = (uint8_t)ts;
+	in[8] = 0x80;
+	sm4(dk, in, sk);
+	d[0] = (uint8_t)(amount >> 24);
+	d[1] = (uint8_t)(amount >> 16);
+	d[2] = (uint8_t)(amount >> 8);
+	d[3] = (uint8_t)amount;
+	d[4] = type;
+	memcpy(d + 5, TERM, 6);
+	memcpy(d + 11, dt, 7);
+	mac4_sm4(sk, d, 18, mac1);
+	mac4_sm4(sk, d, 4, mac2);
+}
+
 /* DK = 3DES(MK, f) || 3DES(MK, NOT f); SESPK = 3DES(DK, rnd seq ts[2..3]) */
 static void
 expected(const uint8_t mk[16], const uint8_t serial[8], const uint8_t rnd[4],
@@ -208,6 +276,8 @@ setup(void **state)
 	assert_int_equal(EVP_PKEY_get_octet_string_param(t->ca,
 	    OSSL_PKEY_PARAM_PUB_KEY, t->anchor, sizeof(t->anchor), &n), 1);
 	randombytes_buf(t->dpk, sizeof(t->dpk));
+	randombytes_buf(t->dpk4, sizeof(t->dpk4));
+	t->algs = 3;
 	*state = t;
 	return 0;
 }
@@ -250,6 +320,8 @@ psam_keys(tcard *t, EVP_PKEY *signer, const uint8_t card_id[8],
     const uint8_t term[6], uint8_t keyver, uint8_t *out)
 {
 	EVP_PKEY *pub = point_pkey(t->point);
+	uint8_t keys[64];
+	size_t kn = 0;
 	wk_msg m;
 	wk_buf b;
 	size_t n;
@@ -259,7 +331,27 @@ psam_keys(tcard *t, EVP_PKEY *signer, const uint8_t card_id[8],
 	memcpy(m.card_id, card_id, 8);
 	memcpy(m.terminal_id, term, 6);
 	m.key_version = keyver;
-	assert_int_equal(wk_msg_seal_keys(pub, &m, t->dpk, 16), WK_MSG_OK);
+	/* entries algorithm(1) master(16), as walletkey-issuer psam-issue */
+	if (t->algs & 4) {
+		memcpy(keys, t->dpk, 16);
+		kn = 16;
+	}
+	if (t->algs & 2) {
+		keys[kn] = 0x04;
+		memcpy(keys + kn + 1, t->dpk4, 16);
+		kn += 17;
+	}
+	if (t->algs & 1) {
+		keys[kn] = 0x00;
+		memcpy(keys + kn + 1, t->dpk, 16);
+		kn += 17;
+	}
+	if (t->algs & 8) {
+		keys[kn] = 0x01;
+		memcpy(keys + kn + 1, t->dpk, 16);
+		kn += 17;
+	}
+	assert_int_equal(wk_msg_seal_keys(pub, &m, keys, kn), WK_MSG_OK);
 	wk_buf_init_heap(&b, WK_MSG_MAX);
 	assert_int_equal(wk_msg_sign(&m, signer, &b), WK_MSG_OK);
 	memcpy(out, b.p, b.len);
@@ -310,11 +402,13 @@ init_data(uint8_t d[28], const uint8_t serial[8], const uint8_t rnd[4],
 	return 28;
 }
 
+/* GET INFO: the state; its last byte, which masters it holds */
 static uint8_t
 info_state(tcard *t)
 {
 	assert_int_equal(cmd(t, 0x80, 0xCA, 0, 0, NULL, 0), 0x9000);
-	assert_int_equal(t->rlen, 77);
+	assert_int_equal(t->rlen, 78);
+	assert_true((t->r[0] == 2) == (t->r[77] != 0));
 	return t->r[0];
 }
 
@@ -450,7 +544,7 @@ test_provision(void **state)
 
 /* CREDIT SAM FOR PURCHASE P1 01 data: MAC2 and the session */
 static void
-credit_session(uint8_t cs[26], const uint8_t mac2[4], const uint8_t serial[8],
+credit_session(uint8_t *cs, const uint8_t mac2[4], const uint8_t serial[8],
     const uint8_t rnd[4], uint16_t seq, uint32_t ts, uint32_t amount)
 {
 	uint8_t m[4];
@@ -624,6 +718,130 @@ test_counter_crash(void **state)
 	}
 }
 
+/* docs/purse.md "SM4": a card whose DPK is SM4 gets its MAC1 and MAC2
+ * from the SM4 master; a PSAM without one answers 9403 and uses no number;
+ * a psam-keys message with a bad entry list is refused */
+static void
+test_purchase_sm4(void **state)
+{
+	tcard *t = *state;
+	uint8_t d[28], serial[8] = { 0x00, 0x00, 0x12, 0x34, 0x56, 0x78, 0x90,
+	    0x12 }, rnd[4] = { 0xCA, 0xFE, 0xBA, 0xBE }, mac1[4], mac2[4],
+	    m3[4], m4[4], dt[7] = { 0x20, 0x26, 0x11, 0x22, 0x10, 0x15, 0x30 };
+	uint8_t msg[WK_MSG_MAX], cs[28] = { 0 };
+	size_t n;
+
+	generate(t);
+	/* not an entry list: a bare key (the form before SM4), an id the
+	 * purse does not know, the same algorithm twice */
+	for (int i = 0; i < 3; i++) {
+		t->algs = i == 0 ? 4 : i == 1 ? 8 | 1 : 1;
+		n = psam_keys(t, t->ca, vc_store_serial(t->st), TERM, 1, msg);
+		if (i == 2) {
+			/* a second 3DES entry after the first */
+			EVP_PKEY *pub = point_pkey(t->point);
+			uint8_t keys[34];
+			wk_msg m;
+			wk_buf b;
+
+			keys[0] = 0x00;
+			memcpy(keys + 1, t->dpk, 16);
+			keys[17] = 0x00;
+			memcpy(keys + 18, t->dpk4, 16);
+			memset(&m, 0, sizeof(m));
+			m.type = WK_MSG_PSAM_KEYS;
+			memcpy(m.card_id, vc_store_serial(t->st), 8);
+			memcpy(m.terminal_id, TERM, 6);
+			m.key_version = 1;
+			assert_int_equal(wk_msg_seal_keys(pub, &m, keys, 34), 0);
+			wk_buf_init_heap(&b, WK_MSG_MAX);
+			assert_int_equal(wk_msg_sign(&m, t->ca, &b), 0);
+			memcpy(msg, b.p, b.len);
+			n = b.len;
+			wk_buf_clear(&b);
+			EVP_PKEY_free(pub);
+		}
+		assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, msg, n), 0x6A80);
+		assert_int_equal(info_state(t), 1);
+	}
+	/* the SM4 master alone */
+	t->algs = 2;
+	n = psam_keys(t, t->ca, vc_store_serial(t->st), TERM, 1, msg);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, msg, n), 0x9000);
+	assert_int_equal(info_state(t), 2);
+	assert_int_equal(t->r[77], 0x02);
+	init_data(d, serial, rnd, 7, 1230, 0x06, dt, 1);
+	d[19] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
+	expected_sm4(t->dpk4, serial, rnd, 7, 1, 1230, 0x06, dt, mac1, mac2);
+	assert_memory_equal(t->r, "\x00\x00\x00\x01", 4);
+	assert_memory_equal(t->r + 4, mac1, 4);
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
+	/* a 3DES card: no master for it, no number used */
+	d[19] = 0x00;
+	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9403);
+	assert_int_equal(info_state(t), 2);
+	assert_memory_equal(t->r + 8, "\x00\x00\x00\x01", 4);
+	/* both masters (as the issuer sends them): each card its own */
+	t->algs = 3;
+	n = psam_keys(t, t->ca, vc_store_serial(t->st), TERM, 1, msg);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, msg, n), 0x9000);
+	assert_int_equal(info_state(t), 2);
+	assert_int_equal(t->r[77], 0x03);
+	init_data(d, serial, rnd, 8, 99, 0x05, dt, 1);
+	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
+	expected(t->dpk, serial, rnd, 8, 2, 99, 0x05, dt, m3, mac2);
+	assert_memory_equal(t->r + 4, m3, 4);
+	d[19] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
+	expected_sm4(t->dpk4, serial, rnd, 8, 3, 99, 0x05, dt, m4, mac2);
+	assert_memory_equal(t->r + 4, m4, 4);
+	assert_memory_not_equal(m3, m4, 4);
+	/* the last session (RAM) is an SM4 one */
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x9000);
+	/* restated (P1 01) with the algorithm byte, after a restart too; the
+	 * 26-byte form is 3DES and does not check an SM4 session; an
+	 * algorithm id the purse does not know is 6A80 */
+	credit_session(cs, mac2, serial, rnd, 8, 3, 99);
+	cs[26] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9000);
+	close_card(t);
+	open_card(t, false);
+	select_psam(t);
+	assert_int_equal(cmd(t, 0x80, 0x72, 0, 0, mac2, 4), 0x6985);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9000);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9302);
+	cs[26] = 0x08;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x6A80);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 28), 0x6700);
+	/* the 3DES purchase (number 2) restated in both forms */
+	expected(t->dpk, serial, rnd, 8, 2, 99, 0x05, dt, m3, m4);
+	credit_session(cs, m4, serial, rnd, 8, 2, 99);
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9000);
+	cs[26] = 0x00;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9000);
+	cs[26] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x9302);
+	/* the 3DES master alone again: the SM4 one is gone, and a session
+	 * with it cannot be checked any more (no MAC answer either way) */
+	t->algs = 1;
+	n = psam_keys(t, t->ca, vc_store_serial(t->st), TERM, 1, msg);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, msg, n), 0x9000);
+	assert_int_equal(info_state(t), 2);
+	assert_int_equal(t->r[77], 0x01);
+	credit_session(cs, mac2, serial, rnd, 8, 3, 99);
+	cs[26] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x6985);
+	cs[0] ^= 1;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 27), 0x6985);
+	d[19] = 0x04;
+	assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9403);
+	/* the SM4 session in the 3DES form: checked (and refused) under the
+	 * 3DES master */
+	cs[0] ^= 1;
+	assert_int_equal(cmd(t, 0x80, 0x72, 1, 0, cs, 26), 0x9302);
+}
+
 /* no answer and no byte of the store file holds the purchase key */
 static void
 test_no_key_out(void **state)
@@ -641,6 +859,7 @@ test_no_key_out(void **state)
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(cmd(t, 0x80, 0x70, 0, 0, d, 28), 0x9000);
 		assert_null(memmem(t->r, t->rlen, t->dpk, 8));
+		assert_null(memmem(t->r, t->rlen, t->dpk4, 8));
 	}
 	assert_int_equal(cmd(t, 0x80, 0xCA, 0, 0, NULL, 0), 0x9000);
 	assert_null(memmem(t->r, t->rlen, t->dpk, 8));
@@ -655,6 +874,8 @@ test_no_key_out(void **state)
 		fclose(f);
 		assert_null(memmem(file, n, t->dpk, 8));
 		assert_null(memmem(file, n, t->dpk + 8, 8));
+		assert_null(memmem(file, n, t->dpk4, 8));
+		assert_null(memmem(file, n, t->dpk4 + 8, 8));
 		free(file);
 	}
 	open_card(t, false);
@@ -669,6 +890,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_counter_crash, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_purchase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purchase_sm4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_key_out, setup, teardown),
 	};
 

@@ -81,7 +81,8 @@ force_random(const char *hex)
 #define T_DULK "0F1E2D3C4B5A69788796A5B4C3D2E1F0"
 #define T_DUK "F0E1D2C3B4A5968778695A4B3C2D1E0F"
 
-/* %s: application type, %s: DTK, %s: DPK, %u: overdraft */
+/* %s: application type, %u: overdraft, then per key its algorithm (%s)
+ * and for the DPK and the DTK the key (%s) */
 static const char profile_fmt[] =
     "{ \"format\": \"walletkey-purse-perso/1\",\n"
     "  \"issuer_id\": \"0102030405060708\",\n"
@@ -95,15 +96,26 @@ static const char profile_fmt[] =
     "  \"balance_ceiling\": 100000, \"overdraft_limit\": %u,\n"
     "  \"log_capacity\": 10, \"mac_tries\": 15,\n"
     "  \"keys\": [\n"
-    "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1, \"key\": \"" V1_DLK "\" },\n"
-    "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1, \"key\": \"%s\" },\n"
-    "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1, \"key\": \"%s\" },\n"
-    "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 3, \"key\": \"" T_DULK "\" },\n"
-    "   { \"purpose\": \"duk\", \"index\": 2, \"version\": 4, \"algorithm\": 0,\n"
+    "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1, \"algorithm\": \"%s\",\n"
+    "     \"key\": \"%s\" },\n"
+    "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1, \"algorithm\": \"%s\",\n"
+    "     \"key\": \"%s\" },\n"
+    "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1, \"algorithm\": \"%s\",\n"
+    "     \"key\": \"%s\" },\n"
+    "   { \"purpose\": \"dulk\", \"index\": 1, \"version\": 3, \"algorithm\": \"%s\",\n"
+    "     \"key\": \"" T_DULK "\" },\n"
+    "   { \"purpose\": \"duk\", \"index\": 2, \"version\": 4, \"algorithm\": \"%s\",\n"
     "     \"key\": \"" T_DUK "\" } ] }\n";
+
+/* the algorithm of each key of the next card (docs/purse.md "SM4"):
+ * DLK, DPK, DTK, DULK, DUK */
+enum { A_DLK, A_DPK, A_DTK, A_DULK, A_DUK, A_N };
+static uint8_t next_alg[A_N];
+static const char *next_dlk = V1_DLK;
 
 typedef struct keys {
 	uint8_t dlk[16], dpk[16], dtk[16], dulk[16], duk[16];
+	uint8_t alg[A_N];
 } keys;
 
 typedef struct fixture {
@@ -168,8 +180,12 @@ new_card(const char *type, const char *dpk, const char *dtk, unsigned od)
 {
 	char profile[4096];
 
-	snprintf(profile, sizeof(profile), profile_fmt, type, od, dpk, dtk);
-	hex(V1_DLK, fx.k.dlk, 16);
+#define AN(i) wk_purse_alg_name(next_alg[i])
+	snprintf(profile, sizeof(profile), profile_fmt, type, od, AN(A_DLK),
+	    next_dlk, AN(A_DPK), dpk, AN(A_DTK), dtk, AN(A_DULK), AN(A_DUK));
+#undef AN
+	memcpy(fx.k.alg, next_alg, sizeof(next_alg));
+	hex(next_dlk, fx.k.dlk, 16);
 	hex(dpk, fx.k.dpk, 16);
 	hex(dtk, fx.k.dtk, 16);
 	hex(T_DULK, fx.k.dulk, 16);
@@ -196,6 +212,30 @@ static int
 setup_card(void **unused)
 {
 	setup(unused);
+	memset(next_alg, WK_PURSE_ALG_3DES, sizeof(next_alg));
+	new_card("ed+ep", V2_DPK, V1_DTK, 0x1000);
+	return 0;
+}
+
+/* the same keys as SM4 keys (docs/purse.md "SM4") */
+static int
+setup_card_sm4(void **unused)
+{
+	setup(unused);
+	memset(next_alg, WK_PURSE_ALG_SM4, sizeof(next_alg));
+	new_card("ed+ep", V2_DPK, V1_DTK, 0x1000);
+	return 0;
+}
+
+/* each key its own algorithm: every MAC and TAC follows its key */
+static int
+setup_card_mixed(void **unused)
+{
+	static const uint8_t mixed[A_N] = { WK_PURSE_ALG_SM4, WK_PURSE_ALG_3DES,
+	    WK_PURSE_ALG_SM4, WK_PURSE_ALG_3DES, WK_PURSE_ALG_SM4 };
+
+	setup(unused);
+	memcpy(next_alg, mixed, sizeof(next_alg));
 	new_card("ed+ep", V2_DPK, V1_DTK, 0x1000);
 	return 0;
 }
@@ -299,9 +339,10 @@ balance(int purse)
 static uint16_t
 load(int purse, uint32_t amount, bool bad_mac)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4], ktac[8], tac[4];
+	uint8_t tid[6], rnd[4], mac[4], tac[4];
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 }, tim[3] = { 0x01, 0x02, 0x03 };
 	uint8_t type = purse == PURSE_ED ? 0x01 : 0x02;
+	wk_purse_skey sk, ktac;
 	uint32_t old;
 	uint16_t seq, sw;
 	char mh[9], dh[9], th[7];
@@ -316,12 +357,14 @@ load(int purse, uint32_t amount, bool bad_mac)
 	old = be32(fx.resp);
 	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
 	assert_int_equal(fx.resp[6], 1);	/* key version */
-	assert_int_equal(fx.resp[7], 0);	/* algorithm id (U5) */
+	/* the algorithm id (U5): the DLK's, 00 3DES or 04 SM4 */
+	assert_int_equal(fx.resp[7], fx.k.alg[A_DLK]);
 	memcpy(rnd, fx.resp + 8, 4);
-	assert_int_equal(wk_purse_session_key_online(fx.k.dlk, rnd, seq, sk), 0);
-	assert_int_equal(wk_purse_load_mac1(sk, old, amount, type, tid, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(fx.k.alg[A_DLK], fx.k.dlk,
+	    rnd, seq, &sk), 0);
+	assert_int_equal(wk_purse_load_mac1(&sk, old, amount, type, tid, mac), 0);
 	assert_memory_equal(mac, fx.resp + 12, 4);
-	assert_int_equal(wk_purse_load_mac2(sk, amount, type, tid, date, tim,
+	assert_int_equal(wk_purse_load_mac2(&sk, amount, type, tid, date, tim,
 	    mac), 0);
 	if (bad_mac)
 		mac[3] ^= 0x01;
@@ -332,8 +375,8 @@ load(int purse, uint32_t amount, bool bad_mac)
 	if (sw != 0x9000)
 		return sw;
 	assert_int_equal(fx.rlen, 4);
-	wk_purse_tac_key(fx.k.dtk, ktac);
-	assert_int_equal(wk_purse_load_tac(ktac, old + amount, seq, amount, type,
+	assert_int_equal(wk_purse_tac_key(fx.k.alg[A_DTK], fx.k.dtk, &ktac), 0);
+	assert_int_equal(wk_purse_load_tac(&ktac, old + amount, seq, amount, type,
 	    tid, date, tim, tac), 0);
 	assert_memory_equal(tac, fx.resp, 4);
 	return sw;
@@ -343,9 +386,10 @@ load(int purse, uint32_t amount, bool bad_mac)
 static uint16_t
 debit(int purse, uint8_t p1, uint32_t amount, bool bad_mac)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4], ktac[8], tac[4], tseq[4];
+	uint8_t tid[6], rnd[4], mac[4], tac[4], tseq[4];
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 }, tim[3] = { 0x13, 0x51, 0x00 };
 	uint8_t type;
+	wk_purse_skey sk, ktac;
 	uint16_t seq, sw;
 	char mh[9];
 
@@ -358,10 +402,11 @@ debit(int purse, uint8_t p1, uint32_t amount, bool bad_mac)
 		return sw;
 	assert_int_equal(fx.rlen, 15);
 	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
+	assert_int_equal(fx.resp[10], fx.k.alg[A_DPK]);	/* the DPK's */
 	memcpy(rnd, fx.resp + 11, 4);
-	assert_int_equal(wk_purse_session_key_purchase(fx.k.dpk, rnd, seq, tseq,
-	    sk), 0);
-	assert_int_equal(wk_purse_purchase_mac1(sk, amount, type, tid, date, tim,
+	assert_int_equal(wk_purse_session_key_purchase(fx.k.alg[A_DPK], fx.k.dpk,
+	    rnd, seq, tseq, &sk), 0);
+	assert_int_equal(wk_purse_purchase_mac1(&sk, amount, type, tid, date, tim,
 	    mac), 0);
 	if (bad_mac)
 		mac[0] ^= 0x80;
@@ -370,13 +415,57 @@ debit(int purse, uint8_t p1, uint32_t amount, bool bad_mac)
 	if (sw != 0x9000)
 		return sw;
 	assert_int_equal(fx.rlen, 8);
-	wk_purse_tac_key(fx.k.dtk, ktac);
-	assert_int_equal(wk_purse_purchase_tac(ktac, amount, type, tid, tseq, date,
+	assert_int_equal(wk_purse_tac_key(fx.k.alg[A_DTK], fx.k.dtk, &ktac), 0);
+	assert_int_equal(wk_purse_purchase_tac(&ktac, amount, type, tid, tseq, date,
 	    tim, tac), 0);
 	assert_memory_equal(tac, fx.resp, 4);
-	assert_int_equal(wk_purse_purchase_mac2(sk, amount, mac), 0);
+	assert_int_equal(wk_purse_purchase_mac2(&sk, amount, mac), 0);
 	assert_memory_equal(mac, fx.resp + 4, 4);
 	return sw;
+}
+
+/* docs/purse.md "SM4" vectors S3 (load) and S4 (purchase) through the
+ * card, its randoms forced: the card answers what the independent
+ * implementation (tests/common/purse_sm4_vectors.py) computed */
+static void
+test_sm4_vectors_through_card(void **unused)
+{
+	card_down();
+	teardown(unused);
+	setup(unused);
+	memset(next_alg, WK_PURSE_ALG_SM4, sizeof(next_alg));
+	next_dlk = V2_DPK;
+	new_card("ed+ep", V2_DPK, V2_DTK, 0);
+	next_dlk = V1_DLK;
+	sel();
+	pin();
+	force_random("11223344");
+	assert_int_equal(xfer("80 50 00 02 0B 01 00001000 001122334455 10"),
+	    0x9000);
+	/* S3.2: algorithm id 04, MAC1 under the SM4 session key */
+	assert_resp("00000000 0000 01 04 11223344 2AC07703");
+	assert_int_equal(xfer("80 52 00 00 0B 20111221 214822 88D48B72 04"),
+	    0x9000);
+	assert_resp("A6FFDD20");	/* S3.5 */
+	force_random("11223344");
+	assert_int_equal(xfer("80 50 01 02 0B 01 00001000 001122334455 0F"),
+	    0x9000);
+	assert_resp("00001000 0000 000000 01 04 11223344");
+	/* S4.2 in, S4.4 and S4.3 out (TAC first) */
+	assert_int_equal(xfer("80 54 01 00 0F 00000001 20120229 135100 9454C578"
+	    " 08"), 0x9000);
+	assert_resp("30DF7104 1553DDE1");
+	assert_int_equal(xfer("80 5C 00 02 04"), 0x9000);
+	assert_resp("00000000");
+	assert_int_equal(xfer("80 5A 00 06 02 0000 08"), 0x9000);
+	assert_resp("1553DDE1 30DF7104");
+	/* a MAC2 made as 3DES would make it (V3's) is refused, and costs a
+	 * MAC try like any wrong one */
+	pin();
+	assert_int_equal(xfer("80 50 00 02 0B 01 00000010 001122334455 10"),
+	    0x9000);
+	assert_int_equal(xfer("80 52 00 00 0B 20111221 214822 3A845BF0 04"),
+	    0x9302);
 }
 
 /* ---- selection and files ---- */
@@ -763,8 +852,9 @@ test_ed(void **unused)
 static uint16_t
 unload(uint32_t amount, bool bad_mac)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4];
+	uint8_t tid[6], rnd[4], mac[4];
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x23 }, tim[3] = { 0x09, 0x00, 0x00 };
+	wk_purse_skey sk;
 	uint32_t old;
 	uint16_t seq, sw;
 	char mh[9];
@@ -778,18 +868,20 @@ unload(uint32_t amount, bool bad_mac)
 	old = be32(fx.resp);
 	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
 	assert_int_equal(fx.resp[6], 3);
+	assert_int_equal(fx.resp[7], fx.k.alg[A_DULK]);
 	memcpy(rnd, fx.resp + 8, 4);
-	assert_int_equal(wk_purse_session_key_online(fx.k.dulk, rnd, seq, sk), 0);
-	assert_int_equal(wk_purse_unload_mac1(sk, old, amount, tid, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(fx.k.alg[A_DULK], fx.k.dulk,
+	    rnd, seq, &sk), 0);
+	assert_int_equal(wk_purse_unload_mac1(&sk, old, amount, tid, mac), 0);
 	assert_memory_equal(mac, fx.resp + 12, 4);
-	assert_int_equal(wk_purse_unload_mac2(sk, amount, tid, date, tim, mac), 0);
+	assert_int_equal(wk_purse_unload_mac2(&sk, amount, tid, date, tim, mac), 0);
 	if (bad_mac)
 		mac[1] ^= 0x10;
 	tohex(mac, 4, mh);
 	sw = xfer("80 54 03 00 0B 20261123 090000 %s 04", mh);
 	if (sw != 0x9000)
 		return sw;
-	assert_int_equal(wk_purse_unload_mac3(sk, old - amount, seq, amount, tid,
+	assert_int_equal(wk_purse_unload_mac3(&sk, old - amount, seq, amount, tid,
 	    date, tim, mac), 0);
 	assert_int_equal(fx.rlen, 4);
 	assert_memory_equal(fx.resp, mac, 4);
@@ -799,8 +891,9 @@ unload(uint32_t amount, bool bad_mac)
 static void
 test_unload(void **unused)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4];
+	uint8_t tid[6], rnd[4], mac[4];
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x23 }, tim[3] = { 0x09, 0x00, 0x00 };
+	wk_purse_skey sk;
 	char mh[9];
 
 	(void)unused;
@@ -822,22 +915,24 @@ test_unload(void **unused)
 	assert_int_equal(xfer("80 50 05 01 0B 01 00000100 " TID " 10"), 0x9000);
 	memcpy(rnd, fx.resp + 8, 4);
 	assert_int_equal(fx.resp[5], 1);	/* online seq after one load */
-	assert_int_equal(wk_purse_session_key_online(fx.k.dulk, rnd, 1, sk), 0);
-	assert_int_equal(wk_purse_unload_mac2(sk, 0x100, tid, date, tim, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(fx.k.alg[A_DULK], fx.k.dulk,
+	    rnd, 1, &sk), 0);
+	assert_int_equal(wk_purse_unload_mac2(&sk, 0x100, tid, date, tim, mac), 0);
 	tohex(mac, 4, mh);
 	assert_int_equal(xfer("80 54 03 00 0A 20261123 090000 %.6s", mh), 0x6700);
 	pin();
 	assert_int_equal(xfer("80 50 05 01 0B 01 00000100 " TID " 10"), 0x9000);
 	memcpy(rnd, fx.resp + 8, 4);
-	assert_int_equal(wk_purse_session_key_online(fx.k.dulk, rnd, 1, sk), 0);
-	assert_int_equal(wk_purse_unload_mac2(sk, 0x100, tid, date, tim, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(fx.k.alg[A_DULK], fx.k.dulk,
+	    rnd, 1, &sk), 0);
+	assert_int_equal(wk_purse_unload_mac2(&sk, 0x100, tid, date, tim, mac), 0);
 	tohex(mac, 4, mh);
 	assert_int_equal(xfer("80 54 03 00 0B 20261123 090000 %s 04", mh), 0x9000);
 	assert_int_equal(fx.rlen, 4);
 	{
 		uint8_t mac3[4];
 
-		assert_int_equal(wk_purse_unload_mac3(sk, 0x1200, 1, 0x100, tid,
+		assert_int_equal(wk_purse_unload_mac3(&sk, 0x1200, 1, 0x100, tid,
 		    date, tim, mac3), 0);
 		assert_memory_equal(fx.resp, mac3, 4);
 		/* proof of an unload: host MAC2, card MAC3 */
@@ -854,8 +949,9 @@ test_unload(void **unused)
 static uint16_t
 update(uint32_t new_limit, bool bad_mac)
 {
-	uint8_t tid[6], rnd[4], sk[8], mac[4], ktac[8], tac[4];
+	uint8_t tid[6], rnd[4], mac[4], tac[4];
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x24 }, tim[3] = { 0x10, 0x00, 0x00 };
+	wk_purse_skey sk, ktac;
 	uint32_t bal, lim, nb;
 	uint16_t seq, sw;
 	char mh[9];
@@ -871,11 +967,13 @@ update(uint32_t new_limit, bool bad_mac)
 	lim = ((uint32_t)fx.resp[6] << 16) | ((uint32_t)fx.resp[7] << 8) |
 	    fx.resp[8];
 	assert_int_equal(fx.resp[9], 4);
+	assert_int_equal(fx.resp[10], fx.k.alg[A_DUK]);
 	memcpy(rnd, fx.resp + 11, 4);
-	assert_int_equal(wk_purse_session_key_online(fx.k.duk, rnd, seq, sk), 0);
-	assert_int_equal(wk_purse_update_mac1(sk, bal, lim, tid, mac), 0);
+	assert_int_equal(wk_purse_session_key_online(fx.k.alg[A_DUK], fx.k.duk,
+	    rnd, seq, &sk), 0);
+	assert_int_equal(wk_purse_update_mac1(&sk, bal, lim, tid, mac), 0);
 	assert_memory_equal(mac, fx.resp + 15, 4);
-	assert_int_equal(wk_purse_update_mac2(sk, new_limit, tid, date, tim,
+	assert_int_equal(wk_purse_update_mac2(&sk, new_limit, tid, date, tim,
 	    mac), 0);
 	if (bad_mac)
 		mac[2] ^= 0x04;
@@ -884,8 +982,8 @@ update(uint32_t new_limit, bool bad_mac)
 	if (sw != 0x9000)
 		return sw;
 	nb = bal - lim + new_limit;
-	wk_purse_tac_key(fx.k.dtk, ktac);
-	assert_int_equal(wk_purse_update_tac(ktac, nb, seq, new_limit, tid, date,
+	assert_int_equal(wk_purse_tac_key(fx.k.alg[A_DTK], fx.k.dtk, &ktac), 0);
+	assert_int_equal(wk_purse_update_tac(&ktac, nb, seq, new_limit, tid, date,
 	    tim, tac), 0);
 	assert_memory_equal(fx.resp, tac, 4);
 	return sw;
@@ -1203,7 +1301,8 @@ test_demo_card(void **unused)
 	dst[2] = fx.k.dtk;
 	for (int i = 0; i < 3; i++) {
 		hex(masters[i], mk, 16);
-		assert_int_equal(wk_purse_diversify(mk, serial, 10, dst[i]), 0);
+		assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 10,
+		    dst[i]), 0);
 	}
 	assert_int_equal(load(PURSE_EP, 5000, false), 0x9000);
 	assert_int_equal(debit(PURSE_EP, 0x01, 1234, false), 0x9000);
@@ -1330,7 +1429,8 @@ setup_crash(void **unused)
 	assert_int_equal(xfer("00 B0 95 00 1E"), 0x9000);
 	for (int i = 0; i < 3; i++) {
 		hex(masters[i], mk, 16);
-		assert_int_equal(wk_purse_diversify(mk, fx.resp + 10, 10, dst[i]),
+		assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, fx.resp + 10,
+		    10, dst[i]),
 		    0);
 	}
 	return 0;
@@ -1375,6 +1475,33 @@ main(void)
 		cmocka_unit_test(test_secret_range),
 		cmocka_unit_test_setup_teardown(test_crash_atomicity, setup_crash,
 		    teardown),
+		/* docs/purse.md "SM4": the same commands with SM4 keys, and with
+		 * keys of both algorithms on one card */
+		cmocka_unit_test_setup_teardown(test_sm4_vectors_through_card,
+		    setup_card, teardown),
+		cmocka_unit_test_setup_teardown(test_load_errors, setup_card_sm4,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_credit_errors, setup_card_sm4,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_purchase_errors,
+		    setup_card_sm4, teardown),
+		cmocka_unit_test_setup_teardown(test_ed, setup_card_sm4, teardown),
+		cmocka_unit_test_setup_teardown(test_unload, setup_card_sm4,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_update_limit, setup_card_sm4,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_records, setup_card_sm4,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_errors_change_nothing,
+		    setup_card_sm4, teardown),
+		cmocka_unit_test_setup_teardown(test_prove_errors, setup_card_sm4,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ed, setup_card_mixed,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unload, setup_card_mixed,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_update_limit,
+		    setup_card_mixed, teardown),
 	};
 
 	randombytes_set_implementation(&fake_rng);

@@ -194,7 +194,8 @@ load_p2(uint8_t p2, uint32_t amount, bool bad_mac)
 {
 	static const uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 };
 	static const uint8_t tim[3] = { 0x01, 0x02, 0x03 };
-	uint8_t tid[6], sk[8], mac[4];
+	uint8_t tid[6], mac[4];
+	wk_purse_skey sk;
 	char mh[9];
 	uint16_t seq, sw;
 
@@ -204,9 +205,9 @@ load_p2(uint8_t p2, uint32_t amount, bool bad_mac)
 	if (sw != 0x9000)
 		return sw;
 	seq = (uint16_t)((fx.resp[4] << 8) | fx.resp[5]);
-	assert_int_equal(wk_purse_session_key_online(fx.dlk, fx.resp + 8, seq,
-	    sk), 0);
-	assert_int_equal(wk_purse_load_mac2(sk, amount, p2, tid, date, tim,
+	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, fx.dlk,
+	    fx.resp + 8, seq, &sk), 0);
+	assert_int_equal(wk_purse_load_mac2(&sk, amount, p2, tid, date, tim,
 	    mac), 0);
 	if (bad_mac)
 		mac[0] ^= 0x40;
@@ -240,7 +241,7 @@ unblock_with(const uint8_t key[16], bool stale)
 	memcpy(chal, fx.resp, 4);
 	if (stale)
 		chal[1] ^= 0x10;
-	assert_int_equal(wk_purse_unblock_mac(key, chal, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_3DES, key, chal, mac), 0);
 	wk_hex_encode(mac, 4, mh);
 	return xfer("84 18 00 00 04 %s", mh);
 }
@@ -315,7 +316,7 @@ test_script_once(void **unused)
 	/* the script for the card's challenge, sent twice: once only */
 	assert_int_equal(xfer("00 84 00 00 04"), 0x9000);
 	memcpy(chal, fx.resp, 4);
-	assert_int_equal(wk_purse_unblock_mac(fx.damk, chal, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(WK_PURSE_ALG_3DES, fx.damk, chal, mac), 0);
 	wk_hex_encode(mac, 4, mh);
 	/* the challenge is kept in the store: a restart keeps it */
 	card_down();

@@ -87,6 +87,15 @@ static const bad_case bad_cases[] = {
 	    "\"version\": 1, \"key\": \"00112233445566778899AABBCCDDEEFF\" }, "
 	    "{ \"purpose\": \"damk\", \"index\": 2, \"version\": 1, \"key\": "
 	    "\"00112233445566778899AABBCCDDEEFF\" }, ", "at most one damk" },
+	{ "\"keys\": [", "\"keys\": [ { \"purpose\": \"drpk\", \"index\": 1, "
+	    "\"version\": 1, \"key\": \"00112233445566778899AABBCCDDEEFF\" }, "
+	    "{ \"purpose\": \"drpk\", \"index\": 2, \"version\": 1, \"key\": "
+	    "\"00112233445566778899AABBCCDDEEFF\" }, ", "at most one drpk" },
+	{ "MARK", "\"pin_required\": [\"load\"],", "\"pin_required\"" },
+	{ "MARK", "\"pin_required\": { \"balance\": true },",
+	    "unknown member \"balance\"" },
+	{ "MARK", "\"pin_required\": { \"load\": 1 },", "true or false" },
+	{ "\"dtk\"", "\"drpk2\"", "\"purpose\" must be" },
 	{ "MARK", "\"log_capacity\": 9,", "\"log_capacity\"" },
 	{ "MARK", "\"log_capacity\": 101,", "\"log_capacity\"" },
 	{ "MARK", "\"cardholder\": { \"name\": \"ABCDEFGHIJKLMNOPQRSTU\" },",
@@ -111,6 +120,23 @@ static const bad_case bad_cases[] = {
 	    "\"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\", \"master_key\": "
 	    "\"374598B5C0B0EAE1E1D06609AC5BB369\"", "exactly one of" },
 	{ "\"keys\": [", "\"keys\": [ 7, ", "keys[0]: expected an object" },
+	/* docs/purse.md "SM4": the card computes with the id, so only 00 and
+	 * 04 (or "3des", "sm4") */
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": 1, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": 255, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": \"aes\", \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": -4, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
+	{ "\"version\": 1,     \"key\": \"3745",
+	    "\"version\": 1, \"algorithm\": true, \"key\": \"3745",
+	    "keys[0]: \"algorithm\"" },
 	{ "MARK", "\"pin\": \"1234\",", "line" },	/* duplicate member */
 	{ "{ \"format\"", "[ \"format\"", "line" },
 };
@@ -159,7 +185,8 @@ test_good_profile(void **unused)
 	const char *json = profile("MARK", "\"cardholder\": { \"card_type\": 1, "
 	    "\"name\": \"ZHANG SAN\", \"id_number\": \"ID42\", \"id_type\": 2 },"
 	    " \"overdraft_limit\": 1000, \"log_capacity\": 30, \"pin_tries\": 5,"
-	    " \"mac_tries\": 7,");
+	    " \"mac_tries\": 7, \"pin_required\": { \"purchase\": true,"
+	    " \"history\": false },");
 	uint8_t ef15[30], want[16], mk[16], dk[16];
 	char err[256];
 	vc_perso *p = NULL;
@@ -173,6 +200,9 @@ test_good_profile(void **unused)
 	assert_int_equal(p->log_capacity, 30);
 	assert_int_equal(p->pin_tries, 5);
 	assert_int_equal(p->mac_tries, 7);
+	/* the members given change, the others keep their defaults */
+	assert_int_equal(p->pin_ops, PURSE_PIN_PURCHASE | PURSE_PIN_LOAD |
+	    PURSE_PIN_TRANSFER);
 	assert_int_equal(p->ceiling, 100000);
 	assert_string_equal(p->pin, "123456");
 	assert_int_equal(p->n_keys, 3);
@@ -187,7 +217,8 @@ test_good_profile(void **unused)
 	assert_int_equal(wk_hex_decode("11223344556677888877665544332211", mk, 16),
 	    16);
 	assert_int_equal(wk_hex_decode("00012345678901234567", want, 10), 10);
-	assert_int_equal(wk_purse_diversify(mk, want, 10, dk), 0);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, want, 10, dk),
+	    0);
 	assert_memory_equal(p->keys[1].key, dk, 16);
 	vc_perso_ef15(p, ef15);
 	assert_memory_equal(ef15, "\x01\x02\x03\x04\x05\x06\x07\x08\x03\x01", 10);
@@ -197,6 +228,50 @@ test_good_profile(void **unused)
 	    10);
 	vc_perso_free(&p);
 	assert_null(p);
+}
+
+/* docs/purse.md "SM4": the algorithm of each key, by number or by name;
+ * an SM4 master key is diversified with SM4 */
+static void
+test_sm4_profile(void **unused)
+{
+	static const uint8_t card_serial[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static const char json[] =
+	    "{ \"format\": \"walletkey-purse-perso/1\","
+	    "  \"issuer_id\": \"0102030405060708\", \"application_type\": \"ep\","
+	    "  \"serial\": \"00012345678901234567\", \"start_date\": \"20260101\","
+	    "  \"expiry_date\": \"20301231\", \"pin\": \"123456\","
+	    "  \"balance_ceiling\": 100000, \"keys\": ["
+	    "   { \"purpose\": \"dlk\", \"index\": 1, \"version\": 1,"
+	    "     \"algorithm\": 4, \"key\": \"374598B5C0B0EAE1E1D06609AC5BB369\" },"
+	    "   { \"purpose\": \"dpk\", \"index\": 1, \"version\": 1,"
+	    "     \"algorithm\": \"SM4\","
+	    "     \"master_key\": \"11223344556677888877665544332211\" },"
+	    "   { \"purpose\": \"dtk\", \"index\": 1, \"version\": 1,"
+	    "     \"algorithm\": \"3des\","
+	    "     \"key\": \"CAA6025290114BFCC3C9043F70F7A07A\" } ] }";
+	uint8_t mk[16], serial[10], dk[16];
+	char err[256];
+	vc_perso *p = NULL;
+
+	(void)unused;
+	assert_int_equal(vc_perso_parse(json, strlen(json), &p, err, sizeof(err)),
+	    VC_PERSO_OK);
+	assert_int_equal(p->n_keys, 3);
+	assert_int_equal(p->keys[0].alg, WK_PURSE_ALG_SM4);	/* dlk, 4 */
+	assert_int_equal(p->keys[1].alg, WK_PURSE_ALG_SM4);	/* dpk, "SM4" */
+	assert_int_equal(p->keys[2].alg, WK_PURSE_ALG_3DES);	/* dtk */
+	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
+	assert_int_equal(wk_hex_decode("11223344556677888877665544332211", mk, 16),
+	    16);
+	assert_int_equal(wk_hex_decode("00012345678901234567", serial, 10), 10);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_SM4, mk, serial, 10, dk),
+	    0);
+	assert_memory_equal(p->keys[1].key, dk, 16);
+	assert_int_equal(wk_purse_diversify(WK_PURSE_ALG_3DES, mk, serial, 10,
+	    dk), 0);
+	assert_memory_not_equal(p->keys[1].key, dk, 16);
+	vc_perso_free(&p);
 }
 
 static void
@@ -213,7 +288,7 @@ test_demo_and_auto_serial(void **unused)
 	    VC_PERSO_OK);
 	assert_int_equal(vc_perso_load(NULL, false, &q, err, sizeof(err)),
 	    VC_PERSO_OK);
-	assert_int_equal(p->n_keys, 6);
+	assert_int_equal(p->n_keys, PURSE_KEY_N);
 	for (size_t i = 0; i < p->n_keys; i++) {
 		assert_false(p->keys[i].master);
 		assert_memory_not_equal(p->keys[i].key, q->keys[i].key, 16);
@@ -227,11 +302,13 @@ test_demo_and_auto_serial(void **unused)
 	assert_int_equal(vc_perso_load(NULL, true, &p, err, sizeof(err)),
 	    VC_PERSO_OK);
 	assert_true(p->serial_auto);
-	assert_int_equal(p->n_keys, 6);
+	assert_int_equal(p->n_keys, PURSE_KEY_N);
 	for (size_t i = 0; i < p->n_keys; i++)
 		assert_true(p->keys[i].master);
 	assert_int_equal(p->keys[5].purpose, PURSE_KEY_DAMK);
+	assert_int_equal(p->keys[6].purpose, PURSE_KEY_DRPK);
 	assert_int_equal(p->mac_tries, 3);
+	assert_int_equal(p->pin_ops, PURSE_PIN_DEFAULT);
 	assert_int_equal(vc_perso_finish(p, card_serial), VC_PERSO_OK);
 	/* 2^64 - 1 = 18446744073709551615, last 16 digits */
 	assert_memory_equal(p->serial, "\x00\x00\x67\x44\x07\x37\x09\x55\x16\x15",
@@ -338,6 +415,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_profiles),
 		cmocka_unit_test(test_good_profile),
+		cmocka_unit_test(test_sm4_profile),
 		cmocka_unit_test(test_demo_and_auto_serial),
 		cmocka_unit_test(test_cli),
 	};

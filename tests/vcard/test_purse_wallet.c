@@ -56,6 +56,7 @@ typedef struct tcard {
 	EVP_PKEY *ca;
 	uint8_t point[65];
 	uint8_t keys[WK_PURSE_KEY_N][16];	/* the issuer's, by key id */
+	uint8_t algs[WK_PURSE_KEY_N];	/* and their algorithms (0: 3DES) */
 	char mfg_path[128];		/* the manufacturer CA key file, if any */
 	X509 *mfg_cert;
 } tcard;
@@ -324,16 +325,17 @@ teardown(void **state)
 	return 0;
 }
 
-/* the sealed key list of a personalisation: n entries (id, key) from the
- * table, id i taken as ids[i] */
+/* the sealed key list of a personalisation: n entries (id, algorithm,
+ * key) from the table, id i taken as ids[i] */
 static size_t
 perso_keys(tcard *t, const uint8_t *ids, size_t n, uint8_t *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		out[17 * i] = ids[i];
-		memcpy(out + 17 * i + 1, t->keys[ids[i] % WK_PURSE_KEY_N], 16);
+		out[18 * i] = ids[i];
+		out[18 * i + 1] = t->algs[ids[i] % WK_PURSE_KEY_N];
+		memcpy(out + 18 * i + 2, t->keys[ids[i] % WK_PURSE_KEY_N], 16);
 	}
-	return 17 * n;
+	return 18 * n;
 }
 
 static void
@@ -392,7 +394,8 @@ static void
 request(tcard *t, uint32_t amount, wk_msg *m)
 {
 	uint8_t d[11] = { 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01 };
-	uint8_t sk[8], mac1[4];
+	uint8_t mac1[4];
+	wk_purse_skey sk;
 
 	d[1] = (uint8_t)(amount >> 24);
 	d[2] = (uint8_t)(amount >> 16);
@@ -405,9 +408,11 @@ request(tcard *t, uint32_t amount, wk_msg *m)
 	assert_memory_equal(m->card_id, vc_card_serial(t->card), 8);
 	assert_string_equal(m->pan, PAN);
 	assert_int_equal(m->amount, amount);
-	assert_int_equal(wk_purse_session_key_online(t->keys[WK_PURSE_KEY_DLK], m->card_random,
-	    m->seq, sk), 0);
-	assert_int_equal(wk_purse_load_mac1(sk, m->balance, m->amount,
+	/* the request names the DLK's algorithm (docs/purse.md "SM4") */
+	assert_int_equal(m->alg_id, t->algs[WK_PURSE_KEY_DLK]);
+	assert_int_equal(wk_purse_session_key_online(t->algs[WK_PURSE_KEY_DLK],
+	    t->keys[WK_PURSE_KEY_DLK], m->card_random, m->seq, &sk), 0);
+	assert_int_equal(wk_purse_load_mac1(&sk, m->balance, m->amount,
 	    m->trans_type, m->terminal_id, mac1), 0);
 	assert_memory_equal(mac1, m->mac1, 4);
 }
@@ -418,7 +423,7 @@ grant_for(tcard *t, const wk_msg *q, wk_buf *b)
 	static const uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 };
 	static const uint8_t tim[3] = { 0x01, 0x02, 0x03 };
 	wk_msg g = { 0 };
-	uint8_t sk[8];
+	wk_purse_skey sk;
 
 	g.type = WK_MSG_LOAD_GRANT;
 	memcpy(g.card_id, q->card_id, 8);
@@ -430,9 +435,9 @@ grant_for(tcard *t, const wk_msg *q, wk_buf *b)
 	memcpy(g.terminal_id, q->terminal_id, 6);
 	memcpy(g.host_date, date, 4);
 	memcpy(g.host_time, tim, 3);
-	assert_int_equal(wk_purse_session_key_online(t->keys[WK_PURSE_KEY_DLK], q->card_random,
-	    q->seq, sk), 0);
-	assert_int_equal(wk_purse_load_mac2(sk, g.amount, g.trans_type,
+	assert_int_equal(wk_purse_session_key_online(t->algs[WK_PURSE_KEY_DLK],
+	    t->keys[WK_PURSE_KEY_DLK], q->card_random, q->seq, &sk), 0);
+	assert_int_equal(wk_purse_load_mac2(&sk, g.amount, g.trans_type,
 	    g.terminal_id, g.host_date, g.host_time, g.mac2), 0);
 	assert_int_equal(wk_msg_sign(&g, t->ca, b), WK_MSG_OK);
 }
@@ -504,7 +509,8 @@ test_load(void **state)
 	uint8_t gbuf[WK_MSG_MAX];
 	wk_buf g;
 	wk_msg q, r;
-	uint8_t ktac[8], tac[4];
+	uint8_t tac[4];
+	wk_purse_skey ktac;
 
 	enrolled(t);
 	assert_int_equal(balance(t), 0);
@@ -516,8 +522,9 @@ test_load(void **state)
 	assert_int_equal(r.type, WK_MSG_LOAD_RECEIPT);
 	assert_int_equal(r.balance, 10000);
 	assert_int_equal(r.seq, q.seq);
-	wk_purse_tac_key(t->keys[WK_PURSE_KEY_DTK], ktac);
-	assert_int_equal(wk_purse_load_tac(ktac, 10000, q.seq, 10000, q.trans_type,
+	assert_int_equal(wk_purse_tac_key(t->algs[WK_PURSE_KEY_DTK],
+	    t->keys[WK_PURSE_KEY_DTK], &ktac), 0);
+	assert_int_equal(wk_purse_load_tac(&ktac, 10000, q.seq, 10000, q.trans_type,
 	    q.terminal_id, r.host_date, r.host_time, tac), 0);
 	assert_memory_equal(tac, r.tac, 4);
 	assert_int_equal(balance(t), 10000);
@@ -993,7 +1000,8 @@ unblock(tcard *t, const uint8_t key[16])
 	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m), WK_MSG_OK);
 	assert_int_equal(m.type, WK_MSG_UNBLOCK_REQUEST);
 	assert_memory_equal(m.card_id, vc_card_serial(t->card), 8);
-	assert_int_equal(wk_purse_unblock_mac(key, m.card_random, mac), 0);
+	assert_int_equal(wk_purse_unblock_mac(t->algs[WK_PURSE_KEY_DAMK], key,
+	    m.card_random, mac), 0);
 	return cmd(t, 0x84, 0x18, 0, 0, mac, 4);
 }
 
@@ -1051,9 +1059,8 @@ test_grant_signatures_block(void **state)
 		assert_int_equal(cmd(t, 0x80, 0xEE, 0, 0, NULL, 0), 0x9000);
 		assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &m),
 		    WK_MSG_OK);
-		assert_int_equal(wk_purse_unblock_mac(t->keys[WK_PURSE_KEY_DAMK],
-		    m.card_random,
-		    mac), 0);
+		assert_int_equal(wk_purse_unblock_mac(t->algs[WK_PURSE_KEY_DAMK],
+		    t->keys[WK_PURSE_KEY_DAMK], m.card_random, mac), 0);
 		assert_int_equal(cmd(t, 0x84, 0x18, 0, 0, mac, 4), 0x9000);
 		/* the same script again: its challenge is used up */
 		assert_int_equal(cmd(t, 0x84, 0x18, 0, 0, mac, 4), 0x6982);
@@ -1733,7 +1740,8 @@ test_forget_wipes(void **state)
 static uint16_t
 update_limit(tcard *t, const uint8_t duk[16], uint32_t new_limit)
 {
-	uint8_t rnd[4], sk[8], mac[4];
+	uint8_t rnd[4], mac[4];
+	wk_purse_skey sk;
 	uint8_t date[4] = { 0x20, 0x26, 0x11, 0x24 }, tim[3] = { 0x10, 0, 0 };
 	uint8_t tid[6] = { 0, 0, 0, 0, 0, 0x42 };
 	char mh[9];
@@ -1745,8 +1753,10 @@ update_limit(tcard *t, const uint8_t duk[16], uint32_t new_limit)
 		return sw;
 	seq = (uint16_t)((t->r[4] << 8) | t->r[5]);
 	memcpy(rnd, t->r + 11, 4);
-	assert_int_equal(wk_purse_session_key_online(duk, rnd, seq, sk), 0);
-	assert_int_equal(wk_purse_update_mac2(sk, new_limit, tid, date, tim,
+	/* the algorithm of the card's DUK, as INITIALIZE answers it */
+	assert_int_equal(wk_purse_session_key_online(t->r[10], duk, rnd, seq,
+	    &sk), 0);
+	assert_int_equal(wk_purse_update_mac2(&sk, new_limit, tid, date, tim,
 	    mac), 0);
 	hexs(mac, 4, mh);
 	return txf(t, "80 58 00 00 0E %06X 20261124 100000 %s 04", new_limit, mh);
@@ -1827,6 +1837,61 @@ test_demo_keys_replaced(void **state)
 	assert_int_equal(ed_balance(t), 0x300);
 }
 
+/* docs/purse.md "SM4": the issuer's keys of both algorithms, each entry of
+ * the personalisation naming its own; remote load, TAC, overdraft update
+ * and the unblock script each with its key's algorithm */
+static void
+test_sm4_keys(void **state)
+{
+	static const uint8_t mixed[WK_PURSE_KEY_N] = { WK_PURSE_ALG_SM4,
+	    WK_PURSE_ALG_3DES, WK_PURSE_ALG_SM4, WK_PURSE_ALG_3DES,
+	    WK_PURSE_ALG_SM4, WK_PURSE_ALG_SM4 };
+	tcard *t = *state;
+	uint8_t buf[WK_MSG_MAX], gbuf[WK_MSG_MAX], tac[4], forged[16];
+	wk_purse_skey ktac;
+	wk_buf b, g;
+	wk_msg q, r;
+
+	memcpy(t->algs, mixed, sizeof(mixed));
+	setup_wallet(t);
+	/* an algorithm id the card does not compute with: refused, and
+	 * nothing of the message installed */
+	t->algs[WK_PURSE_KEY_DPK] = 0x01;
+	wk_buf_init_fixed(&b, buf, sizeof(buf));
+	perso_msg(t, &b);
+	select_purse(t);
+	assert_int_equal(cmd(t, 0x80, 0xE6, 0, 0, b.p, b.len), 0x6A80);
+	t->algs[WK_PURSE_KEY_DPK] = WK_PURSE_ALG_3DES;
+	personalise(t);
+
+	request(t, 10000, &q);
+	assert_int_equal(q.alg_id, WK_PURSE_ALG_SM4);
+	wk_buf_init_fixed(&g, gbuf, sizeof(gbuf));
+	grant_for(t, &q, &g);
+	assert_int_equal(cmd(t, 0x80, 0xE2, 0, 0, g.p, g.len), 0x9000);
+	assert_int_equal(wk_msg_verify(t->r, t->rlen, t->card_pub, &r), WK_MSG_OK);
+	assert_int_equal(r.type, WK_MSG_LOAD_RECEIPT);
+	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_SM4,
+	    t->keys[WK_PURSE_KEY_DTK], &ktac), 0);
+	assert_int_equal(wk_purse_load_tac(&ktac, 10000, q.seq, 10000,
+	    q.trans_type, q.terminal_id, r.host_date, r.host_time, tac), 0);
+	assert_memory_equal(tac, r.tac, 4);
+	assert_int_equal(balance(t), 10000);
+
+	/* the DUK is SM4: update_limit takes the algorithm from the card */
+	assert_int_equal(update_limit(t, t->keys[WK_PURSE_KEY_DUK], 0x000300),
+	    0x9000);
+	assert_int_equal(ed_balance(t), 0x300);
+	/* the SM4 DAMK's script opens; the same key's 3DES script does not */
+	select_purse(t);
+	assert_int_equal(unblock(t, t->keys[WK_PURSE_KEY_DAMK]), 0x9000);
+	t->algs[WK_PURSE_KEY_DAMK] = WK_PURSE_ALG_3DES;
+	assert_int_equal(unblock(t, t->keys[WK_PURSE_KEY_DAMK]), 0x6988);
+	t->algs[WK_PURSE_KEY_DAMK] = WK_PURSE_ALG_SM4;
+	memset(forged, 0x5A, sizeof(forged));
+	assert_int_equal(unblock(t, forged), 0x6988);
+}
+
 int
 main(void)
 {
@@ -1849,6 +1914,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forget_wipes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demo_keys_replaced,
 		    setup_factory, teardown),
+		cmocka_unit_test_setup_teardown(test_sm4_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grant_signatures_block, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_issuer_session, setup,

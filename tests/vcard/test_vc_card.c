@@ -395,7 +395,37 @@ test_wkinfo(void **unused)
 	assert_memory_equal(fx.resp + 15, vc_card_serial(fx.card), 8);
 	assert_int_equal(xfer("00 CA 00 01 00"), 0x9000);
 	assert_memory_equal(fx.resp, vc_card_serial(fx.card), 8);
-	assert_int_equal(xfer("00 CA 00 02 00"), 0x6A88);
+	assert_int_equal(xfer("00 CA 00 03 00"), 0x6A88);
+	/* the label (docs/holder.md): none, set, in the FCI, kept, removed */
+	assert_int_equal(xfer("00 CA 00 02 00"), 0x9000);
+	assert_int_equal(fx.rlen, 0);
+	assert_int_equal(xfer("00 DA 00 02 09 4D 79 20 6B 65 79 20 E6 88"), 0x6A80);
+	assert_int_equal(xfer("00 DA 00 02 0A 4D 79 20 6B 65 79 20 E6 88 91"),
+	    0x9000);
+	assert_int_equal(xfer("00 CA 00 02 00"), 0x9000);
+	assert_int_equal(fx.rlen, 10);
+	assert_memory_equal(fx.resp, "My key \xE6\x88\x91", 10);
+	assert_int_equal(xfer(SELECT_INFO), 0x9000);
+	assert_int_equal(fx.rlen, 28 + 12);
+	assert_memory_equal(fx.resp + 28, "\x82\x0AMy key \xE6\x88\x91", 12);
+	/* bad labels change nothing: control characters, C1, overlong,
+	 * surrogates, too long, a wrong P2 */
+	assert_int_equal(xfer("00 DA 00 02 03 61 0A 62"), 0x6A80);
+	assert_int_equal(xfer("00 DA 00 02 03 61 7F 62"), 0x6A80);
+	assert_int_equal(xfer("00 DA 00 02 02 C2 85"), 0x6A80);
+	assert_int_equal(xfer("00 DA 00 02 02 C0 AF"), 0x6A80);
+	assert_int_equal(xfer("00 DA 00 02 03 ED A0 80"), 0x6A80);
+	assert_int_equal(xfer("00 DA 00 02 21 "
+	    "41414141414141414141414141414141414141414141414141414141414141414141"
+	    ""), 0x6700);
+	assert_int_equal(xfer("00 DA 00 01 01 41"), 0x6A88);
+	assert_int_equal(xfer("00 CA 00 02 00"), 0x9000);
+	assert_int_equal(fx.rlen, 10);
+	assert_int_equal(xfer("00 DA 00 02 00"), 0x9000);
+	assert_int_equal(xfer("00 CA 00 02 00"), 0x9000);
+	assert_int_equal(fx.rlen, 0);
+	assert_int_equal(xfer(SELECT_INFO), 0x9000);
+	assert_int_equal(fx.rlen, 28);
 	assert_int_equal(xfer("00 EE 02 00 00"), 0x6A86);
 	assert_int_equal(xfer("00 EE 01 00 01 01"), 0x6700);
 	/* extended 4 KB echo comes back whole */

@@ -158,7 +158,7 @@ get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != WK_AREC_NONCE_LEN)
 		return WK_SW_WRONG_LENGTH;
-	if (!a->pin_ok)
+	if (!a->pin_ok && purse_pin_required(card, PURSE_PIN_HISTORY))
 		return WK_SW_SECURITY_STATUS;
 	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
 		return WK_SW_MEMORY_FAILURE;
@@ -200,7 +200,7 @@ get_page(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != WK_AUDIT_PAGE_CMD_LEN)
 		return WK_SW_WRONG_LENGTH;
-	if (!a->pin_ok)
+	if (!a->pin_ok && purse_pin_required(card, PURSE_PIN_HISTORY))
 		return WK_SW_SECURITY_STATUS;
 	cursor = get64(cmd->data + 32);
 	max = cmd->data[40];
@@ -327,6 +327,78 @@ revocation_list(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return purse_crl_put(card, cmd->data, cmd->lc);
 }
 
+/*
+ * ISSUER RECORDS (docs/audit.md "The bank's records"): P1 00 takes the
+ * issuer's signed batch of the account's records (wk_arec.h WKAUDIT-ISS/1),
+ * checked with the wallet's trust anchor and for this card; each record
+ * whose event number is above the last one stored is chained into the log
+ * as the card's own are, in this command's one transaction (all or none:
+ * 6A84 when the log has no room). A batch stored before stores nothing and
+ * answers 9000. P1 01 tells the last event number stored. Answer: records
+ * stored 2 | last event 8. No PIN: the issuer's signature is the
+ * authority, and the command reveals nothing.
+ */
+static uint16_t
+issuer_records(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	vc_store *st = vc_card_store(card);
+	EVP_PKEY *anchor = NULL;
+	wk_arec_iss b;
+	uint64_t last = 0;
+	uint16_t stored = 0, sw;
+	int rc;
+
+	if (cmd->p1 > 0x01 || cmd->p2 != 0x00)
+		return WK_SW_WRONG_P1P2;
+	rc = vc_store_get_u64(st, AUDIT_APPLET, "issuer.last", &last);
+	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+		return WK_SW_MEMORY_FAILURE;
+	if (cmd->p1 == 0x01) {
+		if (cmd->lc != 0)
+			return WK_SW_WRONG_LENGTH;
+		wk_buf_be16(resp, 0);
+		put64(resp, last);
+		return WK_SW_OK;
+	}
+	if (cmd->lc < WK_AREC_ISS_HDR + WK_AREC_LEN + 1)
+		return WK_SW_WRONG_LENGTH;
+	if (wk_arec_iss_parse(cmd->data, cmd->lc, &b) != WK_AREC_OK)
+		return WK_SW_WRONG_DATA;
+	/* not enrolled: no issuer key to believe */
+	if (piv_wallet_anchor(card, &anchor) != 0)
+		return WK_SW_CONDITIONS;
+	sw = wk_arec_sig_verify(anchor, cmd->data, b.tbs_len, b.sig,
+	    b.sig_len) == WK_AREC_OK ? WK_SW_OK : WK_SW_SECURITY_STATUS;
+	EVP_PKEY_free(anchor);
+	if (sw != WK_SW_OK)
+		return sw;
+	if (memcmp(b.serial, vc_card_serial(card), sizeof(b.serial)) != 0)
+		return WK_SW_WRONG_DATA;
+	for (uint16_t i = 0; i < b.count; i++) {
+		wk_arec r;
+
+		if (wk_arec_decode(b.records + (size_t)i * WK_AREC_LEN, WK_AREC_LEN,
+		    &r) != WK_AREC_OK)
+			return WK_SW_WRONG_DATA;
+		/* stored before (the batches overlap, or a replay) */
+		if (wk_arec_iss_event(&r) <= last)
+			continue;
+		rc = audit_log_append(card, &r);
+		if (rc == AUDIT_LOG_FULL)
+			return WK_SW_NO_SPACE;
+		if (rc != AUDIT_LOG_OK)
+			return WK_SW_MEMORY_FAILURE;
+		last = wk_arec_iss_event(&r);
+		stored++;
+	}
+	if (stored > 0 && vc_store_put_u64(st, AUDIT_APPLET, "issuer.last",
+	    last) != VC_STORE_OK)
+		return WK_SW_MEMORY_FAILURE;
+	wk_buf_be16(resp, stored);
+	put64(resp, last);
+	return WK_SW_OK;
+}
+
 static uint16_t
 audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
@@ -348,6 +420,7 @@ audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	case WK_AUDIT_INS_PAGE:
 	case WK_AUDIT_INS_ACK:
 	case WK_AUDIT_INS_CRL:
+	case WK_AUDIT_INS_ISSUER:
 		if (cmd->cla != 0x80)
 			return WK_SW_CLA_NOT_SUPPORTED;
 		break;
@@ -363,6 +436,8 @@ audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return put_ack(card, cmd);
 	case WK_AUDIT_INS_CRL:
 		return revocation_list(card, cmd, resp);
+	case WK_AUDIT_INS_ISSUER:
+		return issuer_records(card, cmd, resp);
 	default:
 		return get_page(a, card, cmd, resp);
 	}

@@ -1,5 +1,6 @@
 /* GENERAL AUTHENTICATE: 9B, signatures, RSA private operations, key agreement (piv.md 2.7) */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -7,6 +8,7 @@
 #include <openssl/rsa.h>
 #include <sodium.h>
 
+#include "audit_log.h"
 #include "piv_int.h"
 #include "piv_wallet.h"
 #include "wk_tlv.h"
@@ -217,6 +219,61 @@ piv_parse_op(const uint8_t *p, size_t n, wk_tlv *chal, wk_tlv *exp,
 	return *has_chal != *has_exp ? 0 : -1;
 }
 
+/* 9C and 9D: every private-key operation is a record of the audit log */
+static bool
+piv_audited(uint8_t slot)
+{
+	return slot == PIV_REF_SIGN || slot == PIV_REF_KEYMGMT;
+}
+
+static uint8_t
+bcd(unsigned v)
+{
+	return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
+}
+
+/*
+ * the record (docs/audit.md "Signatures and decryptions"): type signature
+ * or decryption (RSA decryption on 9D, and key agreement); source the key
+ * (slot, algorithm, 81 challenge or 85 exponentiation), target the first 10
+ * bytes of SHA-256 of the input, the terminal field bytes 10-15 of it; the
+ * card's clock (UTC) as date and time; no amount. In the command's
+ * transaction, so the log and the answer go together.
+ */
+static int
+piv_audit(vc_card *card, uint8_t slot, uint8_t alg, bool exp,
+    const uint8_t *in, size_t n)
+{
+	uint8_t h[crypto_hash_sha256_BYTES];
+	time_t now = time(NULL);
+	struct tm tm;
+	wk_arec r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = exp || (slot == PIV_REF_KEYMGMT && piv_is_rsa(alg)) ?
+	    WK_AREC_PIV_DECRYPT : WK_AREC_PIV_SIGN;
+	if (gmtime_r(&now, &tm) != NULL) {
+		unsigned y = (unsigned)tm.tm_year + 1900u;
+
+		r.date[0] = bcd(y / 100);
+		r.date[1] = bcd(y % 100);
+		r.date[2] = bcd((unsigned)tm.tm_mon + 1u);
+		r.date[3] = bcd((unsigned)tm.tm_mday);
+		r.time[0] = bcd((unsigned)tm.tm_hour);
+		r.time[1] = bcd((unsigned)tm.tm_min);
+		r.time[2] = bcd((unsigned)tm.tm_sec);
+	}
+	r.src[0] = WK_AREC_ACCT_PIV;
+	r.src[1] = slot;
+	r.src[2] = alg;
+	r.src[3] = exp ? 0x85 : 0x81;
+	crypto_hash_sha256(h, in, n);
+	r.dst[0] = WK_AREC_ACCT_DIGEST;
+	memcpy(r.dst + 1, h, WK_AREC_ACCT_LEN - 1);
+	memcpy(r.term_id, h + WK_AREC_ACCT_LEN - 1, sizeof(r.term_id));
+	return audit_log_append(card, &r);
+}
+
 uint16_t
 piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
@@ -253,7 +310,8 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_WRONG_DATA;
 		goto out;
 	}
-	/* GENERAL AUTHENTICATE writes nothing, so it may fill the cache */
+	/* GENERAL AUTHENTICATE writes nothing but its audit record (9C,
+	 * 9D), which leaves the keys as they are, so it may fill the cache */
 	r = piv_cache_get(s, card, cmd->p2, &c);
 	if (r == VC_STORE_NOT_FOUND) {
 		sw = WK_SW_WRONG_P1P2;
@@ -273,10 +331,22 @@ piv_general_auth(piv_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		sw = WK_SW_SECURITY_STATUS;
 		goto out;
 	}
+	/* no signature the log could not record (docs/audit.md: a full log
+	 * refuses with 6A84 until the issuer acknowledges) */
+	if (piv_audited(cmd->p2) && (r = audit_log_room(card)) != AUDIT_LOG_OK) {
+		sw = r == AUDIT_LOG_FULL ? WK_SW_NO_SPACE : WK_SW_MEMORY_FAILURE;
+		goto out;
+	}
 	sw = piv_key_op(c, has_chal ? &chal : NULL, has_exp ? &exp : NULL,
 	    out, &olen);
 	if (sw != WK_SW_OK)
 		goto out;
+	if (piv_audited(cmd->p2) && piv_audit(card, cmd->p2, c->k.alg, has_exp,
+	    has_exp ? exp.value : chal.value, has_exp ? exp.len : chal.len) !=
+	    AUDIT_LOG_OK) {
+		sw = WK_SW_MEMORY_FAILURE;
+		goto out;
+	}
 	/* PIN-always: one operation per VERIFY (piv.md 2.6) */
 	if (policy == PIV_PINPOL_ALWAYS)
 		s->pin_always = false;

@@ -63,6 +63,8 @@ enum {
 	PIV_REF_PIN = 0x80,
 	PIV_REF_PUK = 0x81,
 	PIV_REF_MGM = 0x9B,
+	PIV_REF_SIGN = 0x9C,	/* digital signature */
+	PIV_REF_KEYMGMT = 0x9D,	/* key management */
 	PIV_REF_ATTEST = 0xF9,
 };
 

@@ -1,11 +1,13 @@
 /*
  * the PSAM applet (docs/wallet.md "The PSAM"): a terminal's purchase secure
  * access module, as a PBOC terminal has one. It holds the issuer's purchase
- * master key (DPK) and nothing else, sealed in the card store; for each
+ * master keys (DPK: one for 3DES cards, one for SM4 cards, docs/purse.md
+ * "SM4") and nothing else, sealed in the card store; for each
  * purchase it diversifies the card's DPK from the card's application serial
  * (pboc-purse.md 4.4), derives the session key (4.2), answers MAC1 with the
  * next terminal transaction number and its own terminal id (4.3), and
- * checks the card's MAC2. No command exports a key.
+ * checks the card's MAC2, all with the algorithm the card's DPK has. No
+ * command exports a key.
  *
  * Provisioning: GENERATE makes a P-256 key pair on the card (the issuer's
  * CA key given as the anchor); the issuer seals the DPK to its public key
@@ -14,9 +16,11 @@
  * anchor and opens the seal inside.
  *
  *   80 CA 00 00     GET INFO: state(1) key version(1) terminal(6)
- *                   counter(4) public point(65)
+ *                   counter(4) public point(65) algorithms(1: bit 0 a
+ *                   3DES master, bit 1 an SM4 master)
  *   80 E0 00 00     GENERATE: data anchor point(65); answers the point
- *   80 E2 00 00     INSTALL: data the psam-keys message
+ *   80 E2 00 00     INSTALL: data the psam-keys message, whose seal holds
+ *                   one entry algorithm(1) master key(16) per algorithm
  *   80 70 00 00     INIT SAM FOR PURCHASE: card random(4) card offline
  *                   seq(2) amount(4) type(1) date(4) time(3) key
  *                   version(1) algorithm(1) card serial (the application
@@ -24,6 +28,7 @@
  *   80 72 00 00     CREDIT SAM FOR PURCHASE: MAC2(4) of the last INIT
  *   80 72 01 00     the same with the session restated: MAC2(4) serial(8)
  *                   random(4) card seq(2) terminal seq(4) amount(4)
+ *                   [algorithm(1) of the card's DPK; without it 3DES]
  *
  * The terminal counter is reserved in blocks (COUNTER_BLOCK numbers by one
  * store commit); the numbers and the last session live in RAM: a restart
@@ -52,7 +57,8 @@
 #define K_KEY "key"		/* sealed: DER private key */
 #define K_PUB "pub"
 #define K_CONF "conf"		/* key version(1) terminal(6) */
-#define K_DPK "dpk"		/* sealed: the purchase master key */
+#define K_DPK "dpk"		/* sealed: the purchase master key, 3DES */
+#define K_DPK_SM4 "dpk.sm4"	/* sealed: the purchase master key, SM4 */
 #define K_CTR "ctr"		/* numbers up to this one may have been used */
 /* terminal numbers reserved by one commit of K_CTR */
 #define COUNTER_BLOCK 100u
@@ -67,10 +73,16 @@
 #define POINT_LEN 65
 #define CONF_LEN 7
 #define INIT_LEN 28	/* Lc 1C: one-level diversification */
-/* serial(8) random(4) seq(2) term seq(4) amount(4) */
-#define LAST_LEN 22
+/* serial(8) random(4) seq(2) term seq(4) amount(4) algorithm(1) */
+#define LAST_LEN 23
+/* P1 01's data: MAC2(4) and the session, whose algorithm byte may be left
+ * out for 3DES (the form before SM4) */
 #define CREDIT_SESSION_LEN (4 + LAST_LEN)
-#define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN)
+#define CREDIT_SESSION_LEN_3DES (CREDIT_SESSION_LEN - 1)
+#define INFO_LEN (1 + 1 + 6 + 4 + POINT_LEN + 1)
+#define ALG_BIT_3DES 0x01
+#define ALG_BIT_SM4 0x02
+#define KEY_ENTRY_LEN (1 + WK_PURSE_KEY_LEN)
 
 enum { ST_EMPTY = 0, ST_KEY = 1, ST_INSTALLED = 2 };
 
@@ -209,7 +221,7 @@ get_info(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t out[INFO_LEN], conf[CONF_LEN];
 	uint64_t ctr = 0;
-	int st;
+	int st, r;
 
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
@@ -230,6 +242,22 @@ get_info(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 	if (st != ST_EMPTY && get_fixed(card, K_PUB, out + 12, POINT_LEN, false) !=
 	    VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
+	if (st == ST_INSTALLED) {
+		uint8_t mk[WK_PURSE_KEY_LEN];
+
+		for (int i = 0; i < 2; i++) {
+			r = get_fixed(card, i == 0 ? K_DPK : K_DPK_SM4, mk,
+			    sizeof(mk), true);
+			if (r == VC_STORE_OK)
+				out[12 + POINT_LEN] |= i == 0 ? ALG_BIT_3DES :
+				    ALG_BIT_SM4;
+			else if (r != VC_STORE_NOT_FOUND)
+				break;
+		}
+		sodium_memzero(mk, sizeof(mk));
+		if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND)
+			return WK_SW_MEMORY_FAILURE;
+	}
 	wk_buf_add(resp, out, sizeof(out));
 	return WK_SW_OK;
 }
@@ -303,7 +331,8 @@ install(vc_card *card, const wk_apdu *cmd)
 {
 	vc_store *st = vc_card_store(card);
 	EVP_PKEY *anchor = NULL, *key = NULL;
-	uint8_t conf[CONF_LEN], pt[POINT_LEN], dpk[WK_PURSE_KEY_LEN];
+	uint8_t conf[CONF_LEN], pt[POINT_LEN], keys[2 * KEY_ENTRY_LEN];
+	const uint8_t *mk[2] = { NULL, NULL };	/* 3DES, SM4 */
 	size_t n = 0;
 	wk_msg m;
 	int s;
@@ -326,18 +355,43 @@ install(vc_card *card, const wk_apdu *cmd)
 	}
 	if (wk_msg_verify(cmd->data, cmd->lc, anchor, &m) != WK_MSG_OK ||
 	    memcmp(m.card_id, vc_card_serial(card), WK_MSG_CARD_ID_LEN) != 0 ||
-	    wk_msg_open_keys(key, &m, dpk, sizeof(dpk), &n) != WK_MSG_OK ||
-	    n != sizeof(dpk))
+	    wk_msg_open_keys(key, &m, keys, sizeof(keys), &n) != WK_MSG_OK)
 		goto out;
+	/* one master per algorithm, each at most once, at least one */
+	if (n == 0 || n % KEY_ENTRY_LEN != 0) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	for (size_t off = 0; off < n; off += KEY_ENTRY_LEN) {
+		int i = keys[off] == WK_PURSE_ALG_3DES ? 0 :
+		    keys[off] == WK_PURSE_ALG_SM4 ? 1 : -1;
+
+		if (i < 0 || mk[i] != NULL) {
+			sw = WK_SW_WRONG_DATA;
+			goto out;
+		}
+		mk[i] = keys + off + 1;
+	}
 	if (s == ST_INSTALLED && memcmp(conf + 1, m.terminal_id, 6) != 0) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
 	conf[0] = m.key_version;
 	memcpy(conf + 1, m.terminal_id, 6);
-	if (vc_store_put_secret(st, PSAM_APPLET, K_DPK, dpk, sizeof(dpk)) !=
-	    VC_STORE_OK ||
-	    vc_store_put(st, PSAM_APPLET, K_CONF, conf, sizeof(conf)) !=
+	/* a master the message does not name is removed: the PSAM holds what
+	 * the issuer's last message gave it, no more */
+	for (int i = 0; i < 2; i++) {
+		const char *name = i == 0 ? K_DPK : K_DPK_SM4;
+		int r = mk[i] != NULL ? vc_store_put_secret(st, PSAM_APPLET, name,
+		    mk[i], WK_PURSE_KEY_LEN) : vc_store_del(st, PSAM_APPLET, name);
+
+		if (r != VC_STORE_OK && r != VC_STORE_NOT_FOUND) {
+			vc_store_abort(st);
+			sw = WK_SW_MEMORY_FAILURE;
+			goto out;
+		}
+	}
+	if (vc_store_put(st, PSAM_APPLET, K_CONF, conf, sizeof(conf)) !=
 	    VC_STORE_OK) {
 		vc_store_abort(st);
 		sw = WK_SW_MEMORY_FAILURE;
@@ -345,24 +399,33 @@ install(vc_card *card, const wk_apdu *cmd)
 	}
 	sw = WK_SW_OK;
 out:
-	sodium_memzero(dpk, sizeof(dpk));
+	sodium_memzero(keys, sizeof(keys));
 	sodium_memzero(&m, sizeof(m));
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(anchor);
 	return sw;
 }
 
-/* the purchase session key of the card with the 8-byte serial */
+/* the purchase session key of the card with the 8-byte serial whose DPK
+ * has algorithm alg: 0, VC_STORE_NOT_FOUND when this PSAM holds no master
+ * of that algorithm, -1 when the store or the cipher fails */
 static int
-session_key(vc_card *card, const uint8_t serial[8], const uint8_t rnd[4],
-    uint16_t seq, const uint8_t term_seq[4], uint8_t sk[WK_PURSE_SKEY_LEN])
+session_key(vc_card *card, uint8_t alg, const uint8_t serial[8],
+    const uint8_t rnd[4], uint16_t seq, const uint8_t term_seq[4],
+    wk_purse_skey *sk)
 {
 	uint8_t mk[WK_PURSE_KEY_LEN], dk[WK_PURSE_KEY_LEN];
-	int rc = -1;
+	int rc = -1, r;
 
-	if (get_fixed(card, K_DPK, mk, sizeof(mk), true) == VC_STORE_OK &&
-	    wk_purse_diversify(mk, serial, 8, dk) == WK_PURSE_CRYPTO_OK &&
-	    wk_purse_session_key_purchase(dk, rnd, seq, term_seq, sk) ==
+	if (alg != WK_PURSE_ALG_3DES && alg != WK_PURSE_ALG_SM4)
+		return VC_STORE_NOT_FOUND;
+	r = get_fixed(card, alg == WK_PURSE_ALG_SM4 ? K_DPK_SM4 : K_DPK, mk,
+	    sizeof(mk), true);
+	if (r == VC_STORE_NOT_FOUND)
+		rc = VC_STORE_NOT_FOUND;
+	else if (r == VC_STORE_OK &&
+	    wk_purse_diversify(alg, mk, serial, 8, dk) == WK_PURSE_CRYPTO_OK &&
+	    wk_purse_session_key_purchase(alg, dk, rnd, seq, term_seq, sk) ==
 	    WK_PURSE_CRYPTO_OK)
 		rc = 0;
 	sodium_memzero(mk, sizeof(mk));
@@ -375,11 +438,13 @@ init_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	const uint8_t *d = cmd->data;
-	uint8_t conf[CONF_LEN], ts[4], sk[WK_PURSE_SKEY_LEN], mac[4];
+	uint8_t conf[CONF_LEN], ts[4], mac[4];
+	wk_purse_skey sk;
 	uint64_t ctr = 0, res;
 	uint16_t seq, sw = WK_SW_MEMORY_FAILURE;
-	int s;
+	int s, r;
 
+	memset(&sk, 0, sizeof(sk));
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != INIT_LEN)
@@ -390,8 +455,9 @@ init_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_CONDITIONS;
 	if (d[10] != WK_PURSE_TT_EP_PURCHASE && d[10] != WK_PURSE_TT_ED_PURCHASE)
 		return WK_SW_WRONG_DATA;
-	/* the card's DPK must be of the version this PSAM holds, 3DES (00) */
-	if (d[18] != conf[0] || d[19] != 0x00)
+	/* the card's DPK must be of the version this PSAM holds, and of an
+	 * algorithm it holds a master for (below) */
+	if (d[18] != conf[0] || !wk_purse_alg_valid(d[19]))
 		return WK_SW_PURSE_KEY_NOT_FOUND;
 	if (ram_load(card, ram) != 0)
 		return WK_SW_MEMORY_FAILURE;
@@ -404,9 +470,13 @@ init_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 	ts[2] = (uint8_t)(ctr >> 8);
 	ts[3] = (uint8_t)ctr;
 	seq = (uint16_t)((d[4] << 8) | d[5]);
-	if (session_key(card, d + 20, d, seq, ts, sk) != 0 ||
-	    wk_purse_purchase_mac1(sk, be32(d + 6), d[10], conf + 1, d + 11,
-	    d + 15, mac) != WK_PURSE_CRYPTO_OK)
+	if ((r = session_key(card, d[19], d + 20, d, seq, ts, &sk)) ==
+	    VC_STORE_NOT_FOUND) {
+		sw = WK_SW_PURSE_KEY_NOT_FOUND;	/* no number used yet */
+		goto out;
+	}
+	if (r != 0 || wk_purse_purchase_mac1(&sk, be32(d + 6), d[10], conf + 1,
+	    d + 11, d + 15, mac) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	/* the next block of numbers commits before one of them leaves: a
 	 * number is never used twice, even across a crash (which skips the
@@ -429,12 +499,13 @@ init_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd, wk_buf *resp)
 	memcpy(ram->last + 12, d + 4, 2);
 	memcpy(ram->last + 14, ts, 4);
 	memcpy(ram->last + 18, d + 6, 4);
+	ram->last[22] = d[19];
 	ram->has_last = true;
 	wk_buf_add(resp, ts, sizeof(ts));
 	wk_buf_add(resp, mac, sizeof(mac));
 	sw = WK_SW_OK;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	return sw;
 }
 
@@ -446,14 +517,16 @@ out:
 static uint16_t
 credit_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd)
 {
-	uint8_t last[LAST_LEN], conf[CONF_LEN], sk[WK_PURSE_SKEY_LEN], want[4];
+	uint8_t last[LAST_LEN], conf[CONF_LEN], want[4];
 	const uint8_t *mac2 = cmd->data;
+	wk_purse_skey sk;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
-	int s;
+	int s, r;
 
 	if (cmd->p1 > 1 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
-	if (cmd->lc != (cmd->p1 == 0 ? 4 : CREDIT_SESSION_LEN))
+	if (cmd->p1 == 0 ? cmd->lc != 4 : cmd->lc != CREDIT_SESSION_LEN &&
+	    cmd->lc != CREDIT_SESSION_LEN_3DES)
 		return WK_SW_WRONG_LENGTH;
 	if ((s = psam_state(card, conf)) < 0)
 		return WK_SW_MEMORY_FAILURE;
@@ -466,19 +539,31 @@ credit_purchase(vc_card *card, psam_ram *ram, const wk_apdu *cmd)
 	} else {
 		if (ram_load(card, ram) != 0)
 			return WK_SW_MEMORY_FAILURE;
-		memcpy(last, cmd->data + 4, sizeof(last));
-		/* a number it never gave out: no session to check */
-		if (be32(last + 14) == 0 || be32(last + 14) > ram->ctr)
+		memcpy(last, cmd->data + 4, cmd->lc - 4);
+		if (cmd->lc == CREDIT_SESSION_LEN_3DES)
+			last[22] = WK_PURSE_ALG_3DES;
+		/* a number it never gave out, or no algorithm: no session to
+		 * check */
+		if (be32(last + 14) == 0 || be32(last + 14) > ram->ctr ||
+		    !wk_purse_alg_valid(last[22]))
 			return WK_SW_WRONG_DATA;
 	}
-	if (session_key(card, last, last + 8,
-	    (uint16_t)((last[12] << 8) | last[13]), last + 14, sk) != 0 ||
-	    wk_purse_purchase_mac2(sk, be32(last + 18), want) != WK_PURSE_CRYPTO_OK)
+	memset(&sk, 0, sizeof(sk));
+	/* VC_STORE_NOT_FOUND: no master of that algorithm (never installed,
+	 * or a new INSTALL took it away); the MAC cannot be checked */
+	if ((r = session_key(card, last[22], last, last + 8,
+	    (uint16_t)((last[12] << 8) | last[13]), last + 14, &sk)) ==
+	    VC_STORE_NOT_FOUND) {
+		sw = WK_SW_CONDITIONS;
+		goto out;
+	}
+	if (r != 0 || wk_purse_purchase_mac2(&sk, be32(last + 18), want) !=
+	    WK_PURSE_CRYPTO_OK)
 		goto out;
 	sw = sodium_memcmp(want, mac2, sizeof(want)) == 0 ? WK_SW_OK :
 	    WK_SW_PURSE_MAC_INVALID;
 out:
-	sodium_memzero(sk, sizeof(sk));
+	sodium_memzero(&sk, sizeof(sk));
 	sodium_memzero(want, sizeof(want));
 	sodium_memzero(last, sizeof(last));
 	return sw;

@@ -27,7 +27,10 @@
 #define INS_GET_PROVE 0x5A
 #define INS_GET_CHALLENGE 0x84
 #define INS_APP_UNBLOCK 0x18
+#define INS_PIN 0x5E		/* P1 01 CHANGE PIN, P1 00 RELOAD PIN */
 #define CLA_SM 0x84
+#define P1_RELOAD_PIN 0x00
+#define P1_CHANGE_PIN 0x01
 
 #define SW_APP_BLOCKED_FOR_GOOD 0x9303
 
@@ -111,8 +114,12 @@ write_perso(vc_card *card, const vc_perso *p)
 		if (pk->purpose == PURSE_KEY_DAMK && vc_store_put(st,
 		    PURSE_APPLET, "damk.index", &pk->index, 1) != 0)
 			goto out;
+		if (pk->purpose == PURSE_KEY_DRPK && vc_store_put(st,
+		    PURSE_APPLET, "drpk.index", &pk->index, 1) != 0)
+			goto out;
 	}
-	if (!have_dtk || purse_mac_init(card, p->mac_tries) != 0)
+	if (!have_dtk || purse_mac_init(card, p->mac_tries) != 0 ||
+	    purse_pin_ops_init(card, p->pin_ops) != 0)
 		goto out;
 	if (purse_pin_set(card, p->pin, p->pin_len) != 0 ||
 	    vc_store_put_u64(st, PURSE_APPLET, "pin.tries", p->pin_tries) != 0)
@@ -359,8 +366,9 @@ read_record(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	} else if (sfi != SFI_LOG) {
 		return WK_SW_FILE_NOT_FOUND;
 	}
-	/* 7.3: reading the log of a bank card needs the PIN */
-	if (!a->pin_ok)
+	/* 7.3: reading the log of a bank card needs the PIN (the profile's
+	 * "pin_required" may waive it, docs/purse.md "PIN") */
+	if (!a->pin_ok && purse_pin_required(card, PURSE_PIN_HISTORY))
 		return WK_SW_SECURITY_STATUS;
 	if (purse_state_get(card, &s) != VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
@@ -411,6 +419,19 @@ pin_digits(const uint8_t *p, size_t len, char *out, size_t cap)
 	return n;
 }
 
+/* the try is spent and durable before a comparison, as VERIFY's */
+static int
+pin_spend(vc_card *card, uint64_t tries)
+{
+	vc_store *st = vc_card_store(card);
+
+	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", tries - 1) != 0 ||
+	    vc_store_checkpoint(st) != 0)
+		return -1;
+	purse_fault_point("pin-spent");
+	return 0;
+}
+
 uint16_t
 purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok)
 {
@@ -447,8 +468,7 @@ purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok)
 	}
 	*pin_ok = false;
 	/* the try is spent and durable before the comparison */
-	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", tries - 1) != 0 ||
-	    vc_store_checkpoint(st) != 0)
+	if (pin_spend(card, tries) != 0)
 		goto out;
 	if (purse_pin_check(card, digits, n, &ok) != VC_STORE_OK)
 		goto out;
@@ -463,6 +483,189 @@ purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok)
 out:
 	sodium_memzero(digits, sizeof(digits));
 	return sw;
+}
+
+/*
+ * CHANGE PIN, 80 5E 01 00 Lc oldPIN FF newPIN (section 2; FMCOS): the
+ * holder's old PIN, one FF byte, the new one, each 2-6 bytes BCD as for
+ * VERIFY. Padding FF bytes after the old PIN are part of the separator.
+ * A wrong old PIN costs one try of VERIFY's counter (durable before the
+ * comparison) and answers 63Cx; a blocked PIN 6983. The security state is
+ * cleared either way: the holder verifies the new PIN before using it.
+ */
+static uint16_t
+change_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
+{
+	vc_store *st = vc_card_store(card);
+	char old[PURSE_PIN_MAX_DIGITS + 2], nw[PURSE_PIN_MAX_DIGITS + 2];
+	size_t sep, start, on, nn;
+	uint64_t tries;
+	purse_state s;
+	bool ok = false;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	if (cmd->p2 != 0x00)
+		return WK_SW_REF_NOT_FOUND;
+	if (cmd->lc < 2 * WK_PURSE_PIN_BCD_MIN + 1 ||
+	    cmd->lc > 2 * WK_PURSE_PIN_BCD_MAX + 1)
+		return WK_SW_WRONG_LENGTH;
+	for (sep = 0; sep < cmd->lc && cmd->data[sep] != 0xFF; sep++)
+		;
+	for (start = sep; start < cmd->lc && cmd->data[start] == 0xFF; start++)
+		;
+	a->pin_ok = false;
+	if (sep < WK_PURSE_PIN_BCD_MIN || sep > WK_PURSE_PIN_BCD_MAX ||
+	    cmd->lc - start < WK_PURSE_PIN_BCD_MIN ||
+	    cmd->lc - start > WK_PURSE_PIN_BCD_MAX ||
+	    (on = pin_digits(cmd->data, sep, old, sizeof(old))) == 0 ||
+	    (nn = pin_digits(cmd->data + start, cmd->lc - start, nw,
+	    sizeof(nw))) == 0) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	if (purse_state_get(card, &s) != VC_STORE_OK ||
+	    vc_store_get_u64(st, PURSE_APPLET, "pin.tries", &tries) != 0)
+		goto out;
+	if (tries == 0) {
+		sw = WK_SW_AUTH_BLOCKED;
+		goto out;
+	}
+	if (pin_spend(card, tries) != 0 ||
+	    purse_pin_check(card, old, on, &ok) != VC_STORE_OK)
+		goto out;
+	if (!ok) {
+		sw = (uint16_t)(WK_SW_WRONG_PIN | ((tries - 1) & 0x0F));
+		goto out;
+	}
+	if (purse_pin_set(card, nw, nn) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "pin.tries", s.pin_max) != 0)
+		goto out;
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(old, sizeof(old));
+	sodium_memzero(nw, sizeof(nw));
+	return sw;
+}
+
+/*
+ * RELOAD PIN under line protection, 84 5E 00 00 Lc PIN MAC SM-MAC
+ * (docs/purse.md "RELOAD PIN"): the issuer's one-time script. PIN and
+ * MAC are the spec's RELOAD PIN data (MAC under DRPK left8 XOR right8 over
+ * the PIN, 4.3); SM-MAC is spec 4.1's line protection under the DAMK with
+ * the challenge the card keeps (GET CHALLENGE or UNBLOCK REQUEST), as for
+ * APPLICATION UNBLOCK. The challenge is used up, durably, before either
+ * MAC is compared, so a script works once. Without line protection the
+ * MAC covers only the PIN and would replay for ever: CLA 80 gets 6982.
+ * A right script sets the PIN, restores its tries and answers 9000.
+ */
+static uint16_t
+reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
+{
+	vc_store *st = vc_card_store(card);
+	uint8_t chal[WK_PURSE_CHALLENGE_LEN + 1];
+	uint8_t msg[5 + WK_PURSE_RELOAD_DATA_MAX], want[WK_PURSE_MAC_LEN];
+	char digits[PURSE_PIN_MAX_DIGITS + 2];
+	purse_key damk, drpk;
+	enum purse_lock lock;
+	purse_state s;
+	size_t pin_len, n;
+	wk_buf b;
+	int rc;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	memset(&damk, 0, sizeof(damk));
+	memset(&drpk, 0, sizeof(drpk));
+	if (cmd->cla != CLA_SM)
+		return WK_SW_SECURITY_STATUS;
+	if (cmd->p2 != 0x00)
+		return WK_SW_REF_NOT_FOUND;
+	if (cmd->lc < WK_PURSE_PIN_BCD_MIN + 2 * WK_PURSE_MAC_LEN ||
+	    cmd->lc > WK_PURSE_RELOAD_DATA_MAX)
+		return WK_SW_WRONG_LENGTH;
+	pin_len = cmd->lc - 2 * WK_PURSE_MAC_LEN;
+	if ((n = pin_digits(cmd->data, pin_len, digits, sizeof(digits))) == 0) {
+		sw = WK_SW_WRONG_DATA;
+		goto out;
+	}
+	if (purse_lock_state(card, &lock) != VC_STORE_OK ||
+	    purse_state_get(card, &s) != VC_STORE_OK)
+		goto out;
+	if (lock == PURSE_BLOCKED_FOR_GOOD) {
+		sw = WK_SW_FUNC_NOT_SUPPORTED;
+		goto out;
+	}
+	wk_buf_init_fixed(&b, chal, sizeof(chal));
+	rc = vc_store_get(st, PURSE_APPLET, "unblock.chal", &b);
+	if (rc == VC_STORE_NOT_FOUND) {
+		sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
+		goto out;
+	}
+	if (rc != VC_STORE_OK || b.len != WK_PURSE_CHALLENGE_LEN)
+		goto out;
+	rc = purse_damk_get(card, &damk);
+	if (rc == VC_STORE_OK)
+		rc = purse_drpk_get(card, &drpk);
+	if (rc == VC_STORE_NOT_FOUND) {
+		sw = WK_SW_REF_NOT_FOUND;
+		goto out;
+	}
+	if (rc != VC_STORE_OK)
+		goto out;
+	/* the challenge is gone before the comparison: one script, one try */
+	if (vc_store_del(st, PURSE_APPLET, "unblock.chal") != VC_STORE_OK ||
+	    vc_store_checkpoint(st) != VC_STORE_OK)
+		goto out;
+	purse_fault_point("reload-spent");
+	/* 4.1: the line protection over the header and the data as received
+	 * (Lc counts the SM-MAC): 6988 when it fails */
+	msg[0] = cmd->cla;
+	msg[1] = cmd->ins;
+	msg[2] = cmd->p1;
+	msg[3] = cmd->p2;
+	msg[4] = (uint8_t)cmd->lc;
+	memcpy(msg + 5, cmd->data, pin_len + WK_PURSE_MAC_LEN);
+	if (wk_purse_line_mac(damk.alg, damk.key, chal, msg, 5 + pin_len +
+	    WK_PURSE_MAC_LEN, want) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	if (sodium_memcmp(want, cmd->data + pin_len + WK_PURSE_MAC_LEN,
+	    WK_PURSE_MAC_LEN) != 0) {
+		sw = WK_SW_SM_INCORRECT;
+		goto out;
+	}
+	/* then RELOAD PIN's own MAC under the DRPK: 9302 (section 6) */
+	if (wk_purse_reload_pin_mac(drpk.alg, drpk.key, cmd->data, pin_len, want) !=
+	    WK_PURSE_CRYPTO_OK)
+		goto out;
+	if (sodium_memcmp(want, cmd->data + pin_len, WK_PURSE_MAC_LEN) != 0) {
+		sw = WK_SW_PURSE_MAC_INVALID;
+		goto out;
+	}
+	if (purse_pin_set(card, digits, n) != VC_STORE_OK ||
+	    vc_store_put_u64(st, PURSE_APPLET, "pin.tries", s.pin_max) != 0)
+		goto out;
+	a->pin_ok = false;
+	drop_session(a);
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(msg, sizeof(msg));
+	sodium_memzero(want, sizeof(want));
+	sodium_memzero(digits, sizeof(digits));
+	sodium_memzero(&damk, sizeof(damk));
+	sodium_memzero(&drpk, sizeof(drpk));
+	return sw;
+}
+
+static uint16_t
+pin_command(purse_applet *a, vc_card *card, const wk_apdu *cmd)
+{
+	if (cmd->p1 == P1_CHANGE_PIN) {
+		if (cmd->cla != CLA_PURSE)
+			return WK_SW_CLA_NOT_SUPPORTED;
+		return change_pin(a, card, cmd);
+	}
+	if (cmd->p1 == P1_RELOAD_PIN)
+		return reload_pin(a, card, cmd);
+	return WK_SW_WRONG_P1P2;
 }
 
 static uint16_t
@@ -630,7 +833,7 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	    vc_store_checkpoint(st) != VC_STORE_OK)
 		goto out;
 	purse_fault_point("unblock-spent");
-	if (wk_purse_unblock_mac(k.key, chal, want) != WK_PURSE_CRYPTO_OK)
+	if (wk_purse_unblock_mac(k.alg, k.key, chal, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (sodium_memcmp(want, cmd->data, WK_PURSE_MAC_LEN) != 0) {
 		sw = WK_SW_SM_INCORRECT;
@@ -660,6 +863,9 @@ allowed_blocked(const wk_apdu *cmd)
 	case INS_APP_UNBLOCK:
 	case INS_VERIFY:
 		return true;
+	case INS_PIN:
+		/* the issuer's RELOAD PIN script, not the holder's CHANGE PIN */
+		return cmd->cla == CLA_SM && cmd->p1 == P1_RELOAD_PIN;
 	default:
 		return cmd->cla == CLA_PURSE &&
 		    (cmd->ins == PURSE_WALLET_INS_RECOVER ||
@@ -708,6 +914,11 @@ process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 			return cmd->cla == CLA_ISO || cmd->cla == CLA_PURSE ?
 			    WK_SW_INS_NOT_SUPPORTED : WK_SW_CLA_NOT_SUPPORTED;
 		break;
+	case INS_PIN:
+		if (cmd->cla != CLA_PURSE && cmd->cla != CLA_SM)
+			return cmd->cla == CLA_ISO ? WK_SW_INS_NOT_SUPPORTED :
+			    WK_SW_CLA_NOT_SUPPORTED;
+		break;
 	default:
 		if (cmd->cla != CLA_PURSE)
 			return cmd->cla == CLA_ISO ? WK_SW_INS_NOT_SUPPORTED :
@@ -731,6 +942,8 @@ process_adf(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 		return read_record(a, card, cmd, resp);
 	case INS_VERIFY:
 		return verify(a, card, cmd);
+	case INS_PIN:
+		return pin_command(a, card, cmd);
 	case INS_GET_BALANCE:
 		return get_balance(a, card, cmd, resp);
 	case INS_GET_PROVE:
@@ -774,7 +987,8 @@ purse_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 {
 	*from = 0;
 	*len = 0;
-	if (cmd->cla == CLA_ISO && cmd->ins == INS_VERIFY)
+	if ((cmd->cla == CLA_ISO && cmd->ins == INS_VERIFY) ||
+	    cmd->ins == INS_PIN)
 		*len = cmd->lc;
 }
 

@@ -39,8 +39,23 @@ enum purse_key_purpose {
 	PURSE_KEY_DULK = WK_PURSE_KEY_DULK,	/* unload */
 	PURSE_KEY_DUK = WK_PURSE_KEY_DUK,	/* overdraft-limit update */
 	PURSE_KEY_DAMK = WK_PURSE_KEY_DAMK,	/* application maintenance */
+	PURSE_KEY_DRPK = WK_PURSE_KEY_DRPK,	/* PIN reload */
 	PURSE_KEY_N = WK_PURSE_KEY_N
 };
+
+/*
+ * which operations need the verified purse PIN beyond those the spec
+ * fixes (every ED operation): the profile's "pin_required" (docs/purse.md
+ * "PIN"), kept as "pin.ops"; a card personalised before it had the
+ * setting has the default, which is what those cards always did
+ */
+#define PURSE_PIN_PURCHASE 0x01	/* EP purchase (INITIALIZE FOR PURCHASE) */
+#define PURSE_PIN_LOAD 0x02	/* EP load (INITIALIZE FOR LOAD, LOAD REQUEST) */
+#define PURSE_PIN_TRANSFER 0x04	/* card to card: SEND and REDEEM */
+#define PURSE_PIN_HISTORY 0x08	/* EF 0018, the audit log's head and pages */
+#define PURSE_PIN_ALL 0x0F
+#define PURSE_PIN_DEFAULT (PURSE_PIN_LOAD | PURSE_PIN_TRANSFER | \
+	PURSE_PIN_HISTORY)
 
 /* consecutive wrong MAC2s / grant signatures before the application is
  * blocked (profile "mac_tries"); wrong unblock MACs while it is blocked
@@ -79,7 +94,7 @@ typedef struct purse_state {
 
 typedef struct purse_key {
 	uint8_t version;
-	uint8_t alg;
+	uint8_t alg;		/* WK_PURSE_ALG_3DES or WK_PURSE_ALG_SM4 */
 	uint8_t key[WK_PURSE_KEY_LEN];
 } purse_key;
 
@@ -103,7 +118,7 @@ typedef struct purse_session {
 	uint16_t seq;
 	uint8_t term_id[WK_PURSE_TERM_ID_LEN];
 	uint8_t rnd[WK_PURSE_RND_LEN];
-	uint8_t sk[WK_PURSE_SKEY_LEN];	/* load, unload, update */
+	wk_purse_skey sk;	/* load, unload, update */
 } purse_session;
 
 enum purse_df { DF_NONE = 0, DF_PSE, DF_ADF };
@@ -138,8 +153,8 @@ int purse_key_put(vc_card *card, int purpose, uint8_t index,
 /* deletes every purse key, of every purpose and index, and the DTK index:
  * before the issuer's keys are installed, and when a wallet is forgotten */
 int purse_keys_wipe(vc_card *card);
-/* the one DTK of the application */
-int purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN]);
+/* the TAC key of the application's one DTK, by the DTK's algorithm */
+int purse_tac_key(vc_card *card, wk_purse_skey *ktac);
 /* record n (1 = newest) of EF 0018 into rec; VC_STORE_NOT_FOUND past the end */
 int purse_log_get(vc_card *card, const purse_state *s, unsigned n,
     uint8_t rec[PURSE_REC_LEN]);
@@ -152,6 +167,13 @@ void purse_record(uint8_t rec[PURSE_REC_LEN], uint16_t seq, uint32_t limit,
     const uint8_t *time);
 /* the application's one DAMK (the index kept at personalisation, else 1) */
 int purse_damk_get(vc_card *card, purse_key *k);
+/* the application's one DRPK, likewise ("drpk.index") */
+int purse_drpk_get(vc_card *card, purse_key *k);
+/* the profile's "pin_required" (PURSE_PIN_* bits), written at --init */
+int purse_pin_ops_init(vc_card *card, unsigned ops);
+/* whether op (one PURSE_PIN_* bit) needs the PIN on this card; true when
+ * the store cannot say (fails closed) */
+bool purse_pin_required(vc_card *card, unsigned op);
 
 /*
  * the MAC try counter (docs/purse.md "Blocking"): purse_mac_spend makes a

@@ -126,7 +126,8 @@ purse_key_get(vc_card *card, int purpose, uint8_t index, purse_key *k)
 	key_name(name, sizeof(name), purpose, index);
 	wk_buf_init_fixed(&b, raw, sizeof(raw));
 	rc = vc_store_get_secret(vc_card_store(card), PURSE_APPLET, name, &b);
-	if (rc == VC_STORE_OK && b.len != KEY_BLOB_LEN)
+	if (rc == VC_STORE_OK && (b.len != KEY_BLOB_LEN ||
+	    !wk_purse_alg_valid(raw[1])))
 		rc = VC_STORE_CORRUPT;
 	if (rc == VC_STORE_OK) {
 		k->version = raw[0];
@@ -174,11 +175,14 @@ purse_keys_wipe(vc_card *card)
 	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
 		return rc;
 	rc = vc_store_del(st, PURSE_APPLET, "damk.index");
+	if (rc != VC_STORE_OK && rc != VC_STORE_NOT_FOUND)
+		return rc;
+	rc = vc_store_del(st, PURSE_APPLET, "drpk.index");
 	return rc == VC_STORE_NOT_FOUND ? VC_STORE_OK : rc;
 }
 
 int
-purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN])
+purse_tac_key(vc_card *card, wk_purse_skey *ktac)
 {
 	uint8_t raw[8];
 	wk_buf b;
@@ -194,13 +198,15 @@ purse_tac_key(vc_card *card, uint8_t ktac[WK_PURSE_SKEY_LEN])
 		return VC_STORE_CORRUPT;
 	if ((rc = purse_key_get(card, PURSE_KEY_DTK, raw[0], &k)) != VC_STORE_OK)
 		return rc;
-	wk_purse_tac_key(k.key, ktac);
+	rc = wk_purse_tac_key(k.alg, k.key, ktac) == WK_PURSE_CRYPTO_OK ?
+	    VC_STORE_OK : VC_STORE_CORRUPT;
 	sodium_memzero(&k, sizeof(k));
-	return VC_STORE_OK;
+	return rc;
 }
 
-int
-purse_damk_get(vc_card *card, purse_key *k)
+/* the one key of a purpose whose index is kept under name (else 1) */
+static int
+one_key_get(vc_card *card, const char *name, int purpose, purse_key *k)
 {
 	uint8_t raw[8];
 	uint8_t index = 1;
@@ -208,12 +214,47 @@ purse_damk_get(vc_card *card, purse_key *k)
 	int rc;
 
 	wk_buf_init_fixed(&b, raw, sizeof(raw));
-	rc = vc_store_get(vc_card_store(card), PURSE_APPLET, "damk.index", &b);
+	rc = vc_store_get(vc_card_store(card), PURSE_APPLET, name, &b);
 	if (rc == VC_STORE_OK && b.len == 1)
 		index = raw[0];
 	else if (rc != VC_STORE_NOT_FOUND)
 		return rc == VC_STORE_OK ? VC_STORE_CORRUPT : rc;
-	return purse_key_get(card, PURSE_KEY_DAMK, index, k);
+	return purse_key_get(card, purpose, index, k);
+}
+
+int
+purse_damk_get(vc_card *card, purse_key *k)
+{
+	return one_key_get(card, "damk.index", PURSE_KEY_DAMK, k);
+}
+
+int
+purse_drpk_get(vc_card *card, purse_key *k)
+{
+	return one_key_get(card, "drpk.index", PURSE_KEY_DRPK, k);
+}
+
+int
+purse_pin_ops_init(vc_card *card, unsigned ops)
+{
+	if ((ops & ~(unsigned)PURSE_PIN_ALL) != 0)
+		return VC_STORE_ERROR;
+	return vc_store_put_u64(vc_card_store(card), PURSE_APPLET, "pin.ops",
+	    ops);
+}
+
+bool
+purse_pin_required(vc_card *card, unsigned op)
+{
+	uint64_t ops;
+	int rc;
+
+	rc = vc_store_get_u64(vc_card_store(card), PURSE_APPLET, "pin.ops", &ops);
+	if (rc == VC_STORE_NOT_FOUND)
+		ops = PURSE_PIN_DEFAULT;
+	else if (rc != VC_STORE_OK)
+		return true;
+	return (ops & op) != 0;
 }
 
 /* ---- the MAC try counter and the block (docs/purse.md "Blocking") ---- */

@@ -95,11 +95,18 @@ init_lookup(const wk_apdu *cmd, init_req *r)
 	}
 }
 
-/* 8: which transactions need a verified PIN */
+/* 8: which transactions need a verified PIN: every ED one; for the EP the
+ * profile's "pin_required" (default: load yes, purchase no) */
 static bool
-init_needs_pin(const init_req *r)
+init_needs_pin(vc_card *card, const init_req *r)
 {
-	return r->purse == PURSE_ED || r->kind == SESS_LOAD;
+	if (r->purse == PURSE_ED)
+		return true;
+	if (r->kind == SESS_LOAD)
+		return purse_pin_required(card, PURSE_PIN_LOAD);
+	if (r->kind == SESS_PURCHASE)
+		return purse_pin_required(card, PURSE_PIN_PURCHASE);
+	return true;
 }
 
 static uint16_t
@@ -132,7 +139,7 @@ initialize(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		goto out;
 	}
 	/* U6: a missing PIN is 6985, as FMCOS answers */
-	if (init_needs_pin(&r) && !a->pin_ok) {
+	if (!a->pin_ok && init_needs_pin(card, &r)) {
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
@@ -198,21 +205,22 @@ initialize(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	}
 	vc_card_random(card, s.rnd, sizeof(s.rnd));
 
+	/* the key's own algorithm (docs/purse.md "SM4"), answered below */
 	if (r.kind != SESS_PURCHASE &&
-	    wk_purse_session_key_online(k.key, s.rnd, s.seq, s.sk) !=
+	    wk_purse_session_key_online(k.alg, k.key, s.rnd, s.seq, &s.sk) !=
 	    WK_PURSE_CRYPTO_OK)
 		goto out;
 	switch (r.kind) {
 	case SESS_LOAD:
-		rc = wk_purse_load_mac1(s.sk, s.old_balance, s.amount, s.type,
+		rc = wk_purse_load_mac1(&s.sk, s.old_balance, s.amount, s.type,
 		    s.term_id, mac1);
 		break;
 	case SESS_UNLOAD:
-		rc = wk_purse_unload_mac1(s.sk, s.old_balance, s.amount,
+		rc = wk_purse_unload_mac1(&s.sk, s.old_balance, s.amount,
 		    s.term_id, mac1);
 		break;
 	case SESS_UPDATE:
-		rc = wk_purse_update_mac1(s.sk, s.old_balance, s.old_limit,
+		rc = wk_purse_update_mac1(&s.sk, s.old_balance, s.old_limit,
 		    s.term_id, mac1);
 		break;
 	default:
@@ -312,7 +320,8 @@ credit_for_load(purse_applet *a, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp, const purse_session *s)
 {
 	const uint8_t *date, *time, *mac2;
-	uint8_t want[WK_PURSE_MAC_LEN], ktac[WK_PURSE_SKEY_LEN], tac[4];
+	uint8_t want[WK_PURSE_MAC_LEN], tac[4];
+	wk_purse_skey ktac;
 	purse_state st;
 	uint32_t nb;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
@@ -332,15 +341,15 @@ credit_for_load(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		sw = WK_SW_INVALID_STATE;
 		goto out;
 	}
-	if (wk_purse_load_mac2(s->sk, s->amount, s->type, s->term_id, date,
+	if (wk_purse_load_mac2(&s->sk, s->amount, s->type, s->term_id, date,
 	    time, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
 		goto out;
 	sw = WK_SW_MEMORY_FAILURE;
 	nb = s->old_balance + s->amount;	/* below the ceiling: INIT checked */
-	if (purse_tac_key(card, ktac) != VC_STORE_OK ||
-	    wk_purse_load_tac(ktac, nb, s->seq, s->amount, s->type, s->term_id,
+	if (purse_tac_key(card, &ktac) != VC_STORE_OK ||
+	    wk_purse_load_tac(&ktac, nb, s->seq, s->amount, s->type, s->term_id,
 	    date, time, tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	/* U2: the proof's MAC field of a load is the host MAC2 */
@@ -350,7 +359,7 @@ credit_for_load(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	a->pin_ok = false;
 	sw = WK_SW_OK;
 out:
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&ktac, sizeof(ktac));
 	sodium_memzero(want, sizeof(want));
 	return sw;
 }
@@ -360,7 +369,7 @@ debit_for_purchase(purse_applet *a, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp, const purse_session *s)
 {
 	const uint8_t *tseq, *date, *time, *mac1;
-	uint8_t sk[WK_PURSE_SKEY_LEN], ktac[WK_PURSE_SKEY_LEN];
+	wk_purse_skey sk, ktac;
 	uint8_t want[WK_PURSE_MAC_LEN], mac2[4], tac[4];
 	purse_state st;
 	purse_key k;
@@ -387,9 +396,9 @@ debit_for_purchase(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	}
 	/* 3.3: SESPK needs the terminal seq, so the DPK is read again here */
 	if (purse_key_get(card, PURSE_KEY_DPK, s->key_index, &k) != VC_STORE_OK ||
-	    wk_purse_session_key_purchase(k.key, s->rnd, s->seq, tseq, sk) !=
-	    WK_PURSE_CRYPTO_OK ||
-	    wk_purse_purchase_mac1(sk, s->amount, s->type, s->term_id, date, time,
+	    wk_purse_session_key_purchase(k.alg, k.key, s->rnd, s->seq, tseq,
+	    &sk) != WK_PURSE_CRYPTO_OK ||
+	    wk_purse_purchase_mac1(&sk, s->amount, s->type, s->term_id, date, time,
 	    want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (sodium_memcmp(want, mac1, WK_PURSE_MAC_LEN) != 0) {
@@ -400,9 +409,9 @@ debit_for_purchase(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		sw = WK_SW_PURSE_INSUFFICIENT;
 		goto out;
 	}
-	if (wk_purse_purchase_mac2(sk, s->amount, mac2) != WK_PURSE_CRYPTO_OK ||
-	    purse_tac_key(card, ktac) != VC_STORE_OK ||
-	    wk_purse_purchase_tac(ktac, s->amount, s->type, s->term_id, tseq, date,
+	if (wk_purse_purchase_mac2(&sk, s->amount, mac2) != WK_PURSE_CRYPTO_OK ||
+	    purse_tac_key(card, &ktac) != VC_STORE_OK ||
+	    wk_purse_purchase_tac(&ktac, s->amount, s->type, s->term_id, tseq, date,
 	    time, tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if (complete(card, &st, s, s->old_balance - s->amount, s->amount, date,
@@ -415,8 +424,8 @@ debit_for_purchase(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(&k, sizeof(k));
-	sodium_memzero(sk, sizeof(sk));
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&sk, sizeof(sk));
+	sodium_memzero(&ktac, sizeof(ktac));
 	sodium_memzero(want, sizeof(want));
 	return sw;
 }
@@ -444,7 +453,7 @@ debit_for_unload(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		sw = WK_SW_INVALID_STATE;
 		goto out;
 	}
-	if (wk_purse_unload_mac2(s->sk, s->amount, s->term_id, date, time,
+	if (wk_purse_unload_mac2(&s->sk, s->amount, s->term_id, date, time,
 	    want) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
@@ -455,7 +464,7 @@ debit_for_unload(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		goto out;
 	}
 	nb = s->old_balance - s->amount;
-	if (wk_purse_unload_mac3(s->sk, nb, s->seq, s->amount, s->term_id, date,
+	if (wk_purse_unload_mac3(&s->sk, nb, s->seq, s->amount, s->term_id, date,
 	    time, mac3) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	/* the proof of an unload: host MAC2 and the card's MAC3 */
@@ -474,7 +483,8 @@ update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
     const purse_session *s)
 {
 	const uint8_t *date, *time, *mac2;
-	uint8_t want[WK_PURSE_MAC_LEN], ktac[WK_PURSE_SKEY_LEN], tac[4];
+	uint8_t want[WK_PURSE_MAC_LEN], tac[4];
+	wk_purse_skey ktac;
 	purse_state st;
 	uint32_t nl;
 	uint64_t nb;
@@ -496,7 +506,7 @@ update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 		sw = WK_SW_INVALID_STATE;
 		goto out;
 	}
-	if (wk_purse_update_mac2(s->sk, nl, s->term_id, date, time, want) !=
+	if (wk_purse_update_mac2(&s->sk, nl, s->term_id, date, time, want) !=
 	    WK_PURSE_CRYPTO_OK)
 		goto out;
 	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
@@ -513,9 +523,10 @@ update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 		sw = WK_SW_CONDITIONS;
 		goto out;
 	}
-	/* U3: the TAC key is DTK left XOR right, like every other TAC */
-	if (purse_tac_key(card, ktac) != VC_STORE_OK ||
-	    wk_purse_update_tac(ktac, (uint32_t)nb, s->seq, nl, s->term_id, date,
+	/* U3: the TAC key is DTK left XOR right (SM4: the DTK), like every
+	 * other TAC */
+	if (purse_tac_key(card, &ktac) != VC_STORE_OK ||
+	    wk_purse_update_tac(&ktac, (uint32_t)nb, s->seq, nl, s->term_id, date,
 	    time, tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	st.limit = nl;
@@ -526,7 +537,7 @@ update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	a->pin_ok = false;
 	sw = WK_SW_OK;
 out:
-	sodium_memzero(ktac, sizeof(ktac));
+	sodium_memzero(&ktac, sizeof(ktac));
 	sodium_memzero(want, sizeof(want));
 	return sw;
 }

@@ -380,8 +380,9 @@ load_recover(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 /*
  * the issuer's keys replace every purse key: all of them are wiped, then
  * each key of the table is installed at index 1 with the message's key
- * version. A message that does not name each key of the card's table once
- * is refused, so no key made before enrolment (a public demo key) survives.
+ * version and the entry's algorithm. A message that does not name each key
+ * of the card's table once, with a known algorithm, is refused, so no key
+ * made before enrolment (a public demo key) survives.
  */
 static bool
 keys_complete(const uint8_t *keys, size_t n)
@@ -391,7 +392,8 @@ keys_complete(const uint8_t *keys, size_t n)
 	if (n != PERSO_KEYS_LEN)
 		return false;
 	for (size_t off = 0; off < n; off += WK_MSG_PERSO_ENTRY_LEN) {
-		if (keys[off] >= PURSE_KEY_N || seen[keys[off]])
+		if (keys[off] >= PURSE_KEY_N || seen[keys[off]] ||
+		    !wk_purse_alg_valid(keys[off + 1]))
 			return false;
 		seen[keys[off]] = true;
 	}
@@ -410,14 +412,16 @@ install_keys(vc_card *card, const uint8_t *keys, size_t n, uint8_t version)
 		goto out;
 	for (size_t off = 0; off < n; off += WK_MSG_PERSO_ENTRY_LEN) {
 		k.version = version;
-		k.alg = 0;
-		memcpy(k.key, keys + off + 1, WK_PURSE_KEY_LEN);
+		k.alg = keys[off + 1];
+		memcpy(k.key, keys + off + 2, WK_PURSE_KEY_LEN);
 		if (purse_key_put(card, keys[off], index, &k) != VC_STORE_OK)
 			goto out;
 	}
 	if (vc_store_put(vc_card_store(card), PURSE_APPLET, "dtk.index", &index,
 	    1) != VC_STORE_OK || vc_store_put(vc_card_store(card), PURSE_APPLET,
-	    "damk.index", &index, 1) != VC_STORE_OK)
+	    "damk.index", &index, 1) != VC_STORE_OK ||
+	    vc_store_put(vc_card_store(card), PURSE_APPLET, "drpk.index", &index,
+	    1) != VC_STORE_OK)
 		goto out;
 	rc = 0;
 out:

@@ -246,7 +246,8 @@ send(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_SECURITY_STATUS;
 	/* value leaves the card only after the holder's PIN (a blocked PIN
 	 * blocks sending); U6: a missing PIN is 6985, as REDEEM's */
-	if (amount != 0 && !a->pin_ok)
+	if (amount != 0 && !a->pin_ok &&
+	    purse_pin_required(card, PURSE_PIN_TRANSFER))
 		return WK_SW_CONDITIONS;
 	/* docs/audit.md: no transfer the audit log could not record */
 	if (amount != 0 && (sw = purse_audit_room(card)) != WK_SW_OK)
@@ -325,7 +326,7 @@ redeem(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	    wk_msg_parse(msg.value, msg.len, &m, NULL, NULL) != WK_MSG_OK ||
 	    m.type != WK_MSG_XFER_TOKEN)
 		return WK_SW_WRONG_DATA;
-	if (!a->pin_ok)
+	if (!a->pin_ok && purse_pin_required(card, PURSE_PIN_TRANSFER))
 		return WK_SW_CONDITIONS;
 	if (purse_peer_key(card, cert.value, cert.len, m.card_id, &pub) != 0 ||
 	    wk_msg_verify(msg.value, msg.len, pub, &m) != WK_MSG_OK ||
