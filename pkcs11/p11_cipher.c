@@ -86,17 +86,6 @@ p11_mech_secret(CK_MECHANISM_TYPE m)
 	return cipher_name(m, 16, &b, &iv, &pad, &kt) != NULL;
 }
 
-void
-p11_soft_op_free(p11_op *op)
-{
-	EVP_CIPHER_CTX_free(op->cctx);
-	EVP_MAC_CTX_free(op->mac);
-	EVP_PKEY_free(op->pkey);
-	op->cctx = NULL;
-	op->mac = NULL;
-	op->pkey = NULL;
-}
-
 CK_RV
 p11_soft_cipher_init(p11_op *op, const p11_object *key, const CK_MECHANISM *m,
     bool enc)

@@ -1,7 +1,8 @@
 /*
  * host-side cryptography with OpenSSL 3 EVP: certificate and public-key
  * parsing, digests, RSA encodings (RFC 8017), verification and encryption
- * with public keys. Private-key operations happen on the card.
+ * with public keys. Private-key operations happen on the card. OpenSSL
+ * only: this file calls no other of the module (layer 1).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <sodium.h>
 
 #include "p11_internal.h"
+#include "wk_digestinfo.h"
 
 /*
  * the module's own OpenSSL library context: the application's OpenSSL
@@ -140,11 +142,12 @@ p11_x509_clear(p11_x509 *x)
 	memset(x, 0, sizeof(*x));
 }
 
-/* RFC 5480 and RFC 8410 curve identifiers */
-static const uint8_t oid_p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
-static const uint8_t oid_p384[] = { 0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22 };
-static const uint8_t oid_ed25519[] = { 0x06, 0x03, 0x2B, 0x65, 0x70 };
-static const uint8_t oid_x25519[] = { 0x06, 0x03, 0x2B, 0x65, 0x6E };
+
+/* DER OIDs of the named curves (CKA_EC_PARAMS; RFC 5480, RFC 8410) */
+const uint8_t p11_oid_p256[10] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
+const uint8_t p11_oid_p384[7] = { 0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22 };
+const uint8_t p11_oid_ed25519[5] = { 0x06, 0x03, 0x2B, 0x65, 0x70 };
+const uint8_t p11_oid_x25519[5] = { 0x06, 0x03, 0x2B, 0x65, 0x6E };
 
 static EVP_PKEY *
 spki_key(const uint8_t *spki, size_t len)
@@ -156,130 +159,11 @@ spki_key(const uint8_t *spki, size_t len)
 	return d2i_PUBKEY_ex(NULL, &p, (long)len, lib_ctx(), NULL);
 }
 
-/* the magnitude of a DER INTEGER as an attribute (CKA_MODULUS, ...) */
-static int
-int_attr(p11_object *obj, CK_ATTRIBUTE_TYPE type, const ASN1_TYPE *t,
-    size_t *bits)
+/* the EVP_PKEY of a session key object */
+void
+p11_soft_free(void *pkey)
 {
-	BIGNUM *bn = NULL;
-	uint8_t buf[1024];
-	int n, r = -1;
-
-	if (t == NULL || t->type != V_ASN1_INTEGER ||
-	    (bn = ASN1_INTEGER_to_BN(t->value.integer, NULL)) == NULL)
-		goto out;
-	n = BN_num_bytes(bn);
-	if (n <= 0 || (size_t)n > sizeof(buf) || BN_bn2bin(bn, buf) != n)
-		goto out;
-	if (bits != NULL)
-		*bits = (size_t)BN_num_bits(bn);
-	r = p11_attr_set(obj, type, buf, (size_t)n);
-out:
-	BN_free(bn);
-	return r;
-}
-
-/* DER OCTET STRING around a point, as CKA_EC_POINT wants it */
-static int
-point_attr(p11_object *obj, const uint8_t *pt, size_t len)
-{
-	uint8_t buf[2 + 1 + 133];
-	size_t off = 0;
-
-	if (len > 133)
-		return -1;
-	buf[off++] = 0x04;
-	if (len > 127)
-		buf[off++] = 0x81;
-	buf[off++] = (uint8_t)len;
-	memcpy(buf + off, pt, len);
-	return p11_attr_set(obj, CKA_EC_POINT, buf, off + len);
-}
-
-/*
- * read from the SPKI's DER alone, not through an EVP_PKEY: an engine the
- * application made the default for EC or RSA keys cannot get in the way
- */
-CK_RV
-p11_spki_attrs(p11_object *obj, const uint8_t *spki, size_t len, uint8_t *alg)
-{
-	const unsigned char *p = spki, *pk = NULL;
-	X509_PUBKEY *xpk = NULL;
-	ASN1_OBJECT *algo = NULL;
-	const void *pval = NULL;
-	const X509_ALGOR *alg_id = NULL;
-	STACK_OF(ASN1_TYPE) *seq = NULL;
-	int pk_len = 0, ptype = 0, nid;
-	size_t bits = 0;
-	int err = 0;
-	CK_RV rv = CKR_DEVICE_ERROR;
-
-	*alg = P11_ALG_NONE;
-	if (spki == NULL || len == 0 || len > (size_t)INT32_MAX)
-		goto out;
-	xpk = d2i_X509_PUBKEY(NULL, &p, (long)len);
-	if (xpk == NULL || (size_t)(p - spki) != len ||
-	    X509_PUBKEY_get0_param(&algo, &pk, &pk_len, (X509_ALGOR **)&alg_id,
-	    xpk) != 1 || pk == NULL || pk_len <= 0)
-		goto out;
-	X509_ALGOR_get0(NULL, &ptype, &pval, alg_id);
-	switch (OBJ_obj2nid(algo)) {
-	case NID_rsaEncryption:
-		p = pk;
-		seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, pk_len);
-		if (seq == NULL || sk_ASN1_TYPE_num(seq) != 2)
-			goto out;
-		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_RSA);
-		err |= int_attr(obj, CKA_MODULUS, sk_ASN1_TYPE_value(seq, 0), &bits);
-		err |= int_attr(obj, CKA_PUBLIC_EXPONENT, sk_ASN1_TYPE_value(seq, 1),
-		    NULL);
-		err |= p11_attr_ulong(obj, CKA_MODULUS_BITS, (CK_ULONG)bits);
-		*alg = bits == 1024 ? P11_ALG_RSA1024 : bits == 2048 ?
-		    P11_ALG_RSA2048 : bits == 3072 ? P11_ALG_RSA3072 :
-		    bits == 4096 ? P11_ALG_RSA4096 : P11_ALG_NONE;
-		break;
-	case NID_X9_62_id_ecPublicKey:
-		if (ptype != V_ASN1_OBJECT)
-			goto out;
-		nid = OBJ_obj2nid(pval);
-		if (nid == NID_X9_62_prime256v1 && pk_len == 65) {
-			*alg = P11_ALG_P256;
-			err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_p256, sizeof(oid_p256));
-		} else if (nid == NID_secp384r1 && pk_len == 97) {
-			*alg = P11_ALG_P384;
-			err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_p384, sizeof(oid_p384));
-		} else
-			goto out;
-		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC);
-		err |= point_attr(obj, pk, (size_t)pk_len);
-		break;
-	case NID_ED25519:
-		if (pk_len != 32)
-			goto out;
-		*alg = P11_ALG_ED25519;
-		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC_EDWARDS);
-		err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_ed25519, sizeof(oid_ed25519));
-		err |= point_attr(obj, pk, 32);
-		break;
-	case NID_X25519:
-		if (pk_len != 32)
-			goto out;
-		*alg = P11_ALG_X25519;
-		err |= p11_attr_ulong(obj, CKA_KEY_TYPE, CKK_EC_MONTGOMERY);
-		err |= p11_attr_set(obj, CKA_EC_PARAMS, oid_x25519, sizeof(oid_x25519));
-		err |= point_attr(obj, pk, 32);
-		break;
-	default:
-		goto out;
-	}
-	if (*alg == P11_ALG_NONE)
-		goto out;
-	err |= p11_attr_set(obj, CKA_PUBLIC_KEY_INFO, spki, len);
-	rv = err ? CKR_HOST_MEMORY : CKR_OK;
-out:
-	sk_ASN1_TYPE_pop_free(seq, ASN1_TYPE_free);
-	X509_PUBKEY_free(xpk);
-	return rv;
+	EVP_PKEY_free(pkey);
 }
 
 CK_RV
@@ -359,32 +243,21 @@ p11_digest(CK_MECHANISM_TYPE hash, const uint8_t *in, size_t len,
 	return CKR_OK;
 }
 
-/* RFC 8017 9.2 note 1: DigestInfo prefixes */
-static const uint8_t di_sha1[] = { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 };
-static const uint8_t di_sha224[] = { 0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04, 0x05, 0x00, 0x04, 0x1c };
-static const uint8_t di_sha256[] = { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 };
-static const uint8_t di_sha384[] = { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30 };
-static const uint8_t di_sha512[] = { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40 };
-
+/* RFC 8017 9.2 note 1: the DigestInfo prefix of a hash (common/wk_digestinfo.c) */
 static const uint8_t *
 digest_info(CK_MECHANISM_TYPE hash, size_t *len)
 {
 	switch (hash) {
 	case CKM_SHA_1:
-		*len = sizeof(di_sha1);
-		return di_sha1;
+		return wk_digest_info(NID_sha1, len);
 	case CKM_SHA224:
-		*len = sizeof(di_sha224);
-		return di_sha224;
+		return wk_digest_info(NID_sha224, len);
 	case CKM_SHA256:
-		*len = sizeof(di_sha256);
-		return di_sha256;
+		return wk_digest_info(NID_sha256, len);
 	case CKM_SHA384:
-		*len = sizeof(di_sha384);
-		return di_sha384;
+		return wk_digest_info(NID_sha384, len);
 	case CKM_SHA512:
-		*len = sizeof(di_sha512);
-		return di_sha512;
+		return wk_digest_info(NID_sha512, len);
 	default:
 		*len = 0;
 		return NULL;

@@ -1,10 +1,10 @@
 /*
- * the GM applet's container keys as token objects (docs/gm.md, docs/pkcs11.md):
- * the signing pair of every container of the card's "walletkey"
- * application, with walletkey's vendor-defined SM2/SM3 mechanisms (PKCS#11
- * 3.x defines none). The private keys are CKA_ALWAYS_AUTHENTICATE: the
- * context-specific login takes the application's user PIN, which the card
- * checks again inside the transaction of each signature and forgets after it.
+ * the GM applet's keys at work (docs/gm.md, docs/pkcs11.md): signing and
+ * verifying with walletkey's vendor-defined SM2/SM3 mechanisms (PKCS#11
+ * 3.x defines none); the objects are made in p11_gm_objects.c. The private
+ * keys are CKA_ALWAYS_AUTHENTICATE: the context-specific login takes the
+ * application's user PIN, which the card checks again inside the
+ * transaction of each signature and forgets after it.
  */
 #include "p11_internal.h"
 
@@ -15,176 +15,16 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
-#define GM_APP "walletkey"
-#define GM_ID_PREFIX "gm:"
-
-/* SEQUENCE-less DER OID of the SM2 curve, 1.2.156.10197.1.301 */
-static const uint8_t oid_sm2[] = { 0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55,
-	0x01, 0x82, 0x2D };
-
-static int
-gm_common(p11_object *o, const char *label, bool priv, const uint8_t *id,
-    size_t id_len)
-{
-	int err = 0;
-
-	err |= p11_attr_bool(o, CKA_TOKEN, true);
-	err |= p11_attr_bool(o, CKA_PRIVATE, priv);
-	err |= p11_attr_bool(o, CKA_MODIFIABLE, false);
-	err |= p11_attr_bool(o, CKA_COPYABLE, false);
-	err |= p11_attr_bool(o, CKA_DESTROYABLE, false);
-	err |= p11_attr_set(o, CKA_LABEL, label, strlen(label));
-	err |= p11_attr_set(o, CKA_ID, id, id_len);
-	o->private_obj = priv;
-	return err;
-}
-
-static int
-gm_key(p11_object *o, const uint8_t *spki, size_t spki_len,
-    const uint8_t pub[64])
-{
-	static const CK_MECHANISM_TYPE mechs[] = { CKM_WK_SM2, CKM_WK_SM2_SM3 };
-	uint8_t point[3 + 64] = { 0x04, 0x41, 0x04 };
-	int err = 0;
-
-	memcpy(point + 3, pub, 64);
-	o->alg = P11_ALG_GM_SM2;
-	err |= p11_attr_ulong(o, CKA_KEY_TYPE, CKK_WK_SM2);
-	err |= p11_attr_set(o, CKA_EC_PARAMS, oid_sm2, sizeof(oid_sm2));
-	err |= p11_attr_set(o, CKA_EC_POINT, point, sizeof(point));
-	err |= p11_attr_set(o, CKA_PUBLIC_KEY_INFO, spki, spki_len);
-	err |= p11_attr_set(o, CKA_START_DATE, NULL, 0);
-	err |= p11_attr_set(o, CKA_END_DATE, NULL, 0);
-	err |= p11_attr_bool(o, CKA_LOCAL, true);
-	err |= p11_attr_ulong(o, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
-	err |= p11_attr_bool(o, CKA_DERIVE, false);
-	err |= p11_attr_set(o, CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs));
-	return err;
-}
-
-/* certificate (when there is one), public key, private key of a container */
-static CK_RV
-gm_objects(p11_slot *slot, const char *name, const uint8_t pub[64],
-    const uint8_t *cert_der, size_t cert_len)
-{
-	uint8_t id[3 + WK_GM_NAME_MAX], spki[128];
-	size_t id_len, spki_len = sizeof(spki);
-	char label[96];
-	p11_object *cert = NULL, *pk = NULL, *sk = NULL;
-	p11_x509 x;
-	int err = 0;
-	CK_RV rv = CKR_HOST_MEMORY;
-
-	memset(&x, 0, sizeof(x));
-	id_len = strlen(GM_ID_PREFIX) + strlen(name);
-	memcpy(id, GM_ID_PREFIX, strlen(GM_ID_PREFIX));
-	memcpy(id + strlen(GM_ID_PREFIX), name, strlen(name));
-	if (wk_gm_pub_to_spki(pub, spki, &spki_len) != WK_OK)
-		return CKR_OK;	/* a key the module cannot show: skip it */
-	if (cert_der != NULL && p11_x509_parse(cert_der, cert_len, &x) == CKR_OK) {
-		if ((cert = p11_object_new(CKO_CERTIFICATE)) == NULL)
-			goto out;
-		snprintf(label, sizeof(label), "GM certificate %s", name);
-		err |= gm_common(cert, label, false, id, id_len);
-		err |= p11_attr_ulong(cert, CKA_CERTIFICATE_TYPE, CKC_X_509);
-		err |= p11_attr_bool(cert, CKA_TRUSTED, false);
-		err |= p11_attr_ulong(cert, CKA_CERTIFICATE_CATEGORY, 0);
-		err |= p11_attr_set(cert, CKA_SUBJECT, x.subject, x.subject_len);
-		err |= p11_attr_set(cert, CKA_ISSUER, x.issuer, x.issuer_len);
-		err |= p11_attr_set(cert, CKA_SERIAL_NUMBER, x.serial, x.serial_len);
-		err |= p11_attr_set(cert, CKA_VALUE, cert_der, cert_len);
-		err |= p11_attr_set(cert, CKA_PUBLIC_KEY_INFO, x.spki, x.spki_len);
-	}
-	if ((pk = p11_object_new(CKO_PUBLIC_KEY)) == NULL ||
-	    (sk = p11_object_new(CKO_PRIVATE_KEY)) == NULL)
-		goto out;
-	snprintf(label, sizeof(label), "GM public key %s", name);
-	err |= gm_common(pk, label, false, id, id_len);
-	err |= gm_key(pk, spki, spki_len, pub);
-	err |= p11_attr_set(pk, CKA_SUBJECT, x.subject, x.subject_len);
-	err |= p11_attr_bool(pk, CKA_VERIFY, true);
-	err |= p11_attr_bool(pk, CKA_ENCRYPT, false);
-	err |= p11_attr_bool(pk, CKA_WRAP, false);
-	err |= p11_attr_bool(pk, CKA_VERIFY_RECOVER, false);
-	err |= p11_attr_bool(pk, CKA_TRUSTED, false);
-	snprintf(label, sizeof(label), "GM private key %s", name);
-	err |= gm_common(sk, label, true, id, id_len);
-	err |= gm_key(sk, spki, spki_len, pub);
-	err |= p11_attr_set(sk, CKA_SUBJECT, x.subject, x.subject_len);
-	err |= p11_attr_bool(sk, CKA_SIGN, true);
-	err |= p11_attr_bool(sk, CKA_DECRYPT, false);
-	err |= p11_attr_bool(sk, CKA_UNWRAP, false);
-	err |= p11_attr_bool(sk, CKA_SIGN_RECOVER, false);
-	err |= p11_attr_bool(sk, CKA_SENSITIVE, true);
-	err |= p11_attr_bool(sk, CKA_EXTRACTABLE, false);
-	err |= p11_attr_bool(sk, CKA_ALWAYS_SENSITIVE, true);
-	err |= p11_attr_bool(sk, CKA_NEVER_EXTRACTABLE, true);
-	err |= p11_attr_bool(sk, CKA_WRAP_WITH_TRUSTED, false);
-	err |= p11_attr_bool(sk, CKA_ALWAYS_AUTHENTICATE, true);
-	sk->always_auth = true;
-	if (err)
-		goto out;
-	p11_object_append(&slot->objects, cert);
-	p11_object_append(&slot->objects, pk);
-	p11_object_append(&slot->objects, sk);
-	cert = pk = sk = NULL;
-	rv = CKR_OK;
-out:
-	p11_x509_clear(&x);
-	p11_object_free(&cert);
-	p11_object_free(&pk);
-	p11_object_free(&sk);
-	return rv;
-}
-
-CK_RV
-p11_gm_load(p11_slot *slot)
-{
-	wk_gm_name names[WK_GM_MAX_CONTAINERS];
-	uint8_t pub[64], *der = NULL;
-	size_t n = 0, dn;
-	wk_gm *gm = NULL;
-	uint8_t app;
-	CK_RV rv = CKR_OK;
-
-	/*
-	 * other cards have no GM applet; a card without one is fine. Selecting
-	 * it makes PIV forget its PIN (piv.md 1.4): never after a login, so
-	 * a logged-in token keeps its PIV state (the objects come with the
-	 * next session opened before a login)
-	 */
-	if (!slot->walletkey || slot->card == NULL || slot->login != P11_NOBODY ||
-	    wk_gm_open(slot->card, &gm) != WK_OK)
-		return CKR_OK;
-	slot->piv_selected = false;
-	if (wk_gm_app_open(gm, GM_APP, &app) != WK_OK ||
-	    wk_gm_cont_list(gm, app, names, WK_GM_MAX_CONTAINERS, &n) != WK_OK ||
-	    (der = malloc(WK_GM_CERT_MAX)) == NULL)
-		goto out;
-	for (size_t i = 0; i < n && rv == CKR_OK; i++) {
-		if (wk_gm_public_key(gm, app, names[i].name, true, pub) != WK_OK)
-			continue;
-		dn = WK_GM_CERT_MAX;
-		rv = gm_objects(slot, names[i].name, pub,
-		    wk_gm_cert_export(gm, app, names[i].name, true, der, &dn) ==
-		    WK_OK ? der : NULL, dn);
-	}
-out:
-	free(der);
-	wk_gm_free(&gm);
-	return rv;
-}
-
 /* the container a GM key object names in its CKA_ID */
 static bool
 gm_container(const p11_object *obj, char name[WK_GM_NAME_MAX + 1])
 {
 	const CK_ATTRIBUTE *a = p11_attr_find(obj, CKA_ID);
-	size_t pl = strlen(GM_ID_PREFIX);
+	size_t pl = strlen(P11_GM_ID_PREFIX);
 
 	if (a == NULL || a->ulValueLen <= pl ||
 	    a->ulValueLen > pl + WK_GM_NAME_MAX ||
-	    memcmp(a->pValue, GM_ID_PREFIX, pl) != 0)
+	    memcmp(a->pValue, P11_GM_ID_PREFIX, pl) != 0)
 		return false;
 	memcpy(name, (const uint8_t *)a->pValue + pl, a->ulValueLen - pl);
 	name[a->ulValueLen - pl] = '\0';
@@ -213,7 +53,7 @@ p11_gm_login(p11_slot *slot, p11_op *op, const uint8_t *pin, size_t len)
 	if ((rv = p11_card_begin(slot)) != CKR_OK)
 		return rv;
 	if ((wk = wk_gm_open(slot->card, &gm)) == WK_OK &&
-	    (wk = wk_gm_app_open(gm, GM_APP, &app)) == WK_OK &&
+	    (wk = wk_gm_app_open(gm, P11_GM_APP, &app)) == WK_OK &&
 	    (wk = wk_gm_verify_pin(gm, app, WK_GM_PIN_USER, pin, len, &tries)) ==
 	    WK_OK)
 		(void)wk_gm_logout(gm, app);
@@ -250,7 +90,7 @@ p11_gm_sign(p11_slot *slot, p11_op *op, const uint8_t *in, size_t len,
 	if ((rv = p11_card_begin(slot)) != CKR_OK)
 		return rv;
 	if ((wk = wk_gm_open(slot->card, &gm)) == WK_OK &&
-	    (wk = wk_gm_app_open(gm, GM_APP, &app)) == WK_OK &&
+	    (wk = wk_gm_app_open(gm, P11_GM_APP, &app)) == WK_OK &&
 	    (wk = wk_gm_verify_pin(gm, app, WK_GM_PIN_USER, op->gm_pin,
 	    op->gm_pin_len, NULL)) == WK_OK) {
 		wk = op->mech == CKM_WK_SM2 ?

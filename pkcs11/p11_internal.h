@@ -1,6 +1,34 @@
 /*
  * walletkey-pkcs11: internals shared by the module's files. Everything here
  * runs under the module lock (p11_lock.c) unless a comment says otherwise.
+ *
+ * The direction of the folder: a file calls only the files of its own
+ * layer listed before it and the layers below; never one above. From the
+ * bottom:
+ *
+ *   1. util/lock   p11_util.c, p11_lock.c, p11_piv.c (PIV facts),
+ *                  p11_crypto.c (host cryptography, OpenSSL only),
+ *                  p11_mech_table.c (what each mechanism is)
+ *   2. object      p11_object.c (objects, attributes, templates),
+ *                  p11_attr.c (the attribute rules of each class),
+ *                  p11_object_card.c (the objects of the card)
+ *   3. slot        p11_slot.c (readers, tokens, card transactions),
+ *                  p11_gm_objects.c (the GM application's keys),
+ *                  p11_token.c (the token's objects, read from the card)
+ *   4. session     p11_session.c (sessions, their operations' state)
+ *   5. mech        p11_cipher.c (secret-key ciphers and MACs),
+ *                  p11_soft_key.c, p11_soft.c (session keys in OpenSSL),
+ *                  p11_gm.c (SM2 with the GM keys), p11_op.c (C_xxxInit,
+ *                  updates), p11_sign.c (sign, verify), p11_crypt.c
+ *                  (encrypt, decrypt, digest), p11_keys.c (generate,
+ *                  wrap, unwrap, derive), p11_create.c (create, destroy)
+ *   6. module      p11_module.c (state, lock, function lists), the entry
+ *                  points p11_entry_token.c, p11_entry_object.c,
+ *                  p11_entry_crypto.c (p11_entry.h: one mechanism for all)
+ *
+ * so a change in one file reaches only the files above it. The test
+ * `layering` (tests/layering.py) checks the order; docs/DEVELOPING.md has
+ * the picture of the whole project.
  */
 #ifndef P11_INTERNAL_H
 #define P11_INTERNAL_H
@@ -97,7 +125,9 @@ bool p11_alg_is_rsa(uint8_t alg);
 bool p11_alg_is_ec(uint8_t alg);
 unsigned p11_alg_bits(uint8_t alg);
 
-/* ---- objects (p11_object.c) ---- */
+/* ---- objects (p11_object.c; the card's: p11_object_card.c) ---- */
+
+CK_OBJECT_HANDLE p11_handle_next(void);
 
 typedef struct p11_object {
 	CK_OBJECT_HANDLE handle;
@@ -124,6 +154,9 @@ int p11_attr_set(p11_object *obj, CK_ATTRIBUTE_TYPE type, const void *value,
     size_t len);
 int p11_attr_bool(p11_object *obj, CK_ATTRIBUTE_TYPE type, bool v);
 int p11_attr_ulong(p11_object *obj, CK_ATTRIBUTE_TYPE type, CK_ULONG v);
+/* sets type to v (to empty) unless the object has it already */
+int p11_attr_default_bool(p11_object *o, CK_ATTRIBUTE_TYPE type, bool v);
+int p11_attr_default_empty(p11_object *o, CK_ATTRIBUTE_TYPE type);
 const CK_ATTRIBUTE *p11_attr_find(const p11_object *obj,
     CK_ATTRIBUTE_TYPE type);
 bool p11_attr_true(const p11_object *obj, CK_ATTRIBUTE_TYPE type);
@@ -141,6 +174,25 @@ const CK_ATTRIBUTE *p11_tmpl_find(const CK_ATTRIBUTE *tmpl, CK_ULONG count,
     CK_ATTRIBUTE_TYPE type);
 /* checks a template for duplicates, NULL values with lengths, unknown types */
 CK_RV p11_tmpl_check(const CK_ATTRIBUTE *tmpl, CK_ULONG count);
+/* is a CKA_EC_PARAMS the curve of DER oid (or its PrintableString name)? */
+bool p11_ec_params_are(const CK_ATTRIBUTE *a, const uint8_t *oid,
+    size_t oid_len, const char *name);
+
+/* ---- the attribute rules of each class (p11_attr.c) ---- */
+
+/* the class rules: is type an attribute of an object of this class? */
+bool p11_attr_known(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type);
+/* a secret key's length fits its type (AES 16/24/32, DES3 24, generic 1..512) */
+bool p11_secret_len_ok(CK_KEY_TYPE kt, size_t len);
+/* may a template of a session object of cls give these attributes? */
+CK_RV p11_tmpl_valid(CK_OBJECT_CLASS cls, const CK_ATTRIBUTE *t, CK_ULONG n,
+    bool keygen, bool so);
+/* copies the template's attributes and the defaults of a session object */
+CK_RV p11_soft_defaults(p11_object *o, const CK_ATTRIBUTE *t, CK_ULONG n,
+    bool local, CK_MECHANISM_TYPE gen_mech);
+CK_RV p11_object_set_attrs(p11_object *obj, const CK_ATTRIBUTE *t,
+    CK_ULONG n, bool so, bool copying);
+CK_RV p11_object_copy(const p11_object *obj, p11_object **out);
 
 /*
  * builds the objects of a key slot: a certificate when cert_der is given,
@@ -184,7 +236,12 @@ void p11_x509_clear(p11_x509 *x);
  * CKA_PUBLIC_KEY_INFO) set on obj; *alg gets the PIV algorithm
  */
 CK_RV p11_spki_attrs(p11_object *obj, const uint8_t *spki, size_t len,
-    uint8_t *alg);
+    uint8_t *alg);	/* p11_object_card.c */
+/* DER OIDs of the named curves (CKA_EC_PARAMS) */
+extern const uint8_t p11_oid_p256[10], p11_oid_p384[7], p11_oid_ed25519[5],
+    p11_oid_x25519[5];
+void *p11_libctx(void);	/* OSSL_LIB_CTX * of the module */
+void p11_soft_free(void *pkey);	/* EVP_PKEY_free */
 /* DER OID from dotted text; *out malloc'd */
 CK_RV p11_oid_der(const char *dotted, uint8_t **out, size_t *len);
 size_t p11_hash_len(CK_MECHANISM_TYPE hash);
@@ -222,7 +279,7 @@ CK_RV p11_host_encrypt(const uint8_t *spki, size_t spki_len,
 CK_RV p11_ecdsa_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der,
     size_t *der_len);
 
-/* ---- mechanisms (p11_mech.c) ---- */
+/* ---- mechanisms (p11_mech_table.c) ---- */
 
 typedef struct p11_mech {
 	CK_MECHANISM_TYPE type;
@@ -237,7 +294,7 @@ const p11_mech *p11_mech_find(CK_MECHANISM_TYPE type);
 bool p11_mech_secret(CK_MECHANISM_TYPE type);	/* a secret-key cipher or MAC */
 const p11_mech *p11_mech_list(size_t *n);
 
-/* ---- slots and tokens (p11_slot.c) ---- */
+/* ---- slots and tokens (p11_slot.c; the objects: p11_token.c) ---- */
 
 typedef struct p11_slot {
 	bool used;		/* a reader has had this slot id */
@@ -288,12 +345,20 @@ CK_RV p11_token_load_private(p11_slot *slot);
 void p11_token_drop_private(p11_slot *slot);
 /* a PC/SC transaction with the PIV application selected */
 CK_RV p11_card_begin(p11_slot *slot);
+/* the same without the token check (for the token's own loading) */
+CK_RV p11_card_open(p11_slot *slot);
 /*
  * a private-key command in the fewest round trips: see p11_slot.c. fn runs
  * the libwalletkey call and returns its wk_rc (in *wk)
  */
 typedef int (*p11_card_fn)(p11_slot *slot, void *arg);
 CK_RV p11_card_run(p11_slot *slot, p11_card_fn fn, void *arg, int *wk);
+/* p11_card_run of wk_piv_sign, wk_piv_decrypt or wk_piv_derive (*out_len: the room) */
+typedef int (*p11_piv_private_fn)(wk_piv *piv, uint8_t key_ref, uint8_t alg,
+    const uint8_t *in, size_t in_len, uint8_t *out, size_t *out_len);
+CK_RV p11_card_private(p11_slot *slot, p11_piv_private_fn fn, uint8_t key_ref,
+    uint8_t alg, const uint8_t *in, size_t in_len, uint8_t *out,
+    size_t *out_len, int *wk);
 /* may this login write to the card (the SO, or the user with a PIN-protected 9B key)? */
 bool p11_may_write(const p11_slot *slot);
 /* p11_card_begin, then 9B authenticated with the PIN-protected key for the user */
@@ -304,7 +369,9 @@ CK_RV p11_token_alive(p11_slot *slot);
 void p11_card_end(p11_slot *slot);
 CK_RV p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps);
 p11_object *p11_token_find(p11_slot *slot, CK_OBJECT_HANDLE h);
-CK_OBJECT_HANDLE p11_handle_next(void);
+/* the token object (not a session object) of class cls in key slot key_ref */
+p11_object *p11_token_find_key(p11_slot *slot, CK_OBJECT_CLASS cls,
+    uint8_t key_ref);
 /* one pending event: CKR_OK with *id, or CKR_NO_EVENT */
 CK_RV p11_slots_event(CK_SLOT_ID *id);
 
@@ -390,7 +457,10 @@ bool p11_object_visible(const p11_session *s, const p11_slot *slot,
 CK_RV p11_object_get(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h,
     p11_object **out);
 
-/* ---- the cryptographic entry points' workers (p11_mech.c) ---- */
+/*
+ * ---- the cryptographic entry points' workers (p11_op.c, p11_sign.c,
+ * p11_crypt.c, p11_keys.c, p11_create.c) ----
+ */
 
 CK_RV p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
     const CK_MECHANISM *mech, CK_OBJECT_HANDLE key);
@@ -430,12 +500,6 @@ CK_RV p11_destroy(p11_session *s, p11_slot *slot, CK_OBJECT_HANDLE h);
 
 /* ---- software keys: session objects (p11_soft.c) ---- */
 
-void *p11_libctx(void);	/* OSSL_LIB_CTX * of the module */
-/* a secret key's length fits its type (AES 16/24/32, DES3 24, generic 1..512) */
-bool p11_secret_len_ok(CK_KEY_TYPE kt, size_t len);
-void p11_soft_free(void *pkey);
-/* the class rules: is type an attribute of an object of this class? */
-bool p11_attr_known(CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type);
 CK_RV p11_soft_create(p11_session *s, p11_slot *slot, const CK_ATTRIBUTE *t,
     CK_ULONG n, CK_OBJECT_HANDLE *out);
 CK_RV p11_soft_keypair(p11_session *s, p11_slot *slot, const CK_MECHANISM *m,
@@ -466,8 +530,10 @@ void p11_soft_op_free(p11_op *op);
 CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
     const uint8_t *in, size_t len, uint8_t *out, CK_ULONG *out_len, bool wrap);
 
-/* ---- the GM applet's keys (p11_gm.c) ---- */
+/* ---- the GM applet's keys (p11_gm_objects.c, p11_gm.c) ---- */
 
+#define P11_GM_APP "walletkey"	/* the GM application the module uses */
+#define P11_GM_ID_PREFIX "gm:"	/* CKA_ID: the prefix, then the container */
 /* the signing keys of the card's GM containers, appended to slot->objects */
 CK_RV p11_gm_load(p11_slot *slot);
 CK_RV p11_gm_op_key(p11_op *op, const p11_object *obj);
@@ -476,11 +542,5 @@ CK_RV p11_gm_sign(p11_slot *slot, p11_op *op, const uint8_t *in, size_t len,
     uint8_t sig[64]);
 CK_RV p11_gm_verify(const p11_op *op, const uint8_t *in, size_t len,
     const uint8_t *sig, size_t sig_len);
-
-/* ---- attribute changes (p11_object.c) ---- */
-
-CK_RV p11_object_set_attrs(p11_object *obj, const CK_ATTRIBUTE *t,
-    CK_ULONG n, bool so, bool copying);
-CK_RV p11_object_copy(const p11_object *obj, p11_object **out);
 
 #endif

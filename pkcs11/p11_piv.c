@@ -83,37 +83,54 @@ p11_piv_containers(size_t *n)
 	return containers;
 }
 
+/*
+ * the next element of a BER-TLV list of one-byte tags at *off (lengths of
+ * up to two bytes): false at the end or when the list is malformed
+ */
+static bool
+tlv_next(const uint8_t *p, size_t len, size_t *off, uint8_t *tag,
+    const uint8_t **v, size_t *vlen)
+{
+	size_t l;
+
+	if (*off >= len)
+		return false;
+	*tag = p[(*off)++];
+	if (*off >= len)
+		return false;
+	l = p[(*off)++];
+	if (l == 0x81 || l == 0x82) {
+		size_t nb = l == 0x81 ? 1 : 2;
+		if (len - *off < nb)
+			return false;
+		l = nb == 1 ? p[*off] : ((size_t)p[*off] << 8 | p[*off + 1]);
+		*off += nb;
+	} else if (l > 0x7F)
+		return false;
+	if (len - *off < l)
+		return false;
+	*v = p + *off;
+	*vlen = l;
+	*off += l;
+	return true;
+}
+
 /* CHUID (SP 800-73-4 part 1, 3.1.2): GUID under tag 34, 16 bytes */
 bool
 p11_chuid_guid(const uint8_t *p, size_t len, uint8_t guid[16])
 {
-	size_t off = 0;
+	const uint8_t *v;
+	size_t off = 0, l;
+	uint8_t tag;
 
-	while (off < len) {
-		uint8_t tag = p[off++];
-		size_t l;
-
-		if (off >= len)
-			return false;
-		l = p[off++];
-		if (l == 0x81 || l == 0x82) {
-			size_t nb = l == 0x81 ? 1 : 2;
-			if (len - off < nb)
-				return false;
-			l = nb == 1 ? p[off] : ((size_t)p[off] << 8 | p[off + 1]);
-			off += nb;
-		} else if (l > 0x7F)
-			return false;
-		if (len - off < l)
-			return false;
+	while (tlv_next(p, len, &off, &tag, &v, &l)) {
 		if (tag == 0x34 && l == 16) {
-			memcpy(guid, p + off, 16);
+			memcpy(guid, v, 16);
 			for (size_t i = 0; i < 16; i++)
 				if (guid[i] != 0)
 					return true;
 			return false;
 		}
-		off += l;
 	}
 	return false;
 }
@@ -123,31 +140,11 @@ p11_tlv_find(const uint8_t *p, size_t len, uint8_t tag, const uint8_t **v,
     size_t *vlen)
 {
 	size_t off = 0;
+	uint8_t t;
 
-	while (off < len) {
-		uint8_t t = p[off++];
-		size_t l;
-
-		if (off >= len)
-			return false;
-		l = p[off++];
-		if (l == 0x81 || l == 0x82) {
-			size_t nb = l == 0x81 ? 1 : 2;
-			if (len - off < nb)
-				return false;
-			l = nb == 1 ? p[off] : ((size_t)p[off] << 8 | p[off + 1]);
-			off += nb;
-		} else if (l > 0x7F)
-			return false;
-		if (len - off < l)
-			return false;
-		if (t == tag) {
-			*v = p + off;
-			*vlen = l;
+	while (tlv_next(p, len, &off, &t, v, vlen))
+		if (t == tag)
 			return true;
-		}
-		off += l;
-	}
 	return false;
 }
 

@@ -14,6 +14,18 @@
 static p11_session *sessions;
 static CK_SESSION_HANDLE next_session = 1;
 
+/* the OpenSSL state of a session key's operation */
+void
+p11_soft_op_free(p11_op *op)
+{
+	EVP_CIPHER_CTX_free(op->cctx);
+	EVP_MAC_CTX_free(op->mac);
+	EVP_PKEY_free(op->pkey);
+	op->cctx = NULL;
+	op->mac = NULL;
+	op->pkey = NULL;
+}
+
 void
 p11_op_end(p11_op *op)
 {

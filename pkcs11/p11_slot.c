@@ -14,18 +14,7 @@
 
 p11_slot p11_slots[P11_MAX_SLOTS];
 static wk_ctx *ctx;
-static CK_OBJECT_HANDLE next_handle = 1;
 static bool not_piv[P11_MAX_SLOTS];	/* a card is in but it has no PIV application */
-
-CK_OBJECT_HANDLE
-p11_handle_next(void)
-{
-	CK_OBJECT_HANDLE h = next_handle++;
-
-	if (next_handle == 0 || next_handle > 0x7FFFFFFFul)
-		next_handle = 1;
-	return h;
-}
 
 static void
 slot_reset_login(p11_slot *slot)
@@ -259,6 +248,21 @@ p11_token_get(CK_SLOT_ID id, p11_slot **out)
 	return CKR_OK;
 }
 
+/* the PIN-protected data objects go (logout, or the card forgot the PIN) */
+void
+p11_token_drop_private(p11_slot *slot)
+{
+	p11_object **pp = &slot->objects, *o;
+
+	while ((o = *pp) != NULL) {
+		if (o->cls == CKO_DATA && o->private_obj) {
+			*pp = o->next;
+			p11_object_free(&o);
+		} else
+			pp = &o->next;
+	}
+}
+
 CK_RV
 p11_token_check(p11_slot *slot, int wk)
 {
@@ -275,76 +279,8 @@ p11_token_check(p11_slot *slot, int wk)
 	return p11_rv(wk);
 }
 
-/* the objects of one key slot, from its certificate and GET METADATA */
-static CK_RV
-load_key_slot(p11_slot *slot, const p11_piv_slot *ps, uint8_t *buf,
-    size_t cap, wk_piv_metadata *md)
-{
-	size_t len = cap;
-	bool have_cert, have_md;
-	int wk;
-
-	wk = wk_piv_read_cert(slot->piv, ps->key_ref, buf, &len);
-	if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
-		return p11_token_check(slot, wk);
-	have_cert = wk == WK_OK && len > 0;
-	memset(md, 0, sizeof(*md));
-	wk = wk_piv_get_metadata(slot->piv, ps->key_ref, md);
-	if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
-		return p11_token_check(slot, wk);
-	have_md = wk == WK_OK && md->spki_len > 0;
-	if (!have_cert && !have_md)
-		return CKR_OK;
-	return p11_objects_for_slot(ps, have_cert ? buf : NULL,
-	    have_cert ? len : 0, have_md ? md->spki : NULL,
-	    have_md ? md->spki_len : 0, have_md ? md->alg : P11_ALG_NONE,
-	    have_md && md->has_policy ? md->pin_policy : 0, &slot->objects);
-}
-
-static CK_RV
-load_data(p11_slot *slot, bool pin_ones, uint8_t *buf, size_t cap)
-{
-	const p11_piv_container *pc;
-	p11_object *o;
-	size_t n, len;
-	int wk;
-	CK_RV rv;
-
-	pc = p11_piv_containers(&n);
-	for (size_t i = 0; i < n; i++) {
-		if (pc[i].pin != pin_ones)
-			continue;
-		len = cap;
-		wk = wk_piv_get_data(slot->piv, pc[i].tag, buf, &len);
-		if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
-			return p11_token_check(slot, wk);
-		if (wk != WK_OK)
-			continue;
-		rv = p11_object_data(&pc[i], buf, len, &o);
-		if (rv != CKR_OK)
-			return rv;
-		p11_object_append(&slot->objects, o);
-	}
-	/* walletkey's own data objects: cards without them answer 6A82 */
-	if (!slot->walletkey)
-		return CKR_OK;
-	for (uint32_t tag = pin_ones ? P11_DATA_PRIVATE : P11_DATA_FIRST;
-	    tag < (pin_ones ? P11_DATA_LAST + 1 : P11_DATA_PRIVATE); tag++) {
-		len = cap;
-		wk = wk_piv_get_data(slot->piv, tag, buf, &len);
-		if (wk == WK_ERR_NO_CARD || wk == WK_ERR_CARD_REMOVED)
-			return p11_token_check(slot, wk);
-		if (wk != WK_OK)
-			continue;
-		if ((rv = p11_user_data_decode(tag, buf, len, &o)) != CKR_OK)
-			return rv;
-		p11_object_append(&slot->objects, o);
-	}
-	return CKR_OK;
-}
-
-static CK_RV
-card_begin(p11_slot *slot)
+CK_RV
+p11_card_open(p11_slot *slot)
 {
 	int wk = wk_card_begin(slot->card);
 
@@ -384,11 +320,42 @@ p11_card_run(p11_slot *slot, p11_card_fn fn, void *arg, int *wk)
 			return CKR_OK;
 		slot->piv_selected = false;
 	}
-	if ((rv = card_begin(slot)) != CKR_OK)
+	if ((rv = p11_card_open(slot)) != CKR_OK)
 		return rv;
 	*wk = fn(slot, arg);
 	wk_card_end(slot->card);
 	return CKR_OK;
+}
+
+/* the card's private-key commands, one shape (sign, decrypt, derive) */
+typedef struct card_call {
+	p11_piv_private_fn fn;
+	uint8_t key_ref, alg;
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t *out_len;
+	size_t cap;	/* *out_len on entry: a second try starts from it */
+} card_call;
+
+static int
+call_private(p11_slot *slot, void *arg)
+{
+	card_call *c = arg;
+
+	*c->out_len = c->cap;
+	return c->fn(slot->piv, c->key_ref, c->alg, c->in, c->in_len, c->out,
+	    c->out_len);
+}
+
+CK_RV
+p11_card_private(p11_slot *slot, p11_piv_private_fn fn, uint8_t key_ref,
+    uint8_t alg, const uint8_t *in, size_t in_len, uint8_t *out,
+    size_t *out_len, int *wk)
+{
+	card_call c = { fn, key_ref, alg, in, in_len, out, out_len, *out_len };
+
+	return p11_card_run(slot, call_private, &c, wk);
 }
 
 CK_RV
@@ -396,7 +363,7 @@ p11_card_begin(p11_slot *slot)
 {
 	if (!slot->token)
 		return CKR_DEVICE_REMOVED;
-	return card_begin(slot);
+	return p11_card_open(slot);
 }
 
 /* is the card still there? a transaction, no APDU */
@@ -450,7 +417,7 @@ void
 p11_token_find_protected_mgm(p11_slot *slot)
 {
 	slot->mgm_protected = false;
-	if (card_begin(slot) != CKR_OK)
+	if (p11_card_open(slot) != CKR_OK)
 		return;
 	slot->mgm_protected = protected_mgm(slot, false) == WK_OK;
 	wk_card_end(slot->card);
@@ -489,124 +456,6 @@ p11_card_end(p11_slot *slot)
 }
 
 CK_RV
-p11_token_load(p11_slot *slot)
-{
-	const p11_piv_slot *ps;
-	wk_piv_metadata *md = NULL;
-	uint8_t *buf = NULL;
-	size_t n;
-	CK_RV rv;
-
-	if (slot->loaded)
-		return CKR_OK;
-	buf = malloc(WK_PIV_OBJ_MAX);
-	md = malloc(sizeof(*md));
-	rv = CKR_HOST_MEMORY;
-	if (buf == NULL || md == NULL)
-		goto out;
-	rv = card_begin(slot);
-	if (rv != CKR_OK)
-		goto out;
-	ps = p11_piv_slots(&n);
-	for (size_t i = 0; i < n && rv == CKR_OK; i++)
-		rv = load_key_slot(slot, &ps[i], buf, WK_PIV_OBJ_MAX, md);
-	if (rv == CKR_OK)
-		rv = load_data(slot, false, buf, WK_PIV_OBJ_MAX);
-	if (rv == CKR_OK && slot->login == CKU_USER)
-		rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
-	if (rv == CKR_OK)
-		rv = p11_gm_load(slot);
-	if (slot->card != NULL)
-		wk_card_end(slot->card);
-	if (rv == CKR_OK)
-		slot->loaded = true;
-	else if (slot->token)
-		p11_object_free_list(&slot->objects);
-	p11_log("%s: objects loaded: %s (0x%lx)", slot->reader,
-	    rv == CKR_OK ? "ok" : "failed", (unsigned long)rv);
-out:
-	free(md);
-	free(buf);
-	return rv;
-}
-
-/* after VERIFY: the PIN-protected containers become readable */
-CK_RV
-p11_token_load_private(p11_slot *slot)
-{
-	uint8_t *buf;
-	CK_RV rv;
-
-	if (!slot->loaded)
-		return CKR_OK;
-	buf = malloc(WK_PIV_OBJ_MAX);
-	if (buf == NULL)
-		return CKR_HOST_MEMORY;
-	rv = card_begin(slot);
-	if (rv == CKR_OK) {
-		rv = load_data(slot, true, buf, WK_PIV_OBJ_MAX);
-		if (slot->card != NULL)
-			wk_card_end(slot->card);
-	}
-	sodium_memzero(buf, WK_PIV_OBJ_MAX);
-	free(buf);
-	return rv;
-}
-
-void
-p11_token_drop_private(p11_slot *slot)
-{
-	p11_object **pp = &slot->objects, *o;
-
-	while ((o = *pp) != NULL) {
-		if (o->cls == CKO_DATA && o->private_obj) {
-			*pp = o->next;
-			p11_object_free(&o);
-		} else
-			pp = &o->next;
-	}
-}
-
-CK_RV
-p11_token_reload_key(p11_slot *slot, const p11_piv_slot *ps)
-{
-	p11_object **pp = &slot->objects, *o;
-	wk_piv_metadata *md = malloc(sizeof(*md));
-	uint8_t *buf = malloc(WK_PIV_OBJ_MAX);
-	CK_RV rv = CKR_HOST_MEMORY;
-
-	if (md == NULL || buf == NULL)
-		goto out;
-	while ((o = *pp) != NULL) {
-		if (o->session == 0 && o->key_ref == ps->key_ref &&
-		    o->cls != CKO_DATA) {
-			*pp = o->next;
-			p11_object_free(&o);
-		} else
-			pp = &o->next;
-	}
-	if ((rv = card_begin(slot)) != CKR_OK)
-		goto out;
-	/* the new objects go to the end of the list, with new handles */
-	rv = load_key_slot(slot, ps, buf, WK_PIV_OBJ_MAX, md);
-	if (slot->card != NULL)
-		wk_card_end(slot->card);
-out:
-	free(md);
-	free(buf);
-	return rv;
-}
-
-p11_object *
-p11_token_find(p11_slot *slot, CK_OBJECT_HANDLE h)
-{
-	for (p11_object *o = slot->objects; o != NULL; o = o->next)
-		if (o->handle == h)
-			return o;
-	return NULL;
-}
-
-CK_RV
 p11_token_pin_info(p11_slot *slot)
 {
 	bool verified = false;
@@ -614,7 +463,7 @@ p11_token_pin_info(p11_slot *slot)
 	int wk;
 	CK_RV rv;
 
-	rv = card_begin(slot);
+	rv = p11_card_open(slot);
 	if (rv != CKR_OK)
 		return rv;
 	wk = wk_piv_pin_status(slot->piv, &verified, &tries);

@@ -6,39 +6,19 @@
 
 #include <sodium.h>
 
-/* DER DigestInfo prefixes, RFC 8017 9.2 note 1 */
-static const struct {
-	const char *name;
-	uint8_t prefix[19];
-	size_t len;
-} digest_info[] = {
-	{ "SHA1", { 0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03,
-	    0x02, 0x1a, 0x05, 0x00, 0x04, 0x14 }, 15 },
-	{ "SHA256", { 0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	    0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20 }, 19 },
-	{ "SHA384", { 0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	    0x01, 0x65, 0x03, 0x04, 0x02, 0x02, 0x05, 0x00, 0x04, 0x30 }, 19 },
-	{ "SHA512", { 0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48,
-	    0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05, 0x00, 0x04, 0x40 }, 19 },
-};
+#include "wk_digestinfo.h"
 
 static int
 pkcs1_v15(const EVP_MD *md, const uint8_t *h, size_t hlen, uint8_t *em,
     size_t k)
 {
 	const uint8_t *prefix = NULL;
-	size_t plen = 0, tlen, i;
+	size_t plen = 0, tlen;
 
-	if (md != NULL) {
-		for (i = 0; i < sizeof(digest_info) / sizeof(digest_info[0]);
-		    i++)
-			if (EVP_MD_is_a(md, digest_info[i].name)) {
-				prefix = digest_info[i].prefix;
-				plen = digest_info[i].len;
-			}
-		if (prefix == NULL)
-			return WK_ERR_ARG;
-	}
+	/* DER DigestInfo prefixes, RFC 8017 9.2 note 1 (common/) */
+	if (md != NULL && (prefix = wk_digest_info(EVP_MD_get_type(md),
+	    &plen)) == NULL)
+		return WK_ERR_ARG;
 	tlen = plen + hlen;
 	if (k < tlen + 11)
 		return WK_ERR_ARG;

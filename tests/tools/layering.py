@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""layering: the map of docs/DEVELOPING.md ("The parts and who may include
+whom") as a test. Fails when
+
+ - an #include crosses a forbidden line between the parts (the card
+   including libwalletkey, the PKCS#11 module or the CLI; the module or the
+   CLI including the card's internals, libwalletkey's internals or the APDU
+   codec; common including anything above it; PC/SC headers outside
+   libwalletkey), or
+ - a file of pkcs11/ calls a function of a file above it in the module's
+   layers (the order of pkcs11/meson.build, described in
+   pkcs11/p11_internal.h): the folder has a direction, no cycles.
+
+usage: layering.py [SOURCE_ROOT]   (default: the tree this file is in)
+       layering.py --self-test      (a small tree with each kind of crossing)
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+# the parts, by their top folder; tests/ and bench/ may include anything
+PARTS = ['common', 'vcard', 'middleware', 'skf', 'issuer', 'tools', 'pkcs11']
+
+# who may include whom. "middleware:public" is libwalletkey's one public
+# header; "common:host" is common without the card's transport (the APDU
+# codec and vpcd framing): the PKCS#11 module and the CLI never build APDUs
+PUBLIC = {'middleware': {'walletkey.h'}}
+CARD_ONLY = {'wk_apdu.h', 'wk_vpcd.h'}
+ALLOWED = {
+    'common': {'common'},
+    'vcard': {'common', 'vcard'},
+    'middleware': {'common', 'middleware'},
+    'issuer': {'common', 'issuer'},
+    'skf': {'common:host', 'middleware:public', 'skf'},
+    'tools': {'common:host', 'middleware:public', 'tools'},
+    'pkcs11': {'common:host', 'middleware:public', 'pkcs11'},
+}
+# system headers only some parts may include: PC/SC is libwalletkey's alone
+# (the card knows nothing of PC/SC; the module and the CLI go through
+# libwalletkey)
+SYSTEM = [(re.compile(r'^(PCSC/|winscard\.h|pcsclite\.h)'), {'middleware'})]
+
+# Known exceptions: (file, included header) pairs that break a rule today.
+# Each is a debt to pay: remove a line when its include goes; never add one
+# to let new code through (change the code, or the rule in
+# docs/DEVELOPING.md with the reason). Empty: main's tree keeps the rules.
+EXCEPTIONS = set()
+
+INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
+
+
+def sources():
+    for part in PARTS:
+        for d, _, files in os.walk(os.path.join(ROOT, part)):
+            for f in sorted(files):
+                if f.endswith(('.c', '.h')):
+                    yield part, os.path.join(d, f)
+
+
+def header_index():
+    """project header name (and path below its part) -> part"""
+    idx = {}
+    for part, path in sources():
+        if path.endswith('.h'):
+            rel = os.path.relpath(path, os.path.join(ROOT, part))
+            idx.setdefault(os.path.basename(path), set()).add(part)
+            idx.setdefault(rel, set()).add(part)
+    return idx
+
+
+def allowed(part, target_part, header):
+    rules = ALLOWED[part]
+    if target_part in rules:
+        return True
+    if target_part + ':public' in rules and \
+            os.path.basename(header) in PUBLIC.get(target_part, ()):
+        return True
+    if target_part + ':host' in rules and \
+            os.path.basename(header) not in CARD_ONLY:
+        return True
+    return False
+
+
+def check_includes():
+    idx = header_index()
+    bad = []
+    for part, path in sources():
+        rel = os.path.relpath(path, ROOT)
+        text = open(path, encoding='utf-8', errors='replace').read()
+        for kind, header in INCLUDE.findall(text):
+            if kind == '<':
+                for pat, parts in SYSTEM:
+                    if pat.search(header) and part not in parts and \
+                            (rel, header) not in EXCEPTIONS:
+                        bad.append('%s: #include <%s>: only %s may' %
+                                   (rel, header, ', '.join(sorted(parts))))
+                continue
+            # a header beside the file is its own part's
+            if os.path.exists(os.path.join(os.path.dirname(path), header)):
+                continue
+            owners = idx.get(header) or idx.get(os.path.basename(header))
+            if not owners:
+                continue    # generated or a library's: not a part
+            if any(allowed(part, o, header) for o in owners):
+                continue
+            if (rel, header) in EXCEPTIONS:
+                continue
+            bad.append('%s: #include "%s" (%s): %s may include only %s' %
+                       (rel, header, '/'.join(sorted(owners)), part,
+                        ', '.join(sorted(ALLOWED[part]))))
+    return bad
+
+
+# ---- pkcs11/: the direction between its files ----
+
+DEF_FN = re.compile(r'^(p11_\w+|wk_C_\w+)\(', re.M)
+DEF_VAR = re.compile(r'^(?!static|extern|typedef)[A-Za-z_][\w \*]*?\b(p11_\w+)'
+                     r'(?:\[[^\]]*\])?\s*(?:=|;)', re.M)
+DEF_ENTRY = re.compile(r'^P11_ENTRY\(\w+,\s*(C_\w+),', re.M)
+IDENT = re.compile(r'\b(p11_\w+|wk_C_\w+)\b')
+COMMENT = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
+STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+
+
+def pkcs11_order():
+    """the files of pkcs11/ in the order of its meson.build"""
+    text = open(os.path.join(ROOT, 'pkcs11', 'meson.build')).read()
+    text = re.sub(r'#[^\n]*', '', text)
+    order = []
+    for name in re.findall(r"'(p11_\w+\.c)'", text):
+        if name not in order:
+            order.append(name)
+    return order
+
+
+def check_pkcs11():
+    order = pkcs11_order()
+    pos = {f: i for i, f in enumerate(order)}
+    where, texts = {}, {}
+    for f in order:
+        raw = open(os.path.join(ROOT, 'pkcs11', f)).read()
+        text = STRING.sub('""', COMMENT.sub(' ', raw))
+        texts[f] = text
+        for name in DEF_FN.findall(text) + DEF_VAR.findall(text):
+            where.setdefault(name, f)
+        for name in DEF_ENTRY.findall(text):
+            where.setdefault('wk_' + name, f)
+    on_disk = sorted(f for f in os.listdir(os.path.join(ROOT, 'pkcs11'))
+                     if f.endswith('.c'))
+    bad = ['pkcs11/%s: not in pkcs11/meson.build, so in no layer' % f
+           for f in on_disk if f not in pos]
+    for f in order:
+        for name in sorted(set(IDENT.findall(texts[f]))):
+            g = where.get(name)
+            if g is not None and pos[g] > pos[f]:
+                bad.append('pkcs11/%s calls %s of pkcs11/%s, a file above '
+                           'it (pkcs11/p11_internal.h: the layers)' %
+                           (f, name, g))
+    return bad
+
+
+def self_test():
+    """each rule catches its crossing, and a clean tree passes"""
+    import tempfile
+    global ROOT
+    files = {
+        'common/wk_buf.h': '',
+        'common/wk_apdu.h': '',
+        'common/wk_buf.c': '#include "wk_buf.h"\n',
+        'middleware/walletkey.h': '#include "wk_buf.h"\n',
+        'middleware/wk_internal.h': '#include <PCSC/winscard.h>\n',
+        'vcard/vc_card.h': '',
+        'vcard/vc_card.c': '#include "vc_card.h"\n#include "wk_apdu.h"\n',
+        'tools/cli.c': '#include "walletkey.h"\n#include "wk_buf.h"\n',
+        'pkcs11/meson.build': "files('p11_a.c', 'p11_b.c')\n",
+        'pkcs11/p11_internal.h': '#include "walletkey.h"\n',
+        'pkcs11/p11_a.c': 'int\np11_a(void)\n{\n\treturn 1;\n}\n',
+        'pkcs11/p11_b.c': 'int\np11_b(void)\n{\n\treturn p11_a();\n}\n',
+    }
+    crossings = {
+        'common/wk_buf.c': '#include "vc_card.h"\n',
+        'vcard/vc_card.c': '#include "walletkey.h"\n',
+        'tools/cli.c': '#include "wk_internal.h"\n#include "wk_apdu.h"\n'
+                       '#include <winscard.h>\n',
+        'pkcs11/p11_a.c': '#include "vc_card.h"\n/* p11_b() */\n'
+                          'int\np11_c(void)\n{\n\treturn p11_b();\n}\n',
+    }
+    with tempfile.TemporaryDirectory() as d:
+        ROOT = d
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
+            open(os.path.join(d, name), 'w').write(text)
+        clean = check_includes() + check_pkcs11()
+        for name, text in crossings.items():
+            open(os.path.join(d, name), 'a').write(text)
+        bad = check_includes() + check_pkcs11()
+    want = ['common/wk_buf.c: #include "vc_card.h"',
+            'vcard/vc_card.c: #include "walletkey.h"',
+            'tools/cli.c: #include "wk_internal.h"',
+            'tools/cli.c: #include "wk_apdu.h"',
+            'tools/cli.c: #include <winscard.h>',
+            'pkcs11/p11_a.c: #include "vc_card.h"',
+            'pkcs11/p11_a.c calls p11_b of pkcs11/p11_b.c']
+    missed = [w for w in want if not any(b.startswith(w) for b in bad)]
+    if clean or missed or len(bad) != len(want):
+        print('layering self-test failed:\n clean tree: %s\n missed: %s\n'
+              ' found: %s' % (clean, missed, bad))
+        return 1
+    print('layering self-test: %d crossings found, clean tree clean' %
+          len(bad))
+    return 0
+
+
+def main():
+    global ROOT
+    if sys.argv[1:] == ['--self-test']:
+        return self_test()
+    if len(sys.argv) > 1:
+        ROOT = os.path.abspath(sys.argv[1])
+    bad = check_includes() + check_pkcs11()
+    for line in bad:
+        print('layering: ' + line)
+    if bad:
+        print('layering: %d crossing(s); the map is in docs/DEVELOPING.md'
+              % len(bad))
+        return 1
+    print('layering: every include and every pkcs11/ call keeps the map')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
