@@ -289,7 +289,13 @@ stage_crash() {
 	n=$((2 * CRASH_RUNS))
 	RESULT[crash]="$([ "${ok:-0}" -eq "$n" ] && echo ok || echo FAILED): ${ok:-0} of $n crash-test runs passed, meson as PID 1"
 	echo "${RESULT[crash]}"
-	[ "${ok:-0}" -eq "$n" ]
+	if [ "${ok:-0}" -ne "$n" ]; then
+		# the failed runs' logs outlive the work directory
+		cp "$WORK/crash.log" /var/tmp/walletkey-container-crash.log
+		echo "the runs' log: /var/tmp/walletkey-container-crash.log"
+		tail -n 60 "$WORK/crash.log"
+		return 1
+	fi
 }
 
 # ---- the slim image ----------------------------------------------------------------
