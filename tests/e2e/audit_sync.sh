@@ -27,11 +27,13 @@ ID0=$("$WK" readers --json | jq -r --arg r "$R0" '.readers[] | select(.name == $
 
 st() { "$WK" --reader "$R0" --json audit status | jq -r ".$1"; }
 sync0() { "$WK" --reader "$R0" --json audit sync --issuer "$URL" "$@" 2>"$T/sync.err"; }
-# the log verifies and agrees with the purse: its last balance is the card's
+# the log verifies and agrees with the purse: the balance of its last record
+# of the card's own is the card's (the bank's records that a sync brings, a
+# load's reversal for one, carry the account's balance)
 agree() {
 	"$WK" --reader "$R0" audit verify --card >/dev/null 2>&1 &&
 	"$WK" --reader "$R0" audit export --format json --out "$T/agree.json" 2>/dev/null &&
-	[ "$(jq '.records[-1].balance_fen' "$T/agree.json")" = "$(purse_fen 0)" ]
+	[ "$(jq '[.records[] | select(.origin == "card")][-1].balance_fen' "$T/agree.json")" = "$(purse_fen 0)" ]
 }
 
 check "5 records, nothing acknowledged" '[ "$(st head)" = 5 ] && [ "$(st acked)" = 0 ]'

@@ -41,7 +41,7 @@ st() { "$WK" --reader "$R0" --json audit status | jq -r ".$1"; }
 agree() {
 	"$WK" --reader "$R0" audit verify --card >/dev/null 2>&1 &&
 	"$WK" --reader "$R0" audit export --format json --out "$T/agree.json" 2>/dev/null &&
-	[ "$(jq '.records[-1].balance_fen' "$T/agree.json")" = "$(purse_fen 0)" ]
+	[ "$(jq '[.records[] | select(.origin == "card")][-1].balance_fen' "$T/agree.json")" = "$(purse_fen 0)" ]
 }
 for a in 1 2 3 4 5 6 7 8 9 10; do load $a || die "load $a"; done
 check "10 of 10 records: full, nothing acknowledged" \
