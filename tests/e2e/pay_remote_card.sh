@@ -52,6 +52,9 @@ card_remote_start() {
 		--store "$WALLETKEY_STORE_0" --seal-key "$WALLETKEY_SANDBOX/card0.key" \
 		--vpcd "10.77.0.1:$PORT0" >>"$T/card.log" 2>&1 &
 	CARD=$!
+	# card 0 is now this process: the sandbox's card-wait (which gives up
+	# when card 0's process has died) and its teardown follow it
+	echo "$CARD" >"$WALLETKEY_SANDBOX/card0.pid"
 	"$SB/card-wait" 0 >/dev/null 2>&1 || { cat "$T/card.log"; die "the remote card does not show up"; }
 }
 "$SB/card-kill" 0 || die "card 0 does not stop"
