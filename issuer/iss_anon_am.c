@@ -504,7 +504,7 @@ iss_anon_am_history(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 	uint8_t plain[WK_ANON_QUERY_LEN + 16], nonce[16];
 	uint64_t t;
 	size_t plen, settled;
-	int64_t drift;
+	uint64_t nowu;
 	iss_db *db;
 	iss_res *r = NULL;
 	json_t *list = NULL, *bal = NULL;
@@ -522,10 +522,13 @@ iss_anon_am_history(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 		iss_fail(e, 400, "bad_envelope", "not a query");
 		goto out;
 	}
-	drift = (int64_t)t - (int64_t)time(NULL);
-	if (drift > ISS_ANON_QUERY_WINDOW || drift < -ISS_ANON_QUERY_WINDOW) {
-		iss_fail(e, 403, "stale_query", "the query's time is %lld s off",
-		    (long long)drift);
+	/* in unsigned arithmetic: t is the card's 8 bytes, any value (a
+	 * signed difference overflowed for t near 2^63) */
+	nowu = (uint64_t)time(NULL);
+	if (t > nowu + ISS_ANON_QUERY_WINDOW ||
+	    t + ISS_ANON_QUERY_WINDOW < nowu) {
+		iss_fail(e, 403, "stale_query", "the query's time is more than "
+		    "%d s off the manager's clock", ISS_ANON_QUERY_WINDOW);
 		goto out;
 	}
 	wk_hex_encode(nonce, 16, nhex);

@@ -12,7 +12,13 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SANDBOX=$HERE/../../tools/walletkey-sandbox
 
+# REAPER=1 (the test sandbox_reaper): the sandbox as it runs by default, a
+# child subreaper that reaps the cards it kills. Otherwise the helpers are
+# tried without it (WALLETKEY_SANDBOX_REAPER=1 tells the sandbox it has one
+# already), where nothing reaps: the waits must end all the same.
+REAPER=${REAPER:-0}
 if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
+	[ "$REAPER" = 1 ] || export WALLETKEY_SANDBOX_REAPER=1
 	# a new PID namespace whose PID 1 waits only for its own child (the
 	# sandbox): orphans that die stay zombies, as under meson as PID 1
 	exec unshare --fork --pid --mount-proc --kill-child -- \
@@ -39,6 +45,23 @@ check "card-start on a running card keeps it (same pid)" '[ "$("$B/card-pid" 0)"
 "$B/card-restart" 0
 p1=$("$B/card-pid" 0)
 check "card-restart: a new process, the same card" '[ "$p1" != "$p0" ] && [ "$(serial)" = "$s0" ]'
+
+if [ "$REAPER" = 1 ]; then
+	# p1 was started by a helper that has exited: its parent is now the
+	# sandbox (its PPID here), the subreaper
+	check "the restarted card's parent is the sandbox, not PID 1" \
+		'[ "$(ps -o ppid= -p "$p1" | tr -d " ")" = "$PPID" ]'
+	rc=0
+	"$B/card-kill" 0 || rc=$?
+	check "card-kill returns, status 0" '[ "$rc" -eq 0 ]'
+	sleep 0.5
+	check "the killed card is reaped: no zombie left" '[ -z "$(stat_of "$p1")" ]'
+	check "card-running says it is gone" '! "$B/card-running" 0'
+	"$B/card-start" 0
+	check "card-start brings it back with its serial" '[ "$(serial)" = "$s0" ]'
+	[ "$FAILS" -eq 0 ] || { echo "sandbox_reaper: $FAILS failure(s)"; exit 1; }
+	exit 0
+fi
 
 # p1 was started by a helper that has exited: its parent is now PID 1
 check "the restarted card's parent is PID 1" '[ "$(ps -o ppid= -p "$p1" | tr -d " ")" = 1 ]'
