@@ -975,6 +975,14 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 		    idx + 1, WK_AREC_LEN);
 		goto out;
 	}
+	/* a sequence number JSON's integers (int64) cannot carry: no card
+	 * counts that far, and the document could not be written back */
+	if (wk_arec_decode(raw, WK_AREC_LEN, &r) == WK_AREC_OK &&
+	    r.seq > (uint64_t)INT64_MAX) {
+		fail(err, errlen, "record %zu: sequence number out of range",
+		    idx + 1);
+		goto out;
+	}
 	if (audit_doc_add(d, raw) != 0) {
 		fail(err, errlen, "too many records");
 		goto out;
