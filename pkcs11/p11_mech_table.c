@@ -42,6 +42,7 @@ static const p11_mech mechs[] = {
 	/* SM2/SM3 with the GM applet's keys (p11_gm.c) */
 	{ CKM_WK_SM2, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY, CKK_WK_SM2, 0, false, false, false },
 	{ CKM_WK_SM2_SM3, 256, 256, CKF_HW | CKF_SIGN | CKF_VERIFY, CKK_WK_SM2, 0, false, false, false },
+	{ CKM_WK_SM2_ENC, 256, 256, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT, CKK_WK_SM2, 0, false, false, false },
 	{ CKM_WK_SM3, 0, 0, CKF_DIGEST, NOKEY, CKM_WK_SM3, false, false, false },
 	{ CKM_MD5, 0, 0, CKF_DIGEST, NOKEY, CKM_MD5, false, false, false },
 	{ CKM_SHA_1, 0, 0, CKF_DIGEST, NOKEY, CKM_SHA_1, false, false, false },
