@@ -156,6 +156,7 @@ p11_gm_load(p11_slot *slot)
 	wk_gm_name names[WK_GM_MAX_CONTAINERS];
 	uint8_t pub[64], *der = NULL;
 	size_t n = 0, dn;
+	bool has_cert;
 	wk_gm *gm = NULL;
 	uint8_t app;
 	CK_RV rv = CKR_OK;
@@ -182,10 +183,13 @@ p11_gm_load(p11_slot *slot)
 
 		if (wk_gm_public_key(gm, app, name, sign, pub) != WK_OK)
 			continue;
+		/* the length is read after the call that sets it (an argument
+		 * list has no order of evaluation) */
 		dn = WK_GM_CERT_MAX;
-		rv = gm_objects(slot, name, sign, pub,
-		    wk_gm_cert_export(gm, app, name, sign, der, &dn) ==
-		    WK_OK ? der : NULL, dn);
+		has_cert = wk_gm_cert_export(gm, app, name, sign, der, &dn) ==
+		    WK_OK;
+		rv = gm_objects(slot, name, sign, pub, has_cert ? der : NULL,
+		    has_cert ? dn : 0);
 	}
 out:
 	free(der);

@@ -35,6 +35,12 @@ has_record() {
 	jq -e --arg t "sha256 $1" 'any(.[]; .target == $t)' "$dir/gm.json" >/dev/null
 }
 
+# the card signs the exports' chain head with its wallet key (slot 82)
+walletkey key generate --slot 82 --alg eccp256 >/dev/null 2>&1 ||
+	fail "key generate --slot 82"
+walletkey cert selfsign --slot 82 --subject "/CN=walletkey wallet" \
+	--days 365 --import >/dev/null 2>&1 || fail "cert selfsign --slot 82"
+
 # 1. SKF: SKF_ECCSignData over e (the digest form)
 "$skf_client" "$skf_lib" 12345678 "pay 12.30" "$dir/skf.der" "$dir/skf.sig" >/dev/null
 export_all
