@@ -80,7 +80,7 @@ for ((i = 1; i <= 8; i++)); do
 	timeout 60 walletkey gm sign --container c1 --in "$dir/k$i" --out "$dir/ks$i" \
 		>/dev/null 2>&1 &
 	cli=$!
-	printf -v delay '0.%02d' $((RANDOM % 30))
+	printf -v delay '0.%02d' $((RANDOM % 70))
 	sleep "$delay"
 	"$WALLETKEY_SANDBOX/bin/card-kill" 0 || fail "card-kill"
 	"$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || fail "card-start"
