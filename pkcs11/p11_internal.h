@@ -98,6 +98,19 @@ enum p11_alg {
 #define CKM_WK_SM2_SM3 (CKM_VENDOR_DEFINED | 0x574B0002UL)
 #define CKM_WK_SM3 (CKM_VENDOR_DEFINED | 0x574B0003UL)
 #define CKM_WK_SM2_ENC (CKM_VENDOR_DEFINED | 0x574B0004UL)
+/*
+ * SM4 (GM/T 0002) session secret keys in software (OpenSSL): key
+ * generation, ECB, CBC, CBC with PKCS#7 padding (the IV, 16 bytes, is the
+ * parameter), and a CBC-MAC (zero IV, the data zero-padded to whole
+ * blocks, the whole last block: GM/T 0016 7.6.38's MAC, PKCS#11's
+ * CKM_AES_MAC rule for the padding); docs/pkcs11.md
+ */
+#define CKK_WK_SM4 (CKK_VENDOR_DEFINED | 0x574B0002UL)
+#define CKM_WK_SM4_KEY_GEN (CKM_VENDOR_DEFINED | 0x574B0010UL)
+#define CKM_WK_SM4_ECB (CKM_VENDOR_DEFINED | 0x574B0011UL)
+#define CKM_WK_SM4_CBC (CKM_VENDOR_DEFINED | 0x574B0012UL)
+#define CKM_WK_SM4_CBC_PAD (CKM_VENDOR_DEFINED | 0x574B0013UL)
+#define CKM_WK_SM4_MAC (CKM_VENDOR_DEFINED | 0x574B0014UL)
 
 typedef struct p11_piv_slot {
 	uint8_t key_ref;	/* 9A, 9C, ... */
@@ -424,6 +437,9 @@ typedef struct p11_op {
 	bool pad;		/* CBC_PAD */
 	bool enc;
 	bool single;		/* a one-part call asked for the size */
+	/* SM4 CBC-MAC (p11_cipher.c): the last cipher block, the bytes so far */
+	uint8_t cbc_last[16];
+	size_t mac_total;
 	/* GM keys (p11_gm.c): container, user id, the context login's PIN */
 	char gm_cont[WK_GM_NAME_MAX + 1];
 	uint8_t gm_id[WK_GM_ID_MAX];
@@ -530,6 +546,8 @@ CK_RV p11_soft_mac_init(p11_op *op, const p11_object *key, CK_MECHANISM_TYPE m);
 CK_RV p11_soft_mac_update(p11_op *op, const uint8_t *in, size_t len);
 CK_RV p11_soft_mac_final(p11_op *op, uint8_t *out, size_t *out_len);
 size_t p11_soft_mac_len(const p11_op *op);
+/* an HMAC or the SM4 CBC-MAC is running in op */
+bool p11_soft_is_mac(const p11_op *op);
 void p11_soft_op_free(p11_op *op);
 /* C_WrapKey / C_UnwrapKey with a secret wrapping key */
 CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
