@@ -36,9 +36,14 @@ gm_container(const p11_object *obj, char name[WK_GM_NAME_MAX + 1])
 	return true;
 }
 
+/* each pair does its own job: the encryption pair only CKM_WK_SM2_ENC,
+ * the signing pair only the signature mechanisms (also for the public
+ * half a private key object carries) */
 CK_RV
-p11_gm_op_key(p11_op *op, const p11_object *obj)
+p11_gm_op_key(p11_op *op, const p11_object *obj, CK_MECHANISM_TYPE mech)
 {
+	if ((mech == CKM_WK_SM2_ENC) != (obj->alg == P11_ALG_GM_SM2_ENC))
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
 	return gm_container(obj, op->gm_cont) ? CKR_OK : CKR_KEY_HANDLE_INVALID;
 }
 

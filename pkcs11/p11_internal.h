@@ -567,7 +567,8 @@ CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
 /* the key pairs of the card's GM containers, appended to slot->objects */
 CK_RV p11_gm_load(p11_slot *slot);
 bool p11_alg_is_gm(uint8_t alg);
-CK_RV p11_gm_op_key(p11_op *op, const p11_object *obj);
+CK_RV p11_gm_op_key(p11_op *op, const p11_object *obj,
+    CK_MECHANISM_TYPE mech);
 CK_RV p11_gm_login(p11_slot *slot, p11_op *op, const uint8_t *pin, size_t len);
 CK_RV p11_gm_sign(p11_slot *slot, p11_op *op, const uint8_t *in, size_t len,
     uint8_t sig[64]);

@@ -216,7 +216,7 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 		op->need_ctx_login = obj->always_auth &&
 		    (kind == P11_OP_SIGN || kind == P11_OP_DECRYPT);
 		if (p11_alg_is_gm(obj->alg) &&
-		    (rv = p11_gm_op_key(op, obj)) != CKR_OK) {
+		    (rv = p11_gm_op_key(op, obj, mech->mechanism)) != CKR_OK) {
 			p11_op_end(op);
 			return rv;
 		}

@@ -212,6 +212,17 @@ run(CK_SESSION_HANDLE s, const char *gm_pin, const char *cont,
 	    CKR_KEY_TYPE_INCONSISTENT);
 	EXPECT("C_SignInit with the encryption key", f->C_SignInit(s, &sm2, priv),
 	    CKR_KEY_FUNCTION_NOT_PERMITTED);
+	EXPECT("C_VerifyInit with the encryption key's private object",
+	    f->C_VerifyInit(s, &sm2, priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	EXPECT("C_EncryptInit to the signing key's private object",
+	    f->C_EncryptInit(s, &m, sign_priv), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	{
+		CK_OBJECT_HANDLE sign_pub = find(s, CKO_PUBLIC_KEY, id_sign);
+
+		EXPECT("C_EncryptInit to the signing public key",
+		    f->C_EncryptInit(s, &m, sign_pub),
+		    CKR_KEY_FUNCTION_NOT_PERMITTED);
+	}
 	{
 		CK_BYTE p[4] = { 1, 2, 3, 4 };
 		CK_MECHANISM mp = { CKM_WK_SM2_ENC, p, sizeof(p) };
