@@ -184,6 +184,30 @@ out:
 	return r;
 }
 
+/*
+ * the time between the card's answer and vpcd's next message, when the
+ * host works on the answer and pcscd passes the next command on: the
+ * card's idle work goes there, a step at a time, and stops as soon as a
+ * byte of the next message is waiting (a step delays it by at most its own
+ * length, tens of microseconds)
+ */
+static void
+run_idle(vc_conn *l, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	const wk_vpcd_reader *rd = l->rd;
+
+	if (l->opts->idle == NULL ||
+	    (rd->hdr_have != 0 && !(rd->hdr_have == 2 && rd->have == rd->want)))
+		return;		/* a message is arriving */
+	for (int i = 0; i < VC_LINK_IDLE_STEPS && !stopped(l); i++) {
+		if (poll(&p, 1, 0) != 0)
+			return;
+		if (!l->opts->idle(l->arg))
+			return;
+	}
+}
+
 /* serves one connection until it drops or a stop arrives */
 static void
 serve(vc_conn *l, int fd)
@@ -219,6 +243,7 @@ serve(vc_conn *l, int fd)
 			}
 		}
 		sodium_memzero(l->in, (size_t)n);
+		run_idle(l, fd);
 	}
 out:
 	sodium_memzero(l->in, RECV_CHUNK);

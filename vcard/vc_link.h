@@ -11,6 +11,7 @@
 #define VC_LINK_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +23,14 @@ typedef struct vc_link_opts {
 	/* set from a SIGINT/SIGTERM handler: vc_link_run returns 0. Those two
 	 * signals are blocked while the link runs and only let in while it waits. */
 	volatile sig_atomic_t *stop;
+	/* the card's idle time: called (with the handler's arg) after a reply
+	 * has been sent and before the next recv, only while no byte of the
+	 * next message is waiting, again while it returns true (at most
+	 * VC_LINK_IDLE_STEPS times); NULL: none */
+	bool (*idle)(void *arg);
 } vc_link_opts;
+
+#define VC_LINK_IDLE_STEPS 8
 
 /*
  * one payload from vpcd (1 byte: control code, longer: command APDU). Writes
