@@ -2,10 +2,11 @@
  * the vpcd link (shared/specs/vpcd.md): one TCP connection to vpcd's reader
  * slot, framed by common/wk_vpcd.h. Client mode connects to vpcd and
  * reconnects with back-off (50 ms doubling to 2 s); listen mode (vpcd's
- * reversed mode) waits for vpcd to connect. Every recv() is preceded by
- * TCP_QUICKACK and every reply leaves in one send(): Debian's vpcd sends
- * the length and the payload separately, and without both a message waits
- * for a delayed ACK (about 44 ms).
+ * reversed mode) waits for vpcd to connect. Every recv() of a new message
+ * is preceded by TCP_QUICKACK and every reply leaves in one send(): Debian's
+ * vpcd sends the length and the payload separately, and without both a
+ * message waits for a delayed ACK (about 44 ms). The payload after its
+ * length is read without waiting first (it follows at once).
  */
 #ifndef VC_LINK_H
 #define VC_LINK_H
