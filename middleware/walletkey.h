@@ -50,7 +50,8 @@ typedef enum wk_rc {
 	WK_ERR_IO = -29,		/* a host file could not be read or written */
 	WK_ERR_INTERNAL = -30,
 	WK_ERR_PURSE_BLOCKED = -31,	/* the purse application is blocked (6A81/9303) */
-	WK_ERR_LAST = WK_ERR_PURSE_BLOCKED,	/* the lowest code */
+	WK_ERR_CANCELLED = -32,		/* the holder (a flow's confirmation) said no */
+	WK_ERR_LAST = WK_ERR_CANCELLED,	/* the lowest code */
 } wk_rc;
 
 const char *wk_strerror(int rc);
@@ -837,6 +838,181 @@ int wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out);
  * *resp gets the JSON answer of a 200 (the caller frees it) */
 int wk_issuer_request(wk_issuer *is, const char *path, const char *body,
     char **resp);
+/* the base URL the handle was made with (without trailing slashes) */
+const char *wk_issuer_url(const wk_issuer *is);
+
+/* ==== flows: the wallet's money flows, one call each =====================
+ * (docs/DEVELOPING.md "Flows"). A flow that moves money keeps what it has
+ * in flight (its pending record) in a state store before every step that
+ * can change money, so that a crash at any instant leaves a record its
+ * recovery settles with the card's own proof. Each flow reports its steps
+ * to a progress callback and asks the holder through a confirmation
+ * callback; the store is the caller's, or today's files.
+ *
+ * A store keeps records by name ("load-<card id hex>",
+ * "xfer-<sender hex>-<challenge hex>"): bytes the flow wrote (a JSON
+ * object today) and reads back unchanged. save is durable when it returns
+ * 0 (written whole or not at all); remove is durable too, and a missing
+ * record is no error for it; load gives *data NULL (and 0) when there is
+ * no record, else bytes the caller frees with free(); list calls fn with
+ * the name of every record starting with prefix (fn's non-zero return
+ * stops it). Each returns 0, or -1 on failure. */
+typedef struct wk_state_store {
+	int (*load)(void *arg, const char *name, char **data, size_t *len);
+	int (*save)(void *arg, const char *name, const char *data, size_t len);
+	int (*remove)(void *arg, const char *name);
+	int (*list)(void *arg, const char *prefix,
+	    int (*fn)(void *fn_arg, const char *name), void *fn_arg);
+	void *arg;
+} wk_state_store;
+
+/* the wallet's state directory (docs/remote-load.md): opt, else
+ * $WALLETKEY_STATE_DIR, else $XDG_STATE_HOME/walletkey, else
+ * ~/.local/state/walletkey, created (mode 0700) when missing. WK_ERR_IO:
+ * none of them is usable */
+int wk_state_dir(const char *opt, char *out, size_t cap);
+/* the default store: the files <dir>/<name>.json, each written to a
+ * temporary file, fsync'ed, renamed over the old one, then the directory
+ * fsync'ed. dir is kept by pointer: it must outlive the store */
+void wk_state_files(const char *dir, wk_state_store *out);
+
+/* ---- the remote load (docs/remote-load.md): wk_wallet_load ---- */
+
+/* the steps of the load and of its recovery, in order */
+typedef enum wk_load_step {
+	WK_LOAD_STEP_PIN = 1,	/* the purse PIN verified */
+	WK_LOAD_STEP_REQUEST,	/* the card signed the request; it is kept */
+	WK_LOAD_STEP_GRANT,	/* the issuer debited the account and granted
+				 * ev->load_id (ev->seq); kept */
+	WK_LOAD_STEP_CREDIT,	/* the card answered the grant: credited, or
+				 * refused (ev->refused); not kept yet */
+	WK_LOAD_STEP_ANSWER,	/* the card's answer is kept */
+	WK_LOAD_STEP_CLOSE,	/* the issuer closed the load (ev->status);
+				 * the record is removed */
+	/* the recovery of a record left by a crash */
+	WK_LOAD_STEP_RECOVER,	/* a load was left unfinished; settling it */
+	WK_LOAD_STEP_RECOVER_ASK,	/* a request the issuer may never have
+					 * seen, sent again: it answers the
+					 * same grant (ev->load_id) */
+	WK_LOAD_STEP_RECOVER_NONE,	/* the issuer never granted the request
+					 * (ev->error): nothing to settle */
+	WK_LOAD_STEP_RECOVER_SESSION,	/* the card's issuer session opened */
+	WK_LOAD_STEP_RECOVER_READ,	/* the issuer's state of the load read
+					 * (ev->status) */
+	WK_LOAD_STEP_RECOVER_DONE,	/* the load was already ev->status */
+	WK_LOAD_STEP_RECOVER_SAVED,	/* sending the card's saved answer
+					 * (ev->what: "receipt", "refusal") */
+	WK_LOAD_STEP_RECOVER_PIN,	/* the card needs the purse PIN to state
+					 * that ev->seq was never credited */
+	WK_LOAD_STEP_RECOVER_PROOF,	/* the card's proof: ev->credited */
+	WK_LOAD_STEP_RECOVER_CLOSE,	/* the issuer settled it: ev->status */
+	/* the issuer had granted the card's sequence number in a load no
+	 * record names (lost): settled with the card's proof, ev->status */
+	WK_LOAD_STEP_ORPHAN,
+	/* the step ev->failed did not happen: ev->rc; for the issuer's
+	 * steps its HTTP status, code and message; for the PIN the tries
+	 * left. A store that failed is WK_ERR_IO (errno as the store left
+	 * it); a record that does not parse WK_ERR_BAD_DATA at RECOVER */
+	WK_LOAD_STEP_FAILED,
+} wk_load_step;
+
+typedef struct wk_load_event {
+	wk_load_step step;
+	wk_load_step failed;	/* FAILED: the step that failed */
+	int rc;			/* FAILED */
+	const char *card_id;	/* hex */
+	const char *record;	/* the pending record's name */
+	const char *load_id;	/* from GRANT on, hex; else NULL */
+	const char *status;	/* pending, complete, reversed */
+	uint16_t seq;
+	bool refused;		/* CREDIT, ANSWER, CLOSE */
+	bool credited;		/* RECOVER_PROOF */
+	const char *what;	/* RECOVER_SAVED */
+	int tries_left;		/* FAILED at PIN or RECOVER_PROOF, wrong PIN */
+	long http_status;	/* FAILED at an issuer's step; 0: not reached */
+	const char *error;	/* the issuer's code ("" none) */
+	const char *message;	/* and message */
+	double ms;		/* PIN ... CLOSE: the step's time */
+} wk_load_event;
+typedef void (*wk_load_progress_fn)(void *arg, const wk_load_event *ev);
+
+/* what a load asks the holder */
+typedef enum wk_load_ask {
+	WK_LOAD_ASK_LOAD = 1,	/* the load (q->amount onto q->card_id) and
+				 * the purse PIN to make it */
+	WK_LOAD_ASK_PIN,	/* the purse PIN alone: the card's statement
+				 * that q->seq was never credited burns it */
+} wk_load_ask;
+typedef struct wk_load_question {
+	wk_load_ask ask;
+	const char *card_id;	/* hex */
+	wk_purse_kind kind;
+	uint32_t amount;	/* fen */
+	uint16_t seq;
+} wk_load_question;
+/* true with the PIN in pin (at most cap bytes, *pin_len) to go on; false
+ * to stop (the load: WK_ERR_CANCELLED, nothing was done) */
+typedef bool (*wk_load_confirm_fn)(void *arg, const wk_load_question *q,
+    char *pin, size_t cap, size_t *pin_len);
+
+typedef struct wk_load_opts {
+	wk_purse_kind kind;	/* WK_PURSE_EP (0: EP) or WK_PURSE_ED */
+	uint32_t amount;	/* fen, more than 0 */
+	/* the issuer's URL as the record keeps it (its recovery talks to
+	 * it); NULL: the URL the issuer handle was made with */
+	const char *issuer_url;
+	/* the store of the pending record; NULL: wk_state_files(state_dir),
+	 * state_dir NULL: wk_state_dir(NULL) */
+	const wk_state_store *store;
+	const char *state_dir;
+} wk_load_opts;
+
+typedef struct wk_load_result {
+	char card_id[17];	/* hex */
+	char load_id[2 * WK_WALLET_LOAD_ID_LEN + 1];
+	char status[16];	/* complete, or reversed (the card refused) */
+	uint16_t seq;
+	bool refused;		/* the card refused the grant */
+	bool recovered;		/* a load left unfinished was settled first */
+	uint32_t balance;	/* the purse's balance after a credit */
+	/* the time of the steps PIN, REQUEST, GRANT, CREDIT+ANSWER, CLOSE */
+	double step_ms[5];
+} wk_load_result;
+
+/*
+ * the remote load, whole: reads the card id, settles a load a crash left
+ * unfinished (as wk_wallet_load_recover), asks the holder (confirm: the
+ * load and the PIN; nothing is sent before), verifies the PIN, has the card
+ * sign the load request, keeps it in the store, posts it to the issuer
+ * (which debits the account and grants), keeps the grant, gives it to the
+ * card (which credits, or refuses), keeps the card's answer, sends it to
+ * the issuer, which closes the load, and removes the record. Each step is
+ * reported to progress (may be NULL). A store that fails stops the flow
+ * before the next step moves money. WK_OK: credited (out->refused false);
+ * a card's refusal is WK_ERR_AUTH_FAILED with out->status "reversed".
+ * WK_ERR_PIN_BLOCKED before anything is asked: the purse PIN is blocked
+ * (wk_wallet_pin_unblock). An issuer's refusal of the request
+ * (WK_ERR_ISSUER) removes the record: nothing was debited; seq_used (a
+ * load no record names holds the card's sequence number) settles that load
+ * with the card's proof (ORPHAN), and the caller may load again.
+ */
+int wk_wallet_load(wk_card *card, wk_issuer *is, const wk_load_opts *o,
+    wk_load_confirm_fn confirm, wk_load_progress_fn progress, void *arg,
+    wk_load_result *out);
+/*
+ * the recovery alone: when the store holds a load record for this card,
+ * settles it with the issuer the record names: a request never granted
+ * closes it; a grant with the card's saved answer sends that; else the
+ * card's proof that it credited the sequence number, or its statement
+ * that it never did (which burns the number and needs the purse PIN:
+ * confirm, WK_LOAD_ASK_PIN). The record is removed once the issuer's load
+ * is closed. *settled (may be NULL) tells whether there was one. A blocked
+ * purse still settles. The purse is selected on return. o->amount and
+ * o->kind are not used.
+ */
+int wk_wallet_load_recover(wk_card *card, const wk_load_opts *o,
+    wk_load_confirm_fn confirm, wk_load_progress_fn progress, void *arg,
+    bool *settled);
 
 /* ==== online payments confirmed on the card (docs/payments.md) ========
  * A merchant asks the issuer for a payment; the issuer signs a payment

@@ -1,0 +1,599 @@
+/*
+ * wk_wallet_load and its recovery (middleware/wk_load.c) against the real
+ * card and the real issuer, run by wk_load.sh inside the sandbox: a fake
+ * state store (in shared memory, so that it outlives a process killed in
+ * the middle of the flow, as a crash would), and crashes at each instant
+ * that matters: after the request, after the card's credit before the
+ * receipt is kept, after the receipt is kept, after the issuer closed the
+ * load before the record is removed; a store that fails to save (the flow
+ * must not go on to move money); the holder saying no (nothing changes);
+ * a pending file in the old CLI's format. After every step the money
+ * check of tests/e2e/remote_lib.sh runs ($WK_TEST_CONSERVED, and
+ * $WK_TEST_SETTLED once nothing is pending).
+ *
+ * Needs WALLETKEY_READER_0 (card 0 enrolled), WK_TEST_ISSUER,
+ * WALLETKEY_PIN, WK_TEST_DIR (a scratch directory).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "walletkey.h"
+
+/* ---- the fake store: a few records in shared memory ---- */
+
+#define RECS 4
+typedef struct rec {
+	bool used;
+	char name[64];
+	size_t len;
+	char data[4096];
+} rec;
+typedef struct shared {
+	rec r[RECS];
+	unsigned saves, removes;
+	unsigned fail_save;	/* the save (1-based) that fails; 0 none */
+	bool kill_in_remove;	/* the process dies in remove, before it */
+} shared;
+static shared *sh;
+
+static rec *
+find(const char *name)
+{
+	for (size_t i = 0; i < RECS; i++)
+		if (sh->r[i].used && strcmp(sh->r[i].name, name) == 0)
+			return &sh->r[i];
+	return NULL;
+}
+
+static int
+f_load(void *arg, const char *name, char **data, size_t *len)
+{
+	rec *r = find(name);
+
+	(void)arg;
+	*data = NULL;
+	*len = 0;
+	if (r == NULL)
+		return 0;
+	if ((*data = malloc(r->len + 1)) == NULL)
+		return -1;
+	memcpy(*data, r->data, r->len);
+	(*data)[r->len] = '\0';
+	*len = r->len;
+	return 0;
+}
+
+static int
+f_save(void *arg, const char *name, const char *data, size_t len)
+{
+	rec *r = find(name);
+
+	(void)arg;
+	if (++sh->saves == sh->fail_save || len >= sizeof(r->data))
+		return -1;
+	for (size_t i = 0; r == NULL && i < RECS; i++)
+		if (!sh->r[i].used)
+			r = &sh->r[i];
+	if (r == NULL)
+		return -1;
+	r->used = true;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	memcpy(r->data, data, len);
+	r->len = len;
+	return 0;
+}
+
+static int
+f_remove(void *arg, const char *name)
+{
+	rec *r = find(name);
+
+	(void)arg;
+	if (sh->kill_in_remove)
+		raise(SIGKILL);
+	sh->removes++;
+	if (r != NULL)
+		r->used = false;
+	return 0;
+}
+
+static const wk_state_store fake = { f_load, f_save, f_remove, NULL, NULL };
+
+static unsigned
+records(void)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < RECS; i++)
+		n += sh->r[i].used;
+	return n;
+}
+
+static void
+store_reset(void)
+{
+	memset(sh, 0, sizeof(*sh));
+}
+
+/* ---- the holder and the steps ---- */
+
+typedef struct ctx {
+	wk_load_step kill_at;	/* the process dies after this step's report */
+	bool refuse;		/* the holder says no */
+	unsigned asked, asked_pin;
+	bool seen[WK_LOAD_STEP_FAILED + 1];
+	wk_load_step failed;
+	int failed_rc;
+	bool credited;
+	char status[16];
+} ctx;
+
+static bool
+on_confirm(void *arg, const wk_load_question *q, char *pin, size_t cap,
+    size_t *pin_len)
+{
+	ctx *c = arg;
+	const char *p = getenv("WALLETKEY_PIN");
+
+	if (q->ask == WK_LOAD_ASK_LOAD)
+		c->asked++;
+	else
+		c->asked_pin++;
+	if (c->refuse || p == NULL || strlen(p) > cap)
+		return false;
+	memcpy(pin, p, strlen(p));
+	*pin_len = strlen(p);
+	return true;
+}
+
+static void
+on_progress(void *arg, const wk_load_event *ev)
+{
+	ctx *c = arg;
+
+	c->seen[ev->step] = true;
+	if (ev->step == WK_LOAD_STEP_FAILED) {
+		c->failed = ev->failed;
+		c->failed_rc = ev->rc;
+	}
+	if (ev->step == WK_LOAD_STEP_RECOVER_PROOF)
+		c->credited = ev->credited;
+	if (ev->status != NULL)
+		snprintf(c->status, sizeof(c->status), "%s", ev->status);
+	if (c->kill_at != 0 && ev->step == c->kill_at)
+		raise(SIGKILL);	/* a crash right after this step */
+}
+
+/* ---- the card and the books ---- */
+
+static wk_ctx *pcsc;
+static wk_card *card;
+
+static void
+card_open(void)
+{
+	assert_int_equal(wk_ctx_new(&pcsc), WK_OK);
+	assert_int_equal(wk_card_open(pcsc, getenv("WALLETKEY_READER_0"), &card),
+	    WK_OK);
+}
+
+static void
+card_close(void)
+{
+	wk_card_free(&card);
+	wk_ctx_free(&pcsc);
+}
+
+static uint32_t
+balance(void)
+{
+	uint32_t b = 0;
+
+	card_open();
+	assert_int_equal(wk_purse_select(card, NULL, 0, NULL), WK_OK);
+	assert_int_equal(wk_purse_balance(card, WK_PURSE_EP, &b), WK_OK);
+	card_close();
+	return b;
+}
+
+/*
+ * the money check of remote_lib.sh: env var cmd, run by bash. credited: a
+ * load the card credited that the issuer still holds pending (a crash
+ * between the credit and the close), counted in both the purse and the
+ * pending loads until the recovery closes it
+ */
+static void
+money_credited(const char *what, bool settled, uint32_t credited)
+{
+	const char *cmd = getenv(settled ? "WK_TEST_SETTLED" :
+	    "WK_TEST_CONSERVED");
+	int st;
+	pid_t p;
+
+	if (cmd == NULL)
+		return;
+	if ((p = fork()) == 0) {
+		char v[16];
+
+		if (credited != 0) {
+			snprintf(v, sizeof(v), "-%u", (unsigned)credited);
+			setenv("UNSETTLED", v, 1);
+			setenv("PER_CARD", "0", 1);
+		}
+		execlp("bash", "bash", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(p > 0);
+	assert_int_equal(waitpid(p, &st, 0), p);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("%s: money check (%s) failed", what, settled ?
+		    "settled" : "conserved");
+}
+
+static void
+money(const char *what, bool settled)
+{
+	money_credited(what, settled, 0);
+}
+
+/* one load; in a child when it is to die (kill_at or kill_in_remove) */
+static int
+load(ctx *c, uint32_t amount, const wk_state_store *store, const char *dir,
+    wk_load_result *res, bool crash)
+{
+	wk_load_opts o = { .kind = WK_PURSE_EP, .amount = amount, .store = store,
+	    .state_dir = dir };
+	wk_issuer *is = NULL;
+	pid_t p;
+	int rc, st;
+
+	if (crash) {
+		if ((p = fork()) == 0) {
+			card_open();
+			if (wk_issuer_new(getenv("WK_TEST_ISSUER"), &is) != WK_OK)
+				_exit(3);
+			rc = wk_wallet_load(card, is, &o, on_confirm, on_progress, c,
+			    res);
+			_exit(rc == WK_OK ? 0 : 2);
+		}
+		assert_true(p > 0);
+		assert_int_equal(waitpid(p, &st, 0), p);
+		/* it died where it was told to */
+		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		return WK_ERR_INTERNAL;
+	}
+	card_open();
+	assert_int_equal(wk_issuer_new(getenv("WK_TEST_ISSUER"), &is), WK_OK);
+	rc = wk_wallet_load(card, is, &o, on_confirm, on_progress, c, res);
+	wk_issuer_free(&is);
+	card_close();
+	return rc;
+}
+
+static int
+recover(ctx *c, const wk_state_store *store, const char *dir, bool *settled)
+{
+	wk_load_opts o = { .store = store, .state_dir = dir };
+	int rc;
+
+	card_open();
+	rc = wk_wallet_load_recover(card, &o, on_confirm, on_progress, c, settled);
+	card_close();
+	return rc;
+}
+
+/* ---- the cases ---- */
+
+static void
+test_load(void **state)
+{
+	wk_load_result res;
+	ctx c = { 0 };
+	uint32_t b0;
+
+	(void)state;
+	store_reset();
+	b0 = balance();
+	assert_int_equal(load(&c, 150, &fake, NULL, &res, false), WK_OK);
+	assert_int_equal(c.asked, 1);
+	assert_string_equal(res.status, "complete");
+	assert_false(res.refused);
+	assert_int_equal(res.balance, b0 + 150);
+	assert_int_equal(balance(), b0 + 150);
+	/* request, grant, answer kept; removed at the end */
+	assert_int_equal(sh->saves, 3);
+	assert_int_equal(sh->removes, 1);
+	assert_int_equal(records(), 0);
+	for (wk_load_step s = WK_LOAD_STEP_PIN; s <= WK_LOAD_STEP_CLOSE; s++)
+		assert_true(c.seen[s]);
+	assert_false(c.seen[WK_LOAD_STEP_FAILED]);
+	money("a load", true);
+}
+
+static void
+test_refused_by_holder(void **state)
+{
+	wk_load_result res;
+	ctx c = { .refuse = true };
+	uint32_t b0;
+
+	(void)state;
+	store_reset();
+	b0 = balance();
+	assert_int_equal(load(&c, 200, &fake, NULL, &res, false),
+	    WK_ERR_CANCELLED);
+	assert_int_equal(c.asked, 1);
+	/* nothing kept, nothing sent, nothing credited */
+	assert_int_equal(sh->saves, 0);
+	assert_false(c.seen[WK_LOAD_STEP_PIN]);
+	assert_false(c.seen[WK_LOAD_STEP_REQUEST]);
+	assert_int_equal(balance(), b0);
+	money("the holder said no", true);
+}
+
+/* the store fails the n-th save: the flow stops there */
+static void
+store_fails(unsigned n, wk_load_step at, uint32_t credit)
+{
+	wk_load_result res;
+	ctx c = { 0 }, r = { 0 };
+	uint32_t b0;
+	bool settled = false;
+
+	store_reset();
+	b0 = balance();
+	sh->fail_save = n;
+	assert_int_equal(load(&c, 300, &fake, NULL, &res, false), WK_ERR_IO);
+	assert_true(c.seen[WK_LOAD_STEP_FAILED]);
+	assert_int_equal(c.failed, at);
+	assert_int_equal(c.failed_rc, WK_ERR_IO);
+	/* the step after the one the store failed never happened */
+	if (at == WK_LOAD_STEP_REQUEST)
+		assert_false(c.seen[WK_LOAD_STEP_GRANT]);
+	if (at == WK_LOAD_STEP_GRANT)
+		assert_false(c.seen[WK_LOAD_STEP_CREDIT]);
+	if (at == WK_LOAD_STEP_ANSWER)
+		assert_false(c.seen[WK_LOAD_STEP_CLOSE]);
+	assert_int_equal(balance(), b0 + credit);
+	money_credited("a store that failed", false, credit);
+	/* what the store kept settles */
+	sh->fail_save = 0;
+	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_OK);
+	assert_int_equal(records(), 0);
+	assert_int_equal(balance(), b0 + credit);
+	money("recovered after a store that failed", true);
+}
+
+static void
+test_store_fails_request(void **state)
+{
+	(void)state;
+	/* the request is never sent: nothing to settle */
+	store_fails(1, WK_LOAD_STEP_REQUEST, 0);
+}
+
+static void
+test_store_fails_grant(void **state)
+{
+	(void)state;
+	/* the issuer granted, the card never saw the grant: reversed */
+	store_fails(2, WK_LOAD_STEP_GRANT, 0);
+}
+
+static void
+test_store_fails_answer(void **state)
+{
+	(void)state;
+	/* the card credited; its proof completes the load */
+	store_fails(3, WK_LOAD_STEP_ANSWER, 300);
+}
+
+/* a crash after step kill_at (or in the record's removal) */
+static void
+crash(wk_load_step kill_at, bool in_remove, uint32_t credit,
+    wk_load_step recovered_by)
+{
+	wk_load_result res;
+	ctx c = { .kill_at = kill_at }, r = { 0 };
+	uint32_t b0;
+	bool settled = false;
+
+	store_reset();
+	b0 = balance();
+	sh->kill_in_remove = in_remove;
+	(void)load(&c, 400, &fake, NULL, &res, true);
+	sh->kill_in_remove = false;
+	assert_int_equal(records(), 1);
+	assert_int_equal(balance(), b0 + credit);
+	money_credited("after the crash", false, in_remove ? 0 : credit);
+	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_OK);
+	assert_true(settled);
+	assert_true(r.seen[WK_LOAD_STEP_RECOVER]);
+	assert_true(r.seen[recovered_by]);
+	assert_false(r.seen[WK_LOAD_STEP_FAILED]);
+	assert_int_equal(records(), 0);
+	assert_int_equal(balance(), b0 + credit);
+	money("recovered after the crash", true);
+	/* nothing left: a second recovery has nothing to do */
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_OK);
+	assert_false(settled);
+	assert_false(r.seen[WK_LOAD_STEP_RECOVER]);
+	assert_int_equal(balance(), b0 + credit);
+}
+
+static void
+test_crash_after_request(void **state)
+{
+	ctx r;
+
+	(void)state;
+	(void)r;
+	/* the issuer may never have seen it: asked again, then the card
+	 * states it never credited the sequence number (with the PIN) */
+	crash(WK_LOAD_STEP_REQUEST, false, 0, WK_LOAD_STEP_RECOVER_PROOF);
+}
+
+static void
+test_crash_after_grant(void **state)
+{
+	(void)state;
+	crash(WK_LOAD_STEP_GRANT, false, 0, WK_LOAD_STEP_RECOVER_PROOF);
+}
+
+static void
+test_crash_after_credit(void **state)
+{
+	(void)state;
+	/* credited, the receipt not kept: the card proves the credit */
+	crash(WK_LOAD_STEP_CREDIT, false, 400, WK_LOAD_STEP_RECOVER_PROOF);
+}
+
+static void
+test_crash_after_answer(void **state)
+{
+	(void)state;
+	/* the receipt kept, not sent: sent by the recovery */
+	crash(WK_LOAD_STEP_ANSWER, false, 400, WK_LOAD_STEP_RECOVER_SAVED);
+}
+
+static void
+test_crash_before_remove(void **state)
+{
+	(void)state;
+	/* the issuer closed the load; the record stayed */
+	crash(0, true, 400, WK_LOAD_STEP_RECOVER_DONE);
+}
+
+/* the pending file as the walletkey CLI wrote it before the flow moved
+ * into the library: its layout, byte for byte, and its recovery */
+static void
+test_old_file(void **state)
+{
+	char dir[512], path[600], expect[4096], got[4096];
+	const char *card_id, *issuer, *load_id, *request;
+	json_t *j;
+	wk_load_result res;
+	ctx c = { .kill_at = WK_LOAD_STEP_GRANT }, r = { 0 };
+	uint32_t b0;
+	size_t n;
+	bool settled = false;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/old", getenv("WK_TEST_DIR"));
+	b0 = balance();
+	(void)load(&c, 250, NULL, dir, &res, true);
+	snprintf(path, sizeof(path), "%s/load-", dir);
+	{
+		wk_card_info info;
+
+		card_open();
+		assert_int_equal(wk_card_get_info(card, &info), WK_OK);
+		card_close();
+		for (size_t i = 0; i < 8; i++)
+			snprintf(path + strlen(path), 3, "%02x", info.serial[i]);
+		strcat(path, ".json");
+	}
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(got, 1, sizeof(got) - 1, f);
+	fclose(f);
+	got[n] = '\0';
+	assert_non_null(j = json_loads(got, 0, NULL));
+	card_id = json_string_value(json_object_get(j, "card_id"));
+	issuer = json_string_value(json_object_get(j, "issuer"));
+	load_id = json_string_value(json_object_get(j, "load_id"));
+	request = json_string_value(json_object_get(j, "request"));
+	assert_non_null(card_id);
+	assert_non_null(issuer);
+	assert_non_null(load_id);
+	assert_non_null(request);
+	/* the old CLI's json_pack of these fields, dumped with
+	 * JSON_INDENT(1) | JSON_SORT_KEYS */
+	snprintf(expect, sizeof(expect), "{\n \"amount\": 250,\n \"card_id\": "
+	    "\"%s\",\n \"issuer\": \"%s\",\n \"kind\": 2,\n \"load_id\": \"%s\",\n"
+	    " \"request\": \"%s\",\n \"seq\": %lld\n}", card_id, issuer, load_id,
+	    request, (long long)json_integer_value(json_object_get(j, "seq")));
+	assert_string_equal(got, expect);
+	/* the old file, written again as the old CLI wrote it, recovers */
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(fwrite(expect, 1, strlen(expect), f), strlen(expect));
+	assert_int_equal(fclose(f), 0);
+	json_decref(j);
+	money("an old pending file", false);
+	assert_int_equal(recover(&r, NULL, dir, &settled), WK_OK);
+	assert_true(settled);
+	assert_true(r.seen[WK_LOAD_STEP_RECOVER_PROOF]);
+	assert_false(r.credited);
+	assert_string_equal(r.status, "reversed");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(balance(), b0);
+	money("an old pending file recovered", true);
+}
+
+/* a record that does not parse is kept, and said */
+static void
+test_damaged(void **state)
+{
+	ctx r = { 0 };
+	wk_card_info info;
+	char name[32];
+	bool settled = true;
+
+	(void)state;
+	store_reset();
+	card_open();
+	assert_int_equal(wk_card_get_info(card, &info), WK_OK);
+	card_close();
+	strcpy(name, "load-");
+	for (size_t i = 0; i < 8; i++)
+		snprintf(name + strlen(name), 3, "%02x", info.serial[i]);
+	assert_int_equal(f_save(NULL, name, "{\"kind\": 2", 10), 0);
+	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_ERR_BAD_DATA);
+	assert_false(settled);
+	assert_int_equal(r.failed, WK_LOAD_STEP_RECOVER);
+	assert_int_equal(records(), 1);
+	store_reset();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_refused_by_holder),
+		cmocka_unit_test(test_store_fails_request),
+		cmocka_unit_test(test_store_fails_grant),
+		cmocka_unit_test(test_store_fails_answer),
+		cmocka_unit_test(test_crash_after_request),
+		cmocka_unit_test(test_crash_after_grant),
+		cmocka_unit_test(test_crash_after_credit),
+		cmocka_unit_test(test_crash_after_answer),
+		cmocka_unit_test(test_crash_before_remove),
+		cmocka_unit_test(test_old_file),
+		cmocka_unit_test(test_damaged),
+	};
+
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return 1;
+	if (getenv("WALLETKEY_READER_0") == NULL ||
+	    getenv("WK_TEST_ISSUER") == NULL || getenv("WK_TEST_DIR") == NULL) {
+		fprintf(stderr, "run by tests/middleware/wk_load.sh\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
