@@ -1014,6 +1014,114 @@ int wk_wallet_load_recover(wk_card *card, const wk_load_opts *o,
     wk_load_confirm_fn confirm, wk_load_progress_fn progress, void *arg,
     bool *settled);
 
+/* ---- card to card (docs/remote-load.md): wk_wallet_transfer ---- */
+
+/* the steps of a transfer and of its recovery */
+typedef enum wk_xfer_step {
+	WK_XFER_STEP_CARDS = 1,	/* both cards' ids and wallet certificates
+				 * read, their purses selected */
+	/* the recovery of a transfer a crash left unfinished */
+	WK_XFER_STEP_RECOVER,	/* ev->record: settling it */
+	WK_XFER_STEP_VOIDED,	/* the sending card never sent a token: it
+				 * signed a void one, which moves nothing */
+	WK_XFER_STEP_HELD,	/* the sending card still holds its token */
+	WK_XFER_STEP_REDEEM,	/* the token (kept) goes to the receiver */
+	WK_XFER_STEP_TO_PIN,	/* the receiving card's PIN verified */
+	WK_XFER_STEP_QUEUED,	/* the receiver credited; the token is queued
+				 * for the issuer (report-<token id>) */
+	WK_XFER_STEP_SETTLED,	/* the record removed: ev->amount (0: void)
+				 * credited, ev->balance, or ev->already */
+	/* the transfer */
+	WK_XFER_STEP_CHALLENGES,	/* each card signed the other's challenge */
+	WK_XFER_STEP_AUTH,	/* the cards authenticated each other */
+	WK_XFER_STEP_CHALLENGE,	/* the receiving card's challenge, kept */
+	WK_XFER_STEP_FROM_PIN,	/* the sending card's PIN verified */
+	WK_XFER_STEP_SENT,	/* it debited and signed the token; not kept */
+	WK_XFER_STEP_TOKEN,	/* the token kept */
+	WK_XFER_STEP_DONE,	/* the transfer complete */
+	/* the step ev->failed did not happen: ev->rc (at CARDS, ev->sender
+	 * tells which card and ev->what what: "card id", "certificate",
+	 * "purse"); WK_ERR_IO: the store; WK_ERR_BAD_DATA at RECOVER: a
+	 * record that does not parse */
+	WK_XFER_STEP_FAILED,
+} wk_xfer_step;
+
+typedef struct wk_xfer_event {
+	wk_xfer_step step;
+	wk_xfer_step failed;	/* FAILED */
+	int rc;			/* FAILED */
+	bool sender;		/* which card, where it matters */
+	bool recovering;	/* a step of the recovery */
+	const char *from;	/* hex */
+	const char *to;
+	const char *record;	/* the record's name, when there is one */
+	const char *what;
+	uint32_t amount;	/* fen */
+	uint32_t balance;	/* SETTLED: the receiver's */
+	bool already;		/* SETTLED: it had redeemed the token before */
+	int tries_left;		/* FAILED at a PIN: after a wrong one */
+} wk_xfer_event;
+typedef void (*wk_xfer_progress_fn)(void *arg, const wk_xfer_event *ev);
+
+typedef enum wk_xfer_ask {
+	WK_XFER_ASK_TRANSFER = 1,	/* q->amount from q->from to q->to */
+	WK_XFER_ASK_PIN,		/* the purse PIN of one card (q->sender) */
+} wk_xfer_ask;
+typedef struct wk_xfer_question {
+	wk_xfer_ask ask;
+	bool sender;
+	const char *from;	/* hex */
+	const char *to;
+	uint32_t amount;
+} wk_xfer_question;
+/* true to go on (with the PIN in pin, at most cap bytes, for ASK_PIN);
+ * false stops the flow: WK_ERR_CANCELLED */
+typedef bool (*wk_xfer_confirm_fn)(void *arg, const wk_xfer_question *q,
+    char *pin, size_t cap, size_t *pin_len);
+
+typedef struct wk_xfer_opts {
+	uint32_t amount;	/* fen, more than 0 (not used by the recovery) */
+	/* as wk_load_opts: the store needs list */
+	const wk_state_store *store;
+	const char *state_dir;
+} wk_xfer_opts;
+
+typedef struct wk_xfer_result {
+	char from[17];		/* hex */
+	char to[17];
+	unsigned recovered;	/* unfinished transfers settled first */
+	uint32_t balance;	/* the receiver's balance after */
+} wk_xfer_result;
+
+/*
+ * the transfer, whole: reads both cards' ids and wallet certificates,
+ * settles what a crash left between them (as wk_wallet_transfer_recover),
+ * asks the holder (confirm, WK_XFER_ASK_TRANSFER), has the cards
+ * authenticate each other, verifies the receiving card's PIN (ASK_PIN),
+ * keeps its receive challenge in the store (xfer-<from>-<challenge>),
+ * verifies the sending card's PIN, has it debit and sign the token, keeps
+ * the token, has the receiving card redeem it, queues the token for the
+ * issuer (report-<token id>, docs/remote-load.md "Reporting a transfer";
+ * reporting it is the caller's) and removes the record. A sending PIN
+ * refused, or a debit the card refuses (funds), closes the receiving
+ * card's challenge with a void token: nothing moves. A store that fails
+ * stops the flow before the next step moves money.
+ */
+int wk_wallet_transfer(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
+    wk_xfer_result *out);
+/*
+ * the recovery alone: every record of an unfinished transfer from -> to is
+ * settled: the token from the record, else from the sending card, else
+ * (never sent) a void token the sending card signs; the receiving card
+ * (its PIN asked once) redeems it once, the token is queued for the issuer
+ * and the record removed. out->recovered: the records found; the first
+ * error is returned after the others were tried
+ */
+int wk_wallet_transfer_recover(wk_card *from, wk_card *to,
+    const wk_xfer_opts *o, wk_xfer_confirm_fn confirm,
+    wk_xfer_progress_fn progress, void *arg, wk_xfer_result *out);
+
 /* ==== online payments confirmed on the card (docs/payments.md) ========
  * A merchant asks the issuer for a payment; the issuer signs a payment
  * request for the payer's card; the relay (walletkey confirm) shows it,

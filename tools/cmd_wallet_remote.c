@@ -10,7 +10,6 @@
 #include "wallet_reports.h"
 #include "wallet_state.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -453,133 +452,214 @@ out:
 }
 
 
-static int
-save(const char *path, json_t *st)
-{
-	return wallet_state_write(path, st) == 0 ? 0 : -1;
-}
+/* ---- card to card: wk_wallet_transfer ---- */
 
-/* ---- card to card ---- */
-
-typedef struct xcard {
-	const char *reader;
-	wk_card *card;
-	uint8_t id[8];
-	char hex[17];
-	uint8_t cert[2048];
-	size_t cert_len;
-} xcard;
-
-static int
-xcard_open(wk_cli *cli, xcard *x)
-{
-	wk_card_info info;
-	wk_piv *piv = NULL;
-	wk_ctx *ctx;
-	int rc;
-
-	x->cert_len = sizeof(x->cert);
-	if ((rc = wk_cli_ctx(cli, &ctx)) != WK_OK ||
-	    (rc = wk_card_open(ctx, x->reader, &x->card)) != WK_OK ||
-	    (rc = wk_card_get_info(x->card, &info)) != WK_OK) {
-		fprintf(stderr, "walletkey: reader %s:\n", x->reader);
-		return wk_cli_fail(cli, "open the card", rc);
-	}
-	memcpy(x->id, info.serial, 8);
-	wk_hex_encode(x->id, 8, x->hex);
-	if ((rc = wk_piv_open(x->card, &piv)) != WK_OK ||
-	    (rc = wk_piv_read_cert(piv, WK_WALLET_SLOT, x->cert,
-	    &x->cert_len)) != WK_OK) {
-		wk_piv_free(&piv);
-		fprintf(stderr, "walletkey: card %s has no wallet certificate: "
-		    "run walletkey enroll\n", x->hex);
-		return wk_cli_fail(cli, "read the wallet certificate", rc);
-	}
-	wk_piv_free(&piv);
-	if ((rc = wk_purse_select(x->card, NULL, 0, NULL)) != WK_OK)
-		return wk_cli_fail(cli, "select the purse", rc);
-	return WK_CLI_OK;
-}
-
-static void
-xfer_path(const char *dir, const xcard *from, const uint8_t chal[16],
-    char *out, size_t cap)
-{
-	char ch[33];
-
-	wk_hex_encode(chal, 16, ch);
-	snprintf(out, cap, "%s/xfer-%s-%s.json", dir, from->hex, ch);
-}
+typedef struct xctx {
+	wk_cli *cli;
+	const ropts *o;
+	const char *dir;
+	int status;		/* the exit status when an answer stopped it */
+	bool recover_only;
+	bool asked;		/* past the recovery: the transfer was asked */
+} xctx;
 
 /* a card's purse PIN: its own --from/--to-pin-file, else its own
  * WALLETKEY_FROM_PIN / WALLETKEY_TO_PIN, else --pin-file, else
  * WALLETKEY_PIN, else asked on the terminal */
-static int
-xfer_verify(wk_cli *cli, const ropts *o, xcard *x, bool sender)
+static bool
+xfer_confirm(void *arg, const wk_xfer_question *q, char *pin, size_t cap,
+    size_t *pin_len)
 {
-	const char *side_file = sender ? o->from_pin_file : o->to_pin_file;
-	const char *side_env = sender ? "WALLETKEY_FROM_PIN" : "WALLETKEY_TO_PIN";
-	const char *what = sender ? "sending card's purse PIN" :
-	    "receiving card's purse PIN";
+	xctx *c = arg;
+	const ropts *o = c->o;
+	const char *side_file = q->sender ? o->from_pin_file : o->to_pin_file;
+	const char *side_env = q->sender ? "WALLETKEY_FROM_PIN" :
+	    "WALLETKEY_TO_PIN";
 	const char *file = side_file, *env = side_env;
-	char pin[16], msg[64];
-	size_t n = 0;
-	int rc, tries = -1, st;
+	char amt[24];
+	int st;
 
+	if (q->ask == WK_XFER_ASK_TRANSFER) {
+		c->asked = true;
+		wk_purse_amount_format(q->amount, amt, sizeof(amt));
+		if (!c->cli->json)
+			printf("transfer %s yuan from card %s to card %s\n", amt,
+			    q->from, q->to);
+		if (!o->yes && !confirm(o->confirm_timeout)) {
+			fprintf(stderr, "walletkey: transfer cancelled; nothing was "
+			    "sent\n");
+			c->status = WK_CLI_FAILED;
+			return false;
+		}
+		return true;
+	}
 	if (side_file == NULL && getenv(side_env) == NULL) {
 		file = o->pin_file;
 		env = "WALLETKEY_PIN";
 	}
-	if ((st = wallet_read_secret(file, env, what, pin, sizeof(pin), &n)) !=
-	    WK_CLI_OK)
-		return st;
-	rc = wk_purse_verify_pin(x->card, pin, n, &tries);
-	sodium_memzero(pin, sizeof(pin));
-	if (rc != WK_OK) {
-		if (rc == WK_ERR_WRONG_PIN)
-			fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
-		snprintf(msg, sizeof(msg), "verify the %s card's PIN", sender ?
-		    "sending" : "receiving");
-		return wk_cli_fail(cli, msg, rc);
+	if ((st = wallet_read_secret(file, env, q->sender ?
+	    "sending card's purse PIN" : "receiving card's purse PIN", pin, cap,
+	    pin_len)) != WK_CLI_OK) {
+		/* a PIN missing in the recovery before it is exit 1 */
+		if (c->asked)
+			c->status = st;
+		return false;
 	}
-	return WK_CLI_OK;
+	return true;
 }
 
-/* the receiving card's PIN, once per run */
-static int
-xfer_pin(wk_cli *cli, const ropts *o, xcard *to, bool *done)
+static void
+xfer_failed(xctx *c, const wk_xfer_event *ev)
 {
-	int st;
+	wk_cli *cli = c->cli;
+	char path[1200];
 
-	if (*done)
-		return WK_CLI_OK;
-	if ((st = xfer_verify(cli, o, to, false)) != WK_CLI_OK)
-		return st;
-	*done = true;
-	return WK_CLI_OK;
+	if (ev->rc == WK_ERR_IO && ev->record != NULL) {
+		snprintf(path, sizeof(path), "%s/%s.json", c->dir, ev->record);
+		fprintf(stderr, "walletkey: cannot %s %s: %s\n",
+		    ev->failed == WK_XFER_STEP_SETTLED ? "remove" : "write", path,
+		    strerror(errno));
+		return;
+	}
+	switch (ev->failed) {
+	case WK_XFER_STEP_CARDS:
+		if (strcmp(ev->what, "card id") == 0) {
+			fprintf(stderr, "walletkey: reader %s:\n", ev->sender ?
+			    c->o->from : c->o->to);
+			(void)wk_cli_fail(cli, "open the card", ev->rc);
+		} else if (strcmp(ev->what, "certificate") == 0) {
+			fprintf(stderr, "walletkey: card %s has no wallet "
+			    "certificate: run walletkey enroll\n", ev->sender ?
+			    ev->from : ev->to);
+			(void)wk_cli_fail(cli, "read the wallet certificate", ev->rc);
+		} else {
+			(void)wk_cli_fail(cli, "select the purse", ev->rc);
+		}
+		break;
+	case WK_XFER_STEP_RECOVER:
+		if (ev->record != NULL) {
+			snprintf(path, sizeof(path), "%s/%s.json", c->dir,
+			    ev->record);
+			fprintf(stderr, "walletkey: %s is damaged\n", path);
+		} else {
+			fprintf(stderr, "walletkey: cannot read %s: %s\n", c->dir,
+			    strerror(errno));
+		}
+		break;
+	case WK_XFER_STEP_VOIDED:
+		(void)wk_cli_fail(cli, "void the transfer", ev->rc);
+		break;
+	case WK_XFER_STEP_HELD:
+		(void)wk_cli_fail(cli, "ask the sending card for its token", ev->rc);
+		break;
+	case WK_XFER_STEP_TO_PIN:
+	case WK_XFER_STEP_FROM_PIN:
+		if (ev->rc == WK_ERR_WRONG_PIN)
+			fprintf(stderr, "walletkey: wrong PIN, %d tries left\n",
+			    ev->tries_left);
+		(void)wk_cli_fail(cli, ev->sender ? "verify the sending card's PIN" :
+		    "verify the receiving card's PIN", ev->rc);
+		break;
+	case WK_XFER_STEP_REDEEM:
+		(void)wk_cli_fail(cli, "redeem the token on the receiving card",
+		    ev->rc);
+		break;
+	case WK_XFER_STEP_CHALLENGES:
+		(void)wk_cli_fail(cli, "exchange the cards' challenges", ev->rc);
+		break;
+	case WK_XFER_STEP_AUTH:
+		(void)wk_cli_fail(cli, "authenticate the cards to each other",
+		    ev->rc);
+		break;
+	case WK_XFER_STEP_CHALLENGE:
+		(void)wk_cli_fail(cli, "the receiving card's challenge", ev->rc);
+		break;
+	case WK_XFER_STEP_SENT:
+		(void)wk_cli_fail(cli, "debit the sending card", ev->rc);
+		break;
+	default:
+		/* QUEUED with a token that does not parse: as before, no word */
+		break;
+	}
 }
 
-/* the directory of a state file (the transfer files live in the state dir) */
-static const char *
-dir_of(const char *path)
+/* the steps as `wallet transfer` prints them, the fault points between */
+static void
+xfer_progress(void *arg, const wk_xfer_event *ev)
 {
-	static char dir[1100];
-	char *slash;
+	xctx *c = arg;
+	wk_cli *cli = c->cli;
+	char amt[24];
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL)
-		*slash = '\0';
-	return dir;
+	switch (ev->step) {
+	case WK_XFER_STEP_RECOVER:
+		say(cli, "transfer: settling an unfinished transfer (%s.json)",
+		    ev->record);
+		break;
+	case WK_XFER_STEP_VOIDED:
+		say(cli, "transfer: card %s never sent it; nothing moves", ev->from);
+		break;
+	case WK_XFER_STEP_HELD:
+		say(cli, "transfer: the sending card still holds the token");
+		break;
+	case WK_XFER_STEP_REDEEM:
+		fault_point("xfer-saved");
+		break;
+	case WK_XFER_STEP_QUEUED:
+		fault_point("xfer-queued");
+		break;
+	case WK_XFER_STEP_SETTLED:
+		if (ev->already)
+			say(cli, "transfer: card %s had already redeemed the token",
+			    ev->to);
+		else if (ev->amount == 0)
+			say(cli, "transfer: void token redeemed; the challenge is "
+			    "closed");
+		else
+			say(cli, "transfer: card %s redeemed the token; its balance "
+			    "is %u.%02u", ev->to, ev->balance / 100,
+			    ev->balance % 100);
+		break;
+	case WK_XFER_STEP_AUTH:
+		say(cli, "1. the cards authenticated each other");
+		break;
+	case WK_XFER_STEP_TO_PIN:
+		if (!ev->recovering)
+			say(cli, "2. the receiving card's PIN is verified");
+		break;
+	case WK_XFER_STEP_CHALLENGE:
+		fault_point("xfer-challenged");
+		break;
+	case WK_XFER_STEP_FROM_PIN:
+		say(cli, "3. the sending card's PIN is verified");
+		break;
+	case WK_XFER_STEP_SENT:
+		fault_point("xfer-sent");
+		break;
+	case WK_XFER_STEP_TOKEN:
+		wk_purse_amount_format(ev->amount, amt, sizeof(amt));
+		say(cli, "4. card %s debited %s and signed the token", ev->from,
+		    amt);
+		break;
+	case WK_XFER_STEP_DONE:
+		say(cli, "5. transfer complete");
+		break;
+	case WK_XFER_STEP_FAILED:
+		xfer_failed(c, ev);
+		break;
+	default:
+		break;
+	}
 }
 
 /* reports the queued transfers between the two cards; says what stays */
 static void
-xfer_report(wk_cli *cli, const char *dir, const xcard *from, const xcard *to)
+xfer_report(wk_cli *cli, const char *dir, const char *from, const char *to)
 {
 	unsigned done = 0, left = 0, d2 = 0, l2 = 0;
 
-	if (wallet_reports_flush(cli, dir, from->hex, NULL, &done, &left) != 0 ||
-	    wallet_reports_flush(cli, dir, to->hex, NULL, &d2, &l2) != 0)
+	if (wallet_reports_flush(cli, dir, from, NULL, &done, &left) != 0 ||
+	    wallet_reports_flush(cli, dir, to, NULL, &d2, &l2) != 0)
 		return;
 	done += d2;
 	left = l2 > left ? l2 : left;
@@ -592,124 +672,30 @@ xfer_report(wk_cli *cli, const char *dir, const xcard *from, const xcard *to)
 		    left == 1 ? "it" : "them");
 }
 
-/* redeems the token of one transfer file; removes the file when settled */
 static int
-xfer_settle(wk_cli *cli, const ropts *o, xcard *from, xcard *to,
-    const char *path, json_t *st, bool *pin_done)
+xcard_open(wk_cli *cli, const char *reader, wk_card **card)
 {
-	uint8_t chal[16], tok[WK_WALLET_MSG_MAX];
-	size_t n = 0, tlen = sizeof(tok);
-	uint32_t bal = 0;
-	wk_wallet_msg_info info;
-	bool already = false;
-	int rc, status;
+	wk_ctx *ctx;
+	int rc;
 
-	if (wallet_unb64(json_object_get(st, "challenge"), chal, sizeof(chal),
-	    &n) != 0 || n != sizeof(chal)) {
-		fprintf(stderr, "walletkey: %s is damaged\n", path);
-		return WK_CLI_FAILED;
+	if ((rc = wk_cli_ctx(cli, &ctx)) != WK_OK ||
+	    (rc = wk_card_open(ctx, reader, card)) != WK_OK) {
+		fprintf(stderr, "walletkey: reader %s:\n", reader);
+		return wk_cli_fail(cli, "open the card", rc);
 	}
-	if (wallet_unb64(json_object_get(st, "token"), tok, sizeof(tok), &tlen) != 0) {
-		/* the CLI stopped before it saved the token: the card keeps it */
-		tlen = sizeof(tok);
-		rc = wk_wallet_xfer_token(from->card, chal, tok, &tlen);
-		if (rc == WK_ERR_NOT_FOUND) {
-			/* never sent: a void token closes the challenge on
-			 * both cards (no value moves) */
-			tlen = sizeof(tok);
-			rc = wk_wallet_xfer_send(from->card, to->id, chal, 0, tok,
-			    &tlen);
-			if (rc != WK_OK)
-				return wk_cli_fail(cli, "void the transfer", rc);
-			say(cli, "transfer: card %s never sent it; nothing moves",
-			    from->hex);
-		} else if (rc != WK_OK) {
-			return wk_cli_fail(cli, "ask the sending card for its token", rc);
-		} else {
-			say(cli, "transfer: the sending card still holds the token");
-		}
-		json_object_set_new(st, "token", wallet_b64(tok, tlen));
-		if (save(path, st) != 0)
-			return WK_CLI_FAILED;
-	}
-	fault_point("xfer-saved");
-	if ((status = xfer_pin(cli, o, to, pin_done)) != WK_CLI_OK)
-		return status;
-	rc = wk_wallet_xfer_redeem(to->card, from->cert, from->cert_len, tok, tlen,
-	    &bal, &already);
-	if (rc != WK_OK)
-		return wk_cli_fail(cli, "redeem the token on the receiving card", rc);
-	/* the issuer moves the sender's float to the receiver's when the token
-	 * is reported: queued before this transfer's file goes, reported now
-	 * or at either card's next sync (docs/remote-load.md) */
-	if (wallet_report_queue(dir_of(path), tok, tlen) != 0)
-		return WK_CLI_FAILED;
-	fault_point("xfer-queued");
-	if (wallet_state_remove(path) != 0)
-		return WK_CLI_FAILED;
-	if (already)
-		say(cli, "transfer: card %s had already redeemed the token", to->hex);
-	else if (wk_wallet_msg_info_get(tok, tlen, &info) == WK_OK &&
-	    info.amount == 0)
-		say(cli, "transfer: void token redeemed; the challenge is closed");
-	else
-		say(cli, "transfer: card %s redeemed the token; its balance is %u.%02u",
-		    to->hex, bal / 100, bal % 100);
 	return WK_CLI_OK;
-}
-
-/* every unfinished transfer from -> to */
-static int
-xfer_recover(wk_cli *cli, const ropts *o, const char *dir, xcard *from,
-    xcard *to, bool *pin_done, unsigned *count)
-{
-	char prefix[64], path[1400];
-	struct dirent *e;
-	DIR *d;
-	int status = WK_CLI_OK;
-
-	*count = 0;
-	snprintf(prefix, sizeof(prefix), "xfer-%s-", from->hex);
-	if ((d = opendir(dir)) == NULL)
-		return WK_CLI_FAILED;
-	while ((e = readdir(d)) != NULL) {
-		json_t *st = NULL;
-		const char *tohex;
-		size_t nl = strlen(e->d_name);
-
-		if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 || nl < 5 ||
-		    strcmp(e->d_name + nl - 5, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (wallet_state_read(path, &st) != 0 || st == NULL)
-			continue;
-		tohex = jstr(st, "to");
-		if (tohex != NULL && strcmp(tohex, to->hex) == 0) {
-			(*count)++;
-			say(cli, "transfer: settling an unfinished transfer (%s)",
-			    e->d_name);
-			if (xfer_settle(cli, o, from, to, path, st, pin_done) !=
-			    WK_CLI_OK)
-				status = WK_CLI_FAILED;
-		}
-		json_decref(st);
-	}
-	closedir(d);
-	return status;
 }
 
 static int
 cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 {
-	char dir[1024], path[1100], amt[24];
-	uint8_t ca[16], cb[16], rchal[16], ma[WK_WALLET_MSG_MAX];
-	uint8_t mb[WK_WALLET_MSG_MAX], tok[WK_WALLET_MSG_MAX];
-	size_t la = sizeof(ma), lb = sizeof(mb), tlen = sizeof(tok);
-	xcard *from = NULL, *to = NULL;
-	json_t *st = NULL;
+	char dir[1024];
+	wk_card *from = NULL, *to = NULL;
+	wk_xfer_opts xo = { .state_dir = dir };
+	wk_xfer_result res;
+	xctx c = { .cli = cli, .o = o, .dir = dir, .status = WK_CLI_FAILED,
+	    .recover_only = recover_only };
 	uint32_t amount = 0;
-	unsigned count = 0;
-	bool pin_done = false;
 	int status = WK_CLI_FAILED, rc;
 
 	if (o->from == NULL || o->to == NULL)
@@ -723,104 +709,36 @@ cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
 		return wk_cli_usage(cli, "--from and --to name the same reader");
 	if ((status = wallet_state_dir(o->state_dir, dir, sizeof(dir))) != WK_CLI_OK)
 		return status;
+	if ((status = xcard_open(cli, o->from, &from)) != WK_CLI_OK ||
+	    (status = xcard_open(cli, o->to, &to)) != WK_CLI_OK)
+		goto out;
 	status = WK_CLI_FAILED;
-	if ((from = calloc(1, sizeof(*from))) == NULL ||
-	    (to = calloc(1, sizeof(*to))) == NULL)
-		goto out;
-	from->reader = o->from;
-	to->reader = o->to;
-	if ((status = xcard_open(cli, from)) != WK_CLI_OK ||
-	    (status = xcard_open(cli, to)) != WK_CLI_OK)
-		goto out;
-	if ((status = xfer_recover(cli, o, dir, from, to, &pin_done, &count)) !=
-	    WK_CLI_OK || recover_only) {
-		if (status == WK_CLI_OK && count == 0)
+	xo.amount = amount;
+	if (recover_only) {
+		/* what the recovery stopped at is a failure (exit 1) */
+		if (wk_wallet_transfer_recover(from, to, &xo, xfer_confirm,
+		    xfer_progress, &c, &res) != WK_OK)
+			goto out;
+		if (res.recovered == 0)
 			say(cli, "nothing to recover");
-		if (status == WK_CLI_OK)
-			xfer_report(cli, dir, from, to);
+		xfer_report(cli, dir, res.from, res.to);
+		status = WK_CLI_OK;
 		goto out;
 	}
-	status = WK_CLI_FAILED;
-	wk_purse_amount_format(amount, amt, sizeof(amt));
-	if (!cli->json)
-		printf("transfer %s yuan from card %s to card %s\n", amt, from->hex,
-		    to->hex);
-	if (!o->yes && !confirm(o->confirm_timeout)) {
-		fprintf(stderr, "walletkey: transfer cancelled; nothing was sent\n");
+	rc = wk_wallet_transfer(from, to, &xo, xfer_confirm, xfer_progress, &c,
+	    &res);
+	if (rc != WK_OK) {
+		status = c.status;
 		goto out;
 	}
-	/* 1: each card checks the other's certificate and signature */
-	if ((rc = wk_wallet_xfer_challenge(from->card, false, ca)) != WK_OK ||
-	    (rc = wk_wallet_xfer_challenge(to->card, false, cb)) != WK_OK ||
-	    (rc = wk_wallet_xfer_auth_sign(to->card, ca, from->id, mb, &lb)) !=
-	    WK_OK ||
-	    (rc = wk_wallet_xfer_auth_sign(from->card, cb, to->id, ma, &la)) !=
-	    WK_OK) {
-		status = wk_cli_fail(cli, "exchange the cards' challenges", rc);
-		goto out;
-	}
-	if ((rc = wk_wallet_xfer_auth_verify(from->card, to->cert, to->cert_len,
-	    mb, lb)) != WK_OK ||
-	    (rc = wk_wallet_xfer_auth_verify(to->card, from->cert, from->cert_len,
-	    ma, la)) != WK_OK) {
-		status = wk_cli_fail(cli, "authenticate the cards to each other", rc);
-		goto out;
-	}
-	say(cli, "1. the cards authenticated each other");
-	/* 2: the receiving card's PIN and its challenge */
-	if ((status = xfer_pin(cli, o, to, &pin_done)) != WK_CLI_OK)
-		goto out;
-	status = WK_CLI_FAILED;
-	say(cli, "2. the receiving card's PIN is verified");
-	if ((rc = wk_wallet_xfer_challenge(to->card, true, rchal)) != WK_OK) {
-		status = wk_cli_fail(cli, "the receiving card's challenge", rc);
-		goto out;
-	}
-	xfer_path(dir, from, rchal, path, sizeof(path));
-	st = json_pack("{s:s, s:s, s:I, s:o}", "from", from->hex, "to", to->hex,
-	    "amount", (json_int_t)amount, "challenge", wallet_b64(rchal, 16));
-	if (st == NULL || save(path, st) != 0)
-		goto out;
-	fault_point("xfer-challenged");
-	/* 3: the sending card's PIN (value leaves a card only after its
-	 * holder's PIN), then the debit and the token in one commit */
-	if ((status = xfer_verify(cli, o, from, true)) != WK_CLI_OK) {
-		/* close the receiver's challenge: nothing was sent */
-		(void)xfer_settle(cli, o, from, to, path, st, &pin_done);
-		goto out;
-	}
-	status = WK_CLI_FAILED;
-	say(cli, "3. the sending card's PIN is verified");
-	if ((rc = wk_wallet_xfer_send(from->card, to->id, rchal, amount, tok,
-	    &tlen)) != WK_OK) {
-		status = wk_cli_fail(cli, "debit the sending card", rc);
-		/* refused (funds): close the receiver's challenge with a void token */
-		if (rc != WK_ERR_TRANSPORT && rc != WK_ERR_CARD_REMOVED)
-			(void)xfer_settle(cli, o, from, to, path, st, &pin_done);
-		goto out;
-	}
-	fault_point("xfer-sent");
-	json_object_set_new(st, "token", wallet_b64(tok, tlen));
-	if (save(path, st) != 0)
-		goto out;
-	say(cli, "4. card %s debited %s and signed the token", from->hex, amt);
-	/* 5: the credit, once */
-	if ((status = xfer_settle(cli, o, from, to, path, st, &pin_done)) !=
-	    WK_CLI_OK)
-		goto out;
-	say(cli, "5. transfer complete");
-	xfer_report(cli, dir, from, to);
+	xfer_report(cli, dir, res.from, res.to);
+	status = WK_CLI_OK;
 	if (cli->json)
 		status = wk_cli_json_print(json_pack("{s:s, s:s, s:I}", "from",
-		    from->hex, "to", to->hex, "amount", (json_int_t)amount));
+		    res.from, "to", res.to, "amount", (json_int_t)amount));
 out:
-	json_decref(st);
-	if (from != NULL)
-		wk_card_free(&from->card);
-	if (to != NULL)
-		wk_card_free(&to->card);
-	free(from);
-	free(to);
+	wk_card_free(&from);
+	wk_card_free(&to);
 	return status;
 }
 

@@ -29,103 +29,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "flow_fake.h"
 #include "walletkey.h"
-
-/* ---- the fake store: a few records in shared memory ---- */
-
-#define RECS 4
-typedef struct rec {
-	bool used;
-	char name[64];
-	size_t len;
-	char data[4096];
-} rec;
-typedef struct shared {
-	rec r[RECS];
-	unsigned saves, removes;
-	unsigned fail_save;	/* the save (1-based) that fails; 0 none */
-	bool kill_in_remove;	/* the process dies in remove, before it */
-} shared;
-static shared *sh;
-
-static rec *
-find(const char *name)
-{
-	for (size_t i = 0; i < RECS; i++)
-		if (sh->r[i].used && strcmp(sh->r[i].name, name) == 0)
-			return &sh->r[i];
-	return NULL;
-}
-
-static int
-f_load(void *arg, const char *name, char **data, size_t *len)
-{
-	rec *r = find(name);
-
-	(void)arg;
-	*data = NULL;
-	*len = 0;
-	if (r == NULL)
-		return 0;
-	if ((*data = malloc(r->len + 1)) == NULL)
-		return -1;
-	memcpy(*data, r->data, r->len);
-	(*data)[r->len] = '\0';
-	*len = r->len;
-	return 0;
-}
-
-static int
-f_save(void *arg, const char *name, const char *data, size_t len)
-{
-	rec *r = find(name);
-
-	(void)arg;
-	if (++sh->saves == sh->fail_save || len >= sizeof(r->data))
-		return -1;
-	for (size_t i = 0; r == NULL && i < RECS; i++)
-		if (!sh->r[i].used)
-			r = &sh->r[i];
-	if (r == NULL)
-		return -1;
-	r->used = true;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	memcpy(r->data, data, len);
-	r->len = len;
-	return 0;
-}
-
-static int
-f_remove(void *arg, const char *name)
-{
-	rec *r = find(name);
-
-	(void)arg;
-	if (sh->kill_in_remove)
-		raise(SIGKILL);
-	sh->removes++;
-	if (r != NULL)
-		r->used = false;
-	return 0;
-}
-
-static const wk_state_store fake = { f_load, f_save, f_remove, NULL, NULL };
-
-static unsigned
-records(void)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < RECS; i++)
-		n += sh->r[i].used;
-	return n;
-}
-
-static void
-store_reset(void)
-{
-	memset(sh, 0, sizeof(*sh));
-}
 
 /* ---- the holder and the steps ---- */
 
@@ -176,17 +81,15 @@ on_progress(void *arg, const wk_load_event *ev)
 		raise(SIGKILL);	/* a crash right after this step */
 }
 
-/* ---- the card and the books ---- */
+/* ---- the card ---- */
 
 static wk_ctx *pcsc;
 static wk_card *card;
 
 static void
-card_open(void)
+open0(void)
 {
-	assert_int_equal(wk_ctx_new(&pcsc), WK_OK);
-	assert_int_equal(wk_card_open(pcsc, getenv("WALLETKEY_READER_0"), &card),
-	    WK_OK);
+	card_open(0, &pcsc, &card);
 }
 
 static void
@@ -199,53 +102,20 @@ card_close(void)
 static uint32_t
 balance(void)
 {
-	uint32_t b = 0;
-
-	card_open();
-	assert_int_equal(wk_purse_select(card, NULL, 0, NULL), WK_OK);
-	assert_int_equal(wk_purse_balance(card, WK_PURSE_EP, &b), WK_OK);
-	card_close();
-	return b;
-}
-
-/*
- * the money check of remote_lib.sh: env var cmd, run by bash. credited: a
- * load the card credited that the issuer still holds pending (a crash
- * between the credit and the close), counted in both the purse and the
- * pending loads until the recovery closes it
- */
-static void
-money_credited(const char *what, bool settled, uint32_t credited)
-{
-	const char *cmd = getenv(settled ? "WK_TEST_SETTLED" :
-	    "WK_TEST_CONSERVED");
-	int st;
-	pid_t p;
-
-	if (cmd == NULL)
-		return;
-	if ((p = fork()) == 0) {
-		char v[16];
-
-		if (credited != 0) {
-			snprintf(v, sizeof(v), "-%u", (unsigned)credited);
-			setenv("UNSETTLED", v, 1);
-			setenv("PER_CARD", "0", 1);
-		}
-		execlp("bash", "bash", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	assert_true(p > 0);
-	assert_int_equal(waitpid(p, &st, 0), p);
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-		fail_msg("%s: money check (%s) failed", what, settled ?
-		    "settled" : "conserved");
+	return card_balance(0);
 }
 
 static void
 money(const char *what, bool settled)
 {
-	money_credited(what, settled, 0);
+	money_check(what, settled, 0, true);
+}
+
+/* a credit the issuer still holds pending, counted twice until closed */
+static void
+money_credited(const char *what, bool settled, uint32_t credited)
+{
+	money_check(what, settled, -(long)credited, true);
 }
 
 /* one load; in a child when it is to die (kill_at or kill_in_remove) */
@@ -261,7 +131,7 @@ load(ctx *c, uint32_t amount, const wk_state_store *store, const char *dir,
 
 	if (crash) {
 		if ((p = fork()) == 0) {
-			card_open();
+			open0();
 			if (wk_issuer_new(getenv("WK_TEST_ISSUER"), &is) != WK_OK)
 				_exit(3);
 			rc = wk_wallet_load(card, is, &o, on_confirm, on_progress, c,
@@ -274,7 +144,7 @@ load(ctx *c, uint32_t amount, const wk_state_store *store, const char *dir,
 		assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 		return WK_ERR_INTERNAL;
 	}
-	card_open();
+	open0();
 	assert_int_equal(wk_issuer_new(getenv("WK_TEST_ISSUER"), &is), WK_OK);
 	rc = wk_wallet_load(card, is, &o, on_confirm, on_progress, c, res);
 	wk_issuer_free(&is);
@@ -288,7 +158,7 @@ recover(ctx *c, const wk_state_store *store, const char *dir, bool *settled)
 	wk_load_opts o = { .store = store, .state_dir = dir };
 	int rc;
 
-	card_open();
+	open0();
 	rc = wk_wallet_load_recover(card, &o, on_confirm, on_progress, c, settled);
 	card_close();
 	return rc;
@@ -304,18 +174,18 @@ test_load(void **state)
 	uint32_t b0;
 
 	(void)state;
-	store_reset();
+	fake_reset();
 	b0 = balance();
-	assert_int_equal(load(&c, 150, &fake, NULL, &res, false), WK_OK);
+	assert_int_equal(load(&c, 150, &fake_store, NULL, &res, false), WK_OK);
 	assert_int_equal(c.asked, 1);
 	assert_string_equal(res.status, "complete");
 	assert_false(res.refused);
 	assert_int_equal(res.balance, b0 + 150);
 	assert_int_equal(balance(), b0 + 150);
 	/* request, grant, answer kept; removed at the end */
-	assert_int_equal(sh->saves, 3);
-	assert_int_equal(sh->removes, 1);
-	assert_int_equal(records(), 0);
+	assert_int_equal(fake_sh->saves, 3);
+	assert_int_equal(fake_sh->removes, 1);
+	assert_int_equal(fake_records(""), 0);
 	for (wk_load_step s = WK_LOAD_STEP_PIN; s <= WK_LOAD_STEP_CLOSE; s++)
 		assert_true(c.seen[s]);
 	assert_false(c.seen[WK_LOAD_STEP_FAILED]);
@@ -330,13 +200,13 @@ test_refused_by_holder(void **state)
 	uint32_t b0;
 
 	(void)state;
-	store_reset();
+	fake_reset();
 	b0 = balance();
-	assert_int_equal(load(&c, 200, &fake, NULL, &res, false),
+	assert_int_equal(load(&c, 200, &fake_store, NULL, &res, false),
 	    WK_ERR_CANCELLED);
 	assert_int_equal(c.asked, 1);
 	/* nothing kept, nothing sent, nothing credited */
-	assert_int_equal(sh->saves, 0);
+	assert_int_equal(fake_sh->saves, 0);
 	assert_false(c.seen[WK_LOAD_STEP_PIN]);
 	assert_false(c.seen[WK_LOAD_STEP_REQUEST]);
 	assert_int_equal(balance(), b0);
@@ -352,10 +222,10 @@ store_fails(unsigned n, wk_load_step at, uint32_t credit)
 	uint32_t b0;
 	bool settled = false;
 
-	store_reset();
+	fake_reset();
 	b0 = balance();
-	sh->fail_save = n;
-	assert_int_equal(load(&c, 300, &fake, NULL, &res, false), WK_ERR_IO);
+	fake_sh->fail_save = n;
+	assert_int_equal(load(&c, 300, &fake_store, NULL, &res, false), WK_ERR_IO);
 	assert_true(c.seen[WK_LOAD_STEP_FAILED]);
 	assert_int_equal(c.failed, at);
 	assert_int_equal(c.failed_rc, WK_ERR_IO);
@@ -369,9 +239,9 @@ store_fails(unsigned n, wk_load_step at, uint32_t credit)
 	assert_int_equal(balance(), b0 + credit);
 	money_credited("a store that failed", false, credit);
 	/* what the store kept settles */
-	sh->fail_save = 0;
-	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_OK);
-	assert_int_equal(records(), 0);
+	fake_sh->fail_save = 0;
+	assert_int_equal(recover(&r, &fake_store, NULL, &settled), WK_OK);
+	assert_int_equal(fake_records(""), 0);
 	assert_int_equal(balance(), b0 + credit);
 	money("recovered after a store that failed", true);
 }
@@ -410,25 +280,25 @@ crash(wk_load_step kill_at, bool in_remove, uint32_t credit,
 	uint32_t b0;
 	bool settled = false;
 
-	store_reset();
+	fake_reset();
 	b0 = balance();
-	sh->kill_in_remove = in_remove;
-	(void)load(&c, 400, &fake, NULL, &res, true);
-	sh->kill_in_remove = false;
-	assert_int_equal(records(), 1);
+	fake_sh->kill_in_remove = in_remove;
+	(void)load(&c, 400, &fake_store, NULL, &res, true);
+	fake_sh->kill_in_remove = false;
+	assert_int_equal(fake_records(""), 1);
 	assert_int_equal(balance(), b0 + credit);
 	money_credited("after the crash", false, in_remove ? 0 : credit);
-	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_OK);
+	assert_int_equal(recover(&r, &fake_store, NULL, &settled), WK_OK);
 	assert_true(settled);
 	assert_true(r.seen[WK_LOAD_STEP_RECOVER]);
 	assert_true(r.seen[recovered_by]);
 	assert_false(r.seen[WK_LOAD_STEP_FAILED]);
-	assert_int_equal(records(), 0);
+	assert_int_equal(fake_records(""), 0);
 	assert_int_equal(balance(), b0 + credit);
 	money("recovered after the crash", true);
 	/* nothing left: a second recovery has nothing to do */
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_OK);
+	assert_int_equal(recover(&r, &fake_store, NULL, &settled), WK_OK);
 	assert_false(settled);
 	assert_false(r.seen[WK_LOAD_STEP_RECOVER]);
 	assert_int_equal(balance(), b0 + credit);
@@ -500,7 +370,7 @@ test_old_file(void **state)
 	{
 		wk_card_info info;
 
-		card_open();
+		open0();
 		assert_int_equal(wk_card_get_info(card, &info), WK_OK);
 		card_close();
 		for (size_t i = 0; i < 8; i++)
@@ -553,19 +423,19 @@ test_damaged(void **state)
 	bool settled = true;
 
 	(void)state;
-	store_reset();
-	card_open();
+	fake_reset();
+	open0();
 	assert_int_equal(wk_card_get_info(card, &info), WK_OK);
 	card_close();
 	strcpy(name, "load-");
 	for (size_t i = 0; i < 8; i++)
 		snprintf(name + strlen(name), 3, "%02x", info.serial[i]);
-	assert_int_equal(f_save(NULL, name, "{\"kind\": 2", 10), 0);
-	assert_int_equal(recover(&r, &fake, NULL, &settled), WK_ERR_BAD_DATA);
+	assert_int_equal(fake_put(name, "{\"kind\": 2"), 0);
+	assert_int_equal(recover(&r, &fake_store, NULL, &settled), WK_ERR_BAD_DATA);
 	assert_false(settled);
 	assert_int_equal(r.failed, WK_LOAD_STEP_RECOVER);
-	assert_int_equal(records(), 1);
-	store_reset();
+	assert_int_equal(fake_records(""), 1);
+	fake_reset();
 }
 
 int
@@ -586,9 +456,7 @@ main(void)
 		cmocka_unit_test(test_damaged),
 	};
 
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED)
+	if (fake_init() != 0)
 		return 1;
 	if (getenv("WALLETKEY_READER_0") == NULL ||
 	    getenv("WK_TEST_ISSUER") == NULL || getenv("WK_TEST_DIR") == NULL) {
