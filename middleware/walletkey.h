@@ -776,71 +776,6 @@ typedef void (*wk_pin_unblock_progress_fn)(void *arg, wk_pin_unblock_step step,
 int wk_wallet_pin_unblock(wk_card *card, wk_issuer *is, const char *new_pin,
     size_t new_len, wk_pin_unblock_progress_fn progress, void *arg);
 
-/* the steps of wk_wallet_enrol, in order, reported as each is done */
-typedef enum wk_enrol_step {
-	WK_ENROL_STEP_CARD = 1,		/* the card id read */
-	WK_ENROL_STEP_KEY,		/* a wallet key generated in slot 82 */
-	WK_ENROL_STEP_ATTESTED,		/* the card's attestation of it read */
-	WK_ENROL_STEP_CSR,		/* the CSR signed by the card; sending it */
-	WK_ENROL_STEP_ISSUED,		/* the issuer's certificate has the key */
-	WK_ENROL_STEP_ANCHOR,		/* certificate, trust anchor, PAN stored */
-	WK_ENROL_STEP_KEYS,		/* the purse keys installed in the card */
-} wk_enrol_step;
-typedef void (*wk_enrol_progress_fn)(void *arg, wk_enrol_step step,
-    const char *card_id_hex);
-
-typedef struct wk_wallet_enrolment {
-	char card_id[17];	/* hex */
-	bool existing;		/* the issuer had enrolled this key before */
-	char key_algorithms[96];	/* as wk_issuer_enrolment's */
-} wk_wallet_enrolment;
-
-/*
- * enrols the card with the issuer; mgmt_key is its PIV management key (the
- * algorithm as the card says). Reads the card id; refuses with
- * WK_ERR_INVALID_STATE a purse that holds value from before (loaded with
- * other keys: the card never takes the issuer's keys over it); forgets any
- * old wallet (refused with WK_ERR_CONDITIONS
- * when slot 82 holds a certificate and force is false), generates the
- * wallet key in slot 82, reads the card's attestation of it, has the card
- * sign the CSR, posts both with the account password, checks that the
- * certificate carries the key, stores it, runs WALLET SETUP with the
- * issuer CA's key and pan, and installs the purse keys the issuer sealed to
- * the card. WK_ERR_AUTH_FAILED: a wrong management key (or a certificate
- * without the card's key). The issuer's refusal is WK_ERR_ISSUER (its code
- * and message: wk_issuer_error_code/_message). progress (may be NULL)
- * hears each step.
- */
-int wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key,
-    size_t mgmt_key_len, wk_issuer *is, const char *pan, const char *password,
-    bool force, wk_enrol_progress_fn progress, void *arg,
-    wk_wallet_enrolment *out);
-
-typedef struct wk_issuer_load {
-	char load_id[2 * WK_WALLET_LOAD_ID_LEN + 1];
-	char status[16];	/* pending, complete, reversed */
-	uint16_t seq;
-	uint32_t amount;
-	uint8_t grant[WK_WALLET_MSG_MAX];
-	size_t grant_len;
-	bool has_balance;
-	uint32_t balance;
-} wk_issuer_load;
-/* POST /v1/loads: WK_ERR_ISSUER when refused (see the error code) */
-int wk_issuer_load_start(wk_issuer *is, const uint8_t *req, size_t len,
-    wk_issuer_load *out);
-/* POST /v1/loads/{id}/receipt, /refusal or /recover (what: "receipt",
- * "refusal", "proof") */
-int wk_issuer_load_close(wk_issuer *is, const char *load_id, const char *what,
-    const uint8_t *msg, size_t len, wk_issuer_load *out);
-int wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out);
-/* any other call of the API: path ("/v1/..."), a JSON body (NULL: GET);
- * *resp gets the JSON answer of a 200 (the caller frees it) */
-int wk_issuer_request(wk_issuer *is, const char *path, const char *body,
-    char **resp);
-/* the base URL the handle was made with (without trailing slashes) */
-const char *wk_issuer_url(const wk_issuer *is);
-
 /* ==== flows: the wallet's money flows, one call each =====================
  * (docs/DEVELOPING.md "Flows"). A flow that moves money keeps what it has
  * in flight (its pending record) in a state store before every step that
@@ -875,6 +810,104 @@ int wk_state_dir(const char *opt, char *out, size_t cap);
  * temporary file, fsync'ed, renamed over the old one, then the directory
  * fsync'ed. dir is kept by pointer: it must outlive the store */
 void wk_state_files(const char *dir, wk_state_store *out);
+
+
+/* ---- enrolment (docs/remote-load.md, docs/attestation.md): wk_wallet_enrol ---- */
+
+/* the steps of wk_wallet_enrol, in order, reported as each is done */
+typedef enum wk_enrol_step {
+	WK_ENROL_STEP_CARD = 1,		/* the card id read */
+	WK_ENROL_STEP_KEY,		/* a wallet key generated in slot 82 */
+	WK_ENROL_STEP_ATTESTED,		/* the card's attestation of it read */
+	WK_ENROL_STEP_CSR,		/* the CSR signed by the card; sending it */
+	WK_ENROL_STEP_ISSUED,		/* the issuer's certificate has the key */
+	WK_ENROL_STEP_ANCHOR,		/* certificate, trust anchor, PAN stored */
+	WK_ENROL_STEP_KEYS,		/* the purse keys installed in the card */
+	WK_ENROL_STEP_RECORD,		/* the card's record kept in the store */
+} wk_enrol_step;
+typedef void (*wk_enrol_progress_fn)(void *arg, wk_enrol_step step,
+    const char *card_id_hex);
+
+typedef struct wk_wallet_enrolment {
+	char card_id[17];	/* hex */
+	bool existing;		/* the issuer had enrolled this key before */
+	char key_algorithms[96];	/* as wk_issuer_enrolment's */
+} wk_wallet_enrolment;
+
+/* what an enrolment asks the holder */
+typedef enum wk_enrol_ask {
+	WK_ENROL_ASK_REPLACE = 1,	/* slot 82 holds a wallet certificate:
+					 * replace the card's wallet key (its
+					 * old wallet and purse keys go)? */
+} wk_enrol_ask;
+typedef struct wk_enrol_question {
+	wk_enrol_ask ask;
+	const char *card_id;	/* hex */
+} wk_enrol_question;
+/* true to go on; false refuses (WK_ERR_CONDITIONS, nothing changed) */
+typedef bool (*wk_enrol_confirm_fn)(void *arg, const wk_enrol_question *q);
+
+typedef struct wk_enrol_opts {
+	const uint8_t *mgmt_key;	/* the PIV management key (the
+					 * algorithm as the card says) */
+	size_t mgmt_key_len;
+	const char *pan;		/* the account */
+	const char *password;		/* its password */
+	/* the issuer's URL as the card's record keeps it; NULL: the URL
+	 * the issuer handle was made with */
+	const char *issuer_url;
+	/* where the card's record goes (card-<card id hex>: card id, issuer
+	 * URL, PAN; what the load shows and the transfer reports use); NULL:
+	 * wk_state_files(state_dir), state_dir NULL: wk_state_dir(NULL) */
+	const wk_state_store *store;
+	const char *state_dir;
+} wk_enrol_opts;
+
+/*
+ * enrols the card with the issuer. Reads the card id; refuses with
+ * WK_ERR_INVALID_STATE a purse that holds value from before (loaded with
+ * other keys: the card never takes the issuer's keys over it); when slot
+ * 82 holds a certificate asks the holder (confirm, WK_ENROL_ASK_REPLACE;
+ * NULL or no: WK_ERR_CONDITIONS); forgets any old wallet, generates the
+ * wallet key in slot 82, reads the card's attestation of it, has the card
+ * sign the CSR, posts both with the account password, checks that the
+ * certificate carries the key, stores it, runs WALLET SETUP with the
+ * issuer CA's key and the PAN, installs the purse keys the issuer sealed
+ * to the card, and keeps the card's record in the store (WK_ERR_IO: the
+ * card is enrolled, its record could not be kept: enrol again).
+ * WK_ERR_AUTH_FAILED: a wrong management key (or a certificate without
+ * the card's key). The issuer's refusal is WK_ERR_ISSUER (its code and
+ * message: wk_issuer_error_code/_message). progress (may be NULL) hears
+ * each step.
+ */
+int wk_wallet_enrol(wk_card *card, wk_issuer *is, const wk_enrol_opts *o,
+    wk_enrol_confirm_fn confirm, wk_enrol_progress_fn progress, void *arg,
+    wk_wallet_enrolment *out);
+
+typedef struct wk_issuer_load {
+	char load_id[2 * WK_WALLET_LOAD_ID_LEN + 1];
+	char status[16];	/* pending, complete, reversed */
+	uint16_t seq;
+	uint32_t amount;
+	uint8_t grant[WK_WALLET_MSG_MAX];
+	size_t grant_len;
+	bool has_balance;
+	uint32_t balance;
+} wk_issuer_load;
+/* POST /v1/loads: WK_ERR_ISSUER when refused (see the error code) */
+int wk_issuer_load_start(wk_issuer *is, const uint8_t *req, size_t len,
+    wk_issuer_load *out);
+/* POST /v1/loads/{id}/receipt, /refusal or /recover (what: "receipt",
+ * "refusal", "proof") */
+int wk_issuer_load_close(wk_issuer *is, const char *load_id, const char *what,
+    const uint8_t *msg, size_t len, wk_issuer_load *out);
+int wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out);
+/* any other call of the API: path ("/v1/..."), a JSON body (NULL: GET);
+ * *resp gets the JSON answer of a 200 (the caller frees it) */
+int wk_issuer_request(wk_issuer *is, const char *path, const char *body,
+    char **resp);
+/* the base URL the handle was made with (without trailing slashes) */
+const char *wk_issuer_url(const wk_issuer *is);
 
 /* ---- the remote load (docs/remote-load.md): wk_wallet_load ---- */
 

@@ -1,5 +1,6 @@
 /*
- * wk_wallet_load and its recovery (middleware/wk_load.c) against the real
+ * wk_wallet_enrol (its record and the holder's no) and wk_wallet_load
+ * with its recovery (middleware/wk_load.c) against the real
  * card and the real issuer, run by wk_load.sh inside the sandbox: a fake
  * state store (in shared memory, so that it outlives a process killed in
  * the middle of the flow, as a crash would), and crashes at each instant
@@ -165,6 +166,92 @@ recover(ctx *c, const wk_state_store *store, const char *dir, bool *settled)
 }
 
 /* ---- the cases ---- */
+
+static void
+enrol_step(void *arg, wk_enrol_step step, const char *card_hex)
+{
+	bool *seen = arg;
+
+	(void)card_hex;
+	seen[step] = true;
+}
+
+static bool
+enrol_yes(void *arg, const wk_enrol_question *q)
+{
+	(void)arg;
+	(void)q;
+	return true;
+}
+
+static bool
+enrol_no(void *arg, const wk_enrol_question *q)
+{
+	(void)arg;
+	assert_int_equal(q->ask, WK_ENROL_ASK_REPLACE);
+	return false;
+}
+
+/* the enrolment keeps the card's record as the CLI wrote it; the holder
+ * refusing to replace an enrolled card's wallet changes nothing */
+static void
+test_enrol(void **state)
+{
+	static const uint8_t mgmt[] = { WK_PIV_DEFAULT_MGMT_KEY };
+	wk_enrol_opts o = { .mgmt_key = mgmt, .mgmt_key_len = sizeof(mgmt),
+	    .pan = getenv("WK_TEST_PAN"),
+	    .password = getenv("WALLETKEY_ACCOUNT_PASSWORD"),
+	    .store = &fake_store };
+	uint8_t c1[2048], c2[2048];
+	size_t l1 = sizeof(c1), l2 = sizeof(c2);
+	char name[32], expect[512];
+	const fake_rec *r;
+	wk_wallet_enrolment en;
+	wk_issuer *is = NULL;
+	wk_piv *piv = NULL;
+	bool seen[WK_ENROL_STEP_RECORD + 1] = { false };
+
+	(void)state;
+	assert_non_null(o.pan);
+	assert_non_null(o.password);
+	fake_reset();
+	assert_int_equal(wk_issuer_new(getenv("WK_TEST_ISSUER"), &is), WK_OK);
+	open0();
+	assert_int_equal(wk_wallet_enrol(card, is, &o, enrol_yes, enrol_step,
+	    seen, &en), WK_OK);
+	for (wk_enrol_step s = WK_ENROL_STEP_CARD; s <= WK_ENROL_STEP_RECORD;
+	    s++)
+		assert_true(seen[s]);
+	snprintf(name, sizeof(name), "card-%s", en.card_id);
+	assert_non_null(r = fake_find(name));
+	snprintf(expect, sizeof(expect), "{\n \"card_id\": \"%s\",\n "
+	    "\"issuer\": \"%s\",\n \"pan\": \"%s\"\n}", en.card_id,
+	    getenv("WK_TEST_ISSUER"), o.pan);
+	assert_int_equal(r->len, strlen(expect));
+	assert_memory_equal(r->data, expect, r->len);
+	money("an enrolment", true);
+	/* again: the card has a wallet; the holder says no */
+	assert_int_equal(wk_piv_open(card, &piv), WK_OK);
+	assert_int_equal(wk_piv_read_cert(piv, WK_WALLET_SLOT, c1, &l1), WK_OK);
+	wk_piv_free(&piv);
+	memset(seen, 0, sizeof(seen));
+	fake_reset();
+	assert_int_equal(wk_wallet_enrol(card, is, &o, enrol_no, enrol_step,
+	    seen, &en), WK_ERR_CONDITIONS);
+	assert_false(seen[WK_ENROL_STEP_KEY]);
+	assert_int_equal(fake_sh->saves, 0);
+	assert_int_equal(wk_piv_open(card, &piv), WK_OK);
+	assert_int_equal(wk_piv_read_cert(piv, WK_WALLET_SLOT, c2, &l2), WK_OK);
+	wk_piv_free(&piv);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(c1, c2, l1);
+	/* without a confirmation: refused as well */
+	assert_int_equal(wk_wallet_enrol(card, is, &o, NULL, NULL, NULL, &en),
+	    WK_ERR_CONDITIONS);
+	card_close();
+	wk_issuer_free(&is);
+	money("an enrolment refused", true);
+}
 
 static void
 test_load(void **state)
@@ -442,6 +529,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_enrol),
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_refused_by_holder),
 		cmocka_unit_test(test_store_fails_request),
