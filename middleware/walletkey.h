@@ -1460,6 +1460,99 @@ typedef struct wk_audit_revocations {
 } wk_audit_revocations;
 int wk_audit_revocation_status(wk_card *card, wk_audit_revocations *st);
 
+/* ---- the audit sync (docs/audit.md "Sync with the issuer"): wk_audit_sync
+ * The card's records go to the issuer sealed to its key, the issuer's
+ * CA-signed acknowledgement (and its revocation list) to the card. No state
+ * store: the issuer's newest stored record is the cursor a sync resumes
+ * from, and the card drops nothing before it took the acknowledgement. */
+typedef enum wk_sync_step {
+	WK_SYNC_STEP_KEY = 1,	/* the issuer's audit key read */
+	WK_SYNC_STEP_CARD,	/* the card id read (ev->serial), its log
+				 * selected; nothing sent to the issuer yet */
+	WK_SYNC_STEP_SESSION,	/* the holder's issuer session opened */
+	WK_SYNC_STEP_BANK,	/* the bank's records: ev->count new on the card */
+	WK_SYNC_STEP_PIN,	/* the audit log's PIN verified */
+	WK_SYNC_STEP_HEAD,	/* the card's signed head read (ev->seq) */
+	WK_SYNC_STEP_EMPTY,	/* the card's log is empty: nothing to do */
+	WK_SYNC_STEP_PAGE,	/* a page stored at the issuer: ev->done of
+				 * ev->total records, ev->count pages so far */
+	WK_SYNC_STEP_LOST,	/* the card was lost at ev->seq: connecting
+				 * again (opts->reconnect) */
+	WK_SYNC_STEP_ACKED,	/* the issuer acknowledged up to ev->seq; the
+				 * card has not taken it yet */
+	WK_SYNC_STEP_CARD_ACKED,	/* the card took the acknowledgement */
+	WK_SYNC_STEP_CRL,	/* the card took the revocation list (ev->seq
+				 * its version, ev->count its cards) */
+	/* the step ev->failed did not happen: ev->rc; ev->issuer when the
+	 * issuer's side failed (its status, code and message);
+	 * WK_ERR_BAD_DATA: the issuer's answer is malformed (at PAGE: it
+	 * stored nothing from ev->seq); at CARD_ACKED and CRL ev->sw */
+	WK_SYNC_STEP_FAILED,
+} wk_sync_step;
+
+typedef struct wk_sync_event {
+	wk_sync_step step;
+	wk_sync_step failed;	/* FAILED */
+	int rc;			/* FAILED */
+	bool issuer;		/* FAILED: on the issuer's side */
+	const char *serial;	/* hex, from CARD on */
+	uint64_t seq;
+	uint64_t done, total;	/* PAGE */
+	unsigned count;
+	uint16_t sw;
+	int tries_left;		/* FAILED at PIN: after a wrong one */
+	long http_status;	/* FAILED on the issuer's side */
+	const char *error;
+	const char *message;
+} wk_sync_event;
+typedef void (*wk_sync_progress_fn)(void *arg, const wk_sync_event *ev);
+/* the purse PIN (4-12 digits) that opens the audit log and the holder's
+ * session; false stops the sync (WK_ERR_CANCELLED) */
+typedef bool (*wk_sync_confirm_fn)(void *arg, char *pin, size_t cap,
+    size_t *pin_len);
+
+typedef struct wk_sync_opts {
+	unsigned page_max;	/* records per page (1-255; 0: 255) */
+	/* after a lost link (the card or pcscd restarted): a new connection
+	 * to the same card into *card (the old handle is the callback's to
+	 * free), tried for up to 30 s; NULL: a lost link stops the sync */
+	int (*reconnect)(void *arg, wk_card **card);
+} wk_sync_opts;
+
+typedef struct wk_sync_result {
+	char serial[17];
+	bool empty;		/* the card's log was empty */
+	uint64_t head;		/* the card's head seq */
+	uint64_t uploaded;	/* records uploaded */
+	uint64_t missing;	/* records the issuer lacked, first..last */
+	uint64_t missing_first, missing_last;
+	uint64_t acked;		/* acknowledged up to */
+	bool crl;		/* a revocation list was taken */
+	uint64_t crl_version;
+	unsigned revoked;
+	unsigned bank;		/* the bank's records new on the card */
+	unsigned bank_later;	/* of them, those that reach the issuer next time */
+	bool bank_complete;	/* false: the log is full, the newest wait */
+	double total_ms, card_ms, issuer_ms;	/* where the time went */
+} wk_sync_result;
+
+/*
+ * the sync, whole: the issuer's audit key, the PIN (confirm), the card's
+ * log (inside one card transaction), the holder's session, the bank's
+ * records the card did not see (into its log before the upload), every
+ * record the issuer lacks uploaded page by page from its cursor (again from
+ * its acknowledged seq when it refuses an acknowledgement, 409, up to 3
+ * rounds), the card's signed head to the issuer, its acknowledgement and
+ * revocation list to the card. *card may be replaced (reconnect); *card
+ * NULL: the flow connects with opts->reconnect after the PIN.
+ * WK_ERR_PIN_BLOCKED: the holder's session cannot open (the caller may
+ * deliver the bank's PIN reload); WK_ERR_CONDITIONS: the card is not
+ * enrolled.
+ */
+int wk_audit_sync(wk_card **card, wk_issuer *is, const wk_sync_opts *o,
+    wk_sync_confirm_fn confirm, wk_sync_progress_fn progress, void *arg,
+    wk_sync_result *out);
+
 /* ==== end of the audit block ==== */
 
 /* ==== GM client: SM2/SM3/SM4 and the SKF object model (docs/gm.md) ====

@@ -388,6 +388,58 @@ test_old_file(void **state)
 	money_check("an old transfer file recovered", true, 0, true);
 }
 
+static bool
+sync_pin(void *arg, char *pin, size_t cap, size_t *len)
+{
+	const char *p = getenv("WALLETKEY_PIN");
+
+	if (arg != NULL || p == NULL || strlen(p) > cap)
+		return false;	/* arg set: the holder gives no PIN */
+	memcpy(pin, p, strlen(p));
+	*len = strlen(p);
+	return true;
+}
+
+static void
+sync_seen(void *arg, const wk_sync_event *ev)
+{
+	(void)arg;
+	assert_int_not_equal(ev->step, WK_SYNC_STEP_FAILED);
+}
+
+/* the audit sync of the sending card after the transfers: its records up,
+ * the acknowledgement down; once more uploads nothing; without the PIN
+ * nothing is sent */
+static void
+test_audit_sync(void **state)
+{
+	wk_sync_result r;
+	wk_issuer *is = NULL;
+	wk_ctx *pc;
+	wk_card *card;
+	int no = 1;
+
+	(void)state;
+	assert_int_equal(wk_issuer_new(getenv("WK_TEST_ISSUER"), &is), WK_OK);
+	card_open(0, &pc, &card);
+	assert_int_equal(wk_audit_sync(&card, is, NULL, sync_pin, NULL, &no, &r),
+	    WK_ERR_CANCELLED);
+	assert_int_equal(r.uploaded, 0);
+	assert_int_equal(wk_audit_sync(&card, is, NULL, sync_pin, sync_seen,
+	    NULL, &r), WK_OK);
+	assert_false(r.empty);
+	assert_true(r.uploaded > 0);
+	assert_int_equal(r.acked, r.head);
+	assert_int_equal(wk_audit_sync(&card, is, NULL, sync_pin, sync_seen,
+	    NULL, &r), WK_OK);
+	assert_int_equal(r.uploaded, 0);
+	assert_int_equal(r.acked, r.head);
+	wk_card_free(&card);
+	wk_ctx_free(&pc);
+	wk_issuer_free(&is);
+	money_check("an audit sync", true, 0, true);
+}
+
 int
 main(void)
 {
@@ -404,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_store_fails_token),
 		cmocka_unit_test(test_store_fails_report),
 		cmocka_unit_test(test_old_file),
+		cmocka_unit_test(test_audit_sync),
 	};
 
 	if (fake_init() != 0)
