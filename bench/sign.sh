@@ -1,6 +1,8 @@
 #!/bin/bash
 # bench/sign inside walletkey-sandbox (--cards 1 --empty 1): puts ECDSA P-256
-# (9a), Ed25519 (9d) and RSA-2048 (9e) keys with certificates on card 0,
+# (9a), Ed25519 (83, retired key management 2: 9C and 9D operations are
+# audit records, and a full log refuses them) and RSA-2048 (9e) keys with
+# certificates on card 0,
 # starts walletkey-echo-card in reader 1 (the transport ceiling, as
 # bench/apdu.sh), a SoftHSM2 token with the same kinds of keys, then
 # measures signatures per second through libwalletkey, walletkey-pkcs11.so,
@@ -35,11 +37,11 @@ export WALLETKEY_PIN=123456
 wk() { "$BUILD/tools/walletkey" --reader "$READER" "$@" 2>/dev/null; }
 
 wk key generate --slot 9a --alg eccp256 >/dev/null
-wk key generate --slot 9d --alg ed25519 >/dev/null
+wk key generate --slot 83 --alg ed25519 >/dev/null
 wk key generate --slot 9e --alg rsa2048 >/dev/null
 # 9c as 9a (PIN once): what its signatures cost more is their audit record
 wk key generate --slot 9c --alg eccp256 --pin-policy once >/dev/null
-for s in 9a 9d 9e; do
+for s in 9a 83 9e; do
 	wk cert selfsign --slot $s --subject "/CN=bench $s" --import >/dev/null
 done
 
@@ -51,7 +53,7 @@ if [ -n "$SOFTHSM" ] && command -v softhsm2-util >/dev/null; then
 	printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$T/tokens" >"$T/softhsm2.conf"
 	export SOFTHSM2_CONF=$T/softhsm2.conf
 	softhsm2-util --init-token --free --label bench --pin 123456 --so-pin 12345678 >/dev/null
-	for k in EC:prime256v1:01 EC:edwards25519:03 rsa:2048:04; do
+	for k in EC:prime256v1:01 EC:edwards25519:06 rsa:2048:04; do
 		pkcs11-tool --module "$SOFTHSM" --login --pin 123456 --keypairgen \
 			--key-type "${k%:*}" --id "${k##*:}" >/dev/null 2>&1
 	done

@@ -71,15 +71,50 @@ bcd(char *out, const uint8_t *p, size_t n)
 	out[2 * n] = '\0';
 }
 
+/* "YYYY-MM-DD hh:mm:ss" from the BCD date and time (no snprintf: an
+ * export formats 10,000 of these, issue 17) */
 void
 audit_fmt_time(const wk_arec *r, char *out, size_t cap)
 {
-	char d[9], t[7];
+	char d[9], t[7], f[20];
 
 	bcd(d, r->date, 4);
 	bcd(t, r->time, 3);
-	snprintf(out, cap, "%.4s-%.2s-%.2s %.2s:%.2s:%.2s", d, d + 4, d + 6, t,
-	    t + 2, t + 4);
+	memcpy(f, d, 4);
+	f[4] = '-';
+	memcpy(f + 5, d + 4, 2);
+	f[7] = '-';
+	memcpy(f + 8, d + 6, 2);
+	f[10] = ' ';
+	memcpy(f + 11, t, 2);
+	f[13] = ':';
+	memcpy(f + 14, t + 2, 2);
+	f[16] = ':';
+	memcpy(f + 17, t + 4, 2);
+	f[19] = '\0';
+	if (cap == 0)
+		return;
+	if (cap > sizeof(f))
+		cap = sizeof(f);
+	memcpy(out, f, cap - 1);
+	out[cap - 1] = '\0';
+}
+
+/* prefix and BCD digits, as snprintf("%s%s") would write them */
+static void
+fmt_prefixed(char *out, size_t cap, const char *prefix, size_t plen,
+    const uint8_t *bcd_bytes, size_t n)
+{
+	char f[64];
+
+	if (cap == 0)
+		return;
+	memcpy(f, prefix, plen);
+	bcd(f + plen, bcd_bytes, n);
+	if (plen + 2 * n + 1 < cap)
+		cap = plen + 2 * n + 1;
+	memcpy(out, f, cap - 1);
+	out[cap - 1] = '\0';
 }
 
 void
@@ -90,13 +125,11 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 	switch (acct[0]) {
 	case WK_AREC_ACCT_ED:
 	case WK_AREC_ACCT_EP:
-		bcd(id, acct + 1, 10);
-		snprintf(out, cap, "%s %s", acct[0] == WK_AREC_ACCT_ED ? "ED" :
-		    "EP", id);
+		fmt_prefixed(out, cap, acct[0] == WK_AREC_ACCT_ED ? "ED " :
+		    "EP ", 3, acct + 1, 10);
 		break;
 	case WK_AREC_ACCT_TERMINAL:
-		bcd(id, acct + 1, 6);
-		snprintf(out, cap, "terminal %s", id);
+		fmt_prefixed(out, cap, "terminal ", 9, acct + 1, 6);
 		break;
 	case WK_AREC_ACCT_BANK:
 		bcd(id, acct + 1, 6);
@@ -132,8 +165,7 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 		    acct[3] == 0x85 ? "key agreement" : "private key");
 		break;
 	case WK_AREC_ACCT_DIGEST:
-		bcd(id, acct + 1, 10);
-		snprintf(out, cap, "sha256 %s", id);
+		fmt_prefixed(out, cap, "sha256 ", 7, acct + 1, 10);
 		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
@@ -148,16 +180,13 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 void
 audit_fmt_terminal(const wk_arec *r, char *out, size_t cap)
 {
-	char id[13];
-
 	/* the bank's records carry its event number there */
 	if (wk_arec_is_issuer(r->type)) {
 		snprintf(out, cap, "bank #%llu",
 		    (unsigned long long)wk_arec_iss_event(r));
 		return;
 	}
-	bcd(id, r->term_id, 6);
-	snprintf(out, cap, "%s", id);
+	fmt_prefixed(out, cap, "", 0, r->term_id, 6);
 }
 
 bool
@@ -166,13 +195,36 @@ audit_outgoing(const wk_arec *r)
 	return wk_arec_outgoing(r->type);
 }
 
+/* "[-]yuan.ff" as wk_purse_amount_format writes it, without snprintf */
+static void
+fmt_fen(uint32_t fen, bool minus, char *out, size_t cap)
+{
+	char a[24];
+	size_t i = sizeof(a), n;
+	uint32_t v = fen / 100;
+
+	a[--i] = (char)('0' + fen % 10);
+	a[--i] = (char)('0' + fen / 10 % 10);
+	a[--i] = '.';
+	do {
+		a[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (minus)
+		a[--i] = '-';
+	if (cap == 0)
+		return;
+	n = sizeof(a) - i;
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(out, a + i, n);
+	out[n] = '\0';
+}
+
 void
 audit_fmt_amount(const wk_arec *r, bool signed_, char *out, size_t cap)
 {
-	char a[24];
-
-	wk_purse_amount_format(r->amount, a, sizeof(a));
-	snprintf(out, cap, "%s%s", signed_ && audit_outgoing(r) ? "-" : "", a);
+	fmt_fen(r->amount, signed_ && audit_outgoing(r), out, cap);
 }
 
 /* ---- JSON ---- */
@@ -354,7 +406,7 @@ record_write(jbuf *b, const uint8_t *raw)
 	audit_fmt_account(r.src, src, sizeof(src));
 	audit_fmt_account(r.dst, dst, sizeof(dst));
 	audit_fmt_amount(&r, true, a, sizeof(a));
-	wk_purse_amount_format(r.balance, bal, sizeof(bal));
+	fmt_fen(r.balance, false, bal, sizeof(bal));
 	audit_fmt_terminal(&r, term, sizeof(term));
 	jb_lit(b, "{\"seq\": ");
 	jb_u64(b, r.seq);
@@ -414,6 +466,14 @@ audit_doc_json_text(const audit_doc *d, const bool *keep)
 	hl = strlen(head);
 	if (hl < 3 || strcmp(head + hl - 3, "[]}") != 0)
 		goto fail;
+	/* one allocation of about the document's size (a record writes some
+	 * 640 bytes): no copy on growth; pages never written are never
+	 * touched */
+	if (d->n <= AUDIT_DOC_MAX_RECORDS) {
+		b.cap = hl + 16 + d->n * 720;
+		if ((b.p = malloc(b.cap)) == NULL)
+			goto fail;
+	}
 	jb_put(&b, head, hl - 2);
 	for (size_t i = 0; i < d->n; i++) {
 		if (keep != NULL && !keep[i])
@@ -740,10 +800,15 @@ static int js_value(js *j);
  * fifteen), more on the heap */
 #define JS_KEYS_INLINE 20
 
+typedef struct js_key_ent {
+	uint32_t h;		/* FNV-1a of the key: strcmp only on a match */
+	char k[JS_KEY_MAX];
+} js_key_ent;
+
 typedef struct js_keys {
-	char (*k)[JS_KEY_MAX];
+	js_key_ent *k;
 	size_t n, cap;
-	char inl[JS_KEYS_INLINE][JS_KEY_MAX];
+	js_key_ent inl[JS_KEYS_INLINE];
 } js_keys;
 
 static void
@@ -762,22 +827,35 @@ js_keys_free(js_keys *ks)
 	ks->k = NULL;
 }
 
-/* a key not seen before in this object (decoded keys compared) */
+static uint32_t
+js_fnv(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+/* a key not seen before in this object (decoded keys compared); its
+ * length in *klen */
 static int
-js_key(js *j, js_keys *ks, char *key, size_t cap)
+js_key(js *j, js_keys *ks, char *key, size_t cap, size_t *klen)
 {
 	size_t len;
+	uint32_t h;
 
 	if (js_string(j, key, cap, &len) != 0)
 		return -1;
 	if (len >= cap)
 		return js_fail(j, "key too long");
+	h = js_fnv(key, len);
 	for (size_t k = 0; k < ks->n; k++)
-		if (strcmp(ks->k[k], key) == 0)
+		if (ks->k[k].h == h && strcmp(ks->k[k].k, key) == 0)
 			return js_fail(j, "duplicate object key");
 	if (ks->n == ks->cap) {
 		size_t nc = ks->cap * 2;
-		char (*nk)[JS_KEY_MAX] = malloc(nc * sizeof(*nk));
+		js_key_ent *nk = malloc(nc * sizeof(*nk));
 
 		if (nk == NULL)
 			return js_fail(j, "out of memory");
@@ -786,7 +864,10 @@ js_key(js *j, js_keys *ks, char *key, size_t cap)
 		ks->k = nk;
 		ks->cap = nc;
 	}
-	memcpy(ks->k[ks->n++], key, len + 1);
+	ks->k[ks->n].h = h;
+	memcpy(ks->k[ks->n++].k, key, len + 1);
+	if (klen != NULL)
+		*klen = len;
 	js_ws(j);
 	if (j->i >= j->n || j->s[j->i] != ':')
 		return js_fail(j, "':' expected");
@@ -875,7 +956,8 @@ js_value(js *j)
 		goto obj_out;
 	}
 	do {
-		if (js_key(j, &ks, key, sizeof(key)) != 0 || js_value(j) != 0)
+		if (js_key(j, &ks, key, sizeof(key), NULL) != 0 ||
+		    js_value(j) != 0)
 			goto obj_out;
 	} while ((more = js_next(j, '}')) == 1);
 	rc = more;
@@ -884,6 +966,62 @@ obj_out:
 out:
 	j->depth--;
 	return rc;
+}
+
+/*
+ * a record's member names, found by length and bytes rather than by a
+ * strcmp against each (issue 17: the reader spent a sixth of its time in
+ * strcmp): REC_NUM + the index of "seq", "amount_fen", "balance_fen",
+ * "type_code"; REC_STR + the index of "type", "time", "source", "target",
+ * "origin"; REC_RAW; REC_OTHER
+ */
+enum { REC_OTHER = 0, REC_RAW = 1, REC_NUM = 2, REC_STR = 6 };
+
+static int
+rec_key(const char *k, size_t n)
+{
+	static const struct { const char *name; size_t len; int id; } names[] = {
+		{ "raw", 3, REC_RAW },
+		{ "seq", 3, REC_NUM + 0 },
+		{ "amount_fen", 10, REC_NUM + 1 },
+		{ "balance_fen", 11, REC_NUM + 2 },
+		{ "type_code", 9, REC_NUM + 3 },
+		{ "type", 4, REC_STR + 0 },
+		{ "time", 4, REC_STR + 1 },
+		{ "source", 6, REC_STR + 2 },
+		{ "target", 6, REC_STR + 3 },
+		{ "origin", 6, REC_STR + 4 },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].len == n && memcmp(names[i].name, k, n) == 0)
+			return names[i].id;
+	return REC_OTHER;
+}
+
+/* exactly 2 * n hex digits into n bytes (the "raw" member: what
+ * wk_hex_decode accepts at that length, without its separators) */
+/* a hex digit's value + 1, 0 for any other byte */
+static const uint8_t hex_val1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6,
+	['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static bool
+hex_exact(const char *hx, uint8_t *out, size_t n)
+{
+	unsigned bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned hi = hex_val1[(unsigned char)hx[2 * i]];
+		unsigned lo = hex_val1[(unsigned char)hx[2 * i + 1]];
+
+		bad |= (hi == 0) | (lo == 0);
+		out[i] = (uint8_t)((hi - 1) << 4 | ((lo - 1) & 0x0F));
+	}
+	return bad == 0;
 }
 
 /* one record object: its raw bytes, and the first shown field that differs */
@@ -901,10 +1039,6 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 	int more, rc = -1;
 	/* the checks wait for raw: members come in any order */
 	struct { bool set; int64_t v; } num[4] = { { 0 } };
-	static const char *const nums[4] = { "seq", "amount_fen", "balance_fen",
-	    "type_code" };
-	static const char *const strs[5] = { "type", "time", "source", "target",
-	    "origin" };
 	char sv[5][64];
 	bool sset[5] = { false };
 
@@ -925,23 +1059,24 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 		more = 0;
 	} else {
 		do {
-			size_t k;
+			size_t k, kl;
+			int which;
 
-			if (js_key(j, &ks, key, sizeof(key)) != 0)
+			if (js_key(j, &ks, key, sizeof(key), &kl) != 0)
 				goto out;
-			if (strcmp(key, "raw") == 0 && j->i < j->n &&
+			which = rec_key(key, kl);
+			if (which == REC_RAW && j->i < j->n &&
 			    j->s[j->i] == '"') {
 				char hx[2 * WK_AREC_LEN + 1];
 
 				if (js_string(j, hx, sizeof(hx), &sl) != 0)
 					goto out;
 				have_raw = sl == 2 * WK_AREC_LEN &&
-				    wk_hex_decode(hx, raw, sizeof(raw)) ==
-				    (long)sizeof(raw);
+				    hex_exact(hx, raw, sizeof(raw));
 				continue;
 			}
-			for (k = 0; k < 4 && strcmp(key, nums[k]) != 0; k++)
-				;
+			k = which >= REC_NUM && which < REC_NUM + 4 ?
+			    (size_t)(which - REC_NUM) : 4;
 			if (k < 4 && j->i < j->n && j->s[j->i] != '"' &&
 			    j->s[j->i] != '{' && j->s[j->i] != '[' &&
 			    j->s[j->i] != 't' && j->s[j->i] != 'f' &&
@@ -954,8 +1089,8 @@ js_record(js *j, size_t idx, audit_doc *d, char *err, size_t errlen)
 				}
 				continue;
 			}
-			for (k = 0; k < 5 && strcmp(key, strs[k]) != 0; k++)
-				;
+			k = which >= REC_STR && which < REC_STR + 5 ?
+			    (size_t)(which - REC_STR) : 5;
 			if (k < 5 && j->i < j->n && j->s[j->i] == '"') {
 				if (js_string(j, sv[k], sizeof(sv[k]), &sl) != 0)
 					goto out;
@@ -1091,7 +1226,7 @@ audit_doc_from_json(const char *text, size_t len, audit_doc *d, char *err,
 		do {
 			size_t st;
 
-			if (js_key(&j, &ks, key, sizeof(key)) != 0)
+			if (js_key(&j, &ks, key, sizeof(key), NULL) != 0)
 				goto syntax;
 			st = j.i;
 			if (strcmp(key, "records") == 0) {

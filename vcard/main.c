@@ -93,6 +93,13 @@ on_message(void *arg, const uint8_t *msg, size_t len, uint8_t *reply,
 	return vc_card_apdu(card, msg, len, reply, cap, reply_len) == 0 ? 0 : -1;
 }
 
+/* between an answer and the next command (vc_link_opts.idle) */
+static bool
+on_idle(void *arg)
+{
+	return vc_card_idle(arg);
+}
+
 static int
 ca_check(const char *path, char *err, size_t errlen)
 {
@@ -462,6 +469,7 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	a.link.stop = &stop_flag;
+	a.link.idle = on_idle;
 	if ((rc = vc_link_run(&a.link, on_message, card)) != VC_LINK_OK) {
 		if (rc == VC_LINK_ADDRESS)
 			status = EXIT_USAGE;

@@ -62,6 +62,14 @@ typedef struct vc_applet {
 	 * (deciphered data, shared secrets); the trace masks it, GET RESPONSE
 	 * continuations included. NULL: never. */
 	bool (*secret_response)(const wk_apdu *cmd);
+	/* the card is idle: its last answer has left and no command has
+	 * arrived yet (vc_card_idle). Work done ahead for the next command,
+	 * in small steps: true when a step was done and more may follow
+	 * (called again while the card stays idle), false when there is
+	 * nothing to do. It writes nothing to the store and changes nothing a
+	 * command could tell apart except its speed (PIV: the next ECDSA
+	 * nonce of a signing key). NULL: none. */
+	bool (*idle)(void *state, vc_card *card);
 } vc_applet;
 
 /* services the card gives its applets */

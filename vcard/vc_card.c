@@ -417,6 +417,20 @@ send:
 	return VC_CARD_OK;
 }
 
+bool
+vc_card_idle(vc_card *card)
+{
+	bool more = false;
+
+	if (card == NULL)
+		return false;
+	for (size_t i = 0; i < card->n_open; i++)
+		if (card->applets[i]->idle != NULL &&
+		    card->applets[i]->idle(card->state[i], card))
+			more = true;
+	return more;
+}
+
 /* power on, reset: volatile state gone, default applet selected */
 static void
 power_cycle(vc_card *card)

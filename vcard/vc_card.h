@@ -81,4 +81,12 @@ int vc_card_control(vc_card *card, uint8_t code, uint8_t *out, size_t cap,
 int vc_card_apdu(vc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp,
     size_t cap, size_t *resp_len);
 
+/*
+ * the card is idle (its answer has left, no command is waiting): one step
+ * of each applet's idle work (vc_applet.idle). Returns true when some
+ * applet did a step and may have more; the caller calls again only while
+ * no command is waiting. Outside any command: no store transaction.
+ */
+bool vc_card_idle(vc_card *card);
+
 #endif

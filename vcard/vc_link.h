@@ -2,15 +2,17 @@
  * the vpcd link (shared/specs/vpcd.md): one TCP connection to vpcd's reader
  * slot, framed by common/wk_vpcd.h. Client mode connects to vpcd and
  * reconnects with back-off (50 ms doubling to 2 s); listen mode (vpcd's
- * reversed mode) waits for vpcd to connect. Every recv() is preceded by
- * TCP_QUICKACK and every reply leaves in one send(): Debian's vpcd sends
- * the length and the payload separately, and without both a message waits
- * for a delayed ACK (about 44 ms).
+ * reversed mode) waits for vpcd to connect. Every recv() of a new message
+ * is preceded by TCP_QUICKACK and every reply leaves in one send(): Debian's
+ * vpcd sends the length and the payload separately, and without both a
+ * message waits for a delayed ACK (about 44 ms). The payload after its
+ * length is read without waiting first (it follows at once).
  */
 #ifndef VC_LINK_H
 #define VC_LINK_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +24,14 @@ typedef struct vc_link_opts {
 	/* set from a SIGINT/SIGTERM handler: vc_link_run returns 0. Those two
 	 * signals are blocked while the link runs and only let in while it waits. */
 	volatile sig_atomic_t *stop;
+	/* the card's idle time: called (with the handler's arg) after a reply
+	 * has been sent and before the next recv, only while no byte of the
+	 * next message is waiting, again while it returns true (at most
+	 * VC_LINK_IDLE_STEPS times); NULL: none */
+	bool (*idle)(void *arg);
 } vc_link_opts;
+
+#define VC_LINK_IDLE_STEPS 8
 
 /*
  * one payload from vpcd (1 byte: control code, longer: command APDU). Writes

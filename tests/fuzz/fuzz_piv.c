@@ -1,7 +1,9 @@
 /*
  * the PIV applet through the card runtime. The first input byte chooses a
  * prelude (bit 0: VERIFY the factory PIN, bit 1: 9B mutual authentication
- * with the factory key) so that the fuzzer reaches the commands behind them;
+ * with the factory key) so that the fuzzer reaches the commands behind them,
+ * and bit 2 lets the card idle between commands as the vpcd link does (the
+ * ECDSA nonces made ahead: vcard/applets/piv_ecdsa.c);
  * the rest is a stream of APDUs, each [len_hi len_lo bytes] as in fuzz_card.
  * One store for the run, with an EC key in 9A and an RSA-2048 key in 9C.
  */
@@ -170,6 +172,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		sw = xfer(data + at, len, &n);
+		if (data[0] & 4)
+			while (vc_card_idle(card))
+				;
 		/* short commands never get more than 256 data bytes */
 		if (len < 7 && n > 258)
 			__builtin_trap();

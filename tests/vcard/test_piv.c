@@ -1400,6 +1400,106 @@ test_cached_key_follows_changes(void **state)
 	EVP_PKEY_free(pub);
 }
 
+/* the r of the ECDSA signature in rbuf (7C { 82 DER }), left-padded */
+static void
+sig_r(uint8_t r[48])
+{
+	wk_tlv t;
+	const unsigned char *p;
+	const BIGNUM *br = NULL;
+	ECDSA_SIG *sig;
+
+	assert_int_equal(wk_tlv_parse_one(rbuf, rlen, 0x7C, &t), WK_TLV_OK);
+	assert_int_equal(wk_tlv_parse_one(t.value, t.len, 0x82, &t), WK_TLV_OK);
+	p = t.value;
+	assert_non_null(sig = d2i_ECDSA_SIG(NULL, &p, (long)t.len));
+	ECDSA_SIG_get0(sig, &br, NULL);
+	assert_int_equal(BN_bn2binpad(br, r, 48), 48);
+	ECDSA_SIG_free(sig);
+}
+
+/*
+ * ECDSA nonces made while the card is idle (piv_ecdsa.c): signatures with
+ * them verify; no two signatures share r (a nonce signs once); only a key
+ * that signs gets one; a key change or a card reset drops it
+ */
+static void
+test_ecdsa_nonce_ahead(void **state)
+{
+	enum { N = 64 };
+	piv_h *h = *state;
+	uint8_t hash[48], r[2 * N][48];
+	EVP_PKEY *pub, *pub2, *p384;
+
+	memset(hash, 0x5E, sizeof(hash));
+	mgm_auth(h);
+	pub = gen_ec(h, 0x9A, 0x11);
+	verify_pin(h);
+	/* a key that never signed gets none */
+	assert_false(vc_card_idle(ph_card(h)));
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub, hash, 32);
+	sig_r(r[0]);
+	/* idle: one nonce made, then nothing left to do */
+	assert_true(vc_card_idle(ph_card(h)));
+	assert_false(vc_card_idle(ph_card(h)));
+	/* each signature takes the nonce made ahead; the next idle makes one */
+	for (int i = 1; i < N; i++) {
+		hash[0] = (uint8_t)i;
+		assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+		check_ecdsa(pub, hash, 32);
+		sig_r(r[i]);
+		assert_true(vc_card_idle(ph_card(h)));
+		assert_false(vc_card_idle(ph_card(h)));
+	}
+	/* the same message again, with a nonce made ahead (the one left by
+	 * the loop above, then every other signature) and without one */
+	for (int i = N; i < 2 * N; i++) {
+		hash[0] = 0;
+		if (i % 2 == 1)
+			assert_true(vc_card_idle(ph_card(h)));
+		assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+		check_ecdsa(pub, hash, 32);
+		sig_r(r[i]);
+	}
+	for (int i = 0; i < 2 * N; i++)
+		for (int j = i + 1; j < 2 * N; j++)
+			assert_memory_not_equal(r[i], r[j], 48);
+
+	/* a card reset drops the nonce: idle makes a new one */
+	assert_true(vc_card_idle(ph_card(h)));
+	assert_false(vc_card_idle(ph_card(h)));
+	ph_reset(h);
+	assert_true(vc_card_idle(ph_card(h)));
+	mgm_auth(h);
+	verify_pin(h);
+	/* a new key in the slot drops the old key's nonce; the new key gets
+	 * one once it signs */
+	pub2 = gen_ec(h, 0x9A, 0x11);
+	assert_false(vc_card_idle(ph_card(h)));
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub2, hash, 32);
+	assert_true(vc_card_idle(ph_card(h)));
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 32), 0x9000);
+	check_ecdsa(pub2, hash, 32);
+	/* DELETE drops it too; so does a wrong-length input not use it */
+	assert_true(vc_card_idle(ph_card(h)));
+	assert_int_equal(sign_hash(h, 0x11, 0x9A, hash, 0), 0x6A80);
+	assert_false(vc_card_idle(ph_card(h)));
+	assert_int_equal(tx(h, "00 F6 FF 9A"), 0x9000);
+	assert_false(vc_card_idle(ph_card(h)));
+	/* P-384 likewise */
+	p384 = gen_ec(h, 0x9E, 0x14);
+	assert_int_equal(sign_hash(h, 0x14, 0x9E, hash, 48), 0x9000);
+	check_ecdsa(p384, hash, 48);
+	assert_true(vc_card_idle(ph_card(h)));
+	assert_int_equal(sign_hash(h, 0x14, 0x9E, hash, 48), 0x9000);
+	check_ecdsa(p384, hash, 48);
+	EVP_PKEY_free(p384);
+	EVP_PKEY_free(pub2);
+	EVP_PKEY_free(pub);
+}
+
 static void
 test_unknown_ins(void **state)
 {
@@ -1743,6 +1843,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_set_retries_and_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cached_key_follows_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ecdsa_nonce_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_ins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_data_short_le, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_drops_state, setup, teardown),

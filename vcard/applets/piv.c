@@ -135,8 +135,18 @@ static void
 piv_deselect(void *state, vc_card *card)
 {
 	(void)card;
-	if (state != NULL)
-		piv_state_clear(((piv_applet *)state)->s);
+	if (state == NULL)
+		return;
+	piv_state_clear(((piv_applet *)state)->s);
+	piv_cache_drop_nonces(((piv_applet *)state)->keys);
+}
+
+/* idle: the next ECDSA nonce of a key that signs (piv_ecdsa.c) */
+static bool
+piv_idle(void *state, vc_card *card)
+{
+	(void)card;
+	return state != NULL && piv_cache_idle(((piv_applet *)state)->keys);
 }
 
 static uint16_t
@@ -267,4 +277,5 @@ const vc_applet vc_applet_piv = {
 	.process = piv_process,
 	.secret_range = piv_secret_range,
 	.secret_response = piv_secret_response,
+	.idle = piv_idle,
 };

@@ -56,29 +56,6 @@ out:
 	return sw;
 }
 
-/* ECDSA over a host-computed hash: DER signature out */
-static uint16_t
-piv_ecdsa(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
-    size_t *olen)
-{
-	size_t len = PIV_OUT_MAX;
-
-	if (n == 0 || n > 64)
-		return WK_SW_WRONG_DATA;
-	if (c->op == NULL &&
-	    ((c->op = EVP_PKEY_CTX_new_from_pkey(NULL, c->k.pkey, NULL)) == NULL ||
-	    EVP_PKEY_sign_init(c->op) != 1))
-		goto fail;
-	if (EVP_PKEY_sign(c->op, out, &len, in, n) != 1)
-		goto fail;
-	*olen = len;
-	return WK_SW_OK;
-fail:
-	EVP_PKEY_CTX_free(c->op);
-	c->op = NULL;
-	return WK_SW_UNKNOWN;
-}
-
 /* PureEdDSA over the whole message; a one-shot context is used once, so
  * each signature works on a copy of the one initialised at first use */
 static uint16_t
@@ -182,7 +159,8 @@ piv_key_op(piv_cached *c, const wk_tlv *chal, const wk_tlv *exp,
 	if (chal != NULL && piv_is_rsa(k->alg))
 		return piv_rsa_raw(c, chal->value, chal->len, out, olen);
 	if (chal != NULL && piv_is_ec(k->alg))
-		return piv_ecdsa(c, chal->value, chal->len, out, olen);
+		return piv_ecdsa_sign(c, chal->value, chal->len, out,
+		    PIV_OUT_MAX, olen);
 	if (chal != NULL && k->alg == PIV_ALG_ED25519)
 		return piv_eddsa(c, chal->value, chal->len, out, olen);
 	if (exp != NULL && (piv_is_ec(k->alg) || k->alg == PIV_ALG_X25519))

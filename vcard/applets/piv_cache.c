@@ -51,6 +51,7 @@ piv_cache_index(uint8_t ref)
 static void
 piv_cached_clear(piv_cached *c)
 {
+	piv_ecdsa_clear(c);
 	EVP_PKEY_CTX_free(c->op);
 	EVP_MD_CTX_free(c->md);
 	BN_free(c->rsa_n);
@@ -90,6 +91,28 @@ piv_cache_forget(piv_state *s, uint8_t ref)
 		return;
 	piv_cached_clear(&s->keys->e[i]);
 	s->keys->used[i] = false;
+}
+
+bool
+piv_cache_idle(piv_cache *c)
+{
+	if (c == NULL)
+		return false;
+	for (size_t i = 0; i < PIV_CACHE_SLOTS; i++)
+		if (c->used[i] && (c->e[i].k.alg == PIV_ALG_ECCP256 ||
+		    c->e[i].k.alg == PIV_ALG_ECCP384) &&
+		    piv_ecdsa_precompute(&c->e[i]))
+			return true;
+	return false;
+}
+
+void
+piv_cache_drop_nonces(piv_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < PIV_CACHE_SLOTS; i++)
+		piv_ecdsa_forget_nonce(&c->e[i]);
 }
 
 int

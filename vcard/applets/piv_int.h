@@ -119,6 +119,11 @@ typedef struct piv_cached {
 	EVP_PKEY_CTX *op;	/* ECDSA sign or RSA raw decrypt */
 	EVP_MD_CTX *md;		/* EdDSA, initialised, copied for each signature */
 	BIGNUM *rsa_n;
+	/* ECDSA (piv_ecdsa.c): OpenSSL's EC_KEY of k.pkey, and the nonce made
+	 * while the card was idle (k^-1 and r), once the key has signed */
+	EC_KEY *ec;
+	BIGNUM *kinv, *r;
+	bool signs;
 } piv_cached;
 
 /* piv.c */
@@ -183,6 +188,20 @@ void piv_cache_free(piv_cache **c);
  * commands that write nothing to the store. */
 int piv_cache_get(piv_state *s, vc_card *card, uint8_t ref, piv_cached **out);
 void piv_cache_forget(piv_state *s, uint8_t ref);
+/* the idle hook's step: one nonce made ahead for a key that signs; true
+ * when one was made (more may follow), false when none is missing */
+bool piv_cache_idle(piv_cache *c);
+/* every nonce made ahead dropped (card reset, another applet selected) */
+void piv_cache_drop_nonces(piv_cache *c);
+
+/* piv_ecdsa.c: ECDSA signatures with the nonce made ahead */
+uint16_t piv_ecdsa_sign(piv_cached *c, const uint8_t *in, size_t n,
+    uint8_t *out, size_t cap, size_t *olen);
+/* makes the key's next nonce if it has signed and has none; true if made */
+bool piv_ecdsa_precompute(piv_cached *c);
+void piv_ecdsa_forget_nonce(piv_cached *c);
+/* the nonce and the EC_KEY freed (wiped) */
+void piv_ecdsa_clear(piv_cached *c);
 
 /* piv_gen.c: GENERATE, IMPORT, MOVE/DELETE */
 uint16_t piv_generate(piv_state *s, vc_card *card, const wk_apdu *cmd,
