@@ -3,7 +3,7 @@
  * wallet key generated in PIV slot 82, the card's attestation of it, the
  * CSR the card signs, the issuer's certificate, trust anchor and purse keys
  */
-#include "walletkey.h"
+#include "wk_flow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,11 +99,33 @@ cert_has_key(const uint8_t *der, size_t len, EVP_PKEY *pub)
 	return ok;
 }
 
-int
-wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
-    wk_issuer *is, const char *pan, const char *password, bool force,
-    wk_enrol_progress_fn progress, void *arg, wk_wallet_enrolment *out)
+/* the card's record: what the load shows and the transfer reports use */
+static int
+keep_record(const wk_enrol_opts *o, wk_issuer *is, const char *card_hex)
 {
+	wk_state_store store;
+	char dir[1024], name[32];
+	json_t *st;
+	int rc;
+
+	if ((rc = wk_flow_store(o->store, o->state_dir, &store, dir,
+	    sizeof(dir))) != WK_OK)
+		return rc;
+	snprintf(name, sizeof(name), "card-%s", card_hex);
+	st = json_pack("{s:s, s:s, s:s}", "card_id", card_hex, "issuer",
+	    o->issuer_url != NULL ? o->issuer_url : wk_issuer_url(is), "pan",
+	    o->pan);
+	rc = st == NULL ? WK_ERR_MEMORY : wk_flow_record_save(&store, name, st);
+	json_decref(st);
+	return rc;
+}
+
+int
+wk_wallet_enrol(wk_card *card, wk_issuer *is, const wk_enrol_opts *o,
+    wk_enrol_confirm_fn confirm, wk_enrol_progress_fn progress, void *arg,
+    wk_wallet_enrolment *out)
+{
+	wk_enrol_question q = { .ask = WK_ENROL_ASK_REPLACE };
 	wk_piv *piv = NULL;
 	uint8_t spki[WK_PIV_SPKI_MAX], point[WK_WALLET_POINT_LEN];
 	uint8_t leaf[ATTEST_MAX], device[ATTEST_MAX], old[CERT_MAX];
@@ -120,8 +142,8 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	uint32_t ep = 0;
 	int rc;
 
-	if (card == NULL || mgmt_key == NULL || is == NULL || pan == NULL ||
-	    password == NULL || out == NULL)
+	if (card == NULL || o == NULL || o->mgmt_key == NULL || is == NULL ||
+	    o->pan == NULL || o->password == NULL || out == NULL)
 		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	if ((en = calloc(1, sizeof(*en))) == NULL)
@@ -145,7 +167,7 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	 * would drop the management key's authentication */
 	if ((rc = wk_piv_open(card, &piv)) != WK_OK)
 		goto out;
-	rc = wk_piv_authenticate(piv, 0, mgmt_key, mgmt_key_len, true);
+	rc = wk_piv_authenticate(piv, 0, o->mgmt_key, o->mgmt_key_len, true);
 	if (rc == WK_ERR_ARG)
 		rc = WK_ERR_AUTH_FAILED;	/* the card's key has another length */
 	if (rc != WK_OK)
@@ -153,7 +175,8 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	/* the issuer enrols one key per card id: an enrolled card keeps its
 	 * wallet unless told otherwise */
 	rc = wk_piv_read_cert(piv, WK_WALLET_SLOT, old, &old_len);
-	if (rc == WK_OK && !force) {
+	q.card_id = card_hex;
+	if (rc == WK_OK && (confirm == NULL || !confirm(arg, &q))) {
 		rc = WK_ERR_CONDITIONS;
 		goto out;
 	}
@@ -181,7 +204,7 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	if ((rc = card_csr(piv, pub, card_hex, &csr, &csr_len)) != WK_OK)
 		goto out;
 	step(progress, arg, WK_ENROL_STEP_CSR, card_hex);
-	if ((rc = wk_issuer_enrol(is, pan, password, card_hex, csr, csr_len,
+	if ((rc = wk_issuer_enrol(is, o->pan, o->password, card_hex, csr, csr_len,
 	    chain, chain_len, 2, en)) != WK_OK)
 		goto out;
 	if (!cert_has_key(en->cert, en->cert_len, pub) ||
@@ -195,7 +218,7 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	step(progress, arg, WK_ENROL_STEP_ISSUED, card_hex);
 	if ((rc = wk_piv_write_cert(piv, WK_WALLET_SLOT, en->cert,
 	    en->cert_len)) != WK_OK ||
-	    (rc = wk_wallet_setup(piv, point, pan)) != WK_OK)
+	    (rc = wk_wallet_setup(piv, point, o->pan)) != WK_OK)
 		goto out;
 	step(progress, arg, WK_ENROL_STEP_ANCHOR, card_hex);
 	if ((rc = wk_purse_select(card, NULL, 0, NULL)) != WK_OK ||
@@ -206,6 +229,9 @@ wk_wallet_enrol(wk_card *card, const uint8_t *mgmt_key, size_t mgmt_key_len,
 	    en->ocra_len)) != WK_OK)
 		goto out;
 	step(progress, arg, WK_ENROL_STEP_KEYS, card_hex);
+	if ((rc = keep_record(o, is, card_hex)) != WK_OK)
+		goto out;
+	step(progress, arg, WK_ENROL_STEP_RECORD, card_hex);
 	rc = WK_OK;
 out:
 	OPENSSL_free(csr);

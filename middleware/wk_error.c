@@ -36,6 +36,7 @@ static const char *const messages[] = {
 	[29] = "a file on this computer could not be read or written",
 	[30] = "internal error (a bug): please report it",
 	[31] = "the purse is blocked after repeated wrong MACs: the issuer must unblock it (walletkey wallet unblock)",
+	[32] = "cancelled: the holder did not confirm; nothing was done",
 };
 
 const char *

@@ -37,6 +37,12 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return wk_buf_failed(b) ? 0 : size * n;
 }
 
+const char *
+wk_issuer_url(const wk_issuer *is)
+{
+	return is != NULL ? is->base : "";
+}
+
 int
 wk_issuer_new(const char *base_url, wk_issuer **out)
 {

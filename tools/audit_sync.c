@@ -68,17 +68,24 @@ issuer_json(wk_issuer *is, const char *path, json_t *body, json_t **out)
 	return rc;
 }
 
+/* the issuer's refusal (or the failed call) in words */
+static void
+issuer_said(const char *what, int rc, long http, const char *code,
+    const char *message)
+{
+	if (rc == WK_ERR_ISSUER && http != 0)
+		fprintf(stderr, "walletkey: %s: the issuer refused (%ld %s): %s\n",
+		    what, http, code, message);
+	else
+		fprintf(stderr, "walletkey: %s: %s%s%s\n", what, wk_strerror(rc),
+		    message[0] ? ": " : "", message);
+}
+
 static void
 issuer_say(wk_issuer *is, const char *what, int rc)
 {
-	if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) != 0)
-		fprintf(stderr, "walletkey: %s: the issuer refused (%ld %s): %s\n",
-		    what, wk_issuer_http_status(is), wk_issuer_error_code(is),
-		    wk_issuer_error_message(is));
-	else
-		fprintf(stderr, "walletkey: %s: %s%s%s\n", what, wk_strerror(rc),
-		    wk_issuer_error_message(is)[0] ? ": " : "",
-		    wk_issuer_error_message(is));
+	issuer_said(what, rc, wk_issuer_http_status(is), wk_issuer_error_code(is),
+	    wk_issuer_error_message(is));
 }
 
 static int
@@ -94,27 +101,6 @@ json_hex(json_t *o, const char *k, uint8_t *out, size_t cap, size_t *len)
 	return 0;
 }
 
-static int
-json_u64(json_t *o, const char *k, uint64_t *v)
-{
-	json_t *j = json_object_get(o, k);
-
-	if (!json_is_integer(j) || json_integer_value(j) < 0)
-		return -1;
-	*v = (uint64_t)json_integer_value(j);
-	return 0;
-}
-
-/* milliseconds on a monotonic clock, for the --json timing split */
-static double
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 static void
 sync_progress(bool json, uint64_t done, uint64_t total)
 {
@@ -127,344 +113,219 @@ sync_progress(bool json, uint64_t done, uint64_t total)
 	fprintf(stderr, "sync: %" PRIu64 "/%" PRIu64 " records\n", done, total);
 }
 
-/* GET history/FROM: the issuer's newest stored and acknowledged seq */
-static int
-issuer_state(wk_issuer *is, const char *serial, uint64_t from,
-    uint64_t *stored, uint64_t *acked)
-{
-	char path[96];
-	json_t *j = NULL;
-	int rc;
+/* the sync is libwalletkey's wk_audit_sync; here what it asks and says */
+typedef struct sctx {
+	wk_cli *cli;
+	const aopts *o;
+	wk_issuer *is;
+} sctx;
 
-	snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, serial,
-	    from == 0 ? 1 : from);
-	if ((rc = issuer_json(is, path, NULL, &j)) == WK_OK &&
-	    (json_u64(j, "stored_seq", stored) != 0 ||
-	    json_u64(j, "acked_seq", acked) != 0))
-		rc = WK_ERR_ISSUER;
-	json_decref(j);
-	return rc;
+static bool
+sync_pin(void *arg, char *pin, size_t cap, size_t *len)
+{
+	sctx *c = arg;
+
+	return audit_cli_pin(c->o, pin, cap, len) == WK_OK;
+}
+
+/* a new connection after a lost link (the card or pcscd restarted) */
+static int
+sync_reconnect(void *arg, wk_card **card)
+{
+	sctx *c = arg;
+
+	wk_card_free(&c->cli->card);
+	wk_ctx_free(&c->cli->ctx);
+	*card = NULL;
+	return wk_cli_card(c->cli, card);
+}
+
+static void
+sync_failed(sctx *c, const wk_sync_event *ev)
+{
+	wk_cli *cli = c->cli;
+
+	switch (ev->failed) {
+	case WK_SYNC_STEP_KEY:
+		if (ev->rc == WK_ERR_BAD_DATA)
+			fprintf(stderr, "walletkey: audit sync: the issuer's key is "
+			    "malformed\n");
+		else
+			issuer_said("audit sync", ev->rc, ev->http_status, ev->error,
+			    ev->message);
+		break;
+	case WK_SYNC_STEP_SESSION:
+		if (ev->rc == WK_ERR_CONDITIONS)
+			fprintf(stderr, "walletkey: audit sync: the card is not "
+			    "enrolled with an issuer (walletkey enroll)\n");
+		else
+			issuer_said("audit sync: the issuer's session", ev->rc,
+			    ev->http_status, ev->error, ev->message);
+		break;
+	case WK_SYNC_STEP_BANK:
+		if (ev->issuer)
+			issuer_said("audit sync: the bank's records", ev->rc,
+			    ev->http_status, ev->error, ev->message);
+		else
+			(void)wk_cli_fail(cli, "audit sync: the bank's records",
+			    ev->rc);
+		break;
+	case WK_SYNC_STEP_PIN:
+		if (ev->rc == WK_ERR_WRONG_PIN)
+			fprintf(stderr, "walletkey: wrong PIN, %d tries left\n",
+			    ev->tries_left);
+		else
+			(void)wk_cli_fail(cli, "audit sync", ev->rc);
+		break;
+	case WK_SYNC_STEP_HEAD:
+		if (ev->rc == WK_ERR_NOT_FOUND)
+			fprintf(stderr, "walletkey: audit sync: no wallet key in PIV"
+			    " slot 82 (walletkey enroll)\n");
+		else
+			(void)wk_cli_fail(cli, "audit sync", ev->rc);
+		break;
+	case WK_SYNC_STEP_PAGE:
+	case WK_SYNC_STEP_ACKED:
+		if (ev->issuer && ev->rc == WK_ERR_BAD_DATA &&
+		    ev->failed == WK_SYNC_STEP_PAGE)
+			fprintf(stderr, "walletkey: audit sync: the issuer stored "
+			    "nothing from seq %" PRIu64 "\n", ev->seq);
+		else if (ev->issuer && ev->rc == WK_ERR_BAD_DATA)
+			fprintf(stderr, "walletkey: audit sync: the issuer's "
+			    "acknowledgement is malformed\n");
+		else if (ev->issuer)
+			issuer_said("audit sync", ev->rc, ev->http_status, ev->error,
+			    ev->message);
+		else
+			(void)wk_cli_fail(cli, "audit sync", ev->rc);
+		break;
+	case WK_SYNC_STEP_CARD_ACKED:
+		fprintf(stderr, "walletkey: audit sync: the card refused the "
+		    "issuer's acknowledgement (%04X): %s\n", ev->sw,
+		    wk_strerror(ev->rc));
+		break;
+	case WK_SYNC_STEP_CRL:
+		if (ev->issuer)
+			fprintf(stderr, "walletkey: audit sync: the issuer's "
+			    "revocation list is malformed\n");
+		else
+			fprintf(stderr, "walletkey: audit sync: the card refused the "
+			    "issuer's revocation list version %" PRIu64 " (%04X): "
+			    "%s\n", ev->seq, ev->sw, ev->sw == 0x6985 ?
+			    "it holds a newer one" : wk_strerror(ev->rc));
+		break;
+	default:
+		(void)wk_cli_fail(cli, "audit sync", ev->rc);
+		break;
+	}
+}
+
+static void
+sync_step(void *arg, const wk_sync_event *ev)
+{
+	sctx *c = arg;
+	char step[32];
+
+	switch (ev->step) {
+	case WK_SYNC_STEP_CARD:
+		/* the transfers this card sent or received that wait to be
+		 * reported (docs/remote-load.md "Reporting a transfer") */
+		(void)wallet_reports_flush(c->cli, NULL, ev->serial, c->o->issuer,
+		    NULL, NULL);
+		break;
+	case WK_SYNC_STEP_PAGE:
+		sync_progress(c->cli->json, ev->done, ev->total);
+		snprintf(step, sizeof(step), "sync-page-%u", ev->count);
+		sync_fault(step);
+		break;
+	case WK_SYNC_STEP_LOST:
+		if (!c->cli->json)
+			fprintf(stderr, "\nwalletkey: the card was lost at seq %"
+			    PRIu64 "; resuming\n", ev->seq);
+		break;
+	case WK_SYNC_STEP_ACKED:
+		sync_fault("sync-acked");
+		break;
+	case WK_SYNC_STEP_FAILED:
+		sync_failed(c, ev);
+		break;
+	default:
+		break;
+	}
 }
 
 int
 audit_sync(wk_cli *cli, const aopts *o)
 {
-	uint8_t ipk[32], nonce[16], hash[32], sig[WK_AREC_SIG_MAX], *page = NULL;
-	uint8_t *crl = NULL;
-	char pin[PIN_MAX + 2], serial[17], path[96], step[32];
-	size_t pin_len = 0, len, n, crl_len = 0;
-	wk_arec_crl crl_view = { 0 };
-	uint64_t stored = 0, acked = 0, cursor, first_missing = 0, missing = 0;
-	uint64_t uploaded = 0, total, ack_seq = 0;
+	wk_sync_opts so = { .page_max = audit_cli_page_max(),
+	    .reconnect = sync_reconnect };
+	wk_sync_result r;
 	wk_issuer *is = NULL;
-	wk_card_info info;
-	wk_audit_status st;
-	wk_audit_head head;
 	wk_card *card = NULL;
-	json_t *j = NULL;
-	uint16_t sw = 0;
-	unsigned max = audit_cli_page_max(), retries = 0, pages = 0;
-	int rc, tries = -1, status = WK_CLI_FAILED;
-	double t0 = now_ms(), t, card_ms = 0, issuer_ms = 0;
-	unsigned bank = 0, later = 0;
-	int bank_rc = WK_OK;
-	bool begun = false;
+	sctx c = { .cli = cli, .o = o };
+	int rc, status = WK_CLI_FAILED;
 
 	if (o->issuer == NULL)
 		return wk_cli_usage(cli, "audit sync needs --issuer URL");
 	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK)
 		return wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
-	if ((page = malloc(PAGE_BUF)) == NULL)
-		goto out;
-	if ((rc = issuer_json(is, "/v1/audit/key", NULL, &j)) != WK_OK) {
-		issuer_say(is, "audit sync", rc);
-		goto out;
-	}
-	if (json_hex(j, "x25519", ipk, 32, &n) != 0 || n != 32) {
-		fprintf(stderr, "walletkey: audit sync: the issuer's key is "
-		    "malformed\n");
-		goto out;
-	}
-	json_decref(j);
-	j = NULL;
-	if (audit_cli_pin(o, pin, sizeof(pin), &pin_len) != WK_OK)
-		goto out;
-	if ((rc = wk_cli_card(cli, &card)) != WK_OK ||
-	    (rc = wk_card_begin(card)) != WK_OK) {
-		wk_cli_fail(cli, "audit sync", rc);
-		goto out;
-	}
-	begun = true;
-	if ((rc = wk_card_get_info(card, &info)) != WK_OK ||
-	    (rc = wk_audit_select(card)) != WK_OK ||
-	    (rc = wk_audit_get_status(card, &st)) != WK_OK) {
-		wk_cli_fail(cli, "audit sync", rc);
-		goto out;
-	}
-	wk_hex_encode(info.serial, 8, serial);
-	/* the transfers this card sent or received that wait to be reported
-	 * (docs/remote-load.md "Reporting a transfer") */
-	(void)wallet_reports_flush(cli, NULL, serial, o->issuer, NULL, NULL);
-	/* the card's doors at the issuer want its session: the holder's, as
-	 * the sync reads what the issuer holds (docs/issuer.md "Sessions") */
-	rc = wk_issuer_session_open(card, is, pin, pin_len, &tries, NULL);
+	c.is = is;
+	rc = wk_audit_sync(&card, is, &so, sync_pin, sync_step, &c, &r);
 	if (rc == WK_ERR_PIN_BLOCKED) {
 		/* the card cannot open the holder's session: this contact
 		 * delivers the bank's PIN reload, if ordered */
-		(void)wallet_pin_blocked_contact(cli, card, is, serial,
+		(void)wallet_pin_blocked_contact(cli, card, is, r.serial,
 		    "audit sync");
 		goto out;
 	}
-	/* the bank's records of the account the card did not see, into its
-	 * log before the upload, so they go up with its own (docs/audit.md
-	 * "The bank's records"); a full log takes them after the
-	 * acknowledgement made room */
-	if (rc == WK_OK) {
-		t = now_ms();
-		bank_rc = wk_audit_bank_sync(card, is, NULL, NULL, &bank);
-		card_ms += now_ms() - t;
-		if (bank_rc != WK_OK && bank_rc != WK_ERR_NO_SPACE) {
-			if (bank_rc == WK_ERR_ISSUER || bank_rc == WK_ERR_NETWORK)
-				issuer_say(is, "audit sync: the bank's records", bank_rc);
-			else
-				wk_cli_fail(cli, "audit sync: the bank's records",
-				    bank_rc);
-			goto out;
-		}
-	}
-	if (rc == WK_OK && (rc = wk_audit_select(card)) != WK_OK) {
-		wk_cli_fail(cli, "audit sync", rc);
+	if (rc != WK_OK)
 		goto out;
-	}
-	if (rc == WK_OK)
-		rc = wk_audit_verify_pin(card, pin, pin_len, &tries);
-	else if (rc == WK_ERR_CONDITIONS) {
-		fprintf(stderr, "walletkey: audit sync: the card is not enrolled"
-		    " with an issuer (walletkey enroll)\n");
+	if (r.empty) {
+		/* an empty log: nothing to upload or acknowledge */
+		status = cli->json ? wk_cli_json_print(json_pack("{s:s, "
+		    "s:i, s:i, s:i, s:i}", "serial", r.serial, "head", 0,
+		    "uploaded", 0, "missing_at_issuer", 0, "acked", 0)) :
+		    (printf("synced: the card's audit log is empty\n"),
+		    WK_CLI_OK);
 		goto out;
-	} else if (rc != WK_ERR_WRONG_PIN) {
-		issuer_say(is, "audit sync: the issuer's session", rc);
-		goto out;
-	}
-	if (rc == WK_ERR_WRONG_PIN) {
-		fprintf(stderr, "walletkey: wrong PIN, %d tries left\n", tries);
-		goto out;
-	}
-	if (rc != WK_OK) {
-		wk_cli_fail(cli, "audit sync", rc);
-		goto out;
-	}
-	for (unsigned round = 0; round < SYNC_ROUNDS; round++) {
-		randombytes_buf(nonce, sizeof(nonce));
-		if ((rc = wk_audit_get_head(card, nonce, &head)) != WK_OK) {
-			if (rc == WK_ERR_NOT_FOUND)
-				fprintf(stderr, "walletkey: audit sync: no wallet "
-				    "key in PIV slot 82 (walletkey enroll)\n");
-			else if (audit_cli_link_lost(rc) && retries++ < RESUME_TRIES &&
-			    (rc = audit_cli_resume(cli, &card, pin, pin_len)) == WK_OK) {
-				round--;
-				continue;
-			} else
-				wk_cli_fail(cli, "audit sync", rc);
-			goto out;
-		}
-		if (head.head_seq == 0) {
-			/* an empty log: nothing to upload or acknowledge */
-			status = cli->json ? wk_cli_json_print(json_pack("{s:s, "
-			    "s:i, s:i, s:i, s:i}", "serial", serial, "head", 0,
-			    "uploaded", 0, "missing_at_issuer", 0, "acked", 0)) :
-			    (printf("synced: the card's audit log is empty\n"),
-			    WK_CLI_OK);
-			goto out;
-		}
-		if ((rc = issuer_state(is, serial, head.head_seq + 1, &stored,
-		    &acked)) != WK_OK) {
-			issuer_say(is, "audit sync", rc);
-			goto out;
-		}
-		/* the issuer's newest record is the resumable cursor; after a
-		 * refused acknowledgement, everything it has not acknowledged */
-		cursor = (round > 0 ? acked : stored) + 1;
-		if (cursor <= head.base_seq)
-			cursor = head.base_seq + 1;
-		if (round == 0 && head.head_seq > stored) {
-			first_missing = cursor;
-			missing = head.head_seq - stored;
-		}
-		total = head.head_seq >= cursor ? head.head_seq - cursor + 1 : 0;
-		uploaded = 0;
-		while (cursor <= head.head_seq) {
-			len = PAGE_BUF;
-			t = now_ms();
-			rc = wk_audit_get_page(card, ipk, cursor, max, page, &len);
-			card_ms += now_ms() - t;
-			if ((audit_cli_link_lost(rc) || rc == WK_ERR_CARD_MALFORMED) &&
-			    retries++ < RESUME_TRIES) {
-				begun = false;
-				if (!cli->json)
-					fprintf(stderr, "\nwalletkey: the card was "
-					    "lost at seq %" PRIu64 "; resuming\n",
-					    cursor);
-				if ((rc = audit_cli_resume(cli, &card, pin, pin_len)) !=
-				    WK_OK) {
-					wk_cli_fail(cli, "audit sync", rc);
-					goto out;
-				}
-				begun = true;
-				continue;
-			}
-			if (rc != WK_OK) {
-				wk_cli_fail(cli, "audit sync", rc);
-				goto out;
-			}
-			retries = 0;
-			snprintf(path, sizeof(path), "/v1/audit/%s/records",
-			    serial);
-			t = now_ms();
-			rc = issuer_json(is, path, json_pack("{s:o}", "page",
-			    wk_cli_json_hex(page, len)), &j);
-			issuer_ms += now_ms() - t;
-			if (rc != WK_OK) {
-				issuer_say(is, "audit sync", rc);
-				goto out;
-			}
-			if (json_u64(j, "stored_seq", &stored) != 0 ||
-			    stored < cursor) {
-				fprintf(stderr, "walletkey: audit sync: the issuer"
-				    " stored nothing from seq %" PRIu64 "\n",
-				    cursor);
-				goto out;
-			}
-			json_decref(j);
-			j = NULL;
-			uploaded += stored - cursor + 1;
-			cursor = stored + 1;
-			sync_progress(cli->json, uploaded, total);
-			snprintf(step, sizeof(step), "sync-page-%u", ++pages);
-			sync_fault(step);
-		}
-		snprintf(path, sizeof(path), "/v1/audit/%s/ack", serial);
-		t = now_ms();
-		rc = issuer_json(is, path, json_pack("{s:{s:I, s:o, s:I, s:o, "
-		    "s:o, s:o}}", "head", "checkpoint_seq",
-		    (json_int_t)head.base_seq, "checkpoint_hash",
-		    wk_cli_json_hex(head.base_hash, 32), "seq",
-		    (json_int_t)head.head_seq, "hash",
-		    wk_cli_json_hex(head.head_hash, 32), "nonce",
-		    wk_cli_json_hex(head.nonce, 16), "signature",
-		    wk_cli_json_hex(head.sig, head.sig_len)), &j);
-		issuer_ms += now_ms() - t;
-		/* an unacknowledged tail at the issuer that is not the card's:
-		 * upload from the acknowledged seq again */
-		if (rc == WK_ERR_ISSUER && wk_issuer_http_status(is) == 409 &&
-		    round + 1 < SYNC_ROUNDS)
-			continue;
-		if (rc != WK_OK) {
-			issuer_say(is, "audit sync", rc);
-			goto out;
-		}
-		break;
-	}
-	if (j == NULL || json_u64(j, "acked_seq", &ack_seq) != 0 ||
-	    json_hex(j, "acked_hash", hash, 32, &n) != 0 || n != 32 ||
-	    json_hex(j, "signature", sig, sizeof(sig), &len) != 0) {
-		fprintf(stderr, "walletkey: audit sync: the issuer's "
-		    "acknowledgement is malformed\n");
-		goto out;
-	}
-	sync_fault("sync-acked");
-	t = now_ms();
-	rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
-	card_ms += now_ms() - t;
-	if (audit_cli_link_lost(rc) && (rc = audit_cli_resume(cli, &card, pin, pin_len)) == WK_OK)
-		rc = wk_audit_ack(card, ack_seq, hash, sig, len, &sw);
-	if (rc != WK_OK) {
-		fprintf(stderr, "walletkey: audit sync: the card refused the "
-		    "issuer's acknowledgement (%04X): %s\n", sw, wk_strerror(rc));
-		goto out;
-	}
-	/* beside it, the issuer's signed revocation list: the card refuses
-	 * transfers from the cards it names (docs/audit.md) */
-	if (json_object_get(j, "revocation_list") != NULL) {
-		size_t cap = WK_AREC_CRL_HDR + WK_AREC_CRL_MAX * WK_AREC_CRL_ID_LEN +
-		    WK_AREC_SIG_MAX;
-
-		if ((crl = malloc(cap)) == NULL ||
-		    json_hex(j, "revocation_list", crl, cap, &crl_len) != 0 ||
-		    wk_arec_crl_parse(crl, crl_len, &crl_view) != WK_AREC_OK) {
-			fprintf(stderr, "walletkey: audit sync: the issuer's "
-			    "revocation list is malformed\n");
-			goto out;
-		}
-		t = now_ms();
-		rc = wk_audit_revocation_list(card, crl, crl_len, &sw);
-		card_ms += now_ms() - t;
-		if (audit_cli_link_lost(rc) && (rc = audit_cli_resume(cli, &card,
-		    pin, pin_len)) == WK_OK)
-			rc = wk_audit_revocation_list(card, crl, crl_len, &sw);
-		if (rc != WK_OK) {
-			fprintf(stderr, "walletkey: audit sync: the card refused the "
-			    "issuer's revocation list version %" PRIu64 " (%04X): %s\n",
-			    crl_view.version, sw, sw == 0x6985 ? "it holds a newer one" :
-			    wk_strerror(rc));
-			goto out;
-		}
-	}
-	/* the log was full before: the acknowledgement made room; these
-	 * records reach the issuer at the next sync */
-	if (bank_rc == WK_ERR_NO_SPACE) {
-		unsigned more = 0;
-
-		bank_rc = wk_audit_bank_sync(card, is, NULL, NULL, &more);
-		bank += more;
-		later = more;
-		if (bank_rc != WK_OK && bank_rc != WK_ERR_NO_SPACE) {
-			wk_cli_fail(cli, "audit sync: the bank's records", bank_rc);
-			goto out;
-		}
 	}
 	if (cli->json) {
 		/* where the time went: the card's commands (its work and the
 		 * PC/SC link), the issuer's calls (HTTP and its work), the rest */
 		status = wk_cli_json_print(json_pack("{s:s, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:i, s:i, s:b, s:{s:f, s:f, s:f}}", "serial",
-		    serial, "head",
-		    (json_int_t)head.head_seq, "uploaded", (json_int_t)uploaded,
-		    "missing_at_issuer", (json_int_t)missing,
-		    "missing_first", (json_int_t)(missing ? first_missing : 0),
-		    "missing_last", (json_int_t)(missing ? head.head_seq : 0),
-		    "acked", (json_int_t)ack_seq, "revocation_list_version",
-		    (json_int_t)crl_view.version, "revoked_cards",
-		    (int)crl_view.count, "bank_records", (int)bank,
-		    "bank_records_complete", bank_rc == WK_OK, "timing_ms", "total",
-		    now_ms() - t0, "card", card_ms, "issuer", issuer_ms));
+		    r.serial, "head", (json_int_t)r.head, "uploaded",
+		    (json_int_t)r.uploaded, "missing_at_issuer",
+		    (json_int_t)r.missing, "missing_first",
+		    (json_int_t)(r.missing ? r.missing_first : 0), "missing_last",
+		    (json_int_t)(r.missing ? r.missing_last : 0), "acked",
+		    (json_int_t)r.acked, "revocation_list_version",
+		    (json_int_t)r.crl_version, "revoked_cards", (int)r.revoked,
+		    "bank_records", (int)r.bank, "bank_records_complete",
+		    r.bank_complete, "timing_ms", "total", r.total_ms, "card",
+		    r.card_ms, "issuer", r.issuer_ms));
 		goto out;
 	}
-	if (missing > 0)
+	if (r.missing > 0)
 		printf("missing at the issuer: %" PRIu64 " record%s on the card "
-		    "(seq %" PRIu64 "..%" PRIu64 "), now uploaded\n", missing,
-		    missing == 1 ? "" : "s", first_missing, head.head_seq);
+		    "(seq %" PRIu64 "..%" PRIu64 "), now uploaded\n", r.missing,
+		    r.missing == 1 ? "" : "s", r.missing_first, r.missing_last);
 	printf("synced: head seq %" PRIu64 ", %" PRIu64 " record%s uploaded, "
 	    "acknowledged by the issuer up to seq %" PRIu64 "\n",
-	    head.head_seq, uploaded, uploaded == 1 ? "" : "s", ack_seq);
-	if (crl != NULL)
+	    r.head, r.uploaded, r.uploaded == 1 ? "" : "s", r.acked);
+	if (r.crl)
 		printf("revocation list version %" PRIu64 " (%u revoked card%s)"
-		    " taken by the card\n", crl_view.version,
-		    (unsigned)crl_view.count, crl_view.count == 1 ? "" : "s");
-	if (bank > 0)
-		printf("the bank's records: %u new on the card%s\n", bank,
-		    later > 0 ? " (they reach the issuer at the next sync)" : "");
-	if (bank_rc == WK_ERR_NO_SPACE)
+		    " taken by the card\n", r.crl_version, r.revoked,
+		    r.revoked == 1 ? "" : "s");
+	if (r.bank > 0)
+		printf("the bank's records: %u new on the card%s\n", r.bank,
+		    r.bank_later > 0 ? " (they reach the issuer at the next sync)" :
+		    "");
+	if (!r.bank_complete)
 		printf("the card's log is full: the bank's newest records wait for"
 		    " the next sync\n");
 	status = WK_CLI_OK;
 out:
-	free(crl);
-	if (begun && card != NULL)
-		wk_card_end(card);
-	json_decref(j);
-	sodium_memzero(pin, sizeof(pin));
-	free(page);
 	wk_issuer_free(&is);
 	return status;
 }

@@ -1,13 +1,15 @@
 /*
  * walletkey enroll --issuer URL --account PAN: wraps wk_wallet_enrol (the
  * wallet key in PIV slot 82, the card's attestation of it, its CSR, the
- * issuer's certificate and trust anchor, the purse keys sealed to the card;
- * docs/remote-load.md) and keeps the card's state file
+ * issuer's certificate and trust anchor, the purse keys sealed to the card,
+ * the card's record card-<id>.json in the state directory;
+ * docs/remote-load.md): only what is asked and printed here
  */
 #include "cli.h"
 #include "piv_cli.h"
 #include "wallet_state.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,6 @@
 
 #include <sodium.h>
 
-#include "wk_hex.h"
 
 static const char enroll_usage[] =
     "usage: walletkey enroll --issuer URL --account PAN [OPTIONS]\n"
@@ -67,20 +68,32 @@ progress(void *arg, wk_enrol_step s, const char *card_hex)
 	case WK_ENROL_STEP_KEYS:
 		printf("purse keys opened and installed inside the card\n");
 		break;
+	case WK_ENROL_STEP_RECORD:
+		break;
 	}
 	fflush(stdout);
+}
+
+/* an enrolled card's wallet key is replaced only with --force */
+static bool
+replace(void *arg, const wk_enrol_question *q)
+{
+	const eopts *o = arg;
+
+	(void)q;
+	return o->force;
 }
 
 static int
 run(wk_cli *cli, eopts *o)
 {
-	char password[256], dir[1024], path[1100];
-	uint8_t key[WK_PIV_MGMT_KEY_MAX], serial[8];
+	char password[256], dir[1024];
+	uint8_t key[WK_PIV_MGMT_KEY_MAX];
 	size_t plen = 0, klen = 0;
+	wk_enrol_opts eo = { 0 };
 	wk_wallet_enrolment en;
 	wk_issuer *is = NULL;
 	wk_card *card;
-	json_t *st;
 	int status = WK_CLI_FAILED, rc;
 
 	o->cli = cli;
@@ -103,8 +116,13 @@ run(wk_cli *cli, eopts *o)
 	    true, key, &klen)) != PIV_EXIT_OK)
 		goto out;
 	status = WK_CLI_FAILED;
-	rc = wk_wallet_enrol(card, key, klen, is, o->account, password, o->force,
-	    progress, o, &en);
+	eo.mgmt_key = key;
+	eo.mgmt_key_len = klen;
+	eo.pan = o->account;
+	eo.password = password;
+	eo.issuer_url = o->issuer;
+	eo.state_dir = dir;
+	rc = wk_wallet_enrol(card, is, &eo, replace, progress, o, &en);
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(password, sizeof(password));
 	if (rc == WK_ERR_AUTH_FAILED && en.card_id[0] != '\0' &&
@@ -130,20 +148,16 @@ run(wk_cli *cli, eopts *o)
 		status = wk_cli_fail(cli, "enrol with the issuer", rc);
 		goto out;
 	}
+	if (rc == WK_ERR_IO) {
+		/* enrolled; the record of it could not be kept */
+		fprintf(stderr, "walletkey: cannot write %s/card-%s.json: %s\n",
+		    dir, en.card_id, strerror(errno));
+		goto out;
+	}
 	if (rc != WK_OK) {
 		status = wk_cli_fail(cli, "enrol", rc);
 		goto out;
 	}
-	if (wk_hex_decode(en.card_id, serial, sizeof(serial)) != sizeof(serial))
-		goto out;
-	wallet_state_path(dir, "card", serial, path, sizeof(path));
-	st = json_pack("{s:s, s:s, s:s}", "card_id", en.card_id, "issuer",
-	    o->issuer, "pan", o->account);
-	if (st == NULL || wallet_state_write(path, st) != 0) {
-		json_decref(st);
-		goto out;
-	}
-	json_decref(st);
 	if (cli->json)
 		status = wk_cli_json_print(json_pack("{s:s, s:s, s:s, s:b, s:s}",
 		    "card_id", en.card_id, "issuer", o->issuer, "account",

@@ -29,32 +29,6 @@ wallet_fault_point(const char *step)
 		raise(SIGKILL);
 }
 
-int
-wallet_report_queue(const char *dir, const uint8_t *token, size_t len)
-{
-	char path[1200], id[33], from[17], to[17];
-	wk_msg m;
-	json_t *j;
-	int rc;
-
-	if (wk_msg_parse(token, len, &m, NULL, NULL) != WK_MSG_OK ||
-	    m.type != WK_MSG_XFER_TOKEN)
-		return -1;
-	if (m.amount == 0)
-		return 0;	/* a void token moves nothing */
-	wk_hex_encode(m.load_id, sizeof(m.load_id), id);
-	wk_hex_encode(m.card_id, sizeof(m.card_id), from);
-	wk_hex_encode(m.peer_id, sizeof(m.peer_id), to);
-	snprintf(path, sizeof(path), "%s/report-%s.json", dir, id);
-	if ((j = json_pack("{s:s, s:s, s:s, s:I, s:o}", "token_id", id, "from",
-	    from, "to", to, "amount", (json_int_t)m.amount, "token",
-	    wallet_b64(token, len))) == NULL)
-		return -1;
-	rc = wallet_state_write(path, j);
-	json_decref(j);
-	return rc;
-}
-
 /* the issuer a card was enrolled with (card-<id>.json) */
 static const char *
 enrolled_issuer(const char *dir, const char *card_hex, json_t **keep)

@@ -1,8 +1,9 @@
 /*
  * the transfers a card redeemed, waiting to be reported to the issuer
  * (docs/remote-load.md "Reporting a transfer"): report-<token id>.json in
- * the wallet state directory, written before the transfer's own state file
- * is removed and removed once the issuer took the token (POST
+ * the wallet state directory, written by libwalletkey's transfer flow
+ * (wk_wallet_transfer) before the transfer's own record is removed, and
+ * removed once the issuer took the token (POST
  * /v1/transfers, idempotent by token id). The next transfer between the
  * cards, either card's `walletkey audit sync` and `walletkey wallet
  * settle` report what is left.
@@ -15,8 +16,6 @@
 
 #include "cli.h"
 
-/* queues the sending card's token (a void one is not queued) */
-int wallet_report_queue(const char *dir, const uint8_t *token, size_t len);
 /*
  * reports the queued tokens that name card_hex as sender or receiver (all
  * when NULL) to url (NULL: the issuer the sender, else the receiver, was

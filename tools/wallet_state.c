@@ -13,47 +13,10 @@
 
 #include "wk_hex.h"
 
-static int
-mkdir_p(const char *path)
-{
-	char tmp[1024];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int
 wallet_state_dir(const char *opt, char *out, size_t cap)
 {
-	const char *env = getenv("WALLETKEY_STATE_DIR");
-	const char *xdg = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (opt != NULL)
-		n = snprintf(out, cap, "%s", opt);
-	else if (env != NULL && env[0] != '\0')
-		n = snprintf(out, cap, "%s", env);
-	else if (xdg != NULL && xdg[0] == '/')
-		n = snprintf(out, cap, "%s/walletkey", xdg);
-	else if (home != NULL && home[0] == '/')
-		n = snprintf(out, cap, "%s/.local/state/walletkey", home);
-	else
-		n = -1;
-	if (n <= 0 || (size_t)n >= cap || mkdir_p(out) != 0) {
+	if (wk_state_dir(opt, out, cap) != WK_OK) {
 		fprintf(stderr, "walletkey: no usable state directory (give "
 		    "--state-dir DIR)\n");
 		return WK_CLI_FAILED;
