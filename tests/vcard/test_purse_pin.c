@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "card_fixture.h"
 #include <sodium.h>
 
 #include "applets/purse.h"
@@ -163,14 +165,9 @@ setup(void **unused)
 static int
 teardown(void **unused)
 {
-	char p[320];
-
 	(void)unused;
 	card_down();
-	remove_store();
-	snprintf(p, sizeof(p), "%.256s/perso.json", fx.dir);
-	unlink(p);
-	assert_int_equal(rmdir(fx.dir), 0);
+	card_dir_remove(fx.dir);
 	return 0;
 }
 
@@ -180,21 +177,13 @@ xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static uint16_t
 xfer(const char *fmt, ...)
 {
-	char text[1024];
-	uint8_t c[512];
 	va_list ap;
-	long n;
+	uint16_t sw;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	sw = card_xfer_v(fx.card, fx.resp, sizeof(fx.resp), &fx.rlen, fmt, ap);
 	va_end(ap);
-	n = wk_hex_decode(text, c, sizeof(c));
-	assert_true(n >= 0);
-	assert_int_equal(vc_card_apdu(fx.card, c, (size_t)n, fx.resp,
-	    sizeof(fx.resp), &fx.rlen), VC_CARD_OK);
-	assert_true(fx.rlen >= 2);
-	fx.rlen -= 2;
-	return (uint16_t)((fx.resp[fx.rlen] << 8) | fx.resp[fx.rlen + 1]);
+	return sw;
 }
 
 static uint16_t
