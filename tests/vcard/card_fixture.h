@@ -1,6 +1,8 @@
 /* what the purse applet's unit tests (test_purse.c, test_purse_lock.c,
- * test_purse_pin.c) share: hex APDUs to the card runtime, and the scratch
- * folder's removal. Include after <cmocka.h>. */
+ * test_purse_pin.c) share: hex APDUs to the card runtime, the card's
+ * close, and the scratch folder's removal. Include after <cmocka.h> and
+ * after the test's fixture `fx`, which has at least: char dir[];
+ * vc_store *st; vc_card *card; uint8_t resp[]; size_t rlen. */
 #ifndef CARD_FIXTURE_H
 #define CARD_FIXTURE_H
 
@@ -10,6 +12,7 @@
 #include <unistd.h>
 
 #include "vc_card.h"
+#include "vc_store.h"
 #include "wk_hex.h"
 
 /* a printf-formatted hex APDU to card; returns SW, the answer's data in
@@ -49,6 +52,39 @@ card_dir_remove(const char *dir)
 		unlink(p);
 	}
 	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+card_down(void)
+{
+	vc_card_free(&fx.card);
+	vc_store_free(&fx.st);
+}
+
+static int
+teardown(void **unused)
+{
+	(void)unused;
+	card_down();
+	card_dir_remove(fx.dir);
+	return 0;
+}
+
+static uint16_t
+xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* a printf-formatted hex APDU to fx.card; returns SW, the data in
+ * fx.resp[0..fx.rlen) */
+static uint16_t
+xfer(const char *fmt, ...)
+{
+	va_list ap;
+	uint16_t sw;
+
+	va_start(ap, fmt);
+	sw = card_xfer_v(fx.card, fx.resp, sizeof(fx.resp), &fx.rlen, fmt, ap);
+	va_end(ap);
+	return sw;
 }
 
 #endif

@@ -18,7 +18,6 @@
 
 #include <cmocka.h>
 
-#include "card_fixture.h"
 #include <sodium.h>
 
 #include "applets/purse.h"
@@ -133,6 +132,8 @@ typedef struct fixture {
 
 static fixture fx;
 
+#include "card_fixture.h"
+
 static void
 hex(const char *s, uint8_t *out, size_t n)
 {
@@ -168,13 +169,6 @@ card_up(const char *profile, bool init)
 		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
 		    VC_STORE_OK);
 	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
-}
-
-static void
-card_down(void)
-{
-	vc_card_free(&fx.card);
-	vc_store_free(&fx.st);
 }
 
 static void
@@ -242,32 +236,7 @@ setup_card_mixed(void **unused)
 	return 0;
 }
 
-static int
-teardown(void **unused)
-{
-	(void)unused;
-	card_down();
-	card_dir_remove(fx.dir);
-	return 0;
-}
-
 /* ---- APDUs ---- */
-
-static uint16_t
-xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* a printf-formatted hex APDU; returns SW, data in fx.resp[0..fx.rlen) */
-static uint16_t
-xfer(const char *fmt, ...)
-{
-	va_list ap;
-	uint16_t sw;
-
-	va_start(ap, fmt);
-	sw = card_xfer_v(fx.card, fx.resp, sizeof(fx.resp), &fx.rlen, fmt, ap);
-	va_end(ap);
-	return sw;
-}
 
 static void
 assert_resp(const char *want)

@@ -20,7 +20,6 @@
 
 #include <cmocka.h>
 
-#include "card_fixture.h"
 #include <sodium.h>
 
 #include "applets/purse.h"
@@ -78,6 +77,8 @@ static struct {
 	size_t rlen;
 } fx;
 
+#include "card_fixture.h"
+
 static void
 hex(const char *s, uint8_t *out, size_t n)
 {
@@ -97,13 +98,6 @@ card_up(bool init)
 		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
 		    VC_STORE_OK);
 	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
-}
-
-static void
-card_down(void)
-{
-	vc_card_free(&fx.card);
-	vc_store_free(&fx.st);
 }
 
 static void
@@ -160,30 +154,6 @@ setup(void **unused)
 	fx.drpk_alg = WK_PURSE_ALG_3DES;
 	new_card("", both_keys);
 	return 0;
-}
-
-static int
-teardown(void **unused)
-{
-	(void)unused;
-	card_down();
-	card_dir_remove(fx.dir);
-	return 0;
-}
-
-static uint16_t
-xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static uint16_t
-xfer(const char *fmt, ...)
-{
-	va_list ap;
-	uint16_t sw;
-
-	va_start(ap, fmt);
-	sw = card_xfer_v(fx.card, fx.resp, sizeof(fx.resp), &fx.rlen, fmt, ap);
-	va_end(ap);
-	return sw;
 }
 
 static uint16_t
