@@ -514,6 +514,11 @@ int iss_merchant_cert_add(iss_db *db, const char *terminal, const char *pem,
 /* url NULL: none */
 int iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
     iss_err *e);
+/* the checks iss_merchant_webhook and iss_merchant_cert_add make of their
+ * input before they touch the database, for a caller that must refuse bad
+ * input before it creates anything (merchant-create) */
+int iss_merchant_webhook_check(const char *url, iss_err *e);
+int iss_merchant_cert_check(const char *pem, iss_err *e);
 /* an alias the holder of pan gives a shop instead of the PAN; alias NULL
  * makes a random one into out */
 int iss_alias_create(iss_db *db, const char *pan, const char *alias,

@@ -142,6 +142,22 @@ iss_merchant_key_revoke(iss_db *db, const char *key_id, iss_err *e)
 }
 
 int
+iss_merchant_cert_check(const char *pem, iss_err *e)
+{
+	FILE *f = fopen(pem, "r");
+	X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (f != NULL)
+		fclose(f);
+	if (x == NULL) {
+		iss_fail(e, 400, "bad_certificate", "%s: not a PEM certificate", pem);
+		return -1;
+	}
+	X509_free(x);
+	return 0;
+}
+
+int
 iss_merchant_cert_add(iss_db *db, const char *terminal, const char *pem,
     char *fp, size_t fplen, iss_err *e)
 {
@@ -223,12 +239,8 @@ http_loopback(const char *url)
 }
 
 int
-iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
-    iss_err *e)
+iss_merchant_webhook_check(const char *url, iss_err *e)
 {
-	char hex[13], detail[600];
-	int rc;
-
 	if (url != NULL && ((strncmp(url, "https://", 8) != 0 &&
 	    strncmp(url, "http://", 7) != 0) || strlen(url) > 500 ||
 	    strpbrk(url, " \t\r\n") != NULL)) {
@@ -242,6 +254,18 @@ iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
 		    " or [::1])");
 		return -1;
 	}
+	return 0;
+}
+
+int
+iss_merchant_webhook(iss_db *db, const char *terminal, const char *url,
+    iss_err *e)
+{
+	char hex[13], detail[600];
+	int rc;
+
+	if (iss_merchant_webhook_check(url, e) != 0)
+		return -1;
 	if ((rc = iss_db_begin(db)) != ISS_DB_OK) {
 		iss_fail_db(e, db, rc);
 		return -1;

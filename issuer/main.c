@@ -742,6 +742,14 @@ cmd_merchant_create(const opts *o)
 		    " (12 hex digits)\n");
 		return 2;
 	}
+	/* bad input changes nothing: the credentials are checked before the
+	 * merchant is made */
+	if (iss_merchant_webhook_check(o->webhook, &e) != 0 ||
+	    (o->client_cert != NULL &&
+	    iss_merchant_cert_check(o->client_cert, &e) != 0)) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
+		return 2;
+	}
 	if (open_db(o, &db) != 0)
 		return 1;
 	if (iss_merchant_create(db, o->terminal, o->name, &id, &e) != 0)

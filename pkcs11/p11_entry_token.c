@@ -99,14 +99,16 @@ get_token_info(CK_SLOT_ID id, CK_TOKEN_INFO_PTR info)
 		info->flags |= CKF_USER_PIN_LOCKED;
 	else if (slot->pin_tries == 1)
 		info->flags |= CKF_USER_PIN_FINAL_TRY | CKF_USER_PIN_COUNT_LOW;
-	else if (slot->pin_tries > 0 && slot->pin_tries < slot->pin_max)
+	else if ((slot->pin_tries > 0 && slot->pin_tries < slot->pin_max) ||
+	    slot->pin_wrong)
 		info->flags |= CKF_USER_PIN_COUNT_LOW;
 	/* the SO's secret as a PIN is the PUK (its counter; 9B has none) */
 	if (slot->puk_tries == 0)
 		info->flags |= CKF_SO_PIN_LOCKED;
 	else if (slot->puk_tries == 1)
 		info->flags |= CKF_SO_PIN_FINAL_TRY | CKF_SO_PIN_COUNT_LOW;
-	else if (slot->puk_tries > 0 && slot->puk_tries < slot->puk_max)
+	else if ((slot->puk_tries > 0 && slot->puk_tries < slot->puk_max) ||
+	    slot->so_wrong)
 		info->flags |= CKF_SO_PIN_COUNT_LOW;
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulSessionCount = p11_slot_session_count(id, false);
@@ -243,8 +245,10 @@ init_pin(p11_session *s, p11_slot *slot,
 	wk = wk_piv_unblock_pin(slot->piv, slot->so_secret, slot->so_secret_len,
 	    pin, len, &tries);
 	p11_card_end(slot);
-	if (wk == WK_OK)
+	if (wk == WK_OK) {
 		slot->pin_tries = slot->pin_max;
+		slot->pin_wrong = false;	/* a new PIN: nothing wrong entered yet */
+	}
 	return wk == WK_OK ? CKR_OK : p11_token_check(slot, wk);
 }
 
@@ -492,6 +496,8 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 		if (wk != WK_OK)
 			rv = pin_result(slot, wk, tries);
 	}
+	if (rv == CKR_PIN_INCORRECT)
+		slot->pin_wrong = true;
 	if (rv != CKR_OK) {
 		/*
 		 * a failed context login ends the operation waiting for it,
@@ -504,6 +510,7 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 		return rv;
 	}
 	slot->pin_tries = slot->pin_max;
+	slot->pin_wrong = false;
 	if (ctx) {
 		s->op[P11_OP_SIGN].ctx_login_done = true;
 		s->op[P11_OP_DECRYPT].ctx_login_done = true;
@@ -576,6 +583,10 @@ login(p11_session *s, p11_slot *slot, CK_USER_TYPE type, CK_UTF8CHAR_PTR pin,
 		break;
 	case CKU_SO:
 		rv = login_so(slot, s->slot, pin, len);
+		if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LEN_RANGE)
+			slot->so_wrong = true;
+		else if (rv == CKR_OK)
+			slot->so_wrong = false;
 		break;
 	default:
 		rv = CKR_USER_TYPE_INVALID;

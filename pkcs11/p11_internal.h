@@ -321,6 +321,11 @@ typedef struct p11_slot {
 	int pin_max;
 	int puk_tries;		/* -1: unknown (the card has no GET METADATA) */
 	int puk_max;
+	/* a wrong PIN (PUK, management key) entered since the last successful
+	 * login, one the card counted or one refused here without a try: PKCS#11
+	 * defines CKF_USER_PIN_COUNT_LOW (CKF_SO_PIN_COUNT_LOW) as that */
+	bool pin_wrong;
+	bool so_wrong;
 	bool event;		/* a change not yet reported by C_WaitForSlotEvent */
 	bool seen_token;	/* token state last reported */
 } p11_slot;

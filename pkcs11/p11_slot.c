@@ -95,6 +95,7 @@ token_identity(p11_slot *slot)
 	snprintf(slot->label, sizeof(slot->label), "%s #%s",
 	    slot->walletkey ? "walletkey" : "PIV", slot->serial);
 	slot->pin_max = 3;
+	slot->pin_wrong = slot->so_wrong = false;	/* a new token */
 	md = malloc(sizeof(*md));
 	if (md != NULL && wk_piv_get_metadata(slot->piv, WK_PIV_REF_PIN, md) ==
 	    WK_OK && md->has_retries) {

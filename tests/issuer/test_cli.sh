@@ -55,6 +55,12 @@ expect_rc 0 "$bin" merchant-create --db "$db" --terminal 000000000042 --name Sho
 expect_rc 2 "$bin" merchant-create --db "$db" --terminal 000000000042
 grep -q merchant_exists "$dir/err" || fail "duplicate merchant"
 expect_rc 2 "$bin" merchant-create --db "$db" --terminal 42
+# a refused webhook or certificate makes no merchant
+expect_rc 2 "$bin" merchant-create --db "$db" --terminal 000000000043 --webhook ftp://x
+grep -q bad_url "$dir/err" || fail "ftp webhook"
+expect_rc 2 "$bin" merchant-create --db "$db" --terminal 000000000043 --webhook http://example.com/h
+expect_rc 2 "$bin" merchant-create --db "$db" --terminal 000000000043 --client-cert "$dir/none.pem"
+grep -q bad_certificate "$dir/err" || fail "missing certificate"
 expect_rc 2 "$bin" merchant-create --db "$db"
 expect_rc 0 "$bin" merchant-create --db "$db" --terminal 0000000000AB --json
 expect_rc 0 "$bin" merchants --db "$db" --json

@@ -171,8 +171,14 @@ test_login(void **state)
 	RV(f->C_Login(ro, CKU_USER, pin, 5), CKR_PIN_INCORRECT);
 	RV(f->C_Login(ro, CKU_USER, (CK_BYTE *)"simply-wrong", 12),
 	    CKR_PIN_INCORRECT);
+	/*
+	 * PKCS#11 (CK_TOKEN_INFO): COUNT_LOW says a wrong PIN was entered since
+	 * the last successful login, a counted one or not; the two refused
+	 * above cost no try: FINAL_TRY comes only after two counted ones below
+	 */
 	OK(f->C_GetTokenInfo(slot, &ti));
-	assert_false(ti.flags & CKF_USER_PIN_COUNT_LOW);
+	assert_true(ti.flags & CKF_USER_PIN_COUNT_LOW);
+	assert_false(ti.flags & CKF_USER_PIN_FINAL_TRY);
 	RV(f->C_Login(ro, 7, pin, 6), CKR_USER_TYPE_INVALID);
 	RV(f->C_Login(ro, CKU_CONTEXT_SPECIFIC, pin, 6),
 	    CKR_OPERATION_NOT_INITIALIZED);
