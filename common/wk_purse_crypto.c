@@ -494,33 +494,80 @@ wk_purse_diversify(uint8_t alg, const uint8_t mk[WK_PURSE_KEY_LEN],
 	return rc;
 }
 
-/* a MAC input built field by field */
-typedef struct msg {
-	uint8_t b[MSG_MAX];
-	size_t n;
-} msg;
+/*
+ * The MAC and TAC inputs (PBOC 3.0 part 2, 4.1 to 4.4): each is a list of
+ * fields from one table, in the order the spec lists them. A field's
+ * width: balance and amount 4 bytes, seq 2, limit 3, type 1, terminal id 6,
+ * terminal seq 4, date 4, time 3.
+ */
+typedef struct mac_fields {
+	uint32_t balance, amount, limit;
+	uint16_t seq;
+	uint8_t type;
+	const uint8_t *term_id, *term_seq, *date, *time;
+} mac_fields;
 
-static void
-msg_be(msg *m, uint32_t v, size_t n)
-{
-	put_be(m->b + m->n, v, n);
-	m->n += n;
-}
+enum { F_END, F_BALANCE, F_SEQ, F_AMOUNT, F_LIMIT, F_TYPE, F_TERM_ID,
+	F_TERM_SEQ, F_DATE, F_TIME };
 
-static void
-msg_bytes(msg *m, const uint8_t *p, size_t n)
-{
-	memcpy(m->b + m->n, p, n);
-	m->n += n;
-}
+/* old balance, amount, type, terminal: load / unload MAC1 */
+static const uint8_t in_load_mac1[] = { F_BALANCE, F_AMOUNT, F_TYPE,
+	F_TERM_ID, F_END };
+/* amount, type, terminal, date, time: load / unload MAC2, purchase MAC1 */
+static const uint8_t in_load_mac2[] = { F_AMOUNT, F_TYPE, F_TERM_ID, F_DATE,
+	F_TIME, F_END };
+/* new balance, online seq, amount, type, terminal, date, time: load TAC,
+ * unload MAC3 */
+static const uint8_t in_load_tac[] = { F_BALANCE, F_SEQ, F_AMOUNT, F_TYPE,
+	F_TERM_ID, F_DATE, F_TIME, F_END };
+static const uint8_t in_purchase_mac2[] = { F_AMOUNT, F_END };
+static const uint8_t in_purchase_tac[] = { F_AMOUNT, F_TYPE, F_TERM_ID,
+	F_TERM_SEQ, F_DATE, F_TIME, F_END };
+static const uint8_t in_update_mac1[] = { F_BALANCE, F_LIMIT, F_TYPE,
+	F_TERM_ID, F_END };
+static const uint8_t in_update_mac2[] = { F_LIMIT, F_TYPE, F_TERM_ID, F_DATE,
+	F_TIME, F_END };
+static const uint8_t in_update_tac[] = { F_BALANCE, F_SEQ, F_LIMIT, F_TYPE,
+	F_TERM_ID, F_DATE, F_TIME, F_END };
 
+/* the MAC of the fields in list under key */
 static int
-msg_mac(const wk_purse_skey *key, msg *m,
+fields_mac(const wk_purse_skey *key, const uint8_t *list, const mac_fields *f,
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	int rc = wk_purse_mac(key, m->b, m->n, mac);
+	uint8_t b[MSG_MAX];
+	size_t n = 0;
+	int rc;
 
-	sodium_memzero(m, sizeof(*m));
+	for (; *list != F_END; list++) {
+		switch (*list) {
+		case F_BALANCE: put_be(b + n, f->balance, 4); n += 4; break;
+		case F_SEQ: put_be(b + n, f->seq, 2); n += 2; break;
+		case F_AMOUNT: put_be(b + n, f->amount, 4); n += 4; break;
+		case F_LIMIT: put_be(b + n, f->limit, 3); n += 3; break;
+		case F_TYPE: b[n++] = f->type; break;
+		case F_TERM_ID:
+			memcpy(b + n, f->term_id, WK_PURSE_TERM_ID_LEN);
+			n += WK_PURSE_TERM_ID_LEN;
+			break;
+		case F_TERM_SEQ:
+			memcpy(b + n, f->term_seq, WK_PURSE_TERM_SEQ_LEN);
+			n += WK_PURSE_TERM_SEQ_LEN;
+			break;
+		case F_DATE:
+			memcpy(b + n, f->date, WK_PURSE_DATE_LEN);
+			n += WK_PURSE_DATE_LEN;
+			break;
+		case F_TIME:
+			memcpy(b + n, f->time, WK_PURSE_TIME_LEN);
+			n += WK_PURSE_TIME_LEN;
+			break;
+		default:
+			break;
+		}
+	}
+	rc = wk_purse_mac(key, b, n, mac);
+	sodium_memzero(b, sizeof(b));
 	return rc;
 }
 
@@ -529,13 +576,8 @@ wk_purse_load_mac1(const wk_purse_skey *sk, uint32_t old_balance,
     uint32_t amount, uint8_t type, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
-	msg_be(&m, old_balance, 4);
-	msg_be(&m, amount, 4);
-	msg_be(&m, type, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	return msg_mac(sk, &m, mac);
+	return fields_mac(sk, in_load_mac1, &(mac_fields){ .balance = old_balance,
+	    .amount = amount, .type = type, .term_id = term_id }, mac);
 }
 
 int
@@ -544,14 +586,8 @@ wk_purse_load_mac2(const wk_purse_skey *sk, uint32_t amount,
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
-	msg_be(&m, amount, 4);
-	msg_be(&m, type, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
-	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
-	return msg_mac(sk, &m, mac);
+	return fields_mac(sk, in_load_mac2, &(mac_fields){ .amount = amount,
+	    .type = type, .term_id = term_id, .date = date, .time = time }, mac);
 }
 
 int
@@ -561,16 +597,9 @@ wk_purse_load_tac(const wk_purse_skey *ktac, uint32_t new_balance,
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t tac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
-	msg_be(&m, new_balance, 4);
-	msg_be(&m, online_seq, 2);
-	msg_be(&m, amount, 4);
-	msg_be(&m, type, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
-	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
-	return msg_mac(ktac, &m, tac);
+	return fields_mac(ktac, in_load_tac, &(mac_fields){
+	    .balance = new_balance, .seq = online_seq, .amount = amount,
+	    .type = type, .term_id = term_id, .date = date, .time = time }, tac);
 }
 
 int
@@ -587,10 +616,8 @@ int
 wk_purse_purchase_mac2(const wk_purse_skey *sk, uint32_t amount,
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
-	msg_be(&m, amount, 4);
-	return msg_mac(sk, &m, mac);
+	return fields_mac(sk, in_purchase_mac2, &(mac_fields){ .amount = amount },
+	    mac);
 }
 
 int
@@ -600,15 +627,9 @@ wk_purse_purchase_tac(const wk_purse_skey *ktac, uint32_t amount,
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t tac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
-	msg_be(&m, amount, 4);
-	msg_be(&m, type, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	msg_bytes(&m, term_seq, WK_PURSE_TERM_SEQ_LEN);
-	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
-	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
-	return msg_mac(ktac, &m, tac);
+	return fields_mac(ktac, in_purchase_tac, &(mac_fields){ .amount = amount,
+	    .type = type, .term_id = term_id, .term_seq = term_seq, .date = date,
+	    .time = time }, tac);
 }
 
 int
@@ -642,20 +663,17 @@ wk_purse_unload_mac3(const wk_purse_skey *sk, uint32_t new_balance,
 	    WK_PURSE_TT_UNLOAD, term_id, date, time, mac);
 }
 
+/* the overdraw limit has 3 bytes */
 int
 wk_purse_update_mac1(const wk_purse_skey *sk, uint32_t balance,
     uint32_t old_limit, const uint8_t term_id[WK_PURSE_TERM_ID_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
 	if (old_limit > 0xFFFFFFu)
 		return WK_PURSE_CRYPTO_BAD_INPUT;
-	msg_be(&m, balance, 4);
-	msg_be(&m, old_limit, 3);
-	msg_be(&m, WK_PURSE_TT_ED_UPDATE, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	return msg_mac(sk, &m, mac);
+	return fields_mac(sk, in_update_mac1, &(mac_fields){ .balance = balance,
+	    .limit = old_limit, .type = WK_PURSE_TT_ED_UPDATE,
+	    .term_id = term_id }, mac);
 }
 
 int
@@ -664,16 +682,11 @@ wk_purse_update_mac2(const wk_purse_skey *sk, uint32_t new_limit,
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t mac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
 	if (new_limit > 0xFFFFFFu)
 		return WK_PURSE_CRYPTO_BAD_INPUT;
-	msg_be(&m, new_limit, 3);
-	msg_be(&m, WK_PURSE_TT_ED_UPDATE, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
-	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
-	return msg_mac(sk, &m, mac);
+	return fields_mac(sk, in_update_mac2, &(mac_fields){ .limit = new_limit,
+	    .type = WK_PURSE_TT_ED_UPDATE, .term_id = term_id, .date = date,
+	    .time = time }, mac);
 }
 
 int
@@ -683,16 +696,10 @@ wk_purse_update_tac(const wk_purse_skey *ktac, uint32_t new_balance,
     const uint8_t date[WK_PURSE_DATE_LEN], const uint8_t time[WK_PURSE_TIME_LEN],
     uint8_t tac[WK_PURSE_MAC_LEN])
 {
-	msg m = { .n = 0 };
-
 	if (new_limit > 0xFFFFFFu)
 		return WK_PURSE_CRYPTO_BAD_INPUT;
-	msg_be(&m, new_balance, 4);
-	msg_be(&m, online_seq, 2);
-	msg_be(&m, new_limit, 3);
-	msg_be(&m, WK_PURSE_TT_ED_UPDATE, 1);
-	msg_bytes(&m, term_id, WK_PURSE_TERM_ID_LEN);
-	msg_bytes(&m, date, WK_PURSE_DATE_LEN);
-	msg_bytes(&m, time, WK_PURSE_TIME_LEN);
-	return msg_mac(ktac, &m, tac);
+	return fields_mac(ktac, in_update_tac, &(mac_fields){
+	    .balance = new_balance, .seq = online_seq, .limit = new_limit,
+	    .type = WK_PURSE_TT_ED_UPDATE, .term_id = term_id, .date = date,
+	    .time = time }, tac);
 }

@@ -77,52 +77,11 @@ list(const iss_anon_cmd *c, enum iss_role role, const char *sql,
     const char *const *names, const bool *numeric)
 {
 	iss_db *db = NULL;
-	iss_res *r = NULL;
-	size_t cols;
 	int rc;
 
 	if ((rc = open_db(c, &db, role)) != 0)
 		return rc;
-	rc = 1;
-	if (iss_db_exec(db, sql, NULL, 0, &r) != ISS_DB_OK) {
-		fprintf(stderr, "walletkey-issuer: %s\n", iss_db_errmsg(db));
-		goto out;
-	}
-	cols = iss_res_cols(r);
-	if (c->json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < iss_res_rows(r); i++) {
-			json_t *row = json_object();
-
-			for (size_t j = 0; j < cols; j++) {
-				const char *t = iss_res_text(r, i, j);
-
-				json_object_set_new(row, names[j], t == NULL ? json_null() :
-				    numeric[j] ? json_integer(strtoll(t, NULL, 10)) :
-				    json_string(t));
-			}
-			json_array_append_new(a, row);
-		}
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(a);
-	} else {
-		for (size_t j = 0; j < cols; j++)
-			printf("%s%s", j ? "\t" : "", names[j]);
-		putchar('\n');
-		for (size_t i = 0; i < iss_res_rows(r); i++) {
-			for (size_t j = 0; j < cols; j++) {
-				const char *t = iss_res_text(r, i, j);
-
-				printf("%s%s", j ? "\t" : "", t ? t : "-");
-			}
-			putchar('\n');
-		}
-	}
-	rc = 0;
-out:
-	iss_res_free(&r);
+	rc = iss_db_print(db, sql, names, numeric, c->json);
 	iss_db_free(&db);
 	return rc;
 }

@@ -59,6 +59,13 @@ const char *iss_res_text(const iss_res *r, size_t row, size_t col);
 int64_t iss_res_int(const iss_res *r, size_t row, size_t col);
 void iss_res_free(iss_res **r);
 
+/* runs a parameterless query and prints its rows (iss_list.c): a
+ * tab-separated table headed by names, or with json a JSON array of
+ * objects keyed by names (numeric columns as integers); 0, or 1 with the
+ * database's message on stderr */
+int iss_db_print(iss_db *db, const char *sql, const char *const *names,
+    const bool *numeric, bool json);
+
 int iss_pool_new(const char *url, size_t max, iss_pool **out, char *err,
     size_t errlen);
 void iss_pool_free(iss_pool **pool);

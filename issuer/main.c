@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,121 +136,91 @@ usage(FILE *f)
 	    "            anon-accounts | anon-payments | anon-oplog [--json]\n");
 }
 
+/* the options: each sets one field of opts; every command reads its own */
+#define OPT(f) offsetof(opts, f)
+static const struct iss_opt {
+	const char *name;
+	enum { STR, FLAG } kind;
+	size_t off;
+} options[] = {
+	{ "db", STR, OPT(db) },
+	{ "listen", STR, OPT(listen) },
+	{ "tls-cert", STR, OPT(tls_cert) },
+	{ "tls-key", STR, OPT(tls_key) },
+	{ "key-file", STR, OPT(key_file) },
+	{ "passphrase-env", STR, OPT(passphrase_env) },
+	{ "password-env", STR, OPT(password_env) },
+	{ "pan", STR, OPT(pan) },
+	{ "name", STR, OPT(name) },
+	{ "card", STR, OPT(card) },
+	{ "terminal", STR, OPT(terminal) },
+	{ "out", STR, OPT(out) },
+	{ "amount", STR, OPT(amount) },
+	{ "ceiling", STR, OPT(ceiling) },
+	{ "pool", STR, OPT(pool) },
+	{ "cert", STR, OPT(cert) },
+	{ "manufacturer-ca", STR, OPT(mfg_ca) },
+	{ "fingerprint", STR, OPT(fingerprint) },
+	{ "request", STR, OPT(request) },
+	{ "webhook", STR, OPT(webhook) },
+	{ "client-cert", STR, OPT(client_cert) },
+	{ "client-ca", STR, OPT(client_ca) },
+	{ "revoke", STR, OPT(revoke) },
+	{ "alias", STR, OPT(alias) },
+	{ "label", STR, OPT(label) },
+	{ "api-key", FLAG, OPT(api_key) },
+	{ "none", FLAG, OPT(none) },
+	{ "session-ttl", STR, OPT(session_ttl) },
+	{ "hash-concurrency", STR, OPT(hash_concurrency) },
+	{ "sm4", STR, OPT(sm4) },
+	{ "role", STR, OPT(role) },
+	{ "manager-id", STR, OPT(manager_id) },
+	{ "authority-url", STR, OPT(authority_url) },
+	{ "authority-pubkey", STR, OPT(authority_pubkey) },
+	{ "id-number", STR, OPT(id_number) },
+	{ "account", STR, OPT(account) },
+	{ "manager", STR, OPT(manager) },
+	{ "url", STR, OPT(url) },
+	{ "pubkey", STR, OPT(pubkey) },
+	{ "limit", STR, OPT(limit) },
+	{ "daily-limit", STR, OPT(daily) },
+	{ "state", STR, OPT(state) },
+	{ "case", STR, OPT(case_id) },
+	{ "transaction", STR, OPT(txid) },
+	{ "order", STR, OPT(order) },
+	{ "operator", STR, OPT(operator_name) },
+	{ "approver", STR, OPT(approver) },
+	{ "approver-password-env", STR, OPT(approver_password_env) },
+	{ "json", FLAG, OPT(json) },
+	{ "exists-ok", FLAG, OPT(exists_ok) },
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
 static int
 parse(int argc, char **argv, opts *o)
 {
-	static const struct option lo[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "tls-cert", required_argument, NULL, 'c' },
-		{ "tls-key", required_argument, NULL, 'k' },
-		{ "key-file", required_argument, NULL, 'K' },
-		{ "passphrase-env", required_argument, NULL, 'P' },
-		{ "password-env", required_argument, NULL, 'w' },
-		{ "pan", required_argument, NULL, 'p' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "card", required_argument, NULL, 'C' },
-		{ "terminal", required_argument, NULL, 'T' },
-		{ "out", required_argument, NULL, 'O' },
-		{ "amount", required_argument, NULL, 'a' },
-		{ "ceiling", required_argument, NULL, 'L' },
-		{ "pool", required_argument, NULL, 'o' },
-		{ "cert", required_argument, NULL, 'x' },
-		{ "manufacturer-ca", required_argument, NULL, 'm' },
-		{ "fingerprint", required_argument, NULL, 'f' },
-		{ "request", required_argument, NULL, 'R' },
-		{ "webhook", required_argument, NULL, 'W' },
-		{ "client-cert", required_argument, NULL, 'X' },
-		{ "client-ca", required_argument, NULL, 'Y' },
-		{ "revoke", required_argument, NULL, 'V' },
-		{ "alias", required_argument, NULL, 'A' },
-		{ "label", required_argument, NULL, 'B' },
-		{ "api-key", no_argument, NULL, 'I' },
-		{ "none", no_argument, NULL, 'N' },
-		{ "session-ttl", required_argument, NULL, 'S' },
-		{ "hash-concurrency", required_argument, NULL, 'H' },
-		{ "sm4", required_argument, NULL, 1100 },
-		{ "role", required_argument, NULL, 1000 },
-		{ "manager-id", required_argument, NULL, 1001 },
-		{ "authority-url", required_argument, NULL, 1002 },
-		{ "authority-pubkey", required_argument, NULL, 1003 },
-		{ "id-number", required_argument, NULL, 1004 },
-		{ "account", required_argument, NULL, 1005 },
-		{ "manager", required_argument, NULL, 1006 },
-		{ "url", required_argument, NULL, 1007 },
-		{ "pubkey", required_argument, NULL, 1008 },
-		{ "limit", required_argument, NULL, 1009 },
-		{ "daily-limit", required_argument, NULL, 1010 },
-		{ "state", required_argument, NULL, 1011 },
-		{ "case", required_argument, NULL, 1012 },
-		{ "transaction", required_argument, NULL, 1013 },
-		{ "order", required_argument, NULL, 1014 },
-		{ "operator", required_argument, NULL, 1015 },
-		{ "approver", required_argument, NULL, 1016 },
-		{ "approver-password-env", required_argument, NULL, 1017 },
-		{ "json", no_argument, NULL, 'j' },
-		{ "exists-ok", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option lo[N_OPTIONS + 2];
+	char *base = (char *)o;
 	int ch;
 
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		lo[i] = (struct option){ options[i].name, options[i].kind == FLAG ?
+		    no_argument : required_argument, NULL, 256 + (int)i };
+	lo[N_OPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
+	lo[N_OPTIONS + 1] = (struct option){ NULL, 0, NULL, 0 };
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (ch) {
-		case 'd': o->db = optarg; break;
-		case 'l': o->listen = optarg; break;
-		case 'c': o->tls_cert = optarg; break;
-		case 'k': o->tls_key = optarg; break;
-		case 'K': o->key_file = optarg; break;
-		case 'P': o->passphrase_env = optarg; break;
-		case 'w': o->password_env = optarg; break;
-		case 'p': o->pan = optarg; break;
-		case 'n': o->name = optarg; break;
-		case 'C': o->card = optarg; break;
-		case 'T': o->terminal = optarg; break;
-		case 'O': o->out = optarg; break;
-		case 'a': o->amount = optarg; break;
-		case 'L': o->ceiling = optarg; break;
-		case 'o': o->pool = optarg; break;
-		case 'x': o->cert = optarg; break;
-		case 'm': o->mfg_ca = optarg; break;
-		case 'f': o->fingerprint = optarg; break;
-		case 'R': o->request = optarg; break;
-		case 'W': o->webhook = optarg; break;
-		case 'X': o->client_cert = optarg; break;
-		case 'Y': o->client_ca = optarg; break;
-		case 'V': o->revoke = optarg; break;
-		case 'A': o->alias = optarg; break;
-		case 'B': o->label = optarg; break;
-		case 'I': o->api_key = true; break;
-		case 'N': o->none = true; break;
-		case 'S': o->session_ttl = optarg; break;
-		case 'H': o->hash_concurrency = optarg; break;
-		case 1100: o->sm4 = optarg; break;
-		case 'j': o->json = true; break;
-		case 'E': o->exists_ok = true; break;
-		case 1000: o->role = optarg; break;
-		case 1001: o->manager_id = optarg; break;
-		case 1002: o->authority_url = optarg; break;
-		case 1003: o->authority_pubkey = optarg; break;
-		case 1004: o->id_number = optarg; break;
-		case 1005: o->account = optarg; break;
-		case 1006: o->manager = optarg; break;
-		case 1007: o->url = optarg; break;
-		case 1008: o->pubkey = optarg; break;
-		case 1009: o->limit = optarg; break;
-		case 1010: o->daily = optarg; break;
-		case 1011: o->state = optarg; break;
-		case 1012: o->case_id = optarg; break;
-		case 1013: o->txid = optarg; break;
-		case 1014: o->order = optarg; break;
-		case 1015: o->operator_name = optarg; break;
-		case 1016: o->approver = optarg; break;
-		case 1017: o->approver_password_env = optarg; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -1;
+		if (ch == 'h') {
+			usage(stdout);
+			exit(0);
 		}
+		if (ch < 256 || ch >= 256 + (int)N_OPTIONS)
+			return -1;
+		if (options[ch - 256].kind == FLAG)
+			*(bool *)(void *)(base + options[ch - 256].off) = true;
+		else
+			*(const char **)(void *)(base + options[ch - 256].off) =
+			    optarg;
 	}
 	if (optind != argc) {
 		fprintf(stderr, "walletkey-issuer: unexpected argument %s\n",
@@ -1435,60 +1406,219 @@ out:
 	return rc;
 }
 
-/* prints a query as a table or as a JSON array of objects */
+/* a listing: a query printed as a table or as a JSON array of objects */
+typedef struct listing {
+	const char *sql;
+	const char *const *names;
+	const bool *numeric;
+} listing;
+
 static int
-cmd_list(const opts *o, const char *sql, const char *const *names,
-    const bool *numeric)
+cmd_list(const opts *o, const listing *l)
 {
 	iss_db *db = NULL;
-	iss_res *r = NULL;
-	size_t cols;
-	int rc = 1;
+	int rc;
 
 	if (open_db(o, &db) != 0)
 		return 1;
-	if (iss_db_exec(db, sql, NULL, 0, &r) != ISS_DB_OK) {
-		fprintf(stderr, "walletkey-issuer: %s\n", iss_db_errmsg(db));
-		goto out;
-	}
-	cols = iss_res_cols(r);
-	if (o->json) {
-		json_t *a = json_array();
-
-		for (size_t i = 0; i < iss_res_rows(r); i++) {
-			json_t *row = json_object();
-
-			for (size_t j = 0; j < cols; j++) {
-				const char *t = iss_res_text(r, i, j);
-
-				json_object_set_new(row, names[j], t == NULL ? json_null() :
-				    numeric[j] ? json_integer(strtoll(t, NULL, 10)) :
-				    json_string(t));
-			}
-			json_array_append_new(a, row);
-		}
-		json_dumpf(a, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(a);
-	} else {
-		for (size_t j = 0; j < cols; j++)
-			printf("%s%s", j ? "\t" : "", names[j]);
-		putchar('\n');
-		for (size_t i = 0; i < iss_res_rows(r); i++) {
-			for (size_t j = 0; j < cols; j++) {
-				const char *t = iss_res_text(r, i, j);
-
-				printf("%s%s", j ? "\t" : "", t ? t : "-");
-			}
-			putchar('\n');
-		}
-	}
-	rc = 0;
-out:
-	iss_res_free(&r);
+	rc = iss_db_print(db, l->sql, l->names, l->numeric, o->json);
 	iss_db_free(&db);
 	return rc;
 }
+
+static const char *const payments_names[] = { "payment_id", "terminal_id",
+	"order_id", "payer", "card_id", "amount", "currency", "status",
+	"error", "method", "counter", "expires", "created_at", "closed_at" };
+static const bool payments_numeric[] = { false, false, false, false, false,
+	true, false, false, false, false, true, true, false, false };
+static const listing payments_list = {
+    "SELECT id, terminal_id, order_id, payer,"
+    " card_id, amount, currency, status, error_code, method, counter,"
+    " expires_at, created_at, closed_at FROM payments"
+    " ORDER BY created_at, id",
+    payments_names, payments_numeric };
+
+static const char *const webhooks_names[] = { "id", "payment_id", "url",
+	"attempts", "next_at", "delivered_at", "last_error" };
+static const bool webhooks_numeric[] = { true, false, false, true, true,
+	true, false };
+static const listing webhooks_list = {
+    "SELECT id, payment_id, url, attempts, next_at,"
+    " delivered_at, last_error FROM webhooks ORDER BY id",
+    webhooks_names, webhooks_numeric };
+
+static const char *const pin_reloads_names[] = { "order", "card_id",
+	"status", "ordered_at", "challenge", "delivered_at" };
+static const bool pin_reloads_numeric[] = { true, false, false, false, false,
+	false };
+static const listing pin_reloads_list = {
+    "SELECT id, card_id, status, ordered_at,"
+    " challenge, delivered_at FROM pin_reloads ORDER BY id",
+    pin_reloads_names, pin_reloads_numeric };
+
+static const char *const transfers_names[] = { "token_id", "sender",
+	"receiver", "amount", "reported_at" };
+static const bool transfers_numeric[] = { false, false, false, true, false };
+static const listing transfers_list = {
+    "SELECT token_id, sender, receiver, amount,"
+    " reported_at FROM transfers ORDER BY reported_at, token_id",
+    transfers_names, transfers_numeric };
+
+static const char *const psams_names[] = { "terminal_id", "card_id",
+	"key_version", "issued_at" };
+static const bool psams_numeric[] = { false, false, true, false };
+static const listing psams_list = {
+    "SELECT terminal_id, card_id, key_version,"
+    " issued_at FROM psams ORDER BY terminal_id",
+    psams_names, psams_numeric };
+
+static const char *const merchants_names[] = { "terminal_id", "account_id",
+	"name", "balance", "created_at" };
+static const bool merchants_numeric[] = { false, true, false, true, false };
+static const listing merchants_list = {
+    "SELECT m.terminal_id, m.account_id, a.name,"
+    " a.balance, m.created_at FROM merchants m JOIN accounts a"
+    " ON a.id = m.account_id ORDER BY m.terminal_id",
+    merchants_names, merchants_numeric };
+
+static const char *const settlements_names[] = { "card_id", "purse",
+	"offline_seq", "terminal_id", "terminal_seq", "amount", "settled_at" };
+static const bool settlements_numeric[] = { false, false, true, false, false,
+	true, false };
+static const listing settlements_list = {
+    "SELECT card_id, purse, offline_seq, terminal_id,"
+    " terminal_seq, amount, settled_at FROM settlements"
+    " ORDER BY settled_at, terminal_id, terminal_seq",
+    settlements_names, settlements_numeric };
+
+static const char *const accounts_names[] = { "id", "kind", "pan", "name",
+	"balance", "created_at" };
+static const bool accounts_numeric[] = { true, false, false, false, true,
+	false };
+static const listing accounts_list = {
+    "SELECT id, kind, pan, name, balance, created_at"
+    " FROM accounts ORDER BY id",
+    accounts_names, accounts_numeric };
+
+static const char *const ledger_names[] = { "entry", "txn", "kind", "ref",
+	"account", "amount", "at" };
+static const bool ledger_numeric[] = { true, true, false, false, true, true,
+	false };
+static const listing ledger_list = {
+    "SELECT e.id, t.id, t.kind, t.ref, e.account_id,"
+    " e.amount, t.created_at FROM entries e JOIN txns t"
+    " ON t.id = e.txn_id ORDER BY e.id",
+    ledger_names, ledger_numeric };
+
+static const char *const oplog_names[] = { "id", "at", "kind", "card_id",
+	"load_id", "seq", "account_id", "amount", "detail", "reverses" };
+static const bool oplog_numeric[] = { true, false, false, false, false, true,
+	true, true, false, true };
+static const listing oplog_list = {
+    "SELECT id, at, kind, card_id, load_id, seq,"
+    " account_id, amount, detail, reverses FROM oplog ORDER BY id",
+    oplog_names, oplog_numeric };
+
+static const char *const loads_names[] = { "load_id", "card_id", "seq",
+	"account_id", "amount", "status", "balance", "created_at", "closed_at" };
+static const bool loads_numeric[] = { false, false, true, true, true, false,
+	true, false, false };
+static const listing loads_list = {
+    "SELECT id, card_id, seq, account_id, amount,"
+    " status, new_balance, created_at, closed_at FROM loads"
+    " ORDER BY created_at, id",
+    loads_names, loads_numeric };
+
+/* float: what the issuer put into the card and did not pay out;
+ * key_algs: one algorithm id per purse key (00 3DES, 04 SM4) */
+static const char *const cards_names[] = { "card_id", "account_id",
+	"cert_serial", "key_version", "key_algs", "balance", "float_account",
+	"float", "revoked_at", "created_at" };
+static const bool cards_numeric[] = { false, true, false, true, false, true,
+	true, true, false, false };
+static const listing cards_list = {
+    "SELECT c.card_id, c.account_id, c.cert_serial,"
+    " c.key_version, COALESCE(c.key_algs, ''), c.balance,"
+    " c.float_account, COALESCE(a.balance, 0), c.revoked_at,"
+    " c.created_at FROM cards c"
+    " LEFT JOIN accounts a ON a.id = c.float_account"
+    " ORDER BY c.created_at",
+    cards_names, cards_numeric };
+
+/* sam-keys wrote the purse master keys to a file; it is gone */
+static int
+cmd_sam_keys(const opts *o)
+{
+	(void)o;
+	fprintf(stderr, "walletkey-issuer: sam-keys is gone: it wrote the"
+	    " purse master keys to a file. A terminal gets a PSAM instead"
+	    " (psam-issue; docs/issuer.md \"PSAM\")\n");
+	return 2;
+}
+
+/* the semi-anonymous roles' commands (iss_anon_admin.c) */
+static int
+cmd_anon(const char *cmd, const opts *o)
+{
+	iss_unlock u = { 0 };
+	iss_anon_cmd c = { 0 };
+
+	u.key_file = o->key_file;
+	if (o->passphrase_env != NULL &&
+	    (u.passphrase = getenv(o->passphrase_env)) == NULL) {
+		fprintf(stderr, "walletkey-issuer: $%s is not set\n",
+		    o->passphrase_env);
+		return 2;
+	}
+	c = (iss_anon_cmd){ .db = o->db, .u = &u, .name = o->name,
+	    .id_number = o->id_number, .account = o->account,
+	    .manager = o->manager, .url = o->url, .pubkey = o->pubkey,
+	    .amount = o->amount, .limit = o->limit, .daily = o->daily,
+	    .state = o->state, .case_id = o->case_id, .txid = o->txid,
+	    .order = o->order, .operator_name = o->operator_name,
+	    .password_env = o->password_env, .approver = o->approver,
+	    .approver_password_env = o->approver_password_env,
+	    .json = o->json };
+	return iss_anon_admin(cmd, &c);
+}
+
+/* the commands: a handler, or a listing */
+static const struct command {
+	const char *name;
+	int (*run)(const opts *o);
+	const listing *list;
+} commands[] = {
+	{ "migrate", cmd_migrate, NULL },
+	{ "key-algorithms", cmd_key_algorithms, NULL },
+	{ "serve", cmd_serve, NULL },
+	{ "account-create", cmd_account_create, NULL },
+	{ "deposit", cmd_deposit, NULL },
+	{ "revoke", cmd_revoke, NULL },
+	{ "merchant-create", cmd_merchant_create, NULL },
+	{ "merchant-key", cmd_merchant_key, NULL },
+	{ "merchant-cert", cmd_merchant_cert, NULL },
+	{ "merchant-webhook", cmd_merchant_webhook, NULL },
+	{ "alias-create", cmd_alias_create, NULL },
+	{ "payments", NULL, &payments_list },
+	{ "webhooks", NULL, &webhooks_list },
+	{ "psam-issue", cmd_psam_issue, NULL },
+	{ "manufacturer-add", cmd_manufacturer_add, NULL },
+	{ "manufacturers", cmd_manufacturers, NULL },
+	{ "manufacturer-remove", cmd_manufacturer_remove, NULL },
+	{ "purse-unblock", cmd_purse_unblock, NULL },
+	{ "pin-unblock", cmd_pin_unblock, NULL },
+	{ "pin-reloads", NULL, &pin_reloads_list },
+	{ "sam-keys", cmd_sam_keys, NULL },
+	{ "transfers", NULL, &transfers_list },
+	{ "psams", NULL, &psams_list },
+	{ "merchants", NULL, &merchants_list },
+	{ "settlements", NULL, &settlements_list },
+	{ "accounts", NULL, &accounts_list },
+	{ "ledger", NULL, &ledger_list },
+	{ "oplog", NULL, &oplog_list },
+	{ "loads", NULL, &loads_list },
+	{ "cards", NULL, &cards_list },
+};
 
 int
 main(int argc, char **argv)
@@ -1511,199 +1641,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "init") == 0)
 		return cmd_init(&o);
-	if (iss_anon_admin_known(cmd)) {
-		iss_unlock u = { 0 };
-		iss_anon_cmd c = { 0 };
-
-		u.key_file = o.key_file;
-		if (o.passphrase_env != NULL &&
-		    (u.passphrase = getenv(o.passphrase_env)) == NULL) {
-			fprintf(stderr, "walletkey-issuer: $%s is not set\n",
-			    o.passphrase_env);
-			return 2;
-		}
-		c.db = o.db;
-		c.u = &u;
-		c.name = o.name;
-		c.id_number = o.id_number;
-		c.account = o.account;
-		c.manager = o.manager;
-		c.url = o.url;
-		c.pubkey = o.pubkey;
-		c.amount = o.amount;
-		c.limit = o.limit;
-		c.daily = o.daily;
-		c.state = o.state;
-		c.case_id = o.case_id;
-		c.txid = o.txid;
-		c.order = o.order;
-		c.operator_name = o.operator_name;
-		c.password_env = o.password_env;
-		c.approver = o.approver;
-		c.approver_password_env = o.approver_password_env;
-		c.json = o.json;
-		return iss_anon_admin(cmd, &c);
-	}
-	if (strcmp(cmd, "migrate") == 0)
-		return cmd_migrate(&o);
-	if (strcmp(cmd, "key-algorithms") == 0)
-		return cmd_key_algorithms(&o);
-	if (strcmp(cmd, "serve") == 0)
-		return cmd_serve(&o);
-	if (strcmp(cmd, "account-create") == 0)
-		return cmd_account_create(&o);
-	if (strcmp(cmd, "deposit") == 0)
-		return cmd_deposit(&o);
-	if (strcmp(cmd, "revoke") == 0)
-		return cmd_revoke(&o);
-	if (strcmp(cmd, "merchant-create") == 0)
-		return cmd_merchant_create(&o);
-	if (strcmp(cmd, "merchant-key") == 0)
-		return cmd_merchant_key(&o);
-	if (strcmp(cmd, "merchant-cert") == 0)
-		return cmd_merchant_cert(&o);
-	if (strcmp(cmd, "merchant-webhook") == 0)
-		return cmd_merchant_webhook(&o);
-	if (strcmp(cmd, "alias-create") == 0)
-		return cmd_alias_create(&o);
-	if (strcmp(cmd, "payments") == 0) {
-		static const char *const n[] = { "payment_id", "terminal_id",
-		    "order_id", "payer", "card_id", "amount", "currency", "status",
-		    "error", "method", "counter", "expires", "created_at",
-		    "closed_at" };
-		static const bool num[] = { false, false, false, false, false, true,
-		    false, false, false, false, true, true, false, false };
-
-		return cmd_list(&o, "SELECT id, terminal_id, order_id, payer,"
-		    " card_id, amount, currency, status, error_code, method, counter,"
-		    " expires_at, created_at, closed_at FROM payments"
-		    " ORDER BY created_at, id", n, num);
-	}
-	if (strcmp(cmd, "webhooks") == 0) {
-		static const char *const n[] = { "id", "payment_id", "url",
-		    "attempts", "next_at", "delivered_at", "last_error" };
-		static const bool num[] = { true, false, false, true, true, true,
-		    false };
-
-		return cmd_list(&o, "SELECT id, payment_id, url, attempts, next_at,"
-		    " delivered_at, last_error FROM webhooks ORDER BY id", n, num);
-	}
-	if (strcmp(cmd, "psam-issue") == 0)
-		return cmd_psam_issue(&o);
-	if (strcmp(cmd, "manufacturer-add") == 0)
-		return cmd_manufacturer_add(&o);
-	if (strcmp(cmd, "manufacturers") == 0)
-		return cmd_manufacturers(&o);
-	if (strcmp(cmd, "manufacturer-remove") == 0)
-		return cmd_manufacturer_remove(&o);
-	if (strcmp(cmd, "purse-unblock") == 0)
-		return cmd_purse_unblock(&o);
-	if (strcmp(cmd, "pin-unblock") == 0)
-		return cmd_pin_unblock(&o);
-	if (strcmp(cmd, "pin-reloads") == 0) {
-		static const char *const n[] = { "order", "card_id", "status",
-		    "ordered_at", "challenge", "delivered_at" };
-		static const bool num[] = { true, false, false, false, false, false };
-
-		return cmd_list(&o, "SELECT id, card_id, status, ordered_at,"
-		    " challenge, delivered_at FROM pin_reloads ORDER BY id", n, num);
-	}
-	if (strcmp(cmd, "sam-keys") == 0) {
-		fprintf(stderr, "walletkey-issuer: sam-keys is gone: it wrote the"
-		    " purse master keys to a file. A terminal gets a PSAM instead"
-		    " (psam-issue; docs/issuer.md \"PSAM\")\n");
-		return 2;
-	}
-	if (strcmp(cmd, "transfers") == 0) {
-		static const char *const n[] = { "token_id", "sender", "receiver",
-		    "amount", "reported_at" };
-		static const bool num[] = { false, false, false, true, false };
-
-		return cmd_list(&o, "SELECT token_id, sender, receiver, amount,"
-		    " reported_at FROM transfers ORDER BY reported_at, token_id", n,
-		    num);
-	}
-	if (strcmp(cmd, "psams") == 0) {
-		static const char *const n[] = { "terminal_id", "card_id",
-		    "key_version", "issued_at" };
-		static const bool num[] = { false, false, true, false };
-
-		return cmd_list(&o, "SELECT terminal_id, card_id, key_version,"
-		    " issued_at FROM psams ORDER BY terminal_id", n, num);
-	}
-	if (strcmp(cmd, "merchants") == 0) {
-		static const char *const n[] = { "terminal_id", "account_id", "name",
-		    "balance", "created_at" };
-		static const bool num[] = { false, true, false, true, false };
-
-		return cmd_list(&o, "SELECT m.terminal_id, m.account_id, a.name,"
-		    " a.balance, m.created_at FROM merchants m JOIN accounts a"
-		    " ON a.id = m.account_id ORDER BY m.terminal_id", n, num);
-	}
-	if (strcmp(cmd, "settlements") == 0) {
-		static const char *const n[] = { "card_id", "purse", "offline_seq",
-		    "terminal_id", "terminal_seq", "amount", "settled_at" };
-		static const bool num[] = { false, false, true, false, false, true,
-		    false };
-
-		return cmd_list(&o, "SELECT card_id, purse, offline_seq, terminal_id,"
-		    " terminal_seq, amount, settled_at FROM settlements"
-		    " ORDER BY settled_at, terminal_id, terminal_seq", n, num);
-	}
-	if (strcmp(cmd, "accounts") == 0) {
-		static const char *const n[] = { "id", "kind", "pan", "name", "balance",
-		    "created_at" };
-		static const bool num[] = { true, false, false, false, true, false };
-
-		return cmd_list(&o, "SELECT id, kind, pan, name, balance, created_at"
-		    " FROM accounts ORDER BY id", n, num);
-	}
-	if (strcmp(cmd, "ledger") == 0) {
-		static const char *const n[] = { "entry", "txn", "kind", "ref",
-		    "account", "amount", "at" };
-		static const bool num[] = { true, true, false, false, true, true, false };
-
-		return cmd_list(&o, "SELECT e.id, t.id, t.kind, t.ref, e.account_id,"
-		    " e.amount, t.created_at FROM entries e JOIN txns t"
-		    " ON t.id = e.txn_id ORDER BY e.id", n, num);
-	}
-	if (strcmp(cmd, "oplog") == 0) {
-		static const char *const n[] = { "id", "at", "kind", "card_id",
-		    "load_id", "seq", "account_id", "amount", "detail", "reverses" };
-		static const bool num[] = { true, false, false, false, false, true,
-		    true, true, false, true };
-
-		return cmd_list(&o, "SELECT id, at, kind, card_id, load_id, seq,"
-		    " account_id, amount, detail, reverses FROM oplog ORDER BY id",
-		    n, num);
-	}
-	if (strcmp(cmd, "loads") == 0) {
-		static const char *const n[] = { "load_id", "card_id", "seq",
-		    "account_id", "amount", "status", "balance", "created_at",
-		    "closed_at" };
-		static const bool num[] = { false, false, true, true, true, false,
-		    true, false, false };
-
-		return cmd_list(&o, "SELECT id, card_id, seq, account_id, amount,"
-		    " status, new_balance, created_at, closed_at FROM loads"
-		    " ORDER BY created_at, id", n, num);
-	}
-	if (strcmp(cmd, "cards") == 0) {
-		static const char *const n[] = { "card_id", "account_id", "cert_serial",
-		    "key_version", "key_algs", "balance", "float_account", "float",
-		    "revoked_at", "created_at" };
-		static const bool num[] = { false, true, false, true, false, true,
-		    true, true, false, false };
-
-		/* float: what the issuer put into the card and did not pay out;
-		 * key_algs: one algorithm id per purse key (00 3DES, 04 SM4) */
-		return cmd_list(&o, "SELECT c.card_id, c.account_id, c.cert_serial,"
-		    " c.key_version, COALESCE(c.key_algs, ''), c.balance,"
-		    " c.float_account, COALESCE(a.balance, 0), c.revoked_at,"
-		    " c.created_at FROM cards c"
-		    " LEFT JOIN accounts a ON a.id = c.float_account"
-		    " ORDER BY c.created_at", n, num);
-	}
+	if (iss_anon_admin_known(cmd))
+		return cmd_anon(cmd, &o);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run != NULL ? commands[i].run(&o) :
+			    cmd_list(&o, commands[i].list);
 	fprintf(stderr, "walletkey-issuer: unknown command %s\n", cmd);
 	usage(stderr);
 	return 2;

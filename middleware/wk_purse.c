@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -439,17 +440,43 @@ txn_start(wk_sam *sam, const wk_purse_app *app, wk_purse_kind kind,
 	return WK_OK;
 }
 
-int
-wk_purse_purchase(wk_card *card, wk_sam *sam, const wk_purse_app *app,
+/* what differs between a load and a purchase (PBOC 3.0 part 2, 4.1 and
+ * 4.2): the INITIALIZE FOR LOAD / PURCHASE answer, the terminal's MAC (MAC2
+ * from the issuer's SAM for a load, MAC1 from the terminal's for a
+ * purchase), the CREDIT / DEBIT command (DEBIT also carries the terminal
+ * sequence number) and its answer (CREDIT: TAC; DEBIT: TAC and MAC2) */
+typedef struct txn_shape {
+	bool load;
+	uint8_t init_p1;
+	size_t init_len;
+	int (*parse_init)(const uint8_t *buf, size_t len, wk_purse_txn *txn);
+	int (*terminal_mac)(wk_sam *sam, wk_purse_txn *txn);
+	size_t mac_off;			/* the MAC sent: mac2 or mac1 */
+	uint8_t ins, p1;
+	bool term_seq;			/* the command starts with it */
+	size_t answer_len;		/* 4: TAC; 8: TAC and MAC2 */
+} txn_shape;
+
+static const txn_shape load_shape = { true, P1_INIT_LOAD,
+	WK_PURSE_INIT_LOAD_LEN, wk_purse_parse_init_load, wk_sam_load_mac2,
+	offsetof(wk_purse_txn, mac2), INS_CREDIT, 0x00, false, 4 };
+static const txn_shape purchase_shape = { false, P1_INIT_PURCHASE,
+	WK_PURSE_INIT_PURCHASE_LEN, wk_purse_parse_init_purchase,
+	wk_sam_purchase_mac1, offsetof(wk_purse_txn, mac1), INS_DEBIT, 0x01,
+	true, 8 };
+
+/* INITIALIZE, the terminal's MAC, CREDIT or DEBIT, the SAM's check */
+static int
+txn_run(wk_card *card, wk_sam *sam, const wk_purse_app *app,
     wk_purse_kind kind, uint32_t amount, const char *pin, size_t pin_len,
-    wk_purse_txn *txn)
+    wk_purse_txn *txn, const txn_shape *sh)
 {
 	uint8_t d[16], buf[32];
-	size_t len = 0;
+	size_t len = 0, n = 0;
 	bool begun = false;
 	int rc;
 
-	if (card == NULL || (rc = txn_start(sam, app, kind, amount, false,
+	if (card == NULL || (rc = txn_start(sam, app, kind, amount, sh->load,
 	    txn)) != WK_OK)
 		return card == NULL ? WK_ERR_ARG : rc;
 	if ((rc = wk_card_begin(card)) != WK_OK)
@@ -458,22 +485,24 @@ wk_purse_purchase(wk_card *card, wk_sam *sam, const wk_purse_app *app,
 	if (pin != NULL && (rc = verify_pin(card, pin, pin_len, NULL)) != WK_OK)
 		goto out;
 	init_data(d, txn);
-	if ((rc = cmd(card, CLA_PURSE, INS_INIT, P1_INIT_PURCHASE, (uint8_t)kind,
-	    d, 11, WK_PURSE_INIT_PURCHASE_LEN, buf, sizeof(buf), &len,
-	    NULL)) != WK_OK)
+	if ((rc = cmd(card, CLA_PURSE, INS_INIT, sh->init_p1, (uint8_t)kind, d,
+	    11, sh->init_len, buf, sizeof(buf), &len, NULL)) != WK_OK)
 		goto out;
-	if ((rc = wk_purse_parse_init_purchase(buf, len, txn)) != WK_OK)
+	if ((rc = sh->parse_init(buf, len, txn)) != WK_OK)
 		goto out;
-	if ((rc = wk_sam_purchase_mac1(sam, txn)) != WK_OK)
+	if ((rc = sh->terminal_mac(sam, txn)) != WK_OK)
 		goto out;
-	memcpy(d, txn->term_seq, 4);
-	memcpy(d + 4, txn->date, 4);
-	memcpy(d + 8, txn->time, 3);
-	memcpy(d + 11, txn->mac1, 4);
+	if (sh->term_seq) {
+		memcpy(d, txn->term_seq, 4);
+		n = 4;
+	}
+	memcpy(d + n, txn->date, 4);
+	memcpy(d + n + 4, txn->time, 3);
+	memcpy(d + n + 7, (const uint8_t *)txn + sh->mac_off, 4);
 	txn->state = WK_PURSE_TXN_SENT;
 	len = 0;
-	rc = cmd(card, CLA_PURSE, INS_DEBIT, 0x01, 0x00, d, 15, 8, buf,
-	    sizeof(buf), &len, NULL);
+	rc = cmd(card, CLA_PURSE, sh->ins, sh->p1, 0x00, d, n + 11,
+	    sh->answer_len, buf, sizeof(buf), &len, NULL);
 	if (rc != WK_OK) {
 		/* a status word: the card refused and changed nothing */
 		if (rc != WK_ERR_TRANSPORT && rc != WK_ERR_CARD_REMOVED &&
@@ -482,13 +511,15 @@ wk_purse_purchase(wk_card *card, wk_sam *sam, const wk_purse_app *app,
 			txn->state = WK_PURSE_TXN_NOT_DONE;
 		goto out;
 	}
-	if (len != 8) {
+	if (len != sh->answer_len) {
 		rc = WK_ERR_CARD_MALFORMED;
 		goto out;
 	}
 	memcpy(txn->tac, buf, 4);
-	memcpy(txn->mac2, buf + 4, 4);
-	if ((rc = wk_sam_check(sam, txn, txn->mac2, txn->tac)) != WK_OK)
+	if (sh->answer_len == 8)
+		memcpy(txn->mac2, buf + 4, 4);
+	if ((rc = wk_sam_check(sam, txn, sh->answer_len == 8 ? txn->mac2 :
+	    NULL, txn->tac)) != WK_OK)
 		goto out;
 	txn->state = WK_PURSE_TXN_DONE;
 out:
@@ -500,59 +531,21 @@ out:
 }
 
 int
+wk_purse_purchase(wk_card *card, wk_sam *sam, const wk_purse_app *app,
+    wk_purse_kind kind, uint32_t amount, const char *pin, size_t pin_len,
+    wk_purse_txn *txn)
+{
+	return txn_run(card, sam, app, kind, amount, pin, pin_len, txn,
+	    &purchase_shape);
+}
+
+int
 wk_purse_load(wk_card *card, wk_sam *sam, const wk_purse_app *app,
     wk_purse_kind kind, uint32_t amount, const char *pin, size_t pin_len,
     wk_purse_txn *txn)
 {
-	uint8_t d[16], buf[32];
-	size_t len = 0;
-	bool begun = false;
-	int rc;
-
-	if (card == NULL || (rc = txn_start(sam, app, kind, amount, true,
-	    txn)) != WK_OK)
-		return card == NULL ? WK_ERR_ARG : rc;
-	if ((rc = wk_card_begin(card)) != WK_OK)
-		goto out;
-	begun = true;
-	if (pin != NULL && (rc = verify_pin(card, pin, pin_len, NULL)) != WK_OK)
-		goto out;
-	init_data(d, txn);
-	if ((rc = cmd(card, CLA_PURSE, INS_INIT, P1_INIT_LOAD, (uint8_t)kind, d,
-	    11, WK_PURSE_INIT_LOAD_LEN, buf, sizeof(buf), &len, NULL)) != WK_OK)
-		goto out;
-	if ((rc = wk_purse_parse_init_load(buf, len, txn)) != WK_OK)
-		goto out;
-	if ((rc = wk_sam_load_mac2(sam, txn)) != WK_OK)
-		goto out;
-	memcpy(d, txn->date, 4);
-	memcpy(d + 4, txn->time, 3);
-	memcpy(d + 7, txn->mac2, 4);
-	txn->state = WK_PURSE_TXN_SENT;
-	len = 0;
-	rc = cmd(card, CLA_PURSE, INS_CREDIT, 0x00, 0x00, d, 11, 4, buf,
-	    sizeof(buf), &len, NULL);
-	if (rc != WK_OK) {
-		if (rc != WK_ERR_TRANSPORT && rc != WK_ERR_CARD_REMOVED &&
-		    rc != WK_ERR_PCSC && rc != WK_ERR_NO_CARD &&
-		    rc != WK_ERR_NO_READER && rc != WK_ERR_CARD_MALFORMED)
-			txn->state = WK_PURSE_TXN_NOT_DONE;
-		goto out;
-	}
-	if (len != 4) {
-		rc = WK_ERR_CARD_MALFORMED;
-		goto out;
-	}
-	memcpy(txn->tac, buf, 4);
-	if ((rc = wk_sam_check(sam, txn, NULL, txn->tac)) != WK_OK)
-		goto out;
-	txn->state = WK_PURSE_TXN_DONE;
-out:
-	if (begun)
-		(void)wk_card_end(card);
-	sodium_memzero(d, sizeof(d));
-	sodium_memzero(buf, sizeof(buf));
-	return rc;
+	return txn_run(card, sam, app, kind, amount, pin, pin_len, txn,
+	    &load_shape);
 }
 
 int

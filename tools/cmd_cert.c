@@ -1,6 +1,5 @@
 /* walletkey cert import|export|delete|request|selfsign */
-#include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,55 +29,32 @@ typedef struct cert_opts {
 	uint8_t slot;
 } cert_opts;
 
+#define CO(f) offsetof(cert_opts, f)
+
 static int
 parse(int argc, char **argv, cert_opts *o)
 {
-	static const struct option longs[] = {
-		{ "slot", required_argument, NULL, 's' },
-		{ "in", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "subject", required_argument, NULL, 'S' },
-		{ "hash", required_argument, NULL, 'h' },
-		{ "days", required_argument, NULL, 'd' },
-		{ "der", no_argument, NULL, 'D' },
-		{ "import", no_argument, NULL, 'I' },
-		{ "pin-file", required_argument, NULL, 'f' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "mgmt-key-file", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
+	static const piv_cli_opt opts[] = {
+		PIV_OPT("slot", PIV_OPT_STR, CO(slot_s)),
+		PIV_OPT("in", PIV_OPT_STR, CO(in)),
+		PIV_OPT("out", PIV_OPT_STR, CO(out)),
+		PIV_OPT("subject", PIV_OPT_STR, CO(subject)),
+		PIV_OPT("hash", PIV_OPT_STR, CO(hash)),
+		{ .name = "days", .kind = PIV_OPT_NUM, .off = CO(days),
+		    .bad = "--days: 1 to 36500", .min = 1, .max = 36500 },
+		PIV_OPT("der", PIV_OPT_FLAG, CO(der)),
+		PIV_OPT("import", PIV_OPT_FLAG, CO(import)),
+		PIV_OPT("pin-file", PIV_OPT_STR, CO(pin_file)),
+		PIV_OPT("pin", PIV_OPT_STR, CO(pin)),
+		PIV_OPT("mgmt-key-file", PIV_OPT_STR, CO(mgmt_file)),
+		PIV_OPTS_END,
 	};
-	char *end;
-	int c;
+	int st;
 
 	memset(o, 0, sizeof(*o));
 	o->days = 365;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		switch (c) {
-		case 's': o->slot_s = optarg; break;
-		case 'i': o->in = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'S': o->subject = optarg; break;
-		case 'h': o->hash = optarg; break;
-		case 'D': o->der = true; break;
-		case 'I': o->import = true; break;
-		case 'f': o->pin_file = optarg; break;
-		case 'p': o->pin = optarg; break;
-		case 'k': o->mgmt_file = optarg; break;
-		case 'd':
-			errno = 0;
-			o->days = strtol(optarg, &end, 10);
-			if (*end != '\0' || errno != 0 || o->days < 1 ||
-			    o->days > 36500)
-				return piv_cli_usage("--days: 1 to 36500");
-			break;
-		default:
-			fputs(usage, stderr);
-			return PIV_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return piv_cli_usage("unexpected argument '%s'", argv[optind]);
+	if ((st = piv_cli_parse(argc, argv, usage, opts, o)) != PIV_EXIT_OK)
+		return st;
 	if (o->slot_s == NULL)
 		return piv_cli_usage("--slot is required");
 	if (wk_piv_slot_from_name(o->slot_s, &o->slot) != WK_OK)
@@ -90,18 +66,17 @@ static int
 with_mgmt(wk_cli *cli, wk_piv *piv, const cert_opts *o, const uint8_t *der,
     size_t len)
 {
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file };
 	int rc, st;
 
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK)
-		return wk_cli_fail(cli, "begin transaction", rc);
-	if ((st = piv_cli_mgmt_auth(cli, piv, o->mgmt_file)) == 0) {
-		rc = der != NULL ? wk_piv_write_cert(piv, o->slot, der, len) :
-		    wk_piv_delete_cert(piv, o->slot);
-		if (rc != WK_OK)
-			st = wk_cli_fail(cli, der != NULL ? "write the "
-			    "certificate" : "delete the certificate", rc);
-	}
-	(void)wk_card_end(wk_piv_card(piv));
+	if ((st = piv_cli_begin(cli, piv, &auth)) != PIV_EXIT_OK)
+		return st;
+	rc = der != NULL ? wk_piv_write_cert(piv, o->slot, der, len) :
+	    wk_piv_delete_cert(piv, o->slot);
+	if (rc != WK_OK)
+		st = wk_cli_fail(cli, der != NULL ? "write the certificate" :
+		    "delete the certificate", rc);
+	piv_cli_end(piv);
 	return st;
 }
 
@@ -236,6 +211,8 @@ sign_new(wk_cli *cli, wk_piv *piv, const cert_opts *o, bool self)
 {
 	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
+	const piv_cli_auth auth = { .pin = &pin, .pin_slot = true,
+	    .slot = o->slot };
 	unsigned char *der = NULL;
 	X509_NAME *name = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -282,13 +259,9 @@ sign_new(wk_cli *cli, wk_piv *piv, const cert_opts *o, bool self)
 		    X509_REQ_set_subject_name(req, name) != 1)
 			goto out;
 	}
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
-		st = wk_cli_fail(cli, "begin transaction", rc);
+	if ((st = piv_cli_begin(cli, piv, &auth)) != PIV_EXIT_OK)
 		goto out;
-	}
 	began = true;
-	if ((st = piv_cli_verify_for(cli, piv, o->slot, &pin)) != 0)
-		goto out;
 	rc = self ? piv_cli_sign_x509(piv, o->slot, alg, md, pkey, &x) :
 	    piv_cli_sign_req(piv, o->slot, alg, md, pkey, &req);
 	if (rc != WK_OK) {
@@ -305,7 +278,7 @@ sign_new(wk_cli *cli, wk_piv *piv, const cert_opts *o, bool self)
 	st = emit(cli, o, self ? "certificate" : "request", x, req);
 out:
 	if (began)
-		(void)wk_card_end(wk_piv_card(piv));
+		piv_cli_end(piv);
 	OPENSSL_free(der);
 	BN_free(serial);
 	X509_free(x);
@@ -319,28 +292,17 @@ int
 cmd_cert(wk_cli *cli, int argc, char **argv)
 {
 	static const char *const subs[] = { "import", "export", "delete",
-		"request", "selfsign" };
+		"request", "selfsign", NULL };
 	wk_piv *piv = NULL;
 	uint8_t *der = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	cert_opts o;
-	int st;
+	int i, st;
 
-	if (wk_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return PIV_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? PIV_EXIT_USAGE : PIV_EXIT_OK;
-	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
-		if (strcmp(argv[1], subs[i]) == 0)
-			break;
-	if (i == sizeof(subs) / sizeof(subs[0])) {
-		fputs(usage, stderr);
-		return PIV_EXIT_USAGE;
-	}
+	if ((st = piv_cli_group(argc, argv, usage, subs, &i)) != -1)
+		return st;
+	if (i < 0)
+		return piv_cli_bad_sub(usage);
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
 	if (i == 0) {

@@ -1,5 +1,5 @@
 /* walletkey key generate|import|attest */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,39 +41,26 @@ policy(const char *s, const char *const *names, uint8_t *out)
 	return -1;
 }
 
+#define KO(f) offsetof(key_opts, f)
+
 static int
 parse(int argc, char **argv, key_opts *o)
 {
-	static const struct option longs[] = {
-		{ "slot", required_argument, NULL, 's' },
-		{ "alg", required_argument, NULL, 'a' },
-		{ "pin-policy", required_argument, NULL, 'p' },
-		{ "touch-policy", required_argument, NULL, 't' },
-		{ "in", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "mgmt-key-file", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
+	static const piv_cli_opt opts[] = {
+		PIV_OPT("slot", PIV_OPT_STR, KO(slot_s)),
+		PIV_OPT("alg", PIV_OPT_STR, KO(alg_s)),
+		PIV_OPT("pin-policy", PIV_OPT_STR, KO(pin_s)),
+		PIV_OPT("touch-policy", PIV_OPT_STR, KO(touch_s)),
+		PIV_OPT("in", PIV_OPT_STR, KO(in)),
+		PIV_OPT("out", PIV_OPT_STR, KO(out)),
+		PIV_OPT("mgmt-key-file", PIV_OPT_STR, KO(mgmt_file)),
+		PIV_OPTS_END,
 	};
-	int c;
+	int st;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		switch (c) {
-		case 's': o->slot_s = optarg; break;
-		case 'a': o->alg_s = optarg; break;
-		case 'p': o->pin_s = optarg; break;
-		case 't': o->touch_s = optarg; break;
-		case 'i': o->in = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'k': o->mgmt_file = optarg; break;
-		default:
-			fputs(usage, stderr);
-			return PIV_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return piv_cli_usage("unexpected argument '%s'", argv[optind]);
+	if ((st = piv_cli_parse(argc, argv, usage, opts, o)) != PIV_EXIT_OK)
+		return st;
 	if (o->slot_s == NULL)
 		return piv_cli_usage("--slot is required");
 	if (wk_piv_slot_from_name(o->slot_s, &o->slot) != WK_OK ||
@@ -125,14 +112,13 @@ out:
 static int
 do_generate(wk_cli *cli, wk_piv *piv, key_opts *o)
 {
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file };
 	uint8_t spki[WK_PIV_SPKI_MAX];
 	size_t len = sizeof(spki);
 	int rc, st;
 
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK)
-		return wk_cli_fail(cli, "begin transaction", rc);
-	if ((st = piv_cli_mgmt_auth(cli, piv, o->mgmt_file)) != 0)
-		goto out;
+	if ((st = piv_cli_begin(cli, piv, &auth)) != PIV_EXIT_OK)
+		return st;
 	if (!cli->json)
 		fprintf(stderr, "generating a %s key in slot %s...\n",
 		    wk_piv_alg_name(o->alg), o->slot_s);
@@ -144,7 +130,7 @@ do_generate(wk_cli *cli, wk_piv *piv, key_opts *o)
 	}
 	st = print_pem(cli, o->out, "PUBLIC KEY", spki, len, o);
 out:
-	(void)wk_card_end(wk_piv_card(piv));
+	piv_cli_end(piv);
 	return st;
 }
 
@@ -191,18 +177,14 @@ out:
 static int
 do_import(wk_cli *cli, wk_piv *piv, key_opts *o)
 {
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file };
 	uint8_t *der = NULL;
 	size_t len = 0;
 	int rc, st;
 
 	if ((st = load_key(o->in, &der, &len)) != 0)
 		return st;
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
-		st = wk_cli_fail(cli, "begin transaction", rc);
-		goto out;
-	}
-	st = piv_cli_mgmt_auth(cli, piv, o->mgmt_file);
-	if (st == PIV_EXIT_OK) {
+	if ((st = piv_cli_begin(cli, piv, &auth)) == PIV_EXIT_OK) {
 		rc = wk_piv_import_key(piv, o->slot, der, len, o->pin_policy,
 		    o->touch_policy, &o->alg);
 		if (rc == WK_ERR_ARG)
@@ -217,9 +199,8 @@ do_import(wk_cli *cli, wk_piv *piv, key_opts *o)
 		else
 			printf("imported a %s key into slot %s\n",
 			    wk_piv_alg_name(o->alg), o->slot_s);
+		piv_cli_end(piv);
 	}
-	(void)wk_card_end(wk_piv_card(piv));
-out:
 	OPENSSL_clear_free(der, len);
 	return st;
 }
@@ -249,30 +230,23 @@ out:
 int
 cmd_key(wk_cli *cli, int argc, char **argv)
 {
+	static const char *const subs[] = { "generate", "import", "attest",
+		NULL };
+	static int (*const run[])(wk_cli *, wk_piv *, key_opts *) = {
+		do_generate, do_import, do_attest };
 	wk_piv *piv = NULL;
-	const char *sub;
 	key_opts o;
-	int st;
+	int sub, st;
 
-	if (wk_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return PIV_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? PIV_EXIT_USAGE : PIV_EXIT_OK;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "generate") != 0 && strcmp(sub, "import") != 0 &&
-	    strcmp(sub, "attest") != 0) {
-		fputs(usage, stderr);
-		return PIV_EXIT_USAGE;
-	}
+	if ((st = piv_cli_group(argc, argv, usage, subs, &sub)) != -1)
+		return st;
+	if (sub < 0)
+		return piv_cli_bad_sub(usage);
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
-	if (strcmp(sub, "import") == 0 && o.in == NULL)
+	if (run[sub] == do_import && o.in == NULL)
 		return piv_cli_usage("--in KEY.pem is required");
-	if (strcmp(sub, "generate") == 0) {
+	if (run[sub] == do_generate) {
 		if (o.alg_s == NULL)
 			return piv_cli_usage("--alg is required");
 		if (wk_piv_alg_from_name(o.alg_s, &o.alg) != WK_OK ||
@@ -283,12 +257,7 @@ cmd_key(wk_cli *cli, int argc, char **argv)
 	}
 	if ((st = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)
 		return st;
-	if (strcmp(sub, "generate") == 0)
-		st = do_generate(cli, piv, &o);
-	else if (strcmp(sub, "import") == 0)
-		st = do_import(cli, piv, &o);
-	else
-		st = do_attest(cli, piv, &o);
+	st = run[sub](cli, piv, &o);
 	wk_piv_free(&piv);
 	return st;
 }

@@ -1,5 +1,5 @@
 /* walletkey mgmt-key set: change the card management key (9B) */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,38 +22,23 @@ typedef struct mgmt_opts {
 	bool generate;
 } mgmt_opts;
 
+#define MO(f) offsetof(mgmt_opts, f)
+
 static int
 parse(int argc, char **argv, mgmt_opts *o)
 {
-	static const struct option longs[] = {
-		{ "alg", required_argument, NULL, 'a' },
-		{ "new-key-file", required_argument, NULL, 'n' },
-		{ "generate", no_argument, NULL, 'g' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "touch", required_argument, NULL, 't' },
-		{ "mgmt-key-file", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
+	static const piv_cli_opt opts[] = {
+		PIV_OPT("alg", PIV_OPT_STR, MO(alg)),
+		PIV_OPT("new-key-file", PIV_OPT_STR, MO(new_file)),
+		PIV_OPT("generate", PIV_OPT_FLAG, MO(generate)),
+		PIV_OPT("out", PIV_OPT_STR, MO(out)),
+		PIV_OPT("touch", PIV_OPT_STR, MO(touch)),
+		PIV_OPT("mgmt-key-file", PIV_OPT_STR, MO(cur_file)),
+		PIV_OPTS_END,
 	};
-	int c;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		switch (c) {
-		case 'a': o->alg = optarg; break;
-		case 'n': o->new_file = optarg; break;
-		case 'g': o->generate = true; break;
-		case 'o': o->out = optarg; break;
-		case 't': o->touch = optarg; break;
-		case 'k': o->cur_file = optarg; break;
-		default:
-			fputs(usage, stderr);
-			return PIV_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return piv_cli_usage("unexpected argument '%s'", argv[optind]);
-	return PIV_EXIT_OK;
+	return piv_cli_parse(argc, argv, usage, opts, o);
 }
 
 /* the new key in hex, to a file only its owner reads, or to stdout */
@@ -89,6 +74,7 @@ emit_key(wk_cli *cli, const mgmt_opts *o, uint8_t alg, const uint8_t *key,
 static int
 set_key(wk_cli *cli, const mgmt_opts *o)
 {
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->cur_file };
 	uint8_t key[WK_PIV_MGMT_KEY_MAX];
 	uint8_t alg = WK_PIV_ALG_3DES;
 	wk_piv *piv = NULL;
@@ -131,17 +117,12 @@ set_key(wk_cli *cli, const mgmt_opts *o)
 	}
 	if ((st = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)
 		goto out;
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
-		st = wk_cli_fail(cli, "begin transaction", rc);
-		goto out;
-	}
-	st = piv_cli_mgmt_auth(cli, piv, o->cur_file);
-	if (st == PIV_EXIT_OK) {
+	if ((st = piv_cli_begin(cli, piv, &auth)) == PIV_EXIT_OK) {
 		rc = wk_piv_set_mgmt_key(piv, alg, key, len, touch);
 		st = rc == WK_OK ? emit_key(cli, o, alg, key, len) :
 		    wk_cli_fail(cli, "set the management key", rc);
+		piv_cli_end(piv);
 	}
-	(void)wk_card_end(wk_piv_card(piv));
 out:
 	sodium_memzero(key, sizeof(key));
 	wk_piv_free(&piv);
@@ -151,19 +132,14 @@ out:
 int
 cmd_mgmt_key(wk_cli *cli, int argc, char **argv)
 {
+	static const char *const subs[] = { "set", NULL };
 	mgmt_opts o;
-	int st;
+	int sub, st;
 
-	if (wk_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return PIV_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "set") != 0) {
-		fputs(usage, argc >= 2 && strcmp(argv[1], "--help") == 0 ?
-		    stdout : stderr);
-		return argc >= 2 && strcmp(argv[1], "--help") == 0 ?
-		    PIV_EXIT_OK : PIV_EXIT_USAGE;
-	}
+	if ((st = piv_cli_group(argc, argv, usage, subs, &sub)) != -1)
+		return st;
+	if (sub < 0)
+		return piv_cli_bad_sub(usage);
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
 	return set_key(cli, &o);

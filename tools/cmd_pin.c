@@ -1,6 +1,6 @@
 /* walletkey pin verify|change|unblock|retries|set-retries */
-#include <errno.h>
-#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,61 +27,31 @@ typedef struct pin_opts {
 	long pin_tries, puk_tries;
 } pin_opts;
 
+#define PO(f) offsetof(pin_opts, f)
+#define PIN_TRIES(n, f) { .name = (n), .kind = PIV_OPT_NUM, .off = PO(f), \
+	.bad = "--" n ": not a number", .min = LONG_MIN, .max = LONG_MAX }
+
 static int
 parse(int argc, char **argv, pin_opts *o)
 {
-	static const struct option longs[] = {
-		{ "pin-file", required_argument, NULL, 'f' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ "new-pin-file", required_argument, NULL, 'F' },
-		{ "new-pin", required_argument, NULL, 'n' },
-		{ "new-puk-file", required_argument, NULL, 'F' },
-		{ "new-puk", required_argument, NULL, 'n' },
-		{ "puk-file", required_argument, NULL, 'u' },
-		{ "puk", optional_argument, NULL, 'U' },
-		{ "mgmt-key-file", required_argument, NULL, 'k' },
-		{ "pin-tries", required_argument, NULL, 't' },
-		{ "puk-tries", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
+	static const piv_cli_opt opts[] = {
+		PIV_OPT("pin-file", PIV_OPT_STR, PO(pin_file)),
+		PIV_OPT("pin", PIV_OPT_STR, PO(pin)),
+		PIV_OPT("new-pin-file", PIV_OPT_STR, PO(new_file)),
+		PIV_OPT("new-pin", PIV_OPT_STR, PO(new_arg)),
+		PIV_OPT("new-puk-file", PIV_OPT_STR, PO(new_file)),
+		PIV_OPT("new-puk", PIV_OPT_STR, PO(new_arg)),
+		PIV_OPT("puk-file", PIV_OPT_STR, PO(puk_file)),
+		{ .name = "puk", .kind = PIV_OPT_STR_OR_FLAG, .off = PO(puk),
+		    .flag_off = PO(puk_mode) },
+		PIV_OPT("mgmt-key-file", PIV_OPT_STR, PO(mgmt_file)),
+		PIN_TRIES("pin-tries", pin_tries),
+		PIN_TRIES("puk-tries", puk_tries),
+		PIV_OPTS_END,
 	};
-	char *end;
-	int c;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		switch (c) {
-		case 'f': o->pin_file = optarg; break;
-		case 'p': o->pin = optarg; break;
-		case 'F': o->new_file = optarg; break;
-		case 'n': o->new_arg = optarg; break;
-		case 'u': o->puk_file = optarg; break;
-		case 'U':
-			if (optarg != NULL)
-				o->puk = optarg;
-			else
-				o->puk_mode = true;
-			break;
-		case 'k': o->mgmt_file = optarg; break;
-		case 't':
-		case 'T':
-			errno = 0;
-			if (c == 't')
-				o->pin_tries = strtol(optarg, &end, 10);
-			else
-				o->puk_tries = strtol(optarg, &end, 10);
-			if (*end != '\0' || errno != 0)
-				return piv_cli_usage("--%s: not a number",
-				    c == 't' ? "pin-tries" : "puk-tries");
-			break;
-		default:
-			fputs(usage, stderr);
-			return PIV_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return piv_cli_usage("unexpected argument '%s'", argv[optind]);
-	return PIV_EXIT_OK;
+	return piv_cli_parse(argc, argv, usage, opts, o);
 }
 
 /* piv.md 2.4: 6 to 8 printable ASCII characters */
@@ -220,14 +190,12 @@ do_set_retries(wk_cli *cli, wk_piv *piv, const pin_opts *o)
 {
 	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file,
+	    .pin = &pin };
 	int rc, st;
 
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK)
-		return wk_cli_fail(cli, "begin transaction", rc);
-	if ((st = piv_cli_mgmt_auth(cli, piv, o->mgmt_file)) != 0)
-		goto out;
-	if ((st = piv_cli_verify(cli, piv, &pin)) != 0)
-		goto out;
+	if ((st = piv_cli_begin(cli, piv, &auth)) != PIV_EXIT_OK)
+		return st;
 	rc = wk_piv_set_pin_retries(piv, (uint8_t)o->pin_tries,
 	    (uint8_t)o->puk_tries);
 	if (rc != WK_OK) {
@@ -242,50 +210,38 @@ do_set_retries(wk_cli *cli, wk_piv *piv, const pin_opts *o)
 		    "their defaults\n", o->pin_tries, o->puk_tries);
 	st = PIV_EXIT_OK;
 out:
-	(void)wk_card_end(wk_piv_card(piv));
+	piv_cli_end(piv);
 	return st;
 }
 
 int
 cmd_pin(wk_cli *cli, int argc, char **argv)
 {
+	enum { VERIFY, CHANGE, UNBLOCK, RETRIES, SET_RETRIES };
+	static const char *const subs[] = { "verify", "change", "unblock",
+		"retries", "set-retries", NULL };
 	wk_piv *piv = NULL;
-	const char *sub;
 	pin_opts o;
-	int st;
+	int sub, st;
 
-	if (wk_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return PIV_EXIT_OK;
-	}
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? PIV_EXIT_USAGE : PIV_EXIT_OK;
-	}
-	sub = argv[1];
+	if ((st = piv_cli_group(argc, argv, usage, subs, &sub)) != -1)
+		return st;
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
-	if (strcmp(sub, "verify") != 0 && strcmp(sub, "change") != 0 &&
-	    strcmp(sub, "unblock") != 0 && strcmp(sub, "retries") != 0 &&
-	    strcmp(sub, "set-retries") != 0) {
-		fputs(usage, stderr);
-		return PIV_EXIT_USAGE;
-	}
-	if (strcmp(sub, "set-retries") == 0 && (o.pin_tries < 1 ||
+	if (sub < 0)
+		return piv_cli_bad_sub(usage);
+	if (sub == SET_RETRIES && (o.pin_tries < 1 ||
 	    o.pin_tries > 15 || o.puk_tries < 1 || o.puk_tries > 15))
 		return piv_cli_usage("--pin-tries and --puk-tries take 1 to 15");
 	if ((st = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)
 		return st;
-	if (strcmp(sub, "verify") == 0)
-		st = do_verify(cli, piv, &o);
-	else if (strcmp(sub, "change") == 0)
-		st = do_change(cli, piv, &o, false);
-	else if (strcmp(sub, "unblock") == 0)
-		st = do_change(cli, piv, &o, true);
-	else if (strcmp(sub, "retries") == 0)
-		st = do_retries(cli, piv);
-	else
-		st = do_set_retries(cli, piv, &o);
+	switch (sub) {
+	case VERIFY: st = do_verify(cli, piv, &o); break;
+	case CHANGE: st = do_change(cli, piv, &o, false); break;
+	case UNBLOCK: st = do_change(cli, piv, &o, true); break;
+	case RETRIES: st = do_retries(cli, piv); break;
+	default: st = do_set_retries(cli, piv, &o); break;
+	}
 	wk_piv_free(&piv);
 	return st;
 }

@@ -91,17 +91,15 @@ cmd_reset(wk_cli *cli, int argc, char **argv)
 		    "scripts)");
 	if ((st = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)
 		return st;
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
-		st = wk_cli_fail(cli, "begin transaction", rc);
+	if ((st = piv_cli_begin(cli, piv, NULL)) != PIV_EXIT_OK)
 		goto out;
-	}
 	rc = wk_piv_reset(piv);
 	if (rc == WK_ERR_CONDITIONS) {
 		if ((rc = block(piv, false)) == WK_OK &&
 		    (rc = block(piv, true)) == WK_OK)
 			rc = wk_piv_reset(piv);
 	}
-	(void)wk_card_end(wk_piv_card(piv));
+	piv_cli_end(piv);
 	if (rc != WK_OK) {
 		st = wk_cli_fail(cli, "reset", rc);
 		goto out;

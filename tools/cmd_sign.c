@@ -1,5 +1,5 @@
 /* walletkey sign: a signature by a key on the card */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,39 +26,26 @@ typedef struct sign_opts {
 	uint8_t slot;
 } sign_opts;
 
+#define SO(f) offsetof(sign_opts, f)
+
 static int
 parse(int argc, char **argv, sign_opts *o)
 {
-	static const struct option longs[] = {
-		{ "slot", required_argument, NULL, 's' },
-		{ "in", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "hash", required_argument, NULL, 'h' },
-		{ "pss", no_argument, NULL, 'P' },
-		{ "pin-file", required_argument, NULL, 'f' },
-		{ "pin", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
+	static const piv_cli_opt opts[] = {
+		PIV_OPT("slot", PIV_OPT_STR, SO(slot_s)),
+		PIV_OPT("in", PIV_OPT_STR, SO(in)),
+		PIV_OPT("out", PIV_OPT_STR, SO(out)),
+		PIV_OPT("hash", PIV_OPT_STR, SO(hash)),
+		PIV_OPT("pss", PIV_OPT_FLAG, SO(pss)),
+		PIV_OPT("pin-file", PIV_OPT_STR, SO(pin_file)),
+		PIV_OPT("pin", PIV_OPT_STR, SO(pin)),
+		PIV_OPTS_END,
 	};
-	int c;
+	int st;
 
 	memset(o, 0, sizeof(*o));
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-		switch (c) {
-		case 's': o->slot_s = optarg; break;
-		case 'i': o->in = optarg; break;
-		case 'o': o->out = optarg; break;
-		case 'h': o->hash = optarg; break;
-		case 'P': o->pss = true; break;
-		case 'f': o->pin_file = optarg; break;
-		case 'p': o->pin = optarg; break;
-		default:
-			fputs(usage, stderr);
-			return PIV_EXIT_USAGE;
-		}
-	}
-	if (optind != argc)
-		return piv_cli_usage("unexpected argument '%s'", argv[optind]);
+	if ((st = piv_cli_parse(argc, argv, usage, opts, o)) != PIV_EXIT_OK)
+		return st;
 	if (o->slot_s == NULL || o->in == NULL)
 		return piv_cli_usage("--slot and --in are required");
 	if (wk_piv_slot_from_name(o->slot_s, &o->slot) != WK_OK ||
@@ -126,6 +113,8 @@ sign(wk_cli *cli, wk_piv *piv, const sign_opts *o, const uint8_t *in,
 {
 	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
+	const piv_cli_auth auth = { .pin = &pin, .pin_slot = true,
+	    .slot = o->slot };
 	uint8_t sig[WK_PIV_SIG_MAX];
 	size_t sig_len = sizeof(sig);
 	EVP_PKEY *pkey = NULL;
@@ -165,13 +154,9 @@ sign(wk_cli *cli, wk_piv *piv, const sign_opts *o, const uint8_t *in,
 		piv_cli_usage("--pss is for RSA keys");
 		goto out;
 	}
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
-		st = wk_cli_fail(cli, "begin transaction", rc);
+	if ((st = piv_cli_begin(cli, piv, &auth)) != PIV_EXIT_OK)
 		goto out;
-	}
 	began = true;
-	if ((st = piv_cli_verify_for(cli, piv, o->slot, &pin)) != 0)
-		goto out;
 	rc = piv_cli_sign(piv, o->slot, alg, md, o->pss, in, in_len, sig,
 	    &sig_len);
 	if (rc == WK_ERR_ARG) {
@@ -201,7 +186,7 @@ sign(wk_cli *cli, wk_piv *piv, const sign_opts *o, const uint8_t *in,
 	st = PIV_EXIT_OK;
 out:
 	if (began)
-		(void)wk_card_end(wk_piv_card(piv));
+		piv_cli_end(piv);
 	free(hex);
 	EVP_PKEY_free(pkey);
 	return st;
@@ -217,10 +202,6 @@ cmd_sign(wk_cli *cli, int argc, char **argv)
 	int st;
 
 	if (wk_cli_wants_help(argc, argv)) {
-		fputs(usage, stdout);
-		return PIV_EXIT_OK;
-	}
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0) {
 		fputs(usage, stdout);
 		return PIV_EXIT_OK;
 	}

@@ -241,7 +241,7 @@ cmd_status(wk_cli *cli, int argc, char **argv)
 {
 	wk_piv *piv = NULL;
 	json_t *st;
-	int rc, ret;
+	int ret;
 
 	if (wk_cli_wants_help(argc, argv)) {
 		fputs(usage, stdout);
@@ -254,12 +254,10 @@ cmd_status(wk_cli *cli, int argc, char **argv)
 	}
 	if ((ret = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)
 		return ret;
-	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK) {
-		ret = wk_cli_fail(cli, "begin transaction", rc);
+	if ((ret = piv_cli_begin(cli, piv, NULL)) != PIV_EXIT_OK)
 		goto out;
-	}
 	st = collect(piv);
-	(void)wk_card_end(wk_piv_card(piv));
+	piv_cli_end(piv);
 	if (cli->json) {
 		piv_cli_json(st);
 	} else {

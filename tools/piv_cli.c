@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,106 @@ piv_cli_open(wk_cli *cli, wk_piv **out)
 		return wk_cli_fail(cli, "connect", rc);
 	if ((rc = wk_piv_open(card, out)) != WK_OK)
 		return wk_cli_fail(cli, "select PIV", rc);
+	return PIV_EXIT_OK;
+}
+
+int
+piv_cli_begin(wk_cli *cli, wk_piv *piv, const piv_cli_auth *auth)
+{
+	int rc, st = PIV_EXIT_OK;
+
+	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK)
+		return wk_cli_fail(cli, "begin transaction", rc);
+	if (auth == NULL)
+		return PIV_EXIT_OK;
+	if (auth->mgmt)
+		st = piv_cli_mgmt_auth(cli, piv, auth->mgmt_file);
+	if (st == PIV_EXIT_OK && auth->pin != NULL)
+		st = auth->pin_slot ? piv_cli_verify_for(cli, piv, auth->slot,
+		    auth->pin) : piv_cli_verify(cli, piv, auth->pin);
+	if (st != PIV_EXIT_OK)
+		piv_cli_end(piv);
+	return st;
+}
+
+void
+piv_cli_end(wk_piv *piv)
+{
+	(void)wk_card_end(wk_piv_card(piv));
+}
+
+int
+piv_cli_group(int argc, char **argv, const char *usage,
+    const char *const *subs, int *sub)
+{
+	*sub = -1;
+	if (wk_cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return PIV_EXIT_OK;
+	}
+	if (argc < 2)
+		return piv_cli_bad_sub(usage);
+	for (int i = 0; subs[i] != NULL; i++)
+		if (strcmp(argv[1], subs[i]) == 0)
+			*sub = i;
+	return -1;
+}
+
+int
+piv_cli_bad_sub(const char *usage)
+{
+	fputs(usage, stderr);
+	return PIV_EXIT_USAGE;
+}
+
+int
+piv_cli_parse(int argc, char **argv, const char *usage,
+    const piv_cli_opt *opts, void *out)
+{
+	struct option longs[PIV_CLI_OPTS_MAX + 1];
+	const piv_cli_opt *opt;
+	char *base = out, *end;
+	long v;
+	int c, n;
+
+	for (n = 0; opts[n].name != NULL && n < PIV_CLI_OPTS_MAX; n++) {
+		longs[n] = (struct option){ opts[n].name,
+		    opts[n].kind == PIV_OPT_FLAG ? no_argument :
+		    opts[n].kind == PIV_OPT_STR_OR_FLAG ? optional_argument :
+		    required_argument, NULL, 256 + n };
+	}
+	longs[n] = (struct option){ NULL, 0, NULL, 0 };
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		if (c < 256 || c >= 256 + n)
+			return piv_cli_bad_sub(usage);
+		opt = &opts[c - 256];
+		switch (opt->kind) {
+		case PIV_OPT_STR:
+			*(const char **)(void *)(base + opt->off) = optarg;
+			break;
+		case PIV_OPT_FLAG:
+			*(bool *)(void *)(base + opt->off) = true;
+			break;
+		case PIV_OPT_STR_OR_FLAG:
+			if (optarg != NULL)
+				*(const char **)(void *)(base + opt->off) =
+				    optarg;
+			else
+				*(bool *)(void *)(base + opt->flag_off) = true;
+			break;
+		case PIV_OPT_NUM:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (*end != '\0' || errno != 0 || v < opt->min ||
+			    v > opt->max)
+				return piv_cli_usage("%s", opt->bad);
+			*(long *)(void *)(base + opt->off) = v;
+			break;
+		}
+	}
+	if (optind != argc)
+		return piv_cli_usage("unexpected argument '%s'", argv[optind]);
 	return PIV_EXIT_OK;
 }
 

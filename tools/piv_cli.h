@@ -30,6 +30,56 @@ typedef struct piv_secret_src {
 int piv_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* connects and selects PIV */
 int piv_cli_open(wk_cli *cli, wk_piv **out);
+
+/* how a card operation authenticates: the management key (mgmt_file,
+ * else $WALLETKEY_MGMT_KEY, else the factory key), then the PIN from pin
+ * (when pin_slot is set, only unless that slot's PIN policy is "never") */
+typedef struct piv_cli_auth {
+	bool mgmt;
+	const char *mgmt_file;
+	const piv_secret_src *pin;
+	bool pin_slot;
+	uint8_t slot;
+} piv_cli_auth;
+
+/* begins a card transaction and authenticates as auth says (NULL: no
+ * authentication). PIV_EXIT_OK: the caller ends it with piv_cli_end; else
+ * the exit status, the failure reported and the transaction ended. */
+int piv_cli_begin(wk_cli *cli, wk_piv *piv, const piv_cli_auth *auth);
+void piv_cli_end(wk_piv *piv);
+
+/* "--help" and the subcommand of a command group (walletkey pin verify,
+ * ...): returns -1 to go on, with *sub the index of argv[1] in subs
+ * (NULL-terminated) or -1 when it names none (the caller refuses it with
+ * piv_cli_bad_sub); else the exit status after printing usage */
+int piv_cli_group(int argc, char **argv, const char *usage,
+    const char *const *subs, int *sub);
+/* the usage on stderr; PIV_EXIT_USAGE */
+int piv_cli_bad_sub(const char *usage);
+
+/* a long option of a command, stored at off in the caller's options struct:
+ * STR a const char *, FLAG a bool, NUM a long (refused with the message bad
+ * unless a decimal number in [min, max]), STR_OR_FLAG a const char * when a
+ * value is given (--puk=X), else the bool at flag_off */
+typedef enum { PIV_OPT_STR, PIV_OPT_FLAG, PIV_OPT_NUM,
+	PIV_OPT_STR_OR_FLAG } piv_opt_kind;
+typedef struct piv_cli_opt {
+	const char *name;
+	piv_opt_kind kind;
+	size_t off;
+	size_t flag_off;
+	const char *bad;
+	long min, max;
+} piv_cli_opt;
+#define PIV_CLI_OPTS_MAX 16
+#define PIV_OPT(n, k, o) { .name = (n), .kind = (k), .off = (o) }
+#define PIV_OPTS_END { .name = NULL }
+
+/* getopt_long over opts (ended by a NULL name) into out (which the caller
+ * zeroed and gave its defaults); no positional argument is allowed. An
+ * unknown option prints usage. PIV_EXIT_OK or the exit status. */
+int piv_cli_parse(int argc, char **argv, const char *usage,
+    const piv_cli_opt *opts, void *out);
 /* reads a secret (PIN, PUK) into buf (wiped by the caller); 0 or exit status */
 int piv_cli_read_secret(const piv_secret_src *src, uint8_t *buf, size_t cap,
     size_t *len);

@@ -22,8 +22,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "iss.h"
-#include "sim_card.h"
+#include "bench_clients.h"
 
 #define MAX_CLIENTS 64
 
@@ -35,10 +34,7 @@ typedef struct client {
 	char auth[128];		/* "Bearer wkm_..." */
 	sim_http *shop;		/* the merchant's connection, its key */
 	sim_http *cardh;	/* the card's, with its session */
-	double *lat;
-	size_t n, cap;
-	long errors;
-	long last_error;	/* the HTTP status of the last failure */
+	bench_lat m;
 	long order;	/* the last order number: unique across the rows */
 } client;
 
@@ -48,26 +44,6 @@ static client clients[MAX_CLIENTS];
 static int enrol_next;
 static long last_error;
 static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-record(client *c, double t)
-{
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 1024;
-		if ((c->lat = realloc(c->lat, c->cap * sizeof(double))) == NULL)
-			exit(1);
-	}
-	c->lat[c->n++] = t;
-}
 
 static void *
 enrol_worker(void *arg)
@@ -164,15 +140,15 @@ pay_worker(void *arg)
 	long st;
 
 	while (!stop) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 
 		/* a new order id each time: the same one again is the same
 		 * (already paid) payment */
 		if ((st = one_payment(c, c->shop, c->cardh, ++c->order)) == 200) {
-			record(c, now_s() - t0);
+			bench_record(&c->m, bench_now_s() - t0);
 		} else {
-			c->errors++;
-			c->last_error = st;
+			c->m.errors++;
+			c->m.last_error = st;
 		}
 	}
 	return NULL;
@@ -207,27 +183,19 @@ load_worker(void *arg)
 	if (sim_http_new(base, &h) != 0)
 		return NULL;
 	while (!stop) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 
 		long st = sim_load(h, c->card, 1, NULL);
 
 		if (st == 200) {
-			record(c, now_s() - t0);
+			bench_record(&c->m, bench_now_s() - t0);
 		} else {
-			c->errors++;
-			c->last_error = st;
+			c->m.errors++;
+			c->m.last_error = st;
 		}
 	}
 	sim_http_free(&h);
 	return NULL;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* n clients of worker for secs: per second, p50 and p99 in ms */
@@ -235,44 +203,14 @@ static double
 run(void *(*worker)(void *), int n, double secs, double *p50, double *p99,
     long *errors)
 {
-	pthread_t th[MAX_CLIENTS];
-	double t0, el, *all;
-	size_t total = 0, k = 0;
+	bench_result r = bench_run(worker, clients, sizeof(clients[0]),
+	    offsetof(client, m), n, secs, &stop);
 
-	stop = 0;
-	for (int i = 0; i < n; i++) {
-		clients[i].n = 0;
-		clients[i].errors = 0;
-	}
-	t0 = now_s();
-	for (int i = 0; i < n; i++)
-		pthread_create(&th[i], NULL, worker, &clients[i]);
-	usleep((useconds_t)(secs * 1e6));
-	stop = 1;
-	for (int i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	el = now_s() - t0;
-	*errors = 0;
-	last_error = 0;
-	for (int i = 0; i < n; i++) {
-		total += clients[i].n;
-		*errors += clients[i].errors;
-		if (clients[i].errors > 0)
-			last_error = clients[i].last_error;
-	}
-	if (total == 0 || (all = malloc(total * sizeof(double))) == NULL) {
-		*p50 = *p99 = 0;
-		return 0;
-	}
-	for (int i = 0; i < n; i++) {
-		memcpy(all + k, clients[i].lat, clients[i].n * sizeof(double));
-		k += clients[i].n;
-	}
-	qsort(all, total, sizeof(double), cmp_double);
-	*p50 = all[total / 2] * 1e3;
-	*p99 = all[(size_t)((double)(total - 1) * 0.99)] * 1e3;
-	free(all);
-	return (double)total / el;
+	*p50 = r.p50;
+	*p99 = r.p99;
+	*errors = r.errors;
+	last_error = r.last_error;
+	return r.rate;
 }
 
 int
@@ -284,7 +222,6 @@ main(int argc, char **argv)
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-pay-bench.XXXXXX", url[512], key[128], err[512];
 	char mfg[128];
-	size_t added;
 	iss_unlock u = { 0 };
 	iss_db *db = NULL;
 	iss *is = NULL;
@@ -293,29 +230,9 @@ main(int argc, char **argv)
 	pthread_t th[2];
 	int64_t id;
 
-	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+	if (bench_issuer_db("pay_bench", pg, "", dir, url, sizeof(url), key,
+	    sizeof(key), mfg, sizeof(mfg), &u, &db) != 0)
 		return 1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(key, sizeof(key), "%s/issuer.key", dir);
-	if (pg) {
-		if (getenv("WK_PG_URL") == NULL) {
-			fprintf(stderr, "pay_bench: pg needs WK_PG_URL\n");
-			return 1;
-		}
-		snprintf(url, sizeof(url), "%s", getenv("WK_PG_URL"));
-	} else {
-		snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
-	}
-	u.key_file = key;
-	snprintf(mfg, sizeof(mfg), "%s/mfg.pem", dir);
-	if (sim_factory_init(mfg) != 0 ||
-	    iss_db_open(url, &db, err, sizeof(err)) != 0 ||
-	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
-	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0 ||
-	    iss_mfg_add(db, &u, mfg, &added, err, sizeof(err)) != 0) {
-		fprintf(stderr, "pay_bench: %s\n", err);
-		return 1;
-	}
 	/* a payer, a card and a merchant for each client */
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		client *c = &clients[i];
@@ -399,7 +316,7 @@ main(int argc, char **argv)
 		sim_http_free(&clients[i].shop);
 		sim_http_free(&clients[i].cardh);
 		sim_card_free(&clients[i].card);
-		free(clients[i].lat);
+		free(clients[i].m.lat);
 	}
 	sim_factory_free();
 	snprintf(err, sizeof(err), "rm -rf '%s'", dir);

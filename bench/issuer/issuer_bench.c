@@ -31,17 +31,14 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
-#include "iss.h"
-#include "sim_card.h"
+#include "bench_clients.h"
 
 #define MAX_CLIENTS 64
 
 typedef struct client {
 	sim_card *card;
 	const char *base;	/* the issuer instance it talks to */
-	double *lat;
-	size_t n, cap;
-	long errors;
+	bench_lat m;
 } client;
 
 static char base[64];
@@ -50,15 +47,6 @@ static volatile int stop;
 static int enrol_next;
 static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
 static client clients[MAX_CLIENTS];
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void *
 enrol_worker(void *arg)
@@ -94,75 +82,31 @@ load_worker(void *arg)
 	if (sim_http_new(c->base != NULL ? c->base : base, &h) != 0)
 		return NULL;
 	while (!stop) {
-		double t0 = now_s();
+		double t0 = bench_now_s();
 		long st = sim_load(h, c->card, 1, NULL);
 
 		if (st != 200) {
-			c->errors++;
+			c->m.errors++;
 			continue;
 		}
-		if (c->n == c->cap) {
-			c->cap = c->cap ? c->cap * 2 : 1024;
-			if ((c->lat = realloc(c->lat, c->cap * sizeof(double))) == NULL)
-				exit(1);
-		}
-		c->lat[c->n++] = now_s() - t0;
+		bench_record(&c->m, bench_now_s() - t0);
 	}
 	sim_http_free(&h);
 	return NULL;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* runs n clients for secs; returns loads per second */
 static double
 run(int n, double secs, double *p50, double *p99, double *mean, long *errors)
 {
-	pthread_t th[MAX_CLIENTS];
-	double t0, el, *all;
-	size_t total = 0, k = 0;
+	bench_result r = bench_run(load_worker, clients, sizeof(clients[0]),
+	    offsetof(client, m), n, secs, &stop);
 
-	stop = 0;
-	for (int i = 0; i < n; i++) {
-		clients[i].n = 0;
-		clients[i].errors = 0;
-	}
-	t0 = now_s();
-	for (int i = 0; i < n; i++)
-		pthread_create(&th[i], NULL, load_worker, &clients[i]);
-	usleep((useconds_t)(secs * 1e6));
-	stop = 1;
-	for (int i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	el = now_s() - t0;
-	*errors = 0;
-	for (int i = 0; i < n; i++) {
-		total += clients[i].n;
-		*errors += clients[i].errors;
-	}
-	if (total == 0 || (all = malloc(total * sizeof(double))) == NULL) {
-		*p50 = *p99 = 0;
-		return 0;
-	}
-	for (int i = 0; i < n; i++) {
-		memcpy(all + k, clients[i].lat, clients[i].n * sizeof(double));
-		k += clients[i].n;
-	}
-	*mean = 0;
-	for (size_t i = 0; i < total; i++)
-		*mean += all[i];
-	*mean = *mean / (double)total * 1e3;
-	qsort(all, total, sizeof(double), cmp_double);
-	*p50 = all[total / 2] * 1e3;
-	*p99 = all[(size_t)((double)(total - 1) * 0.99)] * 1e3;
-	free(all);
-	return (double)total / el;
+	*p50 = r.p50;
+	*p99 = r.p99;
+	*mean = r.mean;
+	*errors = r.errors;
+	return r.rate;
 }
 
 /* pgbench -S? no: the default TPC-B-like script, on its own database of
@@ -215,7 +159,6 @@ main(int argc, char **argv)
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
 	char mfg[128];
-	size_t added;
 	iss_unlock u = { 0 };
 	iss_db *db = NULL;
 	iss *is = NULL;
@@ -229,29 +172,9 @@ main(int argc, char **argv)
 
 	if (accounts < 1 || accounts > MAX_CLIENTS)
 		accounts = MAX_CLIENTS;
-	if (sodium_init() < 0 || mkdtemp(dir) == NULL)
+	if (bench_issuer_db("issuer_bench", pg, " (run.sh)", dir, url, sizeof(url), key,
+	    sizeof(key), mfg, sizeof(mfg), &u, &db) != 0)
 		return 1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(key, sizeof(key), "%s/issuer.key", dir);
-	if (pg) {
-		if (getenv("WK_PG_URL") == NULL) {
-			fprintf(stderr, "issuer_bench: pg needs WK_PG_URL (run.sh)\n");
-			return 1;
-		}
-		snprintf(url, sizeof(url), "%s", getenv("WK_PG_URL"));
-	} else {
-		snprintf(url, sizeof(url), "sqlite:%s/issuer.db", dir);
-	}
-	u.key_file = key;
-	snprintf(mfg, sizeof(mfg), "%s/mfg.pem", dir);
-	if (sim_factory_init(mfg) != 0 ||
-	    iss_db_open(url, &db, err, sizeof(err)) != 0 ||
-	    iss_schema_migrate(db, err, sizeof(err)) != 0 ||
-	    iss_keys_create(db, &u, ISS_DEFAULT_CEILING, err, sizeof(err)) != 0 ||
-	    iss_mfg_add(db, &u, mfg, &added, err, sizeof(err)) != 0) {
-		fprintf(stderr, "issuer_bench: %s\n", err);
-		return 1;
-	}
 	for (int i = 0; i < accounts; i++) {
 		char pan[20];
 
@@ -389,7 +312,7 @@ done:
 	iss_db_free(&db);
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		sim_card_free(&clients[i].card);
-		free(clients[i].lat);
+		free(clients[i].m.lat);
 	}
 	sim_factory_free();
 	snprintf(err, sizeof(err), "rm -rf '%s'", dir);

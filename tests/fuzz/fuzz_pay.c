@@ -17,25 +17,14 @@
  * texts and the next counter; it takes an OCRA key only from an unchanged
  * message; the same request is never answered with the other decision.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
-#include <sodium.h>
 
 #include "applets/purse.h"
-#include "vc_card.h"
-#include "vc_store.h"
-#include "wk_log.h"
-#include "wk_msg.h"
 #include "wk_ocra.h"
 #include "wk_payment.h"
-#include "wk_vpcd.h"
+
+#define FUZZ_CMD_MAX (WK_MSG_MAX + 64)
+#include "fuzz_enrolled.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,160 +32,19 @@ extern const vc_applet vc_applet_piv;
 extern const vc_applet vc_applet_purse;
 extern const vc_applet vc_applet_audit;
 
-#define PAN "6222"
+#define PAN ENROLLED_PAN
 
-static vc_store *st;
-static vc_card *card;
-static EVP_PKEY *ca, *card_pub;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
 static uint32_t counter;	/* the highest confirmation counter seen */
 /* the decision given for request id 0-3 (signed form): -1 none yet */
 static int answered[4] = { -1, -1, -1, -1 };
-
-static void
-null_sink(unsigned category, const char *line, void *arg)
-{
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
-	EVP_PKEY_free(ca);
-	EVP_PKEY_free(card_pub);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static uint16_t
-send_apdu(const uint8_t *apdu, size_t len, size_t *n)
-{
-	if (vc_card_apdu(card, apdu, len, resp, sizeof(resp), n) != VC_CARD_OK ||
-	    *n < 2)
-		__builtin_trap();
-	return (uint16_t)((resp[*n - 2] << 8) | resp[*n - 1]);
-}
-
-/* CLA 80 (or 00), short or extended */
-static uint16_t
-cmd(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *d,
-    size_t lc, size_t *n)
-{
-	uint8_t apdu[9 + WK_MSG_MAX + 64];
-	size_t k = 0;
-
-	if (lc > WK_MSG_MAX + 64)
-		lc = WK_MSG_MAX + 64;
-	apdu[k++] = cla;
-	apdu[k++] = ins;
-	apdu[k++] = p1;
-	apdu[k++] = p2;
-	if (lc > 255) {
-		apdu[k++] = 0;
-		apdu[k++] = (uint8_t)(lc >> 8);
-		apdu[k++] = (uint8_t)lc;
-		memcpy(apdu + k, d, lc);
-		k += lc;
-		apdu[k++] = 0;
-		apdu[k++] = 0;
-	} else if (lc > 0) {
-		apdu[k++] = (uint8_t)lc;
-		memcpy(apdu + k, d, lc);
-		k += lc;
-		apdu[k++] = 0;
-	}
-	return send_apdu(apdu, k, n);
-}
-
-static void
-must(uint16_t sw)
-{
-	if (sw != 0x9000)
-		__builtin_trap();
-}
-
-static const uint8_t sel_piv[] = { 0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00,
-    0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00 };
-static const uint8_t sel_purse[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x57,
-    0x4B, 0x50, 0x55, 0x52, 0x53, 0x45 };
-static const uint8_t pin[] = { 0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56 };
-
-static void
-mgm_auth(void)
-{
-	static const uint8_t key[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6,
-	    7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
-	uint8_t a[32] = { 0x00, 0x87, 0x03, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00 };
-	uint8_t w[8];
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	size_t n;
-	int l = 0;
-
-	must(send_apdu(a, 9, &n));
-	EVP_CipherInit_ex(c, EVP_des_ede3_ecb(), NULL, key, NULL, 0);
-	EVP_CIPHER_CTX_set_padding(c, 0);
-	EVP_CipherUpdate(c, w, &l, resp + 4, 8);
-	EVP_CIPHER_CTX_free(c);
-	memcpy(a, "\x00\x87\x03\x9B\x16\x7C\x14\x80\x08", 9);
-	memcpy(a + 9, w, 8);
-	memcpy(a + 17, "\x81\x08", 2);
-	memset(a + 19, 0x5A, 8);
-	must(send_apdu(a, 27, &n));
-}
 
 static void
 start(void)
 {
 	static const vc_applet *const applets[] = { &vc_applet_piv,
 	    &vc_applet_purse, &vc_applet_audit };
-	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 3 };
-	const char *tmp = getenv("TMPDIR");
-	uint8_t d[100], pt[65];
-	char path[320];
-	size_t n, l = 0;
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_pay.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
-	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
-		abort();
-	must(send_apdu(sel_piv, sizeof(sel_piv), &n));
-	mgm_auth();
-	must(cmd(0x00, 0x47, 0x00, 0x82, (const uint8_t *)"\xAC\x03\x80\x01\x11",
-	    5, &n));
-	if ((card_pub = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
-	    EVP_PKEY_set1_encoded_public_key(card_pub, resp + 5, 65) != 1 ||
-	    EVP_PKEY_get_octet_string_param(ca, "encoded-pub-key", pt,
-	    sizeof(pt), &l) != 1)
-		abort();
-	d[0] = 0x01;
-	d[1] = 65;
-	memcpy(d + 2, pt, 65);
-	memcpy(d + 67, "\x02\x04" PAN, 6);
-	must(cmd(0x80, 0xE8, 0, 0, d, 73, &n));
-	must(send_apdu(sel_purse, sizeof(sel_purse), &n));
+	enrol("fuzz_pay", applets, 3);
 }
 
 static void

@@ -21,32 +21,17 @@
  * (docs/security.md: a host process without the PIN cannot exhaust them);
  * APPLICATION UNBLOCK opens a blocked purse only with the right MAC.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
-#include <sodium.h>
-
 #include "applets/purse.h"
-#include "vc_card.h"
-#include "vc_store.h"
-#include "wk_log.h"
-#include "wk_msg.h"
 #include "wk_purse_crypto.h"
-#include "wk_vpcd.h"
+
+#define FUZZ_CMD_MAX WK_MSG_MAX
+#include "fuzz_enrolled.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 extern const vc_applet vc_applet_piv;
 extern const vc_applet vc_applet_purse;
 
-static vc_store *st;
-static vc_card *card;
-static EVP_PKEY *ca, *card_pub;
 static uint8_t keys[WK_PURSE_KEY_N * 16];	/* by key id: DLK first */
 
 /* the issuer's keys mix the algorithms (docs/purse.md "SM4"): SM4 for the
@@ -55,76 +40,6 @@ static uint8_t
 key_alg(size_t id)
 {
 	return id % 2 == 0 ? WK_PURSE_ALG_SM4 : WK_PURSE_ALG_3DES;
-}
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
-
-static void
-null_sink(unsigned category, const char *line, void *arg)
-{
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
-	EVP_PKEY_free(ca);
-	EVP_PKEY_free(card_pub);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static uint16_t
-send_apdu(const uint8_t *apdu, size_t len, size_t *n)
-{
-	if (vc_card_apdu(card, apdu, len, resp, sizeof(resp), n) != VC_CARD_OK ||
-	    *n < 2)
-		__builtin_trap();
-	return (uint16_t)((resp[*n - 2] << 8) | resp[*n - 1]);
-}
-
-static uint16_t
-cmd(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *d,
-    size_t lc, size_t *n)
-{
-	uint8_t apdu[7 + WK_MSG_MAX + 2];
-
-	if (lc > WK_MSG_MAX)
-		lc = WK_MSG_MAX;
-	if (lc > 255) {
-		apdu[0] = cla;
-		apdu[1] = ins;
-		apdu[2] = p1;
-		apdu[3] = p2;
-		apdu[4] = 0;
-		apdu[5] = (uint8_t)(lc >> 8);
-		apdu[6] = (uint8_t)lc;
-		memcpy(apdu + 7, d, lc);
-		apdu[7 + lc] = 0;
-		apdu[8 + lc] = 0;
-		return send_apdu(apdu, 9 + lc, n);
-	}
-	apdu[0] = cla;
-	apdu[1] = ins;
-	apdu[2] = p1;
-	apdu[3] = p2;
-	if (lc == 0)
-		return send_apdu(apdu, 4, n);
-	apdu[4] = (uint8_t)lc;
-	memcpy(apdu + 5, d, lc);
-	apdu[5 + lc] = 0;
-	return send_apdu(apdu, 6 + lc, n);
 }
 
 /* a command with more than 255 bytes of data: extended length */
@@ -148,89 +63,22 @@ cmd_long(uint8_t cla, uint8_t ins, const uint8_t *d, size_t lc, size_t *n)
 	return send_apdu(apdu, 9 + lc, n);
 }
 
-static const uint8_t sel_piv[] = { 0x00, 0xA4, 0x04, 0x00, 0x09, 0xA0, 0x00,
-    0x00, 0x03, 0x08, 0x00, 0x00, 0x10, 0x00 };
-static const uint8_t sel_purse[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x57,
-    0x4B, 0x50, 0x55, 0x52, 0x53, 0x45 };
-static const uint8_t pin[] = { 0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56 };
 /* a VERIFY answered 9000 since the last seq the card moved */
 static bool pin_fresh;
-
-static void
-must(uint16_t sw)
-{
-	if (sw != 0x9000)
-		__builtin_trap();
-}
-
-static void
-mgm_auth(void)
-{
-	static const uint8_t key[24] = { 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6,
-	    7, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
-	uint8_t a[32] = { 0x00, 0x87, 0x03, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00 };
-	uint8_t w[8];
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	size_t n;
-	int l = 0;
-
-	must(send_apdu(a, 9, &n));
-	EVP_CipherInit_ex(c, EVP_des_ede3_ecb(), NULL, key, NULL, 0);
-	EVP_CIPHER_CTX_set_padding(c, 0);
-	EVP_CipherUpdate(c, w, &l, resp + 4, 8);
-	EVP_CIPHER_CTX_free(c);
-	memcpy(a, "\x00\x87\x03\x9B\x16\x7C\x14\x80\x08", 9);
-	memcpy(a + 9, w, 8);
-	memcpy(a + 17, "\x81\x08", 2);
-	memset(a + 19, 0x5A, 8);
-	must(send_apdu(a, 27, &n));
-}
 
 static void
 start(void)
 {
 	static const vc_applet *const applets[] = { &vc_applet_piv,
 	    &vc_applet_purse };
-	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 2 };
-	const char *tmp = getenv("TMPDIR");
-	uint8_t d[100], pt[65], buf[WK_MSG_MAX], sealed[WK_MSG_PERSO_KEYS_MAX];
-	char path[320];
-	size_t n, l = 0;
+	uint8_t buf[WK_MSG_MAX], sealed[WK_MSG_PERSO_KEYS_MAX];
+	size_t n;
 	wk_msg m;
 	wk_buf b;
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_wallet.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
-	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
-		abort();
+	enrol("fuzz_wallet", applets, 2);
 	randombytes_buf(keys, sizeof(keys));
-	/* enrol: key 82, anchor and PAN, purse keys */
-	must(send_apdu(sel_piv, sizeof(sel_piv), &n));
-	mgm_auth();
-	must(cmd(0x00, 0x47, 0x00, 0x82, (const uint8_t *)"\xAC\x03\x80\x01\x11",
-	    5, &n));
-	if ((card_pub = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
-	    EVP_PKEY_set1_encoded_public_key(card_pub, resp + 5, 65) != 1 ||
-	    EVP_PKEY_get_octet_string_param(ca, "encoded-pub-key", pt,
-	    sizeof(pt), &l) != 1)
-		abort();
-	d[0] = 0x01;
-	d[1] = 65;
-	memcpy(d + 2, pt, 65);
-	memcpy(d + 67, "\x02\x04" "6222", 6);
-	must(cmd(0x80, 0xE8, 0, 0, d, 73, &n));
-	must(send_apdu(sel_purse, sizeof(sel_purse), &n));
+	/* the purse keys */
 	memset(&m, 0, sizeof(m));
 	m.type = WK_MSG_PERSO;
 	memcpy(m.card_id, vc_card_serial(card), 8);
@@ -246,6 +94,8 @@ start(void)
 	    wk_msg_sign(&m, ca, &b) != WK_MSG_OK)
 		abort();
 	must(cmd_long(0x80, 0xE6, b.p, b.len, &n));
+	/* every input starts from this card */
+	snapshot();
 }
 
 /* the EP as the store holds it (a blocked purse answers no GET BALANCE) */
@@ -363,13 +213,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		start();
 		started = true;
 	}
-	/* a blocked PIN or purse would hide every path behind them */
-	if (vc_store_put_u64(st, PURSE_APPLET, "pin.tries", 3) != VC_STORE_OK ||
-	    vc_store_put_u64(st, PURSE_APPLET, "mac.tries",
-	    PURSE_MAC_TRIES_DEFAULT) != VC_STORE_OK ||
-	    vc_store_put_u64(st, PURSE_APPLET, "unblock.tries",
-	    PURSE_UNBLOCK_TRIES) != VC_STORE_OK)
-		__builtin_trap();
+	/* the oracles assume the card as enrolled: no PIN verified, no session
+	 * or management key authentication open, the wallet key, anchor, PIN
+	 * and purse keys of start(), nothing blocked. An earlier input may
+	 * have changed any of these (a regenerated key 82 made unblock() trap
+	 * on an input that alone passes), so each input starts from the
+	 * snapshot and a finding reproduces alone. */
+	restore();
 	pin_fresh = false;
 	wk_cur_init(&c, data, size);
 	while (c.len >= 3) {

@@ -60,6 +60,8 @@ static struct {
 	int64_t deposits;
 } T;
 
+#include "testbed.h"
+
 /* ---- HTTP with a merchant's or nobody's credential ---- */
 
 static size_t
@@ -206,7 +208,6 @@ static int
 setup(void **state)
 {
 	char err[512];
-	const char *which = getenv("WK_TEST_DB");
 	iss_unlock u = { 0 };
 	iss_err e = { 0 };
 	int64_t id;
@@ -214,23 +215,9 @@ setup(void **state)
 
 	(void)state;
 	memset(&T, 0, sizeof(T));
-	if (sodium_init() < 0)
+	if (testbed_begin("wk-pay-test") != 0)
 		return -1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(T.dir, sizeof(T.dir), "%s/wk-pay-test.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(T.dir) == NULL)
-		return -1;
-	snprintf(T.key, sizeof(T.key), "%s/issuer.key", T.dir);
-	if (which != NULL && strcmp(which, "pg") == 0) {
-		if (getenv("WK_PG_URL") == NULL)
-			return -1;
-		snprintf(T.url, sizeof(T.url), "%s", getenv("WK_PG_URL"));
-	} else {
-		snprintf(T.url, sizeof(T.url), "sqlite:%s/issuer.db", T.dir);
-	}
 	u.key_file = T.key;
-	snprintf(T.mfg_pem, sizeof(T.mfg_pem), "%s/mfg.pem", T.dir);
 	if (sim_factory_init(T.mfg_pem) != 0 ||
 	    iss_db_open(T.url, &T.db, err, sizeof(err)) != 0 ||
 	    iss_schema_migrate(T.db, err, sizeof(err)) != 0 ||
@@ -252,14 +239,8 @@ setup(void **state)
 	T.deposits = DEP_A + DEP_B + DEP_POOR;
 	merchant(SHOP, "Book shop \xe4\xb9\xa6\xe5\xba\x97", T.auth);
 	merchant(SHOP2, "Other shop", T.auth2);
-	if (iss_open(T.url, &u, 16, &T.is, err, sizeof(err)) != 0 ||
-	    iss_server_start(T.is, "127.0.0.1:0", NULL, NULL, &T.srv, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "setup: %s\n", err);
+	if (testbed_serve(&u) != 0)
 		return -1;
-	}
-	snprintf(T.base, sizeof(T.base), "http://127.0.0.1:%u",
-	    (unsigned)iss_server_port(T.srv));
 	if (sim_http_new(T.base, &T.h) != 0 ||
 	    sim_card_new(PAN_A, &T.a) != 0 || sim_enrol(T.h, T.a, PW, NULL) != 200 ||
 	    sim_card_new(PAN_B, &T.b) != 0 || sim_enrol(T.h, T.b, PW, NULL) != 200 ||
@@ -274,21 +255,11 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
 	sim_card_free(&T.a);
 	sim_card_free(&T.b);
 	sim_card_free(&T.poor);
-	sim_http_free(&T.h);
-	iss_server_stop(&T.srv);
-	iss_free(&T.is);
-	iss_db_free(&T.db);
-	sim_factory_free();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "teardown: cannot remove %s\n", T.dir);
-	curl_global_cleanup();
+	testbed_end();
 	return 0;
 }
 

@@ -51,6 +51,8 @@ static struct {
 	int64_t deposits;
 } T;
 
+#include "testbed.h"
+
 /* ---- fixtures ---- */
 
 static int64_t
@@ -180,30 +182,15 @@ static int
 setup(void **state)
 {
 	char err[512];
-	const char *which = getenv("WK_TEST_DB");
 	iss_unlock u = { 0 };
 	iss_err e = { 0 };
 	int64_t id;
 	size_t added = 0;
 
 	(void)state;
-	if (sodium_init() < 0)
+	if (testbed_begin("wk-issuer-test") != 0)
 		return -1;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	snprintf(T.dir, sizeof(T.dir), "%s/wk-issuer-test.XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(T.dir) == NULL)
-		return -1;
-	snprintf(T.key, sizeof(T.key), "%s/issuer.key", T.dir);
-	if (which != NULL && strcmp(which, "pg") == 0) {
-		if (getenv("WK_PG_URL") == NULL)
-			return -1;
-		snprintf(T.url, sizeof(T.url), "%s", getenv("WK_PG_URL"));
-	} else {
-		snprintf(T.url, sizeof(T.url), "sqlite:%s/issuer.db", T.dir);
-	}
 	u.key_file = T.key;
-	snprintf(T.mfg_pem, sizeof(T.mfg_pem), "%s/mfg.pem", T.dir);
 	if (sim_factory_init(T.mfg_pem) != 0)
 		return -1;
 	if (iss_db_open(T.url, &T.db, err, sizeof(err)) != 0 ||
@@ -225,14 +212,8 @@ setup(void **state)
 		return -1;
 	}
 	T.deposits = RICH + POOR + BUSY;
-	if (iss_open(T.url, &u, 16, &T.is, err, sizeof(err)) != 0 ||
-	    iss_server_start(T.is, "127.0.0.1:0", NULL, NULL, &T.srv, err,
-	    sizeof(err)) != 0) {
-		fprintf(stderr, "setup: %s\n", err);
+	if (testbed_serve(&u) != 0)
 		return -1;
-	}
-	snprintf(T.base, sizeof(T.base), "http://127.0.0.1:%u",
-	    (unsigned)iss_server_port(T.srv));
 	/* every test talks from 127.0.0.1: the address's allowance of
 	 * sessions is tested alone (test_session_flood) */
 	iss_limiter_free(&T.is->session_limit);
@@ -246,18 +227,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
-	sim_http_free(&T.h);
-	iss_server_stop(&T.srv);
-	iss_free(&T.is);
-	iss_db_free(&T.db);
-	sim_factory_free();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", T.dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "teardown: cannot remove %s\n", T.dir);
-	curl_global_cleanup();
+	testbed_end();
 	return 0;
 }
 

@@ -9,7 +9,10 @@ whom") as a test. Fails when
    libwalletkey), or
  - a file of pkcs11/ calls a function of a file above it in the module's
    layers (the order of pkcs11/meson.build, described in
-   pkcs11/p11_internal.h): the folder has a direction, no cycles.
+   pkcs11/p11_internal.h): the folder has a direction, no cycles; or
+ - a file of the purse applet (vcard/applets/purse*.c) or of the PIV
+   applet (vcard/applets/piv*.c) calls a function of a file above it in
+   that applet's layers (the order of vcard/meson.build).
 
 usage: layering.py [SOURCE_ROOT]   (default: the tree this file is in)
        layering.py --self-test      (a small tree with each kind of crossing)
@@ -161,6 +164,71 @@ def check_pkcs11():
     return bad
 
 
+# ---- vcard/applets: the purse's and the PIV applet's files ----
+
+# (name, source list, how its files are named there, their functions)
+APPLETS = [
+    ('purse', 'vcard/meson.build', re.compile(r"'applets/(purse\w*\.c)'"),
+     re.compile(r'\b(purse_\w+)\b')),
+    ('piv', 'vcard/meson.build', re.compile(r"'applets/(piv\w*\.c)'"),
+     re.compile(r'\b(piv_\w+)\b')),
+]
+# calls against an applet's direction that exist today, each a debt with
+# its reason; only shrinks. piv_key.c drops a slot's parsed key from the
+# cache (piv_cache.c, which loads keys through piv_key.c) before it writes
+# or deletes the key: the call moves to the callers of piv_key_save /
+# piv_key_delete (piv_gen, piv_wallet, piv_yk, piv_attest), each of
+# which must then drop the cached key itself.
+CALL_EXCEPTIONS = {('vcard/applets/piv_key.c', 'piv_cache_forget')}
+
+
+def applet_defs(text, ident):
+    """the functions a file defines for others: at the start of a line,
+    the line before not "static" """
+    lines = text.split('\n')
+    out = []
+    for i, line in enumerate(lines):
+        m = re.match(r'^(\w+)\(', line)
+        if m and ident.fullmatch(m.group(1)) and i > 0 and \
+                not lines[i - 1].startswith('static'):
+            out.append(m.group(1))
+    return out
+
+
+def check_applets():
+    bad = []
+    for name, build, listed, ident in APPLETS:
+        text = open(os.path.join(ROOT, build)).read()
+        text = re.sub(r'#[^\n]*', '', text)
+        order = []
+        for f in listed.findall(text):
+            if f not in order:
+                order.append(f)
+        pos = {f: i for i, f in enumerate(order)}
+        folder = os.path.join(ROOT, 'vcard', 'applets')
+        prefix = name + '_'
+        on_disk = sorted(f for f in os.listdir(folder) if f.endswith('.c') and
+                         (f == name + '.c' or f.startswith(prefix)))
+        bad += ['vcard/applets/%s: not in %s, so in no layer of the %s '
+                'applet' % (f, build, name) for f in on_disk if f not in pos]
+        where, texts = {}, {}
+        for f in order:
+            raw = open(os.path.join(folder, f)).read()
+            texts[f] = STRING.sub('""', COMMENT.sub(' ', raw))
+            for fn in applet_defs(texts[f], ident):
+                where.setdefault(fn, f)
+        for f in order:
+            for fn in sorted(set(ident.findall(texts[f]))):
+                g = where.get(fn)
+                if g is None or pos[g] <= pos[f] or \
+                        ('vcard/applets/' + f, fn) in CALL_EXCEPTIONS:
+                    continue
+                bad.append('vcard/applets/%s calls %s of vcard/applets/%s, '
+                           'a file above it (the %s applet\'s layers: %s)' %
+                           (f, fn, g, name, build))
+    return bad
+
+
 def self_test():
     """each rule catches its crossing, and a clean tree passes"""
     import tempfile
@@ -178,6 +246,17 @@ def self_test():
         'pkcs11/p11_internal.h': '#include "walletkey.h"\n',
         'pkcs11/p11_a.c': 'int\np11_a(void)\n{\n\treturn 1;\n}\n',
         'pkcs11/p11_b.c': 'int\np11_b(void)\n{\n\treturn p11_a();\n}\n',
+        'vcard/meson.build': "files('applets/purse_state.c', "
+                             "'applets/purse.c', 'applets/piv_util.c', "
+                             "'applets/piv.c')\n",
+        'vcard/applets/purse_state.c': 'int\npurse_get(void)\n{\n'
+                                       '\treturn 1;\n}\n',
+        'vcard/applets/purse.c': 'int\npurse_run(void)\n{\n'
+                                 '\treturn purse_get();\n}\n',
+        'vcard/applets/piv_util.c': 'int\npiv_util(void)\n{\n'
+                                    '\treturn 1;\n}\n',
+        'vcard/applets/piv.c': 'int\npiv_run(void)\n{\n'
+                               '\treturn piv_util();\n}\n',
     }
     crossings = {
         'common/wk_buf.c': '#include "vc_card.h"\n',
@@ -186,23 +265,33 @@ def self_test():
                        '#include <winscard.h>\n',
         'pkcs11/p11_a.c': '#include "vc_card.h"\n/* p11_b() */\n'
                           'int\np11_c(void)\n{\n\treturn p11_b();\n}\n',
+        'vcard/applets/purse_state.c': '/* purse_run() */\nint\n'
+                                       'purse_x(void)\n{\n'
+                                       '\treturn purse_run();\n}\n',
+        'vcard/applets/piv_util.c': 'int\npiv_y(void)\n{\n'
+                                    '\treturn piv_run();\n}\n',
+        'vcard/applets/piv_new.c': 'int\npiv_z(void);\n',
     }
     with tempfile.TemporaryDirectory() as d:
         ROOT = d
         for name, text in files.items():
             os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
             open(os.path.join(d, name), 'w').write(text)
-        clean = check_includes() + check_pkcs11()
+        clean = check_includes() + check_pkcs11() + check_applets()
         for name, text in crossings.items():
             open(os.path.join(d, name), 'a').write(text)
-        bad = check_includes() + check_pkcs11()
+        bad = check_includes() + check_pkcs11() + check_applets()
     want = ['common/wk_buf.c: #include "vc_card.h"',
             'vcard/vc_card.c: #include "walletkey.h"',
             'tools/cli.c: #include "wk_internal.h"',
             'tools/cli.c: #include "wk_apdu.h"',
             'tools/cli.c: #include <winscard.h>',
             'pkcs11/p11_a.c: #include "vc_card.h"',
-            'pkcs11/p11_a.c calls p11_b of pkcs11/p11_b.c']
+            'pkcs11/p11_a.c calls p11_b of pkcs11/p11_b.c',
+            'vcard/applets/piv_new.c: not in vcard/meson.build',
+            'vcard/applets/purse_state.c calls purse_run of '
+            'vcard/applets/purse.c',
+            'vcard/applets/piv_util.c calls piv_run of vcard/applets/piv.c']
     missed = [w for w in want if not any(b.startswith(w) for b in bad)]
     if clean or missed or len(bad) != len(want):
         print('layering self-test failed:\n clean tree: %s\n missed: %s\n'
@@ -219,14 +308,15 @@ def main():
         return self_test()
     if len(sys.argv) > 1:
         ROOT = os.path.abspath(sys.argv[1])
-    bad = check_includes() + check_pkcs11()
+    bad = check_includes() + check_pkcs11() + check_applets()
     for line in bad:
         print('layering: ' + line)
     if bad:
         print('layering: %d crossing(s); the map is in docs/DEVELOPING.md'
               % len(bad))
         return 1
-    print('layering: every include and every pkcs11/ call keeps the map')
+    print('layering: every include, every pkcs11/ call and every call '
+          'between the purse\'s and the PIV applet\'s files keeps the map')
     return 0
 
 

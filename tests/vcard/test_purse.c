@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
 #include <sodium.h>
 
 #include "applets/purse.h"
@@ -131,6 +132,8 @@ typedef struct fixture {
 
 static fixture fx;
 
+#include "card_fixture.h"
+
 static void
 hex(const char *s, uint8_t *out, size_t n)
 {
@@ -166,13 +169,6 @@ card_up(const char *profile, bool init)
 		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
 		    VC_STORE_OK);
 	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
-}
-
-static void
-card_down(void)
-{
-	vc_card_free(&fx.card);
-	vc_store_free(&fx.st);
 }
 
 static void
@@ -240,48 +236,7 @@ setup_card_mixed(void **unused)
 	return 0;
 }
 
-static int
-teardown(void **unused)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key", "perso.json" };
-	char p[320];
-
-	(void)unused;
-	card_down();
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", fx.dir, files[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(fx.dir), 0);
-	return 0;
-}
-
 /* ---- APDUs ---- */
-
-static uint16_t
-xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* a printf-formatted hex APDU; returns SW, data in fx.resp[0..fx.rlen) */
-static uint16_t
-xfer(const char *fmt, ...)
-{
-	char text[1024];
-	uint8_t c[512];
-	va_list ap;
-	long n;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	n = wk_hex_decode(text, c, sizeof(c));
-	assert_true(n >= 0);
-	assert_int_equal(vc_card_apdu(fx.card, c, (size_t)n, fx.resp,
-	    sizeof(fx.resp), &fx.rlen), VC_CARD_OK);
-	assert_true(fx.rlen >= 2);
-	fx.rlen -= 2;
-	return (uint16_t)((fx.resp[fx.rlen] << 8) | fx.resp[fx.rlen + 1]);
-}
 
 static void
 assert_resp(const char *want)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
 #include <sodium.h>
 
 #include "applets/purse.h"
@@ -67,6 +68,8 @@ static struct {
 	size_t rlen;
 } fx;
 
+#include "card_fixture.h"
+
 static void
 hex(const char *s, uint8_t *out, size_t n)
 {
@@ -86,13 +89,6 @@ card_up(bool init)
 		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
 		    VC_STORE_OK);
 	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
-}
-
-static void
-card_down(void)
-{
-	vc_card_free(&fx.card);
-	vc_store_free(&fx.st);
 }
 
 static void
@@ -126,46 +122,6 @@ setup(void **unused)
 	hex(DAMK, fx.damk, 16);
 	new_card("", true);
 	return 0;
-}
-
-static int
-teardown(void **unused)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key", "perso.json" };
-	char p[320];
-
-	(void)unused;
-	card_down();
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", fx.dir, files[i]);
-		unlink(p);
-	}
-	assert_int_equal(rmdir(fx.dir), 0);
-	return 0;
-}
-
-static uint16_t
-xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static uint16_t
-xfer(const char *fmt, ...)
-{
-	char text[1024];
-	uint8_t c[512];
-	va_list ap;
-	long n;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	n = wk_hex_decode(text, c, sizeof(c));
-	assert_true(n >= 0);
-	assert_int_equal(vc_card_apdu(fx.card, c, (size_t)n, fx.resp,
-	    sizeof(fx.resp), &fx.rlen), VC_CARD_OK);
-	assert_true(fx.rlen >= 2);
-	fx.rlen -= 2;
-	return (uint16_t)((fx.resp[fx.rlen] << 8) | fx.resp[fx.rlen + 1]);
 }
 
 static uint16_t

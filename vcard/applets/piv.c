@@ -29,15 +29,6 @@ static const uint8_t piv_apt_algs[] = {
 	PIV_ALG_ECCP384, PIV_ALG_ED25519, PIV_ALG_X25519,
 };
 
-void
-piv_state_clear(piv_state *s)
-{
-	piv_cache *keys = s->keys;
-
-	sodium_memzero(s, sizeof(*s));
-	s->keys = keys;
-}
-
 /* what the card keeps for the applet: the security state in guarded
  * memory, and beside it on the heap the key cache, whose pointers a leak
  * checker must be able to follow (it does not scan sodium_malloc'd pages) */

@@ -1,6 +1,8 @@
 /* slot tables and small helpers shared by the PIV modules */
 #include <stdio.h>
 
+#include <sodium.h>
+
 #include "piv_int.h"
 
 bool
@@ -97,4 +99,15 @@ piv_alg_is_asym(uint8_t alg)
 	default:
 		return false;
 	}
+}
+
+/* the security state back to a fresh SELECT's (piv.c, and RESET in
+ * piv_yk.c); the key cache survives */
+void
+piv_state_clear(piv_state *s)
+{
+	piv_cache *keys = s->keys;
+
+	sodium_memzero(s, sizeof(*s));
+	s->keys = keys;
 }

@@ -58,12 +58,6 @@ static const vc_aid purse_aids[] = {
 
 static const char dir_label[] = "WALLETKEY PURSE";
 
-bool
-purse_has(const purse_state *s, int purse)
-{
-	return (s->app_type & (purse == PURSE_ED ? 0x01 : 0x02)) != 0;
-}
-
 static void
 drop_session(purse_applet *a)
 {
@@ -750,16 +744,6 @@ get_prove(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 /* ---- blocking: GET CHALLENGE, APPLICATION UNBLOCK ---- */
-
-int
-purse_challenge_new(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN])
-{
-	vc_card_random(card, chal, WK_PURSE_CHALLENGE_LEN);
-	/* kept in the store, not in memory: a one-time unblock script made
-	 * by the issuer for it may arrive in a later session */
-	return vc_store_put(vc_card_store(card), PURSE_APPLET, "unblock.chal",
-	    chal, WK_PURSE_CHALLENGE_LEN);
-}
 
 static uint16_t
 get_challenge(vc_card *card, const wk_apdu *cmd, wk_buf *resp)

@@ -481,3 +481,22 @@ out:
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
 }
+
+/* ED, EP or both: the application type of the PERSO */
+bool
+purse_has(const purse_state *s, int purse)
+{
+	return (s->app_type & (purse == PURSE_ED ? 0x01 : 0x02)) != 0;
+}
+
+/* GET CHALLENGE's challenge for APPLICATION UNBLOCK (purse.c, and the
+ * wallet's unblock request, purse_wallet.c) */
+int
+purse_challenge_new(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN])
+{
+	vc_card_random(card, chal, WK_PURSE_CHALLENGE_LEN);
+	/* kept in the store, not in memory: a one-time unblock script made
+	 * by the issuer for it may arrive in a later session */
+	return vc_store_put(vc_card_store(card), PURSE_APPLET, "unblock.chal",
+	    chal, WK_PURSE_CHALLENGE_LEN);
+}

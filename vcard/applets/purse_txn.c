@@ -315,48 +315,91 @@ complete(vc_card *card, purse_state *st, const purse_session *s,
 	return purse_audit_add(card, st, s, next, date, time) == 0 ? 0 : -1;
 }
 
-static uint16_t
-credit_for_load(purse_applet *a, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp, const purse_session *s)
-{
-	const uint8_t *date, *time, *mac2;
-	uint8_t want[WK_PURSE_MAC_LEN], tac[4];
-	wk_purse_skey ktac;
-	purse_state st;
-	uint32_t nb;
-	uint16_t sw = WK_SW_MEMORY_FAILURE;
+/* what a CREDIT, DEBIT or UPDATE step computes from the command's data once
+ * the session is checked: the new balance, the log record's amount, the
+ * proof's MAC and TAC, and the answer */
+typedef struct txn_out {
+	const uint8_t *date, *time;
+	uint32_t balance, rec_amount;
+	uint8_t mac[WK_PURSE_MAC_LEN], tac[WK_PURSE_MAC_LEN];
+	uint8_t answer[8];
+	size_t answer_len;
+} txn_out;
 
-	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
+/* the second command of a transaction: its length, the session it
+ * finishes, and the type's own checks and MACs */
+typedef struct txn_step {
+	bool p1p2;		/* P1 P2 must be 00 00 (DEBIT's are checked by
+				 * purse_txn_process) */
+	uint8_t lc;
+	enum purse_sess_kind kind;
+	uint16_t (*run)(purse_applet *a, vc_card *card, const purse_session *s,
+	    purse_state *st, const uint8_t *d, txn_out *o);
+} txn_step;
+
+/* the skeleton of every second command: checks, the type's step, the one
+ * write (complete) and the answer */
+static uint16_t
+finish(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
+    const purse_session *s, const txn_step *step)
+{
+	purse_state st;
+	txn_out o;
+	uint16_t sw;
+
+	if (step->p1p2 && (cmd->p1 != 0x00 || cmd->p2 != 0x00))
 		return WK_SW_WRONG_P1P2;
-	if (cmd->lc != 0x0B)
+	if (cmd->lc != step->lc)
 		return WK_SW_WRONG_LENGTH;
-	if (s->kind != SESS_LOAD)
+	if (s->kind != step->kind)
 		return WK_SW_INVALID_STATE;
-	date = cmd->data;
-	time = cmd->data + 4;
-	mac2 = cmd->data + 7;
 	if (purse_state_get(card, &st) != VC_STORE_OK)
-		goto out;
-	if (!session_current(s, &st)) {
-		sw = WK_SW_INVALID_STATE;
-		goto out;
-	}
-	if (wk_purse_load_mac2(&s->sk, s->amount, s->type, s->term_id, date,
-	    time, want) != WK_PURSE_CRYPTO_OK)
-		goto out;
-	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
+		return WK_SW_MEMORY_FAILURE;
+	if (!session_current(s, &st))
+		return WK_SW_INVALID_STATE;
+	memset(&o, 0, sizeof(o));
+	if ((sw = step->run(a, card, s, &st, cmd->data, &o)) != WK_SW_OK)
 		goto out;
 	sw = WK_SW_MEMORY_FAILURE;
-	nb = s->old_balance + s->amount;	/* below the ceiling: INIT checked */
+	if (complete(card, &st, s, o.balance, o.rec_amount, o.date, o.time,
+	    o.mac, o.tac) != 0)
+		goto out;
+	wk_buf_add(resp, o.answer, o.answer_len);
+	a->pin_ok = false;
+	sw = WK_SW_OK;
+out:
+	sodium_memzero(&o, sizeof(o));
+	return sw;
+}
+
+/* CREDIT FOR LOAD: date, time, MAC2 */
+static uint16_t
+load_run(purse_applet *a, vc_card *card, const purse_session *s,
+    purse_state *st, const uint8_t *d, txn_out *o)
+{
+	uint8_t want[WK_PURSE_MAC_LEN];
+	wk_purse_skey ktac;
+	uint16_t sw = WK_SW_MEMORY_FAILURE;
+
+	(void)st;
+	o->date = d;
+	o->time = d + 4;
+	if (wk_purse_load_mac2(&s->sk, s->amount, s->type, s->term_id, o->date,
+	    o->time, want) != WK_PURSE_CRYPTO_OK)
+		goto out;
+	if ((sw = mac2_check(a, card, want, d + 7)) != WK_SW_OK)
+		goto out;
+	sw = WK_SW_MEMORY_FAILURE;
+	o->balance = s->old_balance + s->amount; /* below the ceiling: INIT checked */
+	o->rec_amount = s->amount;
 	if (purse_tac_key(card, &ktac) != VC_STORE_OK ||
-	    wk_purse_load_tac(&ktac, nb, s->seq, s->amount, s->type, s->term_id,
-	    date, time, tac) != WK_PURSE_CRYPTO_OK)
+	    wk_purse_load_tac(&ktac, o->balance, s->seq, s->amount, s->type,
+	    s->term_id, o->date, o->time, o->tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
 	/* U2: the proof's MAC field of a load is the host MAC2 */
-	if (complete(card, &st, s, nb, s->amount, date, time, mac2, tac) != 0)
-		goto out;
-	wk_buf_add(resp, tac, sizeof(tac));
-	a->pin_ok = false;
+	memcpy(o->mac, d + 7, WK_PURSE_MAC_LEN);
+	memcpy(o->answer, o->tac, 4);
+	o->answer_len = 4;
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(&ktac, sizeof(ktac));
@@ -364,44 +407,32 @@ out:
 	return sw;
 }
 
+/* DEBIT FOR PURCHASE: terminal seq, date, time, MAC1 */
 static uint16_t
-debit_for_purchase(purse_applet *a, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp, const purse_session *s)
+purchase_run(purse_applet *a, vc_card *card, const purse_session *s,
+    purse_state *st, const uint8_t *d, txn_out *o)
 {
-	const uint8_t *tseq, *date, *time, *mac1;
+	const uint8_t *tseq = d;
 	wk_purse_skey sk, ktac;
-	uint8_t want[WK_PURSE_MAC_LEN], mac2[4], tac[4];
-	purse_state st;
+	uint8_t want[WK_PURSE_MAC_LEN];
 	purse_key k;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
+	(void)a;
+	(void)st;
 	memset(&k, 0, sizeof(k));
-	if (cmd->lc != 0x0F) {
-		sw = WK_SW_WRONG_LENGTH;
-		goto out;
-	}
-	if (s->kind != SESS_PURCHASE) {
-		sw = WK_SW_INVALID_STATE;
-		goto out;
-	}
-	tseq = cmd->data;
-	date = cmd->data + 4;
-	time = cmd->data + 8;
-	mac1 = cmd->data + 11;
-	if (purse_state_get(card, &st) != VC_STORE_OK)
-		goto out;
-	if (!session_current(s, &st)) {
-		sw = WK_SW_INVALID_STATE;
-		goto out;
-	}
+	memset(&sk, 0, sizeof(sk));
+	memset(&ktac, 0, sizeof(ktac));
+	o->date = d + 4;
+	o->time = d + 8;
 	/* 3.3: SESPK needs the terminal seq, so the DPK is read again here */
 	if (purse_key_get(card, PURSE_KEY_DPK, s->key_index, &k) != VC_STORE_OK ||
 	    wk_purse_session_key_purchase(k.alg, k.key, s->rnd, s->seq, tseq,
 	    &sk) != WK_PURSE_CRYPTO_OK ||
-	    wk_purse_purchase_mac1(&sk, s->amount, s->type, s->term_id, date, time,
-	    want) != WK_PURSE_CRYPTO_OK)
+	    wk_purse_purchase_mac1(&sk, s->amount, s->type, s->term_id, o->date,
+	    o->time, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (sodium_memcmp(want, mac1, WK_PURSE_MAC_LEN) != 0) {
+	if (sodium_memcmp(want, d + 11, WK_PURSE_MAC_LEN) != 0) {
 		sw = WK_SW_PURSE_MAC_INVALID;
 		goto out;
 	}
@@ -409,18 +440,17 @@ debit_for_purchase(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 		sw = WK_SW_PURSE_INSUFFICIENT;
 		goto out;
 	}
-	if (wk_purse_purchase_mac2(&sk, s->amount, mac2) != WK_PURSE_CRYPTO_OK ||
+	if (wk_purse_purchase_mac2(&sk, s->amount, o->mac) != WK_PURSE_CRYPTO_OK ||
 	    purse_tac_key(card, &ktac) != VC_STORE_OK ||
-	    wk_purse_purchase_tac(&ktac, s->amount, s->type, s->term_id, tseq, date,
-	    time, tac) != WK_PURSE_CRYPTO_OK)
+	    wk_purse_purchase_tac(&ktac, s->amount, s->type, s->term_id, tseq,
+	    o->date, o->time, o->tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (complete(card, &st, s, s->old_balance - s->amount, s->amount, date,
-	    time, mac2, tac) != 0)
-		goto out;
+	o->balance = s->old_balance - s->amount;
+	o->rec_amount = s->amount;
 	/* 3.3: TAC first, then MAC2 */
-	wk_buf_add(resp, tac, sizeof(tac));
-	wk_buf_add(resp, mac2, sizeof(mac2));
-	a->pin_ok = false;
+	memcpy(o->answer, o->tac, 4);
+	memcpy(o->answer + 4, o->mac, 4);
+	o->answer_len = 8;
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(&k, sizeof(k));
@@ -430,86 +460,60 @@ out:
 	return sw;
 }
 
+/* DEBIT FOR UNLOAD: date, time, MAC2 */
 static uint16_t
-debit_for_unload(purse_applet *a, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp, const purse_session *s)
+unload_run(purse_applet *a, vc_card *card, const purse_session *s,
+    purse_state *st, const uint8_t *d, txn_out *o)
 {
-	const uint8_t *date, *time, *mac2;
-	uint8_t want[WK_PURSE_MAC_LEN], mac3[4];
-	purse_state st;
-	uint32_t nb;
+	uint8_t want[WK_PURSE_MAC_LEN];
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
-	if (cmd->lc != 0x0B)
-		return WK_SW_WRONG_LENGTH;
-	if (s->kind != SESS_UNLOAD)
-		return WK_SW_INVALID_STATE;
-	date = cmd->data;
-	time = cmd->data + 4;
-	mac2 = cmd->data + 7;
-	if (purse_state_get(card, &st) != VC_STORE_OK)
+	o->date = d;
+	o->time = d + 4;
+	if (wk_purse_unload_mac2(&s->sk, s->amount, s->term_id, o->date,
+	    o->time, want) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (!session_current(s, &st)) {
-		sw = WK_SW_INVALID_STATE;
-		goto out;
-	}
-	if (wk_purse_unload_mac2(&s->sk, s->amount, s->term_id, date, time,
-	    want) != WK_PURSE_CRYPTO_OK)
-		goto out;
-	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
+	if ((sw = mac2_check(a, card, want, d + 7)) != WK_SW_OK)
 		goto out;
 	sw = WK_SW_MEMORY_FAILURE;
-	if (s->old_balance < st.limit || s->amount > s->old_balance - st.limit) {
+	if (s->old_balance < st->limit || s->amount > s->old_balance -
+	    st->limit) {
 		sw = WK_SW_PURSE_INSUFFICIENT;
 		goto out;
 	}
-	nb = s->old_balance - s->amount;
-	if (wk_purse_unload_mac3(&s->sk, nb, s->seq, s->amount, s->term_id, date,
-	    time, mac3) != WK_PURSE_CRYPTO_OK)
-		goto out;
+	o->balance = s->old_balance - s->amount;
+	o->rec_amount = s->amount;
 	/* the proof of an unload: host MAC2 and the card's MAC3 */
-	if (complete(card, &st, s, nb, s->amount, date, time, mac2, mac3) != 0)
+	if (wk_purse_unload_mac3(&s->sk, o->balance, s->seq, s->amount,
+	    s->term_id, o->date, o->time, o->tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	wk_buf_add(resp, mac3, sizeof(mac3));
-	a->pin_ok = false;
+	memcpy(o->mac, d + 7, WK_PURSE_MAC_LEN);
+	memcpy(o->answer, o->tac, 4);
+	o->answer_len = 4;
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(want, sizeof(want));
 	return sw;
 }
 
+/* UPDATE OVERDRAW LIMIT: new limit, date, time, MAC2 */
 static uint16_t
-update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
-    const purse_session *s)
+update_run(purse_applet *a, vc_card *card, const purse_session *s,
+    purse_state *st, const uint8_t *d, txn_out *o)
 {
-	const uint8_t *date, *time, *mac2;
-	uint8_t want[WK_PURSE_MAC_LEN], tac[4];
+	uint8_t want[WK_PURSE_MAC_LEN];
 	wk_purse_skey ktac;
-	purse_state st;
-	uint32_t nl;
+	uint32_t nl = be24(d);
 	uint64_t nb;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
-	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
-		return WK_SW_WRONG_P1P2;
-	if (cmd->lc != 0x0E)
-		return WK_SW_WRONG_LENGTH;
-	if (s->kind != SESS_UPDATE)
-		return WK_SW_INVALID_STATE;
-	nl = be24(cmd->data);
-	date = cmd->data + 3;
-	time = cmd->data + 7;
-	mac2 = cmd->data + 10;
-	if (purse_state_get(card, &st) != VC_STORE_OK)
+	memset(&ktac, 0, sizeof(ktac));
+	o->date = d + 3;
+	o->time = d + 7;
+	if (wk_purse_update_mac2(&s->sk, nl, s->term_id, o->date, o->time,
+	    want) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	if (!session_current(s, &st)) {
-		sw = WK_SW_INVALID_STATE;
-		goto out;
-	}
-	if (wk_purse_update_mac2(&s->sk, nl, s->term_id, date, time, want) !=
-	    WK_PURSE_CRYPTO_OK)
-		goto out;
-	if ((sw = mac2_check(a, card, want, mac2)) != WK_SW_OK)
+	if ((sw = mac2_check(a, card, want, d + 10)) != WK_SW_OK)
 		goto out;
 	sw = WK_SW_MEMORY_FAILURE;
 	/* the stored ED value is funds + limit: swap the old limit for the new;
@@ -526,21 +530,28 @@ update_limit(purse_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp,
 	/* U3: the TAC key is DTK left XOR right (SM4: the DTK), like every
 	 * other TAC */
 	if (purse_tac_key(card, &ktac) != VC_STORE_OK ||
-	    wk_purse_update_tac(&ktac, (uint32_t)nb, s->seq, nl, s->term_id, date,
-	    time, tac) != WK_PURSE_CRYPTO_OK)
+	    wk_purse_update_tac(&ktac, (uint32_t)nb, s->seq, nl, s->term_id,
+	    o->date, o->time, o->tac) != WK_PURSE_CRYPTO_OK)
 		goto out;
-	st.limit = nl;
+	st->limit = nl;
 	/* the record's amount field carries 0; its limit field the new limit */
-	if (complete(card, &st, s, (uint32_t)nb, 0, date, time, mac2, tac) != 0)
-		goto out;
-	wk_buf_add(resp, tac, sizeof(tac));
-	a->pin_ok = false;
+	o->balance = (uint32_t)nb;
+	o->rec_amount = 0;
+	memcpy(o->mac, d + 10, WK_PURSE_MAC_LEN);
+	memcpy(o->answer, o->tac, 4);
+	o->answer_len = 4;
 	sw = WK_SW_OK;
 out:
 	sodium_memzero(&ktac, sizeof(ktac));
 	sodium_memzero(want, sizeof(want));
 	return sw;
 }
+
+static const txn_step credit_load = { true, 0x0B, SESS_LOAD, load_run };
+static const txn_step debit_purchase = { false, 0x0F, SESS_PURCHASE,
+	purchase_run };
+static const txn_step debit_unload = { false, 0x0B, SESS_UNLOAD, unload_run };
+static const txn_step update = { true, 0x0E, SESS_UPDATE, update_run };
 
 uint16_t
 purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
@@ -550,18 +561,18 @@ purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	case INS_INIT:
 		return initialize(a, card, cmd, resp);
 	case INS_CREDIT:
-		return credit_for_load(a, card, cmd, resp, prev);
+		return finish(a, card, cmd, resp, prev, &credit_load);
 	case INS_DEBIT:
 		/* 2: INS 54 is told apart by the INITIALIZE before it */
 		if (cmd->p2 != 0x00)
 			return WK_SW_WRONG_P1P2;
 		if (cmd->p1 == P1_DEBIT_PURCHASE)
-			return debit_for_purchase(a, card, cmd, resp, prev);
+			return finish(a, card, cmd, resp, prev, &debit_purchase);
 		if (cmd->p1 == P1_DEBIT_UNLOAD)
-			return debit_for_unload(a, card, cmd, resp, prev);
+			return finish(a, card, cmd, resp, prev, &debit_unload);
 		return WK_SW_WRONG_P1P2;
 	case INS_UPDATE_LIMIT:
-		return update_limit(a, card, cmd, resp, prev);
+		return finish(a, card, cmd, resp, prev, &update);
 	default:
 		return WK_SW_INS_NOT_SUPPORTED;
 	}

@@ -1,0 +1,90 @@
+/* what the purse applet's unit tests (test_purse.c, test_purse_lock.c,
+ * test_purse_pin.c) share: hex APDUs to the card runtime, the card's
+ * close, and the scratch folder's removal. Include after <cmocka.h> and
+ * after the test's fixture `fx`, which has at least: char dir[];
+ * vc_store *st; vc_card *card; uint8_t resp[]; size_t rlen. */
+#ifndef CARD_FIXTURE_H
+#define CARD_FIXTURE_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "vc_card.h"
+#include "vc_store.h"
+#include "wk_hex.h"
+
+/* a printf-formatted hex APDU to card; returns SW, the answer's data in
+ * resp[0..*rlen) */
+static inline uint16_t
+card_xfer_v(vc_card *card, uint8_t *resp, size_t cap, size_t *rlen,
+    const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static inline uint16_t
+card_xfer_v(vc_card *card, uint8_t *resp, size_t cap, size_t *rlen,
+    const char *fmt, va_list ap)
+{
+	char text[1024];
+	uint8_t c[512];
+	long n;
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	n = wk_hex_decode(text, c, sizeof(c));
+	assert_true(n >= 0);
+	assert_int_equal(vc_card_apdu(card, c, (size_t)n, resp, cap, rlen),
+	    VC_CARD_OK);
+	assert_true(*rlen >= 2);
+	*rlen -= 2;
+	return (uint16_t)((resp[*rlen] << 8) | resp[*rlen + 1]);
+}
+
+/* the card's files (store, seal key, profile) and then dir removed */
+static inline void
+card_dir_remove(const char *dir)
+{
+	static const char *const files[] = { "card.db", "card.db-wal",
+	    "card.db-shm", "walletkey-seal.key", "perso.json" };
+	char p[320];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
+		unlink(p);
+	}
+	assert_int_equal(rmdir(dir), 0);
+}
+
+static void
+card_down(void)
+{
+	vc_card_free(&fx.card);
+	vc_store_free(&fx.st);
+}
+
+static int
+teardown(void **unused)
+{
+	(void)unused;
+	card_down();
+	card_dir_remove(fx.dir);
+	return 0;
+}
+
+static uint16_t
+xfer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* a printf-formatted hex APDU to fx.card; returns SW, the data in
+ * fx.resp[0..fx.rlen) */
+static uint16_t
+xfer(const char *fmt, ...)
+{
+	va_list ap;
+	uint16_t sw;
+
+	va_start(ap, fmt);
+	sw = card_xfer_v(fx.card, fx.resp, sizeof(fx.resp), &fx.rlen, fmt, ap);
+	va_end(ap);
+	return sw;
+}
+
+#endif
