@@ -98,6 +98,7 @@ static const struct {
 	{ WK_AREC_PAYMENT_DECLINED, "payment-declined" },
 	{ WK_AREC_PIV_SIGN, "signature" },
 	{ WK_AREC_PIV_DECRYPT, "decryption" },
+	{ WK_AREC_GM_SIGN, "gm-signature" },
 	{ WK_AREC_ISS_DEPOSIT, "deposit" },
 	{ WK_AREC_ISS_PAYMENT, "online-payment" },
 	{ WK_AREC_ISS_SETTLEMENT, "settlement" },

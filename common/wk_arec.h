@@ -70,6 +70,9 @@ enum {
 	 * "Signatures and decryptions") */
 	WK_AREC_PIV_SIGN = 0x30,
 	WK_AREC_PIV_DECRYPT = 0x31,	/* RSA decryption or key agreement */
+	/* an SM2 signature of a GM container's signing key (docs/audit.md
+	 * "Signatures and decryptions") */
+	WK_AREC_GM_SIGN = 0x32,
 	/* the issuer's history of the account (docs/audit.md "The bank's
 	 * records"): WK_AREC_ISSUER_FLAG set */
 	WK_AREC_ISS_DEPOSIT = 0x81,	/* money into the account from outside */
@@ -105,6 +108,7 @@ enum {
 	WK_AREC_ACCT_OUTSIDE = 8,	/* money from or to outside the bank */
 	WK_AREC_ACCT_PIV = 9,		/* a PIV key: slot 1 | algorithm 1 | operation 1 (81 challenge, 85 exponentiation) */
 	WK_AREC_ACCT_DIGEST = 10,	/* the first 10 bytes of SHA-256 of what the key worked on */
+	WK_AREC_ACCT_GM = 11,		/* a GM container's key: application 1 | container 1 | usage 1 (01 signing) | input 1 (00 e, 01 message) | SHA-256(application name || 00 || container name), first 6 bytes */
 };
 
 /* money leaving the holder (the purse or the account): shown negative */

@@ -229,6 +229,8 @@ p11_secret_len_ok(CK_KEY_TYPE kt, size_t len)
 		return len == 16 || len == 24 || len == 32;
 	case CKK_DES3:
 		return len == 24;
+	case CKK_WK_SM4:
+		return len == 16;
 	case CKK_GENERIC_SECRET:
 		return len >= 1 && len <= 512;
 	default:

@@ -1,8 +1,8 @@
 /*
- * secret-key ciphers and HMAC for session keys, with OpenSSL 3 in the
+ * secret-key ciphers and MACs for session keys, with OpenSSL 3 in the
  * module's own library context: AES (ECB, CBC, CBC_PAD, CTR, GCM, key wrap
- * RFC 3394/5649), DES3 and HMAC, one-part and multi-part with PKCS#11's
- * size rules (2.40 base 5.2).
+ * RFC 3394/5649), DES3, SM4 (ECB, CBC, CBC_PAD, CBC-MAC; vendor-defined),
+ * HMAC, one-part and multi-part with PKCS#11's size rules (2.40 base 5.2).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +69,16 @@ cipher_name(CK_MECHANISM_TYPE m, size_t key_len, size_t *block, bool *iv,
 		*kt = CKK_DES3;
 		*block = 8;
 		return "DES-EDE3-CBC";
+	case CKM_WK_SM4_ECB:
+		*kt = CKK_WK_SM4;
+		*iv = false;
+		return "SM4-ECB";
+	case CKM_WK_SM4_CBC_PAD:
+		*pad = true;
+		/* fall through */
+	case CKM_WK_SM4_CBC:
+		*kt = CKK_WK_SM4;
+		return "SM4-CBC";
 	default:
 		return NULL;
 	}
@@ -460,6 +470,93 @@ hmac_digest(CK_MECHANISM_TYPE m)
 	}
 }
 
+/* ---- SM4 CBC-MAC: SM4-CBC, zero IV, the last block (GM/T 0016 7.6.38) ---- */
+
+bool
+p11_soft_is_mac(const p11_op *op)
+{
+	return op->mac != NULL ||
+	    (op->mech == CKM_WK_SM4_MAC && op->cctx != NULL);
+}
+
+static CK_RV
+cbcmac_init(p11_op *op, const p11_object *key)
+{
+	static const uint8_t zero[16];
+	const CK_ATTRIBUTE *v = p11_attr_find(key, CKA_VALUE), *a;
+	EVP_CIPHER *c = NULL;
+	CK_KEY_TYPE kt;
+	CK_RV rv = CKR_KEY_TYPE_INCONSISTENT;
+
+	a = p11_attr_find(key, CKA_KEY_TYPE);
+	if (key->cls != CKO_SECRET_KEY || v == NULL || a == NULL ||
+	    a->ulValueLen != sizeof(kt))
+		return rv;
+	memcpy(&kt, a->pValue, sizeof(kt));
+	if (kt != CKK_WK_SM4 || !p11_secret_len_ok(kt, v->ulValueLen))
+		return rv;
+	rv = CKR_HOST_MEMORY;
+	if ((c = EVP_CIPHER_fetch(p11_libctx(), "SM4-CBC", NULL)) == NULL ||
+	    (op->cctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto out;
+	rv = CKR_FUNCTION_FAILED;
+	if (EVP_EncryptInit_ex2(op->cctx, c, v->pValue, zero, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(op->cctx, 0) != 1)
+		goto out;
+	op->mech = CKM_WK_SM4_MAC;
+	op->mac_total = 0;
+	op->soft = true;
+	rv = CKR_OK;
+out:
+	EVP_CIPHER_free(c);
+	return rv;
+}
+
+static CK_RV
+cbcmac_update(p11_op *op, const uint8_t *in, size_t len)
+{
+	uint8_t *tmp;
+	int n = 0;
+	CK_RV rv = CKR_FUNCTION_FAILED;
+
+	if (len == 0)
+		return CKR_OK;
+	if (len > INT32_MAX - 16)
+		return CKR_DATA_LEN_RANGE;
+	if ((tmp = malloc(len + 16)) == NULL)
+		return CKR_HOST_MEMORY;
+	if (EVP_EncryptUpdate(op->cctx, tmp, &n, in, (int)len) == 1) {
+		/* the chain's newest block is the MAC so far */
+		if (n >= 16)
+			memcpy(op->cbc_last, tmp + n - 16, 16);
+		op->mac_total += len;
+		rv = CKR_OK;
+	}
+	sodium_memzero(tmp, len + 16);
+	free(tmp);
+	return rv;
+}
+
+/* zero bytes up to a whole block (none when whole); no data: no MAC */
+static CK_RV
+cbcmac_final(p11_op *op, uint8_t *out, size_t *out_len)
+{
+	static const uint8_t zero[16];
+	size_t part = op->mac_total % 16;
+	CK_RV rv;
+
+	if (op->mac_total == 0)
+		return CKR_DATA_LEN_RANGE;
+	if (*out_len < 16)
+		return CKR_BUFFER_TOO_SMALL;
+	if (part != 0 && (rv = cbcmac_update(op, zero, 16 - part)) != CKR_OK)
+		return rv;
+	memcpy(out, op->cbc_last, 16);
+	sodium_memzero(op->cbc_last, sizeof(op->cbc_last));
+	*out_len = 16;
+	return CKR_OK;
+}
+
 CK_RV
 p11_soft_mac_init(p11_op *op, const p11_object *key, CK_MECHANISM_TYPE m)
 {
@@ -469,6 +566,8 @@ p11_soft_mac_init(p11_op *op, const p11_object *key, CK_MECHANISM_TYPE m)
 	OSSL_PARAM params[2];
 	CK_RV rv = CKR_KEY_TYPE_INCONSISTENT;
 
+	if (m == CKM_WK_SM4_MAC)
+		return cbcmac_init(op, key);
 	if (md == NULL)
 		return CKR_MECHANISM_INVALID;
 	if (key->cls != CKO_SECRET_KEY || v == NULL || v->ulValueLen == 0)
@@ -493,6 +592,8 @@ out:
 CK_RV
 p11_soft_mac_update(p11_op *op, const uint8_t *in, size_t len)
 {
+	if (op->mac == NULL)
+		return cbcmac_update(op, in, len);
 	return len == 0 || EVP_MAC_update(op->mac, in, len) == 1 ? CKR_OK :
 	    CKR_FUNCTION_FAILED;
 }
@@ -500,6 +601,8 @@ p11_soft_mac_update(p11_op *op, const uint8_t *in, size_t len)
 size_t
 p11_soft_mac_len(const p11_op *op)
 {
+	if (op->mac == NULL)
+		return 16;
 	return EVP_MAC_CTX_get_mac_size(op->mac);
 }
 
@@ -508,6 +611,8 @@ p11_soft_mac_final(p11_op *op, uint8_t *out, size_t *out_len)
 {
 	size_t n = *out_len;
 
+	if (op->mac == NULL)
+		return cbcmac_final(op, out, out_len);
 	if (EVP_MAC_final(op->mac, out, &n, n) != 1)
 		return CKR_FUNCTION_FAILED;
 	*out_len = n;

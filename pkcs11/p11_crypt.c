@@ -90,6 +90,8 @@ p11_op_decrypt(p11_session *s, p11_slot *slot, const uint8_t *in, size_t len,
 		return rv;
 	if (op->cctx != NULL)
 		return cipher_one(op, in, len, out, out_len);
+	if (op->alg == P11_ALG_GM_SM2_ENC)
+		return p11_gm_decrypt(slot, op, in, len, out, out_len);
 	if (len != mod) {
 		p11_op_end(op);
 		return CKR_ENCRYPTED_DATA_LEN_RANGE;
@@ -171,6 +173,13 @@ p11_op_encrypt(p11_session *s, const uint8_t *in, size_t len, uint8_t *out,
 		return rv;
 	if (op->cctx != NULL)
 		return cipher_one(op, in, len, out, out_len);
+	if (op->alg == P11_ALG_GM_SM2_ENC) {
+		rv = p11_gm_encrypt(op, in, len, out, out_len);
+		if ((out == NULL && rv == CKR_OK) || rv == CKR_BUFFER_TOO_SMALL)
+			return rv;
+		p11_op_end(op);
+		return rv;
+	}
 	n = *out_len;
 	rv = p11_host_encrypt(op->spki, op->spki_len, op->mech, op->hash,
 	    op->mgf_hash, op->label, op->label_len, in, len, out, &n);

@@ -474,14 +474,17 @@ login_user(p11_session *s, p11_slot *slot, CK_USER_TYPE type,
 	else if (slot->login == CKU_SO)
 		return CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
 	/* a GM key's context login is the GM application's user PIN */
-	if (ctx && s->op[P11_OP_SIGN].active &&
-	    s->op[P11_OP_SIGN].alg == P11_ALG_GM_SM2) {
-		rv = p11_gm_login(slot, &s->op[P11_OP_SIGN], pin, len);
+	for (int k = P11_OP_SIGN; ctx && k <= P11_OP_DECRYPT; k++) {
+		p11_op *op = &s->op[k];
+
+		if (!op->active || !op->need_ctx_login || !p11_alg_is_gm(op->alg))
+			continue;
+		rv = p11_gm_login(slot, op, pin, len);
 		if (rv != CKR_OK) {
-			p11_op_end(&s->op[P11_OP_SIGN]);
+			p11_op_end(op);
 			return rv;
 		}
-		s->op[P11_OP_SIGN].ctx_login_done = true;
+		op->ctx_login_done = true;
 		return CKR_OK;
 	}
 	/*

@@ -1,8 +1,9 @@
 /*
  * the GM applet's container keys as token objects (docs/gm.md, docs/pkcs11.md):
- * the signing pair (and certificate) of every container of the card's
- * "walletkey" application, with walletkey's vendor-defined SM2 key type.
- * Their operations are in p11_gm.c.
+ * the signing pair and the encryption pair (and the certificate of each) of
+ * every container of the card's "walletkey" application, with walletkey's
+ * vendor-defined SM2 key type. CKA_ID is "gm:" (signing) or "gme:"
+ * (encryption) then the container's name. Their operations are in p11_gm.c.
  */
 #include "p11_internal.h"
 
@@ -34,16 +35,24 @@ gm_common(p11_object *o, const char *label, bool priv, const uint8_t *id,
 	return err;
 }
 
+bool
+p11_alg_is_gm(uint8_t alg)
+{
+	return alg == P11_ALG_GM_SM2 || alg == P11_ALG_GM_SM2_ENC;
+}
+
 static int
-gm_key(p11_object *o, const uint8_t *spki, size_t spki_len,
+gm_key(p11_object *o, bool sign, const uint8_t *spki, size_t spki_len,
     const uint8_t pub[64])
 {
-	static const CK_MECHANISM_TYPE mechs[] = { CKM_WK_SM2, CKM_WK_SM2_SM3 };
+	static const CK_MECHANISM_TYPE sign_mechs[] = { CKM_WK_SM2,
+		CKM_WK_SM2_SM3 };
+	static const CK_MECHANISM_TYPE enc_mechs[] = { CKM_WK_SM2_ENC };
 	uint8_t point[3 + 64] = { 0x04, 0x41, 0x04 };
 	int err = 0;
 
 	memcpy(point + 3, pub, 64);
-	o->alg = P11_ALG_GM_SM2;
+	o->alg = sign ? P11_ALG_GM_SM2 : P11_ALG_GM_SM2_ENC;
 	err |= p11_attr_ulong(o, CKA_KEY_TYPE, CKK_WK_SM2);
 	err |= p11_attr_set(o, CKA_EC_PARAMS, oid_sm2, sizeof(oid_sm2));
 	err |= p11_attr_set(o, CKA_EC_POINT, point, sizeof(point));
@@ -53,16 +62,24 @@ gm_key(p11_object *o, const uint8_t *spki, size_t spki_len,
 	err |= p11_attr_bool(o, CKA_LOCAL, true);
 	err |= p11_attr_ulong(o, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION);
 	err |= p11_attr_bool(o, CKA_DERIVE, false);
-	err |= p11_attr_set(o, CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs));
+	if (sign)
+		err |= p11_attr_set(o, CKA_ALLOWED_MECHANISMS, sign_mechs,
+		    sizeof(sign_mechs));
+	else
+		err |= p11_attr_set(o, CKA_ALLOWED_MECHANISMS, enc_mechs,
+		    sizeof(enc_mechs));
 	return err;
 }
 
-/* certificate (when there is one), public key, private key of a container */
+/* certificate (when there is one), public key, private key of one of a
+ * container's pairs (sign: the signing pair, else the encryption pair) */
 static CK_RV
-gm_objects(p11_slot *slot, const char *name, const uint8_t pub[64],
+gm_objects(p11_slot *slot, const char *name, bool sign, const uint8_t pub[64],
     const uint8_t *cert_der, size_t cert_len)
 {
-	uint8_t id[3 + WK_GM_NAME_MAX], spki[128];
+	const char *prefix = sign ? P11_GM_ID_PREFIX : P11_GM_ENC_ID_PREFIX;
+	const char *use = sign ? "" : "encryption ";
+	uint8_t id[sizeof(P11_GM_ENC_ID_PREFIX) + WK_GM_NAME_MAX], spki[128];
 	size_t id_len, spki_len = sizeof(spki);
 	char label[96];
 	p11_object *cert = NULL, *pk = NULL, *sk = NULL;
@@ -71,15 +88,16 @@ gm_objects(p11_slot *slot, const char *name, const uint8_t pub[64],
 	CK_RV rv = CKR_HOST_MEMORY;
 
 	memset(&x, 0, sizeof(x));
-	id_len = strlen(P11_GM_ID_PREFIX) + strlen(name);
-	memcpy(id, P11_GM_ID_PREFIX, strlen(P11_GM_ID_PREFIX));
-	memcpy(id + strlen(P11_GM_ID_PREFIX), name, strlen(name));
+	id_len = strlen(prefix) + strlen(name);
+	memcpy(id, prefix, strlen(prefix));
+	memcpy(id + strlen(prefix), name, strlen(name));
 	if (wk_gm_pub_to_spki(pub, spki, &spki_len) != WK_OK)
 		return CKR_OK;	/* a key the module cannot show: skip it */
 	if (cert_der != NULL && p11_x509_parse(cert_der, cert_len, &x) == CKR_OK) {
 		if ((cert = p11_object_new(CKO_CERTIFICATE)) == NULL)
 			goto out;
-		snprintf(label, sizeof(label), "GM certificate %s", name);
+		snprintf(label, sizeof(label), "GM %scertificate %s", use,
+		    name);
 		err |= gm_common(cert, label, false, id, id_len);
 		err |= p11_attr_ulong(cert, CKA_CERTIFICATE_TYPE, CKC_X_509);
 		err |= p11_attr_bool(cert, CKA_TRUSTED, false);
@@ -93,21 +111,21 @@ gm_objects(p11_slot *slot, const char *name, const uint8_t pub[64],
 	if ((pk = p11_object_new(CKO_PUBLIC_KEY)) == NULL ||
 	    (sk = p11_object_new(CKO_PRIVATE_KEY)) == NULL)
 		goto out;
-	snprintf(label, sizeof(label), "GM public key %s", name);
+	snprintf(label, sizeof(label), "GM %spublic key %s", use, name);
 	err |= gm_common(pk, label, false, id, id_len);
-	err |= gm_key(pk, spki, spki_len, pub);
+	err |= gm_key(pk, sign, spki, spki_len, pub);
 	err |= p11_attr_set(pk, CKA_SUBJECT, x.subject, x.subject_len);
-	err |= p11_attr_bool(pk, CKA_VERIFY, true);
-	err |= p11_attr_bool(pk, CKA_ENCRYPT, false);
+	err |= p11_attr_bool(pk, CKA_VERIFY, sign);
+	err |= p11_attr_bool(pk, CKA_ENCRYPT, !sign);
 	err |= p11_attr_bool(pk, CKA_WRAP, false);
 	err |= p11_attr_bool(pk, CKA_VERIFY_RECOVER, false);
 	err |= p11_attr_bool(pk, CKA_TRUSTED, false);
-	snprintf(label, sizeof(label), "GM private key %s", name);
+	snprintf(label, sizeof(label), "GM %sprivate key %s", use, name);
 	err |= gm_common(sk, label, true, id, id_len);
-	err |= gm_key(sk, spki, spki_len, pub);
+	err |= gm_key(sk, sign, spki, spki_len, pub);
 	err |= p11_attr_set(sk, CKA_SUBJECT, x.subject, x.subject_len);
-	err |= p11_attr_bool(sk, CKA_SIGN, true);
-	err |= p11_attr_bool(sk, CKA_DECRYPT, false);
+	err |= p11_attr_bool(sk, CKA_SIGN, sign);
+	err |= p11_attr_bool(sk, CKA_DECRYPT, !sign);
 	err |= p11_attr_bool(sk, CKA_UNWRAP, false);
 	err |= p11_attr_bool(sk, CKA_SIGN_RECOVER, false);
 	err |= p11_attr_bool(sk, CKA_SENSITIVE, true);
@@ -138,6 +156,7 @@ p11_gm_load(p11_slot *slot)
 	wk_gm_name names[WK_GM_MAX_CONTAINERS];
 	uint8_t pub[64], *der = NULL;
 	size_t n = 0, dn;
+	bool has_cert;
 	wk_gm *gm = NULL;
 	uint8_t app;
 	CK_RV rv = CKR_OK;
@@ -156,13 +175,21 @@ p11_gm_load(p11_slot *slot)
 	    wk_gm_cont_list(gm, app, names, WK_GM_MAX_CONTAINERS, &n) != WK_OK ||
 	    (der = malloc(WK_GM_CERT_MAX)) == NULL)
 		goto out;
-	for (size_t i = 0; i < n && rv == CKR_OK; i++) {
-		if (wk_gm_public_key(gm, app, names[i].name, true, pub) != WK_OK)
+	/* each container's signing pair, then its encryption pair: a
+	 * container without one of them has no objects for it */
+	for (size_t i = 0; i < 2 * n && rv == CKR_OK; i++) {
+		bool sign = i % 2 == 0;
+		const char *name = names[i / 2].name;
+
+		if (wk_gm_public_key(gm, app, name, sign, pub) != WK_OK)
 			continue;
+		/* the length is read after the call that sets it (an argument
+		 * list has no order of evaluation) */
 		dn = WK_GM_CERT_MAX;
-		rv = gm_objects(slot, names[i].name, pub,
-		    wk_gm_cert_export(gm, app, names[i].name, true, der, &dn) ==
-		    WK_OK ? der : NULL, dn);
+		has_cert = wk_gm_cert_export(gm, app, name, sign, der, &dn) ==
+		    WK_OK;
+		rv = gm_objects(slot, name, sign, pub, has_cert ? der : NULL,
+		    has_cert ? dn : 0);
 	}
 out:
 	free(der);

@@ -80,6 +80,7 @@ enum p11_alg {
 	P11_ALG_X25519 = 0xE1,
 	P11_ALG_RSA_SOFT = 0x01,	/* a session RSA key of another size */
 	P11_ALG_GM_SM2 = 0xF2,		/* a GM applet container's signing key */
+	P11_ALG_GM_SM2_ENC = 0xF3,	/* a GM applet container's encryption key */
 };
 
 /*
@@ -88,11 +89,28 @@ enum p11_alg {
  * docs/pkcs11.md. CKM_WK_SM2 signs e (32 bytes, SKF's form);
  * CKM_WK_SM2_SM3 signs a message as SM3(Z || M), its optional parameter the
  * SM2 user id (default 1234567812345678); signatures are r || s (64 bytes).
+ * CKM_WK_SM2_ENC is SM2 encryption (GM/T 0003.4) with the containers'
+ * encryption keys; ciphertexts are the DER SEQUENCE { x, y, C3, C2 } of
+ * GM/T 0009 7.2, the form OpenSSL's SM2 EVP_PKEY_encrypt/decrypt use.
  */
 #define CKK_WK_SM2 (CKK_VENDOR_DEFINED | 0x574B0001UL)
 #define CKM_WK_SM2 (CKM_VENDOR_DEFINED | 0x574B0001UL)
 #define CKM_WK_SM2_SM3 (CKM_VENDOR_DEFINED | 0x574B0002UL)
 #define CKM_WK_SM3 (CKM_VENDOR_DEFINED | 0x574B0003UL)
+#define CKM_WK_SM2_ENC (CKM_VENDOR_DEFINED | 0x574B0004UL)
+/*
+ * SM4 (GM/T 0002) session secret keys in software (OpenSSL): key
+ * generation, ECB, CBC, CBC with PKCS#7 padding (the IV, 16 bytes, is the
+ * parameter), and a CBC-MAC (zero IV, the data zero-padded to whole
+ * blocks, the whole last block: GM/T 0016 7.6.38's MAC, PKCS#11's
+ * CKM_AES_MAC rule for the padding); docs/pkcs11.md
+ */
+#define CKK_WK_SM4 (CKK_VENDOR_DEFINED | 0x574B0002UL)
+#define CKM_WK_SM4_KEY_GEN (CKM_VENDOR_DEFINED | 0x574B0010UL)
+#define CKM_WK_SM4_ECB (CKM_VENDOR_DEFINED | 0x574B0011UL)
+#define CKM_WK_SM4_CBC (CKM_VENDOR_DEFINED | 0x574B0012UL)
+#define CKM_WK_SM4_CBC_PAD (CKM_VENDOR_DEFINED | 0x574B0013UL)
+#define CKM_WK_SM4_MAC (CKM_VENDOR_DEFINED | 0x574B0014UL)
 
 typedef struct p11_piv_slot {
 	uint8_t key_ref;	/* 9A, 9C, ... */
@@ -424,6 +442,9 @@ typedef struct p11_op {
 	bool pad;		/* CBC_PAD */
 	bool enc;
 	bool single;		/* a one-part call asked for the size */
+	/* SM4 CBC-MAC (p11_cipher.c): the last cipher block, the bytes so far */
+	uint8_t cbc_last[16];
+	size_t mac_total;
 	/* GM keys (p11_gm.c): container, user id, the context login's PIN */
 	char gm_cont[WK_GM_NAME_MAX + 1];
 	uint8_t gm_id[WK_GM_ID_MAX];
@@ -530,6 +551,8 @@ CK_RV p11_soft_mac_init(p11_op *op, const p11_object *key, CK_MECHANISM_TYPE m);
 CK_RV p11_soft_mac_update(p11_op *op, const uint8_t *in, size_t len);
 CK_RV p11_soft_mac_final(p11_op *op, uint8_t *out, size_t *out_len);
 size_t p11_soft_mac_len(const p11_op *op);
+/* an HMAC or the SM4 CBC-MAC is running in op */
+bool p11_soft_is_mac(const p11_op *op);
 void p11_soft_op_free(p11_op *op);
 /* C_WrapKey / C_UnwrapKey with a secret wrapping key */
 CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
@@ -538,14 +561,24 @@ CK_RV p11_soft_wrap(const p11_object *wkey, const CK_MECHANISM *m,
 /* ---- the GM applet's keys (p11_gm_objects.c, p11_gm.c) ---- */
 
 #define P11_GM_APP "walletkey"	/* the GM application the module uses */
-#define P11_GM_ID_PREFIX "gm:"	/* CKA_ID: the prefix, then the container */
-/* the signing keys of the card's GM containers, appended to slot->objects */
+/* CKA_ID: the prefix of the usage, then the container's name */
+#define P11_GM_ID_PREFIX "gm:"		/* the signing pair */
+#define P11_GM_ENC_ID_PREFIX "gme:"	/* the encryption pair */
+/* the key pairs of the card's GM containers, appended to slot->objects */
 CK_RV p11_gm_load(p11_slot *slot);
-CK_RV p11_gm_op_key(p11_op *op, const p11_object *obj);
+bool p11_alg_is_gm(uint8_t alg);
+CK_RV p11_gm_op_key(p11_op *op, const p11_object *obj,
+    CK_MECHANISM_TYPE mech);
 CK_RV p11_gm_login(p11_slot *slot, p11_op *op, const uint8_t *pin, size_t len);
 CK_RV p11_gm_sign(p11_slot *slot, p11_op *op, const uint8_t *in, size_t len,
     uint8_t sig[64]);
 CK_RV p11_gm_verify(const p11_op *op, const uint8_t *in, size_t len,
     const uint8_t *sig, size_t sig_len);
+/* C_Decrypt on the card (after the context login), C_Encrypt on the host;
+ * *out_len: capacity in, length out, the two-call convention */
+CK_RV p11_gm_decrypt(p11_slot *slot, p11_op *op, const uint8_t *in,
+    size_t len, uint8_t *out, CK_ULONG *out_len);
+CK_RV p11_gm_encrypt(const p11_op *op, const uint8_t *in, size_t len,
+    uint8_t *out, CK_ULONG *out_len);
 
 #endif

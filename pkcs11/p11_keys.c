@@ -321,7 +321,8 @@ p11_unwrap(p11_session *s, p11_slot *slot, const CK_MECHANISM *mech,
 	if ((rv = secret_template(tmpl, count, &kt, &value_len, &sensitive_v,
 	    &extractable)) != CKR_OK)
 		return rv;
-	if (kt != CKK_GENERIC_SECRET && kt != CKK_AES && kt != CKK_DES3)
+	if (kt != CKK_GENERIC_SECRET && kt != CKK_AES && kt != CKK_DES3 &&
+	    kt != CKK_WK_SM4)
 		return CKR_TEMPLATE_INCONSISTENT;
 	if (obj->cls == CKO_SECRET_KEY) {
 		/* a session secret key unwraps (3.0 base 5.18.3) */

@@ -125,7 +125,7 @@ secret_init(p11_op *op, const p11_object *obj, const CK_MECHANISM *mech,
 	if (obj->cls != CKO_SECRET_KEY)
 		return CKR_KEY_TYPE_INCONSISTENT;
 	if (info->key_type != CKK_AES && info->key_type != CKK_DES3 &&
-	    info->key_type != CKK_GENERIC_SECRET)
+	    info->key_type != CKK_WK_SM4 && info->key_type != CKK_GENERIC_SECRET)
 		return CKR_KEY_TYPE_INCONSISTENT;
 	use = kind == P11_OP_SIGN ? CKA_SIGN : kind == P11_OP_DECRYPT ?
 	    CKA_DECRYPT : kind == P11_OP_VERIFY ? CKA_VERIFY : CKA_ENCRYPT;
@@ -174,7 +174,7 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 			return rv == CKR_OBJECT_HANDLE_INVALID ?
 			    CKR_KEY_HANDLE_INVALID : rv;
 		if (obj->cls == CKO_SECRET_KEY || info->key_type == CKK_AES ||
-		    info->key_type == CKK_DES3 ||
+		    info->key_type == CKK_DES3 || info->key_type == CKK_WK_SM4 ||
 		    info->key_type == CKK_GENERIC_SECRET)
 			return secret_init(op, obj, mech, info, kind, key);
 		if (kind == P11_OP_SIGN || kind == P11_OP_DECRYPT) {
@@ -215,8 +215,8 @@ p11_op_init(p11_session *s, p11_slot *slot, enum p11_op_kind kind,
 		}
 		op->need_ctx_login = obj->always_auth &&
 		    (kind == P11_OP_SIGN || kind == P11_OP_DECRYPT);
-		if (obj->alg == P11_ALG_GM_SM2 &&
-		    (rv = p11_gm_op_key(op, obj)) != CKR_OK) {
+		if (p11_alg_is_gm(obj->alg) &&
+		    (rv = p11_gm_op_key(op, obj, mech->mechanism)) != CKR_OK) {
 			p11_op_end(op);
 			return rv;
 		}
@@ -287,7 +287,7 @@ p11_op_update(p11_session *s, enum p11_op_kind kind, const uint8_t *data,
 		return CKR_OPERATION_ACTIVE;
 	}
 	op->multi = true;
-	if (op->mac != NULL) {
+	if (p11_soft_is_mac(op)) {
 		rv = p11_soft_mac_update(op, data, len);
 		if (rv != CKR_OK)
 			p11_op_end(op);

@@ -112,10 +112,10 @@ p11_op_sign(p11_session *s, p11_slot *slot, const uint8_t *data, size_t len,
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
-	if (sig == NULL || *sig_len_out < (op->mac != NULL ?
+	if (sig == NULL || *sig_len_out < (p11_soft_is_mac(op) ?
 	    p11_soft_mac_len(op) : sig_len(op)))
 		op->single = !final_only;
-	if (op->mac != NULL)
+	if (p11_soft_is_mac(op))
 		return mac_sign(op, data, len, sig, sig_len_out, final_only);
 	need = sig_len(op);
 	if (sig == NULL) {
@@ -250,7 +250,7 @@ p11_op_verify(p11_session *s, const uint8_t *data, size_t len,
 		p11_op_end(op);
 		return CKR_OPERATION_ACTIVE;
 	}
-	if (op->mac != NULL)
+	if (p11_soft_is_mac(op))
 		return mac_verify(op, data, len, sig, sig_len_in, final_only);
 	rv = op_input(op, data, len, final_only, digest, &in, &in_len);
 	if (rv != CKR_OK)

@@ -388,6 +388,10 @@ p11_soft_genkey(p11_session *s, p11_slot *slot, const CK_MECHANISM *m,
 		kt = CKK_DES3;
 		len = 24;
 		break;
+	case CKM_WK_SM4_KEY_GEN:
+		kt = CKK_WK_SM4;
+		len = 16;
+		break;
 	case CKM_GENERIC_SECRET_KEY_GEN:
 		kt = CKK_GENERIC_SECRET;
 		break;
@@ -412,7 +416,7 @@ p11_soft_genkey(p11_session *s, p11_slot *slot, const CK_MECHANISM *m,
 		return rv;
 	if (found)
 		len = kt == CKK_DES3 && v != 24 ? 0 : v;
-	else if (kt != CKK_DES3)
+	else if (kt != CKK_DES3 && kt != CKK_WK_SM4)
 		return CKR_TEMPLATE_INCOMPLETE;
 	if (!p11_secret_len_ok(kt, len))
 		return CKR_ATTRIBUTE_VALUE_INVALID;

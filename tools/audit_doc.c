@@ -167,6 +167,14 @@ audit_fmt_account(const uint8_t acct[WK_AREC_ACCT_LEN], char *out, size_t cap)
 	case WK_AREC_ACCT_DIGEST:
 		fmt_prefixed(out, cap, "sha256 ", 7, acct + 1, 10);
 		break;
+	case WK_AREC_ACCT_GM:
+		/* application and container numbers, the key, what was given,
+		 * SHA-256(application || 00 || container), first 6 bytes */
+		snprintf(out, cap, "GM %u/%u %s %s %02x%02x%02x%02x%02x%02x",
+		    acct[1], acct[2], acct[3] == 1 ? "sign" : "enc",
+		    acct[4] == 1 ? "message" : "digest",
+		    acct[5], acct[6], acct[7], acct[8], acct[9], acct[10]);
+		break;
 	case WK_AREC_ACCT_NONE:
 		snprintf(out, cap, "-");
 		break;

@@ -51,9 +51,9 @@ static const char audit_usage[] =
     "options: --pin-file FILE (or WALLETKEY_PIN; else asked without echo);\n"
     "  DATE is YYYY-MM-DD; T is load, purchase, unload, cash, limit,\n"
     "  transfer-out, transfer-in, payment, anon-payment, signature,\n"
-    "  decryption (the card's) or deposit, online-payment, settlement,\n"
-    "  reversal, account-load, account-credit, account-debit (the bank's,\n"
-    "  origin issuer).\n";
+    "  decryption, gm-signature (the card's) or deposit, online-payment,\n"
+    "  settlement, reversal, account-load, account-credit, account-debit\n"
+    "  (the bank's, origin issuer).\n";
 
 /* ---- PIN (the purse PIN) ---- */
 
@@ -116,7 +116,7 @@ valid_date(const char *s)
 static const char *const type_names[] = { "load", "purchase", "unload",
     "cash", "limit", "transfer-out", "transfer-in", "payment",
     "payment-declined", "anon-payment",
-    "signature", "decryption", "deposit", "online-payment", "settlement",
+    "signature", "decryption", "gm-signature", "deposit", "online-payment", "settlement",
     "reversal", "account-load", "account-credit", "account-debit", NULL };
 
 static int

@@ -15,8 +15,10 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "audit_log.h"
 #include "piv_harness.h"
 #include "vc_card.h"
+#include "vc_store.h"
 #include "wk_gm.h"
 #include "wk_sm2.h"
 #include "wk_tlv.h"
@@ -386,6 +388,108 @@ test_sign(void **st)
 	ph_free(&h);
 }
 
+static wk_arec
+newest_record(piv_h *h, uint64_t *head)
+{
+	uint8_t raw[WK_AREC_LEN];
+	unsigned n = 0;
+	uint64_t first = 0;
+	audit_state s;
+	wk_arec r;
+	wk_buf b;
+
+	assert_int_equal(audit_log_state(ph_card(h), &s), AUDIT_LOG_OK);
+	*head = s.head_seq;
+	memset(&r, 0, sizeof(r));
+	if (s.head_seq == 0)
+		return r;
+	wk_buf_init_fixed(&b, raw, sizeof(raw));
+	assert_int_equal(audit_log_read(ph_card(h), s.head_seq, 1, &b, &n,
+	    &first), AUDIT_LOG_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(wk_arec_decode(raw, sizeof(raw), &r), WK_AREC_OK);
+	return r;
+}
+
+/*
+ * docs/audit.md "Signatures and decryptions": every SIGN is a record of
+ * type 32 in its own commit (the container, the hash of the input, the
+ * GM signature count); a refused SIGN writes nothing; a full log refuses
+ * (6A84) and changes nothing
+ */
+static void
+test_audit(void **st)
+{
+	piv_h *h = card();
+	uint8_t app = app_id(h, WK_GM_FACTORY_APP), e[32], d[32], before[32],
+	    after[32], zero = 0;
+	crypto_hash_sha256_state hs;
+	uint64_t head, h0;
+	wk_arec r;
+
+	(void)st;
+	login(h, app);
+	make_container(h, app, "c");
+	assert_int_equal(cmd(h, WK_GM_INS_GENERATE, app, 1, RAW("c", 1), 0),
+	    0x9000);
+	(void)newest_record(h, &h0);
+	assert_int_equal(cmd(h, WK_GM_INS_SIGN, app, 1, S(0x80, "c"),
+	    S(0x89, "contract"), 0), 0x9000);
+	r = newest_record(h, &head);
+	assert_int_equal(head, h0 + 1);
+	assert_int_equal(r.type, WK_AREC_GM_SIGN);
+	assert_int_equal(r.counter, 1);
+	assert_int_equal(r.src[0], WK_AREC_ACCT_GM);
+	assert_int_equal(r.src[1], app);
+	assert_int_equal(r.src[3], 1);
+	assert_int_equal(r.src[4], 1);
+	crypto_hash_sha256_init(&hs);
+	crypto_hash_sha256_update(&hs, (const uint8_t *)"walletkey", 9);
+	crypto_hash_sha256_update(&hs, &zero, 1);
+	crypto_hash_sha256_update(&hs, (const uint8_t *)"c", 1);
+	crypto_hash_sha256_final(&hs, d);
+	assert_memory_equal(r.src + 5, d, 6);
+	crypto_hash_sha256(d, (const uint8_t *)"contract", 8);
+	assert_int_equal(r.dst[0], WK_AREC_ACCT_DIGEST);
+	assert_memory_equal(r.dst + 1, d, 10);
+	assert_memory_equal(r.term_id, d + 10, 6);
+	assert_int_equal(r.amount, 0);
+	assert_int_equal(r.balance, 0);
+	assert_true(r.date[0] == 0x20);
+	/* the digest form: the hash of e */
+	memset(e, 0x5A, sizeof(e));
+	assert_int_equal(cmd(h, WK_GM_INS_SIGN, app, 0, S(0x80, "c"),
+	    F(0x89, e, 32), 0), 0x9000);
+	r = newest_record(h, &head);
+	assert_int_equal(head, h0 + 2);
+	assert_int_equal(r.counter, 2);
+	assert_int_equal(r.src[4], 0);
+	crypto_hash_sha256(d, e, sizeof(e));
+	assert_memory_equal(r.dst + 1, d, 10);
+	/* refused: nothing written, the count unchanged */
+	assert_int_equal(cmd(h, WK_GM_INS_SIGN, app, 0, S(0x80, "c"),
+	    F(0x89, e, 31), 0), 0x6A80);
+	assert_int_equal(cmd(h, WK_GM_INS_SIGN, app, 1, S(0x80, "zz"),
+	    S(0x89, "x"), 0), 0x6A82);
+	(void)newest_record(h, &head);
+	assert_int_equal(head, h0 + 2);
+	/* a full log (capacity 1, nothing acknowledged): refused, unchanged */
+	assert_int_equal(vc_store_begin(vc_card_store(ph_card(h))), VC_STORE_OK);
+	assert_int_equal(audit_log_create(ph_card(h), 1), AUDIT_LOG_OK);
+	assert_int_equal(vc_store_commit(vc_card_store(ph_card(h))), VC_STORE_OK);
+	assert_int_equal(cmd(h, WK_GM_INS_SIGN, app, 1, S(0x80, "c"),
+	    S(0x89, "one"), 0), 0x9000);
+	r = newest_record(h, &head);
+	assert_int_equal(head, 1);
+	assert_int_equal(r.counter, 3);
+	ph_store_digest(h, before);
+	assert_int_equal(cmd(h, WK_GM_INS_SIGN, app, 1, S(0x80, "c"),
+	    S(0x89, "two"), 0), 0x6A84);
+	ph_store_digest(h, after);
+	assert_memory_equal(before, after, 32);
+	ph_free(&h);
+}
+
 static void
 sm4(const EVP_CIPHER *c, const uint8_t key[16], const uint8_t *iv, int pad,
     const uint8_t *in, size_t n, uint8_t *out, size_t *on)
@@ -611,6 +715,7 @@ main(void)
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_sign),
+		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_encrypt_and_envelope),
 		cmocka_unit_test(test_agreement),

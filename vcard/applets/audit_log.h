@@ -40,6 +40,8 @@ int audit_log_room(vc_card *card);
 /* sets r->seq and r->prev, drops the oldest acknowledged record when full,
  * stores the record and the new head; within the caller's transaction */
 int audit_log_append(vc_card *card, wk_arec *r);
+/* the card's clock (UTC) as the record's BCD date and time */
+void audit_log_stamp(wk_arec *r);
 /* up to max raw records from seq from (or the oldest kept, if later) */
 int audit_log_read(vc_card *card, uint64_t from, unsigned max, wk_buf *out,
     unsigned *count, uint64_t *first);

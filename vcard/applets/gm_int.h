@@ -12,6 +12,8 @@
  *   dev.label            the device label
  *   dev.key (sealed)     device authentication key, 16 bytes (SM4)
  *   dev.left, dev.total  its try counter; dev.default = still the factory key
+ *   sigs                 SM2 signatures made with container keys (the
+ *                        counter of their audit records, docs/audit.md)
  *   apps                 index: id 1 | len 1 | name, per application
  *   a<id>.meta           create-file rights 4 | admin tries 1 | user tries 1
  *   a<id>.pin0, .pin1    Argon2id strings of the admin (0) and user (1) PIN

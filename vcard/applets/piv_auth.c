@@ -204,12 +204,6 @@ piv_audited(uint8_t slot)
 	return slot == PIV_REF_SIGN || slot == PIV_REF_KEYMGMT;
 }
 
-static uint8_t
-bcd(unsigned v)
-{
-	return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
-}
-
 /*
  * the record (docs/audit.md "Signatures and decryptions"): type signature
  * or decryption (RSA decryption on 9D, and key agreement); source the key
@@ -223,24 +217,12 @@ piv_audit(vc_card *card, uint8_t slot, uint8_t alg, bool exp,
     const uint8_t *in, size_t n)
 {
 	uint8_t h[crypto_hash_sha256_BYTES];
-	time_t now = time(NULL);
-	struct tm tm;
 	wk_arec r;
 
 	memset(&r, 0, sizeof(r));
 	r.type = exp || (slot == PIV_REF_KEYMGMT && piv_is_rsa(alg)) ?
 	    WK_AREC_PIV_DECRYPT : WK_AREC_PIV_SIGN;
-	if (gmtime_r(&now, &tm) != NULL) {
-		unsigned y = (unsigned)tm.tm_year + 1900u;
-
-		r.date[0] = bcd(y / 100);
-		r.date[1] = bcd(y % 100);
-		r.date[2] = bcd((unsigned)tm.tm_mon + 1u);
-		r.date[3] = bcd((unsigned)tm.tm_mday);
-		r.time[0] = bcd((unsigned)tm.tm_hour);
-		r.time[1] = bcd((unsigned)tm.tm_min);
-		r.time[2] = bcd((unsigned)tm.tm_sec);
-	}
+	audit_log_stamp(&r);
 	r.src[0] = WK_AREC_ACCT_PIV;
 	r.src[1] = slot;
 	r.src[2] = alg;
