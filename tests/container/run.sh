@@ -261,7 +261,7 @@ stage_suite() {
 	local line t0
 	t0=$(date +%s)
 	# the README's command, with the image's default command (.ci/run)
-	run_container walletkey-ci-suite 5400 --rm --init --cap-add SYS_ADMIN \
+	run_container walletkey-ci-suite 5400 --rm --init --cap-add SYS_ADMIN --cap-add NET_ADMIN \
 		--security-opt apparmor=unconfined "$CI_IMG" >"$WORK/suite.log" 2>&1
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/suite.log" | tail -1)
 	grep -E '^(Summary of Failures|.* (FAIL|TIMEOUT) )' "$WORK/suite.log" | head -20
