@@ -216,35 +216,17 @@ serve(vc_conn *l, int fd)
 	size_t used, rlen;
 	ssize_t n;
 	int one = 1, r;
-	bool mid;
 
 	tune(fd);
 	wk_vpcd_reader_reset(l->rd);
 	while (!stopped(l)) {
-		/*
-		 * vpcd sends a message's length, then (held by Nagle until our
-		 * ACK of the length) its payload. Once the length is in, the
-		 * payload follows at once: read it without waiting first, and
-		 * without quick-ack (nothing more is held for our ACK; the
-		 * answer carries it). Each system call saved is a few
-		 * microseconds of every APDU on a virtual machine.
-		 */
-		mid = l->rd->hdr_have == 2 && l->rd->have < l->rd->want;
-		n = mid ? recv(fd, l->in, RECV_CHUNK, MSG_DONTWAIT) : -1;
-		if (n < 0 && (!mid || errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR)) {
-			if ((r = wait_fd(l, fd, POLLIN, -1)) < 0)
-				break;
-			if (r == 0)
-				continue;
-			/* Linux clears quick-ack mode on its own: set it before
-			 * every recv of a new message, so that the ACK of its
-			 * length leaves at once and releases the payload */
-			if (!mid)
-				setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-				    sizeof(one));
-			n = recv(fd, l->in, RECV_CHUNK, 0);
-		}
+		if ((r = wait_fd(l, fd, POLLIN, -1)) < 0)
+			break;
+		if (r == 0)
+			continue;
+		/* Linux clears quick-ack mode on its own; set it before every recv */
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+		n = recv(fd, l->in, RECV_CHUNK, 0);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
