@@ -49,6 +49,16 @@ piv_cli_begin(wk_cli *cli, wk_piv *piv, const piv_cli_auth *auth)
 
 	if ((rc = wk_card_begin(wk_piv_card(piv))) != WK_OK)
 		return wk_cli_fail(cli, "begin transaction", rc);
+	/*
+	 * PIV was selected when the card was opened, outside this transaction:
+	 * another program (the control panel's status poll, a PKCS#11 client)
+	 * may have selected another application since, and a VERIFY would then
+	 * reach it. Selected again inside the transaction, nobody can.
+	 */
+	if ((rc = wk_piv_select(piv)) != WK_OK) {
+		piv_cli_end(piv);
+		return wk_cli_fail(cli, "select PIV", rc);
+	}
 	if (auth == NULL)
 		return PIV_EXIT_OK;
 	if (auth->mgmt)
