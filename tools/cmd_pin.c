@@ -110,11 +110,15 @@ do_change(wk_cli *cli, wk_piv *piv, const pin_opts *o, bool unblock)
 		goto out;
 	if ((st = check_new(unblock ? "PIN" : what, b, blen)) != 0)
 		goto out;
+	/* the secrets are read first: no transaction waits on a terminal */
+	if ((st = piv_cli_begin(cli, piv, NULL)) != PIV_EXIT_OK)
+		goto out;
 	if (unblock)
 		rc = wk_piv_unblock_pin(piv, a, alen, b, blen, &tries);
 	else
 		rc = wk_piv_change_reference(piv, o->puk_mode ?
 		    WK_PIV_REF_PUK : WK_PIV_REF_PIN, a, alen, b, blen, &tries);
+	piv_cli_end(piv);
 	if (rc != WK_OK) {
 		st = piv_cli_pin_fail(cli, unblock ? "unblock the PIN" :
 		    o->puk_mode ? "change the PUK" : "change the PIN", rc,
@@ -236,10 +240,21 @@ cmd_pin(wk_cli *cli, int argc, char **argv)
 	if ((st = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)
 		return st;
 	switch (sub) {
-	case VERIFY: st = do_verify(cli, piv, &o); break;
+	/*
+	 * each command inside a card transaction that selects PIV first
+	 * (piv_cli_begin): another program may have selected another
+	 * application since the card was opened
+	 */
+	case VERIFY:
+	case RETRIES:
+		if ((st = piv_cli_begin(cli, piv, NULL)) != PIV_EXIT_OK)
+			break;
+		st = sub == VERIFY ? do_verify(cli, piv, &o) :
+		    do_retries(cli, piv);
+		piv_cli_end(piv);
+		break;
 	case CHANGE: st = do_change(cli, piv, &o, false); break;
 	case UNBLOCK: st = do_change(cli, piv, &o, true); break;
-	case RETRIES: st = do_retries(cli, piv); break;
 	default: st = do_set_retries(cli, piv, &o); break;
 	}
 	wk_piv_free(&piv);
