@@ -19,6 +19,7 @@ static const char *const queries[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_BEGIN_READ] = "BEGIN DEFERRED",
 };
 
 void
@@ -228,6 +229,36 @@ xor_tag(uint8_t *root, const uint8_t *tag)
 		root[i] ^= tag[i];
 }
 
+/* the read transaction of vc_store_read_begin ends (it changed nothing) */
+static void
+read_close(vc_store *st)
+{
+	if (!st->in_read)
+		return;
+	st->in_read = false;
+	if (!sqlite3_get_autocommit(st->db) && step_done(st, Q_COMMIT) !=
+	    VC_STORE_OK && !sqlite3_get_autocommit(st->db))
+		step_done(st, Q_ROLLBACK);
+}
+
+bool
+vc_store_read_begin(vc_store *st)
+{
+	if (st->poisoned || st->in_txn || st->in_read)
+		return false;
+	if (step_done(st, Q_BEGIN_READ) != VC_STORE_OK)
+		return false;	/* the reads go on one by one */
+	st->in_read = true;
+	return true;
+}
+
+void
+vc_store_read_end(vc_store *st, bool began)
+{
+	if (began)
+		read_close(st);
+}
+
 int
 store_txn_begin(vc_store *st)
 {
@@ -235,6 +266,9 @@ store_txn_begin(vc_store *st)
 
 	if (st->in_txn)
 		return VC_STORE_OK;
+	/* a write in the middle of a batch of reads: the reads' transaction
+	 * ends first (BEGIN IMMEDIATE does not nest) */
+	read_close(st);
 	if ((rc = step_done(st, Q_BEGIN)) != VC_STORE_OK)
 		return rc;
 	st->in_txn = true;
@@ -260,6 +294,7 @@ undo_all(vc_store *st)
 void
 store_txn_rollback(vc_store *st)
 {
+	read_close(st);
 	if (!st->in_txn)
 		return;
 	st->in_txn = false;
@@ -313,6 +348,7 @@ vc_store_begin(vc_store *st)
 int
 vc_store_commit(vc_store *st)
 {
+	read_close(st);
 	st->in_cmd = false;
 	if (st->poisoned) {
 		store_txn_rollback(st);

@@ -66,6 +66,16 @@ int vc_store_commit(vc_store *st);
 void vc_store_abort(vc_store *st);	/* roll back what this command wrote */
 int vc_store_checkpoint(vc_store *st);	/* commit now and continue in a new transaction */
 
+/*
+ * many reads in one database read transaction (an audit page reads 255
+ * rows: each read on its own takes and checks the database's lock, a
+ * syscall, every time). Returns true when it opened one, to hand to
+ * vc_store_read_end; false when one is open already (or cannot be: the
+ * reads then go on one by one). A write in between ends it first.
+ */
+bool vc_store_read_begin(vc_store *st);
+void vc_store_read_end(vc_store *st, bool began);
+
 int vc_store_get(vc_store *st, const char *applet, const char *key, wk_buf *out);
 int vc_store_put(vc_store *st, const char *applet, const char *key,
     const uint8_t *v, size_t n);

@@ -28,6 +28,7 @@ enum {
 	Q_BEGIN,
 	Q_COMMIT,
 	Q_ROLLBACK,
+	Q_BEGIN_READ,
 	Q_COUNT,
 };
 
@@ -57,6 +58,7 @@ struct vc_store {
 	int lock_fd;		/* flock: one card process per store */
 	bool in_cmd;		/* between vc_store_begin and vc_store_commit */
 	bool in_txn;		/* BEGIN issued */
+	bool in_read;		/* a read transaction (vc_store_read_begin) open */
 	bool poisoned;		/* tampering seen while running: nothing more */
 	uint8_t serial[WK_SERIAL_LEN];
 	vc_seal *seal;

@@ -249,6 +249,69 @@ test_commit_abort_checkpoint(void **unused)
 	vc_store_free(&st);
 }
 
+/* reads in one database read transaction (vc_store_read_begin): they see
+ * what the command wrote, a write in the middle ends the batch and counts,
+ * an abort drops it, and a batch left open does not outlive its command */
+static void
+test_read_batch(void **unused)
+{
+	vc_store *st = NULL;
+	uint64_t v0;
+	bool began;
+
+	(void)unused;
+	assert_int_equal(vc_store_create(path, NULL, &st), VC_STORE_OK);
+	put(st, "a", "one");
+	put(st, "b", "two");
+	v0 = vc_store_version(st);
+	/* outside a command */
+	began = vc_store_read_begin(st);
+	assert_true(began);
+	assert_false(vc_store_read_begin(st));	/* nested: the outer one holds */
+	get_expect(st, "a", "one");
+	get_expect(st, "b", "two");
+	get_expect(st, "c", NULL);
+	vc_store_read_end(st, began);
+	assert_true(vc_store_version(st) == v0);
+	put(st, "c", "three");	/* commits alone, as before */
+	assert_true(vc_store_version(st) == v0 + 1);
+	/* a write inside a command's batch */
+	assert_int_equal(vc_store_begin(st), VC_STORE_OK);
+	began = vc_store_read_begin(st);
+	assert_true(began);
+	get_expect(st, "a", "one");
+	put(st, "a", "uno");
+	get_expect(st, "a", "uno");
+	/* in the write transaction now: no batch of its own */
+	assert_false(vc_store_read_begin(st));
+	vc_store_read_end(st, began);
+	assert_int_equal(vc_store_commit(st), VC_STORE_OK);
+	assert_true(vc_store_version(st) == v0 + 2);
+	get_expect(st, "a", "uno");
+	/* and an abort */
+	assert_int_equal(vc_store_begin(st), VC_STORE_OK);
+	began = vc_store_read_begin(st);
+	put(st, "d", "lost");
+	vc_store_abort(st);
+	vc_store_read_end(st, began);
+	assert_int_equal(vc_store_commit(st), VC_STORE_OK);
+	get_expect(st, "d", NULL);
+	assert_true(vc_store_version(st) == v0 + 2);
+	/* a batch never ended: the command's commit ends it */
+	assert_int_equal(vc_store_begin(st), VC_STORE_OK);
+	assert_true(vc_store_read_begin(st));
+	get_expect(st, "b", "two");
+	assert_int_equal(vc_store_commit(st), VC_STORE_OK);
+	put(st, "e", "five");
+	assert_true(vc_store_version(st) == v0 + 3);
+	vc_store_free(&st);
+	assert_int_equal(vc_store_open(path, NULL, &st), VC_STORE_OK);
+	get_expect(st, "a", "uno");
+	get_expect(st, "e", "five");
+	get_expect(st, "d", NULL);
+	vc_store_free(&st);
+}
+
 /* many rows: the table of tags grows and shrinks across rollbacks */
 static void
 test_many_rows(void **unused)
@@ -866,6 +929,7 @@ test_tamper_running(void **unused)
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	wk_buf buf;
+	bool batch;
 	int fd, corrupt = 0, same = 0;
 
 	(void)unused;
@@ -914,6 +978,8 @@ test_tamper_running(void **unused)
 		free(at);
 		free(d);
 	}
+	/* the reads of one batch (an audit page's) are checked the same */
+	batch = vc_store_read_begin(st);
 	for (int i = 0; i < ROWS; i++) {
 		int rc;
 
@@ -929,6 +995,7 @@ test_tamper_running(void **unused)
 		assert_memory_equal(b, v, sizeof(v));
 		same++;
 	}
+	vc_store_read_end(st, batch);
 	print_message("running card: %d good reads (its cache), then %d refused\n",
 	    same, corrupt);
 	assert_true(corrupt > 0);
@@ -1336,6 +1403,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_and_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_abort_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sealed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_and_corrupt, setup, teardown),

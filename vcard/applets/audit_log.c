@@ -76,7 +76,18 @@ state_get(vc_card *card, audit_state *s)
 static void
 rec_name(uint64_t seq, char name[32])
 {
-	snprintf(name, 32, "rec.%llu", (unsigned long long)seq);
+	char d[20];
+	size_t n = 0;
+
+	/* as snprintf's "rec.%llu" (an export names 255 a page) */
+	do {
+		d[n++] = (char)('0' + seq % 10);
+		seq /= 10;
+	} while (seq > 0);
+	memcpy(name, "rec.", 4);
+	for (size_t i = 0; i < n; i++)
+		name[4 + i] = d[n - 1 - i];
+	name[4 + n] = '\0';
 }
 
 int
@@ -187,25 +198,33 @@ int
 audit_log_read(vc_card *card, uint64_t from, unsigned max, wk_buf *out,
     unsigned *count, uint64_t *first)
 {
+	vc_store *st = vc_card_store(card);
 	uint8_t raw[WK_AREC_LEN];
 	audit_state s;
 	unsigned n = 0;
+	bool batch;
+	int rc = AUDIT_LOG_ERROR;
 
+	/* one database read transaction for the state and every record */
+	batch = vc_store_read_begin(st);
 	if (audit_log_state(card, &s) != AUDIT_LOG_OK)
-		return AUDIT_LOG_ERROR;
+		goto out;
 	if (from <= s.base_seq)
 		from = s.base_seq + 1;
 	*first = from;
 	/* the chain has no holes: a missing record means a damaged store */
 	for (; n < max && from <= s.head_seq && n <= s.head_seq - from; n++) {
 		if (rec_get(card, from + n, raw) != AUDIT_LOG_OK)
-			return AUDIT_LOG_ERROR;
+			goto out;
 		wk_buf_add(out, raw, sizeof(raw));
 	}
 	if (wk_buf_failed(out))
-		return AUDIT_LOG_ERROR;
+		goto out;
 	*count = n;
-	return AUDIT_LOG_OK;
+	rc = AUDIT_LOG_OK;
+out:
+	vc_store_read_end(st, batch);
+	return rc;
 }
 
 int
