@@ -4,10 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <sodium.h>
 
 static const char head_label[] = "WKAUDIT-HEAD/1";	/* 14 bytes */
@@ -185,40 +182,37 @@ wk_arec_head_tbs(const uint8_t serial[8], uint64_t base_seq,
 }
 
 /* key = HKDF-SHA256(X25519(eph, recipient), salt = eph_pk | recipient_pk,
- * info = "walletkey-audit-page/1" | serial) */
+ * info = "walletkey-audit-page/1" | serial): RFC 5869 with one output
+ * block, extract PRK = HMAC(salt, shared), expand T(1) = HMAC(PRK, info |
+ * 01), with libsodium's HMAC-SHA256. OpenSSL's EVP_KDF gives the same
+ * bytes (tests/vcard/test_audit.c checks a page against it); fetching it
+ * cost more than the rest of a page's seal (issue 17). */
 static int
 page_key(const uint8_t shared[32], const uint8_t eph_pk[32],
     const uint8_t rcp_pk[32], const uint8_t serial[8], uint8_t key[32])
 {
-	EVP_KDF *kdf = NULL;
-	EVP_KDF_CTX *kctx = NULL;
-	OSSL_PARAM params[5], *p = params;
-	uint8_t salt[64], info[sizeof(page_info) - 1 + 8];
-	int rc = WK_AREC_CRYPTO;
+	static const uint8_t one = 1;
+	crypto_auth_hmacsha256_state h;
+	uint8_t salt[64], prk[crypto_auth_hmacsha256_BYTES];
 
 	memcpy(salt, eph_pk, 32);
 	memcpy(salt + 32, rcp_pk, 32);
-	memcpy(info, page_info, sizeof(page_info) - 1);
-	memcpy(info + sizeof(page_info) - 1, serial, 8);
-	if ((kdf = EVP_KDF_fetch(NULL, "HKDF", NULL)) == NULL ||
-	    (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
-		goto out;
-	*p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-	    (char *)"SHA256", 0);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-	    (void *)shared, 32);
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt,
-	    sizeof(salt));
-	*p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info,
-	    sizeof(info));
-	*p = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, key, 32, params) != 1)
-		goto out;
-	rc = WK_AREC_OK;
-out:
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
-	return rc;
+	if (crypto_auth_hmacsha256_init(&h, salt, sizeof(salt)) != 0 ||
+	    crypto_auth_hmacsha256_update(&h, shared, 32) != 0 ||
+	    crypto_auth_hmacsha256_final(&h, prk) != 0 ||
+	    crypto_auth_hmacsha256_init(&h, prk, sizeof(prk)) != 0 ||
+	    crypto_auth_hmacsha256_update(&h, (const uint8_t *)page_info,
+	    sizeof(page_info) - 1) != 0 ||
+	    crypto_auth_hmacsha256_update(&h, serial, 8) != 0 ||
+	    crypto_auth_hmacsha256_update(&h, &one, 1) != 0 ||
+	    crypto_auth_hmacsha256_final(&h, key) != 0) {
+		sodium_memzero(&h, sizeof(h));
+		sodium_memzero(prk, sizeof(prk));
+		return WK_AREC_CRYPTO;
+	}
+	sodium_memzero(&h, sizeof(h));
+	sodium_memzero(prk, sizeof(prk));
+	return WK_AREC_OK;
 }
 
 int

@@ -15,7 +15,10 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <sodium.h>
 
 #include "applets/audit_log.h"
@@ -43,6 +46,53 @@ static struct {
 	uint8_t resp[70000];
 	size_t rlen;
 } fx;
+
+/*
+ * a sealed page opened the way docs/audit.md writes it down, with OpenSSL's
+ * HKDF (EVP_KDF) rather than the code under test: eph_pk 32 | nonce 24 |
+ * XChaCha20-Poly1305(key, ad = serial), key = HKDF-SHA256(X25519(sk,
+ * eph_pk), salt = eph_pk | pk, info = "walletkey-audit-page/1" | serial)
+ */
+static void
+seal_known_answer(const uint8_t pk[32], const uint8_t sk[32],
+    const uint8_t serial[8], const uint8_t *sealed, size_t n,
+    const uint8_t *want, size_t want_len)
+{
+	static const char info_label[] = "walletkey-audit-page/1";
+	uint8_t shared[32], key[32], salt[64], info[sizeof(info_label) - 1 + 8];
+	uint8_t *m;
+	unsigned long long mlen = 0;
+	EVP_KDF *kdf;
+	EVP_KDF_CTX *kctx;
+	OSSL_PARAM params[5];
+
+	assert_true(n > WK_AREC_SEAL_OVERHEAD);
+	assert_int_equal(crypto_scalarmult(shared, sk, sealed), 0);
+	memcpy(salt, sealed, 32);
+	memcpy(salt + 32, pk, 32);
+	memcpy(info, info_label, sizeof(info_label) - 1);
+	memcpy(info + sizeof(info_label) - 1, serial, 8);
+	assert_non_null(kdf = EVP_KDF_fetch(NULL, "HKDF", NULL));
+	assert_non_null(kctx = EVP_KDF_CTX_new(kdf));
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+	    (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+	    shared, 32);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+	    salt, sizeof(salt));
+	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+	    info, sizeof(info));
+	params[4] = OSSL_PARAM_construct_end();
+	assert_int_equal(EVP_KDF_derive(kctx, key, sizeof(key), params), 1);
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	assert_non_null(m = malloc(n));
+	assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(m, &mlen,
+	    NULL, sealed + 56, n - 56, serial, 8, sealed + 32, key), 0);
+	assert_int_equal(mlen, want_len);
+	assert_memory_equal(m, want, want_len);
+	free(m);
+}
 
 static uint16_t
 apdu(const char *hexcmd)
@@ -339,6 +389,9 @@ test_applet(void **unused)
 	assert_int_equal(pg.count, 3);
 	assert_int_equal(pg.next_seq, 4);
 	assert_true(pg.more);
+	/* the seal as docs/audit.md defines it, with OpenSSL's HKDF */
+	seal_known_answer(pk, sk, vc_card_serial(fx.card), fx.resp, fx.rlen,
+	    pt.p, pt.len);
 	/* another key does not open it; a changed byte does not either */
 	{
 		uint8_t pk2[32], sk2[32];
