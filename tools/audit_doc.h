@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -49,9 +50,17 @@ json_t *audit_doc_to_json(const audit_doc *d, const bool *keep);
 /* the same document as text, written directly (one record a line; what
  * exports write); NUL-terminated, the caller frees it */
 char *audit_doc_json_text(const audit_doc *d, const bool *keep);
+/* the same bytes streamed to f (what exports write): 0, or -1 when
+ * writing failed */
+int audit_doc_json_write(const audit_doc *d, const bool *keep, FILE *f);
 /* parses a walletkey-audit/1 document; err gets a reason on failure */
 int audit_doc_from_json(const char *text, size_t len, audit_doc *d,
     char *err, size_t errlen);
+/* a whole file (at most max bytes) into memory, NUL-terminated: its
+ * length in len; 0, or -1 with errno. audit_text_free(text, cap) */
+int audit_text_read(const char *path, size_t max, char **text, size_t *len,
+    size_t *cap);
+void audit_text_free(char *text, size_t cap);
 /* every check; each fault goes to report; returns the number of faults */
 size_t audit_doc_verify(const audit_doc *d, audit_report_fn report,
     void *ctx);

@@ -543,15 +543,8 @@ write_records(FILE *f, const audit_doc *d, const bool *keep,
 	wk_cli_table *t = NULL;
 	int rc = -1;
 
-	if (strcmp(format, "json") == 0) {
-		char *text = audit_doc_json_text(d, keep);
-
-		if (text == NULL)
-			return -1;
-		rc = fputs(text, f) == EOF ? -1 : 0;
-		free(text);
-		return rc;
-	}
+	if (strcmp(format, "json") == 0)
+		return audit_doc_json_write(d, keep, f);
 	if (strcmp(format, "csv") == 0) {
 		for (size_t c = 0; c < NCOLS; c++)
 			csv_cell(f, columns[c], c + 1 == NCOLS);
@@ -821,7 +814,7 @@ static int
 cmd_verify(wk_cli *cli, const aopts *o)
 {
 	char *text = NULL, err[256];
-	size_t len, faults;
+	size_t len, faults, text_cap = 0;
 	audit_doc d;
 	vctx v = { cli, NULL };
 	int status = WK_CLI_FAILED;
@@ -833,7 +826,8 @@ cmd_verify(wk_cli *cli, const aopts *o)
 		if (fetch(cli, o, NULL, &d, NULL) != WK_OK)
 			goto out;
 	} else {
-		if (read_file(o->file, &text, &len) != WK_OK) {
+		if (audit_text_read(o->file, FILE_MAX, &text, &len,
+		    &text_cap) != 0) {
 			fprintf(stderr, "walletkey: cannot read %s\n", o->file);
 			goto out;
 		}
@@ -864,7 +858,7 @@ cmd_verify(wk_cli *cli, const aopts *o)
 	}
 	status = faults == 0 ? WK_CLI_OK : WK_CLI_FAILED;
 out:
-	free(text);
+	audit_text_free(text, text_cap);
 	audit_doc_free(&d);
 	return status;
 }
