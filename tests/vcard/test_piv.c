@@ -1791,6 +1791,46 @@ test_more_algs(void **state)
 	assert_int_equal(tx(h, "00 F7 00 95"), 0x9000);
 	assert_memory_equal(rbuf + rlen - 32, raw, 32);
 	assert_memory_equal(rbuf, "\x01\x01\xE0", 3);
+	/* its signatures (libsodium's, issue 17) are RFC 8032's, byte for
+	 * byte those OpenSSL makes with the same key, each message twice
+	 * (the card keeps the key's signing form between signatures) */
+	verify_pin(h);
+	for (size_t i = 0; i < 8; i++) {
+		static const size_t lens[] = { 0, 1, 32, 64, 200 };
+		size_t ml = lens[i % 5], sl = 64;
+		uint8_t m[200], apdu[5 + 6 + 3 + 200], want[64];
+		size_t at = 0, body = 2 + (ml < 128 ? 2u : 3u) + ml;
+		EVP_MD_CTX *sm;
+
+		for (size_t b = 0; b < ml; b++)
+			m[b] = (uint8_t)(b * 7 + i);
+		memcpy(apdu, "\x00\x87\xE0\x95", 4);
+		at = 5;
+		apdu[at++] = 0x7C;
+		if (body >= 128)
+			apdu[at++] = 0x81;
+		apdu[at++] = (uint8_t)body;
+		apdu[at++] = 0x82;
+		apdu[at++] = 0x00;
+		apdu[at++] = 0x81;
+		if (ml >= 128)
+			apdu[at++] = 0x81;
+		apdu[at++] = (uint8_t)ml;
+		memcpy(apdu + at, m, ml);
+		at += ml;
+		apdu[4] = (uint8_t)(at - 5);
+		assert_int_equal(ph_txb(h, apdu, at, rbuf, sizeof(rbuf), &rlen),
+		    0x9000);
+		assert_int_equal(rlen, 68);
+		assert_memory_equal(rbuf, "\x7C\x42\x82\x40", 4);
+		assert_non_null(sm = EVP_MD_CTX_new());
+		assert_int_equal(EVP_DigestSignInit_ex(sm, NULL, NULL, NULL, NULL,
+		    k, NULL), 1);
+		assert_int_equal(EVP_DigestSign(sm, want, &sl, m, ml), 1);
+		EVP_MD_CTX_free(sm);
+		assert_int_equal(sl, 64);
+		assert_memory_equal(rbuf + 4, want, 64);
+	}
 	EVP_PKEY_free(k);
 
 	/* X25519 import into 94 */

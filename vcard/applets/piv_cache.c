@@ -4,10 +4,11 @@
  * GENERAL AUTHENTICATE takes the key from here. An entry is filled from the
  * store on first use, only by commands that write nothing (so it never holds
  * a value a rollback takes back), and dropped by piv_key_save/delete before
- * they write. Private keys live only inside OpenSSL objects, which clear
- * them when freed; the entries hold pointers to them and public values, on
- * the ordinary heap where leak checkers can follow the pointers (they do
- * not scan sodium_malloc'd pages).
+ * they write. Private keys live inside OpenSSL objects, which clear them
+ * when freed, and an Ed25519 key's libsodium form in sodium_malloc'd
+ * memory, wiped when freed; the entries hold pointers to them and public
+ * values, on the ordinary heap where leak checkers can follow the pointers
+ * (they do not scan sodium_malloc'd pages).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,10 @@ piv_cached_clear(piv_cached *c)
 	piv_ecdsa_clear(c);
 	EVP_PKEY_CTX_free(c->op);
 	EVP_MD_CTX_free(c->md);
+	if (c->ed_sk != NULL) {
+		sodium_mprotect_readwrite(c->ed_sk);
+		sodium_free(c->ed_sk);	/* wipes */
+	}
 	BN_free(c->rsa_n);
 	piv_key_free(&c->k);
 	sodium_memzero(c, sizeof(*c));

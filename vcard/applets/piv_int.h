@@ -118,6 +118,10 @@ typedef struct piv_cached {
 	piv_key k;
 	EVP_PKEY_CTX *op;	/* ECDSA sign or RSA raw decrypt */
 	EVP_MD_CTX *md;		/* EdDSA, initialised, copied for each signature */
+	/* Ed25519: libsodium's secret key (seed | public key), sodium_malloc'd,
+	 * read-only; freed (wiped) with the entry. ed_tried: made once */
+	uint8_t *ed_sk;
+	bool ed_tried;
 	BIGNUM *rsa_n;
 	/* ECDSA (piv_ecdsa.c): OpenSSL's EC_KEY of k.pkey, and the nonce made
 	 * while the card was idle (k^-1 and r), once the key has signed */
