@@ -3,7 +3,8 @@
  * the first input byte picks the parser, the rest is its input.
  *   0  a walletkey-audit/1 JSON export, then every verification check and
  *      the JSON written back (read back to the same records with no shown
- *      field differing, and equal to the document jansson builds)
+ *      field differing, equal to the document jansson builds, and the same
+ *      bytes streamed to a file as written in memory)
  *   1  a walletkey-audit-sealed/1 bundle, opened with a fixed key pair
  *   2  one sealed page, opened with the fixed key pair, then parsed
  *   3  a plaintext page and its records; the same bytes as an issuer's
@@ -15,6 +16,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +100,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    wk_arec_decode(d2.raw + i * WK_AREC_LEN,
 					    WK_AREC_LEN, &dr) == WK_AREC_OK)
 						__builtin_trap();
+				}
+				/* the streamed writer (exports) writes the same
+				 * bytes */
+				{
+					char *ms = NULL;
+					size_t msz = 0;
+					FILE *mf = open_memstream(&ms, &msz);
+
+					if (mf == NULL)
+						abort();
+					if (audit_doc_json_write(&d, NULL, mf) != 0 ||
+					    fclose(mf) != 0 || msz != strlen(again) ||
+					    memcmp(ms, again, msz) != 0)
+						__builtin_trap();
+					free(ms);
 				}
 				direct = json_loads(again, JSON_REJECT_DUPLICATES,
 				    NULL);
