@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1517,27 +1516,20 @@ out:
 
 /* ---- reading a document from a file ---- */
 
-/*
- * memory for a file's text, its pages made present in one call (an
- * export is 6 MB for 10,000 records: faulting 1,500 fresh pages in one by
- * one cost more than parsing them, issue 17)
- */
-static char *
-text_map(size_t n)
-{
-	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 void
 audit_text_free(char *text, size_t cap)
 {
-	if (text != NULL)
-		munmap(text, cap);
+	(void)cap;
+	free(text);
 }
 
+/*
+ * a regular file is read into a buffer of its size in one go (no copies
+ * on growth); anything else grows one. The buffer is the ordinary heap's:
+ * on the development VM a fresh mapping costs a fault per page however it
+ * is made (its pages are made present again at their first touch), while
+ * the heap keeps what a process freed warm for its next document.
+ */
 int
 audit_text_read(const char *path, size_t max, char **text, size_t *len,
     size_t *cap)
@@ -1554,14 +1546,15 @@ audit_text_read(const char *path, size_t max, char **text, size_t *len,
 		return -1;
 	/* a regular file: its size and a byte to see its end; else grow */
 	c = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= 0 &&
-	    (uint64_t)sb.st_size < max ? (size_t)sb.st_size + 1 : 1u << 20;
-	if ((buf = text_map(c)) == NULL)
+	    (uint64_t)sb.st_size < max ? (size_t)sb.st_size + 1 : 65536;
+	if ((buf = malloc(c)) == NULL)
 		goto fail;
 	for (;;) {
 		if (n == c) {
-			if (c >= max || (nb = mremap(buf, c, c * 2,
-			    MREMAP_MAYMOVE)) == MAP_FAILED)
+			if (c >= max || (nb = realloc(buf, c * 2)) == NULL) {
+				errno = c >= max ? EFBIG : ENOMEM;
 				goto fail;
+			}
 			buf = nb;
 			c *= 2;
 		}
@@ -1575,7 +1568,7 @@ audit_text_read(const char *path, size_t max, char **text, size_t *len,
 		n += (size_t)got;
 	}
 	if (n == c) {	/* room for the NUL */
-		if ((nb = mremap(buf, c, c + 1, MREMAP_MAYMOVE)) == MAP_FAILED)
+		if ((nb = realloc(buf, c + 1)) == NULL)
 			goto fail;
 		buf = nb;
 		c++;
@@ -1587,8 +1580,7 @@ audit_text_read(const char *path, size_t max, char **text, size_t *len,
 	*cap = c;
 	return 0;
 fail:
-	if (buf != NULL)
-		munmap(buf, c);
+	free(buf);
 	close(fd);
 	return -1;
 }

@@ -56,8 +56,9 @@ int audit_doc_json_write(const audit_doc *d, const bool *keep, FILE *f);
 /* parses a walletkey-audit/1 document; err gets a reason on failure */
 int audit_doc_from_json(const char *text, size_t len, audit_doc *d,
     char *err, size_t errlen);
-/* a whole file (at most max bytes) into memory, NUL-terminated: its
- * length in len; 0, or -1 with errno. audit_text_free(text, cap) */
+/* a whole file (at most max bytes) into memory, NUL-terminated, read in
+ * one go when it is a regular file: its length in len; 0, or -1 with
+ * errno. audit_text_free(text, cap) */
 int audit_text_read(const char *path, size_t max, char **text, size_t *len,
     size_t *cap);
 void audit_text_free(char *text, size_t cap);
