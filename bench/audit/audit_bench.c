@@ -89,6 +89,24 @@ card_hwm_kb(const char *pid)
 	return kb;
 }
 
+/* the card process's time on a CPU so far (/proc/PID/schedstat, ns): the
+ * card's own work, apart from its waits for a core on a shared machine */
+static double
+card_cpu(const char *pid)
+{
+	char path[64];
+	unsigned long long ns = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/schedstat", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &ns) != 1)
+		ns = 0;
+	fclose(f);
+	return (double)ns / 1e9;
+}
+
 static long
 self_maxrss_kb(void)
 {
@@ -124,11 +142,13 @@ typedef struct run {
 	double total, pages, echo, host_open, json, json_out, json_cpu, verify;
 	double mem, mem_out;	/* the JSON in memory, written and read back */
 	double sel, pin, head;	/* the rest: select and status, VERIFY, head */
+	double card_cpu;	/* the card process's CPU time in the page round trips */
 	size_t records, bytes, npages, json_bytes;
 } run;
 
 static void
-one_run(wk_card *card, const char *pin, run *r, audit_doc *keep)
+one_run(wk_card *card, const char *pin, run *r, audit_doc *keep,
+    const char *card_pid)
 {
 	uint8_t pk[32], sk[32], nonce[16];
 	uint8_t *page = malloc(65536), *echo = malloc(65536);
@@ -165,6 +185,7 @@ one_run(wk_card *card, const char *pin, run *r, audit_doc *keep)
 	r->head = now() - t;
 	d.have_head = true;
 	memcpy(d.serial, "\0\0\0\0\0\0\0\0", 8);
+	r->card_cpu = -card_cpu(card_pid);
 	for (cursor = st.base_seq + 1; cursor <= d.head.head_seq;) {
 		size_t len = 65536;
 
@@ -188,6 +209,7 @@ one_run(wk_card *card, const char *pin, run *r, audit_doc *keep)
 		cursor = pg.next_seq;
 		r->npages++;
 	}
+	r->card_cpu += card_cpu(card_pid);
 	wk_card_end(card);
 	r->total = now() - t0;
 	r->records = d.n;
@@ -287,7 +309,7 @@ main(int argc, char **argv)
 		die("card", rc);
 	memcpy(keep.serial, info.serial, 8);
 	for (int i = 0; i < runs; i++)
-		one_run(card, argv[3], &r[i], &keep);
+		one_run(card, argv[3], &r[i], &keep, argv[2]);
 	printf("audit export of %zu records (%zu pages of up to %d, %zu bytes "
 	    "sealed), median of %d runs:\n", r[0].records, r[0].npages,
 	    WK_AREC_PAGE_MAX, r[0].bytes, runs);
@@ -299,6 +321,9 @@ main(int argc, char **argv)
 		printf("  export total        %8.1f ms\n", total * 1e3);
 		printf("    card              %8.1f ms  (page round trips - transport: read, seal)\n",
 		    (pages - echo) * 1e3);
+		printf("      its CPU time    %8.1f ms  (the card process on a CPU during "
+		    "the page round trips)\n", med(r, runs, offsetof(run,
+		    card_cpu)) * 1e3);
 		printf("    transport         %8.1f ms  (wkinfo answers of the same sizes)\n",
 		    echo * 1e3);
 		printf("    host              %8.1f ms  (open and parse the pages)\n",
