@@ -177,7 +177,7 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	if (wk_purse_load_mac2(&x->sk, g.amount, g.trans_type, g.terminal_id,
 	    g.host_date, g.host_time, g.mac2) != WK_PURSE_CRYPTO_OK ||
 	    wk_msg_sign(&g, is->keys.ca_key, &gb) != WK_MSG_OK ||
-	    (gj = iss_b64_json(gb.p, gb.len)) == NULL ||
+	    (gj = wk_b64_json(gb.p, gb.len)) == NULL ||
 	    (req_hex = iss_hex_alloc(x->req_buf, x->req_len)) == NULL) {
 		iss_fail(e, 500, "internal", "cannot build the grant");
 		goto out;
@@ -263,7 +263,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	if (json_object_get(req, "certificate") != NULL && cert_b64 == NULL)
 		goto out;
 	if (cert_b64 != NULL) {
-		if ((n = iss_b64_decode(cert_b64, certder, sizeof(certder))) <= 0) {
+		if ((n = wk_b64_decode(cert_b64, certder, sizeof(certder))) <= 0) {
 			iss_fail(e, 400, "bad_certificate", "certificate is not base64 DER");
 			goto out;
 		}
@@ -497,7 +497,7 @@ load_view_get(iss *is, const char *load_id, load_view *v, iss_err *e)
 		return -1;
 	}
 	iss_pool_put(is->pool, db);
-	if ((n = iss_b64_decode(v->row.grant_b64, gbuf, sizeof(gbuf))) <= 0 ||
+	if ((n = wk_b64_decode(v->row.grant_b64, gbuf, sizeof(gbuf))) <= 0 ||
 	    wk_msg_parse(gbuf, (size_t)n, &v->grant, NULL, NULL) != WK_MSG_OK) {
 		iss_fail(e, 500, "internal", "the stored grant does not parse");
 		return -1;

@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "wk_json.h"
 #include "wk_hex.h"
 #include "wk_payment.h"
 
@@ -113,32 +114,6 @@ body_keys(json_t *req, const char *const *allowed, iss_err *e)
 	}
 	(void)v;
 	return 0;
-}
-
-static json_t *
-b64_json(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static long
-b64_decode(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n;
-
-	if (s == NULL || sodium_base642bin(out, cap, s, strlen(s), NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return (long)n;
 }
 
 static void
@@ -806,7 +781,7 @@ tx_create(iss *is, iss_db *db, void *arg, iss_err *e)
 	snprintf(q.currency, sizeof(q.currency), "%s", x->currency);
 	q.expiry = (uint64_t)expires;
 	if (wk_msg_sign(&q, is->keys.ca_key, &b) != WK_MSG_OK ||
-	    (j = b64_json(b.p, b.len)) == NULL) {
+	    (j = wk_b64_json(b.p, b.len)) == NULL) {
 		iss_fail(e, 500, "internal", "cannot sign the request (is the"
 		    " merchant's name a plain text of at most %d bytes?)",
 		    WK_MSG_NAME_MAX);
@@ -1182,7 +1157,7 @@ static int
 stored_request(const pay_row *p, wk_msg *q, iss_err *e)
 {
 	uint8_t buf[WK_MSG_MAX];
-	long n = b64_decode(p->request_b64, buf, sizeof(buf));
+	long n = wk_b64_decode(p->request_b64, buf, sizeof(buf));
 
 	if (n <= 0 || wk_msg_parse(buf, (size_t)n, q, NULL, NULL) != WK_MSG_OK ||
 	    q->type != WK_MSG_PAY_REQUEST) {
@@ -1317,7 +1292,7 @@ iss_pay_confirm(iss *is, const iss_request *rq, const char *id, json_t *req,
 	/* what cannot be read changes nothing */
 	if (jc != NULL) {
 		if ((conf = json_string_value(jc)) == NULL ||
-		    (n = b64_decode(conf, buf, sizeof(buf))) <= 0 ||
+		    (n = wk_b64_decode(conf, buf, sizeof(buf))) <= 0 ||
 		    wk_msg_parse(buf, (size_t)n, &c, NULL, NULL) != WK_MSG_OK ||
 		    c.type != WK_MSG_PAY_CONFIRM) {
 			iss_fail(e, 400, "bad_message", "\"confirmation\" is a base64"

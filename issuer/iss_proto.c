@@ -101,33 +101,6 @@ iss_req_str(json_t *req, const char *name, bool required, iss_err *e)
 	return json_string_value(v);
 }
 
-/* base64 (standard alphabet, padded) into out; returns length or -1 */
-long
-iss_b64_decode(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n;
-
-	if (s == NULL || sodium_base642bin(out, cap, s, strlen(s), NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return (long)n;
-}
-
-json_t *
-iss_b64_json(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
 char *
 iss_hex_alloc(const uint8_t *p, size_t len)
 {
@@ -148,7 +121,7 @@ iss_msg_arg(json_t *req, const char *name, uint8_t *buf, size_t *len, wk_msg *m,
 
 	if (s == NULL)
 		return -1;
-	if ((n = iss_b64_decode(s, buf, WK_MSG_MAX)) <= 0) {
+	if ((n = wk_b64_decode(s, buf, WK_MSG_MAX)) <= 0) {
 		iss_fail(e, 400, "bad_message", "\"%s\" is not a base64 message of at"
 		    " most %d bytes", name, WK_MSG_MAX);
 		return -1;
@@ -292,7 +265,7 @@ iss_ca_get(iss *is, json_t **resp, iss_err *e)
 	int n = i2d_X509(is->keys.ca_cert, &der);
 
 	if (n <= 0 || (*resp = json_pack("{s:o}", "ca_certificate",
-	    iss_b64_json(der, (size_t)n))) == NULL) {
+	    wk_b64_json(der, (size_t)n))) == NULL) {
 		OPENSSL_free(der);
 		iss_fail(e, 500, "internal", "out of memory");
 		return -1;

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "wk_purse_crypto.h"
+#include "wk_json.h"
 
 /* the request's keys are all in allowed (NULL-terminated); else a 400 */
 int iss_req_keys(json_t *req, const char *const *allowed, iss_err *e);
@@ -15,9 +16,6 @@ int iss_req_keys(json_t *req, const char *const *allowed, iss_err *e);
  * string, NULL without error when optional and absent */
 const char *iss_req_str(json_t *req, const char *name, bool required,
     iss_err *e);
-/* base64 (standard alphabet, padded) into out; returns length or -1 */
-long iss_b64_decode(const char *s, uint8_t *out, size_t cap);
-json_t *iss_b64_json(const uint8_t *p, size_t len);
 char *iss_hex_alloc(const uint8_t *p, size_t len);	/* free() */
 /* the base64 message in field name, parsed (want_type > 0: of that type) */
 int iss_msg_arg(json_t *req, const char *name, uint8_t *buf, size_t *len,

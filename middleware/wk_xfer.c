@@ -199,7 +199,7 @@ queue_report(xflow *f, const uint8_t *tok, size_t len)
 	snprintf(name, sizeof(name), "report-%s", id);
 	if ((j = json_pack("{s:s, s:s, s:s, s:I, s:o}", "token_id", id, "from",
 	    from, "to", to, "amount", (json_int_t)m.amount, "token",
-	    wk_flow_b64(tok, len))) == NULL)
+	    wk_b64_json(tok, len))) == NULL)
 		return WK_ERR_MEMORY;
 	rc = wk_flow_record_save(&f->store, name, j);
 	json_decref(j);
@@ -217,10 +217,10 @@ settle(xflow *f, const char *name, json_t *st)
 	bool already = false;
 	int rc;
 
-	if (wk_flow_unb64(json_object_get(st, "challenge"), chal, sizeof(chal),
+	if (wk_b64_unjson(json_object_get(st, "challenge"), chal, sizeof(chal),
 	    &n) != 0 || n != sizeof(chal))
 		return fail(f, WK_XFER_STEP_RECOVER, WK_ERR_BAD_DATA, name);
-	if (wk_flow_unb64(json_object_get(st, "token"), tok, sizeof(tok),
+	if (wk_b64_unjson(json_object_get(st, "token"), tok, sizeof(tok),
 	    &tlen) != 0) {
 		/* the flow stopped before it kept the token: the card keeps it */
 		wk_xfer_step got = WK_XFER_STEP_HELD;
@@ -240,7 +240,7 @@ settle(xflow *f, const char *name, json_t *st)
 			return fail(f, WK_XFER_STEP_HELD, rc, name);
 		}
 		say(f, got, name);
-		if (json_object_set_new(st, "token", wk_flow_b64(tok, tlen)) != 0)
+		if (json_object_set_new(st, "token", wk_b64_json(tok, tlen)) != 0)
 			return WK_ERR_MEMORY;
 		if ((rc = wk_flow_record_save(&f->store, name, st)) != WK_OK)
 			return fail(f, got, rc, name);
@@ -388,7 +388,7 @@ transfer(xflow *f, wk_xfer_result *out)
 	snprintf(name, sizeof(name), "xfer-%s-%s", f->from.hex, ch);
 	st = json_pack("{s:s, s:s, s:I, s:o}", "from", f->from.hex, "to",
 	    f->to.hex, "amount", (json_int_t)f->amount, "challenge",
-	    wk_flow_b64(rchal, 16));
+	    wk_b64_json(rchal, 16));
 	if (st == NULL)
 		return WK_ERR_MEMORY;
 	if ((rc = wk_flow_record_save(&f->store, name, st)) != WK_OK) {
@@ -413,7 +413,7 @@ transfer(xflow *f, wk_xfer_result *out)
 		goto out;
 	}
 	say(f, WK_XFER_STEP_SENT, name);
-	if (json_object_set_new(st, "token", wk_flow_b64(tok, tlen)) != 0) {
+	if (json_object_set_new(st, "token", wk_b64_json(tok, tlen)) != 0) {
 		rc = WK_ERR_MEMORY;
 		goto out;
 	}

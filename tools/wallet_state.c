@@ -169,29 +169,3 @@ wallet_read_secret(const char *file, const char *env, const char *prompt,
 	buf[*len] = '\0';
 	return WK_CLI_OK;
 }
-
-json_t *
-wallet_b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-int
-wallet_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len)
-{
-	const char *t = json_string_value(s);
-
-	if (t == NULL || sodium_base642bin(out, cap, t, strlen(t), NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return 0;
-}

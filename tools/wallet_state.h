@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "wk_json.h"
 
 /* resolves (and creates, mode 0700) the directory into out */
 int wallet_state_dir(const char *opt, char *out, size_t cap);
@@ -31,9 +32,6 @@ int wallet_state_remove(const char *path);
  * else the terminal without echo; 0 or an exit status */
 int wallet_read_secret(const char *file, const char *env, const char *prompt,
     char *buf, size_t cap, size_t *len);
-
-json_t *wallet_b64(const uint8_t *p, size_t len);
-int wallet_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len);
 
 /* enroll, implemented in cmd_enroll.c */
 int wk_cmd_enroll(wk_cli *cli, int argc, char **argv);

@@ -112,7 +112,7 @@ one_payment(client *c, sim_http *shop, sim_http *card, long order)
 	}
 	wk_buf_init_heap(&conf, WK_MSG_MAX);
 	if (sim_card_pay(c->card, msg, (size_t)n, true, &conf) == 0) {
-		req = json_pack("{s:o}", "confirmation", sim_b64(conf.p, conf.len));
+		req = json_pack("{s:o}", "confirmation", wk_b64_json(conf.p, conf.len));
 		snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
 		st = sim_http_call(card, path, req, &resp);
 		if (st == 200 && (json_string_value(json_object_get(resp,
