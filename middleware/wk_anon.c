@@ -4,6 +4,7 @@
  * manager. The host only carries messages: the card builds every request
  * and checks every result it takes.
  */
+#include "wk_internal.h"
 #include "wk_purse_internal.h"
 
 #include <stdio.h>
@@ -31,18 +32,8 @@ static int
 cmd(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc, uint8_t *resp, size_t *rlen)
 {
-	uint8_t tmp[8];
-	size_t len = resp != NULL ? *rlen : sizeof(tmp);
-	uint16_t sw = 0;
-	int rc;
-
-	if ((rc = wk_card_apdu(card, cla, ins, p1, p2, data, lc,
-	    resp != NULL ? 65536 : 0, resp != NULL ? resp : tmp, &len, &sw)) !=
-	    WK_OK)
-		return rc;
-	if (rlen != NULL)
-		*rlen = len;
-	return wk_rc_from_sw(sw);
+	return wk_card_cmd(card, cla, ins, p1, p2, data, lc,
+	    resp != NULL ? 65536 : 0, resp, rlen);
 }
 
 static int

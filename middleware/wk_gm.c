@@ -774,45 +774,45 @@ out:
 	return rc;
 }
 
+/* a public key or signature answer: exactly 64 bytes */
 static int
-pub_answer(int rc, const uint8_t *r, size_t n, uint8_t pub[64])
+sig_answer(int rc, const uint8_t *r, size_t n, uint8_t sig[64])
 {
 	if (rc != WK_OK)
 		return rc;
 	if (n != 64)
 		return WK_ERR_CARD_MALFORMED;
-	memcpy(pub, r, 64);
+	memcpy(sig, r, 64);
 	return WK_OK;
+}
+
+/* GENERATE or PUBLIC KEY of a container's key pair: its public key */
+static int
+pub_cmd(wk_gm *gm, uint8_t ins, uint8_t app, const char *cont, bool sign,
+    uint8_t pub[64])
+{
+	uint8_t r[80];
+	size_t n = sizeof(r);
+	int rc;
+
+	if (pub == NULL)
+		return WK_ERR_ARG;
+	rc = name_cmd(gm, ins, app, sign, cont, WK_GM_NAME_MAX, r, &n);
+	return sig_answer(rc, r, n, pub);
 }
 
 int
 wk_gm_generate(wk_gm *gm, uint8_t app, const char *cont, bool sign,
     uint8_t pub[64])
 {
-	int gm_rc;
-	uint8_t r[80];
-	size_t n = sizeof(r);
-
-	if (pub == NULL)
-		return WK_ERR_ARG;
-	gm_rc = name_cmd(gm, WK_GM_INS_GENERATE, app, sign, cont,
-	    WK_GM_NAME_MAX, r, &n);
-	return pub_answer(gm_rc, r, n, pub);
+	return pub_cmd(gm, WK_GM_INS_GENERATE, app, cont, sign, pub);
 }
 
 int
 wk_gm_public_key(wk_gm *gm, uint8_t app, const char *cont, bool sign,
     uint8_t pub[64])
 {
-	int gm_rc;
-	uint8_t r[80];
-	size_t n = sizeof(r);
-
-	if (pub == NULL)
-		return WK_ERR_ARG;
-	gm_rc = name_cmd(gm, WK_GM_INS_PUBLIC_KEY, app, sign, cont,
-	    WK_GM_NAME_MAX, r, &n);
-	return pub_answer(gm_rc, r, n, pub);
+	return pub_cmd(gm, WK_GM_INS_PUBLIC_KEY, app, cont, sign, pub);
 }
 
 int
@@ -837,12 +837,6 @@ wk_gm_import_enveloped(wk_gm *gm, uint8_t app, const char *cont,
 	rc = gm_cmd(gm, WK_GM_INS_IMPORT_KEY, app, 0, &b, NULL, NULL, true);
 	wk_buf_clear(&b);
 	return rc;
-}
-
-static int
-sig_answer(int rc, const uint8_t *r, size_t n, uint8_t sig[64])
-{
-	return pub_answer(rc, r, n, sig);
 }
 
 int

@@ -324,29 +324,6 @@ recover(xflow *f, unsigned *count)
 	return rc;
 }
 
-int
-wk_wallet_transfer_recover(wk_card *from, wk_card *to, const wk_xfer_opts *o,
-    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
-    wk_xfer_result *out)
-{
-	xflow *f;
-	int rc;
-
-	if (from == NULL || to == NULL || o == NULL || out == NULL)
-		return WK_ERR_ARG;
-	memset(out, 0, sizeof(*out));
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return WK_ERR_MEMORY;
-	if ((rc = flow_open(f, from, to, o, confirm, progress, arg)) == WK_OK) {
-		memcpy(out->from, f->from.hex, sizeof(out->from));
-		memcpy(out->to, f->to.hex, sizeof(out->to));
-		rc = recover(f, &out->recovered);
-		out->balance = f->balance;
-	}
-	free(f);
-	return rc;
-}
-
 static int
 transfer(xflow *f, wk_xfer_result *out)
 {
@@ -432,25 +409,49 @@ out:
 	return rc;
 }
 
-int
-wk_wallet_transfer(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+/* the transfer (recovering false) or the recovery of both cards' records */
+static int
+run(wk_card *from, wk_card *to, const wk_xfer_opts *o,
     wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
-    wk_xfer_result *out)
+    wk_xfer_result *out, bool recovering)
 {
 	xflow *f;
 	int rc;
 
-	if (from == NULL || to == NULL || o == NULL || out == NULL ||
-	    confirm == NULL || o->amount == 0)
-		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return WK_ERR_MEMORY;
 	if ((rc = flow_open(f, from, to, o, confirm, progress, arg)) == WK_OK) {
 		memcpy(out->from, f->from.hex, sizeof(out->from));
 		memcpy(out->to, f->to.hex, sizeof(out->to));
-		rc = transfer(f, out);
+		if (recovering) {
+			rc = recover(f, &out->recovered);
+			out->balance = f->balance;
+		} else {
+			rc = transfer(f, out);
+		}
 	}
 	free(f);
 	return rc;
+}
+
+int
+wk_wallet_transfer(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
+    wk_xfer_result *out)
+{
+	if (from == NULL || to == NULL || o == NULL || out == NULL ||
+	    confirm == NULL || o->amount == 0)
+		return WK_ERR_ARG;
+	return run(from, to, o, confirm, progress, arg, out, false);
+}
+
+int
+wk_wallet_transfer_recover(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
+    wk_xfer_result *out)
+{
+	if (from == NULL || to == NULL || o == NULL || out == NULL)
+		return WK_ERR_ARG;
+	return run(from, to, o, confirm, progress, arg, out, true);
 }
