@@ -44,6 +44,14 @@ int wk_cli_fail(wk_cli *cli, const char *what, int rc);
  * not fit cap - 1 bytes. The caller wipes buf. */
 int wk_cli_read_tty(const char *prompt, char *buf, size_t cap, size_t *len);
 
+/* the purse PIN (4 to 12 digits) from file (the first line), else
+ * WALLETKEY_PIN, else the terminal without echo; without a terminal
+ * "walletkey: <needs>: give --pin-file FILE or set WALLETKEY_PIN".
+ * WK_OK, WK_ERR_IO (file or terminal), WK_ERR_ARG; pin is wiped on error.
+ * The caller wipes pin. */
+int wk_cli_purse_pin(const char *file, const char *needs, char *pin,
+    size_t cap, size_t *len);
+
 /* exit statuses */
 enum {
 	WK_CLI_OK = 0,

@@ -61,47 +61,8 @@ static const char audit_usage[] =
 int
 audit_cli_pin(const aopts *o, char *pin, size_t cap, size_t *len)
 {
-	const char *env = getenv("WALLETKEY_PIN");
-	char line[64];
-	FILE *f;
-	int rc = WK_ERR_ARG;
-
-	*len = 0;
-	if (o->pin_file != NULL) {
-		if ((f = fopen(o->pin_file, "r")) == NULL) {
-			fprintf(stderr, "walletkey: cannot read the PIN file %s: "
-			    "%s\n", o->pin_file, strerror(errno));
-			return WK_ERR_IO;
-		}
-		if (fgets(line, sizeof(line), f) != NULL) {
-			*len = strcspn(line, "\r\n");
-			if (*len < cap) {
-				memcpy(pin, line, *len);
-				rc = WK_OK;
-			}
-		}
-		fclose(f);
-		sodium_memzero(line, sizeof(line));
-	} else if (env != NULL) {
-		*len = strlen(env);
-		if (*len < cap) {
-			memcpy(pin, env, *len);
-			rc = WK_OK;
-		}
-	} else if ((rc = wk_cli_read_tty("purse PIN", pin, cap, len)) == WK_ERR_IO) {
-		fprintf(stderr, "walletkey: the audit log needs the purse PIN: "
-		    "give --pin-file FILE or set WALLETKEY_PIN\n");
-	}
-	if (rc == WK_OK && (*len < 4 || *len > PIN_MAX ||
-	    strspn(pin, "0123456789") < *len)) {
-		fprintf(stderr, "walletkey: the PIN must be 4 to 12 digits\n");
-		rc = WK_ERR_ARG;
-	}
-	if (rc != WK_OK) {
-		sodium_memzero(pin, cap);
-		*len = 0;
-	}
-	return rc;
+	return wk_cli_purse_pin(o->pin_file, "the audit log needs the purse PIN",
+	    pin, cap, len);
 }
 
 /* ---- options ---- */

@@ -169,3 +169,20 @@ wallet_read_secret(const char *file, const char *env, const char *prompt,
 	buf[*len] = '\0';
 	return WK_CLI_OK;
 }
+
+int
+wallet_open_purse(wk_cli *cli, wk_card **card, char hex[17], bool *blocked)
+{
+	wk_card_info info;
+	int rc;
+
+	if ((rc = wk_cli_card(cli, card)) != WK_OK ||
+	    (rc = wk_card_get_info(*card, &info)) != WK_OK)
+		return wk_cli_fail(cli, "read the card id", rc);
+	wk_hex_encode(info.serial, 8, hex);
+	rc = wk_purse_select(*card, NULL, 0, NULL);
+	*blocked = rc == WK_ERR_PURSE_BLOCKED;
+	if (rc != WK_OK && !*blocked)
+		return wk_cli_fail(cli, "select the purse", rc);
+	return WK_CLI_OK;
+}

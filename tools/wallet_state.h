@@ -33,6 +33,11 @@ int wallet_state_remove(const char *path);
 int wallet_read_secret(const char *file, const char *env, const char *prompt,
     char *buf, size_t cap, size_t *len);
 
+/* the card (wk_cli_card), its id in hex and the purse selected, a
+ * blocked purse too (*blocked); WK_CLI_OK or the exit status */
+int wallet_open_purse(wk_cli *cli, wk_card **card, char hex[17],
+    bool *blocked);
+
 /* enroll, implemented in cmd_enroll.c */
 int wk_cmd_enroll(wk_cli *cli, int argc, char **argv);
 /* cmd_wallet_remote.c: the subcommands it owns (load --issuer, recover,
