@@ -44,33 +44,12 @@ typedef struct client {
 static char base[64];
 static char bases[4][64];
 static volatile int stop;
-static int enrol_next;
-static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
 static client clients[MAX_CLIENTS];
 
-static void *
-enrol_worker(void *arg)
+static sim_card *
+card_of(int i)
 {
-	sim_http *h;
-
-	(void)arg;
-	if (sim_http_new(base, &h) != 0)
-		return NULL;
-	for (;;) {
-		int i;
-
-		pthread_mutex_lock(&enrol_mu);
-		i = enrol_next++;
-		pthread_mutex_unlock(&enrol_mu);
-		if (i >= MAX_CLIENTS)
-			break;
-		if (sim_enrol(h, clients[i].card, "password1", NULL) != 200) {
-			fprintf(stderr, "issuer_bench: enrolment %d failed\n", i);
-			exit(1);
-		}
-	}
-	sim_http_free(&h);
-	return NULL;
+	return clients[i].card;
 }
 
 static void *
@@ -164,7 +143,6 @@ main(int argc, char **argv)
 	iss *is = NULL;
 	iss_server *srv = NULL;
 	iss_err e = { 0 };
-	pthread_t th[2];
 	int64_t id;
 	bool have_pgbench = false;
 	int accounts = getenv("WK_BENCH_ACCOUNTS") ?
@@ -200,10 +178,7 @@ main(int argc, char **argv)
 	}
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
 	    (unsigned)iss_server_port(srv));
-	for (int i = 0; i < 2; i++)
-		pthread_create(&th[i], NULL, enrol_worker, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	bench_enrol_all("issuer_bench", base, MAX_CLIENTS, card_of);
 	if (scale) {
 		/* loads/s against 1, 2 and 4 instances on the one database */
 		static const int ninst[] = { 1, 2, 4 };
