@@ -458,7 +458,8 @@ typedef struct iss_request {
 int iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e);
 
 /*
- * online payments confirmed on the card (iss_pay.c, docs/payments.md).
+ * online payments confirmed on the card (iss_pay.c, iss_pay_merchant.c,
+ * iss_pay_card.c; docs/payments.md).
  * A merchant authenticates with an API key (Authorization: Bearer wkm_...)
  * or a TLS client certificate registered for it.
  */
