@@ -63,6 +63,59 @@ read_small(const char *path, size_t *len)
 	return buf;
 }
 
+/* the database and the issuer's keys for command cmd; -1 after saying why */
+static int
+open_keys(const opts *o, const char *cmd, const iss_unlock *u, iss_db **db,
+    iss_keys *k)
+{
+	char err[512];
+
+	if (iss_cli_open_db(o, db) != 0)
+		return -1;
+	if (iss_keys_load(*db, u, k, err, sizeof(err)) != 0) {
+		fprintf(stderr, "walletkey-issuer: %s: %s\n", cmd, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * the card's signed unblock request in the file path (format
+ * walletkey-unblock-request/1, from `walletkey wallet unblock
+ * --request-out`), of card (NULL: any) into msg: 0, or 2 after saying why
+ */
+static int
+unblock_request(const char *cmd, const char *path, const char *card,
+    uint8_t *msg, size_t cap, long *n)
+{
+	json_error_t jerr;
+	json_t *req;
+	const char *fmt, *hex, *id;
+	int rc = 2;
+
+	if ((req = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		fprintf(stderr, "walletkey-issuer: %s: %s: %s\n", cmd, path,
+		    jerr.text);
+		return 2;
+	}
+	fmt = json_string_value(json_object_get(req, "format"));
+	id = json_string_value(json_object_get(req, "card_id"));
+	hex = json_string_value(json_object_get(req, "request"));
+	if (fmt == NULL || strcmp(fmt, "walletkey-unblock-request/1") != 0 ||
+	    (card != NULL && id == NULL) || hex == NULL ||
+	    strlen(hex) % 2 != 0 || strlen(hex) > 2 * cap ||
+	    (*n = wk_hex_decode(hex, msg, cap)) <= 0)
+		fprintf(stderr, "walletkey-issuer: %s: %s is not an unblock request"
+		    " (walletkey-unblock-request/1)\n", cmd, path);
+	else if (card != NULL && strcasecmp(id, card) != 0)
+		fprintf(stderr, "walletkey-issuer: %s: the request is card %s's,"
+		    " not %s's\n", cmd, id, card);
+	else
+		rc = 0;
+	json_decref(req);
+	return rc;
+}
+
 /* the PSAM of a terminal (docs/issuer.md "PSAM"): replaces the old
  * sam-keys, which wrote the purse master keys themselves to a file */
 int
@@ -74,7 +127,7 @@ cmd_psam_issue(const opts *o)
 	iss_err e = { 0 };
 	uint8_t msg[WK_MSG_MAX];
 	size_t msg_len = sizeof(msg), req_len = 0, cap;
-	char *req = NULL, *b64 = NULL, *text = NULL, err[512];
+	char *req = NULL, *b64 = NULL, *text = NULL;
 	json_t *j = NULL;
 	int rc = 1;
 
@@ -90,12 +143,8 @@ cmd_psam_issue(const opts *o)
 		    " most 8 KiB)\n", o->request);
 		return 2;
 	}
-	if (iss_cli_open_db(o, &db) != 0)
+	if (open_keys(o, "psam-issue", &u, &db, &k) != 0)
 		goto out;
-	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
-		fprintf(stderr, "walletkey-issuer: psam-issue: %s\n", err);
-		goto out;
-	}
 	if (iss_psam_issue(db, &k, o->terminal, req, req_len, msg, &msg_len,
 	    &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
@@ -156,12 +205,10 @@ cmd_purse_unblock(const opts *o)
 	iss_keys k = { 0 };
 	iss_err e = { 0 };
 	iss_unblock ub;
-	json_error_t jerr;
-	json_t *req = NULL, *script = NULL;
+	json_t *script = NULL;
 	uint8_t msg[WK_MSG_MAX];
-	char err[512], chal[9], mac[9], *text = NULL;
-	const char *fmt, *hex, *id;
-	long n;
+	char chal[9], mac[9], *text = NULL;
+	long n = 0;
 	int rc = 1;
 
 	if (o->card == NULL || o->request == NULL) {
@@ -171,36 +218,11 @@ cmd_purse_unblock(const opts *o)
 	}
 	if (iss_cli_unlock(o, &u) != 0)
 		return 2;
-	if ((req = json_load_file(o->request, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		fprintf(stderr, "walletkey-issuer: purse-unblock: %s: %s\n",
-		    o->request, jerr.text);
+	if (unblock_request("purse-unblock", o->request, o->card, msg,
+	    sizeof(msg), &n) != 0)
 		return 2;
-	}
-	fmt = json_string_value(json_object_get(req, "format"));
-	id = json_string_value(json_object_get(req, "card_id"));
-	hex = json_string_value(json_object_get(req, "request"));
-	if (fmt == NULL || strcmp(fmt, "walletkey-unblock-request/1") != 0 ||
-	    id == NULL || hex == NULL || strlen(hex) % 2 != 0 ||
-	    strlen(hex) > 2 * sizeof(msg) ||
-	    (n = wk_hex_decode(hex, msg, sizeof(msg))) <= 0) {
-		fprintf(stderr, "walletkey-issuer: purse-unblock: %s is not an"
-		    " unblock request (walletkey-unblock-request/1)\n", o->request);
-		rc = 2;
+	if (open_keys(o, "purse-unblock", &u, &db, &k) != 0)
 		goto out;
-	}
-	if (strcasecmp(id, o->card) != 0) {
-		fprintf(stderr, "walletkey-issuer: purse-unblock: the request is card"
-		    " %s's, not %s's\n", id, o->card);
-		rc = 2;
-		goto out;
-	}
-	if (iss_cli_open_db(o, &db) != 0)
-		goto out;
-	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
-		fprintf(stderr, "walletkey-issuer: purse-unblock: %s\n", err);
-		goto out;
-	}
 	if (iss_purse_unblock(db, &k, o->card, msg, (size_t)n, &ub, &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
@@ -229,7 +251,6 @@ cmd_purse_unblock(const opts *o)
 out:
 	free(text);
 	json_decref(script);
-	json_decref(req);
 	iss_keys_clear(&k);
 	iss_db_free(&db);
 	return rc;
@@ -252,12 +273,10 @@ cmd_pin_unblock(const opts *o)
 	iss_err e = { 0 };
 	iss_pin_order ord;
 	iss_pin_script sc;
-	json_error_t jerr;
-	json_t *req = NULL, *script = NULL, *out = NULL;
+	json_t *script = NULL, *out = NULL;
 	uint8_t msg[WK_MSG_MAX];
-	char err[512], chal[9], hex[2 * WK_PURSE_RELOAD_DATA_MAX + 1];
+	char chal[9], hex[2 * WK_PURSE_RELOAD_DATA_MAX + 1];
 	char *text = NULL;
-	const char *fmt, *rhex = NULL;
 	long n = 0;
 	int rc = 1;
 
@@ -270,32 +289,11 @@ cmd_pin_unblock(const opts *o)
 	}
 	if (iss_cli_unlock(o, &u) != 0)
 		return 2;
-	if (o->request != NULL) {
-		if ((req = json_load_file(o->request, JSON_REJECT_DUPLICATES,
-		    &jerr)) == NULL) {
-			fprintf(stderr, "walletkey-issuer: pin-unblock: %s: %s\n",
-			    o->request, jerr.text);
-			return 2;
-		}
-		fmt = json_string_value(json_object_get(req, "format"));
-		rhex = json_string_value(json_object_get(req, "request"));
-		if (fmt == NULL || strcmp(fmt, "walletkey-unblock-request/1") != 0 ||
-		    rhex == NULL || strlen(rhex) % 2 != 0 ||
-		    strlen(rhex) > 2 * sizeof(msg) ||
-		    (n = wk_hex_decode(rhex, msg, sizeof(msg))) <= 0) {
-			fprintf(stderr, "walletkey-issuer: pin-unblock: %s is not an"
-			    " unblock request (walletkey-unblock-request/1)\n",
-			    o->request);
-			rc = 2;
-			goto out;
-		}
-	}
-	if (iss_cli_open_db(o, &db) != 0)
+	if (o->request != NULL && unblock_request("pin-unblock", o->request,
+	    NULL, msg, sizeof(msg), &n) != 0)
+		return 2;
+	if (open_keys(o, "pin-unblock", &u, &db, &k) != 0)
 		goto out;
-	if (iss_keys_load(db, &u, &k, err, sizeof(err)) != 0) {
-		fprintf(stderr, "walletkey-issuer: pin-unblock: %s\n", err);
-		goto out;
-	}
 	if (iss_pin_order_new(db, &k, o->card, o->request != NULL ? msg : NULL,
 	    (size_t)n, &ord, o->request != NULL ? &sc : NULL, &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
@@ -346,7 +344,6 @@ out:
 	}
 	json_decref(out);
 	json_decref(script);
-	json_decref(req);
 	iss_keys_clear(&k);
 	iss_db_free(&db);
 	return rc;

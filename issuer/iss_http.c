@@ -111,6 +111,26 @@ card_door(iss *is, const iss_request *rq, const char *id, int scope,
 	return iss_session_auth(is, rq->authorization, id, scope, NULL, e);
 }
 
+/* the POST routes whose handler takes the request alone */
+static const struct post_route {
+	const char *path;
+	int (*fn)(iss *is, json_t *req, json_t **resp, iss_err *e);
+} post_routes[] = {
+	{ "/v1/settlements", iss_settle },
+	{ "/v1/transfers", iss_transfer_report },
+	{ "/v1/loads", iss_load_start },
+	{ "/v1/pin-reloads", iss_pin_reload },
+};
+
+static const struct post_route *
+post_route(const char *url)
+{
+	for (size_t i = 0; i < sizeof(post_routes) / sizeof(post_routes[0]); i++)
+		if (strcmp(url, post_routes[i].path) == 0)
+			return &post_routes[i];
+	return NULL;
+}
+
 int
 iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 {
@@ -124,6 +144,7 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 	char id[80], path[512], wait[16];
 	const char *url = rq->url, *action = "";
 	iss_session who;
+	const struct post_route *r;
 	int rc = -1;
 
 	*resp = NULL;
@@ -201,14 +222,10 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		} else {
 			goto notfound;
 		}
-	} else if (strcmp(url, "/v1/settlements") == 0) {
+	} else if ((r = post_route(url)) != NULL) {
 		if (!post)
 			goto method;
-		rc = iss_settle(is, req, resp, e);
-	} else if (strcmp(url, "/v1/transfers") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_transfer_report(is, req, resp, e);
+		rc = r->fn(is, req, resp, e);
 	} else if (strcmp(url, "/v1/payments") == 0) {
 		if (!post)
 			goto method;
@@ -229,14 +246,6 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		} else {
 			goto notfound;
 		}
-	} else if (strcmp(url, "/v1/loads") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_load_start(is, req, resp, e);
-	} else if (strcmp(url, "/v1/pin-reloads") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_pin_reload(is, req, resp, e);
 	} else if (strcmp(url, "/v1/audit/key") == 0) {
 		if (!get)
 			goto method;
