@@ -457,6 +457,15 @@ typedef struct iss_request {
 /* dispatch one request; shared by the HTTP server and the fuzz target */
 int iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e);
 
+/* how a router (iss_handle, iss_anon_handle) ends: the handler ran (a
+ * failure it did not describe is a 500), the method is not the route's
+ * (405), no route (404), or a failure already described */
+typedef enum { ISS_ROUTE_DONE, ISS_ROUTE_METHOD, ISS_ROUTE_NOT_FOUND,
+	ISS_ROUTE_OUT } iss_route_how;
+/* that end: e filled as how says, req freed; 0 or -1 */
+int iss_route_end(iss_route_how how, int rc, const char *method,
+    const char *url, json_t *req, iss_err *e);
+
 /*
  * online payments confirmed on the card (iss_pay.c, iss_pay_merchant.c,
  * iss_pay_card.c; docs/payments.md).

@@ -84,16 +84,9 @@ iss_anon_handle(iss_anon *a, const char *method, const char *url,
 	} else {
 		goto notfound;
 	}
-	if (rc != 0 && e->status == 0)
-		iss_fail(e, 500, "internal", "out of memory");
-	goto out;
+	return iss_route_end(ISS_ROUTE_DONE, rc, method, url, req, e);
 method:
-	iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
-	    method, url);
-	goto out;
+	return iss_route_end(ISS_ROUTE_METHOD, rc, method, url, req, e);
 notfound:
-	iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
-out:
-	json_decref(req);
-	return rc == 0 ? 0 : -1;
+	return iss_route_end(ISS_ROUTE_NOT_FOUND, rc, method, url, req, e);
 }

@@ -63,20 +63,35 @@ read_small(const char *path, size_t *len)
 	return buf;
 }
 
-/* the database and the issuer's keys for command cmd; -1 after saying why */
+/* what an offline command works with: the master key's unlock, the
+ * database, the issuer's keys */
+typedef struct offline {
+	iss_unlock u;
+	iss_db *db;
+	iss_keys k;
+} offline;
+
+/* the database and the issuer's keys for command cmd (x->u set); -1 after
+ * saying why */
 static int
-open_keys(const opts *o, const char *cmd, const iss_unlock *u, iss_db **db,
-    iss_keys *k)
+open_keys(const opts *o, const char *cmd, offline *x)
 {
 	char err[512];
 
-	if (iss_cli_open_db(o, db) != 0)
+	if (iss_cli_open_db(o, &x->db) != 0)
 		return -1;
-	if (iss_keys_load(*db, u, k, err, sizeof(err)) != 0) {
+	if (iss_keys_load(x->db, &x->u, &x->k, err, sizeof(err)) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", cmd, err);
 		return -1;
 	}
 	return 0;
+}
+
+static void
+close_keys(offline *x)
+{
+	iss_keys_clear(&x->k);
+	iss_db_free(&x->db);
 }
 
 /*
@@ -121,9 +136,7 @@ unblock_request(const char *cmd, const char *path, const char *card,
 int
 cmd_psam_issue(const opts *o)
 {
-	iss_unlock u;
-	iss_db *db = NULL;
-	iss_keys k = { 0 };
+	offline x = { 0 };
 	iss_err e = { 0 };
 	uint8_t msg[WK_MSG_MAX];
 	size_t msg_len = sizeof(msg), req_len = 0, cap;
@@ -136,16 +149,16 @@ cmd_psam_issue(const opts *o)
 		    " --request FILE and --out FILE\n");
 		return 2;
 	}
-	if (iss_cli_unlock(o, &u) != 0)
+	if (iss_cli_unlock(o, &x.u) != 0)
 		return 2;
 	if ((req = read_small(o->request, &req_len)) == NULL) {
 		fprintf(stderr, "walletkey-issuer: psam-issue: cannot read %s (at"
 		    " most 8 KiB)\n", o->request);
 		return 2;
 	}
-	if (open_keys(o, "psam-issue", &u, &db, &k) != 0)
+	if (open_keys(o, "psam-issue", &x) != 0)
 		goto out;
-	if (iss_psam_issue(db, &k, o->terminal, req, req_len, msg, &msg_len,
+	if (iss_psam_issue(x.db, &x.k, o->terminal, req, req_len, msg, &msg_len,
 	    &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
@@ -186,8 +199,7 @@ out:
 	json_decref(j);
 	free(b64);
 	free(req);
-	iss_keys_clear(&k);
-	iss_db_free(&db);
+	close_keys(&x);
 	return rc;
 }
 
@@ -200,9 +212,7 @@ out:
 int
 cmd_purse_unblock(const opts *o)
 {
-	iss_unlock u;
-	iss_db *db = NULL;
-	iss_keys k = { 0 };
+	offline x = { 0 };
 	iss_err e = { 0 };
 	iss_unblock ub;
 	json_t *script = NULL;
@@ -216,14 +226,14 @@ cmd_purse_unblock(const opts *o)
 		    " and --request FILE\n");
 		return 2;
 	}
-	if (iss_cli_unlock(o, &u) != 0)
+	if (iss_cli_unlock(o, &x.u) != 0)
 		return 2;
 	if (unblock_request("purse-unblock", o->request, o->card, msg,
 	    sizeof(msg), &n) != 0)
 		return 2;
-	if (open_keys(o, "purse-unblock", &u, &db, &k) != 0)
+	if (open_keys(o, "purse-unblock", &x) != 0)
 		goto out;
-	if (iss_purse_unblock(db, &k, o->card, msg, (size_t)n, &ub, &e) != 0) {
+	if (iss_purse_unblock(x.db, &x.k, o->card, msg, (size_t)n, &ub, &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
 		goto out;
@@ -251,8 +261,7 @@ cmd_purse_unblock(const opts *o)
 out:
 	free(text);
 	json_decref(script);
-	iss_keys_clear(&k);
-	iss_db_free(&db);
+	close_keys(&x);
 	return rc;
 }
 
@@ -267,9 +276,7 @@ out:
 int
 cmd_pin_unblock(const opts *o)
 {
-	iss_unlock u;
-	iss_db *db = NULL;
-	iss_keys k = { 0 };
+	offline x = { 0 };
 	iss_err e = { 0 };
 	iss_pin_order ord;
 	iss_pin_script sc;
@@ -287,14 +294,14 @@ cmd_pin_unblock(const opts *o)
 		    " and --request FILE with --out FILE or neither\n");
 		return 2;
 	}
-	if (iss_cli_unlock(o, &u) != 0)
+	if (iss_cli_unlock(o, &x.u) != 0)
 		return 2;
 	if (o->request != NULL && unblock_request("pin-unblock", o->request,
 	    NULL, msg, sizeof(msg), &n) != 0)
 		return 2;
-	if (open_keys(o, "pin-unblock", &u, &db, &k) != 0)
+	if (open_keys(o, "pin-unblock", &x) != 0)
 		goto out;
-	if (iss_pin_order_new(db, &k, o->card, o->request != NULL ? msg : NULL,
+	if (iss_pin_order_new(x.db, &x.k, o->card, o->request != NULL ? msg : NULL,
 	    (size_t)n, &ord, o->request != NULL ? &sc : NULL, &e) != 0) {
 		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
 		rc = e.status < 500 ? 2 : 1;
@@ -344,7 +351,6 @@ out:
 	}
 	json_decref(out);
 	json_decref(script);
-	iss_keys_clear(&k);
-	iss_db_free(&db);
+	close_keys(&x);
 	return rc;
 }

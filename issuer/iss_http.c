@@ -111,6 +111,22 @@ card_door(iss *is, const iss_request *rq, const char *id, int scope,
 	return iss_session_auth(is, rq->authorization, id, scope, NULL, e);
 }
 
+int
+iss_route_end(iss_route_how how, int rc, const char *method, const char *url,
+    json_t *req, iss_err *e)
+{
+	if (how == ISS_ROUTE_METHOD)
+		iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
+		    method, url);
+	else if (how == ISS_ROUTE_NOT_FOUND)
+		iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
+	else if (how == ISS_ROUTE_DONE && rc != 0 && e->status == 0)
+		iss_fail(e, 500, "internal", "out of memory");
+	json_decref(req);
+	return how == ISS_ROUTE_METHOD || how == ISS_ROUTE_NOT_FOUND || rc != 0 ?
+	    -1 : 0;
+}
+
 /* the POST routes whose handler takes the request alone */
 static const struct post_route {
 	const char *path;
@@ -310,18 +326,13 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 	} else {
 		goto notfound;
 	}
-	if (rc != 0 && e->status == 0)
-		iss_fail(e, 500, "internal", "out of memory");
-	goto out;
+	return iss_route_end(ISS_ROUTE_DONE, rc, method, url, req, e);
 method:
-	iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
-	    method, url);
-	goto out;
+	return iss_route_end(ISS_ROUTE_METHOD, rc, method, url, req, e);
 notfound:
-	iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
+	return iss_route_end(ISS_ROUTE_NOT_FOUND, rc, method, url, req, e);
 out:
-	json_decref(req);
-	return rc == 0 ? 0 : -1;
+	return iss_route_end(ISS_ROUTE_OUT, rc, method, url, req, e);
 }
 
 struct iss_server {

@@ -321,3 +321,20 @@ wk_cli_purse_pin(const char *file, const char *needs, char *pin, size_t cap,
 	}
 	return rc;
 }
+
+int
+wk_cli_slot_opt(wk_cli *cli, const wk_cli_slot *slots, int argc, char **argv,
+    int *i)
+{
+	const char *a = argv[*i];
+
+	for (; slots->name != NULL; slots++) {
+		if (strcmp(a, slots->name) != 0)
+			continue;
+		if (*i + 1 >= argc || argv[*i + 1][0] == '\0')
+			return wk_cli_usage(cli, "%s needs a value", a);
+		*slots->slot = argv[++*i];
+		return WK_CLI_OK;
+	}
+	return -1;
+}

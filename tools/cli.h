@@ -63,6 +63,17 @@ enum {
  * to stderr; returns WK_CLI_USAGE */
 int wk_cli_usage(wk_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* a value option of a command: "--name VALUE" into *slot */
+typedef struct wk_cli_slot {
+	const char *name;	/* "--amount" */
+	const char **slot;
+} wk_cli_slot;
+/* argv[*i] against slots (ended by a NULL name): -1 when it names none;
+ * else its value (the next argument, which must not be empty) goes to its
+ * slot, *i moves on to the value, and WK_CLI_OK (or WK_CLI_USAGE after
+ * "walletkey: --name needs a value") */
+int wk_cli_slot_opt(wk_cli *cli, const wk_cli_slot *slots, int argc,
+    char **argv, int *i);
 /* true when argv holds -h or --help before any "--" */
 bool wk_cli_wants_help(int argc, char **argv);
 
