@@ -209,7 +209,7 @@ get64(const uint8_t *p)
 }
 
 static uint16_t
-info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	char acct[WK_ANON_ACCT_MAX + 1] = "";
 	uint8_t ctr8[8], txinfo[WK_ANON_TXINFO_MAX], txid[WK_ANON_TXID_LEN];
@@ -217,6 +217,7 @@ info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	size_t n = 0;
 	int st, r;
 
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -244,8 +245,9 @@ info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static uint16_t
-generate(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+generate(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	anon_applet *a = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t otk[64], idk[64], bk[32], pub[PUB_LEN];
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
@@ -303,7 +305,7 @@ out:
 }
 
 static uint16_t
-attest(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+attest(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t pub[PUB_LEN], serial[WK_ATTEST_SERIAL_LEN], *der = NULL;
 	const uint8_t *p;
@@ -315,6 +317,7 @@ attest(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int dlen;
 	uint16_t sw = WK_SW_UNKNOWN;
 
+	(void)state;
 	if (cmd->lc != 0)
 		return WK_SW_WRONG_LENGTH;
 	if (cmd->p2 == 0x01 && cmd->p1 == 0x00)
@@ -397,14 +400,16 @@ business_key(vc_card *card, const uint8_t pub[PUB_LEN], uint8_t key[32])
 }
 
 static uint16_t
-set_account(anon_applet *a, vc_card *card, const wk_apdu *cmd)
+set_account(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	anon_applet *a = state;
 	vc_store *st = vc_card_store(card);
 	char acct[WK_ANON_ACCT_MAX + 1];
 	uint8_t pub[PUB_LEN], card_id[8], bk_pub[32], key[32];
 	size_t slen;
 	int s, r;
 
+	(void)resp;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (!a->pin_ok)
@@ -452,10 +457,12 @@ box_key_ok(const uint8_t pk[32])
 }
 
 static uint16_t
-set_authority(anon_applet *a, vc_card *card, const wk_apdu *cmd)
+set_authority(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	anon_applet *a = state;
 	int s;
 
+	(void)resp;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (!a->pin_ok)
@@ -479,8 +486,9 @@ set_authority(anon_applet *a, vc_card *card, const wk_apdu *cmd)
 }
 
 static uint16_t
-pay(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+pay(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	anon_applet *a = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t pub[PUB_LEN], auth[AUTH_LEN], otk[64], idk[64], key[32];
 	uint8_t txinfo[WK_ANON_TXINFO_MAX], txcred[WK_ANON_SIG_LEN];
@@ -599,7 +607,7 @@ audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
 }
 
 static uint16_t
-result(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+result(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	uint8_t auth[AUTH_LEN], txinfo[WK_ANON_TXINFO_MAX], txid[32];
@@ -608,6 +616,7 @@ result(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	size_t txlen;
 	int rc;
 
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc == 0 || cmd->lc > WK_ANON_RES_MAX)
@@ -644,12 +653,13 @@ result(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static uint16_t
-pending(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+pending(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t txinfo[WK_ANON_TXINFO_MAX];
 	size_t n;
 	int rc;
 
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -664,8 +674,9 @@ pending(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static uint16_t
-query(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+query(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	anon_applet *a = state;
 	char acct[WK_ANON_ACCT_MAX + 1];
 	uint8_t pub[PUB_LEN], key[32], plain[WK_ANON_QUERY_LEN], q[16];
 	uint8_t nonce[WK_ANON_AEAD_NONCE], *env;
@@ -697,64 +708,29 @@ out:
 	return sw;
 }
 
+/* the holder's wallet PIN, with the purse's try counter */
 static uint16_t
-anon_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	anon_applet *a = state;
 
-	if (cmd->ins == INS_VERIFY) {
-		if (cmd->cla != 0x00)
-			return WK_SW_CLA_NOT_SUPPORTED;
-		if (cmd->p1 != 0x00)
-			return WK_SW_WRONG_P1P2;
-		if (cmd->p2 != 0x00)
-			return WK_SW_REF_NOT_FOUND;
-		return purse_pin_verify(card, cmd, &a->pin_ok);
-	}
-	switch (cmd->ins) {
-	case WK_ANON_INS_INFO:
-	case WK_ANON_INS_GENERATE:
-	case WK_ANON_INS_ATTEST:
-	case WK_ANON_INS_ACCOUNT:
-	case WK_ANON_INS_AUTHORITY:
-	case WK_ANON_INS_PAY:
-	case WK_ANON_INS_RESULT:
-	case WK_ANON_INS_PENDING:
-	case WK_ANON_INS_QUERY:
-		if (cmd->cla != 0x80)
-			return WK_SW_CLA_NOT_SUPPORTED;
-		break;
-	default:
-		return WK_SW_INS_NOT_SUPPORTED;
-	}
-	switch (cmd->ins) {
-	case WK_ANON_INS_INFO:
-		return info(card, cmd, resp);
-	case WK_ANON_INS_GENERATE:
-		return generate(a, card, cmd, resp);
-	case WK_ANON_INS_ATTEST:
-		return attest(card, cmd, resp);
-	case WK_ANON_INS_ACCOUNT:
-		return set_account(a, card, cmd);
-	case WK_ANON_INS_AUTHORITY:
-		return set_authority(a, card, cmd);
-	case WK_ANON_INS_PAY:
-		return pay(a, card, cmd, resp);
-	case WK_ANON_INS_RESULT:
-		return result(card, cmd, resp);
-	case WK_ANON_INS_PENDING:
-		return pending(card, cmd, resp);
-	default:
-		return query(a, card, cmd, resp);
-	}
+	(void)resp;
+	return purse_pin_verify(card, cmd, &a->pin_ok);
 }
 
-static void
-anon_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
-{
-	*from = 0;
-	*len = cmd->ins == INS_VERIFY ? cmd->lc : 0;
-}
+static const vc_cmd anon_cmds[] = {
+	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET, verify },
+	{ WK_ANON_INS_INFO, 0x80, 0, info },
+	{ WK_ANON_INS_GENERATE, 0x80, 0, generate },
+	{ WK_ANON_INS_ATTEST, 0x80, 0, attest },
+	{ WK_ANON_INS_ACCOUNT, 0x80, 0, set_account },
+	{ WK_ANON_INS_AUTHORITY, 0x80, 0, set_authority },
+	{ WK_ANON_INS_PAY, 0x80, 0, pay },
+	{ WK_ANON_INS_RESULT, 0x80, 0, result },
+	{ WK_ANON_INS_PENDING, 0x80, 0, pending },
+	{ WK_ANON_INS_QUERY, 0x80, 0, query },
+	{ 0, 0, 0, NULL },
+};
 
 const vc_applet vc_applet_anon = {
 	.name = "anon",
@@ -765,6 +741,5 @@ const vc_applet vc_applet_anon = {
 	.close = anon_close,
 	.select = anon_select,
 	.deselect = anon_deselect,
-	.process = anon_process,
-	.secret_range = anon_secret_range,
+	.cmds = anon_cmds,
 };

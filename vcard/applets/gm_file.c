@@ -56,8 +56,9 @@ gm_files(vc_card *card, uint8_t app, gm_entry *e, size_t *n, char *key,
 }
 
 uint16_t
-gm_file_create(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_file_create(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_FILE_NAME_MAX, true },
 		{ WK_GM_TAG_SIZE, 4, 4, true },
@@ -72,6 +73,7 @@ gm_file_create(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t fid = 0, *zero = NULL;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK ||
 	    (sw = gm_parse(cmd, spec, 4, f)) != WK_SW_OK)
 		return sw;
@@ -137,8 +139,9 @@ gm_file_find(vc_card *card, const wk_apdu *cmd, const uint8_t *name,
 }
 
 uint16_t
-gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_file_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	int at;
@@ -146,6 +149,7 @@ gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint32_t rights;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -169,8 +173,9 @@ gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_file_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_file_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	char key[32];
@@ -191,8 +196,9 @@ gm_file_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_file_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_file_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	int at;
@@ -214,8 +220,9 @@ gm_file_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_file_read(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_file_read(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_FILE_NAME_MAX, true },
 		{ WK_GM_TAG_OFFSET, 4, 4, true },
@@ -259,8 +266,9 @@ gm_file_read(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_file_write(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_file_write(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_FILE_NAME_MAX, true },
 		{ WK_GM_TAG_OFFSET, 4, 4, true },
@@ -275,6 +283,7 @@ gm_file_write(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint32_t off;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK ||
 	    (sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
 		return sw;
@@ -342,14 +351,16 @@ gm_user(gm_state *s, uint8_t app)
 }
 
 uint16_t
-gm_cont_create(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_cont_create(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_CONTAINERS + 1];
 	size_t n;
 	char key[32];
 	uint8_t cid = 0;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -434,8 +445,9 @@ gm_app_wipe(vc_card *card, uint8_t app)
 }
 
 uint16_t
-gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_cont_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_CONTAINERS];
 	size_t n;
 	int at;
@@ -443,6 +455,7 @@ gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t cid;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -470,8 +483,9 @@ gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_cont_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cont_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_CONTAINERS];
 	size_t n;
 	char key[32];
@@ -506,8 +520,9 @@ gm_has(vc_card *card, uint8_t app, uint8_t cid, const char *part)
 }
 
 uint16_t
-gm_cont_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cont_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	wk_tlv name = { 0 };
 	uint8_t cid, flags = 0;
 	uint16_t sw;
@@ -536,8 +551,9 @@ gm_cont_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_cert_import(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_DATA, 1, WK_GM_CERT_MAX, true },
@@ -549,6 +565,7 @@ gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t cid;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
 	if (cmd->p2 != WK_GM_KEY_ENC && cmd->p2 != WK_GM_KEY_SIGN)
@@ -577,8 +594,9 @@ gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_cert_export(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cert_export(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	wk_tlv name = { 0 };
 	char key[48];
 	uint8_t cid;

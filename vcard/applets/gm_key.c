@@ -104,8 +104,9 @@ gm_raw_name(const wk_apdu *cmd, wk_tlv *name)
 }
 
 uint16_t
-gm_key_generate(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_generate(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	uint8_t d[WK_SM2_PRIV_LEN], pub[WK_SM2_PUB_LEN], cid;
 	EVP_PKEY *k = NULL;
 	wk_tlv name;
@@ -151,8 +152,9 @@ gm_sm4_ecb_decrypt(const uint8_t key[16], const uint8_t *in, size_t n,
 
 /* SKF_ImportECCKeyPair: an encryption pair sealed to the signing key */
 uint16_t
-gm_key_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_key_import(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -168,6 +170,7 @@ gm_key_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	EVP_PKEY *sk = NULL, *ek = NULL;
 	uint16_t sw;
 
+	(void)resp;
 	wk_buf_init_fixed(&sym, symst, sizeof(symst));
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
@@ -209,8 +212,9 @@ out:
 }
 
 uint16_t
-gm_key_public(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_public(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	uint8_t pub[WK_SM2_PUB_LEN], cid;
 	wk_tlv name;
 	uint16_t sw;
@@ -300,8 +304,9 @@ gm_audit_sign(vc_card *card, uint8_t app, uint8_t cid, const wk_tlv *cont,
 }
 
 uint16_t
-gm_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_sign(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_DATA, 0, WK_GM_DATA_MAX, true },
@@ -344,8 +349,9 @@ out:
 }
 
 uint16_t
-gm_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_decrypt(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_CIPHER, WK_SM2_CIPHER_OVERHEAD + 1,
@@ -380,8 +386,9 @@ gm_p1_zero(const wk_apdu *cmd, uint8_t p2max)
 }
 
 uint16_t
-gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_ext_verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PUB, 64, 64, true },
 		{ WK_GM_TAG_DATA, 0, WK_GM_DATA_MAX, true },
@@ -394,6 +401,7 @@ gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	int r;
 	uint16_t sw;
 
+	(void)resp;
 	(void)s;
 	(void)card;
 	if ((sw = gm_p1_zero(cmd, WK_GM_SIGN_MESSAGE)) != WK_SW_OK ||
@@ -410,8 +418,9 @@ gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_ext_encrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_ext_encrypt(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PUB, 64, 64, true },
 		{ WK_GM_TAG_DATA, 1, WK_GM_DATA_MAX, true },
@@ -434,8 +443,9 @@ gm_ext_encrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_ext_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_ext_sign(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PRIV, 32, 32, true },
 		{ WK_GM_TAG_DATA, 32, 32, true },
@@ -462,8 +472,9 @@ gm_ext_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_ext_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_ext_decrypt(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PRIV, 32, 32, true },
 		{ WK_GM_TAG_CIPHER, WK_SM2_CIPHER_OVERHEAD + 1,
@@ -519,8 +530,9 @@ gm_enc_pair(vc_card *card, uint8_t app, uint8_t cid, uint8_t d[32],
 }
 
 uint16_t
-gm_agree_start(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_agree_start(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -562,8 +574,9 @@ gm_agree_start(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_agree_respond(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_agree_respond(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -614,8 +627,9 @@ out:
 }
 
 uint16_t
-gm_agree_finish(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_agree_finish(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_HANDLE, 4, 4, true },
 		{ WK_GM_TAG_PUB, 64, 64, true },

@@ -86,8 +86,9 @@ gm_obj_new_key(gm_state *s, vc_card *card, uint32_t alg, const uint8_t key[16],
 }
 
 uint16_t
-gm_key_set(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_set(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_ALG, 4, 4, true },
 		{ WK_GM_TAG_DATA, 16, 16, true },
@@ -104,8 +105,9 @@ gm_key_set(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 /* SKF_ImportSessionKey: a key SM2-encrypted to the container's encryption key */
 uint16_t
-gm_key_unwrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_unwrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -149,8 +151,9 @@ gm_key_unwrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 /* SKF_ECCExportSessionKey: a fresh key, SM2-encrypted to the caller's key */
 uint16_t
-gm_key_wrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_wrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -206,8 +209,9 @@ gm_cipher_of(uint32_t alg)
 }
 
 uint16_t
-gm_cipher_init(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cipher_init(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_HANDLE, 4, 4, true },
 		{ WK_GM_TAG_IV, 16, 16, false },
@@ -364,8 +368,9 @@ gm_run_hash(gm_obj *o, uint8_t step, const wk_tlv *data, wk_buf *resp)
 }
 
 uint16_t
-gm_data_process(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_data_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_HANDLE, 4, 4, true },
 		{ WK_GM_TAG_DATA, 0, WK_GM_DATA_MAX, false },
@@ -397,8 +402,9 @@ gm_data_process(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_digest_init(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_digest_init(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_ALG, 4, 4, true },
 		{ WK_GM_TAG_PUB, 64, 64, false },
@@ -441,10 +447,12 @@ gm_digest_init(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_close_handle(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_close_handle(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_obj *o;
 
+	(void)resp;
 	(void)card;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
