@@ -172,22 +172,26 @@ gm_file_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return WK_SW_OK;
 }
 
-uint16_t
-gm_file_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+_Static_assert(WK_GM_MAX_CONTAINERS <= WK_GM_MAX_FILES, "gm_names' array");
+
+/* FILE LIST, CONTAINER LIST: the names in an application's index of files
+ * or of containers, each as length and bytes */
+static uint16_t
+gm_names(vc_card *card, const wk_apdu *cmd, wk_buf *resp, bool files)
 {
-	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	char key[32];
 	uint16_t sw;
 
-	(void)s;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc != 0)
 		return WK_SW_WRONG_LENGTH;
-	if ((sw = gm_files(card, cmd->p1, e, &n, key, sizeof(key))) != WK_SW_OK)
-		return sw;
+	gm_store_name(key, sizeof(key), files ? "files" : "conts", cmd->p1, -1);
+	if (gm_index_read(card, key, files, e, files ? WK_GM_MAX_FILES :
+	    WK_GM_MAX_CONTAINERS, &n) != 0)
+		return WK_SW_MEMORY_FAILURE;
 	for (size_t i = 0; i < n; i++) {
 		wk_buf_u8(resp, (uint8_t)e[i].name_len);
 		wk_buf_add(resp, e[i].name, e[i].name_len);
@@ -196,16 +200,22 @@ gm_file_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
+gm_file_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	(void)state;
+	return gm_names(card, cmd, resp, true);
+}
+
+uint16_t
 gm_file_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	int at;
 	char key[32];
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -485,24 +495,8 @@ gm_cont_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 uint16_t
 gm_cont_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
-	gm_entry e[WK_GM_MAX_CONTAINERS];
-	size_t n;
-	char key[32];
-	uint16_t sw;
-
-	(void)s;
-	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
-		return sw;
-	if (cmd->lc != 0)
-		return WK_SW_WRONG_LENGTH;
-	if ((sw = gm_conts(card, cmd->p1, e, &n, key, sizeof(key))) != WK_SW_OK)
-		return sw;
-	for (size_t i = 0; i < n; i++) {
-		wk_buf_u8(resp, (uint8_t)e[i].name_len);
-		wk_buf_add(resp, e[i].name, e[i].name_len);
-	}
-	return WK_SW_OK;
+	(void)state;
+	return gm_names(card, cmd, resp, false);
 }
 
 static bool
@@ -522,12 +516,11 @@ gm_has(vc_card *card, uint8_t app, uint8_t cid, const char *part)
 uint16_t
 gm_cont_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	wk_tlv name = { 0 };
 	uint8_t cid, flags = 0;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -596,14 +589,13 @@ gm_cert_import(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 uint16_t
 gm_cert_export(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	wk_tlv name = { 0 };
 	char key[48];
 	uint8_t cid;
 	int g;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
 	if (cmd->p2 != WK_GM_KEY_ENC && cmd->p2 != WK_GM_KEY_SIGN)

@@ -211,5 +211,11 @@ uint16_t gm_obj_new_key(gm_state *s, vc_card *card, uint32_t alg,
 /* drops every object (deselect, reset) or those of one application */
 void gm_obj_drop_all(gm_state *s);
 bool gm_sym_alg_ok(uint32_t alg);
+/* a command on a container of P1's application for an SM4 algorithm
+ * (session keys, key agreement): P2 00, the n fields of spec with f[0]
+ * the container's name and f[1] the algorithm, a known algorithm, and
+ * the container's number in *cid */
+uint16_t gm_cont_alg_cmd(vc_card *card, const wk_apdu *cmd,
+    const gm_field *spec, size_t n, wk_tlv *f, uint8_t *cid);
 
 #endif

@@ -371,10 +371,13 @@ gm_pin_verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return sw;
 }
 
-uint16_t
-gm_pin_change(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+/* CHANGE PIN and UNBLOCK: the PIN who (f[0]) opens setting the PIN pin to
+ * f[1], its try limit kept; a wrong one drops who's login, and a PIN set
+ * by another drops its own */
+static uint16_t
+gm_pin_replace(gm_state *s, vc_card *card, const wk_apdu *cmd, uint8_t who,
+    uint8_t pin)
 {
-	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
 		{ WK_GM_TAG_NEW_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
@@ -383,18 +386,18 @@ gm_pin_change(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	uint8_t tries[2];
 	uint16_t sw;
 
-	(void)resp;
-	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK ||
-	    (sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
+	if ((sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
 		return sw;
-	sw = gm_pin_try(card, cmd->p1, cmd->p2, f[0].value, f[0].len);
+	sw = gm_pin_try(card, cmd->p1, who, f[0].value, f[0].len);
 	if (sw != WK_SW_OK) {
-		gm_login_clear(s, cmd->p1, cmd->p2);
+		gm_login_clear(s, cmd->p1, who);
 		return sw;
 	}
+	if (who != pin)
+		gm_login_clear(s, cmd->p1, pin);
 	if (gm_app_meta(card, cmd->p1, NULL, tries) != 0 ||
-	    gm_pin_set(card, cmd->p1, cmd->p2, f[1].value, f[1].len,
-	    tries[cmd->p2], false) != 0) {
+	    gm_pin_set(card, cmd->p1, pin, f[1].value, f[1].len, tries[pin],
+	    false) != 0) {
 		vc_store_abort(vc_card_store(card));
 		return WK_SW_MEMORY_FAILURE;
 	}
@@ -402,15 +405,25 @@ gm_pin_change(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
+gm_pin_change(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint16_t sw;
+
+	(void)resp;
+	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK)
+		return sw;
+	return gm_pin_replace(state, card, cmd, cmd->p2, cmd->p2);
+}
+
+uint16_t
 gm_pin_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	uint8_t tries[2], left;
 	uint64_t def = 0;
 	char key[32];
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc != 0)
@@ -430,13 +443,6 @@ gm_pin_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 uint16_t
 gm_pin_unblock(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
-	static const gm_field spec[] = {
-		{ WK_GM_TAG_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
-		{ WK_GM_TAG_NEW_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
-	};
-	wk_tlv f[2];
-	uint8_t tries[2];
 	uint16_t sw;
 
 	(void)resp;
@@ -444,21 +450,8 @@ gm_pin_unblock(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return sw;
 	if (cmd->p2 != WK_GM_PIN_USER)
 		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
-		return sw;
-	sw = gm_pin_try(card, cmd->p1, WK_GM_PIN_ADMIN, f[0].value, f[0].len);
-	if (sw != WK_SW_OK) {
-		gm_login_clear(s, cmd->p1, WK_GM_PIN_ADMIN);
-		return sw;
-	}
-	gm_login_clear(s, cmd->p1, WK_GM_PIN_USER);
-	if (gm_app_meta(card, cmd->p1, NULL, tries) != 0 ||
-	    gm_pin_set(card, cmd->p1, WK_GM_PIN_USER, f[1].value, f[1].len,
-	    tries[WK_GM_PIN_USER], false) != 0) {
-		vc_store_abort(vc_card_store(card));
-		return WK_SW_MEMORY_FAILURE;
-	}
-	return WK_SW_OK;
+	return gm_pin_replace(state, card, cmd, WK_GM_PIN_ADMIN,
+	    WK_GM_PIN_USER);
 }
 
 uint16_t
@@ -607,11 +600,10 @@ gm_app_create(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 uint16_t
 gm_app_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_APPS];
 	size_t n;
 
-	(void)s;
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -646,13 +638,12 @@ gm_app_by_name(vc_card *card, const wk_apdu *cmd, gm_entry *e, size_t *n,
 uint16_t
 gm_app_open(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_APPS];
 	size_t n;
 	int at;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_by_name(card, cmd, e, &n, &at)) != WK_SW_OK)
 		return sw;
 	wk_buf_u8(resp, e[at].id);
@@ -695,13 +686,12 @@ gm_app_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 uint16_t
 gm_get_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
 	uint8_t label[32] = { 0 };
 	wk_buf b;
 	uint64_t left = 0, def = 0;
 	uint32_t used;
 
-	(void)s;
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "gm_int.h"
+#include "vc_cipher.h"
 #include "wk_sm2.h"
 
 bool
@@ -16,6 +17,23 @@ gm_sym_alg_ok(uint32_t alg)
 {
 	return alg == WK_GM_SM4_ECB || alg == WK_GM_SM4_CBC ||
 	    alg == WK_GM_SM4_CFB || alg == WK_GM_SM4_OFB || alg == WK_GM_SM4_MAC;
+}
+
+uint16_t
+gm_cont_alg_cmd(vc_card *card, const wk_apdu *cmd, const gm_field *spec,
+    size_t n, wk_tlv *f, uint8_t *cid)
+{
+	uint16_t sw;
+
+	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
+		return sw;
+	if (cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if ((sw = gm_parse(cmd, spec, n, f)) != WK_SW_OK)
+		return sw;
+	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
+		return WK_SW_WRONG_DATA;
+	return gm_cont_find(card, cmd->p1, &f[0], cid);
 }
 
 void
@@ -123,15 +141,7 @@ gm_key_unwrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int r;
 
 	wk_buf_init_fixed(&key, keyst, sizeof(keyst));
-	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
-		return sw;
-	if (cmd->p2 != 0)
-		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
-		return sw;
-	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
-		return WK_SW_WRONG_DATA;
-	if ((sw = gm_cont_find(card, cmd->p1, &f[0], &cid)) != WK_SW_OK)
+	if ((sw = gm_cont_alg_cmd(card, cmd, spec, 3, f, &cid)) != WK_SW_OK)
 		return sw;
 	if ((l = gm_login_of(s, cmd->p1)) == NULL || !l->user)
 		return WK_SW_SECURITY_STATUS;
@@ -164,15 +174,7 @@ gm_key_wrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	EVP_PKEY *k;
 	uint16_t sw;
 
-	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
-		return sw;
-	if (cmd->p2 != 0)
-		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
-		return sw;
-	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
-		return WK_SW_WRONG_DATA;
-	if ((sw = gm_cont_find(card, cmd->p1, &f[0], &cid)) != WK_SW_OK)
+	if ((sw = gm_cont_alg_cmd(card, cmd, spec, 3, f, &cid)) != WK_SW_OK)
 		return sw;
 	if ((k = wk_sm2_key_pub(f[2].value)) == NULL)
 		return WK_SW_WRONG_DATA;
@@ -194,18 +196,14 @@ gm_key_wrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static const EVP_CIPHER *
 gm_cipher_of(uint32_t alg)
 {
-	switch (alg) {
-	case WK_GM_SM4_ECB:
-		return EVP_sm4_ecb();
-	case WK_GM_SM4_CBC:
-		return EVP_sm4_cbc();
-	case WK_GM_SM4_CFB:
-		return EVP_sm4_cfb128();
-	case WK_GM_SM4_OFB:
-		return EVP_sm4_ofb();
-	default:
-		return NULL;
-	}
+	static const vc_cipher ciphers[] = {
+		{ WK_GM_SM4_ECB, EVP_sm4_ecb },
+		{ WK_GM_SM4_CBC, EVP_sm4_cbc },
+		{ WK_GM_SM4_CFB, EVP_sm4_cfb128 },
+		{ WK_GM_SM4_OFB, EVP_sm4_ofb },
+	};
+
+	return vc_cipher_of(ciphers, sizeof(ciphers) / sizeof(ciphers[0]), alg);
 }
 
 uint16_t
