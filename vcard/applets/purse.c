@@ -542,6 +542,27 @@ out:
 }
 
 /*
+ * the challenge of the last GET CHALLENGE, which RELOAD PIN and APPLICATION
+ * UNBLOCK check their MAC with; chal has room for one byte more. False
+ * with *sw 6982 when there is none; false with *sw as it was when the
+ * store fails.
+ */
+static bool
+unblock_challenge(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN + 1],
+    uint16_t *sw)
+{
+	wk_buf b;
+	int rc;
+
+	wk_buf_init_fixed(&b, chal, WK_PURSE_CHALLENGE_LEN + 1);
+	rc = vc_store_get(vc_card_store(card), PURSE_APPLET, "unblock.chal",
+	    &b);
+	if (rc == VC_STORE_NOT_FOUND)
+		*sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
+	return rc == VC_STORE_OK && b.len == WK_PURSE_CHALLENGE_LEN;
+}
+
+/*
  * RELOAD PIN under line protection, 84 5E 00 00 Lc PIN MAC SM-MAC
  * (docs/purse.md "RELOAD PIN"): the issuer's one-time script. PIN and
  * MAC are the spec's RELOAD PIN data (MAC under DRPK left8 XOR right8 over
@@ -563,7 +584,6 @@ reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	enum purse_lock lock;
 	purse_state s;
 	size_t pin_len, n;
-	wk_buf b;
 	int rc;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
@@ -588,13 +608,7 @@ reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		sw = WK_SW_FUNC_NOT_SUPPORTED;
 		goto out;
 	}
-	wk_buf_init_fixed(&b, chal, sizeof(chal));
-	rc = vc_store_get(st, PURSE_APPLET, "unblock.chal", &b);
-	if (rc == VC_STORE_NOT_FOUND) {
-		sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
-		goto out;
-	}
-	if (rc != VC_STORE_OK || b.len != WK_PURSE_CHALLENGE_LEN)
+	if (!unblock_challenge(card, chal, &sw))
 		goto out;
 	rc = purse_damk_get(card, &damk);
 	if (rc == VC_STORE_OK)
@@ -777,7 +791,6 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	enum purse_lock lock;
 	purse_key k;
 	uint64_t tries = PURSE_UNBLOCK_TRIES;
-	wk_buf b;
 	int rc;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
@@ -792,13 +805,7 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		sw = SW_APP_BLOCKED_FOR_GOOD;
 		goto out;
 	}
-	wk_buf_init_fixed(&b, chal, sizeof(chal));
-	rc = vc_store_get(st, PURSE_APPLET, "unblock.chal", &b);
-	if (rc == VC_STORE_NOT_FOUND) {
-		sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
-		goto out;
-	}
-	if (rc != VC_STORE_OK || b.len != WK_PURSE_CHALLENGE_LEN)
+	if (!unblock_challenge(card, chal, &sw))
 		goto out;
 	rc = purse_damk_get(card, &k);
 	if (rc == VC_STORE_NOT_FOUND) {
