@@ -169,21 +169,7 @@ iss_msg_arg(json_t *req, const char *name, uint8_t *buf, size_t *len, wk_msg *m,
 void
 iss_host_datetime(uint8_t date[4], uint8_t tim[3])
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	int y;
-
-#define BCD(v) ((uint8_t)((((v) / 10) << 4) | ((v) % 10)))
-	gmtime_r(&now, &tm);
-	y = tm.tm_year + 1900;
-	date[0] = BCD(y / 100);
-	date[1] = BCD(y % 100);
-	date[2] = BCD(tm.tm_mon + 1);
-	date[3] = BCD(tm.tm_mday);
-	tim[0] = BCD(tm.tm_hour);
-	tim[1] = BCD(tm.tm_min);
-	tim[2] = BCD(tm.tm_sec);
-#undef BCD
+	(void)wk_bcd_datetime(time(NULL), date, tim);
 }
 
 /* ---- cards ---- */

@@ -41,6 +41,7 @@
 #include "vc_store.h"
 #include "wk_anon.h"
 #include "wk_attest.h"
+#include "wk_hex.h"
 #include "wk_tlv.h"
 
 #define ANON_APPLET "anon"
@@ -79,19 +80,8 @@ static int
 get_fixed(vc_card *card, const char *key, uint8_t *out, size_t len,
     bool secret)
 {
-	uint8_t tmp[256];
-	wk_buf b;
-	int r;
-
-	wk_buf_init_fixed(&b, tmp, sizeof(tmp));
-	r = secret ? vc_store_get_secret(vc_card_store(card), ANON_APPLET, key,
-	    &b) : vc_store_get(vc_card_store(card), ANON_APPLET, key, &b);
-	if (r == VC_STORE_OK && (wk_buf_failed(&b) || b.len != len))
-		r = VC_STORE_CORRUPT;
-	if (r == VC_STORE_OK)
-		memcpy(out, tmp, len);
-	sodium_memzero(tmp, sizeof(tmp));
-	return r;
+	return vc_store_get_fixed(vc_card_store(card), ANON_APPLET, key, out, len,
+	    secret);
 }
 
 /* the account number, NUL-terminated; VC_STORE_NOT_FOUND when none */
@@ -565,12 +555,6 @@ out:
 	return sw;
 }
 
-static void
-bcd2(uint8_t *p, int v)
-{
-	*p = (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
-}
-
 /* the audit record of a committed payment (docs/audit.md, type 21) */
 static int
 audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
@@ -578,7 +562,6 @@ audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
 {
 	uint8_t h[32];
 	time_t t = (time_t)r->time;
-	struct tm tm;
 	wk_arec rec;
 
 	memset(&rec, 0, sizeof(rec));
@@ -594,15 +577,7 @@ audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
 	crypto_hash_sha256(h, (const uint8_t *)tx->payee, strlen(tx->payee));
 	memcpy(rec.dst + 1, h, WK_AREC_ACCT_LEN - 1);
 	memcpy(rec.term_id, txid, 6);
-	if (gmtime_r(&t, &tm) != NULL) {
-		bcd2(rec.date, (tm.tm_year + 1900) / 100);
-		bcd2(rec.date + 1, tm.tm_year % 100);
-		bcd2(rec.date + 2, tm.tm_mon + 1);
-		bcd2(rec.date + 3, tm.tm_mday);
-		bcd2(rec.time, tm.tm_hour);
-		bcd2(rec.time + 1, tm.tm_min);
-		bcd2(rec.time + 2, tm.tm_sec);
-	}
+	(void)wk_bcd_datetime(t, rec.date, rec.time);
 	return audit_log_append(card, &rec);
 }
 

@@ -7,6 +7,7 @@
 
 #include "vc_perso.h"
 #include "vc_store.h"
+#include "wk_hex.h"
 
 #define STATE_LEN (4 + 8 + 32 + 8 + 32 + 8)
 
@@ -206,27 +207,8 @@ audit_log_ack(vc_card *card, uint64_t seq)
 	return state_put(card, &s);
 }
 
-static uint8_t
-bcd(unsigned v)
-{
-	return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
-}
-
 void
 audit_log_stamp(wk_arec *r)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	unsigned y;
-
-	if (gmtime_r(&now, &tm) == NULL)
-		return;
-	y = (unsigned)tm.tm_year + 1900u;
-	r->date[0] = bcd(y / 100);
-	r->date[1] = bcd(y % 100);
-	r->date[2] = bcd((unsigned)tm.tm_mon + 1u);
-	r->date[3] = bcd((unsigned)tm.tm_mday);
-	r->time[0] = bcd((unsigned)tm.tm_hour);
-	r->time[1] = bcd((unsigned)tm.tm_min);
-	r->time[2] = bcd((unsigned)tm.tm_sec);
+	(void)wk_bcd_datetime(time(NULL), r->date, r->time);
 }
