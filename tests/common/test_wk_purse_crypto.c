@@ -309,12 +309,25 @@ test_single_des_kat(void **state)
 	    WK_PURSE_CRYPTO_BAD_INPUT);
 }
 
+/* mac is the plain MAC under sk over the n bytes of layout (hex) */
+static void
+assert_mac_of(const wk_purse_skey *sk, const char *layout, size_t n,
+    const uint8_t mac[4])
+{
+	uint8_t buf[32], want[4];
+
+	assert_true(n <= sizeof(buf));
+	hex(layout, buf, n);
+	assert_int_equal(wk_purse_mac(sk, buf, n, want), 0);
+	assert_memory_equal(mac, want, 4);
+}
+
 /* unload and update builders follow the field lists of 4.3 */
 static void
 test_unload_update_layouts(void **state)
 {
 	wk_purse_skey sk = { .alg = WK_PURSE_ALG_3DES };
-	uint8_t tid[6], date[4], tim[3], buf[32], want[4], mac[4];
+	uint8_t tid[6], date[4], tim[3], mac[4];
 
 	(void)state;
 	hex("0123456789ABCDEF", sk.k, 8);
@@ -322,37 +335,27 @@ test_unload_update_layouts(void **state)
 	hex("20260101", date, 4);
 	hex("120000", tim, 3);
 
-	hex("00000500 00000100 03 000001000050", buf, 15);
-	assert_int_equal(wk_purse_mac(&sk, buf, 15, want), 0);
 	assert_int_equal(wk_purse_unload_mac1(&sk, 0x500, 0x100, tid, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000500 00000100 03 000001000050", 15, mac);
 
-	hex("00000100 03 000001000050 20260101 120000", buf, 18);
-	assert_int_equal(wk_purse_mac(&sk, buf, 18, want), 0);
 	assert_int_equal(wk_purse_unload_mac2(&sk, 0x100, tid, date, tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000100 03 000001000050 20260101 120000", 18, mac);
 
-	hex("00000400 0007 00000100 03 000001000050 20260101 120000", buf, 24);
-	assert_int_equal(wk_purse_mac(&sk, buf, 24, want), 0);
 	assert_int_equal(wk_purse_unload_mac3(&sk, 0x400, 7, 0x100, tid, date,
 	    tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000400 0007 00000100 03 000001000050 20260101 "
+	    "120000", 24, mac);
 
-	hex("00000500 001000 07 000001000050", buf, 14);
-	assert_int_equal(wk_purse_mac(&sk, buf, 14, want), 0);
 	assert_int_equal(wk_purse_update_mac1(&sk, 0x500, 0x1000, tid, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000500 001000 07 000001000050", 14, mac);
 
-	hex("002000 07 000001000050 20260101 120000", buf, 17);
-	assert_int_equal(wk_purse_mac(&sk, buf, 17, want), 0);
 	assert_int_equal(wk_purse_update_mac2(&sk, 0x2000, tid, date, tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "002000 07 000001000050 20260101 120000", 17, mac);
 
-	hex("00000600 0003 002000 07 000001000050 20260101 120000", buf, 23);
-	assert_int_equal(wk_purse_mac(&sk, buf, 23, want), 0);
 	assert_int_equal(wk_purse_update_tac(&sk, 0x600, 3, 0x2000, tid, date,
 	    tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000600 0003 002000 07 000001000050 20260101 "
+	    "120000", 23, mac);
 
 	assert_int_equal(wk_purse_update_mac2(&sk, 0x1000000, tid, date, tim,
 	    mac), WK_PURSE_CRYPTO_BAD_INPUT);
