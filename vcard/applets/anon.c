@@ -66,10 +66,6 @@ enum {
 	ST_PENDING = 8,
 };
 
-typedef struct anon_applet {
-	bool pin_ok;
-} anon_applet;
-
 static const uint8_t anon_aid[] = { WK_ANON_AID_BYTES };
 
 static const vc_aid anon_aids[] = {
@@ -144,41 +140,17 @@ static int
 anon_create(vc_card *card, void **state)
 {
 	(void)card;
-	return (*state = calloc(1, sizeof(anon_applet))) != NULL ? 0 : -1;
-}
-
-static void
-anon_close(void **state)
-{
-	free(*state);
-	*state = NULL;
+	return purse_pin_holder_new(state);
 }
 
 static uint16_t
 anon_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
     wk_buf *resp)
 {
-	anon_applet *a = state;
-	size_t fci;
-
 	(void)card;
 	(void)which;
-	a->pin_ok = false;
-	if (cmd->p2 == 0x0C)
-		return WK_SW_OK;
-	fci = wk_tlv_begin(resp, 0x6F);
-	wk_tlv_put(resp, 0x84, anon_aid, sizeof(anon_aid));
-	wk_tlv_end(resp, fci);
-	return WK_SW_OK;
-}
-
-static void
-anon_deselect(void *state, vc_card *card)
-{
-	anon_applet *a = state;
-
-	(void)card;
-	a->pin_ok = false;
+	return purse_pin_holder_select(state, anon_aid, sizeof(anon_aid), cmd,
+	    resp);
 }
 
 static void
@@ -237,7 +209,7 @@ info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static uint16_t
 generate(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	anon_applet *a = state;
+	purse_pin_holder *a = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t otk[64], idk[64], bk[32], pub[PUB_LEN];
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
@@ -392,7 +364,7 @@ business_key(vc_card *card, const uint8_t pub[PUB_LEN], uint8_t key[32])
 static uint16_t
 set_account(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	anon_applet *a = state;
+	purse_pin_holder *a = state;
 	vc_store *st = vc_card_store(card);
 	char acct[WK_ANON_ACCT_MAX + 1];
 	uint8_t pub[PUB_LEN], card_id[8], bk_pub[32], key[32];
@@ -449,7 +421,7 @@ box_key_ok(const uint8_t pk[32])
 static uint16_t
 set_authority(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	anon_applet *a = state;
+	purse_pin_holder *a = state;
 	int s;
 
 	(void)resp;
@@ -478,7 +450,7 @@ set_authority(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static uint16_t
 pay(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	anon_applet *a = state;
+	purse_pin_holder *a = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t pub[PUB_LEN], auth[AUTH_LEN], otk[64], idk[64], key[32];
 	uint8_t txinfo[WK_ANON_TXINFO_MAX], txcred[WK_ANON_SIG_LEN];
@@ -651,7 +623,7 @@ pending(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static uint16_t
 query(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	anon_applet *a = state;
+	purse_pin_holder *a = state;
 	char acct[WK_ANON_ACCT_MAX + 1];
 	uint8_t pub[PUB_LEN], key[32], plain[WK_ANON_QUERY_LEN], q[16];
 	uint8_t nonce[WK_ANON_AEAD_NONCE], *env;
@@ -683,18 +655,9 @@ out:
 	return sw;
 }
 
-/* the holder's wallet PIN, with the purse's try counter */
-static uint16_t
-verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
-{
-	anon_applet *a = state;
-
-	(void)resp;
-	return purse_pin_verify(card, cmd, &a->pin_ok);
-}
-
 static const vc_cmd anon_cmds[] = {
-	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET, verify },
+	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET,
+	    purse_pin_holder_verify },
 	{ WK_ANON_INS_INFO, 0x80, 0, info },
 	{ WK_ANON_INS_GENERATE, 0x80, 0, generate },
 	{ WK_ANON_INS_ATTEST, 0x80, 0, attest },
@@ -713,8 +676,8 @@ const vc_applet vc_applet_anon = {
 	.n_aids = sizeof(anon_aids) / sizeof(anon_aids[0]),
 	.create = anon_create,
 	.open = anon_create,
-	.close = anon_close,
+	.close = purse_pin_holder_close,
 	.select = anon_select,
-	.deselect = anon_deselect,
+	.deselect = purse_pin_holder_deselect,
 	.cmds = anon_cmds,
 };

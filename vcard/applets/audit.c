@@ -29,21 +29,6 @@ static const vc_aid audit_aids[] = {
 	{ audit_aid, sizeof(audit_aid), sizeof(audit_aid) },
 };
 
-typedef struct audit_applet {
-	bool pin_ok;
-} audit_applet;
-
-static int
-audit_alloc(void **state)
-{
-	audit_applet *a;
-
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return -1;
-	*state = a;
-	return 0;
-}
-
 static int
 audit_create(vc_card *card, void **state)
 {
@@ -58,7 +43,7 @@ audit_create(vc_card *card, void **state)
 	}
 	if (audit_log_create(card, p->audit_capacity) != AUDIT_LOG_OK)
 		goto out;
-	rc = audit_alloc(state);
+	rc = purse_pin_holder_new(state);
 out:
 	vc_perso_free(&p);
 	return rc;
@@ -69,43 +54,18 @@ audit_open(vc_card *card, void **state)
 {
 	if (audit_log_open(card) != AUDIT_LOG_OK)
 		return -1;
-	return audit_alloc(state);
+	return purse_pin_holder_new(state);
 }
 
-static void
-audit_close(void **state)
-{
-	free(*state);
-	*state = NULL;
-}
-
+/* unlike PIV, every SELECT asks for the PIN again */
 static uint16_t
 audit_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
     wk_buf *resp)
 {
-	audit_applet *a = state;
-	size_t fci;
-
 	(void)card;
 	(void)which;
-	/* unlike PIV, every SELECT asks for the PIN again: a host that left
-	 * the applet selected does not hand its verified PIN to the next one */
-	a->pin_ok = false;
-	if (cmd->p2 == 0x0C)
-		return WK_SW_OK;
-	fci = wk_tlv_begin(resp, 0x6F);
-	wk_tlv_put(resp, 0x84, audit_aid, sizeof(audit_aid));
-	wk_tlv_end(resp, fci);
-	return WK_SW_OK;
-}
-
-static void
-audit_deselect(void *state, vc_card *card)
-{
-	audit_applet *a = state;
-
-	(void)card;
-	a->pin_ok = false;
+	return purse_pin_holder_select(state, audit_aid, sizeof(audit_aid), cmd,
+	    resp);
 }
 
 static uint64_t
@@ -143,7 +103,7 @@ get_status(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static uint16_t
 get_head(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	audit_applet *a = state;
+	purse_pin_holder *a = state;
 	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], sigbuf[AUDIT_SIG_MAX];
 	EVP_PKEY *key = NULL;
 	audit_state s;
@@ -183,7 +143,7 @@ get_head(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static uint16_t
 get_page(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	audit_applet *a = state;
+	purse_pin_holder *a = state;
 	const uint8_t *rcp = cmd->data;
 	audit_state s;
 	wk_buf pt;
@@ -399,18 +359,9 @@ issuer_records(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	return WK_SW_OK;
 }
 
-/* the holder's wallet PIN, with the purse's try counter */
-static uint16_t
-verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
-{
-	audit_applet *a = state;
-
-	(void)resp;
-	return purse_pin_verify(card, cmd, &a->pin_ok);
-}
-
 static const vc_cmd audit_cmds[] = {
-	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET, verify },
+	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET,
+	    purse_pin_holder_verify },
 	{ WK_AUDIT_INS_STATUS, 0x80, 0, get_status },
 	{ WK_AUDIT_INS_HEAD, 0x80, 0, get_head },
 	{ WK_AUDIT_INS_PAGE, 0x80, 0, get_page },
@@ -426,8 +377,8 @@ const vc_applet vc_applet_audit = {
 	.n_aids = sizeof(audit_aids) / sizeof(audit_aids[0]),
 	.create = audit_create,
 	.open = audit_open,
-	.close = audit_close,
+	.close = purse_pin_holder_close,
 	.select = audit_select,
-	.deselect = audit_deselect,
+	.deselect = purse_pin_holder_deselect,
 	.cmds = audit_cmds,
 };

@@ -479,6 +479,54 @@ out:
 	return sw;
 }
 
+int
+purse_pin_holder_new(void **state)
+{
+	return (*state = calloc(1, sizeof(purse_pin_holder))) != NULL ? 0 : -1;
+}
+
+void
+purse_pin_holder_close(void **state)
+{
+	free(*state);
+	*state = NULL;
+}
+
+uint16_t
+purse_pin_holder_select(void *state, const uint8_t *aid, size_t aid_len,
+    const wk_apdu *cmd, wk_buf *resp)
+{
+	purse_pin_holder *h = state;
+	size_t fci;
+
+	h->pin_ok = false;
+	if (cmd->p2 == 0x0C)
+		return WK_SW_OK;
+	fci = wk_tlv_begin(resp, 0x6F);
+	wk_tlv_put(resp, 0x84, aid, aid_len);
+	wk_tlv_end(resp, fci);
+	return WK_SW_OK;
+}
+
+void
+purse_pin_holder_deselect(void *state, vc_card *card)
+{
+	purse_pin_holder *h = state;
+
+	(void)card;
+	h->pin_ok = false;
+}
+
+uint16_t
+purse_pin_holder_verify(void *state, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp)
+{
+	purse_pin_holder *h = state;
+
+	(void)resp;
+	return purse_pin_verify(card, cmd, &h->pin_ok);
+}
+
 /*
  * CHANGE PIN, 80 5E 01 00 Lc oldPIN FF newPIN (section 2; FMCOS): the
  * holder's old PIN, one FF byte, the new one, each 2-6 bytes BCD as for
