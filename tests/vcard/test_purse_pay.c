@@ -28,6 +28,7 @@
 #include "vc_card.h"
 #include "vc_perso.h"
 #include "vc_store.h"
+#include "wk_apdu.h"
 #include "wk_arec.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
@@ -78,36 +79,20 @@ txh(tcard *t, const char *hex)
 	return txb(t, apdu, (size_t)n);
 }
 
-/* CLA INS P1 P2 with data: short, or extended above 255 bytes */
+/* 80 INS P1 P2 with data and Le 00: short, or extended above 255 bytes */
 static uint16_t
 cmd(tcard *t, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
     size_t lc)
 {
+	wk_apdu a = { .cla = 0x80, .ins = ins, .p1 = p1, .p2 = p2, .data = data,
+	    .lc = lc, .has_le = true, .le = lc > 255 ? 65536 : 256 };
 	uint8_t apdu[WK_MSG_MAX + 16];
-	size_t n = 0;
+	wk_buf b;
 
 	assert_true(lc <= WK_MSG_MAX);
-	apdu[n++] = 0x80;
-	apdu[n++] = ins;
-	apdu[n++] = p1;
-	apdu[n++] = p2;
-	if (lc > 255) {
-		apdu[n++] = 0;
-		apdu[n++] = (uint8_t)(lc >> 8);
-		apdu[n++] = (uint8_t)lc;
-		memcpy(apdu + n, data, lc);
-		n += lc;
-		apdu[n++] = 0;
-		apdu[n++] = 0;
-	} else if (lc > 0) {
-		apdu[n++] = (uint8_t)lc;
-		memcpy(apdu + n, data, lc);
-		n += lc;
-		apdu[n++] = 0;
-	} else {
-		apdu[n++] = 0;
-	}
-	return txb(t, apdu, n);
+	wk_buf_init_fixed(&b, apdu, sizeof(apdu));
+	assert_int_equal(wk_apdu_encode(&a, false, &b), WK_APDU_OK);
+	return txb(t, apdu, b.len);
 }
 
 static void
