@@ -23,6 +23,7 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "perso_fixture.h"
 #include "applets/audit_log.h"
 #include "applets/purse.h"
 #include "vc_card.h"
@@ -208,16 +209,8 @@ tcard_new(int audit_cap)
 	snprintf(t->path, sizeof(t->path), "%s/card.db", t->dir);
 	if (audit_cap > 0) {
 		/* the demo profile with a small audit log */
-		const char *at = strstr(vc_perso_demo_json, "\"log_capacity\"");
-		FILE *f;
-
-		assert_non_null(at);
 		snprintf(t->perso, sizeof(t->perso), "%s/perso.json", t->dir);
-		assert_non_null(f = fopen(t->perso, "w"));
-		fprintf(f, "%.*s\"audit_capacity\": %d, %s",
-		    (int)(at - vc_perso_demo_json), vc_perso_demo_json, audit_cap,
-		    at);
-		assert_int_equal(fclose(f), 0);
+		write_demo_profile(t->perso, audit_cap);
 		o.perso_path = t->perso;
 	}
 	assert_int_equal(vc_store_create(t->path, NULL, &t->st), VC_STORE_OK);
