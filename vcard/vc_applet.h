@@ -49,6 +49,9 @@ typedef struct vc_cmd {
 	vc_cmd_fn *fn;
 } vc_cmd;
 
+/* .aids and .n_aids of an applet from its array of vc_aid */
+#define VC_AIDS(a) .aids = (a), .n_aids = sizeof(a) / sizeof((a)[0])
+
 typedef struct vc_applet {
 	const char *name;
 	const vc_aid *aids;	/* one applet may answer several DF names (PSE + ADF) */

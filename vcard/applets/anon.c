@@ -672,8 +672,7 @@ static const vc_cmd anon_cmds[] = {
 
 const vc_applet vc_applet_anon = {
 	.name = "anon",
-	.aids = anon_aids,
-	.n_aids = sizeof(anon_aids) / sizeof(anon_aids[0]),
+	VC_AIDS(anon_aids),
 	.create = anon_create,
 	.open = anon_create,
 	.close = purse_pin_holder_close,

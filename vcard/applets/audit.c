@@ -373,8 +373,7 @@ static const vc_cmd audit_cmds[] = {
 
 const vc_applet vc_applet_audit = {
 	.name = "audit",
-	.aids = audit_aids,
-	.n_aids = sizeof(audit_aids) / sizeof(audit_aids[0]),
+	VC_AIDS(audit_aids),
 	.create = audit_create,
 	.open = audit_open,
 	.close = purse_pin_holder_close,

@@ -209,8 +209,7 @@ gm_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 const vc_applet vc_applet_gm = {
 	.name = "gm",
-	.aids = gm_aids,
-	.n_aids = sizeof(gm_aids) / sizeof(gm_aids[0]),
+	VC_AIDS(gm_aids),
 	.create = gm_create,
 	.open = gm_open,
 	.close = gm_close,

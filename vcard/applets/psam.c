@@ -607,8 +607,7 @@ psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 const vc_applet vc_applet_psam = {
 	.name = "psam",
-	.aids = psam_aids,
-	.n_aids = sizeof(psam_aids) / sizeof(psam_aids[0]),
+	VC_AIDS(psam_aids),
 	.create = psam_open,
 	.open = psam_open,
 	.close = psam_close,

@@ -1033,9 +1033,7 @@ purse_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 
 const vc_applet vc_applet_purse = {
 	.name = "purse",
-	.aids = purse_aids,
-	.n_aids = sizeof(purse_aids) / sizeof(purse_aids[0]),
-	.default_selected = false,
+	VC_AIDS(purse_aids),
 	.create = purse_create,
 	.open = purse_open,
 	.close = purse_close,
