@@ -351,6 +351,10 @@ int iss_psam_issue(iss_db *db, const iss_keys *k, const char *terminal,
  * fn returns 0, -1 (e set) or ISS_DB_RETRY */
 typedef int iss_tx_fn(iss *is, iss_db *db, void *arg, iss_err *e);
 int iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e);
+/* the same, but on PostgreSQL fn runs exactly one statement that is its
+ * own transaction (no BEGIN and COMMIT around it: one round trip); on
+ * SQLite as iss_run_tx */
+int iss_run_stmt(iss *is, iss_tx_fn *fn, void *arg, iss_err *e);
 /* a database failure inside a transaction: RETRY passes up, else 500 */
 int iss_db_fail(iss_err *e, iss_db *db, int rc);
 

@@ -20,8 +20,9 @@
 
 #define TX_TRIES 8
 
-int
-iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
+/* implicit: on PostgreSQL fn's one statement is its own transaction */
+static int
+run_tx(iss *is, iss_tx_fn *fn, void *arg, bool implicit, iss_err *e)
 {
 	iss_db *db;
 	int rc = -1;
@@ -30,8 +31,9 @@ iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
 		iss_fail(e, 503, "busy", "the issuer cannot reach its database");
 		return -1;
 	}
+	implicit = implicit && iss_db_is_pg(db);
 	for (int i = 0; i < TX_TRIES; i++) {
-		if ((rc = iss_db_begin(db)) != ISS_DB_OK) {
+		if (!implicit && (rc = iss_db_begin(db)) != ISS_DB_OK) {
 			iss_fail_db(e, db, rc);
 			if (rc == ISS_DB_RETRY)
 				continue;
@@ -39,10 +41,12 @@ iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
 			break;
 		}
 		rc = fn(is, db, arg, e);
-		if (rc == 0 && (rc = iss_db_commit(db)) != ISS_DB_OK)
-			iss_fail_db(e, db, rc);
-		if (rc != 0)
-			iss_db_rollback(db);
+		if (!implicit) {
+			if (rc == 0 && (rc = iss_db_commit(db)) != ISS_DB_OK)
+				iss_fail_db(e, db, rc);
+			if (rc != 0)
+				iss_db_rollback(db);
+		}
 		if (rc != ISS_DB_RETRY)
 			break;
 		iss_fail(e, 503, "busy", "the database is busy; retry the request");
@@ -51,6 +55,18 @@ iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
 		rc = -1;
 	iss_pool_put(is->pool, db);
 	return rc;
+}
+
+int
+iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
+{
+	return run_tx(is, fn, arg, false, e);
+}
+
+int
+iss_run_stmt(iss *is, iss_tx_fn *fn, void *arg, iss_err *e)
+{
+	return run_tx(is, fn, arg, true, e);
 }
 
 int
@@ -196,6 +212,32 @@ iss_card_row_clear(iss_card_row *c)
 	c->pub = NULL;
 }
 
+int
+iss_card_from_row(const iss_res *r, size_t c0, iss_card_row *c, iss_err *e)
+{
+	const uint8_t *p;
+	long n;
+
+	c->account_id = iss_res_int(r, 0, c0);
+	snprintf(c->pan, sizeof(c->pan), "%s", iss_res_text(r, 0, c0 + 1));
+	c->key_version = (uint8_t)iss_res_int(r, 0, c0 + 2);
+	c->revoked = iss_res_text(r, 0, c0 + 3) != NULL;
+	if (iss_algs_from_hex(iss_res_text(r, 0, c0 + 5), c->algs) != 0) {
+		iss_fail(e, 500, "internal", "the stored key algorithms do not parse");
+		return -1;
+	}
+	if ((n = wk_hex_decode(iss_res_text(r, 0, c0 + 4), c->cert_der,
+	    sizeof(c->cert_der))) <= 0 ||
+	    (p = c->cert_der, c->cert = d2i_X509(NULL, &p, n)) == NULL ||
+	    (c->pub = X509_get0_pubkey(c->cert)) == NULL) {
+		iss_card_row_clear(c);
+		iss_fail(e, 500, "internal", "the stored certificate does not parse");
+		return -1;
+	}
+	c->cert_len = (size_t)n;
+	return 0;
+}
+
 /* reads a card (outside a transaction is fine: cards change only by enrol
  * and revoke); 404 when unknown */
 int
@@ -203,15 +245,12 @@ iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], iss_card_row *c,
     iss_err *e)
 {
 	iss_res *r = NULL;
-	const uint8_t *p;
-	long n;
 	int rc = -1, d;
 
 	memset(c, 0, sizeof(*c));
 	wk_hex_encode(id, WK_MSG_CARD_ID_LEN, c->card_id);
-	if ((d = iss_db_exec(db, "SELECT c.account_id, a.pan, c.key_version,"
-	    " c.revoked_at, c.cert, c.key_algs FROM cards c JOIN accounts a"
-	    " ON a.id = c.account_id WHERE c.card_id = $1",
+	if ((d = iss_db_exec(db, "SELECT " ISS_CARD_COLS " FROM cards c JOIN"
+	    " accounts a ON a.id = c.account_id WHERE c.card_id = $1",
 	    (iss_param[]){ ISS_PS(c->card_id) }, 1, &r)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
@@ -220,23 +259,7 @@ iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], iss_card_row *c,
 		iss_fail(e, 404, "card_not_found", "card %s is not enrolled", c->card_id);
 		goto out;
 	}
-	c->account_id = iss_res_int(r, 0, 0);
-	snprintf(c->pan, sizeof(c->pan), "%s", iss_res_text(r, 0, 1));
-	c->key_version = (uint8_t)iss_res_int(r, 0, 2);
-	c->revoked = iss_res_text(r, 0, 3) != NULL;
-	if (iss_algs_from_hex(iss_res_text(r, 0, 5), c->algs) != 0) {
-		iss_fail(e, 500, "internal", "the stored key algorithms do not parse");
-		goto out;
-	}
-	if ((n = wk_hex_decode(iss_res_text(r, 0, 4), c->cert_der,
-	    sizeof(c->cert_der))) <= 0 ||
-	    (p = c->cert_der, c->cert = d2i_X509(NULL, &p, n)) == NULL ||
-	    (c->pub = X509_get0_pubkey(c->cert)) == NULL) {
-		iss_fail(e, 500, "internal", "the stored certificate does not parse");
-		goto out;
-	}
-	c->cert_len = (size_t)n;
-	rc = 0;
+	rc = iss_card_from_row(r, 0, c, e);
 out:
 	iss_res_free(&r);
 	if (rc != 0)

@@ -41,6 +41,13 @@ typedef struct iss_card_row {
 } iss_card_row;
 
 void iss_card_row_clear(iss_card_row *c);
+/* a card's columns, in a query that joins cards c and accounts a */
+#define ISS_CARD_COLS "c.account_id, a.pan, c.key_version, c.revoked_at," \
+	" c.cert, c.key_algs"
+/* the card of r's one row, its ISS_CARD_COLS from column c0 on, into c
+ * (whose card_id the caller sets); 0, or -1 with a 500 */
+int iss_card_from_row(const iss_res *r, size_t c0, iss_card_row *c,
+    iss_err *e);
 /* reads a card (outside a transaction is fine: cards change only by enrol
  * and revoke); 404 when unknown */
 int iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN],

@@ -28,6 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include <curl/curl.h>
 #include <sodium.h>
 
@@ -39,6 +42,7 @@ typedef struct client {
 	sim_card *card;
 	const char *base;	/* the issuer instance it talks to */
 	bench_lat m;
+	double cpu;		/* the thread's CPU seconds in its last run */
 } client;
 
 static char base[64];
@@ -73,6 +77,74 @@ enrol_worker(void *arg)
 	return NULL;
 }
 
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* this process's CPU seconds (the issuer's threads and the clients') */
+static double
+process_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* the CPU seconds of the PostgreSQL server so far: the postmaster (its pid
+ * in $WK_PG_HOST/data/postmaster.pid, tests/issuer/with_pg.sh) and its
+ * children (the backends, the WAL writer, ...); -1 when unknown */
+static double
+pg_cpu_s(void)
+{
+	const char *host = getenv("WK_PG_HOST");
+	char path[512], line[1024];
+	long pm = 0, tick = sysconf(_SC_CLK_TCK);
+	unsigned long long sum = 0;
+	DIR *d;
+	struct dirent *de;
+	FILE *f;
+
+	if (host == NULL || tick <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", host);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &pm) != 1)
+		pm = 0;
+	fclose(f);
+	if (pm <= 0 || (d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long ut, st;
+		long pid = strtol(de->d_name, NULL, 10), ppid;
+		char *rp;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		rp = fgets(line, sizeof(line), f) != NULL ?
+		    strrchr(line, ')') : NULL;
+		fclose(f);
+		/* after "(comm)": state ppid ... utime stime (fields 14, 15) */
+		if (rp == NULL || sscanf(rp + 2, "%*c %ld %*d %*d %*d %*d %*u %*u"
+		    " %*u %*u %*u %llu %llu", &ppid, &ut, &st) != 3)
+			continue;
+		if (pid == pm || ppid == pm)
+			sum += ut + st;
+	}
+	closedir(d);
+	return (double)sum / (double)tick;
+}
+
 static void *
 load_worker(void *arg)
 {
@@ -92,6 +164,7 @@ load_worker(void *arg)
 		bench_record(&c->m, bench_now_s() - t0);
 	}
 	sim_http_free(&h);
+	c->cpu = thread_cpu_s();
 	return NULL;
 }
 
@@ -270,9 +343,17 @@ main(int argc, char **argv)
 		long errors;
 		iss_db_stats st;
 
+		double cpu0 = process_cpu_s(), pg0 = pg ? pg_cpu_s() : -1;
+		double cpu_all, cpu_cl = 0, cpu_pg = -1;
+
 		iss_db_stats_reset();
 		lps = run(counts[i], secs, &p50, &p99, &mean, &errors);
 		iss_db_stats_get(&st);
+		cpu_all = process_cpu_s() - cpu0;
+		if (pg0 >= 0 && (cpu_pg = pg_cpu_s()) >= 0)
+			cpu_pg -= pg0;
+		for (int k = 0; k < counts[i]; k++)
+			cpu_cl += clients[k].cpu;
 		printf("%8d %10.1f %8.2f %8.2f %7.1f %6ld", counts[i], lps, p50,
 		    p99, p50 > 0 ? p99 / p50 : 0, errors);
 		if (have_pgbench) {
@@ -293,6 +374,14 @@ main(int argc, char **argv)
 		    (double)st.pool_waits / n, (double)st.pool_wait_ns / 1e6 / n,
 		    mean - (double)(st.stmt_ns + st.begin_ns + st.commit_ns +
 		    st.pool_wait_ns) / 1e6 / n, mean);
+		/* the CPU a load costs, where it runs: on the shared cores the
+		 * sum bounds loads/s (cores / CPU per load) */
+		printf("%8s CPU per load (ms): issuer %.2f, the simulated cards"
+		    " and their HTTP clients %.2f", "", (cpu_all - cpu_cl) * 1e3 / n,
+		    cpu_cl * 1e3 / n);
+		if (cpu_pg >= 0)
+			printf(", PostgreSQL %.2f", cpu_pg * 1e3 / n);
+		printf("\n");
 		fflush(stdout);
 	}
 done:
