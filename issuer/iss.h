@@ -282,6 +282,11 @@ typedef struct iss_session {
 	int scope;		/* enum iss_scope */
 } iss_session;
 
+/* the cards' certificates parsed and chain-checked once (iss_proto.c) */
+typedef struct iss_certs iss_certs;
+int iss_certs_new(iss_certs **out);
+void iss_certs_free(iss_certs **c);
+
 typedef struct iss {
 	iss_pool *pool;
 	iss_keys keys;
@@ -300,6 +305,7 @@ typedef struct iss {
 	/* PEM of the CAs whose client certificates the server asks for and
 	 * checks (serve --client-ca): merchants' credentials; NULL: none */
 	char *client_ca;
+	iss_certs *certs;	/* NULL: parsed and checked every time */
 } iss;
 
 /* the account holder's PAN and password for an enrolment from peer (may

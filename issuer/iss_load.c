@@ -359,7 +359,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 			goto out;
 		}
 	}
-	if (iss_ca_check(&is->keys, card.cert, e) != 0)
+	if (iss_card_chain_check(is, &card, e) != 0)
 		goto out;
 	if (card.revoked) {
 		iss_fail(e, 403, "card_revoked", "card %s is revoked", card.card_id);
@@ -633,7 +633,7 @@ load_view_get(iss *is, const char *load_id, load_view *v, iss_err *e)
 		return -1;
 	}
 	snprintf(v->card.card_id, sizeof(v->card.card_id), "%s", v->row.card_id);
-	d = iss_card_from_row(r, 10, &v->card, e);
+	d = iss_card_from_row(is->certs, r, 10, &v->card, e);
 	iss_res_free(&r);
 	if (d != 0)
 		return -1;

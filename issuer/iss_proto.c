@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -202,6 +203,168 @@ iss_host_datetime(uint8_t date[4], uint8_t tim[3])
 #undef BCD
 }
 
+/* ---- the cards' certificates, parsed and checked once ---- */
+
+/*
+ * A load parsed its card's certificate (stored DER) twice and verified its
+ * chain to the issuer's CA once: about a third of the issuer's CPU per
+ * load (issue 17). A certificate never changes once stored (a card is
+ * enrolled once; a revocation is a column of its row, read with every
+ * request and again in the transaction), so its parse and a successful
+ * chain check are kept, by the SHA-256 of its DER, in a table of fixed
+ * size (direct-mapped: a newcomer takes its slot's place). A check is
+ * kept only until the first notAfter of the chain it verified; a failed
+ * check is never kept.
+ */
+#define CERT_SLOTS 1024
+
+typedef struct cert_slot {
+	uint8_t hash[crypto_hash_sha256_BYTES];
+	X509 *cert;		/* NULL: free */
+	time_t checked_until;	/* 0: chain not checked */
+} cert_slot;
+
+struct iss_certs {
+	pthread_mutex_t mu;
+	cert_slot s[CERT_SLOTS];
+};
+
+int
+iss_certs_new(iss_certs **out)
+{
+	iss_certs *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (c == NULL)
+		return -1;
+	if (pthread_mutex_init(&c->mu, NULL) != 0) {
+		free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+iss_certs_free(iss_certs **cp)
+{
+	iss_certs *c = *cp;
+
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < CERT_SLOTS; i++)
+		X509_free(c->s[i].cert);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	*cp = NULL;
+}
+
+static cert_slot *
+cert_slot_of(iss_certs *c, const uint8_t *hash)
+{
+	uint32_t i = (uint32_t)hash[0] | (uint32_t)hash[1] << 8 |
+	    (uint32_t)hash[2] << 16;
+
+	return &c->s[i % CERT_SLOTS];
+}
+
+/* the certificate of der, parsed once (a reference the caller frees) */
+static X509 *
+cert_parse(iss_certs *c, const uint8_t *der, size_t len, uint8_t *hash)
+{
+	const uint8_t *p = der;
+	cert_slot *sl;
+	X509 *x = NULL;
+
+	crypto_hash_sha256(hash, der, len);
+	if (c == NULL)
+		return d2i_X509(NULL, &p, (long)len);
+	sl = cert_slot_of(c, hash);
+	pthread_mutex_lock(&c->mu);
+	if (sl->cert != NULL && memcmp(sl->hash, hash, sizeof(sl->hash)) == 0 &&
+	    X509_up_ref(sl->cert) == 1)
+		x = sl->cert;
+	pthread_mutex_unlock(&c->mu);
+	if (x != NULL || (x = d2i_X509(NULL, &p, (long)len)) == NULL)
+		return x;
+	/* what parses is kept as it parsed: p moved over the whole DER */
+	if (p != der + len || X509_up_ref(x) != 1)
+		return x;
+	pthread_mutex_lock(&c->mu);
+	X509_free(sl->cert);
+	memcpy(sl->hash, hash, sizeof(sl->hash));
+	sl->cert = x;
+	sl->checked_until = 0;
+	pthread_mutex_unlock(&c->mu);
+	return x;
+}
+
+/* the first notAfter of the chain ctx verified; 0 when unknown */
+static time_t
+chain_not_after(X509_STORE_CTX *ctx)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	time_t first = 0;
+	struct tm tm;
+
+	if (chain == NULL)
+		return 0;
+	for (int i = 0; i < sk_X509_num(chain); i++) {
+		const ASN1_TIME *na = X509_get0_notAfter(sk_X509_value(chain, i));
+		time_t t;
+
+		if (na == NULL || ASN1_TIME_to_tm(na, &tm) != 1)
+			return 0;
+		t = timegm(&tm);
+		if (first == 0 || t < first)
+			first = t;
+	}
+	return first;
+}
+
+int
+iss_card_chain_check(iss *is, const iss_card_row *card, iss_err *e)
+{
+	iss_certs *c = is->certs;
+	X509_STORE_CTX *ctx;
+	cert_slot *sl;
+	time_t until;
+	bool kept = false;
+	int rc;
+
+	if (c != NULL) {
+		sl = cert_slot_of(c, card->cert_hash);
+		pthread_mutex_lock(&c->mu);
+		kept = sl->cert != NULL && memcmp(sl->hash, card->cert_hash,
+		    sizeof(sl->hash)) == 0 && time(NULL) < sl->checked_until;
+		pthread_mutex_unlock(&c->mu);
+		if (kept)
+			return 0;
+	}
+	if (c == NULL)
+		return iss_ca_check(&is->keys, card->cert, e);
+	if ((ctx = X509_STORE_CTX_new()) == NULL ||
+	    is->keys.trust == NULL ||
+	    X509_STORE_CTX_init(ctx, is->keys.trust, card->cert, NULL) != 1) {
+		X509_STORE_CTX_free(ctx);
+		return iss_ca_check(&is->keys, card->cert, e);
+	}
+	/* the same check as iss_ca_check, then its chain's end kept */
+	if (X509_verify_cert(ctx) != 1) {
+		X509_STORE_CTX_free(ctx);
+		return iss_ca_check(&is->keys, card->cert, e);
+	}
+	until = chain_not_after(ctx);
+	X509_STORE_CTX_free(ctx);
+	rc = 0;
+	sl = cert_slot_of(c, card->cert_hash);
+	pthread_mutex_lock(&c->mu);
+	if (until > 0 && sl->cert == card->cert)
+		sl->checked_until = until;
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 /* ---- cards ---- */
 
 void
@@ -213,9 +376,9 @@ iss_card_row_clear(iss_card_row *c)
 }
 
 int
-iss_card_from_row(const iss_res *r, size_t c0, iss_card_row *c, iss_err *e)
+iss_card_from_row(iss_certs *certs, const iss_res *r, size_t c0,
+    iss_card_row *c, iss_err *e)
 {
-	const uint8_t *p;
 	long n;
 
 	c->account_id = iss_res_int(r, 0, c0);
@@ -228,7 +391,8 @@ iss_card_from_row(const iss_res *r, size_t c0, iss_card_row *c, iss_err *e)
 	}
 	if ((n = wk_hex_decode(iss_res_text(r, 0, c0 + 4), c->cert_der,
 	    sizeof(c->cert_der))) <= 0 ||
-	    (p = c->cert_der, c->cert = d2i_X509(NULL, &p, n)) == NULL ||
+	    (c->cert = cert_parse(certs, c->cert_der, (size_t)n,
+	    c->cert_hash)) == NULL ||
 	    (c->pub = X509_get0_pubkey(c->cert)) == NULL) {
 		iss_card_row_clear(c);
 		iss_fail(e, 500, "internal", "the stored certificate does not parse");
@@ -240,9 +404,9 @@ iss_card_from_row(const iss_res *r, size_t c0, iss_card_row *c, iss_err *e)
 
 /* reads a card (outside a transaction is fine: cards change only by enrol
  * and revoke); 404 when unknown */
-int
-iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], iss_card_row *c,
-    iss_err *e)
+static int
+card_load(iss_certs *certs, iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN],
+    iss_card_row *c, iss_err *e)
 {
 	iss_res *r = NULL;
 	int rc = -1, d;
@@ -259,12 +423,19 @@ iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], iss_card_row *c,
 		iss_fail(e, 404, "card_not_found", "card %s is not enrolled", c->card_id);
 		goto out;
 	}
-	rc = iss_card_from_row(r, 0, c, e);
+	rc = iss_card_from_row(certs, r, 0, c, e);
 out:
 	iss_res_free(&r);
 	if (rc != 0)
 		iss_card_row_clear(c);
 	return rc;
+}
+
+int
+iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN], iss_card_row *c,
+    iss_err *e)
+{
+	return card_load(NULL, db, id, c, e);
 }
 
 int
@@ -285,7 +456,7 @@ iss_card_get(iss *is, const uint8_t id[WK_MSG_CARD_ID_LEN], iss_card_row *c, iss
 
 	if (iss_with_db(is, &db, e) != 0)
 		return -1;
-	rc = iss_card_load(db, id, c, e);
+	rc = card_load(is->certs, db, id, c, e);
 	iss_pool_put(is->pool, db);
 	return rc == 0 ? 0 : -1;
 }
