@@ -7,6 +7,10 @@
  *   issuer_bench sqlite            a temporary SQLite file
  *   issuer_bench pg                $WK_PG_URL (see run.sh), and pgbench's
  *                                  TPC-B-like TPS on the same server
+ *   issuer_bench pg-pool           64 clients on one instance whose
+ *                                  connection pool holds 8, 16, 32
+ *                                  (walletkey-issuer serve's default)
+ *                                  and 72 connections
  *   issuer_bench pg-scale          1, 2 and 4 issuer instances (each its own
  *                                  HTTP server and connection pool, in this
  *                                  process) on the one PostgreSQL, 64
@@ -228,7 +232,8 @@ main(int argc, char **argv)
 	static const int counts[] = { 1, 8, 64 };
 	const char *which = argc > 1 ? argv[1] : "sqlite";
 	bool scale = strcmp(which, "pg-scale") == 0;
-	bool pg = strcmp(which, "pg") == 0 || scale;
+	bool pools = strcmp(which, "pg-pool") == 0;
+	bool pg = strcmp(which, "pg") == 0 || scale || pools;
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
 	char mfg[128];
@@ -277,6 +282,47 @@ main(int argc, char **argv)
 		pthread_create(&th[i], NULL, enrol_worker, NULL);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
+	if (pools) {
+		/* 64 clients on one instance whose pool holds 8 to 72
+		 * connections: what the pool's size does to the tail */
+		static const size_t sizes[] = { 8, 16, 32, MAX_CLIENTS + 8 };
+
+		printf("one issuer on PostgreSQL (fsync=%s), %d clients, its pool"
+		    " of N connections, %.0f s per row\n", getenv("WK_PG_FSYNC") ?
+		    getenv("WK_PG_FSYNC") : "?", MAX_CLIENTS, secs);
+		printf("%6s %10s %8s %8s %7s %14s\n", "pool", "loads/s", "p50 ms",
+		    "p99 ms", "p99/p50", "pool wait ms");
+		iss_server_stop(&srv);
+		iss_free(&is);
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			double p50, p99, lps, mean = 0, n;
+			long errors;
+			iss_db_stats st;
+
+			if (iss_open(url, &u, sizes[k], &is, err, sizeof(err)) != 0 ||
+			    iss_server_start(is, "127.0.0.1:0", NULL, NULL, &srv,
+			    err, sizeof(err)) != 0) {
+				fprintf(stderr, "issuer_bench: %s\n", err);
+				return 1;
+			}
+			snprintf(bases[0], sizeof(bases[0]), "http://127.0.0.1:%u",
+			    (unsigned)iss_server_port(srv));
+			for (int i = 0; i < MAX_CLIENTS; i++)
+				clients[i].base = bases[0];
+			iss_db_stats_reset();
+			lps = run(MAX_CLIENTS, secs, &p50, &p99, &mean, &errors);
+			iss_db_stats_get(&st);
+			n = lps * secs > 0 ? lps * secs : 1;
+			printf("%6zu %10.1f %8.2f %8.2f %7.1f %14.2f%s\n", sizes[k],
+			    lps, p50, p99, p50 > 0 ? p99 / p50 : 0,
+			    (double)st.pool_wait_ns / 1e6 / n,
+			    errors ? " (errors)" : "");
+			fflush(stdout);
+			iss_server_stop(&srv);
+			iss_free(&is);
+		}
+		goto done;
+	}
 	if (scale) {
 		/* loads/s against 1, 2 and 4 instances on the one database */
 		static const int ninst[] = { 1, 2, 4 };
