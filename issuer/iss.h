@@ -257,6 +257,7 @@ void iss_limiter_give(iss_limiter *l, const char *key, int64_t now);
  * servers) and per client address (in memory), with 429 and Retry-After
  */
 #define ISS_HASH_MAX 2			/* serve --hash-concurrency */
+#define ISS_POOL_DEFAULT 32		/* serve --pool: database connections */
 #define ISS_HASH_WAIT_MS 2000
 #define ISS_ACCOUNT_FAILS 5		/* failures per account number ... */
 #define ISS_ACCOUNT_WINDOW 900		/* ... within 15 minutes */

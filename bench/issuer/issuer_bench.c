@@ -17,6 +17,8 @@
  *                                  clients spread over them
  *
  * WK_BENCH_SECONDS (default 5) sets the time per client count;
+ * WK_BENCH_POOL (default 32, walletkey-issuer serve's) the issuer's pool
+ * of database connections in the pg and sqlite runs;
  * WK_BENCH_ACCOUNTS (default 64: each card loads from an account of its
  * own, as a holder's card does) how many accounts the 64 cards share.
  * WK_PG_FSYNC (set by tests/issuer/with_pg.sh) names the server's fsync.
@@ -248,8 +250,13 @@ main(int argc, char **argv)
 	int accounts = getenv("WK_BENCH_ACCOUNTS") ?
 	    atoi(getenv("WK_BENCH_ACCOUNTS")) : MAX_CLIENTS;
 
+	size_t pool_n = getenv("WK_BENCH_POOL") ?
+	    strtoul(getenv("WK_BENCH_POOL"), NULL, 10) : ISS_POOL_DEFAULT;
+
 	if (accounts < 1 || accounts > MAX_CLIENTS)
 		accounts = MAX_CLIENTS;
+	if (pool_n < 1 || pool_n > 1000)
+		pool_n = ISS_POOL_DEFAULT;
 	if (bench_issuer_db("issuer_bench", pg, " (run.sh)", dir, url, sizeof(url), key,
 	    sizeof(key), mfg, sizeof(mfg), &u, &db) != 0)
 		return 1;
@@ -270,7 +277,7 @@ main(int argc, char **argv)
 		if (sim_card_new(pan, &clients[i].card) != 0)
 			return 1;
 	}
-	if (iss_open(url, &u, MAX_CLIENTS + 8, &is, err, sizeof(err)) != 0 ||
+	if (iss_open(url, &u, pool_n, &is, err, sizeof(err)) != 0 ||
 	    iss_server_start(is, "127.0.0.1:0", NULL, NULL, &srv, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "issuer_bench: %s\n", err);
@@ -376,9 +383,10 @@ main(int argc, char **argv)
 		have_pgbench = pgbench_init() == 0;
 
 	printf("issuer remote load on %s%s%s, %.0f s per row (load = request +"
-	    " receipt), %d cards on %d accounts\n", pg ? "PostgreSQL" : "SQLite",
-	    pg ? ", fsync=" : "", pg ? (getenv("WK_PG_FSYNC") ?
-	    getenv("WK_PG_FSYNC") : "?") : "", secs, MAX_CLIENTS, accounts);
+	    " receipt), %d cards on %d accounts, a pool of %zu connections\n",
+	    pg ? "PostgreSQL" : "SQLite", pg ? ", fsync=" : "", pg ?
+	    (getenv("WK_PG_FSYNC") ? getenv("WK_PG_FSYNC") : "?") : "", secs,
+	    MAX_CLIENTS, accounts, pool_n);
 	printf("%8s %10s %8s %8s %7s %6s", "clients", "loads/s", "p50 ms",
 	    "p99 ms", "p99/p50", "errors");
 	if (have_pgbench)
