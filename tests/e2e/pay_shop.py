@@ -13,6 +13,12 @@ walletkey confirm. The driver waits for the page to change again and writes
 its final state (the #state element's class: paid, declined, expired, ...)
 and text to OUTDIR/final, and the page to OUTDIR/page.html. Exit 0 when a
 final state was seen, 1 otherwise.
+
+SECONDS bounds the browser's start and first navigation, and again the
+payment after it: a fresh browser profile on a loaded machine (a container
+with every core busy) can take most of a minute to show its first page,
+which is not the shop's time to answer. When the page is open the driver
+writes OUTDIR/opened.
 """
 import base64
 import json
@@ -154,7 +160,11 @@ class Firefox:
         self.buf = b""
         self.id = 0
         self.read()
-        self.call("WebDriver:NewSession", {"capabilities": {}})
+        # "eager": Navigate returns once the document is parsed, as
+        # Chromium's Page.navigate does not wait for the load either; the
+        # state loop polls the page from then on
+        self.call("WebDriver:NewSession",
+                  {"capabilities": {"pageLoadStrategy": "eager"}})
         self.sock.settimeout(60)
 
     def read(self):
@@ -190,8 +200,13 @@ class Firefox:
         self.call("WebDriver:Navigate", {"url": url})
 
     def state(self):
-        r = self.call("WebDriver:ExecuteScript", {"script": "return " + STATE,
-                                                  "args": []})
+        # with "eager" the page's scripts may still be starting: an error
+        # of the script is "no state yet", the loop asks again
+        try:
+            r = self.call("WebDriver:ExecuteScript",
+                          {"script": "return " + STATE, "args": []})
+        except RuntimeError:
+            return ["", "", ""]
         return r.get("value") or ["", "", ""]
 
     def page(self):
@@ -204,6 +219,9 @@ def main():
     deadline = time.time() + seconds
     b = (Chromium if which == "chromium" else Firefox)(int(port), deadline)
     b.navigate(url)
+    with open(os.path.join(outdir, "opened"), "w") as f:
+        f.write("%.1f\n" % (time.time() - (deadline - seconds)))
+    deadline = time.time() + seconds
     seen = None
     while time.time() < deadline:
         cls, text, payment = b.state()

@@ -14,6 +14,8 @@ fi
 SHOP=$SRC/examples/walletkey-shop/walletkey-shop
 R0=$(reader 0)
 MONEY_CARDS=0
+# seconds for the browser to start and open the page, and again for the
+# payment once it is open (pay_shop.py)
 WAIT=${PAY_SHOP_WAIT:-150}
 PIDS=()
 SHOP_PID=""
@@ -61,7 +63,7 @@ browser_start() {
 	rm -rf "$T/profile" "$T/home"
 	mkdir -p "$T/profile" "$T/home"
 	if [ "$1" = chromium ]; then
-		HOME=$T/home setsid timeout -k 5 "$((WAIT + 60))" chromium --headless \
+		HOME=$T/home setsid timeout -k 5 "$((2 * WAIT + 60))" chromium --headless \
 			--no-sandbox --disable-gpu --disable-quic --no-first-run \
 			--disable-background-networking --disable-component-update \
 			--disable-sync --user-data-dir="$T/profile" \
@@ -99,7 +101,7 @@ user_pref("browser.aboutwelcome.enabled", false);
 user_pref("services.settings.server", "http://127.0.0.1:9/");
 user_pref("toolkit.startup.max_resumed_crashes", -1);
 EOF
-		HOME=$T/home setsid timeout -k 5 "$((WAIT + 60))" firefox-esr --marionette \
+		HOME=$T/home setsid timeout -k 5 "$((2 * WAIT + 60))" firefox-esr --marionette \
 			--headless --no-remote -profile "$T/profile" >"$T/browser.log" 2>&1 &
 	fi
 	BROWSER_PID=$!
@@ -108,16 +110,22 @@ EOF
 
 # checkout BROWSER ANSWER WANT: the page through one payment
 checkout() {
-	local browser=$1 answer=$2 want=$3 driver n id
-	rm -f "$T/waiting" "$T/final" "$T/page.html"
+	local browser=$1 answer=$2 want=$3 driver end opened=false id
+	rm -f "$T/opened" "$T/waiting" "$T/final" "$T/page.html"
 	browser_start "$browser"
-	timeout -k 5 "$((WAIT + 30))" python3 "$HERE/pay_shop.py" "$browser" "$BPORT" \
+	timeout -k 5 "$((2 * WAIT + 30))" python3 "$HERE/pay_shop.py" "$browser" "$BPORT" \
 		"$SHOP_URL/?account=$PAN0&amount=12.34&auto=1" "$T" "$WAIT" \
 		>"$T/driver.log" 2>&1 &
 	driver=$!
 	PIDS+=("$driver")
-	for n in $(seq $((WAIT * 5))); do
-		[ -f "$T/waiting" ] && break
+	# the start, then the page: each has its own WAIT seconds
+	end=$((SECONDS + WAIT))
+	while [ ! -f "$T/waiting" ] && [ "$SECONDS" -lt "$end" ]; do
+		if [ "$opened" = false ] && [ -f "$T/opened" ]; then
+			opened=true
+			end=$((SECONDS + WAIT))
+			echo "$browser: the page opened after $(cat "$T/opened") s"
+		fi
 		grep -q "^no final state\|Error" "$T/driver.log" 2>/dev/null && break
 		sleep 0.2
 	done
