@@ -326,42 +326,37 @@ int
 iss_card_chain_check(iss *is, const iss_card_row *card, iss_err *e)
 {
 	iss_certs *c = is->certs;
-	X509_STORE_CTX *ctx;
+	X509_STORE_CTX *ctx = NULL;
 	cert_slot *sl;
 	time_t until;
-	bool kept = false;
-	int rc;
+	bool kept;
+	int rc = -1;
 
-	if (c != NULL) {
-		sl = cert_slot_of(c, card->cert_hash);
-		pthread_mutex_lock(&c->mu);
-		kept = sl->cert != NULL && memcmp(sl->hash, card->cert_hash,
-		    sizeof(sl->hash)) == 0 && time(NULL) < sl->checked_until;
-		pthread_mutex_unlock(&c->mu);
-		if (kept)
-			return 0;
-	}
 	if (c == NULL)
 		return iss_ca_check(&is->keys, card->cert, e);
-	if ((ctx = X509_STORE_CTX_new()) == NULL ||
-	    is->keys.trust == NULL ||
-	    X509_STORE_CTX_init(ctx, is->keys.trust, card->cert, NULL) != 1) {
-		X509_STORE_CTX_free(ctx);
-		return iss_ca_check(&is->keys, card->cert, e);
-	}
-	/* the same check as iss_ca_check, then its chain's end kept */
-	if (X509_verify_cert(ctx) != 1) {
-		X509_STORE_CTX_free(ctx);
-		return iss_ca_check(&is->keys, card->cert, e);
+	/* card->cert holds a reference: the same pointer is the same
+	 * certificate */
+	sl = cert_slot_of(c, card->cert_hash);
+	pthread_mutex_lock(&c->mu);
+	kept = sl->cert == card->cert && time(NULL) < sl->checked_until;
+	pthread_mutex_unlock(&c->mu);
+	if (kept)
+		return 0;
+	/* iss_ca_check's check; on a failure iss_ca_check tells why */
+	if ((ctx = X509_STORE_CTX_new()) == NULL || is->keys.trust == NULL ||
+	    X509_STORE_CTX_init(ctx, is->keys.trust, card->cert, NULL) != 1 ||
+	    X509_verify_cert(ctx) != 1) {
+		rc = iss_ca_check(&is->keys, card->cert, e);
+		goto out;
 	}
 	until = chain_not_after(ctx);
-	X509_STORE_CTX_free(ctx);
-	rc = 0;
-	sl = cert_slot_of(c, card->cert_hash);
 	pthread_mutex_lock(&c->mu);
 	if (until > 0 && sl->cert == card->cert)
 		sl->checked_until = until;
 	pthread_mutex_unlock(&c->mu);
+	rc = 0;
+out:
+	X509_STORE_CTX_free(ctx);
 	return rc;
 }
 
