@@ -311,7 +311,7 @@ cmd_serve(const opts *o)
 	iss_server *s = NULL;
 	char err[512];
 	sigset_t set;
-	uint32_t pool = 32, ttl = ISS_SESSION_TTL, hashes = ISS_HASH_MAX;
+	uint32_t pool = ISS_POOL_DEFAULT, ttl = ISS_SESSION_TTL, hashes = ISS_HASH_MAX;
 	int sig, rc = 1;
 
 	if (o->hash_concurrency != NULL && (!iss_cli_parse_u32(o->hash_concurrency,

@@ -51,7 +51,8 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 	is->hash_max = ISS_HASH_MAX;
 	if (iss_limiter_new(ISS_SESSION_BURST, ISS_SESSION_PERIOD,
 	    &is->session_limit) != 0 || iss_limiter_new(ISS_ENROL_BURST,
-	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0) {
+	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0 ||
+	    iss_certs_new(&is->certs) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -77,6 +78,7 @@ iss_free(iss **isp)
 	iss_limiter_free(&is->session_limit);
 	free(is->client_ca);
 	iss_limiter_free(&is->enrol_limit);
+	iss_certs_free(&is->certs);
 	pthread_cond_destroy(&is->hash_cv);
 	pthread_mutex_destroy(&is->hash_mu);
 	sodium_memzero(is->dummy_hash, sizeof(is->dummy_hash));

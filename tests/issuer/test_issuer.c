@@ -2133,6 +2133,56 @@ test_pin_reload(void **state)
 	sim_card_free(&other);
 }
 
+/*
+ * the issuer keeps a certificate's successful chain check (iss_certs) only
+ * until the first notAfter of its chain: a card whose certificate ends
+ * while the server runs loads until then, and is refused after it with
+ * nothing changed
+ */
+static void
+test_cert_kept_until_expiry(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	time_t now = time(NULL);
+	unsigned char *der = NULL;
+	char sql[6000], id[33], *hex, *before, *after;
+	json_t *resp = NULL;
+	X509 *x = NULL;
+	wk_buf b;
+	int n;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	assert_int_equal(iss_ca_issue(&T.is->keys, c->key, c->id, now - 60,
+	    now + 3, &x), 0);
+	n = i2d_X509(x, &der);
+	assert_non_null(hex = malloc(2 * (size_t)n + 1));
+	wk_hex_encode(der, (size_t)n, hex);
+	snprintf(sql, sizeof(sql), "UPDATE cards SET cert = '%s' WHERE card_id ="
+	    " '%s'", hex, c->id_hex);
+	assert_int_equal(iss_db_exec(T.db, sql, NULL, 0, NULL), ISS_DB_OK);
+	/* checked once, kept for the second load */
+	assert_int_equal(sim_load(T.h, c, 10, id), 200);
+	assert_int_equal(sim_load(T.h, c, 10, id), 200);
+	while (time(NULL) <= now + 4)
+		sleep(1);
+	before = snapshot();
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp,
+	    403, "cert_expired");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	check_conservation();
+	free(hex);
+	OPENSSL_free(der);
+	X509_free(x);
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+}
+
 static void
 test_certificates(void **state)
 {
@@ -3646,6 +3696,7 @@ main(void)
 		cmocka_unit_test(test_refusal),
 		cmocka_unit_test(test_recover),
 		cmocka_unit_test(test_certificates),
+		cmocka_unit_test(test_cert_kept_until_expiry),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_http),
 		cmocka_unit_test(test_concurrent),
