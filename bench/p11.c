@@ -19,31 +19,9 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "bench_stat.h"
+
 static CK_FUNCTION_LIST *f;
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static CK_OBJECT_HANDLE
 find_key(CK_SESSION_HANDLE h, CK_BYTE id)
@@ -81,7 +59,7 @@ sign_rate(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mt,
 	CK_MECHANISM m = { mt, NULL, 0 };
 	CK_BYTE data[32], sig[1024];
 	CK_ULONG n;
-	double t0 = now(), t;
+	double t0 = bench_now_s(), t;
 	long count = 0;
 
 	memset(data, 0x5A, sizeof(data));
@@ -91,7 +69,7 @@ sign_rate(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key, CK_MECHANISM_TYPE mt,
 		    f->C_Sign(h, data, sizeof(data), sig, &n) != CKR_OK)
 			return -1;
 		count++;
-		t = now();
+		t = bench_now_s();
 	} while (t - t0 < seconds);
 	return (double)count / (t - t0);
 }
@@ -125,14 +103,14 @@ cold_start(const char *token, const char *pin)
 {
 	CK_SLOT_ID slot;
 	CK_SESSION_HANDLE h;
-	double t0 = now(), ms = -1;
+	double t0 = bench_now_s(), ms = -1;
 
 	if (f->C_Initialize(NULL) != CKR_OK)
 		return -1;
 	if (pick_slot(token, &slot) == 0 &&
 	    f->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK) {
 		if (f->C_Login(h, CKU_USER, (CK_BYTE *)pin, strlen(pin)) == CKR_OK) {
-			ms = (now() - t0) * 1000;
+			ms = (bench_now_s() - t0) * 1000;
 			f->C_Logout(h);
 		}
 		f->C_CloseSession(h);
@@ -196,7 +174,7 @@ main(int argc, char **argv)
 			break;
 	if (i == runs)
 		printf("%-10s %-16s %10.2f ms\n", "startup", "Init..Login",
-		    median(r, runs));
+		    bench_median(r, runs));
 	else
 		printf("%-10s %-16s %10s\n", "startup", "Init..Login", "failed");
 	if (f->C_Initialize(NULL) != CKR_OK)
@@ -210,14 +188,14 @@ main(int argc, char **argv)
 	}
 	/* login latency: C_Login + C_Logout pairs (one VERIFY each way on a card) */
 	for (i = 0; i < logins; i++) {
-		double t0 = now();
+		double t0 = bench_now_s();
 		if (f->C_Login(h, CKU_USER, (CK_BYTE *)pin, strlen(pin)) != CKR_OK)
 			break;
-		l[i] = (now() - t0) * 1000;
+		l[i] = (bench_now_s() - t0) * 1000;
 		f->C_Logout(h);
 	}
 	if (i == logins)
-		printf("%-10s %-16s %10.2f ms\n", "login", "C_Login", median(l, logins));
+		printf("%-10s %-16s %10.2f ms\n", "login", "C_Login", bench_median(l, logins));
 	else
 		printf("%-10s %-16s %10s\n", "login", "C_Login", "failed");
 	if (f->C_Login(h, CKU_USER, (CK_BYTE *)pin, strlen(pin)) != CKR_OK)
@@ -257,7 +235,7 @@ main(int argc, char **argv)
 		if (key == CK_INVALID_HANDLE || !ok)
 			printf("%-10s %-16s %10s\n", name, mech, "n/a");
 		else
-			printf("%-10s %-16s %10.1f sig/s\n", name, mech, median(r, runs));
+			printf("%-10s %-16s %10.1f sig/s\n", name, mech, bench_median(r, runs));
 	}
 	f->C_CloseSession(h);
 	f->C_Finalize(NULL);

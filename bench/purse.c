@@ -158,6 +158,33 @@ purchase(wk_card *card, wk_sam *sam, const wk_purse_app *app, sample *s)
 }
 
 /* the round trip of an ECHO of len bytes (the wkinfo applet must be selected) */
+/* a run's figures: rate[run], the others [run * n + i] (seconds) */
+typedef struct figures {
+	double *rate, *tot, *ini, *deb, *mac1, *chk;
+} figures;
+
+/* runs of n purchases through sam (a SAM file or a PSAM) */
+static void
+purchases(wk_card *card, wk_sam *sam, const wk_purse_app *app, int runs,
+    int n, const figures *f)
+{
+	for (int k = 0; k < runs; k++) {
+		double t0 = now();
+
+		for (int i = 0; i < n; i++) {
+			sample s;
+
+			purchase(card, sam, app, &s);
+			f->tot[k * n + i] = s.total;
+			f->ini[k * n + i] = s.init;
+			f->deb[k * n + i] = s.debit;
+			f->mac1[k * n + i] = s.sam_mac1;
+			f->chk[k * n + i] = s.sam_check;
+		}
+		f->rate[k] = n / (now() - t0);
+	}
+}
+
 static double
 echo(wk_card *card, size_t len)
 {
@@ -260,6 +287,7 @@ main(int argc, char **argv)
 	int runs = argc > 4 ? atoi(argv[4]) : 5;
 	int n = argc > 5 ? atoi(argv[5]) : 100;
 	double *rate, *tot, *ini, *deb, *mac1, *chk, *e11, *e15, *cr, *c3, *c4;
+	figures f;
 	uint8_t r[258];
 	size_t rl;
 	int rc;
@@ -282,6 +310,7 @@ main(int argc, char **argv)
 	if (!rate || !tot || !ini || !deb || !mac1 || !chk || !e11 || !e15 || !cr ||
 	    !c3 || !c4)
 		die("memory", WK_ERR_MEMORY);
+	f = (figures){ rate, tot, ini, deb, mac1, chk };
 	if ((rc = wk_ctx_new(&ctx)) != WK_OK || (rc = wk_card_open(ctx, argv[1],
 	    &card)) != WK_OK)
 		die("card", rc);
@@ -294,21 +323,7 @@ main(int argc, char **argv)
 	    (uint32_t)(2 * runs * n) + 1, argv[3], strlen(argv[3]), &lt)) != WK_OK)
 		die("load", rc);
 
-	for (int k = 0; k < runs; k++) {
-		double t0 = now();
-
-		for (int i = 0; i < n; i++) {
-			sample s;
-
-			purchase(card, sam, &app, &s);
-			tot[k * n + i] = s.total;
-			ini[k * n + i] = s.init;
-			deb[k * n + i] = s.debit;
-			mac1[k * n + i] = s.sam_mac1;
-			chk[k * n + i] = s.sam_check;
-		}
-		rate[k] = n / (now() - t0);
-	}
+	purchases(card, sam, &app, runs, n, &f);
 	/* transport: the same sizes through the do-nothing ECHO */
 	if ((rc = apdu(card, 0x00, 0xA4, 0x04, 0x00, info_aid, sizeof(info_aid),
 	    256, r, &rl)) != WK_OK)
@@ -386,21 +401,7 @@ main(int argc, char **argv)
 		ps = psam_setup(pctx, argv[6], argv[7], journal, &pc);
 		if ((rc = wk_purse_select(card, NULL, 0, &app)) != WK_OK)
 			die("select", rc);
-		for (int k = 0; k < runs; k++) {
-			double t0 = now();
-
-			for (int i = 0; i < n; i++) {
-				sample sp;
-
-				purchase(card, ps, &app, &sp);
-				tot[k * n + i] = sp.total;
-				ini[k * n + i] = sp.init;
-				deb[k * n + i] = sp.debit;
-				mac1[k * n + i] = sp.sam_mac1;
-				chk[k * n + i] = sp.sam_check;
-			}
-			rate[k] = n / (now() - t0);
-		}
+		purchases(card, ps, &app, runs, n, &f);
 		{
 			double pr = median(rate, (size_t)runs);
 			double floor = 1.0 / (mean(ini, m) + mean(deb, m));

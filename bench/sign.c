@@ -43,6 +43,8 @@
 
 #include "walletkey.h"
 
+#include "bench_stat.h"
+
 #define MAX_RUNS 15
 #define MAX_MODULES 4
 /* 9C signatures a run: runs x this stays under the log's 10,000 */
@@ -64,30 +66,6 @@ static const bench_alg algs[] = {
 	/* 9e: OpenSC gives 9d's RSA key decrypt/unwrap only */
 	{ "rsa2048", 0x9E, WK_PIV_ALG_RSA2048, 0x04, CKK_RSA, CKM_RSA_PKCS },
 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* what one signature takes as input for alg: a SHA-256 digest, a padded
  * RSA block or a short message */
@@ -127,7 +105,7 @@ run_wk(wk_piv *piv, const bench_alg *a, double seconds, long max)
 {
 	uint8_t in[256], sig[WK_PIV_SIG_MAX];
 	size_t in_len = input_for(a, in, true), sig_len;
-	double t0 = now(), t;
+	double t0 = bench_now_s(), t;
 	long n = 0;
 	int rc;
 
@@ -140,7 +118,7 @@ run_wk(wk_piv *piv, const bench_alg *a, double seconds, long max)
 			return -1;
 		}
 		n++;
-		t = now() - t0;
+		t = bench_now_s() - t0;
 	} while (t < seconds && (max == 0 || n < max));
 	return (double)n / t;
 }
@@ -241,7 +219,7 @@ run_p11(p11 *p, const bench_alg *a, CK_OBJECT_HANDLE key, double seconds)
 	CK_MECHANISM mech = { a->p11_mech, NULL, 0 };
 	uint8_t in[256], sig[512];
 	CK_ULONG in_len = input_for(a, in, false), sig_len;
-	double t0 = now(), t;
+	double t0 = bench_now_s(), t;
 	long n = 0;
 
 	CK_RV rv;
@@ -256,7 +234,7 @@ run_p11(p11 *p, const bench_alg *a, CK_OBJECT_HANDLE key, double seconds)
 			return -1;
 		}
 		n++;
-		t = now() - t0;
+		t = bench_now_s() - t0;
 	} while (t < seconds);
 	return (double)n / t;
 }
@@ -270,7 +248,7 @@ run_evp(EVP_PKEY *k, const bench_alg *a, double seconds)
 	size_t sig_len, in_len = 32;
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_MD_CTX *md = NULL;
-	double t0 = now(), t = 0, rate = -1;
+	double t0 = bench_now_s(), t = 0, rate = -1;
 	long n = 0;
 
 	memset(in, 0x5A, sizeof(in));
@@ -293,7 +271,7 @@ run_evp(EVP_PKEY *k, const bench_alg *a, double seconds)
 			goto out;
 		}
 		n++;
-		t = now() - t0;
+		t = bench_now_s() - t0;
 	} while (t < seconds);
 	rate = (double)n / t;
 out:
@@ -312,7 +290,7 @@ run_sodium_ed25519(EVP_PKEY *k, double seconds)
 {
 	uint8_t in[32], seed[32], pk[32], sk[64], sig[64];
 	size_t sl = sizeof(seed);
-	double t0 = now(), t = 0;
+	double t0 = bench_now_s(), t = 0;
 	long n = 0;
 
 	memset(in, 0x5A, sizeof(in));
@@ -323,7 +301,7 @@ run_sodium_ed25519(EVP_PKEY *k, double seconds)
 		if (crypto_sign_detached(sig, NULL, in, sizeof(in), sk) != 0)
 			break;
 		n++;
-		t = now() - t0;
+		t = bench_now_s() - t0;
 	} while (t < seconds);
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(sk, sizeof(sk));
@@ -351,7 +329,7 @@ run_ecdsa_ahead(EVP_PKEY *k, double seconds)
 	do {
 		if (ECDSA_sign_setup(ec, NULL, &kinv, &r) != 1)
 			goto out;
-		t0 = now();
+		t0 = bench_now_s();
 		sig = ECDSA_do_sign_ex(in, sizeof(in), kinv, r, ec);
 		p = der;
 		if (sig == NULL || i2d_ECDSA_SIG(sig, &p) <= 0) {
@@ -359,7 +337,7 @@ run_ecdsa_ahead(EVP_PKEY *k, double seconds)
 			goto out;
 		}
 		ECDSA_SIG_free(sig);
-		t += now() - t0;
+		t += bench_now_s() - t0;
 		BN_clear_free(kinv);
 		BN_clear_free(r);
 		kinv = r = NULL;
@@ -411,7 +389,7 @@ echo_us(const char *reader, int n)
 	}
 	pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
 	for (int i = -50; i < n; i++) {	/* 50 to warm up */
-		double t0 = now();
+		double t0 = bench_now_s();
 
 		rlen = sizeof(r);
 		if ((rv = SCardTransmit(h, pci, echo, sizeof(echo), NULL, r,
@@ -422,9 +400,9 @@ echo_us(const char *reader, int n)
 			goto out;
 		}
 		if (i >= 0)
-			t[i] = (now() - t0) * 1e6;
+			t[i] = (bench_now_s() - t0) * 1e6;
 	}
-	us = median(t, n);
+	us = bench_median(t, n);
 out:
 	if (h != 0)
 		SCardDisconnect(h, SCARD_LEAVE_CARD);
@@ -625,13 +603,13 @@ main(int argc, char **argv)
 			    run_sodium_ed25519(k, seconds) : -1;
 		}
 		EVP_PKEY_free(k);
-		evp_m = median(evp_r, runs);
-		ahead_m = median(ahead_r, runs);
-		card_m = median(wk_r, runs);
+		evp_m = bench_median(evp_r, runs);
+		ahead_m = bench_median(ahead_r, runs);
+		card_m = bench_median(wk_r, runs);
 		print_row(a->name, "libwalletkey", card_m, evp_m, ahead_m, echo,
 		    true, wk_why);
 		for (int m = 0; m < nmod; m++)
-			print_row(a->name, mods[m].name, median(mod_r[m], runs),
+			print_row(a->name, mods[m].name, bench_median(mod_r[m], runs),
 			    evp_m, ahead_m, echo,
 			    strcmp(mods[m].name, "softhsm2") != 0, mod_why[m]);
 		if (a->alg == WK_PIV_ALG_ECCP256 && ahead_m > 0 && echo > 0)
@@ -676,8 +654,8 @@ main(int argc, char **argv)
 			    AUDIT_PER_RUN)) < 0)
 				memcpy(c_why, why, sizeof(why));
 		}
-		ma = median(a9, runs);
-		mc = median(c9, runs);
+		ma = bench_median(a9, runs);
+		mc = bench_median(c9, runs);
 		printf("\nthe audit record of a signature (9C logs each, 9A none;"
 		    " libwalletkey, median of %d runs of\nat most %.1f s or %d "
 		    "signatures)\n", runs, seconds, AUDIT_PER_RUN);

@@ -7,24 +7,6 @@
 
 #include "wk_buf.h"
 
-static void
-put64(wk_buf *b, uint64_t v)
-{
-	wk_buf_be32(b, (uint32_t)(v >> 32));
-	wk_buf_be32(b, (uint32_t)v);
-}
-
-static int
-get64(wk_cur *c, uint64_t *v)
-{
-	uint32_t hi, lo;
-
-	if (wk_cur_be32(c, &hi) != 0 || wk_cur_be32(c, &lo) != 0)
-		return -1;
-	*v = ((uint64_t)hi << 32) | lo;
-	return 0;
-}
-
 /* a length-prefixed string of 1..max bytes, NUL-terminated into out */
 static int
 get_str(wk_cur *c, char *out, size_t max)
@@ -131,9 +113,9 @@ wk_anon_tx_encode(const wk_anon_tx *tx, uint8_t *out, size_t cap, size_t *len)
 	wk_buf_add(&b, WK_ANON_TX_MAGIC, strlen(WK_ANON_TX_MAGIC));
 	put_str(&b, tx->payer);
 	put_str(&b, tx->payee);
-	put64(&b, tx->amount);
-	put64(&b, tx->time);
-	put64(&b, tx->counter);
+	wk_buf_be64(&b, tx->amount);
+	wk_buf_be64(&b, tx->time);
+	wk_buf_be64(&b, tx->counter);
 	wk_buf_add(&b, tx->nonce, sizeof(tx->nonce));
 	if (wk_buf_failed(&b))
 		return WK_ANON_ARG;
@@ -151,8 +133,9 @@ wk_anon_tx_decode(const uint8_t *p, size_t len, wk_anon_tx *tx)
 	if (magic(&c, WK_ANON_TX_MAGIC) != 0 ||
 	    get_str(&c, tx->payer, WK_ANON_ACCT_MAX) != 0 ||
 	    get_str(&c, tx->payee, WK_ANON_ACCT_MAX) != 0 ||
-	    get64(&c, &tx->amount) != 0 || get64(&c, &tx->time) != 0 ||
-	    get64(&c, &tx->counter) != 0 ||
+	    wk_cur_be64(&c, &tx->amount) != 0 ||
+	    wk_cur_be64(&c, &tx->time) != 0 ||
+	    wk_cur_be64(&c, &tx->counter) != 0 ||
 	    wk_cur_copy(&c, tx->nonce, sizeof(tx->nonce)) != 0 || c.len != 0)
 		return WK_ANON_MALFORMED;
 	if (!wk_anon_account_ok(tx->payer) || !wk_anon_account_ok(tx->payee) ||
@@ -412,9 +395,9 @@ result_body(const wk_anon_result *r, wk_buf *b)
 	wk_buf_add(b, WK_ANON_RES_MAGIC, strlen(WK_ANON_RES_MAGIC));
 	wk_buf_add(b, r->txid, WK_ANON_TXID_LEN);
 	wk_buf_u8(b, r->status);
-	put64(b, r->amount);
-	put64(b, (uint64_t)r->balance);
-	put64(b, r->time);
+	wk_buf_be64(b, r->amount);
+	wk_buf_be64(b, (uint64_t)r->balance);
+	wk_buf_be64(b, r->time);
 	wk_buf_u8(b, (uint8_t)n);
 	wk_buf_add(b, r->reason, n);
 	return wk_buf_failed(b) ? WK_ANON_ARG : WK_ANON_OK;
@@ -452,8 +435,8 @@ wk_anon_result_decode(const uint8_t *p, size_t len, wk_anon_result *r)
 	if (magic(&c, WK_ANON_RES_MAGIC) != 0 ||
 	    wk_cur_copy(&c, r->txid, WK_ANON_TXID_LEN) != 0 ||
 	    wk_cur_u8(&c, &r->status) != 0 || r->status < WK_ANON_COMMITTED ||
-	    r->status > WK_ANON_VOID || get64(&c, &r->amount) != 0 ||
-	    get64(&c, &bal) != 0 || get64(&c, &r->time) != 0 ||
+	    r->status > WK_ANON_VOID || wk_cur_be64(&c, &r->amount) != 0 ||
+	    wk_cur_be64(&c, &bal) != 0 || wk_cur_be64(&c, &r->time) != 0 ||
 	    wk_cur_u8(&c, &n) != 0 || n > WK_ANON_REASON_MAX ||
 	    wk_cur_take(&c, n, &s) != 0 || c.len != WK_ANON_SIG_LEN)
 		return WK_ANON_MALFORMED;
@@ -535,7 +518,7 @@ wk_anon_query_encode(uint64_t time, const uint8_t nonce[16],
 
 	wk_buf_init_fixed(&b, out, WK_ANON_QUERY_LEN);
 	wk_buf_add(&b, WK_ANON_Q_MAGIC, strlen(WK_ANON_Q_MAGIC));
-	put64(&b, time);
+	wk_buf_be64(&b, time);
 	wk_buf_add(&b, nonce, 16);
 }
 
@@ -546,7 +529,7 @@ wk_anon_query_decode(const uint8_t *p, size_t len, uint64_t *time,
 	wk_cur c;
 
 	wk_cur_init(&c, p, len);
-	if (magic(&c, WK_ANON_Q_MAGIC) != 0 || get64(&c, time) != 0 ||
+	if (magic(&c, WK_ANON_Q_MAGIC) != 0 || wk_cur_be64(&c, time) != 0 ||
 	    wk_cur_copy(&c, nonce, 16) != 0 || c.len != 0)
 		return WK_ANON_MALFORMED;
 	return WK_ANON_OK;

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "wk_name.h"
+
 static const char head_label[] = "WKAUDIT-HEAD/1";	/* 14 bytes */
 static const char page_info[] = "walletkey-audit-page/1";
 
@@ -96,10 +98,7 @@ wk_arec_hash(const uint8_t raw[WK_AREC_LEN], uint8_t h[WK_AREC_HASH_LEN])
 		crypto_hash_sha256(h, raw, WK_AREC_LEN);
 }
 
-static const struct {
-	uint8_t type;
-	const char *name;
-} type_names[] = {
+static const wk_name type_names[] = {
 	{ WK_AREC_ED_LOAD, "load" },
 	{ WK_AREC_EP_LOAD, "load" },
 	{ WK_AREC_UNLOAD, "unload" },
@@ -148,9 +147,11 @@ wk_arec_outgoing(uint8_t type)
 const char *
 wk_arec_type_name(uint8_t type, char *buf, size_t cap)
 {
-	for (size_t i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++)
-		if (type_names[i].type == type)
-			return type_names[i].name;
+	const char *name = wk_name_of(type_names,
+	    sizeof(type_names) / sizeof(type_names[0]), type);
+
+	if (name != NULL)
+		return name;
 	if (buf == NULL || cap == 0)
 		return "unknown";
 	snprintf(buf, cap, "type-%02x", type);

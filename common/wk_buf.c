@@ -79,6 +79,20 @@ wk_cur_be32(wk_cur *c, uint32_t *v)
 	return cur_be(c, 4, v);
 }
 
+int
+wk_cur_be64(wk_cur *c, uint64_t *v)
+{
+	const uint8_t *p;
+	uint64_t x = 0;
+
+	if (wk_cur_take(c, 8, &p) != 0)
+		return -1;
+	for (size_t i = 0; i < 8; i++)
+		x = (x << 8) | p[i];
+	*v = x;
+	return 0;
+}
+
 void
 wk_buf_init_fixed(wk_buf *b, uint8_t *storage, size_t cap)
 {
@@ -222,4 +236,11 @@ wk_buf_be32(wk_buf *b, uint32_t v)
 	    (uint8_t)(v >> 8), (uint8_t)v };
 
 	wk_buf_add(b, x, sizeof(x));
+}
+
+void
+wk_buf_be64(wk_buf *b, uint64_t v)
+{
+	wk_buf_be32(b, (uint32_t)(v >> 32));
+	wk_buf_be32(b, (uint32_t)v);
 }

@@ -20,6 +20,7 @@ int wk_cur_u8(wk_cur *c, uint8_t *v);
 int wk_cur_be16(wk_cur *c, uint16_t *v);
 int wk_cur_be24(wk_cur *c, uint32_t *v);
 int wk_cur_be32(wk_cur *c, uint32_t *v);
+int wk_cur_be64(wk_cur *c, uint64_t *v);
 
 /*
  * write side: appends into caller storage (fixed) or into heap storage that
@@ -46,6 +47,7 @@ void wk_buf_u8(wk_buf *b, uint8_t v);
 void wk_buf_be16(wk_buf *b, uint16_t v);
 void wk_buf_be24(wk_buf *b, uint32_t v);
 void wk_buf_be32(wk_buf *b, uint32_t v);
+void wk_buf_be64(wk_buf *b, uint64_t v);
 /* reserves n bytes and returns where they start, or NULL (and fails) */
 uint8_t *wk_buf_reserve(wk_buf *b, size_t n);
 void wk_buf_reset(wk_buf *b);

@@ -1,4 +1,4 @@
-/* DER DigestInfo prefixes (RFC 8017 9.2 note 1) */
+/* DER DigestInfo prefixes (RFC 8017 9.2 note 1) and MGF1 (B.2.1) */
 #include "wk_digestinfo.h"
 
 #include <openssl/obj_mac.h>
@@ -40,4 +40,37 @@ wk_digest_info(int nid, size_t *len)
 		}
 	*len = 0;
 	return NULL;
+}
+
+int
+wk_mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t seed_len,
+    uint8_t *mask, size_t len)
+{
+	uint8_t out[EVP_MAX_MD_SIZE], c[4];
+	EVP_MD_CTX *ctx = NULL;
+	unsigned int olen;
+	size_t done = 0;
+	uint32_t counter = 0;
+	int rc = -1;
+
+	if (md == NULL || (ctx = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	while (done < len) {
+		c[0] = (uint8_t)(counter >> 24);
+		c[1] = (uint8_t)(counter >> 16);
+		c[2] = (uint8_t)(counter >> 8);
+		c[3] = (uint8_t)counter;
+		if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
+		    EVP_DigestUpdate(ctx, seed, seed_len) != 1 ||
+		    EVP_DigestUpdate(ctx, c, 4) != 1 ||
+		    EVP_DigestFinal_ex(ctx, out, &olen) != 1)
+			goto out;
+		for (unsigned int i = 0; i < olen && done < len; i++)
+			mask[done++] ^= out[i];
+		counter++;
+	}
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }

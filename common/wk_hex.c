@@ -48,3 +48,28 @@ wk_hex_encode(const uint8_t *in, size_t len, char *out)
 	}
 	out[2 * len] = '\0';
 }
+
+static uint8_t
+bcd(int v)
+{
+	return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
+}
+
+int
+wk_bcd_datetime(time_t t, uint8_t date[4], uint8_t tim[3])
+{
+	struct tm tm;
+	int y;
+
+	if (gmtime_r(&t, &tm) == NULL)
+		return -1;
+	y = tm.tm_year + 1900;
+	date[0] = bcd(y / 100);
+	date[1] = bcd(y % 100);
+	date[2] = bcd(tm.tm_mon + 1);
+	date[3] = bcd(tm.tm_mday);
+	tim[0] = bcd(tm.tm_hour);
+	tim[1] = bcd(tm.tm_min);
+	tim[2] = bcd(tm.tm_sec);
+	return 0;
+}

@@ -257,6 +257,7 @@ void iss_limiter_give(iss_limiter *l, const char *key, int64_t now);
  * servers) and per client address (in memory), with 429 and Retry-After
  */
 #define ISS_HASH_MAX 2			/* serve --hash-concurrency */
+#define ISS_POOL_DEFAULT 32		/* serve --pool: database connections */
 #define ISS_HASH_WAIT_MS 2000
 #define ISS_ACCOUNT_FAILS 5		/* failures per account number ... */
 #define ISS_ACCOUNT_WINDOW 900		/* ... within 15 minutes */
@@ -282,6 +283,11 @@ typedef struct iss_session {
 	int scope;		/* enum iss_scope */
 } iss_session;
 
+/* the cards' certificates parsed and chain-checked once (iss_proto.c) */
+typedef struct iss_certs iss_certs;
+int iss_certs_new(iss_certs **out);
+void iss_certs_free(iss_certs **c);
+
 typedef struct iss {
 	iss_pool *pool;
 	iss_keys keys;
@@ -300,6 +306,7 @@ typedef struct iss {
 	/* PEM of the CAs whose client certificates the server asks for and
 	 * checks (serve --client-ca): merchants' credentials; NULL: none */
 	char *client_ca;
+	iss_certs *certs;	/* NULL: parsed and checked every time */
 } iss;
 
 /* the account holder's PAN and password for an enrolment from peer (may
@@ -351,6 +358,10 @@ int iss_psam_issue(iss_db *db, const iss_keys *k, const char *terminal,
  * fn returns 0, -1 (e set) or ISS_DB_RETRY */
 typedef int iss_tx_fn(iss *is, iss_db *db, void *arg, iss_err *e);
 int iss_run_tx(iss *is, iss_tx_fn *fn, void *arg, iss_err *e);
+/* the same, but on PostgreSQL fn runs exactly one statement that is its
+ * own transaction (no BEGIN and COMMIT around it: one round trip); on
+ * SQLite as iss_run_tx */
+int iss_run_stmt(iss *is, iss_tx_fn *fn, void *arg, iss_err *e);
 /* a database failure inside a transaction: RETRY passes up, else 500 */
 int iss_db_fail(iss_err *e, iss_db *db, int rc);
 
@@ -457,8 +468,18 @@ typedef struct iss_request {
 /* dispatch one request; shared by the HTTP server and the fuzz target */
 int iss_handle(iss *is, const iss_request *rq, json_t **resp, iss_err *e);
 
+/* how a router (iss_handle, iss_anon_handle) ends: the handler ran (a
+ * failure it did not describe is a 500), the method is not the route's
+ * (405), no route (404), or a failure already described */
+typedef enum { ISS_ROUTE_DONE, ISS_ROUTE_METHOD, ISS_ROUTE_NOT_FOUND,
+	ISS_ROUTE_OUT } iss_route_how;
+/* that end: e filled as how says, req freed; 0 or -1 */
+int iss_route_end(iss_route_how how, int rc, const char *method,
+    const char *url, json_t *req, iss_err *e);
+
 /*
- * online payments confirmed on the card (iss_pay.c, docs/payments.md).
+ * online payments confirmed on the card (iss_pay.c, iss_pay_merchant.c,
+ * iss_pay_card.c; docs/payments.md).
  * A merchant authenticates with an API key (Authorization: Bearer wkm_...)
  * or a TLS client certificate registered for it.
  */

@@ -101,32 +101,6 @@ iss_anon_fault(const char *point)
 	}
 }
 
-json_t *
-iss_anon_b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-int
-iss_anon_unb64(json_t *j, uint8_t *out, size_t cap, size_t *len)
-{
-	const char *s = json_string_value(j);
-
-	if (s == NULL || sodium_base642bin(out, cap, s, strlen(s), NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return 0;
-}
-
 int
 iss_anon_hex32(const char *hex, uint8_t out[32])
 {

@@ -9,6 +9,7 @@
 
 #include "iss.h"
 #include "wk_anon.h"
+#include "wk_json.h"
 
 enum iss_role { ISS_ROLE_BANK = 0, ISS_ROLE_IDENTITY, ISS_ROLE_ACCOUNT };
 
@@ -114,9 +115,6 @@ bool iss_anon_admin_known(const char *cmd);
  * process there with SIGKILL */
 void iss_anon_fault(const char *point);
 
-/* base64 helpers */
-json_t *iss_anon_b64(const uint8_t *p, size_t len);
-int iss_anon_unb64(json_t *j, uint8_t *out, size_t cap, size_t *len);
 int iss_anon_hex32(const char *hex, uint8_t out[32]);
 
 #endif

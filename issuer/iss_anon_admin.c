@@ -649,7 +649,7 @@ reveal(const iss_anon_cmd *c)
 	{
 		json_t *j = json_string(iss_res_text(r, 0, 0));
 
-		if (j == NULL || iss_anon_unb64(j, idcred, sizeof(idcred), &n) != 0 ||
+		if (j == NULL || wk_b64_unjson(j, idcred, sizeof(idcred), &n) != 0 ||
 		    iss_anon_hex32(iss_res_text(r, 0, 1), idk) != 0 ||
 		    wk_hex_decode(iss_res_text(r, 0, 2), salt, 16) != 16) {
 			json_decref(j);

@@ -114,7 +114,7 @@ iss_anon_am_open_account(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 
 	memset(&o, 0, sizeof(o));
 	o.a = a;
-	if (iss_anon_unb64(json_object_get(req, "bk"), bk, sizeof(bk), &n) != 0 ||
+	if (wk_b64_unjson(json_object_get(req, "bk"), bk, sizeof(bk), &n) != 0 ||
 	    n != 32) {
 		iss_fail(e, 400, "bad_request", "an account opening is {bk,"
 		    " attestation}: the card's business key and its attestation");
@@ -134,7 +134,7 @@ iss_anon_am_open_account(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 	}
 	wk_hex_encode(a->kx_pk, 32, kx);
 	if ((*resp = json_pack("{s:s, s:s, s:s, s:o}", "account", o.account,
-	    "manager", a->self, "kx_pub", kx, "statement", iss_anon_b64(stmt,
+	    "manager", a->self, "kx_pub", kx, "statement", wk_b64_json(stmt,
 	    slen))) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		return -1;
@@ -190,7 +190,7 @@ open_envelope(iss_anon *a, iss_db *db, json_t *req, uint8_t kind,
 	size_t n;
 	int rc = -1;
 
-	if (iss_anon_unb64(json_object_get(req, "envelope"), env, sizeof(env),
+	if (wk_b64_unjson(json_object_get(req, "envelope"), env, sizeof(env),
 	    &n) != 0 || wk_anon_env_peek(env, n, &k, acct_id,
 	    WK_ANON_ACCT_MAX + 1) != WK_ANON_OK || k != kind) {
 		iss_fail(e, 400, "bad_envelope", "{envelope} is not a payment"
@@ -301,7 +301,7 @@ check_result(iss_anon *a, json_t *ans, const char *txid, iss_err *e)
 	wk_anon_result r;
 	size_t n;
 
-	if (iss_anon_unb64(json_object_get(ans, "result"), res, sizeof(res),
+	if (wk_b64_unjson(json_object_get(ans, "result"), res, sizeof(res),
 	    &n) != 0 || wk_anon_result_verify(res, n, a->authority_pk, &r) !=
 	    WK_ANON_OK) {
 		iss_fail(e, 502, "peer_unreachable", "the authority's result is not"
@@ -386,8 +386,8 @@ iss_anon_am_pay(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (iss_anon_peer_call(a, a->authority_url, "/v1/anon/peer/transfer",
 	    a->authority_pk, json_pack("{s:o, s:o, s:o, s:s}", "txinfo",
-	    iss_anon_b64(txinfo, txlen), "txcred", iss_anon_b64(txcred, 64),
-	    "idcred", iss_anon_b64(idcred, idlen), "alias", o.alias), &ans, e) != 0) {
+	    wk_b64_json(txinfo, txlen), "txcred", wk_b64_json(txcred, 64),
+	    "idcred", wk_b64_json(idcred, idlen), "alias", o.alias), &ans, e) != 0) {
 		if (e->status < 500)
 			settle_rows(a, txid, "refused", e->message);
 		else

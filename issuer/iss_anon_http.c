@@ -5,6 +5,29 @@
 
 #include "wk_hex.h"
 
+/* the POST routes of one role whose handler takes the request alone */
+static const struct post_route {
+	bool identity;		/* the identity authority's, else a manager's */
+	const char *path;
+	int (*fn)(iss_anon *a, json_t *req, json_t **resp, iss_err *e);
+} post_routes[] = {
+	{ true, "/v1/anon/registrations", iss_anon_id_register },
+	{ false, "/v1/anon/accounts", iss_anon_am_open_account },
+	{ false, "/v1/anon/payments", iss_anon_am_pay },
+	{ false, "/v1/anon/status", iss_anon_am_status },
+	{ false, "/v1/anon/history", iss_anon_am_history },
+};
+
+static const struct post_route *
+post_route(bool identity, const char *url)
+{
+	for (size_t i = 0; i < sizeof(post_routes) / sizeof(post_routes[0]); i++)
+		if (post_routes[i].identity == identity &&
+		    strcmp(url, post_routes[i].path) == 0)
+			return &post_routes[i];
+	return NULL;
+}
+
 int
 iss_anon_handle(iss_anon *a, const char *method, const char *url,
     const char *body, size_t body_len, json_t **resp, iss_err *e)
@@ -14,6 +37,7 @@ iss_anon_handle(iss_anon *a, const char *method, const char *url,
 	json_t *req = NULL;
 	json_error_t jerr;
 	char spk[65], kpk[65];
+	const struct post_route *r;
 	int rc = -1;
 
 	*resp = NULL;
@@ -53,39 +77,16 @@ iss_anon_handle(iss_anon *a, const char *method, const char *url,
 			goto method;
 		rc = id ? iss_anon_id_peer(a, url, req, resp, e) :
 		    iss_anon_am_peer(a, url, req, resp, e);
-	} else if (id && strcmp(url, "/v1/anon/registrations") == 0) {
+	} else if ((r = post_route(id, url)) != NULL) {
 		if (!post)
 			goto method;
-		rc = iss_anon_id_register(a, req, resp, e);
-	} else if (!id && strcmp(url, "/v1/anon/accounts") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_anon_am_open_account(a, req, resp, e);
-	} else if (!id && strcmp(url, "/v1/anon/payments") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_anon_am_pay(a, req, resp, e);
-	} else if (!id && strcmp(url, "/v1/anon/status") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_anon_am_status(a, req, resp, e);
-	} else if (!id && strcmp(url, "/v1/anon/history") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_anon_am_history(a, req, resp, e);
+		rc = r->fn(a, req, resp, e);
 	} else {
 		goto notfound;
 	}
-	if (rc != 0 && e->status == 0)
-		iss_fail(e, 500, "internal", "out of memory");
-	goto out;
+	return iss_route_end(ISS_ROUTE_DONE, rc, method, url, req, e);
 method:
-	iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
-	    method, url);
-	goto out;
+	return iss_route_end(ISS_ROUTE_METHOD, rc, method, url, req, e);
 notfound:
-	iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
-out:
-	json_decref(req);
-	return rc == 0 ? 0 : -1;
+	return iss_route_end(ISS_ROUTE_NOT_FOUND, rc, method, url, req, e);
 }

@@ -77,7 +77,7 @@ iss_anon_check_attestation(iss_anon *a, json_t *arr, const uint8_t *card_id,
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((der[i] = malloc(WK_ATTEST_CERT_MAX)) == NULL ||
-		    iss_anon_unb64(json_array_get(arr, i), der[i], WK_ATTEST_CERT_MAX,
+		    wk_b64_unjson(json_array_get(arr, i), der[i], WK_ATTEST_CERT_MAX,
 		    &len[i]) != 0) {
 			iss_fail(e, 400, "bad_attestation", "attestation[%zu] is not"
 			    " base64 of at most %d bytes", i, WK_ATTEST_CERT_MAX);
@@ -179,10 +179,10 @@ iss_anon_id_register(iss_anon *a, json_t *req, json_t **resp, iss_err *e)
 
 	memset(&g, 0, sizeof(g));
 	if (code == NULL || strlen(code) < 8 || strlen(code) > 128 ||
-	    iss_anon_unb64(json_object_get(req, "statement"), stmt, sizeof(stmt),
+	    wk_b64_unjson(json_object_get(req, "statement"), stmt, sizeof(stmt),
 	    &slen) != 0 ||
-	    iss_anon_unb64(json_object_get(req, "otk"), otk, sizeof(otk), &n1) != 0 ||
-	    iss_anon_unb64(json_object_get(req, "idk"), idk, sizeof(idk), &n2) != 0 ||
+	    wk_b64_unjson(json_object_get(req, "otk"), otk, sizeof(otk), &n1) != 0 ||
+	    wk_b64_unjson(json_object_get(req, "idk"), idk, sizeof(idk), &n2) != 0 ||
 	    n1 != 32 || n2 != 32) {
 		iss_fail(e, 400, "bad_request", "a registration is {code, statement,"
 		    " otk, idk, attestation_otk, attestation_idk}");
@@ -376,7 +376,7 @@ xfer_tx(iss *is, iss_db *db, void *arg, iss_err *e)
 		iss_fail(e, 500, "internal", "cannot sign the result");
 		return -1;
 	}
-	if ((j = iss_anon_b64(x->result, x->result_len)) == NULL) {
+	if ((j = wk_b64_json(x->result, x->result_len)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		return -1;
 	}
@@ -515,10 +515,10 @@ transfer(iss_anon *a, const char *from, json_t *b, json_t **out, iss_err *e)
 	x.idcred_b64 = json_string_value(json_object_get(b, "idcred"));
 	x.alias = json_string_value(json_object_get(b, "alias"));
 	if (x.alias == NULL || strlen(x.alias) != 32 ||
-	    iss_anon_unb64(json_object_get(b, "txinfo"), txinfo, sizeof(txinfo),
-	    &txlen) != 0 || iss_anon_unb64(json_object_get(b, "txcred"), txcred,
+	    wk_b64_unjson(json_object_get(b, "txinfo"), txinfo, sizeof(txinfo),
+	    &txlen) != 0 || wk_b64_unjson(json_object_get(b, "txcred"), txcred,
 	    sizeof(txcred), &clen) != 0 || clen != 64 ||
-	    iss_anon_unb64(json_object_get(b, "idcred"), idcred, sizeof(idcred),
+	    wk_b64_unjson(json_object_get(b, "idcred"), idcred, sizeof(idcred),
 	    &idlen) != 0 || wk_anon_tx_decode(txinfo, txlen, &x.tx) != WK_ANON_OK) {
 		iss_fail(e, 400, "bad_request", "a transfer is {txinfo, txcred, idcred,"
 		    " alias} of a well-formed payment");
@@ -598,7 +598,7 @@ answer:
 		x.stored = NULL;
 	} else if ((*out = json_pack("{s:s, s:s, s:s, s:o, s:I, s:f}", "txid",
 	    x.txid, "status", wk_anon_status_name(x.status), "reason", x.reason,
-	    "result", iss_anon_b64(x.result, x.result_len), "balance",
+	    "result", wk_b64_json(x.result, x.result_len), "balance",
 	    (json_int_t)x.balance, "payee_ms", payee_ms)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
@@ -634,7 +634,7 @@ void_tx(iss *is, iss_db *db, void *arg, iss_err *e)
 		return rc;
 	if (sign_result(v->a, v->bin, WK_ANON_VOID, 0, 0,
 	    "the payment never reached the ledger", v->result, &v->len) !=
-	    WK_ANON_OK || (j = iss_anon_b64(v->result, v->len)) == NULL) {
+	    WK_ANON_OK || (j = wk_b64_json(v->result, v->len)) == NULL) {
 		iss_fail(e, 500, "internal", "cannot sign the result");
 		return -1;
 	}
@@ -701,7 +701,7 @@ status(iss_anon *a, const char *from, json_t *b, json_t **out, iss_err *e)
 		v.stored = NULL;
 	} else if ((*out = json_pack("{s:s, s:s, s:s, s:o}", "txid", txid, "status",
 	    "void", "reason", "the payment never reached the ledger", "result",
-	    iss_anon_b64(v.result, v.len))) == NULL) {
+	    wk_b64_json(v.result, v.len))) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
 	}

@@ -18,6 +18,7 @@
 
 #include "wk_arec.h"
 #include "wk_hex.h"
+#include "wk_json.h"
 
 #define HIST_PAGE 255	/* records in one history page */
 
@@ -31,20 +32,6 @@ audit_keypair(const iss *is, uint8_t pk[32], uint8_t sk[32])
 	crypto_generichash(sk, 32, (const uint8_t *)audit_key_label,
 	    sizeof(audit_key_label) - 1, is->keys.mk, ISS_MK_LEN);
 	crypto_scalarmult_base(pk, sk);
-}
-
-static json_t *
-hex_json(const uint8_t *p, size_t len)
-{
-	char *s = malloc(2 * len + 1);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	wk_hex_encode(p, len, s);
-	j = json_string(s);
-	free(s);
-	return j;
 }
 
 /* exactly n bytes of hex from member k of o */
@@ -217,7 +204,7 @@ iss_audit_key(iss *is, json_t **resp, iss_err *e)
 
 	audit_keypair(is, pk, sk);
 	sodium_memzero(sk, sizeof(sk));
-	if ((*resp = json_pack("{s:o}", "x25519", hex_json(pk, 32))) == NULL) {
+	if ((*resp = json_pack("{s:o}", "x25519", wk_hex_json(pk, 32))) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		return -1;
 	}
@@ -352,7 +339,7 @@ iss_audit_records(iss *is, const char *card, json_t *req, json_t **resp,
 	if ((rc = iss_run_tx(is, records_tx, &a, e)) != 0)
 		goto out;
 	if ((*resp = json_pack("{s:I, s:o, s:I, s:I}", "stored_seq",
-	    (json_int_t)a.s.stored, "stored_hash", hex_json(a.s.stored_hash, 32),
+	    (json_int_t)a.s.stored, "stored_hash", wk_hex_json(a.s.stored_hash, 32),
 	    "added", (json_int_t)a.added, "acked_seq",
 	    (json_int_t)a.s.acked)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
@@ -515,9 +502,9 @@ iss_audit_ack(iss *is, const char *card, json_t *req, json_t **resp,
 		goto fail;
 	}
 	if ((*resp = json_pack("{s:I, s:o, s:o, s:o}", "acked_seq",
-	    (json_int_t)a.s.acked, "acked_hash", hex_json(a.s.acked_hash, 32),
-	    "signature", hex_json(sig, sig_len), "revocation_list",
-	    hex_json(a.crl.p, a.crl.len))) == NULL) {
+	    (json_int_t)a.s.acked, "acked_hash", wk_hex_json(a.s.acked_hash, 32),
+	    "signature", wk_hex_json(sig, sig_len), "revocation_list",
+	    wk_hex_json(a.crl.p, a.crl.len))) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto fail;
 	}
@@ -601,7 +588,7 @@ iss_audit_history(iss *is, const char *card, const char *from,
 		goto out;
 	}
 	if ((*resp = json_pack("{s:o, s:o, s:I, s:I, s:b}", "page",
-	    hex_json(page, len), "signature", hex_json(sig, sig_len),
+	    wk_hex_json(page, len), "signature", wk_hex_json(sig, sig_len),
 	    "stored_seq", (json_int_t)s.stored, "acked_seq",
 	    (json_int_t)s.acked, "more", h.more)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
@@ -687,8 +674,8 @@ iss_audit_loads(iss *is, const char *card, const char *from, json_t **resp,
 		iss_fail(e, 500, "internal", "cannot sign the loads page");
 		goto out;
 	}
-	if ((*resp = json_pack("{s:o, s:o, s:b}", "page", hex_json(page, len),
-	    "signature", hex_json(sig, sig_len), "more", l.more)) == NULL) {
+	if ((*resp = json_pack("{s:o, s:o, s:b}", "page", wk_hex_json(page, len),
+	    "signature", wk_hex_json(sig, sig_len), "more", l.more)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
 	}

@@ -602,15 +602,26 @@ iss_res_free(iss_res **rp)
 	*rp = NULL;
 }
 
+/* a thread waiting for a connection: served in the order they came, so
+ * that under more requests than connections no request waits for more
+ * than the ones before it (a condition variable wakes any waiter, and the
+ * unlucky ones made the tail of the latency, issue 17) */
+typedef struct pool_waiter {
+	struct pool_waiter *next;
+	pthread_cond_t cv;
+	iss_db *db;		/* handed over by iss_pool_put */
+	bool may_open;		/* a failed open's place handed over */
+} pool_waiter;
+
 struct iss_pool {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	pthread_mutex_t wlock;
 	char *url;
 	iss_db **idle;
 	size_t n_idle;
 	size_t n_open;
 	size_t max;
+	pool_waiter *head, *tail;	/* FIFO */
 };
 
 int
@@ -633,7 +644,6 @@ iss_pool_new(const char *url, size_t max, iss_pool **out, char *err,
 	}
 	p->max = max;
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	pthread_mutex_init(&p->wlock, NULL);
 	/* open one now so a bad URL fails at start, not on the first request */
 	if (iss_db_open(url, &db, err, errlen) != ISS_DB_OK) {
@@ -659,12 +669,22 @@ iss_pool_free(iss_pool **pp)
 	for (size_t i = 0; i < p->n_idle; i++)
 		iss_db_free(&p->idle[i]);
 	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->wlock);
 	free(p->idle);
 	free(p->url);
 	free(p);
 	*pp = NULL;
+}
+
+/* the oldest waiter, taken off the queue; NULL when none (p->mu held) */
+static pool_waiter *
+pool_next_waiter(iss_pool *p)
+{
+	pool_waiter *w = p->head;
+
+	if (w != NULL && (p->head = w->next) == NULL)
+		p->tail = NULL;
+	return w;
 }
 
 iss_db *
@@ -674,27 +694,49 @@ iss_pool_get(iss_pool *p)
 	char err[256];
 
 	pthread_mutex_lock(&p->mu);
-	if (p->n_idle == 0 && p->n_open >= p->max) {
-		uint64_t t0 = now_ns();
-
-		while (p->n_idle == 0 && p->n_open >= p->max)
-			pthread_cond_wait(&p->cv, &p->mu);
-		atomic_fetch_add_explicit(&st_pool_waits, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&st_pool_wait_ns, now_ns() - t0,
-		    memory_order_relaxed);
-	}
-	if (p->n_idle > 0) {
+	if (p->n_idle > 0 && p->head == NULL) {
 		db = p->idle[--p->n_idle];
 		pthread_mutex_unlock(&p->mu);
 		return db;
 	}
-	p->n_open++;
+	if (p->n_open >= p->max || p->head != NULL) {
+		pool_waiter w = { 0 };
+		uint64_t t0 = now_ns();
+
+		pthread_cond_init(&w.cv, NULL);
+		if (p->tail != NULL)
+			p->tail->next = &w;
+		else
+			p->head = &w;
+		p->tail = &w;
+		while (w.db == NULL && !w.may_open)
+			pthread_cond_wait(&w.cv, &p->mu);
+		pthread_cond_destroy(&w.cv);
+		atomic_fetch_add_explicit(&st_pool_waits, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&st_pool_wait_ns, now_ns() - t0,
+		    memory_order_relaxed);
+		if (w.db != NULL) {
+			pthread_mutex_unlock(&p->mu);
+			return w.db;
+		}
+		/* may_open: the place of a connection that failed to open,
+		 * already counted in n_open */
+	} else {
+		p->n_open++;
+	}
 	pthread_mutex_unlock(&p->mu);
 	if (iss_db_open(p->url, &db, err, sizeof(err)) != ISS_DB_OK) {
+		pool_waiter *w;
+
 		fprintf(stderr, "walletkey-issuer: %s\n", err);
 		pthread_mutex_lock(&p->mu);
-		p->n_open--;
-		pthread_cond_signal(&p->cv);
+		/* the next waiter tries to open one in this place */
+		if ((w = pool_next_waiter(p)) != NULL) {
+			w->may_open = true;
+			pthread_cond_signal(&w->cv);
+		} else {
+			p->n_open--;
+		}
 		pthread_mutex_unlock(&p->mu);
 		return NULL;
 	}
@@ -707,10 +749,16 @@ iss_pool_get(iss_pool *p)
 void
 iss_pool_put(iss_pool *p, iss_db *db)
 {
+	pool_waiter *w;
+
 	if (db == NULL)
 		return;
 	pthread_mutex_lock(&p->mu);
-	p->idle[p->n_idle++] = db;
-	pthread_cond_signal(&p->cv);
+	if ((w = pool_next_waiter(p)) != NULL) {
+		w->db = db;
+		pthread_cond_signal(&w->cv);
+	} else {
+		p->idle[p->n_idle++] = db;
+	}
 	pthread_mutex_unlock(&p->mu);
 }

@@ -194,7 +194,7 @@ attest_parse(json_t *req, attest_chain *c, iss_err *e)
 			iss_fail(e, 500, "internal", "out of memory");
 			return -1;
 		}
-		if ((n = iss_b64_decode(json_string_value(v), c->der[i],
+		if ((n = wk_b64_decode(json_string_value(v), c->der[i],
 		    WK_ATTEST_CERT_MAX)) <= 0) {
 			iss_fail(e, 400, "bad_attestation", "attestation[%zu] is not"
 			    " a base64 certificate of at most %d bytes", i,
@@ -325,7 +325,7 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 		goto out;
 	}
 	wk_hex_encode(x.card_id, sizeof(x.card_id), x.card_hex);
-	if ((n = iss_b64_decode(csr_b64, csr_der, sizeof(csr_der))) <= 0 ||
+	if ((n = wk_b64_decode(csr_b64, csr_der, sizeof(csr_der))) <= 0 ||
 	    (p = csr_der, csr = d2i_X509_REQ(NULL, &p, n)) == NULL ||
 	    p != csr_der + n) {
 		iss_fail(e, 400, "bad_csr", "csr is not a base64 DER PKCS#10 request");
@@ -391,10 +391,10 @@ iss_enrol(iss *is, const char *peer, json_t *req, json_t **resp, iss_err *e)
 	}
 	*resp = json_pack("{s:s, s:o, s:o, s:o, s:o, s:i, s:o, s:s}",
 	    "card_id",
-	    x.card_hex, "certificate", iss_b64_json(der, (size_t)dn),
-	    "ca_certificate", iss_b64_json(cader, (size_t)can),
-	    "personalisation", iss_b64_json(out.p, out.len),
-	    "ocra_key", iss_b64_json(ob.p, ob.len),
+	    x.card_hex, "certificate", wk_b64_json(der, (size_t)dn),
+	    "ca_certificate", wk_b64_json(cader, (size_t)can),
+	    "personalisation", wk_b64_json(out.p, out.len),
+	    "ocra_key", wk_b64_json(ob.p, ob.len),
 	    "key_version", (int)is->keys.key_version,
 	    "key_algorithms", iss_algs_json(x.algs),
 	    "status", x.existing ? "existing" : "enrolled");

@@ -51,7 +51,8 @@ iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
 	is->hash_max = ISS_HASH_MAX;
 	if (iss_limiter_new(ISS_SESSION_BURST, ISS_SESSION_PERIOD,
 	    &is->session_limit) != 0 || iss_limiter_new(ISS_ENROL_BURST,
-	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0) {
+	    ISS_ENROL_PERIOD, &is->enrol_limit) != 0 ||
+	    iss_certs_new(&is->certs) != 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -77,6 +78,7 @@ iss_free(iss **isp)
 	iss_limiter_free(&is->session_limit);
 	free(is->client_ca);
 	iss_limiter_free(&is->enrol_limit);
+	iss_certs_free(&is->certs);
 	pthread_cond_destroy(&is->hash_cv);
 	pthread_mutex_destroy(&is->hash_mu);
 	sodium_memzero(is->dummy_hash, sizeof(is->dummy_hash));
@@ -112,6 +114,42 @@ card_door(iss *is, const iss_request *rq, const char *id, int scope,
 }
 
 int
+iss_route_end(iss_route_how how, int rc, const char *method, const char *url,
+    json_t *req, iss_err *e)
+{
+	if (how == ISS_ROUTE_METHOD)
+		iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
+		    method, url);
+	else if (how == ISS_ROUTE_NOT_FOUND)
+		iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
+	else if (how == ISS_ROUTE_DONE && rc != 0 && e->status == 0)
+		iss_fail(e, 500, "internal", "out of memory");
+	json_decref(req);
+	return how == ISS_ROUTE_METHOD || how == ISS_ROUTE_NOT_FOUND || rc != 0 ?
+	    -1 : 0;
+}
+
+/* the POST routes whose handler takes the request alone */
+static const struct post_route {
+	const char *path;
+	int (*fn)(iss *is, json_t *req, json_t **resp, iss_err *e);
+} post_routes[] = {
+	{ "/v1/settlements", iss_settle },
+	{ "/v1/transfers", iss_transfer_report },
+	{ "/v1/loads", iss_load_start },
+	{ "/v1/pin-reloads", iss_pin_reload },
+};
+
+static const struct post_route *
+post_route(const char *url)
+{
+	for (size_t i = 0; i < sizeof(post_routes) / sizeof(post_routes[0]); i++)
+		if (strcmp(url, post_routes[i].path) == 0)
+			return &post_routes[i];
+	return NULL;
+}
+
+int
 iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 {
 	iss_request rqv = *rq0;
@@ -124,6 +162,7 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 	char id[80], path[512], wait[16];
 	const char *url = rq->url, *action = "";
 	iss_session who;
+	const struct post_route *r;
 	int rc = -1;
 
 	*resp = NULL;
@@ -201,14 +240,10 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		} else {
 			goto notfound;
 		}
-	} else if (strcmp(url, "/v1/settlements") == 0) {
+	} else if ((r = post_route(url)) != NULL) {
 		if (!post)
 			goto method;
-		rc = iss_settle(is, req, resp, e);
-	} else if (strcmp(url, "/v1/transfers") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_transfer_report(is, req, resp, e);
+		rc = r->fn(is, req, resp, e);
 	} else if (strcmp(url, "/v1/payments") == 0) {
 		if (!post)
 			goto method;
@@ -229,14 +264,6 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 		} else {
 			goto notfound;
 		}
-	} else if (strcmp(url, "/v1/loads") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_load_start(is, req, resp, e);
-	} else if (strcmp(url, "/v1/pin-reloads") == 0) {
-		if (!post)
-			goto method;
-		rc = iss_pin_reload(is, req, resp, e);
 	} else if (strcmp(url, "/v1/audit/key") == 0) {
 		if (!get)
 			goto method;
@@ -301,18 +328,13 @@ iss_handle(iss *is, const iss_request *rq0, json_t **resp, iss_err *e)
 	} else {
 		goto notfound;
 	}
-	if (rc != 0 && e->status == 0)
-		iss_fail(e, 500, "internal", "out of memory");
-	goto out;
+	return iss_route_end(ISS_ROUTE_DONE, rc, method, url, req, e);
 method:
-	iss_fail(e, 405, "method_not_allowed", "%s is not allowed on %.100s",
-	    method, url);
-	goto out;
+	return iss_route_end(ISS_ROUTE_METHOD, rc, method, url, req, e);
 notfound:
-	iss_fail(e, 404, "not_found", "no such resource: %.100s", url);
+	return iss_route_end(ISS_ROUTE_NOT_FOUND, rc, method, url, req, e);
 out:
-	json_decref(req);
-	return rc == 0 ? 0 : -1;
+	return iss_route_end(ISS_ROUTE_OUT, rc, method, url, req, e);
 }
 
 struct iss_server {

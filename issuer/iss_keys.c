@@ -245,13 +245,26 @@ out:
 	return rc;
 }
 
+/* one X.509v3 extension of x (OpenSSL's configuration syntax); -1 when
+ * OpenSSL refuses it */
+static int
+add_ext(X509V3_CTX *ctx, X509 *x, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+
+	if (ext == NULL)
+		return -1;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	return 0;
+}
+
 static X509 *
 self_signed(EVP_PKEY *key, const char *cn)
 {
 	X509 *x = X509_new();
 	X509_NAME *name;
 	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
 	uint8_t serial[16];
 	BIGNUM *bn = NULL;
 	bool ok = false;
@@ -274,21 +287,14 @@ self_signed(EVP_PKEY *key, const char *cn)
 	    X509_set_issuer_name(x, name) != 1)
 		goto out;
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
-	    "critical,CA:TRUE,pathlen:0")) == NULL)
+	if (add_ext(&ctx, x, NID_basic_constraints,
+	    "critical,CA:TRUE,pathlen:0") != 0)
 		goto out;
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
-	    "critical,keyCertSign,cRLSign,digitalSignature")) == NULL)
+	if (add_ext(&ctx, x, NID_key_usage,
+	    "critical,keyCertSign,cRLSign,digitalSignature") != 0)
 		goto out;
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_key_identifier,
-	    "hash")) == NULL)
+	if (add_ext(&ctx, x, NID_subject_key_identifier, "hash") != 0)
 		goto out;
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
 	if (X509_sign(x, key, EVP_sha256()) <= 0)
 		goto out;
 	ok = true;
@@ -798,7 +804,6 @@ iss_ca_issue(const iss_keys *k, EVP_PKEY *pub,
 	X509 *x = X509_new();
 	X509_NAME *name;
 	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
 	uint8_t serial[16];
 	char cn[2 * WK_MSG_CARD_ID_LEN + 1];
 	BIGNUM *bn = NULL;
@@ -824,21 +829,14 @@ iss_ca_issue(const iss_keys *k, EVP_PKEY *pub,
 	    X509_set_issuer_name(x, X509_get_subject_name(k->ca_cert)) != 1)
 		goto out;
 	X509V3_set_ctx(&ctx, k->ca_cert, x, NULL, NULL, 0);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints,
-	    "critical,CA:FALSE")) == NULL)
+	if (add_ext(&ctx, x, NID_basic_constraints, "critical,CA:FALSE") != 0)
 		goto out;
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
-	    "critical,digitalSignature,keyAgreement")) == NULL)
+	if (add_ext(&ctx, x, NID_key_usage,
+	    "critical,digitalSignature,keyAgreement") != 0)
 		goto out;
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	if ((ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
-	    "keyid:always")) == NULL)
+	if (add_ext(&ctx, x, NID_authority_key_identifier,
+	    "keyid:always") != 0)
 		goto out;
-	X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
 	if (X509_sign(x, k->ca_key, EVP_sha256()) <= 0)
 		goto out;
 	*out = x;

@@ -57,31 +57,39 @@ load_read(iss_db *db, const char *where, const iss_param *key, size_t nkey,
 	return load_row_take(&r, l);
 }
 
+/* the one row of r, its LOAD_COLS from column c0 on, into l: 1, 0 when r
+ * has no row (or more than one) */
+static int
+load_row_read(const iss_res *r, size_t c0, load_row *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (iss_res_rows(r) != 1 || iss_res_text(r, 0, c0) == NULL)
+		return 0;
+	snprintf(l->id, sizeof(l->id), "%s", iss_res_text(r, 0, c0));
+	snprintf(l->card_id, sizeof(l->card_id), "%s",
+	    iss_res_text(r, 0, c0 + 1));
+	l->seq = iss_res_int(r, 0, c0 + 2);
+	l->account_id = iss_res_int(r, 0, c0 + 3);
+	l->amount = iss_res_int(r, 0, c0 + 4);
+	snprintf(l->status, sizeof(l->status), "%s", iss_res_text(r, 0, c0 + 5));
+	snprintf(l->request_hash, sizeof(l->request_hash), "%s",
+	    iss_res_text(r, 0, c0 + 6));
+	l->grant_b64 = iss_res_text(r, 0, c0 + 7) != NULL ?
+	    strdup(iss_res_text(r, 0, c0 + 7)) : NULL;
+	l->grant_op = iss_res_int(r, 0, c0 + 8);
+	l->has_balance = iss_res_text(r, 0, c0 + 9) != NULL;
+	l->new_balance = iss_res_int(r, 0, c0 + 9);
+	return l->grant_b64 != NULL ? 1 : ISS_DB_ERROR;
+}
+
 /* the row of r (LOAD_COLS) into l, r freed: 1, 0 when r has none */
 static int
 load_row_take(iss_res **rp, load_row *l)
 {
-	iss_res *r = *rp;
+	int rc = load_row_read(*rp, 0, l);
 
-	memset(l, 0, sizeof(*l));
-	if (iss_res_rows(r) != 1) {
-		iss_res_free(rp);
-		return 0;
-	}
-	snprintf(l->id, sizeof(l->id), "%s", iss_res_text(r, 0, 0));
-	snprintf(l->card_id, sizeof(l->card_id), "%s", iss_res_text(r, 0, 1));
-	l->seq = iss_res_int(r, 0, 2);
-	l->account_id = iss_res_int(r, 0, 3);
-	l->amount = iss_res_int(r, 0, 4);
-	snprintf(l->status, sizeof(l->status), "%s", iss_res_text(r, 0, 5));
-	snprintf(l->request_hash, sizeof(l->request_hash), "%s",
-	    iss_res_text(r, 0, 6));
-	l->grant_b64 = strdup(iss_res_text(r, 0, 7));
-	l->grant_op = iss_res_int(r, 0, 8);
-	l->has_balance = iss_res_text(r, 0, 9) != NULL;
-	l->new_balance = iss_res_int(r, 0, 9);
 	iss_res_free(rp);
-	return l->grant_b64 != NULL ? 1 : ISS_DB_ERROR;
+	return rc;
 }
 
 static json_t *
@@ -100,31 +108,100 @@ load_json(const load_row *l)
 typedef struct start_ctx {
 	const wk_msg *req;
 	const iss_card_row *card;
-	const uint8_t *req_buf;
-	size_t req_len;
 	char req_hash[65];
-	wk_purse_skey sk;
+	/* the grant, made before the transaction (a replay drops it) */
+	char lid[2 * WK_MSG_LOAD_ID_LEN + 1];
+	const char *grant_b64;
+	const char *req_hex;
 	load_row out;
 	bool replay;
 } start_ctx;
+
+/* the load already made under this request's sequence number (in x->out):
+ * the same request again is answered again, another one refused */
+static int
+start_existing(start_ctx *x, iss_err *e)
+{
+	if (strcmp(x->out.request_hash, x->req_hash) != 0) {
+		iss_fail(e, 409, "seq_used", "card %s online sequence number %u"
+		    " was already granted (load %s)", x->card->card_id,
+		    (unsigned)x->req->seq, x->out.id);
+		return -1;
+	}
+	if (strcmp(x->out.status, "pending") != 0) {
+		iss_fail(e, 409, "load_closed", "load %s is already %s",
+		    x->out.id, x->out.status);
+		return -1;
+	}
+	/* the same request again: the same answer, nothing changes */
+	x->replay = true;
+	return 0;
+}
+
+static void
+start_refuse_funds(const start_ctx *x, iss_err *e)
+{
+	iss_fail(e, 422, "insufficient_funds", "account %s holds less than %u",
+	    x->card->pan, x->req->amount);
+}
+
+/* PostgreSQL: the whole grant in one statement (wk_load_start, migration
+ * 10), the same checks in the same order as the SQLite path below */
+static int
+tx_load_start_pg(start_ctx *x, iss_db *db, iss_err *e)
+{
+	const wk_msg *q = x->req;
+	iss_res *r = NULL;
+	const char *code;
+	char now[40];
+	int rc = -1, d;
+
+	iss_now_iso(now, sizeof(now));
+	if ((d = iss_db_exec(db, "SELECT * FROM wk_load_start($1, $2, $3, $4,"
+	    " $5, $6, $7, $8, $9)", (iss_param[]){ ISS_PS(x->card->card_id),
+	    ISS_PI(q->seq), ISS_PS(x->req_hash), ISS_PS(x->lid),
+	    ISS_PI(x->card->account_id), ISS_PI(q->amount),
+	    ISS_PS(x->grant_b64), ISS_PS(x->req_hex), ISS_PS(now) }, 9,
+	    &r)) != ISS_DB_OK)
+		return iss_db_fail(e, db, d);
+	if (iss_res_rows(r) != 1 || iss_res_cols(r) != 11 ||
+	    (code = iss_res_text(r, 0, 0)) == NULL) {
+		iss_res_free(&r);
+		iss_fail(e, 500, "internal", "wk_load_start answered no row");
+		return -1;
+	}
+	if (strcmp(code, "card_revoked") == 0) {
+		iss_fail(e, 403, "card_revoked", "card %s is revoked",
+		    x->card->card_id);
+	} else if (strcmp(code, "insufficient_funds") == 0) {
+		start_refuse_funds(x, e);
+	} else if ((d = load_row_read(r, 1, &x->out)) != 1) {
+		iss_fail(e, 500, "internal", "wk_load_start answered %s without"
+		    " its load", code);
+	} else if (strcmp(code, "ok") == 0) {
+		rc = 0;
+	} else {
+		rc = start_existing(x, e);
+	}
+	iss_res_free(&r);
+	return rc;
+}
 
 static int
 tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 {
 	start_ctx *x = arg;
 	const wk_msg *q = x->req;
-	wk_msg g = { 0 };
-	wk_buf gb;
-	uint8_t load_id[WK_MSG_LOAD_ID_LEN];
-	char lid[2 * WK_MSG_LOAD_ID_LEN + 1], now[40], *req_hex = NULL;
-	json_t *gj = NULL;
 	int64_t op, flt = 0;
 	iss_res *fr = NULL;
+	char now[40];
 	int rc = -1, d;
 
-	wk_buf_init_heap(&gb, WK_MSG_MAX);
+	(void)is;
 	load_row_clear(&x->out);
 	x->replay = false;
+	if (iss_db_is_pg(db))
+		return tx_load_start_pg(x, db, e);
 	/* lock the card's row (a no-op update works on both engines) so a
 	 * revocation committed after the check outside is seen here; its
 	 * float comes back in the same round trip */
@@ -146,46 +223,13 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 		goto out;
 	}
 	if (d == 1) {
-		if (strcmp(x->out.request_hash, x->req_hash) != 0) {
-			iss_fail(e, 409, "seq_used", "card %s online sequence number %u"
-			    " was already granted (load %s)", x->card->card_id,
-			    (unsigned)q->seq, x->out.id);
-			goto out;
-		}
-		if (strcmp(x->out.status, "pending") != 0) {
-			iss_fail(e, 409, "load_closed", "load %s is already %s",
-			    x->out.id, x->out.status);
-			goto out;
-		}
-		/* the same request again: the same answer, nothing changes */
-		x->replay = true;
-		rc = 0;
-		goto out;
-	}
-
-	randombytes_buf(load_id, sizeof(load_id));
-	wk_hex_encode(load_id, sizeof(load_id), lid);
-	g.type = WK_MSG_LOAD_GRANT;
-	memcpy(g.card_id, q->card_id, sizeof(g.card_id));
-	memcpy(g.nonce, q->nonce, sizeof(g.nonce));
-	g.seq = q->seq;
-	memcpy(g.load_id, load_id, sizeof(load_id));
-	g.amount = q->amount;
-	g.trans_type = q->trans_type;
-	memcpy(g.terminal_id, q->terminal_id, sizeof(g.terminal_id));
-	iss_host_datetime(g.host_date, g.host_time);
-	if (wk_purse_load_mac2(&x->sk, g.amount, g.trans_type, g.terminal_id,
-	    g.host_date, g.host_time, g.mac2) != WK_PURSE_CRYPTO_OK ||
-	    wk_msg_sign(&g, is->keys.ca_key, &gb) != WK_MSG_OK ||
-	    (gj = iss_b64_json(gb.p, gb.len)) == NULL ||
-	    (req_hex = iss_hex_alloc(x->req_buf, x->req_len)) == NULL) {
-		iss_fail(e, 500, "internal", "cannot build the grant");
+		rc = start_existing(x, e);
 		goto out;
 	}
 	if ((d = iss_oplog_append(db, &(iss_op){ .kind = "load.grant",
-	    .card_id = x->card->card_id, .load_id = lid, .seq = q->seq,
+	    .card_id = x->card->card_id, .load_id = x->lid, .seq = q->seq,
 	    .account_id = x->card->account_id, .amount = q->amount,
-	    .detail = json_string_value(gj), .msg = req_hex }, &op)) != ISS_DB_OK) {
+	    .detail = x->grant_b64, .msg = x->req_hex }, &op)) != ISS_DB_OK) {
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
@@ -197,11 +241,10 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
-	d = iss_ledger_move(db, x->card->account_id, flt, q->amount, "load", lid,
-	    op);
+	d = iss_ledger_move(db, x->card->account_id, flt, q->amount, "load",
+	    x->lid, op);
 	if (d == ISS_LEDGER_FUNDS) {
-		iss_fail(e, 422, "insufficient_funds", "account %s holds less than %u",
-		    x->card->pan, q->amount);
+		start_refuse_funds(x, e);
 		goto out;
 	}
 	if (d != 0) {
@@ -212,29 +255,58 @@ tx_load_start(iss *is, iss_db *db, void *arg, iss_err *e)
 	if ((d = iss_db_exec(db, "INSERT INTO loads (id, card_id, seq, account_id,"
 	    " amount, status, request_hash, grant_msg, grant_op, created_at)"
 	    " VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
-	    (iss_param[]){ ISS_PS(lid), ISS_PS(x->card->card_id), ISS_PI(q->seq),
-	    ISS_PI(x->card->account_id), ISS_PI(q->amount), ISS_PS(x->req_hash),
-	    ISS_PS(json_string_value(gj)), ISS_PI(op), ISS_PS(now) }, 9,
-	    NULL)) != ISS_DB_OK) {
+	    (iss_param[]){ ISS_PS(x->lid), ISS_PS(x->card->card_id),
+	    ISS_PI(q->seq), ISS_PI(x->card->account_id), ISS_PI(q->amount),
+	    ISS_PS(x->req_hash), ISS_PS(x->grant_b64), ISS_PI(op),
+	    ISS_PS(now) }, 9, NULL)) != ISS_DB_OK) {
 		/* a concurrent identical request won: run again and find it */
 		rc = iss_db_fail(e, db, d);
 		goto out;
 	}
-	snprintf(x->out.id, sizeof(x->out.id), "%s", lid);
+	snprintf(x->out.id, sizeof(x->out.id), "%s", x->lid);
 	snprintf(x->out.card_id, sizeof(x->out.card_id), "%s", x->card->card_id);
 	x->out.seq = q->seq;
 	x->out.account_id = x->card->account_id;
 	x->out.amount = q->amount;
 	snprintf(x->out.status, sizeof(x->out.status), "pending");
-	x->out.grant_b64 = strdup(json_string_value(gj));
+	x->out.grant_b64 = strdup(x->grant_b64);
 	x->out.grant_op = op;
 	rc = x->out.grant_b64 != NULL ? 0 : -1;
 	if (rc != 0)
 		iss_fail(e, 500, "internal", "out of memory");
 out:
 	iss_res_free(&fr);
-	free(req_hex);
-	json_decref(gj);
+	return rc;
+}
+
+/* the grant of request q (card's session key sk) signed, as base64 in *gj,
+ * under a new load id lid; 0 or -1 */
+static int
+make_grant(iss *is, const wk_msg *q, const wk_purse_skey *sk,
+    char lid[2 * WK_MSG_LOAD_ID_LEN + 1], json_t **gj)
+{
+	uint8_t load_id[WK_MSG_LOAD_ID_LEN];
+	wk_msg g = { 0 };
+	wk_buf gb;
+	int rc = -1;
+
+	wk_buf_init_heap(&gb, WK_MSG_MAX);
+	randombytes_buf(load_id, sizeof(load_id));
+	wk_hex_encode(load_id, sizeof(load_id), lid);
+	g.type = WK_MSG_LOAD_GRANT;
+	memcpy(g.card_id, q->card_id, sizeof(g.card_id));
+	memcpy(g.nonce, q->nonce, sizeof(g.nonce));
+	g.seq = q->seq;
+	memcpy(g.load_id, load_id, sizeof(load_id));
+	g.amount = q->amount;
+	g.trans_type = q->trans_type;
+	memcpy(g.terminal_id, q->terminal_id, sizeof(g.terminal_id));
+	iss_host_datetime(g.host_date, g.host_time);
+	if (wk_purse_load_mac2(sk, g.amount, g.trans_type, g.terminal_id,
+	    g.host_date, g.host_time, g.mac2) == WK_PURSE_CRYPTO_OK &&
+	    wk_msg_sign(&g, is->keys.ca_key, &gb) == WK_MSG_OK &&
+	    (*gj = wk_b64_json(gb.p, gb.len)) != NULL)
+		rc = 0;
 	wk_buf_clear(&gb);
 	sodium_memzero(&g, sizeof(g));
 	return rc;
@@ -247,6 +319,9 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	uint8_t buf[WK_MSG_MAX], dlk[WK_PURSE_KEY_LEN], mac1[4];
 	uint8_t hash[crypto_hash_sha256_BYTES], certder[2048];
 	const char *cert_b64;
+	char *req_hex = NULL;
+	json_t *gj = NULL;
+	wk_purse_skey sk;
 	iss_card_row card = { 0 };
 	start_ctx x = { 0 };
 	wk_msg m;
@@ -254,6 +329,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	long n;
 	int rc = -1;
 
+	memset(&sk, 0, sizeof(sk));
 	if (iss_req_keys(req, keys, e) != 0 ||
 	    iss_msg_arg(req, "request", buf, &len, &m, WK_MSG_LOAD_REQUEST, e) != 0)
 		goto out;
@@ -263,7 +339,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	if (json_object_get(req, "certificate") != NULL && cert_b64 == NULL)
 		goto out;
 	if (cert_b64 != NULL) {
-		if ((n = iss_b64_decode(cert_b64, certder, sizeof(certder))) <= 0) {
+		if ((n = wk_b64_decode(cert_b64, certder, sizeof(certder))) <= 0) {
 			iss_fail(e, 400, "bad_certificate", "certificate is not base64 DER");
 			goto out;
 		}
@@ -283,7 +359,7 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 			goto out;
 		}
 	}
-	if (iss_ca_check(&is->keys, card.cert, e) != 0)
+	if (iss_card_chain_check(is, &card, e) != 0)
 		goto out;
 	if (card.revoked) {
 		iss_fail(e, 403, "card_revoked", "card %s is revoked", card.card_id);
@@ -326,8 +402,8 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	if (iss_card_key(&is->keys, WK_PURSE_KEY_DLK, m.alg_id, m.card_id,
 	    dlk) != 0 ||
 	    wk_purse_session_key_online(m.alg_id, dlk, m.card_random, m.seq,
-	    &x.sk) != WK_PURSE_CRYPTO_OK ||
-	    wk_purse_load_mac1(&x.sk, m.balance, m.amount, m.trans_type,
+	    &sk) != WK_PURSE_CRYPTO_OK ||
+	    wk_purse_load_mac1(&sk, m.balance, m.amount, m.trans_type,
 	    m.terminal_id, mac1) != WK_PURSE_CRYPTO_OK) {
 		iss_fail(e, 500, "internal", "purse cryptography failed");
 		goto out;
@@ -340,9 +416,16 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	wk_hex_encode(hash, sizeof(hash), x.req_hash);
 	x.req = &m;
 	x.card = &card;
-	x.req_buf = buf;
-	x.req_len = len;
-	if (iss_run_tx(is, tx_load_start, &x, e) != 0)
+	/* the grant is made and signed before the transaction, which then
+	 * only writes (one statement on PostgreSQL) */
+	if (make_grant(is, &m, &sk, x.lid, &gj) != 0 ||
+	    (req_hex = iss_hex_alloc(buf, len)) == NULL) {
+		iss_fail(e, 500, "internal", "cannot build the grant");
+		goto out;
+	}
+	x.grant_b64 = json_string_value(gj);
+	x.req_hex = req_hex;
+	if (iss_run_stmt(is, tx_load_start, &x, e) != 0)
 		goto out;
 	if ((*resp = load_json(&x.out)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");
@@ -351,7 +434,9 @@ iss_load_start(iss *is, json_t *req, json_t **resp, iss_err *e)
 	rc = 0;
 out:
 	sodium_memzero(dlk, sizeof(dlk));
-	sodium_memzero(&x.sk, sizeof(x.sk));
+	sodium_memzero(&sk, sizeof(sk));
+	free(req_hex);
+	json_decref(gj);
 	load_row_clear(&x.out);
 	iss_card_row_clear(&card);
 	return rc;
@@ -370,6 +455,58 @@ typedef struct close_ctx {
 	bool already;
 } close_ctx;
 
+/* the load was not pending (in x->out): the same closing again is
+ * answered again, another one refused */
+static int
+close_not_pending(close_ctx *x, const char *want, iss_err *e)
+{
+	if (strcmp(x->out.status, want) == 0 && (!x->complete ||
+	    (x->out.has_balance && x->out.new_balance == x->new_balance))) {
+		x->already = true;	/* the same answer again */
+		return 0;
+	}
+	iss_fail(e, 409, "load_closed", "load %s is already %s", x->load_id,
+	    x->out.status);
+	return -1;
+}
+
+/* PostgreSQL: the closing in one statement (wk_load_close, migration 10),
+ * the same steps as the SQLite path below */
+static int
+tx_close_pg(close_ctx *x, iss_db *db, const char *want, iss_err *e)
+{
+	iss_res *r = NULL;
+	const char *code;
+	char now[40];
+	int rc = -1, d;
+
+	iss_now_iso(now, sizeof(now));
+	if ((d = iss_db_exec(db, "SELECT * FROM wk_load_close($1, $2, $3, $4,"
+	    " $5, $6, $7)", (iss_param[]){ ISS_PS(x->load_id), ISS_PS(want),
+	    x->complete ? ISS_PI(x->new_balance) : ISS_PN, ISS_PS(now),
+	    ISS_PS(x->kind), ISS_PS(x->detail), ISS_PS(x->msg_hex) }, 7,
+	    &r)) != ISS_DB_OK)
+		return iss_db_fail(e, db, d);
+	if (iss_res_rows(r) != 1 || iss_res_cols(r) != 11 ||
+	    (code = iss_res_text(r, 0, 0)) == NULL) {
+		iss_res_free(&r);
+		iss_fail(e, 500, "internal", "wk_load_close answered no row");
+		return -1;
+	}
+	if (strcmp(code, "load_not_found") == 0) {
+		iss_fail(e, 404, "load_not_found", "no load %s", x->load_id);
+	} else if ((d = load_row_read(r, 1, &x->out)) != 1) {
+		iss_fail(e, 500, "internal", "wk_load_close answered %s without"
+		    " its load", code);
+	} else if (strcmp(code, "ok") == 0) {
+		rc = 0;
+	} else {
+		rc = close_not_pending(x, want, e);
+	}
+	iss_res_free(&r);
+	return rc;
+}
+
 static int
 tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 {
@@ -383,6 +520,8 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 	(void)is;
 	load_row_clear(&x->out);
 	x->already = false;
+	if (iss_db_is_pg(db))
+		return tx_close_pg(x, db, want, e);
 	/* the pending load closed and read in one round trip; a load not
 	 * pending is read to tell why */
 	iss_now_iso(now, sizeof(now));
@@ -404,14 +543,7 @@ tx_close(iss *is, iss_db *db, void *arg, iss_err *e)
 			}
 			return iss_db_fail(e, db, d);
 		}
-		if (strcmp(x->out.status, want) == 0 && (!x->complete ||
-		    (x->out.has_balance && x->out.new_balance == x->new_balance))) {
-			x->already = true;	/* the same answer again */
-			return 0;
-		}
-		iss_fail(e, 409, "load_closed", "load %s is already %s", x->load_id,
-		    x->out.status);
-		return -1;
+		return close_not_pending(x, want, e);
 	}
 	if ((d = iss_oplog_append(db, &(iss_op){ .kind = x->kind,
 	    .card_id = x->out.card_id, .load_id = x->load_id, .seq = x->out.seq,
@@ -468,7 +600,8 @@ valid_load_id(const char *id)
 static int
 load_view_get(iss *is, const char *load_id, load_view *v, iss_err *e)
 {
-	uint8_t gbuf[WK_MSG_MAX], cid[WK_MSG_CARD_ID_LEN];
+	uint8_t gbuf[WK_MSG_MAX];
+	iss_res *r = NULL;
 	iss_db *db;
 	long n;
 	int d;
@@ -480,24 +613,31 @@ load_view_get(iss *is, const char *load_id, load_view *v, iss_err *e)
 	}
 	if (iss_with_db(is, &db, e) != 0)
 		return -1;
-	d = load_read(db, "id = $1", (iss_param[]){ ISS_PS(load_id) }, 1, &v->row);
-	if (d != 1) {
+	/* the load and its card in one round trip */
+	d = iss_db_exec(db, "SELECT l.id, l.card_id, l.seq, l.account_id,"
+	    " l.amount, l.status, l.request_hash, l.grant_msg, l.grant_op,"
+	    " l.new_balance, " ISS_CARD_COLS " FROM loads l JOIN cards c ON"
+	    " c.card_id = l.card_id JOIN accounts a ON a.id = c.account_id"
+	    " WHERE l.id = $1", (iss_param[]){ ISS_PS(load_id) }, 1, &r);
+	if (d != ISS_DB_OK)
+		iss_fail_db(e, db, d);
+	iss_pool_put(is->pool, db);
+	if (d != ISS_DB_OK)
+		return -1;
+	if ((d = load_row_read(r, 0, &v->row)) != 1) {
+		iss_res_free(&r);
 		if (d == 0)
 			iss_fail(e, 404, "load_not_found", "no load %s", load_id);
 		else
-			iss_fail_db(e, db, d);
-		iss_pool_put(is->pool, db);
+			iss_fail(e, 500, "internal", "out of memory");
 		return -1;
 	}
-	if (wk_hex_decode(v->row.card_id, cid, sizeof(cid)) != sizeof(cid) ||
-	    iss_card_load(db, cid, &v->card, e) != 0) {
-		iss_pool_put(is->pool, db);
-		if (e->status == 0)
-			iss_fail(e, 500, "internal", "the load's card is unreadable");
+	snprintf(v->card.card_id, sizeof(v->card.card_id), "%s", v->row.card_id);
+	d = iss_card_from_row(is->certs, r, 10, &v->card, e);
+	iss_res_free(&r);
+	if (d != 0)
 		return -1;
-	}
-	iss_pool_put(is->pool, db);
-	if ((n = iss_b64_decode(v->row.grant_b64, gbuf, sizeof(gbuf))) <= 0 ||
+	if ((n = wk_b64_decode(v->row.grant_b64, gbuf, sizeof(gbuf))) <= 0 ||
 	    wk_msg_parse(gbuf, (size_t)n, &v->grant, NULL, NULL) != WK_MSG_OK) {
 		iss_fail(e, 500, "internal", "the stored grant does not parse");
 		return -1;
@@ -612,7 +752,7 @@ close_load(iss *is, const char *load_id, json_t *req, const char *field,
 		iss_fail(e, 500, "internal", "out of memory");
 		goto out;
 	}
-	if (iss_run_tx(is, tx_close, &x, e) != 0)
+	if (iss_run_stmt(is, tx_close, &x, e) != 0)
 		goto out;
 	if ((*resp = load_json(&x.out)) == NULL) {
 		iss_fail(e, 500, "internal", "out of memory");

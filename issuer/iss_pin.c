@@ -10,6 +10,7 @@
  * derived again from the order when the script is made.
  */
 #include "iss.h"
+#include "iss_proto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,6 +311,8 @@ tx_http(iss *is, iss_db *db, void *arg, iss_err *e)
 	return deliver_tx(db, c, e);
 }
 
+static const char *const request_keys[] = { "request", NULL };
+
 int
 iss_pin_reload(iss *is, json_t *req, json_t **resp, iss_err *e)
 {
@@ -317,32 +320,21 @@ iss_pin_reload(iss *is, json_t *req, json_t **resp, iss_err *e)
 	iss_pin_script out;
 	deliver_ctx c;
 	char chal[9], *b64 = NULL;
-	const char *k, *s;
-	json_t *v;
+	const char *s;
 	size_t len = 0, cap;
+	long n;
 	int rc = -1;
 
 	memset(&out, 0, sizeof(out));
-	if (!json_is_object(req)) {
-		iss_fail(e, 400, "bad_json", "the body is not a JSON object");
+	if (iss_req_keys(req, request_keys, e) != 0 ||
+	    (s = iss_req_str(req, "request", true, e)) == NULL)
 		return -1;
-	}
-	json_object_foreach(req, k, v) {
-		if (strcmp(k, "request") != 0) {
-			iss_fail(e, 400, "unknown_field", "unknown field \"%.64s\"", k);
-			return -1;
-		}
-	}
-	if ((s = json_string_value(json_object_get(req, "request"))) == NULL) {
-		iss_fail(e, 400, "missing_field", "\"request\" must be a string");
-		return -1;
-	}
-	if (sodium_base642bin(msg, sizeof(msg), s, strlen(s), NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || len == 0) {
+	if ((n = wk_b64_decode(s, msg, sizeof(msg))) <= 0) {
 		iss_fail(e, 400, "bad_message", "\"request\" is not a base64 message"
 		    " of at most %d bytes", WK_MSG_MAX);
 		return -1;
 	}
+	len = (size_t)n;
 	c = (deliver_ctx){ &is->keys, msg, len, NULL, &out };
 	if (iss_run_tx(is, tx_http, &c, e) != 0)
 		goto out;

@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "wk_purse_crypto.h"
+#include "wk_json.h"
 
 /* the request's keys are all in allowed (NULL-terminated); else a 400 */
 int iss_req_keys(json_t *req, const char *const *allowed, iss_err *e);
@@ -15,9 +16,6 @@ int iss_req_keys(json_t *req, const char *const *allowed, iss_err *e);
  * string, NULL without error when optional and absent */
 const char *iss_req_str(json_t *req, const char *name, bool required,
     iss_err *e);
-/* base64 (standard alphabet, padded) into out; returns length or -1 */
-long iss_b64_decode(const char *s, uint8_t *out, size_t cap);
-json_t *iss_b64_json(const uint8_t *p, size_t len);
 char *iss_hex_alloc(const uint8_t *p, size_t len);	/* free() */
 /* the base64 message in field name, parsed (want_type > 0: of that type) */
 int iss_msg_arg(json_t *req, const char *name, uint8_t *buf, size_t *len,
@@ -37,10 +35,22 @@ typedef struct iss_card_row {
 	X509 *cert;
 	uint8_t cert_der[2048];
 	size_t cert_len;
+	uint8_t cert_hash[32];	/* SHA-256 of cert_der */
 	EVP_PKEY *pub;		/* owned by cert */
 } iss_card_row;
 
 void iss_card_row_clear(iss_card_row *c);
+/* a card's columns, in a query that joins cards c and accounts a */
+#define ISS_CARD_COLS "c.account_id, a.pan, c.key_version, c.revoked_at," \
+	" c.cert, c.key_algs"
+/* the card of r's one row, its ISS_CARD_COLS from column c0 on, into c
+ * (whose card_id the caller sets), its certificate parsed once through
+ * certs (NULL: parsed here); 0, or -1 with a 500 */
+int iss_card_from_row(iss_certs *certs, const iss_res *r, size_t c0,
+    iss_card_row *c, iss_err *e);
+/* iss_ca_check of the card's certificate, a success kept (is->certs)
+ * until the first notAfter of its chain */
+int iss_card_chain_check(iss *is, const iss_card_row *card, iss_err *e);
 /* reads a card (outside a transaction is fine: cards change only by enrol
  * and revoke); 404 when unknown */
 int iss_card_load(iss_db *db, const uint8_t id[WK_MSG_CARD_ID_LEN],

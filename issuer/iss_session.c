@@ -7,6 +7,7 @@
  * only as its SHA-256, and dies with the card's revocation.
  */
 #include "iss.h"
+#include "iss_proto.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -224,14 +225,14 @@ tx_open(iss *is, iss_db *db, void *arg, iss_err *e)
 	return 0;
 }
 
+static const char *const proof_keys[] = { "proof", NULL };
+
 int
 iss_session_open(iss *is, const char *peer, json_t *req, json_t **resp,
     iss_err *e)
 {
 	uint8_t buf[WK_MSG_MAX], raw[32];
 	char token[ISS_TOKEN_LEN + 1];
-	const char *s, *k;
-	json_t *v;
 	X509 *cert = NULL;
 	iss_db *db = NULL;
 	open_arg a;
@@ -240,35 +241,9 @@ iss_session_open(iss *is, const char *peer, json_t *req, json_t **resp,
 	int rc = -1, d;
 
 	memset(&a, 0, sizeof(a));
-	if (!json_is_object(req)) {
-		iss_fail(e, 400, "bad_json", "the body is not a JSON object");
+	if (iss_req_keys(req, proof_keys, e) != 0 || iss_msg_arg(req, "proof",
+	    buf, &n, &m, WK_MSG_SESSION_AUTH, e) != 0)
 		return -1;
-	}
-	json_object_foreach(req, k, v) {
-		if (strcmp(k, "proof") != 0) {
-			iss_fail(e, 400, "unknown_field", "unknown field \"%.64s\"", k);
-			return -1;
-		}
-	}
-	if ((s = json_string_value(json_object_get(req, "proof"))) == NULL) {
-		iss_fail(e, 400, "missing_field", "\"proof\" must be a string");
-		return -1;
-	}
-	if (sodium_base642bin(buf, sizeof(buf), s, strlen(s), NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || n == 0) {
-		iss_fail(e, 400, "bad_message", "\"proof\" is not a base64 message"
-		    " of at most %d bytes", WK_MSG_MAX);
-		return -1;
-	}
-	if ((d = wk_msg_parse(buf, n, &m, NULL, NULL)) != WK_MSG_OK) {
-		iss_fail(e, 400, "bad_message", "proof: %s", wk_msg_strerror(d));
-		return -1;
-	}
-	if (m.type != WK_MSG_SESSION_AUTH) {
-		iss_fail(e, 400, "wrong_message_type", "proof: a %s, not a %s",
-		    wk_msg_type_name(m.type), wk_msg_type_name(WK_MSG_SESSION_AUTH));
-		return -1;
-	}
 	if (address_limit(is, peer, e) != 0)
 		return -1;
 	wk_hex_encode(m.card_id, sizeof(m.card_id), a.id);

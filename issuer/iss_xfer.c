@@ -9,6 +9,7 @@
  * float_short, logged, and taken when reported again later.
  */
 #include "iss.h"
+#include "iss_proto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,48 +148,22 @@ tx_transfer(iss *is, iss_db *db, void *arg, iss_err *e)
 	return rc == 0 ? 0 : iss_db_fail(e, db, rc);
 }
 
+static const char *const token_keys[] = { "token", NULL };
+
 int
 iss_transfer_report(iss *is, json_t *req, json_t **resp, iss_err *e)
 {
 	uint8_t buf[WK_MSG_MAX];
 	xfer_ctx x;
 	X509 *cert = NULL;
-	const char *k, *b64;
-	json_t *v;
 	size_t len = 0;
 	bool revoked = false;
 	int rc = -1, m;
 
 	memset(&x, 0, sizeof(x));
-	if (!json_is_object(req)) {
-		iss_fail(e, 400, "bad_json", "the body is not a JSON object");
+	if (iss_req_keys(req, token_keys, e) != 0 || iss_msg_arg(req, "token",
+	    buf, &len, &x.m, WK_MSG_XFER_TOKEN, e) != 0)
 		return -1;
-	}
-	json_object_foreach(req, k, v) {
-		if (strcmp(k, "token") != 0) {
-			iss_fail(e, 400, "unknown_field", "unknown field \"%.64s\"", k);
-			return -1;
-		}
-	}
-	if ((b64 = json_string_value(json_object_get(req, "token"))) == NULL) {
-		iss_fail(e, 400, "missing_field", "\"token\" must be a string");
-		return -1;
-	}
-	if (sodium_base642bin(buf, sizeof(buf), b64, strlen(b64), NULL, &len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0 || len == 0) {
-		iss_fail(e, 400, "bad_message", "\"token\" is not a base64 message of"
-		    " at most %d bytes", WK_MSG_MAX);
-		return -1;
-	}
-	if ((m = wk_msg_parse(buf, len, &x.m, NULL, NULL)) != WK_MSG_OK) {
-		iss_fail(e, 400, "bad_message", "token: %s", wk_msg_strerror(m));
-		return -1;
-	}
-	if (x.m.type != WK_MSG_XFER_TOKEN) {
-		iss_fail(e, 400, "wrong_message_type", "token: a %s, not a %s",
-		    wk_msg_type_name(x.m.type), wk_msg_type_name(WK_MSG_XFER_TOKEN));
-		return -1;
-	}
 	if (x.m.amount == 0 || x.m.amount > 0x7FFFFFFFu) {
 		iss_fail(e, 400, "bad_amount", "a void token moves nothing; an"
 		    " amount is 1 to 2147483647 fen");

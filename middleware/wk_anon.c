@@ -4,6 +4,7 @@
  * manager. The host only carries messages: the card builds every request
  * and checks every result it takes.
  */
+#include "wk_internal.h"
 #include "wk_purse_internal.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sodium.h>
 
 #include "wk_anon.h"
+#include "wk_json.h"
 #include "wk_buf.h"
 #include "wk_hex.h"
 
@@ -30,18 +32,8 @@ static int
 cmd(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc, uint8_t *resp, size_t *rlen)
 {
-	uint8_t tmp[8];
-	size_t len = resp != NULL ? *rlen : sizeof(tmp);
-	uint16_t sw = 0;
-	int rc;
-
-	if ((rc = wk_card_apdu(card, cla, ins, p1, p2, data, lc,
-	    resp != NULL ? 65536 : 0, resp != NULL ? resp : tmp, &len, &sw)) !=
-	    WK_OK)
-		return rc;
-	if (rlen != NULL)
-		*rlen = len;
-	return wk_rc_from_sw(sw);
+	return wk_card_cmd(card, cla, ins, p1, p2, data, lc,
+	    resp != NULL ? 65536 : 0, resp, rlen);
 }
 
 static int
@@ -224,32 +216,6 @@ out:
 	return rc;
 }
 
-static json_t *
-b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-static int
-unb64(json_t *j, uint8_t *out, size_t cap, size_t *len)
-{
-	const char *s = json_string_value(j);
-
-	if (s == NULL || sodium_base642bin(out, cap, s, strlen(s), NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return WK_ERR_ISSUER;
-	return WK_OK;
-}
-
 /* [key attestation, device certificate] of key slot, base64 */
 static int
 attestation(wk_card *card, uint8_t slot, json_t **out)
@@ -266,12 +232,12 @@ attestation(wk_card *card, uint8_t slot, json_t **out)
 	if ((rc = cmd(card, CLA, WK_ANON_INS_ATTEST, slot, 0, NULL, 0, cert,
 	    &n)) != WK_OK)
 		goto out;
-	json_array_append_new(a, b64(cert, n));
+	json_array_append_new(a, wk_b64_json(cert, n));
 	n = CERT_MAX;
 	if ((rc = cmd(card, CLA, WK_ANON_INS_ATTEST, 0, 1, NULL, 0, cert, &n)) !=
 	    WK_OK)
 		goto out;
-	json_array_append_new(a, b64(cert, n));
+	json_array_append_new(a, wk_b64_json(cert, n));
 	*out = a;
 	a = NULL;
 	rc = WK_OK;
@@ -335,11 +301,11 @@ wk_anon_enrol(wk_card *card, const char *pin, size_t pin_len,
 	say(progress, arg, WK_ANON_STEP_ATTESTED, NULL);
 	/* the account manager: business key, never a name */
 	if ((rc = post(manager_url, "/v1/anon/accounts", json_pack("{s:o, s:O}",
-	    "bk", b64(pub + 64, 32), "attestation", att_bk), &ans, err)) != WK_OK)
+	    "bk", wk_b64_json(pub + 64, 32), "attestation", att_bk), &ans, err)) != WK_OK)
 		goto out;
 	acct = json_string_value(json_object_get(ans, "account"));
 	if (acct == NULL || !wk_anon_account_ok(acct) ||
-	    unb64(json_object_get(ans, "statement"), stmt, sizeof(stmt), &slen) !=
+	    wk_b64_unjson(json_object_get(ans, "statement"), stmt, sizeof(stmt), &slen) !=
 	    WK_OK || slen > 255 || json_string_value(json_object_get(ans,
 	    "kx_pub")) == NULL || wk_hex_decode(json_string_value(json_object_get(
 	    ans, "kx_pub")), data + 1 + slen, 32) != 32) {
@@ -368,7 +334,7 @@ wk_anon_enrol(wk_card *card, const char *pin, size_t pin_len,
 	/* the identity authority: the holder's code, the card's keys */
 	if ((rc = post(authority_url, "/v1/anon/registrations",
 	    json_pack("{s:s, s:o, s:o, s:o, s:O, s:O}", "code", code, "statement",
-	    b64(stmt, slen), "otk", b64(pub, 32), "idk", b64(pub + 32, 32),
+	    wk_b64_json(stmt, slen), "otk", wk_b64_json(pub, 32), "idk", wk_b64_json(pub + 32, 32),
 	    "attestation_otk", att_otk, "attestation_idk", att_idk), &ans, err)) !=
 	    WK_OK)
 		goto out;
@@ -413,7 +379,7 @@ take_result(wk_card *card, json_t *ans, wk_anon_payment *out)
 	const char *v;
 	int rc;
 
-	if (unb64(json_object_get(ans, "result"), res, sizeof(res), &n) != WK_OK ||
+	if (wk_b64_unjson(json_object_get(ans, "result"), res, sizeof(res), &n) != WK_OK ||
 	    wk_anon_result_decode(res, n, &r) != WK_ANON_OK)
 		return WK_ERR_ISSUER;
 	wk_hex_encode(r.txid, 32, out->txid);
@@ -468,7 +434,7 @@ send_envelope(wk_card *card, const char *manager_url, const uint8_t *env,
 	int rc;
 
 	rc = post(manager_url, "/v1/anon/payments", json_pack("{s:o}", "envelope",
-	    b64(env, len)), &ans, err);
+	    wk_b64_json(env, len)), &ans, err);
 	if (rc == WK_ERR_ISSUER && ans != NULL) {
 		/* refused with the authority's signed result: the card settles
 		 * its payment with it (a result of another payment, or one the
@@ -676,7 +642,7 @@ wk_anon_history(wk_card *card, const char *pin, size_t pin_len,
 	    (rc = cmd(card, CLA, WK_ANON_INS_QUERY, 0, 0, t8, 8, env, &n)) != WK_OK)
 		goto out;
 	if ((rc = post(manager_url, "/v1/anon/history", json_pack("{s:o}",
-	    "envelope", b64(env, n)), &ans, err)) != WK_OK)
+	    "envelope", wk_b64_json(env, n)), &ans, err)) != WK_OK)
 		goto out;
 	if ((*json_out = json_dumps(ans, JSON_INDENT(2))) == NULL)
 		rc = WK_ERR_MEMORY;

@@ -236,3 +236,20 @@ wk_card_trace_secret(wk_card *card, bool on)
 	if (card != NULL)
 		card->trace_secret = on;
 }
+
+int
+wk_card_cmd(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
+    const uint8_t *data, size_t lc, size_t le, uint8_t *resp, size_t *rlen)
+{
+	uint8_t tmp[8];
+	size_t len = resp != NULL ? *rlen : sizeof(tmp);
+	uint16_t sw = 0;
+	int rc;
+
+	if ((rc = wk_card_apdu(card, cla, ins, p1, p2, data, lc, le,
+	    resp != NULL ? resp : tmp, &len, &sw)) != WK_OK)
+		return rc;
+	if (rlen != NULL)
+		*rlen = len;
+	return wk_rc_from_sw(sw);
+}

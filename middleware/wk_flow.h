@@ -1,7 +1,8 @@
 /*
  * what the flows share (docs/DEVELOPING.md "Flows"): the store a flow
  * uses, its records as JSON objects (the files' format of
- * docs/remote-load.md: indented by one, keys sorted), base64 fields
+ * docs/remote-load.md: indented by one, keys sorted; base64 fields
+ * through wk_json.h)
  */
 #ifndef WK_FLOW_H
 #define WK_FLOW_H
@@ -9,6 +10,7 @@
 #include <jansson.h>
 
 #include "walletkey.h"
+#include "wk_json.h"
 
 /* the store a flow uses: given, or the files of state_dir (NULL: the
  * default directory, resolved into dirbuf) */
@@ -23,8 +25,9 @@ int wk_flow_record_save(const wk_state_store *s, const char *name,
     json_t *obj);
 int wk_flow_record_remove(const wk_state_store *s, const char *name);
 
-json_t *wk_flow_b64(const uint8_t *p, size_t len);
-/* -1 when s is no base64 string or does not fit cap */
-int wk_flow_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len);
+/* an issuer call (wk_issuer.c): POST (body != NULL, consumed) or GET;
+ * *resp: the JSON object of a 200 (the caller frees it) */
+int wk_issuer_call(wk_issuer *is, const char *path, json_t *body,
+    json_t **resp);
 
 #endif

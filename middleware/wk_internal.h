@@ -48,6 +48,12 @@ typedef struct wk_transport {
 	bool secret;		/* mask data both ways in the trace */
 } wk_transport;
 
+/* one command of an applet's client: wk_card_apdu() with the status word
+ * as a wk_rc; resp NULL: no answer wanted (rlen may be NULL) */
+int wk_card_cmd(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1,
+    uint8_t p2, const uint8_t *data, size_t lc, size_t le, uint8_t *resp,
+    size_t *rlen);
+
 /* the APDU client of wk_card_apdu() over any transport (unit tests use a fake) */
 int wk_apdu_exchange(const wk_transport *t, uint8_t cla, uint8_t ins,
     uint8_t p1, uint8_t p2, const uint8_t *data, size_t lc, size_t le,

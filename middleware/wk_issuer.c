@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "wk_flow.h"
+#include "wk_json.h"
 #include "wk_buf.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
@@ -147,35 +149,15 @@ wk_issuer_error_index(const wk_issuer *is)
 	return is != NULL ? is->index : -1;
 }
 
-static json_t *
-b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
+/* the base64 field j of an issuer's answer; WK_ERR_ISSUER when it is not */
 static int
 unb64(json_t *j, uint8_t *out, size_t cap, size_t *len)
 {
-	const char *s = json_string_value(j);
-
-	if (s == NULL || sodium_base642bin(out, cap, s, strlen(s), NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return WK_ERR_ISSUER;
-	return WK_OK;
+	return wk_b64_unjson(j, out, cap, len) == 0 ? WK_OK : WK_ERR_ISSUER;
 }
 
-/* POST (body != NULL, consumed) or GET; *resp: the JSON answer on 200 */
-static int
-call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
+int
+wk_issuer_call(wk_issuer *is, const char *path, json_t *body, json_t **resp)
 {
 	char url[768], *text = NULL, auth[WK_ISSUER_TOKEN_MAX + 40];
 	const char *cafile;
@@ -311,15 +293,15 @@ wk_issuer_enrol(wk_issuer *is, const char *pan, const char *password,
 		return WK_ERR_MEMORY;
 	for (size_t i = 0; i < n_attestation; i++)
 		if (attestation[i] == NULL || json_array_append_new(chain,
-		    b64(attestation[i], attestation_len[i])) != 0) {
+		    wk_b64_json(attestation[i], attestation_len[i])) != 0) {
 			json_decref(chain);
 			return attestation[i] == NULL ? WK_ERR_ARG : WK_ERR_MEMORY;
 		}
 	if ((req = json_pack("{s:s, s:s, s:s, s:o, s:o}", "pan", pan, "password",
-	    password, "card_id", card_id_hex, "csr", b64(csr, csr_len),
+	    password, "card_id", card_id_hex, "csr", wk_b64_json(csr, csr_len),
 	    "attestation", chain)) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = call(is, "/v1/enrolments", req, &resp)) != WK_OK)
+	if ((rc = wk_issuer_call(is, "/v1/enrolments", req, &resp)) != WK_OK)
 		return rc;
 	if ((rc = unb64(json_object_get(resp, "certificate"), out->cert,
 	    sizeof(out->cert), &out->cert_len)) != WK_OK ||
@@ -380,9 +362,9 @@ wk_issuer_load_start(wk_issuer *is, const uint8_t *req, size_t len,
 
 	if (is == NULL || req == NULL || out == NULL)
 		return WK_ERR_ARG;
-	if ((body = json_pack("{s:o}", "request", b64(req, len))) == NULL)
+	if ((body = json_pack("{s:o}", "request", wk_b64_json(req, len))) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = call(is, "/v1/loads", body, &resp)) == WK_OK)
+	if ((rc = wk_issuer_call(is, "/v1/loads", body, &resp)) == WK_OK)
 		rc = load_from_json(is, resp, out);
 	json_decref(resp);
 	return rc;
@@ -418,9 +400,9 @@ wk_issuer_load_close(wk_issuer *is, const char *load_id, const char *what,
 	else
 		return WK_ERR_ARG;
 	snprintf(path, sizeof(path), "/v1/loads/%s/%s", load_id, ep);
-	if ((body = json_pack("{s:o}", what, b64(msg, len))) == NULL)
+	if ((body = json_pack("{s:o}", what, wk_b64_json(msg, len))) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = call(is, path, body, &resp)) == WK_OK)
+	if ((rc = wk_issuer_call(is, path, body, &resp)) == WK_OK)
 		rc = load_from_json(is, resp, out);
 	json_decref(resp);
 	return rc;
@@ -436,7 +418,7 @@ wk_issuer_load_get(wk_issuer *is, const char *load_id, wk_issuer_load *out)
 	if (is == NULL || !hex_id(load_id) || out == NULL)
 		return WK_ERR_ARG;
 	snprintf(path, sizeof(path), "/v1/loads/%s", load_id);
-	if ((rc = call(is, path, NULL, &resp)) == WK_OK)
+	if ((rc = wk_issuer_call(is, path, NULL, &resp)) == WK_OK)
 		rc = load_from_json(is, resp, out);
 	json_decref(resp);
 	return rc;
@@ -455,7 +437,7 @@ wk_issuer_request(wk_issuer *is, const char *path, const char *body,
 	if (body != NULL && (req = json_loads(body, JSON_REJECT_DUPLICATES,
 	    NULL)) == NULL)
 		return WK_ERR_ARG;
-	if ((rc = call(is, path, req, &j)) != WK_OK)
+	if ((rc = wk_issuer_call(is, path, req, &j)) != WK_OK)
 		return rc;
 	if ((*resp = json_dumps(j, JSON_COMPACT)) == NULL)
 		rc = WK_ERR_MEMORY;
@@ -471,9 +453,9 @@ wk_issuer_transfer_report(wk_issuer *is, const uint8_t *token, size_t len)
 
 	if (is == NULL || token == NULL || len == 0 || len > WK_WALLET_MSG_MAX)
 		return WK_ERR_ARG;
-	if ((body = json_pack("{s:o}", "token", b64(token, len))) == NULL)
+	if ((body = json_pack("{s:o}", "token", wk_b64_json(token, len))) == NULL)
 		return WK_ERR_MEMORY;
-	rc = call(is, "/v1/transfers", body, &resp);
+	rc = wk_issuer_call(is, "/v1/transfers", body, &resp);
 	if (rc == WK_OK && json_string_value(json_object_get(resp, "status")) ==
 	    NULL)
 		rc = WK_ERR_ISSUER;
@@ -493,9 +475,9 @@ wk_issuer_pin_reload(wk_issuer *is, const uint8_t *req, size_t len,
 	    out == NULL)
 		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
-	if ((body = json_pack("{s:o}", "request", b64(req, len))) == NULL)
+	if ((body = json_pack("{s:o}", "request", wk_b64_json(req, len))) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = call(is, "/v1/pin-reloads", body, &resp)) != WK_OK)
+	if ((rc = wk_issuer_call(is, "/v1/pin-reloads", body, &resp)) != WK_OK)
 		goto out;
 	rc = WK_ERR_ISSUER;
 	id = json_string_value(json_object_get(resp, "card_id"));
@@ -537,7 +519,7 @@ wk_issuer_challenge(wk_issuer *is, const char *card_id_hex,
 	snprintf(path, sizeof(path), "/v1/cards/%s/challenges", card_id_hex);
 	if ((body = json_object()) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = call(is, path, body, &resp)) != WK_OK)
+	if ((rc = wk_issuer_call(is, path, body, &resp)) != WK_OK)
 		return rc;
 	c = json_string_value(json_object_get(resp, "challenge"));
 	if (c == NULL || strlen(c) != 2 * WK_ISSUER_CHALLENGE_LEN ||
@@ -563,11 +545,11 @@ wk_issuer_session_start(wk_issuer *is, const uint8_t *proof, size_t len,
 	    out == NULL)
 		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
-	if ((body = json_pack("{s:o}", "proof", b64(proof, len))) == NULL)
+	if ((body = json_pack("{s:o}", "proof", wk_b64_json(proof, len))) == NULL)
 		return WK_ERR_MEMORY;
 	/* a session is opened without the old one's token */
 	(void)wk_issuer_set_token(is, NULL);
-	if ((rc = call(is, "/v1/sessions", body, &resp)) != WK_OK)
+	if ((rc = wk_issuer_call(is, "/v1/sessions", body, &resp)) != WK_OK)
 		return rc;
 	tok = json_string_value(json_object_get(resp, "token"));
 	card = json_string_value(json_object_get(resp, "card_id"));
@@ -607,7 +589,7 @@ wk_issuer_bank_records(wk_issuer *is, const char *card_id_hex, uint64_t after,
 		return WK_ERR_ARG;
 	snprintf(path, sizeof(path), "/v1/audit/%s/bank/%llu", card_id_hex,
 	    (unsigned long long)after);
-	if ((rc = call(is, path, NULL, &resp)) != WK_OK)
+	if ((rc = wk_issuer_call(is, path, NULL, &resp)) != WK_OK)
 		return rc;
 	*more = json_is_true(json_object_get(resp, "more"));
 	jb = json_object_get(resp, "batch");

@@ -172,7 +172,7 @@ settle(flow *f, json_t *st)
 		return WK_ERR_MEMORY;
 	if (jstr(st, "issuer") == NULL ||
 	    wk_issuer_new(jstr(st, "issuer"), &is) != WK_OK ||
-	    wk_flow_unb64(json_object_get(st, "request"), req, sizeof(req),
+	    wk_b64_unjson(json_object_get(st, "request"), req, sizeof(req),
 	    &req_len) != 0 || (kind != WK_PURSE_ED && kind != WK_PURSE_EP) ||
 	    (load_id != NULL && (seq < 0 || seq > 0xFFFF))) {
 		rc = fail(f, WK_LOAD_STEP_RECOVER, WK_ERR_BAD_DATA, NULL);
@@ -225,7 +225,7 @@ settle(flow *f, json_t *st)
 	what = jstr(st, "answer_kind");
 	if (what != NULL && (strcmp(what, "receipt") == 0 ||
 	    strcmp(what, "refusal") == 0) &&
-	    wk_flow_unb64(json_object_get(st, "answer"), ans, sizeof(ans),
+	    wk_b64_unjson(json_object_get(st, "answer"), ans, sizeof(ans),
 	    &ans_len) == 0) {
 		wk_load_event ev = { .step = WK_LOAD_STEP_RECOVER_SAVED,
 		    .load_id = ld->load_id, .what = what, .seq = ld->seq };
@@ -421,7 +421,7 @@ wk_wallet_load(wk_card *card, wk_issuer *is, const wk_load_opts *o,
 	st = json_pack("{s:s, s:s, s:i, s:I, s:o}", "card_id", f.card_id,
 	    "issuer", o->issuer_url != NULL ? o->issuer_url : wk_issuer_url(is),
 	    "kind", (int)kind, "amount", (json_int_t)o->amount,
-	    "request", wk_flow_b64(req, req_len));
+	    "request", wk_b64_json(req, req_len));
 	if (st == NULL) {
 		rc = WK_ERR_MEMORY;
 		goto out;
@@ -485,7 +485,7 @@ wk_wallet_load(wk_card *card, wk_issuer *is, const wk_load_opts *o,
 	/* ANSWER: kept before it goes to the issuer */
 	if (json_object_set_new(st, "answer_kind", json_string(refused ?
 	    "refusal" : "receipt")) != 0 ||
-	    json_object_set_new(st, "answer", wk_flow_b64(ans, ans_len)) != 0) {
+	    json_object_set_new(st, "answer", wk_b64_json(ans, ans_len)) != 0) {
 		rc = WK_ERR_MEMORY;
 		goto out;
 	}

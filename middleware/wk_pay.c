@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "wk_json.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
 #include "wk_payment.h"
@@ -142,21 +143,6 @@ wk_pay_card_answer(wk_card *card, const uint8_t *req, size_t len, bool ocra,
 
 /* ---- the issuer ---- */
 
-static json_t *
-b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
 static bool
 id_ok(const char *id)
 {
@@ -238,7 +224,7 @@ wk_issuer_pay_answer(wk_issuer *is, const char *id, const uint8_t *conf,
 	memset(out, 0, sizeof(*out));
 	snprintf(out->id, sizeof(out->id), "%s", id);
 	if (conf != NULL)
-		req = json_pack("{s:o}", "confirmation", b64(conf, conf_len));
+		req = json_pack("{s:o}", "confirmation", wk_b64_json(conf, conf_len));
 	else if (digits != NULL)
 		req = json_pack("{s:{s:s, s:I}}", "ocra", "response", digits, "time",
 		    (json_int_t)t);
@@ -326,7 +312,7 @@ answer_save(const char *dir, const char *card_id, const char *id, bool ocra,
 	else
 		j = json_pack("{s:s, s:s, s:s, s:o}", "format",
 		    "walletkey-pay-answer/1", "card_id", card_id, "payment_id", id,
-		    "confirmation", b64(ans, len));
+		    "confirmation", wk_b64_json(ans, len));
 	if (j == NULL)
 		return -1;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||

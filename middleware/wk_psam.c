@@ -3,6 +3,7 @@
  * PSAM card (vcard/applets/psam.c). The PSAM computes MAC1 and checks MAC2
  * inside; the host sees terminal numbers and MACs, never a key.
  */
+#include "wk_internal.h"
 #include "wk_purse_internal.h"
 
 #include <string.h>
@@ -18,23 +19,6 @@
 
 static const uint8_t psam_aid[] = { WK_PSAM_AID_BYTES };
 
-static int
-psam_cmd(wk_card *card, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
-    const uint8_t *data, size_t lc, size_t le, uint8_t *resp, size_t *rlen)
-{
-	uint8_t tmp[8];
-	size_t len = resp != NULL ? *rlen : sizeof(tmp);
-	uint16_t sw = 0;
-	int rc;
-
-	if ((rc = wk_card_apdu(card, cla, ins, p1, p2, data, lc, le,
-	    resp != NULL ? resp : tmp, &len, &sw)) != WK_OK)
-		return rc;
-	if (rlen != NULL)
-		*rlen = len;
-	return wk_rc_from_sw(sw);
-}
-
 int
 wk_psam_select(wk_card *card)
 {
@@ -44,7 +28,7 @@ wk_psam_select(wk_card *card)
 
 	if (card == NULL)
 		return WK_ERR_ARG;
-	rc = psam_cmd(card, 0x00, 0xA4, 0x04, 0x00, psam_aid, sizeof(psam_aid),
+	rc = wk_card_cmd(card, 0x00, 0xA4, 0x04, 0x00, psam_aid, sizeof(psam_aid),
 	    256, fci, &n);
 	/* a card without the applet answers 6A82 */
 	return rc == WK_ERR_NOT_FOUND || rc == WK_ERR_SW ? WK_ERR_NOT_FOUND : rc;
@@ -87,7 +71,7 @@ wk_psam_get_info(wk_card *card, wk_psam_info *info)
 
 	if (card == NULL || info == NULL)
 		return WK_ERR_ARG;
-	if ((rc = psam_cmd(card, CLA_PSAM, INS_GET_INFO, 0, 0, NULL, 0, 256, r,
+	if ((rc = wk_card_cmd(card, CLA_PSAM, INS_GET_INFO, 0, 0, NULL, 0, 256, r,
 	    &n)) != WK_OK)
 		return rc;
 	return wk_psam_parse_info(r, n, info);
@@ -103,7 +87,7 @@ wk_psam_generate(wk_card *card, const uint8_t anchor[WK_PSAM_POINT_LEN],
 
 	if (card == NULL || anchor == NULL || point == NULL)
 		return WK_ERR_ARG;
-	if ((rc = psam_cmd(card, CLA_PSAM, INS_GENERATE, 0, 0, anchor,
+	if ((rc = wk_card_cmd(card, CLA_PSAM, INS_GENERATE, 0, 0, anchor,
 	    WK_PSAM_POINT_LEN, 256, r, &n)) != WK_OK)
 		return rc;
 	if (n != WK_PSAM_POINT_LEN || r[0] != 0x04)
@@ -117,7 +101,7 @@ wk_psam_install(wk_card *card, const uint8_t *msg, size_t len)
 {
 	if (card == NULL || msg == NULL || len == 0 || len > WK_WALLET_MSG_MAX)
 		return WK_ERR_ARG;
-	return psam_cmd(card, CLA_PSAM, INS_INSTALL, 0, 0, msg, len, 0, NULL,
+	return wk_card_cmd(card, CLA_PSAM, INS_INSTALL, 0, 0, msg, len, 0, NULL,
 	    NULL);
 }
 
@@ -145,7 +129,7 @@ wk_psam_purchase_mac1(wk_card *card, wk_purse_txn *txn)
 	d[19] = txn->alg;
 	/* the diversification factor: the serial's right 8 bytes (4.4) */
 	memcpy(d + 20, txn->serial + WK_PURSE_SERIAL_LEN - 8, 8);
-	if ((rc = psam_cmd(card, CLA_PSAM, INS_INIT_PURCHASE, 0, 0, d, sizeof(d),
+	if ((rc = wk_card_cmd(card, CLA_PSAM, INS_INIT_PURCHASE, 0, 0, d, sizeof(d),
 	    8, r, &n)) != WK_OK)
 		return rc;
 	if (n != 8)
@@ -162,7 +146,7 @@ wk_psam_check_mac2(wk_card *card, const uint8_t mac2[4])
 
 	if (card == NULL || mac2 == NULL)
 		return WK_ERR_ARG;
-	rc = psam_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0, 0, mac2, 4, 0, NULL,
+	rc = wk_card_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0, 0, mac2, 4, 0, NULL,
 	    NULL);
 	return rc == WK_ERR_MAC ? WK_ERR_AUTH_FAILED : rc;
 }
@@ -199,7 +183,7 @@ wk_psam_check_purchase(wk_card *card, const wk_purse_txn *txn,
 	d[25] = (uint8_t)txn->amount;
 	if (txn->alg != WK_PURSE_ALG_3DES)
 		d[len++] = txn->alg;
-	rc = psam_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0x01, 0, d, len, 0,
+	rc = wk_card_cmd(card, CLA_PSAM, INS_CREDIT_PURCHASE, 0x01, 0, d, len, 0,
 	    NULL, NULL);
 	return rc == WK_ERR_MAC ? WK_ERR_AUTH_FAILED : rc;
 }

@@ -295,29 +295,3 @@ wk_flow_record_remove(const wk_state_store *s, const char *name)
 {
 	return s->remove(s->arg, name) == 0 ? WK_OK : WK_ERR_IO;
 }
-
-json_t *
-wk_flow_b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
-int
-wk_flow_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len)
-{
-	const char *t = json_string_value(s);
-
-	if (t == NULL || sodium_base642bin(out, cap, t, strlen(t), NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return 0;
-}

@@ -17,6 +17,8 @@
 
 #include "wk_arec.h"
 #include "wk_hex.h"
+#include "wk_flow.h"
+#include "wk_json.h"
 
 #define SYNC_ROUNDS 3	/* upload and acknowledge again when the head moved */
 #define PAGE_BUF 65536
@@ -82,54 +84,6 @@ now_ms(void)
 	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* an issuer call with a JSON answer */
-static int
-issuer_json(wk_issuer *is, const char *path, json_t *body, json_t **out)
-{
-	char *text = NULL, *resp = NULL;
-	int rc;
-
-	*out = NULL;
-	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
-		json_decref(body);
-		return WK_ERR_MEMORY;
-	}
-	json_decref(body);
-	rc = wk_issuer_request(is, path, text, &resp);
-	free(text);
-	if (rc == WK_OK && (*out = json_loads(resp, 0, NULL)) == NULL)
-		rc = WK_ERR_ISSUER;
-	free(resp);
-	return rc;
-}
-
-static int
-json_hex(json_t *o, const char *k, uint8_t *out, size_t cap, size_t *len)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	long n;
-
-	if (s == NULL || strlen(s) % 2 != 0 || strlen(s) / 2 > cap ||
-	    (n = wk_hex_decode(s, out, cap)) < 0 || (size_t)n != strlen(s) / 2)
-		return -1;
-	*len = (size_t)n;
-	return 0;
-}
-
-static json_t *
-hexj(const uint8_t *p, size_t len)
-{
-	char *s = malloc(2 * len + 1);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	wk_hex_encode(p, len, s);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
 static int
 json_u64(json_t *o, const char *k, uint64_t *v)
 {
@@ -189,7 +143,7 @@ issuer_state(wk_issuer *is, const char *serial, uint64_t from,
 
 	snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, serial,
 	    from == 0 ? 1 : from);
-	if ((rc = issuer_json(is, path, NULL, &j)) == WK_OK &&
+	if ((rc = wk_issuer_call(is, path, NULL, &j)) == WK_OK &&
 	    (json_u64(j, "stored_seq", stored) != 0 ||
 	    json_u64(j, "acked_seq", acked) != 0))
 		rc = WK_ERR_ISSUER;
@@ -219,11 +173,12 @@ sync_run(sflow *f, wk_sync_confirm_fn confirm, wk_sync_result *out)
 		max = WK_AREC_PAGE_MAX;
 	if ((page = malloc(PAGE_BUF)) == NULL)
 		return WK_ERR_MEMORY;
-	if ((rc = issuer_json(f->is, "/v1/audit/key", NULL, &j)) != WK_OK) {
+	if ((rc = wk_issuer_call(f->is, "/v1/audit/key", NULL, &j)) != WK_OK) {
 		rc = fail_issuer(f, WK_SYNC_STEP_KEY, rc);
 		goto out;
 	}
-	if (json_hex(j, "x25519", ipk, 32, &n) != 0 || n != 32) {
+	if (wk_hex_unjson(json_object_get(j, "x25519"), ipk, 32, &n) != 0 ||
+	    n != 32) {
 		rc = fail(f, WK_SYNC_STEP_KEY, WK_ERR_BAD_DATA);
 		goto out;
 	}
@@ -384,8 +339,8 @@ sync_run(sflow *f, wk_sync_confirm_fn confirm, wk_sync_result *out)
 			snprintf(path, sizeof(path), "/v1/audit/%s/records",
 			    f->serial);
 			t = now_ms();
-			rc = issuer_json(f->is, path, json_pack("{s:o}", "page",
-			    hexj(page, len)), &j);
+			rc = wk_issuer_call(f->is, path, json_pack("{s:o}", "page",
+			    wk_hex_json(page, len)), &j);
 			out->issuer_ms += now_ms() - t;
 			if (rc != WK_OK) {
 				rc = fail_issuer(f, WK_SYNC_STEP_PAGE, rc);
@@ -416,12 +371,12 @@ sync_run(sflow *f, wk_sync_confirm_fn confirm, wk_sync_result *out)
 		}
 		snprintf(path, sizeof(path), "/v1/audit/%s/ack", f->serial);
 		t = now_ms();
-		rc = issuer_json(f->is, path, json_pack("{s:{s:I, s:o, s:I, s:o, "
+		rc = wk_issuer_call(f->is, path, json_pack("{s:{s:I, s:o, s:I, s:o, "
 		    "s:o, s:o}}", "head", "checkpoint_seq",
 		    (json_int_t)head.base_seq, "checkpoint_hash",
-		    hexj(head.base_hash, 32), "seq", (json_int_t)head.head_seq,
-		    "hash", hexj(head.head_hash, 32), "nonce", hexj(head.nonce, 16),
-		    "signature", hexj(head.sig, head.sig_len)), &j);
+		    wk_hex_json(head.base_hash, 32), "seq", (json_int_t)head.head_seq,
+		    "hash", wk_hex_json(head.head_hash, 32), "nonce", wk_hex_json(head.nonce, 16),
+		    "signature", wk_hex_json(head.sig, head.sig_len)), &j);
 		out->issuer_ms += now_ms() - t;
 		/* an unacknowledged tail at the issuer that is not the card's:
 		 * upload from the acknowledged seq again */
@@ -435,8 +390,9 @@ sync_run(sflow *f, wk_sync_confirm_fn confirm, wk_sync_result *out)
 		break;
 	}
 	if (j == NULL || json_u64(j, "acked_seq", &out->acked) != 0 ||
-	    json_hex(j, "acked_hash", hash, 32, &n) != 0 || n != 32 ||
-	    json_hex(j, "signature", sig, sizeof(sig), &len) != 0) {
+	    wk_hex_unjson(json_object_get(j, "acked_hash"), hash, 32, &n) != 0 ||
+	    n != 32 || wk_hex_unjson(json_object_get(j, "signature"), sig,
+	    sizeof(sig), &len) != 0) {
 		wk_sync_event ev = { .step = WK_SYNC_STEP_FAILED,
 		    .failed = WK_SYNC_STEP_ACKED, .rc = WK_ERR_BAD_DATA,
 		    .issuer = true };
@@ -476,7 +432,8 @@ sync_run(sflow *f, wk_sync_confirm_fn confirm, wk_sync_result *out)
 		    WK_AREC_SIG_MAX;
 
 		if ((crl = malloc(cap)) == NULL ||
-		    json_hex(j, "revocation_list", crl, cap, &crl_len) != 0 ||
+		    wk_hex_unjson(json_object_get(j, "revocation_list"), crl, cap,
+		    &crl_len) != 0 ||
 		    wk_arec_crl_parse(crl, crl_len, &crl_view) != WK_AREC_OK) {
 			wk_sync_event ev = { .step = WK_SYNC_STEP_FAILED,
 			    .failed = WK_SYNC_STEP_CRL, .rc = WK_ERR_BAD_DATA,

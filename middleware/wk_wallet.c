@@ -1,6 +1,7 @@
 /* the card side of enrolment and remote load: the wallet commands of
  * docs/remote-load.md (purse CLA 80 INS E0-E6, PIV CLA 80 INS E8) */
 #include "walletkey.h"
+#include "wk_internal.h"
 
 #include <string.h>
 
@@ -24,18 +25,8 @@ static int
 wallet_cmd(wk_card *card, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc, uint8_t *resp, size_t *rlen)
 {
-	uint8_t tmp[8];
-	size_t len = resp != NULL ? *rlen : sizeof(tmp);
-	uint16_t sw = 0;
-	int rc;
-
-	if ((rc = wk_card_apdu(card, CLA_WALLET, ins, p1, p2, data, lc,
-	    resp != NULL ? 256 : 0, resp != NULL ? resp : tmp, &len, &sw)) !=
-	    WK_OK)
-		return rc;
-	if (rlen != NULL)
-		*rlen = len;
-	return wk_rc_from_sw(sw);
+	return wk_card_cmd(card, CLA_WALLET, ins, p1, p2, data, lc,
+	    resp != NULL ? 256 : 0, resp, rlen);
 }
 
 /* a signed message of an expected type from the card */

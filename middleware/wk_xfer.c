@@ -199,7 +199,7 @@ queue_report(xflow *f, const uint8_t *tok, size_t len)
 	snprintf(name, sizeof(name), "report-%s", id);
 	if ((j = json_pack("{s:s, s:s, s:s, s:I, s:o}", "token_id", id, "from",
 	    from, "to", to, "amount", (json_int_t)m.amount, "token",
-	    wk_flow_b64(tok, len))) == NULL)
+	    wk_b64_json(tok, len))) == NULL)
 		return WK_ERR_MEMORY;
 	rc = wk_flow_record_save(&f->store, name, j);
 	json_decref(j);
@@ -217,10 +217,10 @@ settle(xflow *f, const char *name, json_t *st)
 	bool already = false;
 	int rc;
 
-	if (wk_flow_unb64(json_object_get(st, "challenge"), chal, sizeof(chal),
+	if (wk_b64_unjson(json_object_get(st, "challenge"), chal, sizeof(chal),
 	    &n) != 0 || n != sizeof(chal))
 		return fail(f, WK_XFER_STEP_RECOVER, WK_ERR_BAD_DATA, name);
-	if (wk_flow_unb64(json_object_get(st, "token"), tok, sizeof(tok),
+	if (wk_b64_unjson(json_object_get(st, "token"), tok, sizeof(tok),
 	    &tlen) != 0) {
 		/* the flow stopped before it kept the token: the card keeps it */
 		wk_xfer_step got = WK_XFER_STEP_HELD;
@@ -240,7 +240,7 @@ settle(xflow *f, const char *name, json_t *st)
 			return fail(f, WK_XFER_STEP_HELD, rc, name);
 		}
 		say(f, got, name);
-		if (json_object_set_new(st, "token", wk_flow_b64(tok, tlen)) != 0)
+		if (json_object_set_new(st, "token", wk_b64_json(tok, tlen)) != 0)
 			return WK_ERR_MEMORY;
 		if ((rc = wk_flow_record_save(&f->store, name, st)) != WK_OK)
 			return fail(f, got, rc, name);
@@ -324,29 +324,6 @@ recover(xflow *f, unsigned *count)
 	return rc;
 }
 
-int
-wk_wallet_transfer_recover(wk_card *from, wk_card *to, const wk_xfer_opts *o,
-    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
-    wk_xfer_result *out)
-{
-	xflow *f;
-	int rc;
-
-	if (from == NULL || to == NULL || o == NULL || out == NULL)
-		return WK_ERR_ARG;
-	memset(out, 0, sizeof(*out));
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		return WK_ERR_MEMORY;
-	if ((rc = flow_open(f, from, to, o, confirm, progress, arg)) == WK_OK) {
-		memcpy(out->from, f->from.hex, sizeof(out->from));
-		memcpy(out->to, f->to.hex, sizeof(out->to));
-		rc = recover(f, &out->recovered);
-		out->balance = f->balance;
-	}
-	free(f);
-	return rc;
-}
-
 static int
 transfer(xflow *f, wk_xfer_result *out)
 {
@@ -388,7 +365,7 @@ transfer(xflow *f, wk_xfer_result *out)
 	snprintf(name, sizeof(name), "xfer-%s-%s", f->from.hex, ch);
 	st = json_pack("{s:s, s:s, s:I, s:o}", "from", f->from.hex, "to",
 	    f->to.hex, "amount", (json_int_t)f->amount, "challenge",
-	    wk_flow_b64(rchal, 16));
+	    wk_b64_json(rchal, 16));
 	if (st == NULL)
 		return WK_ERR_MEMORY;
 	if ((rc = wk_flow_record_save(&f->store, name, st)) != WK_OK) {
@@ -413,7 +390,7 @@ transfer(xflow *f, wk_xfer_result *out)
 		goto out;
 	}
 	say(f, WK_XFER_STEP_SENT, name);
-	if (json_object_set_new(st, "token", wk_flow_b64(tok, tlen)) != 0) {
+	if (json_object_set_new(st, "token", wk_b64_json(tok, tlen)) != 0) {
 		rc = WK_ERR_MEMORY;
 		goto out;
 	}
@@ -432,25 +409,49 @@ out:
 	return rc;
 }
 
-int
-wk_wallet_transfer(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+/* the transfer (recovering false) or the recovery of both cards' records */
+static int
+run(wk_card *from, wk_card *to, const wk_xfer_opts *o,
     wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
-    wk_xfer_result *out)
+    wk_xfer_result *out, bool recovering)
 {
 	xflow *f;
 	int rc;
 
-	if (from == NULL || to == NULL || o == NULL || out == NULL ||
-	    confirm == NULL || o->amount == 0)
-		return WK_ERR_ARG;
 	memset(out, 0, sizeof(*out));
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return WK_ERR_MEMORY;
 	if ((rc = flow_open(f, from, to, o, confirm, progress, arg)) == WK_OK) {
 		memcpy(out->from, f->from.hex, sizeof(out->from));
 		memcpy(out->to, f->to.hex, sizeof(out->to));
-		rc = transfer(f, out);
+		if (recovering) {
+			rc = recover(f, &out->recovered);
+			out->balance = f->balance;
+		} else {
+			rc = transfer(f, out);
+		}
 	}
 	free(f);
 	return rc;
+}
+
+int
+wk_wallet_transfer(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
+    wk_xfer_result *out)
+{
+	if (from == NULL || to == NULL || o == NULL || out == NULL ||
+	    confirm == NULL || o->amount == 0)
+		return WK_ERR_ARG;
+	return run(from, to, o, confirm, progress, arg, out, false);
+}
+
+int
+wk_wallet_transfer_recover(wk_card *from, wk_card *to, const wk_xfer_opts *o,
+    wk_xfer_confirm_fn confirm, wk_xfer_progress_fn progress, void *arg,
+    wk_xfer_result *out)
+{
+	if (from == NULL || to == NULL || o == NULL || out == NULL)
+		return WK_ERR_ARG;
+	return run(from, to, o, confirm, progress, arg, out, true);
 }

@@ -290,39 +290,12 @@ p11_pkcs1_sign_pad(CK_MECHANISM_TYPE hash, const uint8_t *in, size_t len,
 	return CKR_OK;
 }
 
-/* MGF1 (RFC 8017 B.2.1): mask ^= MGF1(seed) */
 static CK_RV
 mgf1_xor(CK_MECHANISM_TYPE hash, const uint8_t *seed, size_t seed_len,
     uint8_t *mask, size_t mask_len)
 {
-	const EVP_MD *md = p11_hash_md(hash);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint8_t c[4], h[EVP_MAX_MD_SIZE];
-	unsigned h_len;
-	size_t done = 0;
-	uint32_t counter = 0;
-	CK_RV rv = CKR_FUNCTION_FAILED;
-
-	if (md == NULL || ctx == NULL)
-		goto out;
-	while (done < mask_len) {
-		c[0] = (uint8_t)(counter >> 24);
-		c[1] = (uint8_t)(counter >> 16);
-		c[2] = (uint8_t)(counter >> 8);
-		c[3] = (uint8_t)counter;
-		if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
-		    EVP_DigestUpdate(ctx, seed, seed_len) != 1 ||
-		    EVP_DigestUpdate(ctx, c, 4) != 1 ||
-		    EVP_DigestFinal_ex(ctx, h, &h_len) != 1)
-			goto out;
-		for (unsigned i = 0; i < h_len && done < mask_len; i++)
-			mask[done++] ^= h[i];
-		counter++;
-	}
-	rv = CKR_OK;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rv;
+	return wk_mgf1_xor(p11_hash_md(hash), seed, seed_len, mask, mask_len) ==
+	    0 ? CKR_OK : CKR_FUNCTION_FAILED;
 }
 
 /* EMSA-PSS-ENCODE (RFC 8017 9.1.1), em_len = modulus bytes */

@@ -284,16 +284,7 @@ SKF_OpenApplication(DEVHANDLE hDev, LPSTR szAppName,
 ULONG DEVAPI
 SKF_CloseApplication(HAPPLICATION hApplication)
 {
-	skf_obj *a;
-	ULONG r = SAR_INVALIDHANDLEERR;
-
-	skf_lock();
-	if ((a = skf_get(hApplication, SKF_APP)) != NULL) {
-		skf_free(a);
-		r = SAR_OK;
-	}
-	skf_unlock();
-	return r;
+	return skf_close(hApplication, SKF_APP);
 }
 
 /* ---- 7.4 files ---- */
@@ -305,6 +296,53 @@ file_sar(const skf_obj *d, int rc)
 		return wk_gm_last_sw(d->gm) == 0x6A88 ?
 		    SAR_APPLICATION_NOT_EXISTS : SAR_FILE_NOT_EXIST;
 	return skf_sar(d, rc);
+}
+
+/* a file or container of an application, by name: delete, list */
+typedef int app_delete_fn(wk_gm *gm, uint8_t app, const char *name);
+typedef int app_list_fn(wk_gm *gm, uint8_t app, wk_gm_name *out, size_t cap,
+    size_t *n);
+
+static ULONG
+app_delete(HAPPLICATION h, LPSTR name, size_t max, app_delete_fn *del)
+{
+	skf_obj *a;
+	ULONG r = SAR_INVALIDHANDLEERR;
+
+	if (name == NULL)
+		return SAR_INVALIDPARAMERR;
+	if (!name_len_ok(name, max))
+		return SAR_NAMELENERR;
+	skf_lock();
+	if ((a = skf_get(h, SKF_APP)) != NULL)
+		r = file_sar(a->dev, del(a->dev->gm, a->app_id, name));
+	skf_unlock();
+	return r;
+}
+
+_Static_assert(WK_GM_MAX_CONTAINERS <= WK_GM_MAX_FILES, "app_list's array");
+
+/* cap: at most WK_GM_MAX_FILES */
+static ULONG
+app_list(HAPPLICATION h, LPSTR list, ULONG *size, size_t cap,
+    app_list_fn *fn)
+{
+	wk_gm_name names[WK_GM_MAX_FILES];
+	skf_obj *a;
+	size_t n;
+	ULONG r = SAR_INVALIDHANDLEERR;
+	int rc;
+
+	if (size == NULL)
+		return SAR_INVALIDPARAMERR;
+	skf_lock();
+	if ((a = skf_get(h, SKF_APP)) != NULL) {
+		rc = fn(a->dev->gm, a->app_id, names, cap, &n);
+		r = rc == WK_OK ? skf_names_out(list, size, names, n) :
+		    file_sar(a->dev, rc);
+	}
+	skf_unlock();
+	return r;
 }
 
 ULONG DEVAPI
@@ -333,41 +371,15 @@ SKF_CreateFile(HAPPLICATION hApplication, LPSTR szFileName, ULONG ulFileSize,
 ULONG DEVAPI
 SKF_DeleteFile(HAPPLICATION hApplication, LPSTR szFileName)
 {
-	skf_obj *a;
-	ULONG r = SAR_INVALIDHANDLEERR;
-
-	if (szFileName == NULL)
-		return SAR_INVALIDPARAMERR;
-	if (!name_len_ok(szFileName, WK_GM_FILE_NAME_MAX))
-		return SAR_NAMELENERR;
-	skf_lock();
-	if ((a = skf_get(hApplication, SKF_APP)) != NULL)
-		r = file_sar(a->dev, wk_gm_file_delete(a->dev->gm, a->app_id,
-		    szFileName));
-	skf_unlock();
-	return r;
+	return app_delete(hApplication, szFileName, WK_GM_FILE_NAME_MAX,
+	    wk_gm_file_delete);
 }
 
 ULONG DEVAPI
 SKF_EnumFiles(HAPPLICATION hApplication, LPSTR szFileList, ULONG *pulSize)
 {
-	wk_gm_name names[WK_GM_MAX_FILES];
-	skf_obj *a;
-	size_t n;
-	ULONG r = SAR_INVALIDHANDLEERR;
-	int rc;
-
-	if (pulSize == NULL)
-		return SAR_INVALIDPARAMERR;
-	skf_lock();
-	if ((a = skf_get(hApplication, SKF_APP)) != NULL) {
-		rc = wk_gm_file_list(a->dev->gm, a->app_id, names,
-		    WK_GM_MAX_FILES, &n);
-		r = rc == WK_OK ? skf_names_out(szFileList, pulSize, names, n) :
-		    file_sar(a->dev, rc);
-	}
-	skf_unlock();
-	return r;
+	return app_list(hApplication, szFileList, pulSize, WK_GM_MAX_FILES,
+	    wk_gm_file_list);
 }
 
 ULONG DEVAPI
@@ -519,19 +531,8 @@ out:
 ULONG DEVAPI
 SKF_DeleteContainer(HAPPLICATION hApplication, LPSTR szContainerName)
 {
-	skf_obj *a;
-	ULONG r = SAR_INVALIDHANDLEERR;
-
-	if (szContainerName == NULL)
-		return SAR_INVALIDPARAMERR;
-	if (!name_len_ok(szContainerName, WK_GM_NAME_MAX))
-		return SAR_NAMELENERR;
-	skf_lock();
-	if ((a = skf_get(hApplication, SKF_APP)) != NULL)
-		r = file_sar(a->dev, wk_gm_cont_delete(a->dev->gm, a->app_id,
-		    szContainerName));
-	skf_unlock();
-	return r;
+	return app_delete(hApplication, szContainerName, WK_GM_NAME_MAX,
+	    wk_gm_cont_delete);
 }
 
 ULONG DEVAPI
@@ -561,39 +562,15 @@ SKF_OpenContainer(HAPPLICATION hApplication, LPSTR szContainerName,
 ULONG DEVAPI
 SKF_CloseContainer(HCONTAINER hContainer)
 {
-	skf_obj *c;
-	ULONG r = SAR_INVALIDHANDLEERR;
-
-	skf_lock();
-	if ((c = skf_get(hContainer, SKF_CONT)) != NULL) {
-		skf_free(c);
-		r = SAR_OK;
-	}
-	skf_unlock();
-	return r;
+	return skf_close(hContainer, SKF_CONT);
 }
 
 ULONG DEVAPI
 SKF_EnumContainer(HAPPLICATION hApplication, LPSTR szContainerName,
     ULONG *pulSize)
 {
-	wk_gm_name names[WK_GM_MAX_CONTAINERS];
-	skf_obj *a;
-	size_t n;
-	ULONG r = SAR_INVALIDHANDLEERR;
-	int rc;
-
-	if (pulSize == NULL)
-		return SAR_INVALIDPARAMERR;
-	skf_lock();
-	if ((a = skf_get(hApplication, SKF_APP)) != NULL) {
-		rc = wk_gm_cont_list(a->dev->gm, a->app_id, names,
-		    WK_GM_MAX_CONTAINERS, &n);
-		r = rc == WK_OK ? skf_names_out(szContainerName, pulSize, names,
-		    n) : file_sar(a->dev, rc);
-	}
-	skf_unlock();
-	return r;
+	return app_list(hApplication, szContainerName, pulSize,
+	    WK_GM_MAX_CONTAINERS, wk_gm_cont_list);
 }
 
 ULONG DEVAPI

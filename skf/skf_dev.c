@@ -192,16 +192,7 @@ out:
 ULONG DEVAPI
 SKF_DisConnectDev(DEVHANDLE hDev)
 {
-	skf_obj *d;
-	ULONG r = SAR_INVALIDHANDLEERR;
-
-	skf_lock();
-	if ((d = skf_get(hDev, SKF_DEV)) != NULL) {
-		skf_free(d);
-		r = SAR_OK;
-	}
-	skf_unlock();
-	return r;
+	return skf_close(hDev, SKF_DEV);
 }
 
 ULONG DEVAPI

@@ -65,6 +65,19 @@ skf_obj *skf_get(HANDLE h, enum skf_kind kind);
 skf_obj *skf_get_session(HANDLE h);
 /* unregisters and frees o and everything registered under it */
 void skf_free(skf_obj *o);
+/* SKF_Close*, SKF_DisConnectDev: frees the object h of kind under the lock;
+ * SAR_INVALIDHANDLEERR when h is no such object */
+ULONG skf_close(HANDLE h, enum skf_kind kind);
+
+/* an SM4 algorithm a session key may have */
+bool skf_sym_alg_ok(ULONG alg);
+/* a session object (kind) for the card's handle, or NULL with the card's
+ * handle closed */
+skf_obj *skf_sess_new(skf_obj *dev, enum skf_kind kind, uint32_t handle,
+    uint32_t alg);
+/* skf_sar for a command on a session handle: the card dropped it (6A88,
+ * after a reset) is SAR_INVALIDHANDLEERR */
+ULONG skf_sess_sar(const skf_obj *dev, int rc);
 
 /* libwalletkey result -> SAR, with the status word for detail */
 ULONG skf_sar(const skf_obj *dev, int rc);

@@ -100,6 +100,50 @@ skf_free(skf_obj *o)
 }
 
 ULONG
+skf_close(HANDLE h, enum skf_kind kind)
+{
+	skf_obj *o;
+	ULONG r = SAR_INVALIDHANDLEERR;
+
+	skf_lock();
+	if ((o = skf_get(h, kind)) != NULL) {
+		skf_free(o);
+		r = SAR_OK;
+	}
+	skf_unlock();
+	return r;
+}
+
+bool
+skf_sym_alg_ok(ULONG alg)
+{
+	return alg == SGD_SMS4_ECB || alg == SGD_SMS4_CBC ||
+	    alg == SGD_SMS4_CFB || alg == SGD_SMS4_OFB || alg == SGD_SMS4_MAC;
+}
+
+skf_obj *
+skf_sess_new(skf_obj *dev, enum skf_kind kind, uint32_t handle, uint32_t alg)
+{
+	skf_obj *o = skf_new(kind, dev);
+
+	if (o == NULL) {
+		(void)wk_gm_close(dev->gm, handle);
+		return NULL;
+	}
+	o->handle = handle;
+	o->alg = alg;
+	return o;
+}
+
+ULONG
+skf_sess_sar(const skf_obj *d, int rc)
+{
+	if (rc == WK_ERR_NOT_FOUND && wk_gm_last_sw(d->gm) == 0x6A88)
+		return SAR_INVALIDHANDLEERR;	/* the card dropped it (reset) */
+	return skf_sar(d, rc);
+}
+
+ULONG
 skf_sar(const skf_obj *dev, int rc)
 {
 	uint16_t sw = dev != NULL && dev->gm != NULL ? wk_gm_last_sw(dev->gm) : 0;

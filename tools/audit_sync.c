@@ -47,21 +47,15 @@ sync_fault(const char *step)
 		fprintf(stderr, "walletkey: fault command failed\n");
 }
 
-/* an issuer call with a JSON answer; prints the issuer's refusal */
+/* a GET of the issuer's API with a JSON answer (the sync itself is
+ * libwalletkey's wk_audit_sync) */
 static int
-issuer_json(wk_issuer *is, const char *path, json_t *body, json_t **out)
+issuer_get(wk_issuer *is, const char *path, json_t **out)
 {
-	char *text = NULL, *resp = NULL;
-	int rc;
+	char *resp = NULL;
+	int rc = wk_issuer_request(is, path, NULL, &resp);
 
 	*out = NULL;
-	if (body != NULL && (text = json_dumps(body, JSON_COMPACT)) == NULL) {
-		json_decref(body);
-		return WK_ERR_MEMORY;
-	}
-	json_decref(body);
-	rc = wk_issuer_request(is, path, text, &resp);
-	free(text);
 	if (rc == WK_OK && (*out = json_loads(resp, 0, NULL)) == NULL)
 		rc = WK_ERR_ISSUER;
 	free(resp);
@@ -86,19 +80,6 @@ issuer_say(wk_issuer *is, const char *what, int rc)
 {
 	issuer_said(what, rc, wk_issuer_http_status(is), wk_issuer_error_code(is),
 	    wk_issuer_error_message(is));
-}
-
-static int
-json_hex(json_t *o, const char *k, uint8_t *out, size_t cap, size_t *len)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	long n;
-
-	if (s == NULL || strlen(s) % 2 != 0 || strlen(s) / 2 > cap ||
-	    (n = wk_hex_decode(s, out, cap)) < 0 || (size_t)n != strlen(s) / 2)
-		return -1;
-	*len = (size_t)n;
-	return 0;
 }
 
 static void
@@ -340,15 +321,13 @@ issuer_ca(wk_issuer *is)
 {
 	uint8_t der[4096];
 	const uint8_t *p = der;
-	const char *b64;
 	json_t *j = NULL;
 	size_t len = 0;
 	X509 *x = NULL;
 
-	if (issuer_json(is, "/v1/ca", NULL, &j) == WK_OK &&
-	    (b64 = json_string_value(json_object_get(j, "ca_certificate"))) !=
-	    NULL && sodium_base642bin(der, sizeof(der), b64, strlen(b64), NULL,
-	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) == 0)
+	if (issuer_get(is, "/v1/ca", &j) == WK_OK &&
+	    wk_b64_unjson(json_object_get(j, "ca_certificate"), der, sizeof(der),
+	    &len) == 0)
 		x = d2i_X509(NULL, &p, (long)len);
 	json_decref(j);
 	return x;
@@ -376,14 +355,15 @@ issuer_history(wk_issuer *is, const uint8_t serial[8], EVP_PKEY *ca,
 		snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, sx,
 		    from);
 		json_decref(j);
-		if ((rc = issuer_json(is, path, NULL, &j)) != WK_OK) {
+		if ((rc = issuer_get(is, path, &j)) != WK_OK) {
 			issuer_say(is, "audit verify", rc);
 			goto out;
 		}
 		rc = WK_ERR_ISSUER;
-		if (json_hex(j, "page", page, WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX *
-		    WK_AREC_LEN, &len) != 0 ||
-		    json_hex(j, "signature", sig, sizeof(sig), &sig_len) != 0 ||
+		if (wk_hex_unjson(json_object_get(j, "page"), page,
+		    WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN, &len) != 0 ||
+		    wk_hex_unjson(json_object_get(j, "signature"), sig, sizeof(sig),
+		    &sig_len) != 0 ||
 		    wk_arec_hist_parse(page, len, &h) != WK_AREC_OK) {
 			fprintf(stderr, "walletkey: audit verify: the issuer's "
 			    "history page from seq %" PRIu64 " is malformed\n",
@@ -535,13 +515,15 @@ compare_loads(wk_issuer *is, const audit_doc *d, const audit_doc *hist,
 		snprintf(path, sizeof(path), "/v1/audit/%s/loads/%" PRIu64, sx,
 		    from);
 		json_decref(j);
-		if ((rc = issuer_json(is, path, NULL, &j)) != WK_OK) {
+		if ((rc = issuer_get(is, path, &j)) != WK_OK) {
 			issuer_say(is, "audit verify", rc);
 			goto out;
 		}
 		rc = WK_ERR_ISSUER;
-		if (json_hex(j, "page", page, sizeof(page), &len) != 0 ||
-		    json_hex(j, "signature", sig, sizeof(sig), &sig_len) != 0 ||
+		if (wk_hex_unjson(json_object_get(j, "page"), page, sizeof(page),
+		    &len) != 0 ||
+		    wk_hex_unjson(json_object_get(j, "signature"), sig, sizeof(sig),
+		    &sig_len) != 0 ||
 		    wk_arec_loads_parse(page, len, &l) != WK_AREC_OK) {
 			fprintf(stderr, "walletkey: audit verify: the issuer's "
 			    "loads page is malformed\n");

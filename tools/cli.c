@@ -2,9 +2,12 @@
 /* helpers shared by the CLI's command groups: card, errors, JSON, tables */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 struct wk_cli_table {
 	size_t ncols;
@@ -269,4 +272,69 @@ out:
 	}
 	fclose(tty);
 	return rc;
+}
+
+int
+wk_cli_purse_pin(const char *file, const char *needs, char *pin, size_t cap,
+    size_t *len)
+{
+	const char *env = getenv("WALLETKEY_PIN");
+	char line[64];
+	FILE *f;
+	int rc = WK_ERR_ARG;
+
+	*len = 0;
+	if (file != NULL) {
+		if ((f = fopen(file, "r")) == NULL) {
+			fprintf(stderr, "walletkey: cannot read the PIN file %s: %s\n",
+			    file, strerror(errno));
+			return WK_ERR_IO;
+		}
+		if (fgets(line, sizeof(line), f) != NULL) {
+			*len = strcspn(line, "\r\n");
+			if (*len < cap) {
+				memcpy(pin, line, *len);
+				rc = WK_OK;
+			}
+		}
+		fclose(f);
+		sodium_memzero(line, sizeof(line));
+	} else if (env != NULL) {
+		*len = strlen(env);
+		if (*len < cap) {
+			memcpy(pin, env, *len);
+			rc = WK_OK;
+		}
+	} else if ((rc = wk_cli_read_tty("purse PIN", pin, cap, len)) ==
+	    WK_ERR_IO) {
+		fprintf(stderr, "walletkey: %s: give --pin-file FILE or set "
+		    "WALLETKEY_PIN\n", needs);
+	}
+	if (rc == WK_OK && (*len < 4 || *len > 12 ||
+	    strspn(pin, "0123456789") < *len)) {
+		fprintf(stderr, "walletkey: the PIN must be 4 to 12 digits\n");
+		rc = WK_ERR_ARG;
+	}
+	if (rc != WK_OK) {
+		sodium_memzero(pin, cap);
+		*len = 0;
+	}
+	return rc;
+}
+
+int
+wk_cli_slot_opt(wk_cli *cli, const wk_cli_slot *slots, int argc, char **argv,
+    int *i)
+{
+	const char *a = argv[*i];
+
+	for (; slots->name != NULL; slots++) {
+		if (strcmp(a, slots->name) != 0)
+			continue;
+		if (*i + 1 >= argc || argv[*i + 1][0] == '\0')
+			return wk_cli_usage(cli, "%s needs a value", a);
+		*slots->slot = argv[++*i];
+		return WK_CLI_OK;
+	}
+	return -1;
 }

@@ -44,6 +44,14 @@ int wk_cli_fail(wk_cli *cli, const char *what, int rc);
  * not fit cap - 1 bytes. The caller wipes buf. */
 int wk_cli_read_tty(const char *prompt, char *buf, size_t cap, size_t *len);
 
+/* the purse PIN (4 to 12 digits) from file (the first line), else
+ * WALLETKEY_PIN, else the terminal without echo; without a terminal
+ * "walletkey: <needs>: give --pin-file FILE or set WALLETKEY_PIN".
+ * WK_OK, WK_ERR_IO (file or terminal), WK_ERR_ARG; pin is wiped on error.
+ * The caller wipes pin. */
+int wk_cli_purse_pin(const char *file, const char *needs, char *pin,
+    size_t cap, size_t *len);
+
 /* exit statuses */
 enum {
 	WK_CLI_OK = 0,
@@ -55,6 +63,17 @@ enum {
  * to stderr; returns WK_CLI_USAGE */
 int wk_cli_usage(wk_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* a value option of a command: "--name VALUE" into *slot */
+typedef struct wk_cli_slot {
+	const char *name;	/* "--amount" */
+	const char **slot;
+} wk_cli_slot;
+/* argv[*i] against slots (ended by a NULL name): -1 when it names none;
+ * else its value (the next argument, which must not be empty) goes to its
+ * slot, *i moves on to the value, and WK_CLI_OK (or WK_CLI_USAGE after
+ * "walletkey: --name needs a value") */
+int wk_cli_slot_opt(wk_cli *cli, const wk_cli_slot *slots, int argc,
+    char **argv, int *i);
 /* true when argv holds -h or --help before any "--" */
 bool wk_cli_wants_help(int argc, char **argv);
 

@@ -61,47 +61,8 @@ static const char audit_usage[] =
 int
 audit_cli_pin(const aopts *o, char *pin, size_t cap, size_t *len)
 {
-	const char *env = getenv("WALLETKEY_PIN");
-	char line[64];
-	FILE *f;
-	int rc = WK_ERR_ARG;
-
-	*len = 0;
-	if (o->pin_file != NULL) {
-		if ((f = fopen(o->pin_file, "r")) == NULL) {
-			fprintf(stderr, "walletkey: cannot read the PIN file %s: "
-			    "%s\n", o->pin_file, strerror(errno));
-			return WK_ERR_IO;
-		}
-		if (fgets(line, sizeof(line), f) != NULL) {
-			*len = strcspn(line, "\r\n");
-			if (*len < cap) {
-				memcpy(pin, line, *len);
-				rc = WK_OK;
-			}
-		}
-		fclose(f);
-		sodium_memzero(line, sizeof(line));
-	} else if (env != NULL) {
-		*len = strlen(env);
-		if (*len < cap) {
-			memcpy(pin, env, *len);
-			rc = WK_OK;
-		}
-	} else if ((rc = wk_cli_read_tty("purse PIN", pin, cap, len)) == WK_ERR_IO) {
-		fprintf(stderr, "walletkey: the audit log needs the purse PIN: "
-		    "give --pin-file FILE or set WALLETKEY_PIN\n");
-	}
-	if (rc == WK_OK && (*len < 4 || *len > PIN_MAX ||
-	    strspn(pin, "0123456789") < *len)) {
-		fprintf(stderr, "walletkey: the PIN must be 4 to 12 digits\n");
-		rc = WK_ERR_ARG;
-	}
-	if (rc != WK_OK) {
-		sodium_memzero(pin, cap);
-		*len = 0;
-	}
-	return rc;
+	return wk_cli_purse_pin(o->pin_file, "the audit log needs the purse PIN",
+	    pin, cap, len);
 }
 
 /* ---- options ---- */
@@ -122,43 +83,34 @@ static const char *const type_names[] = { "load", "purchase", "unload",
 static int
 parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 {
+	const wk_cli_slot slots[] = {
+		{ "--since", &o->since },
+		{ "--until", &o->until },
+		{ "--type", &o->type },
+		{ "--origin", &o->origin },
+		{ "--format", &o->format },
+		{ "--out", &o->out },
+		{ "--recipient", &o->recipient },
+		{ "--pin-file", &o->pin_file },
+		{ "--key", &o->key },
+		{ "--issuer", &o->issuer },
+		{ NULL, NULL },
+	};
 	memset(o, 0, sizeof(*o));
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = NULL;
+		int st;
 
-		if (strcmp(a, "--since") == 0)
-			slot = &o->since;
-		else if (strcmp(a, "--until") == 0)
-			slot = &o->until;
-		else if (strcmp(a, "--type") == 0)
-			slot = &o->type;
-		else if (strcmp(a, "--origin") == 0)
-			slot = &o->origin;
-		else if (strcmp(a, "--format") == 0)
-			slot = &o->format;
-		else if (strcmp(a, "--out") == 0)
-			slot = &o->out;
-		else if (strcmp(a, "--recipient") == 0)
-			slot = &o->recipient;
-		else if (strcmp(a, "--pin-file") == 0)
-			slot = &o->pin_file;
-		else if (strcmp(a, "--key") == 0)
-			slot = &o->key;
-		else if (strcmp(a, "--issuer") == 0)
-			slot = &o->issuer;
-		else if (strcmp(a, "--card") == 0)
+		if ((st = wk_cli_slot_opt(cli, slots, argc, argv, &i)) >= 0) {
+			if (st != WK_CLI_OK)
+				return st;
+		} else if (strcmp(a, "--card") == 0)
 			o->card = true;
 		else if (a[0] != '-' && o->file == NULL)
 			o->file = a;
 		else
 			return wk_cli_usage(cli, "audit %s: unknown option %s",
 			    argv[1], a);
-		if (slot != NULL) {
-			if (i + 1 >= argc || argv[i + 1][0] == '\0')
-				return wk_cli_usage(cli, "%s needs a value", a);
-			*slot = argv[++i];
-		}
 	}
 	if ((o->since != NULL && !valid_date(o->since)) ||
 	    (o->until != NULL && !valid_date(o->until)))

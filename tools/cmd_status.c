@@ -7,13 +7,11 @@
 
 #include "cmd_piv.h"
 #include "piv_cli.h"
+#include "wk_name.h"
 
 static const char usage[] = "usage: walletkey status\n";
 
-static const struct {
-	uint32_t tag;
-	const char *name;
-} objects[] = {
+static const wk_name objects[] = {
 	{ WK_PIV_OBJ_CHUID, "chuid" },
 	{ WK_PIV_OBJ_CCC, "ccc" },
 	{ WK_PIV_OBJ_DISCOVERY, "discovery" },
@@ -143,7 +141,7 @@ collect(wk_piv *piv)
 	objs = json_array();
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
 		len = sizeof(buf);
-		rc = wk_piv_get_data(piv, objects[i].tag, buf, &len);
+		rc = wk_piv_get_data(piv, objects[i].code, buf, &len);
 		/* WK_ERR_ARG: present but bigger than buf */
 		if (rc == WK_OK || rc == WK_ERR_ARG)
 			json_array_append_new(objs,

@@ -15,6 +15,7 @@
  */
 #include "cli.h"
 #include "ui_server.h"
+#include "wk_wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,38 +60,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-/*
- * jansson holds the request bodies (PINs) of the panel: every allocation
- * it makes while the panel runs is wiped when freed
- */
-typedef union wipe_hdr {
-	size_t n;
-	max_align_t align;
-} wipe_hdr;
-
-static void *
-wipe_malloc(size_t n)
-{
-	wipe_hdr *h;
-
-	if (n > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + n)) == NULL)
-		return NULL;
-	h->n = n;
-	return h + 1;
-}
-
-static void
-wipe_free(void *p)
-{
-	wipe_hdr *h;
-
-	if (p == NULL)
-		return;
-	h = (wipe_hdr *)p - 1;
-	sodium_memzero(p, h->n);
-	free(h);
 }
 
 static bool
@@ -276,7 +245,9 @@ wk_cmd_ui(wk_cli *cli, int argc, char **argv)
 		    " (--static-dir DIR or WALLETKEY_UI_DIR)\n", o.static_dir);
 		return WK_CLI_FAILED;
 	}
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	/* jansson holds the request bodies (PINs) of the panel: every
+	 * allocation it makes while the panel runs is wiped when freed */
+	json_set_alloc_funcs(wk_wipe_malloc, wk_wipe_free);
 	c.reader = cli->reader;
 	c.static_dir = o.static_dir;
 	c.port = (uint16_t)o.port;

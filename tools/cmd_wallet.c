@@ -86,49 +86,8 @@ static const char wallet_usage[] =
 static int
 get_pin(const wopts *o, char *pin, size_t cap, size_t *len)
 {
-	const char *env = getenv("WALLETKEY_PIN");
-	char line[64];
-	FILE *f;
-	int rc = WK_ERR_ARG;
-
-	*len = 0;
-	if (o->pin_file != NULL) {
-		if ((f = fopen(o->pin_file, "r")) == NULL) {
-			fprintf(stderr, "walletkey: cannot read the PIN file %s: %s\n",
-			    o->pin_file, strerror(errno));
-			return WK_ERR_IO;
-		}
-		if (fgets(line, sizeof(line), f) != NULL) {
-			*len = strcspn(line, "\r\n");
-			if (*len < cap) {
-				memcpy(pin, line, *len);
-				rc = WK_OK;
-			}
-		}
-		fclose(f);
-		sodium_memzero(line, sizeof(line));
-	} else if (env != NULL) {
-		*len = strlen(env);
-		if (*len < cap) {
-			memcpy(pin, env, *len);
-			rc = WK_OK;
-		}
-	} else {
-		rc = wk_cli_read_tty("purse PIN", pin, cap, len);
-		if (rc == WK_ERR_IO)
-			fprintf(stderr, "walletkey: the card needs the PIN: give "
-			    "--pin-file FILE or set WALLETKEY_PIN\n");
-	}
-	if (rc == WK_OK && (*len < 4 || *len > PIN_MAX ||
-	    strspn(pin, "0123456789") < *len)) {
-		fprintf(stderr, "walletkey: the PIN must be 4 to 12 digits\n");
-		rc = WK_ERR_ARG;
-	}
-	if (rc != WK_OK) {
-		sodium_memzero(pin, cap);
-		*len = 0;
-	}
-	return rc;
+	return wk_cli_purse_pin(o->pin_file, "the card needs the PIN", pin, cap,
+	    len);
 }
 
 static bool
@@ -143,42 +102,36 @@ static int
 parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 {
 	char *end;
+	const wk_cli_slot slots[] = {
+		{ "--amount", &o->amount },
+		{ "--sam", &o->sam },
+		{ "--terminal", &o->terminal },
+		{ "--pin-file", &o->pin_file },
+		{ "--master-keys", &o->master_keys },
+		{ "--out", &o->out },
+		{ "--type", &o->type },
+		{ "--seq", &o->seq },
+		{ "--aid", &o->aid_hex },
+		{ "--issuer", &o->issuer },
+		{ "--psam", &o->psam },
+		{ "--journal", &o->journal },
+		{ NULL, NULL },
+	};
 
 	memset(o, 0, sizeof(*o));
 	o->kind = WK_PURSE_EP;
 	o->recover_wait = RECOVER_WAIT_DEFAULT;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = NULL;
+		int st;
 
-		if (strcmp(a, "--ed") == 0)
+		if ((st = wk_cli_slot_opt(cli, slots, argc, argv, &i)) >= 0) {
+			if (st != WK_CLI_OK)
+				return st;
+		} else if (strcmp(a, "--ed") == 0)
 			o->kind = WK_PURSE_ED;
 		else if (strcmp(a, "--ep") == 0)
 			o->kind = WK_PURSE_EP;
-		else if (strcmp(a, "--amount") == 0)
-			slot = &o->amount;
-		else if (strcmp(a, "--sam") == 0)
-			slot = &o->sam;
-		else if (strcmp(a, "--terminal") == 0)
-			slot = &o->terminal;
-		else if (strcmp(a, "--pin-file") == 0)
-			slot = &o->pin_file;
-		else if (strcmp(a, "--master-keys") == 0)
-			slot = &o->master_keys;
-		else if (strcmp(a, "--out") == 0)
-			slot = &o->out;
-		else if (strcmp(a, "--type") == 0)
-			slot = &o->type;
-		else if (strcmp(a, "--seq") == 0)
-			slot = &o->seq;
-		else if (strcmp(a, "--aid") == 0)
-			slot = &o->aid_hex;
-		else if (strcmp(a, "--issuer") == 0)
-			slot = &o->issuer;
-		else if (strcmp(a, "--psam") == 0)
-			slot = &o->psam;
-		else if (strcmp(a, "--journal") == 0)
-			slot = &o->journal;
 		else if (strcmp(a, "--insecure-master-keys") == 0)
 			o->insecure = true;
 		else if (strcmp(a, "--recover-wait") == 0) {
@@ -193,11 +146,6 @@ parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 		} else
 			return wk_cli_usage(cli, "wallet %s: unknown option %s",
 			    argv[1], a);
-		if (slot != NULL) {
-			if (i + 1 >= argc || argv[i + 1][0] == '\0')
-				return wk_cli_usage(cli, "%s needs a value", a);
-			*slot = argv[++i];
-		}
 	}
 	if (o->aid_hex != NULL) {
 		long n = wk_hex_decode(o->aid_hex, o->aid, sizeof(o->aid));

@@ -94,24 +94,6 @@ read_pin(wk_cli *cli, const piv_secret_src *src, char *pin, size_t cap,
 	return WK_CLI_OK;
 }
 
-/* the card, its id, the purse selected (a blocked purse too) */
-static int
-open_purse(wk_cli *cli, wk_card **card, char hex[17], bool *blocked)
-{
-	wk_card_info info;
-	int rc;
-
-	if ((rc = wk_cli_card(cli, card)) != WK_OK ||
-	    (rc = wk_card_get_info(*card, &info)) != WK_OK)
-		return wk_cli_fail(cli, "read the card id", rc);
-	wk_hex_encode(info.serial, 8, hex);
-	rc = wk_purse_select(*card, NULL, 0, NULL);
-	*blocked = rc == WK_ERR_PURSE_BLOCKED;
-	if (rc != WK_OK && !*blocked)
-		return wk_cli_fail(cli, "select the purse", rc);
-	return WK_CLI_OK;
-}
-
 static int
 pin_failed(wk_cli *cli, const char *what, int rc, int tries)
 {
@@ -194,7 +176,7 @@ cmd_status(wk_cli *cli)
 	bool blocked, verified;
 	int tries, rc, st;
 
-	if ((st = open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
+	if ((st = wallet_open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
 		return st;
 	if ((rc = wk_purse_pin_status(card, &tries, &verified)) != WK_OK)
 		return wk_cli_fail(cli, "read the PIN status", rc);
@@ -234,7 +216,7 @@ cmd_change(wk_cli *cli, const popts *o)
 		goto out;
 	if ((st = read_pin(cli, &next, npin, sizeof(npin), &nlen)) != WK_CLI_OK)
 		goto out;
-	if ((st = open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
+	if ((st = wallet_open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
 		goto out;
 	if (blocked) {
 		st = wk_cli_fail(cli, "change the purse PIN", WK_ERR_PURSE_BLOCKED);
@@ -299,7 +281,7 @@ unblock_online(wk_cli *cli, const popts *o)
 	if (!o->keep && (st = read_pin(cli, &next, npin, sizeof(npin),
 	    &nlen)) != WK_CLI_OK)
 		goto out;
-	if ((st = open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
+	if ((st = wallet_open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
 		goto out;
 	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK) {
 		st = wk_cli_fail(cli, "reach the issuer", rc);
@@ -391,7 +373,7 @@ unblock_script(wk_cli *cli, const popts *o)
 		st = WK_CLI_USAGE;
 		goto out;
 	}
-	if ((st = open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
+	if ((st = wallet_open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
 		goto out;
 	st = WK_CLI_FAILED;
 	if (strcasecmp(id, hex) != 0) {

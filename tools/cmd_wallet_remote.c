@@ -768,36 +768,34 @@ static int
 parse(wk_cli *cli, int argc, char **argv, ropts *o)
 {
 	char *end;
+	const wk_cli_slot slots[] = {
+		{ "--issuer", &o->issuer },
+		{ "--amount", &o->amount },
+		{ "--pin-file", &o->pin_file },
+		{ "--state-dir", &o->state_dir },
+		{ "--from", &o->from },
+		{ "--to", &o->to },
+		{ "--from-pin-file", &o->from_pin_file },
+		{ "--to-pin-file", &o->to_pin_file },
+		{ NULL, NULL },
+	};
 
 	memset(o, 0, sizeof(*o));
 	o->kind = WK_PURSE_EP;
 	o->confirm_timeout = CONFIRM_TIMEOUT_DEFAULT;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
-		const char **slot = NULL;
+		int st;
 
-		if (strcmp(a, "--yes") == 0)
+		if ((st = wk_cli_slot_opt(cli, slots, argc, argv, &i)) >= 0) {
+			if (st != WK_CLI_OK)
+				return st;
+		} else if (strcmp(a, "--yes") == 0)
 			o->yes = true;
 		else if (strcmp(a, "--ep") == 0)
 			o->kind = WK_PURSE_EP;
 		else if (strcmp(a, "--ed") == 0)
 			o->kind = WK_PURSE_ED;
-		else if (strcmp(a, "--issuer") == 0)
-			slot = &o->issuer;
-		else if (strcmp(a, "--amount") == 0)
-			slot = &o->amount;
-		else if (strcmp(a, "--pin-file") == 0)
-			slot = &o->pin_file;
-		else if (strcmp(a, "--state-dir") == 0)
-			slot = &o->state_dir;
-		else if (strcmp(a, "--from") == 0)
-			slot = &o->from;
-		else if (strcmp(a, "--to") == 0)
-			slot = &o->to;
-		else if (strcmp(a, "--from-pin-file") == 0)
-			slot = &o->from_pin_file;
-		else if (strcmp(a, "--to-pin-file") == 0)
-			slot = &o->to_pin_file;
 		else if (strcmp(a, "--confirm-timeout") == 0) {
 			if (i + 1 >= argc)
 				return wk_cli_usage(cli, "--confirm-timeout needs seconds");
@@ -810,11 +808,6 @@ parse(wk_cli *cli, int argc, char **argv, ropts *o)
 		} else
 			return wk_cli_usage(cli, "wallet %s: unknown option %s",
 			    argv[1], a);
-		if (slot != NULL) {
-			if (i + 1 >= argc || argv[i + 1][0] == '\0')
-				return wk_cli_usage(cli, "%s needs a value", a);
-			*slot = argv[++i];
-		}
 	}
 	return WK_CLI_OK;
 }

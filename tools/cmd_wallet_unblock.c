@@ -31,24 +31,6 @@ static const char unblock_usage[] =
     "usage: walletkey wallet unblock --request-out FILE\n"
     "       walletkey wallet unblock --script FILE\n";
 
-/* the card's id; the purse selected (blocked or not) */
-static int
-open_purse(wk_cli *cli, wk_card **card, char hex[17], bool *blocked)
-{
-	wk_card_info info;
-	int rc;
-
-	if ((rc = wk_cli_card(cli, card)) != WK_OK ||
-	    (rc = wk_card_get_info(*card, &info)) != WK_OK)
-		return wk_cli_fail(cli, "read the card id", rc);
-	wk_hex_encode(info.serial, 8, hex);
-	rc = wk_purse_select(*card, NULL, 0, NULL);
-	*blocked = rc == WK_ERR_PURSE_BLOCKED;
-	if (rc != WK_OK && !*blocked)
-		return wk_cli_fail(cli, "select the purse", rc);
-	return WK_CLI_OK;
-}
-
 /* writes text to a new file (never over an existing one) */
 static int
 write_new(const char *path, const char *text)
@@ -84,7 +66,7 @@ make_request(wk_cli *cli, const char *out)
 	bool blocked;
 	int rc, status;
 
-	if ((status = open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
+	if ((status = wallet_open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
 		return status;
 	status = WK_CLI_FAILED;
 	if ((rc = wk_wallet_unblock_request(card, msg, &len)) != WK_OK) {
@@ -159,7 +141,7 @@ run_script(wk_cli *cli, const char *path)
 		status = WK_CLI_USAGE;
 		goto out;
 	}
-	if ((status = open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
+	if ((status = wallet_open_purse(cli, &card, hex, &blocked)) != WK_CLI_OK)
 		goto out;
 	status = WK_CLI_FAILED;
 	if (strcasecmp(id, hex) != 0) {

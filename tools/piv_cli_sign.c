@@ -32,40 +32,6 @@ pkcs1_v15(const EVP_MD *md, const uint8_t *h, size_t hlen, uint8_t *em,
 	return WK_OK;
 }
 
-/* MGF1 (RFC 8017 B.2.1): mask ^= MGF1(seed), len bytes */
-static int
-mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t slen, uint8_t *mask,
-    size_t len)
-{
-	uint8_t out[EVP_MAX_MD_SIZE], c[4];
-	EVP_MD_CTX *ctx = NULL;
-	unsigned int olen;
-	size_t done = 0, i;
-	uint32_t counter = 0;
-	int rc = WK_ERR_CRYPTO;
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		goto out;
-	while (done < len) {
-		c[0] = (uint8_t)(counter >> 24);
-		c[1] = (uint8_t)(counter >> 16);
-		c[2] = (uint8_t)(counter >> 8);
-		c[3] = (uint8_t)counter;
-		if (EVP_DigestInit_ex(ctx, md, NULL) != 1 ||
-		    EVP_DigestUpdate(ctx, seed, slen) != 1 ||
-		    EVP_DigestUpdate(ctx, c, 4) != 1 ||
-		    EVP_DigestFinal_ex(ctx, out, &olen) != 1)
-			goto out;
-		for (i = 0; i < olen && done < len; i++)
-			mask[done++] ^= out[i];
-		counter++;
-	}
-	rc = WK_OK;
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
-}
-
 /* EMSA-PSS with MGF1 of the same hash and a salt as long as the hash */
 static int
 pss(const EVP_MD *md, const uint8_t *h, size_t hlen, unsigned mod_bits,
@@ -99,7 +65,8 @@ pss(const EVP_MD *md, const uint8_t *h, size_t hlen, unsigned mod_bits,
 	memset(out, 0, db_len);
 	out[db_len - hlen - 1] = 0x01;
 	memcpy(out + db_len - hlen, salt, hlen);
-	if ((rc = mgf1_xor(md, hh, hlen, out, db_len)) != WK_OK)
+	if ((rc = wk_mgf1_xor(md, hh, hlen, out, db_len) == 0 ? WK_OK :
+	    WK_ERR_CRYPTO) != WK_OK)
 		goto out;
 	out[0] &= (uint8_t)(0xFF >> (8 * em_len - em_bits));
 	memcpy(out + db_len, hh, hlen);

@@ -76,13 +76,37 @@ out:
 	return rc;
 }
 
+/* the JSON value j (taken; NULL: out of memory) as one line appended to
+ * the journal at path */
+static int
+append_json(const char *path, json_t *j, size_t flags)
+{
+	char *s = NULL, *line = NULL;
+	size_t n;
+	int rc = WK_ERR_MEMORY;
+
+	if (j == NULL || (s = json_dumps(j, flags)) == NULL)
+		goto out;
+	n = strlen(s);
+	if ((line = malloc(n + 2)) == NULL)
+		goto out;
+	memcpy(line, s, n);
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	rc = append_line(path, line);
+out:
+	free(line);
+	free(s);
+	json_decref(j);
+	return rc;
+}
+
 int
 wallet_proofs_append(const char *sam_path, const wk_purse_txn *t)
 {
 	char path[4096], serial[2 * WK_PURSE_SERIAL_LEN + 1], term[13],
-	    seq[9], date[9], tim[7], tac[9], *s;
+	    seq[9], date[9], tim[7], tac[9];
 	json_t *j;
-	int rc;
 
 	if (t->state != WK_PURSE_TXN_DONE || (t->type != 0x05 && t->type != 0x06))
 		return WK_ERR_ARG;
@@ -99,28 +123,7 @@ wallet_proofs_append(const char *sam_path, const wk_purse_txn *t)
 	    "offline_seq", (int)t->card_seq, "amount", (json_int_t)t->amount,
 	    "terminal_id", term, "terminal_seq", seq, "date", date, "time", tim,
 	    "tac", tac);
-	if (j == NULL)
-		return WK_ERR_MEMORY;
-	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	if (s == NULL)
-		return WK_ERR_MEMORY;
-	{
-		size_t n = strlen(s);
-		char *line = malloc(n + 2);
-
-		if (line == NULL) {
-			free(s);
-			return WK_ERR_MEMORY;
-		}
-		memcpy(line, s, n);
-		line[n] = '\n';
-		line[n + 1] = '\0';
-		rc = append_line(path, line);
-		free(line);
-	}
-	free(s);
-	return rc;
+	return append_json(path, j, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
 /* a proof's identity at the issuer: what its TAC covers, the terminal id
@@ -200,32 +203,18 @@ journal_read(const char *path, json_t **proofs, json_t **done)
 static int
 mark_settled(const char *path, json_t *batch)
 {
-	json_t *keys = json_array(), *m;
-	char k[64], *s = NULL, *line = NULL;
-	size_t i, n;
+	json_t *keys = json_array();
+	char k[64];
+	size_t i;
 	json_t *p;
-	int rc = WK_ERR_MEMORY;
 
 	if (keys == NULL)
-		return rc;
+		return WK_ERR_MEMORY;
 	json_array_foreach(batch, i, p)
 		if (proof_key(p, k, sizeof(k)))
 			json_array_append_new(keys, json_string(k));
-	if ((m = json_pack("{s:o}", "settled", keys)) == NULL ||
-	    (s = json_dumps(m, JSON_COMPACT)) == NULL)
-		goto out;
-	n = strlen(s);
-	if ((line = malloc(n + 2)) == NULL)
-		goto out;
-	memcpy(line, s, n);
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	rc = append_line(path, line);
-out:
-	free(line);
-	free(s);
-	json_decref(m);
-	return rc;
+	return append_json(path, json_pack("{s:o}", "settled", keys),
+	    JSON_COMPACT);
 }
 
 /* the issuer's refusals of one proof that may pass later */
@@ -250,27 +239,12 @@ proof_rejected(const char *code)
 static int
 mark_rejected(const char *path, json_t *p, const char *code)
 {
-	char k[64], *s = NULL, *line = NULL;
-	json_t *m = NULL;
-	size_t n;
-	int rc = WK_ERR_MEMORY;
+	char k[64];
 
-	if (!proof_key(p, k, sizeof(k)) || (m = json_pack("{s:s, s:s}",
-	    "rejected", k, "code", code)) == NULL ||
-	    (s = json_dumps(m, JSON_COMPACT)) == NULL)
-		goto out;
-	n = strlen(s);
-	if ((line = malloc(n + 2)) == NULL)
-		goto out;
-	memcpy(line, s, n);
-	line[n] = '\n';
-	line[n + 1] = '\0';
-	rc = append_line(path, line);
-out:
-	free(line);
-	free(s);
-	json_decref(m);
-	return rc;
+	if (!proof_key(p, k, sizeof(k)))
+		return WK_ERR_MEMORY;
+	return append_json(path, json_pack("{s:s, s:s}", "rejected", k, "code",
+	    code), JSON_COMPACT);
 }
 
 int

@@ -74,7 +74,7 @@ flush_pass(const char *dir, const char *card_hex, const char *url,
 		if (wallet_state_read(path, &st) != 0 || st == NULL)
 			continue;
 		/* the token itself says who pays whom; the issuer reads it */
-		if (wallet_unb64(json_object_get(st, "token"), tok, sizeof(tok),
+		if (wk_b64_unjson(json_object_get(st, "token"), tok, sizeof(tok),
 		    &n) != 0 || wk_msg_parse(tok, n, &m, NULL, NULL) != WK_MSG_OK ||
 		    m.type != WK_MSG_XFER_TOKEN) {
 			fprintf(stderr, "walletkey: %s is damaged\n", path);

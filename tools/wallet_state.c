@@ -170,28 +170,19 @@ wallet_read_secret(const char *file, const char *env, const char *prompt,
 	return WK_CLI_OK;
 }
 
-json_t *
-wallet_b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
 int
-wallet_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len)
+wallet_open_purse(wk_cli *cli, wk_card **card, char hex[17], bool *blocked)
 {
-	const char *t = json_string_value(s);
+	wk_card_info info;
+	int rc;
 
-	if (t == NULL || sodium_base642bin(out, cap, t, strlen(t), NULL, len, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return 0;
+	if ((rc = wk_cli_card(cli, card)) != WK_OK ||
+	    (rc = wk_card_get_info(*card, &info)) != WK_OK)
+		return wk_cli_fail(cli, "read the card id", rc);
+	wk_hex_encode(info.serial, 8, hex);
+	rc = wk_purse_select(*card, NULL, 0, NULL);
+	*blocked = rc == WK_ERR_PURSE_BLOCKED;
+	if (rc != WK_OK && !*blocked)
+		return wk_cli_fail(cli, "select the purse", rc);
+	return WK_CLI_OK;
 }

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "wk_json.h"
 
 /* resolves (and creates, mode 0700) the directory into out */
 int wallet_state_dir(const char *opt, char *out, size_t cap);
@@ -32,8 +33,10 @@ int wallet_state_remove(const char *path);
 int wallet_read_secret(const char *file, const char *env, const char *prompt,
     char *buf, size_t cap, size_t *len);
 
-json_t *wallet_b64(const uint8_t *p, size_t len);
-int wallet_unb64(json_t *s, uint8_t *out, size_t cap, size_t *len);
+/* the card (wk_cli_card), its id in hex and the purse selected, a
+ * blocked purse too (*blocked); WK_CLI_OK or the exit status */
+int wallet_open_purse(wk_cli *cli, wk_card **card, char hex[17],
+    bool *blocked);
 
 /* enroll, implemented in cmd_enroll.c */
 int wk_cmd_enroll(wk_cli *cli, int argc, char **argv);

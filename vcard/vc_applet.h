@@ -23,6 +23,35 @@ typedef struct vc_aid {
 	size_t min_prefix;	/* SELECT matches any prefix of at least this many bytes */
 } vc_aid;
 
+/*
+ * one command of an applet: the row of its table (vc_applet.cmds) that
+ * answers one INS while the applet is selected. vc_cmd_run finds the row
+ * of the command's INS (none: 6D00), checks its class (another: 6E00) and
+ * its P1/P2 rule, then calls the handler. The --verbose trace masks the
+ * command data of a VC_CMD_SECRET row and the response data of a
+ * VC_CMD_SECRET_RESP row. A table ends with a row whose handler is NULL.
+ */
+typedef uint16_t vc_cmd_fn(void *state, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+
+enum vc_cmd_flag {
+	/* P1 other than 00: 6A86; then P2 other than 00: 6A88 (VERIFY of
+	 * the one PIN an applet has) */
+	VC_CMD_P1P2_ZERO = 1 << 0,
+	VC_CMD_SECRET = 1 << 1,
+	VC_CMD_SECRET_RESP = 1 << 2,
+};
+
+typedef struct vc_cmd {
+	uint8_t ins;
+	uint8_t cla;	/* the one class the command takes */
+	uint8_t flags;	/* enum vc_cmd_flag */
+	vc_cmd_fn *fn;
+} vc_cmd;
+
+/* .aids and .n_aids of an applet from its array of vc_aid */
+#define VC_AIDS(a) .aids = (a), .n_aids = sizeof(a) / sizeof((a)[0])
+
 typedef struct vc_applet {
 	const char *name;
 	const vc_aid *aids;	/* one applet may answer several DF names (PSE + ADF) */
@@ -56,6 +85,9 @@ typedef struct vc_applet {
 	 * is dropped. */
 	uint16_t (*process)(void *state, vc_card *card, const wk_apdu *cmd,
 	    wk_buf *resp);
+	/* the command table, when process is NULL (vc_cmd_run); with
+	 * secret_range and secret_response NULL the trace masks by its rows */
+	const vc_cmd *cmds;
 	/* for --verbose: the byte range of cmd->data to mask (PINs, keys) */
 	void (*secret_range)(const wk_apdu *cmd, size_t *from, size_t *len);
 	/* for --verbose: true when the response data of cmd is secret
@@ -73,6 +105,10 @@ typedef struct vc_applet {
 } vc_applet;
 
 /* services the card gives its applets */
+/* runs cmd by the table t (see vc_cmd): for an applet whose process
+ * checks something first */
+uint16_t vc_cmd_run(const vc_cmd *t, void *state, vc_card *card,
+    const wk_apdu *cmd, wk_buf *resp);
 vc_store *vc_card_store(vc_card *card);
 /* 8-byte card serial (random at --init) */
 const uint8_t *vc_card_serial(const vc_card *card);

@@ -126,6 +126,63 @@ select_applet(vc_card *card, size_t i, size_t which, const wk_apdu *a,
 	return sw;
 }
 
+static const vc_cmd *
+cmd_row(const vc_cmd *t, uint8_t ins)
+{
+	for (; t != NULL && t->fn != NULL; t++)
+		if (t->ins == ins)
+			return t;
+	return NULL;
+}
+
+uint16_t
+vc_cmd_run(const vc_cmd *t, void *state, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp)
+{
+	const vc_cmd *row = cmd_row(t, cmd->ins);
+
+	if (row == NULL)
+		return WK_SW_INS_NOT_SUPPORTED;
+	if (cmd->cla != row->cla)
+		return WK_SW_CLA_NOT_SUPPORTED;
+	if ((row->flags & VC_CMD_P1P2_ZERO) != 0) {
+		if (cmd->p1 != 0x00)
+			return WK_SW_WRONG_P1P2;
+		if (cmd->p2 != 0x00)
+			return WK_SW_REF_NOT_FOUND;
+	}
+	return row->fn(state, card, cmd, resp);
+}
+
+/* the flags of cmd's row in the selected applet's table; 0 without one */
+static unsigned
+cmd_flags(const vc_applet *app, const wk_apdu *cmd)
+{
+	const vc_cmd *row = cmd_row(app->cmds, cmd->ins);
+
+	return row != NULL ? row->flags : 0;
+}
+
+static void
+secret_range(const vc_applet *app, const wk_apdu *cmd, size_t *from,
+    size_t *len)
+{
+	if (app->secret_range != NULL) {
+		app->secret_range(cmd, from, len);
+		return;
+	}
+	*from = 0;
+	*len = (cmd_flags(app, cmd) & VC_CMD_SECRET) != 0 ? cmd->lc : 0;
+}
+
+static bool
+secret_response(const vc_applet *app, const wk_apdu *cmd)
+{
+	if (app->secret_response != NULL)
+		return app->secret_response(cmd);
+	return (cmd_flags(app, cmd) & VC_CMD_SECRET_RESP) != 0;
+}
+
 static uint16_t
 to_selected(vc_card *card, const wk_apdu *a, wk_buf *out, uint16_t none_sw)
 {
@@ -134,9 +191,9 @@ to_selected(vc_card *card, const wk_apdu *a, wk_buf *out, uint16_t none_sw)
 	if (card->sel == NO_APPLET)
 		return none_sw;
 	app = card->applets[card->sel];
-	if (app->process == NULL)
-		return WK_SW_INS_NOT_SUPPORTED;
-	return app->process(card->state[card->sel], card, a, out);
+	if (app->process != NULL)
+		return app->process(card->state[card->sel], card, a, out);
+	return vc_cmd_run(app->cmds, card->state[card->sel], card, a, out);
 }
 
 static uint16_t
@@ -308,7 +365,8 @@ trace_cmd(vc_card *card, const wk_apdu *a, const uint8_t *raw, size_t len)
 	if ((wk_log_enabled() & WK_LOG_APDU) == 0)
 		return;
 	if (card->sel != NO_APPLET && a != NULL && a->lc > 0 &&
-	    (app = card->applets[card->sel])->secret_range != NULL) {
+	    ((app = card->applets[card->sel])->secret_range != NULL ||
+	    app->cmds != NULL)) {
 		j = *a;
 		hdr[0] = (uint8_t)(a->cla & ~CLA_CHAIN);
 		hdr[1] = a->ins;
@@ -328,7 +386,7 @@ trace_cmd(vc_card *card, const wk_apdu *a, const uint8_t *raw, size_t len)
 			from = before;	/* no memory to judge: mask it all */
 			mlen = a->lc;
 		} else {
-			app->secret_range(&j, &from, &mlen);
+			secret_range(app, &j, &from, &mlen);
 		}
 		if (from > j.lc)
 			from = j.lc;
@@ -400,8 +458,7 @@ vc_card_apdu(vc_card *card, const uint8_t *cmd, size_t len, uint8_t *resp,
 	if (chain_step(card, &a, &joined, &sw))
 		goto drop;
 	card->resp_secret = card->sel != NO_APPLET &&
-	    card->applets[card->sel]->secret_response != NULL &&
-	    card->applets[card->sel]->secret_response(&joined);
+	    secret_response(card->applets[card->sel], &joined);
 	sw = run(card, &joined);
 	drop_chain(card);
 	/* the last fragment's form decides: a chain of short APDUs still gets

@@ -16,6 +16,7 @@
 #include "applets/purse.h"
 #include "wk_hex.h"
 #include "wk_purse_crypto.h"
+#include "wk_wipe.h"
 
 #define PROFILE_FORMAT "walletkey-purse-perso/1"
 #define NAME_LEN 20
@@ -493,38 +494,6 @@ parse_root(json_t *root, vc_perso *p, char *err, size_t errlen)
 	return parse_keys(root, p, err, errlen);
 }
 
-/*
- * jansson keeps the PIN and key strings of the tree in its own allocations;
- * while a profile is parsed they come from here and are wiped when freed
- */
-typedef union wipe_hdr {
-	size_t n;
-	max_align_t align;
-} wipe_hdr;
-
-static void *
-wipe_malloc(size_t n)
-{
-	wipe_hdr *h;
-
-	if (n > SIZE_MAX - sizeof(*h) || (h = malloc(sizeof(*h) + n)) == NULL)
-		return NULL;
-	h->n = n;
-	return h + 1;
-}
-
-static void
-wipe_free(void *p)
-{
-	wipe_hdr *h;
-
-	if (p == NULL)
-		return;
-	h = (wipe_hdr *)p - 1;
-	sodium_memzero(p, h->n);
-	free(h);
-}
-
 static int
 perso_new(vc_perso **out)
 {
@@ -550,7 +519,10 @@ vc_perso_parse(const char *json, size_t len, vc_perso **out, char *err,
 
 	*out = NULL;
 	json_get_alloc_funcs(&old_malloc, &old_free);
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	/* jansson keeps the PIN and key strings of the tree in its own
+	 * allocations; while a profile is parsed they come from here and are
+	 * wiped when freed */
+	json_set_alloc_funcs(wk_wipe_malloc, wk_wipe_free);
 	if ((rc = perso_new(&p)) != VC_PERSO_OK) {
 		fail(err, errlen, "out of memory");
 		goto out;

@@ -696,6 +696,25 @@ vc_store_put_secret(vc_store *st, const char *applet, const char *key,
 }
 
 int
+vc_store_get_fixed(vc_store *st, const char *applet, const char *key,
+    uint8_t *out, size_t len, bool secret)
+{
+	uint8_t tmp[VC_STORE_FIXED_MAX];
+	wk_buf b;
+	int r;
+
+	wk_buf_init_fixed(&b, tmp, sizeof(tmp));
+	r = secret ? vc_store_get_secret(st, applet, key, &b) :
+	    vc_store_get(st, applet, key, &b);
+	if (r == VC_STORE_OK && (wk_buf_failed(&b) || b.len != len))
+		r = VC_STORE_CORRUPT;
+	if (r == VC_STORE_OK)
+		memcpy(out, tmp, len);
+	sodium_memzero(tmp, sizeof(tmp));
+	return r;
+}
+
+int
 vc_store_get_u64(vc_store *st, const char *applet, const char *key,
     uint64_t *v)
 {

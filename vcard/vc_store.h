@@ -84,6 +84,11 @@ int vc_store_get_secret(vc_store *st, const char *applet, const char *key,
     wk_buf *out);
 int vc_store_put_secret(vc_store *st, const char *applet, const char *key,
     const uint8_t *v, size_t n);
+/* a value of exactly len bytes (at most VC_STORE_FIXED_MAX) into out, from
+ * the sealed secrets when secret; another length is VC_STORE_CORRUPT */
+#define VC_STORE_FIXED_MAX 256
+int vc_store_get_fixed(vc_store *st, const char *applet, const char *key,
+    uint8_t *out, size_t len, bool secret);
 /* integers, big-endian 8 bytes underneath */
 int vc_store_get_u64(vc_store *st, const char *applet, const char *key, uint64_t *v);
 int vc_store_put_u64(vc_store *st, const char *applet, const char *key, uint64_t v);

@@ -30,15 +30,7 @@
 #include "walletkey.h"
 #include "wk_arec.h"
 #include "wk_card_id.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "../bench_stat.h"
 
 /* this thread's CPU time: on a shared machine the wall time of host work
  * includes the waits for a core */
@@ -49,21 +41,6 @@ cpu_now(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void
@@ -132,11 +109,11 @@ transport(wk_card *card, size_t n, uint8_t *buf)
 	    buf, &rl, &sw)) != WK_OK)
 		die("select wkinfo", rc);
 	rl = 65536;
-	t = now();
+	t = bench_now_s();
 	if ((rc = wk_card_apdu(card, 0x00, 0xEE, 0x01, 0x00, len2, 2, 65536, buf,
 	    &rl, &sw)) != WK_OK || sw != 0x9000 || rl != n)
 		die("pattern", rc);
-	return now() - t;
+	return bench_now_s() - t;
 }
 
 typedef struct run {
@@ -169,36 +146,36 @@ one_run(wk_card *card, const char *pin, run *r, audit_doc *keep,
 	audit_doc_init(&d);
 	wk_buf_init_heap(&pt, 65536);
 	crypto_box_keypair(pk, sk);
-	t0 = now();
+	t0 = bench_now_s();
 	if ((rc = wk_card_begin(card)) != WK_OK ||
 	    (rc = wk_audit_select(card)) != WK_OK ||
 	    (rc = wk_audit_get_status(card, &st)) != WK_OK)
 		die("select, status", rc);
-	t = now();
+	t = bench_now_s();
 	r->sel = t - t0;
 	if ((rc = wk_audit_verify_pin(card, pin, strlen(pin), &tries)) != WK_OK)
 		die("PIN", rc);
-	r->pin = now() - t;
+	r->pin = bench_now_s() - t;
 	randombytes_buf(nonce, sizeof(nonce));
-	t = now();
+	t = bench_now_s();
 	if ((rc = wk_audit_get_head(card, nonce, &d.head)) != WK_OK)
 		die("head (is there a wallet key in slot 82?)", rc);
-	r->head = now() - t;
+	r->head = bench_now_s() - t;
 	d.have_head = true;
 	memcpy(d.serial, "\0\0\0\0\0\0\0\0", 8);
 	r->card_cpu = -card_cpu(card_pid);
 	for (cursor = st.base_seq + 1; cursor <= d.head.head_seq;) {
 		size_t len = 65536;
 
-		t = now();
+		t = bench_now_s();
 		if ((rc = wk_audit_get_page(card, pk, cursor, WK_AREC_PAGE_MAX,
 		    page, &len)) != WK_OK)
 			die("page", rc);
-		r->pages += now() - t;
+		r->pages += bench_now_s() - t;
 		r->bytes += len;
 		if (n < 256)
 			sizes[n++] = len;
-		t = now();
+		t = bench_now_s();
 		wk_buf_reset(&pt);
 		/* the serial is the page's associated data: try the card's */
 		if (wk_arec_open(pk, sk, keep->serial, page, len, &pt) != WK_AREC_OK ||
@@ -206,13 +183,13 @@ one_run(wk_card *card, const char *pin, run *r, audit_doc *keep,
 			die("open page", WK_ERR_CARD_MALFORMED);
 		for (unsigned i = 0; i < pg.count; i++)
 			audit_doc_add(&d, pg.records + (size_t)i * WK_AREC_LEN);
-		r->host_open += now() - t;
+		r->host_open += bench_now_s() - t;
 		cursor = pg.next_seq;
 		r->npages++;
 	}
 	r->card_cpu += card_cpu(card_pid);
 	wk_card_end(card);
-	r->total = now() - t0;
+	r->total = bench_now_s() - t0;
 	r->records = d.n;
 	/* the transport's share: the same answer sizes from wkinfo */
 	for (size_t i = 0; i < n; i++)
@@ -231,15 +208,15 @@ one_run(wk_card *card, const char *pin, run *r, audit_doc *keep,
 
 		/* in memory, as this bench has always measured it (the issue's
 		 * figure) */
-		t = now();
+		t = bench_now_s();
 		c0 = cpu_now();
 		text = audit_doc_json_text(&d, NULL);
-		tw = now();
+		tw = bench_now_s();
 		r->json_out = tw - t;
 		if (text == NULL || audit_doc_from_json(text, strlen(text), &d2,
 		    err, sizeof(err)) != 0)
 			die("json", WK_ERR_INTERNAL);
-		r->json = now() - t;
+		r->json = bench_now_s() - t;
 		r->json_cpu = cpu_now() - c0;
 		r->json_bytes = strlen(text);
 		free(text);
@@ -251,22 +228,22 @@ one_run(wk_card *card, const char *pin, run *r, audit_doc *keep,
 		    dir != NULL ? dir : "/tmp");
 		if ((fd = mkstemp(path)) < 0 || (f = fdopen(fd, "w")) == NULL)
 			die("json file", WK_ERR_IO);
-		t = now();
+		t = bench_now_s();
 		c0 = cpu_now();
 		if (audit_doc_json_write(&d, NULL, f) != 0 || fclose(f) != 0)
 			die("json write", WK_ERR_IO);
-		r->file_out = now() - t;
+		r->file_out = bench_now_s() - t;
 		if (audit_text_read(path, (size_t)1 << 30, &text, &len,
 		    &cap) != 0 || audit_doc_from_json(text, len, &d2, err,
 		    sizeof(err)) != 0)
 			die("json read", WK_ERR_INTERNAL);
-		r->file = now() - t;
+		r->file = bench_now_s() - t;
 		r->file_cpu = cpu_now() - c0;
 		audit_text_free(text, cap);
 		unlink(path);
-		t = now();
+		t = bench_now_s();
 		(void)audit_doc_verify(&d2, NULL, NULL);
-		r->verify = now() - t;
+		r->verify = bench_now_s() - t;
 		audit_doc_free(&d2);
 	}
 	audit_doc_free(&d);
@@ -283,7 +260,7 @@ med(const run *r, int runs, size_t off)
 
 	for (int i = 0; i < runs; i++)
 		memcpy(&v[i], (const char *)&r[i] + off, sizeof(double));
-	return median(v, (size_t)runs);
+	return bench_median(v, runs);
 }
 
 int

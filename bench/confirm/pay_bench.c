@@ -41,33 +41,12 @@ typedef struct client {
 static char base[64];
 static volatile int stop;
 static client clients[MAX_CLIENTS];
-static int enrol_next;
 static long last_error;
-static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void *
-enrol_worker(void *arg)
+static sim_card *
+card_of(int i)
 {
-	sim_http *h;
-
-	(void)arg;
-	if (sim_http_new(base, &h) != 0)
-		return NULL;
-	for (;;) {
-		int i;
-
-		pthread_mutex_lock(&enrol_mu);
-		i = enrol_next++;
-		pthread_mutex_unlock(&enrol_mu);
-		if (i >= MAX_CLIENTS)
-			break;
-		if (sim_enrol(h, clients[i].card, "password1", NULL) != 200) {
-			fprintf(stderr, "pay_bench: enrolment %d failed\n", i);
-			exit(1);
-		}
-	}
-	sim_http_free(&h);
-	return NULL;
+	return clients[i].card;
 }
 
 /* one payment: merchant asks, card fetches and confirms */
@@ -112,7 +91,7 @@ one_payment(client *c, sim_http *shop, sim_http *card, long order)
 	}
 	wk_buf_init_heap(&conf, WK_MSG_MAX);
 	if (sim_card_pay(c->card, msg, (size_t)n, true, &conf) == 0) {
-		req = json_pack("{s:o}", "confirmation", sim_b64(conf.p, conf.len));
+		req = json_pack("{s:o}", "confirmation", wk_b64_json(conf.p, conf.len));
 		snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);
 		st = sim_http_call(card, path, req, &resp);
 		if (st == 200 && (json_string_value(json_object_get(resp,
@@ -227,7 +206,6 @@ main(int argc, char **argv)
 	iss *is = NULL;
 	iss_server *srv = NULL;
 	iss_err e = { 0 };
-	pthread_t th[2];
 	int64_t id;
 
 	if (bench_issuer_db("pay_bench", pg, "", dir, url, sizeof(url), key,
@@ -265,10 +243,7 @@ main(int argc, char **argv)
 	iss_limiter_free(&is->session_limit);
 	if (iss_limiter_new(4 * MAX_CLIENTS, 1, &is->session_limit) != 0)
 		return 1;
-	for (int i = 0; i < 2; i++)
-		pthread_create(&th[i], NULL, enrol_worker, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	bench_enrol_all("pay_bench", base, MAX_CLIENTS, card_of);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		connect_client(&clients[i]);
 

@@ -22,6 +22,7 @@
 
 #include "iss.h"
 #include "sim_card.h"
+#include "../bench_stat.h"
 
 #define BENCH_MAX_CLIENTS 64
 
@@ -33,15 +34,6 @@ typedef struct bench_lat {
 	long last_error;	/* the HTTP status of the last failure */
 } bench_lat;
 
-static inline double
-bench_now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static inline void
 bench_record(bench_lat *l, double t)
 {
@@ -51,14 +43,6 @@ bench_record(bench_lat *l, double t)
 			exit(1);
 	}
 	l->lat[l->n++] = t;
-}
-
-static inline int
-bench_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 typedef struct bench_result {
@@ -122,6 +106,57 @@ bench_run(void *(*worker)(void *), void *clients, size_t stride,
 	free(all);
 	r.rate = (double)total / el;
 	return r;
+}
+
+/* the cards a benchmark enrols: card_of(i) for i in 0..n */
+typedef sim_card *bench_card_fn(int i);
+
+typedef struct bench_enrol {
+	const char *prog, *base;
+	int n, next;
+	bench_card_fn *card_of;
+	pthread_mutex_t mu;
+} bench_enrol;
+
+static inline void *
+bench_enrol_worker(void *arg)
+{
+	bench_enrol *e = arg;
+	sim_http *h;
+
+	if (sim_http_new(e->base, &h) != 0)
+		return NULL;
+	for (;;) {
+		int i;
+
+		pthread_mutex_lock(&e->mu);
+		i = e->next++;
+		pthread_mutex_unlock(&e->mu);
+		if (i >= e->n)
+			break;
+		if (sim_enrol(h, e->card_of(i), "password1", NULL) != 200) {
+			fprintf(stderr, "%s: enrolment %d failed\n", e->prog, i);
+			exit(1);
+		}
+	}
+	sim_http_free(&h);
+	return NULL;
+}
+
+/* enrols the n cards (password "password1") at the issuer at base, by two
+ * client threads; exits when one fails */
+static inline void
+bench_enrol_all(const char *prog, const char *base, int n,
+    bench_card_fn *card_of)
+{
+	bench_enrol e = { .prog = prog, .base = base, .n = n,
+	    .card_of = card_of, .mu = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t th[2];
+
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, bench_enrol_worker, &e);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
 }
 
 /*

@@ -24,43 +24,11 @@
 #include "iss.h"
 #include "sim_card.h"
 #include "wk_attest.h"
+#include "../bench_stat.h"
 
 #define CHECKS 500
 #define MAX_RUNS 25
 #define MAX_ENROLMENTS 200
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static int
-env_int(const char *name, int dflt, int max)
-{
-	const char *v = getenv(name);
-	int n = v != NULL ? atoi(v) : dflt;
-
-	return n < 1 ? 1 : n > max ? max : n;
-}
 
 /* seconds per chain check, over CHECKS checks of one genuine chain */
 static double
@@ -79,14 +47,14 @@ time_checks(X509_STORE *store, sim_card *c)
 	json_decref(a);
 	len[0] = (size_t)n0;
 	len[1] = (size_t)n1;
-	t0 = now_s();
+	t0 = bench_now_s();
 	for (int i = 0; i < CHECKS; i++)
 		if (wk_attest_verify(store, der, len, 2, c->id, 0x82, c->key, NULL,
 		    NULL, 0) != WK_ATTEST_OK) {
 			fprintf(stderr, "enrol_bench: the chain does not verify\n");
 			exit(1);
 		}
-	return (now_s() - t0) / CHECKS;
+	return (bench_now_s() - t0) / CHECKS;
 }
 
 int
@@ -94,8 +62,8 @@ main(void)
 {
 	char dir[] = "/tmp/wk-enrol-bench.XXXXXX", url[512], key[128], mfg[128];
 	char err[512];
-	int runs = env_int("WK_BENCH_RUNS", 5, MAX_RUNS);
-	int per = env_int("WK_BENCH_ENROLMENTS", 10, MAX_ENROLMENTS);
+	int runs = bench_env_int("WK_BENCH_RUNS", 5, MAX_RUNS);
+	int per = bench_env_int("WK_BENCH_ENROLMENTS", 10, MAX_ENROLMENTS);
 	double check[MAX_RUNS], enrol[MAX_RUNS], tc, te;
 	iss_unlock u = { 0 };
 	iss_db *db = NULL;
@@ -150,18 +118,18 @@ main(void)
 		for (int i = 0; i < per; i++)
 			if (sim_card_new("6222000000000001", &cards[i]) != 0)
 				return 1;
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (int i = 0; i < per; i++)
 			if (sim_enrol(h, cards[i], "password1", NULL) != 200) {
 				fprintf(stderr, "enrol_bench: enrolment failed\n");
 				return 1;
 			}
-		enrol[r] = (now_s() - t0) / per;
+		enrol[r] = (bench_now_s() - t0) / per;
 		for (int i = 0; i < per; i++)
 			sim_card_free(&cards[i]);
 	}
-	tc = median(check, runs);
-	te = median(enrol, runs);
+	tc = bench_median(check, runs);
+	te = bench_median(enrol, runs);
 	printf("enrolment and its attestation check (SQLite, one client, median of"
 	    " %d runs of %d enrolments and %d checks)\n", runs, per, CHECKS);
 	printf("%-44s %12s %10s\n", "", "per second", "ms each");

@@ -7,12 +7,18 @@
  *   issuer_bench sqlite            a temporary SQLite file
  *   issuer_bench pg                $WK_PG_URL (see run.sh), and pgbench's
  *                                  TPC-B-like TPS on the same server
+ *   issuer_bench pg-pool           64 clients on one instance whose
+ *                                  connection pool holds 8, 16, 32
+ *                                  (walletkey-issuer serve's default)
+ *                                  and 72 connections
  *   issuer_bench pg-scale          1, 2 and 4 issuer instances (each its own
  *                                  HTTP server and connection pool, in this
  *                                  process) on the one PostgreSQL, 64
  *                                  clients spread over them
  *
  * WK_BENCH_SECONDS (default 5) sets the time per client count;
+ * WK_BENCH_POOL (default 32, walletkey-issuer serve's) the issuer's pool
+ * of database connections in the pg and sqlite runs;
  * WK_BENCH_ACCOUNTS (default 64: each card loads from an account of its
  * own, as a holder's card does) how many accounts the 64 cards share.
  * WK_PG_FSYNC (set by tests/issuer/with_pg.sh) names the server's fsync.
@@ -28,6 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/resource.h>
+
 #include <curl/curl.h>
 #include <sodium.h>
 
@@ -39,38 +48,86 @@ typedef struct client {
 	sim_card *card;
 	const char *base;	/* the issuer instance it talks to */
 	bench_lat m;
+	double cpu;		/* the thread's CPU seconds in its last run */
 } client;
 
 static char base[64];
 static char bases[4][64];
 static volatile int stop;
-static int enrol_next;
-static pthread_mutex_t enrol_mu = PTHREAD_MUTEX_INITIALIZER;
 static client clients[MAX_CLIENTS];
 
-static void *
-enrol_worker(void *arg)
+static sim_card *
+card_of(int i)
 {
-	sim_http *h;
+	return clients[i].card;
+}
 
-	(void)arg;
-	if (sim_http_new(base, &h) != 0)
-		return NULL;
-	for (;;) {
-		int i;
+static double
+thread_cpu_s(void)
+{
+	struct timespec ts;
 
-		pthread_mutex_lock(&enrol_mu);
-		i = enrol_next++;
-		pthread_mutex_unlock(&enrol_mu);
-		if (i >= MAX_CLIENTS)
-			break;
-		if (sim_enrol(h, clients[i].card, "password1", NULL) != 200) {
-			fprintf(stderr, "issuer_bench: enrolment %d failed\n", i);
-			exit(1);
-		}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* this process's CPU seconds (the issuer's threads and the clients') */
+static double
+process_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* the CPU seconds of the PostgreSQL server so far: the postmaster (its pid
+ * in $WK_PG_HOST/data/postmaster.pid, tests/issuer/with_pg.sh) and its
+ * children (the backends, the WAL writer, ...); -1 when unknown */
+static double
+pg_cpu_s(void)
+{
+	const char *host = getenv("WK_PG_HOST");
+	char path[512], line[1024];
+	long pm = 0, tick = sysconf(_SC_CLK_TCK);
+	unsigned long long sum = 0;
+	DIR *d;
+	struct dirent *de;
+	FILE *f;
+
+	if (host == NULL || tick <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", host);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%ld", &pm) != 1)
+		pm = 0;
+	fclose(f);
+	if (pm <= 0 || (d = opendir("/proc")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		unsigned long long ut, st;
+		long pid = strtol(de->d_name, NULL, 10), ppid;
+		char *rp;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		rp = fgets(line, sizeof(line), f) != NULL ?
+		    strrchr(line, ')') : NULL;
+		fclose(f);
+		/* after "(comm)": state ppid ... utime stime (fields 14, 15) */
+		if (rp == NULL || sscanf(rp + 2, "%*c %ld %*d %*d %*d %*d %*u %*u"
+		    " %*u %*u %*u %llu %llu", &ppid, &ut, &st) != 3)
+			continue;
+		if (pid == pm || ppid == pm)
+			sum += ut + st;
 	}
-	sim_http_free(&h);
-	return NULL;
+	closedir(d);
+	return (double)sum / (double)tick;
 }
 
 static void *
@@ -92,6 +149,7 @@ load_worker(void *arg)
 		bench_record(&c->m, bench_now_s() - t0);
 	}
 	sim_http_free(&h);
+	c->cpu = thread_cpu_s();
 	return NULL;
 }
 
@@ -155,7 +213,8 @@ main(int argc, char **argv)
 	static const int counts[] = { 1, 8, 64 };
 	const char *which = argc > 1 ? argv[1] : "sqlite";
 	bool scale = strcmp(which, "pg-scale") == 0;
-	bool pg = strcmp(which, "pg") == 0 || scale;
+	bool pools = strcmp(which, "pg-pool") == 0;
+	bool pg = strcmp(which, "pg") == 0 || scale || pools;
 	double secs = getenv("WK_BENCH_SECONDS") ? atof(getenv("WK_BENCH_SECONDS")) : 5;
 	char dir[] = "/tmp/wk-issuer-bench.XXXXXX", url[512], key[128], err[512];
 	char mfg[128];
@@ -164,14 +223,18 @@ main(int argc, char **argv)
 	iss *is = NULL;
 	iss_server *srv = NULL;
 	iss_err e = { 0 };
-	pthread_t th[2];
 	int64_t id;
 	bool have_pgbench = false;
 	int accounts = getenv("WK_BENCH_ACCOUNTS") ?
 	    atoi(getenv("WK_BENCH_ACCOUNTS")) : MAX_CLIENTS;
 
+	size_t pool_n = getenv("WK_BENCH_POOL") ?
+	    strtoul(getenv("WK_BENCH_POOL"), NULL, 10) : ISS_POOL_DEFAULT;
+
 	if (accounts < 1 || accounts > MAX_CLIENTS)
 		accounts = MAX_CLIENTS;
+	if (pool_n < 1 || pool_n > 1000)
+		pool_n = ISS_POOL_DEFAULT;
 	if (bench_issuer_db("issuer_bench", pg, " (run.sh)", dir, url, sizeof(url), key,
 	    sizeof(key), mfg, sizeof(mfg), &u, &db) != 0)
 		return 1;
@@ -192,7 +255,7 @@ main(int argc, char **argv)
 		if (sim_card_new(pan, &clients[i].card) != 0)
 			return 1;
 	}
-	if (iss_open(url, &u, MAX_CLIENTS + 8, &is, err, sizeof(err)) != 0 ||
+	if (iss_open(url, &u, pool_n, &is, err, sizeof(err)) != 0 ||
 	    iss_server_start(is, "127.0.0.1:0", NULL, NULL, &srv, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "issuer_bench: %s\n", err);
@@ -200,10 +263,48 @@ main(int argc, char **argv)
 	}
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
 	    (unsigned)iss_server_port(srv));
-	for (int i = 0; i < 2; i++)
-		pthread_create(&th[i], NULL, enrol_worker, NULL);
-	for (int i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	bench_enrol_all("issuer_bench", base, MAX_CLIENTS, card_of);
+	if (pools) {
+		/* 64 clients on one instance whose pool holds 8 to 72
+		 * connections: what the pool's size does to the tail */
+		static const size_t sizes[] = { 8, 16, 32, MAX_CLIENTS + 8 };
+
+		printf("one issuer on PostgreSQL (fsync=%s), %d clients, its pool"
+		    " of N connections, %.0f s per row\n", getenv("WK_PG_FSYNC") ?
+		    getenv("WK_PG_FSYNC") : "?", MAX_CLIENTS, secs);
+		printf("%6s %10s %8s %8s %7s %14s\n", "pool", "loads/s", "p50 ms",
+		    "p99 ms", "p99/p50", "pool wait ms");
+		iss_server_stop(&srv);
+		iss_free(&is);
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			double p50, p99, lps, mean = 0, n;
+			long errors;
+			iss_db_stats st;
+
+			if (iss_open(url, &u, sizes[k], &is, err, sizeof(err)) != 0 ||
+			    iss_server_start(is, "127.0.0.1:0", NULL, NULL, &srv,
+			    err, sizeof(err)) != 0) {
+				fprintf(stderr, "issuer_bench: %s\n", err);
+				return 1;
+			}
+			snprintf(bases[0], sizeof(bases[0]), "http://127.0.0.1:%u",
+			    (unsigned)iss_server_port(srv));
+			for (int i = 0; i < MAX_CLIENTS; i++)
+				clients[i].base = bases[0];
+			iss_db_stats_reset();
+			lps = run(MAX_CLIENTS, secs, &p50, &p99, &mean, &errors);
+			iss_db_stats_get(&st);
+			n = lps * secs > 0 ? lps * secs : 1;
+			printf("%6zu %10.1f %8.2f %8.2f %7.1f %14.2f%s\n", sizes[k],
+			    lps, p50, p99, p50 > 0 ? p99 / p50 : 0,
+			    (double)st.pool_wait_ns / 1e6 / n,
+			    errors ? " (errors)" : "");
+			fflush(stdout);
+			iss_server_stop(&srv);
+			iss_free(&is);
+		}
+		goto done;
+	}
 	if (scale) {
 		/* loads/s against 1, 2 and 4 instances on the one database */
 		static const int ninst[] = { 1, 2, 4 };
@@ -257,9 +358,10 @@ main(int argc, char **argv)
 		have_pgbench = pgbench_init() == 0;
 
 	printf("issuer remote load on %s%s%s, %.0f s per row (load = request +"
-	    " receipt), %d cards on %d accounts\n", pg ? "PostgreSQL" : "SQLite",
-	    pg ? ", fsync=" : "", pg ? (getenv("WK_PG_FSYNC") ?
-	    getenv("WK_PG_FSYNC") : "?") : "", secs, MAX_CLIENTS, accounts);
+	    " receipt), %d cards on %d accounts, a pool of %zu connections\n",
+	    pg ? "PostgreSQL" : "SQLite", pg ? ", fsync=" : "", pg ?
+	    (getenv("WK_PG_FSYNC") ? getenv("WK_PG_FSYNC") : "?") : "", secs,
+	    MAX_CLIENTS, accounts, pool_n);
 	printf("%8s %10s %8s %8s %7s %6s", "clients", "loads/s", "p50 ms",
 	    "p99 ms", "p99/p50", "errors");
 	if (have_pgbench)
@@ -270,9 +372,17 @@ main(int argc, char **argv)
 		long errors;
 		iss_db_stats st;
 
+		double cpu0 = process_cpu_s(), pg0 = pg ? pg_cpu_s() : -1;
+		double cpu_all, cpu_cl = 0, cpu_pg = -1;
+
 		iss_db_stats_reset();
 		lps = run(counts[i], secs, &p50, &p99, &mean, &errors);
 		iss_db_stats_get(&st);
+		cpu_all = process_cpu_s() - cpu0;
+		if (pg0 >= 0 && (cpu_pg = pg_cpu_s()) >= 0)
+			cpu_pg -= pg0;
+		for (int k = 0; k < counts[i]; k++)
+			cpu_cl += clients[k].cpu;
 		printf("%8d %10.1f %8.2f %8.2f %7.1f %6ld", counts[i], lps, p50,
 		    p99, p50 > 0 ? p99 / p50 : 0, errors);
 		if (have_pgbench) {
@@ -293,6 +403,14 @@ main(int argc, char **argv)
 		    (double)st.pool_waits / n, (double)st.pool_wait_ns / 1e6 / n,
 		    mean - (double)(st.stmt_ns + st.begin_ns + st.commit_ns +
 		    st.pool_wait_ns) / 1e6 / n, mean);
+		/* the CPU a load costs, where it runs: on the shared cores the
+		 * sum bounds loads/s (cores / CPU per load) */
+		printf("%8s CPU per load (ms): issuer %.2f, the simulated cards"
+		    " and their HTTP clients %.2f", "", (cpu_all - cpu_cl) * 1e3 / n,
+		    cpu_cl * 1e3 / n);
+		if (cpu_pg >= 0)
+			printf(", PostgreSQL %.2f", cpu_pg * 1e3 / n);
+		printf("\n");
 		fflush(stdout);
 	}
 done:

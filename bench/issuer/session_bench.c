@@ -23,42 +23,10 @@
 
 #include "iss.h"
 #include "sim_card.h"
+#include "../bench_stat.h"
 
 #define MAX_RUNS 25
 #define MAX_OPS 2000
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static int
-env_int(const char *name, int dflt, int max)
-{
-	const char *v = getenv(name);
-	int n = v != NULL ? atoi(v) : dflt;
-
-	return n < 1 ? 1 : n > max ? max : n;
-}
 
 static void
 row(const char *what, double t)
@@ -72,8 +40,8 @@ main(void)
 	char dir[] = "/tmp/wk-session-bench.XXXXXX", url[512], key[128], mfg[128];
 	char err[512], base[64], tok[SIM_TOKEN_MAX], hdr[SIM_TOKEN_MAX + 8];
 	char path[96];
-	int runs = env_int("WK_BENCH_RUNS", 5, MAX_RUNS);
-	int ops = env_int("WK_BENCH_OPS", 50, MAX_OPS), enrols = ops / 5 + 1;
+	int runs = bench_env_int("WK_BENCH_RUNS", 5, MAX_RUNS);
+	int ops = bench_env_int("WK_BENCH_OPS", 50, MAX_OPS), enrols = ops / 5 + 1;
 	double open_t[MAX_RUNS], door_t[MAX_RUNS], none_t[MAX_RUNS];
 	double known_t[MAX_RUNS], unknown_t[MAX_RUNS], t0;
 	iss_unlock u = { .key_file = key };
@@ -119,56 +87,56 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "/v1/audit/%s/history/1", c->id_hex);
 	for (int r = 0; r < runs; r++) {
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (int i = 0; i < ops; i++)
 			if (sim_session(h, c, WK_MSG_SCOPE_HOLDER, tok) != 200) {
 				fprintf(stderr, "session_bench: no session\n");
 				return 1;
 			}
-		open_t[r] = (now_s() - t0) / ops;
+		open_t[r] = (bench_now_s() - t0) / ops;
 		snprintf(hdr, sizeof(hdr), "Bearer %s", tok);
 		sim_http_set_auth(h, hdr);
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (int i = 0; i < ops; i++) {
 			if (sim_http_call(h, path, NULL, &resp) != 200)
 				return 1;
 			json_decref(resp);
 		}
-		door_t[r] = (now_s() - t0) / ops;
+		door_t[r] = (bench_now_s() - t0) / ops;
 		/* the check alone, in-process: its share of the door */
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (int i = 0; i < ops; i++)
 			if (iss_session_auth(is, hdr, c->id_hex, ISS_SCOPE_HOLDER,
 			    NULL, &e) != 0)
 				return 1;
-		none_t[r] = (now_s() - t0) / ops;
+		none_t[r] = (bench_now_s() - t0) / ops;
 		sim_http_set_auth(h, NULL);
 		/* a window's worth of failures is the limit: move past it */
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (int i = 0; i < enrols; i++) {
 			is->clock_skew += ISS_ACCOUNT_WINDOW + 1;
 			if (sim_enrol(h, x, "wrong-password", NULL) != 401)
 				return 1;
 		}
-		known_t[r] = (now_s() - t0) / enrols;
+		known_t[r] = (bench_now_s() - t0) / enrols;
 		snprintf(x->pan, sizeof(x->pan), "6222000000009999");
-		t0 = now_s();
+		t0 = bench_now_s();
 		for (int i = 0; i < enrols; i++) {
 			is->clock_skew += ISS_ACCOUNT_WINDOW + 1;
 			if (sim_enrol(h, x, "wrong-password", NULL) != 401)
 				return 1;
 		}
-		unknown_t[r] = (now_s() - t0) / enrols;
+		unknown_t[r] = (bench_now_s() - t0) / enrols;
 		snprintf(x->pan, sizeof(x->pan), "6222000000000001");
 	}
 	printf("the issuer's doors (SQLite, one client, median of %d runs of %d"
 	    " operations, %d enrolments)\n", runs, ops, enrols);
 	printf("%-46s %12s %10s\n", "", "per second", "ms each");
-	row("session: challenge + proof + POST /v1/sessions", median(open_t, runs));
-	row("a card door with its token (GET history)", median(door_t, runs));
-	row("  of which the token check (in-process)", median(none_t, runs));
-	row("wrong password, a known account number", median(known_t, runs));
-	row("wrong password, an unknown account number", median(unknown_t, runs));
+	row("session: challenge + proof + POST /v1/sessions", bench_median(open_t, runs));
+	row("a card door with its token (GET history)", bench_median(door_t, runs));
+	row("  of which the token check (in-process)", bench_median(none_t, runs));
+	row("wrong password, a known account number", bench_median(known_t, runs));
+	row("wrong password, an unknown account number", bench_median(unknown_t, runs));
 	sim_card_free(&c);
 	sim_card_free(&x);
 	sim_http_free(&h);

@@ -27,138 +27,151 @@ assert_hex(const uint8_t *got, size_t n, const char *want)
 	assert_memory_equal(got, w, n);
 }
 
-/* V1: EP load on the Huada card */
+/*
+ * a load vector: keys and inputs, and what each step gives. Old balance and
+ * online sequence 0; without dtk no TAC is checked, without date no MAC2,
+ * without ktac not the TAC key itself
+ */
+typedef struct load_vec {
+	uint8_t alg;
+	const char *dlk, *dtk, *rnd, *tid, *date, *tim;
+	uint32_t amount;
+	uint8_t type;
+	const char *sk, *mac1, *mac2, *ktac, *tac;
+} load_vec;
+
+static const load_vec load_vecs[] = {
+	/* V1: EP load on the Huada card */
+	{ WK_PURSE_ALG_3DES, "374598B5C0B0EAE1E1D06609AC5BB369",
+	    "CAA6025290114BFCC3C9043F70F7A07A", "CDEF4F20", "000001000050",
+	    "20140825", "103100", 0x1C37, 0x02, "3C05F429713D0188",
+	    "06B1BEF5", "0641DCD8", "096F066DE0E6EB86", "ED0F8755" },
+	/* V3: ED load, textbook */
+	{ WK_PURSE_ALG_3DES, "11223344556677888877665544332211", NULL,
+	    "11223344", "001122334455", "20111221", "214822", 0x1000, 0x01,
+	    "9B1D924E05595603", "2988AE5A", "3A845BF0", NULL, NULL },
+	/* V3b: EP load, dpj365 */
+	{ WK_PURSE_ALG_3DES, "3F013F013F013F013F013F013F013F01", NULL,
+	    "F9CABA91", "000000000001", NULL, NULL, 0x1234, 0x02,
+	    "03015BEA347EA231", "6C394D64", NULL, NULL, NULL },
+};
+
+/* the SM4 load of docs/purse.md: the TAC key is DTK itself */
+static const load_vec sm4_load_vec = {
+	WK_PURSE_ALG_SM4, "11223344556677888877665544332211",
+	"00112233445566778899AABBCCDDEEFF", "11223344", "001122334455",
+	"20111221", "214822", 0x1000, 0x02, "7D05FAAB8C11B514E02BA5C640D6193B",
+	"2AC07703", "88D48B72", "00112233445566778899AABBCCDDEEFF", "A6FFDD20",
+};
+
 static void
-test_v1_ep_load(void **state)
+check_load(const load_vec *v, wk_purse_skey *sk, wk_purse_skey *ktac)
 {
-	uint8_t dlk[16], dtk[16], rnd[4], tid[6], date[4], tim[3];
-	wk_purse_skey sk, ktac;
-	uint8_t mac[4];
+	uint8_t dlk[16], dtk[16], rnd[4], tid[6], date[4], tim[3], mac[4];
 
-	(void)state;
-	hex("374598B5C0B0EAE1E1D06609AC5BB369", dlk, 16);
-	hex("CAA6025290114BFCC3C9043F70F7A07A", dtk, 16);
-	hex("CDEF4F20", rnd, 4);
-	hex("000001000050", tid, 6);
-	hex("20140825", date, 4);
-	hex("103100", tim, 3);
-
-	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, dlk, rnd, 0, &sk), 0);
-	assert_hex(sk.k, 8, "3C05F429713D0188");
-	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1C37, 0x02, tid, mac), 0);
-	assert_hex(mac, 4, "06B1BEF5");
-	assert_int_equal(wk_purse_load_mac2(&sk, 0x1C37, 0x02, tid, date, tim,
+	hex(v->dlk, dlk, 16);
+	hex(v->rnd, rnd, 4);
+	hex(v->tid, tid, 6);
+	assert_int_equal(wk_purse_session_key_online(v->alg, dlk, rnd, 0, sk),
+	    0);
+	assert_hex(sk->k, strlen(v->sk) / 2, v->sk);
+	assert_int_equal(wk_purse_load_mac1(sk, 0, v->amount, v->type, tid,
 	    mac), 0);
-	assert_hex(mac, 4, "0641DCD8");
-	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_3DES, dtk, &ktac), 0);
-	assert_hex(ktac.k, 8, "096F066DE0E6EB86");
-	assert_int_equal(wk_purse_load_tac(&ktac, 0x1C37, 0, 0x1C37, 0x02, tid,
-	    date, tim, mac), 0);
-	assert_hex(mac, 4, "ED0F8755");
+	assert_hex(mac, 4, v->mac1);
+	if (v->date == NULL)
+		return;
+	hex(v->date, date, 4);
+	hex(v->tim, tim, 3);
+	assert_int_equal(wk_purse_load_mac2(sk, v->amount, v->type, tid, date,
+	    tim, mac), 0);
+	assert_hex(mac, 4, v->mac2);
+	if (v->dtk == NULL)
+		return;
+	hex(v->dtk, dtk, 16);
+	assert_int_equal(wk_purse_tac_key(v->alg, dtk, ktac), 0);
+	if (v->ktac != NULL)
+		assert_hex(ktac->k, strlen(v->ktac) / 2, v->ktac);
+	assert_int_equal(wk_purse_load_tac(ktac, v->amount, 0, v->amount,
+	    v->type, tid, date, tim, mac), 0);
+	assert_hex(mac, 4, v->tac);
 }
 
-/* V2: EP purchase, textbook */
+/* V1, V3, V3b */
 static void
-test_v2_ep_purchase(void **state)
+test_load_vectors(void **state)
+{
+	wk_purse_skey sk, ktac;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(load_vecs) / sizeof(load_vecs[0]); i++)
+		check_load(&load_vecs[i], &sk, &ktac);
+}
+
+/* a purchase vector; without ktac the TAC key itself is not checked */
+typedef struct purchase_vec {
+	uint8_t alg;
+	const char *dpk, *dtk, *rnd, *tid, *tseq, *date, *tim;
+	uint32_t amount;
+	uint8_t type;
+	const char *sk, *mac1, *mac2, *ktac, *tac;
+} purchase_vec;
+
+static const purchase_vec purchase_vecs[] = {
+	/* V2: EP purchase, textbook */
+	{ WK_PURSE_ALG_3DES, "11223344556677888877665544332211",
+	    "00112233445566778899AABBCCDDEEFF", "11223344", "001122334455",
+	    "00000001", "20120229", "135100", 0x1000, 0x06,
+	    "003238ABC57659DD", "F15CAB75", "56988A13", "8888888888888888",
+	    "B3A0D49C" },
+	/* V4 without the MOHURD UID part: SESPK, MAC2, TAC and the derived
+	 * MAC1 */
+	{ WK_PURSE_ALG_3DES, "A338D92A10C8285411E761445C831C22",
+	    "CAA6025290114BFCC3C9043F70F7A07A", "9AC87503", "000000000001",
+	    "00000001", "20110919", "204812", 0x1C37, WK_PURSE_TT_CAPP,
+	    "45B5E6403E9995A8", "CD573164", "350AC480", NULL, "44A8E04A" },
+	/* the SM4 purchase of docs/purse.md, on V2's inputs */
+	{ WK_PURSE_ALG_SM4, "11223344556677888877665544332211",
+	    "00112233445566778899AABBCCDDEEFF", "11223344", "001122334455",
+	    "00000001", "20120229", "135100", 0x1000, 0x06,
+	    "9D9CE1CC45B1F817FA2CBF52C3FC18D5", "9454C578", "1553DDE1", NULL,
+	    "30DF7104" },
+};
+
+/* V2, V4, SM4 */
+static void
+test_purchase_vectors(void **state)
 {
 	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
-	wk_purse_skey sk, ktac;
 	uint8_t mac[4];
-
-	(void)state;
-	hex("11223344556677888877665544332211", dpk, 16);
-	hex("00112233445566778899AABBCCDDEEFF", dtk, 16);
-	hex("11223344", rnd, 4);
-	hex("001122334455", tid, 6);
-	hex("00000001", tseq, 4);
-	hex("20120229", date, 4);
-	hex("135100", tim, 3);
-
-	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_3DES, dpk, rnd, 0, tseq,
-	    &sk), 0);
-	assert_hex(sk.k, 8, "003238ABC57659DD");
-	assert_int_equal(wk_purse_purchase_mac1(&sk, 0x1000, 0x06, tid, date, tim,
-	    mac), 0);
-	assert_hex(mac, 4, "F15CAB75");
-	assert_int_equal(wk_purse_purchase_mac2(&sk, 0x1000, mac), 0);
-	assert_hex(mac, 4, "56988A13");
-	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_3DES, dtk, &ktac), 0);
-	assert_hex(ktac.k, 8, "8888888888888888");
-	assert_int_equal(wk_purse_purchase_tac(&ktac, 0x1000, 0x06, tid, tseq,
-	    date, tim, mac), 0);
-	assert_hex(mac, 4, "B3A0D49C");
-}
-
-/* V3: ED load, textbook */
-static void
-test_v3_ed_load(void **state)
-{
-	uint8_t key[16], rnd[4], tid[6], date[4], tim[3], mac[4];
-	wk_purse_skey sk;
-
-	(void)state;
-	hex("11223344556677888877665544332211", key, 16);
-	hex("11223344", rnd, 4);
-	hex("001122334455", tid, 6);
-	hex("20111221", date, 4);
-	hex("214822", tim, 3);
-
-	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, key, rnd, 0, &sk), 0);
-	assert_hex(sk.k, 8, "9B1D924E05595603");
-	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1000, 0x01, tid, mac), 0);
-	assert_hex(mac, 4, "2988AE5A");
-	assert_int_equal(wk_purse_load_mac2(&sk, 0x1000, 0x01, tid, date, tim,
-	    mac), 0);
-	assert_hex(mac, 4, "3A845BF0");
-}
-
-/* V3b: EP load, dpj365 */
-static void
-test_v3b_ep_load(void **state)
-{
-	uint8_t key[16], rnd[4], tid[6], mac[4];
-	wk_purse_skey sk;
-
-	(void)state;
-	hex("3F013F013F013F013F013F013F013F01", key, 16);
-	hex("F9CABA91", rnd, 4);
-	hex("000000000001", tid, 6);
-
-	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_3DES, key, rnd, 0, &sk), 0);
-	assert_hex(sk.k, 8, "03015BEA347EA231");
-	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1234, 0x02, tid, mac), 0);
-	assert_hex(mac, 4, "6C394D64");
-}
-
-/* V4 without the MOHURD UID part: SESPK, MAC2, TAC and the derived MAC1 */
-static void
-test_v4_capp_purchase(void **state)
-{
-	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
 	wk_purse_skey sk, ktac;
-	uint8_t mac[4];
 
 	(void)state;
-	hex("A338D92A10C8285411E761445C831C22", dpk, 16);
-	hex("CAA6025290114BFCC3C9043F70F7A07A", dtk, 16);
-	hex("9AC87503", rnd, 4);
-	hex("000000000001", tid, 6);
-	hex("00000001", tseq, 4);
-	hex("20110919", date, 4);
-	hex("204812", tim, 3);
+	for (size_t i = 0; i < sizeof(purchase_vecs) / sizeof(purchase_vecs[0]);
+	    i++) {
+		const purchase_vec *v = &purchase_vecs[i];
 
-	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_3DES, dpk, rnd, 0, tseq,
-	    &sk), 0);
-	assert_hex(sk.k, 8, "45B5E6403E9995A8");
-	assert_int_equal(wk_purse_purchase_mac1(&sk, 0x1C37, WK_PURSE_TT_CAPP,
-	    tid, date, tim, mac), 0);
-	assert_hex(mac, 4, "CD573164");
-	assert_int_equal(wk_purse_purchase_mac2(&sk, 0x1C37, mac), 0);
-	assert_hex(mac, 4, "350AC480");
-	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_3DES, dtk, &ktac), 0);
-	assert_int_equal(wk_purse_purchase_tac(&ktac, 0x1C37, WK_PURSE_TT_CAPP,
-	    tid, tseq, date, tim, mac), 0);
-	assert_hex(mac, 4, "44A8E04A");
+		hex(v->dpk, dpk, 16);
+		hex(v->dtk, dtk, 16);
+		hex(v->rnd, rnd, 4);
+		hex(v->tid, tid, 6);
+		hex(v->tseq, tseq, 4);
+		hex(v->date, date, 4);
+		hex(v->tim, tim, 3);
+		assert_int_equal(wk_purse_session_key_purchase(v->alg, dpk, rnd,
+		    0, tseq, &sk), 0);
+		assert_hex(sk.k, strlen(v->sk) / 2, v->sk);
+		assert_int_equal(wk_purse_purchase_mac1(&sk, v->amount, v->type,
+		    tid, date, tim, mac), 0);
+		assert_hex(mac, 4, v->mac1);
+		assert_int_equal(wk_purse_purchase_mac2(&sk, v->amount, mac), 0);
+		assert_hex(mac, 4, v->mac2);
+		assert_int_equal(wk_purse_tac_key(v->alg, dtk, &ktac), 0);
+		if (v->ktac != NULL)
+			assert_hex(ktac.k, strlen(v->ktac) / 2, v->ktac);
+		assert_int_equal(wk_purse_purchase_tac(&ktac, v->amount, v->type,
+		    tid, tseq, date, tim, mac), 0);
+		assert_hex(mac, 4, v->tac);
+	}
 }
 
 /* the V4 MAC1 with the UID-auth appended is the plain MAC over 27 bytes */
@@ -296,12 +309,25 @@ test_single_des_kat(void **state)
 	    WK_PURSE_CRYPTO_BAD_INPUT);
 }
 
+/* mac is the plain MAC under sk over the n bytes of layout (hex) */
+static void
+assert_mac_of(const wk_purse_skey *sk, const char *layout, size_t n,
+    const uint8_t mac[4])
+{
+	uint8_t buf[32], want[4];
+
+	assert_true(n <= sizeof(buf));
+	hex(layout, buf, n);
+	assert_int_equal(wk_purse_mac(sk, buf, n, want), 0);
+	assert_memory_equal(mac, want, 4);
+}
+
 /* unload and update builders follow the field lists of 4.3 */
 static void
 test_unload_update_layouts(void **state)
 {
 	wk_purse_skey sk = { .alg = WK_PURSE_ALG_3DES };
-	uint8_t tid[6], date[4], tim[3], buf[32], want[4], mac[4];
+	uint8_t tid[6], date[4], tim[3], mac[4];
 
 	(void)state;
 	hex("0123456789ABCDEF", sk.k, 8);
@@ -309,37 +335,27 @@ test_unload_update_layouts(void **state)
 	hex("20260101", date, 4);
 	hex("120000", tim, 3);
 
-	hex("00000500 00000100 03 000001000050", buf, 15);
-	assert_int_equal(wk_purse_mac(&sk, buf, 15, want), 0);
 	assert_int_equal(wk_purse_unload_mac1(&sk, 0x500, 0x100, tid, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000500 00000100 03 000001000050", 15, mac);
 
-	hex("00000100 03 000001000050 20260101 120000", buf, 18);
-	assert_int_equal(wk_purse_mac(&sk, buf, 18, want), 0);
 	assert_int_equal(wk_purse_unload_mac2(&sk, 0x100, tid, date, tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000100 03 000001000050 20260101 120000", 18, mac);
 
-	hex("00000400 0007 00000100 03 000001000050 20260101 120000", buf, 24);
-	assert_int_equal(wk_purse_mac(&sk, buf, 24, want), 0);
 	assert_int_equal(wk_purse_unload_mac3(&sk, 0x400, 7, 0x100, tid, date,
 	    tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000400 0007 00000100 03 000001000050 20260101 "
+	    "120000", 24, mac);
 
-	hex("00000500 001000 07 000001000050", buf, 14);
-	assert_int_equal(wk_purse_mac(&sk, buf, 14, want), 0);
 	assert_int_equal(wk_purse_update_mac1(&sk, 0x500, 0x1000, tid, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000500 001000 07 000001000050", 14, mac);
 
-	hex("002000 07 000001000050 20260101 120000", buf, 17);
-	assert_int_equal(wk_purse_mac(&sk, buf, 17, want), 0);
 	assert_int_equal(wk_purse_update_mac2(&sk, 0x2000, tid, date, tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "002000 07 000001000050 20260101 120000", 17, mac);
 
-	hex("00000600 0003 002000 07 000001000050 20260101 120000", buf, 23);
-	assert_int_equal(wk_purse_mac(&sk, buf, 23, want), 0);
 	assert_int_equal(wk_purse_update_tac(&sk, 0x600, 3, 0x2000, tid, date,
 	    tim, mac), 0);
-	assert_memory_equal(mac, want, 4);
+	assert_mac_of(&sk, "00000600 0003 002000 07 000001000050 20260101 "
+	    "120000", 23, mac);
 
 	assert_int_equal(wk_purse_update_mac2(&sk, 0x1000000, tid, date, tim,
 	    mac), WK_PURSE_CRYPTO_BAD_INPUT);
@@ -364,65 +380,21 @@ test_sm4_kat(void **state)
 static void
 test_sm4_load(void **state)
 {
-	uint8_t dlk[16], dtk[16], rnd[4], tid[6], date[4], tim[3], mac[4];
+	uint8_t tid[6], date[4], tim[3], mac[4];
 	wk_purse_skey sk, ktac;
 
 	(void)state;
-	hex("11223344556677888877665544332211", dlk, 16);
-	hex("00112233445566778899AABBCCDDEEFF", dtk, 16);
-	hex("11223344", rnd, 4);
-	hex("001122334455", tid, 6);
-	hex("20111221", date, 4);
-	hex("214822", tim, 3);
-	assert_int_equal(wk_purse_session_key_online(WK_PURSE_ALG_SM4, dlk, rnd, 0,
-	    &sk), 0);
+	check_load(&sm4_load_vec, &sk, &ktac);
 	assert_int_equal(sk.alg, WK_PURSE_ALG_SM4);
-	assert_hex(sk.k, 16, "7D05FAAB8C11B514E02BA5C640D6193B");
-	assert_int_equal(wk_purse_load_mac1(&sk, 0, 0x1000, 0x02, tid, mac), 0);
-	assert_hex(mac, 4, "2AC07703");
-	assert_int_equal(wk_purse_load_mac2(&sk, 0x1000, 0x02, tid, date, tim,
-	    mac), 0);
-	assert_hex(mac, 4, "88D48B72");
-	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_SM4, dtk, &ktac), 0);
-	assert_memory_equal(ktac.k, dtk, 16);
-	assert_int_equal(wk_purse_load_tac(&ktac, 0x1000, 0, 0x1000, 0x02, tid,
-	    date, tim, mac), 0);
-	assert_hex(mac, 4, "A6FFDD20");
+	hex(sm4_load_vec.tid, tid, 6);
+	hex(sm4_load_vec.date, date, 4);
+	hex(sm4_load_vec.tim, tim, 3);
 	assert_int_equal(wk_purse_unload_mac3(&sk, 0x800, 0, 0x800, tid, date,
 	    tim, mac), 0);
 	assert_hex(mac, 4, "605CE3CD");
 	assert_int_equal(wk_purse_update_tac(&ktac, 0x1000, 0, 0x2000, tid, date,
 	    tim, mac), 0);
 	assert_hex(mac, 4, "46B73F0F");
-}
-
-static void
-test_sm4_purchase(void **state)
-{
-	uint8_t dpk[16], dtk[16], rnd[4], tid[6], tseq[4], date[4], tim[3];
-	uint8_t mac[4];
-	wk_purse_skey sk, ktac;
-
-	(void)state;
-	hex("11223344556677888877665544332211", dpk, 16);
-	hex("00112233445566778899AABBCCDDEEFF", dtk, 16);
-	hex("11223344", rnd, 4);
-	hex("001122334455", tid, 6);
-	hex("00000001", tseq, 4);
-	hex("20120229", date, 4);
-	hex("135100", tim, 3);
-	assert_int_equal(wk_purse_session_key_purchase(WK_PURSE_ALG_SM4, dpk, rnd,
-	    0, tseq, &sk), 0);
-	assert_hex(sk.k, 16, "9D9CE1CC45B1F817FA2CBF52C3FC18D5");
-	assert_int_equal(wk_purse_purchase_mac1(&sk, 0x1000, 0x06, tid, date, tim,
-	    mac), 0);
-	assert_hex(mac, 4, "9454C578");
-	assert_int_equal(wk_purse_purchase_mac2(&sk, 0x1000, mac), 0);
-	assert_hex(mac, 4, "1553DDE1");
-	assert_int_equal(wk_purse_tac_key(WK_PURSE_ALG_SM4, dtk, &ktac), 0);
-	assert_int_equal(wk_purse_purchase_tac(&ktac, 0x1000, 0x06, tid, tseq,
-	    date, tim, mac), 0);
-	assert_hex(mac, 4, "30DF7104");
 }
 
 static void
@@ -502,11 +474,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v1_ep_load),
-		cmocka_unit_test(test_v2_ep_purchase),
-		cmocka_unit_test(test_v3_ed_load),
-		cmocka_unit_test(test_v3b_ep_load),
-		cmocka_unit_test(test_v4_capp_purchase),
+		cmocka_unit_test(test_load_vectors),
+		cmocka_unit_test(test_purchase_vectors),
 		cmocka_unit_test(test_v4_uid_mac),
 		cmocka_unit_test(test_v6_sm_mac),
 		cmocka_unit_test(test_reload_pin),
@@ -515,7 +484,6 @@ main(void)
 		cmocka_unit_test(test_unload_update_layouts),
 		cmocka_unit_test(test_sm4_kat),
 		cmocka_unit_test(test_sm4_load),
-		cmocka_unit_test(test_sm4_purchase),
 		cmocka_unit_test(test_sm4_keys_and_macs),
 		cmocka_unit_test(test_unknown_alg),
 	};

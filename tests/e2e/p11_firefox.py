@@ -25,6 +25,8 @@ import socket
 import sys
 import time
 
+from marionette_wire import MarionetteWire
+
 WATCH_PIN_DIALOG = r"""
 const [pin] = arguments;
 const state = {seen: [], answered: 0, errors: []};
@@ -58,35 +60,12 @@ return p ? {seen: p.seen, answered: p.answered, errors: p.errors} : null;
 """
 
 
-class Marionette:
+class Marionette(MarionetteWire):
     def __init__(self, port, timeout):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.buf = b""
         self.id = 0
         self.hello = self.read()
-
-    def read(self):
-        while b":" not in self.buf:
-            self.more()
-        head, _, rest = self.buf.partition(b":")
-        n = int(head)
-        while len(rest) < n:
-            self.more()
-            head, _, rest = self.buf.partition(b":")
-        self.buf = rest[n:]
-        return json.loads(rest[:n])
-
-    def more(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("marionette closed the connection")
-        self.buf += data
-
-    def send(self, name, params=None):
-        self.id += 1
-        msg = json.dumps([0, self.id, name, params or {}]).encode()
-        self.sock.sendall(str(len(msg)).encode() + b":" + msg)
-        return self.id
 
     def call(self, name, params=None):
         self.send(name, params)

@@ -28,44 +28,18 @@ step "profile: NSS database with the module and the CA, prefs for a loopback-onl
 P=$T/profile
 nss_db "$P"
 MPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$P/user.js" <<EOF
+{ cat "$HERE/firefox_offline.js"; cat <<EOF
 user_pref("marionette.port", $MPORT);
 user_pref("security.default_personal_cert", "Select Automatically");
 user_pref("security.osclientcerts.autoload", false);
-user_pref("network.proxy.type", 1);
-user_pref("network.proxy.http", "127.0.0.1");
-user_pref("network.proxy.http_port", 9);
 user_pref("network.proxy.ssl", "127.0.0.1");
 user_pref("network.proxy.ssl_port", 9);
-user_pref("network.proxy.share_proxy_settings", true);
-user_pref("network.proxy.no_proxies_on", "127.0.0.1");
-user_pref("network.proxy.allow_hijacking_localhost", false);
-user_pref("network.captive-portal-service.enabled", false);
-user_pref("network.connectivity-service.enabled", false);
-user_pref("network.dns.disablePrefetch", true);
-user_pref("network.trr.mode", 5);
-user_pref("network.prefetch-next", false);
-user_pref("network.http.speculative-parallel-limit", 0);
-user_pref("app.update.disabledForTesting", true);
-user_pref("app.update.auto", false);
-user_pref("app.normandy.enabled", false);
-user_pref("extensions.update.enabled", false);
 user_pref("extensions.getAddons.cache.enabled", false);
-user_pref("extensions.systemAddon.update.enabled", false);
-user_pref("toolkit.telemetry.enabled", false);
 user_pref("toolkit.telemetry.unified", false);
 user_pref("toolkit.telemetry.server", "");
-user_pref("datareporting.healthreport.uploadEnabled", false);
-user_pref("datareporting.policy.dataSubmissionEnabled", false);
-user_pref("browser.safebrowsing.malware.enabled", false);
-user_pref("browser.safebrowsing.phishing.enabled", false);
 user_pref("browser.safebrowsing.downloads.enabled", false);
 user_pref("browser.safebrowsing.blockedURIs.enabled", false);
 user_pref("browser.safebrowsing.provider.mozilla.updateURL", "");
-user_pref("browser.shell.checkDefaultBrowser", false);
-user_pref("browser.startup.page", 0);
-user_pref("browser.startup.homepage_override.mstone", "ignore");
-user_pref("browser.aboutwelcome.enabled", false);
 user_pref("browser.newtabpage.enabled", false);
 user_pref("browser.region.update.enabled", false);
 user_pref("browser.search.update", false);
@@ -76,6 +50,7 @@ user_pref("security.remote_settings.crlite_filters.enabled", false);
 user_pref("security.remote_settings.intermediates.enabled", false);
 user_pref("toolkit.startup.max_resumed_crashes", -1);
 EOF
+} > "$P/user.js"
 
 step "HTTPS page that requires a client certificate"
 start_server

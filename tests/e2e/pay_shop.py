@@ -29,6 +29,8 @@ import sys
 import time
 import urllib.request
 
+from marionette_wire import MarionetteWire
+
 STATE = ("(() => { const s = document.getElementById('state');"
          " return s ? [s.className, s.textContent, s.dataset.payment || ''] :"
          " ['', '', '']; })()")
@@ -143,7 +145,7 @@ class Chromium:
         return r.get("result", {}).get("value", "")
 
 
-class Firefox:
+class Firefox(MarionetteWire):
     def __init__(self, port, deadline):
         last = None
         while time.time() < deadline:
@@ -167,27 +169,8 @@ class Firefox:
                   {"capabilities": {"pageLoadStrategy": "eager"}})
         self.sock.settimeout(60)
 
-    def read(self):
-        while b":" not in self.buf:
-            self.more()
-        head, _, rest = self.buf.partition(b":")
-        n = int(head)
-        while len(rest) < n:
-            self.more()
-            head, _, rest = self.buf.partition(b":")
-        self.buf = rest[n:]
-        return json.loads(rest[:n])
-
-    def more(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise ConnectionError("marionette closed the connection")
-        self.buf += data
-
     def call(self, name, params=None):
-        self.id += 1
-        msg = json.dumps([0, self.id, name, params or {}]).encode()
-        self.sock.sendall(str(len(msg)).encode() + b":" + msg)
+        self.send(name, params)
         while True:
             reply = self.read()
             if reply[0] == 1 and reply[1] == self.id:

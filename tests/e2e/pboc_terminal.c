@@ -93,23 +93,35 @@ des(const uint8_t k8[8], const uint8_t in[8], uint8_t out[8])
 	ecb(EVP_des_ede3_ecb(), k24, in, out);
 }
 
-/* ISO 9797-1 MAC 1, DES, zero IV, padding 2, left 4 bytes */
+/* a block cipher's raw block with key k */
+typedef void block_fn(const uint8_t *k, const uint8_t *in, uint8_t *out);
+
+/* ISO 9797-1 MAC 1 with enc (blocks of bs bytes): zero IV, padding 2,
+ * left 4 bytes */
 static void
-mac(const uint8_t k8[8], const uint8_t *d, size_t len, uint8_t out[4])
+cbc_mac(block_fn *enc, size_t bs, const uint8_t *k, const uint8_t *d,
+    size_t len, uint8_t out[4])
 {
-	uint8_t blk[8] = { 0 }, buf[256];
+	uint8_t blk[16] = { 0 }, buf[256];
 	size_t n = len, i, j;
 
 	memcpy(buf, d, len);
 	buf[n++] = 0x80;
-	while (n % 8 != 0)
+	while (n % bs != 0)
 		buf[n++] = 0x00;
-	for (i = 0; i < n; i += 8) {
-		for (j = 0; j < 8; j++)
+	for (i = 0; i < n; i += bs) {
+		for (j = 0; j < bs; j++)
 			blk[j] ^= buf[i + j];
-		des(k8, blk, blk);
+		enc(k, blk, blk);
 	}
 	memcpy(out, blk, 4);
+}
+
+/* ISO 9797-1 MAC 1, DES, zero IV, padding 2, left 4 bytes */
+static void
+mac(const uint8_t k8[8], const uint8_t *d, size_t len, uint8_t out[4])
+{
+	cbc_mac(des, 8, k8, d, len, out);
 }
 
 /* ---- SM4 on EVP (the raw block) ---- */
@@ -133,19 +145,7 @@ sm4(const uint8_t k[16], const uint8_t in[16], uint8_t out[16])
 static void
 mac_sm4(const uint8_t k[16], const uint8_t *d, size_t len, uint8_t out[4])
 {
-	uint8_t blk[16] = { 0 }, buf[256];
-	size_t n = len, i, j;
-
-	memcpy(buf, d, len);
-	buf[n++] = 0x80;
-	while (n % 16 != 0)
-		buf[n++] = 0x00;
-	for (i = 0; i < n; i += 16) {
-		for (j = 0; j < 16; j++)
-			blk[j] ^= buf[i + j];
-		sm4(k, blk, blk);
-	}
-	memcpy(out, blk, 4);
+	cbc_mac(sm4, 16, k, d, len, out);
 }
 
 /* a MAC under a session or TAC key of the mode's algorithm */

@@ -126,7 +126,7 @@ der_b64(X509 *x)
 
 	if (n <= 0)
 		die("der");
-	j = iss_anon_b64(d, (size_t)n);
+	j = wk_b64_json(d, (size_t)n);
 	OPENSSL_free(d);
 	return j;
 }
@@ -194,11 +194,11 @@ card_make(struct fcard *c, uint8_t seed, const char *name, const char *idn)
 	    3650, serial, &dev) != WK_ATTEST_OK)
 		die("device");
 	r = call(F.am, "POST", "/v1/anon/accounts", json_pack("{s:o, s:o}", "bk",
-	    iss_anon_b64(c->bk_pk, 32), "attestation", attestation(c, f9, dev,
+	    wk_b64_json(c->bk_pk, 32), "attestation", attestation(c, f9, dev,
 	    WK_ANON_SLOT_BK, c->bk_pk)));
 	snprintf(c->acct, sizeof(c->acct), "%s",
 	    json_string_value(json_object_get(r, "account")));
-	if (iss_anon_unb64(json_object_get(r, "statement"), stmt, sizeof(stmt),
+	if (wk_b64_unjson(json_object_get(r, "statement"), stmt, sizeof(stmt),
 	    &slen) != 0)
 		die("statement");
 	json_decref(r);
@@ -216,8 +216,8 @@ card_make(struct fcard *c, uint8_t seed, const char *name, const char *idn)
 		die("person");
 	r = call(F.id, "POST", "/v1/anon/registrations", json_pack("{s:s, s:o,"
 	    " s:o, s:o, s:o, s:o}", "code", code_hex, "statement",
-	    iss_anon_b64(stmt, slen), "otk", iss_anon_b64(c->otk_pk, 32), "idk",
-	    iss_anon_b64(c->idk_pk, 32), "attestation_otk", attestation(c, f9, dev,
+	    wk_b64_json(stmt, slen), "otk", wk_b64_json(c->otk_pk, 32), "idk",
+	    wk_b64_json(c->idk_pk, 32), "attestation_otk", attestation(c, f9, dev,
 	    WK_ANON_SLOT_OTK, c->otk_pk), "attestation_idk", attestation(c, f9,
 	    dev, WK_ANON_SLOT_IDK, c->idk_pk)));
 	if (wk_hex_decode(json_string_value(json_object_get(r, "features")),
@@ -436,7 +436,7 @@ envelope_wrap(uint8_t kind, const uint8_t *plain, size_t n, size_t *len)
 	randombytes_buf(nonce, sizeof(nonce));
 	if (wk_anon_env_seal(kind, F.c.acct, key, nonce, plain, n, env,
 	    sizeof(env), &el) == WK_ANON_OK &&
-	    (j = json_pack("{s:o}", "envelope", iss_anon_b64(env, el))) != NULL) {
+	    (j = json_pack("{s:o}", "envelope", wk_b64_json(env, el))) != NULL) {
 		out = json_dumps(j, JSON_COMPACT);
 		json_decref(j);
 	}
@@ -490,8 +490,8 @@ transfer(const uint8_t *p, size_t n)
 	if (wk_anon_idcred_seal(txid, other, (flags & 2) ? F.d.idk_sk :
 	    F.c.idk_sk, F.id->kx_pk, idc) != WK_ANON_OK)
 		return;
-	j = json_pack("{s:o, s:o, s:o, s:s}", "txinfo", iss_anon_b64(txinfo, tl),
-	    "txcred", iss_anon_b64(cred, 64), "idcred", iss_anon_b64(idc,
+	j = json_pack("{s:o, s:o, s:o, s:s}", "txinfo", wk_b64_json(txinfo, tl),
+	    "txcred", wk_b64_json(cred, 64), "idcred", wk_b64_json(idc,
 	    sizeof(idc)), "alias", "0123456789abcdef0123456789abcdef");
 	if (j != NULL && (body = json_dumps(j, JSON_COMPACT)) != NULL &&
 	    (req = peer_wrap(F.id, "/v1/anon/peer/transfer", body, &len)) != NULL)

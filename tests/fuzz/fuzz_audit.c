@@ -25,72 +25,32 @@
 #include "applets/purse.h"
 #include "applets/piv_int.h"
 #include "applets/piv_wallet.h"
+#include "fuzz_runtime.h"
 #include "vc_card.h"
 #include "wk_log.h"
 #include "wk_vpcd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static vc_store *st;
-static vc_card *card;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
 static audit_state before;
 static EVP_PKEY *ca;
 
+/* the keys, at exit */
 static void
-null_sink(unsigned category, const char *line, void *arg)
+keys_free(void)
 {
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
 	EVP_PKEY_free(ca);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static uint16_t
-xfer(const uint8_t *apdu, size_t n, size_t *rlen)
-{
-	if (vc_card_apdu(card, apdu, n, resp, sizeof(resp), rlen) != VC_CARD_OK ||
-	    *rlen < 2)
-		__builtin_trap();
-	return (uint16_t)(resp[*rlen - 2] << 8 | resp[*rlen - 1]);
 }
 
 static void
 start(void)
 {
 	vc_card_opts o = { .init = true };
-	const char *tmp = getenv("TMPDIR");
-	char path[320];
 	piv_key k;
 	wk_arec r;
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_audit.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
+	runtime_free = keys_free;
+	runtime_start("fuzz_audit", &o);
 	memset(&k, 0, sizeof(k));
 	k.alg = PIV_ALG_ECCP256;
 	if ((k.pkey = piv_key_generate(PIV_ALG_ECCP256)) == NULL ||
@@ -120,9 +80,7 @@ start(void)
 	if (vc_store_commit(st) != VC_STORE_OK ||
 	    audit_log_state(card, &before) != AUDIT_LOG_OK)
 		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
+	runtime_trace();
 }
 
 static void

@@ -12,62 +12,21 @@
 
 #include <sodium.h>
 
+#include "fuzz_runtime.h"
 #include "vc_card.h"
 #include "wk_log.h"
 #include "wk_vpcd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static vc_store *st;
-static vc_card *card;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
-
-static void
-null_sink(unsigned category, const char *line, void *arg)
-{
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
 static void
 start(void)
 {
 	vc_card_opts o = { .init = true };
-	const char *tmp = getenv("TMPDIR");
-	char path[320];
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_card.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
+	runtime_start("fuzz_card", &o);
 	/* trace everything into nowhere: the masking code runs too */
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
+	runtime_trace();
 }
 
 int

@@ -1,7 +1,7 @@
 /*
  * the harness of the card fuzz targets that need an enrolled card
- * (fuzz_pay.c, fuzz_wallet.c): the card runtime on a store in a scratch
- * folder, APDU helpers, and enrol(): PIV management key, wallet key 82,
+ * (fuzz_pay.c, fuzz_wallet.c): the card runtime of fuzz_runtime.h, APDU
+ * helpers, and enrol(): PIV management key, wallet key 82,
  * WALLET SETUP with the anchor of an in-process CA and the PAN, then the
  * purse selected. A target defines FUZZ_CMD_MAX (the most data cmd()
  * sends) before including this file.
@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "fuzz_runtime.h"
 #include "vc_card.h"
 #include "vc_store.h"
 #include "wk_log.h"
@@ -33,11 +34,7 @@
 
 #define ENROLLED_PAN "6222"
 
-static vc_store *st;
-static vc_card *card;
 static EVP_PKEY *ca, *card_pub;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
 static const vc_applet *const *card_applets;
 static size_t card_n_applets;
 static uint8_t *snap;		/* the store file as snapshot() found it */
@@ -49,53 +46,13 @@ static const uint8_t sel_purse[] = { 0x00, 0xA4, 0x04, 0x00, 0x08, 0xF0, 0x57,
     0x4B, 0x50, 0x55, 0x52, 0x53, 0x45 };
 static const uint8_t pin[] = { 0x00, 0x20, 0x00, 0x00, 0x03, 0x12, 0x34, 0x56 };
 
+/* the keys and the snapshot, at exit */
 static inline void
-null_sink(unsigned category, const char *line, void *arg)
+enrolled_free(void)
 {
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static inline void
-store_path(char *p, size_t cap, const char *file)
-{
-	snprintf(p, cap, "%.256s/%s", dir, file);
-}
-
-/* the store's files gone (the card closed) */
-static inline void
-unlink_store(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm" };
-	char p[320];
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		store_path(p, sizeof(p), files[i]);
-		unlink(p);
-	}
-}
-
-static inline void
-cleanup(void)
-{
-	vc_card_free(&card);
-	vc_store_free(&st);
 	EVP_PKEY_free(ca);
 	EVP_PKEY_free(card_pub);
 	free(snap);
-	unlink_store();
-	rmdir(dir);
-}
-
-static inline uint16_t
-send_apdu(const uint8_t *apdu, size_t len, size_t *n)
-{
-	if (vc_card_apdu(card, apdu, len, resp, sizeof(resp), n) != VC_CARD_OK ||
-	    *n < 2)
-		__builtin_trap();
-	return (uint16_t)((resp[*n - 2] << 8) | resp[*n - 1]);
 }
 
 /* short, or extended above 255 bytes of data (at most FUZZ_CMD_MAX) */
@@ -126,7 +83,7 @@ cmd(uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *d,
 		k += lc;
 		apdu[k++] = 0;
 	}
-	return send_apdu(apdu, k, n);
+	return xfer(apdu, k, n);
 }
 
 static inline void
@@ -148,7 +105,7 @@ mgm_auth(void)
 	size_t n;
 	int l = 0;
 
-	must(send_apdu(a, 9, &n));
+	must(xfer(a, 9, &n));
 	EVP_CipherInit_ex(c, EVP_des_ede3_ecb(), NULL, key, NULL, 0);
 	EVP_CIPHER_CTX_set_padding(c, 0);
 	EVP_CipherUpdate(c, w, &l, resp + 4, 8);
@@ -157,7 +114,7 @@ mgm_auth(void)
 	memcpy(a + 9, w, 8);
 	memcpy(a + 17, "\x81\x08", 2);
 	memset(a + 19, 0x5A, 8);
-	must(send_apdu(a, 27, &n));
+	must(xfer(a, 27, &n));
 }
 
 /* a new card with these applets in a scratch folder named after the
@@ -168,29 +125,17 @@ enrol(const char *name, const vc_applet *const *applets, size_t n_applets)
 {
 	vc_card_opts o = { .init = true, .applets = applets,
 	    .n_applets = n_applets };
-	const char *tmp = getenv("TMPDIR");
 	uint8_t d[100], pt[65];
-	char path[320];
 	size_t n, l = 0;
 
-	if (sodium_init() < 0)
-		abort();
 	card_applets = applets;
 	card_n_applets = n_applets;
-	snprintf(dir, sizeof(dir), "%.200s/%.20s.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp", name);
-	if (mkdtemp(dir) == NULL)
-		abort();
-	store_path(path, sizeof(path), "card.db");
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
+	runtime_free = enrolled_free;
+	runtime_start(name, &o);
+	runtime_trace();
 	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
 		abort();
-	must(send_apdu(sel_piv, sizeof(sel_piv), &n));
+	must(xfer(sel_piv, sizeof(sel_piv), &n));
 	mgm_auth();
 	must(cmd(0x00, 0x47, 0x00, 0x82, (const uint8_t *)"\xAC\x03\x80\x01\x11",
 	    5, &n));
@@ -204,7 +149,7 @@ enrol(const char *name, const vc_applet *const *applets, size_t n_applets)
 	memcpy(d + 2, pt, 65);
 	memcpy(d + 67, "\x02\x04" ENROLLED_PAN, 6);
 	must(cmd(0x80, 0xE8, 0, 0, d, 73, &n));
-	must(send_apdu(sel_purse, sizeof(sel_purse), &n));
+	must(xfer(sel_purse, sizeof(sel_purse), &n));
 }
 
 /* a new card process on the store file (the old one closed) */

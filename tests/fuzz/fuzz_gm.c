@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "fuzz_runtime.h"
 #include "vc_card.h"
 #include "wk_gm.h"
 #include "wk_log.h"
@@ -25,44 +26,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static vc_store *st;
-static vc_card *card;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
 static uint8_t apdu[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
-
-static void
-null_sink(unsigned category, const char *line, void *arg)
-{
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static uint16_t
-xfer(const uint8_t *a, size_t n, size_t *rlen)
-{
-	if (vc_card_apdu(card, a, n, resp, sizeof(resp), rlen) != VC_CARD_OK ||
-	    *rlen < 2)
-		__builtin_trap();
-	return (uint16_t)(resp[*rlen - 2] << 8 | resp[*rlen - 1]);
-}
 
 static void
 select_gm(void)
@@ -131,29 +95,16 @@ start(void)
 	static const uint8_t gen1[] = { 0x80, 0x46, 0x01, 0x01, 0x01, 'c' };
 	static const uint8_t gen0[] = { 0x80, 0x46, 0x01, 0x00, 0x01, 'c' };
 	vc_card_opts o = { .init = true };
-	const char *tmp = getenv("TMPDIR");
-	char path[320];
 	size_t n;
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_gm.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
+	runtime_start("fuzz_gm", &o);
 	select_gm();
 	prelude_pin();
 	if (xfer(cont, sizeof(cont), &n) != 0x9000 ||
 	    xfer(gen1, sizeof(gen1), &n) != 0x9000 ||
 	    xfer(gen0, sizeof(gen0), &n) != 0x9000)
 		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
+	runtime_trace();
 }
 
 /* live handles into handle fields (8D 04 ....) and CLOSE's data */

@@ -82,7 +82,7 @@ request(const uint8_t *x, size_t xlen, uint8_t op)
 	if (changed && wk_msg_verify(buf, b.len, ca, &got) == WK_MSG_OK &&
 	    memcmp(&got, &q, sizeof(q)) == 0)
 		changed = false;
-	(void)send_apdu(pin, sizeof(pin), &n);
+	(void)xfer(pin, sizeof(pin), &n);
 	sw = cmd(0x80, 0xE7, p1, p2, buf, b.len, &n);
 	if (sw != 0x9000 || p1 == 2)
 		return;

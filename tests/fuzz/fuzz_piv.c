@@ -17,53 +17,16 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "fuzz_runtime.h"
 #include "vc_card.h"
 #include "wk_log.h"
 #include "wk_vpcd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static vc_store *st;
-static vc_card *card;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
-
 static const uint8_t mgm_key[24] = {
 	1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6, 7, 8,
 };
-
-static void
-null_sink(unsigned category, const char *line, void *arg)
-{
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
-static uint16_t
-xfer(const uint8_t *apdu, size_t n, size_t *rlen)
-{
-	if (vc_card_apdu(card, apdu, n, resp, sizeof(resp), rlen) != VC_CARD_OK ||
-	    *rlen < 2)
-		__builtin_trap();
-	return (uint16_t)(resp[*rlen - 2] << 8 | resp[*rlen - 1]);
-}
 
 static void
 des3(const uint8_t *in, uint8_t *out, int enc)
@@ -115,27 +78,14 @@ start(void)
 	static const uint8_t gen9c[] = { 0x00, 0x47, 0x00, 0x9C, 0x05, 0xAC,
 		0x03, 0x80, 0x01, 0x07 };
 	vc_card_opts o = { .init = true };
-	const char *tmp = getenv("TMPDIR");
-	char path[320];
 	size_t n;
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_piv.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
+	runtime_start("fuzz_piv", &o);
 	prelude_mgm();
 	if (xfer(gen9a, sizeof(gen9a), &n) != 0x9000 ||
 	    (xfer(gen9c, sizeof(gen9c), &n) >> 8) != 0x61)
 		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
+	runtime_trace();
 }
 
 /* RSA-3072/4096 generation takes seconds: not worth the fuzzer's time */

@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "fuzz_runtime.h"
 #include "vc_card.h"
 #include "vc_store.h"
 #include "wk_buf.h"
@@ -35,56 +36,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 extern const vc_applet vc_applet_psam;
 
-static vc_store *st;
-static vc_card *card;
 static EVP_PKEY *ca, *psam_pub;
 static uint8_t dpk[16], dpk4[16], msg[WK_MSG_MAX];
 static size_t msg_len;
-static uint8_t resp[WK_VPCD_MAX_PAYLOAD];
-static char dir[256];
 static const uint8_t term[6] = { 0, 0, 0, 0, 0, 0x42 };
 static const uint8_t sel[] = { 0x00, 0xA4, 0x04, 0x00, 0x07, 0xF0, 0x57, 0x4B,
     0x50, 0x53, 0x41, 0x4D };
 
-static void
-null_sink(unsigned category, const char *line, void *arg)
-{
-	(void)category;
-	(void)line;
-	(void)arg;
-}
-
-static void
-cleanup(void)
-{
-	static const char *const files[] = { "card.db", "card.db-wal",
-	    "card.db-shm", "walletkey-seal.key" };
-	char p[320];
-
-	vc_card_free(&card);
-	vc_store_free(&st);
-	EVP_PKEY_free(ca);
-	EVP_PKEY_free(psam_pub);
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(p, sizeof(p), "%.256s/%s", dir, files[i]);
-		unlink(p);
-	}
-	rmdir(dir);
-}
-
 static uint16_t
 send_apdu(const uint8_t *apdu, size_t len, size_t *n)
 {
-	if (vc_card_apdu(card, apdu, len, resp, sizeof(resp), n) != VC_CARD_OK ||
-	    *n < 2)
-		__builtin_trap();
+	uint16_t sw = xfer(apdu, len, n);
+
 	/* the oracle: no answer holds half of the master key */
 	if (*n >= 8 && (memmem(resp, *n, dpk, 8) != NULL ||
 	    memmem(resp, *n, dpk + 8, 8) != NULL ||
 	    memmem(resp, *n, dpk4, 8) != NULL ||
 	    memmem(resp, *n, dpk4 + 8, 8) != NULL))
 		__builtin_trap();
-	return (uint16_t)((resp[*n - 2] << 8) | resp[*n - 1]);
+	return sw;
 }
 
 static uint16_t
@@ -129,31 +99,27 @@ info(uint8_t t[6], uint32_t *ctr)
 	    (uint32_t)resp[10] << 8 | resp[11];
 }
 
+/* the keys, at exit */
+static void
+keys_free(void)
+{
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(psam_pub);
+}
+
 static void
 start(void)
 {
 	static const vc_applet *const applets[] = { &vc_applet_psam };
 	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 1 };
-	const char *tmp = getenv("TMPDIR");
 	uint8_t pt[65], keys[34];
-	char path[320];
 	size_t n, l = 0;
 	wk_msg m;
 	wk_buf b;
 
-	if (sodium_init() < 0)
-		abort();
-	snprintf(dir, sizeof(dir), "%.200s/fuzz_psam.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	snprintf(path, sizeof(path), "%s/card.db", dir);
-	if (vc_store_create(path, NULL, &st) != VC_STORE_OK ||
-	    vc_card_new(st, &o, &card) != VC_CARD_OK)
-		abort();
-	wk_log_set_sink(null_sink, NULL);
-	wk_log_set(WK_LOG_ALL);
-	atexit(cleanup);
+	runtime_free = keys_free;
+	runtime_start("fuzz_psam", &o);
+	runtime_trace();
 	randombytes_buf(dpk, sizeof(dpk));
 	randombytes_buf(dpk4, sizeof(dpk4));
 	if ((ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||

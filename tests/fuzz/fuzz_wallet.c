@@ -60,7 +60,7 @@ cmd_long(uint8_t cla, uint8_t ins, const uint8_t *d, size_t lc, size_t *n)
 	memcpy(apdu + 7, d, lc);
 	apdu[7 + lc] = 0;
 	apdu[8 + lc] = 0;
-	return send_apdu(apdu, 9 + lc, n);
+	return xfer(apdu, 9 + lc, n);
 }
 
 /* a VERIFY answered 9000 since the last seq the card moved */
@@ -165,9 +165,9 @@ request_and_grant(const uint8_t *x, size_t xlen, uint32_t *credited)
 	uint16_t sw;
 
 	*credited = 0;
-	if (send_apdu(pin, sizeof(pin), &n) == 0x9000)
+	if (xfer(pin, sizeof(pin), &n) == 0x9000)
 		pin_fresh = true;
-	if (send_apdu(req, sizeof(req), &n) != 0x9000 ||
+	if (xfer(req, sizeof(req), &n) != 0x9000 ||
 	    wk_msg_verify(resp, n - 2, card_pub, &q) != WK_MSG_OK)
 		return 0;
 	memset(&g, 0, sizeof(g));
@@ -241,12 +241,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				unblock(p, len);
 				break;
 			case 1:
-				if (send_apdu(pin, sizeof(pin), &n) == 0x9000)
+				if (xfer(pin, sizeof(pin), &n) == 0x9000)
 					pin_fresh = true;
 				break;
 			default:
-				(void)send_apdu(sel_piv, sizeof(sel_piv), &n);
-				(void)send_apdu(sel_purse, sizeof(sel_purse), &n);
+				(void)xfer(sel_piv, sizeof(sel_piv), &n);
+				(void)xfer(sel_purse, sizeof(sel_purse), &n);
 				break;
 			}
 			fresh = pin_fresh;
@@ -257,11 +257,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		/* every step starts in the purse, with no session open */
-		(void)send_apdu(sel_purse, sizeof(sel_purse), &n);
+		(void)xfer(sel_purse, sizeof(sel_purse), &n);
 		switch (op % 4) {
 		case 0:
 			if (len > 0) {
-				sw = send_apdu(p, len, &n);
+				sw = xfer(p, len, &n);
 				/* any VERIFY that passed (the purse's or PIV's) */
 				if (sw == 0x9000 && wk_apdu_parse(&a, p, len) == 0 &&
 				    a.ins == 0x20 && a.lc > 0)
@@ -279,7 +279,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fresh = pin_fresh;
 			break;
 		default:
-			(void)send_apdu(sel_piv, sizeof(sel_piv), &n);
+			(void)xfer(sel_piv, sizeof(sel_piv), &n);
 			(void)cmd(0x80, 0xE8, 0, 0, p, len, &n);
 			break;
 		}

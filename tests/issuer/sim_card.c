@@ -111,7 +111,7 @@ sim_card_attestation(sim_card *c, EVP_PKEY *pub, uint8_t slot, uint8_t origin)
 	    c->device, serial, &leaf) != WK_ATTEST_OK ||
 	    (n1 = i2d_X509(leaf, &d1)) <= 0 || (n2 = i2d_X509(c->device, &d2)) <= 0)
 		goto out;
-	a = json_pack("[o, o]", sim_b64(d1, (size_t)n1), sim_b64(d2, (size_t)n2));
+	a = json_pack("[o, o]", wk_b64_json(d1, (size_t)n1), wk_b64_json(d2, (size_t)n2));
 out:
 	OPENSSL_free(d1);
 	OPENSSL_free(d2);
@@ -513,31 +513,10 @@ sim_http_raw(sim_http *h, const char *path, const char *body, size_t len,
 	return call(h, path, body, len, true, resp);
 }
 
-json_t *
-sim_b64(const uint8_t *p, size_t len)
-{
-	size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char *s = malloc(cap);
-	json_t *j;
-
-	if (s == NULL)
-		return NULL;
-	sodium_bin2base64(s, cap, p, len, sodium_base64_VARIANT_ORIGINAL);
-	j = json_string(s);
-	free(s);
-	return j;
-}
-
 long
 sim_unb64(json_t *s, uint8_t *out, size_t cap)
 {
-	size_t n;
-	const char *t = json_string_value(s);
-
-	if (t == NULL || sodium_base642bin(out, cap, t, strlen(t), NULL, &n, NULL,
-	    sodium_base64_VARIANT_ORIGINAL) != 0)
-		return -1;
-	return (long)n;
+	return wk_b64_decode(json_string_value(s), out, cap);
 }
 
 long
@@ -555,7 +534,7 @@ sim_load(sim_http *h, sim_card *c, uint32_t amount, char *load_id)
 		st = -1;
 		goto out;
 	}
-	req = json_pack("{s:o}", "request", sim_b64(b.p, b.len));
+	req = json_pack("{s:o}", "request", wk_b64_json(b.p, b.len));
 	if ((st = sim_http_call(h, "/v1/loads", req, &resp)) != 200)
 		goto out;
 	if (load_id != NULL)
@@ -577,7 +556,7 @@ sim_load(sim_http *h, sim_card *c, uint32_t amount, char *load_id)
 		goto out;
 	}
 	strcat(path, r == 0 ? "receipt" : "refusal");
-	req = json_pack("{s:o}", r == 0 ? "receipt" : "refusal", sim_b64(b.p, b.len));
+	req = json_pack("{s:o}", r == 0 ? "receipt" : "refusal", wk_b64_json(b.p, b.len));
 	st = sim_http_call(h, path, req, &resp);
 	if (st == 200 && r != 0)
 		st = 0;		/* refused and reversed */
@@ -604,7 +583,7 @@ sim_enrol(sim_http *h, sim_card *c, const char *password, json_t **out)
 		goto out;
 	}
 	req = json_pack("{s:s, s:s, s:s, s:o, s:o}", "pan", c->pan, "password",
-	    password, "card_id", c->id_hex, "csr", sim_b64(b.p, b.len),
+	    password, "card_id", c->id_hex, "csr", wk_b64_json(b.p, b.len),
 	    "attestation", sim_card_attestation(c, NULL, 0x82,
 	    WK_ATTEST_ORIGIN_GENERATED));
 	if ((st = sim_http_call(h, "/v1/enrolments", req, &resp)) != 200)
@@ -774,7 +753,7 @@ sim_session(sim_http *h, sim_card *c, uint8_t scope,
 		st = -1;
 		goto out;
 	}
-	req = json_pack("{s:o}", "proof", sim_b64(b.p, b.len));
+	req = json_pack("{s:o}", "proof", wk_b64_json(b.p, b.len));
 	if ((st = sim_http_call(h, "/v1/sessions", req, &resp)) == 200) {
 		if ((t = json_string_value(json_object_get(resp, "token"))) ==
 		    NULL || strlen(t) >= SIM_TOKEN_MAX)

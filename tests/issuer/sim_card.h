@@ -18,6 +18,7 @@
 #include "wk_buf.h"
 #include "wk_msg.h"
 #include "wk_purse_crypto.h"
+#include "wk_json.h"
 
 typedef struct sim_card {
 	uint8_t id[WK_MSG_CARD_ID_LEN];
@@ -140,8 +141,7 @@ long sim_session(sim_http *h, sim_card *c, uint8_t scope,
 /* a session of c, whose token h sends from now on */
 long sim_login(sim_http *h, sim_card *c, uint8_t scope);
 
-/* base64 helpers over libsodium */
-json_t *sim_b64(const uint8_t *p, size_t len);
+/* the base64 string s decoded into out: its length or -1 */
 long sim_unb64(json_t *s, uint8_t *out, size_t cap);
 
 /*

@@ -87,7 +87,7 @@ hex(const uint8_t *p, size_t n, char *out)
 static json_t *
 b64(const uint8_t *p, size_t n)
 {
-	return iss_anon_b64(p, n);
+	return wk_b64_json(p, n);
 }
 
 static long
@@ -479,7 +479,7 @@ card_enrol(scard *c, const char *name, const char *idn)
 	snprintf(c->acct, sizeof(c->acct), "%s", jstr(r, "account"));
 	assert_true(wk_anon_account_ok(c->acct));
 	assert_int_equal(wk_hex_decode(jstr(r, "kx_pub"), c->mgr_kx, 32), 32);
-	assert_int_equal(iss_anon_unb64(json_object_get(r, "statement"), stmt,
+	assert_int_equal(wk_b64_unjson(json_object_get(r, "statement"), stmt,
 	    sizeof(stmt), &slen), 0);
 	json_decref(r);
 	add_person(name, idn, code);
@@ -579,7 +579,7 @@ check_result(json_t *resp, const payment *p, uint8_t status, const char *why)
 	wk_anon_result r;
 	size_t n;
 
-	assert_int_equal(iss_anon_unb64(json_object_get(resp, "result"), res,
+	assert_int_equal(wk_b64_unjson(json_object_get(resp, "result"), res,
 	    sizeof(res), &n), 0);
 	assert_int_equal(wk_anon_result_verify(res, n, T.id.a->sign_pk, &r),
 	    WK_ANON_OK);

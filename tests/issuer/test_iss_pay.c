@@ -345,7 +345,7 @@ static long
 post_confirmation(const char *id, const uint8_t *m, size_t len, json_t **resp)
 {
 	char path[128];
-	json_t *req = json_pack("{s:o}", "confirmation", sim_b64(m, len));
+	json_t *req = json_pack("{s:o}", "confirmation", wk_b64_json(m, len));
 	long st;
 
 	snprintf(path, sizeof(path), "/v1/payments/%s/confirmation", id);

@@ -263,7 +263,7 @@ static long
 post_msg(const char *path, const char *field, const uint8_t *m, size_t len,
     json_t **resp)
 {
-	json_t *req = json_pack("{s:o}", field, sim_b64(m, len));
+	json_t *req = json_pack("{s:o}", field, wk_b64_json(m, len));
 	long st = sim_http_call(T.h, path, req, resp);
 
 	json_decref(req);
@@ -1265,7 +1265,7 @@ test_enrol(void **state)
 	wk_buf_init_heap(&csr, 4096);
 	assert_int_equal(sim_card_csr(c, &csr), 0);
 	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", PAN_RICH, "password", PW,
-	    "card_id", "0011223344556677", "csr", sim_b64(csr.p, csr.len));
+	    "card_id", "0011223344556677", "csr", wk_b64_json(csr.p, csr.len));
 	expect_error(sim_http_call(T.h, "/v1/enrolments", req, &resp), &resp, 400,
 	    "bad_csr");
 	json_decref(resp);
@@ -1273,7 +1273,7 @@ test_enrol(void **state)
 	/* a CSR with a flipped byte */
 	csr.p[csr.len - 5] ^= 1;
 	req = json_pack("{s:s, s:s, s:s, s:o}", "pan", PAN_RICH, "password", PW,
-	    "card_id", c->id_hex, "csr", sim_b64(csr.p, csr.len));
+	    "card_id", c->id_hex, "csr", wk_b64_json(csr.p, csr.len));
 	expect_error(sim_http_call(T.h, "/v1/enrolments", req, &resp), &resp, 400,
 	    "bad_csr");
 	json_decref(resp);
@@ -1333,7 +1333,7 @@ csr_for(EVP_PKEY *key, const char *cn)
 	assert_int_equal(X509_REQ_set_pubkey(r, key), 1);
 	assert_true(X509_REQ_sign(r, key, EVP_sha256()) > 0);
 	assert_true((n = i2d_X509_REQ(r, &der)) > 0);
-	j = sim_b64(der, (size_t)n);
+	j = wk_b64_json(der, (size_t)n);
 	OPENSSL_free(der);
 	X509_REQ_free(r);
 	return j;
@@ -2133,6 +2133,56 @@ test_pin_reload(void **state)
 	sim_card_free(&other);
 }
 
+/*
+ * the issuer keeps a certificate's successful chain check (iss_certs) only
+ * until the first notAfter of its chain: a card whose certificate ends
+ * while the server runs loads until then, and is refused after it with
+ * nothing changed
+ */
+static void
+test_cert_kept_until_expiry(void **state)
+{
+	sim_card *c = new_card(PAN_RICH);
+	time_t now = time(NULL);
+	unsigned char *der = NULL;
+	char sql[6000], id[33], *hex, *before, *after;
+	json_t *resp = NULL;
+	X509 *x = NULL;
+	wk_buf b;
+	int n;
+
+	(void)state;
+	wk_buf_init_heap(&b, WK_MSG_MAX);
+	assert_int_equal(iss_ca_issue(&T.is->keys, c->key, c->id, now - 60,
+	    now + 3, &x), 0);
+	n = i2d_X509(x, &der);
+	assert_non_null(hex = malloc(2 * (size_t)n + 1));
+	wk_hex_encode(der, (size_t)n, hex);
+	snprintf(sql, sizeof(sql), "UPDATE cards SET cert = '%s' WHERE card_id ="
+	    " '%s'", hex, c->id_hex);
+	assert_int_equal(iss_db_exec(T.db, sql, NULL, 0, NULL), ISS_DB_OK);
+	/* checked once, kept for the second load */
+	assert_int_equal(sim_load(T.h, c, 10, id), 200);
+	assert_int_equal(sim_load(T.h, c, 10, id), 200);
+	while (time(NULL) <= now + 4)
+		sleep(1);
+	before = snapshot();
+	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
+	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp,
+	    403, "cert_expired");
+	json_decref(resp);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(after);
+	free(before);
+	check_conservation();
+	free(hex);
+	OPENSSL_free(der);
+	X509_free(x);
+	wk_buf_clear(&b);
+	sim_card_free(&c);
+}
+
 static void
 test_certificates(void **state)
 {
@@ -2178,8 +2228,8 @@ test_certificates(void **state)
 	n = i2d_X509(x, &der);
 	wk_buf_reset(&b);
 	assert_int_equal(sim_card_load_request(c, 10, &b), 0);
-	req = json_pack("{s:o, s:o}", "request", sim_b64(b.p, b.len),
-	    "certificate", sim_b64(der, (size_t)n));
+	req = json_pack("{s:o, s:o}", "request", wk_b64_json(b.p, b.len),
+	    "certificate", wk_b64_json(der, (size_t)n));
 	expect_error(sim_http_call(T.h, "/v1/loads", req, &resp), &resp, 403,
 	    "cert_untrusted");
 	json_decref(resp);
@@ -2207,8 +2257,8 @@ test_certificates(void **state)
 	expect_error(post_msg("/v1/loads", "request", b.p, b.len, &resp), &resp, 403,
 	    "cert_expired");
 	json_decref(resp);
-	req = json_pack("{s:o, s:o}", "request", sim_b64(b.p, b.len),
-	    "certificate", sim_b64(der, (size_t)n));
+	req = json_pack("{s:o, s:o}", "request", wk_b64_json(b.p, b.len),
+	    "certificate", wk_b64_json(der, (size_t)n));
 	expect_error(sim_http_call(T.h, "/v1/loads", req, &resp), &resp, 403,
 	    "cert_expired");
 	json_decref(resp);
@@ -3266,7 +3316,7 @@ run_racer(void *arg)
 
 	if (sim_http_new(T.base, &h) != 0)
 		return NULL;
-	req = json_pack("{s:o}", "request", sim_b64(r->req->p, r->req->len));
+	req = json_pack("{s:o}", "request", wk_b64_json(r->req->p, r->req->len));
 	r->status = sim_http_call(h, "/v1/loads", req, &resp);
 	if (r->status == 200)
 		snprintf(r->load_id, sizeof(r->load_id), "%s",
@@ -3646,6 +3696,7 @@ main(void)
 		cmocka_unit_test(test_refusal),
 		cmocka_unit_test(test_recover),
 		cmocka_unit_test(test_certificates),
+		cmocka_unit_test(test_cert_kept_until_expiry),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_bad_http),
 		cmocka_unit_test(test_concurrent),

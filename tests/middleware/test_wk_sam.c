@@ -212,26 +212,45 @@ test_load_v1(void **state)
 }
 
 /* V3: ED load MAC1/MAC2 */
+/* a load vector: a one-card SAM file with its load key, the card's
+ * INITIALIZE FOR LOAD answer and MAC1 */
+typedef struct load_vec {
+	const char *file, *terminal, *dlk;
+	uint8_t type;
+	uint32_t amount;
+	const char *random, *mac1, *date, *time;
+} load_vec;
+
+/* the SAM of v opened into *sam, t its transaction (key index 1) */
+static void
+load_vector(const load_vec *v, wk_sam **sam, wk_purse_txn *t)
+{
+	card_sam(v->file, v->terminal, 0, v->dlk,
+	    "00000000000000000000000000000000",
+	    "00000000000000000000000000000000");
+	assert_int_equal(wk_sam_open(path_of(v->file), sam), WK_OK);
+	memset(t, 0, sizeof(*t));
+	t->type = v->type;
+	t->key_index = 1;
+	t->amount = v->amount;
+	hex(v->random, t->random, 4);
+	hex(v->mac1, t->mac1, 4);
+	hex(v->date, t->date, 4);
+	hex(v->time, t->time, 3);
+}
+
 static void
 test_load_v3(void **state)
 {
+	static const load_vec v = { "v3.json", "001122334455",
+	    "11223344556677888877665544332211", 0x01, 0x1000, "11223344",
+	    "2988AE5A", "20111221", "214822" };
 	wk_sam *sam = NULL;
 	wk_purse_txn t;
 	uint8_t want[4];
 
 	(void)state;
-	card_sam("v3.json", "001122334455", 0, "11223344556677888877665544332211",
-	    "00000000000000000000000000000000",
-	    "00000000000000000000000000000000");
-	assert_int_equal(wk_sam_open(path_of("v3.json"), &sam), WK_OK);
-	memset(&t, 0, sizeof(t));
-	t.type = 0x01;
-	t.key_index = 1;
-	t.amount = 0x1000;
-	hex("11223344", t.random, 4);
-	hex("2988AE5A", t.mac1, 4);
-	hex("20111221", t.date, 4);
-	hex("214822", t.time, 3);
+	load_vector(&v, &sam, &t);
 	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_OK);
 	hex("3A845BF0", want, 4);
 	assert_memory_equal(t.mac2, want, 4);
@@ -245,22 +264,14 @@ test_load_v3(void **state)
 static void
 test_load_v3b(void **state)
 {
+	static const load_vec v = { "v3b.json", "000000000001",
+	    "3F013F013F013F013F013F013F013F01", 0x02, 0x1234, "F9CABA91",
+	    "6C394D64", "20261122", "120000" };
 	wk_sam *sam = NULL;
 	wk_purse_txn t;
 
 	(void)state;
-	card_sam("v3b.json", "000000000001", 0, "3F013F013F013F013F013F013F013F01",
-	    "00000000000000000000000000000000",
-	    "00000000000000000000000000000000");
-	assert_int_equal(wk_sam_open(path_of("v3b.json"), &sam), WK_OK);
-	memset(&t, 0, sizeof(t));
-	t.type = 0x02;
-	t.key_index = 1;
-	t.amount = 0x1234;
-	hex("F9CABA91", t.random, 4);
-	hex("6C394D64", t.mac1, 4);
-	hex("20261122", t.date, 4);
-	hex("120000", t.time, 3);
+	load_vector(&v, &sam, &t);
 	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_OK);
 	t.amount = 0x1235;	/* the card's MAC1 covers the amount */
 	assert_int_equal(wk_sam_load_mac2(sam, &t), WK_ERR_AUTH_FAILED);

@@ -1,6 +1,6 @@
 /* what the purse applet's unit tests (test_purse.c, test_purse_lock.c,
  * test_purse_pin.c) share: hex APDUs to the card runtime, the card's
- * close, and the scratch folder's removal. Include after <cmocka.h> and
+ * start and close, and the scratch folder's removal. Include after <cmocka.h> and
  * after the test's fixture `fx`, which has at least: char dir[];
  * vc_store *st; vc_card *card; uint8_t resp[]; size_t rlen. */
 #ifndef CARD_FIXTURE_H
@@ -52,6 +52,25 @@ card_dir_remove(const char *dir)
 		unlink(p);
 	}
 	assert_int_equal(rmdir(dir), 0);
+}
+
+static inline void
+hex(const char *s, uint8_t *out, size_t n)
+{
+	assert_int_equal(wk_hex_decode(s, out, n), (long)n);
+}
+
+/* the card (o) on the store fx.path: a new one (init) or the one there */
+static inline void
+card_store_up(const vc_card_opts *o, bool init)
+{
+	if (init)
+		assert_int_equal(vc_store_create(fx.path, NULL, &fx.st),
+		    VC_STORE_OK);
+	else
+		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
+		    VC_STORE_OK);
+	assert_int_equal(vc_card_new(fx.st, o, &fx.card), VC_CARD_OK);
 }
 
 static void

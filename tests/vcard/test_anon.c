@@ -22,6 +22,7 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "perso_fixture.h"
 #include "applets/audit_log.h"
 #include "vc_card.h"
 #include "vc_perso.h"
@@ -147,26 +148,6 @@ digest(uint8_t out[32])
 
 /* ---- fixtures ---- */
 
-static X509 *
-write_mfg_ca(const char *path)
-{
-	uint8_t serial[WK_ATTEST_SERIAL_LEN];
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *x = NULL;
-	FILE *f;
-
-	assert_non_null(k);
-	randombytes_buf(serial, sizeof(serial));
-	assert_int_equal(wk_attest_ca_new(k, "test manufacturer", 3650, serial,
-	    &x), WK_ATTEST_OK);
-	assert_non_null(f = fopen(path, "w"));
-	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
-	assert_int_equal(PEM_write_X509(f, x), 1);
-	assert_int_equal(fclose(f), 0);
-	EVP_PKEY_free(k);
-	return x;
-}
-
 static void
 card_open(bool init)
 {
@@ -191,8 +172,6 @@ static int
 setup(void **unused)
 {
 	const char *tmp = getenv("TMPDIR");
-	char *profile, *at;
-	FILE *f;
 
 	(void)unused;
 	memset(&fx, 0, sizeof(fx));
@@ -203,17 +182,7 @@ setup(void **unused)
 	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
 	snprintf(fx.mfg, sizeof(fx.mfg), "%s/mfg.pem", fx.dir);
 	/* the demo profile (PIN 123456) with a small audit log */
-	profile = malloc(strlen(vc_perso_demo_json) + 64);
-	assert_non_null(profile);
-	at = strstr(vc_perso_demo_json, "\"log_capacity\"");
-	assert_non_null(at);
-	memcpy(profile, vc_perso_demo_json, (size_t)(at - vc_perso_demo_json));
-	sprintf(profile + (at - vc_perso_demo_json), "\"audit_capacity\": %d, %s",
-	    CAP, at);
-	assert_non_null(f = fopen(fx.perso, "w"));
-	fputs(profile, f);
-	fclose(f);
-	free(profile);
+	write_demo_profile(fx.perso, CAP);
 	fx.mfg_cert = write_mfg_ca(fx.mfg);
 	card_open(true);
 	crypto_box_keypair(fx.mgr_pk, fx.mgr_sk);

@@ -21,6 +21,7 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "perso_fixture.h"
 #include "applets/audit_log.h"
 #include "applets/piv_int.h"
 #include "applets/piv_wallet.h"
@@ -112,8 +113,6 @@ static int
 setup(void **unused)
 {
 	const char *tmp = getenv("TMPDIR");
-	char *profile, *at;
-	FILE *f;
 	vc_card_opts o = { .applets = applets, .n_applets = 3, .init = true };
 
 	(void)unused;
@@ -123,18 +122,8 @@ setup(void **unused)
 	assert_non_null(mkdtemp(fx.dir));
 	snprintf(fx.path, sizeof(fx.path), "%s/card.db", fx.dir);
 	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
-	/* the demo profile with a small audit log */
-	profile = malloc(strlen(vc_perso_demo_json) + 64);
-	assert_non_null(profile);
-	at = strstr(vc_perso_demo_json, "\"log_capacity\"");
-	assert_non_null(at);
-	memcpy(profile, vc_perso_demo_json, (size_t)(at - vc_perso_demo_json));
-	sprintf(profile + (at - vc_perso_demo_json), "\"audit_capacity\": %d, %s",
-	    CAP, at);
-	assert_non_null(f = fopen(fx.perso, "w"));
-	fputs(profile, f);
-	fclose(f);
-	free(profile);
+	/* the demo profile (PIN 123456) with a small audit log */
+	write_demo_profile(fx.perso, CAP);
 	o.perso_path = fx.perso;
 	assert_int_equal(vc_store_create(fx.path, NULL, &fx.st), VC_STORE_OK);
 	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);

@@ -22,6 +22,7 @@
 
 #include "vc_card.h"
 #include "vc_store.h"
+#include "wk_apdu.h"
 #include "wk_msg.h"
 
 extern const vc_applet vc_applet_psam;
@@ -59,37 +60,20 @@ txb(tcard *t, const uint8_t *apdu, size_t n)
 	return (uint16_t)((t->r[len - 2] << 8) | t->r[len - 1]);
 }
 
-/* CLA INS P1 P2 [Lc data] Le 00 */
+/* CLA INS P1 P2 [Lc data] Le 00: short, or extended above 255 bytes */
 static uint16_t
 cmd(tcard *t, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2,
     const uint8_t *data, size_t lc)
 {
+	wk_apdu a = { .cla = cla, .ins = ins, .p1 = p1, .p2 = p2, .data = data,
+	    .lc = lc, .has_le = true, .le = lc > 255 ? 65536 : 256 };
 	uint8_t apdu[1100];
-	size_t n = 4;
+	wk_buf b;
 
 	assert_true(lc <= sizeof(apdu) - 10);
-	apdu[0] = cla;
-	apdu[1] = ins;
-	apdu[2] = p1;
-	apdu[3] = p2;
-	if (lc > 255) {
-		/* extended: 00 Lc(2) data Le(2) */
-		apdu[n++] = 0;
-		apdu[n++] = (uint8_t)(lc >> 8);
-		apdu[n++] = (uint8_t)lc;
-		memcpy(apdu + n, data, lc);
-		n += lc;
-		apdu[n++] = 0;
-		apdu[n++] = 0;
-	} else if (lc > 0) {
-		apdu[n++] = (uint8_t)lc;
-		memcpy(apdu + n, data, lc);
-		n += lc;
-		apdu[n++] = 0;
-	} else {
-		apdu[n++] = 0;
-	}
-	return txb(t, apdu, n);
+	wk_buf_init_fixed(&b, apdu, sizeof(apdu));
+	assert_int_equal(wk_apdu_encode(&a, false, &b), WK_APDU_OK);
+	return txb(t, apdu, b.len);
 }
 
 static void

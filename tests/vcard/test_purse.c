@@ -135,12 +135,6 @@ static fixture fx;
 #include "card_fixture.h"
 
 static void
-hex(const char *s, uint8_t *out, size_t n)
-{
-	assert_int_equal(wk_hex_decode(s, out, n), (long)n);
-}
-
-static void
 write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -162,13 +156,7 @@ card_up(const char *profile, bool init)
 		write_file(fx.perso, profile);
 		o.perso_path = fx.perso;
 	}
-	if (init)
-		assert_int_equal(vc_store_create(fx.path, NULL, &fx.st),
-		    VC_STORE_OK);
-	else
-		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
-		    VC_STORE_OK);
-	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
+	card_store_up(&o, init);
 }
 
 static void

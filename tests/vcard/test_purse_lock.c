@@ -71,24 +71,12 @@ static struct {
 #include "card_fixture.h"
 
 static void
-hex(const char *s, uint8_t *out, size_t n)
-{
-	assert_int_equal(wk_hex_decode(s, out, n), (long)n);
-}
-
-static void
 card_up(bool init)
 {
 	vc_card_opts o = { .applets = applets, .n_applets = 1, .init = init,
 	    .perso_path = fx.perso };
 
-	if (init)
-		assert_int_equal(vc_store_create(fx.path, NULL, &fx.st),
-		    VC_STORE_OK);
-	else
-		assert_int_equal(vc_store_open(fx.path, NULL, &fx.st),
-		    VC_STORE_OK);
-	assert_int_equal(vc_card_new(fx.st, &o, &fx.card), VC_CARD_OK);
+	card_store_up(&o, init);
 }
 
 static void

@@ -23,11 +23,13 @@
 #include <openssl/params.h>
 #include <sodium.h>
 
+#include "perso_fixture.h"
 #include "applets/audit_log.h"
 #include "applets/purse.h"
 #include "vc_card.h"
 #include "vc_perso.h"
 #include "vc_store.h"
+#include "wk_apdu.h"
 #include "wk_arec.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
@@ -78,36 +80,20 @@ txh(tcard *t, const char *hex)
 	return txb(t, apdu, (size_t)n);
 }
 
-/* CLA INS P1 P2 with data: short, or extended above 255 bytes */
+/* 80 INS P1 P2 with data and Le 00: short, or extended above 255 bytes */
 static uint16_t
 cmd(tcard *t, uint8_t ins, uint8_t p1, uint8_t p2, const uint8_t *data,
     size_t lc)
 {
+	wk_apdu a = { .cla = 0x80, .ins = ins, .p1 = p1, .p2 = p2, .data = data,
+	    .lc = lc, .has_le = true, .le = lc > 255 ? 65536 : 256 };
 	uint8_t apdu[WK_MSG_MAX + 16];
-	size_t n = 0;
+	wk_buf b;
 
 	assert_true(lc <= WK_MSG_MAX);
-	apdu[n++] = 0x80;
-	apdu[n++] = ins;
-	apdu[n++] = p1;
-	apdu[n++] = p2;
-	if (lc > 255) {
-		apdu[n++] = 0;
-		apdu[n++] = (uint8_t)(lc >> 8);
-		apdu[n++] = (uint8_t)lc;
-		memcpy(apdu + n, data, lc);
-		n += lc;
-		apdu[n++] = 0;
-		apdu[n++] = 0;
-	} else if (lc > 0) {
-		apdu[n++] = (uint8_t)lc;
-		memcpy(apdu + n, data, lc);
-		n += lc;
-		apdu[n++] = 0;
-	} else {
-		apdu[n++] = 0;
-	}
-	return txb(t, apdu, n);
+	wk_buf_init_fixed(&b, apdu, sizeof(apdu));
+	assert_int_equal(wk_apdu_encode(&a, false, &b), WK_APDU_OK);
+	return txb(t, apdu, b.len);
 }
 
 static void
@@ -223,16 +209,8 @@ tcard_new(int audit_cap)
 	snprintf(t->path, sizeof(t->path), "%s/card.db", t->dir);
 	if (audit_cap > 0) {
 		/* the demo profile with a small audit log */
-		const char *at = strstr(vc_perso_demo_json, "\"log_capacity\"");
-		FILE *f;
-
-		assert_non_null(at);
 		snprintf(t->perso, sizeof(t->perso), "%s/perso.json", t->dir);
-		assert_non_null(f = fopen(t->perso, "w"));
-		fprintf(f, "%.*s\"audit_capacity\": %d, %s",
-		    (int)(at - vc_perso_demo_json), vc_perso_demo_json, audit_cap,
-		    at);
-		assert_int_equal(fclose(f), 0);
+		write_demo_profile(t->perso, audit_cap);
 		o.perso_path = t->perso;
 	}
 	assert_int_equal(vc_store_create(t->path, NULL, &t->st), VC_STORE_OK);

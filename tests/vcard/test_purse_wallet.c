@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 
+#include "perso_fixture.h"
 #include "applets/purse.h"
 #include "vc_card.h"
 #include "vc_perso.h"
@@ -239,27 +240,6 @@ setup_wallet(tcard *t)
 		n += strlen(PAN);
 	}
 	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, data, n), 0x9000);
-}
-
-/* a manufacturer CA key file as walletkey-mfg ca-init writes it */
-static X509 *
-write_mfg_ca(const char *path)
-{
-	uint8_t serial[WK_ATTEST_SERIAL_LEN];
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *x = NULL;
-	FILE *f;
-
-	assert_non_null(k);
-	randombytes_buf(serial, sizeof(serial));
-	assert_int_equal(wk_attest_ca_new(k, "test manufacturer", 3650, serial,
-	    &x), WK_ATTEST_OK);
-	assert_non_null(f = fopen(path, "w"));
-	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
-	assert_int_equal(PEM_write_X509(f, x), 1);
-	assert_int_equal(fclose(f), 0);
-	EVP_PKEY_free(k);
-	return x;
 }
 
 static tcard *

@@ -41,6 +41,7 @@
 #include "vc_store.h"
 #include "wk_anon.h"
 #include "wk_attest.h"
+#include "wk_hex.h"
 #include "wk_tlv.h"
 
 #define ANON_APPLET "anon"
@@ -65,10 +66,6 @@ enum {
 	ST_PENDING = 8,
 };
 
-typedef struct anon_applet {
-	bool pin_ok;
-} anon_applet;
-
 static const uint8_t anon_aid[] = { WK_ANON_AID_BYTES };
 
 static const vc_aid anon_aids[] = {
@@ -79,19 +76,8 @@ static int
 get_fixed(vc_card *card, const char *key, uint8_t *out, size_t len,
     bool secret)
 {
-	uint8_t tmp[256];
-	wk_buf b;
-	int r;
-
-	wk_buf_init_fixed(&b, tmp, sizeof(tmp));
-	r = secret ? vc_store_get_secret(vc_card_store(card), ANON_APPLET, key,
-	    &b) : vc_store_get(vc_card_store(card), ANON_APPLET, key, &b);
-	if (r == VC_STORE_OK && (wk_buf_failed(&b) || b.len != len))
-		r = VC_STORE_CORRUPT;
-	if (r == VC_STORE_OK)
-		memcpy(out, tmp, len);
-	sodium_memzero(tmp, sizeof(tmp));
-	return r;
+	return vc_store_get_fixed(vc_card_store(card), ANON_APPLET, key, out, len,
+	    secret);
 }
 
 /* the account number, NUL-terminated; VC_STORE_NOT_FOUND when none */
@@ -154,41 +140,17 @@ static int
 anon_create(vc_card *card, void **state)
 {
 	(void)card;
-	return (*state = calloc(1, sizeof(anon_applet))) != NULL ? 0 : -1;
-}
-
-static void
-anon_close(void **state)
-{
-	free(*state);
-	*state = NULL;
+	return purse_pin_holder_new(state);
 }
 
 static uint16_t
 anon_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
     wk_buf *resp)
 {
-	anon_applet *a = state;
-	size_t fci;
-
 	(void)card;
 	(void)which;
-	a->pin_ok = false;
-	if (cmd->p2 == 0x0C)
-		return WK_SW_OK;
-	fci = wk_tlv_begin(resp, 0x6F);
-	wk_tlv_put(resp, 0x84, anon_aid, sizeof(anon_aid));
-	wk_tlv_end(resp, fci);
-	return WK_SW_OK;
-}
-
-static void
-anon_deselect(void *state, vc_card *card)
-{
-	anon_applet *a = state;
-
-	(void)card;
-	a->pin_ok = false;
+	return purse_pin_holder_select(state, anon_aid, sizeof(anon_aid), cmd,
+	    resp);
 }
 
 static void
@@ -209,7 +171,7 @@ get64(const uint8_t *p)
 }
 
 static uint16_t
-info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	char acct[WK_ANON_ACCT_MAX + 1] = "";
 	uint8_t ctr8[8], txinfo[WK_ANON_TXINFO_MAX], txid[WK_ANON_TXID_LEN];
@@ -217,6 +179,7 @@ info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	size_t n = 0;
 	int st, r;
 
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -244,8 +207,9 @@ info(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static uint16_t
-generate(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+generate(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t otk[64], idk[64], bk[32], pub[PUB_LEN];
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
@@ -303,7 +267,7 @@ out:
 }
 
 static uint16_t
-attest(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+attest(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t pub[PUB_LEN], serial[WK_ATTEST_SERIAL_LEN], *der = NULL;
 	const uint8_t *p;
@@ -315,6 +279,7 @@ attest(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int dlen;
 	uint16_t sw = WK_SW_UNKNOWN;
 
+	(void)state;
 	if (cmd->lc != 0)
 		return WK_SW_WRONG_LENGTH;
 	if (cmd->p2 == 0x01 && cmd->p1 == 0x00)
@@ -397,14 +362,16 @@ business_key(vc_card *card, const uint8_t pub[PUB_LEN], uint8_t key[32])
 }
 
 static uint16_t
-set_account(anon_applet *a, vc_card *card, const wk_apdu *cmd)
+set_account(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	vc_store *st = vc_card_store(card);
 	char acct[WK_ANON_ACCT_MAX + 1];
 	uint8_t pub[PUB_LEN], card_id[8], bk_pub[32], key[32];
 	size_t slen;
 	int s, r;
 
+	(void)resp;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (!a->pin_ok)
@@ -452,10 +419,12 @@ box_key_ok(const uint8_t pk[32])
 }
 
 static uint16_t
-set_authority(anon_applet *a, vc_card *card, const wk_apdu *cmd)
+set_authority(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	int s;
 
+	(void)resp;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (!a->pin_ok)
@@ -479,8 +448,9 @@ set_authority(anon_applet *a, vc_card *card, const wk_apdu *cmd)
 }
 
 static uint16_t
-pay(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+pay(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t pub[PUB_LEN], auth[AUTH_LEN], otk[64], idk[64], key[32];
 	uint8_t txinfo[WK_ANON_TXINFO_MAX], txcred[WK_ANON_SIG_LEN];
@@ -557,12 +527,6 @@ out:
 	return sw;
 }
 
-static void
-bcd2(uint8_t *p, int v)
-{
-	*p = (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
-}
-
 /* the audit record of a committed payment (docs/audit.md, type 21) */
 static int
 audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
@@ -570,7 +534,6 @@ audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
 {
 	uint8_t h[32];
 	time_t t = (time_t)r->time;
-	struct tm tm;
 	wk_arec rec;
 
 	memset(&rec, 0, sizeof(rec));
@@ -586,20 +549,12 @@ audit_payment(vc_card *card, const wk_anon_tx *tx, const wk_anon_result *r,
 	crypto_hash_sha256(h, (const uint8_t *)tx->payee, strlen(tx->payee));
 	memcpy(rec.dst + 1, h, WK_AREC_ACCT_LEN - 1);
 	memcpy(rec.term_id, txid, 6);
-	if (gmtime_r(&t, &tm) != NULL) {
-		bcd2(rec.date, (tm.tm_year + 1900) / 100);
-		bcd2(rec.date + 1, tm.tm_year % 100);
-		bcd2(rec.date + 2, tm.tm_mon + 1);
-		bcd2(rec.date + 3, tm.tm_mday);
-		bcd2(rec.time, tm.tm_hour);
-		bcd2(rec.time + 1, tm.tm_min);
-		bcd2(rec.time + 2, tm.tm_sec);
-	}
+	(void)wk_bcd_datetime(t, rec.date, rec.time);
 	return audit_log_append(card, &rec);
 }
 
 static uint16_t
-result(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+result(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	uint8_t auth[AUTH_LEN], txinfo[WK_ANON_TXINFO_MAX], txid[32];
@@ -608,6 +563,7 @@ result(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	size_t txlen;
 	int rc;
 
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc == 0 || cmd->lc > WK_ANON_RES_MAX)
@@ -644,12 +600,13 @@ result(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static uint16_t
-pending(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+pending(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t txinfo[WK_ANON_TXINFO_MAX];
 	size_t n;
 	int rc;
 
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -664,8 +621,9 @@ pending(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static uint16_t
-query(anon_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+query(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	char acct[WK_ANON_ACCT_MAX + 1];
 	uint8_t pub[PUB_LEN], key[32], plain[WK_ANON_QUERY_LEN], q[16];
 	uint8_t nonce[WK_ANON_AEAD_NONCE], *env;
@@ -697,74 +655,28 @@ out:
 	return sw;
 }
 
-static uint16_t
-anon_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
-{
-	anon_applet *a = state;
-
-	if (cmd->ins == INS_VERIFY) {
-		if (cmd->cla != 0x00)
-			return WK_SW_CLA_NOT_SUPPORTED;
-		if (cmd->p1 != 0x00)
-			return WK_SW_WRONG_P1P2;
-		if (cmd->p2 != 0x00)
-			return WK_SW_REF_NOT_FOUND;
-		return purse_pin_verify(card, cmd, &a->pin_ok);
-	}
-	switch (cmd->ins) {
-	case WK_ANON_INS_INFO:
-	case WK_ANON_INS_GENERATE:
-	case WK_ANON_INS_ATTEST:
-	case WK_ANON_INS_ACCOUNT:
-	case WK_ANON_INS_AUTHORITY:
-	case WK_ANON_INS_PAY:
-	case WK_ANON_INS_RESULT:
-	case WK_ANON_INS_PENDING:
-	case WK_ANON_INS_QUERY:
-		if (cmd->cla != 0x80)
-			return WK_SW_CLA_NOT_SUPPORTED;
-		break;
-	default:
-		return WK_SW_INS_NOT_SUPPORTED;
-	}
-	switch (cmd->ins) {
-	case WK_ANON_INS_INFO:
-		return info(card, cmd, resp);
-	case WK_ANON_INS_GENERATE:
-		return generate(a, card, cmd, resp);
-	case WK_ANON_INS_ATTEST:
-		return attest(card, cmd, resp);
-	case WK_ANON_INS_ACCOUNT:
-		return set_account(a, card, cmd);
-	case WK_ANON_INS_AUTHORITY:
-		return set_authority(a, card, cmd);
-	case WK_ANON_INS_PAY:
-		return pay(a, card, cmd, resp);
-	case WK_ANON_INS_RESULT:
-		return result(card, cmd, resp);
-	case WK_ANON_INS_PENDING:
-		return pending(card, cmd, resp);
-	default:
-		return query(a, card, cmd, resp);
-	}
-}
-
-static void
-anon_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
-{
-	*from = 0;
-	*len = cmd->ins == INS_VERIFY ? cmd->lc : 0;
-}
+static const vc_cmd anon_cmds[] = {
+	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET,
+	    purse_pin_holder_verify },
+	{ WK_ANON_INS_INFO, 0x80, 0, info },
+	{ WK_ANON_INS_GENERATE, 0x80, 0, generate },
+	{ WK_ANON_INS_ATTEST, 0x80, 0, attest },
+	{ WK_ANON_INS_ACCOUNT, 0x80, 0, set_account },
+	{ WK_ANON_INS_AUTHORITY, 0x80, 0, set_authority },
+	{ WK_ANON_INS_PAY, 0x80, 0, pay },
+	{ WK_ANON_INS_RESULT, 0x80, 0, result },
+	{ WK_ANON_INS_PENDING, 0x80, 0, pending },
+	{ WK_ANON_INS_QUERY, 0x80, 0, query },
+	{ 0, 0, 0, NULL },
+};
 
 const vc_applet vc_applet_anon = {
 	.name = "anon",
-	.aids = anon_aids,
-	.n_aids = sizeof(anon_aids) / sizeof(anon_aids[0]),
+	VC_AIDS(anon_aids),
 	.create = anon_create,
 	.open = anon_create,
-	.close = anon_close,
+	.close = purse_pin_holder_close,
 	.select = anon_select,
-	.deselect = anon_deselect,
-	.process = anon_process,
-	.secret_range = anon_secret_range,
+	.deselect = purse_pin_holder_deselect,
+	.cmds = anon_cmds,
 };

@@ -29,21 +29,6 @@ static const vc_aid audit_aids[] = {
 	{ audit_aid, sizeof(audit_aid), sizeof(audit_aid) },
 };
 
-typedef struct audit_applet {
-	bool pin_ok;
-} audit_applet;
-
-static int
-audit_alloc(void **state)
-{
-	audit_applet *a;
-
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return -1;
-	*state = a;
-	return 0;
-}
-
 static int
 audit_create(vc_card *card, void **state)
 {
@@ -58,7 +43,7 @@ audit_create(vc_card *card, void **state)
 	}
 	if (audit_log_create(card, p->audit_capacity) != AUDIT_LOG_OK)
 		goto out;
-	rc = audit_alloc(state);
+	rc = purse_pin_holder_new(state);
 out:
 	vc_perso_free(&p);
 	return rc;
@@ -69,50 +54,18 @@ audit_open(vc_card *card, void **state)
 {
 	if (audit_log_open(card) != AUDIT_LOG_OK)
 		return -1;
-	return audit_alloc(state);
+	return purse_pin_holder_new(state);
 }
 
-static void
-audit_close(void **state)
-{
-	free(*state);
-	*state = NULL;
-}
-
+/* unlike PIV, every SELECT asks for the PIN again */
 static uint16_t
 audit_select(void *state, vc_card *card, size_t which, const wk_apdu *cmd,
     wk_buf *resp)
 {
-	audit_applet *a = state;
-	size_t fci;
-
 	(void)card;
 	(void)which;
-	/* unlike PIV, every SELECT asks for the PIN again: a host that left
-	 * the applet selected does not hand its verified PIN to the next one */
-	a->pin_ok = false;
-	if (cmd->p2 == 0x0C)
-		return WK_SW_OK;
-	fci = wk_tlv_begin(resp, 0x6F);
-	wk_tlv_put(resp, 0x84, audit_aid, sizeof(audit_aid));
-	wk_tlv_end(resp, fci);
-	return WK_SW_OK;
-}
-
-static void
-audit_deselect(void *state, vc_card *card)
-{
-	audit_applet *a = state;
-
-	(void)card;
-	a->pin_ok = false;
-}
-
-static void
-put64(wk_buf *b, uint64_t v)
-{
-	wk_buf_be32(b, (uint32_t)(v >> 32));
-	wk_buf_be32(b, (uint32_t)v);
+	return purse_pin_holder_select(state, audit_aid, sizeof(audit_aid), cmd,
+	    resp);
 }
 
 static uint64_t
@@ -127,10 +80,11 @@ get64(const uint8_t *p)
 
 /* cap 4 | records kept 4 | base seq 8 | head seq 8 | acked 8: no record content */
 static uint16_t
-get_status(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+get_status(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	audit_state s;
 
+	(void)state;
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -139,16 +93,17 @@ get_status(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_MEMORY_FAILURE;
 	wk_buf_be32(resp, s.cap);
 	wk_buf_be32(resp, (uint32_t)(s.head_seq - s.base_seq));
-	put64(resp, s.base_seq);
-	put64(resp, s.head_seq);
-	put64(resp, s.acked);
+	wk_buf_be64(resp, s.base_seq);
+	wk_buf_be64(resp, s.head_seq);
+	wk_buf_be64(resp, s.acked);
 	return WK_SW_OK;
 }
 
 /* base seq 8 | base hash 32 | head seq 8 | head hash 32 | DER signature */
 static uint16_t
-get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+get_head(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	uint8_t tbs[WK_AREC_HEAD_TBS_LEN], sigbuf[AUDIT_SIG_MAX];
 	EVP_PKEY *key = NULL;
 	audit_state s;
@@ -172,9 +127,9 @@ get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	if (piv_wallet_sign(card, tbs, sizeof(tbs), &sig) != 0 ||
 	    wk_buf_failed(&sig))
 		return WK_SW_UNKNOWN;
-	put64(resp, s.base_seq);
+	wk_buf_be64(resp, s.base_seq);
 	wk_buf_add(resp, s.base_hash, WK_AREC_HASH_LEN);
-	put64(resp, s.head_seq);
+	wk_buf_be64(resp, s.head_seq);
 	wk_buf_add(resp, s.head_hash, WK_AREC_HASH_LEN);
 	wk_buf_add(resp, sig.p, sig.len);
 	return WK_SW_OK;
@@ -186,8 +141,9 @@ get_head(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
  * export interrupted anywhere resumes by asking again from there.
  */
 static uint16_t
-get_page(audit_applet *a, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+get_page(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	purse_pin_holder *a = state;
 	const uint8_t *rcp = cmd->data;
 	audit_state s;
 	wk_buf pt;
@@ -247,7 +203,7 @@ out:
  * signed word that the records up to seq are synced.
  */
 static uint16_t
-put_ack(vc_card *card, const wk_apdu *cmd)
+put_ack(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t tbs[WK_AREC_ACK_TBS_LEN], h[WK_AREC_HASH_LEN];
 	const uint8_t *hash;
@@ -259,6 +215,8 @@ put_ack(vc_card *card, const wk_apdu *cmd)
 	uint64_t first = 0;
 	uint16_t sw;
 
+	(void)state;
+	(void)resp;
 	if (cmd->p1 != 0x00 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc < 8 + WK_AREC_HASH_LEN + 8 ||
@@ -313,8 +271,9 @@ put_ack(vc_card *card, const wk_apdu *cmd)
  * the issuer's signature is the authority, and a list only refuses peers.
  */
 static uint16_t
-revocation_list(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+revocation_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	(void)state;
 	if (cmd->p1 > 0x01 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->p1 == 0x01) {
@@ -339,7 +298,7 @@ revocation_list(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
  * authority, and the command reveals nothing.
  */
 static uint16_t
-issuer_records(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+issuer_records(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	vc_store *st = vc_card_store(card);
 	EVP_PKEY *anchor = NULL;
@@ -348,6 +307,7 @@ issuer_records(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	uint16_t stored = 0, sw;
 	int rc;
 
+	(void)state;
 	if (cmd->p1 > 0x01 || cmd->p2 != 0x00)
 		return WK_SW_WRONG_P1P2;
 	rc = vc_store_get_u64(st, AUDIT_APPLET, "issuer.last", &last);
@@ -357,7 +317,7 @@ issuer_records(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		if (cmd->lc != 0)
 			return WK_SW_WRONG_LENGTH;
 		wk_buf_be16(resp, 0);
-		put64(resp, last);
+		wk_buf_be64(resp, last);
 		return WK_SW_OK;
 	}
 	if (cmd->lc < WK_AREC_ISS_HDR + WK_AREC_LEN + 1)
@@ -395,70 +355,29 @@ issuer_records(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	    last) != VC_STORE_OK)
 		return WK_SW_MEMORY_FAILURE;
 	wk_buf_be16(resp, stored);
-	put64(resp, last);
+	wk_buf_be64(resp, last);
 	return WK_SW_OK;
 }
 
-static uint16_t
-audit_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
-{
-	audit_applet *a = state;
-
-	if (cmd->ins == INS_VERIFY) {
-		if (cmd->cla != 0x00)
-			return WK_SW_CLA_NOT_SUPPORTED;
-		if (cmd->p1 != 0x00)
-			return WK_SW_WRONG_P1P2;
-		if (cmd->p2 != 0x00)
-			return WK_SW_REF_NOT_FOUND;
-		/* the holder's wallet PIN, with the purse's try counter */
-		return purse_pin_verify(card, cmd, &a->pin_ok);
-	}
-	switch (cmd->ins) {
-	case WK_AUDIT_INS_STATUS:
-	case WK_AUDIT_INS_HEAD:
-	case WK_AUDIT_INS_PAGE:
-	case WK_AUDIT_INS_ACK:
-	case WK_AUDIT_INS_CRL:
-	case WK_AUDIT_INS_ISSUER:
-		if (cmd->cla != 0x80)
-			return WK_SW_CLA_NOT_SUPPORTED;
-		break;
-	default:
-		return WK_SW_INS_NOT_SUPPORTED;
-	}
-	switch (cmd->ins) {
-	case WK_AUDIT_INS_STATUS:
-		return get_status(card, cmd, resp);
-	case WK_AUDIT_INS_HEAD:
-		return get_head(a, card, cmd, resp);
-	case WK_AUDIT_INS_ACK:
-		return put_ack(card, cmd);
-	case WK_AUDIT_INS_CRL:
-		return revocation_list(card, cmd, resp);
-	case WK_AUDIT_INS_ISSUER:
-		return issuer_records(card, cmd, resp);
-	default:
-		return get_page(a, card, cmd, resp);
-	}
-}
-
-static void
-audit_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
-{
-	*from = 0;
-	*len = cmd->ins == INS_VERIFY ? cmd->lc : 0;
-}
+static const vc_cmd audit_cmds[] = {
+	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET,
+	    purse_pin_holder_verify },
+	{ WK_AUDIT_INS_STATUS, 0x80, 0, get_status },
+	{ WK_AUDIT_INS_HEAD, 0x80, 0, get_head },
+	{ WK_AUDIT_INS_PAGE, 0x80, 0, get_page },
+	{ WK_AUDIT_INS_ACK, 0x80, 0, put_ack },
+	{ WK_AUDIT_INS_CRL, 0x80, 0, revocation_list },
+	{ WK_AUDIT_INS_ISSUER, 0x80, 0, issuer_records },
+	{ 0, 0, 0, NULL },
+};
 
 const vc_applet vc_applet_audit = {
 	.name = "audit",
-	.aids = audit_aids,
-	.n_aids = sizeof(audit_aids) / sizeof(audit_aids[0]),
+	VC_AIDS(audit_aids),
 	.create = audit_create,
 	.open = audit_open,
-	.close = audit_close,
+	.close = purse_pin_holder_close,
 	.select = audit_select,
-	.deselect = audit_deselect,
-	.process = audit_process,
-	.secret_range = audit_secret_range,
+	.deselect = purse_pin_holder_deselect,
+	.cmds = audit_cmds,
 };

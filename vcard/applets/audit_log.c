@@ -7,26 +7,9 @@
 
 #include "vc_perso.h"
 #include "vc_store.h"
+#include "wk_hex.h"
 
 #define STATE_LEN (4 + 8 + 32 + 8 + 32 + 8)
-
-static void
-put64(wk_buf *b, uint64_t v)
-{
-	wk_buf_be32(b, (uint32_t)(v >> 32));
-	wk_buf_be32(b, (uint32_t)v);
-}
-
-static int
-cur64(wk_cur *c, uint64_t *v)
-{
-	uint32_t hi, lo;
-
-	if (wk_cur_be32(c, &hi) != 0 || wk_cur_be32(c, &lo) != 0)
-		return -1;
-	*v = ((uint64_t)hi << 32) | lo;
-	return 0;
-}
 
 static int
 state_put(vc_card *card, const audit_state *s)
@@ -36,11 +19,11 @@ state_put(vc_card *card, const audit_state *s)
 
 	wk_buf_init_fixed(&b, raw, sizeof(raw));
 	wk_buf_be32(&b, s->cap);
-	put64(&b, s->base_seq);
+	wk_buf_be64(&b, s->base_seq);
 	wk_buf_add(&b, s->base_hash, WK_AREC_HASH_LEN);
-	put64(&b, s->head_seq);
+	wk_buf_be64(&b, s->head_seq);
 	wk_buf_add(&b, s->head_hash, WK_AREC_HASH_LEN);
-	put64(&b, s->acked);
+	wk_buf_be64(&b, s->acked);
 	if (wk_buf_failed(&b) || b.len != STATE_LEN)
 		return AUDIT_LOG_ERROR;
 	return vc_store_put(vc_card_store(card), AUDIT_APPLET, "state", raw,
@@ -62,11 +45,12 @@ state_get(vc_card *card, audit_state *s)
 	if (rc != VC_STORE_OK || wk_buf_failed(&b) || b.len != STATE_LEN)
 		return AUDIT_LOG_ERROR;
 	wk_cur_init(&c, raw, b.len);
-	if (wk_cur_be32(&c, &s->cap) != 0 || cur64(&c, &s->base_seq) != 0 ||
+	if (wk_cur_be32(&c, &s->cap) != 0 ||
+	    wk_cur_be64(&c, &s->base_seq) != 0 ||
 	    wk_cur_copy(&c, s->base_hash, WK_AREC_HASH_LEN) != 0 ||
-	    cur64(&c, &s->head_seq) != 0 ||
+	    wk_cur_be64(&c, &s->head_seq) != 0 ||
 	    wk_cur_copy(&c, s->head_hash, WK_AREC_HASH_LEN) != 0 ||
-	    cur64(&c, &s->acked) != 0 || c.len != 0)
+	    wk_cur_be64(&c, &s->acked) != 0 || c.len != 0)
 		return AUDIT_LOG_ERROR;
 	return AUDIT_LOG_OK;
 }
@@ -242,27 +226,8 @@ audit_log_ack(vc_card *card, uint64_t seq)
 	return state_put(card, &s);
 }
 
-static uint8_t
-bcd(unsigned v)
-{
-	return (uint8_t)(((v / 10) % 10) << 4 | (v % 10));
-}
-
 void
 audit_log_stamp(wk_arec *r)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	unsigned y;
-
-	if (gmtime_r(&now, &tm) == NULL)
-		return;
-	y = (unsigned)tm.tm_year + 1900u;
-	r->date[0] = bcd(y / 100);
-	r->date[1] = bcd(y % 100);
-	r->date[2] = bcd((unsigned)tm.tm_mon + 1u);
-	r->date[3] = bcd((unsigned)tm.tm_mday);
-	r->time[0] = bcd((unsigned)tm.tm_hour);
-	r->time[1] = bcd((unsigned)tm.tm_min);
-	r->time[2] = bcd((unsigned)tm.tm_sec);
+	(void)wk_bcd_datetime(time(NULL), r->date, r->time);
 }

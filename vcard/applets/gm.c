@@ -144,156 +144,77 @@ gm_deselect(void *state, vc_card *card)
 	sodium_memzero(s, sizeof(*s));
 }
 
+/* every command the applet answers: PINs, private and session keys in
+ * command data (SECRET) and deciphered data and file contents in answers
+ * (SECRET_RESP: as secret as what protects them) are masked in traces */
+static const vc_cmd gm_cmds[] = {
+	{ WK_GM_INS_INFO, WK_GM_CLA, 0, gm_get_info },
+	{ WK_GM_INS_CHALLENGE, WK_GM_CLA, 0, gm_get_challenge },
+	{ WK_GM_INS_DEV_AUTH, WK_GM_CLA, VC_CMD_SECRET, gm_dev_auth },
+	{ WK_GM_INS_SET_DEV_KEY, WK_GM_CLA, VC_CMD_SECRET, gm_set_dev_key },
+	{ WK_GM_INS_SET_LABEL, WK_GM_CLA, 0, gm_set_label },
+	{ WK_GM_INS_APP_CREATE, WK_GM_CLA, VC_CMD_SECRET, gm_app_create },
+	{ WK_GM_INS_APP_LIST, WK_GM_CLA, 0, gm_app_list },
+	{ WK_GM_INS_APP_DELETE, WK_GM_CLA, 0, gm_app_delete },
+	{ WK_GM_INS_APP_OPEN, WK_GM_CLA, 0, gm_app_open },
+	{ WK_GM_INS_VERIFY, WK_GM_CLA, VC_CMD_SECRET, gm_pin_verify },
+	{ WK_GM_INS_CHANGE_PIN, WK_GM_CLA, VC_CMD_SECRET, gm_pin_change },
+	{ WK_GM_INS_PIN_INFO, WK_GM_CLA, 0, gm_pin_info },
+	{ WK_GM_INS_UNBLOCK, WK_GM_CLA, VC_CMD_SECRET, gm_pin_unblock },
+	{ WK_GM_INS_LOGOUT, WK_GM_CLA, 0, gm_logout },
+	{ WK_GM_INS_FILE_CREATE, WK_GM_CLA, 0, gm_file_create },
+	{ WK_GM_INS_FILE_LIST, WK_GM_CLA, 0, gm_file_list },
+	{ WK_GM_INS_FILE_DELETE, WK_GM_CLA, 0, gm_file_delete },
+	{ WK_GM_INS_FILE_INFO, WK_GM_CLA, 0, gm_file_info },
+	{ WK_GM_INS_FILE_READ, WK_GM_CLA, VC_CMD_SECRET_RESP, gm_file_read },
+	{ WK_GM_INS_FILE_WRITE, WK_GM_CLA, 0, gm_file_write },
+	{ WK_GM_INS_CONT_CREATE, WK_GM_CLA, 0, gm_cont_create },
+	{ WK_GM_INS_CONT_LIST, WK_GM_CLA, 0, gm_cont_list },
+	{ WK_GM_INS_CONT_DELETE, WK_GM_CLA, 0, gm_cont_delete },
+	{ WK_GM_INS_CONT_INFO, WK_GM_CLA, 0, gm_cont_info },
+	{ WK_GM_INS_CERT_IMPORT, WK_GM_CLA, 0, gm_cert_import },
+	{ WK_GM_INS_CERT_EXPORT, WK_GM_CLA, 0, gm_cert_export },
+	{ WK_GM_INS_GENERATE, WK_GM_CLA, 0, gm_key_generate },
+	{ WK_GM_INS_IMPORT_KEY, WK_GM_CLA, VC_CMD_SECRET, gm_key_import },
+	{ WK_GM_INS_PUBLIC_KEY, WK_GM_CLA, 0, gm_key_public },
+	{ WK_GM_INS_SIGN, WK_GM_CLA, 0, gm_sign },
+	{ WK_GM_INS_DECRYPT, WK_GM_CLA, VC_CMD_SECRET_RESP, gm_decrypt },
+	{ WK_GM_INS_EXT_VERIFY, WK_GM_CLA, 0, gm_ext_verify },
+	{ WK_GM_INS_EXT_ENCRYPT, WK_GM_CLA, 0, gm_ext_encrypt },
+	{ WK_GM_INS_EXT_SIGN, WK_GM_CLA, VC_CMD_SECRET, gm_ext_sign },
+	{ WK_GM_INS_EXT_DECRYPT, WK_GM_CLA, VC_CMD_SECRET | VC_CMD_SECRET_RESP,
+	    gm_ext_decrypt },
+	{ WK_GM_INS_KEY_SET, WK_GM_CLA, VC_CMD_SECRET, gm_key_set },
+	{ WK_GM_INS_KEY_UNWRAP, WK_GM_CLA, 0, gm_key_unwrap },
+	{ WK_GM_INS_KEY_WRAP, WK_GM_CLA, 0, gm_key_wrap },
+	{ WK_GM_INS_CIPHER_INIT, WK_GM_CLA, 0, gm_cipher_init },
+	{ WK_GM_INS_PROCESS, WK_GM_CLA, VC_CMD_SECRET | VC_CMD_SECRET_RESP,
+	    gm_data_process },
+	{ WK_GM_INS_DIGEST_INIT, WK_GM_CLA, 0, gm_digest_init },
+	{ WK_GM_INS_CLOSE, WK_GM_CLA, 0, gm_close_handle },
+	{ WK_GM_INS_AGREE_START, WK_GM_CLA, 0, gm_agree_start },
+	{ WK_GM_INS_AGREE_RESPOND, WK_GM_CLA, 0, gm_agree_respond },
+	{ WK_GM_INS_AGREE_FINISH, WK_GM_CLA, 0, gm_agree_finish },
+	{ 0, 0, 0, NULL },
+};
+
+/* every command takes the GM class: another is 6E00 whatever its INS */
 static uint16_t
 gm_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_state *s = state;
-
 	if (cmd->cla != WK_GM_CLA)
 		return WK_SW_CLA_NOT_SUPPORTED;
-	switch (cmd->ins) {
-	case WK_GM_INS_INFO:
-		return gm_get_info(s, card, cmd, resp);
-	case WK_GM_INS_CHALLENGE:
-		return gm_get_challenge(s, card, cmd, resp);
-	case WK_GM_INS_DEV_AUTH:
-		return gm_dev_auth(s, card, cmd);
-	case WK_GM_INS_SET_DEV_KEY:
-		return gm_set_dev_key(s, card, cmd);
-	case WK_GM_INS_SET_LABEL:
-		return gm_set_label(s, card, cmd);
-	case WK_GM_INS_APP_CREATE:
-		return gm_app_create(s, card, cmd, resp);
-	case WK_GM_INS_APP_LIST:
-		return gm_app_list(s, card, cmd, resp);
-	case WK_GM_INS_APP_DELETE:
-		return gm_app_delete(s, card, cmd);
-	case WK_GM_INS_APP_OPEN:
-		return gm_app_open(s, card, cmd, resp);
-	case WK_GM_INS_VERIFY:
-		return gm_pin_verify(s, card, cmd);
-	case WK_GM_INS_CHANGE_PIN:
-		return gm_pin_change(s, card, cmd);
-	case WK_GM_INS_PIN_INFO:
-		return gm_pin_info(s, card, cmd, resp);
-	case WK_GM_INS_UNBLOCK:
-		return gm_pin_unblock(s, card, cmd);
-	case WK_GM_INS_LOGOUT:
-		return gm_logout(s, card, cmd);
-	case WK_GM_INS_FILE_CREATE:
-		return gm_file_create(s, card, cmd);
-	case WK_GM_INS_FILE_LIST:
-		return gm_file_list(s, card, cmd, resp);
-	case WK_GM_INS_FILE_DELETE:
-		return gm_file_delete(s, card, cmd);
-	case WK_GM_INS_FILE_INFO:
-		return gm_file_info(s, card, cmd, resp);
-	case WK_GM_INS_FILE_READ:
-		return gm_file_read(s, card, cmd, resp);
-	case WK_GM_INS_FILE_WRITE:
-		return gm_file_write(s, card, cmd);
-	case WK_GM_INS_CONT_CREATE:
-		return gm_cont_create(s, card, cmd);
-	case WK_GM_INS_CONT_LIST:
-		return gm_cont_list(s, card, cmd, resp);
-	case WK_GM_INS_CONT_DELETE:
-		return gm_cont_delete(s, card, cmd);
-	case WK_GM_INS_CONT_INFO:
-		return gm_cont_info(s, card, cmd, resp);
-	case WK_GM_INS_CERT_IMPORT:
-		return gm_cert_import(s, card, cmd);
-	case WK_GM_INS_CERT_EXPORT:
-		return gm_cert_export(s, card, cmd, resp);
-	case WK_GM_INS_GENERATE:
-		return gm_key_generate(s, card, cmd, resp);
-	case WK_GM_INS_IMPORT_KEY:
-		return gm_key_import(s, card, cmd);
-	case WK_GM_INS_PUBLIC_KEY:
-		return gm_key_public(s, card, cmd, resp);
-	case WK_GM_INS_SIGN:
-		return gm_sign(s, card, cmd, resp);
-	case WK_GM_INS_DECRYPT:
-		return gm_decrypt(s, card, cmd, resp);
-	case WK_GM_INS_EXT_VERIFY:
-		return gm_ext_verify(s, card, cmd);
-	case WK_GM_INS_EXT_ENCRYPT:
-		return gm_ext_encrypt(s, card, cmd, resp);
-	case WK_GM_INS_EXT_SIGN:
-		return gm_ext_sign(s, card, cmd, resp);
-	case WK_GM_INS_EXT_DECRYPT:
-		return gm_ext_decrypt(s, card, cmd, resp);
-	case WK_GM_INS_KEY_SET:
-		return gm_key_set(s, card, cmd, resp);
-	case WK_GM_INS_KEY_UNWRAP:
-		return gm_key_unwrap(s, card, cmd, resp);
-	case WK_GM_INS_KEY_WRAP:
-		return gm_key_wrap(s, card, cmd, resp);
-	case WK_GM_INS_CIPHER_INIT:
-		return gm_cipher_init(s, card, cmd, resp);
-	case WK_GM_INS_PROCESS:
-		return gm_data_process(s, card, cmd, resp);
-	case WK_GM_INS_DIGEST_INIT:
-		return gm_digest_init(s, card, cmd, resp);
-	case WK_GM_INS_CLOSE:
-		return gm_close_handle(s, card, cmd);
-	case WK_GM_INS_AGREE_START:
-		return gm_agree_start(s, card, cmd, resp);
-	case WK_GM_INS_AGREE_RESPOND:
-		return gm_agree_respond(s, card, cmd, resp);
-	case WK_GM_INS_AGREE_FINISH:
-		return gm_agree_finish(s, card, cmd, resp);
-	default:
-		return WK_SW_INS_NOT_SUPPORTED;
-	}
-}
-
-/* PINs, private and session keys in command data are masked in traces */
-static void
-gm_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
-{
-	bool all = false;
-
-	switch (cmd->ins) {
-	case WK_GM_INS_DEV_AUTH:
-	case WK_GM_INS_SET_DEV_KEY:
-	case WK_GM_INS_APP_CREATE:
-	case WK_GM_INS_VERIFY:
-	case WK_GM_INS_CHANGE_PIN:
-	case WK_GM_INS_UNBLOCK:
-	case WK_GM_INS_IMPORT_KEY:
-	case WK_GM_INS_EXT_SIGN:
-	case WK_GM_INS_EXT_DECRYPT:
-	case WK_GM_INS_KEY_SET:
-	case WK_GM_INS_PROCESS:
-		all = true;
-		break;
-	default:
-		break;
-	}
-	*from = 0;
-	*len = all ? cmd->lc : 0;
-}
-
-/* deciphered data and file contents are as secret as what protects them */
-static bool
-gm_secret_response(const wk_apdu *cmd)
-{
-	return cmd->ins == WK_GM_INS_DECRYPT || cmd->ins == WK_GM_INS_PROCESS ||
-	    cmd->ins == WK_GM_INS_EXT_DECRYPT || cmd->ins == WK_GM_INS_FILE_READ;
+	return vc_cmd_run(gm_cmds, state, card, cmd, resp);
 }
 
 const vc_applet vc_applet_gm = {
 	.name = "gm",
-	.aids = gm_aids,
-	.n_aids = sizeof(gm_aids) / sizeof(gm_aids[0]),
-	.default_selected = false,
+	VC_AIDS(gm_aids),
 	.create = gm_create,
 	.open = gm_open,
 	.close = gm_close,
 	.select = gm_select,
 	.deselect = gm_deselect,
-	.owns_fid = NULL,
 	.process = gm_process,
-	.secret_range = gm_secret_range,
-	.secret_response = gm_secret_response,
+	.cmds = gm_cmds,
 };

@@ -56,8 +56,9 @@ gm_files(vc_card *card, uint8_t app, gm_entry *e, size_t *n, char *key,
 }
 
 uint16_t
-gm_file_create(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_file_create(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_FILE_NAME_MAX, true },
 		{ WK_GM_TAG_SIZE, 4, 4, true },
@@ -72,6 +73,7 @@ gm_file_create(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t fid = 0, *zero = NULL;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK ||
 	    (sw = gm_parse(cmd, spec, 4, f)) != WK_SW_OK)
 		return sw;
@@ -137,8 +139,9 @@ gm_file_find(vc_card *card, const wk_apdu *cmd, const uint8_t *name,
 }
 
 uint16_t
-gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_file_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	int at;
@@ -146,6 +149,7 @@ gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint32_t rights;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -168,21 +172,26 @@ gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	return WK_SW_OK;
 }
 
-uint16_t
-gm_file_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+_Static_assert(WK_GM_MAX_CONTAINERS <= WK_GM_MAX_FILES, "gm_names' array");
+
+/* FILE LIST, CONTAINER LIST: the names in an application's index of files
+ * or of containers, each as length and bytes */
+static uint16_t
+gm_names(vc_card *card, const wk_apdu *cmd, wk_buf *resp, bool files)
 {
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
 	char key[32];
 	uint16_t sw;
 
-	(void)s;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc != 0)
 		return WK_SW_WRONG_LENGTH;
-	if ((sw = gm_files(card, cmd->p1, e, &n, key, sizeof(key))) != WK_SW_OK)
-		return sw;
+	gm_store_name(key, sizeof(key), files ? "files" : "conts", cmd->p1, -1);
+	if (gm_index_read(card, key, files, e, files ? WK_GM_MAX_FILES :
+	    WK_GM_MAX_CONTAINERS, &n) != 0)
+		return WK_SW_MEMORY_FAILURE;
 	for (size_t i = 0; i < n; i++) {
 		wk_buf_u8(resp, (uint8_t)e[i].name_len);
 		wk_buf_add(resp, e[i].name, e[i].name_len);
@@ -191,7 +200,14 @@ gm_file_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_file_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_file_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	(void)state;
+	return gm_names(card, cmd, resp, true);
+}
+
+uint16_t
+gm_file_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	gm_entry e[WK_GM_MAX_FILES];
 	size_t n;
@@ -199,7 +215,7 @@ gm_file_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	char key[32];
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -214,8 +230,9 @@ gm_file_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_file_read(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_file_read(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_FILE_NAME_MAX, true },
 		{ WK_GM_TAG_OFFSET, 4, 4, true },
@@ -259,8 +276,9 @@ gm_file_read(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_file_write(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_file_write(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_FILE_NAME_MAX, true },
 		{ WK_GM_TAG_OFFSET, 4, 4, true },
@@ -275,6 +293,7 @@ gm_file_write(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint32_t off;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK ||
 	    (sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
 		return sw;
@@ -342,14 +361,16 @@ gm_user(gm_state *s, uint8_t app)
 }
 
 uint16_t
-gm_cont_create(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_cont_create(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_CONTAINERS + 1];
 	size_t n;
 	char key[32];
 	uint8_t cid = 0;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -434,8 +455,9 @@ gm_app_wipe(vc_card *card, uint8_t app)
 }
 
 uint16_t
-gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_cont_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_CONTAINERS];
 	size_t n;
 	int at;
@@ -443,6 +465,7 @@ gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t cid;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -470,25 +493,10 @@ gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_cont_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cont_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	gm_entry e[WK_GM_MAX_CONTAINERS];
-	size_t n;
-	char key[32];
-	uint16_t sw;
-
-	(void)s;
-	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
-		return sw;
-	if (cmd->lc != 0)
-		return WK_SW_WRONG_LENGTH;
-	if ((sw = gm_conts(card, cmd->p1, e, &n, key, sizeof(key))) != WK_SW_OK)
-		return sw;
-	for (size_t i = 0; i < n; i++) {
-		wk_buf_u8(resp, (uint8_t)e[i].name_len);
-		wk_buf_add(resp, e[i].name, e[i].name_len);
-	}
-	return WK_SW_OK;
+	(void)state;
+	return gm_names(card, cmd, resp, false);
 }
 
 static bool
@@ -506,13 +514,13 @@ gm_has(vc_card *card, uint8_t app, uint8_t cid, const char *part)
 }
 
 uint16_t
-gm_cont_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cont_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	wk_tlv name = { 0 };
 	uint8_t cid, flags = 0;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_cmd(card, cmd, 0)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc == 0)
@@ -536,8 +544,9 @@ gm_cont_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_cert_import(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_DATA, 1, WK_GM_CERT_MAX, true },
@@ -549,6 +558,7 @@ gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t cid;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
 	if (cmd->p2 != WK_GM_KEY_ENC && cmd->p2 != WK_GM_KEY_SIGN)
@@ -577,7 +587,7 @@ gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_cert_export(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cert_export(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	wk_tlv name = { 0 };
 	char key[48];
@@ -585,7 +595,7 @@ gm_cert_export(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int g;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
 	if (cmd->p2 != WK_GM_KEY_ENC && cmd->p2 != WK_GM_KEY_SIGN)

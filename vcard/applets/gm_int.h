@@ -127,26 +127,20 @@ void gm_store_name(char *out, size_t cap, const char *what, unsigned app,
 
 /* gm_obj.c: applications, PINs, device */
 int gm_dev_factory(vc_card *card);
-uint16_t gm_get_info(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_get_challenge(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_dev_auth(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_set_dev_key(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_set_label(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_app_create(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_app_list(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_app_delete(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_app_open(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_pin_verify(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_pin_change(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_pin_info(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_pin_unblock(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_logout(gm_state *s, vc_card *card, const wk_apdu *cmd);
+vc_cmd_fn gm_get_info;
+vc_cmd_fn gm_get_challenge;
+vc_cmd_fn gm_dev_auth;
+vc_cmd_fn gm_set_dev_key;
+vc_cmd_fn gm_set_label;
+vc_cmd_fn gm_app_create;
+vc_cmd_fn gm_app_list;
+vc_cmd_fn gm_app_delete;
+vc_cmd_fn gm_app_open;
+vc_cmd_fn gm_pin_verify;
+vc_cmd_fn gm_pin_change;
+vc_cmd_fn gm_pin_info;
+vc_cmd_fn gm_pin_unblock;
+vc_cmd_fn gm_logout;
 /* the application P1 names: 9000 when it exists, else 6A88 (6A86 for 0) */
 uint16_t gm_app_check(vc_card *card, uint8_t app);
 gm_login *gm_login_of(gm_state *s, uint8_t app);
@@ -162,24 +156,18 @@ bool gm_name_ok(const uint8_t *name, size_t len, size_t max);
 uint32_t gm_used_space(vc_card *card);
 
 /* gm_file.c: files, containers, certificates */
-uint16_t gm_file_create(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_file_delete(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_file_list(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_file_info(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_file_read(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_file_write(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_cont_create(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_cont_delete(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_cont_list(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_cont_info(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_cert_import(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_cert_export(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
+vc_cmd_fn gm_file_create;
+vc_cmd_fn gm_file_delete;
+vc_cmd_fn gm_file_list;
+vc_cmd_fn gm_file_info;
+vc_cmd_fn gm_file_read;
+vc_cmd_fn gm_file_write;
+vc_cmd_fn gm_cont_create;
+vc_cmd_fn gm_cont_delete;
+vc_cmd_fn gm_cont_list;
+vc_cmd_fn gm_cont_info;
+vc_cmd_fn gm_cert_import;
+vc_cmd_fn gm_cert_export;
 /* the container named by a 80 field of app: its number, or a SW */
 uint16_t gm_cont_find(vc_card *card, uint8_t app, const wk_tlv *name,
     uint8_t *cid);
@@ -188,47 +176,31 @@ int gm_cont_wipe(vc_card *card, uint8_t app, uint8_t cid);
 int gm_app_wipe(vc_card *card, uint8_t app);
 
 /* gm_key.c: key pairs and the private-key operations */
-uint16_t gm_key_generate(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_key_import(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_key_public(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_sign(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd);
-uint16_t gm_ext_encrypt(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_ext_sign(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_ext_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_agree_start(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_agree_respond(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_agree_finish(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
+vc_cmd_fn gm_key_generate;
+vc_cmd_fn gm_key_import;
+vc_cmd_fn gm_key_public;
+vc_cmd_fn gm_sign;
+vc_cmd_fn gm_decrypt;
+vc_cmd_fn gm_ext_verify;
+vc_cmd_fn gm_ext_encrypt;
+vc_cmd_fn gm_ext_sign;
+vc_cmd_fn gm_ext_decrypt;
+vc_cmd_fn gm_agree_start;
+vc_cmd_fn gm_agree_respond;
+vc_cmd_fn gm_agree_finish;
 /* loads a container key (1 signing, 0 encryption); NULL when absent */
 EVP_PKEY *gm_key_load(vc_card *card, uint8_t app, uint8_t cid, int which);
 int gm_key_pub(vc_card *card, uint8_t app, uint8_t cid, int which,
     uint8_t pub[64]);
 
 /* gm_sess.c: session objects */
-uint16_t gm_key_set(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_key_unwrap(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_key_wrap(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_cipher_init(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_data_process(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_digest_init(gm_state *s, vc_card *card, const wk_apdu *cmd,
-    wk_buf *resp);
-uint16_t gm_close_handle(gm_state *s, vc_card *card, const wk_apdu *cmd);
+vc_cmd_fn gm_key_set;
+vc_cmd_fn gm_key_unwrap;
+vc_cmd_fn gm_key_wrap;
+vc_cmd_fn gm_cipher_init;
+vc_cmd_fn gm_data_process;
+vc_cmd_fn gm_digest_init;
+vc_cmd_fn gm_close_handle;
 /* a free object slot with a fresh handle (type set), or NULL */
 gm_obj *gm_obj_new(gm_state *s, vc_card *card, uint8_t type);
 gm_obj *gm_obj_find(gm_state *s, const uint8_t h[4]);
@@ -239,5 +211,11 @@ uint16_t gm_obj_new_key(gm_state *s, vc_card *card, uint32_t alg,
 /* drops every object (deselect, reset) or those of one application */
 void gm_obj_drop_all(gm_state *s);
 bool gm_sym_alg_ok(uint32_t alg);
+/* a command on a container of P1's application for an SM4 algorithm
+ * (session keys, key agreement): P2 00, the n fields of spec with f[0]
+ * the container's name and f[1] the algorithm, a known algorithm, and
+ * the container's number in *cid */
+uint16_t gm_cont_alg_cmd(vc_card *card, const wk_apdu *cmd,
+    const gm_field *spec, size_t n, wk_tlv *f, uint8_t *cid);
 
 #endif

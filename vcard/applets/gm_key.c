@@ -104,8 +104,9 @@ gm_raw_name(const wk_apdu *cmd, wk_tlv *name)
 }
 
 uint16_t
-gm_key_generate(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_generate(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	uint8_t d[WK_SM2_PRIV_LEN], pub[WK_SM2_PUB_LEN], cid;
 	EVP_PKEY *k = NULL;
 	wk_tlv name;
@@ -151,8 +152,9 @@ gm_sm4_ecb_decrypt(const uint8_t key[16], const uint8_t *in, size_t n,
 
 /* SKF_ImportECCKeyPair: an encryption pair sealed to the signing key */
 uint16_t
-gm_key_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_key_import(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -168,6 +170,7 @@ gm_key_import(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	EVP_PKEY *sk = NULL, *ek = NULL;
 	uint16_t sw;
 
+	(void)resp;
 	wk_buf_init_fixed(&sym, symst, sizeof(symst));
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
@@ -209,8 +212,9 @@ out:
 }
 
 uint16_t
-gm_key_public(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_public(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	uint8_t pub[WK_SM2_PUB_LEN], cid;
 	wk_tlv name;
 	uint16_t sw;
@@ -300,8 +304,9 @@ gm_audit_sign(vc_card *card, uint8_t app, uint8_t cid, const wk_tlv *cont,
 }
 
 uint16_t
-gm_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_sign(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_DATA, 0, WK_GM_DATA_MAX, true },
@@ -344,8 +349,9 @@ out:
 }
 
 uint16_t
-gm_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_decrypt(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_CIPHER, WK_SM2_CIPHER_OVERHEAD + 1,
@@ -380,7 +386,7 @@ gm_p1_zero(const wk_apdu *cmd, uint8_t p2max)
 }
 
 uint16_t
-gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_ext_verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PUB, 64, 64, true },
@@ -394,7 +400,8 @@ gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	int r;
 	uint16_t sw;
 
-	(void)s;
+	(void)resp;
+	(void)state;
 	(void)card;
 	if ((sw = gm_p1_zero(cmd, WK_GM_SIGN_MESSAGE)) != WK_SW_OK ||
 	    (sw = gm_parse(cmd, spec, 4, f)) != WK_SW_OK ||
@@ -409,8 +416,23 @@ gm_ext_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	return r == WK_SM2_OK ? WK_SW_OK : WK_SW_MEMORY_FAILURE;
 }
 
+/* EXT ENCRYPT, SIGN, DECRYPT: P1 00, the two fields of spec, and the key
+ * the first one gives (a public point, or a private scalar when priv) */
+static uint16_t
+gm_ext_key(const wk_apdu *cmd, const gm_field spec[2], wk_tlv f[2], bool priv,
+    EVP_PKEY **k)
+{
+	uint16_t sw;
+
+	if ((sw = gm_p1_zero(cmd, 0)) != WK_SW_OK ||
+	    (sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
+		return sw;
+	*k = priv ? wk_sm2_key_priv(f[0].value) : wk_sm2_key_pub(f[0].value);
+	return *k == NULL ? WK_SW_WRONG_DATA : WK_SW_OK;
+}
+
 uint16_t
-gm_ext_encrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_ext_encrypt(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PUB, 64, 64, true },
@@ -421,20 +443,17 @@ gm_ext_encrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int r;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	(void)card;
-	if ((sw = gm_p1_zero(cmd, 0)) != WK_SW_OK ||
-	    (sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
+	if ((sw = gm_ext_key(cmd, spec, f, false, &k)) != WK_SW_OK)
 		return sw;
-	if ((k = wk_sm2_key_pub(f[0].value)) == NULL)
-		return WK_SW_WRONG_DATA;
 	r = wk_sm2_encrypt(k, f[1].value, f[1].len, resp);
 	EVP_PKEY_free(k);
 	return r == WK_SM2_OK ? WK_SW_OK : WK_SW_MEMORY_FAILURE;
 }
 
 uint16_t
-gm_ext_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_ext_sign(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PRIV, 32, 32, true },
@@ -446,13 +465,10 @@ gm_ext_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int r;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	(void)card;
-	if ((sw = gm_p1_zero(cmd, 0)) != WK_SW_OK ||
-	    (sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
+	if ((sw = gm_ext_key(cmd, spec, f, true, &k)) != WK_SW_OK)
 		return sw;
-	if ((k = wk_sm2_key_priv(f[0].value)) == NULL)
-		return WK_SW_WRONG_DATA;
 	r = wk_sm2_sign(k, f[1].value, sig);
 	EVP_PKEY_free(k);
 	if (r != WK_SM2_OK)
@@ -462,7 +478,7 @@ gm_ext_sign(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_ext_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_ext_decrypt(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PRIV, 32, 32, true },
@@ -474,13 +490,10 @@ gm_ext_decrypt(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int r;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	(void)card;
-	if ((sw = gm_p1_zero(cmd, 0)) != WK_SW_OK ||
-	    (sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
+	if ((sw = gm_ext_key(cmd, spec, f, true, &k)) != WK_SW_OK)
 		return sw;
-	if ((k = wk_sm2_key_priv(f[0].value)) == NULL)
-		return WK_SW_WRONG_DATA;
 	r = wk_sm2_decrypt(k, f[1].value, f[1].len, resp);
 	EVP_PKEY_free(k);
 	if (r == WK_SM2_DECRYPT || r == WK_SM2_BAD_INPUT)
@@ -519,8 +532,9 @@ gm_enc_pair(vc_card *card, uint8_t app, uint8_t cid, uint8_t d[32],
 }
 
 uint16_t
-gm_agree_start(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_agree_start(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -531,16 +545,10 @@ gm_agree_start(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	gm_obj *o;
 	uint16_t sw;
 
-	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
+	if ((sw = gm_cont_alg_cmd(card, cmd, spec, 3, f, &cid)) != WK_SW_OK)
 		return sw;
-	if (cmd->p2 != 0)
-		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
-		return sw;
-	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
-		return WK_SW_WRONG_DATA;
-	if ((sw = gm_cont_cmd(s, card, cmd, &f[0], true, &cid)) != WK_SW_OK)
-		return sw;
+	if (!gm_user(s, cmd->p1))
+		return WK_SW_SECURITY_STATUS;
 	sw = gm_enc_pair(card, cmd->p1, cid, d, pub);
 	sodium_memzero(d, sizeof(d));
 	if (sw != WK_SW_OK)
@@ -562,8 +570,9 @@ gm_agree_start(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_agree_respond(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_agree_respond(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -577,16 +586,11 @@ gm_agree_respond(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	uint16_t sw;
 	int k;
 
-	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
+	if ((sw = gm_cont_alg_cmd(card, cmd, spec, 6, f, &cid)) != WK_SW_OK)
 		return sw;
-	if (cmd->p2 != 0)
-		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 6, f)) != WK_SW_OK)
-		return sw;
-	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
-		return WK_SW_WRONG_DATA;
-	if ((sw = gm_cont_cmd(s, card, cmd, &f[0], true, &cid)) != WK_SW_OK ||
-	    (sw = gm_enc_pair(card, cmd->p1, cid, d, pub)) != WK_SW_OK)
+	if (!gm_user(s, cmd->p1))
+		return WK_SW_SECURITY_STATUS;
+	if ((sw = gm_enc_pair(card, cmd->p1, cid, d, pub)) != WK_SW_OK)
 		goto out;
 	sw = WK_SW_MEMORY_FAILURE;
 	if (gm_temp_pair(r, rpub) != 0 ||
@@ -614,8 +618,9 @@ out:
 }
 
 uint16_t
-gm_agree_finish(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_agree_finish(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_HANDLE, 4, 4, true },
 		{ WK_GM_TAG_PUB, 64, 64, true },

@@ -336,12 +336,14 @@ gm_pin_cmd(vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_pin_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_pin_verify(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_login *l;
 	uint8_t left;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK)
 		return sw;
 	if ((l = gm_login_of(s, cmd->p1)) == NULL)
@@ -369,8 +371,12 @@ gm_pin_verify(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	return sw;
 }
 
-uint16_t
-gm_pin_change(gm_state *s, vc_card *card, const wk_apdu *cmd)
+/* CHANGE PIN and UNBLOCK: the PIN who (f[0]) opens setting the PIN pin to
+ * f[1], its try limit kept; a wrong one drops who's login, and a PIN set
+ * by another drops its own */
+static uint16_t
+gm_pin_replace(gm_state *s, vc_card *card, const wk_apdu *cmd, uint8_t who,
+    uint8_t pin)
 {
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
@@ -380,17 +386,18 @@ gm_pin_change(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t tries[2];
 	uint16_t sw;
 
-	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK ||
-	    (sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
+	if ((sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
 		return sw;
-	sw = gm_pin_try(card, cmd->p1, cmd->p2, f[0].value, f[0].len);
+	sw = gm_pin_try(card, cmd->p1, who, f[0].value, f[0].len);
 	if (sw != WK_SW_OK) {
-		gm_login_clear(s, cmd->p1, cmd->p2);
+		gm_login_clear(s, cmd->p1, who);
 		return sw;
 	}
+	if (who != pin)
+		gm_login_clear(s, cmd->p1, pin);
 	if (gm_app_meta(card, cmd->p1, NULL, tries) != 0 ||
-	    gm_pin_set(card, cmd->p1, cmd->p2, f[1].value, f[1].len,
-	    tries[cmd->p2], false) != 0) {
+	    gm_pin_set(card, cmd->p1, pin, f[1].value, f[1].len, tries[pin],
+	    false) != 0) {
 		vc_store_abort(vc_card_store(card));
 		return WK_SW_MEMORY_FAILURE;
 	}
@@ -398,14 +405,25 @@ gm_pin_change(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_pin_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_pin_change(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+{
+	uint16_t sw;
+
+	(void)resp;
+	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK)
+		return sw;
+	return gm_pin_replace(state, card, cmd, cmd->p2, cmd->p2);
+}
+
+uint16_t
+gm_pin_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t tries[2], left;
 	uint64_t def = 0;
 	char key[32];
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_pin_cmd(card, cmd)) != WK_SW_OK)
 		return sw;
 	if (cmd->lc != 0)
@@ -423,43 +441,27 @@ gm_pin_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_pin_unblock(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_pin_unblock(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
-	static const gm_field spec[] = {
-		{ WK_GM_TAG_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
-		{ WK_GM_TAG_NEW_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
-	};
-	wk_tlv f[2];
-	uint8_t tries[2];
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
 	if (cmd->p2 != WK_GM_PIN_USER)
 		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 2, f)) != WK_SW_OK)
-		return sw;
-	sw = gm_pin_try(card, cmd->p1, WK_GM_PIN_ADMIN, f[0].value, f[0].len);
-	if (sw != WK_SW_OK) {
-		gm_login_clear(s, cmd->p1, WK_GM_PIN_ADMIN);
-		return sw;
-	}
-	gm_login_clear(s, cmd->p1, WK_GM_PIN_USER);
-	if (gm_app_meta(card, cmd->p1, NULL, tries) != 0 ||
-	    gm_pin_set(card, cmd->p1, WK_GM_PIN_USER, f[1].value, f[1].len,
-	    tries[WK_GM_PIN_USER], false) != 0) {
-		vc_store_abort(vc_card_store(card));
-		return WK_SW_MEMORY_FAILURE;
-	}
-	return WK_SW_OK;
+	return gm_pin_replace(state, card, cmd, WK_GM_PIN_ADMIN,
+	    WK_GM_PIN_USER);
 }
 
 uint16_t
-gm_logout(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_logout(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_login *l;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
 		return sw;
 	if (cmd->p2 != 0)
@@ -556,8 +558,9 @@ gm_dev_factory(vc_card *card)
 }
 
 uint16_t
-gm_app_create(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_app_create(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_APP_NAME_MAX, true },
 		{ WK_GM_TAG_PIN, WK_GM_PIN_MIN, WK_GM_PIN_MAX, true },
@@ -595,12 +598,12 @@ gm_app_create(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_app_list(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_app_list(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	gm_entry e[WK_GM_MAX_APPS];
 	size_t n;
 
-	(void)s;
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -633,14 +636,14 @@ gm_app_by_name(vc_card *card, const wk_apdu *cmd, gm_entry *e, size_t *n,
 }
 
 uint16_t
-gm_app_open(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_app_open(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	gm_entry e[WK_GM_MAX_APPS];
 	size_t n;
 	int at;
 	uint16_t sw;
 
-	(void)s;
+	(void)state;
 	if ((sw = gm_app_by_name(card, cmd, e, &n, &at)) != WK_SW_OK)
 		return sw;
 	wk_buf_u8(resp, e[at].id);
@@ -648,8 +651,9 @@ gm_app_open(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_app_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_app_delete(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_entry e[WK_GM_MAX_APPS];
 	gm_login *l;
 	size_t n;
@@ -657,6 +661,7 @@ gm_app_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint8_t id;
 	uint16_t sw;
 
+	(void)resp;
 	if ((sw = gm_app_by_name(card, cmd, e, &n, &at)) != WK_SW_OK)
 		return sw;
 	if (!s->dev_auth)
@@ -679,14 +684,14 @@ gm_app_delete(gm_state *s, vc_card *card, const wk_apdu *cmd)
 /* ---- the device ---- */
 
 uint16_t
-gm_get_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_get_info(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
 	uint8_t label[32] = { 0 };
 	wk_buf b;
 	uint64_t left = 0, def = 0;
 	uint32_t used;
 
-	(void)s;
+	(void)state;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != 0)
@@ -717,8 +722,9 @@ gm_get_info(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_get_challenge(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_get_challenge(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	uint8_t *p;
 
 	if (cmd->p1 != 0 || cmd->p2 != 0)
@@ -751,8 +757,9 @@ gm_sm4_ecb(const uint8_t key[16], const uint8_t in[16], uint8_t out[16])
 }
 
 uint16_t
-gm_dev_auth(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_dev_auth(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	vc_store *st = vc_card_store(card);
 	uint8_t key[WK_GM_DEV_KEY_LEN], want[16];
 	wk_buf b;
@@ -760,6 +767,7 @@ gm_dev_auth(gm_state *s, vc_card *card, const wk_apdu *cmd)
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 	bool had = s->challenge_len > 0;
 
+	(void)resp;
 	wk_buf_init_fixed(&b, key, sizeof(key));
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
@@ -806,10 +814,12 @@ out:
 }
 
 uint16_t
-gm_set_dev_key(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_set_dev_key(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	vc_store *st = vc_card_store(card);
 
+	(void)resp;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc != WK_GM_DEV_KEY_LEN)
@@ -828,8 +838,11 @@ gm_set_dev_key(gm_state *s, vc_card *card, const wk_apdu *cmd)
 }
 
 uint16_t
-gm_set_label(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_set_label(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
+
+	(void)resp;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;
 	if (cmd->lc == 0 || cmd->lc > WK_GM_LABEL_MAX)

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "gm_int.h"
+#include "vc_cipher.h"
 #include "wk_sm2.h"
 
 bool
@@ -16,6 +17,23 @@ gm_sym_alg_ok(uint32_t alg)
 {
 	return alg == WK_GM_SM4_ECB || alg == WK_GM_SM4_CBC ||
 	    alg == WK_GM_SM4_CFB || alg == WK_GM_SM4_OFB || alg == WK_GM_SM4_MAC;
+}
+
+uint16_t
+gm_cont_alg_cmd(vc_card *card, const wk_apdu *cmd, const gm_field *spec,
+    size_t n, wk_tlv *f, uint8_t *cid)
+{
+	uint16_t sw;
+
+	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
+		return sw;
+	if (cmd->p2 != 0)
+		return WK_SW_WRONG_P1P2;
+	if ((sw = gm_parse(cmd, spec, n, f)) != WK_SW_OK)
+		return sw;
+	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
+		return WK_SW_WRONG_DATA;
+	return gm_cont_find(card, cmd->p1, &f[0], cid);
 }
 
 void
@@ -86,8 +104,9 @@ gm_obj_new_key(gm_state *s, vc_card *card, uint32_t alg, const uint8_t key[16],
 }
 
 uint16_t
-gm_key_set(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_set(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_ALG, 4, 4, true },
 		{ WK_GM_TAG_DATA, 16, 16, true },
@@ -104,8 +123,9 @@ gm_key_set(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 /* SKF_ImportSessionKey: a key SM2-encrypted to the container's encryption key */
 uint16_t
-gm_key_unwrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_unwrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -121,15 +141,7 @@ gm_key_unwrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	int r;
 
 	wk_buf_init_fixed(&key, keyst, sizeof(keyst));
-	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
-		return sw;
-	if (cmd->p2 != 0)
-		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
-		return sw;
-	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
-		return WK_SW_WRONG_DATA;
-	if ((sw = gm_cont_find(card, cmd->p1, &f[0], &cid)) != WK_SW_OK)
+	if ((sw = gm_cont_alg_cmd(card, cmd, spec, 3, f, &cid)) != WK_SW_OK)
 		return sw;
 	if ((l = gm_login_of(s, cmd->p1)) == NULL || !l->user)
 		return WK_SW_SECURITY_STATUS;
@@ -149,8 +161,9 @@ gm_key_unwrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 /* SKF_ECCExportSessionKey: a fresh key, SM2-encrypted to the caller's key */
 uint16_t
-gm_key_wrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_key_wrap(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_NAME, 1, WK_GM_NAME_MAX, true },
 		{ WK_GM_TAG_ALG, 4, 4, true },
@@ -161,15 +174,7 @@ gm_key_wrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	EVP_PKEY *k;
 	uint16_t sw;
 
-	if ((sw = gm_app_check(card, cmd->p1)) != WK_SW_OK)
-		return sw;
-	if (cmd->p2 != 0)
-		return WK_SW_WRONG_P1P2;
-	if ((sw = gm_parse(cmd, spec, 3, f)) != WK_SW_OK)
-		return sw;
-	if (!gm_sym_alg_ok(gm_be32(f[1].value)))
-		return WK_SW_WRONG_DATA;
-	if ((sw = gm_cont_find(card, cmd->p1, &f[0], &cid)) != WK_SW_OK)
+	if ((sw = gm_cont_alg_cmd(card, cmd, spec, 3, f, &cid)) != WK_SW_OK)
 		return sw;
 	if ((k = wk_sm2_key_pub(f[2].value)) == NULL)
 		return WK_SW_WRONG_DATA;
@@ -191,23 +196,20 @@ gm_key_wrap(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 static const EVP_CIPHER *
 gm_cipher_of(uint32_t alg)
 {
-	switch (alg) {
-	case WK_GM_SM4_ECB:
-		return EVP_sm4_ecb();
-	case WK_GM_SM4_CBC:
-		return EVP_sm4_cbc();
-	case WK_GM_SM4_CFB:
-		return EVP_sm4_cfb128();
-	case WK_GM_SM4_OFB:
-		return EVP_sm4_ofb();
-	default:
-		return NULL;
-	}
+	static const vc_cipher ciphers[] = {
+		{ WK_GM_SM4_ECB, EVP_sm4_ecb },
+		{ WK_GM_SM4_CBC, EVP_sm4_cbc },
+		{ WK_GM_SM4_CFB, EVP_sm4_cfb128 },
+		{ WK_GM_SM4_OFB, EVP_sm4_ofb },
+	};
+
+	return vc_cipher_of(ciphers, sizeof(ciphers) / sizeof(ciphers[0]), alg);
 }
 
 uint16_t
-gm_cipher_init(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_cipher_init(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_HANDLE, 4, 4, true },
 		{ WK_GM_TAG_IV, 16, 16, false },
@@ -364,8 +366,9 @@ gm_run_hash(gm_obj *o, uint8_t step, const wk_tlv *data, wk_buf *resp)
 }
 
 uint16_t
-gm_data_process(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_data_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_HANDLE, 4, 4, true },
 		{ WK_GM_TAG_DATA, 0, WK_GM_DATA_MAX, false },
@@ -397,8 +400,9 @@ gm_data_process(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_digest_init(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
+gm_digest_init(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	static const gm_field spec[] = {
 		{ WK_GM_TAG_ALG, 4, 4, true },
 		{ WK_GM_TAG_PUB, 64, 64, false },
@@ -441,10 +445,12 @@ gm_digest_init(gm_state *s, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 uint16_t
-gm_close_handle(gm_state *s, vc_card *card, const wk_apdu *cmd)
+gm_close_handle(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 {
+	gm_state *s = state;
 	gm_obj *o;
 
+	(void)resp;
 	(void)card;
 	if (cmd->p1 != 0 || cmd->p2 != 0)
 		return WK_SW_WRONG_P1P2;

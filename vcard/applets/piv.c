@@ -256,15 +256,13 @@ piv_secret_response(const wk_apdu *cmd)
 
 const vc_applet vc_applet_piv = {
 	.name = "piv",
-	.aids = piv_aids,
-	.n_aids = sizeof(piv_aids) / sizeof(piv_aids[0]),
+	VC_AIDS(piv_aids),
 	.default_selected = true,
 	.create = piv_create,
 	.open = piv_open,
 	.close = piv_close,
 	.select = piv_select,
 	.deselect = piv_deselect,
-	.owns_fid = NULL,
 	.process = piv_process,
 	.secret_range = piv_secret_range,
 	.secret_response = piv_secret_response,

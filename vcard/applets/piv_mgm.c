@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "piv_int.h"
+#include "vc_cipher.h"
 #include "wk_tlv.h"
 
 #define PIV_MGM_MAX 32
@@ -91,18 +92,14 @@ piv_mgm_alg(vc_card *card, uint8_t *alg, bool *is_default)
 static const EVP_CIPHER *
 piv_mgm_cipher(uint8_t alg)
 {
-	switch (alg) {
-	case PIV_ALG_3DES:
-		return EVP_des_ede3_ecb();
-	case PIV_ALG_AES128:
-		return EVP_aes_128_ecb();
-	case PIV_ALG_AES192:
-		return EVP_aes_192_ecb();
-	case PIV_ALG_AES256:
-		return EVP_aes_256_ecb();
-	default:
-		return NULL;
-	}
+	static const vc_cipher ciphers[] = {
+		{ PIV_ALG_3DES, EVP_des_ede3_ecb },
+		{ PIV_ALG_AES128, EVP_aes_128_ecb },
+		{ PIV_ALG_AES192, EVP_aes_192_ecb },
+		{ PIV_ALG_AES256, EVP_aes_256_ecb },
+	};
+
+	return vc_cipher_of(ciphers, sizeof(ciphers) / sizeof(ciphers[0]), alg);
 }
 
 /* one block, ECB, no padding */

@@ -7,51 +7,15 @@
 
 #include <string.h>
 
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
 #include <sodium.h>
 
 #include "piv_int.h"
 #include "purse.h"
+#include "wk_ec.h"
 #include "wk_tlv.h"
 
 #define KEY_ANCHOR "wallet.anchor"
 #define KEY_PAN "wallet.pan"
-
-static int
-point_to_pkey(const uint8_t *pt, size_t len, EVP_PKEY **out)
-{
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
-	EVP_PKEY *k = NULL;
-	int rc = -1;
-
-	*out = NULL;
-	if (len != PIV_WALLET_POINT_LEN || pt[0] != 0x04)
-		return -1;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-	    len) != 1 || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
-	    (chk = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1)
-		goto out;
-	*out = k;
-	k = NULL;
-	rc = 0;
-out:
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(k);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return rc;
-}
 
 bool
 piv_wallet_locked(vc_card *card)
@@ -117,7 +81,8 @@ piv_wallet_anchor(vc_card *card, EVP_PKEY **out)
 	if (vc_store_get(vc_card_store(card), PIV_APPLET, KEY_ANCHOR, &b) !=
 	    VC_STORE_OK)
 		return -1;
-	return point_to_pkey(b.p, b.len, out);
+	*out = wk_ec_p256_point(b.p, b.len);
+	return *out != NULL ? 0 : -1;
 }
 
 int
@@ -187,7 +152,7 @@ piv_wallet_setup(piv_state *s, vc_card *card, const wk_apdu *cmd)
 		for (size_t i = 0; i < p.len; i++)
 			if (p.value[i] < '0' || p.value[i] > '9')
 				return WK_SW_WRONG_DATA;
-		if (point_to_pkey(a.value, a.len, &k) != 0)
+		if ((k = wk_ec_p256_point(a.value, a.len)) == NULL)
 			return WK_SW_WRONG_DATA;
 		EVP_PKEY_free(k);
 	}

@@ -48,6 +48,7 @@
 
 #include "vc_store.h"
 #include "wk_card_id.h"
+#include "wk_ec.h"
 #include "wk_msg.h"
 #include "wk_purse_crypto.h"
 #include "wk_tlv.h"
@@ -113,19 +114,8 @@ static int
 get_fixed(vc_card *card, const char *key, uint8_t *out, size_t len,
     bool secret)
 {
-	uint8_t tmp[256];
-	wk_buf b;
-	int r;
-
-	wk_buf_init_fixed(&b, tmp, sizeof(tmp));
-	r = secret ? vc_store_get_secret(vc_card_store(card), PSAM_APPLET, key,
-	    &b) : vc_store_get(vc_card_store(card), PSAM_APPLET, key, &b);
-	if (r == VC_STORE_OK && (wk_buf_failed(&b) || b.len != len))
-		r = VC_STORE_CORRUPT;
-	if (r == VC_STORE_OK)
-		memcpy(out, tmp, len);
-	sodium_memzero(tmp, sizeof(tmp));
-	return r;
+	return vc_store_get_fixed(vc_card_store(card), PSAM_APPLET, key, out, len,
+	    secret);
 }
 
 /* ST_EMPTY, ST_KEY or ST_INSTALLED; -1 when the store fails */
@@ -144,38 +134,6 @@ psam_state(vc_card *card, uint8_t conf[CONF_LEN])
 	if (r == VC_STORE_OK)
 		return ST_KEY;
 	return r == VC_STORE_NOT_FOUND ? ST_EMPTY : -1;
-}
-
-static EVP_PKEY *
-point_key(const uint8_t *pt, size_t len)
-{
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL, *chk = NULL;
-	EVP_PKEY *k = NULL, *out = NULL;
-
-	if (len != POINT_LEN || pt[0] != 0x04)
-		return NULL;
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
-	    len) != 1 || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1 ||
-	    (chk = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
-	    EVP_PKEY_public_check(chk) != 1)
-		goto out;
-	out = k;
-	k = NULL;
-out:
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_CTX_free(ctx);
-	EVP_PKEY_free(k);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return out;
 }
 
 static uint16_t
@@ -283,7 +241,7 @@ generate(vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_MEMORY_FAILURE;
 	if (s == ST_INSTALLED)
 		return WK_SW_CONDITIONS;
-	if ((anchor = point_key(cmd->data, cmd->lc)) == NULL)
+	if ((anchor = wk_ec_p256_point(cmd->data, cmd->lc)) == NULL)
 		return WK_SW_WRONG_DATA;
 	if ((k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL ||
 	    EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pub,
@@ -348,7 +306,7 @@ install(vc_card *card, const wk_apdu *cmd)
 	if (s == ST_EMPTY)
 		return WK_SW_CONDITIONS;
 	if (get_fixed(card, K_ANCHOR, pt, sizeof(pt), false) != VC_STORE_OK ||
-	    (anchor = point_key(pt, sizeof(pt))) == NULL ||
+	    (anchor = wk_ec_p256_point(pt, sizeof(pt))) == NULL ||
 	    (key = private_key(card)) == NULL) {
 		sw = WK_SW_MEMORY_FAILURE;
 		goto out;
@@ -649,8 +607,7 @@ psam_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 const vc_applet vc_applet_psam = {
 	.name = "psam",
-	.aids = psam_aids,
-	.n_aids = sizeof(psam_aids) / sizeof(psam_aids[0]),
+	VC_AIDS(psam_aids),
 	.create = psam_open,
 	.open = psam_open,
 	.close = psam_close,

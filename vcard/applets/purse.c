@@ -479,6 +479,54 @@ out:
 	return sw;
 }
 
+int
+purse_pin_holder_new(void **state)
+{
+	return (*state = calloc(1, sizeof(purse_pin_holder))) != NULL ? 0 : -1;
+}
+
+void
+purse_pin_holder_close(void **state)
+{
+	free(*state);
+	*state = NULL;
+}
+
+uint16_t
+purse_pin_holder_select(void *state, const uint8_t *aid, size_t aid_len,
+    const wk_apdu *cmd, wk_buf *resp)
+{
+	purse_pin_holder *h = state;
+	size_t fci;
+
+	h->pin_ok = false;
+	if (cmd->p2 == 0x0C)
+		return WK_SW_OK;
+	fci = wk_tlv_begin(resp, 0x6F);
+	wk_tlv_put(resp, 0x84, aid, aid_len);
+	wk_tlv_end(resp, fci);
+	return WK_SW_OK;
+}
+
+void
+purse_pin_holder_deselect(void *state, vc_card *card)
+{
+	purse_pin_holder *h = state;
+
+	(void)card;
+	h->pin_ok = false;
+}
+
+uint16_t
+purse_pin_holder_verify(void *state, vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp)
+{
+	purse_pin_holder *h = state;
+
+	(void)resp;
+	return purse_pin_verify(card, cmd, &h->pin_ok);
+}
+
 /*
  * CHANGE PIN, 80 5E 01 00 Lc oldPIN FF newPIN (section 2; FMCOS): the
  * holder's old PIN, one FF byte, the new one, each 2-6 bytes BCD as for
@@ -542,6 +590,27 @@ out:
 }
 
 /*
+ * the challenge of the last GET CHALLENGE, which RELOAD PIN and APPLICATION
+ * UNBLOCK check their MAC with; chal has room for one byte more. False
+ * with *sw 6982 when there is none; false with *sw as it was when the
+ * store fails.
+ */
+static bool
+unblock_challenge(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN + 1],
+    uint16_t *sw)
+{
+	wk_buf b;
+	int rc;
+
+	wk_buf_init_fixed(&b, chal, WK_PURSE_CHALLENGE_LEN + 1);
+	rc = vc_store_get(vc_card_store(card), PURSE_APPLET, "unblock.chal",
+	    &b);
+	if (rc == VC_STORE_NOT_FOUND)
+		*sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
+	return rc == VC_STORE_OK && b.len == WK_PURSE_CHALLENGE_LEN;
+}
+
+/*
  * RELOAD PIN under line protection, 84 5E 00 00 Lc PIN MAC SM-MAC
  * (docs/purse.md "RELOAD PIN"): the issuer's one-time script. PIN and
  * MAC are the spec's RELOAD PIN data (MAC under DRPK left8 XOR right8 over
@@ -563,7 +632,6 @@ reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	enum purse_lock lock;
 	purse_state s;
 	size_t pin_len, n;
-	wk_buf b;
 	int rc;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
@@ -588,13 +656,7 @@ reload_pin(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		sw = WK_SW_FUNC_NOT_SUPPORTED;
 		goto out;
 	}
-	wk_buf_init_fixed(&b, chal, sizeof(chal));
-	rc = vc_store_get(st, PURSE_APPLET, "unblock.chal", &b);
-	if (rc == VC_STORE_NOT_FOUND) {
-		sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
-		goto out;
-	}
-	if (rc != VC_STORE_OK || b.len != WK_PURSE_CHALLENGE_LEN)
+	if (!unblock_challenge(card, chal, &sw))
 		goto out;
 	rc = purse_damk_get(card, &damk);
 	if (rc == VC_STORE_OK)
@@ -777,7 +839,6 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 	enum purse_lock lock;
 	purse_key k;
 	uint64_t tries = PURSE_UNBLOCK_TRIES;
-	wk_buf b;
 	int rc;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
@@ -792,13 +853,7 @@ app_unblock(purse_applet *a, vc_card *card, const wk_apdu *cmd)
 		sw = SW_APP_BLOCKED_FOR_GOOD;
 		goto out;
 	}
-	wk_buf_init_fixed(&b, chal, sizeof(chal));
-	rc = vc_store_get(st, PURSE_APPLET, "unblock.chal", &b);
-	if (rc == VC_STORE_NOT_FOUND) {
-		sw = WK_SW_SECURITY_STATUS;	/* no challenge to check it with */
-		goto out;
-	}
-	if (rc != VC_STORE_OK || b.len != WK_PURSE_CHALLENGE_LEN)
+	if (!unblock_challenge(card, chal, &sw))
 		goto out;
 	rc = purse_damk_get(card, &k);
 	if (rc == VC_STORE_NOT_FOUND) {
@@ -978,9 +1033,7 @@ purse_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 
 const vc_applet vc_applet_purse = {
 	.name = "purse",
-	.aids = purse_aids,
-	.n_aids = sizeof(purse_aids) / sizeof(purse_aids[0]),
-	.default_selected = false,
+	VC_AIDS(purse_aids),
 	.create = purse_create,
 	.open = purse_open,
 	.close = purse_close,

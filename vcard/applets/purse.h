@@ -241,6 +241,24 @@ int purse_challenge_new(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN]);
 /* VERIFY of the purse PIN (8): the try counter is spent and committed
  * before the comparison; *pin_ok set on 9000. Shared with the audit applet */
 uint16_t purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok);
+/*
+ * the applets that ask for the holder's wallet PIN, checked with the
+ * purse's counter (anon, audit): their whole state, the PIN verified since
+ * the applet was selected
+ */
+typedef struct purse_pin_holder {
+	bool pin_ok;
+} purse_pin_holder;
+int purse_pin_holder_new(void **state);
+void purse_pin_holder_close(void **state);
+/* SELECT by the applet's DF name aid: the PIN forgotten (a host that left
+ * the applet selected does not hand its verified PIN to the next one),
+ * the FCI with the DF name unless P2 is 0C */
+uint16_t purse_pin_holder_select(void *state, const uint8_t *aid,
+    size_t aid_len, const wk_apdu *cmd, wk_buf *resp);
+void purse_pin_holder_deselect(void *state, vc_card *card);
+/* the handler of their VERIFY row (00 20 00 00): purse_pin_verify */
+vc_cmd_fn purse_pin_holder_verify;
 
 /* purse_audit.c: the audit log record of a completed transaction, with
  * st already holding the new balance and limit (docs/audit.md) */

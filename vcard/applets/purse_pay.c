@@ -46,26 +46,6 @@ answer_name(char *out, size_t cap, const uint8_t id[WK_MSG_LOAD_ID_LEN])
 	snprintf(out, cap, "pay.%s", hex);
 }
 
-/* BCD date and time of the card's clock (UTC), for the record */
-static void
-card_datetime(time_t now, uint8_t date[4], uint8_t tim[3])
-{
-	struct tm tm;
-	int y;
-
-#define BCD(v) ((uint8_t)((((v) / 10) << 4) | ((v) % 10)))
-	gmtime_r(&now, &tm);
-	y = tm.tm_year + 1900;
-	date[0] = BCD(y / 100);
-	date[1] = BCD(y % 100);
-	date[2] = BCD(tm.tm_mon + 1);
-	date[3] = BCD(tm.tm_mday);
-	tim[0] = BCD(tm.tm_hour);
-	tim[1] = BCD(tm.tm_min);
-	tim[2] = BCD(tm.tm_sec);
-#undef BCD
-}
-
 /* the payer's account in a record: kind 7, the PAN right-aligned in BCD */
 static void
 pan_account(const char *pan, uint8_t acct[WK_AREC_ACCT_LEN])
@@ -98,7 +78,7 @@ pay_record(vc_card *card, const wk_msg *c, time_t now)
 	r.counter = (uint16_t)c->counter;
 	r.type = c->decision == WK_MSG_ACCEPTED ? WK_AREC_PAYMENT :
 	    WK_AREC_PAYMENT_DECLINED;
-	card_datetime(now, r.date, r.time);
+	(void)wk_bcd_datetime(now, r.date, r.time);	/* UTC */
 	r.amount = c->amount;
 	/* the purse is not paid from: its balance stays as it is */
 	r.balance = st.w[PURSE_EP].balance;

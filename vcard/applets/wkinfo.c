@@ -146,8 +146,7 @@ wkinfo_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 const vc_applet vc_applet_wkinfo = {
 	.name = "wkinfo",
-	.aids = wkinfo_aids,
-	.n_aids = sizeof(wkinfo_aids) / sizeof(wkinfo_aids[0]),
+	VC_AIDS(wkinfo_aids),
 	.select = wkinfo_select,
 	.process = wkinfo_process,
 };

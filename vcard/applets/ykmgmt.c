@@ -58,9 +58,7 @@ ykmgmt_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 
 const vc_applet vc_applet_ykmgmt = {
 	.name = "ykmgmt",
-	.aids = ykmgmt_aids,
-	.n_aids = 1,
-	.default_selected = false,
+	VC_AIDS(ykmgmt_aids),
 	.create = ykmgmt_open,
 	.open = ykmgmt_open,
 	.close = ykmgmt_close,

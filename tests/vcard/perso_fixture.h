@@ -1,0 +1,55 @@
+/* what the card tests that make their own profile or manufacturer CA share
+ * (test_anon.c, test_audit.c, test_purse_pay.c, test_purse_wallet.c).
+ * Include after <cmocka.h>. */
+#ifndef PERSO_FIXTURE_H
+#define PERSO_FIXTURE_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sodium.h>
+
+#include "vc_perso.h"
+#include "wk_attest.h"
+
+/* the demo profile (PIN 123456) with an audit log of audit_cap records,
+ * written to path */
+static inline void
+write_demo_profile(const char *path, int audit_cap)
+{
+	const char *at = strstr(vc_perso_demo_json, "\"log_capacity\"");
+	FILE *f;
+
+	assert_non_null(at);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "%.*s\"audit_capacity\": %d, %s",
+	    (int)(at - vc_perso_demo_json), vc_perso_demo_json, audit_cap, at);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* a manufacturer CA key file as walletkey-mfg ca-init writes it; its
+ * certificate */
+static inline X509 *
+write_mfg_ca(const char *path)
+{
+	uint8_t serial[WK_ATTEST_SERIAL_LEN];
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *x = NULL;
+	FILE *f;
+
+	assert_non_null(k);
+	randombytes_buf(serial, sizeof(serial));
+	assert_int_equal(wk_attest_ca_new(k, "test manufacturer", 3650, serial,
+	    &x), WK_ATTEST_OK);
+	assert_non_null(f = fopen(path, "w"));
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	assert_int_equal(fclose(f), 0);
+	EVP_PKEY_free(k);
+	return x;
+}
+
+#endif
