@@ -60,6 +60,7 @@ enrol() { # PAN PASSWORD OUT: the status into OUT, the headers beside it
 base=$(hwm_kib)
 [ -n "$base" ] && [ "$base" -gt 0 ] || fail "no VmHWM for the issuer"
 curls=()
+t0=$SECONDS	# the allowance refills one failure a minute from here on
 for i in $(seq -w 1 $FLOOD); do
 	enrol "62220000000000$i" wrong-password "$dir/r$i" &
 	curls+=($!)
@@ -97,7 +98,12 @@ done
 [ -n "$got" ] || fail "the address was never limited"
 grep -qi '^Retry-After: [1-9]' "$dir/a.hdr" || fail "429 without Retry-After"
 grep -q too_many_attempts "$dir/a.body" || fail "429 without its code"
-[ "$got" -le $((FLOOD - n401 + 1)) ] || fail "429 only at attempt $got"
+# the allowance is a token bucket that gives one failure back a minute
+# (ISS_ENROL_PERIOD): on a slow machine the minutes these attempts took
+# (each an Argon2id hash) allow as many more
+refilled=$(((SECONDS - t0) / 60))
+[ "$got" -le $((FLOOD - n401 + 1 + refilled)) ] ||
+	fail "429 only at attempt $got ($refilled refilled in $((SECONDS - t0)) s)"
 enrol 6222000000000001 "$WK_PW" "$dir/a"
 [ "$(cat "$dir/a")" = 429 ] || fail "a spent address enrolled: $(cat "$dir/a")"
 echo "enrol_flood: ok"
