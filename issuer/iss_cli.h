@@ -56,6 +56,9 @@ typedef struct opts {
 int iss_cli_unlock(const opts *o, iss_unlock *u);
 /* a decimal number 0 to 2^31 - 1 */
 bool iss_cli_parse_u32(const char *s, uint32_t *v);
+/* e printed as "walletkey-issuer: CODE: MESSAGE"; the exit status for
+ * it: 2 for a refused request (4xx), 1 for a failure */
+int iss_cli_err(const iss_err *e);
 /* the database of --db; -1 with the reason printed */
 int iss_cli_open_db(const opts *o, iss_db **db);
 

@@ -43,8 +43,7 @@ cmd_account_create(const opts *o)
 	if (iss_cli_open_db(o, &db) != 0)
 		goto out;
 	if (iss_account_create(db, o->pan, o->name, pw, &id, &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 		goto out;
 	}
 	if (o->json)
@@ -75,8 +74,7 @@ cmd_deposit(const opts *o)
 	if (iss_cli_open_db(o, &db) != 0)
 		return 1;
 	if (iss_deposit(db, o->pan, amount, &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 	} else {
 		printf("deposited %u to %s\n", amount, o->pan);
 		rc = 0;
@@ -141,8 +139,7 @@ cmd_merchant_create(const opts *o)
 	rc = 0;
 	goto out;
 fail:
-	fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-	rc = e.status < 500 ? 2 : 1;
+	rc = iss_cli_err(&e);
 out:
 	sodium_memzero(key, sizeof(key));
 	json_decref(j);
@@ -184,8 +181,7 @@ cmd_merchant_key(const opts *o)
 	rc = 0;
 	goto out;
 fail:
-	fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-	rc = e.status < 500 ? 2 : 1;
+	rc = iss_cli_err(&e);
 out:
 	sodium_memzero(key, sizeof(key));
 	iss_db_free(&db);
@@ -209,8 +205,7 @@ cmd_merchant_cert(const opts *o)
 		return 1;
 	if (iss_merchant_cert_add(db, o->terminal, o->client_cert, fp, sizeof(fp),
 	    &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 	} else {
 		if (o->json)
 			printf("{\"terminal\":\"%s\",\"client_cert\":\"%s\"}\n",
@@ -239,8 +234,7 @@ cmd_merchant_webhook(const opts *o)
 	if (iss_cli_open_db(o, &db) != 0)
 		return 1;
 	if (iss_merchant_webhook(db, o->terminal, o->webhook, &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 	} else {
 		if (o->json)
 			printf("{\"terminal\":\"%s\",\"webhook\":%s%s%s}\n",
@@ -271,8 +265,7 @@ cmd_alias_create(const opts *o)
 		return 1;
 	if (iss_alias_create(db, o->pan, o->alias, o->label, alias, sizeof(alias),
 	    &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 	} else {
 		if (o->json)
 			printf("{\"alias\":\"%s\"}\n", alias);
@@ -398,8 +391,7 @@ cmd_revoke(const opts *o)
 	if (iss_cli_open_db(o, &db) != 0)
 		return 1;
 	if (iss_card_revoke(db, o->card, &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 	} else {
 		printf("card %s revoked\n", o->card);
 		rc = 0;

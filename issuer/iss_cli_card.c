@@ -160,8 +160,7 @@ cmd_psam_issue(const opts *o)
 		goto out;
 	if (iss_psam_issue(x.db, &x.k, o->terminal, req, req_len, msg, &msg_len,
 	    &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 		goto out;
 	}
 	cap = sodium_base64_ENCODED_LEN(msg_len, sodium_base64_VARIANT_ORIGINAL);
@@ -234,8 +233,7 @@ cmd_purse_unblock(const opts *o)
 	if (open_keys(o, "purse-unblock", &x) != 0)
 		goto out;
 	if (iss_purse_unblock(x.db, &x.k, o->card, msg, (size_t)n, &ub, &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 		goto out;
 	}
 	wk_hex_encode(ub.challenge, sizeof(ub.challenge), chal);
@@ -303,8 +301,7 @@ cmd_pin_unblock(const opts *o)
 		goto out;
 	if (iss_pin_order_new(x.db, &x.k, o->card, o->request != NULL ? msg : NULL,
 	    (size_t)n, &ord, o->request != NULL ? &sc : NULL, &e) != 0) {
-		fprintf(stderr, "walletkey-issuer: %s: %s\n", e.code, e.message);
-		rc = e.status < 500 ? 2 : 1;
+		rc = iss_cli_err(&e);
 		goto out;
 	}
 	if (o->request != NULL) {

@@ -211,6 +211,13 @@ iss_cli_unlock(const opts *o, iss_unlock *u)
 	return 0;
 }
 
+int
+iss_cli_err(const iss_err *e)
+{
+	fprintf(stderr, "walletkey-issuer: %s: %s\n", e->code, e->message);
+	return e->status < 500 ? 2 : 1;
+}
+
 bool
 iss_cli_parse_u32(const char *s, uint32_t *v)
 {
