@@ -17,15 +17,14 @@
 
 /* ---- RSA: not here ---- */
 
-ULONG DEVAPI
-SKF_GenExtRSAKey(DEVHANDLE hDev, ULONG ulBitsLen, RSAPRIVATEKEYBLOB *pBlob)
+/* RSA is not offered: SAR_NOTSUPPORTYETERR for a live handle of KIND */
+static ULONG
+rsa_unsupported(HANDLE h, enum skf_kind kind)
 {
 	ULONG r;
 
-	(void)ulBitsLen;
-	(void)pBlob;
 	skf_lock();
-	r = skf_get(hDev, SKF_DEV) != NULL ? SAR_NOTSUPPORTYETERR :
+	r = skf_get(h, kind) != NULL ? SAR_NOTSUPPORTYETERR :
 	    SAR_INVALIDHANDLEERR;
 	skf_unlock();
 	return r;
@@ -34,25 +33,21 @@ SKF_GenExtRSAKey(DEVHANDLE hDev, ULONG ulBitsLen, RSAPRIVATEKEYBLOB *pBlob)
 static ULONG
 rsa_cont(HCONTAINER h)
 {
-	ULONG r;
-
-	skf_lock();
-	r = skf_get(h, SKF_CONT) != NULL ? SAR_NOTSUPPORTYETERR :
-	    SAR_INVALIDHANDLEERR;
-	skf_unlock();
-	return r;
+	return rsa_unsupported(h, SKF_CONT);
 }
 
 static ULONG
 rsa_dev(DEVHANDLE h)
 {
-	ULONG r;
+	return rsa_unsupported(h, SKF_DEV);
+}
 
-	skf_lock();
-	r = skf_get(h, SKF_DEV) != NULL ? SAR_NOTSUPPORTYETERR :
-	    SAR_INVALIDHANDLEERR;
-	skf_unlock();
-	return r;
+ULONG DEVAPI
+SKF_GenExtRSAKey(DEVHANDLE hDev, ULONG ulBitsLen, RSAPRIVATEKEYBLOB *pBlob)
+{
+	(void)ulBitsLen;
+	(void)pBlob;
+	return rsa_dev(hDev);
 }
 
 ULONG DEVAPI
