@@ -22,13 +22,31 @@
  * --trace: no rates; one signature of each path between markers on stderr
  * ("@@ ALG PATH" ... "@@ end") with libwalletkey's trace on, for
  * bench/sign.sh to count the PC/SC calls and APDUs of one signature.
+ *
+ * Each run of each path alternates with the echo card (blocks of
+ * PAIR_BLOCK APDUs and signatures), and x-CEIL is the median of the runs'
+ * own ratios: on a shared machine the ceiling swings with the load as the
+ * path does, and a ceiling measured at another moment made the ratio swing
+ * (0.84 and 0.70 minutes apart, issue 17).
+ *
+ * --cost PATH (libwalletkey, a module's NAME, or echo) --alg NAME --count
+ * N: no rates; N operations of one path in cost_loop (for valgrind
+ * --tool=callgrind --toggle-collect=cost_loop) after 200 to warm up, and
+ * one line of microseconds per operation: wall, this process's CPU, and
+ * the CPU of each --watch NAME=PID process (all its threads,
+ * /proc/PID/task/TID/schedstat); --hook CMD runs "CMD begin" before the
+ * N and "CMD end" after them (a profiler of the card starts and stops
+ * there). bench/sign_cost.sh splits one signature's work between the
+ * client, pcscd and the card with it.
  */
 /* ECDSA_sign_setup / ECDSA_do_sign_ex: the card's signature with its nonce
  * made ahead, timed here as the card does it (vcard/applets/piv_ecdsa.c) */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,24 +117,35 @@ input_for(const bench_alg *a, uint8_t *buf, bool padded)
 /* why the last failed run failed, for the n/a rows */
 static char why[160];
 
+/* one signature of a through libwalletkey; 0, or -1 with why set */
+static int
+wk_one(wk_piv *piv, const bench_alg *a, const uint8_t *in, size_t in_len)
+{
+	uint8_t sig[WK_PIV_SIG_MAX];
+	size_t sig_len = sizeof(sig);
+	int rc;
+
+	if ((rc = wk_piv_sign(piv, a->slot, a->alg, in, in_len, sig,
+	    &sig_len)) != WK_OK) {
+		snprintf(why, sizeof(why), "slot %02x: %s (SW %04X)", a->slot,
+		    wk_strerror(rc), wk_piv_last_sw(piv));
+		return -1;
+	}
+	return 0;
+}
+
 /* signatures/s for seconds, or until max signatures (0: no limit) */
 static double
 run_wk(wk_piv *piv, const bench_alg *a, double seconds, long max)
 {
-	uint8_t in[256], sig[WK_PIV_SIG_MAX];
-	size_t in_len = input_for(a, in, true), sig_len;
+	uint8_t in[256];
+	size_t in_len = input_for(a, in, true);
 	double t0 = bench_now_s(), t;
 	long n = 0;
-	int rc;
 
 	do {
-		sig_len = sizeof(sig);
-		if ((rc = wk_piv_sign(piv, a->slot, a->alg, in, in_len, sig,
-		    &sig_len)) != WK_OK) {
-			snprintf(why, sizeof(why), "slot %02x: %s (SW %04X)",
-			    a->slot, wk_strerror(rc), wk_piv_last_sw(piv));
+		if (wk_one(piv, a, in, in_len) != 0)
 			return -1;
-		}
 		n++;
 		t = bench_now_s() - t0;
 	} while (t < seconds && (max == 0 || n < max));
@@ -213,26 +242,37 @@ p11_key(p11 *p, const bench_alg *a, CK_OBJECT_HANDLE *key)
 	return 0;
 }
 
+/* one C_SignInit + C_Sign; 0, or -1 with why set */
+static int
+p11_one(p11 *p, const bench_alg *a, CK_OBJECT_HANDLE key, const uint8_t *in,
+    CK_ULONG in_len)
+{
+	CK_MECHANISM mech = { a->p11_mech, NULL, 0 };
+	uint8_t sig[512];
+	CK_ULONG sig_len = sizeof(sig);
+	CK_RV rv;
+
+	if ((rv = p->f->C_SignInit(p->s, &mech, key)) != CKR_OK ||
+	    (rv = p->f->C_Sign(p->s, (CK_BYTE_PTR)(uintptr_t)in, in_len, sig,
+	    &sig_len)) != CKR_OK) {
+		snprintf(why, sizeof(why), "%s: CKR 0x%lX", a->name,
+		    (unsigned long)rv);
+		return -1;
+	}
+	return 0;
+}
+
 static double
 run_p11(p11 *p, const bench_alg *a, CK_OBJECT_HANDLE key, double seconds)
 {
-	CK_MECHANISM mech = { a->p11_mech, NULL, 0 };
-	uint8_t in[256], sig[512];
-	CK_ULONG in_len = input_for(a, in, false), sig_len;
+	uint8_t in[256];
+	CK_ULONG in_len = input_for(a, in, false);
 	double t0 = bench_now_s(), t;
 	long n = 0;
 
-	CK_RV rv;
-
 	do {
-		sig_len = sizeof(sig);
-		if ((rv = p->f->C_SignInit(p->s, &mech, key)) != CKR_OK ||
-		    (rv = p->f->C_Sign(p->s, in, in_len, sig, &sig_len)) !=
-		    CKR_OK) {
-			snprintf(why, sizeof(why), "%s: CKR 0x%lX", a->name,
-			    (unsigned long)rv);
+		if (p11_one(p, a, key, in, in_len) != 0)
 			return -1;
-		}
 		n++;
 		t = bench_now_s() - t0;
 	} while (t < seconds);
@@ -363,82 +403,310 @@ evp_key(const bench_alg *a)
 
 /* ---- the transport ceiling ------------------------------------------- */
 
-/* median microseconds of a short APDU (5-byte ECHO, 2-byte answer) on the
- * echo card in reader, through PC/SC alone; -1 when it does not answer */
-static double
-echo_us(const char *reader, int n)
-{
-	static const uint8_t echo[] = { 0x00, 0xEE, 0x00, 0x00, 0x00 };
-	SCARDCONTEXT ctx = 0;
-	SCARDHANDLE h = 0;
-	DWORD proto = 0, rlen;
-	uint8_t r[258];
-	LONG rv = SCARD_S_SUCCESS;
-	double *t = NULL, us = -1;
+/* the echo card (walletkey-echo-card, the card that does nothing), open
+ * through PC/SC for the whole run */
+typedef struct echo_card {
+	SCARDCONTEXT ctx;
+	SCARDHANDLE h;
 	const SCARD_IO_REQUEST *pci;
+} echo_card;
 
-	if (reader == NULL || (t = calloc((size_t)n, sizeof(*t))) == NULL)
-		goto out;
+/* one short APDU (5-byte ECHO, 2-byte answer); 0, or -1 */
+static int
+echo_one(echo_card *e)
+{
+	static const uint8_t cmd[] = { 0x00, 0xEE, 0x00, 0x00, 0x00 };
+	uint8_t r[258];
+	DWORD rlen = sizeof(r);
+	LONG rv;
+
+	if ((rv = SCardTransmit(e->h, e->pci, cmd, sizeof(cmd), NULL, r,
+	    &rlen)) != SCARD_S_SUCCESS || rlen != 2 || r[0] != 0x90) {
+		fprintf(stderr, "bench_sign: echo card: %s, %lu bytes\n",
+		    pcsc_stringify_error(rv), (unsigned long)rlen);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+echo_close(echo_card *e)
+{
+	if (e->h != 0)
+		SCardDisconnect(e->h, SCARD_LEAVE_CARD);
+	if (e->ctx != 0)
+		SCardReleaseContext(e->ctx);
+	memset(e, 0, sizeof(*e));
+}
+
+/* connects to the echo card in reader and warms it up (50 APDUs) */
+static int
+echo_open(echo_card *e, const char *reader)
+{
+	DWORD proto = 0;
+	LONG rv;
+
+	memset(e, 0, sizeof(*e));
+	if (reader == NULL)
+		return -1;
 	if ((rv = SCardEstablishContext(SCARD_SCOPE_SYSTEM, NULL, NULL,
-	    &ctx)) != SCARD_S_SUCCESS || (rv = SCardConnect(ctx, reader,
-	    SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &h,
+	    &e->ctx)) != SCARD_S_SUCCESS || (rv = SCardConnect(e->ctx, reader,
+	    SCARD_SHARE_SHARED, SCARD_PROTOCOL_T0 | SCARD_PROTOCOL_T1, &e->h,
 	    &proto)) != SCARD_S_SUCCESS) {
 		fprintf(stderr, "bench_sign: echo card in %s: %s\n", reader,
 		    pcsc_stringify_error(rv));
-		goto out;
+		echo_close(e);
+		return -1;
 	}
-	pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
-	for (int i = -50; i < n; i++) {	/* 50 to warm up */
-		double t0 = bench_now_s();
-
-		rlen = sizeof(r);
-		if ((rv = SCardTransmit(h, pci, echo, sizeof(echo), NULL, r,
-		    &rlen)) != SCARD_S_SUCCESS || rlen != 2 || r[0] != 0x90) {
-			fprintf(stderr, "bench_sign: echo card: %s, %lu bytes "
-			    "%02X%02X\n", pcsc_stringify_error(rv),
-			    (unsigned long)rlen, r[0], r[1]);
-			goto out;
+	e->pci = proto == SCARD_PROTOCOL_T0 ? SCARD_PCI_T0 : SCARD_PCI_T1;
+	for (int i = 0; i < 50; i++)
+		if (echo_one(e) != 0) {
+			echo_close(e);
+			return -1;
 		}
-		if (i >= 0)
-			t[i] = (bench_now_s() - t0) * 1e6;
+	return 0;
+}
+
+/* ---- one path, in rounds paired with the echo card -------------------- */
+
+enum { PATH_WK, PATH_P11, PATH_ECHO };
+
+/* what one call of path_one does: a signature through libwalletkey or a
+ * module, or an APDU to the echo card */
+typedef struct path_ctx {
+	int kind;
+	const bench_alg *a;
+	wk_piv *piv;
+	p11 *p;
+	CK_OBJECT_HANDLE key;
+	echo_card *e;
+	uint8_t in[256];
+	size_t in_len;
+} path_ctx;
+
+static void
+path_init(path_ctx *c, int kind, const bench_alg *a)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->a = a;
+	if (a != NULL)
+		c->in_len = input_for(a, c->in, kind == PATH_WK);
+}
+
+static int
+path_one(path_ctx *c)
+{
+	switch (c->kind) {
+	case PATH_WK:
+		return wk_one(c->piv, c->a, c->in, c->in_len);
+	case PATH_P11:
+		return p11_one(c->p, c->a, c->key, c->in, (CK_ULONG)c->in_len);
+	default:
+		return echo_one(c->e);
 	}
-	us = bench_median(t, n);
-out:
-	if (h != 0)
-		SCardDisconnect(h, SCARD_LEAVE_CARD);
-	if (ctx != 0)
-		SCardReleaseContext(ctx);
-	free(t);
-	return us;
+}
+
+/* signatures and echo APDUs alternate in blocks of this many */
+#define PAIR_BLOCK 32
+
+/*
+ * one round of about seconds: blocks of PAIR_BLOCK echo APDUs and
+ * PAIR_BLOCK signatures in alternation, so that the transport ceiling and
+ * the path are measured over the same moments of a shared machine; the
+ * path's signatures/s and the echo card's mean us per APDU over the round
+ * (*echo_us -1 without an echo card). -1 when a signature fails.
+ */
+static double
+run_paired(path_ctx *c, echo_card *e, double seconds, double *echo_us)
+{
+	double t0 = bench_now_s(), ts = 0, te = 0, t;
+	long ns = 0, ne = 0;
+
+	*echo_us = -1;
+	do {
+		if (e != NULL) {
+			t = bench_now_s();
+			for (int i = 0; i < PAIR_BLOCK; i++)
+				if (echo_one(e) != 0)
+					return -1;
+			te += bench_now_s() - t;
+			ne += PAIR_BLOCK;
+		}
+		t = bench_now_s();
+		for (int i = 0; i < PAIR_BLOCK; i++)
+			if (path_one(c) != 0)
+				return -1;
+		ts += bench_now_s() - t;
+		ns += PAIR_BLOCK;
+	} while (bench_now_s() - t0 < seconds);
+	if (ne > 0)
+		*echo_us = te * 1e6 / (double)ne;
+	return (double)ns / ts;
+}
+
+/* the figures of one path over the runs: rates, the echo card's APDU time
+ * of the same rounds, and their ratio round by round */
+typedef struct path_figs {
+	double rate[MAX_RUNS], echo[MAX_RUNS], ratio[MAX_RUNS], rest[MAX_RUNS];
+	bool failed;
+	char why[160];
+} path_figs;
+
+static void
+path_round(path_figs *f, int r, path_ctx *c, echo_card *e, double seconds)
+{
+	why[0] = '\0';
+	f->rate[r] = run_paired(c, e, seconds, &f->echo[r]);
+	if (f->rate[r] < 0) {
+		f->failed = true;
+		memcpy(f->why, why, sizeof(f->why));
+	}
+	f->ratio[r] = f->rate[r] > 0 && f->echo[r] > 0 ?
+	    f->rate[r] * f->echo[r] / 1e6 : -1;
 }
 
 /* ---- output ------------------------------------------------------------ */
 
-/* one row: the rate, its ratios, and the split of one signature's time:
+/*
+ * one row: the rate, its ratios, and the split of one signature's time:
  * the transport (the echo card's APDU), the signature itself (OpenSSL's
- * time in this process) and the rest (card and host work, locking) */
+ * time in this process) and the rest (card and host work, locking). Every
+ * figure is the median over the runs; x-CEIL and REST are taken round by
+ * round (each round's rate against the echo card's time in that round)
+ * before the median.
+ */
 static void
-print_row(const char *alg, const char *path, double card, double evp,
-    double ahead, double echo, bool on_card, const char *reason)
+print_row(const char *alg, const char *path, path_figs *f, int runs,
+    double evp, double ahead, bool on_card)
 {
 	/* the card's signature on the path: with the nonce made ahead where
 	 * it makes one (ECDSA), else OpenSSL's whole signature */
 	double us, sig_us = 1e6 / (on_card && ahead > 0 ? ahead : evp);
+	double card, echo, ratio;
 
-	if (card <= 0) {
+	if (f->failed) {
 		printf("%-11s %-13s %9s %9s %9s %9s %9s %9s\n", alg, path, "n/a",
 		    "-", "-", "-", "-", "-");
-		if (reason != NULL && reason[0] != '\0')
-			printf("%-11s %-13s (%s)\n", "", "", reason);
+		if (f->why[0] != '\0')
+			printf("%-11s %-13s (%s)\n", "", "", f->why);
 		return;
 	}
+	for (int r = 0; r < runs; r++)
+		f->rest[r] = 1e6 / f->rate[r] - sig_us -
+		    (on_card && f->echo[r] > 0 ? f->echo[r] : 0);
+	card = bench_median(f->rate, runs);
+	echo = bench_median(f->echo, runs);
+	ratio = bench_median(f->ratio, runs);
 	us = 1e6 / card;
 	printf("%-11s %-13s %9.1f %9s %9.3f %9.1f %9.1f %9.1f\n", alg, path,
 	    card, "", card / evp, us, on_card && echo > 0 ? echo : 0.0, sig_us);
 	if (echo > 0)
 		printf("%-11s %-13s %9s %9.2f %9s %9s %9s %9.1f\n", "", "", "",
-		    card * echo / 1e6, "", "", "", on_card ? us - echo - sig_us :
-		    us - sig_us);
+		    ratio, "", "", "", bench_median(f->rest, runs));
+}
+
+/* ---- the cost of one operation (--cost) ------------------------------- */
+
+#define MAX_WATCH 4
+
+/* nanoseconds of CPU the process pid has used, all its threads
+ * (/proc/PID/task/TID/schedstat: time on the CPU), or -1 */
+static double
+proc_cpu_ns(long pid)
+{
+	char path[64], line[128];
+	double sum = 0;
+	DIR *d;
+	struct dirent *de;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task/%.16s/schedstat",
+		    pid, de->d_name);
+		if ((fp = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(line, sizeof(line), fp) != NULL)
+			sum += strtod(line, NULL);
+		fclose(fp);
+	}
+	closedir(d);
+	return sum;
+}
+
+static double
+self_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* the loop a profiler counts (valgrind --tool=callgrind
+ * --toggle-collect=cost_loop): n operations of the path, nothing else */
+__attribute__((noinline)) static int
+cost_loop(path_ctx *c, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (path_one(c) != 0)
+			return -1;
+	return 0;
+}
+
+/*
+ * n operations of one path after 200 to warm up; prints per operation the
+ * wall time, this process's CPU and each watched process's CPU (the card,
+ * pcscd), in microseconds, as NAME=VALUE on one line. hook (a shell
+ * command) runs with "begin" before the n and "end" after them: a
+ * profiler of the card starts and stops there.
+ */
+static int
+run_cost(path_ctx *c, long n, const char *label, const char *hook,
+    const char *const *wname, const long *wpid, int nwatch)
+{
+	char cmd[512];
+	double w0[MAX_WATCH], w1[MAX_WATCH], t0, t1, c0, c1;
+	int rc = 0;
+
+	for (int i = 0; i < 200; i++)
+		if (path_one(c) != 0)
+			return -1;
+	if (hook != NULL) {
+		snprintf(cmd, sizeof(cmd), "%s begin", hook);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	for (int i = 0; i < nwatch; i++)
+		w0[i] = proc_cpu_ns(wpid[i]);
+	c0 = self_cpu_ns();
+	t0 = bench_now_s();
+	rc = cost_loop(c, n);
+	t1 = bench_now_s();
+	c1 = self_cpu_ns();
+	for (int i = 0; i < nwatch; i++)
+		w1[i] = proc_cpu_ns(wpid[i]);
+	if (hook != NULL) {
+		snprintf(cmd, sizeof(cmd), "%s end", hook);
+		if (system(cmd) != 0)
+			rc = -1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "bench_sign: %s: %s\n", label, why);
+		return -1;
+	}
+	printf("%s n=%ld wall_us=%.2f client_us=%.2f", label, n,
+	    (t1 - t0) * 1e6 / (double)n, (c1 - c0) / 1e3 / (double)n);
+	for (int i = 0; i < nwatch; i++)
+		printf(" %s_us=%.2f", wname[i], w0[i] >= 0 && w1[i] >= 0 ?
+		    (w1[i] - w0[i]) / 1e3 / (double)n : -1.0);
+	printf("\n");
+	return 0;
 }
 
 typedef struct module {
@@ -459,22 +727,31 @@ main(int argc, char **argv)
 		{ "reader", required_argument, NULL, 'R' },
 		{ "echo-reader", required_argument, NULL, 'E' },
 		{ "trace", no_argument, NULL, 't' },
+		{ "cost", required_argument, NULL, 'c' },
+		{ "alg", required_argument, NULL, 'a' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "hook", required_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *reader = getenv("WALLETKEY_READER_0"), *echo_reader = NULL;
-	double seconds = 1.0, wk_r[MAX_RUNS], evp_r[MAX_RUNS], ahead_r[MAX_RUNS];
-	double ahead_m;
-	double mod_r[MAX_MODULES][MAX_RUNS], card_m, evp_m, echo = -1, ceiling;
-	bool have_ceiling;
-	int runs = 5, c, status = 1, nmod = 0;
-	bool trace = false;
+	const char *cost = NULL, *cost_alg = "ecdsa-p256", *hook = NULL;
+	const char *wname[MAX_WATCH];
+	long wpid[MAX_WATCH], cost_n = 2000;
+	double seconds = 1.0, evp_r[MAX_RUNS], ahead_r[MAX_RUNS];
+	double ahead_m, evp_m, echo_all[(MAX_MODULES + 1) * MAX_RUNS], echo = -1;
+	int runs = 5, c, status = 1, nmod = 0, nwatch = 0, necho = 0;
+	bool trace = false, have_echo = false;
 	wk_ctx *ctx = NULL;
 	wk_card *card = NULL;
 	wk_piv *piv = NULL;
 	EVP_PKEY *k;
 	module mods[MAX_MODULES];
+	echo_card ec;
+	path_figs *wk_f = NULL, *mod_f = NULL;
 
 	memset(mods, 0, sizeof(mods));
+	memset(&ec, 0, sizeof(ec));
 	if (sodium_init() < 0)
 		return 1;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -499,13 +776,40 @@ main(int argc, char **argv)
 		case 'R': reader = optarg; break;
 		case 'E': echo_reader = optarg; break;
 		case 't': trace = true; break;
+		case 'c': cost = optarg; break;
+		case 'a': cost_alg = optarg; break;
+		case 'n': cost_n = atol(optarg); break;
+		case 'h': hook = optarg; break;
+		case 'w': {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL || nwatch == MAX_WATCH)
+				goto usage;
+			*eq = '\0';
+			wname[nwatch] = optarg;
+			wpid[nwatch++] = atol(eq + 1);
+			break;
+		}
 		default:
 			goto usage;
 		}
 	}
-	if (runs < 1 || runs > MAX_RUNS || seconds <= 0 || seconds > 60) {
-		fputs("bench_sign: --runs 1..15, --seconds up to 60\n", stderr);
+	if (runs < 1 || runs > MAX_RUNS || seconds <= 0 || seconds > 60 ||
+	    cost_n < 1) {
+		fputs("bench_sign: --runs 1..15, --seconds up to 60, --count "
+		    "from 1\n", stderr);
 		return 2;
+	}
+	if (cost != NULL && strcmp(cost, "echo") == 0) {
+		path_ctx pc;
+
+		path_init(&pc, PATH_ECHO, NULL);
+		pc.e = &ec;
+		if (echo_open(&ec, echo_reader) != 0)
+			goto out;
+		status = run_cost(&pc, cost_n, "echo", hook, wname, wpid, nwatch) == 0 ?
+		    0 : 1;
+		goto out;
 	}
 	if (wk_ctx_new(&ctx) != WK_OK || wk_card_open(ctx, reader, &card) !=
 	    WK_OK || wk_piv_open(card, &piv) != WK_OK ||
@@ -515,11 +819,47 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* before any module: OpenSC's looks at every reader, the echo card's too */
-	if (!trace)
-		echo = echo_us(echo_reader, 2000);
+	if (!trace && cost == NULL && echo_open(&ec, echo_reader) == 0)
+		have_echo = true;
 	for (int m = 0; m < nmod; m++)
 		mods[m].open = p11_open(&mods[m].p, mods[m].so, mods[m].token,
 		    "123456") == 0;
+	if (cost != NULL) {
+		const bench_alg *a = NULL;
+		path_ctx pc;
+		char label[64];
+
+		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++)
+			if (strcmp(algs[i].name, cost_alg) == 0)
+				a = &algs[i];
+		if (a == NULL) {
+			fprintf(stderr, "bench_sign: --alg %s: ecdsa-p256, "
+			    "ed25519 or rsa2048\n", cost_alg);
+			goto out;
+		}
+		snprintf(label, sizeof(label), "%s %s", cost, a->name);
+		if (strcmp(cost, "libwalletkey") == 0) {
+			path_init(&pc, PATH_WK, a);
+			pc.piv = piv;
+		} else {
+			int m;
+
+			for (m = 0; m < nmod && strcmp(mods[m].name, cost) != 0; m++)
+				;
+			if (m == nmod || !mods[m].open ||
+			    p11_key(&mods[m].p, a, &pc.key) != 0) {
+				fprintf(stderr, "bench_sign: --cost %s: no such "
+				    "module or key\n", cost);
+				goto out;
+			}
+			path_init(&pc, PATH_P11, a);
+			pc.p = &mods[m].p;
+			(void)p11_key(&mods[m].p, a, &pc.key);
+		}
+		status = run_cost(&pc, cost_n, label, hook, wname, wpid, nwatch) == 0 ?
+		    0 : 1;
+		goto out;
+	}
 	if (trace) {
 		/* one signature per path, after a first one (the state of a run) */
 		for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
@@ -547,52 +887,66 @@ main(int argc, char **argv)
 		status = 0;
 		goto out;
 	}
-	ceiling = echo > 0 ? 1e6 / echo : -1;
-	have_ceiling = ceiling > 0;
+	if ((wk_f = calloc(1, sizeof(*wk_f))) == NULL ||
+	    (mod_f = calloc(MAX_MODULES, sizeof(*mod_f))) == NULL)
+		goto out;
 	printf("signatures per second, median of %d runs of %.1f s\n", runs,
 	    seconds);
-	if (have_ceiling)
-		printf("transport ceiling: the echo card's short APDU %.1f us "
-		    "(median of 2000) = %.0f APDUs/s\n", echo, ceiling);
+	if (have_echo)
+		printf("transport ceiling: 1 / the echo card's short APDU, "
+		    "measured in every run of every path\nin alternation with it"
+		    " (blocks of %d echo APDUs and %d signatures): the ceiling "
+		    "and the\npath see the same moments of a shared machine. "
+		    "x-CEIL is taken run by run (the\nrun's signatures/s x its "
+		    "echo APDU time), then the median of the runs' ratios\n",
+		    PAIR_BLOCK, PAIR_BLOCK);
 	else
 		printf("transport ceiling: no echo card (--echo-reader)\n");
 	printf("x-CEIL = signatures/s over the ceiling (second line of a row);"
 	    " x-OPENSSL = over OpenSSL in\nthis process; one signature's us: "
-	    "APDU (the echo card's), SIG (OpenSSL's signature here; ECDSA:\n"
-	    "the part after the nonce the card makes ahead; Ed25519: "
-	    "libsodium's, as the card signs),\nREST (second line: what is "
-	    "left, the card's and the host's own work)\n");
+	    "APDU (the echo card's, in the path's runs), SIG (OpenSSL's\n"
+	    "signature here; ECDSA: the part after the nonce the card makes "
+	    "ahead; Ed25519: libsodium's,\nas the card signs), REST (second "
+	    "line: what is left, the card's and the host's own work,\nrun by "
+	    "run)\n");
 	printf("%-11s %-13s %9s %9s %9s %9s %9s %9s\n", "ALGORITHM", "PATH",
 	    "SIG/S", "x-CEIL", "x-OPENSSL", "us/SIG", "APDU us", "SIG us");
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
 		const bench_alg *a = &algs[i];
 		CK_OBJECT_HANDLE keys[MAX_MODULES];
 		bool ok[MAX_MODULES];
-		char wk_why[sizeof(why)], mod_why[MAX_MODULES][sizeof(why)];
+		path_ctx pc;
 
-		wk_why[0] = '\0';
+		memset(wk_f, 0, sizeof(*wk_f));
+		memset(mod_f, 0, MAX_MODULES * sizeof(*mod_f));
 		for (int m = 0; m < nmod; m++) {
-			mod_why[m][0] = '\0';
 			ok[m] = mods[m].open && p11_key(&mods[m].p, a, &keys[m]) == 0;
-			if (!ok[m])
-				snprintf(mod_why[m], sizeof(mod_why[m]), "%s",
+			if (!ok[m]) {
+				mod_f[m].failed = true;
+				snprintf(mod_f[m].why, sizeof(mod_f[m].why), "%s",
 				    !mods[m].open ? "the module did not open" :
 				    "no private key of this type with OpenSC's id for"
 				    " the slot");
+			}
 		}
 		if ((k = evp_key(a)) == NULL)
 			goto out;
-		/* runs interleave the paths so drift hits them alike */
+		/* runs interleave the paths so drift hits them alike; within a
+		 * run, each path alternates with the echo card */
 		for (int r = 0; r < runs; r++) {
-			why[0] = '\0';
-			if ((wk_r[r] = run_wk(piv, a, seconds, 0)) < 0)
-				memcpy(wk_why, why, sizeof(why));
+			path_init(&pc, PATH_WK, a);
+			pc.piv = piv;
+			if (!wk_f->failed)
+				path_round(wk_f, r, &pc, have_echo ? &ec : NULL,
+				    seconds);
 			for (int m = 0; m < nmod; m++) {
-				why[0] = '\0';
-				mod_r[m][r] = ok[m] ? run_p11(&mods[m].p, a, keys[m],
-				    seconds) : -1;
-				if (ok[m] && mod_r[m][r] < 0)
-					memcpy(mod_why[m], why, sizeof(why));
+				if (mod_f[m].failed)
+					continue;
+				path_init(&pc, PATH_P11, a);
+				pc.p = &mods[m].p;
+				pc.key = keys[m];
+				path_round(&mod_f[m], r, &pc, have_echo ? &ec : NULL,
+				    seconds);
 			}
 			evp_r[r] = run_evp(k, a, seconds);
 			/* the card's own signature on the path, where it is
@@ -605,13 +959,20 @@ main(int argc, char **argv)
 		EVP_PKEY_free(k);
 		evp_m = bench_median(evp_r, runs);
 		ahead_m = bench_median(ahead_r, runs);
-		card_m = bench_median(wk_r, runs);
-		print_row(a->name, "libwalletkey", card_m, evp_m, ahead_m, echo,
-		    true, wk_why);
+		if (!wk_f->failed && have_echo && necho + runs <=
+		    (int)(sizeof(echo_all) / sizeof(echo_all[0]))) {
+			memcpy(echo_all + necho, wk_f->echo,
+			    (size_t)runs * sizeof(double));
+			necho += runs;
+		}
+		print_row(a->name, "libwalletkey", wk_f, runs, evp_m, ahead_m,
+		    true);
 		for (int m = 0; m < nmod; m++)
-			print_row(a->name, mods[m].name, bench_median(mod_r[m], runs),
-			    evp_m, ahead_m, echo,
-			    strcmp(mods[m].name, "softhsm2") != 0, mod_why[m]);
+			print_row(a->name, mods[m].name, &mod_f[m], runs, evp_m,
+			    ahead_m, strcmp(mods[m].name, "softhsm2") != 0);
+		/* the bounds: the echo card's APDU time of libwalletkey's runs */
+		echo = !wk_f->failed && have_echo ? bench_median(wk_f->echo, runs) :
+		    -1;
 		if (a->alg == WK_PIV_ALG_ECCP256 && ahead_m > 0 && echo > 0)
 			printf("%-11s %-13s the card makes its next nonce while "
 			    "idle: SIG is s = k^-1(e + rd), %.1f us\n%-11s %-13s "
@@ -630,6 +991,10 @@ main(int argc, char **argv)
 			    echo + 1e6 / ahead_m, echo / (echo + 1e6 / ahead_m));
 		fflush(stdout);
 	}
+	if (necho > 0)
+		printf("the echo card's short APDU over every run: median %.1f us"
+		    " = %.0f APDUs/s\n", bench_median(echo_all, necho),
+		    1e6 / bench_median(echo_all, necho));
 	/*
 	 * issue 16: each 9C (and 9D) operation writes a record of the audit
 	 * log in its command's commit (docs/audit.md "Signatures and
@@ -678,10 +1043,14 @@ main(int argc, char **argv)
 	goto out;
 usage:
 	fputs("usage: bench_sign [--runs N] [--seconds S] [--reader NAME] "
-	    "[--echo-reader NAME] [--module NAME=SO[:TOKEN]]... [--trace]\n",
-	    stderr);
+	    "[--echo-reader NAME] [--module NAME=SO[:TOKEN]]... [--trace]\n"
+	    "       bench_sign --cost libwalletkey|MODULE|echo [--alg NAME] "
+	    "[--count N] [--watch NAME=PID]... [--hook CMD]\n", stderr);
 	return 2;
 out:
+	free(wk_f);
+	free(mod_f);
+	echo_close(&ec);
 	for (int m = 0; m < nmod; m++)
 		if (mods[m].open)
 			p11_close(&mods[m].p);
