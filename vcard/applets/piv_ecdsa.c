@@ -6,11 +6,14 @@
  * the answer and the next command), so a signature on the path is only
  * s = k^-1 (e + r d).
  *
- * The nonce of a key lives beside its parsed key in the key cache
- * (piv_cache.c), in this process's memory only: it never leaves the card
- * and is not stored, so a crash or restart loses it. It is taken out of
- * the cache before it is used, whatever the command's outcome, and wiped
- * after (BN_clear_free): a nonce signs at most once, and never again
+ * The nonces of a key (up to PIV_ECDSA_NONCES, so that a burst of
+ * commands that come faster than the card makes one still finds one ready;
+ * one missing costs the whole nonce on the path, about 8 times the rest of
+ * the signature) live beside its parsed key in the key cache
+ * (piv_cache.c), in this process's memory only: they never leave the card
+ * and are not stored, so a crash or restart loses them. A nonce is taken
+ * out of the cache before it is used, whatever the command's outcome, and
+ * wiped after (BN_clear_free): a nonce signs at most once, and never again
  * after a failed command. It goes with its key (piv_cache_forget: GENERATE,
  * IMPORT, MOVE, DELETE, RESET), and with the security state on a card
  * reset or another applet's selection (piv_ecdsa_drop_nonces).
@@ -30,6 +33,10 @@
 
 #include "piv_int.h"
 
+/* the longest DER ECDSA-Sig-Value of P-256 and P-384: SEQUENCE of two
+ * INTEGERs of at most 49 bytes (48 and a leading zero), 2 + 2 * (2 + 49) */
+#define PIV_ECDSA_DER_MAX 104
+
 static bool
 piv_ecdsa_ready(piv_cached *c)
 {
@@ -41,10 +48,13 @@ piv_ecdsa_ready(piv_cached *c)
 void
 piv_ecdsa_forget_nonce(piv_cached *c)
 {
-	BN_clear_free(c->kinv);
-	BN_clear_free(c->r);
-	c->kinv = NULL;
-	c->r = NULL;
+	for (size_t i = 0; i < c->n_nonces; i++) {
+		BN_clear_free(c->kinv[i]);
+		BN_clear_free(c->r[i]);
+		c->kinv[i] = NULL;
+		c->r[i] = NULL;
+	}
+	c->n_nonces = 0;
 }
 
 void
@@ -57,11 +67,17 @@ piv_ecdsa_clear(piv_cached *c)
 }
 
 bool
+piv_ecdsa_wants_nonce(const piv_cached *c)
+{
+	return c->signs && c->n_nonces < PIV_ECDSA_NONCES;
+}
+
+bool
 piv_ecdsa_precompute(piv_cached *c)
 {
 	BIGNUM *kinv = NULL, *r = NULL;
 
-	if (c->kinv != NULL || !c->signs || !piv_ecdsa_ready(c))
+	if (!piv_ecdsa_wants_nonce(c) || !piv_ecdsa_ready(c))
 		return false;
 	if (ECDSA_sign_setup(c->ec, NULL, &kinv, &r) != 1) {
 		ERR_clear_error();
@@ -69,8 +85,9 @@ piv_ecdsa_precompute(piv_cached *c)
 		BN_clear_free(r);
 		return false;
 	}
-	c->kinv = kinv;
-	c->r = r;
+	c->kinv[c->n_nonces] = kinv;
+	c->r[c->n_nonces] = r;
+	c->n_nonces++;
 	return true;
 }
 
@@ -78,7 +95,7 @@ uint16_t
 piv_ecdsa_sign(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
     size_t cap, size_t *olen)
 {
-	BIGNUM *kinv, *r;
+	BIGNUM *kinv = NULL, *r = NULL;
 	ECDSA_SIG *sig = NULL;
 	unsigned char *p = out;
 	uint16_t sw = WK_SW_UNKNOWN;
@@ -87,10 +104,13 @@ piv_ecdsa_sign(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
 	if (n == 0 || n > 64)
 		return WK_SW_WRONG_DATA;
 	/* taken out first: used at most once, whatever happens below */
-	kinv = c->kinv;
-	r = c->r;
-	c->kinv = NULL;
-	c->r = NULL;
+	if (c->n_nonces > 0) {
+		c->n_nonces--;
+		kinv = c->kinv[c->n_nonces];
+		r = c->r[c->n_nonces];
+		c->kinv[c->n_nonces] = NULL;
+		c->r[c->n_nonces] = NULL;
+	}
 	c->signs = true;
 	if (!piv_ecdsa_ready(c))
 		goto out;
@@ -100,8 +120,11 @@ piv_ecdsa_sign(piv_cached *c, const uint8_t *in, size_t n, uint8_t *out,
 		ERR_clear_error();
 		sig = ECDSA_do_sign_ex(in, (int)n, NULL, NULL, c->ec);
 	}
-	if (sig == NULL || (len = i2d_ECDSA_SIG(sig, NULL)) <= 0 ||
-	    (size_t)len > cap || i2d_ECDSA_SIG(sig, &p) != len) {
+	/* one encoding straight into out when any signature of the curve
+	 * fits (cap is PIV_OUT_MAX), else its length first */
+	if (sig == NULL || (cap < PIV_ECDSA_DER_MAX &&
+	    ((len = i2d_ECDSA_SIG(sig, NULL)) <= 0 || (size_t)len > cap)) ||
+	    (len = i2d_ECDSA_SIG(sig, &p)) <= 0 || (size_t)len > cap) {
 		ERR_clear_error();
 		goto out;
 	}

@@ -112,6 +112,11 @@ typedef struct piv_key {
 	EVP_PKEY *pkey;
 } piv_key;
 
+/* the nonces a signing ECDSA key keeps made ahead (piv_ecdsa.c): a burst
+ * of signatures whose commands come faster than the card makes one finds
+ * nonces still made */
+#define PIV_ECDSA_NONCES 4
+
 /* a slot key ready for GENERAL AUTHENTICATE: the operation contexts are
  * set up at first use and kept */
 typedef struct piv_cached {
@@ -123,10 +128,12 @@ typedef struct piv_cached {
 	uint8_t *ed_sk;
 	bool ed_tried;
 	BIGNUM *rsa_n;
-	/* ECDSA (piv_ecdsa.c): OpenSSL's EC_KEY of k.pkey, and the nonce made
-	 * while the card was idle (k^-1 and r), once the key has signed */
+	/* ECDSA (piv_ecdsa.c): OpenSSL's EC_KEY of k.pkey, and the nonces
+	 * made while the card was idle (k^-1 and r; n_nonces of them, at most
+	 * PIV_ECDSA_NONCES), once the key has signed */
 	EC_KEY *ec;
-	BIGNUM *kinv, *r;
+	BIGNUM *kinv[PIV_ECDSA_NONCES], *r[PIV_ECDSA_NONCES];
+	size_t n_nonces;
 	bool signs;
 } piv_cached;
 
@@ -201,8 +208,11 @@ void piv_cache_drop_nonces(piv_cache *c);
 /* piv_ecdsa.c: ECDSA signatures with the nonce made ahead */
 uint16_t piv_ecdsa_sign(piv_cached *c, const uint8_t *in, size_t n,
     uint8_t *out, size_t cap, size_t *olen);
-/* makes the key's next nonce if it has signed and has none; true if made */
+/* makes one more nonce for the key if it has signed and has fewer than
+ * PIV_ECDSA_NONCES; true if made */
 bool piv_ecdsa_precompute(piv_cached *c);
+/* true when the key signs and could keep one more nonce */
+bool piv_ecdsa_wants_nonce(const piv_cached *c);
 void piv_ecdsa_forget_nonce(piv_cached *c);
 /* the nonce and the EC_KEY freed (wiped) */
 void piv_ecdsa_clear(piv_cached *c);
