@@ -7,7 +7,6 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/objects.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
@@ -374,31 +373,54 @@ out:
 	return rc;
 }
 
+/* one INTEGER of an ECDSA-Sig-Value (DER: non-negative, minimal): its
+ * magnitude, at most field bytes */
+static bool
+der_uint(wk_cur *c, size_t field, const uint8_t **v, size_t *n)
+{
+	wk_tlv t;
+
+	if (wk_tlv_read(c, &t) != WK_TLV_OK || t.tag != 0x02 || t.len == 0 ||
+	    (t.value[0] & 0x80) != 0)
+		return false;
+	*v = t.value;
+	*n = t.len;
+	if ((*v)[0] == 0x00 && *n > 1) {
+		if (((*v)[1] & 0x80) == 0)
+			return false;	/* a leading zero it does not need */
+		(*v)++;
+		(*n)--;
+	}
+	return *n <= field;
+}
+
+/*
+ * SEQUENCE { INTEGER r, INTEGER s } into r | s, field_len bytes each: read
+ * with the TLV reader rather than OpenSSL's d2i_ECDSA_SIG and two BIGNUMs
+ * (4.5k instructions a signature through the PKCS#11 module, issue 17);
+ * as strict: nothing after the sequence or inside it after s, no negative
+ * or padded integer
+ */
 int
 wk_piv_ecdsa_der_to_raw(const uint8_t *der, size_t der_len,
     size_t field_len, uint8_t *out)
 {
-	const unsigned char *p = der;
-	ECDSA_SIG *sig = NULL;
-	const BIGNUM *r, *s;
-	int rc = WK_ERR_CARD_MALFORMED;
+	const uint8_t *r, *s;
+	size_t rl, sl;
+	wk_tlv seq;
+	wk_cur c;
 
-	if (der == NULL || out == NULL || field_len == 0 || der_len > 256) {
-		rc = WK_ERR_ARG;
-		goto out;
-	}
-	if ((sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) == NULL ||
-	    p != der + der_len)
-		goto out;
-	ECDSA_SIG_get0(sig, &r, &s);
-	if ((size_t)BN_num_bytes(r) > field_len ||
-	    (size_t)BN_num_bytes(s) > field_len)
-		goto out;
-	if (BN_bn2binpad(r, out, (int)field_len) < 0 ||
-	    BN_bn2binpad(s, out + field_len, (int)field_len) < 0)
-		goto out;
-	rc = WK_OK;
-out:
-	ECDSA_SIG_free(sig);
-	return rc;
+	if (der == NULL || out == NULL || field_len == 0 || der_len > 256)
+		return WK_ERR_ARG;
+	if (wk_tlv_parse_one(der, der_len, 0x30, &seq) != WK_TLV_OK)
+		return WK_ERR_CARD_MALFORMED;
+	wk_cur_init(&c, seq.value, seq.len);
+	if (!der_uint(&c, field_len, &r, &rl) ||
+	    !der_uint(&c, field_len, &s, &sl) || c.len != 0)
+		return WK_ERR_CARD_MALFORMED;
+	memset(out, 0, field_len - rl);
+	memcpy(out + field_len - rl, r, rl);
+	memset(out + field_len, 0, field_len - sl);
+	memcpy(out + 2 * field_len - sl, s, sl);
+	return WK_OK;
 }
