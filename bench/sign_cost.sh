@@ -127,8 +127,8 @@ done
 # strace -c's table: calls per system call over n operations
 per_op() {	# FILE N LABEL SIDE
 	awk -v n="$2" -v l="$3" -v s="$4" '
-		$1 ~ /^[0-9.]+$/ && $NF ~ /^[a-z_0-9]+$/ && NF >= 5 {
-			calls[$NF] = $4; tot += $4 }
+		$1 ~ /^[0-9.]+$/ && $NF ~ /^[a-z_0-9]+$/ && $NF != "total" &&
+		    NF >= 5 { calls[$NF] = $4; tot += $4 }
 		END { printf "%-12s %-6s %5.1f:", l, s, tot / n
 		    for (k in calls) if (calls[k] / n >= 0.05)
 		        printf " %s %.1f", k, calls[k] / n
@@ -147,7 +147,7 @@ if command -v strace >/dev/null; then
 		cost "$path" "$alg" "$NV" "$cpid" strace -c -o "$T/c1.strace" >/dev/null
 		cost "$path" "$alg" "$((2 * NV))" "$cpid" strace -c -o "$T/c2.strace" >/dev/null
 		# the difference of the two tables
-		awk '$1 ~ /^[0-9.]+$/ && $NF ~ /^[a-z_0-9]+$/ && NF >= 5 {
+		awk '$1 ~ /^[0-9.]+$/ && $NF ~ /^[a-z_0-9]+$/ && $NF != "total" && NF >= 5 {
 			if (FILENAME == ARGV[1]) a[$NF] = $4; else b[$NF] = $4 }
 			END { for (k in b) printf "0 0 0 %d 0 %s\n", b[k] - a[k], k }' \
 			"$T/c1.strace" "$T/c2.strace" >"$T/client.strace"
@@ -155,7 +155,8 @@ if command -v strace >/dev/null; then
 	done
 fi
 
-if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
+if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null &&
+	command -v callgrind_annotate >/dev/null; then
 	echo "--- instructions per operation (valgrind --tool=callgrind, user space)"
 	# the card under callgrind, in place of the sandbox's
 	"$SB/bin/card-kill" 0
@@ -170,7 +171,25 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
 	stop_echo
 	start_echo valgrind --tool=callgrind --callgrind-out-file="$T/echo.cg"
 	total() { awk '/^(summary|totals):/ { print $2; exit }' "$1" 2>/dev/null; }
-	printf '%-12s %10s %10s\n' PATH CLIENT CARD
+	# a function's inclusive instructions in a callgrind file
+	incl() {
+		callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+			awk -v f=":$2 " 'index($0, f) { gsub(/,/, "", $1); print $1; exit }'
+	}
+	# how often a function was called (the calls= lines after its cfn=)
+	calls() {
+		awk -v f="$2" '/^c?fn=/ { match($0, /\([0-9]+\)/)
+				id = substr($0, RSTART + 1, RLENGTH - 2)
+				rest = substr($0, RSTART + RLENGTH + 1)
+				if (rest != "") name[id] = rest
+				if ($0 ~ /^cfn=/) cfn = name[id] }
+			/^calls=/ { split($0, a, /[= ]/); n[cfn] += a[2] }
+			END { print n[f] + 0 }' "$1"
+	}
+	echo "(the card: PATH = its command work, vc_card_apdu; IDLE = its work between"
+	echo "an answer and the next command, the ECDSA nonces made ahead; LINK = the rest,"
+	echo "vpcd framing and the socket; AHEAD = nonces made ahead per ECDSA signature)"
+	printf '%-12s %9s %9s %9s %9s %9s %6s\n' PATH CLIENT CARD PATH IDLE LINK AHEAD
 	for p in "${paths[@]}"; do
 		read -r label path alg <<<"$p"
 		cpid=$vcard
@@ -180,13 +199,25 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
 		HOOK_MODE=callgrind HOOK=$T/hook cost "$path" "$alg" "$NV" "$cpid" \
 			valgrind --tool=callgrind --toggle-collect=cost_loop \
 			--callgrind-out-file="$T/client.cg" >/dev/null 2>&1
-		f=$(ls -t "$T"/card.cg.* "$T"/echo.cg.* 2>/dev/null | head -1)
-		[ -n "$f" ] && cp "$f" "$T/last-$label.cg" 2>/dev/null || true
-		awk -v l="$label" -v n="$NV" -v c="$(total "$T/client.cg")" \
-			-v k="$(total "$f")" 'BEGIN {
-			printf "%-12s %10.0f %10.0f\n", l, c / n, k / n }'
-		[ -n "${BENCH_COST_KEEP:-}" ] && cp "$f" "$BENCH_COST_KEEP/card-${label/\//-}.cg" \
-			&& cp "$T/client.cg" "$BENCH_COST_KEEP/client-${label/\//-}.cg"
+		f=$(find "$T" -maxdepth 1 -name 'card.cg.*' -o -maxdepth 1 -name 'echo.cg.*' | head -n 1)
+		[ -n "$f" ] || { echo "$label: (no profile of the card)"; continue; }
+		k=$(total "$f")
+		kp=$(incl "$f" vc_card_apdu)
+		ki=$(incl "$f" on_idle)
+		ahead=-
+		if [ "$alg" = ecdsa-p256 ]; then
+			ahead=$(awk -v a="$(calls "$f" ECDSA_sign_setup)" \
+				-v s="$(calls "$f" ECDSA_do_sign_ex)" \
+				'BEGIN { printf "%.2f", s > 0 ? a / s : 0 }')
+		fi
+		awk -v l="$label" -v n="$NV" -v c="$(total "$T/client.cg")" -v k="$k" \
+			-v kp="${kp:-0}" -v ki="${ki:-0}" -v a="$ahead" 'BEGIN {
+			printf "%-12s %9.0f %9.0f %9.0f %9.0f %9.0f %6s\n", l, c / n,
+			    k / n, kp / n, ki / n, (k - kp - ki) / n, a }'
+		if [ -n "${BENCH_COST_KEEP:-}" ]; then
+			cp "$f" "$BENCH_COST_KEEP/card-${label/\//-}.cg"
+			cp "$T/client.cg" "$BENCH_COST_KEEP/client-${label/\//-}.cg"
+		fi
 	done
 	"$SB/bin/card-kill" 0 || true
 fi
