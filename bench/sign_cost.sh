@@ -176,15 +176,16 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null &&
 		callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
 			awk -v f=":$2 " 'index($0, f) { gsub(/,/, "", $1); print $1; exit }'
 	}
-	# how often a function was called (the calls= lines after its cfn=)
+	# how often a function was called (the calls= lines after its cfn=;
+	# a name is given once, with its number, perhaps after its first use)
 	calls() {
 		awk -v f="$2" '/^c?fn=/ { match($0, /\([0-9]+\)/)
 				id = substr($0, RSTART + 1, RLENGTH - 2)
-				rest = substr($0, RSTART + RLENGTH + 1)
-				if (rest != "") name[id] = rest
-				if ($0 ~ /^cfn=/) cfn = name[id] }
+				rest = substr($0, RSTART + RLENGTH + 1) }
+			NR == FNR { if ($0 ~ /^c?fn=/ && rest != "") name[id] = rest; next }
+			/^cfn=/ { cfn = name[id] }
 			/^calls=/ { split($0, a, /[= ]/); n[cfn] += a[2] }
-			END { print n[f] + 0 }' "$1"
+			END { print n[f] + 0 }' "$1" "$1"
 	}
 	echo "(the card: PATH = its command work, vc_card_apdu; IDLE = its work between"
 	echo "an answer and the next command, the ECDSA nonces made ahead; LINK = the rest,"
