@@ -24,10 +24,12 @@
  * bench/sign.sh to count the PC/SC calls and APDUs of one signature.
  *
  * Each run of each path alternates with the echo card (blocks of
- * PAIR_BLOCK APDUs and signatures), and x-CEIL is the median of the runs'
- * own ratios: on a shared machine the ceiling swings with the load as the
- * path does, and a ceiling measured at another moment made the ratio swing
- * (0.84 and 0.70 minutes apart, issue 17).
+ * PAIR_BLOCK APDUs and signatures, each operation timed), and x-CEIL is
+ * the median over the runs of each run's ratio of medians (the echo APDU's
+ * over the signature's): on a shared machine the ceiling swings with the
+ * load as the path does, and a ceiling measured at another moment made the
+ * ratio swing (0.84 and 0.70 minutes apart, issue 17); a mean would count
+ * the machine's stalls (tens of ms at load 20) on whichever side they hit.
  *
  * --cost PATH (libwalletkey, a module's NAME, or echo) --alg NAME --count
  * N: no rates; N operations of one path in cost_loop (for valgrind
@@ -510,45 +512,91 @@ path_one(path_ctx *c)
 /* signatures and echo APDUs alternate in blocks of this many */
 #define PAIR_BLOCK 32
 
+/* per-operation times of a run (us), grown as needed */
+typedef struct op_times {
+	double *t;
+	size_t n, cap;
+} op_times;
+
+static int
+op_times_add(op_times *o, double us)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap == 0 ? 4096 : o->cap * 2;
+		double *t = realloc(o->t, cap * sizeof(*t));
+
+		if (t == NULL)
+			return -1;
+		o->t = t;
+		o->cap = cap;
+	}
+	o->t[o->n++] = us;
+	return 0;
+}
+
+/* times PAIR_BLOCK operations of c one by one into o; -1 when one fails */
+static int
+run_block(path_ctx *c, op_times *o)
+{
+	double t0 = bench_now_s(), t1;
+
+	for (int i = 0; i < PAIR_BLOCK; i++) {
+		if (path_one(c) != 0)
+			return -1;
+		t1 = bench_now_s();
+		if (op_times_add(o, (t1 - t0) * 1e6) != 0)
+			return -1;
+		t0 = t1;
+	}
+	return 0;
+}
+
 /*
- * one round of about seconds: blocks of PAIR_BLOCK echo APDUs and
- * PAIR_BLOCK signatures in alternation, so that the transport ceiling and
- * the path are measured over the same moments of a shared machine; the
- * path's signatures/s and the echo card's mean us per APDU over the round
- * (*echo_us -1 without an echo card). -1 when a signature fails.
+ * one run of about seconds: blocks of PAIR_BLOCK echo APDUs and
+ * PAIR_BLOCK signatures in alternation, each operation timed, so that the
+ * transport ceiling and the path are measured over the same moments of a
+ * shared machine. Returns the path's signatures/s over the run (-1 when a
+ * signature fails); *echo_us and *sig_us: the medians of the echo card's
+ * APDU times and of the path's signature times (-1 without an echo card):
+ * a stall of the machine (a wait for a core of tens of ms at load 20)
+ * moves neither, where it moves a mean by far more than the signature's
+ * work.
  */
 static double
-run_paired(path_ctx *c, echo_card *e, double seconds, double *echo_us)
+run_paired(path_ctx *c, echo_card *e, double seconds, double *echo_us,
+    double *sig_us)
 {
-	double t0 = bench_now_s(), ts = 0, te = 0, t;
-	long ns = 0, ne = 0;
+	static op_times et, st;
+	double t0 = bench_now_s(), ts = 0;
 
-	*echo_us = -1;
+	*echo_us = *sig_us = -1;
+	et.n = st.n = 0;
 	do {
 		if (e != NULL) {
-			t = bench_now_s();
-			for (int i = 0; i < PAIR_BLOCK; i++)
-				if (echo_one(e) != 0)
-					return -1;
-			te += bench_now_s() - t;
-			ne += PAIR_BLOCK;
-		}
-		t = bench_now_s();
-		for (int i = 0; i < PAIR_BLOCK; i++)
-			if (path_one(c) != 0)
+			path_ctx ec_path;
+
+			path_init(&ec_path, PATH_ECHO, NULL);
+			ec_path.e = e;
+			if (run_block(&ec_path, &et) != 0)
 				return -1;
-		ts += bench_now_s() - t;
-		ns += PAIR_BLOCK;
+		}
+		if (run_block(c, &st) != 0)
+			return -1;
 	} while (bench_now_s() - t0 < seconds);
-	if (ne > 0)
-		*echo_us = te * 1e6 / (double)ne;
-	return (double)ns / ts;
+	for (size_t i = 0; i < st.n; i++)
+		ts += st.t[i];
+	if (et.n > 0) {
+		*echo_us = bench_median(et.t, (int)et.n);
+		*sig_us = bench_median(st.t, (int)st.n);
+	}
+	return (double)st.n / (ts / 1e6);
 }
 
 /* the figures of one path over the runs: rates, the echo card's APDU time
  * of the same rounds, and their ratio round by round */
 typedef struct path_figs {
-	double rate[MAX_RUNS], echo[MAX_RUNS], ratio[MAX_RUNS], rest[MAX_RUNS];
+	double rate[MAX_RUNS], echo[MAX_RUNS], sig[MAX_RUNS], ratio[MAX_RUNS];
+	double rest[MAX_RUNS];
 	bool failed;
 	char why[160];
 } path_figs;
@@ -557,13 +605,14 @@ static void
 path_round(path_figs *f, int r, path_ctx *c, echo_card *e, double seconds)
 {
 	why[0] = '\0';
-	f->rate[r] = run_paired(c, e, seconds, &f->echo[r]);
+	f->rate[r] = run_paired(c, e, seconds, &f->echo[r], &f->sig[r]);
 	if (f->rate[r] < 0) {
 		f->failed = true;
 		memcpy(f->why, why, sizeof(f->why));
 	}
-	f->ratio[r] = f->rate[r] > 0 && f->echo[r] > 0 ?
-	    f->rate[r] * f->echo[r] / 1e6 : -1;
+	/* the ceiling's rate over the path's, both from medians */
+	f->ratio[r] = f->sig[r] > 0 && f->echo[r] > 0 ?
+	    f->echo[r] / f->sig[r] : -1;
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -593,8 +642,8 @@ print_row(const char *alg, const char *path, path_figs *f, int runs,
 		return;
 	}
 	for (int r = 0; r < runs; r++)
-		f->rest[r] = 1e6 / f->rate[r] - sig_us -
-		    (on_card && f->echo[r] > 0 ? f->echo[r] : 0);
+		f->rest[r] = (f->sig[r] > 0 ? f->sig[r] : 1e6 / f->rate[r]) -
+		    sig_us - (on_card && f->echo[r] > 0 ? f->echo[r] : 0);
 	card = bench_median(f->rate, runs);
 	echo = bench_median(f->echo, runs);
 	ratio = bench_median(f->ratio, runs);
@@ -895,20 +944,21 @@ main(int argc, char **argv)
 	if (have_echo)
 		printf("transport ceiling: 1 / the echo card's short APDU, "
 		    "measured in every run of every path\nin alternation with it"
-		    " (blocks of %d echo APDUs and %d signatures): the ceiling "
-		    "and the\npath see the same moments of a shared machine. "
-		    "x-CEIL is taken run by run (the\nrun's signatures/s x its "
-		    "echo APDU time), then the median of the runs' ratios\n",
-		    PAIR_BLOCK, PAIR_BLOCK);
+		    " (blocks of %d echo APDUs and %d signatures, each timed): "
+		    "the\nceiling and the path see the same moments of a shared "
+		    "machine. x-CEIL is taken run by\nrun: the median echo APDU "
+		    "time over the median signature time of the run (a stall of"
+		    "\nthe machine moves neither median); the row gives the "
+		    "median of the runs' ratios\n", PAIR_BLOCK, PAIR_BLOCK);
 	else
 		printf("transport ceiling: no echo card (--echo-reader)\n");
 	printf("x-CEIL = signatures/s over the ceiling (second line of a row);"
-	    " x-OPENSSL = over OpenSSL in\nthis process; one signature's us: "
-	    "APDU (the echo card's, in the path's runs), SIG (OpenSSL's\n"
-	    "signature here; ECDSA: the part after the nonce the card makes "
-	    "ahead; Ed25519: libsodium's,\nas the card signs), REST (second "
-	    "line: what is left, the card's and the host's own work,\nrun by "
-	    "run)\n");
+	    " x-OPENSSL = over OpenSSL in\nthis process; one signature's us "
+	    "(us/SIG from SIG/S): APDU (the echo card's median in the\npath's "
+	    "runs), SIG (OpenSSL's signature here; ECDSA: the part after the "
+	    "nonce the card makes\nahead; Ed25519: libsodium's, as the card "
+	    "signs), REST (second line: what is left of the\nmedian signature,"
+	    " the card's and the host's own work, run by run)\n");
 	printf("%-11s %-13s %9s %9s %9s %9s %9s %9s\n", "ALGORITHM", "PATH",
 	    "SIG/S", "x-CEIL", "x-OPENSSL", "us/SIG", "APDU us", "SIG us");
 	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
