@@ -259,6 +259,22 @@ uint16_t purse_pin_holder_select(void *state, const uint8_t *aid,
 void purse_pin_holder_deselect(void *state, vc_card *card);
 /* the handler of their VERIFY row (00 20 00 00): purse_pin_verify */
 vc_cmd_fn purse_pin_holder_verify;
+/* that VERIFY row, the first of their command tables */
+#define PURSE_PIN_HOLDER_VERIFY_ROW \
+	{ 0x20, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET, purse_pin_holder_verify }
+/* their vc_applet: the PIN holder's state freed by close, its PIN
+ * forgotten by deselect, the commands answered by their table */
+#define PURSE_PIN_HOLDER_APPLET(name_, aids_, create_, open_, select_, \
+    cmds_) { \
+	.name = (name_), \
+	VC_AIDS(aids_), \
+	.create = (create_), \
+	.open = (open_), \
+	.close = purse_pin_holder_close, \
+	.select = (select_), \
+	.deselect = purse_pin_holder_deselect, \
+	.cmds = (cmds_), \
+}
 
 /* purse_audit.c: the audit log record of a completed transaction, with
  * st already holding the new balance and limit (docs/audit.md) */
