@@ -94,36 +94,35 @@ kill "$other"
 wait "$other" 2>/dev/null || true
 check "the card still runs" '"$B/card-running" 0 && [ "$("$B/card-pid" 0)" = "$real" ]'
 
-# another client holds a transaction on the card (here a CLI stopped right
-# after its SCardBeginTransaction): pcscd makes every connect wait for it,
-# opensc-tool -l too, so the helpers' look at the readers must give up
-mkfifo "$WALLETKEY_SANDBOX/trace.fifo"
-walletkey --verbose --reader "$WALLETKEY_READER_0" status >/dev/null 2>"$WALLETKEY_SANDBOX/trace.fifo" &
+# another client holds a transaction on the card (pcsc_hold.py, until its
+# stdin closes): pcscd makes every connect wait for it, opensc-tool -l too,
+# so the helpers' look at the readers must give up, bounded
+mkfifo "$WALLETKEY_SANDBOX/hold.in"
+python3 "$HERE/pcsc_hold.py" "$WALLETKEY_READER_0" <"$WALLETKEY_SANDBOX/hold.in" \
+	>"$WALLETKEY_SANDBOX/hold.out" 2>&1 &
 holder=$!
-exec 3<"$WALLETKEY_SANDBOX/trace.fifo"
-while IFS= read -r -t 60 -u 3 line; do
-	case $line in *"SCardBeginTransaction: Command successful"*) break ;; esac
+exec 4>"$WALLETKEY_SANDBOX/hold.in"
+for ((n = 0; n < 600; n++)); do
+	grep -q held "$WALLETKEY_SANDBOX/hold.out" && break
+	sleep 0.1
 done
-kill -STOP "$holder"
+check "a client holds a transaction on the card" 'grep -q held "$WALLETKEY_SANDBOX/hold.out"' ||
+	cat "$WALLETKEY_SANDBOX/hold.out"
 start=$SECONDS
 rc=0
 err=$(WALLETKEY_SANDBOX_WAIT=2 "$B/card-wait" 0 2>&1) || rc=$?
-check "card-wait while another client holds a transaction: gives up, bounded, status 1" \
+check "card-wait meanwhile gives up, bounded, status 1" \
 	'[ "$rc" -eq 1 ] && [ $((SECONDS - start)) -lt 60 ]'
 check "and says why" 'grep -q "another client holds a transaction" <<<"$err"' || echo "$err"
-kill -CONT "$holder"
-cat <&3 >/dev/null &
-drain=$!
+exec 4>&-
 rc=0
-for ((n = 0; n < 600; n++)); do
+for ((n = 0; n < 300; n++)); do
 	kill -0 "$holder" 2>/dev/null || break
 	sleep 0.1
 done
 kill -KILL "$holder" 2>/dev/null || true
 wait "$holder" || rc=$?
-wait "$drain" 2>/dev/null || true
-exec 3<&-
-check "the client goes on once let go" '[ "$rc" -eq 0 ]'
+check "the client ends its transaction" '[ "$rc" -eq 0 ]'
 check "and card-wait sees the card again" '"$B/card-wait" 0'
 
 "$B/pcscd-restart"
