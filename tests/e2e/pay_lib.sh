@@ -52,9 +52,11 @@ pay_get() {
 payments_sound() {
 	local books=${1:-}
 	[ -n "$books" ] || books=$("$ISS" books --db "$DB" --json)
-	python3 - "$books" <<'PY'
+	# (through a file: the ledger outgrows what one argument may hold)
+	printf '%s' "$books" >"$T/books.json"
+	python3 - "$T/books.json" <<'PY'
 import json, sys
-b = json.loads(sys.argv[1])
+b = json.load(open(sys.argv[1]))
 pays = b["payments"]; ledger = b["ledger"]; acc = b["accounts"]
 paid = {p["payment_id"]: p["amount"] for p in pays if p["status"] == "paid"}
 moves = {}

@@ -132,7 +132,7 @@ card_id() {
 # checks that follow it); conserved: status 0 when it holds.
 MONEY_JQ='
 def total(f): map(f) | add // 0;
-$books.accounts as $acc | $books.loads as $loads | $books.cards as $cards
+. as $books | $books.accounts as $acc | $books.loads as $loads | $books.cards as $cards
 | ($ARGS.positional | map(split("=") | {(.[0]): (.[1] | tonumber)}) | add // {}) as $purse
 | ($acc | map(select(.kind == "customer")) | total(.balance)) as $cust
 | ($acc | map(select(.kind == "float")) | total(.balance)) as $flt
@@ -162,10 +162,11 @@ money_state() {
 		slot_serial "$i" >/dev/null
 		purses+=("$SERIAL=$(purse_fen "$i")")
 	done
-	mapfile -t out < <(jq -nr --argjson books "$BOOKS" \
+	# (the books on stdin: the ledger outgrows what one argument may hold)
+	mapfile -t out < <(jq -r \
 		--argjson deposits "${DEPOSITS:-$((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0}))}" \
 		--argjson per_card "${PER_CARD:-1}" --argjson unsettled "${UNSETTLED:-0}" \
-		"$MONEY_JQ" --args "${purses[@]}")
+		"$MONEY_JQ" --args "${purses[@]}" <<<"$BOOKS")
 	MONEY=${out[0]:-} PENDING=${out[1]:-}
 	for ((i = 2; i < ${#out[@]}; i++)); do
 		echo "money check: ${out[i]}" >&2
