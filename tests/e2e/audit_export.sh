@@ -114,19 +114,32 @@ while [ "$pages" -lt 20 ] && IFS= read -r -t 120 -u 3 line; do
 	printf '%s\n' "$line" >>"$T/resume.err"
 	case $line in *"> "*"80 E2 00 00"*) pages=$((pages + 1)) ;; esac
 done
-# the sandbox's helpers wait (bounded) until pcscd saw the card leave and come back
-timeout 120 "$WALLETKEY_SANDBOX/bin/card-kill" 0 || bad "card-kill: the card did not leave pcscd"
+# the card dies while the CLI is held inside the export; from then on the
+# trace is read on, so that the CLI sees the card gone and ends its PC/SC
+# transaction: pcscd holds every other client's connect (the sandbox
+# helpers' opensc-tool too) until it does, even after the card is back
+timeout 120 "$WALLETKEY_SANDBOX/bin/card-kill" 0 >"$T/kill.err" 2>&1 &
+killer=$!
+cat <&3 >>"$T/resume.err" &
+drain=$!
+wait_bounded "$killer" 130
+[ "$RC" -eq 0 ] || { bad "card-kill: the card did not leave pcscd"; cat "$T/kill.err"; }
 timeout 120 "$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || bad "card-start: the card did not come back"
-# the rest of the trace, until the CLI ends; every wait here is bounded: a CLI
-# that does not end is reported with what it and pcscd are doing, and fails
-if ! timeout 300 cat <&3 >>"$T/resume.err"; then
+# every wait here is bounded: a CLI that does not end is reported with what
+# it and pcscd are doing, and fails
+for ((n = 0; n < 3000; n++)); do
+	kill -0 "$drain" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$drain" 2>/dev/null; then
 	echo "     the CLI's trace did not end within 300 s; its last lines:"
 	tail -n 5 "$T/resume.err" | cut -c1-120 | sed 's/^/       /'
 	proc_report "$cli"
 fi
-exec 3<&-
 wait_bounded "$cli" 60
 rc=$RC
+wait_bounded "$drain" 5
+exec 3<&-
 echo "export one record a page, card killed after 20 pages: $(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%.2f", a - b }') s, status $rc"
 grep -v "^apdu\|^SCard" "$T/resume.err" | tail -5; grep "^apdu\|^SCard" "$T/resume.err" | tail -4 | cut -c1-120
 check "an export through kill -9 of the card resumes and completes" \
