@@ -1,7 +1,8 @@
 #!/bin/bash
-# end-to-end: AUDIT_N (default 1000) mixed loads and purchases through the
-# wallet CLI, then the audit log exported in every format and verified; then
-# one byte of one record flipped, the signature flipped, one record dropped
+# end-to-end: AUDIT_N (default 1000) mixed loads and purchases (the first
+# and the last 20 through the wallet CLI, the others in one process,
+# purse_fill.c), then the audit log exported in every format and verified;
+# then one byte of one record flipped, the signature flipped, one record dropped
 # and two reordered: verify names each fault. A sealed bundle for an auditor
 # opens only with the auditor's key. The PIN gates the export and its tries
 # are the purse PIN's; the sealed pages never show a record in clear.
@@ -24,11 +25,18 @@ R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
 wallet_key
 
-# the transactions
+# the transactions: the first and the last CLI_N through the CLI, the
+# others (the bulk of the log) in one process, tests/e2e/purse_fill.c: the
+# same card commands with the same SAM, without a CLI start each
+CLI_N=20
 start=$(date +%s)
 "$WK" --reader "$R" wallet load --amount 50000 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 loads=1 buys=0
-for ((i = 2; i <= N; i++)); do
+fill=$("$BUILD/tests/e2e/purse_fill" "$R" "$T/sam.json" 2 $((N - CLI_N))) ||
+	bad "purse_fill: transactions 2..$((N - CLI_N))"
+read -r l b <<<"$fill"
+loads=$((loads + l)) buys=$((buys + b))
+for ((i = N - CLI_N + 1; i <= N; i++)); do
 	if ((i % 4 == 0)); then
 		"$WK" --reader "$R" wallet load --amount "$((RANDOM % 50 + 1)).$((RANDOM % 90 + 10))" \
 			--sam "$T/sam.json" --insecure-master-keys >/dev/null || bad "load $i"
