@@ -95,6 +95,24 @@ wk_payment_order_digest(const wk_msg *req, uint8_t out[WK_MSG_DIGEST_LEN])
 }
 
 void
+wk_payment_confirmation(const wk_msg *req, uint8_t decision,
+    uint32_t counter, wk_msg *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->type = WK_MSG_PAY_CONFIRM;
+	memcpy(conf->card_id, req->card_id, WK_MSG_CARD_ID_LEN);
+	memcpy(conf->load_id, req->load_id, WK_MSG_LOAD_ID_LEN);
+	memcpy(conf->pan, req->pan, sizeof(conf->pan));
+	memcpy(conf->terminal_id, req->terminal_id, sizeof(conf->terminal_id));
+	wk_payment_order_digest(req, conf->digest);
+	conf->amount = req->amount;
+	memcpy(conf->currency, req->currency, sizeof(conf->currency));
+	conf->expiry = req->expiry;
+	conf->decision = decision;
+	conf->counter = counter;
+}
+
+void
 wk_payment_question(const wk_msg *m, uint8_t out[32])
 {
 	static const char label[] = "walletkey-pay-ocra/1";

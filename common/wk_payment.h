@@ -41,6 +41,15 @@ void wk_payment_order_digest(const wk_msg *req,
     uint8_t out[WK_MSG_DIGEST_LEN]);
 
 /*
+ * the confirmation a card signs for a payment request (docs/payments.md):
+ * type WK_MSG_PAY_CONFIRM with the request's card id, payment id, PAN,
+ * payee, amount, currency and expiry and the order digest of its texts;
+ * the caller sets the decision and the counter
+ */
+void wk_payment_confirmation(const wk_msg *req, uint8_t decision,
+    uint32_t counter, wk_msg *conf);
+
+/*
  * the OCRA question of a payment (32 bytes; the suite's QH64 is its hex):
  *   SHA-256("walletkey-pay-ocra/1" | card id 8 | payment id 16 |
  *           len PAN (1) | PAN | payee 6 | amount 4 | currency 3 |

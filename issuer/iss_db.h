@@ -65,6 +65,18 @@ void iss_res_free(iss_res **r);
  * database's message on stderr */
 int iss_db_print(iss_db *db, const char *sql, const char *const *names,
     const bool *numeric, bool json);
+/* a named listing, for iss_db_print_many */
+typedef struct iss_query {
+	const char *name;
+	const char *sql;
+	const char *const *names;
+	const bool *numeric;
+} iss_query;
+/* runs n listings in one read transaction (one snapshot of the database)
+ * and prints them: with json one object whose members are the listings'
+ * names, each a JSON array of objects as iss_db_print prints it; else
+ * each table under a "# NAME" line. 0, or 1 with the message on stderr */
+int iss_db_print_many(iss_db *db, const iss_query *q, size_t n, bool json);
 
 int iss_pool_new(const char *url, size_t max, iss_pool **out, char *err,
     size_t errlen);

@@ -7,8 +7,8 @@
 
 #include <jansson.h>
 
-static void
-print_json(const iss_res *r, const char *const *names, const bool *numeric)
+static json_t *
+rows_json(const iss_res *r, const char *const *names, const bool *numeric)
 {
 	json_t *a = json_array();
 	size_t cols = iss_res_cols(r);
@@ -25,9 +25,15 @@ print_json(const iss_res *r, const char *const *names, const bool *numeric)
 		}
 		json_array_append_new(a, row);
 	}
-	json_dumpf(a, stdout, JSON_INDENT(2));
+	return a;
+}
+
+static void
+print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2));
 	putchar('\n');
-	json_decref(a);
+	json_decref(j);
 }
 
 static void
@@ -59,9 +65,59 @@ iss_db_print(iss_db *db, const char *sql, const char *const *names,
 		return 1;
 	}
 	if (json)
-		print_json(r, names, numeric);
+		print_json(rows_json(r, names, numeric));
 	else
 		print_table(r, names);
 	iss_res_free(&r);
 	return 0;
+}
+
+int
+iss_db_print_many(iss_db *db, const iss_query *q, size_t n, bool json)
+{
+	json_t *all = json_object();
+	iss_res **r = calloc(n, sizeof(*r));
+	int rc = 1;
+	size_t i;
+
+	/* a read transaction (deferred on SQLite: its snapshot is taken at
+	 * the first read; no write lock is held against the server) */
+	if (r == NULL || iss_db_script(db, iss_db_is_pg(db) ?
+	    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN") !=
+	    ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: %s\n", r == NULL ?
+		    "out of memory" : iss_db_errmsg(db));
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (iss_db_exec(db, q[i].sql, NULL, 0, &r[i]) != ISS_DB_OK) {
+			fprintf(stderr, "walletkey-issuer: %s\n",
+			    iss_db_errmsg(db));
+			iss_db_script(db, "ROLLBACK");
+			goto out;
+		}
+	if (iss_db_script(db, "COMMIT") != ISS_DB_OK) {
+		fprintf(stderr, "walletkey-issuer: %s\n", iss_db_errmsg(db));
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (json) {
+			json_object_set_new(all, q[i].name,
+			    rows_json(r[i], q[i].names, q[i].numeric));
+			continue;
+		}
+		printf("%s# %s\n", i ? "\n" : "", q[i].name);
+		print_table(r[i], q[i].names);
+	}
+	if (json) {
+		print_json(all);
+		all = NULL;
+	}
+	rc = 0;
+out:
+	for (i = 0; r != NULL && i < n; i++)
+		iss_res_free(&r[i]);
+	free(r);
+	json_decref(all);
+	return rc;
 }

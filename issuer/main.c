@@ -56,6 +56,8 @@ usage(FILE *f)
 	    "            init)\n"
 	    "  accounts | ledger | oplog | loads | cards | merchants |\n"
 	    "  settlements | transfers | psams | payments | webhooks   [--json]\n"
+	    "  books     [--json]  accounts, cards, loads, payments and ledger\n"
+	    "            in one snapshot (one read transaction)\n"
 	    "  revoke    --card CARD_ID\n"
 	    "  manufacturer-add (--key-file F | --passphrase-env VAR) --cert PEM\n"
 	    "            trust the card manufacturer CA(s) in PEM for enrolment\n"
@@ -384,6 +386,35 @@ static const listing cards_list = {
     " ORDER BY c.created_at",
     cards_names, cards_numeric };
 
+/* books: the money tables in one snapshot (one read transaction), for a
+ * check of the books that must not see them move between two listings */
+static int
+cmd_books(const opts *o)
+{
+	static const struct {
+		const char *name;
+		const listing *l;
+	} parts[] = {
+		{ "accounts", &accounts_list },
+		{ "cards", &cards_list },
+		{ "loads", &loads_list },
+		{ "payments", &payments_list },
+		{ "ledger", &ledger_list },
+	};
+	iss_query q[sizeof(parts) / sizeof(parts[0])];
+	iss_db *db = NULL;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		q[i] = (iss_query){ parts[i].name, parts[i].l->sql,
+		    parts[i].l->names, parts[i].l->numeric };
+	if (iss_cli_open_db(o, &db) != 0)
+		return 1;
+	rc = iss_db_print_many(db, q, sizeof(q) / sizeof(q[0]), o->json);
+	iss_db_free(&db);
+	return rc;
+}
+
 /* sam-keys wrote the purse master keys to a file; it is gone */
 static int
 cmd_sam_keys(const opts *o)
@@ -457,6 +488,7 @@ static const struct command {
 	{ "oplog", NULL, &oplog_list },
 	{ "loads", NULL, &loads_list },
 	{ "cards", NULL, &cards_list },
+	{ "books", cmd_books, NULL },
 };
 
 int

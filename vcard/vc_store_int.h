@@ -1,4 +1,5 @@
-/* the card store's insides, shared by vc_store.c and vc_store_open.c */
+/* the card store's insides, shared by vc_store.c, vc_store_open.c and
+ * vc_store_rekey.c */
 #ifndef VC_STORE_INT_H
 #define VC_STORE_INT_H
 
@@ -94,5 +95,18 @@ int store_row_put(vc_store *st, const char *applet, const char *key,
 /* writes an already sealed row with its id */
 int store_row_write(vc_store *st, const uint8_t *id, const uint8_t *sealed,
     size_t n);
+
+/* vc_store_open.c, for vc_store_rekey.c too */
+/* the seal key's source; the default is walletkey-seal.key beside the
+ * store (kpath, cap bytes, holds its path) */
+int store_source_of(vc_store *st, const char *store_path,
+    const vc_store_key *key, bool create, char *kpath, size_t cap,
+    vc_seal_source *src);
+/* a VC_SEAL_* code as the VC_STORE_* one */
+int store_seal_rc(int rc);
+/* writes meta.name */
+int store_meta_put(vc_store *st, const char *name, const void *v, size_t n);
+/* every row's tag into the map, checked against the state record */
+int store_load_rows(vc_store *st);
 
 #endif

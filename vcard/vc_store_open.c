@@ -1,5 +1,6 @@
 /*
- * the card store: create, open and check, the upgrade of format 1, rekey.
+ * the card store: create, open and check, the upgrade of format 1 (the
+ * seal key's rotation is vc_store_rekey.c).
  * A store opens only when every row is the one the card last wrote, as
  * the sealed state record counts and tags them (vc_seal.h).
  */
@@ -65,8 +66,8 @@ remove_files(const char *path)
 }
 
 /* the seal key's source; the default is walletkey-seal.key beside the store */
-static int
-source_of(vc_store *st, const char *store_path, const vc_store_key *key,
+int
+store_source_of(vc_store *st, const char *store_path, const vc_store_key *key,
     bool create, char *kpath, size_t cap, vc_seal_source *src)
 {
 	const char *slash;
@@ -95,8 +96,8 @@ source_of(vc_store *st, const char *store_path, const vc_store_key *key,
 	return VC_STORE_OK;
 }
 
-static int
-seal_rc(int rc)
+int
+store_seal_rc(int rc)
 {
 	switch (rc) {
 	case VC_SEAL_OK:
@@ -164,8 +165,8 @@ db_open(vc_store *st, const char *path)
 	return VC_STORE_OK;
 }
 
-static int
-meta_put(vc_store *st, const char *name, const void *v, size_t n)
+int
+store_meta_put(vc_store *st, const char *name, const void *v, size_t n)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = VC_STORE_ERROR;
@@ -232,17 +233,17 @@ schema_create(vc_store *st, const vc_seal_source *src, bool *key_made)
 	if ((rc = vc_seal_create(src, st->serial, &st->seal, rec, &rec_len,
 	    key_made, err, sizeof(err))) != VC_SEAL_OK) {
 		store_err(st, "%s", err);
-		return seal_rc(rc);
+		return store_seal_rc(rc);
 	}
 	vc_seal_state_seal(st->seal, &st->state, state);
 	if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != VC_STORE_OK ||
 	    (rc = store_exec(st, schema_sql)) != VC_STORE_OK)
 		return rc;
-	if ((rc = meta_put(st, "magic", STORE_MAGIC, strlen(STORE_MAGIC))) ||
-	    (rc = meta_put(st, "version", &version, 1)) ||
-	    (rc = meta_put(st, "serial", st->serial, sizeof(st->serial))) ||
-	    (rc = meta_put(st, "seal", rec, rec_len)) ||
-	    (rc = meta_put(st, "state", state, sizeof(state)))) {
+	if ((rc = store_meta_put(st, "magic", STORE_MAGIC, strlen(STORE_MAGIC))) ||
+	    (rc = store_meta_put(st, "version", &version, 1)) ||
+	    (rc = store_meta_put(st, "serial", st->serial, sizeof(st->serial))) ||
+	    (rc = store_meta_put(st, "seal", rec, rec_len)) ||
+	    (rc = store_meta_put(st, "state", state, sizeof(state)))) {
 		store_exec(st, "ROLLBACK");
 		return rc;
 	}
@@ -365,8 +366,8 @@ out:
  * be the state record's. This is what sees a row changed, added, removed,
  * or put back from an older copy of the file.
  */
-static int
-load_rows(vc_store *st)
+int
+store_load_rows(vc_store *st)
 {
 	uint8_t root[VC_SEAL_TAG_LEN] = { 0 }, tag[VC_SEAL_TAG_LEN];
 	sqlite3_stmt *s = NULL;
@@ -451,7 +452,7 @@ open_v2(vc_store *st, const vc_seal_source *src)
 	if ((rc = vc_seal_open(src, st->serial, rec, rec_len, &st->seal, err,
 	    sizeof(err))) != VC_SEAL_OK) {
 		store_err(st, "%s", err);
-		return seal_rc(rc);
+		return store_seal_rc(rc);
 	}
 	if (vc_seal_state_open(st->seal, state, sizeof(state), &st->state) !=
 	    VC_SEAL_OK) {
@@ -460,7 +461,7 @@ open_v2(vc_store *st, const vc_seal_source *src)
 		return VC_STORE_CORRUPT;
 	}
 	st->txn = st->state;
-	return load_rows(st);
+	return store_load_rows(st);
 }
 
 /* ---- format 1 ---- */
@@ -573,7 +574,7 @@ upgrade_v1(vc_store *st, const vc_seal_source *src)
 	s1.create = false;
 	if ((rc = vc_seal_v1_key(&s1, key, err, sizeof(err))) != VC_SEAL_OK) {
 		store_err(st, "%s", err);
-		rc = seal_rc(rc);
+		rc = store_seal_rc(rc);
 		goto out;
 	}
 	if ((rc = meta_get(st, "serial", st->serial, sizeof(st->serial),
@@ -591,7 +592,7 @@ upgrade_v1(vc_store *st, const vc_seal_source *src)
 	if ((rc = vc_seal_create(&s1, st->serial, &st->seal, rec, &rec_len,
 	    NULL, err, sizeof(err))) != VC_SEAL_OK) {
 		store_err(st, "%s", err);
-		rc = seal_rc(rc);
+		rc = store_seal_rc(rc);
 		goto out;
 	}
 	if ((rc = store_exec(st, "BEGIN IMMEDIATE")) != VC_STORE_OK)
@@ -599,7 +600,7 @@ upgrade_v1(vc_store *st, const vc_seal_source *src)
 	memset(&st->state, 0, sizeof(st->state));
 	if ((rc = store_exec(st, "CREATE TABLE rows (id BLOB PRIMARY KEY, "
 	    "value BLOB NOT NULL) WITHOUT ROWID")) != VC_STORE_OK ||
-	    (rc = meta_put(st, "state", state, sizeof(state))) != VC_STORE_OK ||
+	    (rc = store_meta_put(st, "state", state, sizeof(state))) != VC_STORE_OK ||
 	    (rc = store_prepare(st)) != VC_STORE_OK) {
 		store_exec(st, "ROLLBACK");
 		goto out;
@@ -611,8 +612,8 @@ upgrade_v1(vc_store *st, const vc_seal_source *src)
 	    (rc = store_exec(st, "DROP TABLE kv; DROP TABLE IF EXISTS "
 	    "audit_log; DELETE FROM meta WHERE name = 'sealcheck'")) !=
 	    VC_STORE_OK ||
-	    (rc = meta_put(st, "version", &version, 1)) != VC_STORE_OK ||
-	    (rc = meta_put(st, "seal", rec, rec_len)) != VC_STORE_OK ||
+	    (rc = store_meta_put(st, "version", &version, 1)) != VC_STORE_OK ||
+	    (rc = store_meta_put(st, "seal", rec, rec_len)) != VC_STORE_OK ||
 	    (rc = store_txn_commit(st)) != VC_STORE_OK) {
 		store_txn_rollback(st);
 		goto out;
@@ -684,7 +685,7 @@ store_start(const char *path, const vc_store_key *key, bool create,
 	open_err[0] = '\0';
 	if ((st = store_alloc()) == NULL)
 		return VC_STORE_ERROR;
-	if ((rc = source_of(st, path, key, create, kpath, sizeof(kpath),
+	if ((rc = store_source_of(st, path, key, create, kpath, sizeof(kpath),
 	    &src)) != VC_STORE_OK)
 		goto out;
 	if (create) {
@@ -739,171 +740,4 @@ int
 vc_store_open(const char *path, const vc_store_key *key, vc_store **out)
 {
 	return store_start(path, key, false, out);
-}
-
-/* ---- rekey ---- */
-
-typedef struct plain_row {
-	uint8_t id[VC_SEAL_ID_LEN];
-	uint8_t *v;		/* sodium_malloc'd */
-	size_t n;
-} plain_row;
-
-static void
-plain_rows_free(plain_row *rows, size_t n)
-{
-	if (rows == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		sodium_free(rows[i].v);
-	free(rows);
-}
-
-/* every row in clear, checked against the card's tags */
-static int
-read_all(vc_store *st, plain_row **out, size_t *count)
-{
-	sqlite3_stmt *s = NULL;
-	plain_row *rows = NULL;
-	uint8_t tag[VC_SEAL_TAG_LEN];
-	size_t n = 0, cap = (size_t)st->state.count;
-	int rc = VC_STORE_ERROR, step;
-
-	if ((rows = calloc(cap > 0 ? cap : 1, sizeof(*rows))) == NULL ||
-	    sqlite3_prepare_v2(st->db, "SELECT id, value FROM rows", -1, &s,
-	    NULL) != SQLITE_OK) {
-		store_err(st, "rekey: cannot read the rows");
-		goto out;
-	}
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-		const uint8_t *id = sqlite3_column_blob(s, 0);
-		const uint8_t *v = sqlite3_column_blob(s, 1);
-		size_t len = (size_t)sqlite3_column_bytes(s, 1);
-		const store_ent *e;
-
-		if (n == cap || sqlite3_column_bytes(s, 0) != VC_SEAL_ID_LEN ||
-		    len < VC_SEAL_OVERHEAD ||
-		    (e = store_map_find(&st->map, id)) == NULL) {
-			rc = store_tampered(st, "a row the card did not write");
-			goto out;
-		}
-		vc_seal_tag(st->seal, id, v, len, tag);
-		memcpy(rows[n].id, id, VC_SEAL_ID_LEN);
-		rows[n].n = len - VC_SEAL_OVERHEAD;
-		if ((rows[n].v = sodium_malloc(rows[n].n + 1)) == NULL) {
-			store_err(st, "out of memory");
-			goto out;
-		}
-		n++;
-		if (sodium_memcmp(tag, e->tag, sizeof(tag)) != 0 ||
-		    vc_seal_unrow(st->seal, id, v, len, rows[n - 1].v) !=
-		    VC_SEAL_OK) {
-			rc = store_tampered(st, "a row is not the one the card "
-			    "wrote");
-			goto out;
-		}
-	}
-	if (step != SQLITE_DONE || n != cap) {
-		rc = store_tampered(st, "the rows are not those the card wrote");
-		goto out;
-	}
-	*out = rows;
-	*count = n;
-	rows = NULL;
-	rc = VC_STORE_OK;
-out:
-	sqlite3_finalize(s);
-	plain_rows_free(rows, n);
-	return rc;
-}
-
-int
-vc_store_rekey(vc_store *st, const vc_store_key *key)
-{
-	uint8_t rec[VC_SEAL_REC_MAX], tag[VC_SEAL_TAG_LEN], *sealed = NULL;
-	char kpath[4096], err[256], store_path[4096];
-	vc_seal *old = NULL, *fresh = NULL;
-	vc_seal_state next;
-	vc_seal_source src;
-	plain_row *rows = NULL;
-	const char *fn;
-	size_t n = 0, rec_len = 0;
-	bool made = false;
-	int rc;
-
-	if (st->poisoned)
-		return VC_STORE_CORRUPT;
-	if (st->in_cmd || st->in_txn) {
-		store_err(st, "rekey inside a command");
-		return VC_STORE_ERROR;
-	}
-	fn = sqlite3_db_filename(st->db, "main");
-	snprintf(store_path, sizeof(store_path), "%s", fn != NULL ? fn : "");
-	if ((rc = source_of(st, store_path, key, true, kpath, sizeof(kpath),
-	    &src)) != VC_STORE_OK)
-		return rc;
-	if ((rc = read_all(st, &rows, &n)) != VC_STORE_OK)
-		return rc;
-	if ((rc = vc_seal_rekey(st->seal, &src, &fresh, rec, &rec_len, &made,
-	    err, sizeof(err))) != VC_SEAL_OK) {
-		store_err(st, "%s", err);
-		rc = seal_rc(rc);
-		goto out;
-	}
-	if ((rc = store_txn_begin(st)) != VC_STORE_OK)
-		goto out;
-	memset(&next, 0, sizeof(next));
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *s = st->q[Q_PUT];
-		size_t len = rows[i].n + VC_SEAL_OVERHEAD;
-
-		free(sealed);
-		if ((sealed = malloc(len)) == NULL) {
-			store_err(st, "out of memory");
-			rc = VC_STORE_ERROR;
-			goto fail;
-		}
-		vc_seal_row(fresh, rows[i].id, rows[i].v, rows[i].n, sealed);
-		vc_seal_tag(fresh, rows[i].id, sealed, len, tag);
-		for (size_t j = 0; j < sizeof(tag); j++)
-			next.root[j] ^= tag[j];
-		next.count++;
-		rc = sqlite3_bind_blob(s, 1, rows[i].id, VC_SEAL_ID_LEN,
-		    SQLITE_STATIC) == SQLITE_OK && sqlite3_bind_blob(s, 2,
-		    sealed, (int)len, SQLITE_STATIC) == SQLITE_OK &&
-		    sqlite3_step(s) == SQLITE_DONE ? VC_STORE_OK :
-		    store_db_fail(st, "rekey");
-		sqlite3_reset(s);
-		sqlite3_clear_bindings(s);
-		if (rc != VC_STORE_OK)
-			goto fail;
-	}
-	if ((rc = meta_put(st, "seal", rec, rec_len)) != VC_STORE_OK)
-		goto fail;
-	next.version = st->state.version;
-	st->txn = next;
-	old = st->seal;
-	st->seal = fresh;
-	fresh = NULL;
-	if ((rc = store_txn_commit(st)) != VC_STORE_OK) {
-		fresh = st->seal;
-		st->seal = old;
-		old = NULL;
-		goto reload;
-	}
-	goto reload;
-fail:
-	store_txn_rollback(st);
-reload:
-	/* the map from the rows as they now are, under whichever key won */
-	if (load_rows(st) != VC_STORE_OK && rc == VC_STORE_OK)
-		rc = VC_STORE_ERROR;
-out:
-	if (rc != VC_STORE_OK && made)
-		unlink(kpath);
-	free(sealed);
-	plain_rows_free(rows, n);
-	vc_seal_free(&old);
-	vc_seal_free(&fresh);
-	return rc;
 }

@@ -13,14 +13,7 @@
 N=${AUDIT_CRASH_N:-300}
 EVERY=${AUDIT_CRASH_EVERY:-4}
 
-if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
-	T=$(mktemp -d)
-	trap 'rm -rf "$T"' EXIT
-	audit_profile "$T" '.pin_tries = 15 | .log_capacity = 100'
-	set +e
-	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
-	exit $?
-fi
+audit_in_sandbox "$0" '.pin_tries = 15 | .log_capacity = 100'
 
 T=$1
 R=$WALLETKEY_READER_0

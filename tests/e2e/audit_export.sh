@@ -1,7 +1,8 @@
 #!/bin/bash
-# end-to-end: AUDIT_N (default 1000) mixed loads and purchases through the
-# wallet CLI, then the audit log exported in every format and verified; then
-# one byte of one record flipped, the signature flipped, one record dropped
+# end-to-end: AUDIT_N (default 1000) mixed loads and purchases (the first
+# and the last 20 through the wallet CLI, the others in one process,
+# purse_fill.c), then the audit log exported in every format and verified;
+# then one byte of one record flipped, the signature flipped, one record dropped
 # and two reordered: verify names each fault. A sealed bundle for an auditor
 # opens only with the auditor's key. The PIN gates the export and its tries
 # are the purse PIN's; the sealed pages never show a record in clear.
@@ -24,11 +25,18 @@ R=$WALLETKEY_READER_0
 export WALLETKEY_PIN=$PIN
 wallet_key
 
-# the transactions
+# the transactions: the first and the last CLI_N through the CLI, the
+# others (the bulk of the log) in one process, tests/e2e/purse_fill.c: the
+# same card commands with the same SAM, without a CLI start each
+CLI_N=20
 start=$(date +%s)
 "$WK" --reader "$R" wallet load --amount 50000 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 loads=1 buys=0
-for ((i = 2; i <= N; i++)); do
+fill=$("$BUILD/tests/e2e/purse_fill" "$R" "$T/sam.json" 2 $((N - CLI_N))) ||
+	bad "purse_fill: transactions 2..$((N - CLI_N))"
+read -r l b <<<"$fill"
+loads=$((loads + l)) buys=$((buys + b))
+for ((i = N - CLI_N + 1; i <= N; i++)); do
 	if ((i % 4 == 0)); then
 		"$WK" --reader "$R" wallet load --amount "$((RANDOM % 50 + 1)).$((RANDOM % 90 + 10))" \
 			--sam "$T/sam.json" --insecure-master-keys >/dev/null || bad "load $i"
@@ -106,19 +114,32 @@ while [ "$pages" -lt 20 ] && IFS= read -r -t 120 -u 3 line; do
 	printf '%s\n' "$line" >>"$T/resume.err"
 	case $line in *"> "*"80 E2 00 00"*) pages=$((pages + 1)) ;; esac
 done
-# the sandbox's helpers wait (bounded) until pcscd saw the card leave and come back
-timeout 120 "$WALLETKEY_SANDBOX/bin/card-kill" 0 || bad "card-kill: the card did not leave pcscd"
+# the card dies while the CLI is held inside the export; from then on the
+# trace is read on, so that the CLI sees the card gone and ends its PC/SC
+# transaction: pcscd holds every other client's connect (the sandbox
+# helpers' opensc-tool too) until it does, even after the card is back
+timeout 120 "$WALLETKEY_SANDBOX/bin/card-kill" 0 >"$T/kill.err" 2>&1 &
+killer=$!
+cat <&3 >>"$T/resume.err" &
+drain=$!
+wait_bounded "$killer" 130
+[ "$RC" -eq 0 ] || { bad "card-kill: the card did not leave pcscd"; cat "$T/kill.err"; }
 timeout 120 "$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || bad "card-start: the card did not come back"
-# the rest of the trace, until the CLI ends; every wait here is bounded: a CLI
-# that does not end is reported with what it and pcscd are doing, and fails
-if ! timeout 300 cat <&3 >>"$T/resume.err"; then
+# every wait here is bounded: a CLI that does not end is reported with what
+# it and pcscd are doing, and fails
+for ((n = 0; n < 3000; n++)); do
+	kill -0 "$drain" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$drain" 2>/dev/null; then
 	echo "     the CLI's trace did not end within 300 s; its last lines:"
 	tail -n 5 "$T/resume.err" | cut -c1-120 | sed 's/^/       /'
 	proc_report "$cli"
 fi
-exec 3<&-
 wait_bounded "$cli" 60
 rc=$RC
+wait_bounded "$drain" 5
+exec 3<&-
 echo "export one record a page, card killed after 20 pages: $(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%.2f", a - b }') s, status $rc"
 grep -v "^apdu\|^SCard" "$T/resume.err" | tail -5; grep "^apdu\|^SCard" "$T/resume.err" | tail -4 | cut -c1-120
 check "an export through kill -9 of the card resumes and completes" \

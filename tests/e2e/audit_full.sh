@@ -5,14 +5,7 @@
 . "$(dirname "$0")/purse_lib.sh"
 . "$(dirname "$0")/audit_lib.sh"
 
-if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
-	T=$(mktemp -d)
-	trap 'rm -rf "$T"' EXIT
-	audit_profile "$T" '.audit_capacity = 10'
-	set +e
-	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
-	exit $?
-fi
+audit_in_sandbox "$0" '.audit_capacity = 10'
 
 T=$1
 R=$WALLETKEY_READER_0

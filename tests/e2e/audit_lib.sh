@@ -11,6 +11,22 @@ audit_profile() {
 		--out "$t/sam.json" >/dev/null
 }
 
+# outside a sandbox: runs the test SCRIPT again inside one, its one card
+# personalised with audit_profile's profile changed by FILTER (jq), with
+# the scratch folder T and ARGS as its arguments, and exits with its
+# status; inside the sandbox it returns
+audit_in_sandbox() {
+	local script=$1 filter=$2
+	shift 2
+	[ -n "${WALLETKEY_SANDBOX:-}" ] && return 0
+	T=$(mktemp -d)
+	trap 'rm -rf "$T"' EXIT
+	audit_profile "$T" "$filter"
+	set +e
+	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$script" "$T" "$@"
+	exit $?
+}
+
 # the wallet key in PIV slot 82 and its self-signed certificate
 wallet_key() {
 	"$WK" --reader "$R" key generate --slot 82 --alg eccp256 >/dev/null 2>&1

@@ -25,6 +25,22 @@ class BrowserError(Exception):
     pass
 
 
+def close_browser(b, quit_command, wait):
+    """asks browser b to quit (quit_command), kills it when it has not
+    after wait seconds, then drops its log and profile"""
+    try:
+        b.call(quit_command)
+    except Exception:
+        pass
+    try:
+        b.proc.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        b.proc.kill()
+        b.proc.wait()
+    b.log.close()
+    shutil.rmtree(b.profile, ignore_errors=True)
+
+
 class Chromium:
     def __init__(self, workdir, timeout=60):
         self.timeout = timeout
@@ -96,17 +112,7 @@ class Chromium:
         return r.get("result", {}).get("value")
 
     def close(self):
-        try:
-            self.call("Browser.close")
-        except Exception:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        close_browser(self, "Browser.close", 10)
 
 
 PREFS = """
@@ -217,17 +223,7 @@ class Firefox:
         return v.get("v")
 
     def close(self):
-        try:
-            self.call("Marionette:Quit")
-        except Exception:
-            pass
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        close_browser(self, "Marionette:Quit", 20)
 
 
 def open_browser(name, workdir):

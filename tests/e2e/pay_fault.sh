@@ -23,6 +23,19 @@ merchant_setup
 "$WK" --reader "$(reader 1)" enroll --issuer "$URL" --account $PAN1 >/dev/null 2>&1 || die "enroll card 1"
 pay_settled "enrolled"
 
+# wait_log FILE TEXT: until FILE holds TEXT, at most 20 s (the event a
+# step waits for, not a fixed sleep)
+wait_log() {
+	local n s
+	for ((n = 0; n < 200; n++)); do
+		s=""
+		IFS= read -r -d '' s <"$1" 2>/dev/null || true
+		[[ $s == *"$2"* ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # the relay again until the payment is closed (the card or the issuer may
 # still be starting)
 settle() {
@@ -100,7 +113,7 @@ watcher=$!
 id=$(pay_create $PAN0 500)
 check "watch: paid" '[ "$(pay_get "$id" status 20)" = paid ]' || cat "$T/watch.log"
 issuer_kill
-sleep 3
+wait_log "$T/watch.log" "the issuer is away" || bad "watch: no word of the issuer going away"
 issuer_start
 id=$(pay_create $PAN0 501)
 for n in $(seq 10); do [ "$(pay_get "$id" status 20)" = paid ] && break; done
@@ -108,7 +121,7 @@ check "watch: paid after the issuer came back" '[ "$(pay_get "$id")" = paid ]' |
 check "watch: it said the issuer was away, then back" 'grep -q "the issuer is away" "$T/watch.log" && grep -q "the issuer is back" "$T/watch.log"'
 "$SB/card-kill" 0
 id=$(pay_create $PAN0 502)
-sleep 3
+wait_log "$T/watch.log" "the card is away" || bad "watch: no word of the card going away"
 "$SB/card-start" 0 >/dev/null 2>&1 || die "card 0 does not restart"
 for n in $(seq 10); do [ "$(pay_get "$id" status 20)" = paid ] && break; done
 check "watch: paid after the card came back" '[ "$(pay_get "$id")" = paid ]' || cat "$T/watch.log"
@@ -126,7 +139,7 @@ for n in $(seq "$RANDOM_RUNS"); do
 		r=$(reader $i)
 		pan=$PAN0; [ $i = 1 ] && pan=$PAN1
 		id=$(pay_create $pan 400)
-		delay=$(python3 -c 'import random; print(round(random.uniform(0, 0.5), 3))')
+		printf -v delay '0.%03d' $((RANDOM % 501))	# 0 to 0.5 s
 		if [ $who = card ]; then
 			( sleep "$delay"; "$SB/card-kill" $i ) &
 		else

@@ -46,15 +46,18 @@ pay_get() {
 }
 
 # the issuer's payments: none paid twice, none both refused and paid; the
-# merchant holds exactly what was paid, by one movement each
+# merchant holds exactly what was paid, by one movement each.
+# payments_sound [BOOKS]: on the books given (walletkey-issuer books
+# --json, as money_state read them), else on the books read now
 payments_sound() {
-	local pays ledger accounts
-	pays=$("$ISS" payments --db "$DB" --json)
-	ledger=$("$ISS" ledger --db "$DB" --json)
-	accounts=$("$ISS" accounts --db "$DB" --json)
-	python3 - "$pays" "$ledger" "$accounts" <<'PY'
+	local books=${1:-}
+	[ -n "$books" ] || books=$("$ISS" books --db "$DB" --json)
+	# (through a file: the ledger outgrows what one argument may hold)
+	printf '%s' "$books" >"$T/books.json"
+	python3 - "$T/books.json" <<'PY'
 import json, sys
-pays = json.loads(sys.argv[1]); ledger = json.loads(sys.argv[2]); acc = json.loads(sys.argv[3])
+b = json.load(open(sys.argv[1]))
+pays = b["payments"]; ledger = b["ledger"]; acc = b["accounts"]
 paid = {p["payment_id"]: p["amount"] for p in pays if p["status"] == "paid"}
 moves = {}
 for e in ledger:
@@ -68,8 +71,9 @@ assert merch == sum(paid.values()), ("merchants", merch, "paid", sum(paid.values
 PY
 }
 
-# after every step that touches money
+# after every step that touches money: both checks on one snapshot of
+# the books (the one settled's money check read)
 pay_settled() {
 	settled "$1"
-	check "$1: payments sound" 'payments_sound'
+	check "$1: payments sound" 'payments_sound "$BOOKS"'
 }

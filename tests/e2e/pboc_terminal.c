@@ -318,6 +318,22 @@ static const uint8_t date[4] = { 0x20, 0x26, 0x11, 0x22 };
 static uint8_t last_load_mac2[4];	/* the MAC2 the last CREDIT carried */
 static const uint8_t tim[3] = { 0x12, 0x34, 0x56 };
 
+/* the MAC over amount (4) | type (1) | terminal id (6) | date
+ * (4) | time (3) under the session key sk: the terminal's MAC2 of a load,
+ * its MAC1 of a purchase */
+static void
+txn_mac(const uint8_t sk[16], uint32_t amount, uint8_t type, uint8_t m[4])
+{
+	uint8_t d[18];
+
+	be32(d, amount);
+	d[4] = type;
+	memcpy(d + 5, term_id, 6);
+	memcpy(d + 11, date, 4);
+	memcpy(d + 15, tim, 3);
+	pmac(sk, d, sizeof(d), m);
+}
+
 /* a full load with every check; returns the SW of CREDIT */
 static uint16_t
 load(uint32_t amount, bool bad_mac2, uint8_t out_tac[4], uint16_t *seq_out)
@@ -349,12 +365,7 @@ load(uint32_t amount, bool bad_mac2, uint8_t out_tac[4], uint16_t *seq_out)
 	memcpy(d + 9, term_id, 6);
 	pmac(sk, d, 15, m);
 	CHECK(memcmp(m, r + 12, 4) == 0, "load MAC1 from the card verifies");
-	be32(d, amount);
-	d[4] = 0x02;
-	memcpy(d + 5, term_id, 6);
-	memcpy(d + 11, date, 4);
-	memcpy(d + 15, tim, 3);
-	pmac(sk, d, 18, m);
+	txn_mac(sk, amount, 0x02, m);
 	if (bad_mac2)
 		m[2] ^= 0x10;
 	memcpy(d, date, 4);
@@ -407,12 +418,7 @@ purchase(uint32_t amount, bool bad_mac1, uint8_t out_mac2[4],
 	in[6] = ts[2];
 	in[7] = ts[3];
 	session(dpk, in, 8, sk);
-	be32(d, amount);
-	d[4] = 0x06;
-	memcpy(d + 5, term_id, 6);
-	memcpy(d + 11, date, 4);
-	memcpy(d + 15, tim, 3);
-	pmac(sk, d, 18, m);
+	txn_mac(sk, amount, 0x06, m);
 	if (bad_mac1)
 		m[0] ^= 0x01;
 	memcpy(d, ts, 4);

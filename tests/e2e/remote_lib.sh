@@ -87,11 +87,12 @@ icurl() {
 
 # the EP balance of card I in fen. It runs after every step: without the
 # PIN (the balance needs none, and a PIN given is verified first, a
-# second command on the card), and through jq, which starts faster than
-# python3
+# second command on the card), and read in the shell: one process a
+# call, the CLI (the fault loops call it hundreds of times)
 purse_fen() {
-	env -u WALLETKEY_PIN "$WK" --reader "$(reader "$1")" --json wallet balance |
-		jq -r '.balance_fen // .fen // .balance'
+	local out
+	out=$(unset WALLETKEY_PIN; exec "$WK" --reader "$(reader "$1")" --json wallet balance) || return
+	[[ $out =~ \"balance_fen\":\ *([0-9]+) ]] && echo "${BASH_REMATCH[1]}"
 }
 
 # the card serial in slot I (asked once: kept in a file, since callers
@@ -123,13 +124,16 @@ card_id() {
 # PER_CARD=0 while a transfer is not reported (only the sums hold then);
 # DEPOSITS: what all accounts were given (default two DEPOSITs).
 # The check runs after every step of the remote tests (hundreds of times in
-# the fault loops): one pass over the books, in jq (it starts faster than
+# the fault loops): the books in one issuer call (walletkey-issuer books:
+# one snapshot), one pass over them in jq (it starts faster than
 # python3). money_state sets MONEY ("conserved" when every assertion
-# below holds, else "not-conserved", the failed ones on stderr) and
-# PENDING (the number of loads pending); conserved: status 0 when it holds.
+# below holds, else "not-conserved", the failed ones on stderr), PENDING
+# (the number of loads pending) and BOOKS (the books it read, for the
+# checks that follow it); conserved: status 0 when it holds.
 MONEY_JQ='
 def total(f): map(f) | add // 0;
-($ARGS.positional | map(split("=") | {(.[0]): (.[1] | tonumber)}) | add // {}) as $purse
+. as $books | $books.accounts as $acc | $books.loads as $loads | $books.cards as $cards
+| ($ARGS.positional | map(split("=") | {(.[0]): (.[1] | tonumber)}) | add // {}) as $purse
 | ($acc | map(select(.kind == "customer")) | total(.balance)) as $cust
 | ($acc | map(select(.kind == "float")) | total(.balance)) as $flt
 | ($acc | map(select(.kind == "merchant")) | total(.balance)) as $merch
@@ -151,19 +155,18 @@ def total(f): map(f) | add // 0;
 ] as $faults
 | (if $faults == [] then "conserved" else "not-conserved" end), ($open | length), ($faults[] | tojson)'
 money_state() {
-	local accounts loads cards purses=() i out
+	local purses=() i out
 	MONEY="" PENDING=""
-	accounts=$("$ISS" accounts --db "$DB" --json)
-	loads=$("$ISS" loads --db "$DB" --json)
-	cards=$("$ISS" cards --db "$DB" --json)
+	BOOKS=$("$ISS" books --db "$DB" --json)
 	for i in ${MONEY_CARDS:-0 1}; do
 		slot_serial "$i" >/dev/null
 		purses+=("$SERIAL=$(purse_fen "$i")")
 	done
-	mapfile -t out < <(jq -nr --argjson acc "$accounts" --argjson loads "$loads" \
-		--argjson cards "$cards" --argjson deposits "${DEPOSITS:-$((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0}))}" \
+	# (the books on stdin: the ledger outgrows what one argument may hold)
+	mapfile -t out < <(jq -r \
+		--argjson deposits "${DEPOSITS:-$((2 * DEPOSIT + ${EXTRA_DEPOSITS:-0}))}" \
 		--argjson per_card "${PER_CARD:-1}" --argjson unsettled "${UNSETTLED:-0}" \
-		"$MONEY_JQ" --args "${purses[@]}")
+		"$MONEY_JQ" --args "${purses[@]}" <<<"$BOOKS")
 	MONEY=${out[0]:-} PENDING=${out[1]:-}
 	for ((i = 2; i < ${#out[@]}; i++)); do
 		echo "money check: ${out[i]}" >&2

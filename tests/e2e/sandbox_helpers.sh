@@ -7,7 +7,8 @@
 #   (the zombie is gone for it) and card-start brings the card back;
 #   card-kill never kills a process that is not the card (a recycled pid) and
 #   gives up, bounded, with a message, while pcscd still shows the card;
-#   pcscd-restart, then card-wait.
+#   card-wait gives up, bounded and saying why, while another client holds a
+#   transaction on the card; pcscd-restart, then card-wait.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SANDBOX=$HERE/../../tools/walletkey-sandbox
@@ -92,6 +93,37 @@ mv "$WALLETKEY_SANDBOX/card0.pid.real" "$WALLETKEY_SANDBOX/card0.pid"
 kill "$other"
 wait "$other" 2>/dev/null || true
 check "the card still runs" '"$B/card-running" 0 && [ "$("$B/card-pid" 0)" = "$real" ]'
+
+# another client holds a transaction on the card (pcsc_hold.py, until its
+# stdin closes): pcscd makes every connect wait for it, opensc-tool -l too,
+# so the helpers' look at the readers must give up, bounded
+mkfifo "$WALLETKEY_SANDBOX/hold.in"
+python3 "$HERE/pcsc_hold.py" "$WALLETKEY_READER_0" <"$WALLETKEY_SANDBOX/hold.in" \
+	>"$WALLETKEY_SANDBOX/hold.out" 2>&1 &
+holder=$!
+exec 4>"$WALLETKEY_SANDBOX/hold.in"
+for ((n = 0; n < 600; n++)); do
+	grep -q held "$WALLETKEY_SANDBOX/hold.out" && break
+	sleep 0.1
+done
+check "a client holds a transaction on the card" 'grep -q held "$WALLETKEY_SANDBOX/hold.out"' ||
+	cat "$WALLETKEY_SANDBOX/hold.out"
+start=$SECONDS
+rc=0
+err=$(WALLETKEY_SANDBOX_WAIT=2 "$B/card-wait" 0 2>&1) || rc=$?
+check "card-wait meanwhile gives up, bounded, status 1" \
+	'[ "$rc" -eq 1 ] && [ $((SECONDS - start)) -lt 60 ]'
+check "and says why" 'grep -q "another client holds a transaction" <<<"$err"' || echo "$err"
+exec 4>&-
+rc=0
+for ((n = 0; n < 300; n++)); do
+	kill -0 "$holder" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$holder" 2>/dev/null || true
+wait "$holder" || rc=$?
+check "the client ends its transaction" '[ "$rc" -eq 0 ]'
+check "and card-wait sees the card again" '"$B/card-wait" 0'
 
 "$B/pcscd-restart"
 check "pcscd-restart, then card-wait: the card is back" '"$B/card-wait" 0 && [ "$(serial)" = "$s0" ]'

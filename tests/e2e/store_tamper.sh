@@ -10,14 +10,7 @@
 . "$(dirname "$0")/purse_lib.sh"
 . "$(dirname "$0")/audit_lib.sh"
 
-if [ -z "${WALLETKEY_SANDBOX:-}" ]; then
-	T=$(mktemp -d)
-	trap 'rm -rf "$T"' EXIT
-	audit_profile "$T"
-	set +e
-	"$SANDBOX" --cards 1 --init-args "--perso $T/perso.json" -- "$0" "$T"
-	exit $?
-fi
+audit_in_sandbox "$0" '.'
 . "$(dirname "$0")/lib.sh"
 T=$1
 store=$WALLETKEY_STORE_0

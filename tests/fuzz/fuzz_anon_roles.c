@@ -555,72 +555,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef WK_LIBFUZZER
-#include <dirent.h>
-#include <sys/stat.h>
+/* replay.c's end of a run: the seeds reach the ledger, say how far */
+void fuzz_replay_report(unsigned n);
 
-static int
-replay_file(const char *path)
+void
+fuzz_replay_report(unsigned n)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-	int rc = -1;
-
-	if (f == NULL)
-		goto out;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n)
-		goto out;
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	rc = 0;
-out:
-	if (rc != 0)
-		fprintf(stderr, "fuzz_anon_roles: %s: cannot read\n", path);
-	if (f != NULL)
-		fclose(f);
-	free(buf);
-	return rc;
-}
-
-int
-main(int argc, char **argv)
-{
-	int n = 0;
-
-	LLVMFuzzerInitialize(&argc, &argv);
-	for (int i = 1; i < argc; i++) {
-		struct stat st;
-		DIR *d;
-		struct dirent *de;
-
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			if ((d = opendir(argv[i])) == NULL)
-				return 1;
-			while ((de = readdir(d)) != NULL) {
-				char p[4096];
-
-				if (de->d_name[0] == '.')
-					continue;
-				snprintf(p, sizeof(p), "%s/%s", argv[i], de->d_name);
-				if (replay_file(p) != 0)
-					return 1;
-				n++;
-			}
-			closedir(d);
-		} else {
-			if (replay_file(argv[i]) != 0)
-				return 1;
-			n++;
-		}
-	}
-	/* the seeds reach the ledger: say how far */
-	printf("fuzz_anon_roles: replayed %d inputs; the authority holds %lld"
-	    " committed and %lld refused or void transfers\n", n,
+	printf("fuzz_anon_roles: the authority holds %lld committed and"
+	    " %lld refused or void transfers after %u inputs\n",
 	    (long long)q_int("SELECT COUNT(*) FROM anon_transfers WHERE status ="
 	    " 'committed'"), (long long)q_int("SELECT COUNT(*) FROM anon_transfers"
-	    " WHERE status <> 'committed'"));
-	return 0;
+	    " WHERE status <> 'committed'"), n);
 }
-#endif

@@ -808,18 +808,7 @@ payment_route(const uint8_t *data, size_t size)
 			EVP_PKEY_free(key);
 			goto cancel;
 		}
-		memset(&c, 0, sizeof(c));
-		c.type = WK_MSG_PAY_CONFIRM;
-		memcpy(c.card_id, q.card_id, 8);
-		memcpy(c.load_id, q.load_id, 16);
-		memcpy(c.pan, q.pan, sizeof(c.pan));
-		memcpy(c.terminal_id, q.terminal_id, 6);
-		wk_payment_order_digest(&q, c.digest);
-		c.amount = q.amount;
-		memcpy(c.currency, q.currency, 4);
-		c.expiry = q.expiry;
-		c.decision = WK_MSG_ACCEPTED;
-		c.counter = order;
+		wk_payment_confirmation(&q, WK_MSG_ACCEPTED, order, &c);
 		/* the body the card would sign, changed by the input, signed by
 		 * the card key: the issuer must find every change */
 		wk_buf_init_fixed(&b, conf, sizeof(conf));
@@ -995,67 +984,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifndef WK_LIBFUZZER
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int
-replay_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
-	int rc = -1;
-
-	if (f == NULL)
-		goto out;
-	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
-	    fread(buf, 1, (size_t)n, f) != (size_t)n)
-		goto out;
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	rc = 0;
-out:
-	if (rc != 0)
-		fprintf(stderr, "fuzz_issuer: %s: cannot read\n", path);
-	if (f != NULL)
-		fclose(f);
-	free(buf);
-	return rc;
-}
-
-int
-main(int argc, char **argv)
-{
-	int n = 0;
-
-	LLVMFuzzerInitialize(&argc, &argv);
-	for (int i = 1; i < argc; i++) {
-		struct stat st;
-		DIR *d;
-		struct dirent *de;
-
-		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-			if ((d = opendir(argv[i])) == NULL)
-				return 1;
-			while ((de = readdir(d)) != NULL) {
-				char path[4096];
-
-				if (de->d_name[0] == '.')
-					continue;
-				snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-				if (replay_file(path) != 0)
-					return 1;
-				n++;
-			}
-			closedir(d);
-		} else {
-			if (replay_file(argv[i]) != 0)
-				return 1;
-			n++;
-		}
-	}
-	printf("fuzz_issuer: replayed %d inputs\n", n);
-	return 0;
-}
-#endif

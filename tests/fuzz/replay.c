@@ -1,6 +1,10 @@
 /*
  * runs a fuzz target's LLVMFuzzerTestOneInput over files and directories,
- * so that the normal build checks every target against its corpus
+ * so that the normal build checks every target against its corpus. As
+ * libFuzzer does, it first calls the target's LLVMFuzzerInitialize when
+ * the target has one (the issuer targets start their servers there); a
+ * target that has something to say about the run (what the seeds
+ * reached) defines fuzz_replay_report, called with the count at the end.
  */
 #include <dirent.h>
 #include <stddef.h>
@@ -11,6 +15,8 @@
 #include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+void fuzz_replay_report(unsigned count) __attribute__((weak));
 
 #define REPLAY_MAX (1u << 20)
 
@@ -93,9 +99,13 @@ main(int argc, char **argv)
 	unsigned count = 0;
 	int rc = 0;
 
+	if (LLVMFuzzerInitialize != NULL)
+		LLVMFuzzerInitialize(&argc, &argv);
 	for (int i = 1; i < argc; i++)
 		if (run_path(argv[i], &count) != 0)
 			rc = 1;
 	printf("replayed %u inputs\n", count);
+	if (fuzz_replay_report != NULL)
+		fuzz_replay_report(count);
 	return rc != 0 || count == 0 ? 1 : 0;
 }

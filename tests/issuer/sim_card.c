@@ -665,16 +665,7 @@ pay_checked(sim_card *c, const uint8_t *req, size_t len, wk_msg *q,
 	    memcmp(q->card_id, c->id, sizeof(c->id)) != 0 ||
 	    strcmp(q->pan, c->pan) != 0)
 		return -1;
-	memset(conf, 0, sizeof(*conf));
-	conf->type = WK_MSG_PAY_CONFIRM;
-	memcpy(conf->card_id, q->card_id, sizeof(conf->card_id));
-	memcpy(conf->load_id, q->load_id, sizeof(conf->load_id));
-	memcpy(conf->pan, q->pan, sizeof(conf->pan));
-	memcpy(conf->terminal_id, q->terminal_id, sizeof(conf->terminal_id));
-	wk_payment_order_digest(q, conf->digest);
-	conf->amount = q->amount;
-	memcpy(conf->currency, q->currency, sizeof(conf->currency));
-	conf->expiry = q->expiry;
+	wk_payment_confirmation(q, 0, 0, conf);
 	return 0;
 }
 

@@ -50,6 +50,26 @@ python3 -c 'import json,sys; k=[x["kind"] for x in json.load(open(sys.argv[1]))]
 expect_rc 0 "$bin" oplog --db "$db"
 expect_rc 0 "$bin" loads --db "$db"
 expect_rc 0 "$bin" cards --db "$db"
+# books: the money listings in one snapshot, each member what its own
+# listing prints; the table form heads each with "# NAME"
+for l in accounts cards loads payments ledger; do
+	expect_rc 0 "$bin" "$l" --db "$db" --json
+	cp "$dir/out" "$dir/$l.json"
+done
+expect_rc 0 "$bin" books --db "$db" --json
+python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+b = json.load(open(d + "/out"))
+names = ["accounts", "cards", "loads", "payments", "ledger"]
+assert sorted(b) == sorted(names), list(b)
+for n in names:
+    assert b[n] == json.load(open("%s/%s.json" % (d, n))), (n, b[n])
+assert len(b["ledger"]) == 2 and sum(x["balance"] for x in b["accounts"]) == 0, b
+PY
+expect_rc 0 "$bin" books --db "$db"
+[ "$(grep -c '^# ' "$dir/out")" = 5 ] && grep -q '^# ledger$' "$dir/out" || fail "books table"
+expect_rc 2 "$bin" books
 # merchants: one per terminal id
 expect_rc 0 "$bin" merchant-create --db "$db" --terminal 000000000042 --name Shop
 expect_rc 2 "$bin" merchant-create --db "$db" --terminal 000000000042

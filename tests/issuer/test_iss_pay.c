@@ -651,18 +651,7 @@ forged(sim_card *c, EVP_PKEY *key, const uint8_t *req, size_t n,
 	wk_msg q, conf;
 
 	assert_int_equal(wk_msg_verify(req, n, c->anchor, &q), WK_MSG_OK);
-	memset(&conf, 0, sizeof(conf));
-	conf.type = WK_MSG_PAY_CONFIRM;
-	memcpy(conf.card_id, q.card_id, 8);
-	memcpy(conf.load_id, q.load_id, 16);
-	memcpy(conf.pan, q.pan, sizeof(conf.pan));
-	memcpy(conf.terminal_id, q.terminal_id, 6);
-	wk_payment_order_digest(&q, conf.digest);
-	conf.amount = q.amount;
-	memcpy(conf.currency, q.currency, 4);
-	conf.expiry = q.expiry;
-	conf.decision = WK_MSG_ACCEPTED;
-	conf.counter = ++c->pay_counter;
+	wk_payment_confirmation(&q, WK_MSG_ACCEPTED, ++c->pay_counter, &conf);
 	if (fix != NULL)
 		fix(&conf);
 	wk_buf_reset(out);

@@ -282,16 +282,14 @@ expect_error(long st, json_t **respp, long want, const char *code)
 	assert_string_equal(err_code(resp), code);
 }
 
-/* request -> grant (not yet given to the card) */
+/* a load request posted -> grant (not yet given to the card) */
 static void
-start_load(sim_card *c, uint32_t amount, wk_buf *req, char *load_id,
-    uint8_t *grant, size_t *grant_len)
+post_request(const wk_buf *req, char *load_id, uint8_t *grant,
+    size_t *grant_len)
 {
 	json_t *resp = NULL;
 	long n;
 
-	wk_buf_reset(req);
-	assert_int_equal(sim_card_load_request(c, amount, req), 0);
 	assert_int_equal(post_msg("/v1/loads", "request", req->p, req->len, &resp),
 	    200);
 	assert_string_equal(json_string_value(json_object_get(resp, "status")),
@@ -302,6 +300,16 @@ start_load(sim_card *c, uint32_t amount, wk_buf *req, char *load_id,
 	assert_true(n > 0);
 	*grant_len = (size_t)n;
 	json_decref(resp);
+}
+
+/* request -> grant (not yet given to the card) */
+static void
+start_load(sim_card *c, uint32_t amount, wk_buf *req, char *load_id,
+    uint8_t *grant, size_t *grant_len)
+{
+	wk_buf_reset(req);
+	assert_int_equal(sim_card_load_request(c, amount, req), 0);
+	post_request(req, load_id, grant, grant_len);
 }
 
 /* the card whose session T.h carries (docs/issuer.md "Sessions"): the
@@ -1726,12 +1734,7 @@ test_flip_request_receipt(void **state)
 	wk_buf_init_heap(&rec, WK_MSG_MAX);
 	assert_int_equal(sim_card_load_request(c, 250, &req), 0);
 	flip_all("/v1/loads", "request", req.p, req.len);
-	assert_int_equal(post_msg("/v1/loads", "request", req.p, req.len, &resp), 200);
-	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(resp,
-	    "load_id")));
-	glen = (size_t)sim_unb64(json_object_get(resp, "grant"), grant,
-	    sizeof(grant));
-	json_decref(resp);
+	post_request(&req, id, grant, &glen);
 	/* the card refuses a grant with any byte changed */
 	for (size_t i = 0; i < glen; i++) {
 		uint8_t g[WK_MSG_MAX];

@@ -108,6 +108,19 @@ fake_init(void)
 	return fake_sh == MAP_FAILED ? -1 : 0;
 }
 
+int
+fake_ready(const char *reader_var, const char *script)
+{
+	if (fake_init() != 0)
+		return 1;
+	if (getenv(reader_var) == NULL || getenv("WK_TEST_ISSUER") == NULL ||
+	    getenv("WK_TEST_DIR") == NULL) {
+		fprintf(stderr, "run by %s\n", script);
+		return 77;
+	}
+	return 0;
+}
+
 void
 fake_reset(void)
 {

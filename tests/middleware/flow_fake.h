@@ -32,6 +32,11 @@ extern const wk_state_store fake_store;
 
 /* maps the shared memory; 0 or -1 */
 int fake_init(void);
+/* before a flow test's group: the shared memory mapped and the
+ * sandbox's environment there (the card in reader_var, the issuer, the
+ * scratch folder); 0 when ready, else the exit status: 1, or 77 (skipped)
+ * with a word that script is what runs the test */
+int fake_ready(const char *reader_var, const char *script);
 void fake_reset(void);
 /* the records whose name starts with prefix ("" all) */
 unsigned fake_records(const char *prefix);

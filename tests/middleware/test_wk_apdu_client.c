@@ -85,6 +85,25 @@ pattern(size_t n)
 	return p;
 }
 
+/* 00 CA 00 01 with data and le through f on a short-only card, room for
+ * cap bytes: 9000 with 8 bytes, the first of them first */
+static void
+get_data_8(fake *f, const uint8_t *data, size_t dlen, size_t le, size_t cap,
+    uint8_t first)
+{
+	wk_transport t = { fake_xfer, f, false, false };
+	uint8_t resp[16];
+	size_t rlen = cap;
+	uint16_t sw;
+
+	assert_true(cap <= sizeof(resp));
+	assert_int_equal(wk_apdu_exchange(&t, 0x00, 0xCA, 0x00, 0x01, data, dlen,
+	    le, resp, &rlen, &sw), WK_OK);
+	assert_int_equal(sw, 0x9000);
+	assert_int_equal(rlen, 8);
+	assert_int_equal(resp[0], first);
+}
+
 static void
 test_case1_short(void **state)
 {
@@ -114,18 +133,10 @@ test_case4_short_le(void **state)
 		0xBB, 0x00 };
 	static const uint8_t data[] = { 0xAA, 0xBB };
 	fake f = { .steps = steps, .nsteps = 1 };
-	wk_transport t = { fake_xfer, &f, false, false };
-	uint8_t resp[16];
-	size_t rlen = sizeof(resp);
-	uint16_t sw;
 
 	(void)state;
 	/* Le above 256 on a short-only card becomes 256 (00) */
-	assert_int_equal(wk_apdu_exchange(&t, 0x00, 0xCA, 0x00, 0x01, data, 2,
-	    1000, resp, &rlen, &sw), WK_OK);
-	assert_int_equal(sw, 0x9000);
-	assert_int_equal(rlen, 8);
-	assert_int_equal(resp[0], 0x10);
+	get_data_8(&f, data, 2, 1000, 16, 0x10);
 	assert_int_equal(f.cmd_len[0], sizeof(want));
 	assert_memory_equal(f.cmd[0], want, sizeof(want));
 	fake_clear(&f);
@@ -305,17 +316,9 @@ test_wrong_le_resend(void **state)
 	static const uint8_t first[] = { 0x00, 0xCA, 0x00, 0x01, 0x00 };
 	static const uint8_t again[] = { 0x00, 0xCA, 0x00, 0x01, 0x08 };
 	fake f = { .steps = steps, .nsteps = 2 };
-	wk_transport t = { fake_xfer, &f, false, false };
-	uint8_t resp[8];
-	size_t rlen = sizeof(resp);
-	uint16_t sw;
 
 	(void)state;
-	assert_int_equal(wk_apdu_exchange(&t, 0x00, 0xCA, 0x00, 0x01, NULL, 0,
-	    256, resp, &rlen, &sw), WK_OK);
-	assert_int_equal(sw, 0x9000);
-	assert_int_equal(rlen, 8);
-	assert_int_equal(resp[0], 5);
+	get_data_8(&f, NULL, 0, 256, 8, 5);
 	assert_memory_equal(f.cmd[0], first, sizeof(first));
 	assert_memory_equal(f.cmd[1], again, sizeof(again));
 	fake_clear(&f);

@@ -543,13 +543,10 @@ main(void)
 		cmocka_unit_test(test_old_file),
 		cmocka_unit_test(test_damaged),
 	};
+	int rc;
 
-	if (fake_init() != 0)
-		return 1;
-	if (getenv("WALLETKEY_READER_0") == NULL ||
-	    getenv("WK_TEST_ISSUER") == NULL || getenv("WK_TEST_DIR") == NULL) {
-		fprintf(stderr, "run by tests/middleware/wk_load.sh\n");
-		return 77;
-	}
+	if ((rc = fake_ready("WALLETKEY_READER_0",
+	    "tests/middleware/wk_load.sh")) != 0)
+		return rc;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

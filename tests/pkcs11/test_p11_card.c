@@ -21,32 +21,21 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "p11_compat.h"
+#include "p11_test.h"
 
-static const char *module_path;
-static void *lib;
-static CK_FUNCTION_LIST *f;
 static CK_SLOT_ID slot;
 static CK_BYTE pin[] = "123456";
 static CK_BYTE so[] = "010203040506070801020304050607080102030405060708";
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 static const CK_BYTE p256[] = { 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07 };
 
-#define OK(x) assert_int_equal((x), CKR_OK)
-#define RV(x, want) assert_int_equal((x), (want))
-
 static int
 setup(void **state)
 {
-	CK_C_GetFunctionList get;
 	CK_ULONG n = 1;
 
 	(void)state;
-	lib = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL)
-		return -1;
-	*(void **)&get = dlsym(lib, "C_GetFunctionList");
-	if (get == NULL || get(&f) != CKR_OK || f->C_Initialize(NULL) != CKR_OK)
+	if (p11_test_open() != 0 || f->C_Initialize(NULL) != CKR_OK)
 		return -1;
 	if (f->C_GetSlotList(CK_TRUE, &slot, &n) != CKR_OK || n != 1)
 		return -1;
@@ -80,12 +69,8 @@ find_one(CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls, CK_BYTE id)
 		{ CKA_ID, &id, 1 },
 	};
 	CK_OBJECT_HANDLE o = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
 
-	OK(f->C_FindObjectsInit(h, t, 2));
-	OK(f->C_FindObjects(h, &o, 1, &n));
-	OK(f->C_FindObjectsFinal(h));
-	return n == 1 ? o : CK_INVALID_HANDLE;
+	return p11_find(h, t, 2, &o, 1) == 1 ? o : CK_INVALID_HANDLE;
 }
 
 /* a template with CKA_TOKEN true appended: token objects live on the card
@@ -770,14 +755,10 @@ test_data_objects(void **state)
 	OK(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o));
 	OK(f->C_Logout(h));
 	/* PIN-protected: invisible before the user logs in */
-	OK(f->C_FindObjectsInit(h, find, 2));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 2, found, 4);
 	assert_int_equal(n, 0);
 	OK(f->C_Login(h, CKU_USER, pin, 6));
-	OK(f->C_FindObjectsInit(h, find, 2));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 2, found, 4);
 	assert_int_equal(n, 1);
 	OK(f->C_GetAttributeValue(h, found[0], v, 1));
 	assert_int_equal(v[0].ulValueLen, sizeof(info));
@@ -790,17 +771,13 @@ test_data_objects(void **state)
 	t[1].ulValueLen = find[1].ulValueLen = strlen(label);
 	OK(f->C_Login(h, CKU_SO, so, 48));
 	OK(f->C_CreateObject(h, tok(0, t, 3), 3 + 1, &o));
-	OK(f->C_FindObjectsInit(h, find, 2));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 2, found, 4);
 	assert_int_equal(n, 1);
 	assert_int_equal(found[0], o);
 	OK(f->C_DestroyObject(h, o));
 	RV(f->C_DestroyObject(h, o), CKR_OBJECT_HANDLE_INVALID);
 	OK(f->C_Logout(h));
-	OK(f->C_FindObjectsInit(h, find, 2));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 2, found, 4);
 	assert_int_equal(n, 0);
 	OK(f->C_CloseSession(h));
 }
@@ -845,23 +822,17 @@ test_user_data_objects(void **state)
 	OK(f->C_Finalize(NULL));
 	OK(f->C_Initialize(NULL));
 	h = open_rw();
-	OK(f->C_FindObjectsInit(h, find, 1));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 1, found, 4);
 	assert_int_equal(n, 1);
 	OK(f->C_Login(h, CKU_USER, pin, 6));
-	OK(f->C_FindObjectsInit(h, find, 1));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 1, found, 4);
 	assert_int_equal(n, 2);
 	OK(f->C_GetAttributeValue(h, found[0], get, 1));
 	assert_int_equal(get[0].ulValueLen, sizeof(v));
 	assert_memory_equal(buf, v, sizeof(v));
 	OK(f->C_DestroyObject(h, found[0]));
 	OK(f->C_DestroyObject(h, found[1]));
-	OK(f->C_FindObjectsInit(h, find, 1));
-	OK(f->C_FindObjects(h, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, find, 1, found, 4);
 	assert_int_equal(n, 0);
 	OK(f->C_CloseSession(h));
 }
@@ -1233,13 +1204,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_removal),
 		cmocka_unit_test(test_pcscd_restart),
 	};
+	int rc;
 
-	if (argc != 2)
-		return 2;
-	if (getenv("WALLETKEY_SANDBOX") == NULL) {
-		fprintf(stderr, "test_p11_card: not in tools/walletkey-sandbox, skipped\n");
-		return 77;
-	}
-	module_path = argv[1];
+	if ((rc = p11_test_args(argc, argv, "test_p11_card", true)) != 0)
+		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,26 +18,14 @@
 
 #include <cmocka.h>
 
-#include "p11_compat.h"
-
-static const char *module_path;
-static void *lib;
-static CK_FUNCTION_LIST *f;
+#include "p11_test.h"
 
 static int
 setup(void **state)
 {
-	CK_C_GetFunctionList get;
-
 	(void)state;
 	setenv("PCSCLITE_CSOCK_NAME", "/nonexistent/walletkey-test.comm", 1);
-	lib = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL)
-		return -1;
-	*(void **)&get = dlsym(lib, "C_GetFunctionList");
-	if (get == NULL || get(&f) != CKR_OK)
-		return -1;
-	return 0;
+	return p11_test_open();
 }
 
 static int
@@ -320,9 +308,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_fork),
 		cmocka_unit_test(test_wait_finalize),
 	};
+	int rc;
 
-	if (argc != 2)
-		return 2;
-	module_path = argv[1];
+	if ((rc = p11_test_args(argc, argv, "test_p11_module", false)) != 0)
+		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

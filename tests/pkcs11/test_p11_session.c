@@ -23,30 +23,20 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "p11_compat.h"
+#include "p11_test.h"
 
-static const char *module_path;
-static void *lib;
-static CK_FUNCTION_LIST *f;
 static CK_SLOT_ID slot;
 static CK_BYTE pin[] = "123456";
 static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
-#define OK(x) assert_int_equal((x), CKR_OK)
-#define RV(x, want) assert_int_equal((x), (want))
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 static int
 load(CK_C_INITIALIZE_ARGS *args)
 {
-	CK_C_GetFunctionList get;
 	CK_ULONG n = 1;
 
-	lib = dlopen(module_path, RTLD_NOW | RTLD_LOCAL);
-	if (lib == NULL)
-		return -1;
-	*(void **)&get = dlsym(lib, "C_GetFunctionList");
-	if (get == NULL || get(&f) != CKR_OK || f->C_Initialize(args) != CKR_OK)
+	if (p11_test_open() != 0 || f->C_Initialize(args) != CKR_OK)
 		return -1;
 	if (f->C_GetSlotList(CK_TRUE, &slot, &n) != CKR_OK || n != 1)
 		return -1;
@@ -152,16 +142,12 @@ test_data_objects(void **state)
 	assert_memory_equal(buf, "Old", 3);
 	assert_int_equal(get[1].ulValueLen, CK_UNAVAILABLE_INFORMATION);
 	/* another session of the application sees them (2.40 base 4.4) */
-	OK(f->C_FindObjectsInit(h2, by_app, 1));
-	OK(f->C_FindObjects(h2, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h2));
+	n = p11_find(h2, by_app, 1, found, 4);
 	assert_int_equal(n, 2);
 	OK(f->C_DestroyObject(h, o2));
 	/* closing the session that made them destroys them */
 	OK(f->C_CloseSession(h));
-	OK(f->C_FindObjectsInit(h2, by_app, 1));
-	OK(f->C_FindObjects(h2, found, 4, &n));
-	OK(f->C_FindObjectsFinal(h2));
+	n = p11_find(h2, by_app, 1, found, 4);
 	assert_int_equal(n, 0);
 	/* a private session object needs the user */
 	t[2].pValue = &yes;
@@ -637,9 +623,7 @@ test_latches_and_login(void **state)
 	OK(f->C_Login(h, CKU_USER, pin, 6));
 	OK(f->C_GenerateKey(h, &m, t, 2, &k));
 	OK(f->C_Logout(h));
-	OK(f->C_FindObjectsInit(h, priv_t, 1));
-	OK(f->C_FindObjects(h, found, 2, &n));
-	OK(f->C_FindObjectsFinal(h));
+	n = p11_find(h, priv_t, 1, found, 2);
 	assert_int_equal(n, 0);
 	RV(f->C_DestroyObject(h, k), CKR_OBJECT_HANDLE_INVALID);
 	OK(f->C_CloseSession(h));
@@ -660,13 +644,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_other_process),
 		cmocka_unit_test(test_app_mutexes),
 	};
+	int rc;
 
-	if (argc != 2)
-		return 2;
-	if (getenv("WALLETKEY_SANDBOX") == NULL) {
-		fprintf(stderr, "test_p11_session: not in tools/walletkey-sandbox, skipped\n");
-		return 77;
-	}
-	module_path = argv[1];
+	if ((rc = p11_test_args(argc, argv, "test_p11_session", true)) != 0)
+		return rc;
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

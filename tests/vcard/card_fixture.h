@@ -1,16 +1,18 @@
 /* what the purse applet's unit tests (test_purse.c, test_purse_lock.c,
  * test_purse_pin.c) share: hex APDUs to the card runtime, the card's
  * start and close, and the scratch folder's removal. Include after <cmocka.h> and
- * after the test's fixture `fx`, which has at least: char dir[];
- * vc_store *st; vc_card *card; uint8_t resp[]; size_t rlen. */
+ * after the test's fixture `fx`, which has at least: char dir[], path[],
+ * perso[]; vc_store *st; vc_card *card; uint8_t resp[]; size_t rlen. */
 #ifndef CARD_FIXTURE_H
 #define CARD_FIXTURE_H
 
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include "card_steps.h"
 #include "vc_card.h"
 #include "vc_store.h"
 #include "wk_hex.h"
@@ -52,6 +54,20 @@ card_dir_remove(const char *dir)
 		unlink(p);
 	}
 	assert_int_equal(rmdir(dir), 0);
+}
+
+/* a new scratch folder fx.dir (in TMPDIR, named after the test), the
+ * store fx.path and the profile fx.perso in it */
+static inline void
+card_dir_new(const char *test)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(fx.dir, sizeof(fx.dir), "%s/%s.XXXXXX",
+	    tmp != NULL ? tmp : "/tmp", test);
+	assert_non_null(mkdtemp(fx.dir));
+	snprintf(fx.path, sizeof(fx.path), "%s/card.db", fx.dir);
+	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
 }
 
 static inline void
@@ -104,6 +120,13 @@ xfer(const char *fmt, ...)
 	sw = card_xfer_v(fx.card, fx.resp, sizeof(fx.resp), &fx.rlen, fmt, ap);
 	va_end(ap);
 	return sw;
+}
+
+/* fx.card's xfer for XFER_STEPS (card_steps.h) */
+static inline uint16_t
+xfer_hex(const char *apdu)
+{
+	return xfer("%s", apdu);
 }
 
 #endif

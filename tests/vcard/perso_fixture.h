@@ -12,8 +12,36 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "vc_card.h"
 #include "vc_perso.h"
+#include "vc_store.h"
 #include "wk_attest.h"
+
+/* a card (o) on a new store at path, and its issuer: a CA key (P-256)
+ * and random purse keys (keys_len bytes) */
+static inline void
+card_and_issuer_new(const char *path, const vc_card_opts *o, vc_store **st,
+    vc_card **card, EVP_PKEY **ca, void *keys, size_t keys_len)
+{
+	assert_int_equal(vc_store_create(path, NULL, st), VC_STORE_OK);
+	assert_int_equal(vc_card_new(*st, o, card), VC_CARD_OK);
+	*ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_non_null(*ca);
+	randombytes_buf(keys, keys_len);
+}
+
+/* what card_and_issuer_new made, and the card's public key */
+static inline void
+card_and_issuer_free(vc_store **st, vc_card **card, EVP_PKEY **card_pub,
+    EVP_PKEY **ca)
+{
+	vc_card_free(card);
+	vc_store_free(st);
+	EVP_PKEY_free(*card_pub);
+	*card_pub = NULL;
+	EVP_PKEY_free(*ca);
+	*ca = NULL;
+}
 
 /* the demo profile (PIN 123456) with an audit log of audit_cap records,
  * written to path */

@@ -113,25 +113,6 @@ des1(const uint8_t k8[8], const uint8_t in[8], uint8_t out[8])
 	ede(k16, in, out);
 }
 
-/* ISO 9797-1 MAC algorithm 1, padding 2, left 4 bytes */
-static void
-mac4(const uint8_t k8[8], const uint8_t *d, size_t n, uint8_t out[4])
-{
-	uint8_t buf[64] = { 0 }, x[8] = { 0 };
-	size_t m = n + 1;
-
-	memcpy(buf, d, n);
-	buf[n] = 0x80;
-	while (m % 8 != 0)
-		m++;
-	for (size_t i = 0; i < m; i += 8) {
-		for (size_t j = 0; j < 8; j++)
-			x[j] ^= buf[i + j];
-		des1(k8, x, x);
-	}
-	memcpy(out, x, 4);
-}
-
 /* SM4-ECB of one block */
 static void
 sm4(const uint8_t key[16], const uint8_t in[16], uint8_t out[16])
@@ -145,23 +126,65 @@ sm4(const uint8_t key[16], const uint8_t in[16], uint8_t out[16])
 	EVP_CIPHER_CTX_free(c);
 }
 
-/* ISO 9797-1 MAC algorithm 1 with SM4, padding 2, left 4 bytes */
+/* ISO 9797-1 MAC algorithm 1, padding 2, left 4 bytes, with the block
+ * cipher enc of bs-byte blocks under k (single DES or SM4) */
 static void
-mac4_sm4(const uint8_t k[16], const uint8_t *d, size_t n, uint8_t out[4])
+mac4_with(void (*enc)(const uint8_t *, const uint8_t *, uint8_t *),
+    size_t bs, const uint8_t *k, const uint8_t *d, size_t n, uint8_t out[4])
 {
 	uint8_t buf[64] = { 0 }, x[16] = { 0 };
 	size_t m = n + 1;
 
+	assert_true(n < sizeof(buf) - bs && bs <= sizeof(x));
 	memcpy(buf, d, n);
 	buf[n] = 0x80;
-	while (m % 16 != 0)
+	while (m % bs != 0)
 		m++;
-	for (size_t i = 0; i < m; i += 16) {
-		for (size_t j = 0; j < 16; j++)
+	for (size_t i = 0; i < m; i += bs) {
+		for (size_t j = 0; j < bs; j++)
 			x[j] ^= buf[i + j];
-		sm4(k, x, x);
+		enc(k, x, x);
 	}
 	memcpy(out, x, 4);
+}
+
+/* with single DES, an 8-byte key */
+static void
+mac4(const uint8_t k8[8], const uint8_t *d, size_t n, uint8_t out[4])
+{
+	mac4_with(des1, 8, k8, d, n, out);
+}
+
+/* with SM4, a 16-byte key */
+static void
+mac4_sm4(const uint8_t k[16], const uint8_t *d, size_t n, uint8_t out[4])
+{
+	mac4_with(sm4, 16, k, d, n, out);
+}
+
+/* the session key's input: rnd (4) | seq (2) | ts[2..3] */
+static void
+session_input(const uint8_t rnd[4], uint16_t seq, uint32_t ts, uint8_t in[8])
+{
+	memcpy(in, rnd, 4);
+	in[4] = (uint8_t)(seq >> 8);
+	in[5] = (uint8_t)seq;
+	in[6] = (uint8_t)(ts >> 8);
+	in[7] = (uint8_t)ts;
+}
+
+/* MAC1's input: amount (4) | type (1) | terminal (6) | date and time (7);
+ * MAC2's is its first 4 bytes */
+static void
+mac_input(uint32_t amount, uint8_t type, const uint8_t dt[7], uint8_t d[18])
+{
+	d[0] = (uint8_t)(amount >> 24);
+	d[1] = (uint8_t)(amount >> 16);
+	d[2] = (uint8_t)(amount >> 8);
+	d[3] = (uint8_t)amount;
+	d[4] = type;
+	memcpy(d + 5, TERM, 6);
+	memcpy(d + 11, dt, 7);
 }
 
 /* SM4: DK = SM4(MK, f || NOT f); SESPK = SM4(DK, rnd seq ts[2..3] 80 0..) */
@@ -177,20 +200,10 @@ expected_sm4(const uint8_t mk[16], const uint8_t serial[8],
 		in[8 + i] = (uint8_t)~serial[i];
 	sm4(mk, in, dk);
 	memset(in, 0, sizeof(in));
-	memcpy(in, rnd, 4);
-	in[4] = (uint8_t)(seq >> 8);
-	in[5] = (uint8_t)seq;
-	in[6] = (uint8_t)(ts >> 8);
-	in[7] = (uint8_t)ts;
+	session_input(rnd, seq, ts, in);
 	in[8] = 0x80;
 	sm4(dk, in, sk);
-	d[0] = (uint8_t)(amount >> 24);
-	d[1] = (uint8_t)(amount >> 16);
-	d[2] = (uint8_t)(amount >> 8);
-	d[3] = (uint8_t)amount;
-	d[4] = type;
-	memcpy(d + 5, TERM, 6);
-	memcpy(d + 11, dt, 7);
+	mac_input(amount, type, dt, d);
 	mac4_sm4(sk, d, 18, mac1);
 	mac4_sm4(sk, d, 4, mac2);
 }
@@ -207,19 +220,9 @@ expected(const uint8_t mk[16], const uint8_t serial[8], const uint8_t rnd[4],
 		nf[i] = (uint8_t)~serial[i];
 	ede(mk, serial, dk);
 	ede(mk, nf, dk + 8);
-	memcpy(in, rnd, 4);
-	in[4] = (uint8_t)(seq >> 8);
-	in[5] = (uint8_t)seq;
-	in[6] = (uint8_t)(ts >> 8);
-	in[7] = (uint8_t)ts;
+	session_input(rnd, seq, ts, in);
 	ede(dk, in, sk);
-	d[0] = (uint8_t)(amount >> 24);
-	d[1] = (uint8_t)(amount >> 16);
-	d[2] = (uint8_t)(amount >> 8);
-	d[3] = (uint8_t)amount;
-	d[4] = type;
-	memcpy(d + 5, TERM, 6);
-	memcpy(d + 11, dt, 7);
+	mac_input(amount, type, dt, d);
 	mac4(sk, d, 18, mac1);
 	mac4(sk, d, 4, mac2);
 }

@@ -180,15 +180,19 @@ new_card(const char *type, const char *dpk, const char *dtk, unsigned od)
 static int
 setup(void **unused)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)unused;
-	snprintf(fx.dir, sizeof(fx.dir), "%s/test_purse.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.path, sizeof(fx.path), "%s/card.db", fx.dir);
-	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
+	card_dir_new("test_purse");
 	return 0;
+}
+
+/* the fixture's card replaced by a new one in a new folder (new_card) */
+static void
+another_card(const char *type, const char *dpk, const char *dtk, unsigned od)
+{
+	card_down();
+	teardown(NULL);
+	setup(NULL);
+	new_card(type, dpk, dtk, od);
 }
 
 /* V1/V2 keys, both purses, overdraft 0x1000 */
@@ -466,23 +470,27 @@ test_read_binary(void **unused)
 	assert_resp("00012345");
 	assert_int_equal(xfer("00 B0 95 1D 00"), 0x9000);
 	assert_resp("CD");
-	assert_int_equal(xfer("00 B0 95 1E 00"), 0x6B00);
-	assert_int_equal(xfer("00 B0 97 00 00"), 0x6A82);
-	assert_int_equal(xfer("00 B0 98 00 00"), 0x6981);
-	assert_int_equal(xfer("00 B0 B5 00 00"), 0x6A86);
-	assert_int_equal(xfer("00 B0 95 00 01 00 00"), 0x6700);
-	/* by the current EF */
-	assert_int_equal(xfer("00 B0 00 00 00"), 0x6986);
-	assert_int_equal(xfer("00 A4 02 0C 02 00 15"), 0x9000);
-	assert_int_equal(xfer("00 B0 00 1C 00"), 0x9000);
+	XFER_STEPS(
+		{ "00 B0 95 1E 00", 0x6B00 },
+		{ "00 B0 97 00 00", 0x6A82 },
+		{ "00 B0 98 00 00", 0x6981 },
+		{ "00 B0 B5 00 00", 0x6A86 },
+		{ "00 B0 95 00 01 00 00", 0x6700 },
+		/* by the current EF */
+		{ "00 B0 00 00 00", 0x6986 },
+		{ "00 A4 02 0C 02 00 15", 0x9000 },
+		{ "00 B0 00 1C 00", 0x9000 }
+	);
 	assert_resp("ABCD");
-	assert_int_equal(xfer("00 A4 02 0C 02 00 17"), 0x6A82);
-	assert_int_equal(xfer("00 A4 02 0C 01 00"), 0x6700);
-	assert_int_equal(xfer("00 A4 01 0C 02 00 15"), 0x6A86);
-	assert_int_equal(xfer("00 A4 00 0C 02 00 18"), 0x9000);
-	assert_int_equal(xfer("00 B0 00 00 00"), 0x6981);
-	/* CLA 80 is not ISO */
-	assert_int_equal(xfer("80 B0 95 00 00"), 0x6E00);
+	XFER_STEPS(
+		{ "00 A4 02 0C 02 00 17", 0x6A82 },
+		{ "00 A4 02 0C 01 00", 0x6700 },
+		{ "00 A4 01 0C 02 00 15", 0x6A86 },
+		{ "00 A4 00 0C 02 00 18", 0x9000 },
+		{ "00 B0 00 00 00", 0x6981 },
+		/* CLA 80 is not ISO */
+		{ "80 B0 95 00 00", 0x6E00 }
+	);
 }
 
 /* ---- PIN ---- */
@@ -492,33 +500,37 @@ test_verify(void **unused)
 {
 	(void)unused;
 	sel();
-	assert_int_equal(xfer("00 20 00 00"), 0x63C3);
-	assert_int_equal(xfer("00 20 00 00 03 65 43 21"), 0x63C2);
-	assert_int_equal(xfer("00 20 00 00 03 65 43 21"), 0x63C1);
-	/* right PIN with FF padding resets the counter */
-	assert_int_equal(xfer("00 20 00 00 04 12 34 56 FF"), 0x9000);
-	assert_int_equal(xfer("00 20 00 00"), 0x9000);
-	assert_int_equal(xfer("00 20 00 00 06 12 34 56 FF FF FF"), 0x9000);
-	/* malformed: no try spent */
-	assert_int_equal(xfer("00 20 00 00 01 12"), 0x6700);
-	assert_int_equal(xfer("00 20 00 00 07 12 34 56 FF FF FF FF"), 0x6700);
-	assert_int_equal(xfer("00 20 00 00 03 12 3A 56"), 0x6A80);
-	assert_int_equal(xfer("00 20 00 00 03 12 F4 56"), 0x6A80);
-	assert_int_equal(xfer("00 20 00 00 02 12 FF"), 0x6A80);
-	assert_int_equal(xfer("00 20 00 01 03 12 34 56"), 0x6A88);
-	assert_int_equal(xfer("00 20 01 00 03 12 34 56"), 0x6A86);
-	assert_int_equal(xfer("80 20 00 00 03 12 34 56"), 0x6E00);
-	/* an odd digit count ends with an F nibble: 12345 is not 123456 */
-	assert_int_equal(xfer("00 20 00 00 03 12 34 5F"), 0x63C2);
+	XFER_STEPS(
+		{ "00 20 00 00", 0x63C3 },
+		{ "00 20 00 00 03 65 43 21", 0x63C2 },
+		{ "00 20 00 00 03 65 43 21", 0x63C1 },
+		/* right PIN with FF padding resets the counter */
+		{ "00 20 00 00 04 12 34 56 FF", 0x9000 },
+		{ "00 20 00 00", 0x9000 },
+		{ "00 20 00 00 06 12 34 56 FF FF FF", 0x9000 },
+		/* malformed: no try spent */
+		{ "00 20 00 00 01 12", 0x6700 },
+		{ "00 20 00 00 07 12 34 56 FF FF FF FF", 0x6700 },
+		{ "00 20 00 00 03 12 3A 56", 0x6A80 },
+		{ "00 20 00 00 03 12 F4 56", 0x6A80 },
+		{ "00 20 00 00 02 12 FF", 0x6A80 },
+		{ "00 20 00 01 03 12 34 56", 0x6A88 },
+		{ "00 20 01 00 03 12 34 56", 0x6A86 },
+		{ "80 20 00 00 03 12 34 56", 0x6E00 },
+		/* an odd digit count ends with an F nibble: 12345 is not 123456 */
+		{ "00 20 00 00 03 12 34 5F", 0x63C2 }
+	);
 	pin();
 	/* three wrong: blocked, even for the right PIN */
-	assert_int_equal(xfer("00 20 00 00 03 00 00 00"), 0x63C2);
-	assert_int_equal(xfer("00 20 00 00 03 00 00 00"), 0x63C1);
-	assert_int_equal(xfer("00 20 00 00 03 00 00 00"), 0x63C0);
-	/* the failed VERIFY dropped the security state */
-	assert_int_equal(xfer("80 5C 00 01 04"), 0x6982);
-	assert_int_equal(xfer(VERIFY_OK), 0x6983);
-	assert_int_equal(xfer("00 20 00 00"), 0x6983);
+	XFER_STEPS(
+		{ "00 20 00 00 03 00 00 00", 0x63C2 },
+		{ "00 20 00 00 03 00 00 00", 0x63C1 },
+		{ "00 20 00 00 03 00 00 00", 0x63C0 },
+		/* the failed VERIFY dropped the security state */
+		{ "80 5C 00 01 04", 0x6982 },
+		{ VERIFY_OK, 0x6983 },
+		{ "00 20 00 00", 0x6983 }
+	);
 	/* blocked survives a restart */
 	card_down();
 	card_up(NULL, false);
@@ -568,12 +580,14 @@ test_get_balance(void **unused)
 	/* ED = funds + overdraft limit */
 	assert_int_equal(xfer("80 5C 00 01 04"), 0x9000);
 	assert_resp("00001000");
-	assert_int_equal(xfer("80 5C 00 03 04"), 0x6A86);
-	assert_int_equal(xfer("80 5C 01 02 04"), 0x6A86);
-	assert_int_equal(xfer("80 5C 00 02 01 00 04"), 0x6700);
-	assert_int_equal(xfer("00 5C 00 02 04"), 0x6D00);
-	assert_int_equal(xfer("84 5C 00 02 04"), 0x6E00);
-	assert_int_equal(xfer("80 FF 00 00"), 0x6D00);
+	XFER_STEPS(
+		{ "80 5C 00 03 04", 0x6A86 },
+		{ "80 5C 01 02 04", 0x6A86 },
+		{ "80 5C 00 02 01 00 04", 0x6700 },
+		{ "00 5C 00 02 04", 0x6D00 },
+		{ "84 5C 00 02 04", 0x6E00 },
+		{ "80 FF 00 00", 0x6D00 }
+	);
 }
 
 /* ---- V1 and V2 through the card ---- */
@@ -582,10 +596,7 @@ static void
 test_v1_load_through_card(void **unused)
 {
 	(void)unused;
-	card_down();
-	teardown(unused);
-	setup(unused);
-	new_card("ed+ep", V2_DPK, V1_DTK, 0);
+	another_card("ed+ep", V2_DPK, V1_DTK, 0);
 	sel();
 	pin();
 	force_random("CDEF4F20");
@@ -615,10 +626,7 @@ static void
 test_v2_purchase_through_card(void **unused)
 {
 	(void)unused;
-	card_down();
-	teardown(unused);
-	setup(unused);
-	new_card("ed+ep", V2_DPK, V2_DTK, 0);
+	another_card("ed+ep", V2_DPK, V2_DTK, 0);
 	sel();
 	assert_int_equal(load(PURSE_EP, 0x2000, false), 0x9000);
 	/* EP purchase: no PIN */
@@ -986,14 +994,16 @@ test_records(void **unused)
 		assert_int_equal(be32(fx.resp + 5), 13 - n);
 		assert_int_equal((fx.resp[0] << 8) | fx.resp[1], 13 - n);
 	}
-	assert_int_equal(xfer("00 B2 0B C4 17"), 0x6A83);
-	assert_int_equal(xfer("00 B2 00 C4 17"), 0x6A86);
-	assert_int_equal(xfer("00 B2 01 C6 17"), 0x6A86);
-	assert_int_equal(xfer("00 B2 01 A4 17"), 0x6A82);
-	assert_int_equal(xfer("00 B2 01 AC 17"), 0x6981);
-	assert_int_equal(xfer("00 B2 01 C4 01 00 17"), 0x6700);
-	/* P2 mode 5: record P1 and every older one */
-	assert_int_equal(xfer("00 B2 09 C5 00"), 0x9000);
+	XFER_STEPS(
+		{ "00 B2 0B C4 17", 0x6A83 },
+		{ "00 B2 00 C4 17", 0x6A86 },
+		{ "00 B2 01 C6 17", 0x6A86 },
+		{ "00 B2 01 A4 17", 0x6A82 },
+		{ "00 B2 01 AC 17", 0x6981 },
+		{ "00 B2 01 C4 01 00 17", 0x6700 },
+		/* P2 mode 5: record P1 and every older one */
+		{ "00 B2 09 C5 00", 0x9000 }
+	);
 	assert_int_equal(fx.rlen, 46);
 	assert_int_equal(be32(fx.resp + 5), 4);
 	assert_int_equal(be32(fx.resp + 23 + 5), 3);
@@ -1161,12 +1171,14 @@ test_prove_errors(void **unused)
 {
 	(void)unused;
 	sel();
-	assert_int_equal(xfer("80 5A 00 02 02 0000 08"), 0x9406);
-	assert_int_equal(xfer("80 5A 00 08 02 0000 08"), 0x6A86);
-	assert_int_equal(xfer("80 5A 00 09 02 0000 08"), 0x6A86);
-	assert_int_equal(xfer("80 5A 01 02 02 0000 08"), 0x6A86);
-	assert_int_equal(xfer("80 5A 00 02 03 000000 08"), 0x6700);
-	assert_int_equal(xfer("80 5A 00 02 08"), 0x6700);
+	XFER_STEPS(
+		{ "80 5A 00 02 02 0000 08", 0x9406 },
+		{ "80 5A 00 08 02 0000 08", 0x6A86 },
+		{ "80 5A 00 09 02 0000 08", 0x6A86 },
+		{ "80 5A 01 02 02 0000 08", 0x6A86 },
+		{ "80 5A 00 02 03 000000 08", 0x6700 },
+		{ "80 5A 00 02 08", 0x6700 }
+	);
 }
 
 /* ---- counters at FFFF ---- */
@@ -1199,10 +1211,7 @@ static void
 test_ep_only(void **unused)
 {
 	(void)unused;
-	card_down();
-	teardown(unused);
-	setup(unused);
-	new_card("ep", V2_DPK, V1_DTK, 0);
+	another_card("ep", V2_DPK, V1_DTK, 0);
 	sel();
 	pin();
 	assert_int_equal(xfer("80 5C 00 01 04"), 0x6A81);

@@ -96,14 +96,8 @@ new_card(const char *mac_tries, bool with_damk)
 static int
 setup(void **unused)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)unused;
-	snprintf(fx.dir, sizeof(fx.dir), "%s/test_purse_lock.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.path, sizeof(fx.path), "%s/card.db", fx.dir);
-	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
+	card_dir_new("test_purse_lock");
 	hex(DLK, fx.dlk, 16);
 	hex(DULK, fx.dulk, 16);
 	hex(DUK, fx.duk, 16);

@@ -213,11 +213,8 @@ tcard_new(int audit_cap)
 		write_demo_profile(t->perso, audit_cap);
 		o.perso_path = t->perso;
 	}
-	assert_int_equal(vc_store_create(t->path, NULL, &t->st), VC_STORE_OK);
-	assert_int_equal(vc_card_new(t->st, &o, &t->card), VC_CARD_OK);
-	t->ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	assert_non_null(t->ca);
-	randombytes_buf(t->keys, sizeof(t->keys));
+	card_and_issuer_new(t->path, &o, &t->st, &t->card, &t->ca, t->keys,
+	    sizeof(t->keys));
 	enrol(t);
 	return t;
 }
@@ -242,10 +239,7 @@ teardown(void **state)
 	tcard *t = *state;
 	char p[200];
 
-	vc_card_free(&t->card);
-	vc_store_free(&t->st);
-	EVP_PKEY_free(t->card_pub);
-	EVP_PKEY_free(t->ca);
+	card_and_issuer_free(&t->st, &t->card, &t->card_pub, &t->ca);
 	snprintf(p, sizeof(p), "rm -rf '%s'", t->dir);
 	assert_int_equal(system(p), 0);
 	free(t);

@@ -126,14 +126,8 @@ renew(const char *members, const char *keys)
 static int
 setup(void **unused)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)unused;
-	snprintf(fx.dir, sizeof(fx.dir), "%s/test_purse_pin.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	assert_non_null(mkdtemp(fx.dir));
-	snprintf(fx.path, sizeof(fx.path), "%s/card.db", fx.dir);
-	snprintf(fx.perso, sizeof(fx.perso), "%s/perso.json", fx.dir);
+	card_dir_new("test_purse_pin");
 	hex(DLK, fx.dlk, 16);
 	hex(DPK, fx.dpk, 16);
 	hex(DAMK, fx.damk, 16);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "card_steps.h"
 #include "vc_card.h"
 #include "wk_card_id.h"
 #include "wk_hex.h"
@@ -214,6 +215,13 @@ xfer(const char *hex)
 	return xfer_raw(c, (size_t)n, sizeof(fx.resp));
 }
 
+/* xfer for XFER_STEPS (card_steps.h) */
+static uint16_t
+xfer_hex(const char *apdu)
+{
+	return xfer(apdu);
+}
+
 #define SELECT_TAP "00 A4 04 00 05 A0 00 00 00 01"
 #define SELECT_INFO "00 A4 04 00 07 F0 57 4B 49 4E 46 4F"
 
@@ -225,11 +233,13 @@ test_select_keeps_state(void **unused)
 	(void)unused;
 	assert_int_equal(xfer(SELECT_TAP), 0x9000);
 	assert_int_equal(fx.rlen, 2);
-	assert_int_equal(xfer("00 10 00 00"), 0x9000);
-	/* unknown AID, AID shorter than min_prefix, longer than the AID */
-	assert_int_equal(xfer("00 A4 04 00 05 A0 00 00 00 99"), 0x6A82);
-	assert_int_equal(xfer("00 A4 04 00 04 A0 00 00 00"), 0x6A82);
-	assert_int_equal(xfer("00 A4 04 00 08 A0 00 00 00 01 02 03 04"), 0x6A82);
+	XFER_STEPS(
+		{ "00 10 00 00", 0x9000 },
+		/* unknown AID, AID shorter than min_prefix, longer than the AID */
+		{ "00 A4 04 00 05 A0 00 00 00 99", 0x6A82 },
+		{ "00 A4 04 00 04 A0 00 00 00", 0x6A82 },
+		{ "00 A4 04 00 08 A0 00 00 00 01 02 03 04", 0x6A82 }
+	);
 	assert_int_equal(fx.rlen, 0);
 	assert_int_equal(xfer("00 12 00 00 01"), 0x9000);
 	assert_int_equal(fx.rlen, 1);
@@ -254,11 +264,13 @@ static void
 test_no_applet(void **unused)
 {
 	(void)unused;
-	assert_int_equal(xfer("00 12 00 00"), 0x6D00);
-	assert_int_equal(xfer("00 A4 00 00 02 20 02"), 0x6A82);
-	assert_int_equal(xfer("00 C0 00 00 00"), 0x6985);
-	/* by file id */
-	assert_int_equal(xfer("00 A4 00 00 02 10 01"), 0x9000);
+	XFER_STEPS(
+		{ "00 12 00 00", 0x6D00 },
+		{ "00 A4 00 00 02 20 02", 0x6A82 },
+		{ "00 C0 00 00 00", 0x6985 },
+		/* by file id */
+		{ "00 A4 00 00 02 10 01", 0x9000 }
+	);
 	assert_int_equal(fx.rlen, 2);
 	assert_int_equal(fx.resp[1], 1);	/* which = n_aids */
 	assert_int_equal(xfer("00 12 00 00"), 0x9000);
@@ -268,18 +280,20 @@ static void
 test_cla_and_length(void **unused)
 {
 	(void)unused;
-	assert_int_equal(xfer(SELECT_TAP), 0x9000);
-	assert_int_equal(xfer("A0 12 00 00"), 0x6E00);
-	assert_int_equal(xfer("FF 12 00 00"), 0x6E00);
-	assert_int_equal(xfer("40 12 00 00"), 0x6E00);
-	assert_int_equal(xfer("01 12 00 00"), 0x6881);
-	assert_int_equal(xfer("83 12 00 00"), 0x6881);
-	assert_int_equal(xfer("80 12 00 00"), 0x9000);
-	assert_int_equal(xfer("00 12 00"), 0x6700);
-	assert_int_equal(xfer(""), 0x6700);
-	assert_int_equal(xfer("00 12 00 00 05 01"), 0x6700);
-	assert_int_equal(xfer("00 12 00 00 01 01 00 00"), 0x6700);
-	assert_int_equal(xfer("00 12 00 00 00 00"), 0x6700);
+	XFER_STEPS(
+		{ SELECT_TAP, 0x9000 },
+		{ "A0 12 00 00", 0x6E00 },
+		{ "FF 12 00 00", 0x6E00 },
+		{ "40 12 00 00", 0x6E00 },
+		{ "01 12 00 00", 0x6881 },
+		{ "83 12 00 00", 0x6881 },
+		{ "80 12 00 00", 0x9000 },
+		{ "00 12 00", 0x6700 },
+		{ "", 0x6700 },
+		{ "00 12 00 00 05 01", 0x6700 },
+		{ "00 12 00 00 01 01 00 00", 0x6700 },
+		{ "00 12 00 00 00 00", 0x6700 }
+	);
 	assert_int_equal(fx.rlen, 0);
 	/* still selected after all that */
 	assert_int_equal(xfer("00 12 00 00"), 0x9000);
@@ -374,10 +388,12 @@ test_error_drops_data_and_writes(void **unused)
 	assert_int_equal(fx.rlen, 0);
 	assert_int_equal(xfer("00 52 00 00"), 0x6283);
 	assert_int_equal(fx.rlen, 1);
-	assert_int_equal(xfer("00 20 01 00"), 0x6A80);
-	assert_int_equal(xfer("00 22 00 00"), 0x6A88);
-	assert_int_equal(xfer("00 20 00 00"), 0x9000);
-	assert_int_equal(xfer("00 22 00 00"), 0x9000);
+	XFER_STEPS(
+		{ "00 20 01 00", 0x6A80 },
+		{ "00 22 00 00", 0x6A88 },
+		{ "00 20 00 00", 0x9000 },
+		{ "00 22 00 00", 0x9000 }
+	);
 	assert_int_equal(fx.rlen, 2);
 	assert_int_equal(fx.resp[0], 0xCA);
 }
@@ -410,11 +426,13 @@ test_wkinfo(void **unused)
 	assert_memory_equal(fx.resp + 28, "\x82\x0AMy key \xE6\x88\x91", 12);
 	/* bad labels change nothing: control characters, C1, overlong,
 	 * surrogates, too long, a wrong P2 */
-	assert_int_equal(xfer("00 DA 00 02 03 61 0A 62"), 0x6A80);
-	assert_int_equal(xfer("00 DA 00 02 03 61 7F 62"), 0x6A80);
-	assert_int_equal(xfer("00 DA 00 02 02 C2 85"), 0x6A80);
-	assert_int_equal(xfer("00 DA 00 02 02 C0 AF"), 0x6A80);
-	assert_int_equal(xfer("00 DA 00 02 03 ED A0 80"), 0x6A80);
+	XFER_STEPS(
+		{ "00 DA 00 02 03 61 0A 62", 0x6A80 },
+		{ "00 DA 00 02 03 61 7F 62", 0x6A80 },
+		{ "00 DA 00 02 02 C2 85", 0x6A80 },
+		{ "00 DA 00 02 02 C0 AF", 0x6A80 },
+		{ "00 DA 00 02 03 ED A0 80", 0x6A80 }
+	);
 	assert_int_equal(xfer("00 DA 00 02 21 "
 	    "41414141414141414141414141414141414141414141414141414141414141414141"
 	    ""), 0x6700);
@@ -461,21 +479,25 @@ test_power(void **unused)
 	assert_memory_equal(atr, want, n);
 	assert_int_equal(vc_card_control(fx.card, 0x03, atr, sizeof(atr), &n),
 	    VC_CARD_ARG);
-	assert_int_equal(xfer(SELECT_TAP), 0x9000);
-	assert_int_equal(xfer("00 10 00 00"), 0x9000);
-	assert_int_equal(xfer("00 40 01 2C"), 0x612C);
-	assert_int_equal(xfer("10 30 00 00 01 01"), 0x9000);
+	XFER_STEPS(
+		{ SELECT_TAP, 0x9000 },
+		{ "00 10 00 00", 0x9000 },
+		{ "00 40 01 2C", 0x612C },
+		{ "10 30 00 00 01 01", 0x9000 }
+	);
 	assert_int_equal(vc_card_control(fx.card, WK_VPCD_POWER_OFF, NULL, 0,
 	    &n), VC_CARD_OK);
 	assert_int_equal(n, 0);
 	assert_int_equal(tap.flag, 0);
 	assert_int_equal(vc_card_control(fx.card, WK_VPCD_POWER_ON, NULL, 0,
 	    &n), VC_CARD_OK);
-	assert_int_equal(xfer("00 C0 00 00 00"), 0x6985);
-	assert_int_equal(xfer("00 12 00 00"), 0x6D00);
-	/* the chain is gone: this command stands alone */
-	assert_int_equal(xfer(SELECT_TAP), 0x9000);
-	assert_int_equal(xfer("00 30 00 00 01 07"), 0x9000);
+	XFER_STEPS(
+		{ "00 C0 00 00 00", 0x6985 },
+		{ "00 12 00 00", 0x6D00 },
+		/* the chain is gone: this command stands alone */
+		{ SELECT_TAP, 0x9000 },
+		{ "00 30 00 00 01 07", 0x9000 }
+	);
 	assert_int_equal((fx.resp[0] << 8) | fx.resp[1], 1);
 }
 
@@ -517,22 +539,24 @@ test_trace_masks_secrets(void **unused)
 	trace[0] = '\0';
 	wk_log_set_sink(capture, NULL);
 	wk_log_set(WK_LOG_APDU);
-	assert_int_equal(xfer(SELECT_TAP), 0x9000);
-	/* the test applet masks the whole data of INS 24 */
-	assert_int_equal(xfer("00 24 00 80 04 31 32 33 34"), 0x6D00);
-	assert_int_equal(xfer("10 24 00 80 02 35 36"), 0x9000);
-	assert_int_equal(xfer("00 24 00 80 02 37 38"), 0x6D00);
-	/* a chain judged whole: every fragment after the one that names the
-	 * object is masked, even when the name is split across fragments */
-	assert_int_equal(xfer("10 26 00 00 07 5C 03 5F C1 09 41 41"), 0x9000);
-	assert_int_equal(xfer("10 26 00 00 03 42 42 42"), 0x9000);
-	assert_int_equal(xfer("00 26 00 00 02 43 43"), 0x6D00);
-	assert_int_equal(xfer("10 26 00 00 02 5C 03"), 0x9000);
-	assert_int_equal(xfer("10 26 00 00 05 5F C1 09 44 44"), 0x9000);
-	assert_int_equal(xfer("00 26 00 00 02 45 45"), 0x6D00);
-	/* a range inside the joined data, across fragments */
-	assert_int_equal(xfer("10 26 00 00 04 01 02 46 46"), 0x9000);
-	assert_int_equal(xfer("00 26 00 00 02 47 47"), 0x6D00);
+	XFER_STEPS(
+		{ SELECT_TAP, 0x9000 },
+		/* the test applet masks the whole data of INS 24 */
+		{ "00 24 00 80 04 31 32 33 34", 0x6D00 },
+		{ "10 24 00 80 02 35 36", 0x9000 },
+		{ "00 24 00 80 02 37 38", 0x6D00 },
+		/* a chain judged whole: every fragment after the one that names the
+		 * object is masked, even when the name is split across fragments */
+		{ "10 26 00 00 07 5C 03 5F C1 09 41 41", 0x9000 },
+		{ "10 26 00 00 03 42 42 42", 0x9000 },
+		{ "00 26 00 00 02 43 43", 0x6D00 },
+		{ "10 26 00 00 02 5C 03", 0x9000 },
+		{ "10 26 00 00 05 5F C1 09 44 44", 0x9000 },
+		{ "00 26 00 00 02 45 45", 0x6D00 },
+		/* a range inside the joined data, across fragments */
+		{ "10 26 00 00 04 01 02 46 46", 0x9000 },
+		{ "00 26 00 00 02 47 47", 0x6D00 }
+	);
 	wk_log_set(0);
 	wk_log_set_sink(NULL, NULL);
 	assert_non_null(strstr(trace, "00 24 00 80 04 ** ** ** **"));

@@ -55,7 +55,6 @@
 #define K_CTR "ctr"
 #define K_PEND "pend"		/* the pending payment's txinfo */
 
-#define INS_VERIFY 0x20
 #define PUB_LEN 96
 #define AUTH_LEN 96
 
@@ -656,8 +655,7 @@ out:
 }
 
 static const vc_cmd anon_cmds[] = {
-	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET,
-	    purse_pin_holder_verify },
+	PURSE_PIN_HOLDER_VERIFY_ROW,
 	{ WK_ANON_INS_INFO, 0x80, 0, info },
 	{ WK_ANON_INS_GENERATE, 0x80, 0, generate },
 	{ WK_ANON_INS_ATTEST, 0x80, 0, attest },
@@ -670,13 +668,5 @@ static const vc_cmd anon_cmds[] = {
 	{ 0, 0, 0, NULL },
 };
 
-const vc_applet vc_applet_anon = {
-	.name = "anon",
-	VC_AIDS(anon_aids),
-	.create = anon_create,
-	.open = anon_create,
-	.close = purse_pin_holder_close,
-	.select = anon_select,
-	.deselect = purse_pin_holder_deselect,
-	.cmds = anon_cmds,
-};
+const vc_applet vc_applet_anon = PURSE_PIN_HOLDER_APPLET("anon", anon_aids,
+    anon_create, anon_create, anon_select, anon_cmds);

@@ -20,7 +20,6 @@
 #include "wk_log.h"
 #include "wk_tlv.h"
 
-#define INS_VERIFY 0x20
 #define AUDIT_SIG_MAX 72	/* DER ECDSA P-256 */
 
 static const uint8_t audit_aid[] = { WK_AUDIT_AID_BYTES };
@@ -365,8 +364,7 @@ issuer_records(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 }
 
 static const vc_cmd audit_cmds[] = {
-	{ INS_VERIFY, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET,
-	    purse_pin_holder_verify },
+	PURSE_PIN_HOLDER_VERIFY_ROW,
 	{ WK_AUDIT_INS_STATUS, 0x80, 0, get_status },
 	{ WK_AUDIT_INS_HEAD, 0x80, 0, get_head },
 	{ WK_AUDIT_INS_PAGE, 0x80, 0, get_page },
@@ -376,13 +374,5 @@ static const vc_cmd audit_cmds[] = {
 	{ 0, 0, 0, NULL },
 };
 
-const vc_applet vc_applet_audit = {
-	.name = "audit",
-	VC_AIDS(audit_aids),
-	.create = audit_create,
-	.open = audit_open,
-	.close = purse_pin_holder_close,
-	.select = audit_select,
-	.deselect = purse_pin_holder_deselect,
-	.cmds = audit_cmds,
-};
+const vc_applet vc_applet_audit = PURSE_PIN_HOLDER_APPLET("audit", audit_aids,
+    audit_create, audit_open, audit_select, audit_cmds);

@@ -3,7 +3,8 @@
  * (device -> applications -> containers and files), SM2/SM3/SM4 on OpenSSL.
  * The APDU set is docs/gm.md; one module per command group:
  *   gm.c        dispatch, SELECT, factory state, the TLV field parser
- *   gm_obj.c    applications, PINs, device authentication
+ *   gm_obj.c    applications, device authentication
+ *   gm_pin.c    the applications' PINs
  *   gm_file.c   files and containers, certificates
  *   gm_key.c    key pairs, signatures, SM2 encryption, key agreement
  *   gm_sess.c   session keys (SM4), MAC and digest handles
@@ -125,7 +126,7 @@ uint32_t gm_be32(const uint8_t *p);
 void gm_store_name(char *out, size_t cap, const char *what, unsigned app,
     int n);
 
-/* gm_obj.c: applications, PINs, device */
+/* gm_obj.c: applications, device */
 int gm_dev_factory(vc_card *card);
 vc_cmd_fn gm_get_info;
 vc_cmd_fn gm_get_challenge;
@@ -136,6 +137,11 @@ vc_cmd_fn gm_app_create;
 vc_cmd_fn gm_app_list;
 vc_cmd_fn gm_app_delete;
 vc_cmd_fn gm_app_open;
+/* gm_pin.c: the applications' PINs */
+/* stores an application's admin (0) or user (1) PIN as its Argon2id
+ * string, with its tries and whether it is still the first PIN */
+int gm_pin_set(vc_card *card, uint8_t app, unsigned type, const uint8_t *pin,
+    size_t len, uint8_t tries, bool is_default);
 vc_cmd_fn gm_pin_verify;
 vc_cmd_fn gm_pin_change;
 vc_cmd_fn gm_pin_info;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sodium.h>
+
 #include "vc_card.h"
 #include "wk_purse_crypto.h"
 
@@ -197,6 +199,36 @@ void purse_fault_point(const char *point);
 int purse_pin_set(vc_card *card, const char *digits, size_t n);
 int purse_pin_check(vc_card *card, const char *digits, size_t n, bool *ok);
 
+/* a command's session (INITIALIZE's) forgotten, its keys wiped */
+static inline void
+purse_session_drop(purse_applet *a)
+{
+	sodium_memzero(&a->sess, sizeof(a->sess));
+}
+
+/* the classes of the purse's own commands, in the clear and under
+ * secure messaging (RELOAD PIN, APPLICATION UNBLOCK) */
+#define PURSE_CLA 0x80
+#define PURSE_CLA_SM 0x84
+/* P1 of INS 5E: the issuer's RELOAD PIN script, the holder's CHANGE PIN */
+#define PURSE_P1_RELOAD_PIN 0x00
+#define PURSE_P1_CHANGE_PIN 0x01
+
+/* purse_pin.c: the commands of the PIN and of blocking, each answering
+ * its SW (the dispatch in purse.c has checked the class) */
+/* VERIFY (00 20 00 00) in the ADF */
+uint16_t purse_verify(purse_applet *a, vc_card *card, const wk_apdu *cmd);
+/* INS 5E: CHANGE PIN (P1 01) or RELOAD PIN (P1 00) */
+uint16_t purse_pin_command(purse_applet *a, vc_card *card,
+    const wk_apdu *cmd);
+/* GET CHALLENGE (00 84 00 00 04): the challenge kept for RELOAD PIN and
+ * APPLICATION UNBLOCK */
+uint16_t purse_get_challenge(vc_card *card, const wk_apdu *cmd,
+    wk_buf *resp);
+/* APPLICATION UNBLOCK (84 18 00 00 04 MAC) */
+uint16_t purse_app_unblock(purse_applet *a, vc_card *card,
+    const wk_apdu *cmd);
+
 /* purse_txn.c: every INS 50/52/54/58 command */
 uint16_t purse_txn_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
     wk_buf *resp, purse_session *sess);
@@ -233,11 +265,12 @@ uint16_t purse_pay_ocra_key(vc_card *card, const uint8_t *data, size_t len);
 uint16_t purse_xfer_process(purse_applet *a, vc_card *card,
     const wk_apdu *cmd, wk_buf *resp);
 
-/* purse.c */
+/* purse_state.c */
 bool purse_has(const purse_state *s, int purse);
 /* a new APPLICATION UNBLOCK challenge, kept in the store until the next
  * APPLICATION UNBLOCK uses it up */
 int purse_challenge_new(vc_card *card, uint8_t chal[WK_PURSE_CHALLENGE_LEN]);
+/* purse_pin.c, for the other applets too */
 /* VERIFY of the purse PIN (8): the try counter is spent and committed
  * before the comparison; *pin_ok set on 9000. Shared with the audit applet */
 uint16_t purse_pin_verify(vc_card *card, const wk_apdu *cmd, bool *pin_ok);
@@ -259,6 +292,22 @@ uint16_t purse_pin_holder_select(void *state, const uint8_t *aid,
 void purse_pin_holder_deselect(void *state, vc_card *card);
 /* the handler of their VERIFY row (00 20 00 00): purse_pin_verify */
 vc_cmd_fn purse_pin_holder_verify;
+/* that VERIFY row, the first of their command tables */
+#define PURSE_PIN_HOLDER_VERIFY_ROW \
+	{ 0x20, 0x00, VC_CMD_P1P2_ZERO | VC_CMD_SECRET, purse_pin_holder_verify }
+/* their vc_applet: the PIN holder's state freed by close, its PIN
+ * forgotten by deselect, the commands answered by their table */
+#define PURSE_PIN_HOLDER_APPLET(name_, aids_, create_, open_, select_, \
+    cmds_) { \
+	.name = (name_), \
+	VC_AIDS(aids_), \
+	.create = (create_), \
+	.open = (open_), \
+	.close = purse_pin_holder_close, \
+	.select = (select_), \
+	.deselect = purse_pin_holder_deselect, \
+	.cmds = (cmds_), \
+}
 
 /* purse_audit.c: the audit log record of a completed transaction, with
  * st already holding the new balance and limit (docs/audit.md) */

@@ -257,18 +257,7 @@ purse_pay_process(purse_applet *a, vc_card *card, const wk_apdu *cmd,
 	counter++;
 	decision = cmd->p1 == 0x01 ? WK_MSG_ACCEPTED : WK_MSG_DECLINED;
 	/* what the card signs: the fields it checked, the digest it computed */
-	memset(&c, 0, sizeof(c));
-	c.type = WK_MSG_PAY_CONFIRM;
-	memcpy(c.card_id, q.card_id, WK_MSG_CARD_ID_LEN);
-	memcpy(c.load_id, q.load_id, WK_MSG_LOAD_ID_LEN);
-	memcpy(c.pan, q.pan, sizeof(c.pan));
-	memcpy(c.terminal_id, q.terminal_id, sizeof(c.terminal_id));
-	wk_payment_order_digest(&q, c.digest);
-	c.amount = q.amount;
-	memcpy(c.currency, q.currency, sizeof(c.currency));
-	c.expiry = q.expiry;
-	c.decision = decision;
-	c.counter = (uint32_t)counter;
+	wk_payment_confirmation(&q, decision, (uint32_t)counter, &c);
 	wk_buf_init_fixed(&b, ans, sizeof(ans));
 	sw = form == FORM_OCRA ? ocra_answer(card, &c, now, &b) :
 	    sign_confirmation(card, &c, &b);
