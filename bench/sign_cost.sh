@@ -209,7 +209,7 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null &&
 		if [ "$alg" = ecdsa-p256 ]; then
 			ahead=$(awk -v a="$(calls "$f" ECDSA_sign_setup)" \
 				-v s="$(calls "$f" ECDSA_do_sign_ex)" \
-				'BEGIN { printf "%.2f", s > 0 ? a / s : 0 }')
+				'BEGIN { printf "%.2f", (s > 0 ? a / s : 0) }')
 		fi
 		awk -v l="$label" -v n="$NV" -v c="$(total "$T/client.cg")" -v k="$k" \
 			-v kp="${kp:-0}" -v ki="${ki:-0}" -v a="$ahead" 'BEGIN {
