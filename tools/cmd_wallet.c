@@ -101,7 +101,6 @@ pin_given(const wopts *o)
 static int
 parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 {
-	char *end;
 	const wk_cli_slot slots[] = {
 		{ "--amount", &o->amount },
 		{ "--sam", &o->sam },
@@ -117,36 +116,24 @@ parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
 		{ "--journal", &o->journal },
 		{ NULL, NULL },
 	};
+	const wk_cli_flag flags[] = {
+		{ "--ed", NULL, &o->kind, WK_PURSE_ED },
+		{ "--ep", NULL, &o->kind, WK_PURSE_EP },
+		{ "--insecure-master-keys", &o->insecure, NULL, 0 },
+		{ NULL, NULL, NULL, 0 },
+	};
+	const wk_cli_num nums[] = {
+		{ "--recover-wait", &o->recover_wait, 0, 3600, "seconds" },
+		{ NULL, NULL, 0, 0, NULL },
+	};
+	const wk_cli_opts opts = { "wallet", slots, flags, nums, NULL };
+	int st;
 
 	memset(o, 0, sizeof(*o));
 	o->kind = WK_PURSE_EP;
 	o->recover_wait = RECOVER_WAIT_DEFAULT;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		int st;
-
-		if ((st = wk_cli_slot_opt(cli, slots, argc, argv, &i)) >= 0) {
-			if (st != WK_CLI_OK)
-				return st;
-		} else if (strcmp(a, "--ed") == 0)
-			o->kind = WK_PURSE_ED;
-		else if (strcmp(a, "--ep") == 0)
-			o->kind = WK_PURSE_EP;
-		else if (strcmp(a, "--insecure-master-keys") == 0)
-			o->insecure = true;
-		else if (strcmp(a, "--recover-wait") == 0) {
-			if (i + 1 >= argc)
-				return wk_cli_usage(cli, "--recover-wait needs seconds");
-			errno = 0;
-			o->recover_wait = strtol(argv[++i], &end, 10);
-			if (errno != 0 || *end != '\0' || o->recover_wait < 0 ||
-			    o->recover_wait > 3600)
-				return wk_cli_usage(cli, "--recover-wait takes 0 to "
-				    "3600 seconds");
-		} else
-			return wk_cli_usage(cli, "wallet %s: unknown option %s",
-			    argv[1], a);
-	}
+	if ((st = wk_cli_parse_opts(cli, &opts, argc, argv)) != WK_CLI_OK)
+		return st;
 	if (o->aid_hex != NULL) {
 		long n = wk_hex_decode(o->aid_hex, o->aid, sizeof(o->aid));
 

@@ -767,7 +767,6 @@ cmd_recover(wk_cli *cli, const ropts *o)
 static int
 parse(wk_cli *cli, int argc, char **argv, ropts *o)
 {
-	char *end;
 	const wk_cli_slot slots[] = {
 		{ "--issuer", &o->issuer },
 		{ "--amount", &o->amount },
@@ -779,37 +778,22 @@ parse(wk_cli *cli, int argc, char **argv, ropts *o)
 		{ "--to-pin-file", &o->to_pin_file },
 		{ NULL, NULL },
 	};
+	const wk_cli_flag flags[] = {
+		{ "--yes", &o->yes, NULL, 0 },
+		{ "--ep", NULL, &o->kind, WK_PURSE_EP },
+		{ "--ed", NULL, &o->kind, WK_PURSE_ED },
+		{ NULL, NULL, NULL, 0 },
+	};
+	const wk_cli_num nums[] = {
+		{ "--confirm-timeout", &o->confirm_timeout, 1, 3600, "seconds" },
+		{ NULL, NULL, 0, 0, NULL },
+	};
+	const wk_cli_opts opts = { "wallet", slots, flags, nums, NULL };
 
 	memset(o, 0, sizeof(*o));
 	o->kind = WK_PURSE_EP;
 	o->confirm_timeout = CONFIRM_TIMEOUT_DEFAULT;
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		int st;
-
-		if ((st = wk_cli_slot_opt(cli, slots, argc, argv, &i)) >= 0) {
-			if (st != WK_CLI_OK)
-				return st;
-		} else if (strcmp(a, "--yes") == 0)
-			o->yes = true;
-		else if (strcmp(a, "--ep") == 0)
-			o->kind = WK_PURSE_EP;
-		else if (strcmp(a, "--ed") == 0)
-			o->kind = WK_PURSE_ED;
-		else if (strcmp(a, "--confirm-timeout") == 0) {
-			if (i + 1 >= argc)
-				return wk_cli_usage(cli, "--confirm-timeout needs seconds");
-			errno = 0;
-			o->confirm_timeout = strtol(argv[++i], &end, 10);
-			if (errno != 0 || *end != '\0' || o->confirm_timeout < 1 ||
-			    o->confirm_timeout > 3600)
-				return wk_cli_usage(cli, "--confirm-timeout takes 1 to "
-				    "3600 seconds");
-		} else
-			return wk_cli_usage(cli, "wallet %s: unknown option %s",
-			    argv[1], a);
-	}
-	return WK_CLI_OK;
+	return wk_cli_parse_opts(cli, &opts, argc, argv);
 }
 
 bool
