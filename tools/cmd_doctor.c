@@ -25,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "wk_opt.h"
 
 #ifndef WK_PKCS11_MODULE_PATH
 #define WK_PKCS11_MODULE_PATH "/usr/lib/x86_64-linux-gnu/pkcs11/walletkey-pkcs11.so"
@@ -787,12 +788,12 @@ int
 wk_cmd_doctor(wk_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "fix", no_argument, NULL, 'f' },
-		{ "issuer", required_argument, NULL, 'i' },
-		{ "reader-conf", required_argument, NULL, 'c' },
-		{ "module", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		WK_OPT_FLAG("fix", 'f'),
+		WK_OPT_ARG("issuer", 'i'),
+		WK_OPT_ARG("reader-conf", 'c'),
+		WK_OPT_ARG("module", 'm'),
+		WK_OPT_FLAG("help", 'h'),
+		WK_OPT_END,
 	};
 	dr_run r;
 	int ch;
