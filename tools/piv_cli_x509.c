@@ -91,147 +91,73 @@ card_sig(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
 	return rc;
 }
 
-/* what a request and a certificate differ in: the OpenSSL calls on each */
-typedef struct tbs_ops {
-	/* the public key set and a signature by dummy made: 1, else 0 */
-	int (*prepare)(void *obj, EVP_PKEY *pkey, EVP_PKEY *dummy,
-	    const EVP_MD *md);
-	const X509_ALGOR *(*algor)(const void *obj);
-	int (*i2d_tbs)(void *obj, unsigned char **tbs);
-	void *(*d2i)(const unsigned char **p, long len);
-	int (*verify)(void *obj, EVP_PKEY *pkey);
-	void (*free)(void *obj);
-} tbs_ops;
-
-static int
-req_prepare(void *obj, EVP_PKEY *pkey, EVP_PKEY *dummy, const EVP_MD *md)
-{
-	return X509_REQ_set_pubkey(obj, pkey) == 1 &&
-	    X509_REQ_sign(obj, dummy, md) > 0;
-}
-
-static const X509_ALGOR *
-req_algor(const void *obj)
-{
-	const X509_ALGOR *algor = NULL;
-
-	X509_REQ_get0_signature(obj, NULL, &algor);
-	return algor;
-}
-
-static int
-req_i2d_tbs(void *obj, unsigned char **tbs)
-{
-	return i2d_re_X509_REQ_tbs(obj, tbs);
-}
-
-static void *
-req_d2i(const unsigned char **p, long len)
-{
-	return d2i_X509_REQ(NULL, p, len);
-}
-
-static int
-req_verify(void *obj, EVP_PKEY *pkey)
-{
-	return X509_REQ_verify(obj, pkey);
-}
-
-static void
-req_free(void *obj)
-{
-	X509_REQ_free(obj);
-}
-
-static const tbs_ops req_ops = { req_prepare, req_algor, req_i2d_tbs,
-	req_d2i, req_verify, req_free };
-
-static int
-x509_prepare(void *obj, EVP_PKEY *pkey, EVP_PKEY *dummy, const EVP_MD *md)
-{
-	return X509_set_pubkey(obj, pkey) == 1 && X509_sign(obj, dummy, md) > 0;
-}
-
-static const X509_ALGOR *
-x509_algor(const void *obj)
-{
-	const X509_ALGOR *algor = NULL;
-
-	X509_get0_signature(NULL, &algor, obj);
-	return algor;
-}
-
-static int
-x509_i2d_tbs(void *obj, unsigned char **tbs)
-{
-	return i2d_re_X509_tbs(obj, tbs);
-}
-
-static void *
-x509_d2i(const unsigned char **p, long len)
-{
-	return d2i_X509(NULL, p, len);
-}
-
-static int
-x509_verify(void *obj, EVP_PKEY *pkey)
-{
-	return X509_verify(obj, pkey);
-}
-
-static void
-x509_free(void *obj)
-{
-	X509_free(obj);
-}
-
-static const tbs_ops x509_ops = { x509_prepare, x509_algor, x509_i2d_tbs,
-	x509_d2i, x509_verify, x509_free };
-
-/* *obj (a request or a certificate, as ops says) signed by the card: its
- * TBS part encoded by OpenSSL with a dummy key of the slot's type, signed
- * on the card, and the result checked with pkey before it replaces *obj */
+/* *req or *x (the other NULL) signed by the card: its TBS part encoded by
+ * OpenSSL with a dummy key of the slot's type, signed on the card, and the
+ * result checked with pkey before it replaces the caller's */
 static int
 sign_tbs(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
-    EVP_PKEY *pkey, const tbs_ops *ops, void **obj)
+    EVP_PKEY *pkey, X509_REQ **req, X509 **x)
 {
-	const X509_ALGOR *algor;
+	const X509_ALGOR *algor = NULL;
 	const unsigned char *p;
 	unsigned char *tbs = NULL;
 	EVP_PKEY *dummy = NULL;
-	void *signed_obj = NULL;
+	X509_REQ *signed_req = NULL;
+	X509 *signed_x = NULL;
 	wk_buf out;
-	int n, rc = WK_ERR_CRYPTO;
+	int n, ok, rc = WK_ERR_CRYPTO;
 
 	wk_buf_init_heap(&out, 65535);
 	if ((dummy = dummy_key(alg)) == NULL) {
 		rc = WK_ERR_ARG;
 		goto out;
 	}
-	if (!ops->prepare(*obj, pkey, dummy, md))
-		goto out;
-	algor = ops->algor(*obj);
-	if ((n = ops->i2d_tbs(*obj, &tbs)) <= 0)
+	if (req != NULL) {
+		ok = X509_REQ_set_pubkey(*req, pkey) == 1 &&
+		    X509_REQ_sign(*req, dummy, md) > 0;
+		if (ok)
+			X509_REQ_get0_signature(*req, NULL, &algor);
+		n = ok ? i2d_re_X509_REQ_tbs(*req, &tbs) : 0;
+	} else {
+		ok = X509_set_pubkey(*x, pkey) == 1 &&
+		    X509_sign(*x, dummy, md) > 0;
+		if (ok)
+			X509_get0_signature(NULL, &algor, *x);
+		n = ok ? i2d_re_X509_tbs(*x, &tbs) : 0;
+	}
+	if (n <= 0)
 		goto out;
 	if ((rc = card_sig(piv, slot, alg, md, tbs, (size_t)n, algor,
 	    &out)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CRYPTO;
 	p = out.p;
-	if ((signed_obj = ops->d2i(&p, (long)out.len)) == NULL)
+	if (req != NULL)
+		ok = (signed_req = d2i_X509_REQ(NULL, &p, (long)out.len)) !=
+		    NULL;
+	else
+		ok = (signed_x = d2i_X509(NULL, &p, (long)out.len)) != NULL;
+	if (!ok)
 		goto out;
 	/* the card's key must be the one in the request or certificate */
-	if (ops->verify(signed_obj, pkey) != 1) {
+	if ((req != NULL ? X509_REQ_verify(signed_req, pkey) :
+	    X509_verify(signed_x, pkey)) != 1) {
 		rc = WK_ERR_AUTH_FAILED;
 		goto out;
 	}
-	ops->free(*obj);
-	*obj = signed_obj;
-	signed_obj = NULL;
+	if (req != NULL) {
+		X509_REQ_free(*req);
+		*req = signed_req;
+		signed_req = NULL;
+	} else {
+		X509_free(*x);
+		*x = signed_x;
+		signed_x = NULL;
+	}
 	rc = WK_OK;
 out:
-	if (signed_obj != NULL)
-		ops->free(signed_obj);
+	X509_REQ_free(signed_req);
+	X509_free(signed_x);
 	OPENSSL_free(tbs);
 	EVP_PKEY_free(dummy);
 	wk_buf_clear(&out);
@@ -242,20 +168,12 @@ int
 piv_cli_sign_req(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
     EVP_PKEY *pkey, X509_REQ **req)
 {
-	void *obj = *req;
-	int rc = sign_tbs(piv, slot, alg, md, pkey, &req_ops, &obj);
-
-	*req = obj;
-	return rc;
+	return sign_tbs(piv, slot, alg, md, pkey, req, NULL);
 }
 
 int
 piv_cli_sign_x509(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
     EVP_PKEY *pkey, X509 **x)
 {
-	void *obj = *x;
-	int rc = sign_tbs(piv, slot, alg, md, pkey, &x509_ops, &obj);
-
-	*x = obj;
-	return rc;
+	return sign_tbs(piv, slot, alg, md, pkey, NULL, x);
 }
