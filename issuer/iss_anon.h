@@ -98,7 +98,8 @@ int iss_anon_am_peer(iss_anon *a, const char *path, json_t *req,
 /* asks the authority about pending rows older than age seconds */
 int iss_anon_am_reconcile(iss_anon *a, int age, size_t *settled);
 
-/* operator commands (iss_anon_admin.c); each prints its result */
+/* operator commands (iss_anon_admin.c, the reveal's iss_anon_reveal.c);
+ * each prints its result */
 typedef struct iss_anon_cmd {
 	const char *db;
 	const iss_unlock *u;
