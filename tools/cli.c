@@ -379,6 +379,16 @@ num_opt(wk_cli *cli, const wk_cli_num *nums, int argc, char **argv, int *i)
 }
 
 int
+wk_cli_group_usage(int argc, char **argv, const char *usage, bool anywhere)
+{
+	if (argc >= 2 && (anywhere ? !wk_cli_wants_help(argc, argv) :
+	    strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0))
+		return -1;
+	fputs(usage, argc < 2 ? stderr : stdout);
+	return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
+}
+
+int
 wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
     char **argv)
 {

@@ -103,6 +103,11 @@ typedef struct wk_cli_opts {
 } wk_cli_opts;
 int wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
     char **argv);
+/* a command group's usage: "walletkey GROUP" alone prints it on stderr
+ * (WK_CLI_USAGE); -h or --help as the first argument (or, with anywhere,
+ * wk_cli_wants_help) on stdout (WK_CLI_OK); -1 to go on */
+int wk_cli_group_usage(int argc, char **argv, const char *usage,
+    bool anywhere);
 /* true when argv holds -h or --help before any "--" */
 bool wk_cli_wants_help(int argc, char **argv);
 

@@ -690,10 +690,8 @@ wk_cmd_gm(wk_cli *cli, int argc, char **argv)
 	uint8_t app = 0, pub[64];
 	int first = 0, rc, st;
 
-	if (argc < 2 || wk_cli_wants_help(argc, argv)) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
-	}
+	if ((st = wk_cli_group_usage(argc, argv, usage, true)) >= 0)
+		return st;
 	sub = argv[1];
 	if ((st = parse(cli, argc - 1, argv + 1, &o, &first)) != WK_CLI_OK)
 		return st;

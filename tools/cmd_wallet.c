@@ -406,11 +406,8 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 	const char *sub;
 	int status;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(wallet_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
-	}
+	if ((status = wk_cli_group_usage(argc, argv, wallet_usage, false)) >= 0)
+		return status;
 	sub = argv[1];
 	/* the purse PIN: cmd_wallet_pin.c (moves no value) */
 	if (strcmp(sub, "pin") == 0)

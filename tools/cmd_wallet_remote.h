@@ -9,14 +9,9 @@
 #include "cli.h"
 
 typedef struct ropts {
-	const char *issuer;
-	const char *amount;
-	const char *pin_file;
-	const char *state_dir;
-	const char *from;
-	const char *to;
-	const char *from_pin_file;
-	const char *to_pin_file;
+	const char *issuer, *amount, *pin_file, *state_dir;
+	const char *from, *to;		/* card to card: the two readers */
+	const char *from_pin_file, *to_pin_file;
 	long confirm_timeout;
 	bool yes;
 	bool quiet_auto;	/* the recovery run before another command */
