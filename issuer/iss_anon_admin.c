@@ -41,8 +41,9 @@ iss_anon_admin_open(const iss_anon_cmd *c, iss_db **db, enum iss_role want)
 }
 
 int
-iss_anon_admin_oplog(iss_db *db, const char *kind, const char *txid, const char *account,
-    const char *case_id, int64_t amount, const char *detail)
+iss_anon_admin_oplog(iss_db *db, const char *kind, const char *txid,
+    const char *account, const char *case_id, int64_t amount,
+    const char *detail)
 {
 	char now[40];
 
@@ -147,8 +148,8 @@ person_add(const iss_anon_cmd *c)
 		rc = 2;
 		goto out;
 	}
-	if (rc != ISS_DB_OK || iss_anon_admin_oplog(db, "person.add", NULL, NULL, NULL, -1,
-	    NULL) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
+	if (rc != ISS_DB_OK || iss_anon_admin_oplog(db, "person.add", NULL,
+	    NULL, NULL, -1, NULL) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
 		goto dberr;
 	if (c->json)
 		printf("{\"person\":%" PRId64 ",\"code\":\"%s\"}\n",
@@ -195,8 +196,8 @@ manager_add(const iss_anon_cmd *c)
 	    " VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET url ="
 	    " excluded.url, sign_pub = excluded.sign_pub", (iss_param[]){
 	    ISS_PS(c->manager), ISS_PS(c->url), ISS_PS(c->pubkey), ISS_PS(now) }, 4,
-	    NULL) != ISS_DB_OK || iss_anon_admin_oplog(db, "manager.set", NULL, NULL, NULL, -1,
-	    c->manager) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK) {
+	    NULL) != ISS_DB_OK || iss_anon_admin_oplog(db, "manager.set", NULL,
+	    NULL, NULL, -1, c->manager) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK) {
 		fprintf(stderr, "walletkey-issuer: manager-add: %s\n",
 		    iss_db_errmsg(db));
 		iss_db_rollback(db);
@@ -251,8 +252,8 @@ deposit(const iss_anon_cmd *c)
 	if (iss_db_exec(db, "INSERT INTO anon_entries (txn_id, account, amount)"
 	    " VALUES ($1, 'issuance', $2), ($1, $3, $4)", (iss_param[]){
 	    ISS_PI(txn), ISS_PI(-amount), ISS_PS(c->account), ISS_PI(amount) }, 4,
-	    NULL) != ISS_DB_OK || iss_anon_admin_oplog(db, "deposit", NULL, c->account, NULL,
-	    amount, NULL) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
+	    NULL) != ISS_DB_OK || iss_anon_admin_oplog(db, "deposit", NULL,
+	    c->account, NULL, amount, NULL) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
 		goto dberr;
 	printf(c->json ? "{\"account\":\"%s\",\"amount\":%" PRId64 "}\n" :
 	    "deposited to %s: %" PRId64 "\n", c->account, amount);
@@ -360,8 +361,8 @@ account_set(const iss_anon_cmd *c)
 	snprintf(detail, sizeof(detail), "state %s limit %s daily %s",
 	    c->state ? c->state : "-", c->limit ? c->limit : "-",
 	    c->daily ? c->daily : "-");
-	if (iss_anon_admin_oplog(db, "account.set", NULL, c->account, NULL, -1, detail) !=
-	    ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
+	if (iss_anon_admin_oplog(db, "account.set", NULL, c->account, NULL, -1,
+	    detail) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
 		goto dberr;
 	printf(c->json ? "{\"account\":\"%s\"}\n" : "account %s updated\n",
 	    c->account);

@@ -53,8 +53,8 @@ iss_anon_operator_add(const iss_anon_cmd *c)
 		rc = 2;
 		goto out;
 	}
-	if (rc != ISS_DB_OK || iss_anon_admin_oplog(db, "operator.add", NULL, NULL, NULL, -1,
-	    c->name) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
+	if (rc != ISS_DB_OK || iss_anon_admin_oplog(db, "operator.add", NULL,
+	    NULL, NULL, -1, c->name) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK)
 		goto dberr;
 	printf(c->json ? "{\"operator\":\"%s\"}\n" : "operator %s added\n", c->name);
 	rc = 0;
@@ -114,7 +114,8 @@ iss_anon_regulator_add(const iss_anon_cmd *c)
 	    " created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (fingerprint) DO"
 	    " NOTHING", (iss_param[]){ ISS_PS(fp), ISS_PS(raw), c->name ?
 	    ISS_PS(c->name) : ISS_PN, ISS_PS(now) }, 4, NULL) != ISS_DB_OK ||
-	    iss_anon_admin_oplog(db, "regulator.add", NULL, NULL, NULL, -1, fp) != ISS_DB_OK ||
+	    iss_anon_admin_oplog(db, "regulator.add", NULL, NULL, NULL, -1,
+	    fp) != ISS_DB_OK ||
 	    iss_db_commit(db) != ISS_DB_OK) {
 		fprintf(stderr, "walletkey-issuer: regulator-add: %s\n",
 		    iss_db_errmsg(db));
@@ -323,8 +324,8 @@ decide:
 	    c->operator_name : "-", c->approver ? c->approver : "-",
 	    fp[0] ? fp : "-");
 	/* the row first: nothing is shown that the log does not hold */
-	if (iss_db_begin(db) != ISS_DB_OK || iss_anon_admin_oplog(db, granted ? "reveal.granted" :
-	    "reveal.refused", c->txid, granted ? acct : NULL, c->case_id, -1,
+	if (iss_db_begin(db) != ISS_DB_OK || iss_anon_admin_oplog(db,
+	    granted ? "reveal.granted" : "reveal.refused", c->txid, granted ? acct : NULL, c->case_id, -1,
 	    detail) != ISS_DB_OK || iss_db_commit(db) != ISS_DB_OK) {
 		iss_db_rollback(db);
 		fprintf(stderr, "walletkey-issuer: reveal: cannot log the reveal:"
