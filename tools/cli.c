@@ -310,6 +310,8 @@ wk_cli_purse_pin(const char *file, const char *needs, char *pin, size_t cap,
 		fprintf(stderr, "walletkey: %s: give --pin-file FILE or set "
 		    "WALLETKEY_PIN\n", needs);
 	}
+	if (rc == WK_OK)
+		pin[*len] = '\0';	/* *len < cap: strspn stops inside */
 	if (rc == WK_OK && (*len < 4 || *len > 12 ||
 	    strspn(pin, "0123456789") < *len)) {
 		fprintf(stderr, "walletkey: the PIN must be 4 to 12 digits\n");

@@ -371,7 +371,10 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 			if (wk_arec_open(pk, sk, d->serial, page, len, &pt) !=
 			    WK_AREC_OK || wk_buf_failed(&pt) ||
 			    wk_arec_page_parse(pt.p, pt.len, &pg) != WK_AREC_OK ||
-			    pg.first_seq != start || pg.count == 0)
+			    pg.first_seq != start || pg.count == 0 ||
+			    pg.count > max || pg.next_seq != start + pg.count)
+				/* a page that does not move the cursor on would
+				 * have the export ask for it for ever */
 				rc = WK_ERR_CARD_MALFORMED;
 		}
 		/* a card killed inside an answer may also leave a broken one */
@@ -379,8 +382,10 @@ fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
 		    retries++ < RESUME_TRIES) {
 			/* the card keeps no export state: ask again from the cursor */
 			begun = false;
-			fprintf(stderr, "\nwalletkey: the card was lost at seq %"
-			    PRIu64 "; resuming\n", cursor);
+			fprintf(stderr, "\nwalletkey: %s at seq %" PRIu64
+			    "; resuming\n", rc == WK_ERR_CARD_MALFORMED ?
+			    "the card's page was not valid" : "the card was lost",
+			    cursor);
 			if ((rc = audit_cli_resume(cli, &card, pin, pin_len)) != WK_OK)
 				goto out;
 			begun = true;

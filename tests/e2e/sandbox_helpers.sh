@@ -7,7 +7,8 @@
 #   (the zombie is gone for it) and card-start brings the card back;
 #   card-kill never kills a process that is not the card (a recycled pid) and
 #   gives up, bounded, with a message, while pcscd still shows the card;
-#   pcscd-restart, then card-wait.
+#   card-wait gives up, bounded and saying why, while another client holds a
+#   transaction on the card; pcscd-restart, then card-wait.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SANDBOX=$HERE/../../tools/walletkey-sandbox
@@ -92,6 +93,38 @@ mv "$WALLETKEY_SANDBOX/card0.pid.real" "$WALLETKEY_SANDBOX/card0.pid"
 kill "$other"
 wait "$other" 2>/dev/null || true
 check "the card still runs" '"$B/card-running" 0 && [ "$("$B/card-pid" 0)" = "$real" ]'
+
+# another client holds a transaction on the card (here a CLI stopped right
+# after its SCardBeginTransaction): pcscd makes every connect wait for it,
+# opensc-tool -l too, so the helpers' look at the readers must give up
+mkfifo "$WALLETKEY_SANDBOX/trace.fifo"
+walletkey --verbose --reader "$WALLETKEY_READER_0" status >/dev/null 2>"$WALLETKEY_SANDBOX/trace.fifo" &
+holder=$!
+exec 3<"$WALLETKEY_SANDBOX/trace.fifo"
+while IFS= read -r -t 60 -u 3 line; do
+	case $line in *"SCardBeginTransaction: Command successful"*) break ;; esac
+done
+kill -STOP "$holder"
+start=$SECONDS
+rc=0
+err=$(WALLETKEY_SANDBOX_WAIT=2 "$B/card-wait" 0 2>&1) || rc=$?
+check "card-wait while another client holds a transaction: gives up, bounded, status 1" \
+	'[ "$rc" -eq 1 ] && [ $((SECONDS - start)) -lt 60 ]'
+check "and says why" 'grep -q "another client holds a transaction" <<<"$err"' || echo "$err"
+kill -CONT "$holder"
+cat <&3 >/dev/null &
+drain=$!
+rc=0
+for ((n = 0; n < 600; n++)); do
+	kill -0 "$holder" 2>/dev/null || break
+	sleep 0.1
+done
+kill -KILL "$holder" 2>/dev/null || true
+wait "$holder" || rc=$?
+wait "$drain" 2>/dev/null || true
+exec 3<&-
+check "the client goes on once let go" '[ "$rc" -eq 0 ]'
+check "and card-wait sees the card again" '"$B/card-wait" 0'
 
 "$B/pcscd-restart"
 check "pcscd-restart, then card-wait: the card is back" '"$B/card-wait" 0 && [ "$(serial)" = "$s0" ]'
