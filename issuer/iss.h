@@ -124,6 +124,8 @@ int iss_keys_load(iss_db *db, const iss_unlock *u, iss_keys *k, char *err,
     size_t errlen);
 void iss_keys_clear(iss_keys *k);
 
+/* the CA's own certificate, self-signed with key (iss_ca.c), or NULL */
+X509 *iss_ca_self_signed(EVP_PKEY *key, const char *cn);
 /* issues a card certificate (subject CN = card id in hex) for pub */
 int iss_ca_issue(const iss_keys *k, EVP_PKEY *pub,
     const uint8_t card_id[WK_MSG_CARD_ID_LEN], int64_t not_before,

@@ -98,7 +98,8 @@ int iss_anon_am_peer(iss_anon *a, const char *path, json_t *req,
 /* asks the authority about pending rows older than age seconds */
 int iss_anon_am_reconcile(iss_anon *a, int age, size_t *settled);
 
-/* operator commands (iss_anon_admin.c); each prints its result */
+/* operator commands (iss_anon_admin.c, the reveal's iss_anon_reveal.c);
+ * each prints its result */
 typedef struct iss_anon_cmd {
 	const char *db;
 	const iss_unlock *u;
@@ -110,6 +111,17 @@ typedef struct iss_anon_cmd {
 } iss_anon_cmd;
 int iss_anon_admin(const char *cmd, const iss_anon_cmd *c);
 bool iss_anon_admin_known(const char *cmd);
+/* what the commands share: the database of the role want (0, else the
+ * exit status after saying why), and a row of the operators' log */
+int iss_anon_admin_open(const iss_anon_cmd *c, iss_db **db,
+    enum iss_role want);
+int iss_anon_admin_oplog(iss_db *db, const char *kind, const char *txid,
+    const char *account, const char *case_id, int64_t amount,
+    const char *detail);
+/* the lawful reveal's commands (iss_anon_reveal.c) */
+int iss_anon_operator_add(const iss_anon_cmd *c);
+int iss_anon_regulator_add(const iss_anon_cmd *c);
+int iss_anon_reveal(const iss_anon_cmd *c);
 
 /* fault points for the crash tests: WALLETKEY_ISSUER_FAULT=name kills the
  * process there with SIGKILL */

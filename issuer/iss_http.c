@@ -654,6 +654,13 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 	char host[64];
 	const char *colon = strrchr(listen, ':');
 	const union MHD_DaemonInfo *info;
+	/* the TLS options, when the server speaks TLS */
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	unsigned long port;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
@@ -706,23 +713,20 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 			goto fail;
 		}
 		/* with the merchants' CAs, TLS asks clients for a certificate */
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
-		    MHD_OPTION_HTTPS_MEM_CERT, s->cert,
-		    MHD_OPTION_HTTPS_MEM_KEY, s->key,
-		    s->trust != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END,
-		    s->trust, MHD_OPTION_END);
-	} else {
-		s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
-		    MHD_OPTION_END);
+		tls[0] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+		    s->cert };
+		tls[1] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+		    s->key };
+		if (s->trust != NULL)
+			tls[2] = (struct MHD_OptionItem){
+			    MHD_OPTION_HTTPS_MEM_TRUST, 0, s->trust };
 	}
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
+	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "cannot listen on %s", listen);
 		goto fail;

@@ -223,10 +223,11 @@ static const migration migrations[] = {
 	 * PostgreSQL (one round trip, its own transaction): the grant's
 	 * writes (wk_load_start) and the closing of a load by a receipt,
 	 * refusal or recovery (wk_load_close), with the checks of
-	 * iss_load.c's SQLite path in the same order. A refusal is found
-	 * before anything is written and returned as a code; a fault raises,
-	 * so the statement's transaction writes nothing. SQLite keeps the
-	 * statements of iss_load.c. */
+	 * the SQLite path (iss_load.c, iss_load_close.c) in the same order.
+	 * A refusal is found before anything is written and returned as a
+	 * code; a fault raises, so the statement's transaction writes
+	 * nothing. SQLite keeps the statements of iss_load.c and
+	 * iss_load_close.c. */
 	{ 10,
 	"-- the load's statements stay in iss_load.c on SQLite\n",
 	"CREATE FUNCTION wk_load_start(p_card text, p_seq integer, p_hash text,"

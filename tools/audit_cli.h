@@ -1,7 +1,8 @@
 /*
- * walletkey audit, shared by its two files: cmd_audit.c (export, verify,
- * report, keygen, open, status) and audit_sync.c (sync with the issuer and
- * verify --issuer).
+ * walletkey audit, shared by its files: cmd_audit.c (options, reading the
+ * card, status), cmd_audit_out.c (export), cmd_audit_verify.c (verify,
+ * report, keygen, open) and audit_sync.c (sync with the issuer and verify
+ * --issuer).
  */
 #ifndef AUDIT_CLI_H
 #define AUDIT_CLI_H
@@ -45,6 +46,37 @@ int audit_cli_resume(wk_cli *cli, wk_card **card, const char *pin,
     size_t pin_len);
 /* a raw record's seq */
 uint64_t audit_cli_seq(const uint8_t *raw);
+
+#define FILE_MAX (512u << 20)
+
+/* cmd_audit.c: the export: PIN, signed head, every page from the oldest
+ * kept record. With sealed_pages the pages stay sealed (to recipient) and
+ * go there; otherwise they are sealed to a fresh key of ours and opened
+ * into d. */
+int audit_cli_fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient,
+    audit_doc *d, json_t *sealed_pages);
+/* a whole file (at most FILE_MAX), NUL-terminated; the caller frees */
+int audit_cli_read_file(const char *path, char **out, size_t *len);
+/* a 32-byte X25519 key: 64 hex digits, given directly or in a file */
+int audit_cli_parse_key32(const char *s, uint8_t key[32]);
+
+/* cmd_audit_out.c */
+/* the records --since, --until, --type, --origin keep (calloc'ed) */
+bool *audit_cli_filter(const audit_doc *d, const aopts *o);
+/* a file for the holder's records: mode 0600, replaced, never reused */
+FILE *audit_cli_open_out(const char *path);
+/* the records of d the filters keep, in format, to --out (or stdout) */
+int audit_cli_emit(wk_cli *cli, const aopts *o, const audit_doc *d,
+    const char *format);
+int audit_cmd_export(wk_cli *cli, const aopts *o);
+
+/* cmd_audit_verify.c */
+int audit_cmd_verify(wk_cli *cli, const aopts *o);
+int audit_cmd_report(wk_cli *cli, const aopts *o);
+int audit_cmd_keygen(wk_cli *cli, const aopts *o);
+int audit_cmd_open(wk_cli *cli, const aopts *o);
+/* audit_report.c */
+int audit_report_html(FILE *f, const audit_doc *d, const bool *keep);
 
 /* audit_sync.c */
 int audit_sync(wk_cli *cli, const aopts *o);

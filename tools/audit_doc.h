@@ -44,6 +44,8 @@ void audit_fmt_terminal(const wk_arec *r, char *out, size_t cap);
 /* money leaving the card's account: shown negative */
 bool audit_outgoing(const wk_arec *r);
 void audit_fmt_amount(const wk_arec *r, bool signed_, char *out, size_t cap);
+/* "[-]yuan.ff", as wk_purse_amount_format writes it */
+void audit_fmt_fen(uint32_t fen, bool minus, char *out, size_t cap);
 
 /* the JSON document; record i is kept when keep == NULL or keep[i] */
 json_t *audit_doc_to_json(const audit_doc *d, const bool *keep);

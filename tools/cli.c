@@ -340,3 +340,80 @@ wk_cli_slot_opt(wk_cli *cli, const wk_cli_slot *slots, int argc, char **argv,
 	}
 	return -1;
 }
+
+/* argv[*i] against flags: -1 when it names none */
+static int
+flag_opt(const wk_cli_flag *flags, const char *a)
+{
+	for (; flags != NULL && flags->name != NULL; flags++) {
+		if (strcmp(a, flags->name) != 0)
+			continue;
+		if (flags->on != NULL)
+			*flags->on = true;
+		else
+			*flags->kind = flags->value;
+		return WK_CLI_OK;
+	}
+	return -1;
+}
+
+/* argv[*i] against nums: -1 when it names none */
+static int
+num_opt(wk_cli *cli, const wk_cli_num *nums, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+	char *end;
+
+	for (; nums != NULL && nums->name != NULL; nums++) {
+		if (strcmp(a, nums->name) != 0)
+			continue;
+		if (*i + 1 >= argc)
+			return wk_cli_usage(cli, "%s needs %s", a, nums->unit);
+		errno = 0;
+		*nums->num = strtol(argv[++*i], &end, 10);
+		if (errno != 0 || *end != '\0' || *nums->num < nums->min ||
+		    *nums->num > nums->max)
+			return wk_cli_usage(cli, "%s takes %ld to %ld %s", a,
+			    nums->min, nums->max, nums->unit);
+		return WK_CLI_OK;
+	}
+	return -1;
+}
+
+int
+wk_cli_group_usage(int argc, char **argv, const char *usage, bool anywhere)
+{
+	if (argc >= 2 && (anywhere ? !wk_cli_wants_help(argc, argv) :
+	    strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0))
+		return -1;
+	fputs(usage, argc < 2 ? stderr : stdout);
+	return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
+}
+
+int
+wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
+    char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		int st = -1;
+
+		if (opts->slots != NULL)
+			st = wk_cli_slot_opt(cli, opts->slots, argc, argv, &i);
+		if (st < 0)
+			st = flag_opt(opts->flags, a);
+		if (st < 0)
+			st = num_opt(cli, opts->nums, argc, argv, &i);
+		if (st < 0 && opts->arg != NULL && a[0] != '-' &&
+		    *opts->arg == NULL) {
+			*opts->arg = a;
+			st = WK_CLI_OK;
+		}
+		if (st < 0)
+			return wk_cli_usage(cli, "%s %s: unknown option %s",
+			    opts->group, argv[1], a);
+		if (st != WK_CLI_OK)
+			return st;
+	}
+	return WK_CLI_OK;
+}

@@ -74,6 +74,40 @@ typedef struct wk_cli_slot {
  * "walletkey: --name needs a value") */
 int wk_cli_slot_opt(wk_cli *cli, const wk_cli_slot *slots, int argc,
     char **argv, int *i);
+/* a flag of a command: "--name" sets *on, or (on NULL) *kind to value */
+typedef struct wk_cli_flag {
+	const char *name;	/* "--yes", "--ed" */
+	bool *on;
+	wk_purse_kind *kind;
+	wk_purse_kind value;
+} wk_cli_flag;
+/* a number option: "--name N", N a decimal in [min, max] of unit */
+typedef struct wk_cli_num {
+	const char *name;	/* "--recover-wait" */
+	long *num;
+	long min, max;
+	const char *unit;	/* "seconds" */
+} wk_cli_num;
+/* the options of "walletkey GROUP SUB ...", from argv[2] on: value
+ * options (slots), flags, numbers (each table ended by a NULL name, or
+ * NULL), and when arg is set one plain argument (not starting with '-')
+ * into *arg. WK_CLI_OK, or WK_CLI_USAGE after "walletkey: --name needs a
+ * value" (a number: "needs <unit>", "takes MIN to MAX <unit>") or
+ * "walletkey: GROUP SUB: unknown option ARG". */
+typedef struct wk_cli_opts {
+	const char *group;	/* "wallet", "audit" */
+	const wk_cli_slot *slots;
+	const wk_cli_flag *flags;
+	const wk_cli_num *nums;
+	const char **arg;
+} wk_cli_opts;
+int wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
+    char **argv);
+/* a command group's usage: "walletkey GROUP" alone prints it on stderr
+ * (WK_CLI_USAGE); -h or --help as the first argument (or, with anywhere,
+ * wk_cli_wants_help) on stdout (WK_CLI_OK); -1 to go on */
+int wk_cli_group_usage(int argc, char **argv, const char *usage,
+    bool anywhere);
 /* true when argv holds -h or --help before any "--" */
 bool wk_cli_wants_help(int argc, char **argv);
 

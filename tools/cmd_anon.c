@@ -182,10 +182,8 @@ wk_cmd_anon(wk_cli *cli, int argc, char **argv)
 
 	memset(&err, 0, sizeof(err));
 	memset(&p, 0, sizeof(p));
-	if (argc < 2 || wk_cli_wants_help(argc, argv)) {
-		fputs(usage_text, argc < 2 ? stderr : stdout);
-		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
-	}
+	if ((rc = wk_cli_group_usage(argc, argv, usage_text, true)) >= 0)
+		return rc;
 	sub = argv[1];
 	for (int i = 2; i < argc; i++) {
 		const char **dst = NULL;

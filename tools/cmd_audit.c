@@ -1,5 +1,9 @@
 /*
- * walletkey audit: the card's audit log (docs/audit.md).
+ * walletkey audit: the card's audit log (docs/audit.md). Here the options,
+ * reading the card (its pages, resumed after a lost link), status and the
+ * dispatch; export and its output formats are cmd_audit_out.c, what an
+ * auditor runs (verify, report, keygen, open) cmd_audit_verify.c, the sync
+ * with the issuer audit_sync.c, all over audit_cli.h.
  *   export   records from the card, sealed to our own fresh key and opened
  *            here (table, csv, json), or sealed to an auditor's key
  *            (--recipient) and written as a bundle we cannot read
@@ -14,7 +18,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,12 +31,9 @@
 #include "wk_arec.h"
 #include "wk_hex.h"
 
-#define FILE_MAX (512u << 20)
 #define RESUME_WAIT 30	/* seconds to wait for a lost card */
 
 int wk_cmd_audit(wk_cli *cli, int argc, char **argv);
-int audit_report_html(FILE *f, const audit_doc *d, const bool *keep);
-
 
 static const char audit_usage[] =
     "usage: walletkey audit SUBCOMMAND [OPTIONS]\n"
@@ -56,7 +56,6 @@ static const char audit_usage[] =
     "  (the bank's, origin issuer).\n";
 
 /* ---- PIN (the purse PIN) ---- */
-
 
 int
 audit_cli_pin(const aopts *o, char *pin, size_t cap, size_t *len)
@@ -96,22 +95,16 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 		{ "--issuer", &o->issuer },
 		{ NULL, NULL },
 	};
-	memset(o, 0, sizeof(*o));
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		int st;
+	const wk_cli_flag flags[] = {
+		{ "--card", &o->card, NULL, 0 },
+		{ NULL, NULL, NULL, 0 },
+	};
+	const wk_cli_opts opts = { "audit", slots, flags, NULL, &o->file };
+	int st;
 
-		if ((st = wk_cli_slot_opt(cli, slots, argc, argv, &i)) >= 0) {
-			if (st != WK_CLI_OK)
-				return st;
-		} else if (strcmp(a, "--card") == 0)
-			o->card = true;
-		else if (a[0] != '-' && o->file == NULL)
-			o->file = a;
-		else
-			return wk_cli_usage(cli, "audit %s: unknown option %s",
-			    argv[1], a);
-	}
+	memset(o, 0, sizeof(*o));
+	if ((st = wk_cli_parse_opts(cli, &opts, argc, argv)) != WK_CLI_OK)
+		return st;
 	if ((o->since != NULL && !valid_date(o->since)) ||
 	    (o->until != NULL && !valid_date(o->until)))
 		return wk_cli_usage(cli, "dates are YYYY-MM-DD");
@@ -134,8 +127,8 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 	return WK_CLI_OK;
 }
 
-static int
-read_file(const char *path, char **out, size_t *len)
+int
+audit_cli_read_file(const char *path, char **out, size_t *len)
 {
 	FILE *f;
 	char *buf = NULL, *nb;
@@ -165,8 +158,8 @@ read_file(const char *path, char **out, size_t *len)
 }
 
 /* a 32-byte X25519 key: 64 hex digits, given directly or in a file */
-static int
-parse_key32(const char *s, uint8_t key[32])
+int
+audit_cli_parse_key32(const char *s, uint8_t key[32])
 {
 	char *text = NULL;
 	size_t len;
@@ -174,7 +167,7 @@ parse_key32(const char *s, uint8_t key[32])
 
 	if (strlen(s) == 64 && wk_hex_decode(s, key, 32) == 32)
 		return 0;
-	if (read_file(s, &text, &len) != WK_OK)
+	if (audit_cli_read_file(s, &text, &len) != WK_OK)
 		return -1;
 	text[strcspn(text, "\r\n")] = '\0';
 	if (strlen(text) == 64 && wk_hex_decode(text, key, 32) == 32)
@@ -241,7 +234,6 @@ audit_cli_progress(uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 }
 
-
 /* a lost link (card restarted, pcscd restarted, card pulled) */
 bool
 audit_cli_link_lost(int rc)
@@ -296,8 +288,8 @@ audit_cli_resume(wk_cli *cli, wk_card **card, const char *pin, size_t pin_len)
  * With sealed_pages the pages stay sealed (to recipient) and go there;
  * otherwise they are sealed to a fresh key of ours and opened into d.
  */
-static int
-fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
+int
+audit_cli_fetch(wk_cli *cli, const aopts *o, const uint8_t *recipient, audit_doc *d,
     json_t *sealed_pages)
 {
 	uint8_t pk[32], sk[32], nonce[16];
@@ -428,437 +420,6 @@ out:
 	return rc;
 }
 
-/* ---- output ---- */
-
-static bool *
-filter(const audit_doc *d, const aopts *o)
-{
-	bool *keep = calloc(d->n > 0 ? d->n : 1, sizeof(*keep));
-	char t[32];
-	wk_arec r;
-
-	if (keep == NULL)
-		return NULL;
-	for (size_t i = 0; i < d->n; i++) {
-		if (wk_arec_decode(d->raw + i * WK_AREC_LEN, WK_AREC_LEN, &r) !=
-		    WK_AREC_OK)
-			continue;
-		audit_fmt_time(&r, t, sizeof(t));
-		keep[i] = (o->since == NULL || strncmp(t, o->since, 10) >= 0) &&
-		    (o->until == NULL || strncmp(t, o->until, 10) <= 0) &&
-		    (o->type == NULL || wk_arec_type_matches(o->type, r.type)) &&
-		    (o->origin == NULL ||
-		    strcmp(o->origin, wk_arec_origin_name(r.type)) == 0);
-	}
-	return keep;
-}
-
-static void
-csv_cell(FILE *f, const char *s, bool last)
-{
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-	fputc(last ? '\n' : ',', f);
-}
-
-static const char *const columns[] = { "seq", "time", "type", "amount",
-    "source account", "target account", "balance", "merchant/terminal",
-    "origin" };
-#define NCOLS (sizeof(columns) / sizeof(columns[0]))
-
-static void
-row_cells(const uint8_t *raw, char cells[NCOLS][48])
-{
-	char tn[16];
-	wk_arec r;
-
-	memset(cells, 0, sizeof(char[NCOLS][48]));
-	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK)
-		return;
-	snprintf(cells[0], 48, "%" PRIu64, r.seq);
-	audit_fmt_time(&r, cells[1], 48);
-	snprintf(cells[2], 48, "%s", wk_arec_type_name(r.type, tn, sizeof(tn)));
-	audit_fmt_amount(&r, true, cells[3], 48);
-	audit_fmt_account(r.src, cells[4], 48);
-	audit_fmt_account(r.dst, cells[5], 48);
-	wk_purse_amount_format(r.balance, cells[6], 48);
-	audit_fmt_terminal(&r, cells[7], 48);
-	snprintf(cells[8], 48, "%s", wk_arec_origin_name(r.type));
-}
-
-static int
-write_records(FILE *f, const audit_doc *d, const bool *keep,
-    const char *format)
-{
-	char cells[NCOLS][48];
-	const char *ptrs[NCOLS];
-	wk_cli_table *t = NULL;
-	int rc = -1;
-
-	if (strcmp(format, "json") == 0)
-		return audit_doc_json_write(d, keep, f);
-	if (strcmp(format, "csv") == 0) {
-		for (size_t c = 0; c < NCOLS; c++)
-			csv_cell(f, columns[c], c + 1 == NCOLS);
-		for (size_t i = 0; i < d->n; i++) {
-			if (!keep[i])
-				continue;
-			row_cells(d->raw + i * WK_AREC_LEN, cells);
-			for (size_t c = 0; c < NCOLS; c++)
-				csv_cell(f, cells[c], c + 1 == NCOLS);
-		}
-		return ferror(f) ? -1 : 0;
-	}
-	if ((t = wk_cli_table_new(NCOLS, columns)) == NULL)
-		return -1;
-	for (size_t i = 0; i < d->n; i++) {
-		if (!keep[i])
-			continue;
-		row_cells(d->raw + i * WK_AREC_LEN, cells);
-		for (size_t c = 0; c < NCOLS; c++)
-			ptrs[c] = cells[c];
-		if (wk_cli_table_add(t, ptrs) != 0)
-			goto out;
-	}
-	wk_cli_table_print(t, f);
-	rc = ferror(f) ? -1 : 0;
-out:
-	wk_cli_table_free(&t);
-	return rc;
-}
-
-/*
- * statements, reports and opened bundles hold the holder's transactions:
- * mode 0600 whatever the umask, and never written into a file that others
- * could read, or already hold open (such a file is replaced, not reused)
- */
-static FILE *
-open_out(const char *path)
-{
-	struct stat sb;
-	FILE *f;
-	int fd, e;
-
-	if (path == NULL)
-		return stdout;
-	if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    (sb.st_mode & 077) != 0 && unlink(path) != 0)
-		return NULL;
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600)) < 0)
-		return NULL;
-	/* a symbolic link to a file others can read */
-	if (fstat(fd, &sb) != 0 || (S_ISREG(sb.st_mode) &&
-	    (sb.st_mode & 077) != 0 && fchmod(fd, 0600) != 0) ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return NULL;
-	}
-	return f;
-}
-
-static int
-close_out(FILE *f, const char *path)
-{
-	(void)path;
-	if (f == stdout)
-		return fflush(f) == 0 ? 0 : -1;
-	return fclose(f) == 0 ? 0 : -1;
-}
-
-static int
-emit(wk_cli *cli, const aopts *o, const audit_doc *d, const char *format)
-{
-	bool *keep = filter(d, o);
-	FILE *f;
-	int status = WK_CLI_FAILED;
-
-	(void)cli;
-	if (keep == NULL)
-		return WK_CLI_FAILED;
-	if ((f = open_out(o->out)) == NULL) {
-		fprintf(stderr, "walletkey: cannot write %s: %s\n", o->out,
-		    strerror(errno));
-		goto out;
-	}
-	if (write_records(f, d, keep, format) != 0 ||
-	    close_out(f, o->out) != 0) {
-		fprintf(stderr, "walletkey: writing the export failed\n");
-		goto out;
-	}
-	status = WK_CLI_OK;
-out:
-	free(keep);
-	return status;
-}
-
-static int
-cmd_export(wk_cli *cli, const aopts *o)
-{
-	uint8_t rcp[32];
-	audit_doc d;
-	json_t *pages = NULL, *bundle, *doc;
-	FILE *f;
-	int status = WK_CLI_FAILED;
-
-	audit_doc_init(&d);
-	if (o->recipient == NULL) {
-		if (fetch(cli, o, NULL, &d, NULL) != WK_OK)
-			goto out;
-		status = emit(cli, o, &d, o->format != NULL ? o->format :
-		    cli->json ? "json" : "table");
-		goto out;
-	}
-	if (parse_key32(o->recipient, rcp) != 0) {
-		status = wk_cli_usage(cli, "--recipient is an X25519 public key: "
-		    "64 hex digits, or a file holding them");
-		goto out;
-	}
-	if (o->since != NULL || o->until != NULL || o->type != NULL ||
-	    o->format != NULL) {
-		status = wk_cli_usage(cli, "--recipient exports every record "
-		    "sealed: no filters or format");
-		goto out;
-	}
-	if ((pages = json_array()) == NULL ||
-	    fetch(cli, o, rcp, &d, pages) != WK_OK)
-		goto out;
-	/* the bundle carries the signed head and certificate in clear: no records */
-	if ((doc = audit_doc_to_json(&d, NULL)) == NULL)
-		goto out;
-	bundle = json_pack("{s:s, s:O, s:o, s:O, s:O, s:O}",
-	    "format", "walletkey-audit-sealed/1",
-	    "serial", json_object_get(doc, "serial"),
-	    "recipient", wk_cli_json_hex(rcp, 32),
-	    "head", json_object_get(doc, "head"),
-	    "certificate", json_object_get(doc, "certificate"),
-	    "pages", pages);
-	json_decref(doc);
-	if (bundle == NULL)
-		goto out;
-	if ((f = open_out(o->out)) == NULL ||
-	    json_dumpf(bundle, f, JSON_INDENT(1)) != 0 ||
-	    fputc('\n', f) == EOF || close_out(f, o->out) != 0) {
-		fprintf(stderr, "walletkey: writing the bundle failed\n");
-		json_decref(bundle);
-		goto out;
-	}
-	json_decref(bundle);
-	status = WK_CLI_OK;
-out:
-	json_decref(pages);
-	audit_doc_free(&d);
-	return status;
-}
-
-static int
-cmd_keygen(wk_cli *cli, const aopts *o)
-{
-	uint8_t pk[32], sk[32];
-	char hex[65];
-	FILE *f;
-	int fd, status = WK_CLI_FAILED;
-
-	if (o->out == NULL)
-		return wk_cli_usage(cli, "audit keygen needs --out KEYFILE");
-	crypto_box_keypair(pk, sk);
-	if ((fd = open(o->out, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
-	    (f = fdopen(fd, "w")) == NULL) {
-		fprintf(stderr, "walletkey: cannot create %s: %s\n", o->out,
-		    strerror(errno));
-		goto out;
-	}
-	wk_hex_encode(sk, 32, hex);
-	fprintf(f, "%s\n", hex);
-	wk_hex_encode(pk, 32, hex);
-	fprintf(f, "%s\n", hex);
-	if (fclose(f) != 0)
-		goto out;
-	if (cli->json)
-		status = wk_cli_json_print(json_pack("{s:s,s:s}", "public_key",
-		    hex, "key_file", o->out));
-	else {
-		printf("%s\n", hex);
-		status = WK_CLI_OK;
-	}
-out:
-	sodium_memzero(sk, sizeof(sk));
-	return status;
-}
-
-static int
-read_keyfile(const char *path, uint8_t sk[32], uint8_t pk[32])
-{
-	char *text = NULL, *second;
-	size_t len;
-	int rc = -1;
-
-	if (read_file(path, &text, &len) != WK_OK)
-		return -1;
-	second = strchr(text, '\n');
-	if (second != NULL && second - text == 64) {
-		*second = '\0';
-		second[1 + strcspn(second + 1, "\r\n")] = '\0';
-		if (wk_hex_decode(text, sk, 32) == 32 &&
-		    strlen(second + 1) == 64 &&
-		    wk_hex_decode(second + 1, pk, 32) == 32)
-			rc = 0;
-	}
-	sodium_memzero(text, len);
-	free(text);
-	return rc;
-}
-
-static int
-cmd_open(wk_cli *cli, const aopts *o)
-{
-	uint8_t sk[32], pk[32];
-	char *text = NULL, err[256];
-	size_t len;
-	audit_doc d;
-	int status = WK_CLI_FAILED;
-
-	audit_doc_init(&d);
-	if (o->file == NULL || o->key == NULL)
-		return wk_cli_usage(cli, "audit open BUNDLE --key KEYFILE");
-	if (read_keyfile(o->key, sk, pk) != 0) {
-		fprintf(stderr, "walletkey: %s is not an audit key file "
-		    "(walletkey audit keygen)\n", o->key);
-		goto out;
-	}
-	if (read_file(o->file, &text, &len) != WK_OK) {
-		fprintf(stderr, "walletkey: cannot read %s\n", o->file);
-		goto out;
-	}
-	if (audit_bundle_open(text, len, pk, sk, &d, err, sizeof(err)) != 0) {
-		fprintf(stderr, "walletkey: %s: %s\n", o->file, err);
-		goto out;
-	}
-	status = emit(cli, o, &d, o->format != NULL ? o->format : "json");
-out:
-	sodium_memzero(sk, sizeof(sk));
-	free(text);
-	audit_doc_free(&d);
-	return status;
-}
-
-/* ---- verify ---- */
-
-typedef struct vctx {
-	wk_cli *cli;
-	json_t *faults;
-} vctx;
-
-static void
-report_fault(void *ctx, const char *msg)
-{
-	vctx *v = ctx;
-
-	if (v->faults != NULL)
-		json_array_append_new(v->faults, json_string(msg));
-	if (!v->cli->json)
-		printf("FAULT: %s\n", msg);
-}
-
-static int
-cmd_verify(wk_cli *cli, const aopts *o)
-{
-	char *text = NULL, err[256];
-	size_t len, faults, text_cap = 0;
-	audit_doc d;
-	vctx v = { cli, NULL };
-	int status = WK_CLI_FAILED;
-
-	audit_doc_init(&d);
-	if ((o->file == NULL) == !o->card)
-		return wk_cli_usage(cli, "audit verify FILE, or --card");
-	if (o->card) {
-		if (fetch(cli, o, NULL, &d, NULL) != WK_OK)
-			goto out;
-	} else {
-		if (audit_text_read(o->file, FILE_MAX, &text, &len,
-		    &text_cap) != 0) {
-			fprintf(stderr, "walletkey: cannot read %s\n", o->file);
-			goto out;
-		}
-		if (audit_doc_from_json(text, len, &d, err, sizeof(err)) != 0) {
-			fprintf(stderr, "walletkey: %s: %s\n", o->file, err);
-			goto out;
-		}
-	}
-	if (cli->json)
-		v.faults = json_array();
-	faults = audit_doc_verify(&d, report_fault, &v);
-	if (o->issuer != NULL && audit_verify_issuer(cli, o, &d, report_fault, &v,
-	    &faults) != WK_OK)
-		goto out;
-	if (cli->json) {
-		wk_cli_json_print(json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok",
-		    faults == 0, "records", (json_int_t)d.n, "checkpoint",
-		    (json_int_t)d.head.base_seq, "head",
-		    (json_int_t)d.head.head_seq, "faults", v.faults));
-	} else if (faults == 0) {
-		printf("OK: %zu records, seq %" PRIu64 "..%" PRIu64 " after "
-		    "checkpoint %" PRIu64 ", chain intact, head signed by the "
-		    "card's wallet key%s\n", d.n, d.head.base_seq + 1,
-		    d.head.head_seq, d.head.base_seq, o->issuer != NULL ?
-		    ", every record as the issuer holds it" : "");
-	} else {
-		printf("%zu fault%s found\n", faults, faults == 1 ? "" : "s");
-	}
-	status = faults == 0 ? WK_CLI_OK : WK_CLI_FAILED;
-out:
-	audit_text_free(text, text_cap);
-	audit_doc_free(&d);
-	return status;
-}
-
-/* ---- report ---- */
-
-static int
-cmd_report(wk_cli *cli, const aopts *o)
-{
-	audit_doc d;
-	bool *keep = NULL;
-	FILE *f = NULL;
-	int status = WK_CLI_FAILED;
-
-	audit_doc_init(&d);
-	if (o->out == NULL)
-		return wk_cli_usage(cli, "audit report needs --out FILE.html");
-	if (fetch(cli, o, NULL, &d, NULL) != WK_OK)
-		goto out;
-	if ((keep = filter(&d, o)) == NULL)
-		goto out;
-	if ((f = open_out(o->out)) == NULL) {
-		fprintf(stderr, "walletkey: cannot write %s: %s\n", o->out,
-		    strerror(errno));
-		goto out;
-	}
-	if (audit_report_html(f, &d, keep) != 0 || fclose(f) != 0) {
-		f = NULL;
-		fprintf(stderr, "walletkey: writing %s failed\n", o->out);
-		goto out;
-	}
-	f = NULL;
-	if (!cli->json)
-		printf("report written to %s\n", o->out);
-	status = WK_CLI_OK;
-out:
-	if (f != NULL)
-		fclose(f);
-	free(keep);
-	audit_doc_free(&d);
-	return status;
-}
-
 /* ---- status: counts only, no PIN, no record ---- */
 
 static int
@@ -912,11 +473,8 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 	const char *sub;
 	int status;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(audit_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
-	}
+	if ((status = wk_cli_group_usage(argc, argv, audit_usage, false)) >= 0)
+		return status;
 	sub = argv[1];
 	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
 		return status;
@@ -925,15 +483,15 @@ wk_cmd_audit(wk_cli *cli, int argc, char **argv)
 	if (strcmp(sub, "status") == 0)
 		return cmd_status(cli);
 	if (strcmp(sub, "export") == 0)
-		return cmd_export(cli, &o);
+		return audit_cmd_export(cli, &o);
 	if (strcmp(sub, "verify") == 0)
-		return cmd_verify(cli, &o);
+		return audit_cmd_verify(cli, &o);
 	if (strcmp(sub, "report") == 0)
-		return cmd_report(cli, &o);
+		return audit_cmd_report(cli, &o);
 	if (strcmp(sub, "keygen") == 0)
-		return cmd_keygen(cli, &o);
+		return audit_cmd_keygen(cli, &o);
 	if (strcmp(sub, "open") == 0)
-		return cmd_open(cli, &o);
+		return audit_cmd_open(cli, &o);
 	return wk_cli_usage(cli, "unknown audit subcommand '%s' (status, "
 	    "export, verify, report, keygen, open)", sub);
 }

@@ -22,8 +22,8 @@ static const char usage[] =
     "                 [--mgmt-key-file FILE]\n";
 
 typedef struct cert_opts {
-	const char *slot_s, *in, *out, *subject, *hash, *pin_file, *pin;
-	const char *mgmt_file;
+	piv_cli_common c;
+	const char *subject;
 	long days;
 	bool der, import;
 	uint8_t slot;
@@ -35,29 +35,24 @@ static int
 parse(int argc, char **argv, cert_opts *o)
 {
 	static const piv_cli_opt opts[] = {
-		PIV_OPT("slot", PIV_OPT_STR, CO(slot_s)),
-		PIV_OPT("in", PIV_OPT_STR, CO(in)),
-		PIV_OPT("out", PIV_OPT_STR, CO(out)),
 		PIV_OPT("subject", PIV_OPT_STR, CO(subject)),
-		PIV_OPT("hash", PIV_OPT_STR, CO(hash)),
 		{ .name = "days", .kind = PIV_OPT_NUM, .off = CO(days),
 		    .bad = "--days: 1 to 36500", .min = 1, .max = 36500 },
 		PIV_OPT("der", PIV_OPT_FLAG, CO(der)),
 		PIV_OPT("import", PIV_OPT_FLAG, CO(import)),
-		PIV_OPT("pin-file", PIV_OPT_STR, CO(pin_file)),
-		PIV_OPT("pin", PIV_OPT_STR, CO(pin)),
-		PIV_OPT("mgmt-key-file", PIV_OPT_STR, CO(mgmt_file)),
 		PIV_OPTS_END,
 	};
 	int st;
 
 	memset(o, 0, sizeof(*o));
 	o->days = 365;
-	if ((st = piv_cli_parse(argc, argv, usage, opts, o)) != PIV_EXIT_OK)
+	if ((st = piv_cli_parse(argc, argv, usage, PIV_C_SLOT | PIV_C_IN |
+	    PIV_C_OUT | PIV_C_HASH | PIV_C_PIN | PIV_C_MGMT, &o->c, opts,
+	    o)) != PIV_EXIT_OK)
 		return st;
-	if (o->slot_s == NULL)
+	if (o->c.slot_s == NULL)
 		return piv_cli_usage("--slot is required");
-	if (wk_piv_slot_from_name(o->slot_s, &o->slot) != WK_OK)
+	if (wk_piv_slot_from_name(o->c.slot_s, &o->slot) != WK_OK)
 		return piv_cli_usage("--slot: 9a, 9c, 9d, 9e, 82..95 or f9");
 	return PIV_EXIT_OK;
 }
@@ -66,7 +61,7 @@ static int
 with_mgmt(wk_cli *cli, wk_piv *piv, const cert_opts *o, const uint8_t *der,
     size_t len)
 {
-	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file };
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->c.mgmt_file };
 	int rc, st;
 
 	if ((st = piv_cli_begin(cli, piv, &auth)) != PIV_EXIT_OK)
@@ -89,10 +84,10 @@ do_import(wk_cli *cli, wk_piv *piv, const cert_opts *o, const uint8_t *der,
 	if ((st = with_mgmt(cli, piv, o, der, len)) != 0)
 		return st;
 	if (cli->json)
-		piv_cli_json(json_pack("{s:s,s:i}", "slot", o->slot_s, "bytes",
+		piv_cli_json(json_pack("{s:s,s:i}", "slot", o->c.slot_s, "bytes",
 		    (int)len));
 	else
-		printf("certificate written to slot %s\n", o->slot_s);
+		printf("certificate written to slot %s\n", o->c.slot_s);
 	return PIV_EXIT_OK;
 }
 
@@ -111,11 +106,11 @@ emit(wk_cli *cli, const cert_opts *o, const char *key, X509 *x,
 		dlen = x != NULL ? i2d_X509(x, &der) : i2d_X509_REQ(req, &der);
 		if (dlen <= 0)
 			goto out;
-		if (o->out == NULL && !cli->json) {
+		if (o->c.out == NULL && !cli->json) {
 			st = piv_cli_write_file("-", der, (size_t)dlen);
 			goto out;
 		}
-		if (o->out != NULL && (st = piv_cli_write_file(o->out, der,
+		if (o->c.out != NULL && (st = piv_cli_write_file(o->c.out, der,
 		    (size_t)dlen)) != 0)
 			goto out;
 	}
@@ -127,13 +122,13 @@ emit(wk_cli *cli, const cert_opts *o, const char *key, X509 *x,
 	if ((n = BIO_get_mem_data(mem, &pem)) <= 0 ||
 	    (copy = strndup(pem, (size_t)n)) == NULL)
 		goto out;
-	if (!o->der && o->out != NULL &&
-	    (st = piv_cli_write_file(o->out, copy, (size_t)n)) != 0)
+	if (!o->der && o->c.out != NULL &&
+	    (st = piv_cli_write_file(o->c.out, copy, (size_t)n)) != 0)
 		goto out;
 	if (cli->json)
-		piv_cli_json(json_pack("{s:s,s:s}", "slot", o->slot_s, key,
+		piv_cli_json(json_pack("{s:s,s:s}", "slot", o->c.slot_s, key,
 		    copy));
-	else if (o->out == NULL)
+	else if (o->c.out == NULL)
 		fputs(copy, stdout);
 	st = PIV_EXIT_OK;
 out:
@@ -179,10 +174,10 @@ do_delete(wk_cli *cli, wk_piv *piv, const cert_opts *o)
 	if ((st = with_mgmt(cli, piv, o, NULL, 0)) != 0)
 		return st;
 	if (cli->json)
-		piv_cli_json(json_pack("{s:s,s:b}", "slot", o->slot_s,
+		piv_cli_json(json_pack("{s:s,s:b}", "slot", o->c.slot_s,
 		    "deleted", 1));
 	else
-		printf("certificate deleted from slot %s\n", o->slot_s);
+		printf("certificate deleted from slot %s\n", o->c.slot_s);
 	return PIV_EXIT_OK;
 }
 
@@ -190,16 +185,16 @@ static int
 digest_of(const cert_opts *o, uint8_t alg, const EVP_MD **md)
 {
 	*md = piv_cli_default_md(alg);
-	if (o->hash == NULL)
+	if (o->c.hash == NULL)
 		return PIV_EXIT_OK;
 	if (alg == WK_PIV_ALG_ED25519)
 		return piv_cli_usage("ed25519 signs without a separate hash; "
 		    "drop --hash");
-	if (strcmp(o->hash, "sha256") == 0)
+	if (strcmp(o->c.hash, "sha256") == 0)
 		*md = EVP_sha256();
-	else if (strcmp(o->hash, "sha384") == 0)
+	else if (strcmp(o->c.hash, "sha384") == 0)
 		*md = EVP_sha384();
-	else if (strcmp(o->hash, "sha512") == 0)
+	else if (strcmp(o->c.hash, "sha512") == 0)
 		*md = EVP_sha512();
 	else
 		return piv_cli_usage("--hash: sha256, sha384 or sha512");
@@ -209,7 +204,7 @@ digest_of(const cert_opts *o, uint8_t alg, const EVP_MD **md)
 static int
 sign_new(wk_cli *cli, wk_piv *piv, const cert_opts *o, bool self)
 {
-	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
+	const piv_secret_src pin = { o->c.pin_file, o->c.pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
 	const piv_cli_auth auth = { .pin = &pin, .pin_slot = true,
 	    .slot = o->slot };
@@ -235,7 +230,7 @@ sign_new(wk_cli *cli, wk_piv *piv, const cert_opts *o, bool self)
 	}
 	if (alg == WK_PIV_ALG_X25519) {
 		piv_cli_usage("slot %s holds an x25519 key, which cannot sign",
-		    o->slot_s);
+		    o->c.slot_s);
 		goto out;
 	}
 	if ((st = digest_of(o, alg, &md)) != 0)
@@ -306,10 +301,10 @@ cmd_cert(wk_cli *cli, int argc, char **argv)
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
 	if (i == 0) {
-		if (o.in == NULL)
+		if (o.c.in == NULL)
 			return piv_cli_usage("--in CERT is required");
 		/* the file is checked before the card is touched */
-		if ((st = piv_cli_load_cert(o.in, &der, &len)) != 0)
+		if ((st = piv_cli_load_cert(o.c.in, &der, &len)) != 0)
 			return st;
 	}
 	if ((st = piv_cli_open(cli, &piv)) != PIV_EXIT_OK)

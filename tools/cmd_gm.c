@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "wk_hex.h"
+#include "wk_opt.h"
 
 int wk_cmd_gm(wk_cli *cli, int argc, char **argv);
 
@@ -59,22 +60,22 @@ static int
 parse(wk_cli *cli, int argc, char **argv, gm_opts *o, int *first)
 {
 	static const struct option longs[] = {
-		{ "app", required_argument, NULL, 'a' },
-		{ "container", required_argument, NULL, 'c' },
-		{ "in", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ "sig", required_argument, NULL, 's' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "pin-file", required_argument, NULL, 'p' },
-		{ "new-pin-file", required_argument, NULL, 'n' },
-		{ "admin-pin-file", required_argument, NULL, 'P' },
-		{ "dev-key-file", required_argument, NULL, 'k' },
-		{ "rights", required_argument, NULL, 'r' },
-		{ "admin-tries", required_argument, NULL, 't' },
-		{ "user-tries", required_argument, NULL, 'T' },
-		{ "enc", no_argument, NULL, 'e' },
-		{ "admin", no_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 },
+		WK_OPT_ARG("app", 'a'),
+		WK_OPT_ARG("container", 'c'),
+		WK_OPT_ARG("in", 'i'),
+		WK_OPT_ARG("out", 'o'),
+		WK_OPT_ARG("sig", 's'),
+		WK_OPT_ARG("id", 'I'),
+		WK_OPT_ARG("pin-file", 'p'),
+		WK_OPT_ARG("new-pin-file", 'n'),
+		WK_OPT_ARG("admin-pin-file", 'P'),
+		WK_OPT_ARG("dev-key-file", 'k'),
+		WK_OPT_ARG("rights", 'r'),
+		WK_OPT_ARG("admin-tries", 't'),
+		WK_OPT_ARG("user-tries", 'T'),
+		WK_OPT_FLAG("enc", 'e'),
+		WK_OPT_FLAG("admin", 'A'),
+		WK_OPT_END,
 	};
 	char *end;
 	int c;
@@ -689,10 +690,8 @@ wk_cmd_gm(wk_cli *cli, int argc, char **argv)
 	uint8_t app = 0, pub[64];
 	int first = 0, rc, st;
 
-	if (argc < 2 || wk_cli_wants_help(argc, argv)) {
-		fputs(usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
-	}
+	if ((st = wk_cli_group_usage(argc, argv, usage, true)) >= 0)
+		return st;
 	sub = argv[1];
 	if ((st = parse(cli, argc - 1, argv + 1, &o, &first)) != WK_CLI_OK)
 		return st;

@@ -21,7 +21,8 @@ static const char usage[] =
     "P: default never once always; T: default never always cached\n";
 
 typedef struct key_opts {
-	const char *slot_s, *alg_s, *pin_s, *touch_s, *in, *out, *mgmt_file;
+	piv_cli_common c;
+	const char *alg_s, *pin_s, *touch_s;
 	uint8_t slot, alg, pin_policy, touch_policy;
 } key_opts;
 
@@ -47,23 +48,20 @@ static int
 parse(int argc, char **argv, key_opts *o)
 {
 	static const piv_cli_opt opts[] = {
-		PIV_OPT("slot", PIV_OPT_STR, KO(slot_s)),
 		PIV_OPT("alg", PIV_OPT_STR, KO(alg_s)),
 		PIV_OPT("pin-policy", PIV_OPT_STR, KO(pin_s)),
 		PIV_OPT("touch-policy", PIV_OPT_STR, KO(touch_s)),
-		PIV_OPT("in", PIV_OPT_STR, KO(in)),
-		PIV_OPT("out", PIV_OPT_STR, KO(out)),
-		PIV_OPT("mgmt-key-file", PIV_OPT_STR, KO(mgmt_file)),
 		PIV_OPTS_END,
 	};
 	int st;
 
 	memset(o, 0, sizeof(*o));
-	if ((st = piv_cli_parse(argc, argv, usage, opts, o)) != PIV_EXIT_OK)
+	if ((st = piv_cli_parse(argc, argv, usage, PIV_C_SLOT | PIV_C_IN |
+	    PIV_C_OUT | PIV_C_MGMT, &o->c, opts, o)) != PIV_EXIT_OK)
 		return st;
-	if (o->slot_s == NULL)
+	if (o->c.slot_s == NULL)
 		return piv_cli_usage("--slot is required");
-	if (wk_piv_slot_from_name(o->slot_s, &o->slot) != WK_OK ||
+	if (wk_piv_slot_from_name(o->c.slot_s, &o->slot) != WK_OK ||
 	    o->slot == WK_PIV_SLOT_ATTEST)
 		return piv_cli_usage("--slot: 9a, 9c, 9d, 9e or 82..95");
 	if (o->pin_s != NULL && policy(o->pin_s, pin_names,
@@ -96,7 +94,7 @@ print_pem(wk_cli *cli, const char *out, const char *label,
 	    PIV_EXIT_OK)
 		goto out;
 	if (cli->json)
-		piv_cli_json(json_pack("{s:s,s:s,s:s}", "slot", o->slot_s,
+		piv_cli_json(json_pack("{s:s,s:s,s:s}", "slot", o->c.slot_s,
 		    "algorithm", wk_piv_alg_name(o->alg),
 		    strcmp(label, "CERTIFICATE") == 0 ? "certificate" :
 		    "public_key", copy));
@@ -112,7 +110,7 @@ out:
 static int
 do_generate(wk_cli *cli, wk_piv *piv, key_opts *o)
 {
-	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file };
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->c.mgmt_file };
 	uint8_t spki[WK_PIV_SPKI_MAX];
 	size_t len = sizeof(spki);
 	int rc, st;
@@ -121,14 +119,14 @@ do_generate(wk_cli *cli, wk_piv *piv, key_opts *o)
 		return st;
 	if (!cli->json)
 		fprintf(stderr, "generating a %s key in slot %s...\n",
-		    wk_piv_alg_name(o->alg), o->slot_s);
+		    wk_piv_alg_name(o->alg), o->c.slot_s);
 	rc = wk_piv_generate(piv, o->slot, o->alg, o->pin_policy,
 	    o->touch_policy, spki, &len);
 	if (rc != WK_OK) {
 		st = wk_cli_fail(cli, "generate", rc);
 		goto out;
 	}
-	st = print_pem(cli, o->out, "PUBLIC KEY", spki, len, o);
+	st = print_pem(cli, o->c.out, "PUBLIC KEY", spki, len, o);
 out:
 	piv_cli_end(piv);
 	return st;
@@ -177,12 +175,12 @@ out:
 static int
 do_import(wk_cli *cli, wk_piv *piv, key_opts *o)
 {
-	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file };
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->c.mgmt_file };
 	uint8_t *der = NULL;
 	size_t len = 0;
 	int rc, st;
 
-	if ((st = load_key(o->in, &der, &len)) != 0)
+	if ((st = load_key(o->c.in, &der, &len)) != 0)
 		return st;
 	if ((st = piv_cli_begin(cli, piv, &auth)) == PIV_EXIT_OK) {
 		rc = wk_piv_import_key(piv, o->slot, der, len, o->pin_policy,
@@ -190,15 +188,15 @@ do_import(wk_cli *cli, wk_piv *piv, key_opts *o)
 		if (rc == WK_ERR_ARG)
 			st = piv_cli_usage("%s: not a key a PIV slot holds "
 			    "(RSA 1024-4096 with e=65537, P-256, P-384, "
-			    "Ed25519, X25519)", o->in);
+			    "Ed25519, X25519)", o->c.in);
 		else if (rc != WK_OK)
 			st = wk_cli_fail(cli, "import", rc);
 		else if (cli->json)
-			piv_cli_json(json_pack("{s:s,s:s}", "slot", o->slot_s,
+			piv_cli_json(json_pack("{s:s,s:s}", "slot", o->c.slot_s,
 			    "algorithm", wk_piv_alg_name(o->alg)));
 		else
 			printf("imported a %s key into slot %s\n",
-			    wk_piv_alg_name(o->alg), o->slot_s);
+			    wk_piv_alg_name(o->alg), o->c.slot_s);
 		piv_cli_end(piv);
 	}
 	OPENSSL_clear_free(der, len);
@@ -221,7 +219,7 @@ do_attest(wk_cli *cli, wk_piv *piv, key_opts *o)
 		st = wk_cli_fail(cli, "attest", rc);
 		goto out;
 	}
-	st = print_pem(cli, o->out, "CERTIFICATE", der, len, o);
+	st = print_pem(cli, o->c.out, "CERTIFICATE", der, len, o);
 out:
 	free(der);
 	return st;
@@ -244,7 +242,7 @@ cmd_key(wk_cli *cli, int argc, char **argv)
 		return piv_cli_bad_sub(usage);
 	if ((st = parse(argc - 1, argv + 1, &o)) != PIV_EXIT_OK)
 		return st;
-	if (run[sub] == do_import && o.in == NULL)
+	if (run[sub] == do_import && o.c.in == NULL)
 		return piv_cli_usage("--in KEY.pem is required");
 	if (run[sub] == do_generate) {
 		if (o.alg_s == NULL)

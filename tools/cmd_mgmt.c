@@ -18,7 +18,8 @@ static const char usage[] =
     "the current one from $WALLETKEY_MGMT_KEY (else the factory key).\n";
 
 typedef struct mgmt_opts {
-	const char *alg, *new_file, *out, *touch, *cur_file;
+	piv_cli_common c;
+	const char *alg, *new_file, *touch;
 	bool generate;
 } mgmt_opts;
 
@@ -31,14 +32,13 @@ parse(int argc, char **argv, mgmt_opts *o)
 		PIV_OPT("alg", PIV_OPT_STR, MO(alg)),
 		PIV_OPT("new-key-file", PIV_OPT_STR, MO(new_file)),
 		PIV_OPT("generate", PIV_OPT_FLAG, MO(generate)),
-		PIV_OPT("out", PIV_OPT_STR, MO(out)),
 		PIV_OPT("touch", PIV_OPT_STR, MO(touch)),
-		PIV_OPT("mgmt-key-file", PIV_OPT_STR, MO(cur_file)),
 		PIV_OPTS_END,
 	};
 
 	memset(o, 0, sizeof(*o));
-	return piv_cli_parse(argc, argv, usage, opts, o);
+	return piv_cli_parse(argc, argv, usage,
+	    PIV_C_OUT | PIV_C_MGMT, &o->c, opts, o);
 }
 
 /* the new key in hex, to a file only its owner reads, or to stdout */
@@ -51,18 +51,18 @@ emit_key(wk_cli *cli, const mgmt_opts *o, uint8_t alg, const uint8_t *key,
 	int st = PIV_EXIT_OK;
 
 	wk_hex_encode(key, len, hex);
-	if (o->generate && o->out != NULL) {
+	if (o->generate && o->c.out != NULL) {
 		old = umask(077);
 		strcat(hex, "\n");
-		st = piv_cli_write_file(o->out, hex, strlen(hex));
+		st = piv_cli_write_file(o->c.out, hex, strlen(hex));
 		umask(old);
 		hex[2 * len] = '\0';
 	}
 	if (cli->json)
 		piv_cli_json(json_pack("{s:s,s:s?}", "algorithm",
-		    wk_piv_alg_name(alg), "key", o->generate && o->out == NULL ?
-		    hex : NULL));
-	else if (o->generate && o->out == NULL)
+		    wk_piv_alg_name(alg), "key",
+		    o->generate && o->c.out == NULL ? hex : NULL));
+	else if (o->generate && o->c.out == NULL)
 		printf("new management key (%s): %s\n", wk_piv_alg_name(alg),
 		    hex);
 	else
@@ -74,7 +74,7 @@ emit_key(wk_cli *cli, const mgmt_opts *o, uint8_t alg, const uint8_t *key,
 static int
 set_key(wk_cli *cli, const mgmt_opts *o)
 {
-	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->cur_file };
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->c.mgmt_file };
 	uint8_t key[WK_PIV_MGMT_KEY_MAX];
 	uint8_t alg = WK_PIV_ALG_3DES;
 	wk_piv *piv = NULL;

@@ -21,8 +21,8 @@ static const char usage[] =
     "$WALLETKEY_PUK / $WALLETKEY_NEW_PUK, else the terminal (no echo).\n";
 
 typedef struct pin_opts {
-	const char *pin_file, *pin, *new_file, *new_arg, *puk_file, *puk;
-	const char *mgmt_file;
+	piv_cli_common c;
+	const char *new_file, *new_arg, *puk_file, *puk;
 	bool puk_mode;
 	long pin_tries, puk_tries;
 } pin_opts;
@@ -35,8 +35,6 @@ static int
 parse(int argc, char **argv, pin_opts *o)
 {
 	static const piv_cli_opt opts[] = {
-		PIV_OPT("pin-file", PIV_OPT_STR, PO(pin_file)),
-		PIV_OPT("pin", PIV_OPT_STR, PO(pin)),
 		PIV_OPT("new-pin-file", PIV_OPT_STR, PO(new_file)),
 		PIV_OPT("new-pin", PIV_OPT_STR, PO(new_arg)),
 		PIV_OPT("new-puk-file", PIV_OPT_STR, PO(new_file)),
@@ -44,14 +42,14 @@ parse(int argc, char **argv, pin_opts *o)
 		PIV_OPT("puk-file", PIV_OPT_STR, PO(puk_file)),
 		{ .name = "puk", .kind = PIV_OPT_STR_OR_FLAG, .off = PO(puk),
 		    .flag_off = PO(puk_mode) },
-		PIV_OPT("mgmt-key-file", PIV_OPT_STR, PO(mgmt_file)),
 		PIN_TRIES("pin-tries", pin_tries),
 		PIN_TRIES("puk-tries", puk_tries),
 		PIV_OPTS_END,
 	};
 
 	memset(o, 0, sizeof(*o));
-	return piv_cli_parse(argc, argv, usage, opts, o);
+	return piv_cli_parse(argc, argv, usage,
+	    PIV_C_PIN | PIV_C_MGMT, &o->c, opts, o);
 }
 
 /* piv.md 2.4: 6 to 8 printable ASCII characters */
@@ -71,7 +69,7 @@ check_new(const char *what, const uint8_t *v, size_t len)
 static int
 do_verify(wk_cli *cli, wk_piv *piv, const pin_opts *o)
 {
-	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
+	const piv_secret_src pin = { o->c.pin_file, o->c.pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
 	int st;
 
@@ -88,7 +86,7 @@ static int
 do_change(wk_cli *cli, wk_piv *piv, const pin_opts *o, bool unblock)
 {
 	const char *what = o->puk_mode ? "PUK" : "PIN";
-	piv_secret_src cur = { o->pin_file, o->pin, "WALLETKEY_PIN", "PIN",
+	piv_secret_src cur = { o->c.pin_file, o->c.pin, "WALLETKEY_PIN", "PIN",
 	    "--pin", false };
 	piv_secret_src next = { o->new_file, o->new_arg, "WALLETKEY_NEW_PIN",
 	    "new PIN", "--new-pin", true };
@@ -192,9 +190,9 @@ do_retries(wk_cli *cli, wk_piv *piv)
 static int
 do_set_retries(wk_cli *cli, wk_piv *piv, const pin_opts *o)
 {
-	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
+	const piv_secret_src pin = { o->c.pin_file, o->c.pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
-	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->mgmt_file,
+	const piv_cli_auth auth = { .mgmt = true, .mgmt_file = o->c.mgmt_file,
 	    .pin = &pin };
 	int rc, st;
 

@@ -378,11 +378,8 @@ wk_cmd_psam(wk_cli *cli, int argc, char **argv)
 	popts o;
 	int st;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		fputs(psam_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? WK_CLI_USAGE : WK_CLI_OK;
-	}
+	if ((st = wk_cli_group_usage(argc, argv, psam_usage, false)) >= 0)
+		return st;
 	if ((st = parse(cli, argc, argv, &o)) != WK_CLI_OK)
 		return st;
 	if (strcmp(argv[1], "info") == 0)

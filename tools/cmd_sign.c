@@ -21,7 +21,7 @@ static const char usage[] =
 #define EDDSA_INPUT_MAX 65000u
 
 typedef struct sign_opts {
-	const char *slot_s, *in, *out, *hash, *pin_file, *pin;
+	piv_cli_common c;
 	bool pss;
 	uint8_t slot;
 } sign_opts;
@@ -32,28 +32,23 @@ static int
 parse(int argc, char **argv, sign_opts *o)
 {
 	static const piv_cli_opt opts[] = {
-		PIV_OPT("slot", PIV_OPT_STR, SO(slot_s)),
-		PIV_OPT("in", PIV_OPT_STR, SO(in)),
-		PIV_OPT("out", PIV_OPT_STR, SO(out)),
-		PIV_OPT("hash", PIV_OPT_STR, SO(hash)),
 		PIV_OPT("pss", PIV_OPT_FLAG, SO(pss)),
-		PIV_OPT("pin-file", PIV_OPT_STR, SO(pin_file)),
-		PIV_OPT("pin", PIV_OPT_STR, SO(pin)),
 		PIV_OPTS_END,
 	};
 	int st;
 
 	memset(o, 0, sizeof(*o));
-	if ((st = piv_cli_parse(argc, argv, usage, opts, o)) != PIV_EXIT_OK)
+	if ((st = piv_cli_parse(argc, argv, usage, PIV_C_SLOT | PIV_C_IN |
+	    PIV_C_OUT | PIV_C_HASH | PIV_C_PIN, &o->c, opts, o)) != PIV_EXIT_OK)
 		return st;
-	if (o->slot_s == NULL || o->in == NULL)
+	if (o->c.slot_s == NULL || o->c.in == NULL)
 		return piv_cli_usage("--slot and --in are required");
-	if (wk_piv_slot_from_name(o->slot_s, &o->slot) != WK_OK ||
+	if (wk_piv_slot_from_name(o->c.slot_s, &o->slot) != WK_OK ||
 	    o->slot == WK_PIV_SLOT_ATTEST)
 		return piv_cli_usage("--slot: 9a, 9c, 9d, 9e or 82..95");
-	if (o->hash != NULL && strcmp(o->hash, "sha256") != 0 &&
-	    strcmp(o->hash, "sha384") != 0 && strcmp(o->hash, "sha512") != 0 &&
-	    strcmp(o->hash, "none") != 0)
+	if (o->c.hash != NULL && strcmp(o->c.hash, "sha256") != 0 &&
+	    strcmp(o->c.hash, "sha384") != 0 &&
+	    strcmp(o->c.hash, "sha512") != 0 && strcmp(o->c.hash, "none") != 0)
 		return piv_cli_usage("--hash: sha256, sha384, sha512 or none");
 	return PIV_EXIT_OK;
 }
@@ -111,7 +106,7 @@ static int
 sign(wk_cli *cli, wk_piv *piv, const sign_opts *o, const uint8_t *in,
     size_t in_len)
 {
-	const piv_secret_src pin = { o->pin_file, o->pin, "WALLETKEY_PIN",
+	const piv_secret_src pin = { o->c.pin_file, o->c.pin, "WALLETKEY_PIN",
 	    "PIN", "--pin", false };
 	const piv_cli_auth auth = { .pin = &pin, .pin_slot = true,
 	    .slot = o->slot };
@@ -131,13 +126,13 @@ sign(wk_cli *cli, wk_piv *piv, const sign_opts *o, const uint8_t *in,
 	}
 	st = PIV_EXIT_USAGE;
 	md = piv_cli_default_md(alg);
-	if (o->hash != NULL && strcmp(o->hash, "none") == 0)
+	if (o->c.hash != NULL && strcmp(o->c.hash, "none") == 0)
 		md = NULL;
-	else if (o->hash != NULL)
-		md = EVP_get_digestbyname(o->hash);
+	else if (o->c.hash != NULL)
+		md = EVP_get_digestbyname(o->c.hash);
 	if (alg == WK_PIV_ALG_X25519) {
 		piv_cli_usage("slot %s holds an x25519 key, which cannot sign",
-		    o->slot_s);
+		    o->c.slot_s);
 		goto out;
 	}
 	if (alg == WK_PIV_ALG_ED25519 && (md != NULL || o->pss)) {
@@ -173,15 +168,15 @@ sign(wk_cli *cli, wk_piv *piv, const sign_opts *o, const uint8_t *in,
 	st = PIV_EXIT_FAIL;
 	if ((hex = piv_cli_hex(sig, sig_len)) == NULL)
 		goto out;
-	if (o->out != NULL && (st = piv_cli_write_file(o->out, sig,
+	if (o->c.out != NULL && (st = piv_cli_write_file(o->c.out, sig,
 	    sig_len)) != 0)
 		goto out;
 	if (cli->json)
-		piv_cli_json(json_pack("{s:s,s:s,s:s,s:s}", "slot", o->slot_s,
+		piv_cli_json(json_pack("{s:s,s:s,s:s,s:s}", "slot", o->c.slot_s,
 		    "algorithm", wk_piv_alg_name(alg), "padding",
 		    wk_piv_alg_is_rsa(alg) ? (o->pss ? "pss" : "pkcs1") : "none",
 		    "signature", hex));
-	else if (o->out == NULL)
+	else if (o->c.out == NULL)
 		puts(hex);
 	st = PIV_EXIT_OK;
 out:
@@ -207,7 +202,7 @@ cmd_sign(wk_cli *cli, int argc, char **argv)
 	}
 	if ((st = parse(argc, argv, &o)) != PIV_EXIT_OK)
 		return st;
-	if ((st = piv_cli_read_file(o.in, SIGN_INPUT_MAX, &in, &len)) != 0)
+	if ((st = piv_cli_read_file(o.c.in, SIGN_INPUT_MAX, &in, &len)) != 0)
 		return st;
 	if ((st = piv_cli_open(cli, &piv)) == PIV_EXIT_OK)
 		st = sign(cli, piv, &o, in, len);

@@ -101,28 +101,55 @@ piv_cli_bad_sub(const char *usage)
 	return PIV_EXIT_USAGE;
 }
 
+#define CO(f) offsetof(piv_cli_common, f)
+static const struct {
+	unsigned bit;
+	piv_cli_opt opt;
+} common_opts[] = {
+	{ PIV_C_SLOT, PIV_OPT("slot", PIV_OPT_STR, CO(slot_s)) },
+	{ PIV_C_IN, PIV_OPT("in", PIV_OPT_STR, CO(in)) },
+	{ PIV_C_OUT, PIV_OPT("out", PIV_OPT_STR, CO(out)) },
+	{ PIV_C_HASH, PIV_OPT("hash", PIV_OPT_STR, CO(hash)) },
+	{ PIV_C_PIN, PIV_OPT("pin-file", PIV_OPT_STR, CO(pin_file)) },
+	{ PIV_C_PIN, PIV_OPT("pin", PIV_OPT_STR, CO(pin)) },
+	{ PIV_C_MGMT, PIV_OPT("mgmt-key-file", PIV_OPT_STR, CO(mgmt_file)) },
+};
+#undef CO
+
 int
-piv_cli_parse(int argc, char **argv, const char *usage,
-    const piv_cli_opt *opts, void *out)
+piv_cli_parse(int argc, char **argv, const char *usage, unsigned common,
+    piv_cli_common *shared, const piv_cli_opt *opts, void *out)
 {
 	struct option longs[PIV_CLI_OPTS_MAX + 1];
+	const piv_cli_opt *rows[PIV_CLI_OPTS_MAX];
+	char *bases[PIV_CLI_OPTS_MAX];
 	const piv_cli_opt *opt;
-	char *base = out, *end;
+	char *base, *end;
 	long v;
-	int c, n;
+	int c, n = 0;
 
-	for (n = 0; opts[n].name != NULL && n < PIV_CLI_OPTS_MAX; n++) {
-		longs[n] = (struct option){ opts[n].name,
-		    opts[n].kind == PIV_OPT_FLAG ? no_argument :
-		    opts[n].kind == PIV_OPT_STR_OR_FLAG ? optional_argument :
-		    required_argument, NULL, 256 + n };
+	for (size_t k = 0; k < sizeof(common_opts) / sizeof(common_opts[0]);
+	    k++)
+		if ((common & common_opts[k].bit) != 0 && n < PIV_CLI_OPTS_MAX) {
+			rows[n] = &common_opts[k].opt;
+			bases[n++] = (char *)shared;
+		}
+	for (; opts[0].name != NULL && n < PIV_CLI_OPTS_MAX; opts++) {
+		rows[n] = opts;
+		bases[n++] = out;
 	}
+	for (int k = 0; k < n; k++)
+		longs[k] = (struct option){ rows[k]->name,
+		    rows[k]->kind == PIV_OPT_FLAG ? no_argument :
+		    rows[k]->kind == PIV_OPT_STR_OR_FLAG ? optional_argument :
+		    required_argument, NULL, 256 + k };
 	longs[n] = (struct option){ NULL, 0, NULL, 0 };
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		if (c < 256 || c >= 256 + n)
 			return piv_cli_bad_sub(usage);
-		opt = &opts[c - 256];
+		opt = rows[c - 256];
+		base = bases[c - 256];
 		switch (opt->kind) {
 		case PIV_OPT_STR:
 			*(const char **)(void *)(base + opt->off) = optarg;

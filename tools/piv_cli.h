@@ -75,11 +75,33 @@ typedef struct piv_cli_opt {
 #define PIV_OPT(n, k, o) { .name = (n), .kind = (k), .off = (o) }
 #define PIV_OPTS_END { .name = NULL }
 
-/* getopt_long over opts (ended by a NULL name) into out (which the caller
- * zeroed and gave its defaults); no positional argument is allowed. An
- * unknown option prints usage. PIV_EXIT_OK or the exit status. */
-int piv_cli_parse(int argc, char **argv, const char *usage,
-    const piv_cli_opt *opts, void *out);
+/* the options the PIV commands share, one table in piv_cli.c: a command
+ * keeps them in a piv_cli_common and names those it takes with PIV_C_* */
+typedef struct piv_cli_common {
+	const char *slot_s;	/* --slot */
+	const char *in;		/* --in */
+	const char *out;	/* --out */
+	const char *hash;	/* --hash */
+	const char *pin_file;	/* --pin-file */
+	const char *pin;	/* --pin */
+	const char *mgmt_file;	/* --mgmt-key-file */
+} piv_cli_common;
+enum {
+	PIV_C_SLOT = 1u << 0,
+	PIV_C_IN = 1u << 1,
+	PIV_C_OUT = 1u << 2,
+	PIV_C_HASH = 1u << 3,
+	PIV_C_PIN = 1u << 4,	/* --pin-file and --pin */
+	PIV_C_MGMT = 1u << 5,
+};
+
+/* getopt_long over the shared options named in common (stored in *shared) and
+ * opts (ended by a NULL name, stored at their offsets in out), which the
+ * caller zeroed and gave their defaults; no positional argument is
+ * allowed. An unknown option prints usage. PIV_EXIT_OK or the exit
+ * status. */
+int piv_cli_parse(int argc, char **argv, const char *usage, unsigned common,
+    piv_cli_common *shared, const piv_cli_opt *opts, void *out);
 /* reads a secret (PIN, PUK) into buf (wiped by the caller); 0 or exit status */
 int piv_cli_read_secret(const piv_secret_src *src, uint8_t *buf, size_t cap,
     size_t *len);

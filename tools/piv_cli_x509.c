@@ -91,47 +91,73 @@ card_sig(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
 	return rc;
 }
 
-int
-piv_cli_sign_req(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
-    EVP_PKEY *pkey, X509_REQ **req)
+/* *req or *x (the other NULL) signed by the card: its TBS part encoded by
+ * OpenSSL with a dummy key of the slot's type, signed on the card, and the
+ * result checked with pkey before it replaces the caller's */
+static int
+sign_tbs(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
+    EVP_PKEY *pkey, X509_REQ **req, X509 **x)
 {
 	const X509_ALGOR *algor = NULL;
 	const unsigned char *p;
 	unsigned char *tbs = NULL;
 	EVP_PKEY *dummy = NULL;
 	X509_REQ *signed_req = NULL;
+	X509 *signed_x = NULL;
 	wk_buf out;
-	int n, rc = WK_ERR_CRYPTO;
+	int n, ok, rc = WK_ERR_CRYPTO;
 
 	wk_buf_init_heap(&out, 65535);
 	if ((dummy = dummy_key(alg)) == NULL) {
 		rc = WK_ERR_ARG;
 		goto out;
 	}
-	if (X509_REQ_set_pubkey(*req, pkey) != 1 ||
-	    X509_REQ_sign(*req, dummy, md) <= 0)
-		goto out;
-	X509_REQ_get0_signature(*req, NULL, &algor);
-	if ((n = i2d_re_X509_REQ_tbs(*req, &tbs)) <= 0)
+	if (req != NULL) {
+		ok = X509_REQ_set_pubkey(*req, pkey) == 1 &&
+		    X509_REQ_sign(*req, dummy, md) > 0;
+		if (ok)
+			X509_REQ_get0_signature(*req, NULL, &algor);
+		n = ok ? i2d_re_X509_REQ_tbs(*req, &tbs) : 0;
+	} else {
+		ok = X509_set_pubkey(*x, pkey) == 1 &&
+		    X509_sign(*x, dummy, md) > 0;
+		if (ok)
+			X509_get0_signature(NULL, &algor, *x);
+		n = ok ? i2d_re_X509_tbs(*x, &tbs) : 0;
+	}
+	if (n <= 0)
 		goto out;
 	if ((rc = card_sig(piv, slot, alg, md, tbs, (size_t)n, algor,
 	    &out)) != WK_OK)
 		goto out;
 	rc = WK_ERR_CRYPTO;
 	p = out.p;
-	if ((signed_req = d2i_X509_REQ(NULL, &p, (long)out.len)) == NULL)
+	if (req != NULL)
+		ok = (signed_req = d2i_X509_REQ(NULL, &p, (long)out.len)) !=
+		    NULL;
+	else
+		ok = (signed_x = d2i_X509(NULL, &p, (long)out.len)) != NULL;
+	if (!ok)
 		goto out;
-	/* the card's key must be the one in the request */
-	if (X509_REQ_verify(signed_req, pkey) != 1) {
+	/* the card's key must be the one in the request or certificate */
+	if ((req != NULL ? X509_REQ_verify(signed_req, pkey) :
+	    X509_verify(signed_x, pkey)) != 1) {
 		rc = WK_ERR_AUTH_FAILED;
 		goto out;
 	}
-	X509_REQ_free(*req);
-	*req = signed_req;
-	signed_req = NULL;
+	if (req != NULL) {
+		X509_REQ_free(*req);
+		*req = signed_req;
+		signed_req = NULL;
+	} else {
+		X509_free(*x);
+		*x = signed_x;
+		signed_x = NULL;
+	}
 	rc = WK_OK;
 out:
 	X509_REQ_free(signed_req);
+	X509_free(signed_x);
 	OPENSSL_free(tbs);
 	EVP_PKEY_free(dummy);
 	wk_buf_clear(&out);
@@ -139,46 +165,15 @@ out:
 }
 
 int
+piv_cli_sign_req(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
+    EVP_PKEY *pkey, X509_REQ **req)
+{
+	return sign_tbs(piv, slot, alg, md, pkey, req, NULL);
+}
+
+int
 piv_cli_sign_x509(wk_piv *piv, uint8_t slot, uint8_t alg, const EVP_MD *md,
     EVP_PKEY *pkey, X509 **x)
 {
-	const X509_ALGOR *algor = NULL;
-	const unsigned char *p;
-	unsigned char *tbs = NULL;
-	EVP_PKEY *dummy = NULL;
-	X509 *signed_x = NULL;
-	wk_buf out;
-	int n, rc = WK_ERR_CRYPTO;
-
-	wk_buf_init_heap(&out, 65535);
-	if ((dummy = dummy_key(alg)) == NULL) {
-		rc = WK_ERR_ARG;
-		goto out;
-	}
-	if (X509_set_pubkey(*x, pkey) != 1 || X509_sign(*x, dummy, md) <= 0)
-		goto out;
-	X509_get0_signature(NULL, &algor, *x);
-	if ((n = i2d_re_X509_tbs(*x, &tbs)) <= 0)
-		goto out;
-	if ((rc = card_sig(piv, slot, alg, md, tbs, (size_t)n, algor,
-	    &out)) != WK_OK)
-		goto out;
-	rc = WK_ERR_CRYPTO;
-	p = out.p;
-	if ((signed_x = d2i_X509(NULL, &p, (long)out.len)) == NULL)
-		goto out;
-	if (X509_verify(signed_x, pkey) != 1) {
-		rc = WK_ERR_AUTH_FAILED;
-		goto out;
-	}
-	X509_free(*x);
-	*x = signed_x;
-	signed_x = NULL;
-	rc = WK_OK;
-out:
-	X509_free(signed_x);
-	OPENSSL_free(tbs);
-	EVP_PKEY_free(dummy);
-	wk_buf_clear(&out);
-	return rc;
+	return sign_tbs(piv, slot, alg, md, pkey, NULL, x);
 }

@@ -34,6 +34,7 @@
 
 #include "wk_attest.h"
 #include "wk_hex.h"
+#include "wk_opt.h"
 
 #ifndef WK_VERSION
 #define WK_VERSION "0"
@@ -278,19 +279,19 @@ int
 main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ "cert", required_argument, NULL, 'c' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "days", required_argument, NULL, 'd' },
-		{ "ca", required_argument, NULL, 'a' },
-		{ "attestation", required_argument, NULL, 't' },
-		{ "device", required_argument, NULL, 'v' },
-		{ "card-id", required_argument, NULL, 'i' },
-		{ "slot", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		WK_OPT_ARG("key", 'k'),
+		WK_OPT_ARG("cert", 'c'),
+		WK_OPT_ARG("name", 'n'),
+		WK_OPT_ARG("days", 'd'),
+		WK_OPT_ARG("ca", 'a'),
+		WK_OPT_ARG("attestation", 't'),
+		WK_OPT_ARG("device", 'v'),
+		WK_OPT_ARG("card-id", 'i'),
+		WK_OPT_ARG("slot", 's'),
+		WK_OPT_FLAG("json", 'j'),
+		WK_OPT_FLAG("help", 'h'),
+		WK_OPT_FLAG("version", 'V'),
+		WK_OPT_END,
 	};
 	opts o;
 	const char *cmd;

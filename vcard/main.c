@@ -16,6 +16,7 @@
 #include "vc_store.h"
 #include "wk_attest.h"
 #include "wk_log.h"
+#include "wk_opt.h"
 #include "wk_vpcd.h"
 
 enum {
@@ -282,27 +283,27 @@ static int
 parse_args(int argc, char **argv, args *a)
 {
 	static const struct option longopts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "init", no_argument, NULL, 'i' },
-		{ "init-only", no_argument, NULL, 'I' },
-		{ "seal-key", required_argument, NULL, 'k' },
-		{ "seal-credential", required_argument, NULL, 'C' },
-		{ "seal-passphrase-fd", required_argument, NULL, 'F' },
-		{ "seal-passphrase-env", required_argument, NULL, 'E' },
-		{ "rekey", no_argument, NULL, 'R' },
-		{ "new-seal-key", required_argument, NULL, 'K' },
-		{ "new-seal-credential", required_argument, NULL, 'D' },
-		{ "new-seal-passphrase-fd", required_argument, NULL, 'G' },
-		{ "new-seal-passphrase-env", required_argument, NULL, 'H' },
-		{ "perso", required_argument, NULL, 'p' },
-		{ "demo", no_argument, NULL, 'd' },
-		{ "attestation-ca", required_argument, NULL, 'a' },
-		{ "vpcd", required_argument, NULL, 'c' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		WK_OPT_ARG("store", 's'),
+		WK_OPT_FLAG("init", 'i'),
+		WK_OPT_FLAG("init-only", 'I'),
+		WK_OPT_ARG("seal-key", 'k'),
+		WK_OPT_ARG("seal-credential", 'C'),
+		WK_OPT_ARG("seal-passphrase-fd", 'F'),
+		WK_OPT_ARG("seal-passphrase-env", 'E'),
+		WK_OPT_FLAG("rekey", 'R'),
+		WK_OPT_ARG("new-seal-key", 'K'),
+		WK_OPT_ARG("new-seal-credential", 'D'),
+		WK_OPT_ARG("new-seal-passphrase-fd", 'G'),
+		WK_OPT_ARG("new-seal-passphrase-env", 'H'),
+		WK_OPT_ARG("perso", 'p'),
+		WK_OPT_FLAG("demo", 'd'),
+		WK_OPT_ARG("attestation-ca", 'a'),
+		WK_OPT_ARG("vpcd", 'c'),
+		WK_OPT_ARG("listen", 'l'),
+		WK_OPT_FLAG("verbose", 'v'),
+		WK_OPT_FLAG("help", 'h'),
+		WK_OPT_FLAG("version", 'V'),
+		WK_OPT_END,
 	};
 	key_opt *k;
 	int c;
