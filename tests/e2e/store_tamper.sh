@@ -57,6 +57,9 @@ restore() {
 # start_refused WHY: the card exits 2 at once with a message containing WHY
 start_refused() {
 	local st=0 out
+	# the card stopped before this one must be gone from pcscd first (it
+	# notices at its next poll), or the check below would see that one
+	retry 20 card_absent 0 || fail "$1: the card stopped before still shows in the reader"
 	out=$(timeout 60 walletkey-card --store "$store" --seal-key "$key" \
 		--vpcd "127.0.0.1:$port" 2>&1) || st=$?
 	[ "$st" -eq 2 ] || fail "$1: walletkey-card exited $st, want 2 ($out)"
