@@ -16,29 +16,9 @@
 
 #include <sodium.h>
 
+#include "wk_fs.h"
+
 #define PATH_CAP 1100
-
-static int
-mkdir_p(const char *path)
-{
-	char tmp[1024];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 int
 wk_state_dir(const char *opt, char *out, size_t cap)
@@ -60,7 +40,7 @@ wk_state_dir(const char *opt, char *out, size_t cap)
 		n = snprintf(out, cap, "%s/.local/state/walletkey", home);
 	else
 		n = -1;
-	if (n <= 0 || (size_t)n >= cap || mkdir_p(out) != 0)
+	if (n <= 0 || (size_t)n >= cap || wk_mkdir_p(out, 0700) != 0)
 		return WK_ERR_IO;
 	return WK_OK;
 }

@@ -17,24 +17,7 @@
 
 #include <curl/curl.h>
 
-static int
-dr_mkdirs(const char *path)
-{
-	char tmp[1024];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
+#include "wk_fs.h"
 
 /* looks for a p11-kit module file naming our module in dir */
 static bool
@@ -93,7 +76,7 @@ check_p11kit(dr_run *r)
 	dr_fix(c, false, "write %s with \"module: %s\"", file, r->module);
 	if (!r->fix)
 		return;
-	if (dr_mkdirs(user_dir) == 0 && (f = fopen(file, "w")) != NULL) {
+	if (wk_mkdir_p(user_dir, 0700) == 0 && (f = fopen(file, "w")) != NULL) {
 		fprintf(f, "module: %s\ncritical: no\n", r->module);
 		c->fixed = fclose(f) == 0;
 	}
