@@ -125,21 +125,13 @@ drain=$!
 wait_bounded "$killer" 130
 [ "$RC" -eq 0 ] || { bad "card-kill: the card did not leave pcscd"; cat "$T/kill.err"; }
 timeout 120 "$WALLETKEY_SANDBOX/bin/card-start" 0 >/dev/null || bad "card-start: the card did not come back"
-# every wait here is bounded: a CLI that does not end is reported with what
-# it and pcscd are doing, and fails
-for ((n = 0; n < 3000; n++)); do
-	kill -0 "$drain" 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 "$drain" 2>/dev/null; then
-	echo "     the CLI's trace did not end within 300 s; its last lines:"
-	tail -n 5 "$T/resume.err" | cut -c1-120 | sed 's/^/       /'
-	proc_report "$cli"
-fi
+# every wait here is bounded: a CLI whose trace does not end is reported
+# with what it and pcscd are doing, and fails
+wait_bounded "$drain" 300 "$cli"
+[ "$RC" -ne 124 ] || tail -n 5 "$T/resume.err" | cut -c1-120 | sed 's/^/       /'
+exec 3<&-
 wait_bounded "$cli" 60
 rc=$RC
-wait_bounded "$drain" 5
-exec 3<&-
 echo "export one record a page, card killed after 20 pages: $(awk -v a="$(date +%s.%N)" -v b="$start" 'BEGIN { printf "%.2f", a - b }') s, status $rc"
 grep -v "^apdu\|^SCard" "$T/resume.err" | tail -5; grep "^apdu\|^SCard" "$T/resume.err" | tail -4 | cut -c1-120
 check "an export through kill -9 of the card resumes and completes" \

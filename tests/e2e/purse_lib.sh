@@ -68,8 +68,9 @@ proc_report() {
 }
 
 # waits (at most $2 seconds) for background process $1 to end and sets RC
-# to its status; one that does not end is reported (proc_report), killed
-# and given RC 124, so a test never waits for ever
+# to its status; one that does not end is reported (proc_report of $3 if
+# given, the process that keeps it going, else of $1), killed and given
+# RC 124, so a test never waits for ever
 wait_bounded() {
 	local pid=$1 n
 	for ((n = 0; n < $2 * 10; n++)); do
@@ -78,7 +79,7 @@ wait_bounded() {
 	done
 	if kill -0 "$pid" 2>/dev/null; then
 		echo "     process $pid still runs after $2 s:"
-		proc_report "$pid"
+		proc_report "${3:-$pid}"
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null || true
 		RC=124

@@ -148,6 +148,7 @@ get_page(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	wk_buf pt;
 	uint64_t cursor, first = 0, next;
 	unsigned max, n = 0;
+	const char *fault;
 	uint8_t *hdr;
 	uint16_t sw = WK_SW_MEMORY_FAILURE;
 
@@ -171,8 +172,8 @@ get_page(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 	next = first + n;
 	/* test hook (docs/audit.md): a card whose pages never move on, which a
 	 * host must not ask for ever */
-	if (getenv("WALLETKEY_CARD_FAULT") != NULL &&
-	    strcmp(getenv("WALLETKEY_CARD_FAULT"), "audit-page-stuck") == 0)
+	if ((fault = getenv("WALLETKEY_CARD_FAULT")) != NULL &&
+	    strcmp(fault, "audit-page-stuck") == 0)
 		next = first;
 	hdr = pt.p;
 	for (int i = 0; i < 8; i++) {
