@@ -1135,7 +1135,8 @@ typedef struct wk_xfer_result {
  * verifies the sending card's PIN, has it debit and sign the token, keeps
  * the token, has the receiving card redeem it, queues the token for the
  * issuer (report-<token id>, docs/remote-load.md "Reporting a transfer";
- * reporting it is the caller's) and removes the record. A sending PIN
+ * reporting it is the caller's: wk_wallet_transfer_reports) and removes
+ * the record. A sending PIN
  * refused, or a debit the card refuses (funds), closes the receiving
  * card's challenge with a void token: nothing moves. A store that fails
  * stops the flow before the next step moves money.
@@ -1154,6 +1155,62 @@ int wk_wallet_transfer(wk_card *from, wk_card *to, const wk_xfer_opts *o,
 int wk_wallet_transfer_recover(wk_card *from, wk_card *to,
     const wk_xfer_opts *o, wk_xfer_confirm_fn confirm,
     wk_xfer_progress_fn progress, void *arg, wk_xfer_result *out);
+
+/* ---- transfer reports (docs/remote-load.md "Reporting a transfer"):
+ * wk_wallet_transfer_reports. The tokens the transfer flow queued
+ * (report-<token id>) go to the issuer, which moves the sender's float to
+ * the receiver's; a record goes once the issuer took its token (it answers
+ * a token it had with the same answer and moves nothing again). */
+typedef enum wk_report_step {
+	WK_REPORT_STEP_SENDING = 1,	/* ev->token_id about to be posted */
+	WK_REPORT_STEP_REPORTED,	/* the issuer took it; the record gone */
+	/* not reported yet, the record stays: ev->rc; ev->issuer when the
+	 * issuer refused (its status, code and message: float_short while
+	 * the sender's own incoming transfers are not reported); WK_ERR_ARG
+	 * no issuer known for its cards; WK_ERR_IO the record stayed after
+	 * the issuer took it (posted again next time) */
+	WK_REPORT_STEP_LEFT,
+	WK_REPORT_STEP_DAMAGED,		/* ev->record holds no transfer token */
+} wk_report_step;
+
+typedef struct wk_report_event {
+	wk_report_step step;
+	const char *record;	/* the record's name */
+	const char *token_id;	/* hex, from SENDING on */
+	const char *from;	/* the cards, hex */
+	const char *to;
+	uint32_t amount;	/* fen */
+	const char *issuer_url;
+	int rc;			/* LEFT */
+	bool issuer;		/* LEFT: the issuer answered */
+	long http_status;
+	const char *error;
+	const char *message;
+} wk_report_event;
+typedef void (*wk_report_progress_fn)(void *arg, const wk_report_event *ev);
+
+typedef struct wk_report_opts {
+	const char *card_hex;	/* only the tokens naming this card; NULL all */
+	/* NULL: the issuer the sender was enrolled with (its record
+	 * card-<id>), else the receiver's */
+	const char *issuer_url;
+	/* as wk_load_opts: the store needs list */
+	const wk_state_store *store;
+	const char *state_dir;
+} wk_report_opts;
+
+/*
+ * posts every queued token (of o->card_hex's transfers) to the issuer, in
+ * passes until a pass takes none (a token refused because its sender's
+ * own incoming transfer was not reported may go through once that one
+ * is); progress hears each token. *reported (may be NULL): the tokens
+ * taken; *left (may be NULL): those that stay after the last pass. A
+ * token that cannot be reported now is no error: WK_OK, it stays for the
+ * next call; WK_ERR_IO the store could not list its records.
+ */
+int wk_wallet_transfer_reports(const wk_report_opts *o,
+    wk_report_progress_fn progress, void *arg, unsigned *reported,
+    unsigned *left);
 
 /* ==== online payments confirmed on the card (docs/payments.md) ========
  * A merchant asks the issuer for a payment; the issuer signs a payment
@@ -1235,7 +1292,7 @@ typedef enum wk_pay_step {
 	WK_PAY_STEP_SKIPPED,	/* the holder gave no answer in time */
 	WK_PAY_STEP_PIN_WRONG,	/* ev->tries_left */
 	WK_PAY_STEP_SIGNED,	/* the card answered ev->req */
-	WK_PAY_STEP_POSTING,	/* its answer is kept on disk; posting it */
+	WK_PAY_STEP_POSTING,	/* its answer is kept in the store; posting it */
 	WK_PAY_STEP_REFUSED,	/* the card refused ev->req (ev->rc, ev->sw) */
 	WK_PAY_STEP_ANSWERED,	/* the issuer's final answer (ev->result) */
 	WK_PAY_STEP_WAITING,	/* the issuer or the card is away (ev->rc,
@@ -1276,12 +1333,16 @@ typedef void (*wk_pay_progress_fn)(void *arg, const wk_pay_event *ev);
 typedef struct wk_pay_relay_opts {
 	const char *reader;	/* NULL: the first walletkey card */
 	const char *issuer_url;
-	const char *state_dir;	/* where an answer waits to be posted, or NULL */
+	/* the default store's directory (NULL: wk_state_dir(NULL)) */
+	const char *state_dir;
 	bool watch;		/* keep going; outlive the issuer and the card */
 	bool ocra;		/* answer with OCRA responses */
 	int wait;		/* seconds to wait for a first request (0-20) */
 	/* set (by a signal handler) to stop a watch; may be NULL */
 	const volatile int *stop;
+	/* where an answer waits to be posted (its list too is needed); NULL:
+	 * wk_state_files(state_dir) */
+	const wk_state_store *store;
 } wk_pay_relay_opts;
 
 /*
@@ -1289,10 +1350,13 @@ typedef struct wk_pay_relay_opts {
  * puts each to the holder (confirm), has the card answer, posts the
  * answer, and reports each step (progress). An answer the card gave
  * before (a relay killed after the card signed) is posted without asking
- * again; one not yet posted waits in state_dir (pay-<id>.json) until the
- * issuer has it. Without watch: one pass, then WK_OK, or the error that
- * stopped it. With watch: until *stop, waiting out the issuer or card
- * going away.
+ * again; one not yet posted waits in the store (the record "pay-<id>":
+ * by default the file pay-<id>.json of the state directory, one compact
+ * JSON object) until the issuer has it, and is posted first at the next
+ * pass. A store that cannot save the card's answer stops the relay
+ * (WK_ERR_IO) before it is posted. Without watch: one pass, then WK_OK, or
+ * the error that stopped it. With watch: until *stop, waiting out the
+ * issuer or card going away.
  */
 int wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
     wk_pay_confirm_fn confirm, wk_pay_progress_fn progress, void *arg);
@@ -1552,6 +1616,38 @@ typedef struct wk_sync_result {
 int wk_audit_sync(wk_card **card, wk_issuer *is, const wk_sync_opts *o,
     wk_sync_confirm_fn confirm, wk_sync_progress_fn progress, void *arg,
     wk_sync_result *out);
+
+/* ---- a card's log against the issuer's books (docs/audit.md "Verify"):
+ * wk_audit_verify_issuer ---- */
+typedef struct wk_audit_log_view {
+	uint8_t serial[8];		/* the card's id */
+	const uint8_t *records;	/* n raw records of 86 bytes, by seq */
+	size_t n;
+	const wk_audit_head *head;	/* the card's signed head, or NULL */
+	const char *cert_pem;	/* the wallet certificate (slot 82), or NULL */
+} wk_audit_log_view;
+/* one discrepancy, in words */
+typedef void (*wk_audit_fault_fn)(void *arg, const char *fault);
+
+/*
+ * compares a card's log (an export's records, head and certificate) with
+ * the issuer's: the wallet certificate issued by the issuer's CA; the
+ * issuer's CA-signed history of the card (each page signed for this card,
+ * its chain linked) record by record against the card's (one that
+ * differs, one missing on either side, a checkpoint that is not the
+ * issuer's record); the issuer's CA-signed list of the card's completed
+ * remote loads against the remote-load records (a load in no record, a
+ * balance after it that differs, a remote load the ledger does not hold).
+ * is carries the holder's session of that card (wk_issuer_session_open
+ * with the PIN: the issuer shows a history to its card only). Each
+ * discrepancy goes to fault and is added to *faults. WK_OK: compared;
+ * else the comparison could not be made: why (may be NULL) says how when
+ * the issuer's answer was malformed or missing a part, else the issuer's
+ * status, code and message are in is.
+ */
+int wk_audit_verify_issuer(wk_issuer *is, const wk_audit_log_view *log,
+    wk_audit_fault_fn fault, void *arg, size_t *faults, char *why,
+    size_t why_cap);
 
 /* ==== end of the audit block ==== */
 
