@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -375,9 +374,8 @@ main(void)
 	if ((rc = fake_ready("WALLETKEY_READER_0",
 	    "tests/middleware/wk_sync.sh")) != 0)
 		return rc;
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (sh == MAP_FAILED || getenv("WALLETKEY_SANDBOX") == NULL)
+	if ((sh = fake_share(sizeof(*sh))) == NULL ||
+	    getenv("WALLETKEY_SANDBOX") == NULL)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -557,9 +556,7 @@ main(void)
 	if ((rc = fake_ready("WALLETKEY_READER_1",
 	    "tests/middleware/wk_xfer.sh")) != 0)
 		return rc;
-	rs = mmap(NULL, sizeof(*rs), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (rs == MAP_FAILED)
+	if ((rs = fake_share(sizeof(*rs))) == NULL)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
