@@ -27,40 +27,30 @@ proc_report() {
 # wait_bounded PID SECS [REPORT_PID]: waits (at most SECS seconds) for
 # background process PID to end and sets RC to its status; one that does
 # not end is reported (proc_report of REPORT_PID if given, the process that
-# keeps it going, else of PID), killed and given RC 124. It returns as soon
-# as PID ends (no polling: the crash loops call it hundreds of times): a
-# timer process beside it, and bash's wait -n for whichever ends first.
+# keeps it going, else of PID), killed and given RC 124. It looks every
+# 20 ms, and sleeps in between with read -t on a pipe nobody writes to (no
+# sleep process a look: the crash loops call it hundreds of times). (Not
+# bash's wait -n: in bash 5.2 a wait after it can end the shell with
+# "wait_for: No record of process".)
 wait_bounded() {
-	local pid=$1 secs=$2 timer="" w="" e=""
+	local pid=$1 until=$((SECONDS + $2)) fd e=""
 	[[ $- == *e* ]] && e=e
 	set +e
+	exec {fd}<> <(:)
+	while [ "$SECONDS" -lt "$until" ] && kill -0 "$pid" 2>/dev/null; do
+		read -r -t 0.02 -u "$fd"
+	done
+	exec {fd}<&-
 	if kill -0 "$pid" 2>/dev/null; then
-		sleep "$secs" </dev/null >/dev/null 2>&1 &
-		timer=$!
-		wait -n -p w "$pid" "$timer"
+		echo "     process $pid still runs after $2 s:"
+		proc_report "${3:-$pid}"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		RC=124
+	else
+		wait "$pid"
 		RC=$?
-		if [ "$w" = "$pid" ]; then
-			kill "$timer" 2>/dev/null
-			wait "$timer" 2>/dev/null
-			[ -z "$e" ] || set -e
-			return 0
-		fi
-		if [ "$w" = "$timer" ] && kill -0 "$pid" 2>/dev/null; then
-			echo "     process $pid still runs after $secs s:"
-			proc_report "${3:-$pid}"
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-			RC=124
-			[ -z "$e" ] || set -e
-			return 0
-		fi
-		# (the timer ended as PID did, or wait -n saw neither: PID's
-		# status from the plain wait below)
-		kill "$timer" 2>/dev/null
-		wait "$timer" 2>/dev/null
 	fi
-	wait "$pid"
-	RC=$?
 	[ -z "$e" ] || set -e
 	return 0
 }
