@@ -25,7 +25,6 @@
 
 #include "wk_hex.h"
 
-
 static const char remote_usage[] =
     "usage: walletkey wallet load --issuer URL --amount YUAN [--yes]\n"
     "                 [--confirm-timeout S] [--pin-file FILE] [--state-dir DIR]\n"
