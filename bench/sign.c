@@ -50,6 +50,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "bench_stat.h"
 
 #define MAX_RUNS 15
