@@ -1,5 +1,5 @@
 /*
- * the flows' state store (walletkey.h "flows"): the default one, files in
+ * the flows' state store (walletkey/flows.h): the default one, files in
  * the wallet's state directory written whole or not at all, and the JSON
  * records the flows keep in any store (wk_flow.h)
  */
