@@ -263,6 +263,9 @@ stage_suite() {
 	# the README's command, with the image's default command (.ci/run)
 	run_container walletkey-ci-suite 5400 --rm --init --cap-add SYS_ADMIN --cap-add NET_ADMIN \
 		--security-opt apparmor=unconfined "$CI_IMG" >"$WORK/suite.log" 2>&1
+	# the log outlives the work directory: what failed, and why
+	cp "$WORK/suite.log" /var/tmp/walletkey-container-suite.log
+	echo "the suite's log: /var/tmp/walletkey-container-suite.log"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/suite.log" | tail -1)
 	grep -E '^(Summary of Failures|.* (FAIL|TIMEOUT) )' "$WORK/suite.log" | head -20
 	if [ -z "$line" ]; then

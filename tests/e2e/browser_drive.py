@@ -11,27 +11,32 @@ as tests/e2e/p11_firefox.py does.
 
 Both give: navigate(url), eval(expression) (a JavaScript expression in the
 page; a promise is awaited; the value comes back as JSON), close().
+
+A browser has START seconds (WALLETKEY_BROWSER_START, default 300) from its
+launch to answer its first command (DevTools: a target made; Marionette: the
+session made), else BrowserSlow, whose message says it was the browser's
+start that was slow; a test's own deadlines count from then (.started).
 """
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from marionette_wire import (BrowserError, BrowserSlow,  # noqa: E402,F401
+                             Marionette)
 
-class BrowserError(Exception):
-    pass
+START = float(os.environ.get("WALLETKEY_BROWSER_START", "300"))
 
 
-def close_browser(b, quit_command, wait):
-    """asks browser b to quit (quit_command), kills it when it has not
-    after wait seconds, then drops its log and profile"""
-    try:
-        b.call(quit_command)
-    except Exception:
-        pass
+def kill_browser(b, wait=0):
+    """waits wait seconds for browser b to end, kills it if it has not,
+    then drops its log and profile"""
     try:
         b.proc.wait(timeout=wait)
     except subprocess.TimeoutExpired:
@@ -41,10 +46,21 @@ def close_browser(b, quit_command, wait):
     shutil.rmtree(b.profile, ignore_errors=True)
 
 
+def close_browser(b, quit_command, wait):
+    """asks browser b to quit (quit_command), kills it when it has not
+    after wait seconds, then drops its log and profile"""
+    try:
+        b.call(quit_command, timeout=wait)
+    except Exception:
+        pass
+    kill_browser(b, wait)
+
+
 class Chromium:
-    def __init__(self, workdir, timeout=60):
+    def __init__(self, workdir, timeout=60, start=START):
         self.timeout = timeout
         self.id = 0
+        t0 = time.time()
         r_in, w_in = os.pipe()     # we write, the browser reads (its fd 3)
         r_out, w_out = os.pipe()   # the browser writes (its fd 4), we read
         self.profile = tempfile.mkdtemp(dir=workdir, prefix="chromium.")
@@ -65,33 +81,53 @@ class Chromium:
         self.w = os.fdopen(w_in, "wb", buffering=0)
         self.r = os.fdopen(r_out, "rb", buffering=0)
         self.buf = b""
-        t = self.call("Target.createTarget", {"url": "about:blank"})
-        a = self.call("Target.attachToTarget",
-                      {"targetId": t["targetId"], "flatten": True})
-        self.session = a["sessionId"]
-        self.call("Page.enable", session=True)
-        self.call("Runtime.enable", session=True)
+        try:
+            try:
+                t = self.call("Target.createTarget", {"url": "about:blank"},
+                              timeout=max(t0 + start - time.time(), 0.1))
+            except BrowserError as e:
+                if self.proc.poll() is not None:
+                    raise
+                raise BrowserSlow("the browser was slow to start: chromium did "
+                                  "not answer its first command within %d s of "
+                                  "its launch (%s)" % (start, e)) from None
+            self.started = time.time()
+            self.start_seconds = self.started - t0
+            a = self.call("Target.attachToTarget",
+                          {"targetId": t["targetId"], "flatten": True})
+            self.session = a["sessionId"]
+            self.call("Page.enable", session=True)
+            self.call("Runtime.enable", session=True)
+        except BaseException:
+            kill_browser(self)
+            raise
 
     def _read_msg(self, deadline):
         while b"\0" not in self.buf:
-            if time.time() > deadline:
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.r], [], [], left)[0]:
                 raise BrowserError("chromium did not answer")
             chunk = self.r.read(65536)
             if not chunk:
-                raise BrowserError("chromium closed the pipe")
+                raise BrowserError("chromium closed the pipe (status %s)"
+                                   % self.proc.poll())
             self.buf += chunk
         msg, _, self.buf = self.buf.partition(b"\0")
         return json.loads(msg)
 
-    def call(self, method, params=None, session=False):
+    def call(self, method, params=None, session=False, timeout=None):
         self.id += 1
         m = {"id": self.id, "method": method, "params": params or {}}
         if session:
             m["sessionId"] = self.session
         self.w.write(json.dumps(m).encode() + b"\0")
-        deadline = time.time() + self.timeout
+        t = self.timeout if timeout is None else timeout
+        deadline = time.time() + t
         while True:
-            r = self._read_msg(deadline)
+            try:
+                r = self._read_msg(deadline)
+            except BrowserError as e:
+                raise BrowserError("%s: %s (its bound: %.0f s)" % (method, e, t)) from None
             if r.get("id") == self.id:
                 if "error" in r:
                     raise BrowserError("%s: %s" % (method, r["error"]))
@@ -149,10 +185,9 @@ def free_port():
 
 
 class Firefox:
-    def __init__(self, workdir, timeout=90):
+    def __init__(self, workdir, timeout=90, start=START):
         self.timeout = timeout
-        self.id = 0
-        self.buf = b""
+        t0 = time.time()
         self.profile = tempfile.mkdtemp(dir=workdir, prefix="firefox.")
         self.downloads = os.path.join(self.profile, "downloads")
         os.mkdir(self.downloads)
@@ -165,49 +200,20 @@ class Firefox:
             ["firefox-esr", "--headless", "--marionette", "--no-remote",
              "--profile", self.profile, "about:blank"],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env)
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock = socket.create_connection(("127.0.0.1", port),
-                                                     timeout=timeout)
-                break
-            except OSError:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise BrowserError("firefox's marionette does not answer")
-                time.sleep(0.3)
-        self._read()  # hello
-        self.call("WebDriver:NewSession", {"capabilities": {}})
+        try:
+            self.m = Marionette(port, start, {"timeouts": {"pageLoad": timeout * 1000}},
+                                proc=self.proc, t0=t0, timeout=timeout)
+        except BaseException:
+            kill_browser(self)
+            raise
+        self.started = self.m.started
+        self.start_seconds = self.m.start_seconds
 
-    def _more(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise BrowserError("firefox closed marionette")
-        self.buf += data
-
-    def _read(self):
-        while b":" not in self.buf:
-            self._more()
-        head, _, rest = self.buf.partition(b":")
-        n = int(head)
-        while len(rest) < n:
-            self._more()
-            head, _, rest = self.buf.partition(b":")
-        self.buf = rest[n:]
-        return json.loads(rest[:n])
-
-    def call(self, command, params=None):
-        self.id += 1
-        data = json.dumps([0, self.id, command, params or {}]).encode()
-        self.sock.sendall(str(len(data)).encode() + b":" + data)
-        while True:
-            r = self._read()
-            if r[0] == 1 and r[1] == self.id:
-                if r[2]:
-                    raise BrowserError("%s: %s" % (command, r[2]))
-                return r[3]
+    def call(self, command, params=None, timeout=None):
+        return self.m.call(command, params, timeout)
 
     def navigate(self, url):
-        self.call("WebDriver:Navigate", {"url": url})
+        self.call("WebDriver:Navigate", {"url": url}, timeout=self.timeout + 10)
 
     def eval(self, expr):
         script = ("const done = arguments[arguments.length - 1];"
@@ -216,7 +222,8 @@ class Firefox:
                   "e => done({ok: false, e: String(e)}));" % expr)
         r = self.call("WebDriver:ExecuteAsyncScript",
                       {"script": script, "args": [],
-                       "scriptTimeout": self.timeout * 1000})
+                       "scriptTimeout": self.timeout * 1000},
+                      timeout=self.timeout + 10)
         v = r.get("value") if isinstance(r, dict) else r
         if not v or not v.get("ok"):
             raise BrowserError("%s: %s" % (expr, v.get("e") if v else v))

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Drives Firefox over Marionette for p11_firefox.sh.
 
-usage: p11_firefox.py PORT URL PIN CN OUTDIR [SECONDS]
+usage: p11_firefox.py PORT URL PIN CN OUTDIR [SECONDS [START]]
 
 Marionette is length-prefixed JSON over TCP: "len:[0, id, command, params]",
-answered by "len:[1, id, error, result]".
+answered by "len:[1, id, error, result]" (marionette_wire.py). Firefox has
+START seconds (default 300) from this driver's start to make the Marionette
+session, else the driver says the browser was slow to start and exits 2;
+SECONDS (default 90) for the page count from the session made.
 
 The PIN prompt: NSS asks Firefox for the token's password (PK11PasswordPrompt
 in security/manager), which opens the real window-modal dialog
@@ -21,11 +24,10 @@ dialog was answered, 1 otherwise.
 """
 import base64
 import json
-import socket
 import sys
 import time
 
-from marionette_wire import MarionetteWire
+from marionette_wire import BrowserError, Marionette, MarionetteError
 
 WATCH_PIN_DIALOG = r"""
 const [pin] = arguments;
@@ -60,50 +62,25 @@ return p ? {seen: p.seen, answered: p.answered, errors: p.errors} : null;
 """
 
 
-class Marionette(MarionetteWire):
-    def __init__(self, port, timeout):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.buf = b""
-        self.id = 0
-        self.hello = self.read()
-
-    def call(self, name, params=None):
-        self.send(name, params)
-        while True:
-            reply = self.read()
-            if reply[0] == 1 and reply[1] == self.id:
-                break
-            if reply[0] == 1 and reply[2]:
-                print("reply to command %d: %s" % (reply[1], reply[2]))
-        if reply[2]:
-            raise RuntimeError("%s: %s" % (name, reply[2].get("error", reply[2])
-                                           + ": " + reply[2].get("message", "")))
-        return reply[3]
-
-
-def connect(port, deadline):
-    last = None
-    while time.time() < deadline:
-        try:
-            return Marionette(port, 30)
-        except OSError as e:
-            last = e
-            time.sleep(0.2)
-    raise TimeoutError("no Marionette on port %d: %s" % (port, last))
-
-
 def main():
     port, url, pin, cn, outdir = sys.argv[1:6]
     seconds = float(sys.argv[6]) if len(sys.argv) > 6 else 90
-    deadline = time.time() + seconds
-    m = connect(int(port), deadline)
-    m.sock.settimeout(seconds)
+    start = float(sys.argv[7]) if len(sys.argv) > 7 else 300
+    try:
+        m = Marionette(int(port), start, {
+            "pageLoadStrategy": "normal", "acceptInsecureCerts": False,
+            "timeouts": {"pageLoad": int(seconds * 1000 * 0.8), "script": 10000}},
+            timeout=seconds)
+    except BrowserError as e:
+        print("FAIL: %s" % e)
+        return 2
+    # the page's time counts from here
+    deadline = m.started + seconds
     print("marionette:", json.dumps(m.hello))
-    caps = m.call("WebDriver:NewSession", {
-        "pageLoadStrategy": "normal", "acceptInsecureCerts": False,
-        "timeouts": {"pageLoad": int(seconds * 1000 * 0.8), "script": 10000}})
-    print("session: %s %s" % (caps["capabilities"].get("browserName"),
-                              caps["capabilities"].get("browserVersion")))
+    caps = m.capabilities
+    print("session after %.1f s: %s %s" % (m.start_seconds,
+                                           caps["capabilities"].get("browserName"),
+                                           caps["capabilities"].get("browserVersion")))
     m.call("Marionette:SetContext", {"value": "chrome"})
     if not m.call("WebDriver:ExecuteScript", {"script": WATCH_PIN_DIALOG,
                                               "args": [pin]})["value"]:
@@ -113,7 +90,7 @@ def main():
     err = None
     try:
         m.call("WebDriver:Navigate", {"url": url})
-    except RuntimeError as e:
+    except MarionetteError as e:
         err = e
         print("navigate: %s" % e)
     # the modal PIN dialog can end Navigate's wait early: poll the page
@@ -121,8 +98,9 @@ def main():
     source = ""
     while True:
         try:
-            source = m.call("WebDriver:GetPageSource")["value"]
-        except RuntimeError as e:
+            source = m.call("WebDriver:GetPageSource",
+                            timeout=max(deadline - time.time(), 10))["value"]
+        except MarionetteError as e:
             print("page source: %s" % e)
         if want in source or time.time() > deadline:
             break
@@ -133,7 +111,7 @@ def main():
         png = m.call("WebDriver:TakeScreenshot", {"full": False})["value"]
         with open(outdir + "/firefox.png", "wb") as f:
             f.write(base64.b64decode(png))
-    except RuntimeError as e:
+    except MarionetteError as e:
         print("screenshot: %s" % e)
     m.call("Marionette:SetContext", {"value": "chrome"})
     prompts = m.call("WebDriver:ExecuteScript", {"script": PROMPTS})["value"] or {}
@@ -144,7 +122,7 @@ def main():
     answered = prompts.get("answered", 0)
     try:
         m.call("WebDriver:DeleteSession")
-    except (RuntimeError, OSError):
+    except BrowserError:
         pass
     if want not in source:
         print("FAIL: the page does not show CN=%s (PIN prompts answered: %d, "
@@ -158,4 +136,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrowserError as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)

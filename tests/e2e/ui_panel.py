@@ -94,7 +94,12 @@ def main():
     browser, login_url, evil_url, workdir = sys.argv[1:5]
     pin, purse_pin = os.environ["WK_PIN"], os.environ["WK_PURSE_PIN"]
     serial = os.environ["WK_SERIAL"]
-    b = open_browser(browser, workdir)
+    try:
+        b = open_browser(browser, workdir)
+    except BrowserError as e:
+        raise SystemExit("FAIL %s: %s" % (browser, e))
+    print("%s: the browser answered %.1f s after its launch" % (browser, b.start_seconds),
+          flush=True)
     try:
         # ---- log in ----
         b.navigate(login_url)

@@ -125,10 +125,14 @@ python3 -m http.server --bind 127.0.0.1 --directory "$T/evil" "$EVIL_PORT" >"$T/
 PIDS+=($!)
 
 # ---- the browsers ----
+# each has WALLETKEY_BROWSER_START seconds to answer its first command
+# (browser_drive.py), then the scenario its own 300
+START=${WALLETKEY_BROWSER_START:-300}
+export WALLETKEY_BROWSER_START=$START
 for browser in chromium firefox; do
 	panel "$browser"
 	evil="http://127.0.0.1:$EVIL_PORT/evil.html?panel=http://127.0.0.1:$PORT"
-	if timeout -k 10 300 python3 "$HERE/ui_panel.py" "$browser" "$URL" "$evil" "$T" \
+	if timeout -k 10 "$((START + 300))" python3 "$HERE/ui_panel.py" "$browser" "$URL" "$evil" "$T" \
 	    >"$T/$browser.log" 2>&1; then
 		cat "$T/$browser.log"
 		ok "$browser: the whole scenario"
