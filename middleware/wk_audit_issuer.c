@@ -19,6 +19,8 @@
 #include <openssl/x509.h>
 #include <sodium.h>
 
+#include "wk_fault.h"
+
 #include "wk_arec.h"
 #include "wk_flow.h"
 #include "wk_hex.h"
@@ -57,15 +59,11 @@ say(check *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 say(check *c, const char *fmt, ...)
 {
-	char msg[200];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	wk_fault_vsay(c->fault, c->arg, &c->faults, fmt, ap);
 	va_end(ap);
-	c->faults++;
-	if (c->fault != NULL)
-		c->fault(c->arg, msg);
 }
 
 /* why the check could not be made */
