@@ -14,6 +14,40 @@
 
 #include "wk_hex.h"
 
+#define FINGERPRINT_LEN 65	/* a certificate's SHA-256, hex */
+#define ALIAS_MAX 80
+
+/*
+ * the skeleton of a bank command that makes one change: usage (set when
+ * the arguments are wrong) printed and 2; else the database opened, call
+ * run, its refusal reported (iss_cli_err) or print run, the database
+ * closed. out is what call leaves for print.
+ */
+typedef int bank_call_fn(iss_db *db, const opts *o, void *out, iss_err *e);
+typedef void bank_print_fn(const opts *o, const void *out);
+
+static int
+bank_cmd(const opts *o, const char *usage, bank_call_fn *call,
+    bank_print_fn *print, void *out)
+{
+	iss_db *db = NULL;
+	iss_err e = { 0 };
+	int rc = 0;
+
+	if (usage != NULL) {
+		fprintf(stderr, "walletkey-issuer: %s\n", usage);
+		return 2;
+	}
+	if (iss_cli_open_db(o, &db) != 0)
+		return 1;
+	if (call(db, o, out, &e) != 0)
+		rc = iss_cli_err(&e);
+	else
+		print(o, out);
+	iss_db_free(&db);
+	return rc;
+}
+
 static char *
 read_secret_env(const char *var)
 {
@@ -58,29 +92,27 @@ out:
 	return rc;
 }
 
+static int
+deposit_call(iss_db *db, const opts *o, void *out, iss_err *e)
+{
+	return iss_deposit(db, o->pan, *(const uint32_t *)out, e);
+}
+
+static void
+deposit_print(const opts *o, const void *out)
+{
+	printf("deposited %u to %s\n", *(const uint32_t *)out, o->pan);
+}
+
 int
 cmd_deposit(const opts *o)
 {
-	iss_db *db = NULL;
-	iss_err e = { 0 };
-	uint32_t amount;
-	int rc = 1;
+	uint32_t amount = 0;
+	bool ok = o->pan != NULL && iss_cli_parse_u32(o->amount, &amount) &&
+	    amount != 0;
 
-	if (o->pan == NULL || !iss_cli_parse_u32(o->amount, &amount) || amount == 0) {
-		fprintf(stderr, "walletkey-issuer: deposit needs --pan and --amount"
-		    " (1..2147483647 fen)\n");
-		return 2;
-	}
-	if (iss_cli_open_db(o, &db) != 0)
-		return 1;
-	if (iss_deposit(db, o->pan, amount, &e) != 0) {
-		rc = iss_cli_err(&e);
-	} else {
-		printf("deposited %u to %s\n", amount, o->pan);
-		rc = 0;
-	}
-	iss_db_free(&db);
-	return rc;
+	return bank_cmd(o, ok ? NULL : "deposit needs --pan and --amount"
+	    " (1..2147483647 fen)", deposit_call, deposit_print, &amount);
 }
 
 int
@@ -188,93 +220,85 @@ out:
 	return rc;
 }
 
+static int
+cert_call(iss_db *db, const opts *o, void *out, iss_err *e)
+{
+	return iss_merchant_cert_add(db, o->terminal, o->client_cert, out, FINGERPRINT_LEN, e);
+}
+
+static void
+cert_print(const opts *o, const void *out)
+{
+	const char *fp = out;
+
+	if (o->json)
+		printf("{\"terminal\":\"%s\",\"client_cert\":\"%s\"}\n",
+		    o->terminal, fp);
+	else
+		printf("client certificate %s registered for terminal %s\n", fp,
+		    o->terminal);
+}
+
 int
 cmd_merchant_cert(const opts *o)
 {
-	iss_db *db = NULL;
-	iss_err e = { 0 };
-	char fp[65];
-	int rc = 1;
+	char fp[FINGERPRINT_LEN];
 
-	if (o->terminal == NULL || o->client_cert == NULL) {
-		fprintf(stderr, "walletkey-issuer: merchant-cert needs --terminal ID"
-		    " and --client-cert PEM\n");
-		return 2;
-	}
-	if (iss_cli_open_db(o, &db) != 0)
-		return 1;
-	if (iss_merchant_cert_add(db, o->terminal, o->client_cert, fp, sizeof(fp),
-	    &e) != 0) {
-		rc = iss_cli_err(&e);
-	} else {
-		if (o->json)
-			printf("{\"terminal\":\"%s\",\"client_cert\":\"%s\"}\n",
-			    o->terminal, fp);
-		else
-			printf("client certificate %s registered for terminal %s\n",
-			    fp, o->terminal);
-		rc = 0;
-	}
-	iss_db_free(&db);
-	return rc;
+	return bank_cmd(o, o->terminal == NULL || o->client_cert == NULL ?
+	    "merchant-cert needs --terminal ID and --client-cert PEM" : NULL,
+	    cert_call, cert_print, fp);
+}
+
+static int
+webhook_call(iss_db *db, const opts *o, void *out, iss_err *e)
+{
+	(void)out;
+	return iss_merchant_webhook(db, o->terminal, o->webhook, e);
+}
+
+static void
+webhook_print(const opts *o, const void *out)
+{
+	(void)out;
+	if (o->json)
+		printf("{\"terminal\":\"%s\",\"webhook\":%s%s%s}\n",
+		    o->terminal, o->webhook ? "\"" : "",
+		    o->webhook ? o->webhook : "null", o->webhook ? "\"" : "");
+	else
+		printf("webhook of terminal %s: %s\n", o->terminal,
+		    o->webhook ? o->webhook : "none");
 }
 
 int
 cmd_merchant_webhook(const opts *o)
 {
-	iss_db *db = NULL;
-	iss_err e = { 0 };
-	int rc = 1;
+	return bank_cmd(o, o->terminal == NULL || (o->webhook == NULL) ==
+	    !o->none ? "merchant-webhook needs --terminal ID and --webhook URL"
+	    " or --none" : NULL, webhook_call, webhook_print, NULL);
+}
 
-	if (o->terminal == NULL || (o->webhook == NULL) == !o->none) {
-		fprintf(stderr, "walletkey-issuer: merchant-webhook needs --terminal"
-		    " ID and --webhook URL or --none\n");
-		return 2;
-	}
-	if (iss_cli_open_db(o, &db) != 0)
-		return 1;
-	if (iss_merchant_webhook(db, o->terminal, o->webhook, &e) != 0) {
-		rc = iss_cli_err(&e);
-	} else {
-		if (o->json)
-			printf("{\"terminal\":\"%s\",\"webhook\":%s%s%s}\n",
-			    o->terminal, o->webhook ? "\"" : "",
-			    o->webhook ? o->webhook : "null", o->webhook ? "\"" : "");
-		else
-			printf("webhook of terminal %s: %s\n", o->terminal,
-			    o->webhook ? o->webhook : "none");
-		rc = 0;
-	}
-	iss_db_free(&db);
-	return rc;
+static int
+alias_call(iss_db *db, const opts *o, void *out, iss_err *e)
+{
+	return iss_alias_create(db, o->pan, o->alias, o->label, out, ALIAS_MAX, e);
+}
+
+static void
+alias_print(const opts *o, const void *out)
+{
+	if (o->json)
+		printf("{\"alias\":\"%s\"}\n", (const char *)out);
+	else
+		printf("%s\n", (const char *)out);
 }
 
 int
 cmd_alias_create(const opts *o)
 {
-	iss_db *db = NULL;
-	iss_err e = { 0 };
-	char alias[80];
-	int rc = 1;
+	char alias[ALIAS_MAX];
 
-	if (o->pan == NULL) {
-		fprintf(stderr, "walletkey-issuer: alias-create needs --pan PAN\n");
-		return 2;
-	}
-	if (iss_cli_open_db(o, &db) != 0)
-		return 1;
-	if (iss_alias_create(db, o->pan, o->alias, o->label, alias, sizeof(alias),
-	    &e) != 0) {
-		rc = iss_cli_err(&e);
-	} else {
-		if (o->json)
-			printf("{\"alias\":\"%s\"}\n", alias);
-		else
-			printf("%s\n", alias);
-		rc = 0;
-	}
-	iss_db_free(&db);
-	return rc;
+	return bank_cmd(o, o->pan == NULL ? "alias-create needs --pan PAN" :
+	    NULL, alias_call, alias_print, alias);
 }
 
 int
@@ -377,25 +401,23 @@ out:
 	return rc;
 }
 
+static int
+revoke_call(iss_db *db, const opts *o, void *out, iss_err *e)
+{
+	(void)out;
+	return iss_card_revoke(db, o->card, e);
+}
+
+static void
+revoke_print(const opts *o, const void *out)
+{
+	(void)out;
+	printf("card %s revoked\n", o->card);
+}
+
 int
 cmd_revoke(const opts *o)
 {
-	iss_db *db = NULL;
-	iss_err e = { 0 };
-	int rc = 1;
-
-	if (o->card == NULL) {
-		fprintf(stderr, "walletkey-issuer: revoke needs --card CARD_ID\n");
-		return 2;
-	}
-	if (iss_cli_open_db(o, &db) != 0)
-		return 1;
-	if (iss_card_revoke(db, o->card, &e) != 0) {
-		rc = iss_cli_err(&e);
-	} else {
-		printf("card %s revoked\n", o->card);
-		rc = 0;
-	}
-	iss_db_free(&db);
-	return rc;
+	return bank_cmd(o, o->card == NULL ? "revoke needs --card CARD_ID" :
+	    NULL, revoke_call, revoke_print, NULL);
 }

@@ -18,6 +18,8 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "wk_httpd.h"
+
 int
 iss_open(const char *url, const iss_unlock *u, size_t pool_max, iss **out,
     char *err, size_t errlen)
@@ -342,8 +344,7 @@ struct iss_server {
 	void *ctx;
 	iss *is;		/* the bank's server: its sweeper's */
 	char *trust;		/* CAs of merchants' client certificates (PEM) */
-	struct MHD_Daemon *d;
-	uint16_t port;
+	wk_httpd http;
 	char *cert;
 	char *key;
 	/* the sweeper: expires open payments, delivers webhooks */
@@ -653,7 +654,6 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 	struct sockaddr_in sa;
 	char host[64];
 	const char *colon = strrchr(listen, ':');
-	const union MHD_DaemonInfo *info;
 	/* the TLS options, when the server speaks TLS */
 	struct MHD_OptionItem tls[] = {
 		{ MHD_OPTION_END, 0, NULL },
@@ -662,8 +662,15 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 		{ MHD_OPTION_END, 0, NULL },
 	};
 	unsigned long port;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	wk_httpd_cfg cfg = {
+		.addr = &sa,
+		.flags = MHD_USE_THREAD_PER_CONNECTION,
+		.on_request = on_request,
+		.on_done = on_done,
+		.timeout = 30,
+		.limit = ISS_MAX_CONNECTIONS,
+		.more = tls,
+	};
 	char *end;
 
 	*out = NULL;
@@ -707,7 +714,7 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 			snprintf(err, errlen, "cannot read the TLS certificate or key");
 			goto fail;
 		}
-		flags |= MHD_USE_TLS;
+		cfg.flags |= MHD_USE_TLS;
 		if (trust != NULL && (s->trust = strdup(trust)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -721,18 +728,11 @@ server_start(iss_handler_fn *handle, void *ctx, const char *listen,
 			tls[2] = (struct MHD_OptionItem){
 			    MHD_OPTION_HTTPS_MEM_TRUST, 0, s->trust };
 	}
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ISS_MAX_CONNECTIONS,
-	    MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
-	if (s->d == NULL) {
+	cfg.cls = s;
+	if (wk_httpd_start(&s->http, &cfg) != 0) {
 		snprintf(err, errlen, "cannot listen on %s", listen);
 		goto fail;
 	}
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : (uint16_t)port;
 	*out = s;
 	return 0;
 fail:
@@ -743,7 +743,7 @@ fail:
 uint16_t
 iss_server_port(const iss_server *s)
 {
-	return s->port;
+	return s->http.port;
 }
 
 void
@@ -760,8 +760,7 @@ iss_server_stop(iss_server **sp)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->sweeper, NULL);
 	}
-	if (s->d != NULL)
-		MHD_stop_daemon(s->d);
+	wk_httpd_stop(&s->http);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	if (s->key != NULL) {

@@ -64,6 +64,29 @@ iss_load_row_read(const iss_res *r, size_t c0, iss_load_row *l)
 	return l->grant_b64 != NULL ? 1 : ISS_DB_ERROR;
 }
 
+int
+iss_load_pg_step(iss_db *db, const char *fn, const char *sql,
+    const iss_param *p, size_t n, char *code, size_t cap, iss_load_row *l,
+    iss_err *e)
+{
+	iss_res *r = NULL;
+	const char *c;
+	int d;
+
+	if ((d = iss_db_exec(db, sql, p, n, &r)) != ISS_DB_OK)
+		return iss_db_fail(e, db, d);
+	if (iss_res_rows(r) != 1 || iss_res_cols(r) != 11 ||
+	    (c = iss_res_text(r, 0, 0)) == NULL) {
+		iss_res_free(&r);
+		iss_fail(e, 500, "internal", "%s answered no row", fn);
+		return -1;
+	}
+	snprintf(code, cap, "%s", c);
+	d = iss_load_row_read(r, 1, l);
+	iss_res_free(&r);
+	return d == 1 ? 1 : 0;
+}
+
 /* the row of r (LOAD_COLS) into l, r freed: 1, 0 when r has none */
 int
 iss_load_row_take(iss_res **rp, iss_load_row *l)
@@ -133,31 +156,23 @@ static int
 tx_load_start_pg(start_ctx *x, iss_db *db, iss_err *e)
 {
 	const wk_msg *q = x->req;
-	iss_res *r = NULL;
-	const char *code;
-	char now[40];
+	char now[40], code[32];
 	int rc = -1, d;
 
 	iss_now_iso(now, sizeof(now));
-	if ((d = iss_db_exec(db, "SELECT * FROM wk_load_start($1, $2, $3, $4,"
-	    " $5, $6, $7, $8, $9)", (iss_param[]){ ISS_PS(x->card->card_id),
-	    ISS_PI(q->seq), ISS_PS(x->req_hash), ISS_PS(x->lid),
-	    ISS_PI(x->card->account_id), ISS_PI(q->amount),
-	    ISS_PS(x->grant_b64), ISS_PS(x->req_hex), ISS_PS(now) }, 9,
-	    &r)) != ISS_DB_OK)
-		return iss_db_fail(e, db, d);
-	if (iss_res_rows(r) != 1 || iss_res_cols(r) != 11 ||
-	    (code = iss_res_text(r, 0, 0)) == NULL) {
-		iss_res_free(&r);
-		iss_fail(e, 500, "internal", "wk_load_start answered no row");
-		return -1;
-	}
+	if ((d = iss_load_pg_step(db, "wk_load_start", "SELECT * FROM"
+	    " wk_load_start($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	    (iss_param[]){ ISS_PS(x->card->card_id), ISS_PI(q->seq),
+	    ISS_PS(x->req_hash), ISS_PS(x->lid), ISS_PI(x->card->account_id),
+	    ISS_PI(q->amount), ISS_PS(x->grant_b64), ISS_PS(x->req_hex),
+	    ISS_PS(now) }, 9, code, sizeof(code), &x->out, e)) < 0)
+		return d;
 	if (strcmp(code, "card_revoked") == 0) {
 		iss_fail(e, 403, "card_revoked", "card %s is revoked",
 		    x->card->card_id);
 	} else if (strcmp(code, "insufficient_funds") == 0) {
 		start_refuse_funds(x, e);
-	} else if ((d = iss_load_row_read(r, 1, &x->out)) != 1) {
+	} else if (d != 1) {
 		iss_fail(e, 500, "internal", "wk_load_start answered %s without"
 		    " its load", code);
 	} else if (strcmp(code, "ok") == 0) {
@@ -165,7 +180,6 @@ tx_load_start_pg(start_ctx *x, iss_db *db, iss_err *e)
 	} else {
 		rc = start_existing(x, e);
 	}
-	iss_res_free(&r);
 	return rc;
 }
 

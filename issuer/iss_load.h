@@ -31,6 +31,14 @@ int iss_load_read(iss_db *db, const char *where, const iss_param *key,
 int iss_load_row_read(const iss_res *r, size_t c0, iss_load_row *l);
 /* the row of r (LOAD_COLS) into l, r freed: 1, 0 when r has none */
 int iss_load_row_take(iss_res **rp, iss_load_row *l);
+/* PostgreSQL: one step of a load in one statement (sql calls fn:
+ * wk_load_start, wk_load_close; migration 10), whose one row is an answer
+ * code and the load (LOAD_COLS): the code into code (cap bytes), the load
+ * into l. 1, or 0 when the answer came without its load; else -1 (e set)
+ * or ISS_DB_RETRY */
+int iss_load_pg_step(iss_db *db, const char *fn, const char *sql,
+    const iss_param *p, size_t n, char *code, size_t cap, iss_load_row *l,
+    iss_err *e);
 /* the load as the issuer answers it */
 json_t *iss_load_json(const iss_load_row *l);
 

@@ -44,27 +44,20 @@ close_not_pending(close_ctx *x, const char *want, iss_err *e)
 static int
 tx_close_pg(close_ctx *x, iss_db *db, const char *want, iss_err *e)
 {
-	iss_res *r = NULL;
-	const char *code;
-	char now[40];
+	char now[40], code[32];
 	int rc = -1, d;
 
 	iss_now_iso(now, sizeof(now));
-	if ((d = iss_db_exec(db, "SELECT * FROM wk_load_close($1, $2, $3, $4,"
-	    " $5, $6, $7)", (iss_param[]){ ISS_PS(x->load_id), ISS_PS(want),
+	if ((d = iss_load_pg_step(db, "wk_load_close", "SELECT * FROM"
+	    " wk_load_close($1, $2, $3, $4, $5, $6, $7)",
+	    (iss_param[]){ ISS_PS(x->load_id), ISS_PS(want),
 	    x->complete ? ISS_PI(x->new_balance) : ISS_PN, ISS_PS(now),
-	    ISS_PS(x->kind), ISS_PS(x->detail), ISS_PS(x->msg_hex) }, 7,
-	    &r)) != ISS_DB_OK)
-		return iss_db_fail(e, db, d);
-	if (iss_res_rows(r) != 1 || iss_res_cols(r) != 11 ||
-	    (code = iss_res_text(r, 0, 0)) == NULL) {
-		iss_res_free(&r);
-		iss_fail(e, 500, "internal", "wk_load_close answered no row");
-		return -1;
-	}
+	    ISS_PS(x->kind), ISS_PS(x->detail), ISS_PS(x->msg_hex) }, 7, code,
+	    sizeof(code), &x->out, e)) < 0)
+		return d;
 	if (strcmp(code, "load_not_found") == 0) {
 		iss_fail(e, 404, "load_not_found", "no load %s", x->load_id);
-	} else if ((d = iss_load_row_read(r, 1, &x->out)) != 1) {
+	} else if (d != 1) {
 		iss_fail(e, 500, "internal", "wk_load_close answered %s without"
 		    " its load", code);
 	} else if (strcmp(code, "ok") == 0) {
@@ -72,7 +65,6 @@ tx_close_pg(close_ctx *x, iss_db *db, const char *want, iss_err *e)
 	} else {
 		rc = close_not_pending(x, want, e);
 	}
-	iss_res_free(&r);
 	return rc;
 }
 

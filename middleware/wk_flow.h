@@ -25,6 +25,20 @@ int wk_flow_record_save(const wk_state_store *s, const char *name,
     json_t *obj);
 int wk_flow_record_remove(const wk_state_store *s, const char *name);
 
+/* the names of a store's records that start with prefix (names of
+ * WK_FLOW_NAME_MAX bytes or more are left out), collected before the
+ * caller touches any record: WK_OK, WK_ERR_IO (the store's list failed)
+ * or WK_ERR_MEMORY; wk_flow_names_free */
+#define WK_FLOW_NAME_MAX 64
+typedef struct wk_flow_names {
+	char (*name)[WK_FLOW_NAME_MAX];
+	size_t n, cap;
+	bool failed;
+} wk_flow_names;
+int wk_flow_record_names(const wk_state_store *s, const char *prefix,
+    wk_flow_names *out);
+void wk_flow_names_free(wk_flow_names *l);
+
 /* an issuer call (wk_issuer.c): POST (body != NULL, consumed) or GET;
  * *resp: the JSON object of a 200 (the caller frees it) */
 int wk_issuer_call(wk_issuer *is, const char *path, json_t *body,

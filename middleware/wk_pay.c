@@ -5,19 +5,16 @@
  */
 #include "walletkey.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
+#include "wk_flow.h"
 #include "wk_json.h"
 #include "wk_hex.h"
 #include "wk_msg.h"
@@ -270,75 +267,65 @@ out:
 	return rc;
 }
 
-/* ---- the relay's memory: an answer not yet posted ---- */
+/* ---- the relay's memory: an answer not yet posted ----
+ * a record "pay-<payment id>" of the flows' state store (wk_flow.h); by
+ * default the file pay-<id>.json of the state directory, in the format
+ * the relay always wrote: one compact JSON object (format, card_id,
+ * payment_id, then confirmation, or ocra and time) */
+
+#define ANSWER_FORMAT "walletkey-pay-answer/1"
+#define ANSWER_PREFIX "pay-"
+#define ANSWER_NAME (sizeof(ANSWER_PREFIX) - 1 + WK_PAY_ID_HEX)
 
 static int
-answer_path(const char *dir, const char *id, char *out, size_t cap)
+answer_name(const char *id, char out[ANSWER_NAME])
 {
-	if (dir == NULL || !id_ok(id))
+	if (!id_ok(id))
 		return -1;
-	return (size_t)snprintf(out, cap, "%s/pay-%s.json", dir, id) < cap ? 0 :
-	    -1;
+	snprintf(out, ANSWER_NAME, ANSWER_PREFIX "%s", id);
+	return 0;
 }
 
+/* kept before it is posted: the store's save is whole or nothing (the
+ * default files: temporary file, fsync, rename, directory fsync) */
 static int
-fsync_dir(const char *dir)
+answer_save(const wk_state_store *s, const char *card_id, const char *id,
+    bool ocra, const uint8_t *ans, size_t len, const char *digits, uint64_t t)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* written whole or not at all: temporary file, fsync, rename, directory */
-static int
-answer_save(const char *dir, const char *card_id, const char *id, bool ocra,
-    const uint8_t *ans, size_t len, const char *digits, uint64_t t)
-{
-	char path[512], tmp[560];
+	char name[ANSWER_NAME], *text = NULL;
 	json_t *j;
-	int fd = -1, rc = -1;
+	int rc = WK_ERR_MEMORY;
 
-	if (answer_path(dir, id, path, sizeof(path)) != 0)
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (answer_name(id, name) != 0)
+		return WK_ERR_ARG;
 	if (ocra)
-		j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "format",
-		    "walletkey-pay-answer/1", "card_id", card_id, "payment_id", id,
-		    "ocra", digits, "time", (json_int_t)t);
+		j = json_pack("{s:s, s:s, s:s, s:s, s:I}", "format", ANSWER_FORMAT,
+		    "card_id", card_id, "payment_id", id, "ocra", digits, "time",
+		    (json_int_t)t);
 	else
-		j = json_pack("{s:s, s:s, s:s, s:o}", "format",
-		    "walletkey-pay-answer/1", "card_id", card_id, "payment_id", id,
-		    "confirmation", wk_b64_json(ans, len));
-	if (j == NULL)
-		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
-	    json_dumpfd(j, fd, JSON_COMPACT) != 0 || fsync(fd) != 0)
-		goto out;
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) != 0 || fsync_dir(dir) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
+		j = json_pack("{s:s, s:s, s:s, s:o}", "format", ANSWER_FORMAT,
+		    "card_id", card_id, "payment_id", id, "confirmation",
+		    wk_b64_json(ans, len));
+	if (j != NULL && (text = json_dumps(j, JSON_COMPACT)) != NULL)
+		rc = s->save(s->arg, name, text, strlen(text)) == 0 ? WK_OK :
+		    WK_ERR_IO;
+	if (text != NULL) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
 	json_decref(j);
 	return rc;
 }
 
+/* posted: forgotten (a record the store could not remove is posted again
+ * next time, and the issuer says it is closed) */
 static void
-answer_forget(const char *dir, const char *id)
+answer_forget(const wk_state_store *s, const char *id)
 {
-	char path[512];
+	char name[ANSWER_NAME];
 
-	if (answer_path(dir, id, path, sizeof(path)) == 0 && unlink(path) == 0)
-		(void)fsync_dir(dir);
+	if (answer_name(id, name) == 0)
+		(void)wk_flow_record_remove(s, name);
 }
 
 /* ---- the relay ---- */
@@ -351,6 +338,8 @@ typedef struct relay {
 	void *arg;
 	wk_issuer *is;
 	wk_card *card;
+	wk_state_store store;	/* answers not yet posted */
+	char dir[1024];		/* the default store's directory */
 	char card_id[17];
 	bool session;		/* the issuer gave the card a token */
 	bool issuer_away;
@@ -492,9 +481,9 @@ post_answer(relay *r, const wk_pay_request *req, const uint8_t *conf,
 	ev.step = WK_PAY_STEP_ANSWERED;
 	rc = wk_issuer_pay_answer(r->is, req->id, conf, len, digits, t, &res);
 	if (rc == WK_ERR_NETWORK || unauthorized(r, rc))
-		return rc;	/* the answer waits in the state directory */
+		return rc;	/* the answer waits in the store */
 	back(r, "issuer", &r->issuer_away);
-	answer_forget(r->o->state_dir, req->id);
+	answer_forget(&r->store, req->id);
 	if (rc == WK_ERR_ISSUER) {
 		/* closed before (expired, cancelled, answered): say so */
 		memset(&res, 0, sizeof(res));
@@ -512,48 +501,56 @@ post_answer(relay *r, const wk_pay_request *req, const uint8_t *conf,
 	return WK_OK;
 }
 
-/* the answers a killed relay left: posted first */
+/* one saved answer: posted when it is this card's */
+static int
+post_one(relay *r, const char *name)
+{
+	uint8_t conf[WK_WALLET_MSG_MAX];
+	const char *id, *card, *c, *dg;
+	wk_pay_request req;
+	json_t *j = NULL;
+	size_t len = 0;
+	int rc;
+
+	/* a record that cannot be read, or is not an answer, is left as it
+	 * is (the card gives its answer again while the request is open) */
+	if (wk_flow_record_load(&r->store, name, &j) != WK_OK || j == NULL)
+		return WK_OK;
+	id = json_string_value(json_object_get(j, "payment_id"));
+	card = json_string_value(json_object_get(j, "card_id"));
+	c = json_string_value(json_object_get(j, "confirmation"));
+	dg = json_string_value(json_object_get(j, "ocra"));
+	memset(&req, 0, sizeof(req));
+	rc = WK_OK;
+	if (id_ok(id) && strcmp(id, name + sizeof(ANSWER_PREFIX) - 1) == 0 &&
+	    card != NULL && strcmp(card, r->card_id) == 0 &&
+	    (dg != NULL || (c != NULL && sodium_base642bin(conf,
+	    sizeof(conf), c, strlen(c), NULL, &len, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) == 0))) {
+		snprintf(req.id, sizeof(req.id), "%s", id);
+		snprintf(req.card_id, sizeof(req.card_id), "%s", card);
+		rc = post_answer(r, &req, c != NULL ? conf : NULL, len, dg,
+		    (uint64_t)json_integer_value(json_object_get(j, "time")));
+	}
+	json_decref(j);
+	return rc;
+}
+
+/* the answers a killed relay left in the store: posted first */
 static int
 post_saved(relay *r)
 {
-	DIR *d;
-	struct dirent *de;
-	int rc = WK_OK;
+	wk_flow_names l;
+	int rc;
 
-	if (r->o->state_dir == NULL || (d = opendir(r->o->state_dir)) == NULL)
-		return WK_OK;
-	while (rc == WK_OK && (de = readdir(d)) != NULL) {
-		char path[768];
-		json_t *j;
-		const char *id, *card, *c, *dg;
-		wk_pay_request req;
-		uint8_t conf[WK_WALLET_MSG_MAX];
-		size_t len = 0;
-
-		if (strncmp(de->d_name, "pay-", 4) != 0 ||
-		    strlen(de->d_name) != 4 + 32 + 5 ||
-		    strcmp(de->d_name + 36, ".json") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", r->o->state_dir, de->d_name);
-		if ((j = json_load_file(path, 0, NULL)) == NULL)
-			continue;
-		id = json_string_value(json_object_get(j, "payment_id"));
-		card = json_string_value(json_object_get(j, "card_id"));
-		c = json_string_value(json_object_get(j, "confirmation"));
-		dg = json_string_value(json_object_get(j, "ocra"));
-		memset(&req, 0, sizeof(req));
-		if (id_ok(id) && card != NULL && strcmp(card, r->card_id) == 0 &&
-		    (dg != NULL || (c != NULL && sodium_base642bin(conf,
-		    sizeof(conf), c, strlen(c), NULL, &len, NULL,
-		    sodium_base64_VARIANT_ORIGINAL) == 0))) {
-			snprintf(req.id, sizeof(req.id), "%s", id);
-			snprintf(req.card_id, sizeof(req.card_id), "%s", card);
-			rc = post_answer(r, &req, c != NULL ? conf : NULL, len, dg,
-			    (uint64_t)json_integer_value(json_object_get(j, "time")));
-		}
-		json_decref(j);
-	}
-	closedir(d);
+	if ((rc = wk_flow_record_names(&r->store, ANSWER_PREFIX, &l)) != WK_OK)
+		return rc;
+	for (size_t i = 0; rc == WK_OK && i < l.n; i++)
+		/* pay-<32 hex>: any other name is not the relay's */
+		if (strlen(l.name[i]) == ANSWER_NAME - 1 &&
+		    id_ok(l.name[i] + sizeof(ANSWER_PREFIX) - 1))
+			rc = post_one(r, l.name[i]);
+	wk_flow_names_free(&l);
 	return rc;
 }
 
@@ -568,7 +565,8 @@ was_skipped(const relay *r, const char *id)
 
 /*
  * one request: the card's earlier answer when it has one, else the
- * holder's decision and PIN, then the card's answer, kept on disk, posted
+ * holder's decision and PIN, then the card's answer, kept in the store,
+ * posted
  */
 static int
 handle(relay *r, const wk_pay_request *req)
@@ -652,11 +650,9 @@ post:
 		ev.step = WK_PAY_STEP_SIGNED;
 		emit(r, &ev);
 	}
-	if (r->o->state_dir != NULL && answer_save(r->o->state_dir, r->card_id,
-	    req->id, ocra, ans, n, digits, t) != 0) {
-		rc = WK_ERR_IO;
+	if ((rc = answer_save(&r->store, r->card_id, req->id, ocra, ans, n,
+	    digits, t)) != WK_OK)
 		goto wipe;
-	}
 	rc = post_answer(r, req, ocra ? NULL : ans, n, ocra ? digits : NULL, t);
 	goto wipe;
 refused:
@@ -698,6 +694,13 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 	r.confirm = confirm;
 	r.progress = progress;
 	r.arg = arg;
+	/* the store of answers not yet posted: the caller's, or the files of
+	 * the state directory */
+	if ((rc = wk_flow_store(o->store, o->state_dir, &r.store, r.dir,
+	    sizeof(r.dir))) != WK_OK)
+		return rc;
+	if (r.store.list == NULL)
+		return WK_ERR_ARG;
 	if ((list = calloc(RELAY_BATCH, sizeof(*list))) == NULL)
 		return WK_ERR_MEMORY;
 	if ((rc = wk_issuer_new(o->issuer_url, &r.is)) != WK_OK) {
@@ -749,7 +752,7 @@ wk_pay_relay(wk_ctx *ctx, const wk_pay_relay_opts *o,
 		for (size_t i = 0; i < n && !stopping(&r); i++) {
 			if ((rc = handle(&r, &list[i])) == WK_OK)
 				continue;
-			/* a new session; the answer waits on disk */
+			/* a new session; the answer waits in the store */
 			if ((reauth = unauthorized(&r, rc)))
 				break;
 			if (!o->watch)

@@ -1,5 +1,5 @@
 /*
- * the flows' state store (walletkey.h "flows"): the default one, files in
+ * the flows' state store (walletkey/flows.h): the default one, files in
  * the wallet's state directory written whole or not at all, and the JSON
  * records the flows keep in any store (wk_flow.h)
  */
@@ -274,4 +274,52 @@ int
 wk_flow_record_remove(const wk_state_store *s, const char *name)
 {
 	return s->remove(s->arg, name) == 0 ? WK_OK : WK_ERR_IO;
+}
+
+static int
+names_add(void *arg, const char *name)
+{
+	wk_flow_names *l = arg;
+
+	if (strlen(name) >= WK_FLOW_NAME_MAX)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap == 0 ? 16 : 2 * l->cap;
+		char (*grown)[WK_FLOW_NAME_MAX] = realloc(l->name,
+		    cap * sizeof(*grown));
+
+		if (grown == NULL) {
+			l->failed = true;
+			return 1;
+		}
+		l->name = grown;
+		l->cap = cap;
+	}
+	snprintf(l->name[l->n++], WK_FLOW_NAME_MAX, "%s", name);
+	return 0;
+}
+
+int
+wk_flow_record_names(const wk_state_store *s, const char *prefix,
+    wk_flow_names *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s->list == NULL)
+		return WK_ERR_ARG;
+	if (s->list(s->arg, prefix, names_add, out) != 0) {
+		wk_flow_names_free(out);
+		return WK_ERR_IO;
+	}
+	if (out->failed) {
+		wk_flow_names_free(out);
+		return WK_ERR_MEMORY;
+	}
+	return WK_OK;
+}
+
+void
+wk_flow_names_free(wk_flow_names *l)
+{
+	free(l->name);
+	memset(l, 0, sizeof(*l));
 }

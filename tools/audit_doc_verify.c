@@ -13,6 +13,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "wk_fault.h"
+
 typedef struct reporter {
 	audit_report_fn fn;
 	void *ctx;
@@ -25,15 +27,11 @@ say(reporter *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 say(reporter *r, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	wk_fault_vsay(r->fn, r->ctx, &r->faults, fmt, ap);
 	va_end(ap);
-	r->faults++;
-	if (r->fn != NULL)
-		r->fn(r->ctx, msg);
 }
 
 static bool

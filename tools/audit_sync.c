@@ -2,7 +2,9 @@
  * walletkey audit sync and verify --issuer (docs/audit.md "Sync with the
  * issuer"): the card's records go to the issuer sealed to its key, the
  * issuer's CA-signed acknowledgement goes to the card; verify compares the
- * card's log with the issuer's signed history and ledger.
+ * card's log with the issuer's signed history and ledger. Both are
+ * libwalletkey's (wk_audit_sync, wk_audit_verify_issuer): this file asks
+ * for the PIN, opens the holder's session and prints.
  */
 #include "audit_cli.h"
 #include "wallet_reports.h"
@@ -16,12 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sodium.h>
 
-#include "wk_arec.h"
 #include "wk_hex.h"
 
 /* ---- sync with the issuer (docs/audit.md "Sync with the issuer") ---- */
@@ -45,21 +43,6 @@ sync_fault(const char *step)
 		raise(SIGKILL);
 	if (system(cmd) != 0)
 		fprintf(stderr, "walletkey: fault command failed\n");
-}
-
-/* a GET of the issuer's API with a JSON answer (the sync itself is
- * libwalletkey's wk_audit_sync) */
-static int
-issuer_get(wk_issuer *is, const char *path, json_t **out)
-{
-	char *resp = NULL;
-	int rc = wk_issuer_request(is, path, NULL, &resp);
-
-	*out = NULL;
-	if (rc == WK_OK && (*out = json_loads(resp, 0, NULL)) == NULL)
-		rc = WK_ERR_ISSUER;
-	free(resp);
-	return rc;
 }
 
 /* the issuer's refusal (or the failed call) in words */
@@ -313,292 +296,6 @@ out:
 
 /* ---- verify --issuer: every record against the issuer's history ---- */
 
-#define HIST_PAGES_MAX 100000u	/* 255 records each: far above any log */
-
-/* the issuer's CA certificate (GET /v1/ca) */
-static X509 *
-issuer_ca(wk_issuer *is)
-{
-	uint8_t der[4096];
-	const uint8_t *p = der;
-	json_t *j = NULL;
-	size_t len = 0;
-	X509 *x = NULL;
-
-	if (issuer_get(is, "/v1/ca", &j) == WK_OK &&
-	    wk_b64_unjson(json_object_get(j, "ca_certificate"), der, sizeof(der),
-	    &len) == 0)
-		x = d2i_X509(NULL, &p, (long)len);
-	json_decref(j);
-	return x;
-}
-
-/* the issuer's history of the card: its records (by seq, each checked
- * against the CA's signature over its page), into a doc of raw records */
-static int
-issuer_history(wk_issuer *is, const uint8_t serial[8], EVP_PKEY *ca,
-    audit_doc *hist, audit_report_fn report, void *ctx, size_t *faults)
-{
-	uint8_t *page = NULL, sig[WK_AREC_SIG_MAX];
-	char path[96], sx[17], msg[200];
-	size_t len, sig_len;
-	uint64_t from = 1;
-	wk_arec_hist h;
-	json_t *j = NULL;
-	int rc = WK_ERR_ISSUER;
-
-	wk_hex_encode(serial, 8, sx);
-	if ((page = malloc(WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN)) ==
-	    NULL)
-		return WK_ERR_MEMORY;
-	for (unsigned i = 0; i < HIST_PAGES_MAX; i++) {
-		snprintf(path, sizeof(path), "/v1/audit/%s/history/%" PRIu64, sx,
-		    from);
-		json_decref(j);
-		if ((rc = issuer_get(is, path, &j)) != WK_OK) {
-			issuer_say(is, "audit verify", rc);
-			goto out;
-		}
-		rc = WK_ERR_ISSUER;
-		if (wk_hex_unjson(json_object_get(j, "page"), page,
-		    WK_AREC_HIST_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN, &len) != 0 ||
-		    wk_hex_unjson(json_object_get(j, "signature"), sig, sizeof(sig),
-		    &sig_len) != 0 ||
-		    wk_arec_hist_parse(page, len, &h) != WK_AREC_OK) {
-			fprintf(stderr, "walletkey: audit verify: the issuer's "
-			    "history page from seq %" PRIu64 " is malformed\n",
-			    from);
-			goto out;
-		}
-		if (wk_arec_sig_verify(ca, page, len, sig, sig_len) !=
-		    WK_AREC_OK || memcmp(h.serial, serial, 8) != 0) {
-			snprintf(msg, sizeof(msg), "the issuer's history page from "
-			    "seq %" PRIu64 " is not signed by its CA for this "
-			    "card", from);
-			report(ctx, msg);
-			(*faults)++;
-			rc = WK_OK;
-			goto out;
-		}
-		for (unsigned k = 0; k < h.count; k++)
-			if (audit_doc_add(hist, h.records + (size_t)k *
-			    WK_AREC_LEN) != 0) {
-				rc = WK_ERR_MEMORY;
-				goto out;
-			}
-		if (!h.more || h.count == 0)
-			break;
-		/* each record carries its seq: go on after the last one */
-		from = hist->n > 0 ? audit_cli_seq(hist->raw + (hist->n - 1) *
-		    WK_AREC_LEN) + 1 : from + h.count;
-	}
-	rc = WK_OK;
-out:
-	json_decref(j);
-	free(page);
-	return rc;
-}
-
-/* the records of d against the issuer's; each discrepancy reported */
-static size_t
-compare_issuer(const audit_doc *d, const audit_doc *hist,
-    audit_report_fn report, void *ctx)
-{
-	uint8_t hh[32];
-	char msg[200];
-	size_t faults = 0, i = 0, k = 0;
-	uint64_t base = d->have_head ? d->head.base_seq : 0;
-
-	/* the issuer's own chain */
-	for (size_t n = 1; n < hist->n; n++) {
-		const uint8_t *r = hist->raw + n * WK_AREC_LEN;
-
-		wk_arec_hash(r - WK_AREC_LEN, hh);
-		if (audit_cli_seq(r) == audit_cli_seq(r - WK_AREC_LEN) + 1 &&
-		    sodium_memcmp(hh, r + 54, 32) != 0) {
-			snprintf(msg, sizeof(msg), "the issuer's record seq %"
-			    PRIu64 " does not link to its seq %" PRIu64, audit_cli_seq(r),
-			    audit_cli_seq(r) - 1);
-			report(ctx, msg);
-			faults++;
-		}
-	}
-	while (i < d->n || k < hist->n) {
-		const uint8_t *a = i < d->n ? d->raw + i * WK_AREC_LEN : NULL;
-		const uint8_t *b = k < hist->n ? hist->raw + k * WK_AREC_LEN : NULL;
-		uint64_t sa = a ? audit_cli_seq(a) : UINT64_MAX;
-		uint64_t sb = b ? audit_cli_seq(b) : UINT64_MAX;
-
-		if (sa == sb) {
-			if (sodium_memcmp(a, b, WK_AREC_LEN) != 0) {
-				snprintf(msg, sizeof(msg), "record seq %" PRIu64
-				    " differs from the issuer's", sa);
-				report(ctx, msg);
-				faults++;
-			}
-			i++;
-			k++;
-		} else if (sa < sb) {
-			snprintf(msg, sizeof(msg), "record seq %" PRIu64 " is on "
-			    "the card but missing at the issuer", sa);
-			report(ctx, msg);
-			faults++;
-			i++;
-		} else {
-			/* older than the checkpoint: dropped by the card after
-			 * the issuer acknowledged it; the checkpoint must match */
-			if (sb < base) {
-				k++;
-				continue;
-			}
-			if (sb == base) {
-				wk_arec_hash(b, hh);
-				if (sodium_memcmp(hh, d->head.base_hash, 32) != 0) {
-					snprintf(msg, sizeof(msg), "the card's "
-					    "checkpoint (seq %" PRIu64 ") is not the "
-					    "issuer's record", sb);
-					report(ctx, msg);
-					faults++;
-				}
-				k++;
-				continue;
-			}
-			snprintf(msg, sizeof(msg), "record seq %" PRIu64 " is at "
-			    "the issuer but missing %s", sb, d->have_head &&
-			    sb > d->head.head_seq ? "on the card (beyond its head)" :
-			    "from the card's log");
-			report(ctx, msg);
-			faults++;
-			k++;
-		}
-	}
-	return faults;
-}
-
-/* a remote load (the wallet's terminal id 000000000001) as a record */
-static bool
-is_remote_load(const uint8_t *raw, uint16_t *counter, uint32_t *amount,
-    uint32_t *balance)
-{
-	static const uint8_t remote[6] = { 0, 0, 0, 0, 0, 1 };
-	wk_arec r;
-
-	if (wk_arec_decode(raw, WK_AREC_LEN, &r) != WK_AREC_OK ||
-	    (r.type != WK_AREC_EP_LOAD && r.type != WK_AREC_ED_LOAD) ||
-	    memcmp(r.term_id, remote, 6) != 0)
-		return false;
-	*counter = r.counter;
-	*amount = r.amount;
-	*balance = r.balance;
-	return true;
-}
-
-/* the issuer's completed remote loads against the remote-load records of
- * the card (or, once the card dropped them, of the issuer's copy) */
-static int
-compare_loads(wk_issuer *is, const audit_doc *d, const audit_doc *hist,
-    EVP_PKEY *ca, audit_report_fn report, void *ctx, size_t *faults)
-{
-	uint8_t page[WK_AREC_LOADS_HDR + WK_AREC_PAGE_MAX * WK_AREC_LOAD_LEN];
-	uint8_t sig[WK_AREC_SIG_MAX], *seen = NULL;
-	char path[96], sx[17], msg[200];
-	size_t len, sig_len, total = d->n + hist->n;
-	uint64_t from = 0;
-	wk_arec_loads l;
-	json_t *j = NULL;
-	int rc = WK_ERR_ISSUER;
-
-	wk_hex_encode(d->serial, 8, sx);
-	if ((seen = calloc(total + 1, 1)) == NULL)
-		return WK_ERR_MEMORY;
-	for (unsigned pg = 0; pg < 300 && from <= 65535; pg++) {
-		snprintf(path, sizeof(path), "/v1/audit/%s/loads/%" PRIu64, sx,
-		    from);
-		json_decref(j);
-		if ((rc = issuer_get(is, path, &j)) != WK_OK) {
-			issuer_say(is, "audit verify", rc);
-			goto out;
-		}
-		rc = WK_ERR_ISSUER;
-		if (wk_hex_unjson(json_object_get(j, "page"), page, sizeof(page),
-		    &len) != 0 ||
-		    wk_hex_unjson(json_object_get(j, "signature"), sig, sizeof(sig),
-		    &sig_len) != 0 ||
-		    wk_arec_loads_parse(page, len, &l) != WK_AREC_OK) {
-			fprintf(stderr, "walletkey: audit verify: the issuer's "
-			    "loads page is malformed\n");
-			goto out;
-		}
-		if (wk_arec_sig_verify(ca, page, len, sig, sig_len) != WK_AREC_OK ||
-		    memcmp(l.serial, d->serial, 8) != 0) {
-			report(ctx, "the issuer's list of loads is not signed by "
-			    "its CA for this card");
-			(*faults)++;
-			rc = WK_OK;
-			goto out;
-		}
-		for (unsigned k = 0; k < l.count; k++) {
-			const uint8_t *e = l.entries + (size_t)k * WK_AREC_LOAD_LEN;
-			uint16_t seq = (uint16_t)(e[0] << 8 | e[1]), c;
-			uint32_t amt = 0, bal = 0, ra, rb;
-			bool found = false;
-
-			for (int b = 0; b < 4; b++) {
-				amt = amt << 8 | e[2 + b];
-				bal = bal << 8 | e[6 + b];
-			}
-			for (size_t i = 0; i < total && !found; i++) {
-				const uint8_t *raw = i < d->n ? d->raw + i *
-				    WK_AREC_LEN : hist->raw + (i - d->n) * WK_AREC_LEN;
-
-				/* the record holds the counter after the credit */
-				if (!is_remote_load(raw, &c, &ra, &rb) ||
-				    c != (uint16_t)(seq + 1) || ra != amt)
-					continue;
-				found = true;
-				seen[i] = 1;
-				if (rb != bal) {
-					snprintf(msg, sizeof(msg), "record seq %"
-					    PRIu64 ": balance %" PRIu32 " after the "
-					    "load, the issuer's ledger says %" PRIu32,
-					    audit_cli_seq(raw), rb, bal);
-					report(ctx, msg);
-					(*faults)++;
-				}
-			}
-			if (!found) {
-				snprintf(msg, sizeof(msg), "the issuer's load (online "
-				    "seq %u, %" PRIu32 " fen) is in no record",
-				    (unsigned)seq, amt);
-				report(ctx, msg);
-				(*faults)++;
-			}
-			from = (uint64_t)seq + 1;
-		}
-		if (!l.more || l.count == 0)
-			break;
-	}
-	/* a remote load on the card that the issuer never completed */
-	for (size_t i = 0; i < d->n; i++) {
-		uint16_t c;
-		uint32_t ra, rb;
-
-		if (!seen[i] && is_remote_load(d->raw + i * WK_AREC_LEN, &c, &ra,
-		    &rb)) {
-			snprintf(msg, sizeof(msg), "record seq %" PRIu64 ": a remote "
-			    "load the issuer's ledger does not hold",
-			    audit_cli_seq(d->raw + i * WK_AREC_LEN));
-			report(ctx, msg);
-			(*faults)++;
-		}
-	}
-	rc = WK_OK;
-out:
-	json_decref(j);
-	free(seen);
-	return rc;
-}
-
 /* the holder's session of the export's card: the issuer shows a card's
  * history to that card after its PIN only (docs/issuer.md "Sessions") */
 static int
@@ -638,46 +335,27 @@ int
 audit_verify_issuer(wk_cli *cli, const aopts *o, const audit_doc *d,
     audit_report_fn report, void *ctx, size_t *faults)
 {
+	wk_audit_log_view log = { .records = d->raw, .n = d->n,
+	    .head = d->have_head ? &d->head : NULL, .cert_pem = d->cert_pem };
 	wk_issuer *is = NULL;
-	X509 *ca = NULL, *wallet = NULL;
-	BIO *bio = NULL;
-	audit_doc hist;
+	char why[200];
 	int rc;
 
-	audit_doc_init(&hist);
+	memcpy(log.serial, d->serial, sizeof(log.serial));
 	if ((rc = wk_issuer_new(o->issuer, &is)) != WK_OK) {
 		wk_cli_usage(cli, "--issuer: an http:// or https:// URL");
 		goto out;
 	}
 	if ((rc = holder_session(cli, o, d, is)) != WK_OK)
 		goto out;
-	if ((ca = issuer_ca(is)) == NULL) {
-		fprintf(stderr, "walletkey: audit verify: cannot read the "
-		    "issuer's CA certificate\n");
-		rc = WK_ERR_ISSUER;
-		goto out;
-	}
-	/* the export's wallet certificate must be this issuer's */
-	if (d->cert_pem != NULL &&
-	    ((bio = BIO_new_mem_buf(d->cert_pem, -1)) == NULL ||
-	    (wallet = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
-	    X509_verify(wallet, X509_get0_pubkey(ca)) != 1)) {
-		report(ctx, "the wallet certificate is not issued by this "
-		    "issuer's CA");
-		(*faults)++;
-	}
-	if ((rc = issuer_history(is, d->serial, X509_get0_pubkey(ca), &hist,
-	    report, ctx, faults)) != WK_OK)
-		goto out;
-	*faults += compare_issuer(d, &hist, report, ctx);
-	rc = compare_loads(is, d, &hist, X509_get0_pubkey(ca), report, ctx,
-	    faults);
+	/* the comparison is libwalletkey's: each fault goes to report */
+	rc = wk_audit_verify_issuer(is, &log, report, ctx, faults, why,
+	    sizeof(why));
+	if (rc != WK_OK && why[0] != '\0')
+		fprintf(stderr, "walletkey: audit verify: %s\n", why);
+	else if (rc != WK_OK)
+		issuer_say(is, "audit verify", rc);
 out:
-	audit_doc_free(&hist);
-	X509_free(wallet);
-	BIO_free(bio);
-	X509_free(ca);
 	wk_issuer_free(&is);
 	return rc;
 }
-

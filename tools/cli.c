@@ -380,6 +380,47 @@ num_opt(wk_cli *cli, const wk_cli_num *nums, int argc, char **argv, int *i)
 	return -1;
 }
 
+/* argv[*i] against choices: -1 when it names none */
+static int
+choice_opt(wk_cli *cli, const wk_cli_choice *c, int argc, char **argv, int *i)
+{
+	for (; c != NULL && c->name != NULL; c++) {
+		const wk_cli_slot one[] = { { c->name, c->slot }, { NULL, NULL } };
+		int st = wk_cli_slot_opt(cli, one, argc, argv, i);
+
+		if (st >= 0)
+			return st;
+	}
+	return -1;
+}
+
+/* each choice given is one of its words: else "--name is A, B or C" */
+static int
+choice_check(wk_cli *cli, const wk_cli_choice *c)
+{
+	for (; c != NULL && c->name != NULL; c++) {
+		char list[256] = "";
+		size_t n;
+
+		if (*c->slot == NULL)
+			continue;
+		for (n = 0; c->words[n] != NULL; n++)
+			if (strcmp(*c->slot, c->words[n]) == 0)
+				break;
+		if (c->words[n] != NULL)
+			continue;
+		for (n = 0; c->words[n] != NULL; n++) {
+			size_t len = strlen(list);
+
+			snprintf(list + len, sizeof(list) - len, "%s%s",
+			    n == 0 ? "" : c->words[n + 1] == NULL ? " or " : ", ",
+			    c->words[n]);
+		}
+		return wk_cli_usage(cli, "%s is %s", c->name, list);
+	}
+	return WK_CLI_OK;
+}
+
 int
 wk_cli_group_usage(int argc, char **argv, const char *usage, bool anywhere)
 {
@@ -398,12 +439,18 @@ wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
 		const char *a = argv[i];
 		int st = -1;
 
-		if (opts->slots != NULL)
-			st = wk_cli_slot_opt(cli, opts->slots, argc, argv, &i);
-		if (st < 0)
-			st = flag_opt(opts->flags, a);
-		if (st < 0)
-			st = num_opt(cli, opts->nums, argc, argv, &i);
+		for (const wk_cli_opts *t = opts; st < 0 && t != NULL;
+		    t = t->also) {
+			if (t->slots != NULL)
+				st = wk_cli_slot_opt(cli, t->slots, argc, argv,
+				    &i);
+			if (st < 0)
+				st = flag_opt(t->flags, a);
+			if (st < 0)
+				st = num_opt(cli, t->nums, argc, argv, &i);
+			if (st < 0)
+				st = choice_opt(cli, t->choices, argc, argv, &i);
+		}
 		if (st < 0 && opts->arg != NULL && a[0] != '-' &&
 		    *opts->arg == NULL) {
 			*opts->arg = a;
@@ -412,6 +459,12 @@ wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
 		if (st < 0)
 			return wk_cli_usage(cli, "%s %s: unknown option %s",
 			    opts->group, argv[1], a);
+		if (st != WK_CLI_OK)
+			return st;
+	}
+	for (const wk_cli_opts *t = opts; t != NULL; t = t->also) {
+		int st = choice_check(cli, t->choices);
+
 		if (st != WK_CLI_OK)
 			return st;
 	}

@@ -88,18 +88,29 @@ typedef struct wk_cli_num {
 	long min, max;
 	const char *unit;	/* "seconds" */
 } wk_cli_num;
+/* a value option that takes one of a few words: "--name WORD" */
+typedef struct wk_cli_choice {
+	const char *name;	/* "--format" */
+	const char **slot;
+	const char *const *words;	/* "table", "csv", "json", NULL */
+} wk_cli_choice;
 /* the options of "walletkey GROUP SUB ...", from argv[2] on: value
- * options (slots), flags, numbers (each table ended by a NULL name, or
- * NULL), and when arg is set one plain argument (not starting with '-')
- * into *arg. WK_CLI_OK, or WK_CLI_USAGE after "walletkey: --name needs a
- * value" (a number: "needs <unit>", "takes MIN to MAX <unit>") or
- * "walletkey: GROUP SUB: unknown option ARG". */
+ * options (slots), flags, numbers, choices (each table ended by a NULL
+ * name, or NULL), those of also (the options several commands of a group share,
+ * written once), and when arg is set one plain argument (not starting
+ * with '-') into *arg. WK_CLI_OK, or WK_CLI_USAGE after "walletkey: --name
+ * needs a value" (a number: "needs <unit>", "takes MIN to MAX <unit>"; once
+ * all are read, a choice: "--name is A, B or C") or "walletkey: GROUP SUB:
+ * unknown option ARG". */
 typedef struct wk_cli_opts {
 	const char *group;	/* "wallet", "audit" */
 	const wk_cli_slot *slots;
 	const wk_cli_flag *flags;
 	const wk_cli_num *nums;
+	const wk_cli_choice *choices;
 	const char **arg;
+	/* its slots, flags, nums and choices count too */
+	const struct wk_cli_opts *also;
 } wk_cli_opts;
 int wk_cli_parse_opts(wk_cli *cli, const wk_cli_opts *opts, int argc,
     char **argv);

@@ -86,8 +86,6 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 		{ "--since", &o->since },
 		{ "--until", &o->until },
 		{ "--type", &o->type },
-		{ "--origin", &o->origin },
-		{ "--format", &o->format },
 		{ "--out", &o->out },
 		{ "--recipient", &o->recipient },
 		{ "--pin-file", &o->pin_file },
@@ -95,11 +93,19 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 		{ "--issuer", &o->issuer },
 		{ NULL, NULL },
 	};
+	static const char *const origins[] = { "card", "issuer", NULL };
+	static const char *const formats[] = { "table", "csv", "json", NULL };
+	const wk_cli_choice choices[] = {
+		{ "--origin", &o->origin, origins },
+		{ "--format", &o->format, formats },
+		{ NULL, NULL, NULL },
+	};
 	const wk_cli_flag flags[] = {
 		{ "--card", &o->card, NULL, 0 },
 		{ NULL, NULL, NULL, 0 },
 	};
-	const wk_cli_opts opts = { "audit", slots, flags, NULL, &o->file };
+	const wk_cli_opts opts = { .group = "audit", .slots = slots,
+	    .flags = flags, .choices = choices, .arg = &o->file };
 	int st;
 
 	memset(o, 0, sizeof(*o));
@@ -118,12 +124,6 @@ parse_opts(wk_cli *cli, int argc, char **argv, aopts *o)
 			return wk_cli_usage(cli, "--type: unknown type '%s'",
 			    o->type);
 	}
-	if (o->origin != NULL && strcmp(o->origin, "card") != 0 &&
-	    strcmp(o->origin, "issuer") != 0)
-		return wk_cli_usage(cli, "--origin is card or issuer");
-	if (o->format != NULL && strcmp(o->format, "table") != 0 &&
-	    strcmp(o->format, "csv") != 0 && strcmp(o->format, "json") != 0)
-		return wk_cli_usage(cli, "--format is table, csv or json");
 	return WK_CLI_OK;
 }
 

@@ -20,6 +20,7 @@
 #include "wk_hex.h"
 
 #define RECOVER_WAIT_DEFAULT 30
+#define CONFIRM_TIMEOUT_DEFAULT 60
 
 int wk_cmd_wallet(wk_cli *cli, int argc, char **argv);
 
@@ -71,40 +72,73 @@ wallet_cli_pin_given(const wopts *o)
 
 /* ---- options ---- */
 
-static int
-parse_opts(wk_cli *cli, int argc, char **argv, wopts *o)
+int
+wallet_cli_parse(wk_cli *cli, int argc, char **argv, wopts *o, bool remote)
 {
+	/* every wallet command's */
 	const wk_cli_slot slots[] = {
 		{ "--amount", &o->amount },
-		{ "--sam", &o->sam },
-		{ "--terminal", &o->terminal },
-		{ "--pin-file", &o->pin_file },
-		{ "--master-keys", &o->master_keys },
-		{ "--out", &o->out },
-		{ "--type", &o->type },
-		{ "--seq", &o->seq },
-		{ "--aid", &o->aid_hex },
 		{ "--issuer", &o->issuer },
-		{ "--psam", &o->psam },
-		{ "--journal", &o->journal },
+		{ "--pin-file", &o->pin_file },
 		{ NULL, NULL },
 	};
 	const wk_cli_flag flags[] = {
 		{ "--ed", NULL, &o->kind, WK_PURSE_ED },
 		{ "--ep", NULL, &o->kind, WK_PURSE_EP },
+		{ NULL, NULL, NULL, 0 },
+	};
+	/* a terminal's: its PSAM or software SAM, a proof */
+	const wk_cli_slot terminal_slots[] = {
+		{ "--sam", &o->sam },
+		{ "--terminal", &o->terminal },
+		{ "--master-keys", &o->master_keys },
+		{ "--out", &o->out },
+		{ "--type", &o->type },
+		{ "--seq", &o->seq },
+		{ "--aid", &o->aid_hex },
+		{ "--psam", &o->psam },
+		{ "--journal", &o->journal },
+		{ NULL, NULL },
+	};
+	const wk_cli_flag terminal_flags[] = {
 		{ "--insecure-master-keys", &o->insecure, NULL, 0 },
 		{ NULL, NULL, NULL, 0 },
 	};
-	const wk_cli_num nums[] = {
+	const wk_cli_num terminal_nums[] = {
 		{ "--recover-wait", &o->recover_wait, 0, 3600, "seconds" },
 		{ NULL, NULL, 0, 0, NULL },
 	};
-	const wk_cli_opts opts = { "wallet", slots, flags, nums, NULL };
+	/* the remote load's, recovery's and card to card's */
+	const wk_cli_slot remote_slots[] = {
+		{ "--state-dir", &o->state_dir },
+		{ "--from", &o->from },
+		{ "--to", &o->to },
+		{ "--from-pin-file", &o->from_pin_file },
+		{ "--to-pin-file", &o->to_pin_file },
+		{ NULL, NULL },
+	};
+	/* the holder's confirmation */
+	const wk_cli_num remote_nums[] = {
+		{ "--confirm-timeout", &o->confirm_timeout, 1, 3600, "seconds" },
+		{ NULL, NULL, 0, 0, NULL },
+	};
+	const wk_cli_flag remote_flags[] = {
+		{ "--yes", &o->yes, NULL, 0 },
+		{ NULL, NULL, NULL, 0 },
+	};
+	const wk_cli_opts both = { .group = "wallet", .slots = slots,
+	    .flags = flags };
+	const wk_cli_opts opts = remote ?
+	    (wk_cli_opts){ .group = "wallet", .slots = remote_slots,
+	    .flags = remote_flags, .nums = remote_nums, .also = &both } :
+	    (wk_cli_opts){ .group = "wallet", .slots = terminal_slots,
+	    .flags = terminal_flags, .nums = terminal_nums, .also = &both };
 	int st;
 
 	memset(o, 0, sizeof(*o));
 	o->kind = WK_PURSE_EP;
 	o->recover_wait = RECOVER_WAIT_DEFAULT;
+	o->confirm_timeout = CONFIRM_TIMEOUT_DEFAULT;
 	if ((st = wk_cli_parse_opts(cli, &opts, argc, argv)) != WK_CLI_OK)
 		return st;
 	if (o->aid_hex != NULL) {
@@ -417,7 +451,7 @@ wk_cmd_wallet(wk_cli *cli, int argc, char **argv)
 	if (wk_cmd_wallet_remote_owns(argc, argv))
 		return wk_cmd_wallet_remote(cli, argc, argv);
 	wk_cmd_wallet_remote_auto(cli, argc, argv);
-	if ((status = parse_opts(cli, argc, argv, &o)) != WK_CLI_OK)
+	if ((status = wallet_cli_parse(cli, argc, argv, &o, false)) != WK_CLI_OK)
 		return status;
 	sel_opts = &o;
 	if (strcmp(sub, "info") == 0)

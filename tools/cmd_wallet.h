@@ -12,6 +12,9 @@
 
 #define PIN_MAX 12
 
+/* the options of every wallet command: those of a terminal's commands
+ * (cmd_wallet.c, cmd_wallet_terminal.c), of the remote ones
+ * (cmd_wallet_remote.c, cmd_wallet_xfer.c) and of both */
 typedef struct wopts {
 	wk_purse_kind kind;
 	const char *amount;
@@ -31,7 +34,20 @@ typedef struct wopts {
 	long recover_wait;
 	bool no_pin;
 	bool insecure;		/* --insecure-master-keys: a SAM file may be used */
+	/* the remote commands' */
+	const char *state_dir;
+	const char *from, *to;		/* card to card: the two readers */
+	const char *from_pin_file, *to_pin_file;
+	long confirm_timeout;
+	bool yes;
+	bool quiet_auto;	/* the recovery run before another command */
 } wopts;
+
+/* the options of a wallet command from argv[2] on: a terminal's, or
+ * (remote) the remote load's, recovery's and transfer's; WK_CLI_OK or
+ * WK_CLI_USAGE */
+int wallet_cli_parse(wk_cli *cli, int argc, char **argv, wopts *o,
+    bool remote);
 
 /* the PIN is given without asking: --pin-file or WALLETKEY_PIN */
 bool wallet_cli_pin_given(const wopts *o);

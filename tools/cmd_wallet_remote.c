@@ -25,8 +25,6 @@
 
 #include "wk_hex.h"
 
-#define CONFIRM_TIMEOUT_DEFAULT 60
-
 static const char remote_usage[] =
     "usage: walletkey wallet load --issuer URL --amount YUAN [--yes]\n"
     "                 [--confirm-timeout S] [--pin-file FILE] [--state-dir DIR]\n"
@@ -87,7 +85,7 @@ jstr(json_t *o, const char *k)
 /* a load's context for its callbacks: what the CLI prints and reads */
 typedef struct lctx {
 	wk_cli *cli;
-	const ropts *o;
+	const wopts *o;
 	const char *dir;	/* the state directory, for messages */
 	const char *pan;	/* the enrolment's account, for the question */
 	int status;		/* the exit status when the holder's answer
@@ -318,7 +316,7 @@ load_confirm(void *arg, const wk_load_question *q, char *pin, size_t cap,
 {
 	lctx *c = arg;
 	wk_cli *cli = c->cli;
-	const ropts *o = c->o;
+	const wopts *o = c->o;
 	char amt[24];
 	int st;
 
@@ -347,7 +345,7 @@ load_confirm(void *arg, const wk_load_question *q, char *pin, size_t cap,
 }
 
 static int
-recover_card(wk_cli *cli, wk_card *card, const char *dir, const ropts *o,
+recover_card(wk_cli *cli, wk_card *card, const char *dir, const wopts *o,
     bool *had)
 {
 	wk_load_opts lo = { .state_dir = dir };
@@ -360,7 +358,7 @@ recover_card(wk_cli *cli, wk_card *card, const char *dir, const ropts *o,
 }
 
 static int
-cmd_load(wk_cli *cli, const ropts *o)
+cmd_load(wk_cli *cli, const wopts *o)
 {
 	char dir[1024], cpath[1100], amt[24], hex[17];
 	uint8_t id[8];
@@ -436,7 +434,7 @@ out:
 
 
 static int
-cmd_recover(wk_cli *cli, const ropts *o)
+cmd_recover(wk_cli *cli, const wopts *o)
 {
 	char dir[1024];
 	uint8_t id[8];
@@ -455,38 +453,6 @@ cmd_recover(wk_cli *cli, const ropts *o)
 	if (!had)
 		printf("nothing to recover\n");
 	return WK_CLI_OK;
-}
-
-static int
-parse(wk_cli *cli, int argc, char **argv, ropts *o)
-{
-	const wk_cli_slot slots[] = {
-		{ "--issuer", &o->issuer },
-		{ "--amount", &o->amount },
-		{ "--pin-file", &o->pin_file },
-		{ "--state-dir", &o->state_dir },
-		{ "--from", &o->from },
-		{ "--to", &o->to },
-		{ "--from-pin-file", &o->from_pin_file },
-		{ "--to-pin-file", &o->to_pin_file },
-		{ NULL, NULL },
-	};
-	const wk_cli_flag flags[] = {
-		{ "--yes", &o->yes, NULL, 0 },
-		{ "--ep", NULL, &o->kind, WK_PURSE_EP },
-		{ "--ed", NULL, &o->kind, WK_PURSE_ED },
-		{ NULL, NULL, NULL, 0 },
-	};
-	const wk_cli_num nums[] = {
-		{ "--confirm-timeout", &o->confirm_timeout, 1, 3600, "seconds" },
-		{ NULL, NULL, 0, 0, NULL },
-	};
-	const wk_cli_opts opts = { "wallet", slots, flags, nums, NULL };
-
-	memset(o, 0, sizeof(*o));
-	o->kind = WK_PURSE_EP;
-	o->confirm_timeout = CONFIRM_TIMEOUT_DEFAULT;
-	return wk_cli_parse_opts(cli, &opts, argc, argv);
 }
 
 bool
@@ -541,7 +507,7 @@ wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv)
 		return;
 	rc = wk_purse_select(card, NULL, 0, NULL);
 	if (rc == WK_OK || rc == WK_ERR_PURSE_BLOCKED) {
-		ropts o = { .pin_file = pin_file, .quiet_auto = true };
+		wopts o = { .pin_file = pin_file, .quiet_auto = true };
 
 		(void)recover_card(cli, card, dir, &o, &had);
 	}
@@ -550,7 +516,7 @@ wk_cmd_wallet_remote_auto(wk_cli *cli, int argc, char **argv)
 int
 wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv)
 {
-	ropts o;
+	wopts o;
 	int status;
 
 	if (strcmp(argv[1], "unblock") == 0)
@@ -561,7 +527,7 @@ wk_cmd_wallet_remote(wk_cli *cli, int argc, char **argv)
 		fputs(remote_usage, stdout);
 		return WK_CLI_OK;
 	}
-	if ((status = parse(cli, argc, argv, &o)) != WK_CLI_OK)
+	if ((status = wallet_cli_parse(cli, argc, argv, &o, true)) != WK_CLI_OK)
 		return status;
 	if (strcmp(argv[1], "load") == 0) {
 		if (o.issuer == NULL)

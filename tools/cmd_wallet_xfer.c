@@ -19,7 +19,7 @@
 
 typedef struct xctx {
 	wk_cli *cli;
-	const ropts *o;
+	const wopts *o;
 	const char *dir;
 	int status;		/* the exit status when an answer stopped it */
 	bool recover_only;
@@ -34,7 +34,7 @@ xfer_confirm(void *arg, const wk_xfer_question *q, char *pin, size_t cap,
     size_t *pin_len)
 {
 	xctx *c = arg;
-	const ropts *o = c->o;
+	const wopts *o = c->o;
 	const char *side_file = q->sender ? o->from_pin_file : o->to_pin_file;
 	const char *side_env = q->sender ? "WALLETKEY_FROM_PIN" :
 	    "WALLETKEY_TO_PIN";
@@ -250,7 +250,7 @@ xcard_open(wk_cli *cli, const char *reader, wk_card **card)
 }
 
 int
-remote_cmd_transfer(wk_cli *cli, const ropts *o, bool recover_only)
+remote_cmd_transfer(wk_cli *cli, const wopts *o, bool recover_only)
 {
 	char dir[1024];
 	wk_card *from = NULL, *to = NULL;

@@ -32,6 +32,7 @@
 
 #include "ui_api.h"
 #include "wk_hex.h"
+#include "wk_httpd.h"
 
 #define SECRET_LEN 32
 #define SECRET_HEX (2 * SECRET_LEN)
@@ -47,8 +48,7 @@ typedef struct secret {
 } secret;
 
 struct ui_server {
-	struct MHD_Daemon *d;
-	uint16_t port;
+	wk_httpd http;
 	char host_ip[32];	/* "127.0.0.1:PORT" */
 	char host_name[32];	/* "localhost:PORT" */
 	char *static_dir;
@@ -471,7 +471,12 @@ int
 ui_server_start(const ui_config *cfg, ui_server **out, char *err,
     size_t errlen)
 {
-	const union MHD_DaemonInfo *info;
+	wk_httpd_cfg hc = {
+		.on_request = on_request,
+		.on_done = on_done,
+		.timeout = 60,
+		.limit = 32,
+	};
 	struct sockaddr_in sa;
 	ui_server *s;
 
@@ -491,34 +496,22 @@ ui_server_start(const ui_config *cfg, ui_server **out, char *err,
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(cfg->port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)32, MHD_OPTION_END);
-	if (s->d == NULL) {
+	hc.addr = &sa;
+	hc.cls = s;
+	if (wk_httpd_start(&s->http, &hc) != 0) {
 		snprintf(err, errlen, "cannot listen on 127.0.0.1:%u: %s",
 		    (unsigned)cfg->port, strerror(errno));
 		goto fail;
 	}
-	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info != NULL ? info->port : cfg->port;
 	snprintf(s->host_ip, sizeof(s->host_ip), "127.0.0.1:%u",
-	    (unsigned)s->port);
+	    (unsigned)s->http.port);
 	snprintf(s->host_name, sizeof(s->host_name), "localhost:%u",
-	    (unsigned)s->port);
+	    (unsigned)s->http.port);
 	*out = s;
 	return 0;
 fail:
 	ui_server_stop(&s);
 	return -1;
-}
-
-uint16_t
-ui_server_port(const ui_server *s)
-{
-	return s->port;
 }
 
 void
@@ -528,8 +521,7 @@ ui_server_stop(ui_server **sp)
 
 	if (s == NULL)
 		return;
-	if (s->d != NULL)
-		MHD_stop_daemon(s->d);
+	wk_httpd_stop(&s->http);
 	ui_api_free(&s->api);
 	free(s->static_dir);
 	sodium_memzero(s->tokens, sizeof(s->tokens));
@@ -537,4 +529,10 @@ ui_server_stop(ui_server **sp)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	*sp = NULL;
+}
+
+uint16_t
+ui_server_port(const ui_server *s)
+{
+	return s->http.port;
 }

@@ -3,8 +3,9 @@
  * (docs/remote-load.md "Reporting a transfer"): report-<token id>.json in
  * the wallet state directory, written by libwalletkey's transfer flow
  * (wk_wallet_transfer) before the transfer's own record is removed, and
- * removed once the issuer took the token (POST
- * /v1/transfers, idempotent by token id). The next transfer between the
+ * removed once the issuer took the token (POST /v1/transfers, idempotent
+ * by token id): libwalletkey's wk_wallet_transfer_reports; this is its
+ * CLI wrapper (its messages, the report-send fault point). The next transfer between the
  * cards, either card's `walletkey audit sync` and `walletkey wallet
  * settle` report what is left.
  */

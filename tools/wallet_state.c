@@ -34,69 +34,6 @@ wallet_state_path(const char *dir, const char *prefix, const uint8_t card_id[8],
 	snprintf(out, cap, "%s/%s-%s.json", dir, prefix, hex);
 }
 
-static int
-fsync_dir(const char *path)
-{
-	char dir[1024];
-	char *slash;
-	int fd, rc;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-int
-wallet_state_write(const char *path, json_t *obj)
-{
-	char tmp[1100], *text = NULL;
-	size_t n, off = 0;
-	int fd = -1, rc = -1;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp) ||
-	    (text = json_dumps(obj, JSON_INDENT(1) | JSON_SORT_KEYS)) == NULL)
-		goto out;
-	n = strlen(text);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
-		goto out;
-	while (off < n) {
-		ssize_t w = write(fd, text + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0 || fsync_dir(path) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0) {
-		fprintf(stderr, "walletkey: cannot write %s: %s\n", path,
-		    strerror(errno));
-		unlink(tmp);
-	}
-	free(text);
-	return rc;
-}
-
 int
 wallet_state_read(const char *path, json_t **obj)
 {
@@ -113,15 +50,6 @@ wallet_state_read(const char *path, json_t **obj)
 	}
 	return 0;
 }
-
-int
-wallet_state_remove(const char *path)
-{
-	if (unlink(path) != 0 && errno != ENOENT)
-		return -1;
-	return fsync_dir(path);
-}
-
 
 int
 wallet_read_secret(const char *file, const char *env, const char *prompt,

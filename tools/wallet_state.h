@@ -1,10 +1,11 @@
 /*
  * the wallet's host state (docs/remote-load.md): one directory, by default
  * $XDG_STATE_HOME/walletkey (else ~/.local/state/walletkey), or --state-dir
- * or WALLETKEY_STATE_DIR. Files are JSON, written to a temporary file,
- * fsync'ed and renamed over the old one, then the directory is fsync'ed:
+ * or WALLETKEY_STATE_DIR. Its records are libwalletkey's flows' (their
+ * state store, wk_state_files, writes them whole or not at all):
  *   card-<id>.json   the enrolment: issuer URL, account PAN
  *   load-<id>.json   the load in flight: request, load id, grant, answer
+ * the CLI only finds the directory and reads a record.
  */
 #ifndef WALLET_STATE_H
 #define WALLET_STATE_H
@@ -23,10 +24,8 @@ int wallet_state_dir(const char *opt, char *out, size_t cap);
 /* dir/<prefix>-<card hex>.json */
 void wallet_state_path(const char *dir, const char *prefix,
     const uint8_t card_id[8], char *out, size_t cap);
-int wallet_state_write(const char *path, json_t *obj);
 /* *obj NULL (and 0) when the file does not exist */
 int wallet_state_read(const char *path, json_t **obj);
-int wallet_state_remove(const char *path);
 
 /* the secret from file (first line), else the environment variable env,
  * else the terminal without echo; 0 or an exit status */

@@ -51,6 +51,11 @@ typedef struct vc_cmd {
 
 /* .aids and .n_aids of an applet from its array of vc_aid */
 #define VC_AIDS(a) .aids = (a), .n_aids = sizeof(a) / sizeof((a)[0])
+/* the life of an applet that keeps state: .create, .open, .close,
+ * .select and .deselect, in that order */
+#define VC_LIFE(create_, open_, close_, select_, deselect_) \
+	.create = (create_), .open = (open_), .close = (close_), \
+	.select = (select_), .deselect = (deselect_)
 
 typedef struct vc_applet {
 	const char *name;

@@ -183,7 +183,9 @@ for ((i = 1; i <= N; i++)); do
 	sleep "0.$(printf '%03d' $((RANDOM % 900)))"
 	card_kill
 	card_up
-	wait "$cli" && crc=0 || crc=$?
+	wait_bounded "$cli" 180
+	crc=$RC
+	[ "$crc" -ne 124 ] || bad "random kill $i: the CLI did not end"
 	was=$(pending)
 	recover
 	paid_now

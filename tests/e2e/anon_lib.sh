@@ -12,6 +12,9 @@ ISS=$BUILD/issuer/walletkey-issuer
 FAILS=0
 DEPOSIT=50000
 
+# proc_report, wait_bounded
+. "$HERE/wait_lib.sh"
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/wk-anon.XXXXXX")
 declare -A PID PORT DB URL
 cleanup() {

@@ -51,7 +51,8 @@ for ((i = 1; i <= N; i++)); do
 		kills=$((kills + 1))
 		card_up
 	fi
-	wait "$cli" || true
+	wait_bounded "$cli" 120
+	[ "$RC" -ne 124 ] || bad "transaction $i: the CLI did not end"
 	# (the card runs: only the kill above stops it, and card_up brought
 	# it back before the wait)
 	# an answer the CLI could not settle stays open in the SAM; settle it

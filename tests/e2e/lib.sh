@@ -1,6 +1,9 @@
 # sourced by every end-to-end test; the sandbox has set WALLETKEY_* and PATH
 set -euo pipefail
 
+# proc_report, wait_bounded
+. "$(dirname "${BASH_SOURCE[0]}")/wait_lib.sh"
+
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1

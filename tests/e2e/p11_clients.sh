@@ -10,6 +10,8 @@ set -euo pipefail
 M=${WALLETKEY_P11_MODULE:?set WALLETKEY_P11_MODULE to walletkey-pkcs11.so}
 : "${WALLETKEY_READER_0:?run inside tools/walletkey-sandbox}"
 HERE=$(cd "$(dirname "$0")" && pwd)
+# wait_bounded
+. "$HERE/wait_lib.sh"
 T=$(mktemp -d)
 SERVER=
 cleanup() {
@@ -154,7 +156,7 @@ start_server
 echo Q | openssl s_client -connect "127.0.0.1:$PORT" -engine pkcs11 -keyform engine \
     -key "$KEY" -cert "$T/client.pem" -CAfile "$T/srv.pem" > "$T/client.log" 2>&1 ||
     { cat "$T/client.log" "$T/server.log"; fail "s_client"; }
-wait "$SERVER" || true
+wait_bounded "$SERVER" 60
 SERVER=
 grep -q "subject=CN = walletkey client" "$T/server.log" ||
     { cat "$T/server.log"; fail "server did not get the card's certificate"; }
@@ -169,7 +171,7 @@ if [ -d "$T/nss" ] && command -v tstclnt > /dev/null; then
 	timeout 10 tstclnt -h 127.0.0.1 -p "$PORT" -d "sql:$T/nss" \
 	    -n "$TOKEN:Certificate for PIV Authentication" -W "$T/pinfile" -o \
 	    -V tls1.2:tls1.3 < <(sleep 5) > "$T/nss_client.log" 2>&1 || true
-	wait "$SERVER" || true
+	wait_bounded "$SERVER" 60
 	SERVER=
 	grep -q "subject=CN = walletkey client" "$T/server.log" ||
 	    { cat "$T/server.log" "$T/nss_client.log"; fail "NSS handshake without the card's certificate"; }

@@ -11,6 +11,8 @@ set -euo pipefail
 M=${WALLETKEY_P11_MODULE:?set WALLETKEY_P11_MODULE to walletkey-pkcs11.so}
 B=${WALLETKEY_BUILD_DIR:?run through meson test}
 : "${WALLETKEY_READER_0:?run inside tools/walletkey-sandbox}"
+# wait_bounded
+. "$(dirname "$0")/wait_lib.sh"
 T=$(mktemp -d)
 SERVER=
 AGENT=
@@ -106,7 +108,7 @@ start_server() {
 	done
 }
 stop_server() {
-	wait "$SERVER" 2> /dev/null || true
+	wait_bounded "$SERVER" 60
 	SERVER=
 }
 # s_server -www answers with a page that prints the client's certificate

@@ -47,7 +47,7 @@ before=$("$ISS" accounts --db "$DB" --json)
 out=$("$WK" --reader "$R0" confirm --issuer "$URL" --yes 2>&1) && rc=0 || rc=$?
 check "confirm --yes: paid" '[ "$rc" -eq 0 ] && grep -q "$id: paid 12.34 CNY" <<<"$out"' || echo "$out"
 check "confirm shows the table and the request" 'grep -q "^ID .*PAYEE .*ORDER .*AMOUNT" <<<"$out" && grep -q "payee    Book shop (merchant $SHOP_TERMINAL)" <<<"$out"'
-wait $poll
+wait_bounded "$poll" 60
 check "the merchant's long poll returns paid" '[ "$(cat "$T/poll")" = paid ]'
 check "the merchant sees paid by signature" '[ "$(pay_get "$id")" = paid ] && [ "$(pay_get "$id" method)" = signature ]'
 check "the payer's account paid 12.34" '"$ISS" accounts --db "$DB" --json | python3 -c "import json,sys; a={x[\"pan\"]: x[\"balance\"] for x in json.load(sys.stdin) if x[\"pan\"]}; assert a[\"$PAN0\"] == $DEPOSIT - 1234, a"'
@@ -186,7 +186,10 @@ for i in 0 1 2; do
 	"$WK" --reader "$(reader $i)" confirm --issuer "$URL" --yes >"$T/par$i" 2>&1 &
 	pids="$pids $!"
 done
-for p in $pids; do wait "$p" || true; done
+for p in $pids; do
+	wait_bounded "$p" 120
+	[ "$RC" -ne 124 ] || bad "a parallel confirm did not end"
+done
 paid=0
 for id in $ids; do [ "$(pay_get "$id")" = paid ] && paid=$((paid + 1)); done
 check "six concurrent payments on three cards: all paid" '[ "$paid" = 6 ]' || cat "$T"/par*

@@ -127,7 +127,8 @@ for n in $(seq 10); do [ "$(pay_get "$id" status 20)" = paid ] && break; done
 check "watch: paid after the card came back" '[ "$(pay_get "$id")" = paid ]' || cat "$T/watch.log"
 check "watch: it said the card was away, then back" 'grep -q "the card is away" "$T/watch.log" && grep -q "the card is back" "$T/watch.log"'
 kill -TERM "$watcher"
-wait "$watcher" && rc=0 || rc=$?
+wait_bounded "$watcher" 60
+rc=$RC
 check "watch: SIGTERM ends it cleanly" '[ "$rc" -eq 0 ]'
 pay_settled "watch"
 
@@ -147,7 +148,7 @@ for n in $(seq "$RANDOM_RUNS"); do
 		fi
 		killer=$!
 		"$WK" --reader "$r" confirm --issuer "$URL" --yes >"$T/confirm.log" 2>&1 && rc=0 || rc=$?
-		wait "$killer" || true
+		wait_bounded "$killer" 120
 		if [ $who = card ]; then
 			"$SB/card-start" $i >/dev/null 2>&1 || die "card $i does not restart"
 		else

@@ -98,6 +98,6 @@ for n in $(seq 10); do [ "$(pay_get "$id" status 20)" = paid ] && break; done
 check "the card back on its machine: paid" '[ "$(pay_get "$id")" = paid ]' || cat "$T/watch.log"
 check "the relay said the card was away, then back" 'grep -q "the card is away" "$T/watch.log" && grep -q "the card is back" "$T/watch.log"'
 kill -TERM "$watcher"
-wait "$watcher" || true
+wait_bounded "$watcher" 60
 pay_settled "the card came back"
 finish

@@ -118,7 +118,8 @@ for r in $(seq "$ROUNDS"); do
 	sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
 	"$WALLETKEY_SANDBOX/bin/card-kill" 1 || die "the PSAM did not leave pcscd"
 	"$WALLETKEY_SANDBOX/bin/card-start" 1 || die "the PSAM did not come back"
-	wait "$bpid" 2>/dev/null || true
+	wait_bounded "$bpid" 120
+	[ "$RC" -ne 124 ] || bad "PSAM killed ($r): the purchase did not end"
 	term --reader "$R0" wallet prove --psam "$R1" --journal "$TJ" >/dev/null 2>&1 || true
 	out=$(buy 0.01 2>&1) && rc=0 || rc=$?
 	check "PSAM killed ($r): the next purchase works" '[ "$rc" -eq 0 ]' || echo "$out"

@@ -84,10 +84,9 @@ for ((i = 1; i <= N; i++)); do
 		kills=$((kills + 1))
 		card_up
 	fi
-	set +e
-	wait "$cli"
-	rc=$?
-	set -e
+	wait_bounded "$cli" 180
+	rc=$RC
+	[ "$rc" -ne 124 ] || bad "transaction $i: the CLI did not end"
 	last_line_without "$T/out" '"error"'
 	line=$LINE
 	file_has "$T/err" "was lost" && lost=$((lost + 1))

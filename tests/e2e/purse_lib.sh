@@ -47,49 +47,8 @@ check() {
 	if eval "$2"; then ok "$1"; else bad "$1"; fi
 }
 
-# what a process that did not end is doing, for a test's log: its threads'
-# state, kernel wait channel and system call, then the same for the
-# sandbox's pcscd and the tails of pcscd's and card 0's logs
-proc_report() {
-	local pid t
-	for pid in "$1" "$(cat "$WALLETKEY_SANDBOX/pcscd.pid" 2>/dev/null)"; do
-		[ -n "$pid" ] && [ -d "/proc/$pid" ] || continue
-		echo "     process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-200)"
-		for t in /proc/"$pid"/task/*; do
-			echo "       thread ${t##*/}: state $(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null)," \
-				"wchan $(cat "$t/wchan" 2>/dev/null), syscall $(cut -d' ' -f1 "$t/syscall" 2>/dev/null)"
-		done
-	done
-	for t in pcscd.log card0.log; do
-		[ -f "$WALLETKEY_SANDBOX/$t" ] || continue
-		echo "     last lines of the sandbox's $t:"
-		tail -n 8 "$WALLETKEY_SANDBOX/$t" | sed 's/^/       /'
-	done
-}
-
-# waits (at most $2 seconds) for background process $1 to end and sets RC
-# to its status; one that does not end is reported (proc_report of $3 if
-# given, the process that keeps it going, else of $1), killed and given
-# RC 124, so a test never waits for ever
-wait_bounded() {
-	local pid=$1 n
-	for ((n = 0; n < $2 * 10; n++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "     process $pid still runs after $2 s:"
-		proc_report "${3:-$pid}"
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null || true
-		RC=124
-		return 0
-	fi
-	set +e
-	wait "$pid"
-	RC=$?
-	set -e
-}
+# proc_report, wait_bounded
+. "$HERE/wait_lib.sh"
 
 # runs walletkey, keeps stdout in $OUT and stderr in $ERR, status in $RC
 run() {

@@ -70,7 +70,7 @@ for n in $(seq "$RANDOM_RUNS"); do
 	killer=$!
 	"$WK" --reader "$r" wallet load --issuer "$URL" --amount 0.07 --yes \
 		>"$T/load.log" 2>&1 && rc=0 || rc=$?
-	wait "$killer" || true
+	wait_bounded "$killer" 120
 	"$SB/card-start" $i >/dev/null 2>&1 || die "card $i does not restart"
 	if recover "$r"; then
 		ok "run $run: card killed after ${delay}s (load exit $rc): recovered"

@@ -12,6 +12,9 @@ PAN1=6222000000000002
 DEPOSIT=100000	# fen, per account
 FAILS=0
 
+# proc_report, wait_bounded
+. "$HERE/wait_lib.sh"
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/wk-remote.XXXXXX")
 ISS_PID=""
 cleanup() {

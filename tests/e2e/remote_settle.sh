@@ -175,7 +175,8 @@ for r in 1 2; do
 	sleep "0.$((RANDOM % 3))"
 	"$WALLETKEY_SANDBOX/bin/card-kill" 0
 	"$WALLETKEY_SANDBOX/bin/card-start" 0
-	wait "$bpid" 2>/dev/null || true
+	wait_bounded "$bpid" 120
+	[ "$RC" -ne 124 ] || bad "card killed ($r): the purchase did not end"
 	term --reader "$R0" wallet prove --psam "$R2" --journal "$TJ" >/dev/null 2>&1 || true
 	out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
 	check "card killed during a PSAM purchase ($r): settle" '[ "$rc" -eq 0 ]' || echo "$out"
@@ -237,7 +238,8 @@ for r in 1 2; do
 	spid=$!
 	sleep "0.0$((RANDOM % 9))"
 	issuer_kill
-	wait "$spid" 2>/dev/null || true
+	wait_bounded "$spid" 120
+	[ "$RC" -ne 124 ] || bad "issuer killed ($r): the settlement did not end"
 	issuer_start
 	out=$(term wallet settle --issuer "$URL" --journal "$TJ" 2>&1) && rc=0 || rc=$?
 	check "issuer killed at a random instant ($r): settle again" '[ "$rc" -eq 0 ]' || echo "$out"
@@ -265,7 +267,8 @@ for r in 1 2; do
 	tpid=$!
 	sleep "0.$((RANDOM % 5))"
 	issuer_kill
-	wait "$tpid" 2>/dev/null || true
+	wait_bounded "$tpid" 120
+	[ "$RC" -ne 124 ] || bad "issuer killed ($r): the transfer did not end"
 	issuer_start
 	"$WK" wallet recover --from "$R0" --to "$R1" >/dev/null 2>&1 || true
 	out=$("$WK" --reader "$R1" audit sync --issuer "$URL" 2>&1) && rc=0 || rc=$?

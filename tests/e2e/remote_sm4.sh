@@ -151,7 +151,8 @@ for r in 1 2 3; do
 	sleep "0.$((RANDOM % 4))"
 	"$WALLETKEY_SANDBOX/bin/card-kill" 0
 	"$WALLETKEY_SANDBOX/bin/card-start" 0
-	wait "$lpid" 2>/dev/null || true
+	wait_bounded "$lpid" 120
+	[ "$RC" -ne 124 ] || bad "card killed ($r): the load did not end"
 	if recover 0; then
 		ok "SM4 load killed ($r): recovered with the issuer"
 	else

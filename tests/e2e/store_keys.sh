@@ -31,7 +31,8 @@ run_card() {
 
 stop_card() {
 	kill -TERM "$card"
-	wait "$card" || fail "the card did not stop cleanly"
+	wait_bounded "$card" 60
+	[ "$RC" -eq 0 ] || fail "the card did not stop cleanly (status $RC)"
 	card=
 	retry 10 eval '! present' || fail "the card stays in the reader"
 }

@@ -107,7 +107,8 @@ cp "$store" "$T/before.store"
 walletkey wallet purchase --amount 50 --terminal 000000000042 --sam "$T/sam.json" --insecure-master-keys >/dev/null
 expect_eq "balance spent" "$(walletkey wallet balance)" "EP balance: 37.70"
 kill -TERM "$pid"
-wait "$pid" || fail "the card did not stop cleanly"
+wait_bounded "$pid" 60
+[ "$RC" -eq 0 ] || fail "the card did not stop cleanly (status $RC)"
 python3 - "$store" "$T/before.store" <<'EOF'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])

@@ -65,7 +65,7 @@ check "the watch says which reader" 'grep_q "a walletkey card in $WALLETKEY_READ
 PORT=${L1#http://127.0.0.1:}
 PORT=${PORT%%/*}
 kill "$WATCH"
-wait "$WATCH" 2>/dev/null || true
+wait_bounded "$WATCH" 60
 WATCH=""
 gone=no
 for _ in $(seq 50); do
@@ -94,7 +94,7 @@ L3=$(grep -o 'http://127\.0\.0\.1:[0-9]*/#token=[0-9a-f]*' "$F" | head -n 1)
 check "the file's link logs in" '[ "$(login "$L3")" = 200 ]'
 check "the link was not printed" '! grep_q "#token=" "$T/watch2.out"'
 kill "$WATCH"
-wait "$WATCH" 2>/dev/null || true
+wait_bounded "$WATCH" 60
 WATCH=""
 
 if [ "$FAILS" -ne 0 ]; then

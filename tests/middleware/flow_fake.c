@@ -100,12 +100,20 @@ f_list(void *arg, const char *prefix, int (*fn)(void *, const char *),
 
 const wk_state_store fake_store = { f_load, f_save, f_remove, f_list, NULL };
 
+void *
+fake_share(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int
 fake_init(void)
 {
-	fake_sh = mmap(NULL, sizeof(*fake_sh), PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	return fake_sh == MAP_FAILED ? -1 : 0;
+	fake_sh = fake_share(sizeof(*fake_sh));
+	return fake_sh == NULL ? -1 : 0;
 }
 
 int

@@ -32,6 +32,9 @@ extern const wk_state_store fake_store;
 
 /* maps the shared memory; 0 or -1 */
 int fake_init(void);
+/* n bytes of zeroed memory shared with the children a test forks (what a
+ * flow killed in a child saw), or NULL */
+void *fake_share(size_t n);
 /* before a flow test's group: the shared memory mapped and the
  * sandbox's environment there (the card in reader_var, the issuer, the
  * scratch folder); 0 when ready, else the exit status: 1, or 77 (skipped)

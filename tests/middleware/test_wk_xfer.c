@@ -6,8 +6,11 @@
  * debit before the token is kept, after the token is kept, after the token
  * is queued for the issuer before the record goes; a store failing to keep
  * the challenge, the token, the report; a record in the old CLI's file
- * format. The queued tokens are reported to the issuer (as the CLI does)
- * and the money check runs after every step.
+ * format. The queued tokens are reported to the issuer by
+ * wk_wallet_transfer_reports (as the CLI does), whose own recovery is
+ * tested too: an issuer away, no issuer known, a crash after the issuer
+ * took a token before its record went, a damaged record. The money check
+ * runs after every step.
  *
  * Needs WALLETKEY_READER_0 and _1 (both enrolled, card 0 loaded),
  * WK_TEST_ISSUER, WALLETKEY_PIN, WK_TEST_DIR.
@@ -110,31 +113,57 @@ run(ctx *c, uint32_t amount, const wk_state_store *store, const char *dir,
 	return rc;
 }
 
-/* the queued tokens go to the issuer, as the CLI reports them */
+/* what the reports said (shared: a child may die in them) */
+typedef struct rseen {
+	unsigned sending, reported, left, damaged;
+	int left_rc;
+	bool left_issuer;
+} rseen;
+static rseen *rs;
+
+static void
+on_report(void *arg, const wk_report_event *ev)
+{
+	(void)arg;
+	switch (ev->step) {
+	case WK_REPORT_STEP_SENDING:
+		rs->sending++;
+		assert_non_null(ev->token_id);
+		break;
+	case WK_REPORT_STEP_REPORTED:
+		rs->reported++;
+		break;
+	case WK_REPORT_STEP_LEFT:
+		rs->left++;
+		rs->left_rc = ev->rc;
+		rs->left_issuer = ev->issuer;
+		break;
+	case WK_REPORT_STEP_DAMAGED:
+		rs->damaged++;
+		break;
+	}
+}
+
+/* the queued tokens go to the issuer (url; NULL: the one the cards were
+ * enrolled with, from their records), as the CLI reports them */
+static int
+reports(const char *url, unsigned *done, unsigned *left)
+{
+	wk_report_opts o = { .issuer_url = url, .store = &fake_store };
+
+	memset(rs, 0, sizeof(*rs));
+	return wk_wallet_transfer_reports(&o, on_report, NULL, done, left);
+}
+
 static void
 report(void)
 {
-	wk_issuer *is = NULL;
+	unsigned done = 0, left = 0;
 
-	assert_int_equal(wk_issuer_new(getenv("WK_TEST_ISSUER"), &is), WK_OK);
-	for (size_t i = 0; i < FAKE_RECS; i++) {
-		fake_rec *r = &fake_sh->r[i];
-		uint8_t tok[WK_WALLET_MSG_MAX];
-		json_t *j;
-		const char *b;
-		size_t n = 0;
-
-		if (!r->used || strncmp(r->name, "report-", 7) != 0)
-			continue;
-		assert_non_null(j = json_loadb(r->data, r->len, 0, NULL));
-		assert_non_null(b = json_string_value(json_object_get(j, "token")));
-		assert_int_equal(sodium_base642bin(tok, sizeof(tok), b, strlen(b),
-		    NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL), 0);
-		assert_int_equal(wk_issuer_transfer_report(is, tok, n), WK_OK);
-		json_decref(j);
-		r->used = false;
-	}
-	wk_issuer_free(&is);
+	assert_int_equal(reports(getenv("WK_TEST_ISSUER"), &done, &left), WK_OK);
+	assert_int_equal(left, 0);
+	assert_int_equal(done, rs->reported);
+	assert_int_equal(fake_records("report-"), 0);
 }
 
 static void
@@ -332,6 +361,69 @@ test_store_fails_report(void **state)
 	store_fails(3, WK_XFER_STEP_QUEUED, 125, true, true);
 }
 
+/* the reports' recovery: an issuer that cannot be reached, a crash after
+ * the issuer took a token before its record went, a damaged record, the
+ * issuer found through the sending card's enrolment record */
+static void
+test_reports(void **state)
+{
+	wk_xfer_result res;
+	ctx c = { 0 };
+	char from[17], name[64], rec[256];
+	unsigned done = 0, left = 0;
+	int st;
+	pid_t p;
+
+	(void)state;
+	fake_reset();
+	assert_int_equal(run(&c, 105, &fake_store, NULL, false, false, &res),
+	    WK_OK);
+	assert_int_equal(fake_records("report-"), 1);
+	/* nobody listens there: the token stays */
+	assert_int_equal(reports("http://127.0.0.1:9", &done, &left), WK_OK);
+	assert_int_equal(done, 0);
+	assert_int_equal(left, 1);
+	assert_int_equal(rs->left_rc, WK_ERR_NETWORK);
+	assert_int_equal(fake_records("report-"), 1);
+	money_check("a report that could not go", false, 0, false);
+	/* no issuer given and none known for the cards: it stays */
+	assert_int_equal(reports(NULL, &done, &left), WK_OK);
+	assert_int_equal(left, 1);
+	assert_int_equal(rs->left_rc, WK_ERR_ARG);
+	assert_int_equal(rs->sending, 0);
+	/* the issuer takes it; the process dies removing the record */
+	fake_sh->kill_in_remove = true;
+	if ((p = fork()) == 0) {
+		(void)reports(getenv("WK_TEST_ISSUER"), NULL, NULL);
+		_exit(0);
+	}
+	assert_true(p > 0);
+	assert_int_equal(waitpid(p, &st, 0), p);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	fake_sh->kill_in_remove = false;
+	assert_int_equal(rs->sending, 1);
+	assert_int_equal(fake_records("report-"), 1);
+	money_check("killed after the issuer took the token", true, 0, true);
+	/* a damaged record beside it stays as it is */
+	assert_int_equal(fake_put("report-00000000000000000000000000000000",
+	    "{\"token\": \"AAAA\"}"), 0);
+	/* the issuer the sending card was enrolled with: posted again, the
+	 * issuer answers the same and moves nothing twice */
+	card_hex(0, from);
+	snprintf(name, sizeof(name), "card-%s", from);
+	snprintf(rec, sizeof(rec), "{\"card_id\": \"%s\", \"issuer\": \"%s\"}",
+	    from, getenv("WK_TEST_ISSUER"));
+	assert_int_equal(fake_put(name, rec), 0);
+	assert_int_equal(reports(NULL, &done, &left), WK_OK);
+	assert_int_equal(done, 1);
+	assert_int_equal(left, 0);
+	assert_true(rs->damaged >= 1);	/* once a pass */
+	assert_int_equal(fake_records("report-"), 1);
+	assert_non_null(fake_find("report-00000000000000000000000000000000"));
+	money_check("the token reported again", true, 0, true);
+	fake_reset();
+}
+
 /* a record as the CLI wrote it before the flow moved into the library */
 static void
 test_old_file(void **state)
@@ -455,6 +547,7 @@ main(void)
 		cmocka_unit_test(test_store_fails_challenge),
 		cmocka_unit_test(test_store_fails_token),
 		cmocka_unit_test(test_store_fails_report),
+		cmocka_unit_test(test_reports),
 		cmocka_unit_test(test_old_file),
 		cmocka_unit_test(test_audit_sync),
 	};
@@ -463,5 +556,7 @@ main(void)
 	if ((rc = fake_ready("WALLETKEY_READER_1",
 	    "tests/middleware/wk_xfer.sh")) != 0)
 		return rc;
+	if ((rs = fake_share(sizeof(*rs))) == NULL)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,7 +114,14 @@ man -w walletkey-card walletkey walletkey-issuer walletkey-sandbox walletkey-mfg
 for f in /usr/lib/*/libwalletkey.so.0 /usr/include/walletkey.h; do
 	[ -e "$f" ] || fail "$f is not installed"
 done
+for part in core piv purse wallet flows pay session audit gm anon; do
+	[ -e "/usr/include/walletkey/$part.h" ] || fail "walletkey/$part.h is not installed"
+done
 pkg-config --exists libwalletkey || fail "pkg-config does not know libwalletkey"
+# <walletkey.h> gives the whole API from the installed headers alone
+printf '#include <walletkey.h>\nint main(void) { return wk_ctx_new(0) == WK_OK; }\n' >"$work/api.c"
+gcc -std=c11 -Wall -Werror -c $(pkg-config --cflags libwalletkey) -o "$work/api.o" "$work/api.c" ||
+	fail "a program cannot include the installed <walletkey.h>"
 
 step "the control panel and its user service are installed and serve"
 watch_unit=$(dpkg -L walletkey-tools | grep '/systemd/user/walletkey-watch\.service$') ||

@@ -135,31 +135,13 @@ mgm_auth(tcard *t)
 	assert_int_equal(txh(t, hex), 0x9000);
 }
 
-static EVP_PKEY *
-pub_from_point(const uint8_t *pt)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *k = NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_utf8_string("group", (char *)"prime256v1", 0),
-		OSSL_PARAM_octet_string("pub", (void *)pt, 65),
-		OSSL_PARAM_END,
-	};
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
-	EVP_PKEY_CTX_free(ctx);
-	return k;
-}
-
 /* the wallet key in slot 82, WALLET SETUP with the CA's point and PAN,
  * then the issuer's purse keys */
 static void
 enrol(tcard *t)
 {
-	uint8_t data[100], ca_pt[65], keys[WK_MSG_PERSO_KEYS_MAX], buf[WK_MSG_MAX];
-	size_t n = 0, l = 0;
+	uint8_t data[100], keys[WK_MSG_PERSO_KEYS_MAX], buf[WK_MSG_MAX];
+	size_t n;
 	wk_msg m = { 0 };
 	wk_buf b;
 
@@ -167,16 +149,7 @@ enrol(tcard *t)
 	mgm_auth(t);
 	assert_int_equal(txh(t, "0047008205AC0380011100"), 0x9000);
 	t->card_pub = pub_from_point(t->r + 5);
-	assert_int_equal(EVP_PKEY_get_octet_string_param(t->ca, "encoded-pub-key",
-	    ca_pt, sizeof(ca_pt), &l), 1);
-	data[n++] = 0x01;
-	data[n++] = 65;
-	memcpy(data + n, ca_pt, 65);
-	n += 65;
-	data[n++] = 0x02;
-	data[n++] = (uint8_t)strlen(PAN);
-	memcpy(data + n, PAN, strlen(PAN));
-	n += strlen(PAN);
+	n = wallet_setup_data(t->ca, PAN, data, 0);
 	assert_int_equal(cmd(t, 0xE8, 0, 0, data, n), 0x9000);
 	/* id, algorithm (3DES), key: WK_MSG_PERSO_ENTRY_LEN each */
 	for (size_t i = 0; i < WK_PURSE_KEY_N; i++) {
@@ -204,9 +177,7 @@ tcard_new(int audit_cap)
 	vc_card_opts o = { .init = true, .applets = applets, .n_applets = 3 };
 
 	assert_non_null(t);
-	snprintf(t->dir, sizeof(t->dir), "/tmp/wk-pay-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->path, sizeof(t->path), "%s/card.db", t->dir);
+	card_scratch_new("wk-pay", t->dir, t->path);
 	if (audit_cap > 0) {
 		/* the demo profile with a small audit log */
 		snprintf(t->perso, sizeof(t->perso), "%s/perso.json", t->dir);

@@ -189,24 +189,6 @@ mgm_auth(tcard *t)
 	    (char *)wh, (char *)ch), 0x9000);
 }
 
-static EVP_PKEY *
-pub_from_point(const uint8_t *pt)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *k = NULL;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_utf8_string("group", (char *)"prime256v1", 0),
-		OSSL_PARAM_octet_string("pub", (void *)pt, 65),
-		OSSL_PARAM_END,
-	};
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
-	EVP_PKEY_CTX_free(ctx);
-	return k;
-}
-
 static void
 setup_wallet(tcard *t)
 {
@@ -224,21 +206,7 @@ setup_wallet(tcard *t)
 	memcpy(t->point, t->r + 5, 65);
 	t->card_pub = pub_from_point(t->point);
 	/* WALLET SETUP: anchor + PAN */
-	{
-		uint8_t ca_pt[65];
-		size_t l = 0;
-
-		assert_int_equal(EVP_PKEY_get_octet_string_param(t->ca,
-		    "encoded-pub-key", ca_pt, sizeof(ca_pt), &l), 1);
-		data[n++] = 0x01;
-		data[n++] = 65;
-		memcpy(data + n, ca_pt, 65);
-		n += 65;
-		data[n++] = 0x02;
-		data[n++] = (uint8_t)strlen(PAN);
-		memcpy(data + n, PAN, strlen(PAN));
-		n += strlen(PAN);
-	}
+	n = wallet_setup_data(t->ca, PAN, data, n);
 	assert_int_equal(cmd(t, 0x80, 0xE8, 0, 0, data, n), 0x9000);
 }
 
@@ -250,9 +218,7 @@ tcard_new(bool demo, bool mfg)
 	    .demo = demo };
 
 	assert_non_null(t);
-	snprintf(t->dir, sizeof(t->dir), "/tmp/wk-wallet-XXXXXX");
-	assert_non_null(mkdtemp(t->dir));
-	snprintf(t->path, sizeof(t->path), "%s/card.db", t->dir);
+	card_scratch_new("wk-wallet", t->dir, t->path);
 	if (mfg) {
 		snprintf(t->mfg_path, sizeof(t->mfg_path), "%s/mfg.pem", t->dir);
 		t->mfg_cert = write_mfg_ca(t->mfg_path);

@@ -164,16 +164,20 @@ get_page(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 		return WK_SW_MEMORY_FAILURE;
 	if (max == 0 || cursor == 0 || cursor > s.head_seq + 1)
 		return WK_SW_WRONG_DATA;
+	/* test hooks (docs/audit.md): a card whose pages never move on, which a
+	 * host must not ask for ever; a card that answers the page before the
+	 * one asked (records the issuer has), which a sync must not take for
+	 * progress */
+	fault = getenv("WALLETKEY_CARD_FAULT");
+	if (fault != NULL && strcmp(fault, "audit-page-stale") == 0)
+		cursor = cursor > max ? cursor - max : 1;
 	wk_buf_init_heap(&pt, WK_AREC_PAGE_HDR + WK_AREC_PAGE_MAX * WK_AREC_LEN);
 	if ((hdr = wk_buf_reserve(&pt, WK_AREC_PAGE_HDR)) == NULL)
 		goto out;
 	if (audit_log_read(card, cursor, max, &pt, &n, &first) != AUDIT_LOG_OK)
 		goto out;
 	next = first + n;
-	/* test hook (docs/audit.md): a card whose pages never move on, which a
-	 * host must not ask for ever */
-	if ((fault = getenv("WALLETKEY_CARD_FAULT")) != NULL &&
-	    strcmp(fault, "audit-page-stuck") == 0)
+	if (fault != NULL && strcmp(fault, "audit-page-stuck") == 0)
 		next = first;
 	hdr = pt.p;
 	for (int i = 0; i < 8; i++) {

@@ -210,11 +210,8 @@ gm_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 const vc_applet vc_applet_gm = {
 	.name = "gm",
 	VC_AIDS(gm_aids),
-	.create = gm_create,
-	.open = gm_open,
-	.close = gm_close,
-	.select = gm_select,
-	.deselect = gm_deselect,
+	VC_LIFE(gm_create, gm_open, gm_close, gm_select,
+	    gm_deselect),
 	.process = gm_process,
 	.cmds = gm_cmds,
 };

@@ -580,11 +580,8 @@ purse_secret_range(const wk_apdu *cmd, size_t *from, size_t *len)
 const vc_applet vc_applet_purse = {
 	.name = "purse",
 	VC_AIDS(purse_aids),
-	.create = purse_create,
-	.open = purse_open,
-	.close = purse_close,
-	.select = purse_select,
-	.deselect = purse_deselect,
+	VC_LIFE(purse_create, purse_open, purse_close, purse_select,
+	    purse_deselect),
 	.owns_fid = purse_owns_fid,
 	.process = purse_process,
 	.secret_range = purse_secret_range,

@@ -301,11 +301,8 @@ vc_cmd_fn purse_pin_holder_verify;
     cmds_) { \
 	.name = (name_), \
 	VC_AIDS(aids_), \
-	.create = (create_), \
-	.open = (open_), \
-	.close = purse_pin_holder_close, \
-	.select = (select_), \
-	.deselect = purse_pin_holder_deselect, \
+	VC_LIFE(create_, open_, purse_pin_holder_close, select_, \
+	    purse_pin_holder_deselect), \
 	.cmds = (cmds_), \
 }
 

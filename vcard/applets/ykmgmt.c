@@ -59,10 +59,7 @@ ykmgmt_process(void *state, vc_card *card, const wk_apdu *cmd, wk_buf *resp)
 const vc_applet vc_applet_ykmgmt = {
 	.name = "ykmgmt",
 	VC_AIDS(ykmgmt_aids),
-	.create = ykmgmt_open,
-	.open = ykmgmt_open,
-	.close = ykmgmt_close,
-	.select = ykmgmt_select,
-	.deselect = ykmgmt_deselect,
+	VC_LIFE(ykmgmt_open, ykmgmt_open, ykmgmt_close, ykmgmt_select,
+	    ykmgmt_deselect),
 	.process = ykmgmt_process,
 };
