@@ -16,6 +16,10 @@ typedef void (*wk_fault_fn)(void *arg, const char *fault);
  * *count and gives the text to fn (when not NULL) */
 static inline void
 wk_fault_vsay(wk_fault_fn fn, void *arg, size_t *count, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
+static inline void
+wk_fault_vsay(wk_fault_fn fn, void *arg, size_t *count, const char *fmt,
     va_list ap)
 {
 	char msg[512];
